@@ -1,0 +1,89 @@
+/**
+ * Every environment variable the archive reads, read and validated once (STYLE.md 6).
+ * The CDK construct that grants a resource also sets its variable; the embedded runtime sets the
+ * same variables before it loads any handler.
+ */
+
+export interface Config {
+  /** S3 bucket holding Part 10 objects, metadata JSON and send manifests. */
+  readonly bucketName: string;
+  /** DynamoDB table holding the index (studies, series, instances, tombstones, send requests). */
+  readonly tableName: string;
+  /** Step Functions state machine that runs Send requests (absent where Send is not wired). */
+  readonly sendStateMachineArn?: string;
+  readonly region: string;
+  /** Emulator endpoints for the embedded runtime; unset in AWS. */
+  readonly s3Endpoint?: string;
+  readonly dynamodbEndpoint?: string;
+  readonly sfnEndpoint?: string;
+  /** Public base URL of the service root (e.g. https://host/prod); derived from the request when unset. */
+  readonly publicBaseUrl?: string;
+  /** Largest request body accepted, in bytes, after decoding (Lambda's 6 MB payload, base64). */
+  readonly maxRequestBytes: number;
+  /** Largest retrieve response, in bytes (Lambda response streaming limit). */
+  readonly maxResponseBytes: number;
+  /** QIDO-RS: most index items one search may read before it answers 413. */
+  readonly qidoMaxCandidates: number;
+  /** QIDO-RS: results returned when the request has no limit, and the largest limit honoured. */
+  readonly qidoDefaultLimit: number;
+  readonly qidoMaxLimit: number;
+  /** Number of shards of the level index (spreads writes of every study over partitions). */
+  readonly indexShards: number;
+  /** Binary values larger than this are replaced by a BulkDataURI in metadata (PS3.18 F.2.6). */
+  readonly bulkDataThreshold: number;
+  /** Optional bearer token required on every request (embedded runtime). */
+  readonly authToken?: string;
+}
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const v = env[name];
+  if (!v) throw new ConfigError(`environment variable ${name} is required`);
+  return v;
+}
+
+function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v ? v : undefined;
+}
+
+/** Lambda accepts 6 MB of request; API Gateway base64-encodes binary bodies (4/3), minus headroom. */
+export const LAMBDA_MAX_REQUEST_BYTES = Math.floor((6 * 1024 * 1024 * 3) / 4) - 64 * 1024;
+/** Lambda response streaming: 200 MB per response. */
+export const LAMBDA_MAX_STREAMED_RESPONSE_BYTES = 200 * 1024 * 1024;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return Object.freeze({
+    bucketName: required(env, 'BUCKET_NAME'),
+    tableName: required(env, 'TABLE_NAME'),
+    sendStateMachineArn: optional(env, 'SEND_STATE_MACHINE_ARN'),
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    s3Endpoint: optional(env, 'S3_ENDPOINT'),
+    dynamodbEndpoint: optional(env, 'DYNAMODB_ENDPOINT'),
+    sfnEndpoint: optional(env, 'SFN_ENDPOINT'),
+    publicBaseUrl: optional(env, 'PUBLIC_BASE_URL')?.replace(/\/+$/, ''),
+    maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', LAMBDA_MAX_REQUEST_BYTES),
+    maxResponseBytes: int(env, 'MAX_RESPONSE_BYTES', LAMBDA_MAX_STREAMED_RESPONSE_BYTES),
+    qidoMaxCandidates: int(env, 'QIDO_MAX_CANDIDATES', 20000),
+    qidoDefaultLimit: int(env, 'QIDO_DEFAULT_LIMIT', 1000),
+    qidoMaxLimit: int(env, 'QIDO_MAX_LIMIT', 5000),
+    indexShards: int(env, 'INDEX_SHARDS', 8),
+    bulkDataThreshold: int(env, 'BULKDATA_THRESHOLD', 1024),
+    authToken: optional(env, 'AUTH_TOKEN'),
+  });
+}
+
+let cached: Config | undefined;
+/** The configuration of this process, read on first use. */
+export function config(): Config {
+  return (cached ??= loadConfig());
+}

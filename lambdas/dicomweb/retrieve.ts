@@ -1,0 +1,396 @@
+/**
+ * Retrieve Transaction (WADO-RS), PS3.18 10.4: instances, metadata, frames and bulkdata of the Studies
+ * Service. Responses stream: instances go out one at a time, so memory stays a small multiple of one
+ * instance whatever the size of the study.
+ *
+ * Every check that can fail the request (400, 404/410, 406, 413) runs before the response starts;
+ * once the body streams, only a storage failure can interrupt it.
+ */
+import { getBulkData } from '../dicom/json';
+import { newBoundary, writeMultipartRelated, type OutgoingPart } from '../dicom/multipart';
+import { readPart10, toExplicitVRLittleEndian, type ParsedInstance } from '../dicom/part10';
+import { extractFrames, FrameError, numberOfFrames } from '../dicom/frames';
+import { Tag } from '../dicom/tags';
+import { isUncompressedTransferSyntax } from '../dicom/uid';
+import { MediaType, type DicomwebResponse } from '../handlers/http';
+import type { BlobStore, DicomJson, IndexEntry, InstanceObject, Level, MetadataIndex } from '../storage/ports';
+import { ANY_TRANSFER_SYNTAX, DEFAULT_TRANSFER_SYNTAX, negotiateInstances, negotiateMetadata, negotiateOctetStream } from './accept';
+import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
+import { absentResourceError, assertValidUids, instancesOf, levelOf, type ResourceUids } from './resources';
+import { absolute, bulkDataPath, instancePath, tagPathFromSegment } from './uris';
+
+export interface RetrieveRequest extends ResourceUids {
+  /** Frame list of RetrieveFrames, e.g. '1,3,5' (PS3.18 10.4.1.1.3). */
+  readonly frames?: string;
+  /** Bulkdata path segment of RetrieveBulkdata (uris.ts bulkDataPath). */
+  readonly tag?: string;
+  /** Accept header field. */
+  readonly accept: string | undefined;
+  /** `accept` query parameter (PS3.18 8.3.3.1); replaces the header when present. */
+  readonly acceptQuery?: string;
+  /** Base URL of the service root, for Content-Location and BulkDataURI. */
+  readonly baseUrl: string;
+}
+
+export interface RetrieveLimits {
+  /** Largest response, in bytes (the Lambda response streaming limit). */
+  readonly maxResponseBytes: number;
+}
+
+/** How many metadata objects are read ahead while the JSON array streams. */
+const METADATA_READ_AHEAD = 8;
+
+/** How one stored instance is returned in a negotiated transfer syntax. */
+interface Representation {
+  readonly transferSyntaxUID: string;
+  /** Converted to Explicit VR Little Endian from another uncompressed transfer syntax. */
+  readonly transcode: boolean;
+}
+
+export class RetrieveService {
+  constructor(
+    private readonly index: MetadataIndex,
+    private readonly blobs: BlobStore,
+    private readonly limits: RetrieveLimits,
+  ) {}
+
+  /** Retrieve Study, PS3.18 10.4.1.1.1. */
+  retrieveStudy(req: RetrieveRequest): Promise<DicomwebResponse> {
+    return this.retrieveInstances(studyUids(req), req);
+  }
+  /** Retrieve Series, PS3.18 10.4.1.1.1. */
+  retrieveSeries(req: RetrieveRequest): Promise<DicomwebResponse> {
+    return this.retrieveInstances(seriesUids(req), req);
+  }
+  /** Retrieve Instance, PS3.18 10.4.1.1.1. */
+  retrieveInstance(req: RetrieveRequest): Promise<DicomwebResponse> {
+    return this.retrieveInstances(instanceUids(req), req);
+  }
+
+  /** Retrieve Study Metadata, PS3.18 10.4.1.1.2. */
+  retrieveStudyMetadata(req: RetrieveRequest): Promise<DicomwebResponse> {
+    return this.retrieveMetadata(studyUids(req), req);
+  }
+  /** Retrieve Series Metadata, PS3.18 10.4.1.1.2. */
+  retrieveSeriesMetadata(req: RetrieveRequest): Promise<DicomwebResponse> {
+    return this.retrieveMetadata(seriesUids(req), req);
+  }
+  /** Retrieve Instance Metadata, PS3.18 10.4.1.1.2. */
+  retrieveInstanceMetadata(req: RetrieveRequest): Promise<DicomwebResponse> {
+    return this.retrieveMetadata(instanceUids(req), req);
+  }
+
+  /** Retrieve Frames, PS3.18 10.4.1.1.3: the frames of one instance, in the order of the frame list. */
+  async retrieveFrames(req: RetrieveRequest): Promise<DicomwebResponse> {
+    const uids = instanceUids(req);
+    assertValidUids(uids);
+    const frameNumbers = parseFrameList(req.frames);
+    const syntaxes = negotiateOctetStream(req);
+    const object = await this.instanceObject(uids);
+    const transferSyntaxUID = octetStreamTransferSyntax(object.transferSyntaxUID, true, syntaxes);
+    const instance = readPart10(await readObject(this.blobs, object));
+    const frameCount = numberOfFrames(instance);
+    if (frameCount === 0) throw new NotFoundError('the instance has no pixel data, hence no frames');
+    const { frames, missing } = framesOf(instance, frameNumbers);
+    if (frames.length === 0) {
+      throw new NotFoundError('none of the requested frames exists', [
+        { target: 'frames', message: `the instance has ${frameCount} frame(s)` },
+      ]);
+    }
+    this.assertWithinLimit(
+      frames.reduce((sum, f) => sum + f.byteLength, 0),
+      'retrieve fewer frames per request',
+    );
+    const missingSet = new Set(missing);
+    const returned = frameNumbers.filter((n) => !missingSet.has(n));
+    const path = instancePath(uids.studyInstanceUID, uids.seriesInstanceUID, uids.sopInstanceUID);
+    const parts = frames.map((body, i) => ({
+      contentType: `${MediaType.OctetStream}; transfer-syntax=${transferSyntaxUID}`,
+      headers: { 'Content-Location': absolute(req.baseUrl, `${path}/frames/${returned[i]}`) },
+      body,
+    }));
+    const warning =
+      missing.length > 0 ? warningHeader(req.baseUrl, `frame(s) ${missing.join(',')} do not exist in this instance`) : undefined;
+    return multipartResponse(MediaType.OctetStream, parts, warning);
+  }
+
+  /** Retrieve Bulkdata, PS3.18 10.4.1.1.5: the value of one attribute, by its tag path. */
+  async retrieveBulkdata(req: RetrieveRequest): Promise<DicomwebResponse> {
+    const uids = instanceUids(req);
+    assertValidUids(uids);
+    const tagPath = parseTagPath(req.tag);
+    const syntaxes = negotiateOctetStream(req);
+    const object = await this.instanceObject(uids);
+    // Only Pixel Data (and its float variants) is encapsulated in a compressed transfer syntax (PS3.5 A.4).
+    const transferSyntaxUID = octetStreamTransferSyntax(object.transferSyntaxUID, PIXEL_DATA_TAGS.has(tagPath), syntaxes);
+    const instance = readPart10(await readObject(this.blobs, object));
+    const value = getBulkData(instance.dict, tagPath);
+    if (value === undefined) {
+      throw new NotFoundError('the instance has no binary value at this tag path', [{ target: 'tag', message: req.tag ?? '' }]);
+    }
+    this.assertWithinLimit(value.byteLength, LOWER_LEVEL_ADVICE.INSTANCE);
+    const part = {
+      contentType: `${MediaType.OctetStream}; transfer-syntax=${transferSyntaxUID}`,
+      headers: {
+        'Content-Location': absolute(
+          req.baseUrl,
+          bulkDataPath(uids.studyInstanceUID, uids.seriesInstanceUID, uids.sopInstanceUID, tagPath),
+        ),
+      },
+      body: value,
+    };
+    return multipartResponse(MediaType.OctetStream, [part]);
+  }
+
+  /** Instances as multipart/related; type="application/dicom" (PS3.18 10.4.1.1.1, 8.7.3.5.2). */
+  private async retrieveInstances(uids: ResourceUids, req: RetrieveRequest): Promise<DicomwebResponse> {
+    assertValidUids(uids);
+    const syntaxes = negotiateInstances(req);
+    const entries = await this.instances(uids);
+    const producible = entries.flatMap((entry) => {
+      const representation = representationOf(entry.instance!, syntaxes);
+      return representation ? [{ entry, representation }] : [];
+    });
+    if (producible.length === 0) {
+      const stored = [...new Set(entries.map((e) => e.instance!.transferSyntaxUID))];
+      throw new NotAcceptableError('the instances cannot be returned in the requested transfer syntax', [
+        { target: 'Accept', message: `stored in ${stored.join(', ')}; ask for transfer-syntax=${ANY_TRANSFER_SYNTAX} or one of these` },
+      ]);
+    }
+    this.assertWithinLimit(
+      producible.reduce((sum, p) => sum + p.entry.instance!.size, 0),
+      LOWER_LEVEL_ADVICE[levelOf(uids)],
+    );
+
+    const blobs = this.blobs;
+    const baseUrl = req.baseUrl;
+    async function* parts() {
+      for (const { entry, representation } of producible) {
+        const object = entry.instance!;
+        const body: OutgoingPart['body'] = representation.transcode
+          ? toExplicitVRLittleEndian(await readObject(blobs, object))
+          : await streamObject(blobs, object);
+        yield {
+          contentType: `${MediaType.Dicom}; transfer-syntax=${representation.transferSyntaxUID}`,
+          headers: {
+            'Content-Location': absolute(baseUrl, instancePath(entry.studyInstanceUID, entry.seriesInstanceUID!, entry.sopInstanceUID!)),
+          },
+          body,
+        };
+      }
+    }
+    const skipped = entries.length - producible.length;
+    const warning =
+      skipped > 0
+        ? warningHeader(baseUrl, `${skipped} of ${entries.length} instance(s) cannot be returned in the requested transfer syntax`)
+        : undefined;
+    return multipartResponse(MediaType.Dicom, parts(), warning);
+  }
+
+  /** Metadata as a DICOM JSON array (PS3.18 10.4.1.1.2, Annex F), BulkDataURI made absolute. */
+  private async retrieveMetadata(uids: ResourceUids, req: RetrieveRequest): Promise<DicomwebResponse> {
+    assertValidUids(uids);
+    const contentType = negotiateMetadata(req);
+    const entries = await this.instances(uids);
+    const blobs = this.blobs;
+    const encoder = new TextEncoder();
+    const decoder = new TextDecoder();
+    async function* body(): AsyncIterable<Uint8Array> {
+      let separator = '[';
+      const objects = mapOrdered(entries, METADATA_READ_AHEAD, async (entry) => {
+        const bytes = await readObject(blobs, entry.instance!, 'metadataKey');
+        return JSON.parse(decoder.decode(bytes)) as DicomJson;
+      });
+      for await (const dataset of objects) {
+        yield encoder.encode(separator + JSON.stringify(withAbsoluteBulkDataURIs(dataset, req.baseUrl)));
+        separator = ',';
+      }
+      yield encoder.encode(separator === '[' ? '[]' : ']');
+    }
+    return { status: 200, headers: { 'Content-Type': contentType }, body: body() };
+  }
+
+  /** The instance entries of the resource; 404, or 410 when it was deleted, if there is none. */
+  private async instances(uids: ResourceUids): Promise<IndexEntry[]> {
+    const entries = await instancesOf(this.index, uids);
+    if (entries.length === 0) throw await absentResourceError(this.index, uids);
+    return entries;
+  }
+
+  private async instanceObject(uids: ResourceUids): Promise<InstanceObject> {
+    const [entry] = await this.instances(uids);
+    return entry!.instance!;
+  }
+
+  private assertWithinLimit(bytes: number, advice: string): void {
+    if (bytes > this.limits.maxResponseBytes) {
+      throw new PayloadTooLargeError(`the response would exceed ${this.limits.maxResponseBytes} bytes`, [
+        { message: advice },
+      ]);
+    }
+  }
+}
+
+/** The UIDs of each level, so a study route ignores parameters it does not have. */
+function studyUids(req: RetrieveRequest): { studyInstanceUID: string } {
+  return { studyInstanceUID: req.studyInstanceUID };
+}
+function seriesUids(req: RetrieveRequest): { studyInstanceUID: string; seriesInstanceUID: string } {
+  return { studyInstanceUID: req.studyInstanceUID, seriesInstanceUID: required(req.seriesInstanceUID, 'seriesInstanceUID') };
+}
+function instanceUids(req: RetrieveRequest): { studyInstanceUID: string; seriesInstanceUID: string; sopInstanceUID: string } {
+  return { ...seriesUids(req), sopInstanceUID: required(req.sopInstanceUID, 'sopInstanceUID') };
+}
+function required(uid: string | undefined, name: string): string {
+  if (uid === undefined) throw new BadRequestError('the resource path lacks a UID', [{ target: name, message: 'missing' }]);
+  return uid;
+}
+
+/** What to ask for instead when a response would be too large (DESIGN.md, limits). */
+const LOWER_LEVEL_ADVICE: Readonly<Record<Level, string>> = {
+  STUDY: 'retrieve the study series by series (/studies/{study}/series/{series})',
+  SERIES: 'retrieve the series instance by instance (/studies/{study}/series/{series}/instances/{instance})',
+  INSTANCE: 'retrieve the instance frame by frame (/studies/{study}/series/{series}/instances/{instance}/frames/{frames})',
+};
+
+/**
+ * The first acceptable transfer syntax this instance can be returned in (PS3.18 8.7.3.5.2):
+ * '*' means as stored; Explicit VR Little Endian is produced from any uncompressed transfer syntax;
+ * any other UID only when the instance is stored in it. Compressed instances are never decompressed.
+ */
+function representationOf(object: InstanceObject, syntaxes: readonly string[]): Representation | undefined {
+  const stored = object.transferSyntaxUID;
+  for (const ts of syntaxes) {
+    if (ts === ANY_TRANSFER_SYNTAX || ts === stored) return { transferSyntaxUID: stored, transcode: false };
+    if (ts === DEFAULT_TRANSFER_SYNTAX && isUncompressedTransferSyntax(stored)) {
+      return { transferSyntaxUID: ts, transcode: true };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Transfer syntax of frames or bulkdata returned as application/octet-stream (PS3.18 8.7.3.3.2):
+ * native values are little endian bytes (Explicit VR Little Endian); encapsulated pixel data keeps the
+ * transfer syntax it is stored in, and is returned only when that one (or '*') is acceptable.
+ */
+function octetStreamTransferSyntax(stored: string, isPixelData: boolean, syntaxes: readonly string[]): string {
+  const produced = isPixelData && !isUncompressedTransferSyntax(stored) ? stored : DEFAULT_TRANSFER_SYNTAX;
+  if (syntaxes.includes(ANY_TRANSFER_SYNTAX) || syntaxes.includes(produced)) return produced;
+  throw new NotAcceptableError('the value cannot be returned in the requested transfer syntax', [
+    { target: 'Accept', message: `available as transfer-syntax=${produced} (or ask for transfer-syntax=${ANY_TRANSFER_SYNTAX})` },
+  ]);
+}
+
+const PIXEL_DATA_TAGS: ReadonlySet<string> = new Set([Tag.PixelData, Tag.FloatPixelData, Tag.DoubleFloatPixelData]);
+
+/** extractFrames, with stored pixel data whose frames cannot be delimited answered as 406. */
+function framesOf(instance: ParsedInstance, frameNumbers: readonly number[]): ReturnType<typeof extractFrames> {
+  try {
+    return extractFrames(instance, frameNumbers);
+  } catch (error) {
+    if (!(error instanceof FrameError)) throw error;
+    throw new NotAcceptableError('the frames of this instance cannot be delimited', [
+      { target: 'frames', message: 'retrieve the instance, or its Pixel Data as bulkdata, instead' },
+    ]);
+  }
+}
+
+/** Frame list of PS3.18 10.4.1.1.3: comma-separated frame numbers, each a positive integer. */
+export function parseFrameList(frames: string | undefined): number[] {
+  const items = (frames ?? '').split(',').map((s) => s.trim());
+  const bad = items.filter((s) => !/^[1-9][0-9]{0,9}$/.test(s));
+  if (bad.length > 0 || items.length === 0) {
+    throw new BadRequestError('malformed frame list', [
+      { target: 'frames', message: 'a comma-separated list of frame numbers, each an integer from 1' },
+    ]);
+  }
+  return [...new Set(items.map(Number))];
+}
+
+/** Tag path of a bulkdata URI: 'GGGGEEEE' or, for a nested value, 'GGGGEEEE/item/GGGGEEEE...'. */
+function parseTagPath(segment: string | undefined): string {
+  const tagPath = tagPathFromSegment(segment ?? '').toUpperCase();
+  if (!/^[0-9A-F]{8}(\/(0|[1-9][0-9]*)\/[0-9A-F]{8})*$/.test(tagPath)) {
+    throw new BadRequestError('malformed bulkdata tag path', [
+      { target: 'tag', message: "a tag 'GGGGEEEE', or tag.item.tag for a nested value" },
+    ]);
+  }
+  return tagPath;
+}
+
+function multipartResponse(
+  partType: string,
+  parts: Iterable<OutgoingPart> | AsyncIterable<OutgoingPart>,
+  warning?: string,
+): DicomwebResponse {
+  const boundary = newBoundary();
+  return {
+    // 206: only part of what was asked can be returned (PS3.18 10.4.3, Table 10.4.3-1).
+    status: warning ? 206 : 200,
+    headers: {
+      'Content-Type': `${MediaType.MultipartRelated}; type="${partType}"; boundary=${boundary}`,
+      ...(warning && { Warning: warning }),
+    },
+    body: writeMultipartRelated(parts, boundary),
+  };
+}
+
+/** Warning header field (PS3.18 8.4.5, RFC 7234 5.5): `299 {host} "text"`. */
+function warningHeader(baseUrl: string, text: string): string {
+  let agent = '-';
+  try {
+    agent = new URL(baseUrl).host || '-';
+  } catch {
+    // keep the pseudonym
+  }
+  return `299 ${agent} "${text.replaceAll('"', "'")}"`;
+}
+
+async function readObject(blobs: BlobStore, object: InstanceObject, key: 'objectKey' | 'metadataKey' = 'objectKey'): Promise<Uint8Array> {
+  const bytes = await blobs.get(object[key]);
+  // Indexed but absent: the index was written after the object (DESIGN.md), so this is a storage fault.
+  if (!bytes) throw new Error(`stored object missing for an indexed instance (${key})`);
+  return bytes;
+}
+
+async function streamObject(blobs: BlobStore, object: InstanceObject): Promise<AsyncIterable<Uint8Array>> {
+  const stream = await blobs.getStream(object.objectKey);
+  if (!stream) throw new Error('stored object missing for an indexed instance (objectKey)');
+  return stream;
+}
+
+/** A copy of a stored DICOM JSON object whose relative BulkDataURIs (uris.ts) are made absolute. */
+export function withAbsoluteBulkDataURIs(dataset: DicomJson, baseUrl: string): DicomJson {
+  const out: DicomJson = {};
+  for (const [tag, element] of Object.entries(dataset)) {
+    if (element.BulkDataURI?.startsWith('/')) {
+      out[tag] = { ...element, BulkDataURI: absolute(baseUrl, element.BulkDataURI) };
+    } else if (element.vr === 'SQ' && element.Value) {
+      out[tag] = { ...element, Value: element.Value.map((item) => withAbsoluteBulkDataURIs(item as DicomJson, baseUrl)) };
+    } else {
+      out[tag] = element;
+    }
+  }
+  return out;
+}
+
+/**
+ * Maps items with at most `concurrency` calls in flight, yielding results in input order.
+ * A rejection surfaces when its turn comes; none is left unhandled meanwhile.
+ */
+async function* mapOrdered<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): AsyncIterable<R> {
+  const pending: Promise<R>[] = [];
+  let next = 0;
+  const start = () => {
+    const p = fn(items[next++]!);
+    p.catch(() => undefined);
+    pending.push(p);
+  };
+  while (next < items.length && pending.length < concurrency) start();
+  while (pending.length > 0) {
+    const result = await pending.shift()!;
+    if (next < items.length) start();
+    yield result;
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * QIDO-RS Search transaction (PS3.18 10.6): picks an index access path, matches the candidates
+ * (matching.ts), orders and pages them, and shapes each result with the level's return attributes.
+ */
+import { Tag, vrOf } from '../dicom/tags';
+import type { DicomJson, IndexEntry, IndexQuery, Level, MetadataIndex } from '../storage/ports';
+import { DEFAULT_RETURN_ATTRIBUTES, INSTANCE_AVAILABILITY, UID_TAG_OF_LEVEL } from './attributes';
+import { PayloadTooLargeError } from './errors';
+import { dateRangeOf, matchesAll, type MatchKey } from './matching';
+import type { SearchParameters } from './query-params';
+import { absolute, instancePath, seriesPath, studyPath } from './uris';
+
+export interface SearchLimits {
+  /** Most index entries one search may read; beyond it the search answers 413. */
+  readonly maxCandidates: number;
+  /** Results returned when the request sets no limit. */
+  readonly defaultLimit: number;
+  /** Largest limit honoured (PS3.18 8.3.4.4: the origin server may return fewer). */
+  readonly maxLimit: number;
+}
+
+export interface SearchRequest {
+  readonly level: Level;
+  /** Study (and series) of a relational resource, e.g. /studies/{study}/series. */
+  readonly studyInstanceUID?: string;
+  readonly seriesInstanceUID?: string;
+  readonly parameters: SearchParameters;
+  /** Base URL of the service root, for RetrieveURL. */
+  readonly baseUrl: string;
+}
+
+export interface SearchResult {
+  /** DICOM JSON of each match; [] when nothing matches (the handler answers 204). */
+  readonly results: DicomJson[];
+  /** More matches exist than returned (PS3.18 8.3.4.4: the response carries a Warning). */
+  readonly truncated: boolean;
+}
+
+export class SearchService {
+  constructor(
+    private readonly index: MetadataIndex,
+    private readonly limits: SearchLimits,
+  ) {}
+
+  /** PS3.18 10.6: SearchForStudies, SearchForSeries, SearchForInstances. */
+  async search(req: SearchRequest): Promise<SearchResult> {
+    const { matchKeys, fuzzymatching, offset } = req.parameters;
+    const matches: { entry: IndexEntry; view: DicomJson }[] = [];
+    let read = 0;
+    for await (const entry of this.index.query(chooseIndexQuery(req))) {
+      if (++read > this.limits.maxCandidates) {
+        throw new PayloadTooLargeError(
+          `the query matches too many entries (more than ${this.limits.maxCandidates} to examine); add a more ` +
+            'selective key such as PatientID, a StudyDate range or a UID, or narrow the StudyDate range',
+        );
+      }
+      const view = viewOf(entry, req.baseUrl);
+      if (matchesAll(view, matchKeys, { fuzzymatching })) matches.push({ entry, view });
+    }
+    matches.sort((a, b) => compareEntries(a.entry, b.entry));
+    const limit = Math.min(req.parameters.limit ?? this.limits.defaultLimit, this.limits.maxLimit);
+    const page = matches.slice(offset, offset + limit);
+    const results = await this.shape(page, req);
+    return { results, truncated: matches.length > offset + page.length };
+  }
+
+  /** Each match with the attributes the request returns (PS3.18 10.6.3.3). */
+  private async shape(page: readonly { entry: IndexEntry; view: DicomJson }[], req: SearchRequest): Promise<DicomJson[]> {
+    const tags = returnTags(req);
+    const ancestors = new AncestorCounters(this.index);
+    return Promise.all(
+      page.map(async ({ entry, view }) => {
+        const all = { ...(await ancestors.of(entry, tags)), ...view };
+        const selected = tags === 'all' ? Object.keys(all) : tags;
+        const out: DicomJson = {};
+        for (const tag of [...selected].sort()) {
+          const element = all[tag] ?? emptyElement(tag);
+          if (element) out[tag] = element;
+        }
+        return out;
+      }),
+    );
+  }
+}
+
+/**
+ * The access path, most selective first: the study (and series) of the resource; the UIDs of the
+ * level; one study UID key; an exact Patient ID (with the Study Date range); the Study Date range;
+ * else every entry of the level.
+ */
+export function chooseIndexQuery(req: SearchRequest): IndexQuery {
+  const { level, studyInstanceUID, seriesInstanceUID } = req;
+  if (studyInstanceUID !== undefined) return { by: 'study', level, studyInstanceUID, seriesInstanceUID };
+  const key = (tag: string) => {
+    const value = req.parameters.matchKeys.find((k) => k.tag === tag)?.value;
+    return value === undefined || value === '' || value === '*' ? undefined : value;
+  };
+  const ownUids = key(UID_TAG_OF_LEVEL[level]);
+  if (ownUids !== undefined) return { by: 'uid', level, uids: [...new Set(ownUids.split(/[,\\]/))] };
+  const study = key(Tag.StudyInstanceUID);
+  if (study !== undefined && !/[,\\]/.test(study)) return { by: 'study', level, studyInstanceUID: study };
+  const studyDate = key(Tag.StudyDate);
+  const dateRange = studyDate === undefined ? undefined : dateRangeOf(studyDate);
+  const patientId = key(Tag.PatientID);
+  if (patientId !== undefined && !/[*?]/.test(patientId)) return { by: 'patient', level, patientId, dateRange };
+  return { by: 'level', level, dateRange };
+}
+
+/** What an entry offers to matching and to results: its attributes and the archive's computed ones. */
+function viewOf(entry: IndexEntry, baseUrl: string): DicomJson {
+  const view: DicomJson = { ...entry.attributes, ...countersOf(entry) };
+  view[Tag.RetrieveURL] = { vr: 'UR', Value: [absolute(baseUrl, resourcePath(entry))] };
+  view[Tag.InstanceAvailability] = { vr: 'CS', Value: [INSTANCE_AVAILABILITY] };
+  return view;
+}
+
+function countersOf(entry: IndexEntry): DicomJson {
+  if (entry.level === 'STUDY') {
+    const modalities = [...(entry.modalities ?? [])].sort();
+    return {
+      [Tag.ModalitiesInStudy]: modalities.length > 0 ? { vr: 'CS', Value: modalities } : { vr: 'CS' },
+      [Tag.NumberOfStudyRelatedSeries]: { vr: 'IS', Value: [entry.relatedSeries ?? 0] },
+      [Tag.NumberOfStudyRelatedInstances]: { vr: 'IS', Value: [entry.relatedInstances ?? 0] },
+    };
+  }
+  if (entry.level === 'SERIES') {
+    return { [Tag.NumberOfSeriesRelatedInstances]: { vr: 'IS', Value: [entry.relatedInstances ?? 0] } };
+  }
+  return {};
+}
+
+function resourcePath(e: IndexEntry): string {
+  if (e.level === 'STUDY') return studyPath(e.studyInstanceUID);
+  if (e.level === 'SERIES') return seriesPath(e.studyInstanceUID, e.seriesInstanceUID ?? '');
+  return instancePath(e.studyInstanceUID, e.seriesInstanceUID ?? '', e.sopInstanceUID ?? '');
+}
+
+function ownUid(e: IndexEntry): string {
+  return (e.level === 'STUDY' ? e.studyInstanceUID : e.level === 'SERIES' ? e.seriesInstanceUID : e.sopInstanceUID) ?? '';
+}
+
+/** Most recent study first; entries without a Study Date last; then by UID, so pages are stable. */
+function compareEntries(a: IndexEntry, b: IndexEntry): number {
+  if (a.studyDate !== b.studyDate) return a.studyDate < b.studyDate ? 1 : -1;
+  const [ua, ub] = [ownUid(a), ownUid(b)];
+  return ua < ub ? -1 : ua > ub ? 1 : 0;
+}
+
+/**
+ * PS3.18 10.6.3.3: the level's default attributes, plus the study's on /series and /instances, plus
+ * the series' on /instances and /studies/{study}/instances; the includefield attributes; and the
+ * matching keys. 'all' returns everything the entry holds.
+ */
+function returnTags(req: SearchRequest): readonly string[] | 'all' {
+  const { level, parameters } = req;
+  if (parameters.includeFields === 'all') return 'all';
+  const levels: Level[] = [level];
+  if (level !== 'STUDY' && req.studyInstanceUID === undefined) levels.push('STUDY');
+  if (level === 'INSTANCE' && req.seriesInstanceUID === undefined) levels.push('SERIES');
+  const keyTags = parameters.matchKeys.map((k: MatchKey) => k.tag.split('.')[0]!);
+  return [...new Set([...levels.flatMap((l) => DEFAULT_RETURN_ATTRIBUTES[l]), ...parameters.includeFields, ...keyTags])];
+}
+
+/** An attribute requested but absent: returned with no value (PS3.18 10.6.3.3, PS3.4 C.2.2.1). */
+function emptyElement(tag: string): DicomJson[string] | undefined {
+  const vr = vrOf(tag);
+  return vr === undefined ? undefined : { vr };
+}
+
+/**
+ * Counters of the study and series above a series or instance result (NumberOfStudyRelated...,
+ * ModalitiesInStudy, NumberOfSeriesRelatedInstances), read once per study or series of the page.
+ */
+class AncestorCounters {
+  private readonly cache = new Map<string, Promise<DicomJson>>();
+  constructor(private readonly index: MetadataIndex) {}
+
+  async of(entry: IndexEntry, tags: readonly string[] | 'all'): Promise<DicomJson> {
+    const wants = (...wanted: string[]) => tags !== 'all' && wanted.some((t) => tags.includes(t));
+    const { studyInstanceUID: study, seriesInstanceUID: series = '' } = entry;
+    const out: DicomJson = {};
+    if (entry.level !== 'STUDY' && wants(Tag.ModalitiesInStudy, Tag.NumberOfStudyRelatedSeries, Tag.NumberOfStudyRelatedInstances)) {
+      Object.assign(out, await this.counters(`study ${study}`, () => this.index.getStudy(study)));
+    }
+    if (entry.level === 'INSTANCE' && wants(Tag.NumberOfSeriesRelatedInstances)) {
+      Object.assign(out, await this.counters(`series ${study} ${series}`, () => this.index.getSeries(study, series)));
+    }
+    return out;
+  }
+
+  private counters(key: string, read: () => Promise<IndexEntry | undefined>): Promise<DicomJson> {
+    let cached = this.cache.get(key);
+    if (!cached) {
+      cached = read().then((e) => (e ? countersOf(e) : {}));
+      this.cache.set(key, cached);
+    }
+    return cached;
+  }
+}

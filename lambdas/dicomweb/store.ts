@@ -1,0 +1,270 @@
+/**
+ * Store Transaction (STOW-RS), PS3.18 10.5, answering with the Store Instances Response Module
+ * (PS3.18 10.5.3, Table 10.5.3-1) and the Failure/Warning Reasons of PS3.2 J.4.2.
+ *
+ * Write order (DESIGN.md) keeps every crash state harmless: study and series entries first (a study
+ * with no instance yet is visible but empty), then the Part 10 object and its metadata in S3, then the
+ * instance entry with a conditional put; only the writer that created the instance entry bumps the
+ * counters. Nothing already stored is overwritten: an existing SOP Instance UID is checked before any
+ * write.
+ */
+import { createHash } from 'node:crypto';
+import { toDicomJson } from '../dicom/json';
+import { MultipartError, parseMediaType, parseMultipartRelated, type MultipartPart } from '../dicom/multipart';
+import { Part10Error, readPart10, type ParsedInstance } from '../dicom/part10';
+import { Tag } from '../dicom/tags';
+import { isValidUid } from '../dicom/uid';
+import { instanceMetadataKey, instanceObjectKey } from '../storage/keys';
+import type { BlobStore, DicomJson, InstanceObject, MetadataIndex } from '../storage/ports';
+import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
+import { buildIndexEntries } from './index-entries';
+import { FailureReason } from './status-codes';
+import { absolute, bulkDataPath, instancePath, studyPath } from './uris';
+
+const DICOM = 'application/dicom';
+
+/**
+ * Duplicate SOP Instance (PS3.7 C.4.? N-CREATE 0x0111), used as an additional Failure Reason (PS3.2
+ * J.4.2 allows additional codes): the SOP Instance UID is already stored with other content or
+ * under another study or series.
+ */
+export const DuplicateSOPInstance = 0x0111;
+
+export interface StoreRequest {
+  /** Target study of POST /studies/{study}; undefined for POST /studies. */
+  readonly studyInstanceUID?: string;
+  readonly contentType: string | undefined;
+  readonly body: Uint8Array;
+  readonly baseUrl: string;
+}
+
+interface Referenced {
+  readonly sopClassUID: string;
+  readonly sopInstanceUID: string;
+  readonly retrieveUrl: string;
+  readonly warningReason?: number;
+}
+interface Failed {
+  readonly sopClassUID: string;
+  readonly sopInstanceUID: string;
+  readonly failureReason: number;
+}
+
+export interface StoreResult {
+  /** 200 all stored; 202 some failed or carry warnings; 409 none stored (PS3.18 10.5.3.1). */
+  readonly status: 200 | 202 | 409;
+  /** Store Instances Response Module as DICOM JSON. */
+  readonly response: DicomJson;
+  readonly stored: number;
+  readonly failed: number;
+}
+
+type Outcome = { referenced: Referenced } | { failed: Failed };
+
+export class StoreService {
+  constructor(
+    private readonly index: MetadataIndex,
+    private readonly blobs: BlobStore,
+    private readonly opts: { readonly bulkDataThreshold: number; readonly maxRequestBytes: number },
+  ) {}
+
+  /** Store Instances, PS3.18 10.5. */
+  async storeInstances(req: StoreRequest): Promise<StoreResult> {
+    if (req.studyInstanceUID !== undefined && !isValidUid(req.studyInstanceUID)) {
+      throw new BadRequestError(`"${req.studyInstanceUID}" is not a valid Study Instance UID`, [
+        { target: 'study', message: 'a UID is at most 64 characters of digits and dots (PS3.5 9.1)' },
+      ]);
+    }
+    if (req.body.byteLength > this.opts.maxRequestBytes) throw requestTooLarge(this.opts.maxRequestBytes);
+    const parts = splitRequest(req.contentType, req.body);
+
+    const outcomes: Outcome[] = [];
+    // One instance at a time: memory stays a small multiple of one instance.
+    for (const part of parts) outcomes.push(await this.storePart(part, req));
+    return storeInstancesResponse(outcomes, req);
+  }
+
+  private async storePart(part: MultipartPart, req: StoreRequest): Promise<Outcome> {
+    const partType = part.headers['content-type'];
+    if (partType !== undefined && parseMediaType(partType).mediaType !== DICOM) {
+      return { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
+    }
+    let instance: ParsedInstance;
+    try {
+      instance = readPart10(part.body);
+    } catch (error) {
+      if (error instanceof Part10Error) {
+        return { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
+      }
+      throw error;
+    }
+    const { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID } = instance;
+    const fail = (failureReason: number): Outcome => ({ failed: { sopClassUID, sopInstanceUID, failureReason } });
+
+    // PS3.18 10.5.2 / PS3.4 B.4.1: the identifying attributes must be present and well formed.
+    for (const uid of [sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID]) {
+      if (uid === '') return fail(FailureReason.DataSetDoesNotMatchSOPClass);
+      if (!isValidUid(uid)) return fail(FailureReason.CannotUnderstand);
+    }
+    if (!isValidUid(instance.transferSyntaxUID)) return fail(FailureReason.ReferencedTransferSyntaxNotSupported);
+    // PS3.10 7.1: the File Meta Information must describe the data set it carries.
+    if (
+      (instance.mediaStorageSOPInstanceUID && instance.mediaStorageSOPInstanceUID !== sopInstanceUID) ||
+      (instance.mediaStorageSOPClassUID && instance.mediaStorageSOPClassUID !== sopClassUID)
+    ) {
+      return fail(FailureReason.DataSetDoesNotMatchSOPClass);
+    }
+    // PS3.18 10.5.1.1: instances of POST /studies/{study} must belong to that study.
+    if (req.studyInstanceUID !== undefined && studyInstanceUID !== req.studyInstanceUID) {
+      return fail(FailureReason.DataSetDoesNotMatchSOPClass);
+    }
+
+    const digest = createHash('sha256').update(part.body).digest('hex');
+    const existing = await this.findExisting(sopInstanceUID);
+    if (existing) {
+      const same =
+        existing.studyInstanceUID === studyInstanceUID &&
+        existing.seriesInstanceUID === seriesInstanceUID &&
+        existing.instance?.digest === digest;
+      // An identical re-store succeeds without writing anything again.
+      return same ? referenced(instance, req.baseUrl) : fail(DuplicateSOPInstance);
+    }
+
+    const objectKey = instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
+    const metadataKey = instanceMetadataKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
+    const metadata = toDicomJson(instance.dict, {
+      bulkDataThreshold: this.opts.bulkDataThreshold,
+      bulkDataUri: (tagPath) => bulkDataPath(studyInstanceUID, seriesInstanceUID, sopInstanceUID, tagPath),
+    });
+    const object: InstanceObject = {
+      sopClassUID,
+      transferSyntaxUID: instance.transferSyntaxUID,
+      objectKey,
+      metadataKey,
+      size: part.body.byteLength,
+      digest,
+      numberOfFrames: numberOfFramesOf(metadata),
+    };
+    const entries = buildIndexEntries(metadata, object);
+
+    await this.index.ensureStudy(entries.study);
+    if (await this.index.ensureSeries(entries.series)) {
+      await this.index.addStudyCounters(studyInstanceUID, { series: 1 });
+    }
+    await this.blobs.put(objectKey, part.body, DICOM);
+    await this.blobs.put(metadataKey, Buffer.from(JSON.stringify(metadata)), 'application/dicom+json');
+
+    const put = await this.index.putInstance(entries.instance);
+    if (put.outcome === 'created') {
+      const modality = metadata[Tag.Modality]?.Value?.[0];
+      await this.index.addSeriesCounters(studyInstanceUID, seriesInstanceUID, { instances: 1 });
+      await this.index.addStudyCounters(studyInstanceUID, {
+        instances: 1,
+        modalities: typeof modality === 'string' && modality ? [modality] : [],
+      });
+      await this.index.clearTombstones(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
+      return referenced(instance, req.baseUrl);
+    }
+    // A concurrent writer won the conditional put: identical content is a success, other content a failure.
+    return put.outcome === 'identical' ? referenced(instance, req.baseUrl) : fail(DuplicateSOPInstance);
+  }
+
+  private async findExisting(sopInstanceUID: string) {
+    for await (const entry of this.index.query({ by: 'uid', level: 'INSTANCE', uids: [sopInstanceUID] })) return entry;
+    return undefined;
+  }
+}
+
+/** 413 for a request body over the limit; the embedded gateway answers with the same Status Report. */
+export function requestTooLarge(limit: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(`the request body exceeds ${limit} bytes, the most one request can carry`, [
+    {
+      target: 'body',
+      message:
+        'split the instances over several Store requests, each below the limit (one instance per request ' +
+        'if need be); an instance that alone exceeds the limit cannot be stored through DICOMweb',
+    },
+  ]);
+}
+
+/** Checks the request media type (PS3.18 10.5.1.2) and splits the multipart body. */
+function splitRequest(contentType: string | undefined, body: Uint8Array): MultipartPart[] {
+  if (!contentType) throw new UnsupportedMediaTypeError('Content-Type is required: multipart/related; type="application/dicom"');
+  const media = parseMediaType(contentType);
+  if (media.mediaType !== 'multipart/related') {
+    throw new UnsupportedMediaTypeError(`${media.mediaType} is not supported; use multipart/related; type="application/dicom"`);
+  }
+  const type = media.params.type?.toLowerCase();
+  if (type !== undefined && type !== DICOM) {
+    throw new UnsupportedMediaTypeError(
+      `multipart/related; type="${type}" is not supported; this origin server stores application/dicom instances only`,
+    );
+  }
+  const boundary = media.params.boundary;
+  if (!boundary) throw new BadRequestError('the multipart/related Content-Type has no boundary parameter');
+  let parts: MultipartPart[];
+  try {
+    parts = parseMultipartRelated(body, boundary);
+  } catch (error) {
+    if (error instanceof MultipartError) throw new BadRequestError(`malformed multipart body: ${error.message}`);
+    throw error;
+  }
+  if (parts.length === 0) throw new BadRequestError('the multipart body contains no instance');
+  return parts;
+}
+
+function referenced(instance: ParsedInstance, baseUrl: string): Outcome {
+  return {
+    referenced: {
+      sopClassUID: instance.sopClassUID,
+      sopInstanceUID: instance.sopInstanceUID,
+      retrieveUrl: absolute(
+        baseUrl,
+        instancePath(instance.studyInstanceUID, instance.seriesInstanceUID, instance.sopInstanceUID),
+      ),
+    },
+  };
+}
+
+function numberOfFramesOf(metadata: DicomJson): number {
+  if (!metadata[Tag.PixelData] && !metadata[Tag.FloatPixelData] && !metadata[Tag.DoubleFloatPixelData]) return 0;
+  const n = Number(metadata[Tag.NumberOfFrames]?.Value?.[0] ?? 1);
+  return Number.isInteger(n) && n > 0 ? n : 1;
+}
+
+/** Store Instances Response Module, PS3.18 Table 10.5.3-1. */
+function storeInstancesResponse(outcomes: readonly Outcome[], req: StoreRequest): StoreResult {
+  const referencedItems: DicomJson[] = [];
+  const failedItems: DicomJson[] = [];
+  let warnings = 0;
+  for (const o of outcomes) {
+    if ('referenced' in o) {
+      const r = o.referenced;
+      const item: DicomJson = {
+        [Tag.ReferencedSOPClassUID]: { vr: 'UI', Value: [r.sopClassUID] },
+        [Tag.ReferencedSOPInstanceUID]: { vr: 'UI', Value: [r.sopInstanceUID] },
+        [Tag.RetrieveURL]: { vr: 'UR', Value: [r.retrieveUrl] },
+      };
+      if (r.warningReason !== undefined) {
+        item[Tag.WarningReason] = { vr: 'US', Value: [r.warningReason] };
+        warnings++;
+      }
+      referencedItems.push(item);
+    } else {
+      const f = o.failed;
+      failedItems.push({
+        [Tag.ReferencedSOPClassUID]: f.sopClassUID ? { vr: 'UI', Value: [f.sopClassUID] } : { vr: 'UI' },
+        [Tag.ReferencedSOPInstanceUID]: f.sopInstanceUID ? { vr: 'UI', Value: [f.sopInstanceUID] } : { vr: 'UI' },
+        [Tag.FailureReason]: { vr: 'US', Value: [f.failureReason] },
+      });
+    }
+  }
+  const response: DicomJson = {};
+  if (req.studyInstanceUID !== undefined) {
+    response[Tag.RetrieveURL] = { vr: 'UR', Value: [absolute(req.baseUrl, studyPath(req.studyInstanceUID))] };
+  }
+  if (failedItems.length) response[Tag.FailedSOPSequence] = { vr: 'SQ', Value: failedItems };
+  if (referencedItems.length) response[Tag.ReferencedSOPSequence] = { vr: 'SQ', Value: referencedItems };
+  const status = referencedItems.length === 0 ? 409 : failedItems.length || warnings ? 202 : 200;
+  return { status, response, stored: referencedItems.length, failed: failedItems.length };
+}

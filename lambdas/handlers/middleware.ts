@@ -1,0 +1,99 @@
+/**
+ * The one middleware chain of every function (STYLE.md 3): header normalisation first, then the
+ * optional bearer token check, the operation, and the error mapping last. Errors become responses
+ * here and nowhere else (STYLE.md 4).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { DicomwebError, UnauthorizedError } from '../dicomweb/errors';
+import type { FunctionGroup } from '../../lib/routes';
+import { functionGroups, routes as allRoutes } from '../../lib/routes';
+import type { DicomwebRequest, DicomwebResponse } from './http';
+import type { ProxyResult } from './proxy';
+import { toDicomwebRequest, toProxyResult } from './proxy';
+import type { Services } from './services';
+import { services as defaultServices } from './services';
+import { statusReport } from './status-report';
+
+export type Operation = (request: DicomwebRequest, services: Services) => Promise<DicomwebResponse>;
+export type Operations = Readonly<Record<string, Operation>>;
+
+
+/** Lower-cases header names in place (middy convention: header normaliser runs first). */
+export const httpHeaderNormalizer = (): middy.MiddlewareObj<APIGatewayProxyEvent> => ({
+  before: (request) => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(request.event.headers ?? {})) {
+      if (value != null) headers[name.toLowerCase()] = value;
+    }
+    request.event.headers = headers;
+  },
+});
+
+function tokensEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Optional bearer token (embedded runtime; in AWS the API's authorizer does this). */
+export const bearerToken = (opts: { token: () => string | undefined }): middy.MiddlewareObj<APIGatewayProxyEvent> => ({
+  before: (request) => {
+    const expected = opts.token();
+    if (!expected) return;
+    const given = /^Bearer\s+(.+)$/i.exec(request.event.headers?.authorization ?? '')?.[1];
+    if (!given || !tokensEqual(given, expected)) {
+      const error = new UnauthorizedError('a valid bearer token is required');
+      error.headers['WWW-Authenticate'] = 'Bearer';
+      throw error;
+    }
+  },
+});
+
+/** Maps typed errors to their status with a Status Report; anything else is a 500 without internals. */
+export function errorResponse(error: unknown): DicomwebResponse {
+  if (error instanceof DicomwebError) {
+    return statusReport(error.status, error.message, error.details, error.headers);
+  }
+  // Log the failure without request data: no patient data in logs.
+  const e = error instanceof Error ? error : new Error(String(error));
+  console.error(JSON.stringify({ level: 'error', error: e.name, message: e.message, stack: e.stack }));
+  return statusReport(500, 'the archive could not complete the request; it has been logged');
+}
+
+export const httpErrorHandler = (opts: { streaming: boolean }): middy.MiddlewareObj<APIGatewayProxyEvent, ProxyResult> => ({
+  onError: async (request) => {
+    request.response = await toProxyResult(errorResponse(request.error), opts.streaming);
+  },
+});
+
+/**
+ * Builds the Lambda handler of a function group: finds the operation of the route that API Gateway
+ * matched (event.resource + method), runs it, and writes its response. `getServices` defaults to the
+ * process's AWS-wired services; the embedded runtime passes its own, so several archives can run in
+ * one process.
+ */
+export function dicomwebHandler(group: FunctionGroup, operations: Operations, getServices: () => Services = defaultServices) {
+  const spec = functionGroups[group];
+  const routes = new Map<string, string>();
+  for (const r of allRoutes.filter((route) => route.group === group)) routes.set(`${r.method} ${r.path}`, r.transaction);
+
+  const core = async (event: APIGatewayProxyEvent): Promise<ProxyResult> => {
+    const transaction = routes.get(`${event.httpMethod.toUpperCase()} ${event.resource}`);
+    const operation = transaction ? operations[transaction] : undefined;
+    if (!operation) throw new Error(`no operation for ${event.httpMethod} ${event.resource} in ${group}`);
+    const services = getServices();
+    const request = toDicomwebRequest(event, services.config.publicBaseUrl);
+    return toProxyResult(await operation(request, services), spec.streaming);
+  };
+
+  // Only the Lambda runtime provides awslambda.streamifyResponse (the AWS SDK may define an empty
+  // awslambda global elsewhere, so test for the function itself).
+  const runtime = (globalThis as { awslambda?: { streamifyResponse?: unknown } }).awslambda;
+  const streamify = spec.streaming && typeof runtime?.streamifyResponse === 'function';
+  return middy<APIGatewayProxyEvent, ProxyResult, Error, Context>(core, { streamifyResponse: streamify, timeoutEarlyInMillis: 0 })
+    .use(httpHeaderNormalizer())
+    .use(bearerToken({ token: () => getServices().config.authToken }))
+    .use(httpErrorHandler({ streaming: spec.streaming }));
+}

@@ -1,0 +1,29 @@
+/** Retrieve Transaction (WADO-RS), PS3.18 10.4: instances, metadata, frames and bulkdata. */
+import type { DicomwebRequest } from './http';
+import { dicomwebHandler, type Operations } from './middleware';
+
+function target(req: DicomwebRequest) {
+  return {
+    studyInstanceUID: req.pathParameters.study!,
+    seriesInstanceUID: req.pathParameters.series,
+    sopInstanceUID: req.pathParameters.instance,
+    frames: req.pathParameters.frames,
+    tag: req.pathParameters.tag,
+    accept: req.headers.accept,
+    acceptQuery: req.query.get('accept')?.join(','),
+    baseUrl: req.baseUrl,
+  };
+}
+
+export const operations: Operations = {
+  RetrieveStudy: (req, { retrieve }) => retrieve.retrieveStudy(target(req)),
+  RetrieveSeries: (req, { retrieve }) => retrieve.retrieveSeries(target(req)),
+  RetrieveInstance: (req, { retrieve }) => retrieve.retrieveInstance(target(req)),
+  RetrieveStudyMetadata: (req, { retrieve }) => retrieve.retrieveStudyMetadata(target(req)),
+  RetrieveSeriesMetadata: (req, { retrieve }) => retrieve.retrieveSeriesMetadata(target(req)),
+  RetrieveInstanceMetadata: (req, { retrieve }) => retrieve.retrieveInstanceMetadata(target(req)),
+  RetrieveFrames: (req, { retrieve }) => retrieve.retrieveFrames(target(req)),
+  RetrieveBulkdata: (req, { retrieve }) => retrieve.retrieveBulkdata(target(req)),
+};
+
+export const handler = dicomwebHandler('retrieve', operations);

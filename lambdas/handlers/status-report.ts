@@ -1,0 +1,48 @@
+/**
+ * The Status Report of failure responses (PS3.18 8.6.3: a failure response "may contain a Status
+ * Report describing any failures, warnings, or other useful information").
+ * One JSON shape for every failure, so user agents and people can read it alike.
+ */
+import type { StatusReportDetail } from '../dicomweb/errors';
+import type { DicomwebResponse } from './http';
+import { MediaType } from './http';
+
+const reasonPhrases: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export interface StatusReport {
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+  readonly errors?: readonly StatusReportDetail[];
+}
+
+export function statusReport(
+  status: number,
+  detail: string,
+  errors: readonly StatusReportDetail[] = [],
+  headers: Record<string, string> = {},
+): DicomwebResponse {
+  const report: StatusReport = {
+    status,
+    title: reasonPhrases[status] ?? 'Error',
+    detail,
+    ...(errors.length ? { errors } : {}),
+  };
+  return {
+    status,
+    headers: { ...headers, 'Content-Type': MediaType.Json },
+    body: JSON.stringify(report),
+  };
+}

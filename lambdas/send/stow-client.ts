@@ -1,0 +1,315 @@
+/**
+ * DICOMweb Store sub-operations of a Send request: one Store Instances request (PS3.18 10.5,
+ * multipart/related; type="application/dicom") per batch, as a user agent, and the per-instance
+ * outcome counted as PS3.4 C.4.2.3.1.1.4 asks from the destination's Store Instances Response Module.
+ * Redirects are not followed (a 3xx fails the batch): the allow-list vets the URL we send to, not
+ * wherever a destination points next. Transient faults are retried per ./retry; warnings never are.
+ */
+
+import { newBoundary, writeMultipartRelated } from '../dicom/multipart';
+import { Tag } from '../dicom/tags';
+import { MediaType } from '../handlers/http';
+import type { DicomJson } from '../storage/ports';
+import type { BatchOutcome } from './counters';
+import { resolveStudiesUrl, type Destination, type DestinationAuth } from './destinations';
+import {
+  DEFAULT_RETRY_POLICY,
+  faultName,
+  isTransientFault,
+  isTransientHttpStatus,
+  parseRetryAfter,
+  retrying,
+  type Attempt,
+  type RetryDeps,
+  type RetryPolicy,
+} from './retry';
+
+export interface InstanceToStore {
+  readonly sopInstanceUID: string;
+  readonly sopClassUID: string;
+  /** The Part 10 file. */
+  readonly bytes: Uint8Array;
+}
+
+export interface StoreOptions extends RetryDeps {
+  readonly fetch?: typeof fetch;
+  readonly retry?: RetryPolicy;
+  /** Time limit of one attempt (request and response), ms. */
+  readonly timeoutMs?: number;
+  /** OAuth 2.0 tokens, shared across calls so a warm Lambda reuses them. */
+  readonly tokens?: OAuth2TokenCache;
+  readonly now?: () => number;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+/** A response module larger than this is not read; the batch is counted by HTTP status. */
+const MAX_RESPONSE_MODULE_BYTES = 16 * 1024 * 1024;
+
+/** What one attempt ended with. */
+type AttemptResult =
+  | { readonly kind: 'response'; readonly httpStatus: number; readonly module?: DicomJson }
+  | { readonly kind: 'fault'; readonly fault: string };
+
+/**
+ * Stores one batch of instances at the destination (PS3.18 10.5.1: POST {destination}/studies) and
+ * classifies every instance of the batch as completed, warning or failed. Never throws for what the
+ * destination does: an unreachable destination fails the batch once the retries are used up.
+ */
+export async function storeInstances(
+  destination: Destination,
+  instances: readonly InstanceToStore[],
+  opts: StoreOptions = {},
+): Promise<BatchOutcome> {
+  if (instances.length === 0) throw new RangeError('a Store sub-operation batch cannot be empty');
+  const fetchImpl = opts.fetch ?? fetch;
+  const tokens = opts.tokens ?? defaultTokenCache;
+  const now = opts.now ?? Date.now;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const url = resolveStudiesUrl(destination.url);
+  const { body, contentType } = await storeRequestBody(instances);
+  let tokenRefreshed = false;
+
+  const attempt = async (): Promise<Attempt<AttemptResult>> => {
+    let response: Response;
+    try {
+      const auth = await authorization(destination.auth, tokens, fetchImpl, timeoutMs, now);
+      response = await fetchImpl(url, {
+        method: 'POST',
+        headers: { 'Content-Type': contentType, Accept: MediaType.DicomJson, ...auth },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      if (err instanceof TokenRequestError) return { result: { kind: 'fault', fault: err.fault }, transient: err.transient ? {} : undefined };
+      return { result: { kind: 'fault', fault: faultName(err) }, transient: isTransientFault(err) ? {} : undefined };
+    }
+    const httpStatus = response.type === 'opaqueredirect' ? 302 : response.status;
+    // An expired or revoked OAuth 2.0 token: fetch a new one, once.
+    if (httpStatus === 401 && destination.auth.type === 'oauth2' && !tokenRefreshed) {
+      tokenRefreshed = true;
+      tokens.invalidate(destination.auth);
+      await discard(response);
+      return { result: { kind: 'response', httpStatus }, transient: { retryAfterMs: 0 } };
+    }
+    if (isTransientHttpStatus(httpStatus)) {
+      await discard(response);
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now());
+      return { result: { kind: 'response', httpStatus }, transient: { retryAfterMs } };
+    }
+    return { result: { kind: 'response', httpStatus, module: await readResponseModule(response) } };
+  };
+
+  const { result, attempts } = await retrying(attempt, opts.retry ?? DEFAULT_RETRY_POLICY, opts);
+  return classify(instances.map((i) => i.sopInstanceUID), result, attempts);
+}
+
+/**
+ * PS3.4 C.4.2.3.1.1.4: Referenced SOP Sequence items without Warning Reason are Completed, with one
+ * Warning; Failed SOP Sequence items are Failed. Without a usable module (and for instances it does
+ * not mention) the HTTP status decides (PS3.18 10.5.3): 200 stored, 202 stored with warnings (the
+ * origin cannot tell which), anything else (3xx, 4xx incl. 409, 5xx after retries) not stored.
+ */
+function classify(uids: readonly string[], result: AttemptResult, attempts: number): BatchOutcome {
+  const outcome = { completed: [] as string[], warning: [] as string[], failed: [] as string[] };
+  if (result.kind === 'fault') {
+    return { ...outcome, failed: [...uids], basis: { kind: 'transport', fault: result.fault, attempts } };
+  }
+  const { httpStatus, module } = result;
+  const byStatus: keyof typeof outcome =
+    httpStatus === 202 ? 'warning' : httpStatus >= 200 && httpStatus < 300 ? 'completed' : 'failed';
+  const perInstance = module ? instanceOutcomes(module) : new Map<string, keyof typeof outcome>();
+  for (const uid of uids) outcome[perInstance.get(uid) ?? byStatus].push(uid);
+  const kind = module ? 'response-module' : 'http-status';
+  return { ...outcome, basis: { kind, httpStatus, attempts } };
+}
+
+/** SOP Instance UID -> category from a Store Instances Response Module; Failed wins over Referenced. */
+function instanceOutcomes(module: DicomJson): Map<string, 'completed' | 'warning' | 'failed'> {
+  const result = new Map<string, 'completed' | 'warning' | 'failed'>();
+  for (const item of sequenceItems(module, Tag.ReferencedSOPSequence)) {
+    const uid = firstString(item, Tag.ReferencedSOPInstanceUID);
+    if (uid) result.set(uid, item[Tag.WarningReason]?.Value?.length ? 'warning' : 'completed');
+  }
+  for (const item of sequenceItems(module, Tag.FailedSOPSequence)) {
+    const uid = firstString(item, Tag.ReferencedSOPInstanceUID);
+    if (uid) result.set(uid, 'failed');
+  }
+  return result;
+}
+
+function sequenceItems(ds: DicomJson, tag: string): DicomJson[] {
+  const value = ds[tag]?.Value;
+  return Array.isArray(value) ? value.filter((v): v is DicomJson => typeof v === 'object' && v !== null) : [];
+}
+
+function firstString(ds: DicomJson, tag: string): string | undefined {
+  const v = ds[tag]?.Value?.[0];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The response's Store Instances Response Module in DICOM JSON, or undefined when none is usable. */
+async function readResponseModule(response: Response): Promise<DicomJson | undefined> {
+  const type = response.headers.get('content-type') ?? '';
+  const length = Number(response.headers.get('content-length') ?? 0);
+  if (!/json/i.test(type) || length > MAX_RESPONSE_MODULE_BYTES) {
+    await discard(response);
+    return undefined;
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(await response.text());
+  } catch {
+    return undefined;
+  }
+  // PS3.18 F.2: one data set; some servers wrap it in an array.
+  const module = Array.isArray(payload) && payload.length === 1 ? payload[0] : payload;
+  if (typeof module !== 'object' || module === null || Array.isArray(module)) return undefined;
+  const ds = module as DicomJson;
+  return ds[Tag.ReferencedSOPSequence] || ds[Tag.FailedSOPSequence] ? ds : undefined;
+}
+
+async function discard(response: Response): Promise<void> {
+  try {
+    await response.body?.cancel();
+  } catch {
+    // the connection is gone already; nothing to release
+  }
+}
+
+/**
+ * The Store request body (PS3.18 10.5.1.1: multipart/related; type="application/dicom", one part per
+ * instance), buffered once so that a retry sends the very same bytes.
+ */
+async function storeRequestBody(instances: readonly InstanceToStore[]): Promise<{ body: Uint8Array; contentType: string }> {
+  const boundary = newBoundary();
+  const chunks: Uint8Array[] = [];
+  const parts = instances.map((i) => ({ contentType: MediaType.Dicom, body: i.bytes }));
+  for await (const chunk of writeMultipartRelated(parts, boundary)) chunks.push(chunk);
+  return {
+    body: Buffer.concat(chunks),
+    contentType: `${MediaType.MultipartRelated}; type="${MediaType.Dicom}"; boundary=${boundary}`,
+  };
+}
+
+/** Authorization header of a destination's auth entry. */
+async function authorization(
+  auth: DestinationAuth,
+  tokens: OAuth2TokenCache,
+  fetchImpl: typeof fetch,
+  timeoutMs: number,
+  now: () => number,
+): Promise<Record<string, string>> {
+  switch (auth.type) {
+    case 'none':
+      return {};
+    case 'bearer':
+      return { Authorization: `Bearer ${auth.token}` };
+    case 'basic':
+      return { Authorization: basic(auth.username, auth.password) };
+    case 'oauth2':
+      return { Authorization: `Bearer ${await tokens.token(auth, { fetch: fetchImpl, timeoutMs, now })}` };
+  }
+}
+
+/** RFC 7617 2: Basic base64(user-id ":" password), UTF-8. */
+function basic(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+}
+
+type OAuth2Auth = Extract<DestinationAuth, { type: 'oauth2' }>;
+
+/** The token endpoint refused or could not be reached; `fault` is log-safe. */
+export class TokenRequestError extends Error {
+  constructor(
+    readonly fault: string,
+    readonly transient: boolean,
+  ) {
+    super(`OAuth 2.0 token request failed: ${fault}`);
+  }
+}
+
+/** Seconds before expiry at which a cached token is no longer used. */
+const TOKEN_EXPIRY_MARGIN_S = 30;
+/** Lifetime assumed when the token response has no expires_in (RFC 6749 5.1 makes it optional). */
+const DEFAULT_TOKEN_LIFETIME_S = 300;
+
+/**
+ * OAuth 2.0 client credentials grant (RFC 6749 4.4), tokens cached per token endpoint, client and
+ * scope until shortly before they expire; concurrent requests for the same token share one fetch.
+ */
+export class OAuth2TokenCache {
+  private readonly cached = new Map<string, { token: string; expiresAt: number }>();
+  private readonly inFlight = new Map<string, Promise<string>>();
+
+  async token(auth: OAuth2Auth, opts: { fetch?: typeof fetch; timeoutMs?: number; now?: () => number } = {}): Promise<string> {
+    const now = opts.now ?? Date.now;
+    const key = cacheKey(auth);
+    const hit = this.cached.get(key);
+    if (hit && hit.expiresAt > now()) return hit.token;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = requestToken(auth, opts.fetch ?? fetch, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+        .then(({ token, lifetimeS }) => {
+          this.cached.set(key, { token, expiresAt: now() + Math.max(0, lifetimeS - TOKEN_EXPIRY_MARGIN_S) * 1000 });
+          return token;
+        })
+        .finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  invalidate(auth: OAuth2Auth): void {
+    this.cached.delete(cacheKey(auth));
+  }
+}
+
+function cacheKey(auth: OAuth2Auth): string {
+  return JSON.stringify([auth.tokenUrl, auth.clientId, auth.scope ?? '']);
+}
+
+async function requestToken(auth: OAuth2Auth, fetchImpl: typeof fetch, timeoutMs: number): Promise<{ token: string; lifetimeS: number }> {
+  const form = new URLSearchParams({ grant_type: 'client_credentials' });
+  if (auth.scope) form.set('scope', auth.scope);
+  // RFC 6749 2.3.1: client_secret_basic, each part form-urlencoded first.
+  const credentials = basic(encodeURIComponent(auth.clientId), encodeURIComponent(auth.clientSecret)).replace(
+    /^Basic /,
+    '',
+  );
+  let response: Response;
+  try {
+    response = await fetchImpl(auth.tokenUrl, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Accept: 'application/json',
+        Authorization: `Basic ${credentials}`,
+      },
+      body: form.toString(),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    throw new TokenRequestError(`token endpoint ${faultName(err)}`, isTransientFault(err));
+  }
+  if (!response.ok) {
+    await discard(response);
+    throw new TokenRequestError(`token endpoint HTTP ${response.status}`, isTransientHttpStatus(response.status));
+  }
+  let payload: { access_token?: unknown; token_type?: unknown; expires_in?: unknown };
+  try {
+    payload = (await response.json()) as typeof payload;
+  } catch {
+    throw new TokenRequestError('token endpoint answered with no JSON', false);
+  }
+  const tokenType = typeof payload.token_type === 'string' ? payload.token_type.toLowerCase() : 'bearer';
+  if (typeof payload.access_token !== 'string' || payload.access_token === '' || tokenType !== 'bearer') {
+    throw new TokenRequestError('token endpoint answered with no bearer access_token', false);
+  }
+  const expiresIn = Number(payload.expires_in);
+  return { token: payload.access_token, lifetimeS: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : DEFAULT_TOKEN_LIFETIME_S };
+}
+
+/** Shared by every call in this process unless a caller passes its own. */
+const defaultTokenCache = new OAuth2TokenCache();

@@ -1,0 +1,68 @@
+/**
+ * AWS SDK clients: build them once per process and pass them to the adapters (STYLE.md 7), so the same
+ * adapter code talks to AWS or to the embedded emulators (DESIGN.md).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Config } from '../config';
+import { ServiceUnavailableError } from '../dicomweb/errors';
+
+export interface AwsClients {
+  readonly s3: S3Client;
+  readonly dynamodb: DynamoDBClient;
+}
+
+/** The emulators accept any signature; real AWS never sees these (they are set only with an endpoint). */
+const EMULATOR_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+export function createAwsClients(config: Pick<Config, 'region' | 's3Endpoint' | 'dynamodbEndpoint'>): AwsClients {
+  const s3 = new S3Client({
+    region: config.region,
+    ...(config.s3Endpoint && {
+      endpoint: config.s3Endpoint,
+      // s3rver serves buckets by path and corrupts streamed uploads that carry flexible checksums.
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      credentials: EMULATOR_CREDENTIALS,
+    }),
+  });
+  const dynamodb = new DynamoDBClient({
+    region: config.region,
+    ...(config.dynamodbEndpoint && { endpoint: config.dynamodbEndpoint, credentials: EMULATOR_CREDENTIALS }),
+  });
+  return { s3, dynamodb };
+}
+
+/** HTTP statuses of AWS answers that mean "the service cannot answer now", not "your request is wrong". */
+const UNAVAILABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+/** Throttling or a transient service fault that outlived the SDK's own retries. */
+export function isServiceUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { $retryable?: { throttling?: boolean }; $metadata?: { httpStatusCode?: number } };
+  if (e.$retryable?.throttling) return true;
+  const status = e.$metadata?.httpStatusCode;
+  return status !== undefined && UNAVAILABLE_STATUSES.has(status);
+}
+
+/**
+ * Runs one SDK call, turning throttling / unavailability into ServiceUnavailableError (503 with
+ * Retry-After, STYLE.md 4); every other error passes through unchanged. `alsoUnavailable` adds
+ * service-specific error classes the status code alone does not reveal (e.g. DynamoDB's 400
+ * ProvisionedThroughputExceededException).
+ */
+export async function callAws<T>(
+  service: string,
+  call: () => Promise<T>,
+  alsoUnavailable: (error: unknown) => boolean = () => false,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isServiceUnavailable(error) || alsoUnavailable(error)) {
+      throw new ServiceUnavailableError(`${service} is unavailable, retry later`);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * S3 object keys of the archive (DESIGN.md, storage model). Every key is built here and nowhere else.
+ *
+ *   studies/{study}/series/{series}/instances/{sop}.dcm    the Part 10 file exactly as received
+ *   studies/{study}/series/{series}/instances/{sop}.json   its DICOM JSON (PS3.18 F.2), BulkDataURI for large values
+ *   send-requests/{transactionUID}/manifest.jsonl          the instances a Send selected
+ */
+
+import { BadRequestError } from '../dicomweb/errors';
+
+/**
+ * Callers validate UIDs (PS3.5 9.1: digits and dots) before they reach here; this is defence in depth
+ * so a malformed UID can never address an object outside its own prefix.
+ */
+function keySegment(name: string, uid: string): string {
+  if (uid === '' || uid.includes('/') || uid.includes('..')) {
+    throw new BadRequestError(`${name} is not usable in an object key`);
+  }
+  return uid;
+}
+
+function instancePrefix(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): string {
+  return (
+    `studies/${keySegment('Study Instance UID', studyInstanceUID)}` +
+    `/series/${keySegment('Series Instance UID', seriesInstanceUID)}` +
+    `/instances/${keySegment('SOP Instance UID', sopInstanceUID)}`
+  );
+}
+
+/** Key of the Part 10 object of one instance. */
+export function instanceObjectKey(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): string {
+  return `${instancePrefix(studyInstanceUID, seriesInstanceUID, sopInstanceUID)}.dcm`;
+}
+
+/** Key of the DICOM JSON metadata of one instance, beside its Part 10 object. */
+export function instanceMetadataKey(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): string {
+  return `${instancePrefix(studyInstanceUID, seriesInstanceUID, sopInstanceUID)}.json`;
+}
+
+/** Key of the manifest (one JSON object per line) of the instances a Send request selected. */
+export function sendManifestKey(transactionUID: string): string {
+  return `send-requests/${keySegment('Transaction UID', transactionUID)}/manifest.jsonl`;
+}

@@ -1,0 +1,125 @@
+/**
+ * Ports of the storage layer (STYLE.md 1). Services in lambdas/dicomweb/ depend on these
+ * interfaces only; adapters (s3.ts, dynamodb.ts) implement them over AWS SDK v3, which talks to
+ * AWS or to the embedded emulators alike. In-memory fakes exist for unit tests only.
+ */
+
+/** DICOM JSON Model object (PS3.18 Annex F): tag "GGGGEEEE" -> element. */
+export type DicomJson = Record<string, DicomJsonElement>;
+export interface DicomJsonElement {
+  vr: string;
+  Value?: unknown[];
+  InlineBinary?: string;
+  BulkDataURI?: string;
+}
+
+/** Object storage (S3). Keys are built by lambdas/storage/keys.ts only. */
+export interface BlobStore {
+  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  /** The whole object, or undefined when the key does not exist. */
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** The object as a stream of chunks, or undefined when the key does not exist. */
+  getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
+  delete(keys: readonly string[]): Promise<void>;
+}
+
+export type Level = 'STUDY' | 'SERIES' | 'INSTANCE';
+
+/**
+ * One index entry. Study, series and instance entries all carry the DICOM JSON of their own level
+ * plus the levels above (denormalised, so a relational search matches one item).
+ */
+export interface IndexEntry {
+  readonly level: Level;
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID?: string;
+  readonly sopInstanceUID?: string;
+  /** Attributes used for matching and returned by searches. */
+  readonly attributes: DicomJson;
+  /** Study Date (DA, YYYYMMDD) used as sort key of the date-ordered indexes; '' when absent. */
+  readonly studyDate: string;
+  /** Patient ID used by the patient index; '' when absent. */
+  readonly patientId: string;
+  /** Instance entries only. */
+  readonly instance?: InstanceObject;
+  /** Study: NumberOfStudyRelatedSeries / Instances; series: NumberOfSeriesRelatedInstances. */
+  readonly relatedSeries?: number;
+  readonly relatedInstances?: number;
+  /** Study only: ModalitiesInStudy. */
+  readonly modalities?: readonly string[];
+}
+
+export interface InstanceObject {
+  readonly sopClassUID: string;
+  readonly transferSyntaxUID: string;
+  /** S3 key of the Part 10 file as received. */
+  readonly objectKey: string;
+  /** S3 key of the instance's DICOM JSON (BulkDataURI relative to the service root). */
+  readonly metadataKey: string;
+  readonly size: number;
+  /** sha256 of the Part 10 bytes, hex; tells an identical re-store from a conflicting one. */
+  readonly digest: string;
+  readonly numberOfFrames: number;
+}
+
+/** How a search reaches its candidates without a scan (see DESIGN.md, storage model). */
+export type IndexQuery =
+  /** Entries of one level under one study (and series): a Query on the study partition. */
+  | { readonly by: 'study'; readonly level: Level; readonly studyInstanceUID: string; readonly seriesInstanceUID?: string }
+  /** Entries whose own UID (Study/Series/SOP Instance UID) is one of these: GSI ByUid. */
+  | { readonly by: 'uid'; readonly level: Level; readonly uids: readonly string[] }
+  /** Entries of one level for one Patient ID, optionally within a study date range: GSI ByPatient. */
+  | { readonly by: 'patient'; readonly level: Level; readonly patientId: string; readonly dateRange?: DateRange }
+  /** All entries of one level, optionally within a study date range: GSI ByLevel (sharded). */
+  | { readonly by: 'level'; readonly level: Level; readonly dateRange?: DateRange };
+
+/** Inclusive range of DA values (YYYYMMDD); an open end is undefined. */
+export interface DateRange {
+  readonly from?: string;
+  readonly to?: string;
+}
+
+export type PutInstanceOutcome =
+  /** A new instance entry was written. */
+  | { readonly outcome: 'created' }
+  /** The same SOP Instance UID exists in the same study and series with the same digest. */
+  | { readonly outcome: 'identical'; readonly existing: IndexEntry }
+  /** The SOP Instance UID exists with other content or under another study/series. */
+  | { readonly outcome: 'conflict'; readonly existing: IndexEntry };
+
+export interface Tombstone {
+  readonly level: Level;
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID?: string;
+  readonly sopInstanceUID?: string;
+  readonly deletedAt: string;
+}
+
+export interface MetadataIndex {
+  /**
+   * Writes the instance entry unless the SOP Instance UID is already indexed (conditional put).
+   * Only a 'created' outcome lets the caller go on to ensure series/study and bump counters.
+   */
+  putInstance(entry: IndexEntry): Promise<PutInstanceOutcome>;
+  /** Creates the series entry if missing; true when this call created it. */
+  ensureSeries(entry: IndexEntry): Promise<boolean>;
+  /** Creates the study entry if missing; true when this call created it. */
+  ensureStudy(entry: IndexEntry): Promise<boolean>;
+  /** Atomic ADD of counters and modalities (PS3.18 NumberOf... attributes, ModalitiesInStudy). */
+  addStudyCounters(studyInstanceUID: string, delta: { series?: number; instances?: number; modalities?: readonly string[] }): Promise<void>;
+  addSeriesCounters(studyInstanceUID: string, seriesInstanceUID: string, delta: { instances: number }): Promise<void>;
+
+  getStudy(studyInstanceUID: string): Promise<IndexEntry | undefined>;
+  getSeries(studyInstanceUID: string, seriesInstanceUID: string): Promise<IndexEntry | undefined>;
+  getInstance(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<IndexEntry | undefined>;
+  /** Candidates for a search, page by page; never a table scan. */
+  query(q: IndexQuery): AsyncIterable<IndexEntry>;
+
+  /** Removes one entry (study, series or instance) by its keys. */
+  deleteEntry(entry: Pick<IndexEntry, 'level' | 'studyInstanceUID' | 'seriesInstanceUID' | 'sopInstanceUID'>): Promise<void>;
+  putTombstone(t: Tombstone): Promise<void>;
+  /** The tombstone of this resource or of the series/study above it, if any (410 Gone). */
+  findTombstone(t: Omit<Tombstone, 'deletedAt'>): Promise<Tombstone | undefined>;
+  /** Removes the tombstones of an instance and of its series and study: a re-store revives them. */
+  clearTombstones(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<void>;
+}

@@ -1,0 +1,73 @@
+/**
+ * BlobStore over Amazon S3 (or s3rver in the embedded runtime: same wire protocol, DESIGN.md).
+ */
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  NoSuchKey,
+  PutObjectCommand,
+  type GetObjectCommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { BlobStore } from './ports';
+import { callAws } from './clients';
+
+/** DeleteObjects accepts at most 1000 keys per request. */
+export const DELETE_OBJECTS_BATCH = 1000;
+
+export class S3BlobStore implements BlobStore {
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
+    await callAws('S3', () =>
+      this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ContentLength: body.byteLength }),
+      ),
+    );
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const body = await this.getBody(key);
+    return body && new Uint8Array(await body.transformToByteArray());
+  }
+
+  async getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    const body = await this.getBody(key);
+    if (!body) return undefined;
+    // In Node the SDK hands back an http.IncomingMessage: already an async iterable of Buffers.
+    return body instanceof Readable ? body : Readable.fromWeb(body.transformToWebStream() as Parameters<typeof Readable.fromWeb>[0]);
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += DELETE_OBJECTS_BATCH) {
+      const batch = keys.slice(i, i + DELETE_OBJECTS_BATCH);
+      // Deleting a missing key is a success in S3, so a repeated delete is harmless.
+      const out = await callAws('S3', () =>
+        this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+        ),
+      );
+      if (out.Errors && out.Errors.length > 0) {
+        // Keys are archive paths (UIDs), never patient data, but the count is enough for the log.
+        throw new Error(`S3 DeleteObjects failed for ${out.Errors.length} of ${batch.length} keys (${out.Errors[0]?.Code})`);
+      }
+    }
+  }
+
+  private async getBody(key: string): Promise<NonNullable<GetObjectCommandOutput['Body']> | undefined> {
+    try {
+      const out = await callAws('S3', () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+      return out.Body;
+    } catch (error) {
+      if (error instanceof NoSuchKey) return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,302 @@
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { functionGroups, routes, type FunctionGroup } from '../routes';
+import { DicomwebFunction, type FunctionEnvironment } from './dicomweb-function';
+import type { ArchiveLogs } from './logs';
+import type { ArchiveStorage } from './storage';
+
+/** How callers authenticate to the API (context `auth`). */
+export type ApiAuthorization = 'iam' | 'cognito' | 'none';
+
+export const API_STAGE_NAME = 'prod';
+
+/**
+ * API Gateway base64-encodes every body whose Content-Type matches one of these; with the wildcard
+ * that is every body, and the handlers decode whenever isBase64Encoded is set.
+ */
+export const BINARY_MEDIA_TYPES = ['multipart/related', 'application/dicom', 'application/octet-stream', '*/*'];
+
+export class UnauthenticatedApiError extends Error {
+  constructor() {
+    super(
+      "Context auth='none' deploys an API without authentication over patient data; " +
+        "set context allowUnauthenticated='true' to confirm, or use auth='iam' or auth='cognito'.",
+    );
+    this.name = 'UnauthenticatedApiError';
+  }
+}
+
+export interface DicomwebApiProps {
+  readonly storage: ArchiveStorage;
+  readonly logs: ArchiveLogs;
+  readonly authorization?: ApiAuthorization;
+  /** Required with authorization 'none', as a deliberate confirmation. */
+  readonly allowUnauthenticated?: boolean;
+  /** Associate a WAFv2 web ACL with AWS managed rules to the stage (default true). */
+  readonly waf?: boolean;
+  /** Configuration passed to every function in addition to BUCKET_NAME and TABLE_NAME. */
+  readonly environment?: Omit<FunctionEnvironment, 'BUCKET_NAME' | 'TABLE_NAME'>;
+  readonly reservedConcurrentExecutions?: number;
+  /** Stage throttling, requests per second and burst. */
+  readonly throttlingRateLimit?: number;
+  readonly throttlingBurstLimit?: number;
+  /** Repository root holding the handler entries (default: this repository). */
+  readonly projectRoot?: string;
+}
+
+/** What each function group may do with the storage: least privilege per transaction. */
+const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: ArchiveStorage) => void>> = {
+  store: ({ policy }, storage) => {
+    storage.grantObjectRead(policy);
+    storage.grantObjectWrite(policy);
+    storage.grantIndexRead(policy);
+    storage.grantIndexWrite(policy);
+  },
+  search: ({ policy }, storage) => {
+    storage.grantIndexRead(policy);
+  },
+  retrieve: ({ policy }, storage) => {
+    storage.grantObjectRead(policy);
+    storage.grantIndexRead(policy);
+  },
+  delete: ({ policy }, storage) => {
+    storage.grantObjectRead(policy);
+    storage.grantObjectDelete(policy);
+    storage.grantIndexRead(policy);
+    storage.grantIndexWrite(policy);
+  },
+};
+
+/**
+ * The DICOMweb REST API, generated from the route table of lib/routes.ts: one function per group,
+ * one Lambda proxy method per route (response streaming for the streaming groups).
+ */
+export class DicomwebApi extends Construct {
+  readonly api: apigateway.RestApi;
+  readonly functions: Readonly<Record<FunctionGroup, DicomwebFunction>>;
+  readonly userPool?: cognito.UserPool;
+  /** The app client through which DICOMweb clients sign in (auth='cognito'). */
+  readonly userPoolClient?: cognito.UserPoolClient;
+  readonly webAcl?: wafv2.CfnWebACL;
+  /** The Studies service root (PS3.18 8.2), without a trailing slash. */
+  readonly serviceRoot: string;
+
+  constructor(scope: Construct, id: string, props: DicomwebApiProps) {
+    super(scope, id);
+    const authorization = props.authorization ?? 'iam';
+    if (authorization === 'none' && !props.allowUnauthenticated) throw new UnauthenticatedApiError();
+
+    const accessLogs = props.logs.logGroup(this, 'AccessLogs');
+    this.api = new apigateway.RestApi(this, 'Api', {
+      description: 'DICOMweb archive (PS3.18 Studies service)',
+      binaryMediaTypes: BINARY_MEDIA_TYPES,
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: API_STAGE_NAME,
+        // Standard fields carry the resource template, not the concrete path or query: no UIDs or
+        // patient attributes reach the access log.
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+        tracingEnabled: true,
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        throttlingRateLimit: props.throttlingRateLimit ?? 100,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? 200,
+      },
+    });
+    const stack = Stack.of(this);
+    this.serviceRoot = `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${API_STAGE_NAME}`;
+
+    const environment: FunctionEnvironment = {
+      ...props.environment,
+      BUCKET_NAME: props.storage.bucket.bucketName,
+      TABLE_NAME: props.storage.table.tableName,
+    };
+    const functions = {} as Record<FunctionGroup, DicomwebFunction>;
+    const integrations = {} as Record<FunctionGroup, apigateway.LambdaIntegration>;
+    for (const group of Object.keys(functionGroups) as FunctionGroup[]) {
+      const spec = functionGroups[group];
+      const fn = new DicomwebFunction(this, pascal(group), {
+        entry: spec.entry,
+        memorySize: spec.memorySize,
+        timeout: Duration.seconds(spec.timeoutSeconds),
+        environment,
+        logs: props.logs,
+        reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+        projectRoot: props.projectRoot,
+      });
+      grants[group](fn, props.storage);
+      functions[group] = fn;
+      integrations[group] = new apigateway.LambdaIntegration(fn, {
+        proxy: true,
+        // One invoke permission per function for the whole API instead of two per method.
+        scopePermissionToMethod: false,
+        ...(spec.streaming
+          ? {
+              responseTransferMode: apigateway.ResponseTransferMode.STREAM,
+              // Streamed integrations may run past the 29 s buffered limit, up to the function's timeout.
+              timeout: Duration.seconds(spec.timeoutSeconds),
+            }
+          : {}),
+      });
+    }
+    this.functions = functions;
+
+    let methodOptions: apigateway.MethodOptions;
+    if (authorization === 'cognito') {
+      this.userPool = this.createUserPool();
+      this.userPoolClient = this.userPool.addClient('Client', {
+        authFlows: { userSrp: true },
+        generateSecret: false,
+        preventUserExistenceErrors: true,
+      });
+      const authorizer = new apigateway.CognitoUserPoolsAuthorizer(this, 'Authorizer', {
+        cognitoUserPools: [this.userPool],
+      });
+      methodOptions = { authorizationType: apigateway.AuthorizationType.COGNITO, authorizer };
+    } else {
+      methodOptions = {
+        authorizationType: authorization === 'iam' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE,
+      };
+    }
+    for (const route of routes) {
+      this.api.root.resourceForPath(route.path).addMethod(route.method, integrations[route.group], {
+        ...methodOptions,
+        operationName: route.transaction,
+      });
+    }
+
+    if (props.waf ?? true) this.webAcl = this.protectWithWaf(props.logs);
+    this.acknowledge(authorization, this.webAcl !== undefined);
+  }
+
+  /** Cognito users for auth='cognito': no self sign-up, strong passwords, threat protection. */
+  private createUserPool(): cognito.UserPool {
+    const userPool = new cognito.UserPool(this, 'Users', {
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      mfa: cognito.Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false },
+      featurePlan: cognito.FeaturePlan.PLUS,
+      standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+      passwordPolicy: {
+        minLength: 12,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+      },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+    });
+    Validations.of(userPool).acknowledge({
+      id: 'AwsSolutions-COG2',
+      reason:
+        'MFA is optional so that each site enrols users per its own policy; the Plus feature plan ' +
+        'with full-function threat protection requires a second factor on risky sign-ins.',
+    });
+    return userPool;
+  }
+
+  /** AWS managed rule groups in front of the stage (AwsSolutions-APIG3). */
+  private protectWithWaf(logs: ArchiveLogs): wafv2.CfnWebACL {
+    const managed = (name: string, priority: number, ruleActionOverrides?: wafv2.CfnWebACL.RuleActionOverrideProperty[]) => ({
+      name,
+      priority,
+      overrideAction: { none: {} },
+      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name, ruleActionOverrides } },
+      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: name, sampledRequestsEnabled: false },
+    });
+    const webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'DicomwebApi', sampledRequestsEnabled: false },
+      rules: [
+        // STOW-RS bodies are megabytes of binary DICOM: the 8 KB body size rule would block every
+        // store, so it only counts. Sampled requests stay off: they would copy request data to WAF.
+        managed('AWSManagedRulesCommonRuleSet', 0, [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]),
+        managed('AWSManagedRulesKnownBadInputsRuleSet', 1),
+        managed('AWSManagedRulesAmazonIpReputationList', 2),
+      ],
+    });
+    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+      resourceArn: this.api.deploymentStage.stageArn,
+      webAclArn: webAcl.attrArn,
+    });
+    // WAF requires the aws-waf-logs- name prefix and the log group ARN without the trailing ':*'.
+    // Query strings (QIDO keys such as PatientName), paths (UIDs) and credentials are redacted.
+    const stack = Stack.of(this);
+    const wafLogs = logs.logGroup(this, 'WafLogs', `aws-waf-logs-${stack.stackName}`);
+    new wafv2.CfnLoggingConfiguration(this, 'WebAclLogging', {
+      resourceArn: webAcl.attrArn,
+      logDestinationConfigs: [
+        stack.formatArn({
+          service: 'logs',
+          resource: 'log-group',
+          resourceName: wafLogs.logGroupName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+      redactedFields: [{ queryString: {} }, { uriPath: {} }, { singleHeader: { Name: 'authorization' } }],
+    });
+    return webAcl;
+  }
+
+  /** Rules that do not fit a Lambda proxy API, each with the reason. */
+  private acknowledge(authorization: ApiAuthorization, waf: boolean): void {
+    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      Validations.of(cloudWatchRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'The account-level role API Gateway assumes to write execution logs; AWS maintains this ' +
+          'policy for exactly that purpose and the role is usable by API Gateway only.',
+      });
+    }
+    Validations.of(this.api).acknowledge(
+      {
+        id: 'AwsSolutions-APIG2',
+        reason:
+          'Lambda proxy integration: the handlers validate each request against PS3.18 and answer with ' +
+          'the status codes the standard requires, which a gateway request validator cannot produce.',
+      },
+      {
+        id: 'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
+        reason: 'The stage has no cache on purpose: responses carry patient data and must not be cached.',
+      },
+      {
+        id: 'HIPAA.Security-APIGWSSLEnabled',
+        reason: 'A client certificate authenticates API Gateway to HTTP backends; the backends here are Lambda.',
+      },
+    );
+    if (authorization !== 'cognito') {
+      Validations.of(this.api).acknowledge({
+        id: 'AwsSolutions-COG4',
+        reason:
+          authorization === 'iam'
+            ? 'Methods use AWS_IAM (SigV4) authorization, chosen by context auth=iam.'
+            : 'Unauthenticated access was explicitly allowed by context allowUnauthenticated=true.',
+      });
+    }
+    if (!waf) {
+      Validations.of(this.api).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason: 'The web ACL was left out by context waf=false (e.g. a firewall managed outside this stack).',
+      });
+    }
+    if (authorization === 'none') {
+      Validations.of(this.api).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'Unauthenticated access was explicitly allowed by context allowUnauthenticated=true.',
+      });
+    }
+  }
+}
+
+function pascal(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}

@@ -1,0 +1,134 @@
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Construct } from 'constructs';
+import type { ArchiveLogs } from './logs';
+
+/** The repository root: handler entries in lib/routes.ts are relative to it. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The environment variables of lambdas/config.ts that the CDK sets; a typo here fails to compile
+ * instead of failing the first request.
+ */
+export interface FunctionEnvironment {
+  readonly BUCKET_NAME: string;
+  readonly TABLE_NAME: string;
+  readonly SEND_STATE_MACHINE_ARN?: string;
+  readonly PUBLIC_BASE_URL?: string;
+  readonly MAX_REQUEST_BYTES?: string;
+  readonly MAX_RESPONSE_BYTES?: string;
+  readonly QIDO_MAX_CANDIDATES?: string;
+  readonly QIDO_DEFAULT_LIMIT?: string;
+  readonly QIDO_MAX_LIMIT?: string;
+  readonly INDEX_SHARDS?: string;
+  readonly BULKDATA_THRESHOLD?: string;
+}
+
+export interface DicomwebFunctionProps {
+  /** Handler module relative to projectRoot, e.g. lambdas/handlers/store.ts. */
+  readonly entry: string;
+  readonly handler?: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly environment: FunctionEnvironment;
+  readonly logs: ArchiveLogs;
+  /** Reserved concurrency; unset leaves the function in the account's unreserved pool. */
+  readonly reservedConcurrentExecutions?: number;
+  readonly projectRoot?: string;
+}
+
+/**
+ * Every Lambda function of the archive (STYLE.md 10): Node.js 24 on arm64, bundled as ESM by
+ * esbuild with the AWS SDK left to the runtime, its own encrypted log group, X-Ray active tracing.
+ */
+export class DicomwebFunction extends NodejsFunction {
+  /** The function's permissions; storage grants add statements here. */
+  readonly policy: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: DicomwebFunctionProps) {
+    const projectRoot = props.projectRoot ?? PROJECT_ROOT;
+    const logGroup = props.logs.logGroup(scope, `${id}Logs`);
+    // A role whose only permissions are in one customer managed policy: no inline policy, and no
+    // AWSLambdaBasicExecutionRole (which allows writing to every log group of the account). The
+    // function gets the role without policy updates, so nothing adds statements behind our back.
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    const policy = new iam.ManagedPolicy(scope, `${id}Policy`, {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+        new iam.PolicyStatement({
+          actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+          resources: ['*'],
+        }),
+      ],
+    });
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.',
+    });
+    const environment: Record<string, string> = { NODE_OPTIONS: '--enable-source-maps' };
+    for (const [name, value] of Object.entries(props.environment)) {
+      if (value !== undefined) environment[name] = value;
+    }
+
+    super(scope, id, {
+      entry: path.join(projectRoot, props.entry),
+      handler: props.handler ?? 'handler',
+      projectRoot,
+      depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: role.withoutPolicyUpdates(),
+      logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      environment,
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        mainFields: ['module', 'main'],
+        // CommonJS dependencies (dcmjs's dependencies among them) call require() inside an ESM bundle.
+        banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        externalModules: ['@aws-sdk/*'],
+      },
+    });
+
+    this.policy = policy;
+    // The function must not run before its permissions exist.
+    this.node.addDependency(policy);
+    Validations.of(this).acknowledge(
+      {
+        id: 'HIPAA.Security-LambdaDLQ',
+        reason: 'API Gateway invokes the function synchronously; a DLQ only applies to asynchronous invocations.',
+      },
+      {
+        id: 'HIPAA.Security-LambdaInsideVPC',
+        reason:
+          'The function reaches only S3, DynamoDB and X-Ray, over TLS with IAM authorization; it has no ' +
+          'resource inside a VPC to reach.',
+      },
+    );
+    if (props.reservedConcurrentExecutions === undefined) {
+      Validations.of(this).acknowledge({
+        id: 'HIPAA.Security-LambdaConcurrency',
+        reason:
+          'Reserved concurrency is set from context reservedConcurrency where the account quota allows it; ' +
+          'new accounts cannot reserve any. API Gateway stage throttling bounds the load instead.',
+      });
+    }
+  }
+}

@@ -1,0 +1,203 @@
+import { Duration, RemovalPolicy, Stack, Validations, type CfnResource } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import {
+  GLOBAL_SECONDARY_INDEXES,
+  TABLE_PARTITION_KEY,
+  TABLE_SORT_KEY,
+  TTL_ATTRIBUTE,
+} from '../../lambdas/storage/table-schema';
+
+export interface ArchiveStorageProps {
+  /**
+   * Keep the bucket, table and key when the stack is deleted (default). When false they are
+   * destroyed with the stack and the bucket is emptied first: for test and demo deployments only.
+   */
+  readonly retainData?: boolean;
+  /** Days a replaced or deleted object version is kept before it expires. */
+  readonly noncurrentVersionRetentionDays?: number;
+}
+
+/**
+ * Where the archive keeps its data (DESIGN.md, storage model): one bucket for Part 10 objects,
+ * metadata JSON and send manifests; one table for the index and send requests. Both are encrypted
+ * with one customer managed key, so access to patient data needs the key as well as the resource.
+ */
+export class ArchiveStorage extends Construct {
+  readonly key: kms.Key;
+  readonly bucket: s3.Bucket;
+  readonly accessLogsBucket: s3.Bucket;
+  readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: ArchiveStorageProps = {}) {
+    super(scope, id);
+    const retain = props.retainData ?? true;
+    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.key = new kms.Key(this, 'DataKey', {
+      description: 'DICOMweb archive: objects and index',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+
+    // Server access log delivery writes with SSE-S3 only; a KMS default key would make it fail.
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy,
+      autoDeleteObjects: !retain,
+    });
+    Validations.of(this.accessLogsBucket).acknowledge(
+      {
+        id: 'AwsSolutions-S1',
+        reason: 'This is the access log target itself; logging it into another bucket would recurse.',
+      },
+      {
+        id: 'HIPAA.Security-S3BucketLoggingEnabled',
+        reason: 'This is the access log target itself; logging it into another bucket would recurse.',
+      },
+      {
+        id: 'HIPAA.Security-S3DefaultEncryptionKMS',
+        reason: 'S3 server access log delivery supports SSE-S3 only; the bucket holds no DICOM objects.',
+      },
+      {
+        id: 'HIPAA.Security-S3BucketReplicationEnabled',
+        reason: 'Access logs are operational records; cross-region replication is a deployment choice.',
+      },
+    );
+
+    this.bucket = new s3.Bucket(this, 'Objects', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.key,
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'objects/',
+      lifecycleRules: [
+        {
+          noncurrentVersionExpiration: Duration.days(props.noncurrentVersionRetentionDays ?? 30),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+      removalPolicy,
+      autoDeleteObjects: !retain,
+    });
+    Validations.of(this.bucket).acknowledge({
+      id: 'HIPAA.Security-S3BucketReplicationEnabled',
+      reason:
+        'Versioning and retention protect against loss in one region; replicating patient data to a ' +
+        'second region is a data-residency decision each deployment makes.',
+    });
+
+    this.table = new dynamodb.Table(this, 'Index', {
+      partitionKey: { name: TABLE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_SORT_KEY, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.key,
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      removalPolicy,
+    });
+    Validations.of(this.table).acknowledge({
+      id: 'HIPAA.Security-DynamoDBInBackupPlan',
+      reason:
+        'Point-in-time recovery keeps continuous backups for 35 days, and the index can be rebuilt ' +
+        'from the Part 10 objects, which S3 versioning protects; an AWS Backup plan is an account-level choice.',
+    });
+    for (const gsi of GLOBAL_SECONDARY_INDEXES) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: gsi.indexName,
+        partitionKey: { name: gsi.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: gsi.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+  }
+
+  // Grants: explicit actions instead of the CDK grant* wildcards, so each function gets exactly the
+  // calls its adapters make (lambdas/storage/s3.ts, dynamodb.ts) and no Scan. They go into the
+  // function's customer managed policy (no inline policies, HIPAA.Security-IAMNoInlinePolicy).
+
+  /** GetObject; ListBucket so a missing key reads as NoSuchKey (404) rather than AccessDenied. */
+  grantObjectRead(policy: iam.ManagedPolicy): void {
+    policy.addStatements(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects('*')] }),
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+      new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.key.keyArn] }),
+    );
+    this.acknowledgeAnyObject(policy);
+  }
+
+  grantObjectWrite(policy: iam.ManagedPolicy): void {
+    policy.addStatements(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [this.bucket.arnForObjects('*')],
+      }),
+      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.key.keyArn] }),
+    );
+    this.acknowledgeAnyObject(policy);
+  }
+
+  /** DeleteObject (DeleteObjects needs it per key). Versioning keeps the deleted bytes recoverable. */
+  grantObjectDelete(policy: iam.ManagedPolicy): void {
+    policy.addStatements(
+      new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [this.bucket.arnForObjects('*')] }),
+    );
+    this.acknowledgeAnyObject(policy);
+  }
+
+  grantIndexRead(policy: iam.ManagedPolicy): void {
+    policy.addStatements(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+        resources: [this.table.tableArn, `${this.table.tableArn}/index/*`],
+      }),
+      new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:DescribeKey'], resources: [this.key.keyArn] }),
+    );
+    this.acknowledgeAnyIndex(policy);
+  }
+
+  grantIndexWrite(policy: iam.ManagedPolicy): void {
+    policy.addStatements(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+        resources: [this.table.tableArn],
+      }),
+      new iam.PolicyStatement({
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: [this.key.keyArn],
+      }),
+    );
+  }
+
+  private acknowledgeAnyObject(policy: iam.ManagedPolicy): void {
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.logicalId(this.bucket.node.defaultChild)}.Arn>/*]`,
+      reason:
+        'Object keys are named by the Study, Series and SOP Instance UIDs of each request ' +
+        '(studies/{study}/...), so the grant covers the objects of this one bucket.',
+    });
+  }
+
+  private acknowledgeAnyIndex(policy: iam.ManagedPolicy): void {
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.logicalId(this.table.node.defaultChild)}.Arn>/index/*]`,
+      reason: 'Searches query the global secondary indexes of this one table (table-schema.ts).',
+    });
+  }
+
+  private logicalId(resource: unknown): string {
+    return Stack.of(this).resolve((resource as CfnResource).logicalId) as string;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The embedded archive: emulators (s3rver, dynalite) + the same handlers behind the embedded gateway.
+ * No adapter is swapped for a fake: the S3 and DynamoDB adapters speak AWS SDK v3 to the emulators.
+ * Several archives may run in one process (each has its own configuration and services).
+ */
+import path from 'node:path';
+import { loadConfig, type Config } from '../../lambdas/config';
+import { dicomwebHandler } from '../../lambdas/handlers/middleware';
+import { createServices, type Services } from '../../lambdas/handlers/services';
+import { operations as deleteOperations } from '../../lambdas/handlers/delete';
+import { operations as retrieveOperations } from '../../lambdas/handlers/retrieve';
+import { operations as searchOperations } from '../../lambdas/handlers/search';
+import { operations as storeOperations } from '../../lambdas/handlers/store';
+import { createAwsClients } from '../../lambdas/storage/clients';
+import { DynamoMetadataIndex } from '../../lambdas/storage/dynamodb';
+import { S3BlobStore } from '../../lambdas/storage/s3';
+import type { FunctionGroup } from '../routes';
+import { startEmulators } from './emulators';
+import { startGateway, type ProxyHandler } from './gateway';
+
+export interface ArchiveOptions {
+  /** Where s3rver and dynalite keep their files; restarting on the same directory keeps the data. */
+  readonly dataDir: string;
+  readonly port?: number;
+  readonly host?: string;
+  /** Extra environment-style settings (e.g. MAX_REQUEST_BYTES, AUTH_TOKEN), read like in AWS. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface EmbeddedArchive {
+  /** Base URL of the service root; the Studies service is at `${url}/studies`. */
+  readonly url: string;
+  readonly config: Config;
+  readonly services: Services;
+  close(): Promise<void>;
+}
+
+export const LOCAL_BUCKET = 'dicomweb-archive';
+export const LOCAL_TABLE = 'dicomweb-archive';
+
+export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchive> {
+  const dataDir = path.resolve(opts.dataDir);
+  const emulators = await startEmulators({ dataDir, bucketName: LOCAL_BUCKET, tableName: LOCAL_TABLE });
+  try {
+    const config = loadConfig({
+      BUCKET_NAME: LOCAL_BUCKET,
+      TABLE_NAME: LOCAL_TABLE,
+      AWS_REGION: 'us-east-1',
+      S3_ENDPOINT: emulators.s3Endpoint,
+      DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
+      ...opts.env,
+    });
+    const clients = createAwsClients(config);
+    const services = createServices(
+      config,
+      new DynamoMetadataIndex(clients.dynamodb, config.tableName, config.indexShards),
+      new S3BlobStore(clients.s3, config.bucketName),
+    );
+    const get = () => services;
+    const handlers: Record<FunctionGroup, ProxyHandler> = {
+      store: dicomwebHandler('store', storeOperations, get),
+      search: dicomwebHandler('search', searchOperations, get),
+      retrieve: dicomwebHandler('retrieve', retrieveOperations, get),
+      delete: dicomwebHandler('delete', deleteOperations, get),
+    };
+    const gateway = await startGateway({
+      handlers,
+      maxRequestBytes: config.maxRequestBytes,
+      host: opts.host,
+      port: opts.port,
+    });
+    return {
+      url: gateway.url,
+      config,
+      services,
+      close: async () => {
+        await gateway.close();
+        clients.s3.destroy();
+        clients.dynamodb.destroy();
+        await emulators.close();
+      },
+    };
+  } catch (error) {
+    await emulators.close();
+    throw error;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The embedded runtime's S3 and DynamoDB: s3rver and dynalite, in this process, on 127.0.0.1
+ * ephemeral ports, keeping their data under one directory so a restart finds it again. They speak
+ * the real wire protocols, so the adapters in lambdas/storage/ run unchanged (DESIGN.md).
+ */
+import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { createAwsClients } from '../../lambdas/storage/clients';
+import { GLOBAL_SECONDARY_INDEXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from '../../lambdas/storage/table-schema';
+
+// Both emulators are CommonJS without type declarations: load them through require, typed here
+// with the part of their API this module uses.
+interface S3rverOptions {
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+  configureBuckets: { name: string; configs: string[] }[];
+}
+interface S3rver {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+interface DynaliteOptions {
+  path: string;
+  createTableMs: number;
+  deleteTableMs: number;
+  updateTableMs: number;
+}
+const require = createRequire(import.meta.url);
+const S3rverServer = require('s3rver') as new (options: S3rverOptions) => S3rver;
+const dynalite = require('dynalite') as (options: DynaliteOptions) => Server;
+
+export interface EmulatorOptions {
+  /** Directory holding the data: `s3/` (s3rver files) and `dynamodb/` (dynalite LevelDB). */
+  readonly dataDir: string;
+  readonly bucketName: string;
+  readonly tableName: string;
+  readonly host?: '127.0.0.1';
+}
+
+export interface Emulators {
+  readonly s3Endpoint: string;
+  readonly dynamodbEndpoint: string;
+  /** Stops both servers (and closes the LevelDB), so the process can exit. */
+  close(): Promise<void>;
+}
+
+/** The archive's table: keys and GSIs of table-schema.ts, on-demand capacity, every GSI projecting ALL. */
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  const keyNames = [TABLE_PARTITION_KEY, TABLE_SORT_KEY, ...GLOBAL_SECONDARY_INDEXES.flatMap((g) => [g.partitionKey, g.sortKey])];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: keyNames.map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
+    KeySchema: [
+      { AttributeName: TABLE_PARTITION_KEY, KeyType: 'HASH' },
+      { AttributeName: TABLE_SORT_KEY, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: GLOBAL_SECONDARY_INDEXES.map((g) => ({
+      IndexName: g.indexName,
+      KeySchema: [
+        { AttributeName: g.partitionKey, KeyType: 'HASH' },
+        { AttributeName: g.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    })),
+  };
+}
+
+export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> {
+  const host = opts.host ?? '127.0.0.1';
+  const s3Dir = join(opts.dataDir, 's3');
+  const dynamoDir = join(opts.dataDir, 'dynamodb');
+  await Promise.all([mkdir(s3Dir, { recursive: true }), mkdir(dynamoDir, { recursive: true })]);
+
+  // configureBuckets creates the bucket at start unless it already exists on disk.
+  const s3rver = new S3rverServer({
+    address: host,
+    port: 0,
+    silent: true,
+    directory: s3Dir,
+    configureBuckets: [{ name: opts.bucketName, configs: [] }],
+  });
+  const s3Address = await s3rver.run();
+
+  const dynamoServer = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      dynamoServer.once('error', reject);
+      dynamoServer.listen(0, host, () => resolve());
+    });
+  } catch (error) {
+    await s3rver.close();
+    throw error;
+  }
+  const dynamoAddress = dynamoServer.address() as AddressInfo;
+
+  const emulators: Emulators = {
+    s3Endpoint: `http://${host}:${s3Address.port}`,
+    dynamodbEndpoint: `http://${host}:${dynamoAddress.port}`,
+    close: async () => {
+      await Promise.all([
+        s3rver.close(),
+        new Promise<void>((resolve, reject) => dynamoServer.close((err) => (err ? reject(err) : resolve()))),
+      ]);
+    },
+  };
+
+  const { dynamodb, s3 } = createAwsClients({ region: 'us-east-1', dynamodbEndpoint: emulators.dynamodbEndpoint });
+  s3.destroy();
+  try {
+    await ensureTable(dynamodb, opts.tableName);
+  } catch (error) {
+    await emulators.close();
+    throw error;
+  } finally {
+    dynamodb.destroy();
+  }
+  return emulators;
+}
+
+/** Creates the table unless it exists, then waits until it is ACTIVE. */
+async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand(createTableInput(tableName)));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      if (Table?.TableStatus === 'ACTIVE') return;
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+    }
+    await sleep(20);
+  }
+  throw new Error(`table ${tableName} did not become ACTIVE`);
+}

@@ -1,0 +1,193 @@
+/**
+ * The embedded API gateway: a Node HTTP server that serves THE route table (lib/routes.ts) by
+ * turning each request into the API Gateway REST proxy event the cloud sends (binary bodies
+ * base64-encoded, as with binaryMediaTypes '*\/*'), invoking the function group's handler, and writing
+ * its result back, streamed bodies included. It enforces the cloud's request limit so that what passes
+ * here passes in AWS.
+ */
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { errorResponse } from '../../lambdas/handlers/middleware';
+import type { ProxyResult } from '../../lambdas/handlers/proxy';
+import { toProxyResult } from '../../lambdas/handlers/proxy';
+import { MethodNotAllowedError, NotFoundError } from '../../lambdas/dicomweb/errors';
+import { requestTooLarge } from '../../lambdas/dicomweb/store';
+import type { FunctionGroup, Route } from '../routes';
+import { routesForPath } from '../routes';
+
+export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<ProxyResult>;
+
+export interface GatewayOptions {
+  readonly handlers: Readonly<Record<FunctionGroup, ProxyHandler>>;
+  /** Largest request body accepted (Lambda's 6 MB invocation payload, base64-decoded). */
+  readonly maxRequestBytes: number;
+  readonly host?: string;
+  readonly port?: number;
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly server: http.Server;
+  close(): Promise<void>;
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function lambdaContext(group: FunctionGroup): Context {
+  const deadline = Date.now() + 15 * 60 * 1000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `local-${group}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:local-${group}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/local-${group}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** The REST proxy event API Gateway would send for this request and route. */
+export function proxyEvent(
+  req: http.IncomingMessage,
+  url: URL,
+  route: Route,
+  pathParameters: Record<string, string>,
+  body: Buffer,
+): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!;
+    const value = req.rawHeaders[i + 1]!;
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  // API Gateway tells the function the scheme the client used; here it is plain HTTP on loopback.
+  headers['X-Forwarded-Proto'] = 'http';
+  multiValueHeaders['X-Forwarded-Proto'] = ['http'];
+  const queryStringParameters: Record<string, string> = {};
+  const multiValueQueryStringParameters: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    queryStringParameters[name] = value;
+    (multiValueQueryStringParameters[name] ??= []).push(value);
+  }
+  const hasQuery = url.searchParams.size > 0;
+  return {
+    resource: route.path,
+    path: url.pathname,
+    httpMethod: route.method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? queryStringParameters : null,
+    multiValueQueryStringParameters: hasQuery ? multiValueQueryStringParameters : null,
+    pathParameters: Object.keys(pathParameters).length ? pathParameters : null,
+    stageVariables: null,
+    body: body.length ? body.toString('base64') : null,
+    isBase64Encoded: body.length > 0,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: null,
+      protocol: `HTTP/${req.httpVersion}`,
+      httpMethod: route.method,
+      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1' } as APIGatewayProxyEvent['requestContext']['identity'],
+      path: url.pathname,
+      stage: 'local',
+      requestId: randomUUID(),
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: route.path,
+    },
+  };
+}
+
+async function writeResult(res: http.ServerResponse, result: ProxyResult): Promise<void> {
+  res.statusCode = result.statusCode;
+  for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
+  if (result.body instanceof Readable) {
+    await pipeline(result.body, res);
+    return;
+  }
+  const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body, 'utf8');
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
+}
+
+async function writeError(res: http.ServerResponse, error: unknown): Promise<void> {
+  await writeResult(res, await toProxyResult(errorResponse(error), false));
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const server = http.createServer((req, res) => {
+    void handle(req, res).catch((error) => {
+      if (!res.headersSent) void writeError(res, error);
+      else res.destroy(error instanceof Error ? error : undefined);
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const candidates = routesForPath(url.pathname);
+    if (candidates.length === 0) {
+      req.resume();
+      return writeError(res, new NotFoundError(`no DICOMweb resource at ${url.pathname}`));
+    }
+    const match = candidates.find((c) => c.route.method === method);
+    if (!match) {
+      req.resume();
+      const allow = [...new Set(candidates.map((c) => c.route.method))];
+      return writeError(res, new MethodNotAllowedError(`${method} is not allowed on ${url.pathname}`, allow));
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, opts.maxRequestBytes);
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error;
+      res.setHeader('Connection', 'close');
+      await writeError(res, requestTooLarge(opts.maxRequestBytes));
+      req.destroy();
+      return;
+    }
+    const event = proxyEvent(req, url, match.route, match.pathParameters, body);
+    const result = await opts.handlers[match.route.group](event, lambdaContext(match.route.group));
+    await writeResult(res, result);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

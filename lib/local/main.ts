@@ -1,0 +1,48 @@
+/**
+ * `npm start`: the archive embedded on this machine, no AWS account and no Docker.
+ *   DATA_DIR   where data is kept (default ./.data); restarting keeps it
+ *   PORT       HTTP port (default 8080), bound to 127.0.0.1 (HOST to change)
+ *   any other variable of lambdas/config.ts (e.g. AUTH_TOKEN, MAX_REQUEST_BYTES)
+ */
+import { startArchive } from './archive';
+
+const passThrough = [
+  'AUTH_TOKEN',
+  'PUBLIC_BASE_URL',
+  'MAX_REQUEST_BYTES',
+  'MAX_RESPONSE_BYTES',
+  'QIDO_MAX_CANDIDATES',
+  'QIDO_DEFAULT_LIMIT',
+  'QIDO_MAX_LIMIT',
+  'INDEX_SHARDS',
+  'BULKDATA_THRESHOLD',
+];
+
+async function main(): Promise<void> {
+  const env: Record<string, string> = {};
+  for (const name of passThrough) if (process.env[name]) env[name] = process.env[name]!;
+  const archive = await startArchive({
+    dataDir: process.env.DATA_DIR ?? '.data',
+    port: Number(process.env.PORT ?? 8080),
+    host: process.env.HOST ?? '127.0.0.1',
+    env,
+  });
+  console.log(`DICOMweb archive ready at ${archive.url}`);
+  console.log(`  Studies service: ${archive.url}/studies`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal} received, stopping`);
+    await archive.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

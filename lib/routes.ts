@@ -1,0 +1,109 @@
+/**
+ * THE route table (DESIGN.md): method + path template -> function group and transaction.
+ * The CDK API (lib/constructs/api.ts), the embedded gateway (lib/local/gateway.ts) and Retrieve
+ * Capabilities are all generated from it, so no route is written twice.
+ *
+ * Path parameter names are the same in every template that shares a prefix, as API Gateway requires.
+ */
+
+export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'OPTIONS';
+
+/** One Lambda function per group; its handler module is lambdas/handlers/{group}.ts. */
+export type FunctionGroup = 'store' | 'search' | 'retrieve' | 'delete';
+
+export interface FunctionGroupSpec {
+  /** Handler module, relative to the project root. */
+  readonly entry: string;
+  /** Lambda response streaming (REST API integration in STREAM mode). */
+  readonly streaming: boolean;
+  readonly memorySize: number;
+  readonly timeoutSeconds: number;
+}
+
+export const functionGroups: Readonly<Record<FunctionGroup, FunctionGroupSpec>> = {
+  store: { entry: 'lambdas/handlers/store.ts', streaming: false, memorySize: 1024, timeoutSeconds: 29 },
+  search: { entry: 'lambdas/handlers/search.ts', streaming: false, memorySize: 512, timeoutSeconds: 29 },
+  retrieve: { entry: 'lambdas/handlers/retrieve.ts', streaming: true, memorySize: 1024, timeoutSeconds: 60 },
+  delete: { entry: 'lambdas/handlers/delete.ts', streaming: false, memorySize: 512, timeoutSeconds: 29 },
+};
+
+export interface Route {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly group: FunctionGroup;
+  /** Transaction name after PS3.18 (and Supplement 248); the operation key in the group's handler. */
+  readonly transaction: string;
+}
+
+const study = '/studies/{study}';
+const series = `${study}/series/{series}`;
+const instance = `${series}/instances/{instance}`;
+
+export const routes: readonly Route[] = [
+  // Store Transaction, PS3.18 10.5
+  { method: 'POST', path: '/studies', group: 'store', transaction: 'StoreInstances' },
+  { method: 'POST', path: study, group: 'store', transaction: 'StoreInstances' },
+
+  // Search Transaction, PS3.18 10.6
+  { method: 'GET', path: '/studies', group: 'search', transaction: 'SearchForStudies' },
+  { method: 'GET', path: '/series', group: 'search', transaction: 'SearchForSeries' },
+  { method: 'GET', path: `${study}/series`, group: 'search', transaction: 'SearchForSeries' },
+  { method: 'GET', path: '/instances', group: 'search', transaction: 'SearchForInstances' },
+  { method: 'GET', path: `${study}/instances`, group: 'search', transaction: 'SearchForInstances' },
+  { method: 'GET', path: `${series}/instances`, group: 'search', transaction: 'SearchForInstances' },
+
+  // Retrieve Transaction, PS3.18 10.4
+  { method: 'GET', path: study, group: 'retrieve', transaction: 'RetrieveStudy' },
+  { method: 'GET', path: series, group: 'retrieve', transaction: 'RetrieveSeries' },
+  { method: 'GET', path: instance, group: 'retrieve', transaction: 'RetrieveInstance' },
+  { method: 'GET', path: `${study}/metadata`, group: 'retrieve', transaction: 'RetrieveStudyMetadata' },
+  { method: 'GET', path: `${series}/metadata`, group: 'retrieve', transaction: 'RetrieveSeriesMetadata' },
+  { method: 'GET', path: `${instance}/metadata`, group: 'retrieve', transaction: 'RetrieveInstanceMetadata' },
+  { method: 'GET', path: `${instance}/frames/{frames}`, group: 'retrieve', transaction: 'RetrieveFrames' },
+  { method: 'GET', path: `${instance}/bulkdata/{tag}`, group: 'retrieve', transaction: 'RetrieveBulkdata' },
+
+  // Delete (not a PS3.18 transaction; the archive's management of its own resources)
+  { method: 'DELETE', path: study, group: 'delete', transaction: 'DeleteStudy' },
+  { method: 'DELETE', path: series, group: 'delete', transaction: 'DeleteSeries' },
+  { method: 'DELETE', path: instance, group: 'delete', transaction: 'DeleteInstance' },
+];
+
+/** Matches a concrete path against a template; returns the path parameters or undefined. */
+export function matchPath(template: string, path: string): Record<string, string> | undefined {
+  const t = template.split('/').filter(Boolean);
+  const p = path.split('/').filter(Boolean);
+  if (t.length !== p.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < t.length; i++) {
+    const seg = t[i]!;
+    if (seg.startsWith('{') && seg.endsWith('}')) {
+      let value: string;
+      try {
+        value = decodeURIComponent(p[i]!);
+      } catch {
+        return undefined;
+      }
+      params[seg.slice(1, -1)] = value;
+    } else if (seg !== p[i]) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+function literalSegments(template: string): number {
+  return template.split('/').filter((seg) => seg && !seg.startsWith('{')).length;
+}
+
+/**
+ * The routes whose template matches the path, whatever their method, most specific first: like API
+ * Gateway, a literal segment wins over a path parameter.
+ */
+export function routesForPath(path: string): { route: Route; pathParameters: Record<string, string> }[] {
+  const out: { route: Route; pathParameters: Record<string, string> }[] = [];
+  for (const route of routes) {
+    const pathParameters = matchPath(route.path, path);
+    if (pathParameters) out.push({ route, pathParameters });
+  }
+  return out.sort((a, b) => literalSegments(b.route.path) - literalSegments(a.route.path));
+}

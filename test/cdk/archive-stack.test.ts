@@ -1,0 +1,295 @@
+import { App, Stack, type CfnResource } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { ArchiveContextError, ArchiveStack } from '../../lib/archive-stack';
+import { BINARY_MEDIA_TYPES, UnauthenticatedApiError } from '../../lib/constructs/api';
+import { functionGroups, routes, type FunctionGroup } from '../../lib/routes';
+import {
+  GLOBAL_SECONDARY_INDEXES,
+  TABLE_PARTITION_KEY,
+  TABLE_SORT_KEY,
+  TTL_ATTRIBUTE,
+} from '../../lambdas/storage/table-schema';
+
+// Bundling is skipped: these tests look at the template, not at the code assets.
+function synth(context: Record<string, unknown> = {}): { stack: ArchiveStack; template: Template } {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const stack = new ArchiveStack(app, 'Test');
+  return { stack, template: Template.fromStack(stack) };
+}
+
+function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
+  return stack.getLogicalId(construct.node.defaultChild as CfnResource);
+}
+
+type Resources = Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }>;
+
+/** "METHOD /path/{param}" of every API method, rebuilt from the Resource tree of the template. */
+function methodsOf(template: Template): Map<string, Record<string, any>> {
+  const resources = template.toJSON().Resources as Resources;
+  const pathOf = (id: string): string => {
+    const r = resources[id]!;
+    const parent = r.Properties.ParentId;
+    const parentPath = parent.Ref ? pathOf(parent.Ref) : '';
+    return `${parentPath}/${r.Properties.PathPart}`;
+  };
+  const out = new Map<string, Record<string, any>>();
+  for (const r of Object.values(resources)) {
+    if (r.Type !== 'AWS::ApiGateway::Method') continue;
+    out.set(`${r.Properties.HttpMethod} ${pathOf(r.Properties.ResourceId.Ref)}`, r.Properties);
+  }
+  return out;
+}
+
+function policyActions(template: Template, policyLogicalId: string): string[] {
+  const policy = (template.toJSON().Resources as Resources)[policyLogicalId]!;
+  return policy.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) =>
+    Array.isArray(s.Action) ? s.Action : [s.Action],
+  );
+}
+
+describe('ArchiveStack storage', () => {
+  const { stack, template } = synth();
+  const keyId = logicalId(stack, stack.storage.key);
+
+  it('encrypts the object bucket with the customer managed key, which rotates', () => {
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } } },
+        ],
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+      LoggingConfiguration: { DestinationBucketName: { Ref: logicalId(stack, stack.storage.accessLogsBucket) } },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })]),
+      },
+    });
+  });
+
+  it('blocks public access to both buckets and denies requests without TLS', () => {
+    const buckets = template.findResources('AWS::S3::Bucket');
+    expect(Object.keys(buckets)).toHaveLength(2);
+    for (const bucket of Object.values(buckets)) {
+      expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+    }
+    for (const bucket of [stack.storage.bucket, stack.storage.accessLogsBucket]) {
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: logicalId(stack, bucket) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('creates the table exactly as table-schema.ts describes it', () => {
+    const gsiAttributes = GLOBAL_SECONDARY_INDEXES.flatMap((g) => [g.partitionKey, g.sortKey]);
+    const table = Object.values(template.findResources('AWS::DynamoDB::Table'));
+    expect(table).toHaveLength(1);
+    const props = table[0]!.Properties;
+    expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(props.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    expect(props.TimeToLiveSpecification).toEqual({ AttributeName: TTL_ATTRIBUTE, Enabled: true });
+    expect(props.KeySchema).toEqual([
+      { AttributeName: TABLE_PARTITION_KEY, KeyType: 'HASH' },
+      { AttributeName: TABLE_SORT_KEY, KeyType: 'RANGE' },
+    ]);
+    expect(new Set(props.AttributeDefinitions.map((a: { AttributeName: string }) => a.AttributeName))).toEqual(
+      new Set([TABLE_PARTITION_KEY, TABLE_SORT_KEY, ...gsiAttributes]),
+    );
+    expect(props.GlobalSecondaryIndexes).toEqual(
+      GLOBAL_SECONDARY_INDEXES.map((g) => ({
+        IndexName: g.indexName,
+        KeySchema: [
+          { AttributeName: g.partitionKey, KeyType: 'HASH' },
+          { AttributeName: g.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    );
+  });
+
+  it('retains data by default and destroys it, emptying the buckets, when retainData is false', () => {
+    for (const type of ['AWS::S3::Bucket', 'AWS::DynamoDB::Table', 'AWS::KMS::Key']) {
+      for (const r of Object.values(template.findResources(type))) expect(r.DeletionPolicy).toBe('Retain');
+    }
+    template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+
+    const disposable = synth({ retainData: 'false' }).template;
+    for (const type of ['AWS::S3::Bucket', 'AWS::DynamoDB::Table']) {
+      for (const r of Object.values(disposable.findResources(type))) expect(r.DeletionPolicy).toBe('Delete');
+    }
+    disposable.resourceCountIs('Custom::S3AutoDeleteObjects', 2);
+  });
+
+  it('outputs the service root, bucket and table', () => {
+    const outputs = template.toJSON().Outputs;
+    expect(outputs.BucketName.Value).toEqual({ Ref: logicalId(stack, stack.storage.bucket) });
+    expect(outputs.TableName.Value).toEqual({ Ref: logicalId(stack, stack.storage.table) });
+    expect(JSON.stringify(outputs.ApiUrl.Value)).toContain('/prod"');
+    expect(JSON.stringify(outputs.ApiUrl.Value)).toContain(logicalId(stack, stack.dicomweb.api));
+  });
+});
+
+describe('ArchiveStack functions', () => {
+  const { stack, template } = synth({ indexShards: 16 });
+  const groups = Object.keys(functionGroups) as FunctionGroup[];
+
+  it('deploys one nodejs24.x arm64 function per function group, with its memory and timeout', () => {
+    template.resourceCountIs('AWS::Lambda::Function', groups.length);
+    for (const group of groups) {
+      const fn = (template.toJSON().Resources as Resources)[logicalId(stack, stack.dicomweb.functions[group])]!;
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: functionGroups[group].memorySize,
+        Timeout: functionGroups[group].timeoutSeconds,
+        TracingConfig: { Mode: 'Active' },
+      });
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        BUCKET_NAME: { Ref: logicalId(stack, stack.storage.bucket) },
+        TABLE_NAME: { Ref: logicalId(stack, stack.storage.table) },
+        INDEX_SHARDS: '16',
+      });
+    }
+  });
+
+  it('gives every log group a retention and the logs key', () => {
+    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(logGroups.length).toBeGreaterThanOrEqual(groups.length + 1);
+    for (const lg of logGroups) {
+      expect(lg.Properties.RetentionInDays).toBeGreaterThan(0);
+      expect(lg.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [logicalId(stack, stack.logs.key), 'Arn'] });
+    }
+  });
+
+  it('grants each group only what its transactions need, without inline policies or Scan', () => {
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    const actions = (group: FunctionGroup) => policyActions(template, logicalId(stack, stack.dicomweb.functions[group].policy));
+    for (const group of groups) expect(actions(group)).not.toContain('dynamodb:Scan');
+    expect(actions('search').filter((a) => a.startsWith('s3:'))).toEqual([]);
+    expect(actions('search')).not.toContain('dynamodb:PutItem');
+    expect(actions('retrieve')).toContain('s3:GetObject');
+    expect(actions('retrieve')).not.toContain('s3:PutObject');
+    expect(actions('retrieve')).not.toContain('s3:DeleteObject');
+    expect(actions('store')).toEqual(expect.arrayContaining(['s3:PutObject', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
+    expect(actions('store')).not.toContain('s3:DeleteObject');
+    expect(actions('delete')).toEqual(expect.arrayContaining(['s3:DeleteObject', 'dynamodb:DeleteItem']));
+    expect(actions('delete')).not.toContain('s3:PutObject');
+  });
+});
+
+describe('ArchiveStack API', () => {
+  const { stack, template } = synth();
+  const methods = methodsOf(template);
+
+  it('has exactly one method per route of lib/routes.ts, each proxied to its group function', () => {
+    expect([...methods.keys()].sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
+    for (const route of routes) {
+      const method = methods.get(`${route.method} ${route.path}`)!;
+      expect(method.OperationName).toBe(route.transaction);
+      expect(method.Integration.Type).toBe('AWS_PROXY');
+      expect(JSON.stringify(method.Integration.Uri)).toContain(
+        `"${logicalId(stack, stack.dicomweb.functions[route.group])}","Arn"`,
+      );
+    }
+  });
+
+  it('streams the responses of streaming groups and buffers the others', () => {
+    for (const route of routes) {
+      const integration = methods.get(`${route.method} ${route.path}`)!.Integration;
+      const uri = JSON.stringify(integration.Uri);
+      if (functionGroups[route.group].streaming) {
+        expect(integration.ResponseTransferMode, route.path).toBe('STREAM');
+        expect(uri).toContain('2021-11-15/functions/');
+        expect(uri).toContain('/response-streaming-invocations');
+      } else {
+        expect(integration.ResponseTransferMode ?? 'BUFFERED', route.path).toBe('BUFFERED');
+        expect(uri).toContain('2015-03-31/functions/');
+      }
+    }
+    expect(routes.some((r) => functionGroups[r.group].streaming)).toBe(true);
+  });
+
+  it('treats DICOM bodies as binary', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { BinaryMediaTypes: BINARY_MEDIA_TYPES });
+    expect(BINARY_MEDIA_TYPES).toEqual(expect.arrayContaining(['multipart/related', 'application/dicom', '*/*']));
+  });
+
+  it('logs access and errors on the prod stage, without data trace, with tracing and throttling', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      TracingEnabled: true,
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      MethodSettings: [
+        Match.objectLike({
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+          ThrottlingRateLimit: Match.anyValue(),
+          ThrottlingBurstLimit: Match.anyValue(),
+        }),
+      ],
+    });
+  });
+
+  it('authorizes with IAM by default', () => {
+    for (const [key, method] of methods) expect(method.AuthorizationType, key).toBe('AWS_IAM');
+  });
+
+  it('protects the stage with a WAF web ACL of AWS managed rules, whose logs redact query and path', () => {
+    template.resourceCountIs('AWS::WAFv2::WebACL', 1);
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      WebACLArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Statement: { ManagedRuleGroupStatement: Match.objectLike({ VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' }) },
+        }),
+      ]),
+    });
+    template.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
+      RedactedFields: Match.arrayWith([{ QueryString: {} }, { UriPath: {} }]),
+    });
+    synth({ waf: 'false' }).template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+  });
+});
+
+describe('ArchiveStack authorization modes', () => {
+  it('uses a Cognito user pool authorizer with auth=cognito', () => {
+    const { template } = synth({ auth: 'cognito' });
+    template.resourceCountIs('AWS::Cognito::UserPool', 1);
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', { GenerateSecret: false });
+    expect(Object.keys(template.toJSON().Outputs)).toEqual(expect.arrayContaining(['UserPoolId', 'UserPoolClientId']));
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'COGNITO_USER_POOLS' });
+    for (const [key, method] of methodsOf(template)) {
+      expect(method.AuthorizationType, key).toBe('COGNITO_USER_POOLS');
+      expect(method.AuthorizerId, key).toBeDefined();
+    }
+  });
+
+  it("refuses auth=none unless allowUnauthenticated is 'true'", () => {
+    expect(() => synth({ auth: 'none' })).toThrow(UnauthenticatedApiError);
+    expect(() => synth({ auth: 'none', allowUnauthenticated: 'false' })).toThrow(UnauthenticatedApiError);
+    const { template } = synth({ auth: 'none', allowUnauthenticated: true });
+    for (const [key, method] of methodsOf(template)) expect(method.AuthorizationType, key).toBe('NONE');
+  });
+
+  it('rejects context values it does not know', () => {
+    expect(() => synth({ auth: 'apikey' })).toThrow(ArchiveContextError);
+    expect(() => synth({ waf: 'no' })).toThrow(ArchiveContextError);
+    expect(() => synth({ reservedConcurrency: '-1' })).toThrow(ArchiveContextError);
+  });
+});

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { VALIDATION_REPORT_FILE } from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../lib/app';
+
+interface ValidationReport {
+  pluginReports: { pluginName: string; violations: { ruleName: string; severity: string; violatingConstructs: { constructPath: string }[] }[] }[];
+}
+
+/**
+ * Synthesizes the app as `cdk synth` does, with the packs registered by buildApp as CDK validation
+ * plugins: an unacknowledged error makes synth throw, warnings only reach the validation report
+ * (which lists only plugins that found something). Then runs both packs directly over the
+ * synthesized tree, so a clean result is a pack's own verdict rather than an absent report.
+ */
+function nagFindings(context: Record<string, unknown>): string[] {
+  const { app } = buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } }));
+  const assembly = app.synth();
+  const report = JSON.parse(
+    readFileSync(path.join(assembly.directory, VALIDATION_REPORT_FILE), 'utf8'),
+  ) as ValidationReport;
+  const reported = report.pluginReports.flatMap((p) =>
+    p.violations.map((v) => `${p.pluginName}: ${v.severity} ${v.ruleName} at ${v.violatingConstructs.map((c) => c.constructPath).join(', ')}`),
+  );
+  const direct = [new AwsSolutionsChecks(), new HIPAASecurityChecks()].flatMap((pack) =>
+    pack.validateScope(app).violations.map((v) => `${pack.name}: ${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`),
+  );
+  return [...reported, ...direct];
+}
+
+// The first synth loads CloudFormation resource schemas for CDK's built-in template validation.
+describe('cdk-nag (AwsSolutions, HIPAA.Security)', { timeout: 120_000 }, () => {
+  const variants: Record<string, Record<string, unknown>> = {
+    'default (iam, waf, retained data)': {},
+    'auth=cognito': { auth: 'cognito' },
+    'auth=none, allowUnauthenticated': { auth: 'none', allowUnauthenticated: 'true' },
+    'waf=false, retainData=false, reserved concurrency': { waf: 'false', retainData: 'false', reservedConcurrency: '5' },
+  };
+
+  for (const [name, context] of Object.entries(variants)) {
+    it(`has no unacknowledged error or warning: ${name}`, () => {
+      expect(nagFindings(context)).toEqual([]);
+    });
+  }
+
+  it('fails synth on what is not acknowledged (the packs are registered and can fail)', () => {
+    const { app, stack } = buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
+    new s3.Bucket(stack, 'Unprotected');
+    expect(new AwsSolutionsChecks().validateScope(app).violations.map((v) => v.ruleName)).toContain('AwsSolutions-S1');
+    expect(() => app.synth()).toThrow(/AwsSolutions-S1[\s\S]*HIPAA\.Security-S3BucketLoggingEnabled|HIPAA\.Security-S3BucketLoggingEnabled[\s\S]*AwsSolutions-S1/);
+  });
+
+  it("leaves the packs out with context nag='false'", () => {
+    const { app, stack } = buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], nag: 'false' } }));
+    new s3.Bucket(stack, 'Unprotected');
+    expect(() => app.synth()).not.toThrow();
+  });
+});

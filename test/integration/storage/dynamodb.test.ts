@@ -1,0 +1,336 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAwsClients, type AwsClients } from '../../../lambdas/storage/clients';
+import { DynamoMetadataIndex } from '../../../lambdas/storage/dynamodb';
+import type { IndexEntry, IndexQuery, MetadataIndex } from '../../../lambdas/storage/ports';
+import { createTableInput, startEmulators, type Emulators } from '../../../lib/local/emulators';
+
+const TABLE = 'archive-index-test';
+const SHARDS = 4;
+/** Small pages, so every query below crosses LastEvaluatedKey boundaries. */
+const PAGE_SIZE = 2;
+
+let dataDir: string;
+let emulators: Emulators;
+let clients: AwsClients;
+let index: DynamoMetadataIndex;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'dynamodb-adapter-'));
+  emulators = await startEmulators({ dataDir, bucketName: 'archive-index-test', tableName: TABLE });
+  clients = createAwsClients({ region: 'us-east-1', s3Endpoint: emulators.s3Endpoint, dynamodbEndpoint: emulators.dynamodbEndpoint });
+  index = new DynamoMetadataIndex(clients.dynamodb, TABLE, SHARDS, { pageSize: PAGE_SIZE });
+});
+
+afterAll(async () => {
+  clients?.s3.destroy();
+  clients?.dynamodb.destroy();
+  await emulators?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+let counter = 0;
+/** A fresh UID root per test, so tests sharing the table never see each other's entries. */
+function uid(): string {
+  return `2.25.${Date.now()}${++counter}`;
+}
+
+function patientAttrs(patientId: string) {
+  return { '00100020': { vr: 'LO', Value: [patientId] } };
+}
+
+function studyEntry(study: string, studyDate = '20240115', patientId = 'P1'): IndexEntry {
+  return { level: 'STUDY', studyInstanceUID: study, attributes: patientAttrs(patientId), studyDate, patientId };
+}
+
+function seriesEntry(study: string, series: string, studyDate = '20240115', patientId = 'P1'): IndexEntry {
+  return {
+    level: 'SERIES',
+    studyInstanceUID: study,
+    seriesInstanceUID: series,
+    attributes: { ...patientAttrs(patientId), '00080060': { vr: 'CS', Value: ['CT'] } },
+    studyDate,
+    patientId,
+  };
+}
+
+function instanceEntry(study: string, series: string, sop: string, digest = 'aa'.repeat(32), studyDate = '20240115', patientId = 'P1'): IndexEntry {
+  return {
+    level: 'INSTANCE',
+    studyInstanceUID: study,
+    seriesInstanceUID: series,
+    sopInstanceUID: sop,
+    attributes: { ...patientAttrs(patientId), '00080018': { vr: 'UI', Value: [sop] } },
+    studyDate,
+    patientId,
+    instance: {
+      sopClassUID: '1.2.840.10008.5.1.4.1.1.2',
+      transferSyntaxUID: '1.2.840.10008.1.2.1',
+      objectKey: `studies/${study}/series/${series}/instances/${sop}.dcm`,
+      metadataKey: `studies/${study}/series/${series}/instances/${sop}.json`,
+      size: 100,
+      digest,
+      numberOfFrames: 1,
+    },
+  };
+}
+
+async function all(q: IndexQuery, from: MetadataIndex = index): Promise<IndexEntry[]> {
+  const out: IndexEntry[] = [];
+  for await (const e of from.query(q)) out.push(e);
+  return out;
+}
+
+/** Runs fn, counting the Query requests it sends (to prove a result crossed pages). */
+async function countingQueries<T>(fn: () => Promise<T>): Promise<{ result: T; queries: number }> {
+  let queries = 0;
+  clients.dynamodb.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'QueryCommand') queries++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countQueries' },
+  );
+  try {
+    return { result: await fn(), queries };
+  } finally {
+    clients.dynamodb.middlewareStack.remove('countQueries');
+  }
+}
+
+const sops = (entries: IndexEntry[]) => entries.map((e) => e.sopInstanceUID).sort();
+
+describe('putInstance', () => {
+  it('creates, then recognises an identical re-store', async () => {
+    const [study, series, sop] = [uid(), uid(), uid()];
+    const entry = instanceEntry(study, series, sop);
+    expect(await index.putInstance(entry)).toEqual({ outcome: 'created' });
+    expect(await index.getInstance(study, series, sop)).toEqual(entry);
+    expect(await index.putInstance(entry)).toEqual({ outcome: 'identical', existing: entry });
+  });
+
+  it('conflicts on the same key with other bytes, and keeps the first entry', async () => {
+    const [study, series, sop] = [uid(), uid(), uid()];
+    const first = instanceEntry(study, series, sop, 'aa'.repeat(32));
+    await index.putInstance(first);
+    const outcome = await index.putInstance(instanceEntry(study, series, sop, 'bb'.repeat(32)));
+    expect(outcome).toEqual({ outcome: 'conflict', existing: first });
+    expect((await index.getInstance(study, series, sop))?.instance?.digest).toBe('aa'.repeat(32));
+  });
+
+  it('conflicts when the SOP Instance UID is already filed under another study', async () => {
+    const [study, otherStudy, series, sop] = [uid(), uid(), uid(), uid()];
+    const first = instanceEntry(study, series, sop);
+    await index.putInstance(first);
+    const outcome = await index.putInstance(instanceEntry(otherStudy, series, sop));
+    expect(outcome).toEqual({ outcome: 'conflict', existing: first });
+    expect(await index.getInstance(otherStudy, series, sop)).toBeUndefined();
+  });
+});
+
+describe('ensureStudy / ensureSeries and counters', () => {
+  it('creates each entry once', async () => {
+    const [study, series] = [uid(), uid()];
+    expect(await index.ensureStudy(studyEntry(study))).toBe(true);
+    expect(await index.ensureStudy(studyEntry(study))).toBe(false);
+    expect(await index.ensureSeries(seriesEntry(study, series))).toBe(true);
+    expect(await index.ensureSeries(seriesEntry(study, series))).toBe(false);
+    expect(await index.getStudy(study)).toMatchObject({ level: 'STUDY', relatedSeries: 0, relatedInstances: 0, modalities: [] });
+    expect(await index.getSeries(study, series)).toMatchObject({ level: 'SERIES', seriesInstanceUID: series, relatedInstances: 0 });
+  });
+
+  it('adds counters atomically and unions ModalitiesInStudy', async () => {
+    const [study, series] = [uid(), uid()];
+    await index.ensureStudy(studyEntry(study));
+    await index.ensureSeries(seriesEntry(study, series));
+    await Promise.all([
+      index.addStudyCounters(study, { series: 1, instances: 1, modalities: ['CT'] }),
+      index.addStudyCounters(study, { instances: 1, modalities: ['CT', 'SR'] }),
+      index.addStudyCounters(study, { series: 1, instances: 2, modalities: ['MR'] }),
+      index.addStudyCounters(study, {}),
+      index.addSeriesCounters(study, series, { instances: 1 }),
+      index.addSeriesCounters(study, series, { instances: 3 }),
+    ]);
+    expect(await index.getStudy(study)).toMatchObject({ relatedSeries: 2, relatedInstances: 4, modalities: ['CT', 'MR', 'SR'] });
+    expect((await index.getSeries(study, series))?.relatedInstances).toBe(4);
+  });
+
+  it('does not create a bare item when counting for a missing study or series', async () => {
+    const [study, series] = [uid(), uid()];
+    await index.addStudyCounters(study, { series: 1, instances: 1, modalities: ['CT'] });
+    await index.addSeriesCounters(study, series, { instances: 1 });
+    const raw = await clients.dynamodb.send(new GetItemCommand({ TableName: TABLE, Key: { PK: { S: `STUDY#${study}` }, SK: { S: '#STUDY' } } }));
+    expect(raw.Item).toBeUndefined();
+    expect(await index.getSeries(study, series)).toBeUndefined();
+  });
+});
+
+describe('query', () => {
+  it("by 'study': series, instances of the study, instances of one series, the study itself; page by page", async () => {
+    const [study, s1, s2] = [uid(), uid(), uid()];
+    await index.ensureStudy(studyEntry(study));
+    await index.ensureSeries(seriesEntry(study, s1));
+    await index.ensureSeries(seriesEntry(study, s2));
+    const inS1 = [uid(), uid(), uid(), uid(), uid()];
+    const inS2 = [uid(), uid()];
+    for (const sop of inS1) await index.putInstance(instanceEntry(study, s1, sop));
+    for (const sop of inS2) await index.putInstance(instanceEntry(study, s2, sop));
+    await index.putTombstone({ level: 'SERIES', studyInstanceUID: study, seriesInstanceUID: uid(), deletedAt: '2024-01-01T00:00:00Z' });
+
+    const series = await all({ by: 'study', level: 'SERIES', studyInstanceUID: study });
+    expect(series.map((e) => e.seriesInstanceUID).sort()).toEqual([s1, s2].sort());
+    const instances = await countingQueries(() => all({ by: 'study', level: 'INSTANCE', studyInstanceUID: study }));
+    expect(sops(instances.result)).toEqual([...inS1, ...inS2].sort());
+    expect(instances.queries).toBeGreaterThanOrEqual(Math.ceil(7 / PAGE_SIZE));
+    expect(sops(await all({ by: 'study', level: 'INSTANCE', studyInstanceUID: study, seriesInstanceUID: s1 }))).toEqual([...inS1].sort());
+    expect(await all({ by: 'study', level: 'SERIES', studyInstanceUID: study, seriesInstanceUID: s2 })).toHaveLength(1);
+    expect((await all({ by: 'study', level: 'STUDY', studyInstanceUID: study })).map((e) => e.studyInstanceUID)).toEqual([study]);
+    expect(await all({ by: 'study', level: 'STUDY', studyInstanceUID: uid() })).toEqual([]);
+  });
+
+  it("by 'study' with a series UID does not match a series whose UID merely starts with it", async () => {
+    const study = uid();
+    const series = `${uid()}.1`;
+    await index.putInstance(instanceEntry(study, series, uid()));
+    await index.putInstance(instanceEntry(study, `${series}1`, uid()));
+    await index.ensureSeries(seriesEntry(study, `${series}1`));
+    expect(await all({ by: 'study', level: 'INSTANCE', studyInstanceUID: study, seriesInstanceUID: series })).toHaveLength(1);
+    expect(await all({ by: 'study', level: 'SERIES', studyInstanceUID: study, seriesInstanceUID: series })).toEqual([]);
+  });
+
+  it("by 'uid': each listed UID at the asked level, wherever it is filed", async () => {
+    const [st1, st2, se1, se2, se3] = [uid(), uid(), uid(), uid(), uid()];
+    await index.ensureSeries(seriesEntry(st1, se1));
+    await index.ensureSeries(seriesEntry(st2, se2));
+    await index.ensureSeries(seriesEntry(st2, se3));
+    await index.ensureStudy(studyEntry(st1));
+    const found = await all({ by: 'uid', level: 'SERIES', uids: [se1, se2, uid(), se1] });
+    expect(found.map((e) => [e.studyInstanceUID, e.seriesInstanceUID])).toEqual([
+      [st1, se1],
+      [st2, se2],
+    ]);
+    // The level is part of the key: a study UID is not found at series level.
+    expect(await all({ by: 'uid', level: 'SERIES', uids: [st1] })).toEqual([]);
+    expect((await all({ by: 'uid', level: 'STUDY', uids: [st1] })).map((e) => e.studyInstanceUID)).toEqual([st1]);
+  });
+
+  it("by 'patient': one level of one Patient ID, optionally within a date range", async () => {
+    const patient = `PAT-${uid()}`;
+    const dated = [
+      ['20230105', uid()],
+      ['20240110', uid()],
+      ['20240120', uid()],
+      ['20250101', uid()],
+    ] as const;
+    for (const [date, study] of dated) {
+      await index.ensureStudy(studyEntry(study, date, patient));
+      await index.ensureSeries(seriesEntry(study, uid(), date, patient));
+    }
+    const undated = uid();
+    await index.ensureStudy(studyEntry(undated, '', patient));
+    await index.ensureStudy(studyEntry(uid(), '20240110', `${patient}-other`));
+
+    const studies = (q: Omit<Extract<IndexQuery, { by: 'patient' }>, 'by' | 'level' | 'patientId'>) =>
+      all({ by: 'patient', level: 'STUDY', patientId: patient, ...q }).then((es) => es.map((e) => e.studyInstanceUID));
+
+    expect(await studies({})).toEqual([undated, ...dated.map(([, s]) => s)]);
+    expect(await studies({ dateRange: { from: '20240110', to: '20240120' } })).toEqual([dated[1][1], dated[2][1]]);
+    expect(await studies({ dateRange: { from: '20240111' } })).toEqual([dated[2][1], dated[3][1]]);
+    expect(await studies({ dateRange: { to: '20240110' } })).toEqual([dated[0][1], dated[1][1]]);
+    expect(await studies({ dateRange: { from: '20240201', to: '20240101' } })).toEqual([]);
+    const series = await all({ by: 'patient', level: 'SERIES', patientId: patient });
+    expect(series.every((e) => e.level === 'SERIES')).toBe(true);
+    expect(series).toHaveLength(4);
+    expect(await all({ by: 'patient', level: 'STUDY', patientId: '' })).toEqual([]);
+  });
+
+  it("by 'level': every shard, merged in Study Date order, with date ranges", async () => {
+    // Its own table, so the level index holds only this test's entries.
+    const table = 'level-query-test';
+    await clients.dynamodb.send(new CreateTableCommand(createTableInput(table)));
+    const byLevel = new DynamoMetadataIndex(clients.dynamodb, table, SHARDS, { pageSize: PAGE_SIZE });
+    const dates = ['20240105', '20230101', '20240301', '20240105', '20220610', '20240229', '20240101', '20240102', '20241231', ''];
+    const studies = dates.map((date) => ({ date, study: uid() }));
+    for (const { date, study } of studies) {
+      await byLevel.ensureStudy(studyEntry(study, date));
+      await byLevel.ensureSeries(seriesEntry(study, uid(), date));
+    }
+    // The entries really are spread over several shards (else the merge would go untested).
+    const shardsUsed = new Set<string>();
+    for (let shard = 0; shard < SHARDS; shard++) {
+      const out = await clients.dynamodb.send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: 'ByLevel',
+          KeyConditionExpression: 'LevelPK = :pk',
+          ExpressionAttributeValues: { ':pk': { S: `STUDY#${shard}` } },
+        }),
+      );
+      if ((out.Items ?? []).length > 0) shardsUsed.add(String(shard));
+    }
+    expect(shardsUsed.size).toBeGreaterThan(1);
+
+    const expected = (keep: (date: string) => boolean) =>
+      studies
+        .filter(({ date }) => keep(date))
+        .sort((a, b) => (`${a.date}#${a.study}` < `${b.date}#${b.study}` ? -1 : 1))
+        .map(({ study }) => study);
+    const found = async (dateRange?: { from?: string; to?: string }) =>
+      (await all({ by: 'level', level: 'STUDY', dateRange }, byLevel)).map((e) => e.studyInstanceUID);
+
+    expect(await found()).toEqual(expected(() => true));
+    expect(await found({ from: '20240101', to: '20240229' })).toEqual(expected((d) => d >= '20240101' && d <= '20240229'));
+    expect(await found({ from: '20240105' })).toEqual(expected((d) => d >= '20240105'));
+    expect(await found({ to: '20231231' })).toEqual(expected((d) => d !== '' && d <= '20231231'));
+    expect(await found({ from: '20240106', to: '20240228' })).toEqual([]);
+    const series = await all({ by: 'level', level: 'SERIES', dateRange: { from: '20240301' } }, byLevel);
+    expect(series.map((e) => e.studyDate)).toEqual(['20240301', '20241231']);
+  });
+});
+
+describe('deleteEntry and tombstones', () => {
+  it('deletes an entry by its keys', async () => {
+    const [study, series, sop] = [uid(), uid(), uid()];
+    await index.putInstance(instanceEntry(study, series, sop));
+    await index.deleteEntry({ level: 'INSTANCE', studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop });
+    expect(await index.getInstance(study, series, sop)).toBeUndefined();
+    expect(await all({ by: 'uid', level: 'INSTANCE', uids: [sop] })).toEqual([]);
+    // Deleted, the UID is free again.
+    expect(await index.putInstance(instanceEntry(study, series, sop))).toEqual({ outcome: 'created' });
+  });
+
+  it("finds the tombstone of the resource or of an ancestor, and clears an instance's line", async () => {
+    const [study, series, otherSeries, sop] = [uid(), uid(), uid(), uid()];
+    const seriesTombstone = { level: 'SERIES', studyInstanceUID: study, seriesInstanceUID: series, deletedAt: '2024-05-01T10:00:00.000Z' } as const;
+    await index.putTombstone(seriesTombstone);
+
+    expect(await index.findTombstone({ level: 'SERIES', studyInstanceUID: study, seriesInstanceUID: series })).toEqual({
+      ...seriesTombstone,
+      sopInstanceUID: undefined,
+    });
+    expect(await index.findTombstone({ level: 'INSTANCE', studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop })).toMatchObject(
+      seriesTombstone,
+    );
+    expect(await index.findTombstone({ level: 'SERIES', studyInstanceUID: study, seriesInstanceUID: otherSeries })).toBeUndefined();
+    expect(await index.findTombstone({ level: 'STUDY', studyInstanceUID: study })).toBeUndefined();
+
+    await index.putTombstone({ level: 'STUDY', studyInstanceUID: study, deletedAt: '2024-05-02T00:00:00.000Z' });
+    expect(await index.findTombstone({ level: 'SERIES', studyInstanceUID: study, seriesInstanceUID: otherSeries })).toMatchObject({
+      level: 'STUDY',
+    });
+
+    await index.clearTombstones(study, series, sop);
+    expect(await index.findTombstone({ level: 'INSTANCE', studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop })).toBeUndefined();
+    expect(await index.findTombstone({ level: 'STUDY', studyInstanceUID: study })).toBeUndefined();
+  });
+
+  it('keeps tombstones out of every search', async () => {
+    const study = uid();
+    await index.putTombstone({ level: 'STUDY', studyInstanceUID: study, deletedAt: '2024-05-02T00:00:00.000Z' });
+    expect(await all({ by: 'study', level: 'STUDY', studyInstanceUID: study })).toEqual([]);
+    expect(await all({ by: 'uid', level: 'STUDY', uids: [study] })).toEqual([]);
+  });
+});

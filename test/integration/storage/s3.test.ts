@@ -1,0 +1,102 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAwsClients, type AwsClients } from '../../../lambdas/storage/clients';
+import { S3BlobStore } from '../../../lambdas/storage/s3';
+import { startEmulators, type Emulators } from '../../../lib/local/emulators';
+
+const BUCKET = 'archive-test';
+
+let dataDir: string;
+let emulators: Emulators;
+let clients: AwsClients;
+let store: S3BlobStore;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 's3-adapter-'));
+  emulators = await startEmulators({ dataDir, bucketName: BUCKET, tableName: 'archive-test' });
+  clients = createAwsClients({ region: 'us-east-1', s3Endpoint: emulators.s3Endpoint, dynamodbEndpoint: emulators.dynamodbEndpoint });
+  store = new S3BlobStore(clients.s3, BUCKET);
+});
+
+afterAll(async () => {
+  clients?.s3.destroy();
+  clients?.dynamodb.destroy();
+  await emulators?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+/** Deterministic bytes that are not all alike, so a shifted or truncated copy is noticed. */
+function bytes(length: number, seed = 7): Uint8Array {
+  const b = new Uint8Array(length);
+  for (let i = 0; i < length; i++) b[i] = (i * 31 + seed) & 0xff;
+  return b;
+}
+
+async function collect(stream: AsyncIterable<Uint8Array>): Promise<{ body: Buffer; chunks: number }> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of stream) chunks.push(c);
+  return { body: Buffer.concat(chunks), chunks: chunks.length };
+}
+
+describe('S3BlobStore against s3rver', () => {
+  it('returns the bytes it stored', async () => {
+    const body = bytes(70_000);
+    await store.put('studies/1.2/series/1.2.3/instances/1.2.3.4.dcm', body, 'application/dicom');
+    expect(Buffer.from((await store.get('studies/1.2/series/1.2.3/instances/1.2.3.4.dcm'))!)).toEqual(Buffer.from(body));
+  });
+
+  it('overwrites an object put twice under the same key', async () => {
+    await store.put('k/overwrite', bytes(10, 1), 'application/octet-stream');
+    await store.put('k/overwrite', bytes(20, 2), 'application/octet-stream');
+    expect(Buffer.from((await store.get('k/overwrite'))!)).toEqual(Buffer.from(bytes(20, 2)));
+  });
+
+  it('streams a large object as chunks that add up to the stored bytes', async () => {
+    const body = bytes(3 * 1024 * 1024 + 5, 3);
+    await store.put('k/large', body, 'application/dicom');
+    const stream = await store.getStream('k/large');
+    expect(stream).toBeDefined();
+    const { body: read, chunks } = await collect(stream!);
+    expect(read.equals(Buffer.from(body))).toBe(true);
+    expect(chunks).toBeGreaterThan(1);
+  });
+
+  it('answers undefined for a missing key, whole or streamed', async () => {
+    expect(await store.get('k/missing')).toBeUndefined();
+    expect(await store.getStream('k/missing')).toBeUndefined();
+  });
+
+  it('deletes in batches of at most 1000 and ignores missing keys', async () => {
+    const keys = Array.from({ length: 1003 }, (_, i) => `bulk/${i}`);
+    await Promise.all(keys.filter((_, i) => i % 100 === 0 || i > 999).map((k) => store.put(k, bytes(4), 'text/plain')));
+    const batches: number[] = [];
+    clients.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DeleteObjectsCommand') {
+          batches.push((args.input as { Delete: { Objects: unknown[] } }).Delete.Objects.length);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'countDeleteBatches' },
+    );
+    try {
+      await store.delete([...keys, 'bulk/never-written']);
+    } finally {
+      clients.s3.middlewareStack.remove('countDeleteBatches');
+    }
+    expect(batches).toEqual([1000, 4]);
+    for (const k of ['bulk/0', 'bulk/500', 'bulk/1000', 'bulk/1002']) expect(await store.get(k)).toBeUndefined();
+  });
+
+  it('deletes nothing else', async () => {
+    await store.put('keep/a', bytes(3), 'text/plain');
+    await store.put('keep/b', bytes(3), 'text/plain');
+    await store.delete(['keep/a']);
+    expect(await store.get('keep/a')).toBeUndefined();
+    expect(await store.get('keep/b')).toBeDefined();
+    await store.delete([]);
+    expect(await store.get('keep/b')).toBeDefined();
+  });
+});

@@ -1,0 +1,180 @@
+/**
+ * Real Part 10 test data, generated with the codec layer (dcmjs underneath). Every UID not given is
+ * fresh; pixel values are deterministic (pixelFrame) so tests can compare retrieved frames.
+ */
+import { newPart10, type DataSet } from '../../lambdas/dicom/part10';
+import { Tag, tagOf, vrOf } from '../../lambdas/dicom/tags';
+import { SopClass, TransferSyntax, newUid } from '../../lambdas/dicom/uid';
+
+export interface InstanceOptions {
+  studyInstanceUID?: string;
+  seriesInstanceUID?: string;
+  sopInstanceUID?: string;
+  sopClassUID?: string;
+  patientName?: string;
+  patientID?: string;
+  patientBirthDate?: string;
+  patientSex?: string;
+  studyDate?: string;
+  studyTime?: string;
+  accessionNumber?: string;
+  studyID?: string;
+  studyDescription?: string;
+  referringPhysicianName?: string;
+  modality?: string;
+  seriesNumber?: number;
+  seriesDescription?: string;
+  instanceNumber?: number;
+  rows?: number;
+  columns?: number;
+  numberOfFrames?: number;
+  bitsAllocated?: 8 | 16;
+  /** default Explicit VR Little Endian; ImplicitVRLittleEndian and JPEGBaseline8Bit (fake but
+   *  well-formed encapsulated fragments, one per frame, with offset table) also supported */
+  transferSyntaxUID?: string;
+  /** approximate total size in bytes: picks rows/columns so the pixel data reaches it */
+  approximateBytes?: number;
+  /** extra attributes by keyword, e.g. { InstitutionName: 'X' }; a sequence as an array of such objects */
+  extra?: Record<string, unknown>;
+  /** keywords to leave out (e.g. 'SOPInstanceUID' to make an invalid instance) */
+  omit?: string[];
+}
+
+const MODALITY_OF: Readonly<Record<string, string>> = {
+  [SopClass.CTImageStorage]: 'CT',
+  [SopClass.MRImageStorage]: 'MR',
+  [SopClass.UltrasoundImageStorage]: 'US',
+  [SopClass.ComputedRadiographyImageStorage]: 'CR',
+};
+
+/**
+ * The native bytes of frame `frameNumber` (1-based): byte i is (i * 7 + frameNumber) & 0xff.
+ * For 16-bit data these are the little-endian bytes of the pixel values.
+ */
+export function pixelFrame(frameNumber: number, byteLength: number): Uint8Array {
+  const frame = new Uint8Array(byteLength);
+  for (let i = 0; i < byteLength; i++) frame[i] = (i * 7 + frameNumber) & 0xff;
+  return frame;
+}
+
+/**
+ * The fake JPEG bitstream of frame `frameNumber` in a JPEGBaseline8Bit instance: SOI, the native
+ * frame bytes, EOI (PS3.5 A.4: one fragment per frame). Not decodable, but well-formed DICOM.
+ */
+export function fakeJpegFrame(frameNumber: number, nativeByteLength: number): Uint8Array {
+  const body = pixelFrame(frameNumber, nativeByteLength);
+  const frame = new Uint8Array(body.length + 4);
+  frame.set([0xff, 0xd8]);
+  frame.set(body, 2);
+  frame.set([0xff, 0xd9], body.length + 2);
+  return frame;
+}
+
+/** Converts a keyword-valued attribute into a dcmjs element, using the dictionary VR. */
+function element(keyword: string, value: unknown): [string, DataSet[string]] {
+  const tag = tagOf(keyword);
+  const vr = tag === undefined ? undefined : vrOf(tag);
+  if (tag === undefined || vr === undefined) throw new Error(`dicom-factory: unknown keyword ${keyword}`);
+  const values = Array.isArray(value) ? value : [value];
+  if (vr === 'SQ') return [tag, { vr, Value: values.map((item) => dataSet(item as Record<string, unknown>)) }];
+  if (vr === 'PN') return [tag, { vr, Value: values.map((v) => (typeof v === 'string' ? { Alphabetic: v } : v)) }];
+  if (vr === 'AT') return [tag, { vr, Value: values.map((v) => (typeof v === 'string' ? Number.parseInt(tagOf(v) ?? v, 16) : v)) }];
+  return [tag, { vr, Value: values }];
+}
+
+function dataSet(attributes: Record<string, unknown>): DataSet {
+  return Object.fromEntries(
+    Object.entries(attributes)
+      .filter(([, value]) => value !== undefined)
+      .map(([keyword, value]) => element(keyword, value)),
+  );
+}
+
+export function makeInstance(opts: InstanceOptions = {}): Uint8Array {
+  const transferSyntaxUID = opts.transferSyntaxUID ?? TransferSyntax.ExplicitVRLittleEndian;
+  const encapsulated = transferSyntaxUID === TransferSyntax.JPEGBaseline8Bit;
+  const supported: string[] = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.JPEGBaseline8Bit];
+  if (!supported.includes(transferSyntaxUID)) throw new Error(`dicom-factory: unsupported transfer syntax ${transferSyntaxUID}`);
+
+  const bitsAllocated = encapsulated ? 8 : (opts.bitsAllocated ?? 16);
+  const numberOfFrames = opts.numberOfFrames ?? 1;
+  const bytesPerPixel = bitsAllocated / 8;
+  const side = opts.approximateBytes === undefined ? 4 : Math.max(1, Math.ceil(Math.sqrt(opts.approximateBytes / (numberOfFrames * bytesPerPixel))));
+  const rows = opts.rows ?? side;
+  const columns = opts.columns ?? side;
+  const frameLength = rows * columns * bytesPerPixel;
+  const sopClassUID = opts.sopClassUID ?? SopClass.CTImageStorage;
+
+  let pixelData: DataSet[string];
+  if (encapsulated) {
+    pixelData = { vr: 'OB', Value: Array.from({ length: numberOfFrames }, (_, f) => fakeJpegFrame(f + 1, frameLength).buffer) };
+  } else {
+    const native = new Uint8Array(frameLength * numberOfFrames);
+    for (let f = 0; f < numberOfFrames; f++) native.set(pixelFrame(f + 1, frameLength), f * frameLength);
+    pixelData = { vr: bitsAllocated === 8 ? 'OB' : 'OW', Value: [native.buffer] };
+  }
+
+  const attributes: Record<string, unknown> = {
+    SpecificCharacterSet: 'ISO_IR 192',
+    SOPClassUID: sopClassUID,
+    SOPInstanceUID: opts.sopInstanceUID ?? newUid(),
+    StudyDate: opts.studyDate ?? '20240115',
+    StudyTime: opts.studyTime ?? '101500',
+    AccessionNumber: opts.accessionNumber ?? 'ACC0001',
+    Modality: opts.modality ?? MODALITY_OF[sopClassUID] ?? 'OT',
+    ReferringPhysicianName: opts.referringPhysicianName ?? 'Referring^Doctor',
+    StudyDescription: opts.studyDescription ?? 'Test study',
+    SeriesDescription: opts.seriesDescription ?? 'Test series',
+    PatientName: opts.patientName ?? 'Test^Patient',
+    PatientID: opts.patientID ?? 'PID0001',
+    PatientBirthDate: opts.patientBirthDate ?? '19700101',
+    PatientSex: opts.patientSex ?? 'O',
+    StudyInstanceUID: opts.studyInstanceUID ?? newUid(),
+    SeriesInstanceUID: opts.seriesInstanceUID ?? newUid(),
+    StudyID: opts.studyID ?? 'STUDY1',
+    SeriesNumber: opts.seriesNumber ?? 1,
+    InstanceNumber: opts.instanceNumber ?? 1,
+    SamplesPerPixel: 1,
+    PhotometricInterpretation: 'MONOCHROME2',
+    NumberOfFrames: opts.numberOfFrames,
+    Rows: rows,
+    Columns: columns,
+    BitsAllocated: bitsAllocated,
+    BitsStored: bitsAllocated,
+    HighBit: bitsAllocated - 1,
+    PixelRepresentation: 0,
+    ...opts.extra,
+  };
+  const dict = dataSet(attributes);
+  dict[Tag.PixelData] = pixelData;
+  for (const keyword of opts.omit ?? []) {
+    const tag = tagOf(keyword);
+    if (tag !== undefined) delete dict[tag];
+  }
+  return newPart10(dict, transferSyntaxUID);
+}
+
+export function makeStudy(opts: { series: number; instancesPerSeries: number } & InstanceOptions): {
+  studyInstanceUID: string;
+  instances: { seriesInstanceUID: string; sopInstanceUID: string; bytes: Uint8Array }[];
+} {
+  const { series, instancesPerSeries, ...instanceOptions } = opts;
+  const studyInstanceUID = opts.studyInstanceUID ?? newUid();
+  const instances = [];
+  for (let s = 0; s < series; s++) {
+    const seriesInstanceUID = newUid();
+    for (let i = 0; i < instancesPerSeries; i++) {
+      const sopInstanceUID = newUid();
+      const bytes = makeInstance({
+        ...instanceOptions,
+        studyInstanceUID,
+        seriesInstanceUID,
+        sopInstanceUID,
+        seriesNumber: s + 1,
+        instanceNumber: i + 1,
+      });
+      instances.push({ seriesInstanceUID, sopInstanceUID, bytes });
+    }
+  }
+  return { studyInstanceUID, instances };
+}

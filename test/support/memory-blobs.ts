@@ -1,0 +1,42 @@
+/**
+ * In-memory BlobStore (lambdas/storage/ports.ts) for unit tests only; the production path talks S3
+ * (or s3rver) through lambdas/storage/s3.ts.
+ */
+import type { BlobStore } from '../../lambdas/storage/ports';
+
+export interface StoredBlob {
+  readonly body: Uint8Array;
+  readonly contentType: string;
+}
+
+export class MemoryBlobStore implements BlobStore {
+  readonly objects = new Map<string, StoredBlob>();
+  /** Size of the chunks getStream yields, so consumers are exercised with several chunks. */
+  constructor(private readonly chunkSize = 64 * 1024) {}
+
+  async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
+    // Copy, so a caller that reuses its buffer cannot change what was stored.
+    this.objects.set(key, { body: Uint8Array.from(body), contentType });
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const blob = this.objects.get(key);
+    return blob ? Uint8Array.from(blob.body) : undefined;
+  }
+
+  async getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    const blob = this.objects.get(key);
+    if (!blob) return undefined;
+    const { body } = blob;
+    const chunkSize = this.chunkSize;
+    return (async function* () {
+      for (let offset = 0; offset < body.length; offset += chunkSize) {
+        yield body.slice(offset, offset + chunkSize);
+      }
+    })();
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.objects.delete(key);
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * In-memory MetadataIndex with the semantics of the DynamoDB adapter (lambdas/storage/dynamodb.ts):
+ * conditional instance put, create-if-missing series/study, additive counters, the four IndexQuery
+ * access paths and tombstones. For unit tests of pure logic only (DESIGN.md): the production path and
+ * the integration tests use the real adapter against dynalite.
+ */
+import type {
+  DateRange,
+  IndexEntry,
+  IndexQuery,
+  MetadataIndex,
+  PutInstanceOutcome,
+  Tombstone,
+} from '../../lambdas/storage/ports';
+
+type EntryKeys = Pick<IndexEntry, 'level' | 'studyInstanceUID' | 'seriesInstanceUID' | 'sopInstanceUID'>;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The table's (PK, SK) of an entry, as in lambdas/storage/table-schema.ts. */
+function entryKey(e: EntryKeys): string {
+  switch (e.level) {
+    case 'STUDY':
+      return `STUDY#${e.studyInstanceUID}|#STUDY`;
+    case 'SERIES':
+      return `STUDY#${e.studyInstanceUID}|SERIES#${e.seriesInstanceUID ?? ''}`;
+    case 'INSTANCE':
+      return `STUDY#${e.studyInstanceUID}|INSTANCE#${e.seriesInstanceUID ?? ''}#${e.sopInstanceUID ?? ''}`;
+  }
+}
+
+function tombstoneKey(t: Omit<Tombstone, 'deletedAt'>): string {
+  return `${t.level}#${t.studyInstanceUID}#${t.seriesInstanceUID ?? ''}#${t.sopInstanceUID ?? ''}`;
+}
+
+/** The entry's own UID: what the ByUid index is keyed on. */
+function ownUid(e: IndexEntry): string | undefined {
+  return e.level === 'STUDY' ? e.studyInstanceUID : e.level === 'SERIES' ? e.seriesInstanceUID : e.sopInstanceUID;
+}
+
+/** Inclusive on both ends; an entry without a Study Date never matches a range. */
+function inDateRange(studyDate: string, range: DateRange | undefined): boolean {
+  if (!range) return true;
+  if (studyDate === '') return false;
+  if (range.from !== undefined && studyDate < range.from) return false;
+  if (range.to !== undefined && studyDate > range.to) return false;
+  return true;
+}
+
+function copy(e: IndexEntry): IndexEntry {
+  return structuredClone(e);
+}
+
+export class MemoryMetadataIndex implements MetadataIndex {
+  private readonly entries = new Map<string, Mutable<IndexEntry>>();
+  private readonly tombstones = new Map<string, Tombstone>();
+
+  /** Every entry held, in insertion order (test inspection). */
+  all(): IndexEntry[] {
+    return [...this.entries.values()].map(copy);
+  }
+
+  async putInstance(entry: IndexEntry): Promise<PutInstanceOutcome> {
+    // The SOP Instance UID is unique across the archive (ByUid), not only within its series.
+    const existing = [...this.entries.values()].find(
+      (e) => e.level === 'INSTANCE' && e.sopInstanceUID === entry.sopInstanceUID,
+    );
+    if (existing) {
+      const identical =
+        existing.studyInstanceUID === entry.studyInstanceUID &&
+        existing.seriesInstanceUID === entry.seriesInstanceUID &&
+        existing.instance?.digest === entry.instance?.digest;
+      return identical ? { outcome: 'identical', existing: copy(existing) } : { outcome: 'conflict', existing: copy(existing) };
+    }
+    this.entries.set(entryKey(entry), copy(entry));
+    return { outcome: 'created' };
+  }
+
+  async ensureSeries(entry: IndexEntry): Promise<boolean> {
+    return this.createIfMissing(entry);
+  }
+
+  async ensureStudy(entry: IndexEntry): Promise<boolean> {
+    return this.createIfMissing(entry);
+  }
+
+  private createIfMissing(entry: IndexEntry): boolean {
+    const key = entryKey(entry);
+    if (this.entries.has(key)) return false;
+    // As the DynamoDB adapter: a new study or series starts with its counters at zero.
+    const counters =
+      entry.level === 'STUDY'
+        ? {
+            relatedSeries: entry.relatedSeries ?? 0,
+            relatedInstances: entry.relatedInstances ?? 0,
+            modalities: [...(entry.modalities ?? [])].sort(),
+          }
+        : { relatedInstances: entry.relatedInstances ?? 0 };
+    this.entries.set(key, { ...copy(entry), ...counters });
+    return true;
+  }
+
+  async addStudyCounters(
+    studyInstanceUID: string,
+    delta: { series?: number; instances?: number; modalities?: readonly string[] },
+  ): Promise<void> {
+    const study = this.entries.get(entryKey({ level: 'STUDY', studyInstanceUID }));
+    if (!study) return;
+    study.relatedSeries = (study.relatedSeries ?? 0) + (delta.series ?? 0);
+    study.relatedInstances = (study.relatedInstances ?? 0) + (delta.instances ?? 0);
+    if (delta.modalities && delta.modalities.length > 0) {
+      // DynamoDB ADD on a string set: a union, no duplicates.
+      study.modalities = [...new Set([...(study.modalities ?? []), ...delta.modalities])].sort();
+    }
+  }
+
+  async addSeriesCounters(studyInstanceUID: string, seriesInstanceUID: string, delta: { instances: number }): Promise<void> {
+    const series = this.entries.get(entryKey({ level: 'SERIES', studyInstanceUID, seriesInstanceUID }));
+    if (!series) return;
+    series.relatedInstances = (series.relatedInstances ?? 0) + delta.instances;
+  }
+
+  async getStudy(studyInstanceUID: string): Promise<IndexEntry | undefined> {
+    return this.get({ level: 'STUDY', studyInstanceUID });
+  }
+
+  async getSeries(studyInstanceUID: string, seriesInstanceUID: string): Promise<IndexEntry | undefined> {
+    return this.get({ level: 'SERIES', studyInstanceUID, seriesInstanceUID });
+  }
+
+  async getInstance(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<IndexEntry | undefined> {
+    return this.get({ level: 'INSTANCE', studyInstanceUID, seriesInstanceUID, sopInstanceUID });
+  }
+
+  private get(keys: EntryKeys): IndexEntry | undefined {
+    const e = this.entries.get(entryKey(keys));
+    return e ? copy(e) : undefined;
+  }
+
+  async *query(q: IndexQuery): AsyncIterable<IndexEntry> {
+    for (const e of [...this.entries.values()]) {
+      if (e.level === q.level && matchesQuery(e, q)) yield copy(e);
+    }
+  }
+
+  async deleteEntry(entry: EntryKeys): Promise<void> {
+    this.entries.delete(entryKey(entry));
+  }
+
+  async putTombstone(t: Tombstone): Promise<void> {
+    this.tombstones.set(tombstoneKey(t), { ...t });
+  }
+
+  async findTombstone(t: Omit<Tombstone, 'deletedAt'>): Promise<Tombstone | undefined> {
+    const candidates: Omit<Tombstone, 'deletedAt'>[] = [t];
+    if (t.level === 'INSTANCE' || t.level === 'SERIES') {
+      candidates.push({ level: 'STUDY', studyInstanceUID: t.studyInstanceUID });
+    }
+    if (t.level === 'INSTANCE') {
+      candidates.push({ level: 'SERIES', studyInstanceUID: t.studyInstanceUID, seriesInstanceUID: t.seriesInstanceUID });
+    }
+    for (const c of candidates) {
+      const found = this.tombstones.get(tombstoneKey(c));
+      if (found) return { ...found };
+    }
+    return undefined;
+  }
+
+  async clearTombstones(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<void> {
+    this.tombstones.delete(tombstoneKey({ level: 'INSTANCE', studyInstanceUID, seriesInstanceUID, sopInstanceUID }));
+    this.tombstones.delete(tombstoneKey({ level: 'SERIES', studyInstanceUID, seriesInstanceUID }));
+    this.tombstones.delete(tombstoneKey({ level: 'STUDY', studyInstanceUID }));
+  }
+}
+
+function matchesQuery(e: IndexEntry, q: IndexQuery): boolean {
+  switch (q.by) {
+    case 'study':
+      return (
+        e.studyInstanceUID === q.studyInstanceUID &&
+        (q.seriesInstanceUID === undefined || e.seriesInstanceUID === q.seriesInstanceUID)
+      );
+    case 'uid': {
+      const uid = ownUid(e);
+      return uid !== undefined && q.uids.includes(uid);
+    }
+    case 'patient':
+      return e.patientId === q.patientId && inDateRange(e.studyDate, q.dateRange);
+    case 'level':
+      return inDateRange(e.studyDate, q.dateRange);
+  }
+}

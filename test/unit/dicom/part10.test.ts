@@ -1,0 +1,249 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { toDicomJson } from '../../../lambdas/dicom/json';
+import {
+  Part10Error,
+  TranscodeError,
+  newPart10,
+  readPart10,
+  toExplicitVRLittleEndian,
+  writePart10,
+  type DataSet,
+} from '../../../lambdas/dicom/part10';
+import { Tag } from '../../../lambdas/dicom/tags';
+import { SopClass, TransferSyntax } from '../../../lambdas/dicom/uid';
+import { makeInstance, pixelFrame } from '../../support/dicom-factory';
+
+const SEED = 20240115;
+
+/** Every value of a data set, binaries inline, so two data sets compare with toEqual. */
+function values(dict: DataSet) {
+  return toDicomJson(dict, { bulkDataThreshold: Number.POSITIVE_INFINITY, bulkDataUri: (path) => path });
+}
+
+function pixelBytes(dict: DataSet): Uint8Array {
+  return new Uint8Array(dict[Tag.PixelData]!.Value![0] as ArrayBuffer);
+}
+
+function expectPart10Error(bytes: Uint8Array): void {
+  expect(() => readPart10(bytes)).toThrow(Part10Error);
+}
+
+/** Reads, reporting any exception other than Part10Error as a failure of the property. */
+function readOrPart10Error(bytes: Uint8Array): 'read' | 'refused' {
+  try {
+    readPart10(bytes);
+    return 'read';
+  } catch (error) {
+    if (error instanceof Part10Error) return 'refused';
+    throw error;
+  }
+}
+
+const studyInstanceUID = '1.2.826.0.1.3680043.8.498.1';
+const seriesInstanceUID = '1.2.826.0.1.3680043.8.498.2';
+const sopInstanceUID = '1.2.826.0.1.3680043.8.498.3';
+
+describe('readPart10', () => {
+  it('reads the UIDs, transfer syntax, meta and data set of a Part 10 file', () => {
+    const file = makeInstance({ studyInstanceUID, seriesInstanceUID, sopInstanceUID, sopClassUID: SopClass.MRImageStorage, patientName: 'Doe^Jane' });
+    const instance = readPart10(file);
+    expect(instance).toMatchObject({
+      transferSyntaxUID: TransferSyntax.ExplicitVRLittleEndian,
+      sopClassUID: SopClass.MRImageStorage,
+      sopInstanceUID,
+      studyInstanceUID,
+      seriesInstanceUID,
+      mediaStorageSOPClassUID: SopClass.MRImageStorage,
+      mediaStorageSOPInstanceUID: sopInstanceUID,
+    });
+    expect(instance.meta[Tag.TransferSyntaxUID]?.Value).toEqual([TransferSyntax.ExplicitVRLittleEndian]);
+    expect(instance.dict[Tag.PatientName]?.Value).toEqual([{ Alphabetic: 'Doe^Jane' }]);
+    expect(instance.dict[Tag.Modality]?.Value).toEqual(['MR']);
+  });
+
+  it("answers '' for absent UIDs", () => {
+    const instance = readPart10(makeInstance({ omit: ['SOPInstanceUID', 'StudyInstanceUID'] }));
+    expect(instance.sopInstanceUID).toBe('');
+    expect(instance.studyInstanceUID).toBe('');
+    expect(instance.mediaStorageSOPInstanceUID).toBe('');
+  });
+
+  it('reads a file held in a subarray of a larger (pooled) Buffer', () => {
+    const file = makeInstance({ sopInstanceUID });
+    const body = Buffer.concat([Buffer.from('--boundary\r\n\r\n'), file, Buffer.from('\r\n--boundary--')]);
+    expect(readPart10(body.subarray(14, 14 + file.length)).sopInstanceUID).toBe(sopInstanceUID);
+  });
+
+  it.each([
+    ['empty input', new Uint8Array()],
+    ['a preamble without DICM', new Uint8Array(132)],
+    ['DICM without meta', Buffer.concat([Buffer.alloc(128), Buffer.from('DICM')])],
+    ['text', Buffer.from('this is not a DICOM file at all, it is plain text '.repeat(10))],
+  ])('refuses %s with Part10Error', (_, bytes) => {
+    expectPart10Error(bytes);
+  });
+
+  it('refuses a file whose data set is empty', () => {
+    const file = makeInstance();
+    const metaEnd = 132 + 12 + new DataView(file.buffer, file.byteOffset).getUint32(140, true);
+    expectPart10Error(file.subarray(0, metaEnd));
+  });
+
+  it('refuses every truncation inside the File Meta Information or the Pixel Data element', () => {
+    const file = makeInstance({ numberOfFrames: 2 });
+    const metaEnd = 132 + 12 + new DataView(file.buffer, file.byteOffset).getUint32(140, true);
+    const pixelDataStart = file.length - pixelBytes(readPart10(file).dict).length - 12;
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: 0, max: metaEnd }), fc.integer({ min: pixelDataStart + 1, max: file.length - 1 })), (cut) => {
+        expect(readOrPart10Error(file.subarray(0, cut))).toBe('refused');
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+
+  it.each([
+    ['Explicit VR Little Endian', TransferSyntax.ExplicitVRLittleEndian],
+    ['Implicit VR Little Endian', TransferSyntax.ImplicitVRLittleEndian],
+    ['encapsulated', TransferSyntax.JPEGBaseline8Bit],
+  ])('never throws anything but Part10Error for any truncation of a %s file', (_, transferSyntaxUID) => {
+    const file = makeInstance({
+      transferSyntaxUID,
+      numberOfFrames: 2,
+      extra: { RequestAttributesSequence: [{ RequestedProcedureID: 'RP1', ScheduledProcedureStepID: 'SPS1' }] },
+    });
+    let refused = 0;
+    for (let cut = 0; cut < file.length; cut++) if (readOrPart10Error(file.subarray(0, cut)) === 'refused') refused++;
+    // Only cuts exactly between two top-level data elements leave a readable (shorter) file.
+    expect(refused).toBeGreaterThan(file.length - 40);
+  });
+
+  it('never throws anything but Part10Error for random bytes, with or without a DICM prefix', () => {
+    const prefix = Buffer.concat([Buffer.alloc(128), Buffer.from('DICM')]);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.boolean(), (random, withPrefix) => {
+        const bytes = withPrefix ? Buffer.concat([prefix, random]) : random;
+        expect(readOrPart10Error(bytes)).toBe('refused');
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
+  });
+
+  it('never throws anything but Part10Error when bytes of a valid file are corrupted', () => {
+    const file = makeInstance({ extra: { RequestAttributesSequence: [{ RequestedProcedureID: 'RP1' }] } });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat({ max: file.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), (edits) => {
+        const corrupted = Uint8Array.from(file);
+        for (const [at, byte] of edits) corrupted[at] = byte;
+        readOrPart10Error(corrupted);
+      }),
+      { seed: SEED, numRuns: 1000 },
+    );
+  });
+});
+
+describe('writePart10', () => {
+  it.each([
+    ['Explicit VR Little Endian', TransferSyntax.ExplicitVRLittleEndian],
+    ['Implicit VR Little Endian', TransferSyntax.ImplicitVRLittleEndian],
+    ['encapsulated JPEG', TransferSyntax.JPEGBaseline8Bit],
+  ])('writes back a %s file byte for byte', (_, transferSyntaxUID) => {
+    const file = makeInstance({ transferSyntaxUID, numberOfFrames: 3, extra: { PixelSpacing: ['0.50', '0.5'] } });
+    const instance = readPart10(file);
+    expect(Buffer.from(writePart10(instance, transferSyntaxUID)).equals(Buffer.from(file))).toBe(true);
+  });
+
+  it.each([
+    ['Implicit VR Little Endian', TransferSyntax.ImplicitVRLittleEndian],
+    ['Explicit VR Big Endian', TransferSyntax.ExplicitVRBigEndian],
+    ['Deflated Explicit VR Little Endian', TransferSyntax.DeflatedExplicitVRLittleEndian],
+  ])('round-trips every value and the pixel data through %s', (_, transferSyntaxUID) => {
+    const original = readPart10(makeInstance({ numberOfFrames: 2, bitsAllocated: 16, extra: { RequestAttributesSequence: [{ RequestedProcedureID: 'RP1' }] } }));
+    const written = writePart10(original, transferSyntaxUID);
+    const back = readPart10(written);
+    expect(back.transferSyntaxUID).toBe(transferSyntaxUID);
+    expect(back.meta[Tag.TransferSyntaxUID]?.Value).toEqual([transferSyntaxUID]);
+    expect(values(back.dict)).toEqual(values(original.dict));
+    expect(pixelBytes(back.dict)).toEqual(pixelBytes(original.dict));
+  });
+
+  it('byte-swaps 16-bit pixel data in an Explicit VR Big Endian file (PS3.5 7.3)', () => {
+    const original = readPart10(makeInstance({ rows: 2, columns: 2, bitsAllocated: 16 }));
+    const bigEndian = writePart10(original, TransferSyntax.ExplicitVRBigEndian);
+    const littleEndianPixels = pixelFrame(1, 8);
+    const stored = bigEndian.subarray(bigEndian.length - 8);
+    for (let i = 0; i < 8; i += 2) expect([stored[i], stored[i + 1]]).toEqual([littleEndianPixels[i + 1], littleEndianPixels[i]]);
+    // the caller's data set is left untouched
+    expect(pixelBytes(original.dict)).toEqual(littleEndianPixels);
+  });
+
+  it('fills in the File Meta Information of a data set built in code (PS3.10 7.1)', () => {
+    const file = newPart10({
+      [Tag.SOPClassUID]: { vr: 'UI', Value: [SopClass.SecondaryCaptureImageStorage] },
+      [Tag.SOPInstanceUID]: { vr: 'UI', Value: [sopInstanceUID] },
+    });
+    const instance = readPart10(file);
+    expect(instance.mediaStorageSOPClassUID).toBe(SopClass.SecondaryCaptureImageStorage);
+    expect(instance.mediaStorageSOPInstanceUID).toBe(sopInstanceUID);
+    expect(instance.meta[Tag.ImplementationClassUID]?.Value?.[0]).toMatch(/^2\.25\.\d+$/);
+    expect(new Uint8Array(instance.meta[Tag.FileMetaInformationVersion]!.Value![0] as ArrayBuffer)).toEqual(new Uint8Array([0, 1]));
+  });
+});
+
+describe('toExplicitVRLittleEndian', () => {
+  it('returns Explicit VR Little Endian bytes unchanged', () => {
+    const file = makeInstance();
+    expect(toExplicitVRLittleEndian(file)).toBe(file);
+  });
+
+  it('re-encodes Implicit VR Little Endian keeping every value and the pixel data byte-exact', () => {
+    const file = makeInstance({
+      transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian,
+      numberOfFrames: 3,
+      bitsAllocated: 16,
+      extra: { RequestAttributesSequence: [{ RequestedProcedureID: 'RP1', ScheduledProcedureStepID: 'SPS1' }], PixelSpacing: ['0.50', '0.25'] },
+    });
+    const implicit = readPart10(file);
+    const explicit = readPart10(toExplicitVRLittleEndian(file));
+    expect(explicit.transferSyntaxUID).toBe(TransferSyntax.ExplicitVRLittleEndian);
+    expect(values(explicit.dict)).toEqual(values(implicit.dict));
+    expect(pixelBytes(explicit.dict)).toEqual(pixelBytes(implicit.dict));
+    expect(explicit.dict[Tag.PixelData]?.vr).toBe('OW');
+    expect(explicit.dict['00280030']?.Value).toEqual([0.5, 0.25]);
+  });
+
+  it('keeps private elements of an Implicit VR file as UN with their bytes (PS3.5 6.2.2)', () => {
+    const file = newPart10(
+      {
+        [Tag.SOPClassUID]: { vr: 'UI', Value: [SopClass.SecondaryCaptureImageStorage] },
+        [Tag.SOPInstanceUID]: { vr: 'UI', Value: [sopInstanceUID] },
+        '00090010': { vr: 'LO', Value: ['ACME 1.0'] },
+        '00091001': { vr: 'LO', Value: ['vendor value'] },
+      },
+      TransferSyntax.ImplicitVRLittleEndian,
+    );
+    const explicit = readPart10(toExplicitVRLittleEndian(file));
+    expect(explicit.dict['00090010']).toMatchObject({ vr: 'LO', Value: ['ACME 1.0'] });
+    expect(explicit.dict['00091001']?.vr).toBe('UN');
+    expect(Buffer.from(explicit.dict['00091001']!.Value![0] as ArrayBuffer).toString('latin1')).toBe('vendor value');
+  });
+
+  it("resolves 'US or SS' elements of an Implicit VR file by Pixel Representation (PS3.5 A.1)", () => {
+    const file = makeInstance({
+      transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian,
+      extra: { PixelRepresentation: 1, SmallestImagePixelValue: -5, LargestImagePixelValue: 300 },
+    });
+    expect(readPart10(file).dict['00280106']).toMatchObject({ vr: 'SS', Value: [-5] });
+    const explicit = readPart10(toExplicitVRLittleEndian(file));
+    expect(explicit.dict['00280106']).toMatchObject({ vr: 'SS', Value: [-5] });
+    expect(explicit.dict['00280107']).toMatchObject({ vr: 'SS', Value: [300] });
+  });
+
+  it('refuses an encapsulated (compressed) file with TranscodeError', () => {
+    expect(() => toExplicitVRLittleEndian(makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit }))).toThrow(TranscodeError);
+  });
+
+  it('refuses malformed input with Part10Error', () => {
+    expect(() => toExplicitVRLittleEndian(new Uint8Array(10))).toThrow(Part10Error);
+  });
+});

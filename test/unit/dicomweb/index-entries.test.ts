@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { Tag } from '../../../lambdas/dicom/tags';
+import { BadRequestError } from '../../../lambdas/dicomweb/errors';
+import { buildIndexEntries } from '../../../lambdas/dicomweb/index-entries';
+import type { DicomJson, InstanceObject } from '../../../lambdas/storage/ports';
+
+const instance: InstanceObject = {
+  sopClassUID: '1.2.840.10008.5.1.4.1.1.2',
+  transferSyntaxUID: '1.2.840.10008.1.2.1',
+  objectKey: 'studies/1.2/series/1.2.3/instances/1.2.3.4.dcm',
+  metadataKey: 'studies/1.2/series/1.2.3/instances/1.2.3.4.json',
+  size: 1234,
+  digest: 'ab'.repeat(32),
+  numberOfFrames: 1,
+};
+
+const dataset: DicomJson = {
+  [Tag.SpecificCharacterSet]: { vr: 'CS', Value: ['ISO_IR 192'] },
+  [Tag.SOPClassUID]: { vr: 'UI', Value: [instance.sopClassUID] },
+  [Tag.SOPInstanceUID]: { vr: 'UI', Value: ['1.2.3.4'] },
+  [Tag.StudyDate]: { vr: 'DA', Value: ['20240315'] },
+  [Tag.Modality]: { vr: 'CS', Value: ['CT'] },
+  [Tag.InstitutionName]: { vr: 'LO', Value: ['Not indexed'] },
+  [Tag.PatientName]: { vr: 'PN', Value: [{ Alphabetic: 'Doe^Jane' }] },
+  [Tag.PatientID]: { vr: 'LO', Value: ['P1'] },
+  [Tag.StudyInstanceUID]: { vr: 'UI', Value: ['1.2'] },
+  [Tag.SeriesInstanceUID]: { vr: 'UI', Value: ['1.2.3'] },
+  [Tag.InstanceNumber]: { vr: 'IS', Value: [3] },
+  [Tag.RequestAttributesSequence]: {
+    vr: 'SQ',
+    Value: [
+      {
+        [Tag.ScheduledProcedureStepID]: { vr: 'SH', Value: ['SPS1'] },
+        [Tag.RequestedProcedureID]: { vr: 'SH', Value: ['RP1'] },
+        [Tag.AccessionNumber]: { vr: 'SH', Value: ['dropped'] },
+      },
+    ],
+  },
+  [Tag.PixelData]: { vr: 'OW', BulkDataURI: '/studies/1.2/series/1.2.3/instances/1.2.3.4/bulkdata/7FE00010' },
+};
+
+describe('buildIndexEntries', () => {
+  const { study, series, instance: inst } = buildIndexEntries(dataset, instance);
+
+  it('keys each entry by its UIDs and carries study date and patient ID', () => {
+    expect(study).toMatchObject({ level: 'STUDY', studyInstanceUID: '1.2', studyDate: '20240315', patientId: 'P1' });
+    expect(study.seriesInstanceUID).toBeUndefined();
+    expect(series).toMatchObject({ level: 'SERIES', studyInstanceUID: '1.2', seriesInstanceUID: '1.2.3' });
+    expect(inst).toMatchObject({ level: 'INSTANCE', seriesInstanceUID: '1.2.3', sopInstanceUID: '1.2.3.4', instance });
+    expect(study.instance).toBeUndefined();
+  });
+
+  it('keeps the level attributes plus those of the levels above, nothing else', () => {
+    expect(Object.keys(study.attributes).sort()).toEqual(
+      [Tag.SpecificCharacterSet, Tag.StudyDate, Tag.PatientName, Tag.PatientID, Tag.StudyInstanceUID].sort(),
+    );
+    expect(Object.keys(series.attributes).sort()).toEqual(
+      [...Object.keys(study.attributes), Tag.Modality, Tag.SeriesInstanceUID, Tag.RequestAttributesSequence].sort(),
+    );
+    expect(Object.keys(inst.attributes).sort()).toEqual(
+      [...Object.keys(series.attributes), Tag.SOPClassUID, Tag.SOPInstanceUID, Tag.InstanceNumber].sort(),
+    );
+    expect(inst.attributes[Tag.PatientName]).toEqual(dataset[Tag.PatientName]);
+  });
+
+  it('trims Request Attributes Sequence items to the matching keys', () => {
+    expect(series.attributes[Tag.RequestAttributesSequence]).toEqual({
+      vr: 'SQ',
+      Value: [{ [Tag.ScheduledProcedureStepID]: { vr: 'SH', Value: ['SPS1'] }, [Tag.RequestedProcedureID]: { vr: 'SH', Value: ['RP1'] } }],
+    });
+  });
+
+  it("fills studyDate and patientId with '' when absent", () => {
+    const { [Tag.StudyDate]: _d, [Tag.PatientID]: _p, ...rest } = dataset;
+    const entries = buildIndexEntries(rest, instance);
+    expect(entries.series).toMatchObject({ studyDate: '', patientId: '' });
+  });
+
+  it('rejects an instance without its UIDs', () => {
+    const { [Tag.SeriesInstanceUID]: _s, ...rest } = dataset;
+    expect(() => buildIndexEntries(rest, instance)).toThrow(BadRequestError);
+  });
+});

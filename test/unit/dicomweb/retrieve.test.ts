@@ -1,0 +1,313 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { parseMediaType, parseMultipartRelated, type MultipartPart } from '../../../lambdas/dicom/multipart';
+import { readPart10 } from '../../../lambdas/dicom/part10';
+import { Tag } from '../../../lambdas/dicom/tags';
+import { TransferSyntax } from '../../../lambdas/dicom/uid';
+import {
+  BadRequestError,
+  GoneError,
+  NotAcceptableError,
+  NotFoundError,
+  PayloadTooLargeError,
+} from '../../../lambdas/dicomweb/errors';
+import { parseFrameList, RetrieveService, withAbsoluteBulkDataURIs, type RetrieveRequest } from '../../../lambdas/dicomweb/retrieve';
+import type { DicomwebResponse } from '../../../lambdas/handlers/http';
+import type { DicomJson } from '../../../lambdas/storage/ports';
+import { fakeJpegFrame, makeInstance, makeStudy, pixelFrame } from '../../support/dicom-factory';
+import { MemoryBlobStore } from '../../support/memory-blobs';
+import { MemoryMetadataIndex } from '../../support/memory-index';
+import { storeInstances } from '../../support/seed';
+
+const BASE_URL = 'https://archive.example/dicomweb';
+const EVRLE = TransferSyntax.ExplicitVRLittleEndian;
+const ANY_DICOM = 'multipart/related; type="application/dicom"; transfer-syntax=*';
+const ANY_OCTETS = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
+const DEFAULT_OCTETS = 'multipart/related; type="application/octet-stream"';
+
+let index: MemoryMetadataIndex;
+let blobs: MemoryBlobStore;
+let retrieve: RetrieveService;
+
+/** Stores Part 10 files through the Store service, so the storage layout is the real one. */
+function seed(...files: Uint8Array[]): Promise<void> {
+  return storeInstances(index, blobs, files, { baseUrl: BASE_URL });
+}
+
+async function bodyBytes(response: DicomwebResponse): Promise<Uint8Array> {
+  const { body } = response;
+  if (body === undefined) return new Uint8Array();
+  if (typeof body === 'string') return new TextEncoder().encode(body);
+  if (body instanceof Uint8Array) return body;
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+async function partsOf(response: DicomwebResponse): Promise<MultipartPart[]> {
+  const media = parseMediaType(response.headers?.['Content-Type'] ?? '');
+  expect(media.mediaType).toBe('multipart/related');
+  return parseMultipartRelated(await bodyBytes(response), media.params.boundary!);
+}
+
+async function jsonOf(response: DicomwebResponse): Promise<DicomJson[]> {
+  return JSON.parse(new TextDecoder().decode(await bodyBytes(response))) as DicomJson[];
+}
+
+function transferSyntaxOf(part: MultipartPart): string | undefined {
+  return parseMediaType(part.headers['content-type'] ?? '').params['transfer-syntax'];
+}
+
+function request(uids: Partial<RetrieveRequest> & { studyInstanceUID: string }, accept?: string): RetrieveRequest {
+  return { accept, baseUrl: BASE_URL, ...uids };
+}
+
+beforeEach(() => {
+  index = new MemoryMetadataIndex();
+  blobs = new MemoryBlobStore(100);
+  retrieve = new RetrieveService(index, blobs, { maxResponseBytes: 10 * 1024 * 1024 });
+});
+
+describe('retrieve instances (PS3.18 10.4.1.1.1)', () => {
+  it('returns the stored bytes unchanged for transfer-syntax=*, one part per instance', async () => {
+    const study = makeStudy({ series: 2, instancesPerSeries: 2 });
+    await seed(...study.instances.map((i) => i.bytes));
+
+    const response = await retrieve.retrieveStudy(request({ studyInstanceUID: study.studyInstanceUID }, ANY_DICOM));
+
+    expect(response.status).toBe(200);
+    expect(response.headers?.['Content-Type']).toMatch(/^multipart\/related; type="application\/dicom"; boundary=/);
+    const parts = await partsOf(response);
+    expect(parts).toHaveLength(4);
+    const byLocation = new Map(parts.map((p) => [p.headers['content-location'], p]));
+    for (const instance of study.instances) {
+      const part = byLocation.get(
+        `${BASE_URL}/studies/${study.studyInstanceUID}/series/${instance.seriesInstanceUID}/instances/${instance.sopInstanceUID}`,
+      );
+      expect(part).toBeDefined();
+      expect(Buffer.from(part!.body).equals(Buffer.from(instance.bytes))).toBe(true);
+      expect(transferSyntaxOf(part!)).toBe(EVRLE);
+    }
+  });
+
+  it('converts an Implicit VR instance to Explicit VR Little Endian by default (PS3.18 8.7.3.5.2)', async () => {
+    const bytes = makeInstance({ transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian, bitsAllocated: 16 });
+    const stored = readPart10(bytes);
+    await seed(bytes);
+
+    const response = await retrieve.retrieveInstance(
+      request({
+        studyInstanceUID: stored.studyInstanceUID,
+        seriesInstanceUID: stored.seriesInstanceUID,
+        sopInstanceUID: stored.sopInstanceUID,
+      }),
+    );
+
+    expect(response.status).toBe(200);
+    const [part] = await partsOf(response);
+    expect(transferSyntaxOf(part!)).toBe(EVRLE);
+    const returned = readPart10(part!.body);
+    expect(returned.transferSyntaxUID).toBe(EVRLE);
+    expect(returned.sopInstanceUID).toBe(stored.sopInstanceUID);
+    const pixels = (d: typeof stored) => Buffer.from(d.dict[Tag.PixelData]!.Value![0] as ArrayBuffer);
+    expect(pixels(returned).equals(pixels(stored))).toBe(true);
+  });
+
+  it('answers 206 with a Warning when some instances are compressed and cannot be returned in Explicit VR LE', async () => {
+    const studyInstanceUID = '1.2.3.4.1';
+    const seriesInstanceUID = '1.2.3.4.1.1';
+    const native = makeInstance({ studyInstanceUID, seriesInstanceUID });
+    const jpeg = makeInstance({ studyInstanceUID, seriesInstanceUID, transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit });
+    await seed(native, jpeg);
+
+    const response = await retrieve.retrieveSeries(request({ studyInstanceUID, seriesInstanceUID }));
+
+    expect(response.status).toBe(206);
+    expect(response.headers?.Warning).toMatch(/^299 archive\.example "1 of 2 instance\(s\) .*"$/);
+    const parts = await partsOf(response);
+    expect(parts).toHaveLength(1);
+    expect(Buffer.from(parts[0]!.body).equals(Buffer.from(native))).toBe(true);
+  });
+
+  it('answers 406 when no instance can be produced in the requested transfer syntax', async () => {
+    const jpeg = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit });
+    const { studyInstanceUID } = readPart10(jpeg);
+    await seed(jpeg);
+
+    await expect(retrieve.retrieveStudy(request({ studyInstanceUID }))).rejects.toThrow(NotAcceptableError);
+    const other = `multipart/related; type="application/dicom"; transfer-syntax=${TransferSyntax.JPEG2000}`;
+    await expect(retrieve.retrieveStudy(request({ studyInstanceUID }, other))).rejects.toThrow(NotAcceptableError);
+  });
+
+  it('returns a compressed instance as stored when its own transfer syntax is asked for', async () => {
+    const jpeg = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit });
+    const { studyInstanceUID } = readPart10(jpeg);
+    await seed(jpeg);
+    const accept = `multipart/related; type="application/dicom"; transfer-syntax=${TransferSyntax.JPEGBaseline8Bit}`;
+
+    const response = await retrieve.retrieveStudy(request({ studyInstanceUID }, accept));
+
+    expect(response.status).toBe(200);
+    const [part] = await partsOf(response);
+    expect(transferSyntaxOf(part!)).toBe(TransferSyntax.JPEGBaseline8Bit);
+    expect(Buffer.from(part!.body).equals(Buffer.from(jpeg))).toBe(true);
+  });
+
+  it('answers 400 for a malformed UID, 404 for an unknown study', async () => {
+    await expect(retrieve.retrieveStudy(request({ studyInstanceUID: '1.2.03' }))).rejects.toThrow(BadRequestError);
+    await expect(
+      retrieve.retrieveInstance(request({ studyInstanceUID: '1.2.3', seriesInstanceUID: '1.2.3.4', sopInstanceUID: 'x' })),
+    ).rejects.toThrow(BadRequestError);
+    await expect(retrieve.retrieveStudy(request({ studyInstanceUID: '1.2.3.999' }))).rejects.toThrow(NotFoundError);
+  });
+
+  it('answers 410 for a resource that has a tombstone', async () => {
+    await index.putTombstone({ level: 'STUDY', studyInstanceUID: '1.2.3.5', deletedAt: new Date().toISOString() });
+    await expect(retrieve.retrieveStudy(request({ studyInstanceUID: '1.2.3.5' }))).rejects.toThrow(GoneError);
+    await expect(retrieve.retrieveSeriesMetadata(request({ studyInstanceUID: '1.2.3.5', seriesInstanceUID: '1.2.3.5.1' }))).rejects.toThrow(
+      GoneError,
+    );
+  });
+
+  it('answers 413 advising a lower level when the response would exceed the limit', async () => {
+    const study = makeStudy({ series: 1, instancesPerSeries: 2, approximateBytes: 4096 });
+    await seed(...study.instances.map((i) => i.bytes));
+    const small = new RetrieveService(index, blobs, { maxResponseBytes: 6000 });
+
+    const error = await small.retrieveStudy(request({ studyInstanceUID: study.studyInstanceUID })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect((error as PayloadTooLargeError).details[0]?.message).toContain('series by series');
+    // One instance fits.
+    const one = study.instances[0]!;
+    const response = await small.retrieveInstance(
+      request({ studyInstanceUID: study.studyInstanceUID, seriesInstanceUID: one.seriesInstanceUID, sopInstanceUID: one.sopInstanceUID }),
+    );
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
+  async function seedFrames(opts: Parameters<typeof makeInstance>[0]) {
+    const bytes = makeInstance({ rows: 4, columns: 3, numberOfFrames: 3, ...opts });
+    const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
+    await seed(bytes);
+    return { studyInstanceUID, seriesInstanceUID, sopInstanceUID };
+  }
+
+  it.each([8, 16] as const)('returns raw %i-bit frames in the order asked, each with its Content-Location', async (bitsAllocated) => {
+    const uids = await seedFrames({ bitsAllocated });
+    const frameLength = 4 * 3 * (bitsAllocated / 8);
+
+    const response = await retrieve.retrieveFrames({ ...request(uids, DEFAULT_OCTETS), frames: '3,1' });
+
+    expect(response.status).toBe(200);
+    expect(response.headers?.['Content-Type']).toMatch(/^multipart\/related; type="application\/octet-stream"; boundary=/);
+    const parts = await partsOf(response);
+    expect(parts.map((p) => Buffer.from(p.body))).toEqual([Buffer.from(pixelFrame(3, frameLength)), Buffer.from(pixelFrame(1, frameLength))]);
+    expect(parts.map(transferSyntaxOf)).toEqual([EVRLE, EVRLE]);
+    const instanceUrl = `${BASE_URL}/studies/${uids.studyInstanceUID}/series/${uids.seriesInstanceUID}/instances/${uids.sopInstanceUID}`;
+    expect(parts.map((p) => p.headers['content-location'])).toEqual([`${instanceUrl}/frames/3`, `${instanceUrl}/frames/1`]);
+  });
+
+  it('returns encapsulated frames as stored for transfer-syntax=*, 406 for Explicit VR LE', async () => {
+    const uids = await seedFrames({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit });
+
+    const response = await retrieve.retrieveFrames({ ...request(uids, ANY_OCTETS), frames: '2' });
+    const [part] = await partsOf(response);
+    expect(Buffer.from(part!.body).equals(Buffer.from(fakeJpegFrame(2, 4 * 3)))).toBe(true);
+    expect(transferSyntaxOf(part!)).toBe(TransferSyntax.JPEGBaseline8Bit);
+
+    await expect(retrieve.retrieveFrames({ ...request(uids, DEFAULT_OCTETS), frames: '2' })).rejects.toThrow(NotAcceptableError);
+  });
+
+  it('answers 206 when some frames are beyond NumberOfFrames, 404 when all are', async () => {
+    const uids = await seedFrames({ bitsAllocated: 8 });
+
+    const partial = await retrieve.retrieveFrames({ ...request(uids), frames: '2,7' });
+    expect(partial.status).toBe(206);
+    expect(partial.headers?.Warning).toContain('7');
+    const parts = await partsOf(partial);
+    expect(parts).toHaveLength(1);
+    expect(parts[0]!.headers['content-location']).toMatch(/\/frames\/2$/);
+
+    await expect(retrieve.retrieveFrames({ ...request(uids), frames: '4,9' })).rejects.toThrow(NotFoundError);
+  });
+
+  it.each(['', '0', '-1', '1,,2', '1.5', 'a', '2,x'])('answers 400 for the frame list %j', async (frames) => {
+    const uids = await seedFrames({ bitsAllocated: 8 });
+    await expect(retrieve.retrieveFrames({ ...request(uids), frames })).rejects.toThrow(BadRequestError);
+  });
+
+  it('parses a frame list, dropping repeated numbers', () => {
+    expect(parseFrameList('1, 3,5,3')).toEqual([1, 3, 5]);
+  });
+});
+
+describe('retrieve metadata (PS3.18 10.4.1.1.2)', () => {
+  it('streams a DICOM JSON array whose BulkDataURIs are absolute and serve the value', async () => {
+    const study = makeStudy({ series: 1, instancesPerSeries: 3, rows: 16, columns: 16, bitsAllocated: 8 });
+    await seed(...study.instances.map((i) => i.bytes));
+
+    const response = await retrieve.retrieveStudyMetadata(request({ studyInstanceUID: study.studyInstanceUID }));
+
+    expect(response.status).toBe(200);
+    expect(response.headers?.['Content-Type']).toBe('application/dicom+json');
+    const datasets = await jsonOf(response);
+    expect(datasets.map((d) => d[Tag.SOPInstanceUID]?.Value?.[0]).sort()).toEqual(study.instances.map((i) => i.sopInstanceUID).sort());
+    const first = study.instances[0]!;
+    const dataset = datasets.find((d) => d[Tag.SOPInstanceUID]?.Value?.[0] === first.sopInstanceUID)!;
+    const uri = dataset[Tag.PixelData]?.BulkDataURI;
+    const instanceUrl = `${BASE_URL}/studies/${study.studyInstanceUID}/series/${first.seriesInstanceUID}/instances/${first.sopInstanceUID}`;
+    expect(uri).toBe(`${instanceUrl}/bulkdata/${Tag.PixelData}`);
+
+    const bulk = await retrieve.retrieveBulkdata({
+      ...request({ studyInstanceUID: study.studyInstanceUID, seriesInstanceUID: first.seriesInstanceUID, sopInstanceUID: first.sopInstanceUID }),
+      tag: uri!.split('/bulkdata/')[1],
+    });
+    const [part] = await partsOf(bulk);
+    expect(Buffer.from(part!.body).equals(Buffer.from(pixelFrame(1, 16 * 16)))).toBe(true);
+    expect(part!.headers['content-location']).toBe(uri);
+  });
+
+  it('answers application/json to a client that accepts only that, 406 to one that accepts neither', async () => {
+    const bytes = makeInstance();
+    const { studyInstanceUID } = readPart10(bytes);
+    await seed(bytes);
+    const json = await retrieve.retrieveStudyMetadata(request({ studyInstanceUID }, 'application/json'));
+    expect(json.headers?.['Content-Type']).toBe('application/json');
+    expect(await jsonOf(json)).toHaveLength(1);
+    await expect(retrieve.retrieveStudyMetadata(request({ studyInstanceUID }, ANY_DICOM))).rejects.toThrow(NotAcceptableError);
+  });
+  it('lets the accept query parameter replace the Accept header (PS3.18 8.3.3.1)', async () => {
+    const bytes = makeInstance();
+    const { studyInstanceUID } = readPart10(bytes);
+    await seed(bytes);
+    const response = await retrieve.retrieveStudyMetadata({ ...request({ studyInstanceUID }, ANY_DICOM), acceptQuery: 'application/json' });
+    expect(response.headers?.['Content-Type']).toBe('application/json');
+  });
+
+  it('makes relative BulkDataURIs absolute inside sequence items too, leaving absolute ones alone', () => {
+    const dataset: DicomJson = {
+      '00540016': { vr: 'SQ', Value: [{ '00181072': { vr: 'OB', BulkDataURI: '/studies/1/series/2/instances/3/bulkdata/00540016.0.00181072' } }] },
+      '7FE00010': { vr: 'OW', BulkDataURI: 'https://elsewhere.example/x' },
+      '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Test^Patient' }] },
+    };
+    const out = withAbsoluteBulkDataURIs(dataset, `${BASE_URL}/`);
+    const item = (out['00540016']!.Value![0] as DicomJson)['00181072'];
+    expect(item?.BulkDataURI).toBe(`${BASE_URL}/studies/1/series/2/instances/3/bulkdata/00540016.0.00181072`);
+    expect(out['7FE00010']?.BulkDataURI).toBe('https://elsewhere.example/x');
+    expect(out['00100010']).toEqual(dataset['00100010']);
+    // The stored object is not modified.
+    expect((dataset['00540016']!.Value![0] as DicomJson)['00181072']?.BulkDataURI).toMatch(/^\/studies\//);
+  });
+});
+
+describe('retrieve bulkdata (PS3.18 10.4.1.1.5)', () => {
+  it('answers 404 for a tag the instance lacks and 400 for a malformed tag path', async () => {
+    const bytes = makeInstance();
+    const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
+    await seed(bytes);
+    const uids = { studyInstanceUID, seriesInstanceUID, sopInstanceUID };
+    await expect(retrieve.retrieveBulkdata({ ...request(uids), tag: '00091010' })).rejects.toThrow(NotFoundError);
+    await expect(retrieve.retrieveBulkdata({ ...request(uids), tag: '7FE0' })).rejects.toThrow(BadRequestError);
+  });
+});

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { BadRequestError } from '../../../lambdas/dicomweb/errors';
+import { instanceMetadataKey, instanceObjectKey, sendManifestKey } from '../../../lambdas/storage/keys';
+
+describe('S3 object keys (DESIGN.md storage model)', () => {
+  it('files the Part 10 object and its metadata side by side under study/series/instance', () => {
+    expect(instanceObjectKey('1.2.3', '1.2.3.4', '1.2.3.4.5')).toBe('studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5.dcm');
+    expect(instanceMetadataKey('1.2.3', '1.2.3.4', '1.2.3.4.5')).toBe('studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5.json');
+  });
+
+  it('keys the Send manifest by Transaction UID', () => {
+    expect(sendManifestKey('2.25.99')).toBe('send-requests/2.25.99/manifest.jsonl');
+  });
+
+  it.each([
+    ['a slash', '1.2/3'],
+    ['a parent reference', '..'],
+    ['a double dot inside', '1..2'],
+    ['an empty UID', ''],
+  ])('refuses a UID with %s (defence in depth)', (_why, bad) => {
+    expect(() => instanceObjectKey(bad, '1.2', '1.3')).toThrow(BadRequestError);
+    expect(() => instanceObjectKey('1.1', bad, '1.3')).toThrow(BadRequestError);
+    expect(() => instanceMetadataKey('1.1', '1.2', bad)).toThrow(BadRequestError);
+    expect(() => sendManifestKey(bad)).toThrow(BadRequestError);
+  });
+});
