@@ -37,11 +37,20 @@ export function createAwsClients(config: Pick<Config, 'region' | 's3Endpoint' | 
 /** HTTP statuses of AWS answers that mean "the service cannot answer now", not "your request is wrong". */
 const UNAVAILABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
 
-/** Throttling or a transient service fault that outlived the SDK's own retries. */
+/** Socket-level failures: the service could not be reached at all (after the SDK's retries). */
+const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** Throttling, a transient service fault or an unreachable service that outlived the SDK's own retries. */
 export function isServiceUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const e = error as { $retryable?: { throttling?: boolean }; $metadata?: { httpStatusCode?: number } };
+  const e = error as {
+    name?: string;
+    code?: string;
+    $retryable?: { throttling?: boolean };
+    $metadata?: { httpStatusCode?: number };
+  };
   if (e.$retryable?.throttling) return true;
+  if ((e.code && NETWORK_ERROR_CODES.has(e.code)) || e.name === 'TimeoutError') return true;
   const status = e.$metadata?.httpStatusCode;
   return status !== undefined && UNAVAILABLE_STATUSES.has(status);
 }

@@ -1,0 +1,55 @@
+/**
+ * e2e: a third-party DICOMweb user agent (the dicomweb-client npm package, as used by OHIF) stores,
+ * searches and retrieves against the embedded archive.
+ */
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPart10 } from '../../lambdas/dicom/part10';
+import { Tag } from '../../lambdas/dicom/tags';
+import { makeStudy } from '../support/dicom-factory';
+import { tempArchive, value } from '../support/http';
+
+const require = createRequire(import.meta.url);
+
+let archive: Awaited<ReturnType<typeof tempArchive>>;
+let client: any;
+
+beforeAll(async () => {
+  // dicomweb-client speaks XMLHttpRequest, which Node lacks; xhr2 provides it.
+  (globalThis as any).XMLHttpRequest = require('xhr2');
+  const { api } = await import('dicomweb-client');
+  archive = await tempArchive();
+  client = new api.DICOMwebClient({ url: archive.url, verbose: false });
+});
+afterAll(async () => archive?.close());
+
+describe('dicomweb-client against the archive', () => {
+  const patientID = `DWC-${Date.now()}`;
+  const study = makeStudy({ series: 1, instancesPerSeries: 2, patientID, modality: 'MR' });
+
+  it('storeInstances, searchForStudies, searchForInstances, retrieveInstance, retrieveStudyMetadata', async () => {
+    await client.storeInstances({
+      datasets: study.instances.map((i) => i.bytes.buffer.slice(i.bytes.byteOffset, i.bytes.byteOffset + i.bytes.byteLength)),
+      studyInstanceUID: study.studyInstanceUID,
+    });
+
+    const studies = await client.searchForStudies({ queryParams: { PatientID: patientID } });
+    expect(studies).toHaveLength(1);
+    expect(value(studies[0], Tag.StudyInstanceUID)).toBe(study.studyInstanceUID);
+
+    const instances = await client.searchForInstances({ studyInstanceUID: study.studyInstanceUID });
+    expect(instances).toHaveLength(2);
+
+    const [first] = study.instances;
+    const retrieved = await client.retrieveInstance({
+      studyInstanceUID: study.studyInstanceUID,
+      seriesInstanceUID: first!.seriesInstanceUID,
+      sopInstanceUID: first!.sopInstanceUID,
+    });
+    const bytes = new Uint8Array(Array.isArray(retrieved) ? retrieved[0] : retrieved);
+    expect(readPart10(bytes).sopInstanceUID).toBe(first!.sopInstanceUID);
+
+    const metadata = await client.retrieveStudyMetadata({ studyInstanceUID: study.studyInstanceUID });
+    expect(metadata.map((m: any) => value(m, Tag.SOPInstanceUID)).sort()).toEqual(study.instances.map((i) => i.sopInstanceUID).sort());
+  });
+});
