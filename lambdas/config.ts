@@ -33,6 +33,24 @@ export interface Config {
   readonly bulkDataThreshold: number;
   /** Optional bearer token required on every request (embedded runtime). */
   readonly authToken?: string;
+
+  // SEND-RS (Supplement 248)
+  /** Embedded runtime: JSON file with the destination registry. */
+  readonly destinationsFile?: string;
+  /** AWS: Secrets Manager secret holding the destination registry JSON. */
+  readonly destinationsSecretArn?: string;
+  /** Instances per Deliver sub-operation batch (one STOW request or one association). */
+  readonly sendBatchSize: number;
+  /** Deliver batches running at once. */
+  readonly sendMaxConcurrency: number;
+  /** How long the Send transaction waits for the workflow before answering 202, in ms. */
+  readonly sendWaitMs: number;
+  /** Retry-After of 202 (and 503) Send / Check Send Result responses, in seconds. */
+  readonly sendRetryAfterSeconds: number;
+  /** Seconds after its creation that a send request's result is kept; afterwards Check Send Result is 410. */
+  readonly sendResultTtlSeconds: number;
+  /** Seconds the expired request's tombstone is kept (answering 410) before it is deleted (404). */
+  readonly sendTombstoneTtlSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -79,6 +97,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     indexShards: int(env, 'INDEX_SHARDS', 8),
     bulkDataThreshold: int(env, 'BULKDATA_THRESHOLD', 1024),
     authToken: optional(env, 'AUTH_TOKEN'),
+    destinationsFile: optional(env, 'DESTINATIONS_FILE'),
+    destinationsSecretArn: optional(env, 'DESTINATIONS_SECRET_ARN'),
+    sendBatchSize: int(env, 'SEND_BATCH_SIZE', 10),
+    sendMaxConcurrency: int(env, 'SEND_MAX_CONCURRENCY', 4),
+    sendWaitMs: int(env, 'SEND_WAIT_MS', 2000),
+    sendRetryAfterSeconds: int(env, 'SEND_RETRY_AFTER_SECONDS', 2),
+    sendResultTtlSeconds: int(env, 'SEND_RESULT_TTL_SECONDS', 7 * 24 * 3600),
+    sendTombstoneTtlSeconds: int(env, 'SEND_TOMBSTONE_TTL_SECONDS', 90 * 24 * 3600),
   });
 }
 

@@ -3,6 +3,7 @@ import type { Node } from 'constructs';
 import { Construct } from 'constructs';
 import { DicomwebApi, type ApiAuthorization } from './constructs/api';
 import { ArchiveLogs } from './constructs/logs';
+import { SendWorkflow, type DestinationEntry } from './constructs/send-workflow';
 import { ArchiveStorage } from './constructs/storage';
 
 /** The deployment choices read from cdk.json context (or `cdk synth -c key=value`). */
@@ -19,6 +20,17 @@ export interface ArchiveSettings {
   readonly reservedConcurrency?: number;
   /** Context `indexShards`: INDEX_SHARDS of lambdas/config.ts. */
   readonly indexShards?: number;
+  /** Context `sendBatchSize`: instances per Deliver call (default 10). */
+  readonly sendBatchSize: number;
+  /** Context `sendMaxConcurrency`: Deliver calls running at once (default 4). */
+  readonly sendMaxConcurrency: number;
+  /** Contexts `sendWaitMs`, `sendRetryAfterSeconds`, `sendResultTtlSeconds`, `sendTombstoneTtlSeconds`. */
+  readonly sendWaitMs?: number;
+  readonly sendRetryAfterSeconds?: number;
+  readonly sendResultTtlSeconds?: number;
+  readonly sendTombstoneTtlSeconds?: number;
+  /** Context `destinations`: initial destination registry entries, without credentials. */
+  readonly destinations: readonly DestinationEntry[];
 }
 
 export class ArchiveContextError extends Error {
@@ -46,6 +58,7 @@ export function settingsFromContext(node: Node): ArchiveSettings {
     if (!Number.isInteger(n) || n <= 0) throw new ArchiveContextError(key, v, 'a positive integer');
     return n;
   };
+  const destinations = destinationsFromContext(node.tryGetContext('destinations'));
   const auth: unknown = node.tryGetContext('auth') ?? 'iam';
   if (!AUTHORIZATIONS.includes(auth as ApiAuthorization)) {
     throw new ArchiveContextError('auth', auth, AUTHORIZATIONS.map((a) => `'${a}'`).join(', '));
@@ -57,7 +70,46 @@ export function settingsFromContext(node: Node): ArchiveSettings {
     retainData: flag('retainData', true),
     reservedConcurrency: count('reservedConcurrency'),
     indexShards: count('indexShards'),
+    sendBatchSize: count('sendBatchSize') ?? 10,
+    sendMaxConcurrency: count('sendMaxConcurrency') ?? 4,
+    sendWaitMs: count('sendWaitMs'),
+    sendRetryAfterSeconds: count('sendRetryAfterSeconds'),
+    sendResultTtlSeconds: count('sendResultTtlSeconds'),
+    sendTombstoneTtlSeconds: count('sendTombstoneTtlSeconds'),
+    destinations,
   };
+}
+
+/** Fields of lambdas/send/destinations.ts that hold credentials: never in context. */
+const CREDENTIAL_FIELDS = ['token', 'password', 'clientSecret'];
+
+/**
+ * Context `destinations`: a JSON array (cdk.json) or its text (-c destinations='[...]') of registry
+ * entries with a URL and no credentials, which would otherwise land in cdk.json and the template.
+ */
+function destinationsFromContext(value: unknown): DestinationEntry[] {
+  if (value === undefined || value === '') return [];
+  const expected = 'a JSON array of {"url": ..., "auth": {"type": ...}} entries without credentials';
+  let entries: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      entries = JSON.parse(value);
+    } catch {
+      throw new ArchiveContextError('destinations', value, expected);
+    }
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!Array.isArray(entries)) throw new ArchiveContextError('destinations', value, expected);
+  for (const entry of entries) {
+    const valid =
+      isObject(entry) &&
+      typeof entry.url === 'string' &&
+      /^https?:\/\//.test(entry.url) &&
+      (entry.auth === undefined || (isObject(entry.auth) && CREDENTIAL_FIELDS.every((f) => !(f in (entry.auth as object)))));
+    // The value may hold a credential: name the key only.
+    if (!valid) throw new ArchiveContextError('destinations', '(value not shown)', expected);
+  }
+  return entries as DestinationEntry[];
 }
 
 export interface ArchiveStackProps extends StackProps {
@@ -68,14 +120,15 @@ export interface ArchiveStackProps extends StackProps {
 }
 
 /**
- * The archive (DESIGN.md): storage, then the DICOMweb API over it. The Send workflow (Step
- * Functions) and the DIMSE gateway (Fargate) are constructs still to come; each will take
- * `storage` and `logs` from this stack as the API does.
+ * The archive (DESIGN.md): storage, the Send workflow (Step Functions) over it, then the DICOMweb API
+ * whose Send function starts that workflow. The DIMSE gateway (Fargate) is a construct still to come;
+ * it will take `storage` and `logs` from this stack as the API does.
  */
 export class ArchiveStack extends Stack {
   readonly settings: ArchiveSettings;
   readonly logs: ArchiveLogs;
   readonly storage: ArchiveStorage;
+  readonly send: SendWorkflow;
   readonly dicomweb: DicomwebApi;
 
   constructor(scope: Construct, id: string, props: ArchiveStackProps = {}) {
@@ -85,14 +138,42 @@ export class ArchiveStack extends Stack {
 
     this.logs = new ArchiveLogs(this, 'Logs', { retainData });
     this.storage = new ArchiveStorage(this, 'Storage', { retainData });
+    const settings = this.settings;
+    const environment = settings.indexShards ? { INDEX_SHARDS: String(settings.indexShards) } : {};
+    this.send = new SendWorkflow(this, 'Send', {
+      storage: this.storage,
+      logs: this.logs,
+      batchSize: settings.sendBatchSize,
+      maxConcurrency: settings.sendMaxConcurrency,
+      destinations: settings.destinations,
+      environment: {
+        ...environment,
+        SEND_WAIT_MS: optionalString(settings.sendWaitMs),
+        SEND_RETRY_AFTER_SECONDS: optionalString(settings.sendRetryAfterSeconds),
+        SEND_RESULT_TTL_SECONDS: optionalString(settings.sendResultTtlSeconds),
+        SEND_TOMBSTONE_TTL_SECONDS: optionalString(settings.sendTombstoneTtlSeconds),
+      },
+      reservedConcurrentExecutions: settings.reservedConcurrency,
+      retainData,
+      projectRoot: props.projectRoot,
+    });
     this.dicomweb = new DicomwebApi(this, 'Dicomweb', {
       storage: this.storage,
       logs: this.logs,
-      authorization: this.settings.authorization,
-      allowUnauthenticated: this.settings.allowUnauthenticated,
-      waf: this.settings.waf,
-      reservedConcurrentExecutions: this.settings.reservedConcurrency,
-      environment: this.settings.indexShards ? { INDEX_SHARDS: String(this.settings.indexShards) } : {},
+      authorization: settings.authorization,
+      allowUnauthenticated: settings.allowUnauthenticated,
+      waf: settings.waf,
+      reservedConcurrentExecutions: settings.reservedConcurrency,
+      environment,
+      groups: {
+        send: {
+          environment: this.send.apiEnvironment,
+          grant: (policy) => {
+            this.send.grantStartSend(policy);
+            this.send.grantReadDestinations(policy);
+          },
+        },
+      },
       projectRoot: props.projectRoot,
     });
 
@@ -102,9 +183,18 @@ export class ArchiveStack extends Stack {
     });
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
+    new CfnOutput(this, 'SendStateMachineArn', { value: this.send.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'DestinationsSecretArn', {
+      description: 'SEND-RS destination registry: put credentials here (lib/constructs/send-workflow.ts)',
+      value: this.send.destinations.secretArn,
+    });
     if (this.dicomweb.userPool && this.dicomweb.userPoolClient) {
       new CfnOutput(this, 'UserPoolId', { value: this.dicomweb.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: this.dicomweb.userPoolClient.userPoolClientId });
     }
   }
+}
+
+function optionalString(n: number | undefined): string | undefined {
+  return n === undefined ? undefined : String(n);
 }

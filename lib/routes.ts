@@ -9,7 +9,7 @@
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'OPTIONS';
 
 /** One Lambda function per group; its handler module is lambdas/handlers/{group}.ts. */
-export type FunctionGroup = 'store' | 'search' | 'retrieve' | 'delete';
+export type FunctionGroup = 'store' | 'search' | 'retrieve' | 'delete' | 'send';
 
 export interface FunctionGroupSpec {
   /** Handler module, relative to the project root. */
@@ -25,6 +25,7 @@ export const functionGroups: Readonly<Record<FunctionGroup, FunctionGroupSpec>> 
   search: { entry: 'lambdas/handlers/search.ts', streaming: false, memorySize: 512, timeoutSeconds: 29 },
   retrieve: { entry: 'lambdas/handlers/retrieve.ts', streaming: true, memorySize: 1024, timeoutSeconds: 60 },
   delete: { entry: 'lambdas/handlers/delete.ts', streaming: false, memorySize: 512, timeoutSeconds: 29 },
+  send: { entry: 'lambdas/handlers/send.ts', streaming: false, memorySize: 512, timeoutSeconds: 29 },
 };
 
 export interface Route {
@@ -33,6 +34,15 @@ export interface Route {
   readonly group: FunctionGroup;
   /** Transaction name after PS3.18 (and Supplement 248); the operation key in the group's handler. */
   readonly transaction: string;
+}
+
+/** `{resource}/send-requests/{transactionUID}`: POST is Send, GET is Check Send Result. */
+function sendRoutes(resource: string): Route[] {
+  const path = `${resource}/send-requests/{transactionUID}`;
+  return [
+    { method: 'POST', path, group: 'send', transaction: 'Send' },
+    { method: 'GET', path, group: 'send', transaction: 'CheckSendResult' },
+  ];
 }
 
 const study = '/studies/{study}';
@@ -61,6 +71,14 @@ export const routes: readonly Route[] = [
   { method: 'GET', path: `${instance}/metadata`, group: 'retrieve', transaction: 'RetrieveInstanceMetadata' },
   { method: 'GET', path: `${instance}/frames/{frames}`, group: 'retrieve', transaction: 'RetrieveFrames' },
   { method: 'GET', path: `${instance}/bulkdata/{tag}`, group: 'retrieve', transaction: 'RetrieveBulkdata' },
+
+  // Send and Check Send Result, Supplement 248 10.X / 10.Y (Table 10.X.1-1: all six resources)
+  ...sendRoutes('/studies'),
+  ...sendRoutes(`${study}/series`),
+  ...sendRoutes(`${study}/instances`),
+  ...sendRoutes('/series'),
+  ...sendRoutes(`${series}/instances`),
+  ...sendRoutes('/instances'),
 
   // Delete (not a PS3.18 transaction; the archive's management of its own resources)
   { method: 'DELETE', path: study, group: 'delete', transaction: 'DeleteStudy' },

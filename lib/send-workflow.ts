@@ -169,3 +169,16 @@ export function localTaskHandlers<H>(definition: { States: Record<string, AslSta
   visit(definition.States);
   return byState;
 }
+
+/**
+ * The Lambda functions behind the Send state machine's Task states: one handler module, one exported
+ * handler per task. The CDK construct builds a function per entry; the embedded runtime calls the same
+ * task code in-process.
+ */
+export const sendTaskFunctions = {
+  resolve: { entry: 'lambdas/handlers/send-tasks.ts', handler: 'resolve', memorySize: 1024, timeoutSeconds: 900 },
+  deliver: { entry: 'lambdas/handlers/send-tasks.ts', handler: 'deliver', memorySize: 1024, timeoutSeconds: 900 },
+  finalize: { entry: 'lambdas/handlers/send-tasks.ts', handler: 'finalize', memorySize: 512, timeoutSeconds: 60 },
+  fail: { entry: 'lambdas/handlers/send-tasks.ts', handler: 'fail', memorySize: 512, timeoutSeconds: 60 },
+} as const;
+export type SendTaskName = keyof typeof sendTaskFunctions;

@@ -44,7 +44,28 @@ export class SearchService {
 
   /** PS3.18 10.6: SearchForStudies, SearchForSeries, SearchForInstances. */
   async search(req: SearchRequest): Promise<SearchResult> {
-    const { matchKeys, fuzzymatching, offset } = req.parameters;
+    const matches = await this.matches(req);
+    const { offset } = req.parameters;
+    const limit = Math.min(req.parameters.limit ?? this.limits.defaultLimit, this.limits.maxLimit);
+    const page = matches.slice(offset, offset + limit);
+    const results = await this.shape(page, req);
+    return { results, truncated: matches.length > offset + page.length };
+  }
+
+  /**
+   * Every entry the search matches, in result order, without paging: what a Send transaction
+   * (Supplement 248 10.X.2: "perform a search according to Section 8.3.4") sends. limit and offset,
+   * when given, still select the matches.
+   */
+  async matchingEntries(req: SearchRequest): Promise<IndexEntry[]> {
+    const matches = await this.matches(req);
+    const { offset, limit } = req.parameters;
+    return matches.slice(offset, limit === undefined ? undefined : offset + limit).map((m) => m.entry);
+  }
+
+  /** Reads the candidates of the access path (at most maxCandidates) and keeps the matches, sorted. */
+  private async matches(req: SearchRequest): Promise<{ entry: IndexEntry; view: DicomJson }[]> {
+    const { matchKeys, fuzzymatching } = req.parameters;
     const matches: { entry: IndexEntry; view: DicomJson }[] = [];
     let read = 0;
     for await (const entry of this.index.query(chooseIndexQuery(req))) {
@@ -57,11 +78,7 @@ export class SearchService {
       const view = viewOf(entry, req.baseUrl);
       if (matchesAll(view, matchKeys, { fuzzymatching })) matches.push({ entry, view });
     }
-    matches.sort((a, b) => compareEntries(a.entry, b.entry));
-    const limit = Math.min(req.parameters.limit ?? this.limits.defaultLimit, this.limits.maxLimit);
-    const page = matches.slice(offset, offset + limit);
-    const results = await this.shape(page, req);
-    return { results, truncated: matches.length > offset + page.length };
+    return matches.sort((a, b) => compareEntries(a.entry, b.entry));
   }
 
   /** Each match with the attributes the request returns (PS3.18 10.6.3.3). */

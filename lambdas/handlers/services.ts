@@ -6,38 +6,82 @@ import { config, type Config } from '../config';
 import { DeleteService } from '../dicomweb/delete';
 import { RetrieveService } from '../dicomweb/retrieve';
 import { SearchService } from '../dicomweb/search';
+import { SendService } from '../dicomweb/send';
 import { StoreService } from '../dicomweb/store';
+import { SendTasks } from '../send/tasks';
 import { createAwsClients } from '../storage/clients';
+import {
+  FileDestinationRegistrySource,
+  SecretsManagerDestinationRegistrySource,
+  type DestinationRegistrySource,
+} from '../storage/destinations';
 import { DynamoMetadataIndex } from '../storage/dynamodb';
-import type { BlobStore, MetadataIndex } from '../storage/ports';
+import type { BlobStore, MetadataIndex, SendRequestStore, SendWorkflow } from '../storage/ports';
 import { S3BlobStore } from '../storage/s3';
+import { DynamoSendRequestStore } from '../storage/send-requests';
+import { StepFunctionsSendWorkflow } from '../storage/sfn';
 
-export interface Services {
-  readonly config: Config;
+export interface Ports {
   readonly index: MetadataIndex;
   readonly blobs: BlobStore;
+  readonly sendRequests: SendRequestStore;
+  readonly workflow: SendWorkflow;
+  readonly destinations: DestinationRegistrySource;
+}
+
+export interface Services extends Ports {
+  readonly config: Config;
   readonly store: StoreService;
   readonly search: SearchService;
   readonly retrieve: RetrieveService;
   readonly delete: DeleteService;
+  readonly send: SendService;
+  readonly sendTasks: SendTasks;
 }
 
-/** Wires services over the given ports (used by the AWS wiring below and by tests with fakes). */
-export function createServices(cfg: Config, index: MetadataIndex, blobs: BlobStore): Services {
+/** Wires services over the given ports (used by the AWS wiring below, the embedded runtime and tests). */
+export function createServices(cfg: Config, ports: Ports): Services {
+  const search = new SearchService(ports.index, {
+    maxCandidates: cfg.qidoMaxCandidates,
+    defaultLimit: cfg.qidoDefaultLimit,
+    maxLimit: cfg.qidoMaxLimit,
+  });
   return {
+    ...ports,
     config: cfg,
-    index,
-    blobs,
-    store: new StoreService(index, blobs, { bulkDataThreshold: cfg.bulkDataThreshold, maxRequestBytes: cfg.maxRequestBytes }),
-    search: new SearchService(index, {
-      maxCandidates: cfg.qidoMaxCandidates,
-      defaultLimit: cfg.qidoDefaultLimit,
-      maxLimit: cfg.qidoMaxLimit,
+    store: new StoreService(ports.index, ports.blobs, { bulkDataThreshold: cfg.bulkDataThreshold, maxRequestBytes: cfg.maxRequestBytes }),
+    search,
+    retrieve: new RetrieveService(ports.index, ports.blobs, { maxResponseBytes: cfg.maxResponseBytes }),
+    delete: new DeleteService(ports.index, ports.blobs),
+    send: new SendService(ports.sendRequests, ports.workflow, ports.destinations, {
+      waitMs: cfg.sendWaitMs,
+      retryAfterSeconds: cfg.sendRetryAfterSeconds,
+      resultTtlSeconds: cfg.sendResultTtlSeconds,
+      tombstoneTtlSeconds: cfg.sendTombstoneTtlSeconds,
     }),
-    retrieve: new RetrieveService(index, blobs, { maxResponseBytes: cfg.maxResponseBytes }),
-    delete: new DeleteService(index, blobs),
+    sendTasks: new SendTasks({
+      requests: ports.sendRequests,
+      search,
+      index: ports.index,
+      blobs: ports.blobs,
+      destinations: ports.destinations,
+    }),
   };
 }
+
+/** The destination registry: Secrets Manager in AWS, the local file in the embedded runtime. */
+function destinationsOf(cfg: Config, clients: ReturnType<typeof createAwsClients>): DestinationRegistrySource {
+  if (cfg.destinationsSecretArn && clients.secretsManager) {
+    return new SecretsManagerDestinationRegistrySource(clients.secretsManager, cfg.destinationsSecretArn);
+  }
+  return new FileDestinationRegistrySource(cfg.destinationsFile ?? '.data/destinations.json');
+}
+
+/** Refuses every Send: the function was deployed without a state machine. */
+const noWorkflow: SendWorkflow = {
+  start: () => Promise.reject(new Error('SEND_STATE_MACHINE_ARN is not configured')),
+  describe: async () => undefined,
+};
 
 let cached: Services | undefined;
 
@@ -45,12 +89,15 @@ let cached: Services | undefined;
 export function services(): Services {
   if (!cached) {
     const cfg = config();
-    const clients = createAwsClients(cfg);
-    cached = createServices(
-      cfg,
-      new DynamoMetadataIndex(clients.dynamodb, cfg.tableName, cfg.indexShards),
-      new S3BlobStore(clients.s3, cfg.bucketName),
-    );
+    const clients = createAwsClients(cfg, { sfn: !!cfg.sendStateMachineArn, secretsManager: !!cfg.destinationsSecretArn });
+    cached = createServices(cfg, {
+      index: new DynamoMetadataIndex(clients.dynamodb, cfg.tableName, cfg.indexShards),
+      blobs: new S3BlobStore(clients.s3, cfg.bucketName),
+      sendRequests: new DynamoSendRequestStore(clients.dynamodb, cfg.tableName),
+      workflow:
+        cfg.sendStateMachineArn && clients.sfn ? new StepFunctionsSendWorkflow(clients.sfn, cfg.sendStateMachineArn) : noWorkflow,
+      destinations: destinationsOf(cfg, clients),
+    });
   }
   return cached;
 }

@@ -4,18 +4,33 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Config } from '../config';
 import { ServiceUnavailableError } from '../dicomweb/errors';
 
 export interface AwsClients {
   readonly s3: S3Client;
   readonly dynamodb: DynamoDBClient;
+  /** Step Functions (SEND-RS workflow); only when asked for. */
+  readonly sfn?: SFNClient;
+  /** Secrets Manager (destination registry in AWS); only when asked for. */
+  readonly secretsManager?: SecretsManagerClient;
+}
+
+/** The optional clients a caller needs besides S3 and DynamoDB. */
+export interface OptionalAwsClients {
+  readonly sfn?: boolean;
+  readonly secretsManager?: boolean;
 }
 
 /** The emulators accept any signature; real AWS never sees these (they are set only with an endpoint). */
 const EMULATOR_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
-export function createAwsClients(config: Pick<Config, 'region' | 's3Endpoint' | 'dynamodbEndpoint'>): AwsClients {
+export function createAwsClients(
+  config: Pick<Config, 'region' | 's3Endpoint' | 'dynamodbEndpoint' | 'sfnEndpoint'>,
+  optional: OptionalAwsClients = {},
+): AwsClients {
   const s3 = new S3Client({
     region: config.region,
     ...(config.s3Endpoint && {
@@ -31,7 +46,15 @@ export function createAwsClients(config: Pick<Config, 'region' | 's3Endpoint' | 
     region: config.region,
     ...(config.dynamodbEndpoint && { endpoint: config.dynamodbEndpoint, credentials: EMULATOR_CREDENTIALS }),
   });
-  return { s3, dynamodb };
+  const sfn = optional.sfn
+    ? new SFNClient({
+        region: config.region,
+        ...(config.sfnEndpoint && { endpoint: config.sfnEndpoint, credentials: EMULATOR_CREDENTIALS }),
+      })
+    : undefined;
+  // No emulator: the embedded runtime reads its destination registry from a file.
+  const secretsManager = optional.secretsManager ? new SecretsManagerClient({ region: config.region }) : undefined;
+  return { s3, dynamodb, ...(sfn && { sfn }), ...(secretsManager && { secretsManager }) };
 }
 
 /** HTTP statuses of AWS answers that mean "the service cannot answer now", not "your request is wrong". */
@@ -53,6 +76,14 @@ export function isServiceUnavailable(error: unknown): boolean {
   if ((e.code && NETWORK_ERROR_CODES.has(e.code)) || e.name === 'TimeoutError') return true;
   const status = e.$metadata?.httpStatusCode;
   return status !== undefined && UNAVAILABLE_STATUSES.has(status);
+}
+
+/**
+ * The generic throttling error of AWS JSON services (Step Functions, Secrets Manager): HTTP 400, not
+ * modelled as a class and without the $retryable trait, so only its wire name identifies it.
+ */
+export function isThrottlingException(error: unknown): boolean {
+  return error instanceof Error && '$metadata' in error && error.name === 'ThrottlingException';
 }
 
 /**

@@ -123,3 +123,76 @@ export interface MetadataIndex {
   /** Removes the tombstones of an instance and of its series and study: a re-store revives them. */
   clearTombstones(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<void>;
 }
+
+/** Progress of a send request (Supplement 248 10.X): PENDING until Finalize or Fail ends it. */
+export type SendRequestState = 'PENDING' | 'COMPLETED' | 'FAILED';
+
+/** The resource a Send transaction targets (Table 10.X.1-1): its level and the UIDs of its path. */
+export interface SendTarget {
+  readonly level: Level;
+  readonly studyInstanceUID?: string;
+  readonly seriesInstanceUID?: string;
+}
+
+/** A send request as the archive tracks it: item SEND#{transactionUID} / #SEND (DESIGN.md). */
+export interface SendRequestRecord {
+  readonly transactionUID: string;
+  readonly target: SendTarget;
+  /** The search parameters as given, without destination (QIDO-RS syntax; includefield ignored). */
+  readonly search: readonly (readonly [string, string])[];
+  /** The destination URL as requested; credentials stay in the registry. */
+  readonly destination: string;
+  readonly state: SendRequestState;
+  /** Unset until Resolve has counted the matches (PS3.4 C.4.2.3.1.1.4). */
+  readonly remaining?: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly warning: number;
+  /** Failed SOP Instance UID List (0008,0058), in the order the failures were counted. */
+  readonly failedSOPInstanceUIDs: readonly string[];
+  /** Final Status (0000,0900) once state is not PENDING: 0000, B000, A701 or A702. */
+  readonly status?: number;
+  /** Workflow execution (Step Functions execution ARN, or the embedded runtime's id). */
+  readonly executionId?: string;
+  /** ISO 8601 creation time. */
+  readonly createdAt: string;
+  /** Epoch seconds after which Check Send Result answers 410 Gone. */
+  readonly expiresAt: number;
+  /** Epoch seconds at which the item itself may be deleted (DynamoDB TTL); until then 410, after 404. */
+  readonly deleteAt: number;
+}
+
+export interface SendCountersDelta {
+  readonly completed: number;
+  readonly warning: number;
+  readonly failed: number;
+}
+
+export interface SendRequestStore {
+  /** Conditional put; false when the Transaction UID is already in use (409). */
+  create(record: SendRequestRecord): Promise<boolean>;
+  get(transactionUID: string): Promise<SendRequestRecord | undefined>;
+  setExecution(transactionUID: string, executionId: string): Promise<void>;
+  /** Resolve: sets Remaining to the number of matches, once, while PENDING. False when already set or not pending. */
+  setMatched(transactionUID: string, matched: number): Promise<boolean>;
+  /**
+   * Deliver: one atomic update per batch: Remaining -= batch size, ADD the batch's counters, append
+   * its failed UIDs; only while PENDING (a batch finishing after Fail changes nothing). False when not pending.
+   */
+  addBatchOutcome(transactionUID: string, delta: SendCountersDelta, failedSOPInstanceUIDs: readonly string[]): Promise<boolean>;
+  /**
+   * Finalize / Fail: ends the request with its final Status. With failRemaining, what is still
+   * Remaining is counted as Failed (Remaining becomes 0). Returns the record as stored afterwards.
+   */
+  finish(transactionUID: string, outcome: { readonly state: 'COMPLETED' | 'FAILED'; readonly status: number; readonly failRemaining?: boolean }): Promise<SendRequestRecord>;
+}
+
+export type ExecutionState = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+/** Starts and observes Send workflow executions (Step Functions, or aws-local-stepfunctions embedded). */
+export interface SendWorkflow {
+  /** Starts the execution; throws ServiceUnavailableError when the workflow service cannot start it. */
+  start(input: { readonly transactionUID: string; readonly destination: string }): Promise<string>;
+  /** The execution's state, undefined when unknown. */
+  describe(executionId: string): Promise<ExecutionState | undefined>;
+}

@@ -1,10 +1,11 @@
 import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { functionGroups, routes, type FunctionGroup } from '../routes';
-import { DicomwebFunction, type FunctionEnvironment } from './dicomweb-function';
+import { DicomwebFunction, pascal, type FunctionEnvironment } from './dicomweb-function';
 import type { ArchiveLogs } from './logs';
 import type { ArchiveStorage } from './storage';
 
@@ -39,12 +40,20 @@ export interface DicomwebApiProps {
   readonly waf?: boolean;
   /** Configuration passed to every function in addition to BUCKET_NAME and TABLE_NAME. */
   readonly environment?: Omit<FunctionEnvironment, 'BUCKET_NAME' | 'TABLE_NAME'>;
+  /** Per-group additions to the environment and grants, e.g. the Send workflow for group 'send'. */
+  readonly groups?: Partial<Record<FunctionGroup, FunctionGroupExtras>>;
   readonly reservedConcurrentExecutions?: number;
   /** Stage throttling, requests per second and burst. */
   readonly throttlingRateLimit?: number;
   readonly throttlingBurstLimit?: number;
   /** Repository root holding the handler entries (default: this repository). */
   readonly projectRoot?: string;
+}
+
+/** What a construct beside the API (the Send workflow) gives one function group. */
+export interface FunctionGroupExtras {
+  readonly environment?: Omit<FunctionEnvironment, 'BUCKET_NAME' | 'TABLE_NAME'>;
+  readonly grant?: (policy: iam.ManagedPolicy) => void;
 }
 
 /** What each function group may do with the storage: least privilege per transaction. */
@@ -65,6 +74,12 @@ const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: Arc
   delete: ({ policy }, storage) => {
     storage.grantObjectRead(policy);
     storage.grantObjectDelete(policy);
+    storage.grantIndexRead(policy);
+    storage.grantIndexWrite(policy);
+  },
+  // The send request item (conditional put, then read by Check Send Result); the workflow's own
+  // grants (StartExecution, destination registry) come with props.groups.send.
+  send: ({ policy }, storage) => {
     storage.grantIndexRead(policy);
     storage.grantIndexWrite(policy);
   },
@@ -121,16 +136,18 @@ export class DicomwebApi extends Construct {
     const integrations = {} as Record<FunctionGroup, apigateway.LambdaIntegration>;
     for (const group of Object.keys(functionGroups) as FunctionGroup[]) {
       const spec = functionGroups[group];
+      const extras = props.groups?.[group];
       const fn = new DicomwebFunction(this, pascal(group), {
         entry: spec.entry,
         memorySize: spec.memorySize,
         timeout: Duration.seconds(spec.timeoutSeconds),
-        environment,
+        environment: { ...environment, ...extras?.environment },
         logs: props.logs,
         reservedConcurrentExecutions: props.reservedConcurrentExecutions,
         projectRoot: props.projectRoot,
       });
       grants[group](fn, props.storage);
+      extras?.grant?.(fn.policy);
       functions[group] = fn;
       integrations[group] = new apigateway.LambdaIntegration(fn, {
         proxy: true,
@@ -295,8 +312,4 @@ export class DicomwebApi extends Construct {
       });
     }
   }
-}
-
-function pascal(name: string): string {
-  return name.charAt(0).toUpperCase() + name.slice(1);
 }

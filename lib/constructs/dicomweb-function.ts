@@ -10,6 +10,11 @@ import type { ArchiveLogs } from './logs';
 /** The repository root: handler entries in lib/routes.ts are relative to it. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** Construct id of a function named in camelCase (route group, send task): 'resolve' -> 'Resolve'. */
+export function pascal(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
 /**
  * The environment variables of lambdas/config.ts that the CDK sets; a typo here fails to compile
  * instead of failing the first request.
@@ -18,6 +23,13 @@ export interface FunctionEnvironment {
   readonly BUCKET_NAME: string;
   readonly TABLE_NAME: string;
   readonly SEND_STATE_MACHINE_ARN?: string;
+  readonly DESTINATIONS_SECRET_ARN?: string;
+  readonly SEND_BATCH_SIZE?: string;
+  readonly SEND_MAX_CONCURRENCY?: string;
+  readonly SEND_WAIT_MS?: string;
+  readonly SEND_RETRY_AFTER_SECONDS?: string;
+  readonly SEND_RESULT_TTL_SECONDS?: string;
+  readonly SEND_TOMBSTONE_TTL_SECONDS?: string;
   readonly PUBLIC_BASE_URL?: string;
   readonly MAX_REQUEST_BYTES?: string;
   readonly MAX_RESPONSE_BYTES?: string;
@@ -113,13 +125,16 @@ export class DicomwebFunction extends NodejsFunction {
     Validations.of(this).acknowledge(
       {
         id: 'HIPAA.Security-LambdaDLQ',
-        reason: 'API Gateway invokes the function synchronously; a DLQ only applies to asynchronous invocations.',
+        reason:
+          'API Gateway and Step Functions Tasks invoke the function synchronously (Step Functions retries and ' +
+          'catches failures); a DLQ only applies to asynchronous invocations.',
       },
       {
         id: 'HIPAA.Security-LambdaInsideVPC',
         reason:
-          'The function reaches only S3, DynamoDB and X-Ray, over TLS with IAM authorization; it has no ' +
-          'resource inside a VPC to reach.',
+          'The function reaches AWS service endpoints (S3, DynamoDB, Step Functions, Secrets Manager, X-Ray) ' +
+          'over TLS with IAM authorization, and Deliver reaches registered DICOMweb destinations over HTTPS; ' +
+          'it has no resource inside a VPC to reach.',
       },
     );
     if (props.reservedConcurrentExecutions === undefined) {

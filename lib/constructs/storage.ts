@@ -128,25 +128,28 @@ export class ArchiveStorage extends Construct {
   // calls its adapters make (lambdas/storage/s3.ts, dynamodb.ts) and no Scan. They go into the
   // function's customer managed policy (no inline policies, HIPAA.Security-IAMNoInlinePolicy).
 
-  /** GetObject; ListBucket so a missing key reads as NoSuchKey (404) rather than AccessDenied. */
-  grantObjectRead(policy: iam.ManagedPolicy): void {
+  /**
+   * GetObject; ListBucket so a missing key reads as NoSuchKey (404) rather than AccessDenied.
+   * `keys` narrows the grant to a key pattern (lambdas/storage/keys.ts), e.g. 'send-requests/*'.
+   */
+  grantObjectRead(policy: iam.ManagedPolicy, keys = '*'): void {
     policy.addStatements(
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects('*')] }),
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(keys)] }),
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
       new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.key.keyArn] }),
     );
-    this.acknowledgeAnyObject(policy);
+    this.acknowledgeAnyObject(policy, keys);
   }
 
-  grantObjectWrite(policy: iam.ManagedPolicy): void {
+  grantObjectWrite(policy: iam.ManagedPolicy, keys = '*'): void {
     policy.addStatements(
       new iam.PolicyStatement({
         actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        resources: [this.bucket.arnForObjects('*')],
+        resources: [this.bucket.arnForObjects(keys)],
       }),
       new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.key.keyArn] }),
     );
-    this.acknowledgeAnyObject(policy);
+    this.acknowledgeAnyObject(policy, keys);
   }
 
   /** DeleteObject (DeleteObjects needs it per key). Versioning keeps the deleted bytes recoverable. */
@@ -181,12 +184,18 @@ export class ArchiveStorage extends Construct {
     );
   }
 
-  private acknowledgeAnyObject(policy: iam.ManagedPolicy): void {
+  /** The finding id of AwsSolutions-IAM5 for a grant on the objects matching `keys`. */
+  objectsFinding(keys: string): string {
+    return `AwsSolutions-IAM5[Resource::<${this.logicalId(this.bucket.node.defaultChild)}.Arn>/${keys}]`;
+  }
+
+  private acknowledgeAnyObject(policy: iam.ManagedPolicy, keys = '*'): void {
     Validations.of(policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${this.logicalId(this.bucket.node.defaultChild)}.Arn>/*]`,
+      id: this.objectsFinding(keys),
       reason:
-        'Object keys are named by the Study, Series and SOP Instance UIDs of each request ' +
-        '(studies/{study}/...), so the grant covers the objects of this one bucket.',
+        'Object keys are named by the UIDs of each request (studies/{study}/..., ' +
+        'send-requests/{transactionUID}/..., lambdas/storage/keys.ts), so the grant covers the objects ' +
+        'under one key pattern of this one bucket.',
     });
   }
 

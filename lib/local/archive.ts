@@ -8,22 +8,29 @@ import { loadConfig, type Config } from '../../lambdas/config';
 import { dicomwebHandler } from '../../lambdas/handlers/middleware';
 import { createServices, type Services } from '../../lambdas/handlers/services';
 import { operations as deleteOperations } from '../../lambdas/handlers/delete';
+import { operations as sendOperations } from '../../lambdas/handlers/send';
 import { operations as retrieveOperations } from '../../lambdas/handlers/retrieve';
 import { operations as searchOperations } from '../../lambdas/handlers/search';
 import { operations as storeOperations } from '../../lambdas/handlers/store';
 import { createAwsClients } from '../../lambdas/storage/clients';
 import { DynamoMetadataIndex } from '../../lambdas/storage/dynamodb';
+import { FileDestinationRegistrySource } from '../../lambdas/storage/destinations';
 import { S3BlobStore } from '../../lambdas/storage/s3';
+import { DynamoSendRequestStore } from '../../lambdas/storage/send-requests';
 import type { FunctionGroup } from '../routes';
 import { startEmulators } from './emulators';
 import { startGateway, type ProxyHandler } from './gateway';
+import { LocalSendWorkflow } from './local-send-workflow';
 
 export interface ArchiveOptions {
   /** Where s3rver and dynalite keep their files; restarting on the same directory keeps the data. */
   readonly dataDir: string;
   readonly port?: number;
   readonly host?: string;
-  /** Extra environment-style settings (e.g. MAX_REQUEST_BYTES, AUTH_TOKEN), read like in AWS. */
+  /**
+   * Extra environment-style settings (e.g. MAX_REQUEST_BYTES, AUTH_TOKEN, DESTINATIONS_FILE), read like
+   * in AWS. DESTINATIONS_FILE defaults to ${dataDir}/destinations.json.
+   */
   readonly env?: Readonly<Record<string, string>>;
 }
 
@@ -48,20 +55,28 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       AWS_REGION: 'us-east-1',
       S3_ENDPOINT: emulators.s3Endpoint,
       DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
+      DESTINATIONS_FILE: path.join(dataDir, 'destinations.json'),
       ...opts.env,
     });
     const clients = createAwsClients(config);
-    const services = createServices(
-      config,
-      new DynamoMetadataIndex(clients.dynamodb, config.tableName, config.indexShards),
-      new S3BlobStore(clients.s3, config.bucketName),
-    );
+    const workflow = new LocalSendWorkflow(() => services.sendTasks, {
+      batchSize: config.sendBatchSize,
+      maxConcurrency: config.sendMaxConcurrency,
+    });
+    const services: Services = createServices(config, {
+      index: new DynamoMetadataIndex(clients.dynamodb, config.tableName, config.indexShards),
+      blobs: new S3BlobStore(clients.s3, config.bucketName),
+      sendRequests: new DynamoSendRequestStore(clients.dynamodb, config.tableName),
+      workflow,
+      destinations: new FileDestinationRegistrySource(config.destinationsFile!),
+    });
     const get = () => services;
     const handlers: Record<FunctionGroup, ProxyHandler> = {
       store: dicomwebHandler('store', storeOperations, get),
       search: dicomwebHandler('search', searchOperations, get),
       retrieve: dicomwebHandler('retrieve', retrieveOperations, get),
       delete: dicomwebHandler('delete', deleteOperations, get),
+      send: dicomwebHandler('send', sendOperations, get),
     };
     const gateway = await startGateway({
       handlers,
@@ -75,6 +90,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       services,
       close: async () => {
         await gateway.close();
+        await workflow.close();
         clients.s3.destroy();
         clients.dynamodb.destroy();
         await emulators.close();

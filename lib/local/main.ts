@@ -2,7 +2,8 @@
  * `npm start`: the archive embedded on this machine, no AWS account and no Docker.
  *   DATA_DIR   where data is kept (default ./.data); restarting keeps it
  *   PORT       HTTP port (default 8080), bound to 127.0.0.1 (HOST to change)
- *   any other variable of lambdas/config.ts (e.g. AUTH_TOKEN, MAX_REQUEST_BYTES)
+ *   DESTINATIONS_FILE  SEND-RS destination registry (default ${DATA_DIR}/destinations.json)
+ *   any other variable of lambdas/config.ts (e.g. AUTH_TOKEN, MAX_REQUEST_BYTES, SEND_BATCH_SIZE)
  */
 import { startArchive } from './archive';
 
@@ -16,6 +17,13 @@ const passThrough = [
   'QIDO_MAX_LIMIT',
   'INDEX_SHARDS',
   'BULKDATA_THRESHOLD',
+  'DESTINATIONS_FILE',
+  'SEND_BATCH_SIZE',
+  'SEND_MAX_CONCURRENCY',
+  'SEND_WAIT_MS',
+  'SEND_RETRY_AFTER_SECONDS',
+  'SEND_RESULT_TTL_SECONDS',
+  'SEND_TOMBSTONE_TTL_SECONDS',
 ];
 
 async function main(): Promise<void> {

@@ -55,6 +55,7 @@ async function main(): Promise<void> {
       series: newUid(),
       patientID: `BENCH-${i}`,
     }));
+    const month = (i: number) => String((i % studies.length % 12) + 1).padStart(2, '0');
     const corpus = Array.from({ length: N }, (_, i) => {
       const s = studies[i % studies.length]!;
       return makeInstance({
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
         seriesInstanceUID: s.series,
         patientID: s.patientID,
         patientName: `Bench^Patient${i % studies.length}`,
-        studyDate: `2024${String((i % 12) + 1).padStart(2, '0')}15`,
+        studyDate: `2024${month(i)}15`,
         approximateBytes: BYTES,
       });
     });
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
     // QIDO-RS: study, series and instance level.
     const queries = [
       (i: number) => `/studies?PatientID=BENCH-${i % studies.length}`,
-      (i: number) => `/studies?StudyDate=2024${String((i % 12) + 1).padStart(2, '0')}01-2024${String((i % 12) + 1).padStart(2, '0')}28`,
+      (i: number) => `/studies?StudyDate=2024${month(i)}01-2024${month(i)}28`,
       (i: number) => `/studies?PatientName=Bench*&PatientID=BENCH-${i % studies.length}`,
       (i: number) => `/studies?PatientName=bench&fuzzymatching=true&PatientID=BENCH-${i % studies.length}`,
       (i: number) => `/studies/${studies[i % studies.length]!.study}/series`,

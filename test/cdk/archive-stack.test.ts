@@ -1,52 +1,16 @@
-import { App, Stack, type CfnResource } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { ArchiveContextError, ArchiveStack } from '../../lib/archive-stack';
+import { ArchiveContextError } from '../../lib/archive-stack';
 import { BINARY_MEDIA_TYPES, UnauthenticatedApiError } from '../../lib/constructs/api';
 import { functionGroups, routes, type FunctionGroup } from '../../lib/routes';
+import { sendTaskFunctions } from '../../lib/send-workflow';
 import {
   GLOBAL_SECONDARY_INDEXES,
   TABLE_PARTITION_KEY,
   TABLE_SORT_KEY,
   TTL_ATTRIBUTE,
 } from '../../lambdas/storage/table-schema';
-
-// Bundling is skipped: these tests look at the template, not at the code assets.
-function synth(context: Record<string, unknown> = {}): { stack: ArchiveStack; template: Template } {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  const stack = new ArchiveStack(app, 'Test');
-  return { stack, template: Template.fromStack(stack) };
-}
-
-function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
-  return stack.getLogicalId(construct.node.defaultChild as CfnResource);
-}
-
-type Resources = Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }>;
-
-/** "METHOD /path/{param}" of every API method, rebuilt from the Resource tree of the template. */
-function methodsOf(template: Template): Map<string, Record<string, any>> {
-  const resources = template.toJSON().Resources as Resources;
-  const pathOf = (id: string): string => {
-    const r = resources[id]!;
-    const parent = r.Properties.ParentId;
-    const parentPath = parent.Ref ? pathOf(parent.Ref) : '';
-    return `${parentPath}/${r.Properties.PathPart}`;
-  };
-  const out = new Map<string, Record<string, any>>();
-  for (const r of Object.values(resources)) {
-    if (r.Type !== 'AWS::ApiGateway::Method') continue;
-    out.set(`${r.Properties.HttpMethod} ${pathOf(r.Properties.ResourceId.Ref)}`, r.Properties);
-  }
-  return out;
-}
-
-function policyActions(template: Template, policyLogicalId: string): string[] {
-  const policy = (template.toJSON().Resources as Resources)[policyLogicalId]!;
-  return policy.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) =>
-    Array.isArray(s.Action) ? s.Action : [s.Action],
-  );
-}
+import { logicalId, methodsOf, policyActions, synth, type Resources } from './helpers';
 
 describe('ArchiveStack storage', () => {
   const { stack, template } = synth();
@@ -146,7 +110,8 @@ describe('ArchiveStack functions', () => {
   const groups = Object.keys(functionGroups) as FunctionGroup[];
 
   it('deploys one nodejs24.x arm64 function per function group, with its memory and timeout', () => {
-    template.resourceCountIs('AWS::Lambda::Function', groups.length);
+    // Plus the Send workflow's task functions (test/cdk/send-workflow.test.ts).
+    template.resourceCountIs('AWS::Lambda::Function', groups.length + Object.keys(sendTaskFunctions).length);
     for (const group of groups) {
       const fn = (template.toJSON().Resources as Resources)[logicalId(stack, stack.dicomweb.functions[group])]!;
       expect(fn.Properties).toMatchObject({

@@ -39,6 +39,11 @@ describe('cdk-nag (AwsSolutions, HIPAA.Security)', { timeout: 120_000 }, () => {
     'auth=cognito': { auth: 'cognito' },
     'auth=none, allowUnauthenticated': { auth: 'none', allowUnauthenticated: 'true' },
     'waf=false, retainData=false, reserved concurrency': { waf: 'false', retainData: 'false', reservedConcurrency: '5' },
+    'send settings and destinations': {
+      sendBatchSize: '50',
+      sendMaxConcurrency: '16',
+      destinations: [{ url: 'https://peer.example.org/dicom-web', auth: { type: 'none' } }],
+    },
   };
 
   for (const [name, context] of Object.entries(variants)) {

@@ -15,7 +15,7 @@ describe('bearer token (AUTH_TOKEN)', () => {
     const none = await fetch(`${archive.url}/studies`);
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toBe('Bearer');
-    expect((await none.json()).status).toBe(401);
+    expect(((await none.json()) as any).status).toBe(401);
     expect((await fetch(`${archive.url}/studies`, { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
     expect((await fetch(`${archive.url}/studies`, { headers: { Authorization: 'Bearer local-secret' } })).status).toBe(204);
   });
@@ -31,7 +31,7 @@ describe('Search 413: a query that would read more entries than QIDO_MAX_CANDIDA
     expect((await stow(archive.url, files)).status).toBe(200);
     const broad = await fetch(`${archive.url}/instances`);
     expect(broad.status).toBe(413);
-    expect((await broad.json()).detail).toMatch(/selective|PatientID|UID/);
+    expect(((await broad.json()) as any).detail).toMatch(/selective|PatientID|UID/);
     expect((await fetch(`${archive.url}/studies?PatientID=CAP-3`)).status).toBe(200);
   });
 });

@@ -19,7 +19,7 @@ beforeAll(async () => {
   (globalThis as any).XMLHttpRequest = require('xhr2');
   const { api } = await import('dicomweb-client');
   archive = await tempArchive();
-  client = new api.DICOMwebClient({ url: archive.url, verbose: false });
+  client = new api.DICOMwebClient({ url: archive.url, verbose: false } as any);
 });
 afterAll(async () => archive?.close());
 

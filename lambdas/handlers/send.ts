@@ -1,0 +1,44 @@
+/** Send and Check Send Result (Supplement 248 10.X, 10.Y) on the six resources of Table 10.X.1-1. */
+import type { SendResponse } from '../dicomweb/send';
+import type { Level, SendTarget } from '../storage/ports';
+import type { DicomwebRequest, DicomwebResponse } from './http';
+import { dicomwebHandler, type Operations } from './middleware';
+
+const LEVEL_OF_COLLECTION: Record<string, Level> = { studies: 'STUDY', series: 'SERIES', instances: 'INSTANCE' };
+
+/** The level is named by the collection before /send-requests; the UIDs come from the path. */
+export function sendTargetOf(req: Pick<DicomwebRequest, 'resource' | 'pathParameters'>): SendTarget {
+  const collection = /\/([a-z]+)\/send-requests\//.exec(req.resource)?.[1] ?? '';
+  const level = LEVEL_OF_COLLECTION[collection];
+  if (!level) throw new Error(`${req.resource} is not a send-requests resource`);
+  return { level, studyInstanceUID: req.pathParameters.study, seriesInstanceUID: req.pathParameters.series };
+}
+
+function written(result: SendResponse): DicomwebResponse {
+  const headers: Record<string, string> = { 'Content-Type': result.contentType };
+  if (result.retryAfterSeconds !== undefined) headers['Retry-After'] = String(result.retryAfterSeconds);
+  return { status: result.status, headers, body: JSON.stringify(result.payload) };
+}
+
+export const operations: Operations = {
+  Send: async (req, { send }) =>
+    written(
+      await send.send({
+        target: sendTargetOf(req),
+        transactionUID: req.pathParameters.transactionUID,
+        query: req.query,
+        accept: req.headers.accept,
+        body: req.body,
+      }),
+    ),
+  CheckSendResult: async (req, { send }) =>
+    written(
+      await send.checkSendResult({
+        target: sendTargetOf(req),
+        transactionUID: req.pathParameters.transactionUID,
+        accept: req.headers.accept,
+      }),
+    ),
+};
+
+export const handler = dicomwebHandler('send', operations);

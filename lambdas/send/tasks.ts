@@ -1,0 +1,161 @@
+/**
+ * The tasks of the Send state machine (lib/send-workflow.ts): Resolve, Deliver, Finalize, Fail.
+ * The same code runs as Lambda functions in AWS (lambdas/handlers/send-tasks.ts) and in-process under
+ * aws-local-stepfunctions in the embedded runtime. Counters live in the send-request item and change
+ * only by atomic per-batch updates, so Completed + Warning + Failed + Remaining equals the number of
+ * matches at every poll (PS3.4 C.4.2.3.1.1.4).
+ */
+import { parseSearchParameters } from '../dicomweb/query-params';
+import type { SearchService } from '../dicomweb/search';
+import type { DestinationRegistrySource } from '../storage/destinations';
+import { sendManifestKey } from '../storage/keys';
+import type { BlobStore, DicomJson, IndexEntry, MetadataIndex, SendRequestRecord, SendRequestStore } from '../storage/ports';
+import { settleBatch, toBatches } from './counters';
+import { resolveDestination } from './destinations';
+import { encodeSendRequestResponse, SendStatus, sendStatus } from './response-module';
+import { storeInstances, type InstanceToStore, type StoreOptions } from './stow-client';
+import { sendResponseOf } from './send-response';
+import {
+  toManifestJsonLines,
+  type DeliverInput,
+  type FailInput,
+  type FinalizeInput,
+  type ManifestItem,
+  type ResolveInput,
+  type ResolveOutput,
+} from './workflow-io';
+
+export class SendRequestNotFoundError extends Error {}
+
+export interface SendTasksDeps {
+  readonly requests: SendRequestStore;
+  readonly search: SearchService;
+  readonly index: MetadataIndex;
+  readonly blobs: BlobStore;
+  readonly destinations: DestinationRegistrySource;
+  /** Options of the STOW sub-operations (retry policy, timeouts; fetch and sleep in tests). */
+  readonly store?: StoreOptions;
+}
+
+export class SendTasks {
+  constructor(private readonly deps: SendTasksDeps) {}
+
+  /**
+   * Resolve: the search of the Send request at its resource's level (Sup 248 10.X.2), expanded to
+   * instances, written as the manifest; sets Remaining to the number of matches.
+   */
+  async resolve(input: ResolveInput): Promise<ResolveOutput> {
+    const record = await this.record(input.transactionUID);
+    const query = new Map<string, string[]>();
+    for (const [name, value] of record.search) query.set(name, [...(query.get(name) ?? []), value]);
+    const parameters = parseSearchParameters(query, record.target.level, { ignoreIncludefield: true });
+    const matches = await this.deps.search.matchingEntries({
+      level: record.target.level,
+      studyInstanceUID: record.target.studyInstanceUID,
+      seriesInstanceUID: record.target.seriesInstanceUID,
+      parameters,
+      baseUrl: '',
+    });
+    const items = await this.instancesOf(matches);
+    const manifestKey = sendManifestKey(record.transactionUID);
+    await this.deps.blobs.put(manifestKey, Buffer.from(toManifestJsonLines(items)), 'application/jsonl');
+    await this.deps.requests.setMatched(record.transactionUID, items.length);
+    return {
+      matched: items.length,
+      manifestKey,
+      ...(input.batchSize !== undefined ? { batches: toBatches(items, input.batchSize) } : {}),
+    };
+  }
+
+  /**
+   * Deliver: one Store sub-operation batch (PS3.4 C.4.2.3.1.1.3): STOW-RS to the destination, each
+   * instance counted Completed, Warning or Failed from the destination's response.
+   */
+  async deliver(input: DeliverInput): Promise<void> {
+    const { transactionUID, destination: requested } = input.BatchInput;
+    const registry = await this.deps.destinations.load();
+    // The registry entry gives the credentials; the sub-operations go to the URL the user agent named.
+    const destination = { ...resolveDestination(registry, requested), url: requested };
+
+    const instances: InstanceToStore[] = [];
+    const missing: string[] = [];
+    for (const item of input.Items) {
+      const entry = await this.deps.index.getInstance(item.studyInstanceUID, item.seriesInstanceUID, item.sopInstanceUID);
+      const bytes = entry?.instance ? await this.deps.blobs.get(entry.instance.objectKey) : undefined;
+      // Deleted since Resolve: nothing to send, so the sub-operation fails.
+      if (!bytes) missing.push(item.sopInstanceUID);
+      else instances.push({ sopInstanceUID: item.sopInstanceUID, sopClassUID: item.sopClassUID, bytes });
+    }
+    const outcome = instances.length
+      ? settleBatch(
+          instances.map((i) => i.sopInstanceUID),
+          await storeInstances(destination, instances, this.deps.store),
+        )
+      : { completed: [], warning: [], failed: [] };
+    const failed = [...outcome.failed, ...missing];
+    await this.deps.requests.addBatchOutcome(
+      transactionUID,
+      { completed: outcome.completed.length, warning: outcome.warning.length, failed: failed.length },
+      failed,
+    );
+  }
+
+  /** Finalize: the final Status per PS3.4 C.4.2.3.1 from the counters; returns the response module. */
+  async finalize(input: FinalizeInput): Promise<DicomJson[]> {
+    const record = await this.record(input.transactionUID);
+    const counters = { remaining: record.remaining ?? 0, completed: record.completed, failed: record.failed, warning: record.warning };
+    // A batch lost without being counted leaves Remaining > 0: those sub-operations count as failed.
+    const final = await this.deps.requests.finish(input.transactionUID, {
+      state: 'COMPLETED',
+      status: sendStatus({ ...counters, failed: counters.failed + counters.remaining, remaining: 0 }),
+      failRemaining: counters.remaining > 0,
+    });
+    return encodeSendRequestResponse(sendResponseOf(final));
+  }
+
+  /**
+   * Fail (the Catch of the whole run): remaining sub-operations count as failed; when the matches were
+   * never determined the Status is A701 (unable to calculate number of matches).
+   */
+  async fail(input: FailInput): Promise<void> {
+    const record = await this.record(input.transactionUID);
+    if (record.state !== 'PENDING') return;
+    if (record.remaining === undefined) {
+      await this.deps.requests.finish(input.transactionUID, { state: 'FAILED', status: SendStatus.UnableToCalculateMatches });
+      return;
+    }
+    const counters = { remaining: 0, completed: record.completed, warning: record.warning, failed: record.failed + record.remaining };
+    await this.deps.requests.finish(input.transactionUID, { state: 'FAILED', status: sendStatus(counters), failRemaining: true });
+  }
+
+  private async record(transactionUID: string): Promise<SendRequestRecord> {
+    const record = await this.deps.requests.get(transactionUID);
+    if (!record) throw new SendRequestNotFoundError(`no send request ${transactionUID}`);
+    return record;
+  }
+
+  /** The instances under the matched studies, series or instances, as manifest items. */
+  private async instancesOf(matches: readonly IndexEntry[]): Promise<ManifestItem[]> {
+    const items: ManifestItem[] = [];
+    const add = (e: IndexEntry) => {
+      if (e.level === 'INSTANCE' && e.instance && e.seriesInstanceUID && e.sopInstanceUID) {
+        items.push({
+          studyInstanceUID: e.studyInstanceUID,
+          seriesInstanceUID: e.seriesInstanceUID,
+          sopInstanceUID: e.sopInstanceUID,
+          sopClassUID: e.instance.sopClassUID,
+        });
+      }
+    };
+    for (const match of matches) {
+      if (match.level === 'INSTANCE') {
+        add(match);
+        continue;
+      }
+      const query = { by: 'study', level: 'INSTANCE', studyInstanceUID: match.studyInstanceUID } as const;
+      const scoped = match.level === 'SERIES' ? { ...query, seriesInstanceUID: match.seriesInstanceUID } : query;
+      for await (const entry of this.deps.index.query(scoped)) add(entry);
+    }
+    return items;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Unit: the Send workflow's tasks (Resolve, Deliver, Finalize, Fail) over in-memory ports, with the
+ * destination answered by a fake fetch.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { SearchService } from '../../../lambdas/dicomweb/search';
+import { parseDestinationRegistry } from '../../../lambdas/send/destinations';
+import { SendTasks } from '../../../lambdas/send/tasks';
+import { parseManifestJsonLines } from '../../../lambdas/send/workflow-io';
+import { sendManifestKey } from '../../../lambdas/storage/keys';
+import type { SendRequestRecord } from '../../../lambdas/storage/ports';
+import { makeStudy } from '../../support/dicom-factory';
+import { MemoryBlobStore } from '../../support/memory-blobs';
+import { MemoryMetadataIndex } from '../../support/memory-index';
+import { MemorySendRequestStore } from '../../support/memory-send-requests';
+import { storeInstances } from '../../support/seed';
+
+const DEST = 'http://127.0.0.1:8043/dicom-web';
+const UID = '1.2.826.0.1.3680043.10.1000.7';
+
+const study = makeStudy({ series: 2, instancesPerSeries: 2, patientID: 'TASKS' });
+
+let index: MemoryMetadataIndex;
+let blobs: MemoryBlobStore;
+let requests: MemorySendRequestStore;
+let posted: number;
+let answer: (sops: string[]) => Response;
+
+function tasks() {
+  return new SendTasks({
+    requests,
+    index,
+    blobs,
+    search: new SearchService(index, { maxCandidates: 1000, defaultLimit: 1, maxLimit: 1 }),
+    destinations: { load: async () => parseDestinationRegistry({ destinations: [{ url: DEST, auth: { type: 'none' } }] }) },
+    store: {
+      fetch: (async (_url: string, init: RequestInit) => {
+        posted++;
+        const sops = [...Buffer.from(init.body as Uint8Array).toString('latin1').matchAll(/\d+(?:\.\d+){4,}/g)].map((m) => m[0]);
+        return answer(sops);
+      }) as typeof fetch,
+      sleep: async () => undefined,
+    },
+  });
+}
+
+function record(search: [string, string][], target: SendRequestRecord['target'] = { level: 'STUDY' }): SendRequestRecord {
+  return {
+    transactionUID: UID,
+    target,
+    search,
+    destination: DEST,
+    state: 'PENDING',
+    completed: 0,
+    failed: 0,
+    warning: 0,
+    failedSOPInstanceUIDs: [],
+    createdAt: new Date(0).toISOString(),
+    expiresAt: 2_000_000_000,
+    deleteAt: 2_100_000_000,
+  };
+}
+
+beforeEach(async () => {
+  index = new MemoryMetadataIndex();
+  blobs = new MemoryBlobStore();
+  requests = new MemorySendRequestStore();
+  posted = 0;
+  answer = () => new Response('refused', { status: 400 });
+  await storeInstances(index, blobs, study.instances.map((i) => i.bytes), { baseUrl: 'http://origin' });
+});
+
+describe('Resolve', () => {
+  it('expands matched studies to their instances, writes the manifest, sets Remaining (no QIDO page limit)', async () => {
+    await requests.create(record([['PatientID', 'TASKS']]));
+    const out = await tasks().resolve({ transactionUID: UID, batchSize: 3 });
+    expect(out.matched).toBe(4);
+    expect(out.batches?.map((b) => b.length)).toEqual([3, 1]);
+    const manifest = parseManifestJsonLines(Buffer.from((await blobs.get(sendManifestKey(UID)))!).toString());
+    expect(manifest.map((m) => m.sopInstanceUID).sort()).toEqual(study.instances.map((i) => i.sopInstanceUID).sort());
+    expect((await requests.get(UID))?.remaining).toBe(4);
+  });
+
+  it('series level within a study', async () => {
+    const series = study.instances[0]!.seriesInstanceUID;
+    await requests.create(record([['SeriesInstanceUID', series]], { level: 'SERIES', studyInstanceUID: study.studyInstanceUID }));
+    expect((await tasks().resolve({ transactionUID: UID })).matched).toBe(2);
+  });
+});
+
+describe('Deliver, Finalize, Fail', () => {
+  it('a refused batch counts failed; Finalize gives A702 with the failed list', async () => {
+    await requests.create(record([['PatientID', 'TASKS']]));
+    const t = tasks();
+    const { batches } = await t.resolve({ transactionUID: UID, batchSize: 4 });
+    await t.deliver({ Items: batches![0]!, BatchInput: { transactionUID: UID, destination: DEST } });
+    expect(posted).toBe(1);
+    const module = await t.finalize({ transactionUID: UID });
+    expect(module[0]!['00000900']!.Value).toEqual([0xa702]);
+    expect(module[0]!['00001022']!.Value).toEqual([4]);
+    expect((module[0]!['00080058']!.Value as string[]).length).toBe(4);
+  });
+
+  it('an instance deleted since Resolve fails without being sent', async () => {
+    await requests.create(record([['PatientID', 'TASKS']]));
+    const t = tasks();
+    const { batches } = await t.resolve({ transactionUID: UID, batchSize: 4 });
+    const gone = batches![0]![0]!;
+    await index.deleteEntry({ level: 'INSTANCE', ...gone });
+    answer = (sops) =>
+      new Response(JSON.stringify({ '00081199': { vr: 'SQ', Value: sops.filter((s) => s !== gone.sopInstanceUID).map((s) => ({ '00081155': { vr: 'UI', Value: [s] } })) } }), {
+        status: 200,
+        headers: { 'Content-Type': 'application/dicom+json' },
+      });
+    await t.deliver({ Items: batches![0]!, BatchInput: { transactionUID: UID, destination: DEST } });
+    const r = await requests.get(UID);
+    expect([r?.completed, r?.failed, r?.remaining]).toEqual([3, 1, 0]);
+    expect(r?.failedSOPInstanceUIDs).toEqual([gone.sopInstanceUID]);
+  });
+
+  it('Fail before Resolve counted anything: A701; after: the remaining count as failed', async () => {
+    await requests.create(record([['PatientID', 'TASKS']]));
+    await tasks().fail({ transactionUID: UID, error: { Error: 'States.TaskFailed' } });
+    expect((await requests.get(UID))?.status).toBe(0xa701);
+
+    requests = new MemorySendRequestStore();
+    await requests.create(record([['PatientID', 'TASKS']]));
+    await requests.setMatched(UID, 4);
+    await requests.addBatchOutcome(UID, { completed: 1, warning: 0, failed: 0 }, []);
+    await tasks().fail({ transactionUID: UID, error: { Error: 'States.TaskFailed' } });
+    const r = await requests.get(UID);
+    expect([r?.state, r?.status, r?.completed, r?.failed, r?.remaining]).toEqual(['FAILED', 0xb000, 1, 3, 0]);
+  });
+});
