@@ -9,7 +9,7 @@
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'OPTIONS';
 
 /** One Lambda function per group; its handler module is lambdas/handlers/{group}.ts. */
-export type FunctionGroup = 'store' | 'search' | 'retrieve' | 'delete' | 'send';
+export type FunctionGroup = 'store' | 'search' | 'retrieve' | 'delete' | 'send' | 'capabilities';
 
 export interface FunctionGroupSpec {
   /** Handler module, relative to the project root. */
@@ -26,6 +26,7 @@ export const functionGroups: Readonly<Record<FunctionGroup, FunctionGroupSpec>> 
   retrieve: { entry: 'lambdas/handlers/retrieve.ts', streaming: true, memorySize: 1024, timeoutSeconds: 60 },
   delete: { entry: 'lambdas/handlers/delete.ts', streaming: false, memorySize: 512, timeoutSeconds: 29 },
   send: { entry: 'lambdas/handlers/send.ts', streaming: false, memorySize: 512, timeoutSeconds: 29 },
+  capabilities: { entry: 'lambdas/handlers/capabilities.ts', streaming: false, memorySize: 256, timeoutSeconds: 10 },
 };
 
 export interface Route {
@@ -49,7 +50,8 @@ const study = '/studies/{study}';
 const series = `${study}/series/{series}`;
 const instance = `${series}/instances/{instance}`;
 
-export const routes: readonly Route[] = [
+/** The transactions the archive serves; Retrieve Capabilities (below) is derived from them. */
+const transactionRoutes: readonly Route[] = [
   // Store Transaction, PS3.18 10.5
   { method: 'POST', path: '/studies', group: 'store', transaction: 'StoreInstances' },
   { method: 'POST', path: study, group: 'store', transaction: 'StoreInstances' },
@@ -85,6 +87,25 @@ export const routes: readonly Route[] = [
   { method: 'DELETE', path: series, group: 'delete', transaction: 'DeleteSeries' },
   { method: 'DELETE', path: instance, group: 'delete', transaction: 'DeleteInstance' },
 ];
+
+/** The service root, whose OPTIONS describes every resource (PS3.18 8.9). */
+export const SERVICE_ROOT = '/';
+
+/**
+ * Retrieve Capabilities, PS3.18 8.9: OPTIONS on the service root and on every resource above, so the
+ * capabilities description is generated from the very routes that are served and cannot drift.
+ */
+function capabilityRoutes(served: readonly Route[]): Route[] {
+  const paths = [SERVICE_ROOT, ...new Set(served.map((r) => r.path))];
+  return paths.map((path) => ({ method: 'OPTIONS', path, group: 'capabilities', transaction: 'RetrieveCapabilities' }));
+}
+
+export const routes: readonly Route[] = [...transactionRoutes, ...capabilityRoutes(transactionRoutes)];
+
+/** The methods a resource template allows (the Allow header, RFC 9110 10.2.1). */
+export function allowedMethods(path: string): HttpMethod[] {
+  return [...new Set(routes.filter((r) => r.path === path).map((r) => r.method))];
+}
 
 /** Matches a concrete path against a template; returns the path parameters or undefined. */
 export function matchPath(template: string, path: string): Record<string, string> | undefined {

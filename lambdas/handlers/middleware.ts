@@ -8,7 +8,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { DicomwebError, UnauthorizedError } from '../dicomweb/errors';
 import type { FunctionGroup } from '../../lib/routes';
-import { functionGroups, routes as allRoutes } from '../../lib/routes';
+import { allowedMethods, functionGroups, routes as allRoutes } from '../../lib/routes';
 import type { DicomwebRequest, DicomwebResponse } from './http';
 import type { ProxyResult } from './proxy';
 import { toDicomwebRequest, toProxyResult } from './proxy';
@@ -64,9 +64,16 @@ export function errorResponse(error: unknown): DicomwebResponse {
 
 export const httpErrorHandler = (opts: { streaming: boolean }): middy.MiddlewareObj<APIGatewayProxyEvent, ProxyResult> => ({
   onError: async (request) => {
-    request.response = await toProxyResult(errorResponse(request.error), opts.streaming);
+    request.response = withAllow(await toProxyResult(errorResponse(request.error), opts.streaming), request.event.resource);
   },
 });
+
+/** Every response names the methods its resource allows (PS3.18 8.9; RFC 9110 10.2.1). */
+function withAllow(result: ProxyResult, resource: string | undefined): ProxyResult {
+  const allow = resource ? allowedMethods(resource) : [];
+  if (allow.length && !result.headers.Allow) result.headers.Allow = allow.join(', ');
+  return result;
+}
 
 /**
  * Builds the Lambda handler of a function group: finds the operation of the route that API Gateway
@@ -85,7 +92,7 @@ export function dicomwebHandler(group: FunctionGroup, operations: Operations, ge
     if (!operation) throw new Error(`no operation for ${event.httpMethod} ${event.resource} in ${group}`);
     const services = getServices();
     const request = toDicomwebRequest(event, services.config.publicBaseUrl);
-    return toProxyResult(await operation(request, services), spec.streaming);
+    return withAllow(await toProxyResult(await operation(request, services), spec.streaming), event.resource);
   };
 
   // Only the Lambda runtime provides awslambda.streamifyResponse (the AWS SDK may define an empty

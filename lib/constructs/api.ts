@@ -67,6 +67,8 @@ const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: Arc
   search: ({ policy }, storage) => {
     storage.grantIndexRead(policy);
   },
+  // Retrieve Capabilities answers from the route table alone: no storage access at all.
+  capabilities: () => undefined,
   retrieve: ({ policy }, storage) => {
     storage.grantObjectRead(policy);
     storage.grantIndexRead(policy);

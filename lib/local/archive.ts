@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../../lambdas/config';
 import { dicomwebHandler } from '../../lambdas/handlers/middleware';
 import { createServices, type Services } from '../../lambdas/handlers/services';
+import { operations as capabilitiesOperations } from '../../lambdas/handlers/capabilities';
 import { operations as deleteOperations } from '../../lambdas/handlers/delete';
 import { operations as sendOperations } from '../../lambdas/handlers/send';
 import { operations as retrieveOperations } from '../../lambdas/handlers/retrieve';
@@ -77,6 +78,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       retrieve: dicomwebHandler('retrieve', retrieveOperations, get),
       delete: dicomwebHandler('delete', deleteOperations, get),
       send: dicomwebHandler('send', sendOperations, get),
+      capabilities: dicomwebHandler('capabilities', capabilitiesOperations, get),
     };
     const gateway = await startGateway({
       handlers,

@@ -33,7 +33,9 @@ export function methodsOf(template: Template): Map<string, Record<string, any>> 
   const out = new Map<string, Record<string, any>>();
   for (const r of Object.values(resources)) {
     if (r.Type !== 'AWS::ApiGateway::Method') continue;
-    out.set(`${r.Properties.HttpMethod} ${pathOf(r.Properties.ResourceId.Ref)}`, r.Properties);
+    // Methods on the service root point at the RestApi's RootResourceId instead of a Resource.
+    const path = r.Properties.ResourceId.Ref ? pathOf(r.Properties.ResourceId.Ref) : '/';
+    out.set(`${r.Properties.HttpMethod} ${path}`, r.Properties);
   }
   return out;
 }

@@ -1,0 +1,15 @@
+/** Retrieve Capabilities (PS3.18 8.9): OPTIONS on the service root and on every resource. */
+import { routes } from '../../lib/routes';
+import { capabilityTree, negotiateCapabilities, toWadl, WADL } from '../dicomweb/capabilities';
+import { dicomwebHandler, type Operations } from './middleware';
+
+export const operations: Operations = {
+  RetrieveCapabilities: async (req) => {
+    const type = negotiateCapabilities(req.headers.accept);
+    const tree = capabilityTree(routes, req.resource);
+    const body = type === WADL ? toWadl(tree, req.baseUrl, req.path) : JSON.stringify({ base: `${req.baseUrl}${req.path === '/' ? '' : req.path}`, resource: tree });
+    return { status: 200, headers: { 'Content-Type': type }, body };
+  },
+};
+
+export const handler = dicomwebHandler('capabilities', operations);
