@@ -133,7 +133,7 @@ export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> 
 }
 
 /** Creates the table unless it exists, then waits until it is ACTIVE. */
-async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
     await client.send(new CreateTableCommand(createTableInput(tableName)));
   } catch (error) {

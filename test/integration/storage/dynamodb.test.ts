@@ -1,12 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsClients, type AwsClients } from '../../../lambdas/storage/clients';
 import { DynamoMetadataIndex } from '../../../lambdas/storage/dynamodb';
 import type { IndexEntry, IndexQuery, MetadataIndex } from '../../../lambdas/storage/ports';
-import { createTableInput, startEmulators, type Emulators } from '../../../lib/local/emulators';
+import { ensureTable, startEmulators, type Emulators } from '../../../lib/local/emulators';
 
 const TABLE = 'archive-index-test';
 const SHARDS = 4;
@@ -250,7 +250,7 @@ describe('query', () => {
   it("by 'level': every shard, merged in Study Date order, with date ranges", async () => {
     // Its own table, so the level index holds only this test's entries.
     const table = 'level-query-test';
-    await clients.dynamodb.send(new CreateTableCommand(createTableInput(table)));
+    await ensureTable(clients.dynamodb, table);
     const byLevel = new DynamoMetadataIndex(clients.dynamodb, table, SHARDS, { pageSize: PAGE_SIZE });
     const dates = ['20240105', '20230101', '20240301', '20240105', '20220610', '20240229', '20240101', '20240102', '20241231', ''];
     const studies = dates.map((date) => ({ date, study: uid() }));
