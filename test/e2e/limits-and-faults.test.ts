@@ -11,7 +11,7 @@ describe('bearer token (AUTH_TOKEN)', () => {
   beforeAll(async () => (archive = await tempArchive({ env: { AUTH_TOKEN: 'local-secret' } })));
   afterAll(async () => archive?.close());
 
-  it('401 without or with a wrong token, 200/204 with the right one', async () => {
+  it('[common.401] 401 without or with a wrong token, 200/204 with the right one', async () => {
     const none = await fetch(`${archive.url}/studies`);
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toBe('Bearer');
@@ -26,7 +26,7 @@ describe('Search 413: a query that would read more entries than QIDO_MAX_CANDIDA
   beforeAll(async () => (archive = await tempArchive({ env: { QIDO_MAX_CANDIDATES: '5' } })));
   afterAll(async () => archive?.close());
 
-  it('answers 413 to a broad search and 200 to a selective one', async () => {
+  it('[studies.search.413] answers 413 to a broad search and 200 to a selective one', async () => {
     const files = Array.from({ length: 8 }, (_, i) => makeInstance({ patientID: `CAP-${i}` }));
     expect((await stow(archive.url, files)).status).toBe(200);
     const broad = await fetch(`${archive.url}/instances`);
@@ -37,7 +37,7 @@ describe('Search 413: a query that would read more entries than QIDO_MAX_CANDIDA
 });
 
 describe('503 when storage cannot be reached', () => {
-  it('DynamoDB unreachable: search and store answer 503 with Retry-After', async () => {
+  it('[common.503] DynamoDB unreachable: search and store answer 503 with Retry-After', async () => {
     const archive = await tempArchive({ env: { DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' } });
     try {
       const search = await fetch(`${archive.url}/studies?PatientID=X`);

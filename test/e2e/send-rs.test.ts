@@ -89,7 +89,7 @@ describe('Send to a second embedded archive', () => {
     expect((await stow(a.url, study.instances.map((i) => i.bytes))).status).toBe(200);
   });
 
-  it('200 after 202s: the study arrives byte-identical, counters add up at every poll', async () => {
+  it('[studies.send.200] [studies.send.202] [studies.check.200] [studies.check.202] 200 after 202s: the study arrives byte-identical, counters add up at every poll', async () => {
     const { modules, statuses } = await sendAndWait('/studies', `${dest(b.url)}&StudyInstanceUID=${study.studyInstanceUID}`);
     const final = modules.at(-1)!;
     expect(v(final, STATUS)).toBe(0x0000);
@@ -179,7 +179,7 @@ describe('Sub-operation outcomes from the destination (PS3.4 C.4.2.3.1.1.4)', ()
 });
 
 describe('Send failures (Table N.7.3.3.3.X1-1) and Check Send Result failures (X3-1)', () => {
-  it('409: a Transaction UID already in use', async () => {
+  it('[studies.send.409] 409: a Transaction UID already in use', async () => {
     const uid = newUid();
     expect((await post('/studies', uid, `${dest(b.url)}&PatientID=NONE`)).status).toBeLessThan(300);
     const again = await post('/studies', uid, `${dest(b.url)}&PatientID=NONE`);
@@ -187,7 +187,7 @@ describe('Send failures (Table N.7.3.3.3.X1-1) and Check Send Result failures (X
     expect(((await again.json()) as any).detail).toMatch(/already in use/);
   });
 
-  it('400: missing, malformed or unregistered destination; malformed Transaction UID; bad search key; a payload', async () => {
+  it('[studies.send.400] 400: missing, malformed or unregistered destination; malformed Transaction UID; bad search key; a payload', async () => {
     const cases: [string, string, RequestInit?][] = [
       [newUid(), 'PatientID=X'],
       [newUid(), 'destination=not-a-url'],
@@ -203,18 +203,18 @@ describe('Send failures (Table N.7.3.3.3.X1-1) and Check Send Result failures (X
     }
   });
 
-  it('406: Accept other than application/dicom+json', async () => {
+  it('[studies.send.406] 406: Accept other than application/dicom+json', async () => {
     const r = await post('/studies', newUid(), dest(b.url), { headers: { Accept: 'image/png' } });
     expect(r.status).toBe(406);
   });
 
-  it('404: Check Send Result of an unknown Transaction UID (or of another resource)', async () => {
+  it('[studies.check.404] 404: Check Send Result of an unknown Transaction UID (or of another resource)', async () => {
     expect((await fetch(`${a.url}/studies/send-requests/${newUid()}`)).status).toBe(404);
     const { uid } = await sendAndWait('/studies', `${dest(b.url)}&PatientID=NONE`);
     expect((await fetch(`${a.url}/series/send-requests/${uid}`)).status).toBe(404);
   });
 
-  it('410: Check Send Result after the result expired (tombstone kept)', async () => {
+  it('[studies.check.410] 410: Check Send Result after the result expired (tombstone kept)', async () => {
     const c = await tempArchive({ env: { SEND_RESULT_TTL_SECONDS: '1' } });
     try {
       await writeFile(path.join(c.dataDir, 'destinations.json'), JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }] }));

@@ -36,7 +36,7 @@ describe('Store Transaction (STOW-RS)', () => {
   const patientID = `PAT-${Date.now()}`;
   const study = makeStudy({ series: 2, instancesPerSeries: 2, patientID, patientName: 'Müller^Hans', modality: 'CT' });
 
-  it('200: all instances stored, Referenced SOP Sequence with Retrieve URL', async () => {
+  it('[studies.store.200] 200: all instances stored, Referenced SOP Sequence with Retrieve URL', async () => {
     const r = await stow(base, study.instances.map((i) => i.bytes));
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toContain(DICOM_JSON);
@@ -58,7 +58,7 @@ describe('Store Transaction (STOW-RS)', () => {
     expect(value(found, Tag.NumberOfStudyRelatedSeries)).toBe(2);
   });
 
-  it('409: an instance of another study posted to /studies/{study} is refused (A900), nothing stored', async () => {
+  it('[studies.store.409] [studies.store.reason.a900] 409: an instance of another study posted to /studies/{study} is refused (A900), nothing stored', async () => {
     const other = makeInstance();
     const r = await stow(base, [other], study.studyInstanceUID);
     expect(r.status).toBe(409);
@@ -68,7 +68,7 @@ describe('Store Transaction (STOW-RS)', () => {
     expect(s.status).toBe(204);
   });
 
-  it('409: a SOP Instance UID already stored under another study is refused (0111)', async () => {
+  it('[studies.store.reason.0111] 409: a SOP Instance UID already stored under another study is refused (0111)', async () => {
     const clash = makeInstance({ sopInstanceUID: study.instances[0]!.sopInstanceUID });
     const r = await stow(base, [clash]);
     expect(r.status).toBe(409);
@@ -82,7 +82,7 @@ describe('Store Transaction (STOW-RS)', () => {
     expect(Buffer.compare(Buffer.from(part!.body), Buffer.from(study.instances[0]!.bytes))).toBe(0);
   });
 
-  it('202: some stored, a truncated file fails with C000 and leaves nothing behind', async () => {
+  it('[studies.store.202] [studies.store.reason.c000] 202: some stored, a truncated file fails with C000 and leaves nothing behind', async () => {
     const good = makeInstance({ patientID });
     const bad = makeInstance().subarray(0, 300);
     const r = await stow(base, [good, bad]);
@@ -98,7 +98,17 @@ describe('Store Transaction (STOW-RS)', () => {
     expect(value((await json(r))[Tag.FailedSOPSequence].Value[0], Tag.FailureReason)).toBe(0xa900);
   });
 
-  it('415: other media types', async () => {
+  it('[studies.store.reason.c122] 409: a File Meta Transfer Syntax UID that is not a valid UID fails with C122', async () => {
+    const file = Buffer.from(makeInstance());
+    const ts = Buffer.from(TransferSyntax.ExplicitVRLittleEndian);
+    const at = file.indexOf(ts, 132);
+    file.write('x', at + ts.length - 1, 'latin1'); // 1.2.840.10008.1.2.x: same length, not a UID
+    const r = await stow(base, [file]);
+    expect(r.status).toBe(409);
+    expect(value((await json(r))[Tag.FailedSOPSequence].Value[0], Tag.FailureReason)).toBe(0xc122);
+  });
+
+  it('[studies.store.415] 415: other media types', async () => {
     const r1 = await fetch(`${base}/studies`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
     expect(r1.status).toBe(415);
     expect((await json(r1)).detail).toMatch(/multipart\/related/);
@@ -111,7 +121,7 @@ describe('Store Transaction (STOW-RS)', () => {
     expect(r2.status).toBe(415);
   });
 
-  it('400: malformed requests (bad boundary, no boundary, malformed study UID)', async () => {
+  it('[studies.store.400] 400: malformed requests (bad boundary, no boundary, malformed study UID)', async () => {
     const { body } = stowBody([makeInstance()]);
     const wrongBoundary = await fetch(`${base}/studies`, {
       method: 'POST',
@@ -130,7 +140,7 @@ describe('Store Transaction (STOW-RS)', () => {
     expect(badUid.status).toBe(400);
   });
 
-  it('413: a body over the Lambda request limit gets a Status Report', async () => {
+  it('[studies.store.413] 413: a body over the Lambda request limit gets a Status Report', async () => {
     const big = makeInstance({ approximateBytes: archive.config.maxRequestBytes + 1024 });
     const r = await stow(base, [big]);
     expect(r.status).toBe(413);
@@ -151,7 +161,7 @@ describe('Search Transaction (QIDO-RS)', () => {
 
   const q = (path: string) => fetch(`${base}${path}`, { headers: { Accept: DICOM_JSON } });
 
-  it('/studies by PatientID with counters and ModalitiesInStudy', async () => {
+  it('[studies.search.200] /studies by PatientID with counters and ModalitiesInStudy', async () => {
     const r = await q(`/studies?PatientID=${patientID}`);
     expect(r.status).toBe(200);
     const results = await json(r);
@@ -195,12 +205,12 @@ describe('Search Transaction (QIDO-RS)', () => {
     expect(value(page1[0], Tag.StudyInstanceUID)).not.toBe(value(page2[0], Tag.StudyInstanceUID));
   });
 
-  it('204 when nothing matches', async () => {
+  it('[studies.search.204] 204 when nothing matches', async () => {
     expect((await q(`/studies?PatientID=NOBODY-${Date.now()}`)).status).toBe(204);
     expect((await q(`/studies/${newUid()}/series`)).status).toBe(204);
   });
 
-  it('400 for unknown or invalid parameters, with a Status Report', async () => {
+  it('[studies.search.400] 400 for unknown or invalid parameters, with a Status Report', async () => {
     const unknown = await q('/studies?NoSuchKeyword=1');
     expect(unknown.status).toBe(400);
     expect((await json(unknown)).errors.length).toBeGreaterThan(0);
@@ -222,7 +232,7 @@ describe('Retrieve Transaction (WADO-RS)', () => {
 
   const url = () => `${base}/studies/${study}/series/${series}/instances/${sop}`;
 
-  it('200: transfer-syntax=* returns the stored bytes unchanged', async () => {
+  it('[studies.retrieve.200] 200: transfer-syntax=* returns the stored bytes unchanged', async () => {
     const r = await fetch(url(), { headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
     expect(r.status).toBe(200);
     const [part] = await multipartParts(r);
@@ -238,7 +248,7 @@ describe('Retrieve Transaction (WADO-RS)', () => {
     expect(back.sopInstanceUID).toBe(sop);
   });
 
-  it('206: a study with a compressed instance, asked in Explicit VR Little Endian', async () => {
+  it('[studies.retrieve.206] 206: a study with a compressed instance, asked in Explicit VR Little Endian', async () => {
     const r = await fetch(`${base}/studies/${study}`, {
       headers: { Accept: `multipart/related; type="application/dicom"; transfer-syntax=${TransferSyntax.ExplicitVRLittleEndian}` },
     });
@@ -246,7 +256,7 @@ describe('Retrieve Transaction (WADO-RS)', () => {
     expect(await multipartParts(r)).toHaveLength(1);
   });
 
-  it('406: a compressed instance cannot be produced in Explicit VR Little Endian', async () => {
+  it('[studies.retrieve.406] 406: a compressed instance cannot be produced in Explicit VR Little Endian', async () => {
     const c = compressedParsed;
     const r = await fetch(`${base}/studies/${study}/series/${c.seriesInstanceUID}/instances/${c.sopInstanceUID}`, {
       headers: { Accept: `multipart/related; type="application/dicom"; transfer-syntax=${TransferSyntax.ExplicitVRLittleEndian}` },
@@ -269,7 +279,7 @@ describe('Retrieve Transaction (WADO-RS)', () => {
     expect(studyMeta).toHaveLength(2);
   });
 
-  it('frames: 200, 206 for a partly missing list, 404 for all missing, 400 for a malformed list', async () => {
+  it('[studies.retrieve.404] frames: 200, 206 for a partly missing list, 404 for all missing, 400 for a malformed list', async () => {
     const accept = { Accept: 'multipart/related; type="application/octet-stream"' };
     const ok = await fetch(`${url()}/frames/1,3`, { headers: accept });
     expect(ok.status).toBe(200);
@@ -281,12 +291,12 @@ describe('Retrieve Transaction (WADO-RS)', () => {
     expect((await fetch(`${url()}/frames/0,a`, { headers: accept })).status).toBe(400);
   });
 
-  it('404 unknown, 400 malformed UID', async () => {
+  it('[studies.retrieve.404] [studies.retrieve.400] 404 unknown, 400 malformed UID', async () => {
     expect((await fetch(`${base}/studies/${newUid()}`)).status).toBe(404);
     expect((await fetch(`${base}/studies/1.2.x3`)).status).toBe(400);
   });
 
-  it('413: a retrieve over the response limit advises a lower level', async () => {
+  it('[studies.retrieve.413] 413: a retrieve over the response limit advises a lower level', async () => {
     const big = makeStudy({ series: 1, instancesPerSeries: 4, approximateBytes: 900_000 });
     expect((await stow(base, big.instances.map((i) => i.bytes))).status).toBe(200);
     const r = await fetch(`${base}/studies/${big.studyInstanceUID}`, {
@@ -298,7 +308,7 @@ describe('Retrieve Transaction (WADO-RS)', () => {
 });
 
 describe('Delete', () => {
-  it('deleting an instance, then the study, leaves 410 Gone and removes it from searches', async () => {
+  it('[studies.retrieve.410] deleting an instance, then the study, leaves 410 Gone and removes it from searches', async () => {
     const s = makeStudy({ series: 1, instancesPerSeries: 2 });
     expect((await stow(base, s.instances.map((i) => i.bytes))).status).toBe(200);
     const [a, b] = s.instances;
@@ -316,7 +326,7 @@ describe('Delete', () => {
 });
 
 describe('the gateway', () => {
-  it('404 for a path outside the route table, 405 with Allow for a wrong method', async () => {
+  it('[common.404] [common.405] 404 for a path outside the route table, 405 with Allow for a wrong method', async () => {
     expect((await fetch(`${base}/nothing-here`)).status).toBe(404);
     const r = await fetch(`${base}/series`, { method: 'DELETE' });
     expect(r.status).toBe(405);

@@ -91,7 +91,7 @@ describe('Send transaction', () => {
     await expect(service.send(request())).rejects.toBeInstanceOf(ConflictError);
   });
 
-  it('503 when the workflow cannot be started; the request then reads as A701', async () => {
+  it('[studies.send.503] 503 when the workflow cannot be started; the request then reads as A701', async () => {
     const { service } = setup({ start: async () => Promise.reject(new Error('no state machine')) });
     await expect(service.send(request())).rejects.toBeInstanceOf(ServiceUnavailableError);
     const check = await service.checkSendResult({ target: studies, transactionUID: UID, accept: undefined });
@@ -101,6 +101,20 @@ describe('Send transaction', () => {
 });
 
 describe('Check Send Result transaction', () => {
+  it('[studies.check.400] 400 for a malformed Transaction UID', async () => {
+    await expect(setup().service.checkSendResult({ target: studies, transactionUID: '1.02', accept: undefined })).rejects.toBeInstanceOf(BadRequestError);
+  });
+
+  it('[studies.check.406] 406 for an Accept without application/dicom+json', async () => {
+    await expect(setup().service.checkSendResult({ target: studies, transactionUID: UID, accept: 'text/html' })).rejects.toBeInstanceOf(NotAcceptableError);
+  });
+
+  it('[studies.check.503] 503 when the request store cannot be read', async () => {
+    const { service, requests } = setup();
+    requests.get = async () => Promise.reject(new ServiceUnavailableError('DynamoDB is unavailable, retry later'));
+    await expect(service.checkSendResult({ target: studies, transactionUID: UID, accept: undefined })).rejects.toBeInstanceOf(ServiceUnavailableError);
+  });
+
   it('404 for an unknown Transaction UID or another resource', async () => {
     const { service } = setup();
     await expect(service.checkSendResult({ target: studies, transactionUID: UID, accept: undefined })).rejects.toBeInstanceOf(NotFoundError);

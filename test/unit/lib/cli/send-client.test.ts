@@ -86,7 +86,7 @@ async function run(steps: Step[], more: Partial<SendOptions> = {}) {
 const uidOf = (url: URL) => url.pathname.split('/send-requests/')[1]!;
 
 describe('sendAndWait: Send transaction (PS3.2 N.7.3.3.3.X2)', () => {
-  it('200: POSTs once with Accept and no body, and completes with the final module', async () => {
+  it('[studies.send-ua.200] [studies.check-ua.200] 200: POSTs once with Accept and no body, and completes with the final module', async () => {
     const r = await run([ok(counters(0, 3))], { token: 'secret-token', search: [['PatientID', 'X']] });
     expect(r.outcome).toEqual({ kind: 'completed', transactionUID: TX, response: { status: 0, completed: 3, failed: 0, warning: 0 } });
     expect(r.requests).toHaveLength(1);
@@ -101,7 +101,7 @@ describe('sendAndWait: Send transaction (PS3.2 N.7.3.3.3.X2)', () => {
     expect(exitCodeOf(r.outcome)).toBe(0);
   });
 
-  it('409: retries with a new Transaction UID and tells the user', async () => {
+  it('[studies.send-ua.409] 409: retries with a new Transaction UID and tells the user', async () => {
     const r = await run([statusReport(409, 'in use'), ok(counters(0, 1))]);
     expect(r.requests.map((q) => q.method)).toEqual(['POST', 'POST']);
     const [first, second] = r.requests.map((q) => uidOf(q.url));
@@ -121,7 +121,7 @@ describe('sendAndWait: Send transaction (PS3.2 N.7.3.3.3.X2)', () => {
     expect(exitCodeOf(r.outcome)).toBe(1);
   });
 
-  it('400: reports the failure with the Status Report', async () => {
+  it('[studies.send-ua.400] 400: reports the failure with the Status Report', async () => {
     const r = await run([statusReport(400, 'the destination is not registered', [{ target: 'destination', message: 'not in the allow-list' }])]);
     expect(r.outcome).toMatchObject({
       kind: 'failed',
@@ -135,7 +135,13 @@ describe('sendAndWait: Send transaction (PS3.2 N.7.3.3.3.X2)', () => {
     expect(exitCodeOf(r.outcome)).toBe(1);
   });
 
-  it('any other code: reports the failure, with or without a readable payload', async () => {
+  it('[studies.check-ua.other] any other code on Check Send Result: reports the failure', async () => {
+    const r = await run([accepted(counters(1, 0), '1'), statusReport(500, 'broken')]);
+    expect(r.requests.map((q) => q.method)).toEqual(['POST', 'GET']);
+    expect(r.outcome).toMatchObject({ kind: 'failed', transaction: 'CheckSendResult', httpStatus: 500 });
+  });
+
+  it('[studies.send-ua.other] any other code: reports the failure, with or without a readable payload', async () => {
     const teapot = await run([{ status: 418, body: 'no json here' }]);
     expect(teapot.outcome).toMatchObject({ kind: 'failed', httpStatus: 418 });
     expect(teapot.outcome).not.toHaveProperty('statusReport');
@@ -160,7 +166,7 @@ describe('sendAndWait: Send transaction (PS3.2 N.7.3.3.3.X2)', () => {
 });
 
 describe('sendAndWait: Check Send Result (PS3.2 N.7.3.3.3.X4)', () => {
-  it('202, 202, 200: polls with GET on the same URI, honouring Retry-After in seconds and as an HTTP date', async () => {
+  it('[studies.send-ua.202] [studies.check-ua.202] 202, 202, 200: polls with GET on the same URI, honouring Retry-After in seconds and as an HTTP date', async () => {
     const clockStart = Date.UTC(2026, 0, 1);
     const r = await run([
       accepted(counters(10, 0), '3'),
@@ -188,7 +194,7 @@ describe('sendAndWait: Check Send Result (PS3.2 N.7.3.3.3.X4)', () => {
     expect(r.delays).toEqual([SendClientLimits.defaultPollDelayMs]);
   });
 
-  it.each([404, 410])('%i: starts all over once with a new Send request and tells the user', async (code) => {
+  it.each([404, 410])('[studies.check-ua.404] [studies.check-ua.410] %i: starts all over once with a new Send request and tells the user', async (code) => {
     const r = await run([accepted(counters(2, 0), '1'), statusReport(code, 'gone'), ok(counters(0, 2))]);
     expect(r.requests.map((q) => q.method)).toEqual(['POST', 'GET', 'POST']);
     const uids = r.requests.map((q) => uidOf(q.url));
@@ -205,14 +211,14 @@ describe('sendAndWait: Check Send Result (PS3.2 N.7.3.3.3.X4)', () => {
     expect(r.outcome).toMatchObject({ kind: 'failed', transaction: 'CheckSendResult', httpStatus: 404 });
   });
 
-  it('503: honours Retry-After and retries, then completes', async () => {
+  it('[studies.check-ua.503] 503: honours Retry-After and retries, then completes', async () => {
     const r = await run([accepted(counters(1, 0), '1'), { status: 503, headers: { 'Retry-After': '7' } }, ok(counters(0, 1))]);
     expect(r.requests.map((q) => q.method)).toEqual(['POST', 'GET', 'GET']);
     expect(r.delays).toEqual([1000, 7000]);
     expect(r.outcome).toMatchObject({ kind: 'completed', transactionUID: TX });
   });
 
-  it('503: reports the failure after the bounded number of retries', async () => {
+  it('[studies.send-ua.503] 503: reports the failure after the bounded number of retries', async () => {
     const steps = Array.from({ length: SendClientLimits.unavailableRetries + 1 }, () => statusReport(503, 'try later'));
     const r = await run(steps);
     expect(r.requests).toHaveLength(SendClientLimits.unavailableRetries + 1);

@@ -1,0 +1,26 @@
+/** Unit: the one error mapping (STYLE.md 4): typed errors keep their status, anything else is a bare 500. */
+import { describe, expect, it } from 'vitest';
+import { BadRequestError, ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
+import { errorResponse } from '../../../lambdas/handlers/middleware';
+
+describe('errorResponse', () => {
+  it('maps a typed error to its status with a Status Report and its headers', () => {
+    const r = errorResponse(new BadRequestError('bad key', [{ target: 'PatientAge', message: 'unknown' }]));
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body as string)).toEqual({ status: 400, title: 'Bad Request', detail: 'bad key', errors: [{ target: 'PatientAge', message: 'unknown' }] });
+    expect(errorResponse(new ServiceUnavailableError('later', 7)).headers?.['Retry-After']).toBe('7');
+  });
+
+  it('[common.500] answers an internal fault with 500 and no internal detail', () => {
+    const original = console.error;
+    console.error = () => undefined;
+    try {
+      const r = errorResponse(new TypeError('Cannot read properties of undefined (reading secretTableName)'));
+      expect(r.status).toBe(500);
+      expect(r.body as string).not.toContain('secretTableName');
+      expect(JSON.parse(r.body as string).detail).toMatch(/could not complete/);
+    } finally {
+      console.error = original;
+    }
+  });
+});
