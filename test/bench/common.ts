@@ -1,4 +1,5 @@
 /** Helpers shared by the bench sections (test/bench/run.ts). */
+import { stowBody } from '../support/http';
 
 /** Runs `worker` over `items` with at most `concurrency` in flight. */
 export async function pool<T>(items: readonly T[], concurrency: number, worker: (item: T) => Promise<void>): Promise<void> {
@@ -18,3 +19,24 @@ export const mb = (bytes: number) => bytes / (1024 * 1024);
 
 /** Seconds elapsed since a performance.now() reading. */
 export const secondsSince = (t0: number) => (performance.now() - t0) / 1000;
+
+/**
+ * Stores `files` with STOW-RS (PS3.18 10.5), `perRequest` instances per request, `concurrency`
+ * requests in flight; throws unless every request is answered 200.
+ */
+export async function stowAll(baseUrl: string, files: readonly Uint8Array[], perRequest: number, concurrency: number): Promise<void> {
+  const batches: Uint8Array[][] = [];
+  for (let i = 0; i < files.length; i += perRequest) batches.push(files.slice(i, i + perRequest));
+  await pool(batches, concurrency, async (batch) => {
+    const { body, contentType } = stowBody(batch);
+    const r = await fetch(`${baseUrl}/studies`, { method: 'POST', headers: { 'Content-Type': contentType }, body });
+    await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`STOW answered ${r.status}`);
+  });
+}
+
+/** Instances per STOW request that fit the archive's request limit, the largest file and its multipart framing counted. */
+export function instancesPerRequest(maxRequestBytes: number, files: readonly Uint8Array[]): number {
+  const largest = files.reduce((n, f) => Math.max(n, f.byteLength), 0);
+  return Math.max(1, Math.floor(maxRequestBytes / (largest + 1024)));
+}

@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: throughput and memory of the embedded archive on a generated corpus.
- *   npm run bench -- --instances 500 --bytes 500000 --concurrency 4
- * Prints STOW-RS, QIDO-RS and WADO-RS throughput (instances/s, MB/s, queries/s, p50/p95) and the peak
- * RSS of the process (archive and client share it, so the figure is an upper bound for the archive).
+ *   npm run bench -- --instances 500 --bytes 500000 --concurrency 4 --send-instances 1000 --send-bytes 40000
+ * Prints STOW-RS, QIDO-RS and WADO-RS throughput (instances/s, MB/s, queries/s, p50/p95), SEND-RS
+ * throughput to a second embedded archive (./send-rs.ts) and the peak RSS of the process (archives
+ * and client share it, so the figure is an upper bound for the archive).
  * Targets live here, never in timed tests.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,8 +12,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startArchive } from '../../lib/local/archive';
 import { makeInstance } from '../support/dicom-factory';
-import { multipartParts, stowBody } from '../support/http';
+import { multipartParts } from '../support/http';
 import { newUid } from '../../lambdas/dicom/uid';
+import { instancesPerRequest, mb, percentile, pool as poolOf, stowAll } from './common';
+import { benchSendRs } from './send-rs';
 
 const { values } = parseArgs({
   options: {
@@ -20,34 +23,26 @@ const { values } = parseArgs({
     bytes: { type: 'string', default: '500000' },
     concurrency: { type: 'string', default: '4' },
     queries: { type: 'string', default: '300' },
+    'send-instances': { type: 'string', default: '1000' },
+    'send-bytes': { type: 'string', default: '40000' },
   },
 });
 const N = Number(values.instances);
 const BYTES = Number(values.bytes);
 const CONCURRENCY = Number(values.concurrency);
 const QUERIES = Number(values.queries);
+const SEND_N = Number(values['send-instances']);
+const SEND_BYTES = Number(values['send-bytes']);
 
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
 
-async function pool<T>(items: readonly T[], worker: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < items.length) await worker(items[next++]!);
-    }),
-  );
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-const mb = (bytes: number) => bytes / (1024 * 1024);
+const pool = <T>(items: readonly T[], worker: (item: T) => Promise<void>) => poolOf(items, CONCURRENCY, worker);
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'archive-bench-'));
-  const archive = await startArchive({ dataDir });
+  // Retry-After 1 s: the SEND-RS figure includes the polling granularity.
+  const archive = await startArchive({ dataDir, env: { SEND_RETRY_AFTER_SECONDS: '1' } });
   try {
     console.log(`corpus: ${N} instances of ~${BYTES} bytes, concurrency ${CONCURRENCY}`);
     const studies = Array.from({ length: Math.max(1, Math.ceil(N / 50)) }, (_, i) => ({
@@ -70,16 +65,9 @@ async function main(): Promise<void> {
     const totalBytes = corpus.reduce((n, b) => n + b.byteLength, 0);
 
     // STOW-RS: as many instances per request as the request limit allows.
-    const perRequest = Math.max(1, Math.floor(archive.config.maxRequestBytes / (BYTES + 1024)));
-    const batches: Uint8Array[][] = [];
-    for (let i = 0; i < corpus.length; i += perRequest) batches.push(corpus.slice(i, i + perRequest));
+    const perRequest = instancesPerRequest(archive.config.maxRequestBytes, corpus);
     let t = performance.now();
-    await pool(batches, async (batch) => {
-      const { body, contentType } = stowBody(batch);
-      const r = await fetch(`${archive.url}/studies`, { method: 'POST', headers: { 'Content-Type': contentType }, body });
-      if (r.status !== 200) throw new Error(`STOW answered ${r.status}`);
-      await r.arrayBuffer();
-    });
+    await stowAll(archive.url, corpus, perRequest, CONCURRENCY);
     let s = (performance.now() - t) / 1000;
     console.log(`STOW-RS   ${(N / s).toFixed(1)} instances/s  ${(mb(totalBytes) / s).toFixed(1)} MB/s  (${perRequest} per request)`);
 
@@ -135,6 +123,20 @@ async function main(): Promise<void> {
     });
     s = (performance.now() - t) / 1000;
     console.log(`WADO-RS   series retrieve ${(mb(bytes) / s).toFixed(1)} MB/s`);
+
+    if (SEND_N > 0) {
+      const send = await benchSendRs({ origin: archive, originDataDir: dataDir, instances: SEND_N, bytes: SEND_BYTES, concurrency: CONCURRENCY });
+      const { sendBatchSize, sendMaxConcurrency } = archive.config;
+      console.log(
+        `SEND-RS   ${(send.completed / send.seconds).toFixed(1)} instances/s  ${(mb(send.bytes) / send.seconds).toFixed(1)} MB/s delivered  ` +
+          `(${send.matched} instances of ~${SEND_BYTES} bytes in one Send, ${send.seconds.toFixed(1)} s, ${send.polls} polls, ` +
+          `batches of ${sendBatchSize} x ${sendMaxConcurrency} in parallel)`,
+      );
+      console.log(
+        `SEND-RS   final Status ${send.status.toString(16).toUpperCase().padStart(4, '0')}: completed ${send.completed}  warning ${send.warning}  ` +
+          `failed ${send.failed}; destination holds ${send.atDestination}`,
+      );
+    }
     console.log(`peak RSS  ${mb(peakRss).toFixed(0)} MB (archive + client + corpus of ${mb(totalBytes).toFixed(0)} MB in one process)`);
   } finally {
     clearInterval(sampler);
