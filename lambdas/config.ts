@@ -33,6 +33,11 @@ export interface Config {
   readonly bulkDataThreshold: number;
   /** Optional bearer token required on every request (embedded runtime). */
   readonly authToken?: string;
+  /**
+   * Embedded gateway: most requests handled at once; beyond it 503 with Retry-After (what Lambda's
+   * concurrency limit and API Gateway throttling answer in AWS).
+   */
+  readonly maxInFlightRequests: number;
 
   // SEND-RS (Supplement 248)
   /** Embedded runtime: JSON file with the destination registry. */
@@ -97,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     indexShards: int(env, 'INDEX_SHARDS', 8),
     bulkDataThreshold: int(env, 'BULKDATA_THRESHOLD', 1024),
     authToken: optional(env, 'AUTH_TOKEN'),
+    maxInFlightRequests: int(env, 'MAX_IN_FLIGHT_REQUESTS', 64),
     destinationsFile: optional(env, 'DESTINATIONS_FILE'),
     destinationsSecretArn: optional(env, 'DESTINATIONS_SECRET_ARN'),
     sendBatchSize: int(env, 'SEND_BATCH_SIZE', 10),

@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { Construct } from 'constructs';
 import { DicomwebApi, type ApiAuthorization } from './constructs/api';
+import { DimseGateway, dimseSettingsFromContext } from './constructs/dimse-gateway';
 import { ArchiveLogs } from './constructs/logs';
 import { SendWorkflow, type DestinationEntry } from './constructs/send-workflow';
 import { ArchiveStorage } from './constructs/storage';
@@ -121,8 +122,8 @@ export interface ArchiveStackProps extends StackProps {
 
 /**
  * The archive (DESIGN.md): storage, the Send workflow (Step Functions) over it, then the DICOMweb API
- * whose Send function starts that workflow. The DIMSE gateway (Fargate) is a construct still to come;
- * it will take `storage` and `logs` from this stack as the API does.
+ * whose Send function starts that workflow; with context dimse=true the DIMSE gateway (Fargate behind
+ * an NLB, lib/constructs/dimse-gateway.ts) over the same storage and destination registry.
  */
 export class ArchiveStack extends Stack {
   readonly settings: ArchiveSettings;
@@ -130,6 +131,8 @@ export class ArchiveStack extends Stack {
   readonly storage: ArchiveStorage;
   readonly send: SendWorkflow;
   readonly dicomweb: DicomwebApi;
+  /** Present with context dimse=true. */
+  readonly dimseGateway?: DimseGateway;
 
   constructor(scope: Construct, id: string, props: ArchiveStackProps = {}) {
     super(scope, id, props);
@@ -176,6 +179,20 @@ export class ArchiveStack extends Stack {
       },
       projectRoot: props.projectRoot,
     });
+
+    // DIMSE gateway on Fargate behind an NLB (lib/constructs/dimse-gateway.ts), with context dimse=true.
+    const dimse = dimseSettingsFromContext(this.node);
+    if (dimse) {
+      this.dimseGateway = new DimseGateway(this, 'DimseGateway', {
+        storage: this.storage,
+        logs: this.logs,
+        send: this.send,
+        ...dimse,
+        retainData,
+        projectRoot: props.projectRoot,
+      });
+      new CfnOutput(this, 'DimseGatewayAddress', { value: `${dimse.aeTitle}@${this.dimseGateway.loadBalancer.loadBalancerDnsName}:${dimse.port}` });
+    }
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Studies service root (PS3.18 8.2)',

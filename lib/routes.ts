@@ -5,11 +5,12 @@
  *
  * Path parameter names are the same in every template that shares a prefix, as API Gateway requires.
  */
+import { NPI_CATEGORIES } from '../lambdas/dicomweb/npi-categories';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'OPTIONS';
 
 /** One Lambda function per group; its handler module is lambdas/handlers/{group}.ts. */
-export type FunctionGroup = 'store' | 'search' | 'retrieve' | 'delete' | 'send' | 'capabilities';
+export type FunctionGroup = 'store' | 'search' | 'retrieve' | 'delete' | 'send' | 'capabilities' | 'npi';
 
 export interface FunctionGroupSpec {
   /** Handler module, relative to the project root. */
@@ -27,6 +28,8 @@ export const functionGroups: Readonly<Record<FunctionGroup, FunctionGroupSpec>> 
   delete: { entry: 'lambdas/handlers/delete.ts', streaming: false, memorySize: 512, timeoutSeconds: 29 },
   send: { entry: 'lambdas/handlers/send.ts', streaming: false, memorySize: 512, timeoutSeconds: 29 },
   capabilities: { entry: 'lambdas/handlers/capabilities.ts', streaming: false, memorySize: 256, timeoutSeconds: 10 },
+  // Store, Search and Retrieve of the Non-Patient Instance Service (PS3.18 12), every category.
+  npi: { entry: 'lambdas/handlers/npi.ts', streaming: true, memorySize: 1024, timeoutSeconds: 29 },
 };
 
 export interface Route {
@@ -43,6 +46,22 @@ function sendRoutes(resource: string): Route[] {
   return [
     { method: 'POST', path, group: 'send', transaction: 'Send' },
     { method: 'GET', path, group: 'send', transaction: 'CheckSendResult' },
+  ];
+}
+
+/**
+ * The NPI Service of one category, PS3.18 12.3 (Table 12.3-2): Store and Search on /{npi-name},
+ * Retrieve on /{npi-name}/{uid}, and Send / Check Send Result on the path form
+ * /{npi-name}/send-requests/{transactionUID} (Sup 248 Table 12.X.1-1). API Gateway needs literal
+ * resources, so each category gets its own routes.
+ */
+function npiRoutes(npiName: string): Route[] {
+  const all = `/${npiName}`;
+  return [
+    { method: 'POST', path: all, group: 'npi', transaction: 'StoreInstances' },
+    { method: 'GET', path: all, group: 'npi', transaction: 'SearchForInstances' },
+    { method: 'GET', path: `${all}/{uid}`, group: 'npi', transaction: 'RetrieveInstance' },
+    ...sendRoutes(all),
   ];
 }
 
@@ -86,6 +105,9 @@ const transactionRoutes: readonly Route[] = [
   { method: 'DELETE', path: study, group: 'delete', transaction: 'DeleteStudy' },
   { method: 'DELETE', path: series, group: 'delete', transaction: 'DeleteSeries' },
   { method: 'DELETE', path: instance, group: 'delete', transaction: 'DeleteInstance' },
+
+  // Non-Patient Instance Service, PS3.18 12 (with Send, Sup 248 12.X / 12.Y)
+  ...NPI_CATEGORIES.flatMap((category) => npiRoutes(category.name)),
 ];
 
 /** The service root, whose OPTIONS describes every resource (PS3.18 8.9). */

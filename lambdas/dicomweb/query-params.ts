@@ -25,6 +25,12 @@ export interface SearchParameters {
 export interface ParseOptions {
   /** SEND-RS selects instances; includefield has no meaning there and is skipped. */
   readonly ignoreIncludefield?: boolean;
+  /**
+   * The keys a resource other than the Studies Service matches on (e.g. a Non-Patient Instance
+   * category, PS3.18 12): tag paths 'GGGGEEEE' or 'GGGGEEEE.GGGGEEEE', and the resource's name for
+   * messages. Defaults to the Studies keys of the level.
+   */
+  readonly matchable?: { readonly resource: string; readonly tagPaths: ReadonlySet<string> };
 }
 
 /** PS3.18 8.3.3: media type and charset query parameters, handled by content negotiation, not here. */
@@ -98,8 +104,8 @@ export function parseSearchParameters(
           break;
         }
         const tag = path.join('.');
-        if (!isMatchable(path, level)) {
-          problem(name, `${name} is not a supported matching key of a ${level.toLowerCase()} search`);
+        if (opts.matchable ? !opts.matchable.tagPaths.has(tag) : !isMatchable(path, level)) {
+          problem(name, `${name} is not a supported matching key of a ${opts.matchable?.resource ?? level.toLowerCase()} search`);
           break;
         }
         const value = single(name, values);

@@ -258,7 +258,7 @@ const LOWER_LEVEL_ADVICE: Readonly<Record<Level, string>> = {
  * '*' means as stored; Explicit VR Little Endian is produced from any uncompressed transfer syntax;
  * any other UID only when the instance is stored in it. Compressed instances are never decompressed.
  */
-function representationOf(object: InstanceObject, syntaxes: readonly string[]): Representation | undefined {
+export function representationOf(object: InstanceObject, syntaxes: readonly string[]): Representation | undefined {
   const stored = object.transferSyntaxUID;
   for (const ts of syntaxes) {
     if (ts === ANY_TRANSFER_SYNTAX || ts === stored) return { transferSyntaxUID: stored, transcode: false };
@@ -319,7 +319,7 @@ function parseTagPath(segment: string | undefined): string {
   return tagPath;
 }
 
-function multipartResponse(
+export function multipartResponse(
   partType: string,
   parts: Iterable<OutgoingPart> | AsyncIterable<OutgoingPart>,
   warning?: string,
@@ -347,14 +347,14 @@ function warningHeader(baseUrl: string, text: string): string {
   return `299 ${agent} "${text.replaceAll('"', "'")}"`;
 }
 
-async function readObject(blobs: BlobStore, object: InstanceObject, key: 'objectKey' | 'metadataKey' = 'objectKey'): Promise<Uint8Array> {
+export async function readObject(blobs: BlobStore, object: InstanceObject, key: 'objectKey' | 'metadataKey' = 'objectKey'): Promise<Uint8Array> {
   const bytes = await blobs.get(object[key]);
   // Indexed but absent: the index was written after the object (DESIGN.md), so this is a storage fault.
   if (!bytes) throw new Error(`stored object missing for an indexed instance (${key})`);
   return bytes;
 }
 
-async function streamObject(blobs: BlobStore, object: InstanceObject): Promise<AsyncIterable<Uint8Array>> {
+export async function streamObject(blobs: BlobStore, object: InstanceObject): Promise<AsyncIterable<Uint8Array>> {
   const stream = await blobs.getStream(object.objectKey);
   if (!stream) throw new Error('stored object missing for an indexed instance (objectKey)');
   return stream;

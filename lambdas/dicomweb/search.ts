@@ -8,6 +8,7 @@ import { DEFAULT_RETURN_ATTRIBUTES, INSTANCE_AVAILABILITY, UID_TAG_OF_LEVEL } fr
 import { PayloadTooLargeError } from './errors';
 import { dateRangeOf, matchesAll, type MatchKey } from './matching';
 import type { SearchParameters } from './query-params';
+import { assertValidUids } from './resources';
 import { absolute, instancePath, seriesPath, studyPath } from './uris';
 
 export interface SearchLimits {
@@ -65,6 +66,10 @@ export class SearchService {
 
   /** Reads the candidates of the access path (at most maxCandidates) and keeps the matches, sorted. */
   private async matches(req: SearchRequest): Promise<{ entry: IndexEntry; view: DicomJson }[]> {
+    // A relational resource's path UIDs are checked as retrieve and delete check them: 400, not 204.
+    if (req.studyInstanceUID !== undefined) {
+      assertValidUids({ studyInstanceUID: req.studyInstanceUID, seriesInstanceUID: req.seriesInstanceUID });
+    }
     const { matchKeys, fuzzymatching } = req.parameters;
     const matches: { entry: IndexEntry; view: DicomJson }[] = [];
     let read = 0;

@@ -15,7 +15,9 @@ import type { DestinationRegistrySource } from '../storage/destinations';
 import type { SendRequestRecord, SendRequestStore, SendTarget, SendWorkflow } from '../storage/ports';
 import { negotiateMetadata } from './accept';
 import { BadRequestError, ConflictError, GoneError, NotFoundError, ServiceUnavailableError } from './errors';
-import { parseSearchParameters } from './query-params';
+import { requireNpiCategory } from './npi-categories';
+import { parseNpiSearchParameters } from './npi';
+import { parseSearchParameters, type SearchParameters } from './query-params';
 import { isValidUid } from '../dicom/uid';
 
 export interface SendOptions {
@@ -80,8 +82,8 @@ export class SendService {
 
     const search = new Map(req.query);
     search.delete(DESTINATION);
-    // 10.X.1.2: the QIDO-RS query parameters, includefield ignored. Validated now, run by Resolve.
-    parseSearchParameters(search, req.target.level, { ignoreIncludefield: true });
+    // 10.X.1.2 / 12.X.1.2: the search's query parameters, includefield ignored. Validated now, run by Resolve.
+    parseSendSearchParameters(search, req.target);
 
     const createdAt = this.now();
     const record: SendRequestRecord = {
@@ -176,7 +178,18 @@ export class SendService {
 }
 
 function sameTarget(a: SendTarget, b: SendTarget): boolean {
-  return a.level === b.level && a.studyInstanceUID === b.studyInstanceUID && a.seriesInstanceUID === b.seriesInstanceUID;
+  return (
+    a.level === b.level && a.studyInstanceUID === b.studyInstanceUID && a.seriesInstanceUID === b.seriesInstanceUID && a.npi === b.npi
+  );
+}
+
+/**
+ * The search of a Send request (includefield ignored): QIDO-RS keys of the resource's level
+ * (Sup 248 10.X.1.2), or of the NPI category's Q/R information model (12.X.1.2, Table 12.X.1-2).
+ */
+export function parseSendSearchParameters(query: ReadonlyMap<string, readonly string[]>, target: SendTarget): SearchParameters {
+  if (target.npi === undefined) return parseSearchParameters(query, target.level, { ignoreIncludefield: true });
+  return parseNpiSearchParameters(query, requireNpiCategory(target.npi), { ignoreIncludefield: true });
 }
 
 /** 400 unless the Study and Series Instance UIDs of the resource path are valid UIDs (PS3.5 9.1). */

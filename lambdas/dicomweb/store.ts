@@ -38,13 +38,13 @@ export interface StoreRequest {
   readonly baseUrl: string;
 }
 
-interface Referenced {
+export interface Referenced {
   readonly sopClassUID: string;
   readonly sopInstanceUID: string;
   readonly retrieveUrl: string;
   readonly warningReason?: number;
 }
-interface Failed {
+export interface Failed {
   readonly sopClassUID: string;
   readonly sopInstanceUID: string;
   readonly failureReason: number;
@@ -59,7 +59,12 @@ export interface StoreResult {
   readonly failed: number;
 }
 
-type Outcome = { referenced: Referenced } | { failed: Failed };
+/** How one instance ended: stored (possibly with a Warning Reason) or not (with its Failure Reason). */
+export type StoreOutcome = { readonly referenced: Referenced } | { readonly failed: Failed };
+type Outcome = StoreOutcome;
+
+/** Where an instance is stored: the target study of POST /studies/{study} (if any), and the base URL. */
+export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'>;
 
 export class StoreService {
   constructor(
@@ -85,41 +90,31 @@ export class StoreService {
   }
 
   private async storePart(part: MultipartPart, req: StoreRequest): Promise<Outcome> {
-    const partType = part.headers['content-type'];
-    if (partType !== undefined && parseMediaType(partType).mediaType !== DICOM) {
+    if (!isDicomPart(part)) {
       return { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
     }
-    let instance: ParsedInstance;
-    try {
-      instance = readPart10(part.body);
-    } catch (error) {
-      if (error instanceof Part10Error) {
-        return { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
-      }
-      throw error;
-    }
+    return this.storeInstance(part.body, req);
+  }
+
+  /**
+   * Stores one Part 10 instance: the per-instance rules shared by STOW-RS (each part of the multipart
+   * body) and the DIMSE gateway's C-STORE SCP (each C-STORE request), so both validate, index and
+   * treat duplicates alike. Returns the instance's outcome with the Failure or Warning Reason of
+   * PS3.2 J.4.2 instead of throwing for what the instance holds.
+   */
+  async storeInstance(part10: Uint8Array, target: StoreTarget): Promise<StoreOutcome> {
+    const read = readInstance(part10, { patientInstance: true });
+    if ('failed' in read) return read;
+    const { instance } = read;
     const { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID } = instance;
-    const fail = (failureReason: number): Outcome => ({ failed: { sopClassUID, sopInstanceUID, failureReason } });
+    const fail = (failureReason: number): StoreOutcome => ({ failed: { sopClassUID, sopInstanceUID, failureReason } });
 
-    // PS3.18 10.5.2 / PS3.4 B.4.1: the identifying attributes must be present and well formed.
-    for (const uid of [sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID]) {
-      if (uid === '') return fail(FailureReason.DataSetDoesNotMatchSOPClass);
-      if (!isValidUid(uid)) return fail(FailureReason.CannotUnderstand);
-    }
-    if (!isValidUid(instance.transferSyntaxUID)) return fail(FailureReason.ReferencedTransferSyntaxNotSupported);
-    // PS3.10 7.1: the File Meta Information must describe the data set it carries.
-    if (
-      (instance.mediaStorageSOPInstanceUID && instance.mediaStorageSOPInstanceUID !== sopInstanceUID) ||
-      (instance.mediaStorageSOPClassUID && instance.mediaStorageSOPClassUID !== sopClassUID)
-    ) {
-      return fail(FailureReason.DataSetDoesNotMatchSOPClass);
-    }
     // PS3.18 10.5.1.1: instances of POST /studies/{study} must belong to that study.
-    if (req.studyInstanceUID !== undefined && studyInstanceUID !== req.studyInstanceUID) {
+    if (target.studyInstanceUID !== undefined && studyInstanceUID !== target.studyInstanceUID) {
       return fail(FailureReason.DataSetDoesNotMatchSOPClass);
     }
 
-    const digest = createHash('sha256').update(part.body).digest('hex');
+    const digest = createHash('sha256').update(part10).digest('hex');
     const existing = await this.findExisting(sopInstanceUID);
     if (existing) {
       const same =
@@ -127,7 +122,7 @@ export class StoreService {
         existing.seriesInstanceUID === seriesInstanceUID &&
         existing.instance?.digest === digest;
       // An identical re-store succeeds without writing anything again.
-      return same ? referenced(instance, req.baseUrl) : fail(DuplicateSOPInstance);
+      return same ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
     }
 
     const objectKey = instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
@@ -141,7 +136,7 @@ export class StoreService {
       transferSyntaxUID: instance.transferSyntaxUID,
       objectKey,
       metadataKey,
-      size: part.body.byteLength,
+      size: part10.byteLength,
       digest,
       numberOfFrames: numberOfFramesOf(metadata),
     };
@@ -151,7 +146,7 @@ export class StoreService {
     if (await this.index.ensureSeries(entries.series)) {
       await this.index.addStudyCounters(studyInstanceUID, { series: 1 });
     }
-    await this.blobs.put(objectKey, part.body, DICOM);
+    await this.blobs.put(objectKey, part10, DICOM);
     await this.blobs.put(metadataKey, Buffer.from(JSON.stringify(metadata)), 'application/dicom+json');
 
     const put = await this.index.putInstance(entries.instance);
@@ -163,10 +158,10 @@ export class StoreService {
         modalities: typeof modality === 'string' && modality ? [modality] : [],
       });
       await this.index.clearTombstones(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
-      return referenced(instance, req.baseUrl);
+      return referenced(instance, target.baseUrl);
     }
     // A concurrent writer won the conditional put: identical content is a success, other content a failure.
-    return put.outcome === 'identical' ? referenced(instance, req.baseUrl) : fail(DuplicateSOPInstance);
+    return put.outcome === 'identical' ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
   }
 
   private async findExisting(sopInstanceUID: string) {
@@ -187,8 +182,53 @@ export function requestTooLarge(limit: number): PayloadTooLargeError {
   ]);
 }
 
+/**
+ * Reads one instance of a Store request and checks what identifies it (PS3.18 10.5.2, PS3.4 B.4.1,
+ * PS3.10 7.1): the SOP Class and Instance UIDs, and for a patient instance the Study and Series
+ * Instance UIDs, which a Non-Patient Instance (PS3.18 12) does not have. A problem is the Failure
+ * Reason of PS3.2 J.4.2, never a throw.
+ */
+export function readInstance(
+  part10: Uint8Array,
+  opts: { readonly patientInstance: boolean },
+): { readonly instance: ParsedInstance } | { readonly failed: Failed } {
+  let instance: ParsedInstance;
+  try {
+    instance = readPart10(part10);
+  } catch (error) {
+    if (error instanceof Part10Error) {
+      return { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
+    }
+    throw error;
+  }
+  const { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID } = instance;
+  const fail = (failureReason: number) => ({ failed: { sopClassUID, sopInstanceUID, failureReason } });
+
+  // PS3.18 10.5.2 / PS3.4 B.4.1: the identifying attributes must be present and well formed.
+  const identifying = opts.patientInstance ? [sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID] : [sopClassUID, sopInstanceUID];
+  for (const uid of identifying) {
+    if (uid === '') return fail(FailureReason.DataSetDoesNotMatchSOPClass);
+    if (!isValidUid(uid)) return fail(FailureReason.CannotUnderstand);
+  }
+  if (!isValidUid(instance.transferSyntaxUID)) return fail(FailureReason.ReferencedTransferSyntaxNotSupported);
+  // PS3.10 7.1: the File Meta Information must describe the data set it carries.
+  if (
+    (instance.mediaStorageSOPInstanceUID && instance.mediaStorageSOPInstanceUID !== sopInstanceUID) ||
+    (instance.mediaStorageSOPClassUID && instance.mediaStorageSOPClassUID !== sopClassUID)
+  ) {
+    return fail(FailureReason.DataSetDoesNotMatchSOPClass);
+  }
+  return { instance };
+}
+
+/** A part of a Store request that is not application/dicom fails (PS3.18 10.5.1.2). */
+export function isDicomPart(part: MultipartPart): boolean {
+  const partType = part.headers['content-type'];
+  return partType === undefined || parseMediaType(partType).mediaType === DICOM;
+}
+
 /** Checks the request media type (PS3.18 10.5.1.2) and splits the multipart body. */
-function splitRequest(contentType: string | undefined, body: Uint8Array): MultipartPart[] {
+export function splitRequest(contentType: string | undefined, body: Uint8Array): MultipartPart[] {
   if (!contentType) throw new UnsupportedMediaTypeError('Content-Type is required: multipart/related; type="application/dicom"');
   const media = parseMediaType(contentType);
   if (media.mediaType !== 'multipart/related') {
@@ -233,7 +273,7 @@ function numberOfFramesOf(metadata: DicomJson): number {
 }
 
 /** Store Instances Response Module, PS3.18 Table 10.5.3-1. */
-function storeInstancesResponse(outcomes: readonly Outcome[], req: StoreRequest): StoreResult {
+export function storeInstancesResponse(outcomes: readonly StoreOutcome[], req: StoreTarget): StoreResult {
   const referencedItems: DicomJson[] = [];
   const failedItems: DicomJson[] = [];
   let warnings = 0;

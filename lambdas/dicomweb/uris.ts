@@ -31,3 +31,12 @@ export function tagPathFromSegment(segment: string): string {
 export function absolute(baseUrl: string, path: string): string {
   return `${baseUrl.replace(/\/+$/, '')}${path}`;
 }
+
+/** All Instances of a Non-Patient Instance category, PS3.18 12.3 (Table 12.3-2): /{npi-name}. */
+export function npiPath(npiName: string): string {
+  return `/${enc(npiName)}`;
+}
+/** One Non-Patient Instance, PS3.18 12.3: /{npi-name}/{uid}. */
+export function npiInstancePath(npiName: string, sop: string): string {
+  return `${npiPath(npiName)}/${enc(sop)}`;
+}

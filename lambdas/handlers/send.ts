@@ -1,4 +1,5 @@
 /** Send and Check Send Result (Supplement 248 10.X, 10.Y) on the six resources of Table 10.X.1-1. */
+import { npiCategory } from '../dicomweb/npi-categories';
 import type { SendResponse } from '../dicomweb/send';
 import type { Level, SendTarget } from '../storage/ports';
 import type { DicomwebRequest, DicomwebResponse } from './http';
@@ -6,8 +7,13 @@ import { dicomwebHandler, type Operations } from './middleware';
 
 const LEVEL_OF_COLLECTION: Record<string, Level> = { studies: 'STUDY', series: 'SERIES', instances: 'INSTANCE' };
 
-/** The level is named by the collection before /send-requests; the UIDs come from the path. */
+/**
+ * The level is named by the collection before /send-requests; the UIDs come from the path. On
+ * /{npi-name}/send-requests (Sup 248 12.X) the target is the category's instances.
+ */
 export function sendTargetOf(req: Pick<DicomwebRequest, 'resource' | 'pathParameters'>): SendTarget {
+  const npi = npiCategory(/^\/([a-z-]+)\/send-requests\//.exec(req.resource)?.[1]);
+  if (npi) return { level: 'INSTANCE', npi: npi.name };
   const collection = /\/([a-z]+)\/send-requests\//.exec(req.resource)?.[1] ?? '';
   const level = LEVEL_OF_COLLECTION[collection];
   if (!level) throw new Error(`${req.resource} is not a send-requests resource`);

@@ -4,6 +4,7 @@
  */
 import { config, type Config } from '../config';
 import { DeleteService } from '../dicomweb/delete';
+import { NpiService } from '../dicomweb/npi';
 import { RetrieveService } from '../dicomweb/retrieve';
 import { SearchService } from '../dicomweb/search';
 import { SendService } from '../dicomweb/send';
@@ -16,13 +17,16 @@ import {
   type DestinationRegistrySource,
 } from '../storage/destinations';
 import { DynamoMetadataIndex } from '../storage/dynamodb';
-import type { BlobStore, MetadataIndex, SendRequestStore, SendWorkflow } from '../storage/ports';
+import { DynamoNpiIndex } from '../storage/npi-index';
+import type { BlobStore, MetadataIndex, NpiIndex, SendRequestStore, SendWorkflow } from '../storage/ports';
 import { S3BlobStore } from '../storage/s3';
 import { DynamoSendRequestStore } from '../storage/send-requests';
 import { StepFunctionsSendWorkflow } from '../storage/sfn';
 
 export interface Ports {
   readonly index: MetadataIndex;
+  /** Non-Patient Instances (PS3.18 12), in the same table apart from the studies. */
+  readonly npiIndex: NpiIndex;
   readonly blobs: BlobStore;
   readonly sendRequests: SendRequestStore;
   readonly workflow: SendWorkflow;
@@ -35,6 +39,7 @@ export interface Services extends Ports {
   readonly search: SearchService;
   readonly retrieve: RetrieveService;
   readonly delete: DeleteService;
+  readonly npi: NpiService;
   readonly send: SendService;
   readonly sendTasks: SendTasks;
 }
@@ -46,6 +51,13 @@ export function createServices(cfg: Config, ports: Ports): Services {
     defaultLimit: cfg.qidoDefaultLimit,
     maxLimit: cfg.qidoMaxLimit,
   });
+  const npi = new NpiService(ports.npiIndex, ports.blobs, {
+    maxCandidates: cfg.qidoMaxCandidates,
+    defaultLimit: cfg.qidoDefaultLimit,
+    maxLimit: cfg.qidoMaxLimit,
+    maxRequestBytes: cfg.maxRequestBytes,
+    maxResponseBytes: cfg.maxResponseBytes,
+  });
   return {
     ...ports,
     config: cfg,
@@ -53,6 +65,7 @@ export function createServices(cfg: Config, ports: Ports): Services {
     search,
     retrieve: new RetrieveService(ports.index, ports.blobs, { maxResponseBytes: cfg.maxResponseBytes }),
     delete: new DeleteService(ports.index, ports.blobs),
+    npi,
     send: new SendService(ports.sendRequests, ports.workflow, ports.destinations, {
       waitMs: cfg.sendWaitMs,
       retryAfterSeconds: cfg.sendRetryAfterSeconds,
@@ -65,6 +78,7 @@ export function createServices(cfg: Config, ports: Ports): Services {
       index: ports.index,
       blobs: ports.blobs,
       destinations: ports.destinations,
+      npi: { service: npi, index: ports.npiIndex },
     }),
   };
 }
@@ -92,6 +106,7 @@ export function services(): Services {
     const clients = createAwsClients(cfg, { sfn: !!cfg.sendStateMachineArn, secretsManager: !!cfg.destinationsSecretArn });
     cached = createServices(cfg, {
       index: new DynamoMetadataIndex(clients.dynamodb, cfg.tableName, cfg.indexShards),
+      npiIndex: new DynamoNpiIndex(clients.dynamodb, cfg.tableName),
       blobs: new S3BlobStore(clients.s3, cfg.bucketName),
       sendRequests: new DynamoSendRequestStore(clients.dynamodb, cfg.tableName),
       workflow:

@@ -34,7 +34,12 @@ export type OutcomeBasis =
   /** Whole batch, from the HTTP status alone (no usable response module). */
   | { readonly kind: 'http-status'; readonly httpStatus: number; readonly attempts: number }
   /** The destination could not be reached (or kept failing transiently) within the retry budget. */
-  | { readonly kind: 'transport'; readonly fault: string; readonly attempts: number };
+  | { readonly kind: 'transport'; readonly fault: string; readonly attempts: number }
+  /**
+   * Per instance, from the C-STORE responses of one association (PS3.2 Table N.7-42); instances
+   * without a response (association refused, aborted or cancelled) count as failed.
+   */
+  | { readonly kind: 'c-store'; readonly association: 'released' | 'rejected' | 'failed'; readonly fault?: string };
 
 /** Counters of a request that matched `matched` instances and has not attempted any yet. */
 export function initialCounters(matched: number): SubOperationCounters {

@@ -31,7 +31,15 @@ export interface Destination {
   readonly aeTitle?: string;
   readonly host?: string;
   readonly port?: number;
+  /**
+   * Sub-operation mechanisms in order of preference (PS3.4 C.4.2.3.1.1, lambdas/dimse/ae-registry.ts):
+   * a failed sub-operation is retried with the next one (C.4.2.3.1.1.7). Absent: C-STORE when the
+   * entry has a DIMSE mapping, else STOW-RS.
+   */
+  readonly subOperations?: readonly SubOperationMechanism[];
 }
+
+export type SubOperationMechanism = 'c-store' | 'stow';
 
 export interface DestinationRegistry {
   readonly destinations: readonly Destination[];
@@ -74,8 +82,9 @@ function parseDestination(entry: unknown, at: string): Destination {
   const url = httpUrl(entry.url, `${at}.url`);
   if (url.search || url.hash) throw new DestinationRegistryError(`${at}.url: must not have a query or fragment`);
   const auth = parseAuth(entry.auth, `${at}.auth`);
+  const subOperations = parseSubOperations(entry.subOperations, entry.host !== undefined, `${at}.subOperations`);
   const dimse = [entry.aeTitle, entry.host, entry.port];
-  if (dimse.every((v) => v === undefined)) return { url: String(entry.url), auth };
+  if (dimse.every((v) => v === undefined)) return { url: String(entry.url), auth, ...subOperations };
   if (dimse.some((v) => v === undefined)) {
     throw new DestinationRegistryError(`${at}: aeTitle, host and port go together (DIMSE mapping)`);
   }
@@ -89,7 +98,16 @@ function parseDestination(entry: unknown, at: string): Destination {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw new DestinationRegistryError(`${at}.port: must be an integer from 1 to 65535`);
   }
-  return { url: String(entry.url), auth, aeTitle: aeTitle.trim(), host, port };
+  return { url: String(entry.url), auth, aeTitle: aeTitle.trim(), host, port, ...subOperations };
+}
+
+function parseSubOperations(v: unknown, hasDimse: boolean, at: string): { subOperations?: SubOperationMechanism[] } {
+  if (v === undefined) return {};
+  const ok = Array.isArray(v) && v.length >= 1 && v.length <= 2 && new Set(v).size === v.length;
+  if (!ok || !v.every((m) => m === 'stow' || (m === 'c-store' && hasDimse))) {
+    throw new DestinationRegistryError(`${at}: must list "c-store" (needs aeTitle, host, port) and/or "stow", each once`);
+  }
+  return { subOperations: v as SubOperationMechanism[] };
 }
 
 function parseAuth(auth: unknown, at: string): DestinationAuth {
@@ -203,6 +221,17 @@ export function resolveStudiesUrl(destinationUrl: string): string {
   const path = url.pathname.replace(/\/+$/, '');
   if (!/\/studies$/.test(path)) url.pathname = `${path}/studies`;
   else url.pathname = path;
+  return url.href;
+}
+
+/**
+ * The Store URL of a Non-Patient Instance category at a destination (PS3.18 12.5: POST /{npi-name}),
+ * from the destination's service root; a destination registered by its /studies URL names the same root.
+ */
+export function resolveNpiStoreUrl(destinationUrl: string, npiName: string): string {
+  const url = new URL(destinationUrl);
+  const root = url.pathname.replace(/\/+$/, '').replace(/\/studies$/, '');
+  url.pathname = `${root}/${encodeURIComponent(npiName)}`;
   return url.href;
 }
 

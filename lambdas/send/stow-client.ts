@@ -11,7 +11,7 @@ import { Tag } from '../dicom/tags';
 import { MediaType } from '../handlers/http';
 import type { DicomJson } from '../storage/ports';
 import type { BatchOutcome } from './counters';
-import { resolveStudiesUrl, type Destination, type DestinationAuth } from './destinations';
+import { resolveNpiStoreUrl, resolveStudiesUrl, type Destination, type DestinationAuth } from './destinations';
 import {
   DEFAULT_RETRY_POLICY,
   faultName,
@@ -29,6 +29,11 @@ export interface InstanceToStore {
   readonly sopClassUID: string;
   /** The Part 10 file. */
   readonly bytes: Uint8Array;
+}
+
+/** Where the instances go at the destination: the Studies Service, or an NPI category (PS3.18 12.5). */
+export interface StowResource {
+  readonly npi?: string;
 }
 
 export interface StoreOptions extends RetryDeps {
@@ -51,7 +56,8 @@ type AttemptResult =
   | { readonly kind: 'fault'; readonly fault: string };
 
 /**
- * Stores one batch of instances at the destination (PS3.18 10.5.1: POST {destination}/studies) and
+ * Stores one batch of instances at the destination (PS3.18 10.5.1: POST {destination}/studies, or for
+ * Non-Patient Instances PS3.18 12.5: POST {destination}/{npi-name}) and
  * classifies every instance of the batch as completed, warning or failed. Never throws for what the
  * destination does: an unreachable destination fails the batch once the retries are used up.
  */
@@ -59,13 +65,14 @@ export async function storeInstances(
   destination: Destination,
   instances: readonly InstanceToStore[],
   opts: StoreOptions = {},
+  resource: StowResource = {},
 ): Promise<BatchOutcome> {
   if (instances.length === 0) throw new RangeError('a Store sub-operation batch cannot be empty');
   const fetchImpl = opts.fetch ?? fetch;
   const tokens = opts.tokens ?? defaultTokenCache;
   const now = opts.now ?? Date.now;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const url = resolveStudiesUrl(destination.url);
+  const url = resource.npi ? resolveNpiStoreUrl(destination.url, resource.npi) : resolveStudiesUrl(destination.url);
   const { body, contentType } = await storeRequestBody(instances);
   let tokenRefreshed = false;
 

@@ -5,11 +5,24 @@
  * only by atomic per-batch updates, so Completed + Warning + Failed + Remaining equals the number of
  * matches at every poll (PS3.4 C.4.2.3.1.1.4).
  */
-import { parseSearchParameters } from '../dicomweb/query-params';
+import type { NpiService } from '../dicomweb/npi';
+import { requireNpiCategory } from '../dicomweb/npi-categories';
 import type { SearchService } from '../dicomweb/search';
+import type { SearchParameters } from '../dicomweb/query-params';
+import { parseSendSearchParameters } from '../dicomweb/send';
 import type { DestinationRegistrySource } from '../storage/destinations';
 import { sendManifestKey } from '../storage/keys';
-import type { BlobStore, DicomJson, IndexEntry, MetadataIndex, SendRequestRecord, SendRequestStore } from '../storage/ports';
+import type {
+  BlobStore,
+  DicomJson,
+  IndexEntry,
+  InstanceObject,
+  MetadataIndex,
+  NpiIndex,
+  SendRequestRecord,
+  SendRequestStore,
+} from '../storage/ports';
+import { deliverSubOperations } from '../dimse/sub-operations';
 import { settleBatch, toBatches } from './counters';
 import { resolveDestination } from './destinations';
 import { encodeSendRequestResponse, SendStatus, sendStatus } from './response-module';
@@ -33,6 +46,8 @@ export interface SendTasksDeps {
   readonly index: MetadataIndex;
   readonly blobs: BlobStore;
   readonly destinations: DestinationRegistrySource;
+  /** Non-Patient Instances (PS3.18 12): Send on /{npi-name}/send-requests (Sup 248 12.X). */
+  readonly npi?: { readonly service: NpiService; readonly index: NpiIndex };
   /** Options of the STOW sub-operations (retry policy, timeouts; fetch and sleep in tests). */
   readonly store?: StoreOptions;
 }
@@ -48,15 +63,19 @@ export class SendTasks {
     const record = await this.record(input.transactionUID);
     const query = new Map<string, string[]>();
     for (const [name, value] of record.search) query.set(name, [...(query.get(name) ?? []), value]);
-    const parameters = parseSearchParameters(query, record.target.level, { ignoreIncludefield: true });
-    const matches = await this.deps.search.matchingEntries({
-      level: record.target.level,
-      studyInstanceUID: record.target.studyInstanceUID,
-      seriesInstanceUID: record.target.seriesInstanceUID,
-      parameters,
-      baseUrl: '',
-    });
-    const items = await this.instancesOf(matches);
+    const parameters = parseSendSearchParameters(query, record.target);
+    const items =
+      record.target.npi !== undefined
+        ? await this.npiInstancesOf(record.target.npi, parameters)
+        : await this.instancesOf(
+            await this.deps.search.matchingEntries({
+              level: record.target.level,
+              studyInstanceUID: record.target.studyInstanceUID,
+              seriesInstanceUID: record.target.seriesInstanceUID,
+              parameters,
+              baseUrl: '',
+            }),
+          );
     const manifestKey = sendManifestKey(record.transactionUID);
     await this.deps.blobs.put(manifestKey, Buffer.from(toManifestJsonLines(items)), 'application/jsonl');
     await this.deps.requests.setMatched(record.transactionUID, items.length);
@@ -80,8 +99,8 @@ export class SendTasks {
     const instances: InstanceToStore[] = [];
     const missing: string[] = [];
     for (const item of input.Items) {
-      const entry = await this.deps.index.getInstance(item.studyInstanceUID, item.seriesInstanceUID, item.sopInstanceUID);
-      const bytes = entry?.instance ? await this.deps.blobs.get(entry.instance.objectKey) : undefined;
+      const object = await this.storedObject(item);
+      const bytes = object ? await this.deps.blobs.get(object.objectKey) : undefined;
       // Deleted since Resolve: nothing to send, so the sub-operation fails.
       if (!bytes) missing.push(item.sopInstanceUID);
       else instances.push({ sopInstanceUID: item.sopInstanceUID, sopClassUID: item.sopClassUID, bytes });
@@ -89,7 +108,11 @@ export class SendTasks {
     const outcome = instances.length
       ? settleBatch(
           instances.map((i) => i.sopInstanceUID),
-          await storeInstances(destination, instances, this.deps.store),
+          // C-STORE when the registry maps the destination to a DIMSE AE, else STOW (lambdas/dimse/ae-registry.ts).
+          await deliverSubOperations(destination, instances, {
+            // A Send request's instances are all of one resource: an NPI category's, or the studies'.
+            stow: (batch) => storeInstances(destination, batch, this.deps.store, { npi: input.Items[0]?.npi }),
+          }),
         )
       : { completed: [], warning: [], failed: [] };
     const failed = [...outcome.failed, ...missing];
@@ -132,6 +155,29 @@ export class SendTasks {
     const record = await this.deps.requests.get(transactionUID);
     if (!record) throw new SendRequestNotFoundError(`no send request ${transactionUID}`);
     return record;
+  }
+
+  /** The stored object of a manifest item: an instance of the studies or a Non-Patient Instance. */
+  private async storedObject(item: ManifestItem): Promise<InstanceObject | undefined> {
+    if (item.npi !== undefined) return (await this.npiDeps().index.getInstance(item.npi, item.sopInstanceUID))?.instance;
+    return (await this.deps.index.getInstance(item.studyInstanceUID, item.seriesInstanceUID, item.sopInstanceUID))?.instance;
+  }
+
+  /** The Non-Patient Instances of the category the search matches (Sup 248 12.X.2), as manifest items. */
+  private async npiInstancesOf(npi: string, parameters: SearchParameters): Promise<ManifestItem[]> {
+    const entries = await this.npiDeps().service.matchingEntries(requireNpiCategory(npi), parameters);
+    return entries.map((e) => ({
+      studyInstanceUID: '',
+      seriesInstanceUID: '',
+      sopInstanceUID: e.sopInstanceUID,
+      sopClassUID: e.instance.sopClassUID,
+      npi: e.category,
+    }));
+  }
+
+  private npiDeps(): NonNullable<SendTasksDeps['npi']> {
+    if (!this.deps.npi) throw new TypeError('SendTasks was built without the NPI service');
+    return this.deps.npi;
   }
 
   /** The instances under the matched studies, series or instances, as manifest items. */

@@ -18,6 +18,8 @@ export interface ManifestItem {
   readonly seriesInstanceUID: string;
   readonly sopInstanceUID: string;
   readonly sopClassUID: string;
+  /** The {npi-name} of a Non-Patient Instance (PS3.18 12); its study and series UIDs are then ''. */
+  readonly npi?: string;
 }
 
 export interface ResolveInput {
@@ -63,7 +65,7 @@ export function parseManifestJsonLines(text: string): ManifestItem[] {
     .map((line, i) => {
       const v = JSON.parse(line) as Partial<ManifestItem>;
       const fields = ['studyInstanceUID', 'seriesInstanceUID', 'sopInstanceUID', 'sopClassUID'] as const;
-      if (fields.some((f) => typeof v[f] !== 'string')) throw new Error(`manifest line ${i + 1} is not a manifest item`);
+      if (fields.some((f) => typeof v[f] !== 'string') || (v.npi !== undefined && typeof v.npi !== 'string')) throw new Error(`manifest line ${i + 1} is not a manifest item`);
       return pickManifestItem(v as ManifestItem);
     });
 }
@@ -74,5 +76,6 @@ function pickManifestItem(i: ManifestItem): ManifestItem {
     seriesInstanceUID: i.seriesInstanceUID,
     sopInstanceUID: i.sopInstanceUID,
     sopClassUID: i.sopClassUID,
+    ...(i.npi !== undefined && { npi: i.npi }),
   };
 }

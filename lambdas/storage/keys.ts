@@ -4,6 +4,7 @@
  *   studies/{study}/series/{series}/instances/{sop}.dcm    the Part 10 file exactly as received
  *   studies/{study}/series/{series}/instances/{sop}.json   its DICOM JSON (PS3.18 F.2), BulkDataURI for large values
  *   send-requests/{transactionUID}/manifest.jsonl          the instances a Send selected
+ *   npi/{category}/{sop}.dcm, npi/{category}/{sop}.json    a Non-Patient Instance (PS3.18 12) and its DICOM JSON
  */
 
 import { BadRequestError } from '../dicomweb/errors';
@@ -40,4 +41,18 @@ export function instanceMetadataKey(studyInstanceUID: string, seriesInstanceUID:
 /** Key of the manifest (one JSON object per line) of the instances a Send request selected. */
 export function sendManifestKey(transactionUID: string): string {
   return `send-requests/${keySegment('Transaction UID', transactionUID)}/manifest.jsonl`;
+}
+
+function npiPrefix(category: string, sopInstanceUID: string): string {
+  return `npi/${keySegment('NPI category', category)}/${keySegment('SOP Instance UID', sopInstanceUID)}`;
+}
+
+/** Key of the Part 10 object of one Non-Patient Instance (PS3.18 12), apart from the studies. */
+export function npiObjectKey(category: string, sopInstanceUID: string): string {
+  return `${npiPrefix(category, sopInstanceUID)}.dcm`;
+}
+
+/** Key of the DICOM JSON of one Non-Patient Instance, beside its Part 10 object. */
+export function npiMetadataKey(category: string, sopInstanceUID: string): string {
+  return `${npiPrefix(category, sopInstanceUID)}.json`;
 }

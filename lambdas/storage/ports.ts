@@ -124,6 +124,34 @@ export interface MetadataIndex {
   clearTombstones(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<void>;
 }
 
+/**
+ * One Non-Patient Instance (PS3.18 12) in the index: item NPI#{category} / INSTANCE#{sop}, apart from
+ * the patient studies and outside every Studies index (DESIGN.md).
+ */
+export interface NpiEntry {
+  /** The {npi-name} of the category (lambdas/dicomweb/npi-categories.ts). */
+  readonly category: string;
+  readonly sopInstanceUID: string;
+  /** The category's matching keys and return attributes, as DICOM JSON. */
+  readonly attributes: DicomJson;
+  readonly instance: InstanceObject;
+}
+
+export type PutNpiOutcome =
+  | { readonly outcome: 'created' }
+  /** The same SOP Instance UID is indexed in the category with the same digest. */
+  | { readonly outcome: 'identical'; readonly existing: NpiEntry }
+  | { readonly outcome: 'conflict'; readonly existing: NpiEntry };
+
+/** Index of Non-Patient Instances: one partition per category; a search is a Query on it. */
+export interface NpiIndex {
+  /** Conditional put: never overwrites an indexed SOP Instance UID. */
+  putInstance(entry: NpiEntry): Promise<PutNpiOutcome>;
+  getInstance(category: string, sopInstanceUID: string): Promise<NpiEntry | undefined>;
+  /** Every entry of the category, page by page; never a table scan. */
+  query(category: string): AsyncIterable<NpiEntry>;
+}
+
 /** Progress of a send request (Supplement 248 10.X): PENDING until Finalize or Fail ends it. */
 export type SendRequestState = 'PENDING' | 'COMPLETED' | 'FAILED';
 
@@ -132,6 +160,8 @@ export interface SendTarget {
   readonly level: Level;
   readonly studyInstanceUID?: string;
   readonly seriesInstanceUID?: string;
+  /** The {npi-name} of a Send on /{npi-name}/send-requests (Sup 248 12.X); level is then INSTANCE. */
+  readonly npi?: string;
 }
 
 /** A send request as the archive tracks it: item SEND#{transactionUID} / #SEND (DESIGN.md). */

@@ -51,6 +51,7 @@ export function sendRequestToItem(r: SendRequestRecord): Item {
     TargetLevel: r.target.level,
     StudyInstanceUID: r.target.studyInstanceUID,
     SeriesInstanceUID: r.target.seriesInstanceUID,
+    Npi: r.target.npi,
     // Search values may be empty strings (universal matching): one JSON string keeps them intact.
     Search: JSON.stringify(r.search),
     Destination: r.destination,
@@ -79,6 +80,7 @@ export function sendRequestFromItem(item: Item): StoredSendRequestRecord {
       level: item.TargetLevel as Level,
       ...(str(item.StudyInstanceUID) !== undefined && { studyInstanceUID: str(item.StudyInstanceUID) }),
       ...(str(item.SeriesInstanceUID) !== undefined && { seriesInstanceUID: str(item.SeriesInstanceUID) }),
+      ...(str(item.Npi) !== undefined && { npi: str(item.Npi) }),
     },
     search: JSON.parse(item.Search as string) as [string, string][],
     destination: item.Destination as string,

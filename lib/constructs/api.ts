@@ -69,6 +69,13 @@ const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: Arc
   },
   // Retrieve Capabilities answers from the route table alone: no storage access at all.
   capabilities: () => undefined,
+  // Store, Search and Retrieve of Non-Patient Instances (PS3.18 12).
+  npi: ({ policy }, storage) => {
+    storage.grantObjectRead(policy);
+    storage.grantObjectWrite(policy);
+    storage.grantIndexRead(policy);
+    storage.grantIndexWrite(policy);
+  },
   retrieve: ({ policy }, storage) => {
     storage.grantObjectRead(policy);
     storage.grantIndexRead(policy);

@@ -9,12 +9,16 @@ import { dicomwebHandler } from '../../lambdas/handlers/middleware';
 import { createServices, type Services } from '../../lambdas/handlers/services';
 import { operations as capabilitiesOperations } from '../../lambdas/handlers/capabilities';
 import { operations as deleteOperations } from '../../lambdas/handlers/delete';
+import { operations as npiOperations } from '../../lambdas/handlers/npi';
 import { operations as sendOperations } from '../../lambdas/handlers/send';
 import { operations as retrieveOperations } from '../../lambdas/handlers/retrieve';
 import { operations as searchOperations } from '../../lambdas/handlers/search';
 import { operations as storeOperations } from '../../lambdas/handlers/store';
+import { loadDimseConfig } from '../../lambdas/dimse/config';
+import { startArchiveDimseGateway } from '../../lambdas/dimse/gateway';
 import { createAwsClients } from '../../lambdas/storage/clients';
 import { DynamoMetadataIndex } from '../../lambdas/storage/dynamodb';
+import { DynamoNpiIndex } from '../../lambdas/storage/npi-index';
 import { FileDestinationRegistrySource } from '../../lambdas/storage/destinations';
 import { S3BlobStore } from '../../lambdas/storage/s3';
 import { DynamoSendRequestStore } from '../../lambdas/storage/send-requests';
@@ -33,6 +37,11 @@ export interface ArchiveOptions {
    * in AWS. DESTINATIONS_FILE defaults to ${dataDir}/destinations.json.
    */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * DIMSE gateway (lambdas/dimse): listens on this port (0: ephemeral) when given, with the AE Title
+   * DIMSE_AET of env (default ARCHIVE); bound to `host` like the HTTP gateway.
+   */
+  readonly dimsePort?: number;
 }
 
 export interface EmbeddedArchive {
@@ -40,6 +49,8 @@ export interface EmbeddedArchive {
   readonly url: string;
   readonly config: Config;
   readonly services: Services;
+  /** The DIMSE gateway, when ArchiveOptions.dimsePort was given. */
+  readonly dimse?: { readonly port: number; readonly aeTitle: string };
   close(): Promise<void>;
 }
 
@@ -66,6 +77,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     });
     const services: Services = createServices(config, {
       index: new DynamoMetadataIndex(clients.dynamodb, config.tableName, config.indexShards),
+      npiIndex: new DynamoNpiIndex(clients.dynamodb, config.tableName),
       blobs: new S3BlobStore(clients.s3, config.bucketName),
       sendRequests: new DynamoSendRequestStore(clients.dynamodb, config.tableName),
       workflow,
@@ -79,18 +91,30 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       delete: dicomwebHandler('delete', deleteOperations, get),
       send: dicomwebHandler('send', sendOperations, get),
       capabilities: dicomwebHandler('capabilities', capabilitiesOperations, get),
+      npi: dicomwebHandler('npi', npiOperations, get),
     };
     const gateway = await startGateway({
       handlers,
       maxRequestBytes: config.maxRequestBytes,
+      maxInFlightRequests: config.maxInFlightRequests,
       host: opts.host,
       port: opts.port,
     });
+    const dimse =
+      opts.dimsePort === undefined
+        ? undefined
+        : await startArchiveDimseGateway(
+            services,
+            loadDimseConfig({ ...opts.env, DIMSE_PORT: String(opts.dimsePort) }, { host: opts.host }),
+            { baseUrl: config.publicBaseUrl ?? gateway.url },
+          );
     return {
       url: gateway.url,
       config,
       services,
+      ...(dimse ? { dimse: { port: dimse.port, aeTitle: dimse.aeTitle } } : {}),
       close: async () => {
+        await dimse?.close();
         await gateway.close();
         await workflow.close();
         clients.s3.destroy();

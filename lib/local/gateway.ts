@@ -14,7 +14,7 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { errorResponse } from '../../lambdas/handlers/middleware';
 import type { ProxyResult } from '../../lambdas/handlers/proxy';
 import { toProxyResult } from '../../lambdas/handlers/proxy';
-import { MethodNotAllowedError, NotFoundError } from '../../lambdas/dicomweb/errors';
+import { MethodNotAllowedError, NotFoundError, ServiceUnavailableError } from '../../lambdas/dicomweb/errors';
 import { requestTooLarge } from '../../lambdas/dicomweb/store';
 import type { FunctionGroup, Route } from '../routes';
 import { routesForPath } from '../routes';
@@ -25,6 +25,13 @@ export interface GatewayOptions {
   readonly handlers: Readonly<Record<FunctionGroup, ProxyHandler>>;
   /** Largest request body accepted (Lambda's 6 MB invocation payload, base64-decoded). */
   readonly maxRequestBytes: number;
+  /**
+   * Most requests handled at once; beyond it the gateway answers 503 with Retry-After and a Status
+   * Report. In AWS the same overload is met by Lambda's concurrency limit (a throttled invocation,
+   * which API Gateway answers 503 for a proxy integration) and by API Gateway's stage throttling (429).
+   * Unbounded when absent.
+   */
+  readonly maxInFlightRequests?: number;
   readonly host?: string;
   readonly port?: number;
 }
@@ -36,6 +43,9 @@ export interface Gateway {
 }
 
 class BodyTooLarge extends Error {}
+
+/** Retry-After of the 503 answered beyond maxInFlightRequests, in seconds. */
+const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
 async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -68,6 +78,18 @@ function lambdaContext(group: FunctionGroup): Context {
   };
 }
 
+/**
+ * Sets a client-chosen name (a header or query parameter: `valueOf`, `__proto__`...) as an own
+ * property, as the JSON.parse of API Gateway's event would, never reaching the object's prototype.
+ */
+function appendOwn<T>(map: Record<string, T[]>, name: string, value: T): void {
+  if (Object.hasOwn(map, name)) map[name]!.push(value);
+  else setOwn(map, name, [value]);
+}
+function setOwn<T>(map: Record<string, T>, name: string, value: T): void {
+  Object.defineProperty(map, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** The REST proxy event API Gateway would send for this request and route. */
 export function proxyEvent(
   req: http.IncomingMessage,
@@ -81,8 +103,8 @@ export function proxyEvent(
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!;
     const value = req.rawHeaders[i + 1]!;
-    headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
+    setOwn(headers, name, value);
+    appendOwn(multiValueHeaders, name, value);
   }
   // API Gateway tells the function the scheme the client used; here it is plain HTTP on loopback.
   headers['X-Forwarded-Proto'] = 'http';
@@ -90,8 +112,8 @@ export function proxyEvent(
   const queryStringParameters: Record<string, string> = {};
   const multiValueQueryStringParameters: Record<string, string[]> = {};
   for (const [name, value] of url.searchParams) {
-    queryStringParameters[name] = value;
-    (multiValueQueryStringParameters[name] ??= []).push(value);
+    setOwn(queryStringParameters, name, value);
+    appendOwn(multiValueQueryStringParameters, name, value);
   }
   const hasQuery = url.searchParams.size > 0;
   return {
@@ -140,7 +162,16 @@ async function writeError(res: http.ServerResponse, error: unknown): Promise<voi
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const maxInFlight = opts.maxInFlightRequests ?? Infinity;
+  let inFlight = 0;
   const server = http.createServer((req, res) => {
+    if (inFlight >= maxInFlight) {
+      req.resume();
+      void writeError(res, new ServiceUnavailableError('the archive is handling as many requests as it can; retry later', OVERLOAD_RETRY_AFTER_SECONDS));
+      return;
+    }
+    inFlight++;
+    res.once('close', () => inFlight--);
     void handle(req, res).catch((error) => {
       if (!res.headersSent) void writeError(res, error);
       else res.destroy(error instanceof Error ? error : undefined);

@@ -3,6 +3,7 @@
  *   DATA_DIR   where data is kept (default ./.data); restarting keeps it
  *   PORT       HTTP port (default 8080), bound to 127.0.0.1 (HOST to change)
  *   DESTINATIONS_FILE  SEND-RS destination registry (default ${DATA_DIR}/destinations.json)
+ *   DIMSE_PORT, DIMSE_AET  DIMSE gateway port and AE Title (default 11112, ARCHIVE), bound like PORT
  *   any other variable of lambdas/config.ts (e.g. AUTH_TOKEN, MAX_REQUEST_BYTES, SEND_BATCH_SIZE)
  */
 import { startArchive } from './archive';
@@ -12,6 +13,7 @@ const passThrough = [
   'PUBLIC_BASE_URL',
   'MAX_REQUEST_BYTES',
   'MAX_RESPONSE_BYTES',
+  'MAX_IN_FLIGHT_REQUESTS',
   'QIDO_MAX_CANDIDATES',
   'QIDO_DEFAULT_LIMIT',
   'QIDO_MAX_LIMIT',
@@ -24,6 +26,11 @@ const passThrough = [
   'SEND_RETRY_AFTER_SECONDS',
   'SEND_RESULT_TTL_SECONDS',
   'SEND_TOMBSTONE_TTL_SECONDS',
+  'DIMSE_AET',
+  'DIMSE_MOVE_PROXY_ORIGIN',
+  'DIMSE_MOVE_PROXY_TOKEN',
+  'DIMSE_MOVE_PROXY_MAX_WAIT_SECONDS',
+  'DIMSE_CSTORE_TIMEOUT_MS',
 ];
 
 async function main(): Promise<void> {
@@ -32,11 +39,14 @@ async function main(): Promise<void> {
   const archive = await startArchive({
     dataDir: process.env.DATA_DIR ?? '.data',
     port: Number(process.env.PORT ?? 8080),
+    // DIMSE gateway (lambdas/dimse): DIMSE_PORT (default 11112), AE Title DIMSE_AET (default ARCHIVE).
+    dimsePort: Number(process.env.DIMSE_PORT ?? 11112),
     host: process.env.HOST ?? '127.0.0.1',
     env,
   });
   console.log(`DICOMweb archive ready at ${archive.url}`);
   console.log(`  Studies service: ${archive.url}/studies`);
+  if (archive.dimse) console.log(`  DIMSE gateway: AE ${archive.dimse.aeTitle} on port ${archive.dimse.port}`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,151 +1,330 @@
 /**
- * `npm run bench`: throughput and memory of the embedded archive on a generated corpus.
- *   npm run bench -- --instances 500 --bytes 500000 --concurrency 4 --send-instances 1000 --send-bytes 40000
- * Prints STOW-RS, QIDO-RS and WADO-RS throughput (instances/s, MB/s, queries/s, p50/p95), SEND-RS
- * throughput to a second embedded archive (./send-rs.ts) and the peak RSS of the process (archives
- * and client share it, so the figure is an upper bound for the archive).
- * Targets live here, never in timed tests.
+ * `npm run bench`: the embedded archive beside Orthanc with its DICOMweb plugin, the same workload
+ * sent by the same client (fetch, same concurrency) to both, then the archive's cloud cost drivers.
+ *   npm run bench                          # --scale small: a few minutes
+ *   npm run bench -- --scale full          # 10,000 studies / 100,000 instances for QIDO-RS
+ *   npm run bench -- --sections stow,wado --no-docs
+ * Prints one side-by-side table with ratios and the cost table, and writes both into
+ * docs/performance.md (between its generated markers) when every section ran.
+ * Orthanc is installed with apt-get when missing and the bench runs as root; otherwise its column
+ * is empty. Targets live here, never in timed tests.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startArchive } from '../../lib/local/archive';
-import { makeInstance } from '../support/dicom-factory';
-import { multipartParts } from '../support/http';
-import { newUid } from '../../lambdas/dicom/uid';
-import { instancesPerRequest, mb, percentile, pool as poolOf, stowAll } from './common';
-import { benchSendRs } from './send-rs';
+import { loadConfig } from '../../lambdas/config';
+import { mb } from './common';
+import { measureBundles, measureHandlerCosts } from './cost';
+import {
+  comparisonMarkdown,
+  comparisonText,
+  costMarkdown,
+  costText,
+  figure,
+  replaceGenerated,
+  type ComparisonRow,
+  type CostRow,
+} from './report';
+import { benchOrthancForward, benchSendRs, sendCorpus } from './send-rs';
+import {
+  ensureOrthanc,
+  processCpuSeconds,
+  PROJECT_ROOT,
+  startArchiveProcess,
+  startOrthanc,
+  type ArchiveServer,
+  type DicomwebServer,
+  type OrthancServer,
+} from './servers';
+import {
+  INSTANCES_PER_SERIES,
+  SERIES_PER_STUDY,
+  QIDO_KEYS,
+  QIDO_LEVELS,
+  instancesPerRequest,
+  loadQidoCorpus,
+  mbPerSecond,
+  p50,
+  p95,
+  perSecond,
+  qidoWorkload,
+  stowCorpus,
+  stowWorkload,
+  wadoFrames,
+  wadoInstances,
+  wadoSeries,
+  type Measurement,
+} from './workloads';
+
+const SCALES = {
+  small: { stowSmall: 400, stowLarge: 100, qidoStudies: 500, queries: 40, send: 200, cpuInstances: 40 },
+  full: { stowSmall: 2000, stowLarge: 400, qidoStudies: 10_000, queries: 200, send: 1000, cpuInstances: 100 },
+} as const;
+const SECTIONS = ['stow', 'wado', 'qido', 'send', 'cost'] as const;
+type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
   options: {
-    instances: { type: 'string', default: '500' },
-    bytes: { type: 'string', default: '500000' },
+    scale: { type: 'string', default: 'small' },
     concurrency: { type: 'string', default: '4' },
-    queries: { type: 'string', default: '300' },
-    'send-instances': { type: 'string', default: '1000' },
-    'send-bytes': { type: 'string', default: '40000' },
+    sections: { type: 'string', default: SECTIONS.join(',') },
+    studies: { type: 'string' },
+    'no-docs': { type: 'boolean', default: false },
   },
 });
-const N = Number(values.instances);
-const BYTES = Number(values.bytes);
+if (values.scale !== 'small' && values.scale !== 'full') throw new Error('--scale is small or full');
+const scale = { ...SCALES[values.scale], ...(values.studies ? { qidoStudies: Number(values.studies) } : {}) };
 const CONCURRENCY = Number(values.concurrency);
-const QUERIES = Number(values.queries);
-const SEND_N = Number(values['send-instances']);
-const SEND_BYTES = Number(values['send-bytes']);
+const sections = new Set(values.sections!.split(',').map((s) => s.trim()) as Section[]);
+for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}; sections: ${SECTIONS.join(',')}`);
 
-let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+/** The archive's STOW request limit (lambdas/config.ts default): both servers get requests of this size. */
+const MAX_REQUEST_BYTES = loadConfig({ BUCKET_NAME: '-', TABLE_NAME: '-' }).maxRequestBytes;
+const log = (line: string) => console.log(`[bench] ${line}`);
 
-const pool = <T>(items: readonly T[], worker: (item: T) => Promise<void>) => poolOf(items, CONCURRENCY, worker);
+interface Servers {
+  readonly archive: ArchiveServer;
+  readonly orthanc?: OrthancServer;
+  /** Orthanc receiving SEND-RS (from the archive) and forwarding (from `orthanc`) over its STOW-RS. */
+  readonly destination?: OrthancServer;
+}
+
+/** The archive, then Orthanc, each measured alone with its process's CPU time around the run. */
+async function both(
+  servers: Servers,
+  what: string,
+  run: (server: DicomwebServer) => Promise<Measurement>,
+): Promise<{ archive: Measurement & { cpu: number }; orthanc?: Measurement & { cpu: number } }> {
+  const one = async (server: DicomwebServer) => {
+    log(`${what}: ${server.name}`);
+    const cpu0 = processCpuSeconds(server.pid);
+    const m = await run(server);
+    return { ...m, cpu: processCpuSeconds(server.pid) - cpu0 };
+  };
+  const archive = await one(servers.archive);
+  return { archive, orthanc: servers.orthanc ? await one(servers.orthanc) : undefined };
+}
+
+function throughputRows(label: string, r: Awaited<ReturnType<typeof both>>, unit = 'instances/s', opsPerOperation = 1): ComparisonRow[] {
+  return [
+    { measure: label, unit, archive: perSecond(r.archive) * opsPerOperation, orthanc: r.orthanc && perSecond(r.orthanc) * opsPerOperation, better: 'higher' },
+    { measure: `${label}, MB/s`, unit: 'MB/s', archive: mbPerSecond(r.archive), orthanc: r.orthanc && mbPerSecond(r.orthanc), better: 'higher' },
+  ];
+}
+
+/** Whole server process CPU per operation (the archive's process holds its emulators too). */
+function serverCpuRow(label: string, r: Awaited<ReturnType<typeof both>>, operationsPer = 1): ComparisonRow {
+  const perOp = (m: Measurement & { cpu: number }) => (m.cpu * 1000) / (m.operations * operationsPer);
+  return { measure: `${label}, server CPU`, unit: 'ms/instance', archive: perOp(r.archive), orthanc: r.orthanc && perOp(r.orthanc), better: 'lower', note: '[c]' };
+}
 
 async function main(): Promise<void> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'archive-bench-'));
+  const started = new Date();
+  const rows: ComparisonRow[] = [];
+  const costs: CostRow[] = [];
+  const orthancFound = ensureOrthanc(log);
+  const installation = typeof orthancFound === 'string' ? undefined : orthancFound;
+  if (!installation) log(`Orthanc columns skipped: ${orthancFound}`);
+
+  log(`scale ${values.scale}: ${JSON.stringify(scale)}, concurrency ${CONCURRENCY}`);
   // Retry-After 1 s: the SEND-RS figure includes the polling granularity.
-  const archive = await startArchive({ dataDir, env: { SEND_RETRY_AFTER_SECONDS: '1' } });
+  const archive = await startArchiveProcess({ SEND_RETRY_AFTER_SECONDS: '1' });
+  let destination: OrthancServer | undefined;
+  let orthanc: OrthancServer | undefined;
   try {
-    console.log(`corpus: ${N} instances of ~${BYTES} bytes, concurrency ${CONCURRENCY}`);
-    const studies = Array.from({ length: Math.max(1, Math.ceil(N / 50)) }, (_, i) => ({
-      study: newUid(),
-      series: newUid(),
-      patientID: `BENCH-${i}`,
-    }));
-    const month = (i: number) => String((i % studies.length % 12) + 1).padStart(2, '0');
-    const corpus = Array.from({ length: N }, (_, i) => {
-      const s = studies[i % studies.length]!;
-      return makeInstance({
-        studyInstanceUID: s.study,
-        seriesInstanceUID: s.series,
-        patientID: s.patientID,
-        patientName: `Bench^Patient${i % studies.length}`,
-        studyDate: `2024${month(i)}15`,
-        approximateBytes: BYTES,
-      });
-    });
-    const totalBytes = corpus.reduce((n, b) => n + b.byteLength, 0);
-
-    // STOW-RS: as many instances per request as the request limit allows.
-    const perRequest = instancesPerRequest(archive.config.maxRequestBytes, corpus);
-    let t = performance.now();
-    await stowAll(archive.url, corpus, perRequest, CONCURRENCY);
-    let s = (performance.now() - t) / 1000;
-    console.log(`STOW-RS   ${(N / s).toFixed(1)} instances/s  ${(mb(totalBytes) / s).toFixed(1)} MB/s  (${perRequest} per request)`);
-
-    // QIDO-RS: study, series and instance level.
-    const queries = [
-      (i: number) => `/studies?PatientID=BENCH-${i % studies.length}`,
-      (i: number) => `/studies?StudyDate=2024${month(i)}01-2024${month(i)}28`,
-      (i: number) => `/studies?PatientName=Bench*&PatientID=BENCH-${i % studies.length}`,
-      (i: number) => `/studies?PatientName=bench&fuzzymatching=true&PatientID=BENCH-${i % studies.length}`,
-      (i: number) => `/studies/${studies[i % studies.length]!.study}/series`,
-      (i: number) => `/studies/${studies[i % studies.length]!.study}/instances?limit=10`,
-    ];
-    const latencies: number[] = [];
-    t = performance.now();
-    await pool(
-      Array.from({ length: QUERIES }, (_, i) => i),
-      async (i) => {
-        const q0 = performance.now();
-        const r = await fetch(`${archive.url}${queries[i % queries.length]!(i)}`);
-        await r.arrayBuffer();
-        if (r.status !== 200) throw new Error(`QIDO answered ${r.status}`);
-        latencies.push(performance.now() - q0);
-      },
-    );
-    s = (performance.now() - t) / 1000;
-    latencies.sort((a, b) => a - b);
-    console.log(
-      `QIDO-RS   ${(QUERIES / s).toFixed(1)} queries/s  p50 ${percentile(latencies, 50).toFixed(1)} ms  p95 ${percentile(latencies, 95).toFixed(1)} ms`,
-    );
-
-    // WADO-RS: every instance, as stored.
-    const refs: string[] = [];
-    for (const st of studies) {
-      const r = await fetch(`${archive.url}/studies/${st.study}/instances?limit=5000`);
-      for (const item of (await r.json()) as any[]) refs.push(item['00081190'].Value[0]);
+    if (installation) {
+      destination = await startOrthanc(installation, { name: 'destination' });
+      orthanc = await startOrthanc(installation, { name: 'origin', servers: { destination: destination.url } });
     }
-    let bytes = 0;
-    t = performance.now();
-    await pool(refs, async (url) => {
-      const r = await fetch(url, { headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
-      for (const part of await multipartParts(r)) bytes += part.body.byteLength;
-    });
-    s = (performance.now() - t) / 1000;
-    console.log(`WADO-RS   ${(refs.length / s).toFixed(1)} instances/s  ${(mb(bytes) / s).toFixed(1)} MB/s`);
+    const servers: Servers = { archive, orthanc, destination };
 
-    t = performance.now();
-    bytes = 0;
-    await pool(studies, async (st) => {
-      const r = await fetch(`${archive.url}/studies/${st.study}/series/${st.series}`, {
-        headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
-      });
-      bytes += (await r.arrayBuffer()).byteLength;
-    });
-    s = (performance.now() - t) / 1000;
-    console.log(`WADO-RS   series retrieve ${(mb(bytes) / s).toFixed(1)} MB/s`);
-
-    if (SEND_N > 0) {
-      const send = await benchSendRs({ origin: archive, originDataDir: dataDir, instances: SEND_N, bytes: SEND_BYTES, concurrency: CONCURRENCY });
-      const { sendBatchSize, sendMaxConcurrency } = archive.config;
-      console.log(
-        `SEND-RS   ${(send.completed / send.seconds).toFixed(1)} instances/s  ${(mb(send.bytes) / send.seconds).toFixed(1)} MB/s delivered  ` +
-          `(${send.matched} instances of ~${SEND_BYTES} bytes in one Send, ${send.seconds.toFixed(1)} s, ${send.polls} polls, ` +
-          `batches of ${sendBatchSize} x ${sendMaxConcurrency} in parallel)`,
-      );
-      console.log(
-        `SEND-RS   final Status ${send.status.toString(16).toUpperCase().padStart(4, '0')}: completed ${send.completed}  warning ${send.warning}  ` +
-          `failed ${send.failed}; destination holds ${send.atDestination}`,
-      );
+    // STOW-RS, PS3.18 10.5: as many instances per request as the archive's request limit admits.
+    const small = stowCorpus(scale.stowSmall, 40_000);
+    const large = stowCorpus(scale.stowLarge, 500_000);
+    if (sections.has('stow') || sections.has('wado')) {
+      for (const [label, corpus] of [['small (~40 KB)', small], ['large (~0.5 MB)', large]] as const) {
+        const perRequest = instancesPerRequest(MAX_REQUEST_BYTES, corpus.files);
+        const r = await both(servers, `STOW-RS ${label}`, (s) => stowWorkload(s.url, corpus, perRequest, CONCURRENCY));
+        rows.push(...throughputRows(`STOW-RS ${label}, ${perRequest}/request`, r), serverCpuRow(`STOW-RS ${label}`, r));
+      }
     }
-    console.log(`peak RSS  ${mb(peakRss).toFixed(0)} MB (archive + client + corpus of ${mb(totalBytes).toFixed(0)} MB in one process)`);
+
+    // WADO-RS, PS3.18 10.4: instances and frames as stored, and whole series.
+    if (sections.has('wado')) {
+      let r = await both(servers, 'WADO-RS instance (small)', (s) => wadoInstances(s.url, small.instances, CONCURRENCY));
+      rows.push(...throughputRows('WADO-RS instance (~40 KB)', r), serverCpuRow('WADO-RS instance (~40 KB)', r));
+      r = await both(servers, 'WADO-RS instance (large)', (s) => wadoInstances(s.url, large.instances, CONCURRENCY));
+      rows.push(...throughputRows('WADO-RS instance (~0.5 MB)', r));
+      r = await both(servers, 'WADO-RS series', (s) => wadoSeries(s.url, large.instances, CONCURRENCY));
+      rows.push(...throughputRows('WADO-RS series (20 x ~0.5 MB)', r, 'instances/s', 20));
+      r = await both(servers, 'WADO-RS frames', (s) => wadoFrames(s.url, large.instances, CONCURRENCY));
+      rows.push(...throughputRows('WADO-RS frame (~0.5 MB)', r, 'frames/s'));
+    }
+
+    // QIDO-RS, PS3.18 10.6: the corpus first (its load rate is one more STOW-RS figure, tiny instances).
+    if (sections.has('qido')) {
+      const instances = scale.qidoStudies * SERIES_PER_STUDY * INSTANCES_PER_SERIES;
+      const load = await both(servers, `loading the QIDO-RS corpus (${scale.qidoStudies} studies, ${instances} instances)`, async (s) => {
+        const t0 = performance.now();
+        await loadQidoCorpus(s.url, scale.qidoStudies, CONCURRENCY);
+        return { operations: instances, seconds: (performance.now() - t0) / 1000, bytes: 0, latencies: [] };
+      });
+      rows.push({
+        measure: `STOW-RS tiny (~1 KB), 500/request`,
+        unit: 'instances/s',
+        archive: perSecond(load.archive),
+        orthanc: load.orthanc && perSecond(load.orthanc),
+        better: 'higher',
+      });
+      for (const level of QIDO_LEVELS) {
+        for (const key of QIDO_KEYS) {
+          const r = await both(servers, `QIDO-RS ${level} ${key}`, (s) => qidoWorkload(s.url, level, key, scale.queries, scale.qidoStudies, CONCURRENCY));
+          const latency = (m: Measurement) => `p50 ${figure(p50(m))} / p95 ${figure(p95(m))} ms`;
+          rows.push({
+            measure: `QIDO-RS /${level} by ${key}`,
+            unit: 'queries/s',
+            archive: perSecond(r.archive),
+            orthanc: r.orthanc && perSecond(r.orthanc),
+            better: 'higher',
+            detail: { archive: latency(r.archive), orthanc: r.orthanc && latency(r.orthanc) },
+            note: key === 'fuzzy name' ? '[f]' : undefined,
+          });
+        }
+      }
+    }
+
+    // SEND-RS (Sup 248) against Orthanc's own DICOMweb forwarding, to the same destination Orthanc.
+    if (sections.has('send') && destination && orthanc) {
+      const bytes = 40_000;
+      const forArchive = sendCorpus(scale.send, bytes);
+      const forOrthanc = sendCorpus(scale.send, bytes);
+      const perRequest = instancesPerRequest(MAX_REQUEST_BYTES, forArchive.files);
+      log('SEND-RS: loading the corpus into both origins');
+      await stowWorkload(archive.url, { files: forArchive.files, instances: [], bytes: forArchive.bytes }, perRequest, CONCURRENCY);
+      await stowWorkload(orthanc.url, { files: forOrthanc.files, instances: [], bytes: forOrthanc.bytes }, perRequest, CONCURRENCY);
+      log('SEND-RS: archive');
+      const send = await benchSendRs({ origin: archive.url, originDataDir: archive.dataDir, destination: destination.url, corpus: forArchive });
+      log('SEND-RS: Orthanc forwarding');
+      const forward = await benchOrthancForward({ restUrl: orthanc.restUrl, server: 'destination', destination: destination.url, corpus: forOrthanc });
+      const { sendBatchSize, sendMaxConcurrency } = loadConfig({ BUCKET_NAME: '-', TABLE_NAME: '-' });
+      rows.push(
+        {
+          measure: `SEND-RS ${scale.send} x ~40 KB to Orthanc STOW-RS`,
+          unit: 'instances/s',
+          archive: send.completed / send.seconds,
+          orthanc: forward.atDestination / forward.seconds,
+          better: 'higher',
+          detail: { archive: `${send.polls} polls, batches of ${sendBatchSize} x ${sendMaxConcurrency}`, orthanc: 'servers/{name}/stow, synchronous' },
+          note: '[s]',
+        },
+        { measure: 'SEND-RS, MB/s delivered', unit: 'MB/s', archive: mb(send.bytes) / send.seconds, orthanc: mb(forward.bytes) / forward.seconds, better: 'higher' },
+      );
+    } else if (sections.has('send')) {
+      log('SEND-RS skipped: it needs Orthanc as the destination');
+    }
+
+    // Cloud cost drivers of the archive's handlers.
+    if (sections.has('cost')) {
+      if (destination) {
+        log('cost drivers: CPU-ms per instance, peak RSS (separate processes)');
+        const storeMb = 100;
+        const c = await measureHandlerCosts({ destination: destination.url, cpuInstances: scale.cpuInstances, storeMb });
+        const cpuRow = (measure: string, key: string) => ({ measure, value: `${figure(c.cpuMs[key])} CPU-ms/instance`, target: '(billed duration)' });
+        costs.push(
+          cpuRow('store, ~40 KB instances (10/request)', 'store.small'),
+          cpuRow('store, ~0.5 MB instances (5/request)', 'store.large'),
+          cpuRow('retrieve instance, ~40 KB', 'retrieve.small'),
+          cpuRow('retrieve instance, ~0.5 MB', 'retrieve.large'),
+          cpuRow('send (Send, Resolve, Deliver, Finalize), ~40 KB', 'send.small'),
+        );
+        const rssRow = (measure: string, m: { rssBefore: number; peakRss: number; largestInstance: number }) => {
+          const growth = m.peakRss - m.rssBefore;
+          return {
+            measure,
+            value: `peak ${figure(mb(m.peakRss))} MB, +${figure(mb(growth))} MB over ${figure(mb(m.rssBefore))} MB before`,
+            target: `growth <= 8 x largest instance (${figure(mb(8 * m.largestInstance))} MB)`,
+            met: growth <= 8 * m.largestInstance,
+          };
+        };
+        costs.push(
+          rssRow(`store one ${figure(mb(c.store.requestBytes))} MB request`, c.store),
+          rssRow(`retrieve one ${figure(mb(c.retrieve.responseBytes))} MB series`, c.retrieve),
+        );
+      } else {
+        log('handler CPU and memory skipped: the Send measurement needs Orthanc as the destination');
+      }
+      log('cost drivers: bundles and cold module initialisation');
+      for (const b of await measureBundles()) {
+        costs.push(
+          { measure: `bundle ${b.name}`, value: `${figure(b.bytes / 1024)} KB`, target: '< 1024 KB', met: b.bytes < 1024 * 1024 },
+          { measure: `cold init ${b.name}`, value: `${figure(b.initMs)} ms`, target: '< 150 ms', met: b.initMs < 150 },
+        );
+      }
+    }
   } finally {
-    clearInterval(sampler);
     await archive.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await orthanc?.close();
+    await destination?.close();
+  }
+
+  const notes = [
+    '[c] CPU time of the whole server process during the run, per instance; the archive\'s process also runs its S3 and DynamoDB emulators.',
+    '[f] Orthanc ignores fuzzymatching=true and matches the lower-case name literally: it answers no match, so this ratio is not like for like.',
+    '[s] Archive: one Send request (Sup 248 10.X) polled with Check Send Result until final; Orthanc: POST /dicom-web/servers/{name}/stow with Synchronous true.',
+  ];
+  console.log(`\n${comparisonText(rows)}\n\n${notes.join('\n')}\n`);
+  if (costs.length) console.log(`${costText(costs)}\n`);
+
+  if (!values['no-docs'] && SECTIONS.every((s) => sections.has(s))) {
+    const file = path.join(PROJECT_ROOT, 'docs', 'performance.md');
+    const current = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const generated = [
+      `Run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, scale **${values.scale}**: ${describeScale()}.`,
+      '',
+      '```',
+      machine(installation?.version, installation?.pluginVersion),
+      `command: npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd(),
+      '```',
+      '',
+      comparisonMarkdown(rows),
+      '',
+      ...notes.map((n) => `${n}  `),
+      '',
+      costMarkdown(costs),
+    ].join('\n');
+    await writeFile(file, replaceGenerated(current, generated));
+    log(`wrote ${path.relative(process.cwd(), file)}`);
   }
 }
 
-main().catch((error) => {
+function describeScale(): string {
+  const instances = scale.qidoStudies * SERIES_PER_STUDY * INSTANCES_PER_SERIES;
+  return (
+    `STOW-RS ${scale.stowSmall} x ~40 KB and ${scale.stowLarge} x ~0.5 MB; QIDO-RS over ${scale.qidoStudies.toLocaleString('en-US')} studies / ` +
+    `${instances.toLocaleString('en-US')} instances, ${scale.queries} queries per kind; SEND-RS ${scale.send} x ~40 KB; concurrency ${CONCURRENCY}`
+  );
+}
+
+function machine(orthancVersion?: string, pluginVersion?: string): string {
+  const sh = (cmd: string, args: string[]) => {
+    try {
+      return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  };
+  const memory = sh('free', ['-h']).split('\n').find((l) => l.startsWith('Mem:'))?.split(/\s+/)[1] ?? 'unknown';
+  const cpuModel = os.cpus()[0]?.model ?? 'unknown';
+  return [
+    `machine: ${sh('nproc', [])} CPUs (${cpuModel}), ${memory} memory (free -h), ${os.type()} ${os.release()}`,
+    `node ${process.version}; Orthanc ${orthancVersion ?? 'not run'}, DICOMweb plugin ${pluginVersion ?? 'not run'}`,
+  ].join('\n');
+}
+
+main().catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

@@ -231,9 +231,9 @@ describe('Send API function', () => {
   const sendId = logicalId(stack, send);
   const statements = policyStatements(template, logicalId(stack, send.policy));
 
-  it('serves the twelve Send and Check Send Result routes', () => {
+  it('serves the Send and Check Send Result routes of the six Studies resources and the six NPI categories', () => {
     const sendRoutes = routes.filter((r) => r.group === 'send');
-    expect(sendRoutes).toHaveLength(12);
+    expect(sendRoutes).toHaveLength(24);
     const methods = methodsOf(template);
     for (const route of sendRoutes) {
       const method = methods.get(`${route.method} ${route.path}`);

@@ -17,7 +17,7 @@ let dataDir: string;
 function start(): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['lib/local/main.ts'], {
     cwd: root,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: '0' },
+    env: { ...process.env, DATA_DIR: dataDir, PORT: '0', DIMSE_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {

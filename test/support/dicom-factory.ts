@@ -82,7 +82,8 @@ function element(keyword: string, value: unknown): [string, DataSet[string]] {
   return [tag, { vr, Value: values }];
 }
 
-function dataSet(attributes: Record<string, unknown>): DataSet {
+/** A dcmjs data set from keyword-valued attributes (a sequence as an array of such objects). */
+export function dataSet(attributes: Record<string, unknown>): DataSet {
   return Object.fromEntries(
     Object.entries(attributes)
       .filter(([, value]) => value !== undefined)

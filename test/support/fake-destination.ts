@@ -18,7 +18,11 @@ export type Behaviour =
   /** The request is refused with this HTTP status and no response module. */
   | { kind: 'status'; status: number }
   /** The first `times` requests get 503 with Retry-After: 0, then 'ok'. */
-  | { kind: 'unavailable'; times: number };
+  | { kind: 'unavailable'; times: number }
+  /** Like 'ok', each answer sent `delayMs` after the request ended (a slow peer). */
+  | { kind: 'slow'; delayMs: number }
+  /** The first `times` requests lose their connection halfway through the body, then 'ok'. */
+  | { kind: 'drop'; times: number };
 
 export interface FakeDestination {
   readonly url: string;
@@ -35,11 +39,28 @@ const item = (sopClassUID: string, sopInstanceUID: string) => ({
 });
 
 export async function startFakeDestination(behaviour: Behaviour = { kind: 'ok' }): Promise<FakeDestination> {
-  const state = { stored: [] as string[], requests: 0, behaviour, unavailableLeft: -1 };
+  const state = { stored: [] as string[], requests: 0, behaviour, unavailableLeft: -1, dropped: 0 };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let received = 0;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    req.on('data', (c: Buffer) => {
+      chunks.push(c);
+      received += c.length;
+      const b = state.behaviour;
+      if (b.kind === 'drop' && !req.socket.destroyed && received >= declared / 2 && state.dropped < b.times) {
+        state.dropped++;
+        state.requests++;
+        req.socket.destroy();
+      }
+    });
     req.on('end', () => {
+      if (req.socket.destroyed) return; // dropped ('drop') after the whole body had arrived
+      const b = state.behaviour;
+      if (b.kind === 'slow') setTimeout(answer, b.delayMs);
+      else answer();
+    });
+    const answer = () => {
       state.requests++;
       const b = state.behaviour;
       if (b.kind === 'status') return void res.writeHead(b.status, { 'Content-Type': 'text/plain' }).end('refused');
@@ -66,7 +87,7 @@ export async function startFakeDestination(behaviour: Behaviour = { kind: 'ok' }
           ...(referenced.length ? { '00081199': { vr: 'SQ', Value: referenced } } : {}),
         }),
       );
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -87,6 +108,7 @@ export async function startFakeDestination(behaviour: Behaviour = { kind: 'ok' }
     set behaviour(b: Behaviour) {
       state.behaviour = b;
       state.unavailableLeft = -1;
+      state.dropped = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { Tag } from '../../../lambdas/dicom/tags';
-import { PayloadTooLargeError } from '../../../lambdas/dicomweb/errors';
+import { BadRequestError, PayloadTooLargeError } from '../../../lambdas/dicomweb/errors';
 import { buildIndexEntries } from '../../../lambdas/dicomweb/index-entries';
 import { parseSearchParameters } from '../../../lambdas/dicomweb/query-params';
 import { SearchService, type SearchLimits } from '../../../lambdas/dicomweb/search';
@@ -214,6 +214,11 @@ describe('SearchService results', () => {
       results: [],
       truncated: false,
     });
+  });
+
+  it('answers 400 to a malformed UID in the path of a relational resource (test/reliability/security)', async () => {
+    await expect(search('SERIES', {}, { studyInstanceUID: '../../etc' })).rejects.toBeInstanceOf(BadRequestError);
+    await expect(search('INSTANCE', {}, { studyInstanceUID: '1.1', seriesInstanceUID: '..\\x' })).rejects.toBeInstanceOf(BadRequestError);
   });
 });
 

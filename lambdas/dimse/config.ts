@@ -1,0 +1,53 @@
+/**
+ * The DIMSE gateway's own settings, read and validated once like lambdas/config.ts (kept apart so the
+ * Lambda functions do not carry them):
+ *   DIMSE_AET            the gateway's AE Title (default ARCHIVE)
+ *   DIMSE_PORT           TCP port (default 11112)
+ *   DIMSE_HOST           listen address (default 127.0.0.1 embedded; 0.0.0.0 in the container)
+ *   DIMSE_MOVE_PROXY_ORIGIN  Proxy Option: SEND-RS origin server (service root URL) that serves every C-MOVE
+ *   DIMSE_MOVE_PROXY_TOKEN   bearer token for that origin server
+ *   DIMSE_MOVE_PROXY_MAX_WAIT_SECONDS  longest wait for a proxied Send (default 3600)
+ *   DIMSE_CSTORE_TIMEOUT_MS  connect / PDU timeout of C-STORE sub-operations (default 30000)
+ */
+import { ConfigError } from '../config';
+
+export interface DimseConfig {
+  readonly aeTitle: string;
+  readonly port: number;
+  readonly host: string;
+  readonly proxy?: { readonly origin: string; readonly token?: string; readonly maxWaitSeconds: number };
+  readonly cStoreTimeoutMs: number;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > 2 ** 31) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
+export function loadDimseConfig(env: NodeJS.ProcessEnv = process.env, defaults: { host?: string } = {}): DimseConfig {
+  const aeTitle = (env.DIMSE_AET ?? 'ARCHIVE').trim();
+  // PS3.5 6.2 AE: 1 to 16 characters, no backslash or control characters.
+  if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(aeTitle)) throw new ConfigError('DIMSE_AET must be 1 to 16 printable characters without backslash');
+  const port = int(env, 'DIMSE_PORT', 11112, 0);
+  if (port > 65535) throw new ConfigError('DIMSE_PORT must be at most 65535');
+  const origin = env.DIMSE_MOVE_PROXY_ORIGIN;
+  if (origin && !/^https?:\/\//.test(origin)) throw new ConfigError('DIMSE_MOVE_PROXY_ORIGIN must be an http(s) URL');
+  return Object.freeze({
+    aeTitle,
+    port,
+    host: env.DIMSE_HOST || defaults.host || '127.0.0.1',
+    cStoreTimeoutMs: int(env, 'DIMSE_CSTORE_TIMEOUT_MS', 30_000, 1),
+    ...(origin
+      ? {
+          proxy: {
+            origin,
+            token: env.DIMSE_MOVE_PROXY_TOKEN || undefined,
+            maxWaitSeconds: int(env, 'DIMSE_MOVE_PROXY_MAX_WAIT_SECONDS', 3600, 1),
+          },
+        }
+      : {}),
+  });
+}

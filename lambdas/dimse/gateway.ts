@@ -1,0 +1,25 @@
+/**
+ * Wires the DIMSE gateway over the archive's services (the same StoreService, SearchService, index,
+ * object store and destination registry as the DICOMweb handlers).
+ */
+import type { Services } from '../handlers/services';
+import type { DimseConfig } from './config';
+import { startDimseGateway, type DimseGateway } from './scp';
+
+export function startArchiveDimseGateway(services: Services, dimse: DimseConfig, opts: { readonly baseUrl: string }): Promise<DimseGateway> {
+  return startDimseGateway(
+    {
+      store: services.store,
+      search: services.search,
+      index: services.index,
+      blobs: services.blobs,
+      destinations: services.destinations,
+      aeTitle: dimse.aeTitle,
+      batchSize: services.config.sendBatchSize,
+      cStoreTimeoutMs: dimse.cStoreTimeoutMs,
+      proxy: dimse.proxy,
+      baseUrl: opts.baseUrl,
+    },
+    { port: dimse.port, host: dimse.host },
+  );
+}

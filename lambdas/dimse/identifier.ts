@@ -1,0 +1,228 @@
+/**
+ * C-FIND and C-MOVE Identifiers (PS3.4 C.4.1.1.3, C.4.2.1.4) in terms of the QIDO-RS search
+ * (lambdas/dicomweb/search.ts), so the DIMSE gateway answers from the same index with the same
+ * matching rules. Pure: no I/O.
+ */
+import dcmjs from 'dcmjs';
+import { Tag, vrOf } from '../dicom/tags';
+import { isValidUid } from '../dicom/uid';
+import { BadRequestError } from '../dicomweb/errors';
+import { matchableTags } from '../dicomweb/attributes';
+import { parseSearchParameters, type SearchParameters } from '../dicomweb/query-params';
+import type { DicomJson, Level } from '../storage/ports';
+import { Status } from './status';
+
+/** Tags of the Query/Retrieve Identifier the search does not know. */
+export const QRTag = {
+  QueryRetrieveLevel: '00080052',
+  RetrieveAETitle: '00080054',
+  NumberOfPatientRelatedStudies: '00201200',
+} as const;
+
+/** Query/Retrieve Information Models the gateway serves (PS3.4 C.6.1, C.6.2). */
+export type InformationModel = 'PATIENT' | 'STUDY';
+/** Query/Retrieve Level (0008,0052), PS3.4 C.6. */
+export type QueryRetrieveLevel = 'PATIENT' | 'STUDY' | 'SERIES' | 'IMAGE';
+
+/** A C-FIND/C-MOVE request the gateway answers with a status other than Pending or Success. */
+export class DimseStatusError extends Error {
+  constructor(
+    readonly status: number,
+    /** Error Comment (0000,0902): at most 64 characters, no patient data. */
+    readonly comment: string,
+    /** Offending Element (0000,0901). */
+    readonly offendingElements: readonly string[] = [],
+  ) {
+    super(comment);
+  }
+}
+
+export interface FindQuery {
+  readonly queryLevel: QueryRetrieveLevel;
+  /** The level the index is searched at (PATIENT is searched as STUDY and grouped by patient). */
+  readonly level: Level;
+  readonly parameters: SearchParameters;
+  /** Tags the SCU asked for (the keys of the Identifier), in order. */
+  readonly returnTags: readonly string[];
+  /** Keys with a value the gateway cannot match on: ignored for matching (C-FIND status FF01). */
+  readonly unsupportedKeys: readonly string[];
+}
+
+const LEVEL_OF: Readonly<Record<QueryRetrieveLevel, Level>> = {
+  PATIENT: 'STUDY',
+  STUDY: 'STUDY',
+  SERIES: 'SERIES',
+  IMAGE: 'INSTANCE',
+};
+
+/** Keys answered by the gateway itself, never matched. */
+const NOT_MATCHED = new Set<string>([
+  QRTag.QueryRetrieveLevel,
+  QRTag.RetrieveAETitle,
+  Tag.SpecificCharacterSet,
+  Tag.InstanceAvailability,
+  QRTag.NumberOfPatientRelatedStudies,
+]);
+
+/** The patient-level keys of PS3.4 Table C.6-1 the index keeps. */
+const PATIENT_KEYS = new Set<string>([Tag.PatientName, Tag.PatientID, '00100021', Tag.PatientBirthDate, Tag.PatientSex]);
+
+const { DicomMetaDictionary } = dcmjs.data as unknown as {
+  DicomMetaDictionary: {
+    denaturalizeDataset(dataset: Record<string, unknown>): DicomJson;
+    naturalizeDataset(dataset: DicomJson): Record<string, unknown>;
+  };
+};
+
+/** A dcmjs-dimse (naturalized) data set as DICOM JSON ('GGGGEEEE' -> { vr, Value }). */
+export function toDicomJson(naturalized: Record<string, unknown>): DicomJson {
+  return DicomMetaDictionary.denaturalizeDataset(naturalized);
+}
+
+/** DICOM JSON as a naturalized data set, as dcmjs-dimse's Dataset takes it. */
+export function toNaturalized(json: DicomJson): Record<string, unknown> {
+  return DicomMetaDictionary.naturalizeDataset(json);
+}
+
+/** The key's value as a QIDO-RS query value: multiple values joined by '\', PN by its alphabetic group. */
+export function keyValue(element: DicomJson[string] | undefined): string {
+  const values = element?.Value ?? [];
+  return values
+    .map((v) => (v !== null && typeof v === 'object' ? String((v as { Alphabetic?: string }).Alphabetic ?? '') : String(v ?? '')))
+    .join('\\')
+    .trim();
+}
+
+/** The Query/Retrieve Level of an Identifier; A900 when it is missing or not one of the model's. */
+export function queryRetrieveLevelOf(identifier: DicomJson, model: InformationModel): QueryRetrieveLevel {
+  const value = keyValue(identifier[QRTag.QueryRetrieveLevel]).toUpperCase();
+  const allowed: readonly QueryRetrieveLevel[] = model === 'PATIENT' ? ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'] : ['STUDY', 'SERIES', 'IMAGE'];
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new DimseStatusError(Status.IdentifierDoesNotMatchSOPClass, 'Query/Retrieve Level missing or not valid for the model', [
+      QRTag.QueryRetrieveLevel,
+    ]);
+  }
+  return value as QueryRetrieveLevel;
+}
+
+/**
+ * A C-FIND Identifier as a search (PS3.4 C.4.1.2.1): keys with a value are matching keys, every key
+ * is a return key. A malformed key value answers A900 with the key as Offending Element.
+ */
+export function findQueryOf(identifier: DicomJson, model: InformationModel): FindQuery {
+  const queryLevel = queryRetrieveLevelOf(identifier, model);
+  const level = LEVEL_OF[queryLevel];
+  const matchable = matchableTags(level);
+  const query = new Map<string, string[]>();
+  const returnTags: string[] = [];
+  const unsupportedKeys: string[] = [];
+  for (const tag of Object.keys(identifier).sort()) {
+    if (tag.startsWith('0002') || tag === QRTag.QueryRetrieveLevel) continue;
+    returnTags.push(tag);
+    const element = identifier[tag]!;
+    if (NOT_MATCHED.has(tag)) continue;
+    if (element.vr === 'SQ') {
+      // Sequence matching (C.2.2.2.6) is not offered over DIMSE: the sequence is a return key only.
+      if ((element.Value ?? []).some((item) => Object.values(item as DicomJson).some((e) => keyValue(e) !== ''))) unsupportedKeys.push(tag);
+      continue;
+    }
+    const value = keyValue(element);
+    if (value === '' || value === '*') continue; // universal matching, C.2.2.2.3
+    const patientLevelOnly = queryLevel === 'PATIENT' && !PATIENT_KEYS.has(tag);
+    if (!matchable.has(tag) || patientLevelOnly) {
+      unsupportedKeys.push(tag);
+      continue;
+    }
+    // C.2.2.2.2: a UID list is backslash-separated in DIMSE, comma-separated in QIDO-RS.
+    query.set(tag, [vrOf(tag) === 'UI' ? value.split('\\').join(',') : value]);
+  }
+  return { queryLevel, level, parameters: parse(query, level), returnTags, unsupportedKeys };
+}
+
+export interface MoveQuery {
+  readonly queryLevel: QueryRetrieveLevel;
+  readonly level: Level;
+  readonly parameters: SearchParameters;
+}
+
+/**
+ * A C-MOVE Identifier as a search (PS3.4 C.4.2.2.1): the Unique Key of the level (and of the levels
+ * above) selects the entities; PATIENT level moves every study of the Patient ID.
+ */
+export function moveQueryOf(identifier: DicomJson, model: InformationModel): MoveQuery {
+  const queryLevel = queryRetrieveLevelOf(identifier, model);
+  const uniqueKeys: Readonly<Record<QueryRetrieveLevel, readonly string[]>> = {
+    PATIENT: [Tag.PatientID],
+    STUDY: [Tag.PatientID, Tag.StudyInstanceUID],
+    SERIES: [Tag.PatientID, Tag.StudyInstanceUID, Tag.SeriesInstanceUID],
+    IMAGE: [Tag.PatientID, Tag.StudyInstanceUID, Tag.SeriesInstanceUID, Tag.SOPInstanceUID],
+  };
+  const ownKey = uniqueKeys[queryLevel][uniqueKeys[queryLevel].length - 1]!;
+  const query = new Map<string, string[]>();
+  for (const tag of uniqueKeys[queryLevel]) {
+    const value = keyValue(identifier[tag]);
+    if (value === '') continue;
+    if (vrOf(tag) === 'UI' && !value.split('\\').every(isValidUid)) {
+      throw new DimseStatusError(Status.IdentifierDoesNotMatchSOPClass, 'a Unique Key is not a valid UID (list)', [tag]);
+    }
+    query.set(tag, [vrOf(tag) === 'UI' ? value.split('\\').join(',') : value]);
+  }
+  if (!query.has(ownKey)) {
+    throw new DimseStatusError(Status.IdentifierDoesNotMatchSOPClass, 'the Unique Key of the Query/Retrieve Level is missing', [ownKey]);
+  }
+  const level = LEVEL_OF[queryLevel];
+  return { queryLevel, level, parameters: parse(query, level) };
+}
+
+function parse(query: ReadonlyMap<string, readonly string[]>, level: Level): SearchParameters {
+  try {
+    return parseSearchParameters(query, level, { ignoreIncludefield: true });
+  } catch (error) {
+    if (error instanceof BadRequestError) {
+      const offending = error.details.map((d) => d.target).filter((t): t is string => t !== undefined);
+      throw new DimseStatusError(Status.IdentifierDoesNotMatchSOPClass, 'a key value is not valid for its VR', offending);
+    }
+    throw error;
+  }
+}
+
+/**
+ * A C-FIND response Identifier (PS3.4 C.4.1.1.3.2): exactly the keys asked for, each with the
+ * match's value or empty, plus the Query/Retrieve Level and the Retrieve AE Title.
+ */
+export function responseIdentifier(
+  match: DicomJson,
+  query: Pick<FindQuery, 'queryLevel' | 'returnTags'>,
+  retrieveAETitle: string,
+): DicomJson {
+  const out: DicomJson = { [QRTag.QueryRetrieveLevel]: { vr: 'CS', Value: [query.queryLevel] } };
+  for (const tag of query.returnTags) {
+    if (tag === QRTag.RetrieveAETitle) out[tag] = { vr: 'AE', Value: [retrieveAETitle] };
+    else out[tag] = match[tag] ?? { vr: vrOf(tag) ?? 'UN' };
+  }
+  if (match[Tag.SpecificCharacterSet]) out[Tag.SpecificCharacterSet] = match[Tag.SpecificCharacterSet];
+  return out;
+}
+
+/**
+ * PATIENT level (PS3.4 C.6.1.1.2): one match per Patient ID (and Issuer) from the study matches, with
+ * the patient attributes and the Number of Patient Related Studies.
+ */
+export function patientsOf(studies: readonly DicomJson[]): DicomJson[] {
+  const patients = new Map<string, { attributes: DicomJson; studies: number }>();
+  for (const study of studies) {
+    const key = `${keyValue(study[Tag.PatientID])}\u0000${keyValue(study['00100021'])}`;
+    const known = patients.get(key);
+    if (known) {
+      known.studies++;
+      continue;
+    }
+    const attributes: DicomJson = {};
+    for (const tag of [...PATIENT_KEYS, Tag.SpecificCharacterSet]) if (study[tag]) attributes[tag] = study[tag]!;
+    patients.set(key, { attributes, studies: 1 });
+  }
+  return [...patients.values()].map(({ attributes, studies }) => ({
+    ...attributes,
+    [QRTag.NumberOfPatientRelatedStudies]: { vr: 'IS', Value: [studies] },
+  }));
+}

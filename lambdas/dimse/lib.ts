@@ -1,0 +1,24 @@
+/**
+ * dcmjs-dimse (PS3.7 DIMSE and PS3.8 upper layer over TCP), loaded once. The package is a UMD bundle:
+ * under ESM its exports sit on `default`, under a bundler on the namespace itself.
+ */
+import * as ns from 'dcmjs-dimse';
+
+const lib = ((ns as unknown as { default?: typeof ns }).default ?? ns) as typeof ns;
+
+// The library logs every PDU at info level; keep warnings and errors only (they carry no data set).
+lib.log.setLevel('warn');
+
+export const { Client, Dataset, Scp, constants } = lib;
+export const { CEchoResponse, CFindResponse, CMoveResponse, CStoreResponse } = lib.responses;
+export const { CStoreRequest } = lib.requests;
+type Instance<T extends abstract new (...args: never[]) => unknown> = InstanceType<T>;
+export type Association = Instance<typeof lib.association.Association>;
+export type PresentationContext = Instance<typeof lib.association.PresentationContext>;
+export type CEchoRequest = Instance<typeof lib.requests.CEchoRequest>;
+export type CFindRequest = Instance<typeof lib.requests.CFindRequest>;
+export type CMoveRequest = Instance<typeof lib.requests.CMoveRequest>;
+export type CCancelRequest = Instance<typeof lib.requests.CCancelRequest>;
+export type DimseCStoreRequest = Instance<typeof lib.requests.CStoreRequest>;
+export type DimseDataset = Instance<typeof lib.Dataset>;
+export type DimseClient = Instance<typeof lib.Client>;

@@ -1,0 +1,286 @@
+/**
+ * The DIMSE gateway: an SCP (PS3.7, PS3.8 over TCP, dcmjs-dimse) for Verification (C-ECHO), the
+ * Storage SOP Classes (C-STORE), and the Patient Root and Study Root Query/Retrieve FIND and MOVE SOP
+ * Classes (C-FIND, C-MOVE, C-CANCEL). It holds no logic of its own: C-STORE goes through the same
+ * StoreService as STOW-RS, C-FIND through the same SearchService as QIDO-RS (find.ts), C-MOVE
+ * through move.ts. The same module runs on Fargate and in `npm start`.
+ */
+import net from 'node:net';
+import type { SearchService } from '../dicomweb/search';
+import type { StoreService } from '../dicomweb/store';
+import type { DicomJson } from '../storage/ports';
+import { performFind, type FindResponse } from './find';
+import { toDicomJson, toNaturalized, type InformationModel } from './identifier';
+import {
+  CEchoResponse,
+  CFindResponse,
+  CMoveResponse,
+  CStoreResponse,
+  Dataset,
+  Scp,
+  constants,
+  type Association,
+  type CCancelRequest,
+  type CEchoRequest,
+  type CFindRequest,
+  type CMoveRequest,
+  type DimseCStoreRequest,
+  type PresentationContext,
+} from './lib';
+import { performMove, type MoveDeps, type MoveResponse } from './move';
+import { part10File } from './part10-file';
+import { cStoreStatusOf, Status } from './status';
+
+export interface DimseGatewayDeps extends MoveDeps {
+  readonly store: StoreService;
+  readonly search: SearchService;
+  /** Base URL written into Retrieve URLs of stored instances (as STOW-RS does). */
+  readonly baseUrl: string;
+}
+
+export interface DimseGatewayOptions {
+  readonly port: number;
+  readonly host?: string;
+}
+
+export interface DimseGateway {
+  readonly port: number;
+  readonly aeTitle: string;
+  close(): Promise<void>;
+}
+
+/** PS3.4 Annex B.5, C.6 and A.4: the abstract syntaxes served. */
+export const SopClassUID = {
+  Verification: '1.2.840.10008.1.1',
+  PatientRootFind: '1.2.840.10008.5.1.4.1.2.1.1',
+  PatientRootMove: '1.2.840.10008.5.1.4.1.2.1.2',
+  StudyRootFind: '1.2.840.10008.5.1.4.1.2.2.1',
+  StudyRootMove: '1.2.840.10008.5.1.4.1.2.2.2',
+} as const;
+
+const MODEL_OF: Readonly<Record<string, InformationModel>> = {
+  [SopClassUID.PatientRootFind]: 'PATIENT',
+  [SopClassUID.PatientRootMove]: 'PATIENT',
+  [SopClassUID.StudyRootFind]: 'STUDY',
+  [SopClassUID.StudyRootMove]: 'STUDY',
+};
+
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+/** PS3.4 B.5: every Storage SOP Class UID is under this root (Standard SOP Classes). */
+const STORAGE_ROOT = '1.2.840.10008.5.1.4.1.1.';
+
+/**
+ * The transfer syntax accepted for a proposed context (PS3.8 9.3.2.2), or undefined to reject it.
+ * Storage: any proposed syntax, Explicit VR Little Endian preferred (instances are stored as received,
+ * never decompressed); commands with an Identifier: the two uncompressed little endian syntaxes.
+ */
+export function acceptedTransferSyntax(abstractSyntax: string, proposed: readonly string[]): string | undefined {
+  const isStorage = abstractSyntax.startsWith(STORAGE_ROOT);
+  if (!isStorage && abstractSyntax !== SopClassUID.Verification && !MODEL_OF[abstractSyntax]) return undefined;
+  for (const ts of [EXPLICIT_LE, IMPLICIT_LE]) if (proposed.includes(ts)) return ts;
+  return isStorage ? proposed.find((ts) => /^[0-9.]{1,64}$/.test(ts)) : undefined;
+}
+
+/** A C-STORE data set as received: the bytes in the accepted transfer syntax, parsed by no one. */
+class ReceivedDataset extends Dataset {
+  constructor(readonly bytes: Buffer, transferSyntaxUID: string) {
+    super({}, transferSyntaxUID);
+  }
+}
+
+/** Starts the gateway on host:port (port 0: an ephemeral port). */
+export async function startDimseGateway(deps: DimseGatewayDeps, opts: DimseGatewayOptions): Promise<DimseGateway> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    const scp = new ArchiveScp(socket, deps);
+    scp.on('networkError', () => socket.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    aeTitle: deps.aeTitle,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+class ArchiveScp extends Scp {
+  private association?: Association;
+  /** C-FIND / C-MOVE in progress by Message ID, for C-CANCEL (PS3.7 9.3.2.3, 9.3.4.3). */
+  private readonly running = new Map<number, AbortController>();
+
+  constructor(
+    socket: net.Socket,
+    private readonly deps: DimseGatewayDeps,
+  ) {
+    super(socket, { associationTimeout: 30_000, pduTimeout: 300_000 });
+  }
+
+  override associationRequested(association: Association): void {
+    this.association = association;
+    // PS3.8 7.1.1.7: an association addressed to another AE Title is rejected (permanent, service user).
+    if (association.getCalledAeTitle().trim() !== this.deps.aeTitle) {
+      this.sendAssociationReject(constants.RejectResult.Permanent, constants.RejectSource.ServiceUser, constants.RejectReason.CalledAeNotRecognized);
+      return;
+    }
+    for (const { id } of association.getPresentationContexts()) {
+      const context: PresentationContext = association.getPresentationContext(id);
+      const ts = acceptedTransferSyntax(context.getAbstractSyntaxUid(), context.getTransferSyntaxUids());
+      if (ts) context.setResult(constants.PresentationContextResult.Accept, ts);
+      else if (acceptedTransferSyntax(context.getAbstractSyntaxUid(), [EXPLICIT_LE])) {
+        context.setResult(constants.PresentationContextResult.RejectTransferSyntaxesNotSupported);
+      } else context.setResult(constants.PresentationContextResult.RejectAbstractSyntaxNotSupported);
+    }
+    this.sendAssociationAccept();
+  }
+
+  override associationReleaseRequested(): void {
+    this.sendAssociationReleaseResponse();
+  }
+
+  override abort(): void {
+    for (const controller of this.running.values()) controller.abort();
+  }
+
+  override cEchoRequest(request: CEchoRequest, callback: (response: InstanceType<typeof CEchoResponse>) => void): void {
+    const response = CEchoResponse.fromRequest(request);
+    response.setStatus(Status.Success);
+    callback(response);
+  }
+
+  /** Keeps the received data set bytes as they are (the library would parse them). */
+  override createDatasetFromStoreWritableStream(
+    writable: import('node:stream').Writable,
+    context: PresentationContext,
+    callback: (dataset: InstanceType<typeof Dataset>) => void,
+  ): void {
+    callback(new ReceivedDataset((writable as unknown as { toBuffer(): Buffer }).toBuffer(), context.getAcceptedTransferSyntaxUid()!));
+  }
+
+  override cStoreRequest(request: DimseCStoreRequest, callback: (response: InstanceType<typeof CStoreResponse>) => void): void {
+    void this.store(request).then((status) => {
+      const response = CStoreResponse.fromRequest(request);
+      response.setStatus(status);
+      callback(response);
+    });
+  }
+
+  private async store(request: DimseCStoreRequest): Promise<number> {
+    const dataset = request.getDataset();
+    if (!(dataset instanceof ReceivedDataset)) return Status.UnableToProcess;
+    const file = part10File(
+      {
+        mediaStorageSOPClassUID: request.getAffectedSopClassUid(),
+        mediaStorageSOPInstanceUID: request.getAffectedSopInstanceUid(),
+        transferSyntaxUID: dataset.getTransferSyntaxUid(),
+        sourceAETitle: this.association?.getCallingAeTitle().trim(),
+      },
+      dataset.bytes,
+    );
+    try {
+      return cStoreStatusOf(await this.deps.store.storeInstance(file, { baseUrl: this.deps.baseUrl }));
+    } catch (error) {
+      // Storage could not be written: Refused, Out of Resources (PS3.2 Table N.7-43).
+      console.error(JSON.stringify({ event: 'c-store-error', fault: error instanceof Error ? error.name : 'unknown' }));
+      return Status.OutOfResources;
+    }
+  }
+
+  override cFindRequest(request: CFindRequest, callback: (responses: InstanceType<typeof CFindResponse>[]) => void): void {
+    const model = MODEL_OF[request.getAffectedSopClassUid()];
+    const respond = (r: FindResponse) => {
+      const response = CFindResponse.fromRequest(request);
+      response.setStatus(r.status);
+      if (r.identifier) response.setDataset(new Dataset(toNaturalized(r.identifier), transferSyntaxOf(request)));
+      setErrorFields(response, r);
+      // The library's callback may be called once: Pending responses go out directly.
+      if (isPending(r.status)) this.sendResponse(request, response);
+      else callback([response]);
+    };
+    if (!model || !request.getDataset()) return respond({ status: model ? Status.IdentifierDoesNotMatchSOPClass : Status.SOPClassNotSupported });
+    const controller = this.track(request.getMessageId());
+    void (async () => {
+      try {
+        const identifier = identifierOf(request);
+        for await (const r of performFind(this.deps.search, { model, identifier, signal: controller.signal, aeTitle: this.deps.aeTitle })) {
+          respond(r);
+        }
+      } finally {
+        this.running.delete(request.getMessageId());
+      }
+    })();
+  }
+
+  override cMoveRequest(request: CMoveRequest, callback: (responses: InstanceType<typeof CMoveResponse>[]) => void): void {
+    const model = MODEL_OF[request.getAffectedSopClassUid()];
+    const respond = (r: MoveResponse) => {
+      const response = CMoveResponse.fromRequest(request);
+      response.setStatus(r.status);
+      if (r.counters) {
+        // PS3.4 C.4.2.1.6-9 / PS3.2 Table N.7-51: Remaining only while Pending or on Cancel.
+        if (r.status === Status.Pending || r.status === Status.Cancel) response.setRemaining(r.counters.remaining);
+        response.setCompleted(r.counters.completed);
+        response.setFailures(r.counters.failed);
+        response.setWarnings(r.counters.warning);
+      }
+      if (r.failedSOPInstanceUIDs?.length) {
+        // C.4.2.1.5: the Identifier of the final response carries Failed SOP Instance UID List (0008,0058).
+        const identifier: DicomJson = { '00080058': { vr: 'UI', Value: [...r.failedSOPInstanceUIDs] } };
+        response.setDataset(new Dataset(toNaturalized(identifier), transferSyntaxOf(request)));
+      }
+      setErrorFields(response, r);
+      if (isPending(r.status)) this.sendResponse(request, response);
+      else callback([response]);
+    };
+    if (!model || !request.getDataset()) return respond({ status: model ? Status.IdentifierDoesNotMatchSOPClass : Status.SOPClassNotSupported });
+    const controller = this.track(request.getMessageId());
+    const moveDestination = String(request.getCommandDataset().getElement('MoveDestination') ?? '');
+    void performMove(this.deps, { model, identifier: identifierOf(request), moveDestination, signal: controller.signal }, respond)
+      .then(respond)
+      .finally(() => this.running.delete(request.getMessageId()));
+  }
+
+  override cCancelRequest(request: CCancelRequest): void {
+    this.running.get(request.getMessageIdBeingRespondedTo())?.abort();
+  }
+
+  private track(messageId: number): AbortController {
+    const controller = new AbortController();
+    this.running.set(messageId, controller);
+    return controller;
+  }
+}
+
+function isPending(status: number): boolean {
+  return status === Status.Pending || status === Status.PendingWithUnsupportedOptionalKeys;
+}
+
+function identifierOf(request: CFindRequest | CMoveRequest): DicomJson {
+  return toDicomJson(request.getDataset()!.getElements());
+}
+
+function transferSyntaxOf(request: CFindRequest | CMoveRequest): string {
+  return request.getDataset()?.getTransferSyntaxUid() ?? IMPLICIT_LE;
+}
+
+/** Error Comment (0000,0902) and Offending Element (0000,0901), PS3.7 C.4. */
+function setErrorFields(
+  response: { setErrorComment(c: string): void; getCommandDataset(): { setElement(tag: string, value: string): void } },
+  r: { readonly comment?: string; readonly offendingElements?: readonly string[] },
+): void {
+  if (r.comment) response.setErrorComment(r.comment.slice(0, 64));
+  // AT values go to dcmjs as the tag's number (0x00080020), not as its hex string.
+  if (r.offendingElements?.length) response.getCommandDataset().setElement('OffendingElement', r.offendingElements.map((t) => parseInt(t.slice(0, 8), 16)) as unknown as string);
+}

@@ -1,0 +1,57 @@
+/**
+ * One batch of SEND-RS sub-operations (Sup 248 10.X.2, PS3.4 C.4.2.3.1.1) by the mechanisms of the
+ * destination's registry entry (ae-registry.ts): C-STORE over one association when the entry maps
+ * the destination to a DIMSE AE, else a Store transaction; instances that fail with one mechanism are
+ * retried with the next when the entry lists two (C.4.2.3.1.1.7; warnings are not retried).
+ */
+import { settleBatch, type BatchOutcome } from '../send/counters';
+import type { Destination } from '../send/destinations';
+import type { InstanceToStore } from '../send/stow-client';
+import { dimseAddressOf, mechanismsOf } from './ae-registry';
+import { loadDimseConfig } from './config';
+import { storeByCStore } from './store-scu';
+
+export interface SubOperationOptions {
+  /** The Store transaction of a batch (stow-client storeInstances with the caller's options). */
+  readonly stow: (instances: readonly InstanceToStore[]) => Promise<BatchOutcome>;
+  /** Calling AE Title of C-STORE associations; DIMSE_AET (default ARCHIVE) when absent. */
+  readonly callingAeTitle?: string;
+  readonly cStoreTimeoutMs?: number;
+}
+
+export async function deliverSubOperations(
+  destination: Destination,
+  instances: readonly InstanceToStore[],
+  opts: SubOperationOptions,
+): Promise<BatchOutcome> {
+  const done = { completed: [] as string[], warning: [] as string[] };
+  let todo = instances;
+  let last: BatchOutcome | undefined;
+  for (const mechanism of mechanismsOf(destination)) {
+    if (todo.length === 0) break;
+    const address = dimseAddressOf(destination);
+    const outcome =
+      mechanism === 'stow'
+        ? await opts.stow(todo)
+        : address
+          ? await storeByCStore(address, todo, {
+              callingAeTitle: opts.callingAeTitle ?? loadDimseConfig().aeTitle,
+              timeoutMs: opts.cStoreTimeoutMs,
+            })
+          : undefined;
+    if (!outcome) continue;
+    last = settleBatch(
+      todo.map((i) => i.sopInstanceUID),
+      outcome,
+    );
+    done.completed.push(...last.completed);
+    done.warning.push(...last.warning);
+    const failed = new Set(last.failed);
+    todo = todo.filter((i) => failed.has(i.sopInstanceUID));
+  }
+  return {
+    ...done,
+    failed: todo.map((i) => i.sopInstanceUID),
+    basis: last?.basis ?? { kind: 'transport', fault: 'no sub-operation mechanism', attempts: 0 },
+  };
+}

@@ -1,0 +1,177 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { PROJECT_ROOT } from './dicomweb-function';
+import type { ArchiveLogs } from './logs';
+import type { SendWorkflow } from './send-workflow';
+import type { ArchiveStorage } from './storage';
+
+export interface DimseGatewayProps {
+  readonly storage: ArchiveStorage;
+  readonly logs: ArchiveLogs;
+  /** The destination registry (AE registry of C-MOVE) is the Send workflow's secret. */
+  readonly send: SendWorkflow;
+  /** AE Title of the gateway (DIMSE_AET). */
+  readonly aeTitle: string;
+  /** TCP port of the load balancer and the container (DIMSE_PORT). */
+  readonly port: number;
+  /** Networks allowed to open associations (the NLB is internal: reach it over VPN or Direct Connect). */
+  readonly allowedCidrs: readonly string[];
+  /** Proxy Option: SEND-RS origin server of every C-MOVE (DIMSE_MOVE_PROXY_ORIGIN). */
+  readonly moveProxyOrigin?: string;
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Repository root holding lib/dimse/Dockerfile (default: this repository). */
+  readonly projectRoot?: string;
+  /** Deletion protection of the load balancer, like the archive's data (default true). */
+  readonly retainData?: boolean;
+}
+
+/**
+ * The DIMSE gateway (lambdas/dimse) in AWS: one Fargate service in private subnets behind an internal
+ * Network Load Balancer (TCP passthrough, so the upper layer of PS3.8 reaches the SCP unchanged). The
+ * image is built from lib/dimse/Dockerfile; synth only stages the build context (no Docker needed),
+ * `cdk deploy` builds it. The task reads and writes the archive's bucket and table like the Store,
+ * Search and Retrieve functions, and reads the destination registry secret for C-MOVE destinations.
+ * Private subnets reach peers (C-STORE sub-operations, STOW-RS, the proxy origin) through one NAT gateway.
+ */
+export class DimseGateway extends Construct {
+  readonly vpc: ec2.Vpc;
+  readonly loadBalancer: elbv2.NetworkLoadBalancer;
+  readonly service: ecs.FargateService;
+
+  constructor(scope: Construct, id: string, props: DimseGatewayProps) {
+    super(scope, id);
+    const flowLogs = props.logs.logGroup(this, 'FlowLogs');
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 1,
+      restrictDefaultSecurityGroup: true,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
+        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 },
+      ],
+      flowLogs: { all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs) } },
+      gatewayEndpoints: {
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+        DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+      },
+    });
+
+    const cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+    const taskPolicy = new iam.ManagedPolicy(this, 'TaskPolicy', { description: 'DIMSE gateway: archive bucket, table, destination registry' });
+    const taskRole = new iam.Role(this, 'TaskRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'), managedPolicies: [taskPolicy] });
+    props.storage.grantObjectRead(taskPolicy);
+    props.storage.grantObjectWrite(taskPolicy);
+    props.storage.grantIndexRead(taskPolicy);
+    props.storage.grantIndexWrite(taskPolicy);
+    props.send.grantReadDestinations(taskPolicy);
+
+    const task = new ecs.FargateTaskDefinition(this, 'Task', {
+      cpu: 512,
+      memoryLimitMiB: 1024,
+      taskRole,
+      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.ARM64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+    });
+    task.addContainer('Gateway', {
+      image: ecs.ContainerImage.fromAsset(props.projectRoot ?? PROJECT_ROOT, {
+        file: 'lib/dimse/Dockerfile',
+        exclude: ['node_modules', 'cdk.out', '.data', '.git', 'test', 'docs', '**/*.dcm'],
+      }),
+      portMappings: [{ containerPort: props.port, protocol: ecs.Protocol.TCP }],
+      environment: {
+        BUCKET_NAME: props.storage.bucket.bucketName,
+        TABLE_NAME: props.storage.table.tableName,
+        DESTINATIONS_SECRET_ARN: props.send.destinations.secretArn,
+        DIMSE_AET: props.aeTitle,
+        DIMSE_PORT: String(props.port),
+        ...(props.moveProxyOrigin ? { DIMSE_MOVE_PROXY_ORIGIN: props.moveProxyOrigin } : {}),
+        ...props.environment,
+      },
+      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'dimse', logGroup: props.logs.logGroup(this, 'Logs') }),
+      readonlyRootFilesystem: true,
+    });
+
+    const securityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
+      vpc: this.vpc,
+      description: 'DIMSE gateway tasks: associations from the allowed networks through the NLB',
+      allowAllOutbound: true,
+    });
+    for (const cidr of props.allowedCidrs) {
+      securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(props.port), 'DICOM associations (PS3.8)');
+    }
+    // The NLB health check comes from inside the VPC.
+    securityGroup.addIngressRule(ec2.Peer.ipv4(this.vpc.vpcCidrBlock), ec2.Port.tcp(props.port), 'NLB health checks');
+
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster,
+      taskDefinition: task,
+      desiredCount: 1,
+      assignPublicIp: false,
+      securityGroups: [securityGroup],
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      circuitBreaker: { rollback: true },
+    });
+
+    this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'Nlb', {
+      vpc: this.vpc,
+      internetFacing: false,
+      deletionProtection: props.retainData ?? true,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    });
+    const listener = this.loadBalancer.addListener('Dimse', { port: props.port, protocol: elbv2.Protocol.TCP });
+    listener.addTargets('Gateway', {
+      port: props.port,
+      protocol: elbv2.Protocol.TCP,
+      targets: [this.service],
+      // An association may stay idle between DIMSE messages: keep the connection, drain slowly.
+      deregistrationDelay: Duration.seconds(60),
+      healthCheck: { protocol: elbv2.Protocol.TCP, interval: Duration.seconds(30) },
+    });
+
+    this.acknowledge(task, securityGroup, listener);
+  }
+
+  /** cdk-nag findings that are design choices, each with its reason. */
+  private acknowledge(task: ecs.FargateTaskDefinition, securityGroup: ec2.SecurityGroup, listener: elbv2.NetworkListener): void {
+    const ack = (scope: Construct | undefined, id: string, reason: string) => scope && Validations.of(scope).acknowledge({ id, reason });
+    ack(this.loadBalancer, 'AwsSolutions-ELB2', 'TCP passthrough of the DICOM upper layer: connections are recorded by the VPC flow logs, DIMSE operations by the gateway log (no patient data).');
+    ack(this.loadBalancer, 'HIPAA.Security-ELBLoggingEnabled', 'TCP passthrough: connections are recorded by the VPC flow logs of this VPC.');
+    ack(listener, 'HIPAA.Security-ELBv2ACMCertificateRequired', 'The NLB is internal, reached over VPN or Direct Connect; DICOM TLS (PS3.15 B.1) can be added with a TLS listener and an ACM certificate of the site.');
+    ack(task, 'AwsSolutions-ECS2', 'The environment holds names (bucket, table, secret ARN, AE Title, port), no secret; credentials come from Secrets Manager at run time.');
+    const sgReason = 'Ingress is the DICOM port only, from the configured networks and the VPC CIDR (NLB health checks); the CIDR of the VPC is a token, so the rule cannot see it.';
+    for (const id of ['AwsSolutions-EC23', 'HIPAA.Security-EC2RestrictedCommonPorts', 'HIPAA.Security-EC2RestrictedSSH']) ack(securityGroup, id, sgReason);
+    const executionPolicy = task.executionRole?.node.tryFindChild('DefaultPolicy');
+    ack(executionPolicy, 'AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken has no resource-level permission; the rest of the CDK-generated execution policy names the asset repository and the log group.');
+    ack(executionPolicy, 'HIPAA.Security-IAMNoInlinePolicy', 'CDK-generated execution role policy (image pull, log streams) of this task only.');
+    ack(this.vpc.node.tryFindChild('all')?.node.tryFindChild('IAMRole')?.node.tryFindChild('DefaultPolicy'), 'HIPAA.Security-IAMNoInlinePolicy', 'CDK-generated policy of the VPC flow log role, writing to its one log group.');
+    for (const subnet of this.vpc.publicSubnets) {
+      ack(subnet.node.tryFindChild('DefaultRoute'), 'HIPAA.Security-VPCNoUnrestrictedRouteToIGW', 'The public subnets hold only the NAT gateway that lets the tasks reach DICOM peers; no task or load balancer is in them.');
+    }
+  }
+}
+
+/** The gateway's deployment choices from context; undefined unless context `dimse` is 'true'. */
+export function dimseSettingsFromContext(node: Construct['node']): Pick<DimseGatewayProps, 'aeTitle' | 'port' | 'allowedCidrs' | 'moveProxyOrigin'> | undefined {
+  const on: unknown = node.tryGetContext('dimse');
+  if (on !== true && on !== 'true') {
+    if (on === undefined || on === false || on === 'false') return undefined;
+    throw new Error(`context dimse must be 'true' or 'false', got ${JSON.stringify(on)}`);
+  }
+  const aeTitle = String(node.tryGetContext('dimseAet') ?? 'ARCHIVE');
+  if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(aeTitle)) throw new Error('context dimseAet must be 1 to 16 printable characters without backslash');
+  const port = Number(node.tryGetContext('dimsePort') ?? 11112);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('context dimsePort must be a TCP port');
+  const cidrs: unknown = node.tryGetContext('dimseAllowedCidrs') ?? [];
+  const allowedCidrs = typeof cidrs === 'string' ? cidrs.split(',').map((c) => c.trim()).filter(Boolean) : cidrs;
+  if (!Array.isArray(allowedCidrs) || !allowedCidrs.every((c) => typeof c === 'string' && /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(c))) {
+    throw new Error('context dimseAllowedCidrs must be IPv4 CIDRs (a list or comma-separated)');
+  }
+  const moveProxyOrigin: unknown = node.tryGetContext('dimseMoveProxyOrigin');
+  if (moveProxyOrigin !== undefined && (typeof moveProxyOrigin !== 'string' || !/^https:\/\//.test(moveProxyOrigin))) {
+    throw new Error('context dimseMoveProxyOrigin must be an https URL');
+  }
+  return { aeTitle, port, allowedCidrs, ...(moveProxyOrigin ? { moveProxyOrigin: moveProxyOrigin as string } : {}) };
+}

@@ -1,0 +1,169 @@
+/**
+ * The cloud cost drivers of one function, measured in a process of its own that holds only what a
+ * Lambda function holds: the handlers (lambdas/handlers/*), their services wired from the
+ * environment like in AWS (lambdas/handlers/services.ts), and proxy events built the way the
+ * embedded gateway builds them. S3 and DynamoDB are the emulators of ./emulators-process.ts, in
+ * another process. Prints one JSON line.
+ *   node --expose-gc --import tsx test/bench/cost-worker.ts cpu      (env BENCH_DESTINATION: a STOW-RS root)
+ *   node --expose-gc --import tsx test/bench/cost-worker.ts store-rss <body file> <content type> ...
+ *   node --expose-gc --import tsx test/bench/cost-worker.ts retrieve-rss <study> <series>
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import type http from 'node:http';
+import type { Context } from 'aws-lambda';
+import { newUid } from '../../lambdas/dicom/uid';
+import { dicomwebHandler } from '../../lambdas/handlers/middleware';
+import { operations as retrieveOperations } from '../../lambdas/handlers/retrieve';
+import { operations as sendOperations } from '../../lambdas/handlers/send';
+import { createServices, services as lambdaServices, type Services } from '../../lambdas/handlers/services';
+import { operations as storeOperations } from '../../lambdas/handlers/store';
+import { proxyEvent } from '../../lib/local/gateway';
+import { LocalSendWorkflow } from '../../lib/local/local-send-workflow';
+import { routesForPath, type FunctionGroup } from '../../lib/routes';
+import { makeInstance } from '../support/dicom-factory';
+import { stowBody } from '../support/http';
+
+// The services a Lambda function builds from its environment; Send gets the embedded runtime's
+// workflow (the same task code in this process) in place of Step Functions.
+const lambda = lambdaServices();
+const workflow = new LocalSendWorkflow(() => services.sendTasks, {
+  batchSize: lambda.config.sendBatchSize,
+  maxConcurrency: lambda.config.sendMaxConcurrency,
+});
+const services: Services = createServices(lambda.config, { ...lambda, workflow });
+const handlers = {
+  store: dicomwebHandler('store', storeOperations, () => services),
+  retrieve: dicomwebHandler('retrieve', retrieveOperations, () => services),
+  send: dicomwebHandler('send', sendOperations, () => services),
+} as const;
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly bytes: number;
+  readonly text: string;
+}
+
+/** Invokes the function of the route that serves `method target`, as API Gateway would; a streamed body is drained. */
+async function invoke(method: string, target: string, headers: Record<string, string> = {}, body: Buffer = Buffer.alloc(0)): Promise<Answer> {
+  const url = new URL(target, 'http://127.0.0.1');
+  const match = routesForPath(url.pathname).find((c) => c.route.method === method);
+  if (!match) throw new Error(`no route for ${method} ${url.pathname}`);
+  const rawHeaders = Object.entries({ Host: '127.0.0.1', ...headers }).flat();
+  const request = { rawHeaders, httpVersion: '1.1', socket: { remoteAddress: '127.0.0.1' } } as unknown as http.IncomingMessage;
+  const event = proxyEvent(request, url, match.route, match.pathParameters, body);
+  const handler = handlers[match.route.group as keyof typeof handlers];
+  const result = await handler(event, { awsRequestId: newUid(), getRemainingTimeInMillis: () => 60_000 } as unknown as Context);
+  let bytes = 0;
+  let text = '';
+  if (result.body instanceof Readable) {
+    for await (const chunk of result.body as AsyncIterable<Buffer>) bytes += chunk.length;
+  } else {
+    const decoded = Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+    bytes = decoded.length;
+    text = decoded.subarray(0, 4096).toString();
+  }
+  return { status: result.statusCode, headers: result.headers, bytes, text };
+}
+
+const AS_STORED = 'multipart/related; type="application/dicom"; transfer-syntax=*';
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+};
+
+/** Peak resident set size since the last reset (Linux: VmHWM, reset by writing 5 to clear_refs). */
+function peakRssBytes(): number {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  return Number(kb) * 1024;
+}
+function resetPeakRss(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+  writeFileSync('/proc/self/clear_refs', '5');
+}
+
+/** CPU-ms per stored, retrieved and sent instance; handlers called one at a time after a warm-up. */
+async function cpu(destination: string, count: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [label, approximateBytes] of [['small', 40_000], ['large', 500_000]] as const) {
+    const study = { studyInstanceUID: newUid(), seriesInstanceUID: newUid(), patientID: `COST-${label}-${newUid().slice(-8)}` };
+    const sops = Array.from({ length: count }, () => newUid());
+    const files = sops.map((sopInstanceUID) => makeInstance({ ...study, sopInstanceUID, patientName: 'Cost^Bench', approximateBytes }));
+    const perRequest = label === 'small' ? 10 : 5;
+    const store = async (batch: readonly Uint8Array[]) => {
+      const { body, contentType } = stowBody(batch);
+      const answer = await invoke('POST', '/studies', { 'Content-Type': contentType }, body);
+      if (answer.status !== 200) throw new Error(`store answered ${answer.status}`);
+    };
+    await store([makeInstance({ ...study, approximateBytes })]); // warm-up
+    let t = process.cpuUsage();
+    for (let i = 0; i < files.length; i += perRequest) await store(files.slice(i, i + perRequest));
+    out[`store.${label}`] = cpuMs(t) / files.length;
+
+    const base = `/studies/${study.studyInstanceUID}/series/${study.seriesInstanceUID}/instances`;
+    t = process.cpuUsage();
+    for (const sop of sops) {
+      const answer = await invoke('GET', `${base}/${sop}`, { Accept: AS_STORED });
+      if (answer.status !== 200) throw new Error(`retrieve answered ${answer.status}`);
+    }
+    out[`retrieve.${label}`] = cpuMs(t) / sops.length;
+
+    if (label === 'small') {
+      writeFileSync(lambda.config.destinationsFile!, JSON.stringify({ destinations: [{ url: destination, auth: { type: 'none' } }] }));
+      const send = `/studies/send-requests/${newUid()}?destination=${encodeURIComponent(destination)}&PatientID=${study.patientID}`;
+      t = process.cpuUsage();
+      let answer = await invoke('POST', send, { Accept: 'application/dicom+json' });
+      while (answer.status === 202) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        answer = await invoke('GET', send.split('?')[0]!, { Accept: 'application/dicom+json' });
+      }
+      if (answer.status !== 200) throw new Error(`send answered ${answer.status}`);
+      // Each instance of the study, the warm-up one included, was sent.
+      out[`send.${label}`] = cpuMs(t) / (files.length + 1);
+    }
+  }
+  return out;
+}
+
+async function storeRss(files: readonly string[], contentType: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [i, file] of files.entries()) {
+    let body: Buffer | undefined = readFileSync(file);
+    const bytes = body.length;
+    const { route, pathParameters } = routesForPath('/studies').find((c) => c.route.method === 'POST')!;
+    const request = { rawHeaders: ['Host', '127.0.0.1', 'Content-Type', contentType], httpVersion: '1.1', socket: {} } as unknown as http.IncomingMessage;
+    // The event holds the body base64-encoded, as API Gateway hands it over; it is in memory before the handler runs.
+    const event = proxyEvent(request, new URL('http://127.0.0.1/studies'), route, pathParameters, body);
+    body = undefined;
+    resetPeakRss();
+    const before = process.memoryUsage().rss;
+    const result = await handlers.store(event, { awsRequestId: newUid() } as unknown as Context);
+    if (result.statusCode !== 200) throw new Error(`store of ${bytes} bytes answered ${result.statusCode}`);
+    if (i === 0) Object.assign(out, { requestBytes: bytes, rssBefore: before, peakRss: peakRssBytes() });
+  }
+  return out;
+}
+
+async function retrieveRss(studyInstanceUID: string, seriesInstanceUID: string): Promise<Record<string, number>> {
+  await invoke('GET', `/studies/${studyInstanceUID}/series/${seriesInstanceUID}/metadata`, { Accept: 'application/dicom+json' }); // warm-up
+  resetPeakRss();
+  const before = process.memoryUsage().rss;
+  const answer = await invoke('GET', `/studies/${studyInstanceUID}/series/${seriesInstanceUID}`, { Accept: AS_STORED });
+  if (answer.status !== 200) throw new Error(`series retrieve answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  return { responseBytes: answer.bytes, rssBefore: before, peakRss: peakRssBytes() };
+}
+
+const [mode, ...args] = process.argv.slice(2);
+const result =
+  mode === 'cpu'
+    ? await cpu(process.env.BENCH_DESTINATION!, Number(args[0] ?? 50))
+    : mode === 'store-rss'
+      ? await storeRss(args.slice(1), args[0]!)
+      : mode === 'retrieve-rss'
+        ? await retrieveRss(args[0]!, args[1]!)
+        : undefined;
+if (!result) throw new Error(`cost-worker: unknown mode ${mode}`);
+console.log(JSON.stringify(result));
+await workflow.close();
+process.exit(0);

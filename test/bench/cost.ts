@@ -1,0 +1,189 @@
+/**
+ * Cloud cost drivers of the archive (what Lambda bills and limits): CPU-ms per stored, retrieved
+ * and sent instance inside the handlers, peak RSS while storing a 100 MB request and retrieving a
+ * 200 MB series, and each function's bundle size and cold module-initialisation time.
+ * CPU and memory come from ./cost-worker.ts processes next to an emulators process.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+import { newUid } from '../../lambdas/dicom/uid';
+import { LOCAL_BUCKET, LOCAL_TABLE } from '../../lib/local/archive';
+import { functionGroups } from '../../lib/routes';
+import { sendTaskFunctions } from '../../lib/send-workflow';
+import { makeInstance } from '../support/dicom-factory';
+import { stowBody } from '../support/http';
+import { PROJECT_ROOT } from './servers';
+
+/** Runs a node process with tsx; resolves with its last stdout line parsed as JSON. */
+function runJson(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    child.on('exit', (code) => {
+      const last = stdout.trim().split('\n').pop() ?? '';
+      if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last) as Record<string, number>);
+      else reject(new Error(`${args.join(' ')} exited ${code}: ${stderr.trim().slice(-600)}`));
+    });
+  });
+}
+
+interface EmulatorsProcess {
+  readonly env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+async function startEmulatorsProcess(dataDir: string): Promise<EmulatorsProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'test/bench/emulators-process.ts'), dataDir], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const endpoints = await new Promise<{ s3Endpoint: string; dynamodbEndpoint: string }>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!));
+    });
+    child.once('exit', (code) => reject(new Error(`emulators exited ${code}`)));
+  });
+  return {
+    env: {
+      BUCKET_NAME: LOCAL_BUCKET,
+      TABLE_NAME: LOCAL_TABLE,
+      AWS_REGION: 'us-east-1',
+      S3_ENDPOINT: endpoints.s3Endpoint,
+      DYNAMODB_ENDPOINT: endpoints.dynamodbEndpoint,
+      DESTINATIONS_FILE: path.join(dataDir, 'destinations.json'),
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export interface HandlerCosts {
+  /** CPU-ms per instance: `store.small`, `store.large`, `retrieve.small`, `retrieve.large`, `send.small`. */
+  readonly cpuMs: Record<string, number>;
+  readonly store: { readonly requestBytes: number; readonly largestInstance: number; readonly rssBefore: number; readonly peakRss: number };
+  readonly retrieve: { readonly responseBytes: number; readonly largestInstance: number; readonly rssBefore: number; readonly peakRss: number };
+}
+
+/**
+ * Measures the handlers' CPU and memory. `destination` is a STOW-RS root that the Send delivers to;
+ * `storeMb` is the size of the stored request, and the retrieved series holds two such requests.
+ */
+export async function measureHandlerCosts(opts: { destination: string; cpuInstances: number; storeMb: number }): Promise<HandlerCosts> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-cost-'));
+  const emulators = await startEmulatorsProcess(dataDir);
+  try {
+    const cpuMs = await runJson(['test/bench/cost-worker.ts', 'cpu', String(opts.cpuInstances)], {
+      ...emulators.env,
+      BENCH_DESTINATION: opts.destination,
+    });
+
+    // Two requests of ~storeMb of 0.5 MB instances into one series: the series is retrieved next.
+    const instanceBytes = 500_000;
+    const perRequest = Math.ceil((opts.storeMb * 1024 * 1024) / instanceBytes);
+    const series = { studyInstanceUID: newUid(), seriesInstanceUID: newUid(), patientID: 'COST-RSS', patientName: 'Cost^Rss' };
+    const files: string[] = [];
+    let contentType = '';
+    let largestInstance = 0;
+    for (let r = 0; r < 2; r++) {
+      const instances = Array.from({ length: perRequest }, () => makeInstance({ ...series, approximateBytes: instanceBytes }));
+      largestInstance = Math.max(largestInstance, ...instances.map((i) => i.byteLength));
+      const body = stowBody(instances);
+      contentType = body.contentType;
+      files.push(path.join(dataDir, `request-${r}.bin`));
+      await writeFile(files[r]!, body.body);
+    }
+    const store = await runJson(['test/bench/cost-worker.ts', 'store-rss', contentType, ...files], {
+      ...emulators.env,
+      MAX_REQUEST_BYTES: String(opts.storeMb * 2 * 1024 * 1024),
+    });
+    const retrieve = await runJson(['test/bench/cost-worker.ts', 'retrieve-rss', series.studyInstanceUID, series.seriesInstanceUID], {
+      ...emulators.env,
+      MAX_RESPONSE_BYTES: String(opts.storeMb * 4 * 1024 * 1024),
+    });
+    return {
+      cpuMs,
+      store: { requestBytes: store.requestBytes!, largestInstance, rssBefore: store.rssBefore!, peakRss: store.peakRss! },
+      retrieve: { responseBytes: retrieve.responseBytes!, largestInstance, rssBefore: retrieve.rssBefore!, peakRss: retrieve.peakRss! },
+    };
+  } finally {
+    await emulators.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+export interface BundleCost {
+  /** The function (route group or Send task entry). */
+  readonly name: string;
+  readonly bytes: number;
+  /** Median of `runs` cold imports of the bundle, each in a fresh node process. */
+  readonly initMs: number;
+}
+
+/**
+ * Bundles each Lambda entry the way lib/constructs/dicomweb-function.ts does (esbuild: ESM, node24,
+ * minified, @aws-sdk/* left to the runtime) and times its cold import in a fresh node process.
+ * Bundles go under node_modules/.cache so that the external AWS SDK resolves, as in the runtime.
+ */
+export async function measureBundles(runs = 3): Promise<BundleCost[]> {
+  const outDir = path.join(PROJECT_ROOT, 'node_modules', '.cache', 'bench-bundles');
+  await mkdir(outDir, { recursive: true });
+  const entries = new Map<string, string>();
+  for (const [name, spec] of Object.entries(functionGroups)) entries.set(name, spec.entry);
+  for (const spec of Object.values(sendTaskFunctions)) entries.set(path.basename(spec.entry, '.ts'), spec.entry);
+  const out: BundleCost[] = [];
+  for (const [name, entry] of entries) {
+    const outfile = path.join(outDir, `${name}.mjs`);
+    await esbuild.build({
+      entryPoints: [path.join(PROJECT_ROOT, entry)],
+      outfile,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node24',
+      minify: true,
+      mainFields: ['module', 'main'],
+      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+      external: ['@aws-sdk/*'],
+      logLevel: 'error',
+    });
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) times.push(await coldImportMs(outfile));
+    times.sort((a, b) => a - b);
+    out.push({ name, bytes: (await stat(outfile)).size, initMs: times[Math.floor(times.length / 2)]! });
+  }
+  return out;
+}
+
+/** Time to import a module in a fresh node process (module initialisation, AWS SDK imports included). */
+async function coldImportMs(file: string): Promise<number> {
+  const script = `const t0 = performance.now(); await import(${JSON.stringify(`file://${file}`)}); console.log(JSON.stringify({ ms: performance.now() - t0 }));`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, BUCKET_NAME: 'bench', TABLE_NAME: 'bench', AWS_REGION: 'us-east-1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => {
+      if (code === 0) resolve((JSON.parse(stdout.trim().split('\n').pop()!) as { ms: number }).ms);
+      else reject(new Error(`importing ${path.basename(file)} failed: ${stderr.slice(-500)}`));
+    });
+  });
+}

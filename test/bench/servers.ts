@@ -1,0 +1,209 @@
+/**
+ * The servers a bench run compares, each in its own process so that neither shares an event loop
+ * with the bench client: the embedded archive (`npm start`, lib/local/main.ts) and Orthanc with its
+ * DICOMweb plugin (Debian packages `orthanc`, `orthanc-dicomweb`), both on 127.0.0.1.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A DICOMweb server under test: `url` is its service root (the Studies service is `${url}/studies`). */
+export interface DicomwebServer {
+  readonly name: string;
+  readonly url: string;
+  readonly pid: number;
+  close(): Promise<void>;
+}
+
+export interface ArchiveServer extends DicomwebServer {
+  /** Its data directory; the SEND-RS destination registry is `${dataDir}/destinations.json`. */
+  readonly dataDir: string;
+}
+
+/** A free TCP port on 127.0.0.1 (for servers that cannot bind port 0 and report it, like Orthanc). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const forced = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(forced);
+}
+
+/** Waits for a line of the child's stdout matching `pattern`; rejects if the child exits first. */
+function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    const onData = (d: Buffer) => {
+      buffered += d.toString();
+      const match = pattern.exec(buffered);
+      if (match) {
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        resolve(match);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}) before it was ready: ${stderr.trim()}`)));
+  });
+}
+
+/**
+ * The embedded archive as `npm start` runs it (emulators and handlers in one Node process), on a
+ * fresh data directory removed on close. `env` takes the variables of lambdas/config.ts.
+ */
+export async function startArchiveProcess(env: Readonly<Record<string, string>> = {}): Promise<ArchiveServer> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-archive-'));
+  // node --import tsx rather than the tsx CLI, so that `pid` is the server itself, not a wrapper.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'lib', 'local', 'main.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const [, url] = await waitForLine(child, /archive ready at (http:\/\/\S+)/, 'the embedded archive');
+    return {
+      name: 'archive',
+      url: url!,
+      dataDir,
+      pid: child.pid!,
+      close: async () => {
+        await stop(child);
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await stop(child);
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+const ORTHANC = '/usr/sbin/Orthanc';
+
+/** The DICOMweb plugin's shared library, as the orthanc-dicomweb package installed it. */
+function dicomwebPlugin(): string | undefined {
+  const listed = spawnSync('dpkg', ['-L', 'orthanc-dicomweb'], { encoding: 'utf8' });
+  if (listed.status !== 0) return undefined;
+  const libraries = listed.stdout.split('\n').filter((f) => /libOrthancDicomWeb\.so/.test(f) && existsSync(f));
+  return libraries.find((f) => f.endsWith('.so')) ?? libraries[0];
+}
+
+export interface OrthancInstallation {
+  readonly executable: string;
+  readonly plugin: string;
+  readonly version: string;
+  readonly pluginVersion: string;
+}
+
+/**
+ * Finds Orthanc and its DICOMweb plugin; installs both with apt-get when missing and running as root.
+ * Answers the reason instead when neither is possible, so the bench can skip the Orthanc columns.
+ */
+export function ensureOrthanc(log: (line: string) => void): OrthancInstallation | string {
+  if (!existsSync(ORTHANC) || !dicomwebPlugin()) {
+    if (process.getuid?.() !== 0) return 'Orthanc is not installed and the bench is not running as root to install it';
+    log('installing orthanc and orthanc-dicomweb with apt-get ...');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const update = spawnSync('apt-get', ['update'], { env, stdio: 'ignore' });
+    const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'orthanc', 'orthanc-dicomweb'], { env, stdio: 'ignore' });
+    if (update.status !== 0 || install.status !== 0) return 'apt-get could not install orthanc and orthanc-dicomweb';
+  }
+  const plugin = dicomwebPlugin();
+  if (!existsSync(ORTHANC) || !plugin) return 'Orthanc or its DICOMweb plugin is missing after installation';
+  const packageVersion = (pkg: string) =>
+    spawnSync('dpkg-query', ['-W', '-f', '${Version}', pkg], { encoding: 'utf8' }).stdout.trim() || 'unknown';
+  return { executable: ORTHANC, plugin, version: packageVersion('orthanc'), pluginVersion: packageVersion('orthanc-dicomweb') };
+}
+
+export interface OrthancServer extends DicomwebServer {
+  /** Orthanc's own REST API root (the DICOMweb root is `${restUrl}/dicom-web`). */
+  readonly restUrl: string;
+}
+
+export interface OrthancOptions {
+  readonly name: string;
+  /** DicomWeb "Servers": name -> DICOMweb root of another server, for Orthanc's STOW-RS forwarding. */
+  readonly servers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * An Orthanc on 127.0.0.1 with a temporary configuration and storage: the DICOMweb plugin enabled,
+ * no DICOM listener, remote access and authentication off, removed on close.
+ */
+export async function startOrthanc(installation: OrthancInstallation, opts: OrthancOptions): Promise<OrthancServer> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `bench-orthanc-${opts.name}-`));
+  const httpPort = await freePort();
+  const configuration = {
+    Name: opts.name,
+    StorageDirectory: path.join(dir, 'storage'),
+    IndexDirectory: path.join(dir, 'index'),
+    HttpPort: httpPort,
+    DicomServerEnabled: false,
+    DicomPort: await freePort(),
+    RemoteAccessAllowed: false,
+    AuthenticationEnabled: false,
+    // Stored as received, like the archive (which keeps the Part 10 file exactly as sent).
+    StorageCompression: false,
+    HttpCompressionEnabled: false,
+    SaveJobs: false,
+    Plugins: [installation.plugin],
+    DicomWeb: {
+      Enable: true,
+      Root: '/dicom-web/',
+      EnableWado: false,
+      Servers: Object.fromEntries(Object.entries(opts.servers ?? {}).map(([name, url]) => [name, [`${url}/`]])),
+    },
+  };
+  await mkdir(configuration.StorageDirectory, { recursive: true });
+  const configFile = path.join(dir, 'orthanc.json');
+  await writeFile(configFile, JSON.stringify(configuration, null, 2));
+  const child = spawn(installation.executable, [configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const restUrl = `http://127.0.0.1:${httpPort}`;
+  const close = async () => {
+    await stop(child);
+    await rm(dir, { recursive: true, force: true });
+  };
+  for (const deadline = Date.now() + 30_000; ; await sleep(100)) {
+    if (child.exitCode !== null) {
+      await close();
+      throw new Error(`Orthanc ${opts.name} exited before it was ready: ${stderr.trim().slice(-500)}`);
+    }
+    const ready = await fetch(`${restUrl}/system`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (Date.now() > deadline) {
+      await close();
+      throw new Error(`Orthanc ${opts.name} did not answer within 30 s`);
+    }
+  }
+  return { name: 'orthanc', url: `${restUrl}/dicom-web`, restUrl, pid: child.pid!, close };
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** User + system CPU seconds a process (all its threads) has used so far, from Linux /proc. */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after "pid (comm) ": state is field 3, utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { Tag } from '../../../lambdas/dicom/tags';
+import {
+  DimseStatusError,
+  findQueryOf,
+  moveQueryOf,
+  patientsOf,
+  QRTag,
+  responseIdentifier,
+  toDicomJson,
+} from '../../../lambdas/dimse/identifier';
+import type { DicomJson } from '../../../lambdas/storage/ports';
+
+const id = (level: string, keys: DicomJson = {}): DicomJson => ({ [QRTag.QueryRetrieveLevel]: { vr: 'CS', Value: [level] }, ...keys });
+const pn = (name?: string) => (name === undefined ? { vr: 'PN' } : { vr: 'PN', Value: [{ Alphabetic: name }] });
+
+function statusOf(f: () => unknown): number | undefined {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof DimseStatusError) return e.status;
+    throw e;
+  }
+  return undefined;
+}
+
+describe('C-FIND Identifier as a search (PS3.4 C.4.1.2.1)', () => {
+  it('keys with a value match, every key is returned; IMAGE is searched at INSTANCE level', () => {
+    const q = findQueryOf(
+      id('IMAGE', {
+        [Tag.PatientName]: pn('DOE*'),
+        [Tag.SeriesInstanceUID]: { vr: 'UI', Value: ['1.2.3\\1.2.4'] },
+        [Tag.SOPInstanceUID]: { vr: 'UI' },
+      }),
+      'PATIENT',
+    );
+    expect(q.level).toBe('INSTANCE');
+    expect(q.parameters.matchKeys).toEqual([
+      { tag: Tag.PatientName, value: 'DOE*' },
+      { tag: Tag.SeriesInstanceUID, value: '1.2.3,1.2.4' },
+    ]);
+    expect(q.returnTags).toEqual([Tag.SOPInstanceUID, Tag.PatientName, Tag.SeriesInstanceUID].sort());
+    expect(q.unsupportedKeys).toEqual([]);
+  });
+
+  it('reports an Optional Key it cannot match (FF01) and keeps it as a return key', () => {
+    const q = findQueryOf(id('STUDY', { '00081070': pn('SOMEONE') }), 'STUDY');
+    expect(q.unsupportedKeys).toEqual(['00081070']);
+    expect(q.parameters.matchKeys).toEqual([]);
+  });
+
+  it('answers A900 for a missing or foreign Query/Retrieve Level and a malformed value', () => {
+    expect(statusOf(() => findQueryOf({ [Tag.PatientID]: { vr: 'LO', Value: ['X'] } }, 'STUDY'))).toBe(0xa900);
+    expect(statusOf(() => findQueryOf(id('PATIENT'), 'STUDY'))).toBe(0xa900);
+    expect(statusOf(() => findQueryOf(id('STUDY', { [Tag.StudyDate]: { vr: 'DA', Value: ['2020x'] } }), 'STUDY'))).toBe(0xa900);
+  });
+
+  it('PATIENT level matches patient keys only', () => {
+    const q = findQueryOf(id('PATIENT', { [Tag.PatientID]: { vr: 'LO', Value: ['P1'] }, [Tag.StudyDate]: { vr: 'DA', Value: ['20200101'] } }), 'PATIENT');
+    expect(q.level).toBe('STUDY');
+    expect(q.parameters.matchKeys).toEqual([{ tag: Tag.PatientID, value: 'P1' }]);
+    expect(q.unsupportedKeys).toEqual([Tag.StudyDate]);
+  });
+
+  it('reads identifiers as dcmjs-dimse gives them (naturalized)', () => {
+    const json = toDicomJson({ QueryRetrieveLevel: 'STUDY', PatientName: [{ Alphabetic: 'A^B' }], StudyInstanceUID: '' });
+    expect(findQueryOf(json, 'STUDY').parameters.matchKeys).toEqual([{ tag: Tag.PatientName, value: 'A^B' }]);
+  });
+});
+
+describe('C-MOVE Identifier (PS3.4 C.4.2.2.1)', () => {
+  it('selects by the Unique Keys of the level and those above', () => {
+    const q = moveQueryOf(id('SERIES', { [Tag.StudyInstanceUID]: { vr: 'UI', Value: ['1.2'] }, [Tag.SeriesInstanceUID]: { vr: 'UI', Value: ['1.3\\1.4'] } }), 'STUDY');
+    expect(q.level).toBe('SERIES');
+    expect(q.parameters.matchKeys).toEqual([
+      { tag: Tag.StudyInstanceUID, value: '1.2' },
+      { tag: Tag.SeriesInstanceUID, value: '1.3,1.4' },
+    ]);
+  });
+
+  it('answers A900 without the Unique Key of the level or with an invalid UID', () => {
+    expect(statusOf(() => moveQueryOf(id('SERIES', { [Tag.StudyInstanceUID]: { vr: 'UI', Value: ['1.2'] } }), 'STUDY'))).toBe(0xa900);
+    expect(statusOf(() => moveQueryOf(id('STUDY', { [Tag.StudyInstanceUID]: { vr: 'UI', Value: ['1.2.x'] } }), 'STUDY'))).toBe(0xa900);
+    expect(statusOf(() => moveQueryOf(id('PATIENT', { [Tag.PatientID]: { vr: 'LO', Value: ['P'] } }), 'STUDY'))).toBe(0xa900);
+  });
+});
+
+describe('C-FIND responses (PS3.4 C.4.1.1.3.2)', () => {
+  it('carry exactly the keys asked for, empty when absent, with the level and the Retrieve AE Title', () => {
+    const match: DicomJson = { [Tag.PatientName]: pn('A^B'), [Tag.StudyDate]: { vr: 'DA', Value: ['20200101'] } };
+    const out = responseIdentifier(match, { queryLevel: 'STUDY', returnTags: [Tag.PatientName, Tag.AccessionNumber, QRTag.RetrieveAETitle] }, 'ARCHIVE');
+    expect(out).toEqual({
+      [QRTag.QueryRetrieveLevel]: { vr: 'CS', Value: ['STUDY'] },
+      [Tag.PatientName]: pn('A^B'),
+      [Tag.AccessionNumber]: { vr: 'SH' },
+      [QRTag.RetrieveAETitle]: { vr: 'AE', Value: ['ARCHIVE'] },
+    });
+  });
+
+  it('PATIENT level: one match per Patient ID with the number of its studies', () => {
+    const study = (patientId: string): DicomJson => ({ [Tag.PatientID]: { vr: 'LO', Value: [patientId] }, [Tag.PatientName]: pn(patientId) });
+    const patients = patientsOf([study('P1'), study('P2'), study('P1')]);
+    expect(patients.map((p) => [p[Tag.PatientID]?.Value?.[0], p[QRTag.NumberOfPatientRelatedStudies]?.Value?.[0]])).toEqual([
+      ['P1', 2],
+      ['P2', 1],
+    ]);
+  });
+});

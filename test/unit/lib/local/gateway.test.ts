@@ -1,0 +1,35 @@
+/**
+ * The embedded gateway's proxy event: client-chosen header and query names that are also names of
+ * Object.prototype members (found by test/reliability/bad-input: `?valueOf` answered 500) become own
+ * properties, as in the JSON event API Gateway sends.
+ */
+import type http from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { proxyEvent } from '../../../../lib/local/gateway';
+import { routes } from '../../../../lib/routes';
+
+const route = routes.find((r) => r.method === 'GET' && r.path === '/studies')!;
+
+function request(rawHeaders: string[]): http.IncomingMessage {
+  return { rawHeaders, httpVersion: '1.1', socket: { remoteAddress: '127.0.0.1' } } as unknown as http.IncomingMessage;
+}
+
+describe('proxyEvent', () => {
+  it('keeps query parameters named after Object.prototype members as own values', () => {
+    const url = new URL('http://localhost/studies?valueOf&toString=a&toString=b&__proto__=x&constructor=y');
+    const event = proxyEvent(request([]), url, route, {}, Buffer.alloc(0));
+    expect(event.multiValueQueryStringParameters).toEqual({ valueOf: [''], toString: ['a', 'b'], ['__proto__']: ['x'], constructor: ['y'] });
+    expect(Object.hasOwn(event.queryStringParameters!, '__proto__')).toBe(true);
+    expect(event.queryStringParameters!.toString).toBe('b');
+    expect(Object.getPrototypeOf(event.multiValueQueryStringParameters)).toBe(Object.prototype);
+  });
+
+  it('keeps such header names as own values too', () => {
+    const url = new URL('http://localhost/studies');
+    const event = proxyEvent(request(['hasOwnProperty', '1', '__proto__', '2', 'Accept', 'a', 'Accept', 'b']), url, route, {}, Buffer.alloc(0));
+    expect(event.multiValueHeaders.hasOwnProperty).toEqual(['1']);
+    expect(Object.hasOwn(event.headers, '__proto__')).toBe(true);
+    expect(event.multiValueHeaders.Accept).toEqual(['a', 'b']);
+    expect(event.headers.Accept).toBe('b');
+  });
+});
