@@ -3,11 +3,15 @@
  * ephemeral ports, keeping their data under one directory so a restart finds it again. They speak
  * the real wire protocols, so the adapters in lambdas/storage/ run unchanged (DESIGN.md).
  */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateTableCommand,
@@ -41,6 +45,42 @@ interface DynaliteOptions {
 }
 const require = createRequire(import.meta.url);
 const S3rverServer = require('s3rver') as new (options: S3rverOptions) => S3rver;
+
+/**
+ * s3rver acknowledges a PUT before the object's file is written (it resolves when the request body
+ * has been read, not when the file is flushed), so a crash right after loses an object that S3 would
+ * have kept. The archive's write order (object first, then index) relies on S3's guarantee, so the
+ * embedded S3 waits for the file, as S3 waits for durability, before it answers.
+ */
+interface S3rverObject {
+  bucket: string;
+  key: string;
+  content: Buffer | NodeJS.ReadableStream;
+  metadata: unknown;
+}
+interface FilesystemStoreInternals {
+  getResourcePath(bucket: string, key: string, kind: 'object'): string;
+  putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
+}
+const FilesystemStore = require('s3rver/lib/stores/filesystem') as { prototype: FilesystemStoreInternals & Record<string, unknown> };
+FilesystemStore.prototype.putObject = async function putObject(this: FilesystemStoreInternals, object: S3rverObject) {
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  await mkdir(dirname(objectPath), { recursive: true });
+  const md5 = createHash('md5');
+  let size = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      md5.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+  await pipeline(source, counted, createWriteStream(objectPath));
+  const digest = md5.digest('hex');
+  await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+  return { size, md5: digest };
+};
 const dynalite = require('dynalite') as (options: DynaliteOptions) => Server;
 
 export interface EmulatorOptions {

@@ -195,6 +195,9 @@ describe('SIGKILL during a Send', () => {
     const ledger = new Ledger();
     ledger.record(200, { '00081199': { vr: 'SQ', Value: sent.map((s) => ({ '00081155': { vr: 'UI', Value: [s.sopInstanceUID] } })) } }, sent);
     expect(await lostOrAltered(second.url, ledger)).toEqual([]);
+    const { listed, withoutObject } = await walkIndex(second.url);
+    expect(withoutObject).toEqual([]);
+    expect(listed.sort()).toEqual(sent.map((s) => s.sopInstanceUID).sort());
     await kill9(second.child);
   }, 120_000);
 });

@@ -18,6 +18,7 @@ type Item = Record<string, { vr: string; Value?: unknown[] }>;
 const REFERENCED_SOP_SEQUENCE = '00081199';
 const REFERENCED_SOP_INSTANCE_UID = '00081155';
 const SOP_INSTANCE_UID = '00080018';
+const STUDY_INSTANCE_UID = '0020000D';
 const RETRIEVE_URL = '00081190';
 const AS_STORED = 'multipart/related; type="application/dicom"; transfer-syntax=*';
 
@@ -76,25 +77,35 @@ export async function lostOrAltered(baseUrl: string, ledger: Ledger): Promise<st
 }
 
 /**
- * Walks every instance the index lists (QIDO /instances, paged) and retrieves each: the SOP Instance
- * UIDs listed and those whose object cannot be retrieved (an index entry without its object).
+ * Walks every instance the index holds and retrieves each: the SOP Instance UIDs listed and those
+ * whose object cannot be retrieved (an index entry without its object). Studies come from QIDO
+ * /studies; their instances from /studies/{study}/instances, which reads the table itself rather than
+ * a global secondary index: in AWS a GSI only ever reflects committed items, but dynalite writes a
+ * GSI entry before its item, so a process killed between the two leaves a GSI entry with no item
+ * behind it, an artefact of the emulator that says nothing about the archive's write order.
  */
 export async function walkIndex(baseUrl: string): Promise<{ listed: string[]; withoutObject: string[] }> {
   const listed: string[] = [];
   const withoutObject: string[] = [];
-  for (let offset = 0; ; offset += 1000) {
-    const r = await fetch(`${baseUrl}/instances?limit=1000&offset=${offset}`, { headers: { Accept: DICOM_JSON } });
-    if (r.status === 204) break;
-    if (r.status !== 200) throw new Error(`QIDO /instances answered ${r.status}`);
-    const page = (await r.json()) as Item[];
-    for (const item of page) {
+  const pages = async function* (url: string): AsyncGenerator<Item> {
+    for (let offset = 0; ; offset += 1000) {
+      const r = await fetch(`${url}${url.includes('?') ? '&' : '?'}limit=1000&offset=${offset}`, { headers: { Accept: DICOM_JSON } });
+      if (r.status === 204) return;
+      if (r.status !== 200) throw new Error(`QIDO ${url} answered ${r.status}`);
+      const page = (await r.json()) as Item[];
+      yield* page;
+      if (page.length < 1000) return;
+    }
+  };
+  for await (const study of pages(`${baseUrl}/studies`)) {
+    const studyUid = study[STUDY_INSTANCE_UID]!.Value![0] as string;
+    for await (const item of pages(`${baseUrl}/studies/${studyUid}/instances`)) {
       const uid = item[SOP_INSTANCE_UID]!.Value![0] as string;
       listed.push(uid);
       const got = await fetch(item[RETRIEVE_URL]!.Value![0] as string, { headers: { Accept: AS_STORED } });
       await got.arrayBuffer();
       if (got.status !== 200) withoutObject.push(uid);
     }
-    if (page.length < 1000) break;
   }
   return { listed, withoutObject };
 }
