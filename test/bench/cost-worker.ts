@@ -5,8 +5,8 @@
  * embedded gateway builds them. S3 and DynamoDB are the emulators of ./emulators-process.ts, in
  * another process. Prints one JSON line.
  *   node --expose-gc --import tsx test/bench/cost-worker.ts cpu      (env BENCH_DESTINATION: a STOW-RS root)
- *   node --expose-gc --import tsx test/bench/cost-worker.ts store-rss <body file> <content type> ...
- *   node --expose-gc --import tsx test/bench/cost-worker.ts retrieve-rss <study> <series>
+ *   node --expose-gc --import tsx test/bench/cost-worker.ts store-rss <content type> <one-instance body> <large body> ...
+ *   node --expose-gc --import tsx test/bench/cost-worker.ts retrieve-rss <study> <series> <one SOP Instance UID>
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -20,7 +20,7 @@ import { createServices, services as lambdaServices, type Services } from '../..
 import { operations as storeOperations } from '../../lambdas/handlers/store';
 import { proxyEvent } from '../../lib/local/gateway';
 import { LocalSendWorkflow } from '../../lib/local/local-send-workflow';
-import { routesForPath, type FunctionGroup } from '../../lib/routes';
+import { routesForPath } from '../../lib/routes';
 import { makeInstance } from '../support/dicom-factory';
 import { stowBody } from '../support/http';
 
@@ -118,7 +118,10 @@ async function cpu(destination: string, count: number): Promise<Record<string, n
         await new Promise((resolve) => setTimeout(resolve, 100));
         answer = await invoke('GET', send.split('?')[0]!, { Accept: 'application/dicom+json' });
       }
-      if (answer.status !== 200) throw new Error(`send answered ${answer.status}`);
+      // PS3.4 C.4.2.3.1: Status 0000 only when every sub-operation completed; a failed delivery costs less.
+      const module = answer.status === 200 ? [JSON.parse(answer.text) as unknown].flat()[0] : undefined;
+      const status = (module as Record<string, { Value?: number[] }> | undefined)?.['00000900']?.Value?.[0];
+      if (status !== 0) throw new Error(`send answered ${answer.status} with Status ${status}`);
       // Each instance of the study, the warm-up one included, was sent.
       out[`send.${label}`] = cpuMs(t) / (files.length + 1);
     }
@@ -126,32 +129,44 @@ async function cpu(destination: string, count: number): Promise<Record<string, n
   return out;
 }
 
-async function storeRss(files: readonly string[], contentType: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const [i, file] of files.entries()) {
+/**
+ * Stores each request body file once, in order, measuring the peak RSS of the first two: a
+ * one-instance request (the reference: what any store costs) and the large request.
+ */
+async function storeRss(contentType: string, files: readonly string[]): Promise<Record<string, number>> {
+  const peaks: { bytes: number; before: number; peak: number }[] = [];
+  for (const file of files) {
     let body: Buffer | undefined = readFileSync(file);
     const bytes = body.length;
     const { route, pathParameters } = routesForPath('/studies').find((c) => c.route.method === 'POST')!;
     const request = { rawHeaders: ['Host', '127.0.0.1', 'Content-Type', contentType], httpVersion: '1.1', socket: {} } as unknown as http.IncomingMessage;
-    // The event holds the body base64-encoded, as API Gateway hands it over; it is in memory before the handler runs.
+    // The event holds the body base64-encoded, as API Gateway hands it over: it is in memory before the handler runs.
     const event = proxyEvent(request, new URL('http://127.0.0.1/studies'), route, pathParameters, body);
     body = undefined;
     resetPeakRss();
     const before = process.memoryUsage().rss;
     const result = await handlers.store(event, { awsRequestId: newUid() } as unknown as Context);
     if (result.statusCode !== 200) throw new Error(`store of ${bytes} bytes answered ${result.statusCode}`);
-    if (i === 0) Object.assign(out, { requestBytes: bytes, rssBefore: before, peakRss: peakRssBytes() });
+    peaks.push({ bytes, before, peak: peakRssBytes() });
   }
-  return out;
+  const [reference, large] = peaks;
+  return { referenceGrowth: reference!.peak - reference!.before, requestBytes: large!.bytes, rssBefore: large!.before, peakRss: large!.peak };
 }
 
-async function retrieveRss(studyInstanceUID: string, seriesInstanceUID: string): Promise<Record<string, number>> {
-  await invoke('GET', `/studies/${studyInstanceUID}/series/${seriesInstanceUID}/metadata`, { Accept: 'application/dicom+json' }); // warm-up
-  resetPeakRss();
-  const before = process.memoryUsage().rss;
-  const answer = await invoke('GET', `/studies/${studyInstanceUID}/series/${seriesInstanceUID}`, { Accept: AS_STORED });
-  if (answer.status !== 200) throw new Error(`series retrieve answered ${answer.status}: ${answer.text.slice(0, 300)}`);
-  return { responseBytes: answer.bytes, rssBefore: before, peakRss: peakRssBytes() };
+/** Peak RSS while retrieving one instance of the series (the reference), then the whole series. */
+async function retrieveRss(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<Record<string, number>> {
+  const series = `/studies/${studyInstanceUID}/series/${seriesInstanceUID}`;
+  const measure = async (target: string) => {
+    resetPeakRss();
+    const before = process.memoryUsage().rss;
+    const answer = await invoke('GET', target, { Accept: AS_STORED });
+    if (answer.status !== 200) throw new Error(`retrieve answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+    return { bytes: answer.bytes, before, peak: peakRssBytes() };
+  };
+  await measure(`${series}/instances/${sopInstanceUID}`); // warm-up
+  const reference = await measure(`${series}/instances/${sopInstanceUID}`);
+  const whole = await measure(series);
+  return { referenceGrowth: reference.peak - reference.before, responseBytes: whole.bytes, rssBefore: whole.before, peakRss: whole.peak };
 }
 
 const [mode, ...args] = process.argv.slice(2);
@@ -159,9 +174,9 @@ const result =
   mode === 'cpu'
     ? await cpu(process.env.BENCH_DESTINATION!, Number(args[0] ?? 50))
     : mode === 'store-rss'
-      ? await storeRss(args.slice(1), args[0]!)
+      ? await storeRss(args[0]!, args.slice(1))
       : mode === 'retrieve-rss'
-        ? await retrieveRss(args[0]!, args[1]!)
+        ? await retrieveRss(args[0]!, args[1]!, args[2]!)
         : undefined;
 if (!result) throw new Error(`cost-worker: unknown mode ${mode}`);
 console.log(JSON.stringify(result));

@@ -75,8 +75,21 @@ async function startEmulatorsProcess(dataDir: string): Promise<EmulatorsProcess>
 export interface HandlerCosts {
   /** CPU-ms per instance: `store.small`, `store.large`, `retrieve.small`, `retrieve.large`, `send.small`. */
   readonly cpuMs: Record<string, number>;
-  readonly store: { readonly requestBytes: number; readonly largestInstance: number; readonly rssBefore: number; readonly peakRss: number };
-  readonly retrieve: { readonly responseBytes: number; readonly largestInstance: number; readonly rssBefore: number; readonly peakRss: number };
+  /** Storing one request of about `storeMb`. */
+  readonly store: PeakMemory;
+  /** Retrieving a series of two such requests. */
+  readonly retrieve: PeakMemory;
+}
+
+export interface PeakMemory {
+  /** Request or response body. */
+  readonly bytes: number;
+  readonly largestInstance: number;
+  /** RSS when the handler was called, and its peak during the call. */
+  readonly rssBefore: number;
+  readonly peakRss: number;
+  /** Peak growth of the same operation on one instance: what any call costs, whatever its size. */
+  readonly referenceGrowth: number;
 }
 
 /**
@@ -92,16 +105,24 @@ export async function measureHandlerCosts(opts: { destination: string; cpuInstan
       BENCH_DESTINATION: opts.destination,
     });
 
-    // Two requests of ~storeMb of 0.5 MB instances into one series: the series is retrieved next.
+    // A one-instance request (the reference), then two requests of ~storeMb of 0.5 MB instances into
+    // one series, which is retrieved next.
     const instanceBytes = 500_000;
     const perRequest = Math.ceil((opts.storeMb * 1024 * 1024) / instanceBytes);
     const series = { studyInstanceUID: newUid(), seriesInstanceUID: newUid(), patientID: 'COST-RSS', patientName: 'Cost^Rss' };
+    const firstSop = newUid();
+    const requests = [[makeInstance({ ...series, studyInstanceUID: newUid(), seriesInstanceUID: newUid(), approximateBytes: instanceBytes })]];
+    let largestInstance = requests[0]![0]!.byteLength;
+    for (let r = 0; r < 2; r++) {
+      const instances = Array.from({ length: perRequest }, (_, i) =>
+        makeInstance({ ...series, sopInstanceUID: r === 0 && i === 0 ? firstSop : undefined, approximateBytes: instanceBytes }),
+      );
+      largestInstance = Math.max(largestInstance, ...instances.map((i) => i.byteLength));
+      requests.push(instances);
+    }
     const files: string[] = [];
     let contentType = '';
-    let largestInstance = 0;
-    for (let r = 0; r < 2; r++) {
-      const instances = Array.from({ length: perRequest }, () => makeInstance({ ...series, approximateBytes: instanceBytes }));
-      largestInstance = Math.max(largestInstance, ...instances.map((i) => i.byteLength));
+    for (const [r, instances] of requests.entries()) {
       const body = stowBody(instances);
       contentType = body.contentType;
       files.push(path.join(dataDir, `request-${r}.bin`));
@@ -111,15 +132,18 @@ export async function measureHandlerCosts(opts: { destination: string; cpuInstan
       ...emulators.env,
       MAX_REQUEST_BYTES: String(opts.storeMb * 2 * 1024 * 1024),
     });
-    const retrieve = await runJson(['test/bench/cost-worker.ts', 'retrieve-rss', series.studyInstanceUID, series.seriesInstanceUID], {
+    const retrieve = await runJson(['test/bench/cost-worker.ts', 'retrieve-rss', series.studyInstanceUID, series.seriesInstanceUID, firstSop], {
       ...emulators.env,
       MAX_RESPONSE_BYTES: String(opts.storeMb * 4 * 1024 * 1024),
     });
-    return {
-      cpuMs,
-      store: { requestBytes: store.requestBytes!, largestInstance, rssBefore: store.rssBefore!, peakRss: store.peakRss! },
-      retrieve: { responseBytes: retrieve.responseBytes!, largestInstance, rssBefore: retrieve.rssBefore!, peakRss: retrieve.peakRss! },
-    };
+    const memory = (m: Record<string, number>, bytes: number): PeakMemory => ({
+      bytes,
+      largestInstance,
+      rssBefore: m.rssBefore!,
+      peakRss: m.peakRss!,
+      referenceGrowth: m.referenceGrowth!,
+    });
+    return { cpuMs, store: memory(store, store.requestBytes!), retrieve: memory(retrieve, retrieve.responseBytes!) };
   } finally {
     await emulators.close();
     await rm(dataDir, { recursive: true, force: true });

@@ -39,25 +39,13 @@ export function sendCorpus(instances: number, approximateBytes: number, perStudy
   };
 }
 
-/**
- * Instances a destination holds in the given studies once its count stops growing: Orthanc's
- * QIDO-RS has been seen to lag its STOW-RS answers by a moment. Not part of the timed interval.
- */
-export async function settledCount(url: string, studyInstanceUIDs: readonly string[], expected: number): Promise<number> {
-  let count = await countInstances(url, studyInstanceUIDs);
-  for (let tries = 0; count < expected && tries < 20; tries++) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    count = await countInstances(url, studyInstanceUIDs);
-  }
-  return count;
-}
-
 /** Instances a DICOMweb server holds in the given studies (QIDO-RS, PS3.18 10.6). */
 export async function countInstances(url: string, studyInstanceUIDs: readonly string[]): Promise<number> {
   let count = 0;
   await pool(studyInstanceUIDs, 4, async (study) => {
     const r = await fetch(`${url}/studies/${study}/instances?limit=5000`, { headers: { Accept: 'application/dicom+json' } });
-    count += r.status === 200 ? ((await r.json()) as unknown[]).length : (await r.arrayBuffer(), 0);
+    const found = r.status === 200 ? ((await r.json()) as unknown[]).length : (await r.arrayBuffer(), 0);
+    count += found;
   });
   return count;
 }
@@ -114,7 +102,7 @@ export async function benchSendRs(opts: SendBenchOptions): Promise<SendBenchResu
   const seconds = secondsSince(t0);
   if (outcome.kind !== 'completed') throw new Error(`SEND-RS bench: ${formatOutcome(outcome)}`);
 
-  const atDestination = await settledCount(opts.destination, corpus.studyInstanceUIDs, corpus.files.length);
+  const atDestination = await countInstances(opts.destination, corpus.studyInstanceUIDs);
   const { response } = outcome;
   const instances = corpus.files.length;
   // Figures of a partial delivery would mislead: the bench fails instead.
@@ -164,7 +152,7 @@ export async function benchOrthancForward(opts: OrthancForwardOptions): Promise<
   const answer = await r.text();
   const seconds = secondsSince(t0);
   if (r.status !== 200) throw new Error(`SEND-RS bench: Orthanc forwarding answered ${r.status}: ${answer.slice(0, 200)}`);
-  const atDestination = await settledCount(opts.destination, opts.corpus.studyInstanceUIDs, opts.corpus.files.length);
+  const atDestination = await countInstances(opts.destination, opts.corpus.studyInstanceUIDs);
   if (atDestination !== opts.corpus.files.length) {
     throw new Error(`SEND-RS bench: Orthanc forwarded ${atDestination} of ${opts.corpus.files.length} instances`);
   }

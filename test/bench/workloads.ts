@@ -6,7 +6,7 @@
  */
 import { newUid } from '../../lambdas/dicom/uid';
 import { makeInstance } from '../support/dicom-factory';
-import { instancesPerRequest, percentile, pool, secondsSince, stowAll } from './common';
+import { percentile, pool, secondsSince, stowAll } from './common';
 
 /** A measured run: `operations` done in `seconds`, `bytes` moved, and each operation's latency. */
 export interface Measurement {
@@ -29,7 +29,9 @@ export async function measure<T>(items: readonly T[], concurrency: number, opera
   const t0 = performance.now();
   await pool(items, concurrency, async (item) => {
     const started = performance.now();
-    bytes += await operation(item);
+    // Awaited first: `bytes += await ...` would read `bytes` before the await and lose the other workers' additions.
+    const moved = await operation(item);
+    bytes += moved;
     latencies.push(performance.now() - started);
   });
   return { operations: items.length, seconds: secondsSince(t0), bytes, latencies: latencies.sort((a, b) => a - b) };
@@ -72,8 +74,6 @@ export async function stowWorkload(url: string, corpus: Corpus, perRequest: numb
   await stowAll(url, corpus.files, perRequest, concurrency);
   return { operations: corpus.files.length, seconds: secondsSince(t0), bytes: corpus.bytes, latencies: [] };
 }
-
-export { instancesPerRequest };
 
 // ---------------------------------------------------------------------------------------------
 // QIDO-RS corpus: `studies` studies of 2 series x 5 small instances; two studies per patient, study
