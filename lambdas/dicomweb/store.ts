@@ -66,7 +66,12 @@ type Outcome = StoreOutcome;
 /** Where an instance is stored: the target study of POST /studies/{study} (if any), and the base URL. */
 export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'>;
 
+/** Instances of one Store request stored at once. */
+const STORE_CONCURRENCY = 4;
+
 export class StoreService {
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly index: MetadataIndex,
     private readonly blobs: BlobStore,
@@ -83,9 +88,23 @@ export class StoreService {
     if (req.body.byteLength > this.opts.maxRequestBytes) throw requestTooLarge(this.opts.maxRequestBytes);
     const parts = splitRequest(req.contentType, req.body);
 
-    const outcomes: Outcome[] = [];
-    // One instance at a time: memory stays a small multiple of one instance.
-    for (const part of parts) outcomes.push(await this.storePart(part, req));
+    // A few instances at a time (their round trips to S3 and DynamoDB overlap); memory stays a small
+    // multiple of one instance. The response lists them in request order.
+    const outcomes = new Array<Outcome>(parts.length);
+    let next = 0;
+    let failed = false;
+    const worker = async () => {
+      while (!failed && next < parts.length) {
+        const i = next++;
+        try {
+          outcomes[i] = await this.storePart(parts[i]!, req);
+        } catch (error) {
+          failed = true; // an unavailable store fails the request: take no further part
+          throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, parts.length) }, worker));
     return storeInstancesResponse(outcomes, req);
   }
 
@@ -115,21 +134,24 @@ export class StoreService {
     }
 
     const digest = createHash('sha256').update(part10).digest('hex');
-    const existing = await this.findExisting(sopInstanceUID);
-    if (existing) {
-      const same =
-        existing.studyInstanceUID === studyInstanceUID &&
-        existing.seriesInstanceUID === seriesInstanceUID &&
-        existing.instance?.digest === digest;
-      // An identical re-store succeeds without writing anything again.
-      return same ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
-    }
+    // Two copies of one SOP Instance in flight at once (in one request, or in concurrent ones on this
+    // process) are stored one after the other, so the second sees the first and nothing is overwritten.
+    return this.exclusive(sopInstanceUID, async () => {
+      const existing = await this.findExisting(sopInstanceUID);
+      if (existing) {
+        const same =
+          existing.studyInstanceUID === studyInstanceUID &&
+          existing.seriesInstanceUID === seriesInstanceUID &&
+          existing.instance?.digest === digest;
+        // An identical re-store succeeds without writing anything again.
+        return same ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
+      }
 
-    const objectKey = instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
-    const metadataKey = instanceMetadataKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
-    const metadata = toDicomJson(instance.dict, {
-      bulkDataThreshold: this.opts.bulkDataThreshold,
-      bulkDataUri: (tagPath) => bulkDataPath(studyInstanceUID, seriesInstanceUID, sopInstanceUID, tagPath),
+      const objectKey = instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
+      const metadataKey = instanceMetadataKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
+      const metadata = toDicomJson(instance.dict, {
+        bulkDataThreshold: this.opts.bulkDataThreshold,
+        bulkDataUri: (tagPath) => bulkDataPath(studyInstanceUID, seriesInstanceUID, sopInstanceUID, tagPath),
     });
     const object: InstanceObject = {
       sopClassUID,
@@ -142,26 +164,45 @@ export class StoreService {
     };
     const entries = buildIndexEntries(metadata, object);
 
+    // The study entry exists before the series' counter is added to it (counters only update entries).
     await this.index.ensureStudy(entries.study);
     if (await this.index.ensureSeries(entries.series)) {
       await this.index.addStudyCounters(studyInstanceUID, { series: 1 });
     }
-    await this.blobs.put(objectKey, part10, DICOM);
-    await this.blobs.put(metadataKey, Buffer.from(JSON.stringify(metadata)), 'application/dicom+json');
+    // Both objects are in S3 before the instance entry names them.
+    await Promise.all([
+      this.blobs.put(objectKey, part10, DICOM),
+      this.blobs.put(metadataKey, Buffer.from(JSON.stringify(metadata)), 'application/dicom+json'),
+    ]);
 
     const put = await this.index.putInstance(entries.instance);
     if (put.outcome === 'created') {
       const modality = metadata[Tag.Modality]?.Value?.[0];
-      await this.index.addSeriesCounters(studyInstanceUID, seriesInstanceUID, { instances: 1 });
-      await this.index.addStudyCounters(studyInstanceUID, {
-        instances: 1,
-        modalities: typeof modality === 'string' && modality ? [modality] : [],
-      });
-      await this.index.clearTombstones(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
+      await Promise.all([
+        this.index.addSeriesCounters(studyInstanceUID, seriesInstanceUID, { instances: 1 }),
+        this.index.addStudyCounters(studyInstanceUID, {
+          instances: 1,
+          modalities: typeof modality === 'string' && modality ? [modality] : [],
+        }),
+        this.index.clearTombstones(studyInstanceUID, seriesInstanceUID, sopInstanceUID),
+      ]);
       return referenced(instance, target.baseUrl);
     }
     // A concurrent writer won the conditional put: identical content is a success, other content a failure.
     return put.outcome === 'identical' ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
+    });
+  }
+
+  /** Runs `fn` after every earlier call for the same key has settled. */
+  private async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.inFlight.get(key) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(fn);
+    this.inFlight.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.inFlight.get(key) === run) this.inFlight.delete(key);
+    }
   }
 
   private async findExisting(sopInstanceUID: string) {
