@@ -3,8 +3,12 @@
  * Each only hands its input to the task code; errors propagate to the state machine, whose Catch
  * marks the request failed. Logs carry the Transaction UID and counts, never patient data.
  */
+import { deliverSubOperations } from '../dimse/sub-operations';
 import type { DeliverInput, FailInput, FinalizeInput, ResolveInput } from '../send/workflow-io';
-import { services } from './services';
+import { services as allServices } from './services';
+
+/** The task functions deliver sub-operations: C-STORE where the registry says so, else STOW-RS. */
+const services = () => allServices({ deliverBatch: deliverSubOperations });
 
 export const resolve = (input: ResolveInput) => services().sendTasks.resolve(input);
 

@@ -9,7 +9,7 @@ import { RetrieveService } from '../dicomweb/retrieve';
 import { SearchService } from '../dicomweb/search';
 import { SendService } from '../dicomweb/send';
 import { StoreService } from '../dicomweb/store';
-import { SendTasks } from '../send/tasks';
+import { SendTasks, type DeliverBatch } from '../send/tasks';
 import { createAwsClients } from '../storage/clients';
 import {
   FileDestinationRegistrySource,
@@ -45,7 +45,12 @@ export interface Services extends Ports {
 }
 
 /** Wires services over the given ports (used by the AWS wiring below, the embedded runtime and tests). */
-export function createServices(cfg: Config, ports: Ports): Services {
+/** What only some functions carry (the Deliver task's DIMSE sub-operations). */
+export interface ServiceExtras {
+  readonly deliverBatch?: DeliverBatch;
+}
+
+export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras = {}): Services {
   const search = new SearchService(ports.index, {
     maxCandidates: cfg.qidoMaxCandidates,
     defaultLimit: cfg.qidoDefaultLimit,
@@ -79,6 +84,7 @@ export function createServices(cfg: Config, ports: Ports): Services {
       blobs: ports.blobs,
       destinations: ports.destinations,
       npi: { service: npi, index: ports.npiIndex },
+      deliverBatch: extras.deliverBatch,
     }),
   };
 }
@@ -99,8 +105,11 @@ const noWorkflow: SendWorkflow = {
 
 let cached: Services | undefined;
 
-/** The services of this process over AWS SDK adapters (AWS, or the emulators when endpoints are set). */
-export function services(): Services {
+/**
+ * The services of this process over AWS SDK adapters (AWS, or the emulators when endpoints are set).
+ * `extras` count on the first call, which builds them.
+ */
+export function services(extras: ServiceExtras = {}): Services {
   if (!cached) {
     const cfg = config();
     const clients = createAwsClients(cfg, { sfn: !!cfg.sendStateMachineArn, secretsManager: !!cfg.destinationsSecretArn });
@@ -112,7 +121,7 @@ export function services(): Services {
       workflow:
         cfg.sendStateMachineArn && clients.sfn ? new StepFunctionsSendWorkflow(clients.sfn, cfg.sendStateMachineArn) : noWorkflow,
       destinations: destinationsOf(cfg, clients),
-    });
+    }, extras);
   }
   return cached;
 }

@@ -22,9 +22,8 @@ import type {
   SendRequestRecord,
   SendRequestStore,
 } from '../storage/ports';
-import { deliverSubOperations } from '../dimse/sub-operations';
-import { settleBatch, toBatches } from './counters';
-import { resolveDestination } from './destinations';
+import { settleBatch, toBatches, type BatchOutcome } from './counters';
+import { resolveDestination, type Destination } from './destinations';
 import { encodeSendRequestResponse, SendStatus, sendStatus } from './response-module';
 import { storeInstances, type InstanceToStore, type StoreOptions } from './stow-client';
 import { sendResponseOf } from './send-response';
@@ -50,7 +49,23 @@ export interface SendTasksDeps {
   readonly npi?: { readonly service: NpiService; readonly index: NpiIndex };
   /** Options of the STOW sub-operations (retry policy, timeouts; fetch and sleep in tests). */
   readonly store?: StoreOptions;
+  /**
+   * How a batch reaches the destination. Default: a DICOMweb Store transaction. The Deliver task
+   * passes lambdas/dimse/sub-operations.ts deliverSubOperations, which uses C-STORE when the registry
+   * maps the destination to a DIMSE AE; it is injected, not imported, so that only the functions that
+   * deliver carry the DIMSE library.
+   */
+  readonly deliverBatch?: DeliverBatch;
 }
+
+export type DeliverBatch = (
+  destination: Destination,
+  instances: readonly InstanceToStore[],
+  opts: { readonly stow: (batch: readonly InstanceToStore[]) => Promise<BatchOutcome> },
+) => Promise<BatchOutcome>;
+
+/** A Store transaction (STOW-RS) for the whole batch. */
+const storeByStow: DeliverBatch = (_destination, instances, { stow }) => stow(instances);
 
 export class SendTasks {
   constructor(private readonly deps: SendTasksDeps) {}
@@ -109,7 +124,7 @@ export class SendTasks {
       ? settleBatch(
           instances.map((i) => i.sopInstanceUID),
           // C-STORE when the registry maps the destination to a DIMSE AE, else STOW (lambdas/dimse/ae-registry.ts).
-          await deliverSubOperations(destination, instances, {
+          await (this.deps.deliverBatch ?? storeByStow)(destination, instances, {
             // A Send request's instances are all of one resource: an NPI category's, or the studies'.
             stow: (batch) => storeInstances(destination, batch, this.deps.store, { npi: input.Items[0]?.npi }),
           }),

@@ -16,6 +16,7 @@ import { operations as searchOperations } from '../../lambdas/handlers/search';
 import { operations as storeOperations } from '../../lambdas/handlers/store';
 import { loadDimseConfig } from '../../lambdas/dimse/config';
 import { startArchiveDimseGateway } from '../../lambdas/dimse/gateway';
+import { deliverSubOperations } from '../../lambdas/dimse/sub-operations';
 import { createAwsClients } from '../../lambdas/storage/clients';
 import { DynamoMetadataIndex } from '../../lambdas/storage/dynamodb';
 import { DynamoNpiIndex } from '../../lambdas/storage/npi-index';
@@ -82,7 +83,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       sendRequests: new DynamoSendRequestStore(clients.dynamodb, config.tableName),
       workflow,
       destinations: new FileDestinationRegistrySource(config.destinationsFile!),
-    });
+    }, { deliverBatch: deliverSubOperations });
     const get = () => services;
     const handlers: Record<FunctionGroup, ProxyHandler> = {
       store: dicomwebHandler('store', storeOperations, get),
