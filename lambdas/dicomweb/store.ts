@@ -64,7 +64,13 @@ export type StoreOutcome = { readonly referenced: Referenced } | { readonly fail
 type Outcome = StoreOutcome;
 
 /** Where an instance is stored: the target study of POST /studies/{study} (if any), and the base URL. */
-export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'>;
+export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'> & {
+  /**
+   * Study and series entries already ensured by this request, keyed `{study}/{series}`: the instances
+   * of one request share one ensure (two conditional puts) per series instead of one each.
+   */
+  readonly ensured?: Map<string, Promise<void>>;
+};
 
 /** Instances of one Store request stored at once. */
 const STORE_CONCURRENCY = 4;
@@ -91,13 +97,14 @@ export class StoreService {
     // A few instances at a time (their round trips to S3 and DynamoDB overlap); memory stays a small
     // multiple of one instance. The response lists them in request order.
     const outcomes = new Array<Outcome>(parts.length);
+    const target: StoreTarget = { studyInstanceUID: req.studyInstanceUID, baseUrl: req.baseUrl, ensured: new Map() };
     let next = 0;
     let failed = false;
     const worker = async () => {
       while (!failed && next < parts.length) {
         const i = next++;
         try {
-          outcomes[i] = await this.storePart(parts[i]!, req);
+          outcomes[i] = await this.storePart(parts[i]!, target);
         } catch (error) {
           failed = true; // an unavailable store fails the request: take no further part
           throw error;
@@ -108,11 +115,11 @@ export class StoreService {
     return storeInstancesResponse(outcomes, req);
   }
 
-  private async storePart(part: MultipartPart, req: StoreRequest): Promise<Outcome> {
+  private async storePart(part: MultipartPart, target: StoreTarget): Promise<Outcome> {
     if (!isDicomPart(part)) {
       return { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
     }
-    return this.storeInstance(part.body, req);
+    return this.storeInstance(part.body, target);
   }
 
   /**
@@ -152,45 +159,59 @@ export class StoreService {
       const metadata = toDicomJson(instance.dict, {
         bulkDataThreshold: this.opts.bulkDataThreshold,
         bulkDataUri: (tagPath) => bulkDataPath(studyInstanceUID, seriesInstanceUID, sopInstanceUID, tagPath),
-    });
-    const object: InstanceObject = {
-      sopClassUID,
-      transferSyntaxUID: instance.transferSyntaxUID,
-      objectKey,
-      metadataKey,
-      size: part10.byteLength,
-      digest,
-      numberOfFrames: numberOfFramesOf(metadata),
-    };
-    const entries = buildIndexEntries(metadata, object);
+      });
+      const object: InstanceObject = {
+        sopClassUID,
+        transferSyntaxUID: instance.transferSyntaxUID,
+        objectKey,
+        metadataKey,
+        size: part10.byteLength,
+        digest,
+        numberOfFrames: numberOfFramesOf(metadata),
+      };
+      const entries = buildIndexEntries(metadata, object);
 
-    // The study entry exists before the series' counter is added to it (counters only update entries).
-    await this.index.ensureStudy(entries.study);
-    if (await this.index.ensureSeries(entries.series)) {
-      await this.index.addStudyCounters(studyInstanceUID, { series: 1 });
-    }
-    // Both objects are in S3 before the instance entry names them.
-    await Promise.all([
-      this.blobs.put(objectKey, part10, DICOM),
-      this.blobs.put(metadataKey, Buffer.from(JSON.stringify(metadata)), 'application/dicom+json'),
-    ]);
-
-    const put = await this.index.putInstance(entries.instance);
-    if (put.outcome === 'created') {
-      const modality = metadata[Tag.Modality]?.Value?.[0];
+      await this.ensureStudyAndSeries(entries, target.ensured);
+      // Both objects are in S3 before the instance entry names them.
       await Promise.all([
-        this.index.addSeriesCounters(studyInstanceUID, seriesInstanceUID, { instances: 1 }),
-        this.index.addStudyCounters(studyInstanceUID, {
-          instances: 1,
-          modalities: typeof modality === 'string' && modality ? [modality] : [],
-        }),
-        this.index.clearTombstones(studyInstanceUID, seriesInstanceUID, sopInstanceUID),
+        this.blobs.put(objectKey, part10, DICOM),
+        this.blobs.put(metadataKey, Buffer.from(JSON.stringify(metadata)), 'application/dicom+json'),
       ]);
-      return referenced(instance, target.baseUrl);
-    }
-    // A concurrent writer won the conditional put: identical content is a success, other content a failure.
-    return put.outcome === 'identical' ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
+
+      const put = await this.index.putInstance(entries.instance);
+      if (put.outcome === 'created') {
+        const modality = metadata[Tag.Modality]?.Value?.[0];
+        await Promise.all([
+          this.index.addSeriesCounters(studyInstanceUID, seriesInstanceUID, { instances: 1 }),
+          this.index.addStudyCounters(studyInstanceUID, {
+            instances: 1,
+            modalities: typeof modality === 'string' && modality ? [modality] : [],
+          }),
+          this.index.clearTombstones(studyInstanceUID, seriesInstanceUID, sopInstanceUID),
+        ]);
+        return referenced(instance, target.baseUrl);
+      }
+      // A concurrent writer won the conditional put: identical content is a success, other content a failure.
+      return put.outcome === 'identical' ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
     });
+  }
+
+  /**
+   * The study entry, then the series entry (counted in the study when this call created it): the
+   * study exists before the series' counter is added to it, as counters only update entries.
+   */
+  private ensureStudyAndSeries(entries: ReturnType<typeof buildIndexEntries>, ensured?: Map<string, Promise<void>>): Promise<void> {
+    const key = `${entries.series.studyInstanceUID}/${entries.series.seriesInstanceUID}`;
+    const known = ensured?.get(key);
+    if (known) return known;
+    const ensure = (async () => {
+      await this.index.ensureStudy(entries.study);
+      if (await this.index.ensureSeries(entries.series)) {
+        await this.index.addStudyCounters(entries.study.studyInstanceUID, { series: 1 });
+      }
+    })();
+    ensured?.set(key, ensure);
+    return ensure;
   }
 
   /** Runs `fn` after every earlier call for the same key has settled. */
