@@ -93,7 +93,7 @@ function setOwn<T>(map: Record<string, T>, name: string, value: T): void {
 /** The REST proxy event API Gateway would send for this request and route. */
 export function proxyEvent(
   req: http.IncomingMessage,
-  url: URL,
+  url: Pick<URL, 'pathname' | 'searchParams'>,
   route: Route,
   pathParameters: Record<string, string>,
   body: Buffer,
@@ -161,6 +161,20 @@ async function writeError(res: http.ServerResponse, error: unknown): Promise<voi
   await writeResult(res, await toProxyResult(errorResponse(error), false));
 }
 
+/**
+ * The path as the client sent it, and its query. URL parsing would resolve dot segments
+ * (`/studies/%2e%2e/series` becoming `/series`); API Gateway routes the path as sent, so this does too,
+ * and a `..` in a UID position then fails as a malformed UID.
+ */
+export function requestTarget(rawUrl: string | undefined): Pick<URL, 'pathname' | 'searchParams'> {
+  const raw = rawUrl ?? '/';
+  const queryAt = raw.indexOf('?');
+  const pathname = queryAt < 0 ? raw : raw.slice(0, queryAt);
+  const parsed = new URL(raw, 'http://localhost');
+  // An absolute-form request target (GET http://host/path) keeps only its path.
+  return { pathname: pathname.startsWith('/') ? pathname : parsed.pathname, searchParams: parsed.searchParams };
+}
+
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const maxInFlight = opts.maxInFlightRequests ?? Infinity;
   let inFlight = 0;
@@ -179,7 +193,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestTarget(req.url);
     const method = (req.method ?? 'GET').toUpperCase();
     const candidates = routesForPath(url.pathname);
     if (candidates.length === 0) {

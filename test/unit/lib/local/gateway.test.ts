@@ -5,7 +5,7 @@
  */
 import type http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { proxyEvent } from '../../../../lib/local/gateway';
+import { proxyEvent, requestTarget } from '../../../../lib/local/gateway';
 import { routes } from '../../../../lib/routes';
 
 const route = routes.find((r) => r.method === 'GET' && r.path === '/studies')!;
@@ -31,5 +31,14 @@ describe('proxyEvent', () => {
     expect(Object.hasOwn(event.headers, '__proto__')).toBe(true);
     expect(event.multiValueHeaders.Accept).toEqual(['a', 'b']);
     expect(event.headers.Accept).toBe('b');
+  });
+});
+
+describe('requestTarget', () => {
+  it('keeps dot segments as sent (API Gateway does not resolve them), and reads the query', () => {
+    const t = requestTarget('/studies/%2e%2e/series?PatientID=1&PatientID=2');
+    expect(t.pathname).toBe('/studies/%2e%2e/series');
+    expect(t.searchParams.getAll('PatientID')).toEqual(['1', '2']);
+    expect(requestTarget('/studies/../series').pathname).toBe('/studies/../series');
   });
 });
