@@ -15,6 +15,7 @@
  *    removed by a DeleteSeries of it (its entry still exists, so the request is not a 404).
  * 4. The tombstone last: it only turns a later 404 into 410, so its absence after a crash is harmless.
  */
+import { Tag } from '../dicom/tags';
 import type { BlobStore, IndexEntry, MetadataIndex } from '../storage/ports';
 import { BadRequestError } from './errors';
 import { absentResourceError, assertValidUids, collect, instancesOf, isEmpty, type ResourceUids } from './resources';
@@ -62,6 +63,7 @@ export class DeleteService {
       await this.index.deleteEntry(series);
       const removed = series.relatedInstances ?? instances.length;
       await this.index.addStudyCounters(studyInstanceUID, { series: -1, instances: -removed });
+      await this.dropModalitiesOf(series);
     }
     await this.removeStudyIfEmpty(studyInstanceUID);
     await this.index.putTombstone({ level: 'SERIES', ...uids, deletedAt: this.deletedAt() });
@@ -81,12 +83,26 @@ export class DeleteService {
     await this.index.addSeriesCounters(studyInstanceUID, seriesInstanceUID, { instances: -1 });
     await this.index.addStudyCounters(studyInstanceUID, { instances: -1 });
     if (await isEmpty(this.index.query({ by: 'study', level: 'INSTANCE', studyInstanceUID, seriesInstanceUID }))) {
+      const series = await this.index.getSeries(studyInstanceUID, seriesInstanceUID);
       await this.index.deleteEntry({ level: 'SERIES', studyInstanceUID, seriesInstanceUID });
       await this.index.addStudyCounters(studyInstanceUID, { series: -1 });
+      if (series) await this.dropModalitiesOf(series);
     }
     await this.removeStudyIfEmpty(studyInstanceUID);
     await this.index.putTombstone({ level: 'INSTANCE', ...uids, deletedAt: this.deletedAt() });
     return { deletedInstances: 1 };
+  }
+
+  /**
+   * ModalitiesInStudy (PS3.18 Table 10.6.3-3) after a series is gone: its Modality leaves the study
+   * unless another series of the study still has it.
+   */
+  private async dropModalitiesOf(series: IndexEntry): Promise<void> {
+    const modality = series.attributes[Tag.Modality]?.Value?.[0];
+    if (typeof modality !== 'string' || modality === '') return;
+    const remaining = await collect(this.index.query({ by: 'study', level: 'SERIES', studyInstanceUID: series.studyInstanceUID }));
+    if (remaining.some((s) => s.attributes[Tag.Modality]?.Value?.[0] === modality)) return;
+    await this.index.removeStudyModalities(series.studyInstanceUID, [modality]);
   }
 
   /** Index entries first, then their objects (step 1 and 2 above). */

@@ -307,6 +307,28 @@ export class DynamoMetadataIndex implements MetadataIndex {
     });
   }
 
+  async removeStudyModalities(studyInstanceUID: string, modalities: readonly string[]): Promise<void> {
+    if (modalities.length === 0) return;
+    try {
+      await this.call(() =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: entryKey({ level: 'STUDY', studyInstanceUID }),
+            // DELETE on a string set removes those values; an emptied set disappears.
+            UpdateExpression: 'DELETE #m :m',
+            ConditionExpression: 'attribute_exists(#pk)',
+            ExpressionAttributeNames: { '#m': 'ModalitiesInStudy', '#pk': TABLE_PARTITION_KEY },
+            ExpressionAttributeValues: { ':m': new Set(modalities) },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw error;
+    }
+  }
+
   getStudy(studyInstanceUID: string): Promise<IndexEntry | undefined> {
     return this.getEntry({ level: 'STUDY', studyInstanceUID });
   }

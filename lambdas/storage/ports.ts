@@ -108,6 +108,8 @@ export interface MetadataIndex {
   /** Atomic ADD of counters and modalities (PS3.18 NumberOf... attributes, ModalitiesInStudy). */
   addStudyCounters(studyInstanceUID: string, delta: { series?: number; instances?: number; modalities?: readonly string[] }): Promise<void>;
   addSeriesCounters(studyInstanceUID: string, seriesInstanceUID: string, delta: { instances: number }): Promise<void>;
+  /** Removes modalities from the study's ModalitiesInStudy (a series holding them was deleted). */
+  removeStudyModalities(studyInstanceUID: string, modalities: readonly string[]): Promise<void>;
 
   getStudy(studyInstanceUID: string): Promise<IndexEntry | undefined>;
   getSeries(studyInstanceUID: string, seriesInstanceUID: string): Promise<IndexEntry | undefined>;

@@ -113,6 +113,12 @@ export class MemoryMetadataIndex implements MetadataIndex {
     }
   }
 
+  async removeStudyModalities(studyInstanceUID: string, modalities: readonly string[]): Promise<void> {
+    const study = this.entries.get(entryKey({ level: 'STUDY', studyInstanceUID }));
+    if (!study) return;
+    study.modalities = (study.modalities ?? []).filter((m) => !modalities.includes(m));
+  }
+
   async addSeriesCounters(studyInstanceUID: string, seriesInstanceUID: string, delta: { instances: number }): Promise<void> {
     const series = this.entries.get(entryKey({ level: 'SERIES', studyInstanceUID, seriesInstanceUID }));
     if (!series) return;

@@ -158,6 +158,19 @@ describe('ensureStudy / ensureSeries and counters', () => {
     expect((await index.getSeries(study, series))?.relatedInstances).toBe(4);
   });
 
+  it('removes modalities from ModalitiesInStudy, and never creates a study for it', async () => {
+    const study = uid();
+    await index.ensureStudy(studyEntry(study));
+    await index.addStudyCounters(study, { modalities: ['CT', 'MR', 'SR'] });
+    await index.removeStudyModalities(study, ['MR', 'PT']);
+    expect((await index.getStudy(study))?.modalities).toEqual(['CT', 'SR']);
+    await index.removeStudyModalities(study, ['CT', 'SR']);
+    expect((await index.getStudy(study))?.modalities).toEqual([]);
+    const missing = uid();
+    await index.removeStudyModalities(missing, ['CT']);
+    expect(await index.getStudy(missing)).toBeUndefined();
+  });
+
   it('does not create a bare item when counting for a missing study or series', async () => {
     const [study, series] = [uid(), uid()];
     await index.addStudyCounters(study, { series: 1, instances: 1, modalities: ['CT'] });

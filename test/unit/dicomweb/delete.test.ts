@@ -145,3 +145,21 @@ describe('DeleteService', () => {
     expect(index.all().filter((e) => e.level === 'INSTANCE')).toHaveLength(4);
   });
 });
+
+describe('ModalitiesInStudy after deletes', () => {
+  it('a deleted series takes its modality out of the study unless another series still has it', async () => {
+    const mixed = makeStudy({ series: 1, instancesPerSeries: 1, modality: 'CT' });
+    const mr = makeStudy({ series: 2, instancesPerSeries: 1, modality: 'MR', studyInstanceUID: mixed.studyInstanceUID });
+    await seed([...mixed.instances, ...mr.instances].map((i) => i.bytes));
+    const modalities = async () => (await index.getStudy(mixed.studyInstanceUID))?.modalities;
+    expect(await modalities()).toEqual(['CT', 'MR']);
+
+    // One of two MR series: MR stays.
+    await service.deleteSeries({ studyInstanceUID: mixed.studyInstanceUID, seriesInstanceUID: mr.instances[0]!.seriesInstanceUID });
+    expect(await modalities()).toEqual(['CT', 'MR']);
+    // The last MR series, through its last instance: MR goes.
+    const last = mr.instances[1]!;
+    await service.deleteInstance({ studyInstanceUID: mixed.studyInstanceUID, seriesInstanceUID: last.seriesInstanceUID, sopInstanceUID: last.sopInstanceUID });
+    expect(await modalities()).toEqual(['CT']);
+  });
+});
