@@ -83,7 +83,11 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       sendRequests: new DynamoSendRequestStore(clients.dynamodb, config.tableName),
       workflow,
       destinations: new FileDestinationRegistrySource(config.destinationsFile!),
-    }, { deliverBatch: deliverSubOperations });
+    }, {
+      // C-STORE sub-operations call from this archive's own AE Title (DIMSE_AET of its settings).
+      deliverBatch: (destination, instances, o) =>
+        deliverSubOperations(destination, instances, { ...o, callingAeTitle: loadDimseConfig({ ...opts.env }).aeTitle }),
+    });
     const get = () => services;
     const handlers: Record<FunctionGroup, ProxyHandler> = {
       store: dicomwebHandler('store', storeOperations, get),
