@@ -137,18 +137,35 @@ export function toItem(entry: IndexEntry, shards: number): Item {
   } else if (entry.level === 'SERIES') {
     item.NumberOfSeriesRelatedInstances = entry.relatedInstances ?? 0;
   } else if (entry.instance) {
-    const i = entry.instance;
-    Object.assign(item, {
-      SOPClassUID: i.sopClassUID,
-      TransferSyntaxUID: i.transferSyntaxUID,
-      ObjectKey: i.objectKey,
-      MetadataKey: i.metadataKey,
-      Size: i.size,
-      Digest: i.digest,
-      NumberOfFrames: i.numberOfFrames,
-    });
+    Object.assign(item, instanceObjectAttributes(entry.instance));
   }
   return item;
+}
+
+/** The item attributes of a stored instance's object (Studies and Non-Patient Instance entries alike). */
+export function instanceObjectAttributes(i: InstanceObject): Record<string, string | number> {
+  return {
+    SOPClassUID: i.sopClassUID,
+    TransferSyntaxUID: i.transferSyntaxUID,
+    ObjectKey: i.objectKey,
+    MetadataKey: i.metadataKey,
+    Size: i.size,
+    Digest: i.digest,
+    NumberOfFrames: i.numberOfFrames,
+  };
+}
+
+/** Inverse of instanceObjectAttributes. */
+export function instanceObjectOf(item: Record<string, unknown>): InstanceObject {
+  return {
+    sopClassUID: item.SOPClassUID as string,
+    transferSyntaxUID: item.TransferSyntaxUID as string,
+    objectKey: item.ObjectKey as string,
+    metadataKey: item.MetadataKey as string,
+    size: item.Size as number,
+    digest: item.Digest as string,
+    numberOfFrames: (item.NumberOfFrames as number | undefined) ?? 0,
+  };
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -174,16 +191,7 @@ export function fromItem(item: Item): IndexEntry {
   } else {
     entry.sopInstanceUID = str(item.SOPInstanceUID);
     if (item.ObjectKey !== undefined) {
-      const instance: InstanceObject = {
-        sopClassUID: item.SOPClassUID as string,
-        transferSyntaxUID: item.TransferSyntaxUID as string,
-        objectKey: item.ObjectKey as string,
-        metadataKey: item.MetadataKey as string,
-        size: item.Size as number,
-        digest: item.Digest as string,
-        numberOfFrames: item.NumberOfFrames as number,
-      };
-      entry.instance = instance;
+      entry.instance = instanceObjectOf(item);
     }
   }
   return entry;

@@ -7,7 +7,7 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { callAws } from './clients';
-import { isDynamoUnavailable, type TableKey } from './dynamodb';
+import { instanceObjectAttributes, instanceObjectOf, isDynamoUnavailable, type TableKey } from './dynamodb';
 import type { DicomJson, NpiEntry, NpiIndex, PutNpiOutcome } from './ports';
 import { TABLE_PARTITION_KEY } from './table-schema';
 
@@ -30,13 +30,7 @@ export function npiToItem(entry: NpiEntry): Item {
     SOPInstanceUID: entry.sopInstanceUID,
     // DICOM JSON nests and may hold empty strings: one string attribute keeps it intact.
     Attributes: JSON.stringify(entry.attributes),
-    SOPClassUID: instance.sopClassUID,
-    TransferSyntaxUID: instance.transferSyntaxUID,
-    ObjectKey: instance.objectKey,
-    MetadataKey: instance.metadataKey,
-    Size: instance.size,
-    Digest: instance.digest,
-    NumberOfFrames: instance.numberOfFrames,
+    ...instanceObjectAttributes(instance),
   };
 }
 
@@ -46,15 +40,7 @@ export function npiFromItem(item: Item): NpiEntry {
     category: item.Category as string,
     sopInstanceUID: item.SOPInstanceUID as string,
     attributes: JSON.parse(item.Attributes as string) as DicomJson,
-    instance: {
-      sopClassUID: item.SOPClassUID as string,
-      transferSyntaxUID: item.TransferSyntaxUID as string,
-      objectKey: item.ObjectKey as string,
-      metadataKey: item.MetadataKey as string,
-      size: item.Size as number,
-      digest: item.Digest as string,
-      numberOfFrames: (item.NumberOfFrames as number | undefined) ?? 0,
-    },
+    instance: instanceObjectOf(item),
   };
 }
 
