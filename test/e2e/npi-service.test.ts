@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newUid } from '../../lambdas/dicom/uid';
+import { Tag } from '../../lambdas/dicom/tags';
+import { SendResponseTag } from '../../lambdas/send/response-module';
 import { makeInstance } from '../support/dicom-factory';
 import { DICOM_JSON, multipartParts, stowBody, tempArchive, value } from '../support/http';
 import { makeNpiInstance, npiSamples, type NpiSample } from '../support/npi-factory';
@@ -17,14 +19,14 @@ import { makeNpiInstance, npiSamples, type NpiSample } from '../support/npi-fact
 type Archive = Awaited<ReturnType<typeof tempArchive>>;
 type Module = Record<string, { vr: string; Value?: any[] }>;
 
-const RETRIEVE_URL = '00081190';
-const SOP_INSTANCE_UID = '00080018';
-const FAILED_SOP_SEQUENCE = '00081198';
-const REFERENCED_SOP_SEQUENCE = '00081199';
-const FAILURE_REASON = '00081197';
-const STATUS = '00000900';
-const COMPLETED = '00001021';
-const FAILED = '00001022';
+const {
+  RetrieveURL: RETRIEVE_URL,
+  SOPInstanceUID: SOP_INSTANCE_UID,
+  FailedSOPSequence: FAILED_SOP_SEQUENCE,
+  ReferencedSOPSequence: REFERENCED_SOP_SEQUENCE,
+  FailureReason: FAILURE_REASON,
+} = Tag;
+const { Status: STATUS, NumberOfCompletedSuboperations: COMPLETED, NumberOfFailedSuboperations: FAILED } = SendResponseTag;
 
 let a: Archive;
 let b: Archive;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10 } from '../../lambdas/dicom/part10';
 import { newUid } from '../../lambdas/dicom/uid';
+import { SendResponseTag } from '../../lambdas/send/response-module';
 import { makeStudy } from '../support/dicom-factory';
 import { startFakeDestination, type FakeDestination } from '../support/fake-destination';
 import { DICOM_JSON, multipartParts, stow, tempArchive } from '../support/http';
@@ -15,12 +16,14 @@ import { DICOM_JSON, multipartParts, stow, tempArchive } from '../support/http';
 type Archive = Awaited<ReturnType<typeof tempArchive>>;
 type Module = Record<string, { vr: string; Value?: any[] }>;
 
-const STATUS = '00000900';
-const REMAINING = '00001020';
-const COMPLETED = '00001021';
-const FAILED = '00001022';
-const WARNING = '00001023';
-const FAILED_LIST = '00080058';
+const {
+  Status: STATUS,
+  NumberOfRemainingSuboperations: REMAINING,
+  NumberOfCompletedSuboperations: COMPLETED,
+  NumberOfFailedSuboperations: FAILED,
+  NumberOfWarningSuboperations: WARNING,
+  FailedSOPInstanceUIDList: FAILED_LIST,
+} = SendResponseTag;
 
 const v = (m: Module, tag: string) => m[tag]?.Value?.[0];
 const total = (m: Module) => (v(m, REMAINING) ?? 0) + v(m, COMPLETED) + v(m, FAILED) + v(m, WARNING);

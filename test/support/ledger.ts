@@ -4,6 +4,7 @@
  * checked against the archive: every acknowledged instance retrievable byte-identical, and every
  * instance the index lists retrievable (no index entry without its object).
  */
+import { Tag } from '../../lambdas/dicom/tags';
 import { DICOM_JSON, multipartParts, stowBody } from './http';
 
 export interface SentInstance {
@@ -15,11 +16,13 @@ export interface SentInstance {
 
 type Item = Record<string, { vr: string; Value?: unknown[] }>;
 
-const REFERENCED_SOP_SEQUENCE = '00081199';
-const REFERENCED_SOP_INSTANCE_UID = '00081155';
-const SOP_INSTANCE_UID = '00080018';
-const STUDY_INSTANCE_UID = '0020000D';
-const RETRIEVE_URL = '00081190';
+const {
+  ReferencedSOPSequence: REFERENCED_SOP_SEQUENCE,
+  ReferencedSOPInstanceUID: REFERENCED_SOP_INSTANCE_UID,
+  SOPInstanceUID: SOP_INSTANCE_UID,
+  StudyInstanceUID: STUDY_INSTANCE_UID,
+  RetrieveURL: RETRIEVE_URL,
+} = Tag;
 const AS_STORED = 'multipart/related; type="application/dicom"; transfer-syntax=*';
 
 export class Ledger {
