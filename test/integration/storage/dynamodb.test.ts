@@ -1,35 +1,23 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAwsClients, type AwsClients } from '../../../lambdas/storage/clients';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AwsClients } from '../../../lambdas/storage/clients';
 import { DynamoMetadataIndex } from '../../../lambdas/storage/dynamodb';
 import type { IndexEntry, IndexQuery, MetadataIndex } from '../../../lambdas/storage/ports';
-import { ensureTable, startEmulators, type Emulators } from '../../../lib/local/emulators';
+import { ensureTable } from '../../../lib/local/emulators';
+import { useEmulators } from '../../support/emulators';
 
 const TABLE = 'archive-index-test';
 const SHARDS = 4;
 /** Small pages, so every query below crosses LastEvaluatedKey boundaries. */
 const PAGE_SIZE = 2;
 
-let dataDir: string;
-let emulators: Emulators;
+const fixture = useEmulators({ name: 'dynamodb-adapter', bucketName: 'archive-index-test', tableName: TABLE });
 let clients: AwsClients;
 let index: DynamoMetadataIndex;
 
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'dynamodb-adapter-'));
-  emulators = await startEmulators({ dataDir, bucketName: 'archive-index-test', tableName: TABLE });
-  clients = createAwsClients({ region: 'us-east-1', s3Endpoint: emulators.s3Endpoint, dynamodbEndpoint: emulators.dynamodbEndpoint });
+beforeAll(() => {
+  ({ clients } = fixture());
   index = new DynamoMetadataIndex(clients.dynamodb, TABLE, SHARDS, { pageSize: PAGE_SIZE });
-});
-
-afterAll(async () => {
-  clients?.s3.destroy();
-  clients?.dynamodb.destroy();
-  await emulators?.close();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 let counter = 0;

@@ -3,38 +3,25 @@
  * own partition per category, paging works, the conditional put never overwrites, and no Studies index
  * access path ever reads them.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAwsClients, type AwsClients } from '../../../lambdas/storage/clients';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AwsClients } from '../../../lambdas/storage/clients';
 import { DynamoMetadataIndex } from '../../../lambdas/storage/dynamodb';
 import { DynamoNpiIndex } from '../../../lambdas/storage/npi-index';
 import type { IndexEntry, NpiEntry } from '../../../lambdas/storage/ports';
-import { startEmulators, type Emulators } from '../../../lib/local/emulators';
+import { useEmulators } from '../../support/emulators';
 
 const TABLE = 'archive-npi-test';
 
-let dataDir: string;
-let emulators: Emulators;
+const fixture = useEmulators({ name: 'npi-index', bucketName: TABLE, tableName: TABLE });
 let clients: AwsClients;
 let npi: DynamoNpiIndex;
 let studies: DynamoMetadataIndex;
 
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'npi-index-'));
-  emulators = await startEmulators({ dataDir, bucketName: TABLE, tableName: TABLE });
-  clients = createAwsClients({ region: 'us-east-1', s3Endpoint: emulators.s3Endpoint, dynamodbEndpoint: emulators.dynamodbEndpoint });
+beforeAll(() => {
+  ({ clients } = fixture());
   // Pages of 2, so a category of 5 entries crosses LastEvaluatedKey boundaries.
   npi = new DynamoNpiIndex(clients.dynamodb, TABLE, { pageSize: 2 });
   studies = new DynamoMetadataIndex(clients.dynamodb, TABLE, 4, { pageSize: 2 });
-});
-
-afterAll(async () => {
-  clients?.s3.destroy();
-  clients?.dynamodb.destroy();
-  await emulators?.close();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 let counter = 0;

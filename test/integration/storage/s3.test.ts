@@ -1,30 +1,17 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAwsClients, type AwsClients } from '../../../lambdas/storage/clients';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AwsClients } from '../../../lambdas/storage/clients';
 import { S3BlobStore } from '../../../lambdas/storage/s3';
-import { startEmulators, type Emulators } from '../../../lib/local/emulators';
+import { useEmulators } from '../../support/emulators';
 
 const BUCKET = 'archive-test';
 
-let dataDir: string;
-let emulators: Emulators;
+const fixture = useEmulators({ name: 's3-adapter', bucketName: BUCKET, tableName: 'archive-test' });
 let clients: AwsClients;
 let store: S3BlobStore;
 
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 's3-adapter-'));
-  emulators = await startEmulators({ dataDir, bucketName: BUCKET, tableName: 'archive-test' });
-  clients = createAwsClients({ region: 'us-east-1', s3Endpoint: emulators.s3Endpoint, dynamodbEndpoint: emulators.dynamodbEndpoint });
+beforeAll(() => {
+  ({ clients } = fixture());
   store = new S3BlobStore(clients.s3, BUCKET);
-});
-
-afterAll(async () => {
-  clients?.s3.destroy();
-  clients?.dynamodb.destroy();
-  await emulators?.close();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 /** Deterministic bytes that are not all alike, so a shifted or truncated copy is noticed. */

@@ -1,9 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAwsClients, type AwsClients } from '../../../lambdas/storage/clients';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AwsClients } from '../../../lambdas/storage/clients';
 import type { SendRequestRecord } from '../../../lambdas/storage/ports';
 import {
   DynamoSendRequestStore,
@@ -13,28 +10,19 @@ import {
   type StoredSendRequestRecord,
 } from '../../../lambdas/storage/send-requests';
 import { TTL_ATTRIBUTE } from '../../../lambdas/storage/table-schema';
-import { startEmulators, type Emulators } from '../../../lib/local/emulators';
+
 import { MemorySendRequestStore } from '../../support/memory-send-requests';
+import { useEmulators } from '../../support/emulators';
 
 const TABLE = 'archive-send-requests-test';
 /** A small cap so the truncation path runs without 5,000 UIDs; one test below checks the real cap. */
 const SMALL_CAP = 6;
 
-let dataDir: string;
-let emulators: Emulators;
+const fixture = useEmulators({ name: 'send-requests-adapter', bucketName: 'archive-send-requests-test', tableName: TABLE });
 let clients: AwsClients;
 
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'send-requests-adapter-'));
-  emulators = await startEmulators({ dataDir, bucketName: 'archive-send-requests-test', tableName: TABLE });
-  clients = createAwsClients({ region: 'us-east-1', s3Endpoint: emulators.s3Endpoint, dynamodbEndpoint: emulators.dynamodbEndpoint });
-});
-
-afterAll(async () => {
-  clients?.s3.destroy();
-  clients?.dynamodb.destroy();
-  await emulators?.close();
-  await rm(dataDir, { recursive: true, force: true });
+beforeAll(() => {
+  ({ clients } = fixture());
 });
 
 let counter = 0;
