@@ -10,7 +10,7 @@
 import { parseTransactionUID } from '../send/transaction-uid';
 import { resolveDestination } from '../send/destinations';
 import { encodeSendRequestResponse, SendStatus } from '../send/response-module';
-import { sendResponseOf } from '../send/send-response';
+import { failedOutcome, sendResponseOf } from '../send/send-response';
 import type { DestinationRegistrySource } from '../storage/destinations';
 import type { SendRequestRecord, SendRequestStore, SendTarget, SendWorkflow } from '../storage/ports';
 import { negotiateMetadata } from './accept';
@@ -143,15 +143,7 @@ export class SendService {
     if (state !== 'FAILED' && state !== 'TIMED_OUT' && state !== 'ABORTED') return record;
     const fresh = await this.requests.get(record.transactionUID);
     if (!fresh || fresh.state !== 'PENDING') return fresh ?? record;
-    if (fresh.remaining === undefined) {
-      return this.requests.finish(fresh.transactionUID, { state: 'FAILED', status: SendStatus.UnableToCalculateMatches });
-    }
-    const anyStored = fresh.completed + fresh.warning > 0;
-    return this.requests.finish(fresh.transactionUID, {
-      state: 'FAILED',
-      status: anyStored ? SendStatus.Warning : SendStatus.UnableToPerformSubOperations,
-      failRemaining: true,
-    });
+    return this.requests.finish(fresh.transactionUID, failedOutcome(fresh));
   }
 
   /** Polls the record until it is final or the bounded wait (waitMs) is used up. */

@@ -3,7 +3,7 @@
  * counters so far while the request runs, the final Status and Failed SOP Instance UID List after.
  */
 import type { SendRequestRecord } from '../storage/ports';
-import { SendStatus, type SendRequestResponse } from './response-module';
+import { SendStatus, sendStatus, type SendRequestResponse } from './response-module';
 
 export function sendResponseOf(record: SendRequestRecord): SendRequestResponse {
   const { completed, failed, warning } = record;
@@ -16,4 +16,15 @@ export function sendResponseOf(record: SendRequestRecord): SendRequestResponse {
   return failed > 0 && record.failedSOPInstanceUIDs.length > 0
     ? { ...base, failedSOPInstanceUIDList: [...record.failedSOPInstanceUIDs] }
     : base;
+}
+
+/**
+ * How a pending request ends when its run fails (the workflow's Catch, or an execution the workflow
+ * service ended without it): the remaining sub-operations count as failed and the Status follows
+ * PS3.4 C.4.2.3.1 from the counters; A701 when the matches were never counted.
+ */
+export function failedOutcome(record: SendRequestRecord): { state: 'FAILED'; status: number; failRemaining?: boolean } {
+  if (record.remaining === undefined) return { state: 'FAILED', status: SendStatus.UnableToCalculateMatches };
+  const { completed, warning } = record;
+  return { state: 'FAILED', status: sendStatus({ remaining: 0, completed, warning, failed: record.failed + record.remaining }), failRemaining: true };
 }

@@ -26,7 +26,7 @@ import { settleBatch, toBatches, type BatchOutcome } from './counters';
 import { resolveDestination, type Destination } from './destinations';
 import { encodeSendRequestResponse, SendStatus, sendStatus } from './response-module';
 import { storeInstances, type InstanceToStore, type StoreOptions } from './stow-client';
-import { sendResponseOf } from './send-response';
+import { failedOutcome, sendResponseOf } from './send-response';
 import {
   toManifestJsonLines,
   type DeliverInput,
@@ -158,12 +158,7 @@ export class SendTasks {
   async fail(input: FailInput): Promise<void> {
     const record = await this.record(input.transactionUID);
     if (record.state !== 'PENDING') return;
-    if (record.remaining === undefined) {
-      await this.deps.requests.finish(input.transactionUID, { state: 'FAILED', status: SendStatus.UnableToCalculateMatches });
-      return;
-    }
-    const counters = { remaining: 0, completed: record.completed, warning: record.warning, failed: record.failed + record.remaining };
-    await this.deps.requests.finish(input.transactionUID, { state: 'FAILED', status: sendStatus(counters), failRemaining: true });
+    await this.deps.requests.finish(input.transactionUID, failedOutcome(record));
   }
 
   private async record(transactionUID: string): Promise<SendRequestRecord> {
