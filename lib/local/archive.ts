@@ -76,6 +76,8 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       batchSize: config.sendBatchSize,
       maxConcurrency: config.sendMaxConcurrency,
     });
+    // C-STORE sub-operations call from this archive's own AE Title (DIMSE_AET of its settings).
+    const callingAeTitle = loadDimseConfig({ ...opts.env }).aeTitle;
     const services: Services = createServices(config, {
       index: new DynamoMetadataIndex(clients.dynamodb, config.tableName, config.indexShards),
       npiIndex: new DynamoNpiIndex(clients.dynamodb, config.tableName),
@@ -84,9 +86,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       workflow,
       destinations: new FileDestinationRegistrySource(config.destinationsFile!),
     }, {
-      // C-STORE sub-operations call from this archive's own AE Title (DIMSE_AET of its settings).
-      deliverBatch: (destination, instances, o) =>
-        deliverSubOperations(destination, instances, { ...o, callingAeTitle: loadDimseConfig({ ...opts.env }).aeTitle }),
+      deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
     });
     const get = () => services;
     const handlers: Record<FunctionGroup, ProxyHandler> = {
