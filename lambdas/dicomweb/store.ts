@@ -5,8 +5,13 @@
  * Write order (DESIGN.md) keeps every crash state harmless: study and series entries first (a study
  * with no instance yet is visible but empty), then the Part 10 object and its metadata in S3, then the
  * instance entry with a conditional put; only the writer that created the instance entry bumps the
- * counters. Nothing already stored is overwritten: an existing SOP Instance UID is checked before any
- * write.
+ * counters, once per series and study when the request ends (a crash before that leaves them short by
+ * what the request had created: the entries and objects themselves are complete). Nothing already
+ * stored is overwritten: an existing SOP Instance UID is looked up once, before any write.
+ *
+ * Round trips per new instance: the SOP Instance UID lookup, the two S3 puts (together), the
+ * conditional put, the tombstone clean-up (one batch); per series of a request: the study and series
+ * ensures and the counters.
  */
 import { createHash } from 'node:crypto';
 import { toDicomJson } from '../dicom/json';
@@ -70,7 +75,47 @@ export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'> & {
    * of one request share one ensure (two conditional puts) per series instead of one each.
    */
   readonly ensured?: Map<string, Promise<void>>;
+  /**
+   * Counters of the instances this request created, written once per series and study when the
+   * request ends instead of two updates per instance; without one, each instance writes its own.
+   */
+  readonly counters?: CounterTally;
 };
+
+/**
+ * What one Store request adds to NumberOfSeriesRelatedInstances, NumberOfStudyRelatedInstances and
+ * ModalitiesInStudy (PS3.18 10.6.3.3). Only instances whose entry this request created count
+ * (DESIGN.md: only the writer that created the instance item bumps the counters).
+ */
+export class CounterTally {
+  private readonly series = new Map<string, { studyInstanceUID: string; seriesInstanceUID: string; instances: number }>();
+  private readonly studies = new Map<string, { instances: number; modalities: Set<string> }>();
+
+  add(studyInstanceUID: string, seriesInstanceUID: string, modality: string | undefined): void {
+    const seriesKey = `${studyInstanceUID}/${seriesInstanceUID}`;
+    const series = this.series.get(seriesKey) ?? { studyInstanceUID, seriesInstanceUID, instances: 0 };
+    series.instances++;
+    this.series.set(seriesKey, series);
+    const study = this.studies.get(studyInstanceUID) ?? { instances: 0, modalities: new Set<string>() };
+    study.instances++;
+    if (modality) study.modalities.add(modality);
+    this.studies.set(studyInstanceUID, study);
+  }
+
+  /** Writes the tallied counters (atomic ADDs) and starts over. */
+  async flush(index: MetadataIndex): Promise<void> {
+    const series = [...this.series.values()];
+    const studies = [...this.studies.entries()];
+    this.series.clear();
+    this.studies.clear();
+    await Promise.all([
+      ...series.map((s) => index.addSeriesCounters(s.studyInstanceUID, s.seriesInstanceUID, { instances: s.instances })),
+      ...studies.map(([studyInstanceUID, s]) =>
+        index.addStudyCounters(studyInstanceUID, { instances: s.instances, modalities: [...s.modalities] }),
+      ),
+    ]);
+  }
+}
 
 /** Instances of one Store request stored at once. */
 const STORE_CONCURRENCY = 4;
@@ -97,7 +142,12 @@ export class StoreService {
     // A few instances at a time (their round trips to S3 and DynamoDB overlap); memory stays a small
     // multiple of one instance. The response lists them in request order.
     const outcomes = new Array<Outcome>(parts.length);
-    const target: StoreTarget = { studyInstanceUID: req.studyInstanceUID, baseUrl: req.baseUrl, ensured: new Map() };
+    const target: StoreTarget = {
+      studyInstanceUID: req.studyInstanceUID,
+      baseUrl: req.baseUrl,
+      ensured: new Map(),
+      counters: new CounterTally(),
+    };
     let next = 0;
     let failed = false;
     const worker = async () => {
@@ -111,7 +161,12 @@ export class StoreService {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, parts.length) }, worker));
+    try {
+      await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, parts.length) }, worker));
+    } finally {
+      // Also when a part failed the request: what was created stays created, and is counted.
+      await target.counters!.flush(this.index);
+    }
     return storeInstancesResponse(outcomes, req);
   }
 
@@ -181,12 +236,10 @@ export class StoreService {
       const put = await this.index.putInstance(entries.instance);
       if (put.outcome === 'created') {
         const modality = metadata[Tag.Modality]?.Value?.[0];
+        const counters = target.counters ?? new CounterTally();
+        counters.add(studyInstanceUID, seriesInstanceUID, typeof modality === 'string' ? modality : undefined);
         await Promise.all([
-          this.index.addSeriesCounters(studyInstanceUID, seriesInstanceUID, { instances: 1 }),
-          this.index.addStudyCounters(studyInstanceUID, {
-            instances: 1,
-            modalities: typeof modality === 'string' && modality ? [modality] : [],
-          }),
+          target.counters ? undefined : counters.flush(this.index),
           this.index.clearTombstones(studyInstanceUID, seriesInstanceUID, sopInstanceUID),
         ]);
         return referenced(instance, target.baseUrl);

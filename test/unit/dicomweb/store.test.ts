@@ -73,4 +73,39 @@ describe('StoreService.storeInstances', () => {
     );
     expect(index.all().filter((e) => e.level === 'INSTANCE')).toEqual([]);
   });
+
+  it('writes the counters once per series and study of a request, counting only created instances', async () => {
+    const { index, post } = setup();
+    const study = makeStudy({ series: 2, instancesPerSeries: 5, modality: 'MR' });
+    const calls = { series: 0, study: 0 };
+    const addSeries = index.addSeriesCounters.bind(index);
+    const addStudy = index.addStudyCounters.bind(index);
+    index.addSeriesCounters = (...args) => (calls.series++, addSeries(...args));
+    index.addStudyCounters = (...args) => (calls.study++, addStudy(...args));
+
+    await post(study.instances.map((i) => i.bytes));
+    // Two series: one ADD each; the study: one ADD per created series (at ensure time) and one tally.
+    expect(calls).toEqual({ series: 2, study: 3 });
+    expect(await index.getStudy(study.studyInstanceUID)).toMatchObject({ relatedSeries: 2, relatedInstances: 10, modalities: ['MR'] });
+    const series = await index.getSeries(study.studyInstanceUID, study.instances[0]!.seriesInstanceUID);
+    expect(series?.relatedInstances).toBe(5);
+
+    // A re-store creates nothing, so it counts nothing.
+    await post(study.instances.map((i) => i.bytes));
+    expect((await index.getStudy(study.studyInstanceUID))?.relatedInstances).toBe(10);
+  });
+
+  it('counts what a failing request created before it failed', async () => {
+    const { index, blobs, post } = setup();
+    const study = makeStudy({ series: 1, instancesPerSeries: 8 });
+    const put = blobs.put.bind(blobs);
+    let puts = 0;
+    // Two objects per instance: the fifth instance's first put fails, after four were stored.
+    blobs.put = async (...args) => (++puts > 8 ? Promise.reject(new ServiceUnavailableError('S3 is unavailable, retry later')) : put(...args));
+    await expect(post(study.instances.map((i) => i.bytes))).rejects.toBeInstanceOf(ServiceUnavailableError);
+    const created = index.all().filter((e) => e.level === 'INSTANCE').length;
+    expect(created).toBeGreaterThan(0);
+    expect((await index.getStudy(study.studyInstanceUID))?.relatedInstances).toBe(created);
+    expect((await index.getSeries(study.studyInstanceUID, study.instances[0]!.seriesInstanceUID))?.relatedInstances).toBe(created);
+  });
 });
