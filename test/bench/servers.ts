@@ -74,7 +74,8 @@ export async function startArchiveProcess(env: Readonly<Record<string, string>> 
   // node --import tsx rather than the tsx CLI, so that `pid` is the server itself, not a wrapper.
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'lib', 'local', 'main.ts')], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir },
+    // Every port ephemeral (DIMSE too), so several benches or a running archive never collide.
+    env: { ...process.env, ...env, PORT: '0', DIMSE_PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {
