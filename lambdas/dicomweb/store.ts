@@ -5,13 +5,13 @@
  * Write order (DESIGN.md) keeps every crash state harmless: study and series entries first (a study
  * with no instance yet is visible but empty), then the Part 10 object and its metadata in S3, then the
  * instance entry with a conditional put; only the writer that created the instance entry bumps the
- * counters, once per series and study when the request ends (a crash before that leaves them short by
- * what the request had created: the entries and objects themselves are complete). Nothing already
+ * counters, once per series and study when the request ends (StoreBookkeeping; a crash before that
+ * leaves them short by what the request had created: the entries and objects themselves are complete). Nothing already
  * stored is overwritten: an existing SOP Instance UID is looked up once, before any write.
  *
- * Round trips per new instance: the SOP Instance UID lookup, the two S3 puts (together), the
- * conditional put, the tombstone clean-up (one batch); per series of a request: the study and series
- * ensures and the counters.
+ * Round trips per new instance: the SOP Instance UID lookup, the two S3 puts (together) and the
+ * conditional put; per series of a request: the study and series ensures and the counters; per 25
+ * instances: one tombstone clean-up.
  */
 import { createHash } from 'node:crypto';
 import { toDicomJson } from '../dicom/json';
@@ -20,7 +20,7 @@ import { Part10Error, readPart10, type ParsedInstance } from '../dicom/part10';
 import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
 import { instanceMetadataKey, instanceObjectKey } from '../storage/keys';
-import type { BlobStore, DicomJson, InstanceObject, MetadataIndex } from '../storage/ports';
+import type { BlobStore, DicomJson, InstanceObject, InstanceUids, MetadataIndex } from '../storage/ports';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
 import { buildIndexEntries } from './index-entries';
 import { FailureReason } from './status-codes';
@@ -76,22 +76,27 @@ export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'> & {
    */
   readonly ensured?: Map<string, Promise<void>>;
   /**
-   * Counters of the instances this request created, written once per series and study when the
-   * request ends instead of two updates per instance; without one, each instance writes its own.
+   * What the request's created instances still need once it ends: counters and tombstone clean-up,
+   * written together instead of per instance; without one, each instance writes its own.
    */
-  readonly counters?: CounterTally;
+  readonly bookkeeping?: StoreBookkeeping;
 };
 
 /**
  * What one Store request adds to NumberOfSeriesRelatedInstances, NumberOfStudyRelatedInstances and
- * ModalitiesInStudy (PS3.18 10.6.3.3). Only instances whose entry this request created count
- * (DESIGN.md: only the writer that created the instance item bumps the counters).
+ * ModalitiesInStudy (PS3.18 10.6.3.3), and the tombstones its instances revive. Only instances whose
+ * entry this request created count (DESIGN.md: only the writer that created the instance item bumps
+ * the counters). Written when the request ends: two ADDs per series and study, one BatchWriteItem per
+ * 25 tombstones, instead of five writes per instance. A tombstone only answers for an entry that is
+ * missing (410 Gone), so clearing it after the entry exists is invisible to readers.
  */
-export class CounterTally {
+export class StoreBookkeeping {
   private readonly series = new Map<string, { studyInstanceUID: string; seriesInstanceUID: string; instances: number }>();
   private readonly studies = new Map<string, { instances: number; modalities: Set<string> }>();
+  private readonly created: InstanceUids[] = [];
 
-  add(studyInstanceUID: string, seriesInstanceUID: string, modality: string | undefined): void {
+  add(created: InstanceUids, modality: string | undefined): void {
+    const { studyInstanceUID, seriesInstanceUID } = created;
     const seriesKey = `${studyInstanceUID}/${seriesInstanceUID}`;
     const series = this.series.get(seriesKey) ?? { studyInstanceUID, seriesInstanceUID, instances: 0 };
     series.instances++;
@@ -100,19 +105,23 @@ export class CounterTally {
     study.instances++;
     if (modality) study.modalities.add(modality);
     this.studies.set(studyInstanceUID, study);
+    this.created.push(created);
   }
 
-  /** Writes the tallied counters (atomic ADDs) and starts over. */
+  /** Writes the counters (atomic ADDs) and clears the tombstones, then starts over. */
   async flush(index: MetadataIndex): Promise<void> {
     const series = [...this.series.values()];
     const studies = [...this.studies.entries()];
+    const created = this.created.splice(0);
     this.series.clear();
     this.studies.clear();
+    if (created.length === 0) return;
     await Promise.all([
       ...series.map((s) => index.addSeriesCounters(s.studyInstanceUID, s.seriesInstanceUID, { instances: s.instances })),
       ...studies.map(([studyInstanceUID, s]) =>
         index.addStudyCounters(studyInstanceUID, { instances: s.instances, modalities: [...s.modalities] }),
       ),
+      index.clearTombstones(created),
     ]);
   }
 }
@@ -146,7 +155,7 @@ export class StoreService {
       studyInstanceUID: req.studyInstanceUID,
       baseUrl: req.baseUrl,
       ensured: new Map(),
-      counters: new CounterTally(),
+      bookkeeping: new StoreBookkeeping(),
     };
     let next = 0;
     let failed = false;
@@ -165,7 +174,7 @@ export class StoreService {
       await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, parts.length) }, worker));
     } finally {
       // Also when a part failed the request: what was created stays created, and is counted.
-      await target.counters!.flush(this.index);
+      await target.bookkeeping!.flush(this.index);
     }
     return storeInstancesResponse(outcomes, req);
   }
@@ -236,12 +245,9 @@ export class StoreService {
       const put = await this.index.putInstance(entries.instance);
       if (put.outcome === 'created') {
         const modality = metadata[Tag.Modality]?.Value?.[0];
-        const counters = target.counters ?? new CounterTally();
-        counters.add(studyInstanceUID, seriesInstanceUID, typeof modality === 'string' ? modality : undefined);
-        await Promise.all([
-          target.counters ? undefined : counters.flush(this.index),
-          this.index.clearTombstones(studyInstanceUID, seriesInstanceUID, sopInstanceUID),
-        ]);
+        const bookkeeping = target.bookkeeping ?? new StoreBookkeeping();
+        bookkeeping.add({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, typeof modality === 'string' ? modality : undefined);
+        if (!target.bookkeeping) await bookkeeping.flush(this.index);
         return referenced(instance, target.baseUrl);
       }
       // A concurrent writer won the conditional put: identical content is a success, other content a failure.

@@ -33,6 +33,7 @@ import type {
   IndexEntry,
   IndexQuery,
   InstanceObject,
+  InstanceUids,
   Level,
   MetadataIndex,
   PutInstanceOutcome,
@@ -257,6 +258,8 @@ export interface DynamoMetadataIndexOptions {
 }
 
 const MAX_PUT_ATTEMPTS = 3;
+/** BatchWriteItem's most requests per call. */
+const MAX_BATCH_WRITE = 25;
 
 // ---------------------------------------------------------------------------------------------
 // The adapter
@@ -413,26 +416,42 @@ export class DynamoMetadataIndex implements MetadataIndex {
     return undefined;
   }
 
-  async clearTombstones(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<void> {
-    const instance: TombstoneKeys = { level: 'INSTANCE', studyInstanceUID, seriesInstanceUID, sopInstanceUID };
-    // One BatchWriteItem for the three deletes: a store pays one round trip for them, not three.
-    type WriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string];
-    let requests: WriteRequests | undefined = [instance, ...ancestors(instance)].map((t) => ({
-      DeleteRequest: { Key: tombstoneKey(t) },
-    }));
-    while (requests && requests.length > 0) {
-      const batch: WriteRequests = requests;
-      const out: BatchWriteCommandOutput = await this.call(() =>
-        this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: batch } })),
-      );
-      requests = out.UnprocessedItems?.[this.tableName];
+  async clearTombstones(instances: readonly InstanceUids[]): Promise<void> {
+    const keys = new Map<string, TableKey>();
+    for (const i of instances) {
+      const instance: TombstoneKeys = { level: 'INSTANCE', ...i };
+      for (const t of [instance, ...ancestors(instance)]) {
+        const key = tombstoneKey(t);
+        keys.set(`${key.PK}/${key.SK}`, key);
+      }
     }
+    // BatchWriteItem takes 25 deletes at a time: a Store request pays a round trip per 25, not 3 per instance.
+    const all = [...keys.values()];
+    const batches: TableKey[][] = [];
+    for (let k = 0; k < all.length; k += MAX_BATCH_WRITE) batches.push(all.slice(k, k + MAX_BATCH_WRITE));
+    await Promise.all(batches.map((batch) => this.deleteAll(batch)));
   }
 
   // -------------------------------------------------------------------------------------------
 
   private call<T>(fn: () => Promise<T>): Promise<T> {
     return callAws('DynamoDB', fn, isDynamoUnavailable);
+  }
+
+  /** Deletes up to 25 items in one BatchWriteItem, retrying what DynamoDB leaves unprocessed. */
+  private async deleteAll(keys: readonly TableKey[]): Promise<void> {
+    type WriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string];
+    let requests: WriteRequests | undefined = keys.map((Key) => ({ DeleteRequest: { Key } }));
+    for (let attempt = 0; requests && requests.length > 0; attempt++) {
+      if (attempt === MAX_PUT_ATTEMPTS) throw new ServiceUnavailableError('DynamoDB left deletes unprocessed, retry later');
+      // Unprocessed items are throttled ones: back off before the next attempt, as AWS advises.
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      const batch: WriteRequests = requests;
+      const out: BatchWriteCommandOutput = await this.call(() =>
+        this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: batch } })),
+      );
+      requests = out.UnprocessedItems?.[this.tableName];
+    }
   }
 
   /** Conditional put; true when this call created the item. */

@@ -87,6 +87,13 @@ export type PutInstanceOutcome =
   /** The SOP Instance UID exists with other content or under another study/series. */
   | { readonly outcome: 'conflict'; readonly existing: IndexEntry };
 
+/** The UIDs naming one instance. */
+export interface InstanceUids {
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID: string;
+  readonly sopInstanceUID: string;
+}
+
 export interface Tombstone {
   readonly level: Level;
   readonly studyInstanceUID: string;
@@ -125,8 +132,8 @@ export interface MetadataIndex {
   putTombstone(t: Tombstone): Promise<void>;
   /** The tombstone of this resource or of the series/study above it, if any (410 Gone). */
   findTombstone(t: Omit<Tombstone, 'deletedAt'>): Promise<Tombstone | undefined>;
-  /** Removes the tombstones of an instance and of its series and study: a re-store revives them. */
-  clearTombstones(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<void>;
+  /** Removes the tombstones of these instances and of their series and studies: a re-store revives them. */
+  clearTombstones(instances: readonly InstanceUids[]): Promise<void>;
 }
 
 /**

@@ -8,6 +8,7 @@ import type {
   DateRange,
   IndexEntry,
   IndexQuery,
+  InstanceUids,
   MetadataIndex,
   PutInstanceOutcome,
   Tombstone,
@@ -166,10 +167,12 @@ export class MemoryMetadataIndex implements MetadataIndex {
     return undefined;
   }
 
-  async clearTombstones(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<void> {
-    this.tombstones.delete(tombstoneKey({ level: 'INSTANCE', studyInstanceUID, seriesInstanceUID, sopInstanceUID }));
-    this.tombstones.delete(tombstoneKey({ level: 'SERIES', studyInstanceUID, seriesInstanceUID }));
-    this.tombstones.delete(tombstoneKey({ level: 'STUDY', studyInstanceUID }));
+  async clearTombstones(instances: readonly InstanceUids[]): Promise<void> {
+    for (const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } of instances) {
+      this.tombstones.delete(tombstoneKey({ level: 'INSTANCE', studyInstanceUID, seriesInstanceUID, sopInstanceUID }));
+      this.tombstones.delete(tombstoneKey({ level: 'SERIES', studyInstanceUID, seriesInstanceUID }));
+      this.tombstones.delete(tombstoneKey({ level: 'STUDY', studyInstanceUID }));
+    }
   }
 }
 

@@ -325,9 +325,24 @@ describe('deleteEntry and tombstones', () => {
       level: 'STUDY',
     });
 
-    await index.clearTombstones(study, series, sop);
+    await index.clearTombstones([{ studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop }]);
     expect(await index.findTombstone({ level: 'INSTANCE', studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop })).toBeUndefined();
     expect(await index.findTombstone({ level: 'STUDY', studyInstanceUID: study })).toBeUndefined();
+  });
+
+  it('clears the tombstones of a whole Store request, more than one BatchWriteItem holds', async () => {
+    const study = uid();
+    const instances = Array.from({ length: 40 }, (_, i) => ({ studyInstanceUID: study, seriesInstanceUID: `${study}.${i % 3}`, sopInstanceUID: uid() }));
+    const deletedAt = '2024-05-03T00:00:00.000Z';
+    await index.putTombstone({ level: 'STUDY', studyInstanceUID: study, deletedAt });
+    for (const i of instances) await index.putTombstone({ level: 'INSTANCE', ...i, deletedAt });
+    const untouched = { level: 'INSTANCE', studyInstanceUID: study, seriesInstanceUID: `${study}.0`, sopInstanceUID: uid() } as const;
+    await index.putTombstone({ ...untouched, deletedAt });
+
+    await index.clearTombstones(instances);
+    for (const i of instances) expect(await index.findTombstone({ level: 'INSTANCE', ...i })).toBeUndefined();
+    // Only the named instances' own tombstones (and their ancestors') go.
+    expect(await index.findTombstone(untouched)).toMatchObject({ level: 'INSTANCE', sopInstanceUID: untouched.sopInstanceUID });
   });
 
   it('keeps tombstones out of every search', async () => {

@@ -108,4 +108,19 @@ describe('StoreService.storeInstances', () => {
     expect((await index.getStudy(study.studyInstanceUID))?.relatedInstances).toBe(created);
     expect((await index.getSeries(study.studyInstanceUID, study.instances[0]!.seriesInstanceUID))?.relatedInstances).toBe(created);
   });
+
+  it('a re-store after a delete clears the tombstones of the instance, its series and its study', async () => {
+    const { index, post } = setup();
+    const study = makeStudy({ series: 1, instancesPerSeries: 3 });
+    const uids = (i: (typeof study.instances)[number]) => ({
+      studyInstanceUID: study.studyInstanceUID,
+      seriesInstanceUID: i.seriesInstanceUID,
+      sopInstanceUID: i.sopInstanceUID,
+    });
+    const deletedAt = '2026-01-01T00:00:00.000Z';
+    await index.putTombstone({ level: 'STUDY', studyInstanceUID: study.studyInstanceUID, deletedAt });
+    await index.putTombstone({ level: 'INSTANCE', ...uids(study.instances[0]!), deletedAt });
+    expect((await post(study.instances.map((i) => i.bytes))).status).toBe(200);
+    for (const i of study.instances) expect(await index.findTombstone({ level: 'INSTANCE', ...uids(i) })).toBeUndefined();
+  });
 });
