@@ -171,13 +171,13 @@ export function localTaskHandlers<H>(definition: { States: Record<string, AslSta
 }
 
 /**
- * The Lambda functions behind the Send state machine's Task states: one handler module, one exported
- * handler per task. The CDK construct builds a function per entry; the embedded runtime calls the same
- * task code in-process.
+ * The Lambda functions behind the Send state machine's Task states: one exported handler per task, in
+ * two modules so that only Deliver carries the DIMSE C-STORE client. The CDK construct builds a
+ * function per task; the embedded runtime calls the same task code in-process.
  */
 export const sendTaskFunctions = {
   resolve: { entry: 'lambdas/handlers/send-tasks.ts', handler: 'resolve', memorySize: 1024, timeoutSeconds: 900 },
-  deliver: { entry: 'lambdas/handlers/send-tasks.ts', handler: 'deliver', memorySize: 1024, timeoutSeconds: 900 },
+  deliver: { entry: 'lambdas/handlers/deliver.ts', handler: 'deliver', memorySize: 1024, timeoutSeconds: 900 },
   finalize: { entry: 'lambdas/handlers/send-tasks.ts', handler: 'finalize', memorySize: 512, timeoutSeconds: 60 },
   fail: { entry: 'lambdas/handlers/send-tasks.ts', handler: 'fail', memorySize: 512, timeoutSeconds: 60 },
 } as const;

@@ -7,7 +7,8 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dcmjs, { type DcmjsDataSet } from 'dcmjs';
-import { Tag, vrsOf } from './tags';
+import { vrsOf } from './dictionary';
+import { Tag } from './tags';
 import { TransferSyntax, isUncompressedTransferSyntax } from './uid';
 
 // dcmjs logs through loglevel, sometimes with element values: silence it so no patient data reaches the logs.

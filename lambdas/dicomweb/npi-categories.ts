@@ -2,9 +2,9 @@
  * The resource categories of the Non-Patient Instance (NPI) Service, PS3.18 12.1.1 (Table 12.1.1-1):
  * path name, the Storage SOP Classes of each category (PS3.4 Table GG.3-1), and the matching keys of
  * each category's Query/Retrieve Information Model that Search and Send accept (Sup 248 Table
- * 12.X.1-2). Pure data and lookups.
+ * 12.X.1-2). Pure data and lookups, without the data dictionary (so the route table, which every
+ * function loads, does not load it): the keys as tags are in ./npi-keys.ts.
  */
-import { Tag, tagOf } from '../dicom/tags';
 
 export type NpiName =
   | 'color-palettes'
@@ -31,7 +31,7 @@ export interface NpiCategory {
 }
 
 /** Keys every category matches: the unique key of the Q/R model and the SOP Class (e.g. PS3.4 Table U.6-1). */
-const COMMON_KEYS = ['SOPClassUID', 'SOPInstanceUID'] as const;
+export const COMMON_KEYS = ['SOPClassUID', 'SOPInstanceUID'] as const;
 
 export const NPI_CATEGORIES: readonly NpiCategory[] = [
   {
@@ -137,32 +137,6 @@ export function requireNpiCategory(name: string): NpiCategory {
   const category = npiCategory(name);
   if (!category) throw new TypeError(`${name} is not an NPI category`);
   return category;
-}
-
-/** Keyword path -> tag path ('GGGGEEEE' or 'GGGGEEEE.GGGGEEEE'). */
-function tagPath(keywordPath: string): string {
-  return keywordPath
-    .split('.')
-    .map((k) => {
-      const tag = tagOf(k);
-      if (!tag) throw new TypeError(`${k} is not a DICOM keyword`);
-      return tag;
-    })
-    .join('.');
-}
-
-const MATCHABLE: ReadonlyMap<NpiName, ReadonlySet<string>> = new Map(
-  NPI_CATEGORIES.map((c) => [c.name, new Set([...COMMON_KEYS, ...c.matchingKeys].map(tagPath))]),
-);
-
-/** Tag paths ('GGGGEEEE' or 'GGGGEEEE.GGGGEEEE') a search of the category may match on. */
-export function npiMatchableTags(category: NpiCategory): ReadonlySet<string> {
-  return MATCHABLE.get(category.name)!;
-}
-
-/** Top-level tags the index keeps for matching and returns by default: the matching keys' attributes. */
-export function npiIndexedTags(category: NpiCategory): readonly string[] {
-  return [...new Set([Tag.SpecificCharacterSet, ...[...npiMatchableTags(category)].map((p) => p.split('.')[0]!)])].sort();
 }
 
 /** True when the SOP Class belongs to the category (PS3.4 Table GG.3-1). */

@@ -2,7 +2,7 @@
  * Query parameters of the Search transaction (PS3.18 8.3.4, 10.6.1.2), parsed and validated once.
  * Pure, so SEND-RS (Sup 248) validates its search keys with the same rules.
  */
-import { tagOf, vrOf } from '../dicom/tags';
+import { tagOf, vrOf } from '../dicom/dictionary';
 import { isValidUid } from '../dicom/uid';
 import type { Level } from '../storage/ports';
 import { MATCHABLE_SEQUENCE_PATHS, matchableTags } from './attributes';

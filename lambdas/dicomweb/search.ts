@@ -2,7 +2,8 @@
  * QIDO-RS Search transaction (PS3.18 10.6): picks an index access path, matches the candidates
  * (matching.ts), orders and pages them, and shapes each result with the level's return attributes.
  */
-import { Tag, vrOf } from '../dicom/tags';
+import { vrOf } from '../dicom/dictionary';
+import { Tag } from '../dicom/tags';
 import type { DicomJson, IndexEntry, IndexQuery, Level, MetadataIndex } from '../storage/ports';
 import { DEFAULT_RETURN_ATTRIBUTES, INSTANCE_AVAILABILITY, UID_TAG_OF_LEVEL } from './attributes';
 import { PayloadTooLargeError } from './errors';

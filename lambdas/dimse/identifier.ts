@@ -4,7 +4,8 @@
  * matching rules. Pure: no I/O.
  */
 import dcmjs from 'dcmjs';
-import { Tag, vrOf } from '../dicom/tags';
+import { vrOf } from '../dicom/dictionary';
+import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
 import { BadRequestError } from '../dicomweb/errors';
 import { matchableTags } from '../dicomweb/attributes';

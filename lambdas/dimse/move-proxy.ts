@@ -14,7 +14,7 @@
  * at the origin server (option 2 of the issue, as far as the origin server goes).
  */
 import { sendAndWait } from '../../lib/cli/send-client';
-import { keywordOf } from '../dicom/tags';
+import { keywordOf } from '../dicom/dictionary';
 import type { SubOperationCounters } from '../send/counters';
 import type { Destination } from '../send/destinations';
 import { SendStatus } from '../send/response-module';

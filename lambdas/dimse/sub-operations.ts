@@ -3,13 +3,14 @@
  * destination's registry entry (ae-registry.ts): C-STORE over one association when the entry maps
  * the destination to a DIMSE AE, else a Store transaction; instances that fail with one mechanism are
  * retried with the next when the entry lists two (C.4.2.3.1.1.7; warnings are not retried).
+ * The C-STORE SCU (and with it the DIMSE library) is loaded on the first C-STORE: a Deliver function
+ * whose destinations all take STOW-RS never loads it (issue 7: cold start).
  */
 import { settleBatch, type BatchOutcome } from '../send/counters';
 import type { Destination } from '../send/destinations';
 import type { InstanceToStore } from '../send/stow-client';
 import { dimseAddressOf, mechanismsOf } from './ae-registry';
 import { loadDimseConfig } from './config';
-import { storeByCStore } from './store-scu';
 
 export interface SubOperationOptions {
   /** The Store transaction of a batch (stow-client storeInstances with the caller's options). */
@@ -34,7 +35,7 @@ export async function deliverSubOperations(
       mechanism === 'stow'
         ? await opts.stow(todo)
         : address
-          ? await storeByCStore(address, todo, {
+          ? await (await import('./store-scu')).storeByCStore(address, todo, {
               callingAeTitle: opts.callingAeTitle ?? loadDimseConfig().aeTitle,
               timeoutMs: opts.cStoreTimeoutMs,
             })

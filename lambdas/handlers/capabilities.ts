@@ -1,9 +1,10 @@
 /** Retrieve Capabilities (PS3.18 8.9): OPTIONS on the service root and on every resource. */
 import { routes } from '../../lib/routes';
 import { capabilityTree, negotiateCapabilities, toWadl, WADL } from '../dicomweb/capabilities';
+import { functionServices } from './function-services';
 import { dicomwebHandler, type Operations } from './middleware';
 
-export const operations: Operations = {
+export const operations: Operations<object> = {
   RetrieveCapabilities: async (req) => {
     const type = negotiateCapabilities(req.headers.accept);
     const tree = capabilityTree(routes, req.resource);
@@ -12,4 +13,5 @@ export const operations: Operations = {
   },
 };
 
-export const handler = dicomwebHandler('capabilities', operations);
+/** No storage: the description comes from the route table alone. */
+export const handler = dicomwebHandler('capabilities', operations, functionServices(() => ({})));

@@ -12,12 +12,16 @@ import { allowedMethods, functionGroups, routes as allRoutes } from '../../lib/r
 import type { DicomwebRequest, DicomwebResponse } from './http';
 import type { ProxyResult } from './proxy';
 import { toDicomwebRequest, toProxyResult } from './proxy';
+import type { Config } from '../config';
 import type { Services } from './services';
-import { services as defaultServices } from './services';
 import { statusReport } from './status-report';
 
-export type Operation = (request: DicomwebRequest, services: Services) => Promise<DicomwebResponse>;
-export type Operations = Readonly<Record<string, Operation>>;
+/**
+ * One transaction of a function group, over the services it uses (`S`: a part of Services, so the
+ * embedded runtime can hand every group all of them while a Lambda function builds only its own).
+ */
+export type Operation<S = Services> = (request: DicomwebRequest, services: S) => Promise<DicomwebResponse>;
+export type Operations<S = Services> = Readonly<Record<string, Operation<S>>>;
 
 
 /** Lower-cases header names in place (middy convention: header normaliser runs first). */
@@ -77,11 +81,15 @@ function withAllow(result: ProxyResult, resource: string | undefined): ProxyResu
 
 /**
  * Builds the Lambda handler of a function group: finds the operation of the route that API Gateway
- * matched (event.resource + method), runs it, and writes its response. `getServices` defaults to the
- * process's AWS-wired services; the embedded runtime passes its own, so several archives can run in
- * one process.
+ * matched (event.resource + method), runs it, and writes its response. `getServices` gives the
+ * services: the function's own in Lambda (./function-services.ts), the embedded runtime's (so several
+ * archives can run in one process).
  */
-export function dicomwebHandler(group: FunctionGroup, operations: Operations, getServices: () => Services = defaultServices) {
+export function dicomwebHandler<S extends object>(
+  group: FunctionGroup,
+  operations: Operations<S>,
+  getServices: () => S & { readonly config: Config },
+) {
   const spec = functionGroups[group];
   const routes = new Map<string, string>();
   for (const r of allRoutes.filter((route) => route.group === group)) routes.set(`${r.method} ${r.path}`, r.transaction);

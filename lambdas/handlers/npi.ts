@@ -1,16 +1,22 @@
 /** Non-Patient Instance Service, PS3.18 12: Store, Search and Retrieve on /{npi-name} of every category. */
 import { requireNpiCategory } from '../dicomweb/npi-categories';
-import { parseNpiSearchParameters } from '../dicomweb/npi';
+import { NpiService, parseNpiSearchParameters } from '../dicomweb/npi';
+import { createDynamoDbClient } from '../storage/dynamodb';
+import { DynamoNpiIndex } from '../storage/npi-index';
+import { createS3Client, S3BlobStore } from '../storage/s3';
+import { functionServices } from './function-services';
 import type { DicomwebRequest } from './http';
 import { dicomJson } from './http';
 import { dicomwebHandler, type Operations } from './middleware';
+import { npiOptions } from './service-options';
+import type { Services } from './services';
 
 /** The {npi-name} is the first path segment of the route template (lib/routes.ts npiRoutes). */
 export function npiCategoryOf(req: Pick<DicomwebRequest, 'resource'>) {
   return requireNpiCategory(req.resource.split('/')[1] ?? '');
 }
 
-export const operations: Operations = {
+export const operations: Operations<Pick<Services, 'npi'>> = {
   StoreInstances: async (req, { npi }) => {
     const result = await npi.storeInstances({
       category: npiCategoryOf(req),
@@ -41,4 +47,10 @@ export const operations: Operations = {
     }),
 };
 
-export const handler = dicomwebHandler('npi', operations);
+export const handler = dicomwebHandler(
+  'npi',
+  operations,
+  functionServices((cfg) => ({
+    npi: new NpiService(new DynamoNpiIndex(createDynamoDbClient(cfg), cfg.tableName), new S3BlobStore(createS3Client(cfg), cfg.bucketName), npiOptions(cfg)),
+  })),
+);

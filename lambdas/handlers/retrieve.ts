@@ -1,6 +1,12 @@
 /** Retrieve Transaction (WADO-RS), PS3.18 10.4: instances, metadata, frames and bulkdata. */
+import { RetrieveService } from '../dicomweb/retrieve';
+import { createDynamoDbClient, DynamoMetadataIndex } from '../storage/dynamodb';
+import { createS3Client, S3BlobStore } from '../storage/s3';
+import { functionServices } from './function-services';
 import type { DicomwebRequest } from './http';
 import { dicomwebHandler, type Operations } from './middleware';
+import { retrieveOptions } from './service-options';
+import type { Services } from './services';
 
 function target(req: DicomwebRequest) {
   return {
@@ -15,7 +21,7 @@ function target(req: DicomwebRequest) {
   };
 }
 
-export const operations: Operations = {
+export const operations: Operations<Pick<Services, 'retrieve'>> = {
   RetrieveStudy: (req, { retrieve }) => retrieve.retrieveStudy(target(req)),
   RetrieveSeries: (req, { retrieve }) => retrieve.retrieveSeries(target(req)),
   RetrieveInstance: (req, { retrieve }) => retrieve.retrieveInstance(target(req)),
@@ -26,4 +32,14 @@ export const operations: Operations = {
   RetrieveBulkdata: (req, { retrieve }) => retrieve.retrieveBulkdata(target(req)),
 };
 
-export const handler = dicomwebHandler('retrieve', operations);
+export const handler = dicomwebHandler(
+  'retrieve',
+  operations,
+  functionServices((cfg) => ({
+    retrieve: new RetrieveService(
+      new DynamoMetadataIndex(createDynamoDbClient(cfg), cfg.tableName, cfg.indexShards),
+      new S3BlobStore(createS3Client(cfg), cfg.bucketName),
+      retrieveOptions(cfg),
+    ),
+  })),
+);

@@ -1,13 +1,19 @@
 /** Search Transaction (QIDO-RS), PS3.18 10.6: the six search resources. */
 import { parseSearchParameters } from '../dicomweb/query-params';
+import { SearchService } from '../dicomweb/search';
+import { createDynamoDbClient, DynamoMetadataIndex } from '../storage/dynamodb';
 import type { Level } from '../storage/ports';
+import { functionServices } from './function-services';
 import type { DicomwebRequest, DicomwebResponse } from './http';
 import { dicomJson } from './http';
 import { dicomwebHandler, type Operation, type Operations } from './middleware';
+import { searchOptions } from './service-options';
 import type { Services } from './services';
 
-function searchFor(level: Level): Operation {
-  return async (req: DicomwebRequest, { search }: Services): Promise<DicomwebResponse> => {
+type SearchServices = Pick<Services, 'search'>;
+
+function searchFor(level: Level): Operation<SearchServices> {
+  return async (req: DicomwebRequest, { search }: SearchServices): Promise<DicomwebResponse> => {
     const { results, truncated } = await search.search({
       level,
       studyInstanceUID: req.pathParameters.study,
@@ -24,10 +30,17 @@ function searchFor(level: Level): Operation {
   };
 }
 
-export const operations: Operations = {
+export const operations: Operations<SearchServices> = {
   SearchForStudies: searchFor('STUDY'),
   SearchForSeries: searchFor('SERIES'),
   SearchForInstances: searchFor('INSTANCE'),
 };
 
-export const handler = dicomwebHandler('search', operations);
+/** The index alone: a search reads no object. */
+export const handler = dicomwebHandler(
+  'search',
+  operations,
+  functionServices((cfg) => ({
+    search: new SearchService(new DynamoMetadataIndex(createDynamoDbClient(cfg), cfg.tableName, cfg.indexShards), searchOptions(cfg)),
+  })),
+);

@@ -1,9 +1,16 @@
 /** Send and Check Send Result (Supplement 248 10.X, 10.Y) on the six resources of Table 10.X.1-1. */
 import { npiCategory } from '../dicomweb/npi-categories';
-import type { SendResponse } from '../dicomweb/send';
+import { SendService, type SendResponse } from '../dicomweb/send';
+import { destinationRegistrySource } from '../storage/destinations';
+import { createDynamoDbClient } from '../storage/dynamodb';
+import { DynamoSendRequestStore } from '../storage/send-requests';
+import { sendWorkflowOf } from '../storage/sfn';
+import { functionServices } from './function-services';
 import type { Level, SendTarget } from '../storage/ports';
 import type { DicomwebRequest, DicomwebResponse } from './http';
 import { dicomwebHandler, type Operations } from './middleware';
+import { sendOptions } from './service-options';
+import type { Services } from './services';
 
 const LEVEL_OF_COLLECTION: Record<string, Level> = { studies: 'STUDY', series: 'SERIES', instances: 'INSTANCE' };
 
@@ -26,7 +33,7 @@ function written(result: SendResponse): DicomwebResponse {
   return { status: result.status, headers, body: JSON.stringify(result.payload) };
 }
 
-export const operations: Operations = {
+export const operations: Operations<Pick<Services, 'send'>> = {
   Send: async (req, { send }) =>
     written(
       await send.send({
@@ -47,4 +54,16 @@ export const operations: Operations = {
     ),
 };
 
-export const handler = dicomwebHandler('send', operations);
+/** The send requests, the workflow and the destination registry: no object is read here. */
+export const handler = dicomwebHandler(
+  'send',
+  operations,
+  functionServices((cfg) => ({
+    send: new SendService(
+      new DynamoSendRequestStore(createDynamoDbClient(cfg), cfg.tableName),
+      sendWorkflowOf(cfg),
+      destinationRegistrySource(cfg),
+      sendOptions(cfg),
+    ),
+  })),
+);

@@ -1,8 +1,14 @@
 /** Store Transaction (STOW-RS), PS3.18 10.5: POST /studies and POST /studies/{study}. */
+import { StoreService } from '../dicomweb/store';
+import { createDynamoDbClient, DynamoMetadataIndex } from '../storage/dynamodb';
+import { createS3Client, S3BlobStore } from '../storage/s3';
+import { functionServices } from './function-services';
+import { storeOptions } from './service-options';
 import { dicomJson } from './http';
 import { dicomwebHandler, type Operations } from './middleware';
+import type { Services } from './services';
 
-export const operations: Operations = {
+export const operations: Operations<Pick<Services, 'store'>> = {
   StoreInstances: async (req, { store }) => {
     const result = await store.storeInstances({
       studyInstanceUID: req.pathParameters.study,
@@ -14,4 +20,14 @@ export const operations: Operations = {
   },
 };
 
-export const handler = dicomwebHandler('store', operations);
+export const handler = dicomwebHandler(
+  'store',
+  operations,
+  functionServices((cfg) => ({
+    store: new StoreService(
+      new DynamoMetadataIndex(createDynamoDbClient(cfg), cfg.tableName, cfg.indexShards),
+      new S3BlobStore(createS3Client(cfg), cfg.bucketName),
+      storeOptions(cfg),
+    ),
+  })),
+);

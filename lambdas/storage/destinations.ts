@@ -5,14 +5,20 @@
  * carries a credential.
  */
 import { stat } from 'node:fs/promises';
-import { GetSecretValueCommand, InternalServiceError, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, InternalServiceError, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Config } from '../config';
 import {
   DestinationRegistryError,
   loadDestinationRegistryFile,
   parseDestinationRegistry,
   type DestinationRegistry,
 } from '../send/destinations';
-import { callAws, isThrottlingException } from './clients';
+import { callAws, clientOptions, isThrottlingException } from './aws-calls';
+
+/** The Secrets Manager client of this process; it has no emulator (the embedded runtime reads a file). */
+export function createSecretsManagerClient(config: Pick<Config, 'region'>): SecretsManagerClient {
+  return new SecretsManagerClient(clientOptions(config, undefined));
+}
 
 export interface DestinationRegistrySource {
   /** The current registry; throws DestinationRegistryError when it is malformed. */
@@ -107,4 +113,14 @@ export class SecretsManagerDestinationRegistrySource implements DestinationRegis
     this.cached = { until: this.now() + this.cacheMs, registry };
     return registry;
   }
+}
+
+/** The registry of this process: the Secrets Manager secret in AWS, else the file (embedded runtime). */
+export function destinationRegistrySource(
+  cfg: Pick<Config, 'region' | 'destinationsSecretArn' | 'destinationsFile'>,
+): DestinationRegistrySource {
+  if (cfg.destinationsSecretArn) {
+    return new SecretsManagerDestinationRegistrySource(createSecretsManagerClient(cfg), cfg.destinationsSecretArn);
+  }
+  return new FileDestinationRegistrySource(cfg.destinationsFile ?? '.data/destinations.json');
 }

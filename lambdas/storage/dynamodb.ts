@@ -10,7 +10,7 @@ import {
   ProvisionedThroughputExceededException,
   RequestLimitExceeded,
   ThrottlingException,
-  type DynamoDBClient,
+  DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -25,8 +25,9 @@ import {
   type BatchWriteCommandOutput,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { Config } from '../config';
 import { ServiceUnavailableError } from '../dicomweb/errors';
-import { callAws } from './clients';
+import { callAws, clientOptions } from './aws-calls';
 import type {
   DateRange,
   DicomJson,
@@ -40,6 +41,11 @@ import type {
   Tombstone,
 } from './ports';
 import { GSI_BY_LEVEL, GSI_BY_PATIENT, GSI_BY_UID, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from './table-schema';
+
+/** The DynamoDB client of this process (DynamoDB or dynalite), shared by the table's adapters. */
+export function createDynamoDbClient(config: Pick<Config, 'region' | 'dynamodbEndpoint'>): DynamoDBClient {
+  return new DynamoDBClient(clientOptions(config, config.dynamodbEndpoint));
+}
 
 type EntryKeys = Pick<IndexEntry, 'level' | 'studyInstanceUID' | 'seriesInstanceUID' | 'sopInstanceUID'>;
 type TombstoneKeys = Omit<Tombstone, 'deletedAt'>;

@@ -6,7 +6,7 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { callAws } from './clients';
+import { callAws } from './aws-calls';
 import { instanceObjectAttributes, instanceObjectOf, isDynamoUnavailable, type TableKey } from './dynamodb';
 import type { DicomJson, NpiEntry, NpiIndex, PutNpiOutcome } from './ports';
 import { TABLE_PARTITION_KEY } from './table-schema';

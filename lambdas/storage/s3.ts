@@ -7,11 +7,25 @@ import {
   GetObjectCommand,
   NoSuchKey,
   PutObjectCommand,
+  S3Client,
   type GetObjectCommandOutput,
-  type S3Client,
 } from '@aws-sdk/client-s3';
+import type { Config } from '../config';
 import type { BlobStore } from './ports';
-import { callAws } from './clients';
+import { callAws, clientOptions } from './aws-calls';
+
+/** The S3 client of this process (S3 or s3rver). */
+export function createS3Client(config: Pick<Config, 'region' | 's3Endpoint'>): S3Client {
+  return new S3Client({
+    ...clientOptions(config, config.s3Endpoint),
+    ...(config.s3Endpoint && {
+      // s3rver serves buckets by path and corrupts streamed uploads that carry flexible checksums.
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
+  });
+}
 
 /** DeleteObjects accepts at most 1000 keys per request. */
 export const DELETE_OBJECTS_BATCH = 1000;

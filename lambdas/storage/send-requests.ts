@@ -7,7 +7,7 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ServiceUnavailableError } from '../dicomweb/errors';
-import { callAws } from './clients';
+import { callAws } from './aws-calls';
 import { isDynamoUnavailable, type TableKey } from './dynamodb';
 import type { Level, SendCountersDelta, SendRequestRecord, SendRequestState, SendRequestStore } from './ports';
 import { TABLE_PARTITION_KEY, TTL_ATTRIBUTE } from './table-schema';

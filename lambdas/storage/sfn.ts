@@ -8,12 +8,18 @@ import {
   ExecutionDoesNotExist,
   ExecutionLimitExceeded,
   KmsThrottlingException,
+  SFNClient,
   StartExecutionCommand,
   type ExecutionStatus,
-  type SFNClient,
 } from '@aws-sdk/client-sfn';
+import type { Config } from '../config';
 import { ConflictError } from '../dicomweb/errors';
-import { callAws, isThrottlingException } from './clients';
+import { callAws, clientOptions, isThrottlingException } from './aws-calls';
+
+/** The Step Functions client of this process (AWS, or aws-local-stepfunctions' endpoint in tests). */
+export function createSfnClient(config: Pick<Config, 'region' | 'sfnEndpoint'>): SFNClient {
+  return new SFNClient(clientOptions(config, config.sfnEndpoint));
+}
 import type { ExecutionState, SendWorkflow } from './ports';
 
 /** Step Functions execution names: 1 to 80 characters of [A-Za-z0-9-_]. */
@@ -105,4 +111,15 @@ function sameInput(stored: string | undefined, payload: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Refuses every Send: the function was deployed without a state machine. */
+const noWorkflow: SendWorkflow = {
+  start: () => Promise.reject(new Error('SEND_STATE_MACHINE_ARN is not configured')),
+  describe: async () => undefined,
+};
+
+/** The Send workflow of this process: its state machine, or none when SEND_STATE_MACHINE_ARN is unset. */
+export function sendWorkflowOf(cfg: Pick<Config, 'region' | 'sfnEndpoint' | 'sendStateMachineArn'>): SendWorkflow {
+  return cfg.sendStateMachineArn ? new StepFunctionsSendWorkflow(createSfnClient(cfg), cfg.sendStateMachineArn) : noWorkflow;
 }

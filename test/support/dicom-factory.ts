@@ -3,7 +3,8 @@
  * fresh; pixel values are deterministic (pixelFrame) so tests can compare retrieved frames.
  */
 import { newPart10, type DataSet } from '../../lambdas/dicom/part10';
-import { Tag, tagOf, vrOf } from '../../lambdas/dicom/tags';
+import { tagOf, vrOf } from '../../lambdas/dicom/dictionary';
+import { Tag } from '../../lambdas/dicom/tags';
 import { SopClass, TransferSyntax, newUid } from '../../lambdas/dicom/uid';
 
 export interface InstanceOptions {

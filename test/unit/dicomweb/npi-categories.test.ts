@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Tag, tagOf } from '../../../lambdas/dicom/tags';
-import {
-  isSopClassOf,
-  NPI_CATEGORIES,
-  npiCategory,
-  npiIndexedTags,
-  npiMatchableTags,
-  requireNpiCategory,
-} from '../../../lambdas/dicomweb/npi-categories';
+import { isSopClassOf, NPI_CATEGORIES, npiCategory, requireNpiCategory } from '../../../lambdas/dicomweb/npi-categories';
 
 describe('NPI categories (PS3.18 Table 12.1.1-1)', () => {
   it('are the six npi-names of the NPI Service', () => {
@@ -31,22 +23,6 @@ describe('NPI categories (PS3.18 Table 12.1.1-1)', () => {
       '1.2.840.10008.5.1.4.44.1',
       '1.2.840.10008.5.1.4.45.1',
     ]);
-  });
-
-  it("match on SOP Class/Instance UID and the category's own keys, sequence paths included", () => {
-    const hp = npiMatchableTags(requireNpiCategory('hanging-protocols'));
-    expect(hp.has(Tag.SOPInstanceUID)).toBe(true);
-    expect(hp.has(tagOf('HangingProtocolName')!)).toBe(true);
-    expect(hp.has(`${tagOf('HangingProtocolDefinitionSequence')}.${Tag.Modality}`)).toBe(true);
-    expect(hp.has(Tag.PatientID)).toBe(false);
-    expect(npiMatchableTags(requireNpiCategory('color-palettes')).has(tagOf('HangingProtocolName')!)).toBe(false);
-  });
-
-  it('index the top-level attribute of every key path', () => {
-    const indexed = npiIndexedTags(requireNpiCategory('protocol-approvals'));
-    expect(indexed).toContain(tagOf('ApprovalSubjectSequence'));
-    expect(indexed).toContain(Tag.SOPClassUID);
-    expect(indexed.every((t) => /^[0-9A-F]{8}$/.test(t))).toBe(true);
   });
 
   it('look up only known names', () => {

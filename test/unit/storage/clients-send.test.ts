@@ -1,7 +1,8 @@
 import { SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
 import { SFNServiceException } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
-import { createAwsClients, isThrottlingException } from '../../../lambdas/storage/clients';
+import { isThrottlingException } from '../../../lambdas/storage/aws-calls';
+import { createAwsClients } from '../../../lambdas/storage/clients';
 
 describe('createAwsClients: optional SEND-RS clients', () => {
   it('builds no Step Functions or Secrets Manager client unless asked', () => {

@@ -2,7 +2,8 @@ import { ConditionalCheckFailedException, ProvisionedThroughputExceededException
 import { NoSuchKey, S3ServiceException } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
-import { callAws, createAwsClients, isServiceUnavailable } from '../../../lambdas/storage/clients';
+import { callAws, isServiceUnavailable } from '../../../lambdas/storage/aws-calls';
+import { createAwsClients } from '../../../lambdas/storage/clients';
 import { isDynamoUnavailable } from '../../../lambdas/storage/dynamodb';
 
 function s3Error(name: string, httpStatusCode: number, throttling?: boolean): S3ServiceException {
