@@ -18,7 +18,7 @@ export const operations: Operations = {
       body: req.body,
       baseUrl: req.baseUrl,
     });
-    return dicomJson(result.status, result.response);
+    return dicomJson(result.status, result.response, result.warning ? { Warning: result.warning } : {});
   },
   SearchForInstances: async (req, { npi }) => {
     const category = npiCategoryOf(req);

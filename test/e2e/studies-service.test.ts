@@ -92,6 +92,27 @@ describe('Store Transaction (STOW-RS)', () => {
     expect(value(body[Tag.FailedSOPSequence].Value[0], Tag.FailureReason)).toBe(0xc000);
   });
 
+  it('[studies.store.202] 202: a body cut short after two parts: those two stored, C000 for the unreadable rest, a Warning', async () => {
+    const files = makeStudy({ series: 1, instancesPerSeries: 3, patientID }).instances;
+    const { body, contentType } = stowBody(files.map((i) => i.bytes));
+    // No closing delimiter: the third part never ends.
+    const cut = body.subarray(0, body.lastIndexOf('\r\n--'));
+    const r = await fetch(`${base}/studies`, { method: 'POST', headers: { 'Content-Type': contentType, Accept: DICOM_JSON }, body: cut });
+    expect(r.status).toBe(202);
+    expect(r.headers.get('warning')).toMatch(/^299 \S+ "malformed multipart body: missing closing delimiter after part 2/);
+    const module = await json(r);
+    expect(module[Tag.ReferencedSOPSequence].Value.map((i: Json) => value(i, Tag.ReferencedSOPInstanceUID))).toEqual(
+      files.slice(0, 2).map((i) => i.sopInstanceUID),
+    );
+    expect(module[Tag.FailedSOPSequence].Value).toHaveLength(1);
+    expect(value(module[Tag.FailedSOPSequence].Value[0], Tag.FailureReason)).toBe(0xc000);
+    expect(value(module[Tag.FailedSOPSequence].Value[0], Tag.ReferencedSOPInstanceUID)).toBeUndefined();
+    for (const [i, file] of files.entries()) {
+      const found = await fetch(`${base}/instances?SOPInstanceUID=${file.sopInstanceUID}`, { headers: { Accept: DICOM_JSON } });
+      expect(found.status).toBe(i < 2 ? 200 : 204);
+    }
+  });
+
   it('409: an instance without SOP Instance UID fails with A900', async () => {
     const r = await stow(base, [makeInstance({ omit: ['SOPInstanceUID'] })]);
     expect(r.status).toBe(409);
@@ -138,6 +159,14 @@ describe('Store Transaction (STOW-RS)', () => {
     expect(noBoundary.status).toBe(400);
     const badUid = await stow(base, [makeInstance()], '1.2.abc');
     expect(badUid.status).toBe(400);
+    // The first part's headers never end: malformed before anything is stored.
+    const file = makeInstance();
+    const headless = Buffer.concat([Buffer.from('--b\r\nContent-Type: application/dicom\r\n'), file, Buffer.from('\r\n--b--\r\n')]);
+    const r = await fetch(`${base}/studies`, { method: 'POST', headers: { 'Content-Type': 'multipart/related; type="application/dicom"; boundary=b' }, body: headless });
+    expect(r.status).toBe(400);
+    expect((await json(r)).detail).toMatch(/^malformed multipart body/);
+    const found = await fetch(`${base}/instances?SOPInstanceUID=${readPart10(file).sopInstanceUID}`, { headers: { Accept: DICOM_JSON } });
+    expect(found.status).toBe(204);
   });
 
   it('[studies.store.413] 413: a body over the Lambda request limit gets a Status Report', async () => {
