@@ -59,6 +59,7 @@ const LF = 0x0a;
 const DASH = 0x2d;
 const CRLF = Buffer.from('\r\n');
 const HEADER_END = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
 
 function isLinearWhiteSpace(byte: number | undefined): boolean {
   return byte === 0x20 || byte === 0x09;
@@ -67,12 +68,20 @@ function isLinearWhiteSpace(byte: number | undefined): boolean {
 /**
  * If a boundary line ('--boundary' already matched at `pos`) ends here, returns where the next part
  * starts (after transport padding and CRLF) or 'close' for a close delimiter; undefined when the match
- * is not a boundary line (RFC 2046 5.1.1: dash-boundary transport-padding CRLF, or dash-boundary '--').
+ * is not a boundary line (RFC 2046 5.1.1: dash-boundary transport-padding CRLF, or dash-boundary '--');
+ * 'more' when the bytes end before telling, unless they are all there is (`final`).
  */
-function afterBoundary(bytes: Uint8Array, pos: number): number | 'close' | undefined {
-  if (bytes[pos] === DASH && bytes[pos + 1] === DASH) return 'close';
+function afterBoundary(bytes: Uint8Array, pos: number, final: boolean): number | 'close' | 'more' | undefined {
+  const more = final ? undefined : 'more';
+  if (bytes[pos] === DASH) {
+    if (pos + 1 >= bytes.length) return more;
+    return bytes[pos + 1] === DASH ? 'close' : undefined;
+  }
   while (isLinearWhiteSpace(bytes[pos])) pos++;
-  return bytes[pos] === CR && bytes[pos + 1] === LF ? pos + 2 : undefined;
+  if (pos >= bytes.length) return more;
+  if (bytes[pos] !== CR) return undefined;
+  if (pos + 1 >= bytes.length) return more;
+  return bytes[pos + 1] === LF ? pos + 2 : undefined;
 }
 
 function parseHeaders(text: string): Record<string, string> {
@@ -86,15 +95,149 @@ function parseHeaders(text: string): Record<string, string> {
   return headers;
 }
 
-function parsePart(bytes: Uint8Array, start: number, end: number): MultipartPart {
-  const part = bytes.subarray(start, end);
+function parsePart(part: Buffer): MultipartPart {
   // A part may have no header at all: its body then follows the boundary line's CRLF directly.
   if (part.length === 0) return { headers: {}, body: part };
   if (part[0] === CR && part[1] === LF) return { headers: {}, body: part.subarray(2) };
-  const headerEnd = Buffer.from(part.buffer, part.byteOffset, part.length).indexOf(HEADER_END);
+  const headerEnd = part.indexOf(HEADER_END);
   if (headerEnd < 0) throw new MultipartError('part without the blank line that ends its headers');
-  const headers = parseHeaders(Buffer.from(part.buffer, part.byteOffset, headerEnd).toString('latin1'));
+  const headers = parseHeaders(part.subarray(0, headerEnd).toString('latin1'));
   return { headers, body: part.subarray(headerEnd + HEADER_END.length) };
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * An incremental multipart/related parser: takes the body in chunks split anywhere (`push`) and hands
+ * out each part as soon as its closing delimiter has arrived, holding no more than the part being read
+ * and a delimiter's length of lookahead; the preamble and the epilogue are skipped, not kept
+ * (RFC 2046 5.1.1). `end` says the body is over. The parts are those parseMultipartRelated finds in
+ * the whole body, and the errors the same MultipartErrors, thrown by the `push` or `end` that reveals
+ * them: a part whose headers do not end, as soon as the part is complete; a missing opening boundary
+ * or closing delimiter, at the end.
+ */
+export class MultipartReader {
+  private readonly dashBoundary: Buffer;
+  private readonly delimiter: Buffer;
+  private state: 'start' | 'preamble' | 'part' | 'epilogue' = 'start';
+  /** Bytes received and not yet settled: where a delimiter may still start. */
+  private window: Buffer = EMPTY;
+  /** Bytes of the current part that come before any delimiter. */
+  private held: Buffer[] = [];
+  private ended = false;
+
+  constructor(boundary: string) {
+    if (boundary === '' || boundary.length > 70) throw new MultipartError('invalid boundary');
+    this.dashBoundary = Buffer.from(`--${boundary}`, 'latin1');
+    this.delimiter = Buffer.concat([CRLF, this.dashBoundary]);
+  }
+
+  /**
+   * Reads the next chunk of the body and yields the parts it completes, one by one, then throws if
+   * one of them is malformed. Iterate each result to its end before the next push.
+   */
+  *push(chunk: Uint8Array): Generator<MultipartPart, void, undefined> {
+    if (this.ended) throw new Error('MultipartReader: push after end');
+    if (chunk.length === 0 || this.state === 'epilogue') return;
+    // What is left of the window is a few bytes at most (a possible delimiter start) unless a boundary
+    // line is still arriving: copying it is cheap.
+    this.window = this.window.length === 0 ? asBuffer(chunk) : Buffer.concat([this.window, chunk]);
+    yield* this.scan(false);
+  }
+
+  /** The body is complete: yields the parts still pending, then throws if the body is not well formed. */
+  *end(): Generator<MultipartPart, void, undefined> {
+    if (this.ended) return;
+    yield* this.scan(true);
+    this.ended = true;
+    if (this.state === 'start' || this.state === 'preamble') throw new MultipartError('missing opening boundary');
+    if (this.state === 'part') throw new MultipartError('missing closing delimiter');
+  }
+
+  private *scan(final: boolean): Generator<MultipartPart, void, undefined> {
+    if (this.state === 'start' && !this.opening(final)) return;
+    let from = 0;
+    while (this.state === 'preamble' || this.state === 'part') {
+      const at = this.window.indexOf(this.delimiter, from);
+      if (at < 0) {
+        this.settle(this.window.length - this.partialDelimiterLength());
+        return;
+      }
+      const next = afterBoundary(this.window, at + this.delimiter.length, final);
+      if (next === undefined) {
+        from = at + 1; // '--boundary' followed by other text is part of the content
+        continue;
+      }
+      if (next === 'more') {
+        this.settle(at);
+        return;
+      }
+      const part = this.state === 'part' ? parsePart(this.take(at)) : undefined;
+      this.window = next === 'close' ? EMPTY : this.window.subarray(next);
+      this.state = next === 'close' ? 'epilogue' : 'part';
+      from = 0;
+      if (part) yield part;
+    }
+    this.window = EMPTY;
+  }
+
+  /**
+   * The opening boundary may start the body without a CRLF before it; otherwise it follows a preamble
+   * ending in CRLF, which the delimiter search finds. False while too few bytes have come to tell.
+   */
+  private opening(final: boolean): boolean {
+    const { window, dashBoundary } = this;
+    const n = Math.min(window.length, dashBoundary.length);
+    if (!window.subarray(0, n).equals(dashBoundary.subarray(0, n))) {
+      this.state = 'preamble';
+      return true;
+    }
+    if (n < dashBoundary.length) {
+      if (!final) return false;
+      this.state = 'preamble';
+      return true;
+    }
+    const next = afterBoundary(window, dashBoundary.length, final);
+    if (next === 'more') return false;
+    if (next === undefined) this.state = 'preamble';
+    else if (next === 'close') this.state = 'epilogue';
+    else {
+      this.state = 'part';
+      this.window = window.subarray(next);
+    }
+    return true;
+  }
+
+  /**
+   * How many bytes at the end of the window could begin a delimiter that the next chunk completes: the
+   * longest suffix that is a prefix of the delimiter (usually none, as the delimiter starts with CR).
+   */
+  private partialDelimiterLength(): number {
+    const { window, delimiter } = this;
+    for (let start = Math.max(0, window.length - delimiter.length + 1); start < window.length; start++) {
+      if (window[start] !== CR) continue;
+      const length = window.length - start;
+      if (window.subarray(start).equals(delimiter.subarray(0, length))) return length;
+    }
+    return 0;
+  }
+
+  /** Moves the first `n` bytes of the window into the current part (or drops them in the preamble). */
+  private settle(n: number): void {
+    if (n <= 0) return;
+    if (this.state === 'part') this.held.push(this.window.subarray(0, n));
+    this.window = this.window.subarray(n);
+  }
+
+  /** The current part: what is held plus the first `n` bytes of the window. */
+  private take(n: number): Buffer {
+    const last = this.window.subarray(0, n);
+    const held = this.held;
+    this.held = [];
+    return held.length === 0 ? last : Buffer.concat([...held, last]);
+  }
 }
 
 /**
@@ -103,35 +246,21 @@ function parsePart(bytes: Uint8Array, start: number, end: number): MultipartPart
  * The preamble and the epilogue are ignored (RFC 2046 5.1.1).
  */
 export function parseMultipartRelated(body: Uint8Array, boundary: string): MultipartPart[] {
-  if (boundary === '' || boundary.length > 70) throw new MultipartError('invalid boundary');
-  const buffer = Buffer.from(body.buffer, body.byteOffset, body.length);
-  const dashBoundary = Buffer.from(`--${boundary}`, 'latin1');
-  const delimiter = Buffer.concat([CRLF, dashBoundary]);
+  const reader = new MultipartReader(boundary);
+  return [...reader.push(body), ...reader.end()];
+}
 
-  /** The next delimiter (CRLF--boundary) at or after `from` that ends a boundary line. */
-  const nextDelimiter = (from: number): { at: number; next: number | 'close' } | undefined => {
-    for (let at = buffer.indexOf(delimiter, from); at >= 0; at = buffer.indexOf(delimiter, at + 1)) {
-      const next = afterBoundary(body, at + delimiter.length);
-      if (next !== undefined) return { at, next };
-    }
-    return undefined;
-  };
-
-  // The opening boundary starts the body or follows a preamble ending in CRLF.
-  let next: number | 'close' | undefined = buffer.subarray(0, dashBoundary.length).equals(dashBoundary)
-    ? afterBoundary(body, dashBoundary.length)
-    : undefined;
-  if (next === undefined) next = nextDelimiter(0)?.next;
-  if (next === undefined) throw new MultipartError('missing opening boundary');
-
-  const parts: MultipartPart[] = [];
-  while (next !== 'close') {
-    const found = nextDelimiter(next);
-    if (found === undefined) throw new MultipartError('missing closing delimiter');
-    parts.push(parsePart(body, next, found.at));
-    next = found.next;
-  }
-  return parts;
+/**
+ * The parts of a multipart body read chunk by chunk (MultipartReader), one at a time: the next chunk
+ * is read only when the consumer asks for the next part, so a slow consumer holds the body back.
+ */
+export async function* readMultipartRelated(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  boundary: string,
+): AsyncGenerator<MultipartPart, void, undefined> {
+  const reader = new MultipartReader(boundary);
+  for await (const chunk of chunks) yield* reader.push(chunk);
+  yield* reader.end();
 }
 
 /** A boundary (RFC 2046 5.1.1: at most 70 characters) that no DICOM payload is expected to contain. */

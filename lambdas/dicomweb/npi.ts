@@ -13,7 +13,7 @@ import { toDicomJson } from '../dicom/json';
 import { toExplicitVRLittleEndian } from '../dicom/part10';
 import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
-import { MediaType, type DicomwebResponse } from '../handlers/http';
+import { MediaType, type DicomwebResponse, type RequestBody } from '../handlers/http';
 import { npiMetadataKey, npiObjectKey } from '../storage/keys';
 import type { BlobStore, DicomJson, InstanceObject, NpiEntry, NpiIndex } from '../storage/ports';
 import { negotiateInstances, negotiateMetadata } from './accept';
@@ -23,16 +23,7 @@ import { npiIndexedTags, npiMatchableTags } from './npi-keys';
 import { parseSearchParameters, type ParseOptions, type SearchParameters } from './query-params';
 import { matchesAll } from './matching';
 import { multipartResponse, readObject, representationOf, streamObject } from './retrieve';
-import {
-  DuplicateSOPInstance,
-  isDicomPart,
-  readInstance,
-  requestTooLarge,
-  splitRequest,
-  storeInstancesResponse,
-  type StoreOutcome,
-  type StoreResult,
-} from './store';
+import { DuplicateSOPInstance, readInstance, storeRequestParts, type StoreOutcome, type StoreResult } from './store';
 import { FailureReason } from './status-codes';
 import { absolute, npiInstancePath } from './uris';
 import type { SearchLimits, SearchResult } from './search';
@@ -45,7 +36,7 @@ export interface NpiOptions extends SearchLimits {
 export interface NpiStoreRequest {
   readonly category: NpiCategory;
   readonly contentType: string | undefined;
-  readonly body: Uint8Array;
+  readonly body: RequestBody;
   readonly baseUrl: string;
 }
 
@@ -88,17 +79,9 @@ export class NpiService {
 
   /** Store, PS3.18 12.5: POST /{npi-name}; answers with the Store Instances Response Module. */
   async storeInstances(req: NpiStoreRequest): Promise<StoreResult> {
-    if (req.body.byteLength > this.opts.maxRequestBytes) throw requestTooLarge(this.opts.maxRequestBytes);
-    const parts = splitRequest(req.contentType, req.body);
-    const outcomes: StoreOutcome[] = [];
-    for (const part of parts) {
-      outcomes.push(
-        isDicomPart(part)
-          ? await this.storeInstance(part.body, req)
-          : { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } },
-      );
-    }
-    return storeInstancesResponse(outcomes, { baseUrl: req.baseUrl });
+    // One instance at a time: two copies of one SOP Instance in a request must see each other, and
+    // the NPI Store has no per-instance exclusion like the Studies Store's.
+    return storeRequestParts(req, this.opts.maxRequestBytes, 1, { baseUrl: req.baseUrl }, (part10) => this.storeInstance(part10, req));
   }
 
   /** Search, PS3.18 12.6: GET /{npi-name}?{params}; results [] answer 204. */

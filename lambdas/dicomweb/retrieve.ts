@@ -12,7 +12,7 @@ import { readPart10, toExplicitVRLittleEndian, type ParsedInstance } from '../di
 import { extractFrames, FrameError, numberOfFrames } from '../dicom/frames';
 import { Tag } from '../dicom/tags';
 import { isUncompressedTransferSyntax } from '../dicom/uid';
-import { MediaType, type DicomwebResponse } from '../handlers/http';
+import { MediaType, warningHeader, type DicomwebResponse } from '../handlers/http';
 import type { BlobStore, DicomJson, IndexEntry, InstanceObject, Level, MetadataIndex } from '../storage/ports';
 import { ANY_TRANSFER_SYNTAX, DEFAULT_TRANSFER_SYNTAX, negotiateInstances, negotiateMetadata, negotiateOctetStream } from './accept';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
@@ -334,17 +334,6 @@ export function multipartResponse(
     },
     body: writeMultipartRelated(parts, boundary),
   };
-}
-
-/** Warning header field (PS3.18 8.4.5, RFC 7234 5.5): `299 {host} "text"`. */
-function warningHeader(baseUrl: string, text: string): string {
-  let agent = '-';
-  try {
-    agent = new URL(baseUrl).host || '-';
-  } catch {
-    // keep the pseudonym
-  }
-  return `299 ${agent} "${text.replaceAll('"', "'")}"`;
 }
 
 export async function readObject(blobs: BlobStore, object: InstanceObject, key: 'objectKey' | 'metadataKey' = 'objectKey'): Promise<Uint8Array> {

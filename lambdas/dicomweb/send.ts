@@ -36,7 +36,8 @@ export interface SendRequest {
   readonly transactionUID: string | undefined;
   readonly query: ReadonlyMap<string, readonly string[]>;
   readonly accept: string | undefined;
-  readonly body: Uint8Array;
+  /** The request payload; only its size matters, as a Send request has none. */
+  readonly body: { readonly byteLength: number };
 }
 
 export interface CheckSendResultRequest {

@@ -2,6 +2,9 @@
  * Store Transaction (STOW-RS), PS3.18 10.5, answering with the Store Instances Response Module
  * (PS3.18 10.5.3, Table 10.5.3-1) and the Failure/Warning Reasons of PS3.2 J.4.2.
  *
+ * The body is read part by part while the instances are stored (storeRequestParts): memory holds a
+ * few instances, however many the request carries.
+ *
  * Write order (DESIGN.md) keeps every crash state harmless: study and series entries first (a study
  * with no instance yet is visible but empty), then the Part 10 object and its metadata in S3, then the
  * instance entry with a conditional put; only the writer that created the instance entry bumps the
@@ -15,10 +18,11 @@
  */
 import { createHash } from 'node:crypto';
 import { toDicomJson } from '../dicom/json';
-import { MultipartError, parseMediaType, parseMultipartRelated, type MultipartPart } from '../dicom/multipart';
+import { MultipartError, parseMediaType, readMultipartRelated, type MultipartPart } from '../dicom/multipart';
 import { Part10Error, readPart10, type ParsedInstance } from '../dicom/part10';
 import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
+import { warningHeader, type RequestBody } from '../handlers/http';
 import { instanceMetadataKey, instanceObjectKey } from '../storage/keys';
 import type { BlobStore, DicomJson, InstanceObject, InstanceUids, MetadataIndex } from '../storage/ports';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
@@ -39,7 +43,8 @@ export interface StoreRequest {
   /** Target study of POST /studies/{study}; undefined for POST /studies. */
   readonly studyInstanceUID?: string;
   readonly contentType: string | undefined;
-  readonly body: Uint8Array;
+  /** Read part by part while the instances are stored, never whole. */
+  readonly body: RequestBody;
   readonly baseUrl: string;
 }
 
@@ -62,11 +67,12 @@ export interface StoreResult {
   readonly response: DicomJson;
   readonly stored: number;
   readonly failed: number;
+  /** Warning header field (PS3.18 8.4.5) saying why the request was not read to its end, if it was not. */
+  readonly warning?: string;
 }
 
 /** How one instance ended: stored (possibly with a Warning Reason) or not (with its Failure Reason). */
 export type StoreOutcome = { readonly referenced: Referenced } | { readonly failed: Failed };
-type Outcome = StoreOutcome;
 
 /** Where an instance is stored: the target study of POST /studies/{study} (if any), and the base URL. */
 export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'> & {
@@ -145,45 +151,19 @@ export class StoreService {
         { target: 'study', message: 'a UID is at most 64 characters of digits and dots (PS3.5 9.1)' },
       ]);
     }
-    if (req.body.byteLength > this.opts.maxRequestBytes) throw requestTooLarge(this.opts.maxRequestBytes);
-    const parts = splitRequest(req.contentType, req.body);
-
-    // A few instances at a time (their round trips to S3 and DynamoDB overlap); memory stays a small
-    // multiple of one instance. The response lists them in request order.
-    const outcomes = new Array<Outcome>(parts.length);
     const target: StoreTarget = {
       studyInstanceUID: req.studyInstanceUID,
       baseUrl: req.baseUrl,
       ensured: new Map(),
       bookkeeping: new StoreBookkeeping(),
     };
-    let next = 0;
-    let failed = false;
-    const worker = async () => {
-      while (!failed && next < parts.length) {
-        const i = next++;
-        try {
-          outcomes[i] = await this.storePart(parts[i]!, target);
-        } catch (error) {
-          failed = true; // an unavailable store fails the request: take no further part
-          throw error;
-        }
-      }
-    };
     try {
-      await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, parts.length) }, worker));
+      // A few instances at a time (their round trips to S3 and DynamoDB overlap).
+      return await storeRequestParts(req, this.opts.maxRequestBytes, STORE_CONCURRENCY, target, (part10) => this.storeInstance(part10, target));
     } finally {
       // Also when a part failed the request: what was created stays created, and is counted.
       await target.bookkeeping!.flush(this.index);
     }
-    return storeInstancesResponse(outcomes, req);
-  }
-
-  private async storePart(part: MultipartPart, target: StoreTarget): Promise<Outcome> {
-    if (!isDicomPart(part)) {
-      return { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
-    }
-    return this.storeInstance(part.body, target);
   }
 
   /**
@@ -348,8 +328,8 @@ export function isDicomPart(part: MultipartPart): boolean {
   return partType === undefined || parseMediaType(partType).mediaType === DICOM;
 }
 
-/** Checks the request media type (PS3.18 10.5.1.2) and splits the multipart body. */
-export function splitRequest(contentType: string | undefined, body: Uint8Array): MultipartPart[] {
+/** The boundary of a Store request's multipart body, once its media type is checked (PS3.18 10.5.1.2). */
+export function requestBoundary(contentType: string | undefined): string {
   if (!contentType) throw new UnsupportedMediaTypeError('Content-Type is required: multipart/related; type="application/dicom"');
   const media = parseMediaType(contentType);
   if (media.mediaType !== 'multipart/related') {
@@ -363,18 +343,75 @@ export function splitRequest(contentType: string | undefined, body: Uint8Array):
   }
   const boundary = media.params.boundary;
   if (!boundary) throw new BadRequestError('the multipart/related Content-Type has no boundary parameter');
-  let parts: MultipartPart[];
-  try {
-    parts = parseMultipartRelated(body, boundary);
-  } catch (error) {
-    if (error instanceof MultipartError) throw new BadRequestError(`malformed multipart body: ${error.message}`);
-    throw error;
-  }
-  if (parts.length === 0) throw new BadRequestError('the multipart body contains no instance');
-  return parts;
+  return boundary;
 }
 
-function referenced(instance: ParsedInstance, baseUrl: string): Outcome {
+/**
+ * Stores the instances of a Store request (STOW-RS, or the NPI Store of PS3.18 12.5) part by part as
+ * the body is read: up to `concurrency` parts are stored at once, and the next part is read only when
+ * one of them is done, so memory is a few instances whatever the size of the request. Returns the
+ * Store Instances Response Module with the outcomes in request order.
+ *
+ * A body found malformed (PS3.18 10.5.3.1: "bad syntax") is answered 400 when nothing was stored
+ * before the malformation was read, as a whole body would have been. When instances before it were
+ * stored, 400 ("unable to store any instances") would be false: the answer is 202 with those
+ * instances in the Referenced SOP Sequence, one Failed SOP Sequence item with Failure Reason C000
+ * (Cannot understand, PS3.2 J.4.2) and no UIDs for the unreadable rest, and a Warning saying what
+ * was malformed. Nothing after the malformation is stored.
+ */
+export async function storeRequestParts(
+  req: Pick<StoreRequest, 'contentType' | 'body'>,
+  maxRequestBytes: number,
+  concurrency: number,
+  target: StoreTarget,
+  storeInstance: (part10: Uint8Array) => Promise<StoreOutcome>,
+): Promise<StoreResult> {
+  if (req.body.byteLength > maxRequestBytes) throw requestTooLarge(maxRequestBytes);
+  const parts = readMultipartRelated(req.body.chunks(), requestBoundary(req.contentType));
+
+  const outcomes: StoreOutcome[] = [];
+  let malformed: MultipartError | undefined;
+  let failed = false;
+  let next = 0;
+  const worker = async () => {
+    while (!failed && malformed === undefined) {
+      // The parts are handed out in request order: the i-th call to next() gets the i-th part.
+      const i = next++;
+      let part: IteratorResult<MultipartPart>;
+      try {
+        part = await parts.next();
+      } catch (error) {
+        if (!(error instanceof MultipartError)) throw error;
+        malformed = error;
+        return;
+      }
+      if (part.done) return;
+      try {
+        outcomes[i] = isDicomPart(part.value)
+          ? await storeInstance(part.value.body)
+          : { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
+      } catch (error) {
+        failed = true; // an unavailable store fails the request: take no further part
+        throw error;
+      }
+    }
+  };
+  // Every worker ends before the outcome is decided, so no part is still being stored behind a failure.
+  const ended = await Promise.allSettled(Array.from({ length: concurrency }, worker));
+  for (const end of ended) if (end.status === 'rejected') throw end.reason;
+
+  if (malformed) {
+    const body = `malformed multipart body: ${malformed.message}`;
+    if (!outcomes.some((o) => 'referenced' in o)) throw new BadRequestError(body);
+    const rest: StoreOutcome = { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
+    const warning = warningHeader(target.baseUrl, `${body} after part ${outcomes.length}; the parts before it were processed`);
+    return { ...storeInstancesResponse([...outcomes, rest], target), warning };
+  }
+  if (outcomes.length === 0) throw new BadRequestError('the multipart body contains no instance');
+  return storeInstancesResponse(outcomes, target);
+}
+
+function referenced(instance: ParsedInstance, baseUrl: string): StoreOutcome {
   return {
     referenced: {
       sopClassUID: instance.sopClassUID,

@@ -15,9 +15,31 @@ export interface DicomwebRequest {
   readonly query: ReadonlyMap<string, readonly string[]>;
   /** Header names lower-cased. */
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: Buffer;
+  readonly body: RequestBody;
   /** Base URL of the service root, e.g. http://127.0.0.1:8080 or https://x.execute-api.../prod. */
   readonly baseUrl: string;
+}
+
+/**
+ * A request body, decoded as it is read: Lambda hands a binary body over base64-encoded in the event,
+ * and a Store request is read part by part (lambdas/dicomweb/store.ts), so it is never whole in memory
+ * a second time.
+ */
+export interface RequestBody {
+  /** Decoded size in bytes, known before any decoding. */
+  readonly byteLength: number;
+  /** The decoded bytes in order, a chunk at a time; each call reads the body from its start. */
+  chunks(): Iterable<Uint8Array>;
+}
+
+/** A request body already in memory (tests, callers other than the proxy integration). */
+export function bodyOf(bytes: Uint8Array): RequestBody {
+  return {
+    byteLength: bytes.byteLength,
+    *chunks() {
+      if (bytes.byteLength > 0) yield bytes;
+    },
+  };
 }
 
 export type ResponseBody = string | Uint8Array | AsyncIterable<Uint8Array>;
@@ -47,4 +69,15 @@ export function dicomJson(status: number, payload: unknown, headers: Record<stri
     headers: { 'Content-Type': MediaType.DicomJson, ...headers },
     body: JSON.stringify(payload),
   };
+}
+
+/** Warning header field (PS3.18 8.4.5, RFC 7234 5.5): `299 {host of the base URL} "text"`. */
+export function warningHeader(baseUrl: string, text: string): string {
+  let agent = '-';
+  try {
+    agent = new URL(baseUrl).host || '-';
+  } catch {
+    // keep the pseudonym
+  }
+  return `299 ${agent} "${text.replaceAll('"', "'")}"`;
 }

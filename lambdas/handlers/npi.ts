@@ -24,7 +24,7 @@ export const operations: Operations<Pick<Services, 'npi'>> = {
       body: req.body,
       baseUrl: req.baseUrl,
     });
-    return dicomJson(result.status, result.response);
+    return dicomJson(result.status, result.response, result.warning ? { Warning: result.warning } : {});
   },
   SearchForInstances: async (req, { npi }) => {
     const category = npiCategoryOf(req);

@@ -5,8 +5,8 @@
  */
 import { Readable } from 'node:stream';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { DicomwebRequest, DicomwebResponse } from './http';
-import { isStreamBody } from './http';
+import type { DicomwebRequest, DicomwebResponse, RequestBody } from './http';
+import { bodyOf, isStreamBody } from './http';
 
 /** What a handler returns: the proxy result, with a stream body for response-streaming functions. */
 export interface ProxyResult {
@@ -50,9 +50,30 @@ export function baseUrlOf(event: APIGatewayProxyEvent, headers: Record<string, s
   return `${proto}://${host}${prefix}`;
 }
 
+/** Characters of base64 decoded at a time: a multiple of 4, so each slice decodes on its own (48 KiB). */
+const BASE64_CHUNK_CHARACTERS = 4 * 16 * 1024;
+
+/**
+ * The event's body, decoded chunk by chunk when read: API Gateway base64-encodes a binary body (one
+ * string without line breaks, RFC 4648 4), so a slice of whole 4-character groups decodes alone and
+ * the body is never held decoded in full next to the event.
+ */
+export function eventBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): RequestBody {
+  const text = event.body ?? '';
+  if (!event.isBase64Encoded) return bodyOf(Buffer.from(text, 'utf8'));
+  return {
+    byteLength: Buffer.byteLength(text, 'base64'),
+    *chunks() {
+      for (let at = 0; at < text.length; at += BASE64_CHUNK_CHARACTERS) {
+        yield Buffer.from(text.slice(at, at + BASE64_CHUNK_CHARACTERS), 'base64');
+      }
+    },
+  };
+}
+
 export function toDicomwebRequest(event: APIGatewayProxyEvent, publicBaseUrl?: string): DicomwebRequest {
   const headers = lowerCaseHeaders(event);
-  const body = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
+  const body = eventBody(event);
   const pathParameters: Record<string, string> = {};
   for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
     if (value !== undefined) pathParameters[name] = value;

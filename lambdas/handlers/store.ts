@@ -16,7 +16,7 @@ export const operations: Operations<Pick<Services, 'store'>> = {
       body: req.body,
       baseUrl: req.baseUrl,
     });
-    return dicomJson(result.status, result.response);
+    return dicomJson(result.status, result.response, result.warning ? { Warning: result.warning } : {});
   },
 };
 

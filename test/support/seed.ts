@@ -4,6 +4,7 @@
  */
 import { newBoundary, writeMultipartRelated } from '../../lambdas/dicom/multipart';
 import { StoreService } from '../../lambdas/dicomweb/store';
+import { bodyOf } from '../../lambdas/handlers/http';
 import type { BlobStore, MetadataIndex } from '../../lambdas/storage/ports';
 
 export async function storeInstances(
@@ -19,7 +20,7 @@ export async function storeInstances(
   const store = new StoreService(index, blobs, { bulkDataThreshold: opts.bulkDataThreshold ?? 64, maxRequestBytes: Number.MAX_SAFE_INTEGER });
   const result = await store.storeInstances({
     contentType: `multipart/related; type="application/dicom"; boundary=${boundary}`,
-    body: Buffer.concat(chunks),
+    body: bodyOf(Buffer.concat(chunks)),
     baseUrl: opts.baseUrl,
   });
   if (result.stored !== files.length) {

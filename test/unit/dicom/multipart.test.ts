@@ -2,10 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   MultipartError,
+  MultipartReader,
   newBoundary,
   parseMediaType,
   parseMultipartRelated,
+  readMultipartRelated,
   writeMultipartRelated,
+  type MultipartPart,
   type OutgoingPart,
 } from '../../../lambdas/dicom/multipart';
 
@@ -119,6 +122,134 @@ describe('parseMultipartRelated (RFC 2046 5.1.1)', () => {
       }),
       { seed: 11, numRuns: 2000 },
     );
+  });
+});
+
+/** What a reader made of a body: the parts (headers and body bytes in hex) or the MultipartError message. */
+type Outcome = { parts: [Record<string, string>, string][] } | { error: string };
+
+function outcomeOf(read: () => Iterable<MultipartPart>): Outcome {
+  try {
+    return { parts: [...read()].map((p) => [p.headers, Buffer.from(p.body).toString('hex')]) };
+  } catch (error) {
+    if (!(error instanceof MultipartError)) throw error;
+    return { error: error.message };
+  }
+}
+
+/** The body pushed in the given chunks (cut at `cuts`), parts collected until the end or an error. */
+function* chunked(body: Uint8Array, cuts: readonly number[], boundary: string): Iterable<MultipartPart> {
+  const reader = new MultipartReader(boundary);
+  let from = 0;
+  for (const cut of [...cuts].sort((a, b) => a - b)) {
+    yield* reader.push(body.subarray(from, Math.max(from, cut)));
+    from = Math.max(from, cut);
+  }
+  yield* reader.push(body.subarray(from));
+  yield* reader.end();
+}
+
+describe('MultipartReader: the body in chunks split anywhere', () => {
+  const pieces = fc.array(
+    fc.constantFrom('--b', '--b--', '\r\n', '--', 'b', 'x', ' ', '\t', ': ', '\r\n\r\n', '\r', 'Content-Type', 'Content-Type: application/dicom'),
+    { maxLength: 40 },
+  );
+  const written = fc
+    .record({
+      bodies: fc.array(fc.uint8Array({ maxLength: 120 }), { maxLength: 4 }),
+      preamble: fc.constantFrom('', 'preamble\r\n', '\r\n', '--b is not here\r\n'),
+      padding: fc.constantFrom('', ' ', ' \t '),
+      epilogue: fc.constantFrom('', '\r\n', 'epilogue --b\r\n'),
+      truncate: fc.option(fc.nat(), { nil: undefined }),
+    })
+    .map(({ bodies, preamble, padding, epilogue, truncate }) => {
+      const chunks = [text(preamble)];
+      for (const body of bodies) chunks.push(text(`--b${padding}\r\nContent-Type: application/dicom\r\n\r\n`), Buffer.from(body), text('\r\n'));
+      chunks.push(text(`--b--${epilogue}`));
+      const whole = Buffer.concat(chunks);
+      // A malformed tail: the body cut short anywhere.
+      return truncate === undefined ? whole : whole.subarray(0, truncate % (whole.length + 1));
+    });
+  const body = fc.oneof(pieces.map((p) => text(p.join(''))), written);
+
+  it('finds the parts, or the error, that the whole-buffer parser finds (arbitrary splits, fixed seed)', () => {
+    fc.assert(
+      fc.property(body, fc.array(fc.nat(), { maxLength: 12 }), (bytes, cuts) => {
+        const whole = outcomeOf(() => parseMultipartRelated(bytes, 'b'));
+        const split = outcomeOf(() => chunked(bytes, cuts.map((c) => c % (bytes.length + 1)), 'b'));
+        expect(split).toEqual(whole);
+      }),
+      { seed: 17, numRuns: 3000 },
+    );
+  });
+
+  it('finds the same parts when the body comes a byte at a time, or cut in two anywhere (delimiters split across chunks)', () => {
+    const bytes = text('pre\r\n--b \r\nContent-Type: application/dicom\r\n\r\none\r\n--bx\r\n--b\r\n\r\ntwo\r\n--b--\r\nafter');
+    const whole = outcomeOf(() => parseMultipartRelated(bytes, 'b'));
+    expect(whole).toEqual({
+      parts: [
+        [{ 'content-type': 'application/dicom' }, text('one\r\n--bx').toString('hex')],
+        [{}, text('two').toString('hex')],
+      ],
+    });
+    expect(outcomeOf(() => chunked(bytes, Array.from({ length: bytes.length }, (_, i) => i), 'b'))).toEqual(whole);
+    for (let cut = 0; cut <= bytes.length; cut++) expect(outcomeOf(() => chunked(bytes, [cut], 'b'))).toEqual(whole);
+  });
+
+  it('hands out the parts before a malformed tail, then the error', () => {
+    const good = '--b\r\nContent-Type: application/dicom\r\n\r\nONE\r\n';
+    const cases: [string, RegExp][] = [
+      [`${good}--b\r\nContent-Type: application/dicom\r\n\r\nTWO`, /closing delimiter/],
+      [`${good}--b\r\nContent-Type: application/dicom\r\nTWO\r\n--b--`, /blank line/],
+      [`${good}--b\r\nno colon here\r\n\r\nTWO\r\n--b--`, /malformed part header/],
+    ];
+    for (const [body, error] of cases) {
+      const seen: string[] = [];
+      expect(() => {
+        for (const part of chunked(text(body), [7, 30, 50], 'b')) seen.push(asText(part.body));
+      }).toThrow(error);
+      expect(seen).toEqual(['ONE']);
+    }
+  });
+
+  it('refuses a body that never opens only at its end, keeping no preamble meanwhile', () => {
+    const reader = new MultipartReader('b');
+    for (let i = 0; i < 100; i++) expect([...reader.push(text('x'.repeat(10_000)))]).toEqual([]);
+    expect(() => [...reader.end()]).toThrow(/opening boundary/);
+  });
+});
+
+describe('readMultipartRelated', () => {
+  it('reads a chunk only when the consumer asks for the next part', async () => {
+    const boundary = 'b';
+    const read: number[] = [];
+    function* chunks() {
+      for (let i = 0; i < 3; i++) {
+        read.push(i);
+        yield text(`--b\r\n\r\npart ${i}\r\n`);
+      }
+      yield text('--b--');
+    }
+    const parts = readMultipartRelated(chunks(), boundary);
+    // The first part ends only with the second chunk's delimiter.
+    expect(asText((await parts.next()).value!.body)).toBe('part 0');
+    expect(read).toEqual([0, 1]);
+    expect(asText((await parts.next()).value!.body)).toBe('part 1');
+    expect(read).toEqual([0, 1, 2]);
+  });
+
+  it('yields the parts of an async chunk source and rejects at a malformed tail', async () => {
+    async function* chunks() {
+      yield text('--b\r\n\r\nA\r\n--');
+      yield text('b\r\n\r\nB');
+    }
+    const seen: string[] = [];
+    await expect(
+      (async () => {
+        for await (const part of readMultipartRelated(chunks(), 'b')) seen.push(asText(part.body));
+      })(),
+    ).rejects.toThrow(/closing delimiter/);
+    expect(seen).toEqual(['A']);
   });
 });
 

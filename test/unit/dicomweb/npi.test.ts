@@ -6,6 +6,7 @@ import { BadRequestError, NotAcceptableError, NotFoundError } from '../../../lam
 import { NpiService, parseNpiSearchParameters } from '../../../lambdas/dicomweb/npi';
 import { requireNpiCategory } from '../../../lambdas/dicomweb/npi-categories';
 import { DuplicateSOPInstance } from '../../../lambdas/dicomweb/store';
+import { bodyOf } from '../../../lambdas/handlers/http';
 import { makeInstance } from '../../support/dicom-factory';
 import { stowBody } from '../../support/http';
 import { MemoryBlobStore } from '../../support/memory-blobs';
@@ -34,7 +35,7 @@ beforeEach(() => {
 
 function store(files: Uint8Array[], category = hp) {
   const { body, contentType } = stowBody(files);
-  return service.storeInstances({ category, contentType, body, baseUrl: BASE });
+  return service.storeInstances({ category, contentType, body: bodyOf(body), baseUrl: BASE });
 }
 const q = (o: Record<string, string>) => new Map(Object.entries(o).map(([k, v]) => [k, [v]]));
 const first = (ds: Record<string, { Value?: unknown[] }>, tag: string) => ds[tag]?.Value?.[0];

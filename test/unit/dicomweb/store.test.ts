@@ -1,10 +1,11 @@
 /** Unit: the Store service (STOW-RS, PS3.18 10.5) over in-memory ports: order, duplicates, concurrency. */
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readPart10 } from '../../../lambdas/dicom/part10';
 import { Tag } from '../../../lambdas/dicom/tags';
-import { ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
+import { BadRequestError, ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
 import { StoreService } from '../../../lambdas/dicomweb/store';
+import { bodyOf } from '../../../lambdas/handlers/http';
 import { makeInstance, makeStudy } from '../../support/dicom-factory';
 import { stowBody } from '../../support/http';
 import { MemoryBlobStore } from '../../support/memory-blobs';
@@ -16,10 +17,35 @@ function setup() {
   const store = new StoreService(index, blobs, { bulkDataThreshold: 1024, maxRequestBytes: 50_000_000 });
   const post = (files: Uint8Array[]) => {
     const { body, contentType } = stowBody(files);
-    return store.storeInstances({ contentType, body, baseUrl: 'http://archive' });
+    return store.storeInstances({ contentType, body: bodyOf(body), baseUrl: 'http://archive' });
   };
-  return { index, blobs, post };
+  /** POSTs a body given as chunks, counting how many chunks the service has read. */
+  const postChunks = (chunks: readonly Uint8Array[], read = { chunks: 0 }) =>
+    store.storeInstances({
+      contentType: `multipart/related; type="application/dicom"; boundary=${BOUNDARY}`,
+      body: {
+        byteLength: chunks.reduce((n, c) => n + c.byteLength, 0),
+        *chunks() {
+          for (const chunk of chunks) {
+            read.chunks++;
+            yield chunk;
+          }
+        },
+      },
+      baseUrl: 'http://archive',
+    });
+  return { index, blobs, post, postChunks };
 }
+
+const BOUNDARY = 'unit-boundary';
+/** One chunk per part: the boundary line, the part's headers and the instance. */
+const partChunk = (file: Uint8Array) => Buffer.concat([Buffer.from(`--${BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n`), file, Buffer.from('\r\n')]);
+const closeChunk = Buffer.from(`--${BOUNDARY}--\r\n`);
+const storedSops = (index: MemoryMetadataIndex) =>
+  index
+    .all()
+    .filter((e) => e.level === 'INSTANCE')
+    .map((e) => e.sopInstanceUID);
 
 const sopsOf = (seq: unknown) =>
   ((seq as { Value?: Record<string, { Value?: unknown[] }>[] } | undefined)?.Value ?? []).map((i) => i[Tag.ReferencedSOPInstanceUID]!.Value![0]);
@@ -122,5 +148,65 @@ describe('StoreService.storeInstances', () => {
     await index.putTombstone({ level: 'INSTANCE', ...uids(study.instances[0]!), deletedAt });
     expect((await post(study.instances.map((i) => i.bytes))).status).toBe(200);
     for (const i of study.instances) expect(await index.findTombstone({ level: 'INSTANCE', ...uids(i) })).toBeUndefined();
+  });
+
+  it('reads the body only as parts are stored: at most the parts in flight and the one being read', async () => {
+    const { blobs, postChunks } = setup();
+    const study = makeStudy({ series: 1, instancesPerSeries: 12 });
+    const read = { chunks: 0 };
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const put = blobs.put.bind(blobs);
+    let waiting = 0;
+    blobs.put = async (...args) => {
+      waiting++;
+      await gate;
+      return put(...args);
+    };
+    const result = postChunks([...study.instances.map((i) => partChunk(i.bytes)), closeChunk], read);
+    // Four instances wait on the object store (two puts each); nothing more is read meanwhile.
+    await vi.waitFor(() => expect(waiting).toBe(8));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // A part ends at the next part's boundary: the four parts in flight, and the chunk that ended the fourth.
+    expect(read.chunks).toBe(5);
+    open();
+    expect((await result).stored).toBe(12);
+    expect(read.chunks).toBe(13);
+  });
+
+  it('a body malformed after stored parts: 202 with them, a C000 item for the unreadable rest, a Warning; nothing after it stored', async () => {
+    const { index, postChunks } = setup();
+    const [one, two, three] = makeStudy({ series: 1, instancesPerSeries: 3 }).instances;
+    // The third part never ends: no closing delimiter follows it.
+    const r = await postChunks([partChunk(one!.bytes), partChunk(two!.bytes), partChunk(three!.bytes)]);
+    expect(r.status).toBe(202);
+    expect(sopsOf(r.response[Tag.ReferencedSOPSequence])).toEqual([one!.sopInstanceUID, two!.sopInstanceUID]);
+    expect(r.response[Tag.FailedSOPSequence]!.Value).toEqual([
+      { [Tag.ReferencedSOPClassUID]: { vr: 'UI' }, [Tag.ReferencedSOPInstanceUID]: { vr: 'UI' }, [Tag.FailureReason]: { vr: 'US', Value: [0xc000] } },
+    ]);
+    expect(r.warning).toMatch(/^299 archive "malformed multipart body: missing closing delimiter after part 2/);
+    expect(storedSops(index).sort()).toEqual([one!.sopInstanceUID, two!.sopInstanceUID].sort());
+  });
+
+  it('a body malformed before any instance is stored: 400 as a whole malformed body, nothing stored', async () => {
+    const { index, postChunks } = setup();
+    const [one] = makeStudy({ series: 1, instancesPerSeries: 1 }).instances;
+    const notDicom = Buffer.from(`--${BOUNDARY}\r\nContent-Type: text/plain\r\n\r\nhello\r\n`);
+    const cases: Uint8Array[][] = [
+      // the first part's headers never end
+      [Buffer.from(`--${BOUNDARY}\r\nContent-Type: application/dicom\r\n`), one!.bytes, closeChunk],
+      // a part that fails (not application/dicom), then no closing delimiter
+      [notDicom, partChunk(one!.bytes).subarray(0, 100)],
+      // no opening boundary at all
+      [one!.bytes],
+      // empty
+      [],
+    ];
+    for (const chunks of cases) {
+      const error = await postChunks(chunks).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect((error as BadRequestError).message).toMatch(/^malformed multipart body: /);
+    }
+    expect(storedSops(index)).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { NpiService } from '../../../lambdas/dicomweb/npi';
 import { requireNpiCategory } from '../../../lambdas/dicomweb/npi-categories';
 import { SearchService } from '../../../lambdas/dicomweb/search';
 import { parseSendSearchParameters } from '../../../lambdas/dicomweb/send';
+import { bodyOf } from '../../../lambdas/handlers/http';
 import { sendTargetOf } from '../../../lambdas/handlers/send';
 import { parseDestinationRegistry, resolveNpiStoreUrl } from '../../../lambdas/send/destinations';
 import { SendTasks } from '../../../lambdas/send/tasks';
@@ -101,7 +102,7 @@ describe('Resolve and Deliver of an NPI Send', () => {
     wanted = makeNpiInstance(palette);
     const { body, contentType } = stowBody([wanted.bytes, makeNpiInstance(other).bytes]);
     const category = requireNpiCategory('color-palettes');
-    expect((await npi.storeInstances({ category, contentType, body, baseUrl: 'http://origin' })).status).toBe(200);
+    expect((await npi.storeInstances({ category, contentType, body: bodyOf(body), baseUrl: 'http://origin' })).status).toBe(200);
   });
 
   function record(search: [string, string][]): SendRequestRecord {
