@@ -6,7 +6,7 @@ import { Tag, vrOf } from '../dicom/tags';
 import type { DicomJson, IndexEntry, IndexQuery, Level, MetadataIndex } from '../storage/ports';
 import { DEFAULT_RETURN_ATTRIBUTES, INSTANCE_AVAILABILITY, UID_TAG_OF_LEVEL } from './attributes';
 import { PayloadTooLargeError } from './errors';
-import { dateRangeOf, matchesAll, type MatchKey } from './matching';
+import { dateRangeOf, matchesAll, personNameIndexPrefix, type MatchKey } from './matching';
 import type { SearchParameters } from './query-params';
 import { assertValidUids } from './resources';
 import { absolute, instancePath, seriesPath, studyPath } from './uris';
@@ -107,8 +107,8 @@ export class SearchService {
 
 /**
  * The access path, most selective first: the study (and series) of the resource; the UIDs of the
- * level; one study UID key; an exact Patient ID (with the Study Date range); the Study Date range;
- * else every entry of the level.
+ * level; one study UID key; an exact Patient ID (with the Study Date range); a Patient's Name key
+ * with a literal start (with the Study Date range); the Study Date range; else every entry of the level.
  */
 export function chooseIndexQuery(req: SearchRequest): IndexQuery {
   const { level, studyInstanceUID, seriesInstanceUID } = req;
@@ -125,6 +125,9 @@ export function chooseIndexQuery(req: SearchRequest): IndexQuery {
   const dateRange = studyDate === undefined ? undefined : dateRangeOf(studyDate);
   const patientId = key(Tag.PatientID);
   if (patientId !== undefined && !/[*?]/.test(patientId)) return { by: 'patient', level, patientId, dateRange };
+  const patientName = key(Tag.PatientName);
+  const prefix = patientName === undefined ? undefined : personNameIndexPrefix(patientName, req.parameters.fuzzymatching);
+  if (prefix !== undefined) return { by: 'name', level, prefix, dateRange };
   return { by: 'level', level, dateRange };
 }
 
