@@ -77,7 +77,8 @@ export class SearchService {
       if (++read > this.limits.maxCandidates) {
         throw new PayloadTooLargeError(
           `the query matches too many entries (more than ${this.limits.maxCandidates} to examine); add a more ` +
-            'selective key such as PatientID, a StudyDate range or a UID, or narrow the StudyDate range',
+            'selective key such as PatientID, a StudyDate range, a UID or a PatientName with more leading characters, ' +
+            'or narrow the StudyDate range',
         );
       }
       const view = viewOf(entry, req.baseUrl);
