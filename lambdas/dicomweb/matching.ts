@@ -263,3 +263,89 @@ function fuzzyMatchesGroup(group: string, key: string): boolean {
   if (!k.includes('^')) return components.some((c) => wordsOf(c).some((w) => w.startsWith(k)));
   return k.split('^').every((kc, i) => kc === '' || wordsOf(components[i]).some((w) => w.startsWith(kc)));
 }
+
+// ---- Patient's Name index (lambdas/storage/table-schema.ts, ByLevel name partitions) ----
+//
+// The index only narrows a search: every entry the PN rules above match must be among its
+// candidates, and matchesAll still decides. So its terms are what both rules compare, made coarser:
+// - exact matching compares a whole component group (its start, for a wildcard key), case-insensitive;
+// - fuzzy matching compares the start of the whole name, of a component or of a word.
+// Both start at a word, so one term per word of every component group (family, given, middle...
+// names, and their words) serves both, and a key narrows to the terms starting with its first word.
+// A single family-name term would not do: fuzzy 'john' must find 'Doe^John', and an exact key
+// matches the Ideographic and Phonetic groups too. Hence several terms per entry, each an item.
+
+/** Terms and prefixes are cut here (PS3.5 6.2: a component group holds at most 64 characters). */
+export const NAME_TERM_MAX_LENGTH = 64;
+
+const SEPARATORS = /[\^\s]+/;
+const MARKS = /\p{M}/gu;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Key characters whose case-insensitive match (simple case folding, as the wildcard regular
+ * expression compares) is a character the fold below tells apart: Greek iota and the combining
+ * ypogegrammeni, a mark the fold removes; the ligatures 'ﬅ' and 'ﬆ'. An exact key's prefix stops
+ * before them (test/unit/dicomweb/matching.test.ts checks every code point for others).
+ */
+const UNFOLDABLE = /[\u0345\u0399\u03B9\u1FBE\uFB05\uFB06]/u;
+
+/**
+ * The index form of a name: code point by code point, canonical decomposition without marks (as
+ * foldName), then the lower case of the upper case, so characters that case-fold alike ('ſ' and 's',
+ * 'ẞ' and 'ß', final and medial sigma) fold alike. Being per code point, a prefix stays a prefix.
+ */
+export function nameIndexFold(s: string): string {
+  let out = '';
+  // A lone surrogate is no UTF-8, which DynamoDB keys are: U+FFFD stands for it, in terms and keys alike.
+  for (const c of s.replace(LONE_SURROGATE, '\uFFFD').normalize('NFD').replace(MARKS, '')) {
+    const upper = c.toUpperCase();
+    out += [...upper].length === 1 ? upper.toLowerCase() : c.toLowerCase();
+  }
+  return out.replace(MARKS, '');
+}
+
+function cut(term: string): string {
+  const codePoints = [...term];
+  return codePoints.length > NAME_TERM_MAX_LENGTH ? codePoints.slice(0, NAME_TERM_MAX_LENGTH).join('') : term;
+}
+
+/** The index terms of a PN element: every word of every component group of every value, folded. */
+export function personNameIndexTerms(element: DicomJsonElement | undefined): string[] {
+  if (element?.vr !== 'PN') return [];
+  const terms = new Set<string>();
+  for (const v of element.Value ?? []) {
+    if (v === null || (typeof v !== 'string' && typeof v !== 'object')) continue;
+    for (const group of componentGroups(v as PersonName | string)) {
+      if (typeof group !== 'string') continue;
+      for (const word of nameIndexFold(trimName(group)).split(SEPARATORS)) if (word !== '') terms.add(cut(word));
+    }
+  }
+  return [...terms];
+}
+
+/**
+ * The prefix every index term of a matching name starts with, for a Patient's Name key: the folded
+ * first word of the key's literal start. Undefined when the key has none (universal, a leading
+ * wildcard, only separators): the search then reads the whole level.
+ */
+export function personNameIndexPrefix(key: string, fuzzy: boolean): string | undefined {
+  if (isUniversal(key)) return undefined;
+  const groups = key.split('=');
+  // With '=', every group given must match its own stored group: any one of them narrows.
+  for (const group of groups) {
+    if (isUniversal(group)) continue;
+    const prefix = groupPrefix(group, fuzzy);
+    if (prefix !== undefined) return prefix;
+  }
+  return undefined;
+}
+
+function groupPrefix(key: string, fuzzy: boolean): string | undefined {
+  // What exactMatchesGroup and fuzzyMatchesGroup compare the name with.
+  let literal = fuzzy ? foldName(trimName(key)) : hasWildcard(key) ? key : trimName(key);
+  literal = literal.split(/[*?]/)[0]!;
+  if (!fuzzy) literal = literal.split(UNFOLDABLE)[0]!;
+  const word = nameIndexFold(literal).replace(/^[\^\s]+/, '').split(SEPARATORS)[0]!;
+  return word === '' ? undefined : cut(word);
+}

@@ -7,7 +7,7 @@ import { Tag } from '../dicom/tags';
 import type { DicomJson, IndexEntry, IndexQuery, Level, MetadataIndex } from '../storage/ports';
 import { DEFAULT_RETURN_ATTRIBUTES, INSTANCE_AVAILABILITY, UID_TAG_OF_LEVEL } from './attributes';
 import { PayloadTooLargeError } from './errors';
-import { dateRangeOf, matchesAll, type MatchKey } from './matching';
+import { dateRangeOf, matchesAll, personNameIndexPrefix, type MatchKey } from './matching';
 import type { SearchParameters } from './query-params';
 import { assertValidUids } from './resources';
 import { absolute, instancePath, seriesPath, studyPath } from './uris';
@@ -78,7 +78,8 @@ export class SearchService {
       if (++read > this.limits.maxCandidates) {
         throw new PayloadTooLargeError(
           `the query matches too many entries (more than ${this.limits.maxCandidates} to examine); add a more ` +
-            'selective key such as PatientID, a StudyDate range or a UID, or narrow the StudyDate range',
+            'selective key such as PatientID, a StudyDate range, a UID or a PatientName with more leading characters, ' +
+            'or narrow the StudyDate range',
         );
       }
       const view = viewOf(entry, req.baseUrl);
@@ -108,8 +109,8 @@ export class SearchService {
 
 /**
  * The access path, most selective first: the study (and series) of the resource; the UIDs of the
- * level; one study UID key; an exact Patient ID (with the Study Date range); the Study Date range;
- * else every entry of the level.
+ * level; one study UID key; an exact Patient ID (with the Study Date range); a Patient's Name key
+ * with a literal start (with the Study Date range); the Study Date range; else every entry of the level.
  */
 export function chooseIndexQuery(req: SearchRequest): IndexQuery {
   const { level, studyInstanceUID, seriesInstanceUID } = req;
@@ -126,6 +127,9 @@ export function chooseIndexQuery(req: SearchRequest): IndexQuery {
   const dateRange = studyDate === undefined ? undefined : dateRangeOf(studyDate);
   const patientId = key(Tag.PatientID);
   if (patientId !== undefined && !/[*?]/.test(patientId)) return { by: 'patient', level, patientId, dateRange };
+  const patientName = key(Tag.PatientName);
+  const prefix = patientName === undefined ? undefined : personNameIndexPrefix(patientName, req.parameters.fuzzymatching);
+  if (prefix !== undefined) return { by: 'name', level, prefix, dateRange };
   return { by: 'level', level, dateRange };
 }
 

@@ -12,6 +12,7 @@ import {
   ThrottlingException,
   DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -26,7 +27,9 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config';
+import { Tag } from '../dicom/tags';
 import { ServiceUnavailableError } from '../dicomweb/errors';
+import { personNameIndexTerms } from '../dicomweb/matching';
 import { callAws, clientOptions } from './aws-calls';
 import type {
   DateRange,
@@ -50,6 +53,7 @@ export function createDynamoDbClient(config: Pick<Config, 'region' | 'dynamodbEn
 type EntryKeys = Pick<IndexEntry, 'level' | 'studyInstanceUID' | 'seriesInstanceUID' | 'sopInstanceUID'>;
 type TombstoneKeys = Omit<Tombstone, 'deletedAt'>;
 type Item = Record<string, unknown>;
+type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
 export interface TableKey {
   readonly PK: string;
@@ -94,6 +98,10 @@ const STUDY_SK = '#STUDY';
 const SERIES_SK_PREFIX = 'SERIES#';
 const INSTANCE_SK_PREFIX = 'INSTANCE#';
 const TOMBSTONE_SK_PREFIX = 'TOMBSTONE#';
+const NAME_SK_PREFIX = 'NAME#';
+/** Present once every entry has its name term items (ensureNameTerms). */
+const NAME_TERMS_MARKER: TableKey = { PK: '#SCHEMA', SK: 'NAME-TERMS' };
+const LEVELS: readonly Level[] = ['STUDY', 'SERIES', 'INSTANCE'];
 
 /** Table key of a study, series or instance entry (table-schema.ts). */
 export function entryKey(e: EntryKeys): TableKey {
@@ -114,6 +122,55 @@ export function tombstoneKey(t: TombstoneKeys): TableKey {
   if (t.level !== 'STUDY') uids.push(required(t.seriesInstanceUID, 'Series Instance UID', t.level));
   if (t.level === 'INSTANCE') uids.push(required(t.sopInstanceUID, 'SOP Instance UID', t.level));
   return { PK: `STUDY#${t.studyInstanceUID}`, SK: `${TOMBSTONE_SK_PREFIX}${t.level}#${uids.join('#')}` };
+}
+
+/** Sort key prefix of the name term items of an entry: NAME#{level}#{uids below the study}#. */
+export function nameTermPrefix(e: EntryKeys): string {
+  const below =
+    e.level === 'STUDY'
+      ? ''
+      : `${required(e.seriesInstanceUID, 'Series Instance UID', e.level)}#${e.level === 'INSTANCE' ? `${ownUid(e)}#` : ''}`;
+  return `${NAME_SK_PREFIX}${e.level}#${below}`;
+}
+
+/**
+ * ByLevel partition of a name term: by level, first character and the entry's shard, so that no
+ * partition takes every name of a common initial; a search by prefix reads one per shard.
+ */
+export function nameTermPartition(level: Level, term: string, shard: number): string {
+  return `${NAME_SK_PREFIX}${level}#${String.fromCodePoint(term.codePointAt(0)!)}#${shard}`;
+}
+
+/**
+ * The name term items of an entry (table-schema.ts): one per index term of its Patient's Name, each
+ * holding the entry's keys (a search reads the entry itself, with its current counters) and Study
+ * Date (so a date range filters the terms before the entries are read).
+ */
+export function nameTermItems(entry: IndexEntry, shards: number): Item[] {
+  const uid = ownUid(entry);
+  const { PK } = entryKey(entry);
+  const prefix = nameTermPrefix(entry);
+  return personNameIndexTerms(entry.attributes[Tag.PatientName]).map((term) => ({
+    PK,
+    SK: `${prefix}${term}`,
+    Level: entry.level,
+    StudyInstanceUID: entry.studyInstanceUID,
+    SeriesInstanceUID: entry.level === 'STUDY' ? undefined : entry.seriesInstanceUID,
+    SOPInstanceUID: entry.level === 'INSTANCE' ? entry.sopInstanceUID : undefined,
+    StudyDate: entry.studyDate || undefined,
+    [GSI_BY_LEVEL.partitionKey]: nameTermPartition(entry.level, term, shardOf(uid, shards)),
+    [GSI_BY_LEVEL.sortKey]: `${term}#${uid}`,
+  }));
+}
+
+/** The table key of the entry a name term item (or any item with Level and UIDs) belongs to. */
+function entryKeyOf(item: Item): TableKey {
+  return entryKey({
+    level: item.Level as Level,
+    studyInstanceUID: item.StudyInstanceUID as string,
+    seriesInstanceUID: str(item.SeriesInstanceUID),
+    sopInstanceUID: str(item.SOPInstanceUID),
+  });
 }
 
 /** The item of an entry, with the key attributes of the three GSIs. */
@@ -266,6 +323,10 @@ export interface DynamoMetadataIndexOptions {
 const MAX_PUT_ATTEMPTS = 3;
 /** BatchWriteItem's most requests per call. */
 const MAX_BATCH_WRITE = 25;
+/** BatchGetItem's most keys per call. */
+const MAX_BATCH_GET = 100;
+/** Retries of a batch call's unprocessed part (about 3 s of back-off in all). */
+const MAX_UNPROCESSED_RETRIES = 6;
 
 // ---------------------------------------------------------------------------------------------
 // The adapter
@@ -285,6 +346,8 @@ export class DynamoMetadataIndex implements MetadataIndex {
   }
 
   async putInstance(entry: IndexEntry): Promise<PutInstanceOutcome> {
+    // The name terms before the entry, as putWithNameTerms.
+    await this.putNameTerms(entry);
     for (let attempt = 0; attempt < MAX_PUT_ATTEMPTS; attempt++) {
       if (await this.putIfAbsent(toItem(entry, this.shards))) return { outcome: 'created' };
       // Lost a race to another writer of the same key: read what it wrote (strongly consistent).
@@ -297,11 +360,45 @@ export class DynamoMetadataIndex implements MetadataIndex {
   }
 
   ensureSeries(entry: IndexEntry): Promise<boolean> {
-    return this.putIfAbsent(toItem({ ...entry, level: 'SERIES' }, this.shards));
+    return this.putWithNameTerms({ ...entry, level: 'SERIES' });
   }
 
   ensureStudy(entry: IndexEntry): Promise<boolean> {
-    return this.putIfAbsent(toItem({ ...entry, level: 'STUDY' }, this.shards));
+    return this.putWithNameTerms({ ...entry, level: 'STUDY' });
+  }
+
+  /**
+   * Writes the name term items of every entry that lacks them, once per table: a table from before
+   * the name terms existed (an embedded data directory; in AWS, `npm run index-names`). Idempotent,
+   * and safe beside live writers: a term of an entry deleted meanwhile names no entry, which searches
+   * skip. True when it wrote them, false when the table already had them.
+   */
+  async ensureNameTerms(): Promise<boolean> {
+    const marker = await this.call(() =>
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: { ...NAME_TERMS_MARKER }, ConsistentRead: true })),
+    );
+    if (marker.Item) return false;
+    const partitions = LEVELS.flatMap((level) => Array.from({ length: this.shards }, (_, shard) => `${level}#${shard}`));
+    await Promise.all(
+      partitions.map(async (partition) => {
+        let pending: Item[] = [];
+        for await (const item of this.queryRaw({
+          IndexName: GSI_BY_LEVEL.indexName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': GSI_BY_LEVEL.partitionKey },
+          ExpressionAttributeValues: { ':pk': partition },
+        })) {
+          pending.push(...nameTermItems(fromItem(item), this.shards));
+          if (pending.length >= MAX_BATCH_WRITE) {
+            await this.batchWrite(pending.map((Item) => ({ PutRequest: { Item } })));
+            pending = [];
+          }
+        }
+        await this.batchWrite(pending.map((Item) => ({ PutRequest: { Item } })));
+      }),
+    );
+    await this.call(() => this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...NAME_TERMS_MARKER } })));
+    return true;
   }
 
   async addStudyCounters(
@@ -375,6 +472,9 @@ export class DynamoMetadataIndex implements MetadataIndex {
         if (q.patientId === '') return; // entries without a Patient ID are not in ByPatient
         yield* this.querySorted(GSI_BY_PATIENT.indexName, GSI_BY_PATIENT.partitionKey, `PATIENT#${q.patientId}`, GSI_BY_PATIENT.sortKey, `${q.level}#`, q.dateRange);
         return;
+      case 'name':
+        yield* this.queryNames(q);
+        return;
       case 'level': {
         const shards = Array.from({ length: this.shards }, (_, shard) =>
           this.querySorted(GSI_BY_LEVEL.indexName, GSI_BY_LEVEL.partitionKey, `${q.level}#${shard}`, GSI_BY_LEVEL.sortKey, '', q.dateRange)[Symbol.asyncIterator](),
@@ -387,7 +487,21 @@ export class DynamoMetadataIndex implements MetadataIndex {
   }
 
   async deleteEntry(entry: EntryKeys): Promise<void> {
-    await this.call(() => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: entryKey(entry) })));
+    const key = entryKey(entry);
+    await this.call(() => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: key })));
+    // Its name terms after it: a crash in between leaves terms naming no entry, which searches skip.
+    // Read, not derived from the attributes, so terms an earlier writer left (another spelling of the
+    // name in a later instance of the study) go too.
+    const terms = this.queryRaw({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY, '#sk': TABLE_SORT_KEY },
+      ExpressionAttributeValues: { ':pk': key.PK, ':prefix': nameTermPrefix(entry) },
+      ProjectionExpression: '#pk, #sk',
+      ConsistentRead: true,
+    });
+    const deletes: WriteRequest[] = [];
+    for await (const t of terms) deletes.push({ DeleteRequest: { Key: { PK: t[TABLE_PARTITION_KEY], SK: t[TABLE_SORT_KEY] } } });
+    await this.batchWrite(deletes);
   }
 
   async putTombstone(t: Tombstone): Promise<void> {
@@ -406,15 +520,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
     // Nearest first: the resource itself, then its series, then its study.
     const candidates = [t, ...ancestors(t)].map(tombstoneKey);
     const found = new Map<string, Tombstone>();
-    let keys: Record<string, unknown>[] | undefined = candidates.map((k) => ({ ...k }));
-    while (keys && keys.length > 0) {
-      const request: Record<string, unknown>[] = keys;
-      const out = await this.call(() =>
-        this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } })),
-      );
-      for (const item of out.Responses?.[this.tableName] ?? []) found.set(item[TABLE_SORT_KEY] as string, tombstoneFromItem(item));
-      keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
-    }
+    for (const item of await this.batchGet(candidates, true)) found.set(item[TABLE_SORT_KEY] as string, tombstoneFromItem(item));
     for (const c of candidates) {
       const hit = found.get(c.SK);
       if (hit) return hit;
@@ -432,10 +538,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
       }
     }
     // BatchWriteItem takes 25 deletes at a time: a Store request pays a round trip per 25, not 3 per instance.
-    const all = [...keys.values()];
-    const batches: TableKey[][] = [];
-    for (let k = 0; k < all.length; k += MAX_BATCH_WRITE) batches.push(all.slice(k, k + MAX_BATCH_WRITE));
-    await Promise.all(batches.map((batch) => this.deleteAll(batch)));
+    await this.batchWrite([...keys.values()].map((Key) => ({ DeleteRequest: { Key } })));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -444,20 +547,102 @@ export class DynamoMetadataIndex implements MetadataIndex {
     return callAws('DynamoDB', fn, isDynamoUnavailable);
   }
 
-  /** Deletes up to 25 items in one BatchWriteItem, retrying what DynamoDB leaves unprocessed. */
-  private async deleteAll(keys: readonly TableKey[]): Promise<void> {
-    type WriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string];
-    let requests: WriteRequests | undefined = keys.map((Key) => ({ DeleteRequest: { Key } }));
-    for (let attempt = 0; requests && requests.length > 0; attempt++) {
-      if (attempt === MAX_PUT_ATTEMPTS) throw new ServiceUnavailableError('DynamoDB left deletes unprocessed, retry later');
-      // Unprocessed items are throttled ones: back off before the next attempt, as AWS advises.
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      const batch: WriteRequests = requests;
-      const out: BatchWriteCommandOutput = await this.call(() =>
-        this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: batch } })),
-      );
-      requests = out.UnprocessedItems?.[this.tableName];
+  /**
+   * The name terms first, then the entry (conditional put): a crash in between leaves terms naming
+   * no entry, which searches skip, never an entry that name searches miss. A retried store writes
+   * them again, so an entry created by a writer that crashed right after is found too.
+   */
+  private async putWithNameTerms(entry: IndexEntry): Promise<boolean> {
+    await this.putNameTerms(entry);
+    return this.putIfAbsent(toItem(entry, this.shards));
+  }
+
+  private putNameTerms(entry: IndexEntry): Promise<void> {
+    return this.batchWrite(nameTermItems(entry, this.shards).map((Item) => ({ PutRequest: { Item } })));
+  }
+
+  /**
+   * PatientName search: the name terms starting with the prefix, one Query per shard of the
+   * partition of its first character, then the entries they name, read 100 at a time (each once,
+   * however many of its terms match; a term whose entry is gone is skipped).
+   */
+  private async *queryNames(q: Extract<IndexQuery, { by: 'name' }>): AsyncGenerator<IndexEntry> {
+    if (q.prefix === '') throw new RangeError('a name search needs a prefix');
+    let filter: Partial<QueryCommandInput> = {};
+    if (q.dateRange && (q.dateRange.from !== undefined || q.dateRange.to !== undefined)) {
+      // The bounds of dateRangeBounds on the term's Study Date: no date, no match.
+      if (dateRangeBounds('', q.dateRange) === undefined) return;
+      filter = {
+        FilterExpression: '#date BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':from': q.dateRange.from ?? '0', ':to': `${q.dateRange.to ?? '9'}\uffff` },
+      };
     }
+    const shards = Array.from({ length: this.shards }, (_, shard) =>
+      this.queryRaw({
+        IndexName: GSI_BY_LEVEL.indexName,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        FilterExpression: filter.FilterExpression,
+        ExpressionAttributeNames: { '#pk': GSI_BY_LEVEL.partitionKey, '#sk': GSI_BY_LEVEL.sortKey, ...(filter.FilterExpression && { '#date': 'StudyDate' }) },
+        ExpressionAttributeValues: { ':pk': nameTermPartition(q.level, q.prefix, shard), ':prefix': q.prefix, ...filter.ExpressionAttributeValues },
+      })[Symbol.asyncIterator](),
+    );
+    const seen = new Set<string>();
+    let keys: TableKey[] = [];
+    for await (const term of mergeAscending(shards, (t) => t[GSI_BY_LEVEL.sortKey] as string)) {
+      const key = entryKeyOf(term);
+      const id = `${key.PK}\n${key.SK}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      keys.push(key);
+      if (keys.length === MAX_BATCH_GET) {
+        for (const item of await this.batchGet(keys, false)) yield fromItem(item);
+        keys = [];
+      }
+    }
+    if (keys.length > 0) for (const item of await this.batchGet(keys, false)) yield fromItem(item);
+  }
+
+  /** BatchGetItem of up to 100 keys, until nothing is left unprocessed; the items found, in any order. */
+  private async batchGet(keys: readonly TableKey[], consistentRead: boolean): Promise<Item[]> {
+    const items: Item[] = [];
+    let request: Record<string, unknown>[] | undefined = keys.map((k) => ({ ...k }));
+    for (let attempt = 0; request && request.length > 0; attempt++) {
+      await this.backOffUnprocessed(attempt);
+      const pending: Record<string, unknown>[] = request;
+      const out = await this.call(() =>
+        this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: consistentRead } } })),
+      );
+      items.push(...(out.Responses?.[this.tableName] ?? []));
+      request = out.UnprocessedKeys?.[this.tableName]?.Keys;
+    }
+    return items;
+  }
+
+  /** BatchWriteItem, 25 requests a call, the calls at once, until nothing is left unprocessed. */
+  private async batchWrite(requests: readonly WriteRequest[]): Promise<void> {
+    const calls: WriteRequest[][] = [];
+    for (let i = 0; i < requests.length; i += MAX_BATCH_WRITE) calls.push(requests.slice(i, i + MAX_BATCH_WRITE));
+    await Promise.all(
+      calls.map(async (call) => {
+        let pending: WriteRequest[] | undefined = call;
+        for (let attempt = 0; pending && pending.length > 0; attempt++) {
+          await this.backOffUnprocessed(attempt);
+          const batch: WriteRequest[] = pending;
+          const out: BatchWriteCommandOutput = await this.call(() =>
+            this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: batch } })),
+          );
+          pending = out.UnprocessedItems?.[this.tableName];
+        }
+      }),
+    );
+  }
+
+  /** Before retry `attempt` of what a batch call left unprocessed (throttled): 50 ms doubling, then give up. */
+  private async backOffUnprocessed(attempt: number): Promise<void> {
+    if (attempt === 0) return;
+    if (attempt > MAX_UNPROCESSED_RETRIES) throw new ServiceUnavailableError('DynamoDB left requests unprocessed, retry later');
+    // Unprocessed items are throttled ones: back off before the next attempt, as AWS advises.
+    await sleep(50 * 2 ** (attempt - 1));
   }
 
   /** Conditional put; true when this call created the item. */
@@ -574,6 +759,11 @@ export class DynamoMetadataIndex implements MetadataIndex {
 
   /** One Query, page by page (LastEvaluatedKey), as entries. */
   private async *queryItems(input: Omit<QueryCommandInput, 'TableName'>): AsyncGenerator<IndexEntry> {
+    for await (const item of this.queryRaw(input)) yield fromItem(item);
+  }
+
+  /** One Query, page by page (LastEvaluatedKey), as items. */
+  private async *queryRaw(input: Omit<QueryCommandInput, 'TableName'>): AsyncGenerator<Item> {
     let startKey: Record<string, unknown> | undefined;
     do {
       const exclusiveStartKey = startKey;
@@ -582,7 +772,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
           new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: exclusiveStartKey, Limit: this.options.pageSize }),
         ),
       );
-      for (const item of out.Items ?? []) yield fromItem(item);
+      yield* out.Items ?? [];
       startKey = out.LastEvaluatedKey;
     } while (startKey);
   }

@@ -70,6 +70,12 @@ export type IndexQuery =
   | { readonly by: 'uid'; readonly level: Level; readonly uids: readonly string[] }
   /** Entries of one level for one Patient ID, optionally within a study date range: GSI ByPatient. */
   | { readonly by: 'patient'; readonly level: Level; readonly patientId: string; readonly dateRange?: DateRange }
+  /**
+   * Entries of one level with a Patient's Name index term (personNameIndexTerms of
+   * lambdas/dicomweb/matching.ts) starting with `prefix`, optionally within a study date range, in no
+   * particular order: GSI ByLevel, name partitions. A superset of the matches, never fewer.
+   */
+  | { readonly by: 'name'; readonly level: Level; readonly prefix: string; readonly dateRange?: DateRange }
   /** All entries of one level, optionally within a study date range: GSI ByLevel (sharded). */
   | { readonly by: 'level'; readonly level: Level; readonly dateRange?: DateRange };
 

@@ -7,13 +7,23 @@
  *   series    PK STUDY#{study}  SK SERIES#{series}
  *   instance  PK STUDY#{study}  SK INSTANCE#{series}#{sop}
  *   tombstone PK STUDY#{study}  SK TOMBSTONE#{level}#{uids}
+ *   name term PK STUDY#{study}  SK NAME#{level}#{uids below the study}#{term}   one per Patient's Name
+ *             index term of a study, series or instance entry (written before it, deleted after it)
  *   send      PK SEND#{transactionUID}  SK #SEND
+ *   marker    PK #SCHEMA  SK NAME-TERMS   every entry has its name terms (written by the backfill)
  *
  * GSIs (every search resource is a Query on the table or one of these, never a Scan):
  *   ByUid      UID#{own UID}                 / {level}                 series and SOP UID lookups
  *   ByLevel    {level}#{shard}               / {studyDate}#{own UID}   all studies/series/instances,
  *                                                                     sharded so no partition is hot
+ *              NAME#{level}#{first character of term}#{shard} / {term}#{own UID}   name term items:
+ *                                                                     PatientName searches (begins_with)
  *   ByPatient  PATIENT#{patientId}           / {level}#{studyDate}#{own UID}
+ *
+ * The name terms share ByLevel's key attributes (GSI overloading) rather than taking a GSI of their
+ * own: their partitions never meet the level partitions, and a table that predates them needs no
+ * new index (dynalite cannot add one to an existing table, DynamoDB builds one for hours), only
+ * their items, which DynamoMetadataIndex.ensureNameTerms writes.
  */
 
 export const TABLE_PARTITION_KEY = 'PK';

@@ -58,6 +58,20 @@ export interface EmbeddedArchive {
 export const LOCAL_BUCKET = 'dicomweb-archive';
 export const LOCAL_TABLE = 'dicomweb-archive';
 
+/**
+ * A data directory from before the Patient's Name terms gets them once, before the first request: on
+ * the embedded table itself, whatever DYNAMODB_ENDPOINT the handlers are given (tests point it away).
+ */
+async function ensureNameTerms(dynamodbEndpoint: string, indexShards: number): Promise<void> {
+  const { dynamodb, s3 } = createAwsClients({ region: 'us-east-1', dynamodbEndpoint });
+  s3.destroy();
+  try {
+    await new DynamoMetadataIndex(dynamodb, LOCAL_TABLE, indexShards).ensureNameTerms();
+  } finally {
+    dynamodb.destroy();
+  }
+}
+
 export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchive> {
   const dataDir = path.resolve(opts.dataDir);
   const emulators = await startEmulators({ dataDir, bucketName: LOCAL_BUCKET, tableName: LOCAL_TABLE });
@@ -78,6 +92,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     });
     // C-STORE sub-operations call from this archive's own AE Title (DIMSE_AET of its settings).
     const callingAeTitle = loadDimseConfig({ ...opts.env }).aeTitle;
+    await ensureNameTerms(emulators.dynamodbEndpoint, config.indexShards);
     const services: Services = createServices(config, {
       index: new DynamoMetadataIndex(clients.dynamodb, config.tableName, config.indexShards),
       npiIndex: new DynamoNpiIndex(clients.dynamodb, config.tableName),

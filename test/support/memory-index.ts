@@ -1,9 +1,11 @@
 /**
  * In-memory MetadataIndex with the semantics of the DynamoDB adapter (lambdas/storage/dynamodb.ts):
- * conditional instance put, create-if-missing series/study, additive counters, the four IndexQuery
+ * conditional instance put, create-if-missing series/study, additive counters, the five IndexQuery
  * access paths and tombstones. For unit tests of pure logic only (DESIGN.md): the production path and
  * the integration tests use the real adapter against dynalite.
  */
+import { Tag } from '../../lambdas/dicom/tags';
+import { personNameIndexTerms } from '../../lambdas/dicomweb/matching';
 import type {
   DateRange,
   IndexEntry,
@@ -189,6 +191,11 @@ function matchesQuery(e: IndexEntry, q: IndexQuery): boolean {
     }
     case 'patient':
       return e.patientId === q.patientId && inDateRange(e.studyDate, q.dateRange);
+    case 'name':
+      return (
+        personNameIndexTerms(e.attributes[Tag.PatientName]).some((t) => t.startsWith(q.prefix)) &&
+        inDateRange(e.studyDate, q.dateRange)
+      );
     case 'level':
       return inDateRange(e.studyDate, q.dateRange);
   }

@@ -1,8 +1,11 @@
-import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../../lambdas/storage/clients';
-import { DynamoMetadataIndex } from '../../../lambdas/storage/dynamodb';
-import type { IndexEntry, IndexQuery, MetadataIndex } from '../../../lambdas/storage/ports';
+import { Tag } from '../../../lambdas/dicom/tags';
+import { matchesAll, personNameIndexPrefix } from '../../../lambdas/dicomweb/matching';
+import { DynamoMetadataIndex, nameTermPrefix, ownUid, toItem } from '../../../lambdas/storage/dynamodb';
+import type { IndexEntry, IndexQuery, Level, MetadataIndex } from '../../../lambdas/storage/ports';
 import { ensureTable } from '../../../lib/local/emulators';
 import { useEmulators } from '../../support/emulators';
 
@@ -350,5 +353,143 @@ describe('deleteEntry and tombstones', () => {
     await index.putTombstone({ level: 'STUDY', studyInstanceUID: study, deletedAt: '2024-05-02T00:00:00.000Z' });
     expect(await all({ by: 'study', level: 'STUDY', studyInstanceUID: study })).toEqual([]);
     expect(await all({ by: 'uid', level: 'STUDY', uids: [study] })).toEqual([]);
+  });
+});
+
+describe("query by 'name' (Patient's Name terms in ByLevel)", () => {
+  const LEVELS: readonly Level[] = ['STUDY', 'SERIES', 'INSTANCE'];
+  interface Stored {
+    readonly label: string;
+    readonly study: string;
+    readonly series: string;
+    readonly sop: string;
+  }
+
+  /** A study with one series and one instance, the name on all three entries, stored as STOW stores. */
+  async function storeNamed(label: string, name: unknown, studyDate = '20240115'): Promise<Stored> {
+    const [study, series, sop] = [uid(), uid(), uid()];
+    const named = (e: IndexEntry): IndexEntry => ({ ...e, attributes: { ...e.attributes, [Tag.PatientName]: { vr: 'PN', Value: [name] } } });
+    await index.ensureStudy(named(studyEntry(study, studyDate)));
+    await index.ensureSeries(named(seriesEntry(study, series, studyDate)));
+    expect(await index.putInstance(named(instanceEntry(study, series, sop, 'aa'.repeat(32), studyDate)))).toEqual({ outcome: 'created' });
+    return { label, study, series, sop };
+  }
+
+  const uidAt = (s: Stored, level: Level) => (level === 'STUDY' ? s.study : level === 'SERIES' ? s.series : s.sop);
+
+  /** Labels of the stored entries of `level` a search path yields, keeping those the key matches. */
+  async function labels(q: IndexQuery, stored: readonly Stored[], key?: string, fuzzymatching = false): Promise<string[]> {
+    const byUid = new Map(stored.map((s) => [uidAt(s, q.level), s.label]));
+    const entries = await all(q);
+    const kept = key === undefined ? entries : entries.filter((e) => matchesAll(e.attributes, [{ tag: Tag.PatientName, value: key }], { fuzzymatching }));
+    return kept.flatMap((e) => byUid.get(ownUid(e)) ?? []).sort();
+  }
+
+  let corpus: Stored[];
+  beforeAll(async () => {
+    corpus = [
+      await storeNamed('A', { Alphabetic: 'Müller^Hans' }),
+      await storeNamed('B', 'MULLER^JOHN'),
+      await storeNamed('C', { Alphabetic: 'van der Berg^Anna' }, '20230301'),
+      await storeNamed('D', { Alphabetic: 'Yamada^Tarou', Ideographic: '山田^太郎' }),
+      await storeNamed('E', { Alphabetic: 'Smith^Mullerina' }),
+      await storeNamed('F', { Alphabetic: 'Strauß^Ødegård' }),
+    ];
+  });
+
+  it('finds at every level exactly what reading the whole level finds, for wildcard, exact and fuzzy keys', async () => {
+    const cases: [key: string, fuzzy: boolean, expected: string[]][] = [
+      ['Mül*', false, ['A']],
+      ['MUL*', false, ['B']],
+      ['müller^hans', false, ['A']],
+      ['MULLER^JOHN', false, ['B']],
+      ['muller', true, ['A', 'B', 'E']],
+      ['MÜLL*', true, ['A', 'B', 'E']],
+      ['hans', true, ['A']],
+      ['berg', true, ['C']],
+      ['van der*', false, ['C']],
+      ['山田*', false, ['D']],
+      ['=山田^太郎', false, ['D']],
+      ['strauß', true, ['F']],
+      ['ØDEGARD', true, ['F']],
+      ['odegard', true, []], // Ø is a letter of its own, not O with a mark (NFD keeps it)
+      ['Strauss*', false, []],
+    ];
+    for (const level of LEVELS) {
+      for (const [key, fuzzy, expected] of cases) {
+        const prefix = personNameIndexPrefix(key, fuzzy)!;
+        expect(prefix, key).toBeDefined();
+        const viaName = await labels({ by: 'name', level, prefix }, corpus, key, fuzzy);
+        expect(viaName, `${level} ${key}`).toEqual(await labels({ by: 'level', level }, corpus, key, fuzzy));
+        expect(viaName, `${level} ${key}`).toEqual(expected);
+      }
+    }
+  });
+
+  it('reads only the entries with a term starting with the prefix, each once, within the date range', async () => {
+    for (const level of LEVELS) {
+      // E has 'mullerina' as its given name; A and B match 'mul' by family name.
+      expect(await labels({ by: 'name', level, prefix: 'mul' }, corpus)).toEqual(['A', 'B', 'E']);
+      expect(await labels({ by: 'name', level, prefix: 'van' }, corpus)).toEqual(['C']);
+      expect(await labels({ by: 'name', level, prefix: 'van', dateRange: { from: '20240101' } }, corpus)).toEqual([]);
+      expect(await labels({ by: 'name', level, prefix: 'van', dateRange: { to: '20230301' } }, corpus)).toEqual(['C']);
+    }
+  });
+
+  it('reads more entries than one BatchGetItem takes', async () => {
+    const [study, series] = [uid(), uid()];
+    const family = `Batch${Date.now()}`;
+    const sops = Array.from({ length: 105 }, () => uid());
+    for (const sop of sops) {
+      const e = instanceEntry(study, series, sop);
+      await index.putInstance({ ...e, attributes: { ...e.attributes, [Tag.PatientName]: { vr: 'PN', Value: [`${family}^X`] } } });
+    }
+    const found = await all({ by: 'name', level: 'INSTANCE', prefix: family.toLowerCase() });
+    expect(found.map((e) => e.sopInstanceUID).sort()).toEqual([...sops].sort());
+  });
+
+  it('drops a deleted instance, series or study from name results, with its terms', async () => {
+    const gone = await storeNamed('G', { Alphabetic: 'Quist^Gone' });
+    const termsOf = async (level: Level) => {
+      const out = await clients.dynamodb.send(
+        new QueryCommand({
+          TableName: TABLE,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :p)',
+          ExpressionAttributeValues: {
+            ':pk': { S: `STUDY#${gone.study}` },
+            ':p': { S: nameTermPrefix({ level, studyInstanceUID: gone.study, seriesInstanceUID: gone.series, sopInstanceUID: gone.sop }) },
+          },
+        }),
+      );
+      return out.Items ?? [];
+    };
+    for (const level of LEVELS) {
+      expect(await labels({ by: 'name', level, prefix: 'quist' }, [gone])).toEqual(['G']);
+      expect(await termsOf(level)).toHaveLength(2); // 'quist', 'gone'
+      await index.deleteEntry({ level, studyInstanceUID: gone.study, seriesInstanceUID: gone.series, sopInstanceUID: gone.sop });
+      expect(await all({ by: 'name', level, prefix: 'quist' })).toEqual([]);
+      expect(await termsOf(level)).toEqual([]);
+    }
+  });
+
+  it('writes the terms of entries stored before they existed, once (ensureNameTerms)', async () => {
+    const [study, series, sop] = [uid(), uid(), uid()];
+    const name = { [Tag.PatientName]: { vr: 'PN', Value: [{ Alphabetic: 'Olderman^Ann' }] } };
+    const old = [studyEntry(study), seriesEntry(study, series), instanceEntry(study, series, sop)].map((e) => ({
+      ...e,
+      attributes: { ...e.attributes, ...name },
+    }));
+    // As a table from before the name terms: the entries alone, and no marker.
+    for (const e of old) {
+      await clients.dynamodb.send(new PutItemCommand({ TableName: TABLE, Item: marshall(toItem(e, SHARDS), { removeUndefinedValues: true }) }));
+    }
+    await clients.dynamodb.send(new DeleteItemCommand({ TableName: TABLE, Key: marshall({ PK: '#SCHEMA', SK: 'NAME-TERMS' }) }));
+    for (const level of LEVELS) expect(await all({ by: 'name', level, prefix: 'olderman' })).toEqual([]);
+
+    expect(await index.ensureNameTerms()).toBe(true);
+    for (const level of LEVELS) {
+      expect((await all({ by: 'name', level, prefix: 'olderman' })).map(ownUid)).toEqual([ownUid(old[LEVELS.indexOf(level)]!)]);
+    }
+    expect(await index.ensureNameTerms()).toBe(false);
   });
 });

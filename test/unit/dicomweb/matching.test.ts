@@ -1,6 +1,17 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Tag } from '../../../lambdas/dicom/tags';
-import { dateRangeOf, foldName, matchesAll, matchesElement, rangeOf } from '../../../lambdas/dicomweb/matching';
+import {
+  dateRangeOf,
+  foldName,
+  matchesAll,
+  matchesElement,
+  nameIndexFold,
+  NAME_TERM_MAX_LENGTH,
+  personNameIndexPrefix,
+  personNameIndexTerms,
+  rangeOf,
+} from '../../../lambdas/dicomweb/matching';
 import type { DicomJson } from '../../../lambdas/storage/ports';
 
 const exact = { fuzzymatching: false };
@@ -206,5 +217,93 @@ describe('fuzzymatching=true on PN (PS3.18 8.3.4.1)', () => {
 describe('matchesElement', () => {
   it('never matches a sequence by a plain value', () => {
     expect(matchesElement(dataset[Tag.RequestAttributesSequence], 'SPS1', exact)).toBe(false);
+  });
+});
+
+describe('Patient\'s Name index terms and prefixes', () => {
+  const pn = (...values: unknown[]) => ({ vr: 'PN', Value: values });
+
+  it('folds case, accents and case-folding variants alike, code point by code point', () => {
+    expect(nameIndexFold('Müller^ŁUKASZ')).toBe('muller^łukasz');
+    expect(nameIndexFold('ſmith')).toBe(nameIndexFold('SMITH'));
+    expect(nameIndexFold('Strauẞ')).toBe(nameIndexFold('strauß'));
+    expect(nameIndexFold('ΟΔΥΣΣΕΥΣ')).toBe(nameIndexFold('οδυσσευς'));
+    expect(nameIndexFold('e\u0301')).toBe('e');
+  });
+
+  it('gives one term per word of every component group and value', () => {
+    expect(personNameIndexTerms(pn({ Alphabetic: 'van der Berg^Anna Maria', Ideographic: '山田^太郎' }, 'Doe^John')).sort()).toEqual(
+      ['anna', 'berg', 'der', 'doe', 'john', 'maria', 'van', '山田', '太郎'].sort(),
+    );
+    expect(personNameIndexTerms(pn({ Alphabetic: '  Müller^^Hans^^ ' }))).toEqual(['muller', 'hans']);
+    expect(personNameIndexTerms(pn(null, 7, {}))).toEqual([]);
+    expect(personNameIndexTerms({ vr: 'LO', Value: ['Smith'] })).toEqual([]);
+    expect(personNameIndexTerms(undefined)).toEqual([]);
+  });
+
+  it('cuts terms and prefixes to the length of a component group', () => {
+    const long = 'a'.repeat(NAME_TERM_MAX_LENGTH + 10);
+    expect(personNameIndexTerms(pn(long))).toEqual(['a'.repeat(NAME_TERM_MAX_LENGTH)]);
+    expect(personNameIndexPrefix(long, false)).toBe('a'.repeat(NAME_TERM_MAX_LENGTH));
+  });
+
+  it('narrows a key to the folded first word of its literal start', () => {
+    expect(personNameIndexPrefix('Smi*', false)).toBe('smi');
+    expect(personNameIndexPrefix('SMITH^JOHN', false)).toBe('smith');
+    expect(personNameIndexPrefix('smith', true)).toBe('smith');
+    expect(personNameIndexPrefix('Mül?er', true)).toBe('mul');
+    expect(personNameIndexPrefix('^John', false)).toBe('john');
+    expect(personNameIndexPrefix('*=山田*', false)).toBe('山田');
+    expect(personNameIndexPrefix('ΝΙΚΟΣ*', false)).toBe('ν');
+  });
+
+  it('has no prefix for a universal key, a leading wildcard or separators alone', () => {
+    for (const key of ['', '*', '*ith', '?mith', '^', '^*', '=', '*=*']) {
+      expect(personNameIndexPrefix(key, false), key).toBeUndefined();
+      expect(personNameIndexPrefix(key, true), key).toBeUndefined();
+    }
+  });
+
+  it('folds every pair of code points a case-insensitive key matches alike, save the declared ones', () => {
+    // What the wildcard's /iu regular expression compares: simple case folding, among the characters
+    // that have a case mapping or folding (the others only match themselves).
+    const cased: string[] = [];
+    const disagree: string[] = [];
+    for (let cp = 0; cp <= 0x10ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const c = String.fromCodePoint(cp);
+      const f = nameIndexFold(c);
+      // Exact keys compare lower case, fuzzy ones foldName: the index fold must agree with both, and
+      // make no word separator of another character.
+      if (nameIndexFold(c.toLowerCase()) !== f || nameIndexFold(foldName(c)) !== f) disagree.push(c);
+      if (!/[\^\s]/u.test(c) && /[\^\s]/u.test(f + foldName(c))) disagree.push(c);
+      if (/[\p{CWCF}\p{CWCM}]/u.test(c)) cased.push(c);
+    }
+    expect(disagree).toEqual([]);
+    const apart = new Set<number>();
+    for (const c of cased) {
+      const same = new RegExp(`^${c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'iu');
+      for (const d of cased) if (d !== c && same.test(d) && nameIndexFold(d) !== nameIndexFold(c)) apart.add(c.codePointAt(0)!);
+    }
+    expect([...apart].sort((a, b) => a - b)).toEqual([0x345, 0x399, 0x3b9, 0x1fbe, 0xfb05, 0xfb06]);
+    for (const cp of apart) expect(personNameIndexPrefix(`ab${String.fromCodePoint(cp)}c*`, false)).toBe('ab');
+  });
+
+  it('never leaves out a name its key matches: some term starts with the prefix', () => {
+    const letter = fc.constantFrom(...'aAbSsſmMiIıİtThHüÜuUeé\u0301ßẞσςΣ山田 ^-'.split(''));
+    const name = fc.array(letter, { minLength: 1, maxLength: 12 }).map((cs) => cs.join(''));
+    const variant = (s: string, how: number) =>
+      how === 0 ? s : how === 1 ? s.toUpperCase() : how === 2 ? s.toLowerCase() : foldName(s).normalize('NFC');
+    fc.assert(
+      fc.property(name, fc.nat(12), fc.nat(3), fc.constantFrom('', '*', '?*', '^*'), fc.boolean(), (stored, cutAt, how, tail, fuzzy) => {
+        const element = pn({ Alphabetic: stored });
+        const key = variant(stored.slice(0, cutAt), how) + tail;
+        if (!matchesElement(element, key, { fuzzymatching: fuzzy })) return;
+        const prefix = personNameIndexPrefix(key, fuzzy);
+        if (prefix === undefined) return;
+        expect(personNameIndexTerms(element).some((t) => t.startsWith(prefix)), `${stored} ~ ${key}`).toBe(true);
+      }),
+      { seed: 42, numRuns: 20_000 },
+    );
   });
 });

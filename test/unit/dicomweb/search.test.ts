@@ -131,6 +131,24 @@ describe('SearchService access path', () => {
       dateRange: { from: '20240310', to: '20240310' },
     });
   });
+  it("uses the name terms for a PatientName key with a literal start, after an exact PatientID", async () => {
+    expect(await accessPath('INSTANCE', { PatientName: 'Smi*', StudyDate: '20240310' })).toEqual({
+      by: 'name',
+      level: 'INSTANCE',
+      prefix: 'smi',
+      dateRange: { from: '20240310', to: '20240310' },
+    });
+    expect(await accessPath('SERIES', { PatientName: 'müller', fuzzymatching: 'true' })).toEqual({
+      by: 'name',
+      level: 'SERIES',
+      prefix: 'muller',
+      dateRange: undefined,
+    });
+    expect((await accessPath('STUDY', { PatientName: 'Smi*', PatientID: 'P1' })).by).toBe('patient');
+  });
+  it('reads the level for a PatientName key without a literal start', async () => {
+    expect(await accessPath('STUDY', { PatientName: '*ith' })).toEqual({ by: 'level', level: 'STUDY', dateRange: undefined });
+  });
   it('falls back to every entry of the level', async () => {
     expect(await accessPath('SERIES', { Modality: 'CT' })).toEqual({ by: 'level', level: 'SERIES', dateRange: undefined });
   });
