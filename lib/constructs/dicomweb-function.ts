@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
+import { LAMBDA_BUNDLE } from './bundling';
 import type { ArchiveLogs } from './logs';
 
 /** The repository root: handler entries in lib/routes.ts are relative to it. */
@@ -54,8 +55,8 @@ export interface DicomwebFunctionProps {
 }
 
 /**
- * Every Lambda function of the archive (STYLE.md 10): Node.js 24 on arm64, bundled as ESM by
- * esbuild with the AWS SDK left to the runtime, its own encrypted log group, X-Ray active tracing.
+ * Every Lambda function of the archive (STYLE.md 10): Node.js 24 on arm64, bundled as CommonJS by
+ * esbuild (./bundling.ts) with the AWS SDK left to the runtime, its own encrypted log group, X-Ray active tracing.
  */
 export class DicomwebFunction extends NodejsFunction {
   /** The function's permissions; storage grants add statements here. */
@@ -107,15 +108,13 @@ export class DicomwebFunction extends NodejsFunction {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment,
       bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
+        format: OutputFormat.CJS,
+        target: LAMBDA_BUNDLE.target,
+        minify: LAMBDA_BUNDLE.minify,
         sourceMap: true,
         sourceMapMode: SourceMapMode.DEFAULT,
-        mainFields: ['module', 'main'],
-        // CommonJS dependencies (dcmjs's dependencies among them) call require() inside an ESM bundle.
-        banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-        externalModules: ['@aws-sdk/*'],
+        mainFields: [...LAMBDA_BUNDLE.mainFields],
+        externalModules: [...LAMBDA_BUNDLE.external],
       },
     });
 

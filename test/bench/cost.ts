@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { newUid } from '../../lambdas/dicom/uid';
+import { LAMBDA_BUNDLE } from '../../lib/constructs/bundling';
 import { LOCAL_BUCKET, LOCAL_TABLE } from '../../lib/local/archive';
 import { functionGroups } from '../../lib/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
@@ -159,8 +160,9 @@ export interface BundleCost {
 }
 
 /**
- * Bundles each Lambda entry the way lib/constructs/dicomweb-function.ts does (esbuild: ESM, node24,
- * minified, @aws-sdk/* left to the runtime) and times its cold import in a fresh node process.
+ * Bundles each Lambda entry as the deployed functions are bundled (lib/constructs/bundling.ts:
+ * CommonJS, node24, minified, @aws-sdk/* left to the runtime) and times its cold load in a fresh node
+ * process.
  * Bundles go under node_modules/.cache so that the external AWS SDK resolves, as in the runtime.
  */
 export async function measureBundles(runs = 3): Promise<BundleCost[]> {
@@ -171,18 +173,14 @@ export async function measureBundles(runs = 3): Promise<BundleCost[]> {
   for (const spec of Object.values(sendTaskFunctions)) entries.set(path.basename(spec.entry, '.ts'), spec.entry);
   const out: BundleCost[] = [];
   for (const [name, entry] of entries) {
-    const outfile = path.join(outDir, `${name}.mjs`);
+    const outfile = path.join(outDir, `${name}.cjs`); // CommonJS whatever package.json says, as in the asset
     await esbuild.build({
+      ...LAMBDA_BUNDLE,
+      mainFields: [...LAMBDA_BUNDLE.mainFields],
+      external: [...LAMBDA_BUNDLE.external],
       entryPoints: [path.join(PROJECT_ROOT, entry)],
       outfile,
       bundle: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node24',
-      minify: true,
-      mainFields: ['module', 'main'],
-      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-      external: ['@aws-sdk/*'],
       logLevel: 'error',
     });
     const times: number[] = [];
@@ -193,11 +191,14 @@ export async function measureBundles(runs = 3): Promise<BundleCost[]> {
   return out;
 }
 
-/** Time to import a module in a fresh node process (module initialisation, AWS SDK imports included). */
+/**
+ * Time to load a bundle in a fresh node process the way the Lambda runtime loads a CommonJS handler,
+ * with require() (module initialisation, AWS SDK imports included).
+ */
 async function coldImportMs(file: string): Promise<number> {
-  const script = `const t0 = performance.now(); await import(${JSON.stringify(`file://${file}`)}); console.log(JSON.stringify({ ms: performance.now() - t0 }));`;
+  const script = `const t0 = performance.now(); require(${JSON.stringify(file)}); console.log(JSON.stringify({ ms: performance.now() - t0 }));`;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    const child = spawn(process.execPath, ['-e', script], {
       env: { ...process.env, BUCKET_NAME: 'bench', TABLE_NAME: 'bench', AWS_REGION: 'us-east-1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

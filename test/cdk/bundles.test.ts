@@ -1,12 +1,15 @@
 /**
- * The Lambda bundles (esbuild, as lib/constructs/dicomweb-function.ts bundles them) carry only what
+ * The Lambda bundles (esbuild, with lib/constructs/bundling.ts as the deployed functions) carry only what
  * their function uses (issue 7: under 1 MiB, fast cold start): the SDK clients of their own ports, the
  * DICOM library only where a data set or the data dictionary is read, and the DIMSE library only in
  * Deliver, loaded there on the first C-STORE. Assertions on the import graph, not on timings.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { LAMBDA_BUNDLE } from '../../lib/constructs/bundling';
 import { functionGroups } from '../../lib/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
 
@@ -16,19 +19,17 @@ const MiB = 1024 * 1024;
 async function bundle(entry: string) {
   const result = await build({
     entryPoints: [path.join(root, entry)],
+    ...LAMBDA_BUNDLE,
+    mainFields: [...LAMBDA_BUNDLE.mainFields],
+    external: [...LAMBDA_BUNDLE.external],
     bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    minify: true,
-    mainFields: ['module', 'main'],
-    external: ['@aws-sdk/*'],
     write: false,
     metafile: true,
     logLevel: 'silent',
   });
   const metafile = result.metafile!;
   return {
+    code: result.outputFiles[0]!.contents,
     bytes: result.outputFiles[0]!.contents.byteLength,
     /** Files evaluated at start: reached from the entry by static imports (not by `await import()`). */
     atStart: reachable(metafile, path.relative(root, path.join(root, entry)), (kind) => kind !== 'dynamic-import'),
@@ -88,5 +89,20 @@ describe('Lambda bundles', () => {
     const b = await bundle(sendTaskFunctions.deliver.entry);
     expect(has(b.all, 'dcmjs-dimse')).toBe(true);
     expect(has(b.atStart, 'dcmjs-dimse')).toBe(false);
+  }, 60_000);
+
+  it.each(
+    [...Object.values(functionGroups), ...Object.values(sendTaskFunctions)].map((f) => [f.entry, 'handler' in f ? f.handler : 'handler'] as const),
+  )('%s loads with require(), as the Lambda runtime loads a CommonJS handler, and exports %s', async (entry, handlerName) => {
+    const b = await bundle(entry);
+    // Under node_modules, so the external AWS SDK resolves as the runtime provides it.
+    const dir = path.join(root, 'node_modules', '.cache', 'bundle-test');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${path.basename(entry, '.ts')}.cjs`);
+    writeFileSync(file, b.code);
+    const script = `const m = require(${JSON.stringify(file)}); process.stdout.write(typeof m[${JSON.stringify(handlerName)}]);`;
+    // A fresh process with the variables the CDK sets: loading must not reach the network.
+    const env = { PATH: process.env.PATH, BUCKET_NAME: 'b', TABLE_NAME: 't', AWS_REGION: 'us-east-1', SEND_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:s' };
+    expect(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' })).toBe('function');
   }, 60_000);
 });
