@@ -32,7 +32,8 @@ export class S3BlobStore implements BlobStore {
 
   async get(key: string): Promise<Uint8Array | undefined> {
     const body = await this.getBody(key);
-    return body && new Uint8Array(await body.transformToByteArray());
+    // The SDK collects the body into a fresh Uint8Array of its own: no second copy.
+    return body && (await body.transformToByteArray());
   }
 
   async getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
