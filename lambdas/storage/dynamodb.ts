@@ -29,6 +29,7 @@ import type {
   DicomJson,
   IndexEntry,
   IndexQuery,
+  InstanceKey,
   InstanceObject,
   Level,
   MetadataIndex,
@@ -254,6 +255,13 @@ export interface DynamoMetadataIndexOptions {
 }
 
 const MAX_PUT_ATTEMPTS = 3;
+/** BatchGetItem reads at most 100 items per request. */
+const BATCH_GET_MAX_KEYS = 100;
+
+/** One string per table key, to find a BatchGetItem's answers (which come in any order) by key. */
+function itemId(key: TableKey): string {
+  return `${key.PK}\n${key.SK}`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // The adapter
@@ -349,6 +357,15 @@ export class DynamoMetadataIndex implements MetadataIndex {
     return this.getEntry({ level: 'INSTANCE', studyInstanceUID, seriesInstanceUID, sopInstanceUID });
   }
 
+  async getInstances(keys: readonly InstanceKey[]): Promise<(IndexEntry | undefined)[]> {
+    const tableKeys = keys.map((k) => entryKey({ level: 'INSTANCE', ...k }));
+    const items = await this.batchGet(tableKeys);
+    return tableKeys.map((k) => {
+      const item = items.get(itemId(k));
+      return item ? fromItem(item) : undefined;
+    });
+  }
+
   async *query(q: IndexQuery): AsyncIterable<IndexEntry> {
     switch (q.by) {
       case 'study':
@@ -398,19 +415,10 @@ export class DynamoMetadataIndex implements MetadataIndex {
   async findTombstone(t: TombstoneKeys): Promise<Tombstone | undefined> {
     // Nearest first: the resource itself, then its series, then its study.
     const candidates = [t, ...ancestors(t)].map(tombstoneKey);
-    const found = new Map<string, Tombstone>();
-    let keys: Record<string, unknown>[] | undefined = candidates.map((k) => ({ ...k }));
-    while (keys && keys.length > 0) {
-      const request: Record<string, unknown>[] = keys;
-      const out = await this.call(() =>
-        this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } })),
-      );
-      for (const item of out.Responses?.[this.tableName] ?? []) found.set(item[TABLE_SORT_KEY] as string, tombstoneFromItem(item));
-      keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
-    }
+    const found = await this.batchGet(candidates);
     for (const c of candidates) {
-      const hit = found.get(c.SK);
-      if (hit) return hit;
+      const hit = found.get(itemId(c));
+      if (hit) return tombstoneFromItem(hit);
     }
     return undefined;
   }
@@ -448,6 +456,26 @@ export class DynamoMetadataIndex implements MetadataIndex {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  /**
+   * Items by key (strongly consistent), as a map from itemId: BatchGetItem, at most 100 keys per
+   * request, until DynamoDB has processed every key.
+   */
+  private async batchGet(keys: readonly TableKey[]): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) {
+      let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + BATCH_GET_MAX_KEYS).map((k) => ({ ...k }));
+      while (pending && pending.length > 0) {
+        const request: Record<string, unknown>[] = pending;
+        const out = await this.call(() =>
+          this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } })),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) found.set(itemId({ PK: item[TABLE_PARTITION_KEY] as string, SK: item[TABLE_SORT_KEY] as string }), item);
+        pending = out.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return found;
   }
 
   /** Atomic ADD of the defined values to an existing item; a missing item stays missing. */

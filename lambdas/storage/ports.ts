@@ -49,6 +49,13 @@ export interface IndexEntry {
   readonly modalities?: readonly string[];
 }
 
+/** The UIDs that address one instance of the Studies Service. */
+export interface InstanceKey {
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID: string;
+  readonly sopInstanceUID: string;
+}
+
 export interface InstanceObject {
   readonly sopClassUID: string;
   readonly transferSyntaxUID: string;
@@ -114,6 +121,11 @@ export interface MetadataIndex {
   getStudy(studyInstanceUID: string): Promise<IndexEntry | undefined>;
   getSeries(studyInstanceUID: string, seriesInstanceUID: string): Promise<IndexEntry | undefined>;
   getInstance(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<IndexEntry | undefined>;
+  /**
+   * Instance entries by their UIDs, in the order asked, undefined where none is indexed: one batched
+   * read (BatchGetItem) rather than one round trip per instance.
+   */
+  getInstances(keys: readonly InstanceKey[]): Promise<(IndexEntry | undefined)[]>;
   /** Candidates for a search, page by page; never a table scan. */
   query(q: IndexQuery): AsyncIterable<IndexEntry>;
 

@@ -8,6 +8,7 @@ import type {
   DateRange,
   IndexEntry,
   IndexQuery,
+  InstanceKey,
   MetadataIndex,
   PutInstanceOutcome,
   Tombstone,
@@ -135,6 +136,10 @@ export class MemoryMetadataIndex implements MetadataIndex {
 
   async getInstance(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<IndexEntry | undefined> {
     return this.get({ level: 'INSTANCE', studyInstanceUID, seriesInstanceUID, sopInstanceUID });
+  }
+
+  async getInstances(keys: readonly InstanceKey[]): Promise<(IndexEntry | undefined)[]> {
+    return keys.map((k) => this.get({ level: 'INSTANCE', ...k }));
   }
 
   private get(keys: EntryKeys): IndexEntry | undefined {
