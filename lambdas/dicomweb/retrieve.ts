@@ -8,8 +8,8 @@
  */
 import { getBulkData } from '../dicom/json';
 import { newBoundary, writeMultipartRelated, type OutgoingPart } from '../dicom/multipart';
-import { readPart10, toExplicitVRLittleEndian, type ParsedInstance } from '../dicom/part10';
-import { extractFrames, FrameError, numberOfFrames } from '../dicom/frames';
+import { readPart10, scanPart10Header, toExplicitVRLittleEndian } from '../dicom/part10';
+import { extractFrames, FrameError, isLittleEndianNative, nativePixelDataOf, numberOfFrames, PIXEL_DATA_SCAN_STOP, readNativeFrames } from '../dicom/frames';
 import { Tag } from '../dicom/tags';
 import { isUncompressedTransferSyntax } from '../dicom/uid';
 import { MediaType, type DicomwebResponse } from '../handlers/http';
@@ -88,10 +88,7 @@ export class RetrieveService {
     const syntaxes = negotiateOctetStream(req);
     const object = await this.instanceObject(uids);
     const transferSyntaxUID = octetStreamTransferSyntax(object.transferSyntaxUID, true, syntaxes);
-    const instance = readPart10(await readObject(this.blobs, object));
-    const frameCount = numberOfFrames(instance);
-    if (frameCount === 0) throw new NotFoundError('the instance has no pixel data, hence no frames');
-    const { frames, missing } = framesOf(instance, frameNumbers);
+    const { frames, missing, frameCount } = await this.framesOf(object, frameNumbers);
     if (frames.length === 0) {
       throw new NotFoundError('none of the requested frames exists', [
         { target: 'frames', message: `the instance has ${frameCount} frame(s)` },
@@ -222,6 +219,28 @@ export class RetrieveService {
     return entry!.instance!;
   }
 
+  /**
+   * The frames of a stored instance. Native little endian Pixel Data is located by walking the header
+   * (no dcmjs), and of an object above FRAME_RANGE_MIN_BYTES only the header and the frames' bytes are
+   * read (ranged GETs); anything else is read whole and parsed. 404 without pixel data.
+   */
+  private async framesOf(object: InstanceObject, frameNumbers: readonly number[]): Promise<ReturnType<typeof extractFrames> & { frameCount: number }> {
+    const native = isLittleEndianNative(object.transferSyntaxUID);
+    const ranged = native && object.size > FRAME_RANGE_MIN_BYTES;
+    const head = ranged ? await readRange(this.blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(this.blobs, object);
+    const header = native ? scanPart10Header(head, PIXEL_DATA_SCAN_STOP) : undefined;
+    const pixelData = header && nativePixelDataOf(header, head);
+    if (pixelData) {
+      const read = (start: number, end: number) =>
+        end <= head.length ? Promise.resolve(head.subarray(start, end)) : readRange(this.blobs, object, start, end);
+      return { ...(await framesCut(() => readNativeFrames(pixelData, frameNumbers, read))), frameCount: pixelData.frameCount };
+    }
+    const instance = readPart10(ranged ? await readObject(this.blobs, object) : head);
+    const frameCount = numberOfFrames(instance);
+    if (frameCount === 0) throw new NotFoundError('the instance has no pixel data, hence no frames');
+    return { ...(await framesCut(async () => extractFrames(instance, frameNumbers))), frameCount };
+  }
+
   private assertWithinLimit(bytes: number, advice: string): void {
     if (bytes > this.limits.maxResponseBytes) {
       throw new PayloadTooLargeError(`the response would exceed ${this.limits.maxResponseBytes} bytes`, [
@@ -284,10 +303,18 @@ function octetStreamTransferSyntax(stored: string, isPixelData: boolean, syntaxe
 
 const PIXEL_DATA_TAGS: ReadonlySet<string> = new Set([Tag.PixelData, Tag.FloatPixelData, Tag.DoubleFloatPixelData]);
 
-/** extractFrames, with stored pixel data whose frames cannot be delimited answered as 406. */
-function framesOf(instance: ParsedInstance, frameNumbers: readonly number[]): ReturnType<typeof extractFrames> {
+/**
+ * Objects larger than this have their frames read by range: the header first (HEADER_PREFIX_BYTES),
+ * then the bytes of the frames asked, so memory and transfer follow the frames, not the object.
+ */
+const FRAME_RANGE_MIN_BYTES = 1024 * 1024;
+/** The beginning of an object read for its header; a longer header makes the object be read whole. */
+const HEADER_PREFIX_BYTES = 64 * 1024;
+
+/** Cuts frames, with stored pixel data whose frames cannot be delimited answered as 406. */
+async function framesCut(cut: () => Promise<ReturnType<typeof extractFrames>>): Promise<ReturnType<typeof extractFrames>> {
   try {
-    return extractFrames(instance, frameNumbers);
+    return await cut();
   } catch (error) {
     if (!(error instanceof FrameError)) throw error;
     throw new NotAcceptableError('the frames of this instance cannot be delimited', [
@@ -351,6 +378,12 @@ export async function readObject(blobs: BlobStore, object: InstanceObject, key: 
   const bytes = await blobs.get(object[key]);
   // Indexed but absent: the index was written after the object (DESIGN.md), so this is a storage fault.
   if (!bytes) throw new Error(`stored object missing for an indexed instance (${key})`);
+  return bytes;
+}
+
+async function readRange(blobs: BlobStore, object: InstanceObject, start: number, end: number): Promise<Uint8Array> {
+  const bytes = await blobs.getRange(object.objectKey, start, end);
+  if (!bytes) throw new Error('stored object missing for an indexed instance (objectKey)');
   return bytes;
 }
 

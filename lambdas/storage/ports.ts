@@ -20,6 +20,11 @@ export interface BlobStore {
   get(key: string): Promise<Uint8Array | undefined>;
   /** The object as a stream of chunks, or undefined when the key does not exist. */
   getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
+  /**
+   * Bytes [start, end) of the object (fewer when it ends before `end`), or undefined when the key does
+   * not exist; `start` lies inside the object.
+   */
+  getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined>;
   delete(keys: readonly string[]): Promise<void>;
 }
 

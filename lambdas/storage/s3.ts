@@ -36,6 +36,12 @@ export class S3BlobStore implements BlobStore {
     return body && (await body.transformToByteArray());
   }
 
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined> {
+    // RFC 9110 14.1.2: the last byte position is inclusive.
+    const body = await this.getBody(key, `bytes=${start}-${end - 1}`);
+    return body && (await body.transformToByteArray());
+  }
+
   async getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
     const body = await this.getBody(key);
     if (!body) return undefined;
@@ -62,9 +68,9 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  private async getBody(key: string): Promise<NonNullable<GetObjectCommandOutput['Body']> | undefined> {
+  private async getBody(key: string, range?: string): Promise<NonNullable<GetObjectCommandOutput['Body']> | undefined> {
     try {
-      const out = await callAws('S3', () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+      const out = await callAws('S3', () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range })));
       return out.Body;
     } catch (error) {
       if (error instanceof NoSuchKey) return undefined;

@@ -237,6 +237,30 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     await expect(retrieve.retrieveFrames({ ...request(uids), frames })).rejects.toThrow(BadRequestError);
   });
 
+  it('reads only the header and the frames asked of a large native instance (ranged reads), frames byte-identical', async () => {
+    // 24 frames of 256 x 256 x 16 bits: 3 MiB of pixel data, above the size read whole.
+    const bytes = makeInstance({ rows: 256, columns: 256, bitsAllocated: 16, numberOfFrames: 24 });
+    const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
+    await seed(bytes);
+    const reads: { whole: number; ranged: number } = { whole: 0, ranged: 0 };
+    const get = blobs.get.bind(blobs);
+    const getRange = blobs.getRange.bind(blobs);
+    blobs.get = async (key) => ((reads.whole += 1), get(key));
+    blobs.getRange = async (key, start, end) => {
+      const got = await getRange(key, start, end);
+      reads.ranged += got?.byteLength ?? 0;
+      return got;
+    };
+    const frameLength = 256 * 256 * 2;
+
+    const parts = await partsOf(await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }), frames: '3,2' }));
+
+    expect(parts.map((p) => Buffer.from(p.body))).toEqual([Buffer.from(pixelFrame(3, frameLength)), Buffer.from(pixelFrame(2, frameLength))]);
+    expect(reads.whole).toBe(0);
+    // A header prefix (64 KiB), then the span of frames 2 and 3.
+    expect(reads.ranged).toBeLessThanOrEqual(64 * 1024 + 2 * frameLength);
+  });
+
   it('parses a frame list, dropping repeated numbers', () => {
     expect(parseFrameList('1, 3,5,3')).toEqual([1, 3, 5]);
   });
