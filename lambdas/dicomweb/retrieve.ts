@@ -6,6 +6,7 @@
  * Every check that can fail the request (400, 404/410, 406, 413) runs before the response starts;
  * once the body streams, only a storage failure can interrupt it.
  */
+import { Readable } from 'node:stream';
 import { getBulkData } from '../dicom/json';
 import { newBoundary, writeMultipartRelated, type OutgoingPart } from '../dicom/multipart';
 import { readPart10, scanPart10Header, toExplicitVRLittleEndian } from '../dicom/part10';
@@ -39,6 +40,11 @@ export interface RetrieveLimits {
 
 /** How many metadata objects are read ahead while the JSON array streams. */
 const METADATA_READ_AHEAD = 8;
+/**
+ * Objects requested ahead while an instance streams (mapOrdered starts the next call as it yields a
+ * result): 1 keeps at most two objects open, the one streaming and the next.
+ */
+const INSTANCE_READ_AHEAD = 1;
 
 /** How one stored instance is returned in a negotiated transfer syntax. */
 interface Representation {
@@ -161,27 +167,33 @@ export class RetrieveService {
 
     const blobs = this.blobs;
     const baseUrl = req.baseUrl;
-    async function* parts() {
-      for (const { entry, representation } of producible) {
+    // The next instance's object is requested while this one streams (INSTANCE_READ_AHEAD), so a
+    // series does not wait for one object's first byte after another.
+    const parts = mapOrdered(
+      producible,
+      INSTANCE_READ_AHEAD,
+      async ({ entry, representation }): Promise<OutgoingPart> => {
         const object = entry.instance!;
         const body: OutgoingPart['body'] = representation.transcode
           ? toExplicitVRLittleEndian(await readObject(blobs, object))
           : await streamObject(blobs, object);
-        yield {
+        return {
           contentType: `${MediaType.Dicom}; transfer-syntax=${representation.transferSyntaxUID}`,
           headers: {
             'Content-Location': absolute(baseUrl, instancePath(entry.studyInstanceUID, entry.seriesInstanceUID!, entry.sopInstanceUID!)),
           },
           body,
         };
-      }
-    }
+      },
+      // A response that ends early (the client went away) releases the objects read ahead.
+      (part) => void closeBody(part.body),
+    );
     const skipped = entries.length - producible.length;
     const warning =
       skipped > 0
         ? warningHeader(baseUrl, `${skipped} of ${entries.length} instance(s) cannot be returned in the requested transfer syntax`)
         : undefined;
-    return multipartResponse(MediaType.Dicom, parts(), warning);
+    return multipartResponse(MediaType.Dicom, parts, warning);
   }
 
   /** Metadata as a DICOM JSON array (PS3.18 10.4.1.1.2, Annex F), BulkDataURI made absolute. */
@@ -410,9 +422,15 @@ export function withAbsoluteBulkDataURIs(dataset: DicomJson, baseUrl: string): D
 
 /**
  * Maps items with at most `concurrency` calls in flight, yielding results in input order.
- * A rejection surfaces when its turn comes; none is left unhandled meanwhile.
+ * A rejection surfaces when its turn comes; none is left unhandled meanwhile. When the consumer stops
+ * early, `dispose` receives the results already started and never yielded.
  */
-async function* mapOrdered<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): AsyncIterable<R> {
+async function* mapOrdered<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<R>,
+  dispose: (result: R) => void = () => undefined,
+): AsyncIterable<R> {
   const pending: Promise<R>[] = [];
   let next = 0;
   const start = () => {
@@ -420,10 +438,30 @@ async function* mapOrdered<T, R>(items: readonly T[], concurrency: number, fn: (
     p.catch(() => undefined);
     pending.push(p);
   };
-  while (next < items.length && pending.length < concurrency) start();
-  while (pending.length > 0) {
-    const result = await pending.shift()!;
-    if (next < items.length) start();
-    yield result;
+  try {
+    while (next < items.length && pending.length < concurrency) start();
+    while (pending.length > 0) {
+      const result = await pending.shift()!;
+      if (next < items.length) start();
+      yield result;
+    }
+  } finally {
+    for (const p of pending) p.then(dispose, () => undefined);
+  }
+}
+
+/** Ends a part body that will not be read, releasing its connection. */
+async function closeBody(body: OutgoingPart['body']): Promise<void> {
+  if (body instanceof Uint8Array) return;
+  // A Node stream (what the S3 adapter answers) is destroyed: its async iterator, never started,
+  // would not release it.
+  if (body instanceof Readable) {
+    body.destroy();
+    return;
+  }
+  try {
+    await body[Symbol.asyncIterator]().return?.();
+  } catch {
+    // already failed: nothing left to release
   }
 }

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseMediaType, parseMultipartRelated, type MultipartPart } from '../../../lambdas/dicom/multipart';
 import { readPart10 } from '../../../lambdas/dicom/part10';
@@ -87,6 +88,33 @@ describe('retrieve instances (PS3.18 10.4.1.1.1)', () => {
       expect(Buffer.from(part!.body).equals(Buffer.from(instance.bytes))).toBe(true);
       expect(transferSyntaxOf(part!)).toBe(EVRLE);
     }
+  });
+
+  it('requests the next object while one streams, and closes every object it opened when the response is abandoned', async () => {
+    const study = makeStudy({ series: 1, instancesPerSeries: 4 });
+    await seed(...study.instances.map((i) => i.bytes));
+    let opened = 0;
+    let closed = 0;
+    const getStream = blobs.getStream.bind(blobs);
+    // Node streams, as the S3 adapter answers.
+    blobs.getStream = async (key) => {
+      const stream = Readable.from((await getStream(key))!);
+      opened++;
+      stream.once('close', () => closed++);
+      return stream;
+    };
+
+    const response = await retrieve.retrieveStudy(request({ studyInstanceUID: study.studyInstanceUID }, ANY_DICOM));
+    const body = (response.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    // The first part's header and first chunk: the first object streams, the second is requested.
+    await body.next();
+    await body.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(opened).toBe(2);
+
+    await body.return!(undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toBe(2);
   });
 
   it('converts an Implicit VR instance to Explicit VR Little Endian by default (PS3.18 8.7.3.5.2)', async () => {
