@@ -47,7 +47,15 @@ class BodyTooLarge extends Error {}
 /** Retry-After of the 503 answered beyond maxInFlightRequests, in seconds. */
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
+const EMPTY_BODY = Buffer.alloc(0);
+
 async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  // RFC 9112 6.3: a request with neither Content-Length nor Transfer-Encoding has no body (every
+  // retrieve and search); nothing to iterate.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+    req.resume();
+    return EMPTY_BODY;
+  }
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) throw new BodyTooLarge();
   const chunks: Buffer[] = [];
