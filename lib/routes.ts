@@ -129,10 +129,12 @@ export function allowedMethods(path: string): HttpMethod[] {
   return [...new Set(routes.filter((r) => r.path === path).map((r) => r.method))];
 }
 
-/** Matches a concrete path against a template; returns the path parameters or undefined. */
-export function matchPath(template: string, path: string): Record<string, string> | undefined {
-  const t = template.split('/').filter(Boolean);
-  const p = path.split('/').filter(Boolean);
+/** The non-empty segments of a path or template. */
+function segmentsOf(path: string): string[] {
+  return path.split('/').filter(Boolean);
+}
+
+function matchSegments(t: readonly string[], p: readonly string[]): Record<string, string> | undefined {
   if (t.length !== p.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < t.length; i++) {
@@ -152,19 +154,27 @@ export function matchPath(template: string, path: string): Record<string, string
   return params;
 }
 
-function literalSegments(template: string): number {
-  return template.split('/').filter((seg) => seg && !seg.startsWith('{')).length;
+/** Matches a concrete path against a template; returns the path parameters or undefined. */
+export function matchPath(template: string, path: string): Record<string, string> | undefined {
+  return matchSegments(segmentsOf(template), segmentsOf(path));
 }
+
+/** Every route's template split once: routesForPath runs for every request the embedded gateway serves. */
+const compiledRoutes = routes.map((route) => {
+  const segments = segmentsOf(route.path);
+  return { route, segments, literals: segments.filter((seg) => !seg.startsWith('{')).length };
+});
 
 /**
  * The routes whose template matches the path, whatever their method, most specific first: like API
  * Gateway, a literal segment wins over a path parameter.
  */
 export function routesForPath(path: string): { route: Route; pathParameters: Record<string, string> }[] {
-  const out: { route: Route; pathParameters: Record<string, string> }[] = [];
-  for (const route of routes) {
-    const pathParameters = matchPath(route.path, path);
-    if (pathParameters) out.push({ route, pathParameters });
+  const segments = segmentsOf(path);
+  const out: { route: Route; pathParameters: Record<string, string>; literals: number }[] = [];
+  for (const { route, segments: template, literals } of compiledRoutes) {
+    const pathParameters = matchSegments(template, segments);
+    if (pathParameters) out.push({ route, pathParameters, literals });
   }
-  return out.sort((a, b) => literalSegments(b.route.path) - literalSegments(a.route.path));
+  return out.sort((a, b) => b.literals - a.literals).map(({ route, pathParameters }) => ({ route, pathParameters }));
 }

@@ -76,6 +76,17 @@ function encodingOf(transferSyntaxUID: string): Encoding {
   return EXPLICIT_LE; // PS3.5 A.4: every encapsulated transfer syntax is Explicit VR Little Endian
 }
 
+/** Sees a value of defined length: its tag, where it starts, its length, and its VR in explicit VR. */
+type ElementVisitor = (tag: number, valueStart: number, length: number, vr: string | undefined) => void;
+
+/** One element as encoded: its VR only in explicit VR; length may be undefined (0xFFFFFFFF). */
+export interface ElementAt {
+  readonly tag: number;
+  readonly vr?: string;
+  readonly length: number;
+  readonly valueStart: number;
+}
+
 /** Structural walk of encoded elements; throws Part10Error at the first value that does not fit. */
 class ElementWalker {
   private readonly view: DataView;
@@ -97,29 +108,47 @@ class ElementWalker {
    * Walks the elements in [pos, end). Inside an item of undefined length, returns just after its
    * Item Delimitation Item (PS3.5 7.5.1); otherwise returns end. `visit` sees the top-level values.
    */
-  dataSet(pos: number, end: number, enc: Encoding, inUndefinedItem: boolean, visit?: (tag: number, valueStart: number, length: number) => void): number {
+  dataSet(pos: number, end: number, enc: Encoding, inUndefinedItem: boolean, visit?: ElementVisitor): number {
+    return this.walk(pos, end, enc, inUndefinedItem, visit).end;
+  }
+
+  /**
+   * Walks the top-level elements in [pos, end) up to the first whose tag is stopTag or above (PS3.5 7.1:
+   * a data set is in ascending tag order), whose value need not lie in the bytes: the bytes may be
+   * only the beginning of a file. Answers that element, or undefined when the bytes end before it.
+   */
+  header(pos: number, end: number, enc: Encoding, stopTag: number, visit?: ElementVisitor): ElementAt | undefined {
+    return this.walk(pos, end, enc, false, visit, stopTag).stop;
+  }
+
+  /** The element whose header starts at pos: tag, VR (explicit VR only), value length and value start. */
+  private element(pos: number, end: number, enc: Encoding): ElementAt {
+    const tag = this.tagAt(pos, enc);
+    if (!enc.explicitVR) return { tag, length: this.view.getUint32(pos + 4, enc.littleEndian), valueStart: pos + 8 };
+    const vr = String.fromCharCode(this.bytes[pos + 4]!, this.bytes[pos + 5]!);
+    if (!VRS.has(vr)) throw new Part10Error('unknown value representation');
+    if (!LONG_VRS.has(vr)) return { tag, vr, length: this.view.getUint16(pos + 6, enc.littleEndian), valueStart: pos + 8 };
+    this.need(pos, 12, end);
+    return { tag, vr, length: this.view.getUint32(pos + 8, enc.littleEndian), valueStart: pos + 12 };
+  }
+
+  private walk(
+    pos: number,
+    end: number,
+    enc: Encoding,
+    inUndefinedItem: boolean,
+    visit?: ElementVisitor,
+    stopTag?: number,
+  ): { end: number; stop?: ElementAt } {
     while (pos < end) {
       this.need(pos, 8, end);
       const tag = this.tagAt(pos, enc);
-      if (tag === ITEM_DELIMITATION && inUndefinedItem) return pos + 8;
+      if (tag === ITEM_DELIMITATION && inUndefinedItem) return { end: pos + 8 };
       if (tag >>> 16 === 0xfffe) throw new Part10Error('unexpected item or delimiter in a data set');
-      let vr: string | undefined;
-      let length: number;
-      if (enc.explicitVR) {
-        vr = String.fromCharCode(this.bytes[pos + 4]!, this.bytes[pos + 5]!);
-        if (!VRS.has(vr)) throw new Part10Error('unknown value representation');
-        if (LONG_VRS.has(vr)) {
-          this.need(pos, 12, end);
-          length = this.view.getUint32(pos + 8, enc.littleEndian);
-          pos += 12;
-        } else {
-          length = this.view.getUint16(pos + 6, enc.littleEndian);
-          pos += 8;
-        }
-      } else {
-        length = this.view.getUint32(pos + 4, enc.littleEndian);
-        pos += 8;
-      }
+      const element = this.element(pos, end, enc);
+      if (stopTag !== undefined && tag >= stopTag) return { end: pos, stop: element };
+      const { vr, length } = element;
+      pos = element.valueStart;
       if (length === UNDEFINED_LENGTH) {
         if (tag === PIXEL_DATA && vr !== 'SQ') pos = this.fragments(pos, end, enc);
         // PS3.5 6.2.2: a UN value of undefined length is a sequence encoded in Implicit VR Little Endian.
@@ -129,12 +158,12 @@ class ElementWalker {
       } else {
         this.need(pos, length, end);
         if (vr === 'SQ') this.definedSequence(pos, pos + length, enc);
-        visit?.(tag, pos, length);
+        visit?.(tag, pos, length, vr);
         pos += length;
       }
     }
     if (inUndefinedItem) throw new Part10Error('item without Item Delimitation Item');
-    return end;
+    return { end };
   }
 
   /** A sequence of defined length: items fill [pos, end) exactly. */
@@ -244,12 +273,12 @@ export function readPart10(bytes: Uint8Array): ParsedInstance {
   }
 }
 
-function parse(bytes: Uint8Array): ParsedInstance {
+/** PS3.10 7.1: preamble, 'DICM' and File Meta Information; the transfer syntax and where the data set starts. */
+function readFileMeta(bytes: Uint8Array, walker: ElementWalker): { transferSyntaxUID: string; metaEnd: number } {
   const metaStart = PREAMBLE_LENGTH + DICM.length;
   if (bytes.length < metaStart + 12 || asciiDecoder.decode(bytes.subarray(PREAMBLE_LENGTH, metaStart)) !== DICM) {
     throw new Part10Error("not a DICOM Part 10 file: no 'DICM' prefix after the preamble");
   }
-  const walker = new ElementWalker(bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // PS3.10 7.1: File Meta Information Group Length (0002,0000) UL comes first and sizes the group.
   const groupLength = asciiDecoder.decode(bytes.subarray(metaStart, metaStart + 6));
@@ -264,6 +293,47 @@ function parse(bytes: Uint8Array): ParsedInstance {
     if (tag === 0x00020010) transferSyntaxUID = asciiDecoder.decode(bytes.subarray(start, start + length)).replace(/[\0 ]+$/, '');
   });
   if (!transferSyntaxUID) throw new Part10Error('Transfer Syntax UID (0002,0010) missing');
+  return { transferSyntaxUID, metaEnd };
+}
+
+/** The header of a Part 10 file as scanPart10Header reads it, without dcmjs. */
+export interface Part10Header {
+  readonly transferSyntaxUID: string;
+  /** Top-level elements of defined length before `stop`, by tag number; positions are in the file. */
+  readonly elements: ReadonlyMap<number, ElementAt>;
+  /** The first top-level element whose tag is the stop tag or above; its value may lie beyond the bytes. */
+  readonly stop: ElementAt;
+}
+
+/**
+ * Reads the File Meta Information and the top-level elements of a data set up to the first element
+ * whose tag is `stopTag` or above, walking them like readPart10 does but without dcmjs; `bytes` may
+ * be the beginning of a file only. Undefined when the data set is not little endian and uninflated
+ * (big endian and deflated data sets need decoding first), when the bytes end before that element, or
+ * when they are not a well-formed Part 10 file (readPart10 then says why).
+ */
+export function scanPart10Header(bytes: Uint8Array, stopTag: number): Part10Header | undefined {
+  try {
+    const walker = new ElementWalker(bytes);
+    const { transferSyntaxUID, metaEnd } = readFileMeta(bytes, walker);
+    if (transferSyntaxUID === TransferSyntax.ExplicitVRBigEndian || transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian) {
+      return undefined;
+    }
+    const elements = new Map<number, ElementAt>();
+    const stop = walker.header(metaEnd, bytes.length, encodingOf(transferSyntaxUID), stopTag, (tag, valueStart, length, vr) => {
+      elements.set(tag, { tag, vr, length, valueStart });
+    });
+    return stop && { transferSyntaxUID, elements, stop };
+  } catch (error) {
+    // Bytes that end inside the header (a prefix too short), or a file readPart10 will refuse itself.
+    if (error instanceof Part10Error) return undefined;
+    throw error;
+  }
+}
+
+function parse(bytes: Uint8Array): ParsedInstance {
+  const walker = new ElementWalker(bytes);
+  const { transferSyntaxUID, metaEnd } = readFileMeta(bytes, walker);
 
   if (transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian) {
     const inflated = inflate(bytes.subarray(metaEnd));

@@ -6,10 +6,11 @@
  * Every check that can fail the request (400, 404/410, 406, 413) runs before the response starts;
  * once the body streams, only a storage failure can interrupt it.
  */
+import { Readable } from 'node:stream';
 import { getBulkData } from '../dicom/json';
 import { newBoundary, writeMultipartRelated, type OutgoingPart } from '../dicom/multipart';
-import { readPart10, toExplicitVRLittleEndian, type ParsedInstance } from '../dicom/part10';
-import { extractFrames, FrameError, numberOfFrames } from '../dicom/frames';
+import { readPart10, scanPart10Header, toExplicitVRLittleEndian } from '../dicom/part10';
+import { extractFrames, FrameError, isLittleEndianNative, nativePixelDataOf, numberOfFrames, PIXEL_DATA_SCAN_STOP, readNativeFrames } from '../dicom/frames';
 import { Tag } from '../dicom/tags';
 import { isUncompressedTransferSyntax } from '../dicom/uid';
 import { MediaType, warningHeader, type DicomwebResponse } from '../handlers/http';
@@ -39,6 +40,11 @@ export interface RetrieveLimits {
 
 /** How many metadata objects are read ahead while the JSON array streams. */
 const METADATA_READ_AHEAD = 8;
+/**
+ * Objects requested ahead while an instance streams (mapOrdered starts the next call as it yields a
+ * result): 1 keeps at most two objects open, the one streaming and the next.
+ */
+const INSTANCE_READ_AHEAD = 1;
 
 /** How one stored instance is returned in a negotiated transfer syntax. */
 interface Representation {
@@ -88,10 +94,7 @@ export class RetrieveService {
     const syntaxes = negotiateOctetStream(req);
     const object = await this.instanceObject(uids);
     const transferSyntaxUID = octetStreamTransferSyntax(object.transferSyntaxUID, true, syntaxes);
-    const instance = readPart10(await readObject(this.blobs, object));
-    const frameCount = numberOfFrames(instance);
-    if (frameCount === 0) throw new NotFoundError('the instance has no pixel data, hence no frames');
-    const { frames, missing } = framesOf(instance, frameNumbers);
+    const { frames, missing, frameCount } = await this.framesOf(object, frameNumbers);
     if (frames.length === 0) {
       throw new NotFoundError('none of the requested frames exists', [
         { target: 'frames', message: `the instance has ${frameCount} frame(s)` },
@@ -164,27 +167,33 @@ export class RetrieveService {
 
     const blobs = this.blobs;
     const baseUrl = req.baseUrl;
-    async function* parts() {
-      for (const { entry, representation } of producible) {
+    // The next instance's object is requested while this one streams (INSTANCE_READ_AHEAD), so a
+    // series does not wait for one object's first byte after another.
+    const parts = mapOrdered(
+      producible,
+      INSTANCE_READ_AHEAD,
+      async ({ entry, representation }): Promise<OutgoingPart> => {
         const object = entry.instance!;
         const body: OutgoingPart['body'] = representation.transcode
           ? toExplicitVRLittleEndian(await readObject(blobs, object))
           : await streamObject(blobs, object);
-        yield {
+        return {
           contentType: `${MediaType.Dicom}; transfer-syntax=${representation.transferSyntaxUID}`,
           headers: {
             'Content-Location': absolute(baseUrl, instancePath(entry.studyInstanceUID, entry.seriesInstanceUID!, entry.sopInstanceUID!)),
           },
           body,
         };
-      }
-    }
+      },
+      // A response that ends early (the client went away) releases the objects read ahead.
+      (part) => void closeBody(part.body),
+    );
     const skipped = entries.length - producible.length;
     const warning =
       skipped > 0
         ? warningHeader(baseUrl, `${skipped} of ${entries.length} instance(s) cannot be returned in the requested transfer syntax`)
         : undefined;
-    return multipartResponse(MediaType.Dicom, parts(), warning);
+    return multipartResponse(MediaType.Dicom, parts, warning);
   }
 
   /** Metadata as a DICOM JSON array (PS3.18 10.4.1.1.2, Annex F), BulkDataURI made absolute. */
@@ -220,6 +229,28 @@ export class RetrieveService {
   private async instanceObject(uids: ResourceUids): Promise<InstanceObject> {
     const [entry] = await this.instances(uids);
     return entry!.instance!;
+  }
+
+  /**
+   * The frames of a stored instance. Native little endian Pixel Data is located by walking the header
+   * (no dcmjs), and of an object above FRAME_RANGE_MIN_BYTES only the header and the frames' bytes are
+   * read (ranged GETs); anything else is read whole and parsed. 404 without pixel data.
+   */
+  private async framesOf(object: InstanceObject, frameNumbers: readonly number[]): Promise<ReturnType<typeof extractFrames> & { frameCount: number }> {
+    const native = isLittleEndianNative(object.transferSyntaxUID);
+    const ranged = native && object.size > FRAME_RANGE_MIN_BYTES;
+    const head = ranged ? await readRange(this.blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(this.blobs, object);
+    const header = native ? scanPart10Header(head, PIXEL_DATA_SCAN_STOP) : undefined;
+    const pixelData = header && nativePixelDataOf(header, head);
+    if (pixelData) {
+      const read = (start: number, end: number) =>
+        end <= head.length ? Promise.resolve(head.subarray(start, end)) : readRange(this.blobs, object, start, end);
+      return { ...(await framesCut(() => readNativeFrames(pixelData, frameNumbers, read))), frameCount: pixelData.frameCount };
+    }
+    const instance = readPart10(ranged ? await readObject(this.blobs, object) : head);
+    const frameCount = numberOfFrames(instance);
+    if (frameCount === 0) throw new NotFoundError('the instance has no pixel data, hence no frames');
+    return { ...(await framesCut(async () => extractFrames(instance, frameNumbers))), frameCount };
   }
 
   private assertWithinLimit(bytes: number, advice: string): void {
@@ -284,10 +315,18 @@ function octetStreamTransferSyntax(stored: string, isPixelData: boolean, syntaxe
 
 const PIXEL_DATA_TAGS: ReadonlySet<string> = new Set([Tag.PixelData, Tag.FloatPixelData, Tag.DoubleFloatPixelData]);
 
-/** extractFrames, with stored pixel data whose frames cannot be delimited answered as 406. */
-function framesOf(instance: ParsedInstance, frameNumbers: readonly number[]): ReturnType<typeof extractFrames> {
+/**
+ * Objects larger than this have their frames read by range: the header first (HEADER_PREFIX_BYTES),
+ * then the bytes of the frames asked, so memory and transfer follow the frames, not the object.
+ */
+const FRAME_RANGE_MIN_BYTES = 1024 * 1024;
+/** The beginning of an object read for its header; a longer header makes the object be read whole. */
+const HEADER_PREFIX_BYTES = 64 * 1024;
+
+/** Cuts frames, with stored pixel data whose frames cannot be delimited answered as 406. */
+async function framesCut(cut: () => Promise<ReturnType<typeof extractFrames>>): Promise<ReturnType<typeof extractFrames>> {
   try {
-    return extractFrames(instance, frameNumbers);
+    return await cut();
   } catch (error) {
     if (!(error instanceof FrameError)) throw error;
     throw new NotAcceptableError('the frames of this instance cannot be delimited', [
@@ -343,6 +382,12 @@ export async function readObject(blobs: BlobStore, object: InstanceObject, key: 
   return bytes;
 }
 
+async function readRange(blobs: BlobStore, object: InstanceObject, start: number, end: number): Promise<Uint8Array> {
+  const bytes = await blobs.getRange(object.objectKey, start, end);
+  if (!bytes) throw new Error('stored object missing for an indexed instance (objectKey)');
+  return bytes;
+}
+
 export async function streamObject(blobs: BlobStore, object: InstanceObject): Promise<AsyncIterable<Uint8Array>> {
   const stream = await blobs.getStream(object.objectKey);
   if (!stream) throw new Error('stored object missing for an indexed instance (objectKey)');
@@ -366,9 +411,15 @@ export function withAbsoluteBulkDataURIs(dataset: DicomJson, baseUrl: string): D
 
 /**
  * Maps items with at most `concurrency` calls in flight, yielding results in input order.
- * A rejection surfaces when its turn comes; none is left unhandled meanwhile.
+ * A rejection surfaces when its turn comes; none is left unhandled meanwhile. When the consumer stops
+ * early, `dispose` receives the results already started and never yielded.
  */
-async function* mapOrdered<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): AsyncIterable<R> {
+async function* mapOrdered<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<R>,
+  dispose: (result: R) => void = () => undefined,
+): AsyncIterable<R> {
   const pending: Promise<R>[] = [];
   let next = 0;
   const start = () => {
@@ -376,10 +427,30 @@ async function* mapOrdered<T, R>(items: readonly T[], concurrency: number, fn: (
     p.catch(() => undefined);
     pending.push(p);
   };
-  while (next < items.length && pending.length < concurrency) start();
-  while (pending.length > 0) {
-    const result = await pending.shift()!;
-    if (next < items.length) start();
-    yield result;
+  try {
+    while (next < items.length && pending.length < concurrency) start();
+    while (pending.length > 0) {
+      const result = await pending.shift()!;
+      if (next < items.length) start();
+      yield result;
+    }
+  } finally {
+    for (const p of pending) p.then(dispose, () => undefined);
+  }
+}
+
+/** Ends a part body that will not be read, releasing its connection. */
+async function closeBody(body: OutgoingPart['body']): Promise<void> {
+  if (body instanceof Uint8Array) return;
+  // A Node stream (what the S3 adapter answers) is destroyed: its async iterator, never started,
+  // would not release it.
+  if (body instanceof Readable) {
+    body.destroy();
+    return;
+  }
+  try {
+    await body[Symbol.asyncIterator]().return?.();
+  } catch {
+    // already failed: nothing left to release
   }
 }

@@ -24,7 +24,7 @@ import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
 import { warningHeader, type RequestBody } from '../handlers/http';
 import { instanceMetadataKey, instanceObjectKey } from '../storage/keys';
-import type { BlobStore, DicomJson, InstanceObject, InstanceUids, MetadataIndex } from '../storage/ports';
+import type { BlobStore, DicomJson, InstanceObject, InstanceKey, MetadataIndex } from '../storage/ports';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
 import { buildIndexEntries } from './index-entries';
 import { FailureReason } from './status-codes';
@@ -99,9 +99,9 @@ export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'> & {
 export class StoreBookkeeping {
   private readonly series = new Map<string, { studyInstanceUID: string; seriesInstanceUID: string; instances: number }>();
   private readonly studies = new Map<string, { instances: number; modalities: Set<string> }>();
-  private readonly created: InstanceUids[] = [];
+  private readonly created: InstanceKey[] = [];
 
-  add(created: InstanceUids, modality: string | undefined): void {
+  add(created: InstanceKey, modality: string | undefined): void {
     const { studyInstanceUID, seriesInstanceUID } = created;
     const seriesKey = `${studyInstanceUID}/${seriesInstanceUID}`;
     const series = this.series.get(seriesKey) ?? { studyInstanceUID, seriesInstanceUID, instances: 0 };

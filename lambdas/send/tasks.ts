@@ -111,15 +111,17 @@ export class SendTasks {
     // The registry entry gives the credentials; the sub-operations go to the URL the user agent named.
     const destination = { ...resolveDestination(registry, requested), url: requested };
 
+    // The batch is sent as one request, so all of it is in memory anyway: read its objects at once.
+    const objects = await this.storedObjects(input.Items);
+    const read = await Promise.all(objects.map((object) => (object ? this.deps.blobs.get(object.objectKey) : undefined)));
     const instances: InstanceToStore[] = [];
     const missing: string[] = [];
-    for (const item of input.Items) {
-      const object = await this.storedObject(item);
-      const bytes = object ? await this.deps.blobs.get(object.objectKey) : undefined;
+    input.Items.forEach((item, i) => {
+      const bytes = read[i];
       // Deleted since Resolve: nothing to send, so the sub-operation fails.
       if (!bytes) missing.push(item.sopInstanceUID);
       else instances.push({ sopInstanceUID: item.sopInstanceUID, sopClassUID: item.sopClassUID, bytes });
-    }
+    });
     const outcome = instances.length
       ? settleBatch(
           instances.map((i) => i.sopInstanceUID),
@@ -167,10 +169,19 @@ export class SendTasks {
     return record;
   }
 
-  /** The stored object of a manifest item: an instance of the studies or a Non-Patient Instance. */
-  private async storedObject(item: ManifestItem): Promise<InstanceObject | undefined> {
-    if (item.npi !== undefined) return (await this.npiDeps().index.getInstance(item.npi, item.sopInstanceUID))?.instance;
-    return (await this.deps.index.getInstance(item.studyInstanceUID, item.seriesInstanceUID, item.sopInstanceUID))?.instance;
+  /**
+   * The stored objects of manifest items, in their order (undefined for an instance no longer
+   * indexed): instances of the studies in one batched index read, Non-Patient Instances each by key.
+   */
+  private async storedObjects(items: readonly ManifestItem[]): Promise<(InstanceObject | undefined)[]> {
+    const studies = items.filter((item) => item.npi === undefined);
+    const entries = studies.length > 0 ? await this.deps.index.getInstances(studies) : [];
+    const byItem = new Map(studies.map((item, i) => [item, entries[i]?.instance]));
+    return Promise.all(
+      items.map(async (item) =>
+        item.npi === undefined ? byItem.get(item) : (await this.npiDeps().index.getInstance(item.npi, item.sopInstanceUID))?.instance,
+      ),
+    );
   }
 
   /** The Non-Patient Instances of the category the search matches (Sup 248 12.X.2), as manifest items. */

@@ -36,8 +36,8 @@ import type {
   DicomJson,
   IndexEntry,
   IndexQuery,
+  InstanceKey,
   InstanceObject,
-  InstanceUids,
   Level,
   MetadataIndex,
   PutInstanceOutcome,
@@ -328,6 +328,16 @@ const MAX_BATCH_GET = 100;
 /** Retries of a batch call's unprocessed part (about 3 s of back-off in all). */
 const MAX_UNPROCESSED_RETRIES = 6;
 
+/** One string per table key, to find a BatchGetItem's answers (which come in any order) by key. */
+function itemId(key: TableKey): string {
+  return `${key.PK}\n${key.SK}`;
+}
+
+/** The items of a BatchGetItem answer by itemId. */
+function byItemId(items: readonly Item[]): Map<string, Item> {
+  return new Map(items.map((item) => [itemId({ PK: item[TABLE_PARTITION_KEY] as string, SK: item[TABLE_SORT_KEY] as string }), item]));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The adapter
 // ---------------------------------------------------------------------------------------------
@@ -453,6 +463,15 @@ export class DynamoMetadataIndex implements MetadataIndex {
     return this.getEntry({ level: 'INSTANCE', studyInstanceUID, seriesInstanceUID, sopInstanceUID });
   }
 
+  async getInstances(keys: readonly InstanceKey[]): Promise<(IndexEntry | undefined)[]> {
+    const tableKeys = keys.map((k) => entryKey({ level: 'INSTANCE', ...k }));
+    const items = byItemId(await this.batchGet(tableKeys, true));
+    return tableKeys.map((k) => {
+      const item = items.get(itemId(k));
+      return item ? fromItem(item) : undefined;
+    });
+  }
+
   async *query(q: IndexQuery): AsyncIterable<IndexEntry> {
     switch (q.by) {
       case 'study':
@@ -519,16 +538,15 @@ export class DynamoMetadataIndex implements MetadataIndex {
   async findTombstone(t: TombstoneKeys): Promise<Tombstone | undefined> {
     // Nearest first: the resource itself, then its series, then its study.
     const candidates = [t, ...ancestors(t)].map(tombstoneKey);
-    const found = new Map<string, Tombstone>();
-    for (const item of await this.batchGet(candidates, true)) found.set(item[TABLE_SORT_KEY] as string, tombstoneFromItem(item));
+    const found = byItemId(await this.batchGet(candidates, true));
     for (const c of candidates) {
-      const hit = found.get(c.SK);
-      if (hit) return hit;
+      const hit = found.get(itemId(c));
+      if (hit) return tombstoneFromItem(hit);
     }
     return undefined;
   }
 
-  async clearTombstones(instances: readonly InstanceUids[]): Promise<void> {
+  async clearTombstones(instances: readonly InstanceKey[]): Promise<void> {
     const keys = new Map<string, TableKey>();
     for (const i of instances) {
       const instance: TombstoneKeys = { level: 'INSTANCE', ...i };
@@ -602,20 +620,27 @@ export class DynamoMetadataIndex implements MetadataIndex {
     if (keys.length > 0) for (const item of await this.batchGet(keys, false)) yield fromItem(item);
   }
 
-  /** BatchGetItem of up to 100 keys, until nothing is left unprocessed; the items found, in any order. */
+  /** BatchGetItem, 100 keys a call, the calls at once, until nothing is left unprocessed; the items found, in any order. */
   private async batchGet(keys: readonly TableKey[], consistentRead: boolean): Promise<Item[]> {
-    const items: Item[] = [];
-    let request: Record<string, unknown>[] | undefined = keys.map((k) => ({ ...k }));
-    for (let attempt = 0; request && request.length > 0; attempt++) {
-      await this.backOffUnprocessed(attempt);
-      const pending: Record<string, unknown>[] = request;
-      const out = await this.call(() =>
-        this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: consistentRead } } })),
-      );
-      items.push(...(out.Responses?.[this.tableName] ?? []));
-      request = out.UnprocessedKeys?.[this.tableName]?.Keys;
-    }
-    return items;
+    const calls: TableKey[][] = [];
+    for (let i = 0; i < keys.length; i += MAX_BATCH_GET) calls.push(keys.slice(i, i + MAX_BATCH_GET));
+    const answers = await Promise.all(
+      calls.map(async (call) => {
+        const items: Item[] = [];
+        let request: Record<string, unknown>[] | undefined = call.map((k) => ({ ...k }));
+        for (let attempt = 0; request && request.length > 0; attempt++) {
+          await this.backOffUnprocessed(attempt);
+          const pending: Record<string, unknown>[] = request;
+          const out = await this.call(() =>
+            this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: consistentRead } } })),
+          );
+          items.push(...(out.Responses?.[this.tableName] ?? []));
+          request = out.UnprocessedKeys?.[this.tableName]?.Keys;
+        }
+        return items;
+      }),
+    );
+    return answers.flat();
   }
 
   /** BatchWriteItem, 25 requests a call, the calls at once, until nothing is left unprocessed. */

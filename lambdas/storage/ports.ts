@@ -20,6 +20,11 @@ export interface BlobStore {
   get(key: string): Promise<Uint8Array | undefined>;
   /** The object as a stream of chunks, or undefined when the key does not exist. */
   getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
+  /**
+   * Bytes [start, end) of the object (fewer when it ends before `end`), or undefined when the key does
+   * not exist; `start` lies inside the object.
+   */
+  getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined>;
   delete(keys: readonly string[]): Promise<void>;
 }
 
@@ -47,6 +52,13 @@ export interface IndexEntry {
   readonly relatedInstances?: number;
   /** Study only: ModalitiesInStudy. */
   readonly modalities?: readonly string[];
+}
+
+/** The UIDs that address one instance of the Studies Service. */
+export interface InstanceKey {
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID: string;
+  readonly sopInstanceUID: string;
 }
 
 export interface InstanceObject {
@@ -93,13 +105,6 @@ export type PutInstanceOutcome =
   /** The SOP Instance UID exists with other content or under another study/series. */
   | { readonly outcome: 'conflict'; readonly existing: IndexEntry };
 
-/** The UIDs naming one instance. */
-export interface InstanceUids {
-  readonly studyInstanceUID: string;
-  readonly seriesInstanceUID: string;
-  readonly sopInstanceUID: string;
-}
-
 export interface Tombstone {
   readonly level: Level;
   readonly studyInstanceUID: string;
@@ -130,6 +135,11 @@ export interface MetadataIndex {
   getStudy(studyInstanceUID: string): Promise<IndexEntry | undefined>;
   getSeries(studyInstanceUID: string, seriesInstanceUID: string): Promise<IndexEntry | undefined>;
   getInstance(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<IndexEntry | undefined>;
+  /**
+   * Instance entries by their UIDs, in the order asked, undefined where none is indexed: one batched
+   * read (BatchGetItem) rather than one round trip per instance.
+   */
+  getInstances(keys: readonly InstanceKey[]): Promise<(IndexEntry | undefined)[]>;
   /** Candidates for a search, page by page; never a table scan. */
   query(q: IndexQuery): AsyncIterable<IndexEntry>;
 
@@ -139,7 +149,7 @@ export interface MetadataIndex {
   /** The tombstone of this resource or of the series/study above it, if any (410 Gone). */
   findTombstone(t: Omit<Tombstone, 'deletedAt'>): Promise<Tombstone | undefined>;
   /** Removes the tombstones of these instances and of their series and studies: a re-store revives them. */
-  clearTombstones(instances: readonly InstanceUids[]): Promise<void>;
+  clearTombstones(instances: readonly InstanceKey[]): Promise<void>;
 }
 
 /**

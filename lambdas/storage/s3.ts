@@ -46,7 +46,14 @@ export class S3BlobStore implements BlobStore {
 
   async get(key: string): Promise<Uint8Array | undefined> {
     const body = await this.getBody(key);
-    return body && new Uint8Array(await body.transformToByteArray());
+    // The SDK collects the body into a fresh Uint8Array of its own: no second copy.
+    return body && (await body.transformToByteArray());
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined> {
+    // RFC 9110 14.1.2: the last byte position is inclusive.
+    const body = await this.getBody(key, `bytes=${start}-${end - 1}`);
+    return body && (await body.transformToByteArray());
   }
 
   async getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
@@ -75,9 +82,9 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  private async getBody(key: string): Promise<NonNullable<GetObjectCommandOutput['Body']> | undefined> {
+  private async getBody(key: string, range?: string): Promise<NonNullable<GetObjectCommandOutput['Body']> | undefined> {
     try {
-      const out = await callAws('S3', () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+      const out = await callAws('S3', () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range })));
       return out.Body;
     } catch (error) {
       if (error instanceof NoSuchKey) return undefined;

@@ -47,12 +47,20 @@ class BodyTooLarge extends Error {}
 /** Retry-After of the 503 answered beyond maxInFlightRequests, in seconds. */
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
+const EMPTY_BODY = Buffer.alloc(0);
+
 /**
  * The request body in one buffer. With a Content-Length (which Node's parser holds the body to) the
  * chunks are copied into a buffer of that size as they come, rather than gathered and concatenated:
  * the body is in memory once, not twice.
  */
 async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  // RFC 9112 6.3: a request with neither Content-Length nor Transfer-Encoding has no body (every
+  // retrieve and search); nothing to iterate.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+    req.resume();
+    return EMPTY_BODY;
+  }
   const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
   if (declared !== undefined && declared > limit) throw new BodyTooLarge();
   const body = declared !== undefined && Number.isSafeInteger(declared) ? Buffer.allocUnsafe(declared) : undefined;

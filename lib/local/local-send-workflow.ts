@@ -15,6 +15,12 @@ const arn = (task: SendTaskName) => `arn:aws:lambda:us-east-1:000000000000:funct
 
 export class LocalSendWorkflow implements SendWorkflow {
   private readonly definition;
+  /**
+   * Built, and its definition validated, once: aws-local-stepfunctions compiles the ASL schema for every
+   * StateMachine it constructs (some 150 ms of CPU on this machine, which held up each Send request), and
+   * one machine runs any number of executions, as a Step Functions state machine does.
+   */
+  private readonly machine: StateMachine;
   private readonly executions = new Map<string, { state: ExecutionState; abort: () => void; done: Promise<unknown> }>();
 
   constructor(
@@ -30,6 +36,7 @@ export class LocalSendWorkflow implements SendWorkflow {
       batchSize: opts.batchSize,
       maxConcurrency: opts.maxConcurrency,
     });
+    this.machine = new StateMachine(this.definition as never);
   }
 
   async start(input: { readonly transactionUID: string; readonly destination: string }): Promise<string> {
@@ -47,7 +54,7 @@ export class LocalSendWorkflow implements SendWorkflow {
       },
     });
     const executionId = `local:send:${input.transactionUID}:${randomUUID()}`;
-    const execution = new StateMachine(this.definition as never).run(input as never, {
+    const execution = this.machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: handlers as never },
     });
     const entry = { state: 'RUNNING' as ExecutionState, abort: execution.abort, done: Promise.resolve() as Promise<unknown> };

@@ -247,7 +247,7 @@ suite('DIMSE gateway with dcmtk peers', () => {
 
     it('[dimse.cstore-scp.a700] answers A700 when the storage cannot be written', async () => {
       const blobs = new MemoryBlobStore();
-      const failing: BlobStore = { ...blobs, get: (k) => blobs.get(k), getStream: (k) => blobs.getStream(k), delete: (k) => blobs.delete(k), put: () => Promise.reject(new Error('storage down')) };
+      const failing: BlobStore = { ...blobs, get: (k) => blobs.get(k), getStream: (k) => blobs.getStream(k), getRange: (k, start, end) => blobs.getRange(k, start, end), delete: (k) => blobs.delete(k), put: () => Promise.reject(new Error('storage down')) };
       const index = new MemoryMetadataIndex();
       const search = new SearchService(index, { maxCandidates: 10, defaultLimit: 10, maxLimit: 10 });
       const gateway = await startDimseGateway(

@@ -24,6 +24,10 @@ export class MemoryBlobStore implements BlobStore {
     return blob ? Uint8Array.from(blob.body) : undefined;
   }
 
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined> {
+    return this.objects.get(key)?.body.slice(start, end);
+  }
+
   async getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
     const blob = this.objects.get(key);
     if (!blob) return undefined;

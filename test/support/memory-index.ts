@@ -10,7 +10,7 @@ import type {
   DateRange,
   IndexEntry,
   IndexQuery,
-  InstanceUids,
+  InstanceKey,
   MetadataIndex,
   PutInstanceOutcome,
   Tombstone,
@@ -135,6 +135,10 @@ export class MemoryMetadataIndex implements MetadataIndex {
     return this.get({ level: 'INSTANCE', studyInstanceUID, seriesInstanceUID, sopInstanceUID });
   }
 
+  async getInstances(keys: readonly InstanceKey[]): Promise<(IndexEntry | undefined)[]> {
+    return keys.map((k) => this.get({ level: 'INSTANCE', ...k }));
+  }
+
   private get(keys: EntryKeys): IndexEntry | undefined {
     const e = this.entries.get(entryKey(keys));
     return e ? copy(e) : undefined;
@@ -169,7 +173,7 @@ export class MemoryMetadataIndex implements MetadataIndex {
     return undefined;
   }
 
-  async clearTombstones(instances: readonly InstanceUids[]): Promise<void> {
+  async clearTombstones(instances: readonly InstanceKey[]): Promise<void> {
     for (const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } of instances) {
       this.tombstones.delete(tombstoneKey({ level: 'INSTANCE', studyInstanceUID, seriesInstanceUID, sopInstanceUID }));
       this.tombstones.delete(tombstoneKey({ level: 'SERIES', studyInstanceUID, seriesInstanceUID }));

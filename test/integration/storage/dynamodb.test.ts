@@ -124,6 +124,35 @@ describe('putInstance', () => {
   });
 });
 
+describe('getInstances', () => {
+  it('answers in the order asked, undefined where nothing is indexed, across BatchGetItem requests of 100 keys', async () => {
+    const [study, series] = [uid(), uid()];
+    const stored = Array.from({ length: 120 }, () => instanceEntry(study, series, uid()));
+    for (const entry of stored) await index.putInstance(entry);
+    const absent = { studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: uid() };
+    const asked = [...stored.slice().reverse(), absent].map((e) => ({
+      studyInstanceUID: e.studyInstanceUID,
+      seriesInstanceUID: e.seriesInstanceUID!,
+      sopInstanceUID: e.sopInstanceUID!,
+    }));
+    let batches = 0;
+    clients.dynamodb.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'BatchGetItemCommand') batches++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countBatchGets' },
+    );
+    try {
+      expect(await index.getInstances(asked)).toEqual([...stored.slice().reverse(), undefined]);
+    } finally {
+      clients.dynamodb.middlewareStack.remove('countBatchGets');
+    }
+    expect(batches).toBe(2);
+    expect(await index.getInstances([])).toEqual([]);
+  });
+});
+
 describe('ensureStudy / ensureSeries and counters', () => {
   it('creates each entry once', async () => {
     const [study, series] = [uid(), uid()];

@@ -50,9 +50,18 @@ describe('S3BlobStore against s3rver', () => {
     expect(chunks).toBeGreaterThan(1);
   });
 
-  it('answers undefined for a missing key, whole or streamed', async () => {
+  it('answers undefined for a missing key, whole, streamed or by range', async () => {
     expect(await store.get('k/missing')).toBeUndefined();
     expect(await store.getStream('k/missing')).toBeUndefined();
+    expect(await store.getRange('k/missing', 0, 10)).toBeUndefined();
+  });
+
+  it('reads byte ranges [start, end), shorter when the object ends first', async () => {
+    const body = bytes(100_000, 5);
+    await store.put('k/ranges', body, 'application/dicom');
+    expect(Buffer.from((await store.getRange('k/ranges', 0, 10))!)).toEqual(Buffer.from(body.subarray(0, 10)));
+    expect(Buffer.from((await store.getRange('k/ranges', 70_001, 90_003))!)).toEqual(Buffer.from(body.subarray(70_001, 90_003)));
+    expect(Buffer.from((await store.getRange('k/ranges', 99_990, 200_000))!)).toEqual(Buffer.from(body.subarray(99_990)));
   });
 
   it('deletes in batches of at most 1000 and ignores missing keys', async () => {

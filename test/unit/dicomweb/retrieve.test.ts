@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseMediaType, parseMultipartRelated, type MultipartPart } from '../../../lambdas/dicom/multipart';
 import { readPart10 } from '../../../lambdas/dicom/part10';
@@ -87,6 +88,33 @@ describe('retrieve instances (PS3.18 10.4.1.1.1)', () => {
       expect(Buffer.from(part!.body).equals(Buffer.from(instance.bytes))).toBe(true);
       expect(transferSyntaxOf(part!)).toBe(EVRLE);
     }
+  });
+
+  it('requests the next object while one streams, and closes every object it opened when the response is abandoned', async () => {
+    const study = makeStudy({ series: 1, instancesPerSeries: 4 });
+    await seed(...study.instances.map((i) => i.bytes));
+    let opened = 0;
+    let closed = 0;
+    const getStream = blobs.getStream.bind(blobs);
+    // Node streams, as the S3 adapter answers.
+    blobs.getStream = async (key) => {
+      const stream = Readable.from((await getStream(key))!);
+      opened++;
+      stream.once('close', () => closed++);
+      return stream;
+    };
+
+    const response = await retrieve.retrieveStudy(request({ studyInstanceUID: study.studyInstanceUID }, ANY_DICOM));
+    const body = (response.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    // The first part's header and first chunk: the first object streams, the second is requested.
+    await body.next();
+    await body.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(opened).toBe(2);
+
+    await body.return!(undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toBe(2);
   });
 
   it('converts an Implicit VR instance to Explicit VR Little Endian by default (PS3.18 8.7.3.5.2)', async () => {
@@ -235,6 +263,30 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
   it.each(['', '0', '-1', '1,,2', '1.5', 'a', '2,x'])('answers 400 for the frame list %j', async (frames) => {
     const uids = await seedFrames({ bitsAllocated: 8 });
     await expect(retrieve.retrieveFrames({ ...request(uids), frames })).rejects.toThrow(BadRequestError);
+  });
+
+  it('reads only the header and the frames asked of a large native instance (ranged reads), frames byte-identical', async () => {
+    // 24 frames of 256 x 256 x 16 bits: 3 MiB of pixel data, above the size read whole.
+    const bytes = makeInstance({ rows: 256, columns: 256, bitsAllocated: 16, numberOfFrames: 24 });
+    const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
+    await seed(bytes);
+    const reads: { whole: number; ranged: number } = { whole: 0, ranged: 0 };
+    const get = blobs.get.bind(blobs);
+    const getRange = blobs.getRange.bind(blobs);
+    blobs.get = async (key) => ((reads.whole += 1), get(key));
+    blobs.getRange = async (key, start, end) => {
+      const got = await getRange(key, start, end);
+      reads.ranged += got?.byteLength ?? 0;
+      return got;
+    };
+    const frameLength = 256 * 256 * 2;
+
+    const parts = await partsOf(await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }), frames: '3,2' }));
+
+    expect(parts.map((p) => Buffer.from(p.body))).toEqual([Buffer.from(pixelFrame(3, frameLength)), Buffer.from(pixelFrame(2, frameLength))]);
+    expect(reads.whole).toBe(0);
+    // A header prefix (64 KiB), then the span of frames 2 and 3.
+    expect(reads.ranged).toBeLessThanOrEqual(64 * 1024 + 2 * frameLength);
   });
 
   it('parses a frame list, dropping repeated numbers', () => {
