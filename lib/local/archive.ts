@@ -24,7 +24,7 @@ import { FileDestinationRegistrySource } from '../../lambdas/storage/destination
 import { S3BlobStore } from '../../lambdas/storage/s3';
 import { DynamoSendRequestStore } from '../../lambdas/storage/send-requests';
 import type { FunctionGroup } from '../routes';
-import { startEmulators } from './emulators';
+import { startEmulatorThread } from './emulator-thread';
 import { startGateway, type ProxyHandler } from './gateway';
 import { LocalSendWorkflow } from './local-send-workflow';
 
@@ -74,7 +74,7 @@ async function ensureNameTerms(dynamodbEndpoint: string, indexShards: number): P
 
 export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchive> {
   const dataDir = path.resolve(opts.dataDir);
-  const emulators = await startEmulators({ dataDir, bucketName: LOCAL_BUCKET, tableName: LOCAL_TABLE });
+  const emulators = await startEmulatorThread({ dataDir, bucketName: LOCAL_BUCKET, tableName: LOCAL_TABLE });
   try {
     const config = loadConfig({
       BUCKET_NAME: LOCAL_BUCKET,
