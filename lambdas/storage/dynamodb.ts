@@ -333,6 +333,13 @@ function itemId(key: TableKey): string {
   return `${key.PK}\n${key.SK}`;
 }
 
+/** `items` in runs of at most `size`: a batch call's requests per call. */
+function inRunsOf<T>(items: readonly T[], size: number): T[][] {
+  const runs: T[][] = [];
+  for (let i = 0; i < items.length; i += size) runs.push(items.slice(i, i + size));
+  return runs;
+}
+
 /** The items of a BatchGetItem answer by itemId. */
 function byItemId(items: readonly Item[]): Map<string, Item> {
   return new Map(items.map((item) => [itemId({ PK: item[TABLE_PARTITION_KEY] as string, SK: item[TABLE_SORT_KEY] as string }), item]));
@@ -552,7 +559,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
       const instance: TombstoneKeys = { level: 'INSTANCE', ...i };
       for (const t of [instance, ...ancestors(instance)]) {
         const key = tombstoneKey(t);
-        keys.set(`${key.PK}/${key.SK}`, key);
+        keys.set(itemId(key), key);
       }
     }
     // BatchWriteItem takes 25 deletes at a time: a Store request pays a round trip per 25, not 3 per instance.
@@ -608,7 +615,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
     let keys: TableKey[] = [];
     for await (const term of mergeAscending(shards, (t) => t[GSI_BY_LEVEL.sortKey] as string)) {
       const key = entryKeyOf(term);
-      const id = `${key.PK}\n${key.SK}`;
+      const id = itemId(key);
       if (seen.has(id)) continue;
       seen.add(id);
       keys.push(key);
@@ -622,10 +629,8 @@ export class DynamoMetadataIndex implements MetadataIndex {
 
   /** BatchGetItem, 100 keys a call, the calls at once, until nothing is left unprocessed; the items found, in any order. */
   private async batchGet(keys: readonly TableKey[], consistentRead: boolean): Promise<Item[]> {
-    const calls: TableKey[][] = [];
-    for (let i = 0; i < keys.length; i += MAX_BATCH_GET) calls.push(keys.slice(i, i + MAX_BATCH_GET));
     const answers = await Promise.all(
-      calls.map(async (call) => {
+      inRunsOf(keys, MAX_BATCH_GET).map(async (call) => {
         const items: Item[] = [];
         let request: Record<string, unknown>[] | undefined = call.map((k) => ({ ...k }));
         for (let attempt = 0; request && request.length > 0; attempt++) {
@@ -645,10 +650,8 @@ export class DynamoMetadataIndex implements MetadataIndex {
 
   /** BatchWriteItem, 25 requests a call, the calls at once, until nothing is left unprocessed. */
   private async batchWrite(requests: readonly WriteRequest[]): Promise<void> {
-    const calls: WriteRequest[][] = [];
-    for (let i = 0; i < requests.length; i += MAX_BATCH_WRITE) calls.push(requests.slice(i, i + MAX_BATCH_WRITE));
     await Promise.all(
-      calls.map(async (call) => {
+      inRunsOf(requests, MAX_BATCH_WRITE).map(async (call) => {
         let pending: WriteRequest[] | undefined = call;
         for (let attempt = 0; pending && pending.length > 0; attempt++) {
           await this.backOffUnprocessed(attempt);
