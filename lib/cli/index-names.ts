@@ -7,8 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createAwsClients } from '../../lambdas/storage/clients';
-import { DynamoMetadataIndex } from '../../lambdas/storage/dynamodb';
+import { createDynamoDbClient, DynamoMetadataIndex } from '../../lambdas/storage/dynamodb';
 
 export const USAGE =
   'Usage: npm run index-names -- --table NAME [--region REGION] [--shards INDEX_SHARDS (default 8)] [--endpoint URL]';
@@ -29,8 +28,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error(USAGE);
     return 1;
   }
-  const { dynamodb, s3 } = createAwsClients({ region, dynamodbEndpoint: values.endpoint });
-  s3.destroy();
+  const dynamodb = createDynamoDbClient({ region, dynamodbEndpoint: values.endpoint });
   try {
     const wrote = await new DynamoMetadataIndex(dynamodb, values.table, shards).ensureNameTerms();
     console.log(wrote ? `${values.table}: name terms written` : `${values.table}: name terms already complete`);

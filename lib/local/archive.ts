@@ -18,7 +18,7 @@ import { loadDimseConfig } from '../../lambdas/dimse/config';
 import { startArchiveDimseGateway } from '../../lambdas/dimse/gateway';
 import { deliverSubOperations } from '../../lambdas/dimse/sub-operations';
 import { createAwsClients } from '../../lambdas/storage/clients';
-import { DynamoMetadataIndex } from '../../lambdas/storage/dynamodb';
+import { createDynamoDbClient, DynamoMetadataIndex } from '../../lambdas/storage/dynamodb';
 import { DynamoNpiIndex } from '../../lambdas/storage/npi-index';
 import { FileDestinationRegistrySource } from '../../lambdas/storage/destinations';
 import { S3BlobStore } from '../../lambdas/storage/s3';
@@ -63,8 +63,7 @@ export const LOCAL_TABLE = 'dicomweb-archive';
  * the embedded table itself, whatever DYNAMODB_ENDPOINT the handlers are given (tests point it away).
  */
 async function ensureNameTerms(dynamodbEndpoint: string, indexShards: number): Promise<void> {
-  const { dynamodb, s3 } = createAwsClients({ region: 'us-east-1', dynamodbEndpoint });
-  s3.destroy();
+  const dynamodb = createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint });
   try {
     await new DynamoMetadataIndex(dynamodb, LOCAL_TABLE, indexShards).ensureNameTerms();
   } finally {

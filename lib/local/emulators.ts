@@ -21,7 +21,7 @@ import {
   ResourceNotFoundException,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { createAwsClients } from '../../lambdas/storage/clients';
+import { createDynamoDbClient } from '../../lambdas/storage/dynamodb';
 import { GLOBAL_SECONDARY_INDEXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from '../../lambdas/storage/table-schema';
 
 // Both emulators are CommonJS without type declarations: load them through require, typed here
@@ -159,8 +159,7 @@ export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> 
     },
   };
 
-  const { dynamodb, s3 } = createAwsClients({ region: 'us-east-1', dynamodbEndpoint: emulators.dynamodbEndpoint });
-  s3.destroy();
+  const dynamodb = createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint: emulators.dynamodbEndpoint });
   try {
     await ensureTable(dynamodb, opts.tableName);
   } catch (error) {
