@@ -9,6 +9,16 @@
  * same bundle required as CommonJS; nodejs/node#59913 reports the same on Node 24). The Lambda
  * runtime loads a CommonJS handler with require().
  */
+import { createRequire } from 'node:module';
+
+/**
+ * The one build of dcmjs every bundle carries. dcmjs's package.json maps `import` to its ES build and
+ * `require` to its CommonJS one; the archive imports it, dcmjs-dimse and dcmjs-codecs (Deliver's C-STORE)
+ * require it, so without the alias Deliver carried both builds, 1.4 MB of the same library.
+ * package.json's `overrides` keeps a single dcmjs version in node_modules for the same reason.
+ */
+const DCMJS_BUILD = createRequire(import.meta.url).resolve('dcmjs');
+
 export const LAMBDA_BUNDLE = {
   format: 'cjs',
   platform: 'node',
@@ -18,4 +28,6 @@ export const LAMBDA_BUNDLE = {
   mainFields: ['module', 'main'],
   /** Provided by the Lambda runtime. */
   external: ['@aws-sdk/*'],
+  /** Import path -> file, for every importer (esbuild `alias`). */
+  alias: { dcmjs: DCMJS_BUILD },
 } as const;

@@ -115,6 +115,7 @@ export class DicomwebFunction extends NodejsFunction {
         sourceMapMode: SourceMapMode.DEFAULT,
         mainFields: [...LAMBDA_BUNDLE.mainFields],
         externalModules: [...LAMBDA_BUNDLE.external],
+        esbuildArgs: Object.fromEntries(Object.entries(LAMBDA_BUNDLE.alias).map(([from, to]) => [`--alias:${from}`, to])),
       },
     });
 

@@ -4,11 +4,18 @@
  * DICOM library only where a data set or the data dictionary is read, and the DIMSE library only in
  * Deliver, loaded there on the first C-STORE. Assertions on the import graph, not on timings.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { build, type Metafile } from 'esbuild';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readPart10 } from '../../lambdas/dicom/part10';
+import { TransferSyntax } from '../../lambdas/dicom/uid';
+import { makeInstance } from '../support/dicom-factory';
 import { LAMBDA_BUNDLE } from '../../lib/constructs/bundling';
 import { functionGroups } from '../../lib/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
@@ -50,6 +57,35 @@ function reachable(metafile: Metafile, entry: string, follow: (kind: string) => 
   return seen;
 }
 
+/** Writes a bundle under node_modules, so the external AWS SDK resolves as the runtime provides it. */
+function writeBundle(name: string, code: Uint8Array): string {
+  const dir = path.join(root, 'node_modules', '.cache', 'bundle-test');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.cjs`);
+  writeFileSync(file, code);
+  return file;
+}
+
+/** A dcmtk storescp on a free port of 127.0.0.1, writing what it receives to a temporary folder. */
+async function startStoreScp(aeTitle: string, options: readonly string[]) {
+  const port = await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bundle-storescp-'));
+  const proc = spawn('storescp', ['-aet', aeTitle, '-od', dir, ...options, String(port)], { stdio: 'ignore' });
+  for (let i = 0; i < 50 && spawnSync('echoscu', ['-aec', aeTitle, '127.0.0.1', String(port)]).status !== 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { port, dir, close: async () => (proc.kill(), rm(dir, { recursive: true, force: true })) };
+}
+
+const hasDcmtk = spawnSync('echoscu', ['--version']).status === 0;
+/** Skipped only where dcmtk is missing outside CI; `.ci/run` installs it. */
+const dcmtkSuite = hasDcmtk || process.env.CI ? describe : describe.skip;
+
 const has = (files: Set<string>, pkg: string) => [...files].some((f) => f.includes(`node_modules/${pkg}/`));
 
 const DYNAMODB = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'];
@@ -79,10 +115,10 @@ describe('Lambda bundles', () => {
     expect(b.sdk).toEqual([...spec.sdk].sort());
     expect(has(b.atStart, 'dcmjs')).toBe(spec.dicom);
     expect(has(b.atStart, 'dcmjs-dimse')).toBe(false);
-    if (spec.entry !== sendTaskFunctions.deliver.entry) {
-      expect(has(b.all, 'dcmjs-dimse')).toBe(false);
-      expect(b.bytes).toBeLessThan(MiB);
-    }
+    if (spec.entry !== sendTaskFunctions.deliver.entry) expect(has(b.all, 'dcmjs-dimse')).toBe(false);
+    expect(b.bytes).toBeLessThan(MiB);
+    // One build of dcmjs, whoever imports or requires it (bundling.ts `alias`).
+    expect([...b.all].filter((f) => /node_modules\/dcmjs\/build\//.test(f)).length).toBe(spec.dicom ? 1 : 0);
   }, 60_000);
 
   it('Deliver carries dcmjs-dimse for C-STORE sub-operations, loaded on the first one only', async () => {
@@ -91,15 +127,39 @@ describe('Lambda bundles', () => {
     expect(has(b.atStart, 'dcmjs-dimse')).toBe(false);
   }, 60_000);
 
+  // Deliver's C-STORE runs dcmjs-dimse and dcmjs-codecs on the archive's dcmjs build (the alias): the
+  // bundled SCU stores to a dcmtk storescp, transcoding Explicit to Implicit VR Little Endian when that
+  // is all the peer accepts (dcmjs-codecs' Transcoder over dcmjs).
+  dcmtkSuite('the bundled C-STORE SCU', () => {
+    let scp: { port: number; dir: string; close(): Promise<void> } | undefined;
+    afterAll(async () => scp?.close());
+
+    it('stores to storescp from the bundle, transcoding to the one transfer syntax the peer accepts', async () => {
+      const b = await bundle('lambdas/dimse/store-scu.ts');
+      const file = writeBundle('store-scu', b.code);
+      const { storeByCStore } = createRequire(import.meta.url)(file) as typeof import('../../lambdas/dimse/store-scu');
+      scp = await startStoreScp('BUNDLE_SCP', ['+xi']); // Implicit VR Little Endian only
+      const bytes = makeInstance({ patientID: 'BUNDLE-1', approximateBytes: 20_000 });
+      const { sopInstanceUID, sopClassUID } = readPart10(bytes);
+      const outcome = await storeByCStore({ aeTitle: 'BUNDLE_SCP', host: '127.0.0.1', port: scp.port }, [{ sopInstanceUID, sopClassUID, bytes }], {
+        callingAeTitle: 'ARCHIVE',
+        timeoutMs: 10_000,
+      });
+      expect(outcome).toMatchObject({ completed: [sopInstanceUID], warning: [], failed: [] });
+      const received = await readdir(scp.dir);
+      expect(received).toHaveLength(1);
+      const stored = readPart10(new Uint8Array(await readFile(path.join(scp.dir, received[0]!))));
+      expect(stored.transferSyntaxUID).toBe(TransferSyntax.ImplicitVRLittleEndian);
+      expect(stored.sopInstanceUID).toBe(sopInstanceUID);
+      expect(stored.dict['00100020']?.Value).toEqual(['BUNDLE-1']);
+    }, 60_000);
+  });
+
   it.each(
     [...Object.values(functionGroups), ...Object.values(sendTaskFunctions)].map((f) => [f.entry, 'handler' in f ? f.handler : 'handler'] as const),
   )('%s loads with require(), as the Lambda runtime loads a CommonJS handler, and exports %s', async (entry, handlerName) => {
     const b = await bundle(entry);
-    // Under node_modules, so the external AWS SDK resolves as the runtime provides it.
-    const dir = path.join(root, 'node_modules', '.cache', 'bundle-test');
-    mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `${path.basename(entry, '.ts')}.cjs`);
-    writeFileSync(file, b.code);
+    const file = writeBundle(path.basename(entry, '.ts'), b.code);
     const script = `const m = require(${JSON.stringify(file)}); process.stdout.write(typeof m[${JSON.stringify(handlerName)}]);`;
     // A fresh process with the variables the CDK sets: loading must not reach the network.
     const env = { PATH: process.env.PATH, BUCKET_NAME: 'b', TABLE_NAME: 't', AWS_REGION: 'us-east-1', SEND_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:s' };
