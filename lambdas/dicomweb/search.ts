@@ -4,7 +4,7 @@
  */
 import { vrOf } from '../dicom/dictionary';
 import { Tag } from '../dicom/tags';
-import type { DicomJson, IndexEntry, IndexQuery, Level, MetadataIndex } from '../storage/ports';
+import type { DicomJson, EntryKeys, IndexEntry, IndexQuery, Level, MetadataIndex } from '../storage/ports';
 import { DEFAULT_RETURN_ATTRIBUTES, INSTANCE_AVAILABILITY, UID_TAG_OF_LEVEL } from './attributes';
 import { PayloadTooLargeError } from './errors';
 import { dateRangeOf, matchesAll, personNameIndexPrefix, type MatchKey } from './matching';
@@ -91,19 +91,17 @@ export class SearchService {
   /** Each match with the attributes the request returns (PS3.18 10.6.3.3). */
   private async shape(page: readonly { entry: IndexEntry; view: DicomJson }[], req: SearchRequest): Promise<DicomJson[]> {
     const tags = returnTags(req);
-    const ancestors = new AncestorCounters(this.index);
-    return Promise.all(
-      page.map(async ({ entry, view }) => {
-        const all = { ...(await ancestors.of(entry, tags)), ...view };
-        const selected = tags === 'all' ? Object.keys(all) : tags;
-        const out: DicomJson = {};
-        for (const tag of [...selected].sort()) {
-          const element = all[tag] ?? emptyElement(tag);
-          if (element) out[tag] = element;
-        }
-        return out;
-      }),
-    );
+    const counters = await ancestorCounters(this.index, page.map((m) => m.entry), tags);
+    return page.map(({ view }, i) => {
+      const all = { ...counters[i], ...view };
+      const selected = tags === 'all' ? Object.keys(all) : tags;
+      const out: DicomJson = {};
+      for (const tag of [...selected].sort()) {
+        const element = all[tag] ?? emptyElement(tag);
+        if (element) out[tag] = element;
+      }
+      return out;
+    });
   }
 }
 
@@ -195,32 +193,26 @@ function emptyElement(tag: string): DicomJson[string] | undefined {
 }
 
 /**
- * Counters of the study and series above a series or instance result (NumberOfStudyRelated...,
- * ModalitiesInStudy, NumberOfSeriesRelatedInstances), read once per study or series of the page.
+ * Counters of the study and series above each series or instance result (NumberOfStudyRelated...,
+ * ModalitiesInStudy, NumberOfSeriesRelatedInstances), for the results that return them: the studies
+ * and series of the page in one batched index read, not one read each.
  */
-class AncestorCounters {
-  private readonly cache = new Map<string, Promise<DicomJson>>();
-  constructor(private readonly index: MetadataIndex) {}
-
-  async of(entry: IndexEntry, tags: readonly string[] | 'all'): Promise<DicomJson> {
-    const wants = (...wanted: string[]) => tags !== 'all' && wanted.some((t) => tags.includes(t));
-    const { studyInstanceUID: study, seriesInstanceUID: series = '' } = entry;
-    const out: DicomJson = {};
-    if (entry.level !== 'STUDY' && wants(Tag.ModalitiesInStudy, Tag.NumberOfStudyRelatedSeries, Tag.NumberOfStudyRelatedInstances)) {
-      Object.assign(out, await this.counters(`study ${study}`, () => this.index.getStudy(study)));
-    }
-    if (entry.level === 'INSTANCE' && wants(Tag.NumberOfSeriesRelatedInstances)) {
-      Object.assign(out, await this.counters(`series ${study} ${series}`, () => this.index.getSeries(study, series)));
-    }
-    return out;
-  }
-
-  private counters(key: string, read: () => Promise<IndexEntry | undefined>): Promise<DicomJson> {
-    let cached = this.cache.get(key);
-    if (!cached) {
-      cached = read().then((e) => (e ? countersOf(e) : {}));
-      this.cache.set(key, cached);
-    }
-    return cached;
-  }
+async function ancestorCounters(index: MetadataIndex, page: readonly IndexEntry[], tags: readonly string[] | 'all'): Promise<DicomJson[]> {
+  const wants = (...wanted: string[]) => tags !== 'all' && wanted.some((t) => tags.includes(t));
+  const studyCounters = wants(Tag.ModalitiesInStudy, Tag.NumberOfStudyRelatedSeries, Tag.NumberOfStudyRelatedInstances);
+  const seriesCounters = wants(Tag.NumberOfSeriesRelatedInstances);
+  const idOf = (k: EntryKeys) => `${k.level} ${k.studyInstanceUID} ${k.seriesInstanceUID ?? ''}`;
+  const ancestors = new Map<string, EntryKeys>();
+  const above = page.map(({ level, studyInstanceUID, seriesInstanceUID }) => {
+    const keys: EntryKeys[] = [];
+    if (level !== 'STUDY' && studyCounters) keys.push({ level: 'STUDY', studyInstanceUID });
+    if (level === 'INSTANCE' && seriesCounters) keys.push({ level: 'SERIES', studyInstanceUID, seriesInstanceUID });
+    for (const k of keys) ancestors.set(idOf(k), k);
+    return keys.map(idOf);
+  });
+  if (ancestors.size === 0) return page.map(() => ({}));
+  const keys = [...ancestors.values()];
+  const entries = await index.getEntries(keys);
+  const counters = new Map(keys.map((k, i) => [idOf(k), entries[i] ? countersOf(entries[i]) : {}]));
+  return above.map((ids) => Object.assign({}, ...ids.map((id) => counters.get(id))) as DicomJson);
 }

@@ -175,7 +175,8 @@ export class SendTasks {
    */
   private async storedObjects(items: readonly ManifestItem[]): Promise<(InstanceObject | undefined)[]> {
     const studies = items.filter((item) => item.npi === undefined);
-    const entries = studies.length > 0 ? await this.deps.index.getInstances(studies) : [];
+    const keys = studies.map(({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }) => ({ level: 'INSTANCE' as const, studyInstanceUID, seriesInstanceUID, sopInstanceUID }));
+    const entries = keys.length > 0 ? await this.deps.index.getEntries(keys) : [];
     const byItem = new Map(studies.map((item, i) => [item, entries[i]?.instance]));
     return Promise.all(
       items.map(async (item) =>

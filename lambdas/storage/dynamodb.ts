@@ -34,6 +34,7 @@ import { callAws, clientOptions } from './aws-calls';
 import type {
   DateRange,
   DicomJson,
+  EntryKeys,
   IndexEntry,
   IndexQuery,
   InstanceKey,
@@ -50,7 +51,6 @@ export function createDynamoDbClient(config: Pick<Config, 'region' | 'dynamodbEn
   return new DynamoDBClient(clientOptions(config, config.dynamodbEndpoint));
 }
 
-type EntryKeys = Pick<IndexEntry, 'level' | 'studyInstanceUID' | 'seriesInstanceUID' | 'sopInstanceUID'>;
 type TombstoneKeys = Omit<Tombstone, 'deletedAt'>;
 type Item = Record<string, unknown>;
 type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
@@ -470,8 +470,8 @@ export class DynamoMetadataIndex implements MetadataIndex {
     return this.getEntry({ level: 'INSTANCE', studyInstanceUID, seriesInstanceUID, sopInstanceUID });
   }
 
-  async getInstances(keys: readonly InstanceKey[]): Promise<(IndexEntry | undefined)[]> {
-    const tableKeys = keys.map((k) => entryKey({ level: 'INSTANCE', ...k }));
+  async getEntries(keys: readonly EntryKeys[]): Promise<(IndexEntry | undefined)[]> {
+    const tableKeys = keys.map(entryKey);
     const items = byItemId(await this.batchGet(tableKeys, true));
     return tableKeys.map((k) => {
       const item = items.get(itemId(k));

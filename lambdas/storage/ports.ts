@@ -74,6 +74,9 @@ export interface InstanceObject {
   readonly numberOfFrames: number;
 }
 
+/** What names one entry of the index: its level and the UIDs down to it. */
+export type EntryKeys = Pick<IndexEntry, 'level' | 'studyInstanceUID' | 'seriesInstanceUID' | 'sopInstanceUID'>;
+
 /** How a search reaches its candidates without a scan (see DESIGN.md, storage model). */
 export type IndexQuery =
   /** Entries of one level under one study (and series): a Query on the study partition. */
@@ -136,10 +139,10 @@ export interface MetadataIndex {
   getSeries(studyInstanceUID: string, seriesInstanceUID: string): Promise<IndexEntry | undefined>;
   getInstance(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<IndexEntry | undefined>;
   /**
-   * Instance entries by their UIDs, in the order asked, undefined where none is indexed: one batched
-   * read (BatchGetItem) rather than one round trip per instance.
+   * Entries of any level by their UIDs, in the order asked, undefined where none is indexed: one
+   * batched read (BatchGetItem) rather than one round trip per entry.
    */
-  getInstances(keys: readonly InstanceKey[]): Promise<(IndexEntry | undefined)[]>;
+  getEntries(keys: readonly EntryKeys[]): Promise<(IndexEntry | undefined)[]>;
   /** Candidates for a search, page by page; never a table scan. */
   query(q: IndexQuery): AsyncIterable<IndexEntry>;
 

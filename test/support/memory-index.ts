@@ -8,6 +8,7 @@ import { Tag } from '../../lambdas/dicom/tags';
 import { personNameIndexTerms } from '../../lambdas/dicomweb/matching';
 import type {
   DateRange,
+  EntryKeys,
   IndexEntry,
   IndexQuery,
   InstanceKey,
@@ -16,7 +17,6 @@ import type {
   Tombstone,
 } from '../../lambdas/storage/ports';
 
-type EntryKeys = Pick<IndexEntry, 'level' | 'studyInstanceUID' | 'seriesInstanceUID' | 'sopInstanceUID'>;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The table's (PK, SK) of an entry, as in lambdas/storage/table-schema.ts. */
@@ -135,8 +135,8 @@ export class MemoryMetadataIndex implements MetadataIndex {
     return this.get({ level: 'INSTANCE', studyInstanceUID, seriesInstanceUID, sopInstanceUID });
   }
 
-  async getInstances(keys: readonly InstanceKey[]): Promise<(IndexEntry | undefined)[]> {
-    return keys.map((k) => this.get({ level: 'INSTANCE', ...k }));
+  async getEntries(keys: readonly EntryKeys[]): Promise<(IndexEntry | undefined)[]> {
+    return keys.map((k) => this.get(k));
   }
 
   private get(keys: EntryKeys): IndexEntry | undefined {

@@ -124,13 +124,14 @@ describe('putInstance', () => {
   });
 });
 
-describe('getInstances', () => {
+describe('getEntries', () => {
   it('answers in the order asked, undefined where nothing is indexed, across BatchGetItem requests of 100 keys', async () => {
     const [study, series] = [uid(), uid()];
     const stored = Array.from({ length: 120 }, () => instanceEntry(study, series, uid()));
     for (const entry of stored) await index.putInstance(entry);
     const absent = { studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: uid() };
     const asked = [...stored.slice().reverse(), absent].map((e) => ({
+      level: 'INSTANCE' as const,
       studyInstanceUID: e.studyInstanceUID,
       seriesInstanceUID: e.seriesInstanceUID!,
       sopInstanceUID: e.sopInstanceUID!,
@@ -144,12 +145,12 @@ describe('getInstances', () => {
       { step: 'initialize', name: 'countBatchGets' },
     );
     try {
-      expect(await index.getInstances(asked)).toEqual([...stored.slice().reverse(), undefined]);
+      expect(await index.getEntries(asked)).toEqual([...stored.slice().reverse(), undefined]);
     } finally {
       clients.dynamodb.middlewareStack.remove('countBatchGets');
     }
     expect(batches).toBe(2);
-    expect(await index.getInstances([])).toEqual([]);
+    expect(await index.getEntries([])).toEqual([]);
   });
 });
 

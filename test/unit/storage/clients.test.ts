@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { NoSuchKey, S3ServiceException } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
@@ -25,6 +25,28 @@ describe('createAwsClients', () => {
     expect((await dynamodb.config.credentials()).accessKeyId).toBe('S3RVER');
     s3.destroy();
     dynamodb.destroy();
+  });
+
+  it('skips the SDK\'s redacted log of every call: no info logger, so the log filter never walks an answer', async () => {
+    /** How often one Query's answer is passed through the SDK's log filter (answered before the network). */
+    const filtered = async (client: DynamoDBClient) => {
+      let calls = 0;
+      client.middlewareStack.add(
+        (_next, context) => async () => {
+          const filter = context.outputFilterSensitiveLog as (o: unknown) => unknown;
+          context.outputFilterSensitiveLog = (o: unknown) => (calls++, filter(o));
+          return { output: { $metadata: {}, Items: [{ PK: { S: 'PATIENT#ID-1' } }] }, response: {} };
+        },
+        { step: 'build', name: 'answerHere' },
+      );
+      await client.send(new QueryCommand({ TableName: 't', KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': { S: 'PATIENT#ID-1' } } }));
+      client.destroy();
+      return calls;
+    };
+    const { dynamodb } = createAwsClients({ region: 'us-east-1', s3Endpoint: 'http://127.0.0.1:1', dynamodbEndpoint: 'http://127.0.0.1:2' });
+    expect(await filtered(dynamodb)).toBe(0);
+    // The SDK's default logger (NoOpLogger) has `info`: the filter runs on every answer.
+    expect(await filtered(new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:2', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }))).toBe(1);
   });
 
   it('sets no endpoint and no static credentials for AWS', async () => {
