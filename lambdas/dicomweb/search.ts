@@ -46,9 +46,10 @@ export class SearchService {
 
   /** PS3.18 10.6: SearchForStudies, SearchForSeries, SearchForInstances. */
   async search(req: SearchRequest): Promise<SearchResult> {
-    const matches = await this.matches(req);
     const { offset } = req.parameters;
     const limit = Math.min(req.parameters.limit ?? this.limits.defaultLimit, this.limits.maxLimit);
+    // One match beyond the page tells whether the results are truncated.
+    const matches = await this.matches(req, offset + limit + 1);
     const page = matches.slice(offset, offset + limit);
     const results = await this.shape(page, req);
     return { results, truncated: matches.length > offset + page.length };
@@ -60,21 +61,27 @@ export class SearchService {
    * when given, still select the matches.
    */
   async matchingEntries(req: SearchRequest): Promise<IndexEntry[]> {
-    const matches = await this.matches(req);
     const { offset, limit } = req.parameters;
+    const matches = await this.matches(req, limit === undefined ? undefined : offset + limit);
     return matches.slice(offset, limit === undefined ? undefined : offset + limit).map((m) => m.entry);
   }
 
-  /** Reads the candidates of the access path (at most maxCandidates) and keeps the matches, sorted. */
-  private async matches(req: SearchRequest): Promise<{ entry: IndexEntry; view: DicomJson }[]> {
+  /**
+   * Reads the candidates of the access path (at most maxCandidates) and keeps the matches, in result
+   * order: the first `wanted` of them when given, which an access path that yields in result order
+   * (IndexQuery) finds without reading further.
+   */
+  private async matches(req: SearchRequest, wanted?: number): Promise<{ entry: IndexEntry; view: DicomJson }[]> {
     // A relational resource's path UIDs are checked as retrieve and delete check them: 400, not 204.
     if (req.studyInstanceUID !== undefined) {
       assertValidUids({ studyInstanceUID: req.studyInstanceUID, seriesInstanceUID: req.seriesInstanceUID });
     }
     const { matchKeys, fuzzymatching } = req.parameters;
     const matches: { entry: IndexEntry; view: DicomJson }[] = [];
+    const query = chooseIndexQuery(req, wanted);
+    const inOrder = query.by === 'patient' || query.by === 'level';
     let read = 0;
-    for await (const entry of this.index.query(chooseIndexQuery(req))) {
+    for await (const entry of this.index.query(query)) {
       if (++read > this.limits.maxCandidates) {
         throw new PayloadTooLargeError(
           `the query matches too many entries (more than ${this.limits.maxCandidates} to examine); add a more ` +
@@ -84,20 +91,24 @@ export class SearchService {
       }
       const view = viewOf(entry, req.baseUrl);
       if (matchesAll(view, matchKeys, { fuzzymatching })) matches.push({ entry, view });
+      if (inOrder && matches.length === wanted) break;
     }
-    return matches.sort((a, b) => compareEntries(a.entry, b.entry));
+    return inOrder ? matches : matches.sort((a, b) => inResultOrder(a.entry, b.entry));
   }
 
   /** Each match with the attributes the request returns (PS3.18 10.6.3.3). */
   private async shape(page: readonly { entry: IndexEntry; view: DicomJson }[], req: SearchRequest): Promise<DicomJson[]> {
     const tags = returnTags(req);
     const counters = await ancestorCounters(this.index, page.map((m) => m.entry), tags);
+    // Tags in ascending order, and the empty element of each, once per request, not per result.
+    const sorted = tags === 'all' ? undefined : [...tags].sort();
+    const empty = new Map<string, DicomJson[string] | undefined>();
+    const emptyOf = (tag: string) => (empty.has(tag) ? empty.get(tag) : empty.set(tag, emptyElement(tag)).get(tag));
     return page.map(({ view }, i) => {
       const all = { ...counters[i], ...view };
-      const selected = tags === 'all' ? Object.keys(all) : tags;
       const out: DicomJson = {};
-      for (const tag of [...selected].sort()) {
-        const element = all[tag] ?? emptyElement(tag);
+      for (const tag of sorted ?? Object.keys(all).sort()) {
+        const element = all[tag] ?? emptyOf(tag);
         if (element) out[tag] = element;
       }
       return out;
@@ -109,8 +120,9 @@ export class SearchService {
  * The access path, most selective first: the study (and series) of the resource; the UIDs of the
  * level; one study UID key; an exact Patient ID (with the Study Date range); a Patient's Name key
  * with a literal start (with the Study Date range); the Study Date range; else every entry of the level.
+ * `pageHint`: how many entries the search expects to read (IndexQuery).
  */
-export function chooseIndexQuery(req: SearchRequest): IndexQuery {
+export function chooseIndexQuery(req: SearchRequest, pageHint?: number): IndexQuery {
   const { level, studyInstanceUID, seriesInstanceUID } = req;
   if (studyInstanceUID !== undefined) return { by: 'study', level, studyInstanceUID, seriesInstanceUID };
   const key = (tag: string) => {
@@ -124,11 +136,11 @@ export function chooseIndexQuery(req: SearchRequest): IndexQuery {
   const studyDate = key(Tag.StudyDate);
   const dateRange = studyDate === undefined ? undefined : dateRangeOf(studyDate);
   const patientId = key(Tag.PatientID);
-  if (patientId !== undefined && !/[*?]/.test(patientId)) return { by: 'patient', level, patientId, dateRange };
+  if (patientId !== undefined && !/[*?]/.test(patientId)) return { by: 'patient', level, patientId, dateRange, pageHint };
   const patientName = key(Tag.PatientName);
   const prefix = patientName === undefined ? undefined : personNameIndexPrefix(patientName, req.parameters.fuzzymatching);
   if (prefix !== undefined) return { by: 'name', level, prefix, dateRange };
-  return { by: 'level', level, dateRange };
+  return { by: 'level', level, dateRange, pageHint };
 }
 
 /** What an entry offers to matching and to results: its attributes and the archive's computed ones. */
@@ -164,11 +176,13 @@ function ownUid(e: IndexEntry): string {
   return (e.level === 'STUDY' ? e.studyInstanceUID : e.level === 'SERIES' ? e.seriesInstanceUID : e.sopInstanceUID) ?? '';
 }
 
-/** Most recent study first; entries without a Study Date last; then by UID, so pages are stable. */
-function compareEntries(a: IndexEntry, b: IndexEntry): number {
-  if (a.studyDate !== b.studyDate) return a.studyDate < b.studyDate ? 1 : -1;
-  const [ua, ub] = [ownUid(a), ownUid(b)];
-  return ua < ub ? -1 : ua > ub ? 1 : 0;
+/**
+ * Result order: most recent study first, entries without a Study Date last, then by own UID
+ * descending, so pages are stable; the order of the GSI sort keys "{studyDate}#{uid}" read backwards.
+ */
+export function inResultOrder(a: IndexEntry, b: IndexEntry): number {
+  const [ka, kb] = [`${a.studyDate}#${ownUid(a)}`, `${b.studyDate}#${ownUid(b)}`];
+  return ka > kb ? -1 : ka < kb ? 1 : 0;
 }
 
 /**

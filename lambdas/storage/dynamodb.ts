@@ -300,18 +300,19 @@ export function isDynamoUnavailable(error: unknown): boolean {
  * Merges ascending sources into one ascending sequence (k-way merge); the first page of every
  * source is requested at once.
  */
-async function* mergeAscending<T>(sources: readonly AsyncIterator<T>[], key: (t: T) => string): AsyncGenerator<T> {
+async function* mergeSorted<T>(sources: readonly AsyncIterator<T>[], key: (t: T) => string, order: 'ascending' | 'descending'): AsyncGenerator<T> {
   const heads = await Promise.all(sources.map((s) => s.next()));
+  const before = order === 'ascending' ? (a: string, b: string) => a < b : (a: string, b: string) => a > b;
   for (;;) {
-    let min = -1;
+    let first = -1;
     for (let i = 0; i < heads.length; i++) {
       const head = heads[i]!;
       if (head.done) continue;
-      if (min < 0 || key(head.value) < key((heads[min] as IteratorYieldResult<T>).value)) min = i;
+      if (first < 0 || before(key(head.value), key((heads[first] as IteratorYieldResult<T>).value))) first = i;
     }
-    if (min < 0) return;
-    yield (heads[min] as IteratorYieldResult<T>).value;
-    heads[min] = await sources[min]!.next();
+    if (first < 0) return;
+    yield (heads[first] as IteratorYieldResult<T>).value;
+    heads[first] = await sources[first]!.next();
   }
 }
 
@@ -496,17 +497,20 @@ export class DynamoMetadataIndex implements MetadataIndex {
         return;
       case 'patient':
         if (q.patientId === '') return; // entries without a Patient ID are not in ByPatient
-        yield* this.querySorted(GSI_BY_PATIENT.indexName, GSI_BY_PATIENT.partitionKey, `PATIENT#${q.patientId}`, GSI_BY_PATIENT.sortKey, `${q.level}#`, q.dateRange);
+        yield* this.querySorted(GSI_BY_PATIENT.indexName, GSI_BY_PATIENT.partitionKey, `PATIENT#${q.patientId}`, GSI_BY_PATIENT.sortKey, `${q.level}#`, q.dateRange, q.pageHint);
         return;
       case 'name':
         yield* this.queryNames(q);
         return;
       case 'level': {
+        // The first `pageHint` entries are spread over the shards: twice a shard's share per page,
+        // so that a second page is rarely needed.
+        const pageSize = q.pageHint === undefined ? undefined : Math.ceil((2 * q.pageHint) / this.shards) + 1;
         const shards = Array.from({ length: this.shards }, (_, shard) =>
-          this.querySorted(GSI_BY_LEVEL.indexName, GSI_BY_LEVEL.partitionKey, `${q.level}#${shard}`, GSI_BY_LEVEL.sortKey, '', q.dateRange)[Symbol.asyncIterator](),
+          this.querySorted(GSI_BY_LEVEL.indexName, GSI_BY_LEVEL.partitionKey, `${q.level}#${shard}`, GSI_BY_LEVEL.sortKey, '', q.dateRange, pageSize)[Symbol.asyncIterator](),
         );
-        // Every shard is ordered by {studyDate}#{uid}; merged, so is the whole result.
-        yield* mergeAscending(shards, (e) => `${e.studyDate}#${ownUid(e)}`);
+        // Every shard is in descending {studyDate}#{uid} order; merged, so is the whole result.
+        yield* mergeSorted(shards, (e) => `${e.studyDate}#${ownUid(e)}`, 'descending');
         return;
       }
     }
@@ -613,7 +617,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
     );
     const seen = new Set<string>();
     let keys: TableKey[] = [];
-    for await (const term of mergeAscending(shards, (t) => t[GSI_BY_LEVEL.sortKey] as string)) {
+    for await (const term of mergeSorted(shards, (t) => t[GSI_BY_LEVEL.sortKey] as string, 'ascending')) {
       const key = entryKeyOf(term);
       const id = itemId(key);
       if (seen.has(id)) continue;
@@ -754,7 +758,10 @@ export class DynamoMetadataIndex implements MetadataIndex {
     });
   }
 
-  /** A GSI partition whose sort key is "{prefix}{studyDate}#{uid}", optionally within a date range. */
+  /**
+   * A GSI partition whose sort key is "{prefix}{studyDate}#{uid}", optionally within a date range,
+   * read backwards (result order: IndexQuery), `pageSize` entries a Query when given.
+   */
   private querySorted(
     indexName: string,
     pkName: string,
@@ -762,14 +769,16 @@ export class DynamoMetadataIndex implements MetadataIndex {
     skName: string,
     prefix: string,
     range: DateRange | undefined,
+    pageSize: number | undefined,
   ): AsyncIterable<IndexEntry> {
+    const read = { IndexName: indexName, ScanIndexForward: false, ...(pageSize !== undefined && { Limit: pageSize }) };
     const names = { '#pk': pkName, '#sk': skName };
     if (!range || (range.from === undefined && range.to === undefined)) {
       if (prefix === '') {
-        return this.queryItems({ IndexName: indexName, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': pkName }, ExpressionAttributeValues: { ':pk': pk } });
+        return this.queryItems({ ...read, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': pkName }, ExpressionAttributeValues: { ':pk': pk } });
       }
       return this.queryItems({
-        IndexName: indexName,
+        ...read,
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
@@ -778,7 +787,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
     const bounds = dateRangeBounds(prefix, range);
     if (!bounds) return (async function* () {})();
     return this.queryItems({
-      IndexName: indexName,
+      ...read,
       KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: { ':pk': pk, ':lo': bounds[0], ':hi': bounds[1] },
@@ -790,15 +799,15 @@ export class DynamoMetadataIndex implements MetadataIndex {
     for await (const item of this.queryRaw(input)) yield fromItem(item);
   }
 
-  /** One Query, page by page (LastEvaluatedKey), as items. */
+  /** One Query, page by page (LastEvaluatedKey), as items; pages of the input's Limit or the configured page size, the smaller. */
   private async *queryRaw(input: Omit<QueryCommandInput, 'TableName'>): AsyncGenerator<Item> {
+    const limits = [input.Limit, this.options.pageSize].filter((l) => l !== undefined);
+    const limit = limits.length > 0 ? Math.min(...limits) : undefined;
     let startKey: Record<string, unknown> | undefined;
     do {
       const exclusiveStartKey = startKey;
       const out = await this.call(() =>
-        this.doc.send(
-          new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: exclusiveStartKey, Limit: this.options.pageSize }),
-        ),
+        this.doc.send(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: exclusiveStartKey, Limit: limit })),
       );
       yield* out.Items ?? [];
       startKey = out.LastEvaluatedKey;

@@ -77,22 +77,31 @@ export interface InstanceObject {
 /** What names one entry of the index: its level and the UIDs down to it. */
 export type EntryKeys = Pick<IndexEntry, 'level' | 'studyInstanceUID' | 'seriesInstanceUID' | 'sopInstanceUID'>;
 
-/** How a search reaches its candidates without a scan (see DESIGN.md, storage model). */
+/**
+ * How a search reaches its candidates without a scan (see DESIGN.md, storage model).
+ *
+ * The 'patient' and 'level' paths yield in result order: the most recent Study Date first, entries
+ * without one last, then by own UID, descending (their GSI sort keys "{studyDate}#{uid}" read
+ * backwards; lambdas/dicomweb/search.ts `inResultOrder`), so a search that returns the first N
+ * matches stops reading after them. Their `pageHint` is how many entries the caller expects to read
+ * before it stops: it sizes the pages read from the index, never what is yielded (later pages follow
+ * as they are read).
+ */
 export type IndexQuery =
   /** Entries of one level under one study (and series): a Query on the study partition. */
   | { readonly by: 'study'; readonly level: Level; readonly studyInstanceUID: string; readonly seriesInstanceUID?: string }
   /** Entries whose own UID (Study/Series/SOP Instance UID) is one of these: GSI ByUid. */
   | { readonly by: 'uid'; readonly level: Level; readonly uids: readonly string[] }
-  /** Entries of one level for one Patient ID, optionally within a study date range: GSI ByPatient. */
-  | { readonly by: 'patient'; readonly level: Level; readonly patientId: string; readonly dateRange?: DateRange }
+  /** Entries of one level for one Patient ID, optionally within a study date range: GSI ByPatient, in result order. */
+  | { readonly by: 'patient'; readonly level: Level; readonly patientId: string; readonly dateRange?: DateRange; readonly pageHint?: number }
   /**
    * Entries of one level with a Patient's Name index term (personNameIndexTerms of
    * lambdas/dicomweb/matching.ts) starting with `prefix`, optionally within a study date range, in no
    * particular order: GSI ByLevel, name partitions. A superset of the matches, never fewer.
    */
   | { readonly by: 'name'; readonly level: Level; readonly prefix: string; readonly dateRange?: DateRange }
-  /** All entries of one level, optionally within a study date range: GSI ByLevel (sharded). */
-  | { readonly by: 'level'; readonly level: Level; readonly dateRange?: DateRange };
+  /** All entries of one level, optionally within a study date range: GSI ByLevel (sharded), in result order. */
+  | { readonly by: 'level'; readonly level: Level; readonly dateRange?: DateRange; readonly pageHint?: number };
 
 /** Inclusive range of DA values (YYYYMMDD); an open end is undefined. */
 export interface DateRange {

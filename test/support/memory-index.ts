@@ -6,6 +6,7 @@
  */
 import { Tag } from '../../lambdas/dicom/tags';
 import { personNameIndexTerms } from '../../lambdas/dicomweb/matching';
+import { inResultOrder } from '../../lambdas/dicomweb/search';
 import type {
   DateRange,
   EntryKeys,
@@ -145,9 +146,10 @@ export class MemoryMetadataIndex implements MetadataIndex {
   }
 
   async *query(q: IndexQuery): AsyncIterable<IndexEntry> {
-    for (const e of [...this.entries.values()]) {
-      if (e.level === q.level && matchesQuery(e, q)) yield copy(e);
-    }
+    const found = [...this.entries.values()].filter((e) => e.level === q.level && matchesQuery(e, q));
+    // As the DynamoDB index: 'patient' and 'level' in result order (IndexQuery), the others as stored.
+    if (q.by === 'patient' || q.by === 'level') found.sort(inResultOrder);
+    for (const e of found) yield copy(e);
   }
 
   async deleteEntry(entry: EntryKeys): Promise<void> {

@@ -272,10 +272,12 @@ describe('query', () => {
     const studies = (q: Omit<Extract<IndexQuery, { by: 'patient' }>, 'by' | 'level' | 'patientId'>) =>
       all({ by: 'patient', level: 'STUDY', patientId: patient, ...q }).then((es) => es.map((e) => e.studyInstanceUID));
 
-    expect(await studies({})).toEqual([undated, ...dated.map(([, s]) => s)]);
-    expect(await studies({ dateRange: { from: '20240110', to: '20240120' } })).toEqual([dated[1][1], dated[2][1]]);
-    expect(await studies({ dateRange: { from: '20240111' } })).toEqual([dated[2][1], dated[3][1]]);
-    expect(await studies({ dateRange: { to: '20240110' } })).toEqual([dated[0][1], dated[1][1]]);
+    // Result order: the most recent first, the study without a date last.
+    expect(await studies({})).toEqual([...dated.map(([, s]) => s).reverse(), undated]);
+    expect(await studies({ pageHint: 2 })).toEqual([...dated.map(([, s]) => s).reverse(), undated]); // pages of 2, all read
+    expect(await studies({ dateRange: { from: '20240110', to: '20240120' } })).toEqual([dated[2][1], dated[1][1]]);
+    expect(await studies({ dateRange: { from: '20240111' } })).toEqual([dated[3][1], dated[2][1]]);
+    expect(await studies({ dateRange: { to: '20240110' } })).toEqual([dated[1][1], dated[0][1]]);
     expect(await studies({ dateRange: { from: '20240201', to: '20240101' } })).toEqual([]);
     const series = await all({ by: 'patient', level: 'SERIES', patientId: patient });
     expect(series.every((e) => e.level === 'SERIES')).toBe(true);
@@ -283,7 +285,7 @@ describe('query', () => {
     expect(await all({ by: 'patient', level: 'STUDY', patientId: '' })).toEqual([]);
   });
 
-  it("by 'level': every shard, merged in Study Date order, with date ranges", async () => {
+  it("by 'level': every shard, merged in result order (most recent first), with date ranges", async () => {
     // Its own table, so the level index holds only this test's entries.
     const table = 'level-query-test';
     await ensureTable(clients.dynamodb, table);
@@ -312,18 +314,20 @@ describe('query', () => {
     const expected = (keep: (date: string) => boolean) =>
       studies
         .filter(({ date }) => keep(date))
-        .sort((a, b) => (`${a.date}#${a.study}` < `${b.date}#${b.study}` ? -1 : 1))
+        .sort((a, b) => (`${a.date}#${a.study}` > `${b.date}#${b.study}` ? -1 : 1))
         .map(({ study }) => study);
     const found = async (dateRange?: { from?: string; to?: string }) =>
       (await all({ by: 'level', level: 'STUDY', dateRange }, byLevel)).map((e) => e.studyInstanceUID);
 
     expect(await found()).toEqual(expected(() => true));
+    // A page hint sizes the Query pages (here 1 per shard), never what is found.
+    expect((await all({ by: 'level', level: 'STUDY', pageHint: 1 }, byLevel)).map((e) => e.studyInstanceUID)).toEqual(expected(() => true));
     expect(await found({ from: '20240101', to: '20240229' })).toEqual(expected((d) => d >= '20240101' && d <= '20240229'));
     expect(await found({ from: '20240105' })).toEqual(expected((d) => d >= '20240105'));
     expect(await found({ to: '20231231' })).toEqual(expected((d) => d !== '' && d <= '20231231'));
     expect(await found({ from: '20240106', to: '20240228' })).toEqual([]);
     const series = await all({ by: 'level', level: 'SERIES', dateRange: { from: '20240301' } }, byLevel);
-    expect(series.map((e) => e.studyDate)).toEqual(['20240301', '20241231']);
+    expect(series.map((e) => e.studyDate)).toEqual(['20241231', '20240301']);
   });
 });
 

@@ -122,6 +122,7 @@ describe('SearchService access path', () => {
       level: 'STUDY',
       patientId: 'P1',
       dateRange: { from: '20240101', to: undefined },
+      pageHint: 51, // the default limit (50) and one more, to know whether results are truncated
     });
   });
   it('uses the level index with the date range when PatientID has wildcards', async () => {
@@ -129,6 +130,7 @@ describe('SearchService access path', () => {
       by: 'level',
       level: 'STUDY',
       dateRange: { from: '20240310', to: '20240310' },
+      pageHint: 51,
     });
   });
   it("uses the name terms for a PatientName key with a literal start, after an exact PatientID", async () => {
@@ -147,10 +149,10 @@ describe('SearchService access path', () => {
     expect((await accessPath('STUDY', { PatientName: 'Smi*', PatientID: 'P1' })).by).toBe('patient');
   });
   it('reads the level for a PatientName key without a literal start', async () => {
-    expect(await accessPath('STUDY', { PatientName: '*ith' })).toEqual({ by: 'level', level: 'STUDY', dateRange: undefined });
+    expect(await accessPath('STUDY', { PatientName: '*ith' })).toEqual({ by: 'level', level: 'STUDY', dateRange: undefined, pageHint: 51 });
   });
   it('falls back to every entry of the level', async () => {
-    expect(await accessPath('SERIES', { Modality: 'CT' })).toEqual({ by: 'level', level: 'SERIES', dateRange: undefined });
+    expect(await accessPath('SERIES', { Modality: 'CT' })).toEqual({ by: 'level', level: 'SERIES', dateRange: undefined, pageHint: 51 });
   });
 });
 
@@ -206,21 +208,21 @@ describe('SearchService results', () => {
       [Tag.Modality]: { Value: ['PT'] },
     });
     const relational = await search('SERIES', {}, { studyInstanceUID: '1.1' });
-    expect(uidsOf(relational.results, Tag.SeriesInstanceUID)).toEqual(['1.1.1', '1.1.2']);
-    expect(relational.results[0]![Tag.PatientID]).toBeUndefined();
-    expect(relational.results[0]![Tag.NumberOfSeriesRelatedInstances]).toEqual({ vr: 'IS', Value: [2] });
+    expect(uidsOf(relational.results, Tag.SeriesInstanceUID)).toEqual(['1.1.2', '1.1.1']); // result order: UID descending within a date
+    expect(relational.results[1]![Tag.PatientID]).toBeUndefined();
+    expect(relational.results[1]![Tag.NumberOfSeriesRelatedInstances]).toEqual({ vr: 'IS', Value: [2] });
   });
 
   it('adds the series attributes on /studies/{study}/instances, only the instance ones under a series', async () => {
     const inStudy = await search('INSTANCE', {}, { studyInstanceUID: '1.1' });
     expect(inStudy.results).toHaveLength(3);
-    expect(inStudy.results[0]).toMatchObject({
+    expect(inStudy.results[2]).toMatchObject({
       [Tag.SOPInstanceUID]: { Value: ['1.1.1.1'] },
       [Tag.Modality]: { Value: ['CT'] },
       [Tag.NumberOfSeriesRelatedInstances]: { Value: [2] },
       [Tag.InstanceNumber]: { Value: [1] },
     });
-    expect(inStudy.results[0]![Tag.PatientID]).toBeUndefined();
+    expect(inStudy.results[2]![Tag.PatientID]).toBeUndefined();
     const inSeries = await search('INSTANCE', {}, { studyInstanceUID: '1.1', seriesInstanceUID: '1.1.2' });
     expect(uidsOf(inSeries.results, Tag.SOPInstanceUID)).toEqual(['1.1.2.1']);
     expect(inSeries.results[0]![Tag.Modality]).toBeUndefined();
@@ -243,7 +245,7 @@ describe('SearchService results', () => {
 describe('SearchService paging', () => {
   it('applies offset and limit and says when more matches exist', async () => {
     const first = await search('INSTANCE', { limit: '2' });
-    expect(uidsOf(first.results, Tag.SOPInstanceUID)).toEqual(['1.2.1.1', '1.1.1.1']);
+    expect(uidsOf(first.results, Tag.SOPInstanceUID)).toEqual(['1.2.1.1', '1.1.2.1']);
     expect(first.truncated).toBe(true);
     const last = await search('INSTANCE', { limit: '2', offset: '4' });
     expect(uidsOf(last.results, Tag.SOPInstanceUID)).toEqual(['1.3.1.1']);
@@ -272,5 +274,46 @@ describe('SearchService candidate cap', () => {
     const byPatient = await search('INSTANCE', { PatientID: 'P1', InstanceNumber: '2' }, {}, limits);
     expect(uidsOf(byPatient.results, Tag.SOPInstanceUID)).toEqual(['1.1.1.2']);
     expect((await search('STUDY', {}, {}, { ...limits, maxCandidates: 3 })).results).toHaveLength(3);
+  });
+});
+
+describe('SearchService reading in result order', () => {
+  /** How many entries the search pulls from the index. */
+  function countReads(): () => number {
+    let reads = 0;
+    const query = idx.query.bind(idx);
+    vi.spyOn(idx, 'query').mockImplementation(async function* (q: IndexQuery) {
+      for await (const e of query(q)) {
+        reads++;
+        yield e;
+      }
+    });
+    return () => reads;
+  }
+
+  it('stops reading a level or a patient after the page and one more match', async () => {
+    const reads = countReads();
+    const page = await search('INSTANCE', { limit: '2' });
+    expect(uidsOf(page.results, Tag.SOPInstanceUID)).toEqual(['1.2.1.1', '1.1.2.1']);
+    expect(page.truncated).toBe(true);
+    expect(reads()).toBe(3);
+    const byPatient = await search('INSTANCE', { PatientID: 'P1', limit: '1', offset: '1' });
+    expect(uidsOf(byPatient.results, Tag.SOPInstanceUID)).toEqual(['1.1.1.2']);
+    expect(reads()).toBe(3 + 3);
+  });
+
+  it('answers a page of a broad search beyond maxCandidates, still 413 when the matches lie further', async () => {
+    const limits = { maxCandidates: 3, defaultLimit: 10, maxLimit: 10 };
+    expect((await search('INSTANCE', { limit: '2' }, {}, limits)).results).toHaveLength(2);
+    // No instance matches: the search reads past maxCandidates looking for one.
+    await expect(search('INSTANCE', { limit: '1', Modality: 'MR', InstanceNumber: '9' }, {}, limits)).rejects.toThrow(PayloadTooLargeError);
+  });
+
+  it('reads every candidate of a name search, which comes in no particular order, and sorts them', async () => {
+    const reads = countReads();
+    const page = await search('INSTANCE', { PatientName: 'Mü*', limit: '1' });
+    expect(uidsOf(page.results, Tag.SOPInstanceUID)).toEqual(['1.1.2.1']);
+    expect(page.truncated).toBe(true);
+    expect(reads()).toBe(4); // Hans's four instances
   });
 });
