@@ -100,15 +100,19 @@ export class SearchService {
   private async shape(page: readonly { entry: IndexEntry; view: DicomJson }[], req: SearchRequest): Promise<DicomJson[]> {
     const tags = returnTags(req);
     const counters = await ancestorCounters(this.index, page.map((m) => m.entry), tags);
-    // Tags in ascending order, and the empty element of each, once per request, not per result.
-    const sorted = tags === 'all' ? undefined : [...tags].sort();
-    const empty = new Map<string, DicomJson[string] | undefined>();
-    const emptyOf = (tag: string) => (empty.has(tag) ? empty.get(tag) : empty.set(tag, emptyElement(tag)).get(tag));
+    if (tags === 'all') {
+      return page.map(({ view }, i) => {
+        const all = { ...counters[i], ...view };
+        return Object.fromEntries(Object.keys(all).sort().map((tag) => [tag, all[tag]!]));
+      });
+    }
+    // The tags in ascending order with their empty element (for a result without them), once per request.
+    const returned = [...tags].sort().map((tag) => ({ tag, empty: emptyElement(tag) }));
     return page.map(({ view }, i) => {
-      const all = { ...counters[i], ...view };
+      const above = counters[i]!;
       const out: DicomJson = {};
-      for (const tag of sorted ?? Object.keys(all).sort()) {
-        const element = all[tag] ?? emptyOf(tag);
+      for (const { tag, empty } of returned) {
+        const element = view[tag] ?? above[tag] ?? empty;
         if (element) out[tag] = element;
       }
       return out;
