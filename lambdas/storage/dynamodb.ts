@@ -99,8 +99,12 @@ const SERIES_SK_PREFIX = 'SERIES#';
 const INSTANCE_SK_PREFIX = 'INSTANCE#';
 const TOMBSTONE_SK_PREFIX = 'TOMBSTONE#';
 const NAME_SK_PREFIX = 'NAME#';
-/** Present once every entry has its name term items (ensureNameTerms). */
-const NAME_TERMS_MARKER: TableKey = { PK: '#SCHEMA', SK: 'NAME-TERMS' };
+/**
+ * Present once every entry has its name term items in the current layout (ensureNameTerms). Layout 2:
+ * study and series terms in one partition per initial, instance terms sharded (nameTermShards); a
+ * table with layout 1's marker ('NAME-TERMS', every level sharded) has its terms rewritten once.
+ */
+export const NAME_TERMS_MARKER: TableKey = { PK: '#SCHEMA', SK: 'NAME-TERMS#2' };
 const LEVELS: readonly Level[] = ['STUDY', 'SERIES', 'INSTANCE'];
 
 /** Table key of a study, series or instance entry (table-schema.ts). */
@@ -142,12 +146,23 @@ export function nameTermPartition(level: Level, term: string, shard: number): st
 }
 
 /**
+ * Shards of a level's name term partitions. Instance terms are written per stored instance, as fast as
+ * instances arrive, and take the index's shards so that no partition of an initial is hot. Study and
+ * series terms are written once per new study or series, a small fraction of that rate: one partition
+ * per initial holds them, and a study or series search by name is one Query, not one per shard.
+ */
+export function nameTermShards(level: Level, shards: number): number {
+  return level === 'INSTANCE' ? shards : 1;
+}
+
+/**
  * The name term items of an entry (table-schema.ts): one per index term of its Patient's Name, each
  * holding the entry's keys (a search reads the entry itself, with its current counters) and Study
  * Date (so a date range filters the terms before the entries are read).
  */
 export function nameTermItems(entry: IndexEntry, shards: number): Item[] {
   const uid = ownUid(entry);
+  const shard = shardOf(uid, nameTermShards(entry.level, shards));
   const { PK } = entryKey(entry);
   const prefix = nameTermPrefix(entry);
   return personNameIndexTerms(entry.attributes[Tag.PatientName]).map((term) => ({
@@ -158,7 +173,7 @@ export function nameTermItems(entry: IndexEntry, shards: number): Item[] {
     SeriesInstanceUID: entry.level === 'STUDY' ? undefined : entry.seriesInstanceUID,
     SOPInstanceUID: entry.level === 'INSTANCE' ? entry.sopInstanceUID : undefined,
     StudyDate: entry.studyDate || undefined,
-    [GSI_BY_LEVEL.partitionKey]: nameTermPartition(entry.level, term, shardOf(uid, shards)),
+    [GSI_BY_LEVEL.partitionKey]: nameTermPartition(entry.level, term, shard),
     [GSI_BY_LEVEL.sortKey]: `${term}#${uid}`,
   }));
 }
@@ -592,7 +607,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
 
   /**
    * PatientName search: the name terms starting with the prefix, one Query per shard of the
-   * partition of its first character, then the entries they name, read 100 at a time (each once,
+   * partition of its first character (one for studies and series: nameTermShards), then the entries they name, read 100 at a time (each once,
    * however many of its terms match; a term whose entry is gone is skipped).
    */
   private async *queryNames(q: Extract<IndexQuery, { by: 'name' }>): AsyncGenerator<IndexEntry> {
@@ -606,7 +621,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
         ExpressionAttributeValues: { ':from': q.dateRange.from ?? '0', ':to': `${q.dateRange.to ?? '9'}\uffff` },
       };
     }
-    const shards = Array.from({ length: this.shards }, (_, shard) =>
+    const shards = Array.from({ length: nameTermShards(q.level, this.shards) }, (_, shard) =>
       this.queryRaw({
         IndexName: GSI_BY_LEVEL.indexName,
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',

@@ -17,7 +17,9 @@
  *   ByLevel    {level}#{shard}               / {studyDate}#{own UID}   all studies/series/instances,
  *                                                                     sharded so no partition is hot
  *              NAME#{level}#{first character of term}#{shard} / {term}#{own UID}   name term items:
- *                                                                     PatientName searches (begins_with)
+ *                                                                     PatientName searches (begins_with);
+ *                                                                     shard 0 only for studies and series
+ *   marker    PK #SCHEMA  SK NAME-TERMS#2
  *   ByPatient  PATIENT#{patientId}           / {level}#{studyDate}#{own UID}
  *
  * The name terms share ByLevel's key attributes (GSI overloading) rather than taking a GSI of their

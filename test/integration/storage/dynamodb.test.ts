@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../../lambdas/storage/clients';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { matchesAll, personNameIndexPrefix } from '../../../lambdas/dicomweb/matching';
-import { DynamoMetadataIndex, nameTermPrefix, ownUid, toItem } from '../../../lambdas/storage/dynamodb';
+import { DynamoMetadataIndex, NAME_TERMS_MARKER, nameTermItems, nameTermPartition, nameTermPrefix, ownUid, shardOf, toItem } from '../../../lambdas/storage/dynamodb';
 import type { IndexEntry, IndexQuery, Level, MetadataIndex } from '../../../lambdas/storage/ports';
 import { ensureTable } from '../../../lib/local/emulators';
 import { useEmulators } from '../../support/emulators';
@@ -517,7 +517,7 @@ describe("query by 'name' (Patient's Name terms in ByLevel)", () => {
     for (const e of old) {
       await clients.dynamodb.send(new PutItemCommand({ TableName: TABLE, Item: marshall(toItem(e, SHARDS), { removeUndefinedValues: true }) }));
     }
-    await clients.dynamodb.send(new DeleteItemCommand({ TableName: TABLE, Key: marshall({ PK: '#SCHEMA', SK: 'NAME-TERMS' }) }));
+    await clients.dynamodb.send(new DeleteItemCommand({ TableName: TABLE, Key: marshall(NAME_TERMS_MARKER) }));
     for (const level of LEVELS) expect(await all({ by: 'name', level, prefix: 'olderman' })).toEqual([]);
 
     expect(await index.ensureNameTerms()).toBe(true);
@@ -525,5 +525,47 @@ describe("query by 'name' (Patient's Name terms in ByLevel)", () => {
       expect((await all({ by: 'name', level, prefix: 'olderman' })).map(ownUid)).toEqual([ownUid(old[LEVELS.indexOf(level)]!)]);
     }
     expect(await index.ensureNameTerms()).toBe(false);
+  });
+
+  it('moves study and series terms of layout 1 (sharded like instance terms) into their one partition of layout 2', async () => {
+    const [study, series] = [uid(), uid()];
+    const name = { [Tag.PatientName]: { vr: 'PN', Value: [{ Alphabetic: 'Layoutone^Lee' }] } };
+    const entries = [studyEntry(study), seriesEntry(study, series)].map((e) => ({ ...e, attributes: { ...e.attributes, ...name } }));
+    for (const e of entries) {
+      await clients.dynamodb.send(new PutItemCommand({ TableName: TABLE, Item: marshall(toItem(e, SHARDS), { removeUndefinedValues: true }) }));
+      // Layout 1 wrote each term to the entry's shard; shard 0 would already be where layout 2 reads.
+      const layoutOne = Math.max(1, shardOf(ownUid(e), SHARDS));
+      for (const term of nameTermItems(e, SHARDS)) {
+        const partition = nameTermPartition(e.level, String(term.SK).split('#').at(-1)!, layoutOne);
+        await clients.dynamodb.send(new PutItemCommand({ TableName: TABLE, Item: marshall({ ...term, LevelPK: partition }, { removeUndefinedValues: true }) }));
+      }
+    }
+    await clients.dynamodb.send(new DeleteItemCommand({ TableName: TABLE, Key: marshall(NAME_TERMS_MARKER) }));
+    await clients.dynamodb.send(new PutItemCommand({ TableName: TABLE, Item: marshall({ PK: '#SCHEMA', SK: 'NAME-TERMS' }) }));
+    for (const level of ['STUDY', 'SERIES'] as const) expect(await all({ by: 'name', level, prefix: 'layoutone' })).toEqual([]);
+
+    expect(await index.ensureNameTerms()).toBe(true);
+    expect((await all({ by: 'name', level: 'STUDY', prefix: 'layoutone' })).map(ownUid)).toEqual([study]);
+    expect((await all({ by: 'name', level: 'SERIES', prefix: 'layoutone' })).map(ownUid)).toEqual([series]);
+  });
+
+  it('reads one name partition for studies and series, one per shard for instances', async () => {
+    let queries = 0;
+    clients.dynamodb.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'QueryCommand') queries++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countQueries' },
+    );
+    try {
+      for (const [level, expected] of [['STUDY', 1], ['SERIES', 1], ['INSTANCE', SHARDS]] as const) {
+        queries = 0;
+        await all({ by: 'name', level, prefix: 'zzunmatched' });
+        expect(queries, level).toBe(expected);
+      }
+    } finally {
+      clients.dynamodb.middlewareStack.remove('countQueries');
+    }
   });
 });
