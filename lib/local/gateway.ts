@@ -44,6 +44,9 @@ export interface Gateway {
 
 class BodyTooLarge extends Error {}
 
+/** How long an idle keep-alive connection stays open (see startGateway). */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** Retry-After of the 503 answered beyond maxInFlightRequests, in seconds. */
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
@@ -237,6 +240,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     await writeResult(res, result);
   }
 
+  // Idle keep-alive connections are closed after 65 s, not Node's 5 s: a client whose event loop was
+  // busy for a moment (a STOW-RS client building its next request) may send on a pooled connection the
+  // server has just closed, which fails the request at the socket ("fetch failed"), and a POST is not
+  // retried. Long enough that a pooled connection is reused well before the server drops it, as load
+  // balancers do (AWS ALB: 60 s idle). Headers must still arrive within their own timeout, beyond it.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());

@@ -119,8 +119,12 @@ async function both(
       const m = await run(server);
       return { ...m, cpu: processCpuSeconds(server.pid) - cpu0 };
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      // fetch's "fetch failed" says nothing by itself: its cause (a socket error) does.
+      const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+      const message = (error instanceof Error ? error.message : String(error)) + cause;
       log(`${what}: ${server.name} failed: ${message}`);
+      const recent = server.recentErrors?.().trim();
+      if (recent) log(`${server.name}'s last error output:\n${recent.split('\n').slice(-15).join('\n')}`);
       return { error: message.slice(0, 80) };
     }
   };
@@ -213,7 +217,12 @@ async function main(): Promise<void> {
       };
       for (const level of QIDO_LEVELS) {
         for (const key of QIDO_KEYS) {
-          const r = await both(servers, `QIDO-RS ${level} ${key}`, (s) => qidoWorkload(s.url, level, key, scale.queries, scale.qidoStudies, CONCURRENCY));
+          const r = await both(servers, `QIDO-RS ${level} ${key}`, (s) =>
+            // Queries over a corpus that did not load would measure something else.
+            errorOf(s === servers.archive ? load.archive : load.orthanc)
+              ? Promise.reject(new Error('its QIDO-RS corpus did not load'))
+              : qidoWorkload(s.url, level, key, scale.queries, scale.qidoStudies, CONCURRENCY),
+          );
           rows.push(
             row(`QIDO-RS /${level} by ${key}`, 'queries/s', r, perSecond, {
               detail: { archive: latency(r.archive), orthanc: latency(r.orthanc) },

@@ -19,6 +19,8 @@ export interface DicomwebServer {
   readonly name: string;
   readonly url: string;
   readonly pid: number;
+  /** The last lines the server wrote to stderr, where it keeps them (to explain a failed run). */
+  recentErrors?(): string;
   close(): Promise<void>;
 }
 
@@ -78,6 +80,8 @@ export async function startArchiveProcess(env: Readonly<Record<string, string>> 
     env: { ...process.env, ...env, PORT: '0', DIMSE_PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   try {
     const [, url] = await waitForLine(child, /archive ready at (http:\/\/\S+)/, 'the embedded archive');
     return {
@@ -85,6 +89,7 @@ export async function startArchiveProcess(env: Readonly<Record<string, string>> 
       url: url!,
       dataDir,
       pid: child.pid!,
+      recentErrors: () => stderr,
       close: async () => {
         await stop(child);
         await rm(dataDir, { recursive: true, force: true });

@@ -75,20 +75,20 @@ async function all(q: IndexQuery, from: MetadataIndex = index): Promise<IndexEnt
   return out;
 }
 
-/** Runs fn, counting the Query requests it sends (to prove a result crossed pages). */
-async function countingQueries<T>(fn: () => Promise<T>): Promise<{ result: T; queries: number }> {
-  let queries = 0;
+/** Runs fn, counting the requests of one command it sends (e.g. to prove a result crossed pages). */
+async function counting<T>(commandName: string, fn: () => Promise<T>): Promise<{ result: T; requests: number }> {
+  let requests = 0;
   clients.dynamodb.middlewareStack.add(
     (next, context) => async (args) => {
-      if (context.commandName === 'QueryCommand') queries++;
+      if (context.commandName === commandName) requests++;
       return next(args);
     },
-    { step: 'initialize', name: 'countQueries' },
+    { step: 'initialize', name: 'countRequests' },
   );
   try {
-    return { result: await fn(), queries };
+    return { result: await fn(), requests };
   } finally {
-    clients.dynamodb.middlewareStack.remove('countQueries');
+    clients.dynamodb.middlewareStack.remove('countRequests');
   }
 }
 
@@ -136,20 +136,9 @@ describe('getEntries', () => {
       seriesInstanceUID: e.seriesInstanceUID!,
       sopInstanceUID: e.sopInstanceUID!,
     }));
-    let batches = 0;
-    clients.dynamodb.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'BatchGetItemCommand') batches++;
-        return next(args);
-      },
-      { step: 'initialize', name: 'countBatchGets' },
-    );
-    try {
-      expect(await index.getEntries(asked)).toEqual([...stored.slice().reverse(), undefined]);
-    } finally {
-      clients.dynamodb.middlewareStack.remove('countBatchGets');
-    }
-    expect(batches).toBe(2);
+    const { result, requests } = await counting('BatchGetItemCommand', () => index.getEntries(asked));
+    expect(result).toEqual([...stored.slice().reverse(), undefined]);
+    expect(requests).toBe(2);
     expect(await index.getEntries([])).toEqual([]);
   });
 });
@@ -218,9 +207,9 @@ describe('query', () => {
 
     const series = await all({ by: 'study', level: 'SERIES', studyInstanceUID: study });
     expect(series.map((e) => e.seriesInstanceUID).sort()).toEqual([s1, s2].sort());
-    const instances = await countingQueries(() => all({ by: 'study', level: 'INSTANCE', studyInstanceUID: study }));
+    const instances = await counting('QueryCommand', () => all({ by: 'study', level: 'INSTANCE', studyInstanceUID: study }));
     expect(sops(instances.result)).toEqual([...inS1, ...inS2].sort());
-    expect(instances.queries).toBeGreaterThanOrEqual(Math.ceil(7 / PAGE_SIZE));
+    expect(instances.requests).toBeGreaterThanOrEqual(Math.ceil(7 / PAGE_SIZE));
     expect(sops(await all({ by: 'study', level: 'INSTANCE', studyInstanceUID: study, seriesInstanceUID: s1 }))).toEqual([...inS1].sort());
     expect(await all({ by: 'study', level: 'SERIES', studyInstanceUID: study, seriesInstanceUID: s2 })).toHaveLength(1);
     expect((await all({ by: 'study', level: 'STUDY', studyInstanceUID: study })).map((e) => e.studyInstanceUID)).toEqual([study]);
@@ -550,22 +539,9 @@ describe("query by 'name' (Patient's Name terms in ByLevel)", () => {
   });
 
   it('reads one name partition for studies and series, one per shard for instances', async () => {
-    let queries = 0;
-    clients.dynamodb.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'QueryCommand') queries++;
-        return next(args);
-      },
-      { step: 'initialize', name: 'countQueries' },
-    );
-    try {
-      for (const [level, expected] of [['STUDY', 1], ['SERIES', 1], ['INSTANCE', SHARDS]] as const) {
-        queries = 0;
-        await all({ by: 'name', level, prefix: 'zzunmatched' });
-        expect(queries, level).toBe(expected);
-      }
-    } finally {
-      clients.dynamodb.middlewareStack.remove('countQueries');
+    for (const [level, expected] of [['STUDY', 1], ['SERIES', 1], ['INSTANCE', SHARDS]] as const) {
+      const { requests } = await counting('QueryCommand', () => all({ by: 'name', level, prefix: 'zzunmatched' }));
+      expect(requests, level).toBe(expected);
     }
   });
 });
