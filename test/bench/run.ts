@@ -5,6 +5,7 @@
  *   npm run bench -- --scale full          # 10,000 studies / 100,000 instances for QIDO-RS
  *   npm run bench -- --sections stow,wado --no-docs
  *   npm run bench -- --studies 2000 --send-instances 1000 --send-bytes 40000 --concurrency 8
+ *   BENCH_CPU_PROF=/tmp/prof npm run bench -- --sections send --no-docs   # and a CPU profile of the archive
  * Prints one side-by-side table with ratios and the cost table, and writes both into
  * docs/performance.md (between its generated markers) when every section ran.
  * Orthanc is installed with apt-get when missing and the bench runs as root; otherwise its column

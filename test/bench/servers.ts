@@ -74,7 +74,9 @@ function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promis
 export async function startArchiveProcess(env: Readonly<Record<string, string>> = {}): Promise<ArchiveServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-archive-'));
   // node --import tsx rather than the tsx CLI, so that `pid` is the server itself, not a wrapper.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'lib', 'local', 'main.ts')], {
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the archive's main thread, written there when it stops.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(PROJECT_ROOT, 'lib', 'local', 'main.ts')], {
     cwd: PROJECT_ROOT,
     // Every port ephemeral (DIMSE too), so several benches or a running archive never collide.
     env: { ...process.env, ...env, PORT: '0', DIMSE_PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir },
