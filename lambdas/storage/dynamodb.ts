@@ -312,8 +312,8 @@ export function isDynamoUnavailable(error: unknown): boolean {
 }
 
 /**
- * Merges ascending sources into one ascending sequence (k-way merge); the first page of every
- * source is requested at once.
+ * Merges sources, each sorted in `order`, into one sequence in that order (k-way merge); the first
+ * page of every source is requested at once.
  */
 async function* mergeSorted<T>(sources: readonly AsyncIterator<T>[], key: (t: T) => string, order: 'ascending' | 'descending'): AsyncGenerator<T> {
   const heads = await Promise.all(sources.map((s) => s.next()));
@@ -607,8 +607,9 @@ export class DynamoMetadataIndex implements MetadataIndex {
 
   /**
    * PatientName search: the name terms starting with the prefix, one Query per shard of the
-   * partition of its first character (one for studies and series: nameTermShards), then the entries they name, read 100 at a time (each once,
-   * however many of its terms match; a term whose entry is gone is skipped).
+   * partition of its first character (one for studies and series: nameTermShards), then the entries
+   * they name, read 100 at a time (each once, however many of its terms match; a term whose entry is
+   * gone is skipped).
    */
   private async *queryNames(q: Extract<IndexQuery, { by: 'name' }>): AsyncGenerator<IndexEntry> {
     if (q.prefix === '') throw new RangeError('a name search needs a prefix');
