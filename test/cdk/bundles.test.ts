@@ -4,17 +4,16 @@
  * DICOM library only where a data set or the data dictionary is read, and the DIMSE library only in
  * Deliver, loaded there on the first C-STORE. Assertions on the import graph, not on timings.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readPart10 } from '../../lambdas/dicom/part10';
 import { TransferSyntax } from '../../lambdas/dicom/uid';
+import { dcmtkSuite, startStoreScp, type StoreScp } from '../support/dcmtk';
 import { makeInstance } from '../support/dicom-factory';
 import { LAMBDA_BUNDLE } from '../../lib/constructs/bundling';
 import { functionGroups } from '../../lib/routes';
@@ -66,26 +65,6 @@ function writeBundle(name: string, code: Uint8Array): string {
   return file;
 }
 
-/** A dcmtk storescp on a free port of 127.0.0.1, writing what it receives to a temporary folder. */
-async function startStoreScp(aeTitle: string, options: readonly string[]) {
-  const port = await new Promise<number>((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bundle-storescp-'));
-  const proc = spawn('storescp', ['-aet', aeTitle, '-od', dir, ...options, String(port)], { stdio: 'ignore' });
-  for (let i = 0; i < 50 && spawnSync('echoscu', ['-aec', aeTitle, '127.0.0.1', String(port)]).status !== 0; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { port, dir, close: async () => (proc.kill(), rm(dir, { recursive: true, force: true })) };
-}
-
-const hasDcmtk = spawnSync('echoscu', ['--version']).status === 0;
-/** Skipped only where dcmtk is missing outside CI; `.ci/run` installs it. */
-const dcmtkSuite = hasDcmtk || process.env.CI ? describe : describe.skip;
-
 const has = (files: Set<string>, pkg: string) => [...files].some((f) => f.includes(`node_modules/${pkg}/`));
 
 const DYNAMODB = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'];
@@ -131,7 +110,7 @@ describe('Lambda bundles', () => {
   // bundled SCU stores to a dcmtk storescp, transcoding Explicit to Implicit VR Little Endian when that
   // is all the peer accepts (dcmjs-codecs' Transcoder over dcmjs).
   dcmtkSuite('the bundled C-STORE SCU', () => {
-    let scp: { port: number; dir: string; close(): Promise<void> } | undefined;
+    let scp: StoreScp | undefined;
     afterAll(async () => scp?.close());
 
     it('stores to storescp from the bundle, transcoding to the one transfer syntax the peer accepts', async () => {

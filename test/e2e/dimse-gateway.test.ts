@@ -7,9 +7,7 @@
  *
  * Skipped (with a message) only when dcmtk is missing and CI is not set; `.ci/run` installs dcmtk.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,35 +23,21 @@ import { MemoryBlobStore } from '../support/memory-blobs';
 import { MemoryMetadataIndex } from '../support/memory-index';
 import { makeInstance, makeStudy } from '../support/dicom-factory';
 import { FIXTURES, FIXTURES_DIR, FIXTURE_STUDY_UID } from '../support/fixtures';
+import { dcmtk, dcmtkSuite, hasDcmtk, startStoreScp, type Run, type StoreScp } from '../support/dcmtk';
+import { freePort } from '../support/net';
 import { DICOM_JSON, multipartParts, tempArchive } from '../support/http';
 
 type Archive = Awaited<ReturnType<typeof tempArchive>>;
 
-const hasDcmtk = spawnSync('echoscu', ['--version']).status === 0;
 if (!hasDcmtk && !process.env.CI) {
   console.warn('dimse-gateway e2e skipped: dcmtk is not installed (apt-get install dcmtk); CI installs it');
 }
-const suite = hasDcmtk || process.env.CI ? describe : describe.skip;
+const suite = dcmtkSuite;
 
 const FIXTURE_FILES = Object.keys(FIXTURES).map((name) => path.join(FIXTURES_DIR, name));
 const FIXTURE_SOP_UIDS = Object.values(FIXTURES).map((f) => f.sopInstanceUID);
 const MR = Object.values(FIXTURES).find((f) => f.sopClassUID === '1.2.840.10008.5.1.4.1.1.4')!;
 const CT = Object.values(FIXTURES).find((f) => f.sopClassUID === '1.2.840.10008.5.1.4.1.1.2')!;
-
-interface Run {
-  readonly code: number | null;
-  readonly out: string;
-}
-
-/** Runs a dcmtk tool; resolves with its exit code and its stdout + stderr. */
-function dcmtk(tool: string, args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(tool, args, { timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, out: `${stdout}${stderr}` });
-    });
-  });
-}
 
 interface Counters {
   remaining?: number;
@@ -84,42 +68,6 @@ function moveResponses(out: string): Counters[] {
 /** DIMSE Status values printed by a dcmtk SCU run with -d, in order. */
 function statuses(out: string): number[] {
   return [...out.matchAll(/DIMSE Status\s*: 0x([0-9a-f]{4})/gi)].map((m) => parseInt(m[1]!, 16));
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface StoreScp {
-  readonly port: number;
-  readonly dir: string;
-  /** SOP Instance UIDs received (storescp names files <modality>.<SOP Instance UID>). */
-  received(): Promise<string[]>;
-  close(): Promise<void>;
-}
-
-/** A dcmtk storescp, by default accepting every transfer syntax it knows (+xa). */
-async function startStoreScp(aeTitle: string, extra: readonly string[] = ['+xa']): Promise<StoreScp> {
-  const port = await freePort();
-  const dir = await mkdtemp(path.join(os.tmpdir(), `storescp-${aeTitle}-`));
-  const proc: ChildProcess = spawn('storescp', ['-aet', aeTitle, '-od', dir, ...extra, String(port)], { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    if ((await dcmtk('echoscu', ['-aec', aeTitle, '127.0.0.1', String(port)])).code === 0) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    port,
-    dir,
-    received: async () => (await readdir(dir)).map((f) => f.replace(/^[A-Za-z]+\./, '')),
-    close: async () => {
-      proc.kill();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 suite('DIMSE gateway with dcmtk peers', () => {
