@@ -8,6 +8,8 @@
  *   DIMSE_MOVE_PROXY_TOKEN   bearer token for that origin server
  *   DIMSE_MOVE_PROXY_MAX_WAIT_SECONDS  longest wait for a proxied Send (default 3600)
  *   DIMSE_CSTORE_TIMEOUT_MS  connect / PDU timeout of C-STORE sub-operations (default 30000)
+ *   DIMSE_MAX_ASSOCIATIONS   associations served at once; more are rejected, transient (default 32)
+ *   DIMSE_MAX_OBJECT_BYTES   largest C-STORE data set stored; a larger one is refused, A700 (default 256 MiB)
  */
 import { ConfigError } from '../config';
 
@@ -17,7 +19,17 @@ export interface DimseConfig {
   readonly host: string;
   readonly proxy?: { readonly origin: string; readonly token?: string; readonly maxWaitSeconds: number };
   readonly cStoreTimeoutMs: number;
+  /** Associations (TCP connections) served at once; a request beyond them is rejected, transient. */
+  readonly maxAssociations: number;
+  /**
+   * Largest C-STORE data set stored (it is held in memory while stored, as a STOW-RS part is): a
+   * larger one is read to its end without being kept, and refused with A700.
+   */
+  readonly maxObjectBytes: number;
 }
+
+/** Defaults of the gateway's limits, also for a gateway started without a DimseConfig (tests). */
+export const DIMSE_LIMIT_DEFAULTS = { maxAssociations: 32, maxObjectBytes: 256 * 1024 * 1024 } as const;
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
   const raw = env[name];
@@ -40,6 +52,8 @@ export function loadDimseConfig(env: NodeJS.ProcessEnv = process.env, defaults: 
     port,
     host: env.DIMSE_HOST || defaults.host || '127.0.0.1',
     cStoreTimeoutMs: int(env, 'DIMSE_CSTORE_TIMEOUT_MS', 30_000, 1),
+    maxAssociations: int(env, 'DIMSE_MAX_ASSOCIATIONS', DIMSE_LIMIT_DEFAULTS.maxAssociations, 1),
+    maxObjectBytes: int(env, 'DIMSE_MAX_OBJECT_BYTES', DIMSE_LIMIT_DEFAULTS.maxObjectBytes, 1),
     ...(origin
       ? {
           proxy: {

@@ -6,9 +6,11 @@
  * through move.ts. The same module runs on Fargate and in `npm start`.
  */
 import net from 'node:net';
+import { Writable } from 'node:stream';
 import type { SearchService } from '../dicomweb/search';
 import type { StoreService } from '../dicomweb/store';
 import type { DicomJson } from '../storage/ports';
+import { DIMSE_LIMIT_DEFAULTS } from './config';
 import { performFind, type FindResponse } from './find';
 import { toDicomJson, toNaturalized, type InformationModel } from './identifier';
 import {
@@ -29,6 +31,7 @@ import {
 } from './lib';
 import { performMove, type MoveDeps, type MoveResponse } from './move';
 import { part10File } from './part10-file';
+import { abortPdu, MAX_PDU_LENGTH, PduGuard } from './pdu-guard';
 import { cStoreStatusOf, Status } from './status';
 
 export interface DimseGatewayDeps extends MoveDeps {
@@ -41,6 +44,10 @@ export interface DimseGatewayDeps extends MoveDeps {
 export interface DimseGatewayOptions {
   readonly port: number;
   readonly host?: string;
+  /** Connections served at once; the association requested on one more is rejected (default 32). */
+  readonly maxAssociations?: number;
+  /** Largest C-STORE data set stored; a larger one is refused with A700 (default 256 MiB). */
+  readonly maxObjectBytes?: number;
 }
 
 export interface DimseGateway {
@@ -82,10 +89,47 @@ export function acceptedTransferSyntax(abstractSyntax: string, proposed: readonl
   return isStorage ? proposed.find((ts) => /^[0-9.]{1,64}$/.test(ts)) : undefined;
 }
 
-/** A C-STORE data set as received: the bytes in the accepted transfer syntax, parsed by no one. */
+/**
+ * A C-STORE data set as received: the bytes in the accepted transfer syntax, parsed by no one; or,
+ * for one above the size limit, only how many bytes it had.
+ */
 class ReceivedDataset extends Dataset {
-  constructor(readonly bytes: Buffer, transferSyntaxUID: string) {
+  constructor(
+    readonly bytes: Buffer,
+    transferSyntaxUID: string,
+    /** Bytes received when they exceeded the limit (and were dropped); undefined otherwise. */
+    readonly tooLarge?: number,
+  ) {
     super({}, transferSyntaxUID);
+  }
+}
+
+/**
+ * Collects the P-DATA fragments of one C-STORE data set, up to `maxBytes`; beyond, counts what still
+ * comes and keeps none of it, so the association goes on and the C-STORE is refused, not the
+ * gateway's memory exhausted.
+ */
+class DatasetCollector extends Writable {
+  private readonly chunks: Buffer[] = [];
+  received = 0;
+
+  constructor(private readonly maxBytes: number) {
+    super({ highWaterMark: MAX_PDU_LENGTH });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.received += chunk.length;
+    if (this.received <= this.maxBytes) this.chunks.push(chunk);
+    else this.chunks.length = 0;
+    callback();
+  }
+
+  get tooLarge(): boolean {
+    return this.received > this.maxBytes;
+  }
+
+  toBuffer(): Buffer {
+    return Buffer.concat(this.chunks);
   }
 }
 
@@ -95,7 +139,12 @@ export async function startDimseGateway(deps: DimseGatewayDeps, opts: DimseGatew
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    const scp = new ArchiveScp(socket, deps);
+    guardPdus(socket);
+    // Counted from the connection: idle ones (no A-ASSOCIATE-RQ) are closed by the ARTIM timeout.
+    const scp = new ArchiveScp(socket, deps, {
+      admitted: () => sockets.size <= (opts.maxAssociations ?? DIMSE_LIMIT_DEFAULTS.maxAssociations),
+      maxObjectBytes: opts.maxObjectBytes ?? DIMSE_LIMIT_DEFAULTS.maxObjectBytes,
+    });
     scp.on('networkError', () => socket.destroy());
   });
   await new Promise<void>((resolve, reject) => {
@@ -116,6 +165,32 @@ export async function startDimseGateway(deps: DimseGatewayDeps, opts: DimseGatew
   };
 }
 
+/**
+ * Reads each PDU header before the library does (its listener comes after this one) and aborts the
+ * association on a PDU longer than its type allows (./pdu-guard.ts): A-ABORT from the service
+ * provider, invalid PDU parameter value (PS3.8 9.3.8), then the transport connection is closed
+ * (PS3.8 9.1.6). The library sees at most the chunk that carried the header; what the peer still
+ * sends is read and dropped, so that it receives the A-ABORT rather than a reset, until it closes
+ * or ABORT_LINGER_MS have passed.
+ */
+function guardPdus(socket: net.Socket): void {
+  const guard = new PduGuard();
+  socket.on('data', (chunk: Buffer) => {
+    const violation = guard.check(chunk);
+    if (!violation) return;
+    socket.removeAllListeners('data');
+    socket.on('data', () => undefined);
+    // The peer's address and the PDU's header only: no data set, no patient data.
+    console.error(JSON.stringify({ event: 'dimse-pdu-too-long', remoteAddress: socket.remoteAddress, ...violation }));
+    socket.end(abortPdu());
+    socket.once('end', () => socket.destroy());
+    setTimeout(() => socket.destroy(), ABORT_LINGER_MS).unref();
+  });
+}
+
+/** How long an aborted connection is read (and dropped) for its peer to take the A-ABORT and close. */
+const ABORT_LINGER_MS = 2_000;
+
 class ArchiveScp extends Scp {
   private association?: Association;
   /** C-FIND / C-MOVE in progress by Message ID, for C-CANCEL (PS3.7 9.3.2.3, 9.3.4.3). */
@@ -124,6 +199,11 @@ class ArchiveScp extends Scp {
   constructor(
     socket: net.Socket,
     private readonly deps: DimseGatewayDeps,
+    private readonly limits: {
+      /** False when this connection is beyond the number of associations served at once. */
+      readonly admitted: () => boolean;
+      readonly maxObjectBytes: number;
+    },
   ) {
     super(socket, { associationTimeout: 30_000, pduTimeout: 300_000 });
   }
@@ -135,6 +215,16 @@ class ArchiveScp extends Scp {
       this.sendAssociationReject(constants.RejectResult.Permanent, constants.RejectSource.ServiceUser, constants.RejectReason.CalledAeNotRecognized);
       return;
     }
+    // PS3.8 9.3.4: beyond the associations served at once, rejected transient by the service provider
+    // (presentation related function), local limit exceeded: the requestor may try again later.
+    if (!this.limits.admitted()) {
+      this.sendAssociationReject(
+        constants.RejectResult.Transient,
+        constants.RejectSource.ServiceProviderPresentation,
+        constants.RejectReason.LocalLimitExceeded,
+      );
+      return;
+    }
     for (const { id } of association.getPresentationContexts()) {
       const context: PresentationContext = association.getPresentationContext(id);
       const ts = acceptedTransferSyntax(context.getAbstractSyntaxUid(), context.getTransferSyntaxUids());
@@ -143,6 +233,11 @@ class ArchiveScp extends Scp {
         context.setResult(constants.PresentationContextResult.RejectTransferSyntaxesNotSupported);
       } else context.setResult(constants.PresentationContextResult.RejectAbstractSyntaxNotSupported);
     }
+    // PS3.8 D.1: the Maximum Length Received announced in the A-ASSOCIATE-AC is what the PDU guard
+    // enforces, also for a requestor that announced 0 (no limit), which then receives PDUs of at most
+    // that length too (the library announces and sends the smaller of this and its own maximum).
+    const requested = association.getMaxPduLength();
+    association.setMaxPduLength(requested === 0 ? MAX_PDU_LENGTH : Math.min(requested, MAX_PDU_LENGTH));
     this.sendAssociationAccept();
   }
 
@@ -160,26 +255,44 @@ class ArchiveScp extends Scp {
     callback(response);
   }
 
+  /** Collects a C-STORE data set up to the size limit (the library would collect any size). */
+  override createStoreWritableStream(): Writable {
+    return new DatasetCollector(this.limits.maxObjectBytes);
+  }
+
   /** Keeps the received data set bytes as they are (the library would parse them). */
   override createDatasetFromStoreWritableStream(
-    writable: import('node:stream').Writable,
+    writable: Writable,
     context: PresentationContext,
     callback: (dataset: InstanceType<typeof Dataset>) => void,
   ): void {
-    callback(new ReceivedDataset((writable as unknown as { toBuffer(): Buffer }).toBuffer(), context.getAcceptedTransferSyntaxUid()!));
+    const collected = writable as DatasetCollector;
+    const transferSyntaxUID = context.getAcceptedTransferSyntaxUid()!;
+    callback(
+      collected.tooLarge
+        ? new ReceivedDataset(Buffer.alloc(0), transferSyntaxUID, collected.received)
+        : new ReceivedDataset(collected.toBuffer(), transferSyntaxUID),
+    );
   }
 
   override cStoreRequest(request: DimseCStoreRequest, callback: (response: InstanceType<typeof CStoreResponse>) => void): void {
-    void this.store(request).then((status) => {
+    void this.store(request).then(({ status, comment }) => {
       const response = CStoreResponse.fromRequest(request);
       response.setStatus(status);
+      setErrorFields(response, { comment });
       callback(response);
     });
   }
 
-  private async store(request: DimseCStoreRequest): Promise<number> {
+  /** The C-STORE's Status, and for a refusal the Error Comment (0000,0902) saying why (PS3.7 C.4.2.1.7). */
+  private async store(request: DimseCStoreRequest): Promise<{ readonly status: number; readonly comment?: string }> {
     const dataset = request.getDataset();
-    if (!(dataset instanceof ReceivedDataset)) return Status.UnableToProcess;
+    if (!(dataset instanceof ReceivedDataset)) return { status: Status.UnableToProcess };
+    if (dataset.tooLarge !== undefined) {
+      // Refused: Out of Resources (PS3.2 Table N.7-43): larger than this gateway stores.
+      console.error(JSON.stringify({ event: 'c-store-too-large', bytes: dataset.tooLarge, maxObjectBytes: this.limits.maxObjectBytes }));
+      return { status: Status.OutOfResources, comment: `data set over ${this.limits.maxObjectBytes} bytes, the most stored` };
+    }
     const file = part10File(
       {
         mediaStorageSOPClassUID: request.getAffectedSopClassUid(),
@@ -190,11 +303,11 @@ class ArchiveScp extends Scp {
       dataset.bytes,
     );
     try {
-      return cStoreStatusOf(await this.deps.store.storeInstance(file, { baseUrl: this.deps.baseUrl }));
+      return { status: cStoreStatusOf(await this.deps.store.storeInstance(file, { baseUrl: this.deps.baseUrl })) };
     } catch (error) {
       // Storage could not be written: Refused, Out of Resources (PS3.2 Table N.7-43).
       console.error(JSON.stringify({ event: 'c-store-error', fault: error instanceof Error ? error.name : 'unknown' }));
-      return Status.OutOfResources;
+      return { status: Status.OutOfResources, comment: 'storage unavailable, retry later' };
     }
   }
 

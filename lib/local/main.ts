@@ -31,6 +31,8 @@ const passThrough = [
   'DIMSE_MOVE_PROXY_TOKEN',
   'DIMSE_MOVE_PROXY_MAX_WAIT_SECONDS',
   'DIMSE_CSTORE_TIMEOUT_MS',
+  'DIMSE_MAX_ASSOCIATIONS',
+  'DIMSE_MAX_OBJECT_BYTES',
 ];
 
 async function main(): Promise<void> {

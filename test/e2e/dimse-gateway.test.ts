@@ -214,6 +214,41 @@ suite('DIMSE gateway with dcmtk peers', () => {
       try {
         const r = await dcmtk('storescu', ['-d', '-aec', 'BROKEN', '127.0.0.1', String(gateway.port), path.join(FIXTURES_DIR, 'ct-explicit-le.dcm')]);
         expect(statuses(r.out)).toEqual([0xa700]);
+        expect(r.out).toMatch(/\(0000,0902\) LO \[storage unavailable, retry later\]/);
+      } finally {
+        await gateway.close();
+      }
+    });
+
+    it('[dimse.cstore-scp.a700] refuses a data set above DIMSE_MAX_OBJECT_BYTES with A700 without keeping it; the association goes on', async () => {
+      const blobs = new MemoryBlobStore();
+      const index = new MemoryMetadataIndex();
+      const gateway = await startDimseGateway(
+        {
+          store: new StoreService(index, blobs, { bulkDataThreshold: 1024, maxRequestBytes: 1 << 20 }),
+          search: new SearchService(index, { maxCandidates: 10, defaultLimit: 10, maxLimit: 10 }),
+          index,
+          blobs,
+          destinations: { load: async () => ({ destinations: [] }) },
+          aeTitle: 'SMALL',
+          batchSize: 10,
+          baseUrl: '',
+        },
+        { port: 0, maxObjectBytes: 60_000 },
+      );
+      try {
+        const big = { studyInstanceUID: newUid(), seriesInstanceUID: newUid(), sopInstanceUID: newUid() };
+        const small = { ...big, sopInstanceUID: newUid() };
+        const files = [path.join(work, 'big.dcm'), path.join(work, 'small.dcm')];
+        await writeFile(files[0]!, makeInstance({ ...big, approximateBytes: 200_000 }));
+        await writeFile(files[1]!, makeInstance({ ...small, approximateBytes: 20_000 }));
+        // -nh: storescu goes on after an unsuccessful store (its default is to halt).
+        const r = await dcmtk('storescu', ['-d', '-nh', '-aec', 'SMALL', '127.0.0.1', String(gateway.port), ...files]);
+        expect(statuses(r.out)).toEqual([0xa700, 0x0000]);
+        // storescu -d prints the response's Status Detail: the Error Comment (0000,0902).
+        expect(r.out).toMatch(/\(0000,0902\) LO \[data set over 60000 bytes, the most stored\]/);
+        expect(await index.getInstance(big.studyInstanceUID, big.seriesInstanceUID, big.sopInstanceUID)).toBeUndefined();
+        expect(await index.getInstance(small.studyInstanceUID, small.seriesInstanceUID, small.sopInstanceUID)).toBeDefined();
       } finally {
         await gateway.close();
       }

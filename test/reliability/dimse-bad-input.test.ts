@@ -1,0 +1,248 @@
+/**
+ * Reliability, bad input on the DIMSE port: what any host on the network can send to the gateway's
+ * TCP listener (port scanners, TLS or HTTP clients on the wrong port, broken peers). Invariants: the
+ * archive never crashes and keeps answering associations and HTTP; a PDU longer than its type allows
+ * is answered with an A-ABORT (PS3.8 9.3.8) after its header alone, never read whole into memory.
+ */
+import net from 'node:net';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../lambdas/dimse/part10-file';
+import { abortPdu, MAX_PDU_LENGTH, PduType } from '../../lambdas/dimse/pdu-guard';
+import { tempArchive } from '../support/http';
+import { mutate, mutationsArb } from '../support/mutations';
+
+type Archive = Awaited<ReturnType<typeof tempArchive>>;
+let archive: Archive;
+let port: number;
+
+beforeAll(async () => {
+  archive = await tempArchive({ dimsePort: 0, host: '127.0.0.1' });
+  port = archive.dimse!.port;
+});
+afterAll(async () => {
+  await archive?.close();
+});
+
+const VERIFICATION = '1.2.840.10008.1.1';
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+
+/** An item of an association PDU (PS3.8 9.3.2): type, reserved byte, 2-byte length, value. */
+function item(type: number, value: Buffer): Buffer {
+  const h = Buffer.alloc(4);
+  h[0] = type;
+  h.writeUInt16BE(value.length, 2);
+  return Buffer.concat([h, value]);
+}
+const ae = (title: string) => Buffer.from(title.padEnd(16, ' '), 'ascii');
+
+/** A-ASSOCIATE-RQ (PS3.8 9.3.2) proposing Verification, with the given Maximum Length Received (D.1). */
+function associateRq(maxLength: number, calledAe = 'ARCHIVE'): Buffer {
+  const fixed = Buffer.concat([Buffer.from([0, 1, 0, 0]), ae(calledAe), ae('FUZZER'), Buffer.alloc(32)]);
+  const maxLengthValue = Buffer.alloc(4);
+  maxLengthValue.writeUInt32BE(maxLength);
+  const body = Buffer.concat([
+    fixed,
+    item(0x10, Buffer.from('1.2.840.10008.3.1.1.1')),
+    item(0x20, Buffer.concat([Buffer.from([1, 0, 0, 0]), item(0x30, Buffer.from(VERIFICATION)), item(0x40, Buffer.from(IMPLICIT_LE))])),
+    item(0x50, Buffer.concat([item(0x51, maxLengthValue), item(0x52, Buffer.from('1.2.826.0.1.3680043.10.511'))])),
+  ]);
+  const header = Buffer.alloc(6);
+  header[0] = PduType.AssociateRQ;
+  header.writeUInt32BE(body.length, 2);
+  return Buffer.concat([header, body]);
+}
+
+function pduHeader(type: number, length: number): Buffer {
+  const h = Buffer.alloc(6);
+  h[0] = type;
+  h.writeUInt32BE(length, 2);
+  return h;
+}
+
+/** The sub-items of an A-ASSOCIATE-AC's User Information item (PS3.8 9.3.3.3), by type. */
+function userInformationOf(ac: Buffer): Map<number, Buffer> {
+  const subItems = new Map<number, Buffer>();
+  for (let at = 74; at + 4 <= ac.length; ) {
+    const length = ac.readUInt16BE(at + 2);
+    if (ac[at] === 0x50) {
+      for (let sub = at + 4; sub + 4 <= at + 4 + length; sub += 4 + ac.readUInt16BE(sub + 2)) {
+        subItems.set(ac[sub]!, ac.subarray(sub + 4, sub + 4 + ac.readUInt16BE(sub + 2)));
+      }
+    }
+    at += 4 + length;
+  }
+  return subItems;
+}
+
+/** The Maximum Length Received of an A-ASSOCIATE-AC (sub-item 51H, PS3.8 D.1). */
+const maxLengthOf = (ac: Buffer) => userInformationOf(ac).get(0x51)?.readUInt32BE(0);
+
+interface Exchange {
+  /** What the gateway sent. */
+  readonly received: Buffer;
+  /** True when the gateway closed the connection within the wait. */
+  readonly closed: boolean;
+  /** Bytes the peer managed to send. */
+  readonly sent: number;
+}
+
+/**
+ * Connects to the gateway, sends `first`, then (with `flood`) keeps sending 1 MiB chunks until the
+ * gateway answers or closes; ends after `waitMs` or when the gateway closes.
+ */
+function exchange(
+  first: Buffer,
+  opts: { waitMs: number; flood?: boolean; until?: (received: Buffer) => boolean; port?: number },
+): Promise<Exchange> {
+  return new Promise((resolve) => {
+    const socket = net.connect(opts.port ?? port, '127.0.0.1');
+    let received = Buffer.alloc(0);
+    let closed = false;
+    const finish = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ received, closed, sent: socket.bytesWritten });
+    };
+    const timer = setTimeout(finish, opts.waitMs);
+    socket.on('data', (d: Buffer) => {
+      received = Buffer.concat([received, d]);
+      if (opts.until?.(received)) finish();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      closed = true;
+      finish();
+    });
+    socket.write(first);
+    if (opts.flood) {
+      const chunk = Buffer.alloc(1 << 20, 0x41);
+      const more = () => {
+        while (!closed && received.length === 0 && socket.write(chunk));
+        if (!closed && received.length === 0) socket.once('drain', more);
+      };
+      more();
+    }
+  });
+}
+
+/** True once a whole PDU has arrived. */
+const isAccept = (b: Buffer) => b.length >= 6 && b.length >= 6 + b.readUInt32BE(2);
+
+/** An association held open: the A-ASSOCIATE-AC (or -RJ) it got, and a way to drop it. */
+async function associate(gatewayPort: number): Promise<{ answer: Buffer; close(): Promise<void> }> {
+  const socket = net.connect(gatewayPort, '127.0.0.1');
+  socket.on('error', () => undefined);
+  let answer = Buffer.alloc(0);
+  socket.on('data', (d: Buffer) => (answer = Buffer.concat([answer, d])));
+  socket.write(associateRq(16_384));
+  for (let i = 0; i < 250 && !isAccept(answer); i++) await new Promise((r) => setTimeout(r, 20));
+  return {
+    answer,
+    close: () =>
+      new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.destroy();
+      }),
+  };
+}
+
+describe('PDUs longer than their type allows', () => {
+  it('an A-ASSOCIATE-RQ announcing 4 GB gets an A-ABORT after its header, and the connection is closed', async () => {
+    const r = await exchange(pduHeader(PduType.AssociateRQ, 0xfffffff0), { waitMs: 10_000, flood: true });
+    expect(r.received.subarray(0, 10)).toEqual(abortPdu());
+    expect(r.closed).toBe(true);
+    // Read and dropped, never collected: the peer could not push more than a few MiB before the close.
+    expect(r.sent).toBeLessThan(64 * 1024 * 1024);
+  }, 20_000);
+
+  it('a P-DATA-TF PDU longer than the Maximum Length announced in the A-ASSOCIATE-AC gets an A-ABORT', async () => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined);
+    socket.write(associateRq(16_384));
+    for (let i = 0; i < 100 && !isAccept(Buffer.concat(chunks)); i++) await new Promise((r) => setTimeout(r, 20));
+    const ac = Buffer.concat(chunks.splice(0));
+    expect(ac[0]).toBe(PduType.AssociateAC);
+    expect(maxLengthOf(ac)).toBe(16_384);
+    socket.write(pduHeader(PduType.PDataTF, MAX_PDU_LENGTH + 1));
+    await closed;
+    expect(Buffer.concat(chunks)).toEqual(abortPdu());
+  }, 20_000);
+});
+
+describe('A-ASSOCIATE-AC', () => {
+  it('names the archive’s implementation (PS3.7 D.3.3.2), as its Part 10 files do', async () => {
+    const r = await exchange(associateRq(16_384), { waitMs: 5_000, until: isAccept });
+    const userInformation = userInformationOf(r.received);
+    expect(userInformation.get(0x52)?.toString('ascii').replace(/\0$/, '')).toBe(IMPLEMENTATION_CLASS_UID);
+    expect(userInformation.get(0x55)?.toString('ascii').trim()).toBe(IMPLEMENTATION_VERSION_NAME);
+  }, 20_000);
+
+  it('announces as Maximum Length Received (PS3.8 D.1) its own to a requestor announcing no limit (0), else the smaller of the two', async () => {
+    for (const [requested, announced] of [
+      [0, MAX_PDU_LENGTH],
+      [16_384, 16_384],
+      [4 * MAX_PDU_LENGTH, MAX_PDU_LENGTH],
+    ] as const) {
+      const r = await exchange(associateRq(requested), { waitMs: 5_000, until: isAccept });
+      expect(r.received[0], `requested ${requested}`).toBe(PduType.AssociateAC);
+      expect(maxLengthOf(r.received), `requested ${requested}`).toBe(announced);
+    }
+  }, 20_000);
+});
+
+describe('arbitrary bytes and mutated association requests', () => {
+  const garbage = fc.oneof(
+    fc.uint8Array({ minLength: 1, maxLength: 300 }),
+    fc.constantFrom(
+      Buffer.from('GET / HTTP/1.1\r\nHost: archive\r\n\r\n'),
+      Buffer.from('16030100a501000000', 'hex'), // a TLS ClientHello on the wrong port
+      Buffer.from('0400000000060000000201ff', 'hex'), // P-DATA-TF before any association
+      Buffer.from('05000000000400000000', 'hex'), // A-RELEASE-RQ before any association
+      Buffer.from('07000000000400000000', 'hex'),
+      Buffer.from('01000000000000', 'hex'),
+    ),
+    // A PDU header of any type and length, then a body of random bytes.
+    fc
+      .tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 0xffffffff }), fc.uint8Array({ maxLength: 200 }))
+      .map(([type, length, body]) => Buffer.concat([pduHeader(type, length), Buffer.from(body)])),
+    // A valid A-ASSOCIATE-RQ, mutated.
+    mutationsArb.map((mutations) => Buffer.from(mutate(associateRq(16_384), mutations))),
+  );
+
+  it('never crash the gateway: it answers an association and HTTP afterwards', async () => {
+    await fc.assert(
+      fc.asyncProperty(garbage, async (bytes) => {
+        await exchange(Buffer.from(bytes), { waitMs: 60 });
+      }),
+      { seed: 248, numRuns: 300, endOnFailure: true },
+    );
+    const r = await exchange(associateRq(16_384), { waitMs: 5_000, until: isAccept });
+    expect(r.received[0]).toBe(PduType.AssociateAC);
+    expect([200, 204]).toContain((await fetch(`${archive.url}/studies`)).status);
+  }, 120_000);
+});
+
+describe('associations beyond DIMSE_MAX_ASSOCIATIONS', () => {
+  it('are rejected transient, service provider (presentation), local limit exceeded (PS3.8 9.3.4); a freed slot is served again', async () => {
+    const limited = await tempArchive({ dimsePort: 0, host: '127.0.0.1', env: { DIMSE_MAX_ASSOCIATIONS: '2' } });
+    try {
+      const gatewayPort = limited.dimse!.port;
+      const held = [await associate(gatewayPort), await associate(gatewayPort)];
+      for (const h of held) expect(h.answer[0]).toBe(PduType.AssociateAC);
+      const third = await associate(gatewayPort);
+      // A-ASSOCIATE-RJ: type 03, length 4, reserved, result 2 (transient), source 3, reason 2.
+      expect([...third.answer]).toEqual([PduType.AssociateRJ, 0, 0, 0, 0, 4, 0, 2, 3, 2]);
+      await third.close();
+      await held[0]!.close();
+      const again = await associate(gatewayPort);
+      expect(again.answer[0]).toBe(PduType.AssociateAC);
+      await Promise.all([again.close(), held[1]!.close()]);
+    } finally {
+      await limited.close();
+    }
+  }, 30_000);
+});
