@@ -18,10 +18,16 @@ import { makeInstance } from '../support/dicom-factory';
 import { stowBody } from '../support/http';
 import { PROJECT_ROOT } from './servers';
 
+/**
+ * Node options of the cost worker, from BENCH_COST_NODE_OPTIONS, e.g. `--max-semi-space-size=1` to see
+ * how much of a call's memory growth is V8's young generation rather than the handler's buffers.
+ */
+const COST_NODE_OPTIONS = (process.env.BENCH_COST_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+
 /** Runs a node process with tsx; resolves with its last stdout line parsed as JSON. */
 function runJson(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', ...args], {
+    const child = spawn(process.execPath, [...COST_NODE_OPTIONS, '--expose-gc', '--import', 'tsx', ...args], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -38,12 +38,13 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(forced);
 }
 
-/** Waits for a line of the child's stdout matching `pattern`; rejects if the child exits first. */
-function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
+/**
+ * Waits for a line of the child's stdout matching `pattern`; rejects if the child exits first, with
+ * what it last wrote to stderr (`recentStderr`).
+ */
+function waitForLine(child: ChildProcess, pattern: RegExp, what: string, recentStderr: () => string): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let buffered = '';
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     const onData = (d: Buffer) => {
       buffered += d.toString();
       const match = pattern.exec(buffered);
@@ -54,7 +55,7 @@ function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promis
       }
     };
     child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${what} exited (${code}) before it was ready: ${stderr.trim()}`)));
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}) before it was ready: ${recentStderr().trim()}`)));
   });
 }
 
@@ -76,7 +77,7 @@ export async function startArchiveProcess(env: Readonly<Record<string, string>> 
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   try {
-    const [, url] = await waitForLine(child, /archive ready at (http:\/\/\S+)/, 'the embedded archive');
+    const [, url] = await waitForLine(child, /archive ready at (http:\/\/\S+)/, 'the embedded archive', () => stderr);
     return {
       name: 'archive',
       url: url!,
