@@ -323,13 +323,20 @@ class ArchiveScp extends Scp {
       else callback([response]);
     };
     if (!model || !request.getDataset()) return respond({ status: model ? Status.IdentifierDoesNotMatchSOPClass : Status.SOPClassNotSupported });
+    const identifier = identifierOf(request);
+    if (!identifier) return respond(UNREADABLE_IDENTIFIER);
     const controller = this.track(request.getMessageId());
+    let final = false;
     void (async () => {
       try {
-        const identifier = identifierOf(request);
         for await (const r of performFind(this.deps.search, { model, identifier, signal: controller.signal, aeTitle: this.deps.aeTitle })) {
+          final = !isPending(r.status);
           respond(r);
         }
+      } catch (error) {
+        // A match the library cannot encode, or any other fault: the find ends, Unable to process.
+        console.error(JSON.stringify({ event: 'c-find-error', fault: error instanceof Error ? error.name : 'unknown' }));
+        if (!final) respond({ status: Status.UnableToProcess, comment: 'the query could not be processed' });
       } finally {
         this.running.delete(request.getMessageId());
       }
@@ -358,10 +365,16 @@ class ArchiveScp extends Scp {
       else callback([response]);
     };
     if (!model || !request.getDataset()) return respond({ status: model ? Status.IdentifierDoesNotMatchSOPClass : Status.SOPClassNotSupported });
+    const identifier = identifierOf(request);
+    if (!identifier) return respond(UNREADABLE_IDENTIFIER);
     const controller = this.track(request.getMessageId());
     const moveDestination = String(request.getCommandDataset().getElement('MoveDestination') ?? '');
-    void performMove(this.deps, { model, identifier: identifierOf(request), moveDestination, signal: controller.signal }, respond)
-      .then(respond)
+    void performMove(this.deps, { model, identifier, moveDestination, signal: controller.signal }, respond)
+      .then(respond, (error: unknown) => {
+        // performMove answers every fault it knows; this is a response the library could not encode.
+        console.error(JSON.stringify({ event: 'c-move-error', fault: error instanceof Error ? error.name : 'unknown' }));
+        respond({ status: Status.UnableToProcess, comment: 'the move could not be processed' });
+      })
       .finally(() => this.running.delete(request.getMessageId()));
   }
 
@@ -380,9 +393,20 @@ function isPending(status: number): boolean {
   return status === Status.Pending || status === Status.PendingWithUnsupportedOptionalKeys;
 }
 
-function identifierOf(request: CFindRequest | CMoveRequest): DicomJson {
-  return toDicomJson(request.getDataset()!.getElements());
+/**
+ * The request's Identifier as DICOM JSON; undefined when dcmjs cannot convert what the peer sent (an
+ * IS element holding a lone backslash, for one: two empty values that dcmjs reads as nulls).
+ */
+function identifierOf(request: CFindRequest | CMoveRequest): DicomJson | undefined {
+  try {
+    return toDicomJson(request.getDataset()!.getElements());
+  } catch {
+    return undefined;
+  }
 }
+
+/** PS3.4 C.4.1.1.4 / C.4.2.1.4: an Identifier that cannot be read does not match the SOP Class (A900). */
+const UNREADABLE_IDENTIFIER = { status: Status.IdentifierDoesNotMatchSOPClass, comment: 'the Identifier cannot be read' } as const;
 
 function transferSyntaxOf(request: CFindRequest | CMoveRequest): string {
   return request.getDataset()?.getTransferSyntaxUid() ?? IMPLICIT_LE;

@@ -7,6 +7,7 @@
 import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CFindRequest, CMoveRequest, Client, Dataset } from '../../lambdas/dimse/lib';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../lambdas/dimse/part10-file';
 import { abortPdu, MAX_PDU_LENGTH, PduType } from '../../lambdas/dimse/pdu-guard';
 import { tempArchive } from '../support/http';
@@ -245,4 +246,74 @@ describe('associations beyond DIMSE_MAX_ASSOCIATIONS', () => {
       await limited.close();
     }
   }, 30_000);
+});
+
+const STUDY_ROOT_FIND = '1.2.840.10008.5.1.4.1.2.2.1';
+const STUDY_ROOT_MOVE = '1.2.840.10008.5.1.4.1.2.2.2';
+
+/**
+ * One C-FIND or C-MOVE (Study Root) with the given Identifier; resolves with the statuses answered, in
+ * order, and the client's own error when it could not encode the request (nothing was then sent).
+ */
+async function dimseCommand(
+  kind: 'find' | 'move',
+  elements: Record<string, unknown>,
+  moveDestination = 'NOWHERE',
+): Promise<{ statuses: number[]; unsendable?: string }> {
+  const request = kind === 'find' ? new CFindRequest() : new CMoveRequest();
+  request.setAffectedSopClassUid(kind === 'find' ? STUDY_ROOT_FIND : STUDY_ROOT_MOVE);
+  if (kind === 'move') request.getCommandDataset().setElement('MoveDestination', moveDestination);
+  request.setDataset(new Dataset(elements));
+  const statuses: number[] = [];
+  let unsendable: string | undefined;
+  request.on('response', (r: { getStatus(): number }) => statuses.push(r.getStatus()));
+  const client = new Client();
+  client.addRequest(request);
+  await new Promise<void>((resolve) => {
+    client.on('closed', () => resolve());
+    client.on('networkError', (error: Error) => {
+      // dcmjs-dimse refuses to encode a value longer than its VR allows (a DA of 14 characters).
+      if (/exceeds max length/.test(error.message)) unsendable = error.message;
+      resolve();
+    });
+    client.send('127.0.0.1', port, 'FUZZER', 'ARCHIVE');
+  });
+  return { statuses, unsendable };
+}
+
+const PENDING = new Set([0xff00, 0xff01]);
+
+describe('C-FIND and C-MOVE Identifiers', () => {
+  it('one dcmjs cannot read (IS of a lone backslash) is answered A900, the process unharmed', async () => {
+    const identifier = { QueryRetrieveLevel: 'STUDY', NumberOfStudyRelatedInstances: '\\' };
+    expect((await dimseCommand('find', identifier)).statuses).toEqual([0xa900]);
+    expect((await dimseCommand('move', identifier)).statuses).toEqual([0xa900]);
+  }, 20_000);
+
+  it('arbitrary keys and values always get a final status, never a dropped association', async () => {
+    const keys = [
+      'PatientName', 'PatientID', 'StudyDate', 'StudyTime', 'StudyInstanceUID', 'SeriesInstanceUID', 'SOPInstanceUID',
+      'Modality', 'ModalitiesInStudy', 'QueryRetrieveLevel', 'AccessionNumber', 'NumberOfStudyRelatedInstances',
+      'PatientBirthDate', 'SOPClassUID', 'InstanceNumber', 'SpecificCharacterSet', 'StudyDescription',
+    ];
+    const value = fc.oneof(
+      fc.string({ maxLength: 20 }),
+      fc.integer().map(String),
+      fc.constantFrom('', '*', '?', '-', '20200101-', '1.2.3\\1.2.4', '\\', 'STUDY', 'SERIES', 'IMAGE', 'PATIENT', 'ISO 2022 IR 87', 'A'.repeat(70)),
+    );
+    const command = fc.record({
+      kind: fc.constantFrom('find' as const, 'move' as const),
+      // At least one key: with none, dcmjs-dimse's client announces an Identifier it never sends.
+      identifier: fc.dictionary(fc.constantFrom(...keys), value, { minKeys: 1, maxKeys: 6 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(command, async ({ kind, identifier }) => {
+        const { statuses, unsendable } = await dimseCommand(kind, identifier);
+        if (unsendable) return; // never left the client
+        expect(statuses.length).toBeGreaterThan(0);
+        expect(PENDING.has(statuses[statuses.length - 1]!)).toBe(false);
+      }),
+      { seed: 248, numRuns: 150, endOnFailure: true },
+    );
+  }, 120_000);
 });
