@@ -261,6 +261,8 @@ describe('query strings', () => {
     'StudyInstanceUID', 'SeriesInstanceUID', 'SOPInstanceUID', 'SOPClassUID', '00100020', '0020000D', '00080020',
     'ReferringPhysicianName', 'includefield', 'limit', 'offset', 'fuzzymatching', 'StudyDescription', 'SeriesNumber',
     'InstanceNumber', 'PatientBirthDate', '00081030', 'ScheduledProcedureStepSequence.Modality', 'NotAKeyword', 'zzzz', '',
+    // Non-Patient Instance keys (PS3.18 12, Sup 248 Table 12.X.1-2).
+    'ContentLabel', 'HangingProtocolName', 'InstanceCreationDate', 'PotentialScheduledProtocolCodeSequence.CodeValue',
   ];
   const value = fc.oneof(
     fc.string({ maxLength: 30 }),
@@ -270,7 +272,10 @@ describe('query strings', () => {
       '1.2.3,1.2.4', '1.2.3\\1.2.4', '00100010', 'PatientName,StudyDate', '1e309', 'NaN', '', '%', '%%', '%zz', '\u0000'),
   );
   const queryArb = fc.record({
-    resource: fc.constantFrom('/studies', '/series', '/instances', '/studies/1.2.3/series', '/studies/1.2.3/instances', '/studies/1.2.3/series/1.2.4/instances'),
+    resource: fc.constantFrom(
+      '/studies', '/series', '/instances', '/studies/1.2.3/series', '/studies/1.2.3/instances', '/studies/1.2.3/series/1.2.4/instances',
+      '/color-palettes', '/hanging-protocols', '/defined-procedure-protocols',
+    ),
     pairs: fc.array(fc.tuple(fc.oneof(fc.constantFrom(...keys), fc.string({ maxLength: 12 })), value), { maxLength: 6 }),
     raw: fc.option(fc.string({ maxLength: 40 }), { freq: 5, nil: undefined }),
     accept: fc.constantFrom(undefined, DICOM_JSON, 'application/json', 'text/html', '*/*', 'multipart/related; type="application/dicom+xml"', ';', 'application/dicom+json; q=0'),
@@ -312,6 +317,8 @@ describe('UIDs in paths', () => {
       (s: string[]) => `/studies/${s[0]}/series/${s[1]}/instances/${s[2]}/bulkdata/${s[3]}`,
       (s: string[]) => `/studies/${s[0]}/series/${s[1]}/instances`,
       (s: string[]) => `/studies/${s[0]}/instances`,
+      (s: string[]) => `/color-palettes/${s[0]}`,
+      (s: string[]) => `/hanging-protocols/${s[0]}`,
     ),
     segments: fc.array(segment, { minLength: 4, maxLength: 4 }),
     method: fc.constantFrom('GET', 'GET', 'GET', 'DELETE', 'POST', 'PUT', 'OPTIONS'),
@@ -331,7 +338,7 @@ describe('UIDs in paths', () => {
 
 describe('Transaction UIDs and Send parameters', () => {
   const sendArb = fc.record({
-    resource: fc.constantFrom('/studies', '/series', '/instances', '/studies/1.2.3', '/studies/1.2.3/series/1.2.4'),
+    resource: fc.constantFrom('/studies', '/series', '/instances', '/studies/1.2.3', '/studies/1.2.3/series/1.2.4', '/hanging-protocols'),
     transactionUID: fc.oneof(
       fc.string({ maxLength: 70 }),
       fc.stringMatching(/^[0-9.]{1,70}$/),
