@@ -22,6 +22,10 @@ export interface DimseGatewayProps {
   readonly allowedCidrs: readonly string[];
   /** Proxy Option: SEND-RS origin server of every C-MOVE (DIMSE_MOVE_PROXY_ORIGIN). */
   readonly moveProxyOrigin?: string;
+  /** Associations served at once (DIMSE_MAX_ASSOCIATIONS; the gateway's default when unset). */
+  readonly maxAssociations?: number;
+  /** Largest C-STORE data set stored (DIMSE_MAX_OBJECT_BYTES; the gateway's default when unset). */
+  readonly maxObjectBytes?: number;
   readonly environment?: Readonly<Record<string, string>>;
   /** Repository root holding lib/dimse/Dockerfile (default: this repository). */
   readonly projectRoot?: string;
@@ -88,6 +92,8 @@ export class DimseGateway extends Construct {
         DIMSE_AET: props.aeTitle,
         DIMSE_PORT: String(props.port),
         ...(props.moveProxyOrigin ? { DIMSE_MOVE_PROXY_ORIGIN: props.moveProxyOrigin } : {}),
+        ...(props.maxAssociations ? { DIMSE_MAX_ASSOCIATIONS: String(props.maxAssociations) } : {}),
+        ...(props.maxObjectBytes ? { DIMSE_MAX_OBJECT_BYTES: String(props.maxObjectBytes) } : {}),
         ...props.environment,
       },
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'dimse', logGroup: props.logs.logGroup(this, 'Logs') }),
@@ -154,7 +160,9 @@ export class DimseGateway extends Construct {
 }
 
 /** The gateway's deployment choices from context; undefined unless context `dimse` is 'true'. */
-export function dimseSettingsFromContext(node: Construct['node']): Pick<DimseGatewayProps, 'aeTitle' | 'port' | 'allowedCidrs' | 'moveProxyOrigin'> | undefined {
+export function dimseSettingsFromContext(
+  node: Construct['node'],
+): Pick<DimseGatewayProps, 'aeTitle' | 'port' | 'allowedCidrs' | 'moveProxyOrigin' | 'maxAssociations' | 'maxObjectBytes'> | undefined {
   const on: unknown = node.tryGetContext('dimse');
   if (on !== true && on !== 'true') {
     if (on === undefined || on === false || on === 'false') return undefined;
@@ -173,5 +181,21 @@ export function dimseSettingsFromContext(node: Construct['node']): Pick<DimseGat
   if (moveProxyOrigin !== undefined && (typeof moveProxyOrigin !== 'string' || !/^https:\/\//.test(moveProxyOrigin))) {
     throw new Error('context dimseMoveProxyOrigin must be an https URL');
   }
-  return { aeTitle, port, allowedCidrs, ...(moveProxyOrigin ? { moveProxyOrigin: moveProxyOrigin as string } : {}) };
+  const limit = (name: string): number | undefined => {
+    const raw: unknown = node.tryGetContext(name);
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`context ${name} must be a positive integer`);
+    return n;
+  };
+  const maxAssociations = limit('dimseMaxAssociations');
+  const maxObjectBytes = limit('dimseMaxObjectBytes');
+  return {
+    aeTitle,
+    port,
+    allowedCidrs,
+    ...(moveProxyOrigin ? { moveProxyOrigin: moveProxyOrigin as string } : {}),
+    ...(maxAssociations ? { maxAssociations } : {}),
+    ...(maxObjectBytes ? { maxObjectBytes } : {}),
+  };
 }

@@ -14,7 +14,14 @@ function synthWith(context: Record<string, unknown>) {
 }
 
 describe('DIMSE gateway construct (Fargate behind an NLB)', { timeout: 120_000 }, () => {
-  const { app, stack, assembly, template } = synthWith({ dimse: 'true', dimseAet: 'PACS_GW', dimsePort: '104', dimseAllowedCidrs: '10.20.0.0/16' });
+  const { app, stack, assembly, template } = synthWith({
+    dimse: 'true',
+    dimseAet: 'PACS_GW',
+    dimsePort: '104',
+    dimseAllowedCidrs: '10.20.0.0/16',
+    dimseMaxAssociations: '8',
+    dimseMaxObjectBytes: '104857600',
+  });
 
   it('runs the gateway image on Fargate with the archive configuration, behind an internal TCP NLB', () => {
     template.resourceCountIs('AWS::ECS::Service', 1);
@@ -24,7 +31,7 @@ describe('DIMSE gateway construct (Fargate behind an NLB)', { timeout: 120_000 }
     const [container] = taskDefinition!.Properties.ContainerDefinitions;
     expect(container.PortMappings).toEqual([{ ContainerPort: 104, Protocol: 'tcp' }]);
     const environment = Object.fromEntries(container.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]));
-    expect(environment).toMatchObject({ DIMSE_AET: 'PACS_GW', DIMSE_PORT: '104' });
+    expect(environment).toMatchObject({ DIMSE_AET: 'PACS_GW', DIMSE_PORT: '104', DIMSE_MAX_ASSOCIATIONS: '8', DIMSE_MAX_OBJECT_BYTES: '104857600' });
     expect(Object.keys(environment)).toEqual(expect.arrayContaining(['BUCKET_NAME', 'TABLE_NAME', 'DESTINATIONS_SECRET_ARN']));
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: '10.20.0.0/16', FromPort: 104, ToPort: 104 })]),
@@ -50,5 +57,6 @@ describe('DIMSE gateway construct (Fargate behind an NLB)', { timeout: 120_000 }
   it('is left out by default and refuses a malformed setting', () => {
     expect(synthWith({}).template.findResources('AWS::ECS::Service')).toEqual({});
     expect(() => buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], dimse: 'true', dimsePort: '70000' } }))).toThrow(/dimsePort/);
+    expect(() => buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], dimse: 'true', dimseMaxObjectBytes: 'lots' } }))).toThrow(/dimseMaxObjectBytes/);
   });
 });
