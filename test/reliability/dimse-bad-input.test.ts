@@ -128,23 +128,31 @@ function exchange(
 }
 
 /** True once a whole PDU has arrived. */
-const isAccept = (b: Buffer) => b.length >= 6 && b.length >= 6 + b.readUInt32BE(2);
+const hasWholePdu = (b: Buffer) => b.length >= 6 && b.length >= 6 + b.readUInt32BE(2);
 
-/** An association held open: the A-ASSOCIATE-AC (or -RJ) it got, and a way to drop it. */
-async function associate(gatewayPort: number): Promise<{ answer: Buffer; close(): Promise<void> }> {
+/**
+ * An association held open: the A-ASSOCIATE-AC (or -RJ) it got, a way to send more on it and read what
+ * the gateway answers until it closes the connection, and a way to drop it.
+ */
+async function associate(gatewayPort = port): Promise<{ answer: Buffer; sendUntilClosed(bytes: Buffer): Promise<Buffer>; close(): Promise<void> }> {
   const socket = net.connect(gatewayPort, '127.0.0.1');
   socket.on('error', () => undefined);
-  let answer = Buffer.alloc(0);
-  socket.on('data', (d: Buffer) => (answer = Buffer.concat([answer, d])));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const received: Buffer[] = [];
+  socket.on('data', (d: Buffer) => received.push(d));
   socket.write(associateRq(16_384));
-  for (let i = 0; i < 250 && !isAccept(answer); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 250 && !hasWholePdu(Buffer.concat(received)); i++) await new Promise((r) => setTimeout(r, 20));
   return {
-    answer,
-    close: () =>
-      new Promise<void>((resolve) => {
-        socket.once('close', () => resolve());
-        socket.destroy();
-      }),
+    answer: Buffer.concat(received.splice(0)),
+    sendUntilClosed: async (bytes) => {
+      socket.write(bytes);
+      await closed;
+      return Buffer.concat(received);
+    },
+    close: async () => {
+      socket.destroy();
+      await closed;
+    },
   };
 }
 
@@ -158,25 +166,16 @@ describe('PDUs longer than their type allows', () => {
   }, 20_000);
 
   it('a P-DATA-TF PDU longer than the Maximum Length announced in the A-ASSOCIATE-AC gets an A-ABORT', async () => {
-    const socket = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.on('data', (d: Buffer) => chunks.push(d));
-    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    socket.on('error', () => undefined);
-    socket.write(associateRq(16_384));
-    for (let i = 0; i < 100 && !isAccept(Buffer.concat(chunks)); i++) await new Promise((r) => setTimeout(r, 20));
-    const ac = Buffer.concat(chunks.splice(0));
-    expect(ac[0]).toBe(PduType.AssociateAC);
-    expect(maxLengthOf(ac)).toBe(16_384);
-    socket.write(pduHeader(PduType.PDataTF, MAX_PDU_LENGTH + 1));
-    await closed;
-    expect(Buffer.concat(chunks)).toEqual(abortPdu());
+    const association = await associate();
+    expect(association.answer[0]).toBe(PduType.AssociateAC);
+    expect(maxLengthOf(association.answer)).toBe(16_384);
+    expect(await association.sendUntilClosed(pduHeader(PduType.PDataTF, MAX_PDU_LENGTH + 1))).toEqual(abortPdu());
   }, 20_000);
 });
 
 describe('A-ASSOCIATE-AC', () => {
   it('names the archive’s implementation (PS3.7 D.3.3.2), as its Part 10 files do', async () => {
-    const r = await exchange(associateRq(16_384), { waitMs: 5_000, until: isAccept });
+    const r = await exchange(associateRq(16_384), { waitMs: 5_000, until: hasWholePdu });
     const userInformation = userInformationOf(r.received);
     expect(userInformation.get(0x52)?.toString('ascii').replace(/\0$/, '')).toBe(IMPLEMENTATION_CLASS_UID);
     expect(userInformation.get(0x55)?.toString('ascii').trim()).toBe(IMPLEMENTATION_VERSION_NAME);
@@ -188,7 +187,7 @@ describe('A-ASSOCIATE-AC', () => {
       [16_384, 16_384],
       [4 * MAX_PDU_LENGTH, MAX_PDU_LENGTH],
     ] as const) {
-      const r = await exchange(associateRq(requested), { waitMs: 5_000, until: isAccept });
+      const r = await exchange(associateRq(requested), { waitMs: 5_000, until: hasWholePdu });
       expect(r.received[0], `requested ${requested}`).toBe(PduType.AssociateAC);
       expect(maxLengthOf(r.received), `requested ${requested}`).toBe(announced);
     }
@@ -221,7 +220,7 @@ describe('arbitrary bytes and mutated association requests', () => {
       }),
       { seed: 248, numRuns: 300, endOnFailure: true },
     );
-    const r = await exchange(associateRq(16_384), { waitMs: 5_000, until: isAccept });
+    const r = await exchange(associateRq(16_384), { waitMs: 5_000, until: hasWholePdu });
     expect(r.received[0]).toBe(PduType.AssociateAC);
     expect([200, 204]).toContain((await fetch(`${archive.url}/studies`)).status);
   }, 120_000);
