@@ -39,6 +39,10 @@ declare module 'dcmjs' {
     data: {
       DicomDict: typeof DicomDict;
       DicomMessage: { readFile(buffer: ArrayBuffer, options?: ReadFileOptions): DicomDict };
+      ValueRepresentation: {
+        /** The VR's reader: applyFormatting turns a value as read into the value dcmjs keeps (trimmed; PN as objects). */
+        createByTypeString(vr: string): { applyFormatting(value: string): unknown };
+      };
       DicomMetaDictionary: {
         /** keyword -> entry */
         readonly nameMap: Readonly<Record<string, DictionaryEntry>>;

@@ -7,6 +7,7 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dcmjs, { type DcmjsDataSet } from 'dcmjs';
+import { characterSetDecoding, isLatin1Compatible, type TextDecoding } from './character-sets';
 import { vrsOf } from './dictionary';
 import { Tag } from './tags';
 import { TransferSyntax, isUncompressedTransferSyntax } from './uid';
@@ -106,10 +107,11 @@ class ElementWalker {
 
   /**
    * Walks the elements in [pos, end). Inside an item of undefined length, returns just after its
-   * Item Delimitation Item (PS3.5 7.5.1); otherwise returns end. `visit` sees the top-level values.
+   * Item Delimitation Item (PS3.5 7.5.1); otherwise returns end. `visit` sees the top-level values of
+   * defined length, and with `nested` those inside sequence items too, in the order of the bytes.
    */
-  dataSet(pos: number, end: number, enc: Encoding, inUndefinedItem: boolean, visit?: ElementVisitor): number {
-    return this.walk(pos, end, enc, inUndefinedItem, visit).end;
+  dataSet(pos: number, end: number, enc: Encoding, inUndefinedItem: boolean, visit?: ElementVisitor, nested = false): number {
+    return this.walk(pos, end, enc, inUndefinedItem, visit, undefined, nested ? visit : undefined).end;
   }
 
   /**
@@ -139,6 +141,7 @@ class ElementWalker {
     inUndefinedItem: boolean,
     visit?: ElementVisitor,
     stopTag?: number,
+    visitNested?: ElementVisitor,
   ): { end: number; stop?: ElementAt } {
     while (pos < end) {
       this.need(pos, 8, end);
@@ -152,12 +155,12 @@ class ElementWalker {
       if (length === UNDEFINED_LENGTH) {
         if (tag === PIXEL_DATA && vr !== 'SQ') pos = this.fragments(pos, end, enc);
         // PS3.5 6.2.2: a UN value of undefined length is a sequence encoded in Implicit VR Little Endian.
-        else if (vr === 'UN') pos = this.sequence(pos, end, IMPLICIT_LE);
-        else if (vr === undefined || vr === 'SQ') pos = this.sequence(pos, end, enc);
+        else if (vr === 'UN') pos = this.sequence(pos, end, IMPLICIT_LE, visitNested);
+        else if (vr === undefined || vr === 'SQ') pos = this.sequence(pos, end, enc, visitNested);
         else throw new Part10Error('undefined length on a value that is not a sequence');
       } else {
         this.need(pos, length, end);
-        if (vr === 'SQ') this.definedSequence(pos, pos + length, enc);
+        if (vr === 'SQ') this.definedSequence(pos, pos + length, enc, visitNested);
         visit?.(tag, pos, length, vr);
         pos += length;
       }
@@ -167,27 +170,28 @@ class ElementWalker {
   }
 
   /** A sequence of defined length: items fill [pos, end) exactly. */
-  private definedSequence(pos: number, end: number, enc: Encoding): void {
-    while (pos < end) pos = this.item(pos, end, enc);
+  private definedSequence(pos: number, end: number, enc: Encoding, visit?: ElementVisitor): void {
+    while (pos < end) pos = this.item(pos, end, enc, visit);
   }
 
   /** A sequence of undefined length (PS3.5 7.5.2): items up to the Sequence Delimitation Item. */
-  private sequence(pos: number, end: number, enc: Encoding): number {
+  private sequence(pos: number, end: number, enc: Encoding, visit?: ElementVisitor): number {
     for (;;) {
       this.need(pos, 8, end);
       if (this.tagAt(pos, enc) === SEQUENCE_DELIMITATION) return pos + 8;
-      pos = this.item(pos, end, enc);
+      pos = this.item(pos, end, enc, visit);
     }
   }
 
-  private item(pos: number, end: number, enc: Encoding): number {
+  /** One item; `visit`, when given, sees its values (and those of the items within). */
+  private item(pos: number, end: number, enc: Encoding, visit?: ElementVisitor): number {
     this.need(pos, 8, end);
     if (this.tagAt(pos, enc) !== ITEM) throw new Part10Error('expected an item in a sequence');
     const length = this.view.getUint32(pos + 4, enc.littleEndian);
     pos += 8;
-    if (length === UNDEFINED_LENGTH) return this.dataSet(pos, end, enc, true);
+    if (length === UNDEFINED_LENGTH) return this.dataSet(pos, end, enc, true, visit, true);
     this.need(pos, length, end);
-    this.dataSet(pos, pos + length, enc, false);
+    this.dataSet(pos, pos + length, enc, false, visit, true);
     return pos + length;
   }
 
@@ -335,18 +339,36 @@ function parse(bytes: Uint8Array): ParsedInstance {
   const walker = new ElementWalker(bytes);
   const { transferSyntaxUID, metaEnd } = readFileMeta(bytes, walker);
 
+  // Every Specific Character Set (0008,0005) of the data set and its items, in the order of the bytes.
+  const characterSets: { readonly valueStart: number; readonly length: number; readonly terms: string[] }[] = [];
+  const findCharacterSets: ElementVisitor = (tag, valueStart, length) => {
+    if (tag !== SPECIFIC_CHARACTER_SET) return;
+    const terms = asciiDecoder.decode(bytes.subarray(valueStart, valueStart + length)).split('\\').map((term) => term.trim());
+    characterSets.push({ valueStart, length, terms });
+  };
   if (transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian) {
     const inflated = inflate(bytes.subarray(metaEnd));
     new ElementWalker(inflated).dataSet(0, inflated.length, EXPLICIT_LE, false);
     if (inflated.length === 0) throw new Part10Error('empty data set');
   } else {
-    walker.dataSet(metaEnd, bytes.length, encodingOf(transferSyntaxUID), false);
+    walker.dataSet(metaEnd, bytes.length, encodingOf(transferSyntaxUID), false, findCharacterSets, true);
     if (metaEnd === bytes.length) throw new Part10Error('empty data set');
   }
 
-  const file = dcmjs.data.DicomMessage.readFile(toArrayBuffer(bytes), { ignoreErrors: false });
+  // dcmjs reads the values of a data set's own character set only when it has one value it knows, and
+  // those of sequence items always as ISO 8859-1. Unless every character set here reads as ISO 8859-1,
+  // each is blanked in a copy, so that dcmjs reads every text value as ISO 8859-1, one character per
+  // byte, and the values are then decoded from those bytes in the character set that applies to them.
+  const decodeTexts = characterSets.some((set) => !isLatin1Compatible(set.terms));
+  let input = bytes;
+  if (decodeTexts) {
+    input = new Uint8Array(bytes);
+    for (const set of characterSets) input.fill(0x20, set.valueStart, set.valueStart + set.length);
+  }
+  const file = dcmjs.data.DicomMessage.readFile(toArrayBuffer(input), { ignoreErrors: false });
   const meta = file.meta as DataSet;
   const dict = file.dict as DataSet;
+  if (decodeTexts) decodeTextValues(dict, characterSetDecoding([]), characterSets.map((set) => set.terms));
   if (transferSyntaxUID === TransferSyntax.ExplicitVRBigEndian) swapBinaryWords(dict);
   if (transferSyntaxUID === TransferSyntax.ImplicitVRLittleEndian) resolveUsOrSs(dict);
   return {
@@ -360,6 +382,74 @@ function parse(bytes: Uint8Array): ParsedInstance {
     meta,
     dict,
   };
+}
+
+const SPECIFIC_CHARACTER_SET = 0x00080005;
+/** PS3.5 6.1.2.3: the VRs whose values are in the Specific Character Set; all others use the default repertoire. */
+const CHARACTER_SET_VRS: ReadonlySet<string> = new Set(['SH', 'LO', 'ST', 'LT', 'PN', 'UC', 'UT']);
+/** The byte each character of asciiDecoder's decoding (WHATWG's ISO 8859-1, i.e. windows-1252) came from, above U+00FF. */
+let windows1252Bytes: ReadonlyMap<number, number> | undefined;
+
+function latin1Bytes(text: string): Uint8Array {
+  // Only windows-1252's characters of 0x80-0x9F lie above U+00FF; every other character is its byte.
+  if (!/[^\x00-\xff]/.test(text)) return Buffer.from(text, 'latin1');
+  windows1252Bytes ??= new Map(Array.from({ length: 0x20 }, (_, i) => [asciiDecoder.decode(Uint8Array.of(0x80 + i)).charCodeAt(0), 0x80 + i]));
+  return Uint8Array.from(text, (ch) => {
+    const code = ch.charCodeAt(0);
+    return code <= 0xff ? code : (windows1252Bytes!.get(code) ?? 0x3f);
+  });
+}
+
+/** Text of ASCII characters other than ESC: the same in every character set whose G0 is ASCII. */
+const PLAIN_ASCII = /^[\x00-\x1a\x1c-\x7f]*$/;
+/** dcmjs's reader of each VR, made once. */
+const readers = new Map<string, ReturnType<typeof dcmjs.data.ValueRepresentation.createByTypeString>>();
+function readerOf(vr: string) {
+  let reader = readers.get(vr);
+  if (!reader) readers.set(vr, (reader = dcmjs.data.ValueRepresentation.createByTypeString(vr)));
+  return reader;
+}
+
+/**
+ * Decodes the text values of a data set that dcmjs read as ISO 8859-1 (its blanked character sets)
+ * in the character set that applies to each (PS3.5 6.1.2.3): the data set's own, else the enclosing
+ * data set's. `designated` holds the original terms of the blanked (0008,0005)s in the order of the
+ * bytes, which is the order dcmjs read them in. Afterwards the values are Unicode and each (0008,0005)
+ * says ISO_IR 192, as dcmjs leaves every data set it decodes, so that writing them back is consistent.
+ */
+function decodeTextValues(set: DataSet, inherited: TextDecoding, designated: string[][]): void {
+  let decoding = inherited;
+  for (const [tag, element] of Object.entries(set)) {
+    const raw = (element as { _rawValue?: unknown })._rawValue;
+    const text = Array.isArray(raw) ? raw.join('\\') : typeof raw === 'string' ? raw : undefined;
+    if (tag === Tag.SpecificCharacterSet) {
+      // Blanked here, or (in a sequence of defined length in Implicit VR, which the walk does not enter) left as it was.
+      const terms = text === undefined || text.trim() === '' ? (designated.shift() ?? []) : text.split('\\').map((t) => t.trim());
+      decoding = characterSetDecoding(terms);
+      set[tag] = { vr: 'CS', Value: ['ISO_IR 192'] };
+    } else if (element.vr === 'SQ') {
+      for (const item of element.Value ?? []) decodeTextValues(item as DataSet, decoding, designated);
+    } else if (CHARACTER_SET_VRS.has(element.vr) && text && !(decoding.asciiIsAscii && PLAIN_ASCII.test(text))) {
+      const decoded = decoding.decode(latin1Bytes(text), element.vr);
+      const reader = readerOf(element.vr);
+      // As dcmjs keeps them: PN formatted whole (into one object per value), LT as one value, the rest split at "\\".
+      const values = element.vr === 'PN' ? decoded : element.vr === 'LT' ? [decoded] : decoded.split('\\');
+      Object.assign(element, {
+        Value: typeof values === 'string' ? (reader.applyFormatting(values) as unknown[]) : values.map((v) => reader.applyFormatting(v)),
+        _rawValue: values,
+      });
+    }
+  }
+}
+
+/** True when a text value of the data set or of its items (those without a character set of their own) is not ASCII. */
+function hasNonAsciiText(set: DataSet): boolean {
+  return Object.entries(set).some(([tag, element]) => {
+    if (tag === Tag.SpecificCharacterSet) return false;
+    if (element.vr === 'SQ') return (element.Value ?? []).some((item) => !(item as DataSet)[Tag.SpecificCharacterSet] && hasNonAsciiText(item as DataSet));
+    if (!CHARACTER_SET_VRS.has(element.vr)) return false;
+    return /[^\x00-\x7f]/.test(JSON.stringify(element.Value ?? []));
+  });
 }
 
 function inflate(bytes: Uint8Array): Uint8Array {
@@ -427,6 +517,9 @@ function encodeFile(meta: DcmjsDataSet, dict: DcmjsDataSet): Uint8Array {
  */
 export function writePart10(instance: Pick<ParsedInstance, 'meta' | 'dict'>, transferSyntaxUID: string): Uint8Array {
   const dict = cloneDataSet(instance.dict);
+  // dcmjs writes text as UTF-8: a data set without a character set of its own that needs more than
+  // ASCII says so, or a reader would take those bytes for the default repertoire (PS3.3 C.12.1.1.2).
+  if (!dict[Tag.SpecificCharacterSet] && hasNonAsciiText(dict as DataSet)) dict[Tag.SpecificCharacterSet] = { vr: 'CS', Value: ['ISO_IR 192'] };
   if (transferSyntaxUID === TransferSyntax.ExplicitVRBigEndian) swapBinaryWords(dict as DataSet);
   if (transferSyntaxUID !== TransferSyntax.DeflatedExplicitVRLittleEndian) {
     return encodeFile(fileMetaFor(instance.meta, instance.dict, transferSyntaxUID), dict);

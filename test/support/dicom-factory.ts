@@ -180,3 +180,36 @@ export function makeStudy(opts: { series: number; instancesPerSeries: number } &
   }
   return { studyInstanceUID, instances };
 }
+
+/**
+ * An instance whose text values are given as encoded bytes, for the character sets of PS3.3
+ * C.12.1.1.2 (which dcmjs cannot write): `build` places `text(bytes)` wherever such a value goes
+ * (SpecificCharacterSet included), each is written as an ASCII placeholder of the same length, and the
+ * placeholders are then overwritten with the bytes (padded with a space to an even length).
+ */
+export function makeEncodedInstance(build: (text: (bytes: Uint8Array | string) => string) => InstanceOptions): Uint8Array {
+  const replacements: { placeholder: Buffer; bytes: Buffer }[] = [];
+  const text = (value: Uint8Array | string): string => {
+    const raw = typeof value === 'string' ? Buffer.from(value, 'latin1') : Buffer.from(value);
+    const length = Math.max(4, raw.length + (raw.length % 2));
+    const bytes = Buffer.concat([raw, Buffer.alloc(length - raw.length, 0x20)]);
+    const placeholder = `@${replacements.length}@`.padEnd(length, '#');
+    replacements.push({ placeholder: Buffer.from(placeholder, 'latin1'), bytes });
+    return placeholder;
+  };
+  const file = Buffer.from(makeInstance(build(text)));
+  for (const { placeholder, bytes } of replacements) {
+    const at = file.indexOf(placeholder);
+    if (at < 0) throw new Error('dicom-factory: a text placeholder was not written');
+    bytes.copy(file, at);
+  }
+  return new Uint8Array(file);
+}
+
+/** A piece of an encoded value: latin1 text, or bytes as hex pairs ('1b 24 42'). */
+export type EncodedPart = string | { readonly hex: string };
+
+/** The bytes of the pieces, in order: the encoded values of PS3.5 Annexes H-K. */
+export function encoded(...parts: EncodedPart[]): Uint8Array {
+  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p.hex.replace(/\s+/g, ''), 'hex'))));
+}

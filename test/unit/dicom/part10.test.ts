@@ -12,7 +12,7 @@ import {
 } from '../../../lambdas/dicom/part10';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { SopClass, TransferSyntax } from '../../../lambdas/dicom/uid';
-import { makeInstance, pixelFrame } from '../../support/dicom-factory';
+import { encoded, makeEncodedInstance, makeInstance, pixelFrame } from '../../support/dicom-factory';
 
 const SEED = 20240115;
 
@@ -139,6 +139,85 @@ describe('readPart10', () => {
       }),
       { seed: SEED, numRuns: 1000 },
     );
+  });
+});
+
+describe('readPart10: Specific Character Set (PS3.5 6.1, PS3.3 C.12.1.1.2)', () => {
+  const yamada = encoded(
+    'Yamada^Tarou=', { hex: '1b 24 42 3b 33 45 44 1b 28 42' }, '^', { hex: '1b 24 42 42 40 4f 3a 1b 28 42' }, '=',
+    { hex: '1b 24 42 24 64 24 5e 24 40 1b 28 42' }, '^', { hex: '1b 24 42 24 3f 24 6d 24 26 1b 28 42' },
+  );
+  const japanese = () =>
+    makeEncodedInstance((text) => ({
+      patientName: text(yamada),
+      // JIS X 0208 0x245C (ぼ) holds the byte of "\": it must not split the value.
+      studyDescription: text(encoded({ hex: '1b 24 42 24 5c 1b 28 42' }, '\\CT')),
+      extra: {
+        SpecificCharacterSet: text('\\ISO 2022 IR 87'),
+        ProcedureCodeSequence: [{ CodeValue: 'P1', CodingSchemeDesignator: '99LOCAL', CodeMeaning: text(encoded({ hex: '1b 24 42 3b 33 1b 28 42' })) }],
+      },
+    }));
+
+  it('reads ISO 2022 code extensions (\\ISO 2022 IR 87, PS3.5 H.3.1), in the data set and in its items', () => {
+    const { dict } = readPart10(japanese());
+    expect(dict[Tag.PatientName]!.Value).toEqual([{ Alphabetic: 'Yamada^Tarou', Ideographic: '山田^太郎', Phonetic: 'やまだ^たろう' }]);
+    expect(dict[Tag.StudyDescription]!.Value).toEqual(['ぼ', 'CT']);
+    const item = dict['00081032']!.Value![0] as DataSet;
+    expect(item['00080104']!.Value).toEqual(['山']);
+    // The values are Unicode now, and say so (as dcmjs leaves every data set it decodes).
+    expect(dict[Tag.SpecificCharacterSet]!.Value).toEqual(['ISO_IR 192']);
+  });
+
+  it('reads the items of an ISO_IR 192 data set as UTF-8 too (dcmjs alone reads items as ISO 8859-1)', () => {
+    const { dict } = readPart10(
+      makeInstance({ patientName: 'Müller^Jürgen', extra: { ProcedureCodeSequence: [{ CodeValue: 'P1', CodingSchemeDesignator: '99LOCAL', CodeMeaning: 'Größe 山田' }] } }),
+    );
+    expect(dict[Tag.PatientName]!.Value).toEqual([{ Alphabetic: 'Müller^Jürgen' }]);
+    expect((dict['00081032']!.Value![0] as DataSet)['00080104']!.Value).toEqual(['Größe 山田']);
+  });
+
+  it("reads an item's own Specific Character Set for that item only", () => {
+    const bytes = makeEncodedInstance((text) => ({
+      patientName: text(encoded({ hex: 'b8 d2 d0 dd de d2' })),
+      extra: {
+        SpecificCharacterSet: text('ISO_IR 144'),
+        ProcedureCodeSequence: [
+          { SpecificCharacterSet: text('ISO_IR 100'), CodeValue: 'P1', CodingSchemeDesignator: '99LOCAL', CodeMeaning: text(encoded('Gr', { hex: 'f6 df' }, 'e')) },
+          { CodeValue: 'P2', CodingSchemeDesignator: '99LOCAL', CodeMeaning: text(encoded({ hex: 'b8 d2 d0 dd' })) },
+        ],
+      },
+    }));
+    const { dict } = readPart10(bytes);
+    expect(dict[Tag.PatientName]!.Value).toEqual([{ Alphabetic: 'Иванов' }]);
+    const [first, second] = dict['00081032']!.Value as DataSet[];
+    expect(first!['00080104']!.Value).toEqual(['Größe']);
+    expect(second!['00080104']!.Value).toEqual(['Иван']);
+  });
+
+  it('writes the decoded values back as UTF-8 under ISO_IR 192, readable again', () => {
+    const instance = readPart10(japanese());
+    const again = readPart10(writePart10(instance, TransferSyntax.ImplicitVRLittleEndian));
+    expect(again.dict[Tag.SpecificCharacterSet]!.Value).toEqual(['ISO_IR 192']);
+    expect(values(again.dict)).toEqual(values(instance.dict));
+  });
+
+  it('declares ISO_IR 192 when writing non-ASCII text of a data set that had no character set', () => {
+    const bytes = makeEncodedInstance((text) => ({ patientName: text(encoded('M', { hex: 'fc' }, 'ller^Hans')), omit: ['SpecificCharacterSet'] }));
+    const instance = readPart10(bytes);
+    expect(instance.dict[Tag.SpecificCharacterSet]).toBeUndefined();
+    const again = readPart10(writePart10(instance, TransferSyntax.ExplicitVRLittleEndian));
+    expect(again.dict[Tag.SpecificCharacterSet]!.Value).toEqual(['ISO_IR 192']);
+    expect(again.dict[Tag.PatientName]!.Value).toEqual([{ Alphabetic: 'Müller^Hans' }]);
+    // ASCII alone needs no declaration.
+    const ascii = readPart10(makeInstance({ omit: ['SpecificCharacterSet'] }));
+    expect(readPart10(writePart10(ascii, TransferSyntax.ExplicitVRLittleEndian)).dict[Tag.SpecificCharacterSet]).toBeUndefined();
+  });
+
+  it('leaves the bytes it was given untouched', () => {
+    const bytes = japanese();
+    const copy = bytes.slice();
+    readPart10(bytes);
+    expect(bytes).toEqual(copy);
   });
 });
 
