@@ -357,15 +357,19 @@ function parse(bytes: Uint8Array): ParsedInstance {
 
   // dcmjs reads the values of a data set's own character set only when it has one value it knows, and
   // those of sequence items always as ISO 8859-1. Unless every character set here reads as ISO 8859-1,
-  // each is blanked in a copy, so that dcmjs reads every text value as ISO 8859-1, one character per
-  // byte, and the values are then decoded from those bytes in the character set that applies to them.
+  // each is blanked while dcmjs reads (and restored after: the caller's bytes come back unchanged, with
+  // no copy of an object that may be large), so that dcmjs reads every text value as ISO 8859-1, one
+  // character per byte; the values are then decoded from those bytes in the character set of each.
   const decodeTexts = characterSets.some((set) => !isLatin1Compatible(set.terms));
-  let input = bytes;
-  if (decodeTexts) {
-    input = new Uint8Array(bytes);
-    for (const set of characterSets) input.fill(0x20, set.valueStart, set.valueStart + set.length);
+  // Copies (a Buffer's slice would share the bytes it restores).
+  const originals = decodeTexts ? characterSets.map((set) => Uint8Array.from(bytes.subarray(set.valueStart, set.valueStart + set.length))) : [];
+  let file: ReturnType<typeof dcmjs.data.DicomMessage.readFile>;
+  try {
+    for (const set of decodeTexts ? characterSets : []) bytes.fill(0x20, set.valueStart, set.valueStart + set.length);
+    file = dcmjs.data.DicomMessage.readFile(toArrayBuffer(bytes), { ignoreErrors: false });
+  } finally {
+    characterSets.forEach((set, i) => originals[i] && bytes.set(originals[i]!, set.valueStart));
   }
-  const file = dcmjs.data.DicomMessage.readFile(toArrayBuffer(input), { ignoreErrors: false });
   const meta = file.meta as DataSet;
   const dict = file.dict as DataSet;
   if (decodeTexts) decodeTextValues(dict, characterSetDecoding([]), characterSets.map((set) => set.terms));
