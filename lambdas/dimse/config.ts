@@ -10,6 +10,8 @@
  *   DIMSE_CSTORE_TIMEOUT_MS  connect / PDU timeout of C-STORE sub-operations (default 30000)
  *   DIMSE_MAX_ASSOCIATIONS   associations served at once; more are rejected, transient (default 32)
  *   DIMSE_MAX_OBJECT_BYTES   largest C-STORE data set stored; a larger one is refused, A700 (default 256 MiB)
+ *   DIMSE_MAX_BUFFERED_BYTES C-STORE data set bytes held at once over all associations; a data set that
+ *                            does not fit is refused, A700 (default the larger of 256 MiB and DIMSE_MAX_OBJECT_BYTES)
  */
 import { ConfigError } from '../config';
 
@@ -26,10 +28,21 @@ export interface DimseConfig {
    * larger one is read to its end without being kept, and refused with A700.
    */
   readonly maxObjectBytes: number;
+  /**
+   * C-STORE data set bytes held at once over all associations (at least maxObjectBytes). Storing
+   * holds a data set about three times over (fragments, the Part 10 file, the parsed values), so the
+   * process needs some 3 x this plus its own ~150 MB: 256 MiB fits the 1 GiB Fargate task.
+   */
+  readonly maxBufferedBytes: number;
 }
 
 /** Defaults of the gateway's limits, also for a gateway started without a DimseConfig (tests). */
-export const DIMSE_LIMIT_DEFAULTS = { maxAssociations: 32, maxObjectBytes: 256 * 1024 * 1024 } as const;
+export const DIMSE_LIMIT_DEFAULTS = { maxAssociations: 32, maxObjectBytes: 256 * 1024 * 1024, maxBufferedBytes: 256 * 1024 * 1024 } as const;
+
+/** The budget when none is set: the default, or one object of the largest size stored if that is more. */
+export function defaultMaxBufferedBytes(maxObjectBytes: number): number {
+  return Math.max(DIMSE_LIMIT_DEFAULTS.maxBufferedBytes, maxObjectBytes);
+}
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
   const raw = env[name];
@@ -45,6 +58,10 @@ export function loadDimseConfig(env: NodeJS.ProcessEnv = process.env, defaults: 
   if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(aeTitle)) throw new ConfigError('DIMSE_AET must be 1 to 16 printable characters without backslash');
   const port = int(env, 'DIMSE_PORT', 11112, 0);
   if (port > 65535) throw new ConfigError('DIMSE_PORT must be at most 65535');
+  const maxObjectBytes = int(env, 'DIMSE_MAX_OBJECT_BYTES', DIMSE_LIMIT_DEFAULTS.maxObjectBytes, 1);
+  const maxBufferedBytes = int(env, 'DIMSE_MAX_BUFFERED_BYTES', defaultMaxBufferedBytes(maxObjectBytes), 1);
+  // A data set of the largest size stored must fit in the budget, or it would always be refused.
+  if (maxBufferedBytes < maxObjectBytes) throw new ConfigError('DIMSE_MAX_BUFFERED_BYTES must be at least DIMSE_MAX_OBJECT_BYTES');
   const origin = env.DIMSE_MOVE_PROXY_ORIGIN;
   if (origin && !/^https?:\/\//.test(origin)) throw new ConfigError('DIMSE_MOVE_PROXY_ORIGIN must be an http(s) URL');
   return Object.freeze({
@@ -53,7 +70,8 @@ export function loadDimseConfig(env: NodeJS.ProcessEnv = process.env, defaults: 
     host: env.DIMSE_HOST || defaults.host || '127.0.0.1',
     cStoreTimeoutMs: int(env, 'DIMSE_CSTORE_TIMEOUT_MS', 30_000, 1),
     maxAssociations: int(env, 'DIMSE_MAX_ASSOCIATIONS', DIMSE_LIMIT_DEFAULTS.maxAssociations, 1),
-    maxObjectBytes: int(env, 'DIMSE_MAX_OBJECT_BYTES', DIMSE_LIMIT_DEFAULTS.maxObjectBytes, 1),
+    maxObjectBytes,
+    maxBufferedBytes,
     ...(origin
       ? {
           proxy: {

@@ -20,6 +20,6 @@ export function startArchiveDimseGateway(services: Services, dimse: DimseConfig,
       proxy: dimse.proxy,
       baseUrl: opts.baseUrl,
     },
-    { port: dimse.port, host: dimse.host, maxAssociations: dimse.maxAssociations, maxObjectBytes: dimse.maxObjectBytes },
+    { port: dimse.port, host: dimse.host, maxAssociations: dimse.maxAssociations, maxObjectBytes: dimse.maxObjectBytes, maxBufferedBytes: dimse.maxBufferedBytes },
   );
 }

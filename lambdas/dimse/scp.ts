@@ -10,7 +10,8 @@ import { Writable } from 'node:stream';
 import type { SearchService } from '../dicomweb/search';
 import type { StoreService } from '../dicomweb/store';
 import type { DicomJson } from '../storage/ports';
-import { DIMSE_LIMIT_DEFAULTS } from './config';
+import { ByteBudget } from './byte-budget';
+import { DIMSE_LIMIT_DEFAULTS, defaultMaxBufferedBytes } from './config';
 import { performFind, type FindResponse } from './find';
 import { toDicomJson, toNaturalized, type InformationModel } from './identifier';
 import {
@@ -48,6 +49,11 @@ export interface DimseGatewayOptions {
   readonly maxAssociations?: number;
   /** Largest C-STORE data set stored; a larger one is refused with A700 (default 256 MiB). */
   readonly maxObjectBytes?: number;
+  /**
+   * C-STORE data set bytes held at once over all associations (./byte-budget.ts); a data set that does
+   * not fit is refused with A700 (default the larger of 256 MiB and maxObjectBytes).
+   */
+  readonly maxBufferedBytes?: number;
 }
 
 export interface DimseGateway {
@@ -89,53 +95,87 @@ export function acceptedTransferSyntax(abstractSyntax: string, proposed: readonl
   return isStorage ? proposed.find((ts) => /^[0-9.]{1,64}$/.test(ts)) : undefined;
 }
 
+/** Why a C-STORE data set was read to its end without being kept. */
+type Refusal = { readonly reason: 'too-large' | 'over-budget'; readonly received: number };
+
 /**
  * A C-STORE data set as received: the bytes in the accepted transfer syntax, parsed by no one; or,
- * for one above the size limit, only how many bytes it had.
+ * for one that was not kept, why and how many bytes it had. `release` gives its bytes back to the
+ * gateway's budget once it is stored.
  */
 class ReceivedDataset extends Dataset {
   constructor(
     readonly bytes: Buffer,
     transferSyntaxUID: string,
-    /** Bytes received when they exceeded the limit (and were dropped); undefined otherwise. */
-    readonly tooLarge?: number,
+    readonly refusal: Refusal | undefined,
+    readonly release: () => void,
   ) {
     super({}, transferSyntaxUID);
   }
 }
 
 /**
- * Collects the P-DATA fragments of one C-STORE data set, up to `maxBytes`; beyond, counts what still
+ * Collects the P-DATA fragments of one C-STORE data set, taking their bytes from the gateway's budget:
+ * beyond `maxBytes`, or when the budget has no more, it gives back what it took, counts what still
  * comes and keeps none of it, so the association goes on and the C-STORE is refused, not the
  * gateway's memory exhausted.
  */
 class DatasetCollector extends Writable {
-  private readonly chunks: Buffer[] = [];
-  received = 0;
+  private chunks: Buffer[] = [];
+  /** Bytes taken from the budget and not given back. */
+  private held = 0;
+  private received = 0;
+  private refused?: Refusal['reason'];
 
-  constructor(private readonly maxBytes: number) {
+  constructor(
+    private readonly maxBytes: number,
+    private readonly budget: ByteBudget,
+  ) {
     super({ highWaterMark: MAX_PDU_LENGTH });
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.received += chunk.length;
-    if (this.received <= this.maxBytes) this.chunks.push(chunk);
-    else this.chunks.length = 0;
+    if (!this.refused) {
+      if (this.received > this.maxBytes) this.refuse('too-large');
+      else if (!this.budget.take(chunk.length)) this.refuse('over-budget');
+      else {
+        this.held += chunk.length;
+        this.chunks.push(chunk);
+      }
+    }
     callback();
   }
 
-  get tooLarge(): boolean {
-    return this.received > this.maxBytes;
+  get refusal(): Refusal | undefined {
+    return this.refused && { reason: this.refused, received: this.received };
   }
 
-  toBuffer(): Buffer {
-    return Buffer.concat(this.chunks);
+  /** The whole data set; the fragments are let go (the budget counts its bytes until release()). */
+  takeBytes(): Buffer {
+    const bytes = Buffer.concat(this.chunks);
+    this.chunks = [];
+    return bytes;
+  }
+
+  /** Gives the budget back what this data set took (a second call gives back nothing). */
+  release(): void {
+    this.budget.give(this.held);
+    this.held = 0;
+  }
+
+  private refuse(reason: Refusal['reason']): void {
+    this.refused = reason;
+    this.chunks = [];
+    this.release();
   }
 }
 
 /** Starts the gateway on host:port (port 0: an ephemeral port). */
 export async function startDimseGateway(deps: DimseGatewayDeps, opts: DimseGatewayOptions): Promise<DimseGateway> {
   const sockets = new Set<net.Socket>();
+  const maxObjectBytes = opts.maxObjectBytes ?? DIMSE_LIMIT_DEFAULTS.maxObjectBytes;
+  const budget = new ByteBudget(opts.maxBufferedBytes ?? defaultMaxBufferedBytes(maxObjectBytes));
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -143,9 +183,12 @@ export async function startDimseGateway(deps: DimseGatewayDeps, opts: DimseGatew
     // Counted from the connection: idle ones (no A-ASSOCIATE-RQ) are closed by the ARTIM timeout.
     const scp = new ArchiveScp(socket, deps, {
       admitted: () => sockets.size <= (opts.maxAssociations ?? DIMSE_LIMIT_DEFAULTS.maxAssociations),
-      maxObjectBytes: opts.maxObjectBytes ?? DIMSE_LIMIT_DEFAULTS.maxObjectBytes,
+      maxObjectBytes,
+      budget,
     });
     scp.on('networkError', () => socket.destroy());
+    // The data sets of an association that ended give their bytes back.
+    socket.on('close', () => scp.releaseAll());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -195,6 +238,8 @@ class ArchiveScp extends Scp {
   private association?: Association;
   /** C-FIND / C-MOVE in progress by Message ID, for C-CANCEL (PS3.7 9.3.2.3, 9.3.4.3). */
   private readonly running = new Map<number, AbortController>();
+  /** C-STORE data sets arriving or being stored, whose bytes the budget counts. */
+  private readonly collecting = new Set<DatasetCollector>();
 
   constructor(
     socket: net.Socket,
@@ -203,6 +248,7 @@ class ArchiveScp extends Scp {
       /** False when this connection is beyond the number of associations served at once. */
       readonly admitted: () => boolean;
       readonly maxObjectBytes: number;
+      readonly budget: ByteBudget;
     },
   ) {
     super(socket, { associationTimeout: 30_000, pduTimeout: 300_000 });
@@ -255,9 +301,17 @@ class ArchiveScp extends Scp {
     callback(response);
   }
 
-  /** Collects a C-STORE data set up to the size limit (the library would collect any size). */
+  /** Collects a C-STORE data set within the size limit and the budget (the library would collect any size). */
   override createStoreWritableStream(): Writable {
-    return new DatasetCollector(this.limits.maxObjectBytes);
+    const collector = new DatasetCollector(this.limits.maxObjectBytes, this.limits.budget);
+    this.collecting.add(collector);
+    return collector;
+  }
+
+  /** The association ended: gives back the bytes of its data sets (a store still running only lets go of them later). */
+  releaseAll(): void {
+    for (const collector of this.collecting) collector.release();
+    this.collecting.clear();
   }
 
   /** Keeps the received data set bytes as they are (the library would parse them). */
@@ -267,12 +321,14 @@ class ArchiveScp extends Scp {
     callback: (dataset: InstanceType<typeof Dataset>) => void,
   ): void {
     const collected = writable as DatasetCollector;
-    const transferSyntaxUID = context.getAcceptedTransferSyntaxUid()!;
-    callback(
-      collected.tooLarge
-        ? new ReceivedDataset(Buffer.alloc(0), transferSyntaxUID, collected.received)
-        : new ReceivedDataset(collected.toBuffer(), transferSyntaxUID),
-    );
+    const { refusal } = collected;
+    const bytes = refusal ? Buffer.alloc(0) : collected.takeBytes();
+    // Given back once stored; or when the association ends, should the library never ask for it to be.
+    const release = () => {
+      collected.release();
+      this.collecting.delete(collected);
+    };
+    callback(new ReceivedDataset(bytes, context.getAcceptedTransferSyntaxUid()!, refusal, release));
   }
 
   override cStoreRequest(request: DimseCStoreRequest, callback: (response: InstanceType<typeof CStoreResponse>) => void): void {
@@ -288,10 +344,24 @@ class ArchiveScp extends Scp {
   private async store(request: DimseCStoreRequest): Promise<{ readonly status: number; readonly comment?: string }> {
     const dataset = request.getDataset();
     if (!(dataset instanceof ReceivedDataset)) return { status: Status.UnableToProcess };
-    if (dataset.tooLarge !== undefined) {
+    try {
+      return await this.storeReceived(request, dataset);
+    } finally {
+      dataset.release();
+    }
+  }
+
+  private async storeReceived(request: DimseCStoreRequest, dataset: ReceivedDataset): Promise<{ readonly status: number; readonly comment?: string }> {
+    const { budget, maxObjectBytes } = this.limits;
+    if (dataset.refusal?.reason === 'too-large') {
       // Refused: Out of Resources (PS3.2 Table N.7-43): larger than this gateway stores.
-      console.error(JSON.stringify({ event: 'c-store-too-large', bytes: dataset.tooLarge, maxObjectBytes: this.limits.maxObjectBytes }));
-      return { status: Status.OutOfResources, comment: `data set over ${this.limits.maxObjectBytes} bytes, the most stored` };
+      console.error(JSON.stringify({ event: 'c-store-too-large', bytes: dataset.refusal.received, maxObjectBytes }));
+      return { status: Status.OutOfResources, comment: `data set over ${maxObjectBytes} bytes, the most stored` };
+    }
+    if (dataset.refusal?.reason === 'over-budget') {
+      // Refused: Out of Resources: the data sets of other associations hold the gateway's memory now.
+      console.error(JSON.stringify({ event: 'c-store-over-budget', bytes: dataset.refusal.received, inUse: budget.inUse, maxBufferedBytes: budget.limit }));
+      return { status: Status.OutOfResources, comment: 'gateway busy storing other data sets, retry later' };
     }
     const file = part10File(
       {

@@ -4,6 +4,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { DIMSE_LIMIT_DEFAULTS } from '../../lambdas/dimse/config';
 import { PROJECT_ROOT } from './dicomweb-function';
 import type { ArchiveLogs } from './logs';
 import type { SendWorkflow } from './send-workflow';
@@ -26,6 +27,8 @@ export interface DimseGatewayProps {
   readonly maxAssociations?: number;
   /** Largest C-STORE data set stored (DIMSE_MAX_OBJECT_BYTES; the gateway's default when unset). */
   readonly maxObjectBytes?: number;
+  /** C-STORE data set bytes held at once over all associations (DIMSE_MAX_BUFFERED_BYTES; the gateway's default when unset). */
+  readonly maxBufferedBytes?: number;
   readonly environment?: Readonly<Record<string, string>>;
   /** Repository root holding lib/dimse/Dockerfile (default: this repository). */
   readonly projectRoot?: string;
@@ -94,6 +97,7 @@ export class DimseGateway extends Construct {
         ...(props.moveProxyOrigin ? { DIMSE_MOVE_PROXY_ORIGIN: props.moveProxyOrigin } : {}),
         ...(props.maxAssociations ? { DIMSE_MAX_ASSOCIATIONS: String(props.maxAssociations) } : {}),
         ...(props.maxObjectBytes ? { DIMSE_MAX_OBJECT_BYTES: String(props.maxObjectBytes) } : {}),
+        ...(props.maxBufferedBytes ? { DIMSE_MAX_BUFFERED_BYTES: String(props.maxBufferedBytes) } : {}),
         ...props.environment,
       },
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'dimse', logGroup: props.logs.logGroup(this, 'Logs') }),
@@ -162,7 +166,7 @@ export class DimseGateway extends Construct {
 /** The gateway's deployment choices from context; undefined unless context `dimse` is 'true'. */
 export function dimseSettingsFromContext(
   node: Construct['node'],
-): Pick<DimseGatewayProps, 'aeTitle' | 'port' | 'allowedCidrs' | 'moveProxyOrigin' | 'maxAssociations' | 'maxObjectBytes'> | undefined {
+): Pick<DimseGatewayProps, 'aeTitle' | 'port' | 'allowedCidrs' | 'moveProxyOrigin' | 'maxAssociations' | 'maxObjectBytes' | 'maxBufferedBytes'> | undefined {
   const on: unknown = node.tryGetContext('dimse');
   if (on !== true && on !== 'true') {
     if (on === undefined || on === false || on === 'false') return undefined;
@@ -190,6 +194,11 @@ export function dimseSettingsFromContext(
   };
   const maxAssociations = limit('dimseMaxAssociations');
   const maxObjectBytes = limit('dimseMaxObjectBytes');
+  const maxBufferedBytes = limit('dimseMaxBufferedBytes');
+  // The gateway refuses to start otherwise (lambdas/dimse/config.ts): say so at synth.
+  if (maxBufferedBytes && maxBufferedBytes < (maxObjectBytes ?? DIMSE_LIMIT_DEFAULTS.maxObjectBytes)) {
+    throw new Error('context dimseMaxBufferedBytes must be at least dimseMaxObjectBytes (default 256 MiB)');
+  }
   return {
     aeTitle,
     port,
@@ -197,5 +206,6 @@ export function dimseSettingsFromContext(
     ...(moveProxyOrigin ? { moveProxyOrigin: moveProxyOrigin as string } : {}),
     ...(maxAssociations ? { maxAssociations } : {}),
     ...(maxObjectBytes ? { maxObjectBytes } : {}),
+    ...(maxBufferedBytes ? { maxBufferedBytes } : {}),
   };
 }

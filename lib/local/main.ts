@@ -33,6 +33,7 @@ const passThrough = [
   'DIMSE_CSTORE_TIMEOUT_MS',
   'DIMSE_MAX_ASSOCIATIONS',
   'DIMSE_MAX_OBJECT_BYTES',
+  'DIMSE_MAX_BUFFERED_BYTES',
 ];
 
 async function main(): Promise<void> {

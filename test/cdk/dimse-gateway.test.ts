@@ -21,6 +21,7 @@ describe('DIMSE gateway construct (Fargate behind an NLB)', { timeout: 120_000 }
     dimseAllowedCidrs: '10.20.0.0/16',
     dimseMaxAssociations: '8',
     dimseMaxObjectBytes: '104857600',
+    dimseMaxBufferedBytes: '209715200',
   });
 
   it('runs the gateway image on Fargate with the archive configuration, behind an internal TCP NLB', () => {
@@ -31,7 +32,7 @@ describe('DIMSE gateway construct (Fargate behind an NLB)', { timeout: 120_000 }
     const [container] = taskDefinition!.Properties.ContainerDefinitions;
     expect(container.PortMappings).toEqual([{ ContainerPort: 104, Protocol: 'tcp' }]);
     const environment = Object.fromEntries(container.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]));
-    expect(environment).toMatchObject({ DIMSE_AET: 'PACS_GW', DIMSE_PORT: '104', DIMSE_MAX_ASSOCIATIONS: '8', DIMSE_MAX_OBJECT_BYTES: '104857600' });
+    expect(environment).toMatchObject({ DIMSE_AET: 'PACS_GW', DIMSE_PORT: '104', DIMSE_MAX_ASSOCIATIONS: '8', DIMSE_MAX_OBJECT_BYTES: '104857600', DIMSE_MAX_BUFFERED_BYTES: '209715200' });
     expect(Object.keys(environment)).toEqual(expect.arrayContaining(['BUCKET_NAME', 'TABLE_NAME', 'DESTINATIONS_SECRET_ARN']));
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: '10.20.0.0/16', FromPort: 104, ToPort: 104 })]),
@@ -58,5 +59,6 @@ describe('DIMSE gateway construct (Fargate behind an NLB)', { timeout: 120_000 }
     expect(synthWith({}).template.findResources('AWS::ECS::Service')).toEqual({});
     expect(() => buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], dimse: 'true', dimsePort: '70000' } }))).toThrow(/dimsePort/);
     expect(() => buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], dimse: 'true', dimseMaxObjectBytes: 'lots' } }))).toThrow(/dimseMaxObjectBytes/);
+    expect(() => buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], dimse: 'true', dimseMaxBufferedBytes: '1000' } }))).toThrow(/at least dimseMaxObjectBytes/);
   });
 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CFindRequest, CMoveRequest, Client, Dataset } from '../../lambdas/dimse/lib';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../lambdas/dimse/part10-file';
 import { abortPdu, MAX_PDU_LENGTH, PduType } from '../../lambdas/dimse/pdu-guard';
+import { associate as associateOn, associateRq, hasWholePdu, maxLengthOf, pduHeader, userInformationOf } from '../support/dimse-pdus';
 import { tempArchive } from '../support/http';
 import { mutate, mutationsArb } from '../support/mutations';
 
@@ -25,59 +26,8 @@ afterAll(async () => {
   await archive?.close();
 });
 
-const VERIFICATION = '1.2.840.10008.1.1';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
-
-/** An item of an association PDU (PS3.8 9.3.2): type, reserved byte, 2-byte length, value. */
-function item(type: number, value: Buffer): Buffer {
-  const h = Buffer.alloc(4);
-  h[0] = type;
-  h.writeUInt16BE(value.length, 2);
-  return Buffer.concat([h, value]);
-}
-const ae = (title: string) => Buffer.from(title.padEnd(16, ' '), 'ascii');
-
-/** A-ASSOCIATE-RQ (PS3.8 9.3.2) proposing Verification, with the given Maximum Length Received (D.1). */
-function associateRq(maxLength: number, calledAe = 'ARCHIVE'): Buffer {
-  const fixed = Buffer.concat([Buffer.from([0, 1, 0, 0]), ae(calledAe), ae('FUZZER'), Buffer.alloc(32)]);
-  const maxLengthValue = Buffer.alloc(4);
-  maxLengthValue.writeUInt32BE(maxLength);
-  const body = Buffer.concat([
-    fixed,
-    item(0x10, Buffer.from('1.2.840.10008.3.1.1.1')),
-    item(0x20, Buffer.concat([Buffer.from([1, 0, 0, 0]), item(0x30, Buffer.from(VERIFICATION)), item(0x40, Buffer.from(IMPLICIT_LE))])),
-    item(0x50, Buffer.concat([item(0x51, maxLengthValue), item(0x52, Buffer.from('1.2.826.0.1.3680043.10.511'))])),
-  ]);
-  const header = Buffer.alloc(6);
-  header[0] = PduType.AssociateRQ;
-  header.writeUInt32BE(body.length, 2);
-  return Buffer.concat([header, body]);
-}
-
-function pduHeader(type: number, length: number): Buffer {
-  const h = Buffer.alloc(6);
-  h[0] = type;
-  h.writeUInt32BE(length, 2);
-  return h;
-}
-
-/** The sub-items of an A-ASSOCIATE-AC's User Information item (PS3.8 9.3.3.3), by type. */
-function userInformationOf(ac: Buffer): Map<number, Buffer> {
-  const subItems = new Map<number, Buffer>();
-  for (let at = 74; at + 4 <= ac.length; ) {
-    const length = ac.readUInt16BE(at + 2);
-    if (ac[at] === 0x50) {
-      for (let sub = at + 4; sub + 4 <= at + 4 + length; sub += 4 + ac.readUInt16BE(sub + 2)) {
-        subItems.set(ac[sub]!, ac.subarray(sub + 4, sub + 4 + ac.readUInt16BE(sub + 2)));
-      }
-    }
-    at += 4 + length;
-  }
-  return subItems;
-}
-
-/** The Maximum Length Received of an A-ASSOCIATE-AC (sub-item 51H, PS3.8 D.1). */
-const maxLengthOf = (ac: Buffer) => userInformationOf(ac).get(0x51)?.readUInt32BE(0);
+/** An association on the gateway under test (or another), held open. */
+const associate = (gatewayPort = port) => associateOn(gatewayPort);
 
 interface Exchange {
   /** What the gateway sent. */
@@ -125,35 +75,6 @@ function exchange(
       more();
     }
   });
-}
-
-/** True once a whole PDU has arrived. */
-const hasWholePdu = (b: Buffer) => b.length >= 6 && b.length >= 6 + b.readUInt32BE(2);
-
-/**
- * An association held open: the A-ASSOCIATE-AC (or -RJ) it got, a way to send more on it and read what
- * the gateway answers until it closes the connection, and a way to drop it.
- */
-async function associate(gatewayPort = port): Promise<{ answer: Buffer; sendUntilClosed(bytes: Buffer): Promise<Buffer>; close(): Promise<void> }> {
-  const socket = net.connect(gatewayPort, '127.0.0.1');
-  socket.on('error', () => undefined);
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  const received: Buffer[] = [];
-  socket.on('data', (d: Buffer) => received.push(d));
-  socket.write(associateRq(16_384));
-  for (let i = 0; i < 250 && !hasWholePdu(Buffer.concat(received)); i++) await new Promise((r) => setTimeout(r, 20));
-  return {
-    answer: Buffer.concat(received.splice(0)),
-    sendUntilClosed: async (bytes) => {
-      socket.write(bytes);
-      await closed;
-      return Buffer.concat(received);
-    },
-    close: async () => {
-      socket.destroy();
-      await closed;
-    },
-  };
 }
 
 describe('PDUs longer than their type allows', () => {
