@@ -76,7 +76,7 @@ const KS_X1001: GraphicSet = { bytesPerCharacter: 2, decode: (run) => eucKr.deco
 const gbk = decoder('gbk');
 const GB_2312: GraphicSet = { bytesPerCharacter: 2, decode: (run) => gbk.decode(run) }; // ISO-IR 58 in G1
 
-const LATIN_1 = iso8859('iso-8859-1'); // WHATWG's windows-1252 equals ISO 8859-1 at 0xA0-0xFF
+const LATIN_1 = iso8859('iso-8859-1'); // windows-1252, which WHATWG may make of it, equals ISO 8859-1 at 0xA0-0xFF
 const LATIN_2 = iso8859('iso-8859-2');
 const LATIN_3 = iso8859('iso-8859-3');
 const LATIN_4 = iso8859('iso-8859-4');
@@ -269,4 +269,43 @@ function escapeSequenceAt(bytes: Uint8Array, at: number): (Designation & { reado
     if (designation) return { ...designation, length };
   }
   return undefined;
+}
+
+/**
+ * The runtime's ISO 8859-1 decoder, as dcmjs uses it. WHATWG makes the label windows-1252, which
+ * decodes most of 0x80-0x9F to characters above U+00FF; Node 20 decodes them as themselves.
+ */
+const latin1 = decoder('iso-8859-1');
+/** The bytes of 0x80-0x9F the runtime's ISO 8859-1 decodes to characters above U+00FF, by character. */
+let highLatin1Bytes: ReadonlyMap<number, number> | undefined;
+
+/** The byte the runtime's ISO 8859-1 decoding gave this character from; undefined when none did. */
+function latin1ByteOf(code: number): number | undefined {
+  if (code <= 0xff) return code;
+  highLatin1Bytes ??= new Map(Array.from({ length: 0x20 }, (_, i) => [latin1.decode(Uint8Array.of(0x80 + i)).charCodeAt(0), 0x80 + i]));
+  return highLatin1Bytes.get(code);
+}
+
+/**
+ * The bytes a string decoded as ISO 8859-1 came from (dcmjs's default decoding). A character no byte
+ * decodes to becomes "?".
+ */
+export function latin1Bytes(text: string): Uint8Array {
+  if (!/[^\x00-\xff]/.test(text)) return Buffer.from(text, 'latin1');
+  return Uint8Array.from(text, (ch) => latin1ByteOf(ch.charCodeAt(0)) ?? 0x3f);
+}
+
+/** Any ISO 2022 escape sequence of PS3.3 Tables C.12-3 and C.12-4 honoured, from the default repertoire. */
+const ANY_CODE_EXTENSION = characterSetDecoding(['ISO 2022 IR 6']);
+
+/**
+ * A value read in the set of value 1 of an ISO 2022 Specific Character Set by a reader that knows no
+ * code extensions (dcmjs, given more than one value of (0008,0005)), which leaves each escape sequence
+ * in the text as characters: decoded again from its bytes, honouring the escape sequences. Undefined
+ * when the text holds no ESC, or a character ISO 8859-1 does not give (its bytes are then unknown).
+ */
+export function redecodeCodeExtensions(text: string, vr: string): string | undefined {
+  if (!text.includes('\x1b')) return undefined;
+  if ([...text].some((ch) => latin1ByteOf(ch.charCodeAt(0)) === undefined)) return undefined;
+  return ANY_CODE_EXTENSION.decode(latin1Bytes(text), vr);
 }

@@ -7,7 +7,7 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dcmjs, { type DcmjsDataSet } from 'dcmjs';
-import { characterSetDecoding, isLatin1Compatible, type TextDecoding } from './character-sets';
+import { characterSetDecoding, isLatin1Compatible, latin1Bytes, type TextDecoding } from './character-sets';
 import { vrsOf } from './dictionary';
 import { Tag } from './tags';
 import { TransferSyntax, isUncompressedTransferSyntax } from './uid';
@@ -391,19 +391,6 @@ function parse(bytes: Uint8Array): ParsedInstance {
 const SPECIFIC_CHARACTER_SET = 0x00080005;
 /** PS3.5 6.1.2.3: the VRs whose values are in the Specific Character Set; all others use the default repertoire. */
 const CHARACTER_SET_VRS: ReadonlySet<string> = new Set(['SH', 'LO', 'ST', 'LT', 'PN', 'UC', 'UT']);
-/** The byte each character of asciiDecoder's decoding (WHATWG's ISO 8859-1, i.e. windows-1252) came from, above U+00FF. */
-let windows1252Bytes: ReadonlyMap<number, number> | undefined;
-
-function latin1Bytes(text: string): Uint8Array {
-  // Only windows-1252's characters of 0x80-0x9F lie above U+00FF; every other character is its byte.
-  if (!/[^\x00-\xff]/.test(text)) return Buffer.from(text, 'latin1');
-  windows1252Bytes ??= new Map(Array.from({ length: 0x20 }, (_, i) => [asciiDecoder.decode(Uint8Array.of(0x80 + i)).charCodeAt(0), 0x80 + i]));
-  return Uint8Array.from(text, (ch) => {
-    const code = ch.charCodeAt(0);
-    return code <= 0xff ? code : (windows1252Bytes!.get(code) ?? 0x3f);
-  });
-}
-
 /** Text of ASCII characters other than ESC: the same in every character set whose G0 is ASCII. */
 const PLAIN_ASCII = /^[\x00-\x1a\x1c-\x7f]*$/;
 /** dcmjs's reader of each VR, made once. */

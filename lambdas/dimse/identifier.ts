@@ -4,6 +4,7 @@
  * matching rules. Pure: no I/O.
  */
 import dcmjs from 'dcmjs';
+import { redecodeCodeExtensions } from '../dicom/character-sets';
 import { vrOf } from '../dicom/dictionary';
 import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
@@ -77,7 +78,38 @@ const { DicomMetaDictionary } = dcmjs.data as unknown as {
 
 /** A dcmjs-dimse (naturalized) data set as DICOM JSON ('GGGGEEEE' -> { vr, Value }). */
 export function toDicomJson(naturalized: Record<string, unknown>): DicomJson {
-  return DicomMetaDictionary.denaturalizeDataset(naturalized);
+  const json = DicomMetaDictionary.denaturalizeDataset(naturalized);
+  for (const element of Object.values(json)) redecodeValues(element);
+  return json;
+}
+
+/** PS3.5 6.1.2.3: the VRs whose values are in the Specific Character Set. */
+const CHARACTER_SET_VRS: ReadonlySet<string> = new Set(['SH', 'LO', 'ST', 'LT', 'PN', 'UC', 'UT']);
+const PN_GROUPS = ['Alphabetic', 'Ideographic', 'Phonetic'] as const;
+
+/** A Person Name value as its encoded string: component groups joined by '=' (PS3.5 6.2), trailing empty ones left out. */
+function personNameString(value: unknown): string {
+  if (value === null || typeof value !== 'object') return String(value ?? '');
+  const groups = PN_GROUPS.map((group) => String((value as Record<string, unknown>)[group] ?? ''));
+  return groups.join('=').replace(/=+$/, '');
+}
+
+/**
+ * An Identifier in ISO 2022 code extensions (e.g. Specific Character Set `\ISO 2022 IR 87`): the
+ * library reads it in the set of value 1 only, leaving escape sequences in the text, and splits its
+ * values and component groups at bytes that may be halves of two-byte characters. The value is put
+ * back together and decoded again, escape sequences honoured (PS3.5 6.1.2.5), then split.
+ */
+function redecodeValues(element: DicomJson[string]): void {
+  if (!CHARACTER_SET_VRS.has(element.vr) || !element.Value?.length) return;
+  const encoded = element.Value.map((v) => (element.vr === 'PN' ? personNameString(v) : String(v ?? ''))).join('\\');
+  const decoded = redecodeCodeExtensions(encoded, element.vr);
+  if (decoded === undefined) return;
+  const values = element.vr === 'LT' ? [decoded] : decoded.split('\\');
+  element.Value =
+    element.vr === 'PN'
+      ? values.map((v) => Object.fromEntries(v.split('=').flatMap((group, i) => (group && PN_GROUPS[i] ? [[PN_GROUPS[i], group]] : []))))
+      : values;
 }
 
 /** DICOM JSON as a naturalized data set, as dcmjs-dimse's Dataset takes it. */
@@ -85,11 +117,14 @@ export function toNaturalized(json: DicomJson): Record<string, unknown> {
   return DicomMetaDictionary.naturalizeDataset(json);
 }
 
-/** The key's value as a QIDO-RS query value: multiple values joined by '\', PN by its alphabetic group. */
+/**
+ * The key's value as a QIDO-RS query value: multiple values joined by '\\', a Person Name with its
+ * component groups joined by '=' (a key of ideographic or phonetic groups matches those groups).
+ */
 export function keyValue(element: DicomJson[string] | undefined): string {
   const values = element?.Value ?? [];
   return values
-    .map((v) => (v !== null && typeof v === 'object' ? String((v as { Alphabetic?: string }).Alphabetic ?? '') : String(v ?? '')))
+    .map((v) => (v !== null && typeof v === 'object' ? personNameString(v) : String(v ?? '')))
     .join('\\')
     .trim();
 }

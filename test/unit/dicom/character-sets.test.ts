@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { characterSetDecoding, isLatin1Compatible } from '../../../lambdas/dicom/character-sets';
+import { characterSetDecoding, isLatin1Compatible, latin1Bytes, redecodeCodeExtensions } from '../../../lambdas/dicom/character-sets';
 import { encoded, type EncodedPart } from '../../support/dicom-factory';
 
 const decode = (terms: string[], vr: string, ...parts: EncodedPart[]) => characterSetDecoding(terms).decode(encoded(...parts), vr);
@@ -103,5 +103,22 @@ describe('isLatin1Compatible', () => {
     expect(isLatin1Compatible(['ISO_IR 192'])).toBe(false);
     expect(isLatin1Compatible(['ISO_IR 144'])).toBe(false);
     expect(isLatin1Compatible(['', 'ISO 2022 IR 87'])).toBe(false);
+  });
+});
+
+describe('latin1Bytes and redecodeCodeExtensions', () => {
+  it('gives back the bytes the runtime’s ISO 8859-1 decoding (dcmjs’s default) came from', () => {
+    const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+    expect([...latin1Bytes(new TextDecoder('latin1').decode(bytes))]).toEqual([...bytes]);
+  });
+
+  it('decodes again a value read in value 1 with its escape sequences left in it', () => {
+    expect(redecodeCodeExtensions('Yamada^Tarou=\x1b$B;3ED\x1b(B', 'PN')).toBe('Yamada^Tarou=山田');
+    expect(redecodeCodeExtensions('Hong=\x1b$)C\u00fb\u00f3', 'PN')).toBe('Hong=洪');
+  });
+
+  it('leaves alone a value without ESC, or with characters no ISO 8859-1 byte gives', () => {
+    expect(redecodeCodeExtensions('Smith^John', 'PN')).toBeUndefined();
+    expect(redecodeCodeExtensions('\uff94\x1b$B;3\x1b(B', 'PN')).toBeUndefined();
   });
 });

@@ -62,6 +62,26 @@ describe('C-FIND Identifier as a search (PS3.4 C.4.1.2.1)', () => {
     expect(q.unsupportedKeys).toEqual([Tag.StudyDate]);
   });
 
+  it('matches a Person Name key by its component groups: an ideographic-only key is not universal', () => {
+    const json = toDicomJson({ QueryRetrieveLevel: 'STUDY', PatientName: [{ Ideographic: '山田*' }] });
+    expect(findQueryOf(json, 'STUDY').parameters.matchKeys).toEqual([{ tag: Tag.PatientName, value: '=山田*' }]);
+  });
+
+  it('decodes an Identifier in ISO 2022 code extensions (\\ISO 2022 IR 87), which the library reads in value 1 only', () => {
+    // As the library parses the bytes: the ESC sequences left in the text, values and groups split at
+    // every "\\" and "=", even inside two-byte characters (JIS X 0208 0x243D is そ, its second byte "=").
+    const json = toDicomJson({
+      SpecificCharacterSet: 'ISO_IR 192',
+      QueryRetrieveLevel: 'STUDY',
+      PatientName: [{ Alphabetic: 'Yamada^Tarou', Ideographic: '\x1b$B;3ED\x1b(B*' }],
+      StudyDescription: ['\x1b$B$', '\x1b(B'],
+    });
+    expect(json[Tag.PatientName]!.Value).toEqual([{ Alphabetic: 'Yamada^Tarou', Ideographic: '山田*' }]);
+    expect(toDicomJson({ PatientName: [{ Alphabetic: '', Ideographic: '\x1b$B$', Phonetic: '\x1b(B' }] })[Tag.PatientName]!.Value).toEqual([{ Ideographic: 'そ' }]);
+    expect(json[Tag.StudyDescription]!.Value).toEqual(['ぼ']);
+    expect(findQueryOf(json, 'STUDY').parameters.matchKeys).toContainEqual({ tag: Tag.PatientName, value: 'Yamada^Tarou=山田*' });
+  });
+
   it('reads identifiers as dcmjs-dimse gives them (naturalized)', () => {
     const json = toDicomJson({ QueryRetrieveLevel: 'STUDY', PatientName: [{ Alphabetic: 'A^B' }], StudyInstanceUID: '' });
     expect(findQueryOf(json, 'STUDY').parameters.matchKeys).toEqual([{ tag: Tag.PatientName, value: 'A^B' }]);
