@@ -22,7 +22,7 @@ export function buildIndexEntries(dataset: DicomJson, instance: InstanceObject):
   const sopInstanceUID = requiredUid(dataset, Tag.SOPInstanceUID, 'SOP Instance UID');
   const common = {
     studyInstanceUID,
-    studyDate: stringValue(dataset, Tag.StudyDate)?.trim() ?? '',
+    studyDate: normalizedDateTime('DA', stringValue(dataset, Tag.StudyDate)?.trim() ?? ''),
     patientId: stringValue(dataset, Tag.PatientID)?.trim() ?? '',
   };
   return {
@@ -52,9 +52,28 @@ function attributesOf(dataset: DicomJson, level: Level): DicomJson {
   for (const tag of levelsUpTo(level).flatMap((l) => STORED_ATTRIBUTES[l])) {
     const element = dataset[tag];
     if (element === undefined) continue;
-    out[tag] = tag === Tag.RequestAttributesSequence ? requestAttributes(element) : structuredClone(element);
+    out[tag] = tag === Tag.RequestAttributesSequence ? requestAttributes(element) : normalized(structuredClone(element));
   }
   return out;
+}
+
+/**
+ * PS3.5 6.2, notes on DA and TM: for backward compatibility with versions of the standard before
+ * V3.0, dates may come as YYYY.MM.DD and times as HH:MM:SS.frac. The index keeps them as YYYYMMDD and
+ * HHMMSS.frac, the forms searches match and sort on (the stored object and its metadata keep them as
+ * received).
+ */
+export function normalizedDateTime(vr: string, value: string): string {
+  if (vr === 'DA') return /^\d{4}\.\d{2}\.\d{2}$/.test(value) ? value.replaceAll('.', '') : value;
+  if (vr === 'TM') return /^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$/.test(value) ? value.replaceAll(':', '') : value;
+  return value;
+}
+
+function normalized(element: DicomJson[string]): DicomJson[string] {
+  if ((element.vr === 'DA' || element.vr === 'TM') && element.Value) {
+    element.Value = element.Value.map((v) => (typeof v === 'string' ? normalizedDateTime(element.vr, v.trim()) : v));
+  }
+  return element;
 }
 
 /** Request Attributes Sequence trimmed to the item keys a series search matches on. */

@@ -250,6 +250,23 @@ describe('Search Transaction (QIDO-RS)', () => {
     expect(value(page1[0], Tag.StudyInstanceUID)).not.toBe(value(page2[0], Tag.StudyInstanceUID));
   });
 
+  it('a date of the pre-V3.0 form (YYYY.MM.DD, PS3.5 6.2) is matched and sorted as the date it is', async () => {
+    const dottedPatient = `DOTTED-${Date.now()}`;
+    // dcmjs writes no such date: (0008,0020) DA 20190630 becomes 2019.06.30 in the encoded bytes.
+    const file = Buffer.from(makeInstance({ patientID: dottedPatient, studyDate: '20190630', studyTime: '08:30:00' }));
+    const element = (date: string) => Buffer.concat([Buffer.from([0x08, 0x00, 0x20, 0x00]), Buffer.from('DA'), Buffer.from([date.length, 0]), Buffer.from(date)]);
+    const at = file.indexOf(element('20190630'));
+    const dotted = Buffer.concat([file.subarray(0, at), element('2019.06.30'), file.subarray(at + element('20190630').length)]);
+    expect((await stow(base, [dotted])).status).toBe(200);
+    const found = await json(await q(`/studies?PatientID=${dottedPatient}&StudyDate=20190601-20190701`));
+    expect(found.map((x: Json) => value(x, Tag.StudyInstanceUID))).toEqual([readPart10(dotted).studyInstanceUID]);
+    expect(value(found[0], Tag.StudyDate)).toBe('20190630');
+    // Most recent first: June 30 before June 1 (as received, '2019.06.30' sorts below '20190601').
+    expect((await stow(base, [makeInstance({ patientID: dottedPatient, studyDate: '20190601' })])).status).toBe(200);
+    const all = await json(await q(`/studies?PatientID=${dottedPatient}`));
+    expect(all.map((x: Json) => value(x, Tag.StudyDate))).toEqual(['20190630', '20190601']);
+  });
+
   it('[studies.search.204] 204 when nothing matches', async () => {
     expect((await q(`/studies?PatientID=NOBODY-${Date.now()}`)).status).toBe(204);
     expect((await q(`/studies/${newUid()}/series`)).status).toBe(204);

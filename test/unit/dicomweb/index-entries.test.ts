@@ -70,6 +70,20 @@ describe('buildIndexEntries', () => {
     });
   });
 
+  it('keeps dates and times of the pre-V3.0 forms (YYYY.MM.DD, HH:MM:SS.frac) as YYYYMMDD and HHMMSS.frac (PS3.5 6.2)', () => {
+    const entries = buildIndexEntries(
+      { ...dataset, [Tag.StudyDate]: { vr: 'DA', Value: ['2024.03.15'] }, [Tag.StudyTime]: { vr: 'TM', Value: ['10:15:30.5'] } },
+      instance,
+    );
+    expect(entries.study.studyDate).toBe('20240315');
+    expect(entries.study.attributes[Tag.StudyDate]).toEqual({ vr: 'DA', Value: ['20240315'] });
+    expect(entries.instance.attributes[Tag.StudyTime]).toEqual({ vr: 'TM', Value: ['101530.5'] });
+    // Anything else is kept as it is: a date range, a partial date, a value of another form.
+    for (const value of ['20240315', '2024', '2024.03', '15.03.2024']) {
+      expect(buildIndexEntries({ ...dataset, [Tag.StudyDate]: { vr: 'DA', Value: [value] } }, instance).study.studyDate).toBe(value);
+    }
+  });
+
   it("fills studyDate and patientId with '' when absent", () => {
     const { [Tag.StudyDate]: _d, [Tag.PatientID]: _p, ...rest } = dataset;
     const entries = buildIndexEntries(rest, instance);
