@@ -20,10 +20,14 @@ export function buildIndexEntries(dataset: DicomJson, instance: InstanceObject):
   const studyInstanceUID = requiredUid(dataset, Tag.StudyInstanceUID, 'Study Instance UID');
   const seriesInstanceUID = requiredUid(dataset, Tag.SeriesInstanceUID, 'Series Instance UID');
   const sopInstanceUID = requiredUid(dataset, Tag.SOPInstanceUID, 'SOP Instance UID');
+  // Both become index keys (DynamoDB: 2048 bytes at most): a value no valid DA (8 digits) or LO (64
+  // characters, PS3.5 6.2) is indexed as absent, its instance stored all the same.
+  const studyDate = normalizedDateTime('DA', stringValue(dataset, Tag.StudyDate)?.trim() ?? '');
+  const patientId = stringValue(dataset, Tag.PatientID)?.trim() ?? '';
   const common = {
     studyInstanceUID,
-    studyDate: normalizedDateTime('DA', stringValue(dataset, Tag.StudyDate)?.trim() ?? ''),
-    patientId: stringValue(dataset, Tag.PatientID)?.trim() ?? '',
+    studyDate: /^\d{8}$/.test(studyDate) ? studyDate : '',
+    patientId: patientId.length <= 64 ? patientId : '',
   };
   return {
     study: { ...common, level: 'STUDY', attributes: attributesOf(dataset, 'STUDY') },
@@ -51,10 +55,27 @@ function attributesOf(dataset: DicomJson, level: Level): DicomJson {
   const out: DicomJson = {};
   for (const tag of levelsUpTo(level).flatMap((l) => STORED_ATTRIBUTES[l])) {
     const element = dataset[tag];
-    if (element === undefined) continue;
+    if (element === undefined || !fitsIndex(element)) continue;
     out[tag] = tag === Tag.RequestAttributesSequence ? requestAttributes(element) : normalized(structuredClone(element));
   }
   return out;
+}
+
+/**
+ * The most one attribute takes in an index entry, as DICOM JSON. An index item holds at most 400 KB
+ * (DynamoDB) and an entry keeps at most 32 attributes, so 8 KiB each keeps every entry well within it:
+ * an instance whose value is larger (a description of thousands of values, say) is stored all the same,
+ * that attribute left out of the index only (searches neither match nor return it; the stored object
+ * and its metadata keep it).
+ */
+export const MAX_INDEXED_ATTRIBUTE_BYTES = 8 * 1024;
+
+/** True when the attribute is small enough to be kept in an index entry. */
+export function fitsIndex(element: DicomJson[string]): boolean {
+  if (element.Value === undefined || element.Value.length === 0) return true;
+  // Cheap bound first: most values are a few short strings or numbers.
+  if (element.Value.length <= 8 && element.Value.every((v) => typeof v === 'number' || (typeof v === 'string' && v.length <= 256))) return true;
+  return Buffer.byteLength(JSON.stringify(element)) <= MAX_INDEXED_ATTRIBUTE_BYTES;
 }
 
 /**

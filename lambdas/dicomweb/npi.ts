@@ -23,6 +23,7 @@ import { npiIndexedTags, npiMatchableTags } from './npi-keys';
 import { parseSearchParameters, type ParseOptions, type SearchParameters } from './query-params';
 import { matchesAll } from './matching';
 import { multipartResponse, readObject, representationOf, streamObject } from './retrieve';
+import { fitsIndex } from './index-entries';
 import { DuplicateSOPInstance, readInstance, storeRequestParts, type StoreOutcome, type StoreResult } from './store';
 import { FailureReason } from './status-codes';
 import { absolute, npiInstancePath } from './uris';
@@ -200,7 +201,8 @@ export class NpiService {
     await this.blobs.put(object.objectKey, part10, MediaType.Dicom);
     await this.blobs.put(object.metadataKey, Buffer.from(JSON.stringify(metadata)), MediaType.DicomJson);
     const attributes: DicomJson = {};
-    for (const tag of npiIndexedTags(req.category)) if (metadata[tag]) attributes[tag] = metadata[tag]!;
+    // As for patient instances, an attribute too large for an index entry is kept in the stored object only.
+    for (const tag of npiIndexedTags(req.category)) if (metadata[tag] && fitsIndex(metadata[tag]!)) attributes[tag] = metadata[tag]!;
     const put = await this.index.putInstance({ category, sopInstanceUID, attributes, instance: object });
     return put.outcome === 'conflict' ? fail(DuplicateSOPInstance) : stored;
   }

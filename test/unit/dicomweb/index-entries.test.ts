@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { BadRequestError } from '../../../lambdas/dicomweb/errors';
-import { buildIndexEntries } from '../../../lambdas/dicomweb/index-entries';
+import { MAX_INDEXED_ATTRIBUTE_BYTES, buildIndexEntries, fitsIndex } from '../../../lambdas/dicomweb/index-entries';
 import type { DicomJson, InstanceObject } from '../../../lambdas/storage/ports';
 
 const instance: InstanceObject = {
@@ -78,10 +78,30 @@ describe('buildIndexEntries', () => {
     expect(entries.study.studyDate).toBe('20240315');
     expect(entries.study.attributes[Tag.StudyDate]).toEqual({ vr: 'DA', Value: ['20240315'] });
     expect(entries.instance.attributes[Tag.StudyTime]).toEqual({ vr: 'TM', Value: ['101530.5'] });
-    // Anything else is kept as it is: a date range, a partial date, a value of another form.
-    for (const value of ['20240315', '2024', '2024.03', '15.03.2024']) {
-      expect(buildIndexEntries({ ...dataset, [Tag.StudyDate]: { vr: 'DA', Value: [value] } }, instance).study.studyDate).toBe(value);
+    // A Study Date of any other form is no date to the index (the attribute keeps it as it is).
+    for (const value of ['2024', '2024.03', '15.03.2024', '2'.repeat(3000)]) {
+      const entry = buildIndexEntries({ ...dataset, [Tag.StudyDate]: { vr: 'DA', Value: [value] } }, instance).study;
+      expect(entry.studyDate).toBe('');
+      if (value.length < 100) expect(entry.attributes[Tag.StudyDate]).toEqual({ vr: 'DA', Value: [value] });
     }
+  });
+
+  it('leaves out an attribute over MAX_INDEXED_ATTRIBUTE_BYTES, so that no entry outgrows an index item', () => {
+    const many = { vr: 'LO', Value: Array.from({ length: 2000 }, (_, i) => `description ${i}`) };
+    expect(fitsIndex(many)).toBe(false);
+    const entries = buildIndexEntries({ ...dataset, [Tag.StudyDescription]: many }, instance);
+    for (const entry of [entries.study, entries.series, entries.instance]) expect(entry.attributes[Tag.StudyDescription]).toBeUndefined();
+    // Whatever the 32 attributes of an instance entry hold, the entry stays far below DynamoDB's 400 KB.
+    expect(32 * MAX_INDEXED_ATTRIBUTE_BYTES).toBeLessThan(300 * 1024);
+    expect(fitsIndex({ vr: 'PN', Value: [{ Alphabetic: 'x'.repeat(MAX_INDEXED_ATTRIBUTE_BYTES) }] })).toBe(false);
+    expect(fitsIndex({ vr: 'LO', Value: ['x'.repeat(MAX_INDEXED_ATTRIBUTE_BYTES - 100)] })).toBe(true);
+    expect(fitsIndex({ vr: 'SQ', Value: [{ [Tag.AccessionNumber]: { vr: 'SH', Value: ['A'] } }] })).toBe(true);
+  });
+
+  it('indexes a Patient ID longer than LO allows (64 characters) as absent: it would make an oversized index key', () => {
+    const entries = buildIndexEntries({ ...dataset, [Tag.PatientID]: { vr: 'LO', Value: ['P'.repeat(3000)] } }, instance);
+    expect(entries.study.patientId).toBe('');
+    expect(buildIndexEntries({ ...dataset, [Tag.PatientID]: { vr: 'LO', Value: ['P'.repeat(64)] } }, instance).study.patientId).toBe('P'.repeat(64));
   });
 
   it("fills studyDate and patientId with '' when absent", () => {

@@ -58,6 +58,17 @@ describe('store', () => {
     expect(entry!.attributes[Tag.InstanceNumber]).toBeUndefined();
   });
 
+  it('stores an instance with an attribute too large for an index entry, leaving it out of the index only', async () => {
+    const description = Array.from({ length: 500 }, (_, i) => `description ${i} of a protocol with many values`);
+    const npi = makeNpiInstance({ ...hpSample!, attributes: { ...hpSample!.attributes, HangingProtocolDescription: description } });
+    expect((await store([npi.bytes])).status).toBe(200);
+    const entry = await index.getInstance('hanging-protocols', npi.sopInstanceUID);
+    expect(entry!.attributes['00720004']).toBeUndefined();
+    expect(first(entry!.attributes, '00720002')).toBe('CHEST_11');
+    const metadata = JSON.parse(Buffer.from(blobs.objects.get(`npi/hanging-protocols/${npi.sopInstanceUID}.json`)!.body).toString());
+    expect(metadata['00720004'].Value).toHaveLength(500);
+  });
+
   it('refuses another SOP Class with 0x0122, 409 when none stored', async () => {
     const palette = makeNpiInstance(npiSamples('12')[0]!);
     const result = await store([palette.bytes, makeInstance()]);
