@@ -211,10 +211,17 @@ describe('attribute values through DICOM JSON', () => {
     fc.string({ unit: 'grapheme', maxLength: 40 }),
     fc.constantFrom('*', '?', '\\', '^^^^', '=', 'a\\b\\c', '', ' ', '\u0000', '..\\..', '"}]', '%00', '19700101-'),
   );
+  // Thousands of values: more than an index item holds (DynamoDB, 400 KB) unless the index leaves it out.
+  const manyValues = fc.integer({ min: 9_000, max: 11_000 }).map((n) =>
+    Object.assign(
+      Array.from({ length: n }, (_, i) => `description value number ${i}, one of many`),
+      { [fc.toStringMethod]: () => `<${n} description values>` }, // a short counterexample
+    ),
+  );
   const attributes = fc.record({
     PatientName: text,
     PatientID: text,
-    StudyDescription: text,
+    StudyDescription: fc.oneof({ arbitrary: text, weight: 9 }, { arbitrary: manyValues, weight: 1 }),
     AccessionNumber: text,
     InstitutionName: text,
     StudyDate: fc.oneof(fc.stringMatching(/^[0-9]{0,10}$/), text),
