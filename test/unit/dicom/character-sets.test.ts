@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { characterSetDecoding, isLatin1Compatible, latin1Bytes, redecodeCodeExtensions } from '../../../lambdas/dicom/character-sets';
 import { encoded, type EncodedPart } from '../../support/dicom-factory';
@@ -120,5 +121,37 @@ describe('latin1Bytes and redecodeCodeExtensions', () => {
   it('leaves alone a value without ESC, or with characters no ISO 8859-1 byte gives', () => {
     expect(redecodeCodeExtensions('Smith^John', 'PN')).toBeUndefined();
     expect(redecodeCodeExtensions('\uff94\x1b$B;3\x1b(B', 'PN')).toBeUndefined();
+  });
+});
+
+describe('characterSetDecoding on arbitrary input', () => {
+  const terms = fc.array(
+    fc.oneof(
+      fc.constantFrom('', 'ISO_IR 6', 'ISO_IR 100', 'ISO_IR 144', 'ISO_IR 13', 'ISO_IR 192', 'GB18030', 'GBK', 'ISO 2022 IR 6', 'ISO 2022 IR 13', 'ISO 2022 IR 87', 'ISO 2022 IR 159', 'ISO 2022 IR 149', 'ISO 2022 IR 58', 'ISO 2022 IR 126'),
+      fc.string({ maxLength: 16 }),
+    ),
+    { maxLength: 4 },
+  );
+  // Bytes rich in ESC and in the bytes of escape sequences, delimiters and two-byte sets.
+  const byte = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x1b, 0x24, 0x28, 0x29, 0x2d, 0x42, 0x43, 0x41, 0x44, 0x4a, 0x49, 0x5c, 0x5e, 0x3d, 0x0d, 0x0a));
+  const vr = fc.constantFrom('SH', 'LO', 'ST', 'LT', 'PN', 'UC', 'UT');
+
+  it('always gives a string, never throws, whatever the terms and bytes', () => {
+    fc.assert(
+      fc.property(terms, fc.array(byte, { maxLength: 200 }), vr, (t, bytes, v) => {
+        expect(typeof characterSetDecoding(t).decode(Uint8Array.from(bytes), v)).toBe('string');
+      }),
+      { seed: 2022, numRuns: 2000 },
+    );
+  });
+
+  it('reads ASCII without ESC as itself in every set whose G0 is ASCII', () => {
+    fc.assert(
+      fc.property(terms, fc.stringMatching(/^[\x20-\x7e]{0,60}$/), vr, (t, text, v) => {
+        const decoding = characterSetDecoding(t);
+        if (decoding.asciiIsAscii) expect(decoding.decode(Buffer.from(text, 'latin1'), v)).toBe(text);
+      }),
+      { seed: 2022, numRuns: 1000 },
+    );
   });
 });
