@@ -310,15 +310,25 @@ function cut(term: string): string {
   return codePoints.length > NAME_TERM_MAX_LENGTH ? codePoints.slice(0, NAME_TERM_MAX_LENGTH).join('') : term;
 }
 
-/** The index terms of a PN element: every word of every component group of every value, folded. */
+/**
+ * Values of a PN element the index terms come from. Patient's Name has one (VM 1); a name of thousands
+ * of values, each of thousands of words, would otherwise become an index item per word.
+ */
+export const NAME_INDEX_MAX_VALUES = 8;
+
+/**
+ * The index terms of a PN element: every word of every component group of every value, folded. Of an
+ * invalid name, the first NAME_INDEX_MAX_VALUES values and the first NAME_TERM_MAX_LENGTH characters of
+ * each group (PS3.5 6.2's limit), so an entry has at most a few hundred terms, whatever it holds.
+ */
 export function personNameIndexTerms(element: DicomJsonElement | undefined): string[] {
   if (element?.vr !== 'PN') return [];
   const terms = new Set<string>();
-  for (const v of element.Value ?? []) {
+  for (const v of (element.Value ?? []).slice(0, NAME_INDEX_MAX_VALUES)) {
     if (v === null || (typeof v !== 'string' && typeof v !== 'object')) continue;
     for (const group of componentGroups(v as PersonName | string)) {
       if (typeof group !== 'string') continue;
-      for (const word of nameIndexFold(trimName(group)).split(SEPARATORS)) if (word !== '') terms.add(cut(word));
+      for (const word of nameIndexFold(cut(trimName(group))).split(SEPARATORS)) if (word !== '') terms.add(cut(word));
     }
   }
   return [...terms];

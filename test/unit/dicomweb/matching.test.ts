@@ -10,6 +10,7 @@ import {
   NAME_TERM_MAX_LENGTH,
   personNameIndexPrefix,
   personNameIndexTerms,
+  NAME_INDEX_MAX_VALUES,
   rangeOf,
 } from '../../../lambdas/dicomweb/matching';
 import type { DicomJson } from '../../../lambdas/storage/ports';
@@ -239,6 +240,16 @@ describe('Patient\'s Name index terms and prefixes', () => {
     expect(personNameIndexTerms(pn(null, 7, {}))).toEqual([]);
     expect(personNameIndexTerms({ vr: 'LO', Value: ['Smith'] })).toEqual([]);
     expect(personNameIndexTerms(undefined)).toEqual([]);
+  });
+
+  it('takes the terms of an invalid name from its first values and the first 64 characters of each group', () => {
+    const words = Array.from({ length: 4000 }, (_, i) => `w${i}`).join(' ');
+    const terms = personNameIndexTerms(pn(...Array.from({ length: 100 }, (_, i) => ({ Alphabetic: `v${i} ${words}`, Ideographic: words }))));
+    expect(terms.length).toBeLessThanOrEqual(NAME_INDEX_MAX_VALUES * 2 * 32);
+    expect(terms).toContain('v0');
+    expect(terms).toContain(`v${NAME_INDEX_MAX_VALUES - 1}`);
+    expect(terms).not.toContain(`v${NAME_INDEX_MAX_VALUES}`);
+    expect(terms).not.toContain('w100');
   });
 
   it('cuts terms and prefixes to the length of a component group', () => {
