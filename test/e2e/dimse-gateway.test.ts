@@ -21,7 +21,7 @@ import { startDimseGateway } from '../../lambdas/dimse/scp';
 import type { BlobStore } from '../../lambdas/storage/ports';
 import { MemoryBlobStore } from '../support/memory-blobs';
 import { MemoryMetadataIndex } from '../support/memory-index';
-import { encoded, makeEncodedInstance, makeInstance, makeStudy } from '../support/dicom-factory';
+import { JAPANESE_NAME, makeInstance, makeJapaneseInstance, makeStudy } from '../support/dicom-factory';
 import { FIXTURES, FIXTURES_DIR, FIXTURE_STUDY_UID } from '../support/fixtures';
 import { dcmtk, dcmtkSuite, hasDcmtk, startStoreScp, type Run, type StoreScp } from '../support/dcmtk';
 import { freePort } from '../support/net';
@@ -299,24 +299,12 @@ suite('DIMSE gateway with dcmtk peers', () => {
     it('ISO 2022 code extensions (PS3.5 H.3.1): a Japanese instance stored by C-STORE is found by an ideographic key in escape sequences', async () => {
       const patientID = `JP-${Date.now()}`;
       const file = path.join(work, 'japanese.dcm');
-      await writeFile(
-        file,
-        makeEncodedInstance((text) => ({
-          patientID,
-          patientName: text(
-            encoded(
-              'Yamada^Tarou=', { hex: '1b 24 42 3b 33 45 44 1b 28 42' }, '^', { hex: '1b 24 42 42 40 4f 3a 1b 28 42' }, '=',
-              { hex: '1b 24 42 24 64 24 5e 24 40 1b 28 42' }, '^', { hex: '1b 24 42 24 3f 24 6d 24 26 1b 28 42' },
-            ),
-          ),
-          extra: { SpecificCharacterSet: text('\\ISO 2022 IR 87') },
-        })),
-      );
+      await writeFile(file, makeJapaneseInstance({ patientID }));
       expect(statuses((await dcmtk('storescu', ['-d', ...gwArgs(), file])).out)).toEqual([0x0000]);
       // The key: ideographic group only, 山田* in JIS X 0208 (ESC $ B ... ESC ( B), as a Japanese SCU sends it.
       const r = await find('-S', ['QueryRetrieveLevel=STUDY', 'SpecificCharacterSet=\\ISO 2022 IR 87', `PatientID=${patientID}`, 'PatientName==\x1b$B;3ED\x1b(B*']);
       expect(r.statuses).toEqual([0xff00, 0x0000]);
-      expect(r.matches[0]!['00100010']!.Value).toEqual([{ Alphabetic: 'Yamada^Tarou', Ideographic: '山田^太郎', Phonetic: 'やまだ^たろう' }]);
+      expect(r.matches[0]!['00100010']!.Value).toEqual([JAPANESE_NAME.json]);
       // A key for another name matches nothing.
       const none = await find('-S', ['QueryRetrieveLevel=STUDY', 'SpecificCharacterSet=\\ISO 2022 IR 87', `PatientID=${patientID}`, 'PatientName==\x1b$B;3ED4V\x1b(B*']);
       expect(none.statuses).toEqual([0x0000]);

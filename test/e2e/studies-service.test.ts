@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10 } from '../../lambdas/dicom/part10';
 import { Tag } from '../../lambdas/dicom/tags';
 import { TransferSyntax, newUid } from '../../lambdas/dicom/uid';
-import { encoded, makeEncodedInstance, makeInstance, makeStudy } from '../support/dicom-factory';
+import { JAPANESE_NAME, makeInstance, makeJapaneseInstance, makeStudy } from '../support/dicom-factory';
 import { DICOM_JSON, multipartParts, stow, stowBody, tempArchive, value } from '../support/http';
 
 type Json = Record<string, { vr: string; Value?: any[]; BulkDataURI?: string; InlineBinary?: string }>;
@@ -383,19 +383,9 @@ describe('Retrieve Transaction (WADO-RS)', () => {
 
 describe('Specific Character Sets (PS3.5 6.1): a Japanese instance with ISO 2022 code extensions', () => {
   const patientID = `JP-${Date.now()}`;
-  // PS3.5 H.3.1: Yamada^Tarou=山田^太郎=やまだ^たろう under \ISO 2022 IR 87.
-  const bytes = makeEncodedInstance((text) => ({
-    patientID,
-    patientName: text(
-      encoded(
-        'Yamada^Tarou=', { hex: '1b 24 42 3b 33 45 44 1b 28 42' }, '^', { hex: '1b 24 42 42 40 4f 3a 1b 28 42' }, '=',
-        { hex: '1b 24 42 24 64 24 5e 24 40 1b 28 42' }, '^', { hex: '1b 24 42 24 3f 24 6d 24 26 1b 28 42' },
-      ),
-    ),
-    extra: { SpecificCharacterSet: text('\\ISO 2022 IR 87') },
-  }));
+  const bytes = makeJapaneseInstance({ patientID });
   const { studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop } = readPart10(bytes);
-  const name = { Alphabetic: 'Yamada^Tarou', Ideographic: '山田^太郎', Phonetic: 'やまだ^たろう' };
+  const name = JAPANESE_NAME.json;
 
   beforeAll(async () => {
     expect((await stow(base, [bytes])).status).toBe(200);

@@ -213,3 +213,23 @@ export type EncodedPart = string | { readonly hex: string };
 export function encoded(...parts: EncodedPart[]): Uint8Array {
   return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p.hex.replace(/\s+/g, ''), 'hex'))));
 }
+
+/** PS3.5 H.3.1: a Japanese Patient's Name in JIS X 0208 under Specific Character Set `\ISO 2022 IR 87`. */
+export const JAPANESE_NAME = {
+  bytes: encoded(
+    'Yamada^Tarou=', { hex: '1b 24 42 3b 33 45 44 1b 28 42' }, '^', { hex: '1b 24 42 42 40 4f 3a 1b 28 42' }, '=',
+    { hex: '1b 24 42 24 64 24 5e 24 40 1b 28 42' }, '^', { hex: '1b 24 42 24 3f 24 6d 24 26 1b 28 42' },
+  ),
+  specificCharacterSet: '\\ISO 2022 IR 87',
+  /** As DICOM JSON has it (PS3.18 F.2.2). */
+  json: { Alphabetic: 'Yamada^Tarou', Ideographic: '山田^太郎', Phonetic: 'やまだ^たろう' },
+} as const;
+
+/** An instance whose Patient's Name is JAPANESE_NAME, encoded as received from a Japanese modality. */
+export function makeJapaneseInstance(opts: InstanceOptions = {}): Uint8Array {
+  return makeEncodedInstance((text) => ({
+    ...opts,
+    patientName: text(JAPANESE_NAME.bytes),
+    extra: { ...opts.extra, SpecificCharacterSet: text(JAPANESE_NAME.specificCharacterSet) },
+  }));
+}

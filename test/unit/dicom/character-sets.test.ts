@@ -1,17 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { characterSetDecoding, isLatin1Compatible, latin1Bytes, redecodeCodeExtensions } from '../../../lambdas/dicom/character-sets';
-import { encoded, type EncodedPart } from '../../support/dicom-factory';
+import { JAPANESE_NAME, encoded, type EncodedPart } from '../../support/dicom-factory';
 
 const decode = (terms: string[], vr: string, ...parts: EncodedPart[]) => characterSetDecoding(terms).decode(encoded(...parts), vr);
 
 describe('characterSetDecoding: the examples of PS3.5 Annexes H to K', () => {
   it('H.3.1: Japanese, \\ISO 2022 IR 87 (JIS X 0208 designated into G0, back to ASCII before each delimiter)', () => {
-    const value = decode(['', 'ISO 2022 IR 87'], 'PN',
-      'Yamada^Tarou=',
-      { hex: '1b 24 42 3b 33 45 44 1b 28 42' }, '^', { hex: '1b 24 42 42 40 4f 3a 1b 28 42' }, '=',
-      { hex: '1b 24 42 24 64 24 5e 24 40 1b 28 42' }, '^', { hex: '1b 24 42 24 3f 24 6d 24 26 1b 28 42' });
-    expect(value).toBe('Yamada^Tarou=山田^太郎=やまだ^たろう');
+    expect(characterSetDecoding(['', 'ISO 2022 IR 87']).decode(JAPANESE_NAME.bytes, 'PN')).toBe('Yamada^Tarou=山田^太郎=やまだ^たろう');
   });
 
   it('H.3.2: Japanese, ISO 2022 IR 13\\ISO 2022 IR 87 (half-width katakana in G1, JIS X 0201 Romaji in G0)', () => {

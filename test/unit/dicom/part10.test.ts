@@ -12,7 +12,7 @@ import {
 } from '../../../lambdas/dicom/part10';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { SopClass, TransferSyntax } from '../../../lambdas/dicom/uid';
-import { encoded, makeEncodedInstance, makeInstance, pixelFrame } from '../../support/dicom-factory';
+import { JAPANESE_NAME, encoded, makeEncodedInstance, makeInstance, pixelFrame } from '../../support/dicom-factory';
 
 const SEED = 20240115;
 
@@ -143,24 +143,20 @@ describe('readPart10', () => {
 });
 
 describe('readPart10: Specific Character Set (PS3.5 6.1, PS3.3 C.12.1.1.2)', () => {
-  const yamada = encoded(
-    'Yamada^Tarou=', { hex: '1b 24 42 3b 33 45 44 1b 28 42' }, '^', { hex: '1b 24 42 42 40 4f 3a 1b 28 42' }, '=',
-    { hex: '1b 24 42 24 64 24 5e 24 40 1b 28 42' }, '^', { hex: '1b 24 42 24 3f 24 6d 24 26 1b 28 42' },
-  );
   const japanese = () =>
     makeEncodedInstance((text) => ({
-      patientName: text(yamada),
+      patientName: text(JAPANESE_NAME.bytes),
       // JIS X 0208 0x245C (ぼ) holds the byte of "\": it must not split the value.
       studyDescription: text(encoded({ hex: '1b 24 42 24 5c 1b 28 42' }, '\\CT')),
       extra: {
-        SpecificCharacterSet: text('\\ISO 2022 IR 87'),
+        SpecificCharacterSet: text(JAPANESE_NAME.specificCharacterSet),
         ProcedureCodeSequence: [{ CodeValue: 'P1', CodingSchemeDesignator: '99LOCAL', CodeMeaning: text(encoded({ hex: '1b 24 42 3b 33 1b 28 42' })) }],
       },
     }));
 
   it('reads ISO 2022 code extensions (\\ISO 2022 IR 87, PS3.5 H.3.1), in the data set and in its items', () => {
     const { dict } = readPart10(japanese());
-    expect(dict[Tag.PatientName]!.Value).toEqual([{ Alphabetic: 'Yamada^Tarou', Ideographic: '山田^太郎', Phonetic: 'やまだ^たろう' }]);
+    expect(dict[Tag.PatientName]!.Value).toEqual([JAPANESE_NAME.json]);
     expect(dict[Tag.StudyDescription]!.Value).toEqual(['ぼ', 'CT']);
     const item = dict['00081032']!.Value![0] as DataSet;
     expect(item['00080104']!.Value).toEqual(['山']);
