@@ -150,6 +150,9 @@ const WHOLE_VALUE_TERMS: ReadonlyMap<string, string> = new Map([
   ['GBK', 'gbk'],
 ]);
 
+/** PS3.5 6.1.2.3: the VRs whose values are in the Specific Character Set; all others use the default repertoire. */
+export const CHARACTER_SET_VRS: ReadonlySet<string> = new Set(['SH', 'LO', 'ST', 'LT', 'PN', 'UC', 'UT']);
+
 /** Decodes the bytes of one value (all its values, with their backslashes) of a VR the character set applies to. */
 export interface TextDecoding {
   decode(bytes: Uint8Array, vr: string): string;

@@ -7,7 +7,7 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dcmjs, { type DcmjsDataSet } from 'dcmjs';
-import { characterSetDecoding, isLatin1Compatible, latin1Bytes, type TextDecoding } from './character-sets';
+import { CHARACTER_SET_VRS, characterSetDecoding, isLatin1Compatible, latin1Bytes, type TextDecoding } from './character-sets';
 import { vrsOf } from './dictionary';
 import { Tag } from './tags';
 import { TransferSyntax, isUncompressedTransferSyntax } from './uid';
@@ -155,7 +155,8 @@ class ElementWalker {
       if (length === UNDEFINED_LENGTH) {
         if (tag === PIXEL_DATA && vr !== 'SQ') pos = this.fragments(pos, end, enc);
         // PS3.5 6.2.2: a UN value of undefined length is a sequence encoded in Implicit VR Little Endian.
-        else if (vr === 'UN') pos = this.sequence(pos, end, IMPLICIT_LE, visitNested);
+        // Its items are not visited: dcmjs keeps such a value as bytes, so they are no items of its data set.
+        else if (vr === 'UN') pos = this.sequence(pos, end, IMPLICIT_LE);
         else if (vr === undefined || vr === 'SQ') pos = this.sequence(pos, end, enc, visitNested);
         else throw new Part10Error('undefined length on a value that is not a sequence');
       } else {
@@ -389,8 +390,6 @@ function parse(bytes: Uint8Array): ParsedInstance {
 }
 
 const SPECIFIC_CHARACTER_SET = 0x00080005;
-/** PS3.5 6.1.2.3: the VRs whose values are in the Specific Character Set; all others use the default repertoire. */
-const CHARACTER_SET_VRS: ReadonlySet<string> = new Set(['SH', 'LO', 'ST', 'LT', 'PN', 'UC', 'UT']);
 /** Text of ASCII characters other than ESC: the same in every character set whose G0 is ASCII. */
 const PLAIN_ASCII = /^[\x00-\x1a\x1c-\x7f]*$/;
 /** dcmjs's reader of each VR, made once. */

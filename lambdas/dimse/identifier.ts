@@ -4,7 +4,7 @@
  * matching rules. Pure: no I/O.
  */
 import dcmjs from 'dcmjs';
-import { redecodeCodeExtensions } from '../dicom/character-sets';
+import { CHARACTER_SET_VRS, redecodeCodeExtensions } from '../dicom/character-sets';
 import { vrOf } from '../dicom/dictionary';
 import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
@@ -83,8 +83,6 @@ export function toDicomJson(naturalized: Record<string, unknown>): DicomJson {
   return json;
 }
 
-/** PS3.5 6.1.2.3: the VRs whose values are in the Specific Character Set. */
-const CHARACTER_SET_VRS: ReadonlySet<string> = new Set(['SH', 'LO', 'ST', 'LT', 'PN', 'UC', 'UT']);
 const PN_GROUPS = ['Alphabetic', 'Ideographic', 'Phonetic'] as const;
 
 /** A Person Name value as its encoded string: component groups joined by '=' (PS3.5 6.2), trailing empty ones left out. */

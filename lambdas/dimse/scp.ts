@@ -308,7 +308,7 @@ class ArchiveScp extends Scp {
     return collector;
   }
 
-  /** The association ended: gives back the bytes of its data sets (a store still running only lets go of them later). */
+  /** The association ended: gives back the bytes of its data sets, also of one still being stored (counted no longer). */
   releaseAll(): void {
     for (const collector of this.collecting) collector.release();
     this.collecting.clear();
