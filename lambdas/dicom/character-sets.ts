@@ -153,6 +153,28 @@ const WHOLE_VALUE_TERMS: ReadonlyMap<string, string> = new Map([
 /** PS3.5 6.1.2.3: the VRs whose values are in the Specific Character Set; all others use the default repertoire. */
 export const CHARACTER_SET_VRS: ReadonlySet<string> = new Set(['SH', 'LO', 'ST', 'LT', 'PN', 'UC', 'UT']);
 
+/** The defined term of UTF-8 (Table C.12-5): what text the archive writes (dcmjs writes UTF-8) is in. */
+export const UTF8_TERM = 'ISO_IR 192';
+
+const SPECIFIC_CHARACTER_SET_TAG = '00080005';
+
+/**
+ * True when a text value of a data set (dcmjs dict or DICOM JSON), or of its items without a character
+ * set of their own, is not ASCII: written out, it needs a Specific Character Set.
+ */
+export function hasNonAsciiText(set: Readonly<Record<string, { readonly vr: string; readonly Value?: readonly unknown[] }>>): boolean {
+  return Object.entries(set).some(([tag, element]) => {
+    if (tag === SPECIFIC_CHARACTER_SET_TAG) return false;
+    if (element.vr === 'SQ') {
+      return (element.Value ?? []).some((item) => {
+        const nested = item as Record<string, { vr: string; Value?: unknown[] }>;
+        return !nested[SPECIFIC_CHARACTER_SET_TAG] && hasNonAsciiText(nested);
+      });
+    }
+    return CHARACTER_SET_VRS.has(element.vr) && /[^\x00-\x7f]/.test(JSON.stringify(element.Value ?? []));
+  });
+}
+
 /** Decodes the bytes of one value (all its values, with their backslashes) of a VR the character set applies to. */
 export interface TextDecoding {
   decode(bytes: Uint8Array, vr: string): string;

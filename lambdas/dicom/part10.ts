@@ -7,7 +7,7 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dcmjs, { type DcmjsDataSet } from 'dcmjs';
-import { CHARACTER_SET_VRS, characterSetDecoding, isLatin1Compatible, latin1Bytes, type TextDecoding } from './character-sets';
+import { CHARACTER_SET_VRS, UTF8_TERM, characterSetDecoding, hasNonAsciiText, isLatin1Compatible, latin1Bytes, type TextDecoding } from './character-sets';
 import { vrsOf } from './dictionary';
 import { Tag } from './tags';
 import { TransferSyntax, isUncompressedTransferSyntax } from './uid';
@@ -432,16 +432,6 @@ function decodeTextValues(set: DataSet, inherited: TextDecoding, designated: str
   }
 }
 
-/** True when a text value of the data set or of its items (those without a character set of their own) is not ASCII. */
-function hasNonAsciiText(set: DataSet): boolean {
-  return Object.entries(set).some(([tag, element]) => {
-    if (tag === Tag.SpecificCharacterSet) return false;
-    if (element.vr === 'SQ') return (element.Value ?? []).some((item) => !(item as DataSet)[Tag.SpecificCharacterSet] && hasNonAsciiText(item as DataSet));
-    if (!CHARACTER_SET_VRS.has(element.vr)) return false;
-    return /[^\x00-\x7f]/.test(JSON.stringify(element.Value ?? []));
-  });
-}
-
 function inflate(bytes: Uint8Array): Uint8Array {
   try {
     return inflateRawSync(bytes);
@@ -509,7 +499,7 @@ export function writePart10(instance: Pick<ParsedInstance, 'meta' | 'dict'>, tra
   const dict = cloneDataSet(instance.dict);
   // dcmjs writes text as UTF-8: a data set without a character set of its own that needs more than
   // ASCII says so, or a reader would take those bytes for the default repertoire (PS3.3 C.12.1.1.2).
-  if (!dict[Tag.SpecificCharacterSet] && hasNonAsciiText(dict as DataSet)) dict[Tag.SpecificCharacterSet] = { vr: 'CS', Value: ['ISO_IR 192'] };
+  if (!dict[Tag.SpecificCharacterSet] && hasNonAsciiText(dict as DataSet)) dict[Tag.SpecificCharacterSet] = { vr: 'CS', Value: [UTF8_TERM] };
   if (transferSyntaxUID === TransferSyntax.ExplicitVRBigEndian) swapBinaryWords(dict as DataSet);
   if (transferSyntaxUID !== TransferSyntax.DeflatedExplicitVRLittleEndian) {
     return encodeFile(fileMetaFor(instance.meta, instance.dict, transferSyntaxUID), dict);

@@ -4,7 +4,7 @@
  * matching rules. Pure: no I/O.
  */
 import dcmjs from 'dcmjs';
-import { CHARACTER_SET_VRS, redecodeCodeExtensions } from '../dicom/character-sets';
+import { CHARACTER_SET_VRS, UTF8_TERM, hasNonAsciiText, redecodeCodeExtensions } from '../dicom/character-sets';
 import { vrOf } from '../dicom/dictionary';
 import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
@@ -234,7 +234,10 @@ export function responseIdentifier(
     if (tag === QRTag.RetrieveAETitle) out[tag] = { vr: 'AE', Value: [retrieveAETitle] };
     else out[tag] = match[tag] ?? { vr: vrOf(tag) ?? 'UN' };
   }
-  if (match[Tag.SpecificCharacterSet]) out[Tag.SpecificCharacterSet] = match[Tag.SpecificCharacterSet];
+  // The library writes text as UTF-8: say so whenever it is not ASCII, also for a match stored without
+  // a character set (its values read as ISO 8859-1), which a reader would take for the default repertoire.
+  if (hasNonAsciiText(out)) out[Tag.SpecificCharacterSet] = { vr: 'CS', Value: [UTF8_TERM] };
+  else if (match[Tag.SpecificCharacterSet]) out[Tag.SpecificCharacterSet] = match[Tag.SpecificCharacterSet];
   return out;
 }
 

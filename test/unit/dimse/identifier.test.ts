@@ -117,6 +117,14 @@ describe('C-FIND responses (PS3.4 C.4.1.1.3.2)', () => {
     });
   });
 
+  it('declare ISO_IR 192 when a value is not ASCII (the library writes UTF-8), also for a match stored without a character set', () => {
+    const returnTags = [Tag.PatientName];
+    const ask = (match: DicomJson) => responseIdentifier(match, { queryLevel: 'STUDY', returnTags }, 'ARCHIVE')[Tag.SpecificCharacterSet];
+    expect(ask({ [Tag.PatientName]: pn('Müller^Hans') })).toEqual({ vr: 'CS', Value: ['ISO_IR 192'] });
+    expect(ask({ [Tag.PatientName]: pn('Muller^Hans') })).toBeUndefined();
+    expect(ask({ [Tag.PatientName]: pn('Muller^Hans'), [Tag.SpecificCharacterSet]: { vr: 'CS', Value: ['ISO_IR 192'] } })).toEqual({ vr: 'CS', Value: ['ISO_IR 192'] });
+  });
+
   it('PATIENT level: one match per Patient ID with the number of its studies', () => {
     const study = (patientId: string): DicomJson => ({ [Tag.PatientID]: { vr: 'LO', Value: [patientId] }, [Tag.PatientName]: pn(patientId) });
     const patients = patientsOf([study('P1'), study('P2'), study('P1')]);
