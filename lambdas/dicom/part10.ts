@@ -342,34 +342,35 @@ function parse(bytes: Uint8Array): ParsedInstance {
 
   // Every Specific Character Set (0008,0005) of the data set and its items, in the order of the bytes.
   const characterSets: { readonly valueStart: number; readonly length: number; readonly terms: string[] }[] = [];
-  const findCharacterSets: ElementVisitor = (tag, valueStart, length) => {
-    if (tag !== SPECIFIC_CHARACTER_SET) return;
-    const terms = asciiDecoder.decode(bytes.subarray(valueStart, valueStart + length)).split('\\').map((term) => term.trim());
-    characterSets.push({ valueStart, length, terms });
-  };
-  if (transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian) {
-    const inflated = inflate(bytes.subarray(metaEnd));
-    new ElementWalker(inflated).dataSet(0, inflated.length, EXPLICIT_LE, false);
-    if (inflated.length === 0) throw new Part10Error('empty data set');
-  } else {
-    walker.dataSet(metaEnd, bytes.length, encodingOf(transferSyntaxUID), false, findCharacterSets, true);
-    if (metaEnd === bytes.length) throw new Part10Error('empty data set');
-  }
+  const findCharacterSetsIn =
+    (dataSetBytes: Uint8Array): ElementVisitor =>
+    (tag, valueStart, length) => {
+      if (tag !== SPECIFIC_CHARACTER_SET) return;
+      const terms = asciiDecoder.decode(dataSetBytes.subarray(valueStart, valueStart + length)).split('\\').map((term) => term.trim());
+      characterSets.push({ valueStart, length, terms });
+    };
+  const deflated = transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian;
+  // The data set's own bytes: inflated (a copy of ours) when deflated, else a view of the caller's.
+  const dataSet = deflated ? inflate(bytes.subarray(metaEnd)) : bytes.subarray(metaEnd);
+  if (dataSet.length === 0) throw new Part10Error('empty data set');
+  new ElementWalker(dataSet).dataSet(0, dataSet.length, deflated ? EXPLICIT_LE : encodingOf(transferSyntaxUID), false, findCharacterSetsIn(dataSet), true);
 
   // dcmjs reads the values of a data set's own character set only when it has one value it knows, and
   // those of sequence items always as ISO 8859-1. Unless every character set here reads as ISO 8859-1,
   // each is blanked while dcmjs reads (and restored after: the caller's bytes come back unchanged, with
   // no copy of an object that may be large), so that dcmjs reads every text value as ISO 8859-1, one
   // character per byte; the values are then decoded from those bytes in the character set of each.
+  // A deflated data set is blanked in its inflated copy and deflated again for dcmjs, which inflates it.
   const decodeTexts = characterSets.some((set) => !isLatin1Compatible(set.terms));
   // Copies (a Buffer's slice would share the bytes it restores).
-  const originals = decodeTexts ? characterSets.map((set) => Uint8Array.from(bytes.subarray(set.valueStart, set.valueStart + set.length))) : [];
+  const originals = decodeTexts ? characterSets.map((set) => Uint8Array.from(dataSet.subarray(set.valueStart, set.valueStart + set.length))) : [];
   let file: ReturnType<typeof dcmjs.data.DicomMessage.readFile>;
   try {
-    for (const set of decodeTexts ? characterSets : []) bytes.fill(0x20, set.valueStart, set.valueStart + set.length);
-    file = dcmjs.data.DicomMessage.readFile(toArrayBuffer(bytes), { ignoreErrors: false });
+    for (const set of decodeTexts ? characterSets : []) dataSet.fill(0x20, set.valueStart, set.valueStart + set.length);
+    const input = deflated && decodeTexts ? Buffer.concat([bytes.subarray(0, metaEnd), deflateRawSync(dataSet)]) : bytes;
+    file = dcmjs.data.DicomMessage.readFile(toArrayBuffer(input), { ignoreErrors: false });
   } finally {
-    characterSets.forEach((set, i) => originals[i] && bytes.set(originals[i]!, set.valueStart));
+    if (!deflated) characterSets.forEach((set, i) => originals[i] && dataSet.set(originals[i]!, set.valueStart));
   }
   const meta = file.meta as DataSet;
   const dict = file.dict as DataSet;

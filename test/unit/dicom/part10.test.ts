@@ -1,3 +1,4 @@
+import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toDicomJson } from '../../../lambdas/dicom/json';
@@ -11,6 +12,7 @@ import {
   type DataSet,
 } from '../../../lambdas/dicom/part10';
 import { Tag } from '../../../lambdas/dicom/tags';
+import { part10File } from '../../../lambdas/dimse/part10-file';
 import { SopClass, TransferSyntax } from '../../../lambdas/dicom/uid';
 import { JAPANESE_NAME, encoded, makeEncodedInstance, makeInstance, pixelFrame } from '../../support/dicom-factory';
 
@@ -188,6 +190,20 @@ describe('readPart10: Specific Character Set (PS3.5 6.1, PS3.3 C.12.1.1.2)', () 
     const [first, second] = dict['00081032']!.Value as DataSet[];
     expect(first!['00080104']!.Value).toEqual(['Größe']);
     expect(second!['00080104']!.Value).toEqual(['Иван']);
+  });
+
+  it('reads a Deflated Explicit VR Little Endian data set in ISO 2022 too (PS3.5 A.5)', () => {
+    const plain = Buffer.from(japanese());
+    const metaEnd = 132 + 12 + plain.readUInt32LE(140);
+    const { sopInstanceUID, sopClassUID } = readPart10(plain);
+    const deflated = part10File(
+      { mediaStorageSOPClassUID: sopClassUID, mediaStorageSOPInstanceUID: sopInstanceUID, transferSyntaxUID: TransferSyntax.DeflatedExplicitVRLittleEndian },
+      deflateRawSync(plain.subarray(metaEnd)),
+    );
+    const { dict, transferSyntaxUID } = readPart10(deflated);
+    expect(transferSyntaxUID).toBe(TransferSyntax.DeflatedExplicitVRLittleEndian);
+    expect(dict[Tag.PatientName]!.Value).toEqual([JAPANESE_NAME.json]);
+    expect(dict[Tag.StudyDescription]!.Value).toEqual(['ぼ', 'CT']);
   });
 
   it('writes the decoded values back as UTF-8 under ISO_IR 192, readable again', () => {
