@@ -322,15 +322,27 @@ export function latin1Bytes(text: string): Uint8Array {
 
 /** Any ISO 2022 escape sequence of PS3.3 Tables C.12-3 and C.12-4 honoured, from the default repertoire. */
 const ANY_CODE_EXTENSION = characterSetDecoding(['ISO 2022 IR 6']);
+/** The same from ISO 2022 IR 13 (JIS X 0201: Romaji in G0, half-width katakana in G1). */
+const ANY_CODE_EXTENSION_FROM_JIS_X0201 = characterSetDecoding(['ISO 2022 IR 13']);
+/** Half-width katakana as a Shift_JIS reading of bytes 0xA1-0xDF gives them (U+FF61-U+FF9F). */
+const HALF_WIDTH_KATAKANA = /[\uff61-\uff9f]/;
 
 /**
  * A value read in the set of value 1 of an ISO 2022 Specific Character Set by a reader that knows no
  * code extensions (dcmjs, given more than one value of (0008,0005)), which leaves each escape sequence
- * in the text as characters: decoded again from its bytes, honouring the escape sequences. Undefined
- * when the text holds no ESC, or a character ISO 8859-1 does not give (its bytes are then unknown).
+ * in the text as characters: decoded again from its bytes, honouring the escape sequences. dcmjs reads
+ * value 1 as ISO 8859-1, or for ISO 2022 IR 13 as Shift_JIS, whose half-width katakana tell it: both
+ * give back their bytes. Undefined when the text holds no ESC, or a character neither reading gives.
  */
 export function redecodeCodeExtensions(text: string, vr: string): string | undefined {
   if (!text.includes('\x1b')) return undefined;
-  if ([...text].some((ch) => latin1ByteOf(ch.charCodeAt(0)) === undefined)) return undefined;
-  return ANY_CODE_EXTENSION.decode(latin1Bytes(text), vr);
+  const fromJisX0201 = HALF_WIDTH_KATAKANA.test(text);
+  const bytes: number[] = [];
+  for (const ch of text) {
+    const code = ch.charCodeAt(0);
+    const byte = fromJisX0201 && code >= 0xff61 && code <= 0xff9f ? 0xa1 + code - 0xff61 : latin1ByteOf(code);
+    if (byte === undefined) return undefined;
+    bytes.push(byte);
+  }
+  return (fromJisX0201 ? ANY_CODE_EXTENSION_FROM_JIS_X0201 : ANY_CODE_EXTENSION).decode(Uint8Array.from(bytes), vr);
 }

@@ -114,9 +114,13 @@ describe('latin1Bytes and redecodeCodeExtensions', () => {
     expect(redecodeCodeExtensions('Hong=\x1b$)C\u00fb\u00f3', 'PN')).toBe('Hong=洪');
   });
 
-  it('leaves alone a value without ESC, or with characters no ISO 8859-1 byte gives', () => {
+  it('gives back the bytes of half-width katakana a Shift_JIS reading of value 1 ISO 2022 IR 13 made (PS3.5 H.3.2)', () => {
+    expect(redecodeCodeExtensions('ﾔﾏﾀﾞ^ﾀﾛｳ=\x1b$B;3ED\x1b(J^\x1b$BB@O:\x1b(J', 'PN')).toBe('ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎');
+  });
+
+  it('leaves alone a value without ESC, or with characters neither reading gives', () => {
     expect(redecodeCodeExtensions('Smith^John', 'PN')).toBeUndefined();
-    expect(redecodeCodeExtensions('\uff94\x1b$B;3\x1b(B', 'PN')).toBeUndefined();
+    expect(redecodeCodeExtensions('山\x1b$B;3\x1b(B', 'PN')).toBeUndefined();
   });
 });
 

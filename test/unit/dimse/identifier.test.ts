@@ -9,7 +9,9 @@ import {
   responseIdentifier,
   toDicomJson,
 } from '../../../lambdas/dimse/identifier';
+import { Dataset } from '../../../lambdas/dimse/lib';
 import type { DicomJson } from '../../../lambdas/storage/ports';
+import { encoded } from '../../support/dicom-factory';
 
 const id = (level: string, keys: DicomJson = {}): DicomJson => ({ [QRTag.QueryRetrieveLevel]: { vr: 'CS', Value: [level] }, ...keys });
 const pn = (name?: string) => (name === undefined ? { vr: 'PN' } : { vr: 'PN', Value: [{ Alphabetic: name }] });
@@ -80,6 +82,27 @@ describe('C-FIND Identifier as a search (PS3.4 C.4.1.2.1)', () => {
     expect(toDicomJson({ PatientName: [{ Alphabetic: '', Ideographic: '\x1b$B$', Phonetic: '\x1b(B' }] })[Tag.PatientName]!.Value).toEqual([{ Ideographic: 'そ' }]);
     expect(json[Tag.StudyDescription]!.Value).toEqual(['ぼ']);
     expect(findQueryOf(json, 'STUDY').parameters.matchKeys).toContainEqual({ tag: Tag.PatientName, value: 'Yamada^Tarou=山田*' });
+  });
+
+  it('decodes Identifiers as the library parses them from the bytes, ISO 2022 IR 13 and IR 87 (PS3.5 H.3.2)', () => {
+    const element = (tag: number, value: Buffer) => {
+      const header = Buffer.alloc(8);
+      header.writeUInt16LE(tag >>> 16, 0);
+      header.writeUInt16LE(tag & 0xffff, 2);
+      header.writeUInt32LE(value.length + (value.length % 2), 4);
+      return Buffer.concat([header, value, Buffer.alloc(value.length % 2, 0x20)]);
+    };
+    const name = encoded(
+      { hex: 'd4 cf c0 de' }, '^', { hex: 'c0 db b3' }, '=',
+      { hex: '1b 24 42 3b 33 45 44 1b 28 4a' }, '^', { hex: '1b 24 42 42 40 4f 3a 1b 28 4a' },
+    );
+    const bytes = Buffer.concat([
+      element(0x00080005, Buffer.from('ISO 2022 IR 13\\ISO 2022 IR 87')),
+      element(0x00080052, Buffer.from('STUDY')),
+      element(0x00100010, Buffer.from(name)),
+    ]);
+    const json = toDicomJson(new Dataset(bytes, '1.2.840.10008.1.2').getElements());
+    expect(json[Tag.PatientName]!.Value).toEqual([{ Alphabetic: 'ﾔﾏﾀﾞ^ﾀﾛｳ', Ideographic: '山田^太郎' }]);
   });
 
   it('reads identifiers as dcmjs-dimse gives them (naturalized)', () => {
