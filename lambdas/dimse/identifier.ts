@@ -10,6 +10,7 @@ import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
 import { BadRequestError } from '../dicomweb/errors';
 import { matchableTags } from '../dicomweb/attributes';
+import { normalizedDateTime } from '../dicomweb/index-entries';
 import { parseSearchParameters, type SearchParameters } from '../dicomweb/query-params';
 import type { DicomJson, Level } from '../storage/ports';
 import { Status } from './status';
@@ -168,9 +169,21 @@ export function findQueryOf(identifier: DicomJson, model: InformationModel): Fin
       continue;
     }
     // C.2.2.2.2: a UID list is backslash-separated in DIMSE, comma-separated in QIDO-RS.
-    query.set(tag, [vrOf(tag) === 'UI' ? value.split('\\').join(',') : value]);
+    query.set(tag, [vrOf(tag) === 'UI' ? value.split('\\').join(',') : dateTimeKey(vrOf(tag), value)]);
   }
   return { queryLevel, level, parameters: parse(query, level), returnTags, unsupportedKeys };
+}
+
+/**
+ * A DA or TM key, or each end of its range, in the pre-V3.0 form PS3.5 6.2 recommends still reading
+ * (YYYY.MM.DD, HH:MM:SS.frac), as the QIDO-RS form the search takes; any other key as it is.
+ */
+function dateTimeKey(vr: string | undefined, value: string): string {
+  if (vr !== 'DA' && vr !== 'TM') return value;
+  return value
+    .split('-')
+    .map((end) => normalizedDateTime(vr, end))
+    .join('-');
 }
 
 export interface MoveQuery {

@@ -105,6 +105,19 @@ describe('C-FIND Identifier as a search (PS3.4 C.4.1.2.1)', () => {
     expect(json[Tag.PatientName]!.Value).toEqual([{ Alphabetic: 'ﾔﾏﾀﾞ^ﾀﾛｳ', Ideographic: '山田^太郎' }]);
   });
 
+  it('reads date and time keys of the pre-V3.0 form (YYYY.MM.DD, HH:MM:SS, PS3.5 6.2), ranges too', () => {
+    const q = findQueryOf(
+      id('STUDY', { [Tag.StudyDate]: { vr: 'DA', Value: ['2024.01.01-2024.01.31'] }, [Tag.StudyTime]: { vr: 'TM', Value: ['08:00-12:30:00'] } }),
+      'STUDY',
+    );
+    expect(q.parameters.matchKeys).toEqual(
+      expect.arrayContaining([
+        { tag: Tag.StudyDate, value: '20240101-20240131' },
+        { tag: Tag.StudyTime, value: '0800-123000' },
+      ]),
+    );
+  });
+
   it('reads identifiers as dcmjs-dimse gives them (naturalized)', () => {
     const json = toDicomJson({ QueryRetrieveLevel: 'STUDY', PatientName: [{ Alphabetic: 'A^B' }], StudyInstanceUID: '' });
     expect(findQueryOf(json, 'STUDY').parameters.matchKeys).toEqual([{ tag: Tag.PatientName, value: 'A^B' }]);
