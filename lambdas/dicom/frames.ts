@@ -1,7 +1,8 @@
 /**
  * Frames of the Pixel Data of an instance: native (PS3.5 8.1.1, 8.2) or encapsulated (PS3.5 A.4).
  */
-import { binaryValueBytes, type Part10Header, type ParsedInstance } from './part10';
+import type { ParsedInstance } from './part10';
+import { binaryValueBytes, type Part10Header } from './part10-scan';
 import { Tag } from './tags';
 import { isUncompressedTransferSyntax, TransferSyntax } from './uid';
 

@@ -2,7 +2,8 @@
  * DICOM JSON Model (PS3.18 Annex F) of a data set read by readPart10.
  */
 import type { DicomJson, DicomJsonElement } from '../storage/ports';
-import { binaryValueBytes, type ParsedInstance } from './part10';
+import type { ParsedInstance } from './part10';
+import { binaryValueBytes } from './part10-scan';
 
 export interface DicomJsonOptions {
   /** binary values (OB OD OF OL OV OW UN) longer than this many bytes become BulkDataURI */

@@ -9,6 +9,19 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dcmjs, { type DcmjsDataSet } from 'dcmjs';
 import { CHARACTER_SET_VRS, UTF8_TERM, characterSetDecoding, hasNonAsciiText, isLatin1Compatible, latin1Bytes, type TextDecoding } from './character-sets';
 import { vrsOf } from './dictionary';
+import {
+  asciiDecoder,
+  DICM,
+  ElementWalker,
+  encodingOf,
+  EXPLICIT_LE,
+  Part10Error,
+  PREAMBLE_LENGTH,
+  readFileMeta,
+  type ElementVisitor,
+} from './part10-scan';
+
+export { binaryValueBytes, Part10Error, scanPart10Header, type ElementAt, type Part10Header } from './part10-scan';
 import { Tag } from './tags';
 import { TransferSyntax, isUncompressedTransferSyntax } from './uid';
 
@@ -16,8 +29,6 @@ import { TransferSyntax, isUncompressedTransferSyntax } from './uid';
 dcmjs.log.setLevel('silent');
 for (const logger of Object.values(dcmjs.log.getLoggers())) logger.setLevel('silent');
 
-/** The bytes are not a DICOM Part 10 file this service can understand (malformed, truncated, not DICOM). */
-export class Part10Error extends Error {}
 /** The instance cannot be re-encoded in the requested transfer syntax. */
 export class TranscodeError extends Error {}
 
@@ -42,21 +53,6 @@ export interface ParsedInstance {
   readonly dict: DataSet;
 }
 
-const PREAMBLE_LENGTH = 128;
-const DICM = 'DICM';
-const UNDEFINED_LENGTH = 0xffffffff;
-const ITEM = 0xfffee000;
-const ITEM_DELIMITATION = 0xfffee00d;
-const SEQUENCE_DELIMITATION = 0xfffee0dd;
-const PIXEL_DATA = 0x7fe00010;
-
-/** PS3.5 7.1.2: VRs with a 2-byte reserved field and a 4-byte length in explicit VR encoding. */
-const LONG_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
-/** PS3.5 6.2: every VR. */
-const VRS: ReadonlySet<string> = new Set([
-  ...LONG_VRS,
-  ...['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FL', 'FD', 'IS', 'LO', 'LT', 'PN', 'SH', 'SL', 'SS', 'ST', 'TM', 'UI', 'UL', 'US'],
-]);
 /** PS3.5 7.3: binary VRs whose words are byte-swapped in big endian, by word size. */
 const WORD_SIZE: Readonly<Record<string, number>> = { OW: 2, OF: 4, OL: 4, OD: 8, OV: 8 };
 
@@ -64,171 +60,9 @@ const WORD_SIZE: Readonly<Record<string, number>> = { OW: 2, OF: 4, OL: 4, OD: 8
 const IMPLEMENTATION_CLASS_UID = '2.25.302582477409813853929541315512405298457';
 const IMPLEMENTATION_VERSION_NAME = 'DICOMWEB_SEND_1';
 
-interface Encoding {
-  readonly explicitVR: boolean;
-  readonly littleEndian: boolean;
-}
-const EXPLICIT_LE: Encoding = { explicitVR: true, littleEndian: true };
-const IMPLICIT_LE: Encoding = { explicitVR: false, littleEndian: true };
-
-function encodingOf(transferSyntaxUID: string): Encoding {
-  if (transferSyntaxUID === TransferSyntax.ImplicitVRLittleEndian) return IMPLICIT_LE;
-  if (transferSyntaxUID === TransferSyntax.ExplicitVRBigEndian) return { explicitVR: true, littleEndian: false };
-  return EXPLICIT_LE; // PS3.5 A.4: every encapsulated transfer syntax is Explicit VR Little Endian
-}
-
-/** Sees a value of defined length: its tag, where it starts, its length, and its VR in explicit VR. */
-type ElementVisitor = (tag: number, valueStart: number, length: number, vr: string | undefined) => void;
-
-/** One element as encoded: its VR only in explicit VR; length may be undefined (0xFFFFFFFF). */
-export interface ElementAt {
-  readonly tag: number;
-  readonly vr?: string;
-  readonly length: number;
-  readonly valueStart: number;
-}
-
-/** Structural walk of encoded elements; throws Part10Error at the first value that does not fit. */
-class ElementWalker {
-  private readonly view: DataView;
-  constructor(private readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  private need(pos: number, count: number, end: number): void {
-    if (pos + count > end) throw new Part10Error('truncated data element');
-  }
-
-  private tagAt(pos: number, enc: Encoding): number {
-    const group = this.view.getUint16(pos, enc.littleEndian);
-    const element = this.view.getUint16(pos + 2, enc.littleEndian);
-    return ((group << 16) | element) >>> 0;
-  }
-
-  /**
-   * Walks the elements in [pos, end). Inside an item of undefined length, returns just after its
-   * Item Delimitation Item (PS3.5 7.5.1); otherwise returns end. `visit` sees the top-level values of
-   * defined length, and with `nested` those inside sequence items too, in the order of the bytes.
-   */
-  dataSet(pos: number, end: number, enc: Encoding, inUndefinedItem: boolean, visit?: ElementVisitor, nested = false): number {
-    return this.walk(pos, end, enc, inUndefinedItem, visit, undefined, nested ? visit : undefined).end;
-  }
-
-  /**
-   * Walks the top-level elements in [pos, end) up to the first whose tag is stopTag or above (PS3.5 7.1:
-   * a data set is in ascending tag order), whose value need not lie in the bytes: the bytes may be
-   * only the beginning of a file. Answers that element, or undefined when the bytes end before it.
-   */
-  header(pos: number, end: number, enc: Encoding, stopTag: number, visit?: ElementVisitor): ElementAt | undefined {
-    return this.walk(pos, end, enc, false, visit, stopTag).stop;
-  }
-
-  /** The element whose header starts at pos: tag, VR (explicit VR only), value length and value start. */
-  private element(pos: number, end: number, enc: Encoding): ElementAt {
-    const tag = this.tagAt(pos, enc);
-    if (!enc.explicitVR) return { tag, length: this.view.getUint32(pos + 4, enc.littleEndian), valueStart: pos + 8 };
-    const vr = String.fromCharCode(this.bytes[pos + 4]!, this.bytes[pos + 5]!);
-    if (!VRS.has(vr)) throw new Part10Error('unknown value representation');
-    if (!LONG_VRS.has(vr)) return { tag, vr, length: this.view.getUint16(pos + 6, enc.littleEndian), valueStart: pos + 8 };
-    this.need(pos, 12, end);
-    return { tag, vr, length: this.view.getUint32(pos + 8, enc.littleEndian), valueStart: pos + 12 };
-  }
-
-  private walk(
-    pos: number,
-    end: number,
-    enc: Encoding,
-    inUndefinedItem: boolean,
-    visit?: ElementVisitor,
-    stopTag?: number,
-    visitNested?: ElementVisitor,
-  ): { end: number; stop?: ElementAt } {
-    while (pos < end) {
-      this.need(pos, 8, end);
-      const tag = this.tagAt(pos, enc);
-      if (tag === ITEM_DELIMITATION && inUndefinedItem) return { end: pos + 8 };
-      if (tag >>> 16 === 0xfffe) throw new Part10Error('unexpected item or delimiter in a data set');
-      const element = this.element(pos, end, enc);
-      if (stopTag !== undefined && tag >= stopTag) return { end: pos, stop: element };
-      const { vr, length } = element;
-      pos = element.valueStart;
-      if (length === UNDEFINED_LENGTH) {
-        if (tag === PIXEL_DATA && vr !== 'SQ') pos = this.fragments(pos, end, enc);
-        // PS3.5 6.2.2: a UN value of undefined length is a sequence encoded in Implicit VR Little Endian.
-        // Its items are not visited: dcmjs keeps such a value as bytes, so they are no items of its data set.
-        else if (vr === 'UN') pos = this.sequence(pos, end, IMPLICIT_LE);
-        else if (vr === undefined || vr === 'SQ') pos = this.sequence(pos, end, enc, visitNested);
-        else throw new Part10Error('undefined length on a value that is not a sequence');
-      } else {
-        this.need(pos, length, end);
-        if (vr === 'SQ') this.definedSequence(pos, pos + length, enc, visitNested);
-        visit?.(tag, pos, length, vr);
-        pos += length;
-      }
-    }
-    if (inUndefinedItem) throw new Part10Error('item without Item Delimitation Item');
-    return { end };
-  }
-
-  /** A sequence of defined length: items fill [pos, end) exactly. */
-  private definedSequence(pos: number, end: number, enc: Encoding, visit?: ElementVisitor): void {
-    while (pos < end) pos = this.item(pos, end, enc, visit);
-  }
-
-  /** A sequence of undefined length (PS3.5 7.5.2): items up to the Sequence Delimitation Item. */
-  private sequence(pos: number, end: number, enc: Encoding, visit?: ElementVisitor): number {
-    for (;;) {
-      this.need(pos, 8, end);
-      if (this.tagAt(pos, enc) === SEQUENCE_DELIMITATION) return pos + 8;
-      pos = this.item(pos, end, enc, visit);
-    }
-  }
-
-  /** One item; `visit`, when given, sees its values (and those of the items within). */
-  private item(pos: number, end: number, enc: Encoding, visit?: ElementVisitor): number {
-    this.need(pos, 8, end);
-    if (this.tagAt(pos, enc) !== ITEM) throw new Part10Error('expected an item in a sequence');
-    const length = this.view.getUint32(pos + 4, enc.littleEndian);
-    pos += 8;
-    if (length === UNDEFINED_LENGTH) return this.dataSet(pos, end, enc, true, visit, true);
-    this.need(pos, length, end);
-    this.dataSet(pos, pos + length, enc, false, visit, true);
-    return pos + length;
-  }
-
-  /** Encapsulated Pixel Data (PS3.5 A.4): offset table and fragments as items of defined length. */
-  private fragments(pos: number, end: number, enc: Encoding): number {
-    for (;;) {
-      this.need(pos, 8, end);
-      const tag = this.tagAt(pos, enc);
-      if (tag === SEQUENCE_DELIMITATION) return pos + 8;
-      if (tag !== ITEM) throw new Part10Error('expected a fragment item in encapsulated pixel data');
-      const length = this.view.getUint32(pos + 4, enc.littleEndian);
-      if (length === UNDEFINED_LENGTH) throw new Part10Error('fragment of undefined length');
-      this.need(pos + 8, length, end);
-      pos += 8 + length;
-    }
-  }
-}
-
-const asciiDecoder = new TextDecoder('latin1');
-
 function firstString(set: DataSet, tag: string): string {
   const value = set[tag]?.Value?.[0];
   return typeof value === 'string' ? value.replace(/[\0 ]+$/, '') : '';
-}
-
-/** The bytes of a binary value as dcmjs holds it (ArrayBuffer[]), concatenated; no copy for a single buffer. */
-export function binaryValueBytes(values: readonly unknown[]): Uint8Array {
-  const parts = values.filter((v): v is ArrayBuffer => v instanceof ArrayBuffer).map((v) => new Uint8Array(v));
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
@@ -275,64 +109,6 @@ export function readPart10(bytes: Uint8Array): ParsedInstance {
     if (error instanceof Part10Error) throw error;
     // dcmjs throws plain Errors, TypeErrors, RangeErrors: all mean "cannot understand".
     throw new Part10Error('not a readable DICOM Part 10 file');
-  }
-}
-
-/** PS3.10 7.1: preamble, 'DICM' and File Meta Information; the transfer syntax and where the data set starts. */
-function readFileMeta(bytes: Uint8Array, walker: ElementWalker): { transferSyntaxUID: string; metaEnd: number } {
-  const metaStart = PREAMBLE_LENGTH + DICM.length;
-  if (bytes.length < metaStart + 12 || asciiDecoder.decode(bytes.subarray(PREAMBLE_LENGTH, metaStart)) !== DICM) {
-    throw new Part10Error("not a DICOM Part 10 file: no 'DICM' prefix after the preamble");
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // PS3.10 7.1: File Meta Information Group Length (0002,0000) UL comes first and sizes the group.
-  const groupLength = asciiDecoder.decode(bytes.subarray(metaStart, metaStart + 6));
-  if (groupLength !== '\x02\x00\x00\x00UL' || view.getUint16(metaStart + 6, true) !== 4) {
-    throw new Part10Error('File Meta Information Group Length (0002,0000) missing');
-  }
-  const metaEnd = metaStart + 12 + view.getUint32(metaStart + 8, true);
-  if (metaEnd > bytes.length) throw new Part10Error('truncated File Meta Information');
-  let transferSyntaxUID = '';
-  walker.dataSet(metaStart + 12, metaEnd, EXPLICIT_LE, false, (tag, start, length) => {
-    if (tag >>> 16 !== 0x0002) throw new Part10Error('File Meta Information holds an element outside group 0002');
-    if (tag === 0x00020010) transferSyntaxUID = asciiDecoder.decode(bytes.subarray(start, start + length)).replace(/[\0 ]+$/, '');
-  });
-  if (!transferSyntaxUID) throw new Part10Error('Transfer Syntax UID (0002,0010) missing');
-  return { transferSyntaxUID, metaEnd };
-}
-
-/** The header of a Part 10 file as scanPart10Header reads it, without dcmjs. */
-export interface Part10Header {
-  readonly transferSyntaxUID: string;
-  /** Top-level elements of defined length before `stop`, by tag number; positions are in the file. */
-  readonly elements: ReadonlyMap<number, ElementAt>;
-  /** The first top-level element whose tag is the stop tag or above; its value may lie beyond the bytes. */
-  readonly stop: ElementAt;
-}
-
-/**
- * Reads the File Meta Information and the top-level elements of a data set up to the first element
- * whose tag is `stopTag` or above, walking them like readPart10 does but without dcmjs; `bytes` may
- * be the beginning of a file only. Undefined when the data set is not little endian and uninflated
- * (big endian and deflated data sets need decoding first), when the bytes end before that element, or
- * when they are not a well-formed Part 10 file (readPart10 then says why).
- */
-export function scanPart10Header(bytes: Uint8Array, stopTag: number): Part10Header | undefined {
-  try {
-    const walker = new ElementWalker(bytes);
-    const { transferSyntaxUID, metaEnd } = readFileMeta(bytes, walker);
-    if (transferSyntaxUID === TransferSyntax.ExplicitVRBigEndian || transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian) {
-      return undefined;
-    }
-    const elements = new Map<number, ElementAt>();
-    const stop = walker.header(metaEnd, bytes.length, encodingOf(transferSyntaxUID), stopTag, (tag, valueStart, length, vr) => {
-      elements.set(tag, { tag, vr, length, valueStart });
-    });
-    return stop && { transferSyntaxUID, elements, stop };
-  } catch (error) {
-    // Bytes that end inside the header (a prefix too short), or a file readPart10 will refuse itself.
-    if (error instanceof Part10Error) return undefined;
-    throw error;
   }
 }
 

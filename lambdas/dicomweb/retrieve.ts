@@ -9,7 +9,7 @@
 import { Readable } from 'node:stream';
 import { getBulkData } from '../dicom/json';
 import { newBoundary, writeMultipartRelated, type OutgoingPart } from '../dicom/multipart';
-import { readPart10, scanPart10Header, toExplicitVRLittleEndian } from '../dicom/part10';
+import { scanPart10Header } from '../dicom/part10-scan';
 import { extractFrames, FrameError, isLittleEndianNative, nativePixelDataOf, numberOfFrames, PIXEL_DATA_SCAN_STOP, readNativeFrames } from '../dicom/frames';
 import { Tag } from '../dicom/tags';
 import { isUncompressedTransferSyntax } from '../dicom/uid';
@@ -19,6 +19,12 @@ import { ANY_TRANSFER_SYNTAX, DEFAULT_TRANSFER_SYNTAX, negotiateInstances, negot
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
 import { absentResourceError, assertValidUids, instancesOf, levelOf, type ResourceUids } from './resources';
 import { absolute, bulkDataPath, instancePath, tagPathFromSegment } from './uris';
+
+/**
+ * The Part 10 codec (dcmjs), loaded on first use: instances as stored, metadata and frames of native
+ * pixel data need none of it, so the retrieve function's cold start does not load it (about 40 ms).
+ */
+const dcmjsCodec = () => import('../dicom/part10');
 
 export interface RetrieveRequest extends ResourceUids {
   /** Frame list of RetrieveFrames, e.g. '1,3,5' (PS3.18 10.4.1.1.3). */
@@ -126,7 +132,7 @@ export class RetrieveService {
     const object = await this.instanceObject(uids);
     // Only Pixel Data (and its float variants) is encapsulated in a compressed transfer syntax (PS3.5 A.4).
     const transferSyntaxUID = octetStreamTransferSyntax(object.transferSyntaxUID, PIXEL_DATA_TAGS.has(tagPath), syntaxes);
-    const instance = readPart10(await readObject(this.blobs, object));
+    const instance = (await dcmjsCodec()).readPart10(await readObject(this.blobs, object));
     const value = getBulkData(instance.dict, tagPath);
     if (value === undefined) {
       throw new NotFoundError('the instance has no binary value at this tag path', [{ target: 'tag', message: req.tag ?? '' }]);
@@ -175,7 +181,7 @@ export class RetrieveService {
       async ({ entry, representation }): Promise<OutgoingPart> => {
         const object = entry.instance!;
         const body: OutgoingPart['body'] = representation.transcode
-          ? toExplicitVRLittleEndian(await readObject(blobs, object))
+          ? (await dcmjsCodec()).toExplicitVRLittleEndian(await readObject(blobs, object))
           : await streamObject(blobs, object);
         return {
           contentType: `${MediaType.Dicom}; transfer-syntax=${representation.transferSyntaxUID}`,
@@ -247,7 +253,7 @@ export class RetrieveService {
         end <= head.length ? Promise.resolve(head.subarray(start, end)) : readRange(this.blobs, object, start, end);
       return { ...(await framesCut(() => readNativeFrames(pixelData, frameNumbers, read))), frameCount: pixelData.frameCount };
     }
-    const instance = readPart10(ranged ? await readObject(this.blobs, object) : head);
+    const instance = (await dcmjsCodec()).readPart10(ranged ? await readObject(this.blobs, object) : head);
     const frameCount = numberOfFrames(instance);
     if (frameCount === 0) throw new NotFoundError('the instance has no pixel data, hence no frames');
     return { ...(await framesCut(async () => extractFrames(instance, frameNumbers))), frameCount };
