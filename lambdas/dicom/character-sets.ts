@@ -11,6 +11,7 @@
  * A pure module: bytes in, strings out. A term it does not know is read as ISO 8859-1, which keeps every
  * byte as one character; the stored object keeps the original bytes whatever the decoding.
  */
+import { Tag } from './tags';
 
 /** A coded character set as designated into G0 (bytes 0x21-0x7E) or G1 (bytes 0xA1-0xFE). */
 interface GraphicSet {
@@ -45,7 +46,8 @@ function iso8859(label: string): GraphicSet {
 }
 
 /** The graphic sets by their ISO 2022 designation (PS3.3 Tables C.12-3 and C.12-4). */
-const ASCII = iso8859('iso-8859-1'); // ISO-IR 6 in G0
+const LATIN_1 = iso8859('iso-8859-1'); // windows-1252, which WHATWG may make of it, equals ISO 8859-1 at 0xA0-0xFF
+const ASCII = LATIN_1; // ISO-IR 6 in G0: the same table, of which G0 uses 0x20-0x7E
 const JIS_X0201_ROMAJI: GraphicSet = {
   // ISO-IR 14: ASCII but for YEN SIGN and OVERLINE
   bytesPerCharacter: 1,
@@ -76,7 +78,6 @@ const KS_X1001: GraphicSet = { bytesPerCharacter: 2, decode: (run) => eucKr.deco
 const gbk = decoder('gbk');
 const GB_2312: GraphicSet = { bytesPerCharacter: 2, decode: (run) => gbk.decode(run) }; // ISO-IR 58 in G1
 
-const LATIN_1 = iso8859('iso-8859-1'); // windows-1252, which WHATWG may make of it, equals ISO 8859-1 at 0xA0-0xFF
 const LATIN_2 = iso8859('iso-8859-2');
 const LATIN_3 = iso8859('iso-8859-3');
 const LATIN_4 = iso8859('iso-8859-4');
@@ -156,19 +157,17 @@ export const CHARACTER_SET_VRS: ReadonlySet<string> = new Set(['SH', 'LO', 'ST',
 /** The defined term of UTF-8 (Table C.12-5): what text the archive writes (dcmjs writes UTF-8) is in. */
 export const UTF8_TERM = 'ISO_IR 192';
 
-const SPECIFIC_CHARACTER_SET_TAG = '00080005';
-
 /**
  * True when a text value of a data set (dcmjs dict or DICOM JSON), or of its items without a character
  * set of their own, is not ASCII: written out, it needs a Specific Character Set.
  */
 export function hasNonAsciiText(set: Readonly<Record<string, { readonly vr: string; readonly Value?: readonly unknown[] }>>): boolean {
   return Object.entries(set).some(([tag, element]) => {
-    if (tag === SPECIFIC_CHARACTER_SET_TAG) return false;
+    if (tag === Tag.SpecificCharacterSet) return false;
     if (element.vr === 'SQ') {
       return (element.Value ?? []).some((item) => {
         const nested = item as Record<string, { vr: string; Value?: unknown[] }>;
-        return !nested[SPECIFIC_CHARACTER_SET_TAG] && hasNonAsciiText(nested);
+        return !nested[Tag.SpecificCharacterSet] && hasNonAsciiText(nested);
       });
     }
     return CHARACTER_SET_VRS.has(element.vr) && /[^\x00-\x7f]/.test(JSON.stringify(element.Value ?? []));
@@ -180,6 +179,11 @@ export interface TextDecoding {
   decode(bytes: Uint8Array, vr: string): string;
   /** True when bytes 0x00-0x7F other than ESC decode to the same ASCII characters (all but JIS X 0201 Romaji in G0). */
   readonly asciiIsAscii: boolean;
+}
+
+/** The defined terms of a Specific Character Set (0008,0005) as its value reads: values split at "\\", padding trimmed. */
+export function specificCharacterSetTerms(value: string): string[] {
+  return value.split('\\').map((term) => term.trim());
 }
 
 /** The Specific Character Set of a data set, from the values of (0008,0005) (PS3.3 C.12.1.1.2). */
@@ -213,7 +217,7 @@ export function isLatin1Compatible(terms: readonly string[]): boolean {
   return first === '' || first === 'ISO_IR 6' || first === 'ISO_IR 100';
 }
 
-/** VRs whose values are several, separated by backslashes; the value delimiter resets the code state (PS3.5 6.1.2.5.3). */
+/** VRs of one value, in which "\\" is a character; in the others it delimits values and resets the code state (PS3.5 6.1.2.5.3). */
 const SINGLE_VALUED_TEXT_VRS: ReadonlySet<string> = new Set(['ST', 'LT', 'UT']);
 
 /**
@@ -261,23 +265,21 @@ function decodeIso2022(bytes: Uint8Array, vr: string, initial: CodeState, extens
       }
       // A two-byte set in G0: bytes 0x21-0x7E in pairs, whatever they would mean in ASCII.
       const end = runEnd(bytes, i, (b) => b > 0x20 && b < 0x7f);
-      const pairs = end - ((end - i) % 2);
-      out += state.g0.decode(bytes.subarray(i, pairs));
-      if (pairs < end) out += '\ufffd';
+      out += decodeRun(state.g0, bytes.subarray(i, end));
       i = end;
       continue;
     }
-    const g1 = state.g1 ?? LATIN_1;
     const end = runEnd(bytes, i, (b) => b >= 0x80);
-    if (g1.bytesPerCharacter === 1) out += g1.decode(bytes.subarray(i, end));
-    else {
-      const pairs = end - ((end - i) % 2);
-      out += g1.decode(bytes.subarray(i, pairs));
-      if (pairs < end) out += '\ufffd';
-    }
+    out += decodeRun(state.g1 ?? LATIN_1, bytes.subarray(i, end));
     i = end;
   }
   return out;
+}
+
+/** A run of bytes of one set; of a two-byte set, a last lone byte (half a character) becomes U+FFFD. */
+function decodeRun(set: GraphicSet, run: Uint8Array): string {
+  if (set.bytesPerCharacter === 1 || run.length % 2 === 0) return set.decode(run);
+  return `${set.decode(run.subarray(0, run.length - 1))}\ufffd`;
 }
 
 function runEnd(bytes: Uint8Array, start: number, inRun: (byte: number) => boolean): number {

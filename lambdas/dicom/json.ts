@@ -18,10 +18,11 @@ type DataSet = ParsedInstance['dict'];
 const BINARY_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
 /** PS3.18 F.2.3: VRs whose values are JSON numbers. */
 const NUMBER_VRS: ReadonlySet<string> = new Set(['DS', 'FL', 'FD', 'IS', 'SL', 'SS', 'SV', 'UL', 'US', 'UV']);
-const PN_GROUPS = ['Alphabetic', 'Ideographic', 'Phonetic'] as const;
+/** PS3.18 F.2.2: the component groups of a Person Name, in the order of PS3.5 6.2. */
+export const PN_GROUPS = ['Alphabetic', 'Ideographic', 'Phonetic'] as const;
 
 /** PS3.18 F.2.4: PN as an object of its component groups; null when every group is empty. */
-function personName(value: unknown): Record<string, string> | null {
+export function personName(value: unknown): Record<string, string> | null {
   if (typeof value === 'string') {
     const [Alphabetic, Ideographic, Phonetic] = value.split('='); // PS3.5 6.2: component groups
     return personName({ Alphabetic, Ideographic, Phonetic });

@@ -7,7 +7,16 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import dcmjs, { type DcmjsDataSet } from 'dcmjs';
-import { CHARACTER_SET_VRS, UTF8_TERM, characterSetDecoding, hasNonAsciiText, isLatin1Compatible, latin1Bytes, type TextDecoding } from './character-sets';
+import {
+  CHARACTER_SET_VRS,
+  UTF8_TERM,
+  characterSetDecoding,
+  hasNonAsciiText,
+  isLatin1Compatible,
+  latin1Bytes,
+  specificCharacterSetTerms,
+  type TextDecoding,
+} from './character-sets';
 import { vrsOf } from './dictionary';
 import {
   asciiDecoder,
@@ -122,7 +131,7 @@ function parse(bytes: Uint8Array): ParsedInstance {
     (dataSetBytes: Uint8Array): ElementVisitor =>
     (tag, valueStart, length) => {
       if (tag !== SPECIFIC_CHARACTER_SET) return;
-      const terms = asciiDecoder.decode(dataSetBytes.subarray(valueStart, valueStart + length)).split('\\').map((term) => term.trim());
+      const terms = specificCharacterSetTerms(asciiDecoder.decode(dataSetBytes.subarray(valueStart, valueStart + length)));
       characterSets.push({ valueStart, length, terms });
     };
   const deflated = transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian;
@@ -138,15 +147,16 @@ function parse(bytes: Uint8Array): ParsedInstance {
   // character per byte; the values are then decoded from those bytes in the character set of each.
   // A deflated data set is blanked in its inflated copy and deflated again for dcmjs, which inflates it.
   const decodeTexts = characterSets.some((set) => !isLatin1Compatible(set.terms));
-  // Copies (a Buffer's slice would share the bytes it restores).
-  const originals = decodeTexts ? characterSets.map((set) => Uint8Array.from(dataSet.subarray(set.valueStart, set.valueStart + set.length))) : [];
+  const blanked = decodeTexts ? characterSets : [];
+  // What the caller's bytes held there, copied (a Buffer's slice would share the bytes it restores).
+  const originals = deflated ? [] : blanked.map((set) => Uint8Array.from(dataSet.subarray(set.valueStart, set.valueStart + set.length)));
   let file: ReturnType<typeof dcmjs.data.DicomMessage.readFile>;
   try {
-    for (const set of decodeTexts ? characterSets : []) dataSet.fill(0x20, set.valueStart, set.valueStart + set.length);
+    for (const set of blanked) dataSet.fill(0x20, set.valueStart, set.valueStart + set.length);
     const input = deflated && decodeTexts ? Buffer.concat([bytes.subarray(0, metaEnd), deflateRawSync(dataSet)]) : bytes;
     file = dcmjs.data.DicomMessage.readFile(toArrayBuffer(input), { ignoreErrors: false });
   } finally {
-    if (!deflated) characterSets.forEach((set, i) => originals[i] && dataSet.set(originals[i]!, set.valueStart));
+    originals.forEach((original, i) => dataSet.set(original, blanked[i]!.valueStart));
   }
   const meta = file.meta as DataSet;
   const dict = file.dict as DataSet;
@@ -191,9 +201,9 @@ function decodeTextValues(set: DataSet, inherited: TextDecoding, designated: str
     const text = Array.isArray(raw) ? raw.join('\\') : typeof raw === 'string' ? raw : undefined;
     if (tag === Tag.SpecificCharacterSet) {
       // Blanked here, or (in a sequence of defined length in Implicit VR, which the walk does not enter) left as it was.
-      const terms = text === undefined || text.trim() === '' ? (designated.shift() ?? []) : text.split('\\').map((t) => t.trim());
+      const terms = text === undefined || text.trim() === '' ? (designated.shift() ?? []) : specificCharacterSetTerms(text);
       decoding = characterSetDecoding(terms);
-      set[tag] = { vr: 'CS', Value: ['ISO_IR 192'] };
+      set[tag] = { vr: 'CS', Value: [UTF8_TERM] };
     } else if (element.vr === 'SQ') {
       for (const item of element.Value ?? []) decodeTextValues(item as DataSet, decoding, designated);
     } else if (CHARACTER_SET_VRS.has(element.vr) && text && !(decoding.asciiIsAscii && PLAIN_ASCII.test(text))) {

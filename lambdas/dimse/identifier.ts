@@ -6,6 +6,7 @@
 import dcmjs from 'dcmjs';
 import { CHARACTER_SET_VRS, UTF8_TERM, hasNonAsciiText, redecodeCodeExtensions } from '../dicom/character-sets';
 import { vrOf } from '../dicom/dictionary';
+import { PN_GROUPS, personName } from '../dicom/json';
 import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
 import { BadRequestError } from '../dicomweb/errors';
@@ -84,8 +85,6 @@ export function toDicomJson(naturalized: Record<string, unknown>): DicomJson {
   return json;
 }
 
-const PN_GROUPS = ['Alphabetic', 'Ideographic', 'Phonetic'] as const;
-
 /** A Person Name value as its encoded string: component groups joined by '=' (PS3.5 6.2), trailing empty ones left out. */
 function personNameString(value: unknown): string {
   if (value === null || typeof value !== 'object') return String(value ?? '');
@@ -105,10 +104,7 @@ function redecodeValues(element: DicomJson[string]): void {
   const decoded = redecodeCodeExtensions(encoded, element.vr);
   if (decoded === undefined) return;
   const values = element.vr === 'LT' ? [decoded] : decoded.split('\\');
-  element.Value =
-    element.vr === 'PN'
-      ? values.map((v) => Object.fromEntries(v.split('=').flatMap((group, i) => (group && PN_GROUPS[i] ? [[PN_GROUPS[i], group]] : []))))
-      : values;
+  element.Value = element.vr === 'PN' ? values.map(personName) : values;
 }
 
 /** DICOM JSON as a naturalized data set, as dcmjs-dimse's Dataset takes it. */

@@ -5,6 +5,7 @@
  * back when a data set is stored or its association ends, and later data sets are stored again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataSetOf } from '../../lambdas/dimse/part10-file';
 import { PduType } from '../../lambdas/dimse/pdu-guard';
 import { SopClass, newUid } from '../../lambdas/dicom/uid';
 import { makeInstance } from '../support/dicom-factory';
@@ -31,9 +32,7 @@ afterAll(async () => archive?.close());
 /** A CT instance of about `bytes` as a C-STORE sends it: its data set is the Part 10 file without preamble and meta. */
 function instanceOf(bytes: number): { sopInstanceUID: string; dataSet: Buffer } {
   const sopInstanceUID = newUid();
-  const file = Buffer.from(makeInstance({ sopInstanceUID, approximateBytes: bytes }));
-  const metaEnd = 132 + 12 + file.readUInt32LE(140);
-  return { sopInstanceUID, dataSet: file.subarray(metaEnd) };
+  return { sopInstanceUID, dataSet: Buffer.from(dataSetOf(makeInstance({ sopInstanceUID, approximateBytes: bytes }))) };
 }
 
 /** An association proposing CT Image Storage in Explicit VR Little Endian (presentation context 1). */
