@@ -35,22 +35,19 @@ declare module 'dcmjs' {
     setLevel(level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'): void;
   }
 
-  const dcmjs: {
-    data: {
-      DicomDict: typeof DicomDict;
-      DicomMessage: { readFile(buffer: ArrayBuffer, options?: ReadFileOptions): DicomDict };
-      ValueRepresentation: {
-        /** The VR's reader: applyFormatting turns a value as read into the value dcmjs keeps (trimmed; PN as objects). */
-        createByTypeString(vr: string): { applyFormatting(value: string): unknown };
-      };
-      DicomMetaDictionary: {
-        /** keyword -> entry */
-        readonly nameMap: Readonly<Record<string, DictionaryEntry>>;
-        /** '(GGGG,EEEE)' -> entry */
-        readonly dictionary: Readonly<Record<string, DictionaryEntry | undefined>>;
-      };
+  export const data: {
+    DicomDict: typeof DicomDict;
+    DicomMessage: { readFile(buffer: ArrayBuffer, options?: ReadFileOptions): DicomDict };
+    ValueRepresentation: {
+      /** The VR's reader: applyFormatting turns a value as read into the value dcmjs keeps (trimmed; PN as objects). */
+      createByTypeString(vr: string): { applyFormatting(value: string): unknown };
     };
-    log: Logger & { getLoggers(): Record<string, Logger> };
+    DicomMetaDictionary: {
+      /** keyword -> entry */
+      readonly nameMap: Readonly<Record<string, DictionaryEntry>>;
+      /** '(GGGG,EEEE)' -> entry */
+      readonly dictionary: Readonly<Record<string, DictionaryEntry | undefined>>;
+    };
   };
-  export default dcmjs;
+  export const log: Logger & { getLoggers(): Record<string, Logger> };
 }

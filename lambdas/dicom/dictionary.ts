@@ -2,9 +2,9 @@
  * Keyword / tag / VR lookups of any attribute in the data dictionary (PS3.6), from dcmjs's dictionary.
  * Importing this module loads dcmjs; code that only names the tags of ./tags.ts does not need it.
  */
-import dcmjs from 'dcmjs';
+import { data as dcmjsData } from 'dcmjs';
 
-const { DicomMetaDictionary } = dcmjs.data;
+const { DicomMetaDictionary } = dcmjsData;
 
 const HEX_TAG = /^(?:([0-9A-F]{4})([0-9A-F]{4})|\(([0-9A-F]{4}),([0-9A-F]{4})\))$/i;
 

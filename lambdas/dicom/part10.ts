@@ -6,7 +6,7 @@
  * refused with a Part10Error unless each value, item and fragment lies inside the bytes.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import dcmjs, { type DcmjsDataSet } from 'dcmjs';
+import { data as dcmjsData, log as dcmjsLog, type DcmjsDataSet } from 'dcmjs';
 import {
   CHARACTER_SET_VRS,
   UTF8_TERM,
@@ -35,8 +35,8 @@ import { Tag } from './tags';
 import { TransferSyntax, isUncompressedTransferSyntax } from './uid';
 
 // dcmjs logs through loglevel, sometimes with element values: silence it so no patient data reaches the logs.
-dcmjs.log.setLevel('silent');
-for (const logger of Object.values(dcmjs.log.getLoggers())) logger.setLevel('silent');
+dcmjsLog.setLevel('silent');
+for (const logger of Object.values(dcmjsLog.getLoggers())) logger.setLevel('silent');
 
 /** The instance cannot be re-encoded in the requested transfer syntax. */
 export class TranscodeError extends Error {}
@@ -150,11 +150,11 @@ function parse(bytes: Uint8Array): ParsedInstance {
   const blanked = decodeTexts ? characterSets : [];
   // What the caller's bytes held there, copied (a Buffer's slice would share the bytes it restores).
   const originals = deflated ? [] : blanked.map((set) => Uint8Array.from(dataSet.subarray(set.valueStart, set.valueStart + set.length)));
-  let file: ReturnType<typeof dcmjs.data.DicomMessage.readFile>;
+  let file: ReturnType<typeof dcmjsData.DicomMessage.readFile>;
   try {
     for (const set of blanked) dataSet.fill(0x20, set.valueStart, set.valueStart + set.length);
     const input = deflated && decodeTexts ? Buffer.concat([bytes.subarray(0, metaEnd), deflateRawSync(dataSet)]) : bytes;
-    file = dcmjs.data.DicomMessage.readFile(toArrayBuffer(input), { ignoreErrors: false });
+    file = dcmjsData.DicomMessage.readFile(toArrayBuffer(input), { ignoreErrors: false });
   } finally {
     originals.forEach((original, i) => dataSet.set(original, blanked[i]!.valueStart));
   }
@@ -180,10 +180,10 @@ const SPECIFIC_CHARACTER_SET = 0x00080005;
 /** Text of ASCII characters other than ESC: the same in every character set whose G0 is ASCII. */
 const PLAIN_ASCII = /^[\x00-\x1a\x1c-\x7f]*$/;
 /** dcmjs's reader of each VR, made once. */
-const readers = new Map<string, ReturnType<typeof dcmjs.data.ValueRepresentation.createByTypeString>>();
+const readers = new Map<string, ReturnType<typeof dcmjsData.ValueRepresentation.createByTypeString>>();
 function readerOf(vr: string) {
   let reader = readers.get(vr);
-  if (!reader) readers.set(vr, (reader = dcmjs.data.ValueRepresentation.createByTypeString(vr)));
+  if (!reader) readers.set(vr, (reader = dcmjsData.ValueRepresentation.createByTypeString(vr)));
   return reader;
 }
 
@@ -272,7 +272,7 @@ function fileMetaFor(meta: DataSet, dict: DataSet, transferSyntaxUID: string): D
 }
 
 function encodeFile(meta: DcmjsDataSet, dict: DcmjsDataSet): Uint8Array {
-  const file = new dcmjs.data.DicomDict(meta);
+  const file = new dcmjsData.DicomDict(meta);
   file.dict = dict;
   // One fragment per frame (PS3.5 A.4): frames stay addressable through the Basic Offset Table.
   return new Uint8Array(file.write({ fragmentMultiframe: false }));

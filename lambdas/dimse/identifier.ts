@@ -3,7 +3,7 @@
  * (lambdas/dicomweb/search.ts), so the DIMSE gateway answers from the same index with the same
  * matching rules. Pure: no I/O.
  */
-import dcmjs from 'dcmjs';
+import { data as dcmjsData } from 'dcmjs';
 import { CHARACTER_SET_VRS, UTF8_TERM, hasNonAsciiText, redecodeCodeExtensions } from '../dicom/character-sets';
 import { vrOf } from '../dicom/dictionary';
 import { PN_GROUPS, personName } from '../dicom/json';
@@ -71,7 +71,7 @@ const NOT_MATCHED = new Set<string>([
 /** The patient-level keys of PS3.4 Table C.6-1 the index keeps. */
 const PATIENT_KEYS = new Set<string>([Tag.PatientName, Tag.PatientID, '00100021', Tag.PatientBirthDate, Tag.PatientSex]);
 
-const { DicomMetaDictionary } = dcmjs.data as unknown as {
+const { DicomMetaDictionary } = dcmjsData as unknown as {
   DicomMetaDictionary: {
     denaturalizeDataset(dataset: Record<string, unknown>): DicomJson;
     naturalizeDataset(dataset: DicomJson): Record<string, unknown>;
