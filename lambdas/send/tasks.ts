@@ -12,20 +12,10 @@ import type { SearchParameters } from '../dicomweb/query-params';
 import { parseSendSearchParameters } from '../dicomweb/send';
 import type { DestinationRegistrySource } from '../storage/destinations';
 import { sendManifestKey } from '../storage/keys';
-import type {
-  BlobStore,
-  DicomJson,
-  IndexEntry,
-  InstanceObject,
-  MetadataIndex,
-  NpiIndex,
-  SendRequestRecord,
-  SendRequestStore,
-} from '../storage/ports';
-import { settleBatch, toBatches, type BatchOutcome } from './counters';
-import { resolveDestination, type Destination } from './destinations';
-import { encodeSendRequestResponse, SendStatus, sendStatus } from './response-module';
-import { storeInstances, type InstanceToStore, type StoreOptions } from './stow-client';
+import type { BlobStore, DicomJson, IndexEntry, MetadataIndex, NpiIndex, SendRequestRecord, SendRequestStore } from '../storage/ports';
+import { toBatches } from './counters';
+import { SendDelivery, type DeliverBatch, type SendDeliveryDeps } from './deliver';
+import { encodeSendRequestResponse, sendStatus } from './response-module';
 import { failedOutcome, sendResponseOf } from './send-response';
 import {
   toManifestJsonLines,
@@ -37,6 +27,8 @@ import {
   type ResolveOutput,
 } from './workflow-io';
 
+export type { DeliverBatch } from './deliver';
+
 export class SendRequestNotFoundError extends Error {}
 
 export interface SendTasksDeps {
@@ -47,28 +39,17 @@ export interface SendTasksDeps {
   readonly destinations: DestinationRegistrySource;
   /** Non-Patient Instances (PS3.18 12): Send on /{npi-name}/send-requests (Sup 248 12.X). */
   readonly npi?: { readonly service: NpiService; readonly index: NpiIndex };
-  /** Options of the STOW sub-operations (retry policy, timeouts; fetch and sleep in tests). */
-  readonly store?: StoreOptions;
-  /**
-   * How a batch reaches the destination. Default: a DICOMweb Store transaction. The Deliver task
-   * passes lambdas/dimse/sub-operations.ts deliverSubOperations, which uses C-STORE when the registry
-   * maps the destination to a DIMSE AE; it is injected, not imported, so that only the functions that
-   * deliver carry the DIMSE library.
-   */
+  /** Options of the STOW sub-operations and how a batch reaches the destination (./deliver.ts). */
+  readonly store?: SendDeliveryDeps['store'];
   readonly deliverBatch?: DeliverBatch;
 }
 
-export type DeliverBatch = (
-  destination: Destination,
-  instances: readonly InstanceToStore[],
-  opts: { readonly stow: (batch: readonly InstanceToStore[]) => Promise<BatchOutcome> },
-) => Promise<BatchOutcome>;
-
-/** A Store transaction (STOW-RS) for the whole batch. */
-const storeByStow: DeliverBatch = (_destination, instances, { stow }) => stow(instances);
-
 export class SendTasks {
-  constructor(private readonly deps: SendTasksDeps) {}
+  private readonly delivery: SendDelivery;
+
+  constructor(private readonly deps: SendTasksDeps) {
+    this.delivery = new SendDelivery({ ...deps, npiIndex: deps.npi?.index });
+  }
 
   /**
    * Resolve: the search of the Send request at its resource's level (Sup 248 10.X.2), expanded to
@@ -101,43 +82,9 @@ export class SendTasks {
     };
   }
 
-  /**
-   * Deliver: one Store sub-operation batch (PS3.4 C.4.2.3.1.1.3): STOW-RS to the destination, each
-   * instance counted Completed, Warning or Failed from the destination's response.
-   */
-  async deliver(input: DeliverInput): Promise<void> {
-    const { transactionUID, destination: requested } = input.BatchInput;
-    const registry = await this.deps.destinations.load();
-    // The registry entry gives the credentials; the sub-operations go to the URL the user agent named.
-    const destination = { ...resolveDestination(registry, requested), url: requested };
-
-    // The batch is sent as one request, so all of it is in memory anyway: read its objects at once.
-    const objects = await this.storedObjects(input.Items);
-    const read = await Promise.all(objects.map((object) => (object ? this.deps.blobs.get(object.objectKey) : undefined)));
-    const instances: InstanceToStore[] = [];
-    const missing: string[] = [];
-    input.Items.forEach((item, i) => {
-      const bytes = read[i];
-      // Deleted since Resolve: nothing to send, so the sub-operation fails.
-      if (!bytes) missing.push(item.sopInstanceUID);
-      else instances.push({ sopInstanceUID: item.sopInstanceUID, sopClassUID: item.sopClassUID, bytes });
-    });
-    const outcome = instances.length
-      ? settleBatch(
-          instances.map((i) => i.sopInstanceUID),
-          // C-STORE when the registry maps the destination to a DIMSE AE, else STOW (lambdas/dimse/ae-registry.ts).
-          await (this.deps.deliverBatch ?? storeByStow)(destination, instances, {
-            // A Send request's instances are all of one resource: an NPI category's, or the studies'.
-            stow: (batch) => storeInstances(destination, batch, this.deps.store, { npi: input.Items[0]?.npi }),
-          }),
-        )
-      : { completed: [], warning: [], failed: [] };
-    const failed = [...outcome.failed, ...missing];
-    await this.deps.requests.addBatchOutcome(
-      transactionUID,
-      { completed: outcome.completed.length, warning: outcome.warning.length, failed: failed.length },
-      failed,
-    );
+  /** Deliver: one Store sub-operation batch (./deliver.ts). */
+  deliver(input: DeliverInput): Promise<void> {
+    return this.delivery.deliver(input);
   }
 
   /** Finalize: the final Status per PS3.4 C.4.2.3.1 from the counters; returns the response module. */
@@ -167,22 +114,6 @@ export class SendTasks {
     const record = await this.deps.requests.get(transactionUID);
     if (!record) throw new SendRequestNotFoundError(`no send request ${transactionUID}`);
     return record;
-  }
-
-  /**
-   * The stored objects of manifest items, in their order (undefined for an instance no longer
-   * indexed): instances of the studies in one batched index read, Non-Patient Instances each by key.
-   */
-  private async storedObjects(items: readonly ManifestItem[]): Promise<(InstanceObject | undefined)[]> {
-    const studies = items.filter((item) => item.npi === undefined);
-    const keys = studies.map(({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }) => ({ level: 'INSTANCE' as const, studyInstanceUID, seriesInstanceUID, sopInstanceUID }));
-    const entries = keys.length > 0 ? await this.deps.index.getEntries(keys) : [];
-    const byItem = new Map(studies.map((item, i) => [item, entries[i]?.instance]));
-    return Promise.all(
-      items.map(async (item) =>
-        item.npi === undefined ? byItem.get(item) : (await this.npiDeps().index.getInstance(item.npi, item.sopInstanceUID))?.instance,
-      ),
-    );
   }
 
   /** The Non-Patient Instances of the category the search matches (Sup 248 12.X.2), as manifest items. */

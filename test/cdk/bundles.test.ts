@@ -84,7 +84,8 @@ const expected: Record<string, { entry: string; sdk: string[]; dicom: 'at-start'
   capabilities: { entry: functionGroups.capabilities.entry, sdk: [], dicom: false },
   npi: { entry: functionGroups.npi.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },
   resolve: { entry: sendTaskFunctions.resolve.entry, sdk: [...DYNAMODB, ...S3, '@aws-sdk/client-secrets-manager'], dicom: 'at-start' },
-  deliver: { entry: sendTaskFunctions.deliver.entry, sdk: [...DYNAMODB, ...S3, '@aws-sdk/client-secrets-manager'], dicom: 'at-start' },
+  // STOW-RS sub-operations send the objects as stored; only a C-STORE (dcmjs-dimse, transcoding) needs dcmjs.
+  deliver: { entry: sendTaskFunctions.deliver.entry, sdk: [...DYNAMODB, ...S3, '@aws-sdk/client-secrets-manager'], dicom: 'on-first-use' },
 };
 
 describe('Lambda bundles', () => {

@@ -1,0 +1,104 @@
+/**
+ * The Deliver task of the Send state machine (lib/send-workflow.ts): one batch of Store sub-operations
+ * (PS3.4 C.4.2.3.1.1.3). Apart from the other tasks (./tasks.ts) because it runs as a Lambda function
+ * of its own, once per batch and so the one that starts cold most often when a Send fans out: it needs
+ * the index, the objects, the destination registry and the STOW-RS client, not the search, the query
+ * keys' data dictionary or the Part 10 codec that Resolve needs, so its cold start loads none of them.
+ */
+import type { BlobStore, InstanceObject, MetadataIndex, NpiIndex, SendRequestStore } from '../storage/ports';
+import type { DestinationRegistrySource } from '../storage/destinations';
+import { settleBatch, type BatchOutcome } from './counters';
+import { resolveDestination, type Destination } from './destinations';
+import { storeInstances, type InstanceToStore, type StoreOptions } from './stow-client';
+import type { DeliverInput, ManifestItem } from './workflow-io';
+
+export interface SendDeliveryDeps {
+  readonly requests: SendRequestStore;
+  readonly index: MetadataIndex;
+  readonly blobs: BlobStore;
+  readonly destinations: DestinationRegistrySource;
+  /** Where Non-Patient Instances of a Send on /{npi-name}/send-requests (Sup 248 12.X) are indexed. */
+  readonly npiIndex?: NpiIndex;
+  /** Options of the STOW sub-operations (retry policy, timeouts; fetch and sleep in tests). */
+  readonly store?: StoreOptions;
+  /**
+   * How a batch reaches the destination. Default: a DICOMweb Store transaction. The Deliver task
+   * passes lambdas/dimse/sub-operations.ts deliverSubOperations, which uses C-STORE when the registry
+   * maps the destination to a DIMSE AE; it is injected, not imported, so that only the functions that
+   * deliver carry the DIMSE library.
+   */
+  readonly deliverBatch?: DeliverBatch;
+}
+
+export type DeliverBatch = (
+  destination: Destination,
+  instances: readonly InstanceToStore[],
+  opts: { readonly stow: (batch: readonly InstanceToStore[]) => Promise<BatchOutcome> },
+) => Promise<BatchOutcome>;
+
+/** A Store transaction (STOW-RS) for the whole batch. */
+const storeByStow: DeliverBatch = (_destination, instances, { stow }) => stow(instances);
+
+export class SendDelivery {
+  constructor(private readonly deps: SendDeliveryDeps) {}
+
+  /**
+   * Deliver: one Store sub-operation batch (PS3.4 C.4.2.3.1.1.3): STOW-RS to the destination, each
+   * instance counted Completed, Warning or Failed from the destination's response.
+   */
+  async deliver(input: DeliverInput): Promise<void> {
+    const { transactionUID, destination: requested } = input.BatchInput;
+    const registry = await this.deps.destinations.load();
+    // The registry entry gives the credentials; the sub-operations go to the URL the user agent named.
+    const destination = { ...resolveDestination(registry, requested), url: requested };
+
+    // The batch is sent as one request, so all of it is in memory anyway: read its objects at once.
+    const objects = await this.storedObjects(input.Items);
+    const read = await Promise.all(objects.map((object) => (object ? this.deps.blobs.get(object.objectKey) : undefined)));
+    const instances: InstanceToStore[] = [];
+    const missing: string[] = [];
+    input.Items.forEach((item, i) => {
+      const bytes = read[i];
+      // Deleted since Resolve: nothing to send, so the sub-operation fails.
+      if (!bytes) missing.push(item.sopInstanceUID);
+      else instances.push({ sopInstanceUID: item.sopInstanceUID, sopClassUID: item.sopClassUID, bytes });
+    });
+    const outcome = instances.length
+      ? settleBatch(
+          instances.map((i) => i.sopInstanceUID),
+          // C-STORE when the registry maps the destination to a DIMSE AE, else STOW (lambdas/dimse/ae-registry.ts).
+          await (this.deps.deliverBatch ?? storeByStow)(destination, instances, {
+            // A Send request's instances are all of one resource: an NPI category's, or the studies'.
+            stow: (batch) => storeInstances(destination, batch, this.deps.store, { npi: input.Items[0]?.npi }),
+          }),
+        )
+      : { completed: [], warning: [], failed: [] };
+    const failed = [...outcome.failed, ...missing];
+    await this.deps.requests.addBatchOutcome(
+      transactionUID,
+      { completed: outcome.completed.length, warning: outcome.warning.length, failed: failed.length },
+      failed,
+    );
+  }
+
+  /**
+   * The stored objects of manifest items, in their order (undefined for an instance no longer
+   * indexed): instances of the studies in one batched index read, Non-Patient Instances each by key.
+   */
+  private async storedObjects(items: readonly ManifestItem[]): Promise<(InstanceObject | undefined)[]> {
+    const studies = items.filter((item) => item.npi === undefined);
+    const keys = studies.map(({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }) => ({ level: 'INSTANCE' as const, studyInstanceUID, seriesInstanceUID, sopInstanceUID }));
+    const entries = keys.length > 0 ? await this.deps.index.getEntries(keys) : [];
+    const byItem = new Map(studies.map((item, i) => [item, entries[i]?.instance]));
+    return Promise.all(
+      items.map(async (item) =>
+        item.npi === undefined ? byItem.get(item) : (await this.npiIndex().getInstance(item.npi, item.sopInstanceUID))?.instance,
+      ),
+    );
+  }
+
+  private npiIndex(): NpiIndex {
+    if (!this.deps.npiIndex) throw new TypeError('SendDelivery was built without the NPI index');
+    return this.deps.npiIndex;
+  }
+}
