@@ -242,22 +242,59 @@ async function main(): Promise<void> {
       log('SEND-RS: loading the corpus into both origins');
       await stowWorkload(archive.url, { files: forArchive.files, instances: [], bytes: forArchive.bytes }, perRequest, CONCURRENCY);
       await stowWorkload(orthanc.url, { files: forOrthanc.files, instances: [], bytes: forOrthanc.bytes }, perRequest, CONCURRENCY);
+      // CPU seconds of the origin and of the destination over a run (the destination's STOW-RS ingest is
+      // the same work for both origins, so the origin rows are what differs).
+      const [receiver, forwarder] = [destination, orthanc];
+      const cpuOver = async <T>(origin: DicomwebServer, run: () => Promise<T>) => {
+        const before = [processCpuSeconds(origin.pid), processCpuSeconds(receiver.pid)];
+        const result = await run();
+        return { result, origin: processCpuSeconds(origin.pid) - before[0]!, destination: processCpuSeconds(receiver.pid) - before[1]! };
+      };
       log('SEND-RS: archive');
-      const send = await benchSendRs({ origin: archive.url, originDataDir: archive.dataDir, destination: destination.url, corpus: forArchive });
+      const send = await cpuOver(archive, () =>
+        benchSendRs({ origin: archive.url, originDataDir: archive.dataDir, destination: receiver.url, corpus: forArchive }),
+      );
       log('SEND-RS: Orthanc forwarding');
-      const forward = await benchOrthancForward({ restUrl: orthanc.restUrl, server: 'destination', destination: destination.url, corpus: forOrthanc });
+      const forward = await cpuOver(forwarder, () =>
+        benchOrthancForward({ restUrl: forwarder.restUrl, server: 'destination', destination: receiver.url, corpus: forOrthanc }),
+      );
       const { sendBatchSize, sendMaxConcurrency } = loadConfig({ BUCKET_NAME: '-', TABLE_NAME: '-' });
       rows.push(
         {
           measure: `SEND-RS ${scale.send} x ~${figure(SEND_BYTES / 1000)} KB to Orthanc STOW-RS`,
           unit: 'instances/s',
-          archive: send.completed / send.seconds,
-          orthanc: forward.atDestination / forward.seconds,
+          archive: send.result.completed / send.result.seconds,
+          orthanc: forward.result.atDestination / forward.result.seconds,
           better: 'higher',
-          detail: { archive: `${send.polls} polls, batches of ${sendBatchSize} x ${sendMaxConcurrency}`, orthanc: 'servers/{name}/stow, synchronous' },
+          detail: {
+            archive: `${send.result.polls} polls, batches of ${sendBatchSize} x ${sendMaxConcurrency}`,
+            orthanc: 'servers/{name}/stow, synchronous',
+          },
           note: '[s]',
         },
-        { measure: 'SEND-RS, MB/s delivered', unit: 'MB/s', archive: mb(send.bytes) / send.seconds, orthanc: mb(forward.bytes) / forward.seconds, better: 'higher' },
+        {
+          measure: 'SEND-RS, MB/s delivered',
+          unit: 'MB/s',
+          archive: mb(send.result.bytes) / send.result.seconds,
+          orthanc: mb(forward.result.bytes) / forward.result.seconds,
+          better: 'higher',
+        },
+        {
+          measure: 'SEND-RS, origin server CPU',
+          unit: 'ms/instance',
+          archive: (send.origin * 1000) / scale.send,
+          orthanc: (forward.origin * 1000) / scale.send,
+          better: 'lower',
+          note: '[c]',
+        },
+        {
+          measure: 'SEND-RS, destination CPU (the same Orthanc)',
+          unit: 'ms/instance',
+          archive: (send.destination * 1000) / scale.send,
+          orthanc: (forward.destination * 1000) / scale.send,
+          better: 'lower',
+          note: '[d]',
+        },
       );
     } else if (sections.has('send')) {
       log('SEND-RS skipped: it needs Orthanc as the destination');
@@ -315,6 +352,7 @@ async function main(): Promise<void> {
     '[c] CPU time of the whole server process during the run, per instance; the archive\'s process also runs its S3 and DynamoDB emulators.',
     '[f] Orthanc ignores fuzzymatching=true and matches the lower-case name literally: it answers no match, so this ratio is not like for like.',
     '[s] Archive: one Send request (Sup 248 10.X) polled with Check Send Result until final; Orthanc: POST /dicom-web/servers/{name}/stow with Synchronous true.',
+    '[d] CPU time of the destination Orthanc receiving the instances, per instance: the same server in both columns, so a difference is how each origin sends (request sizes, concurrency).',
   ];
   console.log(`\n${comparisonText(rows)}\n\n${notes.join('\n')}\n`);
   if (costs.length) console.log(`${costText(costs)}\n`);
