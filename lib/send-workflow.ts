@@ -176,9 +176,9 @@ export function localTaskHandlers<H>(definition: { States: Record<string, AslSta
  * function per task; the embedded runtime calls the same task code in-process.
  */
 export const sendTaskFunctions = {
-  resolve: { entry: 'lambdas/handlers/send-tasks.ts', handler: 'resolve', memorySize: 1024, timeoutSeconds: 900 },
+  resolve: { entry: 'lambdas/handlers/send-resolve.ts', handler: 'resolve', memorySize: 1024, timeoutSeconds: 900 },
   deliver: { entry: 'lambdas/handlers/deliver.ts', handler: 'deliver', memorySize: 1024, timeoutSeconds: 900 },
-  finalize: { entry: 'lambdas/handlers/send-tasks.ts', handler: 'finalize', memorySize: 512, timeoutSeconds: 60 },
-  fail: { entry: 'lambdas/handlers/send-tasks.ts', handler: 'fail', memorySize: 512, timeoutSeconds: 60 },
+  finalize: { entry: 'lambdas/handlers/send-finish.ts', handler: 'finalize', memorySize: 512, timeoutSeconds: 60 },
+  fail: { entry: 'lambdas/handlers/send-finish.ts', handler: 'fail', memorySize: 512, timeoutSeconds: 60 },
 } as const;
 export type SendTaskName = keyof typeof sendTaskFunctions;

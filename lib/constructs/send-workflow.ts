@@ -189,11 +189,10 @@ export class SendWorkflow extends Construct {
     storage.grantIndexWrite(deliver.policy);
     storage.grantObjectRead(deliver.policy, INSTANCE_OBJECTS);
     this.grantReadDestinations(deliver.policy);
-    // Finalize and MarkFailed: write the final response module of the send request.
+    // Finalize and MarkFailed: end the send request from its counters (lambdas/send/finish.ts); no object.
     for (const fn of [finalize, fail]) {
       storage.grantIndexRead(fn.policy);
       storage.grantIndexWrite(fn.policy);
-      storage.grantObjectRead(fn.policy, SEND_REQUEST_OBJECTS);
     }
     return functions;
   }

@@ -83,7 +83,9 @@ const expected: Record<string, { entry: string; sdk: string[]; dicom: 'at-start'
   send: { entry: functionGroups.send.entry, sdk: [...DYNAMODB, '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sfn'], dicom: 'at-start' },
   capabilities: { entry: functionGroups.capabilities.entry, sdk: [], dicom: false },
   npi: { entry: functionGroups.npi.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },
-  resolve: { entry: sendTaskFunctions.resolve.entry, sdk: [...DYNAMODB, ...S3, '@aws-sdk/client-secrets-manager'], dicom: 'at-start' },
+  resolve: { entry: sendTaskFunctions.resolve.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },
+  // Finalize and Fail end the send request from its counters: the send-request item only.
+  finish: { entry: sendTaskFunctions.finalize.entry, sdk: DYNAMODB, dicom: false },
   // STOW-RS sub-operations send the objects as stored; only a C-STORE (dcmjs-dimse, transcoding) needs dcmjs.
   deliver: { entry: sendTaskFunctions.deliver.entry, sdk: [...DYNAMODB, ...S3, '@aws-sdk/client-secrets-manager'], dicom: 'on-first-use' },
 };

@@ -1,10 +1,10 @@
 /**
  * The Lambda entries of the Send state machine's Tasks (lib/send-workflow.ts sendTaskFunctions), each
- * wired from the environment as in AWS (lambdas/handlers/send-tasks.ts, lambdas/handlers/deliver.ts),
+ * wired from the environment as in AWS (lambdas/handlers/send-resolve.ts, deliver.ts, send-finish.ts),
  * over the embedded S3 and DynamoDB: Resolve writes the manifest and counts the matches, Deliver sends
  * each batch to a DICOMweb destination and counts its sub-operations, Finalize answers the Send Request
- * Response Module (Sup 248, PS3.4 C.4.2.3.1). Deliver is a function of its own that builds only what a
- * batch needs; this is where its wiring runs.
+ * Response Module (Sup 248, PS3.4 C.4.2.3.1). Each builds only what its task needs; this is where
+ * their wiring runs.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,9 @@ const fixture = useEmulators({ name: 'send-task-handlers', bucketName: BUCKET, t
 
 let destination: FakeDestination;
 let dir: string;
-let handlers: typeof import('../../../lambdas/handlers/send-tasks') & typeof import('../../../lambdas/handlers/deliver');
+let handlers: typeof import('../../../lambdas/handlers/send-resolve') &
+  typeof import('../../../lambdas/handlers/deliver') &
+  typeof import('../../../lambdas/handlers/send-finish');
 let requests: DynamoSendRequestStore;
 let index: DynamoMetadataIndex;
 let blobs: S3BlobStore;
@@ -49,7 +51,11 @@ beforeAll(async () => {
     DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
     DESTINATIONS_FILE: destinationsFile,
   });
-  handlers = { ...(await import('../../../lambdas/handlers/send-tasks')), ...(await import('../../../lambdas/handlers/deliver')) };
+  handlers = {
+    ...(await import('../../../lambdas/handlers/send-resolve')),
+    ...(await import('../../../lambdas/handlers/deliver')),
+    ...(await import('../../../lambdas/handlers/send-finish')),
+  };
   requests = new DynamoSendRequestStore(clients.dynamodb, TABLE);
   index = new DynamoMetadataIndex(clients.dynamodb, TABLE, 4);
   blobs = new S3BlobStore(clients.s3, BUCKET);

@@ -1,0 +1,22 @@
+/**
+ * Lambda entries of the Send state machine's Finalize and Fail tasks (lib/send-workflow.ts
+ * sendTaskFunctions): they end a send request from its counters, so they build the send-request store
+ * only (lambdas/send/finish.ts) and load neither the search nor dcmjs. Logs carry the Transaction UID,
+ * never patient data.
+ */
+import { SendFinish } from '../send/finish';
+import type { FailInput, FinalizeInput } from '../send/workflow-io';
+import { createDynamoDbClient } from '../storage/dynamodb';
+import { DynamoSendRequestStore } from '../storage/send-requests';
+import { functionServices } from './function-services';
+
+const services = functionServices((cfg) => ({
+  finish: new SendFinish(new DynamoSendRequestStore(createDynamoDbClient(cfg), cfg.tableName)),
+}));
+
+export const finalize = (input: FinalizeInput) => services().finish.finalize(input);
+
+export const fail = async (input: FailInput): Promise<void> => {
+  console.error(JSON.stringify({ level: 'error', task: 'fail', transactionUID: input.transactionUID, error: input.error.Error }));
+  await services().finish.fail(input);
+};

@@ -1,0 +1,46 @@
+/**
+ * The Finalize and Fail tasks of the Send state machine (lib/send-workflow.ts): they end a send
+ * request from its counters alone. Apart from Resolve (./resolve.ts) because they run as Lambda functions
+ * of their own, once per Send and so nearly always from a cold start: they need the send-request item
+ * only, not the search, the index or the Part 10 codec, so their start loads none of them.
+ */
+import type { DicomJson, SendRequestRecord, SendRequestStore } from '../storage/ports';
+import { encodeSendRequestResponse, sendStatus } from './response-module';
+import { failedOutcome, sendResponseOf } from './send-response';
+import type { FailInput, FinalizeInput } from './workflow-io';
+
+export class SendRequestNotFoundError extends Error {}
+
+/** The send request a Task's input names; a Task for an unknown one is a fault of the workflow. */
+export async function sendRequestOf(requests: SendRequestStore, transactionUID: string): Promise<SendRequestRecord> {
+  const record = await requests.get(transactionUID);
+  if (!record) throw new SendRequestNotFoundError(`no send request ${transactionUID}`);
+  return record;
+}
+
+export class SendFinish {
+  constructor(private readonly requests: SendRequestStore) {}
+
+  /** Finalize: the final Status per PS3.4 C.4.2.3.1 from the counters; returns the response module. */
+  async finalize(input: FinalizeInput): Promise<DicomJson[]> {
+    const record = await sendRequestOf(this.requests, input.transactionUID);
+    const counters = { remaining: record.remaining ?? 0, completed: record.completed, failed: record.failed, warning: record.warning };
+    // A batch lost without being counted leaves Remaining > 0: those sub-operations count as failed.
+    const final = await this.requests.finish(input.transactionUID, {
+      state: 'COMPLETED',
+      status: sendStatus({ ...counters, failed: counters.failed + counters.remaining, remaining: 0 }),
+      failRemaining: counters.remaining > 0,
+    });
+    return encodeSendRequestResponse(sendResponseOf(final));
+  }
+
+  /**
+   * Fail (the Catch of the whole run): remaining sub-operations count as failed; when the matches were
+   * never determined the Status is A701 (unable to calculate number of matches).
+   */
+  async fail(input: FailInput): Promise<void> {
+    const record = await sendRequestOf(this.requests, input.transactionUID);
+    if (record.state !== 'PENDING') return;
+    await this.requests.finish(input.transactionUID, failedOutcome(record));
+  }
+}
