@@ -7,6 +7,7 @@
  */
 import net from 'node:net';
 import { Writable } from 'node:stream';
+import { ServiceUnavailableError } from '../dicomweb/errors';
 import type { SearchService } from '../dicomweb/search';
 import type { StoreService } from '../dicomweb/store';
 import type { DicomJson } from '../storage/ports';
@@ -375,9 +376,13 @@ class ArchiveScp extends Scp {
     try {
       return { status: cStoreStatusOf(await this.deps.store.storeInstance(file, { baseUrl: this.deps.baseUrl })) };
     } catch (error) {
-      // Storage could not be written: Refused, Out of Resources (PS3.2 Table N.7-43).
-      console.error(JSON.stringify({ event: 'c-store-error', fault: error instanceof Error ? error.name : 'unknown' }));
-      return { status: Status.OutOfResources, comment: 'storage unavailable, retry later' };
+      // Storage could not be written: Refused, Out of Resources, the one refusal of PS3.2 Table N.7-43
+      // that does not blame the data set. The Error Comment says whether a retry can help: S3 or
+      // DynamoDB throttling or unreachable (ServiceUnavailableError, a 503 for STOW-RS) will pass; any
+      // other fault (permissions, a misconfigured bucket or table) needs the administrator first.
+      const transient = error instanceof ServiceUnavailableError;
+      console.error(JSON.stringify({ event: 'c-store-error', fault: error instanceof Error ? error.name : 'unknown', transient }));
+      return { status: Status.OutOfResources, comment: transient ? 'storage unavailable, retry later' : 'storage failed, see the gateway log' };
     }
   }
 

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10 } from '../../lambdas/dicom/part10';
 import { newUid } from '../../lambdas/dicom/uid';
+import { ServiceUnavailableError } from '../../lambdas/dicomweb/errors';
 import { SearchService } from '../../lambdas/dicomweb/search';
 import { StoreService } from '../../lambdas/dicomweb/store';
 import { Client, CStoreRequest, Dataset } from '../../lambdas/dimse/lib';
@@ -193,9 +194,12 @@ suite('DIMSE gateway with dcmtk peers', () => {
       expect(status).toBe(0xc000);
     });
 
-    it('[dimse.cstore-scp.a700] answers A700 when the storage cannot be written', async () => {
+    it.each([
+      ['unavailable (throttled, unreachable): retry later', new ServiceUnavailableError('S3 is unavailable, retry later'), 'storage unavailable, retry later'],
+      ['failing otherwise (permissions, configuration): see the log', Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }), 'storage failed, see the gateway log'],
+    ])('[dimse.cstore-scp.a700] answers A700 when the storage is %s', async (_, fault, comment) => {
       const blobs = new MemoryBlobStore();
-      const failing: BlobStore = { ...blobs, get: (k) => blobs.get(k), getStream: (k) => blobs.getStream(k), getRange: (k, start, end) => blobs.getRange(k, start, end), delete: (k) => blobs.delete(k), put: () => Promise.reject(new Error('storage down')) };
+      const failing: BlobStore = { ...blobs, get: (k) => blobs.get(k), getStream: (k) => blobs.getStream(k), getRange: (k, start, end) => blobs.getRange(k, start, end), delete: (k) => blobs.delete(k), put: () => Promise.reject(fault) };
       const index = new MemoryMetadataIndex();
       const search = new SearchService(index, { maxCandidates: 10, defaultLimit: 10, maxLimit: 10 });
       const gateway = await startDimseGateway(
@@ -214,7 +218,9 @@ suite('DIMSE gateway with dcmtk peers', () => {
       try {
         const r = await dcmtk('storescu', ['-d', '-aec', 'BROKEN', '127.0.0.1', String(gateway.port), path.join(FIXTURES_DIR, 'ct-explicit-le.dcm')]);
         expect(statuses(r.out)).toEqual([0xa700]);
-        expect(r.out).toMatch(/\(0000,0902\) LO \[storage unavailable, retry later\]/);
+        expect(r.out).toContain(`(0000,0902) LO [${comment}]`);
+        // The refused instance is not indexed.
+        expect(index.all().filter((e) => e.level === 'INSTANCE')).toEqual([]);
       } finally {
         await gateway.close();
       }
