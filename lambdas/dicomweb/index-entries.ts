@@ -4,7 +4,7 @@
  * (e.g. /instances?PatientID=...) matches a single entry.
  */
 import { Tag } from '../dicom/tags';
-import { stringValue } from '../dicom/json';
+import { copyJson, stringValue } from '../dicom/json';
 import type { DicomJson, IndexEntry, InstanceObject, Level } from '../storage/ports';
 import { REQUEST_ATTRIBUTES_ITEM_TAGS, STORED_ATTRIBUTES, levelsUpTo } from './attributes';
 import { BadRequestError } from './errors';
@@ -56,7 +56,7 @@ function attributesOf(dataset: DicomJson, level: Level): DicomJson {
   for (const tag of levelsUpTo(level).flatMap((l) => STORED_ATTRIBUTES[l])) {
     const element = dataset[tag];
     if (element === undefined || !fitsIndex(element)) continue;
-    out[tag] = tag === Tag.RequestAttributesSequence ? requestAttributes(element) : normalized(structuredClone(element));
+    out[tag] = tag === Tag.RequestAttributesSequence ? requestAttributes(element) : normalized(copyJson(element));
   }
   return out;
 }
@@ -104,7 +104,7 @@ function requestAttributes(element: DicomJson[string]): DicomJson[string] {
     vr: 'SQ',
     Value: items.map((item) => {
       const kept: DicomJson = {};
-      for (const tag of REQUEST_ATTRIBUTES_ITEM_TAGS) if (item[tag]) kept[tag] = structuredClone(item[tag]);
+      for (const tag of REQUEST_ATTRIBUTES_ITEM_TAGS) if (item[tag]) kept[tag] = copyJson(item[tag]);
       return kept;
     }),
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getBulkData, stringValue, toDicomJson, type DicomJsonOptions } from '../../../lambdas/dicom/json';
+import { copyJson, getBulkData, stringValue, toDicomJson, type DicomJsonOptions } from '../../../lambdas/dicom/json';
 import { newPart10, readPart10, type DataSet } from '../../../lambdas/dicom/part10';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { SopClass, TransferSyntax } from '../../../lambdas/dicom/uid';
@@ -153,5 +153,30 @@ describe('stringValue', () => {
     expect(stringValue(json, Tag.StudyDescription)).toBeUndefined();
     expect(stringValue({ '00100010': { vr: 'PN', Value: [{ Ideographic: '王' }] } }, Tag.PatientName)).toBeUndefined();
     expect(stringValue({ '00080008': { vr: 'CS', Value: [null, 'AXIAL'] } }, '00080008')).toBeUndefined();
+  });
+});
+
+describe('copyJson', () => {
+  const json = toDicomJson(annexFExample(), OPTIONS);
+
+  it('copies DICOM JSON deeply: equal, and sharing no object or array with the original', () => {
+    const copy = copyJson(json);
+    expect(copy).toEqual(json);
+    const shared: string[] = [];
+    const walk = (a: unknown, b: unknown, at: string) => {
+      if (a === null || typeof a !== 'object') return;
+      if (a === b) shared.push(at);
+      for (const key of Object.keys(a)) walk((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], `${at}/${key}`);
+    };
+    walk(copy, json, '');
+    expect(shared).toEqual([]);
+    (copy[Tag.PatientName]!.Value![0] as Record<string, string>).Alphabetic = 'Changed^Name';
+    expect(stringValue(json, Tag.PatientName)).toBe('Wang^XiaoDong');
+  });
+
+  it('keeps null values, numbers and empty elements as they are', () => {
+    const element = { vr: 'DS', Value: [null, 1.5, -0, '2'] };
+    expect(copyJson(element)).toEqual(element);
+    expect(copyJson({ vr: 'LO' })).toEqual({ vr: 'LO' });
   });
 });
