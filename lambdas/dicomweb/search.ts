@@ -79,7 +79,7 @@ export class SearchService {
     const { matchKeys, fuzzymatching } = req.parameters;
     const matches: { entry: IndexEntry; view: DicomJson }[] = [];
     const query = chooseIndexQuery(req, wanted);
-    const inOrder = query.by === 'patient' || query.by === 'level';
+    const inOrder = query.by === 'patient' || query.by === 'name' || query.by === 'level';
     let read = 0;
     for await (const entry of this.index.query(query)) {
       if (++read > this.limits.maxCandidates) {
@@ -143,7 +143,7 @@ export function chooseIndexQuery(req: SearchRequest, pageHint?: number): IndexQu
   if (patientId !== undefined && !/[*?]/.test(patientId)) return { by: 'patient', level, patientId, dateRange, pageHint };
   const patientName = key(Tag.PatientName);
   const prefix = patientName === undefined ? undefined : personNameIndexPrefix(patientName, req.parameters.fuzzymatching);
-  if (prefix !== undefined) return { by: 'name', level, prefix, dateRange };
+  if (prefix !== undefined) return { by: 'name', level, prefix, dateRange, pageHint };
   return { by: 'level', level, dateRange, pageHint };
 }
 

@@ -606,10 +606,13 @@ export class DynamoMetadataIndex implements MetadataIndex {
   }
 
   /**
-   * PatientName search: the name terms starting with the prefix, one Query per shard of the
-   * partition of its first character (one for studies and series: nameTermShards), then the entries
-   * they name, read 100 at a time (each once, however many of its terms match; a term whose entry is
-   * gone is skipped).
+   * PatientName search, in result order: the name terms starting with the prefix, one Query per shard
+   * of the partition of its first character (one for studies and series: nameTermShards), all read,
+   * as they are small and carry their entry's Study Date and UID; their entries (each once, however
+   * many of its terms match) sorted as results are (most recent Study Date first, none last, then own
+   * UID descending), then read in that order, `pageHint` at a time (at most 100 per BatchGetItem), so
+   * a search that wants the first N matches reads about N entries, not every candidate. A term whose
+   * entry is gone is skipped.
    */
   private async *queryNames(q: Extract<IndexQuery, { by: 'name' }>): AsyncGenerator<IndexEntry> {
     if (q.prefix === '') throw new RangeError('a name search needs a prefix');
@@ -622,29 +625,33 @@ export class DynamoMetadataIndex implements MetadataIndex {
         ExpressionAttributeValues: { ':from': q.dateRange.from ?? '0', ':to': `${q.dateRange.to ?? '9'}\uffff` },
       };
     }
-    const shards = Array.from({ length: nameTermShards(q.level, this.shards) }, (_, shard) =>
-      this.queryRaw({
-        IndexName: GSI_BY_LEVEL.indexName,
-        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-        FilterExpression: filter.FilterExpression,
-        ExpressionAttributeNames: { '#pk': GSI_BY_LEVEL.partitionKey, '#sk': GSI_BY_LEVEL.sortKey, ...(filter.FilterExpression && { '#date': 'StudyDate' }) },
-        ExpressionAttributeValues: { ':pk': nameTermPartition(q.level, q.prefix, shard), ':prefix': q.prefix, ...filter.ExpressionAttributeValues },
-      })[Symbol.asyncIterator](),
+    const candidates = new Map<string, { key: TableKey; order: string }>();
+    await Promise.all(
+      Array.from({ length: nameTermShards(q.level, this.shards) }, async (_, shard) => {
+        for await (const term of this.queryRaw({
+          IndexName: GSI_BY_LEVEL.indexName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          FilterExpression: filter.FilterExpression,
+          ExpressionAttributeNames: { '#pk': GSI_BY_LEVEL.partitionKey, '#sk': GSI_BY_LEVEL.sortKey, ...(filter.FilterExpression && { '#date': 'StudyDate' }) },
+          ExpressionAttributeValues: { ':pk': nameTermPartition(q.level, q.prefix, shard), ':prefix': q.prefix, ...filter.ExpressionAttributeValues },
+        })) {
+          const key = entryKeyOf(term);
+          const uid = (q.level === 'STUDY' ? term.StudyInstanceUID : q.level === 'SERIES' ? term.SeriesInstanceUID : term.SOPInstanceUID) as string;
+          // The key inResultOrder (lambdas/dicomweb/search.ts) sorts entries on: "{studyDate}#{uid}".
+          candidates.set(itemId(key), { key, order: `${str(term.StudyDate) ?? ''}#${uid}` });
+        }
+      }),
     );
-    const seen = new Set<string>();
-    let keys: TableKey[] = [];
-    for await (const term of mergeSorted(shards, (t) => t[GSI_BY_LEVEL.sortKey] as string, 'ascending')) {
-      const key = entryKeyOf(term);
-      const id = itemId(key);
-      if (seen.has(id)) continue;
-      seen.add(id);
-      keys.push(key);
-      if (keys.length === MAX_BATCH_GET) {
-        for (const item of await this.batchGet(keys, false)) yield fromItem(item);
-        keys = [];
+    const ordered = [...candidates.values()].sort((a, b) => (a.order > b.order ? -1 : a.order < b.order ? 1 : 0));
+    const pageSize = Math.min(MAX_BATCH_GET, Math.max(1, (q.pageHint ?? MAX_BATCH_GET) + 1));
+    for (let i = 0; i < ordered.length; i += pageSize) {
+      const page = ordered.slice(i, i + pageSize);
+      const found = new Map((await this.batchGet(page.map((c) => c.key), false)).map((item) => [itemId(entryKeyOf(item)), item]));
+      for (const { key } of page) {
+        const item = found.get(itemId(key));
+        if (item) yield fromItem(item);
       }
     }
-    if (keys.length > 0) for (const item of await this.batchGet(keys, false)) yield fromItem(item);
   }
 
   /** BatchGetItem, 100 keys a call, the calls at once, until nothing is left unprocessed; the items found, in any order. */

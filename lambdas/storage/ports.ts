@@ -80,7 +80,7 @@ export type EntryKeys = Pick<IndexEntry, 'level' | 'studyInstanceUID' | 'seriesI
 /**
  * How a search reaches its candidates without a scan (see DESIGN.md, storage model).
  *
- * The 'patient' and 'level' paths yield in result order: the most recent Study Date first, entries
+ * The 'patient', 'name' and 'level' paths yield in result order: the most recent Study Date first, entries
  * without one last, then by own UID, descending (their GSI sort keys "{studyDate}#{uid}" read
  * backwards; lambdas/dicomweb/search.ts `inResultOrder`), so a search that returns the first N
  * matches stops reading after them. Their `pageHint` is how many entries the caller expects to read
@@ -96,10 +96,10 @@ export type IndexQuery =
   | { readonly by: 'patient'; readonly level: Level; readonly patientId: string; readonly dateRange?: DateRange; readonly pageHint?: number }
   /**
    * Entries of one level with a Patient's Name index term (personNameIndexTerms of
-   * lambdas/dicomweb/matching.ts) starting with `prefix`, optionally within a study date range, in no
-   * particular order: GSI ByLevel, name partitions. A superset of the matches, never fewer.
+   * lambdas/dicomweb/matching.ts) starting with `prefix`, optionally within a study date range, in
+   * result order: GSI ByLevel, name partitions. A superset of the matches, never fewer.
    */
-  | { readonly by: 'name'; readonly level: Level; readonly prefix: string; readonly dateRange?: DateRange }
+  | { readonly by: 'name'; readonly level: Level; readonly prefix: string; readonly dateRange?: DateRange; readonly pageHint?: number }
   /** All entries of one level, optionally within a study date range: GSI ByLevel (sharded), in result order. */
   | { readonly by: 'level'; readonly level: Level; readonly dateRange?: DateRange; readonly pageHint?: number };
 

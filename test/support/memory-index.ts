@@ -147,8 +147,8 @@ export class MemoryMetadataIndex implements MetadataIndex {
 
   async *query(q: IndexQuery): AsyncIterable<IndexEntry> {
     const found = [...this.entries.values()].filter((e) => e.level === q.level && matchesQuery(e, q));
-    // As the DynamoDB index: 'patient' and 'level' in result order (IndexQuery), the others as stored.
-    if (q.by === 'patient' || q.by === 'level') found.sort(inResultOrder);
+    // As the DynamoDB index: 'patient', 'name' and 'level' in result order (IndexQuery), the others as stored.
+    if (q.by === 'patient' || q.by === 'name' || q.by === 'level') found.sort(inResultOrder);
     for (const e of found) yield copy(e);
   }
 

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../../lambdas/storage/clients';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { matchesAll, personNameIndexPrefix } from '../../../lambdas/dicomweb/matching';
+import { inResultOrder } from '../../../lambdas/dicomweb/search';
 import { DynamoMetadataIndex, NAME_TERMS_MARKER, nameTermItems, nameTermPartition, nameTermPrefix, ownUid, shardOf, toItem } from '../../../lambdas/storage/dynamodb';
 import type { IndexEntry, IndexQuery, Level, MetadataIndex } from '../../../lambdas/storage/ports';
 import { ensureTable } from '../../../lib/local/emulators';
@@ -469,6 +470,37 @@ describe("query by 'name' (Patient's Name terms in ByLevel)", () => {
     }
     const found = await all({ by: 'name', level: 'INSTANCE', prefix: family.toLowerCase() });
     expect(found.map((e) => e.sopInstanceUID).sort()).toEqual([...sops].sort());
+  });
+
+  it('yields name matches in result order over every shard, reading entries a page at a time', async () => {
+    const family = `Ordered${Date.now()}`;
+    const dates = ['20240105', '20230101', '', '20240301', '20240105', '20220610', '20241231', '20240229', '', '20240102'];
+    const stored: IndexEntry[] = [];
+    for (const date of dates) {
+      const [study, series, sop] = [uid(), uid(), uid()];
+      const e = instanceEntry(study, series, sop, undefined, date);
+      const entry = { ...e, attributes: { ...e.attributes, [Tag.PatientName]: { vr: 'PN', Value: [{ Alphabetic: `${family}^X` }] } } };
+      await index.putInstance(entry);
+      stored.push(entry);
+    }
+    const expected = [...stored].sort(inResultOrder).map((e) => e.sopInstanceUID);
+    const found = await all({ by: 'name', level: 'INSTANCE', prefix: family.toLowerCase() });
+    expect(found.map((e) => e.sopInstanceUID)).toEqual(expected);
+    // Most recent first, entries without a Study Date last.
+    expect(found[0]!.studyDate).toBe('20241231');
+    expect(found.slice(-2).map((e) => e.studyDate)).toEqual(['', '']);
+
+    // A search that wants 2 matches reads one BatchGetItem of 3 entries and stops.
+    const { result, requests } = await counting('BatchGetItemCommand', async () => {
+      const first: IndexEntry[] = [];
+      for await (const e of index.query({ by: 'name', level: 'INSTANCE', prefix: family.toLowerCase(), pageHint: 2 })) {
+        first.push(e);
+        if (first.length === 2) break;
+      }
+      return first;
+    });
+    expect(result.map((e) => e.sopInstanceUID)).toEqual(expected.slice(0, 2));
+    expect(requests).toBe(1);
   });
 
   it('drops a deleted instance, series or study from name results, with its terms', async () => {
