@@ -259,6 +259,14 @@ async function main(): Promise<void> {
         benchOrthancForward({ restUrl: forwarder.restUrl, server: 'destination', destination: receiver.url, corpus: forOrthanc }),
       );
       const { sendBatchSize, sendMaxConcurrency } = loadConfig({ BUCKET_NAME: '-', TABLE_NAME: '-' });
+      const cpuPerInstance = (measure: string, side: 'origin' | 'destination', note: string): ComparisonRow => ({
+        measure,
+        unit: 'ms/instance',
+        archive: (send[side] * 1000) / scale.send,
+        orthanc: (forward[side] * 1000) / scale.send,
+        better: 'lower',
+        note,
+      });
       rows.push(
         {
           measure: `SEND-RS ${scale.send} x ~${figure(SEND_BYTES / 1000)} KB to Orthanc STOW-RS`,
@@ -279,22 +287,8 @@ async function main(): Promise<void> {
           orthanc: mb(forward.result.bytes) / forward.result.seconds,
           better: 'higher',
         },
-        {
-          measure: 'SEND-RS, origin server CPU',
-          unit: 'ms/instance',
-          archive: (send.origin * 1000) / scale.send,
-          orthanc: (forward.origin * 1000) / scale.send,
-          better: 'lower',
-          note: '[c]',
-        },
-        {
-          measure: 'SEND-RS, destination CPU (the same Orthanc)',
-          unit: 'ms/instance',
-          archive: (send.destination * 1000) / scale.send,
-          orthanc: (forward.destination * 1000) / scale.send,
-          better: 'lower',
-          note: '[d]',
-        },
+        cpuPerInstance('SEND-RS, origin server CPU', 'origin', '[c]'),
+        cpuPerInstance('SEND-RS, destination CPU (the same Orthanc)', 'destination', '[d]'),
       );
     } else if (sections.has('send')) {
       log('SEND-RS skipped: it needs Orthanc as the destination');
