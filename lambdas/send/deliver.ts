@@ -1,9 +1,10 @@
 /**
  * The Deliver task of the Send state machine (lib/send-workflow.ts): one batch of Store sub-operations
- * (PS3.4 C.4.2.3.1.1.3). Apart from the other tasks (./tasks.ts) because it runs as a Lambda function
- * of its own, once per batch and so the one that starts cold most often when a Send fans out: it needs
- * the index, the objects, the destination registry and the STOW-RS client, not the search, the query
- * keys' data dictionary or the Part 10 codec that Resolve needs, so its cold start loads none of them.
+ * (PS3.4 C.4.2.3.1.1.3). Apart from Resolve (./resolve.ts) and Finalize (./finish.ts) because it runs
+ * as a Lambda function of its own, once per batch and so the one that starts cold most often when a Send
+ * fans out: it needs the index, the objects, the destination registry and the STOW-RS client, not the
+ * search, the query keys' data dictionary or the Part 10 codec that Resolve needs, so its cold start
+ * loads none of them.
  */
 import type { BlobStore, InstanceObject, MetadataIndex, NpiIndex, SendRequestStore } from '../storage/ports';
 import type { DestinationRegistrySource } from '../storage/destinations';

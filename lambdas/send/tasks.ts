@@ -6,21 +6,16 @@
  * live in the send-request item and change only by atomic per-batch updates, so Completed + Warning +
  * Failed + Remaining equals the number of matches at every poll (PS3.4 C.4.2.3.1.1.4).
  */
-import type { DestinationRegistrySource } from '../storage/destinations';
 import type { DicomJson } from '../storage/ports';
-import { SendDelivery, type DeliverBatch, type SendDeliveryDeps } from './deliver';
+import { SendDelivery, type SendDeliveryDeps } from './deliver';
 import { SendFinish } from './finish';
 import { SendResolve, type SendResolveDeps } from './resolve';
 import type { DeliverInput, FailInput, FinalizeInput, ResolveInput, ResolveOutput } from './workflow-io';
 
 export type { DeliverBatch } from './deliver';
 
-export interface SendTasksDeps extends SendResolveDeps {
-  readonly destinations: DestinationRegistrySource;
-  /** Options of the STOW sub-operations and how a batch reaches the destination (./deliver.ts). */
-  readonly store?: SendDeliveryDeps['store'];
-  readonly deliverBatch?: DeliverBatch;
-}
+/** What Resolve needs and what Deliver needs (its NPI index is Resolve's `npi.index`). */
+export interface SendTasksDeps extends SendResolveDeps, Omit<SendDeliveryDeps, 'npiIndex'> {}
 
 export class SendTasks {
   private readonly resolution: SendResolve;

@@ -178,14 +178,27 @@ export function nameTermItems(entry: IndexEntry, shards: number): Item[] {
   }));
 }
 
-/** The table key of the entry a name term item (or any item with Level and UIDs) belongs to. */
-function entryKeyOf(item: Item): TableKey {
-  return entryKey({
+/** The level and UIDs of the entry a name term item (or any item with Level and UIDs) belongs to. */
+function entryKeysOf(item: Item): EntryKeys {
+  return {
     level: item.Level as Level,
     studyInstanceUID: item.StudyInstanceUID as string,
     seriesInstanceUID: str(item.SeriesInstanceUID),
     sopInstanceUID: str(item.SOPInstanceUID),
-  });
+  };
+}
+
+/** The table key of the entry a name term item (or any item with Level and UIDs) belongs to. */
+function entryKeyOf(item: Item): TableKey {
+  return entryKey(entryKeysOf(item));
+}
+
+/**
+ * "{studyDate}#{uid}": what ByLevel sorts an entry on, and read backwards the result order
+ * (lambdas/dicomweb/search.ts inResultOrder): most recent Study Date first, none last, then own UID.
+ */
+function resultOrderKey(studyDate: string, uid: string): string {
+  return `${studyDate}#${uid}`;
 }
 
 /** The item of an entry, with the key attributes of the three GSIs. */
@@ -204,7 +217,7 @@ export function toItem(entry: IndexEntry, shards: number): Item {
     [GSI_BY_UID.partitionKey]: `UID#${uid}`,
     [GSI_BY_UID.sortKey]: entry.level,
     [GSI_BY_LEVEL.partitionKey]: `${entry.level}#${shardOf(uid, shards)}`,
-    [GSI_BY_LEVEL.sortKey]: `${entry.studyDate}#${uid}`,
+    [GSI_BY_LEVEL.sortKey]: resultOrderKey(entry.studyDate, uid),
   };
   // A key attribute may not be empty: without a Patient ID the entry stays out of ByPatient.
   if (entry.patientId) {
@@ -525,7 +538,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
           this.querySorted(GSI_BY_LEVEL.indexName, GSI_BY_LEVEL.partitionKey, `${q.level}#${shard}`, GSI_BY_LEVEL.sortKey, '', q.dateRange, pageSize)[Symbol.asyncIterator](),
         );
         // Every shard is in descending {studyDate}#{uid} order; merged, so is the whole result.
-        yield* mergeSorted(shards, (e) => `${e.studyDate}#${ownUid(e)}`, 'descending');
+        yield* mergeSorted(shards, (e) => resultOrderKey(e.studyDate, ownUid(e)), 'descending');
         return;
       }
     }
@@ -635,10 +648,9 @@ export class DynamoMetadataIndex implements MetadataIndex {
           ExpressionAttributeNames: { '#pk': GSI_BY_LEVEL.partitionKey, '#sk': GSI_BY_LEVEL.sortKey, ...(filter.FilterExpression && { '#date': 'StudyDate' }) },
           ExpressionAttributeValues: { ':pk': nameTermPartition(q.level, q.prefix, shard), ':prefix': q.prefix, ...filter.ExpressionAttributeValues },
         })) {
-          const key = entryKeyOf(term);
-          const uid = (q.level === 'STUDY' ? term.StudyInstanceUID : q.level === 'SERIES' ? term.SeriesInstanceUID : term.SOPInstanceUID) as string;
-          // The key inResultOrder (lambdas/dicomweb/search.ts) sorts entries on: "{studyDate}#{uid}".
-          candidates.set(itemId(key), { key, order: `${str(term.StudyDate) ?? ''}#${uid}` });
+          const entry = entryKeysOf(term);
+          const key = entryKey(entry);
+          candidates.set(itemId(key), { key, order: resultOrderKey(str(term.StudyDate) ?? '', ownUid(entry)) });
         }
       }),
     );
