@@ -4,17 +4,15 @@
  * of their own, once per Send and so nearly always from a cold start: they need the send-request item
  * only, not the search, the index or the Part 10 codec, so their start loads none of them.
  */
-import type { DicomJson, SendRequestRecord, SendRequestStore } from '../storage/ports';
+import { type DicomJson, SendRequestNotFoundError, type SendRequestRecord, type SendRequestStore } from '../storage/ports';
 import { encodeSendRequestResponse, sendStatus } from './response-module';
 import { failedOutcome, sendResponseOf } from './send-response';
 import type { FailInput, FinalizeInput } from './workflow-io';
 
-export class SendRequestNotFoundError extends Error {}
-
 /** The send request a Task's input names; a Task for an unknown one is a fault of the workflow. */
 export async function sendRequestOf(requests: SendRequestStore, transactionUID: string): Promise<SendRequestRecord> {
   const record = await requests.get(transactionUID);
-  if (!record) throw new SendRequestNotFoundError(`no send request ${transactionUID}`);
+  if (!record) throw new SendRequestNotFoundError(transactionUID);
   return record;
 }
 

@@ -238,10 +238,21 @@ export interface SendCountersDelta {
   readonly failed: number;
 }
 
+/**
+ * A SendRequestStore call named a send request that does not exist: a fault of the workflow, never
+ * of user input (the Send's handler creates the item before it starts the workflow).
+ */
+export class SendRequestNotFoundError extends Error {
+  constructor(transactionUID: string) {
+    super(`send request ${transactionUID} does not exist`);
+  }
+}
+
 export interface SendRequestStore {
   /** Conditional put; false when the Transaction UID is already in use (409). */
   create(record: SendRequestRecord): Promise<boolean>;
   get(transactionUID: string): Promise<SendRequestRecord | undefined>;
+  /** Throws SendRequestNotFoundError when there is no such send request. */
   setExecution(transactionUID: string, executionId: string): Promise<void>;
   /** Resolve: sets Remaining to the number of matches, once, while PENDING. False when already set or not pending. */
   setMatched(transactionUID: string, matched: number): Promise<boolean>;

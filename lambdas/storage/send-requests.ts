@@ -9,7 +9,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand, type Upd
 import { ServiceUnavailableError } from '../dicomweb/errors';
 import { callAws } from './aws-calls';
 import { isDynamoUnavailable, type TableKey } from './dynamodb';
-import type { Level, SendCountersDelta, SendRequestRecord, SendRequestState, SendRequestStore } from './ports';
+import { type Level, type SendCountersDelta, SendRequestNotFoundError, type SendRequestRecord, type SendRequestState, type SendRequestStore } from './ports';
 import { TABLE_PARTITION_KEY, TTL_ATTRIBUTE } from './table-schema';
 
 type Item = Record<string, unknown>;
@@ -28,13 +28,6 @@ export const MAX_FAILED_SOP_INSTANCE_UIDS = 5000;
 export interface StoredSendRequestRecord extends SendRequestRecord {
   /** True when more instances failed than MAX_FAILED_SOP_INSTANCE_UIDS: the list holds the first ones. */
   readonly failedSOPInstanceUIDsTruncated?: boolean;
-}
-
-/** Unrecoverable misuse by the workflow (never user input): the send request item does not exist. */
-export class SendRequestNotFoundError extends Error {
-  constructor(transactionUID: string) {
-    super(`send request ${transactionUID} does not exist`);
-  }
 }
 
 export function sendRequestKey(transactionUID: string): TableKey {

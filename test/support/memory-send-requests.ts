@@ -5,12 +5,8 @@
  * Failed. For unit tests of pure logic only (DESIGN.md); test/integration/storage/send-requests.test.ts
  * runs one behavioural suite against both, so they cannot drift apart.
  */
-import type { SendCountersDelta, SendRequestRecord, SendRequestStore } from '../../lambdas/storage/ports';
-import {
-  MAX_FAILED_SOP_INSTANCE_UIDS,
-  SendRequestNotFoundError,
-  type StoredSendRequestRecord,
-} from '../../lambdas/storage/send-requests';
+import { type SendCountersDelta, SendRequestNotFoundError, type SendRequestRecord, type SendRequestStore } from '../../lambdas/storage/ports';
+import { MAX_FAILED_SOP_INSTANCE_UIDS, type StoredSendRequestRecord } from '../../lambdas/storage/send-requests';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Stored = Mutable<StoredSendRequestRecord> & { failedSOPInstanceUIDs: string[] };

@@ -1,11 +1,10 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../../lambdas/storage/clients';
-import type { SendRequestRecord } from '../../../lambdas/storage/ports';
+import { SendRequestNotFoundError, type SendRequestRecord } from '../../../lambdas/storage/ports';
 import {
   DynamoSendRequestStore,
   MAX_FAILED_SOP_INSTANCE_UIDS,
-  SendRequestNotFoundError,
   sendRequestKey,
   type StoredSendRequestRecord,
 } from '../../../lambdas/storage/send-requests';

@@ -8,7 +8,7 @@ import { parseDestinationRegistry } from '../../../lambdas/send/destinations';
 import { SendTasks } from '../../../lambdas/send/tasks';
 import { parseManifestJsonLines } from '../../../lambdas/send/workflow-io';
 import { sendManifestKey } from '../../../lambdas/storage/keys';
-import type { SendRequestRecord } from '../../../lambdas/storage/ports';
+import { SendRequestNotFoundError, type SendRequestRecord } from '../../../lambdas/storage/ports';
 import { makeStudy } from '../../support/dicom-factory';
 import { MemoryBlobStore } from '../../support/memory-blobs';
 import { MemoryMetadataIndex } from '../../support/memory-index';
@@ -130,5 +130,13 @@ describe('Deliver, Finalize, Fail', () => {
     await tasks().fail({ transactionUID: UID, error: { Error: 'States.TaskFailed' } });
     const r = await requests.get(UID);
     expect([r?.state, r?.status, r?.completed, r?.failed, r?.remaining]).toEqual(['FAILED', 0xb000, 1, 3, 0]);
+  });
+
+  it('a Task for a Transaction UID with no send request is a fault of the workflow, and sends nothing', async () => {
+    const t = tasks();
+    await expect(t.resolve({ transactionUID: UID })).rejects.toBeInstanceOf(SendRequestNotFoundError);
+    await expect(t.finalize({ transactionUID: UID })).rejects.toBeInstanceOf(SendRequestNotFoundError);
+    await expect(t.fail({ transactionUID: UID, error: { Error: 'States.TaskFailed' } })).rejects.toBeInstanceOf(SendRequestNotFoundError);
+    expect(posted).toBe(0);
   });
 });
