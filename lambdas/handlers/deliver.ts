@@ -14,6 +14,7 @@ import { DynamoNpiIndex } from '../storage/npi-index';
 import { createS3Client, S3BlobStore } from '../storage/s3';
 import { DynamoSendRequestStore } from '../storage/send-requests';
 import { functionServices } from './function-services';
+import { taskEntry } from './source-mapped-stack';
 
 const services = functionServices((cfg) => {
   const dynamodb = createDynamoDbClient(cfg);
@@ -29,6 +30,6 @@ const services = functionServices((cfg) => {
   };
 });
 
-export const deliver = async (input: DeliverInput): Promise<void> => {
+export const deliver = taskEntry(async (input: DeliverInput): Promise<void> => {
   await services().delivery.deliver(input);
-};
+});

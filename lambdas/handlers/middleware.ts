@@ -14,6 +14,7 @@ import type { ProxyResult } from './proxy';
 import { toDicomwebRequest, toProxyResult } from './proxy';
 import type { Config } from '../config';
 import type { Services } from './services';
+import { sourceMappedStack } from './source-mapped-stack';
 import { statusReport } from './status-report';
 
 /**
@@ -62,7 +63,7 @@ export function errorResponse(error: unknown): DicomwebResponse {
   }
   // Log the failure without request data: no patient data in logs.
   const e = error instanceof Error ? error : new Error(String(error));
-  console.error(JSON.stringify({ level: 'error', error: e.name, message: e.message, stack: e.stack }));
+  console.error(JSON.stringify({ level: 'error', error: e.name, message: e.message, stack: e.stack && sourceMappedStack(e.stack) }));
   return statusReport(500, 'the archive could not complete the request; it has been logged');
 }
 

@@ -9,14 +9,15 @@ import type { FailInput, FinalizeInput } from '../send/workflow-io';
 import { createDynamoDbClient } from '../storage/dynamodb';
 import { DynamoSendRequestStore } from '../storage/send-requests';
 import { functionServices } from './function-services';
+import { taskEntry } from './source-mapped-stack';
 
 const services = functionServices((cfg) => ({
   finish: new SendFinish(new DynamoSendRequestStore(createDynamoDbClient(cfg), cfg.tableName)),
 }));
 
-export const finalize = (input: FinalizeInput) => services().finish.finalize(input);
+export const finalize = taskEntry((input: FinalizeInput) => services().finish.finalize(input));
 
-export const fail = async (input: FailInput): Promise<void> => {
+export const fail = taskEntry(async (input: FailInput): Promise<void> => {
   console.error(JSON.stringify({ level: 'error', task: 'fail', transactionUID: input.transactionUID, error: input.error.Error }));
   await services().finish.fail(input);
-};
+});

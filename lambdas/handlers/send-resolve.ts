@@ -14,6 +14,7 @@ import { createS3Client, S3BlobStore } from '../storage/s3';
 import { DynamoSendRequestStore } from '../storage/send-requests';
 import { functionServices } from './function-services';
 import { npiOptions, searchOptions } from './service-options';
+import { taskEntry } from './source-mapped-stack';
 
 const services = functionServices((cfg) => {
   const dynamodb = createDynamoDbClient(cfg);
@@ -31,4 +32,4 @@ const services = functionServices((cfg) => {
   };
 });
 
-export const resolve = (input: ResolveInput) => services().resolution.resolve(input);
+export const resolve = taskEntry((input: ResolveInput) => services().resolution.resolve(input));

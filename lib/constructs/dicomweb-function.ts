@@ -88,7 +88,7 @@ export class DicomwebFunction extends NodejsFunction {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.',
     });
-    const environment: Record<string, string> = { NODE_OPTIONS: '--enable-source-maps' };
+    const environment: Record<string, string> = {};
     for (const [name, value] of Object.entries(props.environment)) {
       if (value !== undefined) environment[name] = value;
     }
@@ -112,7 +112,8 @@ export class DicomwebFunction extends NodejsFunction {
         target: LAMBDA_BUNDLE.target,
         minify: LAMBDA_BUNDLE.minify,
         sourceMap: true,
-        sourceMapMode: SourceMapMode.DEFAULT,
+        sourceMapMode: SourceMapMode.EXTERNAL, // LAMBDA_BUNDLE.sourcemap: beside the bundle, no sourceMappingURL
+        sourcesContent: LAMBDA_BUNDLE.sourcesContent,
         mainFields: [...LAMBDA_BUNDLE.mainFields],
         externalModules: [...LAMBDA_BUNDLE.external],
         esbuildArgs: Object.fromEntries(Object.entries(LAMBDA_BUNDLE.alias).map(([from, to]) => [`--alias:${from}`, to])),

@@ -127,6 +127,8 @@ describe('ArchiveStack functions', () => {
         TABLE_NAME: { Ref: logicalId(stack, stack.storage.table) },
         INDEX_SHARDS: '16',
       });
+      // No --enable-source-maps: stacks are mapped when logged (test/cdk/bundles.test.ts), not at each cold start.
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBeUndefined();
     }
   });
 

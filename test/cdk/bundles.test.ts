@@ -5,7 +5,7 @@
  * Deliver, loaded there on the first C-STORE. Assertions on the import graph, not on timings.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -29,14 +29,18 @@ async function bundle(entry: string) {
     mainFields: [...LAMBDA_BUNDLE.mainFields],
     external: [...LAMBDA_BUNDLE.external],
     bundle: true,
+    outfile: 'index.js', // names the output and its source map; write: false keeps both in memory
     write: false,
     metafile: true,
     logLevel: 'silent',
   });
   const metafile = result.metafile!;
+  const output = (ext: string) => result.outputFiles.find((f) => f.path.endsWith(ext))!.contents;
   return {
-    code: result.outputFiles[0]!.contents,
-    bytes: result.outputFiles[0]!.contents.byteLength,
+    code: output('.js'),
+    /** The source map beside the bundle (LAMBDA_BUNDLE.sourcemap). */
+    map: output('.js.map'),
+    bytes: output('.js').byteLength,
     /** Files evaluated at start: reached from the entry by static imports (not by `await import()`). */
     atStart: reachable(metafile, path.relative(root, path.join(root, entry)), (kind) => kind !== 'dynamic-import'),
     all: new Set(Object.keys(metafile.inputs)),
@@ -57,11 +61,13 @@ function reachable(metafile: Metafile, entry: string, follow: (kind: string) => 
 }
 
 /** Writes a bundle under node_modules, so the external AWS SDK resolves as the runtime provides it. */
-function writeBundle(name: string, code: Uint8Array): string {
+function writeBundle(name: string, code: Uint8Array, map?: Uint8Array): string {
   const dir = path.join(root, 'node_modules', '.cache', 'bundle-test');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}.cjs`);
   writeFileSync(file, code);
+  if (map) writeFileSync(`${file}.map`, map);
+  else rmSync(`${file}.map`, { force: true });
   return file;
 }
 
@@ -106,6 +112,34 @@ describe('Lambda bundles', () => {
     expect(b.bytes).toBeLessThan(MiB);
     // One build of dcmjs, whoever imports or requires it (bundling.ts `alias`).
     expect([...b.all].filter((f) => /node_modules\/dcmjs\/build\//.test(f)).length).toBe(spec.dicom ? 1 : 0);
+  }, 60_000);
+
+  // The functions run without --enable-source-maps (it read and parsed the map at every cold start):
+  // a Task's failure and the 500 log map their stacks from the map beside the bundle when they happen.
+  it('ship a positions-only source map without a sourceMappingURL, and a failing Task reports source positions', async () => {
+    const b = await bundle(sendTaskFunctions.finalize.entry);
+    expect(Buffer.from(b.code).toString()).not.toContain('sourceMappingURL');
+    expect(JSON.parse(Buffer.from(b.map).toString())).not.toHaveProperty('sourcesContent');
+    const failure = async (map?: Uint8Array) => {
+      const file = writeBundle(`send-finish-${map ? 'mapped' : 'bare'}`, b.code, map);
+      const { finalize } = createRequire(import.meta.url)(file) as typeof import('../../lambdas/handlers/send-finish');
+      const saved = { BUCKET_NAME: process.env.BUCKET_NAME, TABLE_NAME: process.env.TABLE_NAME };
+      // Without them config() refuses to start: a fault inside the bundle.
+      delete process.env.BUCKET_NAME;
+      delete process.env.TABLE_NAME;
+      try {
+        return await finalize({ transactionUID: '1.2.3' }).then(() => undefined, (e: Error) => e);
+      } finally {
+        for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
+      }
+    };
+    const mapped = await failure(b.map);
+    expect(mapped?.message).toMatch(/^environment variable \w+ is required$/);
+    expect(mapped?.stack).toMatch(/lambdas\/config\.ts:\d+:\d+/);
+    expect(mapped?.stack).toMatch(/lambdas\/handlers\/function-services\.ts:\d+:\d+/);
+    expect(mapped?.stack).not.toMatch(/send-finish-mapped\.cjs:/);
+    // Without its map the stack stays as V8 wrote it.
+    expect((await failure())?.stack).toMatch(/send-finish-bare\.cjs:1:\d+/);
   }, 60_000);
 
   it('Deliver carries dcmjs-dimse for C-STORE sub-operations, loaded on the first one only', async () => {
