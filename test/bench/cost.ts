@@ -171,7 +171,7 @@ export interface BundleCost {
  * process.
  * Bundles go under node_modules/.cache so that the external AWS SDK resolves, as in the runtime.
  */
-export async function measureBundles(runs = 3): Promise<BundleCost[]> {
+export async function measureBundles(runs = 7): Promise<BundleCost[]> {
   const outDir = path.join(PROJECT_ROOT, 'node_modules', '.cache', 'bench-bundles');
   await mkdir(outDir, { recursive: true });
   const entries = new Map<string, string>();

@@ -58,13 +58,18 @@ import {
   wadoInstances,
   wadoSeries,
   type Measurement,
+  type StoredInstance,
 } from './workloads';
 
 const SCALES = {
-  small: { stowSmall: 400, stowLarge: 100, qidoStudies: 500, queries: 40, send: 200, cpuInstances: 40 },
-  full: { stowSmall: 2000, stowLarge: 400, qidoStudies: 10_000, queries: 200, send: 1000, cpuInstances: 100 },
+  small: { stowSmall: 400, stowLarge: 100, qidoStudies: 500, queries: 40, send: 200, cpuInstances: 100 },
+  full: { stowSmall: 2000, stowLarge: 400, qidoStudies: 10_000, queries: 200, send: 1000, cpuInstances: 200 },
 } as const;
 const SECTIONS = ['stow', 'wado', 'qido', 'send', 'cost'] as const;
+/** Queries of each kind run on each server before its measured ones (both(): warm-up). */
+const QIDO_WARM_UP_QUERIES = 10;
+/** Instances of the Send (and of Orthanc's forwarding) run before the measured one. */
+const SEND_WARM_UP_INSTANCES = 20;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -107,16 +112,23 @@ type Outcome = Measured | { readonly error: string };
 const ok = (o: Outcome | undefined): Measured | undefined => (o && 'operations' in o ? o : undefined);
 const errorOf = (o: Outcome | undefined): string | undefined => (o && 'error' in o ? o.error : undefined);
 
-/** The archive, then Orthanc, each measured alone with its process's CPU time around the run. */
+/**
+ * The archive, then Orthanc, each measured alone with its process's CPU time around the run. A
+ * `warmUp` runs first on each server, neither timed nor counted: a little of the same work on other
+ * data, so the figure is that of a server in service (code paths loaded and, for the archive's
+ * Node.js process, compiled by the JIT) rather than of its first requests.
+ */
 async function both(
   servers: Servers,
   what: string,
   run: (server: DicomwebServer) => Promise<Measurement>,
+  warmUp?: (server: DicomwebServer) => Promise<unknown>,
 ): Promise<{ archive?: Outcome; orthanc?: Outcome }> {
   const one = async (server: DicomwebServer): Promise<Outcome> => {
     log(`${what}: ${server.name}`);
-    const cpu0 = processCpuSeconds(server.pid);
     try {
+      await warmUp?.(server);
+      const cpu0 = processCpuSeconds(server.pid);
       const m = await run(server);
       return { ...m, cpu: processCpuSeconds(server.pid) - cpu0 };
     } catch (error) {
@@ -181,25 +193,42 @@ async function main(): Promise<void> {
     const servers: Servers = { archive, orthanc, destination };
 
     // STOW-RS, PS3.18 10.5: as many instances per request as the archive's request limit admits.
-    const small = stowCorpus(scale.stowSmall, 40_000);
-    const large = stowCorpus(scale.stowLarge, 500_000);
+    const SMALL_BYTES = 40_000;
+    const LARGE_BYTES = 500_000;
+    const small = stowCorpus(scale.stowSmall, SMALL_BYTES);
+    const large = stowCorpus(scale.stowLarge, LARGE_BYTES);
     if (sections.has('stow') || sections.has('wado')) {
-      for (const [label, corpus] of [['small (~40 KB)', small], ['large (~0.5 MB)', large]] as const) {
+      for (const [label, corpus, bytes] of [['small (~40 KB)', small, SMALL_BYTES], ['large (~0.5 MB)', large, LARGE_BYTES]] as const) {
         const perRequest = instancesPerRequest(MAX_REQUEST_BYTES, corpus.files);
-        const r = await both(servers, `STOW-RS ${label}`, (s) => stowWorkload(s.url, corpus, perRequest, CONCURRENCY));
+        // Warm-up: one request of instances of the same size, of a patient of its own.
+        const warm = stowCorpus(perRequest, bytes, 20, 'WARM-UP');
+        const r = await both(
+          servers,
+          `STOW-RS ${label}`,
+          (s) => stowWorkload(s.url, corpus, perRequest, CONCURRENCY),
+          (s) => stowWorkload(s.url, warm, perRequest, CONCURRENCY),
+        );
         rows.push(...throughputRows(`STOW-RS ${label}, ${perRequest}/request`, r), serverCpuRow(`STOW-RS ${label}`, r));
       }
     }
 
     // WADO-RS, PS3.18 10.4: instances and frames as stored, and whole series.
     if (sections.has('wado')) {
-      let r = await both(servers, 'WADO-RS instance (small)', (s) => wadoInstances(s.url, small.instances, CONCURRENCY));
+      // Warm-up: the same retrieval of the first series' instances (20), before the whole run.
+      const wado = (what: string, workload: typeof wadoInstances, instances: readonly StoredInstance[]) =>
+        both(
+          servers,
+          what,
+          (s) => workload(s.url, instances, CONCURRENCY),
+          (s) => workload(s.url, instances.slice(0, 20), CONCURRENCY),
+        );
+      let r = await wado('WADO-RS instance (small)', wadoInstances, small.instances);
       rows.push(...throughputRows('WADO-RS instance (~40 KB)', r), serverCpuRow('WADO-RS instance (~40 KB)', r));
-      r = await both(servers, 'WADO-RS instance (large)', (s) => wadoInstances(s.url, large.instances, CONCURRENCY));
+      r = await wado('WADO-RS instance (large)', wadoInstances, large.instances);
       rows.push(...throughputRows('WADO-RS instance (~0.5 MB)', r));
-      r = await both(servers, 'WADO-RS series', (s) => wadoSeries(s.url, large.instances, CONCURRENCY));
+      r = await wado('WADO-RS series', wadoSeries, large.instances);
       rows.push(...throughputRows('WADO-RS series (20 x ~0.5 MB)', r, 'instances/s', 20));
-      r = await both(servers, 'WADO-RS frames', (s) => wadoFrames(s.url, large.instances, CONCURRENCY));
+      r = await wado('WADO-RS frames', wadoFrames, large.instances);
       rows.push(...throughputRows('WADO-RS frame (~0.5 MB)', r, 'frames/s'));
     }
 
@@ -218,11 +247,16 @@ async function main(): Promise<void> {
       };
       for (const level of QIDO_LEVELS) {
         for (const key of QIDO_KEYS) {
-          const r = await both(servers, `QIDO-RS ${level} ${key}`, (s) =>
-            // Queries over a corpus that did not load would measure something else.
-            errorOf(s === servers.archive ? load.archive : load.orthanc)
-              ? Promise.reject(new Error('its QIDO-RS corpus did not load'))
-              : qidoWorkload(s.url, level, key, scale.queries, scale.qidoStudies, CONCURRENCY),
+          const r = await both(
+            servers,
+            `QIDO-RS ${level} ${key}`,
+            (s) =>
+              // Queries over a corpus that did not load would measure something else.
+              errorOf(s === servers.archive ? load.archive : load.orthanc)
+                ? Promise.reject(new Error('its QIDO-RS corpus did not load'))
+                : qidoWorkload(s.url, level, key, scale.queries, scale.qidoStudies, CONCURRENCY),
+            // Warm-up: ten queries of the kind, for other values than the measured ones.
+            (s) => qidoWorkload(s.url, level, key, QIDO_WARM_UP_QUERIES, scale.qidoStudies, CONCURRENCY, scale.queries),
           );
           rows.push(
             row(`QIDO-RS /${level} by ${key}`, 'queries/s', r, perSecond, {
@@ -238,10 +272,17 @@ async function main(): Promise<void> {
     if (sections.has('send') && destination && orthanc) {
       const forArchive = sendCorpus(scale.send, SEND_BYTES);
       const forOrthanc = sendCorpus(scale.send, SEND_BYTES);
+      const warmArchive = sendCorpus(SEND_WARM_UP_INSTANCES, SEND_BYTES);
+      const warmOrthanc = sendCorpus(SEND_WARM_UP_INSTANCES, SEND_BYTES);
       const perRequest = instancesPerRequest(MAX_REQUEST_BYTES, forArchive.files);
       log('SEND-RS: loading the corpus into both origins');
-      await stowWorkload(archive.url, { files: forArchive.files, instances: [], bytes: forArchive.bytes }, perRequest, CONCURRENCY);
-      await stowWorkload(orthanc.url, { files: forOrthanc.files, instances: [], bytes: forOrthanc.bytes }, perRequest, CONCURRENCY);
+      for (const [url, corpus] of [[archive.url, forArchive], [archive.url, warmArchive], [orthanc.url, forOrthanc], [orthanc.url, warmOrthanc]] as const) {
+        await stowWorkload(url, { files: corpus.files, instances: [], bytes: corpus.bytes }, perRequest, CONCURRENCY);
+      }
+      // Warm-up (as in both()): a Send, and a forwarding, of other instances first.
+      log('SEND-RS: warm-up');
+      await benchSendRs({ origin: archive.url, originDataDir: archive.dataDir, destination: destination.url, corpus: warmArchive });
+      await benchOrthancForward({ restUrl: orthanc.restUrl, server: 'destination', destination: destination.url, corpus: warmOrthanc });
       // CPU seconds of the origin and of the destination over a run (the destination's STOW-RS ingest is
       // the same work for both origins, so the origin rows are what differs).
       const [receiver, forwarder] = [destination, orthanc];

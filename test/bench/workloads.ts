@@ -147,9 +147,9 @@ export function qidoQuery(level: QidoLevel, key: QidoKey, i: number, studies: nu
   return `/${level}?${match[key]}&limit=100`;
 }
 
-/** Runs `count` queries of one kind; 200 and 204 (no match) are both answers. */
-export function qidoWorkload(url: string, level: QidoLevel, key: QidoKey, count: number, studies: number, concurrency: number): Promise<Measurement> {
-  const indices = Array.from({ length: count }, (_, i) => i);
+/** Runs `count` queries of one kind, the `first`-th and on; 200 and 204 (no match) are both answers. */
+export function qidoWorkload(url: string, level: QidoLevel, key: QidoKey, count: number, studies: number, concurrency: number, first = 0): Promise<Measurement> {
+  const indices = Array.from({ length: count }, (_, i) => first + i);
   return measure(indices, concurrency, async (i) => {
     const r = await fetch(`${url}${qidoQuery(level, key, i, studies)}`, { headers: { Accept: 'application/dicom+json' } });
     const body = await r.arrayBuffer();
