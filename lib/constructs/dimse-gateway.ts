@@ -4,7 +4,8 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { DIMSE_LIMIT_DEFAULTS } from '../../lambdas/dimse/config';
+import { ConfigError } from '../../lambdas/config';
+import { loadDimseConfig } from '../../lambdas/dimse/config';
 import { PROJECT_ROOT } from './dicomweb-function';
 import type { ArchiveLogs } from './logs';
 import type { SendWorkflow } from './send-workflow';
@@ -51,6 +52,10 @@ export class DimseGateway extends Construct {
 
   constructor(scope: Construct, id: string, props: DimseGatewayProps) {
     super(scope, id);
+    // A listener needs a fixed port (the gateway alone would take 0, an ephemeral one, as tests do).
+    if (!Number.isInteger(props.port) || props.port < 1 || props.port > 65535) throw new Error(`context ${SETTING_NAMES.DIMSE_PORT} must be a TCP port from 1 to 65535`);
+    const dimseEnvironment = dimseEnvironmentOf(props);
+    checkWithGatewayRules(dimseEnvironment);
     const flowLogs = props.logs.logGroup(this, 'FlowLogs');
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
@@ -92,12 +97,7 @@ export class DimseGateway extends Construct {
         BUCKET_NAME: props.storage.bucket.bucketName,
         TABLE_NAME: props.storage.table.tableName,
         DESTINATIONS_SECRET_ARN: props.send.destinations.secretArn,
-        DIMSE_AET: props.aeTitle,
-        DIMSE_PORT: String(props.port),
-        ...(props.moveProxyOrigin ? { DIMSE_MOVE_PROXY_ORIGIN: props.moveProxyOrigin } : {}),
-        ...(props.maxAssociations ? { DIMSE_MAX_ASSOCIATIONS: String(props.maxAssociations) } : {}),
-        ...(props.maxObjectBytes ? { DIMSE_MAX_OBJECT_BYTES: String(props.maxObjectBytes) } : {}),
-        ...(props.maxBufferedBytes ? { DIMSE_MAX_BUFFERED_BYTES: String(props.maxBufferedBytes) } : {}),
+        ...dimseEnvironment,
         ...props.environment,
       },
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'dimse', logGroup: props.logs.logGroup(this, 'Logs') }),
@@ -163,19 +163,55 @@ export class DimseGateway extends Construct {
   }
 }
 
+type DimseSettings = Pick<DimseGatewayProps, 'aeTitle' | 'port' | 'allowedCidrs' | 'moveProxyOrigin' | 'maxAssociations' | 'maxObjectBytes' | 'maxBufferedBytes'>;
+
+/** The container's DIMSE_* variables (lambdas/dimse/config.ts) and the context setting each comes from. */
+const SETTING_NAMES = {
+  DIMSE_AET: 'dimseAet',
+  DIMSE_PORT: 'dimsePort',
+  DIMSE_MOVE_PROXY_ORIGIN: 'dimseMoveProxyOrigin',
+  DIMSE_MAX_ASSOCIATIONS: 'dimseMaxAssociations',
+  DIMSE_MAX_OBJECT_BYTES: 'dimseMaxObjectBytes',
+  DIMSE_MAX_BUFFERED_BYTES: 'dimseMaxBufferedBytes',
+} as const;
+
+function dimseEnvironmentOf(settings: DimseSettings): Record<string, string> {
+  const variables: Record<keyof typeof SETTING_NAMES, string | number | undefined> = {
+    DIMSE_AET: settings.aeTitle,
+    DIMSE_PORT: settings.port,
+    DIMSE_MOVE_PROXY_ORIGIN: settings.moveProxyOrigin,
+    DIMSE_MAX_ASSOCIATIONS: settings.maxAssociations,
+    DIMSE_MAX_OBJECT_BYTES: settings.maxObjectBytes,
+    DIMSE_MAX_BUFFERED_BYTES: settings.maxBufferedBytes,
+  };
+  return Object.fromEntries(Object.entries(variables).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+}
+
+/**
+ * The gateway refuses to start on settings its configuration rejects (lambdas/dimse/config.ts): the
+ * same rules, applied at synth, so a deployment does not end with a task that stops at once. Errors
+ * name the context settings.
+ */
+function checkWithGatewayRules(environment: Record<string, string>): void {
+  try {
+    loadDimseConfig(environment);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const names: Record<string, string> = SETTING_NAMES;
+    throw new Error(`context ${error.message.replace(/DIMSE_[A-Z_]+/g, (name) => names[name] ?? name)}`);
+  }
+}
+
 /** The gateway's deployment choices from context; undefined unless context `dimse` is 'true'. */
-export function dimseSettingsFromContext(
-  node: Construct['node'],
-): Pick<DimseGatewayProps, 'aeTitle' | 'port' | 'allowedCidrs' | 'moveProxyOrigin' | 'maxAssociations' | 'maxObjectBytes' | 'maxBufferedBytes'> | undefined {
+export function dimseSettingsFromContext(node: Construct['node']): DimseSettings | undefined {
   const on: unknown = node.tryGetContext('dimse');
   if (on !== true && on !== 'true') {
     if (on === undefined || on === false || on === 'false') return undefined;
     throw new Error(`context dimse must be 'true' or 'false', got ${JSON.stringify(on)}`);
   }
+  // Values are checked by the gateway's own rules (DimseGateway, checkWithGatewayRules); here, their types.
   const aeTitle = String(node.tryGetContext('dimseAet') ?? 'ARCHIVE');
-  if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(aeTitle)) throw new Error('context dimseAet must be 1 to 16 printable characters without backslash');
   const port = Number(node.tryGetContext('dimsePort') ?? 11112);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('context dimsePort must be a TCP port');
   const cidrs: unknown = node.tryGetContext('dimseAllowedCidrs') ?? [];
   const allowedCidrs = typeof cidrs === 'string' ? cidrs.split(',').map((c) => c.trim()).filter(Boolean) : cidrs;
   if (!Array.isArray(allowedCidrs) || !allowedCidrs.every((c) => typeof c === 'string' && /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(c))) {
@@ -195,10 +231,6 @@ export function dimseSettingsFromContext(
   const maxAssociations = limit('dimseMaxAssociations');
   const maxObjectBytes = limit('dimseMaxObjectBytes');
   const maxBufferedBytes = limit('dimseMaxBufferedBytes');
-  // The gateway refuses to start otherwise (lambdas/dimse/config.ts): say so at synth.
-  if (maxBufferedBytes && maxBufferedBytes < (maxObjectBytes ?? DIMSE_LIMIT_DEFAULTS.maxObjectBytes)) {
-    throw new Error('context dimseMaxBufferedBytes must be at least dimseMaxObjectBytes (default 256 MiB)');
-  }
   return {
     aeTitle,
     port,

@@ -60,5 +60,8 @@ describe('DIMSE gateway construct (Fargate behind an NLB)', { timeout: 120_000 }
     expect(() => buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], dimse: 'true', dimsePort: '70000' } }))).toThrow(/dimsePort/);
     expect(() => buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], dimse: 'true', dimseMaxObjectBytes: 'lots' } }))).toThrow(/dimseMaxObjectBytes/);
     expect(() => buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], dimse: 'true', dimseMaxBufferedBytes: '1000' } }))).toThrow(/at least dimseMaxObjectBytes/);
+    // The gateway's own rules (lambdas/dimse/config.ts), applied at synth: PS3.5 AE, no backslash.
+    expect(() => buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], dimse: 'true', dimseAet: 'A\\B' } }))).toThrow(/context dimseAet must be 1 to 16/);
+    expect(() => buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], dimse: 'true', dimsePort: '0' } }))).toThrow(/dimsePort must be a TCP port/);
   });
 });
