@@ -5,8 +5,8 @@
  * embedded gateway builds them. S3 and DynamoDB are the emulators of ./emulators-process.ts, in
  * another process. Prints one JSON line.
  *   node --expose-gc --import tsx test/bench/cost-worker.ts cpu      (env BENCH_DESTINATION: a STOW-RS root)
- *   node --expose-gc --import tsx test/bench/cost-worker.ts store-rss <content type> <one-instance body> <large body> ...
- *   node --expose-gc --import tsx test/bench/cost-worker.ts retrieve-rss <study> <series> <one SOP Instance UID>
+ *   node --expose-gc --import tsx test/bench/cost-worker.ts store-rss|store-live <content type> <one-instance body> <large body> ...
+ *   node --expose-gc --import tsx test/bench/cost-worker.ts retrieve-rss|retrieve-live <study> <series> <one SOP Instance UID>
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -140,11 +140,47 @@ async function cpuRound(destination: string, count: number): Promise<Record<stri
   return out;
 }
 
+/** Live memory: the V8 heap in use and the buffers outside it, right after a full collection. */
+function liveBytes(): number {
+  (globalThis as { gc?: () => void }).gc!();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+/** How often the live memory is sampled during a call. */
+const LIVE_SAMPLE_MS = 5;
+
+type Meter = 'rss' | 'live';
+
 /**
- * Stores each request body file once, in order, measuring the peak RSS of the first two: a
+ * Memory before a call and its peak during it. `rss`: the resident set (Linux VmHWM, reset right
+ * before), what the function's memory size must hold, garbage not yet collected included. `live`:
+ * the live memory (liveBytes) sampled every LIVE_SAMPLE_MS while the call runs and once after it,
+ * what the call holds at once; the difference between the two is what V8 had not collected yet.
+ */
+async function metered<T>(meter: Meter, call: () => Promise<T>): Promise<{ result: T; before: number; peak: number }> {
+  if (meter === 'rss') {
+    resetPeakRss();
+    const before = process.memoryUsage().rss;
+    const result = await call();
+    return { result, before, peak: peakRssBytes() };
+  }
+  const before = liveBytes();
+  let peak = before;
+  const timer = setInterval(() => (peak = Math.max(peak, liveBytes())), LIVE_SAMPLE_MS);
+  try {
+    const result = await call();
+    return { result, before, peak: Math.max(peak, liveBytes()) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * Stores each request body file once, in order, measuring the memory of the first two: a
  * one-instance request (the reference: what any store costs) and the large request.
  */
-async function storeRss(contentType: string, files: readonly string[]): Promise<Record<string, number>> {
+async function storeMemory(meter: Meter, contentType: string, files: readonly string[]): Promise<Record<string, number>> {
   const peaks: { bytes: number; before: number; peak: number }[] = [];
   for (const file of files) {
     let body: Buffer | undefined = readFileSync(file);
@@ -154,40 +190,36 @@ async function storeRss(contentType: string, files: readonly string[]): Promise<
     // The event holds the body base64-encoded, as API Gateway hands it over: it is in memory before the handler runs.
     const event = proxyEvent(request, new URL('http://127.0.0.1/studies'), route, pathParameters, body);
     body = undefined;
-    resetPeakRss();
-    const before = process.memoryUsage().rss;
-    const result = await handlers.store(event, { awsRequestId: newUid() } as unknown as Context);
+    const { result, before, peak } = await metered(meter, () => handlers.store(event, { awsRequestId: newUid() } as unknown as Context));
     if (result.statusCode !== 200) throw new Error(`store of ${bytes} bytes answered ${result.statusCode}`);
-    peaks.push({ bytes, before, peak: peakRssBytes() });
+    peaks.push({ bytes, before, peak });
   }
   const [reference, large] = peaks;
-  return { referenceGrowth: reference!.peak - reference!.before, requestBytes: large!.bytes, rssBefore: large!.before, peakRss: large!.peak };
+  return { referenceGrowth: reference!.peak - reference!.before, bytes: large!.bytes, before: large!.before, peak: large!.peak };
 }
 
-/** Peak RSS while retrieving one instance of the series (the reference), then the whole series. */
-async function retrieveRss(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<Record<string, number>> {
+/** Memory while retrieving one instance of the series (the reference), then the whole series. */
+async function retrieveMemory(meter: Meter, studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<Record<string, number>> {
   const series = `/studies/${studyInstanceUID}/series/${seriesInstanceUID}`;
   const measure = async (target: string) => {
-    resetPeakRss();
-    const before = process.memoryUsage().rss;
-    const answer = await invoke('GET', target, { Accept: AS_STORED });
+    const { result: answer, before, peak } = await metered(meter, () => invoke('GET', target, { Accept: AS_STORED }));
     if (answer.status !== 200) throw new Error(`retrieve answered ${answer.status}: ${answer.text.slice(0, 300)}`);
-    return { bytes: answer.bytes, before, peak: peakRssBytes() };
+    return { bytes: answer.bytes, before, peak };
   };
   await measure(`${series}/instances/${sopInstanceUID}`); // warm-up
   const reference = await measure(`${series}/instances/${sopInstanceUID}`);
   const whole = await measure(series);
-  return { referenceGrowth: reference.peak - reference.before, responseBytes: whole.bytes, rssBefore: whole.before, peakRss: whole.peak };
+  return { referenceGrowth: reference.peak - reference.before, bytes: whole.bytes, before: whole.before, peak: whole.peak };
 }
 
 const [mode, ...args] = process.argv.slice(2);
 const result =
   mode === 'cpu'
     ? await cpu(process.env.BENCH_DESTINATION!, Number(args[0] ?? 50))
-    : mode === 'store-rss'
-      ? await storeRss(args[0]!, args.slice(1))
-      : mode === 'retrieve-rss'
-        ? await retrieveRss(args[0]!, args[1]!, args[2]!)
+    : mode === 'store-rss' || mode === 'store-live'
+      ? await storeMemory(mode === 'store-rss' ? 'rss' : 'live', args[0]!, args.slice(1))
+      : mode === 'retrieve-rss' || mode === 'retrieve-live'
+        ? await retrieveMemory(mode === 'retrieve-rss' ? 'rss' : 'live', args[0]!, args[1]!, args[2]!)
         : undefined;
 if (!result) throw new Error(`cost-worker: unknown mode ${mode}`);
 console.log(JSON.stringify(result));

@@ -82,19 +82,20 @@ async function startEmulatorsProcess(dataDir: string): Promise<EmulatorsProcess>
 export interface HandlerCosts {
   /** CPU-ms per instance: `store.small`, `store.large`, `retrieve.small`, `retrieve.large`, `send.small`. */
   readonly cpuMs: Record<string, number>;
-  /** Storing one request of about `storeMb`. */
-  readonly store: PeakMemory;
-  /** Retrieving a series of two such requests. */
-  readonly retrieve: PeakMemory;
+  /** Storing one request of about `storeMb`: peak RSS, and live memory. */
+  readonly store: { readonly rss: CallMemory; readonly live: CallMemory };
+  /** Retrieving a series of two such requests: peak RSS, and live memory. */
+  readonly retrieve: { readonly rss: CallMemory; readonly live: CallMemory };
 }
 
-export interface PeakMemory {
+/** Memory of one call, as cost-worker.ts `metered` measures it (resident set or live memory). */
+export interface CallMemory {
   /** Request or response body. */
   readonly bytes: number;
   readonly largestInstance: number;
-  /** RSS when the handler was called, and its peak during the call. */
-  readonly rssBefore: number;
-  readonly peakRss: number;
+  /** Memory when the handler was called, and its peak during the call. */
+  readonly before: number;
+  readonly peak: number;
   /** Peak growth of the same operation on one instance: what any call costs, whatever its size. */
   readonly referenceGrowth: number;
 }
@@ -118,39 +119,49 @@ export async function measureHandlerCosts(opts: { destination: string; cpuInstan
     const perRequest = Math.ceil((opts.storeMb * 1024 * 1024) / instanceBytes);
     const series = { studyInstanceUID: newUid(), seriesInstanceUID: newUid(), patientID: 'COST-RSS', patientName: 'Cost^Rss' };
     const firstSop = newUid();
-    const requests = [[makeInstance({ ...series, studyInstanceUID: newUid(), seriesInstanceUID: newUid(), approximateBytes: instanceBytes })]];
-    let largestInstance = requests[0]![0]!.byteLength;
-    for (let r = 0; r < 2; r++) {
-      const instances = Array.from({ length: perRequest }, (_, i) =>
-        makeInstance({ ...series, sopInstanceUID: r === 0 && i === 0 ? firstSop : undefined, approximateBytes: instanceBytes }),
-      );
-      largestInstance = Math.max(largestInstance, ...instances.map((i) => i.byteLength));
-      requests.push(instances);
-    }
-    const files: string[] = [];
+    // The live-memory pass stores a one-instance and a large request of its own (new instances take
+    // the same path), in a series of their own.
+    const oneInstance = () => [makeInstance({ ...series, studyInstanceUID: newUid(), seriesInstanceUID: newUid(), approximateBytes: instanceBytes })];
+    const large = (inSeries: { studyInstanceUID: string; seriesInstanceUID: string }, first?: string) =>
+      Array.from({ length: perRequest }, (_, i) => makeInstance({ ...series, ...inSeries, sopInstanceUID: i === 0 ? first : undefined, approximateBytes: instanceBytes }));
+    const requests = {
+      rss: [oneInstance(), large(series, firstSop), large(series)],
+      live: [oneInstance(), large({ studyInstanceUID: newUid(), seriesInstanceUID: newUid() })],
+    };
+    const largestInstance = Math.max(...[...requests.rss, ...requests.live].flat().map((i) => i.byteLength));
     let contentType = '';
-    for (const [r, instances] of requests.entries()) {
-      const body = stowBody(instances);
-      contentType = body.contentType;
-      files.push(path.join(dataDir, `request-${r}.bin`));
-      await writeFile(files[r]!, body.body);
-    }
-    const store = await runJson(['test/bench/cost-worker.ts', 'store-rss', contentType, ...files], {
-      ...emulators.env,
-      MAX_REQUEST_BYTES: String(opts.storeMb * 2 * 1024 * 1024),
-    });
-    const retrieve = await runJson(['test/bench/cost-worker.ts', 'retrieve-rss', series.studyInstanceUID, series.seriesInstanceUID, firstSop], {
-      ...emulators.env,
-      MAX_RESPONSE_BYTES: String(opts.storeMb * 4 * 1024 * 1024),
-    });
-    const memory = (m: Record<string, number>, bytes: number): PeakMemory => ({
-      bytes,
+    const written = async (name: string, list: Uint8Array[][]) => {
+      const files: string[] = [];
+      for (const [r, instances] of list.entries()) {
+        const body = stowBody(instances);
+        contentType = body.contentType;
+        files.push(path.join(dataDir, `request-${name}-${r}.bin`));
+        await writeFile(files[r]!, body.body);
+      }
+      return files;
+    };
+    const files = { rss: await written('rss', requests.rss), live: await written('live', requests.live) };
+    const storeEnv = { ...emulators.env, MAX_REQUEST_BYTES: String(opts.storeMb * 2 * 1024 * 1024) };
+    const retrieveEnv = { ...emulators.env, MAX_RESPONSE_BYTES: String(opts.storeMb * 4 * 1024 * 1024) };
+    const retrieveArgs = [series.studyInstanceUID, series.seriesInstanceUID, firstSop];
+    const memory = (m: Record<string, number>): CallMemory => ({
+      bytes: m.bytes!,
       largestInstance,
-      rssBefore: m.rssBefore!,
-      peakRss: m.peakRss!,
+      before: m.before!,
+      peak: m.peak!,
       referenceGrowth: m.referenceGrowth!,
     });
-    return { cpuMs, store: memory(store, store.requestBytes!), retrieve: memory(retrieve, retrieve.responseBytes!) };
+    return {
+      cpuMs,
+      store: {
+        rss: memory(await runJson(['test/bench/cost-worker.ts', 'store-rss', contentType, ...files.rss], storeEnv)),
+        live: memory(await runJson(['test/bench/cost-worker.ts', 'store-live', contentType, ...files.live], storeEnv)),
+      },
+      retrieve: {
+        rss: memory(await runJson(['test/bench/cost-worker.ts', 'retrieve-rss', ...retrieveArgs], retrieveEnv)),
+        live: memory(await runJson(['test/bench/cost-worker.ts', 'retrieve-live', ...retrieveArgs], retrieveEnv)),
+      },
+    };
   } finally {
     await emulators.close();
     await rm(dataDir, { recursive: true, force: true });
