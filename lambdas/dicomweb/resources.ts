@@ -31,12 +31,21 @@ export function assertValidUids(uids: ResourceUids): void {
 
 /** The instance entries of a study, series or instance, in index order. */
 export async function instancesOf(index: MetadataIndex, uids: ResourceUids): Promise<IndexEntry[]> {
+  return collect(eachInstanceOf(index, uids));
+}
+
+/**
+ * The same, as the index reads them (a page at a time), for a caller that keeps less than the whole
+ * entry of each instance.
+ */
+export async function* eachInstanceOf(index: MetadataIndex, uids: ResourceUids): AsyncIterable<IndexEntry> {
   const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = uids;
   if (sopInstanceUID !== undefined) {
     const entry = await index.getInstance(studyInstanceUID, seriesInstanceUID!, sopInstanceUID);
-    return entry ? [entry] : [];
+    if (entry) yield entry;
+    return;
   }
-  return collect(index.query({ by: 'study', level: 'INSTANCE', studyInstanceUID, seriesInstanceUID }));
+  yield* index.query({ by: 'study', level: 'INSTANCE', studyInstanceUID, seriesInstanceUID });
 }
 
 /** The error for a resource with nothing indexed: 410 when a tombstone says it was deleted, else 404. */

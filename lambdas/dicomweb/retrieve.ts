@@ -17,7 +17,7 @@ import { MediaType, warningHeader, type DicomwebResponse } from '../handlers/htt
 import type { BlobStore, DicomJson, IndexEntry, InstanceObject, Level, MetadataIndex } from '../storage/ports';
 import { ANY_TRANSFER_SYNTAX, DEFAULT_TRANSFER_SYNTAX, negotiateInstances, negotiateMetadata, negotiateOctetStream } from './accept';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
-import { absentResourceError, assertValidUids, instancesOf, levelOf, type ResourceUids } from './resources';
+import { absentResourceError, assertValidUids, eachInstanceOf, instancesOf, levelOf, type ResourceUids } from './resources';
 import { absolute, bulkDataPath, instancePath, tagPathFromSegment } from './uris';
 
 /**
@@ -155,17 +155,19 @@ export class RetrieveService {
   private async retrieveInstances(uids: ResourceUids, req: RetrieveRequest): Promise<DicomwebResponse> {
     assertValidUids(uids);
     const syntaxes = negotiateInstances(req);
-    const entries = await this.instances(uids);
-    // What the response needs of each instance, not its whole index entry (the attributes): a
-    // series of 800 instances held some 5 MB of entries while it streamed.
-    const producible = entries.flatMap((entry) => {
-      const object = entry.instance!;
-      const representation = representationOf(object, syntaxes);
-      const path = instancePath(entry.studyInstanceUID, entry.seriesInstanceUID!, entry.sopInstanceUID!);
-      return representation ? [{ object, path, representation }] : [];
+    // What the response needs of each instance, not its whole index entry (about 5 KB of attributes),
+    // the entries read a page at a time: a large series does not hold all its entries at once.
+    const instances: { readonly object: InstanceObject; readonly path: string }[] = [];
+    for await (const entry of eachInstanceOf(this.index, uids)) {
+      instances.push({ object: entry.instance!, path: instancePath(entry.studyInstanceUID, entry.seriesInstanceUID!, entry.sopInstanceUID!) });
+    }
+    if (instances.length === 0) throw await absentResourceError(this.index, uids);
+    const producible = instances.flatMap((instance) => {
+      const representation = representationOf(instance.object, syntaxes);
+      return representation ? [{ ...instance, representation }] : [];
     });
     if (producible.length === 0) {
-      const stored = [...new Set(entries.map((e) => e.instance!.transferSyntaxUID))];
+      const stored = [...new Set(instances.map((i) => i.object.transferSyntaxUID))];
       throw new NotAcceptableError('the instances cannot be returned in the requested transfer syntax', [
         { target: 'Accept', message: `stored in ${stored.join(', ')}; ask for transfer-syntax=${ANY_TRANSFER_SYNTAX} or one of these` },
       ]);
@@ -195,10 +197,10 @@ export class RetrieveService {
       // A response that ends early (the client went away) releases the objects read ahead.
       (part) => void closeBody(part.body),
     );
-    const skipped = entries.length - producible.length;
+    const skipped = instances.length - producible.length;
     const warning =
       skipped > 0
-        ? warningHeader(baseUrl, `${skipped} of ${entries.length} instance(s) cannot be returned in the requested transfer syntax`)
+        ? warningHeader(baseUrl, `${skipped} of ${instances.length} instance(s) cannot be returned in the requested transfer syntax`)
         : undefined;
     return multipartResponse(MediaType.Dicom, parts, warning);
   }
