@@ -5,7 +5,7 @@
  * Each bundle ships its source map beside it (`index.js.map`, positions only, without a
  * `sourceMappingURL` comment: lib/constructs/bundling.ts). Node's `--enable-source-maps` would read and
  * parse it on every cold start, and scan every module the function loads for a map, to improve stack
- * traces that a function logs rarely: 10-35 ms of each cold start in `npm run bench`. Here the map is
+ * traces that a function logs rarely: 15-20 ms of a cold start for store and search, measured. Here the map is
  * read on the first stack that names the bundle, once per process, with node:module's SourceMap.
  * Outside a bundle (tests, the embedded archive under tsx) no `.map` file sits beside the frames'
  * files and stacks are left as they are.
