@@ -7,6 +7,7 @@ import type { NpiService } from '../dicomweb/npi';
 import { requireNpiCategory } from '../dicomweb/npi-categories';
 import type { SearchService } from '../dicomweb/search';
 import type { SearchParameters } from '../dicomweb/query-params';
+import { eachInstanceOf } from '../dicomweb/resources';
 import { parseSendSearchParameters } from '../dicomweb/send';
 import { sendManifestKey } from '../storage/keys';
 import type { BlobStore, IndexEntry, MetadataIndex, NpiIndex, SendRequestStore } from '../storage/ports';
@@ -92,9 +93,8 @@ export class SendResolve {
         add(match);
         continue;
       }
-      const query = { by: 'study', level: 'INSTANCE', studyInstanceUID: match.studyInstanceUID } as const;
-      const scoped = match.level === 'SERIES' ? { ...query, seriesInstanceUID: match.seriesInstanceUID } : query;
-      for await (const entry of this.deps.index.query(scoped)) add(entry);
+      const uids = { studyInstanceUID: match.studyInstanceUID, ...(match.level === 'SERIES' && { seriesInstanceUID: match.seriesInstanceUID }) };
+      for await (const entry of eachInstanceOf(this.deps.index, uids)) add(entry);
     }
     return items;
   }

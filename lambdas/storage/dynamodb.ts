@@ -188,11 +188,6 @@ function entryKeysOf(item: Item): EntryKeys {
   };
 }
 
-/** The table key of the entry a name term item (or any item with Level and UIDs) belongs to. */
-function entryKeyOf(item: Item): TableKey {
-  return entryKey(entryKeysOf(item));
-}
-
 /**
  * "{studyDate}#{uid}": what ByLevel sorts an entry on, and read backwards the result order
  * (lambdas/dicomweb/search.ts inResultOrder): most recent Study Date first, none last, then own UID.
@@ -658,7 +653,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
     const pageSize = Math.min(MAX_BATCH_GET, Math.max(1, (q.pageHint ?? MAX_BATCH_GET) + 1));
     for (let i = 0; i < ordered.length; i += pageSize) {
       const page = ordered.slice(i, i + pageSize);
-      const found = new Map((await this.batchGet(page.map((c) => c.key), false)).map((item) => [itemId(entryKeyOf(item)), item]));
+      const found = byItemId(await this.batchGet(page.map((c) => c.key), false));
       for (const { key } of page) {
         const item = found.get(itemId(key));
         if (item) yield fromItem(item);
