@@ -3,7 +3,7 @@
  */
 import type { DicomJson, DicomJsonElement } from '../storage/ports';
 import type { ParsedInstance } from './part10';
-import { binaryValueBytes } from './part10-scan';
+import { binaryValueBytes, BulkDataValue } from './part10-scan';
 
 export interface DicomJsonOptions {
   /** binary values (OB OD OF OL OV OW UN) longer than this many bytes become BulkDataURI */
@@ -65,6 +65,7 @@ function element(vr: string, values: readonly unknown[], tagPath: string, opts: 
     return items.length > 0 ? { vr, Value: items } : { vr };
   }
   if (BINARY_VRS.has(vr)) {
+    if (values.some((v) => v instanceof BulkDataValue)) return { vr, BulkDataURI: opts.bulkDataUri(tagPath) };
     const bytes = binaryValueBytes(values);
     if (bytes.length === 0) return { vr };
     // Encapsulated Pixel Data (several fragments) has no inline form that keeps its frames apart.

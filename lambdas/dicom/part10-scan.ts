@@ -11,11 +11,11 @@ export class Part10Error extends Error {}
 
 export const PREAMBLE_LENGTH = 128;
 export const DICM = 'DICM';
-const UNDEFINED_LENGTH = 0xffffffff;
+export const UNDEFINED_LENGTH = 0xffffffff;
 const ITEM = 0xfffee000;
 const ITEM_DELIMITATION = 0xfffee00d;
 const SEQUENCE_DELIMITATION = 0xfffee0dd;
-const PIXEL_DATA = 0x7fe00010;
+export const PIXEL_DATA = 0x7fe00010;
 
 /** PS3.5 7.1.2: VRs with a 2-byte reserved field and a 4-byte length in explicit VR encoding. */
 const LONG_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
@@ -47,6 +47,24 @@ export interface ElementAt {
   readonly vr?: string;
   readonly length: number;
   readonly valueStart: number;
+}
+
+/** A top-level element and the bytes it spans: its header from `start`, its value up to `end`. */
+export interface ElementExtent extends ElementAt {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * A binary value that readPart10 left unread in the caller's bytes (its `bulkDataAbove` option):
+ * `length` bytes from `offset` in the file; for encapsulated Pixel Data, its items through the
+ * Sequence Delimitation Item. The DICOM JSON Model gives it a BulkDataURI, never an InlineBinary.
+ */
+export class BulkDataValue {
+  constructor(
+    readonly offset: number,
+    readonly length: number,
+  ) {}
 }
 
 /** Structural walk of encoded elements; throws Part10Error at the first value that does not fit. */
@@ -84,6 +102,11 @@ export class ElementWalker {
     return this.walk(pos, end, enc, false, visit, stopTag).stop;
   }
 
+  /** Walks the elements in [pos, end); `visit` sees each top-level element, of any length, with its extent. */
+  topLevel(pos: number, end: number, enc: Encoding, visit: (element: ElementExtent) => void): void {
+    this.walk(pos, end, enc, false, undefined, undefined, undefined, visit);
+  }
+
   /** The element whose header starts at pos: tag, VR (explicit VR only), value length and value start. */
   private element(pos: number, end: number, enc: Encoding): ElementAt {
     const tag = this.tagAt(pos, enc);
@@ -103,8 +126,10 @@ export class ElementWalker {
     visit?: ElementVisitor,
     stopTag?: number,
     visitNested?: ElementVisitor,
+    visitTopLevel?: (element: ElementExtent) => void,
   ): { end: number; stop?: ElementAt } {
     while (pos < end) {
+      const start = pos;
       this.need(pos, 8, end);
       const tag = this.tagAt(pos, enc);
       if (tag === ITEM_DELIMITATION && inUndefinedItem) return { end: pos + 8 };
@@ -126,6 +151,7 @@ export class ElementWalker {
         visit?.(tag, pos, length, vr);
         pos += length;
       }
+      visitTopLevel?.({ ...element, start, end: pos });
     }
     if (inUndefinedItem) throw new Part10Error('item without Item Delimitation Item');
     return { end };
@@ -177,6 +203,7 @@ export const asciiDecoder = new TextDecoder('latin1');
 
 /** The bytes of a binary value as dcmjs holds it (ArrayBuffer[]), concatenated; no copy for a single buffer. */
 export function binaryValueBytes(values: readonly unknown[]): Uint8Array {
+  if (values.some((v) => v instanceof BulkDataValue)) throw new TypeError('a value left in the bytes (bulkDataAbove) was not read');
   const parts = values.filter((v): v is ArrayBuffer => v instanceof ArrayBuffer).map((v) => new Uint8Array(v));
   if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -20,17 +20,22 @@ import {
 import { vrsOf } from './dictionary';
 import {
   asciiDecoder,
+  BulkDataValue,
   DICM,
   ElementWalker,
   encodingOf,
   EXPLICIT_LE,
   Part10Error,
+  PIXEL_DATA,
   PREAMBLE_LENGTH,
   readFileMeta,
+  UNDEFINED_LENGTH,
+  type ElementExtent,
   type ElementVisitor,
+  type Encoding,
 } from './part10-scan';
 
-export { binaryValueBytes, Part10Error, scanPart10Header, type ElementAt, type Part10Header } from './part10-scan';
+export { binaryValueBytes, BulkDataValue, Part10Error, scanPart10Header, type ElementAt, type Part10Header } from './part10-scan';
 import { Tag } from './tags';
 import { TransferSyntax, isUncompressedTransferSyntax } from './uid';
 
@@ -57,7 +62,8 @@ export interface ParsedInstance {
   /**
    * The data set as a dcmjs dict: tag -> { vr, Value }. Strings, numbers, PN as { Alphabetic, ... },
    * AT as numbers, sequences as arrays of dicts, binary values as ArrayBuffer[] in little-endian byte
-   * order whatever the transfer syntax, encapsulated Pixel Data as one ArrayBuffer per frame or fragment.
+   * order whatever the transfer syntax, encapsulated Pixel Data as one ArrayBuffer per frame or fragment;
+   * a value left unread (readPart10's `bulkDataAbove`) as one BulkDataValue.
    */
   readonly dict: DataSet;
 }
@@ -107,13 +113,24 @@ function resolveUsOrSs(dict: DataSet): void {
   }
 }
 
+export interface ReadPart10Options {
+  /**
+   * Top-level binary values (OB OD OF OL OV OW; in Implicit VR, Pixel Data) longer than this many bytes,
+   * and encapsulated Pixel Data, are not read: the dict holds a BulkDataValue, where the value lies in
+   * the bytes, instead of a copy of it. For a reader that wants the attributes and not the pixels (a
+   * Store request, whose DICOM JSON gives those values a BulkDataURI): dcmjs copies every value it
+   * reads, and a Pixel Data copy per instance in flight is most of what storing holds in memory.
+   */
+  readonly bulkDataAbove?: number;
+}
+
 /**
  * Reads a Part 10 file (PS3.10 7.1: preamble, 'DICM', File Meta Information, data set).
  * Throws Part10Error, and nothing else, when the bytes are not a well-formed Part 10 file.
  */
-export function readPart10(bytes: Uint8Array): ParsedInstance {
+export function readPart10(bytes: Uint8Array, opts: ReadPart10Options = {}): ParsedInstance {
   try {
-    return parse(bytes);
+    return parse(bytes, opts);
   } catch (error) {
     if (error instanceof Part10Error) throw error;
     // dcmjs throws plain Errors, TypeErrors, RangeErrors: all mean "cannot understand".
@@ -121,7 +138,56 @@ export function readPart10(bytes: Uint8Array): ParsedInstance {
   }
 }
 
-function parse(bytes: Uint8Array): ParsedInstance {
+/** Binary VRs whose values readPart10 may leave unread: UN is not one, dcmjs reads some as the dictionary's VR. */
+const UNREAD_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW']);
+/** Float Pixel Data, Double Float Pixel Data, Pixel Data: binary whatever the encoding (PS3.6). */
+const PIXEL_DATA_TAGS: ReadonlySet<number> = new Set([0x7fe00008, 0x7fe00009, 0x7fe00010]);
+/** An empty Basic Offset Table item and the Sequence Delimitation Item (PS3.5 A.4): encapsulated Pixel Data without fragments. */
+const NO_FRAGMENTS = Uint8Array.from([0xfe, 0xff, 0x00, 0xe0, 0, 0, 0, 0, 0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
+
+/** The top-level values of a data set that readPart10's `bulkDataAbove` leaves unread. */
+function unreadValues(dataSet: Uint8Array, enc: Encoding, above: number): ElementExtent[] {
+  const unread: ElementExtent[] = [];
+  new ElementWalker(dataSet).topLevel(0, dataSet.length, enc, (element) => {
+    const binary = element.vr === undefined ? PIXEL_DATA_TAGS.has(element.tag) : UNREAD_VRS.has(element.vr);
+    const encapsulated = element.length === UNDEFINED_LENGTH;
+    if (binary && (encapsulated ? element.tag === PIXEL_DATA : element.length > above)) unread.push(element);
+  });
+  return unread;
+}
+
+/**
+ * A copy of a Part 10 file without the values of `unread` (positions from `dataSetStart`): each value
+ * of defined length becomes empty (its length field 0), encapsulated Pixel Data an empty offset table.
+ */
+function withoutValues(bytes: Uint8Array, dataSetStart: number, unread: readonly ElementExtent[]): Uint8Array {
+  let size = bytes.length;
+  for (const e of unread) size -= e.end - e.valueStart - (e.length === UNDEFINED_LENGTH ? NO_FRAGMENTS.length : 0);
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let from = 0;
+  let to = 0;
+  for (const e of unread) {
+    const valueStart = dataSetStart + e.valueStart;
+    out.set(bytes.subarray(from, valueStart), to);
+    to += valueStart - from;
+    if (e.length === UNDEFINED_LENGTH) {
+      out.set(NO_FRAGMENTS, to);
+      to += NO_FRAGMENTS.length;
+    } else {
+      view.setUint32(to - 4, 0); // the 4-byte length field just before the value: 0 in either byte order
+    }
+    from = dataSetStart + e.end;
+  }
+  out.set(bytes.subarray(from), to);
+  return out;
+}
+
+function tagKey(tag: number): string {
+  return tag.toString(16).toUpperCase().padStart(8, '0');
+}
+
+function parse(bytes: Uint8Array, opts: ReadPart10Options): ParsedInstance {
   const walker = new ElementWalker(bytes);
   const { transferSyntaxUID, metaEnd } = readFileMeta(bytes, walker);
 
@@ -138,7 +204,10 @@ function parse(bytes: Uint8Array): ParsedInstance {
   // The data set's own bytes: inflated (a copy of ours) when deflated, else a view of the caller's.
   const dataSet = deflated ? inflate(bytes.subarray(metaEnd)) : bytes.subarray(metaEnd);
   if (dataSet.length === 0) throw new Part10Error('empty data set');
-  new ElementWalker(dataSet).dataSet(0, dataSet.length, deflated ? EXPLICIT_LE : encodingOf(transferSyntaxUID), false, findCharacterSetsIn(dataSet), true);
+  const encoding = deflated ? EXPLICIT_LE : encodingOf(transferSyntaxUID);
+  new ElementWalker(dataSet).dataSet(0, dataSet.length, encoding, false, findCharacterSetsIn(dataSet), true);
+  // A deflated data set is read whole: leaving values out would mean deflating it again for dcmjs.
+  const unread = opts.bulkDataAbove === undefined || deflated ? [] : unreadValues(dataSet, encoding, opts.bulkDataAbove);
 
   // dcmjs reads the values of a data set's own character set only when it has one value it knows, and
   // those of sequence items always as ISO 8859-1. Unless every character set here reads as ISO 8859-1,
@@ -153,13 +222,22 @@ function parse(bytes: Uint8Array): ParsedInstance {
   let file: ReturnType<typeof dcmjsData.DicomMessage.readFile>;
   try {
     for (const set of blanked) dataSet.fill(0x20, set.valueStart, set.valueStart + set.length);
-    const input = deflated && decodeTexts ? Buffer.concat([bytes.subarray(0, metaEnd), deflateRawSync(dataSet)]) : bytes;
+    const input =
+      deflated && decodeTexts
+        ? Buffer.concat([bytes.subarray(0, metaEnd), deflateRawSync(dataSet)])
+        : unread.length > 0
+          ? withoutValues(bytes, metaEnd, unread)
+          : bytes;
     file = dcmjsData.DicomMessage.readFile(toArrayBuffer(input), { ignoreErrors: false });
   } finally {
     originals.forEach((original, i) => dataSet.set(original, blanked[i]!.valueStart));
   }
   const meta = file.meta as DataSet;
   const dict = file.dict as DataSet;
+  for (const e of unread) {
+    const key = tagKey(e.tag);
+    dict[key] = { vr: dict[key]?.vr ?? e.vr ?? 'OW', Value: [new BulkDataValue(metaEnd + e.valueStart, e.end - e.valueStart)] };
+  }
   if (decodeTexts) decodeTextValues(dict, characterSetDecoding([]), characterSets.map((set) => set.terms));
   if (transferSyntaxUID === TransferSyntax.ExplicitVRBigEndian) swapBinaryWords(dict);
   if (transferSyntaxUID === TransferSyntax.ImplicitVRLittleEndian) resolveUsOrSs(dict);

@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { toDicomJson } from '../dicom/json';
 import { MultipartError, parseMediaType, readMultipartRelated, type MultipartPart } from '../dicom/multipart';
-import { Part10Error, readPart10, type ParsedInstance } from '../dicom/part10';
+import { Part10Error, readPart10, type ParsedInstance, type ReadPart10Options } from '../dicom/part10';
 import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
 import { warningHeader, type RequestBody } from '../handlers/http';
@@ -173,7 +173,7 @@ export class StoreService {
    * PS3.2 J.4.2 instead of throwing for what the instance holds.
    */
   async storeInstance(part10: Uint8Array, target: StoreTarget): Promise<StoreOutcome> {
-    const read = readInstance(part10, { patientInstance: true });
+    const read = readInstance(part10, { patientInstance: true, bulkDataAbove: this.opts.bulkDataThreshold });
     if ('failed' in read) return read;
     const { instance } = read;
     const { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID } = instance;
@@ -291,11 +291,11 @@ export function requestTooLarge(limit: number): PayloadTooLargeError {
  */
 export function readInstance(
   part10: Uint8Array,
-  opts: { readonly patientInstance: boolean },
+  opts: { readonly patientInstance: boolean } & ReadPart10Options,
 ): { readonly instance: ParsedInstance } | { readonly failed: Failed } {
   let instance: ParsedInstance;
   try {
-    instance = readPart10(part10);
+    instance = readPart10(part10, { bulkDataAbove: opts.bulkDataAbove });
   } catch (error) {
     if (error instanceof Part10Error) {
       return { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };

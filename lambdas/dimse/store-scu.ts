@@ -71,7 +71,7 @@ export function storeByCStore(
   for (const instance of instances) {
     let request: DimseCStoreRequest;
     try {
-      const parsed = readPart10(instance.bytes);
+      const parsed = readPart10(instance.bytes, { bulkDataAbove: 0 }); // readable, and its transfer syntax: no copy of its Pixel Data
       const dataset = new StoredDataset(dataSetOf(instance.bytes), parsed.transferSyntaxUID, {
         SOPClassUID: instance.sopClassUID,
         SOPInstanceUID: instance.sopInstanceUID,

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toDicomJson } from '../../../lambdas/dicom/json';
 import {
+  BulkDataValue,
   Part10Error,
   TranscodeError,
   newPart10,
@@ -231,6 +232,94 @@ describe('readPart10: Specific Character Set (PS3.5 6.1, PS3.3 C.12.1.1.2)', () 
       readPart10(bytes);
       expect(Buffer.from(bytes).equals(Buffer.from(file))).toBe(true);
     }
+  });
+});
+
+describe('readPart10: bulkDataAbove leaves large binary values in the bytes', () => {
+  const ABOVE = 64;
+  const json = (dict: DataSet) => toDicomJson(dict, { bulkDataThreshold: ABOVE, bulkDataUri: (path) => `bulk/${path}` });
+  const extra = {
+    RedPaletteColorLookupTableData: pixelFrame(9, 512).buffer, // OW, large, before Pixel Data
+    OverlayData: pixelFrame(3, 16).buffer, // OB, small: read
+    IconImageSequence: [{ Rows: 8, Columns: 8, PixelData: pixelFrame(5, 128).buffer }], // nested: read
+    DataSetTrailingPadding: new Uint8Array(200).buffer, // after Pixel Data (PS3.10 7.2)
+  };
+  const explicit = makeInstance({ extra, approximateBytes: 4000 });
+  const files: [string, Uint8Array][] = [
+    ['Explicit VR Little Endian', explicit],
+    ['Implicit VR Little Endian', makeInstance({ transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian, extra, approximateBytes: 4000 })],
+    ['encapsulated', makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 3, extra, approximateBytes: 4000 })],
+    ['Explicit VR Big Endian', writePart10(readPart10(explicit), TransferSyntax.ExplicitVRBigEndian)],
+    ['Deflated Explicit VR Little Endian', writePart10(readPart10(explicit), TransferSyntax.DeflatedExplicitVRLittleEndian)],
+  ];
+  const kind = (dict: DataSet, tag: string) => {
+    const value = dict[tag]?.Value?.[0];
+    return value instanceof BulkDataValue ? 'left in the bytes' : value instanceof ArrayBuffer ? 'read' : typeof value;
+  };
+
+  it.each(files)('gives a %s file the same DICOM JSON as a whole read', (_, bytes) => {
+    expect(json(readPart10(bytes, { bulkDataAbove: ABOVE }).dict)).toEqual(json(readPart10(bytes).dict));
+  });
+
+  it('leaves every large top-level OB/OW value of an explicit VR file in the bytes, where the BulkDataValue says', () => {
+    const whole = readPart10(explicit).dict;
+    const dict = readPart10(explicit, { bulkDataAbove: ABOVE }).dict;
+    for (const tag of [Tag.PixelData, '00281201', 'FFFCFFFC']) {
+      expect(kind(dict, tag)).toBe('left in the bytes');
+      const { offset, length } = dict[tag]!.Value![0] as BulkDataValue;
+      expect(explicit.subarray(offset, offset + length)).toEqual(new Uint8Array(whole[tag]!.Value![0] as ArrayBuffer));
+    }
+    expect(kind(dict, '60003000')).toBe('read'); // not above the threshold
+    expect(kind(dict['00880200']!.Value![0] as DataSet, Tag.PixelData)).toBe('read'); // in an item
+  });
+
+  it('leaves only Pixel Data in the bytes in Implicit VR, where only the dictionary says which values are binary', () => {
+    const dict = readPart10(files[1]![1], { bulkDataAbove: ABOVE }).dict;
+    expect([kind(dict, Tag.PixelData), kind(dict, '00281201'), kind(dict, 'FFFCFFFC')]).toEqual(['left in the bytes', 'read', 'read']);
+  });
+
+  it('leaves encapsulated Pixel Data in the bytes whatever its size: its items through the Sequence Delimitation Item', () => {
+    const bytes = files[2]![1];
+    const dict = readPart10(bytes, { bulkDataAbove: 1_000_000 }).dict;
+    const { offset, length } = dict[Tag.PixelData]!.Value![0] as BulkDataValue;
+    expect(Buffer.from(bytes.subarray(offset, offset + 4)).toString('hex')).toBe('feff00e0'); // the Basic Offset Table item
+    expect(Buffer.from(bytes.subarray(offset + length - 8, offset + length)).toString('hex')).toBe('feffdde000000000');
+    expect(kind(dict, 'FFFCFFFC')).toBe('read');
+  });
+
+  it('reads a deflated data set whole', () => {
+    expect(kind(readPart10(files[4]![1], { bulkDataAbove: ABOVE }).dict, Tag.PixelData)).toBe('read');
+  });
+
+  it('leaves the bytes it was given untouched', () => {
+    for (const [, bytes] of files) {
+      const before = Uint8Array.from(bytes);
+      readPart10(bytes, { bulkDataAbove: ABOVE });
+      expect(Buffer.from(bytes).equals(before)).toBe(true);
+    }
+  });
+
+  it('refuses, and reads, corrupted files as a whole read does, with the same DICOM JSON', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...files.slice(0, 4).map(([, bytes]) => bytes)),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        (file, edits) => {
+          const corrupted = Uint8Array.from(file);
+          for (const [at, byte] of edits) corrupted[132 + (at % (file.length - 132))] = byte;
+          const read = (opts?: { bulkDataAbove: number }) => {
+            try {
+              return json(readPart10(corrupted, opts).dict);
+            } catch (error) {
+              if (error instanceof Part10Error) return 'refused';
+              throw error;
+            }
+          };
+          expect(read({ bulkDataAbove: ABOVE })).toEqual(read());
+        },
+      ),
+      { seed: SEED, numRuns: 1000 },
+    );
   });
 });
 
