@@ -15,6 +15,8 @@ export interface Measurement {
   readonly bytes: number;
   /** Milliseconds, sorted. */
   readonly latencies: readonly number[];
+  /** QIDO-RS: the results of every query together, to check that two servers answered alike. */
+  readonly matches?: number;
 }
 
 export const perSecond = (m: Measurement) => m.operations / m.seconds;
@@ -129,11 +131,14 @@ export type QidoKey = 'PatientID' | 'date range' | 'wildcard name' | 'fuzzy name
 export const QIDO_LEVELS: readonly QidoLevel[] = ['studies', 'series', 'instances'];
 export const QIDO_KEYS: readonly QidoKey[] = ['PatientID', 'date range', 'wildcard name', 'fuzzy name'];
 
+/** The server a query is for: Orthanc has no fuzzy matching of person names (PS3.18 8.3.4.1). */
+export type QidoServer = 'archive' | 'orthanc';
+
 /**
  * The i-th query of a kind, over a corpus of `studies` studies; every query asks for at most 100
  * matches (PS3.18 8.3.4.4), so a broad key costs the same response size on every server.
  */
-export function qidoQuery(level: QidoLevel, key: QidoKey, i: number, studies: number): string {
+export function qidoQuery(level: QidoLevel, key: QidoKey, i: number, studies: number, server: QidoServer = 'archive'): string {
   const study = qidoStudy((i * 7919) % studies);
   const family = study.patientName.split('^')[0]!;
   const month = study.studyDate.slice(0, 6);
@@ -141,21 +146,41 @@ export function qidoQuery(level: QidoLevel, key: QidoKey, i: number, studies: nu
     PatientID: `PatientID=${study.patientID}`,
     'date range': `StudyDate=${month}01-${month}28`,
     'wildcard name': `PatientName=${family.slice(0, 3)}*`,
-    // PS3.18 8.3.4.1: fuzzy matching of person names, lower case on purpose.
-    'fuzzy name': `PatientName=${family.toLowerCase()}&fuzzymatching=true`,
+    // PS3.18 8.3.4.1: fuzzy matching of person names, lower case on purpose. Orthanc ignores
+    // fuzzymatching; its own matching of names is case-insensitive (CaseSensitivePN, false by default),
+    // so the lower-case family name as a prefix finds there what fuzzy matching finds here.
+    'fuzzy name':
+      server === 'orthanc' ? `PatientName=${family.toLowerCase()}*` : `PatientName=${family.toLowerCase()}&fuzzymatching=true`,
   };
   return `/${level}?${match[key]}&limit=100`;
 }
 
-/** Runs `count` queries of one kind, the `first`-th and on; 200 and 204 (no match) are both answers. */
-export function qidoWorkload(url: string, level: QidoLevel, key: QidoKey, count: number, studies: number, concurrency: number, first = 0): Promise<Measurement> {
-  const indices = Array.from({ length: count }, (_, i) => first + i);
-  return measure(indices, concurrency, async (i) => {
-    const r = await fetch(`${url}${qidoQuery(level, key, i, studies)}`, { headers: { Accept: 'application/dicom+json' } });
+export interface QidoRun {
+  readonly level: QidoLevel;
+  readonly key: QidoKey;
+  readonly count: number;
+  readonly studies: number;
+  readonly concurrency: number;
+  /** The first query's index (warm-ups ask for other values than the measured queries). */
+  readonly first?: number;
+  readonly server?: QidoServer;
+}
+
+/**
+ * Runs `count` queries of one kind, the `first`-th and on; 200 and 204 (no match) are both answers.
+ * `matches` counts the results, so that two servers' runs can be checked to be like for like.
+ */
+export async function qidoWorkload(url: string, run: QidoRun): Promise<Measurement> {
+  const indices = Array.from({ length: run.count }, (_, i) => (run.first ?? 0) + i);
+  let matches = 0;
+  const m = await measure(indices, run.concurrency, async (i) => {
+    const r = await fetch(`${url}${qidoQuery(run.level, run.key, i, run.studies, run.server)}`, { headers: { Accept: 'application/dicom+json' } });
     const body = await r.arrayBuffer();
-    if (r.status !== 200 && r.status !== 204) throw new Error(`QIDO ${level} ${key} answered ${r.status}`);
+    if (r.status !== 200 && r.status !== 204) throw new Error(`QIDO ${run.level} ${run.key} answered ${r.status}`);
+    if (r.status === 200) matches += (JSON.parse(Buffer.from(body).toString('utf8')) as unknown[]).length;
     return body.byteLength;
   });
+  return { ...m, matches };
 }
 
 // ---------------------------------------------------------------------------------------------
