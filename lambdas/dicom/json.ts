@@ -4,6 +4,7 @@
 import type { DicomJson, DicomJsonElement } from '../storage/ports';
 import type { ParsedInstance } from './part10';
 import { binaryValueBytes, BulkDataValue } from './part10-scan';
+import { tagString } from './tags';
 
 export interface DicomJsonOptions {
   /** binary values (OB OD OF OL OV OW UN) longer than this many bytes become BulkDataURI */
@@ -46,7 +47,7 @@ function numberValue(value: unknown): number | string | null {
 
 /** PS3.18 F.2.3: AT values as 8 upper-case hex digits. */
 function attributeTag(value: unknown): string | null {
-  if (typeof value === 'number') return (value >>> 0).toString(16).toUpperCase().padStart(8, '0');
+  if (typeof value === 'number') return tagString(value);
   return typeof value === 'string' && value !== '' ? value.toUpperCase() : null;
 }
 

@@ -36,7 +36,7 @@ import {
 } from './part10-scan';
 
 export { binaryValueBytes, BulkDataValue, Part10Error, scanPart10Header, type ElementAt, type Part10Header } from './part10-scan';
-import { Tag } from './tags';
+import { Tag, tagString } from './tags';
 import { TransferSyntax, isUncompressedTransferSyntax } from './uid';
 
 // dcmjs logs through loglevel, sometimes with element values: silence it so no patient data reaches the logs.
@@ -183,10 +183,6 @@ function withoutValues(bytes: Uint8Array, dataSetStart: number, unread: readonly
   return out;
 }
 
-function tagKey(tag: number): string {
-  return tag.toString(16).toUpperCase().padStart(8, '0');
-}
-
 function parse(bytes: Uint8Array, opts: ReadPart10Options): ParsedInstance {
   const walker = new ElementWalker(bytes);
   const { transferSyntaxUID, metaEnd } = readFileMeta(bytes, walker);
@@ -235,7 +231,7 @@ function parse(bytes: Uint8Array, opts: ReadPart10Options): ParsedInstance {
   const meta = file.meta as DataSet;
   const dict = file.dict as DataSet;
   for (const e of unread) {
-    const key = tagKey(e.tag);
+    const key = tagString(e.tag);
     dict[key] = { vr: dict[key]?.vr ?? e.vr ?? 'OW', Value: [new BulkDataValue(metaEnd + e.valueStart, e.end - e.valueStart)] };
   }
   if (decodeTexts) decodeTextValues(dict, characterSetDecoding([]), characterSets.map((set) => set.terms));

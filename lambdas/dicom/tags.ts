@@ -81,3 +81,8 @@ export const Tag = {
 } as const;
 
 export type TagKeyword = keyof typeof Tag;
+
+/** A tag number (group << 16 | element) as the DICOM JSON Model writes it: 8 upper-case hex digits (PS3.18 F.2.1). */
+export function tagString(tag: number): string {
+  return (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+}

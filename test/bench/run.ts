@@ -396,7 +396,7 @@ async function main(): Promise<void> {
     await destination?.close();
   }
 
-  const notes = [
+  const allNotes = [
     '[c] CPU time of the whole server process during the run, per instance; the archive\'s process also runs its S3 and DynamoDB emulators.',
     "[f] Orthanc has no fuzzy matching (it ignores fuzzymatching=true): it gets the lower-case family name as a prefix (PatientName=smith*), which its case-insensitive name matching answers with the same studies.",
     '[m] The servers answered different numbers of matches (archive / Orthanc) to the same queries: the ratio is not like for like.',
@@ -404,6 +404,9 @@ async function main(): Promise<void> {
     '[d] CPU time of the destination Orthanc receiving the instances, per instance: the same server in both columns, so a difference is how each origin sends (request sizes, concurrency).',
     '[l] Live memory (cost table): the V8 heap in use and the buffers outside it, right after a full collection, sampled every 5 ms during the call: what the handler holds at once. Peak RSS adds the garbage V8 had not collected yet.',
   ];
+  // The notes a row or cost driver of this run refers to.
+  const marks = new Set([...rows.map((r) => r.note ?? ''), ...costs.map((c) => c.measure)].join(' ').match(/\[[a-z]\]/g));
+  const notes = allNotes.filter((n) => marks.has(n.slice(0, 3)));
   console.log(`\n${comparisonText(rows)}\n\n${notes.join('\n')}\n`);
   if (costs.length) console.log(`${costText(costs)}\n`);
 
