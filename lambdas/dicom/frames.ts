@@ -2,7 +2,7 @@
  * Frames of the Pixel Data of an instance: native (PS3.5 8.1.1, 8.2) or encapsulated (PS3.5 A.4).
  */
 import type { ParsedInstance } from './part10';
-import { binaryValueBytes, type Part10Header } from './part10-scan';
+import { binaryValueBytes, concatBytes, UNDEFINED_LENGTH, type Part10Header } from './part10-scan';
 import { Tag } from './tags';
 import { isUncompressedTransferSyntax, TransferSyntax } from './uid';
 
@@ -134,20 +134,8 @@ export function isLittleEndianNative(transferSyntaxUID: string): boolean {
 export function nativePixelDataOf(header: Part10Header, bytes: Uint8Array): NativePixelData | undefined {
   const { stop } = header;
   if (!isLittleEndianNative(header.transferSyntaxUID) || stop.tag !== 0x7fe00010) return undefined;
-  if ((stop.vr !== undefined && stop.vr !== 'OB' && stop.vr !== 'OW') || stop.length === 0xffffffff || stop.length === 0) return undefined;
-  // Absent: undefined; present but not a plain single value: NaN (the caller then declines).
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const us = (tag: string): number | undefined => {
-    const e = header.elements.get(parseInt(tag, 16));
-    if (!e) return undefined;
-    return (e.vr === undefined || e.vr === 'US') && e.length === 2 ? view.getUint16(e.valueStart, true) : NaN;
-  };
-  const is = (tag: string): number | undefined => {
-    const e = header.elements.get(parseInt(tag, 16));
-    if (!e) return undefined;
-    const text = latin1.decode(bytes.subarray(e.valueStart, e.valueStart + e.length)).replace(/[\0 ]+$/, '');
-    return (e.vr === undefined || e.vr === 'IS') && /^ *[0-9]{1,9}$/.test(text) ? Number(text) : NaN;
-  };
+  if ((stop.vr !== undefined && stop.vr !== 'OB' && stop.vr !== 'OW') || stop.length === UNDEFINED_LENGTH || stop.length === 0) return undefined;
+  const { us, is } = headerNumbers(header, bytes);
   const rows = us(Tag.Rows);
   const columns = us(Tag.Columns);
   const samplesPerPixel = us(Tag.SamplesPerPixel) ?? 1;
@@ -159,6 +147,27 @@ export function nativePixelDataOf(header: Part10Header, bytes: Uint8Array): Nati
     length: stop.length,
     frameCount: frames !== undefined && frames >= 1 ? frames : 1,
     frameBits: rows * columns * samplesPerPixel * bitsAllocated,
+  };
+}
+
+/**
+ * US and IS values of a scanned header, as extractFrames reads them from dcmjs: undefined when absent,
+ * NaN when present but not a plain single value (the caller then declines).
+ */
+function headerNumbers(header: Part10Header, bytes: Uint8Array) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return {
+    us: (tag: string): number | undefined => {
+      const e = header.elements.get(parseInt(tag, 16));
+      if (!e) return undefined;
+      return (e.vr === undefined || e.vr === 'US') && e.length === 2 ? view.getUint16(e.valueStart, true) : NaN;
+    },
+    is: (tag: string): number | undefined => {
+      const e = header.elements.get(parseInt(tag, 16));
+      if (!e) return undefined;
+      const text = latin1.decode(bytes.subarray(e.valueStart, e.valueStart + e.length)).replace(/[\0 ]+$/, '');
+      return (e.vr === undefined || e.vr === 'IS') && /^ *[0-9]{1,9}$/.test(text) ? Number(text) : NaN;
+    },
   };
 }
 
@@ -180,4 +189,115 @@ export async function readNativeFrames(
   const to = Math.max(...ranges.map(([, end]) => end));
   const bytes = await read(pixelData.valueStart + from, pixelData.valueStart + to);
   return { frames: wanted.map((n) => nativeFrame(bytes, from, pixelData.frameBits, n - 1)), missing };
+}
+
+/** Encapsulated Pixel Data located in a file without reading it (PS3.5 A.4). */
+export interface EncapsulatedPixelData {
+  /** Offset in the file of its first item, the Basic Offset Table. */
+  readonly itemsStart: number;
+  /** NumberOfFrames, or 1 without it (as numberOfFrames). */
+  readonly frameCount: number;
+}
+
+/**
+ * The Pixel Data (7FE0,0010) of a header scanned up to PIXEL_DATA_SCAN_STOP, when it is encapsulated
+ * (PS3.5 A.4: undefined length, in a transfer syntax that is not uncompressed) and NumberOfFrames reads
+ * plainly; undefined for anything else.
+ */
+export function encapsulatedPixelDataOf(header: Part10Header, bytes: Uint8Array): EncapsulatedPixelData | undefined {
+  const { stop } = header;
+  if (isUncompressedTransferSyntax(header.transferSyntaxUID) || stop.tag !== 0x7fe00010 || stop.length !== UNDEFINED_LENGTH) return undefined;
+  const frames = headerNumbers(header, bytes).is(Tag.NumberOfFrames);
+  if (Number.isNaN(frames)) return undefined;
+  return { itemsStart: stop.valueStart, frameCount: frames !== undefined && frames >= 1 ? frames : 1 };
+}
+
+const ITEM_TAG = [0xfe, 0xff, 0x00, 0xe0];
+const SEQUENCE_DELIMITATION_TAG = [0xfe, 0xff, 0xdd, 0xe0];
+const ITEM_HEADER = 8;
+
+/** Whether the 8-byte item header at `pos` has the tag `tag` (little endian, PS3.5 A.4). */
+function itemTagAt(bytes: Uint8Array, pos: number, tag: readonly number[]): boolean {
+  return tag.every((b, i) => bytes[pos + i] === b);
+}
+
+/**
+ * The fragment items in `bytes` from its start: each one's offset (from the start of `bytes`) and value.
+ * With `untilDelimiter`, they must end with the Sequence Delimitation Item inside the bytes; without,
+ * they must fill the bytes exactly. Undefined when they do not.
+ */
+function fragmentItems(bytes: Uint8Array, untilDelimiter: boolean): { offset: number; value: Uint8Array }[] | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const items: { offset: number; value: Uint8Array }[] = [];
+  let pos = 0;
+  while (pos + ITEM_HEADER <= bytes.length) {
+    if (itemTagAt(bytes, pos, SEQUENCE_DELIMITATION_TAG)) return untilDelimiter ? items : undefined;
+    if (!itemTagAt(bytes, pos, ITEM_TAG)) return undefined;
+    const length = view.getUint32(pos + 4, true);
+    if (length === UNDEFINED_LENGTH || pos + ITEM_HEADER + length > bytes.length) return undefined;
+    items.push({ offset: pos, value: bytes.subarray(pos + ITEM_HEADER, pos + ITEM_HEADER + length) });
+    pos += ITEM_HEADER + length;
+  }
+  return !untilDelimiter && pos === bytes.length ? items : undefined;
+}
+
+/**
+ * extractFrames over encapsulated Pixel Data located by encapsulatedPixelDataOf, reading through
+ * `read(start, end)` (bytes [start, end) of a file of `fileSize` bytes): the Basic Offset Table first;
+ * with one, only the items of the frames asked (frame k is the fragments from its offset to the next
+ * frame's, PS3.5 A.4); without one, the items through the Sequence Delimitation Item, one fragment per
+ * frame or all of them for a single frame. Undefined whenever the items do not say the same as
+ * NumberOfFrames, or are not as PS3.5 A.4 describes: the caller then reads the file with dcmjs, as
+ * before, and extractFrames decides.
+ */
+export async function readEncapsulatedFrames(
+  pixelData: EncapsulatedPixelData,
+  frameNumbers: readonly number[],
+  read: (start: number, end: number) => Promise<Uint8Array>,
+  fileSize: number,
+): Promise<{ frames: Uint8Array[]; missing: number[] } | undefined> {
+  const { itemsStart, frameCount } = pixelData;
+  const wanted = frameNumbers.filter((n) => n <= frameCount);
+  const missing = frameNumbers.filter((n) => n > frameCount);
+  if (itemsStart + ITEM_HEADER > fileSize) return undefined;
+  const table = await read(itemsStart, itemsStart + ITEM_HEADER);
+  if (!itemTagAt(table, 0, ITEM_TAG)) return undefined;
+  const tableLength = new DataView(table.buffer, table.byteOffset, ITEM_HEADER).getUint32(4, true);
+  const firstFragment = itemsStart + ITEM_HEADER + tableLength;
+  if (tableLength % 4 !== 0 || firstFragment > fileSize) return undefined;
+
+  if (tableLength === 0) {
+    const items = fragmentItems(await read(firstFragment, fileSize), true);
+    if (!items || items.length === 0) return undefined;
+    if (items.length === frameCount) return { frames: wanted.map((n) => items[n - 1]!.value), missing };
+    // PS3.5 A.4: without an offset table a single frame may span several fragments.
+    if (frameCount === 1) return { frames: wanted.map(() => concatBytes(items.map((i) => i.value))), missing };
+    return undefined;
+  }
+
+  const entries = await read(itemsStart + ITEM_HEADER, firstFragment);
+  const offsetsView = new DataView(entries.buffer, entries.byteOffset, entries.byteLength);
+  const offsets = Array.from({ length: tableLength / 4 }, (_, k) => offsetsView.getUint32(4 * k, true));
+  if (offsets.length !== frameCount || offsets[0] !== 0 || offsets.some((o, k) => k > 0 && o <= offsets[k - 1]!)) return undefined;
+  if (wanted.length === 0) return { frames: [], missing };
+  // The span of the frames asked: from the first one's offset to the next frame's (the last frame's
+  // items run to the Sequence Delimitation Item).
+  const first = Math.min(...wanted) - 1;
+  const last = Math.max(...wanted) - 1;
+  const toDelimiter = last === frameCount - 1;
+  const from = firstFragment + offsets[first]!;
+  const to = toDelimiter ? fileSize : firstFragment + offsets[last + 1]!;
+  if (to > fileSize || from >= to) return undefined;
+  const items = fragmentItems(await read(from, to), toDelimiter);
+  if (!items) return undefined;
+  const frames = new Map<number, Uint8Array>();
+  for (let k = first; k <= last; k++) {
+    const start = offsets[k]! - offsets[first]!;
+    const end = k + 1 < frameCount ? offsets[k + 1]! - offsets[first]! : Number.POSITIVE_INFINITY;
+    const own = items.filter((i) => i.offset >= start && i.offset < end);
+    // Each offset must be where an item starts, and each frame must have a fragment.
+    if (own.length === 0 || own[0]!.offset !== start) return undefined;
+    frames.set(k + 1, concatBytes(own.map((i) => i.value)));
+  }
+  return { frames: wanted.map((n) => frames.get(n)!), missing };
 }

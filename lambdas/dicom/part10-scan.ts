@@ -204,7 +204,11 @@ export const asciiDecoder = new TextDecoder('latin1');
 /** The bytes of a binary value as dcmjs holds it (ArrayBuffer[]), concatenated; no copy for a single buffer. */
 export function binaryValueBytes(values: readonly unknown[]): Uint8Array {
   if (values.some((v) => v instanceof BulkDataValue)) throw new TypeError('a value left in the bytes (bulkDataAbove) was not read');
-  const parts = values.filter((v): v is ArrayBuffer => v instanceof ArrayBuffer).map((v) => new Uint8Array(v));
+  return concatBytes(values.filter((v): v is ArrayBuffer => v instanceof ArrayBuffer).map((v) => new Uint8Array(v)));
+}
+
+/** Byte arrays one after the other; no copy for a single one. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;

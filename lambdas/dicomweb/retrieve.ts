@@ -10,7 +10,17 @@ import { Readable } from 'node:stream';
 import { getBulkData } from '../dicom/json';
 import { newBoundary, writeMultipartRelated, type OutgoingPart } from '../dicom/multipart';
 import { scanPart10Header } from '../dicom/part10-scan';
-import { extractFrames, FrameError, isLittleEndianNative, nativePixelDataOf, numberOfFrames, PIXEL_DATA_SCAN_STOP, readNativeFrames } from '../dicom/frames';
+import {
+  encapsulatedPixelDataOf,
+  extractFrames,
+  FrameError,
+  isLittleEndianNative,
+  nativePixelDataOf,
+  numberOfFrames,
+  PIXEL_DATA_SCAN_STOP,
+  readEncapsulatedFrames,
+  readNativeFrames,
+} from '../dicom/frames';
 import { Tag } from '../dicom/tags';
 import { isUncompressedTransferSyntax } from '../dicom/uid';
 import { MediaType, warningHeader, type DicomwebResponse } from '../handlers/http';
@@ -241,21 +251,27 @@ export class RetrieveService {
   }
 
   /**
-   * The frames of a stored instance. Native little endian Pixel Data is located by walking the header
-   * (no dcmjs), and of an object above FRAME_RANGE_MIN_BYTES only the header and the frames' bytes are
-   * read (ranged GETs); anything else is read whole and parsed. 404 without pixel data.
+   * The frames of a stored instance. Native little endian and encapsulated Pixel Data are located by
+   * walking the header (no dcmjs), and of an object above FRAME_RANGE_MIN_BYTES only the header and
+   * the frames' bytes are read (ranged GETs; encapsulated Pixel Data without a Basic Offset Table is
+   * read from its first fragment to the end); anything else is read whole and parsed. 404 without
+   * pixel data.
    */
   private async framesOf(object: InstanceObject, frameNumbers: readonly number[]): Promise<ReturnType<typeof extractFrames> & { frameCount: number }> {
     const native = isLittleEndianNative(object.transferSyntaxUID);
-    const ranged = native && object.size > FRAME_RANGE_MIN_BYTES;
+    const encapsulated = !isUncompressedTransferSyntax(object.transferSyntaxUID);
+    const ranged = (native || encapsulated) && object.size > FRAME_RANGE_MIN_BYTES;
     const head = ranged ? await readRange(this.blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(this.blobs, object);
-    const header = native ? scanPart10Header(head, PIXEL_DATA_SCAN_STOP) : undefined;
+    const header = native || encapsulated ? scanPart10Header(head, PIXEL_DATA_SCAN_STOP) : undefined;
+    const read = (start: number, end: number) =>
+      end <= head.length ? Promise.resolve(head.subarray(start, end)) : readRange(this.blobs, object, start, end);
     const pixelData = header && nativePixelDataOf(header, head);
     if (pixelData) {
-      const read = (start: number, end: number) =>
-        end <= head.length ? Promise.resolve(head.subarray(start, end)) : readRange(this.blobs, object, start, end);
       return { ...(await framesCut(() => readNativeFrames(pixelData, frameNumbers, read))), frameCount: pixelData.frameCount };
     }
+    const fragments = header && encapsulatedPixelDataOf(header, head);
+    const found = fragments && (await readEncapsulatedFrames(fragments, frameNumbers, read, object.size));
+    if (found) return { ...found, frameCount: fragments.frameCount };
     const instance = (await dcmjsCodec()).readPart10(ranged ? await readObject(this.blobs, object) : head);
     const frameCount = numberOfFrames(instance);
     if (frameCount === 0) throw new NotFoundError('the instance has no pixel data, hence no frames');

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   FrameError,
+  encapsulatedPixelDataOf,
   extractFrames,
   nativePixelDataOf,
   numberOfFrames,
   PIXEL_DATA_SCAN_STOP,
+  readEncapsulatedFrames,
   readNativeFrames,
 } from '../../../lambdas/dicom/frames';
 import { newPart10, readPart10, scanPart10Header, type ParsedInstance } from '../../../lambdas/dicom/part10';
@@ -219,5 +221,105 @@ describe('nativePixelDataOf and readNativeFrames: the frames extractFrames cuts,
       expect(await scanned(bytes, [1])).toBeUndefined();
     }
     expect(await scanned(plain, [1], 200)).toBeUndefined();
+  });
+});
+
+describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extractFrames cuts, from a header walk and byte ranges', () => {
+  const item = (tag: number, value: Uint8Array) => {
+    const header = Buffer.alloc(8);
+    header.writeUInt16LE(0xfffe, 0);
+    header.writeUInt16LE(tag, 2);
+    header.writeUInt32LE(value.length, 4);
+    return Buffer.concat([header, value]);
+  };
+  /**
+   * A JPEG Baseline file whose Pixel Data is written by hand: the fragments of each frame, a Basic Offset
+   * Table (given, or the frames' true offsets, or none), NumberOfFrames, and what follows Pixel Data.
+   */
+  function encapsulated(
+    frames: Uint8Array[][],
+    opts: { offsets?: number[] | 'none'; numberOfFrames?: number; trailing?: boolean } = {},
+  ): Uint8Array {
+    const file = newPart10(
+      {
+        [Tag.SOPClassUID]: { vr: 'UI', Value: [SopClass.SecondaryCaptureImageStorage] },
+        [Tag.NumberOfFrames]: { vr: 'IS', Value: [opts.numberOfFrames ?? frames.length] },
+      },
+      TransferSyntax.JPEGBaseline8Bit,
+    );
+    const trueOffsets: number[] = [];
+    let at = 0;
+    for (const fragments of frames) {
+      trueOffsets.push(at);
+      for (const f of fragments) at += 8 + f.length;
+    }
+    const offsets = opts.offsets === 'none' ? [] : (opts.offsets ?? trueOffsets);
+    const table = Buffer.alloc(4 * offsets.length);
+    offsets.forEach((o, k) => table.writeUInt32LE(o, 4 * k));
+    return Buffer.concat([
+      file,
+      Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]), // (7FE0,0010) OB, undefined length
+      item(0xe000, table),
+      ...frames.flat().map((f) => item(0xe000, f)),
+      item(0xe0dd, new Uint8Array(0)),
+      // Data Set Trailing Padding (FFFC,FFFC) OB: an element after Pixel Data.
+      ...(opts.trailing ? [Buffer.from([0xfc, 0xff, 0xfc, 0xff, 0x4f, 0x42, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0])] : []),
+    ]);
+  }
+  const bytesOf = (n: number, length: number) => Uint8Array.from({ length }, (_, i) => (n * 31 + i) & 0xff);
+
+  /** The frames as the header walk and ranges find them, or undefined when they decline; counts the bytes read. */
+  async function scanned(bytes: Uint8Array, frameNumbers: number[], prefix = bytes.length) {
+    const head = bytes.subarray(0, prefix);
+    const header = scanPart10Header(head, PIXEL_DATA_SCAN_STOP);
+    const pixelData = header && encapsulatedPixelDataOf(header, head);
+    if (!pixelData) return undefined;
+    let read = 0;
+    const result = await readEncapsulatedFrames(pixelData, frameNumbers, async (start, end) => ((read += end - start), bytes.slice(start, end)), bytes.length);
+    return result && { ...result, frameCount: pixelData.frameCount, read };
+  }
+
+  const cases: [string, Uint8Array, number[]][] = [
+    ['a fragment per frame, with an offset table (as the factory writes)', makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 4, columns: 4, numberOfFrames: 3 }), [2, 3, 1, 4]],
+    ['frames of several fragments, with an offset table', encapsulated([[bytesOf(1, 10), bytesOf(2, 6)], [bytesOf(3, 4)], [bytesOf(4, 2), bytesOf(5, 8), bytesOf(6, 2)]]), [3, 1, 2]],
+    ['the last frame, before an element that follows Pixel Data', encapsulated([[bytesOf(1, 4)], [bytesOf(2, 4), bytesOf(3, 4)]], { trailing: true }), [2]],
+    ['a fragment per frame, without an offset table', encapsulated([[bytesOf(1, 4)], [bytesOf(2, 6)]], { offsets: 'none' }), [2, 1, 3]],
+    ['a single frame in several fragments, without an offset table', encapsulated([[bytesOf(1, 4), bytesOf(2, 6), bytesOf(3, 2)]], { offsets: 'none' }), [1]],
+  ];
+
+  it.each(cases)('%s', async (_, bytes, frameNumbers) => {
+    const expected = extractFrames(readPart10(bytes), frameNumbers);
+    const got = await scanned(bytes, frameNumbers);
+    expect(got).toBeDefined();
+    expect({ frames: got!.frames.map((f) => Buffer.from(f)), missing: got!.missing }).toEqual({
+      frames: expected.frames.map((f) => Buffer.from(f)),
+      missing: expected.missing,
+    });
+    expect(got!.frameCount).toBe(numberOfFrames(readPart10(bytes)));
+  });
+
+  it('reads the offset table and the items of the frames asked only, the header from a prefix of the file', async () => {
+    const frames = Array.from({ length: 10 }, (_, k) => [bytesOf(k, 100), bytesOf(k + 50, 20)]);
+    const bytes = encapsulated(frames, { trailing: true });
+    const headerEnd = bytes.length - 16 - 8 - 10 * (16 + 120) - 8 - 40 - 12;
+    const got = await scanned(bytes, [5, 4], headerEnd + 12);
+    expect(got!.frames.map((f) => Buffer.from(f))).toEqual([5, 4].map((n) => Buffer.concat(frames[n - 1]!)));
+    expect(got!.read).toBe(8 + 40 + 2 * (16 + 120)); // the table's item header, its 10 offsets, frames 4 and 5
+  });
+
+  it('declines what extractFrames must decide: native pixel data, offsets that do not fit the items, or NumberOfFrames', async () => {
+    const frames = [[bytesOf(1, 4)], [bytesOf(2, 4), bytesOf(3, 4)]];
+    const declined: Uint8Array[] = [
+      makeInstance({ rows: 2, columns: 2, numberOfFrames: 2 }), // native
+      encapsulated(frames, { numberOfFrames: 3 }), // two offsets, three frames
+      encapsulated(frames, { offsets: [0, 13] }), // not where an item starts
+      encapsulated(frames, { offsets: [4, 12] }), // the first frame does not start at the first fragment
+      encapsulated(frames, { offsets: [12, 0] }), // not ascending
+      encapsulated(frames, { offsets: 'none' }), // three fragments, two frames, no table
+    ];
+    for (const bytes of declined) expect(await scanned(bytes, [1, 2])).toBeUndefined();
+    expect(() => extractFrames(readPart10(encapsulated(frames, { offsets: 'none' })), [1])).toThrow(FrameError);
+    const cut = encapsulated(frames);
+    expect(await scanned(cut.subarray(0, cut.length - 12), [2])).toBeUndefined(); // items cut short
   });
 });

@@ -289,6 +289,31 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     expect(reads.ranged).toBeLessThanOrEqual(64 * 1024 + 2 * frameLength);
   });
 
+  it('reads only the header, the offset table and the frames asked of a large encapsulated instance', async () => {
+    // 24 frames of 256 x 256 fake JPEG bitstreams, one fragment each, with a Basic Offset Table: 1.5 MiB.
+    const bytes = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 256, columns: 256, numberOfFrames: 24 });
+    const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
+    await seed(bytes);
+    const reads: { whole: number; ranged: number } = { whole: 0, ranged: 0 };
+    const get = blobs.get.bind(blobs);
+    const getRange = blobs.getRange.bind(blobs);
+    blobs.get = async (key) => ((reads.whole += 1), get(key));
+    blobs.getRange = async (key, start, end) => {
+      const got = await getRange(key, start, end);
+      reads.ranged += got?.byteLength ?? 0;
+      return got;
+    };
+    const frameLength = 256 * 256 + 4; // SOI, the bytes, EOI
+
+    const parts = await partsOf(await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '24,23' }));
+
+    expect(parts.map((p) => Buffer.from(p.body))).toEqual([Buffer.from(fakeJpegFrame(24, 256 * 256)), Buffer.from(fakeJpegFrame(23, 256 * 256))]);
+    expect(parts.map(transferSyntaxOf)).toEqual([TransferSyntax.JPEGBaseline8Bit, TransferSyntax.JPEGBaseline8Bit]);
+    expect(reads.whole).toBe(0);
+    // A header prefix (64 KiB), then the span of frames 23 and 24 with their item headers and the delimiter.
+    expect(reads.ranged).toBeLessThanOrEqual(64 * 1024 + 2 * (frameLength + 8) + 8);
+  });
+
   it('parses a frame list, dropping repeated numbers', () => {
     expect(parseFrameList('1, 3,5,3')).toEqual([1, 3, 5]);
   });
