@@ -277,3 +277,21 @@ export function scanPart10Header(bytes: Uint8Array, stopTag: number): Part10Head
   }
 }
 
+
+/** Binary VRs whose values dcmjs keeps as read (UN it may read as the dictionary's VR). */
+export const PLAIN_BINARY_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW']);
+/** Float Pixel Data, Double Float Pixel Data, Pixel Data: binary whatever the encoding (PS3.6). */
+export const PIXEL_DATA_TAGS: ReadonlySet<number> = new Set([0x7fe00008, 0x7fe00009, PIXEL_DATA]);
+
+/**
+ * Where the value of the top-level binary element `tag` lies in a file whose header was scanned up to
+ * it (scanPart10Header(bytes, tag)): the element is there, with a defined length that is not 0, and
+ * binary (OB OD OF OL OV OW; in Implicit VR, where only the dictionary knows, a Pixel Data tag).
+ * Undefined otherwise, for the caller to read the file with dcmjs.
+ */
+export function binaryValueAt(header: Part10Header, tag: number): { readonly valueStart: number; readonly length: number } | undefined {
+  const { stop } = header;
+  if (stop.tag !== tag || stop.length === UNDEFINED_LENGTH || stop.length === 0) return undefined;
+  const binary = stop.vr === undefined ? PIXEL_DATA_TAGS.has(tag) : PLAIN_BINARY_VRS.has(stop.vr);
+  return binary ? { valueStart: stop.valueStart, length: stop.length } : undefined;
+}

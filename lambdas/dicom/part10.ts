@@ -27,6 +27,8 @@ import {
   EXPLICIT_LE,
   Part10Error,
   PIXEL_DATA,
+  PIXEL_DATA_TAGS,
+  PLAIN_BINARY_VRS,
   PREAMBLE_LENGTH,
   readFileMeta,
   UNDEFINED_LENGTH,
@@ -138,10 +140,6 @@ export function readPart10(bytes: Uint8Array, opts: ReadPart10Options = {}): Par
   }
 }
 
-/** Binary VRs whose values readPart10 may leave unread: UN is not one, dcmjs reads some as the dictionary's VR. */
-const UNREAD_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW']);
-/** Float Pixel Data, Double Float Pixel Data, Pixel Data: binary whatever the encoding (PS3.6). */
-const PIXEL_DATA_TAGS: ReadonlySet<number> = new Set([0x7fe00008, 0x7fe00009, 0x7fe00010]);
 /** An empty Basic Offset Table item and the Sequence Delimitation Item (PS3.5 A.4): encapsulated Pixel Data without fragments. */
 const NO_FRAGMENTS = Uint8Array.from([0xfe, 0xff, 0x00, 0xe0, 0, 0, 0, 0, 0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
 
@@ -149,7 +147,7 @@ const NO_FRAGMENTS = Uint8Array.from([0xfe, 0xff, 0x00, 0xe0, 0, 0, 0, 0, 0xfe, 
 function unreadValues(dataSet: Uint8Array, enc: Encoding, above: number): ElementExtent[] {
   const unread: ElementExtent[] = [];
   new ElementWalker(dataSet).topLevel(0, dataSet.length, enc, (element) => {
-    const binary = element.vr === undefined ? PIXEL_DATA_TAGS.has(element.tag) : UNREAD_VRS.has(element.vr);
+    const binary = element.vr === undefined ? PIXEL_DATA_TAGS.has(element.tag) : PLAIN_BINARY_VRS.has(element.vr);
     const encapsulated = element.length === UNDEFINED_LENGTH;
     if (binary && (encapsulated ? element.tag === PIXEL_DATA : element.length > above)) unread.push(element);
   });

@@ -9,7 +9,7 @@
 import { Readable } from 'node:stream';
 import { getBulkData } from '../dicom/json';
 import { newBoundary, writeMultipartRelated, type OutgoingPart } from '../dicom/multipart';
-import { scanPart10Header } from '../dicom/part10-scan';
+import { binaryValueAt, scanPart10Header } from '../dicom/part10-scan';
 import {
   encapsulatedPixelDataOf,
   extractFrames,
@@ -142,12 +142,10 @@ export class RetrieveService {
     const object = await this.instanceObject(uids);
     // Only Pixel Data (and its float variants) is encapsulated in a compressed transfer syntax (PS3.5 A.4).
     const transferSyntaxUID = octetStreamTransferSyntax(object.transferSyntaxUID, PIXEL_DATA_TAGS.has(tagPath), syntaxes);
-    const instance = (await dcmjsCodec()).readPart10(await readObject(this.blobs, object));
-    const value = getBulkData(instance.dict, tagPath);
+    const value = await this.bulkDataOf(object, tagPath);
     if (value === undefined) {
       throw new NotFoundError('the instance has no binary value at this tag path', [{ target: 'tag', message: req.tag ?? '' }]);
     }
-    this.assertWithinLimit(value.byteLength, LOWER_LEVEL_ADVICE.INSTANCE);
     const part = {
       contentType: `${MediaType.OctetStream}; transfer-syntax=${transferSyntaxUID}`,
       headers: {
@@ -159,6 +157,30 @@ export class RetrieveService {
       body: value,
     };
     return multipartResponse(MediaType.OctetStream, [part]);
+  }
+
+  /**
+   * The binary value at a tag path, within the response limit. A top-level value of a native little
+   * endian object is located by walking the header (no dcmjs) and, of an object above
+   * FRAME_RANGE_MIN_BYTES, read by range after the header, its size checked before it is read;
+   * anything else is read whole and parsed. Undefined when there is no binary value there.
+   */
+  private async bulkDataOf(object: InstanceObject, tagPath: string): Promise<Uint8Array | undefined> {
+    const topLevel = isLittleEndianNative(object.transferSyntaxUID) && !tagPath.includes('/');
+    const ranged = topLevel && object.size > FRAME_RANGE_MIN_BYTES;
+    const head = ranged ? await readRange(this.blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(this.blobs, object);
+    const tag = parseInt(tagPath, 16);
+    const header = topLevel ? scanPart10Header(head, tag) : undefined;
+    const at = header && binaryValueAt(header, tag);
+    if (at) {
+      this.assertWithinLimit(at.length, LOWER_LEVEL_ADVICE.INSTANCE);
+      const end = at.valueStart + at.length;
+      return end <= head.length ? head.subarray(at.valueStart, end) : readRange(this.blobs, object, at.valueStart, end);
+    }
+    const instance = (await dcmjsCodec()).readPart10(ranged ? await readObject(this.blobs, object) : head);
+    const value = getBulkData(instance.dict, tagPath);
+    if (value) this.assertWithinLimit(value.byteLength, LOWER_LEVEL_ADVICE.INSTANCE);
+    return value;
   }
 
   /** Instances as multipart/related; type="application/dicom" (PS3.18 10.4.1.1.1, 8.7.3.5.2). */

@@ -83,7 +83,7 @@ const S3 = ['@aws-sdk/client-s3'];
 const expected: Record<string, { entry: string; sdk: string[]; dicom: 'at-start' | 'on-first-use' | false }> = {
   store: { entry: functionGroups.store.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },
   search: { entry: functionGroups.search.entry, sdk: DYNAMODB, dicom: 'at-start' }, // the dictionary, for query keys
-  // Instances as stored, metadata, and native or encapsulated frames need no dcmjs: only transcoding, bulk data and frames whose items do not say where they are.
+  // Instances as stored, metadata, frames and top-level bulk data of native objects need no dcmjs: only transcoding, other bulk data and frames whose items do not say where they are.
   retrieve: { entry: functionGroups.retrieve.entry, sdk: [...DYNAMODB, ...S3], dicom: 'on-first-use' },
   delete: { entry: functionGroups.delete.entry, sdk: [...DYNAMODB, ...S3], dicom: false },
   send: { entry: functionGroups.send.entry, sdk: [...DYNAMODB, '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sfn'], dicom: 'at-start' },

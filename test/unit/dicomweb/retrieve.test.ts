@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseMediaType, parseMultipartRelated, type MultipartPart } from '../../../lambdas/dicom/multipart';
+import { getBulkData } from '../../../lambdas/dicom/json';
 import { readPart10 } from '../../../lambdas/dicom/part10';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { TransferSyntax } from '../../../lambdas/dicom/uid';
@@ -386,5 +387,52 @@ describe('retrieve bulkdata (PS3.18 10.4.1.1.5)', () => {
     const uids = { studyInstanceUID, seriesInstanceUID, sopInstanceUID };
     await expect(retrieve.retrieveBulkdata({ ...request(uids), tag: '00091010' })).rejects.toThrow(NotFoundError);
     await expect(retrieve.retrieveBulkdata({ ...request(uids), tag: '7FE0' })).rejects.toThrow(BadRequestError);
+  });
+
+  /** Counts the whole-object reads and the bytes read by range from now on. */
+  function countReads() {
+    const reads = { whole: 0, ranged: 0 };
+    const get = blobs.get.bind(blobs);
+    const getRange = blobs.getRange.bind(blobs);
+    blobs.get = async (key) => ((reads.whole += 1), get(key));
+    blobs.getRange = async (key, start, end) => {
+      const got = await getRange(key, start, end);
+      reads.ranged += got?.byteLength ?? 0;
+      return got;
+    };
+    return reads;
+  }
+
+  async function bulkOf(bytes: Uint8Array, tag: string, service = retrieve): Promise<Buffer> {
+    const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
+    const [part] = await partsOf(await service.retrieveBulkdata({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), tag }));
+    return Buffer.from(part!.body);
+  }
+
+  it('returns the bytes dcmjs reads, top-level values found by the header walk and nested ones by dcmjs', async () => {
+    const extra = { RedPaletteColorLookupTableData: pixelFrame(9, 512).buffer, IconImageSequence: [{ Rows: 2, Columns: 2, PixelData: pixelFrame(5, 32).buffer }] };
+    const explicit = makeInstance({ rows: 8, columns: 8, extra });
+    const implicit = makeInstance({ rows: 8, columns: 8, transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian, extra });
+    await seed(explicit, implicit);
+    for (const [bytes, tag] of [[explicit, Tag.PixelData], [explicit, '00281201'], [explicit, '00880200.0.7FE00010'], [implicit, Tag.PixelData], [implicit, '00281201']] as const) {
+      const expected = getBulkData(readPart10(bytes).dict, tag.replaceAll('.', '/'))!;
+      expect(await bulkOf(bytes, tag)).toEqual(Buffer.from(expected));
+    }
+  });
+
+  it("reads a large instance's Pixel Data by range after its header, and refuses one over the limit before reading it", async () => {
+    // 24 frames of 256 x 256 x 16 bits: 3 MiB of pixel data, above the size read whole.
+    const bytes = makeInstance({ rows: 256, columns: 256, bitsAllocated: 16, numberOfFrames: 24 });
+    await seed(bytes);
+    const reads = countReads();
+    const pixels = Buffer.concat(Array.from({ length: 24 }, (_, f) => pixelFrame(f + 1, 256 * 256 * 2)));
+
+    expect((await bulkOf(bytes, Tag.PixelData)).equals(pixels)).toBe(true);
+    expect(reads).toEqual({ whole: 0, ranged: 64 * 1024 + pixels.length }); // the header prefix, then the value
+
+    reads.ranged = 0;
+    const small = new RetrieveService(index, blobs, { maxResponseBytes: 1024 * 1024 });
+    await expect(bulkOf(bytes, Tag.PixelData, small)).rejects.toThrow(PayloadTooLargeError);
+    expect(reads).toEqual({ whole: 0, ranged: 64 * 1024 });
   });
 });
