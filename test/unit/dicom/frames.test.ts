@@ -25,6 +25,21 @@ function instanceWith(dict: ParsedInstance['dict'], transferSyntaxUID: string = 
   );
 }
 
+/** What a header walk found is what extractFrames cuts from the file read by dcmjs, and the same frame count. */
+function expectFramesOfExtractFrames(
+  got: { frames: Uint8Array[]; missing: number[]; frameCount: number } | undefined,
+  bytes: Uint8Array,
+  frameNumbers: number[],
+): void {
+  const expected = extractFrames(readPart10(bytes), frameNumbers);
+  expect(got).toBeDefined();
+  expect({ frames: got!.frames.map((f) => Buffer.from(f)), missing: got!.missing }).toEqual({
+    frames: expected.frames.map((f) => Buffer.from(f)),
+    missing: expected.missing,
+  });
+  expect(got!.frameCount).toBe(numberOfFrames(readPart10(bytes)));
+}
+
 describe('numberOfFrames', () => {
   it('is NumberOfFrames, 1 without it, 0 without pixel data', () => {
     expect(numberOfFrames(readPart10(makeInstance({ numberOfFrames: 5 })))).toBe(5);
@@ -183,14 +198,7 @@ describe('nativePixelDataOf and readNativeFrames: the frames extractFrames cuts,
   ];
 
   it.each(cases)('%s', async (_, bytes, frameNumbers) => {
-    const expected = extractFrames(readPart10(bytes), frameNumbers);
-    const got = await scanned(bytes, frameNumbers);
-    expect(got).toBeDefined();
-    expect({ frames: got!.frames.map((f) => Buffer.from(f)), missing: got!.missing }).toEqual({
-      frames: expected.frames.map((f) => Buffer.from(f)),
-      missing: expected.missing,
-    });
-    expect(got!.frameCount).toBe(numberOfFrames(readPart10(bytes)));
+    expectFramesOfExtractFrames(await scanned(bytes, frameNumbers), bytes, frameNumbers);
   });
 
   it('reads only the span of the frames asked, the header from a prefix of the file', async () => {
@@ -288,14 +296,7 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
   ];
 
   it.each(cases)('%s', async (_, bytes, frameNumbers) => {
-    const expected = extractFrames(readPart10(bytes), frameNumbers);
-    const got = await scanned(bytes, frameNumbers);
-    expect(got).toBeDefined();
-    expect({ frames: got!.frames.map((f) => Buffer.from(f)), missing: got!.missing }).toEqual({
-      frames: expected.frames.map((f) => Buffer.from(f)),
-      missing: expected.missing,
-    });
-    expect(got!.frameCount).toBe(numberOfFrames(readPart10(bytes)));
+    expectFramesOfExtractFrames(await scanned(bytes, frameNumbers), bytes, frameNumbers);
   });
 
   it('reads the offset table and the items of the frames asked only, the header from a prefix of the file', async () => {

@@ -69,6 +69,20 @@ beforeEach(() => {
   retrieve = new RetrieveService(index, blobs, { maxResponseBytes: 10 * 1024 * 1024 });
 });
 
+/** Counts the whole-object reads and the bytes read by range from now on. */
+function countReads() {
+  const reads = { whole: 0, ranged: 0 };
+  const get = blobs.get.bind(blobs);
+  const getRange = blobs.getRange.bind(blobs);
+  blobs.get = async (key) => ((reads.whole += 1), get(key));
+  blobs.getRange = async (key, start, end) => {
+    const got = await getRange(key, start, end);
+    reads.ranged += got?.byteLength ?? 0;
+    return got;
+  };
+  return reads;
+}
+
 describe('retrieve instances (PS3.18 10.4.1.1.1)', () => {
   it('returns the stored bytes unchanged for transfer-syntax=*, one part per instance', async () => {
     const study = makeStudy({ series: 2, instancesPerSeries: 2 });
@@ -271,15 +285,7 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     const bytes = makeInstance({ rows: 256, columns: 256, bitsAllocated: 16, numberOfFrames: 24 });
     const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
     await seed(bytes);
-    const reads: { whole: number; ranged: number } = { whole: 0, ranged: 0 };
-    const get = blobs.get.bind(blobs);
-    const getRange = blobs.getRange.bind(blobs);
-    blobs.get = async (key) => ((reads.whole += 1), get(key));
-    blobs.getRange = async (key, start, end) => {
-      const got = await getRange(key, start, end);
-      reads.ranged += got?.byteLength ?? 0;
-      return got;
-    };
+    const reads = countReads();
     const frameLength = 256 * 256 * 2;
 
     const parts = await partsOf(await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }), frames: '3,2' }));
@@ -295,15 +301,7 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     const bytes = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 256, columns: 256, numberOfFrames: 24 });
     const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
     await seed(bytes);
-    const reads: { whole: number; ranged: number } = { whole: 0, ranged: 0 };
-    const get = blobs.get.bind(blobs);
-    const getRange = blobs.getRange.bind(blobs);
-    blobs.get = async (key) => ((reads.whole += 1), get(key));
-    blobs.getRange = async (key, start, end) => {
-      const got = await getRange(key, start, end);
-      reads.ranged += got?.byteLength ?? 0;
-      return got;
-    };
+    const reads = countReads();
     const frameLength = 256 * 256 + 4; // SOI, the bytes, EOI
 
     const parts = await partsOf(await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '24,23' }));
@@ -388,20 +386,6 @@ describe('retrieve bulkdata (PS3.18 10.4.1.1.5)', () => {
     await expect(retrieve.retrieveBulkdata({ ...request(uids), tag: '00091010' })).rejects.toThrow(NotFoundError);
     await expect(retrieve.retrieveBulkdata({ ...request(uids), tag: '7FE0' })).rejects.toThrow(BadRequestError);
   });
-
-  /** Counts the whole-object reads and the bytes read by range from now on. */
-  function countReads() {
-    const reads = { whole: 0, ranged: 0 };
-    const get = blobs.get.bind(blobs);
-    const getRange = blobs.getRange.bind(blobs);
-    blobs.get = async (key) => ((reads.whole += 1), get(key));
-    blobs.getRange = async (key, start, end) => {
-      const got = await getRange(key, start, end);
-      reads.ranged += got?.byteLength ?? 0;
-      return got;
-    };
-    return reads;
-  }
 
   async function bulkOf(bytes: Uint8Array, tag: string, service = retrieve): Promise<Buffer> {
     const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
