@@ -99,6 +99,11 @@ function personNameString(value: unknown): string {
  * back together and decoded again, escape sequences honoured (PS3.5 6.1.2.5), then split.
  */
 function redecodeValues(element: DicomJson[string]): void {
+  if (element.vr === 'SQ') {
+    // The items of a sequence key (Request Attributes Sequence, Referenced ... Sequence) alike.
+    for (const item of element.Value ?? []) if (item && typeof item === 'object') for (const e of Object.values(item as DicomJson)) redecodeValues(e);
+    return;
+  }
   if (!CHARACTER_SET_VRS.has(element.vr) || !element.Value?.length) return;
   const encoded = element.Value.map((v) => (element.vr === 'PN' ? personNameString(v) : String(v ?? ''))).join('\\');
   const decoded = redecodeCodeExtensions(encoded, element.vr);

@@ -84,6 +84,17 @@ describe('C-FIND Identifier as a search (PS3.4 C.4.1.2.1)', () => {
     expect(findQueryOf(json, 'STUDY').parameters.matchKeys).toContainEqual({ tag: Tag.PatientName, value: 'Yamada^Tarou=山田*' });
   });
 
+  it('decodes the values of sequence items of an ISO 2022 Identifier too', () => {
+    const json = toDicomJson({
+      SpecificCharacterSet: ['', 'ISO 2022 IR 87'],
+      QueryRetrieveLevel: 'STUDY',
+      RequestAttributesSequence: [{ RequestedProcedureDescription: ['\x1b$B$', '\x1b(B'], RequestedProcedureID: 'RP1' }],
+    });
+    const item = json['00400275']!.Value![0] as DicomJson;
+    expect(item['00321060']!.Value).toEqual(['ぼ']);
+    expect(item['00401001']!.Value).toEqual(['RP1']);
+  });
+
   it('decodes Identifiers as the library parses them from the bytes, ISO 2022 IR 13 and IR 87 (PS3.5 H.3.2)', () => {
     const element = (tag: number, value: Buffer) => {
       const header = Buffer.alloc(8);
