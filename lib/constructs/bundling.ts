@@ -43,3 +43,15 @@ export const LAMBDA_BUNDLE = {
   sourcemap: 'external',
   sourcesContent: false,
 } as const;
+
+/**
+ * The DIMSE gateway container's program (lib/dimse/build.ts, which lib/dimse/Dockerfile runs): built as
+ * the functions are, with the AWS SDK inside (the container image has no SDK of its own) and its
+ * source map linked, since a long-running container pays for `--enable-source-maps` once, not per
+ * cold start.
+ */
+export const DIMSE_CONTAINER_BUNDLE = {
+  ...LAMBDA_BUNDLE,
+  external: [] as readonly string[],
+  sourcemap: 'linked',
+} as const;
