@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../lambdas/config';
+import { TransferSyntax } from '../../lambdas/dicom/uid';
 import { instancesPerRequest, mb } from './common';
 import { measureBundles, measureHandlerCosts, type CallMemory } from './cost';
 import {
@@ -231,6 +232,21 @@ async function main(): Promise<void> {
       rows.push(...throughputRows('WADO-RS series (20 x ~0.5 MB)', r, 'instances/s', 20));
       r = await wado('WADO-RS frames', wadoFrames, large.instances);
       rows.push(...throughputRows('WADO-RS frame (~0.5 MB)', r, 'frames/s'));
+      // Frames of encapsulated (compressed) Pixel Data, as stored: JPEG Baseline instances of 8 frames of
+      // ~64 KB, one fragment each with a Basic Offset Table, stored on both servers first (not timed); the 5th.
+      const jpeg = stowCorpus(scale.stowLarge, LARGE_BYTES, 20, 'WADO-JPEG', { transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 8 });
+      const jpegPerRequest = instancesPerRequest(MAX_REQUEST_BYTES, jpeg.files);
+      const loaded = await both(servers, 'WADO-RS JPEG corpus', (s) => stowWorkload(s.url, jpeg, jpegPerRequest, CONCURRENCY));
+      r = await both(
+        servers,
+        'WADO-RS frames (JPEG)',
+        (s) =>
+          errorOf(s === servers.archive ? loaded.archive : loaded.orthanc)
+            ? Promise.reject(new Error('its JPEG corpus did not load'))
+            : wadoFrames(s.url, jpeg.instances, CONCURRENCY, 5),
+        (s) => wadoFrames(s.url, jpeg.instances.slice(0, 20), CONCURRENCY, 5),
+      );
+      rows.push(...throughputRows('WADO-RS frame, JPEG (~64 KB of 8)', r, 'frames/s'));
     }
 
     // QIDO-RS, PS3.18 10.6: the corpus first (its load rate is one more STOW-RS figure, tiny instances).

@@ -5,7 +5,7 @@
  * speed of an error.
  */
 import { newUid } from '../../lambdas/dicom/uid';
-import { makeInstance } from '../support/dicom-factory';
+import { makeInstance, type InstanceOptions } from '../support/dicom-factory';
 import { percentile, pool, secondsSince, stowAll } from './common';
 
 /** A measured run: `operations` done in `seconds`, `bytes` moved, and each operation's latency. */
@@ -54,14 +54,21 @@ export interface Corpus {
   readonly bytes: number;
 }
 
-export function stowCorpus(count: number, approximateBytes: number, perSeries = 20, patientID = `STOW-${approximateBytes}`): Corpus {
+export function stowCorpus(
+  count: number,
+  approximateBytes: number,
+  perSeries = 20,
+  patientID = `STOW-${approximateBytes}`,
+  /** e.g. { transferSyntaxUID: JPEGBaseline8Bit, numberOfFrames: 8 }: encapsulated instances of that many frames */
+  more: Pick<InstanceOptions, 'transferSyntaxUID' | 'numberOfFrames'> = {},
+): Corpus {
   const files: Uint8Array[] = [];
   const instances: StoredInstance[] = [];
   let study = { studyInstanceUID: '', seriesInstanceUID: '' };
   for (let i = 0; i < count; i++) {
     if (i % perSeries === 0) study = { studyInstanceUID: newUid(), seriesInstanceUID: newUid() };
     const sopInstanceUID = newUid();
-    files.push(makeInstance({ ...study, sopInstanceUID, patientID, patientName: 'Bench^Stow', instanceNumber: (i % perSeries) + 1, approximateBytes }));
+    files.push(makeInstance({ ...study, sopInstanceUID, patientID, patientName: 'Bench^Stow', instanceNumber: (i % perSeries) + 1, approximateBytes, ...more }));
     instances.push({ ...study, sopInstanceUID });
   }
   return { files, instances, bytes: files.reduce((n, f) => n + f.byteLength, 0) };
@@ -208,6 +215,6 @@ export function wadoSeries(url: string, instances: readonly StoredInstance[], co
   return measure(series, concurrency, (i) => retrieve(`${url}${seriesPath(i)}`, AS_STORED));
 }
 
-export function wadoFrames(url: string, instances: readonly StoredInstance[], concurrency: number): Promise<Measurement> {
-  return measure(instances, concurrency, (i) => retrieve(`${url}${seriesPath(i)}/instances/${i.sopInstanceUID}/frames/1`, FRAMES_AS_STORED));
+export function wadoFrames(url: string, instances: readonly StoredInstance[], concurrency: number, frame = 1): Promise<Measurement> {
+  return measure(instances, concurrency, (i) => retrieve(`${url}${seriesPath(i)}/instances/${i.sopInstanceUID}/frames/${frame}`, FRAMES_AS_STORED));
 }
