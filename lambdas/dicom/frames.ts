@@ -291,7 +291,7 @@ export async function readEncapsulatedFrames(
   const items = fragmentItems(await read(from, to), toDelimiter);
   if (!items) return undefined;
   const frames = new Map<number, Uint8Array>();
-  for (let k = first; k <= last; k++) {
+  for (const k of new Set(wanted.map((n) => n - 1))) {
     const start = offsets[k]! - offsets[first]!;
     const end = k + 1 < frameCount ? offsets[k + 1]! - offsets[first]! : Number.POSITIVE_INFINITY;
     const own = items.filter((i) => i.offset >= start && i.offset < end);
