@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { DicomwebApi, type ApiAuthorization } from './constructs/api';
 import { DimseGateway, dimseSettingsFromContext } from './constructs/dimse-gateway';
 import { ArchiveLogs } from './constructs/logs';
+import type { FunctionNetwork } from './constructs/dicomweb-function';
 import { SendWorkflow, type DestinationEntry } from './constructs/send-workflow';
 import { ArchiveStorage } from './constructs/storage';
 
@@ -32,6 +33,11 @@ export interface ArchiveSettings {
   readonly sendTombstoneTtlSeconds?: number;
   /** Context `destinations`: initial destination registry entries, without credentials. */
   readonly destinations: readonly DestinationEntry[];
+  /**
+   * Contexts `deliverVpcId` and `deliverSubnetIds` (comma-separated): subnets of an existing VPC where
+   * Deliver runs, to reach destinations behind a VPN or Direct Connect. Both or neither.
+   */
+  readonly deliverNetwork?: FunctionNetwork;
 }
 
 export class ArchiveContextError extends Error {
@@ -78,7 +84,22 @@ export function settingsFromContext(node: Node): ArchiveSettings {
     sendResultTtlSeconds: count('sendResultTtlSeconds'),
     sendTombstoneTtlSeconds: count('sendTombstoneTtlSeconds'),
     destinations,
+    deliverNetwork: deliverNetworkFromContext(node.tryGetContext('deliverVpcId'), node.tryGetContext('deliverSubnetIds')),
   };
+}
+
+/** Contexts `deliverVpcId` and `deliverSubnetIds`: an existing VPC's id and some of its subnets' ids, or neither. */
+function deliverNetworkFromContext(vpcId: unknown, subnetIds: unknown): FunctionNetwork | undefined {
+  const absent = (v: unknown) => v === undefined || v === '';
+  if (absent(vpcId) && absent(subnetIds)) return undefined;
+  if (typeof vpcId !== 'string' || !/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) {
+    throw new ArchiveContextError('deliverVpcId', vpcId, 'a VPC id (vpc-...) when deliverSubnetIds is given');
+  }
+  const ids = Array.isArray(subnetIds) ? subnetIds : typeof subnetIds === 'string' ? subnetIds.split(',').map((s) => s.trim()) : [];
+  if (ids.length === 0 || !ids.every((s) => typeof s === 'string' && /^subnet-[0-9a-f]{8,17}$/.test(s))) {
+    throw new ArchiveContextError('deliverSubnetIds', subnetIds, 'comma-separated subnet ids (subnet-...) of deliverVpcId');
+  }
+  return { vpcId, subnetIds: ids as string[] };
 }
 
 /** Fields of lambdas/send/destinations.ts that hold credentials: never in context. */
@@ -157,6 +178,7 @@ export class ArchiveStack extends Stack {
         SEND_TOMBSTONE_TTL_SECONDS: optionalString(settings.sendTombstoneTtlSeconds),
       },
       reservedConcurrentExecutions: settings.reservedConcurrency,
+      deliverNetwork: settings.deliverNetwork,
       retainData,
       projectRoot: props.projectRoot,
     });

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -51,7 +52,20 @@ export interface DicomwebFunctionProps {
   readonly logs: ArchiveLogs;
   /** Reserved concurrency; unset leaves the function in the account's unreserved pool. */
   readonly reservedConcurrentExecutions?: number;
+  /** Subnets of an existing VPC to run in (its network interfaces there), with TCP egress only. */
+  readonly network?: FunctionNetwork;
   readonly projectRoot?: string;
+}
+
+/**
+ * Subnets of an existing VPC for a function that must reach what only that network reaches (Deliver:
+ * a destination behind a VPN or Direct Connect). Their route tables must also reach the AWS services
+ * the function calls (S3 and DynamoDB gateway endpoints, Secrets Manager and X-Ray by interface
+ * endpoints or a NAT gateway): the stack does not change the VPC.
+ */
+export interface FunctionNetwork {
+  readonly vpcId: string;
+  readonly subnetIds: readonly string[];
 }
 
 /**
@@ -84,9 +98,28 @@ export class DicomwebFunction extends NodejsFunction {
         }),
       ],
     });
+    if (props.network) {
+      // What Lambda does with the function's role to attach it to the subnets (the actions of
+      // AWSLambdaVPCAccessExecutionRole, which would be a second, AWS managed, policy).
+      policy.addStatements(
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
     Validations.of(policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.',
+      reason:
+        'X-Ray PutTraceSegments and PutTelemetryRecords, and the EC2 network interface actions of a function ' +
+        'in a VPC, do not support resource-level permissions.',
     });
     const environment: Record<string, string> = {};
     for (const [name, value] of Object.entries(props.environment)) {
@@ -123,21 +156,34 @@ export class DicomwebFunction extends NodejsFunction {
     this.policy = policy;
     // The function must not run before its permissions exist.
     this.node.addDependency(policy);
-    Validations.of(this).acknowledge(
-      {
-        id: 'HIPAA.Security-LambdaDLQ',
-        reason:
-          'API Gateway and Step Functions Tasks invoke the function synchronously (Step Functions retries and ' +
-          'catches failures); a DLQ only applies to asynchronous invocations.',
-      },
-      {
+    Validations.of(this).acknowledge({
+      id: 'HIPAA.Security-LambdaDLQ',
+      reason:
+        'API Gateway and Step Functions Tasks invoke the function synchronously (Step Functions retries and ' +
+        'catches failures); a DLQ only applies to asynchronous invocations.',
+    });
+    if (props.network) {
+      // The VPC is imported by id (no lookup at synth, no change to it): the L1 properties, which is what
+      // CloudFormation and cdk-nag read. Egress over TCP only; DNS to the VPC's resolver is not filtered
+      // by security groups.
+      const egress = new ec2.CfnSecurityGroup(scope, `${id}Egress`, {
+        vpcId: props.network.vpcId,
+        groupDescription: `DICOMweb archive: ${id} (outbound TCP to destinations and AWS endpoints only)`,
+        securityGroupEgress: [{ ipProtocol: 'tcp', fromPort: 0, toPort: 65535, cidrIp: '0.0.0.0/0', description: 'any TCP destination' }],
+      });
+      (this.node.defaultChild as lambda.CfnFunction).vpcConfig = {
+        subnetIds: [...props.network.subnetIds],
+        securityGroupIds: [egress.attrGroupId],
+      };
+    } else {
+      Validations.of(this).acknowledge({
         id: 'HIPAA.Security-LambdaInsideVPC',
         reason:
           'The function reaches AWS service endpoints (S3, DynamoDB, Step Functions, Secrets Manager, X-Ray) ' +
           'over TLS with IAM authorization, and Deliver reaches registered DICOMweb destinations over HTTPS; ' +
-          'it has no resource inside a VPC to reach.',
-      },
-    );
+          'it has no resource inside a VPC to reach (context deliverVpcId and deliverSubnetIds put Deliver in one).',
+      });
+    }
     if (props.reservedConcurrentExecutions === undefined) {
       Validations.of(this).acknowledge({
         id: 'HIPAA.Security-LambdaConcurrency',

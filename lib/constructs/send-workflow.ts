@@ -5,7 +5,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { buildSendStateMachineDefinition, sendTaskFunctions, type SendTaskName } from '../send-workflow';
-import { DicomwebFunction, pascal, type FunctionEnvironment } from './dicomweb-function';
+import { DicomwebFunction, pascal, type FunctionEnvironment, type FunctionNetwork } from './dicomweb-function';
 import type { ArchiveLogs } from './logs';
 import type { ArchiveStorage } from './storage';
 
@@ -31,6 +31,8 @@ export interface SendWorkflowProps {
   /** Configuration passed to the task functions and the Send API function (INDEX_SHARDS, SEND_*). */
   readonly environment?: Omit<FunctionEnvironment, 'BUCKET_NAME' | 'TABLE_NAME'>;
   readonly reservedConcurrentExecutions?: number;
+  /** Subnets Deliver runs in, to reach destinations only they reach (context deliverVpcId, deliverSubnetIds). */
+  readonly deliverNetwork?: FunctionNetwork;
   /** Keep the destination registry and its key when the stack is deleted (default). */
   readonly retainData?: boolean;
   /** Repository root holding the handler entries (default: this repository). */
@@ -175,6 +177,7 @@ export class SendWorkflow extends Construct {
         environment,
         logs: props.logs,
         reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+        network: name === 'deliver' ? props.deliverNetwork : undefined,
         projectRoot: props.projectRoot,
       });
     }

@@ -44,6 +44,7 @@ describe('cdk-nag (AwsSolutions, HIPAA.Security)', { timeout: 120_000 }, () => {
       sendMaxConcurrency: '16',
       destinations: [{ url: 'https://peer.example.org/dicom-web', auth: { type: 'none' } }],
     },
+    'Deliver in a VPC': { deliverVpcId: 'vpc-0123456789abcdef0', deliverSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0bbbbbbbbbbbbbbb2' },
   };
 
   for (const [name, context] of Object.entries(variants)) {

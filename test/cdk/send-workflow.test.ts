@@ -277,3 +277,43 @@ describe('Send API function', () => {
     }
   });
 });
+
+describe('SendWorkflow: Deliver in a VPC (contexts deliverVpcId, deliverSubnetIds)', () => {
+  const VPC = 'vpc-0123456789abcdef0';
+  const SUBNETS = ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'];
+
+  it('runs Deliver alone in the given subnets, with a security group of TCP egress only and the ENI permissions', () => {
+    const { stack, template } = synth({ deliverVpcId: VPC, deliverSubnetIds: SUBNETS.join(',') });
+    const resources = template.toJSON().Resources as Resources;
+    const deliver = functionOf(stack, template, logicalId(stack, stack.send.functions.deliver));
+    const groupId = deliver.VpcConfig.SecurityGroupIds[0]['Fn::GetAtt'][0] as string;
+    expect(deliver.VpcConfig).toEqual({ SubnetIds: SUBNETS, SecurityGroupIds: [{ 'Fn::GetAtt': [groupId, 'GroupId'] }] });
+    expect(resources[groupId]!.Properties.VpcId).toBe(VPC);
+    expect(resources[groupId]!.Properties.SecurityGroupIngress).toBeUndefined();
+    expect(resources[groupId]!.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ IpProtocol: 'tcp', FromPort: 0, ToPort: 65535 })]);
+    for (const task of tasks.filter((t) => t !== 'deliver')) {
+      expect(functionOf(stack, template, logicalId(stack, stack.send.functions[task])).VpcConfig, task).toBeUndefined();
+    }
+    const actions = policyActions(template, logicalId(stack, stack.send.functions.deliver.policy));
+    expect(actions).toEqual(expect.arrayContaining(['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface']));
+    expect(policyActions(template, logicalId(stack, stack.send.functions.resolve.policy))).not.toContain('ec2:CreateNetworkInterface');
+  });
+
+  it('leaves every function outside a VPC by default', () => {
+    const { template } = synth();
+    for (const r of Object.values(template.toJSON().Resources as Resources)) {
+      if (r.Type === 'AWS::Lambda::Function') expect(r.Properties.VpcConfig).toBeUndefined();
+    }
+    template.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+  });
+
+  it.each([
+    [{ deliverVpcId: VPC }, /deliverSubnetIds/],
+    [{ deliverSubnetIds: SUBNETS[0] }, /deliverVpcId/],
+    [{ deliverVpcId: 'my-vpc', deliverSubnetIds: SUBNETS[0] }, /deliverVpcId/],
+    [{ deliverVpcId: VPC, deliverSubnetIds: 'subnet-1,sg-0123456789abcdef0' }, /deliverSubnetIds/],
+  ])('refuses %j', (context, message) => {
+    expect(() => synth(context)).toThrow(ArchiveContextError);
+    expect(() => synth(context)).toThrow(message);
+  });
+});
