@@ -17,6 +17,9 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 export const mb = (bytes: number) => bytes / (1024 * 1024);
 
+/** How often the cost worker samples the live memory during a call (test/bench/cost-worker.ts). */
+export const LIVE_SAMPLE_MS = 5;
+
 /** Seconds elapsed since a performance.now() reading. */
 export const secondsSince = (t0: number) => (performance.now() - t0) / 1000;
 

@@ -23,6 +23,7 @@ import { LocalSendWorkflow } from '../../lib/local/local-send-workflow';
 import { routesForPath } from '../../lib/routes';
 import { makeInstance } from '../support/dicom-factory';
 import { stowBody } from '../support/http';
+import { LIVE_SAMPLE_MS } from './common';
 
 // The services a Lambda function builds from its environment; Send gets the embedded runtime's
 // workflow (the same task code in this process) in place of Step Functions.
@@ -147,8 +148,6 @@ function liveBytes(): number {
   return m.heapUsed + m.external;
 }
 
-/** How often the live memory is sampled during a call. */
-const LIVE_SAMPLE_MS = 5;
 
 type Meter = 'rss' | 'live';
 

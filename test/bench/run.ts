@@ -19,7 +19,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../lambdas/config';
 import { TransferSyntax } from '../../lambdas/dicom/uid';
-import { instancesPerRequest, mb } from './common';
+import { instancesPerRequest, LIVE_SAMPLE_MS, mb } from './common';
 import { measureBundles, measureHandlerCosts, type CallMemory } from './cost';
 import {
   comparisonMarkdown,
@@ -418,7 +418,7 @@ async function main(): Promise<void> {
     '[m] The servers answered different numbers of matches (archive / Orthanc) to the same queries: the ratio is not like for like.',
     '[s] Archive: one Send request (Sup 248 10.X) polled with Check Send Result until final; Orthanc: POST /dicom-web/servers/{name}/stow with Synchronous true.',
     '[d] CPU time of the destination Orthanc receiving the instances, per instance: the same server in both columns, so a difference is how each origin sends (request sizes, concurrency).',
-    '[l] Live memory (cost table): the V8 heap in use and the buffers outside it, right after a full collection, sampled every 5 ms during the call: what the handler holds at once. Peak RSS adds the garbage V8 had not collected yet.',
+    `[l] Live memory (cost table): the V8 heap in use and the buffers outside it, right after a full collection, sampled every ${LIVE_SAMPLE_MS} ms during the call: what the handler holds at once. Peak RSS adds the garbage V8 had not collected yet.`,
   ];
   // The notes a row or cost driver of this run refers to.
   const marks = new Set([...rows.map((r) => r.note ?? ''), ...costs.map((c) => c.measure)].join(' ').match(/\[[a-z]\]/g));
