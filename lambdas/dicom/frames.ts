@@ -2,7 +2,7 @@
  * Frames of the Pixel Data of an instance: native (PS3.5 8.1.1, 8.2) or encapsulated (PS3.5 A.4).
  */
 import type { ParsedInstance } from './part10';
-import { binaryValueBytes, concatBytes, UNDEFINED_LENGTH, type Part10Header } from './part10-scan';
+import { binaryValueBytes, concatBytes, ElementWalker, EXPLICIT_LE, Part10Error, PIXEL_DATA, UNDEFINED_LENGTH, type Part10Header } from './part10-scan';
 import { Tag } from './tags';
 import { isUncompressedTransferSyntax, TransferSyntax } from './uid';
 
@@ -133,7 +133,7 @@ export function isLittleEndianNative(transferSyntaxUID: string): boolean {
  */
 export function nativePixelDataOf(header: Part10Header, bytes: Uint8Array): NativePixelData | undefined {
   const { stop } = header;
-  if (!isLittleEndianNative(header.transferSyntaxUID) || stop.tag !== 0x7fe00010) return undefined;
+  if (!isLittleEndianNative(header.transferSyntaxUID) || stop.tag !== PIXEL_DATA) return undefined;
   if ((stop.vr !== undefined && stop.vr !== 'OB' && stop.vr !== 'OW') || stop.length === UNDEFINED_LENGTH || stop.length === 0) return undefined;
   const { us, is } = headerNumbers(header, bytes);
   const rows = us(Tag.Rows);
@@ -206,39 +206,33 @@ export interface EncapsulatedPixelData {
  */
 export function encapsulatedPixelDataOf(header: Part10Header, bytes: Uint8Array): EncapsulatedPixelData | undefined {
   const { stop } = header;
-  if (isUncompressedTransferSyntax(header.transferSyntaxUID) || stop.tag !== 0x7fe00010 || stop.length !== UNDEFINED_LENGTH) return undefined;
+  if (isUncompressedTransferSyntax(header.transferSyntaxUID) || stop.tag !== PIXEL_DATA || stop.length !== UNDEFINED_LENGTH) return undefined;
   const frames = headerNumbers(header, bytes).is(Tag.NumberOfFrames);
   if (Number.isNaN(frames)) return undefined;
   return { itemsStart: stop.valueStart, frameCount: frames !== undefined && frames >= 1 ? frames : 1 };
 }
 
-const ITEM_TAG = [0xfe, 0xff, 0x00, 0xe0];
-const SEQUENCE_DELIMITATION_TAG = [0xfe, 0xff, 0xdd, 0xe0];
 const ITEM_HEADER = 8;
 
-/** Whether the 8-byte item header at `pos` has the tag `tag` (little endian, PS3.5 A.4). */
-function itemTagAt(bytes: Uint8Array, pos: number, tag: readonly number[]): boolean {
-  return tag.every((b, i) => bytes[pos + i] === b);
+/** What a walk answers, or undefined where the bytes are not as PS3.5 describes (Part10Error). */
+function unlessMalformed<T>(walk: () => T): T | undefined {
+  try {
+    return walk();
+  } catch (error) {
+    if (error instanceof Part10Error) return undefined;
+    throw error;
+  }
 }
 
 /**
- * The fragment items in `bytes` from its start: each one's offset (from the start of `bytes`) and value.
- * With `untilDelimiter`, they must end with the Sequence Delimitation Item inside the bytes; without,
- * they must fill the bytes exactly. Undefined when they do not.
+ * The items of encapsulated Pixel Data in `bytes` from its start (ElementWalker.fragments), each one's
+ * offset and value: through the Sequence Delimitation Item, or with `toEnd` filling the bytes exactly.
+ * Undefined when they do not.
  */
-function fragmentItems(bytes: Uint8Array, untilDelimiter: boolean): { offset: number; value: Uint8Array }[] | undefined {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+function fragmentItems(bytes: Uint8Array, toEnd: boolean): { offset: number; value: Uint8Array }[] | undefined {
   const items: { offset: number; value: Uint8Array }[] = [];
-  let pos = 0;
-  while (pos + ITEM_HEADER <= bytes.length) {
-    if (itemTagAt(bytes, pos, SEQUENCE_DELIMITATION_TAG)) return untilDelimiter ? items : undefined;
-    if (!itemTagAt(bytes, pos, ITEM_TAG)) return undefined;
-    const length = view.getUint32(pos + 4, true);
-    if (length === UNDEFINED_LENGTH || pos + ITEM_HEADER + length > bytes.length) return undefined;
-    items.push({ offset: pos, value: bytes.subarray(pos + ITEM_HEADER, pos + ITEM_HEADER + length) });
-    pos += ITEM_HEADER + length;
-  }
-  return !untilDelimiter && pos === bytes.length ? items : undefined;
+  const visit = (offset: number, length: number) => items.push({ offset, value: bytes.subarray(offset + ITEM_HEADER, offset + ITEM_HEADER + length) });
+  return unlessMalformed(() => new ElementWalker(bytes).fragments(0, bytes.length, EXPLICIT_LE, visit, toEnd)) === undefined ? undefined : items;
 }
 
 /**
@@ -261,13 +255,13 @@ export async function readEncapsulatedFrames(
   const missing = frameNumbers.filter((n) => n > frameCount);
   if (itemsStart + ITEM_HEADER > fileSize) return undefined;
   const table = await read(itemsStart, itemsStart + ITEM_HEADER);
-  if (!itemTagAt(table, 0, ITEM_TAG)) return undefined;
-  const tableLength = new DataView(table.buffer, table.byteOffset, ITEM_HEADER).getUint32(4, true);
+  const tableLength = unlessMalformed(() => new ElementWalker(table).itemLength(0, table.length, EXPLICIT_LE));
+  if (tableLength === undefined) return undefined;
   const firstFragment = itemsStart + ITEM_HEADER + tableLength;
   if (tableLength % 4 !== 0 || firstFragment > fileSize) return undefined;
 
   if (tableLength === 0) {
-    const items = fragmentItems(await read(firstFragment, fileSize), true);
+    const items = fragmentItems(await read(firstFragment, fileSize), false);
     if (!items || items.length === 0) return undefined;
     if (items.length === frameCount) return { frames: wanted.map((n) => items[n - 1]!.value), missing };
     // PS3.5 A.4: without an offset table a single frame may span several fragments.
@@ -288,7 +282,7 @@ export async function readEncapsulatedFrames(
   const from = firstFragment + offsets[first]!;
   const to = toDelimiter ? fileSize : firstFragment + offsets[last + 1]!;
   if (to > fileSize || from >= to) return undefined;
-  const items = fragmentItems(await read(from, to), toDelimiter);
+  const items = fragmentItems(await read(from, to), !toDelimiter);
   if (!items) return undefined;
   const frames = new Map<number, Uint8Array>();
   for (const k of new Set(wanted.map((n) => n - 1))) {

@@ -183,18 +183,34 @@ export class ElementWalker {
     return pos + length;
   }
 
-  /** Encapsulated Pixel Data (PS3.5 A.4): offset table and fragments as items of defined length. */
-  private fragments(pos: number, end: number, enc: Encoding): number {
+  /**
+   * Encapsulated Pixel Data (PS3.5 A.4) from pos: the offset table and the fragments, items of defined
+   * length; `visit` sees each item (where its header starts, its value's length). Returns just after
+   * the Sequence Delimitation Item, or with `toEnd` (some of the items, cut between two of them) at
+   * `end`, where the items must end exactly.
+   */
+  fragments(pos: number, end: number, enc: Encoding, visit?: (itemStart: number, length: number) => void, toEnd = false): number {
     for (;;) {
+      if (toEnd && pos === end) return pos;
       this.need(pos, 8, end);
-      const tag = this.tagAt(pos, enc);
-      if (tag === SEQUENCE_DELIMITATION) return pos + 8;
-      if (tag !== ITEM) throw new Part10Error('expected a fragment item in encapsulated pixel data');
-      const length = this.view.getUint32(pos + 4, enc.littleEndian);
-      if (length === UNDEFINED_LENGTH) throw new Part10Error('fragment of undefined length');
+      if (this.tagAt(pos, enc) === SEQUENCE_DELIMITATION) {
+        if (toEnd) throw new Part10Error('Sequence Delimitation Item inside the items');
+        return pos + 8;
+      }
+      const length = this.itemLength(pos, end, enc);
       this.need(pos + 8, length, end);
+      visit?.(pos, length);
       pos += 8 + length;
     }
+  }
+
+  /** The value length of the item of encapsulated Pixel Data whose header starts at pos (PS3.5 A.4). */
+  itemLength(pos: number, end: number, enc: Encoding): number {
+    this.need(pos, 8, end);
+    if (this.tagAt(pos, enc) !== ITEM) throw new Part10Error('expected a fragment item in encapsulated pixel data');
+    const length = this.view.getUint32(pos + 4, enc.littleEndian);
+    if (length === UNDEFINED_LENGTH) throw new Part10Error('fragment of undefined length');
+    return length;
   }
 }
 
@@ -279,19 +295,26 @@ export function scanPart10Header(bytes: Uint8Array, stopTag: number): Part10Head
 
 
 /** Binary VRs whose values dcmjs keeps as read (UN it may read as the dictionary's VR). */
-export const PLAIN_BINARY_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW']);
+const PLAIN_BINARY_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW']);
 /** Float Pixel Data, Double Float Pixel Data, Pixel Data: binary whatever the encoding (PS3.6). */
-export const PIXEL_DATA_TAGS: ReadonlySet<number> = new Set([0x7fe00008, 0x7fe00009, PIXEL_DATA]);
+const PIXEL_DATA_TAGS: ReadonlySet<number> = new Set([0x7fe00008, 0x7fe00009, PIXEL_DATA]);
+
+/**
+ * Whether an element's value is binary as dcmjs reads it: OB OD OF OL OV OW, or in Implicit VR, where
+ * only the dictionary knows the VR, a Pixel Data tag.
+ */
+export function isPlainBinary(element: Pick<ElementAt, 'tag' | 'vr'>): boolean {
+  return element.vr === undefined ? PIXEL_DATA_TAGS.has(element.tag) : PLAIN_BINARY_VRS.has(element.vr);
+}
 
 /**
  * Where the value of the top-level binary element `tag` lies in a file whose header was scanned up to
  * it (scanPart10Header(bytes, tag)): the element is there, with a defined length that is not 0, and
- * binary (OB OD OF OL OV OW; in Implicit VR, where only the dictionary knows, a Pixel Data tag).
+ * binary (isPlainBinary).
  * Undefined otherwise, for the caller to read the file with dcmjs.
  */
 export function binaryValueAt(header: Part10Header, tag: number): { readonly valueStart: number; readonly length: number } | undefined {
   const { stop } = header;
-  if (stop.tag !== tag || stop.length === UNDEFINED_LENGTH || stop.length === 0) return undefined;
-  const binary = stop.vr === undefined ? PIXEL_DATA_TAGS.has(tag) : PLAIN_BINARY_VRS.has(stop.vr);
-  return binary ? { valueStart: stop.valueStart, length: stop.length } : undefined;
+  if (stop.tag !== tag || stop.length === UNDEFINED_LENGTH || stop.length === 0 || !isPlainBinary(stop)) return undefined;
+  return { valueStart: stop.valueStart, length: stop.length };
 }

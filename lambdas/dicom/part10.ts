@@ -25,10 +25,9 @@ import {
   ElementWalker,
   encodingOf,
   EXPLICIT_LE,
+  isPlainBinary,
   Part10Error,
   PIXEL_DATA,
-  PIXEL_DATA_TAGS,
-  PLAIN_BINARY_VRS,
   PREAMBLE_LENGTH,
   readFileMeta,
   UNDEFINED_LENGTH,
@@ -147,9 +146,8 @@ const NO_FRAGMENTS = Uint8Array.from([0xfe, 0xff, 0x00, 0xe0, 0, 0, 0, 0, 0xfe, 
 function unreadValues(dataSet: Uint8Array, enc: Encoding, above: number): ElementExtent[] {
   const unread: ElementExtent[] = [];
   new ElementWalker(dataSet).topLevel(0, dataSet.length, enc, (element) => {
-    const binary = element.vr === undefined ? PIXEL_DATA_TAGS.has(element.tag) : PLAIN_BINARY_VRS.has(element.vr);
     const encapsulated = element.length === UNDEFINED_LENGTH;
-    if (binary && (encapsulated ? element.tag === PIXEL_DATA : element.length > above)) unread.push(element);
+    if (isPlainBinary(element) && (encapsulated ? element.tag === PIXEL_DATA : element.length > above)) unread.push(element);
   });
   return unread;
 }
