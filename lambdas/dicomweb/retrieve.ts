@@ -167,17 +167,15 @@ export class RetrieveService {
    */
   private async bulkDataOf(object: InstanceObject, tagPath: string): Promise<Uint8Array | undefined> {
     const topLevel = isLittleEndianNative(object.transferSyntaxUID) && !tagPath.includes('/');
-    const ranged = topLevel && object.size > FRAME_RANGE_MIN_BYTES;
-    const head = ranged ? await readRange(this.blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(this.blobs, object);
+    const { head, read, whole } = await this.objectHead(object, topLevel);
     const tag = parseInt(tagPath, 16);
     const header = topLevel ? scanPart10Header(head, tag) : undefined;
     const at = header && binaryValueAt(header, tag);
     if (at) {
       this.assertWithinLimit(at.length, LOWER_LEVEL_ADVICE.INSTANCE);
-      const end = at.valueStart + at.length;
-      return end <= head.length ? head.subarray(at.valueStart, end) : readRange(this.blobs, object, at.valueStart, end);
+      return read(at.valueStart, at.valueStart + at.length);
     }
-    const instance = (await dcmjsCodec()).readPart10(ranged ? await readObject(this.blobs, object) : head);
+    const instance = (await dcmjsCodec()).readPart10(await whole());
     const value = getBulkData(instance.dict, tagPath);
     if (value) this.assertWithinLimit(value.byteLength, LOWER_LEVEL_ADVICE.INSTANCE);
     return value;
@@ -282,11 +280,8 @@ export class RetrieveService {
   private async framesOf(object: InstanceObject, frameNumbers: readonly number[]): Promise<ReturnType<typeof extractFrames> & { frameCount: number }> {
     const native = isLittleEndianNative(object.transferSyntaxUID);
     const encapsulated = !isUncompressedTransferSyntax(object.transferSyntaxUID);
-    const ranged = (native || encapsulated) && object.size > FRAME_RANGE_MIN_BYTES;
-    const head = ranged ? await readRange(this.blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(this.blobs, object);
+    const { head, read, whole } = await this.objectHead(object, native || encapsulated);
     const header = native || encapsulated ? scanPart10Header(head, PIXEL_DATA_SCAN_STOP) : undefined;
-    const read = (start: number, end: number) =>
-      end <= head.length ? Promise.resolve(head.subarray(start, end)) : readRange(this.blobs, object, start, end);
     const pixelData = header && nativePixelDataOf(header, head);
     if (pixelData) {
       return { ...(await framesCut(() => readNativeFrames(pixelData, frameNumbers, read))), frameCount: pixelData.frameCount };
@@ -294,10 +289,26 @@ export class RetrieveService {
     const fragments = header && encapsulatedPixelDataOf(header, head);
     const found = fragments && (await readEncapsulatedFrames(fragments, frameNumbers, read, object.size));
     if (found) return { ...found, frameCount: fragments.frameCount };
-    const instance = (await dcmjsCodec()).readPart10(ranged ? await readObject(this.blobs, object) : head);
+    const instance = (await dcmjsCodec()).readPart10(await whole());
     const frameCount = numberOfFrames(instance);
     if (frameCount === 0) throw new NotFoundError('the instance has no pixel data, hence no frames');
     return { ...(await framesCut(async () => extractFrames(instance, frameNumbers))), frameCount };
+  }
+
+  /**
+   * The beginning of an object for a header walk: of an object above FRAME_RANGE_MIN_BYTES whose header
+   * may be walked (`walkable`), its first HEADER_PREFIX_BYTES; of any other, all of it. `read(start,
+   * end)` answers bytes of the object, by range beyond the head; `whole()` the object.
+   */
+  private async objectHead(object: InstanceObject, walkable: boolean) {
+    const ranged = walkable && object.size > FRAME_RANGE_MIN_BYTES;
+    const head = ranged ? await readRange(this.blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(this.blobs, object);
+    return {
+      head,
+      read: (start: number, end: number): Promise<Uint8Array> =>
+        end <= head.length ? Promise.resolve(head.subarray(start, end)) : readRange(this.blobs, object, start, end),
+      whole: (): Promise<Uint8Array> => (ranged ? readObject(this.blobs, object) : Promise.resolve(head)),
+    };
   }
 
   private assertWithinLimit(bytes: number, advice: string): void {
