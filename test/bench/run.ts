@@ -149,6 +149,15 @@ async function both(
 
 type Both = Awaited<ReturnType<typeof both>>;
 
+/**
+ * `run` on a server whose corpus loaded (`loaded`: both servers' loading); on one whose loading failed,
+ * a failure saying so: a run over a corpus that did not load would measure something else.
+ */
+function ifLoaded(servers: Servers, loaded: Both, corpus: string, run: (server: DicomwebServer) => Promise<Measurement>) {
+  return (server: DicomwebServer): Promise<Measurement> =>
+    errorOf(server === servers.archive ? loaded.archive : loaded.orthanc) ? Promise.reject(new Error(`its ${corpus} did not load`)) : run(server);
+}
+
 /** A row of one figure of both servers; a failed run shows its error instead. */
 function row(measure: string, unit: string, r: Both, value: (m: Measured) => number, more: Partial<ComparisonRow> = {}): ComparisonRow {
   const a = ok(r.archive);
@@ -240,10 +249,7 @@ async function main(): Promise<void> {
       r = await both(
         servers,
         'WADO-RS frames (JPEG)',
-        (s) =>
-          errorOf(s === servers.archive ? loaded.archive : loaded.orthanc)
-            ? Promise.reject(new Error('its JPEG corpus did not load'))
-            : wadoFrames(s.url, jpeg.instances, CONCURRENCY, 5),
+        ifLoaded(servers, loaded, 'JPEG corpus', (s) => wadoFrames(s.url, jpeg.instances, CONCURRENCY, 5)),
         (s) => wadoFrames(s.url, jpeg.instances.slice(0, 20), CONCURRENCY, 5),
       );
       rows.push(...throughputRows('WADO-RS frame, JPEG (~64 KB of 8)', r, 'frames/s'));
@@ -269,11 +275,7 @@ async function main(): Promise<void> {
           const r = await both(
             servers,
             `QIDO-RS ${level} ${key}`,
-            (s) =>
-              // Queries over a corpus that did not load would measure something else.
-              errorOf(s === servers.archive ? load.archive : load.orthanc)
-                ? Promise.reject(new Error('its QIDO-RS corpus did not load'))
-                : qidoWorkload(s.url, { ...run, server: qidoServer(s), count: scale.queries }),
+            ifLoaded(servers, load, 'QIDO-RS corpus', (s) => qidoWorkload(s.url, { ...run, server: qidoServer(s), count: scale.queries })),
             // Warm-up: ten queries of the kind, for other values than the measured ones.
             (s) => qidoWorkload(s.url, { ...run, server: qidoServer(s), count: QIDO_WARM_UP_QUERIES, first: scale.queries }),
           );
