@@ -3,13 +3,12 @@
  */
 import type { ParsedInstance } from './part10';
 import { binaryValueBytes, concatBytes, ElementWalker, EXPLICIT_LE, Part10Error, PIXEL_DATA, UNDEFINED_LENGTH, type Part10Header } from './part10-scan';
-import { Tag } from './tags';
+import { PIXEL_DATA_TAGS, Tag } from './tags';
 import { isUncompressedTransferSyntax, TransferSyntax } from './uid';
 
 /** The frames cannot be told apart or the request names an impossible frame. */
 export class FrameError extends Error {}
 
-const PIXEL_DATA_TAGS = [Tag.PixelData, Tag.FloatPixelData, Tag.DoubleFloatPixelData];
 /** PS3.3 C.7.6.3.1.4: Float Pixel Data is 32-bit, Double Float Pixel Data 64-bit. */
 const FLOAT_BITS_ALLOCATED: Readonly<Record<string, number>> = { [Tag.FloatPixelData]: 32, [Tag.DoubleFloatPixelData]: 64 };
 

@@ -82,6 +82,9 @@ export const Tag = {
 
 export type TagKeyword = keyof typeof Tag;
 
+/** Pixel Data, Float Pixel Data, Double Float Pixel Data (PS3.3 C.7.6.3): the values that hold frames, binary in any encoding. */
+export const PIXEL_DATA_TAGS: readonly string[] = [Tag.PixelData, Tag.FloatPixelData, Tag.DoubleFloatPixelData];
+
 /** A tag number (group << 16 | element) as the DICOM JSON Model writes it: 8 upper-case hex digits (PS3.18 F.2.1). */
 export function tagString(tag: number): string {
   return (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');

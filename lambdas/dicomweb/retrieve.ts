@@ -21,7 +21,7 @@ import {
   readEncapsulatedFrames,
   readNativeFrames,
 } from '../dicom/frames';
-import { Tag } from '../dicom/tags';
+import { PIXEL_DATA_TAGS } from '../dicom/tags';
 import { isUncompressedTransferSyntax } from '../dicom/uid';
 import { MediaType, warningHeader, type DicomwebResponse } from '../handlers/http';
 import type { BlobStore, DicomJson, IndexEntry, InstanceObject, Level, MetadataIndex } from '../storage/ports';
@@ -141,7 +141,7 @@ export class RetrieveService {
     const syntaxes = negotiateOctetStream(req);
     const object = await this.instanceObject(uids);
     // Only Pixel Data (and its float variants) is encapsulated in a compressed transfer syntax (PS3.5 A.4).
-    const transferSyntaxUID = octetStreamTransferSyntax(object.transferSyntaxUID, PIXEL_DATA_TAGS.has(tagPath), syntaxes);
+    const transferSyntaxUID = octetStreamTransferSyntax(object.transferSyntaxUID, PIXEL_DATA_TAGS.includes(tagPath), syntaxes);
     const value = await this.bulkDataOf(object, tagPath);
     if (value === undefined) {
       throw new NotFoundError('the instance has no binary value at this tag path', [{ target: 'tag', message: req.tag ?? '' }]);
@@ -371,7 +371,6 @@ function octetStreamTransferSyntax(stored: string, isPixelData: boolean, syntaxe
   ]);
 }
 
-const PIXEL_DATA_TAGS: ReadonlySet<string> = new Set([Tag.PixelData, Tag.FloatPixelData, Tag.DoubleFloatPixelData]);
 
 /**
  * Objects larger than this have their frames read by range: the header first (HEADER_PREFIX_BYTES),
