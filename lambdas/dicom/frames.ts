@@ -59,13 +59,15 @@ function nativeFrame(pixels: Uint8Array, offset: number, frameBits: number, k: n
   return frame;
 }
 
-/** Frames of encapsulated pixel data as readPart10 holds them (one buffer per frame when a Basic Offset Table is present). */
-function encapsulatedFrames(values: readonly unknown[], count: number): Uint8Array[] {
-  const buffers = values.filter((v): v is ArrayBuffer => v instanceof ArrayBuffer);
-  if (buffers.length === count) return buffers.map((b) => new Uint8Array(b));
-  // PS3.5 A.4: without an offset table a single frame may span several fragments.
-  if (count === 1) return [binaryValueBytes(buffers)];
-  throw new FrameError('frame boundaries unknown: fragments do not match NumberOfFrames and there is no Basic Offset Table');
+/**
+ * Frames of encapsulated pixel data as readPart10 holds them: one buffer per frame when a Basic Offset
+ * Table is present, else one per fragment, which framesOfFragments delimits.
+ */
+function encapsulatedFrames(values: readonly unknown[], count: number, transferSyntaxUID: string): Uint8Array[] {
+  const fragments = values.filter((v): v is ArrayBuffer => v instanceof ArrayBuffer).map((b) => new Uint8Array(b));
+  const frames = framesOfFragments(fragments, count, transferSyntaxUID);
+  if (!frames) throw new FrameError('frame boundaries unknown: without an offset table, the fragments do not delimit NumberOfFrames frames');
+  return frames.map(concatBytes);
 }
 
 /**
@@ -82,7 +84,7 @@ export function extractFrames(instance: ParsedInstance, frameNumbers: readonly n
   const missing = frameNumbers.filter((n) => n > count);
 
   if (pixelData.tag === Tag.PixelData && !isUncompressedTransferSyntax(instance.transferSyntaxUID)) {
-    const all = encapsulatedFrames(pixelData.values, count);
+    const all = encapsulatedFrames(pixelData.values, count, instance.transferSyntaxUID);
     return { frames: wanted.map((n) => all[n - 1]!), missing };
   }
 
@@ -196,6 +198,13 @@ export interface EncapsulatedPixelData {
   readonly itemsStart: number;
   /** NumberOfFrames, or 1 without it (as numberOfFrames). */
   readonly frameCount: number;
+  readonly transferSyntaxUID: string;
+  /**
+   * The Extended Offset Table (7FE0,0001) and its Lengths (7FE0,0002), PS3.3 C.7.6.3.1.8, when both are
+   * in the header and agree with NumberOfFrames: where each frame's item starts, from the first item
+   * after the Basic Offset Table, and the length of its value (one fragment per frame).
+   */
+  readonly extendedOffsetTable?: { readonly offsets: readonly number[]; readonly lengths: readonly number[] };
 }
 
 /**
@@ -204,11 +213,33 @@ export interface EncapsulatedPixelData {
  * plainly; undefined for anything else.
  */
 export function encapsulatedPixelDataOf(header: Part10Header, bytes: Uint8Array): EncapsulatedPixelData | undefined {
-  const { stop } = header;
-  if (isUncompressedTransferSyntax(header.transferSyntaxUID) || stop.tag !== PIXEL_DATA || stop.length !== UNDEFINED_LENGTH) return undefined;
+  const { stop, transferSyntaxUID } = header;
+  if (isUncompressedTransferSyntax(transferSyntaxUID) || stop.tag !== PIXEL_DATA || stop.length !== UNDEFINED_LENGTH) return undefined;
   const frames = headerNumbers(header, bytes).is(Tag.NumberOfFrames);
   if (Number.isNaN(frames)) return undefined;
-  return { itemsStart: stop.valueStart, frameCount: frames !== undefined && frames >= 1 ? frames : 1 };
+  const frameCount = frames !== undefined && frames >= 1 ? frames : 1;
+  const extendedOffsetTable = extendedOffsetTableOf(header, bytes, frameCount);
+  return { itemsStart: stop.valueStart, frameCount, transferSyntaxUID, ...(extendedOffsetTable && { extendedOffsetTable }) };
+}
+
+/**
+ * PS3.3 C.7.6.3.1.8: the Extended Offset Table and its Lengths, OV values of one 64-bit entry per frame;
+ * undefined unless both are there with NumberOfFrames entries, the offsets start at 0 and each frame's
+ * item ends before the next one starts. A table that says otherwise is not used (the items are walked).
+ */
+function extendedOffsetTableOf(header: Part10Header, bytes: Uint8Array, frameCount: number): EncapsulatedPixelData['extendedOffsetTable'] {
+  const entries = (tag: string): number[] | undefined => {
+    const e = header.elements.get(parseInt(tag, 16));
+    if (!e || (e.vr !== undefined && e.vr !== 'OV') || e.length !== 8 * frameCount) return undefined;
+    const view = new DataView(bytes.buffer, bytes.byteOffset + e.valueStart, e.length);
+    const values = Array.from({ length: frameCount }, (_, k) => view.getBigUint64(8 * k, true));
+    return values.every((v) => v <= BigInt(Number.MAX_SAFE_INTEGER)) ? values.map(Number) : undefined;
+  };
+  const offsets = entries(Tag.ExtendedOffsetTable);
+  const lengths = entries(Tag.ExtendedOffsetTableLengths);
+  if (!offsets || !lengths || offsets[0] !== 0) return undefined;
+  const ordered = offsets.every((o, k) => k + 1 === frameCount || o + ITEM_HEADER + lengths[k]! <= offsets[k + 1]!);
+  return ordered ? { offsets, lengths } : undefined;
 }
 
 const ITEM_HEADER = 8;
@@ -234,63 +265,307 @@ function fragmentItems(bytes: Uint8Array, toEnd: boolean): { offset: number; val
   return unlessMalformed(() => new ElementWalker(bytes).fragments(0, bytes.length, EXPLICIT_LE, visit, toEnd)) === undefined ? undefined : items;
 }
 
+/** How readEncapsulatedFrames reads a stored object of `size` bytes. */
+export interface StoredObjectReader {
+  readonly size: number;
+  /** Bytes [start, end) of the object. */
+  read(start: number, end: number): Promise<Uint8Array>;
+  /** The bytes from `start` to the end of the object, in chunks. */
+  stream(start: number): Promise<AsyncIterable<Uint8Array>>;
+}
+
 /**
- * extractFrames over encapsulated Pixel Data located by encapsulatedPixelDataOf, reading through
- * `read(start, end)` (bytes [start, end) of a file of `fileSize` bytes): the Basic Offset Table first;
- * with one, only the items of the frames asked (frame k is the fragments from its offset to the next
- * frame's, PS3.5 A.4); without one, the items through the Sequence Delimitation Item, one fragment per
- * frame or all of them for a single frame. Undefined whenever the items do not say the same as
- * NumberOfFrames, or are not as PS3.5 A.4 describes: the caller then reads the file with dcmjs, as
- * before, and extractFrames decides.
+ * Called with what the frames asked hold at least, in bytes, before they are read (and while a walk
+ * keeps them); throws to refuse the request.
+ */
+export type FrameBytesLimit = (bytes: number) => void;
+
+/**
+ * extractFrames over encapsulated Pixel Data located by encapsulatedPixelDataOf, reading the object
+ * through `source`, so that memory holds the frames asked, not the object:
+ * - with a Basic Offset Table, frame k is the items from its offset to the next frame's (PS3.5 A.4),
+ *   and only those of the frames asked are read (a range per run of adjacent frames);
+ * - with an empty one and an Extended Offset Table (PS3.3 C.7.6.3.1.8), frame k is the one item its
+ *   entries name, read by range;
+ * - with neither, the items are streamed to the Sequence Delimitation Item, keeping only those of the
+ *   frames asked: a fragment per frame when their numbers match, all of them for a single frame, else
+ *   a frame per codestream (one starting with the transfer syntax's start marker, PS3.5 A.4 and its
+ *   Note on frame boundaries), and FrameError when none of these holds.
+ * Undefined when a Basic Offset Table says otherwise than NumberOfFrames or the items, or the items are
+ * not as PS3.5 A.4 describes: the caller then reads the file with dcmjs, as before, and extractFrames
+ * decides.
  */
 export async function readEncapsulatedFrames(
   pixelData: EncapsulatedPixelData,
   frameNumbers: readonly number[],
-  read: (start: number, end: number) => Promise<Uint8Array>,
-  fileSize: number,
+  source: StoredObjectReader,
+  limit: FrameBytesLimit = () => {},
 ): Promise<{ frames: Uint8Array[]; missing: number[] } | undefined> {
-  const { itemsStart, frameCount } = pixelData;
+  const { itemsStart, frameCount, extendedOffsetTable } = pixelData;
   const wanted = frameNumbers.filter((n) => n <= frameCount);
   const missing = frameNumbers.filter((n) => n > frameCount);
-  if (itemsStart + ITEM_HEADER > fileSize) return undefined;
-  const table = await read(itemsStart, itemsStart + ITEM_HEADER);
+  if (itemsStart + ITEM_HEADER > source.size) return undefined;
+  const table = await source.read(itemsStart, itemsStart + ITEM_HEADER);
   const tableLength = unlessMalformed(() => new ElementWalker(table).itemLength(0, table.length, EXPLICIT_LE));
   if (tableLength === undefined) return undefined;
   const firstFragment = itemsStart + ITEM_HEADER + tableLength;
-  if (tableLength % 4 !== 0 || firstFragment > fileSize) return undefined;
+  if (tableLength % 4 !== 0 || firstFragment > source.size) return undefined;
 
+  if (tableLength === 0 && !extendedOffsetTable) {
+    const frames = await streamedFrames(pixelData, wanted, await source.stream(firstFragment), limit);
+    return frames && { frames, missing };
+  }
+  let spans: FrameSpans;
   if (tableLength === 0) {
-    const items = fragmentItems(await read(firstFragment, fileSize), false);
-    if (!items || items.length === 0) return undefined;
-    if (items.length === frameCount) return { frames: wanted.map((n) => items[n - 1]!.value), missing };
-    // PS3.5 A.4: without an offset table a single frame may span several fragments.
-    if (frameCount === 1) return { frames: wanted.map(() => concatBytes(items.map((i) => i.value))), missing };
-    return undefined;
+    const { offsets, lengths } = extendedOffsetTable!;
+    spans = { offsets, end: (k) => offsets[k]! + ITEM_HEADER + lengths[k]!, fragments: (k, items) => items.length === 1 && items[0]!.value.length === lengths[k] };
+  } else {
+    const entries = await source.read(itemsStart + ITEM_HEADER, firstFragment);
+    const offsetsView = new DataView(entries.buffer, entries.byteOffset, entries.byteLength);
+    const offsets = Array.from({ length: tableLength / 4 }, (_, k) => offsetsView.getUint32(4 * k, true));
+    if (offsets.length !== frameCount || offsets[0] !== 0 || offsets.some((o, k) => k > 0 && o <= offsets[k - 1]!)) return undefined;
+    // The last frame's items run to the Sequence Delimitation Item.
+    spans = { offsets, end: (k) => (k + 1 < frameCount ? offsets[k + 1] : undefined), fragments: (_, items) => items.length > 0 };
+  }
+  if (wanted.length === 0) return { frames: [], missing };
+  const frames = await framesBySpans(spans, firstFragment, wanted, source, limit);
+  return frames && { frames, missing };
+}
+
+/** Where each frame's items lie, from the first item after the Basic Offset Table. */
+interface FrameSpans {
+  readonly offsets: readonly number[];
+  /** Where frame k's items end, or undefined when they run to the Sequence Delimitation Item. */
+  end(k: number): number | undefined;
+  /** Whether the items found in frame k's span are what the table says. */
+  fragments(k: number, items: readonly { offset: number; value: Uint8Array }[]): boolean;
+}
+
+/** How many ranges of one request are read at once. */
+const RANGE_READS_AT_ONCE = 4;
+
+/**
+ * The frames asked (1-based, all within the frame count), each from its span: a range per run of
+ * adjacent frames, the items of each span checked. Undefined when a span does not hold its items.
+ */
+async function framesBySpans(
+  spans: FrameSpans,
+  firstFragment: number,
+  wanted: readonly number[],
+  source: StoredObjectReader,
+  limit: FrameBytesLimit,
+): Promise<Uint8Array[] | undefined> {
+  const ks = [...new Set(wanted.map((n) => n - 1))].sort((a, b) => a - b);
+  // Each frame holds its span but at least one item header; a span to the delimiter, at least nothing.
+  limit(ks.reduce((sum, k) => sum + Math.max(0, (spans.end(k) ?? spans.offsets[k]!) - spans.offsets[k]! - ITEM_HEADER), 0));
+  const runs: number[][] = [];
+  for (const k of ks) {
+    const run = runs.at(-1);
+    if (run && spans.end(run.at(-1)!) === spans.offsets[k]) run.push(k);
+    else runs.push([k]);
+  }
+  const frames = new Map<number, Uint8Array>();
+  let failed = false;
+  const readRun = async (run: number[]) => {
+    const start = spans.offsets[run[0]!]!;
+    const end = spans.end(run.at(-1)!);
+    if (firstFragment + (end ?? start) > source.size) return void (failed = true);
+    const items = fragmentItems(await source.read(firstFragment + start, end === undefined ? source.size : firstFragment + end), end !== undefined);
+    if (!items) return void (failed = true);
+    for (const k of run) {
+      const from = spans.offsets[k]! - start;
+      const to = (spans.end(k) ?? Number.POSITIVE_INFINITY) - start;
+      const own = items.filter((i) => i.offset >= from && i.offset < to);
+      // Each offset must be where an item starts, and each frame must have what the table says.
+      if (own[0]?.offset !== from || !spans.fragments(k, own)) return void (failed = true);
+      frames.set(k + 1, concatBytes(own.map((i) => i.value)));
+    }
+  };
+  for (let i = 0; i < runs.length && !failed; i += RANGE_READS_AT_ONCE) {
+    await Promise.all(runs.slice(i, i + RANGE_READS_AT_ONCE).map(readRun));
+  }
+  return failed ? undefined : wanted.map((n) => frames.get(n)!);
+}
+
+/**
+ * PS3.5 A.4 (and Annex A's Notes on frame boundaries): the bytes each frame of these transfer
+ * syntaxes starts with, the start of its codestream: JPEG and JPEG-LS SOI then a marker (ISO/IEC
+ * 10918-1, 14495-1), JPEG 2000 and HTJ2K SOC then SIZ (ISO/IEC 15444-1, -15).
+ */
+const CODESTREAM_START: Readonly<Record<string, Uint8Array>> = (() => {
+  const jpeg = Uint8Array.of(0xff, 0xd8, 0xff);
+  const j2k = Uint8Array.of(0xff, 0x4f, 0xff, 0x51);
+  return {
+    [TransferSyntax.JPEGBaseline8Bit]: jpeg,
+    [TransferSyntax.JPEGExtended12Bit]: jpeg,
+    [TransferSyntax.JPEGLossless]: jpeg,
+    [TransferSyntax.JPEGLosslessSV1]: jpeg,
+    [TransferSyntax.JPEGLSLossless]: jpeg,
+    [TransferSyntax.JPEGLSNearLossless]: jpeg,
+    [TransferSyntax.JPEG2000Lossless]: j2k,
+    [TransferSyntax.JPEG2000]: j2k,
+    [TransferSyntax.HTJ2KLossless]: j2k,
+    [TransferSyntax.HTJ2KLosslessRPCL]: j2k,
+    [TransferSyntax.HTJ2K]: j2k,
+  };
+})();
+
+const MARKER_BYTES = 4;
+
+function startsWith(value: Uint8Array, marker: Uint8Array | undefined): boolean {
+  return marker !== undefined && value.length >= marker.length && marker.every((b, i) => value[i] === b);
+}
+
+/**
+ * Frames of encapsulated Pixel Data without an offset table, from its fragments (PS3.5 A.4): one
+ * fragment per frame when their numbers match, all of them for a single frame, else one frame per
+ * fragment that starts a codestream (CODESTREAM_START) with the following ones, when the first
+ * fragment starts one and there are as many as frames. Undefined when none of these holds.
+ */
+export function framesOfFragments(fragments: readonly Uint8Array[], frameCount: number, transferSyntaxUID: string): Uint8Array[][] | undefined {
+  if (fragments.length === frameCount) return fragments.map((f) => [f]);
+  if (frameCount === 1) return [[...fragments]];
+  const marker = CODESTREAM_START[transferSyntaxUID];
+  if (!startsWith(fragments[0] ?? new Uint8Array(0), marker)) return undefined;
+  const frames: Uint8Array[][] = [];
+  for (const f of fragments) {
+    if (startsWith(f, marker)) frames.push([f]);
+    else frames.at(-1)!.push(f);
+  }
+  return frames.length === frameCount ? frames : undefined;
+}
+
+/**
+ * The frames asked of encapsulated Pixel Data without an offset table, its items streamed from the
+ * first after the Basic Offset Table to the Sequence Delimitation Item, keeping only the fragments
+ * that framesOfFragments's rules could give a frame asked. FrameError when no rule delimits the frames;
+ * undefined when the items are not as PS3.5 A.4 describes, or there is none.
+ */
+async function streamedFrames(
+  pixelData: EncapsulatedPixelData,
+  wanted: readonly number[],
+  stream: AsyncIterable<Uint8Array>,
+  limit: FrameBytesLimit,
+): Promise<Uint8Array[] | undefined> {
+  const { frameCount } = pixelData;
+  const marker = CODESTREAM_START[pixelData.transferSyntaxUID];
+  const asked = new Set(wanted);
+  // What each rule of framesOfFragments would make of the fragments seen so far: the frame a fragment
+  // belongs to (item number k, the single frame, the codestream count), and the fragments kept.
+  const rules = {
+    perFragment: new KeptFrames(limit),
+    single: new KeptFrames(limit),
+    codestreams: new KeptFrames(limit),
+  };
+  let fragments = 0;
+  let codestreams = 0;
+  let firstStartsCodestream = false;
+  const items = new ByteReader(stream);
+  try {
+    for (;;) {
+      const length = new ElementWalker(await items.take(ITEM_HEADER)).fragmentLength(0, ITEM_HEADER, EXPLICIT_LE);
+      if (length === undefined) break;
+      const start = await items.take(Math.min(MARKER_BYTES, length));
+      const startsCodestream = startsWith(start, marker);
+      fragments += 1;
+      if (startsCodestream) codestreams += 1;
+      if (fragments === 1) firstStartsCodestream = startsCodestream;
+      const frameByRule = { perFragment: fragments, single: frameCount === 1 ? 1 : 0, codestreams: firstStartsCodestream ? codestreams : 0 };
+      const keepers = (Object.keys(rules) as (keyof typeof rules)[]).filter((rule) => asked.has(frameByRule[rule]));
+      if (keepers.length === 0) {
+        await items.skip(length - start.length);
+        continue;
+      }
+      const value = concatBytes([start, await items.take(length - start.length)]);
+      for (const rule of keepers) rules[rule].add(frameByRule[rule], value);
+    }
+  } catch (error) {
+    if (error instanceof Part10Error) return undefined;
+    throw error;
+  } finally {
+    // What follows the items is not read: the stream is let go.
+    await items.close();
+  }
+  if (fragments === 0) return undefined;
+  const rule =
+    fragments === frameCount ? rules.perFragment
+    : frameCount === 1 ? rules.single
+    : firstStartsCodestream && codestreams === frameCount ? rules.codestreams
+    : undefined;
+  if (!rule) throw new FrameError('frame boundaries unknown: without an offset table, the fragments do not delimit NumberOfFrames frames');
+  return rule.frames(wanted);
+}
+
+/** The fragments kept for the frames asked under one rule; past the limit, their size only. */
+class KeptFrames {
+  private readonly kept = new Map<number, Uint8Array[]>();
+  private bytes = 0;
+  private overLimit = false;
+  constructor(private readonly limit: FrameBytesLimit) {}
+
+  add(frame: number, value: Uint8Array): void {
+    this.bytes += value.length;
+    if (this.overLimit) return;
+    try {
+      this.limit(this.bytes);
+    } catch {
+      // The rule may not be the one that holds: refuse only if it is (frames()).
+      this.overLimit = true;
+      this.kept.clear();
+      return;
+    }
+    this.kept.set(frame, [...(this.kept.get(frame) ?? []), value]);
   }
 
-  const entries = await read(itemsStart + ITEM_HEADER, firstFragment);
-  const offsetsView = new DataView(entries.buffer, entries.byteOffset, entries.byteLength);
-  const offsets = Array.from({ length: tableLength / 4 }, (_, k) => offsetsView.getUint32(4 * k, true));
-  if (offsets.length !== frameCount || offsets[0] !== 0 || offsets.some((o, k) => k > 0 && o <= offsets[k - 1]!)) return undefined;
-  if (wanted.length === 0) return { frames: [], missing };
-  // The span of the frames asked: from the first one's offset to the next frame's (the last frame's
-  // items run to the Sequence Delimitation Item).
-  const first = Math.min(...wanted) - 1;
-  const last = Math.max(...wanted) - 1;
-  const toDelimiter = last === frameCount - 1;
-  const from = firstFragment + offsets[first]!;
-  const to = toDelimiter ? fileSize : firstFragment + offsets[last + 1]!;
-  if (to > fileSize || from >= to) return undefined;
-  const items = fragmentItems(await read(from, to), !toDelimiter);
-  if (!items) return undefined;
-  const frames = new Map<number, Uint8Array>();
-  for (const k of new Set(wanted.map((n) => n - 1))) {
-    const start = offsets[k]! - offsets[first]!;
-    const end = k + 1 < frameCount ? offsets[k + 1]! - offsets[first]! : Number.POSITIVE_INFINITY;
-    const own = items.filter((i) => i.offset >= start && i.offset < end);
-    // Each offset must be where an item starts, and each frame must have a fragment.
-    if (own.length === 0 || own[0]!.offset !== start) return undefined;
-    frames.set(k + 1, concatBytes(own.map((i) => i.value)));
+  frames(wanted: readonly number[]): Uint8Array[] {
+    if (this.overLimit) this.limit(this.bytes);
+    return wanted.map((n) => concatBytes(this.kept.get(n) ?? []));
   }
-  return { frames: wanted.map((n) => frames.get(n)!), missing };
+}
+
+/** Exact reads from a stream of chunks; Part10Error when it ends first. */
+class ByteReader {
+  private readonly chunks: AsyncIterator<Uint8Array>;
+  private chunk: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+  constructor(stream: AsyncIterable<Uint8Array>) {
+    this.chunks = stream[Symbol.asyncIterator]();
+  }
+
+  /** The next `count` bytes (a view of the stream's chunk when they lie in one). */
+  async take(count: number): Promise<Uint8Array> {
+    if (this.chunk.length - this.pos >= count) return this.chunk.subarray(this.pos, (this.pos += count));
+    const out = new Uint8Array(count);
+    let filled = 0;
+    while (filled < count) {
+      if (this.pos === this.chunk.length) await this.next();
+      const n = Math.min(count - filled, this.chunk.length - this.pos);
+      out.set(this.chunk.subarray(this.pos, this.pos + n), filled);
+      this.pos += n;
+      filled += n;
+    }
+    return out;
+  }
+
+  /** Passes over the next `count` bytes. */
+  async skip(count: number): Promise<void> {
+    while (count > 0) {
+      if (this.pos === this.chunk.length) await this.next();
+      const n = Math.min(count, this.chunk.length - this.pos);
+      this.pos += n;
+      count -= n;
+    }
+  }
+
+  /** Ends the stream, read to its end or not. */
+  async close(): Promise<void> {
+    await this.chunks.return?.();
+  }
+
+  private async next(): Promise<void> {
+    const { done, value } = await this.chunks.next();
+    if (done) throw new Part10Error('encapsulated pixel data ends before its Sequence Delimitation Item');
+    this.chunk = value;
+    this.pos = 0;
+  }
 }

@@ -10,6 +10,13 @@ import { TransferSyntax } from './uid';
 /** The bytes are not a DICOM Part 10 file this service can understand (malformed, truncated, not DICOM). */
 export class Part10Error extends Error {}
 
+/** The bytes end inside an element: the file needs at least `bytesNeeded` bytes to hold it. */
+class TruncatedElementError extends Part10Error {
+  constructor(readonly bytesNeeded: number) {
+    super('truncated data element');
+  }
+}
+
 export const PREAMBLE_LENGTH = 128;
 export const DICM = 'DICM';
 export const UNDEFINED_LENGTH = 0xffffffff;
@@ -76,7 +83,7 @@ export class ElementWalker {
   }
 
   private need(pos: number, count: number, end: number): void {
-    if (pos + count > end) throw new Part10Error('truncated data element');
+    if (pos + count > end) throw new TruncatedElementError(pos + count);
   }
 
   private tagAt(pos: number, enc: Encoding): number {
@@ -193,16 +200,24 @@ export class ElementWalker {
   fragments(pos: number, end: number, enc: Encoding, visit?: (itemStart: number, length: number) => void, toEnd = false): number {
     for (;;) {
       if (toEnd && pos === end) return pos;
-      this.need(pos, 8, end);
-      if (this.tagAt(pos, enc) === SEQUENCE_DELIMITATION) {
+      const length = this.fragmentLength(pos, end, enc);
+      if (length === undefined) {
         if (toEnd) throw new Part10Error('Sequence Delimitation Item inside the items');
         return pos + 8;
       }
-      const length = this.itemLength(pos, end, enc);
       this.need(pos + 8, length, end);
       visit?.(pos, length);
       pos += 8 + length;
     }
+  }
+
+  /**
+   * Of the header at pos among the items of encapsulated Pixel Data (PS3.5 A.4): the item's value
+   * length, or undefined for the Sequence Delimitation Item that ends them.
+   */
+  fragmentLength(pos: number, end: number, enc: Encoding): number | undefined {
+    this.need(pos, 8, end);
+    return this.tagAt(pos, enc) === SEQUENCE_DELIMITATION ? undefined : this.itemLength(pos, end, enc);
   }
 
   /** The value length of the item of encapsulated Pixel Data whose header starts at pos (PS3.5 A.4). */
@@ -276,6 +291,15 @@ export interface Part10Header {
  * when they are not a well-formed Part 10 file (readPart10 then says why).
  */
 export function scanPart10Header(bytes: Uint8Array, stopTag: number): Part10Header | undefined {
+  const scan = scanPart10HeaderOrNeed(bytes, stopTag);
+  return scan && 'stop' in scan ? scan : undefined;
+}
+
+/**
+ * scanPart10Header, or, when `bytes` end inside the header, how long a beginning of the file would
+ * hold at least the element they end in (read that much and scan again: the next one may end beyond).
+ */
+export function scanPart10HeaderOrNeed(bytes: Uint8Array, stopTag: number): Part10Header | { readonly bytesNeeded: number } | undefined {
   try {
     const walker = new ElementWalker(bytes);
     const { transferSyntaxUID, metaEnd } = readFileMeta(bytes, walker);
@@ -289,6 +313,7 @@ export function scanPart10Header(bytes: Uint8Array, stopTag: number): Part10Head
     return stop && { transferSyntaxUID, elements, stop };
   } catch (error) {
     // Bytes that end inside the header (a prefix too short), or a file readPart10 will refuse itself.
+    if (error instanceof TruncatedElementError) return { bytesNeeded: error.bytesNeeded };
     if (error instanceof Part10Error) return undefined;
     throw error;
   }

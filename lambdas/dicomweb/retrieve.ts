@@ -9,7 +9,7 @@
 import { Readable } from 'node:stream';
 import { getBulkData } from '../dicom/json';
 import { newBoundary, writeMultipartRelated, type OutgoingPart } from '../dicom/multipart';
-import { binaryValueAt, scanPart10Header } from '../dicom/part10-scan';
+import { binaryValueAt, concatBytes, scanPart10HeaderOrNeed, type Part10Header } from '../dicom/part10-scan';
 import {
   encapsulatedPixelDataOf,
   extractFrames,
@@ -118,7 +118,7 @@ export class RetrieveService {
     }
     this.assertWithinLimit(
       frames.reduce((sum, f) => sum + f.byteLength, 0),
-      'retrieve fewer frames per request',
+      FRAMES_ADVICE,
     );
     const missingSet = new Set(missing);
     const returned = frameNumbers.filter((n) => !missingSet.has(n));
@@ -167,9 +167,9 @@ export class RetrieveService {
    */
   private async bulkDataOf(object: InstanceObject, tagPath: string): Promise<Uint8Array | undefined> {
     const topLevel = isLittleEndianNative(object.transferSyntaxUID) && !tagPath.includes('/');
-    const { head, read, whole } = await this.objectHead(object, topLevel);
+    const { header: scan, read, whole } = await this.objectHead(object, topLevel);
     const tag = parseInt(tagPath, 16);
-    const header = topLevel ? scanPart10Header(head, tag) : undefined;
+    const { header } = topLevel ? await scan(tag) : {};
     const at = header && binaryValueAt(header, tag);
     if (at) {
       this.assertWithinLimit(at.length, LOWER_LEVEL_ADVICE.INSTANCE);
@@ -280,15 +280,17 @@ export class RetrieveService {
   private async framesOf(object: InstanceObject, frameNumbers: readonly number[]): Promise<ReturnType<typeof extractFrames> & { frameCount: number }> {
     const native = isLittleEndianNative(object.transferSyntaxUID);
     const encapsulated = !isUncompressedTransferSyntax(object.transferSyntaxUID);
-    const { head, read, whole } = await this.objectHead(object, native || encapsulated);
-    const header = native || encapsulated ? scanPart10Header(head, PIXEL_DATA_SCAN_STOP) : undefined;
-    const pixelData = header && nativePixelDataOf(header, head);
+    const source = await this.objectHead(object, native || encapsulated);
+    const { header, bytes } = native || encapsulated ? await source.header(PIXEL_DATA_SCAN_STOP) : { bytes: new Uint8Array(0) };
+    const pixelData = header && nativePixelDataOf(header, bytes);
     if (pixelData) {
-      return { ...(await framesCut(() => readNativeFrames(pixelData, frameNumbers, read))), frameCount: pixelData.frameCount };
+      return { ...(await framesCut(() => readNativeFrames(pixelData, frameNumbers, source.read))), frameCount: pixelData.frameCount };
     }
-    const fragments = header && encapsulatedPixelDataOf(header, head);
-    const found = fragments && (await readEncapsulatedFrames(fragments, frameNumbers, read, object.size));
+    const fragments = header && encapsulatedPixelDataOf(header, bytes);
+    const limit = (total: number) => this.assertWithinLimit(total, FRAMES_ADVICE);
+    const found = fragments && (await framesCut(() => readEncapsulatedFrames(fragments, frameNumbers, source, limit)));
     if (found) return { ...found, frameCount: fragments.frameCount };
+    const { whole } = source;
     const instance = (await dcmjsCodec()).readPart10(await whole());
     const frameCount = numberOfFrames(instance);
     if (frameCount === 0) throw new NotFoundError('the instance has no pixel data, hence no frames');
@@ -298,16 +300,34 @@ export class RetrieveService {
   /**
    * The beginning of an object for a header walk: of an object above FRAME_RANGE_MIN_BYTES whose header
    * may be walked (`walkable`), its first HEADER_PREFIX_BYTES; of any other, all of it. `read(start,
-   * end)` answers bytes of the object, by range beyond the head; `whole()` the object.
+   * end)` answers bytes of the object, by range beyond the head; `stream(start)` the object from start
+   * on, in chunks (a StoredObjectReader); `whole()` the object.
    */
   private async objectHead(object: InstanceObject, walkable: boolean) {
+    const { blobs } = this;
     const ranged = walkable && object.size > FRAME_RANGE_MIN_BYTES;
-    const head = ranged ? await readRange(this.blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(this.blobs, object);
+    let head = ranged ? await readRange(blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(blobs, object);
     return {
-      head,
+      size: object.size,
       read: (start: number, end: number): Promise<Uint8Array> =>
-        end <= head.length ? Promise.resolve(head.subarray(start, end)) : readRange(this.blobs, object, start, end),
-      whole: (): Promise<Uint8Array> => (ranged ? readObject(this.blobs, object) : Promise.resolve(head)),
+        end <= head.length ? Promise.resolve(head.subarray(start, end)) : readRange(blobs, object, start, end),
+      stream: async (start: number): Promise<AsyncIterable<Uint8Array>> =>
+        ranged ? streamObject(blobs, object, start) : chunks([head.subarray(start)]),
+      whole: (): Promise<Uint8Array> => (ranged ? readObject(blobs, object) : Promise.resolve(head)),
+      /**
+       * The header up to `stopTag` (scanPart10Header) and the bytes it was read from: the head, read
+       * further while the header does not end in it (a long header: an Extended Offset Table of many
+       * frames, say), up to HEADER_PREFIX_MAX_BYTES. No header where scanPart10Header answers undefined.
+       */
+      header: async (stopTag: number): Promise<{ header?: Part10Header; bytes: Uint8Array }> => {
+        for (;;) {
+          const scan = scanPart10HeaderOrNeed(head, stopTag);
+          if (!scan || 'stop' in scan) return { header: scan, bytes: head };
+          const to = Math.min(object.size, scan.bytesNeeded + HEADER_PREFIX_BYTES);
+          if (!ranged || to <= head.length || to > HEADER_PREFIX_MAX_BYTES) return { bytes: head };
+          head = concatBytes([head, await readRange(blobs, object, head.length, to)]);
+        }
+      },
     };
   }
 
@@ -377,11 +397,14 @@ function octetStreamTransferSyntax(stored: string, isPixelData: boolean, syntaxe
  * then the bytes of the frames asked, so memory and transfer follow the frames, not the object.
  */
 const FRAME_RANGE_MIN_BYTES = 1024 * 1024;
-/** The beginning of an object read for its header; a longer header makes the object be read whole. */
+/** The beginning of an object read for its header; a longer header is read further, up to HEADER_PREFIX_MAX_BYTES. */
 const HEADER_PREFIX_BYTES = 64 * 1024;
+/** A header longer than this makes the object be read whole. */
+const HEADER_PREFIX_MAX_BYTES = 4 * 1024 * 1024;
+const FRAMES_ADVICE = 'retrieve fewer frames per request';
 
 /** Cuts frames, with stored pixel data whose frames cannot be delimited answered as 406. */
-async function framesCut(cut: () => Promise<ReturnType<typeof extractFrames>>): Promise<ReturnType<typeof extractFrames>> {
+async function framesCut<T>(cut: () => Promise<T>): Promise<T> {
   try {
     return await cut();
   } catch (error) {
@@ -445,8 +468,12 @@ async function readRange(blobs: BlobStore, object: InstanceObject, start: number
   return bytes;
 }
 
-export async function streamObject(blobs: BlobStore, object: InstanceObject): Promise<AsyncIterable<Uint8Array>> {
-  const stream = await blobs.getStream(object.objectKey);
+async function* chunks(parts: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
+  yield* parts;
+}
+
+export async function streamObject(blobs: BlobStore, object: InstanceObject, start = 0): Promise<AsyncIterable<Uint8Array>> {
+  const stream = await blobs.getStream(object.objectKey, start);
   if (!stream) throw new Error('stored object missing for an indexed instance (objectKey)');
   return stream;
 }

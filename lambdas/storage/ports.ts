@@ -18,8 +18,11 @@ export interface BlobStore {
   put(key: string, body: Uint8Array, contentType: string): Promise<void>;
   /** The whole object, or undefined when the key does not exist. */
   get(key: string): Promise<Uint8Array | undefined>;
-  /** The object as a stream of chunks, or undefined when the key does not exist. */
-  getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
+  /**
+   * The object from byte `start` (default 0) to its end, as a stream of chunks, or undefined when the
+   * key does not exist; `start` lies inside the object.
+   */
+  getStream(key: string, start?: number): Promise<AsyncIterable<Uint8Array> | undefined>;
   /**
    * Bytes [start, end) of the object (fewer when it ends before `end`), or undefined when the key does
    * not exist; `start` lies inside the object.

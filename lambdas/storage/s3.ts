@@ -56,8 +56,9 @@ export class S3BlobStore implements BlobStore {
     return body && (await body.transformToByteArray());
   }
 
-  async getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
-    const body = await this.getBody(key);
+  async getStream(key: string, start = 0): Promise<AsyncIterable<Uint8Array> | undefined> {
+    // RFC 9110 14.1.2: a range without its last byte position runs to the end.
+    const body = await this.getBody(key, start > 0 ? `bytes=${start}-` : undefined);
     if (!body) return undefined;
     // In Node the SDK hands back an http.IncomingMessage: already an async iterable of Buffers.
     return body instanceof Readable ? body : Readable.fromWeb(body.transformToWebStream() as Parameters<typeof Readable.fromWeb>[0]);

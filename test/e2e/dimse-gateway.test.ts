@@ -199,7 +199,7 @@ suite('DIMSE gateway with dcmtk peers', () => {
       ['failing otherwise (permissions, configuration): see the log', Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }), 'storage failed, see the gateway log'],
     ])('[dimse.cstore-scp.a700] answers A700 when the storage is %s', async (_, fault, comment) => {
       const blobs = new MemoryBlobStore();
-      const failing: BlobStore = { ...blobs, get: (k) => blobs.get(k), getStream: (k) => blobs.getStream(k), getRange: (k, start, end) => blobs.getRange(k, start, end), delete: (k) => blobs.delete(k), put: () => Promise.reject(fault) };
+      const failing: BlobStore = { ...blobs, get: (k) => blobs.get(k), getStream: (k, start) => blobs.getStream(k, start), getRange: (k, start, end) => blobs.getRange(k, start, end), delete: (k) => blobs.delete(k), put: () => Promise.reject(fault) };
       const index = new MemoryMetadataIndex();
       const search = new SearchService(index, { maxCandidates: 10, defaultLimit: 10, maxLimit: 10 });
       const gateway = await startDimseGateway(

@@ -28,13 +28,13 @@ export class MemoryBlobStore implements BlobStore {
     return this.objects.get(key)?.body.slice(start, end);
   }
 
-  async getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+  async getStream(key: string, start = 0): Promise<AsyncIterable<Uint8Array> | undefined> {
     const blob = this.objects.get(key);
     if (!blob) return undefined;
     const { body } = blob;
     const chunkSize = this.chunkSize;
     return (async function* () {
-      for (let offset = 0; offset < body.length; offset += chunkSize) {
+      for (let offset = start; offset < body.length; offset += chunkSize) {
         yield body.slice(offset, offset + chunkSize);
       }
     })();

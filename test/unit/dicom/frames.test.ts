@@ -8,6 +8,7 @@ import {
   PIXEL_DATA_SCAN_STOP,
   readEncapsulatedFrames,
   readNativeFrames,
+  type StoredObjectReader,
 } from '../../../lambdas/dicom/frames';
 import { newPart10, readPart10, scanPart10Header, type ParsedInstance } from '../../../lambdas/dicom/part10';
 import { Tag } from '../../../lambdas/dicom/tags';
@@ -232,7 +233,7 @@ describe('nativePixelDataOf and readNativeFrames: the frames extractFrames cuts,
   });
 });
 
-describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extractFrames cuts, from a header walk and byte ranges', () => {
+describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extractFrames cuts, from a header walk, byte ranges and a stream', () => {
   const item = (tag: number, value: Uint8Array) => {
     const header = Buffer.alloc(8);
     header.writeUInt16LE(0xfffe, 0);
@@ -240,20 +241,38 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
     header.writeUInt32LE(value.length, 4);
     return Buffer.concat([header, value]);
   };
+  /** An Explicit VR OV element of 64-bit values (PS3.5 6.2), written by hand. */
+  const ov = (element: number, values: readonly number[]) => {
+    const out = Buffer.alloc(12 + 8 * values.length);
+    out.writeUInt16LE(0x7fe0, 0);
+    out.writeUInt16LE(element, 2);
+    out.write('OV', 4, 'latin1');
+    out.writeUInt32LE(8 * values.length, 8);
+    values.forEach((v, k) => out.writeBigUInt64LE(BigInt(v), 12 + 8 * k));
+    return out;
+  };
   /**
-   * A JPEG Baseline file whose Pixel Data is written by hand: the fragments of each frame, a Basic Offset
-   * Table (given, or the frames' true offsets, or none), NumberOfFrames, and what follows Pixel Data.
+   * A file whose Pixel Data is written by hand (JPEG Baseline unless said otherwise): the fragments of
+   * each frame, a Basic Offset Table (given, or the frames' true offsets, or none), an Extended Offset
+   * Table (given, or the frames' true one, with no Basic Offset Table), NumberOfFrames, and what follows
+   * Pixel Data.
    */
   function encapsulated(
     frames: Uint8Array[][],
-    opts: { offsets?: number[] | 'none'; numberOfFrames?: number; trailing?: boolean } = {},
+    opts: {
+      offsets?: number[] | 'none';
+      extended?: true | { offsets: number[]; lengths: number[] };
+      numberOfFrames?: number;
+      trailing?: boolean;
+      transferSyntaxUID?: string;
+    } = {},
   ): Uint8Array {
     const file = newPart10(
       {
         [Tag.SOPClassUID]: { vr: 'UI', Value: [SopClass.SecondaryCaptureImageStorage] },
         [Tag.NumberOfFrames]: { vr: 'IS', Value: [opts.numberOfFrames ?? frames.length] },
       },
-      TransferSyntax.JPEGBaseline8Bit,
+      opts.transferSyntaxUID ?? TransferSyntax.JPEGBaseline8Bit,
     );
     const trueOffsets: number[] = [];
     let at = 0;
@@ -261,11 +280,13 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
       trueOffsets.push(at);
       for (const f of fragments) at += 8 + f.length;
     }
-    const offsets = opts.offsets === 'none' ? [] : (opts.offsets ?? trueOffsets);
+    const offsets = opts.offsets === 'none' || opts.extended ? [] : (opts.offsets ?? trueOffsets);
     const table = Buffer.alloc(4 * offsets.length);
     offsets.forEach((o, k) => table.writeUInt32LE(o, 4 * k));
+    const extended = opts.extended === true ? { offsets: trueOffsets, lengths: frames.map((f) => f[0]!.length) } : opts.extended;
     return Buffer.concat([
       file,
+      ...(extended ? [ov(0x0001, extended.offsets), ov(0x0002, extended.lengths)] : []),
       Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]), // (7FE0,0010) OB, undefined length
       item(0xe000, table),
       ...frames.flat().map((f) => item(0xe000, f)),
@@ -275,16 +296,41 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
     ]);
   }
   const bytesOf = (n: number, length: number) => Uint8Array.from({ length }, (_, i) => (n * 31 + i) & 0xff);
+  /** A fragment that starts a codestream: JPEG's SOI then a marker, or JPEG 2000's SOC then SIZ. */
+  const jpegStart = (n: number, length: number) => Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, ...bytesOf(n, length)]);
+  const j2kStart = (n: number, length: number) => Uint8Array.from([0xff, 0x4f, 0xff, 0x51, ...bytesOf(n, length)]);
 
-  /** The frames as the header walk and ranges find them, or undefined when they decline; counts the bytes read. */
-  async function scanned(bytes: Uint8Array, frameNumbers: number[], prefix = bytes.length) {
-    const head = bytes.subarray(0, prefix);
+  class TooLarge extends Error {}
+  /**
+   * The frames as the header walk, ranges and the stream find them, or undefined when they decline;
+   * counts the bytes read by range and those the stream handed out (in chunks of 7 bytes).
+   */
+  async function scanned(bytes: Uint8Array, frameNumbers: number[], opts: { prefix?: number; limit?: number } = {}) {
+    const head = bytes.subarray(0, opts.prefix ?? bytes.length);
     const header = scanPart10Header(head, PIXEL_DATA_SCAN_STOP);
     const pixelData = header && encapsulatedPixelDataOf(header, head);
     if (!pixelData) return undefined;
-    let read = 0;
-    const result = await readEncapsulatedFrames(pixelData, frameNumbers, async (start, end) => ((read += end - start), bytes.slice(start, end)), bytes.length);
-    return result && { ...result, frameCount: pixelData.frameCount, read };
+    const reads = { ranged: 0, streamed: 0, streamClosed: false };
+    const source: StoredObjectReader = {
+      size: bytes.length,
+      read: async (start, end) => ((reads.ranged += end - start), bytes.slice(start, end)),
+      stream: async (start) =>
+        (async function* () {
+          try {
+            for (let at = start; at < bytes.length; at += 7) {
+              reads.streamed += Math.min(7, bytes.length - at);
+              yield bytes.slice(at, at + 7);
+            }
+          } finally {
+            reads.streamClosed = true;
+          }
+        })(),
+    };
+    const limit = (total: number) => {
+      if (total > (opts.limit ?? Number.POSITIVE_INFINITY)) throw new TooLarge(`${total}`);
+    };
+    const result = await readEncapsulatedFrames(pixelData, frameNumbers, source, limit);
+    return result && { ...result, frameCount: pixelData.frameCount, reads };
   }
 
   const cases: [string, Uint8Array, number[]][] = [
@@ -293,19 +339,113 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
     ['the last frame, before an element that follows Pixel Data', encapsulated([[bytesOf(1, 4)], [bytesOf(2, 4), bytesOf(3, 4)]], { trailing: true }), [2]],
     ['a fragment per frame, without an offset table', encapsulated([[bytesOf(1, 4)], [bytesOf(2, 6)]], { offsets: 'none' }), [2, 1, 3]],
     ['a single frame in several fragments, without an offset table', encapsulated([[bytesOf(1, 4), bytesOf(2, 6), bytesOf(3, 2)]], { offsets: 'none' }), [1]],
+    [
+      'JPEG frames of several fragments without an offset table, one per codestream',
+      encapsulated([[jpegStart(1, 9), bytesOf(2, 5)], [jpegStart(3, 2)], [jpegStart(4, 3), bytesOf(5, 1), bytesOf(6, 30)]], { offsets: 'none', trailing: true }),
+      [3, 1, 2, 4],
+    ],
+    [
+      'JPEG 2000 frames of several fragments without an offset table, one per codestream',
+      encapsulated([[j2kStart(1, 9)], [j2kStart(3, 2), bytesOf(4, 11)]], { offsets: 'none', transferSyntaxUID: TransferSyntax.JPEG2000Lossless }),
+      [2],
+    ],
+    ['a fragment per frame, with an Extended Offset Table', encapsulated([[bytesOf(1, 4)], [bytesOf(2, 6)], [bytesOf(3, 5)]], { extended: true, trailing: true }), [3, 1]],
   ];
 
   it.each(cases)('%s', async (_, bytes, frameNumbers) => {
     expectFramesOfExtractFrames(await scanned(bytes, frameNumbers), bytes, frameNumbers);
   });
 
+  it('cuts codestreams as the frames they start, whichever path reads them', async () => {
+    const frames = [[jpegStart(1, 9), bytesOf(2, 5)], [jpegStart(3, 2)], [jpegStart(4, 3), bytesOf(5, 1), bytesOf(6, 30)]];
+    const bytes = encapsulated(frames, { offsets: 'none' });
+    const got = await scanned(bytes, [3, 1]);
+    expect(got!.frames.map((f) => Buffer.from(f))).toEqual([Buffer.concat(frames[2]!), Buffer.concat(frames[0]!)]);
+    expect(extractFrames(readPart10(bytes), [3, 1]).frames.map((f) => Buffer.from(f))).toEqual([Buffer.concat(frames[2]!), Buffer.concat(frames[0]!)]);
+  });
+
   it('reads the offset table and the items of the frames asked only, the header from a prefix of the file', async () => {
     const frames = Array.from({ length: 10 }, (_, k) => [bytesOf(k, 100), bytesOf(k + 50, 20)]);
     const bytes = encapsulated(frames, { trailing: true });
     const headerEnd = bytes.length - 16 - 8 - 10 * (16 + 120) - 8 - 40 - 12;
-    const got = await scanned(bytes, [5, 4], headerEnd + 12);
+    const got = await scanned(bytes, [5, 4], { prefix: headerEnd + 12 });
     expect(got!.frames.map((f) => Buffer.from(f))).toEqual([5, 4].map((n) => Buffer.concat(frames[n - 1]!)));
-    expect(got!.read).toBe(8 + 40 + 2 * (16 + 120)); // the table's item header, its 10 offsets, frames 4 and 5
+    expect(got!.reads.ranged).toBe(8 + 40 + 2 * (16 + 120)); // the table's item header, its 10 offsets, frames 4 and 5
+    // Frames apart are read apart: 1 and 2 together, 9 alone; what lies between them is not read.
+    const apart = await scanned(bytes, [9, 1, 2]);
+    expect(apart!.frames.map((f) => Buffer.from(f))).toEqual([9, 1, 2].map((n) => Buffer.concat(frames[n - 1]!)));
+    expect(apart!.reads.ranged).toBe(8 + 40 + 3 * (16 + 120));
+  });
+
+  it('reads each frame asked as the item its Extended Offset Table entries name, and nothing else', async () => {
+    const frames = Array.from({ length: 6 }, (_, k) => [bytesOf(k, 10 + k)]);
+    const got = await scanned(encapsulated(frames, { extended: true }), [5, 2]);
+    expect(got!.frames.map((f) => Buffer.from(f))).toEqual([Buffer.from(frames[4]![0]!), Buffer.from(frames[1]![0]!)]);
+    expect(got!.reads).toMatchObject({ ranged: 8 + (8 + 14) + (8 + 11), streamed: 0 }); // the empty table, then the two items
+  });
+
+  it('walks the items when the Extended Offset Table does not agree with itself, and declines one that does not fit them', async () => {
+    const frames = [[bytesOf(1, 4)], [bytesOf(2, 6)], [bytesOf(3, 5)]];
+    const unordered = encapsulated(frames, { extended: { offsets: [0, 30, 12], lengths: [4, 6, 5] } });
+    const streamed = await scanned(unordered, [2]);
+    expect(Buffer.from(streamed!.frames[0]!)).toEqual(Buffer.from(frames[1]![0]!));
+    expect(streamed!.reads.streamed).toBeGreaterThan(0);
+    // Ordered but not where the items are (a length off by two): dcmjs and extractFrames decide.
+    const misplaced = encapsulated(frames, { extended: { offsets: [0, 12, 26], lengths: [4, 4, 5] } });
+    expect(await scanned(misplaced, [2])).toBeUndefined();
+    expect(Buffer.from(extractFrames(readPart10(misplaced), [2]).frames[0]!)).toEqual(Buffer.from(frames[1]![0]!));
+  });
+
+  it('streams the items without an offset table, keeping those of the frames asked, and lets the stream go at the delimiter', async () => {
+    const frames = Array.from({ length: 5 }, (_, k) => [bytesOf(k, 40)]);
+    const bytes = encapsulated(frames, { offsets: 'none', trailing: true });
+    const got = await scanned(bytes, [4], { limit: 40 });
+    expect(Buffer.from(got!.frames[0]!)).toEqual(Buffer.from(frames[3]![0]!));
+    expect(got!.reads.ranged).toBe(8); // the empty table's item header
+    expect(got!.reads.streamClosed).toBe(true);
+    expect(got!.reads.streamed).toBeLessThan(5 * 48 + 8 + 7); // the items and the delimiter (in 7-byte chunks), not the padding after
+    // Over the limit: refused, the frames asked being 80 bytes.
+    await expect(scanned(bytes, [4, 5], { limit: 79 })).rejects.toThrow(TooLarge);
+  });
+
+  it('refuses only when the rule that delimits the frames keeps more than the limit, not another rule', async () => {
+    // Three fragments, two codestreams: the second fragment (1,000 bytes) would be frame 2 were there a
+    // fragment per frame, but frame 2 is the third fragment (the second codestream), of 12 bytes.
+    const frames = [[jpegStart(1, 4), bytesOf(2, 1000)], [jpegStart(3, 8)]];
+    const got = await scanned(encapsulated(frames, { offsets: 'none' }), [2], { limit: 100 });
+    expect(Buffer.from(got!.frames[0]!)).toEqual(Buffer.from(frames[1]![0]!));
+    await expect(scanned(encapsulated(frames, { offsets: 'none' }), [1], { limit: 100 })).rejects.toThrow(TooLarge);
+  });
+
+  it('refuses frames over the limit from the offset table, before reading them', async () => {
+    const frames = Array.from({ length: 4 }, (_, k) => [bytesOf(k, 100)]);
+    const bytes = encapsulated(frames);
+    const reads = { ranged: 0 };
+    const header = scanPart10Header(bytes, PIXEL_DATA_SCAN_STOP)!;
+    const pixelData = encapsulatedPixelDataOf(header, bytes)!;
+    const source: StoredObjectReader = {
+      size: bytes.length,
+      read: async (start, end) => ((reads.ranged += end - start), bytes.slice(start, end)),
+      stream: () => Promise.reject(new Error('not streamed')),
+    };
+    const limit = (total: number) => {
+      if (total > 150) throw new TooLarge(`${total}`);
+    };
+    await expect(readEncapsulatedFrames(pixelData, [1, 2], source, limit)).rejects.toThrow(TooLarge);
+    expect(reads.ranged).toBe(8 + 16); // the table only
+  });
+
+  it('refuses frames no rule delimits without an offset table, as extractFrames does', async () => {
+    const undelimited = [
+      encapsulated([[bytesOf(1, 4)], [bytesOf(2, 4), bytesOf(3, 4)]], { offsets: 'none' }), // three fragments, two frames, no codestream starts
+      encapsulated([[bytesOf(1, 4), jpegStart(2, 4)], [jpegStart(3, 4)]], { offsets: 'none' }), // the first fragment starts none
+      encapsulated([[jpegStart(1, 4)], [jpegStart(2, 4), jpegStart(3, 4)]], { offsets: 'none' }), // three codestreams, two frames
+      encapsulated([[j2kStart(1, 4)], [j2kStart(2, 4), bytesOf(3, 4)]], { offsets: 'none', transferSyntaxUID: TransferSyntax.RLELossless }), // RLE has no codestream marker
+    ];
+    for (const bytes of undelimited) {
+      await expect(scanned(bytes, [1])).rejects.toThrow(FrameError);
+      expect(() => extractFrames(readPart10(bytes), [1])).toThrow(FrameError);
+    }
   });
 
   it('declines what extractFrames must decide: native pixel data, offsets that do not fit the items, or NumberOfFrames', async () => {
@@ -316,11 +456,11 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
       encapsulated(frames, { offsets: [0, 13] }), // not where an item starts
       encapsulated(frames, { offsets: [4, 12] }), // the first frame does not start at the first fragment
       encapsulated(frames, { offsets: [12, 0] }), // not ascending
-      encapsulated(frames, { offsets: 'none' }), // three fragments, two frames, no table
     ];
     for (const bytes of declined) expect(await scanned(bytes, [1, 2])).toBeUndefined();
-    expect(() => extractFrames(readPart10(encapsulated(frames, { offsets: 'none' })), [1])).toThrow(FrameError);
     const cut = encapsulated(frames);
     expect(await scanned(cut.subarray(0, cut.length - 12), [2])).toBeUndefined(); // items cut short
+    const unended = encapsulated(frames, { offsets: 'none' });
+    expect(await scanned(unended.subarray(0, unended.length - 8), [2])).toBeUndefined(); // no Sequence Delimitation Item
   });
 });

@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseMediaType, parseMultipartRelated, type MultipartPart } from '../../../lambdas/dicom/multipart';
 import { getBulkData } from '../../../lambdas/dicom/json';
-import { readPart10 } from '../../../lambdas/dicom/part10';
+import { PIXEL_DATA_SCAN_STOP } from '../../../lambdas/dicom/frames';
+import { readPart10, scanPart10Header } from '../../../lambdas/dicom/part10';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { TransferSyntax } from '../../../lambdas/dicom/uid';
 import {
@@ -69,18 +70,63 @@ beforeEach(() => {
   retrieve = new RetrieveService(index, blobs, { maxResponseBytes: 10 * 1024 * 1024 });
 });
 
-/** Counts the whole-object reads and the bytes read by range from now on. */
+/** Counts the whole-object reads, the bytes read by range and those streamed from now on. */
 function countReads() {
-  const reads = { whole: 0, ranged: 0 };
+  const reads = { whole: 0, ranged: 0, streamed: 0 };
   const get = blobs.get.bind(blobs);
   const getRange = blobs.getRange.bind(blobs);
+  const getStream = blobs.getStream.bind(blobs);
   blobs.get = async (key) => ((reads.whole += 1), get(key));
   blobs.getRange = async (key, start, end) => {
     const got = await getRange(key, start, end);
     reads.ranged += got?.byteLength ?? 0;
     return got;
   };
+  blobs.getStream = async (key, start) => {
+    const stream = await getStream(key, start);
+    return (
+      stream &&
+      (async function* () {
+        for await (const chunk of stream) {
+          reads.streamed += chunk.byteLength;
+          yield chunk;
+        }
+      })()
+    );
+  };
   return reads;
+}
+
+/**
+ * The same encapsulated file with an empty Basic Offset Table and, with `extended`, its offsets in an
+ * Extended Offset Table and its Lengths (PS3.3 C.7.6.3.1.8, OV elements written before Pixel Data).
+ */
+function withOffsetsMoved(bytes: Uint8Array, extended: boolean): Uint8Array {
+  const { stop } = scanPart10Header(bytes, PIXEL_DATA_SCAN_STOP)!;
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const firstFragment = stop.valueStart + 8 + view.readUInt32LE(stop.valueStart + 4);
+  const offsets: number[] = [];
+  const lengths: number[] = [];
+  for (let at = firstFragment; view.readUInt16LE(at + 2) === 0xe000; at += 8 + lengths.at(-1)!) {
+    offsets.push(at - firstFragment);
+    lengths.push(view.readUInt32LE(at + 4));
+  }
+  const ov = (element: number, values: number[]) => {
+    const out = Buffer.alloc(12 + 8 * values.length);
+    out.writeUInt32LE(0x7fe0 | (element << 16), 0);
+    out.write('OV', 4, 'latin1');
+    out.writeUInt32LE(8 * values.length, 8);
+    values.forEach((v, k) => out.writeBigUInt64LE(BigInt(v), 12 + 8 * k));
+    return out;
+  };
+  const elementStart = stop.valueStart - 12; // (7FE0,0010) OB: tag, VR, 2 reserved bytes, 4-byte length
+  return Buffer.concat([
+    view.subarray(0, elementStart),
+    ...(extended ? [ov(0x0001, offsets), ov(0x0002, lengths)] : []),
+    view.subarray(elementStart, stop.valueStart),
+    Buffer.from([0xfe, 0xff, 0x00, 0xe0, 0, 0, 0, 0]), // an empty Basic Offset Table
+    view.subarray(firstFragment),
+  ]);
 }
 
 describe('retrieve instances (PS3.18 10.4.1.1.1)', () => {
@@ -313,6 +359,47 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     expect(reads.ranged).toBeLessThanOrEqual(64 * 1024 + 2 * (frameLength + 8) + 8);
   });
 
+  it('streams the items of a large encapsulated instance without an offset table, keeping only the frames asked', async () => {
+    // 24 frames of 256 x 256 fake JPEG bitstreams, one fragment each, no offset table: 1.5 MiB.
+    const bytes = withOffsetsMoved(makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 256, columns: 256, numberOfFrames: 24 }), false);
+    const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
+    await seed(bytes);
+    const reads = countReads();
+
+    const parts = await partsOf(await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '7,3' }));
+
+    expect(parts.map((p) => Buffer.from(p.body))).toEqual([Buffer.from(fakeJpegFrame(7, 256 * 256)), Buffer.from(fakeJpegFrame(3, 256 * 256))]);
+    expect(reads.whole).toBe(0);
+    expect(reads.ranged).toBe(64 * 1024); // the header prefix, which holds the empty table
+    expect(reads.streamed).toBeGreaterThan(bytes.length - 64 * 1024); // the items, from the first fragment
+  });
+
+  it('reads a header longer than the prefix, and the frames its Extended Offset Table names only', async () => {
+    // 5,000 frames of 16 x 16 in 1.3 MiB; the Extended Offset Table and its Lengths are 80 KB of header.
+    const bytes = withOffsetsMoved(makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 16, columns: 16, numberOfFrames: 5000 }), true);
+    const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
+    await seed(bytes);
+    const reads = countReads();
+
+    const parts = await partsOf(await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '4321,2' }));
+
+    expect(parts.map((p) => Buffer.from(p.body))).toEqual([Buffer.from(fakeJpegFrame(4321, 256)), Buffer.from(fakeJpegFrame(2, 256))]);
+    expect(reads).toMatchObject({ whole: 0, streamed: 0 });
+    // The header (80 KB) read on from the prefix until it ends, with 64 KiB more, then frame 4321's item.
+    expect(reads.ranged).toBeLessThanOrEqual(82_000 + 64 * 1024 + 8 + 260);
+  });
+
+  it('refuses frames over the response limit before reading them, from the offset table', async () => {
+    const bytes = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 256, columns: 256, numberOfFrames: 24 });
+    const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
+    await seed(bytes);
+    retrieve = new RetrieveService(index, blobs, { maxResponseBytes: 3 * 256 * 256 });
+    const reads = countReads();
+
+    await expect(retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '1,5,9,13' })).rejects.toThrow(PayloadTooLargeError);
+    expect(reads).toEqual({ whole: 0, ranged: 64 * 1024, streamed: 0 }); // the header prefix, which holds the table
+  });
+
   it('parses a frame list, dropping repeated numbers', () => {
     expect(parseFrameList('1, 3,5,3')).toEqual([1, 3, 5]);
   });
@@ -412,11 +499,11 @@ describe('retrieve bulkdata (PS3.18 10.4.1.1.5)', () => {
     const pixels = Buffer.concat(Array.from({ length: 24 }, (_, f) => pixelFrame(f + 1, 256 * 256 * 2)));
 
     expect((await bulkOf(bytes, Tag.PixelData)).equals(pixels)).toBe(true);
-    expect(reads).toEqual({ whole: 0, ranged: 64 * 1024 + pixels.length }); // the header prefix, then the value
+    expect(reads).toEqual({ whole: 0, ranged: 64 * 1024 + pixels.length, streamed: 0 }); // the header prefix, then the value
 
     reads.ranged = 0;
     const small = new RetrieveService(index, blobs, { maxResponseBytes: 1024 * 1024 });
     await expect(bulkOf(bytes, Tag.PixelData, small)).rejects.toThrow(PayloadTooLargeError);
-    expect(reads).toEqual({ whole: 0, ranged: 64 * 1024 });
+    expect(reads).toEqual({ whole: 0, ranged: 64 * 1024, streamed: 0 });
   });
 });
