@@ -34,8 +34,11 @@ function text(value: string, pad: '\0' | ' '): Buffer {
   return Buffer.from(value.length % 2 ? value + pad : value, 'latin1');
 }
 
-/** A Part 10 file: preamble, 'DICM', File Meta Information, then the data set bytes unchanged. */
-export function part10File(meta: FileMeta, dataSet: Uint8Array): Uint8Array {
+/**
+ * A Part 10 file: preamble, 'DICM', File Meta Information, then the data set bytes unchanged, given
+ * whole or as the fragments they arrived in (copied once, into the file).
+ */
+export function part10File(meta: FileMeta, dataSet: Uint8Array | readonly Uint8Array[]): Uint8Array {
   const elements = [
     element(0x0001, 'OB', Buffer.from([0x00, 0x01])),
     element(0x0002, 'UI', text(meta.mediaStorageSOPClassUID, '\0')),
@@ -47,7 +50,8 @@ export function part10File(meta: FileMeta, dataSet: Uint8Array): Uint8Array {
   ];
   const groupLength = Buffer.alloc(4);
   groupLength.writeUInt32LE(elements.reduce((n, e) => n + e.length, 0));
-  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), element(0x0000, 'UL', groupLength), ...elements, dataSet]);
+  const fragments = dataSet instanceof Uint8Array ? [dataSet] : dataSet;
+  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), element(0x0000, 'UL', groupLength), ...elements, ...fragments]);
 }
 
 /**

@@ -106,12 +106,22 @@ type Refusal = { readonly reason: 'too-large' | 'over-budget'; readonly received
  */
 class ReceivedDataset extends Dataset {
   constructor(
-    readonly bytes: Buffer,
+    private fragments: Buffer[],
     transferSyntaxUID: string,
     readonly refusal: Refusal | undefined,
     readonly release: () => void,
   ) {
     super({}, transferSyntaxUID);
+  }
+
+  /**
+   * The data set's bytes as they arrived (P-DATA fragments), handed over once: the Part 10 file is
+   * built from them in one copy and they are let go, so a data set is held twice only while it is.
+   */
+  takeFragments(): Buffer[] {
+    const { fragments } = this;
+    this.fragments = [];
+    return fragments;
   }
 }
 
@@ -152,11 +162,11 @@ class DatasetCollector extends Writable {
     return this.refused && { reason: this.refused, received: this.received };
   }
 
-  /** The whole data set; the fragments are let go (the budget counts its bytes until release()). */
-  takeBytes(): Buffer {
-    const bytes = Buffer.concat(this.chunks);
+  /** The data set's fragments, handed over (the budget counts their bytes until release()). */
+  takeChunks(): Buffer[] {
+    const { chunks } = this;
     this.chunks = [];
-    return bytes;
+    return chunks;
   }
 
   /** Gives the budget back what this data set took (a second call gives back nothing). */
@@ -323,13 +333,13 @@ class ArchiveScp extends Scp {
   ): void {
     const collected = writable as DatasetCollector;
     const { refusal } = collected;
-    const bytes = refusal ? Buffer.alloc(0) : collected.takeBytes();
+    const fragments = refusal ? [] : collected.takeChunks();
     // Given back once stored; or when the association ends, should the library never ask for it to be.
     const release = () => {
       collected.release();
       this.collecting.delete(collected);
     };
-    callback(new ReceivedDataset(bytes, context.getAcceptedTransferSyntaxUid()!, refusal, release));
+    callback(new ReceivedDataset(fragments, context.getAcceptedTransferSyntaxUid()!, refusal, release));
   }
 
   override cStoreRequest(request: DimseCStoreRequest, callback: (response: InstanceType<typeof CStoreResponse>) => void): void {
@@ -371,7 +381,7 @@ class ArchiveScp extends Scp {
         transferSyntaxUID: dataset.getTransferSyntaxUid(),
         sourceAETitle: this.association?.getCallingAeTitle().trim(),
       },
-      dataset.bytes,
+      dataset.takeFragments(),
     );
     try {
       return { status: cStoreStatusOf(await this.deps.store.storeInstance(file, { baseUrl: this.deps.baseUrl })) };

@@ -1,21 +1,24 @@
 /**
  * Cloud cost drivers of the archive (what Lambda bills and limits): CPU-ms per stored, retrieved
  * and sent instance inside the handlers, peak RSS while storing a 100 MB request and retrieving a
- * 200 MB series, and each function's bundle size and cold module-initialisation time.
+ * 200 MB series, and each function's bundle size and cold module-initialisation time; and the DIMSE
+ * gateway's peak RSS storing one 100 MB C-STORE data set.
  * CPU and memory come from ./cost-worker.ts processes next to an emulators process.
  */
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { newUid } from '../../lambdas/dicom/uid';
 import { LAMBDA_BUNDLE } from '../../lib/constructs/bundling';
+import { buildDimseGateway } from '../../lib/dimse/build';
 import { LOCAL_BUCKET, LOCAL_TABLE } from '../../lib/local/archive';
 import { functionGroups } from '../../lib/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
 import { makeInstance } from '../support/dicom-factory';
 import { stowBody } from '../support/http';
+import { freePort } from '../support/net';
 import { PROJECT_ROOT } from './servers';
 
 /**
@@ -163,6 +166,80 @@ export async function measureHandlerCosts(opts: { destination: string; cpuInstan
       },
     };
   } finally {
+    await emulators.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Peak memory of the DIMSE gateway's process storing one C-STORE data set. */
+export interface DimseStoreMemory {
+  /** The data set's size (the Part 10 file storescu sends). */
+  readonly bytes: number;
+  /** Resident set once listening, and its peak (VmHWM) while the data set was received and stored. */
+  readonly before: number;
+  readonly peak: number;
+}
+
+/** Reads a /proc/{pid}/status field in kB, as bytes. */
+async function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)![1]) * 1024;
+}
+
+/**
+ * The DIMSE gateway's program as the container runs it (lib/dimse/build.ts) on an emulators process,
+ * sent one data set of about `mb` MB by dcmtk's storescu: its process's peak RSS during the C-STORE
+ * against its RSS before, which README's sizing of the gateway's memory states as a multiple of the
+ * data set. Undefined without dcmtk.
+ */
+export async function measureDimseStore(mb: number): Promise<DimseStoreMemory | undefined> {
+  if (spawnSync('storescu', ['--version']).status !== 0) return undefined;
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-dimse-'));
+  const emulators = await startEmulatorsProcess(dataDir);
+  let gateway: ChildProcess | undefined;
+  try {
+    const program = path.join(dataDir, 'main.cjs');
+    await buildDimseGateway(program);
+    const file = path.join(dataDir, 'data-set.dcm');
+    const bytes = makeInstance({ approximateBytes: mb * 1024 * 1024, bitsAllocated: 8 });
+    await writeFile(file, bytes);
+    const port = await freePort();
+    const aeTitle = 'BENCH';
+    gateway = spawn(process.execPath, [program], {
+      env: {
+        PATH: process.env.PATH,
+        ...emulators.env,
+        AWS_ACCESS_KEY_ID: 'bench',
+        AWS_SECRET_ACCESS_KEY: 'bench',
+        DIMSE_AET: aeTitle,
+        DIMSE_HOST: '127.0.0.1',
+        DIMSE_PORT: String(port),
+        DIMSE_MAX_OBJECT_BYTES: String(2 * bytes.length),
+        DIMSE_MAX_BUFFERED_BYTES: String(2 * bytes.length),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const pid = gateway.pid!;
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      gateway!.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('dimse-gateway-listening')) resolve();
+      });
+      gateway!.once('exit', (code) => reject(new Error(`the DIMSE gateway exited ${code}`)));
+    });
+    const before = await procStatusBytes(pid, 'VmRSS');
+    await writeFile(`/proc/${pid}/clear_refs`, '5'); // VmHWM := VmRSS
+    const stored = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const scu = spawn('storescu', ['-aec', aeTitle, '127.0.0.1', String(port), file], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      scu.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      scu.on('exit', (code) => resolve({ code, stderr }));
+    });
+    if (stored.code !== 0) throw new Error(`storescu exited ${stored.code}: ${stored.stderr.slice(-300)}`);
+    return { bytes: bytes.length, before, peak: await procStatusBytes(pid, 'VmHWM') };
+  } finally {
+    gateway?.kill('SIGTERM');
     await emulators.close();
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../lambdas/config';
 import { TransferSyntax } from '../../lambdas/dicom/uid';
 import { instancesPerRequest, LIVE_SAMPLE_MS, mb } from './common';
-import { measureBundles, measureHandlerCosts, type CallMemory } from './cost';
+import { measureBundles, measureDimseStore, measureHandlerCosts, type CallMemory } from './cost';
 import {
   comparisonMarkdown,
   comparisonText,
@@ -72,6 +72,11 @@ const SECTIONS = ['stow', 'wado', 'qido', 'send', 'cost'] as const;
 const QIDO_WARM_UP_QUERIES = 10;
 /** Instances of the Send (and of Orthanc's forwarding) run before the measured one. */
 const SEND_WARM_UP_INSTANCES = 20;
+/**
+ * README's sizing of the DIMSE gateway's memory: storing a data set grows the process by about this
+ * many times its size (the P-DATA fragments, the Part 10 file built from them, garbage not yet collected).
+ */
+const DIMSE_SIZING = 2.5;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -399,6 +404,21 @@ async function main(): Promise<void> {
         );
       } else {
         log('handler CPU and memory skipped: the Send measurement needs Orthanc as the destination');
+      }
+      log('cost drivers: the DIMSE gateway storing one C-STORE data set');
+      const dimseMb = 100;
+      const dimse = await measureDimseStore(dimseMb);
+      const dimseMeasure = `DIMSE C-STORE of one ${dimseMb} MB data set, gateway peak RSS`;
+      if (dimse) {
+        const times = (dimse.peak - dimse.before) / dimse.bytes;
+        costs.push({
+          measure: dimseMeasure,
+          value: `peak ${figure(mb(dimse.peak))} MB: +${figure(mb(dimse.peak - dimse.before))} MB over ${figure(mb(dimse.before))} MB, ${figure(times)} x the data set`,
+          target: `growth <= ${DIMSE_SIZING} x the data set (README's sizing)`,
+          met: times <= DIMSE_SIZING,
+        });
+      } else {
+        costs.push({ measure: dimseMeasure, value: 'not measured: dcmtk (storescu) is not installed', target: `growth <= ${DIMSE_SIZING} x the data set` });
       }
       log('cost drivers: bundles and cold module initialisation');
       for (const b of await measureBundles()) {

@@ -26,6 +26,14 @@ describe('Part 10 file from a C-STORE data set (PS3.10 7.1)', () => {
     expect(String(reread.meta['00020016']?.Value?.[0]).trim()).toBe('MODALITY');
   });
 
+  it('builds the same file from the data set as the fragments it arrived in', () => {
+    const original = makeInstance();
+    const dataSet = dataSetOf(original);
+    const meta = { mediaStorageSOPClassUID: '1.2.3', mediaStorageSOPInstanceUID: '1.2.3.4', transferSyntaxUID: '1.2.840.10008.1.2.1' };
+    const fragments = [dataSet.subarray(0, 7), dataSet.subarray(7, 100), dataSet.subarray(100, 100), dataSet.subarray(100)];
+    expect(Buffer.from(part10File(meta, fragments)).equals(Buffer.from(part10File(meta, dataSet)))).toBe(true);
+  });
+
   it('refuses bytes that are not a Part 10 file', () => {
     expect(() => dataSetOf(new Uint8Array(200))).toThrow(Part10Error);
   });
