@@ -312,7 +312,10 @@ export async function readEncapsulatedFrames(
   if (tableLength % 4 !== 0 || firstFragment > source.size) return undefined;
 
   if (tableLength === 0 && !extendedOffsetTable) {
-    const frames = await streamedFrames(pixelData, wanted, await source.stream(firstFragment), limit);
+    // At least the Sequence Delimitation Item follows the table.
+    if (firstFragment + ITEM_HEADER > source.size) return undefined;
+    if (wanted.length === 0) return { frames: [], missing };
+    const frames = await streamedFrames(pixelData, wanted, await source.stream(firstFragment), source.size - firstFragment, limit);
     return frames && { frames, missing };
   }
   let spans: FrameSpans;
@@ -369,7 +372,8 @@ async function framesBySpans(
   const readRun = async (run: number[]) => {
     const start = spans.offsets[run[0]!]!;
     const end = spans.end(run.at(-1)!);
-    if (firstFragment + (end ?? start) > source.size) return void (failed = true);
+    // Within the object, which the reads require (a range that starts at its end is no range).
+    if (firstFragment + start >= source.size || firstFragment + (end ?? start) > source.size) return void (failed = true);
     const items = fragmentItems(await source.read(firstFragment + start, end === undefined ? source.size : firstFragment + end), end !== undefined);
     if (!items) return void (failed = true);
     for (const k of run) {
@@ -436,8 +440,9 @@ export function framesOfFragments(fragments: readonly Uint8Array[], frameCount: 
 }
 
 /**
- * The frames asked of encapsulated Pixel Data without an offset table, its items streamed from the
- * first after the Basic Offset Table to the Sequence Delimitation Item, keeping only the fragments
+ * The frames asked of encapsulated Pixel Data without an offset table, its items streamed (`stream`,
+ * the `streamLength` bytes from the first after the Basic Offset Table to the object's end) through the
+ * Sequence Delimitation Item, keeping only the fragments
  * that framesOfFragments's rules could give a frame asked. FrameError when no rule delimits the frames;
  * undefined when the items are not as PS3.5 A.4 describes, or there is none.
  */
@@ -445,6 +450,7 @@ async function streamedFrames(
   pixelData: EncapsulatedPixelData,
   wanted: readonly number[],
   stream: AsyncIterable<Uint8Array>,
+  streamLength: number,
   limit: FrameBytesLimit,
 ): Promise<Uint8Array[] | undefined> {
   const { frameCount } = pixelData;
@@ -460,7 +466,7 @@ async function streamedFrames(
   let fragments = 0;
   let codestreams = 0;
   let firstStartsCodestream = false;
-  const items = new ByteReader(stream);
+  const items = new ByteReader(stream, streamLength);
   try {
     for (;;) {
       const length = new ElementWalker(await items.take(ITEM_HEADER)).fragmentLength(0, ITEM_HEADER, EXPLICIT_LE);
@@ -471,13 +477,15 @@ async function streamedFrames(
       if (startsCodestream) codestreams += 1;
       if (fragments === 1) firstStartsCodestream = startsCodestream;
       const frameByRule = { perFragment: fragments, single: frameCount === 1 ? 1 : 0, codestreams: firstStartsCodestream ? codestreams : 0 };
-      const keepers = (Object.keys(rules) as (keyof typeof rules)[]).filter((rule) => asked.has(frameByRule[rule]));
+      const keepers = (Object.keys(rules) as (keyof typeof rules)[])
+        .filter((rule) => asked.has(frameByRule[rule]))
+        .filter((rule) => rules[rule].admit(length));
       if (keepers.length === 0) {
         await items.skip(length - start.length);
         continue;
       }
       const value = concatBytes([start, await items.take(length - start.length)]);
-      for (const rule of keepers) rules[rule].add(frameByRule[rule], value);
+      for (const rule of keepers) rules[rule].keep(frameByRule[rule], value);
     }
   } catch (error) {
     if (error instanceof Part10Error) return undefined;
@@ -503,17 +511,22 @@ class KeptFrames {
   private overLimit = false;
   constructor(private readonly limit: FrameBytesLimit) {}
 
-  add(frame: number, value: Uint8Array): void {
-    this.bytes += value.length;
-    if (this.overLimit) return;
+  /** Counts a fragment of `length` bytes of a frame asked: whether to keep it, not once past the limit. */
+  admit(length: number): boolean {
+    this.bytes += length;
+    if (this.overLimit) return false;
     try {
       this.limit(this.bytes);
+      return true;
     } catch {
       // The rule may not be the one that holds: refuse only if it is (frames()).
       this.overLimit = true;
       this.kept.clear();
-      return;
+      return false;
     }
+  }
+
+  keep(frame: number, value: Uint8Array): void {
     this.kept.set(frame, [...(this.kept.get(frame) ?? []), value]);
   }
 
@@ -523,17 +536,20 @@ class KeptFrames {
   }
 }
 
-/** Exact reads from a stream of chunks; Part10Error when it ends first. */
+/** Exact reads from a stream of `length` bytes in chunks; Part10Error for a read beyond them. */
 class ByteReader {
   private readonly chunks: AsyncIterator<Uint8Array>;
   private chunk: Uint8Array = new Uint8Array(0);
   private pos = 0;
-  constructor(stream: AsyncIterable<Uint8Array>) {
+  private remaining: number;
+  constructor(stream: AsyncIterable<Uint8Array>, length: number) {
     this.chunks = stream[Symbol.asyncIterator]();
+    this.remaining = length;
   }
 
   /** The next `count` bytes (a view of the stream's chunk when they lie in one). */
   async take(count: number): Promise<Uint8Array> {
+    this.consume(count);
     if (this.chunk.length - this.pos >= count) return this.chunk.subarray(this.pos, (this.pos += count));
     const out = new Uint8Array(count);
     let filled = 0;
@@ -549,12 +565,19 @@ class ByteReader {
 
   /** Passes over the next `count` bytes. */
   async skip(count: number): Promise<void> {
+    this.consume(count);
     while (count > 0) {
       if (this.pos === this.chunk.length) await this.next();
       const n = Math.min(count, this.chunk.length - this.pos);
       this.pos += n;
       count -= n;
     }
+  }
+
+  /** A value length read from the bytes is checked against what is left before anything is allocated for it. */
+  private consume(count: number): void {
+    if (count > this.remaining) throw new Part10Error('an item runs beyond the end of the object');
+    this.remaining -= count;
   }
 
   /** Ends the stream, read to its end or not. */

@@ -311,11 +311,16 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
     const pixelData = header && encapsulatedPixelDataOf(header, head);
     if (!pixelData) return undefined;
     const reads = { ranged: 0, streamed: 0, streamClosed: false };
+    // As S3 does, a read must start inside the object (a Range from its end is not satisfiable).
+    const inside = (start: number) => {
+      if (start >= bytes.length) throw new RangeError(`read from ${start} of ${bytes.length} bytes`);
+    };
     const source: StoredObjectReader = {
       size: bytes.length,
-      read: async (start, end) => ((reads.ranged += end - start), bytes.slice(start, end)),
-      stream: async (start) =>
-        (async function* () {
+      read: async (start, end) => (inside(start), (reads.ranged += end - start), bytes.slice(start, end)),
+      stream: async (start) => {
+        inside(start);
+        return (async function* () {
           try {
             for (let at = start; at < bytes.length; at += 7) {
               reads.streamed += Math.min(7, bytes.length - at);
@@ -324,7 +329,8 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
           } finally {
             reads.streamClosed = true;
           }
-        })(),
+        })();
+      },
     };
     const limit = (total: number) => {
       if (total > (opts.limit ?? Number.POSITIVE_INFINITY)) throw new TooLarge(`${total}`);
@@ -462,5 +468,15 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
     expect(await scanned(cut.subarray(0, cut.length - 12), [2])).toBeUndefined(); // items cut short
     const unended = encapsulated(frames, { offsets: 'none' });
     expect(await scanned(unended.subarray(0, unended.length - 8), [2])).toBeUndefined(); // no Sequence Delimitation Item
+    // Files that end right after the table, or inside the last frame's span: never a read from their end.
+    // An item whose length runs beyond the object: nothing is allocated for it.
+    const bogus = Buffer.from(encapsulated([[bytesOf(1, 4)], [bytesOf(2, 4)]], { offsets: 'none' }));
+    bogus.writeUInt32LE(0x7ffffff0, bogus.length - 8 - 12 + 4); // the second fragment's length
+    expect(await scanned(bogus, [2])).toBeUndefined();
+    const tableOnly = encapsulated([], { offsets: 'none', numberOfFrames: 1 });
+    expect(await scanned(tableOnly.subarray(0, tableOnly.length - 8), [1])).toBeUndefined();
+    const bot = encapsulated(frames);
+    const lastFrame = bot.length - 8 - 2 * (8 + 4); // where frame 2's items start
+    expect(await scanned(bot.subarray(0, lastFrame), [2])).toBeUndefined();
   });
 });
