@@ -304,12 +304,9 @@ export async function readEncapsulatedFrames(
   const { itemsStart, frameCount, extendedOffsetTable } = pixelData;
   const wanted = frameNumbers.filter((n) => n <= frameCount);
   const missing = frameNumbers.filter((n) => n > frameCount);
-  if (itemsStart + ITEM_HEADER > source.size) return undefined;
-  const table = await source.read(itemsStart, itemsStart + ITEM_HEADER);
-  const tableLength = unlessMalformed(() => new ElementWalker(table).itemLength(0, table.length, EXPLICIT_LE));
-  if (tableLength === undefined) return undefined;
-  const firstFragment = itemsStart + ITEM_HEADER + tableLength;
-  if (tableLength % 4 !== 0 || firstFragment > source.size) return undefined;
+  const table = await offsetTableOf(pixelData, source);
+  if (!table) return undefined;
+  const { tableLength, firstFragment } = table;
 
   if (tableLength === 0 && !extendedOffsetTable) {
     // At least the Sequence Delimitation Item follows the table.
@@ -333,6 +330,39 @@ export async function readEncapsulatedFrames(
   if (wanted.length === 0) return { frames: [], missing };
   const frames = await framesBySpans(spans, firstFragment, wanted, source, limit);
   return frames && { frames, missing };
+}
+
+/**
+ * The value of encapsulated Pixel Data as Retrieve Bulkdata returns it (getBulkData of what dcmjs
+ * reads): its fragments one after the other, the Basic Offset Table left out. The items are streamed
+ * through the Sequence Delimitation Item, `limit` seeing their size as they come, so memory holds the
+ * value and no more than the limit. Undefined when the items are not as PS3.5 A.4 describes, or there
+ * is none (the caller then reads the file with dcmjs, as for any other value).
+ */
+export async function readEncapsulatedValue(
+  pixelData: EncapsulatedPixelData,
+  source: StoredObjectReader,
+  limit: FrameBytesLimit = () => {},
+): Promise<Uint8Array | undefined> {
+  const table = await offsetTableOf(pixelData, source);
+  if (!table || table.firstFragment + ITEM_HEADER > source.size) return undefined;
+  const stream = await source.stream(table.firstFragment);
+  // As one frame: all of the fragments.
+  return (await streamedFrames({ ...pixelData, frameCount: 1 }, [1], stream, source.size - table.firstFragment, limit))?.[0];
+}
+
+/**
+ * The Basic Offset Table (PS3.5 A.4: the first item, of a length that is a multiple of 4) read through
+ * `source`: its length and where the first fragment starts; undefined when the items do not start so.
+ */
+async function offsetTableOf(pixelData: EncapsulatedPixelData, source: StoredObjectReader): Promise<{ tableLength: number; firstFragment: number } | undefined> {
+  const { itemsStart } = pixelData;
+  if (itemsStart + ITEM_HEADER > source.size) return undefined;
+  const table = await source.read(itemsStart, itemsStart + ITEM_HEADER);
+  const tableLength = unlessMalformed(() => new ElementWalker(table).itemLength(0, table.length, EXPLICIT_LE));
+  if (tableLength === undefined) return undefined;
+  const firstFragment = itemsStart + ITEM_HEADER + tableLength;
+  return tableLength % 4 === 0 && firstFragment <= source.size ? { tableLength, firstFragment } : undefined;
 }
 
 /** Where each frame's items lie, from the first item after the Basic Offset Table. */
@@ -476,10 +506,16 @@ async function streamedFrames(
       fragments += 1;
       if (startsCodestream) codestreams += 1;
       if (fragments === 1) firstStartsCodestream = startsCodestream;
-      const frameByRule = { perFragment: fragments, single: frameCount === 1 ? 1 : 0, codestreams: firstStartsCodestream ? codestreams : 0 };
+      // Of a single frame every fragment is part; the other rules delimit several.
+      const frameByRule =
+        frameCount === 1
+          ? { perFragment: 0, single: 1, codestreams: 0 }
+          : { perFragment: fragments, single: 0, codestreams: firstStartsCodestream ? codestreams : 0 };
       const keepers = (Object.keys(rules) as (keyof typeof rules)[])
         .filter((rule) => asked.has(frameByRule[rule]))
         .filter((rule) => rules[rule].admit(length));
+      // A single frame's rule is the one that holds: past the limit, the request is refused now.
+      if (frameCount === 1 && rules.single.overLimit) rules.single.frames(wanted);
       if (keepers.length === 0) {
         await items.skip(length - start.length);
         continue;
@@ -496,8 +532,8 @@ async function streamedFrames(
   }
   if (fragments === 0) return undefined;
   const rule =
-    fragments === frameCount ? rules.perFragment
-    : frameCount === 1 ? rules.single
+    frameCount === 1 ? rules.single
+    : fragments === frameCount ? rules.perFragment
     : firstStartsCodestream && codestreams === frameCount ? rules.codestreams
     : undefined;
   if (!rule) throw new FrameError('frame boundaries unknown: without an offset table, the fragments do not delimit NumberOfFrames frames');
@@ -508,7 +544,8 @@ async function streamedFrames(
 class KeptFrames {
   private readonly kept = new Map<number, Uint8Array[]>();
   private bytes = 0;
-  private overLimit = false;
+  /** Past the limit: the fragments are counted, not kept. */
+  overLimit = false;
   constructor(private readonly limit: FrameBytesLimit) {}
 
   /** Counts a fragment of `length` bytes of a frame asked: whether to keep it, not once past the limit. */

@@ -19,9 +19,10 @@ import {
   numberOfFrames,
   PIXEL_DATA_SCAN_STOP,
   readEncapsulatedFrames,
+  readEncapsulatedValue,
   readNativeFrames,
 } from '../dicom/frames';
-import { PIXEL_DATA_TAGS } from '../dicom/tags';
+import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isUncompressedTransferSyntax } from '../dicom/uid';
 import { MediaType, warningHeader, type DicomwebResponse } from '../handlers/http';
 import type { BlobStore, DicomJson, IndexEntry, InstanceObject, Level, MetadataIndex } from '../storage/ports';
@@ -163,19 +164,30 @@ export class RetrieveService {
    * The binary value at a tag path, within the response limit. A top-level value of a native little
    * endian object is located by walking the header (no dcmjs) and, of an object above
    * FRAME_RANGE_MIN_BYTES, read by range after the header, its size checked before it is read;
+   * encapsulated Pixel Data is its fragments, streamed and checked against the limit as they come;
    * anything else is read whole and parsed. Undefined when there is no binary value there.
    */
   private async bulkDataOf(object: InstanceObject, tagPath: string): Promise<Uint8Array | undefined> {
-    const topLevel = isLittleEndianNative(object.transferSyntaxUID) && !tagPath.includes('/');
-    const { header: scan, read, whole } = await this.objectHead(object, topLevel);
-    const tag = parseInt(tagPath, 16);
-    const { header } = topLevel ? await scan(tag) : {};
-    const at = header && binaryValueAt(header, tag);
-    if (at) {
-      this.assertWithinLimit(at.length, LOWER_LEVEL_ADVICE.INSTANCE);
-      return read(at.valueStart, at.valueStart + at.length);
+    const native = isLittleEndianNative(object.transferSyntaxUID) && !tagPath.includes('/');
+    const encapsulated = tagPath === Tag.PixelData && !isUncompressedTransferSyntax(object.transferSyntaxUID);
+    const source = await this.objectHead(object, native || encapsulated);
+    const limit = (total: number) => this.assertWithinLimit(total, LOWER_LEVEL_ADVICE.INSTANCE);
+    if (native) {
+      const tag = parseInt(tagPath, 16);
+      const { header } = await source.header(tag);
+      const at = header && binaryValueAt(header, tag);
+      if (at) {
+        limit(at.length);
+        return source.read(at.valueStart, at.valueStart + at.length);
+      }
     }
-    const instance = (await dcmjsCodec()).readPart10(await whole());
+    if (encapsulated) {
+      const { header, bytes } = await source.header(PIXEL_DATA_SCAN_STOP);
+      const pixelData = header && encapsulatedPixelDataOf(header, bytes);
+      const value = pixelData && (await readEncapsulatedValue(pixelData, source, limit));
+      if (value) return value;
+    }
+    const instance = (await dcmjsCodec()).readPart10(await source.whole());
     const value = getBulkData(instance.dict, tagPath);
     if (value) this.assertWithinLimit(value.byteLength, LOWER_LEVEL_ADVICE.INSTANCE);
     return value;

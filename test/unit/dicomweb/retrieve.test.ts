@@ -491,6 +491,27 @@ describe('retrieve bulkdata (PS3.18 10.4.1.1.5)', () => {
     }
   });
 
+  it('returns the fragments of encapsulated Pixel Data as dcmjs reads them, streamed from a large object, refused past the limit', async () => {
+    const small = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 4, columns: 4, numberOfFrames: 3 });
+    // 24 frames of 256 x 256 fake JPEG bitstreams without an offset table: 1.5 MiB, above the size read whole.
+    const large = withOffsetsMoved(makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 256, columns: 256, numberOfFrames: 24 }), false);
+    await seed(small, large);
+    for (const bytes of [small, large]) {
+      const expected = getBulkData(readPart10(bytes).dict, Tag.PixelData)!;
+      expect((await bulkOf(bytes, Tag.PixelData)).equals(expected)).toBe(true);
+    }
+    const reads = countReads();
+    await bulkOf(large, Tag.PixelData);
+    expect(reads).toMatchObject({ whole: 0, ranged: 64 * 1024 });
+    expect(reads.streamed).toBeGreaterThan(large.length - 64 * 1024);
+
+    reads.streamed = 0;
+    const limited = new RetrieveService(index, blobs, { maxResponseBytes: 256 * 1024 });
+    await expect(bulkOf(large, Tag.PixelData, limited)).rejects.toThrow(PayloadTooLargeError);
+    expect(reads.whole).toBe(0);
+    expect(reads.streamed).toBeLessThan(512 * 1024); // let go once past the limit, not read to the end
+  });
+
   it("reads a large instance's Pixel Data by range after its header, and refuses one over the limit before reading it", async () => {
     // 24 frames of 256 x 256 x 16 bits: 3 MiB of pixel data, above the size read whole.
     const bytes = makeInstance({ rows: 256, columns: 256, bitsAllocated: 16, numberOfFrames: 24 });
