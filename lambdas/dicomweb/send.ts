@@ -116,7 +116,7 @@ export class SendService {
       throw new ServiceUnavailableError('the send workflow could not be started', this.opts.retryAfterSeconds);
     }
     await this.requests.setExecution(transactionUID, executionId);
-    return this.respond(await this.waitForResult(transactionUID), contentType);
+    return this.respond(await this.waitForResult(transactionUID, executionId), contentType);
   }
 
   /** Check Send Result transaction, PS3.18 10.Y (Sup 248). */
@@ -147,14 +147,22 @@ export class SendService {
     return this.requests.finish(fresh.transactionUID, failedOutcome(fresh));
   }
 
-  /** Polls the record until it is final or the bounded wait (waitMs) is used up. */
-  private async waitForResult(transactionUID: string): Promise<SendRequestRecord> {
+  /**
+   * Polls the record until it is final or the bounded wait (waitMs) is used up; where the workflow
+   * tells when the execution ends (SendWorkflow.settled), the record is read again at once then, not
+   * at the next poll.
+   */
+  private async waitForResult(transactionUID: string, executionId: string): Promise<SendRequestRecord> {
     const interval = this.opts.pollIntervalMs ?? 100;
+    // Once it has ended, the next read is the last that can differ: from then on, plain polls.
+    let ended: Promise<void> | undefined = this.workflow.settled?.(executionId).then(() => {
+      ended = undefined;
+    });
     for (let waited = 0; ; waited += interval) {
       const record = await this.requests.get(transactionUID);
       if (!record) throw new ServiceUnavailableError('the send request could not be read back', this.opts.retryAfterSeconds);
       if (record.state !== 'PENDING' || waited + interval > this.opts.waitMs) return record;
-      await this.sleep(interval);
+      await (ended ? Promise.race([this.sleep(interval), ended]) : this.sleep(interval));
     }
   }
 

@@ -279,4 +279,9 @@ export interface SendWorkflow {
   start(input: { readonly transactionUID: string; readonly destination: string }): Promise<string>;
   /** The execution's state, undefined when unknown. */
   describe(executionId: string): Promise<ExecutionState | undefined>;
+  /**
+   * Resolves (never rejects) once the execution has ended, for a runtime that can tell: the embedded
+   * one runs it in-process. Without it (Step Functions), Send's bounded wait polls the request.
+   */
+  settled?(executionId: string): Promise<void>;
 }

@@ -74,6 +74,11 @@ export class LocalSendWorkflow implements SendWorkflow {
     return this.executions.get(executionId)?.state ?? (executionId.startsWith('local:send:') ? 'ABORTED' : undefined);
   }
 
+  /** Resolves once the execution has ended (at once for one this process does not run). */
+  async settled(executionId: string): Promise<void> {
+    await this.executions.get(executionId)?.done;
+  }
+
   /** Aborts what still runs (on shutdown) and waits for it to settle. */
   async close(): Promise<void> {
     for (const e of this.executions.values()) if (e.state === 'RUNNING') e.abort();

@@ -67,6 +67,39 @@ describe('Send transaction', () => {
     expect(r.retryAfterSeconds).toBeUndefined();
   });
 
+  it('reads the result as soon as a workflow that tells (settled) has ended, not at the next poll', async () => {
+    const requests = new MemorySendRequestStore();
+    let end!: () => void;
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    const sleeps: number[] = [];
+    const workflow: SendWorkflow = {
+      start: async () => 'exec-3',
+      describe: async () => 'RUNNING',
+      settled: async () => ended,
+    };
+    // Polls that never end: only the end of the execution can wake the wait.
+    const service = new SendService(requests, workflow, destinations, { waitMs: 60_000, retryAfterSeconds: 3, resultTtlSeconds: 60, tombstoneTtlSeconds: 600, pollIntervalMs: 100 }, () => 1_700_000_000_000, (ms) => (sleeps.push(ms), new Promise(() => {})));
+    const answer = service.send(request());
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sleeps).toEqual([100]); // read once, pending, then waiting
+    await requests.setMatched(UID, 1);
+    await requests.addBatchOutcome(UID, { completed: 1, warning: 0, failed: 0 }, []);
+    await requests.finish(UID, { state: 'COMPLETED', status: 0 });
+    end();
+    const r = await answer;
+    expect(r.status).toBe(200);
+    expect(sleeps).toEqual([100]);
+  });
+
+  it('polls on when the execution ended without finishing the request, until the wait is used up', async () => {
+    const requests = new MemorySendRequestStore();
+    const sleeps: number[] = [];
+    const workflow: SendWorkflow = { start: async () => 'exec-4', describe: async () => 'ABORTED', settled: async () => undefined };
+    const service = new SendService(requests, workflow, destinations, { waitMs: 50, retryAfterSeconds: 3, resultTtlSeconds: 60, tombstoneTtlSeconds: 600, pollIntervalMs: 10 }, () => 1_700_000_000_000, async (ms) => void sleeps.push(ms));
+    expect((await service.send(request())).status).toBe(202);
+    expect(sleeps.length).toBeLessThanOrEqual(5); // the bounded wait, not a loop of reads
+  });
+
   it('406 for an Accept without application/dicom+json', async () => {
     await expect(setup().service.send(request({ accept: 'image/png' }))).rejects.toBeInstanceOf(NotAcceptableError);
   });
