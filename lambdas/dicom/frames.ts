@@ -471,10 +471,10 @@ export function framesOfFragments(fragments: readonly Uint8Array[], frameCount: 
 
 /**
  * The frames asked of encapsulated Pixel Data without an offset table, its items streamed (`stream`,
- * the `streamLength` bytes from the first after the Basic Offset Table to the object's end) through the
- * Sequence Delimitation Item, keeping only the fragments
- * that framesOfFragments's rules could give a frame asked. FrameError when no rule delimits the frames;
- * undefined when the items are not as PS3.5 A.4 describes, or there is none.
+ * the `streamLength` bytes from the first after the Basic Offset Table to the object's end) through
+ * the Sequence Delimitation Item, keeping only the fragments that framesOfFragments's rules could give
+ * a frame asked. FrameError when no rule delimits the frames; undefined when the items are not as
+ * PS3.5 A.4 describes, or there is none.
  */
 async function streamedFrames(
   pixelData: EncapsulatedPixelData,

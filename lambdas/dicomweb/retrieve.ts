@@ -302,8 +302,7 @@ export class RetrieveService {
     const limit = (total: number) => this.assertWithinLimit(total, FRAMES_ADVICE);
     const found = fragments && (await framesCut(() => readEncapsulatedFrames(fragments, frameNumbers, source, limit)));
     if (found) return { ...found, frameCount: fragments.frameCount };
-    const { whole } = source;
-    const instance = (await dcmjsCodec()).readPart10(await whole());
+    const instance = (await dcmjsCodec()).readPart10(await source.whole());
     const frameCount = numberOfFrames(instance);
     if (frameCount === 0) throw new NotFoundError('the instance has no pixel data, hence no frames');
     return { ...(await framesCut(async () => extractFrames(instance, frameNumbers))), frameCount };
