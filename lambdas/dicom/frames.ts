@@ -82,6 +82,8 @@ export function extractFrames(instance: ParsedInstance, frameNumbers: readonly n
   const count = numberOfFrames(instance);
   const wanted = frameNumbers.filter((n) => n <= count);
   const missing = frameNumbers.filter((n) => n > count);
+  // Frames beyond NumberOfFrames are missing however the pixel data divides (readEncapsulatedFrames too).
+  if (wanted.length === 0) return { frames: [], missing };
 
   if (pixelData.tag === Tag.PixelData && !isUncompressedTransferSyntax(instance.transferSyntaxUID)) {
     const all = encapsulatedFrames(pixelData.values, count, instance.transferSyntaxUID);

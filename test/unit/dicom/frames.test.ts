@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   FrameError,
@@ -10,12 +11,14 @@ import {
   readNativeFrames,
   type StoredObjectReader,
 } from '../../../lambdas/dicom/frames';
-import { newPart10, readPart10, scanPart10Header, type ParsedInstance } from '../../../lambdas/dicom/part10';
+import { newPart10, Part10Error, readPart10, scanPart10Header, type ParsedInstance } from '../../../lambdas/dicom/part10';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { SopClass, TransferSyntax } from '../../../lambdas/dicom/uid';
 import { fakeJpegFrame, makeInstance, pixelFrame } from '../../support/dicom-factory';
 
 const ab = (bytes: Uint8Array) => Uint8Array.from(bytes).buffer;
+/** fast-check's seed: the same cases every run (FUZZ_SEED=<n> for others). */
+const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
 
 function instanceWith(dict: ParsedInstance['dict'], transferSyntaxUID: string = TransferSyntax.ExplicitVRLittleEndian): ParsedInstance {
   return readPart10(
@@ -451,7 +454,69 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
     for (const bytes of undelimited) {
       await expect(scanned(bytes, [1])).rejects.toThrow(FrameError);
       expect(() => extractFrames(readPart10(bytes), [1])).toThrow(FrameError);
+      // A frame beyond NumberOfFrames is missing, whether or not the others can be delimited.
+      expect(await scanned(bytes, [3])).toMatchObject({ frames: [], missing: [3] });
+      expect(extractFrames(readPart10(bytes), [3])).toEqual({ frames: [], missing: [3] });
     }
+  });
+
+  it('answers what extractFrames cuts from what dcmjs reads, or declines, for generated and corrupted Pixel Data (fast-check)', async () => {
+    const fragment = fc
+      .record({ codestream: fc.boolean(), bytes: fc.uint8Array({ maxLength: 24 }) })
+      .map(({ codestream, bytes }) => (codestream ? Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, ...bytes]) : bytes));
+    const outcome = async <T,>(run: () => Promise<T> | T): Promise<T | string> => {
+      try {
+        return await run();
+      } catch (error) {
+        if (error instanceof FrameError || error instanceof Part10Error) return error.constructor.name;
+        throw error;
+      }
+    };
+    /** A corruption in one case of four: most cases are well-formed files, which the walk must answer. */
+    const sometimes = <T,>(arbitrary: fc.Arbitrary<T>) => fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary, weight: 1 });
+    let compared = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fragment, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 5 }),
+        fc.constantFrom('bot' as const, 'none' as const, 'eot' as const),
+        sometimes(fc.integer({ min: 1, max: 6 })), // NumberOfFrames, when it says otherwise
+        fc.constantFrom(TransferSyntax.JPEGBaseline8Bit, TransferSyntax.RLELossless),
+        sometimes(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 })), // bytes of Pixel Data changed
+        sometimes(fc.nat()), // the file cut inside Pixel Data
+        fc.uniqueArray(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 3 }), // the frames asked
+        async (frames, table, numberOfFrames, transferSyntaxUID, edits, cut, asked) => {
+          const file = Buffer.from(
+            encapsulated(table === 'eot' ? frames.map((f) => [f[0]!]) : frames, {
+              offsets: table === 'none' ? 'none' : undefined,
+              extended: table === 'eot' || undefined,
+              numberOfFrames,
+              transferSyntaxUID,
+              trailing: true,
+            }),
+          );
+          const pixelData = scanPart10Header(file, PIXEL_DATA_SCAN_STOP)!.stop.valueStart;
+          for (const [at, byte] of edits ?? []) file[pixelData + (at % (file.length - pixelData))] = byte;
+          const bytes = cut === undefined ? file : file.subarray(0, pixelData + (cut % (file.length - pixelData)));
+          const walked = await outcome(() => scanned(bytes, asked));
+          // Declined: the retrieve reads the file with dcmjs. A file dcmjs refuses is never stored.
+          if (walked === undefined) return;
+          const read = await outcome(() => readPart10(bytes));
+          if (typeof read === 'string') return;
+          const expected = await outcome(() => extractFrames(read, asked));
+          compared += 1;
+          if (typeof walked === 'string' || typeof expected === 'string') {
+            expect(walked).toEqual(expected);
+            return;
+          }
+          expect({ frames: walked.frames.map((f) => Buffer.from(f)), missing: walked.missing }).toEqual({
+            frames: expected.frames.map((f) => Buffer.from(f)),
+            missing: expected.missing,
+          });
+        },
+      ),
+      { seed: SEED, numRuns: 1000 },
+    );
+    expect(compared).toBeGreaterThan(500); // most cases are compared, not declined
   });
 
   it('declines what extractFrames must decide: native pixel data, offsets that do not fit the items, or NumberOfFrames', async () => {
