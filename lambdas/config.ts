@@ -48,6 +48,8 @@ export interface Config {
   readonly sendBatchSize: number;
   /** Deliver batches running at once. */
   readonly sendMaxConcurrency: number;
+  /** Most bytes of instances one Deliver holds and sends at once; a larger batch goes out in several requests. */
+  readonly sendMaxBatchBytes: number;
   /** How long the Send transaction waits for the workflow before answering 202, in ms. */
   readonly sendWaitMs: number;
   /** Retry-After of 202 (and 503) Send / Check Send Result responses, in seconds. */
@@ -80,6 +82,11 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
 }
 
 /** Lambda accepts 6 MB of request; API Gateway base64-encodes binary bodies (4/3), minus headroom. */
+/**
+ * SEND_MAX_BATCH_BYTES's default: Deliver's memory (1,024 MB in AWS) holds a group's objects and its
+ * request body, twice this or twice the largest instance.
+ */
+export const DEFAULT_SEND_MAX_BATCH_BYTES = 64 * 1024 * 1024;
 export const LAMBDA_MAX_REQUEST_BYTES = Math.floor((6 * 1024 * 1024 * 3) / 4) - 64 * 1024;
 /** Lambda response streaming: 200 MB per response. */
 export const LAMBDA_MAX_STREAMED_RESPONSE_BYTES = 200 * 1024 * 1024;
@@ -107,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     destinationsSecretArn: optional(env, 'DESTINATIONS_SECRET_ARN'),
     sendBatchSize: int(env, 'SEND_BATCH_SIZE', 10),
     sendMaxConcurrency: int(env, 'SEND_MAX_CONCURRENCY', 4),
+    sendMaxBatchBytes: int(env, 'SEND_MAX_BATCH_BYTES', DEFAULT_SEND_MAX_BATCH_BYTES),
     sendWaitMs: int(env, 'SEND_WAIT_MS', 2000),
     sendRetryAfterSeconds: int(env, 'SEND_RETRY_AFTER_SECONDS', 2),
     sendResultTtlSeconds: int(env, 'SEND_RESULT_TTL_SECONDS', 7 * 24 * 3600),

@@ -9,7 +9,8 @@
 import type { SearchService } from '../dicomweb/search';
 import { PayloadTooLargeError } from '../dicomweb/errors';
 import { instancesOf } from '../dicomweb/resources';
-import { settleBatch, toBatches, type SubOperationCounters } from '../send/counters';
+import { DEFAULT_SEND_MAX_BATCH_BYTES } from '../config';
+import { byteBoundedGroups, settleBatch, toBatches, type SubOperationCounters } from '../send/counters';
 import type { Destination, SubOperationMechanism } from '../send/destinations';
 import { sendStatus } from '../send/response-module';
 import { storeInstances, type InstanceToStore, type StoreOptions } from '../send/stow-client';
@@ -51,6 +52,8 @@ export interface MoveDeps {
   readonly aeTitle: string;
   /** Instances per C-STORE association or per Store request. */
   readonly batchSize: number;
+  /** Most bytes of instances held and sent at once: a batch above it goes out in parts (SEND_MAX_BATCH_BYTES). */
+  readonly maxBatchBytes?: number;
   readonly cStoreTimeoutMs?: number;
   readonly stow?: StoreOptions;
   /** Proxy Option: convert every C-MOVE into a Send transaction at this origin server. */
@@ -127,7 +130,10 @@ class SubOperations {
     for (const [i, mechanism] of this.mechanisms.entries()) {
       const isLast = i === this.mechanisms.length - 1;
       const failed: IndexEntry[] = [];
-      for (const batch of toBatches(todo, this.deps.batchSize)) {
+      const batches = toBatches(todo, this.deps.batchSize).flatMap((batch) =>
+        byteBoundedGroups(batch, (entry) => entry.instance?.size ?? 0, this.deps.maxBatchBytes ?? DEFAULT_SEND_MAX_BATCH_BYTES),
+      );
+      for (const batch of batches) {
         if (this.signal.aborted) break;
         const results = await this.deliver(mechanism, batch, isLast);
         // An instance without a result was not attempted (cancel): it stays Remaining.

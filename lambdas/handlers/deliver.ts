@@ -26,6 +26,7 @@ const services = functionServices((cfg) => {
       destinations: destinationRegistrySource(cfg),
       npiIndex: new DynamoNpiIndex(dynamodb, cfg.tableName),
       deliverBatch: deliverSubOperations,
+      maxBatchBytes: cfg.sendMaxBatchBytes,
     }),
   };
 });

@@ -68,6 +68,7 @@ export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras 
       destinations: ports.destinations,
       npi: { service: npi, index: ports.npiIndex },
       deliverBatch: extras.deliverBatch,
+      maxBatchBytes: cfg.sendMaxBatchBytes,
     }),
   };
 }

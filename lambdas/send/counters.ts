@@ -109,3 +109,25 @@ export function toBatches<T>(items: readonly T[], size: number): T[][] {
   for (let i = 0; i < items.length; i += size) batches.push(items.slice(i, i + size));
   return batches;
 }
+
+/**
+ * Cuts a batch, in order, into groups whose items' sizes (`sizeOf`, bytes) add up to at most
+ * `maxBytes`, each with at least one item: one larger than maxBytes is a group of its own. A group is
+ * what one Store request or association holds in memory at once.
+ */
+export function byteBoundedGroups<T>(items: readonly T[], sizeOf: (item: T) => number, maxBytes: number): T[][] {
+  const groups: T[][] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const group = groups.at(-1);
+    const size = sizeOf(item);
+    if (group && bytes + size <= maxBytes) {
+      group.push(item);
+      bytes += size;
+    } else {
+      groups.push([item]);
+      bytes = size;
+    }
+  }
+  return groups;
+}

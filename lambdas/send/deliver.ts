@@ -6,9 +6,10 @@
  * search, the query keys' data dictionary or the Part 10 codec that Resolve needs, so its cold start
  * loads none of them.
  */
+import { DEFAULT_SEND_MAX_BATCH_BYTES } from '../config';
 import type { BlobStore, InstanceObject, MetadataIndex, NpiIndex, SendRequestStore } from '../storage/ports';
 import type { DestinationRegistrySource } from '../storage/destinations';
-import { settleBatch, type BatchOutcome } from './counters';
+import { byteBoundedGroups, settleBatch, type BatchOutcome } from './counters';
 import { resolveDestination, type Destination } from './destinations';
 import { storeInstances, type InstanceToStore, type StoreOptions } from './stow-client';
 import type { DeliverInput, ManifestItem } from './workflow-io';
@@ -29,6 +30,11 @@ export interface SendDeliveryDeps {
    * deliver carry the DIMSE library.
    */
   readonly deliverBatch?: DeliverBatch;
+  /**
+   * Most bytes of stored instances held and sent at once (SEND_MAX_BATCH_BYTES): a batch above it goes
+   * out as several requests (or associations), an instance larger than it alone.
+   */
+  readonly maxBatchBytes?: number;
 }
 
 export type DeliverBatch = (
@@ -53,27 +59,34 @@ export class SendDelivery {
     // The registry entry gives the credentials; the sub-operations go to the URL the user agent named.
     const destination = { ...resolveDestination(registry, requested), url: requested };
 
-    // The batch is sent as one request, so all of it is in memory anyway: read its objects at once.
     const objects = await this.storedObjects(input.Items);
-    const read = await Promise.all(objects.map((object) => (object ? this.deps.blobs.get(object.objectKey) : undefined)));
-    const instances: InstanceToStore[] = [];
-    const missing: string[] = [];
-    input.Items.forEach((item, i) => {
-      const bytes = read[i];
-      // Deleted since Resolve: nothing to send, so the sub-operation fails.
-      if (!bytes) missing.push(item.sopInstanceUID);
-      else instances.push({ sopInstanceUID: item.sopInstanceUID, sopClassUID: item.sopClassUID, bytes });
-    });
-    const outcome = instances.length
-      ? settleBatch(
-          instances.map((i) => i.sopInstanceUID),
-          // C-STORE when the registry maps the destination to a DIMSE AE, else STOW (lambdas/dimse/ae-registry.ts).
-          await (this.deps.deliverBatch ?? storeByStow)(destination, instances, {
-            // A Send request's instances are all of one resource: an NPI category's, or the studies'.
-            stow: (batch) => storeInstances(destination, batch, this.deps.store, { npi: input.Items[0]?.npi }),
-          }),
-        )
-      : { completed: [], warning: [], failed: [] };
+    const outcome = { completed: [] as string[], warning: [] as string[], failed: [] as string[] };
+    // Deleted since Resolve: nothing to send, so the sub-operation fails.
+    const missing = input.Items.filter((_, i) => !objects[i]).map((item) => item.sopInstanceUID);
+    const stored = input.Items.flatMap((item, i) => (objects[i] ? [{ item, object: objects[i]! }] : []));
+    // A group is sent as one request (or association), so all of it is in memory anyway: its objects
+    // are read at once; the groups one after the other, so a batch of large instances is never held whole.
+    for (const group of byteBoundedGroups(stored, ({ object }) => object.size, this.deps.maxBatchBytes ?? DEFAULT_SEND_MAX_BATCH_BYTES)) {
+      const read = await Promise.all(group.map(({ object }) => this.deps.blobs.get(object.objectKey)));
+      const instances: InstanceToStore[] = [];
+      group.forEach(({ item }, i) => {
+        const bytes = read[i];
+        if (!bytes) missing.push(item.sopInstanceUID);
+        else instances.push({ sopInstanceUID: item.sopInstanceUID, sopClassUID: item.sopClassUID, bytes });
+      });
+      if (instances.length === 0) continue;
+      const settled = settleBatch(
+        instances.map((i) => i.sopInstanceUID),
+        // C-STORE when the registry maps the destination to a DIMSE AE, else STOW (lambdas/dimse/ae-registry.ts).
+        await (this.deps.deliverBatch ?? storeByStow)(destination, instances, {
+          // A Send request's instances are all of one resource: an NPI category's, or the studies'.
+          stow: (batch) => storeInstances(destination, batch, this.deps.store, { npi: input.Items[0]?.npi }),
+        }),
+      );
+      outcome.completed.push(...settled.completed);
+      outcome.warning.push(...settled.warning);
+      outcome.failed.push(...settled.failed);
+    }
     const failed = [...outcome.failed, ...missing];
     await this.deps.requests.addBatchOutcome(
       transactionUID,

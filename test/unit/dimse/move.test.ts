@@ -108,6 +108,21 @@ describe('C-MOVE SCP (PS3.4 C.4.2.3.1)', () => {
     expect((await run(broken, studyId(study.studyInstanceUID), 'PACS')).final).toEqual({ status: 0xc000, comment: 'the move could not be processed' });
   });
 
+  it('sends a batch over maxBatchBytes in parts, one Store request each (SEND_MAX_BATCH_BYTES)', async () => {
+    const { d, study } = await deps();
+    const requests: number[] = [];
+    const fetch = (async (_url: string, init: RequestInit) => {
+      const body = Buffer.from(init.body as Uint8Array).toString('latin1');
+      const sent = study.instances.filter((i) => body.includes(i.sopInstanceUID));
+      requests.push(sent.length);
+      const referenced = sent.map((i) => ({ [Tag.ReferencedSOPInstanceUID]: { vr: 'UI', Value: [i.sopInstanceUID] } }));
+      return new Response(JSON.stringify({ [Tag.ReferencedSOPSequence]: { vr: 'SQ', Value: referenced } }), { status: 200, headers: { 'Content-Type': 'application/dicom+json' } });
+    }) as unknown as typeof globalThis.fetch;
+    const { final } = await run({ ...d, maxBatchBytes: 1, stow: { fetch, sleep: async () => undefined } }, studyId(study.studyInstanceUID), 'CLOUD');
+    expect(requests).toEqual([1, 1, 1]); // three instances, each larger than the bound: one request each
+    expect(final).toMatchObject({ status: 0x0000, counters: { remaining: 0, completed: 3, failed: 0, warning: 0 } });
+  });
+
   it('Success with zero counters when nothing matches', async () => {
     const { d } = await deps();
     expect((await run(d, studyId('1.2.3.4'), 'PACS')).final).toEqual({ status: 0x0000, counters: { remaining: 0, completed: 0, failed: 0, warning: 0 } });

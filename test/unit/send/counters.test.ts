@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   applyDelta,
   batchDelta,
+  byteBoundedGroups,
   failRemainingDelta,
   initialCounters,
   matchedCount,
@@ -73,5 +74,18 @@ describe('sub-operation counters (PS3.4 C.4.2.3.1.1.4)', () => {
     expect(toBatches([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
     expect(toBatches([], 3)).toEqual([]);
     expect(() => toBatches([1], 0)).toThrow(RangeError);
+  });
+});
+
+describe('byteBoundedGroups', () => {
+  const sized = (...sizes: number[]) => sizes.map((size, i) => ({ id: i, size }));
+  const ids = (groups: { id: number }[][]) => groups.map((g) => g.map((e) => e.id));
+  const bySize = (e: { size: number }) => e.size;
+
+  it('cuts the batch in order into groups of at most maxBytes, an instance larger alone', () => {
+    expect(ids(byteBoundedGroups(sized(3, 3, 3), bySize, 6))).toEqual([[0, 1], [2]]);
+    expect(ids(byteBoundedGroups(sized(2, 10, 2, 2), bySize, 6))).toEqual([[0], [1], [2, 3]]);
+    expect(ids(byteBoundedGroups(sized(7), bySize, 6))).toEqual([[0]]);
+    expect(byteBoundedGroups(sized(), bySize, 6)).toEqual([]);
   });
 });

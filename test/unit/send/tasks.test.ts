@@ -101,6 +101,40 @@ describe('Deliver, Finalize, Fail', () => {
     expect((module[0]!['00080058']!.Value as string[]).length).toBe(4);
   });
 
+  it('a batch over maxBatchBytes goes out as several requests, reading each group only when it is sent', async () => {
+    await requests.create(record([['PatientID', 'TASKS']]));
+    const events: string[] = [];
+    const get = blobs.get.bind(blobs);
+    blobs.get = async (key) => (events.push('read'), get(key));
+    const entries = await index.getEntries(study.instances.map((i) => ({ level: 'INSTANCE' as const, studyInstanceUID: study.studyInstanceUID, seriesInstanceUID: i.seriesInstanceUID, sopInstanceUID: i.sopInstanceUID })));
+    const size = Math.max(...entries.map((e) => e!.instance!.size));
+    const t = new SendTasks({
+      requests,
+      index,
+      blobs,
+      search: new SearchService(index, { maxCandidates: 1000, defaultLimit: 1, maxLimit: 1 }),
+      destinations: { load: async () => parseDestinationRegistry({ destinations: [{ url: DEST, auth: { type: 'none' } }] }) },
+      store: {
+        fetch: (async (_url: string, init: RequestInit) => {
+          events.push('post');
+          const sops = [...Buffer.from(init.body as Uint8Array).toString('latin1').matchAll(/\d+(?:\.\d+){4,}/g)].map((m) => m[0]);
+          return new Response(JSON.stringify({ '00081199': { vr: 'SQ', Value: [...new Set(sops)].map((s) => ({ '00081155': { vr: 'UI', Value: [s] } })) } }), {
+            status: 200,
+            headers: { 'Content-Type': 'application/dicom+json' },
+          });
+        }) as typeof fetch,
+        sleep: async () => undefined,
+      },
+      maxBatchBytes: 2 * size + 1, // two of these instances, not three
+    });
+    const { batches } = await t.resolve({ transactionUID: UID, batchSize: 4 });
+    events.length = 0;
+    await t.deliver({ Items: batches![0]!, BatchInput: { transactionUID: UID, destination: DEST } });
+    expect(events).toEqual(['read', 'read', 'post', 'read', 'read', 'post']);
+    const r = await requests.get(UID);
+    expect([r?.completed, r?.failed, r?.remaining]).toEqual([4, 0, 0]);
+  });
+
   it('an instance deleted since Resolve fails without being sent', async () => {
     await requests.create(record([['PatientID', 'TASKS']]));
     const t = tasks();
