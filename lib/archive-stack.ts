@@ -26,6 +26,8 @@ export interface ArchiveSettings {
   readonly sendBatchSize: number;
   /** Context `sendMaxConcurrency`: Deliver calls running at once (default 4). */
   readonly sendMaxConcurrency: number;
+  /** Context `sendMaxBatchBytes`: SEND_MAX_BATCH_BYTES, bytes of instances one Deliver request holds (default 64 MiB). */
+  readonly sendMaxBatchBytes?: number;
   /** Contexts `sendWaitMs`, `sendRetryAfterSeconds`, `sendResultTtlSeconds`, `sendTombstoneTtlSeconds`. */
   readonly sendWaitMs?: number;
   readonly sendRetryAfterSeconds?: number;
@@ -79,6 +81,7 @@ export function settingsFromContext(node: Node): ArchiveSettings {
     indexShards: count('indexShards'),
     sendBatchSize: count('sendBatchSize') ?? 10,
     sendMaxConcurrency: count('sendMaxConcurrency') ?? 4,
+    sendMaxBatchBytes: count('sendMaxBatchBytes'),
     sendWaitMs: count('sendWaitMs'),
     sendRetryAfterSeconds: count('sendRetryAfterSeconds'),
     sendResultTtlSeconds: count('sendResultTtlSeconds'),
@@ -172,6 +175,7 @@ export class ArchiveStack extends Stack {
       destinations: settings.destinations,
       environment: {
         ...environment,
+        SEND_MAX_BATCH_BYTES: optionalString(settings.sendMaxBatchBytes),
         SEND_WAIT_MS: optionalString(settings.sendWaitMs),
         SEND_RETRY_AFTER_SECONDS: optionalString(settings.sendRetryAfterSeconds),
         SEND_RESULT_TTL_SECONDS: optionalString(settings.sendResultTtlSeconds),

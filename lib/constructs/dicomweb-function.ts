@@ -28,6 +28,7 @@ export interface FunctionEnvironment {
   readonly DESTINATIONS_SECRET_ARN?: string;
   readonly SEND_BATCH_SIZE?: string;
   readonly SEND_MAX_CONCURRENCY?: string;
+  readonly SEND_MAX_BATCH_BYTES?: string;
   readonly SEND_WAIT_MS?: string;
   readonly SEND_RETRY_AFTER_SECONDS?: string;
   readonly SEND_RESULT_TTL_SECONDS?: string;

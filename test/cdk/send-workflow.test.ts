@@ -98,13 +98,17 @@ describe('SendWorkflow state machine', () => {
     expect(map.ItemProcessor.ProcessorConfig.Mode).toBe('DISTRIBUTED');
   });
 
-  it('takes batch size and concurrency from context', () => {
-    const custom = synth({ sendBatchSize: 25, sendMaxConcurrency: '8' });
+  it('takes batch size, concurrency and the bytes a Deliver holds from context', () => {
+    const custom = synth({ sendBatchSize: 25, sendMaxConcurrency: '8', sendMaxBatchBytes: '33554432' });
     const map = definitionOf(custom.stack, custom.template).States[SendState.DeliverBatches];
     expect(map.ItemBatcher.MaxItemsPerBatch).toBe(25);
     expect(map.MaxConcurrency).toBe(8);
+    const deliver = functionOf(custom.stack, custom.template, logicalId(custom.stack, custom.stack.send.functions.deliver));
+    expect(deliver.Environment.Variables.SEND_MAX_BATCH_BYTES).toBe('33554432');
+    expect(functionOf(stack, template, logicalId(stack, stack.send.functions.deliver)).Environment.Variables.SEND_MAX_BATCH_BYTES).toBeUndefined(); // the default of lambdas/config.ts
     expect(() => synth({ sendBatchSize: 0 })).toThrow(ArchiveContextError);
     expect(() => synth({ sendMaxConcurrency: 'many' })).toThrow(ArchiveContextError);
+    expect(() => synth({ sendMaxBatchBytes: '64MB' })).toThrow(ArchiveContextError);
   });
 
   it('retries Lambda service errors on every Task and sends any failure to MarkFailed', () => {
