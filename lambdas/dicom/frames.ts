@@ -2,7 +2,7 @@
  * Frames of the Pixel Data of an instance: native (PS3.5 8.1.1, 8.2) or encapsulated (PS3.5 A.4).
  */
 import type { ParsedInstance } from './part10';
-import { binaryValueBytes, concatBytes, ElementWalker, EXPLICIT_LE, Part10Error, PIXEL_DATA, UNDEFINED_LENGTH, type Part10Header } from './part10-scan';
+import { binaryValueBytes, BulkDataValue, concatBytes, ElementWalker, EXPLICIT_LE, Part10Error, PIXEL_DATA, UNDEFINED_LENGTH, type Part10Header } from './part10-scan';
 import { PIXEL_DATA_TAGS, Tag } from './tags';
 import { isUncompressedTransferSyntax, TransferSyntax } from './uid';
 
@@ -207,6 +207,8 @@ export interface EncapsulatedPixelData {
    * after the Basic Offset Table, and the length of its value (one fragment per frame).
    */
   readonly extendedOffsetTable?: { readonly offsets: readonly number[]; readonly lengths: readonly number[] };
+  /** Without either table: the frames' offsets the index keeps (frameOffsetsOf), when it has them. */
+  readonly frameOffsets?: readonly number[];
 }
 
 /**
@@ -314,6 +316,14 @@ export async function readEncapsulatedFrames(
     // At least the Sequence Delimitation Item follows the table.
     if (firstFragment + ITEM_HEADER > source.size) return undefined;
     if (wanted.length === 0) return { frames: [], missing };
+    // The offsets the index kept when the instance was stored stand for a table; should the items not
+    // be where they say, the items are streamed.
+    const { frameOffsets } = pixelData;
+    if (frameOffsets?.length === frameCount + 1) {
+      const spans: FrameSpans = { offsets: frameOffsets.slice(0, -1), end: (k) => frameOffsets[k + 1]!, fragments: (_, items) => items.length > 0 };
+      const frames = await framesBySpans(spans, firstFragment, wanted, source, limit);
+      if (frames) return { frames, missing };
+    }
     const frames = await streamedFrames(pixelData, wanted, await source.stream(firstFragment), source.size - firstFragment, limit);
     return frames && { frames, missing };
   }
@@ -469,6 +479,41 @@ export function framesOfFragments(fragments: readonly Uint8Array[], frameCount: 
     else frames.at(-1)!.push(f);
   }
   return frames.length === frameCount ? frames : undefined;
+}
+
+/** Frames whose offsets the index keeps at most: an instance entry is one DynamoDB item (400 KB). */
+export const MAX_INDEXED_FRAME_OFFSETS = 10_000;
+
+/**
+ * Where the frames of encapsulated Pixel Data without an offset table lie, for the index to keep when
+ * the instance is stored (InstanceObject.frameOffsets): the offset of each frame's first item from the
+ * first fragment, then the end of the last item (NumberOfFrames + 1 entries), the frames delimited by
+ * framesOfFragments's rules. Retrieve Frames then reads a frame by range, as with a Basic Offset Table,
+ * where it would otherwise stream the items of the whole object. `instance` is readPart10's of `part10`
+ * with `bulkDataAbove` (its Pixel Data a BulkDataValue). Undefined with an offset table (Basic or
+ * Extended), for a single frame or more than MAX_INDEXED_FRAME_OFFSETS, or fragments no rule delimits.
+ */
+export function frameOffsetsOf(part10: Uint8Array, instance: ParsedInstance): number[] | undefined {
+  const value = instance.dict[Tag.PixelData]?.Value?.[0];
+  if (!(value instanceof BulkDataValue) || isUncompressedTransferSyntax(instance.transferSyntaxUID)) return undefined;
+  if (instance.dict[Tag.ExtendedOffsetTable]?.Value?.length) return undefined;
+  const declared = integerOf(instance, Tag.NumberOfFrames);
+  const frameCount = declared !== undefined && declared >= 1 ? declared : 1;
+  if (frameCount < 2 || frameCount > MAX_INDEXED_FRAME_OFFSETS) return undefined;
+  const items = fragmentItems(part10.subarray(value.offset, value.offset + value.length), false);
+  // The first item is the Basic Offset Table, empty here.
+  if (!items || items.length < 2 || items[0]!.value.length !== 0) return undefined;
+  const fragments = items.slice(1);
+  const frames = framesOfFragments(
+    fragments.map((f) => f.value),
+    frameCount,
+    instance.transferSyntaxUID,
+  );
+  if (!frames) return undefined;
+  const first = fragments[0]!.offset;
+  const offsetOf = new Map(fragments.map((f) => [f.value, f.offset - first]));
+  const last = fragments.at(-1)!;
+  return [...frames.map((frame) => offsetOf.get(frame[0]!)!), last.offset - first + ITEM_HEADER + last.value.length];
 }
 
 /**

@@ -298,7 +298,9 @@ export class RetrieveService {
     if (pixelData) {
       return { ...(await framesCut(() => readNativeFrames(pixelData, frameNumbers, source.read))), frameCount: pixelData.frameCount };
     }
-    const fragments = header && encapsulatedPixelDataOf(header, bytes);
+    const located = header && encapsulatedPixelDataOf(header, bytes);
+    // Without an offset table, the frames' offsets the index kept when the instance was stored.
+    const fragments = located && (object.frameOffsets ? { ...located, frameOffsets: object.frameOffsets } : located);
     const limit = (total: number) => this.assertWithinLimit(total, FRAMES_ADVICE);
     const found = fragments && (await framesCut(() => readEncapsulatedFrames(fragments, frameNumbers, source, limit)));
     if (found) return { ...found, frameCount: fragments.frameCount };

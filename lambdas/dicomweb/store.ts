@@ -17,6 +17,7 @@
  * instances: one tombstone clean-up.
  */
 import { createHash } from 'node:crypto';
+import { frameOffsetsOf } from '../dicom/frames';
 import { toDicomJson } from '../dicom/json';
 import { MultipartError, parseMediaType, readMultipartRelated, type MultipartPart } from '../dicom/multipart';
 import { Part10Error, readPart10, type ParsedInstance, type ReadPart10Options } from '../dicom/part10';
@@ -204,6 +205,8 @@ export class StoreService {
         bulkDataThreshold: this.opts.bulkDataThreshold,
         bulkDataUri: (tagPath) => bulkDataPath(studyInstanceUID, seriesInstanceUID, sopInstanceUID, tagPath),
       });
+      // Frames of compressed Pixel Data without an offset table, read by range when retrieved.
+      const frameOffsets = frameOffsetsOf(part10, instance);
       const object: InstanceObject = {
         sopClassUID,
         transferSyntaxUID: instance.transferSyntaxUID,
@@ -212,6 +215,7 @@ export class StoreService {
         size: part10.byteLength,
         digest,
         numberOfFrames: numberOfFramesOf(metadata),
+        ...(frameOffsets && { frameOffsets }),
       };
       const entries = buildIndexEntries(metadata, object);
 

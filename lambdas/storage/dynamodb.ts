@@ -233,7 +233,7 @@ export function toItem(entry: IndexEntry, shards: number): Item {
 }
 
 /** The item attributes of a stored instance's object (Studies and Non-Patient Instance entries alike). */
-export function instanceObjectAttributes(i: InstanceObject): Record<string, string | number> {
+export function instanceObjectAttributes(i: InstanceObject): Record<string, string | number | readonly number[]> {
   return {
     SOPClassUID: i.sopClassUID,
     TransferSyntaxUID: i.transferSyntaxUID,
@@ -242,6 +242,7 @@ export function instanceObjectAttributes(i: InstanceObject): Record<string, stri
     Size: i.size,
     Digest: i.digest,
     NumberOfFrames: i.numberOfFrames,
+    ...(i.frameOffsets && { FrameOffsets: i.frameOffsets }),
   };
 }
 
@@ -255,6 +256,7 @@ export function instanceObjectOf(item: Record<string, unknown>): InstanceObject 
     size: item.Size as number,
     digest: item.Digest as string,
     numberOfFrames: (item.NumberOfFrames as number | undefined) ?? 0,
+    ...(Array.isArray(item.FrameOffsets) && { frameOffsets: item.FrameOffsets.map(Number) }),
   };
 }
 

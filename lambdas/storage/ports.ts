@@ -75,6 +75,12 @@ export interface InstanceObject {
   /** sha256 of the Part 10 bytes, hex; tells an identical re-store from a conflicting one. */
   readonly digest: string;
   readonly numberOfFrames: number;
+  /**
+   * Encapsulated Pixel Data without an offset table (PS3.5 A.4), found when stored: where each frame's
+   * items start, from the first fragment, then where the last ends (NumberOfFrames + 1 entries), so
+   * that a frame is read by range as with a Basic Offset Table (lambdas/dicom/frames.ts frameOffsetsOf).
+   */
+  readonly frameOffsets?: readonly number[];
 }
 
 /** What names one entry of the index: its level and the UIDs down to it. */

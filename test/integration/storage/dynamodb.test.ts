@@ -104,6 +104,16 @@ describe('putInstance', () => {
     expect(await index.putInstance(entry)).toEqual({ outcome: 'identical', existing: entry });
   });
 
+  it("keeps the frames' offsets of compressed Pixel Data without an offset table, thousands of them", async () => {
+    const [study, series, sop] = [uid(), uid(), uid()];
+    const plain = instanceEntry(study, series, sop);
+    const frameOffsets = Array.from({ length: 5001 }, (_, k) => k * 65_544);
+    const entry = { ...plain, instance: { ...plain.instance!, numberOfFrames: 5000, frameOffsets } };
+    expect(await index.putInstance(entry)).toEqual({ outcome: 'created' });
+    expect((await index.getInstance(study, series, sop))?.instance?.frameOffsets).toEqual(frameOffsets);
+    expect((await index.getEntries([{ level: 'INSTANCE', studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop }]))[0]?.instance).toEqual(entry.instance);
+  });
+
   it('conflicts on the same key with other bytes, and keeps the first entry', async () => {
     const [study, series, sop] = [uid(), uid(), uid()];
     const first = instanceEntry(study, series, sop, 'aa'.repeat(32));

@@ -4,6 +4,7 @@ import {
   FrameError,
   encapsulatedPixelDataOf,
   extractFrames,
+  frameOffsetsOf,
   nativePixelDataOf,
   numberOfFrames,
   PIXEL_DATA_SCAN_STOP,
@@ -308,11 +309,12 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
    * The frames as the header walk, ranges and the stream find them, or undefined when they decline;
    * counts the bytes read by range and those the stream handed out (in chunks of 7 bytes).
    */
-  async function scanned(bytes: Uint8Array, frameNumbers: number[], opts: { prefix?: number; limit?: number } = {}) {
+  async function scanned(bytes: Uint8Array, frameNumbers: number[], opts: { prefix?: number; limit?: number; frameOffsets?: number[] } = {}) {
     const head = bytes.subarray(0, opts.prefix ?? bytes.length);
     const header = scanPart10Header(head, PIXEL_DATA_SCAN_STOP);
-    const pixelData = header && encapsulatedPixelDataOf(header, head);
-    if (!pixelData) return undefined;
+    const located = header && encapsulatedPixelDataOf(header, head);
+    if (!located) return undefined;
+    const pixelData = opts.frameOffsets ? { ...located, frameOffsets: opts.frameOffsets } : located;
     const reads = { ranged: 0, streamed: 0, streamClosed: false };
     // As S3 does, a read must start inside the object (a Range from its end is not satisfiable).
     const inside = (start: number) => {
@@ -426,6 +428,31 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
     await expect(scanned(encapsulated(frames, { offsets: 'none' }), [1], { limit: 100 })).rejects.toThrow(TooLarge);
   });
 
+  it('keeps, for the index, where the frames lie without an offset table, and reads them by range with it', async () => {
+    const frames = [[jpegStart(1, 9), bytesOf(2, 5)], [jpegStart(3, 2)], [jpegStart(4, 3), bytesOf(5, 1), bytesOf(6, 30)]];
+    const bytes = encapsulated(frames, { offsets: 'none', trailing: true });
+    const frameOffsets = frameOffsetsOf(bytes, readPart10(bytes, { bulkDataAbove: 0 }));
+    // Items of 8 + 13 and 8 + 5 bytes; 8 + 6; 8 + 7, 8 + 1 and 8 + 30.
+    expect(frameOffsets).toEqual([0, 34, 48, 48 + 15 + 9 + 38]);
+    const got = await scanned(bytes, [3, 1], { frameOffsets });
+    expect(got!.frames.map((f) => Buffer.from(f))).toEqual([Buffer.concat(frames[2]!), Buffer.concat(frames[0]!)]);
+    expect(got!.reads).toMatchObject({ ranged: 8 + 34 + 62, streamed: 0 }); // the empty table, then frames 1 and 3
+    // Offsets that do not fit the items (an index entry of another object): the items are streamed.
+    const wrong = await scanned(bytes, [3], { frameOffsets: [0, 34, 50, 110] });
+    expect(Buffer.from(wrong!.frames[0]!)).toEqual(Buffer.concat(frames[2]!));
+    expect(wrong!.reads.streamed).toBeGreaterThan(0);
+  });
+
+  it('keeps no frame offsets where a table says, a single frame, or no rule delimits the frames', () => {
+    const offsetsOf = (bytes: Uint8Array) => frameOffsetsOf(bytes, readPart10(bytes, { bulkDataAbove: 0 }));
+    expect(offsetsOf(encapsulated([[bytesOf(1, 4)], [bytesOf(2, 4)]]))).toBeUndefined(); // a Basic Offset Table
+    expect(offsetsOf(encapsulated([[bytesOf(1, 4)], [bytesOf(2, 4)]], { extended: true }))).toBeUndefined(); // an Extended one
+    expect(offsetsOf(encapsulated([[bytesOf(1, 4), bytesOf(2, 4)]], { offsets: 'none' }))).toBeUndefined(); // one frame
+    expect(offsetsOf(encapsulated([[bytesOf(1, 4)], [bytesOf(2, 4), bytesOf(3, 4)]], { offsets: 'none' }))).toBeUndefined(); // undelimited
+    expect(offsetsOf(makeInstance({ rows: 2, columns: 2, numberOfFrames: 2 }))).toBeUndefined(); // native
+    expect(offsetsOf(encapsulated([[bytesOf(1, 4)], [bytesOf(2, 6)]], { offsets: 'none' }))).toEqual([0, 12, 26]);
+  });
+
   it('refuses frames over the limit from the offset table, before reading them', async () => {
     const frames = Array.from({ length: 4 }, (_, k) => [bytesOf(k, 100)]);
     const bytes = encapsulated(frames);
@@ -495,9 +522,11 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
             }),
           );
           const pixelData = scanPart10Header(file, PIXEL_DATA_SCAN_STOP)!.stop.valueStart;
+          // The offsets the index would keep, from the file as stored (before any corruption).
+          const frameOffsets = frameOffsetsOf(file, readPart10(file, { bulkDataAbove: 0 }));
           for (const [at, byte] of edits ?? []) file[pixelData + (at % (file.length - pixelData))] = byte;
           const bytes = cut === undefined ? file : file.subarray(0, pixelData + (cut % (file.length - pixelData)));
-          const walked = await outcome(() => scanned(bytes, asked));
+          const walked = await outcome(() => scanned(bytes, asked, { frameOffsets }));
           // Declined: the retrieve reads the file with dcmjs. A file dcmjs refuses is never stored.
           if (walked === undefined) return;
           const read = await outcome(() => readPart10(bytes));

@@ -359,11 +359,30 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     expect(reads.ranged).toBeLessThanOrEqual(64 * 1024 + 2 * (frameLength + 8) + 8);
   });
 
-  it('streams the items of a large encapsulated instance without an offset table, keeping only the frames asked', async () => {
+  it('reads the frames of a large encapsulated instance without an offset table by the offsets its index entry keeps', async () => {
     // 24 frames of 256 x 256 fake JPEG bitstreams, one fragment each, no offset table: 1.5 MiB.
     const bytes = withOffsetsMoved(makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 256, columns: 256, numberOfFrames: 24 }), false);
     const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
     await seed(bytes);
+    const entry = await index.getInstance(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
+    const frameBytes = 256 * 256 + 4; // SOI, the bytes, EOI
+    expect(entry!.instance!.frameOffsets).toEqual(Array.from({ length: 25 }, (_, k) => k * (8 + frameBytes)));
+    const reads = countReads();
+
+    const parts = await partsOf(await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '7,3' }));
+
+    expect(parts.map((p) => Buffer.from(p.body))).toEqual([Buffer.from(fakeJpegFrame(7, 256 * 256)), Buffer.from(fakeJpegFrame(3, 256 * 256))]);
+    // The header prefix (which holds the empty table), then the two frames' items by range.
+    expect(reads).toEqual({ whole: 0, ranged: 64 * 1024 + 2 * (8 + frameBytes), streamed: 0 });
+  });
+
+  it('streams the items, keeping only the frames asked, when the index entry keeps no offsets (stored before it did)', async () => {
+    const bytes = withOffsetsMoved(makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 256, columns: 256, numberOfFrames: 24 }), false);
+    const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
+    await seed(bytes);
+    const entry = (await index.getInstance(studyInstanceUID, seriesInstanceUID, sopInstanceUID))!;
+    await index.deleteEntry(entry);
+    await index.putInstance({ ...entry, instance: { ...entry.instance!, frameOffsets: undefined } });
     const reads = countReads();
 
     const parts = await partsOf(await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '7,3' }));
