@@ -26,8 +26,9 @@ let requests: MemorySendRequestStore;
 let posted: number;
 let answer: (sops: string[]) => Response;
 
-function tasks() {
+function tasks(opts: { maxBatchBytes?: number } = {}) {
   return new SendTasks({
+    ...opts,
     requests,
     index,
     blobs,
@@ -108,25 +109,14 @@ describe('Deliver, Finalize, Fail', () => {
     blobs.get = async (key) => (events.push('read'), get(key));
     const entries = await index.getEntries(study.instances.map((i) => ({ level: 'INSTANCE' as const, studyInstanceUID: study.studyInstanceUID, seriesInstanceUID: i.seriesInstanceUID, sopInstanceUID: i.sopInstanceUID })));
     const size = Math.max(...entries.map((e) => e!.instance!.size));
-    const t = new SendTasks({
-      requests,
-      index,
-      blobs,
-      search: new SearchService(index, { maxCandidates: 1000, defaultLimit: 1, maxLimit: 1 }),
-      destinations: { load: async () => parseDestinationRegistry({ destinations: [{ url: DEST, auth: { type: 'none' } }] }) },
-      store: {
-        fetch: (async (_url: string, init: RequestInit) => {
-          events.push('post');
-          const sops = [...Buffer.from(init.body as Uint8Array).toString('latin1').matchAll(/\d+(?:\.\d+){4,}/g)].map((m) => m[0]);
-          return new Response(JSON.stringify({ '00081199': { vr: 'SQ', Value: [...new Set(sops)].map((s) => ({ '00081155': { vr: 'UI', Value: [s] } })) } }), {
-            status: 200,
-            headers: { 'Content-Type': 'application/dicom+json' },
-          });
-        }) as typeof fetch,
-        sleep: async () => undefined,
-      },
-      maxBatchBytes: 2 * size + 1, // two of these instances, not three
-    });
+    answer = (sops) => {
+      events.push('post');
+      return new Response(JSON.stringify({ '00081199': { vr: 'SQ', Value: [...new Set(sops)].map((s) => ({ '00081155': { vr: 'UI', Value: [s] } })) } }), {
+        status: 200,
+        headers: { 'Content-Type': 'application/dicom+json' },
+      });
+    };
+    const t = tasks({ maxBatchBytes: 2 * size + 1 }); // two of these instances, not three
     const { batches } = await t.resolve({ transactionUID: UID, batchSize: 4 });
     events.length = 0;
     await t.deliver({ Items: batches![0]!, BatchInput: { transactionUID: UID, destination: DEST } });
