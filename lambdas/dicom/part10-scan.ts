@@ -213,11 +213,13 @@ export class ElementWalker {
 
   /**
    * Of the header at pos among the items of encapsulated Pixel Data (PS3.5 A.4): the item's value
-   * length, or undefined for the Sequence Delimitation Item that ends them.
+   * length, or undefined for the Sequence Delimitation Item that ends them (whose length is 0).
    */
   fragmentLength(pos: number, end: number, enc: Encoding): number | undefined {
     this.need(pos, 8, end);
-    return this.tagAt(pos, enc) === SEQUENCE_DELIMITATION ? undefined : this.itemLength(pos, end, enc);
+    if (this.tagAt(pos, enc) !== SEQUENCE_DELIMITATION) return this.itemLength(pos, end, enc);
+    if (this.view.getUint32(pos + 4, enc.littleEndian) !== 0) throw new Part10Error('a Sequence Delimitation Item of a length that is not 0');
+    return undefined;
   }
 
   /** The value length of the item of encapsulated Pixel Data whose header starts at pos (PS3.5 A.4). */

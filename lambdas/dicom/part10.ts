@@ -153,6 +153,43 @@ function unreadValues(dataSet: Uint8Array, enc: Encoding, above: number): Elemen
 }
 
 /**
+ * dcmjs reads encapsulated Pixel Data that has a Basic Offset Table (PS3.5 A.4) window by window: from
+ * each offset (counted from the first fragment) to the next, the last to the end of the file, the
+ * items of each until its end or the Sequence Delimitation Item, and it reads on with the data set
+ * where the last window ended. readPart10's `bulkDataAbove` hands dcmjs no items, so what dcmjs would
+ * refuse of them is refused here: a window that meets anything but an item or the delimiter, or that
+ * runs past the file, and a last window that does not end where the items do (dcmjs would read the
+ * rest of the data set from elsewhere). The items themselves the walk has checked.
+ */
+function checkOffsetTable(dataSet: Uint8Array, e: ElementExtent): void {
+  const view = new DataView(dataSet.buffer, dataSet.byteOffset, dataSet.byteLength);
+  const tableLength = view.getUint32(e.valueStart + 4, true);
+  if (tableLength === 0) return;
+  if (tableLength % 4 !== 0) throw new Part10Error('a Basic Offset Table whose length is not a multiple of 4');
+  const first = e.valueStart + 8 + tableLength;
+  const starts = Array.from({ length: tableLength / 4 }, (_, k) => first + view.getUint32(e.valueStart + 8 + 4 * k, true));
+  let end = first;
+  starts.forEach((start, k) => {
+    const stop = starts[k + 1] ?? dataSet.length;
+    let pos = start;
+    while (pos < stop) {
+      if (pos + 8 > dataSet.length || view.getUint16(pos, true) !== 0xfffe) throw new Part10Error('a Basic Offset Table offset where no item starts');
+      const element = view.getUint16(pos + 2, true);
+      const length = view.getUint32(pos + 4, true);
+      if (element === 0xe0dd) {
+        if (length !== 0) throw new Part10Error('a Sequence Delimitation Item of a length that is not 0');
+        pos += 8;
+        break;
+      }
+      if (element !== 0xe000 || pos + 8 + length > dataSet.length) throw new Part10Error('a Basic Offset Table offset where no item starts');
+      pos += 8 + length;
+    }
+    end = pos;
+  });
+  if (end !== e.end) throw new Part10Error('a Basic Offset Table that does not fit the fragments');
+}
+
+/**
  * A copy of a Part 10 file without the values of `unread` (positions from `dataSetStart`): each value
  * of defined length becomes empty (its length field 0), encapsulated Pixel Data an empty offset table.
  */
@@ -200,6 +237,8 @@ function parse(bytes: Uint8Array, opts: ReadPart10Options): ParsedInstance {
   new ElementWalker(dataSet).dataSet(0, dataSet.length, encoding, false, findCharacterSetsIn(dataSet), true);
   // A deflated data set is read whole: leaving values out would mean deflating it again for dcmjs.
   const unread = opts.bulkDataAbove === undefined || deflated ? [] : unreadValues(dataSet, encoding, opts.bulkDataAbove);
+  // What dcmjs would refuse of the items it does not read now, refused all the same.
+  for (const e of unread) if (e.length === UNDEFINED_LENGTH) checkOffsetTable(dataSet, e);
 
   // dcmjs reads the values of a data set's own character set only when it has one value it knows, and
   // those of sequence items always as ISO 8859-1. Unless every character set here reads as ISO 8859-1,

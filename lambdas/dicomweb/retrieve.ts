@@ -187,7 +187,7 @@ export class RetrieveService {
       const value = pixelData && (await readEncapsulatedValue(pixelData, source, limit));
       if (value) return value;
     }
-    const instance = (await dcmjsCodec()).readPart10(await source.whole());
+    const instance = await storedInstance(await source.whole(), 'its values');
     const value = getBulkData(instance.dict, tagPath);
     if (value) this.assertWithinLimit(value.byteLength, LOWER_LEVEL_ADVICE.INSTANCE);
     return value;
@@ -304,7 +304,7 @@ export class RetrieveService {
     const limit = (total: number) => this.assertWithinLimit(total, FRAMES_ADVICE);
     const found = fragments && (await framesCut(() => readEncapsulatedFrames(fragments, frameNumbers, source, limit)));
     if (found) return { ...found, frameCount: fragments.frameCount };
-    const instance = (await dcmjsCodec()).readPart10(await source.whole());
+    const instance = await storedInstance(await source.whole(), 'its frames');
     const frameCount = numberOfFrames(instance);
     if (frameCount === 0) throw new NotFoundError('the instance has no pixel data, hence no frames');
     return { ...(await framesCut(async () => extractFrames(instance, frameNumbers))), frameCount };
@@ -425,6 +425,21 @@ async function framesCut<T>(cut: () => Promise<T>): Promise<T> {
     throw new NotAcceptableError('the frames of this instance cannot be delimited', [
       { target: 'frames', message: 'retrieve the instance, or its Pixel Data as bulkdata, instead' },
     ]);
+  }
+}
+
+/**
+ * A stored instance read with dcmjs. The Store reads every instance before storing it, so one it
+ * cannot read was stored by an earlier version that read less (or changed in S3): answered 406, what
+ * it holds cannot be produced, rather than 500.
+ */
+async function storedInstance(bytes: Uint8Array, what: string) {
+  const { readPart10, Part10Error } = await dcmjsCodec();
+  try {
+    return readPart10(bytes);
+  } catch (error) {
+    if (!(error instanceof Part10Error)) throw error;
+    throw new NotAcceptableError(`the stored instance cannot be read for ${what}`, [{ message: 'retrieve the instance as stored (transfer-syntax=*) instead' }]);
   }
 }
 

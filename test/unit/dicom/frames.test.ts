@@ -567,6 +567,12 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
     const bogus = Buffer.from(encapsulated([[bytesOf(1, 4)], [bytesOf(2, 4)]], { offsets: 'none' }));
     bogus.writeUInt32LE(0x7ffffff0, bogus.length - 8 - 12 + 4); // the second fragment's length
     expect(await scanned(bogus, [2])).toBeUndefined();
+    // A Sequence Delimitation Item of a length other than 0: dcmjs refuses the file, and so do the walks.
+    const delimited = Buffer.from(encapsulated([[bytesOf(1, 4)], [bytesOf(2, 4)]], { offsets: 'none' }));
+    delimited.writeUInt32LE(4, delimited.length - 4);
+    expect(await scanned(delimited, [2])).toBeUndefined();
+    expect(() => readPart10(delimited)).toThrow(Part10Error);
+    expect(() => readPart10(delimited, { bulkDataAbove: 0 })).toThrow(Part10Error);
     const tableOnly = encapsulated([], { offsets: 'none', numberOfFrames: 1 });
     expect(await scanned(tableOnly.subarray(0, tableOnly.length - 8), [1])).toBeUndefined();
     const bot = encapsulated(frames);

@@ -244,11 +244,13 @@ describe('readPart10: bulkDataAbove leaves large binary values in the bytes', ()
     IconImageSequence: [{ Rows: 8, Columns: 8, PixelData: pixelFrame(5, 128).buffer }], // nested: read
     DataSetTrailingPadding: new Uint8Array(200).buffer, // after Pixel Data (PS3.10 7.2)
   };
-  const explicit = makeInstance({ extra, approximateBytes: 4000 });
+  // Fixed UIDs: the property tests below corrupt the same bytes every run.
+  const uids = (n: number) => ({ studyInstanceUID: `1.2.826.0.1.3680043.10.1000.${n}.1`, seriesInstanceUID: `1.2.826.0.1.3680043.10.1000.${n}.2`, sopInstanceUID: `1.2.826.0.1.3680043.10.1000.${n}.3` });
+  const explicit = makeInstance({ extra, approximateBytes: 4000, ...uids(1) });
   const files: [string, Uint8Array][] = [
     ['Explicit VR Little Endian', explicit],
-    ['Implicit VR Little Endian', makeInstance({ transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian, extra, approximateBytes: 4000 })],
-    ['encapsulated', makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 3, extra, approximateBytes: 4000 })],
+    ['Implicit VR Little Endian', makeInstance({ transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian, extra, approximateBytes: 4000, ...uids(2) })],
+    ['encapsulated', makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 3, extra, approximateBytes: 4000, ...uids(3) })],
     ['Explicit VR Big Endian', writePart10(readPart10(explicit), TransferSyntax.ExplicitVRBigEndian)],
     ['Deflated Explicit VR Little Endian', writePart10(readPart10(explicit), TransferSyntax.DeflatedExplicitVRLittleEndian)],
   ];
@@ -320,6 +322,51 @@ describe('readPart10: bulkDataAbove leaves large binary values in the bytes', ()
       ),
       { seed: SEED, numRuns: 1000 },
     );
+  });
+
+  it('reads no corrupted file that a whole read refuses, its Basic Offset Table and Sequence Delimitation Item included', () => {
+    const encapsulated = files[2]![1];
+    const { offset, length } = readPart10(encapsulated, { bulkDataAbove: ABOVE }).dict[Tag.PixelData]!.Value![0] as BulkDataValue;
+    const refused = (bytes: Uint8Array, opts?: { bulkDataAbove: number }) => {
+      try {
+        readPart10(bytes, opts);
+        return false;
+      } catch (error) {
+        if (error instanceof Part10Error) return true;
+        throw error;
+      }
+    };
+    let refusals = 0;
+    fc.assert(
+      fc.property(
+        // Mostly the table (its item length and 3 offsets) and the delimiter, sometimes anywhere.
+        fc.array(
+          fc.tuple(
+            fc.oneof(fc.integer({ min: offset + 4, max: offset + 8 + 12 - 1 }), fc.integer({ min: offset + length - 8, max: offset + length - 1 }), fc.integer({ min: 132, max: encapsulated.length - 1 })),
+            fc.integer({ min: 0, max: 255 }),
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
+        (edits) => {
+          const corrupted = Uint8Array.from(encapsulated);
+          for (const [at, byte] of edits) corrupted[at] = byte;
+          if (!refused(corrupted)) return;
+          refusals += 1;
+          expect(refused(corrupted, { bulkDataAbove: ABOVE })).toBe(true);
+        },
+      ),
+      { seed: SEED, numRuns: 2000 },
+    );
+    expect(refusals).toBeGreaterThan(200); // the cases that matter: a whole read refuses them
+  });
+
+  it('refuses a Basic Offset Table whose offsets are not where items start, as dcmjs does', () => {
+    const encapsulated = files[2]![1];
+    const { offset } = readPart10(encapsulated, { bulkDataAbove: ABOVE }).dict[Tag.PixelData]!.Value![0] as BulkDataValue;
+    const corrupted = Buffer.from(encapsulated);
+    corrupted.writeUInt32LE(corrupted.readUInt32LE(offset + 8 + 4) + 2, offset + 8 + 4); // frame 2's offset, 2 bytes into its item
+    expect(() => readPart10(corrupted)).toThrow(Part10Error);
+    expect(() => readPart10(corrupted, { bulkDataAbove: ABOVE })).toThrow(Part10Error);
   });
 });
 

@@ -419,6 +419,23 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     expect(reads).toEqual({ whole: 0, ranged: 64 * 1024, streamed: 0 }); // the header prefix, which holds the table
   });
 
+  it('answers 406, not 500, for a stored object that cannot be read for its frames or values (stored by an earlier version)', async () => {
+    const bytes = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 4, columns: 4, numberOfFrames: 3 });
+    const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
+    await seed(bytes);
+    // Frame 2's Basic Offset Table entry 2 bytes into its item: the walk declines, dcmjs refuses.
+    const { stop } = scanPart10Header(bytes, PIXEL_DATA_SCAN_STOP)!;
+    const corrupted = Buffer.from(bytes);
+    corrupted.writeUInt32LE(corrupted.readUInt32LE(stop.valueStart + 8 + 4) + 2, stop.valueStart + 8 + 4);
+    const key = (await index.getInstance(studyInstanceUID, seriesInstanceUID, sopInstanceUID))!.instance!.objectKey;
+    await blobs.put(key, corrupted, 'application/dicom');
+    const uids = { studyInstanceUID, seriesInstanceUID, sopInstanceUID };
+    await expect(retrieve.retrieveFrames({ ...request(uids, ANY_OCTETS), frames: '2' })).rejects.toThrow(NotAcceptableError);
+    await expect(retrieve.retrieveBulkdata({ ...request(uids, ANY_OCTETS), tag: '00880200.0.7FE00010' })).rejects.toThrow(NotAcceptableError);
+    // The instance itself is served as stored.
+    expect(Buffer.from((await partsOf(await retrieve.retrieveInstance({ ...request(uids, ANY_DICOM) })))[0]!.body).equals(corrupted)).toBe(true);
+  });
+
   it('parses a frame list, dropping repeated numbers', () => {
     expect(parseFrameList('1, 3,5,3')).toEqual([1, 3, 5]);
   });
