@@ -258,6 +258,17 @@ async function main(): Promise<void> {
         (s) => wadoFrames(s.url, jpeg.instances.slice(0, 20), CONCURRENCY, 5),
       );
       rows.push(...throughputRows('WADO-RS frame, JPEG (~64 KB of 8)', r, 'frames/s'));
+      // The same without an offset table (an empty Basic Offset Table, as many modalities write
+      // multi-frame JPEG): the archive reads the frame by the offsets its index kept when storing it.
+      const untabled = stowCorpus(scale.stowLarge, LARGE_BYTES, 20, 'WADO-JPEG-NO-TABLE', { transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 8, offsetTable: 'none' });
+      const untabledLoaded = await both(servers, 'WADO-RS JPEG corpus without offset table', (s) => stowWorkload(s.url, untabled, jpegPerRequest, CONCURRENCY));
+      r = await both(
+        servers,
+        'WADO-RS frames (JPEG, no offset table)',
+        ifLoaded(servers, untabledLoaded, 'JPEG corpus without offset table', (s) => wadoFrames(s.url, untabled.instances, CONCURRENCY, 5)),
+        (s) => wadoFrames(s.url, untabled.instances.slice(0, 20), CONCURRENCY, 5),
+      );
+      rows.push(...throughputRows('WADO-RS frame, JPEG without offset table (~64 KB of 8)', r, 'frames/s'));
     }
 
     // QIDO-RS, PS3.18 10.6: the corpus first (its load rate is one more STOW-RS figure, tiny instances).

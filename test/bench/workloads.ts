@@ -60,7 +60,7 @@ export function stowCorpus(
   perSeries = 20,
   patientID = `STOW-${approximateBytes}`,
   /** e.g. { transferSyntaxUID: JPEGBaseline8Bit, numberOfFrames: 8 }: encapsulated instances of that many frames */
-  more: Pick<InstanceOptions, 'transferSyntaxUID' | 'numberOfFrames'> = {},
+  more: Pick<InstanceOptions, 'transferSyntaxUID' | 'numberOfFrames' | 'offsetTable'> = {},
 ): Corpus {
   const files: Uint8Array[] = [];
   const instances: StoredInstance[] = [];

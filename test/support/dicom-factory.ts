@@ -2,7 +2,8 @@
  * Real Part 10 test data, generated with the codec layer (dcmjs underneath). Every UID not given is
  * fresh; pixel values are deterministic (pixelFrame) so tests can compare retrieved frames.
  */
-import { newPart10, type DataSet } from '../../lambdas/dicom/part10';
+import { PIXEL_DATA_SCAN_STOP } from '../../lambdas/dicom/frames';
+import { newPart10, scanPart10Header, type DataSet } from '../../lambdas/dicom/part10';
 import { tagOf, vrOf } from '../../lambdas/dicom/dictionary';
 import { Tag } from '../../lambdas/dicom/tags';
 import { SopClass, TransferSyntax, newUid } from '../../lambdas/dicom/uid';
@@ -39,6 +40,8 @@ export interface InstanceOptions {
   extra?: Record<string, unknown>;
   /** keywords to leave out (e.g. 'SOPInstanceUID' to make an invalid instance) */
   omit?: string[];
+  /** JPEGBaseline8Bit: where the frames' offsets are (moveOffsetTable); default a Basic Offset Table */
+  offsetTable?: 'basic' | 'none' | 'extended';
 }
 
 const MODALITY_OF: Readonly<Record<string, string>> = {
@@ -153,7 +156,40 @@ export function makeInstance(opts: InstanceOptions = {}): Uint8Array {
     const tag = tagOf(keyword);
     if (tag !== undefined) delete dict[tag];
   }
-  return newPart10(dict, transferSyntaxUID);
+  const file = newPart10(dict, transferSyntaxUID);
+  return encapsulated && opts.offsetTable && opts.offsetTable !== 'basic' ? moveOffsetTable(file, opts.offsetTable) : file;
+}
+
+/**
+ * The same encapsulated file with an empty Basic Offset Table and, for 'extended', its offsets in an
+ * Extended Offset Table and its Lengths (PS3.3 C.7.6.3.1.8, OV elements written before Pixel Data).
+ */
+export function moveOffsetTable(bytes: Uint8Array, to: 'none' | 'extended'): Uint8Array {
+  const { stop } = scanPart10Header(bytes, PIXEL_DATA_SCAN_STOP)!;
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const firstFragment = stop.valueStart + 8 + view.readUInt32LE(stop.valueStart + 4);
+  const offsets: number[] = [];
+  const lengths: number[] = [];
+  for (let at = firstFragment; view.readUInt16LE(at + 2) === 0xe000; at += 8 + lengths.at(-1)!) {
+    offsets.push(at - firstFragment);
+    lengths.push(view.readUInt32LE(at + 4));
+  }
+  const ov = (element: number, values: number[]) => {
+    const out = Buffer.alloc(12 + 8 * values.length);
+    out.writeUInt32LE(0x7fe0 | (element << 16), 0);
+    out.write('OV', 4, 'latin1');
+    out.writeUInt32LE(8 * values.length, 8);
+    values.forEach((v, k) => out.writeBigUInt64LE(BigInt(v), 12 + 8 * k));
+    return out;
+  };
+  const elementStart = stop.valueStart - 12; // (7FE0,0010) OB: tag, VR, 2 reserved bytes, 4-byte length
+  return Buffer.concat([
+    view.subarray(0, elementStart),
+    ...(to === 'extended' ? [ov(0x0001, offsets), ov(0x0002, lengths)] : []),
+    view.subarray(elementStart, stop.valueStart),
+    Buffer.from([0xfe, 0xff, 0x00, 0xe0, 0, 0, 0, 0]), // an empty Basic Offset Table
+    view.subarray(firstFragment),
+  ]);
 }
 
 export function makeStudy(opts: { series: number; instancesPerSeries: number } & InstanceOptions): {
