@@ -28,8 +28,12 @@ function integerOf(instance: ParsedInstance, tag: string): number | undefined {
 /** NumberOfFrames (0028,0008), or 1 when Pixel Data is present without it; 0 without pixel data. */
 export function numberOfFrames(instance: ParsedInstance): number {
   if (!pixelDataOf(instance)) return 0;
-  const n = integerOf(instance, Tag.NumberOfFrames);
-  return n !== undefined && n >= 1 ? n : 1;
+  return frameCountOf(integerOf(instance, Tag.NumberOfFrames));
+}
+
+/** The frames of Pixel Data whose NumberOfFrames reads `declared`: that many, or 1 without it (or below 1). */
+function frameCountOf(declared: number | undefined): number {
+  return declared !== undefined && declared >= 1 ? declared : 1;
 }
 
 /**
@@ -148,7 +152,7 @@ export function nativePixelDataOf(header: Part10Header, bytes: Uint8Array): Nati
   return {
     valueStart: stop.valueStart,
     length: stop.length,
-    frameCount: frames !== undefined && frames >= 1 ? frames : 1,
+    frameCount: frameCountOf(frames),
     frameBits: rows * columns * samplesPerPixel * bitsAllocated,
   };
 }
@@ -221,7 +225,7 @@ export function encapsulatedPixelDataOf(header: Part10Header, bytes: Uint8Array)
   if (isUncompressedTransferSyntax(transferSyntaxUID) || stop.tag !== PIXEL_DATA || stop.length !== UNDEFINED_LENGTH) return undefined;
   const frames = headerNumbers(header, bytes).is(Tag.NumberOfFrames);
   if (Number.isNaN(frames)) return undefined;
-  const frameCount = frames !== undefined && frames >= 1 ? frames : 1;
+  const frameCount = frameCountOf(frames);
   const extendedOffsetTable = extendedOffsetTableOf(header, bytes, frameCount);
   return { itemsStart: stop.valueStart, frameCount, transferSyntaxUID, ...(extendedOffsetTable && { extendedOffsetTable }) };
 }
@@ -497,8 +501,7 @@ export function frameOffsetsOf(part10: Uint8Array, instance: ParsedInstance): nu
   const value = instance.dict[Tag.PixelData]?.Value?.[0];
   if (!(value instanceof BulkDataValue) || isUncompressedTransferSyntax(instance.transferSyntaxUID)) return undefined;
   if (instance.dict[Tag.ExtendedOffsetTable]?.Value?.length) return undefined;
-  const declared = integerOf(instance, Tag.NumberOfFrames);
-  const frameCount = declared !== undefined && declared >= 1 ? declared : 1;
+  const frameCount = frameCountOf(integerOf(instance, Tag.NumberOfFrames));
   if (frameCount < 2 || frameCount > MAX_INDEXED_FRAME_OFFSETS) return undefined;
   const items = fragmentItems(part10.subarray(value.offset, value.offset + value.length), false);
   // The first item is the Basic Offset Table, empty here.
@@ -611,7 +614,9 @@ class KeptFrames {
   }
 
   keep(frame: number, value: Uint8Array): void {
-    this.kept.set(frame, [...(this.kept.get(frame) ?? []), value]);
+    const fragments = this.kept.get(frame);
+    if (fragments) fragments.push(value);
+    else this.kept.set(frame, [value]);
   }
 
   frames(wanted: readonly number[]): Uint8Array[] {

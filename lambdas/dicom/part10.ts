@@ -162,10 +162,11 @@ function unreadValues(dataSet: Uint8Array, enc: Encoding, above: number): Elemen
  * rest of the data set from elsewhere). The items themselves the walk has checked.
  */
 function checkOffsetTable(dataSet: Uint8Array, e: ElementExtent): void {
-  const view = new DataView(dataSet.buffer, dataSet.byteOffset, dataSet.byteLength);
-  const tableLength = view.getUint32(e.valueStart + 4, true);
+  const walker = new ElementWalker(dataSet);
+  const tableLength = walker.itemLength(e.valueStart, dataSet.length, EXPLICIT_LE);
   if (tableLength === 0) return;
   if (tableLength % 4 !== 0) throw new Part10Error('a Basic Offset Table whose length is not a multiple of 4');
+  const view = new DataView(dataSet.buffer, dataSet.byteOffset, dataSet.byteLength);
   const first = e.valueStart + 8 + tableLength;
   const starts = Array.from({ length: tableLength / 4 }, (_, k) => first + view.getUint32(e.valueStart + 8 + 4 * k, true));
   let end = first;
@@ -173,16 +174,12 @@ function checkOffsetTable(dataSet: Uint8Array, e: ElementExtent): void {
     const stop = starts[k + 1] ?? dataSet.length;
     let pos = start;
     while (pos < stop) {
-      if (pos + 8 > dataSet.length || view.getUint16(pos, true) !== 0xfffe) throw new Part10Error('a Basic Offset Table offset where no item starts');
-      const element = view.getUint16(pos + 2, true);
-      const length = view.getUint32(pos + 4, true);
-      if (element === 0xe0dd) {
-        if (length !== 0) throw new Part10Error('a Sequence Delimitation Item of a length that is not 0');
-        pos += 8;
-        break;
-      }
-      if (element !== 0xe000 || pos + 8 + length > dataSet.length) throw new Part10Error('a Basic Offset Table offset where no item starts');
-      pos += 8 + length;
+      // An item, or the Sequence Delimitation Item (of length 0), where the window reads; else Part10Error.
+      const length = walker.fragmentLength(pos, dataSet.length, EXPLICIT_LE);
+      pos += 8;
+      if (length === undefined) break;
+      pos += length;
+      if (pos > dataSet.length) throw new Part10Error('a Basic Offset Table offset where no item starts');
     }
     end = pos;
   });

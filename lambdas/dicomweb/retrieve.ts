@@ -189,7 +189,7 @@ export class RetrieveService {
     }
     const instance = await storedInstance(await source.whole(), 'its values');
     const value = getBulkData(instance.dict, tagPath);
-    if (value) this.assertWithinLimit(value.byteLength, LOWER_LEVEL_ADVICE.INSTANCE);
+    if (value) limit(value.byteLength);
     return value;
   }
 
@@ -285,9 +285,9 @@ export class RetrieveService {
   /**
    * The frames of a stored instance. Native little endian and encapsulated Pixel Data are located by
    * walking the header (no dcmjs), and of an object above FRAME_RANGE_MIN_BYTES only the header and
-   * the frames' bytes are read (ranged GETs; encapsulated Pixel Data without a Basic Offset Table is
-   * read from its first fragment to the end); anything else is read whole and parsed. 404 without
-   * pixel data.
+   * the frames' bytes are read (ranged GETs; encapsulated Pixel Data without an offset table by the
+   * frame offsets its index entry keeps, or else its items streamed, readEncapsulatedFrames); anything
+   * else is read whole and parsed. 404 without pixel data.
    */
   private async framesOf(object: InstanceObject, frameNumbers: readonly number[]): Promise<ReturnType<typeof extractFrames> & { frameCount: number }> {
     const native = isLittleEndianNative(object.transferSyntaxUID);

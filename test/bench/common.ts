@@ -1,4 +1,5 @@
 /** Helpers shared by the bench sections (test/bench/run.ts). */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { stowBody } from '../support/http';
 
 /** Runs `worker` over `items` with at most `concurrency` in flight. */
@@ -16,6 +17,20 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 export const mb = (bytes: number) => bytes / (1024 * 1024);
+
+/**
+ * A memory field of a process's /proc/{pid}/status (Linux), in bytes: VmRSS, its resident set, or
+ * VmHWM, the peak of it since the last resetPeakRss.
+ */
+export function procStatusBytes(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number {
+  const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) * 1024;
+}
+
+/** Sets a process's VmHWM back to its VmRSS (Linux: 5 written to /proc/{pid}/clear_refs). */
+export function resetPeakRss(pid: number | 'self'): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
 
 /** How often the cost worker samples the live memory during a call (test/bench/cost-worker.ts). */
 export const LIVE_SAMPLE_MS = 5;

@@ -23,7 +23,7 @@ import { LocalSendWorkflow } from '../../lib/local/local-send-workflow';
 import { routesForPath } from '../../lib/routes';
 import { makeInstance } from '../support/dicom-factory';
 import { stowBody } from '../support/http';
-import { LIVE_SAMPLE_MS } from './common';
+import { LIVE_SAMPLE_MS, procStatusBytes, resetPeakRss } from './common';
 
 // The services a Lambda function builds from its environment; Send gets the embedded runtime's
 // workflow (the same task code in this process) in place of Step Functions.
@@ -74,15 +74,6 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
   return (used.user + used.system) / 1000;
 };
 
-/** Peak resident set size since the last reset (Linux: VmHWM, reset by writing 5 to clear_refs). */
-function peakRssBytes(): number {
-  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-  return Number(kb) * 1024;
-}
-function resetPeakRss(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-  writeFileSync('/proc/self/clear_refs', '5');
-}
 
 /**
  * CPU-ms per stored, retrieved and sent instance of a warm function: handlers called one at a time,
@@ -159,10 +150,11 @@ type Meter = 'rss' | 'live';
  */
 async function metered<T>(meter: Meter, call: () => Promise<T>): Promise<{ result: T; before: number; peak: number }> {
   if (meter === 'rss') {
-    resetPeakRss();
+    (globalThis as { gc?: () => void }).gc?.();
+    resetPeakRss('self');
     const before = process.memoryUsage().rss;
     const result = await call();
-    return { result, before, peak: peakRssBytes() };
+    return { result, before, peak: procStatusBytes('self', 'VmHWM') };
   }
   const before = liveBytes();
   let peak = before;

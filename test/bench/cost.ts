@@ -6,7 +6,7 @@
  * CPU and memory come from ./cost-worker.ts processes next to an emulators process.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
@@ -19,6 +19,7 @@ import { sendTaskFunctions } from '../../lib/send-workflow';
 import { makeInstance } from '../support/dicom-factory';
 import { stowBody } from '../support/http';
 import { freePort } from '../support/net';
+import { procStatusBytes, resetPeakRss } from './common';
 import { PROJECT_ROOT } from './servers';
 
 /**
@@ -180,12 +181,6 @@ export interface DimseStoreMemory {
   readonly peak: number;
 }
 
-/** Reads a /proc/{pid}/status field in kB, as bytes. */
-async function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)![1]) * 1024;
-}
-
 /**
  * The DIMSE gateway's program as the container runs it (lib/dimse/build.ts) on an emulators process,
  * sent one data set of about `mb` MB by dcmtk's storescu: its process's peak RSS during the C-STORE
@@ -228,8 +223,8 @@ export async function measureDimseStore(mb: number): Promise<DimseStoreMemory | 
       });
       gateway!.once('exit', (code) => reject(new Error(`the DIMSE gateway exited ${code}`)));
     });
-    const before = await procStatusBytes(pid, 'VmRSS');
-    await writeFile(`/proc/${pid}/clear_refs`, '5'); // VmHWM := VmRSS
+    const before = procStatusBytes(pid, 'VmRSS');
+    resetPeakRss(pid);
     const stored = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const scu = spawn('storescu', ['-aec', aeTitle, '127.0.0.1', String(port), file], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
@@ -237,7 +232,7 @@ export async function measureDimseStore(mb: number): Promise<DimseStoreMemory | 
       scu.on('exit', (code) => resolve({ code, stderr }));
     });
     if (stored.code !== 0) throw new Error(`storescu exited ${stored.code}: ${stored.stderr.slice(-300)}`);
-    return { bytes: bytes.length, before, peak: await procStatusBytes(pid, 'VmHWM') };
+    return { bytes: bytes.length, before, peak: procStatusBytes(pid, 'VmHWM') };
   } finally {
     gateway?.kill('SIGTERM');
     await emulators.close();

@@ -247,27 +247,23 @@ async function main(): Promise<void> {
       r = await wado('WADO-RS frames', wadoFrames, large.instances);
       rows.push(...throughputRows('WADO-RS frame (~0.5 MB)', r, 'frames/s'));
       // Frames of encapsulated (compressed) Pixel Data, as stored: JPEG Baseline instances of 8 frames of
-      // ~64 KB, one fragment each with a Basic Offset Table, stored on both servers first (not timed); the 5th.
-      const jpeg = stowCorpus(scale.stowLarge, LARGE_BYTES, 20, 'WADO-JPEG', { transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 8 });
-      const jpegPerRequest = instancesPerRequest(MAX_REQUEST_BYTES, jpeg.files);
-      const loaded = await both(servers, 'WADO-RS JPEG corpus', (s) => stowWorkload(s.url, jpeg, jpegPerRequest, CONCURRENCY));
-      r = await both(
-        servers,
-        'WADO-RS frames (JPEG)',
-        ifLoaded(servers, loaded, 'JPEG corpus', (s) => wadoFrames(s.url, jpeg.instances, CONCURRENCY, 5)),
-        (s) => wadoFrames(s.url, jpeg.instances.slice(0, 20), CONCURRENCY, 5),
-      );
+      // ~64 KB, one fragment each, stored on both servers first (not timed); the 5th. With a Basic Offset
+      // Table, and without one (an empty table, as many modalities write multi-frame JPEG), where the
+      // archive reads the frame by the offsets its index kept when storing it.
+      const jpegFrames = async (what: string, patientID: string, offsetTable: 'basic' | 'none') => {
+        const corpus = stowCorpus(scale.stowLarge, LARGE_BYTES, 20, patientID, { transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 8, offsetTable });
+        const perRequest = instancesPerRequest(MAX_REQUEST_BYTES, corpus.files);
+        const loaded = await both(servers, `WADO-RS ${what} corpus`, (s) => stowWorkload(s.url, corpus, perRequest, CONCURRENCY));
+        return both(
+          servers,
+          `WADO-RS frames (${what})`,
+          ifLoaded(servers, loaded, `${what} corpus`, (s) => wadoFrames(s.url, corpus.instances, CONCURRENCY, 5)),
+          (s) => wadoFrames(s.url, corpus.instances.slice(0, 20), CONCURRENCY, 5),
+        );
+      };
+      r = await jpegFrames('JPEG', 'WADO-JPEG', 'basic');
       rows.push(...throughputRows('WADO-RS frame, JPEG (~64 KB of 8)', r, 'frames/s'));
-      // The same without an offset table (an empty Basic Offset Table, as many modalities write
-      // multi-frame JPEG): the archive reads the frame by the offsets its index kept when storing it.
-      const untabled = stowCorpus(scale.stowLarge, LARGE_BYTES, 20, 'WADO-JPEG-NO-TABLE', { transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 8, offsetTable: 'none' });
-      const untabledLoaded = await both(servers, 'WADO-RS JPEG corpus without offset table', (s) => stowWorkload(s.url, untabled, jpegPerRequest, CONCURRENCY));
-      r = await both(
-        servers,
-        'WADO-RS frames (JPEG, no offset table)',
-        ifLoaded(servers, untabledLoaded, 'JPEG corpus without offset table', (s) => wadoFrames(s.url, untabled.instances, CONCURRENCY, 5)),
-        (s) => wadoFrames(s.url, untabled.instances.slice(0, 20), CONCURRENCY, 5),
-      );
+      r = await jpegFrames('JPEG without offset table', 'WADO-JPEG-NO-TABLE', 'none');
       rows.push(...throughputRows('WADO-RS frame, JPEG without offset table (~64 KB of 8)', r, 'frames/s'));
     }
 
