@@ -13,11 +13,14 @@ import { Readable } from 'node:stream';
 import type http from 'node:http';
 import type { Context } from 'aws-lambda';
 import { newUid } from '../../lambdas/dicom/uid';
+import { isEmpty } from '../../lambdas/dicomweb/resources';
 import { dicomwebHandler } from '../../lambdas/handlers/middleware';
 import { operations as retrieveOperations } from '../../lambdas/handlers/retrieve';
 import { operations as sendOperations } from '../../lambdas/handlers/send';
 import { createServices, services as lambdaServices, type Services } from '../../lambdas/handlers/services';
 import { operations as storeOperations } from '../../lambdas/handlers/store';
+import type { IndexEntry } from '../../lambdas/storage/ports';
+import { instanceMetadataKey, instanceObjectKey } from '../../lambdas/storage/keys';
 import { proxyEvent } from '../../lib/local/gateway';
 import { LocalSendWorkflow } from '../../lib/local/local-send-workflow';
 import { routesForPath } from '../../lib/routes';
@@ -112,6 +115,10 @@ async function cpuRound(destination: string, count: number): Promise<Record<stri
     }
     out[`retrieve.${label}`] = cpuMs(t) / sops.length;
 
+    // The same instances' S3 and DynamoDB calls alone (note [a]).
+    const entries = await Promise.all(sops.map((sop) => services.index.getInstance(study.studyInstanceUID, study.seriesInstanceUID, sop)));
+    Object.assign(out, await awsCallsAlone(label, entries.map((e) => e!), files));
+
     if (label === 'small') {
       writeFileSync(lambda.config.destinationsFile!, JSON.stringify({ destinations: [{ url: destination, auth: { type: 'none' } }] }));
       const send = `/studies/send-requests/${newUid()}?destination=${encodeURIComponent(destination)}&PatientID=${study.patientID}`;
@@ -130,6 +137,49 @@ async function cpuRound(destination: string, count: number): Promise<Record<stri
     }
   }
   return out;
+}
+
+/**
+ * CPU-ms of the S3 and DynamoDB calls the handlers make per instance, made alone through the same
+ * adapters (note [a] of the bench): of a retrieved instance, its entry (GetItem) and its object
+ * (GetObject); of a new stored instance, the SOP Instance UID lookup (Query), its Part 10 object and
+ * DICOM JSON (two PutObjects, at once) and its entry (the name terms' BatchWriteItem and the
+ * conditional PutItem). Nothing else runs: no event, no parsing, no response; so this is the floor the
+ * AWS SDK sets under each handler's CPU per instance. The stores copy the given entries under new SOP
+ * Instance UIDs of the same series, with their objects.
+ */
+async function awsCallsAlone(label: string, entries: readonly IndexEntry[], files: readonly Uint8Array[]): Promise<Record<string, number>> {
+  const { index, blobs } = services;
+  let t = process.cpuUsage();
+  for (const entry of entries) {
+    const found = await index.getInstance(entry.studyInstanceUID, entry.seriesInstanceUID!, entry.sopInstanceUID!);
+    const body = found && (await blobs.getStream(found.instance!.objectKey));
+    if (!body) throw new Error('the retrieve calls found nothing');
+    for await (const _ of body);
+  }
+  const retrieved = cpuMs(t) / entries.length;
+
+  const metadata = await Promise.all(entries.map((e) => blobs.get(e.instance!.metadataKey)));
+  const copies = entries.map((entry, i) => {
+    const sopInstanceUID = newUid();
+    const { studyInstanceUID, seriesInstanceUID } = entry as Required<IndexEntry>;
+    const instance = {
+      ...entry.instance!,
+      objectKey: instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID),
+      metadataKey: instanceMetadataKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID),
+    };
+    return { entry: { ...entry, sopInstanceUID, instance }, part10: files[i]!, metadata: metadata[i]! };
+  });
+  t = process.cpuUsage();
+  for (const { entry, part10, metadata } of copies) {
+    if (!(await isEmpty(index.query({ by: 'uid', level: 'INSTANCE', uids: [entry.sopInstanceUID] })))) throw new Error('SOP Instance UID taken');
+    await Promise.all([
+      blobs.put(entry.instance.objectKey, part10, 'application/dicom'),
+      blobs.put(entry.instance.metadataKey, metadata, 'application/dicom+json'),
+    ]);
+    if ((await index.putInstance(entry)).outcome !== 'created') throw new Error('entry not created');
+  }
+  return { [`retrieve.${label}.aws`]: retrieved, [`store.${label}.aws`]: cpuMs(t) / copies.length };
 }
 
 /** Live memory: the V8 heap in use and the buffers outside it, right after a full collection. */

@@ -241,7 +241,7 @@ async function main(): Promise<void> {
       let r = await wado('WADO-RS instance (small)', wadoInstances, small.instances);
       rows.push(...throughputRows('WADO-RS instance (~40 KB)', r), serverCpuRow('WADO-RS instance (~40 KB)', r));
       r = await wado('WADO-RS instance (large)', wadoInstances, large.instances);
-      rows.push(...throughputRows('WADO-RS instance (~0.5 MB)', r));
+      rows.push(...throughputRows('WADO-RS instance (~0.5 MB)', r), serverCpuRow('WADO-RS instance (~0.5 MB)', r));
       r = await wado('WADO-RS series', wadoSeries, large.instances);
       rows.push(...throughputRows('WADO-RS series (20 x ~0.5 MB)', r, 'instances/s', 20));
       r = await wado('WADO-RS frames', wadoFrames, large.instances);
@@ -386,6 +386,24 @@ async function main(): Promise<void> {
           cpuRow('retrieve instance, ~0.5 MB', 'retrieve.large'),
           cpuRow('send (Send, Resolve, Deliver, Finalize), ~40 KB', 'send.small'),
         );
+        // The floor under the first four: their S3 and DynamoDB calls alone, against the CPU Orthanc's
+        // whole server spent per instance in this run's side-by-side rows, when they ran (note [a]).
+        const awsCallsRow = (measure: string, key: string, sideBySide: string) => {
+          const orthanc = rows.find((r) => r.measure === `${sideBySide}, server CPU`)?.orthanc;
+          const value = c.cpuMs[key]!;
+          return {
+            measure: `${measure}: its S3 and DynamoDB calls alone [a]`,
+            value: `${figure(value)} CPU-ms/instance`,
+            target: orthanc === undefined ? '(billed duration)' : `<= Orthanc's whole server, ${figure(orthanc)} ms/instance (${sideBySide})`,
+            ...(orthanc !== undefined && { met: value <= orthanc }),
+          };
+        };
+        costs.push(
+          awsCallsRow('store, ~40 KB', 'store.small.aws', 'STOW-RS small (~40 KB)'),
+          awsCallsRow('store, ~0.5 MB', 'store.large.aws', 'STOW-RS large (~0.5 MB)'),
+          awsCallsRow('retrieve instance, ~40 KB', 'retrieve.small.aws', 'WADO-RS instance (~40 KB)'),
+          awsCallsRow('retrieve instance, ~0.5 MB', 'retrieve.large.aws', 'WADO-RS instance (~0.5 MB)'),
+        );
         // The target: memory grows with the largest instance, not with the request or response; the
         // growth of the same call on one instance is subtracted as the fixed cost of any call. Peak
         // RSS is what the function's memory size must hold; the live memory is what the handler holds,
@@ -447,6 +465,7 @@ async function main(): Promise<void> {
     '[m] The servers answered different numbers of matches (archive / Orthanc) to the same queries: the ratio is not like for like.',
     '[s] Archive: one Send request (Sup 248 10.X) polled with Check Send Result until final; Orthanc: POST /dicom-web/servers/{name}/stow with Synchronous true.',
     '[d] CPU time of the destination Orthanc receiving the instances, per instance: the same server in both columns, so a difference is how each origin sends (request sizes, concurrency).',
+    "[a] The S3 and DynamoDB calls the handler makes per instance (store: the SOP Instance UID lookup, two PutObjects, the name terms' BatchWriteItem, the conditional PutItem; retrieve: GetItem, GetObject), made alone through the same adapters in the cost process, with nothing else: the CPU the AWS SDK's client side needs per instance, under any handler. Compared with the CPU Orthanc's whole server spent per instance in the side-by-side rows ([c]): where it is more, the archive spends more CPU per instance than Orthanc before any work of its own, so on the same cores, saturated at this concurrency, it cannot reach Orthanc's throughput, whatever its own code costs.",
     `[l] Live memory (cost table): the V8 heap in use and the buffers outside it, right after a full collection, sampled every ${LIVE_SAMPLE_MS} ms during the call: what the handler holds at once. Peak RSS adds the garbage V8 had not collected yet.`,
   ];
   // The notes a row or cost driver of this run refers to.
