@@ -183,9 +183,12 @@ function throughputRows(label: string, r: Both, unit = 'instances/s', opsPerOper
   return [row(label, unit, r, (m) => perSecond(m) * opsPerOperation), row(`${label}, MB/s`, 'MB/s', r, mbPerSecond)];
 }
 
+/** The measure of a workload's server CPU row, by which the cost table finds Orthanc's figure. */
+const serverCpuMeasure = (label: string) => `${label}, server CPU`;
+
 /** Whole server process CPU per instance (the archive's process holds its emulators too). */
 function serverCpuRow(label: string, r: Both): ComparisonRow {
-  return row(`${label}, server CPU`, 'ms/instance', r, (m) => (m.cpu * 1000) / m.operations, { better: 'lower', note: '[c]' });
+  return row(serverCpuMeasure(label), 'ms/instance', r, (m) => (m.cpu * 1000) / m.operations, { better: 'lower', note: '[c]' });
 }
 
 async function main(): Promise<void> {
@@ -389,7 +392,7 @@ async function main(): Promise<void> {
         // The floor under the first four: their S3 and DynamoDB calls alone, against the CPU Orthanc's
         // whole server spent per instance in this run's side-by-side rows, when they ran (note [a]).
         const awsCallsRow = (measure: string, key: string, sideBySide: string) => {
-          const orthanc = rows.find((r) => r.measure === `${sideBySide}, server CPU`)?.orthanc;
+          const orthanc = rows.find((r) => r.measure === serverCpuMeasure(sideBySide))?.orthanc;
           const value = c.cpuMs[key]!;
           return {
             measure: `${measure}: its S3 and DynamoDB calls alone [a]`,
