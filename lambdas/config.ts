@@ -62,11 +62,12 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
+  if (n > max) throw new ConfigError(`${name} must be at most ${max}, got "${raw}"`);
   return n;
 }
 
@@ -88,6 +89,12 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
  */
 export const DEFAULT_SEND_MAX_BATCH_BYTES = 64 * 1024 * 1024;
 export const LAMBDA_MAX_REQUEST_BYTES = Math.floor((6 * 1024 * 1024 * 3) / 4) - 64 * 1024;
+/**
+ * Longest bounded wait of the Send transaction: the send function's timeout (18 s, lib/routes.ts:
+ * buffered functions end before API Gateway's 29 s, a cold start included) less the request's own
+ * writes, the workflow's start and the answer.
+ */
+export const SEND_WAIT_MS_MAX = 10_000;
 /** Lambda response streaming: 200 MB per response. */
 export const LAMBDA_MAX_STREAMED_RESPONSE_BYTES = 200 * 1024 * 1024;
 
@@ -115,7 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sendBatchSize: int(env, 'SEND_BATCH_SIZE', 10),
     sendMaxConcurrency: int(env, 'SEND_MAX_CONCURRENCY', 4),
     sendMaxBatchBytes: int(env, 'SEND_MAX_BATCH_BYTES', DEFAULT_SEND_MAX_BATCH_BYTES),
-    sendWaitMs: int(env, 'SEND_WAIT_MS', 2000),
+    sendWaitMs: int(env, 'SEND_WAIT_MS', 2000, SEND_WAIT_MS_MAX),
     sendRetryAfterSeconds: int(env, 'SEND_RETRY_AFTER_SECONDS', 2),
     sendResultTtlSeconds: int(env, 'SEND_RESULT_TTL_SECONDS', 7 * 24 * 3600),
     sendTombstoneTtlSeconds: int(env, 'SEND_TOMBSTONE_TTL_SECONDS', 90 * 24 * 3600),
