@@ -82,13 +82,23 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return v ? v : undefined;
 }
 
-/** Lambda accepts 6 MB of request; API Gateway base64-encodes binary bodies (4/3), minus headroom. */
 /**
  * SEND_MAX_BATCH_BYTES's default: Deliver's memory (1,024 MB in AWS) holds a group's objects and its
  * request body, twice this or twice the largest instance.
  */
 export const DEFAULT_SEND_MAX_BATCH_BYTES = 64 * 1024 * 1024;
-export const LAMBDA_MAX_REQUEST_BYTES = Math.floor((6 * 1024 * 1024 * 3) / 4) - 64 * 1024;
+/**
+ * Lambda's synchronous invocation payload, 6 MB each way (Lambda quotas, "Invocation payload"): the
+ * whole proxy event in, the whole serialized proxy result out of a buffered function.
+ */
+export const LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** What the proxy event or result holds beside the body (headers, path, request context). */
+export const PROXY_FIELDS_HEADROOM_BYTES = 64 * 1024;
+/**
+ * Largest request body: API Gateway base64-encodes a binary body into the event (4/3), which leaves
+ * 4,653,056 bytes of the 6 MB payload (minus the headroom).
+ */
+export const LAMBDA_MAX_REQUEST_BYTES = Math.floor((LAMBDA_MAX_PAYLOAD_BYTES * 3) / 4) - PROXY_FIELDS_HEADROOM_BYTES;
 /**
  * Longest bounded wait of the Send transaction: the send function's timeout (18 s, lib/routes.ts:
  * buffered functions end before API Gateway's 29 s, a cold start included) less the request's own
