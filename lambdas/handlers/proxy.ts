@@ -97,6 +97,14 @@ async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
 }
 
 /**
+ * Bytes a JSON value adds to a buffered function's payload when sent as (part of) a text body: the
+ * proxy result is itself JSON, so the body's JSON text travels escaped as a JSON string.
+ */
+export function bufferedJsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(JSON.stringify(value)), 'utf8') - 2;
+}
+
+/**
  * Turns a response into a proxy result. Streaming functions keep stream bodies as streams
  * (Lambda response streaming); buffered functions base64-encode binary bodies as API Gateway expects.
  */
