@@ -157,7 +157,13 @@ async function writeResult(res: http.ServerResponse, result: ProxyResult, deadli
   if (result.body instanceof Readable) {
     // A streamed response ends when its function times out: the client gets a cut body.
     const body = result.body;
-    const cut = deadline === undefined ? undefined : setTimeout(() => body.destroy(new GatewayFailure(504, 'FunctionTimeout')), deadline - Date.now());
+    const cut =
+      deadline === undefined
+        ? undefined
+        : setTimeout(() => {
+            console.error(JSON.stringify({ level: 'error', gateway: 'FunctionTimeout', streamed: true }));
+            body.destroy(new Error('the function timed out while streaming its response'));
+          }, deadline - Date.now());
     try {
       await pipeline(body, res);
     } finally {
