@@ -260,5 +260,7 @@ describe('ArchiveStack authorization modes', () => {
     expect(() => synth({ auth: 'apikey' })).toThrow(ArchiveContextError);
     expect(() => synth({ waf: 'no' })).toThrow(ArchiveContextError);
     expect(() => synth({ reservedConcurrency: '-1' })).toThrow(ArchiveContextError);
+    // Send's bounded wait must fit the send function's timeout (lambdas/config.ts SEND_WAIT_MS_MAX).
+    expect(() => synth({ sendWaitMs: '20000' })).toThrow(/context sendWaitMs must be at most 10000/);
   });
 });

@@ -1,8 +1,7 @@
 /**
- * The limits README.md, docs/conformance-statement.md and docs/performance.md state are the ones the
+ * The limits README.md and docs/ (conformance statement, performance, send-rs) state are the ones the
  * code enforces: each number is read from the documents and compared with the constant it names, so
- * a changed constant (or a stale figure, like the 6,225,920 the request limit once was said to be)
- * fails here.
+ * a changed constant or a stale figure fails here.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,6 +19,7 @@ const docs = {
   readme: readFileSync(path.join(root, 'README.md'), 'utf8'),
   conformance: readFileSync(path.join(root, 'docs/conformance-statement.md'), 'utf8'),
   performance: readFileSync(path.join(root, 'docs/performance.md'), 'utf8'),
+  sendRs: readFileSync(path.join(root, 'docs/send-rs.md'), 'utf8'),
 };
 type Doc = keyof typeof docs;
 
@@ -56,7 +56,7 @@ describe('limits stated in the documents', () => {
     expect(tableDefaults(doc, 'MAX_RESPONSE_BYTES')).toEqual([LAMBDA_MAX_STREAMED_RESPONSE_BYTES]);
   });
 
-  it.each(['readme', 'conformance'] as const)("%s: SEND_WAIT_MS's bound is SEND_WAIT_MS_MAX", (doc) => {
+  it.each(['readme', 'conformance', 'sendRs'] as const)("%s: SEND_WAIT_MS's bound is SEND_WAIT_MS_MAX", (doc) => {
     const rows = docs[doc].split('\n').filter((line) => line.startsWith('|') && line.includes('`SEND_WAIT_MS`'));
     const bounds = rows.flatMap((row) => [...row.matchAll(/\(at most ([\d,]+)\)/g)].map((m) => number(m[1]!)));
     expect(bounds.length).toBeGreaterThan(0);
