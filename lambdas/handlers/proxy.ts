@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { LAMBDA_MAX_PAYLOAD_BYTES, PROXY_FIELDS_HEADROOM_BYTES } from '../config';
 import type { DicomwebRequest, DicomwebResponse, RequestBody } from './http';
 import { bodyOf, isStreamBody } from './http';
 
@@ -103,6 +104,15 @@ async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
 export function bufferedJsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(JSON.stringify(value)), 'utf8') - 2;
 }
+
+/**
+ * What a buffered function's JSON array body may hold: Lambda's 6 MB payload less the result's other
+ * fields and the brackets, each element counted as it travels (escaped), with its comma.
+ */
+export const BUFFERED_JSON_ARRAY_BUDGET = {
+  maxBytes: LAMBDA_MAX_PAYLOAD_BYTES - PROXY_FIELDS_HEADROOM_BYTES - 2,
+  sizeOf: (element: unknown): number => bufferedJsonBytes(element) + 1,
+} as const;
 
 /**
  * Turns a response into a proxy result. Streaming functions keep stream bodies as streams

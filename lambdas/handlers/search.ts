@@ -1,32 +1,24 @@
 /** Search Transaction (QIDO-RS), PS3.18 10.6: the six search resources. */
-import { LAMBDA_MAX_PAYLOAD_BYTES, PROXY_FIELDS_HEADROOM_BYTES } from '../config';
 import { parseSearchParameters } from '../dicomweb/query-params';
-import { SearchService, type ResultBudget } from '../dicomweb/search';
+import { SearchService } from '../dicomweb/search';
 import { createDynamoDbClient, DynamoMetadataIndex } from '../storage/dynamodb';
 import type { Level } from '../storage/ports';
 import { functionServices } from './function-services';
 import type { DicomwebRequest, DicomwebResponse } from './http';
 import { dicomJson, warningHeader } from './http';
 import { dicomwebHandler, type Operation, type Operations } from './middleware';
-import { bufferedJsonBytes } from './proxy';
+import { BUFFERED_JSON_ARRAY_BUDGET } from './proxy';
 import { searchOptions } from './service-options';
 import type { Services } from './services';
 
 type SearchServices = Pick<Services, 'search'>;
 
 /**
- * The search function answers buffered, so a page ends before Lambda's 6 MB payload (a full
- * includefield=all page of 5,000 would pass it, and API Gateway answer 502): the results that fit,
- * and the Warning of PS3.18 8.3.4.4.1 with the number remaining, which every QIDO-RS client pages
- * through with offset. Streaming the page instead would leave it as large, slowed to 2 MB/s after
- * 6 MB, for clients that page anyway. The budget counts each result as its text travels in the
- * proxy result (escaped), with its comma; the brackets are kept out of it.
+ * The search function answers buffered, so a page ends within Lambda's 6 MB payload (5,000 results
+ * with includefield=all pass it, which API Gateway answers 502), with the Warning of PS3.18 8.3.4.4.1
+ * giving the number remaining, which QIDO-RS clients page through with offset. Streaming the page
+ * would keep it as large, at 2 MB/s after 6 MB, for clients that page anyway.
  */
-export const SEARCH_RESPONSE_BUDGET: ResultBudget = {
-  maxBytes: LAMBDA_MAX_PAYLOAD_BYTES - PROXY_FIELDS_HEADROOM_BYTES - 2,
-  sizeOf: (result) => bufferedJsonBytes(result) + 1,
-};
-
 function searchFor(level: Level): Operation<SearchServices> {
   return async (req: DicomwebRequest, { search }: SearchServices): Promise<DicomwebResponse> => {
     const { results, truncated, remaining } = await search.search({
@@ -35,7 +27,7 @@ function searchFor(level: Level): Operation<SearchServices> {
       seriesInstanceUID: req.pathParameters.series,
       parameters: parseSearchParameters(req.query, level),
       baseUrl: req.baseUrl,
-      budget: SEARCH_RESPONSE_BUDGET,
+      budget: BUFFERED_JSON_ARRAY_BUDGET,
     });
     // PS3.18 10.6.3.1: 204 when nothing matches; 8.3.4.4.1: a Warning when more results exist.
     if (results.length === 0) return { status: 204 };
