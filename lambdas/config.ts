@@ -62,11 +62,12 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
+  if (n > max) throw new ConfigError(`${name} must be at most ${max}, got "${raw}"`);
   return n;
 }
 
@@ -81,13 +82,29 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return v ? v : undefined;
 }
 
-/** Lambda accepts 6 MB of request; API Gateway base64-encodes binary bodies (4/3), minus headroom. */
 /**
  * SEND_MAX_BATCH_BYTES's default: Deliver's memory (1,024 MB in AWS) holds a group's objects and its
  * request body, twice this or twice the largest instance.
  */
 export const DEFAULT_SEND_MAX_BATCH_BYTES = 64 * 1024 * 1024;
-export const LAMBDA_MAX_REQUEST_BYTES = Math.floor((6 * 1024 * 1024 * 3) / 4) - 64 * 1024;
+/**
+ * Lambda's synchronous invocation payload, 6 MB each way (Lambda quotas, "Invocation payload"): the
+ * whole proxy event in, the whole serialized proxy result out of a buffered function.
+ */
+export const LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** What the proxy event or result holds beside the body (headers, path, request context). */
+export const PROXY_FIELDS_HEADROOM_BYTES = 64 * 1024;
+/**
+ * Largest request body: API Gateway base64-encodes a binary body into the event (4/3), which leaves
+ * 4,653,056 bytes of the 6 MB payload (minus the headroom).
+ */
+export const LAMBDA_MAX_REQUEST_BYTES = Math.floor((LAMBDA_MAX_PAYLOAD_BYTES * 3) / 4) - PROXY_FIELDS_HEADROOM_BYTES;
+/**
+ * Longest bounded wait of the Send transaction: the send function's timeout (18 s, lib/routes.ts:
+ * buffered functions end before API Gateway's 29 s, a cold start included) less the request's own
+ * writes, the workflow's start and the answer.
+ */
+export const SEND_WAIT_MS_MAX = 10_000;
 /** Lambda response streaming: 200 MB per response. */
 export const LAMBDA_MAX_STREAMED_RESPONSE_BYTES = 200 * 1024 * 1024;
 
@@ -115,7 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sendBatchSize: int(env, 'SEND_BATCH_SIZE', 10),
     sendMaxConcurrency: int(env, 'SEND_MAX_CONCURRENCY', 4),
     sendMaxBatchBytes: int(env, 'SEND_MAX_BATCH_BYTES', DEFAULT_SEND_MAX_BATCH_BYTES),
-    sendWaitMs: int(env, 'SEND_WAIT_MS', 2000),
+    sendWaitMs: int(env, 'SEND_WAIT_MS', 2000, SEND_WAIT_MS_MAX),
     sendRetryAfterSeconds: int(env, 'SEND_RETRY_AFTER_SECONDS', 2),
     sendResultTtlSeconds: int(env, 'SEND_RESULT_TTL_SECONDS', 7 * 24 * 3600),
     sendTombstoneTtlSeconds: int(env, 'SEND_TOMBSTONE_TTL_SECONDS', 90 * 24 * 3600),

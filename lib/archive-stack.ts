@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { SEND_WAIT_MS_MAX } from '../lambdas/config';
 import type { Node } from 'constructs';
 import { Construct } from 'constructs';
 import { DicomwebApi, type ApiAuthorization } from './constructs/api';
@@ -60,11 +61,12 @@ export function settingsFromContext(node: Node): ArchiveSettings {
     if (v === false || v === 'false') return false;
     throw new ArchiveContextError(key, v, "'true' or 'false'");
   };
-  const count = (key: string): number | undefined => {
+  const count = (key: string, max = Number.MAX_SAFE_INTEGER): number | undefined => {
     const v: unknown = node.tryGetContext(key);
     if (v === undefined || v === '') return undefined;
     const n = Number(v);
     if (!Number.isInteger(n) || n <= 0) throw new ArchiveContextError(key, v, 'a positive integer');
+    if (n > max) throw new ArchiveContextError(key, v, `at most ${max}`);
     return n;
   };
   const destinations = destinationsFromContext(node.tryGetContext('destinations'));
@@ -82,7 +84,8 @@ export function settingsFromContext(node: Node): ArchiveSettings {
     sendBatchSize: count('sendBatchSize') ?? 10,
     sendMaxConcurrency: count('sendMaxConcurrency') ?? 4,
     sendMaxBatchBytes: count('sendMaxBatchBytes'),
-    sendWaitMs: count('sendWaitMs'),
+    // The send function reads SEND_WAIT_MS once and refuses more: refused here, before a deploy.
+    sendWaitMs: count('sendWaitMs', SEND_WAIT_MS_MAX),
     sendRetryAfterSeconds: count('sendRetryAfterSeconds'),
     sendResultTtlSeconds: count('sendResultTtlSeconds'),
     sendTombstoneTtlSeconds: count('sendTombstoneTtlSeconds'),

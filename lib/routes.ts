@@ -21,16 +21,50 @@ export interface FunctionGroupSpec {
   readonly timeoutSeconds: number;
 }
 
+/**
+ * API Gateway REST API: a buffered (non-streaming) integration answers within 29 s, or the client
+ * gets 504 (API Gateway quotas, "Integration timeout"). CDK's LambdaIntegration default.
+ */
+export const API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29;
+/**
+ * Lambda's init phase may take up to 10 s (Lambda execution environment lifecycle, "Init phase") and
+ * runs before the first invocation, inside the gateway's 29 s but outside the function's timeout.
+ */
+export const LAMBDA_MAX_INIT_SECONDS = 10;
+/** The invoke itself (API Gateway to Lambda and back) within the gateway's wait. */
+const INVOKE_MARGIN_SECONDS = 1;
+/**
+ * Timeout of a buffered function: a cold start's init plus a whole run still ends before API Gateway
+ * gives up (18 + 10 + 1 = 29 s), so the client gets the function's answer, never a 504 while the
+ * function is still working.
+ */
+export const BUFFERED_FUNCTION_TIMEOUT_SECONDS = API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS - LAMBDA_MAX_INIT_SECONDS - INVOKE_MARGIN_SECONDS;
+/**
+ * A streamed integration (response transfer mode STREAM) runs up to 15 minutes (API Gateway, "Stream
+ * the integration response"): beyond the first 6 MB Lambda streams at most 2 MB/s (Lambda, "Bandwidth
+ * limits for response streaming"; API Gateway's own cap starts later, at 10 MB), so a 200 MB response
+ * needs about 100 s and a slow client longer. The streaming groups take the whole 15 minutes.
+ */
+export const STREAMED_FUNCTION_TIMEOUT_SECONDS = 900;
+
 export const functionGroups: Readonly<Record<FunctionGroup, FunctionGroupSpec>> = {
-  store: { entry: 'lambdas/handlers/store.ts', streaming: false, memorySize: 1024, timeoutSeconds: 29 },
-  search: { entry: 'lambdas/handlers/search.ts', streaming: false, memorySize: 512, timeoutSeconds: 29 },
-  retrieve: { entry: 'lambdas/handlers/retrieve.ts', streaming: true, memorySize: 1024, timeoutSeconds: 60 },
-  delete: { entry: 'lambdas/handlers/delete.ts', streaming: false, memorySize: 512, timeoutSeconds: 29 },
-  send: { entry: 'lambdas/handlers/send.ts', streaming: false, memorySize: 512, timeoutSeconds: 29 },
+  store: { entry: 'lambdas/handlers/store.ts', streaming: false, memorySize: 1024, timeoutSeconds: BUFFERED_FUNCTION_TIMEOUT_SECONDS },
+  search: { entry: 'lambdas/handlers/search.ts', streaming: false, memorySize: 512, timeoutSeconds: BUFFERED_FUNCTION_TIMEOUT_SECONDS },
+  retrieve: { entry: 'lambdas/handlers/retrieve.ts', streaming: true, memorySize: 1024, timeoutSeconds: STREAMED_FUNCTION_TIMEOUT_SECONDS },
+  delete: { entry: 'lambdas/handlers/delete.ts', streaming: false, memorySize: 512, timeoutSeconds: BUFFERED_FUNCTION_TIMEOUT_SECONDS },
+  send: { entry: 'lambdas/handlers/send.ts', streaming: false, memorySize: 512, timeoutSeconds: BUFFERED_FUNCTION_TIMEOUT_SECONDS },
   capabilities: { entry: 'lambdas/handlers/capabilities.ts', streaming: false, memorySize: 256, timeoutSeconds: 10 },
   // Store, Search and Retrieve of the Non-Patient Instance Service (PS3.18 12), every category.
-  npi: { entry: 'lambdas/handlers/npi.ts', streaming: true, memorySize: 1024, timeoutSeconds: 29 },
+  npi: { entry: 'lambdas/handlers/npi.ts', streaming: true, memorySize: 1024, timeoutSeconds: STREAMED_FUNCTION_TIMEOUT_SECONDS },
 };
+
+/**
+ * How long API Gateway waits for a group's function: 29 s buffered; a streamed integration's timeout
+ * is the function's (lib/constructs/api.ts sets it so).
+ */
+export function integrationTimeoutSeconds(spec: FunctionGroupSpec): number {
+  return spec.streaming ? spec.timeoutSeconds : API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS;
+}
 
 export interface Route {
   readonly method: HttpMethod;

@@ -29,6 +29,19 @@ export interface SearchRequest {
   readonly parameters: SearchParameters;
   /** Base URL of the service root, for RetrieveURL. */
   readonly baseUrl: string;
+  /** Most bytes the results may take in the response; unbounded when absent. */
+  readonly budget?: ResultBudget;
+}
+
+/**
+ * A response's byte budget. PS3.18 8.3.4.4.1 lets the origin server return fewer results than `limit`
+ * (its maxResults), with a Warning giving the number remaining, which the client pages through with
+ * `offset`; a buffered response (Lambda's 6 MB payload) ends its page where the budget ends.
+ */
+export interface ResultBudget {
+  readonly maxBytes: number;
+  /** Bytes one result adds to the response, with its separator. */
+  readonly sizeOf: (result: DicomJson) => number;
 }
 
 export interface SearchResult {
@@ -36,6 +49,8 @@ export interface SearchResult {
   readonly results: DicomJson[];
   /** More matches exist than returned (PS3.18 8.3.4.4: the response carries a Warning). */
   readonly truncated: boolean;
+  /** How many more matches there are, when truncated and the search has read them all. */
+  readonly remaining?: number;
 }
 
 export class SearchService {
@@ -49,10 +64,12 @@ export class SearchService {
     const { offset } = req.parameters;
     const limit = Math.min(req.parameters.limit ?? this.limits.defaultLimit, this.limits.maxLimit);
     // One match beyond the page tells whether the results are truncated.
-    const matches = await this.matches(req, offset + limit + 1);
-    const page = matches.slice(offset, offset + limit);
-    const results = await this.shape(page, req);
-    return { results, truncated: matches.length > offset + page.length };
+    const wanted = offset + limit + 1;
+    const { matches, complete } = await this.matches(req, wanted);
+    const results = withinBudget(await this.shape(matches.slice(offset, offset + limit), req), req.budget);
+    const truncated = matches.length > offset + results.length;
+    if (!truncated) return { results, truncated };
+    return { results, truncated, ...(complete ? { remaining: matches.length - offset - results.length } : {}) };
   }
 
   /**
@@ -62,16 +79,16 @@ export class SearchService {
    */
   async matchingEntries(req: SearchRequest): Promise<IndexEntry[]> {
     const { offset, limit } = req.parameters;
-    const matches = await this.matches(req, limit === undefined ? undefined : offset + limit);
+    const { matches } = await this.matches(req, limit === undefined ? undefined : offset + limit);
     return matches.slice(offset, limit === undefined ? undefined : offset + limit).map((m) => m.entry);
   }
 
   /**
    * Reads the candidates of the access path (at most maxCandidates) and keeps the matches, in result
    * order: the first `wanted` of them when given, which an access path that yields in result order
-   * (IndexQuery) finds without reading further.
+   * (IndexQuery) finds without reading further. `complete`: every match was read.
    */
-  private async matches(req: SearchRequest, wanted?: number): Promise<{ entry: IndexEntry; view: DicomJson }[]> {
+  private async matches(req: SearchRequest, wanted?: number): Promise<{ matches: { entry: IndexEntry; view: DicomJson }[]; complete: boolean }> {
     // A relational resource's path UIDs are checked as retrieve and delete check them: 400, not 204.
     if (req.studyInstanceUID !== undefined) {
       assertValidUids({ studyInstanceUID: req.studyInstanceUID, seriesInstanceUID: req.seriesInstanceUID });
@@ -91,9 +108,9 @@ export class SearchService {
       }
       const view = viewOf(entry, req.baseUrl);
       if (matchesAll(view, matchKeys, { fuzzymatching })) matches.push({ entry, view });
-      if (inOrder && matches.length === wanted) break;
+      if (inOrder && matches.length === wanted) return { matches, complete: false };
     }
-    return inOrder ? matches : matches.sort((a, b) => inResultOrder(a.entry, b.entry));
+    return { matches: inOrder ? matches : matches.sort((a, b) => inResultOrder(a.entry, b.entry)), complete: true };
   }
 
   /** Each match with the attributes the request returns (PS3.18 10.6.3.3). */
@@ -118,6 +135,26 @@ export class SearchService {
       return out;
     });
   }
+}
+
+/**
+ * The first results that fit the budget. One result over the whole budget is refused (413): no page
+ * can hold it, and fewer attributes (includefield) make it fit.
+ */
+function withinBudget(results: DicomJson[], budget: ResultBudget | undefined): DicomJson[] {
+  if (!budget) return results;
+  let bytes = 0;
+  for (let i = 0; i < results.length; i++) {
+    bytes += budget.sizeOf(results[i]!);
+    if (bytes <= budget.maxBytes) continue;
+    if (i === 0) {
+      throw new PayloadTooLargeError(
+        `one result alone exceeds the ${budget.maxBytes} bytes a search response holds; request fewer attributes (includefield)`,
+      );
+    }
+    return results.slice(0, i);
+  }
+  return results;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { LAMBDA_MAX_PAYLOAD_BYTES, PROXY_FIELDS_HEADROOM_BYTES } from '../config';
 import type { DicomwebRequest, DicomwebResponse, RequestBody } from './http';
 import { bodyOf, isStreamBody } from './http';
 
@@ -95,6 +96,23 @@ async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
   for await (const chunk of body) chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
   return Buffer.concat(chunks);
 }
+
+/**
+ * Bytes a JSON value adds to a buffered function's payload when sent as (part of) a text body: the
+ * proxy result is itself JSON, so the body's JSON text travels escaped as a JSON string.
+ */
+export function bufferedJsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(JSON.stringify(value)), 'utf8') - 2;
+}
+
+/**
+ * What a buffered function's JSON array body may hold: Lambda's 6 MB payload less the result's other
+ * fields and the brackets, each element counted as it travels (escaped), with its comma.
+ */
+export const BUFFERED_JSON_ARRAY_BUDGET = {
+  maxBytes: LAMBDA_MAX_PAYLOAD_BYTES - PROXY_FIELDS_HEADROOM_BYTES - 2,
+  sizeOf: (element: unknown): number => bufferedJsonBytes(element) + 1,
+} as const;
 
 /**
  * Turns a response into a proxy result. Streaming functions keep stream bodies as streams

@@ -5,28 +5,34 @@ import { createDynamoDbClient, DynamoMetadataIndex } from '../storage/dynamodb';
 import type { Level } from '../storage/ports';
 import { functionServices } from './function-services';
 import type { DicomwebRequest, DicomwebResponse } from './http';
-import { dicomJson } from './http';
+import { dicomJson, warningHeader } from './http';
 import { dicomwebHandler, type Operation, type Operations } from './middleware';
+import { BUFFERED_JSON_ARRAY_BUDGET } from './proxy';
 import { searchOptions } from './service-options';
 import type { Services } from './services';
 
 type SearchServices = Pick<Services, 'search'>;
 
+/**
+ * The search function answers buffered, so a page ends within Lambda's 6 MB payload (5,000 results
+ * with includefield=all pass it, which API Gateway answers 502), with the Warning of PS3.18 8.3.4.4.1
+ * giving the number remaining, which QIDO-RS clients page through with offset. Streaming the page
+ * would keep it as large, at 2 MB/s after 6 MB, for clients that page anyway.
+ */
 function searchFor(level: Level): Operation<SearchServices> {
   return async (req: DicomwebRequest, { search }: SearchServices): Promise<DicomwebResponse> => {
-    const { results, truncated } = await search.search({
+    const { results, truncated, remaining } = await search.search({
       level,
       studyInstanceUID: req.pathParameters.study,
       seriesInstanceUID: req.pathParameters.series,
       parameters: parseSearchParameters(req.query, level),
       baseUrl: req.baseUrl,
+      budget: BUFFERED_JSON_ARRAY_BUDGET,
     });
-    // PS3.18 10.6.3.1: 204 when nothing matches; 8.3.4.4: a Warning when more results exist.
+    // PS3.18 10.6.3.1: 204 when nothing matches; 8.3.4.4.1: a Warning when more results exist.
     if (results.length === 0) return { status: 204 };
-    const headers: Record<string, string> = truncated
-      ? { Warning: '299 - "There are additional results that can be requested"' }
-      : {};
-    return dicomJson(200, results, headers);
+    const more = remaining === undefined ? 'There are additional results' : `There are ${remaining} additional results`;
+    return dicomJson(200, results, truncated ? { Warning: warningHeader(req.baseUrl, `${more} that can be requested`) } : {});
   };
 }
 

@@ -2,15 +2,15 @@
  * The embedded API gateway: a Node HTTP server that serves THE route table (lib/routes.ts) by
  * turning each request into the API Gateway REST proxy event the cloud sends (binary bodies
  * base64-encoded, as with binaryMediaTypes '*\/*'), invoking the function group's handler, and writing
- * its result back, streamed bodies included. It enforces the cloud's request limit so that what passes
- * here passes in AWS.
+ * its result back, streamed bodies included. It enforces the cloud's limits (the request body here,
+ * the response payload and the timeouts in ./lambda-limits.ts) so that what passes here passes in AWS.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { errorResponse } from '../../lambdas/handlers/middleware';
 import type { ProxyResult } from '../../lambdas/handlers/proxy';
 import { toProxyResult } from '../../lambdas/handlers/proxy';
@@ -18,13 +18,19 @@ import { MethodNotAllowedError, NotFoundError, ServiceUnavailableError } from '.
 import { requestTooLarge } from '../../lambdas/dicomweb/store';
 import type { FunctionGroup, Route } from '../routes';
 import { routesForPath } from '../routes';
+import { GatewayFailure, invokeWithinLimits, type InvocationTimeouts, type ProxyHandler } from './lambda-limits';
 
-export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<ProxyResult>;
+export type { ProxyHandler } from './lambda-limits';
 
 export interface GatewayOptions {
   readonly handlers: Readonly<Record<FunctionGroup, ProxyHandler>>;
-  /** Largest request body accepted (Lambda's 6 MB invocation payload, base64-decoded). */
+  /**
+   * Largest request body accepted: MAX_REQUEST_BYTES, whose default is what Lambda's 6 MB invocation
+   * payload holds base64-encoded (LAMBDA_MAX_REQUEST_BYTES, lambdas/config.ts).
+   */
   readonly maxRequestBytes: number;
+  /** Function and integration timeouts replacing the route table's (./lambda-limits.ts). */
+  readonly timeouts?: InvocationTimeouts;
   /**
    * Most requests handled at once; beyond it the gateway answers 503 with Retry-After and a Status
    * Report. In AWS the same overload is met by Lambda's concurrency limit (a throttled invocation,
@@ -76,24 +82,6 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffe
     size += chunk.length;
   }
   return body ? body.subarray(0, size) : Buffer.concat(chunks);
-}
-
-function lambdaContext(group: FunctionGroup): Context {
-  const deadline = Date.now() + 15 * 60 * 1000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: `local-${group}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:local-${group}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/local-${group}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 /**
@@ -163,11 +151,24 @@ export function proxyEvent(
   };
 }
 
-async function writeResult(res: http.ServerResponse, result: ProxyResult): Promise<void> {
+async function writeResult(res: http.ServerResponse, result: ProxyResult, deadline?: number): Promise<void> {
   res.statusCode = result.statusCode;
   for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
   if (result.body instanceof Readable) {
-    await pipeline(result.body, res);
+    // A streamed response ends when its function times out: the client gets a cut body.
+    const body = result.body;
+    const cut =
+      deadline === undefined
+        ? undefined
+        : setTimeout(() => {
+            console.error(JSON.stringify({ level: 'error', gateway: 'FunctionTimeout', streamed: true }));
+            body.destroy(new Error('the function timed out while streaming its response'));
+          }, deadline - Date.now());
+    try {
+      await pipeline(body, res);
+    } finally {
+      clearTimeout(cut);
+    }
     return;
   }
   const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body, 'utf8');
@@ -236,8 +237,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       req.destroy();
       return;
     }
-    const result = await opts.handlers[match.route.group](event, lambdaContext(match.route.group));
-    await writeResult(res, result);
+    const group = match.route.group;
+    let invocation;
+    try {
+      invocation = await invokeWithinLimits(group, opts.handlers[group], event, opts.timeouts);
+    } catch (error) {
+      if (!(error instanceof GatewayFailure)) throw error;
+      // What the function's log would say in AWS; no request data.
+      console.error(JSON.stringify({ level: 'error', gateway: error.reason, group, status: error.status }));
+      return writeResult(res, error.result());
+    }
+    await writeResult(res, invocation.result, invocation.deadline);
   }
 
   // Idle keep-alive connections are closed after 65 s, not Node's 5 s: a client whose event loop was

@@ -2,7 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ArchiveContextError } from '../../lib/archive-stack';
 import { BINARY_MEDIA_TYPES, UnauthenticatedApiError } from '../../lib/constructs/api';
-import { functionGroups, routes, type FunctionGroup } from '../../lib/routes';
+import { functionGroups, integrationTimeoutSeconds, routes, type FunctionGroup } from '../../lib/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
 import {
   GLOBAL_SECONDARY_INDEXES,
@@ -177,6 +177,8 @@ describe('ArchiveStack API', () => {
     for (const route of routes) {
       const integration = methods.get(`${route.method} ${route.path}`)!.Integration;
       const uri = JSON.stringify(integration.Uri);
+      // API Gateway's wait: the function's timeout when streamed, its 29 s default when buffered.
+      expect(integration.TimeoutInMillis ?? 29_000, route.path).toBe(integrationTimeoutSeconds(functionGroups[route.group]) * 1000);
       if (functionGroups[route.group].streaming) {
         expect(integration.ResponseTransferMode, route.path).toBe('STREAM');
         expect(uri).toContain('2021-11-15/functions/');
@@ -258,5 +260,7 @@ describe('ArchiveStack authorization modes', () => {
     expect(() => synth({ auth: 'apikey' })).toThrow(ArchiveContextError);
     expect(() => synth({ waf: 'no' })).toThrow(ArchiveContextError);
     expect(() => synth({ reservedConcurrency: '-1' })).toThrow(ArchiveContextError);
+    // Send's bounded wait must fit the send function's timeout (lambdas/config.ts SEND_WAIT_MS_MAX).
+    expect(() => synth({ sendWaitMs: '20000' })).toThrow(/context sendWaitMs must be at most 10000/);
   });
 });

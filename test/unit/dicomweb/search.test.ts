@@ -266,6 +266,40 @@ describe('SearchService paging', () => {
   });
 });
 
+describe('SearchService byte budget (PS3.18 8.3.4.4.1: fewer results than limit, and the number remaining)', () => {
+  const parameters = (params: Record<string, string>) => parseSearchParameters(new Map(Object.entries(params).map(([k, v]) => [k, [v]])), 'INSTANCE');
+  const run = (params: Record<string, string>, maxBytes: number) =>
+    new SearchService(idx, LIMITS).search({
+      level: 'INSTANCE',
+      parameters: parameters(params),
+      baseUrl: BASE_URL,
+      budget: { maxBytes, sizeOf: (r) => JSON.stringify(r).length + 1 },
+    });
+
+  it('ends the page where the budget ends, with the number of matches left when all were read', async () => {
+    const all = await run({ limit: '10' }, Infinity);
+    const sizes = all.results.map((r) => JSON.stringify(r).length + 1);
+    expect(all).toMatchObject({ truncated: false });
+    expect(all.remaining).toBeUndefined();
+    const page = await run({ limit: '10' }, sizes[0]! + sizes[1]!);
+    expect(page.results).toEqual(all.results.slice(0, 2));
+    expect(page).toMatchObject({ truncated: true, remaining: 3 });
+    const next = await run({ limit: '10', offset: '2' }, sizes[2]! + sizes[3]! + sizes[4]!);
+    expect(next.results).toEqual(all.results.slice(2));
+    expect(next).toMatchObject({ truncated: false });
+  });
+
+  it('leaves the number out when the search stopped before reading every match', async () => {
+    const page = await run({ limit: '2' }, Infinity);
+    expect(page.truncated).toBe(true);
+    expect(page.remaining).toBeUndefined();
+  });
+
+  it('answers 413 when one result alone is over the budget', async () => {
+    await expect(run({ limit: '10' }, 10)).rejects.toBeInstanceOf(PayloadTooLargeError);
+  });
+});
+
 describe('SearchService candidate cap', () => {
   it('answers 413 when the access path reads more entries than allowed', async () => {
     const limits = { maxCandidates: 4, defaultLimit: 10, maxLimit: 10 };

@@ -5,6 +5,7 @@
  */
 import type http from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { LAMBDA_MAX_PAYLOAD_BYTES, LAMBDA_MAX_REQUEST_BYTES } from '../../../../lambdas/config';
 import { proxyEvent, requestTarget } from '../../../../lib/local/gateway';
 import { routes } from '../../../../lib/routes';
 
@@ -40,5 +41,22 @@ describe('requestTarget', () => {
     expect(t.pathname).toBe('/studies/%2e%2e/series');
     expect(t.searchParams.getAll('PatientID')).toEqual(['1', '2']);
     expect(requestTarget('/studies/../series').pathname).toBe('/studies/../series');
+  });
+});
+
+describe('the request limit against the 6 MB invocation payload', () => {
+  const store = routes.find((r) => r.method === 'POST' && r.path === '/studies')!;
+  // API Gateway takes at most 10,240 bytes of request headers (API Gateway quotas); the event holds
+  // them twice (headers and multiValueHeaders).
+  const headers = ['Content-Type', 'multipart/related; type="application/dicom"; boundary=x', 'Cookie', 'c'.repeat(10_000)];
+  const eventBytes = (bodyBytes: number) =>
+    Buffer.byteLength(JSON.stringify(proxyEvent(request(headers), new URL('http://localhost/studies'), store, {}, Buffer.alloc(bodyBytes, 1))));
+
+  it('admits a body of LAMBDA_MAX_REQUEST_BYTES, whose event with the largest headers fits the payload', () => {
+    expect(eventBytes(LAMBDA_MAX_REQUEST_BYTES)).toBeLessThanOrEqual(LAMBDA_MAX_PAYLOAD_BYTES);
+  });
+
+  it('would not fit the payload with a body 64 KiB larger: the limit is the payload less the headroom', () => {
+    expect(eventBytes(LAMBDA_MAX_REQUEST_BYTES + 64 * 1024)).toBeGreaterThan(LAMBDA_MAX_PAYLOAD_BYTES);
   });
 });
