@@ -1,0 +1,119 @@
+/**
+ * e2e: the deploy smoke test (lib/cli/smoke.ts, run as a child process as users run it) against an
+ * embedded archive A with a bearer token, and a second archive B registered in A's destinations as
+ * the Send destination: every step green and exit 0; then failures that each turn one step red and
+ * the exit code non-zero.
+ */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DICOM_JSON, tempArchive } from '../support/http';
+
+type Archive = Awaited<ReturnType<typeof tempArchive>>;
+
+const TSX = path.resolve('node_modules/.bin/tsx');
+const CLI = path.resolve('lib/cli/smoke.ts');
+const TOKEN = 'smoke-e2e-token';
+/** Bound on one CLI run (within vitest's 30 s testTimeout); --max-wait bounds the polling inside it. */
+const RUN_TIMEOUT_MS = 25_000;
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function runSmoke(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(TSX, [CLI, ...args, '--max-wait', '15', '--timeout', '10'], { timeout: RUN_TIMEOUT_MS, env: { ...process.env, NO_COLOR: '1', ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** The line of step n, e.g. `  PASS  2. Store Instances (STOW-RS)  (312 ms)  4 instances stored`. */
+function stepLine(run: Run, n: number): string {
+  return run.stdout.split('\n').find((line) => new RegExp(`^  (PASS|FAIL|SKIP)  ${n}\\. `).test(line)) ?? `(no line for step ${n})\n${run.stdout}${run.stderr}`;
+}
+
+/** The study UID the run announced. */
+function studyOf(run: Run): string {
+  return /synthetic study ([0-9.]+)/.exec(run.stdout)?.[1] ?? 'none';
+}
+
+let a: Archive;
+let b: Archive;
+
+beforeAll(async () => {
+  b = await tempArchive();
+  a = await tempArchive({ env: { AUTH_TOKEN: TOKEN, SEND_WAIT_MS: '1', SEND_RETRY_AFTER_SECONDS: '1' } });
+  await writeFile(path.join(a.dataDir, 'destinations.json'), JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }] }));
+});
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+});
+
+describe('npm run smoke (lib/cli/smoke.ts) against embedded archives', () => {
+  it('every step green, exit 0; the study reached B and is gone from A', async () => {
+    const run = await runSmoke(['--url', a.url, '--destination', b.url, '--verify-destination'], { DICOMWEB_TOKEN: TOKEN });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    for (const n of [1, 2, 3, 4, 5, 6]) expect(stepLine(run, n)).toMatch(/^  PASS  /);
+    expect(stepLine(run, 4)).toContain('4 instances byte-identical');
+    expect(stepLine(run, 5)).toContain('0000 Success');
+    expect(run.stdout).toContain('all 6 steps that ran passed');
+    const study = studyOf(run);
+    const inB = await fetch(`${b.url}/studies/${study}/instances`, { headers: { Accept: DICOM_JSON } });
+    expect(((await inB.json()) as unknown[]).length).toBe(4);
+    const inA = await fetch(`${a.url}/studies/${study}/metadata`, { headers: { Accept: DICOM_JSON, Authorization: `Bearer ${TOKEN}` } });
+    expect([404, 410]).toContain(inA.status);
+  });
+
+  it('without --destination the Send step is skipped with a notice; --keep leaves the study', async () => {
+    const run = await runSmoke(['--url', a.url, '--token', TOKEN, '--keep']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(stepLine(run, 5)).toMatch(/^  SKIP  5\. .*no --destination given/);
+    expect(stepLine(run, 6)).toMatch(/^  SKIP  6\. .*--keep/);
+    const kept = await fetch(`${a.url}/studies/${studyOf(run)}/metadata`, { headers: { Accept: DICOM_JSON, Authorization: `Bearer ${TOKEN}` } });
+    expect(kept.status).toBe(200);
+  });
+
+  it('a wrong token: step 1 red with 401 and the Status Report, the rest not run, exit 1', async () => {
+    const run = await runSmoke(['--url', a.url, '--token', 'not-the-token']);
+    expect(run.code).toBe(1);
+    expect(stepLine(run, 1)).toMatch(/^  FAIL  1\. .*answered 401/);
+    expect(run.stdout).toContain('Status Report: ');
+    expect(run.stdout).toContain('check: the credentials');
+    expect(stepLine(run, 2)).toMatch(/^  SKIP  2\. .*not run: step 1 failed/);
+  });
+
+  it('a destination A does not know: Send red with the 400 Status Report, the other steps green, exit 1', async () => {
+    const run = await runSmoke(['--url', a.url, '--token', TOKEN, '--destination', 'http://127.0.0.1:9/dicomweb']);
+    expect(run.code).toBe(1);
+    for (const n of [1, 2, 3, 4, 6]) expect(stepLine(run, n)).toMatch(/^  PASS  /);
+    expect(stepLine(run, 5)).toMatch(/^  FAIL  5\. .*the origin server answered 400/);
+    expect(run.stdout).toContain('the destination is not a registered destination of this archive');
+    expect(run.stdout).toContain("check: that the destination is registered in the origin's destinations");
+  });
+
+  it('a URL where nothing listens: a clear unreachable message, exit 1', async () => {
+    const server: Server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const run = await runSmoke(['--url', `http://127.0.0.1:${port}/prod`]);
+    expect(run.code).toBe(1);
+    expect(stepLine(run, 1)).toMatch(new RegExp(`^  FAIL  1\\. .*cannot reach http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
+    expect(run.stdout).toContain('check: the URL');
+  });
+
+  it('bad usage: exit 2 with the usage text', async () => {
+    const run = await runSmoke(['--url', 'ftp://example.org']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--url must be an absolute http(s) URL');
+    expect(run.stderr).toContain('Usage: npm run smoke');
+  });
+});
