@@ -3,7 +3,7 @@
  * (Supplement 248) against a deployed archive, with the checks that prove it works end to end.
  * A step resolves to a one-line summary or throws a StepFailure saying what to check.
  */
-import { parseMediaType, parseMultipartRelated } from '../../lambdas/dicom/multipart';
+import { MultipartError, parseMediaType, parseMultipartRelated, type MultipartPart } from '../../lambdas/dicom/multipart';
 import { Tag } from '../../lambdas/dicom/tags';
 import { call, StepFailure, type Answer } from './smoke-http';
 import type { SmokeStudy } from './smoke-study';
@@ -64,10 +64,18 @@ function storeResponse(answer: Answer): DicomJson | undefined {
 
 const first = (obj: DicomJson | undefined, tag: string): unknown => obj?.[tag]?.Value?.[0];
 
-function multipart(answer: Answer) {
+function multipart(answer: Answer): MultipartPart[] {
   const boundary = parseMediaType(answer.headers.get('content-type') ?? '').params.boundary;
   if (!boundary) throw new StepFailure('the answer is not multipart/related (PS3.18 8.7.3.1)', { status: answer.status });
-  return parseMultipartRelated(answer.body, boundary);
+  try {
+    return parseMultipartRelated(answer.body, boundary);
+  } catch (err) {
+    if (!(err instanceof MultipartError)) throw err;
+    throw new StepFailure(`the multipart/related answer is malformed (${err.message})`, {
+      status: answer.status,
+      check: 'that nothing between the client and the API rewrites binary bodies (API Gateway binary media types, a proxy)',
+    });
+  }
 }
 
 /** Runs `attempt` until it returns true or the wait is over (GSIs are eventually consistent); then `failure()`. */

@@ -6,11 +6,12 @@
  */
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DICOM_JSON, tempArchive } from '../support/http';
+import { freePort } from '../support/net';
 
 type Archive = Awaited<ReturnType<typeof tempArchive>>;
 
@@ -42,6 +43,34 @@ function stepLine(run: Run, n: number): string {
 /** The study UID the run announced. */
 function studyOf(run: Run): string {
   return /synthetic study ([0-9.]+)/.exec(run.stdout)?.[1] ?? 'none';
+}
+
+/**
+ * A proxy in front of `target` that forwards every request, except that a request `fault` picks is
+ * answered 500 with a Status Report, and an answer `corrupt` picks has one body byte changed.
+ */
+async function faultyProxy(
+  target: string,
+  opts: { fault?: (req: IncomingMessage) => boolean; corrupt?: (req: IncomingMessage) => boolean },
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer(async (req, res) => {
+    if (opts.fault?.(req)) {
+      res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: 500, title: 'Internal Server Error', detail: 'injected fault' }));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>;
+    const upstream = await fetch(`${target}${req.url}`, { method: req.method!, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+    const body = Buffer.from(await upstream.arrayBuffer());
+    if (opts.corrupt?.(req) && body.length > 0) body[body.length >> 1] ^= 0xff;
+    res.writeHead(upstream.status, { 'Content-Type': upstream.headers.get('content-type') ?? 'application/octet-stream' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 let a: Archive;
@@ -99,11 +128,34 @@ describe('npm run smoke (lib/cli/smoke.ts) against embedded archives', () => {
     expect(run.stdout).toContain("check: that the destination is registered in the origin's destinations");
   });
 
+  it('a search answering 500: Search red with the Status Report, the other steps green, exit 1', async () => {
+    const proxy = await faultyProxy(a.url, { fault: (req) => req.method === 'GET' && /^\/studies\?PatientID=/.test(req.url ?? '') });
+    try {
+      const run = await runSmoke(['--url', proxy.url, '--token', TOKEN]);
+      expect(run.code).toBe(1);
+      for (const n of [1, 2, 4, 6]) expect(stepLine(run, n)).toMatch(/^  PASS  /);
+      expect(stepLine(run, 3)).toMatch(/^  FAIL  3\. .*GET \/studies\?PatientID=SMOKE-[0-9-]+ answered 500/);
+      expect(run.stdout).toContain('Status Report: Internal Server Error: injected fault');
+      expect(run.stdout).toContain("check: the function's CloudWatch logs");
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('an instance retrieved with one byte changed: Retrieve red, exit 1', async () => {
+    const proxy = await faultyProxy(a.url, { corrupt: (req) => req.method === 'GET' && /\/instances\/[0-9.]+$/.test(req.url ?? '') });
+    try {
+      const run = await runSmoke(['--url', proxy.url, '--token', TOKEN]);
+      expect(run.code).toBe(1);
+      expect(stepLine(run, 4)).toMatch(/^  FAIL  4\. .*came back different from the bytes stored/);
+      expect(stepLine(run, 6)).toMatch(/^  PASS  /);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a URL where nothing listens: a clear unreachable message, exit 1', async () => {
-    const server: Server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    await new Promise((resolve) => server.close(resolve));
+    const port = await freePort();
     const run = await runSmoke(['--url', `http://127.0.0.1:${port}/prod`]);
     expect(run.code).toBe(1);
     expect(stepLine(run, 1)).toMatch(new RegExp(`^  FAIL  1\\. .*cannot reach http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
