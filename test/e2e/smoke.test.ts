@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DICOM_JSON, tempArchive } from '../support/http';
 import { freePort } from '../support/net';
+import { sigV4Signer } from '../../lib/cli/sigv4';
 
 type Archive = Awaited<ReturnType<typeof tempArchive>>;
 
@@ -45,23 +46,43 @@ function studyOf(run: Run): string {
   return /synthetic study ([0-9.]+)/.exec(run.stdout)?.[1] ?? 'none';
 }
 
+/** An answer a proxy gives instead of forwarding: a Status Report (PS3.18 8.6.3) with this status. */
+interface Refusal {
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+}
+
 /**
- * A proxy in front of `target` that forwards every request, except that a request `fault` picks is
- * answered 500 with a Status Report, and an answer `corrupt` picks has one body byte changed.
+ * A proxy in front of `target` that forwards every request, except that one `refuse` answers is
+ * answered by it, an answer `corrupt` picks has one body byte changed, and with `deferDeletes` a
+ * DELETE is answered 202 at once and forwarded that many ms later (an asynchronous delete).
  */
-async function faultyProxy(
+async function proxy(
   target: string,
-  opts: { fault?: (req: IncomingMessage) => boolean; corrupt?: (req: IncomingMessage) => boolean },
+  opts: {
+    refuse?: (req: IncomingMessage, body: Buffer) => Promise<Refusal | undefined> | Refusal | undefined;
+    corrupt?: (req: IncomingMessage) => boolean;
+    deferDeletes?: number;
+  },
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer(async (req, res) => {
-    if (opts.fault?.(req)) {
-      res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: 500, title: 'Internal Server Error', detail: 'injected fault' }));
-      return;
-    }
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const requestBody = Buffer.concat(chunks);
+    const refusal = await opts.refuse?.(req, requestBody);
+    if (refusal) {
+      res.writeHead(refusal.status, { 'Content-Type': 'application/json' }).end(JSON.stringify(refusal));
+      return;
+    }
     const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>;
-    const upstream = await fetch(`${target}${req.url}`, { method: req.method!, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+    const forward = () => fetch(`${target}${req.url}`, { method: req.method!, headers, ...(chunks.length ? { body: requestBody } : {}) });
+    if (opts.deferDeletes !== undefined && req.method === 'DELETE') {
+      setTimeout(() => void forward(), opts.deferDeletes);
+      res.writeHead(202).end();
+      return;
+    }
+    const upstream = await forward();
     const body = Buffer.from(await upstream.arrayBuffer());
     if (opts.corrupt?.(req) && body.length > 0) body[body.length >> 1] ^= 0xff;
     res.writeHead(upstream.status, { 'Content-Type': upstream.headers.get('content-type') ?? 'application/octet-stream' }).end(body);
@@ -71,6 +92,27 @@ async function faultyProxy(
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The example credentials of the AWS documentation, given to the CLI through the environment. */
+const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+
+/**
+ * Checks a request's SigV4 signature the way API Gateway does for IAM authorization: signs the request
+ * as received (method, Host, path, query, the signed headers, body) at its X-Amz-Date and compares.
+ */
+async function badSignature(req: IncomingMessage, body: Buffer): Promise<Refusal | undefined> {
+  const given = req.headers.authorization ?? '';
+  const m = /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/(us-east-1)\/execute-api\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$/.exec(given);
+  const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(String(req.headers['x-amz-date']));
+  if (!m || !date) return { status: 403, title: 'Forbidden', detail: 'Missing Authentication Token' };
+  const generated = ['host', 'x-amz-date'];
+  const headers = Object.fromEntries(m[2]!.split(';').filter((h) => !generated.includes(h)).map((h) => [h, String(req.headers[h])]));
+  const signer = sigV4Signer({ region: m[1]!, credentials: CREDENTIALS });
+  const at = new Date(`${date[1]}-${date[2]}-${date[3]}T${date[4]}:${date[5]}:${date[6]}Z`);
+  const expected = await signer({ method: req.method!, url: new URL(req.url!, `http://${req.headers.host}`), headers, ...(body.length ? { body } : {}) }, at);
+  if (expected.authorization === given) return undefined;
+  return { status: 403, title: 'Forbidden', detail: 'The request signature we calculated does not match the signature you provided' };
 }
 
 let a: Archive;
@@ -129,28 +171,60 @@ describe('npm run smoke (lib/cli/smoke.ts) against embedded archives', () => {
   });
 
   it('a search answering 500: Search red with the Status Report, the other steps green, exit 1', async () => {
-    const proxy = await faultyProxy(a.url, { fault: (req) => req.method === 'GET' && /^\/studies\?PatientID=/.test(req.url ?? '') });
+    const front = await proxy(a.url, {
+      refuse: (req) => (req.method === 'GET' && /^\/studies\?PatientID=/.test(req.url ?? '') ? { status: 500, title: 'Internal Server Error', detail: 'injected fault' } : undefined),
+    });
     try {
-      const run = await runSmoke(['--url', proxy.url, '--token', TOKEN]);
+      const run = await runSmoke(['--url', front.url, '--token', TOKEN]);
       expect(run.code).toBe(1);
       for (const n of [1, 2, 4, 6]) expect(stepLine(run, n)).toMatch(/^  PASS  /);
       expect(stepLine(run, 3)).toMatch(/^  FAIL  3\. .*GET \/studies\?PatientID=SMOKE-[0-9-]+ answered 500/);
       expect(run.stdout).toContain('Status Report: Internal Server Error: injected fault');
       expect(run.stdout).toContain("check: the function's CloudWatch logs");
     } finally {
-      await proxy.close();
+      await front.close();
     }
   });
 
   it('an instance retrieved with one byte changed: Retrieve red, exit 1', async () => {
-    const proxy = await faultyProxy(a.url, { corrupt: (req) => req.method === 'GET' && /\/instances\/[0-9.]+$/.test(req.url ?? '') });
+    const front = await proxy(a.url, { corrupt: (req) => req.method === 'GET' && /\/instances\/[0-9.]+$/.test(req.url ?? '') });
     try {
-      const run = await runSmoke(['--url', proxy.url, '--token', TOKEN]);
+      const run = await runSmoke(['--url', front.url, '--token', TOKEN]);
       expect(run.code).toBe(1);
       expect(stepLine(run, 4)).toMatch(/^  FAIL  4\. .*came back different from the bytes stored/);
       expect(stepLine(run, 6)).toMatch(/^  PASS  /);
     } finally {
-      await proxy.close();
+      await front.close();
+    }
+  });
+
+  it('--sigv4 signs every request as API Gateway checks it (B as the destination, A behind the check), all green', async () => {
+    const open = await tempArchive();
+    const front = await proxy(open.url, { refuse: badSignature });
+    try {
+      await writeFile(path.join(open.dataDir, 'destinations.json'), JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }] }));
+      const env = { AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey, AWS_PROFILE: '', AWS_EC2_METADATA_DISABLED: 'true' };
+      const run = await runSmoke(['--url', front.url, '--sigv4', '--region', 'us-east-1', '--destination', b.url], env);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.stdout).toContain('(auth: sigv4)');
+      const wrong = await runSmoke(['--url', front.url, '--sigv4', '--region', 'us-east-1'], { ...env, AWS_SECRET_ACCESS_KEY: 'not-the-secret' });
+      expect(wrong.code).toBe(1);
+      expect(stepLine(wrong, 1)).toMatch(/^  FAIL  1\. .*answered 403/);
+      expect(wrong.stdout).toContain('The request signature we calculated does not match');
+    } finally {
+      await front.close();
+      await open.close();
+    }
+  });
+
+  it('an asynchronous delete (202): polled until the study answers 404 / 410', async () => {
+    const front = await proxy(a.url, { deferDeletes: 1_500 });
+    try {
+      const run = await runSmoke(['--url', front.url, '--token', TOKEN]);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(stepLine(run, 6)).toMatch(/^  PASS  6\. .*DELETE 202, then 410/);
+    } finally {
+      await front.close();
     }
   });
 
