@@ -1,6 +1,6 @@
 /** The smoke CLI without a network: its options, its step runner and output, and how it authenticates. */
 import { describe, expect, it } from 'vitest';
-import { authorizedFetch, StepFailure } from '../../../../lib/cli/smoke-http';
+import { authorizedFetch, call, checkFor, StepFailure } from '../../../../lib/cli/smoke-http';
 import { formatStep, main, parseSmokeArgs, runSteps, SmokeUsageError, type StepReport } from '../../../../lib/cli/smoke';
 import type { SmokeContext, SmokeStep } from '../../../../lib/cli/smoke-steps';
 
@@ -160,5 +160,24 @@ describe('authorizedFetch', () => {
     expect(signed.headers.get('authorization')).toBe('AWS4-HMAC-SHA256 for GET /prod/studies');
     expect(signed.headers.has('host')).toBe(false);
     expect(signed.url).toBe(`${API}/studies?PatientID=X`);
+  });
+});
+
+describe('call', () => {
+  it('a request the timeout aborts is a failure naming the host and the bound', async () => {
+    const hanging = (async (_url: URL, init: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => init.signal!.addEventListener('abort', () => reject(init.signal!.reason)))) as typeof fetch;
+    const failure = await call(authorizedFetch({ kind: 'none' }, 50, hanging), 50, 'OPTIONS', `${API}/`, { expect: [200] }).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(StepFailure);
+    expect((failure as StepFailure).message).toBe('no answer from https://abc123.execute-api.eu-central-1.amazonaws.com within 0.05 s');
+    expect((failure as StepFailure).details.check).toContain('--timeout');
+  });
+
+  it('an unexpected status is a failure with the status, the Status Report and what to check', async () => {
+    const answer = (async () => new Response(JSON.stringify({ status: 429, title: 'Too Many Requests', detail: 'slow down' }), { status: 429 })) as typeof fetch;
+    const failure = (await call(answer, 1_000, 'GET', `${API}/studies?PatientID=X`, { expect: [200] }).catch((err: unknown) => err)) as StepFailure;
+    expect(failure.message).toBe('GET /prod/studies?PatientID=X answered 429');
+    expect(failure.details).toEqual({ status: 429, statusReport: { title: 'Too Many Requests', detail: 'slow down' }, check: checkFor(429) });
+    expect(checkFor(429)).toContain('throttl');
   });
 });
