@@ -1,17 +1,19 @@
 /**
- * e2e: the deploy smoke test (lib/cli/smoke.ts, run as a child process as users run it) against an
- * embedded archive A with a bearer token, and a second archive B registered in A's destinations as
- * the Send destination: every step green and exit 0; then failures that each turn one step red and
- * the exit code non-zero.
+ * e2e: the deploy smoke test (lib/cli/smoke.ts, run as a child process as users run it) against
+ * `npm start` (A, with a bearer token) and a second archive B registered in A's destinations as the
+ * Send destination: every step green and exit 0; then failures that each turn one step red and the
+ * exit code non-zero.
  */
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DICOM_JSON, tempArchive } from '../support/http';
 import { freePort } from '../support/net';
+import { startNpmStart } from '../support/npm-start';
 import { sigV4Signer } from '../../lib/cli/sigv4';
 
 type Archive = Awaited<ReturnType<typeof tempArchive>>;
@@ -115,20 +117,24 @@ async function badSignature(req: IncomingMessage, body: Buffer): Promise<Refusal
   return { status: 403, title: 'Forbidden', detail: 'The request signature we calculated does not match the signature you provided' };
 }
 
-let a: Archive;
+/** A: `npm start` with a bearer token, B registered in its destinations; B: an embedded archive. */
+let a: { url: string; stop(): Promise<unknown> };
+let aDataDir: string;
 let b: Archive;
 
 beforeAll(async () => {
   b = await tempArchive();
-  a = await tempArchive({ env: { AUTH_TOKEN: TOKEN, SEND_WAIT_MS: '1', SEND_RETRY_AFTER_SECONDS: '1' } });
-  await writeFile(path.join(a.dataDir, 'destinations.json'), JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }] }));
+  aDataDir = await mkdtemp(path.join(os.tmpdir(), 'archive-smoke-'));
+  await writeFile(path.join(aDataDir, 'destinations.json'), JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }] }));
+  a = await startNpmStart(aDataDir, { AUTH_TOKEN: TOKEN, SEND_WAIT_MS: '1', SEND_RETRY_AFTER_SECONDS: '1' });
 });
 afterAll(async () => {
-  await a?.close();
+  await a?.stop();
   await b?.close();
+  if (aDataDir) await rm(aDataDir, { recursive: true, force: true });
 });
 
-describe('npm run smoke (lib/cli/smoke.ts) against embedded archives', () => {
+describe('npm run smoke (lib/cli/smoke.ts) against npm start', () => {
   it('every step green, exit 0; the study reached B and is gone from A', async () => {
     const run = await runSmoke(['--url', a.url, '--destination', b.url, '--verify-destination'], { DICOMWEB_TOKEN: TOKEN });
     expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -198,7 +204,7 @@ describe('npm run smoke (lib/cli/smoke.ts) against embedded archives', () => {
     }
   });
 
-  it('--sigv4 signs every request as API Gateway checks it (B as the destination, A behind the check), all green', async () => {
+  it('--sigv4 signs every request as API Gateway checks it (an archive behind the check, B the destination): all green', async () => {
     const open = await tempArchive();
     const front = await proxy(open.url, { refuse: badSignature });
     try {
