@@ -55,7 +55,7 @@ export function checkFor(status: number): string {
   }
   if (status === 404) return 'the URL: the ApiUrl output of the stack, stage included (e.g. https://{id}.execute-api.{region}.amazonaws.com/prod)';
   if (status === 413) return 'the request is larger than the API accepts (STOW body limit in docs/conformance-statement.md)';
-  if (status === 429) return 'API Gateway throttled the request: the stage throttling settings (docs/deploy.md)';
+  if (status === 429) return "API Gateway throttled the request: the stage's rate and burst limits, the account's quota";
   if (status === 502) return "the function failed or its response was too large for API Gateway: the function's CloudWatch logs";
   if (status === 504) return "the integration timed out: the function's duration and timeout in its CloudWatch logs";
   if (status >= 500) return "the function's CloudWatch logs (the Status Report never carries internals)";

@@ -3,7 +3,7 @@
  * (Supplement 248) against a deployed archive, with the checks that prove it works end to end.
  * A step resolves to a one-line summary or throws a StepFailure saying what to check.
  */
-import { MultipartError, parseMediaType, parseMultipartRelated, type MultipartPart } from '../../lambdas/dicom/multipart';
+import { MultipartError, newBoundary, parseMediaType, parseMultipartRelated, writeMultipartRelated, type MultipartPart } from '../../lambdas/dicom/multipart';
 import { Tag } from '../../lambdas/dicom/tags';
 import { call, StepFailure, type Answer } from './smoke-http';
 import type { SmokeStudy } from './smoke-study';
@@ -103,9 +103,10 @@ export const store: SmokeStep = {
   title: 'Store Instances (STOW-RS)',
   required: true,
   async run(ctx) {
-    const boundary = `smoke-${ctx.now().toString(36)}`;
-    const parts = ctx.study.instances.flatMap((i) => [Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), i.bytes, Buffer.from('\r\n')]);
-    const body = Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]);
+    const boundary = newBoundary();
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of writeMultipartRelated(ctx.study.instances.map((i) => ({ contentType: 'application/dicom', body: i.bytes })), boundary)) chunks.push(chunk);
+    const body = Buffer.concat(chunks);
     const answer = await call(ctx.fetch, ctx.timeoutMs, 'POST', `${ctx.origin}/studies`, {
       headers: { 'Content-Type': `multipart/related; type="application/dicom"; boundary=${boundary}`, Accept: DICOM_JSON },
       body,

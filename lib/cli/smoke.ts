@@ -195,7 +195,7 @@ export async function main(
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     now: Date.now,
   };
-  const color = io.stdout.isTTY === true && !process.env.NO_COLOR;
+  const color = io.stdout.isTTY === true && !(deps.env ?? process.env).NO_COLOR;
   io.stdout.write(`Smoke test of ${command.url} (auth: ${command.auth.kind})\n`);
   io.stdout.write(`  synthetic study ${study.studyInstanceUID}, patient ${SMOKE_PATIENT_NAME} ${study.patientID}, ${study.instances.length} instances\n`);
   const reports = await runSteps(ctx, SMOKE_STEPS, (n, report) => io.stdout.write(`${formatStep(n, report, color)}\n`));
