@@ -40,7 +40,12 @@ export function authorizedFetch(auth: SmokeAuth, timeoutMs: number, doFetch: typ
     if (auth.kind === 'bearer') headers.authorization = `Bearer ${auth.token}`;
     if (auth.kind === 'basic') headers.authorization = `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
     if (auth.kind === 'sigv4') {
-      const { host: _host, ...signed } = await auth.signer({ method: init.method ?? 'GET', url, headers, ...(body ? { body } : {}) });
+      const { host: _host, ...signed } = await auth.signer({ method: init.method ?? 'GET', url, headers, ...(body ? { body } : {}) }).catch((err: unknown) => {
+        // Mostly the credential chain finding no credentials (CredentialsProviderError).
+        throw new StepFailure(`could not sign the request with SigV4 (${err instanceof Error ? err.message : String(err)})`, {
+          check: 'the AWS credentials of this shell: AWS_PROFILE, aws sso login, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+        });
+      });
       headers = signed; // fetch sends Host itself, with the value signed (url.host)
     }
     return doFetch(url, { ...init, headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(timeoutMs) });
@@ -95,7 +100,7 @@ export async function call(
     res = await doFetch(url, { method, redirect: 'manual', ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.body ? { body: opts.body } : {}) });
     body = new Uint8Array(await res.arrayBuffer());
   } catch (err) {
-    throw transportFailure(err, url, timeoutMs);
+    throw err instanceof StepFailure ? err : transportFailure(err, url, timeoutMs);
   }
   if (!opts.expect.includes(res.status)) {
     const statusReport = readStatusReport(Buffer.from(body).toString('utf8'));

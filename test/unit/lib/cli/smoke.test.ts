@@ -173,6 +173,17 @@ describe('call', () => {
     expect((failure as StepFailure).details.check).toContain('--timeout');
   });
 
+  it('SigV4 without credentials is a failure that names the credentials, not the network', async () => {
+    const signer = async () => {
+      throw Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    };
+    const unused = (async () => new Response(null)) as typeof fetch;
+    const failure = (await call(authorizedFetch({ kind: 'sigv4', signer }, 1_000, unused), 1_000, 'OPTIONS', `${API}/`, { expect: [200] }).catch((err: unknown) => err)) as StepFailure;
+    expect(failure).toBeInstanceOf(StepFailure);
+    expect(failure.message).toBe('could not sign the request with SigV4 (Could not load credentials from any providers)');
+    expect(failure.details.check).toContain('AWS_PROFILE');
+  });
+
   it('an unexpected status is a failure with the status, the Status Report and what to check', async () => {
     const answer = (async () => new Response(JSON.stringify({ status: 429, title: 'Too Many Requests', detail: 'slow down' }), { status: 429 })) as typeof fetch;
     const failure = (await call(answer, 1_000, 'GET', `${API}/studies?PatientID=X`, { expect: [200] }).catch((err: unknown) => err)) as StepFailure;
