@@ -5,8 +5,8 @@
  */
 
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { encodeSendRequestResponse } from '../../lambdas/send/response-module';
+import { parseOptions } from './args';
 import {
   exitCodeOf,
   formatOutcome,
@@ -35,31 +35,24 @@ export interface SendCommand {
 }
 
 export function parseSendArgs(argv: readonly string[]): SendCommand {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        origin: { type: 'string' },
-        destination: { type: 'string' },
-        study: { type: 'string' },
-        series: { type: 'string' },
-        level: { type: 'string' },
-        query: { type: 'string', multiple: true },
-        'transaction-uid': { type: 'string' },
-        token: { type: 'string' },
-        'no-progress': { type: 'boolean' },
-        'max-wait': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' }, // handled by main
-      },
-    }));
-  } catch (err) {
-    // parseArgs throws TypeErrors (ERR_PARSE_ARGS_*) for unknown options and missing values.
-    throw new SendUsageError(err instanceof Error ? err.message : 'invalid arguments');
-  }
+  const values = parseOptions(
+    argv,
+    {
+      origin: { type: 'string' },
+      destination: { type: 'string' },
+      study: { type: 'string' },
+      series: { type: 'string' },
+      level: { type: 'string' },
+      query: { type: 'string', multiple: true },
+      'transaction-uid': { type: 'string' },
+      token: { type: 'string' },
+      'no-progress': { type: 'boolean' },
+      'max-wait': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' }, // handled by main
+    },
+    (message) => new SendUsageError(message),
+  );
   if (!values.origin) throw new SendUsageError('--origin is required');
   if (!values.destination) throw new SendUsageError('--destination is required');
   if (values.level !== undefined && !SEND_LEVELS.includes(values.level as SendLevel)) {

@@ -4,9 +4,12 @@
  */
 import { PIXEL_DATA_SCAN_STOP } from '../../lambdas/dicom/frames';
 import { newPart10, scanPart10Header, type DataSet } from '../../lambdas/dicom/part10';
-import { tagOf, vrOf } from '../../lambdas/dicom/dictionary';
+import { dataSet } from '../../lambdas/dicom/data-set';
+import { tagOf } from '../../lambdas/dicom/dictionary';
 import { Tag } from '../../lambdas/dicom/tags';
 import { SopClass, TransferSyntax, newUid } from '../../lambdas/dicom/uid';
+
+export { dataSet };
 
 export interface InstanceOptions {
   studyInstanceUID?: string;
@@ -72,27 +75,6 @@ export function fakeJpegFrame(frameNumber: number, nativeByteLength: number): Ui
   frame.set(body, 2);
   frame.set([0xff, 0xd9], body.length + 2);
   return frame;
-}
-
-/** Converts a keyword-valued attribute into a dcmjs element, using the dictionary VR. */
-function element(keyword: string, value: unknown): [string, DataSet[string]] {
-  const tag = tagOf(keyword);
-  const vr = tag === undefined ? undefined : vrOf(tag);
-  if (tag === undefined || vr === undefined) throw new Error(`dicom-factory: unknown keyword ${keyword}`);
-  const values = Array.isArray(value) ? value : [value];
-  if (vr === 'SQ') return [tag, { vr, Value: values.map((item) => dataSet(item as Record<string, unknown>)) }];
-  if (vr === 'PN') return [tag, { vr, Value: values.map((v) => (typeof v === 'string' ? { Alphabetic: v } : v)) }];
-  if (vr === 'AT') return [tag, { vr, Value: values.map((v) => (typeof v === 'string' ? Number.parseInt(tagOf(v) ?? v, 16) : v)) }];
-  return [tag, { vr, Value: values }];
-}
-
-/** A dcmjs data set from keyword-valued attributes (a sequence as an array of such objects). */
-export function dataSet(attributes: Record<string, unknown>): DataSet {
-  return Object.fromEntries(
-    Object.entries(attributes)
-      .filter(([, value]) => value !== undefined)
-      .map(([keyword, value]) => element(keyword, value)),
-  );
 }
 
 export function makeInstance(opts: InstanceOptions = {}): Uint8Array {
