@@ -180,13 +180,16 @@ export class DimseGateway extends Construct {
     // Connections reach the tasks from the NLB's address (what their security group admits).
     targets.setAttribute('preserve_client_ip.enabled', 'false');
 
-    this.acknowledge(task, listener);
+    this.acknowledge(task, listener, props.retainData ?? true);
   }
 
   /** cdk-nag findings that are design choices, each with its reason. */
-  private acknowledge(task: ecs.FargateTaskDefinition, listener: elbv2.NetworkListener): void {
+  private acknowledge(task: ecs.FargateTaskDefinition, listener: elbv2.NetworkListener, retainData: boolean): void {
     const ack = (scope: Construct | undefined, id: string, reason: string) => scope && Validations.of(scope).acknowledge({ id, reason });
     ack(this.loadBalancer, 'AwsSolutions-ELB2', 'TCP passthrough of the DICOM upper layer: connections are recorded by the VPC flow logs, DIMSE operations by the gateway log (no patient data).');
+    if (!retainData) {
+      ack(this.loadBalancer, 'HIPAA.Security-ELBDeletionProtectionEnabled', 'Context retainData=false asks for a stack that `cdk destroy` removes whole; the NLB holds no data.');
+    }
     ack(this.loadBalancer, 'HIPAA.Security-ELBLoggingEnabled', 'TCP passthrough: connections are recorded by the VPC flow logs of this VPC.');
     ack(listener, 'HIPAA.Security-ELBv2ACMCertificateRequired', 'The NLB is internal, reached over VPN or Direct Connect; DICOM TLS (PS3.15 B.1) can be added with a TLS listener and an ACM certificate of the site.');
     ack(task, 'AwsSolutions-ECS2', 'The environment holds names (bucket, table, secret ARN, AE Title, port), no secret; credentials come from Secrets Manager at run time.');
