@@ -248,6 +248,7 @@ export class ArchiveStack extends Stack {
         retainData,
         projectRoot: props.projectRoot,
       });
+      this.alarms.watchDimseGateway(this.dimseGateway.targetGroup);
       new CfnOutput(this, 'DimseGatewayAddress', { value: `${dimse.aeTitle}@${this.dimseGateway.loadBalancer.loadBalancerDnsName}:${dimse.port}` });
       // For `aws elbv2 modify-load-balancer-attributes` before `cdk destroy` of retained data (deletion protection).
       new CfnOutput(this, 'DimseLoadBalancerArn', { value: this.dimseGateway.loadBalancer.loadBalancerArn });

@@ -70,6 +70,8 @@ export class DimseGateway extends Construct {
   readonly vpc: ec2.Vpc;
   readonly loadBalancer: elbv2.NetworkLoadBalancer;
   readonly service: ecs.FargateService;
+  /** The tasks behind the NLB (its HealthyHostCount is alarmed, lib/constructs/alarms.ts). */
+  readonly targetGroup: elbv2.NetworkTargetGroup;
 
   constructor(scope: Construct, id: string, props: DimseGatewayProps) {
     super(scope, id);
@@ -153,6 +155,8 @@ export class DimseGateway extends Construct {
       securityGroups: [securityGroup],
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       circuitBreaker: { rollback: true },
+      // The one task keeps serving until its replacement is healthy.
+      minHealthyPercent: 100,
     });
 
     this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'Nlb', {
@@ -169,7 +173,7 @@ export class DimseGateway extends Construct {
       protocol: elbv2.Protocol.TCP,
       tcpIdleTimeout: Duration.seconds(props.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS),
     });
-    const targets = listener.addTargets('Gateway', {
+    this.targetGroup = listener.addTargets('Gateway', {
       port: props.port,
       protocol: elbv2.Protocol.TCP,
       targets: [this.service],
@@ -178,7 +182,7 @@ export class DimseGateway extends Construct {
       healthCheck: { protocol: elbv2.Protocol.TCP, interval: Duration.seconds(30) },
     });
     // Connections reach the tasks from the NLB's address (what their security group admits).
-    targets.setAttribute('preserve_client_ip.enabled', 'false');
+    this.targetGroup.setAttribute('preserve_client_ip.enabled', 'false');
 
     this.acknowledge(task, listener, props.retainData ?? true);
   }

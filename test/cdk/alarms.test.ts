@@ -29,6 +29,20 @@ describe('CloudWatch alarms (lib/constructs/alarms.ts)', () => {
     expect(send?.Metrics.map((m: any) => m.MetricStat?.Metric.MetricName ?? m.Expression).sort()).toEqual(['ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsTimedOut', 'failed + timedOut + aborted'].sort());
   });
 
+  it('alarm when the DIMSE gateway has no healthy task behind its NLB', () => {
+    expect(alarms.filter((a) => a.MetricName === 'HealthyHostCount')).toEqual([]);
+    const dimse = synth({ dimse: 'true', dimseAllowedCidrs: '10.20.0.0/16' }).template;
+    dimse.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/NetworkELB',
+      MetricName: 'HealthyHostCount',
+      Statistic: 'Minimum',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+    });
+    // Its one task is replaced only once the new one is healthy.
+    dimse.hasResourceProperties('AWS::ECS::Service', { DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 100 }) });
+  });
+
   it('notify one KMS-encrypted topic that CloudWatch may publish to; e-mail only by context', () => {
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
