@@ -53,7 +53,7 @@ export const IMAGE_PLATFORM = ecrAssets.Platform.custom(`linux/${TASK_ARCHITECTU
 
 /**
  * An association may stay idle between DIMSE messages for as long as its peers allow (a modality
- * keeping one open between studies): an hour instead of the NLB's 350 s. The NLB allows 60 to 6000 s.
+ * keeping one open between studies): an hour, where the NLB's default is 350 s. The NLB allows 60 to 6000 s.
  */
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 3600;
 export const DEFAULT_VPC_CIDR = '10.0.0.0/16';
