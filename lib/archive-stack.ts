@@ -2,10 +2,11 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { SEND_WAIT_MS_MAX } from '../lambdas/config';
 import type { Node } from 'constructs';
 import { Construct } from 'constructs';
+import { ArchiveAlarms } from './constructs/alarms';
 import { DicomwebApi, type ApiAuthorization } from './constructs/api';
 import { DimseGateway, dimseSettingsFromContext } from './constructs/dimse-gateway';
 import { ArchiveLogs } from './constructs/logs';
-import type { FunctionNetwork } from './constructs/dicomweb-function';
+import { pascal, type FunctionNetwork } from './constructs/dicomweb-function';
 import { SendWorkflow, type DestinationEntry } from './constructs/send-workflow';
 import { ArchiveStorage } from './constructs/storage';
 
@@ -41,6 +42,13 @@ export interface ArchiveSettings {
    * Deliver runs, to reach destinations behind a VPN or Direct Connect. Both or neither.
    */
   readonly deliverNetwork?: FunctionNetwork;
+  /** Contexts `throttlingRateLimit` and `throttlingBurstLimit`: stage throttling (default DEFAULT_THROTTLING). */
+  readonly throttlingRateLimit?: number;
+  readonly throttlingBurstLimit?: number;
+  /** Context `apiExecutionLogs`: API Gateway execution logs at ERROR; needs the account's API Gateway CloudWatch role. */
+  readonly apiExecutionLogs: boolean;
+  /** Context `alarmEmail`: an address subscribed to the alarm topic. */
+  readonly alarmEmail?: string;
 }
 
 export class ArchiveContextError extends Error {
@@ -91,7 +99,18 @@ export function settingsFromContext(node: Node): ArchiveSettings {
     sendTombstoneTtlSeconds: count('sendTombstoneTtlSeconds'),
     destinations,
     deliverNetwork: deliverNetworkFromContext(node.tryGetContext('deliverVpcId'), node.tryGetContext('deliverSubnetIds')),
+    throttlingRateLimit: count('throttlingRateLimit'),
+    throttlingBurstLimit: count('throttlingBurstLimit'),
+    apiExecutionLogs: flag('apiExecutionLogs', false),
+    alarmEmail: emailFromContext(node.tryGetContext('alarmEmail')),
   };
+}
+
+/** Context `alarmEmail`: one e-mail address, or absent. */
+function emailFromContext(value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) throw new ArchiveContextError('alarmEmail', value, 'an e-mail address');
+  return value;
 }
 
 /** Contexts `deliverVpcId` and `deliverSubnetIds`: an existing VPC's id and some of its subnets' ids, or neither. */
@@ -158,6 +177,7 @@ export class ArchiveStack extends Stack {
   readonly storage: ArchiveStorage;
   readonly send: SendWorkflow;
   readonly dicomweb: DicomwebApi;
+  readonly alarms: ArchiveAlarms;
   /** Present with context dimse=true. */
   readonly dimseGateway?: DimseGateway;
 
@@ -195,6 +215,9 @@ export class ArchiveStack extends Stack {
       authorization: settings.authorization,
       allowUnauthenticated: settings.allowUnauthenticated,
       waf: settings.waf,
+      throttlingRateLimit: settings.throttlingRateLimit,
+      throttlingBurstLimit: settings.throttlingBurstLimit,
+      executionLogs: settings.apiExecutionLogs,
       reservedConcurrentExecutions: settings.reservedConcurrency,
       environment,
       groups: {
@@ -209,6 +232,14 @@ export class ArchiveStack extends Stack {
       projectRoot: props.projectRoot,
     });
 
+    this.alarms = new ArchiveAlarms(this, 'Alarms', {
+      stage: this.dicomweb.api.deploymentStage,
+      functions: { ...this.dicomweb.functions, ...prefixed('send', this.send.functions) },
+      sendStateMachine: this.send.stateMachine,
+      email: settings.alarmEmail,
+      retainData,
+    });
+
     // DIMSE gateway on Fargate behind an NLB (lib/constructs/dimse-gateway.ts), with context dimse=true.
     const dimse = dimseSettingsFromContext(this.node);
     if (dimse) {
@@ -220,7 +251,10 @@ export class ArchiveStack extends Stack {
         retainData,
         projectRoot: props.projectRoot,
       });
+      this.alarms.watchDimseGateway(this.dimseGateway.targetGroup);
       new CfnOutput(this, 'DimseGatewayAddress', { value: `${dimse.aeTitle}@${this.dimseGateway.loadBalancer.loadBalancerDnsName}:${dimse.port}` });
+      // For `aws elbv2 modify-load-balancer-attributes` before `cdk destroy` of retained data (deletion protection).
+      new CfnOutput(this, 'DimseLoadBalancerArn', { value: this.dimseGateway.loadBalancer.loadBalancerArn });
     }
 
     new CfnOutput(this, 'ApiUrl', {
@@ -229,6 +263,7 @@ export class ArchiveStack extends Stack {
     });
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
+    new CfnOutput(this, 'AlarmTopicArn', { description: 'CloudWatch alarms of the archive: subscribe here', value: this.alarms.topic.topicArn });
     new CfnOutput(this, 'SendStateMachineArn', { value: this.send.stateMachine.stateMachineArn });
     new CfnOutput(this, 'DestinationsSecretArn', {
       description: 'SEND-RS destination registry: put credentials here (lib/constructs/send-workflow.ts)',
@@ -239,6 +274,11 @@ export class ArchiveStack extends Stack {
       new CfnOutput(this, 'UserPoolClientId', { value: this.dicomweb.userPoolClient.userPoolClientId });
     }
   }
+}
+
+/** `{ resolve: f }` -> `{ sendResolve: f }`: names unique beside the API's function groups. */
+function prefixed<T>(prefix: string, entries: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.entries(entries).map(([name, value]) => [prefix + pascal(name), value]));
 }
 
 function optionalString(n: number | undefined): string | undefined {

@@ -23,6 +23,8 @@ export interface SendStateMachineOptions {
   readonly batchSize: number;
   /** Deliver calls running at once. */
   readonly maxConcurrency: number;
+  /** AWS partition of the service integration ARNs (the deployment's, e.g. aws-cn; default aws). */
+  readonly partition?: string;
 }
 
 export type AslState = Record<string, unknown>;
@@ -81,7 +83,7 @@ export function buildSendStateMachineDefinition(opts: SendStateMachineOptions): 
           Type: 'Map',
           Label: 'DeliverBatches',
           ItemReader: {
-            Resource: 'arn:aws:states:::s3:getObject',
+            Resource: `arn:${opts.partition ?? 'aws'}:states:::s3:getObject`,
             ReaderConfig: { InputType: 'JSONL' },
             Parameters: { Bucket: opts.manifestBucket, 'Key.$': '$.resolved.manifestKey' },
           },

@@ -1,18 +1,44 @@
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { functionGroups, routes, type FunctionGroup } from '../routes';
 import { DicomwebFunction, pascal, type FunctionEnvironment } from './dicomweb-function';
 import type { ArchiveLogs } from './logs';
 import type { ArchiveStorage } from './storage';
+import { protectStage } from './waf';
 
 /** How callers authenticate to the API (context `auth`). */
 export type ApiAuthorization = 'iam' | 'cognito' | 'none';
 
 export const API_STAGE_NAME = 'prod';
+
+/**
+ * Access log fields: the resource template, not the concrete path or query (no UIDs or patient
+ * attributes), and the gateway's own error and integration error, which execution logs would
+ * otherwise be needed for (API Gateway developer guide, "$context variables for access logging").
+ */
+const ACCESS_LOG_FORMAT = apigateway.AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: apigateway.AccessLogField.contextRequestId(),
+    ip: apigateway.AccessLogField.contextIdentitySourceIp(),
+    caller: apigateway.AccessLogField.contextIdentityCaller(),
+    user: apigateway.AccessLogField.contextIdentityUser(),
+    requestTime: apigateway.AccessLogField.contextRequestTime(),
+    httpMethod: apigateway.AccessLogField.contextHttpMethod(),
+    resourcePath: apigateway.AccessLogField.contextResourcePath(),
+    status: apigateway.AccessLogField.contextStatus(),
+    protocol: apigateway.AccessLogField.contextProtocol(),
+    responseLength: apigateway.AccessLogField.contextResponseLength(),
+    responseLatency: apigateway.AccessLogField.contextResponseLatency(),
+    integrationLatency: apigateway.AccessLogField.contextIntegrationLatency(),
+    errorMessage: apigateway.AccessLogField.contextErrorMessage(),
+    integrationError: '$context.integrationErrorMessage',
+    wafStatus: apigateway.AccessLogField.contextWafResponseCode(),
+  }),
+);
 
 /**
  * API Gateway base64-encodes every body whose Content-Type matches one of these; with the wildcard
@@ -43,12 +69,25 @@ export interface DicomwebApiProps {
   /** Per-group additions to the environment and grants, e.g. the Send workflow for group 'send'. */
   readonly groups?: Partial<Record<FunctionGroup, FunctionGroupExtras>>;
   readonly reservedConcurrentExecutions?: number;
-  /** Stage throttling, requests per second and burst. */
+  /** Stage throttling, requests per second and burst (default DEFAULT_THROTTLING). */
   readonly throttlingRateLimit?: number;
   readonly throttlingBurstLimit?: number;
+  /**
+   * API Gateway execution logs at ERROR (default false). They need the account's API Gateway
+   * CloudWatch Logs role, which this stack does not set (it is one setting for the whole region).
+   */
+  readonly executionLogs?: boolean;
   /** Repository root holding the handler entries (default: this repository). */
   readonly projectRoot?: string;
 }
+
+/**
+ * Stage throttling by default: one viewer opening a CT of 500 images frame by frame sends 500
+ * requests within a second or two, and a reading room has several viewers, so a rate of 100 per second
+ * (API Gateway's example) starves the first; 1,000 a second with bursts of 2,000 stays well within the
+ * account's regional default of 10,000 / 5,000.
+ */
+export const DEFAULT_THROTTLING = { rateLimit: 1000, burstLimit: 2000 } as const;
 
 /** What a construct beside the API (the Send workflow) gives one function group. */
 export interface FunctionGroupExtras {
@@ -114,25 +153,31 @@ export class DicomwebApi extends Construct {
     if (authorization === 'none' && !props.allowUnauthenticated) throw new UnauthenticatedApiError();
 
     const accessLogs = props.logs.logGroup(this, 'AccessLogs');
+    const executionLogs = props.executionLogs ?? false;
     this.api = new apigateway.RestApi(this, 'Api', {
       description: 'DICOMweb archive (PS3.18 Studies service)',
       binaryMediaTypes: BINARY_MEDIA_TYPES,
       endpointTypes: [apigateway.EndpointType.REGIONAL],
-      cloudWatchRole: true,
+      // The account's API Gateway CloudWatch role is a regional account setting, not this stack's.
+      cloudWatchRole: false,
       deployOptions: {
         stageName: API_STAGE_NAME,
-        // Standard fields carry the resource template, not the concrete path or query: no UIDs or
-        // patient attributes reach the access log.
         accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+        accessLogFormat: ACCESS_LOG_FORMAT,
         tracingEnabled: true,
-        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        loggingLevel: executionLogs ? apigateway.MethodLoggingLevel.ERROR : apigateway.MethodLoggingLevel.OFF,
         dataTraceEnabled: false,
         metricsEnabled: true,
-        throttlingRateLimit: props.throttlingRateLimit ?? 100,
-        throttlingBurstLimit: props.throttlingBurstLimit ?? 200,
+        throttlingRateLimit: props.throttlingRateLimit ?? DEFAULT_THROTTLING.rateLimit,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? DEFAULT_THROTTLING.burstLimit,
       },
     });
+    if (executionLogs) {
+      // The group API Gateway writes execution logs to, created here with the archive's retention and
+      // key (API Gateway would create it without either).
+      const name = `API-Gateway-Execution-Logs_${this.api.restApiId}/${API_STAGE_NAME}`;
+      this.api.deploymentStage.node.addDependency(props.logs.logGroup(this, 'ExecutionLogs', name));
+    }
     const stack = Stack.of(this);
     this.serviceRoot = `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${API_STAGE_NAME}`;
 
@@ -197,8 +242,8 @@ export class DicomwebApi extends Construct {
       });
     }
 
-    if (props.waf ?? true) this.webAcl = this.protectWithWaf(props.logs);
-    this.acknowledge(authorization, this.webAcl !== undefined);
+    if (props.waf ?? true) this.webAcl = protectStage(this, this.api.deploymentStage.stageArn, props.logs);
+    this.acknowledge(authorization, this.webAcl !== undefined, executionLogs);
   }
 
   /** Cognito users for auth='cognito': no self sign-up, strong passwords, threat protection. */
@@ -228,60 +273,14 @@ export class DicomwebApi extends Construct {
     return userPool;
   }
 
-  /** AWS managed rule groups in front of the stage (AwsSolutions-APIG3). */
-  private protectWithWaf(logs: ArchiveLogs): wafv2.CfnWebACL {
-    const managed = (name: string, priority: number, ruleActionOverrides?: wafv2.CfnWebACL.RuleActionOverrideProperty[]) => ({
-      name,
-      priority,
-      overrideAction: { none: {} },
-      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name, ruleActionOverrides } },
-      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: name, sampledRequestsEnabled: false },
-    });
-    const webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
-      scope: 'REGIONAL',
-      defaultAction: { allow: {} },
-      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'DicomwebApi', sampledRequestsEnabled: false },
-      rules: [
-        // STOW-RS bodies are megabytes of binary DICOM: the 8 KB body size rule would block every
-        // store, so it only counts. Sampled requests stay off: they would copy request data to WAF.
-        managed('AWSManagedRulesCommonRuleSet', 0, [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]),
-        managed('AWSManagedRulesKnownBadInputsRuleSet', 1),
-        managed('AWSManagedRulesAmazonIpReputationList', 2),
-      ],
-    });
-    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
-      resourceArn: this.api.deploymentStage.stageArn,
-      webAclArn: webAcl.attrArn,
-    });
-    // WAF requires the aws-waf-logs- name prefix and the log group ARN without the trailing ':*'.
-    // Query strings (QIDO keys such as PatientName), paths (UIDs) and credentials are redacted.
-    const stack = Stack.of(this);
-    const wafLogs = logs.logGroup(this, 'WafLogs', `aws-waf-logs-${stack.stackName}`);
-    new wafv2.CfnLoggingConfiguration(this, 'WebAclLogging', {
-      resourceArn: webAcl.attrArn,
-      logDestinationConfigs: [
-        stack.formatArn({
-          service: 'logs',
-          resource: 'log-group',
-          resourceName: wafLogs.logGroupName,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      ],
-      redactedFields: [{ queryString: {} }, { uriPath: {} }, { singleHeader: { Name: 'authorization' } }],
-    });
-    return webAcl;
-  }
-
   /** Rules that do not fit a Lambda proxy API, each with the reason. */
-  private acknowledge(authorization: ApiAuthorization, waf: boolean): void {
-    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
-    if (cloudWatchRole) {
-      Validations.of(cloudWatchRole).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        reason:
-          'The account-level role API Gateway assumes to write execution logs; AWS maintains this ' +
-          'policy for exactly that purpose and the role is usable by API Gateway only.',
-      });
+  private acknowledge(authorization: ApiAuthorization, waf: boolean, executionLogs: boolean): void {
+    if (!executionLogs) {
+      const reason =
+        'Execution logs need the account-wide API Gateway CloudWatch role, which a stack should not overwrite; ' +
+        'access logs carry each request with the gateway and integration errors, the functions log their own ' +
+        '(context apiExecutionLogs=true turns execution logs on where the account role is set).';
+      Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG6', reason }, { id: 'HIPAA.Security-APIGWExecutionLoggingEnabled', reason });
     }
     Validations.of(this.api).acknowledge(
       {

@@ -71,7 +71,7 @@ export interface FunctionNetwork {
 
 /**
  * Every Lambda function of the archive (STYLE.md 10): Node.js 24 on arm64, bundled as CommonJS by
- * esbuild (./bundling.ts) with the AWS SDK left to the runtime, its own encrypted log group, X-Ray active tracing.
+ * esbuild (./bundling.ts) with the AWS SDK inside, its own encrypted log group, X-Ray active tracing.
  */
 export class DicomwebFunction extends NodejsFunction {
   /** The function's permissions; storage grants add statements here. */
@@ -149,6 +149,7 @@ export class DicomwebFunction extends NodejsFunction {
         sourceMapMode: SourceMapMode.EXTERNAL, // LAMBDA_BUNDLE.sourcemap: beside the bundle, no sourceMappingURL
         sourcesContent: LAMBDA_BUNDLE.sourcesContent,
         mainFields: [...LAMBDA_BUNDLE.mainFields],
+        // Empty: NodejsFunction would otherwise leave @aws-sdk/* to the runtime.
         externalModules: [...LAMBDA_BUNDLE.external],
         esbuildArgs: Object.fromEntries(Object.entries(LAMBDA_BUNDLE.alias).map(([from, to]) => [`--alias:${from}`, to])),
       },

@@ -1,5 +1,6 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -22,6 +23,10 @@ export interface DimseGatewayProps {
   readonly port: number;
   /** Networks allowed to open associations (the NLB is internal: reach it over VPN or Direct Connect). */
   readonly allowedCidrs: readonly string[];
+  /** Seconds an idle TCP connection stays open through the NLB (60 to 6000; default DEFAULT_IDLE_TIMEOUT_SECONDS). */
+  readonly idleTimeoutSeconds?: number;
+  /** IPv4 CIDR of the gateway's VPC, /16 to /22 (default 10.0.0.0/16): one free in the site's routing. */
+  readonly vpcCidr?: string;
   /** Proxy Option: SEND-RS origin server of every C-MOVE (DIMSE_MOVE_PROXY_ORIGIN). */
   readonly moveProxyOrigin?: string;
   /** Associations served at once (DIMSE_MAX_ASSOCIATIONS; the gateway's default when unset). */
@@ -38,6 +43,22 @@ export interface DimseGatewayProps {
 }
 
 /**
+ * The task's CPU architecture, in ECS's and Docker's spelling from one name: the image is built for
+ * the platform the task runs on, whatever the CPU of the machine running `cdk deploy` (a cross build
+ * there needs Docker buildx with QEMU binfmt for arm64).
+ */
+export const TASK_ARCHITECTURE = 'arm64';
+const TASK_CPU = ecs.CpuArchitecture.of(TASK_ARCHITECTURE.toUpperCase());
+export const IMAGE_PLATFORM = ecrAssets.Platform.custom(`linux/${TASK_ARCHITECTURE}`);
+
+/**
+ * An association may stay idle between DIMSE messages for as long as its peers allow (a modality
+ * keeping one open between studies): an hour, where the NLB's default is 350 s. The NLB allows 60 to 6000 s.
+ */
+export const DEFAULT_IDLE_TIMEOUT_SECONDS = 3600;
+export const DEFAULT_VPC_CIDR = '10.0.0.0/16';
+
+/**
  * The DIMSE gateway (lambdas/dimse) in AWS: one Fargate service in private subnets behind an internal
  * Network Load Balancer (TCP passthrough, so the upper layer of PS3.8 reaches the SCP unchanged). The
  * image is built from lib/dimse/Dockerfile; synth only stages the build context (no Docker needed),
@@ -49,6 +70,8 @@ export class DimseGateway extends Construct {
   readonly vpc: ec2.Vpc;
   readonly loadBalancer: elbv2.NetworkLoadBalancer;
   readonly service: ecs.FargateService;
+  /** The tasks behind the NLB (its HealthyHostCount is alarmed, lib/constructs/alarms.ts). */
+  readonly targetGroup: elbv2.NetworkTargetGroup;
 
   constructor(scope: Construct, id: string, props: DimseGatewayProps) {
     super(scope, id);
@@ -58,6 +81,7 @@ export class DimseGateway extends Construct {
     checkWithGatewayRules(dimseEnvironment);
     const flowLogs = props.logs.logGroup(this, 'FlowLogs');
     this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(props.vpcCidr ?? DEFAULT_VPC_CIDR),
       maxAzs: 2,
       natGateways: 1,
       restrictDefaultSecurityGroup: true,
@@ -85,11 +109,12 @@ export class DimseGateway extends Construct {
       cpu: 512,
       memoryLimitMiB: 1024,
       taskRole,
-      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.ARM64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      runtimePlatform: { cpuArchitecture: TASK_CPU, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
     });
     task.addContainer('Gateway', {
       image: ecs.ContainerImage.fromAsset(props.projectRoot ?? PROJECT_ROOT, {
         file: 'lib/dimse/Dockerfile',
+        platform: IMAGE_PLATFORM,
         exclude: ['node_modules', 'cdk.out', '.data', '.git', 'test', 'docs', '**/*.dcm'],
       }),
       portMappings: [{ containerPort: props.port, protocol: ecs.Protocol.TCP }],
@@ -104,16 +129,23 @@ export class DimseGateway extends Construct {
       readonlyRootFilesystem: true,
     });
 
-    const securityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
+    // The NLB's security group admits the allowed networks on the DICOM port; the tasks admit the NLB
+    // alone, which without client IP preservation is the source of every association and health check.
+    const nlbSecurityGroup = new ec2.SecurityGroup(this, 'NlbSecurityGroup', {
       vpc: this.vpc,
-      description: 'DIMSE gateway tasks: associations from the allowed networks through the NLB',
-      allowAllOutbound: true,
+      description: 'DIMSE gateway NLB: associations from the allowed networks only',
+      allowAllOutbound: false,
     });
     for (const cidr of props.allowedCidrs) {
-      securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(props.port), 'DICOM associations (PS3.8)');
+      nlbSecurityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(props.port), 'DICOM associations (PS3.8)');
     }
-    // The NLB health check comes from inside the VPC.
-    securityGroup.addIngressRule(ec2.Peer.ipv4(this.vpc.vpcCidrBlock), ec2.Port.tcp(props.port), 'NLB health checks');
+    const securityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
+      vpc: this.vpc,
+      description: 'DIMSE gateway tasks: associations and health checks from the NLB only',
+      allowAllOutbound: true,
+    });
+    securityGroup.addIngressRule(nlbSecurityGroup, ec2.Port.tcp(props.port), 'Associations and health checks through the NLB');
+    nlbSecurityGroup.addEgressRule(securityGroup, ec2.Port.tcp(props.port), 'To the gateway tasks');
 
     this.service = new ecs.FargateService(this, 'Service', {
       cluster,
@@ -123,6 +155,8 @@ export class DimseGateway extends Construct {
       securityGroups: [securityGroup],
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       circuitBreaker: { rollback: true },
+      // The one task keeps serving until its replacement is healthy.
+      minHealthyPercent: 100,
     });
 
     this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'Nlb', {
@@ -130,9 +164,16 @@ export class DimseGateway extends Construct {
       internetFacing: false,
       deletionProtection: props.retainData ?? true,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [nlbSecurityGroup],
+      // One task serves both zones: a zone without a task must still forward its connections.
+      crossZoneEnabled: true,
     });
-    const listener = this.loadBalancer.addListener('Dimse', { port: props.port, protocol: elbv2.Protocol.TCP });
-    listener.addTargets('Gateway', {
+    const listener = this.loadBalancer.addListener('Dimse', {
+      port: props.port,
+      protocol: elbv2.Protocol.TCP,
+      tcpIdleTimeout: Duration.seconds(props.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS),
+    });
+    this.targetGroup = listener.addTargets('Gateway', {
       port: props.port,
       protocol: elbv2.Protocol.TCP,
       targets: [this.service],
@@ -140,19 +181,22 @@ export class DimseGateway extends Construct {
       deregistrationDelay: Duration.seconds(60),
       healthCheck: { protocol: elbv2.Protocol.TCP, interval: Duration.seconds(30) },
     });
+    // Connections reach the tasks from the NLB's address (what their security group admits).
+    this.targetGroup.setAttribute('preserve_client_ip.enabled', 'false');
 
-    this.acknowledge(task, securityGroup, listener);
+    this.acknowledge(task, listener, props.retainData ?? true);
   }
 
   /** cdk-nag findings that are design choices, each with its reason. */
-  private acknowledge(task: ecs.FargateTaskDefinition, securityGroup: ec2.SecurityGroup, listener: elbv2.NetworkListener): void {
+  private acknowledge(task: ecs.FargateTaskDefinition, listener: elbv2.NetworkListener, retainData: boolean): void {
     const ack = (scope: Construct | undefined, id: string, reason: string) => scope && Validations.of(scope).acknowledge({ id, reason });
     ack(this.loadBalancer, 'AwsSolutions-ELB2', 'TCP passthrough of the DICOM upper layer: connections are recorded by the VPC flow logs, DIMSE operations by the gateway log (no patient data).');
+    if (!retainData) {
+      ack(this.loadBalancer, 'HIPAA.Security-ELBDeletionProtectionEnabled', 'Context retainData=false asks for a stack that `cdk destroy` removes whole; the NLB holds no data.');
+    }
     ack(this.loadBalancer, 'HIPAA.Security-ELBLoggingEnabled', 'TCP passthrough: connections are recorded by the VPC flow logs of this VPC.');
     ack(listener, 'HIPAA.Security-ELBv2ACMCertificateRequired', 'The NLB is internal, reached over VPN or Direct Connect; DICOM TLS (PS3.15 B.1) can be added with a TLS listener and an ACM certificate of the site.');
     ack(task, 'AwsSolutions-ECS2', 'The environment holds names (bucket, table, secret ARN, AE Title, port), no secret; credentials come from Secrets Manager at run time.');
-    const sgReason = 'Ingress is the DICOM port only, from the configured networks and the VPC CIDR (NLB health checks); the CIDR of the VPC is a token, so the rule cannot see it.';
-    for (const id of ['AwsSolutions-EC23', 'HIPAA.Security-EC2RestrictedCommonPorts', 'HIPAA.Security-EC2RestrictedSSH']) ack(securityGroup, id, sgReason);
     const executionPolicy = task.executionRole?.node.tryFindChild('DefaultPolicy');
     ack(executionPolicy, 'AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken has no resource-level permission; the rest of the CDK-generated execution policy names the asset repository and the log group.');
     ack(executionPolicy, 'HIPAA.Security-IAMNoInlinePolicy', 'CDK-generated execution role policy (image pull, log streams) of this task only.');
@@ -163,7 +207,10 @@ export class DimseGateway extends Construct {
   }
 }
 
-type DimseSettings = Pick<DimseGatewayProps, 'aeTitle' | 'port' | 'allowedCidrs' | 'moveProxyOrigin' | 'maxAssociations' | 'maxObjectBytes' | 'maxBufferedBytes'>;
+type DimseSettings = Pick<
+  DimseGatewayProps,
+  'aeTitle' | 'port' | 'allowedCidrs' | 'idleTimeoutSeconds' | 'vpcCidr' | 'moveProxyOrigin' | 'maxAssociations' | 'maxObjectBytes' | 'maxBufferedBytes'
+>;
 
 /** The container's DIMSE_* variables (lambdas/dimse/config.ts) and the context setting each comes from. */
 const SETTING_NAMES = {
@@ -228,6 +275,14 @@ export function dimseSettingsFromContext(node: Construct['node']): DimseSettings
     if (!Number.isInteger(n) || n < 1) throw new Error(`context ${name} must be a positive integer`);
     return n;
   };
+  const idleTimeoutSeconds = limit('dimseIdleTimeoutSeconds');
+  if (idleTimeoutSeconds !== undefined && (idleTimeoutSeconds < 60 || idleTimeoutSeconds > 6000)) {
+    throw new Error('context dimseIdleTimeoutSeconds must be from 60 to 6000 (the NLB TCP idle timeout)');
+  }
+  const vpcCidr: unknown = node.tryGetContext('dimseVpcCidr');
+  if (vpcCidr !== undefined && !(typeof vpcCidr === 'string' && isVpcCidr(vpcCidr))) {
+    throw new Error('context dimseVpcCidr must be an IPv4 CIDR from /16 to /22 (four /24 subnets), e.g. 10.42.0.0/16');
+  }
   const maxAssociations = limit('dimseMaxAssociations');
   const maxObjectBytes = limit('dimseMaxObjectBytes');
   const maxBufferedBytes = limit('dimseMaxBufferedBytes');
@@ -235,9 +290,22 @@ export function dimseSettingsFromContext(node: Construct['node']): DimseSettings
     aeTitle,
     port,
     allowedCidrs,
+    ...(idleTimeoutSeconds ? { idleTimeoutSeconds } : {}),
+    ...(vpcCidr ? { vpcCidr: vpcCidr as string } : {}),
     ...(moveProxyOrigin ? { moveProxyOrigin: moveProxyOrigin as string } : {}),
     ...(maxAssociations ? { maxAssociations } : {}),
     ...(maxObjectBytes ? { maxObjectBytes } : {}),
     ...(maxBufferedBytes ? { maxBufferedBytes } : {}),
   };
+}
+
+/** An IPv4 network address with a prefix of /16 to /22: two public and two private /24 subnets fit. */
+function isVpcCidr(cidr: string): boolean {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!match) return false;
+  const octets = match.slice(1, 5).map(Number);
+  const prefix = Number(match[5]);
+  if (octets.some((o) => o > 255) || prefix < 16 || prefix > 22) return false;
+  const address = octets.reduce((a, o) => a * 256 + o, 0);
+  return address % 2 ** (32 - prefix) === 0;
 }

@@ -118,6 +118,7 @@ export class SendWorkflow extends Construct {
       manifestBucket: storage.bucket.bucketName,
       batchSize: this.batchSize,
       maxConcurrency: this.maxConcurrency,
+      partition: stack.partition,
     });
 
     const logGroup = logs.logGroup(this, 'StateMachineLogs');

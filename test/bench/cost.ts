@@ -250,9 +250,8 @@ export interface BundleCost {
 
 /**
  * Bundles each Lambda entry as the deployed functions are bundled (lib/constructs/bundling.ts:
- * CommonJS, node24, minified, @aws-sdk/* left to the runtime) and times its cold load in a fresh node
- * process.
- * Bundles go under node_modules/.cache so that the external AWS SDK resolves, as in the runtime.
+ * CommonJS, node24, minified, the AWS SDK inside) and times its cold load in a fresh node process.
+ * Bundles go under node_modules/.cache, beside the packages they were built from.
  */
 export async function measureBundles(runs = 7): Promise<BundleCost[]> {
   const outDir = path.join(PROJECT_ROOT, 'node_modules', '.cache', 'bench-bundles');

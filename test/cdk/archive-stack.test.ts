@@ -196,14 +196,14 @@ describe('ArchiveStack API', () => {
     expect(BINARY_MEDIA_TYPES).toEqual(expect.arrayContaining(['multipart/related', 'application/dicom', '*/*']));
   });
 
-  it('logs access and errors on the prod stage, without data trace, with tracing and throttling', () => {
+  it('logs access on the prod stage, without data trace, with tracing and throttling', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'prod',
       TracingEnabled: true,
       AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
       MethodSettings: [
         Match.objectLike({
-          LoggingLevel: 'ERROR',
+          LoggingLevel: 'OFF',
           DataTraceEnabled: false,
           ThrottlingRateLimit: Match.anyValue(),
           ThrottlingBurstLimit: Match.anyValue(),

@@ -34,14 +34,59 @@ describe('DIMSE gateway construct (Fargate behind an NLB)', { timeout: 120_000 }
     const environment = Object.fromEntries(container.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]));
     expect(environment).toMatchObject({ DIMSE_AET: 'PACS_GW', DIMSE_PORT: '104', DIMSE_MAX_ASSOCIATIONS: '8', DIMSE_MAX_OBJECT_BYTES: '104857600', DIMSE_MAX_BUFFERED_BYTES: '209715200' });
     expect(Object.keys(environment)).toEqual(expect.arrayContaining(['BUCKET_NAME', 'TABLE_NAME', 'DESTINATIONS_SECRET_ARN']));
-    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
-      SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: '10.20.0.0/16', FromPort: 104, ToPort: 104 })]),
-    });
     // The image is only staged at synth (Dockerfile of lib/dimse), built by cdk deploy.
     const manifest = JSON.parse(readFileSync(path.join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8')) as {
       dockerImages: Record<string, { source: { directory: string; dockerFile?: string } }>;
     };
     expect(Object.values(manifest.dockerImages).map((i) => i.source.dockerFile)).toEqual(['lib/dimse/Dockerfile']);
+  });
+
+  it('builds the image for the CPU architecture the task runs on', () => {
+    const manifest = JSON.parse(readFileSync(path.join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8')) as {
+      dockerImages: Record<string, { source: { platform?: string } }>;
+    };
+    const [taskDefinition] = Object.values(template.findResources('AWS::ECS::TaskDefinition')) as { Properties: { RuntimePlatform: Record<string, string> } }[];
+    const { CpuArchitecture, OperatingSystemFamily } = taskDefinition!.Properties.RuntimePlatform;
+    expect(`${OperatingSystemFamily}/${CpuArchitecture}`.toLowerCase()).toBe('linux/arm64');
+    expect(Object.values(manifest.dockerImages).map((i) => i.source.platform)).toEqual([`${OperatingSystemFamily}/${CpuArchitecture}`.toLowerCase()]);
+  });
+
+  it('admits associations from the allowed networks only, through the NLB security group, to the tasks', () => {
+    const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+    const groupId = (construct: { node: { findChild(id: string): { node: { defaultChild?: unknown } } } }, id: string) =>
+      stack.getLogicalId(construct.node.findChild(id).node.defaultChild as never);
+    const gateway = stack.dimseGateway!;
+    const nlbGroup = groupId(gateway, 'NlbSecurityGroup');
+    const taskGroup = groupId(gateway, 'TaskSecurityGroup');
+    const [nlb] = Object.values(template.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer'));
+    expect(nlb!.Properties.SecurityGroups).toEqual([{ 'Fn::GetAtt': [nlbGroup, 'GroupId'] }]);
+    expect(resources[nlbGroup]!.Properties.SecurityGroupIngress).toEqual([expect.objectContaining({ CidrIp: '10.20.0.0/16', FromPort: 104, ToPort: 104, IpProtocol: 'tcp' })]);
+    // The tasks: no CIDR at all, only the NLB's group on the DICOM port (associations and health checks).
+    expect(resources[taskGroup]!.Properties.SecurityGroupIngress).toBeUndefined();
+    const taskIngress = Object.values(resources).filter((r) => r.Type === 'AWS::EC2::SecurityGroupIngress' && r.Properties.GroupId['Fn::GetAtt']?.[0] === taskGroup);
+    expect(taskIngress.map((r) => r.Properties)).toEqual([
+      expect.objectContaining({ SourceSecurityGroupId: { 'Fn::GetAtt': [nlbGroup, 'GroupId'] }, FromPort: 104, ToPort: 104, IpProtocol: 'tcp' }),
+    ]);
+    // Client IP preservation off: the tasks see the NLB's address, which their group admits.
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      TargetGroupAttributes: Match.arrayWith([{ Key: 'preserve_client_ip.enabled', Value: 'false' }]),
+    });
+  });
+
+  it('balances across zones, keeps idle associations an hour by default, and takes idle timeout and VPC CIDR from context', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      LoadBalancerAttributes: Match.arrayWith([{ Key: 'load_balancing.cross_zone.enabled', Value: 'true' }]),
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { ListenerAttributes: [{ Key: 'tcp.idle_timeout.seconds', Value: '3600' }] });
+    template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/16' });
+    const custom = synthWith({ dimse: 'true', dimseIdleTimeoutSeconds: '6000', dimseVpcCidr: '172.31.8.0/22' }).template;
+    custom.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { ListenerAttributes: [{ Key: 'tcp.idle_timeout.seconds', Value: '6000' }] });
+    custom.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '172.31.8.0/22' });
+    const refuse = (context: Record<string, string>) => () => buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], dimse: 'true', ...context } }));
+    expect(refuse({ dimseIdleTimeoutSeconds: '59' })).toThrow(/dimseIdleTimeoutSeconds must be from 60 to 6000/);
+    expect(refuse({ dimseIdleTimeoutSeconds: '6001' })).toThrow(/dimseIdleTimeoutSeconds/);
+    expect(refuse({ dimseVpcCidr: '10.0.0.0/24' })).toThrow(/dimseVpcCidr/);
+    expect(refuse({ dimseVpcCidr: '10.0.0.1/16' })).toThrow(/dimseVpcCidr/);
   });
 
   it('has no unacknowledged cdk-nag finding', () => {

@@ -34,17 +34,48 @@ function nagFindings(context: Record<string, unknown>): string[] {
 
 // The first synth loads CloudFormation resource schemas for CDK's built-in template validation.
 describe('cdk-nag (AwsSolutions, HIPAA.Security)', { timeout: 120_000 }, () => {
+  // Every context option README and docs/configuration.md document, each in at least one variant,
+  // the switches (auth, waf, retainData, dimse, apiExecutionLogs) in both positions.
+  const dimse = {
+    dimse: 'true',
+    dimseAet: 'PACS_GW',
+    dimsePort: '104',
+    dimseAllowedCidrs: '10.20.0.0/16,192.168.10.0/24',
+    dimseIdleTimeoutSeconds: '6000',
+    dimseVpcCidr: '172.31.0.0/20',
+    dimseMoveProxyOrigin: 'https://origin.example.org/dicom-web',
+    dimseMaxAssociations: '8',
+    dimseMaxObjectBytes: '104857600',
+    dimseMaxBufferedBytes: '209715200',
+  };
   const variants: Record<string, Record<string, unknown>> = {
     'default (iam, waf, retained data)': {},
-    'auth=cognito': { auth: 'cognito' },
+    'auth=cognito, alarmEmail, apiExecutionLogs': { auth: 'cognito', alarmEmail: 'pacs-admin@example.org', apiExecutionLogs: 'true' },
     'auth=none, allowUnauthenticated': { auth: 'none', allowUnauthenticated: 'true' },
     'waf=false, retainData=false, reserved concurrency': { waf: 'false', retainData: 'false', reservedConcurrency: '5' },
-    'send settings and destinations': {
+    'send settings, destinations, throttling, index shards': {
       sendBatchSize: '50',
       sendMaxConcurrency: '16',
+      sendMaxBatchBytes: '4000000',
+      sendWaitMs: '1000',
+      sendRetryAfterSeconds: '5',
+      sendResultTtlSeconds: '86400',
+      sendTombstoneTtlSeconds: '864000',
       destinations: [{ url: 'https://peer.example.org/dicom-web', auth: { type: 'none' } }],
+      throttlingRateLimit: '2500',
+      throttlingBurstLimit: '5000',
+      indexShards: '16',
     },
     'Deliver in a VPC': { deliverVpcId: 'vpc-0123456789abcdef0', deliverSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0bbbbbbbbbbbbbbb2' },
+    'dimse with every option, retained data': dimse,
+    'dimse, retainData=false, auth=cognito, waf=false, Deliver in a VPC': {
+      ...dimse,
+      retainData: 'false',
+      auth: 'cognito',
+      waf: 'false',
+      deliverVpcId: 'vpc-0123456789abcdef0',
+      deliverSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1',
+    },
   };
 
   for (const [name, context] of Object.entries(variants)) {

@@ -89,7 +89,7 @@ describe('SendWorkflow state machine', () => {
     const map = definition.States[SendState.DeliverBatches];
     expect(map.Type).toBe('Map');
     expect(map.ItemReader).toEqual({
-      Resource: 'arn:aws:states:::s3:getObject',
+      Resource: 'arn:<AWS::Partition>:states:::s3:getObject',
       ReaderConfig: { InputType: 'JSONL' },
       Parameters: { Bucket: `<${logicalId(stack, stack.storage.bucket)}>`, 'Key.$': '$.resolved.manifestKey' },
     });
