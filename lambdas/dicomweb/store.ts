@@ -10,7 +10,10 @@
  * instance entry with a conditional put; only the writer that created the instance entry bumps the
  * counters, once per series and study when the request ends (StoreBookkeeping; a crash before that
  * leaves them short by what the request had created: the entries and objects themselves are complete). Nothing already
- * stored is overwritten: an existing SOP Instance UID is looked up once, before any write.
+ * stored is overwritten: an existing SOP Instance UID is looked up once, before any write, and each
+ * write goes to object keys of its own (lambdas/storage/keys.ts objectVersion), so a writer racing
+ * past the lookup on another function never replaces the bytes an entry names; the conditional put
+ * decides, and the loser deletes the objects it wrote.
  *
  * Round trips per new instance: the SOP Instance UID lookup, the two S3 puts (together) and the
  * conditional put; per series of a request: the study and series ensures and the counters; per 25
@@ -24,7 +27,7 @@ import { Part10Error, readPart10, type ParsedInstance, type ReadPart10Options } 
 import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
 import { warningHeader, type RequestBody } from '../handlers/http';
-import { instanceMetadataKey, instanceObjectKey } from '../storage/keys';
+import { instanceMetadataKey, instanceObjectKey, objectVersion } from '../storage/keys';
 import type { BlobStore, DicomJson, InstanceObject, InstanceKey, MetadataIndex } from '../storage/ports';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
 import { buildIndexEntries } from './index-entries';
@@ -199,8 +202,9 @@ export class StoreService {
         return same ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
       }
 
-      const objectKey = instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
-      const metadataKey = instanceMetadataKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
+      const version = objectVersion(digest);
+      const objectKey = instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID, version);
+      const metadataKey = instanceMetadataKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID, version);
       const metadata = toDicomJson(instance.dict, {
         bulkDataThreshold: this.opts.bulkDataThreshold,
         bulkDataUri: (tagPath) => bulkDataPath(studyInstanceUID, seriesInstanceUID, sopInstanceUID, tagPath),
@@ -234,7 +238,9 @@ export class StoreService {
         if (!target.bookkeeping) await bookkeeping.flush(this.index);
         return referenced(instance, target.baseUrl);
       }
-      // A concurrent writer won the conditional put: identical content is a success, other content a failure.
+      // A concurrent writer won the conditional put: identical content is a success, other content a
+      // failure. Either way the entry names the winner's objects, so this write's are unreferenced.
+      await this.removeUnreferenced([objectKey, metadataKey]);
       return put.outcome === 'identical' ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
     });
   }
@@ -255,6 +261,19 @@ export class StoreService {
     })();
     ensured?.set(key, ensure);
     return ensure;
+  }
+
+  /**
+   * Best effort: the objects of a write that lost the conditional put. Their keys are this write's
+   * alone, so no entry names them; one left behind (a failed delete, a crash before it) is unreachable
+   * and costs only its storage, as any object of a write that crashed before its conditional put.
+   */
+  private async removeUnreferenced(keys: readonly string[]): Promise<void> {
+    try {
+      await this.blobs.delete(keys);
+    } catch {
+      // Unreferenced either way: the answer does not depend on it.
+    }
   }
 
   /** Runs `fn` after every earlier call for the same key has settled. */
