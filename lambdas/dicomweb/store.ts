@@ -84,7 +84,7 @@ export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'> & {
    * Study and series entries already ensured by this request, keyed `{study}/{series}`: the instances
    * of one request share one ensure (two conditional puts) per series instead of one each.
    */
-  readonly ensured?: Map<string, Promise<void>>;
+  readonly ensured?: Map<string, Promise<boolean>>;
   /**
    * What the request's created instances still need once it ends: counters and tombstone clean-up,
    * written together instead of per instance; without one, each instance writes its own.
@@ -223,7 +223,8 @@ export class StoreService {
       };
       const entries = buildIndexEntries(metadata, object);
 
-      await this.ensureStudyAndSeries(entries, target.ensured);
+      // A study or series being deleted takes no instance until its Delete has ended (delete.ts).
+      if (await this.ensureStudyAndSeries(entries, target.ensured)) return fail(FailureReason.ProcessingFailure);
       // Both objects are in S3 before the instance entry names them.
       await Promise.all([
         this.blobs.put(objectKey, part10, DICOM),
@@ -247,17 +248,21 @@ export class StoreService {
 
   /**
    * The study entry, then the series entry (counted in the study when this call created it): the
-   * study exists before the series' counter is added to it, as counters only update entries.
+   * study exists before the series' counter is added to it, as counters only update entries. True,
+   * and nothing written, when the study or series is being deleted.
    */
-  private ensureStudyAndSeries(entries: ReturnType<typeof buildIndexEntries>, ensured?: Map<string, Promise<void>>): Promise<void> {
-    const key = `${entries.series.studyInstanceUID}/${entries.series.seriesInstanceUID}`;
+  private ensureStudyAndSeries(entries: ReturnType<typeof buildIndexEntries>, ensured?: Map<string, Promise<boolean>>): Promise<boolean> {
+    const { studyInstanceUID, seriesInstanceUID } = entries.series;
+    const key = `${studyInstanceUID}/${seriesInstanceUID}`;
     const known = ensured?.get(key);
     if (known) return known;
     const ensure = (async () => {
+      if (await this.index.findDeleteJob({ studyInstanceUID, seriesInstanceUID })) return true;
       await this.index.ensureStudy(entries.study);
       if (await this.index.ensureSeries(entries.series)) {
         await this.index.addStudyCounters(entries.study.studyInstanceUID, { series: 1 });
       }
+      return false;
     })();
     ensured?.set(key, ensure);
     return ensure;
