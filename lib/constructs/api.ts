@@ -56,11 +56,17 @@ export interface FunctionGroupExtras {
   readonly grant?: (policy: iam.ManagedPolicy) => void;
 }
 
+/** Key patterns of instance objects (lambdas/storage/keys.ts). */
+export const STUDY_OBJECTS = 'studies/*';
+export const NPI_OBJECTS = 'npi/*';
+
 /** What each function group may do with the storage: least privilege per transaction. */
 const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: ArchiveStorage) => void>> = {
   store: ({ policy }, storage) => {
     storage.grantObjectRead(policy);
     storage.grantObjectWrite(policy);
+    // The objects of a write that lost the race for its SOP Instance UID (lambdas/dicomweb/store.ts).
+    storage.grantObjectDelete(policy, STUDY_OBJECTS);
     storage.grantIndexRead(policy);
     storage.grantIndexWrite(policy);
   },
@@ -73,6 +79,7 @@ const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: Arc
   npi: ({ policy }, storage) => {
     storage.grantObjectRead(policy);
     storage.grantObjectWrite(policy);
+    storage.grantObjectDelete(policy, NPI_OBJECTS);
     storage.grantIndexRead(policy);
     storage.grantIndexWrite(policy);
   },
