@@ -16,8 +16,9 @@
  * decides, and the loser deletes the objects it wrote.
  *
  * Round trips per new instance: the SOP Instance UID lookup, the two S3 puts (together) and the
- * conditional put; per series of a request: the study and series ensures and the counters; per 25
- * instances: one tombstone clean-up.
+ * conditional put; per series of a request: the Delete job check (two GetItems together: a study or
+ * series being deleted takes no instance, Failure Reason 0110), the study and series ensures and the
+ * counters; per 25 instances: one tombstone clean-up.
  */
 import { createHash } from 'node:crypto';
 import { frameOffsetsOf } from '../dicom/frames';
