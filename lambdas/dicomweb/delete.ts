@@ -154,6 +154,7 @@ export class DeleteService {
       if (batch.length === 0) break;
       await this.removeInstances(batch);
       deleted += batch.length;
+      if (t.level === 'STUDY') await this.endSeriesJobsOf(batch);
       if (batch.length === this.batchSize && budget.remainingMillis() < this.reserveMillis) {
         await this.continueJob(t);
         return { deletedInstances: deleted, done: false };
@@ -165,6 +166,15 @@ export class DeleteService {
     await this.putTombstone(t);
     await this.index.endDeleteJob(t);
     return { deletedInstances: deleted, done: true };
+  }
+
+  /**
+   * A study's Delete takes over the Delete of any of its series started before it: the series' jobs
+   * end with their instances, so none is left to refuse a Store into the series afterwards.
+   */
+  private async endSeriesJobsOf(batch: readonly IndexEntry[]): Promise<void> {
+    const series = new Set(batch.map((e) => e.seriesInstanceUID!));
+    await Promise.all([...series].map((seriesInstanceUID) => this.index.endDeleteJob({ level: 'SERIES', studyInstanceUID: batch[0]!.studyInstanceUID, seriesInstanceUID })));
   }
 
   /** The next instances of the resource, at most a batch. */

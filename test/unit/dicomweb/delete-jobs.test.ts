@@ -116,6 +116,21 @@ describe('Delete of a series larger than one step', () => {
   });
 });
 
+describe('Delete of a study while one of its series is being deleted', () => {
+  it('takes the series job over: afterwards the series takes stores again', async () => {
+    const store = new StoreService(index, blobs, { bulkDataThreshold: 1024, maxRequestBytes: 10_000_000 });
+    const seriesInstanceUID = study.instances[0]!.seriesInstanceUID;
+    expect((await service.deleteSeries({ studyInstanceUID: study.studyInstanceUID, seriesInstanceUID }, OUT_OF_TIME)).done).toBe(false);
+    expect((await service.deleteStudy({ studyInstanceUID: study.studyInstanceUID })).done).toBe(true);
+    expect(index.all()).toEqual([]);
+    expect(await index.findDeleteJob({ studyInstanceUID: study.studyInstanceUID, seriesInstanceUID })).toBeUndefined();
+    // The series' own continuation finds nothing left to do.
+    expect(await runContinuations()).toBe(1);
+    const again = makeInstance({ studyInstanceUID: study.studyInstanceUID, seriesInstanceUID });
+    expect((await post(store, [again])).status).toBe(200);
+  });
+});
+
 describe('Store into a study being deleted', () => {
   it('[studies.store.reason.0110] is refused with Failure Reason 0110 until the Delete has ended, then stored again', async () => {
     const store = new StoreService(index, blobs, { bulkDataThreshold: 1024, maxRequestBytes: 10_000_000 });
