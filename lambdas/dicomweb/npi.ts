@@ -14,7 +14,7 @@ import { toExplicitVRLittleEndian } from '../dicom/part10';
 import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
 import { MediaType, type DicomwebResponse, type RequestBody } from '../handlers/http';
-import { npiMetadataKey, npiObjectKey } from '../storage/keys';
+import { npiMetadataKey, npiObjectKey, objectVersion } from '../storage/keys';
 import type { BlobStore, DicomJson, InstanceObject, NpiEntry, NpiIndex } from '../storage/ports';
 import { negotiateInstances, negotiateMetadata } from './accept';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
@@ -188,11 +188,13 @@ export class NpiService {
       bulkDataThreshold: Number.POSITIVE_INFINITY,
       bulkDataUri: () => npiInstancePath(category, sopInstanceUID),
     });
+    // Keys of this write alone (lambdas/storage/keys.ts): a racing writer never replaces these bytes.
+    const version = objectVersion(digest);
     const object: InstanceObject = {
       sopClassUID,
       transferSyntaxUID: instance.transferSyntaxUID,
-      objectKey: npiObjectKey(category, sopInstanceUID),
-      metadataKey: npiMetadataKey(category, sopInstanceUID),
+      objectKey: npiObjectKey(category, sopInstanceUID, version),
+      metadataKey: npiMetadataKey(category, sopInstanceUID, version),
       size: part10.byteLength,
       digest,
       numberOfFrames: 0,
@@ -204,6 +206,9 @@ export class NpiService {
     // As for patient instances, an attribute too large for an index entry is kept in the stored object only.
     for (const tag of npiIndexedTags(req.category)) if (metadata[tag] && fitsIndex(metadata[tag]!)) attributes[tag] = metadata[tag]!;
     const put = await this.index.putInstance({ category, sopInstanceUID, attributes, instance: object });
+    if (put.outcome === 'created') return stored;
+    // A racing writer's entry won: this write's objects are unreferenced (best effort, as in store.ts).
+    await this.blobs.delete([object.objectKey, object.metadataKey]).catch(() => undefined);
     return put.outcome === 'conflict' ? fail(DuplicateSOPInstance) : stored;
   }
 }

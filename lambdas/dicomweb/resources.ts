@@ -48,6 +48,21 @@ export async function* eachInstanceOf(index: MetadataIndex, uids: ResourceUids):
   yield* index.query({ by: 'study', level: 'INSTANCE', studyInstanceUID, seriesInstanceUID });
 }
 
+/**
+ * 410 for a study or series whose Delete is under way (delete.ts): what it has not removed yet is
+ * going, so it is answered as deleted at once. An instance is served until its entry is removed.
+ * Started beside the read of the instances; awaited before answering.
+ */
+export function assertNotBeingDeleted(index: MetadataIndex, uids: ResourceUids): Promise<void> {
+  const check = (async () => {
+    if (uids.sopInstanceUID !== undefined) return;
+    if (await index.findDeleteJob(uids)) throw new GoneError(`the ${levelOf(uids).toLowerCase()} has been deleted`);
+  })();
+  // Awaited by the caller unless its own read fails first.
+  check.catch(() => undefined);
+  return check;
+}
+
 /** The error for a resource with nothing indexed: 410 when a tombstone says it was deleted, else 404. */
 export async function absentResourceError(index: MetadataIndex, uids: ResourceUids): Promise<GoneError | NotFoundError> {
   const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = uids;

@@ -28,7 +28,7 @@ import { MediaType, warningHeader, type DicomwebResponse } from '../handlers/htt
 import type { BlobStore, DicomJson, IndexEntry, InstanceObject, Level, MetadataIndex } from '../storage/ports';
 import { ANY_TRANSFER_SYNTAX, DEFAULT_TRANSFER_SYNTAX, negotiateInstances, negotiateMetadata, negotiateOctetStream } from './accept';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
-import { absentResourceError, assertValidUids, eachInstanceOf, instancesOf, levelOf, type ResourceUids } from './resources';
+import { absentResourceError, assertNotBeingDeleted, assertValidUids, eachInstanceOf, instancesOf, levelOf, type ResourceUids } from './resources';
 import { absolute, bulkDataPath, instancePath, tagPathFromSegment } from './uris';
 
 /**
@@ -200,9 +200,11 @@ export class RetrieveService {
     // What the response needs of each instance, not its whole index entry (about 5 KB of attributes),
     // the entries read a page at a time: a large series does not hold all its entries at once.
     const instances: { readonly object: InstanceObject; readonly path: string }[] = [];
+    const live = assertNotBeingDeleted(this.index, uids);
     for await (const entry of eachInstanceOf(this.index, uids)) {
       instances.push({ object: entry.instance!, path: instancePath(entry.studyInstanceUID, entry.seriesInstanceUID!, entry.sopInstanceUID!) });
     }
+    await live;
     if (instances.length === 0) throw await absentResourceError(this.index, uids);
     const producible = instances.flatMap((instance) => {
       const representation = representationOf(instance.object, syntaxes);
@@ -272,7 +274,9 @@ export class RetrieveService {
 
   /** The instance entries of the resource; 404, or 410 when it was deleted, if there is none. */
   private async instances(uids: ResourceUids): Promise<IndexEntry[]> {
+    const live = assertNotBeingDeleted(this.index, uids);
     const entries = await instancesOf(this.index, uids);
+    await live;
     if (entries.length === 0) throw await absentResourceError(this.index, uids);
     return entries;
   }

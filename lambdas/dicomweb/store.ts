@@ -10,26 +10,33 @@
  * instance entry with a conditional put; only the writer that created the instance entry bumps the
  * counters, once per series and study when the request ends (StoreBookkeeping; a crash before that
  * leaves them short by what the request had created: the entries and objects themselves are complete). Nothing already
- * stored is overwritten: an existing SOP Instance UID is looked up once, before any write.
+ * stored is overwritten: an existing SOP Instance UID is looked up once, before any write, and each
+ * write goes to object keys of its own (lambdas/storage/keys.ts objectVersion), so a writer racing
+ * past the lookup on another function never replaces the bytes an entry names; the conditional put
+ * decides, and the loser deletes the objects it wrote.
  *
  * Round trips per new instance: the SOP Instance UID lookup, the two S3 puts (together) and the
- * conditional put; per series of a request: the study and series ensures and the counters; per 25
- * instances: one tombstone clean-up.
+ * conditional put; per series of a request: the Delete job check (two GetItems together: a study or
+ * series being deleted takes no instance, Failure Reason 0110), the study and series ensures and the
+ * counters; per 25 instances: one tombstone clean-up.
  */
 import { createHash } from 'node:crypto';
 import { frameOffsetsOf } from '../dicom/frames';
 import { toDicomJson } from '../dicom/json';
-import { MultipartError, parseMediaType, readMultipartRelated, type MultipartPart } from '../dicom/multipart';
 import { Part10Error, readPart10, type ParsedInstance, type ReadPart10Options } from '../dicom/part10';
 import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
-import { warningHeader, type RequestBody } from '../handlers/http';
-import { instanceMetadataKey, instanceObjectKey } from '../storage/keys';
+import type { RequestBody } from '../handlers/http';
+import { instanceMetadataKey, instanceObjectKey, objectVersion } from '../storage/keys';
 import type { BlobStore, DicomJson, InstanceObject, InstanceKey, MetadataIndex } from '../storage/ports';
-import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
+import { BadRequestError } from './errors';
 import { buildIndexEntries } from './index-entries';
 import { FailureReason } from './status-codes';
-import { absolute, bulkDataPath, instancePath, studyPath } from './uris';
+import { storeRequestParts } from './store-request';
+import { absolute, bulkDataPath, instancePath } from './uris';
+
+// The request as a whole, for the callers that import it from here.
+export { isDicomPart, requestBoundary, requestTooLarge, storeInstancesResponse, storeRequestParts } from './store-request';
 
 const DICOM = 'application/dicom';
 
@@ -81,7 +88,7 @@ export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'> & {
    * Study and series entries already ensured by this request, keyed `{study}/{series}`: the instances
    * of one request share one ensure (two conditional puts) per series instead of one each.
    */
-  readonly ensured?: Map<string, Promise<void>>;
+  readonly ensured?: Map<string, Promise<boolean>>;
   /**
    * What the request's created instances still need once it ends: counters and tombstone clean-up,
    * written together instead of per instance; without one, each instance writes its own.
@@ -199,8 +206,9 @@ export class StoreService {
         return same ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
       }
 
-      const objectKey = instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
-      const metadataKey = instanceMetadataKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
+      const version = objectVersion(digest);
+      const objectKey = instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID, version);
+      const metadataKey = instanceMetadataKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID, version);
       const metadata = toDicomJson(instance.dict, {
         bulkDataThreshold: this.opts.bulkDataThreshold,
         bulkDataUri: (tagPath) => bulkDataPath(studyInstanceUID, seriesInstanceUID, sopInstanceUID, tagPath),
@@ -219,7 +227,8 @@ export class StoreService {
       };
       const entries = buildIndexEntries(metadata, object);
 
-      await this.ensureStudyAndSeries(entries, target.ensured);
+      // A study or series being deleted takes no instance until its Delete has ended (delete.ts).
+      if (await this.ensureStudyAndSeries(entries, target.ensured)) return fail(FailureReason.ProcessingFailure);
       // Both objects are in S3 before the instance entry names them.
       await Promise.all([
         this.blobs.put(objectKey, part10, DICOM),
@@ -234,27 +243,46 @@ export class StoreService {
         if (!target.bookkeeping) await bookkeeping.flush(this.index);
         return referenced(instance, target.baseUrl);
       }
-      // A concurrent writer won the conditional put: identical content is a success, other content a failure.
+      // A concurrent writer won the conditional put: identical content is a success, other content a
+      // failure. Either way the entry names the winner's objects, so this write's are unreferenced.
+      await this.removeUnreferenced([objectKey, metadataKey]);
       return put.outcome === 'identical' ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
     });
   }
 
   /**
    * The study entry, then the series entry (counted in the study when this call created it): the
-   * study exists before the series' counter is added to it, as counters only update entries.
+   * study exists before the series' counter is added to it, as counters only update entries. True,
+   * and nothing written, when the study or series is being deleted.
    */
-  private ensureStudyAndSeries(entries: ReturnType<typeof buildIndexEntries>, ensured?: Map<string, Promise<void>>): Promise<void> {
-    const key = `${entries.series.studyInstanceUID}/${entries.series.seriesInstanceUID}`;
+  private ensureStudyAndSeries(entries: ReturnType<typeof buildIndexEntries>, ensured?: Map<string, Promise<boolean>>): Promise<boolean> {
+    const { studyInstanceUID, seriesInstanceUID } = entries.series;
+    const key = `${studyInstanceUID}/${seriesInstanceUID}`;
     const known = ensured?.get(key);
     if (known) return known;
     const ensure = (async () => {
+      if (await this.index.findDeleteJob({ studyInstanceUID, seriesInstanceUID })) return true;
       await this.index.ensureStudy(entries.study);
       if (await this.index.ensureSeries(entries.series)) {
         await this.index.addStudyCounters(entries.study.studyInstanceUID, { series: 1 });
       }
+      return false;
     })();
     ensured?.set(key, ensure);
     return ensure;
+  }
+
+  /**
+   * Best effort: the objects of a write that lost the conditional put. Their keys are this write's
+   * alone, so no entry names them; one left behind (a failed delete, a crash before it) is unreachable
+   * and costs only its storage, as any object of a write that crashed before its conditional put.
+   */
+  private async removeUnreferenced(keys: readonly string[]): Promise<void> {
+    try {
+      await this.blobs.delete(keys);
+    } catch {
+      // Unreferenced either way: the answer does not depend on it.
+    }
   }
 
   /** Runs `fn` after every earlier call for the same key has settled. */
@@ -273,18 +301,6 @@ export class StoreService {
     for await (const entry of this.index.query({ by: 'uid', level: 'INSTANCE', uids: [sopInstanceUID] })) return entry;
     return undefined;
   }
-}
-
-/** 413 for a request body over the limit; the embedded gateway answers with the same Status Report. */
-export function requestTooLarge(limit: number): PayloadTooLargeError {
-  return new PayloadTooLargeError(`the request body exceeds ${limit} bytes, the most one request can carry`, [
-    {
-      target: 'body',
-      message:
-        'split the instances over several Store requests, each below the limit (one instance per request ' +
-        'if need be); an instance that alone exceeds the limit cannot be stored through DICOMweb',
-    },
-  ]);
 }
 
 /**
@@ -326,95 +342,6 @@ export function readInstance(
   return { instance };
 }
 
-/** A part of a Store request that is not application/dicom fails (PS3.18 10.5.1.2). */
-export function isDicomPart(part: MultipartPart): boolean {
-  const partType = part.headers['content-type'];
-  return partType === undefined || parseMediaType(partType).mediaType === DICOM;
-}
-
-/** The boundary of a Store request's multipart body, once its media type is checked (PS3.18 10.5.1.2). */
-export function requestBoundary(contentType: string | undefined): string {
-  if (!contentType) throw new UnsupportedMediaTypeError('Content-Type is required: multipart/related; type="application/dicom"');
-  const media = parseMediaType(contentType);
-  if (media.mediaType !== 'multipart/related') {
-    throw new UnsupportedMediaTypeError(`${media.mediaType} is not supported; use multipart/related; type="application/dicom"`);
-  }
-  const type = media.params.type?.toLowerCase();
-  if (type !== undefined && type !== DICOM) {
-    throw new UnsupportedMediaTypeError(
-      `multipart/related; type="${type}" is not supported; this origin server stores application/dicom instances only`,
-    );
-  }
-  const boundary = media.params.boundary;
-  if (!boundary) throw new BadRequestError('the multipart/related Content-Type has no boundary parameter');
-  return boundary;
-}
-
-/**
- * Stores the instances of a Store request (STOW-RS, or the NPI Store of PS3.18 12.5) part by part as
- * the body is read: up to `concurrency` parts are stored at once, and the next part is read only when
- * one of them is done, so memory is a few instances whatever the size of the request. Returns the
- * Store Instances Response Module with the outcomes in request order.
- *
- * A body found malformed (PS3.18 10.5.3.1: "bad syntax") is answered 400 when nothing was stored
- * before the malformation was read, as a whole body would have been. When instances before it were
- * stored, 400 ("unable to store any instances") would be false: the answer is 202 with those
- * instances in the Referenced SOP Sequence, one Failed SOP Sequence item with Failure Reason C000
- * (Cannot understand, PS3.2 J.4.2) and no UIDs for the unreadable rest, and a Warning saying what
- * was malformed. Nothing after the malformation is stored.
- */
-export async function storeRequestParts(
-  req: Pick<StoreRequest, 'contentType' | 'body'>,
-  maxRequestBytes: number,
-  concurrency: number,
-  target: StoreTarget,
-  storeInstance: (part10: Uint8Array) => Promise<StoreOutcome>,
-): Promise<StoreResult> {
-  if (req.body.byteLength > maxRequestBytes) throw requestTooLarge(maxRequestBytes);
-  const parts = readMultipartRelated(req.body.chunks(), requestBoundary(req.contentType));
-
-  const outcomes: StoreOutcome[] = [];
-  let malformed: MultipartError | undefined;
-  let failed = false;
-  let next = 0;
-  const worker = async () => {
-    while (!failed && malformed === undefined) {
-      // The parts are handed out in request order: the i-th call to next() gets the i-th part.
-      const i = next++;
-      let part: IteratorResult<MultipartPart>;
-      try {
-        part = await parts.next();
-      } catch (error) {
-        if (!(error instanceof MultipartError)) throw error;
-        malformed = error;
-        return;
-      }
-      if (part.done) return;
-      try {
-        outcomes[i] = isDicomPart(part.value)
-          ? await storeInstance(part.value.body)
-          : { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
-      } catch (error) {
-        failed = true; // an unavailable store fails the request: take no further part
-        throw error;
-      }
-    }
-  };
-  // Every worker ends before the outcome is decided, so no part is still being stored behind a failure.
-  const ended = await Promise.allSettled(Array.from({ length: concurrency }, worker));
-  for (const end of ended) if (end.status === 'rejected') throw end.reason;
-
-  if (malformed) {
-    const body = `malformed multipart body: ${malformed.message}`;
-    if (!outcomes.some((o) => 'referenced' in o)) throw new BadRequestError(body);
-    const rest: StoreOutcome = { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
-    const warning = warningHeader(target.baseUrl, `${body} after part ${outcomes.length}; the parts before it were processed`);
-    return { ...storeInstancesResponse([...outcomes, rest], target), warning };
-  }
-  if (outcomes.length === 0) throw new BadRequestError('the multipart body contains no instance');
-  return storeInstancesResponse(outcomes, target);
-}
-
 function referenced(instance: ParsedInstance, baseUrl: string): StoreOutcome {
   return {
     referenced: {
@@ -432,41 +359,4 @@ function numberOfFramesOf(metadata: DicomJson): number {
   if (!metadata[Tag.PixelData] && !metadata[Tag.FloatPixelData] && !metadata[Tag.DoubleFloatPixelData]) return 0;
   const n = Number(metadata[Tag.NumberOfFrames]?.Value?.[0] ?? 1);
   return Number.isInteger(n) && n > 0 ? n : 1;
-}
-
-/** Store Instances Response Module, PS3.18 Table 10.5.3-1. */
-export function storeInstancesResponse(outcomes: readonly StoreOutcome[], req: StoreTarget): StoreResult {
-  const referencedItems: DicomJson[] = [];
-  const failedItems: DicomJson[] = [];
-  let warnings = 0;
-  for (const o of outcomes) {
-    if ('referenced' in o) {
-      const r = o.referenced;
-      const item: DicomJson = {
-        [Tag.ReferencedSOPClassUID]: { vr: 'UI', Value: [r.sopClassUID] },
-        [Tag.ReferencedSOPInstanceUID]: { vr: 'UI', Value: [r.sopInstanceUID] },
-        [Tag.RetrieveURL]: { vr: 'UR', Value: [r.retrieveUrl] },
-      };
-      if (r.warningReason !== undefined) {
-        item[Tag.WarningReason] = { vr: 'US', Value: [r.warningReason] };
-        warnings++;
-      }
-      referencedItems.push(item);
-    } else {
-      const f = o.failed;
-      failedItems.push({
-        [Tag.ReferencedSOPClassUID]: f.sopClassUID ? { vr: 'UI', Value: [f.sopClassUID] } : { vr: 'UI' },
-        [Tag.ReferencedSOPInstanceUID]: f.sopInstanceUID ? { vr: 'UI', Value: [f.sopInstanceUID] } : { vr: 'UI' },
-        [Tag.FailureReason]: { vr: 'US', Value: [f.failureReason] },
-      });
-    }
-  }
-  const response: DicomJson = {};
-  if (req.studyInstanceUID !== undefined) {
-    response[Tag.RetrieveURL] = { vr: 'UR', Value: [absolute(req.baseUrl, studyPath(req.studyInstanceUID))] };
-  }
-  if (failedItems.length) response[Tag.FailedSOPSequence] = { vr: 'SQ', Value: failedItems };
-  if (referencedItems.length) response[Tag.ReferencedSOPSequence] = { vr: 'SQ', Value: referencedItems };
-  const status = referencedItems.length === 0 ? 409 : failedItems.length || warnings ? 202 : 200;
-  return { status, response, stored: referencedItems.length, failed: failedItems.length };
 }

@@ -28,6 +28,8 @@ export const Status = {
   /** C-STORE: Error: Cannot understand; C-FIND / C-MOVE: Unable to process. */
   UnableToProcess: 0xc000,
   SOPClassNotSupported: 0x0122,
+  /** C-STORE: Processing failure (PS3.7 C.4), the store service's Failure Reason 0110 as is. */
+  ProcessingFailure: 0x0110,
   Cancel: 0xfe00,
   Pending: 0xff00,
   /** C-FIND: Matches are continuing - one or more Optional Keys were not supported. */
@@ -58,6 +60,9 @@ export function cStoreStatusOf(outcome: StoreOutcome): number {
     case FailureReason.CannotUnderstand:
     case FailureReason.ReferencedTransferSyntaxNotSupported:
       return Status.UnableToProcess;
+    // The study or series is being deleted (lambdas/dicomweb/delete.ts): a later retry succeeds.
+    case FailureReason.ProcessingFailure:
+      return Status.ProcessingFailure;
     // Data Set does not match SOP Class, and a SOP Instance UID already stored with other content
     // or under another study or series (the STOW-RS duplicate rule, 0111).
     default:

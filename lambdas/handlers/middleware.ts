@@ -95,12 +95,13 @@ export function dicomwebHandler<S extends object>(
   const routes = new Map<string, string>();
   for (const r of allRoutes.filter((route) => route.group === group)) routes.set(`${r.method} ${r.path}`, r.transaction);
 
-  const core = async (event: APIGatewayProxyEvent): Promise<ProxyResult> => {
+  const core = async (event: APIGatewayProxyEvent, context?: Context): Promise<ProxyResult> => {
     const transaction = routes.get(`${event.httpMethod.toUpperCase()} ${event.resource}`);
     const operation = transaction ? operations[transaction] : undefined;
     if (!operation) throw new Error(`no operation for ${event.httpMethod} ${event.resource} in ${group}`);
     const services = getServices();
-    const request = toDicomwebRequest(event, services.config.publicBaseUrl);
+    const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
+    const request = { ...toDicomwebRequest(event, services.config.publicBaseUrl), ...(remaining && { remainingTimeMillis: remaining }) };
     return withAllow(await toProxyResult(await operation(request, services), spec.streaming), event.resource);
   };
 

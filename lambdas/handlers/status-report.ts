@@ -8,6 +8,7 @@ import type { DicomwebResponse } from './http';
 import { MediaType } from './http';
 
 const reasonPhrases: Record<number, string> = {
+  202: 'Accepted',
   400: 'Bad Request',
   401: 'Unauthorized',
   404: 'Not Found',

@@ -31,8 +31,10 @@ import { Tag } from '../dicom/tags';
 import { ServiceUnavailableError } from '../dicomweb/errors';
 import { personNameIndexTerms } from '../dicomweb/matching';
 import { callAws, clientOptions } from './aws-calls';
+import { DynamoDeleteJobs } from './delete-jobs';
 import type {
   DateRange,
+  DeleteJob,
   DicomJson,
   EntryKeys,
   IndexEntry,
@@ -377,6 +379,7 @@ function byItemId(items: readonly Item[]): Map<string, Item> {
 
 export class DynamoMetadataIndex implements MetadataIndex {
   private readonly doc: DynamoDBDocumentClient;
+  private readonly deleteJobs: DynamoDeleteJobs;
 
   constructor(
     client: DynamoDBClient,
@@ -386,6 +389,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
   ) {
     if (!Number.isInteger(shards) || shards < 1) throw new RangeError('shards must be a positive integer');
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.deleteJobs = new DynamoDeleteJobs(this.doc, tableName, (fn) => this.call(fn));
   }
 
   async putInstance(entry: IndexEntry): Promise<PutInstanceOutcome> {
@@ -593,6 +597,18 @@ export class DynamoMetadataIndex implements MetadataIndex {
     }
     // BatchWriteItem takes 25 deletes at a time: a Store request pays a round trip per 25, not 3 per instance.
     await this.batchWrite([...keys.values()].map((Key) => ({ DeleteRequest: { Key } })));
+  }
+
+  startDeleteJob(job: DeleteJob): Promise<boolean> {
+    return this.deleteJobs.start(job);
+  }
+
+  findDeleteJob(uids: { readonly studyInstanceUID: string; readonly seriesInstanceUID?: string }): Promise<DeleteJob | undefined> {
+    return this.deleteJobs.find(uids);
+  }
+
+  endDeleteJob(job: Omit<DeleteJob, 'startedAt'>): Promise<void> {
+    return this.deleteJobs.end(job);
   }
 
   // -------------------------------------------------------------------------------------------

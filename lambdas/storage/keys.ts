@@ -1,12 +1,20 @@
 /**
  * S3 object keys of the archive (DESIGN.md, storage model). Every key is built here and nowhere else.
  *
- *   studies/{study}/series/{series}/instances/{sop}.dcm    the Part 10 file exactly as received
- *   studies/{study}/series/{series}/instances/{sop}.json   its DICOM JSON (PS3.18 F.2), BulkDataURI for large values
+ *   studies/{study}/series/{series}/instances/{sop}.{version}.dcm    the Part 10 file exactly as received
+ *   studies/{study}/series/{series}/instances/{sop}.{version}.json   its DICOM JSON (PS3.18 F.2), BulkDataURI for large values
  *   send-requests/{transactionUID}/manifest.jsonl          the instances a Send selected
- *   npi/{category}/{sop}.dcm, npi/{category}/{sop}.json    a Non-Patient Instance (PS3.18 12) and its DICOM JSON
+ *   npi/{category}/{sop}.{version}.dcm, .json              a Non-Patient Instance (PS3.18 12) and its DICOM JSON
+ *
+ * An instance's objects carry a version (objectVersion): every write of an instance goes to keys of
+ * its own, so two writers of one SOP Instance UID racing (two functions, each past the lookup) never
+ * write the same key, and the object the index entry names never changes after the entry was
+ * written. Readers and Delete take the keys from the index entry (InstanceObject.objectKey and
+ * metadataKey), never from here, so objects written without a version ({sop}.dcm, {sop}.json) by
+ * earlier releases are served and deleted as before.
  */
 
+import { randomBytes } from 'node:crypto';
 import { BadRequestError } from '../dicomweb/errors';
 
 /**
@@ -28,14 +36,24 @@ function instancePrefix(studyInstanceUID: string, seriesInstanceUID: string, sop
   );
 }
 
-/** Key of the Part 10 object of one instance. */
-export function instanceObjectKey(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): string {
-  return `${instancePrefix(studyInstanceUID, seriesInstanceUID, sopInstanceUID)}.dcm`;
+/**
+ * The version of one write of an instance: the first 16 hex digits of the sha256 of its Part 10 bytes
+ * (which content the objects hold, for an operator reading the bucket) and 8 random hex digits (which
+ * write: two writes of the same content do not share keys either, so a writer may delete the objects
+ * it wrote when it loses the race without touching anyone else's).
+ */
+export function objectVersion(digest: string): string {
+  return `${digest.slice(0, 16)}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Key of the DICOM JSON metadata of one instance, beside its Part 10 object. */
-export function instanceMetadataKey(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): string {
-  return `${instancePrefix(studyInstanceUID, seriesInstanceUID, sopInstanceUID)}.json`;
+/** Key of the Part 10 object of one write (objectVersion) of an instance. */
+export function instanceObjectKey(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string, version: string): string {
+  return `${instancePrefix(studyInstanceUID, seriesInstanceUID, sopInstanceUID)}.${keySegment('object version', version)}.dcm`;
+}
+
+/** Key of the DICOM JSON metadata of one write of an instance, beside its Part 10 object. */
+export function instanceMetadataKey(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string, version: string): string {
+  return `${instancePrefix(studyInstanceUID, seriesInstanceUID, sopInstanceUID)}.${keySegment('object version', version)}.json`;
 }
 
 /** Key of the manifest (one JSON object per line) of the instances a Send request selected. */
@@ -47,12 +65,12 @@ function npiPrefix(category: string, sopInstanceUID: string): string {
   return `npi/${keySegment('NPI category', category)}/${keySegment('SOP Instance UID', sopInstanceUID)}`;
 }
 
-/** Key of the Part 10 object of one Non-Patient Instance (PS3.18 12), apart from the studies. */
-export function npiObjectKey(category: string, sopInstanceUID: string): string {
-  return `${npiPrefix(category, sopInstanceUID)}.dcm`;
+/** Key of the Part 10 object of one write (objectVersion) of a Non-Patient Instance (PS3.18 12), apart from the studies. */
+export function npiObjectKey(category: string, sopInstanceUID: string, version: string): string {
+  return `${npiPrefix(category, sopInstanceUID)}.${keySegment('object version', version)}.dcm`;
 }
 
-/** Key of the DICOM JSON of one Non-Patient Instance, beside its Part 10 object. */
-export function npiMetadataKey(category: string, sopInstanceUID: string): string {
-  return `${npiPrefix(category, sopInstanceUID)}.json`;
+/** Key of the DICOM JSON of one write of a Non-Patient Instance, beside its Part 10 object. */
+export function npiMetadataKey(category: string, sopInstanceUID: string, version: string): string {
+  return `${npiPrefix(category, sopInstanceUID)}.${keySegment('object version', version)}.json`;
 }

@@ -134,6 +134,20 @@ export interface Tombstone {
   readonly deletedAt: string;
 }
 
+/**
+ * A Delete of a study or series under way (lambdas/dicomweb/delete.ts): written before anything is
+ * removed and removed last, so a Delete cut short is found and resumed, and a Store into the resource
+ * meanwhile is refused.
+ */
+export interface DeleteJob {
+  readonly level: 'STUDY' | 'SERIES';
+  readonly studyInstanceUID: string;
+  /** SERIES only. */
+  readonly seriesInstanceUID?: string;
+  /** ISO 8601 time the Delete was accepted. */
+  readonly startedAt: string;
+}
+
 export interface MetadataIndex {
   /**
    * Writes the instance entry unless its key is taken (conditional put on study/series/SOP), and
@@ -171,6 +185,12 @@ export interface MetadataIndex {
   findTombstone(t: Omit<Tombstone, 'deletedAt'>): Promise<Tombstone | undefined>;
   /** Removes the tombstones of these instances and of their series and studies: a re-store revives them. */
   clearTombstones(instances: readonly InstanceKey[]): Promise<void>;
+
+  /** Writes the Delete job unless one exists for the resource; true when this call wrote it. */
+  startDeleteJob(job: DeleteJob): Promise<boolean>;
+  /** The Delete job of the study, else of the series when one is given. */
+  findDeleteJob(uids: { readonly studyInstanceUID: string; readonly seriesInstanceUID?: string }): Promise<DeleteJob | undefined>;
+  endDeleteJob(job: Omit<DeleteJob, 'startedAt'>): Promise<void>;
 }
 
 /**

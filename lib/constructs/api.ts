@@ -1,7 +1,7 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { functionGroups, routes, type FunctionGroup } from '../routes';
@@ -95,11 +95,17 @@ export interface FunctionGroupExtras {
   readonly grant?: (policy: iam.ManagedPolicy) => void;
 }
 
+/** Key patterns of instance objects (lambdas/storage/keys.ts). */
+export const STUDY_OBJECTS = 'studies/*';
+export const NPI_OBJECTS = 'npi/*';
+
 /** What each function group may do with the storage: least privilege per transaction. */
 const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: ArchiveStorage) => void>> = {
   store: ({ policy }, storage) => {
     storage.grantObjectRead(policy);
     storage.grantObjectWrite(policy);
+    // The objects of a write that lost the race for its SOP Instance UID (lambdas/dicomweb/store.ts).
+    storage.grantObjectDelete(policy, STUDY_OBJECTS);
     storage.grantIndexRead(policy);
     storage.grantIndexWrite(policy);
   },
@@ -112,6 +118,7 @@ const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: Arc
   npi: ({ policy }, storage) => {
     storage.grantObjectRead(policy);
     storage.grantObjectWrite(policy);
+    storage.grantObjectDelete(policy, NPI_OBJECTS);
     storage.grantIndexRead(policy);
     storage.grantIndexWrite(policy);
   },
@@ -119,11 +126,18 @@ const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: Arc
     storage.grantObjectRead(policy);
     storage.grantIndexRead(policy);
   },
-  delete: ({ policy }, storage) => {
-    storage.grantObjectRead(policy);
-    storage.grantObjectDelete(policy);
-    storage.grantIndexRead(policy);
-    storage.grantIndexWrite(policy);
+  delete: (fn, storage) => {
+    storage.grantObjectRead(fn.policy);
+    storage.grantObjectDelete(fn.policy);
+    storage.grantIndexRead(fn.policy);
+    storage.grantIndexWrite(fn.policy);
+    // A delete the request's time does not cover continues in an asynchronous invocation of the
+    // function itself (lambdas/storage/delete-continuation.ts). A policy of its own: the function
+    // waits for fn.policy, and a statement naming the function there would make a cycle.
+    new iam.ManagedPolicy(fn, 'InvokeSelf', {
+      roles: [iam.Role.fromRoleName(fn, 'RoleRef', fn.role!.roleName)],
+      statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] })],
+    });
   },
   // The send request item (conditional put, then read by Check Send Result); the workflow's own
   // grants (StartExecution, destination registry) come with props.groups.send.

@@ -162,7 +162,9 @@ export class DicomwebFunction extends NodejsFunction {
       id: 'HIPAA.Security-LambdaDLQ',
       reason:
         'API Gateway and Step Functions Tasks invoke the function synchronously (Step Functions retries and ' +
-        'catches failures); a DLQ only applies to asynchronous invocations.',
+        'catches failures); a DLQ only applies to asynchronous invocations. The one asynchronous invocation, ' +
+        'the delete function continuing a Delete job, loses no work when dropped: the job stays in the index ' +
+        'and a DELETE of the resource resumes it.',
     });
     if (props.network) {
       // The VPC is imported by id (no lookup at synth, no change to it): the L1 properties, which is what

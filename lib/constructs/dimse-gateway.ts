@@ -101,6 +101,8 @@ export class DimseGateway extends Construct {
     const taskRole = new iam.Role(this, 'TaskRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'), managedPolicies: [taskPolicy] });
     props.storage.grantObjectRead(taskPolicy);
     props.storage.grantObjectWrite(taskPolicy);
+    // C-STORE shares the Store service, which removes the objects of a write that lost a race.
+    props.storage.grantObjectDelete(taskPolicy, 'studies/*');
     props.storage.grantIndexRead(taskPolicy);
     props.storage.grantIndexWrite(taskPolicy);
     props.send.grantReadDestinations(taskPolicy);

@@ -153,11 +153,11 @@ export class ArchiveStorage extends Construct {
   }
 
   /** DeleteObject (DeleteObjects needs it per key). Versioning keeps the deleted bytes recoverable. */
-  grantObjectDelete(policy: iam.ManagedPolicy): void {
+  grantObjectDelete(policy: iam.ManagedPolicy, keys = '*'): void {
     policy.addStatements(
-      new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [this.bucket.arnForObjects('*')] }),
+      new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [this.bucket.arnForObjects(keys)] }),
     );
-    this.acknowledgeAnyObject(policy);
+    this.acknowledgeAnyObject(policy, keys);
   }
 
   grantIndexRead(policy: iam.ManagedPolicy): void {

@@ -135,6 +135,8 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       close: async () => {
         await dimse?.close();
         await gateway.close();
+        // Deletes continued in the background (lambdas/dicomweb/delete.ts) end before the storage does.
+        await services.delete.settled();
         await workflow.close();
         clients.s3.destroy();
         clients.dynamodb.destroy();

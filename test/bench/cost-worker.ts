@@ -20,7 +20,7 @@ import { operations as sendOperations } from '../../lambdas/handlers/send';
 import { createServices, services as lambdaServices, type Services } from '../../lambdas/handlers/services';
 import { operations as storeOperations } from '../../lambdas/handlers/store';
 import type { IndexEntry } from '../../lambdas/storage/ports';
-import { instanceMetadataKey, instanceObjectKey } from '../../lambdas/storage/keys';
+import { instanceMetadataKey, instanceObjectKey, objectVersion } from '../../lambdas/storage/keys';
 import { proxyEvent } from '../../lib/local/gateway';
 import { LocalSendWorkflow } from '../../lib/local/local-send-workflow';
 import { routesForPath } from '../../lib/routes';
@@ -163,10 +163,11 @@ async function awsCallsAlone(label: string, entries: readonly IndexEntry[], file
   const copies = entries.map((entry, i) => {
     const sopInstanceUID = newUid();
     const { studyInstanceUID, seriesInstanceUID } = entry as Required<IndexEntry>;
+    const version = objectVersion(entry.instance!.digest);
     const instance = {
       ...entry.instance!,
-      objectKey: instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID),
-      metadataKey: instanceMetadataKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID),
+      objectKey: instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID, version),
+      metadataKey: instanceMetadataKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID, version),
     };
     return { entry: { ...entry, sopInstanceUID, instance }, part10: files[i]!, metadata: metadata[i]! };
   });

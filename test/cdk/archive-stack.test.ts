@@ -10,7 +10,7 @@ import {
   TABLE_SORT_KEY,
   TTL_ATTRIBUTE,
 } from '../../lambdas/storage/table-schema';
-import { logicalId, methodsOf, policyActions, synth, type Resources } from './helpers';
+import { logicalId, methodsOf, policyActions, policyStatements, synth, type Resources } from './helpers';
 
 describe('ArchiveStack storage', () => {
   const { stack, template } = synth();
@@ -151,9 +151,31 @@ describe('ArchiveStack functions', () => {
     expect(actions('retrieve')).not.toContain('s3:PutObject');
     expect(actions('retrieve')).not.toContain('s3:DeleteObject');
     expect(actions('store')).toEqual(expect.arrayContaining(['s3:PutObject', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
-    expect(actions('store')).not.toContain('s3:DeleteObject');
+    // Store deletes only the objects of a write that lost its race, under studies/ (versions keep them).
+    const deletes = (group: FunctionGroup) =>
+      policyStatements(template, logicalId(stack, stack.dicomweb.functions[group].policy))
+        .filter((st) => [st.Action].flat().includes('s3:DeleteObject'))
+        .map((st) => JSON.stringify(st.Resource));
+    expect(deletes('store')).toEqual([expect.stringContaining('/studies/*')]);
+    expect(deletes('npi')).toEqual([expect.stringContaining('/npi/*')]);
+    for (const group of groups) expect(actions(group)).not.toContain('s3:DeleteObjectVersion');
     expect(actions('delete')).toEqual(expect.arrayContaining(['s3:DeleteObject', 'dynamodb:DeleteItem']));
     expect(actions('delete')).not.toContain('s3:PutObject');
+  });
+
+  it('lets the delete function invoke itself, and only itself, to continue a long delete', () => {
+    const deleteFn = logicalId(stack, stack.dicomweb.functions.delete);
+    // (The Send state machine's role invokes the task functions: a policy of its own.)
+    const invokers = Object.entries(template.findResources('AWS::IAM::ManagedPolicy')).filter(([, p]) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes(`"Fn::GetAtt":["${deleteFn}","Arn"]`),
+    );
+    expect(invokers).toHaveLength(1);
+    const [, policy] = invokers[0]!;
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [deleteFn, 'Arn'] } },
+    ]);
+    const roleOf = (template.toJSON().Resources as Resources)[deleteFn]!.Properties.Role;
+    expect(policy.Properties.Roles).toEqual([{ Ref: roleOf['Fn::GetAtt'][0] }]);
   });
 });
 

@@ -9,6 +9,7 @@ import { personNameIndexTerms } from '../../lambdas/dicomweb/matching';
 import { inResultOrder } from '../../lambdas/dicomweb/search';
 import type {
   DateRange,
+  DeleteJob,
   EntryKeys,
   IndexEntry,
   IndexQuery,
@@ -57,6 +58,7 @@ function copy(e: IndexEntry): IndexEntry {
 export class MemoryMetadataIndex implements MetadataIndex {
   private readonly entries = new Map<string, Mutable<IndexEntry>>();
   private readonly tombstones = new Map<string, Tombstone>();
+  private readonly deleteJobs = new Map<string, DeleteJob>();
 
   /** Every entry held, in insertion order (test inspection). */
   all(): IndexEntry[] {
@@ -182,6 +184,28 @@ export class MemoryMetadataIndex implements MetadataIndex {
       this.tombstones.delete(tombstoneKey({ level: 'STUDY', studyInstanceUID }));
     }
   }
+
+  async startDeleteJob(job: DeleteJob): Promise<boolean> {
+    const key = deleteJobKey(job);
+    if (this.deleteJobs.has(key)) return false;
+    this.deleteJobs.set(key, { ...job });
+    return true;
+  }
+
+  async findDeleteJob(uids: { readonly studyInstanceUID: string; readonly seriesInstanceUID?: string }): Promise<DeleteJob | undefined> {
+    const study = this.deleteJobs.get(deleteJobKey({ level: 'STUDY', studyInstanceUID: uids.studyInstanceUID }));
+    if (study || uids.seriesInstanceUID === undefined) return study && { ...study };
+    const series = this.deleteJobs.get(deleteJobKey({ level: 'SERIES', ...uids }));
+    return series && { ...series };
+  }
+
+  async endDeleteJob(job: Omit<DeleteJob, 'startedAt'>): Promise<void> {
+    this.deleteJobs.delete(deleteJobKey(job));
+  }
+}
+
+function deleteJobKey(job: Omit<DeleteJob, 'startedAt'>): string {
+  return `${job.level}#${job.studyInstanceUID}#${job.level === 'SERIES' ? job.seriesInstanceUID : ''}`;
 }
 
 function matchesQuery(e: IndexEntry, q: IndexQuery): boolean {

@@ -28,7 +28,7 @@ function entries(level: IndexEntry['level']): IndexEntry[] {
 beforeEach(async () => {
   index = new MemoryMetadataIndex();
   blobs = new MemoryBlobStore();
-  service = new DeleteService(index, blobs, () => DELETED_AT);
+  service = new DeleteService(index, blobs, { now: () => DELETED_AT });
   retrieve = new RetrieveService(index, blobs, { maxResponseBytes: 1024 * 1024 });
   study = makeStudy({ series: 2, instancesPerSeries: 2 });
   await seed(study.instances.map((i) => i.bytes));
@@ -44,7 +44,7 @@ describe('DeleteService', () => {
     };
     const keysBefore = blobs.objects.size;
 
-    expect(await service.deleteInstance(uids)).toEqual({ deletedInstances: 1 });
+    expect(await service.deleteInstance(uids)).toEqual({ deletedInstances: 1, done: true });
 
     expect(entries('INSTANCE').map((e) => e.sopInstanceUID)).not.toContain(target!.sopInstanceUID);
     expect(blobs.objects.size).toBe(keysBefore - 2);
@@ -82,7 +82,7 @@ describe('DeleteService', () => {
   it('deletes a series and adjusts the study counters', async () => {
     const seriesInstanceUID = study.instances[0]!.seriesInstanceUID;
 
-    expect(await service.deleteSeries({ studyInstanceUID: study.studyInstanceUID, seriesInstanceUID })).toEqual({ deletedInstances: 2 });
+    expect(await service.deleteSeries({ studyInstanceUID: study.studyInstanceUID, seriesInstanceUID })).toEqual({ deletedInstances: 2, done: true });
 
     expect(await index.getSeries(study.studyInstanceUID, seriesInstanceUID)).toBeUndefined();
     expect(entries('INSTANCE').every((e) => e.seriesInstanceUID !== seriesInstanceUID)).toBe(true);
@@ -113,7 +113,7 @@ describe('DeleteService', () => {
   });
 
   it('deletes a whole study: every entry and object, then 410 for it and everything below', async () => {
-    expect(await service.deleteStudy({ studyInstanceUID: study.studyInstanceUID })).toEqual({ deletedInstances: 4 });
+    expect(await service.deleteStudy({ studyInstanceUID: study.studyInstanceUID })).toEqual({ deletedInstances: 4, done: true });
 
     expect(index.all()).toEqual([]);
     expect(blobs.objects.size).toBe(0);

@@ -47,11 +47,10 @@ describe('store', () => {
     expect(result.status).toBe(200);
     const item = (result.response[Tag.ReferencedSOPSequence]!.Value as Record<string, { Value?: unknown[] }>[])[0]!;
     expect(first(item, Tag.RetrieveURL)).toBe(`${BASE}/hanging-protocols/${npi.sopInstanceUID}`);
-    expect([...blobs.objects.keys()].sort()).toEqual([
-      `npi/hanging-protocols/${npi.sopInstanceUID}.dcm`,
-      `npi/hanging-protocols/${npi.sopInstanceUID}.json`,
-    ]);
     const entry = await index.getInstance('hanging-protocols', npi.sopInstanceUID);
+    const keys = [...blobs.objects.keys()].sort();
+    expect(keys).toEqual([entry!.instance.objectKey, entry!.instance.metadataKey]);
+    expect(keys[0]).toMatch(new RegExp(`^npi/hanging-protocols/${npi.sopInstanceUID.replaceAll('.', '\\.')}\\.[0-9a-f]{16}-[0-9a-f]{8}\\.dcm$`));
     expect(first(entry!.attributes, '00720002')).toBe('CHEST_11');
     // Only key attributes are indexed, not the whole data set.
     expect(entry!.attributes['00720004']).toBeDefined();
@@ -65,7 +64,7 @@ describe('store', () => {
     const entry = await index.getInstance('hanging-protocols', npi.sopInstanceUID);
     expect(entry!.attributes['00720004']).toBeUndefined();
     expect(first(entry!.attributes, '00720002')).toBe('CHEST_11');
-    const metadata = JSON.parse(Buffer.from(blobs.objects.get(`npi/hanging-protocols/${npi.sopInstanceUID}.json`)!.body).toString());
+    const metadata = JSON.parse(Buffer.from(blobs.objects.get(entry!.instance.metadataKey)!.body).toString());
     expect(metadata['00720004'].Value).toHaveLength(500);
   });
 

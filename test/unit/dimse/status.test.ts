@@ -23,6 +23,10 @@ describe('C-STORE SCP status (PS3.2 Table N.7-43) from the store outcome', () =>
   ])('%s -> %s', (_name, outcome, status) => {
     expect(cStoreStatusOf(outcome)).toBe(status);
   });
+
+  it('[dimse.cstore-scp.0110] a study or series being deleted (Failure Reason 0110) -> 0110 Processing failure', () => {
+    expect(cStoreStatusOf(failed(FailureReason.ProcessingFailure))).toBe(0x0110);
+  });
 });
 
 describe('C-STORE SCU counting (PS3.2 Table N.7-42, PS3.4 C.4.2.3.1.1.4)', () => {

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../../lambdas/dicomweb/errors';
-import { instanceMetadataKey, instanceObjectKey, sendManifestKey } from '../../../lambdas/storage/keys';
+import { instanceMetadataKey, instanceObjectKey, objectVersion, sendManifestKey } from '../../../lambdas/storage/keys';
 
 describe('S3 object keys (DESIGN.md storage model)', () => {
-  it('files the Part 10 object and its metadata side by side under study/series/instance', () => {
-    expect(instanceObjectKey('1.2.3', '1.2.3.4', '1.2.3.4.5')).toBe('studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5.dcm');
-    expect(instanceMetadataKey('1.2.3', '1.2.3.4', '1.2.3.4.5')).toBe('studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5.json');
+  it('files the Part 10 object and its metadata side by side under study/series/instance, per write', () => {
+    expect(instanceObjectKey('1.2.3', '1.2.3.4', '1.2.3.4.5', 'v1')).toBe('studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5.v1.dcm');
+    expect(instanceMetadataKey('1.2.3', '1.2.3.4', '1.2.3.4.5', 'v1')).toBe('studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5.v1.json');
+  });
+
+  it('gives every write of an instance its own version, which names the content', () => {
+    const digest = 'ab'.repeat(32);
+    const versions = new Set(Array.from({ length: 100 }, () => objectVersion(digest)));
+    expect(versions.size).toBe(100);
+    for (const v of versions) expect(v).toMatch(/^abababababababab-[0-9a-f]{8}$/);
   });
 
   it('keys the Send manifest by Transaction UID', () => {
@@ -18,9 +25,10 @@ describe('S3 object keys (DESIGN.md storage model)', () => {
     ['a double dot inside', '1..2'],
     ['an empty UID', ''],
   ])('refuses a UID with %s (defence in depth)', (_why, bad) => {
-    expect(() => instanceObjectKey(bad, '1.2', '1.3')).toThrow(BadRequestError);
-    expect(() => instanceObjectKey('1.1', bad, '1.3')).toThrow(BadRequestError);
-    expect(() => instanceMetadataKey('1.1', '1.2', bad)).toThrow(BadRequestError);
+    expect(() => instanceObjectKey(bad, '1.2', '1.3', 'v1')).toThrow(BadRequestError);
+    expect(() => instanceObjectKey('1.1', bad, '1.3', 'v1')).toThrow(BadRequestError);
+    expect(() => instanceMetadataKey('1.1', '1.2', bad, 'v1')).toThrow(BadRequestError);
+    expect(() => instanceObjectKey('1.1', '1.2', '1.3', bad)).toThrow(BadRequestError);
     expect(() => sendManifestKey(bad)).toThrow(BadRequestError);
   });
 });

@@ -1,0 +1,77 @@
+/**
+ * Delete jobs (ports.ts DeleteJob) in the index table: one item per study or series being deleted, in
+ * the study's partition beside its entries (table-schema.ts), outside every GSI and every prefix the
+ * entry queries read (SERIES#, INSTANCE#, NAME#, TOMBSTONE#).
+ *
+ *   STUDY#{study} / DELETING#STUDY             the study is being deleted
+ *   STUDY#{study} / DELETING#SERIES#{series}   the series is being deleted
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DeleteJob } from './ports';
+import { TABLE_PARTITION_KEY } from './table-schema';
+
+type JobKeys = Omit<DeleteJob, 'startedAt'>;
+
+export function deleteJobKey(job: JobKeys): { PK: string; SK: string } {
+  const PK = `STUDY#${job.studyInstanceUID}`;
+  if (job.level === 'STUDY') return { PK, SK: 'DELETING#STUDY' };
+  if (!job.seriesInstanceUID) throw new TypeError('a series Delete job without Series Instance UID');
+  return { PK, SK: `DELETING#SERIES#${job.seriesInstanceUID}` };
+}
+
+export class DynamoDeleteJobs {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    /** The index's call wrapper (throttling -> 503). */
+    private readonly call: <T>(fn: () => Promise<T>) => Promise<T>,
+  ) {}
+
+  async start(job: DeleteJob): Promise<boolean> {
+    const item = {
+      ...deleteJobKey(job),
+      Level: job.level,
+      StudyInstanceUID: job.studyInstanceUID,
+      SeriesInstanceUID: job.seriesInstanceUID,
+      StartedAt: job.startedAt,
+    };
+    try {
+      await this.call(() =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async find(uids: { readonly studyInstanceUID: string; readonly seriesInstanceUID?: string }): Promise<DeleteJob | undefined> {
+    const keys: JobKeys[] = [{ level: 'STUDY', studyInstanceUID: uids.studyInstanceUID }];
+    if (uids.seriesInstanceUID !== undefined) keys.push({ level: 'SERIES', ...uids });
+    // Strongly consistent: a Delete accepted a moment ago must be seen.
+    const items = await Promise.all(
+      keys.map((k) => this.call(() => this.doc.send(new GetCommand({ TableName: this.tableName, Key: deleteJobKey(k), ConsistentRead: true })))),
+    );
+    const item = items.find((out) => out.Item)?.Item;
+    if (!item) return undefined;
+    return {
+      level: item.Level as DeleteJob['level'],
+      studyInstanceUID: item.StudyInstanceUID as string,
+      ...(typeof item.SeriesInstanceUID === 'string' && { seriesInstanceUID: item.SeriesInstanceUID }),
+      startedAt: item.StartedAt as string,
+    };
+  }
+
+  async end(job: JobKeys): Promise<void> {
+    await this.call(() => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: deleteJobKey(job) })));
+  }
+}
