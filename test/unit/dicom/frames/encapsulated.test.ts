@@ -1,21 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  FrameError,
-  encapsulatedPixelDataOf,
-  extractFrames,
-  frameOffsetsOf,
-  nativePixelDataOf,
-  numberOfFrames,
-  PIXEL_DATA_SCAN_STOP,
-  readEncapsulatedFrames,
-  readNativeFrames,
-  type StoredObjectReader,
-} from '../../../lambdas/dicom/frames';
-import { newPart10, Part10Error, readPart10, scanPart10Header, type ParsedInstance } from '../../../lambdas/dicom/part10';
-import { Tag } from '../../../lambdas/dicom/tags';
-import { SopClass, TransferSyntax } from '../../../lambdas/dicom/uid';
-import { fakeJpegFrame, makeInstance, pixelFrame } from '../../support/dicom-factory';
+import { encapsulatedPixelDataOf, readEncapsulatedFrames, type StoredObjectReader } from '../../../../lambdas/dicom/frames/encapsulated';
+import { frameOffsetsOf } from '../../../../lambdas/dicom/frames/frame-offsets';
+import { FrameError } from '../../../../lambdas/dicom/frames/frame-numbers';
+import { PIXEL_DATA_SCAN_STOP } from '../../../../lambdas/dicom/frames/header-scan';
+import { extractFrames, numberOfFrames } from '../../../../lambdas/dicom/frames/instance';
+import { nativePixelDataOf, readNativeFrames } from '../../../../lambdas/dicom/frames/native';
+import { newPart10, Part10Error, readPart10, scanPart10Header, type ParsedInstance } from '../../../../lambdas/dicom/part10';
+import { Tag } from '../../../../lambdas/dicom/tags';
+import { SopClass, TransferSyntax } from '../../../../lambdas/dicom/uid';
+import { fakeJpegFrame, makeInstance, pixelFrame } from '../../../support/dicom-factory';
 
 const ab = (bytes: Uint8Array) => Uint8Array.from(bytes).buffer;
 /** fast-check's seed: the same cases every run (FUZZ_SEED=<n> for others). */
