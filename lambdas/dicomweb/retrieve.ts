@@ -163,7 +163,7 @@ export class RetrieveService {
   private async bulkDataOf(object: InstanceObject, tagPath: string): Promise<Uint8Array | undefined> {
     const native = isLittleEndianNative(object.transferSyntaxUID) && !tagPath.includes('/');
     const encapsulated = tagPath === Tag.PixelData && !isUncompressedTransferSyntax(object.transferSyntaxUID);
-    const source = await this.objectHead(object, native || encapsulated);
+    const source = await this.storedObjectReader(object, native || encapsulated);
     const limit = (total: number) => this.assertWithinLimit(total, LOWER_LEVEL_ADVICE.INSTANCE);
     if (native) {
       const tag = parseInt(tagPath, 16);
@@ -285,7 +285,7 @@ export class RetrieveService {
   private async framesOf(object: InstanceObject, frameNumbers: readonly number[]): Promise<FramesFound & { frameCount: number }> {
     const native = isLittleEndianNative(object.transferSyntaxUID);
     const encapsulated = !isUncompressedTransferSyntax(object.transferSyntaxUID);
-    const source = await this.objectHead(object, native || encapsulated);
+    const source = await this.storedObjectReader(object, native || encapsulated);
     const { header, bytes } = native || encapsulated ? await source.header(PIXEL_DATA_SCAN_STOP) : { bytes: new Uint8Array(0) };
     const pixelData = header && nativePixelDataOf(header, bytes);
     if (pixelData) {
@@ -304,12 +304,13 @@ export class RetrieveService {
   }
 
   /**
-   * The beginning of an object for a header walk: of an object above FRAME_RANGE_MIN_BYTES whose header
-   * may be walked (`walkable`), its first HEADER_PREFIX_BYTES; of any other, all of it. `read(start,
+   * A reader of a stored object (a StoredObjectReader with its header and its whole) that holds its
+   * beginning for a header walk: of an object above FRAME_RANGE_MIN_BYTES whose header may be walked
+   * (`walkable`), its first HEADER_PREFIX_BYTES; of any other, all of it. `read(start,
    * end)` answers bytes of the object, by range beyond the head; `stream(start)` the object from start
    * on, in chunks (a StoredObjectReader); `whole()` the object.
    */
-  private async objectHead(object: InstanceObject, walkable: boolean) {
+  private async storedObjectReader(object: InstanceObject, walkable: boolean) {
     const { blobs } = this;
     const ranged = walkable && object.size > FRAME_RANGE_MIN_BYTES;
     let head = ranged ? await readRange(blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(blobs, object);

@@ -5,7 +5,7 @@
  * (streamed.ts). Memory holds the frames asked, not the object; what these cannot read, instance.ts
  * decides from the object parsed whole.
  */
-import { ElementWalker, EXPLICIT_LE, concatBytes, PIXEL_DATA, UNDEFINED_LENGTH, type Part10Header } from '../part10-scan';
+import { concatBytes, ElementWalker, EXPLICIT_LE, PIXEL_DATA, UNDEFINED_LENGTH, type Part10Header } from '../part10-scan';
 import { Tag } from '../tags';
 import { isUncompressedTransferSyntax } from '../uid';
 import { fragmentItems, ITEM_HEADER, unlessMalformed, type FragmentItem } from './fragment-items';
@@ -73,7 +73,6 @@ export interface StoredObjectReader {
   /** The bytes from `start` to the end of the object, in chunks. */
   stream(start: number): Promise<AsyncIterable<Uint8Array>>;
 }
-
 
 /**
  * extractFrames over encapsulated Pixel Data located by encapsulatedPixelDataOf, reading the object
