@@ -10,18 +10,11 @@ import { Readable } from 'node:stream';
 import { getBulkData } from '../dicom/json';
 import { newBoundary, writeMultipartRelated, type OutgoingPart } from '../dicom/multipart';
 import { binaryValueAt, concatBytes, scanPart10HeaderOrNeed, type Part10Header } from '../dicom/part10-scan';
-import {
-  encapsulatedPixelDataOf,
-  extractFrames,
-  FrameError,
-  isLittleEndianNative,
-  nativePixelDataOf,
-  numberOfFrames,
-  PIXEL_DATA_SCAN_STOP,
-  readEncapsulatedFrames,
-  readEncapsulatedValue,
-  readNativeFrames,
-} from '../dicom/frames';
+import { encapsulatedPixelDataOf, readEncapsulatedFrames, readEncapsulatedValue } from '../dicom/frames/encapsulated';
+import { FrameError, type FramesFound } from '../dicom/frames/frame-numbers';
+import { PIXEL_DATA_SCAN_STOP } from '../dicom/frames/header-scan';
+import { extractFrames, numberOfFrames } from '../dicom/frames/instance';
+import { isLittleEndianNative, nativePixelDataOf, readNativeFrames } from '../dicom/frames/native';
 import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isUncompressedTransferSyntax } from '../dicom/uid';
 import { MediaType, warningHeader, type DicomwebResponse } from '../handlers/http';
@@ -170,7 +163,7 @@ export class RetrieveService {
   private async bulkDataOf(object: InstanceObject, tagPath: string): Promise<Uint8Array | undefined> {
     const native = isLittleEndianNative(object.transferSyntaxUID) && !tagPath.includes('/');
     const encapsulated = tagPath === Tag.PixelData && !isUncompressedTransferSyntax(object.transferSyntaxUID);
-    const source = await this.objectHead(object, native || encapsulated);
+    const source = await this.storedObjectReader(object, native || encapsulated);
     const limit = (total: number) => this.assertWithinLimit(total, LOWER_LEVEL_ADVICE.INSTANCE);
     if (native) {
       const tag = parseInt(tagPath, 16);
@@ -293,34 +286,35 @@ export class RetrieveService {
    * frame offsets its index entry keeps, or else its items streamed, readEncapsulatedFrames); anything
    * else is read whole and parsed. 404 without pixel data.
    */
-  private async framesOf(object: InstanceObject, frameNumbers: readonly number[]): Promise<ReturnType<typeof extractFrames> & { frameCount: number }> {
+  private async framesOf(object: InstanceObject, frameNumbers: readonly number[]): Promise<FramesFound & { frameCount: number }> {
     const native = isLittleEndianNative(object.transferSyntaxUID);
     const encapsulated = !isUncompressedTransferSyntax(object.transferSyntaxUID);
-    const source = await this.objectHead(object, native || encapsulated);
+    const source = await this.storedObjectReader(object, native || encapsulated);
     const { header, bytes } = native || encapsulated ? await source.header(PIXEL_DATA_SCAN_STOP) : { bytes: new Uint8Array(0) };
     const pixelData = header && nativePixelDataOf(header, bytes);
     if (pixelData) {
-      return { ...(await framesCut(() => readNativeFrames(pixelData, frameNumbers, source.read))), frameCount: pixelData.frameCount };
+      return { ...(await framesOrNotAcceptable(() => readNativeFrames(pixelData, frameNumbers, source.read))), frameCount: pixelData.frameCount };
     }
     const located = header && encapsulatedPixelDataOf(header, bytes);
     // Without an offset table, the frames' offsets the index kept when the instance was stored.
     const fragments = located && (object.frameOffsets ? { ...located, frameOffsets: object.frameOffsets } : located);
     const limit = (total: number) => this.assertWithinLimit(total, FRAMES_ADVICE);
-    const found = fragments && (await framesCut(() => readEncapsulatedFrames(fragments, frameNumbers, source, limit)));
+    const found = fragments && (await framesOrNotAcceptable(() => readEncapsulatedFrames(fragments, frameNumbers, source, limit)));
     if (found) return { ...found, frameCount: fragments.frameCount };
     const instance = await storedInstance(await source.whole(), 'its frames');
     const frameCount = numberOfFrames(instance);
     if (frameCount === 0) throw new NotFoundError('the instance has no pixel data, hence no frames');
-    return { ...(await framesCut(async () => extractFrames(instance, frameNumbers))), frameCount };
+    return { ...(await framesOrNotAcceptable(async () => extractFrames(instance, frameNumbers))), frameCount };
   }
 
   /**
-   * The beginning of an object for a header walk: of an object above FRAME_RANGE_MIN_BYTES whose header
-   * may be walked (`walkable`), its first HEADER_PREFIX_BYTES; of any other, all of it. `read(start,
+   * A reader of a stored object (a StoredObjectReader with its header and its whole) that holds its
+   * beginning for a header walk: of an object above FRAME_RANGE_MIN_BYTES whose header may be walked
+   * (`walkable`), its first HEADER_PREFIX_BYTES; of any other, all of it. `read(start,
    * end)` answers bytes of the object, by range beyond the head; `stream(start)` the object from start
    * on, in chunks (a StoredObjectReader); `whole()` the object.
    */
-  private async objectHead(object: InstanceObject, walkable: boolean) {
+  private async storedObjectReader(object: InstanceObject, walkable: boolean) {
     const { blobs } = this;
     const ranged = walkable && object.size > FRAME_RANGE_MIN_BYTES;
     let head = ranged ? await readRange(blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(blobs, object);
@@ -420,8 +414,8 @@ const HEADER_PREFIX_BYTES = 64 * 1024;
 const HEADER_PREFIX_MAX_BYTES = 4 * 1024 * 1024;
 const FRAMES_ADVICE = 'retrieve fewer frames per request';
 
-/** Cuts frames, with stored pixel data whose frames cannot be delimited answered as 406. */
-async function framesCut<T>(cut: () => Promise<T>): Promise<T> {
+/** The frames `cut` answers; a FrameError (stored pixel data whose frames cannot be cut) as 406. */
+async function framesOrNotAcceptable<T>(cut: () => Promise<T>): Promise<T> {
   try {
     return await cut();
   } catch (error) {

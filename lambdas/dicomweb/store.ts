@@ -21,10 +21,11 @@
  * counters; per 25 instances: one tombstone clean-up.
  */
 import { createHash } from 'node:crypto';
-import { frameOffsetsOf } from '../dicom/frames';
+import { frameCountOf } from '../dicom/frames/frame-numbers';
+import { frameOffsetsOf } from '../dicom/frames/frame-offsets';
 import { toDicomJson } from '../dicom/json';
 import { Part10Error, readPart10, type ParsedInstance, type ReadPart10Options } from '../dicom/part10';
-import { Tag } from '../dicom/tags';
+import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
 import type { RequestBody } from '../handlers/http';
 import { instanceMetadataKey, instanceObjectKey, objectVersion } from '../storage/keys';
@@ -355,8 +356,8 @@ function referenced(instance: ParsedInstance, baseUrl: string): StoreOutcome {
   };
 }
 
+/** The frames of the instance the index keeps: frameCountOf with Pixel Data, 0 without. */
 function numberOfFramesOf(metadata: DicomJson): number {
-  if (!metadata[Tag.PixelData] && !metadata[Tag.FloatPixelData] && !metadata[Tag.DoubleFloatPixelData]) return 0;
-  const n = Number(metadata[Tag.NumberOfFrames]?.Value?.[0] ?? 1);
-  return Number.isInteger(n) && n > 0 ? n : 1;
+  if (!PIXEL_DATA_TAGS.some((tag) => metadata[tag])) return 0;
+  return frameCountOf(metadata[Tag.NumberOfFrames]?.Value?.[0]);
 }

@@ -78,7 +78,7 @@ export interface InstanceObject {
   /**
    * Encapsulated Pixel Data without an offset table (PS3.5 A.4), found when stored: where each frame's
    * items start, from the first fragment, then where the last ends (NumberOfFrames + 1 entries), so
-   * that a frame is read by range as with a Basic Offset Table (lambdas/dicom/frames.ts frameOffsetsOf).
+   * that a frame is read by range as with a Basic Offset Table (lambdas/dicom/frames/frame-offsets.ts).
    */
   readonly frameOffsets?: readonly number[];
 }

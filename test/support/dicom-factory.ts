@@ -2,7 +2,7 @@
  * Real Part 10 test data, generated with the codec layer (dcmjs underneath). Every UID not given is
  * fresh; pixel values are deterministic (pixelFrame) so tests can compare retrieved frames.
  */
-import { PIXEL_DATA_SCAN_STOP } from '../../lambdas/dicom/frames';
+import { PIXEL_DATA_SCAN_STOP } from '../../lambdas/dicom/frames/header-scan';
 import { newPart10, scanPart10Header, type DataSet } from '../../lambdas/dicom/part10';
 import { dataSet } from '../../lambdas/dicom/data-set';
 import { tagOf } from '../../lambdas/dicom/dictionary';

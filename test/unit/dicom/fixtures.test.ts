@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { extractFrames, numberOfFrames } from '../../../lambdas/dicom/frames';
+import { extractFrames, numberOfFrames } from '../../../lambdas/dicom/frames/instance';
 import { readPart10, toExplicitVRLittleEndian } from '../../../lambdas/dicom/part10';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { fakeJpegFrame, makeInstance, pixelFrame } from '../../support/dicom-factory';

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseMediaType, parseMultipartRelated, type MultipartPart } from '../../../lambdas/dicom/multipart';
 import { getBulkData } from '../../../lambdas/dicom/json';
-import { PIXEL_DATA_SCAN_STOP } from '../../../lambdas/dicom/frames';
+import { PIXEL_DATA_SCAN_STOP } from '../../../lambdas/dicom/frames/header-scan';
 import { readPart10, scanPart10Header } from '../../../lambdas/dicom/part10';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { TransferSyntax } from '../../../lambdas/dicom/uid';

@@ -1,6 +1,7 @@
 /** Unit: the Store service (STOW-RS, PS3.18 10.5) over in-memory ports: order, duplicates, concurrency. */
 import { createHash } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
+import { numberOfFrames } from '../../../lambdas/dicom/frames/instance';
 import { readPart10 } from '../../../lambdas/dicom/part10';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { BadRequestError, ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
@@ -59,6 +60,26 @@ describe('StoreService.storeInstances', () => {
     expect(sopsOf(r.response[Tag.ReferencedSOPSequence])).toEqual(study.instances.map((i) => i.sopInstanceUID));
     const entry = await index.getStudy(study.studyInstanceUID);
     expect([entry?.relatedSeries, entry?.relatedInstances]).toEqual([2, 8]);
+  });
+
+  it('keeps the frame count the frame readers read: NumberOfFrames, 1 without it or below 1, 0 without Pixel Data', async () => {
+    const { index, post } = setup();
+    const study = { studyInstanceUID: '1.2.826.0.1.3680043.10.511.7', seriesInstanceUID: '1.2.826.0.1.3680043.10.511.7.1' };
+    const files = [
+      makeInstance({ ...study, numberOfFrames: 3 }),
+      makeInstance({ ...study }),
+      makeInstance({ ...study, extra: { NumberOfFrames: 0 } }),
+      makeInstance({ ...study, omit: ['PixelData'] }),
+    ];
+    expect((await post(files)).status).toBe(200);
+    const kept = await Promise.all(
+      files.map(async (bytes) => {
+        const uid = readPart10(bytes).dict[Tag.SOPInstanceUID]!.Value![0] as string;
+        return (await index.getInstance(study.studyInstanceUID, study.seriesInstanceUID, uid))?.instance?.numberOfFrames;
+      }),
+    );
+    expect(kept).toEqual([3, 1, 1, 0]);
+    expect(kept).toEqual(files.map((bytes) => numberOfFrames(readPart10(bytes))));
   });
 
   it('one SOP Instance UID twice with different content: one stored, the other refused (0111), the object matches its entry', async () => {

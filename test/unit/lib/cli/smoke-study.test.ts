@@ -1,6 +1,6 @@
 /** The smoke test's synthetic study: valid Part 10 files, a clearly fake patient, fresh UIDs, known frames. */
 import { describe, expect, it } from 'vitest';
-import { extractFrames } from '../../../../lambdas/dicom/frames';
+import { extractFrames } from '../../../../lambdas/dicom/frames/instance';
 import { readPart10 } from '../../../../lambdas/dicom/part10';
 import { Tag } from '../../../../lambdas/dicom/tags';
 import { isValidUid, SopClass } from '../../../../lambdas/dicom/uid';
