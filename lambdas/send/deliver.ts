@@ -12,6 +12,7 @@ import type { DestinationRegistrySource } from '../storage/destinations';
 import { byteBoundedGroups, settleBatch, type BatchOutcome } from './counters';
 import { resolveDestination, type Destination } from './destinations';
 import { storeInstances, type InstanceToStore, type StoreOptions } from './stow-client';
+import { retryableOnStorageFaults } from './task-errors';
 import type { DeliverInput, ManifestItem } from './workflow-io';
 
 export interface SendDeliveryDeps {
@@ -53,7 +54,11 @@ export class SendDelivery {
    * Deliver: one Store sub-operation batch (PS3.4 C.4.2.3.1.1.3): STOW-RS to the destination, each
    * instance counted Completed, Warning or Failed from the destination's response.
    */
-  async deliver(input: DeliverInput): Promise<void> {
+  deliver(input: DeliverInput): Promise<void> {
+    return retryableOnStorageFaults(() => this.deliverBatch(input));
+  }
+
+  private async deliverBatch(input: DeliverInput): Promise<void> {
     const { transactionUID, destination: requested } = input.BatchInput;
     const registry = await this.deps.destinations.load();
     // The registry entry gives the credentials; the sub-operations go to the URL the user agent named.

@@ -13,6 +13,7 @@ import { sendManifestKey } from '../storage/keys';
 import type { BlobStore, IndexEntry, MetadataIndex, NpiIndex, SendRequestStore } from '../storage/ports';
 import { toBatches } from './counters';
 import { sendRequestOf } from './finish';
+import { retryableOnStorageFaults } from './task-errors';
 import { toManifestJsonLines, type ManifestItem, type ResolveInput, type ResolveOutput } from './workflow-io';
 
 export interface SendResolveDeps {
@@ -31,7 +32,11 @@ export class SendResolve {
    * Resolve: the search of the Send request at its resource's level (Sup 248 10.X.2), expanded to
    * instances, written as the manifest; sets Remaining to the number of matches.
    */
-  async resolve(input: ResolveInput): Promise<ResolveOutput> {
+  resolve(input: ResolveInput): Promise<ResolveOutput> {
+    return retryableOnStorageFaults(() => this.resolveMatches(input));
+  }
+
+  private async resolveMatches(input: ResolveInput): Promise<ResolveOutput> {
     const record = await sendRequestOf(this.deps.requests, input.transactionUID);
     const query = new Map<string, string[]>();
     for (const [name, value] of record.search) query.set(name, [...(query.get(name) ?? []), value]);

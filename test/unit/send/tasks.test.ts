@@ -6,6 +6,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { SearchService } from '../../../lambdas/dicomweb/search';
 import { parseDestinationRegistry } from '../../../lambdas/send/destinations';
 import { SendTasks } from '../../../lambdas/send/tasks';
+import { STORAGE_UNAVAILABLE } from '../../../lambdas/send/task-errors';
+import { ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
 import { parseManifestJsonLines } from '../../../lambdas/send/workflow-io';
 import { sendManifestKey } from '../../../lambdas/storage/keys';
 import { SendRequestNotFoundError, type SendRequestRecord } from '../../../lambdas/storage/ports';
@@ -154,6 +156,23 @@ describe('Deliver, Finalize, Fail', () => {
     await tasks().fail({ transactionUID: UID, error: { Error: 'States.TaskFailed' } });
     const r = await requests.get(UID);
     expect([r?.state, r?.status, r?.completed, r?.failed, r?.remaining]).toEqual(['FAILED', 0xb000, 1, 3, 0]);
+  });
+
+  it('a throttled storage call surfaces as Send.StorageUnavailable from every Task, which the workflow retries', async () => {
+    await requests.create(record([['PatientID', 'TASKS']]));
+    const { batches } = await tasks().resolve({ transactionUID: UID, batchSize: 4 });
+    requests.get = async () => {
+      throw new ServiceUnavailableError('DynamoDB is unavailable, retry later');
+    };
+    const t = tasks();
+    const named = expect.objectContaining({ name: STORAGE_UNAVAILABLE });
+    await expect(t.resolve({ transactionUID: UID })).rejects.toEqual(named);
+    await expect(t.finalize({ transactionUID: UID })).rejects.toEqual(named);
+    await expect(t.fail({ transactionUID: UID, error: { Error: 'States.TaskFailed' } })).rejects.toEqual(named);
+    blobs.get = async () => {
+      throw new ServiceUnavailableError('S3 is unavailable, retry later');
+    };
+    await expect(t.deliver({ Items: batches![0]!, BatchInput: { transactionUID: UID, destination: DEST } })).rejects.toEqual(named);
   });
 
   it('a Task for a Transaction UID with no send request is a fault of the workflow, and sends nothing', async () => {
