@@ -11,7 +11,7 @@ import type { BlobStore, InstanceObject, MetadataIndex, NpiIndex, SendRequestSto
 import type { DestinationRegistrySource } from '../storage/destinations';
 import { byteBoundedGroups, settleBatch, type BatchOutcome } from './counters';
 import { resolveDestination, type Destination } from './destinations';
-import { storeInstances, type InstanceToStore, type StoreOptions } from './stow-client';
+import { STORE_CLOSE_OVERHEAD_BYTES, STORE_PART_OVERHEAD_BYTES, storeInstances, type InstanceToStore, type StoreOptions } from './stow-client';
 import { retryableOnStorageFaults } from './task-errors';
 import type { DeliverInput, ManifestItem } from './workflow-io';
 
@@ -32,8 +32,8 @@ export interface SendDeliveryDeps {
    */
   readonly deliverBatch?: DeliverBatch;
   /**
-   * Most bytes of stored instances held and sent at once (SEND_MAX_BATCH_BYTES): a batch above it goes
-   * out as several requests (or associations), an instance larger than it alone.
+   * Most bytes of one Store request body, instances and multipart framing (SEND_MAX_BATCH_BYTES): a
+   * batch above it goes out as several requests (or associations), an instance larger than it alone.
    */
   readonly maxBatchBytes?: number;
 }
@@ -71,7 +71,9 @@ export class SendDelivery {
     const stored = input.Items.flatMap((item, i) => (objects[i] ? [{ item, object: objects[i]! }] : []));
     // A group is sent as one request (or association), so all of it is in memory anyway: its objects
     // are read at once; the groups one after the other, so a batch of large instances is never held whole.
-    for (const group of byteBoundedGroups(stored, ({ object }) => object.size, this.deps.maxBatchBytes ?? DEFAULT_SEND_MAX_BATCH_BYTES)) {
+    // A group's Store request body, multipart framing included, stays within the byte budget.
+    const budget = (this.deps.maxBatchBytes ?? DEFAULT_SEND_MAX_BATCH_BYTES) - STORE_CLOSE_OVERHEAD_BYTES;
+    for (const group of byteBoundedGroups(stored, ({ object }) => object.size + STORE_PART_OVERHEAD_BYTES, budget)) {
       const read = await Promise.all(group.map(({ object }) => this.deps.blobs.get(object.objectKey)));
       const instances: InstanceToStore[] = [];
       group.forEach(({ item }, i) => {

@@ -145,4 +145,26 @@ describe('Send Task Lambda entries, wired from the environment', () => {
     expect(destination.requests).toBe(requestsBefore);
     expect(await requests.get(record.transactionUID)).toMatchObject({ completed: 0, failed: 0, remaining: 1 });
   });
+
+  it('Deliver splits a batch a gateway-fronted destination answers 413, down to one instance, which alone fails', async () => {
+    const study = await storedStudy(4);
+    const large = makeInstance({ patientID: study.patientID, studyInstanceUID: study.studyInstanceUID, seriesInstanceUID: study.seriesInstanceUID, approximateBytes: 12_000 });
+    await storeInstances(index, blobs, [large], { baseUrl: 'http://archive.test' });
+    const record = await sendRequest(study.patientID);
+    const resolved = await handlers.resolve({ transactionUID: record.transactionUID, batchSize: 10 });
+    expect(resolved.matched).toBe(5);
+    const before = { stored: destination.stored.length, requests: destination.requests };
+    // Two ~2 KB instances per request at most; the large one never fits.
+    destination.behaviour = { kind: 'limit', maxBytes: 5_000 };
+    try {
+      await handlers.deliver({ Items: resolved.batches![0]!, BatchInput: { transactionUID: record.transactionUID, destination: destination.url } });
+    } finally {
+      destination.behaviour = { kind: 'ok' };
+    }
+    expect(new Set(destination.stored.slice(before.stored))).toEqual(new Set(study.uids));
+    expect(destination.requests - before.requests).toBeGreaterThan(2);
+    const [module] = await handlers.finalize({ transactionUID: record.transactionUID });
+    expect(module![SendResponseTag.Status]?.Value).toEqual([SendStatus.Warning]);
+    expect(await requests.get(record.transactionUID)).toMatchObject({ completed: 4, failed: 1, remaining: 0 });
+  });
 });

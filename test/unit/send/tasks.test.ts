@@ -6,6 +6,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { SearchService } from '../../../lambdas/dicomweb/search';
 import { parseDestinationRegistry } from '../../../lambdas/send/destinations';
 import { SendTasks } from '../../../lambdas/send/tasks';
+import { STORE_CLOSE_OVERHEAD_BYTES, STORE_PART_OVERHEAD_BYTES } from '../../../lambdas/send/stow-client';
+import { DEFAULT_SEND_MAX_BATCH_BYTES, LAMBDA_MAX_REQUEST_BYTES, loadConfig } from '../../../lambdas/config';
 import { STORAGE_UNAVAILABLE } from '../../../lambdas/send/task-errors';
 import { ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
 import { parseManifestJsonLines } from '../../../lambdas/send/workflow-io';
@@ -118,13 +120,52 @@ describe('Deliver, Finalize, Fail', () => {
         headers: { 'Content-Type': 'application/dicom+json' },
       });
     };
-    const t = tasks({ maxBatchBytes: 2 * size + 1 }); // two of these instances, not three
+    const t = tasks({ maxBatchBytes: 2 * (size + STORE_PART_OVERHEAD_BYTES) + STORE_CLOSE_OVERHEAD_BYTES }); // the body of two of these instances, not three
     const { batches } = await t.resolve({ transactionUID: UID, batchSize: 4 });
     events.length = 0;
     await t.deliver({ Items: batches![0]!, BatchInput: { transactionUID: UID, destination: DEST } });
     expect(events).toEqual(['read', 'read', 'post', 'read', 'read', 'post']);
     const r = await requests.get(UID);
     expect([r?.completed, r?.failed, r?.remaining]).toEqual([4, 0, 0]);
+  });
+
+  it('no Store request body exceeds maxBatchBytes, multipart framing included, so a gateway-fronted destination never answers 413', async () => {
+    await requests.create(record([['PatientID', 'TASKS']]));
+    const entries = await index.getEntries(study.instances.map((i) => ({ level: 'INSTANCE' as const, studyInstanceUID: study.studyInstanceUID, seriesInstanceUID: i.seriesInstanceUID, sopInstanceUID: i.sopInstanceUID })));
+    const [a, b] = entries.map((e) => e!.instance!.size).sort((x, y) => x - y);
+    // Any two instances' bytes fit, no two instances' request body does.
+    const maxBatchBytes = a! + b! + 2 * STORE_PART_OVERHEAD_BYTES + STORE_CLOSE_OVERHEAD_BYTES - 1;
+    const bodies: number[] = [];
+    const t = new SendTasks({
+      requests, index, blobs,
+      search: new SearchService(index, { maxCandidates: 1000, defaultLimit: 1, maxLimit: 1 }),
+      destinations: { load: async () => parseDestinationRegistry({ destinations: [{ url: DEST, auth: { type: 'none' } }] }) },
+      maxBatchBytes,
+      store: {
+        sleep: async () => undefined,
+        fetch: (async (_url: string, init: RequestInit) => {
+          const body = Buffer.from(init.body as Uint8Array);
+          bodies.push(body.byteLength);
+          if (body.byteLength > maxBatchBytes) return new Response('{"message":"Request Too Long"}', { status: 413 });
+          const sops = [...new Set([...body.toString('latin1').matchAll(/\d+(?:\.\d+){4,}/g)].map((m) => m[0]))];
+          return new Response(JSON.stringify({ '00081199': { vr: 'SQ', Value: sops.map((u) => ({ '00081155': { vr: 'UI', Value: [u] } })) } }), {
+            status: 200,
+            headers: { 'Content-Type': 'application/dicom+json' },
+          });
+        }) as typeof fetch,
+      },
+    });
+    const { batches } = await t.resolve({ transactionUID: UID, batchSize: 4 });
+    await t.deliver({ Items: batches![0]!, BatchInput: { transactionUID: UID, destination: DEST } });
+    expect(bodies).toHaveLength(4);
+    expect(Math.max(...bodies)).toBeLessThanOrEqual(maxBatchBytes);
+    const r = await requests.get(UID);
+    expect([r?.completed, r?.failed, r?.remaining]).toEqual([4, 0, 0]);
+  });
+
+  it('SEND_MAX_BATCH_BYTES defaults to the request a Lambda integration behind API Gateway accepts', () => {
+    expect(DEFAULT_SEND_MAX_BATCH_BYTES).toBe(LAMBDA_MAX_REQUEST_BYTES);
+    expect(loadConfig({ BUCKET_NAME: 'b', TABLE_NAME: 't' }).sendMaxBatchBytes).toBe(LAMBDA_MAX_REQUEST_BYTES);
   });
 
   it('an instance deleted since Resolve fails without being sent', async () => {
