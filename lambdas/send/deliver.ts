@@ -9,8 +9,9 @@
 import { DEFAULT_SEND_MAX_BATCH_BYTES } from '../config';
 import type { BlobStore, InstanceObject, MetadataIndex, NpiIndex, SendRequestStore } from '../storage/ports';
 import type { DestinationRegistrySource } from '../storage/destinations';
-import { byteBoundedGroups, settleBatch, type BatchOutcome } from './counters';
+import { byteBoundedGroups, settleBatch, type BatchOutcome, type OutcomeBasis } from './counters';
 import { resolveDestination, type Destination } from './destinations';
+import { batchIdOf, SendOutcomes } from './outcomes';
 import { STORE_CLOSE_OVERHEAD_BYTES, STORE_PART_OVERHEAD_BYTES, storeInstances, type InstanceToStore, type StoreOptions } from './stow-client';
 import { retryableOnStorageFaults } from './task-errors';
 import type { DeliverInput, ManifestItem } from './workflow-io';
@@ -60,12 +61,16 @@ export class SendDelivery {
 
   private async deliverBatch(input: DeliverInput): Promise<void> {
     const { transactionUID, destination: requested } = input.BatchInput;
+    const outcomes = new SendOutcomes(this.deps.requests, this.deps.blobs);
+    const batchId = batchIdOf(input.Items);
+    // Run again for a batch already recorded (a retry after a later step failed): nothing to send.
+    if (await outcomes.resume(transactionUID, batchId)) return;
     const registry = await this.deps.destinations.load();
     // The registry entry gives the credentials; the sub-operations go to the URL the user agent named.
     const destination = { ...resolveDestination(registry, requested), url: requested };
 
     const objects = await this.storedObjects(input.Items);
-    const outcome = { completed: [] as string[], warning: [] as string[], failed: [] as string[] };
+    const outcome = { completed: [] as string[], warning: [] as string[], failed: [] as string[], bases: [] as OutcomeBasis[] };
     // Deleted since Resolve: nothing to send, so the sub-operation fails.
     const missing = input.Items.filter((_, i) => !objects[i]).map((item) => item.sopInstanceUID);
     const stored = input.Items.flatMap((item, i) => (objects[i] ? [{ item, object: objects[i]! }] : []));
@@ -93,13 +98,9 @@ export class SendDelivery {
       outcome.completed.push(...settled.completed);
       outcome.warning.push(...settled.warning);
       outcome.failed.push(...settled.failed);
+      outcome.bases.push(settled.basis);
     }
-    const failed = [...outcome.failed, ...missing];
-    await this.deps.requests.addBatchOutcome(
-      transactionUID,
-      { completed: outcome.completed.length, warning: outcome.warning.length, failed: failed.length },
-      failed,
-    );
+    await outcomes.record(transactionUID, batchId, { ...outcome, failed: [...outcome.failed, ...missing] });
   }
 
   /**

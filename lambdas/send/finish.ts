@@ -20,7 +20,7 @@ export async function sendRequestOf(requests: SendRequestStore, transactionUID: 
 export class SendFinish {
   constructor(private readonly requests: SendRequestStore) {}
 
-  /** Finalize: the final Status per PS3.4 C.4.2.3.1 from the counters; returns the response module. */
+  /** Finalize: the final Status per PS3.4 C.4.2.3.1 from the counters; returns the module without the UID list. */
   finalize(input: FinalizeInput): Promise<DicomJson[]> {
     return retryableOnStorageFaults(() => this.finalizeFromCounters(input));
   }
@@ -42,6 +42,8 @@ export class SendFinish {
       status: sendStatus({ ...counters, failed: counters.failed + counters.remaining, remaining: 0 }),
       failRemaining: counters.remaining > 0,
     });
+    // The counters and Status only: Check Send Result answers the Failed SOP Instance UID List
+    // (./outcomes.ts), which may be far larger than a state's 256 KiB of output.
     return encodeSendRequestResponse(sendResponseOf(final));
   }
 
