@@ -183,10 +183,12 @@ export class SendWorkflow extends Construct {
     }
     const { storage } = props;
     const { resolve, deliver, finalize, fail } = functions;
-    // Resolve: searches the index, writes the manifest, records the number of matches.
+    // Resolve: searches the index, writes the manifest (reads it back when run again), records the
+    // number of matches.
     storage.grantIndexRead(resolve.policy);
     storage.grantIndexWrite(resolve.policy);
     storage.grantObjectWrite(resolve.policy, SEND_REQUEST_OBJECTS);
+    storage.grantObjectRead(resolve.policy, SEND_REQUEST_OBJECTS);
     // Deliver: reads the instances of its batch, sends them, writes the batch's failed and warning
     // UIDs (send-requests/{transactionUID}/outcomes/, lambdas/send/outcomes.ts), counts the batch once.
     storage.grantIndexRead(deliver.policy);

@@ -165,9 +165,9 @@ describe('SendWorkflow task function grants', () => {
   const statementsOf = (task: SendTaskName) => policyStatements(template, logicalId(stack, stack.send.functions[task].policy));
   const actionsOfTask = (task: SendTaskName) => statementsOf(task).flatMap(actionsOf);
 
-  it('lets Resolve write manifests only, and search and update the index', () => {
+  it('lets Resolve write and read back manifests only, and search and update the index', () => {
     expect(resourcesFor(statementsOf('resolve'), 's3:PutObject')).toEqual([`${bucketArn}/send-requests/*`]);
-    expect(actionsOfTask('resolve')).not.toContain('s3:GetObject');
+    expect(resourcesFor(statementsOf('resolve'), 's3:GetObject')).toEqual([`${bucketArn}/send-requests/*`]);
     expect(actionsOfTask('resolve')).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:UpdateItem']));
     expect(actionsOfTask('resolve')).not.toContain('secretsmanager:GetSecretValue');
   });

@@ -86,6 +86,17 @@ describe('Resolve', () => {
     expect((await requests.get(UID))?.remaining).toBe(4);
   });
 
+  it('run again after it counted the matches (its answer lost), answers the manifest it wrote', async () => {
+    await requests.create(record([['PatientID', 'TASKS']]));
+    const first = await tasks().resolve({ transactionUID: UID, batchSize: 3 });
+    // Stored in between: a search now would match five instances, against Remaining 4.
+    const more = makeStudy({ series: 1, instancesPerSeries: 1, patientID: 'TASKS' });
+    await storeInstances(index, blobs, more.instances.map((i) => i.bytes), { baseUrl: 'http://origin' });
+    const again = await tasks().resolve({ transactionUID: UID, batchSize: 3 });
+    expect(again).toEqual(first);
+    expect((await requests.get(UID))?.remaining).toBe(4);
+  });
+
   it('series level within a study', async () => {
     const series = study.instances[0]!.seriesInstanceUID;
     await requests.create(record([['SeriesInstanceUID', series]], { level: 'SERIES', studyInstanceUID: study.studyInstanceUID }));
