@@ -2,7 +2,7 @@
  * In-memory SendRequestStore with the semantics of the DynamoDB adapter
  * (lambdas/storage/send-requests.ts): conditional create, Remaining set once, each batch counted once
  * (its first outcome standing) and only while PENDING, finish moving Remaining to Failed. For unit
- * tests of pure logic only (DESIGN.md); test/integration/storage/send-requests.test.ts runs one
+ * tests of pure logic only; test/integration/storage/send-requests.test.ts runs one
  * behavioural suite against both, so they cannot drift apart.
  */
 import { type SendBatchRecord, SendRequestNotFoundError, type SendRequestRecord, type SendRequestStore } from '../../lambdas/storage/ports';
