@@ -83,11 +83,6 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
 }
 
 /**
- * SEND_MAX_BATCH_BYTES's default: Deliver's memory (1,024 MB in AWS) holds a group's objects and its
- * request body, twice this or twice the largest instance.
- */
-export const DEFAULT_SEND_MAX_BATCH_BYTES = 64 * 1024 * 1024;
-/**
  * Lambda's synchronous invocation payload, 6 MB each way (Lambda quotas, "Invocation payload"): the
  * whole proxy event in, the whole serialized proxy result out of a buffered function.
  */
@@ -107,6 +102,12 @@ export const LAMBDA_MAX_REQUEST_BYTES = Math.floor((LAMBDA_MAX_PAYLOAD_BYTES * 3
 export const SEND_WAIT_MS_MAX = 10_000;
 /** Lambda response streaming: 200 MB per response. */
 export const LAMBDA_MAX_STREAMED_RESPONSE_BYTES = 200 * 1024 * 1024;
+/**
+ * SEND_MAX_BATCH_BYTES's default: the most bytes of one Store request body (instances and multipart
+ * framing) a destination behind API Gateway and Lambda accepts, such as a second deployment of this
+ * archive; a destination that answers 413 all the same gets the batch in halves (lambdas/send/stow-client.ts).
+ */
+export const DEFAULT_SEND_MAX_BATCH_BYTES = LAMBDA_MAX_REQUEST_BYTES;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({

@@ -28,7 +28,7 @@ export interface ArchiveSettings {
   readonly sendBatchSize: number;
   /** Context `sendMaxConcurrency`: Deliver calls running at once (default 4). */
   readonly sendMaxConcurrency: number;
-  /** Context `sendMaxBatchBytes`: SEND_MAX_BATCH_BYTES, bytes of instances one Deliver request holds (default 64 MiB). */
+  /** Context `sendMaxBatchBytes`: SEND_MAX_BATCH_BYTES, bytes of one Deliver Store request (default lambdas/config.ts DEFAULT_SEND_MAX_BATCH_BYTES). */
   readonly sendMaxBatchBytes?: number;
   /** Contexts `sendWaitMs`, `sendRetryAfterSeconds`, `sendResultTtlSeconds`, `sendTombstoneTtlSeconds`. */
   readonly sendWaitMs?: number;

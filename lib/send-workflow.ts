@@ -2,7 +2,7 @@
  * The Send state machine (Amazon States Language), one builder for both places it runs:
  *
  *   Resolve -> AnyMatches? -> DeliverBatches (Map: Deliver per batch) -> Finalize
- *   any failure (after Lambda service retries) -> MarkFailed -> SendFailed (Fail)
+ *   any failure (after the Tasks' retries) -> MarkFailed -> SendFailed (Fail)
  *
  * 'distributed' (AWS Step Functions Standard): a Distributed Map whose ItemReader reads the manifest
  * (JSON Lines in S3) and whose ItemBatcher groups items, so a Send of any size never passes its
@@ -10,6 +10,7 @@
  * Distributed Map, ItemReader or ItemBatcher): an inline Map over the batches Resolve returns.
  * Deliver sees `{ Items, BatchInput }` either way (lambdas/send/workflow-io.ts).
  */
+import { STORAGE_UNAVAILABLE } from '../lambdas/send/task-errors';
 
 export interface SendStateMachineOptions {
   readonly mode: 'distributed' | 'inline';
@@ -53,15 +54,23 @@ export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.TooManyRequestsException',
 ] as const;
 
-const lambdaRetry = [
+/**
+ * Every Task's Retry rules (States Language, "Retrying after an error"): the Lambda service's own
+ * errors, and a throttled or unavailable S3 / DynamoDB / Secrets Manager call, which the tasks name
+ * STORAGE_UNAVAILABLE (lambdas/send/task-errors.ts). Exponential backoff with full jitter, so the
+ * batches of a Distributed Map throttled together do not retry together; each Task is safe to run
+ * again (Deliver counts a batch once, lambdas/storage/send-requests.ts).
+ */
+const taskRetry = [
   { ErrorEquals: [...LAMBDA_SERVICE_ERRORS], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, JitterStrategy: 'FULL' },
+  { ErrorEquals: [STORAGE_UNAVAILABLE], IntervalSeconds: 1, MaxAttempts: 8, BackoffRate: 2, MaxDelaySeconds: 30, JitterStrategy: 'FULL' },
 ];
 
 /** Any failure of Resolve, the Map or Finalize marks the request failed; the error lands in $.error. */
 const catchAll = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: SendState.MarkFailed }];
 
 function task(resource: string, extra: AslState): AslState {
-  return { Type: 'Task', Resource: resource, Retry: lambdaRetry, ...extra };
+  return { Type: 'Task', Resource: resource, Retry: taskRetry, ...extra };
 }
 
 export function buildSendStateMachineDefinition(opts: SendStateMachineOptions): AslDefinition {

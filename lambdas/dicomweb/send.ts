@@ -10,6 +10,7 @@
 import { parseTransactionUID } from '../send/transaction-uid';
 import { resolveDestination } from '../send/destinations';
 import { encodeSendRequestResponse, SendStatus } from '../send/response-module';
+import type { SendOutcomes } from '../send/outcomes';
 import { failedOutcome, sendResponseOf } from '../send/send-response';
 import type { DestinationRegistrySource } from '../storage/destinations';
 import type { SendRequestRecord, SendRequestStore, SendTarget, SendWorkflow } from '../storage/ports';
@@ -60,6 +61,8 @@ const DESTINATION = 'destination';
 export class SendService {
   constructor(
     private readonly requests: SendRequestStore,
+    /** The Failed SOP Instance UID List of a final response (lambdas/send/outcomes.ts). */
+    private readonly outcomes: Pick<SendOutcomes, 'failedSOPInstanceUIDs'>,
     private readonly workflow: SendWorkflow,
     private readonly destinations: DestinationRegistrySource,
     private readonly opts: SendOptions,
@@ -96,7 +99,6 @@ export class SendService {
       completed: 0,
       failed: 0,
       warning: 0,
-      failedSOPInstanceUIDs: [],
       createdAt: new Date(createdAt).toISOString(),
       expiresAt: Math.floor(createdAt / 1000) + this.opts.resultTtlSeconds,
       deleteAt: Math.floor(createdAt / 1000) + this.opts.resultTtlSeconds + this.opts.tombstoneTtlSeconds,
@@ -166,8 +168,10 @@ export class SendService {
     }
   }
 
-  private respond(record: SendRequestRecord, contentType: string): SendResponse {
-    const module = sendResponseOf(record);
+  private async respond(record: SendRequestRecord, contentType: string): Promise<SendResponse> {
+    // PS3.4 C.4.2.1.5: the list is in a final response only, and only when some sub-operation failed.
+    const failed = record.state !== 'PENDING' && record.failed > 0 ? await this.outcomes.failedSOPInstanceUIDs(record.transactionUID) : [];
+    const module = sendResponseOf(record, failed);
     const pending = module.status === SendStatus.Pending;
     return {
       status: pending ? 202 : 200,

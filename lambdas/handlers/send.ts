@@ -1,8 +1,10 @@
 /** Send and Check Send Result (Supplement 248 10.X, 10.Y) on the six resources of Table 10.X.1-1. */
 import { npiCategory } from '../dicomweb/npi-categories';
 import { SendService, type SendResponse } from '../dicomweb/send';
+import { SendOutcomes } from '../send/outcomes';
 import { destinationRegistrySource } from '../storage/destinations';
 import { createDynamoDbClient } from '../storage/dynamodb';
+import { createS3Client, S3BlobStore } from '../storage/s3';
 import { DynamoSendRequestStore } from '../storage/send-requests';
 import { sendWorkflowOf } from '../storage/sfn';
 import { functionServices } from './function-services';
@@ -54,16 +56,23 @@ export const operations: Operations<Pick<Services, 'send'>> = {
     ),
 };
 
-/** The send requests, the workflow and the destination registry: no object is read here. */
+/**
+ * The send requests, the workflow and the destination registry; of the objects, only the batch
+ * outcomes a final response lists (send-requests/{transactionUID}/outcomes/, lambdas/send/outcomes.ts).
+ */
 export const handler = dicomwebHandler(
   'send',
   operations,
-  functionServices((cfg) => ({
-    send: new SendService(
-      new DynamoSendRequestStore(createDynamoDbClient(cfg), cfg.tableName),
-      sendWorkflowOf(cfg),
-      destinationRegistrySource(cfg),
-      sendOptions(cfg),
-    ),
-  })),
+  functionServices((cfg) => {
+    const requests = new DynamoSendRequestStore(createDynamoDbClient(cfg), cfg.tableName);
+    return {
+      send: new SendService(
+        requests,
+        new SendOutcomes(requests, new S3BlobStore(createS3Client(cfg), cfg.bucketName)),
+        sendWorkflowOf(cfg),
+        destinationRegistrySource(cfg),
+        sendOptions(cfg),
+      ),
+    };
+  }),
 );

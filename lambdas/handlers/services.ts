@@ -10,6 +10,7 @@ import { RetrieveService } from '../dicomweb/retrieve';
 import { SearchService } from '../dicomweb/search';
 import { SendService } from '../dicomweb/send';
 import { StoreService } from '../dicomweb/store';
+import { SendOutcomes } from '../send/outcomes';
 import { SendTasks, type DeliverBatch } from '../send/tasks';
 import { createAwsClients } from '../storage/clients';
 import { destinationRegistrySource, type DestinationRegistrySource } from '../storage/destinations';
@@ -59,7 +60,7 @@ export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras 
     retrieve: new RetrieveService(ports.index, ports.blobs, retrieveOptions(cfg)),
     delete: new DeleteService(ports.index, ports.blobs),
     npi,
-    send: new SendService(ports.sendRequests, ports.workflow, ports.destinations, sendOptions(cfg)),
+    send: new SendService(ports.sendRequests, new SendOutcomes(ports.sendRequests, ports.blobs), ports.workflow, ports.destinations, sendOptions(cfg)),
     sendTasks: new SendTasks({
       requests: ports.sendRequests,
       search,

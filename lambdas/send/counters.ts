@@ -36,6 +36,11 @@ export type OutcomeBasis =
   /** The destination could not be reached (or kept failing transiently) within the retry budget. */
   | { readonly kind: 'transport'; readonly fault: string; readonly attempts: number }
   /**
+   * The destination refused the request as too large (HTTP 413): the batch went out again in halves,
+   * each with its own basis.
+   */
+  | { readonly kind: 'split'; readonly httpStatus: 413; readonly parts: readonly OutcomeBasis[] }
+  /**
    * Per instance, from the C-STORE responses of one association (PS3.2 Table N.7-42); instances
    * without a response (association refused, aborted or cancelled) count as failed.
    */

@@ -9,9 +9,11 @@
 import { DEFAULT_SEND_MAX_BATCH_BYTES } from '../config';
 import type { BlobStore, InstanceObject, MetadataIndex, NpiIndex, SendRequestStore } from '../storage/ports';
 import type { DestinationRegistrySource } from '../storage/destinations';
-import { byteBoundedGroups, settleBatch, type BatchOutcome } from './counters';
+import { byteBoundedGroups, settleBatch, type BatchOutcome, type OutcomeBasis } from './counters';
 import { resolveDestination, type Destination } from './destinations';
-import { storeInstances, type InstanceToStore, type StoreOptions } from './stow-client';
+import { batchIdOf, SendOutcomes } from './outcomes';
+import { STORE_CLOSE_OVERHEAD_BYTES, STORE_PART_OVERHEAD_BYTES, storeInstances, type InstanceToStore, type StoreOptions } from './stow-client';
+import { retryableOnStorageFaults } from './task-errors';
 import type { DeliverInput, ManifestItem } from './workflow-io';
 
 export interface SendDeliveryDeps {
@@ -31,8 +33,8 @@ export interface SendDeliveryDeps {
    */
   readonly deliverBatch?: DeliverBatch;
   /**
-   * Most bytes of stored instances held and sent at once (SEND_MAX_BATCH_BYTES): a batch above it goes
-   * out as several requests (or associations), an instance larger than it alone.
+   * Most bytes of one Store request body, instances and multipart framing (SEND_MAX_BATCH_BYTES): a
+   * batch above it goes out as several requests (or associations), an instance larger than it alone.
    */
   readonly maxBatchBytes?: number;
 }
@@ -53,20 +55,30 @@ export class SendDelivery {
    * Deliver: one Store sub-operation batch (PS3.4 C.4.2.3.1.1.3): STOW-RS to the destination, each
    * instance counted Completed, Warning or Failed from the destination's response.
    */
-  async deliver(input: DeliverInput): Promise<void> {
+  deliver(input: DeliverInput): Promise<void> {
+    return retryableOnStorageFaults(() => this.deliverBatch(input));
+  }
+
+  private async deliverBatch(input: DeliverInput): Promise<void> {
     const { transactionUID, destination: requested } = input.BatchInput;
+    const outcomes = new SendOutcomes(this.deps.requests, this.deps.blobs);
+    const batchId = batchIdOf(input.Items);
+    // Run again for a batch already recorded (a retry after a later step failed): nothing to send.
+    if (await outcomes.resume(transactionUID, batchId)) return;
     const registry = await this.deps.destinations.load();
     // The registry entry gives the credentials; the sub-operations go to the URL the user agent named.
     const destination = { ...resolveDestination(registry, requested), url: requested };
 
     const objects = await this.storedObjects(input.Items);
-    const outcome = { completed: [] as string[], warning: [] as string[], failed: [] as string[] };
+    const outcome = { completed: [] as string[], warning: [] as string[], failed: [] as string[], bases: [] as OutcomeBasis[] };
     // Deleted since Resolve: nothing to send, so the sub-operation fails.
     const missing = input.Items.filter((_, i) => !objects[i]).map((item) => item.sopInstanceUID);
     const stored = input.Items.flatMap((item, i) => (objects[i] ? [{ item, object: objects[i]! }] : []));
     // A group is sent as one request (or association), so all of it is in memory anyway: its objects
     // are read at once; the groups one after the other, so a batch of large instances is never held whole.
-    for (const group of byteBoundedGroups(stored, ({ object }) => object.size, this.deps.maxBatchBytes ?? DEFAULT_SEND_MAX_BATCH_BYTES)) {
+    // A group's Store request body, multipart framing included, stays within the byte budget.
+    const budget = (this.deps.maxBatchBytes ?? DEFAULT_SEND_MAX_BATCH_BYTES) - STORE_CLOSE_OVERHEAD_BYTES;
+    for (const group of byteBoundedGroups(stored, ({ object }) => object.size + STORE_PART_OVERHEAD_BYTES, budget)) {
       const read = await Promise.all(group.map(({ object }) => this.deps.blobs.get(object.objectKey)));
       const instances: InstanceToStore[] = [];
       group.forEach(({ item }, i) => {
@@ -86,13 +98,9 @@ export class SendDelivery {
       outcome.completed.push(...settled.completed);
       outcome.warning.push(...settled.warning);
       outcome.failed.push(...settled.failed);
+      outcome.bases.push(settled.basis);
     }
-    const failed = [...outcome.failed, ...missing];
-    await this.deps.requests.addBatchOutcome(
-      transactionUID,
-      { completed: outcome.completed.length, warning: outcome.warning.length, failed: failed.length },
-      failed,
-    );
+    await outcomes.record(transactionUID, batchId, { ...outcome, failed: [...outcome.failed, ...missing] });
   }
 
   /**

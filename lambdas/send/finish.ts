@@ -7,6 +7,7 @@
 import { type DicomJson, SendRequestNotFoundError, type SendRequestRecord, type SendRequestStore } from '../storage/ports';
 import { encodeSendRequestResponse, sendStatus } from './response-module';
 import { failedOutcome, sendResponseOf } from './send-response';
+import { retryableOnStorageFaults } from './task-errors';
 import type { FailInput, FinalizeInput } from './workflow-io';
 
 /** The send request a Task's input names; a Task for an unknown one is a fault of the workflow. */
@@ -19,8 +20,20 @@ export async function sendRequestOf(requests: SendRequestStore, transactionUID: 
 export class SendFinish {
   constructor(private readonly requests: SendRequestStore) {}
 
-  /** Finalize: the final Status per PS3.4 C.4.2.3.1 from the counters; returns the response module. */
-  async finalize(input: FinalizeInput): Promise<DicomJson[]> {
+  /** Finalize: the final Status per PS3.4 C.4.2.3.1 from the counters; returns the module without the UID list. */
+  finalize(input: FinalizeInput): Promise<DicomJson[]> {
+    return retryableOnStorageFaults(() => this.finalizeFromCounters(input));
+  }
+
+  /**
+   * Fail (the Catch of the whole run): remaining sub-operations count as failed; when the matches were
+   * never determined the Status is A701 (unable to calculate number of matches).
+   */
+  fail(input: FailInput): Promise<void> {
+    return retryableOnStorageFaults(() => this.failRemaining(input));
+  }
+
+  private async finalizeFromCounters(input: FinalizeInput): Promise<DicomJson[]> {
     const record = await sendRequestOf(this.requests, input.transactionUID);
     const counters = { remaining: record.remaining ?? 0, completed: record.completed, failed: record.failed, warning: record.warning };
     // A batch lost without being counted leaves Remaining > 0: those sub-operations count as failed.
@@ -29,14 +42,12 @@ export class SendFinish {
       status: sendStatus({ ...counters, failed: counters.failed + counters.remaining, remaining: 0 }),
       failRemaining: counters.remaining > 0,
     });
+    // The counters and Status only: Check Send Result answers the Failed SOP Instance UID List
+    // (./outcomes.ts), which may be far larger than a state's 256 KiB of output.
     return encodeSendRequestResponse(sendResponseOf(final));
   }
 
-  /**
-   * Fail (the Catch of the whole run): remaining sub-operations count as failed; when the matches were
-   * never determined the Status is A701 (unable to calculate number of matches).
-   */
-  async fail(input: FailInput): Promise<void> {
+  private async failRemaining(input: FailInput): Promise<void> {
     const record = await sendRequestOf(this.requests, input.transactionUID);
     if (record.state !== 'PENDING') return;
     await this.requests.finish(input.transactionUID, failedOutcome(record));

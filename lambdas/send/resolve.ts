@@ -13,7 +13,8 @@ import { sendManifestKey } from '../storage/keys';
 import type { BlobStore, IndexEntry, MetadataIndex, NpiIndex, SendRequestStore } from '../storage/ports';
 import { toBatches } from './counters';
 import { sendRequestOf } from './finish';
-import { toManifestJsonLines, type ManifestItem, type ResolveInput, type ResolveOutput } from './workflow-io';
+import { retryableOnStorageFaults } from './task-errors';
+import { parseManifestJsonLines, toManifestJsonLines, type ManifestItem, type ResolveInput, type ResolveOutput } from './workflow-io';
 
 export interface SendResolveDeps {
   readonly requests: SendRequestStore;
@@ -31,8 +32,19 @@ export class SendResolve {
    * Resolve: the search of the Send request at its resource's level (Sup 248 10.X.2), expanded to
    * instances, written as the manifest; sets Remaining to the number of matches.
    */
-  async resolve(input: ResolveInput): Promise<ResolveOutput> {
+  resolve(input: ResolveInput): Promise<ResolveOutput> {
+    return retryableOnStorageFaults(() => this.resolveMatches(input));
+  }
+
+  private async resolveMatches(input: ResolveInput): Promise<ResolveOutput> {
     const record = await sendRequestOf(this.deps.requests, input.transactionUID);
+    const manifestKey = sendManifestKey(record.transactionUID);
+    // Run again after an earlier run counted the matches (its answer lost): its manifest stands, so
+    // Remaining and the batches Deliver counts from are the same instances.
+    if (record.remaining !== undefined) {
+      const written = await this.deps.blobs.get(manifestKey);
+      if (written) return resolved(parseManifestJsonLines(Buffer.from(written).toString('utf8')), manifestKey, input);
+    }
     const query = new Map<string, string[]>();
     for (const [name, value] of record.search) query.set(name, [...(query.get(name) ?? []), value]);
     const parameters = parseSendSearchParameters(query, record.target);
@@ -48,14 +60,9 @@ export class SendResolve {
               baseUrl: '',
             }),
           );
-    const manifestKey = sendManifestKey(record.transactionUID);
     await this.deps.blobs.put(manifestKey, Buffer.from(toManifestJsonLines(items)), 'application/jsonl');
     await this.deps.requests.setMatched(record.transactionUID, items.length);
-    return {
-      matched: items.length,
-      manifestKey,
-      ...(input.batchSize !== undefined ? { batches: toBatches(items, input.batchSize) } : {}),
-    };
+    return resolved(items, manifestKey, input);
   }
 
   /** The Non-Patient Instances of the category the search matches (Sup 248 12.X.2), as manifest items. */
@@ -98,4 +105,9 @@ export class SendResolve {
     }
     return items;
   }
+}
+
+/** Resolve's output: the number of matches, the manifest, and in inline mode the batches. */
+function resolved(items: readonly ManifestItem[], manifestKey: string, input: ResolveInput): ResolveOutput {
+  return { matched: items.length, manifestKey, ...(input.batchSize !== undefined ? { batches: toBatches(items, input.batchSize) } : {}) };
 }

@@ -1,11 +1,12 @@
 /**
  * The Send Request Response Module (Sup 248 Annex @) of a tracked send request: Pending with the
- * counters so far while the request runs, the final Status and Failed SOP Instance UID List after.
+ * counters so far while the request runs, the final Status and Failed SOP Instance UID List after
+ * (assembled by ./outcomes.ts).
  */
 import type { SendRequestRecord } from '../storage/ports';
 import { SendStatus, sendStatus, type SendRequestResponse } from './response-module';
 
-export function sendResponseOf(record: SendRequestRecord): SendRequestResponse {
+export function sendResponseOf(record: SendRequestRecord, failedSOPInstanceUIDs: readonly string[] = []): SendRequestResponse {
   const { completed, failed, warning } = record;
   if (record.state === 'PENDING') {
     // Before Resolve has counted the matches, nothing is known to remain yet.
@@ -13,9 +14,7 @@ export function sendResponseOf(record: SendRequestRecord): SendRequestResponse {
   }
   const status = record.status ?? SendStatus.UnableToPerformSubOperations;
   const base = { status, completed, failed, warning };
-  return failed > 0 && record.failedSOPInstanceUIDs.length > 0
-    ? { ...base, failedSOPInstanceUIDList: [...record.failedSOPInstanceUIDs] }
-    : base;
+  return failed > 0 && failedSOPInstanceUIDs.length > 0 ? { ...base, failedSOPInstanceUIDList: [...failedSOPInstanceUIDs] } : base;
 }
 
 /**

@@ -68,6 +68,36 @@ export async function storeInstances(
   resource: StowResource = {},
 ): Promise<BatchOutcome> {
   if (instances.length === 0) throw new RangeError('a Store sub-operation batch cannot be empty');
+  const outcome = await storeRequest(destination, instances, opts, resource);
+  if (!isTooLarge(outcome) || instances.length === 1) return outcome;
+  // RFC 9110 15.5.14: 413 refuses the request, not its instances. A destination behind a gateway
+  // (API Gateway, a Lambda integration's 6 MB after base64) takes fewer bytes per request than the
+  // batch holds: the halves go again, down to one instance, which alone fails with the 413 as basis.
+  const half = Math.ceil(instances.length / 2);
+  const parts = [
+    await storeInstances(destination, instances.slice(0, half), opts, resource),
+    await storeInstances(destination, instances.slice(half), opts, resource),
+  ];
+  return {
+    completed: parts.flatMap((p) => p.completed),
+    warning: parts.flatMap((p) => p.warning),
+    failed: parts.flatMap((p) => p.failed),
+    basis: { kind: 'split', httpStatus: 413, parts: parts.map((p) => p.basis) },
+  };
+}
+
+function isTooLarge(outcome: BatchOutcome): boolean {
+  const { basis } = outcome;
+  return (basis.kind === 'http-status' || basis.kind === 'response-module') && basis.httpStatus === 413;
+}
+
+/** One Store request for the whole of `instances`, retried on transient faults. */
+async function storeRequest(
+  destination: Destination,
+  instances: readonly InstanceToStore[],
+  opts: StoreOptions,
+  resource: StowResource,
+): Promise<BatchOutcome> {
   const fetchImpl = opts.fetch ?? fetch;
   const tokens = opts.tokens ?? defaultTokenCache;
   const now = opts.now ?? Date.now;
@@ -183,6 +213,11 @@ async function discard(response: Response): Promise<void> {
     // the connection is gone already; nothing to release
   }
 }
+
+/** Bytes a part adds to the Store request body besides its instance: boundary line, header, CRLFs. */
+export const STORE_PART_OVERHEAD_BYTES = Buffer.byteLength(`--${newBoundary()}\r\nContent-Type: ${MediaType.Dicom}\r\n\r\n\r\n`);
+/** Bytes of the closing boundary line of the Store request body. */
+export const STORE_CLOSE_OVERHEAD_BYTES = Buffer.byteLength(`--${newBoundary()}--\r\n`);
 
 /**
  * The Store request body (PS3.18 10.5.1.1: multipart/related; type="application/dicom", one part per

@@ -4,6 +4,7 @@
  *   studies/{study}/series/{series}/instances/{sop}.{version}.dcm    the Part 10 file exactly as received
  *   studies/{study}/series/{series}/instances/{sop}.{version}.json   its DICOM JSON (PS3.18 F.2), BulkDataURI for large values
  *   send-requests/{transactionUID}/manifest.jsonl          the instances a Send selected
+ *   send-requests/{transactionUID}/outcomes/{batch}.json   a Deliver batch's failed and warning SOP Instance UIDs
  *   npi/{category}/{sop}.{version}.dcm, .json              a Non-Patient Instance (PS3.18 12) and its DICOM JSON
  *
  * An instance's objects carry a version (objectVersion): every write of an instance goes to keys of
@@ -59,6 +60,11 @@ export function instanceMetadataKey(studyInstanceUID: string, seriesInstanceUID:
 /** Key of the manifest (one JSON object per line) of the instances a Send request selected. */
 export function sendManifestKey(transactionUID: string): string {
   return `send-requests/${keySegment('Transaction UID', transactionUID)}/manifest.jsonl`;
+}
+
+/** Key of the failed and warning SOP Instance UIDs of one Deliver batch of a Send request. */
+export function sendOutcomeKey(transactionUID: string, batchId: string): string {
+  return `send-requests/${keySegment('Transaction UID', transactionUID)}/outcomes/${keySegment('batch', batchId)}.json`;
 }
 
 function npiPrefix(category: string, sopInstanceUID: string): string {

@@ -247,8 +247,6 @@ export interface SendRequestRecord {
   readonly completed: number;
   readonly failed: number;
   readonly warning: number;
-  /** Failed SOP Instance UID List (0008,0058), in the order the failures were counted. */
-  readonly failedSOPInstanceUIDs: readonly string[];
   /** Final Status (0000,0900) once state is not PENDING: 0000, B000, A701 or A702. */
   readonly status?: number;
   /** Workflow execution (Step Functions execution ARN, or the embedded runtime's id). */
@@ -265,6 +263,11 @@ export interface SendCountersDelta {
   readonly completed: number;
   readonly warning: number;
   readonly failed: number;
+}
+
+/** One Deliver batch as counted: its id (lambdas/send/outcomes.ts batchIdOf) and its counters. */
+export interface SendBatchRecord extends SendCountersDelta {
+  readonly batchId: string;
 }
 
 /**
@@ -286,10 +289,15 @@ export interface SendRequestStore {
   /** Resolve: sets Remaining to the number of matches, once, while PENDING. False when already set or not pending. */
   setMatched(transactionUID: string, matched: number): Promise<boolean>;
   /**
-   * Deliver: one atomic update per batch: Remaining -= batch size, ADD the batch's counters, append
-   * its failed UIDs; only while PENDING (a batch finishing after Fail changes nothing). False when not pending.
+   * Deliver: counts batch `batchId` once: Remaining -= its sub-operations, its counters added; only
+   * while PENDING (a batch finishing after Fail changes nothing). The first outcome recorded for a
+   * batch stands: a Deliver run again for it (a retry) changes nothing. False when not pending.
    */
-  addBatchOutcome(transactionUID: string, delta: SendCountersDelta, failedSOPInstanceUIDs: readonly string[]): Promise<boolean>;
+  addBatchOutcome(transactionUID: string, batch: SendBatchRecord): Promise<boolean>;
+  /** The batch as recorded by addBatchOutcome, or undefined when it has not been. */
+  batchOutcome(transactionUID: string, batchId: string): Promise<SendBatchRecord | undefined>;
+  /** Every batch recorded for the request (the Failed SOP Instance UID List is assembled from them). */
+  batchOutcomes(transactionUID: string): Promise<SendBatchRecord[]>;
   /**
    * Finalize / Fail: ends the request with its final Status. With failRemaining, what is still
    * Remaining is counted as Failed (Remaining becomes 0). Returns the record as stored afterwards.

@@ -1,16 +1,19 @@
 /**
  * SendRequestStore over Amazon DynamoDB (or dynalite embedded): item SEND#{transactionUID} / #SEND of
- * the archive's table (table-schema.ts). Every change is one conditional UpdateItem with atomic ADD,
- * so concurrent Deliver batches count exactly without transactions (DESIGN.md, SEND-RS), and nothing
- * changes once Finalize or Fail has ended the request.
+ * the archive's table (table-schema.ts), counters only, so it stays small however many sub-operations
+ * fail (their UIDs are objects in S3, lambdas/send/outcomes.ts); and one item SEND#{transactionUID} /
+ * BATCH#{batch} per Deliver batch. Counters change by conditional UpdateItem with atomic ADD, so
+ * concurrent batches count exactly without transactions, and nothing changes once Finalize or Fail has
+ * ended the request. A batch is counted once (see addBatchOutcome) however often Deliver runs for it.
  */
+import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ServiceUnavailableError } from '../dicomweb/errors';
 import { callAws } from './aws-calls';
 import { isDynamoUnavailable, type TableKey } from './dynamodb';
-import { type Level, type SendCountersDelta, SendRequestNotFoundError, type SendRequestRecord, type SendRequestState, type SendRequestStore } from './ports';
-import { TABLE_PARTITION_KEY, TTL_ATTRIBUTE } from './table-schema';
+import { type Level, type SendBatchRecord, SendRequestNotFoundError, type SendRequestRecord, type SendRequestState, type SendRequestStore } from './ports';
+import { TABLE_PARTITION_KEY, TABLE_SORT_KEY, TTL_ATTRIBUTE } from './table-schema';
 
 type Item = Record<string, unknown>;
 type UpdateExpressions = Pick<
@@ -18,21 +21,19 @@ type UpdateExpressions = Pick<
   'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
 >;
 
-/**
- * Most Failed SOP Instance UIDs (0008,0058) kept on the item: 5,000 UIDs of 64 characters stay well
- * under DynamoDB's 400 KB item limit. Beyond it the list stops growing; the counters stay exact.
- */
-export const MAX_FAILED_SOP_INSTANCE_UIDS = 5000;
-
-/** The record as this adapter stores it: the port's fields plus whether the failed UID list was cut. */
-export interface StoredSendRequestRecord extends SendRequestRecord {
-  /** True when more instances failed than MAX_FAILED_SOP_INSTANCE_UIDS: the list holds the first ones. */
-  readonly failedSOPInstanceUIDsTruncated?: boolean;
-}
+/** The record as this adapter stores it (the port's record). */
+export type StoredSendRequestRecord = SendRequestRecord;
 
 export function sendRequestKey(transactionUID: string): TableKey {
   return { PK: `SEND#${transactionUID}`, SK: '#SEND' };
 }
+
+/** The item of one counted Deliver batch of a send request, in the request's partition. */
+export function sendBatchKey(transactionUID: string, batchId: string): TableKey {
+  return { PK: `SEND#${transactionUID}`, SK: `${BATCH_PREFIX}${batchId}` };
+}
+
+const BATCH_PREFIX = 'BATCH#';
 
 const PENDING: SendRequestState = 'PENDING';
 
@@ -53,7 +54,6 @@ export function sendRequestToItem(r: SendRequestRecord): Item {
     Completed: r.completed,
     Failed: r.failed,
     Warning: r.warning,
-    FailedSOPInstanceUIDs: [...r.failedSOPInstanceUIDs],
     Status: r.status,
     ExecutionId: r.executionId,
     CreatedAt: r.createdAt,
@@ -81,7 +81,6 @@ export function sendRequestFromItem(item: Item): StoredSendRequestRecord {
     completed: num(item.Completed) ?? 0,
     failed: num(item.Failed) ?? 0,
     warning: num(item.Warning) ?? 0,
-    failedSOPInstanceUIDs: Array.isArray(item.FailedSOPInstanceUIDs) ? (item.FailedSOPInstanceUIDs as string[]) : [],
     createdAt: item.CreatedAt as string,
     expiresAt: num(item.ResultExpiresAt) ?? 0,
     deleteAt: num(item[TTL_ATTRIBUTE]) ?? 0,
@@ -89,29 +88,20 @@ export function sendRequestFromItem(item: Item): StoredSendRequestRecord {
   if (num(item.Remaining) !== undefined) record.remaining = num(item.Remaining);
   if (num(item.Status) !== undefined) record.status = num(item.Status);
   if (str(item.ExecutionId) !== undefined) record.executionId = str(item.ExecutionId);
-  if (item.FailedSOPInstanceUIDsTruncated === true) record.failedSOPInstanceUIDsTruncated = true;
   return record;
 }
 
 /** Rounds of a read-then-conditional-write that lost races to other writers before giving up (503). */
 const MAX_OPTIMISTIC_ATTEMPTS = 5;
 
-export interface DynamoSendRequestStoreOptions {
-  /** Cap of the failed UID list; tests lower it. */
-  readonly maxFailedSOPInstanceUIDs?: number;
-}
-
 export class DynamoSendRequestStore implements SendRequestStore {
   private readonly doc: DynamoDBDocumentClient;
-  private readonly maxFailed: number;
 
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
-    options: DynamoSendRequestStoreOptions = {},
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    this.maxFailed = options.maxFailedSOPInstanceUIDs ?? MAX_FAILED_SOP_INSTANCE_UIDS;
   }
 
   async create(record: SendRequestRecord): Promise<boolean> {
@@ -154,24 +144,120 @@ export class DynamoSendRequestStore implements SendRequestStore {
     );
   }
 
-  async addBatchOutcome(transactionUID: string, delta: SendCountersDelta, failedSOPInstanceUIDs: readonly string[]): Promise<boolean> {
-    // Resolve sets Remaining before any Deliver runs; were it unset, ADD would count it down from 0.
-    // Fast path: the whole batch's failures fit in the list.
-    const room = this.maxFailed - failedSOPInstanceUIDs.length;
-    if (room >= 0 && (await this.conditional(this.batchUpdate(transactionUID, delta, failedSOPInstanceUIDs, { atMost: room })))) {
-      return true;
+  /**
+   * Counts a batch once, without transactions, in four steps each safe to repeat:
+   *   (1) the batch item, conditional put: the first outcome recorded for the batch stands;
+   *   (2) the counters ADDed and the request item's attribute Applying#{batch} set to this run's id,
+   *       unless that attribute exists (an earlier run counted and has not marked the batch yet);
+   *   (3) the batch item marked Applied by the run whose (2) counted it;
+   *   (4) Applying#{batch} removed.
+   * A Deliver run again after a crash between two steps resumes at the next, adopting the earlier
+   * run's (2). Two runs at once (a Lambda invocation retried while the first still ran) that both
+   * passed (2) meet at (3): the one not marked takes its counters back.
+   */
+  async addBatchOutcome(transactionUID: string, batch: SendBatchRecord): Promise<boolean> {
+    const request = await this.get(transactionUID);
+    if (!request) throw new SendRequestNotFoundError(transactionUID);
+    if (request.state !== PENDING) return false;
+    const run = randomUUID();
+    const created = await this.conditional(() =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...sendBatchKey(transactionUID, batch.batchId), ...batchToItem(batch), Applied: false, [TTL_ATTRIBUTE]: request.deleteAt },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY },
+        }),
+      ),
+    );
+    const recorded = created ? { ...batch, applied: false } : await this.batchItem(transactionUID, batch.batchId);
+    if (!recorded) throw new SendRequestNotFoundError(transactionUID);
+    let applier = recorded.appliedBy;
+    if (!recorded.applied) {
+      if (await this.conditional(this.applyBatch(transactionUID, recorded, run))) applier = run;
+      else {
+        const current = await this.item(transactionUID);
+        if (!current) throw new SendRequestNotFoundError(transactionUID);
+        if (current.State !== PENDING) return false;
+        // Counted by an earlier run not yet marked, or marked since this run read the batch item.
+        applier = str(current[applyingAttribute(batch.batchId)]) ?? (await this.batchItem(transactionUID, batch.batchId))?.appliedBy;
+        if (!applier) throw new ServiceUnavailableError('send request kept changing, retry later');
+      }
+      // The counts of the batch item: what (2) added, whichever run recorded them.
+      applier = await this.markApplied(transactionUID, recorded, applier, run);
     }
-    // Not pending any more, or the list is (nearly) full: append what fits at the size read now.
-    for (let attempt = 0; attempt < MAX_OPTIMISTIC_ATTEMPTS; attempt++) {
-      const current = await this.get(transactionUID);
-      if (!current) throw new SendRequestNotFoundError(transactionUID);
-      if (current.state !== PENDING) return false;
-      const size = current.failedSOPInstanceUIDs.length;
-      const fits = failedSOPInstanceUIDs.slice(0, Math.max(0, this.maxFailed - size));
-      const truncated = fits.length < failedSOPInstanceUIDs.length;
-      if (await this.conditional(this.batchUpdate(transactionUID, delta, fits, { exactly: size, truncated }))) return true;
+    // (4): only the marker of the run that counted; a later run's marker is its own to remove.
+    if (applier === undefined) return true;
+    await this.conditional(
+      this.update(transactionUID, {
+        UpdateExpression: 'REMOVE #applying',
+        ConditionExpression: '#applying = :applier',
+        ExpressionAttributeNames: { '#applying': applyingAttribute(batch.batchId) },
+        ExpressionAttributeValues: { ':applier': applier },
+      }),
+    );
+    return true;
+  }
+
+  /**
+   * Step (3): marks the batch applied by `applier`, unless another run's counting is marked already;
+   * then, if `applier` is this run, its counters go back. Answers the run whose counting stands.
+   */
+  private async markApplied(transactionUID: string, batch: SendBatchRecord, applier: string | undefined, run: string): Promise<string | undefined> {
+    const key = sendBatchKey(transactionUID, batch.batchId);
+    const marked = await this.conditional(
+      this.update(
+        transactionUID,
+        {
+          UpdateExpression: 'SET #a = :t, #by = :applier',
+          ConditionExpression: '#a = :f OR #by = :applier',
+          ExpressionAttributeNames: { '#a': 'Applied', '#by': 'AppliedBy' },
+          ExpressionAttributeValues: { ':t': true, ':f': false, ':applier': applier },
+        },
+        key,
+      ),
+    );
+    if (marked) return applier;
+    const standing = (await this.batchItem(transactionUID, batch.batchId))?.appliedBy;
+    if (applier === run) {
+      await this.conditional(
+        this.update(transactionUID, {
+          UpdateExpression: 'ADD #r :done, #c :c, #w :w, #f :f REMOVE #applying',
+          ConditionExpression: '#applying = :run',
+          ExpressionAttributeNames: { '#r': 'Remaining', '#c': 'Completed', '#w': 'Warning', '#f': 'Failed', '#applying': applyingAttribute(batch.batchId) },
+          ExpressionAttributeValues: { ':done': batch.completed + batch.warning + batch.failed, ':c': -batch.completed, ':w': -batch.warning, ':f': -batch.failed, ':run': run },
+        }),
+      );
     }
-    throw new ServiceUnavailableError('send request kept changing, retry later');
+    return standing;
+  }
+
+  async batchOutcome(transactionUID: string, batchId: string): Promise<SendBatchRecord | undefined> {
+    const recorded = await this.batchItem(transactionUID, batchId);
+    if (!recorded) return undefined;
+    return batchFromItem(batchToItem(recorded));
+  }
+
+  async batchOutcomes(transactionUID: string): Promise<SendBatchRecord[]> {
+    const batches: SendBatchRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.call(() =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :batch)',
+            ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY, '#sk': TABLE_SORT_KEY },
+            ExpressionAttributeValues: { ':pk': sendRequestKey(transactionUID).PK, ':batch': BATCH_PREFIX },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) batches.push(batchFromItem(item));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return batches;
   }
 
   async finish(
@@ -224,8 +310,8 @@ export class DynamoSendRequestStore implements SendRequestStore {
     }
   }
 
-  private update(transactionUID: string, expression: UpdateExpressions) {
-    return () => this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: sendRequestKey(transactionUID), ...expression }));
+  private update(transactionUID: string, expression: UpdateExpressions, key: TableKey = sendRequestKey(transactionUID)) {
+    return () => this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: key, ...expression }));
   }
 
   /** A conditional update answering the item as stored afterwards, or undefined when the condition failed. */
@@ -244,53 +330,62 @@ export class DynamoSendRequestStore implements SendRequestStore {
   }
 
   /**
-   * One Deliver batch as one UpdateItem: ADD the counters, Remaining -= the batch's sub-operations,
-   * append the failed UIDs, while PENDING. The list guard is either "at most `atMost` entries now"
-   * (so the append cannot overflow) or "exactly `exactly` entries" (the size the caller read).
+   * Step (2) of addBatchOutcome: ADD the counters, Remaining -= the batch's sub-operations, this run's
+   * id into Applying#{batch}; while PENDING and unless that attribute exists. Resolve sets Remaining
+   * before any Deliver runs; were it unset, ADD would count it down from 0.
    */
-  private batchUpdate(
-    transactionUID: string,
-    delta: SendCountersDelta,
-    failedUIDs: readonly string[],
-    guard: { readonly atMost: number } | { readonly exactly: number; readonly truncated: boolean },
-  ) {
-    const names: Record<string, string> = { '#state': 'State', '#r': 'Remaining', '#c': 'Completed', '#w': 'Warning', '#f': 'Failed' };
-    const values: Record<string, unknown> = {
-      ':pending': PENDING,
-      // PS3.4 C.4.2.3.1.1.4: each completed, warning or failed sub-operation is no longer remaining.
-      ':done': -(delta.completed + delta.warning + delta.failed),
-      ':c': delta.completed,
-      ':w': delta.warning,
-      ':f': delta.failed,
-    };
-    const sets: string[] = [];
-    let condition = '#state = :pending';
-    const listed = failedUIDs.length > 0 || 'exactly' in guard;
-    if (listed) {
-      names['#list'] = 'FailedSOPInstanceUIDs';
-      if ('atMost' in guard) {
-        values[':room'] = guard.atMost;
-        condition += ' AND size(#list) <= :room';
-      } else {
-        values[':size'] = guard.exactly;
-        condition += ' AND size(#list) = :size';
-      }
-      if (failedUIDs.length > 0) {
-        values[':uids'] = [...failedUIDs];
-        sets.push('#list = list_append(#list, :uids)');
-      }
-      if ('exactly' in guard && guard.truncated) {
-        names['#cut'] = 'FailedSOPInstanceUIDsTruncated';
-        values[':cut'] = true;
-        sets.push('#cut = :cut');
-      }
-    }
-    const update = `ADD #r :done, #c :c, #w :w, #f :f${sets.length > 0 ? ` SET ${sets.join(', ')}` : ''}`;
+  private applyBatch(transactionUID: string, batch: SendBatchRecord, run: string) {
     return this.update(transactionUID, {
-      UpdateExpression: update,
-      ConditionExpression: condition,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
+      UpdateExpression: 'ADD #r :done, #c :c, #w :w, #f :f SET #applying = :run',
+      ConditionExpression: '#state = :pending AND attribute_not_exists(#applying)',
+      ExpressionAttributeNames: {
+        '#state': 'State',
+        '#r': 'Remaining',
+        '#c': 'Completed',
+        '#w': 'Warning',
+        '#f': 'Failed',
+        '#applying': applyingAttribute(batch.batchId),
+      },
+      ExpressionAttributeValues: {
+        ':pending': PENDING,
+        // PS3.4 C.4.2.3.1.1.4: each completed, warning or failed sub-operation is no longer remaining.
+        ':done': -(batch.completed + batch.warning + batch.failed),
+        ':c': batch.completed,
+        ':w': batch.warning,
+        ':f': batch.failed,
+        ':run': run,
+      },
     });
   }
+
+  private async item(transactionUID: string): Promise<Item | undefined> {
+    const out = await this.call(() =>
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: sendRequestKey(transactionUID), ConsistentRead: true })),
+    );
+    return out.Item;
+  }
+
+  private async batchItem(
+    transactionUID: string,
+    batchId: string,
+  ): Promise<(SendBatchRecord & { applied: boolean; appliedBy?: string }) | undefined> {
+    const out = await this.call(() =>
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: sendBatchKey(transactionUID, batchId), ConsistentRead: true })),
+    );
+    if (!out.Item) return undefined;
+    return { ...batchFromItem(out.Item), applied: out.Item.Applied === true, appliedBy: str(out.Item.AppliedBy) };
+  }
+}
+
+/** The request item's attribute naming the run that counted a batch not yet marked Applied. */
+function applyingAttribute(batchId: string): string {
+  return `Applying#${batchId}`;
+}
+
+function batchToItem(batch: SendBatchRecord): Item {
+  return { BatchId: batch.batchId, Completed: batch.completed, Warning: batch.warning, Failed: batch.failed };
+}
+
+function batchFromItem(item: Item): SendBatchRecord {
+  return { batchId: item.BatchId as string, completed: num(item.Completed) ?? 0, warning: num(item.Warning) ?? 0, failed: num(item.Failed) ?? 0 };
 }

@@ -139,11 +139,13 @@ const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: Arc
       statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] })],
     });
   },
-  // The send request item (conditional put, then read by Check Send Result); the workflow's own
-  // grants (StartExecution, destination registry) come with props.groups.send.
+  // The send request item (conditional put, then read by Check Send Result) and the batch outcomes a
+  // final response lists (send-requests/{transactionUID}/outcomes/, lambdas/send/outcomes.ts); the
+  // workflow's own grants (StartExecution, destination registry) come with props.groups.send.
   send: ({ policy }, storage) => {
     storage.grantIndexRead(policy);
     storage.grantIndexWrite(policy);
+    storage.grantObjectRead(policy, 'send-requests/*');
   },
 };
 

@@ -184,16 +184,21 @@ export class SendWorkflow extends Construct {
     }
     const { storage } = props;
     const { resolve, deliver, finalize, fail } = functions;
-    // Resolve: searches the index, writes the manifest, records the number of matches.
+    // Resolve: searches the index, writes the manifest (reads it back when run again), records the
+    // number of matches.
     storage.grantIndexRead(resolve.policy);
     storage.grantIndexWrite(resolve.policy);
     storage.grantObjectWrite(resolve.policy, SEND_REQUEST_OBJECTS);
-    // Deliver: reads the instances of its batch, sends them, counts the outcome (atomic ADD).
+    storage.grantObjectRead(resolve.policy, SEND_REQUEST_OBJECTS);
+    // Deliver: reads the instances of its batch, sends them, writes the batch's failed and warning
+    // UIDs (send-requests/{transactionUID}/outcomes/, lambdas/send/outcomes.ts), counts the batch once.
     storage.grantIndexRead(deliver.policy);
     storage.grantIndexWrite(deliver.policy);
     storage.grantObjectRead(deliver.policy, INSTANCE_OBJECTS);
+    storage.grantObjectWrite(deliver.policy, SEND_REQUEST_OBJECTS);
     this.grantReadDestinations(deliver.policy);
-    // Finalize and MarkFailed: end the send request from its counters (lambdas/send/finish.ts); no object.
+    // Finalize and MarkFailed: end the send request from its counters (lambdas/send/finish.ts); no
+    // object: the Failed SOP Instance UID List is Check Send Result's to assemble.
     for (const fn of [finalize, fail]) {
       storage.grantIndexRead(fn.policy);
       storage.grantIndexWrite(fn.policy);

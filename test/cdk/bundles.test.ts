@@ -90,7 +90,8 @@ const expected: Record<string, { entry: string; sdk: string[]; dicom: 'at-start'
   retrieve: { entry: functionGroups.retrieve.entry, sdk: [...DYNAMODB, ...S3], dicom: 'on-first-use' },
   // Lambda: a delete the request's time does not cover continues in an invocation of the function itself.
   delete: { entry: functionGroups.delete.entry, sdk: [...DYNAMODB, '@aws-sdk/client-lambda', ...S3], dicom: false },
-  send: { entry: functionGroups.send.entry, sdk: [...DYNAMODB, '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sfn'], dicom: 'at-start' },
+  // Check Send Result reads the batch outcomes' objects for the Failed SOP Instance UID List.
+  send: { entry: functionGroups.send.entry, sdk: [...DYNAMODB, ...S3, '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sfn'], dicom: 'at-start' },
   capabilities: { entry: functionGroups.capabilities.entry, sdk: [], dicom: false },
   npi: { entry: functionGroups.npi.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },
   resolve: { entry: sendTaskFunctions.resolve.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },

@@ -165,17 +165,18 @@ describe('SendWorkflow task function grants', () => {
   const statementsOf = (task: SendTaskName) => policyStatements(template, logicalId(stack, stack.send.functions[task].policy));
   const actionsOfTask = (task: SendTaskName) => statementsOf(task).flatMap(actionsOf);
 
-  it('lets Resolve write manifests only, and search and update the index', () => {
+  it('lets Resolve write and read back manifests only, and search and update the index', () => {
     expect(resourcesFor(statementsOf('resolve'), 's3:PutObject')).toEqual([`${bucketArn}/send-requests/*`]);
-    expect(actionsOfTask('resolve')).not.toContain('s3:GetObject');
+    expect(resourcesFor(statementsOf('resolve'), 's3:GetObject')).toEqual([`${bucketArn}/send-requests/*`]);
     expect(actionsOfTask('resolve')).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:UpdateItem']));
     expect(actionsOfTask('resolve')).not.toContain('secretsmanager:GetSecretValue');
   });
 
-  it('lets Deliver read instances and the destination registry, and count outcomes', () => {
+  it('lets Deliver read instances and the destination registry, write batch outcomes and count them', () => {
     const statements = statementsOf('deliver');
     expect(resourcesFor(statements, 's3:GetObject')).toEqual([`${bucketArn}/studies/*`]);
-    expect(actionsOfTask('deliver')).not.toContain('s3:PutObject');
+    // send-requests/{transactionUID}/outcomes/{batch}.json (lambdas/storage/keys.ts sendOutcomeKey).
+    expect(resourcesFor(statements, 's3:PutObject')).toEqual([`${bucketArn}/send-requests/*`]);
     expect(actionsOfTask('deliver')).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
     expect(resourcesFor(statements, 'secretsmanager:GetSecretValue')).toEqual([`<${logicalId(stack, stack.send.destinations)}>`]);
     expect(resourcesFor(statements, 'kms:Decrypt')).toContain(`<${logicalId(stack, stack.send.destinationsKey)}.Arn>`);
@@ -269,7 +270,9 @@ describe('Send API function', () => {
     ]);
     expect(resourcesFor(statements, 'secretsmanager:GetSecretValue')).toEqual([`<${logicalId(stack, stack.send.destinations)}>`]);
     expect(statements.flatMap(actionsOf)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
-    expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('s3:'))).toEqual([]);
+    // The batch outcomes a final response lists (send-requests/{transactionUID}/outcomes/), read only.
+    expect(resourcesFor(statements, 's3:GetObject')).toEqual([`<${logicalId(stack, stack.storage.bucket)}.Arn>/send-requests/*`]);
+    expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('s3:')).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
   });
 
   it('is the only API function that may start a Send or read the registry', () => {

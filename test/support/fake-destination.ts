@@ -22,7 +22,9 @@ export type Behaviour =
   /** Like 'ok', each answer sent `delayMs` after the request ended (a slow peer). */
   | { kind: 'slow'; delayMs: number }
   /** The first `times` requests lose their connection halfway through the body, then 'ok'. */
-  | { kind: 'drop'; times: number };
+  | { kind: 'drop'; times: number }
+  /** Like 'ok' up to `maxBytes` of request body, 413 above (a destination behind API Gateway and Lambda). */
+  | { kind: 'limit'; maxBytes: number };
 
 export interface FakeDestination {
   readonly url: string;
@@ -64,6 +66,9 @@ export async function startFakeDestination(behaviour: Behaviour = { kind: 'ok' }
       state.requests++;
       const b = state.behaviour;
       if (b.kind === 'status') return void res.writeHead(b.status, { 'Content-Type': 'text/plain' }).end('refused');
+      if (b.kind === 'limit' && received > b.maxBytes) {
+        return void res.writeHead(413, { 'Content-Type': 'application/json' }).end('{"message":"Request Too Long"}');
+      }
       if (b.kind === 'unavailable') {
         if (state.unavailableLeft < 0) state.unavailableLeft = b.times;
         if (state.unavailableLeft-- > 0) return void res.writeHead(503, { 'Retry-After': '0' }).end();

@@ -1,27 +1,23 @@
 /**
  * In-memory SendRequestStore with the semantics of the DynamoDB adapter
- * (lambdas/storage/send-requests.ts): conditional create, Remaining set once, atomic batch outcomes
- * only while PENDING, the failed UID list capped with a truncation flag, finish moving Remaining to
- * Failed. For unit tests of pure logic only (DESIGN.md); test/integration/storage/send-requests.test.ts
- * runs one behavioural suite against both, so they cannot drift apart.
+ * (lambdas/storage/send-requests.ts): conditional create, Remaining set once, each batch counted once
+ * (its first outcome standing) and only while PENDING, finish moving Remaining to Failed. For unit
+ * tests of pure logic only; test/integration/storage/send-requests.test.ts runs one
+ * behavioural suite against both, so they cannot drift apart.
  */
-import { type SendCountersDelta, SendRequestNotFoundError, type SendRequestRecord, type SendRequestStore } from '../../lambdas/storage/ports';
-import { MAX_FAILED_SOP_INSTANCE_UIDS, type StoredSendRequestRecord } from '../../lambdas/storage/send-requests';
+import { type SendBatchRecord, SendRequestNotFoundError, type SendRequestRecord, type SendRequestStore } from '../../lambdas/storage/ports';
+import type { StoredSendRequestRecord } from '../../lambdas/storage/send-requests';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type Stored = Mutable<StoredSendRequestRecord> & { failedSOPInstanceUIDs: string[] };
+type Stored = Mutable<StoredSendRequestRecord>;
 
 export class MemorySendRequestStore implements SendRequestStore {
   private readonly records = new Map<string, Stored>();
-  private readonly maxFailed: number;
-
-  constructor(options: { readonly maxFailedSOPInstanceUIDs?: number } = {}) {
-    this.maxFailed = options.maxFailedSOPInstanceUIDs ?? MAX_FAILED_SOP_INSTANCE_UIDS;
-  }
+  private readonly batches = new Map<string, Map<string, SendBatchRecord>>();
 
   async create(record: SendRequestRecord): Promise<boolean> {
     if (this.records.has(record.transactionUID)) return false;
-    this.records.set(record.transactionUID, { ...structuredClone(record), failedSOPInstanceUIDs: [...record.failedSOPInstanceUIDs] });
+    this.records.set(record.transactionUID, structuredClone(record));
     return true;
   }
 
@@ -41,18 +37,28 @@ export class MemorySendRequestStore implements SendRequestStore {
     return true;
   }
 
-  async addBatchOutcome(transactionUID: string, delta: SendCountersDelta, failedSOPInstanceUIDs: readonly string[]): Promise<boolean> {
+  async addBatchOutcome(transactionUID: string, batch: SendBatchRecord): Promise<boolean> {
     const r = this.existing(transactionUID);
     if (r.state !== 'PENDING') return false;
+    const batches = this.batches.get(transactionUID) ?? new Map<string, SendBatchRecord>();
+    this.batches.set(transactionUID, batches);
+    if (batches.has(batch.batchId)) return true;
+    batches.set(batch.batchId, { ...batch });
     // As DynamoDB's ADD: an unset Remaining counts from 0.
-    r.remaining = (r.remaining ?? 0) - (delta.completed + delta.warning + delta.failed);
-    r.completed += delta.completed;
-    r.warning += delta.warning;
-    r.failed += delta.failed;
-    const fits = failedSOPInstanceUIDs.slice(0, Math.max(0, this.maxFailed - r.failedSOPInstanceUIDs.length));
-    r.failedSOPInstanceUIDs.push(...fits);
-    if (fits.length < failedSOPInstanceUIDs.length) r.failedSOPInstanceUIDsTruncated = true;
+    r.remaining = (r.remaining ?? 0) - (batch.completed + batch.warning + batch.failed);
+    r.completed += batch.completed;
+    r.warning += batch.warning;
+    r.failed += batch.failed;
     return true;
+  }
+
+  async batchOutcome(transactionUID: string, batchId: string): Promise<SendBatchRecord | undefined> {
+    const b = this.batches.get(transactionUID)?.get(batchId);
+    return b ? { ...b } : undefined;
+  }
+
+  async batchOutcomes(transactionUID: string): Promise<SendBatchRecord[]> {
+    return [...(this.batches.get(transactionUID)?.values() ?? [])].map((b) => ({ ...b }));
   }
 
   async finish(

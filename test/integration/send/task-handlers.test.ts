@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10 } from '../../../lambdas/dicom/part10';
 import { newUid } from '../../../lambdas/dicom/uid';
 import { DeleteService } from '../../../lambdas/dicomweb/delete';
+import { SendOutcomes } from '../../../lambdas/send/outcomes';
 import { SendResponseTag, SendStatus } from '../../../lambdas/send/response-module';
 import { DynamoMetadataIndex } from '../../../lambdas/storage/dynamodb';
 import type { SendRequestRecord } from '../../../lambdas/storage/ports';
@@ -86,7 +87,6 @@ async function sendRequest(patientID: string, url = destination.url): Promise<Se
     completed: 0,
     failed: 0,
     warning: 0,
-    failedSOPInstanceUIDs: [],
     createdAt: new Date().toISOString(),
     expiresAt: Math.floor(Date.now() / 1000) + 3600,
     deleteAt: Math.floor(Date.now() / 1000) + 7200,
@@ -129,7 +129,7 @@ describe('Send Task Lambda entries, wired from the environment', () => {
     expect(module![SendResponseTag.Status]?.Value).toEqual([SendStatus.Warning]);
     expect(module![SendResponseTag.NumberOfCompletedSuboperations]?.Value).toEqual([2]);
     expect(module![SendResponseTag.NumberOfFailedSuboperations]?.Value).toEqual([1]);
-    expect(module![SendResponseTag.FailedSOPInstanceUIDList]?.Value).toEqual([gone]);
+    expect(await new SendOutcomes(requests, blobs).failedSOPInstanceUIDs(record.transactionUID)).toEqual([gone]);
   });
 
   it('Deliver refuses a destination the registry does not hold, before any outbound request', async () => {
@@ -145,4 +145,40 @@ describe('Send Task Lambda entries, wired from the environment', () => {
     expect(destination.requests).toBe(requestsBefore);
     expect(await requests.get(record.transactionUID)).toMatchObject({ completed: 0, failed: 0, remaining: 1 });
   });
+
+  it('Deliver splits a batch a gateway-fronted destination answers 413, down to one instance, which alone fails', async () => {
+    const study = await storedStudy(4);
+    const large = makeInstance({ patientID: study.patientID, studyInstanceUID: study.studyInstanceUID, seriesInstanceUID: study.seriesInstanceUID, approximateBytes: 12_000 });
+    await storeInstances(index, blobs, [large], { baseUrl: 'http://archive.test' });
+    const record = await sendRequest(study.patientID);
+    const resolved = await handlers.resolve({ transactionUID: record.transactionUID, batchSize: 10 });
+    expect(resolved.matched).toBe(5);
+    const before = { stored: destination.stored.length, requests: destination.requests };
+    // Two ~2 KB instances per request at most; the large one never fits.
+    destination.behaviour = { kind: 'limit', maxBytes: 5_000 };
+    try {
+      await handlers.deliver({ Items: resolved.batches![0]!, BatchInput: { transactionUID: record.transactionUID, destination: destination.url } });
+    } finally {
+      destination.behaviour = { kind: 'ok' };
+    }
+    expect(new Set(destination.stored.slice(before.stored))).toEqual(new Set(study.uids));
+    expect(destination.requests - before.requests).toBeGreaterThan(2);
+    const [module] = await handlers.finalize({ transactionUID: record.transactionUID });
+    expect(module![SendResponseTag.Status]?.Value).toEqual([SendStatus.Warning]);
+    expect(await requests.get(record.transactionUID)).toMatchObject({ completed: 4, failed: 1, remaining: 0 });
+  });
+
+  it('Deliver run twice for one batch (a retried Task) sends and counts it once', async () => {
+    const study = await storedStudy(3);
+    const record = await sendRequest(study.patientID);
+    const resolved = await handlers.resolve({ transactionUID: record.transactionUID, batchSize: 10 });
+    const input = { Items: resolved.batches![0]!, BatchInput: { transactionUID: record.transactionUID, destination: destination.url } };
+    const before = destination.requests;
+    await handlers.deliver(input);
+    await handlers.deliver(input);
+    expect(destination.requests - before).toBe(1);
+    expect(await requests.get(record.transactionUID)).toMatchObject({ remaining: 0, completed: 3, failed: 0, warning: 0 });
+    expect(await requests.batchOutcomes(record.transactionUID)).toHaveLength(1);
+  });
 });
+

@@ -2,20 +2,15 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../../lambdas/storage/clients';
 import { SendRequestNotFoundError, type SendRequestRecord } from '../../../lambdas/storage/ports';
-import {
-  DynamoSendRequestStore,
-  MAX_FAILED_SOP_INSTANCE_UIDS,
-  sendRequestKey,
-  type StoredSendRequestRecord,
-} from '../../../lambdas/storage/send-requests';
+import { ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
+import { createDynamoDbClient } from '../../../lambdas/storage/dynamodb';
+import { DynamoSendRequestStore, sendRequestKey } from '../../../lambdas/storage/send-requests';
 import { TTL_ATTRIBUTE } from '../../../lambdas/storage/table-schema';
 
 import { MemorySendRequestStore } from '../../support/memory-send-requests';
 import { useEmulators } from '../../support/emulators';
 
 const TABLE = 'archive-send-requests-test';
-/** A small cap so the truncation path runs without 5,000 UIDs; one test below checks the real cap. */
-const SMALL_CAP = 6;
 
 const fixture = useEmulators({ name: 'send-requests-adapter', bucketName: 'archive-send-requests-test', tableName: TABLE });
 let clients: AwsClients;
@@ -28,10 +23,6 @@ let counter = 0;
 /** A fresh Transaction UID per test, so tests sharing the table never see each other's items. */
 function uid(): string {
   return `2.25.${Date.now()}${++counter}`;
-}
-
-function sopUids(n: number, prefix = uid()): string[] {
-  return Array.from({ length: n }, (_, i) => `${prefix}.${i + 1}`);
 }
 
 function newRequest(overrides: Partial<SendRequestRecord> = {}): SendRequestRecord {
@@ -47,7 +38,6 @@ function newRequest(overrides: Partial<SendRequestRecord> = {}): SendRequestReco
     completed: 0,
     failed: 0,
     warning: 0,
-    failedSOPInstanceUIDs: [],
     createdAt: '2026-01-02T03:04:05.000Z',
     expiresAt: 1_800_000_000,
     deleteAt: 1_900_000_000,
@@ -56,10 +46,12 @@ function newRequest(overrides: Partial<SendRequestRecord> = {}): SendRequestReco
 }
 
 type Store = DynamoSendRequestStore | MemorySendRequestStore;
-const stores: [string, (cap?: number) => Store][] = [
-  ['DynamoSendRequestStore', (cap) => new DynamoSendRequestStore(clients.dynamodb, TABLE, { maxFailedSOPInstanceUIDs: cap })],
-  ['MemorySendRequestStore', (cap) => new MemorySendRequestStore({ maxFailedSOPInstanceUIDs: cap })],
+const stores: [string, () => Store][] = [
+  ['DynamoSendRequestStore', () => new DynamoSendRequestStore(clients.dynamodb, TABLE)],
+  ['MemorySendRequestStore', () => new MemorySendRequestStore()],
 ];
+
+const batch = (batchId: string, completed: number, warning: number, failed: number) => ({ batchId, completed, warning, failed });
 
 describe.each(stores)('%s (SendRequestStore contract)', (_name, makeStore) => {
   let store: Store;
@@ -86,7 +78,6 @@ describe.each(stores)('%s (SendRequestStore contract)', (_name, makeStore) => {
       completed: 1,
       warning: 2,
       failed: 3,
-      failedSOPInstanceUIDs: ['1.2.3.4', '1.2.3.5', '1.2.3.6'],
       status: 0xb000,
       executionId: 'arn:aws:states:us-east-1:123456789012:execution:send:x',
     });
@@ -129,12 +120,10 @@ describe.each(stores)('%s (SendRequestStore contract)', (_name, makeStore) => {
     const r = await created();
     const matched = 40;
     await store.setMatched(r.transactionUID, matched);
-    const batches = Array.from({ length: 10 }, (_, i) => ({
-      completed: i % 3 === 0 ? 4 : 2,
-      warning: i % 3 === 1 ? 1 : 0,
-      failed: i % 3 === 0 ? 0 : i % 3 === 1 ? 1 : 2,
-    }));
-    const outcomes = await Promise.all(batches.map((b, i) => store.addBatchOutcome(r.transactionUID, b, sopUids(b.failed, `9.${i}`))));
+    const batches = Array.from({ length: 10 }, (_, i) =>
+      batch(`b${i}`, i % 3 === 0 ? 4 : 2, i % 3 === 1 ? 1 : 0, i % 3 === 0 ? 0 : i % 3 === 1 ? 1 : 2),
+    );
+    const outcomes = await Promise.all(batches.map((b) => store.addBatchOutcome(r.transactionUID, b)));
     expect(outcomes).toEqual(batches.map(() => true));
 
     const got = (await store.get(r.transactionUID))!;
@@ -142,19 +131,22 @@ describe.each(stores)('%s (SendRequestStore contract)', (_name, makeStore) => {
     expect([got.completed, got.warning, got.failed]).toEqual([sum('completed'), sum('warning'), sum('failed')]);
     expect(got.remaining).toBe(matched - sum('completed') - sum('warning') - sum('failed'));
     expect(got.completed + got.warning + got.failed + got.remaining!).toBe(matched);
-    expect(got.failedSOPInstanceUIDs).toHaveLength(sum('failed'));
-    expect(new Set(got.failedSOPInstanceUIDs).size).toBe(sum('failed'));
+    expect((await store.batchOutcomes(r.transactionUID)).sort((a, b) => a.batchId.localeCompare(b.batchId))).toEqual(
+      [...batches].sort((a, b) => a.batchId.localeCompare(b.batchId)),
+    );
   });
 
-  it('appends failed SOP Instance UIDs in the order the failures were counted', async () => {
+  it('counts a batch once when Deliver runs again for it, the first outcome standing', async () => {
     const r = await created();
     await store.setMatched(r.transactionUID, 10);
-    await store.addBatchOutcome(r.transactionUID, { completed: 1, warning: 0, failed: 2 }, ['1.1', '1.2']);
-    await store.addBatchOutcome(r.transactionUID, { completed: 3, warning: 0, failed: 0 }, []);
-    await store.addBatchOutcome(r.transactionUID, { completed: 0, warning: 1, failed: 1 }, ['1.3']);
-    const got = (await store.get(r.transactionUID))!;
-    expect(got.failedSOPInstanceUIDs).toEqual(['1.1', '1.2', '1.3']);
-    expect(got).toMatchObject({ remaining: 2, completed: 4, warning: 1, failed: 3 });
+    expect(await store.addBatchOutcome(r.transactionUID, batch('x', 3, 0, 1))).toBe(true);
+    expect(await store.addBatchOutcome(r.transactionUID, batch('x', 4, 0, 0))).toBe(true);
+    // Two runs at once (a Lambda invocation Step Functions retried while the first still ran).
+    await Promise.all([store.addBatchOutcome(r.transactionUID, batch('y', 2, 1, 0)), store.addBatchOutcome(r.transactionUID, batch('y', 2, 1, 0))]);
+    expect(await store.get(r.transactionUID)).toMatchObject({ remaining: 3, completed: 5, warning: 1, failed: 1 });
+    expect(await store.batchOutcome(r.transactionUID, 'x')).toEqual(batch('x', 3, 0, 1));
+    expect(await store.batchOutcome(r.transactionUID, 'z')).toBeUndefined();
+    expect(await store.batchOutcomes(r.transactionUID)).toHaveLength(2);
   });
 
   it('changes nothing once the request has ended', async () => {
@@ -162,15 +154,15 @@ describe.each(stores)('%s (SendRequestStore contract)', (_name, makeStore) => {
     await store.setMatched(r.transactionUID, 5);
     await store.finish(r.transactionUID, { state: 'FAILED', status: 0xa702, failRemaining: true });
     const before = await store.get(r.transactionUID);
-    expect(await store.addBatchOutcome(r.transactionUID, { completed: 1, warning: 0, failed: 1 }, ['2.1'])).toBe(false);
-    expect(await store.addBatchOutcome(r.transactionUID, { completed: 2, warning: 0, failed: 0 }, [])).toBe(false);
+    expect(await store.addBatchOutcome(r.transactionUID, batch('a', 1, 0, 1))).toBe(false);
+    expect(await store.addBatchOutcome(r.transactionUID, batch('b', 2, 0, 0))).toBe(false);
     expect(await store.get(r.transactionUID)).toEqual(before);
   });
 
   it('finishes with the final Status, returning the stored record', async () => {
     const r = await created();
     await store.setMatched(r.transactionUID, 2);
-    await store.addBatchOutcome(r.transactionUID, { completed: 2, warning: 0, failed: 0 }, []);
+    await store.addBatchOutcome(r.transactionUID, batch('a', 2, 0, 0));
     const done = await store.finish(r.transactionUID, { state: 'COMPLETED', status: 0x0000 });
     expect(done).toMatchObject({ state: 'COMPLETED', status: 0, remaining: 0, completed: 2, failed: 0 });
     expect(await store.get(r.transactionUID)).toEqual(done);
@@ -179,10 +171,9 @@ describe.each(stores)('%s (SendRequestStore contract)', (_name, makeStore) => {
   it('with failRemaining counts what remains as failed', async () => {
     const r = await created();
     await store.setMatched(r.transactionUID, 10);
-    await store.addBatchOutcome(r.transactionUID, { completed: 3, warning: 1, failed: 1 }, ['3.1']);
+    await store.addBatchOutcome(r.transactionUID, batch('a', 3, 1, 1));
     const done = await store.finish(r.transactionUID, { state: 'FAILED', status: 0xb000, failRemaining: true });
     expect(done).toMatchObject({ state: 'FAILED', status: 0xb000, remaining: 0, completed: 3, warning: 1, failed: 6 });
-    expect(done.failedSOPInstanceUIDs).toEqual(['3.1']);
   });
 
   it('with failRemaining leaves an unset Remaining unset (Resolve never counted)', async () => {
@@ -202,36 +193,6 @@ describe.each(stores)('%s (SendRequestStore contract)', (_name, makeStore) => {
     expect(again).toMatchObject({ state: 'COMPLETED', status: 0, remaining: 4, failed: 0 });
     await expect(store.finish(uid(), { state: 'COMPLETED', status: 0 })).rejects.toBeInstanceOf(SendRequestNotFoundError);
   });
-
-  it('caps the failed UID list and notes the truncation, counters staying exact', async () => {
-    const capped = makeStore(SMALL_CAP);
-    const r = newRequest();
-    await capped.create(r);
-    await capped.setMatched(r.transactionUID, 20);
-    await capped.addBatchOutcome(r.transactionUID, { completed: 0, warning: 0, failed: 4 }, ['4.1', '4.2', '4.3', '4.4']);
-    expect((await capped.get(r.transactionUID))?.failedSOPInstanceUIDsTruncated).toBeUndefined();
-    await capped.addBatchOutcome(r.transactionUID, { completed: 1, warning: 0, failed: 3 }, ['4.5', '4.6', '4.7']);
-    await capped.addBatchOutcome(r.transactionUID, { completed: 0, warning: 0, failed: 1 }, ['4.8']);
-    const got = (await capped.get(r.transactionUID)) as StoredSendRequestRecord;
-    expect(got.failedSOPInstanceUIDs).toEqual(['4.1', '4.2', '4.3', '4.4', '4.5', '4.6']);
-    expect(got.failedSOPInstanceUIDsTruncated).toBe(true);
-    expect(got).toMatchObject({ failed: 8, completed: 1, remaining: 11 });
-  });
-
-  it('caps concurrent appends exactly at the limit', async () => {
-    const capped = makeStore(SMALL_CAP);
-    const r = newRequest();
-    await capped.create(r);
-    await capped.setMatched(r.transactionUID, 30);
-    await Promise.all(
-      Array.from({ length: 5 }, (_, i) => capped.addBatchOutcome(r.transactionUID, { completed: 0, warning: 0, failed: 2 }, sopUids(2, `5.${i}`))),
-    );
-    const got = (await capped.get(r.transactionUID)) as StoredSendRequestRecord;
-    expect(got.failedSOPInstanceUIDs).toHaveLength(SMALL_CAP);
-    expect(new Set(got.failedSOPInstanceUIDs).size).toBe(SMALL_CAP);
-    expect(got.failedSOPInstanceUIDsTruncated).toBe(true);
-    expect(got).toMatchObject({ failed: 10, remaining: 20 });
-  });
 });
 
 describe('DynamoSendRequestStore item', () => {
@@ -245,18 +206,62 @@ describe('DynamoSendRequestStore item', () => {
     expect(Item?.Remaining).toBeUndefined();
   });
 
-  it(`holds ${MAX_FAILED_SOP_INSTANCE_UIDS} failed UIDs of 64 characters within the item size limit`, async () => {
+  it.each([
+    ['the counters ADDed', 'ADD'],
+    ['the batch item marked Applied', 'SET #a'],
+    ['the marker of the counting run removed', 'REMOVE'],
+  ])('a Deliver whose UpdateItem answer is lost after %s counts the batch once when run again', async (_step, expression) => {
+    // The write happens, its answer never arrives (a dropped connection): the caller sees a fault.
+    const dynamodb = createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint: fixture().emulators.dynamodbEndpoint });
+    let lost = 0;
+    dynamodb.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        const input = args.input as { UpdateExpression?: string };
+        if (context.commandName === 'UpdateItemCommand' && input.UpdateExpression?.startsWith(expression) && lost++ === 0) {
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        }
+        return out;
+      },
+      { step: 'initialize', name: 'loseOneAnswer' },
+    );
+    const store = new DynamoSendRequestStore(dynamodb, TABLE);
+    const r = newRequest();
+    await store.create(r);
+    await store.setMatched(r.transactionUID, 10);
+    await expect(store.addBatchOutcome(r.transactionUID, batch('lost', 3, 1, 2))).rejects.toBeInstanceOf(ServiceUnavailableError);
+    expect(lost).toBe(1);
+    expect(await store.addBatchOutcome(r.transactionUID, batch('lost', 3, 1, 2))).toBe(true);
+    expect(await store.addBatchOutcome(r.transactionUID, batch('lost', 3, 1, 2))).toBe(true);
+    expect(await store.get(r.transactionUID)).toMatchObject({ remaining: 4, completed: 3, warning: 1, failed: 2 });
+    const { Item } = await clients.dynamodb.send(new GetItemCommand({ TableName: TABLE, Key: { PK: { S: `SEND#${r.transactionUID}` }, SK: { S: '#SEND' } } }));
+    // Only batches in flight keep a marker on the request item.
+    expect(Object.keys(Item ?? {}).filter((name) => name.startsWith('Applying'))).toEqual([]);
+  });
+
+  it('two runs of one batch at once: the one that counted after the other had finished takes its counters back', async () => {
     const store = new DynamoSendRequestStore(clients.dynamodb, TABLE);
     const r = newRequest();
     await store.create(r);
-    await store.setMatched(r.transactionUID, MAX_FAILED_SOP_INSTANCE_UIDS + 10);
-    const longUid = (i: number) => `1.2.${String(i).padStart(6, '0')}.`.padEnd(64, '9');
-    const failed = Array.from({ length: MAX_FAILED_SOP_INSTANCE_UIDS + 10 }, (_, i) => longUid(i));
-    const n = failed.length;
-    expect(await store.addBatchOutcome(r.transactionUID, { completed: 0, warning: 0, failed: n }, failed)).toBe(true);
-    const got = (await store.get(r.transactionUID))!;
-    expect(got.failedSOPInstanceUIDs).toEqual(failed.slice(0, MAX_FAILED_SOP_INSTANCE_UIDS));
-    expect(got.failedSOPInstanceUIDsTruncated).toBe(true);
-    expect(got).toMatchObject({ failed: n, remaining: 0 });
+    await store.setMatched(r.transactionUID, 10);
+    expect(await store.addBatchOutcome(r.transactionUID, batch('twice', 4, 0, 1))).toBe(true);
+    // The second run read the batch item before the first marked it: it sees it not yet Applied.
+    const dynamodb = createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint: fixture().emulators.dynamodbEndpoint });
+    dynamodb.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        const output = out.output as { Item?: Record<string, { BOOL?: boolean; S?: string }> };
+        if (context.commandName === 'GetItemCommand' && output.Item?.Applied) {
+          output.Item = { ...output.Item, Applied: { BOOL: false } };
+          delete output.Item.AppliedBy;
+        }
+        return out;
+      },
+      { step: 'initialize', name: 'staleBatchRead' },
+    );
+    expect(await new DynamoSendRequestStore(dynamodb, TABLE).addBatchOutcome(r.transactionUID, batch('twice', 4, 0, 1))).toBe(true);
+    expect(await store.get(r.transactionUID)).toMatchObject({ remaining: 5, completed: 4, warning: 0, failed: 1 });
+    const { Item } = await clients.dynamodb.send(new GetItemCommand({ TableName: TABLE, Key: { PK: { S: `SEND#${r.transactionUID}` }, SK: { S: '#SEND' } } }));
+    expect(Object.keys(Item ?? {}).filter((name) => name.startsWith('Applying'))).toEqual([]);
   });
 });

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { BadRequestError, ConflictError, GoneError, NotAcceptableError, NotFoundError, ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
 import { SendService, type SendRequest } from '../../../lambdas/dicomweb/send';
 import { parseDestinationRegistry } from '../../../lambdas/send/destinations';
+import { SendOutcomes } from '../../../lambdas/send/outcomes';
 import type { ExecutionState, SendTarget, SendWorkflow } from '../../../lambdas/storage/ports';
+import { MemoryBlobStore } from '../../support/memory-blobs';
 import { MemorySendRequestStore } from '../../support/memory-send-requests';
 
 const DEST = 'http://127.0.0.1:8043/dicom-web';
@@ -21,6 +23,7 @@ function setup(opts: { start?: SendWorkflow['start']; state?: ExecutionState; no
   let clock = opts.now ?? (() => 1_700_000_000_000);
   const service = new SendService(
     requests,
+    new SendOutcomes(requests, new MemoryBlobStore()),
     workflow,
     destinations,
     { waitMs: 50, retryAfterSeconds: 3, resultTtlSeconds: 60, tombstoneTtlSeconds: 600, pollIntervalMs: 10 },
@@ -57,7 +60,7 @@ describe('Send transaction', () => {
     const { service, requests } = setup({
       start: async ({ transactionUID }) => {
         await requests.setMatched(transactionUID, 2);
-        await requests.addBatchOutcome(transactionUID, { completed: 2, warning: 0, failed: 0 }, []);
+        await requests.addBatchOutcome(transactionUID, { batchId: 'b1', completed: 2, warning: 0, failed: 0 });
         await requests.finish(transactionUID, { state: 'COMPLETED', status: 0 });
         return 'exec-2';
       },
@@ -78,12 +81,12 @@ describe('Send transaction', () => {
       settled: async () => ended,
     };
     // Polls that never end: only the end of the execution can wake the wait.
-    const service = new SendService(requests, workflow, destinations, { waitMs: 60_000, retryAfterSeconds: 3, resultTtlSeconds: 60, tombstoneTtlSeconds: 600, pollIntervalMs: 100 }, () => 1_700_000_000_000, (ms) => (sleeps.push(ms), new Promise(() => {})));
+    const service = new SendService(requests, new SendOutcomes(requests, new MemoryBlobStore()), workflow, destinations, { waitMs: 60_000, retryAfterSeconds: 3, resultTtlSeconds: 60, tombstoneTtlSeconds: 600, pollIntervalMs: 100 }, () => 1_700_000_000_000, (ms) => (sleeps.push(ms), new Promise(() => {})));
     const answer = service.send(request());
     await new Promise((r) => setTimeout(r, 20));
     expect(sleeps).toEqual([100]); // read once, pending, then waiting
     await requests.setMatched(UID, 1);
-    await requests.addBatchOutcome(UID, { completed: 1, warning: 0, failed: 0 }, []);
+    await requests.addBatchOutcome(UID, { batchId: 'b1', completed: 1, warning: 0, failed: 0 });
     await requests.finish(UID, { state: 'COMPLETED', status: 0 });
     end();
     const r = await answer;
@@ -95,7 +98,7 @@ describe('Send transaction', () => {
     const requests = new MemorySendRequestStore();
     const sleeps: number[] = [];
     const workflow: SendWorkflow = { start: async () => 'exec-4', describe: async () => 'ABORTED', settled: async () => undefined };
-    const service = new SendService(requests, workflow, destinations, { waitMs: 50, retryAfterSeconds: 3, resultTtlSeconds: 60, tombstoneTtlSeconds: 600, pollIntervalMs: 10 }, () => 1_700_000_000_000, async (ms) => void sleeps.push(ms));
+    const service = new SendService(requests, new SendOutcomes(requests, new MemoryBlobStore()), workflow, destinations, { waitMs: 50, retryAfterSeconds: 3, resultTtlSeconds: 60, tombstoneTtlSeconds: 600, pollIntervalMs: 10 }, () => 1_700_000_000_000, async (ms) => void sleeps.push(ms));
     expect((await service.send(request())).status).toBe(202);
     expect(sleeps.length).toBeLessThanOrEqual(5); // the bounded wait, not a loop of reads
   });
@@ -166,7 +169,7 @@ describe('Check Send Result transaction', () => {
     const { service, requests } = setup({ state: 'ABORTED' });
     await service.send(request());
     await requests.setMatched(UID, 3);
-    await requests.addBatchOutcome(UID, { completed: 1, warning: 0, failed: 0 }, []);
+    await requests.addBatchOutcome(UID, { batchId: 'b1', completed: 1, warning: 0, failed: 0 });
     const r = await service.checkSendResult({ target: studies, transactionUID: UID, accept: undefined });
     expect(r.status).toBe(200);
     const m = (r.payload as any)[0];

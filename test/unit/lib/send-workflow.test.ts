@@ -9,6 +9,7 @@ import {
   type AslState,
   type SendStateMachineOptions,
 } from '../../../lib/send-workflow';
+import { STORAGE_UNAVAILABLE, StorageUnavailableError } from '../../../lambdas/send/task-errors';
 
 const arn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:send-${name}`;
 const base: Omit<SendStateMachineOptions, 'mode'> = {
@@ -47,19 +48,53 @@ describe('Send state machine definition', () => {
   it.each([
     ['distributed', distributed],
     ['inline', inline],
-  ])('%s: every Task retries Lambda service errors only', (_, def) => {
+  ])('%s: every Task retries Lambda service errors and transient storage faults, with backoff and jitter', (_, def) => {
     const tasks = [...Object.values(def.States), ...Object.values(processorStates(def.States.DeliverBatches!))].filter(
       (s) => s.Type === 'Task',
     );
     expect(tasks).toHaveLength(4);
     for (const t of tasks) {
-      const retry = t.Retry as { ErrorEquals: string[]; MaxAttempts: number }[];
-      expect(retry).toHaveLength(1);
-      expect(retry[0]!.ErrorEquals).toEqual([...LAMBDA_SERVICE_ERRORS]);
-      expect(retry[0]!.ErrorEquals).not.toContain('States.ALL');
-      expect(retry[0]!.MaxAttempts).toBeGreaterThan(0);
+      const retry = t.Retry as { ErrorEquals: string[]; MaxAttempts: number; BackoffRate: number; JitterStrategy: string; IntervalSeconds: number }[];
+      expect(retry.map((r) => r.ErrorEquals)).toEqual([[...LAMBDA_SERVICE_ERRORS], [STORAGE_UNAVAILABLE]]);
+      for (const r of retry) {
+        expect(r.ErrorEquals).not.toContain('States.ALL');
+        expect(r.MaxAttempts).toBeGreaterThanOrEqual(5);
+        expect(r.BackoffRate).toBeGreaterThan(1);
+        expect(r.IntervalSeconds).toBeGreaterThan(0);
+        expect(r.JitterStrategy).toBe('FULL');
+      }
     }
   });
+
+  it.each(['Resolve', 'Deliver', 'Finalize', 'MarkFailed'])(
+    'inline, run by aws-local-stepfunctions: %s throttled twice is retried and the run goes on',
+    async (throttledState) => {
+      const calls: Record<string, number> = {};
+      const task = (name: string, result: unknown) => async () => {
+        calls[name] = (calls[name] ?? 0) + 1;
+        if (name === throttledState && calls[name]! <= 2) throw new StorageUnavailableError('DynamoDB is unavailable, retry later');
+        if (name === 'Finalize' && throttledState === 'MarkFailed') throw new Error('not transient');
+        return result;
+      };
+      const handlers = {
+        [base.resolveArn]: task('Resolve', { matched: 2, manifestKey: 'k', batches: [[{ n: 1 }], [{ n: 2 }]] }),
+        [base.deliverArn]: task('Deliver', {}),
+        [base.finalizeArn]: task('Finalize', [{}]),
+        [base.failArn]: task('MarkFailed', {}),
+      };
+      const run = new StateMachine(inline as never).run({ transactionUID: '1.2.3', destination: 'http://d' } as never, {
+        overrides: { taskResourceLocalHandlers: localTaskHandlers(inline, handlers) as never, retryIntervalOverrides: { [throttledState]: 0 } },
+      });
+      if (throttledState === 'MarkFailed') await expect(run.result).rejects.toThrow();
+      else await run.result;
+      // Two throttled attempts and the one that succeeded; the other Tasks ran as often as without faults.
+      const expected: Record<string, number> =
+        throttledState === 'MarkFailed'
+          ? { Resolve: 1, Deliver: 2, Finalize: 1, MarkFailed: 3 }
+          : { Resolve: 1, Deliver: 2, Finalize: 1, [throttledState]: throttledState === 'Deliver' ? 4 : 3 };
+      expect(calls).toEqual(expected);
+    },
+  );
 
   it('distributed: a Distributed Map reading the JSONL manifest from S3 with an ItemBatcher', () => {
     const map = distributed.States.DeliverBatches!;

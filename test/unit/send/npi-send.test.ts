@@ -11,6 +11,7 @@ import { parseSendSearchParameters } from '../../../lambdas/dicomweb/send';
 import { bodyOf } from '../../../lambdas/handlers/http';
 import { sendTargetOf } from '../../../lambdas/handlers/send';
 import { parseDestinationRegistry, resolveNpiStoreUrl } from '../../../lambdas/send/destinations';
+import { SendOutcomes } from '../../../lambdas/send/outcomes';
 import { SendTasks } from '../../../lambdas/send/tasks';
 import { parseManifestJsonLines, toManifestJsonLines } from '../../../lambdas/send/workflow-io';
 import { sendManifestKey } from '../../../lambdas/storage/keys';
@@ -115,7 +116,6 @@ describe('Resolve and Deliver of an NPI Send', () => {
       completed: 0,
       failed: 0,
       warning: 0,
-      failedSOPInstanceUIDs: [],
       createdAt: new Date(0).toISOString(),
       expiresAt: 2_000_000_000,
       deleteAt: 2_100_000_000,
@@ -144,6 +144,6 @@ describe('Resolve and Deliver of an NPI Send', () => {
     const gone = { studyInstanceUID: '', seriesInstanceUID: '', sopInstanceUID: '2.25.9', sopClassUID: palette.sopClassUID, npi: 'color-palettes' };
     await tasks.deliver({ Items: [gone], BatchInput: { transactionUID: UID, destination: DEST } });
     expect(posts).toEqual([]);
-    expect((await requests.get(UID))!.failedSOPInstanceUIDs).toEqual(['2.25.9']);
+    expect(await new SendOutcomes(requests, blobs).failedSOPInstanceUIDs(UID)).toEqual(['2.25.9']);
   });
 });

@@ -112,6 +112,34 @@ describe('storeInstances (PS3.18 10.5 as user agent)', () => {
     });
   });
 
+  it('413: splits the batch and sends the halves, down to one instance, which alone fails (a gateway-fronted destination)', async () => {
+    // Like API Gateway before a Lambda integration: 413 above maxBytes of body, else stored.
+    const sizes = instances.map((i) => i.bytes.byteLength);
+    const maxBytes = 2 * (Math.max(...sizes) + 200);
+    const limited: Answer = (req, res) => {
+      if (req.body.byteLength > maxBytes) return void res.writeHead(413, { 'Content-Type': 'application/json' }).end('{"message":"Request Too Long"}');
+      json(200, moduleOf(parts(req).map((p) => ref(/1\.2\.3\.\d/.exec(Buffer.from(p.body).toString('latin1'))![0]))))(req, res);
+    };
+    answers['/gw/studies'] = [limited];
+    const big = { sopInstanceUID: '1.2.3.9', sopClassUID: CT, bytes: new Uint8Array(maxBytes + 1) };
+    const outcome = await storeInstances(dest('/gw'), [...instances, big], opts());
+    expect(outcome.completed).toEqual(['1.2.3.1', '1.2.3.2', '1.2.3.3']);
+    expect(outcome.failed).toEqual(['1.2.3.9']);
+    // 4 instances: 413; halves [1,2] stored and [3,9]: 413; then [3] stored and [9] alone: 413, failed.
+    expect(recorded.map((r) => parts(r).length)).toEqual([4, 2, 2, 1, 1]);
+    expect(recorded.filter((r) => r.body.byteLength <= maxBytes).flatMap((r) => parts(r)).length).toBe(3);
+    expect(outcome.basis).toEqual({
+      kind: 'split',
+      httpStatus: 413,
+      parts: [
+        { kind: 'response-module', httpStatus: 200, attempts: 1 },
+        { kind: 'split', httpStatus: 413, parts: [{ kind: 'response-module', httpStatus: 200, attempts: 1 }, { kind: 'http-status', httpStatus: 413, attempts: 1 }] },
+      ],
+    });
+    // 413 is not transient: no wait, no retry of the same request.
+    expect(waits).toEqual([]);
+  });
+
   it('sends to a destination that already names /studies as is', async () => {
     answers['/archive/studies'] = [json(200, moduleOf(instances.map((i) => ref(i.sopInstanceUID))))];
     await storeInstances(dest('/archive/studies'), instances, opts());
