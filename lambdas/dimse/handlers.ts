@@ -26,8 +26,8 @@ import { ReceivedDataset, type ReceivedDatasets } from './received-datasets';
 import { isPending, respond, setErrorFields, type ResponseChannel, type ResponseFields } from './respond';
 import { cStoreStatusOf, Status } from './status';
 
-type FindResponse = InstanceType<typeof CFindResponse>;
-type MoveResponseMessage = InstanceType<typeof CMoveResponse>;
+type CFindResponseMessage = InstanceType<typeof CFindResponse>;
+type CMoveResponseMessage = InstanceType<typeof CMoveResponse>;
 
 export function cEchoResponse(request: CEchoRequest): InstanceType<typeof CEchoResponse> {
   const response = CEchoResponse.fromRequest(request);
@@ -107,7 +107,7 @@ async function storeReceived(
 }
 
 /** What a C-FIND or C-MOVE handler is given besides its request. */
-export interface QueryRetrieveOperation<R extends FindResponse | MoveResponseMessage> {
+export interface QueryRetrieveOperation<R extends CFindResponseMessage | CMoveResponseMessage> {
   /** The Query/Retrieve Information Model of the request's SOP Class; undefined when not served. */
   readonly model: InformationModel | undefined;
   readonly channel: ResponseChannel<R>;
@@ -119,7 +119,7 @@ export interface QueryRetrieveOperation<R extends FindResponse | MoveResponseMes
 export async function handleCFind(
   deps: { readonly search: SearchService; readonly aeTitle: string },
   request: CFindRequest,
-  { model, channel, signal }: QueryRetrieveOperation<FindResponse>,
+  { model, channel, signal }: QueryRetrieveOperation<CFindResponseMessage>,
 ): Promise<void> {
   const send = (fields: ResponseFields) => respond(channel, request, CFindResponse.fromRequest(request), fields);
   if (!model || !request.getDataset()) return send({ status: model ? Status.IdentifierDoesNotMatchSOPClass : Status.SOPClassNotSupported });
@@ -139,7 +139,7 @@ export async function handleCFind(
 }
 
 /** Answers a C-MOVE: a Pending response after each sub-operation, then the final one. */
-export async function handleCMove(deps: MoveDeps, request: CMoveRequest, { model, channel, signal }: QueryRetrieveOperation<MoveResponseMessage>): Promise<void> {
+export async function handleCMove(deps: MoveDeps, request: CMoveRequest, { model, channel, signal }: QueryRetrieveOperation<CMoveResponseMessage>): Promise<void> {
   const send = (r: MoveResponse) => {
     const response = CMoveResponse.fromRequest(request);
     if (r.counters) {

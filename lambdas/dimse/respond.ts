@@ -12,7 +12,7 @@ import { Status } from './status';
 type QueryRetrieveRequest = CFindRequest | CMoveRequest;
 type QueryRetrieveResponse = InstanceType<typeof CFindResponse> | InstanceType<typeof CMoveResponse>;
 
-/** What a C-FIND or C-MOVE response carries besides its command fields of the operation's own. */
+/** The fields of a C-FIND or C-MOVE response other than C-MOVE's sub-operation counters. */
 export interface ResponseFields {
   readonly status: number;
   /** The response's Identifier, in the transfer syntax of the request's. */

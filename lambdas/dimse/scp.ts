@@ -9,7 +9,6 @@
  */
 import net from 'node:net';
 import type { Writable } from 'node:stream';
-import type { SearchService } from '../dicomweb/search';
 import { TransferSyntax } from '../dicom/uid';
 import { ByteBudget } from './byte-budget';
 import { DIMSE_LIMIT_DEFAULTS, defaultMaxBufferedBytes } from './config';
@@ -36,9 +35,8 @@ import { abortPdu, MAX_PDU_LENGTH, PduGuard } from './pdu-guard';
 import { ReceivedDatasets } from './received-datasets';
 import type { ResponseChannel } from './respond';
 
-export interface DimseGatewayDeps extends MoveDeps, CStoreDeps {
-  readonly search: SearchService;
-}
+/** The archive's services the gateway answers from (C-FIND from MoveDeps' search and aeTitle). */
+export type DimseGatewayDeps = MoveDeps & CStoreDeps;
 
 export interface DimseGatewayOptions {
   readonly port: number;
