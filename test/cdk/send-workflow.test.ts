@@ -172,9 +172,9 @@ describe('SendWorkflow task function grants', () => {
     expect(actionsOfTask('resolve')).not.toContain('secretsmanager:GetSecretValue');
   });
 
-  it('lets Deliver read instances and the destination registry, and count outcomes', () => {
+  it('lets Deliver read instances (studies and Non-Patient Instances) and the destination registry, and count outcomes', () => {
     const statements = statementsOf('deliver');
-    expect(resourcesFor(statements, 's3:GetObject')).toEqual([`${bucketArn}/studies/*`]);
+    expect(resourcesFor(statements, 's3:GetObject')).toEqual([`${bucketArn}/studies/*`, `${bucketArn}/npi/*`]);
     expect(actionsOfTask('deliver')).not.toContain('s3:PutObject');
     expect(actionsOfTask('deliver')).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
     expect(resourcesFor(statements, 'secretsmanager:GetSecretValue')).toEqual([`<${logicalId(stack, stack.send.destinations)}>`]);
