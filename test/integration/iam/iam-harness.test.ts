@@ -35,6 +35,8 @@ let a: Archive; // the archive under test, with its DIMSE gateway
 let b: Archive; // a second deployment, destination of the Sends
 let scp: StoreScp | undefined;
 let slow: FakeDestination; // answers after the Send request's wait
+let refusing: FakeDestination; // fails one instance, stores the rest
+let warning: FakeDestination; // stores with Warning Reason
 let work: string;
 
 async function ok(r: Response | Promise<Response>, ...statuses: number[]): Promise<Response> {
@@ -56,6 +58,45 @@ async function sendAndWait(resource: string, query: Record<string, string>, dest
   }
   expect(r.status).toBe(200);
   return ((await r.json()) as Module[])[0]!;
+}
+
+/** Archive a's destinations; without the slow one when `withSlow` is false. */
+async function writeRegistry(withSlow: boolean): Promise<void> {
+  const destinations = [
+    { url: b.url, auth: { type: 'none' } },
+    ...(withSlow ? [{ url: slow.url, auth: { type: 'none' } }] : []),
+    { url: refusing.url, auth: { type: 'none' } },
+    { url: warning.url, auth: { type: 'none' } },
+    ...(scp ? [{ url: 'http://dest.invalid/dicomweb', aeTitle: 'DEST', host: '127.0.0.1', port: scp.port }] : []),
+  ];
+  await writeFile(path.join(a.dataDir, 'destinations.json'), JSON.stringify({ destinations }));
+}
+
+/**
+ * A Send whose run fails (MarkFailed): its first batch is held by the slow destination, which is then
+ * removed from the registry, so the next batch's Deliver refuses the destination and the Map fails.
+ */
+async function markedFailed(study: string): Promise<void> {
+  const uid = newUid();
+  // Long enough for the registry to change while the first batch is held, even on a loaded machine.
+  slow.behaviour = { kind: 'slow', delayMs: 3000 };
+  const search = new URLSearchParams({ destination: slow.url, StudyInstanceUID: study });
+  const started = await ok(fetch(`${a.url}/studies/send-requests/${uid}?${search}`, { method: 'POST', headers: { Accept: DICOM_JSON } }), 202);
+  await started.arrayBuffer();
+  await writeRegistry(false);
+  try {
+    let r: Response;
+    for (let i = 0; ; i++) {
+      r = await ok(fetch(`${a.url}/studies/send-requests/${uid}`, { headers: { Accept: DICOM_JSON } }), 200, 202);
+      if (r.status === 200 || i > 100) break;
+      await r.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const [module] = (await r.json()) as Module[];
+    expect(module![FAILED]?.Value?.[0], 'the batches after the failure count as failed').toBeGreaterThan(0);
+  } finally {
+    await writeRegistry(true);
+  }
 }
 
 async function workload(): Promise<void> {
@@ -106,6 +147,13 @@ async function workload(): Promise<void> {
   // A Send still running after the request's wait: Check Send Result asks the workflow its state.
   const slowSend = await sendAndWait('/series', { SeriesInstanceUID: first!.seriesInstanceUID }, slow.url);
   expect(slowSend[COMPLETED]?.Value?.[0]).toBe(2);
+  // Sub-operations that fail or warn (PS3.4 C.4.2.3.1.1.4): their SOP Instance UIDs are kept.
+  refusing.behaviour = { kind: 'fail', sopInstanceUIDs: new Set([first!.sopInstanceUID]) };
+  const refused = await sendAndWait('/series', { SeriesInstanceUID: first!.seriesInstanceUID }, refusing.url);
+  expect(refused[FAILED]?.Value?.[0]).toBe(1);
+  const warned = await sendAndWait('/series', { SeriesInstanceUID: first!.seriesInstanceUID }, warning.url);
+  expect(warned[SendResponseTag.NumberOfWarningSuboperations]?.Value?.[0]).toBe(2);
+  await markedFailed(s);
 
   // DIMSE: C-STORE, C-FIND, C-MOVE to a C-STORE SCP (through the gateway's destinations).
   if (scp) {
@@ -141,19 +189,12 @@ beforeAll(async () => {
   // Installed before the archives build their SDK clients, so each client records.
   stopRecording = installAwsCallRecorder((call) => calls.push(call));
   b = await tempArchive({ env: deployed.env });
-  a = await tempArchive({ dimsePort: 0, env: { ...deployed.env, SEND_WAIT_MS: '300', SEND_BATCH_SIZE: '2' } });
+  a = await tempArchive({ dimsePort: 0, env: { ...deployed.env, SEND_WAIT_MS: '300', SEND_BATCH_SIZE: '2', SEND_MAX_CONCURRENCY: '1' } });
   if (hasDcmtk) scp = await startStoreScp('DEST');
   slow = await startFakeDestination({ kind: 'slow', delayMs: 1000 });
-  await writeFile(
-    path.join(a.dataDir, 'destinations.json'),
-    JSON.stringify({
-      destinations: [
-        { url: b.url, auth: { type: 'none' } },
-        { url: slow.url, auth: { type: 'none' } },
-        ...(scp ? [{ url: 'http://dest.invalid/dicomweb', aeTitle: 'DEST', host: '127.0.0.1', port: scp.port }] : []),
-      ],
-    }),
-  );
+  refusing = await startFakeDestination();
+  warning = await startFakeDestination({ kind: 'warn' });
+  await writeRegistry(true);
   await workload();
 }, 180_000);
 
@@ -163,6 +204,8 @@ afterAll(async () => {
   await b?.close();
   await scp?.close();
   await slow?.close();
+  await refusing?.close();
+  await warning?.close();
   if (work) await rm(work, { recursive: true, force: true });
 });
 
@@ -191,6 +234,7 @@ describe('IAM harness', () => {
       `${Caller.task('deliver')} s3:GetObject`,
       `${Caller.task('deliver')} secretsmanager:GetSecretValue`,
       `${Caller.task('finalize')} dynamodb:UpdateItem`,
+      `${Caller.task('fail')} dynamodb:UpdateItem`,
       `${Caller.stateMachine} lambda:InvokeFunction`,
       `${Caller.stateMachine} s3:GetObject`,
       ...(hasDcmtk ? [`${Caller.dimse} s3:PutObject`, `${Caller.dimse} dynamodb:Query`, `${Caller.dimse} s3:GetObject`] : []),
