@@ -11,7 +11,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 /** One AWS API call, as the SDK is asked to make it. */
 export interface RecordedAwsCall {
-  /** The function (role) making the call; undefined when no invocation was running. */
+  /** The function (role) making the call; undefined outside any invocation. */
   readonly caller: string | undefined;
   /** SDK client name without "Client": S3, DynamoDB, SFN, SecretsManager, Lambda. */
   readonly service: string;
