@@ -53,6 +53,7 @@ async function sendAndWait(resource: string, query: Record<string, string>, dest
   const search = new URLSearchParams({ destination, ...query });
   let r = await ok(fetch(`${a.url}${resource}/send-requests/${uid}?${search}`, { method: 'POST', headers: { Accept: DICOM_JSON } }), 200, 202);
   for (let i = 0; r.status === 202 && i < 200; i++) {
+    await r.arrayBuffer();
     await new Promise((resolve) => setTimeout(resolve, 100));
     r = await ok(fetch(`${a.url}${resource}/send-requests/${uid}`, { headers: { Accept: DICOM_JSON } }), 200, 202);
   }
