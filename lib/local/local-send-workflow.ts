@@ -109,11 +109,17 @@ export class LocalSendWorkflow implements SendWorkflow {
     await this.executions.get(executionId)?.done;
   }
 
-  /** In AWS the Distributed Map's ItemReader reads the manifest under the state machine's role. */
+  /**
+   * In AWS the Distributed Map's ItemReader reads the manifest, and the Map starts its batches as
+   * child executions of this state machine, under the state machine's role.
+   */
   private recordManifestRead(transactionUID: string): void {
     if (!this.manifestBucket) return;
     const input = { Bucket: this.manifestBucket, Key: sendManifestKey(transactionUID) };
-    asInvocationsOf(Caller.stateMachine, () => recordAwsCall({ service: 'S3', operation: 'GetObject', input, region: REGION }))();
+    asInvocationsOf(Caller.stateMachine, () => {
+      recordAwsCall({ service: 'S3', operation: 'GetObject', input, region: REGION });
+      recordAwsCall({ service: 'SFN', operation: 'StartExecution', input: { stateMachineArn: this.stateMachineArn }, region: REGION });
+    })();
   }
 
   /** Aborts what still runs (on shutdown) and waits for it to settle. */

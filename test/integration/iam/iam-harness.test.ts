@@ -238,6 +238,7 @@ describe('IAM harness', () => {
       `${Caller.task('fail')} dynamodb:UpdateItem`,
       `${Caller.stateMachine} lambda:InvokeFunction`,
       `${Caller.stateMachine} s3:GetObject`,
+      `${Caller.stateMachine} states:StartExecution`,
       ...(hasDcmtk ? [`${Caller.dimse} s3:PutObject`, `${Caller.dimse} dynamodb:Query`, `${Caller.dimse} s3:GetObject`] : []),
     ];
     expect(expected.filter((p) => !pairs.has(p)), [...pairs].sort().join('\n')).toEqual([]);
