@@ -192,6 +192,7 @@ beforeAll(async () => {
   b = await tempArchive({ env: deployed.env });
   a = await tempArchive({ dimsePort: 0, env: { ...deployed.env, SEND_WAIT_MS: '300', SEND_BATCH_SIZE: '2', SEND_MAX_CONCURRENCY: '1' } });
   if (hasDcmtk) scp = await startStoreScp('DEST');
+  else console.warn('IAM harness: dcmtk is not installed, the DIMSE gateway is not exercised (apt-get install dcmtk)');
   slow = await startFakeDestination({ kind: 'slow', delayMs: 1000 });
   refusing = await startFakeDestination();
   warning = await startFakeDestination({ kind: 'warn' });
