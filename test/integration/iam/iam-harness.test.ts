@@ -80,7 +80,7 @@ async function writeRegistry(withSlow: boolean): Promise<void> {
 async function markedFailed(study: string): Promise<void> {
   const uid = newUid();
   // Long enough for the registry to change while the first batch is held, even on a loaded machine.
-  slow.behaviour = { kind: 'slow', delayMs: 3000 };
+  slow.behaviour = { kind: 'slow', delayMs: 5000 };
   const search = new URLSearchParams({ destination: slow.url, StudyInstanceUID: study });
   const started = await ok(fetch(`${a.url}/studies/send-requests/${uid}?${search}`, { method: 'POST', headers: { Accept: DICOM_JSON } }), 202);
   await started.arrayBuffer();
@@ -193,7 +193,7 @@ beforeAll(async () => {
   a = await tempArchive({ dimsePort: 0, env: { ...deployed.env, SEND_WAIT_MS: '300', SEND_BATCH_SIZE: '2', SEND_MAX_CONCURRENCY: '1' } });
   if (hasDcmtk) scp = await startStoreScp('DEST');
   else console.warn('IAM harness: dcmtk is not installed, the DIMSE gateway is not exercised (apt-get install dcmtk)');
-  slow = await startFakeDestination({ kind: 'slow', delayMs: 1000 });
+  slow = await startFakeDestination({ kind: 'slow', delayMs: 2000 });
   refusing = await startFakeDestination();
   warning = await startFakeDestination({ kind: 'warn' });
   await writeRegistry(true);
