@@ -14,10 +14,11 @@ import {
   type DestinationRegistry,
 } from '../send/destinations';
 import { callAws, clientOptions, isThrottlingException } from './aws-calls';
+import { recordCalls } from './call-recorder';
 
 /** The Secrets Manager client of this process; it has no emulator (the embedded runtime reads a file). */
 export function createSecretsManagerClient(config: Pick<Config, 'region'>): SecretsManagerClient {
-  return new SecretsManagerClient(clientOptions(config, undefined));
+  return recordCalls(new SecretsManagerClient(clientOptions(config, undefined)));
 }
 
 export interface DestinationRegistrySource {

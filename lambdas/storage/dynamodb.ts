@@ -31,6 +31,7 @@ import { Tag } from '../dicom/tags';
 import { ServiceUnavailableError } from '../dicomweb/errors';
 import { personNameIndexTerms } from '../dicomweb/matching';
 import { callAws, clientOptions } from './aws-calls';
+import { recordCalls } from './call-recorder';
 import { DynamoDeleteJobs } from './delete-jobs';
 import type {
   DateRange,
@@ -50,7 +51,7 @@ import { GSI_BY_LEVEL, GSI_BY_PATIENT, GSI_BY_UID, TABLE_PARTITION_KEY, TABLE_SO
 
 /** The DynamoDB client of this process (DynamoDB or dynalite), shared by the table's adapters. */
 export function createDynamoDbClient(config: Pick<Config, 'region' | 'dynamodbEndpoint'>): DynamoDBClient {
-  return new DynamoDBClient(clientOptions(config, config.dynamodbEndpoint));
+  return recordCalls(new DynamoDBClient(clientOptions(config, config.dynamodbEndpoint)));
 }
 
 type TombstoneKeys = Omit<Tombstone, 'deletedAt'>;

@@ -19,6 +19,16 @@ import { randomBytes } from 'node:crypto';
 import { BadRequestError } from '../dicomweb/errors';
 
 /**
+ * The first segment of every key, one per kind of object. IAM grants name these prefixes
+ * (lib/constructs/), so a new kind of object needs its prefix here and its grant there.
+ */
+export const KEY_PREFIXES = {
+  studies: 'studies/',
+  sendRequests: 'send-requests/',
+  npi: 'npi/',
+} as const;
+
+/**
  * Callers validate UIDs (PS3.5 9.1: digits and dots) before they reach here; this is defence in depth
  * so a malformed UID can never address an object outside its own prefix.
  */
@@ -31,7 +41,7 @@ function keySegment(name: string, uid: string): string {
 
 function instancePrefix(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): string {
   return (
-    `studies/${keySegment('Study Instance UID', studyInstanceUID)}` +
+    `${KEY_PREFIXES.studies}${keySegment('Study Instance UID', studyInstanceUID)}` +
     `/series/${keySegment('Series Instance UID', seriesInstanceUID)}` +
     `/instances/${keySegment('SOP Instance UID', sopInstanceUID)}`
   );
@@ -59,7 +69,7 @@ export function instanceMetadataKey(studyInstanceUID: string, seriesInstanceUID:
 
 /** Key of the manifest (one JSON object per line) of the instances a Send request selected. */
 export function sendManifestKey(transactionUID: string): string {
-  return `send-requests/${keySegment('Transaction UID', transactionUID)}/manifest.jsonl`;
+  return `${KEY_PREFIXES.sendRequests}${keySegment('Transaction UID', transactionUID)}/manifest.jsonl`;
 }
 
 /** Key of the failed and warning SOP Instance UIDs of one Deliver batch of a Send request. */
@@ -68,7 +78,7 @@ export function sendOutcomeKey(transactionUID: string, batchId: string): string 
 }
 
 function npiPrefix(category: string, sopInstanceUID: string): string {
-  return `npi/${keySegment('NPI category', category)}/${keySegment('SOP Instance UID', sopInstanceUID)}`;
+  return `${KEY_PREFIXES.npi}${keySegment('NPI category', category)}/${keySegment('SOP Instance UID', sopInstanceUID)}`;
 }
 
 /** Key of the Part 10 object of one write (objectVersion) of a Non-Patient Instance (PS3.18 12), apart from the studies. */

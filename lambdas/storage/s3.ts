@@ -13,10 +13,11 @@ import {
 import type { Config } from '../config';
 import type { BlobStore } from './ports';
 import { callAws, clientOptions } from './aws-calls';
+import { recordCalls } from './call-recorder';
 
 /** The S3 client of this process (S3 or s3rver). */
 export function createS3Client(config: Pick<Config, 'region' | 's3Endpoint'>): S3Client {
-  return new S3Client({
+  return recordCalls(new S3Client({
     ...clientOptions(config, config.s3Endpoint),
     ...(config.s3Endpoint && {
       // s3rver serves buckets by path and corrupts streamed uploads that carry flexible checksums.
@@ -24,7 +25,7 @@ export function createS3Client(config: Pick<Config, 'region' | 's3Endpoint'>): S
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     }),
-  });
+  }));
 }
 
 /** DeleteObjects accepts at most 1000 keys per request. */

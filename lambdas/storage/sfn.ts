@@ -15,10 +15,11 @@ import {
 import type { Config } from '../config';
 import { ConflictError } from '../dicomweb/errors';
 import { callAws, clientOptions, isThrottlingException } from './aws-calls';
+import { recordCalls } from './call-recorder';
 
 /** The Step Functions client of this process (AWS, or aws-local-stepfunctions' endpoint in tests). */
 export function createSfnClient(config: Pick<Config, 'region' | 'sfnEndpoint'>): SFNClient {
-  return new SFNClient(clientOptions(config, config.sfnEndpoint));
+  return recordCalls(new SFNClient(clientOptions(config, config.sfnEndpoint)));
 }
 import type { ExecutionState, SendWorkflow } from './ports';
 

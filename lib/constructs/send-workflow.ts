@@ -4,14 +4,16 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { KEY_PREFIXES } from '../../lambdas/storage/keys';
 import { buildSendStateMachineDefinition, sendTaskFunctions, type SendTaskName } from '../send-workflow';
 import { DicomwebFunction, pascal, type FunctionEnvironment, type FunctionNetwork } from './dicomweb-function';
 import type { ArchiveLogs } from './logs';
 import type { ArchiveStorage } from './storage';
 
 /** Key patterns of lambdas/storage/keys.ts that the Send workflow touches. */
-const INSTANCE_OBJECTS = 'studies/*';
-const SEND_REQUEST_OBJECTS = 'send-requests/*';
+// Deliver reads the instances a Send selected: studies' and Non-Patient Instances (PS3.18 12).
+const INSTANCE_OBJECTS = [`${KEY_PREFIXES.studies}*`, `${KEY_PREFIXES.npi}*`];
+const SEND_REQUEST_OBJECTS = `${KEY_PREFIXES.sendRequests}*`;
 
 /**
  * One entry of the destination registry as deployed (lambdas/send/destinations.ts), without

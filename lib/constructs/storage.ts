@@ -130,15 +130,16 @@ export class ArchiveStorage extends Construct {
 
   /**
    * GetObject; ListBucket so a missing key reads as NoSuchKey (404) rather than AccessDenied.
-   * `keys` narrows the grant to a key pattern (lambdas/storage/keys.ts), e.g. 'send-requests/*'.
+   * `keys` narrows the grant to key patterns (lambdas/storage/keys.ts), e.g. 'send-requests/*'.
    */
-  grantObjectRead(policy: iam.ManagedPolicy, keys = '*'): void {
+  grantObjectRead(policy: iam.ManagedPolicy, keys: string | readonly string[] = '*'): void {
+    const patterns = typeof keys === 'string' ? [keys] : keys;
     policy.addStatements(
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(keys)] }),
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: patterns.map((k) => this.bucket.arnForObjects(k)) }),
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
       new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.key.keyArn] }),
     );
-    this.acknowledgeAnyObject(policy, keys);
+    for (const k of patterns) this.acknowledgeAnyObject(policy, k);
   }
 
   grantObjectWrite(policy: iam.ManagedPolicy, keys = '*'): void {
@@ -193,7 +194,7 @@ export class ArchiveStorage extends Construct {
     Validations.of(policy).acknowledge({
       id: this.objectsFinding(keys),
       reason:
-        'Object keys are named by the UIDs of each request (studies/{study}/..., ' +
+        'Object keys are named by the UIDs of each request (studies/{study}/..., npi/{category}/..., ' +
         'send-requests/{transactionUID}/..., lambdas/storage/keys.ts), so the grant covers the objects ' +
         'under one key pattern of this one bucket.',
     });

@@ -17,6 +17,7 @@ import { operations as storeOperations } from '../../lambdas/handlers/store';
 import { loadDimseConfig } from '../../lambdas/dimse/config';
 import { startArchiveDimseGateway } from '../../lambdas/dimse/gateway';
 import { deliverSubOperations } from '../../lambdas/dimse/sub-operations';
+import { runAsFunction } from '../../lambdas/storage/call-recorder';
 import { createAwsClients } from '../../lambdas/storage/clients';
 import { createDynamoDbClient, DynamoMetadataIndex } from '../../lambdas/storage/dynamodb';
 import { DynamoNpiIndex } from '../../lambdas/storage/npi-index';
@@ -24,6 +25,7 @@ import { FileDestinationRegistrySource } from '../../lambdas/storage/destination
 import { S3BlobStore } from '../../lambdas/storage/s3';
 import { DynamoSendRequestStore } from '../../lambdas/storage/send-requests';
 import type { FunctionGroup } from '../routes';
+import { asSecretRegistry, attributeHandlers, attributeServices, Caller } from './call-attribution';
 import { startEmulatorThread } from './emulator-thread';
 import { startGateway, type ProxyHandler } from './gateway';
 import { LocalSendWorkflow } from './local-send-workflow';
@@ -88,22 +90,24 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     const workflow = new LocalSendWorkflow(() => services.sendTasks, {
       batchSize: config.sendBatchSize,
       maxConcurrency: config.sendMaxConcurrency,
+      stateMachineArn: config.sendStateMachineArn,
+      manifestBucket: config.bucketName,
     });
     // C-STORE sub-operations call from this archive's own AE Title (DIMSE_AET of its settings).
     const callingAeTitle = loadDimseConfig({ ...opts.env }).aeTitle;
-    await ensureNameTerms(emulators.dynamodbEndpoint, config.indexShards);
+    await runAsFunction(Caller.operator, () => ensureNameTerms(emulators.dynamodbEndpoint, config.indexShards));
     const services: Services = createServices(config, {
       index: new DynamoMetadataIndex(clients.dynamodb, config.tableName, config.indexShards),
       npiIndex: new DynamoNpiIndex(clients.dynamodb, config.tableName),
       blobs: new S3BlobStore(clients.s3, config.bucketName),
       sendRequests: new DynamoSendRequestStore(clients.dynamodb, config.tableName),
       workflow,
-      destinations: new FileDestinationRegistrySource(config.destinationsFile!),
+      destinations: asSecretRegistry(new FileDestinationRegistrySource(config.destinationsFile!), config.destinationsSecretArn, config.region),
     }, {
       deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
     });
     const get = () => services;
-    const handlers: Record<FunctionGroup, ProxyHandler> = {
+    const handlers: Record<FunctionGroup, ProxyHandler> = attributeHandlers({
       store: dicomwebHandler('store', storeOperations, get),
       search: dicomwebHandler('search', searchOperations, get),
       retrieve: dicomwebHandler('retrieve', retrieveOperations, get),
@@ -111,7 +115,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       send: dicomwebHandler('send', sendOperations, get),
       capabilities: dicomwebHandler('capabilities', capabilitiesOperations, get),
       npi: dicomwebHandler('npi', npiOperations, get),
-    };
+    });
     const gateway = await startGateway({
       handlers,
       maxRequestBytes: config.maxRequestBytes,
@@ -123,7 +127,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       opts.dimsePort === undefined
         ? undefined
         : await startArchiveDimseGateway(
-            services,
+            attributeServices(Caller.dimse, services),
             loadDimseConfig({ ...opts.env, DIMSE_PORT: String(opts.dimsePort) }, { host: opts.host }),
             { baseUrl: config.publicBaseUrl ?? gateway.url },
           );

@@ -8,10 +8,18 @@ import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { SendTasks } from '../../lambdas/send/tasks';
 import type { DeliverInput, FailInput, FinalizeInput, ResolveInput } from '../../lambdas/send/workflow-io';
+import { asInvocationsOf, isRecordingAwsCalls, recordAwsCall } from '../../lambdas/storage/call-recorder';
 import type { ExecutionState, SendWorkflow } from '../../lambdas/storage/ports';
+import { sendManifestKey } from '../../lambdas/storage/keys';
+import { executionArn, executionName } from '../../lambdas/storage/sfn';
 import { buildSendStateMachineDefinition, localTaskHandlers, type SendTaskName } from '../send-workflow';
+import { Caller } from './call-attribution';
 
-const arn = (task: SendTaskName) => `arn:aws:lambda:us-east-1:000000000000:function:local-send-${task}`;
+const REGION = 'us-east-1';
+/** The ARN of a task function in the embedded runtime (its Task states' Resource). */
+export const localTaskArn = (task: SendTaskName) => `arn:aws:lambda:${REGION}:000000000000:function:local-send-${task}`;
+const arn = localTaskArn;
+const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${REGION}:000000000000:stateMachine:local-send`;
 
 export class LocalSendWorkflow implements SendWorkflow {
   private readonly definition;
@@ -21,12 +29,23 @@ export class LocalSendWorkflow implements SendWorkflow {
    * one machine runs any number of executions, as a Step Functions state machine does.
    */
   private readonly machine: StateMachine;
-  private readonly executions = new Map<string, { state: ExecutionState; abort: () => void; done: Promise<unknown> }>();
+  private readonly executions = new Map<string, { state: ExecutionState; abort: () => void; done: Promise<unknown>; arn?: string }>();
+  /** The ARN this stands in for (SEND_STATE_MACHINE_ARN), named in the calls it records. */
+  private readonly stateMachineArn: string;
+  private readonly manifestBucket?: string;
 
   constructor(
     private readonly tasks: () => SendTasks,
-    opts: { readonly batchSize: number; readonly maxConcurrency: number },
+    opts: {
+      readonly batchSize: number;
+      readonly maxConcurrency: number;
+      readonly stateMachineArn?: string;
+      /** Bucket of the manifests, which the Distributed Map of AWS reads (recorded for the IAM harness). */
+      readonly manifestBucket?: string;
+    },
   ) {
+    this.stateMachineArn = opts.stateMachineArn ?? LOCAL_STATE_MACHINE_ARN;
+    this.manifestBucket = opts.manifestBucket;
     this.definition = buildSendStateMachineDefinition({
       mode: 'inline',
       resolveArn: arn('resolve'),
@@ -41,23 +60,32 @@ export class LocalSendWorkflow implements SendWorkflow {
 
   async start(input: { readonly transactionUID: string; readonly destination: string }): Promise<string> {
     const tasks = this.tasks();
+    // The execution Step Functions would start (lambdas/storage/sfn.ts names it), for the IAM harness.
+    const name = isRecordingAwsCalls() ? executionName(input.transactionUID) : undefined;
+    if (name) recordAwsCall({ service: 'SFN', operation: 'StartExecution', input: { stateMachineArn: this.stateMachineArn, name }, region: REGION });
     const handlers = localTaskHandlers(this.definition, {
-      [arn('resolve')]: (i: unknown) => tasks.resolve(i as ResolveInput),
-      [arn('deliver')]: async (i: unknown) => {
+      [arn('resolve')]: invocation('resolve', (i: unknown) => tasks.resolve(i as ResolveInput)),
+      [arn('deliver')]: invocation('deliver', async (i: unknown) => {
+        this.recordManifestRead(input.transactionUID);
         await tasks.deliver(i as DeliverInput);
         return {};
-      },
-      [arn('finalize')]: (i: unknown) => tasks.finalize(i as FinalizeInput),
-      [arn('fail')]: async (i: unknown) => {
+      }),
+      [arn('finalize')]: invocation('finalize', (i: unknown) => tasks.finalize(i as FinalizeInput)),
+      [arn('fail')]: invocation('fail', async (i: unknown) => {
         await tasks.fail(i as FailInput);
         return {};
-      },
+      }),
     });
     const executionId = `local:send:${input.transactionUID}:${randomUUID()}`;
     const execution = this.machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: handlers as never },
     });
-    const entry = { state: 'RUNNING' as ExecutionState, abort: execution.abort, done: Promise.resolve() as Promise<unknown> };
+    const entry = {
+      state: 'RUNNING' as ExecutionState,
+      abort: execution.abort,
+      done: Promise.resolve() as Promise<unknown>,
+      arn: name && executionArn(this.stateMachineArn, name),
+    };
     entry.done = execution.result.then(
       () => (entry.state = 'SUCCEEDED'),
       (error: unknown) => (entry.state = error instanceof Error && error.name === 'ExecutionAbortedError' ? 'ABORTED' : 'FAILED'),
@@ -71,6 +99,8 @@ export class LocalSendWorkflow implements SendWorkflow {
    * is gone, and is reported ABORTED so that Check Send Result ends its request instead of waiting.
    */
   async describe(executionId: string): Promise<ExecutionState | undefined> {
+    const executionArn = this.executions.get(executionId)?.arn;
+    if (executionArn) recordAwsCall({ service: 'SFN', operation: 'DescribeExecution', input: { executionArn }, region: REGION });
     return this.executions.get(executionId)?.state ?? (executionId.startsWith('local:send:') ? 'ABORTED' : undefined);
   }
 
@@ -79,9 +109,37 @@ export class LocalSendWorkflow implements SendWorkflow {
     await this.executions.get(executionId)?.done;
   }
 
+  /**
+   * In AWS the Distributed Map's ItemReader reads the manifest, and the Map starts its batches as
+   * child executions of this state machine, under the state machine's role.
+   */
+  private recordManifestRead(transactionUID: string): void {
+    if (!this.manifestBucket) return;
+    const input = { Bucket: this.manifestBucket, Key: sendManifestKey(transactionUID) };
+    asInvocationsOf(Caller.stateMachine, () => {
+      recordAwsCall({ service: 'S3', operation: 'GetObject', input, region: REGION });
+      recordAwsCall({ service: 'SFN', operation: 'StartExecution', input: { stateMachineArn: this.stateMachineArn }, region: REGION });
+    })();
+  }
+
   /** Aborts what still runs (on shutdown) and waits for it to settle. */
   async close(): Promise<void> {
     for (const e of this.executions.values()) if (e.state === 'RUNNING') e.abort();
     await Promise.all([...this.executions.values()].map((e) => e.done));
   }
+}
+
+/**
+ * A Task's handler as Step Functions runs it: the state machine's role invokes the task function
+ * (lambda:InvokeFunction), which runs under its own role.
+ */
+function invocation<A extends unknown[], R>(task: SendTaskName, fn: (...args: A) => R): (...args: A) => R {
+  const invoke = asInvocationsOf(Caller.stateMachine, () =>
+    recordAwsCall({ service: 'Lambda', operation: 'Invoke', input: { FunctionName: localTaskArn(task) }, region: REGION }),
+  );
+  const asTask = asInvocationsOf(Caller.task(task), fn);
+  return (...args) => {
+    invoke();
+    return asTask(...args);
+  };
 }

@@ -172,9 +172,9 @@ describe('SendWorkflow task function grants', () => {
     expect(actionsOfTask('resolve')).not.toContain('secretsmanager:GetSecretValue');
   });
 
-  it('lets Deliver read instances and the destination registry, write batch outcomes and count them', () => {
+  it('lets Deliver read instances (studies and Non-Patient Instances) and the destination registry, write batch outcomes and count them', () => {
     const statements = statementsOf('deliver');
-    expect(resourcesFor(statements, 's3:GetObject')).toEqual([`${bucketArn}/studies/*`]);
+    expect(resourcesFor(statements, 's3:GetObject')).toEqual([`${bucketArn}/studies/*`, `${bucketArn}/npi/*`]);
     // send-requests/{transactionUID}/outcomes/{batch}.json (lambdas/storage/keys.ts sendOutcomeKey).
     expect(resourcesFor(statements, 's3:PutObject')).toEqual([`${bucketArn}/send-requests/*`]);
     expect(actionsOfTask('deliver')).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem']));

@@ -1,0 +1,258 @@
+/**
+ * The IAM harness (docs/testing.md): an embedded archive on the AWS adapters records every AWS call
+ * its functions make while a workload exercises every function group and route group (STOW, QIDO,
+ * WADO, delete, Send of studies and of Non-Patient Instances with Check Send Result, NPI Store /
+ * Search / Retrieve, Retrieve Capabilities, DIMSE C-STORE / C-FIND / C-MOVE); each call is then
+ * evaluated against its function's role in the synthesized stack by an IAM policy engine. Any call
+ * the role would deny fails, naming function, action and resource.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newUid } from '../../../lambdas/dicom/uid';
+import { SendResponseTag } from '../../../lambdas/send/response-module';
+import { installAwsCallRecorder, type RecordedAwsCall } from '../../../lambdas/storage/call-recorder';
+import { Caller } from '../../../lib/local/call-attribution';
+import { dcmtk, hasDcmtk, startStoreScp, type StoreScp } from '../../support/dcmtk';
+import { makeStudy } from '../../support/dicom-factory';
+import { startFakeDestination, type FakeDestination } from '../../support/fake-destination';
+import { DICOM_JSON, multipartParts, stow, stowBody, tempArchive } from '../../support/http';
+import { archiveAccount, type ArchiveAccount } from '../../support/iam/archive-account';
+import { denials, describeDenials, iamRequests } from '../../support/iam/evaluate';
+import { makeNpiInstance, npiSamples } from '../../support/npi-factory';
+
+type Archive = Awaited<ReturnType<typeof tempArchive>>;
+type Module = Record<string, { Value?: unknown[] }>;
+
+const { Status: STATUS, NumberOfFailedSuboperations: FAILED, NumberOfCompletedSuboperations: COMPLETED } = SendResponseTag;
+
+const calls: RecordedAwsCall[] = [];
+let stopRecording: (() => void) | undefined;
+let deployed: ArchiveAccount; // context dimse=true: every caller has its role
+let plain: ArchiveAccount; // default context
+let a: Archive; // the archive under test, with its DIMSE gateway
+let b: Archive; // a second deployment, destination of the Sends
+let scp: StoreScp | undefined;
+let slow: FakeDestination; // answers after the Send request's wait
+let refusing: FakeDestination; // fails one instance, stores the rest
+let warning: FakeDestination; // stores with Warning Reason
+let work: string;
+
+async function ok(r: Response | Promise<Response>, ...statuses: number[]): Promise<Response> {
+  const response = await r;
+  if (!(statuses.length ? statuses : [200]).includes(response.status)) {
+    expect.fail(`${response.url}: ${response.status} ${await response.text()}`);
+  }
+  return response;
+}
+
+/** Send, then Check Send Result until final; the final module. */
+async function sendAndWait(resource: string, query: Record<string, string>, destination = b.url): Promise<Module> {
+  const uid = newUid();
+  const search = new URLSearchParams({ destination, ...query });
+  let r = await ok(fetch(`${a.url}${resource}/send-requests/${uid}?${search}`, { method: 'POST', headers: { Accept: DICOM_JSON } }), 200, 202);
+  for (let i = 0; r.status === 202 && i < 200; i++) {
+    await r.arrayBuffer();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    r = await ok(fetch(`${a.url}${resource}/send-requests/${uid}`, { headers: { Accept: DICOM_JSON } }), 200, 202);
+  }
+  expect(r.status).toBe(200);
+  return ((await r.json()) as Module[])[0]!;
+}
+
+/** Archive a's destinations; without the slow one when `withSlow` is false. */
+async function writeRegistry(withSlow: boolean): Promise<void> {
+  const destinations = [
+    { url: b.url, auth: { type: 'none' } },
+    ...(withSlow ? [{ url: slow.url, auth: { type: 'none' } }] : []),
+    { url: refusing.url, auth: { type: 'none' } },
+    { url: warning.url, auth: { type: 'none' } },
+    ...(scp ? [{ url: 'http://dest.invalid/dicomweb', aeTitle: 'DEST', host: '127.0.0.1', port: scp.port }] : []),
+  ];
+  await writeFile(path.join(a.dataDir, 'destinations.json'), JSON.stringify({ destinations }));
+}
+
+/**
+ * A Send whose run fails (MarkFailed): its first batch is held by the slow destination, which is then
+ * removed from the registry, so the next batch's Deliver refuses the destination and the Map fails.
+ */
+async function markedFailed(study: string): Promise<void> {
+  const uid = newUid();
+  // Long enough for the registry to change while the first batch is held, even on a loaded machine.
+  slow.behaviour = { kind: 'slow', delayMs: 5000 };
+  const search = new URLSearchParams({ destination: slow.url, StudyInstanceUID: study });
+  const started = await ok(fetch(`${a.url}/studies/send-requests/${uid}?${search}`, { method: 'POST', headers: { Accept: DICOM_JSON } }), 202);
+  await started.arrayBuffer();
+  await writeRegistry(false);
+  try {
+    let r: Response;
+    for (let i = 0; ; i++) {
+      r = await ok(fetch(`${a.url}/studies/send-requests/${uid}`, { headers: { Accept: DICOM_JSON } }), 200, 202);
+      if (r.status === 200 || i > 100) break;
+      await r.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const [module] = (await r.json()) as Module[];
+    expect(module![FAILED]?.Value?.[0], 'the batches after the failure count as failed').toBeGreaterThan(0);
+  } finally {
+    await writeRegistry(true);
+  }
+}
+
+async function workload(): Promise<void> {
+  const study = makeStudy({ series: 2, instancesPerSeries: 2, numberOfFrames: 3, rows: 32, columns: 32, bitsAllocated: 16 });
+  const [first, second] = study.instances;
+  const s = study.studyInstanceUID;
+  const instanceUrl = (i: typeof first) => `${a.url}/studies/${s}/series/${i!.seriesInstanceUID}/instances/${i!.sopInstanceUID}`;
+
+  // STOW-RS, both routes.
+  await ok(stow(a.url, study.instances.slice(0, 2).map((i) => i.bytes)));
+  await ok(stow(a.url, study.instances.slice(2).map((i) => i.bytes), s));
+  // QIDO-RS at every level, with a name search (its own index items).
+  const searches = ['/studies?PatientName=*', '/series', '/instances', `/studies/${s}/series`, `/studies/${s}/instances`];
+  for (const q of [...searches, `/studies/${s}/series/${first!.seriesInstanceUID}/instances`]) {
+    await ok(fetch(`${a.url}${q}`, { headers: { Accept: DICOM_JSON } }));
+  }
+  // WADO-RS: study, series, instance, metadata, frames, bulkdata.
+  const dicom = { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' };
+  await ok(fetch(`${a.url}/studies/${s}`, { headers: dicom }));
+  await ok(fetch(`${a.url}/studies/${s}/series/${first!.seriesInstanceUID}`, { headers: dicom }));
+  await ok(fetch(instanceUrl(first), { headers: dicom }));
+  await ok(fetch(`${a.url}/studies/${s}/metadata`, { headers: { Accept: DICOM_JSON } }));
+  const metadata = await ok(fetch(`${instanceUrl(first)}/metadata`, { headers: { Accept: DICOM_JSON } }));
+  const meta = (await metadata.json()) as Record<string, { BulkDataURI?: string }>[];
+  const octets = { Accept: 'multipart/related; type="application/octet-stream"' };
+  await multipartParts(await ok(fetch(`${instanceUrl(first)}/frames/1,3`, { headers: octets })));
+  const bulk = Object.values(meta[0]!).find((v) => v.BulkDataURI)?.BulkDataURI;
+  expect(bulk, 'an instance with bulk data').toBeDefined();
+  await ok(fetch(bulk!, { headers: octets }));
+  // Retrieve Capabilities.
+  await ok(fetch(`${a.url}/studies`, { method: 'OPTIONS', headers: { Accept: 'application/vnd.sun.wadl+xml' } }));
+
+  // NPI Store, Search, Retrieve, then Send of each category's instance.
+  for (const sample of npiSamples('719')) {
+    const npi = makeNpiInstance(sample);
+    const { body, contentType } = stowBody([npi.bytes]);
+    await ok(fetch(`${a.url}/${sample.npiName}`, { method: 'POST', headers: { 'Content-Type': contentType, Accept: DICOM_JSON }, body }));
+    await ok(fetch(`${a.url}/${sample.npiName}?${new URLSearchParams(sample.search)}`, { headers: { Accept: DICOM_JSON } }));
+    await ok(fetch(`${a.url}/${sample.npiName}/${npi.sopInstanceUID}`, { headers: dicom }));
+    const sent = await sendAndWait(`/${sample.npiName}`, sample.search);
+    expect(sent[FAILED]?.Value?.[0], `Send of ${sample.npiName}`).toBe(0);
+    expect(sent[COMPLETED]?.Value?.[0], `Send of ${sample.npiName}`).toBe(1);
+  }
+  // Send of a study to the second deployment.
+  const sent = await sendAndWait(`/studies`, { StudyInstanceUID: s });
+  expect(sent[STATUS]?.Value?.[0]).toBe(0);
+  expect(sent[COMPLETED]?.Value?.[0]).toBe(study.instances.length);
+  // A Send still running after the request's wait: Check Send Result asks the workflow its state.
+  const slowSend = await sendAndWait('/series', { SeriesInstanceUID: first!.seriesInstanceUID }, slow.url);
+  expect(slowSend[COMPLETED]?.Value?.[0]).toBe(2);
+  // Sub-operations that fail or warn (PS3.4 C.4.2.3.1.1.4): their SOP Instance UIDs are kept.
+  refusing.behaviour = { kind: 'fail', sopInstanceUIDs: new Set([first!.sopInstanceUID]) };
+  const refused = await sendAndWait('/series', { SeriesInstanceUID: first!.seriesInstanceUID }, refusing.url);
+  expect(refused[FAILED]?.Value?.[0]).toBe(1);
+  const warned = await sendAndWait('/series', { SeriesInstanceUID: first!.seriesInstanceUID }, warning.url);
+  expect(warned[SendResponseTag.NumberOfWarningSuboperations]?.Value?.[0]).toBe(2);
+  await markedFailed(s);
+
+  // DIMSE: C-STORE, C-FIND, C-MOVE to a C-STORE SCP (through the gateway's destinations).
+  if (scp) {
+    const dimseStudy = makeStudy({ series: 1, instancesPerSeries: 2 });
+    const files = await Promise.all(
+      dimseStudy.instances.map(async (i) => {
+        const file = path.join(work, `${i.sopInstanceUID}.dcm`);
+        await writeFile(file, i.bytes);
+        return file;
+      }),
+    );
+    const at = ['-aec', 'ARCHIVE', '127.0.0.1', String(a.dimse!.port)];
+    const stored = await dcmtk('storescu', [...at, ...files]);
+    expect(stored.code, stored.out).toBe(0);
+    const keys = ['-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${dimseStudy.studyInstanceUID}`];
+    const found = await dcmtk('findscu', ['-S', ...at, ...keys]);
+    expect(found.code, found.out).toBe(0);
+    const moved = await dcmtk('movescu', ['-S', ...at, '-aem', 'DEST', ...keys]);
+    expect(moved.code, moved.out).toBe(0);
+    expect((await scp.received()).sort()).toEqual(dimseStudy.instances.map((i) => i.sopInstanceUID).sort());
+  }
+
+  // Delete: an instance, a series, the study.
+  await ok(fetch(instanceUrl(second), { method: 'DELETE' }), 200, 204);
+  await ok(fetch(`${a.url}/studies/${s}/series/${study.instances[2]!.seriesInstanceUID}`, { method: 'DELETE' }), 200, 204);
+  await ok(fetch(`${a.url}/studies/${s}`, { method: 'DELETE' }), 200, 204);
+}
+
+beforeAll(async () => {
+  deployed = archiveAccount({ dimse: 'true' });
+  plain = archiveAccount();
+  work = await mkdtemp(path.join(os.tmpdir(), 'iam-harness-'));
+  // Installed before the archives build their SDK clients, so each client records.
+  stopRecording = installAwsCallRecorder((call) => calls.push(call));
+  b = await tempArchive({ env: deployed.env });
+  a = await tempArchive({ dimsePort: 0, env: { ...deployed.env, SEND_WAIT_MS: '300', SEND_BATCH_SIZE: '2', SEND_MAX_CONCURRENCY: '1' } });
+  if (hasDcmtk) scp = await startStoreScp('DEST');
+  else console.warn('IAM harness: dcmtk is not installed, the DIMSE gateway is not exercised (apt-get install dcmtk)');
+  slow = await startFakeDestination({ kind: 'slow', delayMs: 2000 });
+  refusing = await startFakeDestination();
+  warning = await startFakeDestination({ kind: 'warn' });
+  await writeRegistry(true);
+  await workload();
+}, 180_000);
+
+afterAll(async () => {
+  stopRecording?.();
+  await a?.close();
+  await b?.close();
+  await scp?.close();
+  await slow?.close();
+  await refusing?.close();
+  await warning?.close();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('IAM harness', () => {
+  it('recorded the calls of every function the workload runs', () => {
+    const pairs = new Set(iamRequests(calls, deployed.account).map((r) => `${r.caller} ${r.action}`));
+    // A floor, not an allow list: what each function must at least have called for the workload.
+    const expected = [
+      'store s3:PutObject',
+      'store dynamodb:PutItem',
+      'store kms:GenerateDataKey',
+      'search dynamodb:Query',
+      'search kms:Decrypt',
+      'retrieve s3:GetObject',
+      'retrieve dynamodb:Query',
+      'delete s3:DeleteObject',
+      'delete dynamodb:DeleteItem',
+      'send states:StartExecution',
+      'send states:DescribeExecution',
+      'send secretsmanager:GetSecretValue',
+      'npi s3:PutObject',
+      'npi s3:GetObject',
+      'npi dynamodb:Query',
+      `${Caller.task('resolve')} s3:PutObject`,
+      `${Caller.task('resolve')} dynamodb:Query`,
+      `${Caller.task('deliver')} s3:GetObject`,
+      `${Caller.task('deliver')} secretsmanager:GetSecretValue`,
+      `${Caller.task('finalize')} dynamodb:UpdateItem`,
+      `${Caller.task('fail')} dynamodb:UpdateItem`,
+      `${Caller.stateMachine} lambda:InvokeFunction`,
+      `${Caller.stateMachine} s3:GetObject`,
+      `${Caller.stateMachine} states:StartExecution`,
+      ...(hasDcmtk ? [`${Caller.dimse} s3:PutObject`, `${Caller.dimse} dynamodb:Query`, `${Caller.dimse} s3:GetObject`] : []),
+    ];
+    expect(expected.filter((p) => !pairs.has(p)), [...pairs].sort().join('\n')).toEqual([]);
+    expect(calls.filter((c) => c.caller === undefined).map((c) => `${c.service}.${c.operation}`)).toEqual([]);
+  });
+
+  it('every recorded call is allowed by its function role in the stack with the DIMSE gateway (context dimse=true)', async () => {
+    const denied = await denials(iamRequests(calls, deployed.account, { unchecked: [Caller.operator] }), deployed.account);
+    expect(describeDenials(denied)).toBe('');
+  });
+
+  it('every recorded call of the functions is allowed by the default stack too', async () => {
+    const denied = await denials(iamRequests(calls, plain.account, { unchecked: [Caller.operator, Caller.dimse] }), plain.account);
+    expect(describeDenials(denied)).toBe('');
+  });
+});
