@@ -170,7 +170,10 @@ export class SendService {
 
   private async respond(record: SendRequestRecord, contentType: string): Promise<SendResponse> {
     // PS3.4 C.4.2.1.5: the list is in a final response only, and only when some sub-operation failed.
-    const failed = record.state !== 'PENDING' && record.failed > 0 ? await this.outcomes.failedSOPInstanceUIDs(record.transactionUID) : [];
+    const failed =
+      record.state !== 'PENDING' && record.failed > 0
+        ? [...(record.itemFailedSOPInstanceUIDs ?? []), ...(await this.outcomes.failedSOPInstanceUIDs(record.transactionUID))]
+        : [];
     const module = sendResponseOf(record, failed);
     const pending = module.status === SendStatus.Pending;
     return {

@@ -257,6 +257,11 @@ export interface SendRequestRecord {
   readonly expiresAt: number;
   /** Epoch seconds at which the item itself may be deleted (DynamoDB TTL); until then 410, after 404. */
   readonly deleteAt: number;
+  /**
+   * Failed SOP Instance UIDs kept in the item itself by releases that had no batch outcome objects,
+   * read so that a request finished before an upgrade still answers its list until it expires.
+   */
+  readonly itemFailedSOPInstanceUIDs?: readonly string[];
 }
 
 export interface SendCountersDelta {

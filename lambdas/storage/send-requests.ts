@@ -88,6 +88,9 @@ export function sendRequestFromItem(item: Item): StoredSendRequestRecord {
   if (num(item.Remaining) !== undefined) record.remaining = num(item.Remaining);
   if (num(item.Status) !== undefined) record.status = num(item.Status);
   if (str(item.ExecutionId) !== undefined) record.executionId = str(item.ExecutionId);
+  if (Array.isArray(item.FailedSOPInstanceUIDs) && item.FailedSOPInstanceUIDs.length > 0) {
+    record.itemFailedSOPInstanceUIDs = item.FailedSOPInstanceUIDs as string[];
+  }
   return record;
 }
 

@@ -1,4 +1,4 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../../lambdas/storage/clients';
 import { SendRequestNotFoundError, type SendRequestRecord } from '../../../lambdas/storage/ports';
@@ -204,6 +204,23 @@ describe('DynamoSendRequestStore item', () => {
     expect(sendRequestKey(r.transactionUID)).toEqual({ PK: `SEND#${r.transactionUID}`, SK: '#SEND' });
     expect(Item?.[TTL_ATTRIBUTE]).toEqual({ N: String(r.deleteAt) });
     expect(Item?.Remaining).toBeUndefined();
+  });
+
+  it('reads the Failed SOP Instance UIDs an item of an earlier release kept in itself', async () => {
+    const store = new DynamoSendRequestStore(clients.dynamodb, TABLE);
+    const r = newRequest();
+    await store.create(r);
+    expect((await store.get(r.transactionUID))?.itemFailedSOPInstanceUIDs).toBeUndefined();
+    // Releases without batch outcome objects appended the list to the item (FailedSOPInstanceUIDs).
+    await clients.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: { PK: { S: `SEND#${r.transactionUID}` }, SK: { S: '#SEND' } },
+        UpdateExpression: 'SET FailedSOPInstanceUIDs = :l',
+        ExpressionAttributeValues: { ':l': { L: [{ S: '1.2.3.1' }, { S: '1.2.3.2' }] } },
+      }),
+    );
+    expect((await store.get(r.transactionUID))?.itemFailedSOPInstanceUIDs).toEqual(['1.2.3.1', '1.2.3.2']);
   });
 
   it.each([

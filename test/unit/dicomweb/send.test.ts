@@ -176,4 +176,26 @@ describe('Check Send Result transaction', () => {
     expect([m['00000900'].Value[0], m['00001021'].Value[0], m['00001022'].Value[0]]).toEqual([0xb000, 1, 2]);
     expect(m['00001020']).toBeUndefined();
   });
+  it('lists the Failed SOP Instance UIDs an earlier release kept in the request item, beside the batch outcomes', async () => {
+    const { service, requests } = setup();
+    await requests.create({
+      transactionUID: UID,
+      target: { level: 'STUDY' },
+      search: [],
+      destination: DEST,
+      state: 'COMPLETED',
+      status: 0xb000,
+      remaining: 0,
+      completed: 1,
+      warning: 0,
+      failed: 2,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      expiresAt: 1_800_000_000,
+      deleteAt: 1_900_000_000,
+      itemFailedSOPInstanceUIDs: ['1.2.3.1', '1.2.3.2'],
+    });
+    const r = await service.checkSendResult({ target: studies, transactionUID: UID, accept: undefined });
+    expect(r.status).toBe(200);
+    expect((r.payload as any)[0]['00080058']).toEqual({ vr: 'UI', Value: ['1.2.3.1', '1.2.3.2'] });
+  });
 });
