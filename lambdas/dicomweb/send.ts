@@ -16,6 +16,7 @@ import type { DestinationRegistrySource } from '../storage/destinations';
 import type { SendRequestRecord, SendRequestStore, SendTarget, SendWorkflow } from '../storage/ports';
 import { negotiateMetadata } from './accept';
 import { BadRequestError, ConflictError, GoneError, NotFoundError, ServiceUnavailableError } from './errors';
+import { StorageUnavailableError } from '../storage/errors';
 import { requireNpiCategory } from './npi-categories';
 import { parseNpiSearchParameters } from './npi';
 import { parseSearchParameters, type SearchParameters } from './query-params';
@@ -114,7 +115,7 @@ export class SendService {
       // Nothing was attempted: the request ends as unable to calculate matches, so a Check Send
       // Result on this Transaction UID tells the truth; the user agent retries with a new UID.
       await this.requests.finish(transactionUID, { state: 'FAILED', status: SendStatus.UnableToCalculateMatches });
-      if (error instanceof ServiceUnavailableError) throw error;
+      if (error instanceof ServiceUnavailableError || error instanceof StorageUnavailableError) throw error;
       throw new ServiceUnavailableError('the send workflow could not be started', this.opts.retryAfterSeconds);
     }
     await this.requests.setExecution(transactionUID, executionId);

@@ -5,6 +5,7 @@
  * B.2.3); C-FIND and C-MOVE run find.ts and move.ts (PS3.4 C.4.1.3.1, C.4.2.3.1).
  */
 import { ServiceUnavailableError } from '../dicomweb/errors';
+import { StorageUnavailableError } from '../storage/errors';
 import type { SearchService } from '../dicomweb/search';
 import type { StoreService } from '../dicomweb/store';
 import type { DicomJson } from '../storage/ports';
@@ -98,9 +99,9 @@ async function storeReceived(
   } catch (error) {
     // Storage could not be written: Refused, Out of Resources, the one refusal of PS3.2 Table N.7-43
     // that does not blame the data set. The Error Comment says whether a retry can help: S3 or
-    // DynamoDB throttling or unreachable (ServiceUnavailableError, a 503 for STOW-RS) will pass; any
+    // DynamoDB throttling or unreachable (StorageUnavailableError, a 503 for STOW-RS) will pass; any
     // other fault (permissions, a misconfigured bucket or table) needs the administrator first.
-    const transient = error instanceof ServiceUnavailableError;
+    const transient = error instanceof StorageUnavailableError || error instanceof ServiceUnavailableError;
     console.error(JSON.stringify({ event: 'c-store-error', fault: error instanceof Error ? error.name : 'unknown', transient }));
     return { status: Status.OutOfResources, comment: transient ? 'storage unavailable, retry later' : 'storage failed, see the gateway log' };
   }

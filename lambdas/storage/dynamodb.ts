@@ -28,8 +28,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config';
 import { Tag } from '../dicom/tags';
-import { ServiceUnavailableError } from '../dicomweb/errors';
-import { personNameIndexTerms } from '../dicomweb/matching';
+import { StorageUnavailableError } from './errors';
+import { personNameIndexTerms } from '../dicom/person-name';
 import { callAws, clientOptions } from './aws-calls';
 import { recordCalls } from './call-recorder';
 import { DynamoDeleteJobs } from './delete-jobs';
@@ -404,7 +404,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
       // ...which was deleted meanwhile: try again.
     }
     // Concurrent store and delete of the same instance kept racing: let the client retry.
-    throw new ServiceUnavailableError('instance entry kept changing, retry later');
+    throw new StorageUnavailableError('instance entry kept changing, retry later');
   }
 
   ensureSeries(entry: IndexEntry): Promise<boolean> {
@@ -721,7 +721,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
   /** Before retry `attempt` of what a batch call left unprocessed (throttled): 50 ms doubling, then give up. */
   private async backOffUnprocessed(attempt: number): Promise<void> {
     if (attempt === 0) return;
-    if (attempt > MAX_UNPROCESSED_RETRIES) throw new ServiceUnavailableError('DynamoDB left requests unprocessed, retry later');
+    if (attempt > MAX_UNPROCESSED_RETRIES) throw new StorageUnavailableError('DynamoDB left requests unprocessed, retry later');
     // Unprocessed items are throttled ones: back off before the next attempt, as AWS advises.
     await sleep(50 * 2 ** (attempt - 1));
   }

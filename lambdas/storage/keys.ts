@@ -16,7 +16,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { BadRequestError } from '../dicomweb/errors';
+import { InvalidKeySegmentError } from './errors';
 
 /**
  * The first segment of every key, one per kind of object. IAM grants name these prefixes
@@ -34,7 +34,7 @@ export const KEY_PREFIXES = {
  */
 function keySegment(name: string, uid: string): string {
   if (uid === '' || uid.includes('/') || uid.includes('..')) {
-    throw new BadRequestError(`${name} is not usable in an object key`);
+    throw new InvalidKeySegmentError(`${name} is not usable in an object key`);
   }
   return uid;
 }

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { ServiceUnavailableError } from '../dicomweb/errors';
+import { StorageUnavailableError } from './errors';
 import { callAws } from './aws-calls';
 import { isDynamoUnavailable, type TableKey } from './dynamodb';
 import { type Level, type SendBatchRecord, SendRequestNotFoundError, type SendRequestRecord, type SendRequestState, type SendRequestStore } from './ports';
@@ -184,7 +184,7 @@ export class DynamoSendRequestStore implements SendRequestStore {
         if (current.State !== PENDING) return false;
         // Counted by an earlier run not yet marked, or marked since this run read the batch item.
         applier = str(current[applyingAttribute(batch.batchId)]) ?? (await this.batchItem(transactionUID, batch.batchId))?.appliedBy;
-        if (!applier) throw new ServiceUnavailableError('send request kept changing, retry later');
+        if (!applier) throw new StorageUnavailableError('send request kept changing, retry later');
       }
       // The counts of the batch item: what (2) added, whichever run recorded them.
       applier = await this.markApplied(transactionUID, recorded, applier, run);
@@ -293,7 +293,7 @@ export class DynamoSendRequestStore implements SendRequestStore {
       if (current.state !== PENDING) return current;
       // Remaining was set between the two attempts: go again.
     }
-    throw new ServiceUnavailableError('send request kept changing, retry later');
+    throw new StorageUnavailableError('send request kept changing, retry later');
   }
 
   // -------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import {
   type ExecutionStatus,
 } from '@aws-sdk/client-sfn';
 import type { Config } from '../config';
-import { ConflictError } from '../dicomweb/errors';
+import { AlreadyExistsError } from './errors';
 import { callAws, clientOptions, isThrottlingException } from './aws-calls';
 import { recordCalls } from './call-recorder';
 
@@ -82,7 +82,7 @@ export class StepFunctionsSendWorkflow implements SendWorkflow {
       const arn = executionArn(this.stateMachineArn, name);
       const existing = await this.call(() => this.client.send(new DescribeExecutionCommand({ executionArn: arn })));
       if (!sameInput(existing.input, payload)) {
-        throw new ConflictError('a workflow execution already exists for this Transaction UID');
+        throw new AlreadyExistsError('a workflow execution already exists for this Transaction UID');
       }
       return existing.executionArn ?? arn;
     }

@@ -5,7 +5,7 @@
  * the integration tests use the real adapter against dynalite.
  */
 import { Tag } from '../../lambdas/dicom/tags';
-import { personNameIndexTerms } from '../../lambdas/dicomweb/matching';
+import { personNameIndexTerms } from '../../lambdas/dicom/person-name';
 import { inResultOrder } from '../../lambdas/dicomweb/search';
 import type {
   DateRange,

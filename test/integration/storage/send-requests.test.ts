@@ -2,7 +2,7 @@ import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../../lambdas/storage/clients';
 import { SendRequestNotFoundError, type SendRequestRecord } from '../../../lambdas/storage/ports';
-import { ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
+import { StorageUnavailableError } from '../../../lambdas/storage/errors';
 import { createDynamoDbClient } from '../../../lambdas/storage/dynamodb';
 import { DynamoSendRequestStore, sendRequestKey } from '../../../lambdas/storage/send-requests';
 import { TTL_ATTRIBUTE } from '../../../lambdas/storage/table-schema';
@@ -246,7 +246,7 @@ describe('DynamoSendRequestStore item', () => {
     const r = newRequest();
     await store.create(r);
     await store.setMatched(r.transactionUID, 10);
-    await expect(store.addBatchOutcome(r.transactionUID, batch('lost', 3, 1, 2))).rejects.toBeInstanceOf(ServiceUnavailableError);
+    await expect(store.addBatchOutcome(r.transactionUID, batch('lost', 3, 1, 2))).rejects.toBeInstanceOf(StorageUnavailableError);
     expect(lost).toBe(1);
     expect(await store.addBatchOutcome(r.transactionUID, batch('lost', 3, 1, 2))).toBe(true);
     expect(await store.addBatchOutcome(r.transactionUID, batch('lost', 3, 1, 2))).toBe(true);

@@ -9,7 +9,7 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
+import { StorageUnavailableError } from '../../../lambdas/storage/errors';
 import { DestinationRegistryError } from '../../../lambdas/send/destinations';
 import { FileDestinationRegistrySource, SecretsManagerDestinationRegistrySource } from '../../../lambdas/storage/destinations';
 
@@ -114,11 +114,11 @@ describe('SecretsManagerDestinationRegistrySource', () => {
     ['throttling (400 ThrottlingException)', new SecretsManagerServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } })],
     ['an internal service error', new InternalServiceError({ message: 'oops', $metadata: { httpStatusCode: 500 } })],
     ['an unreachable endpoint', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
-  ])('turns %s into ServiceUnavailableError, and reads again next time', async (_name, error) => {
+  ])('turns %s into StorageUnavailableError, and reads again next time', async (_name, error) => {
     let fail = true;
     const fake = fakeSecrets(() => (fail ? error : { SecretString: registryJson('https://a.example.org/') }));
     const source = new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN);
-    await expect(source.load()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    await expect(source.load()).rejects.toBeInstanceOf(StorageUnavailableError);
     fail = false;
     expect((await source.load()).destinations).toHaveLength(1);
   });
