@@ -10,7 +10,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { Config } from '../config';
 import { createSecretsManagerClient } from './destinations';
-import { createDynamoDbClient } from './dynamodb';
+import { createDynamoDbClient } from './dynamodb-table';
 import { createS3Client } from './s3';
 import { createSfnClient } from './sfn';
 

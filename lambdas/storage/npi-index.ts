@@ -7,7 +7,8 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { callAws } from './aws-calls';
-import { instanceObjectAttributes, instanceObjectOf, isDynamoUnavailable, type TableKey } from './dynamodb';
+import { instanceObjectAttributes, instanceObjectOf, type TableKey } from './dynamodb-items';
+import { isDynamoUnavailable } from './dynamodb-table';
 import type { DicomJson, NpiEntry, NpiIndex, PutNpiOutcome } from './ports';
 import { TABLE_PARTITION_KEY } from './table-schema';
 

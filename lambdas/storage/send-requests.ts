@@ -11,7 +11,8 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { StorageUnavailableError } from './errors';
 import { callAws } from './aws-calls';
-import { isDynamoUnavailable, type TableKey } from './dynamodb';
+import type { TableKey } from './dynamodb-items';
+import { isDynamoUnavailable } from './dynamodb-table';
 import { type Level, type SendBatchRecord, SendRequestNotFoundError, type SendRequestRecord, type SendRequestState, type SendRequestStore } from './ports';
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY, TTL_ATTRIBUTE } from './table-schema';
 

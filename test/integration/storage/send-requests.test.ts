@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../../lambdas/storage/clients';
 import { SendRequestNotFoundError, type SendRequestRecord } from '../../../lambdas/storage/ports';
 import { StorageUnavailableError } from '../../../lambdas/storage/errors';
-import { createDynamoDbClient } from '../../../lambdas/storage/dynamodb';
+import { createDynamoDbClient } from '../../../lambdas/storage/dynamodb-table';
 import { DynamoSendRequestStore, sendRequestKey } from '../../../lambdas/storage/send-requests';
 import { TTL_ATTRIBUTE } from '../../../lambdas/storage/table-schema';
 

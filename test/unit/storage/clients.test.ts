@@ -5,7 +5,7 @@ import { errorResponse } from '../../../lambdas/handlers/middleware';
 import { StorageUnavailableError } from '../../../lambdas/storage/errors';
 import { callAws, isServiceUnavailable } from '../../../lambdas/storage/aws-calls';
 import { createAwsClients } from '../../../lambdas/storage/clients';
-import { isDynamoUnavailable } from '../../../lambdas/storage/dynamodb';
+import { isDynamoUnavailable } from '../../../lambdas/storage/dynamodb-table';
 
 function s3Error(name: string, httpStatusCode: number, throttling?: boolean): S3ServiceException {
   const e = new S3ServiceException({ name, $fault: httpStatusCode >= 500 ? 'server' : 'client', $metadata: { httpStatusCode } });
