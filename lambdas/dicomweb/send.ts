@@ -8,11 +8,10 @@
  * Check Send Result answers from the recorded counters, which the workflow's tasks keep.
  */
 import { parseTransactionUID } from '../send/transaction-uid';
-import { resolveDestination } from '../send/destinations';
+import { resolveDestination, type DestinationRegistrySource } from '../send/destinations';
 import { encodeSendRequestResponse, SendStatus } from '../send/response-module';
 import type { SendOutcomes } from '../send/outcomes';
 import { failedOutcome, sendResponseOf } from '../send/send-response';
-import type { DestinationRegistrySource } from '../storage/destinations';
 import type { SendRequestRecord, SendRequestStore, SendTarget, SendWorkflow } from '../storage/ports';
 import { negotiateMetadata } from './accept';
 import { BadRequestError, ConflictError, GoneError, NotFoundError, ServiceUnavailableError } from './errors';

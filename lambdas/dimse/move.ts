@@ -14,7 +14,7 @@ import { byteBoundedGroups, settleBatch, toBatches, type SubOperationCounters } 
 import type { Destination, SubOperationMechanism } from '../send/destinations';
 import { sendStatus } from '../send/response-module';
 import { storeInstances, type InstanceToStore, type StoreOptions } from '../send/stow-client';
-import type { DestinationRegistrySource } from '../storage/destinations';
+import type { DestinationRegistrySource } from '../send/destinations';
 import type { BlobStore, DicomJson, IndexEntry, MetadataIndex } from '../storage/ports';
 import { dimseAddressOf, findMoveDestination } from './ae-registry';
 import { DimseStatusError, moveQueryOf, type InformationModel } from './identifier';

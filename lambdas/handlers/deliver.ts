@@ -11,6 +11,7 @@ import type { DeliverInput } from '../send/workflow-io';
 import { createDynamoDbClient } from '../storage/dynamodb-table';
 import { blobStore } from '../storage/factory/blob-store';
 import { destinations } from '../storage/factory/destinations';
+import { DESTINATION_REGISTRY_FORMAT } from '../send/destinations';
 import { metadataIndex } from '../storage/factory/metadata-index';
 import { npiIndex } from '../storage/factory/npi-index';
 import { sendRequestStore } from '../storage/factory/send-request-store';
@@ -24,7 +25,7 @@ const services = functionServices((cfg) => {
       requests: sendRequestStore(cfg, { dynamodb }),
       index: metadataIndex(cfg, { dynamodb }),
       blobs: blobStore(cfg),
-      destinations: destinations(cfg),
+      destinations: destinations(cfg, DESTINATION_REGISTRY_FORMAT),
       npiIndex: npiIndex(cfg, { dynamodb }),
       deliverBatch: deliverSubOperations,
       maxBatchBytes: cfg.sendMaxBatchBytes,

@@ -4,6 +4,7 @@ import { SendService, type SendResponse } from '../dicomweb/send';
 import { SendOutcomes } from '../send/outcomes';
 import { blobStore } from '../storage/factory/blob-store';
 import { destinations } from '../storage/factory/destinations';
+import { DESTINATION_REGISTRY_FORMAT } from '../send/destinations';
 import { sendRequestStore } from '../storage/factory/send-request-store';
 import { sendWorkflow } from '../storage/factory/send-workflow';
 import { functionServices } from './function-services';
@@ -69,7 +70,7 @@ export const handler = dicomwebHandler(
         requests,
         new SendOutcomes(requests, blobStore(cfg)),
         sendWorkflow(cfg),
-        destinations(cfg),
+        destinations(cfg, DESTINATION_REGISTRY_FORMAT),
         sendOptions(cfg),
       ),
     };

@@ -13,9 +13,9 @@ import { StoreService } from '../dicomweb/store';
 import { SendOutcomes } from '../send/outcomes';
 import { SendTasks, type DeliverBatch } from '../send/tasks';
 import { createAwsClients } from '../storage/clients';
-import type { DestinationRegistrySource } from '../storage/destinations';
 import { blobStore } from '../storage/factory/blob-store';
 import { destinations } from '../storage/factory/destinations';
+import { DESTINATION_REGISTRY_FORMAT, type DestinationRegistrySource } from '../send/destinations';
 import { metadataIndex } from '../storage/factory/metadata-index';
 import { npiIndex } from '../storage/factory/npi-index';
 import { sendRequestStore } from '../storage/factory/send-request-store';
@@ -92,7 +92,7 @@ export function services(extras: ServiceExtras = {}): Services {
       blobs: blobStore(cfg, clients),
       sendRequests: sendRequestStore(cfg, clients),
       workflow: sendWorkflow(cfg),
-      destinations: destinations(cfg),
+      destinations: destinations(cfg, DESTINATION_REGISTRY_FORMAT),
     }, extras);
   }
   return cached;

@@ -324,3 +324,22 @@ export interface SendWorkflow {
    */
   settled?(executionId: string): Promise<void>;
 }
+
+/**
+ * What a destination registry source (storage/destinations.ts) needs to know of the registry's format,
+ * which is the Send layer's (lambdas/send/destinations.ts).
+ */
+export interface RegistryFormat<R> {
+  /** The registry a JSON document holds; throws the format's error when it holds none. */
+  parse(json: unknown): R;
+  /** The error of a document that is not JSON at all; `message` never quotes the document. */
+  invalid(message: string): Error;
+  /** The registry of a file that does not exist. */
+  readonly empty: R;
+}
+
+/** A registry, read again when it may have changed. */
+export interface RegistrySource<R> {
+  /** The current registry; throws the format's error when it is malformed. */
+  load(): Promise<R>;
+}

@@ -25,6 +25,7 @@ import { ensureIndexNameTerms, metadataIndex } from '../../lambdas/storage/facto
 import { npiIndex } from '../../lambdas/storage/factory/npi-index';
 import { sendRequestStore } from '../../lambdas/storage/factory/send-request-store';
 import { FileDestinationRegistrySource } from '../../lambdas/storage/destinations';
+import { DESTINATION_REGISTRY_FORMAT } from '../../lambdas/send/destinations';
 import type { FunctionGroup } from '../routes';
 import { asSecretRegistry, attributeHandlers, attributeServices, Caller } from './call-attribution';
 import { startEmulatorThread } from './emulator-thread';
@@ -103,7 +104,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       blobs: blobStore(config, clients),
       sendRequests: sendRequestStore(config, clients),
       workflow,
-      destinations: asSecretRegistry(new FileDestinationRegistrySource(config.destinationsFile!), config.destinationsSecretArn, config.region),
+      destinations: asSecretRegistry(new FileDestinationRegistrySource(config.destinationsFile!, DESTINATION_REGISTRY_FORMAT), config.destinationsSecretArn, config.region),
     }, {
       deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
     });

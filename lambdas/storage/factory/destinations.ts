@@ -1,8 +1,12 @@
 /** Builds the destination registry source (see ./clients.ts for how the factory is laid out). */
 import type { Config } from '../../config';
-import { destinationRegistrySource, type DestinationRegistrySource } from '../destinations';
+import { destinationRegistrySource } from '../destinations';
+import type { RegistryFormat, RegistrySource } from '../ports';
 
-/** The destination registry: the Secrets Manager secret in AWS, else the file (embedded runtime). */
-export function destinations(cfg: Pick<Config, 'region' | 'destinationsSecretArn' | 'destinationsFile'>): DestinationRegistrySource {
-  return destinationRegistrySource(cfg);
+/**
+ * The destination registry: the Secrets Manager secret in AWS, else the file (embedded runtime), read
+ * in the format the Send layer gives (lambdas/send/destinations.ts DESTINATION_REGISTRY_FORMAT).
+ */
+export function destinations<R>(cfg: Pick<Config, 'region' | 'destinationsSecretArn' | 'destinationsFile'>, format: RegistryFormat<R>): RegistrySource<R> {
+  return destinationRegistrySource(cfg, format);
 }
