@@ -60,7 +60,7 @@ export function isThrottlingException(error: unknown): boolean {
 
 /**
  * Runs one SDK call, turning throttling / unavailability into StorageUnavailableError (503 with
- * Retry-After, STYLE.md 4); every other error passes through unchanged. `alsoUnavailable` adds
+ * Retry-After in the HTTP layer); every other error passes through unchanged. `alsoUnavailable` adds
  * service-specific error classes the status code alone does not reveal (e.g. DynamoDB's 400
  * ProvisionedThroughputExceededException).
  */

@@ -1,5 +1,5 @@
 /**
- * S3 object keys of the archive (DESIGN.md, storage model). Every key is built here and nowhere else.
+ * S3 object keys of the archive (docs/architecture.md, storage model). Every key is built here and nowhere else.
  *
  *   studies/{study}/series/{series}/instances/{sop}.{version}.dcm    the Part 10 file exactly as received
  *   studies/{study}/series/{series}/instances/{sop}.{version}.json   its DICOM JSON (PS3.18 F.2), BulkDataURI for large values

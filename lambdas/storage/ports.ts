@@ -1,7 +1,8 @@
 /**
- * Ports of the storage layer (STYLE.md 1). Services in lambdas/dicomweb/ depend on these
+ * Ports of the storage layer. Services in lambdas/dicomweb/ depend on these
  * interfaces only; adapters (s3.ts, dynamodb.ts) implement them over AWS SDK v3, which talks to
- * AWS or to the embedded emulators alike. In-memory fakes exist for unit tests only.
+ * AWS or to the embedded emulators alike, and are built from the config in factory/ only. In-memory
+ * adapters for unit tests live in test/support; every adapter passes its port's suite in test/contract/
  */
 
 /** DICOM JSON Model object (PS3.18 Annex F): tag "GGGGEEEE" -> element. */
@@ -87,7 +88,7 @@ export interface InstanceObject {
 export type EntryKeys = Pick<IndexEntry, 'level' | 'studyInstanceUID' | 'seriesInstanceUID' | 'sopInstanceUID'>;
 
 /**
- * How a search reaches its candidates without a scan (see DESIGN.md, storage model).
+ * How a search reaches its candidates without a scan (docs/architecture.md, storage model).
  *
  * The 'patient', 'name' and 'level' paths yield in result order: the most recent Study Date first, entries
  * without one last, then by own UID, descending (their GSI sort keys "{studyDate}#{uid}" read
@@ -195,7 +196,7 @@ export interface MetadataIndex {
 
 /**
  * One Non-Patient Instance (PS3.18 12) in the index: item NPI#{category} / INSTANCE#{sop}, apart from
- * the patient studies and outside every Studies index (DESIGN.md).
+ * the patient studies and outside every Studies index (docs/architecture.md).
  */
 export interface NpiEntry {
   /** The {npi-name} of the category (lambdas/dicomweb/npi-categories.ts). */
@@ -233,7 +234,7 @@ export interface SendTarget {
   readonly npi?: string;
 }
 
-/** A send request as the archive tracks it: item SEND#{transactionUID} / #SEND (DESIGN.md). */
+/** A send request as the archive tracks it: item SEND#{transactionUID} / #SEND (docs/architecture.md). */
 export interface SendRequestRecord {
   readonly transactionUID: string;
   readonly target: SendTarget;

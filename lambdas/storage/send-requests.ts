@@ -11,89 +11,26 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { StorageUnavailableError } from './errors';
 import { callAws } from './aws-calls';
-import type { TableKey } from './dynamodb-items';
+import { str, type Item, type TableKey } from './dynamodb-items';
 import { isDynamoUnavailable } from './dynamodb-table';
-import { type Level, type SendBatchRecord, SendRequestNotFoundError, type SendRequestRecord, type SendRequestState, type SendRequestStore } from './ports';
+import { type SendBatchRecord, SendRequestNotFoundError, type SendRequestRecord, type SendRequestStore } from './ports';
+import {
+  BATCH_PREFIX,
+  batchFromItem,
+  batchToItem,
+  PENDING,
+  sendBatchKey,
+  sendRequestFromItem,
+  sendRequestKey,
+  sendRequestToItem,
+  type StoredSendRequestRecord,
+} from './send-request-items';
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY, TTL_ATTRIBUTE } from './table-schema';
 
-type Item = Record<string, unknown>;
 type UpdateExpressions = Pick<
   UpdateCommandInput,
   'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
 >;
-
-/** The record as this adapter stores it (the port's record). */
-export type StoredSendRequestRecord = SendRequestRecord;
-
-export function sendRequestKey(transactionUID: string): TableKey {
-  return { PK: `SEND#${transactionUID}`, SK: '#SEND' };
-}
-
-/** The item of one counted Deliver batch of a send request, in the request's partition. */
-export function sendBatchKey(transactionUID: string, batchId: string): TableKey {
-  return { PK: `SEND#${transactionUID}`, SK: `${BATCH_PREFIX}${batchId}` };
-}
-
-const BATCH_PREFIX = 'BATCH#';
-
-const PENDING: SendRequestState = 'PENDING';
-
-/** The item of a new send request. ExpiresAt (the TTL attribute) is deleteAt: the tombstone outlives the result. */
-export function sendRequestToItem(r: SendRequestRecord): Item {
-  return {
-    ...sendRequestKey(r.transactionUID),
-    TransactionUID: r.transactionUID,
-    TargetLevel: r.target.level,
-    StudyInstanceUID: r.target.studyInstanceUID,
-    SeriesInstanceUID: r.target.seriesInstanceUID,
-    Npi: r.target.npi,
-    // Search values may be empty strings (universal matching): one JSON string keeps them intact.
-    Search: JSON.stringify(r.search),
-    Destination: r.destination,
-    State: r.state,
-    Remaining: r.remaining,
-    Completed: r.completed,
-    Failed: r.failed,
-    Warning: r.warning,
-    Status: r.status,
-    ExecutionId: r.executionId,
-    CreatedAt: r.createdAt,
-    ResultExpiresAt: r.expiresAt,
-    [TTL_ATTRIBUTE]: r.deleteAt,
-  };
-}
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
-
-/** The record an item holds (inverse of sendRequestToItem). */
-export function sendRequestFromItem(item: Item): StoredSendRequestRecord {
-  const record: { -readonly [K in keyof StoredSendRequestRecord]: StoredSendRequestRecord[K] } = {
-    transactionUID: item.TransactionUID as string,
-    target: {
-      level: item.TargetLevel as Level,
-      ...(str(item.StudyInstanceUID) !== undefined && { studyInstanceUID: str(item.StudyInstanceUID) }),
-      ...(str(item.SeriesInstanceUID) !== undefined && { seriesInstanceUID: str(item.SeriesInstanceUID) }),
-      ...(str(item.Npi) !== undefined && { npi: str(item.Npi) }),
-    },
-    search: JSON.parse(item.Search as string) as [string, string][],
-    destination: item.Destination as string,
-    state: item.State as SendRequestState,
-    completed: num(item.Completed) ?? 0,
-    failed: num(item.Failed) ?? 0,
-    warning: num(item.Warning) ?? 0,
-    createdAt: item.CreatedAt as string,
-    expiresAt: num(item.ResultExpiresAt) ?? 0,
-    deleteAt: num(item[TTL_ATTRIBUTE]) ?? 0,
-  };
-  if (num(item.Remaining) !== undefined) record.remaining = num(item.Remaining);
-  if (num(item.Status) !== undefined) record.status = num(item.Status);
-  if (str(item.ExecutionId) !== undefined) record.executionId = str(item.ExecutionId);
-  if (Array.isArray(item.FailedSOPInstanceUIDs) && item.FailedSOPInstanceUIDs.length > 0) {
-    record.itemFailedSOPInstanceUIDs = item.FailedSOPInstanceUIDs as string[];
-  }
-  return record;
-}
 
 /** Rounds of a read-then-conditional-write that lost races to other writers before giving up (503). */
 const MAX_OPTIMISTIC_ATTEMPTS = 5;
@@ -384,12 +321,4 @@ export class DynamoSendRequestStore implements SendRequestStore {
 /** The request item's attribute naming the run that counted a batch not yet marked Applied. */
 function applyingAttribute(batchId: string): string {
   return `Applying#${batchId}`;
-}
-
-function batchToItem(batch: SendBatchRecord): Item {
-  return { BatchId: batch.batchId, Completed: batch.completed, Warning: batch.warning, Failed: batch.failed };
-}
-
-function batchFromItem(item: Item): SendBatchRecord {
-  return { batchId: item.BatchId as string, completed: num(item.Completed) ?? 0, warning: num(item.Warning) ?? 0, failed: num(item.Failed) ?? 0 };
 }

@@ -1,6 +1,6 @@
 /**
  * SendWorkflow over AWS Step Functions: one Standard execution per send request, named after its
- * Transaction UID so a retried Send cannot start a second one (DESIGN.md, SEND-RS).
+ * Transaction UID so a retried Send cannot start a second one (docs/architecture.md, SEND-RS).
  */
 import {
   DescribeExecutionCommand,
