@@ -2,10 +2,11 @@
  * The behaviours every MetadataIndex promises (lambdas/storage/ports.ts): a conditional put that
  * tells an identical re-store from a conflict, entries created once with counters added atomically,
  * the relational and top-level queries (PS3.18 10.6 over the index's access paths), tombstones found
- * through their ancestors and kept out of every search. Run against every adapter: the in-memory one
- * of test/support and DynamoDB on dynalite.
+ * through their ancestors and kept out of every search, Delete jobs found from the study or a series
+ * below. Run against every adapter: the in-memory one of test/support and DynamoDB on dynalite.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { newUid } from '../../lambdas/dicom/uid';
 import type { IndexEntry, IndexQuery, MetadataIndex } from '../../lambdas/storage/ports';
 
 let counter = 0;
@@ -284,6 +285,50 @@ export function describeMetadataIndexContract(name: string, make: () => Metadata
         await index.putTombstone({ level: 'STUDY', studyInstanceUID: study, deletedAt: '2024-05-02T00:00:00.000Z' });
         expect(await all({ by: 'study', level: 'STUDY', studyInstanceUID: study })).toEqual([]);
         expect(await all({ by: 'uid', level: 'STUDY', uids: [study] })).toEqual([]);
+      });
+    });
+
+    describe('Delete jobs', () => {
+      it('starts a job once, finds it from the study or a series below, and ends it', async () => {
+        const studyInstanceUID = newUid();
+        const seriesInstanceUID = newUid();
+        const startedAt = '2026-12-06T12:00:00.000Z';
+        expect(await index.findDeleteJob({ studyInstanceUID, seriesInstanceUID })).toBeUndefined();
+
+        expect(await index.startDeleteJob({ level: 'SERIES', studyInstanceUID, seriesInstanceUID, startedAt })).toBe(true);
+        expect(await index.startDeleteJob({ level: 'SERIES', studyInstanceUID, seriesInstanceUID, startedAt })).toBe(false);
+        expect(await index.findDeleteJob({ studyInstanceUID, seriesInstanceUID })).toEqual({
+          level: 'SERIES',
+          studyInstanceUID,
+          seriesInstanceUID,
+          startedAt,
+        });
+        // Another series of the study, and the study itself, are not being deleted.
+        expect(await index.findDeleteJob({ studyInstanceUID, seriesInstanceUID: newUid() })).toBeUndefined();
+        expect(await index.findDeleteJob({ studyInstanceUID })).toBeUndefined();
+
+        expect(await index.startDeleteJob({ level: 'STUDY', studyInstanceUID, startedAt })).toBe(true);
+        // The study's job first: it covers every series.
+        expect(await index.findDeleteJob({ studyInstanceUID, seriesInstanceUID })).toEqual({ level: 'STUDY', studyInstanceUID, startedAt });
+        expect(await index.findDeleteJob({ studyInstanceUID, seriesInstanceUID: newUid() })).toMatchObject({ level: 'STUDY' });
+
+        await index.endDeleteJob({ level: 'STUDY', studyInstanceUID });
+        await index.endDeleteJob({ level: 'SERIES', studyInstanceUID, seriesInstanceUID });
+        expect(await index.findDeleteJob({ studyInstanceUID, seriesInstanceUID })).toBeUndefined();
+        // Ended, a job may start again (a later Delete of a re-stored study).
+        expect(await index.startDeleteJob({ level: 'STUDY', studyInstanceUID, startedAt })).toBe(true);
+      });
+
+      it('keeps jobs out of the entries the study queries read', async () => {
+        const studyInstanceUID = newUid();
+        await index.startDeleteJob({ level: 'STUDY', studyInstanceUID, startedAt: '2026-12-06T12:00:00.000Z' });
+        await index.startDeleteJob({ level: 'SERIES', studyInstanceUID, seriesInstanceUID: newUid(), startedAt: '2026-12-06T12:00:00.000Z' });
+        for (const level of ['STUDY', 'SERIES', 'INSTANCE'] as const) {
+          const found = [];
+          for await (const e of index.query({ by: 'study', level, studyInstanceUID })) found.push(e);
+          expect(found).toEqual([]);
+        }
+        expect(await index.getStudy(studyInstanceUID)).toBeUndefined();
       });
     });
   });
