@@ -8,11 +8,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { StorageUnavailableError } from './errors';
-import { callAws } from './aws-calls';
 import { str, type Item, type TableKey } from './dynamodb-items';
-import { isDynamoUnavailable } from './dynamodb-table';
+import { DynamoTable } from './dynamodb-table';
 import { type SendBatchRecord, SendRequestNotFoundError, type SendRequestRecord, type SendRequestStore } from './ports';
 import {
   BATCH_PREFIX,
@@ -36,28 +35,19 @@ type UpdateExpressions = Pick<
 const MAX_OPTIMISTIC_ATTEMPTS = 5;
 
 export class DynamoSendRequestStore implements SendRequestStore {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: DynamoTable;
 
-  constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  constructor(client: DynamoDBClient, tableName: string) {
+    this.table = new DynamoTable(client, tableName);
   }
 
-  async create(record: SendRequestRecord): Promise<boolean> {
-    const put = new PutCommand({
-      TableName: this.tableName,
-      Item: sendRequestToItem(record),
-      ConditionExpression: 'attribute_not_exists(#pk)',
-      ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY },
-    });
-    return this.conditional(() => this.doc.send(put));
+  create(record: SendRequestRecord): Promise<boolean> {
+    return this.table.putIfAbsent(sendRequestToItem(record));
   }
 
   async get(transactionUID: string): Promise<StoredSendRequestRecord | undefined> {
-    const out = await this.call(() =>
-      this.doc.send(new GetCommand({ TableName: this.tableName, Key: sendRequestKey(transactionUID), ConsistentRead: true })),
+    const out = await this.table.call(() =>
+      this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: sendRequestKey(transactionUID), ConsistentRead: true })),
     );
     return out.Item ? sendRequestFromItem(out.Item) : undefined;
   }
@@ -101,16 +91,12 @@ export class DynamoSendRequestStore implements SendRequestStore {
     if (!request) throw new SendRequestNotFoundError(transactionUID);
     if (request.state !== PENDING) return false;
     const run = randomUUID();
-    const created = await this.conditional(() =>
-      this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...sendBatchKey(transactionUID, batch.batchId), ...batchToItem(batch), Applied: false, [TTL_ATTRIBUTE]: request.deleteAt },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY },
-        }),
-      ),
-    );
+    const created = await this.table.putIfAbsent({
+      ...sendBatchKey(transactionUID, batch.batchId),
+      ...batchToItem(batch),
+      Applied: false,
+      [TTL_ATTRIBUTE]: request.deleteAt,
+    });
     const recorded = created ? { ...batch, applied: false } : await this.batchItem(transactionUID, batch.batchId);
     if (!recorded) throw new SendRequestNotFoundError(transactionUID);
     let applier = recorded.appliedBy;
@@ -181,23 +167,13 @@ export class DynamoSendRequestStore implements SendRequestStore {
 
   async batchOutcomes(transactionUID: string): Promise<SendBatchRecord[]> {
     const batches: SendBatchRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.call(() =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :batch)',
-            ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY, '#sk': TABLE_SORT_KEY },
-            ExpressionAttributeValues: { ':pk': sendRequestKey(transactionUID).PK, ':batch': BATCH_PREFIX },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) batches.push(batchFromItem(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const items = this.table.queryRaw({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :batch)',
+      ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY, '#sk': TABLE_SORT_KEY },
+      ExpressionAttributeValues: { ':pk': sendRequestKey(transactionUID).PK, ':batch': BATCH_PREFIX },
+      ConsistentRead: true,
+    });
+    for await (const item of items) batches.push(batchFromItem(item));
     return batches;
   }
 
@@ -236,14 +212,10 @@ export class DynamoSendRequestStore implements SendRequestStore {
 
   // -------------------------------------------------------------------------------------------
 
-  private call<T>(fn: () => Promise<T>): Promise<T> {
-    return callAws('DynamoDB', fn, isDynamoUnavailable);
-  }
-
   /** Runs a conditional write; false when its condition failed. */
   private async conditional(write: () => Promise<unknown>): Promise<boolean> {
     try {
-      await this.call(write);
+      await this.table.call(write);
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
@@ -252,15 +224,15 @@ export class DynamoSendRequestStore implements SendRequestStore {
   }
 
   private update(transactionUID: string, expression: UpdateExpressions, key: TableKey = sendRequestKey(transactionUID)) {
-    return () => this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: key, ...expression }));
+    return () => this.table.doc.send(new UpdateCommand({ TableName: this.table.name, Key: key, ...expression }));
   }
 
   /** A conditional update answering the item as stored afterwards, or undefined when the condition failed. */
   private async updateReturning(transactionUID: string, expression: UpdateExpressions): Promise<StoredSendRequestRecord | undefined> {
     try {
-      const out = await this.call(() =>
-        this.doc.send(
-          new UpdateCommand({ TableName: this.tableName, Key: sendRequestKey(transactionUID), ReturnValues: 'ALL_NEW', ...expression }),
+      const out = await this.table.call(() =>
+        this.table.doc.send(
+          new UpdateCommand({ TableName: this.table.name, Key: sendRequestKey(transactionUID), ReturnValues: 'ALL_NEW', ...expression }),
         ),
       );
       return sendRequestFromItem(out.Attributes ?? {});
@@ -300,8 +272,8 @@ export class DynamoSendRequestStore implements SendRequestStore {
   }
 
   private async item(transactionUID: string): Promise<Item | undefined> {
-    const out = await this.call(() =>
-      this.doc.send(new GetCommand({ TableName: this.tableName, Key: sendRequestKey(transactionUID), ConsistentRead: true })),
+    const out = await this.table.call(() =>
+      this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: sendRequestKey(transactionUID), ConsistentRead: true })),
     );
     return out.Item;
   }
@@ -310,8 +282,8 @@ export class DynamoSendRequestStore implements SendRequestStore {
     transactionUID: string,
     batchId: string,
   ): Promise<(SendBatchRecord & { applied: boolean; appliedBy?: string }) | undefined> {
-    const out = await this.call(() =>
-      this.doc.send(new GetCommand({ TableName: this.tableName, Key: sendBatchKey(transactionUID, batchId), ConsistentRead: true })),
+    const out = await this.table.call(() =>
+      this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: sendBatchKey(transactionUID, batchId), ConsistentRead: true })),
     );
     if (!out.Item) return undefined;
     return { ...batchFromItem(out.Item), applied: out.Item.Applied === true, appliedBy: str(out.Item.AppliedBy) };
