@@ -126,14 +126,3 @@ export class SecretsManagerDestinationRegistrySource<R> implements RegistrySourc
     return registry;
   }
 }
-
-/** The registry of this process: the Secrets Manager secret in AWS, else the file (embedded runtime). */
-export function destinationRegistrySource<R>(
-  cfg: Pick<Config, 'region' | 'destinationsSecretArn' | 'destinationsFile'>,
-  format: RegistryFormat<R>,
-): RegistrySource<R> {
-  if (cfg.destinationsSecretArn) {
-    return new SecretsManagerDestinationRegistrySource(createSecretsManagerClient(cfg), cfg.destinationsSecretArn, format);
-  }
-  return new FileDestinationRegistrySource(cfg.destinationsFile ?? '.data/destinations.json', format);
-}

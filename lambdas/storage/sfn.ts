@@ -113,14 +113,3 @@ function sameInput(stored: string | undefined, payload: string): boolean {
     return false;
   }
 }
-
-/** Refuses every Send: the function was deployed without a state machine. */
-const noWorkflow: SendWorkflow = {
-  start: () => Promise.reject(new Error('SEND_STATE_MACHINE_ARN is not configured')),
-  describe: async () => undefined,
-};
-
-/** The Send workflow of this process: its state machine, or none when SEND_STATE_MACHINE_ARN is unset. */
-export function sendWorkflowOf(cfg: Pick<Config, 'region' | 'sfnEndpoint' | 'sendStateMachineArn'>): SendWorkflow {
-  return cfg.sendStateMachineArn ? new StepFunctionsSendWorkflow(createSfnClient(cfg), cfg.sendStateMachineArn) : noWorkflow;
-}

@@ -1,6 +1,6 @@
 /** Builds the destination registry source (see ./clients.ts for how the factory is laid out). */
 import type { Config } from '../../config';
-import { destinationRegistrySource } from '../destinations';
+import { createSecretsManagerClient, FileDestinationRegistrySource, SecretsManagerDestinationRegistrySource } from '../destinations';
 import type { RegistryFormat, RegistrySource } from '../ports';
 
 /**
@@ -8,5 +8,8 @@ import type { RegistryFormat, RegistrySource } from '../ports';
  * in the format the Send layer gives (lambdas/send/destinations.ts DESTINATION_REGISTRY_FORMAT).
  */
 export function destinations<R>(cfg: Pick<Config, 'region' | 'destinationsSecretArn' | 'destinationsFile'>, format: RegistryFormat<R>): RegistrySource<R> {
-  return destinationRegistrySource(cfg, format);
+  if (cfg.destinationsSecretArn) {
+    return new SecretsManagerDestinationRegistrySource(createSecretsManagerClient(cfg), cfg.destinationsSecretArn, format);
+  }
+  return new FileDestinationRegistrySource(cfg.destinationsFile ?? '.data/destinations.json', format);
 }
