@@ -315,7 +315,10 @@ export type ExecutionState = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 
 
 /** Starts and observes Send workflow executions (Step Functions, or aws-local-stepfunctions embedded). */
 export interface SendWorkflow {
-  /** Starts the execution; throws ServiceUnavailableError when the workflow service cannot start it. */
+  /**
+   * Starts the execution; throws StorageUnavailableError when the workflow service cannot start it,
+   * AlreadyExistsError when an execution for the Transaction UID runs with another input.
+   */
   start(input: { readonly transactionUID: string; readonly destination: string }): Promise<string>;
   /** The execution's state, undefined when unknown. */
   describe(executionId: string): Promise<ExecutionState | undefined>;

@@ -31,7 +31,7 @@ type UpdateExpressions = Pick<
   'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
 >;
 
-/** Rounds of a read-then-conditional-write that lost races to other writers before giving up (503). */
+/** Rounds of a read-then-conditional-write lost to other writers before StorageUnavailableError. */
 const MAX_OPTIMISTIC_ATTEMPTS = 5;
 
 export class DynamoSendRequestStore implements SendRequestStore {
