@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StorageUnavailableError } from '../../../lambdas/storage/errors';
 import { DESTINATION_REGISTRY_FORMAT, DestinationRegistryError } from '../../../lambdas/send/destinations';
 import { FileDestinationRegistrySource, SecretsManagerDestinationRegistrySource } from '../../../lambdas/storage/destinations';
+import { describeRegistrySourceContract } from '../../contract/registry-source.contract';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:destinations-AbCdEf';
 const TOKEN = 'tok-3f9a1c77e2b84d05';
@@ -139,4 +140,22 @@ describe('SecretsManagerDestinationRegistrySource', () => {
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain(TOKEN);
   });
+});
+
+const contractDirs: string[] = [];
+afterAll(async () => {
+  for (const dir of contractDirs) await rm(dir, { recursive: true, force: true });
+});
+
+describeRegistrySourceContract('FileDestinationRegistrySource', async (text, format) => {
+  const dir = await mkdtemp(join(tmpdir(), 'registry-contract-'));
+  contractDirs.push(dir);
+  const path = join(dir, 'destinations.json');
+  await writeFile(path, text);
+  return new FileDestinationRegistrySource(path, format);
+});
+
+describeRegistrySourceContract('SecretsManagerDestinationRegistrySource', async (text, format) => {
+  const fake = fakeSecrets(() => ({ SecretString: text }));
+  return new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN, format);
 });
