@@ -2,7 +2,8 @@
  * Attribute matching of QIDO-RS (PS3.18 8.3.4.1) with the semantics of C-FIND matching
  * (PS3.4 C.2.2.2), on DICOM JSON values (PS3.18 Annex F). Pure: no I/O.
  */
-import type { DateRange, DicomJson, DicomJsonElement } from '../storage/ports';
+import type { DateRange } from '../storage/ports';
+import type { DicomJson, DicomJsonElement } from '../dicom/json';
 
 /** One matching key: a tag ('GGGGEEEE') or a sequence path ('GGGGEEEE.GGGGEEEE'), and its value. */
 export interface MatchKey {

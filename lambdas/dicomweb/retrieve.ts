@@ -18,7 +18,8 @@ import { isLittleEndianNative, nativePixelDataOf, readNativeFrames } from '../di
 import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isUncompressedTransferSyntax } from '../dicom/uid';
 import { MediaType, warningHeader, type DicomwebResponse } from '../handlers/http';
-import type { BlobStore, DicomJson, IndexEntry, InstanceObject, Level, MetadataIndex } from '../storage/ports';
+import type { BlobStore, IndexEntry, InstanceObject, Level, MetadataIndex } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { ANY_TRANSFER_SYNTAX, DEFAULT_TRANSFER_SYNTAX, negotiateInstances, negotiateMetadata, negotiateOctetStream } from './accept';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
 import { absentResourceError, assertNotBeingDeleted, assertValidUids, eachInstanceOf, instancesOf, levelOf, type ResourceUids } from './resources';

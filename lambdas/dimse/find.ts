@@ -7,7 +7,7 @@
  */
 import { PayloadTooLargeError } from '../dicomweb/errors';
 import type { SearchService } from '../dicomweb/search';
-import type { DicomJson } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { DimseStatusError, findQueryOf, patientsOf, responseIdentifier, type InformationModel } from './identifier';
 import { Status } from './status';
 

@@ -7,7 +7,7 @@
 import { ServiceUnavailableError } from '../dicomweb/errors';
 import type { SearchService } from '../dicomweb/search';
 import type { StoreService } from '../dicomweb/store';
-import type { DicomJson } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { performFind } from './find';
 import { toDicomJson, type InformationModel } from './identifier';
 import {

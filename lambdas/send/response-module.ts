@@ -4,7 +4,7 @@
  * (Sup 248 open issue 6): group 0000 plus Failed SOP Instance UID List (0008,0058).
  */
 
-import type { DicomJson, DicomJsonElement } from '../storage/ports';
+import type { DicomJson, DicomJsonElement } from '../dicom/json';
 import { matchedCount, type SubOperationCounters } from './counters';
 
 /** Tags of the module, keyword -> "GGGGEEEE". */

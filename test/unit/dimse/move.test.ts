@@ -7,7 +7,7 @@ import { performMove, type MoveDeps, type MoveResponse } from '../../../lambdas/
 import { acceptedTransferSyntax } from '../../../lambdas/dimse/scp';
 import { parseDestinationRegistry, type DestinationRegistry } from '../../../lambdas/send/destinations';
 import { encodeSendRequestResponse } from '../../../lambdas/send/response-module';
-import type { DicomJson } from '../../../lambdas/storage/ports';
+import type { DicomJson } from '../../../lambdas/dicom/json';
 import { makeStudy } from '../../support/dicom-factory';
 import { MemoryBlobStore } from '../../support/memory-blobs';
 import { MemoryMetadataIndex } from '../../support/memory-index';

@@ -12,7 +12,7 @@ import { SearchService } from '../../../lambdas/dicomweb/search';
 import { bodyOf, type DicomwebRequest } from '../../../lambdas/handlers/http';
 import { toProxyResult } from '../../../lambdas/handlers/proxy';
 import { operations } from '../../../lambdas/handlers/search';
-import type { DicomJson } from '../../../lambdas/storage/ports';
+import type { DicomJson } from '../../../lambdas/dicom/json';
 import { MemoryMetadataIndex } from '../../support/memory-index';
 
 const BASE_URL = 'https://api.example/prod';
