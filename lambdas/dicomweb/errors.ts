@@ -1,6 +1,6 @@
 /**
  * Typed errors of the DICOMweb services, each carrying its HTTP status (STYLE.md 4).
- * They are turned into responses in exactly one place: lambdas/handlers/middleware.ts.
+ * They are turned into responses in exactly one place: lambdas/http/middleware.ts.
  * A 5xx never leaks its internal message.
  */
 

@@ -13,7 +13,7 @@ import { toDicomJson } from '../dicom/json';
 import { toExplicitVRLittleEndian } from '../dicom/part10';
 import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
-import { MediaType, type DicomwebResponse, type RequestBody } from '../handlers/http';
+import { MediaType, type DicomwebResponse, type RequestBody } from './messages';
 import { npiMetadataKey, npiObjectKey, objectVersion } from '../storage/keys';
 import type { BlobStore, InstanceObject, NpiEntry, NpiIndex } from '../storage/ports';
 import type { DicomJson } from '../dicom/json';

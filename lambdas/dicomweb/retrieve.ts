@@ -17,7 +17,7 @@ import { extractFrames, numberOfFrames } from '../dicom/frames/instance';
 import { isLittleEndianNative, nativePixelDataOf, readNativeFrames } from '../dicom/frames/native';
 import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isUncompressedTransferSyntax } from '../dicom/uid';
-import { MediaType, warningHeader, type DicomwebResponse } from '../handlers/http';
+import { MediaType, warningHeader, type DicomwebResponse } from './messages';
 import type { BlobStore, IndexEntry, InstanceObject, Level, MetadataIndex } from '../storage/ports';
 import type { DicomJson } from '../dicom/json';
 import { ANY_TRANSFER_SYNTAX, DEFAULT_TRANSFER_SYNTAX, negotiateInstances, negotiateMetadata, negotiateOctetStream } from './accept';

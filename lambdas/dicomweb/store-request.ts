@@ -5,7 +5,7 @@
  */
 import { MultipartError, parseMediaType, readMultipartRelated, type MultipartPart } from '../dicom/multipart';
 import { Tag } from '../dicom/tags';
-import { warningHeader } from '../handlers/http';
+import { warningHeader } from './messages';
 import type { DicomJson } from '../dicom/json';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
 import { FailureReason } from './status-codes';

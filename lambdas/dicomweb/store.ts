@@ -27,7 +27,7 @@ import { toDicomJson } from '../dicom/json';
 import { Part10Error, readPart10, type ParsedInstance, type ReadPart10Options } from '../dicom/part10';
 import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
-import type { RequestBody } from '../handlers/http';
+import type { RequestBody } from './messages';
 import { instanceMetadataKey, instanceObjectKey, objectVersion } from '../storage/keys';
 import type { BlobStore, InstanceObject, InstanceKey, MetadataIndex } from '../storage/ports';
 import type { DicomJson } from '../dicom/json';

@@ -7,7 +7,7 @@
 
 import { isValidUid, newUid } from '../../lambdas/dicom/uid';
 import type { StatusReportDetail } from '../../lambdas/dicomweb/errors';
-import type { StatusReport } from '../../lambdas/handlers/status-report';
+import type { StatusReport } from '../../lambdas/http/status-report';
 import type { SubOperationCounters } from '../../lambdas/send/counters';
 import {
   countersOf,

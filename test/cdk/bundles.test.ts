@@ -17,7 +17,7 @@ import { TransferSyntax } from '../../lambdas/dicom/uid';
 import { dcmtkSuite, startStoreScp, type StoreScp } from '../support/dcmtk';
 import { makeInstance } from '../support/dicom-factory';
 import { LAMBDA_BUNDLE, MAX_BUNDLE_BYTES } from '../../lib/constructs/bundling';
-import { functionGroups } from '../../lib/routes';
+import { functionGroups } from '../../lambdas/http/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
 
 const root = path.resolve(__dirname, '../..');

@@ -14,7 +14,7 @@ import {
   PayloadTooLargeError,
 } from '../../../lambdas/dicomweb/errors';
 import { parseFrameList, RetrieveService, withAbsoluteBulkDataURIs, type RetrieveRequest } from '../../../lambdas/dicomweb/retrieve';
-import type { DicomwebResponse } from '../../../lambdas/handlers/http';
+import type { DicomwebResponse } from '../../../lambdas/dicomweb/messages';
 import type { DicomJson } from '../../../lambdas/dicom/json';
 import { fakeJpegFrame, makeInstance, makeStudy, pixelFrame } from '../../support/dicom-factory';
 import { MemoryBlobStore } from '../../support/memory-blobs';

@@ -4,8 +4,8 @@
  * One JSON shape for every failure, so user agents and people can read it alike.
  */
 import type { StatusReportDetail } from '../dicomweb/errors';
-import type { DicomwebResponse } from './http';
-import { MediaType } from './http';
+import type { DicomwebResponse } from '../dicomweb/messages';
+import { MediaType } from '../dicomweb/messages';
 
 const reasonPhrases: Record<number, string> = {
   202: 'Accepted',
