@@ -3,6 +3,7 @@
  * decoded, a response (status, headers, body), the media types of PS3.18 8.7 and the Warning header.
  * lambdas/http/ maps API Gateway proxy events to and from these.
  */
+import type { StatusReportDetail } from './errors';
 
 /**
  * A request body, decoded as it is read: Lambda hands a binary body over base64-encoded in the event,
@@ -64,4 +65,12 @@ export function warningHeader(baseUrl: string, text: string): string {
     // keep the pseudonym
   }
   return `299 ${agent} "${text.replaceAll('"', "'")}"`;
+}
+
+/** The body of a failure response (PS3.18 8.6.3), as lambdas/http/status-report.ts writes it. */
+export interface StatusReport {
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+  readonly errors?: readonly StatusReportDetail[];
 }

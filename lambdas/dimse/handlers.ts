@@ -20,7 +20,8 @@ import {
   type CMoveRequest,
   type DimseCStoreRequest,
 } from './lib';
-import { performMove, type MoveDeps, type MoveResponse } from './move';
+import { performMove, type MoveDeps } from './move';
+import type { MoveResponse } from './move-response';
 import { part10File } from './part10-file';
 import { ReceivedDataset, type ReceivedDatasets } from './received-datasets';
 import { isPending, respond, setErrorFields, type ResponseChannel, type ResponseFields } from './respond';

@@ -9,7 +9,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { newUid } from '../../lambdas/dicom/uid';
-import { formatOutcome, sendAndWait } from '../../lib/cli/send-client';
+import { sendAndWait } from '../../lambdas/send/send-client';
+import { formatOutcome } from '../../lib/cli/send-output';
 import { makeInstance } from '../support/dicom-factory';
 import { pool, secondsSince } from './common';
 

@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isValidUid } from '../../../../lambdas/dicom/uid';
-import { encodeSendRequestResponse, sendRequestResponse, SendStatus } from '../../../../lambdas/send/response-module';
-import type { SubOperationCounters } from '../../../../lambdas/send/counters';
-import {
-  buildSendUrl,
-  describeStatus,
-  exitCodeOf,
-  formatOutcome,
-  parseSearchPair,
-  progressReporter,
-  renderProgressBar,
-  SendClientLimits,
-  sendAndWait,
-  sendResourcePath,
-  SendUsageError,
-  type SendOptions,
-  type SendOutcome,
-} from '../../../../lib/cli/send-client';
+import { isValidUid } from '../../../lambdas/dicom/uid';
+import { encodeSendRequestResponse, sendRequestResponse, SendStatus } from '../../../lambdas/send/response-module';
+import type { SubOperationCounters } from '../../../lambdas/send/counters';
+import { buildSendUrl, describeStatus, parseSearchPair, SendClientLimits, sendAndWait, sendResourcePath, SendUsageError, type SendOptions, type SendOutcome } from '../../../lambdas/send/send-client';
+import { exitCodeOf, formatOutcome, progressReporter, renderProgressBar } from '../../../lib/cli/send-output';
 
 const ORIGIN = 'http://origin.test/dicomweb';
 const DESTINATION = 'http://dest.test:8081/dicomweb';
