@@ -1,5 +1,5 @@
 /**
- * Typed errors of the DICOMweb services, each carrying its HTTP status (STYLE.md 4).
+ * Typed errors of the DICOMweb services, each carrying its HTTP status.
  * They are turned into responses in exactly one place: lambdas/http/middleware.ts.
  * A 5xx never leaks its internal message.
  */

@@ -6,7 +6,7 @@
  * Store shares the request parsing, per-instance checks and Store Instances Response Module of
  * STOW-RS (store.ts); Search shares the query parameter rules and the matching of QIDO-RS
  * (query-params.ts, matching.ts) with each category's own keys; Retrieve shares the content
- * negotiation and multipart writing of WADO-RS (accept.ts, retrieve.ts).
+ * negotiation and multipart writing of WADO-RS (accept.ts, representation.ts, stored-objects.ts).
  */
 import { createHash } from 'node:crypto';
 import { toDicomJson } from '../dicom/json';
@@ -23,7 +23,8 @@ import { isSopClassOf, type NpiCategory } from './npi-categories';
 import { npiIndexedTags, npiMatchableTags } from './npi-keys';
 import { parseSearchParameters, type ParseOptions, type SearchParameters } from './query-params';
 import { matchesAll } from './matching';
-import { multipartResponse, readObject, representationOf, streamObject } from './retrieve';
+import { multipartResponse, representationOf } from './representation';
+import { readObject, streamObject } from './stored-objects';
 import { fitsIndex } from './index-entries';
 import { DuplicateSOPInstance, readInstance, storeRequestParts, type StoreOutcome, type StoreResult } from './store';
 import { FailureReason } from './status-codes';
@@ -200,7 +201,7 @@ export class NpiService {
       digest,
       numberOfFrames: 0,
     };
-    // Object first, then the index entry (DESIGN.md write order): a crash leaves an unindexed object only.
+    // Object first, then the index entry (docs/architecture.md, write order): a crash leaves an unindexed object only.
     await this.blobs.put(object.objectKey, part10, MediaType.Dicom);
     await this.blobs.put(object.metadataKey, Buffer.from(JSON.stringify(metadata)), MediaType.DicomJson);
     const attributes: DicomJson = {};

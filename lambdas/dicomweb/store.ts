@@ -5,7 +5,7 @@
  * The body is read part by part while the instances are stored (storeRequestParts): memory holds a
  * few instances, however many the request carries.
  *
- * Write order (DESIGN.md) keeps every crash state harmless: study and series entries first (a study
+ * Write order (docs/architecture.md) keeps every crash state harmless: study and series entries first (a study
  * with no instance yet is visible but empty), then the Part 10 object and its metadata in S3, then the
  * instance entry with a conditional put; only the writer that created the instance entry bumps the
  * counters, once per series and study when the request ends (StoreBookkeeping; a crash before that
@@ -101,7 +101,7 @@ export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'> & {
 /**
  * What one Store request adds to NumberOfSeriesRelatedInstances, NumberOfStudyRelatedInstances and
  * ModalitiesInStudy (PS3.18 10.6.3.3), and the tombstones its instances revive. Only instances whose
- * entry this request created count (DESIGN.md: only the writer that created the instance item bumps
+ * entry this request created count (docs/architecture.md: only the writer that created the instance item bumps
  * the counters). Written when the request ends: two ADDs per series and study, one BatchWriteItem per
  * 25 tombstones, instead of five writes per instance. A tombstone only answers for an entry that is
  * missing (410 Gone), so clearing it after the entry exists is invisible to readers.
