@@ -57,7 +57,10 @@ function reachable(metafile: Metafile, entry: string, follow: (kind: string) => 
   const todo = [entry];
   while (todo.length) {
     for (const i of metafile.inputs[todo.pop()!]?.imports ?? []) {
-      if (!i.external && follow(i.kind) && !seen.has(i.path)) (seen.add(i.path), todo.push(i.path));
+      if (!i.external && follow(i.kind) && !seen.has(i.path)) {
+        seen.add(i.path);
+        todo.push(i.path);
+      }
     }
   }
   return seen;
