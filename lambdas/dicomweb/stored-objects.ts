@@ -25,7 +25,11 @@ const HEADER_PREFIX_BYTES = 64 * 1024;
 /** A header longer than this makes the object be read whole. */
 const HEADER_PREFIX_MAX_BYTES = 4 * 1024 * 1024;
 
-export async function readObject(blobs: BlobStore, object: InstanceObject, key: 'objectKey' | 'metadataKey' = 'objectKey'): Promise<Uint8Array> {
+export async function readObject(
+  blobs: BlobStore,
+  object: InstanceObject,
+  key: 'objectKey' | 'metadataKey' = 'objectKey',
+): Promise<Uint8Array> {
   const bytes = await blobs.get(object[key]);
   // Indexed but absent: the index was written after the object (docs/architecture.md), so this is a storage fault.
   if (!bytes) throw new Error(`stored object missing for an indexed instance (${key})`);
@@ -48,39 +52,39 @@ export async function streamObject(blobs: BlobStore, object: InstanceObject, sta
   return stream;
 }
 
-  /**
-   * A reader of a stored object (a StoredObjectReader of lambdas/dicom/frames with its header and its whole) that holds its
-   * beginning for a header walk: of an object above FRAME_RANGE_MIN_BYTES whose header may be walked
-   * (`walkable`), its first HEADER_PREFIX_BYTES; of any other, all of it. `read(start,
-   * end)` answers bytes of the object, by range beyond the head; `stream(start)` the object from start
-   * on, in chunks (a StoredObjectReader); `whole()` the object.
-   */
+/**
+ * A reader of a stored object (a StoredObjectReader of lambdas/dicom/frames with its header and its whole) that holds its
+ * beginning for a header walk: of an object above FRAME_RANGE_MIN_BYTES whose header may be walked
+ * (`walkable`), its first HEADER_PREFIX_BYTES; of any other, all of it. `read(start,
+ * end)` answers bytes of the object, by range beyond the head; `stream(start)` the object from start
+ * on, in chunks (a StoredObjectReader); `whole()` the object.
+ */
 export async function storedObjectReader(blobs: BlobStore, object: InstanceObject, walkable: boolean) {
-    const ranged = walkable && object.size > FRAME_RANGE_MIN_BYTES;
-    let head = ranged ? await readRange(blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(blobs, object);
-    return {
-      size: object.size,
-      read: (start: number, end: number): Promise<Uint8Array> =>
-        end <= head.length ? Promise.resolve(head.subarray(start, end)) : readRange(blobs, object, start, end),
-      stream: async (start: number): Promise<AsyncIterable<Uint8Array>> =>
-        ranged ? streamObject(blobs, object, start) : chunks([head.subarray(start)]),
-      whole: (): Promise<Uint8Array> => (ranged ? readObject(blobs, object) : Promise.resolve(head)),
-      /**
-       * The header up to `stopTag` (scanPart10Header) and the bytes it was read from: the head, read
-       * further while the header does not end in it (a long header: an Extended Offset Table of many
-       * frames, say), up to HEADER_PREFIX_MAX_BYTES. No header where scanPart10Header answers undefined.
-       */
-      header: async (stopTag: number): Promise<{ header?: Part10Header; bytes: Uint8Array }> => {
-        for (;;) {
-          const scan = scanPart10HeaderOrNeed(head, stopTag);
-          if (!scan || 'stop' in scan) return { header: scan, bytes: head };
-          const to = Math.min(object.size, scan.bytesNeeded + HEADER_PREFIX_BYTES);
-          if (!ranged || to <= head.length || to > HEADER_PREFIX_MAX_BYTES) return { bytes: head };
-          head = concatBytes([head, await readRange(blobs, object, head.length, to)]);
-        }
-      },
-    };
-  }
+  const ranged = walkable && object.size > FRAME_RANGE_MIN_BYTES;
+  let head = ranged ? await readRange(blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(blobs, object);
+  return {
+    size: object.size,
+    read: (start: number, end: number): Promise<Uint8Array> =>
+      end <= head.length ? Promise.resolve(head.subarray(start, end)) : readRange(blobs, object, start, end),
+    stream: async (start: number): Promise<AsyncIterable<Uint8Array>> =>
+      ranged ? streamObject(blobs, object, start) : chunks([head.subarray(start)]),
+    whole: (): Promise<Uint8Array> => (ranged ? readObject(blobs, object) : Promise.resolve(head)),
+    /**
+     * The header up to `stopTag` (scanPart10Header) and the bytes it was read from: the head, read
+     * further while the header does not end in it (a long header: an Extended Offset Table of many
+     * frames, say), up to HEADER_PREFIX_MAX_BYTES. No header where scanPart10Header answers undefined.
+     */
+    header: async (stopTag: number): Promise<{ header?: Part10Header; bytes: Uint8Array }> => {
+      for (;;) {
+        const scan = scanPart10HeaderOrNeed(head, stopTag);
+        if (!scan || 'stop' in scan) return { header: scan, bytes: head };
+        const to = Math.min(object.size, scan.bytesNeeded + HEADER_PREFIX_BYTES);
+        if (!ranged || to <= head.length || to > HEADER_PREFIX_MAX_BYTES) return { bytes: head };
+        head = concatBytes([head, await readRange(blobs, object, head.length, to)]);
+      }
+    },
+  };
+}
 
 /**
  * A stored instance read with dcmjs. The Store reads every instance before storing it, so one it
@@ -93,7 +97,9 @@ export async function storedInstance(bytes: Uint8Array, what: string) {
     return readPart10(bytes);
   } catch (error) {
     if (!(error instanceof Part10Error)) throw error;
-    throw new NotAcceptableError(`the stored instance cannot be read for ${what}`, [{ message: 'retrieve the instance as stored (transfer-syntax=*) instead' }]);
+    throw new NotAcceptableError(`the stored instance cannot be read for ${what}`, [
+      { message: 'retrieve the instance as stored (transfer-syntax=*) instead' },
+    ]);
   }
 }
 

@@ -39,7 +39,10 @@ export interface ProgressReporter {
  * Progress on a terminal: a bar redrawn in place with \r when `tty`, one plain line per poll
  * otherwise (logs, pipes).
  */
-export function progressReporter(write: (text: string) => void, opts: { readonly tty: boolean; readonly width?: number }): ProgressReporter {
+export function progressReporter(
+  write: (text: string) => void,
+  opts: { readonly tty: boolean; readonly width?: number },
+): ProgressReporter {
   let drawn = false;
   const end = () => {
     if (drawn) write('\n');

@@ -37,17 +37,26 @@ describe('layer rules', () => {
   }, 60_000);
 
   it('reject the codec importing a layer above it', async () => {
-    const errors = await layerErrors('lambdas/dicom/fixture.ts', "import { BadRequestError } from '../dicomweb/errors';\nexport const used = BadRequestError;\n");
+    const errors = await layerErrors(
+      'lambdas/dicom/fixture.ts',
+      "import { BadRequestError } from '../dicomweb/errors';\nexport const used = BadRequestError;\n",
+    );
     expect(errors).toEqual([expect.stringMatching(/imports no other layer/)]);
   }, 60_000);
 
   it('reject an adapter importing a service, and lambdas/ importing lib/', async () => {
-    expect(await layerErrors('lambdas/storage/fixture.ts', "import { SearchService } from '../dicomweb/search';\nexport const used = SearchService;\n")).toEqual([
-      expect.stringMatching(/never services or HTTP/),
-    ]);
-    expect(await layerErrors('lambdas/handlers/fixture.ts', "import { LOCAL_BUCKET } from '../../lib/local/archive';\nexport const used = LOCAL_BUCKET;\n")).toEqual([
-      expect.stringMatching(/never imports lib\//),
-    ]);
+    expect(
+      await layerErrors(
+        'lambdas/storage/fixture.ts',
+        "import { SearchService } from '../dicomweb/search';\nexport const used = SearchService;\n",
+      ),
+    ).toEqual([expect.stringMatching(/never services or HTTP/)]);
+    expect(
+      await layerErrors(
+        'lambdas/handlers/fixture.ts',
+        "import { LOCAL_BUCKET } from '../../lib/local/archive';\nexport const used = LOCAL_BUCKET;\n",
+      ),
+    ).toEqual([expect.stringMatching(/never imports lib\//)]);
   }, 60_000);
 
   it('accept a service importing ports and the codec, and a handler wiring all layers', async () => {

@@ -5,7 +5,12 @@ import { describeStatus, type SendOutcome } from '../../../../lambdas/send/send-
 import { exitCodeOf, formatOutcome, progressReporter, renderProgressBar } from '../../../../lib/cli/send-output';
 
 const TX = '2.25.1234';
-const counters = (remaining: number, completed: number, failed = 0, warning = 0): SubOperationCounters => ({ remaining, completed, failed, warning });
+const counters = (remaining: number, completed: number, failed = 0, warning = 0): SubOperationCounters => ({
+  remaining,
+  completed,
+  failed,
+  warning,
+});
 
 describe('presentation', () => {
   it('renders the progress bar from the counters', () => {
@@ -34,7 +39,11 @@ describe('presentation', () => {
   });
 
   it('gives each final Status its meaning and exit code', () => {
-    const done = (status: number): SendOutcome => ({ kind: 'completed', transactionUID: TX, response: { status, completed: 0, failed: 0, warning: 0 } });
+    const done = (status: number): SendOutcome => ({
+      kind: 'completed',
+      transactionUID: TX,
+      response: { status, completed: 0, failed: 0, warning: 0 },
+    });
     expect([0x0000, 0xb000, 0xa701, 0xa702, 0xc000].map((s) => exitCodeOf(done(s)))).toEqual([0, 2, 3, 3, 3]);
     expect(describeStatus(0x0000)).toBe('0000 Success: all sub-operations completed');
     expect(describeStatus(0xb000)).toBe('B000 Warning: some sub-operations failed or warned');
