@@ -37,9 +37,6 @@ import { FailureReason } from './status-codes';
 import { storeRequestParts } from './store-request';
 import { absolute, bulkDataPath, instancePath } from './uris';
 
-// The request as a whole, for the callers that import it from here.
-export { isDicomPart, requestBoundary, requestTooLarge, storeInstancesResponse, storeRequestParts } from './store-request';
-
 const DICOM = 'application/dicom';
 
 /**

@@ -15,7 +15,7 @@ import { errorResponse } from '../../lambdas/http/middleware';
 import type { ProxyResult } from '../../lambdas/http/proxy';
 import { toProxyResult } from '../../lambdas/http/proxy';
 import { MethodNotAllowedError, NotFoundError, ServiceUnavailableError } from '../../lambdas/dicomweb/errors';
-import { requestTooLarge } from '../../lambdas/dicomweb/store';
+import { requestTooLarge } from '../../lambdas/dicomweb/store-request';
 import type { FunctionGroup, Route } from '../../lambdas/http/routes';
 import { routesForPath } from '../../lambdas/http/routes';
 import { GatewayFailure, invokeWithinLimits, type InvocationTimeouts, type ProxyHandler } from './lambda-limits';
