@@ -65,6 +65,13 @@ function layerZones({ storageFromServices = true, servicesStorageExcept = STORAG
           },
         ]
       : []),
+    // The DIMSE gateway is an entry beside the handlers: only its process entry (main.ts) uses their
+    // composition of the services; it speaks DIMSE, so it needs nothing of the HTTP layer.
+    {
+      target: './lambdas/dimse/!(main).ts',
+      from: ['handlers', 'http'].map(lambdas),
+      message: 'lambdas/dimse uses the services, not the HTTP layer; only dimse/main.ts wires them from lambdas/handlers.',
+    },
     // The HTTP layer is below the handlers that wire it.
     {
       target: lambdas('http'),

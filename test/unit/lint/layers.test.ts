@@ -59,6 +59,12 @@ describe('layer rules', () => {
     ).toEqual([expect.stringMatching(/never imports lib\//)]);
   }, 60_000);
 
+  it('reject a DIMSE module importing the HTTP layer or the handlers, except the process entry', async () => {
+    const source = "import { services } from '../handlers/services';\nexport const used = services;\n";
+    expect(await layerErrors('lambdas/dimse/fixture.ts', source)).toEqual([expect.stringMatching(/only dimse\/main.ts wires/)]);
+    expect(await layerErrors('lambdas/dimse/main.ts', source)).toEqual([]);
+  }, 60_000);
+
   it('accept a service importing ports and the codec, and a handler wiring all layers', async () => {
     expect(
       await layerErrors(
