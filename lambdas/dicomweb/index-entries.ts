@@ -1,5 +1,5 @@
 /**
- * The study, series and instance index entries of one stored instance (DESIGN.md, storage model).
+ * The study, series and instance index entries of one stored instance (docs/architecture.md, storage model).
  * Each entry keeps its level's attributes plus those of the levels above, so that a relational search
  * (e.g. /instances?PatientID=...) matches a single entry.
  */

@@ -199,7 +199,7 @@ export class NpiService {
       digest,
       numberOfFrames: 0,
     };
-    // Object first, then the index entry (DESIGN.md write order): a crash leaves an unindexed object only.
+    // Object first, then the index entry (docs/architecture.md, write order): a crash leaves an unindexed object only.
     await this.blobs.put(object.objectKey, part10, MediaType.Dicom);
     await this.blobs.put(object.metadataKey, Buffer.from(JSON.stringify(metadata)), MediaType.DicomJson);
     const attributes: DicomJson = {};
