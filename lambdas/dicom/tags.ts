@@ -89,3 +89,8 @@ export const PIXEL_DATA_TAGS: readonly string[] = [Tag.PixelData, Tag.FloatPixel
 export function tagString(tag: number): string {
   return (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
 }
+
+/** A tag as the DICOM JSON Model writes it ('GGGGEEEE') -> its number (group << 16 | element), as PS3.5 7.1 encodes it. */
+export function tagNumber(tag: string): number {
+  return Number.parseInt(tag, 16);
+}
