@@ -6,7 +6,7 @@
  * decides from the object parsed whole.
  */
 import { concatBytes, ElementWalker, EXPLICIT_LE, PIXEL_DATA, UNDEFINED_LENGTH, type Part10Header } from '../part10-scan';
-import { Tag } from '../tags';
+import { Tag, tagNumber } from '../tags';
 import { isUncompressedTransferSyntax } from '../uid';
 import { fragmentItems, ITEM_HEADER, unlessMalformed, type FragmentItem } from './fragment-items';
 import { frameCountOf, framesAsked, type FrameBytesLimit, type FramesFound } from './frame-numbers';
@@ -52,7 +52,7 @@ export function encapsulatedPixelDataOf(header: Part10Header, bytes: Uint8Array)
  */
 function extendedOffsetTableOf(header: Part10Header, bytes: Uint8Array, frameCount: number): EncapsulatedPixelData['extendedOffsetTable'] {
   const entries = (tag: string): number[] | undefined => {
-    const e = header.elements.get(parseInt(tag, 16));
+    const e = header.elements.get(tagNumber(tag));
     if (!e || (e.vr !== undefined && e.vr !== 'OV') || e.length !== 8 * frameCount) return undefined;
     const view = new DataView(bytes.buffer, bytes.byteOffset + e.valueStart, e.length);
     const values = Array.from({ length: frameCount }, (_, k) => view.getBigUint64(8 * k, true));
