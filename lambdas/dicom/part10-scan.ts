@@ -34,6 +34,7 @@ const VRS: ReadonlySet<string> = new Set([
   ...['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FL', 'FD', 'IS', 'LO', 'LT', 'PN', 'SH', 'SL', 'SS', 'ST', 'TM', 'UI', 'UL', 'US'],
 ]);
 
+/** How a data set's elements are encoded (PS3.5 7.1): VR explicit or implicit, byte order. */
 export interface Encoding {
   readonly explicitVR: boolean;
   readonly littleEndian: boolean;
@@ -41,7 +42,8 @@ export interface Encoding {
 export const EXPLICIT_LE: Encoding = { explicitVR: true, littleEndian: true };
 const IMPLICIT_LE: Encoding = { explicitVR: false, littleEndian: true };
 
-export function encodingOf(transferSyntaxUID: string): Encoding {
+/** The encoding of a transfer syntax's data set (PS3.5 A.1-A.4); deflate (A.5) is undone before the walk. */
+export function transferSyntaxEncoding(transferSyntaxUID: string): Encoding {
   if (transferSyntaxUID === TransferSyntax.ImplicitVRLittleEndian) return IMPLICIT_LE;
   if (transferSyntaxUID === TransferSyntax.ExplicitVRBigEndian) return { explicitVR: true, littleEndian: false };
   return EXPLICIT_LE; // PS3.5 A.4: every encapsulated transfer syntax is Explicit VR Little Endian
@@ -310,7 +312,7 @@ export function scanPart10HeaderOrNeed(bytes: Uint8Array, stopTag: number): Part
       return undefined;
     }
     const elements = new Map<number, ElementAt>();
-    const stop = walker.header(metaEnd, bytes.length, encodingOf(transferSyntaxUID), stopTag, (tag, valueStart, length, vr) => {
+    const stop = walker.header(metaEnd, bytes.length, transferSyntaxEncoding(transferSyntaxUID), stopTag, (tag, valueStart, length, vr) => {
       elements.set(tag, { tag, vr, length, valueStart });
     });
     return stop && { transferSyntaxUID, elements, stop };

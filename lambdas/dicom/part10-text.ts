@@ -12,7 +12,7 @@ import { Tag } from './tags';
 const PLAIN_ASCII = /^[\x00-\x1a\x1c-\x7f]*$/;
 /** dcmjs's reader of each VR, made once. */
 const readers = new Map<string, ReturnType<typeof dcmjsData.ValueRepresentation.createByTypeString>>();
-function readerOf(vr: string) {
+function dcmjsValueReader(vr: string) {
   let reader = readers.get(vr);
   if (!reader) readers.set(vr, (reader = dcmjsData.ValueRepresentation.createByTypeString(vr)));
   return reader;
@@ -39,7 +39,7 @@ export function decodeTextValues(set: DataSet, inherited: TextDecoding, designat
       for (const item of element.Value ?? []) decodeTextValues(item as DataSet, decoding, designated);
     } else if (CHARACTER_SET_VRS.has(element.vr) && text && !(decoding.asciiIsAscii && PLAIN_ASCII.test(text))) {
       const decoded = decoding.decode(latin1Bytes(text), element.vr);
-      const reader = readerOf(element.vr);
+      const reader = dcmjsValueReader(element.vr);
       // As dcmjs keeps them: PN formatted whole (into one object per value), LT as one value, the rest split at "\\".
       const values = element.vr === 'PN' ? decoded : element.vr === 'LT' ? [decoded] : decoded.split('\\');
       Object.assign(element, {

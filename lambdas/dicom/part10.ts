@@ -16,7 +16,7 @@ import {
   asciiDecoder,
   BulkDataValue,
   ElementWalker,
-  encodingOf,
+  transferSyntaxEncoding,
   EXPLICIT_LE,
   Part10Error,
   readFileMeta,
@@ -121,7 +121,7 @@ function parse(bytes: Uint8Array, opts: ReadPart10Options): ParsedInstance {
   // The data set's own bytes: inflated (a copy of ours) when deflated, else a view of the caller's.
   const dataSet = deflated ? inflate(bytes.subarray(metaEnd)) : bytes.subarray(metaEnd);
   if (dataSet.length === 0) throw new Part10Error('empty data set');
-  const encoding = deflated ? EXPLICIT_LE : encodingOf(transferSyntaxUID);
+  const encoding = deflated ? EXPLICIT_LE : transferSyntaxEncoding(transferSyntaxUID);
   new ElementWalker(dataSet).dataSet(0, dataSet.length, encoding, false, findCharacterSetsIn(dataSet), true);
   // A deflated data set is read whole: leaving values out would mean deflating it again for dcmjs.
   const unread = opts.bulkDataAbove === undefined || deflated ? [] : unreadValues(dataSet, encoding, opts.bulkDataAbove);
