@@ -16,7 +16,7 @@ import { parseSearchParameters, type SearchParameters } from '../dicomweb/query-
 import type { DicomJson, Level } from '../storage/ports';
 import { Status } from './status';
 
-/** Tags of the Query/Retrieve Identifier the search does not know. */
+/** Tags of the Query/Retrieve Identifier the search does not know: a view on dicom/tags.ts. */
 export const QRTag = {
   QueryRetrieveLevel: Tag.QueryRetrieveLevel,
   RetrieveAETitle: Tag.RetrieveAETitle,

@@ -8,7 +8,7 @@ import { Tag } from '../dicom/tags';
 import type { DicomJson, DicomJsonElement } from '../storage/ports';
 import { matchedCount, type SubOperationCounters } from './counters';
 
-/** Tags of the module, keyword -> "GGGGEEEE". */
+/** Tags of the module, by keyword: a view on dicom/tags.ts. */
 export const SendResponseTag = {
   Status: Tag.Status,
   NumberOfRemainingSuboperations: Tag.NumberOfRemainingSuboperations,
