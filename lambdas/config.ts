@@ -1,5 +1,5 @@
 /**
- * Every environment variable the archive reads, read and validated once (STYLE.md 6).
+ * Every environment variable the archive reads, read and validated once (docs/configuration.md).
  * The CDK construct that grants a resource also sets its variable; the embedded runtime sets the
  * same variables before it loads any handler.
  */

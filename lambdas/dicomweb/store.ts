@@ -85,12 +85,12 @@ export type StoreOutcome = { readonly referenced: Referenced } | { readonly fail
 export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'> & {
   /**
    * Study and series entries already ensured by this request, keyed `{study}/{series}`: the instances
-   * of one request share one ensure (two conditional puts) per series instead of one each.
+   * of one request share one ensure (two conditional puts) per series.
    */
   readonly ensured?: Map<string, Promise<boolean>>;
   /**
    * What the request's created instances still need once it ends: counters and tombstone clean-up,
-   * written together instead of per instance; without one, each instance writes its own.
+   * written together when the request ends; without one, each instance writes its own.
    */
   readonly bookkeeping?: StoreBookkeeping;
 };
@@ -98,9 +98,9 @@ export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'> & {
 /**
  * What one Store request adds to NumberOfSeriesRelatedInstances, NumberOfStudyRelatedInstances and
  * ModalitiesInStudy (PS3.18 10.6.3.3), and the tombstones its instances revive. Only instances whose
- * entry this request created count (docs/architecture.md: only the writer that created the instance item bumps
- * the counters). Written when the request ends: two ADDs per series and study, one BatchWriteItem per
- * 25 tombstones, instead of five writes per instance. A tombstone only answers for an entry that is
+ * entry this request created count (docs/architecture.md: only the writer that created the instance
+ * item bumps the counters). Written when the request ends, so the writes follow the series, not the
+ * instances: two ADDs per series and study, one BatchWriteItem per 25 tombstones. A tombstone only answers for an entry that is
  * missing (410 Gone), so clearing it after the entry exists is invisible to readers.
  */
 export class StoreBookkeeping {

@@ -70,7 +70,7 @@ export interface FunctionNetwork {
 }
 
 /**
- * Every Lambda function of the archive (STYLE.md 10): Node.js 24 on arm64, bundled as CommonJS by
+ * Every Lambda function of the archive, one construct for their shared settings: Node.js 24 on arm64, bundled as CommonJS by
  * esbuild (./bundling.ts) with the AWS SDK inside, its own encrypted log group, X-Ray active tracing.
  */
 export class DicomwebFunction extends NodejsFunction {

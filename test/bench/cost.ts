@@ -184,7 +184,7 @@ export interface DimseStoreMemory {
 /**
  * The DIMSE gateway's program as the container runs it (lib/dimse/build.ts) on an emulators process,
  * sent one data set of about `mb` MB by dcmtk's storescu: its process's peak RSS during the C-STORE
- * against its RSS before, which README's sizing of the gateway's memory states as a multiple of the
+ * against its RSS before, which the gateway's sizing in docs/dimse-gateway.md states as a multiple of the
  * data set. Undefined without dcmtk.
  */
 export async function measureDimseStore(mb: number): Promise<DimseStoreMemory | undefined> {
