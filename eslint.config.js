@@ -2,6 +2,7 @@
 // (docs/architecture.md, "Layers"). A wrong import between layers fails `npm run lint`, and with
 // it `npm test`.
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
@@ -89,10 +90,10 @@ function layerZones({ storageFromServices = true, servicesStorageExcept = STORAG
 
 const layerRule = (options) => ['error', { zones: layerZones(options) }];
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['node_modules/', 'cdk.out/', '.data/', 'coverage/'] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  tseslint.configs.recommended,
   {
     languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: { ...nodeGlobals() } },
     plugins: { 'import-x': importX },
