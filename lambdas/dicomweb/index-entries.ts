@@ -5,7 +5,8 @@
  */
 import { Tag } from '../dicom/tags';
 import { copyJson, stringValue } from '../dicom/json';
-import type { DicomJson, IndexEntry, InstanceObject, Level } from '../storage/ports';
+import type { IndexEntry, InstanceObject, Level } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { REQUEST_ATTRIBUTES_ITEM_TAGS, STORED_ATTRIBUTES, levelsUpTo } from './attributes';
 import { BadRequestError } from './errors';
 

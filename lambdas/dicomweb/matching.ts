@@ -3,7 +3,8 @@
  * (PS3.4 C.2.2.2), on DICOM JSON values (PS3.18 Annex F). Pure: no I/O.
  */
 import { Tag } from '../dicom/tags';
-import type { DateRange, DicomJson, DicomJsonElement } from '../storage/ports';
+import type { DateRange } from '../storage/ports';
+import type { DicomJson, DicomJsonElement } from '../dicom/json';
 
 /** One matching key: a tag ('GGGGEEEE') or a sequence path ('GGGGEEEE.GGGGEEEE'), and its value. */
 export interface MatchKey {

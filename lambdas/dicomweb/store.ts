@@ -27,17 +27,15 @@ import { toDicomJson } from '../dicom/json';
 import { Part10Error, readPart10, type ParsedInstance, type ReadPart10Options } from '../dicom/part10';
 import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
-import type { RequestBody } from '../handlers/http';
+import type { RequestBody } from './messages';
 import { instanceMetadataKey, instanceObjectKey, objectVersion } from '../storage/keys';
-import type { BlobStore, DicomJson, InstanceObject, InstanceKey, MetadataIndex } from '../storage/ports';
+import type { BlobStore, InstanceObject, InstanceKey, MetadataIndex } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { BadRequestError } from './errors';
 import { buildIndexEntries } from './index-entries';
 import { FailureReason } from './status-codes';
 import { storeRequestParts } from './store-request';
 import { absolute, bulkDataPath, instancePath } from './uris';
-
-// The request as a whole, for the callers that import it from here.
-export { isDicomPart, requestBoundary, requestTooLarge, storeInstancesResponse, storeRequestParts } from './store-request';
 
 const DICOM = 'application/dicom';
 

@@ -9,7 +9,7 @@ import { Tag } from '../dicom/tags';
 import { PATIENT_ATTRIBUTES } from '../dicomweb/attributes';
 import { PayloadTooLargeError } from '../dicomweb/errors';
 import type { SearchService } from '../dicomweb/search';
-import type { DicomJson } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { DimseStatusError, findQueryOf, patientsOf, responseIdentifier, type InformationModel } from './identifier';
 import { Status } from './status';
 

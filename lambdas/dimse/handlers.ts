@@ -8,7 +8,7 @@ import { Tag } from '../dicom/tags';
 import { ServiceUnavailableError } from '../dicomweb/errors';
 import type { SearchService } from '../dicomweb/search';
 import type { StoreService } from '../dicomweb/store';
-import type { DicomJson } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { performFind } from './find';
 import { toDicomJson, type InformationModel } from './identifier';
 import {
@@ -21,7 +21,8 @@ import {
   type CMoveRequest,
   type DimseCStoreRequest,
 } from './lib';
-import { performMove, type MoveDeps, type MoveResponse } from './move';
+import { performMove, type MoveDeps } from './move';
+import type { MoveResponse } from './move-response';
 import { part10File } from './part10-file';
 import { ReceivedDataset, type ReceivedDatasets } from './received-datasets';
 import { isPending, respond, setErrorFields, type ResponseChannel, type ResponseFields } from './respond';

@@ -13,7 +13,8 @@ import { BadRequestError } from '../dicomweb/errors';
 import { PATIENT_ATTRIBUTES, matchableTags } from '../dicomweb/attributes';
 import { normalizedDateTime } from '../dicomweb/index-entries';
 import { parseSearchParameters, type SearchParameters } from '../dicomweb/query-params';
-import type { DicomJson, Level } from '../storage/ports';
+import type { Level } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { Status } from './status';
 
 /** Tags of the Query/Retrieve Identifier the search does not know: a view on dicom/tags.ts. */

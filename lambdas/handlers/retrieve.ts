@@ -3,8 +3,8 @@ import { RetrieveService } from '../dicomweb/retrieve';
 import { createDynamoDbClient, DynamoMetadataIndex } from '../storage/dynamodb';
 import { createS3Client, S3BlobStore } from '../storage/s3';
 import { functionServices } from './function-services';
-import type { DicomwebRequest } from './http';
-import { dicomwebHandler, type Operations } from './middleware';
+import type { DicomwebRequest } from '../http/request';
+import { dicomwebHandler, type Operations } from '../http/middleware';
 import { retrieveOptions } from './service-options';
 import type { Services } from './services';
 
@@ -21,7 +21,7 @@ function target(req: DicomwebRequest) {
   };
 }
 
-export const operations: Operations<Pick<Services, 'retrieve'>> = {
+export const operations: Operations<'retrieve', Pick<Services, 'retrieve'>> = {
   RetrieveStudy: (req, { retrieve }) => retrieve.retrieveStudy(target(req)),
   RetrieveSeries: (req, { retrieve }) => retrieve.retrieveSeries(target(req)),
   RetrieveInstance: (req, { retrieve }) => retrieve.retrieveInstance(target(req)),

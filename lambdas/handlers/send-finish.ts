@@ -9,7 +9,7 @@ import type { FailInput, FinalizeInput } from '../send/workflow-io';
 import { createDynamoDbClient } from '../storage/dynamodb';
 import { DynamoSendRequestStore } from '../storage/send-requests';
 import { functionServices } from './function-services';
-import { taskEntry } from './source-mapped-stack';
+import { taskEntry } from '../http/source-mapped-stack';
 
 const services = functionServices((cfg) => ({
   finish: new SendFinish(new DynamoSendRequestStore(createDynamoDbClient(cfg), cfg.tableName)),

@@ -14,7 +14,7 @@ import { createS3Client, S3BlobStore } from '../storage/s3';
 import { DynamoSendRequestStore } from '../storage/send-requests';
 import { functionServices } from './function-services';
 import { npiOptions, searchOptions } from './service-options';
-import { taskEntry } from './source-mapped-stack';
+import { taskEntry } from '../http/source-mapped-stack';
 
 const services = functionServices((cfg) => {
   const dynamodb = createDynamoDbClient(cfg);

@@ -5,7 +5,7 @@
  */
 
 import { Tag } from '../dicom/tags';
-import type { DicomJson, DicomJsonElement } from '../storage/ports';
+import type { DicomJson, DicomJsonElement } from '../dicom/json';
 import { matchedCount, type SubOperationCounters } from './counters';
 
 /** Tags of the module, by keyword: a view on dicom/tags.ts. */

@@ -36,7 +36,6 @@ import { DynamoDeleteJobs } from './delete-jobs';
 import type {
   DateRange,
   DeleteJob,
-  DicomJson,
   EntryKeys,
   IndexEntry,
   IndexQuery,
@@ -47,6 +46,7 @@ import type {
   PutInstanceOutcome,
   Tombstone,
 } from './ports';
+import type { DicomJson } from '../dicom/json';
 import { GSI_BY_LEVEL, GSI_BY_PATIENT, GSI_BY_UID, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from './table-schema';
 
 /** The DynamoDB client of this process (DynamoDB or dynalite), shared by the table's adapters. */

@@ -8,7 +8,8 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { callAws } from './aws-calls';
 import { instanceObjectAttributes, instanceObjectOf, isDynamoUnavailable, type TableKey } from './dynamodb';
-import type { DicomJson, NpiEntry, NpiIndex, PutNpiOutcome } from './ports';
+import type { NpiEntry, NpiIndex, PutNpiOutcome } from './ports';
+import type { DicomJson } from '../dicom/json';
 import { TABLE_PARTITION_KEY } from './table-schema';
 
 type Item = Record<string, unknown>;

@@ -3,15 +3,7 @@
  * interfaces only; adapters (s3.ts, dynamodb.ts) implement them over AWS SDK v3, which talks to
  * AWS or to the embedded emulators alike. In-memory fakes exist for unit tests only.
  */
-
-/** DICOM JSON Model object (PS3.18 Annex F): tag "GGGGEEEE" -> element. */
-export type DicomJson = Record<string, DicomJsonElement>;
-export interface DicomJsonElement {
-  vr: string;
-  Value?: unknown[];
-  InlineBinary?: string;
-  BulkDataURI?: string;
-}
+import type { DicomJson } from '../dicom/json';
 
 /** Object storage (S3). Keys are built by lambdas/storage/keys.ts only. */
 export interface BlobStore {

@@ -48,7 +48,7 @@ export const LAMBDA_BUNDLE = {
   /**
    * The source map beside the bundle (`index.js.map`), positions only (no `sourcesContent`, a
    * fraction of the size) and without a `sourceMappingURL` comment: the function maps a stack when it
-   * logs one (lambdas/handlers/source-mapped-stack.ts), not with `--enable-source-maps`, which reads
+   * logs one (lambdas/http/source-mapped-stack.ts), not with `--enable-source-maps`, which reads
    * and parses the map at every cold start.
    */
   sourcemap: 'external',

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { LAMBDA_BUNDLE } from './bundling';
 import type { ArchiveLogs } from './logs';
 
-/** The repository root: handler entries in lib/routes.ts are relative to it. */
+/** The repository root: handler entries in lambdas/http/routes.ts are relative to it. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Construct id of a function named in camelCase (route group, send task): 'resolve' -> 'Resolve'. */

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { loadConfig, type Config } from '../../lambdas/config';
-import { dicomwebHandler } from '../../lambdas/handlers/middleware';
+import { dicomwebHandler } from '../../lambdas/http/middleware';
 import { createServices, type Services } from '../../lambdas/handlers/services';
 import { operations as capabilitiesOperations } from '../../lambdas/handlers/capabilities';
 import { operations as deleteOperations } from '../../lambdas/handlers/delete';
@@ -24,7 +24,7 @@ import { DynamoNpiIndex } from '../../lambdas/storage/npi-index';
 import { FileDestinationRegistrySource } from '../../lambdas/storage/destinations';
 import { S3BlobStore } from '../../lambdas/storage/s3';
 import { DynamoSendRequestStore } from '../../lambdas/storage/send-requests';
-import type { FunctionGroup } from '../routes';
+import type { FunctionGroup } from '../../lambdas/http/routes';
 import { asSecretRegistry, attributeHandlers, attributeServices, Caller } from './call-attribution';
 import { startEmulatorThread } from './emulator-thread';
 import { startGateway, type ProxyHandler } from './gateway';

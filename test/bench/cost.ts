@@ -14,7 +14,7 @@ import { newUid } from '../../lambdas/dicom/uid';
 import { LAMBDA_BUNDLE } from '../../lib/constructs/bundling';
 import { buildDimseGateway } from '../../lib/dimse/build';
 import { LOCAL_BUCKET, LOCAL_TABLE } from '../../lib/local/archive';
-import { functionGroups } from '../../lib/routes';
+import { functionGroups } from '../../lambdas/http/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
 import { makeInstance } from '../support/dicom-factory';
 import { stowBody } from '../support/http';

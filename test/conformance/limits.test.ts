@@ -12,7 +12,7 @@ import {
   loadConfig,
   SEND_WAIT_MS_MAX,
 } from '../../lambdas/config';
-import { BUFFERED_FUNCTION_TIMEOUT_SECONDS, STREAMED_FUNCTION_TIMEOUT_SECONDS } from '../../lib/routes';
+import { BUFFERED_FUNCTION_TIMEOUT_SECONDS, STREAMED_FUNCTION_TIMEOUT_SECONDS } from '../../lambdas/http/routes';
 
 const root = path.resolve(__dirname, '../..');
 const docs = {

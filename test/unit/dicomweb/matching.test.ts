@@ -13,7 +13,7 @@ import {
   NAME_INDEX_MAX_VALUES,
   rangeOf,
 } from '../../../lambdas/dicomweb/matching';
-import type { DicomJson } from '../../../lambdas/storage/ports';
+import type { DicomJson } from '../../../lambdas/dicom/json';
 
 const exact = { fuzzymatching: false };
 const fuzzy = { fuzzymatching: true };
