@@ -1,5 +1,5 @@
 /**
- * Every environment variable the archive reads, read and validated once (STYLE.md 6).
+ * Every environment variable the archive reads, read and validated once (docs/configuration.md).
  * The CDK construct that grants a resource also sets its variable; the embedded runtime sets the
  * same variables before it loads any handler.
  */
@@ -95,7 +95,7 @@ export const PROXY_FIELDS_HEADROOM_BYTES = 64 * 1024;
  */
 export const LAMBDA_MAX_REQUEST_BYTES = Math.floor((LAMBDA_MAX_PAYLOAD_BYTES * 3) / 4) - PROXY_FIELDS_HEADROOM_BYTES;
 /**
- * Longest bounded wait of the Send transaction: the send function's timeout (18 s, lib/routes.ts:
+ * Longest bounded wait of the Send transaction: the send function's timeout (18 s, lambdas/http/routes.ts:
  * buffered functions end before API Gateway's 29 s, a cold start included) less the request's own
  * writes, the workflow's start and the answer.
  */

@@ -167,7 +167,7 @@ export interface ArchiveStackProps extends StackProps {
 }
 
 /**
- * The archive (DESIGN.md): storage, the Send workflow (Step Functions) over it, then the DICOMweb API
+ * The archive (docs/architecture.md): storage, the Send workflow (Step Functions) over it, then the DICOMweb API
  * whose Send function starts that workflow; with context dimse=true the DIMSE gateway (Fargate behind
  * an NLB, lib/constructs/dimse-gateway.ts) over the same storage and destination registry.
  */

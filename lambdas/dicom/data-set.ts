@@ -1,9 +1,18 @@
 /**
- * A data set written in code by keyword (`{ PatientName: 'SMOKE^TEST', Rows: 4 }`), each value given
- * the VR of the data dictionary (PS3.6): what test data and the deploy smoke test build instances from.
+ * Data sets as dcmjs holds them (the dict ./part10.ts reads), and one written in code by keyword
+ * (`{ PatientName: 'SMOKE^TEST', Rows: 4 }`), each value given the VR of the data dictionary (PS3.6):
+ * what test data and the deploy smoke test build instances from.
  */
 import { tagOf, vrOf } from './dictionary';
-import type { DataSet } from './part10';
+
+/** A data set as dcmjs holds it: tag ('GGGGEEEE') -> { vr, Value }, sequences as arrays of data sets. */
+export type DataSet = Record<string, { vr: string; Value?: unknown[] }>;
+
+/** The first value of a string element, without its padding; '' when absent. */
+export function firstString(set: DataSet, tag: string): string {
+  const value = set[tag]?.Value?.[0];
+  return typeof value === 'string' ? value.replace(/[\0 ]+$/, '') : '';
+}
 
 /** Converts a keyword-valued attribute into a dcmjs element, using the dictionary VR. */
 function element(keyword: string, value: unknown): [string, DataSet[string]] {

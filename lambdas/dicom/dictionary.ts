@@ -23,7 +23,7 @@ function normaliseTag(value: string): string | undefined {
 }
 
 /** Dictionary entry of a tag, trying the repeating-group form (PS3.5 7.6: 50xx, 60xx) too. */
-function entryOf(tag: string) {
+function dictionaryEntry(tag: string) {
   const group = tag.slice(0, 4);
   const element = tag.slice(4);
   return (
@@ -47,14 +47,14 @@ export function tagOf(keywordOrTag: string): string | undefined {
 /** '00100010' -> 'PatientName' (retired attributes without dcmjs's 'RETIRED_' prefix); undefined when unknown. */
 export function keywordOf(tag: string): string | undefined {
   const normal = normaliseTag(tag);
-  const name = normal === undefined ? undefined : entryOf(normal)?.name;
+  const name = normal === undefined ? undefined : dictionaryEntry(normal)?.name;
   return name?.replace(/^RETIRED_/, '');
 }
 
 /** Every VR PS3.6 allows for a tag ('US or SS' -> ['US', 'SS']); empty when unknown. */
 export function vrsOf(tag: string): readonly string[] {
   const normal = normaliseTag(tag);
-  const vr = normal === undefined ? undefined : entryOf(normal)?.vr;
+  const vr = normal === undefined ? undefined : dictionaryEntry(normal)?.vr;
   if (vr === undefined || vr === 'na') return [];
   return DICTIONARY_VRS[vr] ?? [vr];
 }

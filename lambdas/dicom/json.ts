@@ -1,10 +1,18 @@
 /**
  * DICOM JSON Model (PS3.18 Annex F) of a data set read by readPart10.
  */
-import type { DicomJson, DicomJsonElement } from '../storage/ports';
 import type { ParsedInstance } from './part10';
 import { binaryValueBytes, BulkDataValue } from './part10-scan';
 import { tagString } from './tags';
+
+/** DICOM JSON Model object (PS3.18 Annex F): tag "GGGGEEEE" -> element. */
+export type DicomJson = Record<string, DicomJsonElement>;
+export interface DicomJsonElement {
+  vr: string;
+  Value?: unknown[];
+  InlineBinary?: string;
+  BulkDataURI?: string;
+}
 
 export interface DicomJsonOptions {
   /** binary values (OB OD OF OL OV OW UN) longer than this many bytes become BulkDataURI */

@@ -4,7 +4,7 @@
  * narrows a search with them, and the index adapters compute them where an entry is written and where
  * an existing table is brought up to date (storage/name-terms.ts), which has no service to ask.
  */
-import type { DicomJsonElement } from '../storage/ports';
+import type { DicomJsonElement } from './json';
 
 /** A PN value of the DICOM JSON Model (PS3.18 F.2.2): its three component groups. */
 export interface PersonName {

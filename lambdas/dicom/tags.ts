@@ -14,7 +14,10 @@ export const Tag = {
   SeriesDate: '00080021',
   StudyTime: '00080030',
   SeriesTime: '00080031',
+  ContentDate: '00080023',
+  ContentTime: '00080033',
   AccessionNumber: '00080050',
+  FailedSOPInstanceUIDList: '00080058',
   InstanceAvailability: '00080056',
   Modality: '00080060',
   ModalitiesInStudy: '00080061',
@@ -35,13 +38,17 @@ export const Tag = {
   OriginalAttributesSequence: '04000561',
   PatientName: '00100010',
   PatientID: '00100020',
+  IssuerOfPatientID: '00100021',
   PatientBirthDate: '00100030',
   PatientSex: '00100040',
+  BodyPartExamined: '00180015',
   StudyInstanceUID: '0020000D',
   SeriesInstanceUID: '0020000E',
   StudyID: '00200010',
   SeriesNumber: '00200011',
   InstanceNumber: '00200013',
+  Laterality: '00200060',
+  NumberOfPatientRelatedStudies: '00201200',
   NumberOfStudyRelatedSeries: '00201206',
   NumberOfStudyRelatedInstances: '00201208',
   NumberOfSeriesRelatedInstances: '00201209',
@@ -75,6 +82,12 @@ export const Tag = {
   SourceApplicationEntityTitle: '00020016',
   QueryRetrieveLevel: '00080052',
   RetrieveURI: '0040E010',
+  // Command elements (PS3.7 E.1) of the C-MOVE response, which the Send response module reuses.
+  Status: '00000900',
+  NumberOfRemainingSuboperations: '00001020',
+  NumberOfCompletedSuboperations: '00001021',
+  NumberOfFailedSuboperations: '00001022',
+  NumberOfWarningSuboperations: '00001023',
   Item: 'FFFEE000',
   ItemDelimitationItem: 'FFFEE00D',
   SequenceDelimitationItem: 'FFFEE0DD',
@@ -88,4 +101,9 @@ export const PIXEL_DATA_TAGS: readonly string[] = [Tag.PixelData, Tag.FloatPixel
 /** A tag number (group << 16 | element) as the DICOM JSON Model writes it: 8 upper-case hex digits (PS3.18 F.2.1). */
 export function tagString(tag: number): string {
   return (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+}
+
+/** A tag as the DICOM JSON Model writes it ('GGGGEEEE') -> its number (group << 16 | element), as PS3.5 7.1 encodes it. */
+export function tagNumber(tag: string): number {
+  return Number.parseInt(tag, 16);
 }

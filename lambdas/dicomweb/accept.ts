@@ -3,7 +3,7 @@
  * `accept` query parameter which replaces it when present (PS3.18 8.3.3.1), ranked by quality value,
  * then matched against what each kind of resource can be returned as.
  */
-import { MediaType } from '../handlers/http';
+import { MediaType } from './messages';
 import { parseMediaType } from '../dicom/multipart';
 import { isValidUid, TransferSyntax } from '../dicom/uid';
 import { BadRequestError, NotAcceptableError } from './errors';

@@ -5,17 +5,6 @@
 import { Tag } from '../dicom/tags';
 import type { Level } from '../storage/ports';
 
-/**
- * Tags the index keeps that lambdas/dicom/tags.ts does not name yet (PS3.6); to move into `Tag`.
- */
-const MoreTag = {
-  IssuerOfPatientID: '00100021',
-  BodyPartExamined: '00180015',
-  Laterality: '00200060',
-  ContentDate: '00080023',
-  ContentTime: '00080033',
-} as const;
-
 /** PS3.4 C.4.1.1.3.1 / PS3.18 Table 10.6.3-3: everything stored here is ONLINE. */
 export const INSTANCE_AVAILABILITY = 'ONLINE';
 
@@ -29,6 +18,9 @@ export const UID_TAG_OF_LEVEL: Readonly<Record<Level, string>> = {
 /** Items of Request Attributes Sequence keep only the keys a series search matches on (Table 10.6.1-5). */
 export const REQUEST_ATTRIBUTES_ITEM_TAGS: readonly string[] = [Tag.ScheduledProcedureStepID, Tag.RequestedProcedureID];
 
+/** Patient module attributes an index entry keeps: the patient-level keys of PS3.4 Table C.6-1 it answers. */
+export const PATIENT_ATTRIBUTES: readonly string[] = [Tag.PatientName, Tag.PatientID, Tag.IssuerOfPatientID, Tag.PatientBirthDate, Tag.PatientSex];
+
 /**
  * Attributes an index entry keeps from the instance, per level: Patient and General Study modules at
  * study level, General Series (and request attributes) at series level, SOP Common and image size at
@@ -37,11 +29,7 @@ export const REQUEST_ATTRIBUTES_ITEM_TAGS: readonly string[] = [Tag.ScheduledPro
 export const STORED_ATTRIBUTES: Readonly<Record<Level, readonly string[]>> = {
   STUDY: [
     Tag.SpecificCharacterSet,
-    Tag.PatientName,
-    Tag.PatientID,
-    MoreTag.IssuerOfPatientID,
-    Tag.PatientBirthDate,
-    Tag.PatientSex,
+    ...PATIENT_ATTRIBUTES,
     Tag.StudyInstanceUID,
     Tag.StudyDate,
     Tag.StudyTime,
@@ -56,8 +44,8 @@ export const STORED_ATTRIBUTES: Readonly<Record<Level, readonly string[]>> = {
     Tag.SeriesInstanceUID,
     Tag.SeriesNumber,
     Tag.SeriesDescription,
-    MoreTag.BodyPartExamined,
-    MoreTag.Laterality,
+    Tag.BodyPartExamined,
+    Tag.Laterality,
     Tag.PerformedProcedureStepStartDate,
     Tag.PerformedProcedureStepStartTime,
     Tag.RequestAttributesSequence,
@@ -70,8 +58,8 @@ export const STORED_ATTRIBUTES: Readonly<Record<Level, readonly string[]>> = {
     Tag.Columns,
     Tag.BitsAllocated,
     Tag.NumberOfFrames,
-    MoreTag.ContentDate,
-    MoreTag.ContentTime,
+    Tag.ContentDate,
+    Tag.ContentTime,
   ],
 };
 

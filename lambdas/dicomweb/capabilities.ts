@@ -4,10 +4,18 @@
  * it says exactly what is served. Formats: WADL (application/vnd.sun.wadl+xml, PS3.18 8.9.3, the
  * default) and the same content as JSON (application/json) for user agents that prefer it.
  */
-import type { Route } from '../../lib/routes';
-import { SERVICE_ROOT } from '../../lib/routes';
 import { NotAcceptableError } from './errors';
 import { parseAccept, mediaRangeMatches } from './accept';
+
+/** The service root, whose OPTIONS describes every resource (PS3.18 8.9). */
+export const SERVICE_ROOT = '/';
+
+/** A served transaction as the description needs it: one row of the route table. */
+export interface ServedTransaction {
+  readonly method: string;
+  readonly path: string;
+  readonly transaction: string;
+}
 
 export const WADL = 'application/vnd.sun.wadl+xml';
 const JSON_TYPE = 'application/json';
@@ -45,7 +53,7 @@ export interface CapabilityResource {
 }
 
 /** The resource tree of the routes under `scope` (a template of the table, or the service root). */
-export function capabilityTree(routes: readonly Route[], scope: string = SERVICE_ROOT): CapabilityResource {
+export function capabilityTree(routes: readonly ServedTransaction[], scope: string = SERVICE_ROOT): CapabilityResource {
   const root: CapabilityResource = { path: scope, methods: [], resources: [] };
   const prefix = scope === SERVICE_ROOT ? [] : scope.split('/').filter(Boolean);
   for (const route of routes) {

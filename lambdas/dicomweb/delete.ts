@@ -1,6 +1,6 @@
 /**
  * Deletion of studies, series and instances: not a PS3.18 transaction, the archive's management of its
- * own resources (lib/routes.ts DeleteStudy / DeleteSeries / DeleteInstance).
+ * own resources (lambdas/http/routes.ts DeleteStudy / DeleteSeries / DeleteInstance).
  *
  * A study or series of any size is deleted as a job that survives the function timeout:
  * 1. A Delete job (ports.ts DeleteJob) is written first, then the tombstone. From then on Retrieve of

@@ -1,6 +1,6 @@
 /**
- * Typed errors of the DICOMweb services, each carrying its HTTP status (STYLE.md 4).
- * They are turned into responses in exactly one place: lambdas/handlers/middleware.ts.
+ * Typed errors of the DICOMweb services, each carrying its HTTP status, mapped to a response in one
+ * place, the middleware's error handler (lambdas/http/middleware.ts; docs/architecture.md, habits).
  * A 5xx never leaks its internal message.
  */
 

@@ -1,11 +1,12 @@
 /**
- * The study, series and instance index entries of one stored instance (DESIGN.md, storage model).
+ * The study, series and instance index entries of one stored instance (docs/architecture.md, storage model).
  * Each entry keeps its level's attributes plus those of the levels above, so that a relational search
  * (e.g. /instances?PatientID=...) matches a single entry.
  */
 import { Tag } from '../dicom/tags';
 import { copyJson, stringValue } from '../dicom/json';
-import type { DicomJson, IndexEntry, InstanceObject, Level } from '../storage/ports';
+import type { IndexEntry, InstanceObject, Level } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { REQUEST_ATTRIBUTES_ITEM_TAGS, STORED_ATTRIBUTES, levelsUpTo } from './attributes';
 import { BadRequestError } from './errors';
 

@@ -2,7 +2,9 @@
  * Attribute matching of QIDO-RS (PS3.18 8.3.4.1) with the semantics of C-FIND matching
  * (PS3.4 C.2.2.2), on DICOM JSON values (PS3.18 Annex F). Pure: no I/O.
  */
-import type { DateRange, DicomJson, DicomJsonElement } from '../storage/ports';
+import { Tag } from '../dicom/tags';
+import type { DateRange } from '../storage/ports';
+import type { DicomJson, DicomJsonElement } from '../dicom/json';
 import { NAME_SEPARATORS, componentGroups, cutNameTerm, nameIndexFold, trimName, type PersonName } from '../dicom/person-name';
 
 /** One matching key: a tag ('GGGGEEEE') or a sequence path ('GGGGEEEE.GGGGEEEE'), and its value. */
@@ -159,10 +161,10 @@ function matchesRange(vr: string, stored: string, key: string): boolean {
 
 /** Date/Time attribute pairs that take combined range matching (PS3.4 C.2.2.2.5.1). */
 const DATE_TIME_PAIRS: readonly (readonly [string, string])[] = [
-  ['00080020', '00080030'], // StudyDate, StudyTime
-  ['00080021', '00080031'], // SeriesDate, SeriesTime
-  ['00080023', '00080033'], // ContentDate, ContentTime
-  ['00400244', '00400245'], // PerformedProcedureStepStartDate / StartTime
+  [Tag.StudyDate, Tag.StudyTime],
+  [Tag.SeriesDate, Tag.SeriesTime],
+  [Tag.ContentDate, Tag.ContentTime],
+  [Tag.PerformedProcedureStepStartDate, Tag.PerformedProcedureStepStartTime],
 ];
 
 /** Tags of the date and time keys that are both ranges, hence matched as one date-time range. */

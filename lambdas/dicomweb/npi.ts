@@ -6,25 +6,28 @@
  * Store shares the request parsing, per-instance checks and Store Instances Response Module of
  * STOW-RS (store.ts); Search shares the query parameter rules and the matching of QIDO-RS
  * (query-params.ts, matching.ts) with each category's own keys; Retrieve shares the content
- * negotiation and multipart writing of WADO-RS (accept.ts, retrieve.ts).
+ * negotiation and multipart writing of WADO-RS (accept.ts, representation.ts, stored-objects.ts).
  */
 import { createHash } from 'node:crypto';
 import { toDicomJson } from '../dicom/json';
 import { toExplicitVRLittleEndian } from '../dicom/part10';
 import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
-import { MediaType, type DicomwebResponse, type RequestBody } from '../handlers/http';
+import { MediaType, type DicomwebResponse, type RequestBody } from './messages';
 import { npiMetadataKey, npiObjectKey, objectVersion } from '../storage/keys';
-import type { BlobStore, DicomJson, InstanceObject, NpiEntry, NpiIndex } from '../storage/ports';
+import type { BlobStore, InstanceObject, NpiEntry, NpiIndex } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { negotiateInstances, negotiateMetadata } from './accept';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
 import { isSopClassOf, type NpiCategory } from './npi-categories';
 import { npiIndexedTags, npiMatchableTags } from './npi-keys';
 import { parseSearchParameters, type ParseOptions, type SearchParameters } from './query-params';
 import { matchesAll } from './matching';
-import { multipartResponse, readObject, representationOf, streamObject } from './retrieve';
+import { multipartResponse, representationOf } from './representation';
+import { readObject, streamObject } from './stored-objects';
 import { fitsIndex } from './index-entries';
-import { DuplicateSOPInstance, readInstance, storeRequestParts, type StoreOutcome, type StoreResult } from './store';
+import { DuplicateSOPInstance, readInstance, type StoreOutcome, type StoreResult } from './store';
+import { storeRequestParts } from './store-request';
 import { FailureReason } from './status-codes';
 import { absolute, npiInstancePath } from './uris';
 import type { SearchLimits, SearchResult } from './search';
@@ -199,7 +202,7 @@ export class NpiService {
       digest,
       numberOfFrames: 0,
     };
-    // Object first, then the index entry (DESIGN.md write order): a crash leaves an unindexed object only.
+    // Object first, then the index entry (docs/architecture.md, write order): a crash leaves an unindexed object only.
     await this.blobs.put(object.objectKey, part10, MediaType.Dicom);
     await this.blobs.put(object.metadataKey, Buffer.from(JSON.stringify(metadata)), MediaType.DicomJson);
     const attributes: DicomJson = {};

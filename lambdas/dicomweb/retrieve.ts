@@ -6,10 +6,10 @@
  * Every check that can fail the request (400, 404/410, 406, 413) runs before the response starts;
  * once the body streams, only a storage failure can interrupt it.
  */
-import { Readable } from 'node:stream';
 import { getBulkData } from '../dicom/json';
-import { newBoundary, writeMultipartRelated, type OutgoingPart } from '../dicom/multipart';
-import { binaryValueAt, concatBytes, scanPart10HeaderOrNeed, type Part10Header } from '../dicom/part10-scan';
+import type { DicomJson } from '../dicom/json';
+import type { OutgoingPart } from '../dicom/multipart';
+import { binaryValueAt } from '../dicom/part10-scan';
 import { encapsulatedPixelDataOf, readEncapsulatedFrames, readEncapsulatedValue } from '../dicom/frames/encapsulated';
 import { FrameError, type FramesFound } from '../dicom/frames/frame-numbers';
 import { PIXEL_DATA_SCAN_STOP } from '../dicom/frames/header-scan';
@@ -17,18 +17,14 @@ import { extractFrames, numberOfFrames } from '../dicom/frames/instance';
 import { isLittleEndianNative, nativePixelDataOf, readNativeFrames } from '../dicom/frames/native';
 import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isUncompressedTransferSyntax } from '../dicom/uid';
-import { MediaType, warningHeader, type DicomwebResponse } from '../handlers/http';
-import type { BlobStore, DicomJson, IndexEntry, InstanceObject, Level, MetadataIndex } from '../storage/ports';
-import { ANY_TRANSFER_SYNTAX, DEFAULT_TRANSFER_SYNTAX, negotiateInstances, negotiateMetadata, negotiateOctetStream } from './accept';
+import type { BlobStore, IndexEntry, InstanceObject, Level, MetadataIndex } from '../storage/ports';
+import { ANY_TRANSFER_SYNTAX, negotiateInstances, negotiateMetadata, negotiateOctetStream } from './accept';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
+import { MediaType, warningHeader, type DicomwebResponse } from './messages';
+import { multipartResponse, octetStreamTransferSyntax, representationOf } from './representation';
 import { absentResourceError, assertNotBeingDeleted, assertValidUids, eachInstanceOf, instancesOf, levelOf, type ResourceUids } from './resources';
+import { closeBody, dcmjsCodec, mapOrdered, readObject, storedInstance, storedObjectReader, streamObject } from './stored-objects';
 import { absolute, bulkDataPath, instancePath, tagPathFromSegment } from './uris';
-
-/**
- * The Part 10 codec (dcmjs), loaded on first use: instances as stored, metadata and frames of native
- * pixel data need none of it, so the retrieve function's cold start does not load it (about 40 ms).
- */
-const dcmjsCodec = () => import('../dicom/part10');
 
 export interface RetrieveRequest extends ResourceUids {
   /** Frame list of RetrieveFrames, e.g. '1,3,5' (PS3.18 10.4.1.1.3). */
@@ -55,13 +51,6 @@ const METADATA_READ_AHEAD = 8;
  * result): 1 keeps at most two objects open, the one streaming and the next.
  */
 const INSTANCE_READ_AHEAD = 1;
-
-/** How one stored instance is returned in a negotiated transfer syntax. */
-interface Representation {
-  readonly transferSyntaxUID: string;
-  /** Converted to Explicit VR Little Endian from another uncompressed transfer syntax. */
-  readonly transcode: boolean;
-}
 
 export class RetrieveService {
   constructor(
@@ -163,7 +152,7 @@ export class RetrieveService {
   private async bulkDataOf(object: InstanceObject, tagPath: string): Promise<Uint8Array | undefined> {
     const native = isLittleEndianNative(object.transferSyntaxUID) && !tagPath.includes('/');
     const encapsulated = tagPath === Tag.PixelData && !isUncompressedTransferSyntax(object.transferSyntaxUID);
-    const source = await this.storedObjectReader(object, native || encapsulated);
+    const source = await storedObjectReader(this.blobs, object, native || encapsulated);
     const limit = (total: number) => this.assertWithinLimit(total, LOWER_LEVEL_ADVICE.INSTANCE);
     if (native) {
       const tag = parseInt(tagPath, 16);
@@ -289,7 +278,7 @@ export class RetrieveService {
   private async framesOf(object: InstanceObject, frameNumbers: readonly number[]): Promise<FramesFound & { frameCount: number }> {
     const native = isLittleEndianNative(object.transferSyntaxUID);
     const encapsulated = !isUncompressedTransferSyntax(object.transferSyntaxUID);
-    const source = await this.storedObjectReader(object, native || encapsulated);
+    const source = await storedObjectReader(this.blobs, object, native || encapsulated);
     const { header, bytes } = native || encapsulated ? await source.header(PIXEL_DATA_SCAN_STOP) : { bytes: new Uint8Array(0) };
     const pixelData = header && nativePixelDataOf(header, bytes);
     if (pixelData) {
@@ -305,41 +294,6 @@ export class RetrieveService {
     const frameCount = numberOfFrames(instance);
     if (frameCount === 0) throw new NotFoundError('the instance has no pixel data, hence no frames');
     return { ...(await framesOrNotAcceptable(async () => extractFrames(instance, frameNumbers))), frameCount };
-  }
-
-  /**
-   * A reader of a stored object (a StoredObjectReader with its header and its whole) that holds its
-   * beginning for a header walk: of an object above FRAME_RANGE_MIN_BYTES whose header may be walked
-   * (`walkable`), its first HEADER_PREFIX_BYTES; of any other, all of it. `read(start,
-   * end)` answers bytes of the object, by range beyond the head; `stream(start)` the object from start
-   * on, in chunks (a StoredObjectReader); `whole()` the object.
-   */
-  private async storedObjectReader(object: InstanceObject, walkable: boolean) {
-    const { blobs } = this;
-    const ranged = walkable && object.size > FRAME_RANGE_MIN_BYTES;
-    let head = ranged ? await readRange(blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(blobs, object);
-    return {
-      size: object.size,
-      read: (start: number, end: number): Promise<Uint8Array> =>
-        end <= head.length ? Promise.resolve(head.subarray(start, end)) : readRange(blobs, object, start, end),
-      stream: async (start: number): Promise<AsyncIterable<Uint8Array>> =>
-        ranged ? streamObject(blobs, object, start) : chunks([head.subarray(start)]),
-      whole: (): Promise<Uint8Array> => (ranged ? readObject(blobs, object) : Promise.resolve(head)),
-      /**
-       * The header up to `stopTag` (scanPart10Header) and the bytes it was read from: the head, read
-       * further while the header does not end in it (a long header: an Extended Offset Table of many
-       * frames, say), up to HEADER_PREFIX_MAX_BYTES. No header where scanPart10Header answers undefined.
-       */
-      header: async (stopTag: number): Promise<{ header?: Part10Header; bytes: Uint8Array }> => {
-        for (;;) {
-          const scan = scanPart10HeaderOrNeed(head, stopTag);
-          if (!scan || 'stop' in scan) return { header: scan, bytes: head };
-          const to = Math.min(object.size, scan.bytesNeeded + HEADER_PREFIX_BYTES);
-          if (!ranged || to <= head.length || to > HEADER_PREFIX_MAX_BYTES) return { bytes: head };
-          head = concatBytes([head, await readRange(blobs, object, head.length, to)]);
-        }
-      },
-    };
   }
 
   private assertWithinLimit(bytes: number, advice: string): void {
@@ -366,52 +320,13 @@ function required(uid: string | undefined, name: string): string {
   return uid;
 }
 
-/** What to ask for instead when a response would be too large (DESIGN.md, limits). */
+/** What to ask for instead when a response would be too large (docs/architecture.md, limits). */
 const LOWER_LEVEL_ADVICE: Readonly<Record<Level, string>> = {
   STUDY: 'retrieve the study series by series (/studies/{study}/series/{series})',
   SERIES: 'retrieve the series instance by instance (/studies/{study}/series/{series}/instances/{instance})',
   INSTANCE: 'retrieve the instance frame by frame (/studies/{study}/series/{series}/instances/{instance}/frames/{frames})',
 };
 
-/**
- * The first acceptable transfer syntax this instance can be returned in (PS3.18 8.7.3.5.2):
- * '*' means as stored; Explicit VR Little Endian is produced from any uncompressed transfer syntax;
- * any other UID only when the instance is stored in it. Compressed instances are never decompressed.
- */
-export function representationOf(object: InstanceObject, syntaxes: readonly string[]): Representation | undefined {
-  const stored = object.transferSyntaxUID;
-  for (const ts of syntaxes) {
-    if (ts === ANY_TRANSFER_SYNTAX || ts === stored) return { transferSyntaxUID: stored, transcode: false };
-    if (ts === DEFAULT_TRANSFER_SYNTAX && isUncompressedTransferSyntax(stored)) {
-      return { transferSyntaxUID: ts, transcode: true };
-    }
-  }
-  return undefined;
-}
-
-/**
- * Transfer syntax of frames or bulkdata returned as application/octet-stream (PS3.18 8.7.3.3.2):
- * native values are little endian bytes (Explicit VR Little Endian); encapsulated pixel data keeps the
- * transfer syntax it is stored in, and is returned only when that one (or '*') is acceptable.
- */
-function octetStreamTransferSyntax(stored: string, isPixelData: boolean, syntaxes: readonly string[]): string {
-  const produced = isPixelData && !isUncompressedTransferSyntax(stored) ? stored : DEFAULT_TRANSFER_SYNTAX;
-  if (syntaxes.includes(ANY_TRANSFER_SYNTAX) || syntaxes.includes(produced)) return produced;
-  throw new NotAcceptableError('the value cannot be returned in the requested transfer syntax', [
-    { target: 'Accept', message: `available as transfer-syntax=${produced} (or ask for transfer-syntax=${ANY_TRANSFER_SYNTAX})` },
-  ]);
-}
-
-
-/**
- * Objects larger than this have their frames read by range: the header first (HEADER_PREFIX_BYTES),
- * then the bytes of the frames asked, so memory and transfer follow the frames, not the object.
- */
-const FRAME_RANGE_MIN_BYTES = 1024 * 1024;
-/** The beginning of an object read for its header; a longer header is read further, up to HEADER_PREFIX_MAX_BYTES. */
-const HEADER_PREFIX_BYTES = 64 * 1024;
-/** A header longer than this makes the object be read whole. */
-const HEADER_PREFIX_MAX_BYTES = 4 * 1024 * 1024;
 const FRAMES_ADVICE = 'retrieve fewer frames per request';
 
 /** The frames `cut` answers; a FrameError (stored pixel data whose frames cannot be cut) as 406. */
@@ -423,21 +338,6 @@ async function framesOrNotAcceptable<T>(cut: () => Promise<T>): Promise<T> {
     throw new NotAcceptableError('the frames of this instance cannot be delimited', [
       { target: 'frames', message: 'retrieve the instance, or its Pixel Data as bulkdata, instead' },
     ]);
-  }
-}
-
-/**
- * A stored instance read with dcmjs. The Store reads every instance before storing it, so one it
- * cannot read was stored by an earlier version that read less (or changed in S3): answered 406, what
- * it holds cannot be produced, rather than 500.
- */
-async function storedInstance(bytes: Uint8Array, what: string) {
-  const { readPart10, Part10Error } = await dcmjsCodec();
-  try {
-    return readPart10(bytes);
-  } catch (error) {
-    if (!(error instanceof Part10Error)) throw error;
-    throw new NotAcceptableError(`the stored instance cannot be read for ${what}`, [{ message: 'retrieve the instance as stored (transfer-syntax=*) instead' }]);
   }
 }
 
@@ -464,46 +364,6 @@ function parseTagPath(segment: string | undefined): string {
   return tagPath;
 }
 
-export function multipartResponse(
-  partType: string,
-  parts: Iterable<OutgoingPart> | AsyncIterable<OutgoingPart>,
-  warning?: string,
-): DicomwebResponse {
-  const boundary = newBoundary();
-  return {
-    // 206: only part of what was asked can be returned (PS3.18 10.4.3, Table 10.4.3-1).
-    status: warning ? 206 : 200,
-    headers: {
-      'Content-Type': `${MediaType.MultipartRelated}; type="${partType}"; boundary=${boundary}`,
-      ...(warning && { Warning: warning }),
-    },
-    body: writeMultipartRelated(parts, boundary),
-  };
-}
-
-export async function readObject(blobs: BlobStore, object: InstanceObject, key: 'objectKey' | 'metadataKey' = 'objectKey'): Promise<Uint8Array> {
-  const bytes = await blobs.get(object[key]);
-  // Indexed but absent: the index was written after the object (DESIGN.md), so this is a storage fault.
-  if (!bytes) throw new Error(`stored object missing for an indexed instance (${key})`);
-  return bytes;
-}
-
-async function readRange(blobs: BlobStore, object: InstanceObject, start: number, end: number): Promise<Uint8Array> {
-  const bytes = await blobs.getRange(object.objectKey, start, end);
-  if (!bytes) throw new Error('stored object missing for an indexed instance (objectKey)');
-  return bytes;
-}
-
-async function* chunks(parts: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
-  yield* parts;
-}
-
-export async function streamObject(blobs: BlobStore, object: InstanceObject, start = 0): Promise<AsyncIterable<Uint8Array>> {
-  const stream = await blobs.getStream(object.objectKey, start);
-  if (!stream) throw new Error('stored object missing for an indexed instance (objectKey)');
-  return stream;
-}
-
 /** A copy of a stored DICOM JSON object whose relative BulkDataURIs (uris.ts) are made absolute. */
 export function withAbsoluteBulkDataURIs(dataset: DicomJson, baseUrl: string): DicomJson {
   const out: DicomJson = {};
@@ -517,50 +377,4 @@ export function withAbsoluteBulkDataURIs(dataset: DicomJson, baseUrl: string): D
     }
   }
   return out;
-}
-
-/**
- * Maps items with at most `concurrency` calls in flight, yielding results in input order.
- * A rejection surfaces when its turn comes; none is left unhandled meanwhile. When the consumer stops
- * early, `dispose` receives the results already started and never yielded.
- */
-async function* mapOrdered<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T) => Promise<R>,
-  dispose: (result: R) => void = () => undefined,
-): AsyncIterable<R> {
-  const pending: Promise<R>[] = [];
-  let next = 0;
-  const start = () => {
-    const p = fn(items[next++]!);
-    p.catch(() => undefined);
-    pending.push(p);
-  };
-  try {
-    while (next < items.length && pending.length < concurrency) start();
-    while (pending.length > 0) {
-      const result = await pending.shift()!;
-      if (next < items.length) start();
-      yield result;
-    }
-  } finally {
-    for (const p of pending) p.then(dispose, () => undefined);
-  }
-}
-
-/** Ends a part body that will not be read, releasing its connection. */
-async function closeBody(body: OutgoingPart['body']): Promise<void> {
-  if (body instanceof Uint8Array) return;
-  // A Node stream (what the S3 adapter answers) is destroyed: its async iterator, never started,
-  // would not release it.
-  if (body instanceof Readable) {
-    body.destroy();
-    return;
-  }
-  try {
-    await body[Symbol.asyncIterator]().return?.();
-  } catch {
-    // already failed: nothing left to release
-  }
 }

@@ -4,7 +4,8 @@
  */
 import { vrOf } from '../dicom/dictionary';
 import { Tag } from '../dicom/tags';
-import type { DicomJson, EntryKeys, IndexEntry, IndexQuery, Level, MetadataIndex } from '../storage/ports';
+import type { EntryKeys, IndexEntry, IndexQuery, Level, MetadataIndex } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { DEFAULT_RETURN_ATTRIBUTES, INSTANCE_AVAILABILITY, UID_TAG_OF_LEVEL } from './attributes';
 import { PayloadTooLargeError } from './errors';
 import { dateRangeOf, matchesAll, personNameIndexPrefix, type MatchKey } from './matching';

@@ -5,8 +5,8 @@
  */
 import { MultipartError, parseMediaType, readMultipartRelated, type MultipartPart } from '../dicom/multipart';
 import { Tag } from '../dicom/tags';
-import { warningHeader } from '../handlers/http';
-import type { DicomJson } from '../storage/ports';
+import { warningHeader } from './messages';
+import type { DicomJson } from '../dicom/json';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
 import { FailureReason } from './status-codes';
 import type { StoreOutcome, StoreRequest, StoreResult, StoreTarget } from './store';

@@ -5,7 +5,7 @@
  * The body is read part by part while the instances are stored (storeRequestParts): memory holds a
  * few instances, however many the request carries.
  *
- * Write order (DESIGN.md) keeps every crash state harmless: study and series entries first (a study
+ * Write order (docs/architecture.md) keeps every crash state harmless: study and series entries first (a study
  * with no instance yet is visible but empty), then the Part 10 object and its metadata in S3, then the
  * instance entry with a conditional put; only the writer that created the instance entry bumps the
  * counters, once per series and study when the request ends (StoreBookkeeping; a crash before that
@@ -27,17 +27,15 @@ import { toDicomJson } from '../dicom/json';
 import { Part10Error, readPart10, type ParsedInstance, type ReadPart10Options } from '../dicom/part10';
 import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
-import type { RequestBody } from '../handlers/http';
+import type { RequestBody } from './messages';
 import { instanceMetadataKey, instanceObjectKey, objectVersion } from '../storage/keys';
-import type { BlobStore, DicomJson, InstanceObject, InstanceKey, MetadataIndex } from '../storage/ports';
+import type { BlobStore, InstanceObject, InstanceKey, MetadataIndex } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { BadRequestError } from './errors';
 import { buildIndexEntries } from './index-entries';
 import { FailureReason } from './status-codes';
 import { storeRequestParts } from './store-request';
 import { absolute, bulkDataPath, instancePath } from './uris';
-
-// The request as a whole, for the callers that import it from here.
-export { isDicomPart, requestBoundary, requestTooLarge, storeInstancesResponse, storeRequestParts } from './store-request';
 
 const DICOM = 'application/dicom';
 
@@ -87,12 +85,12 @@ export type StoreOutcome = { readonly referenced: Referenced } | { readonly fail
 export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'> & {
   /**
    * Study and series entries already ensured by this request, keyed `{study}/{series}`: the instances
-   * of one request share one ensure (two conditional puts) per series instead of one each.
+   * of one request share one ensure (two conditional puts) per series.
    */
   readonly ensured?: Map<string, Promise<boolean>>;
   /**
    * What the request's created instances still need once it ends: counters and tombstone clean-up,
-   * written together instead of per instance; without one, each instance writes its own.
+   * written together when the request ends; without one, each instance writes its own.
    */
   readonly bookkeeping?: StoreBookkeeping;
 };
@@ -100,9 +98,9 @@ export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'> & {
 /**
  * What one Store request adds to NumberOfSeriesRelatedInstances, NumberOfStudyRelatedInstances and
  * ModalitiesInStudy (PS3.18 10.6.3.3), and the tombstones its instances revive. Only instances whose
- * entry this request created count (DESIGN.md: only the writer that created the instance item bumps
- * the counters). Written when the request ends: two ADDs per series and study, one BatchWriteItem per
- * 25 tombstones, instead of five writes per instance. A tombstone only answers for an entry that is
+ * entry this request created count (docs/architecture.md: only the writer that created the instance
+ * item bumps the counters). Written when the request ends, so the writes follow the series, not the
+ * instances: two ADDs per series and study, one BatchWriteItem per 25 tombstones. A tombstone only answers for an entry that is
  * missing (410 Gone), so clearing it after the entry exists is invisible to readers.
  */
 export class StoreBookkeeping {

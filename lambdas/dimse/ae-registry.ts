@@ -42,3 +42,22 @@ export function dimseAddressOf(destination: Destination): ApplicationEntity | un
   const { aeTitle, host, port } = destination;
   return aeTitle !== undefined && host !== undefined && port !== undefined ? { aeTitle, host, port } : undefined;
 }
+
+/**
+ * PS3.4 C.4.2.3.1.1.7: sub-operations that fail with one mechanism are retried with the next; warnings
+ * never are. `attempt` performs the items with one mechanism and returns those that failed; the result
+ * is what failed with every mechanism tried (or was left when `stopped`, e.g. by C-CANCEL-MOVE).
+ */
+export async function retryWithNextMechanism<T>(
+  mechanisms: readonly SubOperationMechanism[],
+  items: readonly T[],
+  attempt: (mechanism: SubOperationMechanism, items: readonly T[], isLast: boolean) => Promise<readonly T[]>,
+  stopped: () => boolean = () => false,
+): Promise<readonly T[]> {
+  let todo = items;
+  for (const [i, mechanism] of mechanisms.entries()) {
+    if (todo.length === 0 || stopped()) break;
+    todo = await attempt(mechanism, todo, i === mechanisms.length - 1);
+  }
+  return todo;
+}

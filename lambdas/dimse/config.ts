@@ -29,9 +29,10 @@ export interface DimseConfig {
    */
   readonly maxObjectBytes: number;
   /**
-   * C-STORE data set bytes held at once over all associations (at least maxObjectBytes). Storing
-   * holds a data set about three times over (fragments, the Part 10 file, the parsed values), so the
-   * process needs some 3 x this plus its own ~150 MB: 256 MiB fits the 1 GiB Fargate task.
+   * C-STORE data set bytes held at once over all associations (at least maxObjectBytes). Storing a
+   * data set grows the process by about 2.5 times its size at most (fragments, the Part 10 file,
+   * garbage not yet collected), so the process needs roughly 2.5 x this plus its own ~150 MB:
+   * 256 MiB fits the 1 GiB Fargate task (docs/dimse-gateway.md, sizing).
    */
   readonly maxBufferedBytes: number;
 }

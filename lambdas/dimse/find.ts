@@ -5,9 +5,11 @@
  * arrives between matches; A900 for a malformed Identifier; A700 when the search would read too many
  * index entries; C000 when the search fails otherwise.
  */
+import { Tag } from '../dicom/tags';
+import { PATIENT_ATTRIBUTES } from '../dicomweb/attributes';
 import { PayloadTooLargeError } from '../dicomweb/errors';
 import type { SearchService } from '../dicomweb/search';
-import type { DicomJson } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { DimseStatusError, findQueryOf, patientsOf, responseIdentifier, type InformationModel } from './identifier';
 import { Status } from './status';
 
@@ -18,7 +20,7 @@ export interface FindResponse {
   readonly offendingElements?: readonly string[];
 }
 
-const PATIENT_RETURN_TAGS = ['00100010', '00100020', '00100021', '00100030', '00100040', '00080005'];
+const PATIENT_RETURN_TAGS = [...PATIENT_ATTRIBUTES, Tag.SpecificCharacterSet];
 
 /** The responses of one C-FIND, Pending ones first, the final one last. */
 export async function* performFind(

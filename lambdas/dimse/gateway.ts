@@ -2,11 +2,15 @@
  * Wires the DIMSE gateway over the archive's services (the same StoreService, SearchService, index,
  * object store and destination registry as the DICOMweb handlers).
  */
-import type { Services } from '../handlers/services';
 import type { DimseConfig } from './config';
-import { startDimseGateway, type DimseGateway } from './scp';
+import { startDimseGateway, type DimseGateway, type DimseGatewayDeps } from './scp';
 
-export function startArchiveDimseGateway(services: Services, dimse: DimseConfig, opts: { readonly baseUrl: string }): Promise<DimseGateway> {
+/** The archive's services and ports the gateway uses, as the entry (./main.ts) builds them. */
+export interface ArchiveServices extends Pick<DimseGatewayDeps, 'store' | 'search' | 'index' | 'blobs' | 'destinations'> {
+  readonly config: { readonly sendBatchSize: number; readonly sendMaxBatchBytes?: number };
+}
+
+export function startArchiveDimseGateway(services: ArchiveServices, dimse: DimseConfig, opts: { readonly baseUrl: string }): Promise<DimseGateway> {
   return startDimseGateway(
     {
       store: services.store,

@@ -4,11 +4,12 @@
  * 9.1.5); C-STORE stores the received data set through the StoreService, as STOW-RS does (PS3.4
  * B.2.3); C-FIND and C-MOVE run find.ts and move.ts (PS3.4 C.4.1.3.1, C.4.2.3.1).
  */
+import { Tag } from '../dicom/tags';
 import { ServiceUnavailableError } from '../dicomweb/errors';
 import { StorageUnavailableError } from '../storage/errors';
 import type { SearchService } from '../dicomweb/search';
 import type { StoreService } from '../dicomweb/store';
-import type { DicomJson } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { performFind } from './find';
 import { toDicomJson, type InformationModel } from './identifier';
 import {
@@ -21,7 +22,8 @@ import {
   type CMoveRequest,
   type DimseCStoreRequest,
 } from './lib';
-import { performMove, type MoveDeps, type MoveResponse } from './move';
+import { performMove, type MoveDeps } from './move';
+import type { MoveResponse } from './move-response';
 import { part10File } from './part10-file';
 import { ReceivedDataset, type ReceivedDatasets } from './received-datasets';
 import { isPending, respond, setErrorFields, type ResponseChannel, type ResponseFields } from './respond';
@@ -151,7 +153,7 @@ export async function handleCMove(deps: MoveDeps, request: CMoveRequest, { model
       response.setWarnings(r.counters.warning);
     }
     // C.4.2.1.5: the Identifier of the final response carries Failed SOP Instance UID List (0008,0058).
-    const identifier: DicomJson | undefined = r.failedSOPInstanceUIDs?.length ? { '00080058': { vr: 'UI', Value: [...r.failedSOPInstanceUIDs] } } : undefined;
+    const identifier: DicomJson | undefined = r.failedSOPInstanceUIDs?.length ? { [Tag.FailedSOPInstanceUIDList]: { vr: 'UI', Value: [...r.failedSOPInstanceUIDs] } } : undefined;
     respond(channel, request, response, { ...r, identifier });
   };
   if (!model || !request.getDataset()) return send({ status: model ? Status.IdentifierDoesNotMatchSOPClass : Status.SOPClassNotSupported });

@@ -10,17 +10,18 @@ import { PN_GROUPS, personName } from '../dicom/json';
 import { Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
 import { BadRequestError } from '../dicomweb/errors';
-import { matchableTags } from '../dicomweb/attributes';
+import { PATIENT_ATTRIBUTES, matchableTags } from '../dicomweb/attributes';
 import { normalizedDateTime } from '../dicomweb/index-entries';
 import { parseSearchParameters, type SearchParameters } from '../dicomweb/query-params';
-import type { DicomJson, Level } from '../storage/ports';
+import type { Level } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { Status } from './status';
 
-/** Tags of the Query/Retrieve Identifier the search does not know. */
+/** Tags of the Query/Retrieve Identifier the search does not know: a view on dicom/tags.ts. */
 export const QRTag = {
-  QueryRetrieveLevel: '00080052',
-  RetrieveAETitle: '00080054',
-  NumberOfPatientRelatedStudies: '00201200',
+  QueryRetrieveLevel: Tag.QueryRetrieveLevel,
+  RetrieveAETitle: Tag.RetrieveAETitle,
+  NumberOfPatientRelatedStudies: Tag.NumberOfPatientRelatedStudies,
 } as const;
 
 /** Query/Retrieve Information Models the gateway serves (PS3.4 C.6.1, C.6.2). */
@@ -69,7 +70,7 @@ const NOT_MATCHED = new Set<string>([
 ]);
 
 /** The patient-level keys of PS3.4 Table C.6-1 the index keeps. */
-const PATIENT_KEYS = new Set<string>([Tag.PatientName, Tag.PatientID, '00100021', Tag.PatientBirthDate, Tag.PatientSex]);
+const PATIENT_KEYS = new Set<string>(PATIENT_ATTRIBUTES);
 
 const { DicomMetaDictionary } = dcmjsData as unknown as {
   DicomMetaDictionary: {
@@ -262,7 +263,7 @@ export function responseIdentifier(
 export function patientsOf(studies: readonly DicomJson[]): DicomJson[] {
   const patients = new Map<string, { attributes: DicomJson; studies: number }>();
   for (const study of studies) {
-    const key = `${keyValue(study[Tag.PatientID])}\u0000${keyValue(study['00100021'])}`;
+    const key = `${keyValue(study[Tag.PatientID])}\u0000${keyValue(study[Tag.IssuerOfPatientID])}`;
     const known = patients.get(key);
     if (known) {
       known.studies++;

@@ -1,7 +1,7 @@
 /**
  * Proxy Option of the C-MOVE SCP (PS3.4 C.4.2.3.1.2, Sup 248): the C-MOVE becomes a Send transaction
  * (PS3.18 10.X) at a configured SEND-RS origin server (this archive or another), Check Send Result is
- * polled (lib/cli/send-client.ts sendAndWait follows PS3.2 N.7.3.3.3.X2/X4), and each Send Request
+ * polled (lambdas/send/send-client.ts sendAndWait follows PS3.2 N.7.3.3.3.X2/X4), and each Send Request
  * Response Module becomes a C-MOVE response: Pending with the four counters, then the final Status
  * with the Failed SOP Instance UID List. The origin server keeps the counters (C.4.2.3.1.2.3).
  *
@@ -13,13 +13,13 @@
  * answers Cancel (FE00) at once with the last counters it received; the Send itself runs to its end
  * at the origin server (option 2 of the issue, as far as the origin server goes).
  */
-import { sendAndWait } from '../../lib/cli/send-client';
+import { sendAndWait } from '../send/send-client';
 import { keywordOf } from '../dicom/dictionary';
 import type { SubOperationCounters } from '../send/counters';
 import type { Destination } from '../send/destinations';
 import { SendStatus } from '../send/response-module';
 import type { MoveQuery } from './identifier';
-import type { MoveResponse } from './move';
+import type { MoveResponse } from './move-response';
 import { Status } from './status';
 
 export interface MoveProxyConfig {

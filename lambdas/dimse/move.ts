@@ -10,29 +10,19 @@ import type { SearchService } from '../dicomweb/search';
 import { PayloadTooLargeError } from '../dicomweb/errors';
 import { instancesOf } from '../dicomweb/resources';
 import { DEFAULT_SEND_MAX_BATCH_BYTES } from '../config';
-import { byteBoundedGroups, settleBatch, toBatches, type SubOperationCounters } from '../send/counters';
+import { byteBoundedGroups, settleBatch, toBatches } from '../send/counters';
 import type { Destination, SubOperationMechanism } from '../send/destinations';
 import { sendStatus } from '../send/response-module';
 import { storeInstances, type InstanceToStore, type StoreOptions } from '../send/stow-client';
 import type { DestinationRegistrySource } from '../send/destinations';
-import type { BlobStore, DicomJson, IndexEntry, MetadataIndex } from '../storage/ports';
-import { dimseAddressOf, findMoveDestination } from './ae-registry';
+import type { BlobStore, IndexEntry, MetadataIndex } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
+import { dimseAddressOf, findMoveDestination, retryWithNextMechanism } from './ae-registry';
 import { DimseStatusError, moveQueryOf, type InformationModel } from './identifier';
 import { proxyMove, type MoveProxyConfig } from './move-proxy';
+import type { MoveResponse } from './move-response';
 import { Status, type SubOperationResult } from './status';
 import { storeByCStore } from './store-scu';
-
-/** A C-MOVE response: its Status, the four counters (0000,1020-1023) and the related fields. */
-export interface MoveResponse {
-  readonly status: number;
-  readonly counters?: SubOperationCounters;
-  /** Failed SOP Instance UID List (0008,0058), in the Identifier of a final response (C.4.2.1.5). */
-  readonly failedSOPInstanceUIDs?: readonly string[];
-  /** Error Comment (0000,0902). */
-  readonly comment?: string;
-  /** Offending Element (0000,0901). */
-  readonly offendingElements?: readonly string[];
-}
 
 export interface MoveRequest {
   readonly model: InformationModel;
@@ -126,23 +116,24 @@ class SubOperations {
   }
 
   async run(): Promise<MoveResponse> {
-    let todo: readonly IndexEntry[] = this.instances;
-    for (const [i, mechanism] of this.mechanisms.entries()) {
-      const isLast = i === this.mechanisms.length - 1;
-      const failed: IndexEntry[] = [];
-      const batches = toBatches(todo, this.deps.batchSize).flatMap((batch) =>
-        byteBoundedGroups(batch, (entry) => entry.instance?.size ?? 0, this.deps.maxBatchBytes ?? DEFAULT_SEND_MAX_BATCH_BYTES),
-      );
-      for (const batch of batches) {
-        if (this.signal.aborted) break;
-        const results = await this.deliver(mechanism, batch, isLast);
-        // An instance without a result was not attempted (cancel): it stays Remaining.
-        for (const entry of batch) if (results.get(entry.sopInstanceUID!) === 'failed') failed.push(entry);
-      }
-      // C.4.2.3.1.1.7: what failed is retried with the next mechanism; warnings never are.
-      todo = failed;
-      if (todo.length === 0 || this.signal.aborted) break;
-    }
+    await retryWithNextMechanism(
+      this.mechanisms,
+      this.instances,
+      async (mechanism, todo, isLast) => {
+        const failed: IndexEntry[] = [];
+        const batches = toBatches(todo, this.deps.batchSize).flatMap((batch) =>
+          byteBoundedGroups(batch, (entry) => entry.instance?.size ?? 0, this.deps.maxBatchBytes ?? DEFAULT_SEND_MAX_BATCH_BYTES),
+        );
+        for (const batch of batches) {
+          if (this.signal.aborted) break;
+          const results = await this.deliver(mechanism, batch, isLast);
+          // An instance without a result was not attempted (cancel): it stays Remaining.
+          for (const entry of batch) if (results.get(entry.sopInstanceUID!) === 'failed') failed.push(entry);
+        }
+        return failed;
+      },
+      () => this.signal.aborted,
+    );
     const counters = { ...this.counters };
     if (this.signal.aborted) {
       // C.4.2.3.1: Cancel carries the counters; Remaining is what was not initiated.

@@ -3,7 +3,7 @@
  * number of Pending responses, then one final response (PS3.7 9.1.2.2, 9.1.4.2), each with its Status,
  * Identifier and error fields (PS3.7 C.4); C-STORE with its error fields only.
  */
-import type { DicomJson } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { TransferSyntax } from '../dicom/uid';
 import { toNaturalized } from './identifier';
 import { Dataset, type CFindRequest, type CFindResponse, type CMoveRequest, type CMoveResponse } from './lib';

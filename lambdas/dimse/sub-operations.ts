@@ -4,12 +4,12 @@
  * the destination to a DIMSE AE, else a Store transaction; instances that fail with one mechanism are
  * retried with the next when the entry lists two (C.4.2.3.1.1.7; warnings are not retried).
  * The C-STORE SCU (and with it the DIMSE library) is loaded on the first C-STORE: a Deliver function
- * whose destinations all take STOW-RS never loads it (issue 7: cold start).
+ * whose destinations all take STOW-RS never loads it, which keeps its cold start short.
  */
 import { settleBatch, type BatchOutcome } from '../send/counters';
 import type { Destination } from '../send/destinations';
 import type { InstanceToStore } from '../send/stow-client';
-import { dimseAddressOf, mechanismsOf } from './ae-registry';
+import { dimseAddressOf, mechanismsOf, retryWithNextMechanism } from './ae-registry';
 import { loadDimseConfig } from './config';
 
 export interface SubOperationOptions {
@@ -26,10 +26,8 @@ export async function deliverSubOperations(
   opts: SubOperationOptions,
 ): Promise<BatchOutcome> {
   const done = { completed: [] as string[], warning: [] as string[] };
-  let todo = instances;
   let last: BatchOutcome | undefined;
-  for (const mechanism of mechanismsOf(destination)) {
-    if (todo.length === 0) break;
+  const failed = await retryWithNextMechanism(mechanismsOf(destination), instances, async (mechanism, todo) => {
     const address = dimseAddressOf(destination);
     const outcome =
       mechanism === 'stow'
@@ -40,19 +38,19 @@ export async function deliverSubOperations(
               timeoutMs: opts.cStoreTimeoutMs,
             })
           : undefined;
-    if (!outcome) continue;
+    if (!outcome) return todo;
     last = settleBatch(
       todo.map((i) => i.sopInstanceUID),
       outcome,
     );
     done.completed.push(...last.completed);
     done.warning.push(...last.warning);
-    const failed = new Set(last.failed);
-    todo = todo.filter((i) => failed.has(i.sopInstanceUID));
-  }
+    const failedUIDs = new Set(last.failed);
+    return todo.filter((i) => failedUIDs.has(i.sopInstanceUID));
+  });
   return {
     ...done,
-    failed: todo.map((i) => i.sopInstanceUID),
+    failed: failed.map((i) => i.sopInstanceUID),
     basis: last?.basis ?? { kind: 'transport', fault: 'no sub-operation mechanism', attempts: 0 },
   };
 }

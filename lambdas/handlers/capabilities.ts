@@ -1,10 +1,10 @@
 /** Retrieve Capabilities (PS3.18 8.9): OPTIONS on the service root and on every resource. */
-import { routes } from '../../lib/routes';
+import { routes } from '../http/routes';
 import { capabilityTree, negotiateCapabilities, toWadl, WADL } from '../dicomweb/capabilities';
 import { functionServices } from './function-services';
-import { dicomwebHandler, type Operations } from './middleware';
+import { dicomwebHandler, type Operations } from '../http/middleware';
 
-export const operations: Operations<object> = {
+export const operations: Operations<'capabilities', object> = {
   RetrieveCapabilities: async (req) => {
     const type = negotiateCapabilities(req.headers.accept);
     const tree = capabilityTree(routes, req.resource);

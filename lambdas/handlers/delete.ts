@@ -9,10 +9,11 @@ import { createLambdaClient, invokeSelf, isDeleteContinuationEvent } from '../st
 import { blobStore } from '../storage/factory/blob-store';
 import { metadataIndex } from '../storage/factory/metadata-index';
 import { functionServices } from './function-services';
-import type { DicomwebRequest, DicomwebResponse } from './http';
-import { dicomwebHandler, type Operations } from './middleware';
+import type { DicomwebResponse } from '../dicomweb/messages';
+import type { DicomwebRequest } from '../http/request';
+import { dicomwebHandler, type Operations } from '../http/middleware';
 import type { Services } from './services';
-import { statusReport } from './status-report';
+import { statusReport } from '../http/status-report';
 
 function target(req: DicomwebRequest) {
   return {
@@ -37,7 +38,7 @@ export function deleteResponse(result: DeleteResult): DicomwebResponse {
   );
 }
 
-export const operations: Operations<Pick<Services, 'delete'>> = {
+export const operations: Operations<'delete', Pick<Services, 'delete'>> = {
   DeleteStudy: async (req, s) => deleteResponse(await s.delete.deleteStudy(target(req), budget(req))),
   DeleteSeries: async (req, s) => deleteResponse(await s.delete.deleteSeries(target(req), budget(req))),
   DeleteInstance: async (req, s) => deleteResponse(await s.delete.deleteInstance(target(req))),

@@ -16,7 +16,7 @@ import { metadataIndex } from '../storage/factory/metadata-index';
 import { npiIndex } from '../storage/factory/npi-index';
 import { sendRequestStore } from '../storage/factory/send-request-store';
 import { functionServices } from './function-services';
-import { taskEntry } from './source-mapped-stack';
+import { taskEntry } from '../http/source-mapped-stack';
 
 const services = functionServices((cfg) => {
   const dynamodb = createDynamoDbClient(cfg);

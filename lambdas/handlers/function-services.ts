@@ -1,6 +1,6 @@
 /**
  * The services of one Lambda function, built on its first request from the configuration and kept
- * for the life of the process (STYLE.md 7). Each handler names the ports and services it uses, so its
+ * for the life of the process. Each handler names the ports and services it uses, so its
  * bundle carries only those adapters, their SDK clients and the DICOM code they need (issue 7: cold
  * start); ./services.ts builds every service for the processes that serve every transaction.
  */

@@ -4,18 +4,18 @@ import { NpiService, parseNpiSearchParameters } from '../dicomweb/npi';
 import { blobStore } from '../storage/factory/blob-store';
 import { npiIndex } from '../storage/factory/npi-index';
 import { functionServices } from './function-services';
-import type { DicomwebRequest } from './http';
-import { dicomJson } from './http';
-import { dicomwebHandler, type Operations } from './middleware';
+import type { DicomwebRequest } from '../http/request';
+import { dicomJson } from '../dicomweb/messages';
+import { dicomwebHandler, type Operations } from '../http/middleware';
 import { npiOptions } from './service-options';
 import type { Services } from './services';
 
-/** The {npi-name} is the first path segment of the route template (lib/routes.ts npiRoutes). */
+/** The {npi-name} is the first path segment of the route template (lambdas/http/routes.ts npiRoutes). */
 export function npiCategoryOf(req: Pick<DicomwebRequest, 'resource'>) {
   return requireNpiCategory(req.resource.split('/')[1] ?? '');
 }
 
-export const operations: Operations<Pick<Services, 'npi'>> = {
+export const operations: Operations<'npi', Pick<Services, 'npi'>> = {
   StoreInstances: async (req, { npi }) => {
     const result = await npi.storeInstances({
       category: npiCategoryOf(req),

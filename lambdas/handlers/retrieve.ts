@@ -3,8 +3,8 @@ import { RetrieveService } from '../dicomweb/retrieve';
 import { blobStore } from '../storage/factory/blob-store';
 import { metadataIndex } from '../storage/factory/metadata-index';
 import { functionServices } from './function-services';
-import type { DicomwebRequest } from './http';
-import { dicomwebHandler, type Operations } from './middleware';
+import type { DicomwebRequest } from '../http/request';
+import { dicomwebHandler, type Operations } from '../http/middleware';
 import { retrieveOptions } from './service-options';
 import type { Services } from './services';
 
@@ -21,7 +21,7 @@ function target(req: DicomwebRequest) {
   };
 }
 
-export const operations: Operations<Pick<Services, 'retrieve'>> = {
+export const operations: Operations<'retrieve', Pick<Services, 'retrieve'>> = {
   RetrieveStudy: (req, { retrieve }) => retrieve.retrieveStudy(target(req)),
   RetrieveSeries: (req, { retrieve }) => retrieve.retrieveSeries(target(req)),
   RetrieveInstance: (req, { retrieve }) => retrieve.retrieveInstance(target(req)),

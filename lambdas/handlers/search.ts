@@ -4,10 +4,11 @@ import { SearchService } from '../dicomweb/search';
 import { metadataIndex } from '../storage/factory/metadata-index';
 import type { Level } from '../storage/ports';
 import { functionServices } from './function-services';
-import type { DicomwebRequest, DicomwebResponse } from './http';
-import { dicomJson, warningHeader } from './http';
-import { dicomwebHandler, type Operation, type Operations } from './middleware';
-import { BUFFERED_JSON_ARRAY_BUDGET } from './proxy';
+import type { DicomwebResponse } from '../dicomweb/messages';
+import type { DicomwebRequest } from '../http/request';
+import { dicomJson, warningHeader } from '../dicomweb/messages';
+import { dicomwebHandler, type Operation, type Operations } from '../http/middleware';
+import { BUFFERED_JSON_ARRAY_BUDGET } from '../http/proxy';
 import { searchOptions } from './service-options';
 import type { Services } from './services';
 
@@ -36,7 +37,7 @@ function searchFor(level: Level): Operation<SearchServices> {
   };
 }
 
-export const operations: Operations<SearchServices> = {
+export const operations: Operations<'search', SearchServices> = {
   SearchForStudies: searchFor('STUDY'),
   SearchForSeries: searchFor('SERIES'),
   SearchForInstances: searchFor('INSTANCE'),

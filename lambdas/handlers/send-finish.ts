@@ -8,7 +8,7 @@ import { SendFinish } from '../send/finish';
 import type { FailInput, FinalizeInput } from '../send/workflow-io';
 import { sendRequestStore } from '../storage/factory/send-request-store';
 import { functionServices } from './function-services';
-import { taskEntry } from './source-mapped-stack';
+import { taskEntry } from '../http/source-mapped-stack';
 
 const services = functionServices((cfg) => ({
   finish: new SendFinish(sendRequestStore(cfg)),

@@ -15,7 +15,7 @@ import { npiIndex as npiIndexOf } from '../storage/factory/npi-index';
 import { sendRequestStore } from '../storage/factory/send-request-store';
 import { functionServices } from './function-services';
 import { npiOptions, searchOptions } from './service-options';
-import { taskEntry } from './source-mapped-stack';
+import { taskEntry } from '../http/source-mapped-stack';
 
 const services = functionServices((cfg) => {
   const dynamodb = createDynamoDbClient(cfg);

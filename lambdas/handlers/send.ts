@@ -9,8 +9,9 @@ import { sendRequestStore } from '../storage/factory/send-request-store';
 import { sendWorkflow } from '../storage/factory/send-workflow';
 import { functionServices } from './function-services';
 import type { Level, SendTarget } from '../storage/ports';
-import type { DicomwebRequest, DicomwebResponse } from './http';
-import { dicomwebHandler, type Operations } from './middleware';
+import type { DicomwebResponse } from '../dicomweb/messages';
+import type { DicomwebRequest } from '../http/request';
+import { dicomwebHandler, type Operations } from '../http/middleware';
 import { sendOptions } from './service-options';
 import type { Services } from './services';
 
@@ -35,7 +36,7 @@ function written(result: SendResponse): DicomwebResponse {
   return { status: result.status, headers, body: JSON.stringify(result.payload) };
 }
 
-export const operations: Operations<Pick<Services, 'send'>> = {
+export const operations: Operations<'send', Pick<Services, 'send'>> = {
   Send: async (req, { send }) =>
     written(
       await send.send({

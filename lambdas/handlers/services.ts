@@ -1,5 +1,5 @@
 /**
- * All the services of a process over given ports (STYLE.md 7): SDK clients -> adapters -> services.
+ * All the services of a process over given ports: SDK clients -> adapters -> services.
  * The embedded runtime, the DIMSE gateway and tests build them all; a Lambda function builds only
  * the ones its handler uses (./function-services.ts), with the same options (./service-options.ts).
  */

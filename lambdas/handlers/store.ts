@@ -4,11 +4,11 @@ import { blobStore } from '../storage/factory/blob-store';
 import { metadataIndex } from '../storage/factory/metadata-index';
 import { functionServices } from './function-services';
 import { storeOptions } from './service-options';
-import { dicomJson } from './http';
-import { dicomwebHandler, type Operations } from './middleware';
+import { dicomJson } from '../dicomweb/messages';
+import { dicomwebHandler, type Operations } from '../http/middleware';
 import type { Services } from './services';
 
-export const operations: Operations<Pick<Services, 'store'>> = {
+export const operations: Operations<'store', Pick<Services, 'store'>> = {
   StoreInstances: async (req, { store }) => {
     const result = await store.storeInstances({
       studyInstanceUID: req.pathParameters.study,

@@ -4,7 +4,8 @@
  * of their own, once per Send and so nearly always from a cold start: they need the send-request item
  * only, not the search, the index or the Part 10 codec, so their start loads none of them.
  */
-import { type DicomJson, SendRequestNotFoundError, type SendRequestRecord, type SendRequestStore } from '../storage/ports';
+import { SendRequestNotFoundError, type SendRequestRecord, type SendRequestStore } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { encodeSendRequestResponse, sendStatus } from './response-module';
 import { failedOutcome, sendResponseOf } from './send-response';
 import { retryableOnStorageFaults } from './task-errors';

@@ -4,17 +4,18 @@
  * (Sup 248 open issue 6): group 0000 plus Failed SOP Instance UID List (0008,0058).
  */
 
-import type { DicomJson, DicomJsonElement } from '../storage/ports';
+import { Tag } from '../dicom/tags';
+import type { DicomJson, DicomJsonElement } from '../dicom/json';
 import { matchedCount, type SubOperationCounters } from './counters';
 
-/** Tags of the module, keyword -> "GGGGEEEE". */
+/** Tags of the module, by keyword: a view on dicom/tags.ts. */
 export const SendResponseTag = {
-  Status: '00000900',
-  NumberOfRemainingSuboperations: '00001020',
-  NumberOfCompletedSuboperations: '00001021',
-  NumberOfFailedSuboperations: '00001022',
-  NumberOfWarningSuboperations: '00001023',
-  FailedSOPInstanceUIDList: '00080058',
+  Status: Tag.Status,
+  NumberOfRemainingSuboperations: Tag.NumberOfRemainingSuboperations,
+  NumberOfCompletedSuboperations: Tag.NumberOfCompletedSuboperations,
+  NumberOfFailedSuboperations: Tag.NumberOfFailedSuboperations,
+  NumberOfWarningSuboperations: Tag.NumberOfWarningSuboperations,
+  FailedSOPInstanceUIDList: Tag.FailedSOPInstanceUIDList,
 } as const;
 
 /**

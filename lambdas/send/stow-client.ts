@@ -8,8 +8,8 @@
 
 import { newBoundary, writeMultipartRelated } from '../dicom/multipart';
 import { Tag } from '../dicom/tags';
-import { MediaType } from '../handlers/http';
-import type { DicomJson } from '../storage/ports';
+import { MediaType } from '../dicomweb/messages';
+import type { DicomJson } from '../dicom/json';
 import type { BatchOutcome } from './counters';
 import { resolveNpiStoreUrl, resolveStudiesUrl, type Destination, type DestinationAuth } from './destinations';
 import {

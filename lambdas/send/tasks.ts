@@ -6,7 +6,7 @@
  * live in the send-request item and change only by atomic per-batch updates, so Completed + Warning +
  * Failed + Remaining equals the number of matches at every poll (PS3.4 C.4.2.3.1.1.4).
  */
-import type { DicomJson } from '../storage/ports';
+import type { DicomJson } from '../dicom/json';
 import { SendDelivery, type SendDeliveryDeps } from './deliver';
 import { SendFinish } from './finish';
 import { SendResolve, type SendResolveDeps } from './resolve';

@@ -6,7 +6,8 @@
  */
 import { Tag } from '../dicom/tags';
 import { personNameIndexTerms } from '../dicom/person-name';
-import type { DateRange, DicomJson, EntryKeys, IndexEntry, InstanceObject, Level, Tombstone } from './ports';
+import type { DicomJson } from '../dicom/json';
+import type { DateRange, EntryKeys, IndexEntry, InstanceObject, Level, Tombstone } from './ports';
 import { GSI_BY_LEVEL, GSI_BY_PATIENT, GSI_BY_UID } from './table-schema';
 
 export type TombstoneKeys = Omit<Tombstone, 'deletedAt'>;
@@ -17,7 +18,6 @@ export interface TableKey {
   readonly PK: string;
   readonly SK: string;
 }
-
 
 /**
  * Stable shard of an entry in the ByLevel index: 32-bit FNV-1a of its own UID, mod shards. Stable

@@ -177,7 +177,11 @@ export class DynamoTable {
  * Merges sources, each sorted in `order`, into one sequence in that order (k-way merge); the first
  * page of every source is requested at once.
  */
-export async function* mergeSorted<T>(sources: readonly AsyncIterator<T>[], key: (t: T) => string, order: 'ascending' | 'descending'): AsyncGenerator<T> {
+export async function* mergeSorted<T>(
+  sources: readonly AsyncIterator<T>[],
+  key: (t: T) => string,
+  order: 'ascending' | 'descending',
+): AsyncGenerator<T> {
   const heads = await Promise.all(sources.map((s) => s.next()));
   const before = order === 'ascending' ? (a: string, b: string) => a < b : (a: string, b: string) => a > b;
   for (;;) {

@@ -21,14 +21,23 @@ import {
   toItem,
   tombstoneFromItem,
   tombstoneKey,
-  type Item,
   type TableKey,
   type TombstoneKeys,
 } from './dynamodb-items';
 import { byItemId, DynamoTable, itemId, mergeSorted, type WriteRequest } from './dynamodb-table';
 import { StorageUnavailableError } from './errors';
 import { ensureNameTerms, queryNameTerms } from './name-terms';
-import type { DateRange, DeleteJob, EntryKeys, IndexEntry, IndexQuery, InstanceKey, MetadataIndex, PutInstanceOutcome, Tombstone } from './ports';
+import type {
+  DateRange,
+  DeleteJob,
+  EntryKeys,
+  IndexEntry,
+  IndexQuery,
+  InstanceKey,
+  MetadataIndex,
+  PutInstanceOutcome,
+  Tombstone,
+} from './ports';
 import { GSI_BY_LEVEL, GSI_BY_PATIENT, GSI_BY_UID, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from './table-schema';
 
 export interface DynamoMetadataIndexOptions {
@@ -158,7 +167,15 @@ export class DynamoMetadataIndex implements MetadataIndex {
         return;
       case 'patient':
         if (q.patientId === '') return; // entries without a Patient ID are not in ByPatient
-        yield* this.querySorted(GSI_BY_PATIENT.indexName, GSI_BY_PATIENT.partitionKey, `PATIENT#${q.patientId}`, GSI_BY_PATIENT.sortKey, `${q.level}#`, q.dateRange, q.pageHint);
+        yield* this.querySorted(
+          GSI_BY_PATIENT.indexName,
+          GSI_BY_PATIENT.partitionKey,
+          `PATIENT#${q.patientId}`,
+          GSI_BY_PATIENT.sortKey,
+          `${q.level}#`,
+          q.dateRange,
+          q.pageHint,
+        );
         return;
       case 'name':
         yield* queryNameTerms(this.table, q, this.shards);
@@ -168,7 +185,15 @@ export class DynamoMetadataIndex implements MetadataIndex {
         // so that a second page is rarely needed.
         const pageSize = q.pageHint === undefined ? undefined : Math.ceil((2 * q.pageHint) / this.shards) + 1;
         const shards = Array.from({ length: this.shards }, (_, shard) =>
-          this.querySorted(GSI_BY_LEVEL.indexName, GSI_BY_LEVEL.partitionKey, `${q.level}#${shard}`, GSI_BY_LEVEL.sortKey, '', q.dateRange, pageSize)[Symbol.asyncIterator](),
+          this.querySorted(
+            GSI_BY_LEVEL.indexName,
+            GSI_BY_LEVEL.partitionKey,
+            `${q.level}#${shard}`,
+            GSI_BY_LEVEL.sortKey,
+            '',
+            q.dateRange,
+            pageSize,
+          )[Symbol.asyncIterator](),
         );
         // Every shard is in descending {studyDate}#{uid} order; merged, so is the whole result.
         yield* mergeSorted(shards, (e) => resultOrderKey(e.studyDate, ownUid(e)), 'descending');
@@ -337,7 +362,12 @@ export class DynamoMetadataIndex implements MetadataIndex {
     const names = { '#pk': pkName, '#sk': skName };
     if (!range || (range.from === undefined && range.to === undefined)) {
       if (prefix === '') {
-        return this.queryItems({ ...read, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': pkName }, ExpressionAttributeValues: { ':pk': pk } });
+        return this.queryItems({
+          ...read,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': pkName },
+          ExpressionAttributeValues: { ':pk': pk },
+        });
       }
       return this.queryItems({
         ...read,
@@ -360,8 +390,6 @@ export class DynamoMetadataIndex implements MetadataIndex {
   private async *queryItems(input: Omit<QueryCommandInput, 'TableName'>): AsyncGenerator<IndexEntry> {
     for await (const item of this.table.queryRaw(input)) yield fromItem(item);
   }
-
-
 }
 /** The series and study above a resource (nearest first). */
 function ancestors(t: TombstoneKeys): TombstoneKeys[] {

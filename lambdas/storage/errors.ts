@@ -1,6 +1,6 @@
 /**
  * Errors of the storage layer. Adapters raise these, never the HTTP errors of the services: the one
- * error mapping (lambdas/handlers/middleware.ts) turns StorageUnavailableError into 503 with
+ * error mapping (lambdas/http/middleware.ts) turns StorageUnavailableError into 503 with
  * Retry-After and InvalidKeySegmentError into 400; services that react to a storage fault (the Send
  * workflow's Tasks, the DIMSE C-STORE handler) test for these classes.
  */

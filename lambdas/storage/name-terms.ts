@@ -74,7 +74,11 @@ export async function ensureNameTerms(table: DynamoTable, shards: number): Promi
  * a search that wants the first N matches reads about N entries, not every candidate. A term whose
  * entry is gone is skipped.
  */
-export async function* queryNameTerms(table: DynamoTable, q: Extract<IndexQuery, { by: 'name' }>, shards: number): AsyncGenerator<IndexEntry> {
+export async function* queryNameTerms(
+  table: DynamoTable,
+  q: Extract<IndexQuery, { by: 'name' }>,
+  shards: number,
+): AsyncGenerator<IndexEntry> {
   if (q.prefix === '') throw new RangeError('a name search needs a prefix');
   let filter: Partial<QueryCommandInput> = {};
   if (q.dateRange && (q.dateRange.from !== undefined || q.dateRange.to !== undefined)) {
@@ -92,8 +96,16 @@ export async function* queryNameTerms(table: DynamoTable, q: Extract<IndexQuery,
         IndexName: GSI_BY_LEVEL.indexName,
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
         FilterExpression: filter.FilterExpression,
-        ExpressionAttributeNames: { '#pk': GSI_BY_LEVEL.partitionKey, '#sk': GSI_BY_LEVEL.sortKey, ...(filter.FilterExpression && { '#date': 'StudyDate' }) },
-        ExpressionAttributeValues: { ':pk': nameTermPartition(q.level, q.prefix, shard), ':prefix': q.prefix, ...filter.ExpressionAttributeValues },
+        ExpressionAttributeNames: {
+          '#pk': GSI_BY_LEVEL.partitionKey,
+          '#sk': GSI_BY_LEVEL.sortKey,
+          ...(filter.FilterExpression && { '#date': 'StudyDate' }),
+        },
+        ExpressionAttributeValues: {
+          ':pk': nameTermPartition(q.level, q.prefix, shard),
+          ':prefix': q.prefix,
+          ...filter.ExpressionAttributeValues,
+        },
       })) {
         const entry = entryKeysOf(term);
         const key = entryKey(entry);
@@ -105,7 +117,12 @@ export async function* queryNameTerms(table: DynamoTable, q: Extract<IndexQuery,
   const pageSize = Math.min(MAX_BATCH_GET, Math.max(1, (q.pageHint ?? MAX_BATCH_GET) + 1));
   for (let i = 0; i < ordered.length; i += pageSize) {
     const page = ordered.slice(i, i + pageSize);
-    const found = byItemId(await table.batchGet(page.map((c) => c.key), false));
+    const found = byItemId(
+      await table.batchGet(
+        page.map((c) => c.key),
+        false,
+      ),
+    );
     for (const { key } of page) {
       const item = found.get(itemId(key));
       if (item) yield fromItem(item);

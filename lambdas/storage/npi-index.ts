@@ -6,9 +6,10 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DicomJson } from '../dicom/json';
 import { instanceObjectAttributes, instanceObjectOf, type Item, type TableKey } from './dynamodb-items';
 import { DynamoTable } from './dynamodb-table';
-import type { DicomJson, NpiEntry, NpiIndex, PutNpiOutcome } from './ports';
+import type { NpiEntry, NpiIndex, PutNpiOutcome } from './ports';
 
 const NPI_PK_PREFIX = 'NPI#';
 const INSTANCE_SK_PREFIX = 'INSTANCE#';

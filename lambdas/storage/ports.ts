@@ -4,15 +4,7 @@
  * AWS or to the embedded emulators alike, and are built from the config in factory/ only. In-memory
  * adapters for unit tests live in test/support; every adapter passes its port's suite in test/contract/
  */
-
-/** DICOM JSON Model object (PS3.18 Annex F): tag "GGGGEEEE" -> element. */
-export type DicomJson = Record<string, DicomJsonElement>;
-export interface DicomJsonElement {
-  vr: string;
-  Value?: unknown[];
-  InlineBinary?: string;
-  BulkDataURI?: string;
-}
+import type { DicomJson } from '../dicom/json';
 
 /** Object storage (S3). Keys are built by lambdas/storage/keys.ts only. */
 export interface BlobStore {

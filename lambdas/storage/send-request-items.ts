@@ -85,5 +85,10 @@ export function batchToItem(batch: SendBatchRecord): Item {
 }
 
 export function batchFromItem(item: Item): SendBatchRecord {
-  return { batchId: item.BatchId as string, completed: num(item.Completed) ?? 0, warning: num(item.Warning) ?? 0, failed: num(item.Failed) ?? 0 };
+  return {
+    batchId: item.BatchId as string,
+    completed: num(item.Completed) ?? 0,
+    warning: num(item.Warning) ?? 0,
+    failed: num(item.Failed) ?? 0,
+  };
 }

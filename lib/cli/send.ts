@@ -7,18 +7,8 @@
 import { pathToFileURL } from 'node:url';
 import { encodeSendRequestResponse } from '../../lambdas/send/response-module';
 import { parseOptions } from './args';
-import {
-  exitCodeOf,
-  formatOutcome,
-  parseSearchPair,
-  progressReporter,
-  SEND_LEVELS,
-  sendAndWait,
-  sendResourcePath,
-  SendUsageError,
-  type SendLevel,
-  type SendOptions,
-} from './send-client';
+import { parseSearchPair, SEND_LEVELS, sendAndWait, sendResourcePath, SendUsageError, type SendLevel, type SendOptions } from '../../lambdas/send/send-client';
+import { exitCodeOf, formatOutcome, progressReporter } from './send-output';
 
 export const USAGE = `Usage: npm run send -- --origin URL --destination URL
     [--study UID [--series UID]] [--level studies|series|instances]

@@ -4,7 +4,7 @@
  * timeout, and turns an answer or a transport fault into a failure that says what to check.
  */
 import { faultName } from '../../lambdas/send/retry';
-import { readStatusReport, type RemoteStatusReport } from './send-client';
+import { readStatusReport, type RemoteStatusReport } from '../../lambdas/send/send-client';
 import type { RequestSigner } from './sigv4';
 
 export type SmokeAuth =

@@ -7,7 +7,8 @@ import { MultipartError, newBoundary, parseMediaType, parseMultipartRelated, wri
 import { Tag } from '../../lambdas/dicom/tags';
 import { call, StepFailure, type Answer } from './smoke-http';
 import type { SmokeStudy } from './smoke-study';
-import { describeStatus, formatOutcome, sendAndWait, sendResourcePath } from './send-client';
+import { describeStatus, sendAndWait, sendResourcePath } from '../../lambdas/send/send-client';
+import { formatOutcome } from './send-output';
 
 export interface SmokeContext {
   /** The service root: the ApiUrl output of the stack. */

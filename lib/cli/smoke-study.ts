@@ -3,7 +3,7 @@
  * UIDs (PS3.5 B.2) and a patient that is clearly fake ("SMOKE^TEST"), so no real data ever travels.
  */
 import { dataSet } from '../../lambdas/dicom/data-set';
-import { newPart10 } from '../../lambdas/dicom/part10';
+import { newPart10 } from '../../lambdas/dicom/part10-write';
 import { Tag } from '../../lambdas/dicom/tags';
 import { SopClass, newUid } from '../../lambdas/dicom/uid';
 

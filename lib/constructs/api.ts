@@ -4,7 +4,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { functionGroups, routes, type FunctionGroup } from '../routes';
+import { functionGroups, routes, type FunctionGroup } from '../../lambdas/http/routes';
 import { DicomwebFunction, pascal, type FunctionEnvironment } from './dicomweb-function';
 import type { ArchiveLogs } from './logs';
 import type { ArchiveStorage } from './storage';
@@ -150,7 +150,7 @@ const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: Arc
 };
 
 /**
- * The DICOMweb REST API, generated from the route table of lib/routes.ts: one function per group,
+ * The DICOMweb REST API, generated from the route table of lambdas/http/routes.ts: one function per group,
  * one Lambda proxy method per route (response streaming for the streaming groups).
  */
 export class DicomwebApi extends Construct {

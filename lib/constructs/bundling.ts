@@ -46,10 +46,10 @@ export const LAMBDA_BUNDLE = {
   /** Import path -> file, for every importer (esbuild `alias`). */
   alias: { dcmjs: DCMJS_BUILD },
   /**
-   * The source map beside the bundle (`index.js.map`), positions only (no `sourcesContent`: 460 KB
-   * instead of 2 MB for the store function) and without a `sourceMappingURL` comment: the function
-   * maps a stack when it logs one (lambdas/handlers/source-mapped-stack.ts) instead of running with
-   * `--enable-source-maps`, which read and parsed the map at every cold start.
+   * The source map beside the bundle (`index.js.map`), positions only (no `sourcesContent`, a
+   * fraction of the size) and without a `sourceMappingURL` comment: the function maps a stack when it
+   * logs one (lambdas/http/source-mapped-stack.ts), not with `--enable-source-maps`, which reads
+   * and parses the map at every cold start.
    */
   sourcemap: 'external',
   sourcesContent: false,

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { LAMBDA_BUNDLE } from './bundling';
 import type { ArchiveLogs } from './logs';
 
-/** The repository root: handler entries in lib/routes.ts are relative to it. */
+/** The repository root: handler entries in lambdas/http/routes.ts are relative to it. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Construct id of a function named in camelCase (route group, send task): 'resolve' -> 'Resolve'. */
@@ -70,7 +70,7 @@ export interface FunctionNetwork {
 }
 
 /**
- * Every Lambda function of the archive (STYLE.md 10): Node.js 24 on arm64, bundled as CommonJS by
+ * Every Lambda function of the archive, one construct for their shared settings: Node.js 24 on arm64, bundled as CommonJS by
  * esbuild (./bundling.ts) with the AWS SDK inside, its own encrypted log group, X-Ray active tracing.
  */
 export class DicomwebFunction extends NodejsFunction {

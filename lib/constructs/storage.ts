@@ -22,7 +22,7 @@ export interface ArchiveStorageProps {
 }
 
 /**
- * Where the archive keeps its data (DESIGN.md, storage model): one bucket for Part 10 objects,
+ * Where the archive keeps its data (docs/architecture.md, storage model): one bucket for Part 10 objects,
  * metadata JSON and send manifests; one table for the index and send requests. Both are encrypted
  * with one customer managed key, so access to patient data needs the key as well as the resource.
  */

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { loadConfig, type Config } from '../../lambdas/config';
-import { dicomwebHandler } from '../../lambdas/handlers/middleware';
+import { dicomwebHandler } from '../../lambdas/http/middleware';
 import { createServices, type Services } from '../../lambdas/handlers/services';
 import { operations as capabilitiesOperations } from '../../lambdas/handlers/capabilities';
 import { operations as deleteOperations } from '../../lambdas/handlers/delete';
@@ -26,7 +26,7 @@ import { npiIndex } from '../../lambdas/storage/factory/npi-index';
 import { sendRequestStore } from '../../lambdas/storage/factory/send-request-store';
 import { FileDestinationRegistrySource } from '../../lambdas/storage/destinations';
 import { DESTINATION_REGISTRY_FORMAT } from '../../lambdas/send/destinations';
-import type { FunctionGroup } from '../routes';
+import type { FunctionGroup } from '../../lambdas/http/routes';
 import { asSecretRegistry, attributeHandlers, attributeServices, Caller } from './call-attribution';
 import { startEmulatorThread } from './emulator-thread';
 import { startGateway, type ProxyHandler } from './gateway';

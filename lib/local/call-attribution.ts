@@ -9,7 +9,7 @@ import { asInvocationsOf, isRecordingAwsCalls, recordAwsCall, runAsFunction } fr
 import type { SendTaskName } from '../send-workflow';
 import type { ProxyHandler } from './gateway';
 
-/** Callers beside the function groups of lib/routes.ts (named as they are). */
+/** Callers beside the function groups of lambdas/http/routes.ts (named as they are). */
 export const Caller = {
   /** Whoever runs the archive: in AWS the operator's own credentials (e.g. `npm run index-names`). */
   operator: 'operator',

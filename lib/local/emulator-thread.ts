@@ -2,8 +2,7 @@
  * The embedded runtime's emulators (./emulators.ts) on a worker thread of this process. The handlers
  * and the embedded gateway keep the main thread; s3rver and dynalite answer on their own thread, so
  * the archive uses a second core instead of queueing every S3 and DynamoDB answer behind the
- * handlers' work. Still one process: a SIGKILL ends both, as before, and the data directory is the
- * same.
+ * handlers' work. Still one process: a SIGKILL ends both, and both keep one data directory.
  */
 import { Worker } from 'node:worker_threads';
 import type { EmulatorOptions, Emulators } from './emulators';

@@ -1,7 +1,7 @@
 /**
  * The embedded runtime's S3 and DynamoDB: s3rver and dynalite, in this process, on 127.0.0.1
  * ephemeral ports, keeping their data under one directory so a restart finds it again. They speak
- * the real wire protocols, so the adapters in lambdas/storage/ run unchanged (DESIGN.md).
+ * the real wire protocols, so the adapters in lambdas/storage/ run unchanged (docs/architecture.md).
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -103,10 +103,10 @@ interface LevelIterator {
 /**
  * dynalite 4 reads every Query and Scan through a LevelDB iterator wrapped in a stream whose destroy
  * calls `iterator.return()`, which abstract-level 3's iterators do not have (they end with close()),
- * so no iterator was ever closed. Each open iterator pins the LevelDB version it reads (the files
- * compaction has replaced cannot be deleted) and its native buffers: loading 100,000 instances (one
- * ByUid Query each) left the embedded archive at 7 GB of memory and 26 GB of LevelDB files. With the
- * return() dynalite calls, each iterator closes when its stream ends or is cut short.
+ * so without this patch no iterator is closed. Each open iterator pins the LevelDB version it reads
+ * (the files compaction has replaced cannot be deleted) and its native buffers, so a long load grows
+ * memory and the data directory without bound (figures in docs/testing.md). With the return()
+ * dynalite calls, each iterator closes when its stream ends or is cut short.
  */
 const levelIterator = dynaliteLevelIterators().prototype;
 if (typeof levelIterator.return !== 'function') {

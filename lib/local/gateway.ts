@@ -1,5 +1,5 @@
 /**
- * The embedded API gateway: a Node HTTP server that serves THE route table (lib/routes.ts) by
+ * The embedded API gateway: a Node HTTP server that serves THE route table (lambdas/http/routes.ts) by
  * turning each request into the API Gateway REST proxy event the cloud sends (binary bodies
  * base64-encoded, as with binaryMediaTypes '*\/*'), invoking the function group's handler, and writing
  * its result back, streamed bodies included. It enforces the cloud's limits (the request body here,
@@ -11,13 +11,13 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { errorResponse } from '../../lambdas/handlers/middleware';
-import type { ProxyResult } from '../../lambdas/handlers/proxy';
-import { toProxyResult } from '../../lambdas/handlers/proxy';
+import { errorResponse } from '../../lambdas/http/middleware';
+import type { ProxyResult } from '../../lambdas/http/proxy';
+import { toProxyResult } from '../../lambdas/http/proxy';
 import { MethodNotAllowedError, NotFoundError, ServiceUnavailableError } from '../../lambdas/dicomweb/errors';
-import { requestTooLarge } from '../../lambdas/dicomweb/store';
-import type { FunctionGroup, Route } from '../routes';
-import { routesForPath } from '../routes';
+import { requestTooLarge } from '../../lambdas/dicomweb/store-request';
+import type { FunctionGroup, Route } from '../../lambdas/http/routes';
+import { routesForPath } from '../../lambdas/http/routes';
 import { GatewayFailure, invokeWithinLimits, type InvocationTimeouts, type ProxyHandler } from './lambda-limits';
 
 export type { ProxyHandler } from './lambda-limits';

@@ -3,7 +3,7 @@
  * handler that breaks them fails here as it would in AWS:
  * - a buffered function's serialized proxy result is at most 6 MB (Lambda quotas, "Invocation
  *   payload"); beyond it the invoke fails and API Gateway answers 502;
- * - a function runs at most its timeout (lib/routes.ts functionGroups); a timed-out invoke is a
+ * - a function runs at most its timeout (lambdas/http/routes.ts functionGroups); a timed-out invoke is a
  *   function error, which API Gateway answers 502 for a proxy integration;
  * - API Gateway waits 29 s for a buffered integration, then answers 504; a streamed integration waits
  *   the function's timeout, and its stream ends there (API Gateway, "Stream the integration response").
@@ -12,9 +12,9 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { LAMBDA_MAX_PAYLOAD_BYTES } from '../../lambdas/config';
-import type { ProxyResult } from '../../lambdas/handlers/proxy';
-import type { FunctionGroup } from '../routes';
-import { functionGroups, integrationTimeoutSeconds } from '../routes';
+import type { ProxyResult } from '../../lambdas/http/proxy';
+import type { FunctionGroup } from '../../lambdas/http/routes';
+import { functionGroups, integrationTimeoutSeconds } from '../../lambdas/http/routes';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<ProxyResult>;
 

@@ -25,8 +25,8 @@ export class LocalSendWorkflow implements SendWorkflow {
   private readonly definition;
   /**
    * Built, and its definition validated, once: aws-local-stepfunctions compiles the ASL schema for every
-   * StateMachine it constructs (some 150 ms of CPU on this machine, which held up each Send request), and
-   * one machine runs any number of executions, as a Step Functions state machine does.
+   * StateMachine it constructs, CPU that would otherwise delay each Send request, and one machine runs
+   * any number of executions, as a Step Functions state machine does.
    */
   private readonly machine: StateMachine;
   private readonly executions = new Map<string, { state: ExecutionState; abort: () => void; done: Promise<unknown>; arn?: string }>();

@@ -14,7 +14,7 @@ import { newUid } from '../../lambdas/dicom/uid';
 import { LAMBDA_BUNDLE } from '../../lib/constructs/bundling';
 import { buildDimseGateway } from '../../lib/dimse/build';
 import { LOCAL_BUCKET, LOCAL_TABLE } from '../../lib/local/archive';
-import { functionGroups } from '../../lib/routes';
+import { functionGroups } from '../../lambdas/http/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
 import { makeInstance } from '../support/dicom-factory';
 import { stowBody } from '../support/http';
@@ -184,7 +184,7 @@ export interface DimseStoreMemory {
 /**
  * The DIMSE gateway's program as the container runs it (lib/dimse/build.ts) on an emulators process,
  * sent one data set of about `mb` MB by dcmtk's storescu: its process's peak RSS during the C-STORE
- * against its RSS before, which README's sizing of the gateway's memory states as a multiple of the
+ * against its RSS before, which the gateway's sizing in docs/dimse-gateway.md states as a multiple of the
  * data set. Undefined without dcmtk.
  */
 export async function measureDimseStore(mb: number): Promise<DimseStoreMemory | undefined> {

@@ -74,7 +74,7 @@ const QIDO_WARM_UP_QUERIES = 10;
 /** Instances of the Send (and of Orthanc's forwarding) run before the measured one. */
 const SEND_WARM_UP_INSTANCES = 20;
 /**
- * README's sizing of the DIMSE gateway's memory: storing a data set grows the process by about this
+ * The DIMSE gateway's sizing (docs/dimse-gateway.md): storing a data set grows the process by about this
  * many times its size (the P-DATA fragments, the Part 10 file built from them, garbage not yet collected).
  */
 const DIMSE_SIZING = 2.5;
@@ -443,7 +443,7 @@ async function main(): Promise<void> {
         costs.push({
           measure: dimseMeasure,
           value: `peak ${figure(mb(dimse.peak))} MB: +${figure(mb(dimse.peak - dimse.before))} MB over ${figure(mb(dimse.before))} MB, ${figure(times)} x the data set`,
-          target: `growth <= ${DIMSE_SIZING} x the data set (README's sizing)`,
+          target: `growth <= ${DIMSE_SIZING} x the data set (docs/dimse-gateway.md sizing)`,
           met: times <= DIMSE_SIZING,
         });
       } else {

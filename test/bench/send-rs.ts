@@ -1,7 +1,7 @@
 /**
  * SEND-RS section of `npm run bench`: the archive under test (the origin server) sends a generated
  * corpus to a destination's STOW-RS with ONE Send request (Sup 248 10.X), and the user agent of
- * `npm run send` (lib/cli/send-client.ts) polls Check Send Result (10.Y) until 200. The time runs from
+ * `npm run send` (lambdas/send/send-client.ts) polls Check Send Result (10.Y) until 200. The time runs from
  * the Send request to the final 200, so it includes the polling granularity (Retry-After).
  * Its counterpart for Orthanc is the DICOMweb plugin's own forwarding, `POST
  * /dicom-web/servers/{name}/stow` of the same studies to the same kind of destination.
@@ -9,7 +9,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { newUid } from '../../lambdas/dicom/uid';
-import { formatOutcome, sendAndWait } from '../../lib/cli/send-client';
+import { sendAndWait } from '../../lambdas/send/send-client';
+import { formatOutcome } from '../../lib/cli/send-output';
 import { makeInstance } from '../support/dicom-factory';
 import { pool, secondsSince } from './common';
 

@@ -2,7 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ArchiveContextError } from '../../lib/archive-stack';
 import { BINARY_MEDIA_TYPES, UnauthenticatedApiError } from '../../lib/constructs/api';
-import { functionGroups, integrationTimeoutSeconds, routes, type FunctionGroup } from '../../lib/routes';
+import { functionGroups, integrationTimeoutSeconds, routes, type FunctionGroup } from '../../lambdas/http/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
 import {
   GLOBAL_SECONDARY_INDEXES,
@@ -183,7 +183,7 @@ describe('ArchiveStack API', () => {
   const { stack, template } = synth();
   const methods = methodsOf(template);
 
-  it('has exactly one method per route of lib/routes.ts, each proxied to its group function', () => {
+  it('has exactly one method per route of lambdas/http/routes.ts, each proxied to its group function', () => {
     expect([...methods.keys()].sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
     for (const route of routes) {
       const method = methods.get(`${route.method} ${route.path}`)!;

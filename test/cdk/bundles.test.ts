@@ -17,7 +17,7 @@ import { TransferSyntax } from '../../lambdas/dicom/uid';
 import { dcmtkSuite, startStoreScp, type StoreScp } from '../support/dcmtk';
 import { makeInstance } from '../support/dicom-factory';
 import { LAMBDA_BUNDLE, MAX_BUNDLE_BYTES } from '../../lib/constructs/bundling';
-import { functionGroups } from '../../lib/routes';
+import { functionGroups } from '../../lambdas/http/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
 
 const root = path.resolve(__dirname, '../..');
@@ -57,7 +57,10 @@ function reachable(metafile: Metafile, entry: string, follow: (kind: string) => 
   const todo = [entry];
   while (todo.length) {
     for (const i of metafile.inputs[todo.pop()!]?.imports ?? []) {
-      if (!i.external && follow(i.kind) && !seen.has(i.path)) (seen.add(i.path), todo.push(i.path));
+      if (!i.external && follow(i.kind) && !seen.has(i.path)) {
+        seen.add(i.path);
+        todo.push(i.path);
+      }
     }
   }
   return seen;

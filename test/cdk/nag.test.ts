@@ -34,7 +34,7 @@ function nagFindings(context: Record<string, unknown>): string[] {
 
 // The first synth loads CloudFormation resource schemas for CDK's built-in template validation.
 describe('cdk-nag (AwsSolutions, HIPAA.Security)', { timeout: 120_000 }, () => {
-  // Every context option README and docs/configuration.md document, each in at least one variant,
+  // Every context option docs/configuration.md documents, each in at least one variant,
   // the switches (auth, waf, retainData, dimse, apiExecutionLogs) in both positions.
   const dimse = {
     dimse: 'true',

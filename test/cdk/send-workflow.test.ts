@@ -1,7 +1,7 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ArchiveContextError, type ArchiveStack } from '../../lib/archive-stack';
-import { routes } from '../../lib/routes';
+import { routes } from '../../lambdas/http/routes';
 import { LAMBDA_SERVICE_ERRORS, SendState, sendTaskFunctions, type SendTaskName } from '../../lib/send-workflow';
 import { logicalId, methodsOf, policyActions, policyStatements, synth, type PolicyStatement, type Resources } from './helpers';
 

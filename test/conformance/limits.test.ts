@@ -1,5 +1,5 @@
 /**
- * The limits README.md and docs/ (conformance statement, performance, send-rs) state are the ones the
+ * The limits README.md and docs/ (configuration, conformance statement, performance, send-rs) state are the ones the
  * code enforces: each number is read from the documents and compared with the constant it names, so
  * a changed constant or a stale figure fails here.
  */
@@ -12,11 +12,12 @@ import {
   loadConfig,
   SEND_WAIT_MS_MAX,
 } from '../../lambdas/config';
-import { BUFFERED_FUNCTION_TIMEOUT_SECONDS, STREAMED_FUNCTION_TIMEOUT_SECONDS } from '../../lib/routes';
+import { BUFFERED_FUNCTION_TIMEOUT_SECONDS, STREAMED_FUNCTION_TIMEOUT_SECONDS } from '../../lambdas/http/routes';
 
 const root = path.resolve(__dirname, '../..');
 const docs = {
   readme: readFileSync(path.join(root, 'README.md'), 'utf8'),
+  configuration: readFileSync(path.join(root, 'docs/configuration.md'), 'utf8'),
   conformance: readFileSync(path.join(root, 'docs/conformance-statement.md'), 'utf8'),
   performance: readFileSync(path.join(root, 'docs/performance.md'), 'utf8'),
   sendRs: readFileSync(path.join(root, 'docs/send-rs.md'), 'utf8'),
@@ -51,12 +52,12 @@ describe('limits stated in the documents', () => {
     expect(defaults.maxResponseBytes).toBe(LAMBDA_MAX_STREAMED_RESPONSE_BYTES);
   });
 
-  it.each(['readme', 'conformance'] as const)('%s: MAX_REQUEST_BYTES and MAX_RESPONSE_BYTES rows state the constants', (doc) => {
+  it.each(['configuration', 'conformance'] as const)('%s: MAX_REQUEST_BYTES and MAX_RESPONSE_BYTES rows state the constants', (doc) => {
     expect(tableDefaults(doc, 'MAX_REQUEST_BYTES')).toEqual([LAMBDA_MAX_REQUEST_BYTES]);
     expect(tableDefaults(doc, 'MAX_RESPONSE_BYTES')).toEqual([LAMBDA_MAX_STREAMED_RESPONSE_BYTES]);
   });
 
-  it.each(['readme', 'conformance', 'sendRs'] as const)("%s: SEND_WAIT_MS's bound is SEND_WAIT_MS_MAX", (doc) => {
+  it.each(['configuration', 'conformance', 'sendRs'] as const)("%s: SEND_WAIT_MS's bound is SEND_WAIT_MS_MAX", (doc) => {
     const rows = docs[doc].split('\n').filter((line) => line.startsWith('|') && line.includes('`SEND_WAIT_MS`'));
     const bounds = rows.flatMap((row) => [...row.matchAll(/\(at most ([\d,]+)\)/g)].map((m) => number(m[1]!)));
     expect(bounds.length).toBeGreaterThan(0);

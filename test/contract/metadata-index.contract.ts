@@ -92,7 +92,8 @@ export function describeMetadataIndexContract(name: string, make: () => Metadata
         expect(await index.putInstance(entry)).toEqual({ outcome: 'created' });
         expect((await index.getInstance(study, series, sop))?.instance?.frameOffsets).toEqual(frameOffsets);
         expect(
-          (await index.getEntries([{ level: 'INSTANCE', studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop }]))[0]?.instance,
+          (await index.getEntries([{ level: 'INSTANCE', studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop }]))[0]
+            ?.instance,
         ).toEqual(entry.instance);
       });
 
@@ -322,7 +323,12 @@ export function describeMetadataIndexContract(name: string, make: () => Metadata
       it('keeps jobs out of the entries the study queries read', async () => {
         const studyInstanceUID = newUid();
         await index.startDeleteJob({ level: 'STUDY', studyInstanceUID, startedAt: '2026-12-06T12:00:00.000Z' });
-        await index.startDeleteJob({ level: 'SERIES', studyInstanceUID, seriesInstanceUID: newUid(), startedAt: '2026-12-06T12:00:00.000Z' });
+        await index.startDeleteJob({
+          level: 'SERIES',
+          studyInstanceUID,
+          seriesInstanceUID: newUid(),
+          startedAt: '2026-12-06T12:00:00.000Z',
+        });
         for (const level of ['STUDY', 'SERIES', 'INSTANCE'] as const) {
           const found = [];
           for await (const e of index.query({ by: 'study', level, studyInstanceUID })) found.push(e);

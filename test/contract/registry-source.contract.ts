@@ -12,7 +12,10 @@ import type { RegistryFormat, RegistrySource } from '../../lambdas/storage/ports
 const TOKEN = 'tok-contract-5b1e90c2a7';
 
 /** A source whose document holds `text`, read in `format`. */
-export type MakeRegistrySource = (text: string, format: RegistryFormat<DestinationRegistry>) => Promise<RegistrySource<DestinationRegistry>>;
+export type MakeRegistrySource = (
+  text: string,
+  format: RegistryFormat<DestinationRegistry>,
+) => Promise<RegistrySource<DestinationRegistry>>;
 
 export function describeRegistrySourceContract(name: string, make: MakeRegistrySource): void {
   describe(`${name} (destination registry source contract)`, () => {

@@ -132,7 +132,10 @@ export function describeSendRequestStoreContract(name: string, makeStore: () => 
       expect(await store.addBatchOutcome(r.transactionUID, batch('x', 3, 0, 1))).toBe(true);
       expect(await store.addBatchOutcome(r.transactionUID, batch('x', 4, 0, 0))).toBe(true);
       // Two runs at once (a Lambda invocation Step Functions retried while the first still ran).
-      await Promise.all([store.addBatchOutcome(r.transactionUID, batch('y', 2, 1, 0)), store.addBatchOutcome(r.transactionUID, batch('y', 2, 1, 0))]);
+      await Promise.all([
+        store.addBatchOutcome(r.transactionUID, batch('y', 2, 1, 0)),
+        store.addBatchOutcome(r.transactionUID, batch('y', 2, 1, 0)),
+      ]);
       expect(await store.get(r.transactionUID)).toMatchObject({
         remaining: 3,
         completed: 5,

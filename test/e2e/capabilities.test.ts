@@ -1,7 +1,7 @@
 /** e2e: Retrieve Capabilities (PS3.18 8.9) and Allow headers over HTTP; answers agree with the route table. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newUid } from '../../lambdas/dicom/uid';
-import { routes } from '../../lib/routes';
+import { routes } from '../../lambdas/http/routes';
 import { tempArchive } from '../support/http';
 
 let archive: Awaited<ReturnType<typeof tempArchive>>;

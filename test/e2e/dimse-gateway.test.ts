@@ -24,7 +24,7 @@ import { MemoryBlobStore } from '../support/memory-blobs';
 import { MemoryMetadataIndex } from '../support/memory-index';
 import { JAPANESE_NAME, makeInstance, makeJapaneseInstance, makeStudy } from '../support/dicom-factory';
 import { FIXTURES, FIXTURES_DIR, FIXTURE_STUDY_UID } from '../support/fixtures';
-import { dcmtk, dcmtkSuite, hasDcmtk, startStoreScp, type Run, type StoreScp } from '../support/dcmtk';
+import { dcmtk, dcmtkSuite, hasDcmtk, startStoreScp, type StoreScp } from '../support/dcmtk';
 import { freePort } from '../support/net';
 import { DICOM_JSON, multipartParts, tempArchive } from '../support/http';
 

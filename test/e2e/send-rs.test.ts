@@ -6,7 +6,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readPart10 } from '../../lambdas/dicom/part10';
 import { newUid } from '../../lambdas/dicom/uid';
 import { SendResponseTag } from '../../lambdas/send/response-module';
 import { makeStudy } from '../support/dicom-factory';

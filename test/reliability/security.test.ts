@@ -1,6 +1,6 @@
 /**
  * Reliability, security: what an attacker can put in a request must not make the archive reach out
- * or escape its data directory (DESIGN.md, Security; Sup 248 10.X.2: destinations are an allow-list).
+ * or escape its data directory (docs/send-rs.md, matching rule; Sup 248 10.X.2: destinations are an allow-list).
  * - destinations outside the registry, private / link-local / metadata URLs, other schemes, embedded
  *   credentials, dot segments: 400 before any connection (the registered loopback recorder sees none);
  * - a registered destination that redirects: the redirect is not followed (its target sees nothing);

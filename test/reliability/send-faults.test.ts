@@ -1,7 +1,7 @@
 /**
  * Reliability, faults of a SEND-RS destination: a peer that drops the connection in the middle of a
- * Store sub-operation. Dropped connections are transient faults, retried with backoff (DESIGN.md,
- * Deliver); a peer that keeps dropping fails its sub-operations, and the final counters say so
+ * Store sub-operation. Dropped connections are transient faults, retried with backoff (docs/architecture.md,
+ * send, Deliver); a peer that keeps dropping fails its sub-operations, and the final counters say so
  * exactly (PS3.4 C.4.2.3.1.1.4, C.4.2.3.1: A702 when all failed).
  */
 import { writeFile } from 'node:fs/promises';

@@ -1,7 +1,7 @@
 /**
  * Reliability, faults: the embedded archive (`npm start`, lib/local/main.ts) killed with SIGKILL in
  * the middle of concurrent Store requests and in the middle of a Send, then restarted on the same
- * data directory. The archive's invariants (DESIGN.md, write order), not the emulators' durability
+ * data directory. The archive's invariants (docs/architecture.md, write order), not the emulators' durability
  * of unacknowledged writes, are what is checked:
  * - every instance a Store response acknowledged is retrievable byte-identical;
  * - every instance the index lists has its object (no index entry without its object);

@@ -3,7 +3,9 @@
  * fresh; pixel values are deterministic (pixelFrame) so tests can compare retrieved frames.
  */
 import { PIXEL_DATA_SCAN_STOP } from '../../lambdas/dicom/frames/header-scan';
-import { newPart10, scanPart10Header, type DataSet } from '../../lambdas/dicom/part10';
+import type { DataSet } from '../../lambdas/dicom/data-set';
+import { scanPart10Header } from '../../lambdas/dicom/part10';
+import { newPart10 } from '../../lambdas/dicom/part10-write';
 import { dataSet } from '../../lambdas/dicom/data-set';
 import { tagOf } from '../../lambdas/dicom/dictionary';
 import { Tag } from '../../lambdas/dicom/tags';

@@ -3,7 +3,7 @@
  * (dcmjs underneath) with their real Storage SOP Class UIDs (PS3.4 Table GG.3-1). They carry no
  * Patient, Study or Series module: only the SOP Common module and the category's own attributes.
  */
-import { newPart10 } from '../../lambdas/dicom/part10';
+import { newPart10 } from '../../lambdas/dicom/part10-write';
 import { newUid } from '../../lambdas/dicom/uid';
 import type { NpiName } from '../../lambdas/dicomweb/npi-categories';
 import { dataSet } from './dicom-factory';

@@ -4,7 +4,7 @@
  */
 import { newBoundary, writeMultipartRelated } from '../../lambdas/dicom/multipart';
 import { StoreService } from '../../lambdas/dicomweb/store';
-import { bodyOf } from '../../lambdas/handlers/http';
+import { bodyOf } from '../../lambdas/dicomweb/messages';
 import type { BlobStore, MetadataIndex } from '../../lambdas/storage/ports';
 
 export async function storeInstances(

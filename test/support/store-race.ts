@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { readPart10 } from '../../lambdas/dicom/part10';
 import { Tag } from '../../lambdas/dicom/tags';
 import { StoreService, type StoreResult } from '../../lambdas/dicomweb/store';
-import { bodyOf } from '../../lambdas/handlers/http';
+import { bodyOf } from '../../lambdas/dicomweb/messages';
 import type { BlobStore, IndexEntry, MetadataIndex } from '../../lambdas/storage/ports';
 import { makeInstance } from './dicom-factory';
 import { stowBody } from './http';

@@ -6,7 +6,7 @@
  * decides from the object parsed whole.
  */
 import { concatBytes, ElementWalker, EXPLICIT_LE, PIXEL_DATA, UNDEFINED_LENGTH, type Part10Header } from '../part10-scan';
-import { Tag } from '../tags';
+import { Tag, tagNumber } from '../tags';
 import { isUncompressedTransferSyntax } from '../uid';
 import { fragmentItems, ITEM_HEADER, unlessMalformed, type FragmentItem } from './fragment-items';
 import { frameCountOf, framesAsked, type FrameBytesLimit, type FramesFound } from './frame-numbers';
@@ -41,7 +41,7 @@ export function encapsulatedPixelDataOf(header: Part10Header, bytes: Uint8Array)
   const frames = headerNumbers(header, bytes).is(Tag.NumberOfFrames);
   if (Number.isNaN(frames)) return undefined;
   const frameCount = frameCountOf(frames);
-  const extendedOffsetTable = extendedOffsetTableOf(header, bytes, frameCount);
+  const extendedOffsetTable = readExtendedOffsetTable(header, bytes, frameCount);
   return { itemsStart: stop.valueStart, frameCount, transferSyntaxUID, ...(extendedOffsetTable && { extendedOffsetTable }) };
 }
 
@@ -50,9 +50,9 @@ export function encapsulatedPixelDataOf(header: Part10Header, bytes: Uint8Array)
  * undefined unless both are there with NumberOfFrames entries, the offsets start at 0 and each frame's
  * item ends before the next one starts. A table that says otherwise is not used (the items are walked).
  */
-function extendedOffsetTableOf(header: Part10Header, bytes: Uint8Array, frameCount: number): EncapsulatedPixelData['extendedOffsetTable'] {
+function readExtendedOffsetTable(header: Part10Header, bytes: Uint8Array, frameCount: number): EncapsulatedPixelData['extendedOffsetTable'] {
   const entries = (tag: string): number[] | undefined => {
-    const e = header.elements.get(parseInt(tag, 16));
+    const e = header.elements.get(tagNumber(tag));
     if (!e || (e.vr !== undefined && e.vr !== 'OV') || e.length !== 8 * frameCount) return undefined;
     const view = new DataView(bytes.buffer, bytes.byteOffset + e.valueStart, e.length);
     const values = Array.from({ length: frameCount }, (_, k) => view.getBigUint64(8 * k, true));
@@ -96,7 +96,7 @@ export async function readEncapsulatedFrames(
 ): Promise<FramesFound | undefined> {
   const { itemsStart, frameCount, extendedOffsetTable } = pixelData;
   const { wanted, missing } = framesAsked(frameNumbers, frameCount);
-  const table = await offsetTableOf(pixelData, source);
+  const table = await readBasicOffsetTable(pixelData, source);
   if (!table) return undefined;
   const { tableLength, firstFragment } = table;
 
@@ -144,7 +144,7 @@ export async function readEncapsulatedValue(
   source: StoredObjectReader,
   limit: FrameBytesLimit = () => {},
 ): Promise<Uint8Array | undefined> {
-  const table = await offsetTableOf(pixelData, source);
+  const table = await readBasicOffsetTable(pixelData, source);
   if (!table || table.firstFragment + ITEM_HEADER > source.size) return undefined;
   const stream = await source.stream(table.firstFragment);
   // As one frame: all of the fragments.
@@ -155,7 +155,7 @@ export async function readEncapsulatedValue(
  * The Basic Offset Table (PS3.5 A.4: the first item, of a length that is a multiple of 4) read through
  * `source`: its length and where the first fragment starts; undefined when the items do not start so.
  */
-async function offsetTableOf(pixelData: EncapsulatedPixelData, source: StoredObjectReader): Promise<{ tableLength: number; firstFragment: number } | undefined> {
+async function readBasicOffsetTable(pixelData: EncapsulatedPixelData, source: StoredObjectReader): Promise<{ tableLength: number; firstFragment: number } | undefined> {
   const { itemsStart } = pixelData;
   if (itemsStart + ITEM_HEADER > source.size) return undefined;
   const table = await source.read(itemsStart, itemsStart + ITEM_HEADER);

@@ -14,7 +14,8 @@ import { nativeFrame, nativeFrameRange } from './native';
 /** PS3.3 C.7.6.3.1.4: Float Pixel Data is 32-bit, Double Float Pixel Data 64-bit. */
 const FLOAT_BITS_ALLOCATED: Readonly<Record<string, number>> = { [Tag.FloatPixelData]: 32, [Tag.DoubleFloatPixelData]: 64 };
 
-function pixelDataOf(instance: ParsedInstance) {
+/** The first of the pixel data elements (PS3.3 C.7.6.3) that holds binary values, with its tag. */
+function binaryPixelData(instance: ParsedInstance) {
   for (const tag of PIXEL_DATA_TAGS) {
     const element = instance.dict[tag];
     if (element?.Value?.some((v) => v instanceof ArrayBuffer)) return { tag, values: element.Value };
@@ -22,14 +23,15 @@ function pixelDataOf(instance: ParsedInstance) {
   return undefined;
 }
 
-function integerOf(instance: ParsedInstance, tag: string): number | undefined {
+/** The first value of an element as an integer; undefined when absent or not an integer. */
+function integerValue(instance: ParsedInstance, tag: string): number | undefined {
   const value = Number(instance.dict[tag]?.Value?.[0]);
   return Number.isInteger(value) ? value : undefined;
 }
 
 /** NumberOfFrames (0028,0008), or 1 when Pixel Data is present without it (frameCountOf); 0 without pixel data. */
 export function numberOfFrames(instance: ParsedInstance): number {
-  if (!pixelDataOf(instance)) return 0;
+  if (!binaryPixelData(instance)) return 0;
   return frameCountOf(instance.dict[Tag.NumberOfFrames]?.Value?.[0]);
 }
 
@@ -50,7 +52,7 @@ function encapsulatedFrames(values: readonly unknown[], count: number, transferS
  * (little-endian byte order); encapsulated frames are the frame's fragments as stored.
  */
 export function extractFrames(instance: ParsedInstance, frameNumbers: readonly number[]): FramesFound {
-  const pixelData = pixelDataOf(instance);
+  const pixelData = binaryPixelData(instance);
   if (!pixelData) throw new FrameError('the instance has no pixel data');
   if (frameNumbers.some((n) => !Number.isInteger(n) || n < 1)) throw new FrameError('frame numbers start at 1');
   const count = numberOfFrames(instance);
@@ -63,10 +65,10 @@ export function extractFrames(instance: ParsedInstance, frameNumbers: readonly n
     return { frames: wanted.map((n) => all[n - 1]!), missing };
   }
 
-  const rows = integerOf(instance, Tag.Rows);
-  const columns = integerOf(instance, Tag.Columns);
-  const samplesPerPixel = integerOf(instance, Tag.SamplesPerPixel) ?? 1;
-  const bitsAllocated = integerOf(instance, Tag.BitsAllocated) ?? FLOAT_BITS_ALLOCATED[pixelData.tag];
+  const rows = integerValue(instance, Tag.Rows);
+  const columns = integerValue(instance, Tag.Columns);
+  const samplesPerPixel = integerValue(instance, Tag.SamplesPerPixel) ?? 1;
+  const bitsAllocated = integerValue(instance, Tag.BitsAllocated) ?? FLOAT_BITS_ALLOCATED[pixelData.tag];
   if (!rows || !columns || !bitsAllocated || samplesPerPixel < 1) throw new FrameError('Rows, Columns or BitsAllocated missing');
   const frameBits = rows * columns * samplesPerPixel * bitsAllocated;
   const pixels = binaryValueBytes(pixelData.values);

@@ -6,10 +6,10 @@
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProxyResult } from '../../../lambdas/handlers/proxy';
+import type { ProxyResult } from '../../../lambdas/http/proxy';
 import { startGateway, type Gateway, type ProxyHandler } from '../../../lib/local/gateway';
 import type { InvocationTimeouts } from '../../../lib/local/lambda-limits';
-import { functionGroups, type FunctionGroup } from '../../../lib/routes';
+import { functionGroups, type FunctionGroup } from '../../../lambdas/http/routes';
 
 let gateway: Gateway;
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import type { ArchiveStack } from '../../../lib/archive-stack';
 import { Caller } from '../../../lib/local/call-attribution';
 import { LOCAL_BUCKET, LOCAL_TABLE } from '../../../lib/local/archive';
 import { localTaskArn } from '../../../lib/local/local-send-workflow';
-import type { FunctionGroup } from '../../../lib/routes';
+import type { FunctionGroup } from '../../../lambdas/http/routes';
 import type { SendTaskName } from '../../../lib/send-workflow';
 import { synth } from '../../cdk/helpers';
 import { accountOf, type Account } from './account';

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { copyJson, getBulkData, stringValue, toDicomJson, type DicomJsonOptions } from '../../../lambdas/dicom/json';
-import { BulkDataValue, newPart10, readPart10, type DataSet } from '../../../lambdas/dicom/part10';
+import type { DataSet } from '../../../lambdas/dicom/data-set';
+import { BulkDataValue, readPart10 } from '../../../lambdas/dicom/part10';
+import { newPart10 } from '../../../lambdas/dicom/part10-write';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { SopClass, TransferSyntax } from '../../../lambdas/dicom/uid';
 import { makeInstance } from '../../support/dicom-factory';

@@ -2,17 +2,9 @@ import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toDicomJson } from '../../../lambdas/dicom/json';
-import {
-  BulkDataValue,
-  Part10Error,
-  TranscodeError,
-  newPart10,
-  readPart10,
-  toExplicitVRLittleEndian,
-  writePart10,
-  type DataSet,
-  type ReadPart10Options,
-} from '../../../lambdas/dicom/part10';
+import type { DataSet } from '../../../lambdas/dicom/data-set';
+import { BulkDataValue, Part10Error, readPart10, type ReadPart10Options, TranscodeError, toExplicitVRLittleEndian } from '../../../lambdas/dicom/part10';
+import { newPart10, writePart10 } from '../../../lambdas/dicom/part10-write';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { dataSetOf, part10File } from '../../../lambdas/dimse/part10-file';
 import { SopClass, TransferSyntax } from '../../../lambdas/dicom/uid';

@@ -1,8 +1,8 @@
 /** Unit: the Retrieve Capabilities description (PS3.18 8.9) generated from the route table. */
 import { describe, expect, it } from 'vitest';
-import { capabilityTree, negotiateCapabilities, toWadl, WADL, type CapabilityResource } from '../../../lambdas/dicomweb/capabilities';
+import { capabilityTree, negotiateCapabilities, SERVICE_ROOT, toWadl, WADL, type CapabilityResource } from '../../../lambdas/dicomweb/capabilities';
 import { NotAcceptableError } from '../../../lambdas/dicomweb/errors';
-import { routes, SERVICE_ROOT, allowedMethods } from '../../../lib/routes';
+import { routes, allowedMethods } from '../../../lambdas/http/routes';
 
 /** "METHOD /path" of every method in a tree. */
 function methodsIn(r: CapabilityResource, prefix = ''): string[] {

@@ -8,7 +8,7 @@ import { DeleteService, type DeleteTarget } from '../../../lambdas/dicomweb/dele
 import { GoneError } from '../../../lambdas/dicomweb/errors';
 import { RetrieveService } from '../../../lambdas/dicomweb/retrieve';
 import { StoreService } from '../../../lambdas/dicomweb/store';
-import { bodyOf } from '../../../lambdas/handlers/http';
+import { bodyOf } from '../../../lambdas/dicomweb/messages';
 import { makeInstance, makeStudy } from '../../support/dicom-factory';
 import { stowBody } from '../../support/http';
 import { MemoryBlobStore } from '../../support/memory-blobs';

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { BadRequestError } from '../../../lambdas/dicomweb/errors';
 import { MAX_INDEXED_ATTRIBUTE_BYTES, buildIndexEntries, fitsIndex } from '../../../lambdas/dicomweb/index-entries';
-import type { DicomJson, InstanceObject } from '../../../lambdas/storage/ports';
+import type { InstanceObject } from '../../../lambdas/storage/ports';
+import type { DicomJson } from '../../../lambdas/dicom/json';
 
 const instance: InstanceObject = {
   sopClassUID: '1.2.840.10008.5.1.4.1.1.2',

@@ -7,7 +7,7 @@ import { parseMediaType, parseMultipartRelated } from '../../../lambdas/dicom/mu
 import { readPart10 } from '../../../lambdas/dicom/part10';
 import { DeleteService } from '../../../lambdas/dicomweb/delete';
 import { RetrieveService } from '../../../lambdas/dicomweb/retrieve';
-import type { DicomwebResponse } from '../../../lambdas/handlers/http';
+import type { DicomwebResponse } from '../../../lambdas/dicomweb/messages';
 import { makeInstance } from '../../support/dicom-factory';
 import { MemoryBlobStore } from '../../support/memory-blobs';
 import { MemoryMetadataIndex } from '../../support/memory-index';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { nameIndexFold, NAME_TERM_MAX_LENGTH, personNameIndexTerms, NAME_INDEX_MAX_VALUES } from '../../../lambdas/dicom/person-name';
 import { dateRangeOf, foldName, matchesAll, matchesElement, personNameIndexPrefix, rangeOf } from '../../../lambdas/dicomweb/matching';
-import type { DicomJson } from '../../../lambdas/storage/ports';
+import type { DicomJson } from '../../../lambdas/dicom/json';
 
 const exact = { fuzzymatching: false };
 const fuzzy = { fuzzymatching: true };

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { NpiService } from '../../../lambdas/dicomweb/npi';
 import { requireNpiCategory } from '../../../lambdas/dicomweb/npi-categories';
-import { bodyOf } from '../../../lambdas/handlers/http';
+import { bodyOf } from '../../../lambdas/dicomweb/messages';
 import type { NpiEntry, NpiIndex } from '../../../lambdas/storage/ports';
 import { stowBody } from '../../support/http';
 import { MemoryBlobStore } from '../../support/memory-blobs';

@@ -6,7 +6,7 @@ import { BadRequestError, NotAcceptableError, NotFoundError } from '../../../lam
 import { NpiService, parseNpiSearchParameters } from '../../../lambdas/dicomweb/npi';
 import { requireNpiCategory } from '../../../lambdas/dicomweb/npi-categories';
 import { DuplicateSOPInstance } from '../../../lambdas/dicomweb/store';
-import { bodyOf } from '../../../lambdas/handlers/http';
+import { bodyOf } from '../../../lambdas/dicomweb/messages';
 import { makeInstance } from '../../support/dicom-factory';
 import { stowBody } from '../../support/http';
 import { MemoryBlobStore } from '../../support/memory-blobs';

@@ -14,8 +14,8 @@ import {
   PayloadTooLargeError,
 } from '../../../lambdas/dicomweb/errors';
 import { parseFrameList, RetrieveService, withAbsoluteBulkDataURIs, type RetrieveRequest } from '../../../lambdas/dicomweb/retrieve';
-import type { DicomwebResponse } from '../../../lambdas/handlers/http';
-import type { DicomJson } from '../../../lambdas/storage/ports';
+import type { DicomwebResponse } from '../../../lambdas/dicomweb/messages';
+import type { DicomJson } from '../../../lambdas/dicom/json';
 import { fakeJpegFrame, makeInstance, makeStudy, pixelFrame } from '../../support/dicom-factory';
 import { MemoryBlobStore } from '../../support/memory-blobs';
 import { MemoryMetadataIndex } from '../../support/memory-index';

@@ -4,7 +4,8 @@ import { BadRequestError, PayloadTooLargeError } from '../../../lambdas/dicomweb
 import { buildIndexEntries } from '../../../lambdas/dicomweb/index-entries';
 import { parseSearchParameters } from '../../../lambdas/dicomweb/query-params';
 import { SearchService, type SearchLimits } from '../../../lambdas/dicomweb/search';
-import type { DicomJson, IndexQuery, Level } from '../../../lambdas/storage/ports';
+import type { IndexQuery, Level } from '../../../lambdas/storage/ports';
+import type { DicomJson } from '../../../lambdas/dicom/json';
 import { MemoryMetadataIndex } from '../../support/memory-index';
 
 const BASE_URL = 'http://127.0.0.1:8080/dicomweb/';

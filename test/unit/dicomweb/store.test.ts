@@ -6,7 +6,7 @@ import { readPart10 } from '../../../lambdas/dicom/part10';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { BadRequestError, ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
 import { StoreService } from '../../../lambdas/dicomweb/store';
-import { bodyOf } from '../../../lambdas/handlers/http';
+import { bodyOf } from '../../../lambdas/dicomweb/messages';
 import { makeInstance, makeStudy } from '../../support/dicom-factory';
 import { stowBody } from '../../support/http';
 import { MemoryBlobStore } from '../../support/memory-blobs';

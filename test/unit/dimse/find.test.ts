@@ -3,7 +3,7 @@ import { SearchService } from '../../../lambdas/dicomweb/search';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { performFind, type FindResponse } from '../../../lambdas/dimse/find';
 import { QRTag } from '../../../lambdas/dimse/identifier';
-import type { DicomJson } from '../../../lambdas/storage/ports';
+import type { DicomJson } from '../../../lambdas/dicom/json';
 import { makeStudy } from '../../support/dicom-factory';
 import { MemoryBlobStore } from '../../support/memory-blobs';
 import { MemoryMetadataIndex } from '../../support/memory-index';

@@ -10,7 +10,7 @@ import {
   toDicomJson,
 } from '../../../lambdas/dimse/identifier';
 import { Dataset } from '../../../lambdas/dimse/lib';
-import type { DicomJson } from '../../../lambdas/storage/ports';
+import type { DicomJson } from '../../../lambdas/dicom/json';
 import { encoded } from '../../support/dicom-factory';
 
 const id = (level: string, keys: DicomJson = {}): DicomJson => ({ [QRTag.QueryRetrieveLevel]: { vr: 'CS', Value: [level] }, ...keys });

@@ -9,10 +9,11 @@ import { LAMBDA_MAX_PAYLOAD_BYTES } from '../../../lambdas/config';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { buildIndexEntries } from '../../../lambdas/dicomweb/index-entries';
 import { SearchService } from '../../../lambdas/dicomweb/search';
-import { bodyOf, type DicomwebRequest } from '../../../lambdas/handlers/http';
-import { toProxyResult } from '../../../lambdas/handlers/proxy';
+import { bodyOf } from '../../../lambdas/dicomweb/messages';
+import type { DicomwebRequest } from '../../../lambdas/http/request';
+import { toProxyResult } from '../../../lambdas/http/proxy';
 import { operations } from '../../../lambdas/handlers/search';
-import type { DicomJson } from '../../../lambdas/storage/ports';
+import type { DicomJson } from '../../../lambdas/dicom/json';
 import { MemoryMetadataIndex } from '../../support/memory-index';
 
 const BASE_URL = 'https://api.example/prod';

@@ -8,7 +8,7 @@ import { NpiService } from '../../../lambdas/dicomweb/npi';
 import { requireNpiCategory } from '../../../lambdas/dicomweb/npi-categories';
 import { SearchService } from '../../../lambdas/dicomweb/search';
 import { parseSendSearchParameters } from '../../../lambdas/dicomweb/send';
-import { bodyOf } from '../../../lambdas/handlers/http';
+import { bodyOf } from '../../../lambdas/dicomweb/messages';
 import { sendTargetOf } from '../../../lambdas/handlers/send';
 import { parseDestinationRegistry, resolveNpiStoreUrl } from '../../../lambdas/send/destinations';
 import { SendOutcomes } from '../../../lambdas/send/outcomes';

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { NoSuchKey, S3ServiceException } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { errorResponse } from '../../../lambdas/handlers/middleware';
+import { errorResponse } from '../../../lambdas/http/middleware';
 import { StorageUnavailableError } from '../../../lambdas/storage/errors';
 import { callAws, isServiceUnavailable } from '../../../lambdas/storage/aws-calls';
 import { createAwsClients } from '../../../lambdas/storage/clients';

@@ -9,7 +9,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
-import { errorResponse } from '../../../lambdas/handlers/middleware';
+import { errorResponse } from '../../../lambdas/http/middleware';
 import { AlreadyExistsError, StorageUnavailableError } from '../../../lambdas/storage/errors';
 import { executionArn, executionName, StepFunctionsSendWorkflow } from '../../../lambdas/storage/sfn';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FrameError } from '../../../../lambdas/dicom/frames/frame-numbers';
 import { extractFrames, numberOfFrames } from '../../../../lambdas/dicom/frames/instance';
-import { newPart10, readPart10, type ParsedInstance } from '../../../../lambdas/dicom/part10';
+import { readPart10, type ParsedInstance } from '../../../../lambdas/dicom/part10';
+import { newPart10 } from '../../../../lambdas/dicom/part10-write';
 import { Tag } from '../../../../lambdas/dicom/tags';
 import { SopClass, TransferSyntax } from '../../../../lambdas/dicom/uid';
 import { fakeJpegFrame, makeInstance, pixelFrame } from '../../../support/dicom-factory';

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeSendRequestResponse, sendRequestResponse } from '../../../../lambdas/send/response-module';
-import { SendUsageError } from '../../../../lib/cli/send-client';
+import { SendUsageError } from '../../../../lambdas/send/send-client';
 import { main, parseSendArgs } from '../../../../lib/cli/send';
 
 const STUDY = '1.2.826.0.1.3680043.8.498.1';

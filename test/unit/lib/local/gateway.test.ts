@@ -7,7 +7,7 @@ import type http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { LAMBDA_MAX_PAYLOAD_BYTES, LAMBDA_MAX_REQUEST_BYTES } from '../../../../lambdas/config';
 import { proxyEvent, requestTarget } from '../../../../lib/local/gateway';
-import { routes } from '../../../../lib/routes';
+import { routes } from '../../../../lambdas/http/routes';
 
 const route = routes.find((r) => r.method === 'GET' && r.path === '/studies')!;
 

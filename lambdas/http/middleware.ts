@@ -1,30 +1,31 @@
 /**
- * The one middleware chain of every function (STYLE.md 3): header normalisation first, then the
+ * The one middleware chain of every function: header normalisation first, then the
  * optional bearer token check, the operation, and the error mapping last. Errors become responses
- * here and nowhere else (STYLE.md 4).
+ * here and nowhere else.
  */
 import { timingSafeEqual } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { DicomwebError, UnauthorizedError } from '../dicomweb/errors';
 import { InvalidKeySegmentError, StorageUnavailableError } from '../storage/errors';
-import type { FunctionGroup } from '../../lib/routes';
-import { allowedMethods, functionGroups, routes as allRoutes } from '../../lib/routes';
-import type { DicomwebRequest, DicomwebResponse } from './http';
+import type { FunctionGroup, Transaction } from './routes';
+import { allowedMethods, functionGroups, routes as allRoutes } from './routes';
+import type { DicomwebResponse } from '../dicomweb/messages';
+import type { DicomwebRequest } from './request';
 import type { ProxyResult } from './proxy';
 import { toDicomwebRequest, toProxyResult } from './proxy';
 import type { Config } from '../config';
-import type { Services } from './services';
 import { sourceMappedStack } from './source-mapped-stack';
 import { statusReport } from './status-report';
 
 /**
- * One transaction of a function group, over the services it uses (`S`: a part of Services, so the
- * embedded runtime can hand every group all of them while a Lambda function builds only its own).
+ * One transaction of a function group, over the services it uses (`S`: a part of the archive's
+ * services, so the embedded runtime can hand every group all of them while a Lambda function builds
+ * only its own).
  */
-export type Operation<S = Services> = (request: DicomwebRequest, services: S) => Promise<DicomwebResponse>;
-export type Operations<S = Services> = Readonly<Record<string, Operation<S>>>;
-
+export type Operation<S> = (request: DicomwebRequest, services: S) => Promise<DicomwebResponse>;
+/** The operations of group G, one per transaction of its routes (routes.ts GroupTransactions). */
+export type Operations<G extends FunctionGroup, S> = Readonly<Record<Transaction<G>, Operation<S>>>;
 
 /** Lower-cases header names in place (middy convention: header normaliser runs first). */
 export const httpHeaderNormalizer = (): middy.MiddlewareObj<APIGatewayProxyEvent> => ({
@@ -94,14 +95,14 @@ function withAllow(result: ProxyResult, resource: string | undefined): ProxyResu
  * services: the function's own in Lambda (./function-services.ts), the embedded runtime's (so several
  * archives can run in one process).
  */
-export function dicomwebHandler<S extends object>(
-  group: FunctionGroup,
-  operations: Operations<S>,
+export function dicomwebHandler<G extends FunctionGroup, S extends object>(
+  group: G,
+  operations: Operations<G, S>,
   getServices: () => S & { readonly config: Config },
 ) {
   const spec = functionGroups[group];
-  const routes = new Map<string, string>();
-  for (const r of allRoutes.filter((route) => route.group === group)) routes.set(`${r.method} ${r.path}`, r.transaction);
+  const routes = new Map<string, Transaction<G>>();
+  for (const r of allRoutes) if (r.group === group) routes.set(`${r.method} ${r.path}`, r.transaction as Transaction<G>);
 
   const core = async (event: APIGatewayProxyEvent, context?: Context): Promise<ProxyResult> => {
     const transaction = routes.get(`${event.httpMethod.toUpperCase()} ${event.resource}`);

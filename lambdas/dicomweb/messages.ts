@@ -1,26 +1,9 @@
 /**
- * The request and response shapes every DICOMweb operation sees, independent of API Gateway.
- * lambdas/handlers/proxy.ts converts API Gateway REST proxy events to and from these, and the
- * embedded gateway (lib/local/gateway.ts) builds the very same proxy events.
+ * What a DICOMweb service takes and gives, independent of the transport: a request body read as it is
+ * decoded, a response (status, headers, body), the media types of PS3.18 8.7 and the Warning header.
+ * lambdas/http/ maps API Gateway proxy events to and from these.
  */
-
-export interface DicomwebRequest {
-  readonly method: string;
-  /** The concrete path, e.g. /studies/1.2.3/series. */
-  readonly path: string;
-  /** The route template that matched, e.g. /studies/{study}/series. */
-  readonly resource: string;
-  readonly pathParameters: Readonly<Record<string, string>>;
-  /** Query parameters with every value (repeated keys keep all their values, in order). */
-  readonly query: ReadonlyMap<string, readonly string[]>;
-  /** Header names lower-cased. */
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: RequestBody;
-  /** Base URL of the service root, e.g. http://127.0.0.1:8080 or https://x.execute-api.../prod. */
-  readonly baseUrl: string;
-  /** Milliseconds left before the function times out (Lambda context), when the caller knows it. */
-  readonly remainingTimeMillis?: () => number;
-}
+import type { StatusReportDetail } from './errors';
 
 /**
  * A request body, decoded as it is read: Lambda hands a binary body over base64-encoded in the event,
@@ -82,4 +65,12 @@ export function warningHeader(baseUrl: string, text: string): string {
     // keep the pseudonym
   }
   return `299 ${agent} "${text.replaceAll('"', "'")}"`;
+}
+
+/** The body of a failure response (PS3.18 8.6.3), as lambdas/http/status-report.ts writes it. */
+export interface StatusReport {
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+  readonly errors?: readonly StatusReportDetail[];
 }

@@ -11,7 +11,7 @@ import {
   integrationTimeoutSeconds,
   LAMBDA_MAX_INIT_SECONDS,
   type FunctionGroup,
-} from '../../../lib/routes';
+} from '../../../lambdas/http/routes';
 
 /**
  * Lambda, "Bandwidth limits for response streaming": the first 6 MB uncapped, then at most 2 MBps

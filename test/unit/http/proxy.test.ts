@@ -1,7 +1,7 @@
-/** Unit: the proxy event's body as the handlers read it (lambdas/handlers/proxy.ts). */
+/** Unit: the proxy event's body as the handlers read it (lambdas/http/proxy.ts). */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { eventBody } from '../../../lambdas/handlers/proxy';
+import { eventBody } from '../../../lambdas/http/proxy';
 
 const concat = (chunks: Iterable<Uint8Array>) => Buffer.concat([...chunks]);
 

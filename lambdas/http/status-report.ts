@@ -4,8 +4,8 @@
  * One JSON shape for every failure, so user agents and people can read it alike.
  */
 import type { StatusReportDetail } from '../dicomweb/errors';
-import type { DicomwebResponse } from './http';
-import { MediaType } from './http';
+import type { DicomwebResponse, StatusReport } from '../dicomweb/messages';
+import { MediaType } from '../dicomweb/messages';
 
 const reasonPhrases: Record<number, string> = {
   202: 'Accepted',
@@ -21,13 +21,6 @@ const reasonPhrases: Record<number, string> = {
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
-
-export interface StatusReport {
-  readonly status: number;
-  readonly title: string;
-  readonly detail: string;
-  readonly errors?: readonly StatusReportDetail[];
-}
 
 export function statusReport(
   status: number,

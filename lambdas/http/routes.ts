@@ -1,16 +1,42 @@
 /**
- * THE route table (DESIGN.md): method + path template -> function group and transaction.
+ * THE route table: method + path template -> function group and transaction.
  * The CDK API (lib/constructs/api.ts), the embedded gateway (lib/local/gateway.ts) and Retrieve
  * Capabilities are all generated from it, so no route is written twice.
  *
  * Path parameter names are the same in every template that shares a prefix, as API Gateway requires.
  */
-import { NPI_CATEGORIES } from '../lambdas/dicomweb/npi-categories';
+import { SERVICE_ROOT } from '../dicomweb/capabilities';
+import { NPI_CATEGORIES } from '../dicomweb/npi-categories';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'OPTIONS';
 
+/**
+ * The transactions of each function group, named after PS3.18 (and Supplement 248): the keys of the
+ * group handler's Operations, so a route whose transaction has no operation does not compile.
+ */
+export interface GroupTransactions {
+  store: 'StoreInstances';
+  search: 'SearchForStudies' | 'SearchForSeries' | 'SearchForInstances';
+  retrieve:
+    | 'RetrieveStudy'
+    | 'RetrieveSeries'
+    | 'RetrieveInstance'
+    | 'RetrieveStudyMetadata'
+    | 'RetrieveSeriesMetadata'
+    | 'RetrieveInstanceMetadata'
+    | 'RetrieveFrames'
+    | 'RetrieveBulkdata';
+  delete: 'DeleteStudy' | 'DeleteSeries' | 'DeleteInstance';
+  send: 'Send' | 'CheckSendResult';
+  capabilities: 'RetrieveCapabilities';
+  npi: 'StoreInstances' | 'SearchForInstances' | 'RetrieveInstance';
+}
+
 /** One Lambda function per group; its handler module is lambdas/handlers/{group}.ts. */
-export type FunctionGroup = 'store' | 'search' | 'retrieve' | 'delete' | 'send' | 'capabilities' | 'npi';
+export type FunctionGroup = keyof GroupTransactions;
+
+/** A transaction of group G (of any group by default). */
+export type Transaction<G extends FunctionGroup = FunctionGroup> = GroupTransactions[G];
 
 export interface FunctionGroupSpec {
   /** Handler module, relative to the project root. */
@@ -66,13 +92,17 @@ export function integrationTimeoutSeconds(spec: FunctionGroupSpec): number {
   return spec.streaming ? spec.timeoutSeconds : API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS;
 }
 
-export interface Route {
+/** A route of group G. */
+export interface GroupRoute<G extends FunctionGroup> {
   readonly method: HttpMethod;
   readonly path: string;
-  readonly group: FunctionGroup;
+  readonly group: G;
   /** Transaction name after PS3.18 (and Supplement 248); the operation key in the group's handler. */
-  readonly transaction: string;
+  readonly transaction: Transaction<G>;
 }
+
+/** A route of any group: the transaction is always one of its own group's. */
+export type Route = { [G in FunctionGroup]: GroupRoute<G> }[FunctionGroup];
 
 /** `{resource}/send-requests/{transactionUID}`: POST is Send, GET is Check Send Result. */
 function sendRoutes(resource: string): Route[] {
@@ -144,16 +174,13 @@ const transactionRoutes: readonly Route[] = [
   ...NPI_CATEGORIES.flatMap((category) => npiRoutes(category.name)),
 ];
 
-/** The service root, whose OPTIONS describes every resource (PS3.18 8.9). */
-export const SERVICE_ROOT = '/';
-
 /**
  * Retrieve Capabilities, PS3.18 8.9: OPTIONS on the service root and on every resource above, so the
  * capabilities description is generated from the very routes that are served and cannot drift.
  */
 function capabilityRoutes(served: readonly Route[]): Route[] {
   const paths = [SERVICE_ROOT, ...new Set(served.map((r) => r.path))];
-  return paths.map((path) => ({ method: 'OPTIONS', path, group: 'capabilities', transaction: 'RetrieveCapabilities' }));
+  return paths.map((path): Route => ({ method: 'OPTIONS', path, group: 'capabilities', transaction: 'RetrieveCapabilities' }));
 }
 
 export const routes: readonly Route[] = [...transactionRoutes, ...capabilityRoutes(transactionRoutes)];

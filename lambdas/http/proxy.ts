@@ -6,8 +6,9 @@
 import { Readable } from 'node:stream';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { LAMBDA_MAX_PAYLOAD_BYTES, PROXY_FIELDS_HEADROOM_BYTES } from '../config';
-import type { DicomwebRequest, DicomwebResponse, RequestBody } from './http';
-import { bodyOf, isStreamBody } from './http';
+import type { DicomwebResponse, RequestBody } from '../dicomweb/messages';
+import type { DicomwebRequest } from './request';
+import { bodyOf, isStreamBody } from '../dicomweb/messages';
 
 /** What a handler returns: the proxy result, with a stream body for response-streaming functions. */
 export interface ProxyResult {

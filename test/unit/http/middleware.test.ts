@@ -1,7 +1,7 @@
 /** Unit: the one error mapping (STYLE.md 4): typed errors keep their status, anything else is a bare 500. */
 import { describe, expect, it } from 'vitest';
 import { BadRequestError, ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
-import { errorResponse } from '../../../lambdas/handlers/middleware';
+import { errorResponse } from '../../../lambdas/http/middleware';
 import { InvalidKeySegmentError, StorageUnavailableError } from '../../../lambdas/storage/errors';
 
 describe('errorResponse', () => {

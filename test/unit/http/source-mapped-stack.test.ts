@@ -1,6 +1,6 @@
 /**
  * Unit: stacks of a minified bundle mapped back to their sources when logged
- * (lambdas/handlers/source-mapped-stack.ts), over a bundle built as the functions are
+ * (lambdas/http/source-mapped-stack.ts), over a bundle built as the functions are
  * (lib/constructs/bundling.ts) in a temporary directory.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,8 +10,8 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAMBDA_BUNDLE } from '../../../lib/constructs/bundling';
-import { errorResponse } from '../../../lambdas/handlers/middleware';
-import { sourceMappedStack, taskEntry } from '../../../lambdas/handlers/source-mapped-stack';
+import { errorResponse } from '../../../lambdas/http/middleware';
+import { sourceMappedStack, taskEntry } from '../../../lambdas/http/source-mapped-stack';
 
 const SOURCE = [
   '// fixture: a fault on line 4, column 9',
