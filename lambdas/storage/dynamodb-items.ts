@@ -7,7 +7,7 @@
 import { Tag } from '../dicom/tags';
 import { personNameIndexTerms } from '../dicom/person-name';
 import type { DicomJson } from '../dicom/json';
-import type { DateRange, EntryKeys, IndexEntry, InstanceObject, Level, Tombstone } from './ports';
+import type { DateRange, EntryKeys, IndexEntry, InstanceObject, Level, PutInstanceOutcome, Tombstone } from './ports';
 import { GSI_BY_LEVEL, GSI_BY_PATIENT, GSI_BY_UID } from './table-schema';
 
 export type TombstoneKeys = Omit<Tombstone, 'deletedAt'>;
@@ -259,4 +259,22 @@ export function dateRangeBounds(prefix: string, range: DateRange): readonly [str
   const lower = range.from !== undefined ? `${prefix}${range.from}#` : `${prefix}0`;
   const upper = range.to !== undefined ? `${prefix}${range.to}#\uffff` : `${prefix}9\uffff`;
   return [lower, upper];
+}
+
+/** The series and study above a resource (nearest first). */
+export function ancestors(t: TombstoneKeys): TombstoneKeys[] {
+  const study: TombstoneKeys = { level: 'STUDY', studyInstanceUID: t.studyInstanceUID };
+  if (t.level === 'STUDY') return [];
+  if (t.level === 'SERIES') return [study];
+  return [{ level: 'SERIES', studyInstanceUID: t.studyInstanceUID, seriesInstanceUID: t.seriesInstanceUID }, study];
+}
+
+/** 'identical' only for the same study, series and bytes (digest); anything else conflicts. */
+export function compareInstances(existing: IndexEntry, incoming: IndexEntry): PutInstanceOutcome {
+  const identical =
+    existing.studyInstanceUID === incoming.studyInstanceUID &&
+    existing.seriesInstanceUID === incoming.seriesInstanceUID &&
+    existing.instance?.digest !== undefined &&
+    existing.instance.digest === incoming.instance?.digest;
+  return identical ? { outcome: 'identical', existing } : { outcome: 'conflict', existing };
 }

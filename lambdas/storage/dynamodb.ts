@@ -9,6 +9,8 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { DynamoDeleteJobs } from './delete-jobs';
 import {
+  ancestors,
+  compareInstances,
   dateRangeBounds,
   entryKey,
   fromItem,
@@ -390,21 +392,4 @@ export class DynamoMetadataIndex implements MetadataIndex {
   private async *queryItems(input: Omit<QueryCommandInput, 'TableName'>): AsyncGenerator<IndexEntry> {
     for await (const item of this.table.queryRaw(input)) yield fromItem(item);
   }
-}
-/** The series and study above a resource (nearest first). */
-function ancestors(t: TombstoneKeys): TombstoneKeys[] {
-  const study: TombstoneKeys = { level: 'STUDY', studyInstanceUID: t.studyInstanceUID };
-  if (t.level === 'STUDY') return [];
-  if (t.level === 'SERIES') return [study];
-  return [{ level: 'SERIES', studyInstanceUID: t.studyInstanceUID, seriesInstanceUID: t.seriesInstanceUID }, study];
-}
-
-/** 'identical' only for the same study, series and bytes (digest); anything else conflicts. */
-function compareInstances(existing: IndexEntry, incoming: IndexEntry): PutInstanceOutcome {
-  const identical =
-    existing.studyInstanceUID === incoming.studyInstanceUID &&
-    existing.seriesInstanceUID === incoming.seriesInstanceUID &&
-    existing.instance?.digest !== undefined &&
-    existing.instance.digest === incoming.instance?.digest;
-  return identical ? { outcome: 'identical', existing } : { outcome: 'conflict', existing };
 }
