@@ -5,6 +5,7 @@
 import { Tag } from '../dicom/tags';
 import type { DateRange } from '../storage/ports';
 import type { DicomJson, DicomJsonElement } from '../dicom/json';
+import { NAME_SEPARATORS, componentGroups, cutNameTerm, nameIndexFold, trimName, type PersonName } from '../dicom/person-name';
 
 /** One matching key: a tag ('GGGGEEEE') or a sequence path ('GGGGEEEE.GGGGEEEE'), and its value. */
 export interface MatchKey {
@@ -210,22 +211,6 @@ function matchesDateTimePair(
 
 // ---- PN (PS3.18 8.3.4.1, PS3.5 6.2.1) ----
 
-interface PersonName {
-  Alphabetic?: string;
-  Ideographic?: string;
-  Phonetic?: string;
-}
-
-function componentGroups(v: PersonName | string): string[] {
-  if (typeof v === 'string') return v.split('=');
-  return [v.Alphabetic ?? '', v.Ideographic ?? '', v.Phonetic ?? ''];
-}
-
-/** Trailing empty components are insignificant ('Doe^John^^' is 'Doe^John'). */
-function trimName(s: string): string {
-  return s.trim().replace(/\^+$/, '');
-}
-
 /** Case- and accent-insensitive form used by fuzzy matching: NFD, combining marks removed, lower case. */
 export function foldName(s: string): string {
   return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
@@ -266,75 +251,13 @@ function fuzzyMatchesGroup(group: string, key: string): boolean {
   return k.split('^').every((kc, i) => kc === '' || wordsOf(components[i]).some((w) => w.startsWith(kc)));
 }
 
-// ---- Patient's Name index (lambdas/storage/table-schema.ts, ByLevel name partitions) ----
-//
-// The index only narrows a search: every entry the PN rules above match must be among its
-// candidates, and matchesAll still decides. So its terms are what both rules compare, made coarser:
-// - exact matching compares a whole component group (its start, for a wildcard key), case-insensitive;
-// - fuzzy matching compares the start of the whole name, of a component or of a word.
-// Both start at a word, so one term per word of every component group (family, given, middle...
-// names, and their words) serves both, and a key narrows to the terms starting with its first word.
-// A single family-name term would not do: fuzzy 'john' must find 'Doe^John', and an exact key
-// matches the Ideographic and Phonetic groups too. Hence several terms per entry, each an item.
-
-/** Terms and prefixes are cut here (PS3.5 6.2: a component group holds at most 64 characters). */
-export const NAME_TERM_MAX_LENGTH = 64;
-
-const SEPARATORS = /[\^\s]+/;
-const MARKS = /\p{M}/gu;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
 /**
  * Key characters whose case-insensitive match (simple case folding, as the wildcard regular
- * expression compares) is a character the fold below tells apart: Greek iota and the combining
+ * expression compares) is a character nameIndexFold tells apart: Greek iota and the combining
  * ypogegrammeni, a mark the fold removes; the ligatures 'ﬅ' and 'ﬆ'. An exact key's prefix stops
  * before them (test/unit/dicomweb/matching.test.ts checks every code point for others).
  */
 const UNFOLDABLE = /[\u0345\u0399\u03B9\u1FBE\uFB05\uFB06]/u;
-
-/**
- * The index form of a name: code point by code point, canonical decomposition without marks (as
- * foldName), then the lower case of the upper case, so characters that case-fold alike ('ſ' and 's',
- * 'ẞ' and 'ß', final and medial sigma) fold alike. Being per code point, a prefix stays a prefix.
- */
-export function nameIndexFold(s: string): string {
-  let out = '';
-  // A lone surrogate is no UTF-8, which DynamoDB keys are: U+FFFD stands for it, in terms and keys alike.
-  for (const c of s.replace(LONE_SURROGATE, '\uFFFD').normalize('NFD').replace(MARKS, '')) {
-    const upper = c.toUpperCase();
-    out += [...upper].length === 1 ? upper.toLowerCase() : c.toLowerCase();
-  }
-  return out.replace(MARKS, '');
-}
-
-function cut(term: string): string {
-  const codePoints = [...term];
-  return codePoints.length > NAME_TERM_MAX_LENGTH ? codePoints.slice(0, NAME_TERM_MAX_LENGTH).join('') : term;
-}
-
-/**
- * Values of a PN element the index terms come from. Patient's Name has one (VM 1); a name of thousands
- * of values, each of thousands of words, would otherwise become an index item per word.
- */
-export const NAME_INDEX_MAX_VALUES = 8;
-
-/**
- * The index terms of a PN element: every word of every component group of every value, folded. Of an
- * invalid name, the first NAME_INDEX_MAX_VALUES values and the first NAME_TERM_MAX_LENGTH characters of
- * each group (PS3.5 6.2's limit), so an entry has at most a few hundred terms, whatever it holds.
- */
-export function personNameIndexTerms(element: DicomJsonElement | undefined): string[] {
-  if (element?.vr !== 'PN') return [];
-  const terms = new Set<string>();
-  for (const v of (element.Value ?? []).slice(0, NAME_INDEX_MAX_VALUES)) {
-    if (v === null || (typeof v !== 'string' && typeof v !== 'object')) continue;
-    for (const group of componentGroups(v as PersonName | string)) {
-      if (typeof group !== 'string') continue;
-      for (const word of nameIndexFold(cut(trimName(group))).split(SEPARATORS)) if (word !== '') terms.add(cut(word));
-    }
-  }
-  return [...terms];
-}
 
 /**
  * The prefix every index term of a matching name starts with, for a Patient's Name key: the folded
@@ -358,6 +281,6 @@ function groupPrefix(key: string, fuzzy: boolean): string | undefined {
   let literal = fuzzy ? foldName(trimName(key)) : hasWildcard(key) ? key : trimName(key);
   literal = literal.split(/[*?]/)[0]!;
   if (!fuzzy) literal = literal.split(UNFOLDABLE)[0]!;
-  const word = nameIndexFold(literal).replace(/^[\^\s]+/, '').split(SEPARATORS)[0]!;
-  return word === '' ? undefined : cut(word);
+  const word = nameIndexFold(literal).replace(/^[\^\s]+/, '').split(NAME_SEPARATORS)[0]!;
+  return word === '' ? undefined : cutNameTerm(word);
 }

@@ -8,14 +8,14 @@
  * Check Send Result answers from the recorded counters, which the workflow's tasks keep.
  */
 import { parseTransactionUID } from '../send/transaction-uid';
-import { resolveDestination } from '../send/destinations';
+import { resolveDestination, type DestinationRegistrySource } from '../send/destinations';
 import { encodeSendRequestResponse, SendStatus } from '../send/response-module';
 import type { SendOutcomes } from '../send/outcomes';
 import { failedOutcome, sendResponseOf } from '../send/send-response';
-import type { DestinationRegistrySource } from '../storage/destinations';
 import type { SendRequestRecord, SendRequestStore, SendTarget, SendWorkflow } from '../storage/ports';
 import { negotiateMetadata } from './accept';
 import { BadRequestError, ConflictError, GoneError, NotFoundError, ServiceUnavailableError } from './errors';
+import { StorageUnavailableError } from '../storage/errors';
 import { requireNpiCategory } from './npi-categories';
 import { parseNpiSearchParameters } from './npi';
 import { parseSearchParameters, type SearchParameters } from './query-params';
@@ -114,7 +114,7 @@ export class SendService {
       // Nothing was attempted: the request ends as unable to calculate matches, so a Check Send
       // Result on this Transaction UID tells the truth; the user agent retries with a new UID.
       await this.requests.finish(transactionUID, { state: 'FAILED', status: SendStatus.UnableToCalculateMatches });
-      if (error instanceof ServiceUnavailableError) throw error;
+      if (error instanceof ServiceUnavailableError || error instanceof StorageUnavailableError) throw error;
       throw new ServiceUnavailableError('the send workflow could not be started', this.opts.retryAfterSeconds);
     }
     await this.requests.setExecution(transactionUID, executionId);

@@ -6,6 +6,7 @@
  */
 import { Tag } from '../dicom/tags';
 import { ServiceUnavailableError } from '../dicomweb/errors';
+import { StorageUnavailableError } from '../storage/errors';
 import type { SearchService } from '../dicomweb/search';
 import type { StoreService } from '../dicomweb/store';
 import type { DicomJson } from '../dicom/json';
@@ -100,9 +101,9 @@ async function storeReceived(
   } catch (error) {
     // Storage could not be written: Refused, Out of Resources, the one refusal of PS3.2 Table N.7-43
     // that does not blame the data set. The Error Comment says whether a retry can help: S3 or
-    // DynamoDB throttling or unreachable (ServiceUnavailableError, a 503 for STOW-RS) will pass; any
+    // DynamoDB throttling or unreachable (StorageUnavailableError, a 503 for STOW-RS) will pass; any
     // other fault (permissions, a misconfigured bucket or table) needs the administrator first.
-    const transient = error instanceof ServiceUnavailableError;
+    const transient = error instanceof StorageUnavailableError || error instanceof ServiceUnavailableError;
     console.error(JSON.stringify({ event: 'c-store-error', fault: error instanceof Error ? error.name : 'unknown', transient }));
     return { status: Status.OutOfResources, comment: transient ? 'storage unavailable, retry later' : 'storage failed, see the gateway log' };
   }

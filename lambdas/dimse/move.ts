@@ -14,7 +14,7 @@ import { byteBoundedGroups, settleBatch, toBatches } from '../send/counters';
 import type { Destination, SubOperationMechanism } from '../send/destinations';
 import { sendStatus } from '../send/response-module';
 import { storeInstances, type InstanceToStore, type StoreOptions } from '../send/stow-client';
-import type { DestinationRegistrySource } from '../storage/destinations';
+import type { DestinationRegistrySource } from '../send/destinations';
 import type { BlobStore, IndexEntry, MetadataIndex } from '../storage/ports';
 import type { DicomJson } from '../dicom/json';
 import { dimseAddressOf, findMoveDestination, retryWithNextMechanism } from './ae-registry';

@@ -5,9 +5,9 @@
  */
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { DeleteService, type DeleteBudget, type DeleteResult } from '../dicomweb/delete';
-import { createDynamoDbClient, DynamoMetadataIndex } from '../storage/dynamodb';
 import { createLambdaClient, invokeSelf, isDeleteContinuationEvent } from '../storage/delete-continuation';
-import { createS3Client, S3BlobStore } from '../storage/s3';
+import { blobStore } from '../storage/factory/blob-store';
+import { metadataIndex } from '../storage/factory/metadata-index';
 import { functionServices } from './function-services';
 import type { DicomwebResponse } from '../dicomweb/messages';
 import type { DicomwebRequest } from '../http/request';
@@ -50,8 +50,8 @@ const services = functionServices((cfg) => {
   if (!self) throw new Error('AWS_LAMBDA_FUNCTION_NAME is not set: this entry runs in Lambda only');
   return {
     delete: new DeleteService(
-      new DynamoMetadataIndex(createDynamoDbClient(cfg), cfg.tableName, cfg.indexShards),
-      new S3BlobStore(createS3Client(cfg), cfg.bucketName),
+      metadataIndex(cfg),
+      blobStore(cfg),
       { continueJob: invokeSelf(createLambdaClient(cfg), self) },
     ),
   };

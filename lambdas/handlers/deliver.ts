@@ -8,11 +8,13 @@
 import { deliverSubOperations } from '../dimse/sub-operations';
 import { SendDelivery } from '../send/deliver';
 import type { DeliverInput } from '../send/workflow-io';
-import { destinationRegistrySource } from '../storage/destinations';
-import { createDynamoDbClient, DynamoMetadataIndex } from '../storage/dynamodb';
-import { DynamoNpiIndex } from '../storage/npi-index';
-import { createS3Client, S3BlobStore } from '../storage/s3';
-import { DynamoSendRequestStore } from '../storage/send-requests';
+import { createDynamoDbClient } from '../storage/dynamodb-table';
+import { blobStore } from '../storage/factory/blob-store';
+import { destinations } from '../storage/factory/destinations';
+import { DESTINATION_REGISTRY_FORMAT } from '../send/destinations';
+import { metadataIndex } from '../storage/factory/metadata-index';
+import { npiIndex } from '../storage/factory/npi-index';
+import { sendRequestStore } from '../storage/factory/send-request-store';
 import { functionServices } from './function-services';
 import { taskEntry } from '../http/source-mapped-stack';
 
@@ -20,11 +22,11 @@ const services = functionServices((cfg) => {
   const dynamodb = createDynamoDbClient(cfg);
   return {
     delivery: new SendDelivery({
-      requests: new DynamoSendRequestStore(dynamodb, cfg.tableName),
-      index: new DynamoMetadataIndex(dynamodb, cfg.tableName, cfg.indexShards),
-      blobs: new S3BlobStore(createS3Client(cfg), cfg.bucketName),
-      destinations: destinationRegistrySource(cfg),
-      npiIndex: new DynamoNpiIndex(dynamodb, cfg.tableName),
+      requests: sendRequestStore(cfg, { dynamodb }),
+      index: metadataIndex(cfg, { dynamodb }),
+      blobs: blobStore(cfg),
+      destinations: destinations(cfg, DESTINATION_REGISTRY_FORMAT),
+      npiIndex: npiIndex(cfg, { dynamodb }),
       deliverBatch: deliverSubOperations,
       maxBatchBytes: cfg.sendMaxBatchBytes,
     }),

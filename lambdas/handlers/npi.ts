@@ -1,9 +1,8 @@
 /** Non-Patient Instance Service, PS3.18 12: Store, Search and Retrieve on /{npi-name} of every category. */
 import { requireNpiCategory } from '../dicomweb/npi-categories';
 import { NpiService, parseNpiSearchParameters } from '../dicomweb/npi';
-import { createDynamoDbClient } from '../storage/dynamodb';
-import { DynamoNpiIndex } from '../storage/npi-index';
-import { createS3Client, S3BlobStore } from '../storage/s3';
+import { blobStore } from '../storage/factory/blob-store';
+import { npiIndex } from '../storage/factory/npi-index';
 import { functionServices } from './function-services';
 import type { DicomwebRequest } from '../http/request';
 import { dicomJson } from '../dicomweb/messages';
@@ -51,6 +50,6 @@ export const handler = dicomwebHandler(
   'npi',
   operations,
   functionServices((cfg) => ({
-    npi: new NpiService(new DynamoNpiIndex(createDynamoDbClient(cfg), cfg.tableName), new S3BlobStore(createS3Client(cfg), cfg.bucketName), npiOptions(cfg)),
+    npi: new NpiService(npiIndex(cfg), blobStore(cfg), npiOptions(cfg)),
   })),
 );

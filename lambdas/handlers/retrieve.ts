@@ -1,7 +1,7 @@
 /** Retrieve Transaction (WADO-RS), PS3.18 10.4: instances, metadata, frames and bulkdata. */
 import { RetrieveService } from '../dicomweb/retrieve';
-import { createDynamoDbClient, DynamoMetadataIndex } from '../storage/dynamodb';
-import { createS3Client, S3BlobStore } from '../storage/s3';
+import { blobStore } from '../storage/factory/blob-store';
+import { metadataIndex } from '../storage/factory/metadata-index';
 import { functionServices } from './function-services';
 import type { DicomwebRequest } from '../http/request';
 import { dicomwebHandler, type Operations } from '../http/middleware';
@@ -37,8 +37,8 @@ export const handler = dicomwebHandler(
   operations,
   functionServices((cfg) => ({
     retrieve: new RetrieveService(
-      new DynamoMetadataIndex(createDynamoDbClient(cfg), cfg.tableName, cfg.indexShards),
-      new S3BlobStore(createS3Client(cfg), cfg.bucketName),
+      metadataIndex(cfg),
+      blobStore(cfg),
       retrieveOptions(cfg),
     ),
   })),

@@ -1,7 +1,7 @@
 /** Search Transaction (QIDO-RS), PS3.18 10.6: the six search resources. */
 import { parseSearchParameters } from '../dicomweb/query-params';
 import { SearchService } from '../dicomweb/search';
-import { createDynamoDbClient, DynamoMetadataIndex } from '../storage/dynamodb';
+import { metadataIndex } from '../storage/factory/metadata-index';
 import type { Level } from '../storage/ports';
 import { functionServices } from './function-services';
 import type { DicomwebResponse } from '../dicomweb/messages';
@@ -48,6 +48,6 @@ export const handler = dicomwebHandler(
   'search',
   operations,
   functionServices((cfg) => ({
-    search: new SearchService(new DynamoMetadataIndex(createDynamoDbClient(cfg), cfg.tableName, cfg.indexShards), searchOptions(cfg)),
+    search: new SearchService(metadataIndex(cfg), searchOptions(cfg)),
   })),
 );

@@ -6,13 +6,12 @@
  */
 import { SendFinish } from '../send/finish';
 import type { FailInput, FinalizeInput } from '../send/workflow-io';
-import { createDynamoDbClient } from '../storage/dynamodb';
-import { DynamoSendRequestStore } from '../storage/send-requests';
+import { sendRequestStore } from '../storage/factory/send-request-store';
 import { functionServices } from './function-services';
 import { taskEntry } from '../http/source-mapped-stack';
 
 const services = functionServices((cfg) => ({
-  finish: new SendFinish(new DynamoSendRequestStore(createDynamoDbClient(cfg), cfg.tableName)),
+  finish: new SendFinish(sendRequestStore(cfg)),
 }));
 
 export const finalize = taskEntry((input: FinalizeInput) => services().finish.finalize(input));

@@ -8,22 +8,23 @@ import { NpiService } from '../dicomweb/npi';
 import { SearchService } from '../dicomweb/search';
 import { SendResolve } from '../send/resolve';
 import type { ResolveInput } from '../send/workflow-io';
-import { createDynamoDbClient, DynamoMetadataIndex } from '../storage/dynamodb';
-import { DynamoNpiIndex } from '../storage/npi-index';
-import { createS3Client, S3BlobStore } from '../storage/s3';
-import { DynamoSendRequestStore } from '../storage/send-requests';
+import { createDynamoDbClient } from '../storage/dynamodb-table';
+import { blobStore } from '../storage/factory/blob-store';
+import { metadataIndex } from '../storage/factory/metadata-index';
+import { npiIndex as npiIndexOf } from '../storage/factory/npi-index';
+import { sendRequestStore } from '../storage/factory/send-request-store';
 import { functionServices } from './function-services';
 import { npiOptions, searchOptions } from './service-options';
 import { taskEntry } from '../http/source-mapped-stack';
 
 const services = functionServices((cfg) => {
   const dynamodb = createDynamoDbClient(cfg);
-  const index = new DynamoMetadataIndex(dynamodb, cfg.tableName, cfg.indexShards);
-  const npiIndex = new DynamoNpiIndex(dynamodb, cfg.tableName);
-  const blobs = new S3BlobStore(createS3Client(cfg), cfg.bucketName);
+  const index = metadataIndex(cfg, { dynamodb });
+  const npiIndex = npiIndexOf(cfg, { dynamodb });
+  const blobs = blobStore(cfg);
   return {
     resolution: new SendResolve({
-      requests: new DynamoSendRequestStore(dynamodb, cfg.tableName),
+      requests: sendRequestStore(cfg, { dynamodb }),
       search: new SearchService(index, searchOptions(cfg)),
       index,
       blobs,

@@ -2,11 +2,11 @@
 import { npiCategory } from '../dicomweb/npi-categories';
 import { SendService, type SendResponse } from '../dicomweb/send';
 import { SendOutcomes } from '../send/outcomes';
-import { destinationRegistrySource } from '../storage/destinations';
-import { createDynamoDbClient } from '../storage/dynamodb';
-import { createS3Client, S3BlobStore } from '../storage/s3';
-import { DynamoSendRequestStore } from '../storage/send-requests';
-import { sendWorkflowOf } from '../storage/sfn';
+import { blobStore } from '../storage/factory/blob-store';
+import { destinations } from '../storage/factory/destinations';
+import { DESTINATION_REGISTRY_FORMAT } from '../send/destinations';
+import { sendRequestStore } from '../storage/factory/send-request-store';
+import { sendWorkflow } from '../storage/factory/send-workflow';
 import { functionServices } from './function-services';
 import type { Level, SendTarget } from '../storage/ports';
 import type { DicomwebResponse } from '../dicomweb/messages';
@@ -65,13 +65,13 @@ export const handler = dicomwebHandler(
   'send',
   operations,
   functionServices((cfg) => {
-    const requests = new DynamoSendRequestStore(createDynamoDbClient(cfg), cfg.tableName);
+    const requests = sendRequestStore(cfg);
     return {
       send: new SendService(
         requests,
-        new SendOutcomes(requests, new S3BlobStore(createS3Client(cfg), cfg.bucketName)),
-        sendWorkflowOf(cfg),
-        destinationRegistrySource(cfg),
+        new SendOutcomes(requests, blobStore(cfg)),
+        sendWorkflow(cfg),
+        destinations(cfg, DESTINATION_REGISTRY_FORMAT),
         sendOptions(cfg),
       ),
     };

@@ -13,13 +13,14 @@ import { StoreService } from '../dicomweb/store';
 import { SendOutcomes } from '../send/outcomes';
 import { SendTasks, type DeliverBatch } from '../send/tasks';
 import { createAwsClients } from '../storage/clients';
-import { destinationRegistrySource, type DestinationRegistrySource } from '../storage/destinations';
-import { DynamoMetadataIndex } from '../storage/dynamodb';
-import { DynamoNpiIndex } from '../storage/npi-index';
+import { blobStore } from '../storage/factory/blob-store';
+import { destinations } from '../storage/factory/destinations';
+import { DESTINATION_REGISTRY_FORMAT, type DestinationRegistrySource } from '../send/destinations';
+import { metadataIndex } from '../storage/factory/metadata-index';
+import { npiIndex } from '../storage/factory/npi-index';
+import { sendRequestStore } from '../storage/factory/send-request-store';
+import { sendWorkflow } from '../storage/factory/send-workflow';
 import type { BlobStore, MetadataIndex, NpiIndex, SendRequestStore, SendWorkflow } from '../storage/ports';
-import { S3BlobStore } from '../storage/s3';
-import { DynamoSendRequestStore } from '../storage/send-requests';
-import { sendWorkflowOf } from '../storage/sfn';
 import { npiOptions, retrieveOptions, searchOptions, sendOptions, storeOptions } from './service-options';
 
 export interface Ports {
@@ -86,12 +87,12 @@ export function services(extras: ServiceExtras = {}): Services {
     const cfg = config();
     const clients = createAwsClients(cfg);
     cached = createServices(cfg, {
-      index: new DynamoMetadataIndex(clients.dynamodb, cfg.tableName, cfg.indexShards),
-      npiIndex: new DynamoNpiIndex(clients.dynamodb, cfg.tableName),
-      blobs: new S3BlobStore(clients.s3, cfg.bucketName),
-      sendRequests: new DynamoSendRequestStore(clients.dynamodb, cfg.tableName),
-      workflow: sendWorkflowOf(cfg),
-      destinations: destinationRegistrySource(cfg),
+      index: metadataIndex(cfg, clients),
+      npiIndex: npiIndex(cfg, clients),
+      blobs: blobStore(cfg, clients),
+      sendRequests: sendRequestStore(cfg, clients),
+      workflow: sendWorkflow(cfg),
+      destinations: destinations(cfg, DESTINATION_REGISTRY_FORMAT),
     }, extras);
   }
   return cached;

@@ -1,7 +1,7 @@
 /** Store Transaction (STOW-RS), PS3.18 10.5: POST /studies and POST /studies/{study}. */
 import { StoreService } from '../dicomweb/store';
-import { createDynamoDbClient, DynamoMetadataIndex } from '../storage/dynamodb';
-import { createS3Client, S3BlobStore } from '../storage/s3';
+import { blobStore } from '../storage/factory/blob-store';
+import { metadataIndex } from '../storage/factory/metadata-index';
 import { functionServices } from './function-services';
 import { storeOptions } from './service-options';
 import { dicomJson } from '../dicomweb/messages';
@@ -25,8 +25,8 @@ export const handler = dicomwebHandler(
   operations,
   functionServices((cfg) => ({
     store: new StoreService(
-      new DynamoMetadataIndex(createDynamoDbClient(cfg), cfg.tableName, cfg.indexShards),
-      new S3BlobStore(createS3Client(cfg), cfg.bucketName),
+      metadataIndex(cfg),
+      blobStore(cfg),
       storeOptions(cfg),
     ),
   })),

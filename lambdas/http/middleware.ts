@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { DicomwebError, UnauthorizedError } from '../dicomweb/errors';
+import { InvalidKeySegmentError, StorageUnavailableError } from '../storage/errors';
 import type { FunctionGroup, Transaction } from './routes';
 import { allowedMethods, functionGroups, routes as allRoutes } from './routes';
 import type { DicomwebResponse } from '../dicomweb/messages';
@@ -57,11 +58,18 @@ export const bearerToken = (opts: { token: () => string | undefined }): middy.Mi
   },
 });
 
-/** Maps typed errors to their status with a Status Report; anything else is a 500 without internals. */
+/**
+ * Maps typed errors to their status with a Status Report: the services' DicomwebError subclasses, and
+ * the storage layer's own errors (503 with Retry-After, 400); anything else is a 500 without internals.
+ */
 export function errorResponse(error: unknown): DicomwebResponse {
   if (error instanceof DicomwebError) {
     return statusReport(error.status, error.message, error.details, error.headers);
   }
+  if (error instanceof StorageUnavailableError) {
+    return statusReport(503, error.message, [], { 'Retry-After': String(error.retryAfterSeconds) });
+  }
+  if (error instanceof InvalidKeySegmentError) return statusReport(400, error.message);
   // Log the failure without request data: no patient data in logs.
   const e = error instanceof Error ? error : new Error(String(error));
   console.error(JSON.stringify({ level: 'error', error: e.name, message: e.message, stack: e.stack && sourceMappedStack(e.stack) }));

@@ -8,7 +8,7 @@
  */
 import { DEFAULT_SEND_MAX_BATCH_BYTES } from '../config';
 import type { BlobStore, InstanceObject, MetadataIndex, NpiIndex, SendRequestStore } from '../storage/ports';
-import type { DestinationRegistrySource } from '../storage/destinations';
+import type { DestinationRegistrySource } from './destinations';
 import { byteBoundedGroups, settleBatch, type BatchOutcome, type OutcomeBasis } from './counters';
 import { resolveDestination, type Destination } from './destinations';
 import { batchIdOf, SendOutcomes } from './outcomes';

@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BadRequestError } from '../dicomweb/errors';
+import type { RegistryFormat, RegistrySource } from '../storage/ports';
 
 export type DestinationAuth =
   | { readonly type: 'none' }
@@ -47,6 +48,16 @@ export interface DestinationRegistry {
 
 /** The registry file or secret is invalid: a configuration fault, reported at load time. */
 export class DestinationRegistryError extends Error {}
+
+/** Where the registry comes from (lambdas/storage/destinations.ts: a file, or a Secrets Manager secret). */
+export type DestinationRegistrySource = RegistrySource<DestinationRegistry>;
+
+/** The registry format as the storage sources read it. */
+export const DESTINATION_REGISTRY_FORMAT: RegistryFormat<DestinationRegistry> = {
+  parse: (json) => parseDestinationRegistry(json),
+  invalid: (message) => new DestinationRegistryError(message),
+  empty: { destinations: [] },
+};
 
 const MAX_URL_LENGTH = 2048;
 

@@ -1,13 +1,14 @@
 /**
  * The errors the Send state machine's Tasks hand to Step Functions. A throttled or unavailable storage
  * call (S3 SlowDown or 5xx, DynamoDB ProvisionedThroughputExceededException or RequestLimitExceeded,
- * Secrets Manager ThrottlingException, a timeout: what the adapters raise as ServiceUnavailableError)
+ * Secrets Manager ThrottlingException, a timeout: what the adapters raise as StorageUnavailableError of lambdas/storage/errors.ts)
  * surfaces under one error name, which every Task's Retry rule retries with backoff and jitter
  * (lib/send-workflow.ts). Step Functions matches ErrorEquals against the Lambda error type, which the
  * Node.js runtime takes from `error.name` (Step Functions guide, "Handling errors in Step Functions
  * workflows").
  */
 import { ServiceUnavailableError } from '../dicomweb/errors';
+import { StorageUnavailableError as StorageFault } from '../storage/errors';
 
 /** The States error name of a transient storage fault, retried by the workflow. */
 export const STORAGE_UNAVAILABLE = 'Send.StorageUnavailable';
@@ -24,7 +25,7 @@ export async function retryableOnStorageFaults<T>(work: () => Promise<T>): Promi
   try {
     return await work();
   } catch (error) {
-    if (error instanceof ServiceUnavailableError) throw new StorageUnavailableError(error.message, { cause: error });
+    if (error instanceof StorageFault || error instanceof ServiceUnavailableError) throw new StorageUnavailableError(error.message, { cause: error });
     throw error;
   }
 }

@@ -1,10 +1,10 @@
 /**
  * What every AWS adapter shares: client options for AWS or the embedded emulators, and the mapping of
- * throttling / unavailability to 503 (STYLE.md 4). No SDK import here, so an adapter that imports this
+ * throttling / unavailability to StorageUnavailableError. No SDK import here, so an adapter that imports this
  * module loads only its own SDK client.
  */
 import type { Config } from '../config';
-import { ServiceUnavailableError } from '../dicomweb/errors';
+import { StorageUnavailableError } from './errors';
 
 /** The emulators accept any signature; real AWS never sees these (they are set only with an endpoint). */
 const EMULATOR_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -59,8 +59,8 @@ export function isThrottlingException(error: unknown): boolean {
 }
 
 /**
- * Runs one SDK call, turning throttling / unavailability into ServiceUnavailableError (503 with
- * Retry-After, STYLE.md 4); every other error passes through unchanged. `alsoUnavailable` adds
+ * Runs one SDK call, turning throttling / unavailability into StorageUnavailableError (503 with
+ * Retry-After in the HTTP layer); every other error passes through unchanged. `alsoUnavailable` adds
  * service-specific error classes the status code alone does not reveal (e.g. DynamoDB's 400
  * ProvisionedThroughputExceededException).
  */
@@ -73,7 +73,7 @@ export async function callAws<T>(
     return await call();
   } catch (error) {
     if (isServiceUnavailable(error) || alsoUnavailable(error)) {
-      throw new ServiceUnavailableError(`${service} is unavailable, retry later`);
+      throw new StorageUnavailableError(`${service} is unavailable, retry later`);
     }
     throw error;
   }

@@ -1,6 +1,6 @@
 /**
- * AWS SDK clients: build them once per process and pass them to the adapters (STYLE.md 7), so the same
- * adapter code talks to AWS or to the embedded emulators (DESIGN.md). Each client's factory sits with
+ * AWS SDK clients: build them once per process and pass them to the adapters, so the same
+ * adapter code talks to AWS or to the embedded emulators (docs/architecture.md). Each client's factory sits with
  * its adapter, so a Lambda function that wires one adapter loads one SDK package; this builds them all
  * (embedded runtime, DIMSE gateway, tests).
  */
@@ -10,7 +10,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { Config } from '../config';
 import { createSecretsManagerClient } from './destinations';
-import { createDynamoDbClient } from './dynamodb';
+import { createDynamoDbClient } from './dynamodb-table';
 import { createS3Client } from './s3';
 import { createSfnClient } from './sfn';
 

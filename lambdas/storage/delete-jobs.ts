@@ -24,7 +24,7 @@ export class DynamoDeleteJobs {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
-    /** The index's call wrapper (throttling -> 503). */
+    /** The index's call wrapper (throttling -> StorageUnavailableError). */
     private readonly call: <T>(fn: () => Promise<T>) => Promise<T>,
   ) {}
 

@@ -1,47 +1,57 @@
 /**
- * Where the SEND-RS destination registry (lambdas/send/destinations.ts) comes from: a JSON file in
- * the embedded runtime, a Secrets Manager secret in AWS (DESIGN.md, SEND-RS). Both parse with
- * parseDestinationRegistry, whose messages name fields, never their values, so no error from here
- * carries a credential.
+ * Where the SEND-RS destination registry comes from: a JSON file in the embedded runtime, a Secrets
+ * Manager secret in AWS (docs/architecture.md, SEND-RS). The registry's format is the Send layer's
+ * (lambdas/send/destinations.ts, handed in as a RegistryFormat): these sources read, cache and turn
+ * the text into JSON, and their messages never quote it, so no error from here carries a credential.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { GetSecretValueCommand, InternalServiceError, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config';
-import {
-  DestinationRegistryError,
-  loadDestinationRegistryFile,
-  parseDestinationRegistry,
-  type DestinationRegistry,
-} from '../send/destinations';
 import { callAws, clientOptions, isThrottlingException } from './aws-calls';
 import { recordCalls } from './call-recorder';
+import type { RegistryFormat, RegistrySource } from './ports';
 
 /** The Secrets Manager client of this process; it has no emulator (the embedded runtime reads a file). */
 export function createSecretsManagerClient(config: Pick<Config, 'region'>): SecretsManagerClient {
   return recordCalls(new SecretsManagerClient(clientOptions(config, undefined)));
 }
 
-export interface DestinationRegistrySource {
-  /** The current registry; throws DestinationRegistryError when it is malformed. */
-  load(): Promise<DestinationRegistry>;
-}
-
 /**
  * The registry file of the embedded runtime, re-read whenever its modification time (or size)
  * changes, so an operator can edit it while the archive runs. A missing file is an empty registry.
  */
-export class FileDestinationRegistrySource implements DestinationRegistrySource {
-  private cached?: { readonly version: string; readonly registry: DestinationRegistry };
+export class FileDestinationRegistrySource<R> implements RegistrySource<R> {
+  private cached?: { readonly version: string; readonly registry: R };
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly format: RegistryFormat<R>,
+  ) {}
 
-  async load(): Promise<DestinationRegistry> {
+  async load(): Promise<R> {
     const version = await this.version();
     if (this.cached?.version === version) return this.cached.registry;
     // Read after stat: an edit in between is caught by the next load's stat.
-    const registry = await loadDestinationRegistryFile(this.path);
+    const registry = await this.read();
     this.cached = { version, registry };
     return registry;
+  }
+
+  private async read(): Promise<R> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return this.format.empty;
+      throw e;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw this.format.invalid(`${this.path}: not valid JSON`);
+    }
+    return this.format.parse(json);
   }
 
   private async version(): Promise<string> {
@@ -71,22 +81,23 @@ function isSecretsManagerUnavailable(error: unknown): boolean {
  * The registry held as the SecretString of a Secrets Manager secret (JSON), cached for cacheSeconds
  * so a Send does not read the secret each time; concurrent loads share one read.
  */
-export class SecretsManagerDestinationRegistrySource implements DestinationRegistrySource {
-  private cached?: { readonly until: number; readonly registry: DestinationRegistry };
-  private inFlight?: Promise<DestinationRegistry>;
+export class SecretsManagerDestinationRegistrySource<R> implements RegistrySource<R> {
+  private cached?: { readonly until: number; readonly registry: R };
+  private inFlight?: Promise<R>;
   private readonly cacheMs: number;
   private readonly now: () => number;
 
   constructor(
     private readonly client: Pick<SecretsManagerClient, 'send'>,
     private readonly secretArn: string,
+    private readonly format: RegistryFormat<R>,
     options: SecretsManagerDestinationRegistryOptions = {},
   ) {
     this.cacheMs = (options.cacheSeconds ?? 300) * 1000;
     this.now = options.now ?? Date.now;
   }
 
-  load(): Promise<DestinationRegistry> {
+  load(): Promise<R> {
     if (this.cached && this.now() < this.cached.until) return Promise.resolve(this.cached.registry);
     this.inFlight ??= this.fetch().finally(() => {
       this.inFlight = undefined;
@@ -94,34 +105,24 @@ export class SecretsManagerDestinationRegistrySource implements DestinationRegis
     return this.inFlight;
   }
 
-  private async fetch(): Promise<DestinationRegistry> {
+  private async fetch(): Promise<R> {
     const out = await callAws(
       'Secrets Manager',
       () => this.client.send(new GetSecretValueCommand({ SecretId: this.secretArn })),
       isSecretsManagerUnavailable,
     );
     if (typeof out.SecretString !== 'string') {
-      throw new DestinationRegistryError('destination registry secret has no SecretString (a JSON text is expected)');
+      throw this.format.invalid('destination registry secret has no SecretString (a JSON text is expected)');
     }
     let json: unknown;
     try {
       json = JSON.parse(out.SecretString);
     } catch {
       // JSON.parse's own message quotes the text, which may hold credentials: never pass it on.
-      throw new DestinationRegistryError('destination registry secret is not valid JSON');
+      throw this.format.invalid('destination registry secret is not valid JSON');
     }
-    const registry = parseDestinationRegistry(json);
+    const registry = this.format.parse(json);
     this.cached = { until: this.now() + this.cacheMs, registry };
     return registry;
   }
-}
-
-/** The registry of this process: the Secrets Manager secret in AWS, else the file (embedded runtime). */
-export function destinationRegistrySource(
-  cfg: Pick<Config, 'region' | 'destinationsSecretArn' | 'destinationsFile'>,
-): DestinationRegistrySource {
-  if (cfg.destinationsSecretArn) {
-    return new SecretsManagerDestinationRegistrySource(createSecretsManagerClient(cfg), cfg.destinationsSecretArn);
-  }
-  return new FileDestinationRegistrySource(cfg.destinationsFile ?? '.data/destinations.json');
 }

@@ -1,5 +1,5 @@
 /**
- * S3 object keys of the archive (DESIGN.md, storage model). Every key is built here and nowhere else.
+ * S3 object keys of the archive (docs/architecture.md, storage model). Every key is built here and nowhere else.
  *
  *   studies/{study}/series/{series}/instances/{sop}.{version}.dcm    the Part 10 file exactly as received
  *   studies/{study}/series/{series}/instances/{sop}.{version}.json   its DICOM JSON (PS3.18 F.2), BulkDataURI for large values
@@ -16,7 +16,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { BadRequestError } from '../dicomweb/errors';
+import { InvalidKeySegmentError } from './errors';
 
 /**
  * The first segment of every key, one per kind of object. IAM grants name these prefixes
@@ -34,7 +34,7 @@ export const KEY_PREFIXES = {
  */
 function keySegment(name: string, uid: string): string {
   if (uid === '' || uid.includes('/') || uid.includes('..')) {
-    throw new BadRequestError(`${name} is not usable in an object key`);
+    throw new InvalidKeySegmentError(`${name} is not usable in an object key`);
   }
   return uid;
 }

@@ -4,15 +4,12 @@
  * so no Studies search (table-schema.ts indexes) ever reads them; a search of a category is a Query
  * on its partition, never a Scan.
  */
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { callAws } from './aws-calls';
-import { instanceObjectAttributes, instanceObjectOf, isDynamoUnavailable, type TableKey } from './dynamodb';
-import type { NpiEntry, NpiIndex, PutNpiOutcome } from './ports';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { DicomJson } from '../dicom/json';
-import { TABLE_PARTITION_KEY } from './table-schema';
-
-type Item = Record<string, unknown>;
+import { instanceObjectAttributes, instanceObjectOf, type Item, type TableKey } from './dynamodb-items';
+import { DynamoTable } from './dynamodb-table';
+import type { NpiEntry, NpiIndex, PutNpiOutcome } from './ports';
 
 const NPI_PK_PREFIX = 'NPI#';
 const INSTANCE_SK_PREFIX = 'INSTANCE#';
@@ -51,32 +48,15 @@ export function compareNpi(existing: NpiEntry, incoming: NpiEntry): PutNpiOutcom
 }
 
 export class DynamoNpiIndex implements NpiIndex {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: DynamoTable;
 
-  constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
-    private readonly options: { readonly pageSize?: number } = {},
-  ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  /** `options.pageSize`: Query page size; tests set it small to exercise paging. */
+  constructor(client: DynamoDBClient, tableName: string, options: { readonly pageSize?: number } = {}) {
+    this.table = new DynamoTable(client, tableName, options.pageSize);
   }
 
   async putInstance(entry: NpiEntry): Promise<PutNpiOutcome> {
-    try {
-      await this.call(() =>
-        this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: npiToItem(entry),
-            ConditionExpression: 'attribute_not_exists(#pk)',
-            ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY },
-          }),
-        ),
-      );
-      return { outcome: 'created' };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    if (await this.table.putIfAbsent(npiToItem(entry))) return { outcome: 'created' };
     // NPI entries are never deleted, so the winner of the conditional put is still there.
     const existing = await this.getInstance(entry.category, entry.sopInstanceUID);
     if (!existing) throw new TypeError('NPI entry vanished after a failed conditional put');
@@ -84,34 +64,18 @@ export class DynamoNpiIndex implements NpiIndex {
   }
 
   async getInstance(category: string, sopInstanceUID: string): Promise<NpiEntry | undefined> {
-    const out = await this.call(() =>
-      this.doc.send(new GetCommand({ TableName: this.tableName, Key: npiKey(category, sopInstanceUID), ConsistentRead: true })),
+    const out = await this.table.call(() =>
+      this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: npiKey(category, sopInstanceUID), ConsistentRead: true })),
     );
     return out.Item ? npiFromItem(out.Item) : undefined;
   }
 
   async *query(category: string): AsyncIterable<NpiEntry> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const exclusiveStartKey = startKey;
-      const out = await this.call(() =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :sk)',
-            ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK' },
-            ExpressionAttributeValues: { ':pk': `${NPI_PK_PREFIX}${category}`, ':sk': INSTANCE_SK_PREFIX },
-            ExclusiveStartKey: exclusiveStartKey,
-            Limit: this.options.pageSize,
-          }),
-        ),
-      );
-      for (const item of out.Items ?? []) yield npiFromItem(item);
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
-  }
-
-  private call<T>(fn: () => Promise<T>): Promise<T> {
-    return callAws('DynamoDB', fn, isDynamoUnavailable);
+    const items = this.table.queryRaw({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :sk)',
+      ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK' },
+      ExpressionAttributeValues: { ':pk': `${NPI_PK_PREFIX}${category}`, ':sk': INSTANCE_SK_PREFIX },
+    });
+    for await (const item of items) yield npiFromItem(item);
   }
 }

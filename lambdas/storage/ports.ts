@@ -1,7 +1,8 @@
 /**
- * Ports of the storage layer (STYLE.md 1). Services in lambdas/dicomweb/ depend on these
+ * Ports of the storage layer. Services in lambdas/dicomweb/ depend on these
  * interfaces only; adapters (s3.ts, dynamodb.ts) implement them over AWS SDK v3, which talks to
- * AWS or to the embedded emulators alike. In-memory fakes exist for unit tests only.
+ * AWS or to the embedded emulators alike, and are built from the config in factory/ only. In-memory
+ * adapters for unit tests live in test/support; every adapter passes its port's suite in test/contract/
  */
 import type { DicomJson } from '../dicom/json';
 
@@ -79,7 +80,7 @@ export interface InstanceObject {
 export type EntryKeys = Pick<IndexEntry, 'level' | 'studyInstanceUID' | 'seriesInstanceUID' | 'sopInstanceUID'>;
 
 /**
- * How a search reaches its candidates without a scan (see DESIGN.md, storage model).
+ * How a search reaches its candidates without a scan (docs/architecture.md, storage model).
  *
  * The 'patient', 'name' and 'level' paths yield in result order: the most recent Study Date first, entries
  * without one last, then by own UID, descending (their GSI sort keys "{studyDate}#{uid}" read
@@ -187,7 +188,7 @@ export interface MetadataIndex {
 
 /**
  * One Non-Patient Instance (PS3.18 12) in the index: item NPI#{category} / INSTANCE#{sop}, apart from
- * the patient studies and outside every Studies index (DESIGN.md).
+ * the patient studies and outside every Studies index (docs/architecture.md).
  */
 export interface NpiEntry {
   /** The {npi-name} of the category (lambdas/dicomweb/npi-categories.ts). */
@@ -225,7 +226,7 @@ export interface SendTarget {
   readonly npi?: string;
 }
 
-/** A send request as the archive tracks it: item SEND#{transactionUID} / #SEND (DESIGN.md). */
+/** A send request as the archive tracks it: item SEND#{transactionUID} / #SEND (docs/architecture.md). */
 export interface SendRequestRecord {
   readonly transactionUID: string;
   readonly target: SendTarget;
@@ -306,7 +307,10 @@ export type ExecutionState = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 
 
 /** Starts and observes Send workflow executions (Step Functions, or aws-local-stepfunctions embedded). */
 export interface SendWorkflow {
-  /** Starts the execution; throws ServiceUnavailableError when the workflow service cannot start it. */
+  /**
+   * Starts the execution; throws StorageUnavailableError when the workflow service cannot start it,
+   * AlreadyExistsError when an execution for the Transaction UID runs with another input.
+   */
   start(input: { readonly transactionUID: string; readonly destination: string }): Promise<string>;
   /** The execution's state, undefined when unknown. */
   describe(executionId: string): Promise<ExecutionState | undefined>;
@@ -315,4 +319,23 @@ export interface SendWorkflow {
    * one runs it in-process. Without it (Step Functions), Send's bounded wait polls the request.
    */
   settled?(executionId: string): Promise<void>;
+}
+
+/**
+ * What a destination registry source (storage/destinations.ts) needs to know of the registry's format,
+ * which is the Send layer's (lambdas/send/destinations.ts).
+ */
+export interface RegistryFormat<R> {
+  /** The registry a JSON document holds; throws the format's error when it holds none. */
+  parse(json: unknown): R;
+  /** The error of a document that is not JSON at all; `message` never quotes the document. */
+  invalid(message: string): Error;
+  /** The registry of a file that does not exist. */
+  readonly empty: R;
+}
+
+/** A registry, read again when it may have changed. */
+export interface RegistrySource<R> {
+  /** The current registry; throws the format's error when it is malformed. */
+  load(): Promise<R>;
 }

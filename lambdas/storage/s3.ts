@@ -1,5 +1,5 @@
 /**
- * BlobStore over Amazon S3 (or s3rver in the embedded runtime: same wire protocol, DESIGN.md).
+ * BlobStore over Amazon S3 (or s3rver in the embedded runtime: same wire protocol).
  */
 import { Readable } from 'node:stream';
 import {

@@ -8,118 +8,46 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { ServiceUnavailableError } from '../dicomweb/errors';
-import { callAws } from './aws-calls';
-import { isDynamoUnavailable, type TableKey } from './dynamodb';
-import { type Level, type SendBatchRecord, SendRequestNotFoundError, type SendRequestRecord, type SendRequestState, type SendRequestStore } from './ports';
+import { GetCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { StorageUnavailableError } from './errors';
+import { str, type Item, type TableKey } from './dynamodb-items';
+import { DynamoTable } from './dynamodb-table';
+import { type SendBatchRecord, SendRequestNotFoundError, type SendRequestRecord, type SendRequestStore } from './ports';
+import {
+  BATCH_PREFIX,
+  batchFromItem,
+  batchToItem,
+  PENDING,
+  sendBatchKey,
+  sendRequestFromItem,
+  sendRequestKey,
+  sendRequestToItem,
+  type StoredSendRequestRecord,
+} from './send-request-items';
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY, TTL_ATTRIBUTE } from './table-schema';
 
-type Item = Record<string, unknown>;
 type UpdateExpressions = Pick<
   UpdateCommandInput,
   'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
 >;
 
-/** The record as this adapter stores it (the port's record). */
-export type StoredSendRequestRecord = SendRequestRecord;
-
-export function sendRequestKey(transactionUID: string): TableKey {
-  return { PK: `SEND#${transactionUID}`, SK: '#SEND' };
-}
-
-/** The item of one counted Deliver batch of a send request, in the request's partition. */
-export function sendBatchKey(transactionUID: string, batchId: string): TableKey {
-  return { PK: `SEND#${transactionUID}`, SK: `${BATCH_PREFIX}${batchId}` };
-}
-
-const BATCH_PREFIX = 'BATCH#';
-
-const PENDING: SendRequestState = 'PENDING';
-
-/** The item of a new send request. ExpiresAt (the TTL attribute) is deleteAt: the tombstone outlives the result. */
-export function sendRequestToItem(r: SendRequestRecord): Item {
-  return {
-    ...sendRequestKey(r.transactionUID),
-    TransactionUID: r.transactionUID,
-    TargetLevel: r.target.level,
-    StudyInstanceUID: r.target.studyInstanceUID,
-    SeriesInstanceUID: r.target.seriesInstanceUID,
-    Npi: r.target.npi,
-    // Search values may be empty strings (universal matching): one JSON string keeps them intact.
-    Search: JSON.stringify(r.search),
-    Destination: r.destination,
-    State: r.state,
-    Remaining: r.remaining,
-    Completed: r.completed,
-    Failed: r.failed,
-    Warning: r.warning,
-    Status: r.status,
-    ExecutionId: r.executionId,
-    CreatedAt: r.createdAt,
-    ResultExpiresAt: r.expiresAt,
-    [TTL_ATTRIBUTE]: r.deleteAt,
-  };
-}
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
-
-/** The record an item holds (inverse of sendRequestToItem). */
-export function sendRequestFromItem(item: Item): StoredSendRequestRecord {
-  const record: { -readonly [K in keyof StoredSendRequestRecord]: StoredSendRequestRecord[K] } = {
-    transactionUID: item.TransactionUID as string,
-    target: {
-      level: item.TargetLevel as Level,
-      ...(str(item.StudyInstanceUID) !== undefined && { studyInstanceUID: str(item.StudyInstanceUID) }),
-      ...(str(item.SeriesInstanceUID) !== undefined && { seriesInstanceUID: str(item.SeriesInstanceUID) }),
-      ...(str(item.Npi) !== undefined && { npi: str(item.Npi) }),
-    },
-    search: JSON.parse(item.Search as string) as [string, string][],
-    destination: item.Destination as string,
-    state: item.State as SendRequestState,
-    completed: num(item.Completed) ?? 0,
-    failed: num(item.Failed) ?? 0,
-    warning: num(item.Warning) ?? 0,
-    createdAt: item.CreatedAt as string,
-    expiresAt: num(item.ResultExpiresAt) ?? 0,
-    deleteAt: num(item[TTL_ATTRIBUTE]) ?? 0,
-  };
-  if (num(item.Remaining) !== undefined) record.remaining = num(item.Remaining);
-  if (num(item.Status) !== undefined) record.status = num(item.Status);
-  if (str(item.ExecutionId) !== undefined) record.executionId = str(item.ExecutionId);
-  if (Array.isArray(item.FailedSOPInstanceUIDs) && item.FailedSOPInstanceUIDs.length > 0) {
-    record.itemFailedSOPInstanceUIDs = item.FailedSOPInstanceUIDs as string[];
-  }
-  return record;
-}
-
-/** Rounds of a read-then-conditional-write that lost races to other writers before giving up (503). */
+/** Rounds of a read-then-conditional-write lost to other writers before StorageUnavailableError. */
 const MAX_OPTIMISTIC_ATTEMPTS = 5;
 
 export class DynamoSendRequestStore implements SendRequestStore {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: DynamoTable;
 
-  constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  constructor(client: DynamoDBClient, tableName: string) {
+    this.table = new DynamoTable(client, tableName);
   }
 
-  async create(record: SendRequestRecord): Promise<boolean> {
-    const put = new PutCommand({
-      TableName: this.tableName,
-      Item: sendRequestToItem(record),
-      ConditionExpression: 'attribute_not_exists(#pk)',
-      ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY },
-    });
-    return this.conditional(() => this.doc.send(put));
+  create(record: SendRequestRecord): Promise<boolean> {
+    return this.table.putIfAbsent(sendRequestToItem(record));
   }
 
   async get(transactionUID: string): Promise<StoredSendRequestRecord | undefined> {
-    const out = await this.call(() =>
-      this.doc.send(new GetCommand({ TableName: this.tableName, Key: sendRequestKey(transactionUID), ConsistentRead: true })),
+    const out = await this.table.call(() =>
+      this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: sendRequestKey(transactionUID), ConsistentRead: true })),
     );
     return out.Item ? sendRequestFromItem(out.Item) : undefined;
   }
@@ -163,16 +91,12 @@ export class DynamoSendRequestStore implements SendRequestStore {
     if (!request) throw new SendRequestNotFoundError(transactionUID);
     if (request.state !== PENDING) return false;
     const run = randomUUID();
-    const created = await this.conditional(() =>
-      this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...sendBatchKey(transactionUID, batch.batchId), ...batchToItem(batch), Applied: false, [TTL_ATTRIBUTE]: request.deleteAt },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY },
-        }),
-      ),
-    );
+    const created = await this.table.putIfAbsent({
+      ...sendBatchKey(transactionUID, batch.batchId),
+      ...batchToItem(batch),
+      Applied: false,
+      [TTL_ATTRIBUTE]: request.deleteAt,
+    });
     const recorded = created ? { ...batch, applied: false } : await this.batchItem(transactionUID, batch.batchId);
     if (!recorded) throw new SendRequestNotFoundError(transactionUID);
     let applier = recorded.appliedBy;
@@ -184,7 +108,7 @@ export class DynamoSendRequestStore implements SendRequestStore {
         if (current.State !== PENDING) return false;
         // Counted by an earlier run not yet marked, or marked since this run read the batch item.
         applier = str(current[applyingAttribute(batch.batchId)]) ?? (await this.batchItem(transactionUID, batch.batchId))?.appliedBy;
-        if (!applier) throw new ServiceUnavailableError('send request kept changing, retry later');
+        if (!applier) throw new StorageUnavailableError('send request kept changing, retry later');
       }
       // The counts of the batch item: what (2) added, whichever run recorded them.
       applier = await this.markApplied(transactionUID, recorded, applier, run);
@@ -243,23 +167,13 @@ export class DynamoSendRequestStore implements SendRequestStore {
 
   async batchOutcomes(transactionUID: string): Promise<SendBatchRecord[]> {
     const batches: SendBatchRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.call(() =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :batch)',
-            ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY, '#sk': TABLE_SORT_KEY },
-            ExpressionAttributeValues: { ':pk': sendRequestKey(transactionUID).PK, ':batch': BATCH_PREFIX },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) batches.push(batchFromItem(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const items = this.table.queryRaw({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :batch)',
+      ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY, '#sk': TABLE_SORT_KEY },
+      ExpressionAttributeValues: { ':pk': sendRequestKey(transactionUID).PK, ':batch': BATCH_PREFIX },
+      ConsistentRead: true,
+    });
+    for await (const item of items) batches.push(batchFromItem(item));
     return batches;
   }
 
@@ -293,19 +207,15 @@ export class DynamoSendRequestStore implements SendRequestStore {
       if (current.state !== PENDING) return current;
       // Remaining was set between the two attempts: go again.
     }
-    throw new ServiceUnavailableError('send request kept changing, retry later');
+    throw new StorageUnavailableError('send request kept changing, retry later');
   }
 
   // -------------------------------------------------------------------------------------------
 
-  private call<T>(fn: () => Promise<T>): Promise<T> {
-    return callAws('DynamoDB', fn, isDynamoUnavailable);
-  }
-
   /** Runs a conditional write; false when its condition failed. */
   private async conditional(write: () => Promise<unknown>): Promise<boolean> {
     try {
-      await this.call(write);
+      await this.table.call(write);
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
@@ -314,15 +224,15 @@ export class DynamoSendRequestStore implements SendRequestStore {
   }
 
   private update(transactionUID: string, expression: UpdateExpressions, key: TableKey = sendRequestKey(transactionUID)) {
-    return () => this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: key, ...expression }));
+    return () => this.table.doc.send(new UpdateCommand({ TableName: this.table.name, Key: key, ...expression }));
   }
 
   /** A conditional update answering the item as stored afterwards, or undefined when the condition failed. */
   private async updateReturning(transactionUID: string, expression: UpdateExpressions): Promise<StoredSendRequestRecord | undefined> {
     try {
-      const out = await this.call(() =>
-        this.doc.send(
-          new UpdateCommand({ TableName: this.tableName, Key: sendRequestKey(transactionUID), ReturnValues: 'ALL_NEW', ...expression }),
+      const out = await this.table.call(() =>
+        this.table.doc.send(
+          new UpdateCommand({ TableName: this.table.name, Key: sendRequestKey(transactionUID), ReturnValues: 'ALL_NEW', ...expression }),
         ),
       );
       return sendRequestFromItem(out.Attributes ?? {});
@@ -362,8 +272,8 @@ export class DynamoSendRequestStore implements SendRequestStore {
   }
 
   private async item(transactionUID: string): Promise<Item | undefined> {
-    const out = await this.call(() =>
-      this.doc.send(new GetCommand({ TableName: this.tableName, Key: sendRequestKey(transactionUID), ConsistentRead: true })),
+    const out = await this.table.call(() =>
+      this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: sendRequestKey(transactionUID), ConsistentRead: true })),
     );
     return out.Item;
   }
@@ -372,8 +282,8 @@ export class DynamoSendRequestStore implements SendRequestStore {
     transactionUID: string,
     batchId: string,
   ): Promise<(SendBatchRecord & { applied: boolean; appliedBy?: string }) | undefined> {
-    const out = await this.call(() =>
-      this.doc.send(new GetCommand({ TableName: this.tableName, Key: sendBatchKey(transactionUID, batchId), ConsistentRead: true })),
+    const out = await this.table.call(() =>
+      this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: sendBatchKey(transactionUID, batchId), ConsistentRead: true })),
     );
     if (!out.Item) return undefined;
     return { ...batchFromItem(out.Item), applied: out.Item.Applied === true, appliedBy: str(out.Item.AppliedBy) };
@@ -383,12 +293,4 @@ export class DynamoSendRequestStore implements SendRequestStore {
 /** The request item's attribute naming the run that counted a batch not yet marked Applied. */
 function applyingAttribute(batchId: string): string {
   return `Applying#${batchId}`;
-}
-
-function batchToItem(batch: SendBatchRecord): Item {
-  return { BatchId: batch.batchId, Completed: batch.completed, Warning: batch.warning, Failed: batch.failed };
-}
-
-function batchFromItem(item: Item): SendBatchRecord {
-  return { batchId: item.BatchId as string, completed: num(item.Completed) ?? 0, warning: num(item.Warning) ?? 0, failed: num(item.Failed) ?? 0 };
 }

@@ -1,6 +1,6 @@
 /**
  * SendWorkflow over AWS Step Functions: one Standard execution per send request, named after its
- * Transaction UID so a retried Send cannot start a second one (DESIGN.md, SEND-RS).
+ * Transaction UID so a retried Send cannot start a second one (docs/architecture.md, SEND-RS).
  */
 import {
   DescribeExecutionCommand,
@@ -13,7 +13,7 @@ import {
   type ExecutionStatus,
 } from '@aws-sdk/client-sfn';
 import type { Config } from '../config';
-import { ConflictError } from '../dicomweb/errors';
+import { AlreadyExistsError } from './errors';
 import { callAws, clientOptions, isThrottlingException } from './aws-calls';
 import { recordCalls } from './call-recorder';
 
@@ -82,7 +82,7 @@ export class StepFunctionsSendWorkflow implements SendWorkflow {
       const arn = executionArn(this.stateMachineArn, name);
       const existing = await this.call(() => this.client.send(new DescribeExecutionCommand({ executionArn: arn })));
       if (!sameInput(existing.input, payload)) {
-        throw new ConflictError('a workflow execution already exists for this Transaction UID');
+        throw new AlreadyExistsError('a workflow execution already exists for this Transaction UID');
       }
       return existing.executionArn ?? arn;
     }
@@ -112,15 +112,4 @@ function sameInput(stored: string | undefined, payload: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Refuses every Send: the function was deployed without a state machine. */
-const noWorkflow: SendWorkflow = {
-  start: () => Promise.reject(new Error('SEND_STATE_MACHINE_ARN is not configured')),
-  describe: async () => undefined,
-};
-
-/** The Send workflow of this process: its state machine, or none when SEND_STATE_MACHINE_ARN is unset. */
-export function sendWorkflowOf(cfg: Pick<Config, 'region' | 'sfnEndpoint' | 'sendStateMachineArn'>): SendWorkflow {
-  return cfg.sendStateMachineArn ? new StepFunctionsSendWorkflow(createSfnClient(cfg), cfg.sendStateMachineArn) : noWorkflow;
 }

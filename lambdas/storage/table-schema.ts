@@ -2,7 +2,7 @@
  * The DynamoDB table's keys and global secondary indexes, shared by the CDK storage construct and the
  * embedded runtime's CreateTable, so both create the same table.
  *
- * Items (DESIGN.md, storage model):
+ * Items (docs/architecture.md, storage model):
  *   study     PK STUDY#{study}  SK #STUDY
  *   series    PK STUDY#{study}  SK SERIES#{series}
  *   instance  PK STUDY#{study}  SK INSTANCE#{series}#{sop}

@@ -2,12 +2,13 @@
  * `npm run index-names -- --table NAME [--region REGION] [--shards N] [--endpoint URL]`: writes the Patient's Name
  * terms (lambdas/storage/table-schema.ts) of every entry an archive stored before they existed, so
  * that PatientName searches find those entries too. Run once against a deployed table after
- * upgrading; idempotent, and safe while the archive serves (DynamoMetadataIndex.ensureNameTerms).
+ * upgrading; idempotent, and safe while the archive serves (lambdas/storage/name-terms.ts).
  * The embedded runtime does the same by itself when it starts.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createDynamoDbClient, DynamoMetadataIndex } from '../../lambdas/storage/dynamodb';
+import { createDynamoDbClient } from '../../lambdas/storage/dynamodb-table';
+import { ensureIndexNameTerms } from '../../lambdas/storage/factory/metadata-index';
 
 export const USAGE =
   'Usage: npm run index-names -- --table NAME [--region REGION] [--shards INDEX_SHARDS (default 8)] [--endpoint URL]';
@@ -28,9 +29,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error(USAGE);
     return 1;
   }
-  const dynamodb = createDynamoDbClient({ region, dynamodbEndpoint: values.endpoint });
+  const cfg = { region, dynamodbEndpoint: values.endpoint, tableName: values.table, indexShards: shards };
+  const dynamodb = createDynamoDbClient(cfg);
   try {
-    const wrote = await new DynamoMetadataIndex(dynamodb, values.table, shards).ensureNameTerms();
+    const wrote = await ensureIndexNameTerms(cfg, { dynamodb });
     console.log(wrote ? `${values.table}: name terms written` : `${values.table}: name terms already complete`);
     return 0;
   } finally {

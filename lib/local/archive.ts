@@ -19,11 +19,13 @@ import { startArchiveDimseGateway } from '../../lambdas/dimse/gateway';
 import { deliverSubOperations } from '../../lambdas/dimse/sub-operations';
 import { runAsFunction } from '../../lambdas/storage/call-recorder';
 import { createAwsClients } from '../../lambdas/storage/clients';
-import { createDynamoDbClient, DynamoMetadataIndex } from '../../lambdas/storage/dynamodb';
-import { DynamoNpiIndex } from '../../lambdas/storage/npi-index';
+import { createDynamoDbClient } from '../../lambdas/storage/dynamodb-table';
+import { blobStore } from '../../lambdas/storage/factory/blob-store';
+import { ensureIndexNameTerms, metadataIndex } from '../../lambdas/storage/factory/metadata-index';
+import { npiIndex } from '../../lambdas/storage/factory/npi-index';
+import { sendRequestStore } from '../../lambdas/storage/factory/send-request-store';
 import { FileDestinationRegistrySource } from '../../lambdas/storage/destinations';
-import { S3BlobStore } from '../../lambdas/storage/s3';
-import { DynamoSendRequestStore } from '../../lambdas/storage/send-requests';
+import { DESTINATION_REGISTRY_FORMAT } from '../../lambdas/send/destinations';
 import type { FunctionGroup } from '../../lambdas/http/routes';
 import { asSecretRegistry, attributeHandlers, attributeServices, Caller } from './call-attribution';
 import { startEmulatorThread } from './emulator-thread';
@@ -67,7 +69,7 @@ export const LOCAL_TABLE = 'dicomweb-archive';
 async function ensureNameTerms(dynamodbEndpoint: string, indexShards: number): Promise<void> {
   const dynamodb = createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint });
   try {
-    await new DynamoMetadataIndex(dynamodb, LOCAL_TABLE, indexShards).ensureNameTerms();
+    await ensureIndexNameTerms({ region: 'us-east-1', dynamodbEndpoint, tableName: LOCAL_TABLE, indexShards }, { dynamodb });
   } finally {
     dynamodb.destroy();
   }
@@ -97,12 +99,12 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     const callingAeTitle = loadDimseConfig({ ...opts.env }).aeTitle;
     await runAsFunction(Caller.operator, () => ensureNameTerms(emulators.dynamodbEndpoint, config.indexShards));
     const services: Services = createServices(config, {
-      index: new DynamoMetadataIndex(clients.dynamodb, config.tableName, config.indexShards),
-      npiIndex: new DynamoNpiIndex(clients.dynamodb, config.tableName),
-      blobs: new S3BlobStore(clients.s3, config.bucketName),
-      sendRequests: new DynamoSendRequestStore(clients.dynamodb, config.tableName),
+      index: metadataIndex(config, clients),
+      npiIndex: npiIndex(config, clients),
+      blobs: blobStore(config, clients),
+      sendRequests: sendRequestStore(config, clients),
       workflow,
-      destinations: asSecretRegistry(new FileDestinationRegistrySource(config.destinationsFile!), config.destinationsSecretArn, config.region),
+      destinations: asSecretRegistry(new FileDestinationRegistrySource(config.destinationsFile!, DESTINATION_REGISTRY_FORMAT), config.destinationsSecretArn, config.region),
     }, {
       deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
     });

@@ -4,7 +4,7 @@
  * own in AWS. Only in effect while a test records calls (lambdas/storage/call-recorder.ts).
  */
 import { Readable } from 'node:stream';
-import type { DestinationRegistrySource } from '../../lambdas/storage/destinations';
+import type { DestinationRegistrySource } from '../../lambdas/send/destinations';
 import { asInvocationsOf, isRecordingAwsCalls, recordAwsCall, runAsFunction } from '../../lambdas/storage/call-recorder';
 import type { SendTaskName } from '../send-workflow';
 import type { ProxyHandler } from './gateway';

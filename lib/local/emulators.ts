@@ -21,7 +21,7 @@ import {
   ResourceNotFoundException,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { createDynamoDbClient } from '../../lambdas/storage/dynamodb';
+import { createDynamoDbClient } from '../../lambdas/storage/dynamodb-table';
 import { GLOBAL_SECONDARY_INDEXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from '../../lambdas/storage/table-schema';
 
 // Both emulators are CommonJS without type declarations: load them through require, typed here

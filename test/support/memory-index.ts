@@ -1,11 +1,11 @@
 /**
  * In-memory MetadataIndex with the semantics of the DynamoDB adapter (lambdas/storage/dynamodb.ts):
  * conditional instance put, create-if-missing series/study, additive counters, the five IndexQuery
- * access paths and tombstones. For unit tests of pure logic only (DESIGN.md): the production path and
+ * access paths and tombstones. For unit tests of pure logic only: the production path and
  * the integration tests use the real adapter against dynalite.
  */
 import { Tag } from '../../lambdas/dicom/tags';
-import { personNameIndexTerms } from '../../lambdas/dicomweb/matching';
+import { personNameIndexTerms } from '../../lambdas/dicom/person-name';
 import { inResultOrder } from '../../lambdas/dicomweb/search';
 import type {
   DateRange,

@@ -6,7 +6,7 @@
  * behavioural suite against both, so they cannot drift apart.
  */
 import { type SendBatchRecord, SendRequestNotFoundError, type SendRequestRecord, type SendRequestStore } from '../../lambdas/storage/ports';
-import type { StoredSendRequestRecord } from '../../lambdas/storage/send-requests';
+import type { StoredSendRequestRecord } from '../../lambdas/storage/send-request-items';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Stored = Mutable<StoredSendRequestRecord>;

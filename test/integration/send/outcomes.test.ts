@@ -14,7 +14,8 @@ import { SendResponseTag, SendStatus } from '../../../lambdas/send/response-modu
 import type { AwsClients } from '../../../lambdas/storage/clients';
 import type { BlobStore, SendRequestStore } from '../../../lambdas/storage/ports';
 import { S3BlobStore } from '../../../lambdas/storage/s3';
-import { DynamoSendRequestStore, sendRequestKey } from '../../../lambdas/storage/send-requests';
+import { DynamoSendRequestStore } from '../../../lambdas/storage/send-requests';
+import { sendRequestKey } from '../../../lambdas/storage/send-request-items';
 import { useEmulators } from '../../support/emulators';
 import { MemoryBlobStore } from '../../support/memory-blobs';
 import { MemorySendRequestStore } from '../../support/memory-send-requests';

@@ -1,18 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Tag } from '../../../lambdas/dicom/tags';
-import {
-  dateRangeOf,
-  foldName,
-  matchesAll,
-  matchesElement,
-  nameIndexFold,
-  NAME_TERM_MAX_LENGTH,
-  personNameIndexPrefix,
-  personNameIndexTerms,
-  NAME_INDEX_MAX_VALUES,
-  rangeOf,
-} from '../../../lambdas/dicomweb/matching';
+import { nameIndexFold, NAME_TERM_MAX_LENGTH, personNameIndexTerms, NAME_INDEX_MAX_VALUES } from '../../../lambdas/dicom/person-name';
+import { dateRangeOf, foldName, matchesAll, matchesElement, personNameIndexPrefix, rangeOf } from '../../../lambdas/dicomweb/matching';
 import type { DicomJson } from '../../../lambdas/dicom/json';
 
 const exact = { fuzzymatching: false };

@@ -1,10 +1,11 @@
 import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { NoSuchKey, S3ServiceException } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
+import { errorResponse } from '../../../lambdas/http/middleware';
+import { StorageUnavailableError } from '../../../lambdas/storage/errors';
 import { callAws, isServiceUnavailable } from '../../../lambdas/storage/aws-calls';
 import { createAwsClients } from '../../../lambdas/storage/clients';
-import { isDynamoUnavailable } from '../../../lambdas/storage/dynamodb';
+import { isDynamoUnavailable } from '../../../lambdas/storage/dynamodb-table';
 
 function s3Error(name: string, httpStatusCode: number, throttling?: boolean): S3ServiceException {
   const e = new S3ServiceException({ name, $fault: httpStatusCode >= 500 ? 'server' : 'client', $metadata: { httpStatusCode } });
@@ -69,17 +70,17 @@ describe('callAws', () => {
     ['S3 SlowDown (503)', s3Error('SlowDown', 503)],
     ['a throttling error', s3Error('Throttled', 400, true)],
     ['an internal error (500)', s3Error('InternalError', 500)],
-  ])('turns %s into ServiceUnavailableError with Retry-After', async (_name, error) => {
+  ])('turns %s into StorageUnavailableError, a 503 with Retry-After', async (_name, error) => {
     expect(isServiceUnavailable(error)).toBe(true);
     const call = callAws('S3', () => Promise.reject(error));
-    await expect(call).rejects.toBeInstanceOf(ServiceUnavailableError);
-    await call.catch((e: ServiceUnavailableError) => expect(e.headers['Retry-After']).toBeDefined());
+    await expect(call).rejects.toBeInstanceOf(StorageUnavailableError);
+    await call.catch((e: StorageUnavailableError) => expect(errorResponse(e).headers?.['Retry-After']).toBeDefined());
   });
 
-  it('turns DynamoDB throughput errors (status 400) into ServiceUnavailableError', async () => {
+  it('turns DynamoDB throughput errors (status 400) into StorageUnavailableError', async () => {
     const error = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: { httpStatusCode: 400 } });
     expect(isDynamoUnavailable(error)).toBe(true);
-    await expect(callAws('DynamoDB', () => Promise.reject(error), isDynamoUnavailable)).rejects.toBeInstanceOf(ServiceUnavailableError);
+    await expect(callAws('DynamoDB', () => Promise.reject(error), isDynamoUnavailable)).rejects.toBeInstanceOf(StorageUnavailableError);
   });
 
   it('passes every other error through unchanged', async () => {

@@ -9,9 +9,10 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
-import { DestinationRegistryError } from '../../../lambdas/send/destinations';
+import { StorageUnavailableError } from '../../../lambdas/storage/errors';
+import { DESTINATION_REGISTRY_FORMAT, DestinationRegistryError } from '../../../lambdas/send/destinations';
 import { FileDestinationRegistrySource, SecretsManagerDestinationRegistrySource } from '../../../lambdas/storage/destinations';
+import { describeRegistrySourceContract } from '../../contract/registry-source.contract';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:destinations-AbCdEf';
 const TOKEN = 'tok-3f9a1c77e2b84d05';
@@ -38,7 +39,7 @@ describe('FileDestinationRegistrySource', () => {
   it('re-reads the file when its modification time changes, and only then', async () => {
     const path = join(dir, 'reload.json');
     await write(path, registryJson('https://a.example.org/dicomweb'), 1_700_000_000);
-    const source = new FileDestinationRegistrySource(path);
+    const source = new FileDestinationRegistrySource(path, DESTINATION_REGISTRY_FORMAT);
     const first = await source.load();
     expect(first.destinations.map((d) => d.url)).toEqual(['https://a.example.org/dicomweb']);
     expect(await source.load()).toBe(first);
@@ -49,7 +50,7 @@ describe('FileDestinationRegistrySource', () => {
 
   it('is an empty registry while the file is missing, and picks it up once written', async () => {
     const path = join(dir, 'later.json');
-    const source = new FileDestinationRegistrySource(path);
+    const source = new FileDestinationRegistrySource(path, DESTINATION_REGISTRY_FORMAT);
     expect((await source.load()).destinations).toEqual([]);
     await write(path, registryJson('https://c.example.org/'), 1_700_000_200);
     expect((await source.load()).destinations).toHaveLength(1);
@@ -58,7 +59,7 @@ describe('FileDestinationRegistrySource', () => {
   it('reports a malformed file without echoing its content', async () => {
     const path = join(dir, 'malformed.json');
     await write(path, `{ "destinations": [ { "url": "https://d.example.org/", "auth": { "type": "bearer", "token": "${TOKEN}" } `, 1_700_000_300);
-    const source = new FileDestinationRegistrySource(path);
+    const source = new FileDestinationRegistrySource(path, DESTINATION_REGISTRY_FORMAT);
     const error = await source.load().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DestinationRegistryError);
     expect((error as Error).message).not.toContain(TOKEN);
@@ -89,7 +90,7 @@ describe('SecretsManagerDestinationRegistrySource', () => {
     let url = 'https://a.example.org/';
     const fake = fakeSecrets(() => ({ SecretString: registryJson(url) }));
     let now = 1_000_000;
-    const source = new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN, { cacheSeconds: 60, now: () => now });
+    const source = new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN, DESTINATION_REGISTRY_FORMAT, { cacheSeconds: 60, now: () => now });
 
     const first = await source.load();
     now += 59_000;
@@ -104,7 +105,7 @@ describe('SecretsManagerDestinationRegistrySource', () => {
 
   it('shares one read between concurrent loads', async () => {
     const fake = fakeSecrets(() => ({ SecretString: registryJson('https://a.example.org/') }));
-    const source = new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN);
+    const source = new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN, DESTINATION_REGISTRY_FORMAT);
     const loaded = await Promise.all([source.load(), source.load(), source.load()]);
     expect(fake.calls()).toBe(1);
     expect(new Set(loaded).size).toBe(1);
@@ -114,18 +115,18 @@ describe('SecretsManagerDestinationRegistrySource', () => {
     ['throttling (400 ThrottlingException)', new SecretsManagerServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } })],
     ['an internal service error', new InternalServiceError({ message: 'oops', $metadata: { httpStatusCode: 500 } })],
     ['an unreachable endpoint', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
-  ])('turns %s into ServiceUnavailableError, and reads again next time', async (_name, error) => {
+  ])('turns %s into StorageUnavailableError, and reads again next time', async (_name, error) => {
     let fail = true;
     const fake = fakeSecrets(() => (fail ? error : { SecretString: registryJson('https://a.example.org/') }));
-    const source = new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN);
-    await expect(source.load()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    const source = new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN, DESTINATION_REGISTRY_FORMAT);
+    await expect(source.load()).rejects.toBeInstanceOf(StorageUnavailableError);
     fail = false;
     expect((await source.load()).destinations).toHaveLength(1);
   });
 
   it('lets a missing secret through as the configuration fault it is', async () => {
     const fake = fakeSecrets(() => new ResourceNotFoundException({ message: 'no such secret', $metadata: { httpStatusCode: 400 } }));
-    await expect(new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN).load()).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN, DESTINATION_REGISTRY_FORMAT).load()).rejects.toBeInstanceOf(ResourceNotFoundException);
   });
 
   it.each([
@@ -134,9 +135,27 @@ describe('SecretsManagerDestinationRegistrySource', () => {
     ['an invalid registry', { SecretString: JSON.stringify({ destinations: [{ url: 'https://a.example.org/', auth: { type: 'magic', token: TOKEN } }] }) }, /auth\.type/],
   ])('reports a malformed secret (%s) clearly, naming no credential', async (_name, answer, message) => {
     const fake = fakeSecrets(() => answer);
-    const error = await new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN).load().catch((e: unknown) => e);
+    const error = await new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN, DESTINATION_REGISTRY_FORMAT).load().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DestinationRegistryError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain(TOKEN);
   });
+});
+
+const contractDirs: string[] = [];
+afterAll(async () => {
+  for (const dir of contractDirs) await rm(dir, { recursive: true, force: true });
+});
+
+describeRegistrySourceContract('FileDestinationRegistrySource', async (text, format) => {
+  const dir = await mkdtemp(join(tmpdir(), 'registry-contract-'));
+  contractDirs.push(dir);
+  const path = join(dir, 'destinations.json');
+  await writeFile(path, text);
+  return new FileDestinationRegistrySource(path, format);
+});
+
+describeRegistrySourceContract('SecretsManagerDestinationRegistrySource', async (text, format) => {
+  const fake = fakeSecrets(() => ({ SecretString: text }));
+  return new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN, format);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError } from '../../../lambdas/dicomweb/errors';
+import { InvalidKeySegmentError } from '../../../lambdas/storage/errors';
 import { instanceMetadataKey, instanceObjectKey, objectVersion, sendManifestKey } from '../../../lambdas/storage/keys';
 
 describe('S3 object keys (DESIGN.md storage model)', () => {
@@ -25,10 +25,10 @@ describe('S3 object keys (DESIGN.md storage model)', () => {
     ['a double dot inside', '1..2'],
     ['an empty UID', ''],
   ])('refuses a UID with %s (defence in depth)', (_why, bad) => {
-    expect(() => instanceObjectKey(bad, '1.2', '1.3', 'v1')).toThrow(BadRequestError);
-    expect(() => instanceObjectKey('1.1', bad, '1.3', 'v1')).toThrow(BadRequestError);
-    expect(() => instanceMetadataKey('1.1', '1.2', bad, 'v1')).toThrow(BadRequestError);
-    expect(() => instanceObjectKey('1.1', '1.2', '1.3', bad)).toThrow(BadRequestError);
-    expect(() => sendManifestKey(bad)).toThrow(BadRequestError);
+    expect(() => instanceObjectKey(bad, '1.2', '1.3', 'v1')).toThrow(InvalidKeySegmentError);
+    expect(() => instanceObjectKey('1.1', bad, '1.3', 'v1')).toThrow(InvalidKeySegmentError);
+    expect(() => instanceMetadataKey('1.1', '1.2', bad, 'v1')).toThrow(InvalidKeySegmentError);
+    expect(() => instanceObjectKey('1.1', '1.2', '1.3', bad)).toThrow(InvalidKeySegmentError);
+    expect(() => sendManifestKey(bad)).toThrow(InvalidKeySegmentError);
   });
 });

@@ -9,7 +9,8 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
-import { ConflictError, ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
+import { errorResponse } from '../../../lambdas/http/middleware';
+import { AlreadyExistsError, StorageUnavailableError } from '../../../lambdas/storage/errors';
 import { executionArn, executionName, StepFunctionsSendWorkflow } from '../../../lambdas/storage/sfn';
 
 const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:Send';
@@ -80,7 +81,7 @@ describe('StepFunctionsSendWorkflow.start', () => {
         : { input: JSON.stringify({ transactionUID: '1.2.3', destination: 'https://other/' }), status: 'SUCCEEDED' },
     );
     await expect(new StepFunctionsSendWorkflow(client, MACHINE).start({ transactionUID: '1.2.3', destination: 'https://d/' })).rejects.toBeInstanceOf(
-      ConflictError,
+      AlreadyExistsError,
     );
   });
 
@@ -88,11 +89,11 @@ describe('StepFunctionsSendWorkflow.start', () => {
     ['ThrottlingException (400)', new SFNServiceException({ name: 'ThrottlingException', $fault: 'client', ...meta(400) })],
     ['ExecutionLimitExceeded', new ExecutionLimitExceeded({ message: 'too many', ...meta(400) })],
     ['a 503', new SFNServiceException({ name: 'ServiceUnavailable', $fault: 'server', ...meta(503) })],
-  ])('turns %s into ServiceUnavailableError (503)', async (_name, error) => {
+  ])('turns %s into StorageUnavailableError (503)', async (_name, error) => {
     const { client } = fakeClient(() => error);
     const start = new StepFunctionsSendWorkflow(client, MACHINE).start({ transactionUID: '1.2.3', destination: 'https://d/' });
-    await expect(start).rejects.toBeInstanceOf(ServiceUnavailableError);
-    await start.catch((e: ServiceUnavailableError) => expect(e.status).toBe(503));
+    await expect(start).rejects.toBeInstanceOf(StorageUnavailableError);
+    await start.catch((e: StorageUnavailableError) => expect(errorResponse(e).status).toBe(503));
   });
 
   it('lets other faults through', async () => {
@@ -120,8 +121,8 @@ describe('StepFunctionsSendWorkflow.describe', () => {
     expect(await new StepFunctionsSendWorkflow(client, MACHINE).describe('arn:exec:8')).toBeUndefined();
   });
 
-  it('turns throttling into ServiceUnavailableError', async () => {
+  it('turns throttling into StorageUnavailableError', async () => {
     const { client } = fakeClient(() => new SFNServiceException({ name: 'ThrottlingException', $fault: 'client', ...meta(400) }));
-    await expect(new StepFunctionsSendWorkflow(client, MACHINE).describe('arn:exec:9')).rejects.toBeInstanceOf(ServiceUnavailableError);
+    await expect(new StepFunctionsSendWorkflow(client, MACHINE).describe('arn:exec:9')).rejects.toBeInstanceOf(StorageUnavailableError);
   });
 });

@@ -7,7 +7,7 @@ import {
   shardOf,
   toItem,
   tombstoneKey,
-} from '../../../lambdas/storage/dynamodb';
+} from '../../../lambdas/storage/dynamodb-items';
 import type { IndexEntry } from '../../../lambdas/storage/ports';
 
 const attributes = { '00100020': { vr: 'LO', Value: ['P1'] }, '00100010': { vr: 'PN', Value: [{ Alphabetic: '' }] } };

@@ -1,0 +1,18 @@
+/**
+ * Unit: the in-memory adapters of test/support pass the contract suite of their port, so a unit test
+ * over them exercises the same behaviours the AWS adapters show on the emulators
+ * (test/integration/storage/).
+ */
+import { describeBlobStoreContract } from '../../contract/blob-store.contract';
+import { describeMetadataIndexContract } from '../../contract/metadata-index.contract';
+import { describeNpiIndexContract } from '../../contract/npi-index.contract';
+import { describeSendRequestStoreContract } from '../../contract/send-request-store.contract';
+import { MemoryBlobStore } from '../../support/memory-blobs';
+import { MemoryMetadataIndex } from '../../support/memory-index';
+import { MemoryNpiIndex } from '../../support/memory-npi-index';
+import { MemorySendRequestStore } from '../../support/memory-send-requests';
+
+describeBlobStoreContract('MemoryBlobStore', () => new MemoryBlobStore());
+describeMetadataIndexContract('MemoryIndex', () => new MemoryMetadataIndex());
+describeNpiIndexContract('MemoryNpiIndex', () => new MemoryNpiIndex());
+describeSendRequestStoreContract('MemorySendRequestStore', () => new MemorySendRequestStore());
