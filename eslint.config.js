@@ -14,31 +14,8 @@ const lambdas = (folder) => `./lambdas/${folder}`;
  */
 const STORAGE_FOR_SERVICES = ['./ports.ts', './errors.ts', './keys.ts'];
 
-/**
- * Files that still import across a boundary on this branch, each with the import that is wrong.
- * The storage split removes them; delete each entry when its import is gone (an entry that no longer
- * violates anything is harmless but misleading).
- */
-const KNOWN_VIOLATIONS = {
-  // storage/ must not import services: these use dicomweb/errors (HTTP statuses) or service logic.
-  storageImportsServices: [
-    'lambdas/storage/aws-calls.ts', // ServiceUnavailableError
-    'lambdas/storage/dynamodb.ts', // ServiceUnavailableError, personNameIndexTerms
-    'lambdas/storage/keys.ts', // BadRequestError
-    'lambdas/storage/send-requests.ts', // ServiceUnavailableError
-    'lambdas/storage/sfn.ts', // ConflictError
-    'lambdas/storage/destinations.ts', // send/destinations (the registry model and its parser)
-  ],
-  // Services must not import adapters: DestinationRegistrySource is declared in the adapter file
-  // storage/destinations.ts until it moves to ports.ts.
-  servicesImportAdapters: ['lambdas/dicomweb/send.ts', 'lambdas/send/deliver.ts'],
-};
-
-/**
- * The layer rules. The options loosen them for the files of KNOWN_VIOLATIONS only: storage files
- * that still import services, services that still import storage/destinations.ts.
- */
-function layerZones({ storageFromServices = true, servicesStorageExcept = STORAGE_FOR_SERVICES } = {}) {
+/** The layer rules: which folder of lambdas/ may import which (docs/architecture.md, "Layers"). */
+function layerZones() {
   const services = [lambdas('dicomweb'), lambdas('send')];
   return [
     // The codec imports nothing above it.
@@ -51,7 +28,7 @@ function layerZones({ storageFromServices = true, servicesStorageExcept = STORAG
     ...services.map((target) => ({
       target,
       from: lambdas('storage'),
-      except: servicesStorageExcept,
+      except: STORAGE_FOR_SERVICES,
       message: 'A service imports storage ports (storage/ports.ts), never adapters.',
     })),
     ...services.map((target) => ({
@@ -60,15 +37,11 @@ function layerZones({ storageFromServices = true, servicesStorageExcept = STORAG
       message: 'A service imports neither the HTTP layer, nor handlers, nor the DIMSE gateway.',
     })),
     // Adapters implement ports with the codec; they know no service, HTTP or entry.
-    ...(storageFromServices
-      ? [
-          {
-            target: lambdas('storage'),
-            from: ['dicomweb', 'send', 'http', 'handlers', 'dimse'].map(lambdas),
-            message: 'lambdas/storage holds ports and adapters: it imports the codec, never services or HTTP.',
-          },
-        ]
-      : []),
+    {
+      target: lambdas('storage'),
+      from: ['dicomweb', 'send', 'http', 'handlers', 'dimse'].map(lambdas),
+      message: 'lambdas/storage holds ports and adapters: it imports the codec, never services or HTTP.',
+    },
     // The DIMSE gateway is an entry beside the handlers: only its process entry (main.ts) uses their
     // composition of the services; it speaks DIMSE, so it needs nothing of the HTTP layer.
     {
@@ -91,7 +64,6 @@ function layerZones({ storageFromServices = true, servicesStorageExcept = STORAG
   ];
 }
 
-const layerRule = (options) => ['error', { zones: layerZones(options) }];
 
 export default defineConfig(
   { ignores: ['node_modules/', 'cdk.out/', '.data/', 'coverage/'] },
@@ -104,7 +76,7 @@ export default defineConfig(
       'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.d.ts', '.js', '.mjs', '.json'] })],
     },
     rules: {
-      'import-x/no-restricted-paths': layerRule(),
+      'import-x/no-restricted-paths': ['error', { zones: layerZones() }],
       // A leading underscore marks a value left unused on purpose (a destructured field left out).
       '@typescript-eslint/no-unused-vars': [
         'error',
@@ -119,14 +91,6 @@ export default defineConfig(
   { files: ['lambdas/dicom/**/*.ts'], rules: { 'no-control-regex': 'off' } },
   // Tests walk untyped JSON (synthesized CloudFormation templates, DICOM JSON responses) with `any`.
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
-  {
-    files: KNOWN_VIOLATIONS.storageImportsServices,
-    rules: { 'import-x/no-restricted-paths': layerRule({ storageFromServices: false }) },
-  },
-  {
-    files: KNOWN_VIOLATIONS.servicesImportAdapters,
-    rules: { 'import-x/no-restricted-paths': layerRule({ servicesStorageExcept: [...STORAGE_FOR_SERVICES, './destinations.ts'] }) },
-  },
   // Services and the codec talk to AWS only through adapters.
   {
     files: ['lambdas/dicom/**/*.ts', 'lambdas/dicomweb/**/*.ts', 'lambdas/send/**/*.ts', 'lambdas/http/**/*.ts'],
