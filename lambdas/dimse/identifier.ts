@@ -252,7 +252,10 @@ export function responseIdentifier(
   // The library writes text as UTF-8: say so whenever it is not ASCII, also for a match stored without
   // a character set (its values read as ISO 8859-1), which a reader would take for the default repertoire.
   if (hasNonAsciiText(out)) out[Tag.SpecificCharacterSet] = { vr: 'CS', Value: [UTF8_TERM] };
-  else if (match[Tag.SpecificCharacterSet]) out[Tag.SpecificCharacterSet] = match[Tag.SpecificCharacterSet];
+  else {
+    const stored = match[Tag.SpecificCharacterSet];
+    if (stored) out[Tag.SpecificCharacterSet] = stored;
+  }
   return out;
 }
 

@@ -30,7 +30,7 @@ export function sendTargetOf(req: Pick<DicomwebRequest, 'resource' | 'pathParame
   return { level, studyInstanceUID: req.pathParameters.study, seriesInstanceUID: req.pathParameters.series };
 }
 
-function written(result: SendResponse): DicomwebResponse {
+function toHttpResponse(result: SendResponse): DicomwebResponse {
   const headers: Record<string, string> = { 'Content-Type': result.contentType };
   if (result.retryAfterSeconds !== undefined) headers['Retry-After'] = String(result.retryAfterSeconds);
   return { status: result.status, headers, body: JSON.stringify(result.payload) };
@@ -38,7 +38,7 @@ function written(result: SendResponse): DicomwebResponse {
 
 export const operations: Operations<'send', Pick<Services, 'send'>> = {
   Send: async (req, { send }) =>
-    written(
+    toHttpResponse(
       await send.send({
         target: sendTargetOf(req),
         transactionUID: req.pathParameters.transactionUID,
@@ -48,7 +48,7 @@ export const operations: Operations<'send', Pick<Services, 'send'>> = {
       }),
     ),
   CheckSendResult: async (req, { send }) =>
-    written(
+    toHttpResponse(
       await send.checkSendResult({
         target: sendTargetOf(req),
         transactionUID: req.pathParameters.transactionUID,

@@ -12,7 +12,7 @@
  * write the same key, and the object the index entry names never changes after the entry was
  * written. Readers and Delete take the keys from the index entry (InstanceObject.objectKey and
  * metadataKey), never from here, so objects written without a version ({sop}.dcm, {sop}.json) by
- * earlier releases are served and deleted as before.
+ * earlier releases are served and deleted too.
  */
 
 import { randomBytes } from 'node:crypto';

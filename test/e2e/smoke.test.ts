@@ -86,7 +86,7 @@ async function proxy(
     }
     const upstream = await forward();
     const body = Buffer.from(await upstream.arrayBuffer());
-    if (opts.corrupt?.(req) && body.length > 0) body[body.length >> 1] ^= 0xff;
+    if (opts.corrupt?.(req) && body.length > 0) body.writeUInt8(body.readUInt8(body.length >> 1) ^ 0xff, body.length >> 1);
     res.writeHead(upstream.status, { 'Content-Type': upstream.headers.get('content-type') ?? 'application/octet-stream' }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

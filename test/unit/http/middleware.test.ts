@@ -1,4 +1,4 @@
-/** Unit: the one error mapping (STYLE.md 4): typed errors keep their status, anything else is a bare 500. */
+/** Unit: the one error mapping (docs/architecture.md, habits): typed errors keep their status, anything else is a bare 500. */
 import { describe, expect, it } from 'vitest';
 import { BadRequestError, ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
 import { errorResponse } from '../../../lambdas/http/middleware';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidKeySegmentError } from '../../../lambdas/storage/errors';
 import { instanceMetadataKey, instanceObjectKey, objectVersion, sendManifestKey } from '../../../lambdas/storage/keys';
 
-describe('S3 object keys (DESIGN.md storage model)', () => {
+describe('S3 object keys (docs/architecture.md, storage model)', () => {
   it('files the Part 10 object and its metadata side by side under study/series/instance, per write', () => {
     expect(instanceObjectKey('1.2.3', '1.2.3.4', '1.2.3.4.5', 'v1')).toBe('studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5.v1.dcm');
     expect(instanceMetadataKey('1.2.3', '1.2.3.4', '1.2.3.4.5', 'v1')).toBe('studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5.v1.json');
