@@ -8,24 +8,27 @@
  * workflows").
  */
 import { ServiceUnavailableError } from '../dicomweb/errors';
-import { StorageUnavailableError as StorageFault } from '../storage/errors';
+import { StorageUnavailableError } from '../storage/errors';
 
 /** The States error name of a transient storage fault, retried by the workflow. */
 export const STORAGE_UNAVAILABLE = 'Send.StorageUnavailable';
 
-export class StorageUnavailableError extends Error {
+/** A Task's transient storage fault, named STORAGE_UNAVAILABLE for the workflow's Retry rule. */
+export class RetryableStorageFault extends Error {
   override readonly name = STORAGE_UNAVAILABLE;
 }
 
 /**
- * Runs a Task's work, turning a transient storage fault into StorageUnavailableError; every other
+ * Runs a Task's work, turning a transient storage fault into RetryableStorageFault; every other
  * error passes through unchanged (the workflow's Catch then ends the request).
  */
 export async function retryableOnStorageFaults<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof StorageFault || error instanceof ServiceUnavailableError) throw new StorageUnavailableError(error.message, { cause: error });
+    if (error instanceof StorageUnavailableError || error instanceof ServiceUnavailableError) {
+      throw new RetryableStorageFault(error.message, { cause: error });
+    }
     throw error;
   }
 }

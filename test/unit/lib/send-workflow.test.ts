@@ -9,7 +9,7 @@ import {
   type AslState,
   type SendStateMachineOptions,
 } from '../../../lib/send-workflow';
-import { STORAGE_UNAVAILABLE, StorageUnavailableError } from '../../../lambdas/send/task-errors';
+import { RetryableStorageFault, STORAGE_UNAVAILABLE } from '../../../lambdas/send/task-errors';
 
 const arn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:send-${name}`;
 const base: Omit<SendStateMachineOptions, 'mode'> = {
@@ -72,7 +72,7 @@ describe('Send state machine definition', () => {
       const calls: Record<string, number> = {};
       const task = (name: string, result: unknown) => async () => {
         calls[name] = (calls[name] ?? 0) + 1;
-        if (name === throttledState && calls[name]! <= 2) throw new StorageUnavailableError('DynamoDB is unavailable, retry later');
+        if (name === throttledState && calls[name]! <= 2) throw new RetryableStorageFault('DynamoDB is unavailable, retry later');
         if (name === 'Finalize' && throttledState === 'MarkFailed') throw new Error('not transient');
         return result;
       };
