@@ -24,7 +24,7 @@ import { blobStore } from '../../lambdas/storage/factory/blob-store';
 import { ensureIndexNameTerms, metadataIndex } from '../../lambdas/storage/factory/metadata-index';
 import { npiIndex } from '../../lambdas/storage/factory/npi-index';
 import { sendRequestStore } from '../../lambdas/storage/factory/send-request-store';
-import { FileDestinationRegistrySource } from '../../lambdas/storage/destinations';
+import { destinations } from '../../lambdas/storage/factory/destinations';
 import { DESTINATION_REGISTRY_FORMAT } from '../../lambdas/send/destinations';
 import type { FunctionGroup } from '../../lambdas/http/routes';
 import { asSecretRegistry, attributeHandlers, attributeServices, Caller } from './call-attribution';
@@ -104,7 +104,12 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       blobs: blobStore(config, clients),
       sendRequests: sendRequestStore(config, clients),
       workflow,
-      destinations: asSecretRegistry(new FileDestinationRegistrySource(config.destinationsFile!, DESTINATION_REGISTRY_FORMAT), config.destinationsSecretArn, config.region),
+      destinations: asSecretRegistry(
+        // The embedded runtime reads the file even where a secret is named (the IAM harness names one).
+        destinations({ ...config, destinationsSecretArn: undefined }, DESTINATION_REGISTRY_FORMAT),
+        config.destinationsSecretArn,
+        config.region,
+      ),
     }, {
       deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
     });
