@@ -64,7 +64,6 @@ function layerZones() {
   ];
 }
 
-
 export default defineConfig(
   { ignores: ['node_modules/', 'cdk.out/', '.data/', 'coverage/'] },
   js.configs.recommended,

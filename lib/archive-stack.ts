@@ -109,7 +109,8 @@ export function settingsFromContext(node: Node): ArchiveSettings {
 /** Context `alarmEmail`: one e-mail address, or absent. */
 function emailFromContext(value: unknown): string | undefined {
   if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) throw new ArchiveContextError('alarmEmail', value, 'an e-mail address');
+  if (typeof value !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value))
+    throw new ArchiveContextError('alarmEmail', value, 'an e-mail address');
   return value;
 }
 
@@ -252,7 +253,9 @@ export class ArchiveStack extends Stack {
         projectRoot: props.projectRoot,
       });
       this.alarms.watchDimseGateway(this.dimseGateway.targetGroup);
-      new CfnOutput(this, 'DimseGatewayAddress', { value: `${dimse.aeTitle}@${this.dimseGateway.loadBalancer.loadBalancerDnsName}:${dimse.port}` });
+      new CfnOutput(this, 'DimseGatewayAddress', {
+        value: `${dimse.aeTitle}@${this.dimseGateway.loadBalancer.loadBalancerDnsName}:${dimse.port}`,
+      });
       // For `aws elbv2 modify-load-balancer-attributes` before `cdk destroy` of retained data (deletion protection).
       new CfnOutput(this, 'DimseLoadBalancerArn', { value: this.dimseGateway.loadBalancer.loadBalancerArn });
     }
@@ -263,7 +266,10 @@ export class ArchiveStack extends Stack {
     });
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
-    new CfnOutput(this, 'AlarmTopicArn', { description: 'CloudWatch alarms of the archive: subscribe here', value: this.alarms.topic.topicArn });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'CloudWatch alarms of the archive: subscribe here',
+      value: this.alarms.topic.topicArn,
+    });
     new CfnOutput(this, 'SendStateMachineArn', { value: this.send.stateMachine.stateMachineArn });
     new CfnOutput(this, 'DestinationsSecretArn', {
       description: 'SEND-RS destination registry: put credentials here (lib/constructs/send-workflow.ts)',

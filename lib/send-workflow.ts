@@ -164,7 +164,10 @@ export function buildSendStateMachineDefinition(opts: SendStateMachineOptions): 
  * state (nested Map processors included) to the local handler of its Resource ARN. A Task whose ARN
  * has no handler is an error, so nothing silently calls AWS.
  */
-export function localTaskHandlers<H>(definition: { States: Record<string, AslState> }, handlersByArn: Record<string, H>): Record<string, H> {
+export function localTaskHandlers<H>(
+  definition: { States: Record<string, AslState> },
+  handlersByArn: Record<string, H>,
+): Record<string, H> {
   const byState: Record<string, H> = {};
   const visit = (states: Record<string, AslState>) => {
     for (const [name, state] of Object.entries(states)) {

@@ -26,10 +26,7 @@ function normaliseTag(value: string): string | undefined {
 function dictionaryEntry(tag: string) {
   const group = tag.slice(0, 4);
   const element = tag.slice(4);
-  return (
-    DicomMetaDictionary.dictionary[`(${group},${element})`] ??
-    DicomMetaDictionary.dictionary[`(${group.slice(0, 2)}xx,${element})`]
-  );
+  return DicomMetaDictionary.dictionary[`(${group},${element})`] ?? DicomMetaDictionary.dictionary[`(${group.slice(0, 2)}xx,${element})`];
 }
 
 /** 'PatientName', '00100010', '00100010' in lower case or '(0010,0010)' -> '00100010'; undefined when unknown. */

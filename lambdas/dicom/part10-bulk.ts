@@ -88,4 +88,3 @@ export function withoutValues(bytes: Uint8Array, dataSetStart: number, unread: r
   out.set(bytes.subarray(from), to);
   return out;
 }
-

@@ -221,7 +221,8 @@ export class ElementWalker {
   fragmentLength(pos: number, end: number, enc: Encoding): number | undefined {
     this.need(pos, 8, end);
     if (this.tagAt(pos, enc) !== SEQUENCE_DELIMITATION) return this.itemLength(pos, end, enc);
-    if (this.view.getUint32(pos + 4, enc.littleEndian) !== 0) throw new Part10Error('a Sequence Delimitation Item of a length that is not 0');
+    if (this.view.getUint32(pos + 4, enc.littleEndian) !== 0)
+      throw new Part10Error('a Sequence Delimitation Item of a length that is not 0');
     return undefined;
   }
 
@@ -234,7 +235,6 @@ export class ElementWalker {
     return length;
   }
 }
-
 
 export const asciiDecoder = new TextDecoder('latin1');
 
@@ -323,7 +323,6 @@ export function scanPart10HeaderOrNeed(bytes: Uint8Array, stopTag: number): Part
     throw error;
   }
 }
-
 
 /** Binary VRs whose values dcmjs keeps as read (UN it may read as the dictionary's VR). */
 const PLAIN_BINARY_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW']);

@@ -4,7 +4,14 @@
  * one value dcmjs knows, and reads sequence items always as ISO 8859-1.
  */
 import { data as dcmjsData } from 'dcmjs';
-import { CHARACTER_SET_VRS, UTF8_TERM, characterSetDecoding, latin1Bytes, specificCharacterSetTerms, type TextDecoding } from './character-sets';
+import {
+  CHARACTER_SET_VRS,
+  UTF8_TERM,
+  characterSetDecoding,
+  latin1Bytes,
+  specificCharacterSetTerms,
+  type TextDecoding,
+} from './character-sets';
 import type { DataSet } from './data-set';
 import { Tag } from './tags';
 
@@ -49,4 +56,3 @@ export function decodeTextValues(set: DataSet, inherited: TextDecoding, designat
     }
   }
 }
-

@@ -90,7 +90,8 @@ export function writePart10(instance: { readonly meta: DataSet; readonly dict: D
   const dict = cloneDataSet(instance.dict);
   // dcmjs writes text as UTF-8: a data set without a character set of its own that needs more than
   // ASCII says so, or a reader would take those bytes for the default repertoire (PS3.3 C.12.1.1.2).
-  if (!dict[Tag.SpecificCharacterSet] && hasNonAsciiText(dict as DataSet)) dict[Tag.SpecificCharacterSet] = { vr: 'CS', Value: [UTF8_TERM] };
+  if (!dict[Tag.SpecificCharacterSet] && hasNonAsciiText(dict as DataSet))
+    dict[Tag.SpecificCharacterSet] = { vr: 'CS', Value: [UTF8_TERM] };
   if (transferSyntaxUID === TransferSyntax.ExplicitVRBigEndian) swapBinaryWords(dict as DataSet);
   if (transferSyntaxUID !== TransferSyntax.DeflatedExplicitVRLittleEndian) {
     return encodeFile(fileMetaFor(instance.meta, instance.dict, transferSyntaxUID), dict);

@@ -157,7 +157,12 @@ function parse(bytes: Uint8Array, opts: ReadPart10Options): ParsedInstance {
     const key = tagString(e.tag);
     dict[key] = { vr: dict[key]?.vr ?? e.vr ?? 'OW', Value: [new BulkDataValue(metaEnd + e.valueStart, e.end - e.valueStart)] };
   }
-  if (decodeTexts) decodeTextValues(dict, characterSetDecoding([]), characterSets.map((set) => set.terms));
+  if (decodeTexts)
+    decodeTextValues(
+      dict,
+      characterSetDecoding([]),
+      characterSets.map((set) => set.terms),
+    );
   if (transferSyntaxUID === TransferSyntax.ExplicitVRBigEndian) swapBinaryWords(dict);
   if (transferSyntaxUID === TransferSyntax.ImplicitVRLittleEndian) resolveUsOrSs(dict);
   return {

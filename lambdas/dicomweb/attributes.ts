@@ -19,7 +19,13 @@ export const UID_TAG_OF_LEVEL: Readonly<Record<Level, string>> = {
 export const REQUEST_ATTRIBUTES_ITEM_TAGS: readonly string[] = [Tag.ScheduledProcedureStepID, Tag.RequestedProcedureID];
 
 /** Patient module attributes an index entry keeps: the patient-level keys of PS3.4 Table C.6-1 it answers. */
-export const PATIENT_ATTRIBUTES: readonly string[] = [Tag.PatientName, Tag.PatientID, Tag.IssuerOfPatientID, Tag.PatientBirthDate, Tag.PatientSex];
+export const PATIENT_ATTRIBUTES: readonly string[] = [
+  Tag.PatientName,
+  Tag.PatientID,
+  Tag.IssuerOfPatientID,
+  Tag.PatientBirthDate,
+  Tag.PatientSex,
+];
 
 /**
  * Attributes an index entry keeps from the instance, per level: Patient and General Study modules at

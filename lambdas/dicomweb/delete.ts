@@ -126,7 +126,12 @@ export class DeleteService {
    */
   private async accept(target: DeleteTarget, budget: DeleteBudget): Promise<DeleteResult> {
     const running = await this.index.findDeleteJob(target);
-    if (running) return this.step({ level: running.level, studyInstanceUID: running.studyInstanceUID, seriesInstanceUID: running.seriesInstanceUID }, budget, false);
+    if (running)
+      return this.step(
+        { level: running.level, studyInstanceUID: running.studyInstanceUID, seriesInstanceUID: running.seriesInstanceUID },
+        budget,
+        false,
+      );
     if (!(await this.exists(target))) throw await absentResourceError(this.index, target);
     const started = await this.index.startDeleteJob({ ...target, startedAt: this.deletedAt() });
     // Step 1: from here on, reads answer 410 and a DELETE resumes.
@@ -135,8 +140,14 @@ export class DeleteService {
   }
 
   private async exists(t: DeleteTarget): Promise<boolean> {
-    const instances = this.index.query({ by: 'study', level: 'INSTANCE', studyInstanceUID: t.studyInstanceUID, seriesInstanceUID: t.seriesInstanceUID });
-    if (t.level === 'SERIES') return (await this.index.getSeries(t.studyInstanceUID, t.seriesInstanceUID!)) !== undefined || !(await isEmpty(instances));
+    const instances = this.index.query({
+      by: 'study',
+      level: 'INSTANCE',
+      studyInstanceUID: t.studyInstanceUID,
+      seriesInstanceUID: t.seriesInstanceUID,
+    });
+    if (t.level === 'SERIES')
+      return (await this.index.getSeries(t.studyInstanceUID, t.seriesInstanceUID!)) !== undefined || !(await isEmpty(instances));
     if (await this.index.getStudy(t.studyInstanceUID)) return true;
     const series = this.index.query({ by: 'study', level: 'SERIES', studyInstanceUID: t.studyInstanceUID });
     return !(await isEmpty(series)) || !(await isEmpty(instances));
@@ -174,13 +185,22 @@ export class DeleteService {
    */
   private async endSeriesJobsOf(batch: readonly IndexEntry[]): Promise<void> {
     const series = new Set(batch.map((e) => e.seriesInstanceUID!));
-    await Promise.all([...series].map((seriesInstanceUID) => this.index.endDeleteJob({ level: 'SERIES', studyInstanceUID: batch[0]!.studyInstanceUID, seriesInstanceUID })));
+    await Promise.all(
+      [...series].map((seriesInstanceUID) =>
+        this.index.endDeleteJob({ level: 'SERIES', studyInstanceUID: batch[0]!.studyInstanceUID, seriesInstanceUID }),
+      ),
+    );
   }
 
   /** The next instances of the resource, at most a batch. */
   private async nextBatch(t: DeleteTarget): Promise<IndexEntry[]> {
     const batch: IndexEntry[] = [];
-    const all = this.index.query({ by: 'study', level: 'INSTANCE', studyInstanceUID: t.studyInstanceUID, seriesInstanceUID: t.seriesInstanceUID });
+    const all = this.index.query({
+      by: 'study',
+      level: 'INSTANCE',
+      studyInstanceUID: t.studyInstanceUID,
+      seriesInstanceUID: t.seriesInstanceUID,
+    });
     for await (const entry of all) {
       batch.push(entry);
       if (batch.length === this.batchSize) break;
@@ -216,7 +236,13 @@ export class DeleteService {
         while (!(await this.resume(target)).done);
       } catch (error) {
         // A DELETE of the resource resumes the job. No UIDs in the log: they may identify a patient.
-        console.error(JSON.stringify({ level: 'error', message: 'delete job stopped; a DELETE of the resource resumes it', error: error instanceof Error ? error.name : String(error) }));
+        console.error(
+          JSON.stringify({
+            level: 'error',
+            message: 'delete job stopped; a DELETE of the resource resumes it',
+            error: error instanceof Error ? error.name : String(error),
+          }),
+        );
       }
     })();
     this.background.add(run);

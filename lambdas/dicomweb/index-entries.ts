@@ -75,7 +75,8 @@ export const MAX_INDEXED_ATTRIBUTE_BYTES = 8 * 1024;
 export function fitsIndex(element: DicomJson[string]): boolean {
   if (element.Value === undefined || element.Value.length === 0) return true;
   // Cheap bound first: most values are a few short strings or numbers.
-  if (element.Value.length <= 8 && element.Value.every((v) => typeof v === 'number' || (typeof v === 'string' && v.length <= 256))) return true;
+  if (element.Value.length <= 8 && element.Value.every((v) => typeof v === 'number' || (typeof v === 'string' && v.length <= 256)))
+    return true;
   return Buffer.byteLength(JSON.stringify(element)) <= MAX_INDEXED_ATTRIBUTE_BYTES;
 }
 

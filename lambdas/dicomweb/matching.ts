@@ -66,7 +66,11 @@ export function matchesAll(dataset: DicomJson, keys: readonly MatchKey[], option
     const time = keys.find((k) => k.tag === timeTag)!;
     if (!matchesDateTimePair(dataset[dateTag], dataset[timeTag], date.value, time.value)) return false;
   }
-  return matchesSequences(dataset, keys.filter((k) => k.tag.includes('.')), options);
+  return matchesSequences(
+    dataset,
+    keys.filter((k) => k.tag.includes('.')),
+    options,
+  );
 }
 
 /** PS3.4 C.2.2.2.6: an item of the sequence must match all the keys given within it. */
@@ -120,9 +124,7 @@ function hasWildcard(key: string): boolean {
 
 /** PS3.4 C.2.2.2.4: '*' any sequence of characters (possibly none), '?' any single character. */
 function wildcardRegExp(key: string, flags: string): RegExp {
-  const body = [...key]
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-    .join('');
+  const body = [...key].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
   return new RegExp(`^${body}$`, `su${flags}`);
 }
 
@@ -281,6 +283,8 @@ function groupPrefix(key: string, fuzzy: boolean): string | undefined {
   let literal = fuzzy ? foldName(trimName(key)) : hasWildcard(key) ? key : trimName(key);
   literal = literal.split(/[*?]/)[0]!;
   if (!fuzzy) literal = literal.split(UNFOLDABLE)[0]!;
-  const word = nameIndexFold(literal).replace(/^[\^\s]+/, '').split(NAME_SEPARATORS)[0]!;
+  const word = nameIndexFold(literal)
+    .replace(/^[\^\s]+/, '')
+    .split(NAME_SEPARATORS)[0]!;
   return word === '' ? undefined : cutNameTerm(word);
 }

@@ -7,12 +7,7 @@
  */
 
 export type NpiName =
-  | 'color-palettes'
-  | 'defined-procedure-protocols'
-  | 'hanging-protocols'
-  | 'implant-templates'
-  | 'inventories'
-  | 'protocol-approvals';
+  'color-palettes' | 'defined-procedure-protocols' | 'hanging-protocols' | 'implant-templates' | 'inventories' | 'protocol-approvals';
 
 export interface NpiCategory {
   /** The {npi-name} path segment. */

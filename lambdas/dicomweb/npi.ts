@@ -145,7 +145,11 @@ export class NpiService {
 
     if (metadataType !== undefined) {
       const bytes = await readObject(this.blobs, entry.instance, 'metadataKey');
-      return { status: 200, headers: { 'Content-Type': metadataType, 'Content-Location': location }, body: `[${Buffer.from(bytes).toString('utf8')}]` };
+      return {
+        status: 200,
+        headers: { 'Content-Type': metadataType, 'Content-Location': location },
+        body: `[${Buffer.from(bytes).toString('utf8')}]`,
+      };
     }
     const representation = representationOf(entry.instance, syntaxes!);
     if (!representation) {
@@ -225,5 +229,9 @@ function resultOf(entry: NpiEntry, baseUrl: string): DicomJson {
     ...entry.attributes,
     [Tag.RetrieveURL]: { vr: 'UR', Value: [absolute(baseUrl, npiInstancePath(entry.category, entry.sopInstanceUID))] },
   };
-  return Object.fromEntries(Object.keys(view).sort().map((tag) => [tag, view[tag]!]));
+  return Object.fromEntries(
+    Object.keys(view)
+      .sort()
+      .map((tag) => [tag, view[tag]!]),
+  );
 }

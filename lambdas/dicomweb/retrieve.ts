@@ -22,7 +22,15 @@ import { ANY_TRANSFER_SYNTAX, negotiateInstances, negotiateMetadata, negotiateOc
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
 import { MediaType, warningHeader, type DicomwebResponse } from './messages';
 import { multipartResponse, octetStreamTransferSyntax, representationOf } from './representation';
-import { absentResourceError, assertNotBeingDeleted, assertValidUids, eachInstanceOf, instancesOf, levelOf, type ResourceUids } from './resources';
+import {
+  absentResourceError,
+  assertNotBeingDeleted,
+  assertValidUids,
+  eachInstanceOf,
+  instancesOf,
+  levelOf,
+  type ResourceUids,
+} from './resources';
 import { closeBody, dcmjsCodec, mapOrdered, readObject, storedInstance, storedObjectReader, streamObject } from './stored-objects';
 import { absolute, bulkDataPath, instancePath, tagPathFromSegment } from './uris';
 
@@ -184,7 +192,10 @@ export class RetrieveService {
     const instances: { readonly object: InstanceObject; readonly path: string }[] = [];
     const live = assertNotBeingDeleted(this.index, uids);
     for await (const entry of eachInstanceOf(this.index, uids)) {
-      instances.push({ object: entry.instance!, path: instancePath(entry.studyInstanceUID, entry.seriesInstanceUID!, entry.sopInstanceUID!) });
+      instances.push({
+        object: entry.instance!,
+        path: instancePath(entry.studyInstanceUID, entry.seriesInstanceUID!, entry.sopInstanceUID!),
+      });
     }
     await live;
     if (instances.length === 0) throw await absentResourceError(this.index, uids);
@@ -282,7 +293,10 @@ export class RetrieveService {
     const { header, bytes } = native || encapsulated ? await source.header(PIXEL_DATA_SCAN_STOP) : { bytes: new Uint8Array(0) };
     const pixelData = header && nativePixelDataOf(header, bytes);
     if (pixelData) {
-      return { ...(await framesOrNotAcceptable(() => readNativeFrames(pixelData, frameNumbers, source.read))), frameCount: pixelData.frameCount };
+      return {
+        ...(await framesOrNotAcceptable(() => readNativeFrames(pixelData, frameNumbers, source.read))),
+        frameCount: pixelData.frameCount,
+      };
     }
     const located = header && encapsulatedPixelDataOf(header, bytes);
     // Without an offset table, the frames' offsets the index kept when the instance was stored.
@@ -298,9 +312,7 @@ export class RetrieveService {
 
   private assertWithinLimit(bytes: number, advice: string): void {
     if (bytes > this.limits.maxResponseBytes) {
-      throw new PayloadTooLargeError(`the response would exceed ${this.limits.maxResponseBytes} bytes`, [
-        { message: advice },
-      ]);
+      throw new PayloadTooLargeError(`the response would exceed ${this.limits.maxResponseBytes} bytes`, [{ message: advice }]);
     }
   }
 }

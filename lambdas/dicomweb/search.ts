@@ -89,7 +89,10 @@ export class SearchService {
    * order: the first `wanted` of them when given, which an access path that yields in result order
    * (IndexQuery) finds without reading further. `complete`: every match was read.
    */
-  private async matches(req: SearchRequest, wanted?: number): Promise<{ matches: { entry: IndexEntry; view: DicomJson }[]; complete: boolean }> {
+  private async matches(
+    req: SearchRequest,
+    wanted?: number,
+  ): Promise<{ matches: { entry: IndexEntry; view: DicomJson }[]; complete: boolean }> {
     // A relational resource's path UIDs are checked as retrieve and delete check them: 400, not 204.
     if (req.studyInstanceUID !== undefined) {
       assertValidUids({ studyInstanceUID: req.studyInstanceUID, seriesInstanceUID: req.seriesInstanceUID });
@@ -117,11 +120,19 @@ export class SearchService {
   /** Each match with the attributes the request returns (PS3.18 10.6.3.3). */
   private async shape(page: readonly { entry: IndexEntry; view: DicomJson }[], req: SearchRequest): Promise<DicomJson[]> {
     const tags = returnTags(req);
-    const counters = await ancestorCounters(this.index, page.map((m) => m.entry), tags);
+    const counters = await ancestorCounters(
+      this.index,
+      page.map((m) => m.entry),
+      tags,
+    );
     if (tags === 'all') {
       return page.map(({ view }, i) => {
         const all = { ...counters[i], ...view };
-        return Object.fromEntries(Object.keys(all).sort().map((tag) => [tag, all[tag]!]));
+        return Object.fromEntries(
+          Object.keys(all)
+            .sort()
+            .map((tag) => [tag, all[tag]!]),
+        );
       });
     }
     // The tags in ascending order with their empty element (for a result without them), once per request.

@@ -186,9 +186,7 @@ export class SendService {
 }
 
 function sameTarget(a: SendTarget, b: SendTarget): boolean {
-  return (
-    a.level === b.level && a.studyInstanceUID === b.studyInstanceUID && a.seriesInstanceUID === b.seriesInstanceUID && a.npi === b.npi
-  );
+  return a.level === b.level && a.studyInstanceUID === b.studyInstanceUID && a.seriesInstanceUID === b.seriesInstanceUID && a.npi === b.npi;
 }
 
 /**

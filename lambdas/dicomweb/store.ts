@@ -166,7 +166,9 @@ export class StoreService {
     };
     try {
       // A few instances at a time (their round trips to S3 and DynamoDB overlap).
-      return await storeRequestParts(req, this.opts.maxRequestBytes, STORE_CONCURRENCY, target, (part10) => this.storeInstance(part10, target));
+      return await storeRequestParts(req, this.opts.maxRequestBytes, STORE_CONCURRENCY, target, (part10) =>
+        this.storeInstance(part10, target),
+      );
     } finally {
       // Also when a part failed the request: what was created stays created, and is counted.
       await target.bookkeeping!.flush(this.index);
@@ -325,7 +327,9 @@ export function readInstance(
   const fail = (failureReason: number) => ({ failed: { sopClassUID, sopInstanceUID, failureReason } });
 
   // PS3.18 10.5.2 / PS3.4 B.4.1: the identifying attributes must be present and well formed.
-  const identifying = opts.patientInstance ? [sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID] : [sopClassUID, sopInstanceUID];
+  const identifying = opts.patientInstance
+    ? [sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID]
+    : [sopClassUID, sopInstanceUID];
   for (const uid of identifying) {
     if (uid === '') return fail(FailureReason.DataSetDoesNotMatchSOPClass);
     if (!isValidUid(uid)) return fail(FailureReason.CannotUnderstand);
@@ -346,10 +350,7 @@ function referenced(instance: ParsedInstance, baseUrl: string): StoreOutcome {
     referenced: {
       sopClassUID: instance.sopClassUID,
       sopInstanceUID: instance.sopInstanceUID,
-      retrieveUrl: absolute(
-        baseUrl,
-        instancePath(instance.studyInstanceUID, instance.seriesInstanceUID, instance.sopInstanceUID),
-      ),
+      retrieveUrl: absolute(baseUrl, instancePath(instance.studyInstanceUID, instance.seriesInstanceUID, instance.sopInstanceUID)),
     },
   };
 }

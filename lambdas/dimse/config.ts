@@ -38,7 +38,11 @@ export interface DimseConfig {
 }
 
 /** Defaults of the gateway's limits, also for a gateway started without a DimseConfig (tests). */
-export const DIMSE_LIMIT_DEFAULTS = { maxAssociations: 32, maxObjectBytes: 256 * 1024 * 1024, maxBufferedBytes: 256 * 1024 * 1024 } as const;
+export const DIMSE_LIMIT_DEFAULTS = {
+  maxAssociations: 32,
+  maxObjectBytes: 256 * 1024 * 1024,
+  maxBufferedBytes: 256 * 1024 * 1024,
+} as const;
 
 /** The budget when none is set: the default, or one object of the largest size stored if that is more. */
 export function defaultMaxBufferedBytes(maxObjectBytes: number): number {
@@ -56,7 +60,8 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
 export function loadDimseConfig(env: NodeJS.ProcessEnv = process.env, defaults: { host?: string } = {}): DimseConfig {
   const aeTitle = (env.DIMSE_AET ?? 'ARCHIVE').trim();
   // PS3.5 6.2 AE: 1 to 16 characters, no backslash or control characters.
-  if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(aeTitle)) throw new ConfigError('DIMSE_AET must be 1 to 16 printable characters without backslash');
+  if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(aeTitle))
+    throw new ConfigError('DIMSE_AET must be 1 to 16 printable characters without backslash');
   const port = int(env, 'DIMSE_PORT', 11112, 0);
   if (port > 65535) throw new ConfigError('DIMSE_PORT must be at most 65535');
   const maxObjectBytes = int(env, 'DIMSE_MAX_OBJECT_BYTES', DIMSE_LIMIT_DEFAULTS.maxObjectBytes, 1);

@@ -61,7 +61,7 @@ export async function* performFind(
 /** Every match of the search, page after page. */
 async function allMatches(search: SearchService, req: Parameters<SearchService['search']>[0]): Promise<DicomJson[]> {
   const out: DicomJson[] = [];
-  for (let offset = 0; ; ) {
+  for (let offset = 0; ;) {
     const page = await search.search({ ...req, parameters: { ...req.parameters, offset } });
     out.push(...page.results);
     if (!page.truncated || page.results.length === 0) return out;

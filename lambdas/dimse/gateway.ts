@@ -10,7 +10,11 @@ export interface ArchiveServices extends Pick<DimseGatewayDeps, 'store' | 'searc
   readonly config: { readonly sendBatchSize: number; readonly sendMaxBatchBytes?: number };
 }
 
-export function startArchiveDimseGateway(services: ArchiveServices, dimse: DimseConfig, opts: { readonly baseUrl: string }): Promise<DimseGateway> {
+export function startArchiveDimseGateway(
+  services: ArchiveServices,
+  dimse: DimseConfig,
+  opts: { readonly baseUrl: string },
+): Promise<DimseGateway> {
   return startDimseGateway(
     {
       store: services.store,
@@ -25,6 +29,12 @@ export function startArchiveDimseGateway(services: ArchiveServices, dimse: Dimse
       proxy: dimse.proxy,
       baseUrl: opts.baseUrl,
     },
-    { port: dimse.port, host: dimse.host, maxAssociations: dimse.maxAssociations, maxObjectBytes: dimse.maxObjectBytes, maxBufferedBytes: dimse.maxBufferedBytes },
+    {
+      port: dimse.port,
+      host: dimse.host,
+      maxAssociations: dimse.maxAssociations,
+      maxObjectBytes: dimse.maxObjectBytes,
+      maxBufferedBytes: dimse.maxBufferedBytes,
+    },
   );
 }

@@ -84,7 +84,14 @@ async function storeReceived(
   }
   if (dataset.refusal?.reason === 'over-budget') {
     // Refused: Out of Resources: the data sets of other associations hold the gateway's memory.
-    console.error(JSON.stringify({ event: 'c-store-over-budget', bytes: dataset.refusal.received, inUse: budget.inUse, maxBufferedBytes: budget.limit }));
+    console.error(
+      JSON.stringify({
+        event: 'c-store-over-budget',
+        bytes: dataset.refusal.received,
+        inUse: budget.inUse,
+        maxBufferedBytes: budget.limit,
+      }),
+    );
     return { status: Status.OutOfResources, comment: 'gateway busy storing other data sets, retry later' };
   }
   const file = part10File(
@@ -105,7 +112,10 @@ async function storeReceived(
     // other fault (permissions, a misconfigured bucket or table) needs the administrator first.
     const transient = error instanceof StorageUnavailableError || error instanceof ServiceUnavailableError;
     console.error(JSON.stringify({ event: 'c-store-error', fault: error instanceof Error ? error.name : 'unknown', transient }));
-    return { status: Status.OutOfResources, comment: transient ? 'storage unavailable, retry later' : 'storage failed, see the gateway log' };
+    return {
+      status: Status.OutOfResources,
+      comment: transient ? 'storage unavailable, retry later' : 'storage failed, see the gateway log',
+    };
   }
 }
 
@@ -142,7 +152,11 @@ export async function handleCFind(
 }
 
 /** Answers a C-MOVE: a Pending response after each sub-operation, then the final one. */
-export async function handleCMove(deps: MoveDeps, request: CMoveRequest, { model, channel, signal }: QueryRetrieveOperation<CMoveResponseMessage>): Promise<void> {
+export async function handleCMove(
+  deps: MoveDeps,
+  request: CMoveRequest,
+  { model, channel, signal }: QueryRetrieveOperation<CMoveResponseMessage>,
+): Promise<void> {
   const send = (r: MoveResponse) => {
     const response = CMoveResponse.fromRequest(request);
     if (r.counters) {
@@ -153,7 +167,9 @@ export async function handleCMove(deps: MoveDeps, request: CMoveRequest, { model
       response.setWarnings(r.counters.warning);
     }
     // C.4.2.1.5: the Identifier of the final response carries Failed SOP Instance UID List (0008,0058).
-    const identifier: DicomJson | undefined = r.failedSOPInstanceUIDs?.length ? { [Tag.FailedSOPInstanceUIDList]: { vr: 'UI', Value: [...r.failedSOPInstanceUIDs] } } : undefined;
+    const identifier: DicomJson | undefined = r.failedSOPInstanceUIDs?.length
+      ? { [Tag.FailedSOPInstanceUIDList]: { vr: 'UI', Value: [...r.failedSOPInstanceUIDs] } }
+      : undefined;
     respond(channel, request, response, { ...r, identifier });
   };
   if (!model || !request.getDataset()) return send({ status: model ? Status.IdentifierDoesNotMatchSOPClass : Status.SOPClassNotSupported });

@@ -102,7 +102,8 @@ function personNameString(value: unknown): string {
 function redecodeValues(element: DicomJson[string]): void {
   if (element.vr === 'SQ') {
     // The items of a sequence key (Request Attributes Sequence, Referenced ... Sequence) alike.
-    for (const item of element.Value ?? []) if (item && typeof item === 'object') for (const e of Object.values(item as DicomJson)) redecodeValues(e);
+    for (const item of element.Value ?? [])
+      if (item && typeof item === 'object') for (const e of Object.values(item as DicomJson)) redecodeValues(e);
     return;
   }
   if (!CHARACTER_SET_VRS.has(element.vr) || !element.Value?.length) return;
@@ -133,7 +134,8 @@ export function keyValue(element: DicomJson[string] | undefined): string {
 /** The Query/Retrieve Level of an Identifier; A900 when it is missing or not one of the model's. */
 export function queryRetrieveLevelOf(identifier: DicomJson, model: InformationModel): QueryRetrieveLevel {
   const value = keyValue(identifier[QRTag.QueryRetrieveLevel]).toUpperCase();
-  const allowed: readonly QueryRetrieveLevel[] = model === 'PATIENT' ? ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'] : ['STUDY', 'SERIES', 'IMAGE'];
+  const allowed: readonly QueryRetrieveLevel[] =
+    model === 'PATIENT' ? ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'] : ['STUDY', 'SERIES', 'IMAGE'];
   if (!(allowed as readonly string[]).includes(value)) {
     throw new DimseStatusError(Status.IdentifierDoesNotMatchSOPClass, 'Query/Retrieve Level missing or not valid for the model', [
       QRTag.QueryRetrieveLevel,

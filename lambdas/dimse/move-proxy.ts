@@ -80,7 +80,8 @@ export async function proxyMove(
     });
     if (outcome.kind === 'completed') {
       const r = outcome.response;
-      if (r.status === SendStatus.UnableToCalculateMatches) return { status: Status.UnableToCalculateMatches, comment: 'origin server could not count matches' };
+      if (r.status === SendStatus.UnableToCalculateMatches)
+        return { status: Status.UnableToCalculateMatches, comment: 'origin server could not count matches' };
       return {
         status: r.status,
         counters: { remaining: 0, completed: r.completed, failed: r.failed, warning: r.warning },
@@ -94,7 +95,8 @@ export async function proxyMove(
       comment: outcome.kind === 'failed' ? 'the Send origin server refused the request' : 'the Send did not finish in time',
     };
   } catch (error) {
-    if (error instanceof Cancelled) return { status: Status.Cancel, counters: last ?? { remaining: 0, completed: 0, failed: 0, warning: 0 } };
+    if (error instanceof Cancelled)
+      return { status: Status.Cancel, counters: last ?? { remaining: 0, completed: 0, failed: 0, warning: 0 } };
     throw error;
   }
 }

@@ -144,7 +144,11 @@ class SubOperations {
   }
 
   /** One batch with one mechanism; results are counted as they come (failures only when not retried). */
-  private async deliver(mechanism: SubOperationMechanism, batch: readonly IndexEntry[], isLast: boolean): Promise<Map<string, SubOperationResult>> {
+  private async deliver(
+    mechanism: SubOperationMechanism,
+    batch: readonly IndexEntry[],
+    isLast: boolean,
+  ): Promise<Map<string, SubOperationResult>> {
     const results = new Map<string, SubOperationResult>();
     const count = (uid: string, result: SubOperationResult) => {
       if (results.has(uid)) return;

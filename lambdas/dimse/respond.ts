@@ -33,7 +33,12 @@ export interface ResponseChannel<R extends QueryRetrieveResponse> {
 }
 
 /** Fills `response` for `request` with `fields` and sends it: Pending on, anything else as the final one. */
-export function respond<R extends QueryRetrieveResponse>(channel: ResponseChannel<R>, request: QueryRetrieveRequest, response: R, fields: ResponseFields): void {
+export function respond<R extends QueryRetrieveResponse>(
+  channel: ResponseChannel<R>,
+  request: QueryRetrieveRequest,
+  response: R,
+  fields: ResponseFields,
+): void {
   response.setStatus(fields.status);
   if (fields.identifier) response.setDataset(new Dataset(toNaturalized(fields.identifier), transferSyntaxOf(request)));
   setErrorFields(response, fields);
@@ -57,6 +62,8 @@ export function setErrorFields(
   if (fields.comment) response.setErrorComment(fields.comment.slice(0, 64));
   // AT values go to dcmjs as the tag's number (0x00080020), not as its hex string.
   if (fields.offendingElements?.length) {
-    response.getCommandDataset().setElement('OffendingElement', fields.offendingElements.map((t) => parseInt(t.slice(0, 8), 16)) as unknown as string);
+    response
+      .getCommandDataset()
+      .setElement('OffendingElement', fields.offendingElements.map((t) => parseInt(t.slice(0, 8), 16)) as unknown as string);
   }
 }

@@ -172,7 +172,11 @@ class ArchiveScp extends Scp {
     this.association = association;
     // PS3.8 7.1.1.7: an association addressed to another AE Title is rejected (permanent, service user).
     if (association.getCalledAeTitle().trim() !== this.deps.aeTitle) {
-      this.sendAssociationReject(constants.RejectResult.Permanent, constants.RejectSource.ServiceUser, constants.RejectReason.CalledAeNotRecognized);
+      this.sendAssociationReject(
+        constants.RejectResult.Permanent,
+        constants.RejectSource.ServiceUser,
+        constants.RejectReason.CalledAeNotRecognized,
+      );
       return;
     }
     // PS3.8 9.3.4: beyond the associations served at once, rejected transient by the service provider
@@ -233,13 +237,21 @@ class ArchiveScp extends Scp {
 
   override cFindRequest(request: CFindRequest, callback: (responses: InstanceType<typeof CFindResponse>[]) => void): void {
     this.run(request.getMessageId(), (signal) =>
-      handleCFind(this.deps, request, { model: MODEL_OF[request.getAffectedSopClassUid()], channel: this.channel(request, callback), signal }),
+      handleCFind(this.deps, request, {
+        model: MODEL_OF[request.getAffectedSopClassUid()],
+        channel: this.channel(request, callback),
+        signal,
+      }),
     );
   }
 
   override cMoveRequest(request: CMoveRequest, callback: (responses: InstanceType<typeof CMoveResponse>[]) => void): void {
     this.run(request.getMessageId(), (signal) =>
-      handleCMove(this.deps, request, { model: MODEL_OF[request.getAffectedSopClassUid()], channel: this.channel(request, callback), signal }),
+      handleCMove(this.deps, request, {
+        model: MODEL_OF[request.getAffectedSopClassUid()],
+        channel: this.channel(request, callback),
+        signal,
+      }),
     );
   }
 

@@ -33,7 +33,9 @@ export async function deliverSubOperations(
       mechanism === 'stow'
         ? await opts.stow(todo)
         : address
-          ? await (await import('./store-scu')).storeByCStore(address, todo, {
+          ? await (
+              await import('./store-scu')
+            ).storeByCStore(address, todo, {
               callingAeTitle: opts.callingAeTitle ?? loadDimseConfig().aeTitle,
               timeoutMs: opts.cStoreTimeoutMs,
             })

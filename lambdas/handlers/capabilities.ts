@@ -8,10 +8,17 @@ export const operations: Operations<'capabilities', object> = {
   RetrieveCapabilities: async (req) => {
     const type = negotiateCapabilities(req.headers.accept);
     const tree = capabilityTree(routes, req.resource);
-    const body = type === WADL ? toWadl(tree, req.baseUrl, req.path) : JSON.stringify({ base: `${req.baseUrl}${req.path === '/' ? '' : req.path}`, resource: tree });
+    const body =
+      type === WADL
+        ? toWadl(tree, req.baseUrl, req.path)
+        : JSON.stringify({ base: `${req.baseUrl}${req.path === '/' ? '' : req.path}`, resource: tree });
     return { status: 200, headers: { 'Content-Type': type }, body };
   },
 };
 
 /** No storage: the description comes from the route table alone. */
-export const handler = dicomwebHandler('capabilities', operations, functionServices(() => ({})));
+export const handler = dicomwebHandler(
+  'capabilities',
+  operations,
+  functionServices(() => ({})),
+);

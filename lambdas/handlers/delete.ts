@@ -49,11 +49,7 @@ const services = functionServices((cfg) => {
   const self = process.env.AWS_LAMBDA_FUNCTION_NAME;
   if (!self) throw new Error('AWS_LAMBDA_FUNCTION_NAME is not set: this entry runs in Lambda only');
   return {
-    delete: new DeleteService(
-      metadataIndex(cfg),
-      blobStore(cfg),
-      { continueJob: invokeSelf(createLambdaClient(cfg), self) },
-    ),
+    delete: new DeleteService(metadataIndex(cfg), blobStore(cfg), { continueJob: invokeSelf(createLambdaClient(cfg), self) }),
   };
 });
 

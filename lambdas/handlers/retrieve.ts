@@ -36,10 +36,6 @@ export const handler = dicomwebHandler(
   'retrieve',
   operations,
   functionServices((cfg) => ({
-    retrieve: new RetrieveService(
-      metadataIndex(cfg),
-      blobStore(cfg),
-      retrieveOptions(cfg),
-    ),
+    retrieve: new RetrieveService(metadataIndex(cfg), blobStore(cfg), retrieveOptions(cfg)),
   })),
 );

@@ -61,7 +61,13 @@ export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras 
     retrieve: new RetrieveService(ports.index, ports.blobs, retrieveOptions(cfg)),
     delete: new DeleteService(ports.index, ports.blobs),
     npi,
-    send: new SendService(ports.sendRequests, new SendOutcomes(ports.sendRequests, ports.blobs), ports.workflow, ports.destinations, sendOptions(cfg)),
+    send: new SendService(
+      ports.sendRequests,
+      new SendOutcomes(ports.sendRequests, ports.blobs),
+      ports.workflow,
+      ports.destinations,
+      sendOptions(cfg),
+    ),
     sendTasks: new SendTasks({
       requests: ports.sendRequests,
       search,
@@ -75,7 +81,6 @@ export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras 
   };
 }
 
-
 let cached: Services | undefined;
 
 /**
@@ -86,14 +91,18 @@ export function services(extras: ServiceExtras = {}): Services {
   if (!cached) {
     const cfg = config();
     const clients = createAwsClients(cfg);
-    cached = createServices(cfg, {
-      index: metadataIndex(cfg, clients),
-      npiIndex: npiIndex(cfg, clients),
-      blobs: blobStore(cfg, clients),
-      sendRequests: sendRequestStore(cfg, clients),
-      workflow: sendWorkflow(cfg),
-      destinations: destinations(cfg, DESTINATION_REGISTRY_FORMAT),
-    }, extras);
+    cached = createServices(
+      cfg,
+      {
+        index: metadataIndex(cfg, clients),
+        npiIndex: npiIndex(cfg, clients),
+        blobs: blobStore(cfg, clients),
+        sendRequests: sendRequestStore(cfg, clients),
+        workflow: sendWorkflow(cfg),
+        destinations: destinations(cfg, DESTINATION_REGISTRY_FORMAT),
+      },
+      extras,
+    );
   }
   return cached;
 }

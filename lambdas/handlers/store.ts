@@ -24,10 +24,6 @@ export const handler = dicomwebHandler(
   'store',
   operations,
   functionServices((cfg) => ({
-    store: new StoreService(
-      metadataIndex(cfg),
-      blobStore(cfg),
-      storeOptions(cfg),
-    ),
+    store: new StoreService(metadataIndex(cfg), blobStore(cfg), storeOptions(cfg)),
   })),
 );

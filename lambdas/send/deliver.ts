@@ -12,7 +12,13 @@ import type { DestinationRegistrySource } from './destinations';
 import { byteBoundedGroups, settleBatch, type BatchOutcome, type OutcomeBasis } from './counters';
 import { resolveDestination, type Destination } from './destinations';
 import { batchIdOf, SendOutcomes } from './outcomes';
-import { STORE_CLOSE_OVERHEAD_BYTES, STORE_PART_OVERHEAD_BYTES, storeInstances, type InstanceToStore, type StoreOptions } from './stow-client';
+import {
+  STORE_CLOSE_OVERHEAD_BYTES,
+  STORE_PART_OVERHEAD_BYTES,
+  storeInstances,
+  type InstanceToStore,
+  type StoreOptions,
+} from './stow-client';
 import { retryableOnStorageFaults } from './task-errors';
 import type { DeliverInput, ManifestItem } from './workflow-io';
 
@@ -109,7 +115,12 @@ export class SendDelivery {
    */
   private async storedObjects(items: readonly ManifestItem[]): Promise<(InstanceObject | undefined)[]> {
     const studies = items.filter((item) => item.npi === undefined);
-    const keys = studies.map(({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }) => ({ level: 'INSTANCE' as const, studyInstanceUID, seriesInstanceUID, sopInstanceUID }));
+    const keys = studies.map(({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }) => ({
+      level: 'INSTANCE' as const,
+      studyInstanceUID,
+      seriesInstanceUID,
+      sopInstanceUID,
+    }));
     const entries = keys.length > 0 ? await this.deps.index.getEntries(keys) : [];
     const byItem = new Map(studies.map((item, i) => [item, entries[i]?.instance]));
     return Promise.all(

@@ -199,9 +199,7 @@ export function matchDestination(registry: DestinationRegistry, url: string): De
 export function resolveDestination(registry: DestinationRegistry, raw: string | undefined): Destination {
   const target = { target: 'destination' };
   if (raw === undefined || raw === '') {
-    throw new BadRequestError('the destination query parameter is required (PS3.18 10.X.1)', [
-      { ...target, message: 'required' },
-    ]);
+    throw new BadRequestError('the destination query parameter is required (PS3.18 10.X.1)', [{ ...target, message: 'required' }]);
   }
   const url = raw.length <= MAX_URL_LENGTH ? parseUrl(raw) : null;
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
@@ -210,9 +208,7 @@ export function resolveDestination(registry: DestinationRegistry, raw: string | 
     ]);
   }
   if (url.username || url.password) {
-    throw new BadRequestError('the destination URL must not carry credentials', [
-      { ...target, message: 'credentials in URL' },
-    ]);
+    throw new BadRequestError('the destination URL must not carry credentials', [{ ...target, message: 'credentials in URL' }]);
   }
   const destination = matchDestination(registry, raw);
   if (!destination) {

@@ -100,7 +100,10 @@ export class SendResolve {
         add(match);
         continue;
       }
-      const uids = { studyInstanceUID: match.studyInstanceUID, ...(match.level === 'SERIES' && { seriesInstanceUID: match.seriesInstanceUID }) };
+      const uids = {
+        studyInstanceUID: match.studyInstanceUID,
+        ...(match.level === 'SERIES' && { seriesInstanceUID: match.seriesInstanceUID }),
+      };
       for await (const entry of eachInstanceOf(this.deps.index, uids)) add(entry);
     }
     return items;

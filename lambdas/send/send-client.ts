@@ -230,7 +230,9 @@ export async function sendAndWait(opts: SendOptions): Promise<SendOutcome> {
         // 10.X.3.1 / 10.Y.3.1: finished; the payload is the final Send Request Response Module.
         const response = decodeModule(body);
         if (response instanceof MalformedSendResponseError) {
-          return failed(`the origin server answered 200 without a valid Send Request Response Module (${response.message})`, { httpStatus: 200 });
+          return failed(`the origin server answered 200 without a valid Send Request Response Module (${response.message})`, {
+            httpStatus: 200,
+          });
         }
         if (isPending(response)) return failed('the origin server answered 200 with a Pending status', { httpStatus: 200 });
         opts.onProgress?.(countersOf(response), matchedOf(response));
@@ -315,7 +317,9 @@ export function readStatusReport(body: string): RemoteStatusReport | undefined {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
   const { title, detail, errors } = parsed as Record<string, unknown>;
   const details = Array.isArray(errors)
-    ? errors.filter((e): e is StatusReportDetail => typeof e === 'object' && e !== null && typeof (e as StatusReportDetail).message === 'string')
+    ? errors.filter(
+        (e): e is StatusReportDetail => typeof e === 'object' && e !== null && typeof (e as StatusReportDetail).message === 'string',
+      )
     : [];
   const report: RemoteStatusReport = {
     ...(typeof title === 'string' ? { title } : {}),

@@ -25,5 +25,9 @@ export function sendResponseOf(record: SendRequestRecord, failedSOPInstanceUIDs:
 export function failedOutcome(record: SendRequestRecord): { state: 'FAILED'; status: number; failRemaining?: boolean } {
   if (record.remaining === undefined) return { state: 'FAILED', status: SendStatus.UnableToCalculateMatches };
   const { completed, warning } = record;
-  return { state: 'FAILED', status: sendStatus({ remaining: 0, completed, warning, failed: record.failed + record.remaining }), failRemaining: true };
+  return {
+    state: 'FAILED',
+    status: sendStatus({ remaining: 0, completed, warning, failed: record.failed + record.remaining }),
+    failRemaining: true,
+  };
 }

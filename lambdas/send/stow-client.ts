@@ -118,7 +118,8 @@ async function storeRequest(
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      if (err instanceof TokenRequestError) return { result: { kind: 'fault', fault: err.fault }, transient: err.transient ? {} : undefined };
+      if (err instanceof TokenRequestError)
+        return { result: { kind: 'fault', fault: err.fault }, transient: err.transient ? {} : undefined };
       return { result: { kind: 'fault', fault: faultName(err) }, transient: isTransientFault(err) ? {} : undefined };
     }
     const httpStatus = response.type === 'opaqueredirect' ? 302 : response.status;
@@ -138,7 +139,11 @@ async function storeRequest(
   };
 
   const { result, attempts } = await retrying(attempt, opts.retry ?? DEFAULT_RETRY_POLICY, opts);
-  return classify(instances.map((i) => i.sopInstanceUID), result, attempts);
+  return classify(
+    instances.map((i) => i.sopInstanceUID),
+    result,
+    attempts,
+  );
 }
 
 /**
@@ -153,8 +158,7 @@ function classify(uids: readonly string[], result: AttemptResult, attempts: numb
     return { ...outcome, failed: [...uids], basis: { kind: 'transport', fault: result.fault, attempts } };
   }
   const { httpStatus, module } = result;
-  const byStatus: keyof typeof outcome =
-    httpStatus === 202 ? 'warning' : httpStatus >= 200 && httpStatus < 300 ? 'completed' : 'failed';
+  const byStatus: keyof typeof outcome = httpStatus === 202 ? 'warning' : httpStatus >= 200 && httpStatus < 300 ? 'completed' : 'failed';
   const perInstance = module ? instanceOutcomes(module) : new Map<string, keyof typeof outcome>();
   for (const uid of uids) outcome[perInstance.get(uid) ?? byStatus].push(uid);
   const kind = module ? 'response-module' : 'http-status';
@@ -315,10 +319,7 @@ async function requestToken(auth: OAuth2Auth, fetchImpl: typeof fetch, timeoutMs
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
   if (auth.scope) form.set('scope', auth.scope);
   // RFC 6749 2.3.1: client_secret_basic, each part form-urlencoded first.
-  const credentials = basic(encodeURIComponent(auth.clientId), encodeURIComponent(auth.clientSecret)).replace(
-    /^Basic /,
-    '',
-  );
+  const credentials = basic(encodeURIComponent(auth.clientId), encodeURIComponent(auth.clientSecret)).replace(/^Basic /, '');
   let response: Response;
   try {
     response = await fetchImpl(auth.tokenUrl, {

@@ -65,7 +65,8 @@ export function parseManifestJsonLines(text: string): ManifestItem[] {
     .map((line, i) => {
       const v = JSON.parse(line) as Partial<ManifestItem>;
       const fields = ['studyInstanceUID', 'seriesInstanceUID', 'sopInstanceUID', 'sopClassUID'] as const;
-      if (fields.some((f) => typeof v[f] !== 'string') || (v.npi !== undefined && typeof v.npi !== 'string')) throw new Error(`manifest line ${i + 1} is not a manifest item`);
+      if (fields.some((f) => typeof v[f] !== 'string') || (v.npi !== undefined && typeof v.npi !== 'string'))
+        throw new Error(`manifest line ${i + 1} is not a manifest item`);
       return pickManifestItem(v as ManifestItem);
     });
 }

@@ -22,7 +22,12 @@ export const SILENT_SDK_LOGGER = {
   debug() {},
   warn() {},
   error() {},
-} as unknown as { debug(...content: unknown[]): void; info(...content: unknown[]): void; warn(...content: unknown[]): void; error(...content: unknown[]): void };
+} as unknown as {
+  debug(...content: unknown[]): void;
+  info(...content: unknown[]): void;
+  warn(...content: unknown[]): void;
+  error(...content: unknown[]): void;
+};
 
 /** Region, the silent logger, and the emulator endpoint with its credentials when one is configured (embedded runtime). */
 export function clientOptions(config: Pick<Config, 'region'>, endpoint: string | undefined) {

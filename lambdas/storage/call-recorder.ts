@@ -57,7 +57,10 @@ type Handler = (args: { input: object }) => Promise<unknown>;
 interface SdkClient {
   readonly config: { region: string | (() => Promise<string>) };
   readonly middlewareStack: {
-    add(middleware: (next: Handler, context: { clientName?: string; commandName?: string }) => Handler, options: { step: 'initialize'; name: string }): void;
+    add(
+      middleware: (next: Handler, context: { clientName?: string; commandName?: string }) => Handler,
+      options: { step: 'initialize'; name: string },
+    ): void;
   };
 }
 

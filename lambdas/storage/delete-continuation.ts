@@ -16,7 +16,9 @@ export interface DeleteContinuationEvent {
 
 export function isDeleteContinuationEvent(event: unknown): event is DeleteContinuationEvent {
   const job = (event as Partial<DeleteContinuationEvent> | null)?.deleteContinuation;
-  return typeof job === 'object' && job !== null && (job.level === 'STUDY' || job.level === 'SERIES') && typeof job.studyInstanceUID === 'string';
+  return (
+    typeof job === 'object' && job !== null && (job.level === 'STUDY' || job.level === 'SERIES') && typeof job.studyInstanceUID === 'string'
+  );
 }
 
 export function createLambdaClient(config: Pick<Config, 'region'>): LambdaClient {

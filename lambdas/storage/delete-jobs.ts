@@ -59,7 +59,9 @@ export class DynamoDeleteJobs {
     if (uids.seriesInstanceUID !== undefined) keys.push({ level: 'SERIES', ...uids });
     // Strongly consistent: a Delete accepted a moment ago must be seen.
     const items = await Promise.all(
-      keys.map((k) => this.call(() => this.doc.send(new GetCommand({ TableName: this.tableName, Key: deleteJobKey(k), ConsistentRead: true })))),
+      keys.map((k) =>
+        this.call(() => this.doc.send(new GetCommand({ TableName: this.tableName, Key: deleteJobKey(k), ConsistentRead: true }))),
+      ),
     );
     const item = items.find((out) => out.Item)?.Item;
     if (!item) return undefined;

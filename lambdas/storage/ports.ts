@@ -95,7 +95,13 @@ export type IndexQuery =
   /** Entries whose own UID (Study/Series/SOP Instance UID) is one of these: GSI ByUid. */
   | { readonly by: 'uid'; readonly level: Level; readonly uids: readonly string[] }
   /** Entries of one level for one Patient ID, optionally within a study date range: GSI ByPatient, in result order. */
-  | { readonly by: 'patient'; readonly level: Level; readonly patientId: string; readonly dateRange?: DateRange; readonly pageHint?: number }
+  | {
+      readonly by: 'patient';
+      readonly level: Level;
+      readonly patientId: string;
+      readonly dateRange?: DateRange;
+      readonly pageHint?: number;
+    }
   /**
    * Entries of one level with a Patient's Name index term (personNameIndexTerms of
    * lambdas/dicomweb/matching.ts) starting with `prefix`, optionally within a study date range, in
@@ -300,7 +306,10 @@ export interface SendRequestStore {
    * Finalize / Fail: ends the request with its final Status. With failRemaining, what is still
    * Remaining is counted as Failed (Remaining becomes 0). Returns the record as stored afterwards.
    */
-  finish(transactionUID: string, outcome: { readonly state: 'COMPLETED' | 'FAILED'; readonly status: number; readonly failRemaining?: boolean }): Promise<SendRequestRecord>;
+  finish(
+    transactionUID: string,
+    outcome: { readonly state: 'COMPLETED' | 'FAILED'; readonly status: number; readonly failRemaining?: boolean },
+  ): Promise<SendRequestRecord>;
 }
 
 export type ExecutionState = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';

@@ -17,15 +17,17 @@ import { recordCalls } from './call-recorder';
 
 /** The S3 client of this process (S3 or s3rver). */
 export function createS3Client(config: Pick<Config, 'region' | 's3Endpoint'>): S3Client {
-  return recordCalls(new S3Client({
-    ...clientOptions(config, config.s3Endpoint),
-    ...(config.s3Endpoint && {
-      // s3rver serves buckets by path and corrupts streamed uploads that carry flexible checksums.
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
+  return recordCalls(
+    new S3Client({
+      ...clientOptions(config, config.s3Endpoint),
+      ...(config.s3Endpoint && {
+        // s3rver serves buckets by path and corrupts streamed uploads that carry flexible checksums.
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      }),
     }),
-  }));
+  );
 }
 
 /** DeleteObjects accepts at most 1000 keys per request. */

@@ -130,7 +130,12 @@ export class DynamoSendRequestStore implements SendRequestStore {
    * Step (3): marks the batch applied by `applier`, unless another run's counting is marked already;
    * then, if `applier` is this run, its counters go back. Answers the run whose counting stands.
    */
-  private async markApplied(transactionUID: string, batch: SendBatchRecord, applier: string | undefined, run: string): Promise<string | undefined> {
+  private async markApplied(
+    transactionUID: string,
+    batch: SendBatchRecord,
+    applier: string | undefined,
+    run: string,
+  ): Promise<string | undefined> {
     const key = sendBatchKey(transactionUID, batch.batchId);
     const marked = await this.conditional(
       this.update(
@@ -151,8 +156,20 @@ export class DynamoSendRequestStore implements SendRequestStore {
         this.update(transactionUID, {
           UpdateExpression: 'ADD #r :done, #c :c, #w :w, #f :f REMOVE #applying',
           ConditionExpression: '#applying = :run',
-          ExpressionAttributeNames: { '#r': 'Remaining', '#c': 'Completed', '#w': 'Warning', '#f': 'Failed', '#applying': applyingAttribute(batch.batchId) },
-          ExpressionAttributeValues: { ':done': batch.completed + batch.warning + batch.failed, ':c': -batch.completed, ':w': -batch.warning, ':f': -batch.failed, ':run': run },
+          ExpressionAttributeNames: {
+            '#r': 'Remaining',
+            '#c': 'Completed',
+            '#w': 'Warning',
+            '#f': 'Failed',
+            '#applying': applyingAttribute(batch.batchId),
+          },
+          ExpressionAttributeValues: {
+            ':done': batch.completed + batch.warning + batch.failed,
+            ':c': -batch.completed,
+            ':w': -batch.warning,
+            ':f': -batch.failed,
+            ':run': run,
+          },
         }),
       );
     }

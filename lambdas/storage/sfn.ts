@@ -73,7 +73,9 @@ export class StepFunctionsSendWorkflow implements SendWorkflow {
     const name = executionName(input.transactionUID);
     const payload = JSON.stringify({ transactionUID: input.transactionUID, destination: input.destination });
     try {
-      const out = await this.call(() => this.client.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: payload })));
+      const out = await this.call(() =>
+        this.client.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: payload })),
+      );
       if (!out.executionArn) throw new TypeError('StartExecution answered without an executionArn');
       return out.executionArn;
     } catch (error) {

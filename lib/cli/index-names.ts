@@ -10,8 +10,7 @@ import { parseArgs } from 'node:util';
 import { createDynamoDbClient } from '../../lambdas/storage/dynamodb-table';
 import { ensureIndexNameTerms } from '../../lambdas/storage/factory/metadata-index';
 
-export const USAGE =
-  'Usage: npm run index-names -- --table NAME [--region REGION] [--shards INDEX_SHARDS (default 8)] [--endpoint URL]';
+export const USAGE = 'Usage: npm run index-names -- --table NAME [--region REGION] [--shards INDEX_SHARDS (default 8)] [--endpoint URL]';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({

@@ -7,7 +7,15 @@
 import { pathToFileURL } from 'node:url';
 import { encodeSendRequestResponse } from '../../lambdas/send/response-module';
 import { parseOptions } from './args';
-import { parseSearchPair, SEND_LEVELS, sendAndWait, sendResourcePath, SendUsageError, type SendLevel, type SendOptions } from '../../lambdas/send/send-client';
+import {
+  parseSearchPair,
+  SEND_LEVELS,
+  sendAndWait,
+  sendResourcePath,
+  SendUsageError,
+  type SendLevel,
+  type SendOptions,
+} from '../../lambdas/send/send-client';
 import { exitCodeOf, formatOutcome, progressReporter } from './send-output';
 
 export const USAGE = `Usage: npm run send -- --origin URL --destination URL
@@ -75,7 +83,11 @@ export interface Terminal {
 }
 
 /** Runs the command; resolves to the exit code. */
-export async function main(argv: readonly string[], io: Terminal, deps: Pick<SendOptions, 'fetch' | 'sleep' | 'now'> = {}): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: Terminal,
+  deps: Pick<SendOptions, 'fetch' | 'sleep' | 'now'> = {},
+): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     io.stdout.write(`${USAGE}\n`);
     return 0;

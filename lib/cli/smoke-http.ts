@@ -40,12 +40,14 @@ export function authorizedFetch(auth: SmokeAuth, timeoutMs: number, doFetch: typ
     if (auth.kind === 'bearer') headers.authorization = `Bearer ${auth.token}`;
     if (auth.kind === 'basic') headers.authorization = `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
     if (auth.kind === 'sigv4') {
-      const { host: _host, ...signed } = await auth.signer({ method: init.method ?? 'GET', url, headers, ...(body ? { body } : {}) }).catch((err: unknown) => {
-        // Mostly the credential chain finding no credentials (CredentialsProviderError).
-        throw new StepFailure(`could not sign the request with SigV4 (${err instanceof Error ? err.message : String(err)})`, {
-          check: 'the AWS credentials of this shell: AWS_PROFILE, aws sso login, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+      const { host: _host, ...signed } = await auth
+        .signer({ method: init.method ?? 'GET', url, headers, ...(body ? { body } : {}) })
+        .catch((err: unknown) => {
+          // Mostly the credential chain finding no credentials (CredentialsProviderError).
+          throw new StepFailure(`could not sign the request with SigV4 (${err instanceof Error ? err.message : String(err)})`, {
+            check: 'the AWS credentials of this shell: AWS_PROFILE, aws sso login, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+          });
         });
-      });
       headers = signed; // fetch sends Host itself, with the value signed (url.host)
     }
     return doFetch(url, { ...init, headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(timeoutMs) });
@@ -54,11 +56,13 @@ export function authorizedFetch(auth: SmokeAuth, timeoutMs: number, doFetch: typ
 
 /** What to check for an unexpected answer, by status: the usual causes in a deployment. */
 export function checkFor(status: number): string {
-  if (status === 401) return 'the credentials: --token (or DICOMWEB_TOKEN), --basic user:pass, or --sigv4 for an API with IAM authorization';
+  if (status === 401)
+    return 'the credentials: --token (or DICOMWEB_TOKEN), --basic user:pass, or --sigv4 for an API with IAM authorization';
   if (status === 403) {
     return 'the token or IAM identity lacks permission for this transaction (scope, execute-api:Invoke), or the web ACL blocked the request (WAF logs)';
   }
-  if (status === 404) return 'the URL: the ApiUrl output of the stack, stage included (e.g. https://{id}.execute-api.{region}.amazonaws.com/prod)';
+  if (status === 404)
+    return 'the URL: the ApiUrl output of the stack, stage included (e.g. https://{id}.execute-api.{region}.amazonaws.com/prod)';
   if (status === 413) return 'the request is larger than the API accepts (STOW body limit in docs/conformance-statement.md)';
   if (status === 429) return "API Gateway throttled the request: the stage's rate and burst limits, the account's quota";
   if (status === 502) return "the function failed or its response was too large for API Gateway: the function's CloudWatch logs";
@@ -97,18 +101,26 @@ export async function call(
   let res: Response;
   let body: Uint8Array;
   try {
-    res = await doFetch(url, { method, redirect: 'manual', ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.body ? { body: opts.body } : {}) });
+    res = await doFetch(url, {
+      method,
+      redirect: 'manual',
+      ...(opts.headers ? { headers: opts.headers } : {}),
+      ...(opts.body ? { body: opts.body } : {}),
+    });
     body = new Uint8Array(await res.arrayBuffer());
   } catch (err) {
     throw err instanceof StepFailure ? err : transportFailure(err, url, timeoutMs);
   }
   if (!opts.expect.includes(res.status)) {
     const statusReport = readStatusReport(Buffer.from(body).toString('utf8'));
-    throw new StepFailure(`${method} ${new URL(url).pathname}${new URL(url).search} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, {
-      status: res.status,
-      ...(statusReport ? { statusReport } : {}),
-      check: checkFor(res.status),
-    });
+    throw new StepFailure(
+      `${method} ${new URL(url).pathname}${new URL(url).search} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`,
+      {
+        status: res.status,
+        ...(statusReport ? { statusReport } : {}),
+        check: checkFor(res.status),
+      },
+    );
   }
   return { status: res.status, headers: res.headers, body };
 }

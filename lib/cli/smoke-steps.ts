@@ -3,7 +3,14 @@
  * (Supplement 248) against a deployed archive, with the checks that prove it works end to end.
  * A step resolves to a one-line summary or throws a StepFailure saying what to check.
  */
-import { MultipartError, newBoundary, parseMediaType, parseMultipartRelated, writeMultipartRelated, type MultipartPart } from '../../lambdas/dicom/multipart';
+import {
+  MultipartError,
+  newBoundary,
+  parseMediaType,
+  parseMultipartRelated,
+  writeMultipartRelated,
+  type MultipartPart,
+} from '../../lambdas/dicom/multipart';
 import { Tag } from '../../lambdas/dicom/tags';
 import { call, StepFailure, type Answer } from './smoke-http';
 import type { SmokeStudy } from './smoke-study';
@@ -48,7 +55,10 @@ function parseJson(answer: Answer): DicomJson[] | DicomJson {
   } catch {
     // reported below
   }
-  throw new StepFailure('the answer is not DICOM JSON (PS3.18 F.2)', { status: answer.status, check: 'a proxy or gateway in front of the API rewriting answers' });
+  throw new StepFailure('the answer is not DICOM JSON (PS3.18 F.2)', {
+    status: answer.status,
+    check: 'a proxy or gateway in front of the API rewriting answers',
+  });
 }
 
 function json(answer: Answer): DicomJson[] {
@@ -106,7 +116,11 @@ export const store: SmokeStep = {
   async run(ctx) {
     const boundary = newBoundary();
     const chunks: Uint8Array[] = [];
-    for await (const chunk of writeMultipartRelated(ctx.study.instances.map((i) => ({ contentType: 'application/dicom', body: i.bytes })), boundary)) chunks.push(chunk);
+    for await (const chunk of writeMultipartRelated(
+      ctx.study.instances.map((i) => ({ contentType: 'application/dicom', body: i.bytes })),
+      boundary,
+    ))
+      chunks.push(chunk);
     const body = Buffer.concat(chunks);
     const answer = await call(ctx.fetch, ctx.timeoutMs, 'POST', `${ctx.origin}/studies`, {
       headers: { 'Content-Type': `multipart/related; type="application/dicom"; boundary=${boundary}`, Accept: DICOM_JSON },
@@ -118,14 +132,19 @@ export const store: SmokeStep = {
       // PS3.18 10.5.3: 202 some failed or warned, 409 none stored; the reasons are in the module.
       const failed = (module?.[Tag.FailedSOPSequence]?.Value ?? []) as DicomJson[];
       const reasons = failed.map((f) => `Failure Reason ${Number(first(f, Tag.FailureReason)).toString(16).toUpperCase()}H`);
-      throw new StepFailure(`STOW-RS answered ${answer.status}: ${failed.length} of ${ctx.study.instances.length} instances not stored (${[...new Set(reasons)].join(', ')})`, {
-        status: answer.status,
-        check: `the Failure Reasons (PS3.18 Table 10.5.3-2); instances stored stay in study ${ctx.study.studyInstanceUID} (DELETE it)`,
-      });
+      throw new StepFailure(
+        `STOW-RS answered ${answer.status}: ${failed.length} of ${ctx.study.instances.length} instances not stored (${[...new Set(reasons)].join(', ')})`,
+        {
+          status: answer.status,
+          check: `the Failure Reasons (PS3.18 Table 10.5.3-2); instances stored stay in study ${ctx.study.studyInstanceUID} (DELETE it)`,
+        },
+      );
     }
     const referenced = (module?.[Tag.ReferencedSOPSequence]?.Value ?? []) as DicomJson[];
     if (referenced.length !== ctx.study.instances.length) {
-      throw new StepFailure(`the response references ${referenced.length} of ${ctx.study.instances.length} stored instances`, { status: answer.status });
+      throw new StepFailure(`the response references ${referenced.length} of ${ctx.study.instances.length} stored instances`, {
+        status: answer.status,
+      });
     }
     return `${referenced.length} instances stored, study ${ctx.study.studyInstanceUID}`;
   },
@@ -139,21 +158,61 @@ export const search: SmokeStep = {
     const seriesUIDs = [...new Set(study.instances.map((i) => i.seriesInstanceUID))];
     const sopUIDs = study.instances.map((i) => i.sopInstanceUID);
     const checks: [string, string, (found: DicomJson[]) => boolean][] = [
-      ['the study by StudyInstanceUID', `/studies?StudyInstanceUID=${studyUID}`, (f) => sameSet(f.map((o) => first(o, Tag.StudyInstanceUID)), [studyUID])],
-      ['the study by PatientID', `/studies?PatientID=${encodeURIComponent(study.patientID)}`, (f) => sameSet(f.map((o) => first(o, Tag.StudyInstanceUID)), [studyUID])],
-      ['its series', `/studies/${studyUID}/series`, (f) => sameSet(f.map((o) => first(o, Tag.SeriesInstanceUID)), seriesUIDs)],
-      ['its instances', `/studies/${studyUID}/instances`, (f) => sameSet(f.map((o) => first(o, Tag.SOPInstanceUID)), sopUIDs)],
+      [
+        'the study by StudyInstanceUID',
+        `/studies?StudyInstanceUID=${studyUID}`,
+        (f) =>
+          sameSet(
+            f.map((o) => first(o, Tag.StudyInstanceUID)),
+            [studyUID],
+          ),
+      ],
+      [
+        'the study by PatientID',
+        `/studies?PatientID=${encodeURIComponent(study.patientID)}`,
+        (f) =>
+          sameSet(
+            f.map((o) => first(o, Tag.StudyInstanceUID)),
+            [studyUID],
+          ),
+      ],
+      [
+        'its series',
+        `/studies/${studyUID}/series`,
+        (f) =>
+          sameSet(
+            f.map((o) => first(o, Tag.SeriesInstanceUID)),
+            seriesUIDs,
+          ),
+      ],
+      [
+        'its instances',
+        `/studies/${studyUID}/instances`,
+        (f) =>
+          sameSet(
+            f.map((o) => first(o, Tag.SOPInstanceUID)),
+            sopUIDs,
+          ),
+      ],
     ];
     for (const [what, path, matches] of checks) {
       let found: DicomJson[] = [];
       const attempt = async () => {
-        const answer = await call(ctx.fetch, ctx.timeoutMs, 'GET', `${ctx.origin}${path}`, { headers: { Accept: DICOM_JSON }, expect: [200, 204] });
+        const answer = await call(ctx.fetch, ctx.timeoutMs, 'GET', `${ctx.origin}${path}`, {
+          headers: { Accept: DICOM_JSON },
+          expect: [200, 204],
+        });
         found = answer.status === 204 ? [] : json(answer);
         return matches(found);
       };
-      await eventually(ctx, attempt, () => new StepFailure(`GET ${path} did not find ${what} within ${ctx.maxWaitSeconds} s (${found.length} matches)`, {
-        check: "the store function's index writes (its CloudWatch logs)",
-      }));
+      await eventually(
+        ctx,
+        attempt,
+        () =>
+          new StepFailure(`GET ${path} did not find ${what} within ${ctx.maxWaitSeconds} s (${found.length} matches)`, {
+            check: "the store function's index writes (its CloudWatch logs)",
+          }),
+      );
     }
     return `1 study, ${seriesUIDs.length} series, ${sopUIDs.length} instances found`;
   },
@@ -163,7 +222,8 @@ export const retrieve: SmokeStep = {
   title: 'Retrieve (WADO-RS): instances byte-identical, metadata, a frame',
   async run(ctx) {
     const { study } = ctx;
-    const instancePath = (i: SmokeStudy['instances'][number]) => `/studies/${study.studyInstanceUID}/series/${i.seriesInstanceUID}/instances/${i.sopInstanceUID}`;
+    const instancePath = (i: SmokeStudy['instances'][number]) =>
+      `/studies/${study.studyInstanceUID}/series/${i.seriesInstanceUID}/instances/${i.sopInstanceUID}`;
     for (const instance of study.instances) {
       const answer = await get(ctx, instancePath(instance), 'multipart/related; type="application/dicom"; transfer-syntax=*');
       const parts = multipart(answer);
@@ -175,11 +235,18 @@ export const retrieve: SmokeStep = {
     }
     const metadata = json(await get(ctx, `/studies/${study.studyInstanceUID}/metadata`, DICOM_JSON));
     const sopUIDs = study.instances.map((i) => i.sopInstanceUID);
-    if (!sameSet(metadata.map((o) => first(o, Tag.SOPInstanceUID)), sopUIDs)) {
+    if (
+      !sameSet(
+        metadata.map((o) => first(o, Tag.SOPInstanceUID)),
+        sopUIDs,
+      )
+    ) {
       throw new StepFailure(`the study metadata lists ${metadata.length} instances, not the ${sopUIDs.length} stored`);
     }
     const one = study.instances[0]!;
-    const frames = multipart(await get(ctx, `${instancePath(one)}/frames/1`, 'multipart/related; type="application/octet-stream"; transfer-syntax=*'));
+    const frames = multipart(
+      await get(ctx, `${instancePath(one)}/frames/1`, 'multipart/related; type="application/octet-stream"; transfer-syntax=*'),
+    );
     if (frames.length !== 1 || Buffer.compare(Buffer.from(frames[0]!.body), Buffer.from(one.frame)) !== 0) {
       throw new StepFailure('frame 1 came back different from the pixel data stored');
     }
@@ -206,21 +273,33 @@ export const send: SmokeStep = {
     if (outcome.kind === 'failed') {
       throw new StepFailure(formatOutcome(outcome).trim(), {
         ...(outcome.httpStatus !== undefined ? { status: outcome.httpStatus } : {}),
-        check: outcome.httpStatus === 400 ? "that the destination is registered in the origin's destinations (docs/send-rs.md)" : 'the Send workflow executions (Step Functions console)',
+        check:
+          outcome.httpStatus === 400
+            ? "that the destination is registered in the origin's destinations (docs/send-rs.md)"
+            : 'the Send workflow executions (Step Functions console)',
       });
     }
-    if (outcome.kind === 'timed-out') throw new StepFailure(formatOutcome(outcome).trim(), { check: 'the Send workflow executions (Step Functions console)' });
+    if (outcome.kind === 'timed-out')
+      throw new StepFailure(formatOutcome(outcome).trim(), { check: 'the Send workflow executions (Step Functions console)' });
     const { response } = outcome;
     if (response.completed !== expected) {
-      throw new StepFailure(`${describeStatus(response.status)}: completed ${response.completed} of ${expected} (failed ${response.failed}, warning ${response.warning})`, {
-        check: "the destination's answers in the Deliver function's logs, and the destination's credentials",
-      });
+      throw new StepFailure(
+        `${describeStatus(response.status)}: completed ${response.completed} of ${expected} (failed ${response.failed}, warning ${response.warning})`,
+        {
+          check: "the destination's answers in the Deliver function's logs, and the destination's credentials",
+        },
+      );
     }
     let verified = '';
     if (ctx.verifyDestination) {
       const path = `/studies/${ctx.study.studyInstanceUID}/instances`;
       const found = json(await get(ctx, path, DICOM_JSON, destination.replace(/\/+$/, '')));
-      if (!sameSet(found.map((o) => first(o, Tag.SOPInstanceUID)), ctx.study.instances.map((i) => i.sopInstanceUID))) {
+      if (
+        !sameSet(
+          found.map((o) => first(o, Tag.SOPInstanceUID)),
+          ctx.study.instances.map((i) => i.sopInstanceUID),
+        )
+      ) {
         throw new StepFailure(`the destination holds ${found.length} of the ${expected} instances sent`);
       }
       verified = ', found in the destination';
@@ -238,12 +317,22 @@ export const remove: SmokeStep = {
     // 202: the deletion goes on asynchronously; the study is gone once its metadata answers 404 / 410.
     let gone = 0;
     const attempt = async () => {
-      gone = (await call(ctx.fetch, ctx.timeoutMs, 'GET', `${ctx.origin}${path}/metadata`, { headers: { Accept: DICOM_JSON }, expect: [200, 404, 410] })).status;
+      gone = (
+        await call(ctx.fetch, ctx.timeoutMs, 'GET', `${ctx.origin}${path}/metadata`, {
+          headers: { Accept: DICOM_JSON },
+          expect: [200, 404, 410],
+        })
+      ).status;
       return gone !== 200;
     };
-    await eventually(ctx, attempt, () => new StepFailure(`the study still answers 200 ${ctx.maxWaitSeconds} s after DELETE answered ${answer.status}`, {
-      check: "the delete function's CloudWatch logs",
-    }));
+    await eventually(
+      ctx,
+      attempt,
+      () =>
+        new StepFailure(`the study still answers 200 ${ctx.maxWaitSeconds} s after DELETE answered ${answer.status}`, {
+          check: "the delete function's CloudWatch logs",
+        }),
+    );
     return `DELETE ${answer.status}, then ${gone}`;
   },
 };

@@ -29,7 +29,11 @@ export class SmokeUsageError extends Error {}
 /** What the command line asks for; auth is resolved later (SigV4 needs the credential chain). */
 export interface SmokeCommand {
   readonly url: string;
-  readonly auth: { readonly kind: 'none' } | { readonly kind: 'bearer'; readonly token: string } | { readonly kind: 'basic'; readonly user: string; readonly password: string } | { readonly kind: 'sigv4'; readonly region: string };
+  readonly auth:
+    | { readonly kind: 'none' }
+    | { readonly kind: 'bearer'; readonly token: string }
+    | { readonly kind: 'basic'; readonly user: string; readonly password: string }
+    | { readonly kind: 'sigv4'; readonly region: string };
   readonly destination?: string;
   readonly verifyDestination: boolean;
   readonly keep: boolean;
@@ -39,7 +43,8 @@ export interface SmokeCommand {
 
 function httpUrl(value: string, option: string): string {
   const url = URL.canParse(value) ? new URL(value) : undefined;
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new SmokeUsageError(`${option} must be an absolute http(s) URL`);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    throw new SmokeUsageError(`${option} must be an absolute http(s) URL`);
   return value.replace(/\/+$/, '');
 }
 
@@ -70,7 +75,9 @@ export function parseSmokeArgs(argv: readonly string[], env: Readonly<Record<str
   );
   if (!values.url) throw new SmokeUsageError('--url is required');
   const url = httpUrl(values.url, '--url');
-  const chosen = [values.token !== undefined && '--token', values.basic !== undefined && '--basic', values.sigv4 && '--sigv4'].filter(Boolean);
+  const chosen = [values.token !== undefined && '--token', values.basic !== undefined && '--basic', values.sigv4 && '--sigv4'].filter(
+    Boolean,
+  );
   if (chosen.length > 1) throw new SmokeUsageError(`choose one of ${chosen.join(', ')}`);
   if (values.region !== undefined && !values.sigv4) throw new SmokeUsageError('--region is for --sigv4');
   if (values['verify-destination'] && !values.destination) throw new SmokeUsageError('--verify-destination needs --destination');
@@ -140,7 +147,11 @@ export function failureText(err: unknown): string {
 }
 
 /** Runs the steps in order; after a failed required step (no answering API, nothing stored) the rest is skipped. */
-export async function runSteps(ctx: SmokeContext, steps: readonly SmokeStep[], onStep: (n: number, report: StepReport) => void): Promise<StepReport[]> {
+export async function runSteps(
+  ctx: SmokeContext,
+  steps: readonly SmokeStep[],
+  onStep: (n: number, report: StepReport) => void,
+): Promise<StepReport[]> {
   const reports: StepReport[] = [];
   let blocked: string | undefined;
   for (const [i, step] of steps.entries()) {
@@ -167,7 +178,11 @@ export async function runSteps(ctx: SmokeContext, steps: readonly SmokeStep[], o
 export async function main(
   argv: readonly string[],
   io: Terminal,
-  deps: { readonly env?: Readonly<Record<string, string | undefined>>; readonly fetch?: typeof fetch; readonly credentials?: () => Promise<AwsCredentials> } = {},
+  deps: {
+    readonly env?: Readonly<Record<string, string | undefined>>;
+    readonly fetch?: typeof fetch;
+    readonly credentials?: () => Promise<AwsCredentials>;
+  } = {},
 ): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     io.stdout.write(`${USAGE}\n`);
@@ -197,7 +212,9 @@ export async function main(
   };
   const color = io.stdout.isTTY === true && !(deps.env ?? process.env).NO_COLOR;
   io.stdout.write(`Smoke test of ${command.url} (auth: ${command.auth.kind})\n`);
-  io.stdout.write(`  synthetic study ${study.studyInstanceUID}, patient ${SMOKE_PATIENT_NAME} ${study.patientID}, ${study.instances.length} instances\n`);
+  io.stdout.write(
+    `  synthetic study ${study.studyInstanceUID}, patient ${SMOKE_PATIENT_NAME} ${study.patientID}, ${study.instances.length} instances\n`,
+  );
   const reports = await runSteps(ctx, SMOKE_STEPS, (n, report) => io.stdout.write(`${formatStep(n, report, color)}\n`));
   const failed = reports.filter((r) => r.outcome === 'fail').length;
   const passed = reports.filter((r) => r.outcome === 'pass').length;

@@ -70,7 +70,12 @@ export class ArchiveAlarms extends Construct {
       `At least ${API_5XX_RATE_THRESHOLD * 100}% of the API's answers in 5 minutes were 5xx`,
     );
     for (const [name, fn] of Object.entries(props.functions)) {
-      this.alarm(`${name}Errors`, fn.metricErrors({ period, statistic: cloudwatch.Stats.SUM }), 1, `Function ${name} failed (unhandled error or timeout)`);
+      this.alarm(
+        `${name}Errors`,
+        fn.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+        1,
+        `Function ${name} failed (unhandled error or timeout)`,
+      );
       this.alarm(`${name}Throttles`, fn.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }), 1, `Function ${name} was throttled`);
     }
     const sm = props.sendStateMachine;
@@ -78,7 +83,11 @@ export class ArchiveAlarms extends Construct {
       'SendFailed',
       new cloudwatch.MathExpression({
         expression: 'failed + timedOut + aborted',
-        usingMetrics: { failed: sm.metricFailed({ period }), timedOut: sm.metricTimedOut({ period }), aborted: sm.metricAborted({ period }) },
+        usingMetrics: {
+          failed: sm.metricFailed({ period }),
+          timedOut: sm.metricTimedOut({ period }),
+          aborted: sm.metricAborted({ period }),
+        },
         period,
       }),
       1,
@@ -89,7 +98,13 @@ export class ArchiveAlarms extends Construct {
   /** No healthy gateway task behind the NLB for 5 minutes: associations are refused. */
   watchDimseGateway(targetGroup: elbv2.NetworkTargetGroup): void {
     const healthy = targetGroup.metrics.healthyHostCount({ period, statistic: cloudwatch.Stats.MINIMUM });
-    this.alarm('DimseNoHealthyTask', healthy, 1, 'No healthy DIMSE gateway task behind the NLB', cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD);
+    this.alarm(
+      'DimseNoHealthyTask',
+      healthy,
+      1,
+      'No healthy DIMSE gateway task behind the NLB',
+      cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    );
   }
 
   private alarm(

@@ -296,7 +296,10 @@ export class DicomwebApi extends Construct {
         'Execution logs need the account-wide API Gateway CloudWatch role, which a stack should not overwrite; ' +
         'access logs carry each request with the gateway and integration errors, the functions log their own ' +
         '(context apiExecutionLogs=true turns execution logs on where the account role is set).';
-      Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG6', reason }, { id: 'HIPAA.Security-APIGWExecutionLoggingEnabled', reason });
+      Validations.of(this.api).acknowledge(
+        { id: 'AwsSolutions-APIG6', reason },
+        { id: 'HIPAA.Security-APIGWExecutionLoggingEnabled', reason },
+      );
     }
     Validations.of(this.api).acknowledge(
       {

@@ -76,7 +76,8 @@ export class DimseGateway extends Construct {
   constructor(scope: Construct, id: string, props: DimseGatewayProps) {
     super(scope, id);
     // A listener needs a fixed port (the gateway alone would take 0, an ephemeral one, as tests do).
-    if (!Number.isInteger(props.port) || props.port < 1 || props.port > 65535) throw new Error(`context ${SETTING_NAMES.DIMSE_PORT} must be a TCP port from 1 to 65535`);
+    if (!Number.isInteger(props.port) || props.port < 1 || props.port > 65535)
+      throw new Error(`context ${SETTING_NAMES.DIMSE_PORT} must be a TCP port from 1 to 65535`);
     const dimseEnvironment = dimseEnvironmentOf(props);
     checkWithGatewayRules(dimseEnvironment);
     const flowLogs = props.logs.logGroup(this, 'FlowLogs');
@@ -97,8 +98,13 @@ export class DimseGateway extends Construct {
     });
 
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
-    const taskPolicy = new iam.ManagedPolicy(this, 'TaskPolicy', { description: 'DIMSE gateway: archive bucket, table, destination registry' });
-    const taskRole = new iam.Role(this, 'TaskRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'), managedPolicies: [taskPolicy] });
+    const taskPolicy = new iam.ManagedPolicy(this, 'TaskPolicy', {
+      description: 'DIMSE gateway: archive bucket, table, destination registry',
+    });
+    const taskRole = new iam.Role(this, 'TaskRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      managedPolicies: [taskPolicy],
+    });
     props.storage.grantObjectRead(taskPolicy);
     props.storage.grantObjectWrite(taskPolicy);
     // C-STORE shares the Store service, which removes the objects of a write that lost a race.
@@ -192,26 +198,70 @@ export class DimseGateway extends Construct {
   /** cdk-nag findings that are design choices, each with its reason. */
   private acknowledge(task: ecs.FargateTaskDefinition, listener: elbv2.NetworkListener, retainData: boolean): void {
     const ack = (scope: Construct | undefined, id: string, reason: string) => scope && Validations.of(scope).acknowledge({ id, reason });
-    ack(this.loadBalancer, 'AwsSolutions-ELB2', 'TCP passthrough of the DICOM upper layer: connections are recorded by the VPC flow logs, DIMSE operations by the gateway log (no patient data).');
+    ack(
+      this.loadBalancer,
+      'AwsSolutions-ELB2',
+      'TCP passthrough of the DICOM upper layer: connections are recorded by the VPC flow logs, DIMSE operations by the gateway log (no patient data).',
+    );
     if (!retainData) {
-      ack(this.loadBalancer, 'HIPAA.Security-ELBDeletionProtectionEnabled', 'Context retainData=false asks for a stack that `cdk destroy` removes whole; the NLB holds no data.');
+      ack(
+        this.loadBalancer,
+        'HIPAA.Security-ELBDeletionProtectionEnabled',
+        'Context retainData=false asks for a stack that `cdk destroy` removes whole; the NLB holds no data.',
+      );
     }
-    ack(this.loadBalancer, 'HIPAA.Security-ELBLoggingEnabled', 'TCP passthrough: connections are recorded by the VPC flow logs of this VPC.');
-    ack(listener, 'HIPAA.Security-ELBv2ACMCertificateRequired', 'The NLB is internal, reached over VPN or Direct Connect; DICOM TLS (PS3.15 B.1) can be added with a TLS listener and an ACM certificate of the site.');
-    ack(task, 'AwsSolutions-ECS2', 'The environment holds names (bucket, table, secret ARN, AE Title, port), no secret; credentials come from Secrets Manager at run time.');
+    ack(
+      this.loadBalancer,
+      'HIPAA.Security-ELBLoggingEnabled',
+      'TCP passthrough: connections are recorded by the VPC flow logs of this VPC.',
+    );
+    ack(
+      listener,
+      'HIPAA.Security-ELBv2ACMCertificateRequired',
+      'The NLB is internal, reached over VPN or Direct Connect; DICOM TLS (PS3.15 B.1) can be added with a TLS listener and an ACM certificate of the site.',
+    );
+    ack(
+      task,
+      'AwsSolutions-ECS2',
+      'The environment holds names (bucket, table, secret ARN, AE Title, port), no secret; credentials come from Secrets Manager at run time.',
+    );
     const executionPolicy = task.executionRole?.node.tryFindChild('DefaultPolicy');
-    ack(executionPolicy, 'AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken has no resource-level permission; the rest of the CDK-generated execution policy names the asset repository and the log group.');
-    ack(executionPolicy, 'HIPAA.Security-IAMNoInlinePolicy', 'CDK-generated execution role policy (image pull, log streams) of this task only.');
-    ack(this.vpc.node.tryFindChild('all')?.node.tryFindChild('IAMRole')?.node.tryFindChild('DefaultPolicy'), 'HIPAA.Security-IAMNoInlinePolicy', 'CDK-generated policy of the VPC flow log role, writing to its one log group.');
+    ack(
+      executionPolicy,
+      'AwsSolutions-IAM5[Resource::*]',
+      'ecr:GetAuthorizationToken has no resource-level permission; the rest of the CDK-generated execution policy names the asset repository and the log group.',
+    );
+    ack(
+      executionPolicy,
+      'HIPAA.Security-IAMNoInlinePolicy',
+      'CDK-generated execution role policy (image pull, log streams) of this task only.',
+    );
+    ack(
+      this.vpc.node.tryFindChild('all')?.node.tryFindChild('IAMRole')?.node.tryFindChild('DefaultPolicy'),
+      'HIPAA.Security-IAMNoInlinePolicy',
+      'CDK-generated policy of the VPC flow log role, writing to its one log group.',
+    );
     for (const subnet of this.vpc.publicSubnets) {
-      ack(subnet.node.tryFindChild('DefaultRoute'), 'HIPAA.Security-VPCNoUnrestrictedRouteToIGW', 'The public subnets hold only the NAT gateway that lets the tasks reach DICOM peers; no task or load balancer is in them.');
+      ack(
+        subnet.node.tryFindChild('DefaultRoute'),
+        'HIPAA.Security-VPCNoUnrestrictedRouteToIGW',
+        'The public subnets hold only the NAT gateway that lets the tasks reach DICOM peers; no task or load balancer is in them.',
+      );
     }
   }
 }
 
 type DimseSettings = Pick<
   DimseGatewayProps,
-  'aeTitle' | 'port' | 'allowedCidrs' | 'idleTimeoutSeconds' | 'vpcCidr' | 'moveProxyOrigin' | 'maxAssociations' | 'maxObjectBytes' | 'maxBufferedBytes'
+  | 'aeTitle'
+  | 'port'
+  | 'allowedCidrs'
+  | 'idleTimeoutSeconds'
+  | 'vpcCidr'
+  | 'moveProxyOrigin'
+  | 'maxAssociations'
+  | 'maxObjectBytes'
+  | 'maxBufferedBytes'
 >;
 
 /** The container's DIMSE_* variables (lambdas/dimse/config.ts) and the context setting each comes from. */
@@ -233,7 +283,11 @@ function dimseEnvironmentOf(settings: DimseSettings): Record<string, string> {
     DIMSE_MAX_OBJECT_BYTES: settings.maxObjectBytes,
     DIMSE_MAX_BUFFERED_BYTES: settings.maxBufferedBytes,
   };
-  return Object.fromEntries(Object.entries(variables).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+  return Object.fromEntries(
+    Object.entries(variables)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );
 }
 
 /**
@@ -262,7 +316,13 @@ export function dimseSettingsFromContext(node: Construct['node']): DimseSettings
   const aeTitle = String(node.tryGetContext('dimseAet') ?? 'ARCHIVE');
   const port = Number(node.tryGetContext('dimsePort') ?? 11112);
   const cidrs: unknown = node.tryGetContext('dimseAllowedCidrs') ?? [];
-  const allowedCidrs = typeof cidrs === 'string' ? cidrs.split(',').map((c) => c.trim()).filter(Boolean) : cidrs;
+  const allowedCidrs =
+    typeof cidrs === 'string'
+      ? cidrs
+          .split(',')
+          .map((c) => c.trim())
+          .filter(Boolean)
+      : cidrs;
   if (!Array.isArray(allowedCidrs) || !allowedCidrs.every((c) => typeof c === 'string' && /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(c))) {
     throw new Error('context dimseAllowedCidrs must be IPv4 CIDRs (a list or comma-separated)');
   }

@@ -251,8 +251,7 @@ export class SendWorkflow extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'CloudWatch Logs log delivery (state machine logging) and X-Ray tracing actions do not support ' +
-          'resource-level permissions.',
+          'CloudWatch Logs log delivery (state machine logging) and X-Ray tracing actions do not support ' + 'resource-level permissions.',
       },
       {
         id: this.storage.objectsFinding(SEND_REQUEST_OBJECTS),

@@ -4,12 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import {
-  GLOBAL_SECONDARY_INDEXES,
-  TABLE_PARTITION_KEY,
-  TABLE_SORT_KEY,
-  TTL_ATTRIBUTE,
-} from '../../lambdas/storage/table-schema';
+import { GLOBAL_SECONDARY_INDEXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY, TTL_ATTRIBUTE } from '../../lambdas/storage/table-schema';
 
 export interface ArchiveStorageProps {
   /**
@@ -155,9 +150,7 @@ export class ArchiveStorage extends Construct {
 
   /** DeleteObject (DeleteObjects needs it per key). Versioning keeps the deleted bytes recoverable. */
   grantObjectDelete(policy: iam.ManagedPolicy, keys = '*'): void {
-    policy.addStatements(
-      new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [this.bucket.arnForObjects(keys)] }),
-    );
+    policy.addStatements(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [this.bucket.arnForObjects(keys)] }));
     this.acknowledgeAnyObject(policy, keys);
   }
 

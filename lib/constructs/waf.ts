@@ -45,7 +45,6 @@ export const DICOM_BODY_TYPES = ['multipart/related', 'application/dicom', 'appl
 /** The Send path (Sup 248): the one place a URL in a query argument (`destination`) belongs. */
 export const SEND_PATH_PATTERN = '/send-requests/[^/]+$';
 
-
 type Statement = wafv2.CfnWebACL.StatementProperty;
 const lowercase = [{ priority: 0, type: 'LOWERCASE' }];
 const label = (name: string): Statement => ({ labelMatchStatement: { scope: 'LABEL', key: `${CRS_LABEL}:${name}` } });
@@ -81,7 +80,12 @@ export function protectStage(scope: Construct, stageArn: string, logs: ArchiveLo
   });
   const dicomBody: Statement = or(
     DICOM_BODY_TYPES.map((type) => ({
-      byteMatchStatement: { fieldToMatch: { singleHeader: { Name: 'content-type' } }, positionalConstraint: 'STARTS_WITH', searchString: type, textTransformations: lowercase },
+      byteMatchStatement: {
+        fieldToMatch: { singleHeader: { Name: 'content-type' } },
+        positionalConstraint: 'STARTS_WITH',
+        searchString: type,
+        textTransformations: lowercase,
+      },
     })),
   );
   const tooLong = (fieldToMatch: wafv2.CfnWebACL.FieldToMatchProperty, size: number): Statement => ({
@@ -104,7 +108,13 @@ export function protectStage(scope: Construct, stageArn: string, logs: ArchiveLo
         andStatement: {
           statements: [
             label('GenericRFI_QueryArguments'),
-            not({ regexMatchStatement: { fieldToMatch: { uriPath: {} }, regexString: SEND_PATH_PATTERN, textTransformations: [{ priority: 0, type: 'NONE' }] } }),
+            not({
+              regexMatchStatement: {
+                fieldToMatch: { uriPath: {} },
+                regexString: SEND_PATH_PATTERN,
+                textTransformations: [{ priority: 0, type: 'NONE' }],
+              },
+            }),
           ],
         },
       }),
@@ -122,7 +132,12 @@ export function protectStage(scope: Construct, stageArn: string, logs: ArchiveLo
   new wafv2.CfnLoggingConfiguration(scope, 'WebAclLogging', {
     resourceArn: webAcl.attrArn,
     logDestinationConfigs: [
-      stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: wafLogs.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      stack.formatArn({
+        service: 'logs',
+        resource: 'log-group',
+        resourceName: wafLogs.logGroupName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
     ],
     redactedFields: [{ queryString: {} }, { uriPath: {} }, { singleHeader: { Name: 'authorization' } }],
   });

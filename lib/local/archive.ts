@@ -98,21 +98,25 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     // C-STORE sub-operations call from this archive's own AE Title (DIMSE_AET of its settings).
     const callingAeTitle = loadDimseConfig({ ...opts.env }).aeTitle;
     await runAsFunction(Caller.operator, () => ensureNameTerms(emulators.dynamodbEndpoint, config.indexShards));
-    const services: Services = createServices(config, {
-      index: metadataIndex(config, clients),
-      npiIndex: npiIndex(config, clients),
-      blobs: blobStore(config, clients),
-      sendRequests: sendRequestStore(config, clients),
-      workflow,
-      destinations: asSecretRegistry(
-        // The embedded runtime reads the file even where a secret is named (the IAM harness names one).
-        destinations({ ...config, destinationsSecretArn: undefined }, DESTINATION_REGISTRY_FORMAT),
-        config.destinationsSecretArn,
-        config.region,
-      ),
-    }, {
-      deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
-    });
+    const services: Services = createServices(
+      config,
+      {
+        index: metadataIndex(config, clients),
+        npiIndex: npiIndex(config, clients),
+        blobs: blobStore(config, clients),
+        sendRequests: sendRequestStore(config, clients),
+        workflow,
+        destinations: asSecretRegistry(
+          // The embedded runtime reads the file even where a secret is named (the IAM harness names one).
+          destinations({ ...config, destinationsSecretArn: undefined }, DESTINATION_REGISTRY_FORMAT),
+          config.destinationsSecretArn,
+          config.region,
+        ),
+      },
+      {
+        deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
+      },
+    );
     const get = () => services;
     const handlers: Record<FunctionGroup, ProxyHandler> = attributeHandlers({
       store: dicomwebHandler('store', storeOperations, get),

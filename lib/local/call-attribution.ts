@@ -43,7 +43,11 @@ export function attributeHandlers<K extends string>(handlers: Record<K, ProxyHan
  * The destination file standing in for the Secrets Manager secret of AWS: each load is recorded as
  * the GetSecretValue of `secretArn` that SecretsManagerDestinationRegistrySource makes in AWS.
  */
-export function asSecretRegistry(source: DestinationRegistrySource, secretArn: string | undefined, region: string): DestinationRegistrySource {
+export function asSecretRegistry(
+  source: DestinationRegistrySource,
+  secretArn: string | undefined,
+  region: string,
+): DestinationRegistrySource {
   if (!secretArn) return source;
   return {
     load: () => {

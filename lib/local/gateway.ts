@@ -200,7 +200,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const server = http.createServer((req, res) => {
     if (inFlight >= maxInFlight) {
       req.resume();
-      void writeError(res, new ServiceUnavailableError('the archive is handling as many requests as it can; retry later', OVERLOAD_RETRY_AFTER_SECONDS));
+      void writeError(
+        res,
+        new ServiceUnavailableError('the archive is handling as many requests as it can; retry later', OVERLOAD_RETRY_AFTER_SECONDS),
+      );
       return;
     }
     inFlight++;

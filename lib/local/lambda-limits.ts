@@ -38,7 +38,12 @@ export class GatewayFailure extends Error {
   /** API Gateway's default gateway responses: `{"message": ...}` in application/json. */
   result(): ProxyResult {
     const message = this.status === 504 ? 'Endpoint request timed out' : 'Internal server error';
-    return { statusCode: this.status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message }), isBase64Encoded: false };
+    return {
+      statusCode: this.status,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ message }),
+      isBase64Encoded: false,
+    };
   }
 }
 
@@ -88,7 +93,8 @@ export async function invokeWithinLimits(
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     // The gateway gives up first when its wait is not longer than the function's timeout.
-    const failure = integrationMs <= functionMs ? new GatewayFailure(504, 'IntegrationTimeout') : new GatewayFailure(502, 'FunctionTimeout');
+    const failure =
+      integrationMs <= functionMs ? new GatewayFailure(504, 'IntegrationTimeout') : new GatewayFailure(502, 'FunctionTimeout');
     timer = setTimeout(() => reject(failure), Math.min(functionMs, integrationMs));
   });
   try {

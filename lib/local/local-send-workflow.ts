@@ -62,7 +62,13 @@ export class LocalSendWorkflow implements SendWorkflow {
     const tasks = this.tasks();
     // The execution Step Functions would start (lambdas/storage/sfn.ts names it), for the IAM harness.
     const name = isRecordingAwsCalls() ? executionName(input.transactionUID) : undefined;
-    if (name) recordAwsCall({ service: 'SFN', operation: 'StartExecution', input: { stateMachineArn: this.stateMachineArn, name }, region: REGION });
+    if (name)
+      recordAwsCall({
+        service: 'SFN',
+        operation: 'StartExecution',
+        input: { stateMachineArn: this.stateMachineArn, name },
+        region: REGION,
+      });
     const handlers = localTaskHandlers(this.definition, {
       [arn('resolve')]: invocation('resolve', (i: unknown) => tasks.resolve(i as ResolveInput)),
       [arn('deliver')]: invocation('deliver', async (i: unknown) => {

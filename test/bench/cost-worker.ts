@@ -50,7 +50,12 @@ interface Answer {
 }
 
 /** Invokes the function of the route that serves `method target`, as API Gateway would; a streamed body is drained. */
-async function invoke(method: string, target: string, headers: Record<string, string> = {}, body: Buffer = Buffer.alloc(0)): Promise<Answer> {
+async function invoke(
+  method: string,
+  target: string,
+  headers: Record<string, string> = {},
+  body: Buffer = Buffer.alloc(0),
+): Promise<Answer> {
   const url = new URL(target, 'http://127.0.0.1');
   const match = routesForPath(url.pathname).find((c) => c.route.method === method);
   if (!match) throw new Error(`no route for ${method} ${url.pathname}`);
@@ -77,7 +82,6 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
   return (used.user + used.system) / 1000;
 };
 
-
 /**
  * CPU-ms per stored, retrieved and sent instance of a warm function: handlers called one at a time,
  * after a first round of the same workload on other instances that is not counted. A warm Lambda
@@ -93,7 +97,10 @@ async function cpu(destination: string, count: number): Promise<Record<string, n
 /** One round: `count` new instances of each size stored, retrieved one by one, and the small ones sent. */
 async function cpuRound(destination: string, count: number): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const [label, approximateBytes] of [['small', 40_000], ['large', 500_000]] as const) {
+  for (const [label, approximateBytes] of [
+    ['small', 40_000],
+    ['large', 500_000],
+  ] as const) {
     const study = { studyInstanceUID: newUid(), seriesInstanceUID: newUid(), patientID: `COST-${label}-${newUid().slice(-8)}` };
     const sops = Array.from({ length: count }, () => newUid());
     const files = sops.map((sopInstanceUID) => makeInstance({ ...study, sopInstanceUID, patientName: 'Cost^Bench', approximateBytes }));
@@ -117,7 +124,14 @@ async function cpuRound(destination: string, count: number): Promise<Record<stri
 
     // The same instances' S3 and DynamoDB calls alone (note [a]).
     const entries = await Promise.all(sops.map((sop) => services.index.getInstance(study.studyInstanceUID, study.seriesInstanceUID, sop)));
-    Object.assign(out, await awsCallsAlone(label, entries.map((e) => e!), files));
+    Object.assign(
+      out,
+      await awsCallsAlone(
+        label,
+        entries.map((e) => e!),
+        files,
+      ),
+    );
 
     if (label === 'small') {
       writeFileSync(lambda.config.destinationsFile!, JSON.stringify({ destinations: [{ url: destination, auth: { type: 'none' } }] }));
@@ -173,7 +187,8 @@ async function awsCallsAlone(label: string, entries: readonly IndexEntry[], file
   });
   t = process.cpuUsage();
   for (const { entry, part10, metadata } of copies) {
-    if (!(await isEmpty(index.query({ by: 'uid', level: 'INSTANCE', uids: [entry.sopInstanceUID] })))) throw new Error('SOP Instance UID taken');
+    if (!(await isEmpty(index.query({ by: 'uid', level: 'INSTANCE', uids: [entry.sopInstanceUID] }))))
+      throw new Error('SOP Instance UID taken');
     await Promise.all([
       blobs.put(entry.instance.objectKey, part10, 'application/dicom'),
       blobs.put(entry.instance.metadataKey, metadata, 'application/dicom+json'),
@@ -189,7 +204,6 @@ function liveBytes(): number {
   const m = process.memoryUsage();
   return m.heapUsed + m.external;
 }
-
 
 type Meter = 'rss' | 'live';
 
@@ -228,7 +242,11 @@ async function storeMemory(meter: Meter, contentType: string, files: readonly st
     let body: Buffer | undefined = readFileSync(file);
     const bytes = body.length;
     const { route, pathParameters } = routesForPath('/studies').find((c) => c.route.method === 'POST')!;
-    const request = { rawHeaders: ['Host', '127.0.0.1', 'Content-Type', contentType], httpVersion: '1.1', socket: {} } as unknown as http.IncomingMessage;
+    const request = {
+      rawHeaders: ['Host', '127.0.0.1', 'Content-Type', contentType],
+      httpVersion: '1.1',
+      socket: {},
+    } as unknown as http.IncomingMessage;
     // The event holds the body base64-encoded, as API Gateway hands it over: it is in memory before the handler runs.
     const event = proxyEvent(request, new URL('http://127.0.0.1/studies'), route, pathParameters, body);
     body = undefined;
@@ -241,7 +259,12 @@ async function storeMemory(meter: Meter, contentType: string, files: readonly st
 }
 
 /** Memory while retrieving one instance of the series (the reference), then the whole series. */
-async function retrieveMemory(meter: Meter, studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string): Promise<Record<string, number>> {
+async function retrieveMemory(
+  meter: Meter,
+  studyInstanceUID: string,
+  seriesInstanceUID: string,
+  sopInstanceUID: string,
+): Promise<Record<string, number>> {
   const series = `/studies/${studyInstanceUID}/series/${seriesInstanceUID}`;
   const measure = async (target: string) => {
     const { result: answer, before, peak } = await metered(meter, () => invoke('GET', target, { Accept: AS_STORED }));

@@ -125,9 +125,13 @@ export async function measureHandlerCosts(opts: { destination: string; cpuInstan
     const firstSop = newUid();
     // The live-memory pass stores a one-instance and a large request of its own (new instances take
     // the same path), in a series of their own.
-    const oneInstance = () => [makeInstance({ ...series, studyInstanceUID: newUid(), seriesInstanceUID: newUid(), approximateBytes: instanceBytes })];
+    const oneInstance = () => [
+      makeInstance({ ...series, studyInstanceUID: newUid(), seriesInstanceUID: newUid(), approximateBytes: instanceBytes }),
+    ];
     const large = (inSeries: { studyInstanceUID: string; seriesInstanceUID: string }, first?: string) =>
-      Array.from({ length: perRequest }, (_, i) => makeInstance({ ...series, ...inSeries, sopInstanceUID: i === 0 ? first : undefined, approximateBytes: instanceBytes }));
+      Array.from({ length: perRequest }, (_, i) =>
+        makeInstance({ ...series, ...inSeries, sopInstanceUID: i === 0 ? first : undefined, approximateBytes: instanceBytes }),
+      );
     const requests = {
       rss: [oneInstance(), large(series, firstSop), large(series)],
       live: [oneInstance(), large({ studyInstanceUID: newUid(), seriesInstanceUID: newUid() })],

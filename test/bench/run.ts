@@ -161,7 +161,9 @@ type Both = Awaited<ReturnType<typeof both>>;
  */
 function ifLoaded(servers: Servers, loaded: Both, corpus: string, run: (server: DicomwebServer) => Promise<Measurement>) {
   return (server: DicomwebServer): Promise<Measurement> =>
-    errorOf(server === servers.archive ? loaded.archive : loaded.orthanc) ? Promise.reject(new Error(`its ${corpus} did not load`)) : run(server);
+    errorOf(server === servers.archive ? loaded.archive : loaded.orthanc)
+      ? Promise.reject(new Error(`its ${corpus} did not load`))
+      : run(server);
 }
 
 /** A row of one figure of both servers; a failed run shows its error instead. */
@@ -218,7 +220,10 @@ async function main(): Promise<void> {
     const small = stowCorpus(scale.stowSmall, SMALL_BYTES);
     const large = stowCorpus(scale.stowLarge, LARGE_BYTES);
     if (sections.has('stow') || sections.has('wado')) {
-      for (const [label, corpus, bytes] of [['small (~40 KB)', small, SMALL_BYTES], ['large (~0.5 MB)', large, LARGE_BYTES]] as const) {
+      for (const [label, corpus, bytes] of [
+        ['small (~40 KB)', small, SMALL_BYTES],
+        ['large (~0.5 MB)', large, LARGE_BYTES],
+      ] as const) {
         const perRequest = instancesPerRequest(MAX_REQUEST_BYTES, corpus.files);
         // Warm-up: one request of instances of the same size, of a patient of its own.
         const warm = stowCorpus(perRequest, bytes, 20, 'WARM-UP');
@@ -255,7 +260,11 @@ async function main(): Promise<void> {
       // Table, and without one (an empty table, as many modalities write multi-frame JPEG), where the
       // archive reads the frame by the offsets its index kept when storing it.
       const jpegFrames = async (what: string, patientID: string, offsetTable: 'basic' | 'none') => {
-        const corpus = stowCorpus(scale.stowLarge, LARGE_BYTES, 20, patientID, { transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 8, offsetTable });
+        const corpus = stowCorpus(scale.stowLarge, LARGE_BYTES, 20, patientID, {
+          transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit,
+          numberOfFrames: 8,
+          offsetTable,
+        });
         const perRequest = instancesPerRequest(MAX_REQUEST_BYTES, corpus.files);
         const loaded = await both(servers, `WADO-RS ${what} corpus`, (s) => stowWorkload(s.url, corpus, perRequest, CONCURRENCY));
         return both(
@@ -317,7 +326,12 @@ async function main(): Promise<void> {
       const warmOrthanc = sendCorpus(SEND_WARM_UP_INSTANCES, SEND_BYTES);
       const perRequest = instancesPerRequest(MAX_REQUEST_BYTES, forArchive.files);
       log('SEND-RS: loading the corpus into both origins');
-      for (const [url, corpus] of [[archive.url, forArchive], [archive.url, warmArchive], [orthanc.url, forOrthanc], [orthanc.url, warmOrthanc]] as const) {
+      for (const [url, corpus] of [
+        [archive.url, forArchive],
+        [archive.url, warmArchive],
+        [orthanc.url, forOrthanc],
+        [orthanc.url, warmOrthanc],
+      ] as const) {
         await stowWorkload(url, { files: corpus.files, instances: [], bytes: corpus.bytes }, perRequest, CONCURRENCY);
       }
       // Warm-up (as in both()): a Send, and a forwarding, of other instances first.
@@ -382,7 +396,11 @@ async function main(): Promise<void> {
         log('cost drivers: CPU-ms per instance, peak RSS (separate processes)');
         const storeMb = 100;
         const c = await measureHandlerCosts({ destination: destination.url, cpuInstances: scale.cpuInstances, storeMb });
-        const cpuRow = (measure: string, key: string) => ({ measure, value: `${figure(c.cpuMs[key])} CPU-ms/instance`, target: '(billed duration)' });
+        const cpuRow = (measure: string, key: string) => ({
+          measure,
+          value: `${figure(c.cpuMs[key])} CPU-ms/instance`,
+          target: '(billed duration)',
+        });
         costs.push(
           cpuRow('store, ~40 KB instances (10/request)', 'store.small'),
           cpuRow('store, ~0.5 MB instances (5/request)', 'store.large'),
@@ -398,7 +416,8 @@ async function main(): Promise<void> {
           return {
             measure: `${measure}: its S3 and DynamoDB calls alone [a]`,
             value: `${figure(value)} CPU-ms/instance`,
-            target: orthanc === undefined ? '(billed duration)' : `<= Orthanc's whole server, ${figure(orthanc)} ms/instance (${sideBySide})`,
+            target:
+              orthanc === undefined ? '(billed duration)' : `<= Orthanc's whole server, ${figure(orthanc)} ms/instance (${sideBySide})`,
             ...(orthanc !== undefined && { met: value <= orthanc }),
           };
         };
@@ -447,12 +466,21 @@ async function main(): Promise<void> {
           met: times <= DIMSE_SIZING,
         });
       } else {
-        costs.push({ measure: dimseMeasure, value: 'not measured: dcmtk (storescu) is not installed', target: `growth <= ${DIMSE_SIZING} x the data set` });
+        costs.push({
+          measure: dimseMeasure,
+          value: 'not measured: dcmtk (storescu) is not installed',
+          target: `growth <= ${DIMSE_SIZING} x the data set`,
+        });
       }
       log('cost drivers: bundles and cold module initialisation');
       for (const b of await measureBundles()) {
         costs.push(
-          { measure: `bundle ${b.name}`, value: `${figure(b.bytes / 1024)} KB`, target: `< ${MAX_BUNDLE_BYTES / 1024} KB`, met: b.bytes < MAX_BUNDLE_BYTES },
+          {
+            measure: `bundle ${b.name}`,
+            value: `${figure(b.bytes / 1024)} KB`,
+            target: `< ${MAX_BUNDLE_BYTES / 1024} KB`,
+            met: b.bytes < MAX_BUNDLE_BYTES,
+          },
           { measure: `cold init ${b.name}`, value: `${figure(b.initMs)} ms`, target: '< 150 ms', met: b.initMs < 150 },
         );
       }
@@ -464,8 +492,8 @@ async function main(): Promise<void> {
   }
 
   const allNotes = [
-    '[c] CPU time of the whole server process during the run, per instance; the archive\'s process also runs its S3 and DynamoDB emulators.',
-    "[f] Orthanc has no fuzzy matching (it ignores fuzzymatching=true): it gets the lower-case family name as a prefix (PatientName=smith*), which its case-insensitive name matching answers with the same studies.",
+    "[c] CPU time of the whole server process during the run, per instance; the archive's process also runs its S3 and DynamoDB emulators.",
+    '[f] Orthanc has no fuzzy matching (it ignores fuzzymatching=true): it gets the lower-case family name as a prefix (PatientName=smith*), which its case-insensitive name matching answers with the same studies.',
     '[m] The servers answered different numbers of matches (archive / Orthanc) to the same queries: the ratio is not like for like.',
     '[s] Archive: one Send request (Sup 248 10.X) polled with Check Send Result until final; Orthanc: POST /dicom-web/servers/{name}/stow with Synchronous true.',
     '[d] CPU time of the destination Orthanc receiving the instances, per instance: the same server in both columns, so a difference is how each origin sends (request sizes, concurrency).',
@@ -516,7 +544,11 @@ function machine(orthancVersion?: string, pluginVersion?: string): string {
       return 'unknown';
     }
   };
-  const memory = sh('free', ['-h']).split('\n').find((l) => l.startsWith('Mem:'))?.split(/\s+/)[1] ?? 'unknown';
+  const memory =
+    sh('free', ['-h'])
+      .split('\n')
+      .find((l) => l.startsWith('Mem:'))
+      ?.split(/\s+/)[1] ?? 'unknown';
   const cpuModel = os.cpus()[0]?.model ?? 'unknown';
   return [
     `machine: ${sh('nproc', [])} CPUs (${cpuModel}), ${memory} memory (free -h), ${os.type()} ${os.release()}`,

@@ -123,7 +123,10 @@ export function ensureOrthanc(log: (line: string) => void): OrthancInstallation 
     log('installing orthanc and orthanc-dicomweb with apt-get ...');
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const update = spawnSync('apt-get', ['update'], { env, stdio: 'ignore' });
-    const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'orthanc', 'orthanc-dicomweb'], { env, stdio: 'ignore' });
+    const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'orthanc', 'orthanc-dicomweb'], {
+      env,
+      stdio: 'ignore',
+    });
     if (update.status !== 0 || install.status !== 0) return 'apt-get could not install orthanc and orthanc-dicomweb';
   }
   const plugin = dicomwebPlugin();
@@ -188,7 +191,10 @@ export async function startOrthanc(installation: OrthancInstallation, opts: Orth
       await close();
       throw new Error(`Orthanc ${opts.name} exited before it was ready: ${stderr.trim().slice(-500)}`);
     }
-    const ready = await fetch(`${restUrl}/system`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${restUrl}/system`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) {
       await close();

@@ -68,7 +68,17 @@ export function stowCorpus(
   for (let i = 0; i < count; i++) {
     if (i % perSeries === 0) study = { studyInstanceUID: newUid(), seriesInstanceUID: newUid() };
     const sopInstanceUID = newUid();
-    files.push(makeInstance({ ...study, sopInstanceUID, patientID, patientName: 'Bench^Stow', instanceNumber: (i % perSeries) + 1, approximateBytes, ...more }));
+    files.push(
+      makeInstance({
+        ...study,
+        sopInstanceUID,
+        patientID,
+        patientName: 'Bench^Stow',
+        instanceNumber: (i % perSeries) + 1,
+        approximateBytes,
+        ...more,
+      }),
+    );
     instances.push({ ...study, sopInstanceUID });
   }
   return { files, instances, bytes: files.reduce((n, f) => n + f.byteLength, 0) };
@@ -89,11 +99,56 @@ export async function stowWorkload(url: string, corpus: Corpus, perRequest: numb
 // dates spread over ten years, family names from a list (so a wildcard or fuzzy name matches ~1/50).
 
 const FAMILY_NAMES = [
-  'Adams', 'Baker', 'Carter', 'Dalton', 'Evans', 'Fisher', 'Garcia', 'Hughes', 'Irwin', 'Jensen',
-  'Keller', 'Lopez', 'Morgan', 'Nolan', 'Owens', 'Parker', 'Quinn', 'Reyes', 'Smith', 'Turner',
-  'Ulrich', 'Vargas', 'Walker', 'Xavier', 'Young', 'Zimmer', 'Abbott', 'Bishop', 'Conway', 'Dixon',
-  'Ellis', 'Foster', 'Gibson', 'Harper', 'Ingram', 'Jordan', 'Knight', 'Lawson', 'Mason', 'Newton',
-  'Oliver', 'Porter', 'Ramsey', 'Sutton', 'Thorne', 'Upton', 'Vaughn', 'Warren', 'Yates', 'Zhang',
+  'Adams',
+  'Baker',
+  'Carter',
+  'Dalton',
+  'Evans',
+  'Fisher',
+  'Garcia',
+  'Hughes',
+  'Irwin',
+  'Jensen',
+  'Keller',
+  'Lopez',
+  'Morgan',
+  'Nolan',
+  'Owens',
+  'Parker',
+  'Quinn',
+  'Reyes',
+  'Smith',
+  'Turner',
+  'Ulrich',
+  'Vargas',
+  'Walker',
+  'Xavier',
+  'Young',
+  'Zimmer',
+  'Abbott',
+  'Bishop',
+  'Conway',
+  'Dixon',
+  'Ellis',
+  'Foster',
+  'Gibson',
+  'Harper',
+  'Ingram',
+  'Jordan',
+  'Knight',
+  'Lawson',
+  'Mason',
+  'Newton',
+  'Oliver',
+  'Porter',
+  'Ramsey',
+  'Sutton',
+  'Thorne',
+  'Upton',
+  'Vaughn',
+  'Warren',
+  'Yates',
+  'Zhang',
 ];
 export const SERIES_PER_STUDY = 2;
 export const INSTANCES_PER_SERIES = 5;
@@ -156,8 +211,7 @@ export function qidoQuery(level: QidoLevel, key: QidoKey, i: number, studies: nu
     // PS3.18 8.3.4.1: fuzzy matching of person names, lower case on purpose. Orthanc ignores
     // fuzzymatching; its own matching of names is case-insensitive (CaseSensitivePN, false by default),
     // so the lower-case family name as a prefix finds there what fuzzy matching finds here.
-    'fuzzy name':
-      server === 'orthanc' ? `PatientName=${family.toLowerCase()}*` : `PatientName=${family.toLowerCase()}&fuzzymatching=true`,
+    'fuzzy name': server === 'orthanc' ? `PatientName=${family.toLowerCase()}*` : `PatientName=${family.toLowerCase()}&fuzzymatching=true`,
   };
   return `/${level}?${match[key]}&limit=100`;
 }
@@ -181,7 +235,9 @@ export async function qidoWorkload(url: string, run: QidoRun): Promise<Measureme
   const indices = Array.from({ length: run.count }, (_, i) => (run.first ?? 0) + i);
   let matches = 0;
   const m = await measure(indices, run.concurrency, async (i) => {
-    const r = await fetch(`${url}${qidoQuery(run.level, run.key, i, run.studies, run.server)}`, { headers: { Accept: 'application/dicom+json' } });
+    const r = await fetch(`${url}${qidoQuery(run.level, run.key, i, run.studies, run.server)}`, {
+      headers: { Accept: 'application/dicom+json' },
+    });
     const body = await r.arrayBuffer();
     if (r.status !== 200 && r.status !== 204) throw new Error(`QIDO ${run.level} ${run.key} answered ${r.status}`);
     if (r.status === 200) matches += (JSON.parse(Buffer.from(body).toString('utf8')) as unknown[]).length;
@@ -216,5 +272,7 @@ export function wadoSeries(url: string, instances: readonly StoredInstance[], co
 }
 
 export function wadoFrames(url: string, instances: readonly StoredInstance[], concurrency: number, frame = 1): Promise<Measurement> {
-  return measure(instances, concurrency, (i) => retrieve(`${url}${seriesPath(i)}/instances/${i.sopInstanceUID}/frames/${frame}`, FRAMES_AS_STORED));
+  return measure(instances, concurrency, (i) =>
+    retrieve(`${url}${seriesPath(i)}/instances/${i.sopInstanceUID}/frames/${frame}`, FRAMES_AS_STORED),
+  );
 }

@@ -11,12 +11,19 @@ describe('CloudWatch alarms (lib/constructs/alarms.ts)', () => {
 
   it("alarm on the API's 5xx rate", () => {
     expect(alarms).toContainEqual(
-      expect.objectContaining({ Namespace: 'AWS/ApiGateway', MetricName: '5XXError', Statistic: 'Average', Threshold: API_5XX_RATE_THRESHOLD }),
+      expect.objectContaining({
+        Namespace: 'AWS/ApiGateway',
+        MetricName: '5XXError',
+        Statistic: 'Average',
+        Threshold: API_5XX_RATE_THRESHOLD,
+      }),
     );
   });
 
   it('alarm on errors and throttles of every function, API and Send tasks', () => {
-    const functions = Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) => !/LogRetention|AwsCustomResource|CustomResource/.test(id));
+    const functions = Object.keys(template.findResources('AWS::Lambda::Function')).filter(
+      (id) => !/LogRetention|AwsCustomResource|CustomResource/.test(id),
+    );
     expect(functions).toHaveLength(11);
     for (const metric of ['Errors', 'Throttles']) {
       const watched = alarms.filter((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === metric).map((a) => a.Dimensions[0].Value.Ref);
@@ -26,7 +33,9 @@ describe('CloudWatch alarms (lib/constructs/alarms.ts)', () => {
 
   it('alarm on failed, timed out or aborted Send executions', () => {
     const send = alarms.find((a) => a.Metrics?.some((m: any) => m.MetricStat?.Metric.MetricName === 'ExecutionsFailed'));
-    expect(send?.Metrics.map((m: any) => m.MetricStat?.Metric.MetricName ?? m.Expression).sort()).toEqual(['ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsTimedOut', 'failed + timedOut + aborted'].sort());
+    expect(send?.Metrics.map((m: any) => m.MetricStat?.Metric.MetricName ?? m.Expression).sort()).toEqual(
+      ['ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsTimedOut', 'failed + timedOut + aborted'].sort(),
+    );
   });
 
   it('alarm when the DIMSE gateway has no healthy task behind its NLB', () => {
@@ -47,10 +56,17 @@ describe('CloudWatch alarms (lib/constructs/alarms.ts)', () => {
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+        ]),
+      },
     });
     template.resourceCountIs('AWS::SNS::Subscription', 0);
-    synth({ alarmEmail: 'pacs-admin@example.org' }).template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'pacs-admin@example.org' });
+    synth({ alarmEmail: 'pacs-admin@example.org' }).template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'pacs-admin@example.org',
+    });
     expect(() => synth({ alarmEmail: 'not an address' })).toThrow(ArchiveContextError);
   });
 });

@@ -4,12 +4,7 @@ import { ArchiveContextError } from '../../lib/archive-stack';
 import { BINARY_MEDIA_TYPES, UnauthenticatedApiError } from '../../lib/constructs/api';
 import { functionGroups, integrationTimeoutSeconds, routes, type FunctionGroup } from '../../lambdas/http/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
-import {
-  GLOBAL_SECONDARY_INDEXES,
-  TABLE_PARTITION_KEY,
-  TABLE_SORT_KEY,
-  TTL_ATTRIBUTE,
-} from '../../lambdas/storage/table-schema';
+import { GLOBAL_SECONDARY_INDEXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY, TTL_ATTRIBUTE } from '../../lambdas/storage/table-schema';
 import { logicalId, methodsOf, policyActions, policyStatements, synth, type Resources } from './helpers';
 
 describe('ArchiveStack storage', () => {
@@ -47,9 +42,7 @@ describe('ArchiveStack storage', () => {
       template.hasResourceProperties('AWS::S3::BucketPolicy', {
         Bucket: { Ref: logicalId(stack, bucket) },
         PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          ]),
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
         },
       });
     }
@@ -189,9 +182,7 @@ describe('ArchiveStack API', () => {
       const method = methods.get(`${route.method} ${route.path}`)!;
       expect(method.OperationName).toBe(route.transaction);
       expect(method.Integration.Type).toBe('AWS_PROXY');
-      expect(JSON.stringify(method.Integration.Uri)).toContain(
-        `"${logicalId(stack, stack.dicomweb.functions[route.group])}","Arn"`,
-      );
+      expect(JSON.stringify(method.Integration.Uri)).toContain(`"${logicalId(stack, stack.dicomweb.functions[route.group])}","Arn"`);
     }
   });
 

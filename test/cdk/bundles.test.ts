@@ -21,7 +21,9 @@ import { functionGroups } from '../../lambdas/http/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
 
 const root = path.resolve(__dirname, '../..');
-const lockfile = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
+const lockfile = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { version?: string }>;
+};
 
 async function bundle(entry: string) {
   const result = await build({
@@ -46,9 +48,13 @@ async function bundle(entry: string) {
     atStart: reachable(metafile, path.relative(root, path.join(root, entry)), (kind) => kind !== 'dynamic-import'),
     all: new Set(Object.keys(metafile.inputs)),
     /** SDK clients and libraries (client-*, lib-*) inside the bundle. */
-    sdk: [...new Set(Object.keys(metafile.inputs).flatMap((f) => /node_modules\/(@aws-sdk\/(?:client|lib)-[^/]+)\//.exec(f)?.[1] ?? []))].sort(),
+    sdk: [
+      ...new Set(Object.keys(metafile.inputs).flatMap((f) => /node_modules\/(@aws-sdk\/(?:client|lib)-[^/]+)\//.exec(f)?.[1] ?? [])),
+    ].sort(),
     /** Packages left to the runtime: none. */
-    external: Object.values(metafile.inputs).flatMap((i) => i.imports.filter((x) => x.external && !x.path.startsWith('node:') && !isBuiltin(x.path)).map((x) => x.path)),
+    external: Object.values(metafile.inputs).flatMap((i) =>
+      i.imports.filter((x) => x.external && !x.path.startsWith('node:') && !isBuiltin(x.path)).map((x) => x.path),
+    ),
   };
 }
 
@@ -94,7 +100,11 @@ const expected: Record<string, { entry: string; sdk: string[]; dicom: 'at-start'
   // Lambda: a delete the request's time does not cover continues in an invocation of the function itself.
   delete: { entry: functionGroups.delete.entry, sdk: [...DYNAMODB, '@aws-sdk/client-lambda', ...S3], dicom: false },
   // Check Send Result reads the batch outcomes' objects for the Failed SOP Instance UID List.
-  send: { entry: functionGroups.send.entry, sdk: [...DYNAMODB, ...S3, '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sfn'], dicom: 'at-start' },
+  send: {
+    entry: functionGroups.send.entry,
+    sdk: [...DYNAMODB, ...S3, '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sfn'],
+    dicom: 'at-start',
+  },
   capabilities: { entry: functionGroups.capabilities.entry, sdk: [], dicom: false },
   npi: { entry: functionGroups.npi.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },
   resolve: { entry: sendTaskFunctions.resolve.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },
@@ -110,25 +120,29 @@ describe('Lambda bundles', () => {
     expect(new Set(Object.values(expected).map((e) => e.entry))).toEqual(entries);
   });
 
-  it.each(Object.entries(expected))('%s: only its own SDK clients and libraries', async (_name, spec) => {
-    const b = await bundle(spec.entry);
-    expect(b.sdk).toEqual([...spec.sdk].sort());
-    expect(has(b.atStart, 'dcmjs')).toBe(spec.dicom === 'at-start');
-    expect(has(b.all, 'dcmjs')).toBe(spec.dicom !== false);
-    expect(has(b.atStart, 'dcmjs-dimse')).toBe(false);
-    if (spec.entry !== sendTaskFunctions.deliver.entry) expect(has(b.all, 'dcmjs-dimse')).toBe(false);
-    expect(b.bytes).toBeLessThan(MAX_BUNDLE_BYTES);
-    expect(b.external).toEqual([]);
-    // The package.json each client reports in its user agent, at the lockfile's version.
-    const code = Buffer.from(b.code).toString();
-    for (const pkg of spec.sdk) {
-      const version = lockfile.packages[`node_modules/${pkg}`]?.version;
-      expect(version, pkg).toMatch(/^3\./);
-      if (pkg.startsWith('@aws-sdk/client-')) expect(code, pkg).toContain(`{name:"${pkg}",version:"${version}"`);
-    }
-    // One build of dcmjs, whoever imports or requires it (bundling.ts `alias`).
-    expect([...b.all].filter((f) => /node_modules\/dcmjs\/build\//.test(f)).length).toBe(spec.dicom ? 1 : 0);
-  }, 60_000);
+  it.each(Object.entries(expected))(
+    '%s: only its own SDK clients and libraries',
+    async (_name, spec) => {
+      const b = await bundle(spec.entry);
+      expect(b.sdk).toEqual([...spec.sdk].sort());
+      expect(has(b.atStart, 'dcmjs')).toBe(spec.dicom === 'at-start');
+      expect(has(b.all, 'dcmjs')).toBe(spec.dicom !== false);
+      expect(has(b.atStart, 'dcmjs-dimse')).toBe(false);
+      if (spec.entry !== sendTaskFunctions.deliver.entry) expect(has(b.all, 'dcmjs-dimse')).toBe(false);
+      expect(b.bytes).toBeLessThan(MAX_BUNDLE_BYTES);
+      expect(b.external).toEqual([]);
+      // The package.json each client reports in its user agent, at the lockfile's version.
+      const code = Buffer.from(b.code).toString();
+      for (const pkg of spec.sdk) {
+        const version = lockfile.packages[`node_modules/${pkg}`]?.version;
+        expect(version, pkg).toMatch(/^3\./);
+        if (pkg.startsWith('@aws-sdk/client-')) expect(code, pkg).toContain(`{name:"${pkg}",version:"${version}"`);
+      }
+      // One build of dcmjs, whoever imports or requires it (bundling.ts `alias`).
+      expect([...b.all].filter((f) => /node_modules\/dcmjs\/build\//.test(f)).length).toBe(spec.dicom ? 1 : 0);
+    },
+    60_000,
+  );
 
   // The functions run without --enable-source-maps (it read and parsed the map at every cold start):
   // a Task's failure and the 500 log map their stacks from the map beside the bundle when they happen.
@@ -144,7 +158,10 @@ describe('Lambda bundles', () => {
       delete process.env.BUCKET_NAME;
       delete process.env.TABLE_NAME;
       try {
-        return await finalize({ transactionUID: '1.2.3' }).then(() => undefined, (e: Error) => e);
+        return await finalize({ transactionUID: '1.2.3' }).then(
+          () => undefined,
+          (e: Error) => e,
+        );
       } finally {
         for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
       }
@@ -178,10 +195,14 @@ describe('Lambda bundles', () => {
       scp = await startStoreScp('BUNDLE_SCP', ['+xi']); // Implicit VR Little Endian only
       const bytes = makeInstance({ patientID: 'BUNDLE-1', approximateBytes: 20_000 });
       const { sopInstanceUID, sopClassUID } = readPart10(bytes);
-      const outcome = await storeByCStore({ aeTitle: 'BUNDLE_SCP', host: '127.0.0.1', port: scp.port }, [{ sopInstanceUID, sopClassUID, bytes }], {
-        callingAeTitle: 'ARCHIVE',
-        timeoutMs: 10_000,
-      });
+      const outcome = await storeByCStore(
+        { aeTitle: 'BUNDLE_SCP', host: '127.0.0.1', port: scp.port },
+        [{ sopInstanceUID, sopClassUID, bytes }],
+        {
+          callingAeTitle: 'ARCHIVE',
+          timeoutMs: 10_000,
+        },
+      );
       expect(outcome).toMatchObject({ completed: [sopInstanceUID], warning: [], failed: [] });
       const received = await readdir(scp.dir);
       expect(received).toHaveLength(1);
@@ -193,13 +214,25 @@ describe('Lambda bundles', () => {
   });
 
   it.each(
-    [...Object.values(functionGroups), ...Object.values(sendTaskFunctions)].map((f) => [f.entry, 'handler' in f ? f.handler : 'handler'] as const),
-  )('%s loads with require(), as the Lambda runtime loads a CommonJS handler, and exports %s', async (entry, handlerName) => {
-    const b = await bundle(entry);
-    const file = writeBundle(path.basename(entry, '.ts'), b.code);
-    const script = `const m = require(${JSON.stringify(file)}); process.stdout.write(typeof m[${JSON.stringify(handlerName)}]);`;
-    // A fresh process with the variables the CDK sets: loading must not reach the network.
-    const env = { PATH: process.env.PATH, BUCKET_NAME: 'b', TABLE_NAME: 't', AWS_REGION: 'us-east-1', SEND_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:s' };
-    expect(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' })).toBe('function');
-  }, 60_000);
+    [...Object.values(functionGroups), ...Object.values(sendTaskFunctions)].map(
+      (f) => [f.entry, 'handler' in f ? f.handler : 'handler'] as const,
+    ),
+  )(
+    '%s loads with require(), as the Lambda runtime loads a CommonJS handler, and exports %s',
+    async (entry, handlerName) => {
+      const b = await bundle(entry);
+      const file = writeBundle(path.basename(entry, '.ts'), b.code);
+      const script = `const m = require(${JSON.stringify(file)}); process.stdout.write(typeof m[${JSON.stringify(handlerName)}]);`;
+      // A fresh process with the variables the CDK sets: loading must not reach the network.
+      const env = {
+        PATH: process.env.PATH,
+        BUCKET_NAME: 'b',
+        TABLE_NAME: 't',
+        AWS_REGION: 'us-east-1',
+        SEND_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:s',
+      };
+      expect(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' })).toBe('function');
+    },
+    60_000,
+  );
 });

@@ -34,7 +34,11 @@ describe('API stage', () => {
   it('logs errors in the access log; execution logs only by context, into a group with retention', () => {
     expect(stageOf(template).MethodSettings[0].LoggingLevel).toBe('OFF');
     const format = JSON.parse(stageOf(template).AccessLogSetting.Format);
-    expect(format).toMatchObject({ status: '$context.status', errorMessage: '$context.error.message', integrationError: '$context.integrationErrorMessage' });
+    expect(format).toMatchObject({
+      status: '$context.status',
+      errorMessage: '$context.error.message',
+      integrationError: '$context.integrationErrorMessage',
+    });
     // No concrete path or query: UIDs and patient attributes stay out of the log.
     expect(Object.values(format)).not.toContain('$context.path');
 
@@ -52,7 +56,9 @@ describe('names and protection across destroy and redeploy', () => {
   it('names the WAF log group after the web ACL id, new at each creation', () => {
     const { template } = synth();
     const resources = template.toJSON().Resources as Resources;
-    const wafGroups = Object.values(resources).filter((r) => r.Type === 'AWS::Logs::LogGroup' && JSON.stringify(r.Properties.LogGroupName ?? '').includes('aws-waf-logs-'));
+    const wafGroups = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::Logs::LogGroup' && JSON.stringify(r.Properties.LogGroupName ?? '').includes('aws-waf-logs-'),
+    );
     expect(wafGroups).toHaveLength(1);
     const [webAclId] = Object.entries(resources).find(([, r]) => r.Type === 'AWS::WAFv2::WebACL')!;
     expect(wafGroups[0]!.Properties.LogGroupName).toEqual({ 'Fn::Join': ['', ['aws-waf-logs-Test-', { 'Fn::GetAtt': [webAclId, 'Id'] }]] });
@@ -72,7 +78,17 @@ describe('names and protection across destroy and redeploy', () => {
 
   it("reads the Send manifest through the deployment's partition", () => {
     const definition = (partition?: string) =>
-      buildSendStateMachineDefinition({ mode: 'distributed', resolveArn: 'r', deliverArn: 'd', finalizeArn: 'f', failArn: 'x', manifestBucket: 'b', batchSize: 1, maxConcurrency: 1, partition });
+      buildSendStateMachineDefinition({
+        mode: 'distributed',
+        resolveArn: 'r',
+        deliverArn: 'd',
+        finalizeArn: 'f',
+        failArn: 'x',
+        manifestBucket: 'b',
+        batchSize: 1,
+        maxConcurrency: 1,
+        partition,
+      });
     expect(JSON.stringify(definition('aws-cn'))).toContain('"arn:aws-cn:states:::s3:getObject"');
     const { template } = synth();
     const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));

@@ -68,7 +68,11 @@ dcmtkSuite('DIMSE gateway container program (lib/dimse/build.ts, as lib/dimse/Do
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       await expect.poll(() => output, { timeout: 30_000, interval: 100 }).toContain('dimse-gateway-listening');
-      expect(JSON.parse(output.split('\n').find((l) => l.includes('dimse-gateway-listening'))!)).toEqual({ event: 'dimse-gateway-listening', aeTitle: AET, port });
+      expect(JSON.parse(output.split('\n').find((l) => l.includes('dimse-gateway-listening'))!)).toEqual({
+        event: 'dimse-gateway-listening',
+        aeTitle: AET,
+        port,
+      });
 
       expect((await dcmtk('echoscu', ['-aec', AET, '127.0.0.1', String(port)])).code).toBe(0);
       const [name, expected] = Object.entries(FIXTURES)[0]!;
@@ -76,7 +80,11 @@ dcmtkSuite('DIMSE gateway container program (lib/dimse/build.ts, as lib/dimse/Do
       expect(stored.code, stored.out).toBe(0);
 
       const { clients } = fixture();
-      const entry = await new DynamoMetadataIndex(clients.dynamodb, TABLE, 8).getInstance(expected.studyInstanceUID, expected.seriesInstanceUID, expected.sopInstanceUID);
+      const entry = await new DynamoMetadataIndex(clients.dynamodb, TABLE, 8).getInstance(
+        expected.studyInstanceUID,
+        expected.seriesInstanceUID,
+        expected.sopInstanceUID,
+      );
       expect(entry?.instance).toBeDefined();
       const object = await new S3BlobStore(clients.s3, BUCKET).get(entry!.instance!.objectKey);
       expect(readPart10(object!).sopInstanceUID).toBe(expected.sopInstanceUID);

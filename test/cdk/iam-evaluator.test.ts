@@ -56,7 +56,10 @@ describe('IAM harness evaluator', () => {
   });
 
   it('reports a caller that has no role in the template', async () => {
-    const denied = await denials(iamRequests([call('cleanup', 'S3', 'DeleteObject', { Bucket: LOCAL_BUCKET, Key: 'k' })], account), account);
+    const denied = await denials(
+      iamRequests([call('cleanup', 'S3', 'DeleteObject', { Bucket: LOCAL_BUCKET, Key: 'k' })], account),
+      account,
+    );
     expect(denied.map((d) => d.decision)).toEqual(['no role in the template for this caller']);
   });
 });

@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app';
 
 interface ValidationReport {
-  pluginReports: { pluginName: string; violations: { ruleName: string; severity: string; violatingConstructs: { constructPath: string }[] }[] }[];
+  pluginReports: {
+    pluginName: string;
+    violations: { ruleName: string; severity: string; violatingConstructs: { constructPath: string }[] }[];
+  }[];
 }
 
 /**
@@ -20,14 +23,16 @@ interface ValidationReport {
 function nagFindings(context: Record<string, unknown>): string[] {
   const { app } = buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } }));
   const assembly = app.synth();
-  const report = JSON.parse(
-    readFileSync(path.join(assembly.directory, VALIDATION_REPORT_FILE), 'utf8'),
-  ) as ValidationReport;
+  const report = JSON.parse(readFileSync(path.join(assembly.directory, VALIDATION_REPORT_FILE), 'utf8')) as ValidationReport;
   const reported = report.pluginReports.flatMap((p) =>
-    p.violations.map((v) => `${p.pluginName}: ${v.severity} ${v.ruleName} at ${v.violatingConstructs.map((c) => c.constructPath).join(', ')}`),
+    p.violations.map(
+      (v) => `${p.pluginName}: ${v.severity} ${v.ruleName} at ${v.violatingConstructs.map((c) => c.constructPath).join(', ')}`,
+    ),
   );
   const direct = [new AwsSolutionsChecks(), new HIPAASecurityChecks()].flatMap((pack) =>
-    pack.validateScope(app).violations.map((v) => `${pack.name}: ${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`),
+    pack
+      .validateScope(app)
+      .violations.map((v) => `${pack.name}: ${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`),
   );
   return [...reported, ...direct];
 }
@@ -88,7 +93,9 @@ describe('cdk-nag (AwsSolutions, HIPAA.Security)', { timeout: 120_000 }, () => {
     const { app, stack } = buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
     new s3.Bucket(stack, 'Unprotected');
     expect(new AwsSolutionsChecks().validateScope(app).violations.map((v) => v.ruleName)).toContain('AwsSolutions-S1');
-    expect(() => app.synth()).toThrow(/AwsSolutions-S1[\s\S]*HIPAA\.Security-S3BucketLoggingEnabled|HIPAA\.Security-S3BucketLoggingEnabled[\s\S]*AwsSolutions-S1/);
+    expect(() => app.synth()).toThrow(
+      /AwsSolutions-S1[\s\S]*HIPAA\.Security-S3BucketLoggingEnabled|HIPAA\.Security-S3BucketLoggingEnabled[\s\S]*AwsSolutions-S1/,
+    );
   });
 
   it("leaves the packs out with context nag='false'", () => {

@@ -29,7 +29,9 @@ describe('ArchiveStack NPI Service', () => {
   it('lets the NPI function read and write objects and index items, delete only its own under npi/, never scan', () => {
     const policy = logicalId(stack, stack.dicomweb.functions.npi.policy);
     const actions = policyActions(template, policy);
-    expect(actions).toEqual(expect.arrayContaining(['s3:GetObject', 's3:PutObject', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:GetItem']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['s3:GetObject', 's3:PutObject', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:GetItem']),
+    );
     expect(actions).not.toContain('dynamodb:Scan');
     expect(actions).not.toContain('s3:DeleteObjectVersion');
     // The objects of a store that lost its race for one SOP Instance UID (lambdas/storage/keys.ts objectVersion).

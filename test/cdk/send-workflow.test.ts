@@ -105,7 +105,9 @@ describe('SendWorkflow state machine', () => {
     expect(map.MaxConcurrency).toBe(8);
     const deliver = functionOf(custom.stack, custom.template, logicalId(custom.stack, custom.stack.send.functions.deliver));
     expect(deliver.Environment.Variables.SEND_MAX_BATCH_BYTES).toBe('33554432');
-    expect(functionOf(stack, template, logicalId(stack, stack.send.functions.deliver)).Environment.Variables.SEND_MAX_BATCH_BYTES).toBeUndefined(); // the default of lambdas/config.ts
+    expect(
+      functionOf(stack, template, logicalId(stack, stack.send.functions.deliver)).Environment.Variables.SEND_MAX_BATCH_BYTES,
+    ).toBeUndefined(); // the default of lambdas/config.ts
     expect(() => synth({ sendBatchSize: 0 })).toThrow(ArchiveContextError);
     expect(() => synth({ sendMaxConcurrency: 'many' })).toThrow(ArchiveContextError);
     expect(() => synth({ sendMaxBatchBytes: '64MB' })).toThrow(ArchiveContextError);
@@ -194,7 +196,10 @@ describe('SendWorkflow task function grants', () => {
   it('grants no task any Step Functions, Scan or delete action', () => {
     for (const task of tasks) {
       const actions = actionsOfTask(task);
-      expect(actions.filter((a) => a.startsWith('states:')), task).toEqual([]);
+      expect(
+        actions.filter((a) => a.startsWith('states:')),
+        task,
+      ).toEqual([]);
       expect(actions, task).not.toContain('dynamodb:Scan');
       expect(actions, task).not.toContain('s3:DeleteObject');
     }
@@ -209,7 +214,10 @@ describe('SendWorkflow destination registry', () => {
     expect(secrets).toHaveLength(1);
     expect(secrets[0]!.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [logicalId(stack, stack.send.destinationsKey), 'Arn'] });
     expect(JSON.parse(secrets[0]!.Properties.SecretString)).toEqual({ destinations });
-    template.hasResourceProperties('AWS::KMS::Key', { Description: 'DICOMweb archive: SEND-RS destination registry', EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      Description: 'DICOMweb archive: SEND-RS destination registry',
+      EnableKeyRotation: true,
+    });
   });
 
   it('starts empty, and reads destinations given as JSON text (-c destinations=...)', () => {
@@ -264,22 +272,32 @@ describe('Send API function', () => {
     const arnPrefix = 'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>';
     expect(resourcesFor(statements, 'states:StartExecution')).toEqual([`<${logicalId(stack, stack.send.stateMachine)}>`]);
     expect(resourcesFor(statements, 'states:DescribeExecution')).toEqual([`${arnPrefix}:execution:Test-Send:*`]);
-    expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('states:')).sort()).toEqual([
-      'states:DescribeExecution',
-      'states:StartExecution',
-    ]);
+    expect(
+      statements
+        .flatMap(actionsOf)
+        .filter((a) => a.startsWith('states:'))
+        .sort(),
+    ).toEqual(['states:DescribeExecution', 'states:StartExecution']);
     expect(resourcesFor(statements, 'secretsmanager:GetSecretValue')).toEqual([`<${logicalId(stack, stack.send.destinations)}>`]);
     expect(statements.flatMap(actionsOf)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
     // The batch outcomes a final response lists (send-requests/{transactionUID}/outcomes/), read only.
     expect(resourcesFor(statements, 's3:GetObject')).toEqual([`<${logicalId(stack, stack.storage.bucket)}.Arn>/send-requests/*`]);
-    expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('s3:')).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
+    expect(
+      statements
+        .flatMap(actionsOf)
+        .filter((a) => a.startsWith('s3:'))
+        .sort(),
+    ).toEqual(['s3:GetObject', 's3:ListBucket']);
   });
 
   it('is the only API function that may start a Send or read the registry', () => {
     for (const [group, fn] of Object.entries(stack.dicomweb.functions)) {
       if (group === 'send') continue;
       const actions = policyActions(template, logicalId(stack, fn.policy));
-      expect(actions.filter((a) => a.startsWith('states:') || a.startsWith('secretsmanager:')), group).toEqual([]);
+      expect(
+        actions.filter((a) => a.startsWith('states:') || a.startsWith('secretsmanager:')),
+        group,
+      ).toEqual([]);
       expect(functionOf(stack, template, logicalId(stack, fn)).Environment.Variables.SEND_STATE_MACHINE_ARN, group).toBeUndefined();
     }
   });
@@ -297,7 +315,9 @@ describe('SendWorkflow: Deliver in a VPC (contexts deliverVpcId, deliverSubnetId
     expect(deliver.VpcConfig).toEqual({ SubnetIds: SUBNETS, SecurityGroupIds: [{ 'Fn::GetAtt': [groupId, 'GroupId'] }] });
     expect(resources[groupId]!.Properties.VpcId).toBe(VPC);
     expect(resources[groupId]!.Properties.SecurityGroupIngress).toBeUndefined();
-    expect(resources[groupId]!.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ IpProtocol: 'tcp', FromPort: 0, ToPort: 65535 })]);
+    expect(resources[groupId]!.Properties.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 0, ToPort: 65535 }),
+    ]);
     for (const task of tasks.filter((t) => t !== 'deliver')) {
       expect(functionOf(stack, template, logicalId(stack, stack.send.functions[task])).VpcConfig, task).toBeUndefined();
     }

@@ -27,11 +27,16 @@ const XSS = /<script/i;
 const LFI = /\.\.\//;
 
 function queryValues(query: string): string[] {
-  return query.split('&').filter(Boolean).map((pair) => decodeURIComponent(pair.slice(pair.indexOf('=') + 1).replace(/\+/g, ' ')));
+  return query
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => decodeURIComponent(pair.slice(pair.indexOf('=') + 1).replace(/\+/g, ' ')));
 }
 
 function inspectedBody(r: WafRequest): string {
-  return Buffer.from(r.body ?? new Uint8Array()).subarray(0, BODY_INSPECTION_BYTES).toString('latin1');
+  return Buffer.from(r.body ?? new Uint8Array())
+    .subarray(0, BODY_INSPECTION_BYTES)
+    .toString('latin1');
 }
 
 /** CRS rule -> [label suffix, does the request match]. */
@@ -97,7 +102,14 @@ function matches(s: Json, r: WafRequest, labels: Set<string>): boolean {
   if (s.SizeConstraintStatement) {
     const x = s.SizeConstraintStatement;
     const size = Buffer.byteLength(transform(field(r, x.FieldToMatch), x.TextTransformations));
-    const by: Record<string, boolean> = { GT: size > x.Size, GE: size >= x.Size, LT: size < x.Size, LE: size <= x.Size, EQ: size === x.Size, NE: size !== x.Size };
+    const by: Record<string, boolean> = {
+      GT: size > x.Size,
+      GE: size >= x.Size,
+      LT: size < x.Size,
+      LE: size <= x.Size,
+      EQ: size === x.Size,
+      NE: size !== x.Size,
+    };
     return by[x.ComparisonOperator]!;
   }
   throw new Error(`statement not modelled: ${Object.keys(s).join(', ')}`);

@@ -47,22 +47,38 @@ describe('WAF web ACL over DICOMweb traffic', () => {
 
   it('passes binary STOW-RS bodies whose bytes happen to look like attacks', () => {
     const body = binary(1_000_000, '<script', '../../etc/passwd', 'http://169.254.169.254/latest');
-    for (const type of ['multipart/related; type="application/dicom"; boundary=xyz', 'Multipart/Related; boundary=xyz', 'application/dicom']) {
+    for (const type of [
+      'multipart/related; type="application/dicom"; boundary=xyz',
+      'Multipart/Related; boundary=xyz',
+      'application/dicom',
+    ]) {
       expect(verdict({ method: 'POST', path: '/prod/studies', headers: { 'content-type': type }, body }), type).toEqual(allowed);
     }
     const json = Buffer.from(JSON.stringify([{ '00100010': { vr: 'PN', Value: [{ Alphabetic: 'A<script' }] }, pad: 'x'.repeat(20_000) }]));
-    expect(verdict({ method: 'POST', path: '/prod/studies', headers: { 'content-type': 'application/dicom+json' }, body: json })).toEqual(allowed);
+    expect(verdict({ method: 'POST', path: '/prod/studies', headers: { 'content-type': 'application/dicom+json' }, body: json })).toEqual(
+      allowed,
+    );
   });
 
   it('still blocks the same patterns outside DICOMweb bodies, paths and the Send destination', () => {
     const block = (r: WafRequest) => verdict(r).action;
-    expect(block({ method: 'POST', path: '/prod/studies', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"a":"<script>"}') })).toBe('block');
+    expect(
+      block({
+        method: 'POST',
+        path: '/prod/studies',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from('{"a":"<script>"}'),
+      }),
+    ).toBe('block');
     expect(block({ method: 'POST', path: '/prod/studies', headers: { 'content-type': 'text/plain' }, body: binary(9000) })).toBe('block');
     expect(block({ method: 'POST', path: '/prod/studies', body: Buffer.from('x=../../etc/passwd') })).toBe('block');
     expect(block({ method: 'GET', path: '/prod/studies', query: `PatientName=${encodeURIComponent('http://1.2.3.4/x')}` })).toBe('block');
     expect(block({ method: 'GET', path: '/prod/studies', query: `StudyInstanceUID=${'1'.repeat(MAX_QUERY_STRING_BYTES)}` })).toBe('block');
     expect(block({ method: 'GET', path: `/prod/studies/${study}/../../etc/passwd` })).toBe('block');
     expect(block({ method: 'GET', path: '/prod/studies', query: `PatientName=${encodeURIComponent('<script>')}` })).toBe('block');
-    expect(verdict({ method: 'GET', path: `/prod/studies/${study}/frames/${'1,'.repeat(5000)}1` })).toEqual({ action: 'block', by: 'UriPathTooLong' });
+    expect(verdict({ method: 'GET', path: `/prod/studies/${study}/frames/${'1,'.repeat(5000)}1` })).toEqual({
+      action: 'block',
+      by: 'UriPathTooLong',
+    });
   });
 });

@@ -6,12 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  LAMBDA_MAX_REQUEST_BYTES,
-  LAMBDA_MAX_STREAMED_RESPONSE_BYTES,
-  loadConfig,
-  SEND_WAIT_MS_MAX,
-} from '../../lambdas/config';
+import { LAMBDA_MAX_REQUEST_BYTES, LAMBDA_MAX_STREAMED_RESPONSE_BYTES, loadConfig, SEND_WAIT_MS_MAX } from '../../lambdas/config';
 import { BUFFERED_FUNCTION_TIMEOUT_SECONDS, STREAMED_FUNCTION_TIMEOUT_SECONDS } from '../../lambdas/http/routes';
 
 const root = path.resolve(__dirname, '../..');
@@ -76,7 +71,9 @@ describe('limits stated in the documents', () => {
   });
 
   it.each(Object.keys(docs) as Doc[])('%s: states the request limit only as the constant', (doc) => {
-    const claims = [/request limit \(([\d,]+) bytes/, /request is anyway at most ([\d,]+) bytes/, /carries at most ([\d,]+) bytes/].flatMap((p) => stated(doc, p));
+    const claims = [/request limit \(([\d,]+) bytes/, /request is anyway at most ([\d,]+) bytes/, /carries at most ([\d,]+) bytes/].flatMap(
+      (p) => stated(doc, p),
+    );
     for (const claim of claims) expect(claim).toBe(LAMBDA_MAX_REQUEST_BYTES);
     expect(docs[doc]).not.toMatch(/6,225,920/);
   });

@@ -15,7 +15,10 @@ export function statementRows(markdown: string): string[] {
   const ids: string[] = [];
   for (const line of markdown.split('\n')) {
     if (!line.startsWith('|') || line.startsWith('|---')) continue;
-    const cells = line.trim().replace(/^\||\|$/g, '').split('|');
+    const cells = line
+      .trim()
+      .replace(/^\||\|$/g, '')
+      .split('|');
     const last = cells[cells.length - 1]!.trim();
     for (const m of last.matchAll(/`([^`]+)`/g)) if (ID.test(m[1]!)) ids.push(m[1]!);
   }
@@ -62,6 +65,10 @@ describe('conformance statement rows <-> tests', () => {
 
   it('the parsers find what they should (so the checks above can fail)', () => {
     expect(statementRows('| Failure | 409 (Conflict) | none stored | `x.store.409` |\n|---|---|')).toEqual(['x.store.409']);
-    expect(testTags("it('[x.store.409] [x.y.z] refuses', () => {})\nit.each([1])('[a.b] %i', () => {})")).toEqual(['x.store.409', 'x.y.z', 'a.b']);
+    expect(testTags("it('[x.store.409] [x.y.z] refuses', () => {})\nit.each([1])('[a.b] %i', () => {})")).toEqual([
+      'x.store.409',
+      'x.y.z',
+      'a.b',
+    ]);
   });
 });

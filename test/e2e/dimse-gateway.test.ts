@@ -88,7 +88,11 @@ suite('DIMSE gateway with dcmtk peers', () => {
   beforeAll(async () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'dimse-e2e-'));
     refusedPort = await freePort();
-    [dest, slow, plain] = await Promise.all([startStoreScp('DEST'), startStoreScp('SLOW', ['+xa', '--sleep-during', '1']), startStoreScp('PLAIN', [])]);
+    [dest, slow, plain] = await Promise.all([
+      startStoreScp('DEST'),
+      startStoreScp('SLOW', ['+xa', '--sleep-during', '1']),
+      startStoreScp('PLAIN', []),
+    ]);
     web = await tempArchive();
     gw = await tempArchive({ dimsePort: 0, env: { SEND_WAIT_MS: '300', SEND_BATCH_SIZE: '4', DIMSE_CSTORE_TIMEOUT_MS: '5000' } });
     const dimse = (aeTitle: string, port: number) => ({ aeTitle, host: '127.0.0.1', port });
@@ -106,7 +110,10 @@ suite('DIMSE gateway with dcmtk peers', () => {
       }),
     );
     proxy = await tempArchive({ dimsePort: 0, env: { DIMSE_AET: 'PROXY', DIMSE_MOVE_PROXY_ORIGIN: gw.url } });
-    await writeFile(path.join(proxy.dataDir, 'destinations.json'), JSON.stringify({ destinations: [{ url: DEST_URL, ...dimse('DEST', dest.port) }] }));
+    await writeFile(
+      path.join(proxy.dataDir, 'destinations.json'),
+      JSON.stringify({ destinations: [{ url: DEST_URL, ...dimse('DEST', dest.port) }] }),
+    );
 
     const files = await Promise.all(
       study2.instances.map(async (i) => {
@@ -195,11 +202,26 @@ suite('DIMSE gateway with dcmtk peers', () => {
     });
 
     it.each([
-      ['unavailable (throttled, unreachable): retry later', new ServiceUnavailableError('S3 is unavailable, retry later'), 'storage unavailable, retry later'],
-      ['failing otherwise (permissions, configuration): see the log', Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }), 'storage failed, see the gateway log'],
+      [
+        'unavailable (throttled, unreachable): retry later',
+        new ServiceUnavailableError('S3 is unavailable, retry later'),
+        'storage unavailable, retry later',
+      ],
+      [
+        'failing otherwise (permissions, configuration): see the log',
+        Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }),
+        'storage failed, see the gateway log',
+      ],
     ])('[dimse.cstore-scp.a700] answers A700 when the storage is %s', async (_, fault, comment) => {
       const blobs = new MemoryBlobStore();
-      const failing: BlobStore = { ...blobs, get: (k) => blobs.get(k), getStream: (k, start) => blobs.getStream(k, start), getRange: (k, start, end) => blobs.getRange(k, start, end), delete: (k) => blobs.delete(k), put: () => Promise.reject(fault) };
+      const failing: BlobStore = {
+        ...blobs,
+        get: (k) => blobs.get(k),
+        getStream: (k, start) => blobs.getStream(k, start),
+        getRange: (k, start, end) => blobs.getRange(k, start, end),
+        delete: (k) => blobs.delete(k),
+        put: () => Promise.reject(fault),
+      };
       const index = new MemoryMetadataIndex();
       const search = new SearchService(index, { maxCandidates: 10, defaultLimit: 10, maxLimit: 10 });
       const gateway = await startDimseGateway(
@@ -216,7 +238,14 @@ suite('DIMSE gateway with dcmtk peers', () => {
         { port: 0 },
       );
       try {
-        const r = await dcmtk('storescu', ['-d', '-aec', 'BROKEN', '127.0.0.1', String(gateway.port), path.join(FIXTURES_DIR, 'ct-explicit-le.dcm')]);
+        const r = await dcmtk('storescu', [
+          '-d',
+          '-aec',
+          'BROKEN',
+          '127.0.0.1',
+          String(gateway.port),
+          path.join(FIXTURES_DIR, 'ct-explicit-le.dcm'),
+        ]);
         expect(statuses(r.out)).toEqual([0xa700]);
         expect(r.out).toContain(`(0000,0902) LO [${comment}]`);
         // The refused instance is not indexed.
@@ -290,14 +319,25 @@ suite('DIMSE gateway with dcmtk peers', () => {
     });
 
     it('[dimse.cfind-scp.ff00] STUDY level (Study Root): the study with its counters and the Retrieve AE Title', async () => {
-      const r = await find('-S', ['QueryRetrieveLevel=STUDY', `StudyInstanceUID=${study2.studyInstanceUID}`, 'NumberOfStudyRelatedInstances', 'RetrieveAETitle', 'PatientName']);
+      const r = await find('-S', [
+        'QueryRetrieveLevel=STUDY',
+        `StudyInstanceUID=${study2.studyInstanceUID}`,
+        'NumberOfStudyRelatedInstances',
+        'RetrieveAETitle',
+        'PatientName',
+      ]);
       expect(r.statuses).toEqual([0xff00, 0x0000]);
       expect(Number(r.value(r.matches[0]!, '00201208'))).toBe(6);
       expect(r.value(r.matches[0]!, '00080054')).toBe('ARCHIVE');
     });
 
     it('SERIES level: the two series of the study', async () => {
-      const r = await find('-S', ['QueryRetrieveLevel=SERIES', `StudyInstanceUID=${study2.studyInstanceUID}`, 'SeriesInstanceUID', 'NumberOfSeriesRelatedInstances']);
+      const r = await find('-S', [
+        'QueryRetrieveLevel=SERIES',
+        `StudyInstanceUID=${study2.studyInstanceUID}`,
+        'SeriesInstanceUID',
+        'NumberOfSeriesRelatedInstances',
+      ]);
       expect(r.statuses).toEqual([0xff00, 0xff00, 0x0000]);
       expect(r.matches.map((m) => Number(r.value(m, '00201209')))).toEqual([3, 3]);
     });
@@ -308,11 +348,21 @@ suite('DIMSE gateway with dcmtk peers', () => {
       await writeFile(file, makeJapaneseInstance({ patientID }));
       expect(statuses((await dcmtk('storescu', ['-d', ...gwArgs(), file])).out)).toEqual([0x0000]);
       // The key: ideographic group only, 山田* in JIS X 0208 (ESC $ B ... ESC ( B), as a Japanese SCU sends it.
-      const r = await find('-S', ['QueryRetrieveLevel=STUDY', 'SpecificCharacterSet=\\ISO 2022 IR 87', `PatientID=${patientID}`, 'PatientName==\x1b$B;3ED\x1b(B*']);
+      const r = await find('-S', [
+        'QueryRetrieveLevel=STUDY',
+        'SpecificCharacterSet=\\ISO 2022 IR 87',
+        `PatientID=${patientID}`,
+        'PatientName==\x1b$B;3ED\x1b(B*',
+      ]);
       expect(r.statuses).toEqual([0xff00, 0x0000]);
       expect(r.matches[0]!['00100010']!.Value).toEqual([JAPANESE_NAME.json]);
       // A key for another name matches nothing.
-      const none = await find('-S', ['QueryRetrieveLevel=STUDY', 'SpecificCharacterSet=\\ISO 2022 IR 87', `PatientID=${patientID}`, 'PatientName==\x1b$B;3ED4V\x1b(B*']);
+      const none = await find('-S', [
+        'QueryRetrieveLevel=STUDY',
+        'SpecificCharacterSet=\\ISO 2022 IR 87',
+        `PatientID=${patientID}`,
+        'PatientName==\x1b$B;3ED4V\x1b(B*',
+      ]);
       expect(none.statuses).toEqual([0x0000]);
     });
 
@@ -344,8 +394,25 @@ suite('DIMSE gateway with dcmtk peers', () => {
   });
 
   describe('C-MOVE', () => {
-    const move = async (aeTitle: string, destination: string, keys: readonly string[], extra: readonly string[] = [], port = gw.dimse!.port) => {
-      const r = await dcmtk('movescu', ['-d', '-S', '-aec', aeTitle, '127.0.0.1', String(port), '-aem', destination, ...extra, ...keys.flatMap((k) => ['-k', k])]);
+    const move = async (
+      aeTitle: string,
+      destination: string,
+      keys: readonly string[],
+      extra: readonly string[] = [],
+      port = gw.dimse!.port,
+    ) => {
+      const r = await dcmtk('movescu', [
+        '-d',
+        '-S',
+        '-aec',
+        aeTitle,
+        '127.0.0.1',
+        String(port),
+        '-aem',
+        destination,
+        ...extra,
+        ...keys.flatMap((k) => ['-k', k]),
+      ]);
       return { responses: moveResponses(r.out), out: r.out };
     };
     const last = (r: { responses: Counters[] }) => r.responses[r.responses.length - 1]!;
@@ -360,20 +427,46 @@ suite('DIMSE gateway with dcmtk peers', () => {
       }
       expect(await dest.received()).toEqual(expect.arrayContaining(FIXTURE_SOP_UIDS));
       // The data set arrives as stored (the JPEG one too: storescp accepts its transfer syntax).
-      const received = await readFile(path.join(dest.dir, (await readdir(dest.dir)).find((f) => f.endsWith(MR.sopInstanceUID))!));
+      const received = await readFile(
+        path.join(
+          dest.dir,
+          (await readdir(dest.dir)).find((f) => f.endsWith(MR.sopInstanceUID))!,
+        ),
+      );
       const original = await readFile(path.join(FIXTURES_DIR, 'mr-implicit-le.dcm'));
       expect(readPart10(received).dict['00100010']).toEqual(readPart10(original).dict['00100010']);
     });
 
     it('moves at SERIES level (Study Root) and IMAGE level (Patient Root)', async () => {
       const series = study2.instances[3]!.seriesInstanceUID;
-      const bySeries = await move('ARCHIVE', 'DEST', ['QueryRetrieveLevel=SERIES', `StudyInstanceUID=${study2.studyInstanceUID}`, `SeriesInstanceUID=${series}`]);
+      const bySeries = await move('ARCHIVE', 'DEST', [
+        'QueryRetrieveLevel=SERIES',
+        `StudyInstanceUID=${study2.studyInstanceUID}`,
+        `SeriesInstanceUID=${series}`,
+      ]);
       expect(last(bySeries)).toMatchObject({ status: 0x0000, completed: 3 });
       const sop = study2.instances[0]!;
-      const r = await dcmtk('movescu', ['-d', '-P', ...gwArgs(), '-aem', 'DEST', '-k', 'QueryRetrieveLevel=IMAGE', '-k', 'PatientID=DIMSE-2',
-        '-k', `StudyInstanceUID=${study2.studyInstanceUID}`, '-k', `SeriesInstanceUID=${sop.seriesInstanceUID}`, '-k', `SOPInstanceUID=${sop.sopInstanceUID}`]);
+      const r = await dcmtk('movescu', [
+        '-d',
+        '-P',
+        ...gwArgs(),
+        '-aem',
+        'DEST',
+        '-k',
+        'QueryRetrieveLevel=IMAGE',
+        '-k',
+        'PatientID=DIMSE-2',
+        '-k',
+        `StudyInstanceUID=${study2.studyInstanceUID}`,
+        '-k',
+        `SeriesInstanceUID=${sop.seriesInstanceUID}`,
+        '-k',
+        `SOPInstanceUID=${sop.sopInstanceUID}`,
+      ]);
       expect(moveResponses(r.out).at(-1)).toMatchObject({ status: 0x0000, completed: 1 });
-      expect(await dest.received()).toEqual(expect.arrayContaining([sop.sopInstanceUID, ...study2.instances.slice(3).map((i) => i.sopInstanceUID)]));
+      expect(await dest.received()).toEqual(
+        expect.arrayContaining([sop.sopInstanceUID, ...study2.instances.slice(3).map((i) => i.sopInstanceUID)]),
+      );
     });
 
     it('[dimse.cmove-scp.b000] a sub-operation without an acceptable presentation context fails: Warning (B000) with the failed instance listed', async () => {
@@ -441,7 +534,10 @@ suite('DIMSE gateway with dcmtk peers', () => {
       for (const f of await readdir(dest.dir)) await rm(path.join(dest.dir, f));
       const uid = newUid();
       const target = `${gw.url}/studies/${study2.studyInstanceUID}/series/send-requests/${uid}`;
-      const sent = await fetch(`${target}?destination=${encodeURIComponent(DEST_URL)}`, { method: 'POST', headers: { Accept: DICOM_JSON } });
+      const sent = await fetch(`${target}?destination=${encodeURIComponent(DEST_URL)}`, {
+        method: 'POST',
+        headers: { Accept: DICOM_JSON },
+      });
       expect([200, 202]).toContain(sent.status);
       let module: Record<string, { Value?: number[] }> = {};
       for (let i = 0; i < 100; i++) {

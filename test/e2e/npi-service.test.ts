@@ -80,7 +80,12 @@ beforeAll(async () => {
   a = await tempArchive({ env: { SEND_WAIT_MS: '300' } });
   await writeFile(
     path.join(a.dataDir, 'destinations.json'),
-    JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }, { url: held.url, auth: { type: 'none' } }] }),
+    JSON.stringify({
+      destinations: [
+        { url: b.url, auth: { type: 'none' } },
+        { url: held.url, auth: { type: 'none' } },
+      ],
+    }),
   );
 });
 afterAll(async () => {
@@ -158,7 +163,7 @@ describe.each(npiSamples('101'))('$npiName', (sample) => {
     const ct = makeInstance();
     const r = await storeNpi(a.url, sample.npiName, [npi.bytes, ct]);
     expect(r.status).toBe(409);
-    const failed = (await r.json() as Module)[FAILED_SOP_SEQUENCE]!.Value as Module[];
+    const failed = ((await r.json()) as Module)[FAILED_SOP_SEQUENCE]!.Value as Module[];
     expect(failed.map((f) => value(f, FAILURE_REASON))).toEqual([0x0122, 0x0122]);
   });
 });
@@ -318,7 +323,10 @@ describe('Check Send Result after expiry, and an unreachable request store', () 
   it('[npi.check.410] 410 once the result has expired', async () => {
     const c = await tempArchive({ env: { SEND_RESULT_TTL_SECONDS: '1' } });
     try {
-      await writeFile(path.join(c.dataDir, 'destinations.json'), JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }] }));
+      await writeFile(
+        path.join(c.dataDir, 'destinations.json'),
+        JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }] }),
+      );
       const uid = newUid();
       const r = await fetch(`${c.url}/inventories/send-requests/${uid}?destination=${encodeURIComponent(b.url)}`, { method: 'POST' });
       expect(r.status).toBeLessThan(300);
@@ -332,8 +340,13 @@ describe('Check Send Result after expiry, and an unreachable request store', () 
   it('[npi.send.503] [npi.check.503] 503 with Retry-After when the request store cannot be reached', async () => {
     const c = await tempArchive({ env: { DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' } });
     try {
-      await writeFile(path.join(c.dataDir, 'destinations.json'), JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }] }));
-      const sent = await fetch(`${c.url}/inventories/send-requests/${newUid()}?destination=${encodeURIComponent(b.url)}`, { method: 'POST' });
+      await writeFile(
+        path.join(c.dataDir, 'destinations.json'),
+        JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }] }),
+      );
+      const sent = await fetch(`${c.url}/inventories/send-requests/${newUid()}?destination=${encodeURIComponent(b.url)}`, {
+        method: 'POST',
+      });
       expect(sent.status).toBe(503);
       expect(sent.headers.get('retry-after')).toMatch(/^\d+$/);
       const check = await fetch(`${c.url}/inventories/send-requests/${newUid()}`);
@@ -344,4 +357,3 @@ describe('Check Send Result after expiry, and an unreachable request store', () 
     }
   });
 });
-

@@ -43,7 +43,15 @@ beforeAll(async () => {
   // Send answers at once (202, the workflow just started), so the CLI polls; Retry-After 1 s keeps it short.
   a = await tempArchive({ env: { SEND_WAIT_MS: '1', SEND_RETRY_AFTER_SECONDS: '1', SEND_BATCH_SIZE: '2' } });
   await writeFile(path.join(a.dataDir, 'destinations.json'), JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }] }));
-  for (const study of [first, second]) expect((await stow(a.url, study.instances.map((i) => i.bytes))).status).toBe(200);
+  for (const study of [first, second])
+    expect(
+      (
+        await stow(
+          a.url,
+          study.instances.map((i) => i.bytes),
+        )
+      ).status,
+    ).toBe(200);
 });
 afterAll(async () => {
   await a?.close();

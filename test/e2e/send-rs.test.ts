@@ -88,7 +88,14 @@ describe('Send to a second embedded archive', () => {
   const study = makeStudy({ series: 2, instancesPerSeries: 3, patientID, modality: 'CT' });
 
   beforeAll(async () => {
-    expect((await stow(a.url, study.instances.map((i) => i.bytes))).status).toBe(200);
+    expect(
+      (
+        await stow(
+          a.url,
+          study.instances.map((i) => i.bytes),
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it('[studies.send.200] [studies.send.202] [studies.check.200] [studies.check.202] 200 after 202s: the study arrives byte-identical, counters add up at every poll', async () => {
@@ -142,7 +149,14 @@ describe('Sub-operation outcomes from the destination (PS3.4 C.4.2.3.1.1.4)', ()
   const query = () => `${dest(fake.url)}&StudyInstanceUID=${study.studyInstanceUID}`;
 
   beforeAll(async () => {
-    expect((await stow(a.url, study.instances.map((i) => i.bytes))).status).toBe(200);
+    expect(
+      (
+        await stow(
+          a.url,
+          study.instances.map((i) => i.bytes),
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it('warnings: Warning counter, Status B000, never retried', async () => {
@@ -219,7 +233,10 @@ describe('Send failures (Table N.7.3.3.3.X1-1) and Check Send Result failures (X
   it('[studies.check.410] 410: Check Send Result after the result expired (tombstone kept)', async () => {
     const c = await tempArchive({ env: { SEND_RESULT_TTL_SECONDS: '1' } });
     try {
-      await writeFile(path.join(c.dataDir, 'destinations.json'), JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }] }));
+      await writeFile(
+        path.join(c.dataDir, 'destinations.json'),
+        JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }] }),
+      );
       const uid = newUid();
       const r = await fetch(`${c.url}/studies/send-requests/${uid}?${dest(b.url)}&PatientID=NONE`, { method: 'POST' });
       expect(r.status).toBeLessThan(300);

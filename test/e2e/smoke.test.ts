@@ -32,15 +32,23 @@ interface Run {
 
 function runSmoke(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(TSX, [CLI, ...args, '--max-wait', '15', '--timeout', '10'], { timeout: RUN_TIMEOUT_MS, env: { ...process.env, NO_COLOR: '1', ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
+    execFile(
+      TSX,
+      [CLI, ...args, '--max-wait', '15', '--timeout', '10'],
+      { timeout: RUN_TIMEOUT_MS, env: { ...process.env, NO_COLOR: '1', ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 /** The line of step n, e.g. `  PASS  2. Store Instances (STOW-RS)  (312 ms)  4 instances stored`. */
 function stepLine(run: Run, n: number): string {
-  return run.stdout.split('\n').find((line) => new RegExp(`^  (PASS|FAIL|SKIP)  ${n}\\. `).test(line)) ?? `(no line for step ${n})\n${run.stdout}${run.stderr}`;
+  return (
+    run.stdout.split('\n').find((line) => new RegExp(`^  (PASS|FAIL|SKIP)  ${n}\\. `).test(line)) ??
+    `(no line for step ${n})\n${run.stdout}${run.stderr}`
+  );
 }
 
 /** The study UID the run announced. */
@@ -77,7 +85,10 @@ async function proxy(
       res.writeHead(refusal.status, { 'Content-Type': 'application/json' }).end(JSON.stringify(refusal));
       return;
     }
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>;
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<
+      string,
+      string
+    >;
     const forward = () => fetch(`${target}${req.url}`, { method: req.method!, headers, ...(chunks.length ? { body: requestBody } : {}) });
     if (opts.deferDeletes !== undefined && req.method === 'DELETE') {
       setTimeout(() => void forward(), opts.deferDeletes);
@@ -105,14 +116,25 @@ const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEM
  */
 async function badSignature(req: IncomingMessage, body: Buffer): Promise<Refusal | undefined> {
   const given = req.headers.authorization ?? '';
-  const m = /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/(us-east-1)\/execute-api\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$/.exec(given);
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/(us-east-1)\/execute-api\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$/.exec(
+      given,
+    );
   const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(String(req.headers['x-amz-date']));
   if (!m || !date) return { status: 403, title: 'Forbidden', detail: 'Missing Authentication Token' };
   const generated = ['host', 'x-amz-date'];
-  const headers = Object.fromEntries(m[2]!.split(';').filter((h) => !generated.includes(h)).map((h) => [h, String(req.headers[h])]));
+  const headers = Object.fromEntries(
+    m[2]!
+      .split(';')
+      .filter((h) => !generated.includes(h))
+      .map((h) => [h, String(req.headers[h])]),
+  );
   const signer = sigV4Signer({ region: m[1]!, credentials: CREDENTIALS });
   const at = new Date(`${date[1]}-${date[2]}-${date[3]}T${date[4]}:${date[5]}:${date[6]}Z`);
-  const expected = await signer({ method: req.method!, url: new URL(req.url!, `http://${req.headers.host}`), headers, ...(body.length ? { body } : {}) }, at);
+  const expected = await signer(
+    { method: req.method!, url: new URL(req.url!, `http://${req.headers.host}`), headers, ...(body.length ? { body } : {}) },
+    at,
+  );
   if (expected.authorization === given) return undefined;
   return { status: 403, title: 'Forbidden', detail: 'The request signature we calculated does not match the signature you provided' };
 }
@@ -154,7 +176,9 @@ describe('npm run smoke (lib/cli/smoke.ts) against npm start', () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(stepLine(run, 5)).toMatch(/^  SKIP  5\. .*no --destination given/);
     expect(stepLine(run, 6)).toMatch(/^  SKIP  6\. .*--keep/);
-    const kept = await fetch(`${a.url}/studies/${studyOf(run)}/metadata`, { headers: { Accept: DICOM_JSON, Authorization: `Bearer ${TOKEN}` } });
+    const kept = await fetch(`${a.url}/studies/${studyOf(run)}/metadata`, {
+      headers: { Accept: DICOM_JSON, Authorization: `Bearer ${TOKEN}` },
+    });
     expect(kept.status).toBe(200);
   });
 
@@ -178,7 +202,10 @@ describe('npm run smoke (lib/cli/smoke.ts) against npm start', () => {
 
   it('a search answering 500: Search red with the Status Report, the other steps green, exit 1', async () => {
     const front = await proxy(a.url, {
-      refuse: (req) => (req.method === 'GET' && /^\/studies\?PatientID=/.test(req.url ?? '') ? { status: 500, title: 'Internal Server Error', detail: 'injected fault' } : undefined),
+      refuse: (req) =>
+        req.method === 'GET' && /^\/studies\?PatientID=/.test(req.url ?? '')
+          ? { status: 500, title: 'Internal Server Error', detail: 'injected fault' }
+          : undefined,
     });
     try {
       const run = await runSmoke(['--url', front.url, '--token', TOKEN]);
@@ -208,12 +235,23 @@ describe('npm run smoke (lib/cli/smoke.ts) against npm start', () => {
     const open = await tempArchive();
     const front = await proxy(open.url, { refuse: badSignature });
     try {
-      await writeFile(path.join(open.dataDir, 'destinations.json'), JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }] }));
-      const env = { AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey, AWS_PROFILE: '', AWS_EC2_METADATA_DISABLED: 'true' };
+      await writeFile(
+        path.join(open.dataDir, 'destinations.json'),
+        JSON.stringify({ destinations: [{ url: b.url, auth: { type: 'none' } }] }),
+      );
+      const env = {
+        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+        AWS_PROFILE: '',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      };
       const run = await runSmoke(['--url', front.url, '--sigv4', '--region', 'us-east-1', '--destination', b.url], env);
       expect(run.code, run.stdout + run.stderr).toBe(0);
       expect(run.stdout).toContain('(auth: sigv4)');
-      const wrong = await runSmoke(['--url', front.url, '--sigv4', '--region', 'us-east-1'], { ...env, AWS_SECRET_ACCESS_KEY: 'not-the-secret' });
+      const wrong = await runSmoke(['--url', front.url, '--sigv4', '--region', 'us-east-1'], {
+        ...env,
+        AWS_SECRET_ACCESS_KEY: 'not-the-secret',
+      });
       expect(wrong.code).toBe(1);
       expect(stepLine(wrong, 1)).toMatch(/^  FAIL  1\. .*answered 403/);
       expect(wrong.stdout).toContain('The request signature we calculated does not match');

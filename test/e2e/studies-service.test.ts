@@ -38,7 +38,10 @@ describe('Store Transaction (STOW-RS)', () => {
   const study = makeStudy({ series: 2, instancesPerSeries: 2, patientID, patientName: 'Müller^Hans', modality: 'CT' });
 
   it('[studies.store.200] 200: all instances stored, Referenced SOP Sequence with Retrieve URL', async () => {
-    const r = await stow(base, study.instances.map((i) => i.bytes));
+    const r = await stow(
+      base,
+      study.instances.map((i) => i.bytes),
+    );
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toContain(DICOM_JSON);
     const body = await json(r);
@@ -46,13 +49,19 @@ describe('Store Transaction (STOW-RS)', () => {
     expect(refs).toHaveLength(4);
     for (const ref of refs) {
       const sop = value(ref, Tag.ReferencedSOPInstanceUID) as string;
-      expect(value(ref, Tag.RetrieveURL)).toMatch(new RegExp(`^${base}/studies/${study.studyInstanceUID}/series/[0-9.]+/instances/${sop}$`));
+      expect(value(ref, Tag.RetrieveURL)).toMatch(
+        new RegExp(`^${base}/studies/${study.studyInstanceUID}/series/[0-9.]+/instances/${sop}$`),
+      );
     }
     expect(body[Tag.FailedSOPSequence]).toBeUndefined();
   });
 
   it('200: re-storing identical instances duplicates nothing', async () => {
-    const r = await stow(base, study.instances.map((i) => i.bytes), study.studyInstanceUID);
+    const r = await stow(
+      base,
+      study.instances.map((i) => i.bytes),
+      study.studyInstanceUID,
+    );
     expect(r.status).toBe(200);
     const found = await searchStudy(study.studyInstanceUID);
     expect(value(found, Tag.NumberOfStudyRelatedInstances)).toBe(4);
@@ -118,10 +127,14 @@ describe('Store Transaction (STOW-RS)', () => {
     const files = makeStudy({ series: 1, instancesPerSeries: 2, patientID }).instances;
     const { body, contentType } = stowBody(files.map((i) => i.bytes));
     const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request(`${base}/studies`, { method: 'POST', headers: { 'Content-Type': contentType, 'Transfer-Encoding': 'chunked' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = http.request(
+        `${base}/studies`,
+        { method: 'POST', headers: { 'Content-Type': contentType, 'Transfer-Encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       for (let at = 0; at < body.length; at += 1000) req.write(body.subarray(at, at + 1000));
       req.end();
@@ -152,7 +165,9 @@ describe('Store Transaction (STOW-RS)', () => {
     expect((await stow(base, [bytes])).status).toBe(200);
     const found = await searchStudy(study);
     expect(found[Tag.StudyDescription]).toBeUndefined();
-    const [meta] = await json(await fetch(`${base}/studies/${study}/series/${series}/instances/${sop}/metadata`, { headers: { Accept: DICOM_JSON } }));
+    const [meta] = await json(
+      await fetch(`${base}/studies/${study}/series/${series}/instances/${sop}/metadata`, { headers: { Accept: DICOM_JSON } }),
+    );
     // (dcmjs writes a value this long as UN, and reads it back as one value holding the backslashes.)
     expect(meta[Tag.StudyDescription].Value.join('\\')).toBe(description.join('\\'));
   });
@@ -190,7 +205,11 @@ describe('Store Transaction (STOW-RS)', () => {
     // The first part's headers never end: malformed before anything is stored.
     const file = makeInstance();
     const headless = Buffer.concat([Buffer.from('--b\r\nContent-Type: application/dicom\r\n'), file, Buffer.from('\r\n--b--\r\n')]);
-    const r = await fetch(`${base}/studies`, { method: 'POST', headers: { 'Content-Type': 'multipart/related; type="application/dicom"; boundary=b' }, body: headless });
+    const r = await fetch(`${base}/studies`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'multipart/related; type="application/dicom"; boundary=b' },
+      body: headless,
+    });
     expect(r.status).toBe(400);
     expect((await json(r)).detail).toMatch(/^malformed multipart body/);
     const found = await fetch(`${base}/instances?SOPInstanceUID=${readPart10(file).sopInstanceUID}`, { headers: { Accept: DICOM_JSON } });
@@ -209,11 +228,26 @@ describe('Store Transaction (STOW-RS)', () => {
 
 describe('Search Transaction (QIDO-RS)', () => {
   const patientID = `QIDO-${Date.now()}`;
-  const s1 = makeStudy({ series: 2, instancesPerSeries: 2, patientID, patientName: 'Müller^Hans', studyDate: '20240105', modality: 'MR', accessionNumber: 'ACC1' });
+  const s1 = makeStudy({
+    series: 2,
+    instancesPerSeries: 2,
+    patientID,
+    patientName: 'Müller^Hans',
+    studyDate: '20240105',
+    modality: 'MR',
+    accessionNumber: 'ACC1',
+  });
   const s2 = makeStudy({ series: 1, instancesPerSeries: 1, patientID, patientName: 'Smith^Anna', studyDate: '20230611', modality: 'CT' });
 
   beforeAll(async () => {
-    expect((await stow(base, [...s1.instances, ...s2.instances].map((i) => i.bytes))).status).toBe(200);
+    expect(
+      (
+        await stow(
+          base,
+          [...s1.instances, ...s2.instances].map((i) => i.bytes),
+        )
+      ).status,
+    ).toBe(200);
   });
 
   const q = (path: string) => fetch(`${base}${path}`, { headers: { Accept: DICOM_JSON } });
@@ -266,7 +300,8 @@ describe('Search Transaction (QIDO-RS)', () => {
     const dottedPatient = `DOTTED-${Date.now()}`;
     // dcmjs writes no such date: (0008,0020) DA 20190630 becomes 2019.06.30 in the encoded bytes.
     const file = Buffer.from(makeInstance({ patientID: dottedPatient, studyDate: '20190630', studyTime: '08:30:00' }));
-    const element = (date: string) => Buffer.concat([Buffer.from([0x08, 0x00, 0x20, 0x00]), Buffer.from('DA'), Buffer.from([date.length, 0]), Buffer.from(date)]);
+    const element = (date: string) =>
+      Buffer.concat([Buffer.from([0x08, 0x00, 0x20, 0x00]), Buffer.from('DA'), Buffer.from([date.length, 0]), Buffer.from(date)]);
     const at = file.indexOf(element('20190630'));
     const dotted = Buffer.concat([file.subarray(0, at), element('2019.06.30'), file.subarray(at + element('20190630').length)]);
     expect((await stow(base, [dotted])).status).toBe(200);
@@ -294,7 +329,13 @@ describe('Search Transaction (QIDO-RS)', () => {
 });
 
 describe('Retrieve Transaction (WADO-RS)', () => {
-  const implicit = makeInstance({ transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian, numberOfFrames: 3, rows: 32, columns: 32, bitsAllocated: 16 });
+  const implicit = makeInstance({
+    transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian,
+    numberOfFrames: 3,
+    rows: 32,
+    columns: 32,
+    bitsAllocated: 16,
+  });
   const parsed = readPart10(implicit);
   const { studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop } = parsed;
   const compressed = makeInstance({ studyInstanceUID: study, transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 2 });
@@ -372,7 +413,14 @@ describe('Retrieve Transaction (WADO-RS)', () => {
 
   it('[studies.retrieve.413] 413: a retrieve over the response limit advises a lower level', async () => {
     const big = makeStudy({ series: 1, instancesPerSeries: 4, approximateBytes: 900_000 });
-    expect((await stow(base, big.instances.map((i) => i.bytes))).status).toBe(200);
+    expect(
+      (
+        await stow(
+          base,
+          big.instances.map((i) => i.bytes),
+        )
+      ).status,
+    ).toBe(200);
     const r = await fetch(`${base}/studies/${big.studyInstanceUID}`, {
       headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
     });
@@ -393,7 +441,9 @@ describe('Specific Character Sets (PS3.5 6.1): a Japanese instance with ISO 2022
 
   it('is stored, found by its ideographic and phonetic names, and answered in Unicode', async () => {
     for (const key of ['山田*', '==やまだ*', '=山田^太郎', 'Yamada*']) {
-      const r = await fetch(`${base}/studies?PatientID=${patientID}&PatientName=${encodeURIComponent(key)}`, { headers: { Accept: DICOM_JSON } });
+      const r = await fetch(`${base}/studies?PatientID=${patientID}&PatientName=${encodeURIComponent(key)}`, {
+        headers: { Accept: DICOM_JSON },
+      });
       expect(r.status, key).toBe(200);
       const [found] = await json(r);
       expect(found[Tag.PatientName].Value).toEqual([name]);
@@ -413,9 +463,17 @@ describe('Specific Character Sets (PS3.5 6.1): a Japanese instance with ISO 2022
 describe('Delete', () => {
   it('[studies.retrieve.410] deleting an instance, then the study, leaves 410 Gone and removes it from searches', async () => {
     const s = makeStudy({ series: 1, instancesPerSeries: 2 });
-    expect((await stow(base, s.instances.map((i) => i.bytes))).status).toBe(200);
+    expect(
+      (
+        await stow(
+          base,
+          s.instances.map((i) => i.bytes),
+        )
+      ).status,
+    ).toBe(200);
     const [a, b] = s.instances;
-    const instanceUrl = (i: typeof a) => `${base}/studies/${s.studyInstanceUID}/series/${i!.seriesInstanceUID}/instances/${i!.sopInstanceUID}`;
+    const instanceUrl = (i: typeof a) =>
+      `${base}/studies/${s.studyInstanceUID}/series/${i!.seriesInstanceUID}/instances/${i!.sopInstanceUID}`;
     expect((await fetch(instanceUrl(a), { method: 'DELETE' })).status).toBe(204);
     expect((await fetch(instanceUrl(a))).status).toBe(410);
     expect((await fetch(instanceUrl(b), { headers: { Accept: 'multipart/related; type="application/dicom"' } })).status).toBe(200);
@@ -432,7 +490,11 @@ describe('the gateway', () => {
   it('[common.404] [common.405] 404 for a path outside the route table, 405 with Allow for a wrong method', async () => {
     expect((await fetch(`${base}/nothing-here`)).status).toBe(404);
     // Rendered resources and thumbnails are not implemented (conformance statement, N.1.3.2).
-    for (const path of ['/studies/1.2.3/rendered', '/studies/1.2.3/series/4.5/instances/6.7/frames/1/rendered', '/studies/1.2.3/thumbnail']) {
+    for (const path of [
+      '/studies/1.2.3/rendered',
+      '/studies/1.2.3/series/4.5/instances/6.7/frames/1/rendered',
+      '/studies/1.2.3/thumbnail',
+    ]) {
       const absent = await fetch(`${base}${path}`, { headers: { Accept: 'image/jpeg' } });
       expect(absent.status, path).toBe(404);
       expect(((await absent.json()) as { status: number }).status).toBe(404);

@@ -109,7 +109,11 @@ const run = <T>(arb: fc.Arbitrary<T>, numRuns: number, property: (t: T) => Promi
 
 describe('Part 10 files: mutations of a valid instance', () => {
   it('never a 5xx; a refused instance is not findable', async () => {
-    const transferSyntaxes = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.JPEGBaseline8Bit];
+    const transferSyntaxes = [
+      TransferSyntax.ExplicitVRLittleEndian,
+      TransferSyntax.ImplicitVRLittleEndian,
+      TransferSyntax.JPEGBaseline8Bit,
+    ];
     await run(fc.tuple(mutationsArb, fc.constantFrom(...transferSyntaxes)), 700, async ([mutations, transferSyntaxUID]) => {
       const uids = caseUids();
       const file = mutate(makeInstance({ ...uids, transferSyntaxUID, patientID: 'FUZZ-P10' }), mutations);
@@ -180,7 +184,11 @@ describe('multipart bodies', () => {
           ...(p.contentType !== undefined ? [`Content-Type: ${p.contentType}`] : []),
           ...(p.extraHeader ? [`${p.extraHeader[0]}: ${p.extraHeader[1]}`] : []),
         ];
-        chunks.push(Buffer.from(`--${b.boundary}${nl}${headers.map((h) => `${h}${nl}`).join('')}${nl}`), Buffer.from(content), Buffer.from(nl));
+        chunks.push(
+          Buffer.from(`--${b.boundary}${nl}${headers.map((h) => `${h}${nl}`).join('')}${nl}`),
+          Buffer.from(content),
+          Buffer.from(nl),
+        );
       }
       if (b.close) chunks.push(Buffer.from(`--${b.boundary}--${nl}`));
       if (b.epilogue !== undefined) chunks.push(Buffer.from(b.epilogue));
@@ -264,31 +272,100 @@ describe('attribute values through DICOM JSON', () => {
 
 describe('query strings', () => {
   const keys = [
-    'PatientID', 'PatientName', 'StudyDate', 'StudyTime', 'AccessionNumber', 'ModalitiesInStudy', 'Modality',
-    'StudyInstanceUID', 'SeriesInstanceUID', 'SOPInstanceUID', 'SOPClassUID', '00100020', '0020000D', '00080020',
-    'ReferringPhysicianName', 'includefield', 'limit', 'offset', 'fuzzymatching', 'StudyDescription', 'SeriesNumber',
-    'InstanceNumber', 'PatientBirthDate', '00081030', 'ScheduledProcedureStepSequence.Modality', 'NotAKeyword', 'zzzz', '',
+    'PatientID',
+    'PatientName',
+    'StudyDate',
+    'StudyTime',
+    'AccessionNumber',
+    'ModalitiesInStudy',
+    'Modality',
+    'StudyInstanceUID',
+    'SeriesInstanceUID',
+    'SOPInstanceUID',
+    'SOPClassUID',
+    '00100020',
+    '0020000D',
+    '00080020',
+    'ReferringPhysicianName',
+    'includefield',
+    'limit',
+    'offset',
+    'fuzzymatching',
+    'StudyDescription',
+    'SeriesNumber',
+    'InstanceNumber',
+    'PatientBirthDate',
+    '00081030',
+    'ScheduledProcedureStepSequence.Modality',
+    'NotAKeyword',
+    'zzzz',
+    '',
     // Non-Patient Instance keys (PS3.18 12, Sup 248 Table 12.X.1-2).
-    'ContentLabel', 'HangingProtocolName', 'InstanceCreationDate', 'PotentialScheduledProtocolCodeSequence.CodeValue',
+    'ContentLabel',
+    'HangingProtocolName',
+    'InstanceCreationDate',
+    'PotentialScheduledProtocolCodeSequence.CodeValue',
   ];
   const value = fc.oneof(
     fc.string({ maxLength: 30 }),
     fc.string({ unit: 'grapheme', maxLength: 20 }),
     fc.integer({ min: -5, max: 1e12 }).map(String),
-    fc.constantFrom('*', '?', 'A*', '*^*', '-', '20240101-', '-20240101', '20240101-20230101', '2024-01-01', 'all', 'true', 'false',
-      '1.2.3,1.2.4', '1.2.3\\1.2.4', '00100010', 'PatientName,StudyDate', '1e309', 'NaN', '', '%', '%%', '%zz', '\u0000'),
+    fc.constantFrom(
+      '*',
+      '?',
+      'A*',
+      '*^*',
+      '-',
+      '20240101-',
+      '-20240101',
+      '20240101-20230101',
+      '2024-01-01',
+      'all',
+      'true',
+      'false',
+      '1.2.3,1.2.4',
+      '1.2.3\\1.2.4',
+      '00100010',
+      'PatientName,StudyDate',
+      '1e309',
+      'NaN',
+      '',
+      '%',
+      '%%',
+      '%zz',
+      '\u0000',
+    ),
   );
   const queryArb = fc.record({
     resource: fc.constantFrom(
-      '/studies', '/series', '/instances', '/studies/1.2.3/series', '/studies/1.2.3/instances', '/studies/1.2.3/series/1.2.4/instances',
-      '/color-palettes', '/hanging-protocols', '/defined-procedure-protocols',
+      '/studies',
+      '/series',
+      '/instances',
+      '/studies/1.2.3/series',
+      '/studies/1.2.3/instances',
+      '/studies/1.2.3/series/1.2.4/instances',
+      '/color-palettes',
+      '/hanging-protocols',
+      '/defined-procedure-protocols',
     ),
     pairs: fc.array(fc.tuple(fc.oneof(fc.constantFrom(...keys), fc.string({ maxLength: 12 })), value), { maxLength: 6 }),
     raw: fc.option(fc.string({ maxLength: 40 }), { freq: 5, nil: undefined }),
-    accept: fc.constantFrom(undefined, DICOM_JSON, 'application/json', 'text/html', '*/*', 'multipart/related; type="application/dicom+xml"', ';', 'application/dicom+json; q=0'),
+    accept: fc.constantFrom(
+      undefined,
+      DICOM_JSON,
+      'application/json',
+      'text/html',
+      '*/*',
+      'multipart/related; type="application/dicom+xml"',
+      ';',
+      'application/dicom+json; q=0',
+    ),
     header: fc.option(
       fc.tuple(
-        fc.oneof(fc.constantFrom('__proto__', 'valueOf', 'constructor', 'toString', 'hasOwnProperty'), fc.stringMatching(/^[A-Za-z-]{1,20}$/)),
+        fc.oneof(
+          fc.constantFrom('__proto__', 'valueOf', 'constructor', 'toString', 'hasOwnProperty'),
+          fc.stringMatching(/^[A-Za-z-]{1,20}$/),
+        ),
         fc.stringMatching(/^[\x20-\x7e]{0,40}$/),
       ),
       { nil: undefined },
@@ -310,7 +387,23 @@ describe('UIDs in paths', () => {
   const segment = fc.oneof(
     fc.string({ maxLength: 80 }),
     fc.stringMatching(/^[0-9.]{0,70}$/),
-    fc.constantFrom('..', '.', '%2e%2e', '1.2.3', '0.0', '1..2', '1.02', '1.2.', '.1.2', '1'.repeat(65), '1.2.3 ', ' ', '\\', 'send-requests', 'metadata'),
+    fc.constantFrom(
+      '..',
+      '.',
+      '%2e%2e',
+      '1.2.3',
+      '0.0',
+      '1..2',
+      '1.02',
+      '1.2.',
+      '.1.2',
+      '1'.repeat(65),
+      '1.2.3 ',
+      ' ',
+      '\\',
+      'send-requests',
+      'metadata',
+    ),
   );
   const pathArb = fc.record({
     template: fc.constantFrom(
@@ -355,12 +448,22 @@ describe('Transaction UIDs and Send parameters', () => {
     // Destinations are arbitrary strings or loopback URLs beside the registered one: nothing here may
     // ever make the archive connect anywhere but to the recorder.
     destination: fc.option(
-      fc.oneof(fc.constant('registered'), fc.string({ maxLength: 40 }), fc.webPath().map((p) => `loopback:${p}`)),
+      fc.oneof(
+        fc.constant('registered'),
+        fc.string({ maxLength: 40 }),
+        fc.webPath().map((p) => `loopback:${p}`),
+      ),
       { nil: undefined },
     ),
-    extra: fc.array(fc.tuple(fc.constantFrom('StudyInstanceUID', 'PatientID', 'limit', 'includefield', 'Modality', 'destination', 'x'), fc.string({ maxLength: 20 })), {
-      maxLength: 3,
-    }),
+    extra: fc.array(
+      fc.tuple(
+        fc.constantFrom('StudyInstanceUID', 'PatientID', 'limit', 'includefield', 'Modality', 'destination', 'x'),
+        fc.string({ maxLength: 20 }),
+      ),
+      {
+        maxLength: 3,
+      },
+    ),
     body: fc.option(fc.uint8Array({ minLength: 1, maxLength: 20 }), { freq: 5, nil: undefined }),
     method: fc.constantFrom('POST', 'POST', 'GET', 'DELETE'),
   });

@@ -215,14 +215,42 @@ describe('C-FIND and C-MOVE Identifiers', () => {
 
   it('arbitrary keys and values always get a final status, never a dropped association', async () => {
     const keys = [
-      'PatientName', 'PatientID', 'StudyDate', 'StudyTime', 'StudyInstanceUID', 'SeriesInstanceUID', 'SOPInstanceUID',
-      'Modality', 'ModalitiesInStudy', 'QueryRetrieveLevel', 'AccessionNumber', 'NumberOfStudyRelatedInstances',
-      'PatientBirthDate', 'SOPClassUID', 'InstanceNumber', 'SpecificCharacterSet', 'StudyDescription',
+      'PatientName',
+      'PatientID',
+      'StudyDate',
+      'StudyTime',
+      'StudyInstanceUID',
+      'SeriesInstanceUID',
+      'SOPInstanceUID',
+      'Modality',
+      'ModalitiesInStudy',
+      'QueryRetrieveLevel',
+      'AccessionNumber',
+      'NumberOfStudyRelatedInstances',
+      'PatientBirthDate',
+      'SOPClassUID',
+      'InstanceNumber',
+      'SpecificCharacterSet',
+      'StudyDescription',
     ];
     const value = fc.oneof(
       fc.string({ maxLength: 20 }),
       fc.integer().map(String),
-      fc.constantFrom('', '*', '?', '-', '20200101-', '1.2.3\\1.2.4', '\\', 'STUDY', 'SERIES', 'IMAGE', 'PATIENT', 'ISO 2022 IR 87', 'A'.repeat(70)),
+      fc.constantFrom(
+        '',
+        '*',
+        '?',
+        '-',
+        '20200101-',
+        '1.2.3\\1.2.4',
+        '\\',
+        'STUDY',
+        'SERIES',
+        'IMAGE',
+        'PATIENT',
+        'ISO 2022 IR 87',
+        'A'.repeat(70),
+      ),
     );
     const command = fc.record({
       kind: fc.constantFrom('find' as const, 'move' as const),

@@ -37,7 +37,10 @@ function instanceOf(bytes: number): { sopInstanceUID: string; dataSet: Buffer } 
 
 /** An association proposing CT Image Storage in Explicit VR Little Endian (presentation context 1). */
 async function storageAssociation(): Promise<RawAssociation> {
-  const association = await associate(archive.dimse!.port, associateRq(16_384, { contexts: [{ abstractSyntax: SopClass.CTImageStorage, transferSyntaxes: [EXPLICIT_LE] }] }));
+  const association = await associate(
+    archive.dimse!.port,
+    associateRq(16_384, { contexts: [{ abstractSyntax: SopClass.CTImageStorage, transferSyntaxes: [EXPLICIT_LE] }] }),
+  );
   expect(association.answer[0]).toBe(PduType.AssociateAC);
   return association;
 }
@@ -89,7 +92,9 @@ describe('C-STORE data sets over DIMSE_MAX_BUFFERED_BYTES', () => {
     // The data set in flight is whole and stored: its bytes were never taken from it.
     sendLast();
     expect((await response(holder)).status).toBe(0x0000);
-    const stored = await fetch(`${archive.url}/instances?SOPInstanceUID=${held.sopInstanceUID}`, { headers: { Accept: 'application/dicom+json' } });
+    const stored = await fetch(`${archive.url}/instances?SOPInstanceUID=${held.sopInstanceUID}`, {
+      headers: { Accept: 'application/dicom+json' },
+    });
     expect(stored.status).toBe(200);
     await holder.close();
 

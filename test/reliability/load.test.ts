@@ -47,7 +47,13 @@ describe('admission control of the embedded gateway', () => {
     });
     const held = instances.map((file) => {
       const { body, contentType } = stowBody([file]);
-      const req = http.request({ host: hostname, port, path: '/studies', method: 'POST', headers: { 'Content-Type': contentType, Accept: DICOM_JSON } });
+      const req = http.request({
+        host: hostname,
+        port,
+        path: '/studies',
+        method: 'POST',
+        headers: { 'Content-Type': contentType, Accept: DICOM_JSON },
+      });
       const done = new Promise<number>((resolve, reject) => {
         req.on('response', (res) => {
           res.resume();
@@ -102,7 +108,9 @@ describe('concurrent STOW and QIDO clients', () => {
             await backOff(r.retryAfter);
           }
         } else {
-          const r = await fetch(`${archive.url}/studies/${study.studyInstanceUID}/instances?includefield=all`, { headers: { Accept: DICOM_JSON } });
+          const r = await fetch(`${archive.url}/studies/${study.studyInstanceUID}/instances?includefield=all`, {
+            headers: { Accept: DICOM_JSON },
+          });
           count(r.status);
           const body = await r.text();
           if (r.status !== 503) expect([200, 204]).toContain(r.status);

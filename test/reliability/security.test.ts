@@ -55,7 +55,14 @@ beforeAll(async () => {
       ],
     }),
   );
-  expect((await stow(archive.url, study.instances.map((i) => i.bytes))).status).toBe(200);
+  expect(
+    (
+      await stow(
+        archive.url,
+        study.instances.map((i) => i.bytes),
+      )
+    ).status,
+  ).toBe(200);
 });
 afterAll(async () => {
   await archive?.close();
@@ -70,10 +77,7 @@ function send(resource: string, transactionUID: string, query: string): Promise<
 }
 
 /** A raw request, path sent as written (fetch would resolve dot segments first). */
-function rawRequest(
-  rawPath: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: string }> {
+function rawRequest(rawPath: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   const { hostname, port } = new URL(archive.url);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: hostname, port, path: rawPath, method: 'GET', headers }, (res) => {
@@ -114,7 +118,11 @@ describe('Send to destinations outside the registry: 400, no outbound connection
     const before = { registered: registered.connections, target: target.connections, redirecting: redirecting.connections };
     for (const [what, destination] of refused()) {
       const transactionUID = newUid();
-      const r = await send('/studies', transactionUID, `destination=${encodeURIComponent(destination!)}&StudyInstanceUID=${study.studyInstanceUID}`);
+      const r = await send(
+        '/studies',
+        transactionUID,
+        `destination=${encodeURIComponent(destination!)}&StudyInstanceUID=${study.studyInstanceUID}`,
+      );
       expect(r.status, what).toBe(400);
       const report = (await r.json()) as { status: number; detail?: string };
       expect(report.status, what).toBe(400);
@@ -132,7 +140,11 @@ describe('Send to destinations outside the registry: 400, no outbound connection
   });
 
   it('the registered destination itself is accepted (the refusals above are the registry at work)', async () => {
-    const r = await send('/studies', newUid(), `destination=${encodeURIComponent(registered.url)}&StudyInstanceUID=${study.studyInstanceUID}`);
+    const r = await send(
+      '/studies',
+      newUid(),
+      `destination=${encodeURIComponent(registered.url)}&StudyInstanceUID=${study.studyInstanceUID}`,
+    );
     expect([200, 202]).toContain(r.status);
   });
 });
@@ -140,7 +152,11 @@ describe('Send to destinations outside the registry: 400, no outbound connection
 describe('Redirects from a registered destination are not followed', () => {
   it('the send fails its sub-operations; the redirect target receives nothing', async () => {
     const transactionUID = newUid();
-    let r = await send('/studies', transactionUID, `destination=${encodeURIComponent(redirecting.url)}&StudyInstanceUID=${study.studyInstanceUID}`);
+    let r = await send(
+      '/studies',
+      transactionUID,
+      `destination=${encodeURIComponent(redirecting.url)}&StudyInstanceUID=${study.studyInstanceUID}`,
+    );
     const deadline = Date.now() + 30_000;
     while (r.status === 202 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));

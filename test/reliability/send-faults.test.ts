@@ -29,8 +29,18 @@ const study = makeStudy({ series: 2, instancesPerSeries: 3, patientID: `DROP-${D
 beforeAll(async () => {
   peer = await startFakeDestination();
   archive = await tempArchive({ env: { SEND_WAIT_MS: '200', SEND_BATCH_SIZE: '3' } });
-  await writeFile(path.join(archive.dataDir, 'destinations.json'), JSON.stringify({ destinations: [{ url: peer.url, auth: { type: 'none' } }] }));
-  expect((await stow(archive.url, study.instances.map((i) => i.bytes))).status).toBe(200);
+  await writeFile(
+    path.join(archive.dataDir, 'destinations.json'),
+    JSON.stringify({ destinations: [{ url: peer.url, auth: { type: 'none' } }] }),
+  );
+  expect(
+    (
+      await stow(
+        archive.url,
+        study.instances.map((i) => i.bytes),
+      )
+    ).status,
+  ).toBe(200);
 });
 afterAll(async () => {
   await archive?.close();

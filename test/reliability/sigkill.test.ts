@@ -80,7 +80,7 @@ async function tempDir(): Promise<string> {
 }
 
 const until = async (condition: () => boolean, timeoutMs: number) => {
-  for (const end = Date.now() + timeoutMs; !condition() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  for (const end = Date.now() + timeoutMs; !condition() && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
 };
 
 afterEach(async () => {
@@ -193,7 +193,11 @@ describe('SIGKILL during a Send', () => {
     expect(v(final!, STATUS)).toBe(0xb000);
     // The archive's own data survived the kill.
     const ledger = new Ledger();
-    ledger.record(200, { '00081199': { vr: 'SQ', Value: sent.map((s) => ({ '00081155': { vr: 'UI', Value: [s.sopInstanceUID] } })) } }, sent);
+    ledger.record(
+      200,
+      { '00081199': { vr: 'SQ', Value: sent.map((s) => ({ '00081155': { vr: 'UI', Value: [s.sopInstanceUID] } })) } },
+      sent,
+    );
     expect(await lostOrAltered(second.url, ledger)).toEqual([]);
     const { listed, withoutObject } = await walkIndex(second.url);
     expect(withoutObject).toEqual([]);

@@ -82,13 +82,18 @@ export function fakeJpegFrame(frameNumber: number, nativeByteLength: number): Ui
 export function makeInstance(opts: InstanceOptions = {}): Uint8Array {
   const transferSyntaxUID = opts.transferSyntaxUID ?? TransferSyntax.ExplicitVRLittleEndian;
   const encapsulated = transferSyntaxUID === TransferSyntax.JPEGBaseline8Bit;
-  const supported: string[] = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.JPEGBaseline8Bit];
+  const supported: string[] = [
+    TransferSyntax.ExplicitVRLittleEndian,
+    TransferSyntax.ImplicitVRLittleEndian,
+    TransferSyntax.JPEGBaseline8Bit,
+  ];
   if (!supported.includes(transferSyntaxUID)) throw new Error(`dicom-factory: unsupported transfer syntax ${transferSyntaxUID}`);
 
   const bitsAllocated = encapsulated ? 8 : (opts.bitsAllocated ?? 16);
   const numberOfFrames = opts.numberOfFrames ?? 1;
   const bytesPerPixel = bitsAllocated / 8;
-  const side = opts.approximateBytes === undefined ? 4 : Math.max(1, Math.ceil(Math.sqrt(opts.approximateBytes / (numberOfFrames * bytesPerPixel))));
+  const side =
+    opts.approximateBytes === undefined ? 4 : Math.max(1, Math.ceil(Math.sqrt(opts.approximateBytes / (numberOfFrames * bytesPerPixel))));
   const rows = opts.rows ?? side;
   const columns = opts.columns ?? side;
   const frameLength = rows * columns * bytesPerPixel;
@@ -231,14 +236,22 @@ export type EncodedPart = string | { readonly hex: string };
 
 /** The bytes of the pieces, in order: the encoded values of PS3.5 Annexes H-K. */
 export function encoded(...parts: EncodedPart[]): Uint8Array {
-  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p.hex.replace(/\s+/g, ''), 'hex'))));
+  return Buffer.concat(
+    parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p.hex.replace(/\s+/g, ''), 'hex'))),
+  );
 }
 
 /** PS3.5 H.3.1: a Japanese Patient's Name in JIS X 0208 under Specific Character Set `\ISO 2022 IR 87`. */
 export const JAPANESE_NAME = {
   bytes: encoded(
-    'Yamada^Tarou=', { hex: '1b 24 42 3b 33 45 44 1b 28 42' }, '^', { hex: '1b 24 42 42 40 4f 3a 1b 28 42' }, '=',
-    { hex: '1b 24 42 24 64 24 5e 24 40 1b 28 42' }, '^', { hex: '1b 24 42 24 3f 24 6d 24 26 1b 28 42' },
+    'Yamada^Tarou=',
+    { hex: '1b 24 42 3b 33 45 44 1b 28 42' },
+    '^',
+    { hex: '1b 24 42 42 40 4f 3a 1b 28 42' },
+    '=',
+    { hex: '1b 24 42 24 64 24 5e 24 40 1b 28 42' },
+    '^',
+    { hex: '1b 24 42 24 3f 24 6d 24 26 1b 28 42' },
   ),
   specificCharacterSet: '\\ISO 2022 IR 87',
   /** As DICOM JSON has it (PS3.18 F.2.2). */

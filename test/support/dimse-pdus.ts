@@ -37,10 +37,7 @@ export interface ProposedContext {
  * A-ASSOCIATE-RQ (PS3.8 9.3.2) with the given Maximum Length Received (D.1), proposing the contexts
  * (ids 1, 3, 5...; default Verification in Implicit VR Little Endian).
  */
-export function associateRq(
-  maxLength: number,
-  opts: { calledAe?: string; contexts?: readonly ProposedContext[] } = {},
-): Buffer {
+export function associateRq(maxLength: number, opts: { calledAe?: string; contexts?: readonly ProposedContext[] } = {}): Buffer {
   const fixed = Buffer.concat([Buffer.from([0, 1, 0, 0]), ae(opts.calledAe ?? 'ARCHIVE'), ae('FUZZER'), Buffer.alloc(32)]);
   const maxLengthValue = Buffer.alloc(4);
   maxLengthValue.writeUInt32BE(maxLength);
@@ -66,7 +63,7 @@ export function associateRq(
 /** The sub-items of an A-ASSOCIATE-AC's User Information item (PS3.8 9.3.3.3), by type. */
 export function userInformationOf(ac: Buffer): Map<number, Buffer> {
   const subItems = new Map<number, Buffer>();
-  for (let at = 74; at + 4 <= ac.length; ) {
+  for (let at = 74; at + 4 <= ac.length;) {
     const length = ac.readUInt16BE(at + 2);
     if (ac[at] === 0x50) {
       for (let sub = at + 4; sub + 4 <= at + 4 + length; sub += 4 + ac.readUInt16BE(sub + 2)) {
@@ -95,7 +92,8 @@ export function pDataTf(contextId: number, kind: 'command' | 'data', last: boole
 
 /** An element of a command set: Implicit VR Little Endian (PS3.7 6.3.1), UIs padded with NUL. */
 function commandElement(element: number, value: string | number): Buffer {
-  const bytes = typeof value === 'number' ? Buffer.from([value & 0xff, value >> 8]) : Buffer.from(value.length % 2 ? `${value}\0` : value, 'ascii');
+  const bytes =
+    typeof value === 'number' ? Buffer.from([value & 0xff, value >> 8]) : Buffer.from(value.length % 2 ? `${value}\0` : value, 'ascii');
   const header = Buffer.alloc(8);
   header.writeUInt16LE(0x0000, 0);
   header.writeUInt16LE(element, 2);

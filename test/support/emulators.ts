@@ -15,13 +15,21 @@ export interface EmulatorFixture {
 }
 
 /** Registers the start and the clean-up; call at the top of a file, read the fixture inside hooks and tests. */
-export function useEmulators(opts: { readonly name: string; readonly bucketName: string; readonly tableName: string }): () => EmulatorFixture {
+export function useEmulators(opts: {
+  readonly name: string;
+  readonly bucketName: string;
+  readonly tableName: string;
+}): () => EmulatorFixture {
   let dataDir: string | undefined;
   let fixture: EmulatorFixture | undefined;
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), `${opts.name}-`));
     const emulators = await startEmulators({ dataDir, bucketName: opts.bucketName, tableName: opts.tableName });
-    const clients = createAwsClients({ region: 'us-east-1', s3Endpoint: emulators.s3Endpoint, dynamodbEndpoint: emulators.dynamodbEndpoint });
+    const clients = createAwsClients({
+      region: 'us-east-1',
+      s3Endpoint: emulators.s3Endpoint,
+      dynamodbEndpoint: emulators.dynamodbEndpoint,
+    });
     fixture = { emulators, clients };
   });
   afterAll(async () => {

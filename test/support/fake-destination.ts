@@ -83,7 +83,11 @@ export async function startFakeDestination(behaviour: Behaviour = { kind: 'ok' }
           continue;
         }
         state.stored.push(i.sopInstanceUID);
-        referenced.push(b.kind === 'warn' ? { ...item(i.sopClassUID, i.sopInstanceUID), '00081196': { vr: 'US', Value: [0xb000] } } : item(i.sopClassUID, i.sopInstanceUID));
+        referenced.push(
+          b.kind === 'warn'
+            ? { ...item(i.sopClassUID, i.sopInstanceUID), '00081196': { vr: 'US', Value: [0xb000] } }
+            : item(i.sopClassUID, i.sopInstanceUID),
+        );
       }
       const status = referenced.length === 0 ? 409 : failed.length > 0 || b.kind === 'warn' ? 202 : 200;
       res.writeHead(status, { 'Content-Type': 'application/dicom+json' }).end(

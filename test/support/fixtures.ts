@@ -11,7 +11,13 @@ export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/', import.meta.ur
 
 export const FIXTURE_STUDY_UID = '2.25.169082432672233602146940408602541510066';
 
-export const FIXTURES: Readonly<Record<string, Required<Pick<InstanceOptions, 'studyInstanceUID' | 'seriesInstanceUID' | 'sopInstanceUID' | 'sopClassUID' | 'transferSyntaxUID'>> & InstanceOptions>> = {
+export const FIXTURES: Readonly<
+  Record<
+    string,
+    Required<Pick<InstanceOptions, 'studyInstanceUID' | 'seriesInstanceUID' | 'sopInstanceUID' | 'sopClassUID' | 'transferSyntaxUID'>> &
+      InstanceOptions
+  >
+> = {
   'ct-explicit-le.dcm': {
     studyInstanceUID: FIXTURE_STUDY_UID,
     seriesInstanceUID: '2.25.260187265001799271917646639432833791759',

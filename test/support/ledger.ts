@@ -45,7 +45,12 @@ export class Ledger {
 /** POST /studies of the instances; the status and the parsed module (undefined when not JSON). */
 export async function storeInstances(baseUrl: string, sent: readonly SentInstance[], signal?: AbortSignal) {
   const { body, contentType } = stowBody(sent.map((s) => s.bytes));
-  const r = await fetch(`${baseUrl}/studies`, { method: 'POST', headers: { 'Content-Type': contentType, Accept: DICOM_JSON }, body, signal });
+  const r = await fetch(`${baseUrl}/studies`, {
+    method: 'POST',
+    headers: { 'Content-Type': contentType, Accept: DICOM_JSON },
+    body,
+    signal,
+  });
   const text = await r.text();
   let module: unknown;
   try {

@@ -212,8 +212,7 @@ function matchesQuery(e: IndexEntry, q: IndexQuery): boolean {
   switch (q.by) {
     case 'study':
       return (
-        e.studyInstanceUID === q.studyInstanceUID &&
-        (q.seriesInstanceUID === undefined || e.seriesInstanceUID === q.seriesInstanceUID)
+        e.studyInstanceUID === q.studyInstanceUID && (q.seriesInstanceUID === undefined || e.seriesInstanceUID === q.seriesInstanceUID)
       );
     case 'uid': {
       const uid = ownUid(e);
@@ -223,8 +222,7 @@ function matchesQuery(e: IndexEntry, q: IndexQuery): boolean {
       return e.patientId === q.patientId && inDateRange(e.studyDate, q.dateRange);
     case 'name':
       return (
-        personNameIndexTerms(e.attributes[Tag.PatientName]).some((t) => t.startsWith(q.prefix)) &&
-        inDateRange(e.studyDate, q.dateRange)
+        personNameIndexTerms(e.attributes[Tag.PatientName]).some((t) => t.startsWith(q.prefix)) && inDateRange(e.studyDate, q.dateRange)
       );
     case 'level':
       return inDateRange(e.studyDate, q.dateRange);

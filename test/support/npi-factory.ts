@@ -55,13 +55,24 @@ export function npiSamples(tag: string): NpiSample[] {
     {
       npiName: 'implant-templates',
       sopClassUID: '1.2.840.10008.5.1.4.43.1',
-      attributes: { Manufacturer: 'ACME Ortho', ImplantName: `Hip stem ${tag}`, ImplantPartNumber: `HS-${tag}`, EffectiveDateTime: '20240101000000' },
+      attributes: {
+        Manufacturer: 'ACME Ortho',
+        ImplantName: `Hip stem ${tag}`,
+        ImplantPartNumber: `HS-${tag}`,
+        EffectiveDateTime: '20240101000000',
+      },
       search: { ImplantPartNumber: `HS-${tag}`, Manufacturer: 'ACME*' },
     },
     {
       npiName: 'inventories',
       sopClassUID: '1.2.840.10008.5.1.4.1.1.201.1',
-      attributes: { InventoryLevel: 'STUDY', InventoryCompletionStatus: 'COMPLETE', InventoryPurpose: `Audit ${tag}`, ContentDate: '20240301', ContentTime: '120000' },
+      attributes: {
+        InventoryLevel: 'STUDY',
+        InventoryCompletionStatus: 'COMPLETE',
+        InventoryPurpose: `Audit ${tag}`,
+        ContentDate: '20240301',
+        ContentTime: '120000',
+      },
       search: { InventoryPurpose: `Audit ${tag}`, ContentDate: '20240101-20241231' },
     },
     {
@@ -77,7 +88,10 @@ export function npiSamples(tag: string): NpiSample[] {
 }
 
 /** The Part 10 file of a Non-Patient Instance of the sample's category (or of another SOP Class). */
-export function makeNpiInstance(sample: NpiSample, opts: { sopInstanceUID?: string; sopClassUID?: string } = {}): {
+export function makeNpiInstance(
+  sample: NpiSample,
+  opts: { sopInstanceUID?: string; sopClassUID?: string } = {},
+): {
   sopInstanceUID: string;
   bytes: Uint8Array;
 } {

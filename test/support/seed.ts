@@ -17,7 +17,10 @@ export async function storeInstances(
   const chunks: Uint8Array[] = [];
   const parts = files.map((body) => ({ contentType: 'application/dicom', body }));
   for await (const chunk of writeMultipartRelated(parts, boundary)) chunks.push(chunk);
-  const store = new StoreService(index, blobs, { bulkDataThreshold: opts.bulkDataThreshold ?? 64, maxRequestBytes: Number.MAX_SAFE_INTEGER });
+  const store = new StoreService(index, blobs, {
+    bulkDataThreshold: opts.bulkDataThreshold ?? 64,
+    maxRequestBytes: Number.MAX_SAFE_INTEGER,
+  });
   const result = await store.storeInstances({
     contentType: `multipart/related; type="application/dicom"; boundary=${boundary}`,
     body: bodyOf(Buffer.concat(chunks)),

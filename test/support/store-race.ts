@@ -29,7 +29,9 @@ interface Held<E> {
  * The index (Studies or Non-Patient Instances) with putInstance held until released, one gate per
  * call in call order.
  */
-export function gatedIndex<E, I extends { putInstance(entry: E): Promise<unknown> }>(index: I): { index: I; arrival(n: number): Promise<Held<E>> } {
+export function gatedIndex<E, I extends { putInstance(entry: E): Promise<unknown> }>(
+  index: I,
+): { index: I; arrival(n: number): Promise<Held<E>> } {
   const arrivals: ((held: Held<E>) => void)[] = [];
   const arrived: Promise<Held<E>>[] = [];
   const slot = (n: number) => {
@@ -92,7 +94,11 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
  * Runs the interleaving above on fresh UIDs and reports what the archive holds afterwards; with
  * `identical`, the loser stores the very bytes of the winner (a retried request racing its first try).
  */
-export async function raceTwoStores(index: MetadataIndex, blobs: BlobStore, opts: { readonly identical?: boolean } = {}): Promise<RaceOutcome> {
+export async function raceTwoStores(
+  index: MetadataIndex,
+  blobs: BlobStore,
+  opts: { readonly identical?: boolean } = {},
+): Promise<RaceOutcome> {
   const gate = gatedIndex<IndexEntry, MetadataIndex>(index);
   const recorded = recordingBlobs(blobs);
   const options = { bulkDataThreshold: 1024, maxRequestBytes: 50_000_000 };
@@ -101,12 +107,14 @@ export async function raceTwoStores(index: MetadataIndex, blobs: BlobStore, opts
 
   const y = makeInstance({ patientName: 'Winner^Wanda' });
   const uids = readPart10(y);
-  const x = opts.identical ? y : makeInstance({
-    studyInstanceUID: uids.studyInstanceUID,
-    seriesInstanceUID: uids.seriesInstanceUID,
-    sopInstanceUID: uids.sopInstanceUID,
-    patientName: 'Loser^Larry',
-  });
+  const x = opts.identical
+    ? y
+    : makeInstance({
+        studyInstanceUID: uids.studyInstanceUID,
+        seriesInstanceUID: uids.seriesInstanceUID,
+        sopInstanceUID: uids.sopInstanceUID,
+        patientName: 'Loser^Larry',
+      });
   const post = (service: StoreService, file: Uint8Array) => {
     const { body, contentType } = stowBody([file]);
     return service.storeInstances({ contentType, body: bodyOf(body), baseUrl: 'http://archive' });

@@ -43,7 +43,11 @@ export function startsWithMarker(value: Uint8Array, marker: Uint8Array | undefin
  * starts a codestream (CODESTREAM_START) with the following ones, when the first fragment starts one
  * and there are as many as frames. Undefined when none of these holds.
  */
-export function framesOfFragments(fragments: readonly Uint8Array[], frameCount: number, transferSyntaxUID: string): Uint8Array[][] | undefined {
+export function framesOfFragments(
+  fragments: readonly Uint8Array[],
+  frameCount: number,
+  transferSyntaxUID: string,
+): Uint8Array[][] | undefined {
   if (fragments.length === frameCount) return fragments.map((f) => [f]);
   if (frameCount === 1) return [[...fragments]];
   const marker = CODESTREAM_START[transferSyntaxUID];

@@ -50,7 +50,11 @@ export function encapsulatedPixelDataOf(header: Part10Header, bytes: Uint8Array)
  * undefined unless both are there with NumberOfFrames entries, the offsets start at 0 and each frame's
  * item ends before the next one starts. A table that says otherwise is not used (the items are walked).
  */
-function readExtendedOffsetTable(header: Part10Header, bytes: Uint8Array, frameCount: number): EncapsulatedPixelData['extendedOffsetTable'] {
+function readExtendedOffsetTable(
+  header: Part10Header,
+  bytes: Uint8Array,
+  frameCount: number,
+): EncapsulatedPixelData['extendedOffsetTable'] {
   const entries = (tag: string): number[] | undefined => {
     const e = header.elements.get(tagNumber(tag));
     if (!e || (e.vr !== undefined && e.vr !== 'OV') || e.length !== 8 * frameCount) return undefined;
@@ -108,7 +112,11 @@ export async function readEncapsulatedFrames(
     // be where they say, the items are streamed.
     const { frameOffsets } = pixelData;
     if (frameOffsets?.length === frameCount + 1) {
-      const spans: FrameSpans = { offsets: frameOffsets.slice(0, -1), end: (k) => frameOffsets[k + 1]!, fragments: (_, items) => items.length > 0 };
+      const spans: FrameSpans = {
+        offsets: frameOffsets.slice(0, -1),
+        end: (k) => frameOffsets[k + 1]!,
+        fragments: (_, items) => items.length > 0,
+      };
       const frames = await framesBySpans(spans, firstFragment, wanted, source, limit);
       if (frames) return { frames, missing };
     }
@@ -118,7 +126,11 @@ export async function readEncapsulatedFrames(
   let spans: FrameSpans;
   if (tableLength === 0) {
     const { offsets, lengths } = extendedOffsetTable!;
-    spans = { offsets, end: (k) => offsets[k]! + ITEM_HEADER + lengths[k]!, fragments: (k, items) => items.length === 1 && items[0]!.value.length === lengths[k] };
+    spans = {
+      offsets,
+      end: (k) => offsets[k]! + ITEM_HEADER + lengths[k]!,
+      fragments: (k, items) => items.length === 1 && items[0]!.value.length === lengths[k],
+    };
   } else {
     const entries = await source.read(itemsStart + ITEM_HEADER, firstFragment);
     const offsetsView = new DataView(entries.buffer, entries.byteOffset, entries.byteLength);
@@ -155,7 +167,10 @@ export async function readEncapsulatedValue(
  * The Basic Offset Table (PS3.5 A.4: the first item, of a length that is a multiple of 4) read through
  * `source`: its length and where the first fragment starts; undefined when the items do not start so.
  */
-async function readBasicOffsetTable(pixelData: EncapsulatedPixelData, source: StoredObjectReader): Promise<{ tableLength: number; firstFragment: number } | undefined> {
+async function readBasicOffsetTable(
+  pixelData: EncapsulatedPixelData,
+  source: StoredObjectReader,
+): Promise<{ tableLength: number; firstFragment: number } | undefined> {
   const { itemsStart } = pixelData;
   if (itemsStart + ITEM_HEADER > source.size) return undefined;
   const table = await source.read(itemsStart, itemsStart + ITEM_HEADER);
@@ -204,7 +219,10 @@ async function framesBySpans(
     const end = spans.end(run.at(-1)!);
     // Within the object, which the reads require (a range that starts at its end is no range).
     if (firstFragment + start >= source.size || firstFragment + (end ?? start) > source.size) return void (failed = true);
-    const items = fragmentItems(await source.read(firstFragment + start, end === undefined ? source.size : firstFragment + end), end !== undefined);
+    const items = fragmentItems(
+      await source.read(firstFragment + start, end === undefined ? source.size : firstFragment + end),
+      end !== undefined,
+    );
     if (!items) return void (failed = true);
     for (const k of run) {
       const from = spans.offsets[k]! - start;

@@ -31,6 +31,9 @@ export function unlessMalformed<T>(walk: () => T): T | undefined {
  */
 export function fragmentItems(bytes: Uint8Array, toEnd: boolean): FragmentItem[] | undefined {
   const items: FragmentItem[] = [];
-  const visit = (offset: number, length: number) => items.push({ offset, value: bytes.subarray(offset + ITEM_HEADER, offset + ITEM_HEADER + length) });
-  return unlessMalformed(() => new ElementWalker(bytes).fragments(0, bytes.length, EXPLICIT_LE, visit, toEnd)) === undefined ? undefined : items;
+  const visit = (offset: number, length: number) =>
+    items.push({ offset, value: bytes.subarray(offset + ITEM_HEADER, offset + ITEM_HEADER + length) });
+  return unlessMalformed(() => new ElementWalker(bytes).fragments(0, bytes.length, EXPLICIT_LE, visit, toEnd)) === undefined
+    ? undefined
+    : items;
 }

@@ -42,7 +42,8 @@ export function numberOfFrames(instance: ParsedInstance): number {
 function encapsulatedFrames(values: readonly unknown[], count: number, transferSyntaxUID: string): Uint8Array[] {
   const fragments = values.filter((v): v is ArrayBuffer => v instanceof ArrayBuffer).map((b) => new Uint8Array(b));
   const frames = framesOfFragments(fragments, count, transferSyntaxUID);
-  if (!frames) throw new FrameError('frame boundaries unknown: without an offset table, the fragments do not delimit NumberOfFrames frames');
+  if (!frames)
+    throw new FrameError('frame boundaries unknown: without an offset table, the fragments do not delimit NumberOfFrames frames');
   return frames.map(concatBytes);
 }
 

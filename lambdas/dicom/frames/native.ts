@@ -64,7 +64,8 @@ export function isLittleEndianNative(transferSyntaxUID: string): boolean {
 export function nativePixelDataOf(header: Part10Header, bytes: Uint8Array): NativePixelData | undefined {
   const { stop } = header;
   if (!isLittleEndianNative(header.transferSyntaxUID) || stop.tag !== PIXEL_DATA) return undefined;
-  if ((stop.vr !== undefined && stop.vr !== 'OB' && stop.vr !== 'OW') || stop.length === UNDEFINED_LENGTH || stop.length === 0) return undefined;
+  if ((stop.vr !== undefined && stop.vr !== 'OB' && stop.vr !== 'OW') || stop.length === UNDEFINED_LENGTH || stop.length === 0)
+    return undefined;
   const { us, is } = headerNumbers(header, bytes);
   const rows = us(Tag.Rows);
   const columns = us(Tag.Columns);

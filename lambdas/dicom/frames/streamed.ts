@@ -73,10 +73,13 @@ export async function streamedFrames(
   }
   if (fragments === 0) return undefined;
   const rule =
-    frameCount === 1 ? rules.single
-    : fragments === frameCount ? rules.perFragment
-    : firstStartsCodestream && codestreams === frameCount ? rules.codestreams
-    : undefined;
+    frameCount === 1
+      ? rules.single
+      : fragments === frameCount
+        ? rules.perFragment
+        : firstStartsCodestream && codestreams === frameCount
+          ? rules.codestreams
+          : undefined;
   if (!rule) throw new FrameError('frame boundaries unknown: without an offset table, the fragments do not delimit NumberOfFrames frames');
   return rule.frames(wanted);
 }

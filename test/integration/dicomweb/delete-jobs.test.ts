@@ -28,7 +28,12 @@ beforeAll(() => {
 
 async function seeded() {
   const study = makeStudy({ series: 2, instancesPerSeries: 4 });
-  await storeInstances(index, blobs, study.instances.map((i) => i.bytes), { baseUrl: BASE_URL });
+  await storeInstances(
+    index,
+    blobs,
+    study.instances.map((i) => i.bytes),
+    { baseUrl: BASE_URL },
+  );
   const entries = await collect(index.query({ by: 'study', level: 'INSTANCE', studyInstanceUID: study.studyInstanceUID }));
   const keys = entries.flatMap((e) => [e.instance!.objectKey, e.instance!.metadataKey]);
   return { study, keys };
@@ -45,9 +50,16 @@ describe('Delete jobs on S3 and DynamoDB', () => {
     const { study, keys } = await seeded();
     const handedOn: DeleteTarget[] = [];
     const service = new DeleteService(index, blobs, { batchSize: 3, continueJob: async (t) => void handedOn.push(t) });
-    expect(await service.deleteStudy({ studyInstanceUID: study.studyInstanceUID }, OUT_OF_TIME)).toEqual({ deletedInstances: 3, done: false });
+    expect(await service.deleteStudy({ studyInstanceUID: study.studyInstanceUID }, OUT_OF_TIME)).toEqual({
+      deletedInstances: 3,
+      done: false,
+    });
     await expect(
-      new RetrieveService(index, blobs, { maxResponseBytes: 1 << 20 }).retrieveStudy({ studyInstanceUID: study.studyInstanceUID, baseUrl: BASE_URL, accept: undefined }),
+      new RetrieveService(index, blobs, { maxResponseBytes: 1 << 20 }).retrieveStudy({
+        studyInstanceUID: study.studyInstanceUID,
+        baseUrl: BASE_URL,
+        accept: undefined,
+      }),
     ).rejects.toThrow(GoneError);
     while (handedOn.length > 0) await service.resume(handedOn.shift()!, OUT_OF_TIME);
     expect(await collect(index.query({ by: 'study', level: 'INSTANCE', studyInstanceUID: study.studyInstanceUID }))).toEqual([]);
@@ -58,7 +70,10 @@ describe('Delete jobs on S3 and DynamoDB', () => {
 
   it('resumes a job interrupted mid-way on the next DELETE', async () => {
     const { study, keys } = await seeded();
-    const interrupted = new DeleteService(index, blobs, { batchSize: 3, continueJob: async () => Promise.reject(new Error('Task timed out')) });
+    const interrupted = new DeleteService(index, blobs, {
+      batchSize: 3,
+      continueJob: async () => Promise.reject(new Error('Task timed out')),
+    });
     await expect(interrupted.deleteStudy({ studyInstanceUID: study.studyInstanceUID }, OUT_OF_TIME)).rejects.toThrow('Task timed out');
     expect(await index.findDeleteJob({ studyInstanceUID: study.studyInstanceUID })).toMatchObject({ level: 'STUDY' });
     expect(await remainingObjects(keys)).toBe(10);

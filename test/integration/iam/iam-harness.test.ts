@@ -51,7 +51,11 @@ async function ok(r: Response | Promise<Response>, ...statuses: number[]): Promi
 async function sendAndWait(resource: string, query: Record<string, string>, destination = b.url): Promise<Module> {
   const uid = newUid();
   const search = new URLSearchParams({ destination, ...query });
-  let r = await ok(fetch(`${a.url}${resource}/send-requests/${uid}?${search}`, { method: 'POST', headers: { Accept: DICOM_JSON } }), 200, 202);
+  let r = await ok(
+    fetch(`${a.url}${resource}/send-requests/${uid}?${search}`, { method: 'POST', headers: { Accept: DICOM_JSON } }),
+    200,
+    202,
+  );
   for (let i = 0; r.status === 202 && i < 200; i++) {
     await r.arrayBuffer();
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -82,7 +86,10 @@ async function markedFailed(study: string): Promise<void> {
   // Long enough for the registry to change while the first batch is held, even on a loaded machine.
   slow.behaviour = { kind: 'slow', delayMs: 5000 };
   const search = new URLSearchParams({ destination: slow.url, StudyInstanceUID: study });
-  const started = await ok(fetch(`${a.url}/studies/send-requests/${uid}?${search}`, { method: 'POST', headers: { Accept: DICOM_JSON } }), 202);
+  const started = await ok(
+    fetch(`${a.url}/studies/send-requests/${uid}?${search}`, { method: 'POST', headers: { Accept: DICOM_JSON } }),
+    202,
+  );
   await started.arrayBuffer();
   await writeRegistry(false);
   try {
@@ -107,8 +114,19 @@ async function workload(): Promise<void> {
   const instanceUrl = (i: typeof first) => `${a.url}/studies/${s}/series/${i!.seriesInstanceUID}/instances/${i!.sopInstanceUID}`;
 
   // STOW-RS, both routes.
-  await ok(stow(a.url, study.instances.slice(0, 2).map((i) => i.bytes)));
-  await ok(stow(a.url, study.instances.slice(2).map((i) => i.bytes), s));
+  await ok(
+    stow(
+      a.url,
+      study.instances.slice(0, 2).map((i) => i.bytes),
+    ),
+  );
+  await ok(
+    stow(
+      a.url,
+      study.instances.slice(2).map((i) => i.bytes),
+      s,
+    ),
+  );
   // QIDO-RS at every level, with a name search (its own index items).
   const searches = ['/studies?PatientName=*', '/series', '/instances', `/studies/${s}/series`, `/studies/${s}/instances`];
   for (const q of [...searches, `/studies/${s}/series/${first!.seriesInstanceUID}/instances`]) {
@@ -242,7 +260,10 @@ describe('IAM harness', () => {
       `${Caller.stateMachine} states:StartExecution`,
       ...(hasDcmtk ? [`${Caller.dimse} s3:PutObject`, `${Caller.dimse} dynamodb:Query`, `${Caller.dimse} s3:GetObject`] : []),
     ];
-    expect(expected.filter((p) => !pairs.has(p)), [...pairs].sort().join('\n')).toEqual([]);
+    expect(
+      expected.filter((p) => !pairs.has(p)),
+      [...pairs].sort().join('\n'),
+    ).toEqual([]);
     expect(calls.filter((c) => c.caller === undefined).map((c) => `${c.service}.${c.operation}`)).toEqual([]);
   });
 

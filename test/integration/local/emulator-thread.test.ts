@@ -42,6 +42,8 @@ describe('startEmulatorThread', () => {
   it('rejects with the reason when the emulators cannot start', async () => {
     const notADirectory = join(dataDir, 'file');
     await writeFile(notADirectory, 'x');
-    await expect(startEmulatorThread({ dataDir: notADirectory, ...NAMES })).rejects.toThrow(/the emulators did not start: .*(ENOTDIR|EEXIST)/s);
+    await expect(startEmulatorThread({ dataDir: notADirectory, ...NAMES })).rejects.toThrow(
+      /the emulators did not start: .*(ENOTDIR|EEXIST)/s,
+    );
   });
 });

@@ -49,12 +49,23 @@ describe('embedded DynamoDB (dynalite)', () => {
   it('closes the LevelDB iterator of every Query and Scan, read to the end or cut short by its Limit', async () => {
     const { dynamodb } = fixture().clients;
     opened.clear();
-    const byKey = { KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY }, ExpressionAttributeValues: { ':pk': S('P') } };
-    const byUid = { IndexName: GSI_BY_UID.indexName, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': GSI_BY_UID.partitionKey }, ExpressionAttributeValues: { ':pk': S('U') } };
+    const byKey = {
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY },
+      ExpressionAttributeValues: { ':pk': S('P') },
+    };
+    const byUid = {
+      IndexName: GSI_BY_UID.indexName,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': GSI_BY_UID.partitionKey },
+      ExpressionAttributeValues: { ':pk': S('U') },
+    };
     const answers = await Promise.all([
       ...Array.from({ length: 25 }, () => dynamodb.send(new QueryCommand({ TableName: TABLE, ...byKey }))),
       ...Array.from({ length: 25 }, () => dynamodb.send(new QueryCommand({ TableName: TABLE, ...byKey, Limit: 1 }))),
-      ...Array.from({ length: 25 }, () => dynamodb.send(new QueryCommand({ TableName: TABLE, ...byUid, Limit: 1, ScanIndexForward: false }))),
+      ...Array.from({ length: 25 }, () =>
+        dynamodb.send(new QueryCommand({ TableName: TABLE, ...byUid, Limit: 1, ScanIndexForward: false })),
+      ),
       ...Array.from({ length: 10 }, () => dynamodb.send(new ScanCommand({ TableName: TABLE, Limit: 3 }))),
     ]);
     expect(answers.slice(0, 25).every((a) => a.Count === 20)).toBe(true);

@@ -49,13 +49,19 @@ async function using<T>(g: Gateway, run: (g: Gateway) => Promise<T>): Promise<T>
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const text = (body: string): ProxyResult => ({ statusCode: 200, headers: { 'Content-Type': 'application/dicom+json' }, body, isBase64Encoded: false });
+const text = (body: string): ProxyResult => ({
+  statusCode: 200,
+  headers: { 'Content-Type': 'application/dicom+json' },
+  body,
+  isBase64Encoded: false,
+});
 
 describe("Lambda's 6 MB buffered response payload (the serialized proxy result)", () => {
   // Quotes are escaped in the result's JSON: 3.2 M of them serialize to 6.4 MB.
   it('answers 502 as API Gateway does when a buffered function returns more, and passes what fits', async () => {
     const sizes = { over: 3_200_000, under: 3_000_000 };
-    const handler: ProxyHandler = async (event) => text('"'.repeat(event.queryStringParameters?.size === 'over' ? sizes.over : sizes.under));
+    const handler: ProxyHandler = async (event) =>
+      text('"'.repeat(event.queryStringParameters?.size === 'over' ? sizes.over : sizes.under));
     await using(await gatewayOf(handler), async (g) => {
       const over = await fetch(`${g.url}/studies?size=over`);
       expect(over.status).toBe(502);
@@ -110,12 +116,14 @@ describe('timeouts of the route table', () => {
     const streamed: ProxyHandler = async () => ({
       statusCode: 200,
       headers: { 'Content-Type': 'application/octet-stream' },
-      body: Readable.from((async function* () {
-        for (let i = 0; i < 20; i++) {
-          yield Buffer.alloc(1024, i);
-          await sleep(50);
-        }
-      })()),
+      body: Readable.from(
+        (async function* () {
+          for (let i = 0; i < 20; i++) {
+            yield Buffer.alloc(1024, i);
+            await sleep(50);
+          }
+        })(),
+      ),
       isBase64Encoded: false,
     });
     await using(await gatewayOf(streamed, { functionMs: { retrieve: 300 } }), async (g) => {

@@ -37,7 +37,10 @@ const longUid = (b: number, i: number) => `2.25.${b}.${i}.`.padEnd(64, '7');
 
 const adapters: [string, () => { requests: SendRequestStore; blobs: BlobStore }][] = [
   ['memory adapters', () => ({ requests: new MemorySendRequestStore(), blobs: new MemoryBlobStore() })],
-  ['S3 and DynamoDB adapters (emulators)', () => ({ requests: new DynamoSendRequestStore(clients.dynamodb, TABLE), blobs: new S3BlobStore(clients.s3, BUCKET) })],
+  [
+    'S3 and DynamoDB adapters (emulators)',
+    () => ({ requests: new DynamoSendRequestStore(clients.dynamodb, TABLE), blobs: new S3BlobStore(clients.s3, BUCKET) }),
+  ],
 ];
 
 describe.each(adapters)('Failed SOP Instance UID List over the %s', (name, make) => {

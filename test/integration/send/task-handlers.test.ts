@@ -72,7 +72,9 @@ async function storedStudy(count: number) {
   const patientID = `TASKS-${newUid().slice(-10)}`;
   const studyInstanceUID = newUid();
   const seriesInstanceUID = newUid();
-  const files = Array.from({ length: count }, () => makeInstance({ patientID, studyInstanceUID, seriesInstanceUID, approximateBytes: 2_000 }));
+  const files = Array.from({ length: count }, () =>
+    makeInstance({ patientID, studyInstanceUID, seriesInstanceUID, approximateBytes: 2_000 }),
+  );
   await storeInstances(index, blobs, files, { baseUrl: 'http://archive.test' });
   return { patientID, studyInstanceUID, seriesInstanceUID, uids: files.map((f) => readPart10(f).sopInstanceUID) };
 }
@@ -111,7 +113,13 @@ describe('Send Task Lambda entries, wired from the environment', () => {
 
     expect(new Set(destination.stored.slice(before))).toEqual(new Set(study.uids));
     expect(module![SendResponseTag.Status]?.Value).toEqual([SendStatus.Success]);
-    expect(await requests.get(record.transactionUID)).toMatchObject({ state: 'COMPLETED', remaining: 0, completed: 5, failed: 0, warning: 0 });
+    expect(await requests.get(record.transactionUID)).toMatchObject({
+      state: 'COMPLETED',
+      remaining: 0,
+      completed: 5,
+      failed: 0,
+      warning: 0,
+    });
   });
 
   it('Deliver counts an instance deleted since Resolve as a failed sub-operation, and sends the rest', async () => {
@@ -122,7 +130,10 @@ describe('Send Task Lambda entries, wired from the environment', () => {
     const [gone, ...kept] = study.uids;
     await new DeleteService(index, blobs).deleteInstance({ ...study, sopInstanceUID: gone! });
 
-    await handlers.deliver({ Items: resolved.batches![0]!, BatchInput: { transactionUID: record.transactionUID, destination: destination.url } });
+    await handlers.deliver({
+      Items: resolved.batches![0]!,
+      BatchInput: { transactionUID: record.transactionUID, destination: destination.url },
+    });
     const [module] = await handlers.finalize({ transactionUID: record.transactionUID });
 
     expect(new Set(destination.stored.slice(before))).toEqual(new Set(kept));
@@ -148,7 +159,12 @@ describe('Send Task Lambda entries, wired from the environment', () => {
 
   it('Deliver splits a batch a gateway-fronted destination answers 413, down to one instance, which alone fails', async () => {
     const study = await storedStudy(4);
-    const large = makeInstance({ patientID: study.patientID, studyInstanceUID: study.studyInstanceUID, seriesInstanceUID: study.seriesInstanceUID, approximateBytes: 12_000 });
+    const large = makeInstance({
+      patientID: study.patientID,
+      studyInstanceUID: study.studyInstanceUID,
+      seriesInstanceUID: study.seriesInstanceUID,
+      approximateBytes: 12_000,
+    });
     await storeInstances(index, blobs, [large], { baseUrl: 'http://archive.test' });
     const record = await sendRequest(study.patientID);
     const resolved = await handlers.resolve({ transactionUID: record.transactionUID, batchSize: 10 });
@@ -157,7 +173,10 @@ describe('Send Task Lambda entries, wired from the environment', () => {
     // Two ~2 KB instances per request at most; the large one never fits.
     destination.behaviour = { kind: 'limit', maxBytes: 5_000 };
     try {
-      await handlers.deliver({ Items: resolved.batches![0]!, BatchInput: { transactionUID: record.transactionUID, destination: destination.url } });
+      await handlers.deliver({
+        Items: resolved.batches![0]!,
+        BatchInput: { transactionUID: record.transactionUID, destination: destination.url },
+      });
     } finally {
       destination.behaviour = { kind: 'ok' };
     }
@@ -181,4 +200,3 @@ describe('Send Task Lambda entries, wired from the environment', () => {
     expect(await requests.batchOutcomes(record.transactionUID)).toHaveLength(1);
   });
 });
-

@@ -67,7 +67,9 @@ describe('Send under storage throttling (embedded runtime, emulators)', () => {
     const patientID = `THROTTLED-${newUid().slice(-8)}`;
     const studyInstanceUID = newUid();
     const seriesInstanceUID = newUid();
-    const files = Array.from({ length: 7 }, () => makeInstance({ patientID, studyInstanceUID, seriesInstanceUID, approximateBytes: 2_000 }));
+    const files = Array.from({ length: 7 }, () =>
+      makeInstance({ patientID, studyInstanceUID, seriesInstanceUID, approximateBytes: 2_000 }),
+    );
     await storeInstances(index, blobs, files, { baseUrl: 'http://archive.test' });
     const uids = files.map((f) => readPart10(f).sopInstanceUID);
 
@@ -92,14 +94,24 @@ describe('Send under storage throttling (embedded runtime, emulators)', () => {
     const slowDown = throttleOnce(
       s3,
       (name, input) => name === 'PutObjectCommand' && String(input.Key).endsWith('manifest.jsonl'),
-      () => new S3ServiceException({ name: 'SlowDown', $fault: 'server', $metadata: { httpStatusCode: 503 }, message: 'Please reduce your request rate.' }),
+      () =>
+        new S3ServiceException({
+          name: 'SlowDown',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 503 },
+          message: 'Please reduce your request rate.',
+        }),
       'slowDown',
     );
     const throttled = (expression: string) => () =>
       throttleOnce(
         dynamodb,
         (name, input) => name === 'UpdateItemCommand' && String(input.UpdateExpression).startsWith(expression),
-        () => new ProvisionedThroughputExceededException({ $metadata: { httpStatusCode: 400 }, message: 'Rate of requests exceeds the allowed throughput.' }),
+        () =>
+          new ProvisionedThroughputExceededException({
+            $metadata: { httpStatusCode: 400 },
+            message: 'Rate of requests exceeds the allowed throughput.',
+          }),
         `throttle ${expression}`,
       );
     const counters = throttled('ADD #r')();
@@ -120,7 +132,14 @@ describe('Send under storage throttling (embedded runtime, emulators)', () => {
 
     expect([slowDown.thrown(), counters.thrown(), finalize.thrown()]).toEqual([1, 1, 1]);
     expect(await workflow.describe(executionId)).toBe('SUCCEEDED');
-    expect(await requests.get(transactionUID)).toMatchObject({ state: 'COMPLETED', status: 0, remaining: 0, completed: 7, warning: 0, failed: 0 });
+    expect(await requests.get(transactionUID)).toMatchObject({
+      state: 'COMPLETED',
+      status: 0,
+      remaining: 0,
+      completed: 7,
+      warning: 0,
+      failed: 0,
+    });
     expect(new Set(destination.stored.slice(before))).toEqual(new Set(uids));
     expect(await requests.batchOutcomes(transactionUID)).toHaveLength(3);
   }, 60_000);

@@ -47,7 +47,11 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       stowRequests++;
-      const uids = [...Buffer.concat(chunks).toString('latin1').matchAll(/uid:([0-9.]+);/g)].map((m) => m[1]!);
+      const uids = [
+        ...Buffer.concat(chunks)
+          .toString('latin1')
+          .matchAll(/uid:([0-9.]+);/g),
+      ].map((m) => m[1]!);
       const item = (uid: string) => ({ '00081150': { vr: 'UI', Value: [CT] }, '00081155': { vr: 'UI', Value: [uid] } });
       const referenced = uids
         .filter((u) => !refuse.has(u))
@@ -107,10 +111,17 @@ function harness(manifest: ManifestItem[], faults: { resolve?: Error; deliverOnC
       const dest = resolveDestination(registry, input.BatchInput.destination);
       const outcome = await storeInstances(
         dest,
-        input.Items.map((i) => ({ sopInstanceUID: i.sopInstanceUID, sopClassUID: i.sopClassUID, bytes: Buffer.from(`uid:${i.sopInstanceUID};`) })),
+        input.Items.map((i) => ({
+          sopInstanceUID: i.sopInstanceUID,
+          sopClassUID: i.sopClassUID,
+          bytes: Buffer.from(`uid:${i.sopInstanceUID};`),
+        })),
         { sleep: async () => {} },
       );
-      const settled = settleBatch(input.Items.map((i) => i.sopInstanceUID), outcome);
+      const settled = settleBatch(
+        input.Items.map((i) => i.sopInstanceUID),
+        outcome,
+      );
       item.counters = applyDelta(item.counters!, batchDelta(settled));
       input.Items.forEach((i) => item.settled.add(i.sopInstanceUID));
       item.failedUIDs.push(...settled.failed);
@@ -224,7 +235,11 @@ describe('Send workflow on the embedded runtime (inline Map)', () => {
     expect(final).toMatchObject({ status: SendStatus.Warning, completed: 6, failed: 7, warning: 0 });
     expect(final.remaining).toBeUndefined();
     expect(matchedOf(final)).toBe(13);
-    expect(final.failedSOPInstanceUIDList).toEqual(manifestOf(13).slice(6).map((i) => i.sopInstanceUID));
+    expect(final.failedSOPInstanceUIDList).toEqual(
+      manifestOf(13)
+        .slice(6)
+        .map((i) => i.sopInstanceUID),
+    );
   });
 
   it('Catch: a failing Resolve ends with A701 (matches could not be calculated)', async () => {

@@ -27,7 +27,10 @@ beforeAll(() => {
   index = new DynamoMetadataIndex(clients.dynamodb, TABLE, SHARDS, { pageSize: PAGE_SIZE });
 });
 
-describeMetadataIndexContract('DynamoMetadataIndex', () => new DynamoMetadataIndex(clients.dynamodb, TABLE, SHARDS, { pageSize: PAGE_SIZE }));
+describeMetadataIndexContract(
+  'DynamoMetadataIndex',
+  () => new DynamoMetadataIndex(clients.dynamodb, TABLE, SHARDS, { pageSize: PAGE_SIZE }),
+);
 
 async function all(q: IndexQuery, from: MetadataIndex = index): Promise<IndexEntry[]> {
   const out: IndexEntry[] = [];
@@ -78,7 +81,9 @@ describe('ensureStudy / ensureSeries and counters', () => {
     const [study, series] = [uid(), uid()];
     await index.addStudyCounters(study, { series: 1, instances: 1, modalities: ['CT'] });
     await index.addSeriesCounters(study, series, { instances: 1 });
-    const raw = await clients.dynamodb.send(new GetItemCommand({ TableName: TABLE, Key: { PK: { S: `STUDY#${study}` }, SK: { S: '#STUDY' } } }));
+    const raw = await clients.dynamodb.send(
+      new GetItemCommand({ TableName: TABLE, Key: { PK: { S: `STUDY#${study}` }, SK: { S: '#STUDY' } } }),
+    );
     expect(raw.Item).toBeUndefined();
     expect(await index.getSeries(study, series)).toBeUndefined();
   });
@@ -165,7 +170,10 @@ describe("query by 'name' (Patient's Name terms in ByLevel)", () => {
   /** A study with one series and one instance, the name on all three entries, stored as STOW stores. */
   async function storeNamed(label: string, name: unknown, studyDate = '20240115'): Promise<Stored> {
     const [study, series, sop] = [uid(), uid(), uid()];
-    const named = (e: IndexEntry): IndexEntry => ({ ...e, attributes: { ...e.attributes, [Tag.PatientName]: { vr: 'PN', Value: [name] } } });
+    const named = (e: IndexEntry): IndexEntry => ({
+      ...e,
+      attributes: { ...e.attributes, [Tag.PatientName]: { vr: 'PN', Value: [name] } },
+    });
     await index.ensureStudy(named(studyEntry(study, studyDate)));
     await index.ensureSeries(named(seriesEntry(study, series, studyDate)));
     expect(await index.putInstance(named(instanceEntry(study, series, sop, 'aa'.repeat(32), studyDate)))).toEqual({ outcome: 'created' });
@@ -178,7 +186,10 @@ describe("query by 'name' (Patient's Name terms in ByLevel)", () => {
   async function labels(q: IndexQuery, stored: readonly Stored[], key?: string, fuzzymatching = false): Promise<string[]> {
     const byUid = new Map(stored.map((s) => [uidAt(s, q.level), s.label]));
     const entries = await all(q);
-    const kept = key === undefined ? entries : entries.filter((e) => matchesAll(e.attributes, [{ tag: Tag.PatientName, value: key }], { fuzzymatching }));
+    const kept =
+      key === undefined
+        ? entries
+        : entries.filter((e) => matchesAll(e.attributes, [{ tag: Tag.PatientName, value: key }], { fuzzymatching }));
     return kept.flatMap((e) => byUid.get(ownUid(e)) ?? []).sort();
   }
 
@@ -309,7 +320,9 @@ describe("query by 'name' (Patient's Name terms in ByLevel)", () => {
     }));
     // As a table from before the name terms: the entries alone, and no marker.
     for (const e of old) {
-      await clients.dynamodb.send(new PutItemCommand({ TableName: TABLE, Item: marshall(toItem(e, SHARDS), { removeUndefinedValues: true }) }));
+      await clients.dynamodb.send(
+        new PutItemCommand({ TableName: TABLE, Item: marshall(toItem(e, SHARDS), { removeUndefinedValues: true }) }),
+      );
     }
     await clients.dynamodb.send(new DeleteItemCommand({ TableName: TABLE, Key: marshall(NAME_TERMS_MARKER) }));
     for (const level of LEVELS) expect(await all({ by: 'name', level, prefix: 'olderman' })).toEqual([]);
@@ -326,12 +339,16 @@ describe("query by 'name' (Patient's Name terms in ByLevel)", () => {
     const name = { [Tag.PatientName]: { vr: 'PN', Value: [{ Alphabetic: 'Layoutone^Lee' }] } };
     const entries = [studyEntry(study), seriesEntry(study, series)].map((e) => ({ ...e, attributes: { ...e.attributes, ...name } }));
     for (const e of entries) {
-      await clients.dynamodb.send(new PutItemCommand({ TableName: TABLE, Item: marshall(toItem(e, SHARDS), { removeUndefinedValues: true }) }));
+      await clients.dynamodb.send(
+        new PutItemCommand({ TableName: TABLE, Item: marshall(toItem(e, SHARDS), { removeUndefinedValues: true }) }),
+      );
       // Layout 1 wrote each term to the entry's shard; shard 0 would already be where layout 2 reads.
       const layoutOne = Math.max(1, shardOf(ownUid(e), SHARDS));
       for (const term of nameTermItems(e, SHARDS)) {
         const partition = nameTermPartition(e.level, String(term.SK).split('#').at(-1)!, layoutOne);
-        await clients.dynamodb.send(new PutItemCommand({ TableName: TABLE, Item: marshall({ ...term, LevelPK: partition }, { removeUndefinedValues: true }) }));
+        await clients.dynamodb.send(
+          new PutItemCommand({ TableName: TABLE, Item: marshall({ ...term, LevelPK: partition }, { removeUndefinedValues: true }) }),
+        );
       }
     }
     await clients.dynamodb.send(new DeleteItemCommand({ TableName: TABLE, Key: marshall(NAME_TERMS_MARKER) }));
@@ -344,7 +361,11 @@ describe("query by 'name' (Patient's Name terms in ByLevel)", () => {
   });
 
   it('reads one name partition for studies and series, one per shard for instances', async () => {
-    for (const [level, expected] of [['STUDY', 1], ['SERIES', 1], ['INSTANCE', SHARDS]] as const) {
+    for (const [level, expected] of [
+      ['STUDY', 1],
+      ['SERIES', 1],
+      ['INSTANCE', SHARDS],
+    ] as const) {
       const { requests } = await counting('QueryCommand', () => all({ by: 'name', level, prefix: 'zzunmatched' }));
       expect(requests, level).toBe(expected);
     }

@@ -57,9 +57,9 @@ describe('startEmulators', () => {
       const { Table } = await first.clients.dynamodb.send(new DescribeTableCommand({ TableName: TABLE }));
       expect(Table?.TableStatus).toBe('ACTIVE');
       expect(Table?.KeySchema).toEqual(createTableInput(TABLE).KeySchema);
-      expect(Table?.GlobalSecondaryIndexes?.map((g) => [g.IndexName, g.KeySchema?.map((k) => k.AttributeName), g.Projection?.ProjectionType])).toEqual(
-        GLOBAL_SECONDARY_INDEXES.map((g) => [g.indexName, [g.partitionKey, g.sortKey], 'ALL']),
-      );
+      expect(
+        Table?.GlobalSecondaryIndexes?.map((g) => [g.IndexName, g.KeySchema?.map((k) => k.AttributeName), g.Projection?.ProjectionType]),
+      ).toEqual(GLOBAL_SECONDARY_INDEXES.map((g) => [g.indexName, [g.partitionKey, g.sortKey], 'ALL']));
     } finally {
       await first.close();
     }
@@ -78,7 +78,12 @@ describe('startEmulators', () => {
     const second = await open();
     try {
       expect(Array.from((await second.blobs.get('studies/2.25.1001/x.dcm')) ?? [])).toEqual([1, 2, 3, 4]);
-      expect(await second.index.getStudy(study.studyInstanceUID)).toEqual({ ...study, relatedSeries: 1, relatedInstances: 1, modalities: ['CT'] });
+      expect(await second.index.getStudy(study.studyInstanceUID)).toEqual({
+        ...study,
+        relatedSeries: 1,
+        relatedInstances: 1,
+        modalities: ['CT'],
+      });
       expect(await second.index.ensureStudy(study)).toBe(false);
       const viaGsi = [];
       for await (const e of second.index.query({ by: 'patient', level: 'STUDY', patientId: 'P1' })) viaGsi.push(e.studyInstanceUID);

@@ -18,7 +18,6 @@ beforeAll(() => {
   ({ clients } = fixture());
 });
 
-
 describeSendRequestStoreContract('DynamoSendRequestStore', () => new DynamoSendRequestStore(clients.dynamodb, TABLE));
 
 describe('DynamoSendRequestStore item', () => {
@@ -26,7 +25,9 @@ describe('DynamoSendRequestStore item', () => {
     const store = new DynamoSendRequestStore(clients.dynamodb, TABLE);
     const r = newRequest();
     await store.create(r);
-    const { Item } = await clients.dynamodb.send(new GetItemCommand({ TableName: TABLE, Key: { PK: { S: `SEND#${r.transactionUID}` }, SK: { S: '#SEND' } } }));
+    const { Item } = await clients.dynamodb.send(
+      new GetItemCommand({ TableName: TABLE, Key: { PK: { S: `SEND#${r.transactionUID}` }, SK: { S: '#SEND' } } }),
+    );
     expect(sendRequestKey(r.transactionUID)).toEqual({ PK: `SEND#${r.transactionUID}`, SK: '#SEND' });
     expect(Item?.[TTL_ATTRIBUTE]).toEqual({ N: String(r.deleteAt) });
     expect(Item?.Remaining).toBeUndefined();
@@ -77,7 +78,9 @@ describe('DynamoSendRequestStore item', () => {
     expect(await store.addBatchOutcome(r.transactionUID, batch('lost', 3, 1, 2))).toBe(true);
     expect(await store.addBatchOutcome(r.transactionUID, batch('lost', 3, 1, 2))).toBe(true);
     expect(await store.get(r.transactionUID)).toMatchObject({ remaining: 4, completed: 3, warning: 1, failed: 2 });
-    const { Item } = await clients.dynamodb.send(new GetItemCommand({ TableName: TABLE, Key: { PK: { S: `SEND#${r.transactionUID}` }, SK: { S: '#SEND' } } }));
+    const { Item } = await clients.dynamodb.send(
+      new GetItemCommand({ TableName: TABLE, Key: { PK: { S: `SEND#${r.transactionUID}` }, SK: { S: '#SEND' } } }),
+    );
     // Only batches in flight keep a marker on the request item.
     expect(Object.keys(Item ?? {}).filter((name) => name.startsWith('Applying'))).toEqual([]);
   });
@@ -104,7 +107,9 @@ describe('DynamoSendRequestStore item', () => {
     );
     expect(await new DynamoSendRequestStore(dynamodb, TABLE).addBatchOutcome(r.transactionUID, batch('twice', 4, 0, 1))).toBe(true);
     expect(await store.get(r.transactionUID)).toMatchObject({ remaining: 5, completed: 4, warning: 0, failed: 1 });
-    const { Item } = await clients.dynamodb.send(new GetItemCommand({ TableName: TABLE, Key: { PK: { S: `SEND#${r.transactionUID}` }, SK: { S: '#SEND' } } }));
+    const { Item } = await clients.dynamodb.send(
+      new GetItemCommand({ TableName: TABLE, Key: { PK: { S: `SEND#${r.transactionUID}` }, SK: { S: '#SEND' } } }),
+    );
     expect(Object.keys(Item ?? {}).filter((name) => name.startsWith('Applying'))).toEqual([]);
   });
 });

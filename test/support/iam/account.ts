@@ -156,12 +156,15 @@ export function accountOf(
       const ref = (arn as { Ref?: string }).Ref;
       if (!ref || resources[ref]?.Type !== 'AWS::IAM::ManagedPolicy') {
         const which = JSON.stringify(arn);
-        throw new Error(`IAM harness: ${caller}'s role has a managed policy not in the template (${which}); its statements are unknown here`);
+        throw new Error(
+          `IAM harness: ${caller}'s role has a managed policy not in the template (${which}); its statements are unknown here`,
+        );
       }
     }
     for (const [id, r] of Object.entries(resources)) {
       const attached =
-        (r.Type === 'AWS::IAM::ManagedPolicy' && (refersTo(r.Properties?.Roles, roleId) || refersTo(role.Properties?.ManagedPolicyArns, id))) ||
+        (r.Type === 'AWS::IAM::ManagedPolicy' &&
+          (refersTo(r.Properties?.Roles, roleId) || refersTo(role.Properties?.ManagedPolicyArns, id))) ||
         (r.Type === 'AWS::IAM::Policy' && refersTo(r.Properties?.Roles, roleId));
       if (attached) policies.push({ name: id, policy: resolve(r.Properties.PolicyDocument) });
     }

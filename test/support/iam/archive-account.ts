@@ -31,7 +31,10 @@ export function archiveAccount(context: Record<string, unknown> = {}): ArchiveAc
   };
 
   const callerRoles = new Map<string, string>();
-  for (const [group, fn] of Object.entries(stack.dicomweb.functions) as [FunctionGroup, ArchiveStack['dicomweb']['functions'][FunctionGroup]][]) {
+  for (const [group, fn] of Object.entries(stack.dicomweb.functions) as [
+    FunctionGroup,
+    ArchiveStack['dicomweb']['functions'][FunctionGroup],
+  ][]) {
     callerRoles.set(group, roleOf(id(fn), 'Role'));
   }
   const localNames = new Map<string, string>([

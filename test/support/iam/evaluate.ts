@@ -35,7 +35,8 @@ export function iamRequests(calls: readonly RecordedAwsCall[], account: Account,
     for (const request of iamRequestsOf(call)) {
       add({ caller, action: request.action, resource: request.resource });
       const key = request.kms && account.keys.get(request.kms.of);
-      if (request.kms && key) add({ caller, action: request.kms.action, resource: key, impliedBy: `${request.action} ${request.resource}` });
+      if (request.kms && key)
+        add({ caller, action: request.kms.action, resource: key, impliedBy: `${request.action} ${request.resource}` });
     }
   }
   return [...out.values()];
@@ -72,7 +73,9 @@ export async function denials(requests: readonly CheckedRequest[], account: Acco
       {},
     );
     if (response.resultType === 'error') {
-      throw new Error(`IAM harness: the simulation of ${r.caller} ${r.action} ${r.resource} is invalid: ${JSON.stringify(response.errors)}`);
+      throw new Error(
+        `IAM harness: the simulation of ${r.caller} ${r.action} ${r.resource} is invalid: ${JSON.stringify(response.errors)}`,
+      );
     }
     if (response.overallResult !== 'Allowed') denied.push({ ...r, decision: response.overallResult });
   }

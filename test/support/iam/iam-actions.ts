@@ -48,7 +48,10 @@ function s3(call: RecordedAwsCall): IamRequest[] {
       // CopySource is "bucket/key" (URL-encoded); the copy reads the source and writes the target.
       const source = decodeURIComponent(str(call.input.CopySource, 'CopySource')).replace(/^\//, '');
       const sourceBucket = `arn:aws:s3:::${source.split('/')[0]}`;
-      return [{ action: 's3:GetObject', resource: `arn:aws:s3:::${source}`, kms: { of: sourceBucket, action: 'kms:Decrypt' } }, write(call.input.Key)];
+      return [
+        { action: 's3:GetObject', resource: `arn:aws:s3:::${source}`, kms: { of: sourceBucket, action: 'kms:Decrypt' } },
+        write(call.input.Key),
+      ];
     }
     case 'DeleteObject':
       return [{ action: 's3:DeleteObject', resource: object(call.input.Key) }];

@@ -11,17 +11,37 @@ describe('characterSetDecoding: the examples of PS3.5 Annexes H to K', () => {
   });
 
   it('H.3.2: Japanese, ISO 2022 IR 13\\ISO 2022 IR 87 (half-width katakana in G1, JIS X 0201 Romaji in G0)', () => {
-    const value = decode(['ISO 2022 IR 13', 'ISO 2022 IR 87'], 'PN',
-      { hex: 'd4 cf c0 de' }, '^', { hex: 'c0 db b3' }, '=',
-      { hex: '1b 24 42 3b 33 45 44 1b 28 4a' }, '^', { hex: '1b 24 42 42 40 4f 3a 1b 28 4a' }, '=',
-      { hex: '1b 24 42 24 64 24 5e 24 40 1b 28 4a' }, '^', { hex: '1b 24 42 24 3f 24 6d 24 26 1b 28 4a' });
+    const value = decode(
+      ['ISO 2022 IR 13', 'ISO 2022 IR 87'],
+      'PN',
+      { hex: 'd4 cf c0 de' },
+      '^',
+      { hex: 'c0 db b3' },
+      '=',
+      { hex: '1b 24 42 3b 33 45 44 1b 28 4a' },
+      '^',
+      { hex: '1b 24 42 42 40 4f 3a 1b 28 4a' },
+      '=',
+      { hex: '1b 24 42 24 64 24 5e 24 40 1b 28 4a' },
+      '^',
+      { hex: '1b 24 42 24 3f 24 6d 24 26 1b 28 4a' },
+    );
     expect(value).toBe('ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう');
   });
 
   it('I.2: Korean, \\ISO 2022 IR 149 (KS X 1001 designated into G1 before each run)', () => {
-    const value = decode(['', 'ISO 2022 IR 149'], 'PN',
-      'Hong^Gildong=', { hex: '1b 24 29 43 fb f3' }, '^', { hex: '1b 24 29 43 d1 ce d4 d7' }, '=',
-      { hex: '1b 24 29 43 c8 ab' }, '^', { hex: '1b 24 29 43 b1 e6 b5 bf' });
+    const value = decode(
+      ['', 'ISO 2022 IR 149'],
+      'PN',
+      'Hong^Gildong=',
+      { hex: '1b 24 29 43 fb f3' },
+      '^',
+      { hex: '1b 24 29 43 d1 ce d4 d7' },
+      '=',
+      { hex: '1b 24 29 43 c8 ab' },
+      '^',
+      { hex: '1b 24 29 43 b1 e6 b5 bf' },
+    );
     expect(value).toBe('Hong^Gildong=洪^吉洞=홍^길동');
   });
 
@@ -30,7 +50,15 @@ describe('characterSetDecoding: the examples of PS3.5 Annexes H to K', () => {
   });
 
   it('K: Chinese, \\ISO 2022 IR 58 (GB 2312 designated into G1)', () => {
-    const value = decode(['', 'ISO 2022 IR 58'], 'PN', 'Zhang^XiaoDong=', { hex: '1b 24 29 41 d5 c5' }, '^', { hex: '1b 24 29 41 d0 a1 b6 ab' }, '=');
+    const value = decode(
+      ['', 'ISO 2022 IR 58'],
+      'PN',
+      'Zhang^XiaoDong=',
+      { hex: '1b 24 29 41 d5 c5' },
+      '^',
+      { hex: '1b 24 29 41 d0 a1 b6 ab' },
+      '=',
+    );
     expect(value).toBe('Zhang^XiaoDong=张^小东=');
   });
 });
@@ -127,13 +155,32 @@ describe('latin1Bytes and redecodeCodeExtensions', () => {
 describe('characterSetDecoding on arbitrary input', () => {
   const terms = fc.array(
     fc.oneof(
-      fc.constantFrom('', 'ISO_IR 6', 'ISO_IR 100', 'ISO_IR 144', 'ISO_IR 13', 'ISO_IR 192', 'GB18030', 'GBK', 'ISO 2022 IR 6', 'ISO 2022 IR 13', 'ISO 2022 IR 87', 'ISO 2022 IR 159', 'ISO 2022 IR 149', 'ISO 2022 IR 58', 'ISO 2022 IR 126'),
+      fc.constantFrom(
+        '',
+        'ISO_IR 6',
+        'ISO_IR 100',
+        'ISO_IR 144',
+        'ISO_IR 13',
+        'ISO_IR 192',
+        'GB18030',
+        'GBK',
+        'ISO 2022 IR 6',
+        'ISO 2022 IR 13',
+        'ISO 2022 IR 87',
+        'ISO 2022 IR 159',
+        'ISO 2022 IR 149',
+        'ISO 2022 IR 58',
+        'ISO 2022 IR 126',
+      ),
       fc.string({ maxLength: 16 }),
     ),
     { maxLength: 4 },
   );
   // Bytes rich in ESC and in the bytes of escape sequences, delimiters and two-byte sets.
-  const byte = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x1b, 0x24, 0x28, 0x29, 0x2d, 0x42, 0x43, 0x41, 0x44, 0x4a, 0x49, 0x5c, 0x5e, 0x3d, 0x0d, 0x0a));
+  const byte = fc.oneof(
+    fc.integer({ min: 0, max: 255 }),
+    fc.constantFrom(0x1b, 0x24, 0x28, 0x29, 0x2d, 0x42, 0x43, 0x41, 0x44, 0x4a, 0x49, 0x5c, 0x5e, 0x3d, 0x0d, 0x0a),
+  );
   const vr = fc.constantFrom('SH', 'LO', 'ST', 'LT', 'PN', 'UC', 'UT');
 
   it('always gives a string, never throws, whatever the terms and bytes', () => {

@@ -35,7 +35,12 @@ describe.each(Object.entries(FIXTURES))('fixture %s', (name, options) => {
     const expected = Array.from({ length: count }, (_, i) =>
       options.transferSyntaxUID === '1.2.840.10008.1.2.4.50' ? fakeJpegFrame(i + 1, frameLength) : pixelFrame(i + 1, frameLength),
     );
-    expect(extractFrames(instance, expected.map((_, i) => i + 1)).frames).toEqual(expected);
+    expect(
+      extractFrames(
+        instance,
+        expected.map((_, i) => i + 1),
+      ).frames,
+    ).toEqual(expected);
   });
 
   it('is what the factory still generates (golden file)', () => {

@@ -116,14 +116,19 @@ describe('toDicomJson (PS3.18 F.2)', () => {
   });
 
   it('refers to encapsulated pixel data by BulkDataURI whatever its size', () => {
-    const dict = readPart10(makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 2, rows: 1, columns: 1 })).dict;
+    const dict = readPart10(
+      makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 2, rows: 1, columns: 1 }),
+    ).dict;
     const large = toDicomJson(dict, { ...OPTIONS, bulkDataThreshold: 1_000_000 });
     expect(large[Tag.PixelData]).toEqual({ vr: 'OB', BulkDataURI: '/bulkdata/7FE00010' });
   });
 
   it('refers to a value readPart10 left in the bytes by BulkDataURI whatever its size, and has no bytes of it', () => {
     const dict: DataSet = { [Tag.PixelData]: { vr: 'OW', Value: [new BulkDataValue(1000, 8)] } };
-    expect(toDicomJson(dict, { ...OPTIONS, bulkDataThreshold: 1_000_000 })[Tag.PixelData]).toEqual({ vr: 'OW', BulkDataURI: '/bulkdata/7FE00010' });
+    expect(toDicomJson(dict, { ...OPTIONS, bulkDataThreshold: 1_000_000 })[Tag.PixelData]).toEqual({
+      vr: 'OW',
+      BulkDataURI: '/bulkdata/7FE00010',
+    });
     expect(() => getBulkData(dict, '7FE00010')).toThrow(TypeError);
   });
 });

@@ -98,7 +98,9 @@ describe('parseMultipartRelated (RFC 2046 5.1.1)', () => {
   });
 
   it('refuses a body without the close delimiter', () => {
-    expect(() => parseMultipartRelated(text('--b\r\nContent-Type: application/dicom\r\n\r\nX\r\n--b\r\n\r\nY'), 'b')).toThrow(/closing delimiter/);
+    expect(() => parseMultipartRelated(text('--b\r\nContent-Type: application/dicom\r\n\r\nX\r\n--b\r\n\r\nY'), 'b')).toThrow(
+      /closing delimiter/,
+    );
     expect(() => parseMultipartRelated(text('--b\r\nContent-Type: application/dicom\r\n\r\nX'), 'b')).toThrow(MultipartError);
   });
 
@@ -113,13 +115,16 @@ describe('parseMultipartRelated (RFC 2046 5.1.1)', () => {
 
   it('never throws anything but MultipartError on arbitrary bodies', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('--b', '\r\n', '--', 'b', 'x', ': ', '\r\n\r\n', 'Content-Type'), { maxLength: 30 }), (pieces) => {
-        try {
-          parseMultipartRelated(text(pieces.join('')), 'b');
-        } catch (error) {
-          expect(error).toBeInstanceOf(MultipartError);
-        }
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('--b', '\r\n', '--', 'b', 'x', ': ', '\r\n\r\n', 'Content-Type'), { maxLength: 30 }),
+        (pieces) => {
+          try {
+            parseMultipartRelated(text(pieces.join('')), 'b');
+          } catch (error) {
+            expect(error).toBeInstanceOf(MultipartError);
+          }
+        },
+      ),
       { seed: 11, numRuns: 2000 },
     );
   });
@@ -151,7 +156,21 @@ function* chunked(body: Uint8Array, cuts: readonly number[], boundary: string): 
 
 describe('MultipartReader: the body in chunks split anywhere', () => {
   const pieces = fc.array(
-    fc.constantFrom('--b', '--b--', '\r\n', '--', 'b', 'x', ' ', '\t', ': ', '\r\n\r\n', '\r', 'Content-Type', 'Content-Type: application/dicom'),
+    fc.constantFrom(
+      '--b',
+      '--b--',
+      '\r\n',
+      '--',
+      'b',
+      'x',
+      ' ',
+      '\t',
+      ': ',
+      '\r\n\r\n',
+      '\r',
+      'Content-Type',
+      'Content-Type: application/dicom',
+    ),
     { maxLength: 40 },
   );
   const written = fc
@@ -164,19 +183,29 @@ describe('MultipartReader: the body in chunks split anywhere', () => {
     })
     .map(({ bodies, preamble, padding, epilogue, truncate }) => {
       const chunks = [text(preamble)];
-      for (const body of bodies) chunks.push(text(`--b${padding}\r\nContent-Type: application/dicom\r\n\r\n`), Buffer.from(body), text('\r\n'));
+      for (const body of bodies)
+        chunks.push(text(`--b${padding}\r\nContent-Type: application/dicom\r\n\r\n`), Buffer.from(body), text('\r\n'));
       chunks.push(text(`--b--${epilogue}`));
       const whole = Buffer.concat(chunks);
       // A malformed tail: the body cut short anywhere.
       return truncate === undefined ? whole : whole.subarray(0, truncate % (whole.length + 1));
     });
-  const body = fc.oneof(pieces.map((p) => text(p.join(''))), written);
+  const body = fc.oneof(
+    pieces.map((p) => text(p.join(''))),
+    written,
+  );
 
   it('finds the parts, or the error, that the whole-buffer parser finds (arbitrary splits, fixed seed)', () => {
     fc.assert(
       fc.property(body, fc.array(fc.nat(), { maxLength: 12 }), (bytes, cuts) => {
         const whole = outcomeOf(() => parseMultipartRelated(bytes, 'b'));
-        const split = outcomeOf(() => chunked(bytes, cuts.map((c) => c % (bytes.length + 1)), 'b'));
+        const split = outcomeOf(() =>
+          chunked(
+            bytes,
+            cuts.map((c) => c % (bytes.length + 1)),
+            'b',
+          ),
+        );
         expect(split).toEqual(whole);
       }),
       { seed: 17, numRuns: 3000 },
@@ -192,7 +221,15 @@ describe('MultipartReader: the body in chunks split anywhere', () => {
         [{}, text('two').toString('hex')],
       ],
     });
-    expect(outcomeOf(() => chunked(bytes, Array.from({ length: bytes.length }, (_, i) => i), 'b'))).toEqual(whole);
+    expect(
+      outcomeOf(() =>
+        chunked(
+          bytes,
+          Array.from({ length: bytes.length }, (_, i) => i),
+          'b',
+        ),
+      ),
+    ).toEqual(whole);
     for (let cut = 0; cut <= bytes.length; cut++) expect(outcomeOf(() => chunked(bytes, [cut], 'b'))).toEqual(whole);
   });
 
@@ -273,14 +310,23 @@ describe('writeMultipartRelated', () => {
       { 'content-type': 'application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1' },
       { 'content-type': 'application/dicom' },
     ]);
-    expect(back.map((p) => Buffer.from(p.body))).toEqual([Buffer.from([0, 1, 2, 13, 10, 255]), text('streamed\r\n-- body'), Buffer.alloc(0)]);
+    expect(back.map((p) => Buffer.from(p.body))).toEqual([
+      Buffer.from([0, 1, 2, 13, 10, 255]),
+      text('streamed\r\n-- body'),
+      Buffer.alloc(0),
+    ]);
   });
 
   it('round-trips arbitrary binary parts', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 5 }), async (bodies) => {
         const boundary = newBoundary();
-        const written = await collect(writeMultipartRelated(bodies.map((body) => ({ contentType: 'application/dicom', body })), boundary));
+        const written = await collect(
+          writeMultipartRelated(
+            bodies.map((body) => ({ contentType: 'application/dicom', body })),
+            boundary,
+          ),
+        );
         expect(parseMultipartRelated(written, boundary).map((p) => Buffer.from(p.body))).toEqual(bodies.map((b) => Buffer.from(b)));
       }),
       { seed: 13, numRuns: 200 },

@@ -3,7 +3,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toDicomJson } from '../../../lambdas/dicom/json';
 import type { DataSet } from '../../../lambdas/dicom/data-set';
-import { BulkDataValue, Part10Error, readPart10, type ReadPart10Options, TranscodeError, toExplicitVRLittleEndian } from '../../../lambdas/dicom/part10';
+import {
+  BulkDataValue,
+  Part10Error,
+  readPart10,
+  type ReadPart10Options,
+  TranscodeError,
+  toExplicitVRLittleEndian,
+} from '../../../lambdas/dicom/part10';
 import { newPart10, writePart10 } from '../../../lambdas/dicom/part10-write';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { dataSetOf, part10File } from '../../../lambdas/dimse/part10-file';
@@ -42,7 +49,13 @@ const sopInstanceUID = '1.2.826.0.1.3680043.8.498.3';
 
 describe('readPart10', () => {
   it('reads the UIDs, transfer syntax, meta and data set of a Part 10 file', () => {
-    const file = makeInstance({ studyInstanceUID, seriesInstanceUID, sopInstanceUID, sopClassUID: SopClass.MRImageStorage, patientName: 'Doe^Jane' });
+    const file = makeInstance({
+      studyInstanceUID,
+      seriesInstanceUID,
+      sopInstanceUID,
+      sopClassUID: SopClass.MRImageStorage,
+      patientName: 'Doe^Jane',
+    });
     const instance = readPart10(file);
     expect(instance).toMatchObject({
       transferSyntaxUID: TransferSyntax.ExplicitVRLittleEndian,
@@ -128,11 +141,14 @@ describe('readPart10', () => {
   it('never throws anything but Part10Error when bytes of a valid file are corrupted', () => {
     const file = makeInstance({ extra: { RequestAttributesSequence: [{ RequestedProcedureID: 'RP1' }] } });
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat({ max: file.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), (edits) => {
-        const corrupted = Uint8Array.from(file);
-        for (const [at, byte] of edits) corrupted[at] = byte;
-        readOrPart10Error(corrupted);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: file.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        (edits) => {
+          const corrupted = Uint8Array.from(file);
+          for (const [at, byte] of edits) corrupted[at] = byte;
+          readOrPart10Error(corrupted);
+        },
+      ),
       { seed: SEED, numRuns: 1000 },
     );
   });
@@ -146,7 +162,9 @@ describe('readPart10: Specific Character Set (PS3.5 6.1, PS3.3 C.12.1.1.2)', () 
       studyDescription: text(encoded({ hex: '1b 24 42 24 5c 1b 28 42' }, '\\CT')),
       extra: {
         SpecificCharacterSet: text(JAPANESE_NAME.specificCharacterSet),
-        ProcedureCodeSequence: [{ CodeValue: 'P1', CodingSchemeDesignator: '99LOCAL', CodeMeaning: text(encoded({ hex: '1b 24 42 3b 33 1b 28 42' })) }],
+        ProcedureCodeSequence: [
+          { CodeValue: 'P1', CodingSchemeDesignator: '99LOCAL', CodeMeaning: text(encoded({ hex: '1b 24 42 3b 33 1b 28 42' })) },
+        ],
       },
     }));
 
@@ -162,7 +180,10 @@ describe('readPart10: Specific Character Set (PS3.5 6.1, PS3.3 C.12.1.1.2)', () 
 
   it('reads the items of an ISO_IR 192 data set as UTF-8 too (dcmjs alone reads items as ISO 8859-1)', () => {
     const { dict } = readPart10(
-      makeInstance({ patientName: 'Müller^Jürgen', extra: { ProcedureCodeSequence: [{ CodeValue: 'P1', CodingSchemeDesignator: '99LOCAL', CodeMeaning: 'Größe 山田' }] } }),
+      makeInstance({
+        patientName: 'Müller^Jürgen',
+        extra: { ProcedureCodeSequence: [{ CodeValue: 'P1', CodingSchemeDesignator: '99LOCAL', CodeMeaning: 'Größe 山田' }] },
+      }),
     );
     expect(dict[Tag.PatientName]!.Value).toEqual([{ Alphabetic: 'Müller^Jürgen' }]);
     expect((dict['00081032']!.Value![0] as DataSet)['00080104']!.Value).toEqual(['Größe 山田']);
@@ -174,7 +195,12 @@ describe('readPart10: Specific Character Set (PS3.5 6.1, PS3.3 C.12.1.1.2)', () 
       extra: {
         SpecificCharacterSet: text('ISO_IR 144'),
         ProcedureCodeSequence: [
-          { SpecificCharacterSet: text('ISO_IR 100'), CodeValue: 'P1', CodingSchemeDesignator: '99LOCAL', CodeMeaning: text(encoded('Gr', { hex: 'f6 df' }, 'e')) },
+          {
+            SpecificCharacterSet: text('ISO_IR 100'),
+            CodeValue: 'P1',
+            CodingSchemeDesignator: '99LOCAL',
+            CodeMeaning: text(encoded('Gr', { hex: 'f6 df' }, 'e')),
+          },
           { CodeValue: 'P2', CodingSchemeDesignator: '99LOCAL', CodeMeaning: text(encoded({ hex: 'b8 d2 d0 dd' })) },
         ],
       },
@@ -190,7 +216,11 @@ describe('readPart10: Specific Character Set (PS3.5 6.1, PS3.3 C.12.1.1.2)', () 
     const plain = japanese();
     const { sopInstanceUID, sopClassUID } = readPart10(plain);
     const deflated = part10File(
-      { mediaStorageSOPClassUID: sopClassUID, mediaStorageSOPInstanceUID: sopInstanceUID, transferSyntaxUID: TransferSyntax.DeflatedExplicitVRLittleEndian },
+      {
+        mediaStorageSOPClassUID: sopClassUID,
+        mediaStorageSOPInstanceUID: sopInstanceUID,
+        transferSyntaxUID: TransferSyntax.DeflatedExplicitVRLittleEndian,
+      },
       deflateRawSync(dataSetOf(plain)),
     );
     const { dict, transferSyntaxUID } = readPart10(deflated);
@@ -207,7 +237,10 @@ describe('readPart10: Specific Character Set (PS3.5 6.1, PS3.3 C.12.1.1.2)', () 
   });
 
   it('declares ISO_IR 192 when writing non-ASCII text of a data set that had no character set', () => {
-    const bytes = makeEncodedInstance((text) => ({ patientName: text(encoded('M', { hex: 'fc' }, 'ller^Hans')), omit: ['SpecificCharacterSet'] }));
+    const bytes = makeEncodedInstance((text) => ({
+      patientName: text(encoded('M', { hex: 'fc' }, 'ller^Hans')),
+      omit: ['SpecificCharacterSet'],
+    }));
     const instance = readPart10(bytes);
     expect(instance.dict[Tag.SpecificCharacterSet]).toBeUndefined();
     const again = readPart10(writePart10(instance, TransferSyntax.ExplicitVRLittleEndian));
@@ -238,12 +271,22 @@ describe('readPart10: bulkDataAbove leaves large binary values in the bytes', ()
     DataSetTrailingPadding: new Uint8Array(200).buffer, // after Pixel Data (PS3.10 7.2)
   };
   // Fixed UIDs: the property tests below corrupt the same bytes every run.
-  const uids = (n: number) => ({ studyInstanceUID: `1.2.826.0.1.3680043.10.1000.${n}.1`, seriesInstanceUID: `1.2.826.0.1.3680043.10.1000.${n}.2`, sopInstanceUID: `1.2.826.0.1.3680043.10.1000.${n}.3` });
+  const uids = (n: number) => ({
+    studyInstanceUID: `1.2.826.0.1.3680043.10.1000.${n}.1`,
+    seriesInstanceUID: `1.2.826.0.1.3680043.10.1000.${n}.2`,
+    sopInstanceUID: `1.2.826.0.1.3680043.10.1000.${n}.3`,
+  });
   const explicit = makeInstance({ extra, approximateBytes: 4000, ...uids(1) });
   const files: [string, Uint8Array][] = [
     ['Explicit VR Little Endian', explicit],
-    ['Implicit VR Little Endian', makeInstance({ transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian, extra, approximateBytes: 4000, ...uids(2) })],
-    ['encapsulated', makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 3, extra, approximateBytes: 4000, ...uids(3) })],
+    [
+      'Implicit VR Little Endian',
+      makeInstance({ transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian, extra, approximateBytes: 4000, ...uids(2) }),
+    ],
+    [
+      'encapsulated',
+      makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 3, extra, approximateBytes: 4000, ...uids(3) }),
+    ],
     ['Explicit VR Big Endian', writePart10(readPart10(explicit), TransferSyntax.ExplicitVRBigEndian)],
     ['Deflated Explicit VR Little Endian', writePart10(readPart10(explicit), TransferSyntax.DeflatedExplicitVRLittleEndian)],
   ];
@@ -326,7 +369,11 @@ describe('readPart10: bulkDataAbove leaves large binary values in the bytes', ()
         // Mostly the table (its item length and 3 offsets) and the delimiter, sometimes anywhere.
         fc.array(
           fc.tuple(
-            fc.oneof(fc.integer({ min: offset + 4, max: offset + 8 + 12 - 1 }), fc.integer({ min: offset + length - 8, max: offset + length - 1 }), fc.integer({ min: 132, max: encapsulated.length - 1 })),
+            fc.oneof(
+              fc.integer({ min: offset + 4, max: offset + 8 + 12 - 1 }),
+              fc.integer({ min: offset + length - 8, max: offset + length - 1 }),
+              fc.integer({ min: 132, max: encapsulated.length - 1 }),
+            ),
             fc.integer({ min: 0, max: 255 }),
           ),
           { minLength: 1, maxLength: 3 },
@@ -370,7 +417,9 @@ describe('writePart10', () => {
     ['Explicit VR Big Endian', TransferSyntax.ExplicitVRBigEndian],
     ['Deflated Explicit VR Little Endian', TransferSyntax.DeflatedExplicitVRLittleEndian],
   ])('round-trips every value and the pixel data through %s', (_, transferSyntaxUID) => {
-    const original = readPart10(makeInstance({ numberOfFrames: 2, bitsAllocated: 16, extra: { RequestAttributesSequence: [{ RequestedProcedureID: 'RP1' }] } }));
+    const original = readPart10(
+      makeInstance({ numberOfFrames: 2, bitsAllocated: 16, extra: { RequestAttributesSequence: [{ RequestedProcedureID: 'RP1' }] } }),
+    );
     const written = writePart10(original, transferSyntaxUID);
     const back = readPart10(written);
     expect(back.transferSyntaxUID).toBe(transferSyntaxUID);
@@ -413,7 +462,10 @@ describe('toExplicitVRLittleEndian', () => {
       transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian,
       numberOfFrames: 3,
       bitsAllocated: 16,
-      extra: { RequestAttributesSequence: [{ RequestedProcedureID: 'RP1', ScheduledProcedureStepID: 'SPS1' }], PixelSpacing: ['0.50', '0.25'] },
+      extra: {
+        RequestAttributesSequence: [{ RequestedProcedureID: 'RP1', ScheduledProcedureStepID: 'SPS1' }],
+        PixelSpacing: ['0.50', '0.25'],
+      },
     });
     const implicit = readPart10(file);
     const explicit = readPart10(toExplicitVRLittleEndian(file));

@@ -1,6 +1,13 @@
 /** Unit: the Retrieve Capabilities description (PS3.18 8.9) generated from the route table. */
 import { describe, expect, it } from 'vitest';
-import { capabilityTree, negotiateCapabilities, SERVICE_ROOT, toWadl, WADL, type CapabilityResource } from '../../../lambdas/dicomweb/capabilities';
+import {
+  capabilityTree,
+  negotiateCapabilities,
+  SERVICE_ROOT,
+  toWadl,
+  WADL,
+  type CapabilityResource,
+} from '../../../lambdas/dicomweb/capabilities';
 import { NotAcceptableError } from '../../../lambdas/dicomweb/errors';
 import { routes, allowedMethods } from '../../../lambdas/http/routes';
 

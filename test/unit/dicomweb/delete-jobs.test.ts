@@ -29,7 +29,12 @@ beforeEach(async () => {
   index = new MemoryMetadataIndex();
   blobs = new MemoryBlobStore();
   study = makeStudy({ series: 2, instancesPerSeries: 5 });
-  await storeInstances(index, blobs, study.instances.map((i) => i.bytes), { baseUrl: BASE_URL });
+  await storeInstances(
+    index,
+    blobs,
+    study.instances.map((i) => i.bytes),
+    { baseUrl: BASE_URL },
+  );
   handedOn = [];
   service = new DeleteService(index, blobs, { batchSize: 3, continueJob: async (t) => void handedOn.push(t) });
 });
@@ -60,9 +65,18 @@ describe('Delete of a study larger than one step', () => {
     expect(instanceEntries()).toHaveLength(7);
     // The study and series entries went first (searches stop listing them); retrieves answer 410.
     expect(index.all().filter((e) => e.level !== 'INSTANCE')).toEqual([]);
-    await expect(retrieve().retrieveStudy({ studyInstanceUID: study.studyInstanceUID, baseUrl: BASE_URL, accept: undefined })).rejects.toThrow(GoneError);
+    await expect(
+      retrieve().retrieveStudy({ studyInstanceUID: study.studyInstanceUID, baseUrl: BASE_URL, accept: undefined }),
+    ).rejects.toThrow(GoneError);
     const series = study.instances[9]!.seriesInstanceUID;
-    await expect(retrieve().retrieveSeriesMetadata({ studyInstanceUID: study.studyInstanceUID, seriesInstanceUID: series, baseUrl: BASE_URL, accept: undefined })).rejects.toThrow(GoneError);
+    await expect(
+      retrieve().retrieveSeriesMetadata({
+        studyInstanceUID: study.studyInstanceUID,
+        seriesInstanceUID: series,
+        baseUrl: BASE_URL,
+        accept: undefined,
+      }),
+    ).rejects.toThrow(GoneError);
 
     expect(await runContinuations()).toBe(3); // 3 + 3 + 1 instances, the last step finding none after them
     expect(index.all()).toEqual([]);
@@ -83,13 +97,18 @@ describe('Delete of a study larger than one step', () => {
     const unlimited = new DeleteService(index, blobs, { batchSize: 3, continueJob: async (t) => void handedOn.push(t) });
     await expect(unlimited.deleteStudy({ studyInstanceUID: study.studyInstanceUID })).rejects.toThrow('Task timed out');
     expect(instanceEntries().length).toBeGreaterThan(0);
-    await expect(retrieve().retrieveStudy({ studyInstanceUID: study.studyInstanceUID, baseUrl: BASE_URL, accept: undefined })).rejects.toThrow(GoneError);
+    await expect(
+      retrieve().retrieveStudy({ studyInstanceUID: study.studyInstanceUID, baseUrl: BASE_URL, accept: undefined }),
+    ).rejects.toThrow(GoneError);
 
     const again = await unlimited.deleteStudy({ studyInstanceUID: study.studyInstanceUID });
     expect(again.done).toBe(true);
     expect(index.all()).toEqual([]);
     expect(blobs.objects.size).toBe(0);
-    expect(await unlimited.resume({ level: 'STUDY', studyInstanceUID: study.studyInstanceUID })).toEqual({ deletedInstances: 0, done: true });
+    expect(await unlimited.resume({ level: 'STUDY', studyInstanceUID: study.studyInstanceUID })).toEqual({
+      deletedInstances: 0,
+      done: true,
+    });
   });
 
   it('continues in the background of this process when no continuation is given (embedded)', async () => {

@@ -58,7 +58,12 @@ describe('DeleteService', () => {
     await expect(retrieve.retrieveInstance({ ...uids, accept: undefined, baseUrl: BASE_URL })).rejects.toThrow(GoneError);
     await expect(service.deleteInstance(uids)).rejects.toThrow(GoneError);
     // The sibling in the same series is still served.
-    const still = await retrieve.retrieveInstance({ ...uids, sopInstanceUID: sibling!.sopInstanceUID, accept: undefined, baseUrl: BASE_URL });
+    const still = await retrieve.retrieveInstance({
+      ...uids,
+      sopInstanceUID: sibling!.sopInstanceUID,
+      accept: undefined,
+      baseUrl: BASE_URL,
+    });
     expect(still.status).toBe(200);
   });
 
@@ -82,14 +87,22 @@ describe('DeleteService', () => {
   it('deletes a series and adjusts the study counters', async () => {
     const seriesInstanceUID = study.instances[0]!.seriesInstanceUID;
 
-    expect(await service.deleteSeries({ studyInstanceUID: study.studyInstanceUID, seriesInstanceUID })).toEqual({ deletedInstances: 2, done: true });
+    expect(await service.deleteSeries({ studyInstanceUID: study.studyInstanceUID, seriesInstanceUID })).toEqual({
+      deletedInstances: 2,
+      done: true,
+    });
 
     expect(await index.getSeries(study.studyInstanceUID, seriesInstanceUID)).toBeUndefined();
     expect(entries('INSTANCE').every((e) => e.seriesInstanceUID !== seriesInstanceUID)).toBe(true);
     const studyEntry = await index.getStudy(study.studyInstanceUID);
     expect(studyEntry).toMatchObject({ relatedSeries: 1, relatedInstances: 2 });
     await expect(
-      retrieve.retrieveSeriesMetadata({ studyInstanceUID: study.studyInstanceUID, seriesInstanceUID, accept: undefined, baseUrl: BASE_URL }),
+      retrieve.retrieveSeriesMetadata({
+        studyInstanceUID: study.studyInstanceUID,
+        seriesInstanceUID,
+        accept: undefined,
+        baseUrl: BASE_URL,
+      }),
     ).rejects.toThrow(GoneError);
     const other = study.instances[2]!;
     const kept = await retrieve.retrieveSeries({
@@ -118,9 +131,9 @@ describe('DeleteService', () => {
     expect(index.all()).toEqual([]);
     expect(blobs.objects.size).toBe(0);
     const one = study.instances[3]!;
-    await expect(retrieve.retrieveStudy({ studyInstanceUID: study.studyInstanceUID, accept: undefined, baseUrl: BASE_URL })).rejects.toThrow(
-      GoneError,
-    );
+    await expect(
+      retrieve.retrieveStudy({ studyInstanceUID: study.studyInstanceUID, accept: undefined, baseUrl: BASE_URL }),
+    ).rejects.toThrow(GoneError);
     await expect(
       retrieve.retrieveInstance({
         studyInstanceUID: study.studyInstanceUID,
@@ -159,7 +172,11 @@ describe('ModalitiesInStudy after deletes', () => {
     expect(await modalities()).toEqual(['CT', 'MR']);
     // The last MR series, through its last instance: MR goes.
     const last = mr.instances[1]!;
-    await service.deleteInstance({ studyInstanceUID: mixed.studyInstanceUID, seriesInstanceUID: last.seriesInstanceUID, sopInstanceUID: last.sopInstanceUID });
+    await service.deleteInstance({
+      studyInstanceUID: mixed.studyInstanceUID,
+      seriesInstanceUID: last.seriesInstanceUID,
+      sopInstanceUID: last.sopInstanceUID,
+    });
     expect(await modalities()).toEqual(['CT']);
   });
 });

@@ -102,7 +102,9 @@ describe('buildIndexEntries', () => {
   it('indexes a Patient ID longer than LO allows (64 characters) as absent: it would make an oversized index key', () => {
     const entries = buildIndexEntries({ ...dataset, [Tag.PatientID]: { vr: 'LO', Value: ['P'.repeat(3000)] } }, instance);
     expect(entries.study.patientId).toBe('');
-    expect(buildIndexEntries({ ...dataset, [Tag.PatientID]: { vr: 'LO', Value: ['P'.repeat(64)] } }, instance).study.patientId).toBe('P'.repeat(64));
+    expect(buildIndexEntries({ ...dataset, [Tag.PatientID]: { vr: 'LO', Value: ['P'.repeat(64)] } }, instance).study.patientId).toBe(
+      'P'.repeat(64),
+    );
   });
 
   it("fills studyDate and patientId with '' when absent", () => {

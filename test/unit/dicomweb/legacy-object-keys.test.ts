@@ -43,10 +43,16 @@ describe('objects under the keys of earlier releases', () => {
     expect([...blobs.objects.keys()].sort()).toEqual([legacy.objectKey, legacy.metadataKey].sort());
 
     const retrieve = new RetrieveService(index, blobs, { maxResponseBytes: 1024 * 1024 });
-    const instance = await retrieve.retrieveInstance({ ...uids, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*', baseUrl: BASE_URL });
+    const instance = await retrieve.retrieveInstance({
+      ...uids,
+      accept: 'multipart/related; type="application/dicom"; transfer-syntax=*',
+      baseUrl: BASE_URL,
+    });
     const boundary = parseMediaType(instance.headers!['Content-Type']!).params.boundary!;
     expect(Buffer.from(parseMultipartRelated(await bodyOf(instance), boundary)[0]!.body).equals(Buffer.from(bytes))).toBe(true);
-    const metadata = JSON.parse((await bodyOf(await retrieve.retrieveInstanceMetadata({ ...uids, accept: undefined, baseUrl: BASE_URL }))).toString('utf8'));
+    const metadata = JSON.parse(
+      (await bodyOf(await retrieve.retrieveInstanceMetadata({ ...uids, accept: undefined, baseUrl: BASE_URL }))).toString('utf8'),
+    );
     expect(metadata[0]['00100010'].Value).toEqual([{ Alphabetic: 'Legacy^Layout' }]);
 
     await new DeleteService(index, blobs).deleteInstance(uids);

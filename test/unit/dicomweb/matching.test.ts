@@ -211,7 +211,7 @@ describe('matchesElement', () => {
   });
 });
 
-describe('Patient\'s Name index terms and prefixes', () => {
+describe("Patient's Name index terms and prefixes", () => {
   const pn = (...values: unknown[]) => ({ vr: 'PN', Value: values });
 
   it('folds case, accents and case-folding variants alike, code point by code point', () => {
@@ -234,7 +234,9 @@ describe('Patient\'s Name index terms and prefixes', () => {
 
   it('takes the terms of an invalid name from its first values and the first 64 characters of each group', () => {
     const words = Array.from({ length: 4000 }, (_, i) => `w${i}`).join(' ');
-    const terms = personNameIndexTerms(pn(...Array.from({ length: 100 }, (_, i) => ({ Alphabetic: `v${i} ${words}`, Ideographic: words }))));
+    const terms = personNameIndexTerms(
+      pn(...Array.from({ length: 100 }, (_, i) => ({ Alphabetic: `v${i} ${words}`, Ideographic: words }))),
+    );
     expect(terms.length).toBeLessThanOrEqual(NAME_INDEX_MAX_VALUES * 2 * 32);
     expect(terms).toContain('v0');
     expect(terms).toContain(`v${NAME_INDEX_MAX_VALUES - 1}`);
@@ -302,7 +304,10 @@ describe('Patient\'s Name index terms and prefixes', () => {
         if (!matchesElement(element, key, { fuzzymatching: fuzzy })) return;
         const prefix = personNameIndexPrefix(key, fuzzy);
         if (prefix === undefined) return;
-        expect(personNameIndexTerms(element).some((t) => t.startsWith(prefix)), `${stored} ~ ${key}`).toBe(true);
+        expect(
+          personNameIndexTerms(element).some((t) => t.startsWith(prefix)),
+          `${stored} ~ ${key}`,
+        ).toBe(true);
       }),
       { seed: 42, numRuns: 20_000 },
     );

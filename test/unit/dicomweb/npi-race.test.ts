@@ -25,12 +25,19 @@ describe('concurrent NPI Store of one SOP Instance UID with different content', 
     const gate = gatedIndex<NpiEntry, NpiIndex>(index);
     const recorded = recordingBlobs(blobs);
     const options = { maxCandidates: 10, defaultLimit: 10, maxLimit: 10, maxRequestBytes: 1_000_000, maxResponseBytes: 1_000_000 };
-    const [a, b] = npiSamples('race1').filter((s) => s.npiName === 'hanging-protocols').concat(npiSamples('race2').filter((s) => s.npiName === 'hanging-protocols'));
+    const [a, b] = npiSamples('race1')
+      .filter((s) => s.npiName === 'hanging-protocols')
+      .concat(npiSamples('race2').filter((s) => s.npiName === 'hanging-protocols'));
     const winnerFile = makeNpiInstance(a!);
     const loserFile = makeNpiInstance(b!, { sopInstanceUID: winnerFile.sopInstanceUID });
     const post = (file: Uint8Array) => {
       const { body, contentType } = stowBody([file]);
-      return new NpiService(gate.index, recorded.blobs, options).storeInstances({ category, contentType, body: bodyOf(body), baseUrl: 'http://archive' });
+      return new NpiService(gate.index, recorded.blobs, options).storeInstances({
+        category,
+        contentType,
+        body: bodyOf(body),
+        baseUrl: 'http://archive',
+      });
     };
 
     const winnerDone = post(winnerFile.bytes);

@@ -50,7 +50,9 @@ describe('store', () => {
     const entry = await index.getInstance('hanging-protocols', npi.sopInstanceUID);
     const keys = [...blobs.objects.keys()].sort();
     expect(keys).toEqual([entry!.instance.objectKey, entry!.instance.metadataKey]);
-    expect(keys[0]).toMatch(new RegExp(`^npi/hanging-protocols/${npi.sopInstanceUID.replaceAll('.', '\\.')}\\.[0-9a-f]{16}-[0-9a-f]{8}\\.dcm$`));
+    expect(keys[0]).toMatch(
+      new RegExp(`^npi/hanging-protocols/${npi.sopInstanceUID.replaceAll('.', '\\.')}\\.[0-9a-f]{16}-[0-9a-f]{8}\\.dcm$`),
+    );
     expect(first(entry!.attributes, '00720002')).toBe('CHEST_11');
     // Only key attributes are indexed, not the whole data set.
     expect(entry!.attributes['00720004']).toBeDefined();
@@ -81,7 +83,10 @@ describe('store', () => {
     const npi = makeNpiInstance(hpSample!);
     await store([npi.bytes]);
     expect((await store([npi.bytes])).status).toBe(200);
-    const other = makeNpiInstance({ ...hpSample!, attributes: { ...hpSample!.attributes, NumberOfScreens: 4 } }, { sopInstanceUID: npi.sopInstanceUID });
+    const other = makeNpiInstance(
+      { ...hpSample!, attributes: { ...hpSample!.attributes, NumberOfScreens: 4 } },
+      { sopInstanceUID: npi.sopInstanceUID },
+    );
     const result = await store([other.bytes]);
     expect(result.status).toBe(409);
     expect(first((result.response[Tag.FailedSOPSequence]!.Value as any[])[0], Tag.FailureReason)).toBe(DuplicateSOPInstance);
@@ -141,7 +146,9 @@ describe('retrieve', () => {
     await expect(service.retrieveInstance({ ...base, category: hp, sopInstanceUID: '1..2' })).rejects.toThrow(BadRequestError);
     await expect(service.retrieveInstance({ ...base, category: hp, sopInstanceUID: newUid() })).rejects.toThrow(NotFoundError);
     const palettes = requireNpiCategory('color-palettes');
-    await expect(service.retrieveInstance({ ...base, category: palettes, sopInstanceUID: npi.sopInstanceUID })).rejects.toThrow(NotFoundError);
+    await expect(service.retrieveInstance({ ...base, category: palettes, sopInstanceUID: npi.sopInstanceUID })).rejects.toThrow(
+      NotFoundError,
+    );
     await expect(
       service.retrieveInstance({ ...base, category: hp, sopInstanceUID: npi.sopInstanceUID, accept: 'image/jpeg' }),
     ).rejects.toThrow(NotAcceptableError);

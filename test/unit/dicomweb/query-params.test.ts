@@ -4,8 +4,7 @@ import { BadRequestError } from '../../../lambdas/dicomweb/errors';
 import { parseSearchParameters } from '../../../lambdas/dicomweb/query-params';
 import type { Level } from '../../../lambdas/storage/ports';
 
-const q = (entries: Record<string, string | string[]>) =>
-  new Map(Object.entries(entries).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
+const q = (entries: Record<string, string | string[]>) => new Map(Object.entries(entries).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
 
 /** The details of the BadRequestError the query raises. */
 function problems(entries: Record<string, string | string[]>, level: Level = 'STUDY') {
@@ -43,10 +42,7 @@ describe('parseSearchParameters', () => {
   });
 
   it('reads sequence paths by keyword or tag', () => {
-    const p = parseSearchParameters(
-      q({ 'RequestAttributesSequence.ScheduledProcedureStepID': 'S1', '00400275.00401001': 'R1' }),
-      'SERIES',
-    );
+    const p = parseSearchParameters(q({ 'RequestAttributesSequence.ScheduledProcedureStepID': 'S1', '00400275.00401001': 'R1' }), 'SERIES');
     expect(p.matchKeys).toEqual([
       { tag: `${Tag.RequestAttributesSequence}.${Tag.ScheduledProcedureStepID}`, value: 'S1' },
       { tag: `${Tag.RequestAttributesSequence}.${Tag.RequestedProcedureID}`, value: 'R1' },

@@ -6,13 +6,7 @@ import { PIXEL_DATA_SCAN_STOP } from '../../../lambdas/dicom/frames/header-scan'
 import { readPart10, scanPart10Header } from '../../../lambdas/dicom/part10';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { TransferSyntax } from '../../../lambdas/dicom/uid';
-import {
-  BadRequestError,
-  GoneError,
-  NotAcceptableError,
-  NotFoundError,
-  PayloadTooLargeError,
-} from '../../../lambdas/dicomweb/errors';
+import { BadRequestError, GoneError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from '../../../lambdas/dicomweb/errors';
 import { parseFrameList, RetrieveService, withAbsoluteBulkDataURIs, type RetrieveRequest } from '../../../lambdas/dicomweb/retrieve';
 import type { DicomwebResponse } from '../../../lambdas/dicomweb/messages';
 import type { DicomJson } from '../../../lambdas/dicom/json';
@@ -96,7 +90,6 @@ function countReads() {
   };
   return reads;
 }
-
 
 describe('retrieve instances (PS3.18 10.4.1.1.1)', () => {
   it('returns the stored bytes unchanged for transfer-syntax=*, one part per instance', async () => {
@@ -260,7 +253,10 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     expect(response.status).toBe(200);
     expect(response.headers?.['Content-Type']).toMatch(/^multipart\/related; type="application\/octet-stream"; boundary=/);
     const parts = await partsOf(response);
-    expect(parts.map((p) => Buffer.from(p.body))).toEqual([Buffer.from(pixelFrame(3, frameLength)), Buffer.from(pixelFrame(1, frameLength))]);
+    expect(parts.map((p) => Buffer.from(p.body))).toEqual([
+      Buffer.from(pixelFrame(3, frameLength)),
+      Buffer.from(pixelFrame(1, frameLength)),
+    ]);
     expect(parts.map(transferSyntaxOf)).toEqual([EVRLE, EVRLE]);
     const instanceUrl = `${BASE_URL}/studies/${uids.studyInstanceUID}/series/${uids.seriesInstanceUID}/instances/${uids.sopInstanceUID}`;
     expect(parts.map((p) => p.headers['content-location'])).toEqual([`${instanceUrl}/frames/3`, `${instanceUrl}/frames/1`]);
@@ -303,9 +299,14 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     const reads = countReads();
     const frameLength = 256 * 256 * 2;
 
-    const parts = await partsOf(await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }), frames: '3,2' }));
+    const parts = await partsOf(
+      await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }), frames: '3,2' }),
+    );
 
-    expect(parts.map((p) => Buffer.from(p.body))).toEqual([Buffer.from(pixelFrame(3, frameLength)), Buffer.from(pixelFrame(2, frameLength))]);
+    expect(parts.map((p) => Buffer.from(p.body))).toEqual([
+      Buffer.from(pixelFrame(3, frameLength)),
+      Buffer.from(pixelFrame(2, frameLength)),
+    ]);
     expect(reads.whole).toBe(0);
     // A header prefix (64 KiB), then the span of frames 2 and 3.
     expect(reads.ranged).toBeLessThanOrEqual(64 * 1024 + 2 * frameLength);
@@ -319,9 +320,14 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     const reads = countReads();
     const frameLength = 256 * 256 + 4; // SOI, the bytes, EOI
 
-    const parts = await partsOf(await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '24,23' }));
+    const parts = await partsOf(
+      await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '24,23' }),
+    );
 
-    expect(parts.map((p) => Buffer.from(p.body))).toEqual([Buffer.from(fakeJpegFrame(24, 256 * 256)), Buffer.from(fakeJpegFrame(23, 256 * 256))]);
+    expect(parts.map((p) => Buffer.from(p.body))).toEqual([
+      Buffer.from(fakeJpegFrame(24, 256 * 256)),
+      Buffer.from(fakeJpegFrame(23, 256 * 256)),
+    ]);
     expect(parts.map(transferSyntaxOf)).toEqual([TransferSyntax.JPEGBaseline8Bit, TransferSyntax.JPEGBaseline8Bit]);
     expect(reads.whole).toBe(0);
     // A header prefix (64 KiB), then the span of frames 23 and 24 with their item headers and the delimiter.
@@ -330,7 +336,13 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
 
   it('reads the frames of a large encapsulated instance without an offset table by the offsets its index entry keeps', async () => {
     // 24 frames of 256 x 256 fake JPEG bitstreams, one fragment each, no offset table: 1.5 MiB.
-    const bytes = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 256, columns: 256, numberOfFrames: 24, offsetTable: 'none' });
+    const bytes = makeInstance({
+      transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit,
+      rows: 256,
+      columns: 256,
+      numberOfFrames: 24,
+      offsetTable: 'none',
+    });
     const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
     await seed(bytes);
     const entry = await index.getInstance(studyInstanceUID, seriesInstanceUID, sopInstanceUID);
@@ -338,15 +350,26 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     expect(entry!.instance!.frameOffsets).toEqual(Array.from({ length: 25 }, (_, k) => k * (8 + frameBytes)));
     const reads = countReads();
 
-    const parts = await partsOf(await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '7,3' }));
+    const parts = await partsOf(
+      await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '7,3' }),
+    );
 
-    expect(parts.map((p) => Buffer.from(p.body))).toEqual([Buffer.from(fakeJpegFrame(7, 256 * 256)), Buffer.from(fakeJpegFrame(3, 256 * 256))]);
+    expect(parts.map((p) => Buffer.from(p.body))).toEqual([
+      Buffer.from(fakeJpegFrame(7, 256 * 256)),
+      Buffer.from(fakeJpegFrame(3, 256 * 256)),
+    ]);
     // The header prefix (which holds the empty table), then the two frames' items by range.
     expect(reads).toEqual({ whole: 0, ranged: 64 * 1024 + 2 * (8 + frameBytes), streamed: 0 });
   });
 
   it('streams the items, keeping only the frames asked, when the index entry keeps no offsets (stored before it did)', async () => {
-    const bytes = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 256, columns: 256, numberOfFrames: 24, offsetTable: 'none' });
+    const bytes = makeInstance({
+      transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit,
+      rows: 256,
+      columns: 256,
+      numberOfFrames: 24,
+      offsetTable: 'none',
+    });
     const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
     await seed(bytes);
     const entry = (await index.getInstance(studyInstanceUID, seriesInstanceUID, sopInstanceUID))!;
@@ -354,9 +377,14 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     await index.putInstance({ ...entry, instance: { ...entry.instance!, frameOffsets: undefined } });
     const reads = countReads();
 
-    const parts = await partsOf(await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '7,3' }));
+    const parts = await partsOf(
+      await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '7,3' }),
+    );
 
-    expect(parts.map((p) => Buffer.from(p.body))).toEqual([Buffer.from(fakeJpegFrame(7, 256 * 256)), Buffer.from(fakeJpegFrame(3, 256 * 256))]);
+    expect(parts.map((p) => Buffer.from(p.body))).toEqual([
+      Buffer.from(fakeJpegFrame(7, 256 * 256)),
+      Buffer.from(fakeJpegFrame(3, 256 * 256)),
+    ]);
     expect(reads.whole).toBe(0);
     expect(reads.ranged).toBe(64 * 1024); // the header prefix, which holds the empty table
     expect(reads.streamed).toBeGreaterThan(bytes.length - 64 * 1024); // the items, from the first fragment
@@ -364,12 +392,20 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
 
   it('reads a header longer than the prefix, and the frames its Extended Offset Table names only', async () => {
     // 5,000 frames of 16 x 16 in 1.3 MiB; the Extended Offset Table and its Lengths are 80 KB of header.
-    const bytes = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 16, columns: 16, numberOfFrames: 5000, offsetTable: 'extended' });
+    const bytes = makeInstance({
+      transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit,
+      rows: 16,
+      columns: 16,
+      numberOfFrames: 5000,
+      offsetTable: 'extended',
+    });
     const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
     await seed(bytes);
     const reads = countReads();
 
-    const parts = await partsOf(await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '4321,2' }));
+    const parts = await partsOf(
+      await retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '4321,2' }),
+    );
 
     expect(parts.map((p) => Buffer.from(p.body))).toEqual([Buffer.from(fakeJpegFrame(4321, 256)), Buffer.from(fakeJpegFrame(2, 256))]);
     expect(reads).toMatchObject({ whole: 0, streamed: 0 });
@@ -384,7 +420,9 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     retrieve = new RetrieveService(index, blobs, { maxResponseBytes: 3 * 256 * 256 });
     const reads = countReads();
 
-    await expect(retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '1,5,9,13' })).rejects.toThrow(PayloadTooLargeError);
+    await expect(
+      retrieve.retrieveFrames({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), frames: '1,5,9,13' }),
+    ).rejects.toThrow(PayloadTooLargeError);
     expect(reads).toEqual({ whole: 0, ranged: 64 * 1024, streamed: 0 }); // the header prefix, which holds the table
   });
 
@@ -400,9 +438,13 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     await blobs.put(key, corrupted, 'application/dicom');
     const uids = { studyInstanceUID, seriesInstanceUID, sopInstanceUID };
     await expect(retrieve.retrieveFrames({ ...request(uids, ANY_OCTETS), frames: '2' })).rejects.toThrow(NotAcceptableError);
-    await expect(retrieve.retrieveBulkdata({ ...request(uids, ANY_OCTETS), tag: '00880200.0.7FE00010' })).rejects.toThrow(NotAcceptableError);
+    await expect(retrieve.retrieveBulkdata({ ...request(uids, ANY_OCTETS), tag: '00880200.0.7FE00010' })).rejects.toThrow(
+      NotAcceptableError,
+    );
     // The instance itself is served as stored.
-    expect(Buffer.from((await partsOf(await retrieve.retrieveInstance({ ...request(uids, ANY_DICOM) })))[0]!.body).equals(corrupted)).toBe(true);
+    expect(Buffer.from((await partsOf(await retrieve.retrieveInstance({ ...request(uids, ANY_DICOM) })))[0]!.body).equals(corrupted)).toBe(
+      true,
+    );
   });
 
   it('parses a frame list, dropping repeated numbers', () => {
@@ -428,7 +470,11 @@ describe('retrieve metadata (PS3.18 10.4.1.1.2)', () => {
     expect(uri).toBe(`${instanceUrl}/bulkdata/${Tag.PixelData}`);
 
     const bulk = await retrieve.retrieveBulkdata({
-      ...request({ studyInstanceUID: study.studyInstanceUID, seriesInstanceUID: first.seriesInstanceUID, sopInstanceUID: first.sopInstanceUID }),
+      ...request({
+        studyInstanceUID: study.studyInstanceUID,
+        seriesInstanceUID: first.seriesInstanceUID,
+        sopInstanceUID: first.sopInstanceUID,
+      }),
       tag: uri!.split('/bulkdata/')[1],
     });
     const [part] = await partsOf(bulk);
@@ -455,7 +501,10 @@ describe('retrieve metadata (PS3.18 10.4.1.1.2)', () => {
 
   it('makes relative BulkDataURIs absolute inside sequence items too, leaving absolute ones alone', () => {
     const dataset: DicomJson = {
-      '00540016': { vr: 'SQ', Value: [{ '00181072': { vr: 'OB', BulkDataURI: '/studies/1/series/2/instances/3/bulkdata/00540016.0.00181072' } }] },
+      '00540016': {
+        vr: 'SQ',
+        Value: [{ '00181072': { vr: 'OB', BulkDataURI: '/studies/1/series/2/instances/3/bulkdata/00540016.0.00181072' } }],
+      },
       '7FE00010': { vr: 'OW', BulkDataURI: 'https://elsewhere.example/x' },
       '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Test^Patient' }] },
     };
@@ -481,16 +530,27 @@ describe('retrieve bulkdata (PS3.18 10.4.1.1.5)', () => {
 
   async function bulkOf(bytes: Uint8Array, tag: string, service = retrieve): Promise<Buffer> {
     const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
-    const [part] = await partsOf(await service.retrieveBulkdata({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), tag }));
+    const [part] = await partsOf(
+      await service.retrieveBulkdata({ ...request({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, ANY_OCTETS), tag }),
+    );
     return Buffer.from(part!.body);
   }
 
   it('returns the bytes dcmjs reads, top-level values found by the header walk and nested ones by dcmjs', async () => {
-    const extra = { RedPaletteColorLookupTableData: pixelFrame(9, 512).buffer, IconImageSequence: [{ Rows: 2, Columns: 2, PixelData: pixelFrame(5, 32).buffer }] };
+    const extra = {
+      RedPaletteColorLookupTableData: pixelFrame(9, 512).buffer,
+      IconImageSequence: [{ Rows: 2, Columns: 2, PixelData: pixelFrame(5, 32).buffer }],
+    };
     const explicit = makeInstance({ rows: 8, columns: 8, extra });
     const implicit = makeInstance({ rows: 8, columns: 8, transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian, extra });
     await seed(explicit, implicit);
-    for (const [bytes, tag] of [[explicit, Tag.PixelData], [explicit, '00281201'], [explicit, '00880200.0.7FE00010'], [implicit, Tag.PixelData], [implicit, '00281201']] as const) {
+    for (const [bytes, tag] of [
+      [explicit, Tag.PixelData],
+      [explicit, '00281201'],
+      [explicit, '00880200.0.7FE00010'],
+      [implicit, Tag.PixelData],
+      [implicit, '00281201'],
+    ] as const) {
       const expected = getBulkData(readPart10(bytes).dict, tag.replaceAll('.', '/'))!;
       expect(await bulkOf(bytes, tag)).toEqual(Buffer.from(expected));
     }
@@ -499,7 +559,13 @@ describe('retrieve bulkdata (PS3.18 10.4.1.1.5)', () => {
   it('returns the fragments of encapsulated Pixel Data as dcmjs reads them, streamed from a large object, refused past the limit', async () => {
     const small = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 4, columns: 4, numberOfFrames: 3 });
     // 24 frames of 256 x 256 fake JPEG bitstreams without an offset table: 1.5 MiB, above the size read whole.
-    const large = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 256, columns: 256, numberOfFrames: 24, offsetTable: 'none' });
+    const large = makeInstance({
+      transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit,
+      rows: 256,
+      columns: 256,
+      numberOfFrames: 24,
+      offsetTable: 'none',
+    });
     await seed(small, large);
     for (const bytes of [small, large]) {
       const expected = getBulkData(readPart10(bytes).dict, Tag.PixelData)!;

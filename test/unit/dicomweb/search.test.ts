@@ -134,7 +134,7 @@ describe('SearchService access path', () => {
       pageHint: 51,
     });
   });
-  it("uses the name terms for a PatientName key with a literal start, after an exact PatientID", async () => {
+  it('uses the name terms for a PatientName key with a literal start, after an exact PatientID', async () => {
     expect(await accessPath('INSTANCE', { PatientName: 'Smi*', StudyDate: '20240310' })).toEqual({
       by: 'name',
       level: 'INSTANCE',
@@ -268,7 +268,8 @@ describe('SearchService paging', () => {
 });
 
 describe('SearchService byte budget (PS3.18 8.3.4.4.1: fewer results than limit, and the number remaining)', () => {
-  const parameters = (params: Record<string, string>) => parseSearchParameters(new Map(Object.entries(params).map(([k, v]) => [k, [v]])), 'INSTANCE');
+  const parameters = (params: Record<string, string>) =>
+    parseSearchParameters(new Map(Object.entries(params).map(([k, v]) => [k, [v]])), 'INSTANCE');
   const run = (params: Record<string, string>, maxBytes: number) =>
     new SearchService(idx, LIMITS).search({
       level: 'INSTANCE',

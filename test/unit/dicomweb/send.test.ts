@@ -1,6 +1,13 @@
 /** Unit: the Send and Check Send Result transactions (Sup 248 10.X, 10.Y) over in-memory ports. */
 import { describe, expect, it } from 'vitest';
-import { BadRequestError, ConflictError, GoneError, NotAcceptableError, NotFoundError, ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
+import {
+  BadRequestError,
+  ConflictError,
+  GoneError,
+  NotAcceptableError,
+  NotFoundError,
+  ServiceUnavailableError,
+} from '../../../lambdas/dicomweb/errors';
 import { SendService, type SendRequest } from '../../../lambdas/dicomweb/send';
 import { parseDestinationRegistry } from '../../../lambdas/send/destinations';
 import { SendOutcomes } from '../../../lambdas/send/outcomes';
@@ -37,7 +44,10 @@ function request(overrides: Partial<SendRequest> = {}): SendRequest {
   return {
     target: studies,
     transactionUID: UID,
-    query: new Map([['destination', [DEST]], ['PatientID', ['P1']]]),
+    query: new Map([
+      ['destination', [DEST]],
+      ['PatientID', ['P1']],
+    ]),
     accept: 'application/dicom+json',
     body: new Uint8Array(),
     ...overrides,
@@ -50,7 +60,15 @@ describe('Send transaction', () => {
     const r = await service.send(request());
     expect(r.status).toBe(202);
     expect(r.retryAfterSeconds).toBe(3);
-    expect(r.payload).toEqual([{ '00000900': { vr: 'US', Value: [0xff00] }, '00001020': { vr: 'US', Value: [0] }, '00001021': { vr: 'US', Value: [0] }, '00001022': { vr: 'US', Value: [0] }, '00001023': { vr: 'US', Value: [0] } }]);
+    expect(r.payload).toEqual([
+      {
+        '00000900': { vr: 'US', Value: [0xff00] },
+        '00001020': { vr: 'US', Value: [0] },
+        '00001021': { vr: 'US', Value: [0] },
+        '00001022': { vr: 'US', Value: [0] },
+        '00001023': { vr: 'US', Value: [0] },
+      },
+    ]);
     const record = await requests.get(UID);
     expect(record?.search).toEqual([['PatientID', 'P1']]);
     expect(record?.executionId).toBe('exec-1');
@@ -81,7 +99,15 @@ describe('Send transaction', () => {
       settled: async () => ended,
     };
     // Polls that never end: only the end of the execution can wake the wait.
-    const service = new SendService(requests, new SendOutcomes(requests, new MemoryBlobStore()), workflow, destinations, { waitMs: 60_000, retryAfterSeconds: 3, resultTtlSeconds: 60, tombstoneTtlSeconds: 600, pollIntervalMs: 100 }, () => 1_700_000_000_000, (ms) => (sleeps.push(ms), new Promise(() => {})));
+    const service = new SendService(
+      requests,
+      new SendOutcomes(requests, new MemoryBlobStore()),
+      workflow,
+      destinations,
+      { waitMs: 60_000, retryAfterSeconds: 3, resultTtlSeconds: 60, tombstoneTtlSeconds: 600, pollIntervalMs: 100 },
+      () => 1_700_000_000_000,
+      (ms) => (sleeps.push(ms), new Promise(() => {})),
+    );
     const answer = service.send(request());
     await new Promise((r) => setTimeout(r, 20));
     expect(sleeps).toEqual([100]); // read once, pending, then waiting
@@ -98,7 +124,15 @@ describe('Send transaction', () => {
     const requests = new MemorySendRequestStore();
     const sleeps: number[] = [];
     const workflow: SendWorkflow = { start: async () => 'exec-4', describe: async () => 'ABORTED', settled: async () => undefined };
-    const service = new SendService(requests, new SendOutcomes(requests, new MemoryBlobStore()), workflow, destinations, { waitMs: 50, retryAfterSeconds: 3, resultTtlSeconds: 60, tombstoneTtlSeconds: 600, pollIntervalMs: 10 }, () => 1_700_000_000_000, async (ms) => void sleeps.push(ms));
+    const service = new SendService(
+      requests,
+      new SendOutcomes(requests, new MemoryBlobStore()),
+      workflow,
+      destinations,
+      { waitMs: 50, retryAfterSeconds: 3, resultTtlSeconds: 60, tombstoneTtlSeconds: 600, pollIntervalMs: 10 },
+      () => 1_700_000_000_000,
+      async (ms) => void sleeps.push(ms),
+    );
     expect((await service.send(request())).status).toBe(202);
     expect(sleeps.length).toBeLessThanOrEqual(5); // the bounded wait, not a loop of reads
   });
@@ -113,7 +147,15 @@ describe('Send transaction', () => {
     ['no destination', { query: new Map([['PatientID', ['P1']]]) }],
     ['two destinations', { query: new Map([['destination', [DEST, DEST]]]) }],
     ['an unregistered destination', { query: new Map([['destination', ['http://10.0.0.1/x']]]) }],
-    ['an unknown search key', { query: new Map([['destination', [DEST]], ['Bogus', ['1']]]) }],
+    [
+      'an unknown search key',
+      {
+        query: new Map([
+          ['destination', [DEST]],
+          ['Bogus', ['1']],
+        ]),
+      },
+    ],
     ['a malformed study UID in the path', { target: { level: 'SERIES', studyInstanceUID: '1..2' } as SendTarget }],
   ])('400 for %s, nothing recorded', async (_, overrides) => {
     const { service, requests } = setup();
@@ -138,24 +180,34 @@ describe('Send transaction', () => {
 
 describe('Check Send Result transaction', () => {
   it('[studies.check.400] 400 for a malformed Transaction UID', async () => {
-    await expect(setup().service.checkSendResult({ target: studies, transactionUID: '1.02', accept: undefined })).rejects.toBeInstanceOf(BadRequestError);
+    await expect(setup().service.checkSendResult({ target: studies, transactionUID: '1.02', accept: undefined })).rejects.toBeInstanceOf(
+      BadRequestError,
+    );
   });
 
   it('[studies.check.406] 406 for an Accept without application/dicom+json', async () => {
-    await expect(setup().service.checkSendResult({ target: studies, transactionUID: UID, accept: 'text/html' })).rejects.toBeInstanceOf(NotAcceptableError);
+    await expect(setup().service.checkSendResult({ target: studies, transactionUID: UID, accept: 'text/html' })).rejects.toBeInstanceOf(
+      NotAcceptableError,
+    );
   });
 
   it('[studies.check.503] 503 when the request store cannot be read', async () => {
     const { service, requests } = setup();
     requests.get = async () => Promise.reject(new ServiceUnavailableError('DynamoDB is unavailable, retry later'));
-    await expect(service.checkSendResult({ target: studies, transactionUID: UID, accept: undefined })).rejects.toBeInstanceOf(ServiceUnavailableError);
+    await expect(service.checkSendResult({ target: studies, transactionUID: UID, accept: undefined })).rejects.toBeInstanceOf(
+      ServiceUnavailableError,
+    );
   });
 
   it('404 for an unknown Transaction UID or another resource', async () => {
     const { service } = setup();
-    await expect(service.checkSendResult({ target: studies, transactionUID: UID, accept: undefined })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service.checkSendResult({ target: studies, transactionUID: UID, accept: undefined })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
     await service.send(request());
-    await expect(service.checkSendResult({ target: { level: 'SERIES' }, transactionUID: UID, accept: undefined })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service.checkSendResult({ target: { level: 'SERIES' }, transactionUID: UID, accept: undefined })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
   });
 
   it('410 once the result has expired', async () => {

@@ -40,7 +40,8 @@ function setup() {
 
 const BOUNDARY = 'unit-boundary';
 /** One chunk per part: the boundary line, the part's headers and the instance. */
-const partChunk = (file: Uint8Array) => Buffer.concat([Buffer.from(`--${BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n`), file, Buffer.from('\r\n')]);
+const partChunk = (file: Uint8Array) =>
+  Buffer.concat([Buffer.from(`--${BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n`), file, Buffer.from('\r\n')]);
 const closeChunk = Buffer.from(`--${BOUNDARY}--\r\n`);
 const storedSops = (index: MemoryMetadataIndex) =>
   index
@@ -49,7 +50,9 @@ const storedSops = (index: MemoryMetadataIndex) =>
     .map((e) => e.sopInstanceUID);
 
 const sopsOf = (seq: unknown) =>
-  ((seq as { Value?: Record<string, { Value?: unknown[] }>[] } | undefined)?.Value ?? []).map((i) => i[Tag.ReferencedSOPInstanceUID]!.Value![0]);
+  ((seq as { Value?: Record<string, { Value?: unknown[] }>[] } | undefined)?.Value ?? []).map(
+    (i) => i[Tag.ReferencedSOPInstanceUID]!.Value![0],
+  );
 
 describe('StoreService.storeInstances', () => {
   it('lists the instances in request order while storing several at once, counters exact', async () => {
@@ -148,7 +151,8 @@ describe('StoreService.storeInstances', () => {
     const put = blobs.put.bind(blobs);
     let puts = 0;
     // Two objects per instance: the fifth instance's first put fails, after four were stored.
-    blobs.put = async (...args) => (++puts > 8 ? Promise.reject(new ServiceUnavailableError('S3 is unavailable, retry later')) : put(...args));
+    blobs.put = async (...args) =>
+      ++puts > 8 ? Promise.reject(new ServiceUnavailableError('S3 is unavailable, retry later')) : put(...args);
     await expect(post(study.instances.map((i) => i.bytes))).rejects.toBeInstanceOf(ServiceUnavailableError);
     const created = index.all().filter((e) => e.level === 'INSTANCE').length;
     expect(created).toBeGreaterThan(0);
@@ -203,7 +207,11 @@ describe('StoreService.storeInstances', () => {
     expect(r.status).toBe(202);
     expect(sopsOf(r.response[Tag.ReferencedSOPSequence])).toEqual([one!.sopInstanceUID, two!.sopInstanceUID]);
     expect(r.response[Tag.FailedSOPSequence]!.Value).toEqual([
-      { [Tag.ReferencedSOPClassUID]: { vr: 'UI' }, [Tag.ReferencedSOPInstanceUID]: { vr: 'UI' }, [Tag.FailureReason]: { vr: 'US', Value: [0xc000] } },
+      {
+        [Tag.ReferencedSOPClassUID]: { vr: 'UI' },
+        [Tag.ReferencedSOPInstanceUID]: { vr: 'UI' },
+        [Tag.FailureReason]: { vr: 'US', Value: [0xc000] },
+      },
     ]);
     expect(r.warning).toMatch(/^299 archive "malformed multipart body: missing closing delimiter after part 2/);
     expect(storedSops(index).sort()).toEqual([one!.sopInstanceUID, two!.sopInstanceUID].sort());

@@ -58,7 +58,10 @@ describe('C-FIND Identifier as a search (PS3.4 C.4.1.2.1)', () => {
   });
 
   it('PATIENT level matches patient keys only', () => {
-    const q = findQueryOf(id('PATIENT', { [Tag.PatientID]: { vr: 'LO', Value: ['P1'] }, [Tag.StudyDate]: { vr: 'DA', Value: ['20200101'] } }), 'PATIENT');
+    const q = findQueryOf(
+      id('PATIENT', { [Tag.PatientID]: { vr: 'LO', Value: ['P1'] }, [Tag.StudyDate]: { vr: 'DA', Value: ['20200101'] } }),
+      'PATIENT',
+    );
     expect(q.level).toBe('STUDY');
     expect(q.parameters.matchKeys).toEqual([{ tag: Tag.PatientID, value: 'P1' }]);
     expect(q.unsupportedKeys).toEqual([Tag.StudyDate]);
@@ -79,7 +82,9 @@ describe('C-FIND Identifier as a search (PS3.4 C.4.1.2.1)', () => {
       StudyDescription: ['\x1b$B$', '\x1b(B'],
     });
     expect(json[Tag.PatientName]!.Value).toEqual([{ Alphabetic: 'Yamada^Tarou', Ideographic: '山田*' }]);
-    expect(toDicomJson({ PatientName: [{ Alphabetic: '', Ideographic: '\x1b$B$', Phonetic: '\x1b(B' }] })[Tag.PatientName]!.Value).toEqual([{ Ideographic: 'そ' }]);
+    expect(toDicomJson({ PatientName: [{ Alphabetic: '', Ideographic: '\x1b$B$', Phonetic: '\x1b(B' }] })[Tag.PatientName]!.Value).toEqual([
+      { Ideographic: 'そ' },
+    ]);
     expect(json[Tag.StudyDescription]!.Value).toEqual(['ぼ']);
     expect(findQueryOf(json, 'STUDY').parameters.matchKeys).toContainEqual({ tag: Tag.PatientName, value: 'Yamada^Tarou=山田*' });
   });
@@ -103,10 +108,9 @@ describe('C-FIND Identifier as a search (PS3.4 C.4.1.2.1)', () => {
       header.writeUInt32LE(value.length + (value.length % 2), 4);
       return Buffer.concat([header, value, Buffer.alloc(value.length % 2, 0x20)]);
     };
-    const name = encoded(
-      { hex: 'd4 cf c0 de' }, '^', { hex: 'c0 db b3' }, '=',
-      { hex: '1b 24 42 3b 33 45 44 1b 28 4a' }, '^', { hex: '1b 24 42 42 40 4f 3a 1b 28 4a' },
-    );
+    const name = encoded({ hex: 'd4 cf c0 de' }, '^', { hex: 'c0 db b3' }, '=', { hex: '1b 24 42 3b 33 45 44 1b 28 4a' }, '^', {
+      hex: '1b 24 42 42 40 4f 3a 1b 28 4a',
+    });
     const bytes = Buffer.concat([
       element(0x00080005, Buffer.from('ISO 2022 IR 13\\ISO 2022 IR 87')),
       element(0x00080052, Buffer.from('STUDY')),
@@ -118,7 +122,10 @@ describe('C-FIND Identifier as a search (PS3.4 C.4.1.2.1)', () => {
 
   it('reads date and time keys of the pre-V3.0 form (YYYY.MM.DD, HH:MM:SS, PS3.5 6.2), ranges too', () => {
     const q = findQueryOf(
-      id('STUDY', { [Tag.StudyDate]: { vr: 'DA', Value: ['2024.01.01-2024.01.31'] }, [Tag.StudyTime]: { vr: 'TM', Value: ['08:00-12:30:00'] } }),
+      id('STUDY', {
+        [Tag.StudyDate]: { vr: 'DA', Value: ['2024.01.01-2024.01.31'] },
+        [Tag.StudyTime]: { vr: 'TM', Value: ['08:00-12:30:00'] },
+      }),
       'STUDY',
     );
     expect(q.parameters.matchKeys).toEqual(
@@ -137,7 +144,10 @@ describe('C-FIND Identifier as a search (PS3.4 C.4.1.2.1)', () => {
 
 describe('C-MOVE Identifier (PS3.4 C.4.2.2.1)', () => {
   it('selects by the Unique Keys of the level and those above', () => {
-    const q = moveQueryOf(id('SERIES', { [Tag.StudyInstanceUID]: { vr: 'UI', Value: ['1.2'] }, [Tag.SeriesInstanceUID]: { vr: 'UI', Value: ['1.3\\1.4'] } }), 'STUDY');
+    const q = moveQueryOf(
+      id('SERIES', { [Tag.StudyInstanceUID]: { vr: 'UI', Value: ['1.2'] }, [Tag.SeriesInstanceUID]: { vr: 'UI', Value: ['1.3\\1.4'] } }),
+      'STUDY',
+    );
     expect(q.level).toBe('SERIES');
     expect(q.parameters.matchKeys).toEqual([
       { tag: Tag.StudyInstanceUID, value: '1.2' },
@@ -155,7 +165,11 @@ describe('C-MOVE Identifier (PS3.4 C.4.2.2.1)', () => {
 describe('C-FIND responses (PS3.4 C.4.1.1.3.2)', () => {
   it('carry exactly the keys asked for, empty when absent, with the level and the Retrieve AE Title', () => {
     const match: DicomJson = { [Tag.PatientName]: pn('A^B'), [Tag.StudyDate]: { vr: 'DA', Value: ['20200101'] } };
-    const out = responseIdentifier(match, { queryLevel: 'STUDY', returnTags: [Tag.PatientName, Tag.AccessionNumber, QRTag.RetrieveAETitle] }, 'ARCHIVE');
+    const out = responseIdentifier(
+      match,
+      { queryLevel: 'STUDY', returnTags: [Tag.PatientName, Tag.AccessionNumber, QRTag.RetrieveAETitle] },
+      'ARCHIVE',
+    );
     expect(out).toEqual({
       [QRTag.QueryRetrieveLevel]: { vr: 'CS', Value: ['STUDY'] },
       [Tag.PatientName]: pn('A^B'),
@@ -169,11 +183,17 @@ describe('C-FIND responses (PS3.4 C.4.1.1.3.2)', () => {
     const ask = (match: DicomJson) => responseIdentifier(match, { queryLevel: 'STUDY', returnTags }, 'ARCHIVE')[Tag.SpecificCharacterSet];
     expect(ask({ [Tag.PatientName]: pn('Müller^Hans') })).toEqual({ vr: 'CS', Value: ['ISO_IR 192'] });
     expect(ask({ [Tag.PatientName]: pn('Muller^Hans') })).toBeUndefined();
-    expect(ask({ [Tag.PatientName]: pn('Muller^Hans'), [Tag.SpecificCharacterSet]: { vr: 'CS', Value: ['ISO_IR 192'] } })).toEqual({ vr: 'CS', Value: ['ISO_IR 192'] });
+    expect(ask({ [Tag.PatientName]: pn('Muller^Hans'), [Tag.SpecificCharacterSet]: { vr: 'CS', Value: ['ISO_IR 192'] } })).toEqual({
+      vr: 'CS',
+      Value: ['ISO_IR 192'],
+    });
   });
 
   it('PATIENT level: one match per Patient ID with the number of its studies', () => {
-    const study = (patientId: string): DicomJson => ({ [Tag.PatientID]: { vr: 'LO', Value: [patientId] }, [Tag.PatientName]: pn(patientId) });
+    const study = (patientId: string): DicomJson => ({
+      [Tag.PatientID]: { vr: 'LO', Value: [patientId] },
+      [Tag.PatientName]: pn(patientId),
+    });
     const patients = patientsOf([study('P1'), study('P2'), study('P1')]);
     expect(patients.map((p) => [p[Tag.PatientID]?.Value?.[0], p[QRTag.NumberOfPatientRelatedStudies]?.Value?.[0]])).toEqual([
       ['P1', 2],

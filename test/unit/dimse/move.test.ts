@@ -34,8 +34,12 @@ describe('AE registry (PS3.4 C.4.2.3.1.1.9 decision logic)', () => {
   });
 
   it('refuses C-STORE without a DIMSE mapping and repeated mechanisms', () => {
-    expect(() => parseDestinationRegistry({ destinations: [{ url: 'http://a.invalid', subOperations: ['c-store'] }] })).toThrow(/subOperations/);
-    expect(() => parseDestinationRegistry({ destinations: [{ url: 'http://a.invalid', subOperations: ['stow', 'stow'] }] })).toThrow(/subOperations/);
+    expect(() => parseDestinationRegistry({ destinations: [{ url: 'http://a.invalid', subOperations: ['c-store'] }] })).toThrow(
+      /subOperations/,
+    );
+    expect(() => parseDestinationRegistry({ destinations: [{ url: 'http://a.invalid', subOperations: ['stow', 'stow'] }] })).toThrow(
+      /subOperations/,
+    );
   });
 });
 
@@ -53,7 +57,12 @@ async function deps(opts: { maxCandidates?: number; proxy?: MoveDeps['proxy'] } 
   const index = new MemoryMetadataIndex();
   const blobs = new MemoryBlobStore();
   const study = makeStudy({ series: 1, instancesPerSeries: 3 });
-  await storeInstances(index, blobs, study.instances.map((i) => i.bytes), { baseUrl: '' });
+  await storeInstances(
+    index,
+    blobs,
+    study.instances.map((i) => i.bytes),
+    { baseUrl: '' },
+  );
   const d: MoveDeps = {
     index,
     blobs,
@@ -106,7 +115,10 @@ describe('C-MOVE SCP (PS3.4 C.4.2.3.1)', () => {
   it('[dimse.cmove-scp.c000] C000 when the move cannot be processed (the registry cannot be read)', async () => {
     const { d, study } = await deps();
     const broken = { ...d, destinations: { load: () => Promise.reject(new Error('registry down')) } };
-    expect((await run(broken, studyId(study.studyInstanceUID), 'PACS')).final).toEqual({ status: 0xc000, comment: 'the move could not be processed' });
+    expect((await run(broken, studyId(study.studyInstanceUID), 'PACS')).final).toEqual({
+      status: 0xc000,
+      comment: 'the move could not be processed',
+    });
   });
 
   it('sends a batch over maxBatchBytes in parts, one Store request each (SEND_MAX_BATCH_BYTES)', async () => {
@@ -117,16 +129,26 @@ describe('C-MOVE SCP (PS3.4 C.4.2.3.1)', () => {
       const sent = study.instances.filter((i) => body.includes(i.sopInstanceUID));
       requests.push(sent.length);
       const referenced = sent.map((i) => ({ [Tag.ReferencedSOPInstanceUID]: { vr: 'UI', Value: [i.sopInstanceUID] } }));
-      return new Response(JSON.stringify({ [Tag.ReferencedSOPSequence]: { vr: 'SQ', Value: referenced } }), { status: 200, headers: { 'Content-Type': 'application/dicom+json' } });
+      return new Response(JSON.stringify({ [Tag.ReferencedSOPSequence]: { vr: 'SQ', Value: referenced } }), {
+        status: 200,
+        headers: { 'Content-Type': 'application/dicom+json' },
+      });
     }) as unknown as typeof globalThis.fetch;
-    const { final } = await run({ ...d, maxBatchBytes: 1, stow: { fetch, sleep: async () => undefined } }, studyId(study.studyInstanceUID), 'CLOUD');
+    const { final } = await run(
+      { ...d, maxBatchBytes: 1, stow: { fetch, sleep: async () => undefined } },
+      studyId(study.studyInstanceUID),
+      'CLOUD',
+    );
     expect(requests).toEqual([1, 1, 1]); // three instances, each larger than the bound: one request each
     expect(final).toMatchObject({ status: 0x0000, counters: { remaining: 0, completed: 3, failed: 0, warning: 0 } });
   });
 
   it('Success with zero counters when nothing matches', async () => {
     const { d } = await deps();
-    expect((await run(d, studyId('1.2.3.4'), 'PACS')).final).toEqual({ status: 0x0000, counters: { remaining: 0, completed: 0, failed: 0, warning: 0 } });
+    expect((await run(d, studyId('1.2.3.4'), 'PACS')).final).toEqual({
+      status: 0x0000,
+      counters: { remaining: 0, completed: 0, failed: 0, warning: 0 },
+    });
   });
 
   it('Cancel before any sub-operation: FE00 with every match Remaining', async () => {
@@ -155,7 +177,11 @@ describe('Proxy Option (PS3.4 C.4.2.3.1.2)', () => {
     }) as unknown as typeof globalThis.fetch;
     const { d, study } = await deps({ proxy: { origin: 'http://origin.invalid', maxWaitSeconds: 60, fetch } });
     const { final, pending } = await run(d, studyId(study.studyInstanceUID), 'PACS');
-    expect(urls[0]).toMatch(new RegExp(`^http://origin.invalid/studies/send-requests/[0-9.]+\\?destination=${encodeURIComponent('http://pacs.invalid/dicomweb')}&StudyInstanceUID=${study.studyInstanceUID}$`));
+    expect(urls[0]).toMatch(
+      new RegExp(
+        `^http://origin.invalid/studies/send-requests/[0-9.]+\\?destination=${encodeURIComponent('http://pacs.invalid/dicomweb')}&StudyInstanceUID=${study.studyInstanceUID}$`,
+      ),
+    );
     expect(pending).toEqual([{ status: 0xff00, counters: { remaining: 2, completed: 1, failed: 0, warning: 0 } }]);
     expect(final).toEqual({ status: 0xb000, counters: { remaining: 0, completed: 2, failed: 1, warning: 0 } });
   });
@@ -164,7 +190,10 @@ describe('Proxy Option (PS3.4 C.4.2.3.1.2)', () => {
     const controller = new AbortController();
     const fetch = (async () => {
       setTimeout(() => controller.abort(), 10);
-      return new Response(module(0xff00, { remaining: 2, completed: 1, failed: 0, warning: 0 }), { status: 202, headers: { 'Retry-After': '30' } });
+      return new Response(module(0xff00, { remaining: 2, completed: 1, failed: 0, warning: 0 }), {
+        status: 202,
+        headers: { 'Retry-After': '30' },
+      });
     }) as unknown as typeof globalThis.fetch;
     const { d, study } = await deps({ proxy: { origin: 'http://origin.invalid', maxWaitSeconds: 60, fetch } });
     const { final } = await run(d, studyId(study.studyInstanceUID), 'PACS', controller.signal);

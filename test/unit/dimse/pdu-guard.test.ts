@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  abortPdu,
-  MAX_ASSOCIATION_PDU_LENGTH,
-  MAX_PDU_LENGTH,
-  PduGuard,
-  PduType,
-} from '../../../lambdas/dimse/pdu-guard';
+import { abortPdu, MAX_ASSOCIATION_PDU_LENGTH, MAX_PDU_LENGTH, PduGuard, PduType } from '../../../lambdas/dimse/pdu-guard';
 
 /** A PDU header (PS3.8 9.3.1): type, reserved byte, 4-byte big-endian length. */
 function header(type: number, length: number): Buffer {

@@ -7,7 +7,8 @@ const TS = '1.2.840.10008.1.2.1';
 
 /** Writes `chunks` into a collector as the library does with P-DATA fragments, and ends it. */
 async function collect(writable: Writable, chunks: readonly Buffer[]): Promise<void> {
-  for (const chunk of chunks) await new Promise<void>((resolve, reject) => writable.write(chunk, (error) => (error ? reject(error) : resolve())));
+  for (const chunk of chunks)
+    await new Promise<void>((resolve, reject) => writable.write(chunk, (error) => (error ? reject(error) : resolve())));
   await new Promise<void>((resolve) => writable.end(resolve));
 }
 

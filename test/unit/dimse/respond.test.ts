@@ -29,7 +29,10 @@ describe('respond (C-FIND and C-MOVE responses, PS3.7 9.1.2.2, 9.1.4.2)', () => 
   it("carries the Identifier in the request's transfer syntax", () => {
     const request = CFindRequest.createStudyFindRequest({ PatientID: '' });
     const channel = recording<InstanceType<typeof CFindResponse>>();
-    respond(channel, request, CFindResponse.fromRequest(request), { status: Status.Pending, identifier: { '00100020': { vr: 'LO', Value: ['P1'] } } });
+    respond(channel, request, CFindResponse.fromRequest(request), {
+      status: Status.Pending,
+      identifier: { '00100020': { vr: 'LO', Value: ['P1'] } },
+    });
     const [, response] = channel.sent[0]!;
     expect(response.getDataset()!.getElement('PatientID')).toBe('P1');
     expect(response.getDataset()!.getTransferSyntaxUid()).toBe(request.getDataset()!.getTransferSyntaxUid());
@@ -39,7 +42,11 @@ describe('respond (C-FIND and C-MOVE responses, PS3.7 9.1.2.2, 9.1.4.2)', () => 
     const request = CMoveRequest.createStudyMoveRequest('DEST', '1.2.3');
     const channel = recording<InstanceType<typeof CMoveResponse>>();
     const comment = 'x'.repeat(80);
-    respond(channel, request, CMoveResponse.fromRequest(request), { status: Status.IdentifierDoesNotMatchSOPClass, comment, offendingElements: ['0020000D'] });
+    respond(channel, request, CMoveResponse.fromRequest(request), {
+      status: Status.IdentifierDoesNotMatchSOPClass,
+      comment,
+      offendingElements: ['0020000D'],
+    });
     const [to, response] = channel.sent[0]!;
     expect(to).toBe('final');
     expect(response.getStatus()).toBe(Status.IdentifierDoesNotMatchSOPClass);

@@ -29,7 +29,12 @@ beforeEach(async () => {
   blobs = new MemoryBlobStore();
   handedOn = [];
   study = makeStudy({ series: 1, instancesPerSeries: 5 });
-  await storeInstances(index, blobs, study.instances.map((i) => i.bytes), { baseUrl: 'http://archive' });
+  await storeInstances(
+    index,
+    blobs,
+    study.instances.map((i) => i.bytes),
+    { baseUrl: 'http://archive' },
+  );
   const remove = new DeleteService(index, blobs, { batchSize: 2, reserveMillis: 10_000, continueJob: async (t) => void handedOn.push(t) });
   handler = dicomwebHandler('delete', operations, () => ({ delete: remove, config })) as unknown as typeof handler;
 });

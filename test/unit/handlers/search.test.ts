@@ -60,7 +60,11 @@ function request(offset: number): DicomwebRequest {
     path: `/studies/${STUDY}/series/${SERIES}/instances`,
     resource: '/studies/{study}/series/{series}/instances',
     pathParameters: { study: STUDY, series: SERIES },
-    query: new Map([['includefield', ['all']], ['limit', [String(COUNT)]], ['offset', [String(offset)]]]),
+    query: new Map([
+      ['includefield', ['all']],
+      ['limit', [String(COUNT)]],
+      ['offset', [String(offset)]],
+    ]),
     headers: {},
     body: bodyOf(new Uint8Array()),
     baseUrl: BASE_URL,
@@ -72,7 +76,7 @@ describe('SearchForInstances with includefield=all', () => {
     const search = new SearchService(await seededIndex(), { maxCandidates: 20_000, defaultLimit: 1_000, maxLimit: COUNT });
     const seen: string[] = [];
     let pages = 0;
-    for (let offset = 0; ; ) {
+    for (let offset = 0; ;) {
       const response = await operations.SearchForInstances!(request(offset), { search });
       // The buffered function's payload: the proxy result serialized as JSON (lib/local/lambda-limits.ts).
       const payload = Buffer.byteLength(JSON.stringify(await toProxyResult(response, false)));

@@ -8,7 +8,12 @@ describe('errorResponse', () => {
   it('maps a typed error to its status with a Status Report and its headers', () => {
     const r = errorResponse(new BadRequestError('bad key', [{ target: 'PatientAge', message: 'unknown' }]));
     expect(r.status).toBe(400);
-    expect(JSON.parse(r.body as string)).toEqual({ status: 400, title: 'Bad Request', detail: 'bad key', errors: [{ target: 'PatientAge', message: 'unknown' }] });
+    expect(JSON.parse(r.body as string)).toEqual({
+      status: 400,
+      title: 'Bad Request',
+      detail: 'bad key',
+      errors: [{ target: 'PatientAge', message: 'unknown' }],
+    });
     expect(errorResponse(new ServiceUnavailableError('later', 7)).headers?.['Retry-After']).toBe('7');
   });
 

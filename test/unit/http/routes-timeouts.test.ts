@@ -49,13 +49,17 @@ describe('function group timeouts', () => {
   it.each(buffered)('answers within API Gateway 29 s from the %s function, a cold start included', (group) => {
     const spec = functionGroups[group];
     expect(integrationTimeoutSeconds(spec)).toBe(API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS);
-    expect(spec.timeoutSeconds + LAMBDA_MAX_INIT_SECONDS + INVOKE_MARGIN_SECONDS).toBeLessThanOrEqual(API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS);
+    expect(spec.timeoutSeconds + LAMBDA_MAX_INIT_SECONDS + INVOKE_MARGIN_SECONDS).toBeLessThanOrEqual(
+      API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS,
+    );
   });
 
   it("fits Send's bounded wait (SEND_WAIT_MS) in the send function's timeout, with time to write and answer", () => {
     const rest = 5_000;
     expect(SEND_WAIT_MS_MAX + rest).toBeLessThanOrEqual(functionGroups.send.timeoutSeconds * 1000);
     expect(loadConfig({ BUCKET_NAME: 'b', TABLE_NAME: 't' }).sendWaitMs).toBeLessThanOrEqual(SEND_WAIT_MS_MAX);
-    expect(() => loadConfig({ BUCKET_NAME: 'b', TABLE_NAME: 't', SEND_WAIT_MS: String(SEND_WAIT_MS_MAX + 1) })).toThrow(/SEND_WAIT_MS must be at most/);
+    expect(() => loadConfig({ BUCKET_NAME: 'b', TABLE_NAME: 't', SEND_WAIT_MS: String(SEND_WAIT_MS_MAX + 1) })).toThrow(
+      /SEND_WAIT_MS must be at most/,
+    );
   });
 });

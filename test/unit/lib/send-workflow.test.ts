@@ -54,7 +54,13 @@ describe('Send state machine definition', () => {
     );
     expect(tasks).toHaveLength(4);
     for (const t of tasks) {
-      const retry = t.Retry as { ErrorEquals: string[]; MaxAttempts: number; BackoffRate: number; JitterStrategy: string; IntervalSeconds: number }[];
+      const retry = t.Retry as {
+        ErrorEquals: string[];
+        MaxAttempts: number;
+        BackoffRate: number;
+        JitterStrategy: string;
+        IntervalSeconds: number;
+      }[];
       expect(retry.map((r) => r.ErrorEquals)).toEqual([[...LAMBDA_SERVICE_ERRORS], [STORAGE_UNAVAILABLE]]);
       for (const r of retry) {
         expect(r.ErrorEquals).not.toContain('States.ALL');
@@ -83,7 +89,10 @@ describe('Send state machine definition', () => {
         [base.failArn]: task('MarkFailed', {}),
       };
       const run = new StateMachine(inline as never).run({ transactionUID: '1.2.3', destination: 'http://d' } as never, {
-        overrides: { taskResourceLocalHandlers: localTaskHandlers(inline, handlers) as never, retryIntervalOverrides: { [throttledState]: 0 } },
+        overrides: {
+          taskResourceLocalHandlers: localTaskHandlers(inline, handlers) as never,
+          retryIntervalOverrides: { [throttledState]: 0 },
+        },
       });
       if (throttledState === 'MarkFailed') await expect(run.result).rejects.toThrow();
       else await run.result;

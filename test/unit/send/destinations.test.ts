@@ -71,7 +71,10 @@ describe('destination registry', () => {
     ['an unknown auth type', { destinations: [{ url: 'https://a.example', auth: { type: 'kerberos' } }] }],
     ['a bearer without token', { destinations: [{ url: 'https://a.example', auth: { type: 'bearer' } }] }],
     ['basic without password', { destinations: [{ url: 'https://a.example', auth: { type: 'basic', username: 'u' } }] }],
-    ['oauth2 without secret', { destinations: [{ url: 'https://a.example', auth: { type: 'oauth2', tokenUrl: 'https://i/t', clientId: 'c' } }] }],
+    [
+      'oauth2 without secret',
+      { destinations: [{ url: 'https://a.example', auth: { type: 'oauth2', tokenUrl: 'https://i/t', clientId: 'c' } }] },
+    ],
     ['a partial DIMSE mapping', { destinations: [{ url: 'https://a.example', aeTitle: 'X' }] }],
     ['an AE title of 17 characters', { destinations: [{ url: 'https://a.example', aeTitle: 'A'.repeat(17), host: 'h', port: 104 }] }],
     ['port 0', { destinations: [{ url: 'https://a.example', aeTitle: 'A', host: 'h', port: 0 }] }],

@@ -62,9 +62,19 @@ describe('resolveNpiStoreUrl (PS3.18 12.5: POST {root}/{npi-name})', () => {
 
 describe('the manifest of an NPI Send', () => {
   it('keeps the category of each item', () => {
-    const items = [{ studyInstanceUID: '', seriesInstanceUID: '', sopInstanceUID: '1.2.3', sopClassUID: '1.2.840.10008.5.1.4.39.1', npi: 'color-palettes' }];
+    const items = [
+      {
+        studyInstanceUID: '',
+        seriesInstanceUID: '',
+        sopInstanceUID: '1.2.3',
+        sopClassUID: '1.2.840.10008.5.1.4.39.1',
+        npi: 'color-palettes',
+      },
+    ];
     expect(parseManifestJsonLines(toManifestJsonLines(items))).toEqual(items);
-    expect(() => parseManifestJsonLines('{"studyInstanceUID":"","seriesInstanceUID":"","sopInstanceUID":"1","sopClassUID":"2","npi":3}\n')).toThrow();
+    expect(() =>
+      parseManifestJsonLines('{"studyInstanceUID":"","seriesInstanceUID":"","sopInstanceUID":"1","sopClassUID":"2","npi":3}\n'),
+    ).toThrow();
   });
 });
 
@@ -128,7 +138,13 @@ describe('Resolve and Deliver of an NPI Send', () => {
     expect(out.matched).toBe(1);
     const manifest = parseManifestJsonLines(Buffer.from((await blobs.get(sendManifestKey(UID)))!).toString());
     expect(manifest).toEqual([
-      { studyInstanceUID: '', seriesInstanceUID: '', sopInstanceUID: wanted.sopInstanceUID, sopClassUID: palette.sopClassUID, npi: 'color-palettes' },
+      {
+        studyInstanceUID: '',
+        seriesInstanceUID: '',
+        sopInstanceUID: wanted.sopInstanceUID,
+        sopClassUID: palette.sopClassUID,
+        npi: 'color-palettes',
+      },
     ]);
 
     await tasks.deliver({ Items: manifest, BatchInput: { transactionUID: UID, destination: DEST } });
@@ -141,7 +157,13 @@ describe('Resolve and Deliver of an NPI Send', () => {
   it('counts an item no longer stored as failed without a Store request', async () => {
     await requests.create(record([]));
     await tasks.resolve({ transactionUID: UID });
-    const gone = { studyInstanceUID: '', seriesInstanceUID: '', sopInstanceUID: '2.25.9', sopClassUID: palette.sopClassUID, npi: 'color-palettes' };
+    const gone = {
+      studyInstanceUID: '',
+      seriesInstanceUID: '',
+      sopInstanceUID: '2.25.9',
+      sopClassUID: palette.sopClassUID,
+      npi: 'color-palettes',
+    };
     await tasks.deliver({ Items: [gone], BatchInput: { transactionUID: UID, destination: DEST } });
     expect(posts).toEqual([]);
     expect(await new SendOutcomes(requests, blobs).failedSOPInstanceUIDs(UID)).toEqual(['2.25.9']);

@@ -103,8 +103,28 @@ describe('Send Request Response Module (Sup 248 Annex @)', () => {
     ['two objects', [{}, {}]],
     ['a string', 'x'],
     ['no Status', [{ '00001021': { vr: 'US', Value: [1] } }]],
-    ['pending without Remaining', [{ '00000900': { vr: 'US', Value: [0xff00] }, '00001021': { vr: 'US', Value: [0] }, '00001022': { vr: 'US', Value: [0] }, '00001023': { vr: 'US', Value: [0] } }]],
-    ['a negative counter', [{ '00000900': { vr: 'US', Value: [0] }, '00001021': { vr: 'US', Value: [-1] }, '00001022': { vr: 'US', Value: [0] }, '00001023': { vr: 'US', Value: [0] } }]],
+    [
+      'pending without Remaining',
+      [
+        {
+          '00000900': { vr: 'US', Value: [0xff00] },
+          '00001021': { vr: 'US', Value: [0] },
+          '00001022': { vr: 'US', Value: [0] },
+          '00001023': { vr: 'US', Value: [0] },
+        },
+      ],
+    ],
+    [
+      'a negative counter',
+      [
+        {
+          '00000900': { vr: 'US', Value: [0] },
+          '00001021': { vr: 'US', Value: [-1] },
+          '00001022': { vr: 'US', Value: [0] },
+          '00001023': { vr: 'US', Value: [0] },
+        },
+      ],
+    ],
   ])('refuses to decode %s', (_, payload) => {
     expect(() => decodeSendRequestResponse(payload)).toThrow(MalformedSendResponseError);
   });

@@ -69,14 +69,21 @@ describe('retrying', () => {
 
   it('stops at the first result that is not transient', async () => {
     const seen: number[] = [];
-    const r = await retrying(async (n) => (seen.push(n), n < 3 ? { result: `try ${n}`, transient: {} } : { result: 'done' }), policy, noSleep);
+    const r = await retrying(
+      async (n) => (seen.push(n), n < 3 ? { result: `try ${n}`, transient: {} } : { result: 'done' }),
+      policy,
+      noSleep,
+    );
     expect(r).toEqual({ result: 'done', attempts: 3 });
     expect(seen).toEqual([1, 2, 3]);
   });
 
   it('gives up after maxAttempts with the last result, sleeping the backoff between attempts', async () => {
     const waits: number[] = [];
-    const r = await retrying(async (n) => ({ result: n, transient: {} }), policy, { sleep: async (ms) => void waits.push(ms), random: () => 0 });
+    const r = await retrying(async (n) => ({ result: n, transient: {} }), policy, {
+      sleep: async (ms) => void waits.push(ms),
+      random: () => 0,
+    });
     expect(r).toEqual({ result: 4, attempts: 4 });
     expect(waits).toEqual([50, 100, 200]);
   });

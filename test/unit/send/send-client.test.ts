@@ -42,7 +42,12 @@ function fakeClock(start = Date.UTC(2026, 0, 1)) {
   return { now: () => t, sleep: async (ms: number) => void (delays.push(ms), (t += ms)), delays };
 }
 
-const counters = (remaining: number, completed: number, failed = 0, warning = 0): SubOperationCounters => ({ remaining, completed, failed, warning });
+const counters = (remaining: number, completed: number, failed = 0, warning = 0): SubOperationCounters => ({
+  remaining,
+  completed,
+  failed,
+  warning,
+});
 const module = (c: SubOperationCounters, failedUids: string[] = []) => encodeSendRequestResponse(sendRequestResponse(c, failedUids));
 const ok = (c: SubOperationCounters, failedUids: string[] = []): Step => ({ status: 200, body: module(c, failedUids) });
 const accepted = (c: SubOperationCounters, retryAfter?: string): Step => ({
@@ -117,7 +122,9 @@ describe('sendAndWait: Send transaction (PS3.2 N.7.3.3.3.X2)', () => {
   });
 
   it('[studies.send-ua.400] 400: reports the failure with the Status Report', async () => {
-    const r = await run([statusReport(400, 'the destination is not registered', [{ target: 'destination', message: 'not in the allow-list' }])]);
+    const r = await run([
+      statusReport(400, 'the destination is not registered', [{ target: 'destination', message: 'not in the allow-list' }]),
+    ]);
     expect(r.outcome).toMatchObject({
       kind: 'failed',
       httpStatus: 400,
@@ -142,7 +149,12 @@ describe('sendAndWait: Send transaction (PS3.2 N.7.3.3.3.X2)', () => {
     expect(teapot.outcome).not.toHaveProperty('statusReport');
     const notFound = await run([statusReport(404, 'no such study')]);
     expect(notFound.requests).toHaveLength(1); // 404 restarts only on Check Send Result
-    expect(notFound.outcome).toMatchObject({ kind: 'failed', transaction: 'Send', httpStatus: 404, statusReport: { detail: 'no such study' } });
+    expect(notFound.outcome).toMatchObject({
+      kind: 'failed',
+      transaction: 'Send',
+      httpStatus: 404,
+      statusReport: { detail: 'no such study' },
+    });
   });
 
   it('a redirect is reported, not followed', async () => {
@@ -175,7 +187,11 @@ describe('sendAndWait: Check Send Result (PS3.2 N.7.3.3.3.X4)', () => {
       expect(q.url.search).toBe(''); // 10.Y.1.2: no query parameters
       expect(q.headers.get('accept')).toBe('application/dicom+json');
     }
-    expect(r.progress.map(([c, m]) => [c.remaining, m])).toEqual([[10, 10], [4, 10], [0, 10]]);
+    expect(r.progress.map(([c, m]) => [c.remaining, m])).toEqual([
+      [10, 10],
+      [4, 10],
+      [0, 10],
+    ]);
     expect(r.outcome).toEqual({
       kind: 'completed',
       transactionUID: TX,
@@ -189,16 +205,19 @@ describe('sendAndWait: Check Send Result (PS3.2 N.7.3.3.3.X4)', () => {
     expect(r.delays).toEqual([SendClientLimits.defaultPollDelayMs]);
   });
 
-  it.each([404, 410])('[studies.check-ua.404] [studies.check-ua.410] %i: starts all over once with a new Send request and tells the user', async (code) => {
-    const r = await run([accepted(counters(2, 0), '1'), statusReport(code, 'gone'), ok(counters(0, 2))]);
-    expect(r.requests.map((q) => q.method)).toEqual(['POST', 'GET', 'POST']);
-    const uids = r.requests.map((q) => uidOf(q.url));
-    expect(uids[1]).toBe(TX);
-    expect(uids[2]).not.toBe(TX);
-    expect(r.requests[2]!.url.searchParams.get('destination')).toBe(DESTINATION);
-    expect(r.outcome).toMatchObject({ kind: 'completed', transactionUID: uids[2] });
-    expect(r.notices.some((n) => n.includes(`(${code})`) && n.includes(uids[2]!))).toBe(true);
-  });
+  it.each([404, 410])(
+    '[studies.check-ua.404] [studies.check-ua.410] %i: starts all over once with a new Send request and tells the user',
+    async (code) => {
+      const r = await run([accepted(counters(2, 0), '1'), statusReport(code, 'gone'), ok(counters(0, 2))]);
+      expect(r.requests.map((q) => q.method)).toEqual(['POST', 'GET', 'POST']);
+      const uids = r.requests.map((q) => uidOf(q.url));
+      expect(uids[1]).toBe(TX);
+      expect(uids[2]).not.toBe(TX);
+      expect(r.requests[2]!.url.searchParams.get('destination')).toBe(DESTINATION);
+      expect(r.outcome).toMatchObject({ kind: 'completed', transactionUID: uids[2] });
+      expect(r.notices.some((n) => n.includes(`(${code})`) && n.includes(uids[2]!))).toBe(true);
+    },
+  );
 
   it('404 again after starting over: reports the failure', async () => {
     const r = await run([accepted(counters(2, 0), '1'), statusReport(404, 'x'), accepted(counters(2, 0), '1'), statusReport(404, 'x')]);
@@ -281,7 +300,12 @@ describe('target URI (Table 10.X.1-1)', () => {
   it('percent-encodes the destination and the search parameters (RFC 3986)', () => {
     const url = buildSendUrl(ORIGIN, '/studies', TX, {
       destination: 'https://pacs.test:8443/dicom web?tenant=a&x=1',
-      search: [['PatientName', 'DOE^J*'], ['StudyDate', '2024-'], ['ModalitiesInStudy', 'CT'], ['ModalitiesInStudy', 'MR']],
+      search: [
+        ['PatientName', 'DOE^J*'],
+        ['StudyDate', '2024-'],
+        ['ModalitiesInStudy', 'CT'],
+        ['ModalitiesInStudy', 'MR'],
+      ],
     });
     expect(url).toBe(
       `${ORIGIN}/studies/send-requests/${TX}?destination=https%3A%2F%2Fpacs.test%3A8443%2Fdicom%20web%3Ftenant%3Da%26x%3D1` +

@@ -65,9 +65,14 @@ beforeEach(() => {
 });
 const dest = (path: string, auth: Destination['auth'] = { type: 'none' }): Destination => ({ url: `${base}${path}`, auth });
 
-const json = (status: number, payload: unknown, headers: Record<string, string> = {}): Answer => (_req, res) =>
-  void res.writeHead(status, { 'Content-Type': 'application/dicom+json', ...headers }).end(JSON.stringify(payload));
-const empty = (status: number, headers: Record<string, string> = {}): Answer => (_req, res) => void res.writeHead(status, headers).end();
+const json =
+  (status: number, payload: unknown, headers: Record<string, string> = {}): Answer =>
+  (_req, res) =>
+    void res.writeHead(status, { 'Content-Type': 'application/dicom+json', ...headers }).end(JSON.stringify(payload));
+const empty =
+  (status: number, headers: Record<string, string> = {}): Answer =>
+  (_req, res) =>
+    void res.writeHead(status, headers).end();
 
 const ref = (uid: string, warning?: number) => ({
   '00081150': { vr: 'UI', Value: [CT] },
@@ -117,7 +122,8 @@ describe('storeInstances (PS3.18 10.5 as user agent)', () => {
     const sizes = instances.map((i) => i.bytes.byteLength);
     const maxBytes = 2 * (Math.max(...sizes) + 200);
     const limited: Answer = (req, res) => {
-      if (req.body.byteLength > maxBytes) return void res.writeHead(413, { 'Content-Type': 'application/json' }).end('{"message":"Request Too Long"}');
+      if (req.body.byteLength > maxBytes)
+        return void res.writeHead(413, { 'Content-Type': 'application/json' }).end('{"message":"Request Too Long"}');
       json(200, moduleOf(parts(req).map((p) => ref(/1\.2\.3\.\d/.exec(Buffer.from(p.body).toString('latin1'))![0]))))(req, res);
     };
     answers['/gw/studies'] = [limited];
@@ -133,7 +139,14 @@ describe('storeInstances (PS3.18 10.5 as user agent)', () => {
       httpStatus: 413,
       parts: [
         { kind: 'response-module', httpStatus: 200, attempts: 1 },
-        { kind: 'split', httpStatus: 413, parts: [{ kind: 'response-module', httpStatus: 200, attempts: 1 }, { kind: 'http-status', httpStatus: 413, attempts: 1 }] },
+        {
+          kind: 'split',
+          httpStatus: 413,
+          parts: [
+            { kind: 'response-module', httpStatus: 200, attempts: 1 },
+            { kind: 'http-status', httpStatus: 413, attempts: 1 },
+          ],
+        },
       ],
     });
     // 413 is not transient: no wait, no retry of the same request.
@@ -157,7 +170,15 @@ describe('storeInstances (PS3.18 10.5 as user agent)', () => {
   });
 
   it('counts the Failed SOP Sequence as failed (409)', async () => {
-    answers['/c/studies'] = [json(409, moduleOf([], instances.map((i) => failedItem(i.sopInstanceUID, 0xa900))))];
+    answers['/c/studies'] = [
+      json(
+        409,
+        moduleOf(
+          [],
+          instances.map((i) => failedItem(i.sopInstanceUID, 0xa900)),
+        ),
+      ),
+    ];
     const outcome = await storeInstances(dest('/c'), instances, opts());
     expect(outcome.failed).toEqual(['1.2.3.1', '1.2.3.2', '1.2.3.3']);
     expect(outcome.basis).toEqual({ kind: 'response-module', httpStatus: 409, attempts: 1 });
@@ -277,7 +298,12 @@ describe('destination credentials', () => {
 
   it('fetches a client-credentials token once and reuses it until it expires', async () => {
     let issued = 0;
-    answers['/token'] = [(_req, res) => void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ access_token: `at-${++issued}`, token_type: 'Bearer', expires_in: 3600 }))];
+    answers['/token'] = [
+      (_req, res) =>
+        void res
+          .writeHead(200, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ access_token: `at-${++issued}`, token_type: 'Bearer', expires_in: 3600 })),
+    ];
     answers['/o/studies'] = [okAll];
     let now = 1_000_000;
     const tokens = new OAuth2TokenCache();
@@ -289,9 +315,7 @@ describe('destination credentials', () => {
     const form = new URLSearchParams(tokenRequests[0]!.body.toString());
     expect(form.get('grant_type')).toBe('client_credentials');
     expect(form.get('scope')).toBe('stow');
-    expect(tokenRequests[0]!.headers.authorization).toBe(
-      `Basic ${Buffer.from('archive%20client:secret%261').toString('base64')}`,
-    );
+    expect(tokenRequests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('archive%20client:secret%261').toString('base64')}`);
     expect(recorded.filter((r) => r.path === '/o/studies').map((r) => r.headers.authorization)).toEqual(['Bearer at-1', 'Bearer at-1']);
     now += 3600_000;
     await storeInstances(dest('/o', oauth()), instances, o);
@@ -300,7 +324,12 @@ describe('destination credentials', () => {
 
   it('fetches a new token once when the destination answers 401', async () => {
     let issued = 0;
-    answers['/token'] = [(_req, res) => void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ access_token: `at-${++issued}`, expires_in: 3600 }))];
+    answers['/token'] = [
+      (_req, res) =>
+        void res
+          .writeHead(200, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ access_token: `at-${++issued}`, expires_in: 3600 })),
+    ];
     answers['/r/studies'] = [empty(401), okAll];
     const outcome = await storeInstances(dest('/r', oauth()), instances, opts());
     expect(outcome.completed).toHaveLength(3);

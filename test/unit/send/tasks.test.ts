@@ -42,7 +42,11 @@ function tasks(opts: { maxBatchBytes?: number } = {}) {
     store: {
       fetch: (async (_url: string, init: RequestInit) => {
         posted++;
-        const sops = [...Buffer.from(init.body as Uint8Array).toString('latin1').matchAll(/\d+(?:\.\d+){4,}/g)].map((m) => m[0]);
+        const sops = [
+          ...Buffer.from(init.body as Uint8Array)
+            .toString('latin1')
+            .matchAll(/\d+(?:\.\d+){4,}/g),
+        ].map((m) => m[0]);
         return answer(sops);
       }) as typeof fetch,
       sleep: async () => undefined,
@@ -72,7 +76,12 @@ beforeEach(async () => {
   requests = new MemorySendRequestStore();
   posted = 0;
   answer = () => new Response('refused', { status: 400 });
-  await storeInstances(index, blobs, study.instances.map((i) => i.bytes), { baseUrl: 'http://origin' });
+  await storeInstances(
+    index,
+    blobs,
+    study.instances.map((i) => i.bytes),
+    { baseUrl: 'http://origin' },
+  );
 });
 
 describe('Resolve', () => {
@@ -91,7 +100,12 @@ describe('Resolve', () => {
     const first = await tasks().resolve({ transactionUID: UID, batchSize: 3 });
     // Stored in between: a search now would match five instances, against Remaining 4.
     const more = makeStudy({ series: 1, instancesPerSeries: 1, patientID: 'TASKS' });
-    await storeInstances(index, blobs, more.instances.map((i) => i.bytes), { baseUrl: 'http://origin' });
+    await storeInstances(
+      index,
+      blobs,
+      more.instances.map((i) => i.bytes),
+      { baseUrl: 'http://origin' },
+    );
     const again = await tasks().resolve({ transactionUID: UID, batchSize: 3 });
     expect(again).toEqual(first);
     expect((await requests.get(UID))?.remaining).toBe(4);
@@ -116,7 +130,9 @@ describe('Deliver, Finalize, Fail', () => {
     expect(module[0]!['00001022']!.Value).toEqual([4]);
     // Finalize's output stays small (a state's output is at most 256 KiB): the list is Check Send Result's.
     expect(module[0]!['00080058']).toBeUndefined();
-    expect((await new SendOutcomes(requests, blobs).failedSOPInstanceUIDs(UID)).sort()).toEqual(batches![0]!.map((i) => i.sopInstanceUID).sort());
+    expect((await new SendOutcomes(requests, blobs).failedSOPInstanceUIDs(UID)).sort()).toEqual(
+      batches![0]!.map((i) => i.sopInstanceUID).sort(),
+    );
   });
 
   it('a batch over maxBatchBytes goes out as several requests, reading each group only when it is sent', async () => {
@@ -124,14 +140,24 @@ describe('Deliver, Finalize, Fail', () => {
     const events: string[] = [];
     const get = blobs.get.bind(blobs);
     blobs.get = async (key) => (events.push('read'), get(key));
-    const entries = await index.getEntries(study.instances.map((i) => ({ level: 'INSTANCE' as const, studyInstanceUID: study.studyInstanceUID, seriesInstanceUID: i.seriesInstanceUID, sopInstanceUID: i.sopInstanceUID })));
+    const entries = await index.getEntries(
+      study.instances.map((i) => ({
+        level: 'INSTANCE' as const,
+        studyInstanceUID: study.studyInstanceUID,
+        seriesInstanceUID: i.seriesInstanceUID,
+        sopInstanceUID: i.sopInstanceUID,
+      })),
+    );
     const size = Math.max(...entries.map((e) => e!.instance!.size));
     answer = (sops) => {
       events.push('post');
-      return new Response(JSON.stringify({ '00081199': { vr: 'SQ', Value: [...new Set(sops)].map((s) => ({ '00081155': { vr: 'UI', Value: [s] } })) } }), {
-        status: 200,
-        headers: { 'Content-Type': 'application/dicom+json' },
-      });
+      return new Response(
+        JSON.stringify({ '00081199': { vr: 'SQ', Value: [...new Set(sops)].map((s) => ({ '00081155': { vr: 'UI', Value: [s] } })) } }),
+        {
+          status: 200,
+          headers: { 'Content-Type': 'application/dicom+json' },
+        },
+      );
     };
     const t = tasks({ maxBatchBytes: 2 * (size + STORE_PART_OVERHEAD_BYTES) + STORE_CLOSE_OVERHEAD_BYTES }); // the body of two of these instances, not three
     const { batches } = await t.resolve({ transactionUID: UID, batchSize: 4 });
@@ -144,13 +170,22 @@ describe('Deliver, Finalize, Fail', () => {
 
   it('no Store request body exceeds maxBatchBytes, multipart framing included, so a gateway-fronted destination never answers 413', async () => {
     await requests.create(record([['PatientID', 'TASKS']]));
-    const entries = await index.getEntries(study.instances.map((i) => ({ level: 'INSTANCE' as const, studyInstanceUID: study.studyInstanceUID, seriesInstanceUID: i.seriesInstanceUID, sopInstanceUID: i.sopInstanceUID })));
+    const entries = await index.getEntries(
+      study.instances.map((i) => ({
+        level: 'INSTANCE' as const,
+        studyInstanceUID: study.studyInstanceUID,
+        seriesInstanceUID: i.seriesInstanceUID,
+        sopInstanceUID: i.sopInstanceUID,
+      })),
+    );
     const [a, b] = entries.map((e) => e!.instance!.size).sort((x, y) => x - y);
     // Any two instances' bytes fit, no two instances' request body does.
     const maxBatchBytes = a! + b! + 2 * STORE_PART_OVERHEAD_BYTES + STORE_CLOSE_OVERHEAD_BYTES - 1;
     const bodies: number[] = [];
     const t = new SendTasks({
-      requests, index, blobs,
+      requests,
+      index,
+      blobs,
       search: new SearchService(index, { maxCandidates: 1000, defaultLimit: 1, maxLimit: 1 }),
       destinations: { load: async () => parseDestinationRegistry({ destinations: [{ url: DEST, auth: { type: 'none' } }] }) },
       maxBatchBytes,
@@ -161,10 +196,13 @@ describe('Deliver, Finalize, Fail', () => {
           bodies.push(body.byteLength);
           if (body.byteLength > maxBatchBytes) return new Response('{"message":"Request Too Long"}', { status: 413 });
           const sops = [...new Set([...body.toString('latin1').matchAll(/\d+(?:\.\d+){4,}/g)].map((m) => m[0]))];
-          return new Response(JSON.stringify({ '00081199': { vr: 'SQ', Value: sops.map((u) => ({ '00081155': { vr: 'UI', Value: [u] } })) } }), {
-            status: 200,
-            headers: { 'Content-Type': 'application/dicom+json' },
-          });
+          return new Response(
+            JSON.stringify({ '00081199': { vr: 'SQ', Value: sops.map((u) => ({ '00081155': { vr: 'UI', Value: [u] } })) } }),
+            {
+              status: 200,
+              headers: { 'Content-Type': 'application/dicom+json' },
+            },
+          );
         }) as typeof fetch,
       },
     });
@@ -188,10 +226,18 @@ describe('Deliver, Finalize, Fail', () => {
     const gone = batches![0]![0]!;
     await index.deleteEntry({ level: 'INSTANCE', ...gone });
     answer = (sops) =>
-      new Response(JSON.stringify({ '00081199': { vr: 'SQ', Value: sops.filter((s) => s !== gone.sopInstanceUID).map((s) => ({ '00081155': { vr: 'UI', Value: [s] } })) } }), {
-        status: 200,
-        headers: { 'Content-Type': 'application/dicom+json' },
-      });
+      new Response(
+        JSON.stringify({
+          '00081199': {
+            vr: 'SQ',
+            Value: sops.filter((s) => s !== gone.sopInstanceUID).map((s) => ({ '00081155': { vr: 'UI', Value: [s] } })),
+          },
+        }),
+        {
+          status: 200,
+          headers: { 'Content-Type': 'application/dicom+json' },
+        },
+      );
     await t.deliver({ Items: batches![0]!, BatchInput: { transactionUID: UID, destination: DEST } });
     const r = await requests.get(UID);
     expect([r?.completed, r?.failed, r?.remaining]).toEqual([3, 1, 0]);

@@ -32,7 +32,9 @@ describe('isThrottlingException', () => {
   it('recognises the unmodelled ThrottlingException of JSON services, nothing else', () => {
     const throttled = (name: string) => new SFNServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
     expect(isThrottlingException(throttled('ThrottlingException'))).toBe(true);
-    expect(isThrottlingException(new SecretsManagerServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: {} }))).toBe(true);
+    expect(
+      isThrottlingException(new SecretsManagerServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: {} })),
+    ).toBe(true);
     expect(isThrottlingException(throttled('InvalidArn'))).toBe(false);
     expect(isThrottlingException(Object.assign(new Error('x'), { name: 'ThrottlingException' }))).toBe(false);
     expect(isThrottlingException(undefined)).toBe(false);

@@ -1,4 +1,9 @@
-import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import { NoSuchKey, S3ServiceException } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { errorResponse } from '../../../lambdas/http/middleware';
@@ -17,7 +22,11 @@ describe('createAwsClients', () => {
   afterEach(() => vi.unstubAllEnvs());
 
   it('points at the emulators with path-style S3, checksums only when required and dummy credentials', async () => {
-    const { s3, dynamodb } = createAwsClients({ region: 'us-east-1', s3Endpoint: 'http://127.0.0.1:1', dynamodbEndpoint: 'http://127.0.0.1:2' });
+    const { s3, dynamodb } = createAwsClients({
+      region: 'us-east-1',
+      s3Endpoint: 'http://127.0.0.1:1',
+      dynamodbEndpoint: 'http://127.0.0.1:2',
+    });
     expect(s3.config.forcePathStyle).toBe(true);
     expect(await s3.config.requestChecksumCalculation()).toBe('WHEN_REQUIRED');
     expect(await s3.config.responseChecksumValidation()).toBe('WHEN_REQUIRED');
@@ -28,7 +37,7 @@ describe('createAwsClients', () => {
     dynamodb.destroy();
   });
 
-  it('skips the SDK\'s redacted log of every call: no info logger, so the log filter never walks an answer', async () => {
+  it("skips the SDK's redacted log of every call: no info logger, so the log filter never walks an answer", async () => {
     /** How often one Query's answer is passed through the SDK's log filter (answered before the network). */
     const filtered = async (client: DynamoDBClient) => {
       let calls = 0;
@@ -40,14 +49,32 @@ describe('createAwsClients', () => {
         },
         { step: 'build', name: 'answerHere' },
       );
-      await client.send(new QueryCommand({ TableName: 't', KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': { S: 'PATIENT#ID-1' } } }));
+      await client.send(
+        new QueryCommand({
+          TableName: 't',
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': { S: 'PATIENT#ID-1' } },
+        }),
+      );
       client.destroy();
       return calls;
     };
-    const { dynamodb } = createAwsClients({ region: 'us-east-1', s3Endpoint: 'http://127.0.0.1:1', dynamodbEndpoint: 'http://127.0.0.1:2' });
+    const { dynamodb } = createAwsClients({
+      region: 'us-east-1',
+      s3Endpoint: 'http://127.0.0.1:1',
+      dynamodbEndpoint: 'http://127.0.0.1:2',
+    });
     expect(await filtered(dynamodb)).toBe(0);
     // The SDK's default logger (NoOpLogger) has `info`: the filter runs on every answer.
-    expect(await filtered(new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:2', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }))).toBe(1);
+    expect(
+      await filtered(
+        new DynamoDBClient({
+          region: 'us-east-1',
+          endpoint: 'http://127.0.0.1:2',
+          credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+        }),
+      ),
+    ).toBe(1);
   });
 
   it('sets no endpoint and no static credentials for AWS', async () => {

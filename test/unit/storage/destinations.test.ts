@@ -58,7 +58,11 @@ describe('FileDestinationRegistrySource', () => {
 
   it('reports a malformed file without echoing its content', async () => {
     const path = join(dir, 'malformed.json');
-    await write(path, `{ "destinations": [ { "url": "https://d.example.org/", "auth": { "type": "bearer", "token": "${TOKEN}" } `, 1_700_000_300);
+    await write(
+      path,
+      `{ "destinations": [ { "url": "https://d.example.org/", "auth": { "type": "bearer", "token": "${TOKEN}" } `,
+      1_700_000_300,
+    );
     const source = new FileDestinationRegistrySource(path, DESTINATION_REGISTRY_FORMAT);
     const error = await source.load().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DestinationRegistryError);
@@ -90,7 +94,10 @@ describe('SecretsManagerDestinationRegistrySource', () => {
     let url = 'https://a.example.org/';
     const fake = fakeSecrets(() => ({ SecretString: registryJson(url) }));
     let now = 1_000_000;
-    const source = new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN, DESTINATION_REGISTRY_FORMAT, { cacheSeconds: 60, now: () => now });
+    const source = new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN, DESTINATION_REGISTRY_FORMAT, {
+      cacheSeconds: 60,
+      now: () => now,
+    });
 
     const first = await source.load();
     now += 59_000;
@@ -112,7 +119,10 @@ describe('SecretsManagerDestinationRegistrySource', () => {
   });
 
   it.each([
-    ['throttling (400 ThrottlingException)', new SecretsManagerServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } })],
+    [
+      'throttling (400 ThrottlingException)',
+      new SecretsManagerServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } }),
+    ],
     ['an internal service error', new InternalServiceError({ message: 'oops', $metadata: { httpStatusCode: 500 } })],
     ['an unreachable endpoint', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
   ])('turns %s into StorageUnavailableError, and reads again next time', async (_name, error) => {
@@ -126,16 +136,24 @@ describe('SecretsManagerDestinationRegistrySource', () => {
 
   it('lets a missing secret through as the configuration fault it is', async () => {
     const fake = fakeSecrets(() => new ResourceNotFoundException({ message: 'no such secret', $metadata: { httpStatusCode: 400 } }));
-    await expect(new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN, DESTINATION_REGISTRY_FORMAT).load()).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(
+      new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN, DESTINATION_REGISTRY_FORMAT).load(),
+    ).rejects.toBeInstanceOf(ResourceNotFoundException);
   });
 
   it.each([
     ['not JSON', { SecretString: `token=${TOKEN}` }, /not valid JSON/],
     ['a binary secret', { SecretBinary: new Uint8Array([1, 2]) }, /no SecretString/],
-    ['an invalid registry', { SecretString: JSON.stringify({ destinations: [{ url: 'https://a.example.org/', auth: { type: 'magic', token: TOKEN } }] }) }, /auth\.type/],
+    [
+      'an invalid registry',
+      { SecretString: JSON.stringify({ destinations: [{ url: 'https://a.example.org/', auth: { type: 'magic', token: TOKEN } }] }) },
+      /auth\.type/,
+    ],
   ])('reports a malformed secret (%s) clearly, naming no credential', async (_name, answer, message) => {
     const fake = fakeSecrets(() => answer);
-    const error = await new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN, DESTINATION_REGISTRY_FORMAT).load().catch((e: unknown) => e);
+    const error = await new SecretsManagerDestinationRegistrySource(fake.client, SECRET_ARN, DESTINATION_REGISTRY_FORMAT)
+      .load()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DestinationRegistryError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain(TOKEN);

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  dateRangeBounds,
-  entryKey,
-  fromItem,
-  ownUid,
-  shardOf,
-  toItem,
-  tombstoneKey,
-} from '../../../lambdas/storage/dynamodb-items';
+import { dateRangeBounds, entryKey, fromItem, ownUid, shardOf, toItem, tombstoneKey } from '../../../lambdas/storage/dynamodb-items';
 import type { IndexEntry } from '../../../lambdas/storage/ports';
 
 const attributes = { '00100020': { vr: 'LO', Value: ['P1'] }, '00100010': { vr: 'PN', Value: [{ Alphabetic: '' }] } };
@@ -79,9 +71,9 @@ describe('item layout (table-schema.ts)', () => {
 
   it('keys tombstones by level and UIDs', () => {
     expect(tombstoneKey({ level: 'STUDY', studyInstanceUID: '1.2.3' })).toEqual({ PK: 'STUDY#1.2.3', SK: 'TOMBSTONE#STUDY#1.2.3' });
-    expect(tombstoneKey({ level: 'INSTANCE', studyInstanceUID: '1.2.3', seriesInstanceUID: '1.2.3.4', sopInstanceUID: '1.2.3.4.5' }).SK).toBe(
-      'TOMBSTONE#INSTANCE#1.2.3#1.2.3.4#1.2.3.4.5',
-    );
+    expect(
+      tombstoneKey({ level: 'INSTANCE', studyInstanceUID: '1.2.3', seriesInstanceUID: '1.2.3.4', sopInstanceUID: '1.2.3.4.5' }).SK,
+    ).toBe('TOMBSTONE#INSTANCE#1.2.3#1.2.3.4#1.2.3.4.5');
   });
 
   it('writes the key attributes of the three GSIs', () => {

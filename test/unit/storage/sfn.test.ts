@@ -53,7 +53,10 @@ describe('executionName', () => {
 describe('StepFunctionsSendWorkflow.start', () => {
   it('starts one execution named after the Transaction UID with the request as input', async () => {
     const { client, sent } = fakeClient(() => ({ executionArn: 'arn:exec:1', startDate: new Date() }));
-    const arn = await new StepFunctionsSendWorkflow(client, MACHINE).start({ transactionUID: '1.2.3', destination: 'https://pacs.example.org/' });
+    const arn = await new StepFunctionsSendWorkflow(client, MACHINE).start({
+      transactionUID: '1.2.3',
+      destination: 'https://pacs.example.org/',
+    });
     expect(arn).toBe('arn:exec:1');
     expect(sent).toHaveLength(1);
     const command = sent[0] as StartExecutionCommand;
@@ -67,7 +70,11 @@ describe('StepFunctionsSendWorkflow.start', () => {
     const { client, sent } = fakeClient((c) =>
       c instanceof StartExecutionCommand
         ? new ExecutionAlreadyExists({ message: 'exists', ...meta(400) })
-        : { executionArn: (c as DescribeExecutionCommand).input.executionArn, input: JSON.stringify({ destination: 'https://d/', transactionUID: '1.2.3' }), status: 'RUNNING' },
+        : {
+            executionArn: (c as DescribeExecutionCommand).input.executionArn,
+            input: JSON.stringify({ destination: 'https://d/', transactionUID: '1.2.3' }),
+            status: 'RUNNING',
+          },
     );
     const arn = await new StepFunctionsSendWorkflow(client, MACHINE).start({ transactionUID: '1.2.3', destination: 'https://d/' });
     expect(arn).toBe('arn:aws:states:us-east-1:123456789012:execution:Send:send-1-2-3');
@@ -80,9 +87,9 @@ describe('StepFunctionsSendWorkflow.start', () => {
         ? new ExecutionAlreadyExists({ message: 'exists', ...meta(400) })
         : { input: JSON.stringify({ transactionUID: '1.2.3', destination: 'https://other/' }), status: 'SUCCEEDED' },
     );
-    await expect(new StepFunctionsSendWorkflow(client, MACHINE).start({ transactionUID: '1.2.3', destination: 'https://d/' })).rejects.toBeInstanceOf(
-      AlreadyExistsError,
-    );
+    await expect(
+      new StepFunctionsSendWorkflow(client, MACHINE).start({ transactionUID: '1.2.3', destination: 'https://d/' }),
+    ).rejects.toBeInstanceOf(AlreadyExistsError);
   });
 
   it.each([
@@ -98,7 +105,9 @@ describe('StepFunctionsSendWorkflow.start', () => {
 
   it('lets other faults through', async () => {
     const { client } = fakeClient(() => new InvalidArn({ message: 'bad arn', ...meta(400) }));
-    await expect(new StepFunctionsSendWorkflow(client, MACHINE).start({ transactionUID: '1.2.3', destination: 'https://d/' })).rejects.toBeInstanceOf(InvalidArn);
+    await expect(
+      new StepFunctionsSendWorkflow(client, MACHINE).start({ transactionUID: '1.2.3', destination: 'https://d/' }),
+    ).rejects.toBeInstanceOf(InvalidArn);
   });
 });
 

@@ -77,14 +77,17 @@ describe('MemoryMetadataIndex', () => {
     expect(await collect(idx, { by: 'uid', level: 'INSTANCE', uids: ['2.1.1', '3.1.1', '9'] })).toEqual(['2.1.1', '3.1.1']);
     expect(await collect(idx, { by: 'uid', level: 'STUDY', uids: ['2'] })).toEqual([]);
     expect(await collect(idx, { by: 'patient', level: 'INSTANCE', patientId: 'P2' })).toEqual(['2.1.1']);
-    expect(
-      await collect(idx, { by: 'patient', level: 'INSTANCE', patientId: 'P1', dateRange: { to: '20240101' } }),
-    ).toEqual(['1.2.1', '1.1.1']); // result order, as the DynamoDB index: most recent first, then UID descending
+    expect(await collect(idx, { by: 'patient', level: 'INSTANCE', patientId: 'P1', dateRange: { to: '20240101' } })).toEqual([
+      '1.2.1',
+      '1.1.1',
+    ]); // result order, as the DynamoDB index: most recent first, then UID descending
     expect(await collect(idx, { by: 'level', level: 'INSTANCE' })).toEqual(['2.1.1', '1.2.1', '1.1.1', '3.1.1']);
     // Inclusive range; an entry without a Study Date never matches a range.
-    expect(
-      await collect(idx, { by: 'level', level: 'INSTANCE', dateRange: { from: '20240101', to: '20240301' } }),
-    ).toEqual(['2.1.1', '1.2.1', '1.1.1']);
+    expect(await collect(idx, { by: 'level', level: 'INSTANCE', dateRange: { from: '20240101', to: '20240301' } })).toEqual([
+      '2.1.1',
+      '1.2.1',
+      '1.1.1',
+    ]);
     expect(await collect(idx, { by: 'level', level: 'INSTANCE', dateRange: { from: '20240102' } })).toEqual(['2.1.1']);
   });
 

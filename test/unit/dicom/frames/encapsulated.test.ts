@@ -87,7 +87,11 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
    * The frames as the header walk, ranges and the stream find them, or undefined when they decline;
    * counts the bytes read by range and those the stream handed out (in chunks of 7 bytes).
    */
-  async function scanned(bytes: Uint8Array, frameNumbers: number[], opts: { prefix?: number; limit?: number; frameOffsets?: number[] } = {}) {
+  async function scanned(
+    bytes: Uint8Array,
+    frameNumbers: number[],
+    opts: { prefix?: number; limit?: number; frameOffsets?: number[] } = {},
+  ) {
     const head = bytes.subarray(0, opts.prefix ?? bytes.length);
     const header = scanPart10Header(head, PIXEL_DATA_SCAN_STOP);
     const located = header && encapsulatedPixelDataOf(header, head);
@@ -123,22 +127,48 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
   }
 
   const cases: [string, Uint8Array, number[]][] = [
-    ['a fragment per frame, with an offset table (as the factory writes)', makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 4, columns: 4, numberOfFrames: 3 }), [2, 3, 1, 4]],
-    ['frames of several fragments, with an offset table', encapsulated([[bytesOf(1, 10), bytesOf(2, 6)], [bytesOf(3, 4)], [bytesOf(4, 2), bytesOf(5, 8), bytesOf(6, 2)]]), [3, 1, 2]],
-    ['the last frame, before an element that follows Pixel Data', encapsulated([[bytesOf(1, 4)], [bytesOf(2, 4), bytesOf(3, 4)]], { trailing: true }), [2]],
+    [
+      'a fragment per frame, with an offset table (as the factory writes)',
+      makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 4, columns: 4, numberOfFrames: 3 }),
+      [2, 3, 1, 4],
+    ],
+    [
+      'frames of several fragments, with an offset table',
+      encapsulated([[bytesOf(1, 10), bytesOf(2, 6)], [bytesOf(3, 4)], [bytesOf(4, 2), bytesOf(5, 8), bytesOf(6, 2)]]),
+      [3, 1, 2],
+    ],
+    [
+      'the last frame, before an element that follows Pixel Data',
+      encapsulated([[bytesOf(1, 4)], [bytesOf(2, 4), bytesOf(3, 4)]], { trailing: true }),
+      [2],
+    ],
     ['a fragment per frame, without an offset table', encapsulated([[bytesOf(1, 4)], [bytesOf(2, 6)]], { offsets: 'none' }), [2, 1, 3]],
-    ['a single frame in several fragments, without an offset table', encapsulated([[bytesOf(1, 4), bytesOf(2, 6), bytesOf(3, 2)]], { offsets: 'none' }), [1]],
+    [
+      'a single frame in several fragments, without an offset table',
+      encapsulated([[bytesOf(1, 4), bytesOf(2, 6), bytesOf(3, 2)]], { offsets: 'none' }),
+      [1],
+    ],
     [
       'JPEG frames of several fragments without an offset table, one per codestream',
-      encapsulated([[jpegStart(1, 9), bytesOf(2, 5)], [jpegStart(3, 2)], [jpegStart(4, 3), bytesOf(5, 1), bytesOf(6, 30)]], { offsets: 'none', trailing: true }),
+      encapsulated([[jpegStart(1, 9), bytesOf(2, 5)], [jpegStart(3, 2)], [jpegStart(4, 3), bytesOf(5, 1), bytesOf(6, 30)]], {
+        offsets: 'none',
+        trailing: true,
+      }),
       [3, 1, 2, 4],
     ],
     [
       'JPEG 2000 frames of several fragments without an offset table, one per codestream',
-      encapsulated([[j2kStart(1, 9)], [j2kStart(3, 2), bytesOf(4, 11)]], { offsets: 'none', transferSyntaxUID: TransferSyntax.JPEG2000Lossless }),
+      encapsulated([[j2kStart(1, 9)], [j2kStart(3, 2), bytesOf(4, 11)]], {
+        offsets: 'none',
+        transferSyntaxUID: TransferSyntax.JPEG2000Lossless,
+      }),
       [2],
     ],
-    ['a fragment per frame, with an Extended Offset Table', encapsulated([[bytesOf(1, 4)], [bytesOf(2, 6)], [bytesOf(3, 5)]], { extended: true, trailing: true }), [3, 1]],
+    [
+      'a fragment per frame, with an Extended Offset Table',
+      encapsulated([[bytesOf(1, 4)], [bytesOf(2, 6)], [bytesOf(3, 5)]], { extended: true, trailing: true }),
+      [3, 1],
+    ],
   ];
 
   it.each(cases)('%s', async (_, bytes, frameNumbers) => {
@@ -150,7 +180,10 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
     const bytes = encapsulated(frames, { offsets: 'none' });
     const got = await scanned(bytes, [3, 1]);
     expect(got!.frames.map((f) => Buffer.from(f))).toEqual([Buffer.concat(frames[2]!), Buffer.concat(frames[0]!)]);
-    expect(extractFrames(readPart10(bytes), [3, 1]).frames.map((f) => Buffer.from(f))).toEqual([Buffer.concat(frames[2]!), Buffer.concat(frames[0]!)]);
+    expect(extractFrames(readPart10(bytes), [3, 1]).frames.map((f) => Buffer.from(f))).toEqual([
+      Buffer.concat(frames[2]!),
+      Buffer.concat(frames[0]!),
+    ]);
   });
 
   it('reads the offset table and the items of the frames asked only, the header from a prefix of the file', async () => {
@@ -269,7 +302,7 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
     const fragment = fc
       .record({ codestream: fc.boolean(), bytes: fc.uint8Array({ maxLength: 24 }) })
       .map(({ codestream, bytes }) => (codestream ? Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, ...bytes]) : bytes));
-    const outcome = async <T,>(run: () => Promise<T> | T): Promise<T | string> => {
+    const outcome = async <T>(run: () => Promise<T> | T): Promise<T | string> => {
       try {
         return await run();
       } catch (error) {
@@ -278,7 +311,8 @@ describe('encapsulatedPixelDataOf and readEncapsulatedFrames: the frames extract
       }
     };
     /** A corruption in one case of four: most cases are well-formed files, which the walk must answer. */
-    const sometimes = <T,>(arbitrary: fc.Arbitrary<T>) => fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary, weight: 1 });
+    const sometimes = <T>(arbitrary: fc.Arbitrary<T>) =>
+      fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary, weight: 1 });
     let compared = 0;
     await fc.assert(
       fc.asyncProperty(

@@ -11,7 +11,11 @@ import { ab } from '../../../support/frames';
 function instanceWith(dict: ParsedInstance['dict'], transferSyntaxUID: string = TransferSyntax.ExplicitVRLittleEndian): ParsedInstance {
   return readPart10(
     newPart10(
-      { [Tag.SOPClassUID]: { vr: 'UI', Value: [SopClass.SecondaryCaptureImageStorage] }, [Tag.SOPInstanceUID]: { vr: 'UI', Value: ['1.2.3'] }, ...dict },
+      {
+        [Tag.SOPClassUID]: { vr: 'UI', Value: [SopClass.SecondaryCaptureImageStorage] },
+        [Tag.SOPInstanceUID]: { vr: 'UI', Value: ['1.2.3'] },
+        ...dict,
+      },
       transferSyntaxUID,
     ),
   );
@@ -35,7 +39,9 @@ describe('extractFrames, native pixel data (PS3.5 8.2)', () => {
   });
 
   it('reads frames of an Implicit VR file the same way', () => {
-    const instance = readPart10(makeInstance({ rows: 2, columns: 2, numberOfFrames: 2, transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian }));
+    const instance = readPart10(
+      makeInstance({ rows: 2, columns: 2, numberOfFrames: 2, transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian }),
+    );
     expect(extractFrames(instance, [2]).frames).toEqual([pixelFrame(2, 8)]);
   });
 
@@ -91,7 +97,9 @@ describe('extractFrames, native pixel data (PS3.5 8.2)', () => {
 
 describe('extractFrames, encapsulated pixel data (PS3.5 A.4)', () => {
   it('returns one frame per fragment set, as stored', () => {
-    const instance = readPart10(makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 4, columns: 4, numberOfFrames: 3 }));
+    const instance = readPart10(
+      makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 4, columns: 4, numberOfFrames: 3 }),
+    );
     const { frames, missing } = extractFrames(instance, [2, 3, 1, 4]);
     expect(missing).toEqual([4]);
     expect(frames).toEqual([fakeJpegFrame(2, 16), fakeJpegFrame(3, 16), fakeJpegFrame(1, 16)]);

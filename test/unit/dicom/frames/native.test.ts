@@ -38,11 +38,23 @@ describe('nativePixelDataOf and readNativeFrames: the frames extractFrames cuts,
   const cases: [string, Uint8Array, number[]][] = [
     ['8-bit frames', makeInstance({ rows: 3, columns: 5, bitsAllocated: 8, numberOfFrames: 4 }), [3, 1, 4]],
     ['16-bit frames', makeInstance({ rows: 3, columns: 5, bitsAllocated: 16, numberOfFrames: 4 }), [4, 2]],
-    ['Implicit VR Little Endian', makeInstance({ rows: 2, columns: 2, numberOfFrames: 2, transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian }), [2]],
+    [
+      'Implicit VR Little Endian',
+      makeInstance({ rows: 2, columns: 2, numberOfFrames: 2, transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian }),
+      [2],
+    ],
     ['without NumberOfFrames', makeInstance({ rows: 2, columns: 2 }), [1, 2]],
     ['frames beyond NumberOfFrames', makeInstance({ rows: 2, columns: 2, bitsAllocated: 8, numberOfFrames: 2 }), [2, 3, 9]],
-    ['SamplesPerPixel 3', newPart10({ ...geometry(2, 2, 8, 2, 3), [Tag.PixelData]: { vr: 'OB', Value: [ab(Uint8Array.from({ length: 24 }, (_, i) => i))] } }), [2, 1]],
-    ['BitsAllocated 1 frames inside bytes', newPart10({ ...geometry(2, 2, 1, 3), [Tag.PixelData]: { vr: 'OB', Value: [ab(packed)] } }), [1, 2, 3]],
+    [
+      'SamplesPerPixel 3',
+      newPart10({ ...geometry(2, 2, 8, 2, 3), [Tag.PixelData]: { vr: 'OB', Value: [ab(Uint8Array.from({ length: 24 }, (_, i) => i))] } }),
+      [2, 1],
+    ],
+    [
+      'BitsAllocated 1 frames inside bytes',
+      newPart10({ ...geometry(2, 2, 1, 3), [Tag.PixelData]: { vr: 'OB', Value: [ab(packed)] } }),
+      [1, 2, 3],
+    ],
   ];
 
   it.each(cases)('%s', async (_, bytes, frameNumbers) => {
@@ -64,14 +76,21 @@ describe('nativePixelDataOf and readNativeFrames: the frames extractFrames cuts,
 
   it('declines what extractFrames must decide: encapsulated, no pixel data, float pixel data, unusual geometry, a header cut short', async () => {
     const jpeg = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 4, columns: 4, numberOfFrames: 3 });
-    const bigEndian = newPart10({ ...geometry(2, 2, 8, 1), [Tag.PixelData]: { vr: 'OB', Value: [ab(new Uint8Array(4))] } }, TransferSyntax.ExplicitVRBigEndian);
+    const bigEndian = newPart10(
+      { ...geometry(2, 2, 8, 1), [Tag.PixelData]: { vr: 'OB', Value: [ab(new Uint8Array(4))] } },
+      TransferSyntax.ExplicitVRBigEndian,
+    );
     const float = newPart10({ ...geometry(2, 2, 32, 1), [Tag.FloatPixelData]: { vr: 'OF', Value: [ab(new Uint8Array(16))] } });
     const oddFrames = newPart10({
       ...geometry(2, 2, 8, 1),
       [Tag.NumberOfFrames]: { vr: 'IS', Value: [2, 3] },
       [Tag.PixelData]: { vr: 'OB', Value: [ab(new Uint8Array(8))] },
     });
-    const noRows = newPart10({ ...geometry(2, 2, 8, 1), [Tag.Rows]: { vr: 'US', Value: [] }, [Tag.PixelData]: { vr: 'OB', Value: [ab(new Uint8Array(8))] } });
+    const noRows = newPart10({
+      ...geometry(2, 2, 8, 1),
+      [Tag.Rows]: { vr: 'US', Value: [] },
+      [Tag.PixelData]: { vr: 'OB', Value: [ab(new Uint8Array(8))] },
+    });
     const plain = makeInstance({ rows: 2, columns: 2 });
     for (const bytes of [jpeg, bigEndian, float, oddFrames, noRows, makeInstance({ omit: ['PixelData'] })]) {
       expect(await scanned(bytes, [1])).toBeUndefined();

@@ -14,16 +14,32 @@ describe('parseSendArgs', () => {
   it('maps every option', () => {
     const cmd = parseSendArgs([
       ...required,
-      '--study', STUDY, '--series', SERIES,
-      '--query', 'PatientID=X', '--query', 'StudyDate=2024-',
-      '--transaction-uid', '2.25.7', '--token', 't0k', '--no-progress', '--max-wait', '90', '--json',
+      '--study',
+      STUDY,
+      '--series',
+      SERIES,
+      '--query',
+      'PatientID=X',
+      '--query',
+      'StudyDate=2024-',
+      '--transaction-uid',
+      '2.25.7',
+      '--token',
+      't0k',
+      '--no-progress',
+      '--max-wait',
+      '90',
+      '--json',
     ]);
     expect(cmd).toEqual({
       options: {
         origin: 'http://127.0.0.1:8080',
         destination: 'http://127.0.0.1:8081',
         resourcePath: `/studies/${STUDY}/series/${SERIES}/instances`,
-        search: [['PatientID', 'X'], ['StudyDate', '2024-']],
+        search: [
+          ['PatientID', 'X'],
+          ['StudyDate', '2024-'],
+        ],
         transactionUID: '2.25.7',
         token: 't0k',
         maxWaitSeconds: 90,
@@ -35,7 +51,13 @@ describe('parseSendArgs', () => {
 
   it('defaults: all studies, progress on, one hour', () => {
     expect(parseSendArgs(required)).toEqual({
-      options: { origin: 'http://127.0.0.1:8080', destination: 'http://127.0.0.1:8081', resourcePath: '/studies', search: [], maxWaitSeconds: 3600 },
+      options: {
+        origin: 'http://127.0.0.1:8080',
+        destination: 'http://127.0.0.1:8081',
+        resourcePath: '/studies',
+        search: [],
+        maxWaitSeconds: 3600,
+      },
       progress: true,
       json: false,
     });
@@ -69,7 +91,9 @@ function capture(isTTY = false) {
 describe('main', () => {
   it('--json prints the final module on stdout and exits with the status code of the result', async () => {
     const term = capture();
-    const payload = encodeSendRequestResponse(sendRequestResponse({ remaining: 0, completed: 0, failed: 2, warning: 0 }, ['1.2.3', '1.2.4']));
+    const payload = encodeSendRequestResponse(
+      sendRequestResponse({ remaining: 0, completed: 0, failed: 2, warning: 0 }, ['1.2.3', '1.2.4']),
+    );
     const fetch = (async () => new Response(JSON.stringify(payload), { status: 200 })) as typeof globalThis.fetch;
     const code = await main([...required, '--json', '--no-progress'], term.io, { fetch });
     expect(code).toBe(3);
@@ -117,7 +141,17 @@ describe('the CLI entry (tsx lib/cli/send.ts)', () => {
   it('sends, polls and exits 2 for a Warning result', async () => {
     const child = spawn(
       'node_modules/.bin/tsx',
-      ['lib/cli/send.ts', '--origin', origin, '--destination', 'http://127.0.0.1:8081/dicomweb', '--study', STUDY, '--transaction-uid', '2.25.42'],
+      [
+        'lib/cli/send.ts',
+        '--origin',
+        origin,
+        '--destination',
+        'http://127.0.0.1:8081/dicomweb',
+        '--study',
+        STUDY,
+        '--transaction-uid',
+        '2.25.42',
+      ],
       { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';

@@ -32,7 +32,12 @@ describe('sigV4Signer', () => {
     const credentials = { ...EXAMPLE, sessionToken: 'session-token' };
     const signer = sigV4Signer({ region: 'eu-west-1', credentials: async () => credentials });
     const url = new URL('https://abc123.execute-api.eu-west-1.amazonaws.com/prod/studies?PatientID=SMOKE-1&limit=5');
-    const request = { method: 'POST', url, headers: { 'content-type': 'multipart/related; type="application/dicom"; boundary=x' }, body: new Uint8Array([1, 2, 3]) };
+    const request = {
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'multipart/related; type="application/dicom"; boundary=x' },
+      body: new Uint8Array([1, 2, 3]),
+    };
     const headers = await signer(request, AT);
     expect(headers.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20150830\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature=[0-9a-f]{64}$/,

@@ -14,7 +14,11 @@ describe('makeSmokeStudy', () => {
     for (const instance of study.instances) {
       const parsed = readPart10(instance.bytes);
       expect(parsed.sopClassUID).toBe(SopClass.SecondaryCaptureImageStorage);
-      expect([parsed.studyInstanceUID, parsed.seriesInstanceUID, parsed.sopInstanceUID]).toEqual([study.studyInstanceUID, instance.seriesInstanceUID, instance.sopInstanceUID]);
+      expect([parsed.studyInstanceUID, parsed.seriesInstanceUID, parsed.sopInstanceUID]).toEqual([
+        study.studyInstanceUID,
+        instance.seriesInstanceUID,
+        instance.sopInstanceUID,
+      ]);
       expect(parsed.dict[Tag.PatientName]!.Value).toEqual([{ Alphabetic: 'SMOKE^TEST' }]);
       expect(parsed.dict[Tag.PatientID]!.Value).toEqual([study.patientID]);
       // The frame the Retrieve step expects is the file's frame 1.

@@ -19,7 +19,12 @@ describe('proxyEvent', () => {
   it('keeps query parameters named after Object.prototype members as own values', () => {
     const url = new URL('http://localhost/studies?valueOf&toString=a&toString=b&__proto__=x&constructor=y');
     const event = proxyEvent(request([]), url, route, {}, Buffer.alloc(0));
-    expect(event.multiValueQueryStringParameters).toEqual({ valueOf: [''], toString: ['a', 'b'], ['__proto__']: ['x'], constructor: ['y'] });
+    expect(event.multiValueQueryStringParameters).toEqual({
+      valueOf: [''],
+      toString: ['a', 'b'],
+      ['__proto__']: ['x'],
+      constructor: ['y'],
+    });
     expect(Object.hasOwn(event.queryStringParameters!, '__proto__')).toBe(true);
     expect(event.queryStringParameters!.toString).toBe('b');
     expect(Object.getPrototypeOf(event.multiValueQueryStringParameters)).toBe(Object.prototype);
@@ -27,7 +32,13 @@ describe('proxyEvent', () => {
 
   it('keeps such header names as own values too', () => {
     const url = new URL('http://localhost/studies');
-    const event = proxyEvent(request(['hasOwnProperty', '1', '__proto__', '2', 'Accept', 'a', 'Accept', 'b']), url, route, {}, Buffer.alloc(0));
+    const event = proxyEvent(
+      request(['hasOwnProperty', '1', '__proto__', '2', 'Accept', 'a', 'Accept', 'b']),
+      url,
+      route,
+      {},
+      Buffer.alloc(0),
+    );
     expect(event.multiValueHeaders.hasOwnProperty).toEqual(['1']);
     expect(Object.hasOwn(event.headers, '__proto__')).toBe(true);
     expect(event.multiValueHeaders.Accept).toEqual(['a', 'b']);
@@ -50,7 +61,9 @@ describe('the request limit against the 6 MB invocation payload', () => {
   // them twice (headers and multiValueHeaders).
   const headers = ['Content-Type', 'multipart/related; type="application/dicom"; boundary=x', 'Cookie', 'c'.repeat(10_000)];
   const eventBytes = (bodyBytes: number) =>
-    Buffer.byteLength(JSON.stringify(proxyEvent(request(headers), new URL('http://localhost/studies'), store, {}, Buffer.alloc(bodyBytes, 1))));
+    Buffer.byteLength(
+      JSON.stringify(proxyEvent(request(headers), new URL('http://localhost/studies'), store, {}, Buffer.alloc(bodyBytes, 1))),
+    );
 
   it('admits a body of LAMBDA_MAX_REQUEST_BYTES, whose event with the largest headers fits the payload', () => {
     expect(eventBytes(LAMBDA_MAX_REQUEST_BYTES)).toBeLessThanOrEqual(LAMBDA_MAX_PAYLOAD_BYTES);
