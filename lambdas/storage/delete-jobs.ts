@@ -6,10 +6,9 @@
  *   STUDY#{study} / DELETING#STUDY             the study is being deleted
  *   STUDY#{study} / DELETING#SERIES#{series}   the series is being deleted
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoTable } from './dynamodb-table';
 import type { DeleteJob } from './ports';
-import { TABLE_PARTITION_KEY } from './table-schema';
 
 type JobKeys = Omit<DeleteJob, 'startedAt'>;
 
@@ -21,12 +20,8 @@ export function deleteJobKey(job: JobKeys): { PK: string; SK: string } {
 }
 
 export class DynamoDeleteJobs {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly tableName: string,
-    /** The index's call wrapper (throttling -> StorageUnavailableError). */
-    private readonly call: <T>(fn: () => Promise<T>) => Promise<T>,
-  ) {}
+  /** `table`: the index's table, whose calls map throttling to StorageUnavailableError. */
+  constructor(private readonly table: DynamoTable) {}
 
   async start(job: DeleteJob): Promise<boolean> {
     const item = {
@@ -36,22 +31,7 @@ export class DynamoDeleteJobs {
       SeriesInstanceUID: job.seriesInstanceUID,
       StartedAt: job.startedAt,
     };
-    try {
-      await this.call(() =>
-        this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: item,
-            ConditionExpression: 'attribute_not_exists(#pk)',
-            ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY },
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.table.putIfAbsent(item);
   }
 
   async find(uids: { readonly studyInstanceUID: string; readonly seriesInstanceUID?: string }): Promise<DeleteJob | undefined> {
@@ -60,7 +40,9 @@ export class DynamoDeleteJobs {
     // Strongly consistent: a Delete accepted a moment ago must be seen.
     const items = await Promise.all(
       keys.map((k) =>
-        this.call(() => this.doc.send(new GetCommand({ TableName: this.tableName, Key: deleteJobKey(k), ConsistentRead: true }))),
+        this.table.call(() =>
+          this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: deleteJobKey(k), ConsistentRead: true })),
+        ),
       ),
     );
     const item = items.find((out) => out.Item)?.Item;
@@ -74,6 +56,6 @@ export class DynamoDeleteJobs {
   }
 
   async end(job: JobKeys): Promise<void> {
-    await this.call(() => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: deleteJobKey(job) })));
+    await this.table.call(() => this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: deleteJobKey(job) })));
   }
 }

@@ -61,7 +61,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
   ) {
     if (!Number.isInteger(shards) || shards < 1) throw new RangeError('shards must be a positive integer');
     this.table = new DynamoTable(client, tableName, options.pageSize);
-    this.deleteJobs = new DynamoDeleteJobs(this.table.doc, tableName, (fn) => this.table.call(fn));
+    this.deleteJobs = new DynamoDeleteJobs(this.table);
   }
 
   async putInstance(entry: IndexEntry): Promise<PutInstanceOutcome> {
