@@ -4,7 +4,8 @@
  * Module (PS3.18 10.5.3) of their outcomes. The per-instance rules are in ./store.ts.
  */
 import { MultipartError, parseMediaType, readMultipartRelated, type MultipartPart } from '../dicom/multipart';
-import { Tag } from '../dicom/tags';
+import { asciiDecoder, scanPart10Header } from '../dicom/part10-scan';
+import { Tag, tagNumber } from '../dicom/tags';
 import { warningHeader } from './messages';
 import type { DicomJson } from '../dicom/json';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
@@ -13,6 +14,26 @@ import type { StoreOutcome, StoreRequest, StoreResult, StoreTarget } from './sto
 import { absolute, studyPath } from './uris';
 
 const DICOM = 'application/dicom';
+
+/**
+ * Time a Store request keeps back from its function's timeout (lib/routes: 18 s behind API Gateway):
+ * the parts being stored finish and the response is written. Once less remains, the rest of the body
+ * is read but not stored, each instance failing with A700 (Refused: Out of Resources, PS3.2 J.4.2)
+ * and a Warning saying to store it again: a request the function could not finish would otherwise be
+ * cut by the timeout and answered 502, with nothing said of what was stored.
+ */
+export const STORE_TIME_RESERVE_MS = 5_000;
+
+/** SOP Class and Instance UIDs of a part left unstored, read from its header without dcmjs. */
+function uidsOf(part10: Uint8Array): { sopClassUID: string; sopInstanceUID: string } {
+  const header = scanPart10Header(part10, tagNumber(Tag.SOPInstanceUID) + 1);
+  const value = (tag: string): string => {
+    const at = header?.elements.get(tagNumber(tag));
+    if (!at) return '';
+    return asciiDecoder.decode(part10.subarray(at.valueStart, at.valueStart + at.length)).replace(/[\0 ]+$/, '');
+  };
+  return { sopClassUID: value(Tag.SOPClassUID), sopInstanceUID: value(Tag.SOPInstanceUID) };
+}
 
 /** 413 for a request body over the limit; the embedded gateway answers with the same Status Report. */
 export function requestTooLarge(limit: number): PayloadTooLargeError {
@@ -62,9 +83,11 @@ export function requestBoundary(contentType: string | undefined): string {
  * instances in the Referenced SOP Sequence, one Failed SOP Sequence item with Failure Reason C000
  * (Cannot understand, PS3.2 J.4.2) and no UIDs for the unreadable rest, and a Warning saying what
  * was malformed. Nothing after the malformation is stored.
+ *
+ * `req.remainingMillis` (the function's remaining time) bounds the storing: see STORE_TIME_RESERVE_MS.
  */
 export async function storeRequestParts(
-  req: Pick<StoreRequest, 'contentType' | 'body'>,
+  req: Pick<StoreRequest, 'contentType' | 'body' | 'remainingMillis'>,
   maxRequestBytes: number,
   concurrency: number,
   target: StoreTarget,
@@ -76,6 +99,8 @@ export async function storeRequestParts(
   const outcomes: StoreOutcome[] = [];
   let malformed: MultipartError | undefined;
   let failed = false;
+  let unstored = 0;
+  const outOfTime = () => req.remainingMillis !== undefined && req.remainingMillis() < STORE_TIME_RESERVE_MS;
   let next = 0;
   const worker = async () => {
     while (!failed && malformed === undefined) {
@@ -90,6 +115,11 @@ export async function storeRequestParts(
         return;
       }
       if (part.done) return;
+      if (isDicomPart(part.value) && (unstored > 0 || outOfTime())) {
+        unstored++;
+        outcomes[i] = { failed: { ...uidsOf(part.value.body), failureReason: FailureReason.OutOfMemory } };
+        continue;
+      }
       try {
         outcomes[i] = isDicomPart(part.value)
           ? await storeInstance(part.value.body)
@@ -112,7 +142,13 @@ export async function storeRequestParts(
     return { ...storeInstancesResponse([...outcomes, rest], target), warning };
   }
   if (outcomes.length === 0) throw new BadRequestError('the multipart body contains no instance');
-  return storeInstancesResponse(outcomes, target);
+  const result = storeInstancesResponse(outcomes, target);
+  if (unstored === 0) return result;
+  const warning = warningHeader(
+    target.baseUrl,
+    `the request's time ran out: ${unstored} instances were not stored (Failure Reason A700); store them again in another request`,
+  );
+  return { ...result, warning };
 }
 
 /** Store Instances Response Module, PS3.18 Table 10.5.3-1. */

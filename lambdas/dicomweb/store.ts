@@ -53,6 +53,8 @@ export interface StoreRequest {
   /** Read part by part while the instances are stored, never whole. */
   readonly body: RequestBody;
   readonly baseUrl: string;
+  /** Milliseconds the function has left (the Lambda context's); unbounded when absent. */
+  readonly remainingMillis?: () => number;
 }
 
 export interface Referenced {

@@ -15,6 +15,7 @@ export const operations: Operations<'store', Pick<Services, 'store'>> = {
       contentType: req.headers['content-type'],
       body: req.body,
       baseUrl: req.baseUrl,
+      remainingMillis: req.remainingTimeMillis,
     });
     return dicomJson(result.status, result.response, result.warning ? { Warning: result.warning } : {});
   },

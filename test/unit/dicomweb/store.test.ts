@@ -35,7 +35,7 @@ function setup() {
       },
       baseUrl: 'http://archive',
     });
-  return { index, blobs, post, postChunks };
+  return { index, blobs, store, post, postChunks };
 }
 
 const BOUNDARY = 'unit-boundary';
@@ -215,6 +215,41 @@ describe('StoreService.storeInstances', () => {
     ]);
     expect(r.warning).toMatch(/^299 archive "malformed multipart body: missing closing delimiter after part 2/);
     expect(storedSops(index).sort()).toEqual([one!.sopInstanceUID, two!.sopInstanceUID].sort());
+  });
+
+  it('[studies.store.reason.a700] a request whose time runs out: 202 with what was stored, A700 for the rest with their UIDs, a Warning', async () => {
+    const { index, store } = setup();
+    const study = makeStudy({ series: 1, instancesPerSeries: 10 });
+    const { body, contentType } = stowBody(study.instances.map((i) => i.bytes));
+    // The function's clock: each part read costs 3 s of an 18 s timeout.
+    let remaining = 18_000;
+    const r = await store.storeInstances({
+      contentType,
+      body: bodyOf(body),
+      baseUrl: 'http://archive',
+      remainingMillis: () => (remaining -= 3_000) + 3_000,
+    });
+    expect(r.status).toBe(202);
+    const stored = sopsOf(r.response[Tag.ReferencedSOPSequence]);
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.length).toBeLessThan(10);
+    const failed = r.response[Tag.FailedSOPSequence]!.Value as Record<string, { Value?: unknown[] }>[];
+    expect(failed.map((f) => f[Tag.FailureReason]!.Value![0])).toEqual(failed.map(() => 0xa700));
+    expect([...stored, ...failed.map((f) => f[Tag.ReferencedSOPInstanceUID]!.Value![0])]).toEqual(
+      study.instances.map((i) => i.sopInstanceUID),
+    );
+    expect(failed[0]![Tag.ReferencedSOPClassUID]!.Value).toEqual(['1.2.840.10008.5.1.4.1.1.2']); // CT Image Storage
+    expect(r.warning).toMatch(new RegExp(`^299 archive "the request's time ran out: ${failed.length} instances were not stored`));
+    expect(storedSops(index).sort()).toEqual([...stored].sort());
+  });
+
+  it('a request with time left stores every part and says nothing of time', async () => {
+    const { store } = setup();
+    const study = makeStudy({ series: 1, instancesPerSeries: 3 });
+    const { body, contentType } = stowBody(study.instances.map((i) => i.bytes));
+    const r = await store.storeInstances({ contentType, body: bodyOf(body), baseUrl: 'http://archive', remainingMillis: () => 17_000 });
+    expect(r.status).toBe(200);
+    expect(r.warning).toBeUndefined();
   });
 
   it('a body malformed before any instance is stored: 400 as a whole malformed body, nothing stored', async () => {
