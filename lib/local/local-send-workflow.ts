@@ -9,6 +9,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import type { SendTasks } from '../../lambdas/send/tasks';
 import type { DeliverInput, FailInput, FinalizeInput, ResolveInput } from '../../lambdas/send/workflow-io';
 import { asInvocationsOf, isRecordingAwsCalls, recordAwsCall } from '../../lambdas/storage/call-recorder';
+import { AlreadyExistsError } from '../../lambdas/storage/errors';
 import type { ExecutionState, SendWorkflow } from '../../lambdas/storage/ports';
 import { sendManifestKey } from '../../lambdas/storage/keys';
 import { executionArn, executionName } from '../../lambdas/storage/sfn';
@@ -30,6 +31,7 @@ export class LocalSendWorkflow implements SendWorkflow {
    */
   private readonly machine: StateMachine;
   private readonly executions = new Map<string, { state: ExecutionState; abort: () => void; done: Promise<unknown>; arn?: string }>();
+  private readonly byTransaction = new Map<string, { executionId: string; destination: string }>();
   /** The ARN this stands in for (SEND_STATE_MACHINE_ARN), named in the calls it records. */
   private readonly stateMachineArn: string;
   private readonly manifestBucket?: string;
@@ -59,6 +61,14 @@ export class LocalSendWorkflow implements SendWorkflow {
   }
 
   async start(input: { readonly transactionUID: string; readonly destination: string }): Promise<string> {
+    // One execution per Transaction UID, as Step Functions names it (lambdas/storage/sfn.ts): the same
+    // request again answers that execution, another input is refused.
+    const started = this.byTransaction.get(input.transactionUID);
+    if (started) {
+      if (started.destination !== input.destination)
+        throw new AlreadyExistsError('a workflow execution already exists for this Transaction UID');
+      return started.executionId;
+    }
     const tasks = this.tasks();
     // The execution Step Functions would start (lambdas/storage/sfn.ts names it), for the IAM harness.
     const name = isRecordingAwsCalls() ? executionName(input.transactionUID) : undefined;
@@ -97,6 +107,7 @@ export class LocalSendWorkflow implements SendWorkflow {
       (error: unknown) => (entry.state = error instanceof Error && error.name === 'ExecutionAbortedError' ? 'ABORTED' : 'FAILED'),
     );
     this.executions.set(executionId, entry);
+    this.byTransaction.set(input.transactionUID, { executionId, destination: input.destination });
     return executionId;
   }
 

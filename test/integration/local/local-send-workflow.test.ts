@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { SendTasks } from '../../../lambdas/send/tasks';
+import { describeSendWorkflowContract } from '../../contract/send-workflow.contract';
 import { LocalSendWorkflow } from '../../../lib/local/local-send-workflow';
 
 /** Tasks of a Send that matched nothing, Finalize held until `finish()`. */
@@ -36,4 +37,16 @@ describe('LocalSendWorkflow', () => {
     await expect(workflow.settled('local:send:1.2.4:unknown')).resolves.toBeUndefined();
     await workflow.close();
   });
+});
+
+describeSendWorkflowContract('LocalSendWorkflow', () => {
+  const { tasks, finish } = heldTasks();
+  const workflow = new LocalSendWorkflow(() => tasks, { batchSize: 10, maxConcurrency: 4 });
+  // Its own ids (local:send:...) outlive a restart as ABORTED (describe); an id of another form is unknown.
+  return {
+    workflow,
+    unknownExecutionId: 'arn:aws:states:us-east-1:123456789012:execution:Send:send-9-9',
+    finishAll: finish,
+    close: () => workflow.close(),
+  };
 });

@@ -12,6 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { errorResponse } from '../../../lambdas/http/middleware';
 import { AlreadyExistsError, StorageUnavailableError } from '../../../lambdas/storage/errors';
 import { executionArn, executionName, StepFunctionsSendWorkflow } from '../../../lambdas/storage/sfn';
+import { describeSendWorkflowContract } from '../../contract/send-workflow.contract';
+import { stepFunctionsModel } from '../../support/step-functions-model';
 
 const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:Send';
 const UID = '1.2.826.0.1.3680043.8.498.12345678901234567890123456789012345678901234';
@@ -134,4 +136,13 @@ describe('StepFunctionsSendWorkflow.describe', () => {
     const { client } = fakeClient(() => new SFNServiceException({ name: 'ThrottlingException', $fault: 'client', ...meta(400) }));
     await expect(new StepFunctionsSendWorkflow(client, MACHINE).describe('arn:exec:9')).rejects.toBeInstanceOf(StorageUnavailableError);
   });
+});
+
+describeSendWorkflowContract('StepFunctionsSendWorkflow on a model of the Step Functions API', () => {
+  const { client, finishAll } = stepFunctionsModel();
+  return {
+    workflow: new StepFunctionsSendWorkflow(client, MACHINE),
+    unknownExecutionId: `${MACHINE.replace(':stateMachine:', ':execution:')}:send-9-9`,
+    finishAll,
+  };
 });
