@@ -156,20 +156,8 @@ export class DynamoSendRequestStore implements SendRequestStore {
         this.update(transactionUID, {
           UpdateExpression: 'ADD #r :done, #c :c, #w :w, #f :f REMOVE #applying',
           ConditionExpression: '#applying = :run',
-          ExpressionAttributeNames: {
-            '#r': 'Remaining',
-            '#c': 'Completed',
-            '#w': 'Warning',
-            '#f': 'Failed',
-            '#applying': applyingAttribute(batch.batchId),
-          },
-          ExpressionAttributeValues: {
-            ':done': batch.completed + batch.warning + batch.failed,
-            ':c': -batch.completed,
-            ':w': -batch.warning,
-            ':f': -batch.failed,
-            ':run': run,
-          },
+          ExpressionAttributeNames: batchCounterNames(batch),
+          ExpressionAttributeValues: batchCounterValues(batch, -1, run),
         }),
       );
     }
@@ -268,23 +256,8 @@ export class DynamoSendRequestStore implements SendRequestStore {
     return this.update(transactionUID, {
       UpdateExpression: 'ADD #r :done, #c :c, #w :w, #f :f SET #applying = :run',
       ConditionExpression: '#state = :pending AND attribute_not_exists(#applying)',
-      ExpressionAttributeNames: {
-        '#state': 'State',
-        '#r': 'Remaining',
-        '#c': 'Completed',
-        '#w': 'Warning',
-        '#f': 'Failed',
-        '#applying': applyingAttribute(batch.batchId),
-      },
-      ExpressionAttributeValues: {
-        ':pending': PENDING,
-        // PS3.4 C.4.2.3.1.1.4: each completed, warning or failed sub-operation is no longer remaining.
-        ':done': -(batch.completed + batch.warning + batch.failed),
-        ':c': batch.completed,
-        ':w': batch.warning,
-        ':f': batch.failed,
-        ':run': run,
-      },
+      ExpressionAttributeNames: { '#state': 'State', ...batchCounterNames(batch) },
+      ExpressionAttributeValues: { ':pending': PENDING, ...batchCounterValues(batch, 1, run) },
     });
   }
 
@@ -310,4 +283,23 @@ export class DynamoSendRequestStore implements SendRequestStore {
 /** The request item's attribute naming the run that counted a batch not yet marked Applied. */
 function applyingAttribute(batchId: string): string {
   return `Applying#${batchId}`;
+}
+
+/** The counters of the send-request item and a batch's run marker, as the counting updates name them. */
+function batchCounterNames(batch: SendBatchRecord): Record<string, string> {
+  return { '#r': 'Remaining', '#c': 'Completed', '#w': 'Warning', '#f': 'Failed', '#applying': applyingAttribute(batch.batchId) };
+}
+
+/**
+ * What a batch adds to the counters (sign 1) or takes back (-1), with the counting run's id. PS3.4
+ * C.4.2.3.1.1.4: each completed, warning or failed sub-operation is no longer remaining.
+ */
+function batchCounterValues(batch: SendBatchRecord, sign: 1 | -1, run: string): Record<string, unknown> {
+  return {
+    ':done': -sign * (batch.completed + batch.warning + batch.failed),
+    ':c': sign * batch.completed,
+    ':w': sign * batch.warning,
+    ':f': sign * batch.failed,
+    ':run': run,
+  };
 }
