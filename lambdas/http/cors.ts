@@ -78,6 +78,11 @@ export function corsResponseHeaders(origin: string): Record<string, string> {
   };
 }
 
+function varyOnOrigin(target: Record<string, string>): void {
+  if (!target.Vary) target.Vary = 'Origin';
+  else if (!/\borigin\b/i.test(target.Vary)) target.Vary = `${target.Vary}, Origin`;
+}
+
 /**
  * The headers of the 204 answering a preflight from an allowed origin: the resource's methods, the
  * DICOMweb request headers and those asked for that are allowed, and how long to cache the answer.
@@ -99,11 +104,20 @@ export function preflightHeaders(
   };
 }
 
-/** Adds the CORS headers for an allowed origin to a response's headers (in place), keeping any set. */
-export function addCorsHeaders(target: Record<string, string>, origin: string | undefined): void {
+/**
+ * Adds to a response's headers (in place, keeping any set) the CORS headers when the request's Origin
+ * is allowed, and `Vary: Origin` whenever any origin is: the answer then depends on the Origin, and
+ * a browser cache must not serve an answer without them to an allowed origin.
+ */
+export function addCorsHeaders(
+  target: Record<string, string>,
+  requestHeaders: Headers | null | undefined,
+  allowed: readonly string[],
+): void {
+  if (allowed.length === 0) return;
+  varyOnOrigin(target);
+  const origin = allowedOrigin(requestHeaders, allowed);
   if (!origin) return;
-  for (const [name, value] of Object.entries(corsResponseHeaders(origin))) {
-    if (name === 'Vary' && target.Vary && !/\borigin\b/i.test(target.Vary)) target.Vary = `${target.Vary}, Origin`;
-    else target[name] ??= value;
-  }
+  target['Access-Control-Allow-Origin'] ??= origin;
+  target['Access-Control-Expose-Headers'] ??= CORS_EXPOSED_HEADERS.join(', ');
 }

@@ -94,7 +94,7 @@ export const httpErrorHandler = (opts: {
 function finish(result: ProxyResult, event: APIGatewayProxyEvent, corsAllowedOrigins?: () => readonly string[]): ProxyResult {
   const allow = event.resource ? allowedMethods(event.resource) : [];
   if (allow.length && !result.headers.Allow) result.headers.Allow = allow.join(', ');
-  addCorsHeaders(result.headers, allowedOrigin(event.headers, originsOf(corsAllowedOrigins)));
+  addCorsHeaders(result.headers, event.headers, originsOf(corsAllowedOrigins));
   return result;
 }
 

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { addCorsHeaders, allowedOrigin } from '../../lambdas/http/cors';
+import { addCorsHeaders } from '../../lambdas/http/cors';
 import { errorResponse } from '../../lambdas/http/middleware';
 import type { ProxyResult } from '../../lambdas/http/proxy';
 import { toProxyResult } from '../../lambdas/http/proxy';
@@ -183,9 +183,9 @@ async function writeResult(res: http.ServerResponse, result: ProxyResult, deadli
 }
 
 /** The gateway's own answer: a Status Report, with the CORS headers for an allowed origin. */
-async function writeError(res: http.ServerResponse, error: unknown, origin: string | undefined): Promise<void> {
+async function writeError(res: http.ServerResponse, error: unknown, cors: (headers: Record<string, string>) => void): Promise<void> {
   const result = await toProxyResult(errorResponse(error), false);
-  addCorsHeaders(result.headers, origin);
+  cors(result.headers);
   await writeResult(res, result);
 }
 
@@ -208,37 +208,41 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const corsAllowedOrigins = opts.corsAllowedOrigins ?? [];
   let inFlight = 0;
   const server = http.createServer((req, res) => {
-    const origin = allowedOrigin({ origin: req.headers.origin }, corsAllowedOrigins);
+    const cors = (headers: Record<string, string>) => addCorsHeaders(headers, { origin: req.headers.origin }, corsAllowedOrigins);
     if (inFlight >= maxInFlight) {
       req.resume();
       void writeError(
         res,
         new ServiceUnavailableError('the archive is handling as many requests as it can; retry later', OVERLOAD_RETRY_AFTER_SECONDS),
-        origin,
+        cors,
       );
       return;
     }
     inFlight++;
     res.once('close', () => inFlight--);
-    void handle(req, res, origin).catch((error) => {
-      if (!res.headersSent) void writeError(res, error, origin);
+    void handle(req, res, cors).catch((error) => {
+      if (!res.headersSent) void writeError(res, error, cors);
       else res.destroy(error instanceof Error ? error : undefined);
     });
   });
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse, origin: string | undefined): Promise<void> {
+  async function handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    cors: (headers: Record<string, string>) => void,
+  ): Promise<void> {
     const url = requestTarget(req.url);
     const method = (req.method ?? 'GET').toUpperCase();
     const candidates = routesForPath(url.pathname);
     if (candidates.length === 0) {
       req.resume();
-      return writeError(res, new NotFoundError(`no DICOMweb resource at ${url.pathname}`), origin);
+      return writeError(res, new NotFoundError(`no DICOMweb resource at ${url.pathname}`), cors);
     }
     const match = candidates.find((c) => c.route.method === method);
     if (!match) {
       req.resume();
       const allow = [...new Set(candidates.map((c) => c.route.method))];
-      return writeError(res, new MethodNotAllowedError(`${method} is not allowed on ${url.pathname}`, allow), origin);
+      return writeError(res, new MethodNotAllowedError(`${method} is not allowed on ${url.pathname}`, allow), cors);
     }
     let event: APIGatewayProxyEvent;
     try {
@@ -248,7 +252,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     } catch (error) {
       if (!(error instanceof BodyTooLarge)) throw error;
       res.setHeader('Connection', 'close');
-      await writeError(res, requestTooLarge(opts.maxRequestBytes), origin);
+      await writeError(res, requestTooLarge(opts.maxRequestBytes), cors);
       req.destroy();
       return;
     }
@@ -261,7 +265,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // What the function's log would say in AWS; no request data.
       console.error(JSON.stringify({ level: 'error', gateway: error.reason, group, status: error.status }));
       const result = error.result();
-      addCorsHeaders(result.headers, origin);
+      cors(result.headers);
       return writeResult(res, result);
     }
     await writeResult(res, invocation.result, invocation.deadline);

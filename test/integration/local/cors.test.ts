@@ -5,6 +5,8 @@
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { functionGroups, type FunctionGroup } from '../../../lambdas/http/routes';
+import { startGateway, type ProxyHandler } from '../../../lib/local/gateway';
 import { makeInstance } from '../../support/dicom-factory';
 import { DICOM_JSON, stowBody, tempArchive } from '../../support/http';
 
@@ -145,5 +147,41 @@ describe('a browser on an origin not allowed', () => {
     );
     expect(tooLarge.status).toBe(413);
     expect(corsHeaderNames(tooLarge)).toEqual([]);
+  });
+});
+
+describe("the embedded gateway's own failures", () => {
+  it('[cors.gateway] 503 beyond MAX_IN_FLIGHT_REQUESTS and 504 for a function that outlasts its integration carry the headers', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const slow: ProxyHandler = async () => {
+      await held;
+      return { statusCode: 200, headers: {}, body: '', isBase64Encoded: false };
+    };
+    const handlers = Object.fromEntries(Object.keys(functionGroups).map((g) => [g, slow])) as Record<FunctionGroup, ProxyHandler>;
+    const gateway = await startGateway({
+      handlers,
+      maxRequestBytes: 1024,
+      maxInFlightRequests: 1,
+      corsAllowedOrigins: [VIEWER],
+      timeouts: { bufferedIntegrationMs: 300 },
+      host: '127.0.0.1',
+      port: 0,
+    });
+    try {
+      const first = request(`${gateway.url}/studies`, 'GET', { Origin: VIEWER });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const overload = await request(`${gateway.url}/studies`, 'GET', { Origin: VIEWER });
+      expect(overload.status).toBe(503);
+      expect(overload.headers['retry-after']).toBe('1');
+      expect(overload.headers['access-control-allow-origin']).toBe(VIEWER);
+      expect(overload.headers['access-control-expose-headers']).toMatch(/Retry-After/);
+      const timedOut = await first;
+      expect(timedOut.status).toBe(504);
+      expect(timedOut.headers['access-control-allow-origin']).toBe(VIEWER);
+    } finally {
+      release();
+      await gateway.close();
+    }
   });
 });

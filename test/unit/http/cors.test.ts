@@ -125,6 +125,8 @@ describe('CORS in the middleware', () => {
     });
     const none = await invoke(event('OPTIONS', '/studies', { Authorization: 'Bearer secret' }));
     expect(Object.keys(none.headers).filter((h) => h.startsWith('Access-Control-'))).toEqual([]);
+    // The answer depends on the Origin whenever origins are allowed: a cache must not reuse it across origins.
+    expect(none.headers.Vary).toBe('Origin');
   });
 
   it('errors a function maps keep their own headers beside the CORS ones', async () => {
