@@ -3,6 +3,7 @@
  * The CDK construct that grants a resource also sets its variable; the embedded runtime sets the
  * same variables before it loads any handler.
  */
+import { parseAllowedOrigins } from './http/cors';
 
 export interface Config {
   /** S3 bucket holding Part 10 objects, metadata JSON and send manifests. */
@@ -31,6 +32,11 @@ export interface Config {
   readonly indexShards: number;
   /** Binary values larger than this are replaced by a BulkDataURI in metadata (PS3.18 F.2.6). */
   readonly bulkDataThreshold: number;
+  /**
+   * Origins whose browser scripts may call the API (CORS, lambdas/http/cors.ts); none by default. The
+   * CDK construct sets CORS_ALLOWED_ORIGINS from context corsAllowedOrigins on every function.
+   */
+  readonly corsAllowedOrigins: readonly string[];
   /** Optional bearer token required on every request (embedded runtime). */
   readonly authToken?: string;
   /**
@@ -61,6 +67,14 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+function origins(env: NodeJS.ProcessEnv, name: string): readonly string[] {
+  try {
+    return parseAllowedOrigins(env[name]);
+  } catch (error) {
+    throw new ConfigError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
@@ -126,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     qidoMaxLimit: int(env, 'QIDO_MAX_LIMIT', 5000),
     indexShards: int(env, 'INDEX_SHARDS', 8),
     bulkDataThreshold: int(env, 'BULKDATA_THRESHOLD', 1024),
+    corsAllowedOrigins: origins(env, 'CORS_ALLOWED_ORIGINS'),
     authToken: optional(env, 'AUTH_TOKEN'),
     maxInFlightRequests: int(env, 'MAX_IN_FLIGHT_REQUESTS', 64),
     destinationsFile: optional(env, 'DESTINATIONS_FILE'),

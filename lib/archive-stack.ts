@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { SEND_WAIT_MS_MAX } from '../lambdas/config';
+import { parseAllowedOrigins } from '../lambdas/http/cors';
 import type { Node } from 'constructs';
 import { Construct } from 'constructs';
 import { ArchiveAlarms } from './constructs/alarms';
@@ -14,6 +15,8 @@ import { ArchiveStorage } from './constructs/storage';
 export interface ArchiveSettings {
   /** Context `auth`: 'iam' (default), 'cognito' or 'none'. */
   readonly authorization: ApiAuthorization;
+  /** Context `corsAllowedOrigins`: browser origins allowed by CORS (CORS_ALLOWED_ORIGINS of lambdas/config.ts). */
+  readonly corsAllowedOrigins: readonly string[];
   /** Context `allowUnauthenticated`: must be 'true' for auth 'none'. */
   readonly allowUnauthenticated: boolean;
   /** Context `waf`: 'false' leaves out the WAFv2 web ACL. */
@@ -84,6 +87,7 @@ export function settingsFromContext(node: Node): ArchiveSettings {
   }
   return {
     authorization: auth as ApiAuthorization,
+    corsAllowedOrigins: corsOriginsFromContext(node.tryGetContext('corsAllowedOrigins')),
     allowUnauthenticated: flag('allowUnauthenticated', false),
     waf: flag('waf', true),
     retainData: flag('retainData', true),
@@ -104,6 +108,19 @@ export function settingsFromContext(node: Node): ArchiveSettings {
     apiExecutionLogs: flag('apiExecutionLogs', false),
     alarmEmail: emailFromContext(node.tryGetContext('alarmEmail')),
   };
+}
+
+/** Context `corsAllowedOrigins`: comma-separated or a JSON array, validated as CORS_ALLOWED_ORIGINS is. */
+function corsOriginsFromContext(value: unknown): readonly string[] {
+  try {
+    return parseAllowedOrigins(value);
+  } catch {
+    throw new ArchiveContextError(
+      'corsAllowedOrigins',
+      value,
+      'comma-separated or a JSON array of https://host[:port] (or http://localhost|127.0.0.1[:port]) origins',
+    );
+  }
 }
 
 /** Context `alarmEmail`: one e-mail address, or absent. */
@@ -215,6 +232,7 @@ export class ArchiveStack extends Stack {
       logs: this.logs,
       authorization: settings.authorization,
       allowUnauthenticated: settings.allowUnauthenticated,
+      corsAllowedOrigins: settings.corsAllowedOrigins,
       waf: settings.waf,
       throttlingRateLimit: settings.throttlingRateLimit,
       throttlingBurstLimit: settings.throttlingBurstLimit,

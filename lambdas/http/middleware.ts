@@ -1,6 +1,6 @@
 /**
- * The one middleware chain of every function: header normalisation first, then the
- * optional bearer token check, the operation, and the error mapping last. Errors become responses
+ * The one middleware chain of every function: header normalisation first, then the CORS preflight
+ * answer (before any credential check), the optional bearer token check, the operation, and the error mapping last. Errors become responses
  * here and nowhere else.
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -15,6 +15,7 @@ import type { DicomwebRequest } from './request';
 import type { ProxyResult } from './proxy';
 import { toDicomwebRequest, toProxyResult } from './proxy';
 import type { Config } from '../config';
+import { allowedOrigin, addCorsHeaders, isPreflight, preflightHeaders } from './cors';
 import { sourceMappedStack } from './source-mapped-stack';
 import { statusReport } from './status-report';
 
@@ -76,18 +77,54 @@ export function errorResponse(error: unknown): DicomwebResponse {
   return statusReport(500, 'the archive could not complete the request; it has been logged');
 }
 
-export const httpErrorHandler = (opts: { streaming: boolean }): middy.MiddlewareObj<APIGatewayProxyEvent, ProxyResult> => ({
+export const httpErrorHandler = (opts: {
+  streaming: boolean;
+  corsAllowedOrigins?: () => readonly string[];
+}): middy.MiddlewareObj<APIGatewayProxyEvent, ProxyResult> => ({
   onError: async (request) => {
-    request.response = withAllow(await toProxyResult(errorResponse(request.error), opts.streaming), request.event.resource);
+    const result = await toProxyResult(errorResponse(request.error), opts.streaming);
+    request.response = finish(result, request.event, opts.corsAllowedOrigins);
   },
 });
 
-/** Every response names the methods its resource allows (PS3.18 8.9; RFC 9110 10.2.1). */
-function withAllow(result: ProxyResult, resource: string | undefined): ProxyResult {
-  const allow = resource ? allowedMethods(resource) : [];
+/**
+ * What every response gets, errors included, in this one place: the methods its resource allows
+ * (PS3.18 8.9; RFC 9110 10.2.1), and for an allowed Origin the CORS headers (./cors.ts).
+ */
+function finish(result: ProxyResult, event: APIGatewayProxyEvent, corsAllowedOrigins?: () => readonly string[]): ProxyResult {
+  const allow = event.resource ? allowedMethods(event.resource) : [];
   if (allow.length && !result.headers.Allow) result.headers.Allow = allow.join(', ');
+  addCorsHeaders(result.headers, event.headers, originsOf(corsAllowedOrigins));
   return result;
 }
+
+/** The allowed origins, none when the configuration itself cannot be read (that error is answered). */
+function originsOf(corsAllowedOrigins?: () => readonly string[]): readonly string[] {
+  try {
+    return corsAllowedOrigins?.() ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Answers a CORS preflight from an allowed origin with 204 and the resource's methods, before any
+ * credential check: a browser sends a preflight without credentials (Fetch, "CORS-preflight request").
+ * A preflight from an origin not allowed goes on as a plain OPTIONS, Retrieve Capabilities with its
+ * credential check, and its answer carries no CORS headers, so the browser refuses the request.
+ */
+export const corsPreflight = (opts: {
+  corsAllowedOrigins: () => readonly string[];
+}): middy.MiddlewareObj<APIGatewayProxyEvent, ProxyResult> => ({
+  before: (request) => {
+    const { event } = request;
+    if (!isPreflight(event.httpMethod, event.headers)) return;
+    const origin = allowedOrigin(event.headers, originsOf(opts.corsAllowedOrigins));
+    if (!origin) return;
+    const methods = event.resource ? allowedMethods(event.resource) : [];
+    return { statusCode: 204, headers: preflightHeaders(origin, methods, event.headers), body: '', isBase64Encoded: false };
+  },
+});
 
 /**
  * Builds the Lambda handler of a function group: finds the operation of the route that API Gateway
@@ -101,6 +138,7 @@ export function dicomwebHandler<G extends FunctionGroup, S extends object>(
   getServices: () => S & { readonly config: Config },
 ) {
   const spec = functionGroups[group];
+  const corsAllowedOrigins = () => getServices().config.corsAllowedOrigins;
   const routes = new Map<string, Transaction<G>>();
   for (const r of allRoutes) if (r.group === group) routes.set(`${r.method} ${r.path}`, r.transaction as Transaction<G>);
 
@@ -111,7 +149,7 @@ export function dicomwebHandler<G extends FunctionGroup, S extends object>(
     const services = getServices();
     const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
     const request = { ...toDicomwebRequest(event, services.config.publicBaseUrl), ...(remaining && { remainingTimeMillis: remaining }) };
-    return withAllow(await toProxyResult(await operation(request, services), spec.streaming), event.resource);
+    return finish(await toProxyResult(await operation(request, services), spec.streaming), event, corsAllowedOrigins);
   };
 
   // Only the Lambda runtime provides awslambda.streamifyResponse (the AWS SDK may define an empty
@@ -120,6 +158,7 @@ export function dicomwebHandler<G extends FunctionGroup, S extends object>(
   const streamify = spec.streaming && typeof runtime?.streamifyResponse === 'function';
   return middy<APIGatewayProxyEvent, ProxyResult, Error, Context>(core, { streamifyResponse: streamify, timeoutEarlyInMillis: 0 })
     .use(httpHeaderNormalizer())
+    .use(corsPreflight({ corsAllowedOrigins }))
     .use(bearerToken({ token: () => getServices().config.authToken }))
-    .use(httpErrorHandler({ streaming: spec.streaming }));
+    .use(httpErrorHandler({ streaming: spec.streaming, corsAllowedOrigins }));
 }

@@ -4,6 +4,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { CORS_EXPOSED_HEADERS } from '../../lambdas/http/cors';
 import { functionGroups, routes, type FunctionGroup } from '../../lambdas/http/routes';
 import { DicomwebFunction, pascal, type FunctionEnvironment } from './dicomweb-function';
 import type { ArchiveLogs } from './logs';
@@ -14,6 +15,18 @@ import { protectStage } from './waf';
 export type ApiAuthorization = 'iam' | 'cognito' | 'none';
 
 export const API_STAGE_NAME = 'prod';
+
+/**
+ * The OPTIONS methods when CORS origins are allowed. API Gateway runs a method's authorizer (IAM
+ * SigV4, Cognito) before its integration, and a browser's preflight carries no credential, so an
+ * authorized OPTIONS answers every preflight 401/403 before any code runs. A resource has one OPTIONS
+ * method, so it is either a MOCK preflight answer (CDK's addCorsPreflight, which loses Retrieve
+ * Capabilities) or the capabilities function without an authorizer; and a function cannot verify an
+ * IAM SigV4 signature itself. So: no authorizer on OPTIONS, the function answers the preflight for an
+ * allowed origin, and Retrieve Capabilities (the route table, no patient data) is unauthenticated.
+ * Every other method keeps its authorizer. Without allowed origins OPTIONS keeps it too.
+ */
+const CORS_OPTIONS_METHOD: apigateway.MethodOptions = { authorizationType: apigateway.AuthorizationType.NONE };
 
 /**
  * Access log fields: the resource template, not the concrete path or query (no UIDs or patient
@@ -62,6 +75,12 @@ export interface DicomwebApiProps {
   readonly authorization?: ApiAuthorization;
   /** Required with authorization 'none', as a deliberate confirmation. */
   readonly allowUnauthenticated?: boolean;
+  /**
+   * Browser origins allowed by CORS (validated by lambdas/http/cors.ts parseAllowedOrigins): set as
+   * CORS_ALLOWED_ORIGINS on every function; when any, the OPTIONS methods have no authorizer (see
+   * corsMethodOptions) and the gateway responses carry the origin when there is exactly one.
+   */
+  readonly corsAllowedOrigins?: readonly string[];
   /** Associate a WAFv2 web ACL with AWS managed rules to the stage (default true). */
   readonly waf?: boolean;
   /** Configuration passed to every function in addition to BUCKET_NAME and TABLE_NAME. */
@@ -197,8 +216,10 @@ export class DicomwebApi extends Construct {
     const stack = Stack.of(this);
     this.serviceRoot = `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${API_STAGE_NAME}`;
 
+    const corsAllowedOrigins = props.corsAllowedOrigins ?? [];
     const environment: FunctionEnvironment = {
       ...props.environment,
+      ...(corsAllowedOrigins.length ? { CORS_ALLOWED_ORIGINS: corsAllowedOrigins.join(',') } : {}),
       BUCKET_NAME: props.storage.bucket.bucketName,
       TABLE_NAME: props.storage.table.tableName,
     };
@@ -251,15 +272,42 @@ export class DicomwebApi extends Construct {
         authorizationType: authorization === 'iam' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE,
       };
     }
+    const cors = corsAllowedOrigins.length > 0;
     for (const route of routes) {
-      this.api.root.resourceForPath(route.path).addMethod(route.method, integrations[route.group], {
-        ...methodOptions,
+      const preflight = cors && route.method === 'OPTIONS';
+      const method = this.api.root.resourceForPath(route.path).addMethod(route.method, integrations[route.group], {
+        ...(preflight ? CORS_OPTIONS_METHOD : methodOptions),
         operationName: route.transaction,
       });
+      if (preflight && authorization !== 'none') {
+        const reason =
+          'CORS: a browser sends its preflight (OPTIONS) without credentials and API Gateway runs a method authorizer ' +
+          'before the integration, so OPTIONS has none; the capabilities function answers the preflight and Retrieve ' +
+          'Capabilities, which describes the route table only and carries no patient data.';
+        Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason }, { id: 'AwsSolutions-COG4', reason });
+      }
     }
+    if (cors) this.addCorsGatewayResponses(corsAllowedOrigins);
 
     if (props.waf ?? true) this.webAcl = protectStage(this, this.api.deploymentStage.stageArn, props.logs);
     this.acknowledge(authorization, this.webAcl !== undefined, executionLogs);
+  }
+
+  /**
+   * API Gateway's own answers (authorizer 401/403, throttling 429, integration failures 502/504:
+   * DEFAULT_4XX and DEFAULT_5XX) carry the CORS headers, so a browser script can read them. A gateway
+   * response's headers are static: it cannot echo the request's Origin, so with several allowed
+   * origins it carries none and the browser sees those failures as network errors.
+   */
+  private addCorsGatewayResponses(origins: readonly string[]): void {
+    if (origins.length !== 1) return;
+    const responseHeaders = {
+      'Access-Control-Allow-Origin': `'${origins[0]}'`,
+      'Access-Control-Expose-Headers': `'${CORS_EXPOSED_HEADERS.join(', ')}'`,
+      Vary: "'Origin'",
+    };
+    this.api.addGatewayResponse('Default4xx', { type: apigateway.ResponseType.DEFAULT_4XX, responseHeaders });
+    this.api.addGatewayResponse('Default5xx', { type: apigateway.ResponseType.DEFAULT_5XX, responseHeaders });
   }
 
   /** Cognito users for auth='cognito': no self sign-up, strong passwords, threat protection. */

@@ -41,6 +41,7 @@ export interface FunctionEnvironment {
   readonly QIDO_MAX_LIMIT?: string;
   readonly INDEX_SHARDS?: string;
   readonly BULKDATA_THRESHOLD?: string;
+  readonly CORS_ALLOWED_ORIGINS?: string;
 }
 
 export interface DicomwebFunctionProps {

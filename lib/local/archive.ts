@@ -131,6 +131,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       handlers,
       maxRequestBytes: config.maxRequestBytes,
       maxInFlightRequests: config.maxInFlightRequests,
+      corsAllowedOrigins: config.corsAllowedOrigins,
       host: opts.host,
       port: opts.port,
     });

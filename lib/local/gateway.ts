@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { addCorsHeaders } from '../../lambdas/http/cors';
 import { errorResponse } from '../../lambdas/http/middleware';
 import type { ProxyResult } from '../../lambdas/http/proxy';
 import { toProxyResult } from '../../lambdas/http/proxy';
@@ -38,6 +39,11 @@ export interface GatewayOptions {
    * Unbounded when absent.
    */
   readonly maxInFlightRequests?: number;
+  /**
+   * Origins allowed by CORS (CORS_ALLOWED_ORIGINS): the gateway's own answers (404, 405, 413, 503,
+   * 502, 504) carry the CORS headers for them, as API Gateway's gateway responses do in AWS.
+   */
+  readonly corsAllowedOrigins?: readonly string[];
   readonly host?: string;
   readonly port?: number;
 }
@@ -176,8 +182,11 @@ async function writeResult(res: http.ServerResponse, result: ProxyResult, deadli
   res.end(body);
 }
 
-async function writeError(res: http.ServerResponse, error: unknown): Promise<void> {
-  await writeResult(res, await toProxyResult(errorResponse(error), false));
+/** The gateway's own answer: a Status Report, with the CORS headers for an allowed origin. */
+async function writeError(res: http.ServerResponse, error: unknown, cors: (headers: Record<string, string>) => void): Promise<void> {
+  const result = await toProxyResult(errorResponse(error), false);
+  cors(result.headers);
+  await writeResult(res, result);
 }
 
 /**
@@ -196,37 +205,44 @@ export function requestTarget(rawUrl: string | undefined): Pick<URL, 'pathname' 
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const maxInFlight = opts.maxInFlightRequests ?? Infinity;
+  const corsAllowedOrigins = opts.corsAllowedOrigins ?? [];
   let inFlight = 0;
   const server = http.createServer((req, res) => {
+    const cors = (headers: Record<string, string>) => addCorsHeaders(headers, { origin: req.headers.origin }, corsAllowedOrigins);
     if (inFlight >= maxInFlight) {
       req.resume();
       void writeError(
         res,
         new ServiceUnavailableError('the archive is handling as many requests as it can; retry later', OVERLOAD_RETRY_AFTER_SECONDS),
+        cors,
       );
       return;
     }
     inFlight++;
     res.once('close', () => inFlight--);
-    void handle(req, res).catch((error) => {
-      if (!res.headersSent) void writeError(res, error);
+    void handle(req, res, cors).catch((error) => {
+      if (!res.headersSent) void writeError(res, error, cors);
       else res.destroy(error instanceof Error ? error : undefined);
     });
   });
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async function handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    cors: (headers: Record<string, string>) => void,
+  ): Promise<void> {
     const url = requestTarget(req.url);
     const method = (req.method ?? 'GET').toUpperCase();
     const candidates = routesForPath(url.pathname);
     if (candidates.length === 0) {
       req.resume();
-      return writeError(res, new NotFoundError(`no DICOMweb resource at ${url.pathname}`));
+      return writeError(res, new NotFoundError(`no DICOMweb resource at ${url.pathname}`), cors);
     }
     const match = candidates.find((c) => c.route.method === method);
     if (!match) {
       req.resume();
       const allow = [...new Set(candidates.map((c) => c.route.method))];
-      return writeError(res, new MethodNotAllowedError(`${method} is not allowed on ${url.pathname}`, allow));
+      return writeError(res, new MethodNotAllowedError(`${method} is not allowed on ${url.pathname}`, allow), cors);
     }
     let event: APIGatewayProxyEvent;
     try {
@@ -236,7 +252,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     } catch (error) {
       if (!(error instanceof BodyTooLarge)) throw error;
       res.setHeader('Connection', 'close');
-      await writeError(res, requestTooLarge(opts.maxRequestBytes));
+      await writeError(res, requestTooLarge(opts.maxRequestBytes), cors);
       req.destroy();
       return;
     }
@@ -248,7 +264,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (!(error instanceof GatewayFailure)) throw error;
       // What the function's log would say in AWS; no request data.
       console.error(JSON.stringify({ level: 'error', gateway: error.reason, group, status: error.status }));
-      return writeResult(res, error.result());
+      const result = error.result();
+      cors(result.headers);
+      return writeResult(res, result);
     }
     await writeResult(res, invocation.result, invocation.deadline);
   }

@@ -55,9 +55,19 @@ describe('cdk-nag (AwsSolutions, HIPAA.Security)', { timeout: 120_000 }, () => {
   };
   const variants: Record<string, Record<string, unknown>> = {
     'default (iam, waf, retained data)': {},
-    'auth=cognito, alarmEmail, apiExecutionLogs': { auth: 'cognito', alarmEmail: 'pacs-admin@example.org', apiExecutionLogs: 'true' },
+    'auth=cognito, alarmEmail, apiExecutionLogs, one CORS origin': {
+      auth: 'cognito',
+      alarmEmail: 'pacs-admin@example.org',
+      apiExecutionLogs: 'true',
+      corsAllowedOrigins: 'https://viewer.example.org',
+    },
     'auth=none, allowUnauthenticated': { auth: 'none', allowUnauthenticated: 'true' },
-    'waf=false, retainData=false, reserved concurrency': { waf: 'false', retainData: 'false', reservedConcurrency: '5' },
+    'waf=false, retainData=false, reserved concurrency, CORS origins (iam)': {
+      waf: 'false',
+      retainData: 'false',
+      reservedConcurrency: '5',
+      corsAllowedOrigins: 'https://viewer.example.org,http://localhost:3000',
+    },
     'send settings, destinations, throttling, index shards': {
       sendBatchSize: '50',
       sendMaxConcurrency: '16',
