@@ -12,6 +12,7 @@
  * index keeps the winner's digest: acknowledged bytes change. The scenario reports what a reader sees.
  */
 import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { readPart10 } from '../../lambdas/dicom/part10';
 import { Tag } from '../../lambdas/dicom/tags';
 import { StoreService, type StoreResult } from '../../lambdas/dicomweb/store';
@@ -145,4 +146,35 @@ export async function raceTwoStores(
     puts: recorded.puts,
     remaining,
   };
+}
+
+/**
+ * The race's expectations, one suite for every pair of ports it runs on (in memory, S3 and DynamoDB on
+ * the emulators): `ports` is called in each test, after the suite's setup.
+ */
+export function describeStoreRace(name: string, ports: () => { index: MetadataIndex; blobs: BlobStore }): void {
+  describe(`concurrent Store of one SOP Instance UID with different content, ${name}`, () => {
+    it('an identical copy racing the first: both answered as stored, one pair of objects kept', async () => {
+      const { index, blobs } = ports();
+      const race = await raceTwoStores(index, blobs, { identical: true });
+      expect([race.winner.status, race.loser.status]).toEqual([200, 200]);
+      expect(race.storedDigest).toBe(race.winnerDigest);
+      expect(race.puts).toHaveLength(4);
+      expect([...race.remaining].sort()).toEqual([race.entry!.instance!.objectKey, race.entry!.instance!.metadataKey].sort());
+    });
+
+    it('never changes the acknowledged bytes: the entry names the winner object, the loser is refused (0111) and its objects go', async () => {
+      const { index, blobs } = ports();
+      const race = await raceTwoStores(index, blobs);
+      expect(race.winner.status).toBe(200);
+      expect(race.loser.status).toBe(409);
+      expect(race.loser.response[Tag.FailedSOPSequence]!.Value![0]).toMatchObject({ [Tag.FailureReason]: { Value: [0x0111] } });
+      expect(race.entry?.instance?.digest).toBe(race.winnerDigest);
+      expect(race.storedDigest).toBe(race.winnerDigest);
+      expect(race.storedPatientName).toEqual({ Alphabetic: 'Winner^Wanda' });
+      // The loser's two objects were written under keys of their own and removed once it lost.
+      expect(race.puts).toHaveLength(4);
+      expect([...race.remaining].sort()).toEqual([race.entry!.instance!.objectKey, race.entry!.instance!.metadataKey].sort());
+    });
+  });
 }
