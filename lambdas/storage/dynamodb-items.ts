@@ -240,13 +240,7 @@ export function fromItem(item: Item): IndexEntry {
 }
 
 export function tombstoneFromItem(item: Item): Tombstone {
-  return {
-    level: item.Level as Level,
-    studyInstanceUID: item.StudyInstanceUID as string,
-    seriesInstanceUID: str(item.SeriesInstanceUID),
-    sopInstanceUID: str(item.SOPInstanceUID),
-    deletedAt: item.DeletedAt as string,
-  };
+  return { ...entryKeysOf(item), deletedAt: item.DeletedAt as string };
 }
 
 /**
