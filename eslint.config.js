@@ -16,12 +16,12 @@ const STORAGE_FOR_SERVICES = ['./ports.ts', './errors.ts', './keys.ts'];
 
 /** The layer rules: which folder of lambdas/ may import which (docs/architecture.md, "Layers"). */
 function layerZones() {
-  const services = [lambdas('dicomweb'), lambdas('send')];
+  const services = [lambdas('dicomweb'), lambdas('send'), lambdas('auth')];
   return [
     // The codec imports nothing above it.
     {
       target: lambdas('dicom'),
-      from: ['dicomweb', 'send', 'storage', 'http', 'handlers', 'dimse'].map(lambdas).concat('./lambdas/config.ts'),
+      from: ['dicomweb', 'send', 'auth', 'storage', 'http', 'handlers', 'dimse'].map(lambdas).concat('./lambdas/config.ts'),
       message: 'lambdas/dicom is the codec: it imports no other layer.',
     },
     // Services work over ports: no adapters, no HTTP, no entries.
@@ -39,7 +39,7 @@ function layerZones() {
     // Adapters implement ports with the codec; they know no service, HTTP or entry.
     {
       target: lambdas('storage'),
-      from: ['dicomweb', 'send', 'http', 'handlers', 'dimse'].map(lambdas),
+      from: ['dicomweb', 'send', 'auth', 'http', 'handlers', 'dimse'].map(lambdas),
       message: 'lambdas/storage holds ports and adapters: it imports the codec, never services or HTTP.',
     },
     // The DIMSE gateway is an entry beside the handlers: only its process entry (main.ts) uses their

@@ -37,8 +37,29 @@ export interface Config {
    * CDK construct sets CORS_ALLOWED_ORIGINS from context corsAllowedOrigins on every function.
    */
   readonly corsAllowedOrigins: readonly string[];
-  /** Optional bearer token required on every request (embedded runtime). */
+  /**
+   * How requests authenticate (AUTH, comma-separated; docs/security.md): 'none' (embedded default,
+   * loopback only), 'token' (the static AUTH_TOKEN), 'api-keys' (per-client keys in the clients
+   * table), 'oidc' (OAuth 2.0 access tokens of OIDC_ISSUER for OIDC_AUDIENCE), or 'iam' (API
+   * Gateway checked SigV4 before the function ran). 'none' and 'iam' stand alone. Unset: 'token' when
+   * AUTH_TOKEN is set, else 'none'.
+   */
+  readonly auth: readonly AuthMechanism[];
+  /** Static bearer token of AUTH=token; it holds every scope. */
   readonly authToken?: string;
+  /** OpenID Connect issuer (iss claim), e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x. */
+  readonly oidcIssuer?: string;
+  /**
+   * Accepted audiences (OIDC_AUDIENCE, comma-separated): a token's `aud`, or for Cognito access
+   * tokens, which carry no `aud`, its `client_id`.
+   */
+  readonly oidcAudience: readonly string[];
+  /** Prefix of the archive's scopes in tokens (e.g. "dicomweb/" for a Cognito resource server); none by default. */
+  readonly oidcScopePrefix: string;
+  /** The issuer's JWKS URL; discovered from {issuer}/.well-known/openid-configuration when unset. */
+  readonly oidcJwksUri?: string;
+  /** DynamoDB table of API key clients (AUTH=api-keys). */
+  readonly clientsTableName?: string;
   /**
    * Embedded gateway: most requests handled at once; beyond it 503 with Retry-After (what Lambda's
    * concurrency limit and API Gateway throttling answer in AWS).
@@ -67,6 +88,35 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+export const AUTH_MECHANISMS = ['none', 'token', 'api-keys', 'oidc', 'iam'] as const;
+export type AuthMechanism = (typeof AUTH_MECHANISMS)[number];
+
+/** AUTH, validated against the variables each mechanism needs (see Config.auth). */
+function authMechanisms(env: NodeJS.ProcessEnv): readonly AuthMechanism[] {
+  const raw = env.AUTH?.trim();
+  const names = raw ? raw.split(/[\s,]+/).filter(Boolean) : [env.AUTH_TOKEN ? 'token' : 'none'];
+  const unknown = names.filter((n) => !(AUTH_MECHANISMS as readonly string[]).includes(n));
+  if (unknown.length) throw new ConfigError(`AUTH: unknown mechanism "${unknown[0]}"; one of ${AUTH_MECHANISMS.join(', ')}`);
+  const mechanisms = [...new Set(names)] as AuthMechanism[];
+  for (const alone of ['none', 'iam'] as const) {
+    if (mechanisms.includes(alone) && mechanisms.length > 1)
+      throw new ConfigError(`AUTH: '${alone}' cannot be combined with another mechanism`);
+  }
+  if (mechanisms.includes('token') && !env.AUTH_TOKEN) throw new ConfigError('AUTH=token needs AUTH_TOKEN');
+  if (mechanisms.includes('oidc') && (!env.OIDC_ISSUER || !env.OIDC_AUDIENCE)) {
+    throw new ConfigError('AUTH=oidc needs OIDC_ISSUER and OIDC_AUDIENCE');
+  }
+  if (mechanisms.includes('api-keys') && !env.CLIENTS_TABLE_NAME) throw new ConfigError('AUTH=api-keys needs CLIENTS_TABLE_NAME');
+  return mechanisms;
+}
+
+function list(env: NodeJS.ProcessEnv, name: string): readonly string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
 
 function origins(env: NodeJS.ProcessEnv, name: string): readonly string[] {
   try {
@@ -141,7 +191,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     indexShards: int(env, 'INDEX_SHARDS', 8),
     bulkDataThreshold: int(env, 'BULKDATA_THRESHOLD', 1024),
     corsAllowedOrigins: origins(env, 'CORS_ALLOWED_ORIGINS'),
+    auth: authMechanisms(env),
     authToken: optional(env, 'AUTH_TOKEN'),
+    oidcIssuer: optional(env, 'OIDC_ISSUER'),
+    oidcAudience: list(env, 'OIDC_AUDIENCE'),
+    oidcScopePrefix: env.OIDC_SCOPE_PREFIX ?? '',
+    oidcJwksUri: optional(env, 'OIDC_JWKS_URI'),
+    clientsTableName: optional(env, 'CLIENTS_TABLE_NAME'),
     maxInFlightRequests: int(env, 'MAX_IN_FLIGHT_REQUESTS', 64),
     destinationsFile: optional(env, 'DESTINATIONS_FILE'),
     destinationsSecretArn: optional(env, 'DESTINATIONS_SECRET_ARN'),

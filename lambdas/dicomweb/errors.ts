@@ -29,6 +29,10 @@ export class BadRequestError extends DicomwebError {
 export class UnauthorizedError extends DicomwebError {
   readonly status = 401;
 }
+/** 403: the credential is valid but does not hold the scope the transaction requires. */
+export class ForbiddenError extends DicomwebError {
+  readonly status = 403;
+}
 /** 404: the target resource does not exist. */
 export class NotFoundError extends DicomwebError {
   readonly status = 404;

@@ -7,6 +7,7 @@
  */
 import { SERVICE_ROOT } from '../dicomweb/capabilities';
 import { NPI_CATEGORIES } from '../dicomweb/npi-categories';
+import type { Scope } from '../auth/scopes';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'OPTIONS';
 
@@ -184,6 +185,27 @@ function capabilityRoutes(served: readonly Route[]): Route[] {
 }
 
 export const routes: readonly Route[] = [...transactionRoutes, ...capabilityRoutes(transactionRoutes)];
+
+/**
+ * The scope a route requires of a credential (lambdas/auth/scopes.ts, docs/security.md): reading is
+ * Search, Retrieve and Capabilities; writing is Store; Send and Check Send Result are `send`.
+ */
+export function requiredScope(route: Route): Scope {
+  switch (route.group) {
+    case 'store':
+      return 'write';
+    case 'search':
+    case 'retrieve':
+    case 'capabilities':
+      return 'read';
+    case 'delete':
+      return 'delete';
+    case 'send':
+      return 'send';
+    case 'npi':
+      return route.transaction === 'StoreInstances' ? 'write' : 'read';
+  }
+}
 
 /** The methods a resource template allows (the Allow header, RFC 9110 10.2.1). */
 export function allowedMethods(path: string): HttpMethod[] {

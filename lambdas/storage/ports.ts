@@ -348,3 +348,34 @@ export interface RegistrySource<R> {
   /** The current registry; throws the format's error when it is malformed. */
   load(): Promise<R>;
 }
+
+/**
+ * A machine client that cannot do OAuth (a PACS, a modality behind a router) and authenticates with an
+ * API key (lambdas/auth/api-keys.ts). Only the SHA-256 of the key's secret is kept: a stolen table
+ * gives no usable key.
+ */
+export interface ApiClient {
+  /** The key's public identifier, the middle part of the key (`dwk_<id>_<secret>`). */
+  readonly id: string;
+  /** What the operator called it (e.g. "radiology-pacs"); the Basic user name of HTTP Basic. */
+  readonly name: string;
+  /** The scopes it holds (lambdas/auth/scopes.ts names). */
+  readonly scopes: readonly string[];
+  /** Hex SHA-256 of the key's secret part. */
+  readonly secretHash: string;
+  /** ISO 8601 UTC. */
+  readonly createdAt: string;
+  /** ISO 8601 UTC, once revoked: a revoked key authenticates no request. */
+  readonly revokedAt?: string;
+}
+
+/** The API key clients (docs/security.md). */
+export interface ClientStore {
+  /** Records a new client; AlreadyExistsError when its id is taken. */
+  create(client: ApiClient): Promise<void>;
+  get(id: string): Promise<ApiClient | undefined>;
+  /** Every client, revoked ones included, oldest first. */
+  list(): Promise<ApiClient[]>;
+  /** Marks the client revoked at `at`; false when there is no such client. Revoking twice keeps the first time. */
+  revoke(id: string, at: string): Promise<boolean>;
+}
