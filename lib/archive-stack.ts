@@ -252,7 +252,11 @@ export class ArchiveStack extends Stack {
 
     this.alarms = new ArchiveAlarms(this, 'Alarms', {
       stage: this.dicomweb.api.deploymentStage,
-      functions: { ...this.dicomweb.functions, ...prefixed('send', this.send.functions) },
+      functions: {
+        ...this.dicomweb.functions,
+        ...prefixed('send', this.send.functions),
+        ...(this.dicomweb.auth.authorizerFunction ? { authorizer: this.dicomweb.auth.authorizerFunction } : {}),
+      },
       sendStateMachine: this.send.stateMachine,
       email: settings.alarmEmail,
       retainData,

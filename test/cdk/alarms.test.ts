@@ -24,7 +24,8 @@ describe('CloudWatch alarms (lib/constructs/alarms.ts)', () => {
     const functions = Object.keys(template.findResources('AWS::Lambda::Function')).filter(
       (id) => !/LogRetention|AwsCustomResource|CustomResource/.test(id),
     );
-    expect(functions).toHaveLength(11);
+    // The API's groups, the Send tasks and the authorizer (auth=oidc by default).
+    expect(functions).toHaveLength(12);
     for (const metric of ['Errors', 'Throttles']) {
       const watched = alarms.filter((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === metric).map((a) => a.Dimensions[0].Value.Ref);
       expect(new Set(watched), metric).toEqual(new Set(functions));
