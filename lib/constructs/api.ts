@@ -197,6 +197,7 @@ export class DicomwebApi extends Construct {
       authorization,
       oidc: props.oidc,
       logs: props.logs,
+      storageNames: { BUCKET_NAME: props.storage.bucket.bucketName, TABLE_NAME: props.storage.table.tableName },
       clientsTable: props.clientsTable,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       projectRoot: props.projectRoot,

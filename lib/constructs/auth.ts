@@ -19,7 +19,7 @@ import {
   type ApiAuthorization,
   type OidcSettings,
 } from '../auth-context';
-import { DicomwebFunction, type AuthEnvironment } from './dicomweb-function';
+import { DicomwebFunction, type AuthEnvironment, type FunctionEnvironment } from './dicomweb-function';
 import type { ArchiveLogs } from './logs';
 import { ArchiveUserPool, COGNITO_SCOPE_PREFIX } from './user-pool';
 
@@ -31,6 +31,11 @@ export interface ApiAuthProps {
   /** Auth 'oidc' settings (default: the stack's own user pool, localhost redirect URLs, 300 s cache). */
   readonly oidc?: OidcSettings;
   readonly logs: ArchiveLogs;
+  /**
+   * BUCKET_NAME and TABLE_NAME, which lambdas/config.ts requires of every function: the authorizer
+   * gets the names only, and no access to either.
+   */
+  readonly storageNames: Pick<FunctionEnvironment, 'BUCKET_NAME' | 'TABLE_NAME'>;
   /** The API key clients table: with it, API keys authenticate too (AUTH 'oidc,api-keys'). */
   readonly clientsTable?: dynamodb.ITable;
   readonly reservedConcurrentExecutions?: number;
@@ -105,7 +110,7 @@ export class ApiAuth extends Construct {
       memorySize: 256,
       // API Gateway waits for an authorizer within the request's own 29 s; a JWKS fetch and one read.
       timeout: Duration.seconds(10),
-      environment: this.environment as AuthEnvironment & { AUTH: string },
+      environment: { ...props.storageNames, ...this.environment },
       logs: props.logs,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       projectRoot: props.projectRoot,

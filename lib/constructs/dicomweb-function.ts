@@ -60,8 +60,7 @@ export interface DicomwebFunctionProps {
   readonly handler?: string;
   readonly memorySize: number;
   readonly timeout: Duration;
-  /** A DICOMweb function's, or the authorizer's (which reads no bucket and no archive table). */
-  readonly environment: FunctionEnvironment | (AuthEnvironment & { readonly AUTH: string });
+  readonly environment: FunctionEnvironment;
   readonly logs: ArchiveLogs;
   /** Reserved concurrency; unset leaves the function in the account's unreserved pool. */
   readonly reservedConcurrentExecutions?: number;
