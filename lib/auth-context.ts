@@ -15,7 +15,7 @@ export interface ExternalIssuer {
   readonly issuer: string;
   /** Accepted audiences: a token's `aud` (or Cognito's `client_id`). */
   readonly audience: readonly string[];
-  /** Prefix of the archive's scopes in its tokens (e.g. 'api://dicomweb/'); '' by default. */
+  /** Prefix of the archive's scopes in its tokens (e.g. 'dicomweb.' for scopes named dicomweb.read); '' by default. */
   readonly scopePrefix: string;
   /** Its JWKS URL when discovery (`{issuer}/.well-known/openid-configuration`) does not give it. */
   readonly jwksUri?: string;
@@ -78,7 +78,7 @@ export function oidcSettingsFromContext(node: Node): OidcSettings {
     }
     const scopePrefix = get('oidcScopePrefix') ?? '';
     if (typeof scopePrefix !== 'string' || /\s/.test(scopePrefix)) {
-      throw new ArchiveContextError('oidcScopePrefix', scopePrefix, 'a scope prefix without spaces (e.g. api://dicomweb/)');
+      throw new ArchiveContextError('oidcScopePrefix', scopePrefix, 'a scope prefix without spaces (e.g. dicomweb.)');
     }
     const jwksUri = get('oidcJwksUri');
     if (present(jwksUri) && !isUrl(jwksUri, false)) throw new ArchiveContextError('oidcJwksUri', jwksUri, 'an https URL');

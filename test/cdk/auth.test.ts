@@ -17,7 +17,7 @@ import { ArchiveStorage } from '../../lib/constructs/storage';
 import { logicalId, methodsOf, policyActions, policyStatements, synth, type Resources } from './helpers';
 
 const VIEWER = 'https://viewer.example.org';
-const ENTRA = 'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0';
+const OKTA = 'https://example.okta.com/oauth2/default';
 
 const ofType = (template: Template, type: string) =>
   Object.entries(template.toJSON().Resources as Resources).filter(([, r]) => r.Type === type);
@@ -162,10 +162,10 @@ describe("auth=oidc with the stack's own user pool (the default)", { timeout: 12
 
 describe('auth=oidc with an external issuer', { timeout: 120_000 }, () => {
   const { stack, template } = synth({
-    oidcIssuer: ENTRA,
-    oidcAudience: 'api://dicomweb, 11111111-1111-1111-1111-111111111111',
-    oidcScopePrefix: 'api://dicomweb/',
-    oidcJwksUri: 'https://login.microsoftonline.com/common/discovery/v2.0/keys',
+    oidcIssuer: OKTA,
+    oidcAudience: 'api://dicomweb, 0oa1example',
+    oidcScopePrefix: 'dicomweb.',
+    oidcJwksUri: 'https://example.okta.com/oauth2/default/v1/keys',
     corsAllowedOrigins: VIEWER,
   });
 
@@ -182,10 +182,10 @@ describe('auth=oidc with an external issuer', { timeout: 120_000 }, () => {
     const { functions, authorizer } = environments(stack, template);
     const expected = {
       AUTH: 'oidc',
-      OIDC_ISSUER: ENTRA,
-      OIDC_AUDIENCE: 'api://dicomweb,11111111-1111-1111-1111-111111111111',
-      OIDC_SCOPE_PREFIX: 'api://dicomweb/',
-      OIDC_JWKS_URI: 'https://login.microsoftonline.com/common/discovery/v2.0/keys',
+      OIDC_ISSUER: OKTA,
+      OIDC_AUDIENCE: 'api://dicomweb,0oa1example',
+      OIDC_SCOPE_PREFIX: 'dicomweb.',
+      OIDC_JWKS_URI: 'https://example.okta.com/oauth2/default/v1/keys',
     };
     for (const [group, variables] of Object.entries(functions)) expect(variables, group).toMatchObject(expected);
     expect(authorizer).toMatchObject(expected);
@@ -193,7 +193,7 @@ describe('auth=oidc with an external issuer', { timeout: 120_000 }, () => {
 
   it('outputs the issuer and audiences only', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(outputs.OidcIssuer!.Value).toBe(ENTRA);
+    expect(outputs.OidcIssuer!.Value).toBe(OKTA);
     for (const name of ['UserPoolId', 'BrowserClientId', 'MachineClientId', 'OAuthTokenEndpoint']) expect(outputs[name]).toBeUndefined();
   });
 });
@@ -269,17 +269,17 @@ describe('with the API key clients table', { timeout: 120_000 }, () => {
 describe('bad authentication context', { timeout: 120_000 }, () => {
   it.each<[string, Record<string, unknown>, RegExp]>([
     ['an unknown mode', { auth: 'apikey' }, /context auth must be 'oidc', 'iam', 'none'/],
-    ['cognito with an external issuer', { auth: 'cognito', oidcIssuer: ENTRA, oidcAudience: 'x' }, /context auth/],
+    ['cognito with an external issuer', { auth: 'cognito', oidcIssuer: OKTA, oidcAudience: 'x' }, /context auth/],
     ['an http issuer', { oidcIssuer: 'http://idp.example.org', oidcAudience: 'x' }, /context oidcIssuer must be an https URL/],
     ['an issuer that is no URL', { oidcIssuer: 'idp.example.org', oidcAudience: 'x' }, /context oidcIssuer/],
-    ['an issuer without audience', { oidcIssuer: ENTRA }, /context oidcAudience must be/],
-    ['an empty audience', { oidcIssuer: ENTRA, oidcAudience: ' , ' }, /context oidcAudience/],
+    ['an issuer without audience', { oidcIssuer: OKTA }, /context oidcAudience must be/],
+    ['an empty audience', { oidcIssuer: OKTA, oidcAudience: ' , ' }, /context oidcAudience/],
     ['an audience without issuer', { oidcAudience: 'api://dicomweb' }, /context oidcAudience must be given only with oidcIssuer/],
-    ['a scope prefix with a space', { oidcIssuer: ENTRA, oidcAudience: 'x', oidcScopePrefix: 'a b' }, /context oidcScopePrefix/],
-    ['an http JWKS URL', { oidcIssuer: ENTRA, oidcAudience: 'x', oidcJwksUri: 'http://idp.example.org/keys' }, /context oidcJwksUri/],
+    ['a scope prefix with a space', { oidcIssuer: OKTA, oidcAudience: 'x', oidcScopePrefix: 'a b' }, /context oidcScopePrefix/],
+    ['an http JWKS URL', { oidcIssuer: OKTA, oidcAudience: 'x', oidcJwksUri: 'http://idp.example.org/keys' }, /context oidcJwksUri/],
     [
       'a domain prefix with an external issuer',
-      { oidcIssuer: ENTRA, oidcAudience: 'x', cognitoDomainPrefix: 'pacs' },
+      { oidcIssuer: OKTA, oidcAudience: 'x', cognitoDomainPrefix: 'pacs' },
       /cognitoDomainPrefix/,
     ],
     ['an upper-case domain prefix', { cognitoDomainPrefix: 'Radiology' }, /context cognitoDomainPrefix/],

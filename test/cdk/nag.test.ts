@@ -63,8 +63,7 @@ describe('cdk-nag (AwsSolutions, HIPAA.Security)', { timeout: 120_000 }, () => {
     },
     'auth=oidc with an external issuer, one CORS origin, no authorizer cache': {
       oidcIssuer: 'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0',
-      oidcAudience: 'api://dicomweb,11111111-1111-1111-1111-111111111111',
-      oidcScopePrefix: 'api://dicomweb/',
+      oidcAudience: '11111111-1111-1111-1111-111111111111',
       oidcJwksUri: 'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/discovery/v2.0/keys',
       authorizerCacheSeconds: '0',
       corsAllowedOrigins: 'https://viewer.example.org',
