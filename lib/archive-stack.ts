@@ -230,6 +230,7 @@ export class ArchiveStack extends Stack {
       logs: this.logs,
       authorization: settings.authorization,
       oidc: settings.oidc,
+      retainData,
       allowUnauthenticated: settings.allowUnauthenticated,
       corsAllowedOrigins: settings.corsAllowedOrigins,
       waf: settings.waf,

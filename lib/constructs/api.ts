@@ -81,6 +81,8 @@ export interface DicomwebApiProps {
   readonly oidc?: OidcSettings;
   /** The API key clients table (auth 'oidc'): read by the authorizer, and API keys accepted. */
   readonly clientsTable?: dynamodb.ITable;
+  /** Keep the user pool of auth 'oidc' when the stack is deleted (default true). */
+  readonly retainData?: boolean;
   /** Required with authorization 'none', as a deliberate confirmation. */
   readonly allowUnauthenticated?: boolean;
   /**
@@ -200,6 +202,7 @@ export class DicomwebApi extends Construct {
       storageNames: { BUCKET_NAME: props.storage.bucket.bucketName, TABLE_NAME: props.storage.table.tableName },
       clientsTable: props.clientsTable,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      retainData: props.retainData,
       projectRoot: props.projectRoot,
     });
 

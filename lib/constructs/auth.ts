@@ -39,6 +39,8 @@ export interface ApiAuthProps {
   /** The API key clients table: with it, API keys authenticate too (AUTH 'oidc,api-keys'). */
   readonly clientsTable?: dynamodb.ITable;
   readonly reservedConcurrentExecutions?: number;
+  /** Keep the user pool when the stack is deleted (default). */
+  readonly retainData?: boolean;
   readonly projectRoot?: string;
 }
 
@@ -91,6 +93,7 @@ export class ApiAuth extends Construct {
         domainPrefix: oidc.cognitoDomainPrefix,
         callbackUrls: oidc.oauthCallbackUrls,
         logoutUrls: oidc.oauthLogoutUrls,
+        retainData: props.retainData,
       });
       issuer = {
         OIDC_ISSUER: this.userPool.issuer,

@@ -6,7 +6,7 @@
  * scopes as `dicomweb/read ...` and the client in `client_id` (Cognito developer guide, "Understanding
  * the access token"), which the authorizer checks against OIDC_AUDIENCE.
  */
-import { Aws, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import { SCOPE_DESCRIPTIONS, SCOPES } from '../../lambdas/auth/scopes';
@@ -20,6 +20,11 @@ export interface ArchiveUserPoolProps {
   readonly domainPrefix?: string;
   readonly callbackUrls: readonly string[];
   readonly logoutUrls: readonly string[];
+  /**
+   * Keep the pool (its users and their second factors) when the stack is deleted (default). Its
+   * domain goes with the stack either way, so a new deployment can take the same prefix.
+   */
+  readonly retainData?: boolean;
 }
 
 export class ArchiveUserPool extends Construct {
@@ -36,7 +41,7 @@ export class ArchiveUserPool extends Construct {
 
   constructor(scope: Construct, id: string, props: ArchiveUserPoolProps) {
     super(scope, id);
-    this.userPool = createUserPool(this);
+    this.userPool = createUserPool(this, (props.retainData ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
     const stack = Stack.of(this);
     this.issuer = `https://cognito-idp.${stack.region}.${stack.urlSuffix}/${this.userPool.userPoolId}`;
     this.domain = this.userPool.addDomain('Domain', {
@@ -95,7 +100,7 @@ export function defaultDomainPrefix(stackName: string): string {
 }
 
 /** Users of the archive: no self sign-up, strong passwords, threat protection. */
-function createUserPool(scope: Construct): cognito.UserPool {
+function createUserPool(scope: Construct, removalPolicy: RemovalPolicy): cognito.UserPool {
   const userPool = new cognito.UserPool(scope, 'Users', {
     selfSignUpEnabled: false,
     signInAliases: { email: true },
@@ -111,6 +116,7 @@ function createUserPool(scope: Construct): cognito.UserPool {
       requireSymbols: true,
     },
     accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+    removalPolicy,
   });
   Validations.of(userPool).acknowledge({
     id: 'AwsSolutions-COG2',

@@ -153,6 +153,13 @@ describe("auth=oidc with the stack's own user pool (the default)", { timeout: 12
     expect(JSON.stringify(template.toJSON())).not.toContain('DescribeUserPoolClient');
   });
 
+  it('keeps the pool (its users) with retained data, never the domain, so a redeploy takes the same prefix', () => {
+    const deletion = (t: Template, type: string) => Object.values(t.findResources(type)).map((r) => r.DeletionPolicy ?? 'Delete');
+    expect(deletion(template, 'AWS::Cognito::UserPool')).toEqual(['Retain']);
+    expect(deletion(template, 'AWS::Cognito::UserPoolDomain')).toEqual(['Delete']);
+    expect(deletion(synth({ retainData: 'false' }).template, 'AWS::Cognito::UserPool')).toEqual(['Delete']);
+  });
+
   it('names the domain and the authorizer cache from context', () => {
     const { template: named } = synth({ cognitoDomainPrefix: 'radiology-archive', authorizerCacheSeconds: '0' });
     named.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'radiology-archive' });
