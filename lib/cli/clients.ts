@@ -21,19 +21,24 @@ const DEFAULT_URL = 'http://127.0.0.1:8080';
 
 export class ClientsUsageError extends Error {}
 
-/** How the CLI authenticates: the headers of each request (a static token today; fetched tokens may refresh). */
-export interface Credentials {
-  headers(): Promise<Record<string, string>>;
-}
-
-/** The credential options every command takes. */
+/** The credential options every command takes (the same names as the other CLIs'). */
 export const CREDENTIAL_OPTIONS = { token: { type: 'string' } } as const;
 
-/** The credentials of the command line: --token, else DICOMWEB_TOKEN, else none. */
-export function credentialsOf(values: { readonly token?: string }, env: NodeJS.ProcessEnv): Credentials {
-  const token = values.token ?? env.DICOMWEB_TOKEN;
-  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
-  return { headers: async () => headers };
+/** The values of CREDENTIAL_OPTIONS. */
+export interface CredentialFlags {
+  readonly token?: string | undefined;
+}
+
+/**
+ * A fetch that authenticates every request as the command line says: `Authorization: Bearer` with
+ * --token, else DICOMWEB_TOKEN, else nothing. The one place credentials are read, so other kinds
+ * (a client credentials grant) come in here; a bad combination throws ClientsUsageError.
+ */
+export function credentialsFetch(flags: CredentialFlags, env: NodeJS.ProcessEnv, fetchFn: typeof fetch): typeof fetch {
+  const token = flags.token ?? env.DICOMWEB_TOKEN;
+  if (!token) return fetchFn;
+  return (input, init = {}) =>
+    fetchFn(input, { ...init, headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${token}` } });
 }
 
 export type ClientsCommand =
@@ -44,11 +49,11 @@ export type ClientsCommand =
 export interface ParsedArgs {
   readonly command: ClientsCommand;
   readonly url: string;
-  readonly credentials: Credentials;
+  readonly credentials: CredentialFlags;
   readonly json: boolean;
 }
 
-export function parseClientsArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ParsedArgs {
+export function parseClientsArgs(argv: readonly string[]): ParsedArgs {
   let parsed;
   try {
     parsed = parseArgs({
@@ -96,7 +101,7 @@ export function parseClientsArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     default:
       throw new ClientsUsageError(verb === undefined ? 'a command is required' : `unknown command "${verb}"`);
   }
-  return { command, url, credentials: credentialsOf(values, env), json: values.json === true };
+  return { command, url, credentials: { token: values.token }, json: values.json === true };
 }
 
 /** The archive refused the request: its status and the Status Report's text. */
@@ -126,15 +131,17 @@ export async function main(
     return 0;
   }
   let args: ParsedArgs;
+  let fetchFn: typeof fetch;
   try {
-    args = parseClientsArgs(argv, deps.env ?? process.env);
+    args = parseClientsArgs(argv);
+    fetchFn = credentialsFetch(args.credentials, deps.env ?? process.env, deps.fetch ?? fetch);
   } catch (err) {
     if (!(err instanceof ClientsUsageError)) throw err;
     io.stderr.write(`${err.message}\n${USAGE}\n`);
     return 2;
   }
   try {
-    await run(args, io, deps.fetch ?? fetch);
+    await run(args, io, fetchFn);
     return 0;
   } catch (err) {
     if (!(err instanceof ArchiveRefusal)) throw err;
@@ -143,9 +150,9 @@ export async function main(
   }
 }
 
-async function run({ command, url, credentials, json }: ParsedArgs, io: Terminal, fetchFn: typeof fetch): Promise<void> {
+async function run({ command, url, json }: ParsedArgs, io: Terminal, fetchFn: typeof fetch): Promise<void> {
   const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
-    const headers: Record<string, string> = { Accept: 'application/json', ...(await credentials.headers()) };
+    const headers: Record<string, string> = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let response: Response;
     try {

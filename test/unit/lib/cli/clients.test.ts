@@ -3,7 +3,7 @@
  * prints, its exit codes; the credential from --token or DICOMWEB_TOKEN.
  */
 import { describe, expect, it } from 'vitest';
-import { credentialsOf, main, parseClientsArgs } from '../../../../lib/cli/clients';
+import { credentialsFetch, main, parseClientsArgs } from '../../../../lib/cli/clients';
 
 interface Sent {
   url: string;
@@ -123,9 +123,17 @@ describe('npm run clients', () => {
   });
 
   it('takes the credential from --token, else DICOMWEB_TOKEN, else sends none', async () => {
-    expect(await credentialsOf({ token: 'flag' }, { DICOMWEB_TOKEN: 'env' }).headers()).toEqual({ Authorization: 'Bearer flag' });
-    expect(await credentialsOf({}, { DICOMWEB_TOKEN: 'env' }).headers()).toEqual({ Authorization: 'Bearer env' });
-    expect(await credentialsOf({}, {}).headers()).toEqual({});
+    const authorization = async (flags: { token?: string }, env: NodeJS.ProcessEnv) => {
+      const { sent, fetchFn } = answering(200, { clients: [] });
+      await credentialsFetch(flags, env, fetchFn)('http://x/admin/clients', { headers: { Accept: 'application/json' } });
+      return sent[0]!.headers;
+    };
+    expect(await authorization({ token: 'flag' }, { DICOMWEB_TOKEN: 'env' })).toEqual({
+      Accept: 'application/json',
+      Authorization: 'Bearer flag',
+    });
+    expect(await authorization({}, { DICOMWEB_TOKEN: 'env' })).toEqual({ Accept: 'application/json', Authorization: 'Bearer env' });
+    expect(await authorization({}, {})).toEqual({ Accept: 'application/json' });
     expect(parseClientsArgs(['list']).url).toBe('http://127.0.0.1:8080');
   });
 });
