@@ -134,6 +134,49 @@ describe('ClientsService.add', () => {
   });
 });
 
+describe('ClientsService.add with arbitrary bodies', () => {
+  /** A small deterministic generator (mulberry32), so a failure replays. */
+  function random(seed: number): () => number {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const pieces = [
+    '{',
+    '}',
+    '[',
+    ']',
+    '"name"',
+    '"scopes"',
+    ':',
+    ',',
+    '"pacs"',
+    '"read"',
+    'null',
+    '1e999',
+    '"\\u0000"',
+    '\xff',
+    ' ',
+    'true',
+  ];
+
+  it('answers every malformed body with a 4xx Status Report, never another error', async () => {
+    const { service } = setup();
+    const next = random(21);
+    for (let i = 0; i < 500; i++) {
+      const text = Array.from({ length: Math.floor(next() * 12) }, () => pieces[Math.floor(next() * pieces.length)]).join('');
+      const outcome = await service.add(addRequest(text)).then(
+        (r) => r.status,
+        (e: unknown) => (e instanceof DicomwebError ? e.status : e),
+      );
+      expect([201, 400], text).toContain(outcome);
+    }
+  });
+});
+
 describe('ClientsService.list and revoke', () => {
   it('lists the clients oldest first without their hashes', async () => {
     const { service } = setup(['2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z']);
