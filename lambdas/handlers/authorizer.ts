@@ -11,7 +11,6 @@ import { createAuthenticator, type Authenticator } from '../auth/authenticate';
 import { toAuthorizerContext } from '../auth/authorizer-context';
 import type { Config } from '../config';
 import { UnauthorizedError } from '../dicomweb/errors';
-import { optionalClientStore } from '../storage/factory/client-store';
 import type { ClientStore } from '../storage/ports';
 import { functionServices } from './function-services';
 
@@ -62,5 +61,5 @@ export function authorizerHandler(getServices: () => AuthorizerServices) {
   };
 }
 
-/** The clients table when CLIENTS_TABLE_NAME is set (AUTH=api-keys); nothing else of the archive. */
-export const handler = authorizerHandler(functionServices((cfg) => ({ clientStore: optionalClientStore(cfg) })));
+/** Nothing of the archive but the configuration and, with CLIENTS_TABLE_NAME, the API key clients (functionServices). */
+export const handler = authorizerHandler(functionServices(() => ({})));
