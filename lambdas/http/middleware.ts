@@ -1,15 +1,17 @@
 /**
  * The one middleware chain of every function: header normalisation first, then the CORS preflight
- * answer (before any credential check), the optional bearer token check, the operation, and the error mapping last. Errors become responses
- * here and nowhere else.
+ * answer (before any credential check), authentication and authorization, the operation, and the error
+ * mapping last. Errors become responses here and nowhere else.
  */
-import { timingSafeEqual } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { DicomwebError, UnauthorizedError } from '../dicomweb/errors';
+import { authorize, checksCredentials, createAuthenticator, type Authenticator } from '../auth/authenticate';
+import { fromAuthorizerContext } from '../auth/authorizer-context';
+import { DicomwebError } from '../dicomweb/errors';
+import type { ClientStore } from '../storage/ports';
 import { InvalidKeySegmentError, StorageUnavailableError } from '../storage/errors';
-import type { FunctionGroup, Transaction } from './routes';
-import { allowedMethods, functionGroups, routes as allRoutes } from './routes';
+import type { FunctionGroup, Route, Transaction } from './routes';
+import { allowedMethods, functionGroups, requiredScope, routes as allRoutes } from './routes';
 import type { DicomwebResponse } from '../dicomweb/messages';
 import type { DicomwebRequest } from './request';
 import type { ProxyResult } from './proxy';
@@ -39,23 +41,45 @@ export const httpHeaderNormalizer = (): middy.MiddlewareObj<APIGatewayProxyEvent
   },
 });
 
-function tokensEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+/** The Authenticator of each archive's services (the embedded runtime runs several in one process). */
+const authenticators = new WeakMap<object, Authenticator>();
+
+function authenticatorOf(services: AuthServices): Authenticator {
+  let authenticator = authenticators.get(services);
+  if (!authenticator) {
+    authenticator = createAuthenticator(services.config, { clientStore: services.clientStore });
+    authenticators.set(services, authenticator);
+  }
+  return authenticator;
 }
 
-/** Optional bearer token (embedded runtime; in AWS the API's authorizer does this). */
-export const bearerToken = (opts: { token: () => string | undefined }): middy.MiddlewareObj<APIGatewayProxyEvent> => ({
-  before: (request) => {
-    const expected = opts.token();
-    if (!expected) return;
-    const given = /^Bearer\s+(.+)$/i.exec(request.event.headers?.authorization ?? '')?.[1];
-    if (!given || !tokensEqual(given, expected)) {
-      const error = new UnauthorizedError('a valid bearer token is required');
-      error.headers['WWW-Authenticate'] = 'Bearer';
-      throw error;
-    }
+/** What the authentication middleware reads of the services. */
+export interface AuthServices {
+  readonly config: Config;
+  /** API key clients (AUTH=api-keys). */
+  readonly clientStore?: ClientStore;
+}
+
+/**
+ * Authentication, then authorization (docs/security.md), after the CORS preflight: with AUTH none or
+ * iam nothing (API Gateway checked SigV4); else the context of our API Gateway authorizer when the
+ * event carries one, otherwise the Authorization header checked here (embedded runtime). Then the
+ * route's scope (routes.ts requiredScope) must be among the principal's, else 403.
+ */
+export const authentication = (opts: {
+  getServices: () => AuthServices;
+  routeOf: (event: APIGatewayProxyEvent) => Route | undefined;
+}): middy.MiddlewareObj<APIGatewayProxyEvent> => ({
+  before: async (request) => {
+    const services = opts.getServices();
+    if (!checksCredentials(services.config)) return;
+    const { event } = request;
+    const principal =
+      fromAuthorizerContext(event.requestContext?.authorizer) ??
+      (await authenticatorOf(services).authenticate(event.headers?.authorization));
+    const route = opts.routeOf(event);
+    // A route this function does not serve fails later; until then it needs the strongest scope.
+    authorize(principal, route ? requiredScope(route) : 'admin', services.config.oidcScopePrefix);
   },
 });
 
@@ -135,15 +159,16 @@ export const corsPreflight = (opts: {
 export function dicomwebHandler<G extends FunctionGroup, S extends object>(
   group: G,
   operations: Operations<G, S>,
-  getServices: () => S & { readonly config: Config },
+  getServices: () => S & AuthServices,
 ) {
   const spec = functionGroups[group];
   const corsAllowedOrigins = () => getServices().config.corsAllowedOrigins;
-  const routes = new Map<string, Transaction<G>>();
-  for (const r of allRoutes) if (r.group === group) routes.set(`${r.method} ${r.path}`, r.transaction as Transaction<G>);
+  const routes = new Map<string, Route>();
+  for (const r of allRoutes) if (r.group === group) routes.set(`${r.method} ${r.path}`, r);
+  const routeOf = (event: APIGatewayProxyEvent) => routes.get(`${event.httpMethod.toUpperCase()} ${event.resource}`);
 
   const core = async (event: APIGatewayProxyEvent, context?: Context): Promise<ProxyResult> => {
-    const transaction = routes.get(`${event.httpMethod.toUpperCase()} ${event.resource}`);
+    const transaction = routeOf(event)?.transaction as Transaction<G> | undefined;
     const operation = transaction ? operations[transaction] : undefined;
     if (!operation) throw new Error(`no operation for ${event.httpMethod} ${event.resource} in ${group}`);
     const services = getServices();
@@ -159,6 +184,6 @@ export function dicomwebHandler<G extends FunctionGroup, S extends object>(
   return middy<APIGatewayProxyEvent, ProxyResult, Error, Context>(core, { streamifyResponse: streamify, timeoutEarlyInMillis: 0 })
     .use(httpHeaderNormalizer())
     .use(corsPreflight({ corsAllowedOrigins }))
-    .use(bearerToken({ token: () => getServices().config.authToken }))
+    .use(authentication({ getServices, routeOf }))
     .use(httpErrorHandler({ streaming: spec.streaming, corsAllowedOrigins }));
 }

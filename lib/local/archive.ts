@@ -75,8 +75,28 @@ async function ensureNameTerms(dynamodbEndpoint: string, indexShards: number): P
   }
 }
 
+/** True for the loopback interface (127.0.0.0/8, ::1, localhost): reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * Without a credential check (AUTH none, or iam, which only API Gateway can check), the archive is
+ * open to whoever reaches it: bind loopback only.
+ */
+function refuseOpenBinding(config: Config, host: string | undefined): void {
+  if (host === undefined || isLoopbackHost(host) || config.auth.some((m) => m !== 'none' && m !== 'iam')) return;
+  throw new Error(
+    `HOST=${host} exposes the archive beyond this machine, and AUTH=${config.auth.join(',')} checks no credential: ` +
+      'set AUTH (token with AUTH_TOKEN, api-keys, or oidc with OIDC_ISSUER and OIDC_AUDIENCE), or bind 127.0.0.1',
+  );
+}
+
 export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchive> {
   const dataDir = path.resolve(opts.dataDir);
+  // Checked before anything starts (the configuration is read again below, with the emulators' endpoints).
+  refuseOpenBinding(loadConfig({ BUCKET_NAME: LOCAL_BUCKET, TABLE_NAME: LOCAL_TABLE, AWS_REGION: 'us-east-1', ...opts.env }), opts.host);
   const emulators = await startEmulatorThread({ dataDir, bucketName: LOCAL_BUCKET, tableName: LOCAL_TABLE });
   try {
     const config = loadConfig({

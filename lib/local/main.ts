@@ -4,12 +4,19 @@
  *   PORT       HTTP port (default 8080), bound to 127.0.0.1 (HOST to change)
  *   DESTINATIONS_FILE  SEND-RS destination registry (default ${DATA_DIR}/destinations.json)
  *   DIMSE_PORT, DIMSE_AET  DIMSE gateway port and AE Title (default 11112, ARCHIVE), bound like PORT
+ *   AUTH       none (default; loopback only), token (AUTH_TOKEN), api-keys, oidc (OIDC_ISSUER, OIDC_AUDIENCE,
+ *              OIDC_SCOPE_PREFIX, OIDC_JWKS_URI); see lambdas/config.ts
  *   any other variable of lambdas/config.ts (e.g. AUTH_TOKEN, MAX_REQUEST_BYTES, SEND_BATCH_SIZE)
  */
 import { startArchive } from './archive';
 
 const passThrough = [
+  'AUTH',
   'AUTH_TOKEN',
+  'OIDC_ISSUER',
+  'OIDC_AUDIENCE',
+  'OIDC_SCOPE_PREFIX',
+  'OIDC_JWKS_URI',
   'PUBLIC_BASE_URL',
   'MAX_REQUEST_BYTES',
   'MAX_RESPONSE_BYTES',

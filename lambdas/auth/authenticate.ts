@@ -1,0 +1,142 @@
+/**
+ * Who a request speaks for, from its Authorization header, by the mechanisms of AUTH
+ * (docs/security.md): the static AUTH_TOKEN ('token', every scope), per-client API keys ('api-keys',
+ * the ClientStore), OAuth 2.0 access tokens of an OIDC issuer ('oidc'). The same code runs in the API
+ * Gateway authorizer and, where there is none (embedded runtime, preflight-free OPTIONS), in every
+ * function. Then `authorize` checks the scope a route needs.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { AuthMechanism, Config } from '../config';
+import { ForbiddenError } from '../dicomweb/errors';
+import type { ClientStore } from '../storage/ports';
+import { looksLikeApiKey, parseApiKey, secretMatches } from './api-keys';
+import { parseAuthorization, REALM, unauthorized, type Credential } from './credentials';
+import { oidcVerifier } from './oidc-verifier';
+import { SCOPES, SCOPE_DESCRIPTIONS, type Scope } from './scopes';
+
+export type CredentialMechanism = Exclude<AuthMechanism, 'none' | 'iam'>;
+
+export interface Principal {
+  readonly mechanism: CredentialMechanism;
+  /** The token's `sub` (or `client_id`), the API key's id, or "static-token"; never the credential itself. */
+  readonly principal: string;
+  readonly scopes: readonly Scope[];
+  /** Epoch seconds after which the result must not be trusted. */
+  readonly expiresAt: number;
+}
+
+export interface Authenticator {
+  /** The principal of an Authorization header; UnauthorizedError (401) or ServiceUnavailableError (503). */
+  authenticate(authorization: string | undefined): Promise<Principal>;
+}
+
+export interface AuthenticatorOptions {
+  readonly clientStore?: ClientStore;
+  /** Epoch milliseconds; Date.now by default. */
+  readonly now?: () => number;
+  /** Most cached results kept (oldest dropped first); 1000 by default. */
+  readonly cacheSize?: number;
+}
+
+/** A result is reused for at most this long: revoking a key takes effect within it. */
+const CACHE_SECONDS = 60;
+/** How long the result of a credential without expiry (static token, API key) may be trusted downstream. */
+const NON_EXPIRING_SECONDS = 600;
+
+/** True when requests carry a credential this module checks (not 'none', not 'iam'). */
+export function checksCredentials(config: Pick<Config, 'auth'>): boolean {
+  return !config.auth.includes('none') && !config.auth.includes('iam');
+}
+
+export function createAuthenticator(config: Config, opts: AuthenticatorOptions = {}): Authenticator {
+  const now = opts.now ?? Date.now;
+  const nowSeconds = () => Math.floor(now() / 1000);
+  const enabled = (m: CredentialMechanism) => config.auth.includes(m);
+  const oidc = enabled('oidc')
+    ? oidcVerifier({
+        issuer: config.oidcIssuer!,
+        audiences: config.oidcAudience,
+        scopePrefix: config.oidcScopePrefix,
+        jwksUri: config.oidcJwksUri,
+      })
+    : undefined;
+  const cache = boundedCache<Principal>(opts.cacheSize ?? 1000);
+
+  async function apiKey(key: string, user: string | undefined): Promise<Principal> {
+    if (!enabled('api-keys')) throw unauthorized('this archive does not accept API keys', 'invalid_token');
+    const parsed = parseApiKey(key);
+    if (!parsed) throw unauthorized('the API key is malformed (dwk_<id>_<secret>)', 'invalid_token');
+    if (!opts.clientStore) throw new Error('AUTH=api-keys without a client store');
+    const client = await opts.clientStore.get(parsed.id);
+    if (!client || !secretMatches(parsed.secret, client.secretHash)) throw unauthorized('the API key is not valid', 'invalid_token');
+    if (client.revokedAt) throw unauthorized('the API key has been revoked', 'invalid_token');
+    // HTTP Basic: a user name, when given, must be the client's (RFC 7617 2 allows an empty one).
+    if (user && user !== client.name) throw unauthorized("the Basic user name is not the API key's client name", 'invalid_token');
+    const scopes = SCOPES.filter((s) => client.scopes.includes(s));
+    return { mechanism: 'api-keys', principal: client.id, scopes, expiresAt: nowSeconds() + NON_EXPIRING_SECONDS };
+  }
+
+  async function check(credential: Credential): Promise<Principal> {
+    if (credential.scheme === 'basic') {
+      if (looksLikeApiKey(credential.password)) return apiKey(credential.password, credential.user);
+      throw unauthorized('HTTP Basic is accepted only with an API key as the password', 'invalid_token');
+    }
+    const { token } = credential;
+    // A key never reaches the JWT verifier (nor the static token compare).
+    if (looksLikeApiKey(token)) return apiKey(token, undefined);
+    if (enabled('token') && config.authToken && constantTimeEqual(token, config.authToken)) {
+      return { mechanism: 'token', principal: 'static-token', scopes: [...SCOPES], expiresAt: nowSeconds() + NON_EXPIRING_SECONDS };
+    }
+    if (oidc) {
+      const verified = await oidc.verify(token);
+      return { mechanism: 'oidc', principal: verified.subject, scopes: verified.scopes, expiresAt: verified.expiresAt };
+    }
+    throw unauthorized('the bearer token is not valid', 'invalid_token');
+  }
+
+  return {
+    async authenticate(authorization) {
+      const credential = parseAuthorization(authorization);
+      const key = createHash('sha256').update(authorization!).digest('hex');
+      const t = nowSeconds();
+      const cached = cache.get(key);
+      if (cached && cached.until > t) return cached.value;
+      const principal = await check(credential);
+      if (principal.expiresAt <= t) throw unauthorized('the credential has expired', 'invalid_token');
+      cache.set(key, principal, Math.min(principal.expiresAt, t + CACHE_SECONDS));
+      return principal;
+    },
+  };
+}
+
+/**
+ * 403 unless the principal holds `scope`, naming the scope required (RFC 6750 3.1 insufficient_scope,
+ * with the scope as the token spells it, prefix included).
+ */
+export function authorize(principal: Pick<Principal, 'scopes'>, scope: Scope, scopePrefix = ''): void {
+  if (principal.scopes.includes(scope)) return;
+  const held = principal.scopes.length ? principal.scopes.join(' ') : 'none';
+  const error = new ForbiddenError(`this request needs the "${scope}" scope (${SCOPE_DESCRIPTIONS[scope]}); the credential holds: ${held}`);
+  error.headers['WWW-Authenticate'] = `Bearer realm="${REALM}", error="insufficient_scope", scope="${scopePrefix}${scope}"`;
+  throw error;
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  // Compare digests so neither the length nor the content of the expected token leaks through timing.
+  const x = createHash('sha256').update(a).digest();
+  const y = createHash('sha256').update(b).digest();
+  return timingSafeEqual(x, y);
+}
+
+/** A map of at most `size` entries, each valid until an epoch second; the oldest entry goes first. */
+function boundedCache<T>(size: number) {
+  const entries = new Map<string, { value: T; until: number }>();
+  return {
+    get: (key: string) => entries.get(key),
+    set(key: string, value: T, until: number) {
+      entries.delete(key);
+      entries.set(key, { value, until });
+      while (entries.size > size) entries.delete(entries.keys().next().value!);
+    },
+  };
+}
