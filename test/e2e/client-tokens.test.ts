@@ -13,6 +13,7 @@ import { newUid } from '../../lambdas/dicom/uid';
 import { CMoveRequest, Client } from '../../lambdas/dimse/lib';
 import { decodeSendRequestResponse, SendStatus } from '../../lambdas/send/response-module';
 import { main as send } from '../../lib/cli/send';
+import { main as smoke } from '../../lib/cli/smoke';
 import { makeStudy } from '../support/dicom-factory';
 import { DICOM_JSON, stowBody, tempArchive } from '../support/http';
 import { startOidcProvider, type TestOidcProvider } from '../support/oidc-provider';
@@ -54,7 +55,7 @@ beforeAll(async () => {
     registry,
     JSON.stringify({
       destinations: [
-        { url: `${b.url}/studies`, auth: { ...oauth2, clientSecret: idp.machineClient.secret } },
+        { url: b.url, auth: { ...oauth2, clientSecret: idp.machineClient.secret } },
         // The same archive under another path, with a wrong secret: Deliver cannot get a token.
         { url: `${b.url}/wrong-secret`, auth: { ...oauth2, clientSecret: 'not-the-secret' } },
       ],
@@ -78,7 +79,7 @@ beforeAll(async () => {
   });
   await writeFile(
     path.join(p.dataDir, 'destinations.json'),
-    JSON.stringify({ destinations: [{ url: `${b.url}/studies`, aeTitle: 'BWEB', host: '127.0.0.1', port: 9, subOperations: ['stow'] }] }),
+    JSON.stringify({ destinations: [{ url: b.url, aeTitle: 'BWEB', host: '127.0.0.1', port: 9, subOperations: ['stow'] }] }),
   );
   for (const study of [forCli, forDeliver, forMove]) {
     const { body, contentType } = stowBody(study.instances.map((i) => i.bytes));
@@ -114,7 +115,7 @@ describe('(a) npm run send --client-credentials', () => {
     '--origin',
     a.url,
     '--destination',
-    `${b.url}/studies`,
+    b.url,
     '--study',
     study.studyInstanceUID,
     '--no-progress',
@@ -137,6 +138,7 @@ describe('(a) npm run send --client-credentials', () => {
     const term = terminal();
     expect(await send(args(forCli), term.io, { env: {} })).toBe(1);
     expect(term.stderr()).toMatch(/answered 401/);
+    expect(term.stderr()).toContain('check: --token (or DICOMWEB_TOKEN), or --client-credentials with --token-url');
   });
 
   it('a wrong client secret: exit 1 saying the token endpoint refused the client, the secret not shown', async () => {
@@ -149,6 +151,19 @@ describe('(a) npm run send --client-credentials', () => {
     expect(term.stderr()).toContain('invalid_client: the client id or secret is not accepted');
     expect(term.stderr()).not.toContain('not-the-secret');
   });
+});
+
+describe('(a) npm run smoke --client-credentials', () => {
+  it('every step green against A, the study verified at B with the same tokens', async () => {
+    const term = terminal();
+    const env = { DICOMWEB_CLIENT_ID: idp.machineClient.clientId, DICOMWEB_CLIENT_SECRET: idp.machineClient.secret, NO_COLOR: '1' };
+    const argv = ['--url', a.url, '--destination', b.url, '--verify-destination', '--max-wait', '20'];
+    const cc = ['--client-credentials', '--token-url', `${idp.issuer}/token`, '--scope', 'read write delete send'];
+    const code = await smoke([...argv, ...cc], term.io, { env });
+    expect(code, term.stdout()).toBe(0);
+    expect(term.stdout()).toContain('(auth: client-credentials)');
+    expect(term.stdout()).toMatch(/all \d+ steps that ran passed/);
+  }, 30_000);
 });
 
 /** Send (Sup 248 10.X) from A, then Check Send Result (10.Y) until it is final. */
@@ -172,7 +187,7 @@ async function sendFromA(study: Study, destination: string) {
 
 describe('(b) Deliver to an oauth2 destination', () => {
   it('a Send from A to B completes: Check Send Result 0000, B has every instance', async () => {
-    const result = await sendFromA(forDeliver, `${b.url}/studies`);
+    const result = await sendFromA(forDeliver, b.url);
     expect(result).toMatchObject({ status: SendStatus.Success, completed: 4, failed: 0, warning: 0 });
     expect(await instancesIn(b, forDeliver)).toBe(4);
   }, 30_000);
