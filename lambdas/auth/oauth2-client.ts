@@ -119,8 +119,8 @@ export function clientCredentialsAuthorization(
 /**
  * A fetch that sets the Authorization header of `source` on every request and, when the server
  * answers 401 (RFC 6750 3.1 invalid_token: expired or revoked), refreshes the credential and sends
- * the request once more. Bodies are strings or bytes (sent twice at most). A header given by the
- * caller is kept.
+ * the request once more, when its body can be sent twice (none, a string, bytes, a form). A header
+ * given by the caller is kept.
  */
 export function authorizingFetch(source: AuthorizationSource, doFetch: typeof fetch = fetch): typeof fetch {
   return async (input, init = {}) => {
@@ -132,10 +132,14 @@ export function authorizingFetch(source: AuthorizationSource, doFetch: typeof fe
       return doFetch(input, { ...init, headers });
     };
     const first = await send();
-    if (first.status !== 401 || new Headers(init.headers).has('authorization') || !source.refresh()) return first;
+    if (first.status !== 401 || new Headers(init.headers).has('authorization') || !resendable(init.body) || !source.refresh()) return first;
     await discard(first);
     return send();
   };
+}
+
+function resendable(body: RequestInit['body']): boolean {
+  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array || body instanceof URLSearchParams;
 }
 
 /** RFC 6749 4.4.2 / 4.4.3: one token request; its failures are TokenRequestErrors. */

@@ -137,6 +137,15 @@ describe('client credentials (RFC 6749 4.4)', () => {
     expect(resourceAuthorizations).toEqual(['Bearer tok-1', 'Bearer tok-2']);
   });
 
+  it('does not send a stream body twice: the 401 is the answer', async () => {
+    const get = authorizingFetch(clientCredentialsAuthorization(credentials()));
+    valid = { has: () => false, add: () => undefined } as unknown as Set<string>;
+    const body = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode('x')), c.close()) });
+    const res = await get(`${base}/resource`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(401);
+    expect(resourceAuthorizations).toEqual(['Bearer tok-1']);
+  });
+
   it('shares one token request among concurrent callers', async () => {
     const source = clientCredentialsAuthorization(credentials());
     const headers = await Promise.all([source.authorization(), source.authorization(), source.authorization()]);
