@@ -28,6 +28,7 @@ let p: Archive;
 let registryDir: string;
 const forCli = makeStudy({ series: 1, instancesPerSeries: 3, patientID: `CC-CLI-${Date.now()}` });
 const forDeliver = makeStudy({ series: 2, instancesPerSeries: 2, patientID: `CC-DELIVER-${Date.now()}` });
+const forPost = makeStudy({ series: 1, instancesPerSeries: 2, patientID: `CC-POST-${Date.now()}` });
 const forMove = makeStudy({ series: 1, instancesPerSeries: 2, patientID: `CC-MOVE-${Date.now()}` });
 
 async function bearer(scope: string): Promise<string> {
@@ -44,7 +45,8 @@ async function instancesIn(archive: Archive, study: Study): Promise<number> {
 }
 
 beforeAll(async () => {
-  idp = await startOidcProvider();
+  // The provider's second client authenticates with client_secret_post; here it may only write.
+  idp = await startOidcProvider({ readOnlyScopes: 'write' });
   const oidc = { AUTH: 'oidc', OIDC_ISSUER: idp.issuer, OIDC_AUDIENCE: idp.audience };
   b = await tempArchive({ env: oidc });
   registryDir = await mkdtemp(path.join(os.tmpdir(), 'client-tokens-'));
@@ -56,6 +58,18 @@ beforeAll(async () => {
     JSON.stringify({
       destinations: [
         { url: b.url, auth: { ...oauth2, clientSecret: idp.machineClient.secret } },
+        // B's Studies service by its own URL: the client that authenticates in the request body.
+        {
+          url: `${b.url}/studies`,
+          auth: {
+            type: 'oauth2',
+            tokenUrl: `${idp.issuer}/token`,
+            clientId: idp.readOnlyClient.clientId,
+            clientSecret: idp.readOnlyClient.secret,
+            scope: 'write',
+            tokenEndpointAuthMethod: 'client_secret_post',
+          },
+        },
         // The same archive under another path, with a wrong secret: Deliver cannot get a token.
         { url: `${b.url}/wrong-secret`, auth: { ...oauth2, clientSecret: 'not-the-secret' } },
       ],
@@ -81,7 +95,7 @@ beforeAll(async () => {
     path.join(p.dataDir, 'destinations.json'),
     JSON.stringify({ destinations: [{ url: b.url, aeTitle: 'BWEB', host: '127.0.0.1', port: 9, subOperations: ['stow'] }] }),
   );
-  for (const study of [forCli, forDeliver, forMove]) {
+  for (const study of [forCli, forDeliver, forPost, forMove]) {
     const { body, contentType } = stowBody(study.instances.map((i) => i.bytes));
     const stored = await fetch(`${a.url}/studies`, {
       method: 'POST',
@@ -190,6 +204,12 @@ describe('(b) Deliver to an oauth2 destination', () => {
     const result = await sendFromA(forDeliver, b.url);
     expect(result).toMatchObject({ status: SendStatus.Success, completed: 4, failed: 0, warning: 0 });
     expect(await instancesIn(b, forDeliver)).toBe(4);
+  }, 30_000);
+
+  it('the same with client_secret_post: Check Send Result 0000', async () => {
+    const result = await sendFromA(forPost, `${b.url}/studies`);
+    expect(result).toMatchObject({ status: SendStatus.Success, completed: 2, failed: 0, warning: 0 });
+    expect(await instancesIn(b, forPost)).toBe(2);
   }, 30_000);
 
   it('a destination whose client secret is wrong: every sub-operation failed (A702)', async () => {
