@@ -11,6 +11,7 @@ import { createAuthenticator, type Authenticator } from '../auth/authenticate';
 import { toAuthorizerContext } from '../auth/authorizer-context';
 import type { Config } from '../config';
 import { UnauthorizedError } from '../dicomweb/errors';
+import { optionalClientStore } from '../storage/factory/client-store';
 import type { ClientStore } from '../storage/ports';
 import { functionServices } from './function-services';
 
@@ -61,4 +62,5 @@ export function authorizerHandler(getServices: () => AuthorizerServices) {
   };
 }
 
-export const handler = authorizerHandler(functionServices(() => ({})));
+/** The clients table when CLIENTS_TABLE_NAME is set (AUTH=api-keys); nothing else of the archive. */
+export const handler = authorizerHandler(functionServices((cfg) => ({ clientStore: optionalClientStore(cfg) })));

@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { CORS_EXPOSED_HEADERS } from '../../lambdas/http/cors';
 import { functionGroups, routes, type FunctionGroup } from '../../lambdas/http/routes';
 import { DicomwebFunction, pascal, type FunctionEnvironment } from './dicomweb-function';
+import type { ApiClientsTable } from './clients-table';
 import type { ArchiveLogs } from './logs';
 import type { ArchiveStorage } from './storage';
 import { protectStage } from './waf';
@@ -71,6 +72,11 @@ export class UnauthenticatedApiError extends Error {
 
 export interface DicomwebApiProps {
   readonly storage: ArchiveStorage;
+  /**
+   * The API key clients: every function verifies keys from it (read), the admin function manages it;
+   * CLIENTS_TABLE_NAME is set on every function.
+   */
+  readonly clients?: ApiClientsTable;
   readonly logs: ArchiveLogs;
   readonly authorization?: ApiAuthorization;
   /** Required with authorization 'none', as a deliberate confirmation. */
@@ -166,6 +172,8 @@ const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: Arc
     storage.grantIndexWrite(policy);
     storage.grantObjectRead(policy, 'send-requests/*');
   },
+  // API key clients only (the clients table, granted below): no bucket, no archive table.
+  admin: () => undefined,
 };
 
 /**
@@ -220,6 +228,7 @@ export class DicomwebApi extends Construct {
     const environment: FunctionEnvironment = {
       ...props.environment,
       ...(corsAllowedOrigins.length ? { CORS_ALLOWED_ORIGINS: corsAllowedOrigins.join(',') } : {}),
+      ...(props.clients ? { CLIENTS_TABLE_NAME: props.clients.table.tableName } : {}),
       BUCKET_NAME: props.storage.bucket.bucketName,
       TABLE_NAME: props.storage.table.tableName,
     };
@@ -238,6 +247,8 @@ export class DicomwebApi extends Construct {
         projectRoot: props.projectRoot,
       });
       grants[group](fn, props.storage);
+      if (group === 'admin') props.clients?.grantManage(fn.policy);
+      else props.clients?.grantVerify(fn.policy);
       extras?.grant?.(fn.policy);
       functions[group] = fn;
       integrations[group] = new apigateway.LambdaIntegration(fn, {

@@ -14,7 +14,7 @@ describe('bearer token (AUTH_TOKEN)', () => {
   it('[common.401] 401 without or with a wrong token, 200/204 with the right one', async () => {
     const none = await fetch(`${archive.url}/studies`);
     expect(none.status).toBe(401);
-    expect(none.headers.get('www-authenticate')).toBe('Bearer');
+    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="dicomweb"');
     expect(((await none.json()) as any).status).toBe(401);
     expect((await fetch(`${archive.url}/studies`, { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
     expect((await fetch(`${archive.url}/studies`, { headers: { Authorization: 'Bearer local-secret' } })).status).toBe(204);
