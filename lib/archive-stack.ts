@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { ArchiveAlarms } from './constructs/alarms';
 import { authorizationFromContext, oidcSettingsFromContext, type ApiAuthorization, type OidcSettings } from './auth-context';
 import { ArchiveContextError } from './context-error';
+import { ApiClientsTable } from './constructs/clients-table';
 import { DicomwebApi } from './constructs/api';
 import { DimseGateway, dimseSettingsFromContext } from './constructs/dimse-gateway';
 import { ArchiveLogs } from './constructs/logs';
@@ -191,6 +192,8 @@ export class ArchiveStack extends Stack {
   readonly settings: ArchiveSettings;
   readonly logs: ArchiveLogs;
   readonly storage: ArchiveStorage;
+  /** The API key clients' table: whatever verifies keys (the API's functions, an authorizer) reads it. */
+  readonly clients: ApiClientsTable;
   readonly send: SendWorkflow;
   readonly dicomweb: DicomwebApi;
   readonly alarms: ArchiveAlarms;
@@ -204,6 +207,7 @@ export class ArchiveStack extends Stack {
 
     this.logs = new ArchiveLogs(this, 'Logs', { retainData });
     this.storage = new ArchiveStorage(this, 'Storage', { retainData });
+    this.clients = new ApiClientsTable(this, 'Clients', { retainData });
     const settings = this.settings;
     const environment = settings.indexShards ? { INDEX_SHARDS: String(settings.indexShards) } : {};
     this.send = new SendWorkflow(this, 'Send', {
@@ -227,6 +231,7 @@ export class ArchiveStack extends Stack {
     });
     this.dicomweb = new DicomwebApi(this, 'Dicomweb', {
       storage: this.storage,
+      clients: this.clients,
       logs: this.logs,
       authorization: settings.authorization,
       oidc: settings.oidc,
@@ -288,6 +293,7 @@ export class ArchiveStack extends Stack {
     });
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
+    new CfnOutput(this, 'ClientsTableName', { value: this.clients.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'CloudWatch alarms of the archive: subscribe here',
       value: this.alarms.topic.topicArn,

@@ -5,7 +5,10 @@
  *   DIMSE_PORT           TCP port (default 11112)
  *   DIMSE_HOST           listen address (default 127.0.0.1 embedded; 0.0.0.0 in the container)
  *   DIMSE_MOVE_PROXY_ORIGIN  Proxy Option: SEND-RS origin server (service root URL) that serves every C-MOVE
- *   DIMSE_MOVE_PROXY_TOKEN   bearer token for that origin server
+ *   DIMSE_MOVE_PROXY_TOKEN   bearer token for that origin server (static), or client credentials:
+ *   DIMSE_MOVE_PROXY_TOKEN_URL, DIMSE_MOVE_PROXY_CLIENT_ID, DIMSE_MOVE_PROXY_CLIENT_SECRET
+ *                            OAuth 2.0 client credentials grant (RFC 6749 4.4) for that origin server
+ *   DIMSE_MOVE_PROXY_SCOPE   scope asked for with the client credentials (default: the server's)
  *   DIMSE_MOVE_PROXY_MAX_WAIT_SECONDS  longest wait for a proxied Send (default 3600)
  *   DIMSE_CSTORE_TIMEOUT_MS  connect / PDU timeout of C-STORE sub-operations (default 30000)
  *   DIMSE_MAX_ASSOCIATIONS   associations served at once; more are rejected, transient (default 32)
@@ -13,13 +16,19 @@
  *   DIMSE_MAX_BUFFERED_BYTES C-STORE data set bytes held at once over all associations; a data set that
  *                            does not fit is refused, A700 (default the larger of 256 MiB and DIMSE_MAX_OBJECT_BYTES)
  */
+import type { ClientCredentials } from '../auth/oauth2-client';
 import { ConfigError } from '../config';
 
 export interface DimseConfig {
   readonly aeTitle: string;
   readonly port: number;
   readonly host: string;
-  readonly proxy?: { readonly origin: string; readonly token?: string; readonly maxWaitSeconds: number };
+  readonly proxy?: {
+    readonly origin: string;
+    readonly token?: string;
+    readonly clientCredentials?: ClientCredentials;
+    readonly maxWaitSeconds: number;
+  };
   readonly cStoreTimeoutMs: number;
   /** Associations (TCP connections) served at once; a request beyond them is rejected, transient. */
   readonly maxAssociations: number;
@@ -70,6 +79,11 @@ export function loadDimseConfig(env: NodeJS.ProcessEnv = process.env, defaults: 
   if (maxBufferedBytes < maxObjectBytes) throw new ConfigError('DIMSE_MAX_BUFFERED_BYTES must be at least DIMSE_MAX_OBJECT_BYTES');
   const origin = env.DIMSE_MOVE_PROXY_ORIGIN;
   if (origin && !/^https?:\/\//.test(origin)) throw new ConfigError('DIMSE_MOVE_PROXY_ORIGIN must be an http(s) URL');
+  const clientCredentials = proxyClientCredentials(env);
+  if (!origin && (clientCredentials || env.DIMSE_MOVE_PROXY_TOKEN))
+    throw new ConfigError('DIMSE_MOVE_PROXY_TOKEN and DIMSE_MOVE_PROXY_CLIENT_* need DIMSE_MOVE_PROXY_ORIGIN');
+  if (clientCredentials && env.DIMSE_MOVE_PROXY_TOKEN)
+    throw new ConfigError('set either DIMSE_MOVE_PROXY_TOKEN or the DIMSE_MOVE_PROXY_CLIENT_* client credentials, not both');
   return Object.freeze({
     aeTitle,
     port,
@@ -82,10 +96,33 @@ export function loadDimseConfig(env: NodeJS.ProcessEnv = process.env, defaults: 
       ? {
           proxy: {
             origin,
-            token: env.DIMSE_MOVE_PROXY_TOKEN || undefined,
+            ...(env.DIMSE_MOVE_PROXY_TOKEN ? { token: env.DIMSE_MOVE_PROXY_TOKEN } : {}),
+            ...(clientCredentials ? { clientCredentials } : {}),
             maxWaitSeconds: int(env, 'DIMSE_MOVE_PROXY_MAX_WAIT_SECONDS', 3600, 1),
           },
         }
       : {}),
   });
+}
+
+const CLIENT_CREDENTIAL_VARS = ['DIMSE_MOVE_PROXY_TOKEN_URL', 'DIMSE_MOVE_PROXY_CLIENT_ID', 'DIMSE_MOVE_PROXY_CLIENT_SECRET'] as const;
+
+/** The Move proxy's client credentials: all three variables or none (a scope alone is an error too). */
+function proxyClientCredentials(env: NodeJS.ProcessEnv): ClientCredentials | undefined {
+  const missing = CLIENT_CREDENTIAL_VARS.filter((name) => !env[name]);
+  if (missing.length === CLIENT_CREDENTIAL_VARS.length) {
+    if (env.DIMSE_MOVE_PROXY_SCOPE)
+      throw new ConfigError('DIMSE_MOVE_PROXY_SCOPE needs DIMSE_MOVE_PROXY_TOKEN_URL, _CLIENT_ID and _CLIENT_SECRET');
+    return undefined;
+  }
+  if (missing.length) throw new ConfigError(`client credentials of the Move proxy: ${missing.join(', ')} must be set too`);
+  const tokenUrl = env.DIMSE_MOVE_PROXY_TOKEN_URL!;
+  if (!URL.canParse(tokenUrl) || !/^https?:$/.test(new URL(tokenUrl).protocol))
+    throw new ConfigError('DIMSE_MOVE_PROXY_TOKEN_URL must be an http(s) URL');
+  return {
+    tokenUrl,
+    clientId: env.DIMSE_MOVE_PROXY_CLIENT_ID!,
+    clientSecret: env.DIMSE_MOVE_PROXY_CLIENT_SECRET!,
+    ...(env.DIMSE_MOVE_PROXY_SCOPE ? { scope: env.DIMSE_MOVE_PROXY_SCOPE } : {}),
+  };
 }

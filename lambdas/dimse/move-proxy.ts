@@ -13,6 +13,7 @@
  * answers Cancel (FE00) at once with the last counters it received; the Send itself runs to its end
  * at the origin server (option 2 of the issue, as far as the origin server goes).
  */
+import { authorizingFetch, clientCredentialsAuthorization, OAuth2TokenCache, type ClientCredentials } from '../auth/oauth2-client';
 import { sendAndWait } from '../send/send-client';
 import { keywordOf } from '../dicom/dictionary';
 import type { SubOperationCounters } from '../send/counters';
@@ -27,12 +28,28 @@ export interface MoveProxyConfig {
   readonly origin: string;
   /** Bearer token for the origin server. */
   readonly token?: string;
+  /** Or OAuth 2.0 client credentials (RFC 6749 4.4) to get tokens for it, refreshed as they expire. */
+  readonly clientCredentials?: ClientCredentials;
+  /** Tokens of clientCredentials; one cache for the process by default. */
+  readonly tokens?: OAuth2TokenCache;
   /** Longest wait for the final Send result, in seconds. */
   readonly maxWaitSeconds: number;
   readonly fetch?: typeof fetch;
 }
 
 class Cancelled extends Error {}
+
+const defaultTokenCache = new OAuth2TokenCache();
+
+/** The fetch of the Send requests: with client credentials, one that adds and refreshes the token. */
+function proxyFetch(config: MoveProxyConfig): typeof fetch | undefined {
+  if (!config.clientCredentials) return config.fetch;
+  const source = clientCredentialsAuthorization(config.clientCredentials, {
+    cache: config.tokens ?? defaultTokenCache,
+    ...(config.fetch ? { fetch: config.fetch } : {}),
+  });
+  return authorizingFetch(source, config.fetch);
+}
 
 const RESOURCE_OF: Readonly<Record<MoveQuery['queryLevel'], string>> = {
   PATIENT: '/studies',
@@ -71,7 +88,7 @@ export async function proxyMove(
       search: query.parameters.matchKeys.map((k) => [keywordOf(k.tag) ?? k.tag, k.value] as const),
       token: config.token,
       maxWaitSeconds: config.maxWaitSeconds,
-      fetch: config.fetch,
+      fetch: proxyFetch(config),
       sleep,
       onProgress: (counters) => {
         last = counters;

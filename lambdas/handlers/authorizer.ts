@@ -61,4 +61,5 @@ export function authorizerHandler(getServices: () => AuthorizerServices) {
   };
 }
 
+/** Nothing of the archive but the configuration and, with CLIENTS_TABLE_NAME, the API key clients (functionServices). */
 export const handler = authorizerHandler(functionServices(() => ({})));

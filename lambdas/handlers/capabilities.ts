@@ -1,5 +1,5 @@
 /** Retrieve Capabilities (PS3.18 8.9): OPTIONS on the service root and on every resource. */
-import { routes } from '../http/routes';
+import { dicomwebRoutes } from '../http/routes';
 import { capabilityTree, negotiateCapabilities, toWadl, WADL } from '../dicomweb/capabilities';
 import { functionServices } from './function-services';
 import { dicomwebHandler, type Operations } from '../http/middleware';
@@ -7,7 +7,7 @@ import { dicomwebHandler, type Operations } from '../http/middleware';
 export const operations: Operations<'capabilities', object> = {
   RetrieveCapabilities: async (req) => {
     const type = negotiateCapabilities(req.headers.accept);
-    const tree = capabilityTree(routes, req.resource);
+    const tree = capabilityTree(dicomwebRoutes, req.resource);
     const body =
       type === WADL
         ? toWadl(tree, req.baseUrl, req.path)

@@ -3,17 +3,30 @@
  * for the life of the process. Each handler names the ports and services it uses, so its
  * bundle carries only those adapters, their SDK clients and the DICOM code they need, which keeps
  * its cold start short (docs/performance.md); ./services.ts builds every service for the processes that serve every transaction.
+ *
+ * Every function also carries the API key clients when their table is configured (CLIENTS_TABLE_NAME):
+ * the middleware verifies a key presented to it (lambdas/http/middleware.ts).
  */
 import { config, type Config } from '../config';
+import { optionalClientStore } from '../storage/factory/client-store';
+import type { ClientStore } from '../storage/ports';
 
-export type FunctionServices<S> = S & { readonly config: Config };
+/** What every function has, whatever its handler uses. */
+export interface SharedServices {
+  readonly config: Config;
+  /** The API key clients; absent without CLIENTS_TABLE_NAME. */
+  readonly clientStore?: ClientStore;
+}
 
-export function functionServices<S extends object>(build: (cfg: Config) => S): () => FunctionServices<S> {
+export type FunctionServices<S> = S & SharedServices;
+
+export function functionServices<S extends object>(build: (cfg: Config, shared: SharedServices) => S): () => FunctionServices<S> {
   let built: FunctionServices<S> | undefined;
   return () => {
     if (!built) {
       const cfg = config();
-      built = { ...build(cfg), config: cfg };
+      const shared: SharedServices = { config: cfg, clientStore: optionalClientStore(cfg) };
+      built = { ...build(cfg, shared), ...shared };
     }
     return built;
   };

@@ -3,6 +3,7 @@
  * The embedded runtime, the DIMSE gateway and tests build them all; a Lambda function builds only
  * the ones its handler uses (./function-services.ts), with the same options (./service-options.ts).
  */
+import { ClientsService } from '../auth/clients-service';
 import { config, type Config } from '../config';
 import { DeleteService } from '../dicomweb/delete';
 import { NpiService } from '../dicomweb/npi';
@@ -14,13 +15,14 @@ import { SendOutcomes } from '../send/outcomes';
 import { SendTasks, type DeliverBatch } from '../send/tasks';
 import { createAwsClients } from '../storage/clients';
 import { blobStore } from '../storage/factory/blob-store';
+import { optionalClientStore } from '../storage/factory/client-store';
 import { destinations } from '../storage/factory/destinations';
 import { DESTINATION_REGISTRY_FORMAT, type DestinationRegistrySource } from '../send/destinations';
 import { metadataIndex } from '../storage/factory/metadata-index';
 import { npiIndex } from '../storage/factory/npi-index';
 import { sendRequestStore } from '../storage/factory/send-request-store';
 import { sendWorkflow } from '../storage/factory/send-workflow';
-import type { BlobStore, MetadataIndex, NpiIndex, SendRequestStore, SendWorkflow } from '../storage/ports';
+import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore, SendWorkflow } from '../storage/ports';
 import { npiOptions, retrieveOptions, searchOptions, sendOptions, storeOptions } from './service-options';
 
 export interface Ports {
@@ -31,6 +33,8 @@ export interface Ports {
   readonly sendRequests: SendRequestStore;
   readonly workflow: SendWorkflow;
   readonly destinations: DestinationRegistrySource;
+  /** The API key clients, in their own table; absent without CLIENTS_TABLE_NAME. */
+  readonly clientStore?: ClientStore;
 }
 
 export interface Services extends Ports {
@@ -42,6 +46,8 @@ export interface Services extends Ports {
   readonly npi: NpiService;
   readonly send: SendService;
   readonly sendTasks: SendTasks;
+  /** Management of the API key clients (the admin routes); with the clients table only. */
+  readonly clients?: ClientsService;
 }
 
 /** What only some functions carry (the Deliver task's DIMSE sub-operations). */
@@ -78,6 +84,7 @@ export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras 
       deliverBatch: extras.deliverBatch,
       maxBatchBytes: cfg.sendMaxBatchBytes,
     }),
+    ...(ports.clientStore && { clients: new ClientsService(ports.clientStore) }),
   };
 }
 
@@ -100,6 +107,7 @@ export function services(extras: ServiceExtras = {}): Services {
         sendRequests: sendRequestStore(cfg, clients),
         workflow: sendWorkflow(cfg),
         destinations: destinations(cfg, DESTINATION_REGISTRY_FORMAT),
+        clientStore: optionalClientStore(cfg, clients),
       },
       extras,
     );

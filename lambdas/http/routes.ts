@@ -31,6 +31,8 @@ export interface GroupTransactions {
   send: 'Send' | 'CheckSendResult';
   capabilities: 'RetrieveCapabilities';
   npi: 'StoreInstances' | 'SearchForInstances' | 'RetrieveInstance';
+  /** Management of API key clients (docs/security.md); not DICOMweb. */
+  admin: 'AddClient' | 'ListClients' | 'RevokeClient';
 }
 
 /** One Lambda function per group; its handler module is lambdas/handlers/{group}.ts. */
@@ -83,6 +85,8 @@ export const functionGroups: Readonly<Record<FunctionGroup, FunctionGroupSpec>> 
   capabilities: { entry: 'lambdas/handlers/capabilities.ts', streaming: false, memorySize: 256, timeoutSeconds: 10 },
   // Store, Search and Retrieve of the Non-Patient Instance Service (PS3.18 12), every category.
   npi: { entry: 'lambdas/handlers/npi.ts', streaming: true, memorySize: 1024, timeoutSeconds: STREAMED_FUNCTION_TIMEOUT_SECONDS },
+  // API key clients: a few small JSON requests to the clients table.
+  admin: { entry: 'lambdas/handlers/admin.ts', streaming: false, memorySize: 256, timeoutSeconds: 10 },
 };
 
 /**
@@ -184,11 +188,26 @@ function capabilityRoutes(served: readonly Route[]): Route[] {
   return paths.map((path): Route => ({ method: 'OPTIONS', path, group: 'capabilities', transaction: 'RetrieveCapabilities' }));
 }
 
-export const routes: readonly Route[] = [...transactionRoutes, ...capabilityRoutes(transactionRoutes)];
+/**
+ * The archive's own management, beside DICOMweb: API key clients (docs/security.md). Kept out of
+ * transactionRoutes, so Retrieve Capabilities does not describe them.
+ */
+const adminRoutes: readonly Route[] = [
+  { method: 'POST', path: '/admin/clients', group: 'admin', transaction: 'AddClient' },
+  { method: 'GET', path: '/admin/clients', group: 'admin', transaction: 'ListClients' },
+  { method: 'DELETE', path: '/admin/clients/{clientId}', group: 'admin', transaction: 'RevokeClient' },
+];
+
+/** The DICOMweb services' routes: what Retrieve Capabilities describes. */
+export const dicomwebRoutes: readonly Route[] = [...transactionRoutes, ...capabilityRoutes(transactionRoutes)];
+
+/** Every route the API serves. */
+export const routes: readonly Route[] = [...dicomwebRoutes, ...adminRoutes];
 
 /**
  * The scope a route requires of a credential (lambdas/auth/scopes.ts, docs/security.md): reading is
- * Search, Retrieve and Capabilities; writing is Store; Send and Check Send Result are `send`.
+ * Search, Retrieve and Capabilities; writing is Store; Send and Check Send Result are `send`; the
+ * management of API key clients is `admin`.
  */
 export function requiredScope(route: Route): Scope {
   switch (route.group) {
@@ -204,6 +223,8 @@ export function requiredScope(route: Route): Scope {
       return 'send';
     case 'npi':
       return route.transaction === 'StoreInstances' ? 'write' : 'read';
+    case 'admin':
+      return 'admin';
   }
 }
 

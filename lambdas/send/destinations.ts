@@ -8,6 +8,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type TokenEndpointAuthMethod } from '../auth/oauth2-client';
 import { BadRequestError } from '../dicomweb/errors';
 import type { RegistryFormat, RegistrySource } from '../storage/ports';
 
@@ -22,6 +23,8 @@ export type DestinationAuth =
       readonly clientId: string;
       readonly clientSecret: string;
       readonly scope?: string;
+      /** RFC 6749 2.3.1: client_secret_basic (default) or client_secret_post. */
+      readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
     };
 
 export interface Destination {
@@ -138,12 +141,16 @@ function parseAuth(auth: unknown, at: string): DestinationAuth {
     case 'oauth2': {
       httpUrl(auth.tokenUrl, `${at}.tokenUrl`);
       const scope = auth.scope === undefined ? undefined : nonEmpty(auth.scope, `${at}.scope`);
+      const method = auth.tokenEndpointAuthMethod;
+      if (method !== undefined && !TOKEN_ENDPOINT_AUTH_METHODS.includes(method as TokenEndpointAuthMethod))
+        throw new DestinationRegistryError(`${at}.tokenEndpointAuthMethod: must be one of ${TOKEN_ENDPOINT_AUTH_METHODS.join(', ')}`);
       return {
         type: 'oauth2',
         tokenUrl: String(auth.tokenUrl),
         clientId: nonEmpty(auth.clientId, `${at}.clientId`),
         clientSecret: nonEmpty(auth.clientSecret, `${at}.clientSecret`),
         ...(scope !== undefined ? { scope } : {}),
+        ...(method !== undefined ? { tokenEndpointAuthMethod: method as TokenEndpointAuthMethod } : {}),
       };
     }
     default:

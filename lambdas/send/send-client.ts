@@ -6,6 +6,7 @@
  * prints it with lib/cli/send-output.ts), the smoke test and the DIMSE gateway's C-MOVE proxy.
  */
 
+import { TokenRequestError } from '../auth/oauth2-client';
 import { isValidUid, newUid } from '../dicom/uid';
 import type { StatusReportDetail } from '../dicomweb/errors';
 import type { StatusReport } from '../dicomweb/messages';
@@ -214,11 +215,14 @@ export async function sendAndWait(opts: SendOptions): Promise<SendOutcome> {
         redirect: 'manual',
       });
     } catch (err) {
-      if (!isTransientFault(err)) return failed(`the origin server could not be reached (${faultName(err)})`);
-      if (isSend) sentUnanswered = true;
-      if (unavailable >= SendClientLimits.unavailableRetries) return failed(`the origin server could not be reached (${faultName(err)})`);
+      // A fetch with client credentials (lambdas/auth/oauth2-client.ts) fails before any request.
+      const tokenFailed = err instanceof TokenRequestError;
+      const reason = tokenFailed ? err.message : `the origin server could not be reached (${faultName(err)})`;
+      if (!(tokenFailed ? err.transient : isTransientFault(err))) return failed(reason);
+      if (isSend && !tokenFailed) sentUnanswered = true;
+      if (unavailable >= SendClientLimits.unavailableRetries) return failed(reason);
       unavailable++;
-      notice(`the origin server could not be reached (${faultName(err)}); retrying`);
+      notice(`${reason}; retrying`);
       if (!(await waitWithinDeadline(SendClientLimits.defaultPollDelayMs))) return timedOut();
       continue;
     }

@@ -10,6 +10,7 @@ import { newBoundary, writeMultipartRelated } from '../dicom/multipart';
 import { Tag } from '../dicom/tags';
 import { MediaType } from '../dicomweb/messages';
 import type { DicomJson } from '../dicom/json';
+import { basicAuthorization, OAuth2TokenCache, TokenRequestError } from '../auth/oauth2-client';
 import type { BatchOutcome } from './counters';
 import { resolveNpiStoreUrl, resolveStudiesUrl, type Destination, type DestinationAuth } from './destinations';
 import {
@@ -23,6 +24,9 @@ import {
   type RetryDeps,
   type RetryPolicy,
 } from './retry';
+
+/** The OAuth 2.0 client of `oauth2` destinations is the archive's one (lambdas/auth/oauth2-client.ts). */
+export { OAuth2TokenCache, TokenRequestError };
 
 export interface InstanceToStore {
   readonly sopInstanceUID: string;
@@ -252,106 +256,10 @@ async function authorization(
     case 'bearer':
       return { Authorization: `Bearer ${auth.token}` };
     case 'basic':
-      return { Authorization: basic(auth.username, auth.password) };
+      return { Authorization: basicAuthorization(auth.username, auth.password) };
     case 'oauth2':
       return { Authorization: `Bearer ${await tokens.token(auth, { fetch: fetchImpl, timeoutMs, now })}` };
   }
-}
-
-/** RFC 7617 2: Basic base64(user-id ":" password), UTF-8. */
-function basic(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
-}
-
-type OAuth2Auth = Extract<DestinationAuth, { type: 'oauth2' }>;
-
-/** The token endpoint refused or could not be reached; `fault` is log-safe. */
-export class TokenRequestError extends Error {
-  constructor(
-    readonly fault: string,
-    readonly transient: boolean,
-  ) {
-    super(`OAuth 2.0 token request failed: ${fault}`);
-  }
-}
-
-/** Seconds before expiry at which a cached token is no longer used. */
-const TOKEN_EXPIRY_MARGIN_S = 30;
-/** Lifetime assumed when the token response has no expires_in (RFC 6749 5.1 makes it optional). */
-const DEFAULT_TOKEN_LIFETIME_S = 300;
-
-/**
- * OAuth 2.0 client credentials grant (RFC 6749 4.4), tokens cached per token endpoint, client and
- * scope until shortly before they expire; concurrent requests for the same token share one fetch.
- */
-export class OAuth2TokenCache {
-  private readonly cached = new Map<string, { token: string; expiresAt: number }>();
-  private readonly inFlight = new Map<string, Promise<string>>();
-
-  async token(auth: OAuth2Auth, opts: { fetch?: typeof fetch; timeoutMs?: number; now?: () => number } = {}): Promise<string> {
-    const now = opts.now ?? Date.now;
-    const key = cacheKey(auth);
-    const hit = this.cached.get(key);
-    if (hit && hit.expiresAt > now()) return hit.token;
-    let pending = this.inFlight.get(key);
-    if (!pending) {
-      pending = requestToken(auth, opts.fetch ?? fetch, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)
-        .then(({ token, lifetimeS }) => {
-          this.cached.set(key, { token, expiresAt: now() + Math.max(0, lifetimeS - TOKEN_EXPIRY_MARGIN_S) * 1000 });
-          return token;
-        })
-        .finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, pending);
-    }
-    return pending;
-  }
-
-  invalidate(auth: OAuth2Auth): void {
-    this.cached.delete(cacheKey(auth));
-  }
-}
-
-function cacheKey(auth: OAuth2Auth): string {
-  return JSON.stringify([auth.tokenUrl, auth.clientId, auth.scope ?? '']);
-}
-
-async function requestToken(auth: OAuth2Auth, fetchImpl: typeof fetch, timeoutMs: number): Promise<{ token: string; lifetimeS: number }> {
-  const form = new URLSearchParams({ grant_type: 'client_credentials' });
-  if (auth.scope) form.set('scope', auth.scope);
-  // RFC 6749 2.3.1: client_secret_basic, each part form-urlencoded first.
-  const credentials = basic(encodeURIComponent(auth.clientId), encodeURIComponent(auth.clientSecret)).replace(/^Basic /, '');
-  let response: Response;
-  try {
-    response = await fetchImpl(auth.tokenUrl, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
-        Accept: 'application/json',
-        Authorization: `Basic ${credentials}`,
-      },
-      body: form.toString(),
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (err) {
-    throw new TokenRequestError(`token endpoint ${faultName(err)}`, isTransientFault(err));
-  }
-  if (!response.ok) {
-    await discard(response);
-    throw new TokenRequestError(`token endpoint HTTP ${response.status}`, isTransientHttpStatus(response.status));
-  }
-  let payload: { access_token?: unknown; token_type?: unknown; expires_in?: unknown };
-  try {
-    payload = (await response.json()) as typeof payload;
-  } catch {
-    throw new TokenRequestError('token endpoint answered with no JSON', false);
-  }
-  const tokenType = typeof payload.token_type === 'string' ? payload.token_type.toLowerCase() : 'bearer';
-  if (typeof payload.access_token !== 'string' || payload.access_token === '' || tokenType !== 'bearer') {
-    throw new TokenRequestError('token endpoint answered with no bearer access_token', false);
-  }
-  const expiresIn = Number(payload.expires_in);
-  return { token: payload.access_token, lifetimeS: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : DEFAULT_TOKEN_LIFETIME_S };
 }
 
 /** Shared by every call in this process unless a caller passes its own. */

@@ -82,6 +82,7 @@ export function formatOutcome(outcome: SendOutcome): string {
       const report = outcome.statusReport;
       if (report?.detail) lines.push(`  ${report.detail}`);
       for (const e of report?.errors ?? []) lines.push(`  - ${e.target ? `${e.target}: ` : ''}${e.message}`);
+      if (outcome.httpStatus === 401) lines.push('  check: --token (or DICOMWEB_TOKEN), or --client-credentials with --token-url');
       return `${lines.join('\n')}\n`;
     }
     case 'timed-out': {

@@ -8,6 +8,14 @@ import { pathToFileURL } from 'node:url';
 import { encodeSendRequestResponse } from '../../lambdas/send/response-module';
 import { parseOptions } from './args';
 import {
+  CREDENTIAL_OPTIONS,
+  CREDENTIAL_USAGE,
+  credentialsFetch,
+  parseCredentials,
+  resolveCredentials,
+  type CliCredentials,
+} from './credentials';
+import {
   parseSearchPair,
   SEND_LEVELS,
   sendAndWait,
@@ -20,19 +28,23 @@ import { exitCodeOf, formatOutcome, progressReporter } from './send-output';
 
 export const USAGE = `Usage: npm run send -- --origin URL --destination URL
     [--study UID [--series UID]] [--level studies|series|instances]
-    [--query Keyword=value ...] [--transaction-uid UID] [--token BEARER]
+    [--query Keyword=value ...] [--transaction-uid UID]
+    [--token BEARER | --client-credentials --token-url URL [--client-id ID] [--client-secret SECRET] [--scope S]]
     [--no-progress] [--max-wait SECONDS] [--json]
+${CREDENTIAL_USAGE}
 Exit code: 0 Success, 2 Warning (some sub-operations failed or warned), 3 Failure status,
            1 no final result (request refused, unreachable, --max-wait elapsed, bad usage).`;
 
 /** What the command line asks for, as SendOptions plus the output choices. */
 export interface SendCommand {
-  readonly options: Pick<SendOptions, 'origin' | 'resourcePath' | 'destination' | 'search' | 'transactionUID' | 'token' | 'maxWaitSeconds'>;
+  readonly options: Pick<SendOptions, 'origin' | 'resourcePath' | 'destination' | 'search' | 'transactionUID' | 'maxWaitSeconds'>;
+  /** How to authenticate to the origin server (./credentials). */
+  readonly auth: CliCredentials;
   readonly progress: boolean;
   readonly json: boolean;
 }
 
-export function parseSendArgs(argv: readonly string[]): SendCommand {
+export function parseSendArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): SendCommand {
   const values = parseOptions(
     argv,
     {
@@ -43,7 +55,7 @@ export function parseSendArgs(argv: readonly string[]): SendCommand {
       level: { type: 'string' },
       query: { type: 'string', multiple: true },
       'transaction-uid': { type: 'string' },
-      token: { type: 'string' },
+      ...CREDENTIAL_OPTIONS,
       'no-progress': { type: 'boolean' },
       'max-wait': { type: 'string' },
       json: { type: 'boolean' },
@@ -58,6 +70,7 @@ export function parseSendArgs(argv: readonly string[]): SendCommand {
   }
   const maxWaitSeconds = values['max-wait'] === undefined ? 3600 : Number(values['max-wait']);
   if (!Number.isFinite(maxWaitSeconds) || maxWaitSeconds <= 0) throw new SendUsageError('--max-wait must be a positive number of seconds');
+  const auth = parseCredentials(values, env, values.origin, (message) => new SendUsageError(message));
   return {
     options: {
       origin: values.origin,
@@ -69,9 +82,9 @@ export function parseSendArgs(argv: readonly string[]): SendCommand {
       }),
       search: (values.query ?? []).map(parseSearchPair),
       ...(values['transaction-uid'] !== undefined ? { transactionUID: values['transaction-uid'] } : {}),
-      ...(values.token !== undefined ? { token: values.token } : {}),
       maxWaitSeconds,
     },
+    auth,
     progress: !values['no-progress'],
     json: values.json === true,
   };
@@ -86,18 +99,20 @@ export interface Terminal {
 export async function main(
   argv: readonly string[],
   io: Terminal,
-  deps: Pick<SendOptions, 'fetch' | 'sleep' | 'now'> = {},
+  deps: Pick<SendOptions, 'fetch' | 'sleep' | 'now'> & { readonly env?: Readonly<Record<string, string | undefined>> } = {},
 ): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     io.stdout.write(`${USAGE}\n`);
     return 0;
   }
   try {
-    const command = parseSendArgs(argv);
+    const command = parseSendArgs(argv, deps.env ?? process.env);
     const reporter = progressReporter((t) => io.stderr.write(t), { tty: io.stderr.isTTY === true });
     const outcome = await sendAndWait({
       ...command.options,
-      ...deps,
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
+      fetch: credentialsFetch(resolveCredentials(command.auth), deps.fetch ? { fetch: deps.fetch } : {}),
       ...(command.progress ? { onProgress: (c, matched) => reporter.update(c, matched) } : {}),
       onNotice: (message) => reporter.notice(message),
     });

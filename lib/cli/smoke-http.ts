@@ -3,15 +3,13 @@
  * expects (bearer token, HTTP Basic, or SigV4 for an IAM-authorized API), bounds each request with a
  * timeout, and turns an answer or a transport fault into a failure that says what to check.
  */
+import { TokenRequestError } from '../../lambdas/auth/oauth2-client';
 import { faultName } from '../../lambdas/send/retry';
 import { readStatusReport, type RemoteStatusReport } from '../../lambdas/send/send-client';
-import type { RequestSigner } from './sigv4';
+import { credentialsFetch, SigningError, type ResolvedCredentials } from './credentials';
 
-export type SmokeAuth =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'bearer'; readonly token: string }
-  | { readonly kind: 'basic'; readonly user: string; readonly password: string }
-  | { readonly kind: 'sigv4'; readonly signer: RequestSigner };
+/** The smoke test's authentication: the CLI credentials (./credentials), SigV4's signer made. */
+export type SmokeAuth = ResolvedCredentials;
 
 /** A step's failure: what went wrong, the HTTP status and Status Report (PS3.18 8.6.3) if any, what to check. */
 export class StepFailure extends Error {
@@ -23,41 +21,33 @@ export class StepFailure extends Error {
   }
 }
 
-function bodyBytes(body: RequestInit['body']): Uint8Array | undefined {
-  if (body === undefined || body === null) return undefined;
-  if (typeof body === 'string') return Buffer.from(body, 'utf8');
-  if (body instanceof Uint8Array) return body;
-  throw new TypeError('the smoke test sends strings and byte arrays only');
-}
-
 /** A fetch that adds the authentication of `auth` and aborts a request after `timeoutMs`. */
 export function authorizedFetch(auth: SmokeAuth, timeoutMs: number, doFetch: typeof fetch = fetch): typeof fetch {
+  const authenticated = credentialsFetch(auth, { fetch: doFetch, timeoutMs });
   return async (input, init = {}) => {
-    if (input instanceof Request) throw new TypeError('the smoke test fetches URLs, not Request objects');
-    const url = new URL(input);
-    const body = bodyBytes(init.body);
-    let headers: Record<string, string> = Object.fromEntries(new Headers(init.headers).entries());
-    if (auth.kind === 'bearer') headers.authorization = `Bearer ${auth.token}`;
-    if (auth.kind === 'basic') headers.authorization = `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
-    if (auth.kind === 'sigv4') {
-      const { host: _host, ...signed } = await auth
-        .signer({ method: init.method ?? 'GET', url, headers, ...(body ? { body } : {}) })
-        .catch((err: unknown) => {
-          // Mostly the credential chain finding no credentials (CredentialsProviderError).
-          throw new StepFailure(`could not sign the request with SigV4 (${err instanceof Error ? err.message : String(err)})`, {
-            check: 'the AWS credentials of this shell: AWS_PROFILE, aws sso login, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
-          });
+    try {
+      return await authenticated(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      if (err instanceof SigningError) {
+        throw new StepFailure(err.message, {
+          check: 'the AWS credentials of this shell: AWS_PROFILE, aws sso login, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
         });
-      headers = signed; // fetch sends Host itself, with the value signed (url.host)
+      }
+      if (err instanceof TokenRequestError) {
+        throw new StepFailure(err.message, {
+          check:
+            'the client credentials: --token-url, --client-id and --client-secret (or DICOMWEB_CLIENT_ID / DICOMWEB_CLIENT_SECRET), --scope',
+        });
+      }
+      throw err;
     }
-    return doFetch(url, { ...init, headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(timeoutMs) });
   };
 }
 
 /** What to check for an unexpected answer, by status: the usual causes in a deployment. */
 export function checkFor(status: number): string {
   if (status === 401)
-    return 'the credentials: --token (or DICOMWEB_TOKEN), --basic user:pass, or --sigv4 for an API with IAM authorization';
+    return 'the credentials: --token (or DICOMWEB_TOKEN), --client-credentials, --basic user:pass, or --sigv4 for an API with IAM authorization';
   if (status === 403) {
     return 'the token or IAM identity lacks permission for this transaction (scope, execute-api:Invoke), or the web ACL blocked the request (WAF logs)';
   }

@@ -5,17 +5,19 @@
  * Exit code 0 only when every step that ran is green.
  */
 import { pathToFileURL } from 'node:url';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { parseOptions } from './args';
-import { authorizedFetch, StepFailure, type SmokeAuth } from './smoke-http';
+import { CREDENTIAL_OPTIONS, CREDENTIAL_USAGE, parseCredentials, resolveCredentials, type CliCredentials } from './credentials';
+import { authorizedFetch, StepFailure } from './smoke-http';
 import { makeSmokeStudy, SMOKE_PATIENT_NAME } from './smoke-study';
 import { SMOKE_STEPS, type SmokeContext, type SmokeStep } from './smoke-steps';
-import { regionOfExecuteApiHost, sigV4Signer, type AwsCredentials } from './sigv4';
+import type { AwsCredentials } from './sigv4';
 
-export const USAGE = `Usage: npm run smoke -- --url API_URL [--token BEARER | --basic USER:PASS | --sigv4 [--region REGION]]
+export const USAGE = `Usage: npm run smoke -- --url API_URL
+    [--token BEARER | --client-credentials --token-url URL [--client-id ID] [--client-secret SECRET] [--scope S]
+     | --basic USER:PASS | --sigv4 [--region REGION]]
     [--destination URL [--verify-destination]] [--keep] [--timeout SECONDS] [--max-wait SECONDS]
   --url          the service root (the stack's ApiUrl output, stage included)
-  --token        bearer token (default: the DICOMWEB_TOKEN environment variable)
+${CREDENTIAL_USAGE}
   --sigv4        sign requests with SigV4 (API with IAM authorization), credentials from the AWS
                  default provider chain; region from --region or the execute-api host name
   --destination  a registered Send destination; without it the Send step is skipped
@@ -29,11 +31,7 @@ export class SmokeUsageError extends Error {}
 /** What the command line asks for; auth is resolved later (SigV4 needs the credential chain). */
 export interface SmokeCommand {
   readonly url: string;
-  readonly auth:
-    | { readonly kind: 'none' }
-    | { readonly kind: 'bearer'; readonly token: string }
-    | { readonly kind: 'basic'; readonly user: string; readonly password: string }
-    | { readonly kind: 'sigv4'; readonly region: string };
+  readonly auth: CliCredentials;
   readonly destination?: string;
   readonly verifyDestination: boolean;
   readonly keep: boolean;
@@ -60,7 +58,7 @@ export function parseSmokeArgs(argv: readonly string[], env: Readonly<Record<str
     argv,
     {
       url: { type: 'string' },
-      token: { type: 'string' },
+      ...CREDENTIAL_OPTIONS,
       basic: { type: 'string' },
       sigv4: { type: 'boolean' },
       region: { type: 'string' },
@@ -75,26 +73,8 @@ export function parseSmokeArgs(argv: readonly string[], env: Readonly<Record<str
   );
   if (!values.url) throw new SmokeUsageError('--url is required');
   const url = httpUrl(values.url, '--url');
-  const chosen = [values.token !== undefined && '--token', values.basic !== undefined && '--basic', values.sigv4 && '--sigv4'].filter(
-    Boolean,
-  );
-  if (chosen.length > 1) throw new SmokeUsageError(`choose one of ${chosen.join(', ')}`);
-  if (values.region !== undefined && !values.sigv4) throw new SmokeUsageError('--region is for --sigv4');
   if (values['verify-destination'] && !values.destination) throw new SmokeUsageError('--verify-destination needs --destination');
-
-  let auth: SmokeCommand['auth'] = { kind: 'none' };
-  if (values.sigv4) {
-    const region = values.region ?? regionOfExecuteApiHost(new URL(url).hostname);
-    if (!region) throw new SmokeUsageError('--sigv4: give --region (the host is not {api-id}.execute-api.{region}.amazonaws.com)');
-    auth = { kind: 'sigv4', region };
-  } else if (values.basic !== undefined) {
-    const colon = values.basic.indexOf(':');
-    if (colon <= 0) throw new SmokeUsageError('--basic expects user:password');
-    auth = { kind: 'basic', user: values.basic.slice(0, colon), password: values.basic.slice(colon + 1) };
-  } else {
-    const token = values.token ?? env.DICOMWEB_TOKEN;
-    if (token) auth = { kind: 'bearer', token };
-  }
+  const auth = parseCredentials(values, env, url, (message) => new SmokeUsageError(message));
   return {
     url,
     auth,
@@ -104,12 +84,6 @@ export function parseSmokeArgs(argv: readonly string[], env: Readonly<Record<str
     timeoutSeconds: seconds(values.timeout, '--timeout', 30),
     maxWaitSeconds: seconds(values['max-wait'], '--max-wait', 300),
   };
-}
-
-/** The authentication to send; SigV4 credentials come from the AWS default provider chain unless given. */
-export function resolveAuth(auth: SmokeCommand['auth'], credentials?: () => Promise<AwsCredentials>): SmokeAuth {
-  if (auth.kind !== 'sigv4') return auth;
-  return { kind: 'sigv4', signer: sigV4Signer({ region: auth.region, credentials: credentials ?? fromNodeProviderChain() }) };
 }
 
 export interface Terminal {
@@ -200,7 +174,7 @@ export async function main(
   const study = makeSmokeStudy();
   const ctx: SmokeContext = {
     origin: command.url,
-    fetch: authorizedFetch(resolveAuth(command.auth, deps.credentials), timeoutMs, deps.fetch),
+    fetch: authorizedFetch(resolveCredentials(command.auth, deps.credentials), timeoutMs, deps.fetch),
     timeoutMs,
     study,
     ...(command.destination ? { destination: command.destination } : {}),

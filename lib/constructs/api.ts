@@ -1,6 +1,5 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
@@ -8,6 +7,7 @@ import { functionGroups, routes, type FunctionGroup } from '../../lambdas/http/r
 import type { ApiAuthorization, OidcSettings } from '../auth-context';
 import { ApiAuth } from './auth';
 import { DicomwebFunction, pascal, type FunctionEnvironment } from './dicomweb-function';
+import type { ApiClientsTable } from './clients-table';
 import { addGatewayResponses } from './gateway-responses';
 import type { ArchiveLogs } from './logs';
 import type { ArchiveStorage } from './storage';
@@ -74,13 +74,16 @@ export class UnauthenticatedApiError extends Error {
 
 export interface DicomwebApiProps {
   readonly storage: ArchiveStorage;
+  /**
+   * The API key clients: every function verifies keys from it (read), the admin function manages it;
+   * CLIENTS_TABLE_NAME is set on every function.
+   */
+  readonly clients?: ApiClientsTable;
   readonly logs: ArchiveLogs;
   /** Context `auth` (default 'oidc'). */
   readonly authorization?: ApiAuthorization;
   /** Auth 'oidc': the issuer (the stack's own user pool by default), redirect URLs, authorizer cache. */
   readonly oidc?: OidcSettings;
-  /** The API key clients table (auth 'oidc'): read by the authorizer, and API keys accepted. */
-  readonly clientsTable?: dynamodb.ITable;
   /** Keep the user pool of auth 'oidc' when the stack is deleted (default true). */
   readonly retainData?: boolean;
   /** Required with authorization 'none', as a deliberate confirmation. */
@@ -176,6 +179,8 @@ const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: Arc
     storage.grantIndexWrite(policy);
     storage.grantObjectRead(policy, 'send-requests/*');
   },
+  // API key clients only (the clients table, granted below): no bucket, no archive table.
+  admin: () => undefined,
 };
 
 /**
@@ -200,7 +205,7 @@ export class DicomwebApi extends Construct {
       oidc: props.oidc,
       logs: props.logs,
       storageNames: { BUCKET_NAME: props.storage.bucket.bucketName, TABLE_NAME: props.storage.table.tableName },
-      clientsTable: props.clientsTable,
+      clients: props.clients,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       retainData: props.retainData,
       projectRoot: props.projectRoot,
@@ -241,6 +246,7 @@ export class DicomwebApi extends Construct {
       ...props.environment,
       ...this.auth.environment,
       ...(corsAllowedOrigins.length ? { CORS_ALLOWED_ORIGINS: corsAllowedOrigins.join(',') } : {}),
+      ...(props.clients ? { CLIENTS_TABLE_NAME: props.clients.table.tableName } : {}),
       BUCKET_NAME: props.storage.bucket.bucketName,
       TABLE_NAME: props.storage.table.tableName,
     };
@@ -259,9 +265,9 @@ export class DicomwebApi extends Construct {
         projectRoot: props.projectRoot,
       });
       grants[group](fn, props.storage);
+      if (group === 'admin') props.clients?.grantManage(fn.policy);
+      else props.clients?.grantVerify(fn.policy);
       extras?.grant?.(fn.policy);
-      // Where no authorizer runs (OPTIONS with CORS), the function verifies an API key itself.
-      if (cors && routes.some((r) => r.group === group && r.method === 'OPTIONS')) this.auth.grantClientsRead(fn.policy);
       functions[group] = fn;
       integrations[group] = new apigateway.LambdaIntegration(fn, {
         proxy: true,

@@ -9,8 +9,6 @@
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import {
   DEFAULT_AUTHORIZER_CACHE_SECONDS,
@@ -19,6 +17,7 @@ import {
   type ApiAuthorization,
   type OidcSettings,
 } from '../auth-context';
+import type { ApiClientsTable } from './clients-table';
 import { DicomwebFunction, type AuthEnvironment, type FunctionEnvironment } from './dicomweb-function';
 import type { ArchiveLogs } from './logs';
 import { ArchiveUserPool, COGNITO_SCOPE_PREFIX } from './user-pool';
@@ -36,8 +35,8 @@ export interface ApiAuthProps {
    * gets the names only, and no access to either.
    */
   readonly storageNames: Pick<FunctionEnvironment, 'BUCKET_NAME' | 'TABLE_NAME'>;
-  /** The API key clients table: with it, API keys authenticate too (AUTH 'oidc,api-keys'). */
-  readonly clientsTable?: dynamodb.ITable;
+  /** The API key clients: with them, API keys authenticate too (AUTH 'oidc,api-keys'). */
+  readonly clients?: ApiClientsTable;
   readonly reservedConcurrentExecutions?: number;
   /** Keep the user pool when the stack is deleted (default). */
   readonly retainData?: boolean;
@@ -61,12 +60,10 @@ export class ApiAuth extends Construct {
   /** Auth 'oidc'. */
   readonly authorizer?: apigateway.RequestAuthorizer;
   readonly authorizerFunction?: DicomwebFunction;
-  private readonly clientsTable?: dynamodb.ITable;
 
   constructor(scope: Construct, id: string, props: ApiAuthProps) {
     super(scope, id);
     this.authorization = props.authorization;
-    this.clientsTable = props.clientsTable;
     if (props.authorization !== 'oidc') {
       this.environment = { AUTH: props.authorization };
       this.methodOptions = {
@@ -103,9 +100,9 @@ export class ApiAuth extends Construct {
       };
     }
     this.environment = {
-      AUTH: props.clientsTable ? 'oidc,api-keys' : 'oidc',
+      AUTH: props.clients ? 'oidc,api-keys' : 'oidc',
       ...issuer,
-      CLIENTS_TABLE_NAME: props.clientsTable?.tableName,
+      CLIENTS_TABLE_NAME: props.clients?.table.tableName,
     };
 
     this.authorizerFunction = new DicomwebFunction(this, 'AuthorizerFunction', {
@@ -118,7 +115,8 @@ export class ApiAuth extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       projectRoot: props.projectRoot,
     });
-    this.grantClientsRead(this.authorizerFunction.policy);
+    // A key's client, by its id (ClientStore.get): the authorizer's only data.
+    props.clients?.grantVerify(this.authorizerFunction.policy);
     // API Gateway calls the authorizer only with an Authorization header (else 401 at once), and keeps
     // its answer for that header value: the policy allows the whole API, so one answer fits every method.
     this.authorizer = new apigateway.RequestAuthorizer(this, 'Authorizer', {
@@ -127,18 +125,6 @@ export class ApiAuth extends Construct {
       resultsCacheTtl: Duration.seconds(oidc.authorizerCacheSeconds),
     });
     this.methodOptions = { authorizationType: apigateway.AuthorizationType.CUSTOM, authorizer: this.authorizer };
-  }
-
-  /** Reading API key clients (ClientStore.get, a consistent GetItem): the authorizer, and a function that verifies keys itself. */
-  grantClientsRead(policy: iam.ManagedPolicy): void {
-    const table = this.clientsTable;
-    if (!table || this.authorization !== 'oidc') return;
-    policy.addStatements(new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [table.tableArn] }));
-    if (table.encryptionKey) {
-      policy.addStatements(
-        new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:DescribeKey'], resources: [table.encryptionKey.keyArn] }),
-      );
-    }
   }
 
   /** The stack outputs a client needs to get tokens: issuer, endpoints, client IDs; never a secret. */

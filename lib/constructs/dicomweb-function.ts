@@ -52,6 +52,7 @@ export interface FunctionEnvironment extends AuthEnvironment {
   readonly INDEX_SHARDS?: string;
   readonly BULKDATA_THRESHOLD?: string;
   readonly CORS_ALLOWED_ORIGINS?: string;
+  readonly CLIENTS_TABLE_NAME?: string;
 }
 
 export interface DicomwebFunctionProps {

@@ -4,6 +4,7 @@ import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ConfigError } from '../../lambdas/config';
 import { loadDimseConfig } from '../../lambdas/dimse/config';
@@ -29,6 +30,15 @@ export interface DimseGatewayProps {
   readonly vpcCidr?: string;
   /** Proxy Option: SEND-RS origin server of every C-MOVE (DIMSE_MOVE_PROXY_ORIGIN). */
   readonly moveProxyOrigin?: string;
+  /**
+   * OAuth 2.0 client credentials of the proxy at the origin server (RFC 6749 4.4): token endpoint,
+   * client id and scope as variables (DIMSE_MOVE_PROXY_TOKEN_URL, _CLIENT_ID, _SCOPE); the client
+   * secret only as a Secrets Manager secret (its complete ARN), injected by ECS at task start.
+   */
+  readonly moveProxyTokenUrl?: string;
+  readonly moveProxyClientId?: string;
+  readonly moveProxyScope?: string;
+  readonly moveProxyClientSecretArn?: string;
   /** Associations served at once (DIMSE_MAX_ASSOCIATIONS; the gateway's default when unset). */
   readonly maxAssociations?: number;
   /** Largest C-STORE data set stored (DIMSE_MAX_OBJECT_BYTES; the gateway's default when unset). */
@@ -79,7 +89,11 @@ export class DimseGateway extends Construct {
     if (!Number.isInteger(props.port) || props.port < 1 || props.port > 65535)
       throw new Error(`context ${SETTING_NAMES.DIMSE_PORT} must be a TCP port from 1 to 65535`);
     const dimseEnvironment = dimseEnvironmentOf(props);
-    checkWithGatewayRules(dimseEnvironment);
+    // The secret's value is not known at synth: a stand-in lets the gateway's rules check the rest.
+    checkWithGatewayRules({
+      ...dimseEnvironment,
+      ...(props.moveProxyClientSecretArn ? { DIMSE_MOVE_PROXY_CLIENT_SECRET: 'from Secrets Manager' } : {}),
+    });
     const flowLogs = props.logs.logGroup(this, 'FlowLogs');
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(props.vpcCidr ?? DEFAULT_VPC_CIDR),
@@ -133,6 +147,15 @@ export class DimseGateway extends Construct {
         ...dimseEnvironment,
         ...props.environment,
       },
+      ...(props.moveProxyClientSecretArn
+        ? {
+            secrets: {
+              DIMSE_MOVE_PROXY_CLIENT_SECRET: ecs.Secret.fromSecretsManager(
+                secretsmanager.Secret.fromSecretCompleteArn(this, 'MoveProxyClientSecret', props.moveProxyClientSecretArn),
+              ),
+            },
+          }
+        : {}),
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'dimse', logGroup: props.logs.logGroup(this, 'Logs') }),
       readonlyRootFilesystem: true,
     });
@@ -259,6 +282,10 @@ type DimseSettings = Pick<
   | 'idleTimeoutSeconds'
   | 'vpcCidr'
   | 'moveProxyOrigin'
+  | 'moveProxyTokenUrl'
+  | 'moveProxyClientId'
+  | 'moveProxyScope'
+  | 'moveProxyClientSecretArn'
   | 'maxAssociations'
   | 'maxObjectBytes'
   | 'maxBufferedBytes'
@@ -269,6 +296,9 @@ const SETTING_NAMES = {
   DIMSE_AET: 'dimseAet',
   DIMSE_PORT: 'dimsePort',
   DIMSE_MOVE_PROXY_ORIGIN: 'dimseMoveProxyOrigin',
+  DIMSE_MOVE_PROXY_TOKEN_URL: 'dimseMoveProxyTokenUrl',
+  DIMSE_MOVE_PROXY_CLIENT_ID: 'dimseMoveProxyClientId',
+  DIMSE_MOVE_PROXY_SCOPE: 'dimseMoveProxyScope',
   DIMSE_MAX_ASSOCIATIONS: 'dimseMaxAssociations',
   DIMSE_MAX_OBJECT_BYTES: 'dimseMaxObjectBytes',
   DIMSE_MAX_BUFFERED_BYTES: 'dimseMaxBufferedBytes',
@@ -279,6 +309,9 @@ function dimseEnvironmentOf(settings: DimseSettings): Record<string, string> {
     DIMSE_AET: settings.aeTitle,
     DIMSE_PORT: settings.port,
     DIMSE_MOVE_PROXY_ORIGIN: settings.moveProxyOrigin,
+    DIMSE_MOVE_PROXY_TOKEN_URL: settings.moveProxyTokenUrl,
+    DIMSE_MOVE_PROXY_CLIENT_ID: settings.moveProxyClientId,
+    DIMSE_MOVE_PROXY_SCOPE: settings.moveProxyScope,
     DIMSE_MAX_ASSOCIATIONS: settings.maxAssociations,
     DIMSE_MAX_OBJECT_BYTES: settings.maxObjectBytes,
     DIMSE_MAX_BUFFERED_BYTES: settings.maxBufferedBytes,
@@ -300,7 +333,7 @@ function checkWithGatewayRules(environment: Record<string, string>): void {
     loadDimseConfig(environment);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const names: Record<string, string> = SETTING_NAMES;
+    const names: Record<string, string> = { ...SETTING_NAMES, DIMSE_MOVE_PROXY_CLIENT_SECRET: 'dimseMoveProxyClientSecretArn' };
     throw new Error(`context ${error.message.replace(/DIMSE_[A-Z_]+/g, (name) => names[name] ?? name)}`);
   }
 }
@@ -330,6 +363,24 @@ export function dimseSettingsFromContext(node: Construct['node']): DimseSettings
   if (moveProxyOrigin !== undefined && (typeof moveProxyOrigin !== 'string' || !/^https:\/\//.test(moveProxyOrigin))) {
     throw new Error('context dimseMoveProxyOrigin must be an https URL');
   }
+  const text = (name: string): string | undefined => {
+    const raw: unknown = node.tryGetContext(name);
+    if (raw !== undefined && (typeof raw !== 'string' || raw === '')) throw new Error(`context ${name} must be a non-empty string`);
+    return raw;
+  };
+  const moveProxyTokenUrl = text('dimseMoveProxyTokenUrl');
+  if (moveProxyTokenUrl !== undefined && !/^https:\/\//.test(moveProxyTokenUrl))
+    throw new Error('context dimseMoveProxyTokenUrl must be an https URL');
+  const moveProxyClientId = text('dimseMoveProxyClientId');
+  const moveProxyScope = text('dimseMoveProxyScope');
+  const moveProxyClientSecretArn = text('dimseMoveProxyClientSecretArn');
+  if (
+    moveProxyClientSecretArn !== undefined &&
+    !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^:]+-[A-Za-z0-9]{6}$/.test(moveProxyClientSecretArn)
+  )
+    throw new Error(
+      'context dimseMoveProxyClientSecretArn must be the complete ARN of a Secrets Manager secret (with its 6-character suffix)',
+    );
   const limit = (name: string): number | undefined => {
     const raw: unknown = node.tryGetContext(name);
     if (raw === undefined) return undefined;
@@ -355,6 +406,10 @@ export function dimseSettingsFromContext(node: Construct['node']): DimseSettings
     ...(idleTimeoutSeconds ? { idleTimeoutSeconds } : {}),
     ...(vpcCidr ? { vpcCidr: vpcCidr as string } : {}),
     ...(moveProxyOrigin ? { moveProxyOrigin: moveProxyOrigin as string } : {}),
+    ...(moveProxyTokenUrl ? { moveProxyTokenUrl } : {}),
+    ...(moveProxyClientId ? { moveProxyClientId } : {}),
+    ...(moveProxyScope ? { moveProxyScope } : {}),
+    ...(moveProxyClientSecretArn ? { moveProxyClientSecretArn } : {}),
     ...(maxAssociations ? { maxAssociations } : {}),
     ...(maxObjectBytes ? { maxObjectBytes } : {}),
     ...(maxBufferedBytes ? { maxBufferedBytes } : {}),

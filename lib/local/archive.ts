@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../../lambdas/config';
 import { dicomwebHandler } from '../../lambdas/http/middleware';
 import { createServices, type Services } from '../../lambdas/handlers/services';
+import { operations as adminOperations } from '../../lambdas/handlers/admin';
 import { operations as capabilitiesOperations } from '../../lambdas/handlers/capabilities';
 import { operations as deleteOperations } from '../../lambdas/handlers/delete';
 import { operations as npiOperations } from '../../lambdas/handlers/npi';
@@ -21,6 +22,7 @@ import { runAsFunction } from '../../lambdas/storage/call-recorder';
 import { createAwsClients } from '../../lambdas/storage/clients';
 import { createDynamoDbClient } from '../../lambdas/storage/dynamodb-table';
 import { blobStore } from '../../lambdas/storage/factory/blob-store';
+import { optionalClientStore } from '../../lambdas/storage/factory/client-store';
 import { ensureIndexNameTerms, metadataIndex } from '../../lambdas/storage/factory/metadata-index';
 import { npiIndex } from '../../lambdas/storage/factory/npi-index';
 import { sendRequestStore } from '../../lambdas/storage/factory/send-request-store';
@@ -61,6 +63,8 @@ export interface EmbeddedArchive {
 
 export const LOCAL_BUCKET = 'dicomweb-archive';
 export const LOCAL_TABLE = 'dicomweb-archive';
+/** The API key clients' table (lambdas/storage/clients-table-schema.ts), beside the archive's. */
+export const LOCAL_CLIENTS_TABLE = 'dicomweb-archive-clients';
 
 /**
  * A data directory from before the Patient's Name terms gets them once, before the first request: on
@@ -96,12 +100,27 @@ function refuseOpenBinding(config: Config, host: string | undefined): void {
 export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchive> {
   const dataDir = path.resolve(opts.dataDir);
   // Checked before anything starts (the configuration is read again below, with the emulators' endpoints).
-  refuseOpenBinding(loadConfig({ BUCKET_NAME: LOCAL_BUCKET, TABLE_NAME: LOCAL_TABLE, AWS_REGION: 'us-east-1', ...opts.env }), opts.host);
-  const emulators = await startEmulatorThread({ dataDir, bucketName: LOCAL_BUCKET, tableName: LOCAL_TABLE });
+  refuseOpenBinding(
+    loadConfig({
+      BUCKET_NAME: LOCAL_BUCKET,
+      TABLE_NAME: LOCAL_TABLE,
+      CLIENTS_TABLE_NAME: LOCAL_CLIENTS_TABLE,
+      AWS_REGION: 'us-east-1',
+      ...opts.env,
+    }),
+    opts.host,
+  );
+  const emulators = await startEmulatorThread({
+    dataDir,
+    bucketName: LOCAL_BUCKET,
+    tableName: LOCAL_TABLE,
+    clientsTableName: LOCAL_CLIENTS_TABLE,
+  });
   try {
     const config = loadConfig({
       BUCKET_NAME: LOCAL_BUCKET,
       TABLE_NAME: LOCAL_TABLE,
+      CLIENTS_TABLE_NAME: LOCAL_CLIENTS_TABLE,
       AWS_REGION: 'us-east-1',
       S3_ENDPOINT: emulators.s3Endpoint,
       DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
@@ -132,6 +151,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
           config.destinationsSecretArn,
           config.region,
         ),
+        clientStore: optionalClientStore(config, clients),
       },
       {
         deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
@@ -146,6 +166,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       send: dicomwebHandler('send', sendOperations, get),
       capabilities: dicomwebHandler('capabilities', capabilitiesOperations, get),
       npi: dicomwebHandler('npi', npiOperations, get),
+      admin: dicomwebHandler('admin', adminOperations, get),
     });
     const gateway = await startGateway({
       handlers,

@@ -22,6 +22,7 @@ import {
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbClient } from '../../lambdas/storage/dynamodb-table';
+import { CLIENTS_PARTITION_KEY } from '../../lambdas/storage/clients-table-schema';
 import { GLOBAL_SECONDARY_INDEXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from '../../lambdas/storage/table-schema';
 
 // Both emulators are CommonJS without type declarations: load them through require, typed here
@@ -120,6 +121,8 @@ export interface EmulatorOptions {
   readonly dataDir: string;
   readonly bucketName: string;
   readonly tableName: string;
+  /** The API key clients' table (clients-table-schema.ts), created beside the archive's when named. */
+  readonly clientsTableName?: string;
   readonly host?: '127.0.0.1';
 }
 
@@ -149,6 +152,16 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
       ],
       Projection: { ProjectionType: 'ALL' },
     })),
+  };
+}
+
+/** The API key clients' table: partition key `id` alone, on-demand capacity, no index (clients-table-schema.ts). */
+export function createClientsTableInput(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: CLIENTS_PARTITION_KEY, AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: CLIENTS_PARTITION_KEY, KeyType: 'HASH' }],
   };
 }
 
@@ -194,6 +207,7 @@ export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> 
   const dynamodb = createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint: emulators.dynamodbEndpoint });
   try {
     await ensureTable(dynamodb, opts.tableName);
+    if (opts.clientsTableName) await ensureTable(dynamodb, opts.clientsTableName, createClientsTableInput(opts.clientsTableName));
   } catch (error) {
     await emulators.close();
     throw error;
@@ -203,10 +217,14 @@ export async function startEmulators(opts: EmulatorOptions): Promise<Emulators> 
   return emulators;
 }
 
-/** Creates the table unless it exists, then waits until it is ACTIVE. */
-export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+/** Creates the table (the archive's unless `input` says otherwise) unless it exists, then waits until it is ACTIVE. */
+export async function ensureTable(
+  client: DynamoDBClient,
+  tableName: string,
+  input: CreateTableCommandInput = createTableInput(tableName),
+): Promise<void> {
   try {
-    await client.send(new CreateTableCommand(createTableInput(tableName)));
+    await client.send(new CreateTableCommand(input));
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }

@@ -2,6 +2,8 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ArchiveContextError } from '../../lib/archive-stack';
 import { API_5XX_RATE_THRESHOLD } from '../../lib/constructs/alarms';
+import { functionGroups } from '../../lambdas/http/routes';
+import { sendTaskFunctions } from '../../lib/send-workflow';
 import { synth } from './helpers';
 
 describe('CloudWatch alarms (lib/constructs/alarms.ts)', () => {
@@ -24,8 +26,8 @@ describe('CloudWatch alarms (lib/constructs/alarms.ts)', () => {
     const functions = Object.keys(template.findResources('AWS::Lambda::Function')).filter(
       (id) => !/LogRetention|AwsCustomResource|CustomResource/.test(id),
     );
-    // The API's groups, the Send tasks and the authorizer (auth=oidc by default).
-    expect(functions).toHaveLength(12);
+    // One per function group (lambdas/http/routes.ts) and per Send task, and the authorizer (auth=oidc by default).
+    expect(functions).toHaveLength(Object.keys(functionGroups).length + Object.keys(sendTaskFunctions).length + 1);
     for (const metric of ['Errors', 'Throttles']) {
       const watched = alarms.filter((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === metric).map((a) => a.Dimensions[0].Value.Ref);
       expect(new Set(watched), metric).toEqual(new Set(functions));

@@ -4,16 +4,10 @@
  * or an external issuer, the Lambda REQUEST authorizer on every method, the settings every function
  * gets, the 401/403 gateway responses and the outputs; auth=iam and auth=none; bad context refused.
  */
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { SCOPES } from '../../lambdas/auth/scopes';
 import { ArchiveContextError } from '../../lib/archive-stack';
-import { DicomwebApi } from '../../lib/constructs/api';
-import { ArchiveLogs } from '../../lib/constructs/logs';
-import { ArchiveStorage } from '../../lib/constructs/storage';
 import { logicalId, methodsOf, policyActions, policyStatements, synth, type Resources } from './helpers';
 
 const VIEWER = 'https://viewer.example.org';
@@ -103,7 +97,7 @@ describe("auth=oidc with the stack's own user pool (the default)", { timeout: 12
   it('tells every function and the authorizer the issuer, both clients as audiences and the scope prefix', () => {
     const { functions, authorizer } = environments(stack, template);
     const expected = {
-      AUTH: 'oidc',
+      AUTH: 'oidc,api-keys',
       OIDC_ISSUER: {
         'Fn::Join': ['', ['https://cognito-idp.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/', { Ref: poolId }]],
       },
@@ -117,7 +111,15 @@ describe("auth=oidc with the stack's own user pool (the default)", { timeout: 12
     expect(authorizer).toMatchObject(expected);
     // The authorizer reads no bucket and no archive table (it has their names: lambdas/config.ts requires them).
     expect(policyActions(template, logicalId(stack, stack.dicomweb.auth.authorizerFunction!.policy)).sort()).toEqual(
-      ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'].sort(),
+      [
+        'dynamodb:GetItem',
+        'kms:Decrypt',
+        'kms:DescribeKey',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ].sort(),
     );
   });
 
@@ -188,7 +190,7 @@ describe('auth=oidc with an external issuer', { timeout: 120_000 }, () => {
   it('gives every function and the authorizer the issuer settings from context', () => {
     const { functions, authorizer } = environments(stack, template);
     const expected = {
-      AUTH: 'oidc',
+      AUTH: 'oidc,api-keys',
       OIDC_ISSUER: OKTA,
       OIDC_AUDIENCE: 'api://dicomweb,0oa1example',
       OIDC_SCOPE_PREFIX: 'dicomweb.',
@@ -222,54 +224,32 @@ describe('auth=iam and auth=none', { timeout: 120_000 }, () => {
     expect(authorizer).toBeUndefined();
     template.resourceCountIs('AWS::ApiGateway::Authorizer', 0);
     template.resourceCountIs('AWS::Cognito::UserPool', 0);
-    expect(Object.keys(template.toJSON().Outputs).filter((k) => /Oidc|OAuth|Client/.test(k))).toEqual([]);
+    expect(Object.keys(template.toJSON().Outputs).filter((k) => /Oidc|OAuth|ClientId|UserPool/.test(k))).toEqual([]);
   });
 });
 
-describe('with the API key clients table', { timeout: 120_000 }, () => {
-  function apiWithClients(corsAllowedOrigins: readonly string[]) {
-    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Clients');
-    const logs = new ArchiveLogs(stack, 'Logs', { retainData: false });
-    const storage = new ArchiveStorage(stack, 'Storage', { retainData: false });
-    const key = new kms.Key(stack, 'ClientsKey', { enableKeyRotation: true });
-    const clientsTable = new dynamodb.Table(stack, 'Clients', {
-      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
-      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: key,
-    });
-    const api = new DicomwebApi(stack, 'Dicomweb', { storage, logs, clientsTable, corsAllowedOrigins, waf: false });
-    const template = Template.fromStack(stack);
-    const id = (c: Parameters<typeof logicalId>[1]) => logicalId(stack, c);
-    const statementsOf = (policy: Parameters<typeof logicalId>[1]) => policyStatements(template, id(policy));
-    return { api, template, id, statementsOf, table: id(clientsTable), key: id(key) };
-  }
-
+describe('with the API key clients table (the stack has one)', { timeout: 120_000 }, () => {
   it('accepts API keys: AUTH oidc,api-keys and CLIENTS_TABLE_NAME everywhere; the authorizer reads one item at a time', () => {
-    const { api, template, id, statementsOf, table, key } = apiWithClients([]);
-    const resources = template.toJSON().Resources as Resources;
-    for (const fn of [...Object.values(api.functions), api.auth.authorizerFunction!]) {
-      expect(resources[id(fn)]!.Properties.Environment.Variables).toMatchObject({
-        AUTH: 'oidc,api-keys',
-        CLIENTS_TABLE_NAME: { Ref: table },
-      });
+    const { stack, template } = synth();
+    const table = logicalId(stack, stack.clients.table);
+    const { functions, authorizer } = environments(stack, template);
+    for (const [name, variables] of Object.entries({ ...functions, authorizer })) {
+      expect(variables, name).toMatchObject({ AUTH: 'oidc,api-keys', CLIENTS_TABLE_NAME: { Ref: table } });
     }
-    const authorizer = statementsOf(api.auth.authorizerFunction!.policy);
-    expect(authorizer).toEqual(
+    const statements = policyStatements(template, logicalId(stack, stack.dicomweb.auth.authorizerFunction!.policy));
+    expect(statements).toEqual(
       expect.arrayContaining([
         { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': [table, 'Arn'] } },
-        { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey'], Resource: { 'Fn::GetAtt': [key, 'Arn'] } },
+        {
+          Effect: 'Allow',
+          Action: ['kms:Decrypt', 'kms:DescribeKey'],
+          Resource: { 'Fn::GetAtt': [logicalId(stack, stack.clients.key), 'Arn'] },
+        },
       ]),
     );
-    expect(authorizer.flatMap((s) => [s.Action].flat()).filter((a) => /^(s3|dynamodb):/.test(a))).toEqual(['dynamodb:GetItem']);
-    // Without CORS every method has the authorizer: no function reads the clients table.
-    for (const fn of Object.values(api.functions)) expect(JSON.stringify(statementsOf(fn.policy))).not.toContain(table);
-  });
-
-  it('with CORS, lets the capabilities function (OPTIONS without authorizer) read clients, and no other', () => {
-    const { api, statementsOf, table } = apiWithClients([VIEWER]);
-    for (const [group, fn] of Object.entries(api.functions)) {
-      expect(JSON.stringify(statementsOf(fn.policy)).includes(table), group).toBe(group === 'capabilities');
-    }
+    expect(statements.flatMap((st) => [st.Action].flat()).filter((a) => /^(s3|dynamodb|states|secretsmanager):/.test(a))).toEqual([
+      'dynamodb:GetItem',
+    ]);
   });
 });
 

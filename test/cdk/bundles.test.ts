@@ -106,7 +106,10 @@ const expected: Record<string, { entry: string; sdk: string[]; dicom: 'at-start'
     sdk: [...DYNAMODB, ...S3, '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sfn'],
     dicom: 'at-start',
   },
-  capabilities: { entry: functionGroups.capabilities.entry, sdk: [], dicom: false },
+  // No storage of its own; DynamoDB for the API key clients every function verifies (lambdas/handlers/function-services.ts).
+  capabilities: { entry: functionGroups.capabilities.entry, sdk: DYNAMODB, dicom: false },
+  // The API key clients' table alone.
+  admin: { entry: functionGroups.admin.entry, sdk: DYNAMODB, dicom: false },
   npi: { entry: functionGroups.npi.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },
   resolve: { entry: sendTaskFunctions.resolve.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },
   // Finalize and Fail end the send request from its counters: the send-request item only.

@@ -145,4 +145,46 @@ describe('DIMSE gateway construct (Fargate behind an NLB)', { timeout: 120_000 }
       /dimsePort must be a TCP port/,
     );
   });
+
+  it('gives the Move proxy client credentials, the secret from Secrets Manager only', () => {
+    const secretArn = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:dimse-proxy-client-AbC123';
+    const proxied = synthWith({
+      dimse: 'true',
+      dimseMoveProxyOrigin: 'https://origin.example.org/dicomweb',
+      dimseMoveProxyTokenUrl: 'https://idp.example.org/oauth2/token',
+      dimseMoveProxyClientId: 'dimse-gateway',
+      dimseMoveProxyScope: 'dicomweb/send',
+      dimseMoveProxyClientSecretArn: secretArn,
+    }).template;
+    const [taskDefinition] = Object.values(proxied.findResources('AWS::ECS::TaskDefinition')) as {
+      Properties: { ContainerDefinitions: any[] };
+    }[];
+    const [container] = taskDefinition!.Properties.ContainerDefinitions;
+    const environment = Object.fromEntries(container.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]));
+    expect(environment).toMatchObject({
+      DIMSE_MOVE_PROXY_TOKEN_URL: 'https://idp.example.org/oauth2/token',
+      DIMSE_MOVE_PROXY_CLIENT_ID: 'dimse-gateway',
+      DIMSE_MOVE_PROXY_SCOPE: 'dicomweb/send',
+    });
+    expect(environment.DIMSE_MOVE_PROXY_CLIENT_SECRET).toBeUndefined();
+    expect(container.Secrets).toEqual([{ Name: 'DIMSE_MOVE_PROXY_CLIENT_SECRET', ValueFrom: secretArn }]);
+    // ECS reads the secret with the execution role at task start.
+    proxied.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['secretsmanager:GetSecretValue']), Resource: secretArn })]),
+      },
+    });
+    const refuse = (context: Record<string, string>) => () =>
+      buildApp(
+        new App({
+          context: { 'aws:cdk:bundling-stacks': [], dimse: 'true', dimseMoveProxyOrigin: 'https://origin.example.org', ...context },
+        }),
+      );
+    expect(refuse({ dimseMoveProxyClientSecretArn: secretArn })).toThrow(/dimseMoveProxyTokenUrl, dimseMoveProxyClientId must be set too/);
+    expect(refuse({ dimseMoveProxyTokenUrl: 'https://idp.example.org/t', dimseMoveProxyClientId: 'c' })).toThrow(
+      /dimseMoveProxyClientSecretArn must be set too/,
+    );
+    expect(refuse({ dimseMoveProxyClientSecretArn: 'my-secret' })).toThrow(/complete ARN/);
+    expect(refuse({ dimseMoveProxyTokenUrl: 'http://idp.example.org/t' })).toThrow(/dimseMoveProxyTokenUrl must be an https URL/);
+  });
 });

@@ -1,7 +1,7 @@
 /** e2e: Retrieve Capabilities (PS3.18 8.9) and Allow headers over HTTP; answers agree with the route table. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newUid } from '../../lambdas/dicom/uid';
-import { routes } from '../../lambdas/http/routes';
+import { dicomwebRoutes } from '../../lambdas/http/routes';
 import { tempArchive } from '../support/http';
 
 let archive: Awaited<ReturnType<typeof tempArchive>>;
@@ -14,9 +14,11 @@ describe('Retrieve Capabilities', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('application/vnd.sun.wadl+xml');
     const wadl = await r.text();
-    for (const segment of new Set(routes.flatMap((route) => route.path.split('/').filter(Boolean)))) {
+    for (const segment of new Set(dicomwebRoutes.flatMap((route) => route.path.split('/').filter(Boolean)))) {
       expect(wadl).toContain(`<resource path="${segment}">`);
     }
+    // The archive's management (API key clients) is not a DICOMweb service.
+    expect(wadl).not.toContain('admin');
     expect(wadl).toContain('title="Send"');
   });
 

@@ -5,21 +5,11 @@
  * runtime runs no authorizer (the functions verify credentials themselves), so its calls are the
  * ones ClientStore.get and a stray function would make, evaluated by the same policy engine.
  */
-import { App, Stack, type CfnResource } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
 import type { RecordedAwsCall } from '../../../lambdas/storage/call-recorder';
-import { LOCAL_BUCKET, LOCAL_TABLE } from '../../../lib/local/archive';
-import { DicomwebApi } from '../../../lib/constructs/api';
-import { ArchiveLogs } from '../../../lib/constructs/logs';
-import { ArchiveStorage } from '../../../lib/constructs/storage';
-import { accountOf } from '../../support/iam/account';
+import { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE as CLIENTS_TABLE, LOCAL_TABLE } from '../../../lib/local/archive';
 import { AUTHORIZER_CALLER, archiveAccount } from '../../support/iam/archive-account';
 import { denials, describeDenials, iamRequests } from '../../support/iam/evaluate';
-
-const CLIENTS_TABLE = 'dicomweb-clients';
 
 const call = (service: string, operation: string, input: Record<string, unknown>): RecordedAwsCall => ({
   caller: AUTHORIZER_CALLER,
@@ -40,32 +30,6 @@ const archiveCalls = (env: Readonly<Record<string, string>>) => [
   call('SecretsManager', 'GetSecretValue', { SecretId: env.DESTINATIONS_SECRET_ARN }),
 ];
 
-/** The API beside a clients table encrypted with a key of its own, as the authorizer's account. */
-function withClientsTable() {
-  const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Clients');
-  const logs = new ArchiveLogs(stack, 'Logs', { retainData: false });
-  const storage = new ArchiveStorage(stack, 'Storage', { retainData: false });
-  const clientsTable = new dynamodb.Table(stack, 'Clients', {
-    partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
-    encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-    encryptionKey: new kms.Key(stack, 'ClientsKey', { enableKeyRotation: true }),
-  });
-  const api = new DicomwebApi(stack, 'Dicomweb', { storage, logs, clientsTable, waf: false });
-  const json = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: any }> };
-  const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as CfnResource);
-  const role = json.Resources[id(api.auth.authorizerFunction!)]!.Properties.Role['Fn::GetAtt'][0] as string;
-  return accountOf(
-    stack,
-    json,
-    new Map([[AUTHORIZER_CALLER, role]]),
-    new Map([
-      [id(clientsTable), CLIENTS_TABLE],
-      [id(storage.bucket), LOCAL_BUCKET],
-      [id(storage.table), LOCAL_TABLE],
-    ]),
-  );
-}
-
 describe("IAM harness: the authorizer's role", () => {
   it('reaches no object, no archive table, no workflow and no secret in the stack (auth=oidc)', async () => {
     const { account, env } = archiveAccount();
@@ -76,7 +40,7 @@ describe("IAM harness: the authorizer's role", () => {
   });
 
   it('reads a client by key from the clients table, with its key, and nothing more', async () => {
-    const account = withClientsTable();
+    const { account } = archiveAccount();
     const get = call('DynamoDB', 'GetItem', { TableName: CLIENTS_TABLE, Key: { id: 'abc' }, ConsistentRead: true });
     const allowed = iamRequests([get], account);
     expect(allowed.map((r) => r.action).sort()).toEqual(['dynamodb:GetItem', 'kms:Decrypt']);

@@ -2,7 +2,8 @@
  * The IAM harness (docs/testing.md): an embedded archive on the AWS adapters records every AWS call
  * its functions make while a workload exercises every function group and route group (STOW, QIDO,
  * WADO, delete, Send of studies and of Non-Patient Instances with Check Send Result, NPI Store /
- * Search / Retrieve, Retrieve Capabilities, DIMSE C-STORE / C-FIND / C-MOVE); each call is then
+ * Search / Retrieve, Retrieve Capabilities, DIMSE C-STORE / C-FIND / C-MOVE, API key clients added,
+ * listed and revoked, and a Store authenticated by an API key); each call is then
  * evaluated against its function's role in the synthesized stack by an IAM policy engine. Any call
  * the role would deny fails, naming function, action and resource.
  */
@@ -13,13 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newUid } from '../../../lambdas/dicom/uid';
 import { SendResponseTag } from '../../../lambdas/send/response-module';
 import { installAwsCallRecorder, type RecordedAwsCall } from '../../../lambdas/storage/call-recorder';
+import { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE } from '../../../lib/local/archive';
 import { Caller } from '../../../lib/local/call-attribution';
 import { dcmtk, hasDcmtk, startStoreScp, type StoreScp } from '../../support/dcmtk';
 import { makeStudy } from '../../support/dicom-factory';
 import { startFakeDestination, type FakeDestination } from '../../support/fake-destination';
 import { DICOM_JSON, multipartParts, stow, stowBody, tempArchive } from '../../support/http';
 import { archiveAccount, type ArchiveAccount } from '../../support/iam/archive-account';
-import { denials, describeDenials, iamRequests } from '../../support/iam/evaluate';
+import { denials, describeDenials, iamRequests, type CheckedRequest } from '../../support/iam/evaluate';
+import { ACCOUNT } from '../../support/iam/iam-actions';
 import { makeNpiInstance, npiSamples } from '../../support/npi-factory';
 
 type Archive = Awaited<ReturnType<typeof tempArchive>>;
@@ -33,6 +36,7 @@ let deployed: ArchiveAccount; // context dimse=true: every caller has its role
 let plain: ArchiveAccount; // default context
 let a: Archive; // the archive under test, with its DIMSE gateway
 let b: Archive; // a second deployment, destination of the Sends
+let c: Archive; // a deployment that takes API keys (AUTH=token,api-keys)
 let scp: StoreScp | undefined;
 let slow: FakeDestination; // answers after the Send request's wait
 let refusing: FakeDestination; // fails one instance, stores the rest
@@ -201,6 +205,39 @@ async function workload(): Promise<void> {
   await ok(fetch(`${a.url}/studies/${s}`, { method: 'DELETE' }), 200, 204);
 }
 
+const ADMIN_TOKEN = 'iam-harness-admin';
+
+/**
+ * API key clients: the admin function adds, lists and revokes them (the clients table only); a Store
+ * authenticated by a key reads its client in the store function, as every function does for a request
+ * without our authorizer's context (lambdas/http/middleware.ts).
+ */
+async function clientsWorkload(): Promise<void> {
+  const admin = { Authorization: `Bearer ${ADMIN_TOKEN}`, Accept: 'application/json' };
+  const added = await ok(
+    fetch(`${c.url}/admin/clients`, {
+      method: 'POST',
+      headers: { ...admin, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'iam-pacs', scopes: ['write'] }),
+    }),
+    201,
+  );
+  const { id, key } = (await added.json()) as { id: string; key: string };
+  await ok(fetch(`${c.url}/admin/clients`, { headers: admin }));
+  const { body, contentType } = stowBody([makeStudy({ series: 1, instancesPerSeries: 1 }).instances[0]!.bytes]);
+  await ok(
+    fetch(`${c.url}/studies`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': contentType, Accept: DICOM_JSON },
+      body,
+    }),
+  );
+  await ok(fetch(`${c.url}/admin/clients/${id}`, { method: 'DELETE', headers: admin }), 204);
+  // The revoked key, in a header not seen before (so not answered from a cache): read again, refused.
+  const basic = `Basic ${Buffer.from(`iam-pacs:${key}`).toString('base64')}`;
+  await ok(fetch(`${c.url}/studies`, { headers: { Authorization: basic, Accept: DICOM_JSON } }), 401);
+}
+
 beforeAll(async () => {
   deployed = archiveAccount({ dimse: 'true' });
   plain = archiveAccount();
@@ -215,13 +252,16 @@ beforeAll(async () => {
   refusing = await startFakeDestination();
   warning = await startFakeDestination({ kind: 'warn' });
   await writeRegistry(true);
+  c = await tempArchive({ env: { ...deployed.env, AUTH: 'token,api-keys', AUTH_TOKEN: ADMIN_TOKEN } });
   await workload();
+  await clientsWorkload();
 }, 180_000);
 
 afterAll(async () => {
   stopRecording?.();
   await a?.close();
   await b?.close();
+  await c?.close();
   await scp?.close();
   await slow?.close();
   await refusing?.close();
@@ -258,6 +298,9 @@ describe('IAM harness', () => {
       `${Caller.stateMachine} lambda:InvokeFunction`,
       `${Caller.stateMachine} s3:GetObject`,
       `${Caller.stateMachine} states:StartExecution`,
+      'admin dynamodb:PutItem',
+      'admin dynamodb:Scan',
+      'admin dynamodb:UpdateItem',
       ...(hasDcmtk ? [`${Caller.dimse} s3:PutObject`, `${Caller.dimse} dynamodb:Query`, `${Caller.dimse} s3:GetObject`] : []),
     ];
     expect(
@@ -265,6 +308,34 @@ describe('IAM harness', () => {
       [...pairs].sort().join('\n'),
     ).toEqual([]);
     expect(calls.filter((c) => c.caller === undefined).map((c) => `${c.service}.${c.operation}`)).toEqual([]);
+  });
+
+  it('recorded the API key clients: the admin function on the clients table alone, a key read by the function it calls', () => {
+    const clientsTable = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${LOCAL_CLIENTS_TABLE}`;
+    const requests = iamRequests(calls, deployed.account).filter((r) => !r.impliedBy);
+    const onClients = new Set(requests.filter((r) => r.resource === clientsTable).map((r) => `${r.caller} ${r.action}`));
+    // The admin routes were called with the static token: no key to read there.
+    expect([...onClients].sort()).toEqual([
+      'admin dynamodb:PutItem',
+      'admin dynamodb:Scan',
+      'admin dynamodb:UpdateItem',
+      'search dynamodb:GetItem',
+      'store dynamodb:GetItem',
+    ]);
+    expect(requests.filter((r) => r.caller === 'admin' && r.resource !== clientsTable)).toEqual([]);
+  });
+
+  it('denies the admin function the archive data, and the other functions any change to the clients', async () => {
+    const clientsTable = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${LOCAL_CLIENTS_TABLE}`;
+    const attempts: CheckedRequest[] = [
+      { caller: 'admin', action: 's3:GetObject', resource: `arn:aws:s3:::${LOCAL_BUCKET}/studies/1.2.3/series/4/instances/5.dcm` },
+      { caller: 'admin', action: 'dynamodb:Query', resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${LOCAL_TABLE}` },
+      { caller: 'admin', action: 'dynamodb:GetItem', resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${LOCAL_TABLE}` },
+      ...['store', 'search', 'retrieve', 'delete', 'send', 'npi', 'capabilities'].flatMap((caller) =>
+        ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'].map((action) => ({ caller, action, resource: clientsTable })),
+      ),
+    ];
+    expect((await denials(attempts, deployed.account)).length).toBe(attempts.length);
   });
 
   it('every recorded call is allowed by its function role in the stack with the DIMSE gateway (context dimse=true)', async () => {

@@ -6,7 +6,7 @@
 import type { CfnResource } from 'aws-cdk-lib';
 import type { ArchiveStack } from '../../../lib/archive-stack';
 import { Caller } from '../../../lib/local/call-attribution';
-import { LOCAL_BUCKET, LOCAL_TABLE } from '../../../lib/local/archive';
+import { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE } from '../../../lib/local/archive';
 import { localTaskArn } from '../../../lib/local/local-send-workflow';
 import type { FunctionGroup } from '../../../lambdas/http/routes';
 import type { SendTaskName } from '../../../lib/send-workflow';
@@ -46,6 +46,7 @@ export function archiveAccount(context: Record<string, unknown> = {}): ArchiveAc
   const localNames = new Map<string, string>([
     [id(stack.storage.bucket), LOCAL_BUCKET],
     [id(stack.storage.table), LOCAL_TABLE],
+    [id(stack.clients.table), LOCAL_CLIENTS_TABLE],
   ]);
   for (const [task, fn] of Object.entries(stack.send.functions) as [SendTaskName, ArchiveStack['send']['functions'][SendTaskName]][]) {
     callerRoles.set(Caller.task(task), roleOf(id(fn), 'Role'));

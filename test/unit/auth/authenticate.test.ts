@@ -3,38 +3,23 @@
  * network; OIDC tokens are tested against a real provider in test/integration/auth), its cache, and
  * authorize's 403.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { hashSecret, newApiKey } from '../../../lambdas/auth/api-keys';
 import { authorize, checksCredentials, createAuthenticator, type Principal } from '../../../lambdas/auth/authenticate';
 import { loadConfig } from '../../../lambdas/config';
 import { ForbiddenError, UnauthorizedError } from '../../../lambdas/dicomweb/errors';
-import type { ApiClient, ClientStore } from '../../../lambdas/storage/ports';
+import { MemoryClientStore } from '../../support/memory-clients';
 
-/** A ClientStore over a Map, with a count of reads (to see the cache at work). */
-class MapClientStore implements ClientStore {
-  readonly clients = new Map<string, ApiClient>();
-  reads = 0;
-  async create(client: ApiClient) {
-    this.clients.set(client.id, client);
-  }
-  async get(id: string) {
-    this.reads++;
-    return this.clients.get(id);
-  }
-  async list() {
-    return [...this.clients.values()];
-  }
-  async revoke(id: string, at: string) {
-    const c = this.clients.get(id);
-    if (c && !c.revokedAt) this.clients.set(id, { ...c, revokedAt: at });
-    return c !== undefined;
-  }
+/** The memory ClientStore, its reads counted (to see the cache at work). */
+function memoryStore() {
+  const store = new MemoryClientStore();
+  return Object.assign(store, { get: vi.fn(store.get.bind(store)) });
 }
 
 const TOKEN = 'static-token-of-the-archive';
 const config = (env: Record<string, string>) => loadConfig({ BUCKET_NAME: 'b', TABLE_NAME: 't', ...env });
 
-async function withClient(store: MapClientStore, name: string, scopes: string[]) {
+async function withClient(store: MemoryClientStore, name: string, scopes: string[]) {
   const key = newApiKey();
   await store.create({ id: key.id, name, scopes, secretHash: hashSecret(key.secret), createdAt: new Date().toISOString() });
   return key;
@@ -81,7 +66,7 @@ describe('API keys (AUTH=api-keys)', () => {
   const apiKeysConfig = config({ AUTH: 'api-keys,token', AUTH_TOKEN: TOKEN, CLIENTS_TABLE_NAME: 'clients' });
 
   it('accepts a key as Bearer or as the Basic password, with the client name or no user name', async () => {
-    const store = new MapClientStore();
+    const store = memoryStore();
     const key = await withClient(store, 'radiology-pacs', ['write', 'read']);
     const auth = createAuthenticator(apiKeysConfig, { clientStore: store });
     for (const header of [`Bearer ${key.key}`, basic('radiology-pacs', key.key), basic('', key.key)]) {
@@ -92,7 +77,7 @@ describe('API keys (AUTH=api-keys)', () => {
   });
 
   it('refuses a wrong Basic user, a wrong secret, an unknown id, a malformed key and a revoked key with 401', async () => {
-    const store = new MapClientStore();
+    const store = memoryStore();
     const key = await withClient(store, 'radiology-pacs', ['write']);
     const revoked = await withClient(store, 'old-router', ['write']);
     await store.revoke(revoked.id, new Date().toISOString());
@@ -114,35 +99,35 @@ describe('API keys (AUTH=api-keys)', () => {
   });
 
   it('keeps a result 60 s at most, so a revoked key stops working within a minute', async () => {
-    const store = new MapClientStore();
+    const store = memoryStore();
     const key = await withClient(store, 'modality', ['write']);
     let now = Date.parse('2026-01-01T00:00:00Z');
     const auth = createAuthenticator(apiKeysConfig, { clientStore: store, now: () => now });
     await auth.authenticate(`Bearer ${key.key}`);
     await auth.authenticate(`Bearer ${key.key}`);
-    expect(store.reads).toBe(1);
+    expect(store.get.mock.calls.length).toBe(1);
     await store.revoke(key.id, new Date(now).toISOString());
     now += 59_000;
     expect((await auth.authenticate(`Bearer ${key.key}`)).principal).toBe(key.id);
     now += 2_000;
     expect((await rejection(auth.authenticate(`Bearer ${key.key}`))).message).toMatch(/revoked/);
-    expect(store.reads).toBe(2);
+    expect(store.get.mock.calls.length).toBe(2);
   });
 
   it('keeps a bounded number of results, dropping the oldest', async () => {
-    const store = new MapClientStore();
+    const store = memoryStore();
     const keys = [await withClient(store, 'a', ['read']), await withClient(store, 'b', ['read']), await withClient(store, 'c', ['read'])];
     const auth = createAuthenticator(apiKeysConfig, { clientStore: store, cacheSize: 2 });
     for (const k of keys) await auth.authenticate(`Bearer ${k.key}`);
-    expect(store.reads).toBe(3);
+    expect(store.get.mock.calls.length).toBe(3);
     await auth.authenticate(`Bearer ${keys[2]!.key}`);
-    expect(store.reads).toBe(3);
+    expect(store.get.mock.calls.length).toBe(3);
     await auth.authenticate(`Bearer ${keys[0]!.key}`);
-    expect(store.reads).toBe(4);
+    expect(store.get.mock.calls.length).toBe(4);
   });
 
   it('never caches a failure: a key created after a refusal works at once', async () => {
-    const store = new MapClientStore();
+    const store = memoryStore();
     const auth = createAuthenticator(apiKeysConfig, { clientStore: store });
     const key = newApiKey();
     await rejection(auth.authenticate(`Bearer ${key.key}`));

@@ -9,7 +9,7 @@ import {
   type CapabilityResource,
 } from '../../../lambdas/dicomweb/capabilities';
 import { NotAcceptableError } from '../../../lambdas/dicomweb/errors';
-import { routes, allowedMethods } from '../../../lambdas/http/routes';
+import { dicomwebRoutes as routes, allowedMethods } from '../../../lambdas/http/routes';
 
 /** "METHOD /path" of every method in a tree. */
 function methodsIn(r: CapabilityResource, prefix = ''): string[] {

@@ -38,3 +38,46 @@ describe('loadDimseConfig', () => {
     expect(() => loadDimseConfig({ DIMSE_PORT: '70000' })).toThrow(ConfigError);
   });
 });
+
+describe('loadDimseConfig: credentials of the Move proxy', () => {
+  const ORIGIN = { DIMSE_MOVE_PROXY_ORIGIN: 'https://archive.example.org/dicomweb' };
+  const CC = {
+    DIMSE_MOVE_PROXY_TOKEN_URL: 'https://idp.example.org/oauth2/token',
+    DIMSE_MOVE_PROXY_CLIENT_ID: 'dimse-gateway',
+    DIMSE_MOVE_PROXY_CLIENT_SECRET: 'sec',
+  };
+
+  it('reads a static token, or client credentials with an optional scope', () => {
+    expect(loadDimseConfig({ ...ORIGIN, DIMSE_MOVE_PROXY_TOKEN: 't' }).proxy).toEqual({
+      origin: ORIGIN.DIMSE_MOVE_PROXY_ORIGIN,
+      token: 't',
+      maxWaitSeconds: 3600,
+    });
+    expect(loadDimseConfig({ ...ORIGIN, ...CC, DIMSE_MOVE_PROXY_SCOPE: 'dicomweb/send' }).proxy).toEqual({
+      origin: ORIGIN.DIMSE_MOVE_PROXY_ORIGIN,
+      clientCredentials: {
+        tokenUrl: CC.DIMSE_MOVE_PROXY_TOKEN_URL,
+        clientId: 'dimse-gateway',
+        clientSecret: 'sec',
+        scope: 'dicomweb/send',
+      },
+      maxWaitSeconds: 3600,
+    });
+  });
+
+  it.each([
+    [
+      { ...ORIGIN, DIMSE_MOVE_PROXY_TOKEN_URL: CC.DIMSE_MOVE_PROXY_TOKEN_URL },
+      'DIMSE_MOVE_PROXY_CLIENT_ID, DIMSE_MOVE_PROXY_CLIENT_SECRET must be set too',
+    ],
+    [{ ...ORIGIN, ...CC, DIMSE_MOVE_PROXY_CLIENT_SECRET: '' }, 'DIMSE_MOVE_PROXY_CLIENT_SECRET must be set too'],
+    [{ ...ORIGIN, ...CC, DIMSE_MOVE_PROXY_TOKEN_URL: 'idp.example.org/token' }, 'DIMSE_MOVE_PROXY_TOKEN_URL must be an http(s) URL'],
+    [{ ...ORIGIN, ...CC, DIMSE_MOVE_PROXY_TOKEN: 't' }, 'either DIMSE_MOVE_PROXY_TOKEN or the DIMSE_MOVE_PROXY_CLIENT_*'],
+    [{ ...ORIGIN, DIMSE_MOVE_PROXY_SCOPE: 'send' }, 'DIMSE_MOVE_PROXY_SCOPE needs'],
+    [CC, 'need DIMSE_MOVE_PROXY_ORIGIN'],
+    [{ DIMSE_MOVE_PROXY_TOKEN: 't' }, 'need DIMSE_MOVE_PROXY_ORIGIN'],
+  ])('refuses %j', (env, message) => {
+    expect(() => loadDimseConfig(env)).toThrow(ConfigError);
+    expect(() => loadDimseConfig(env)).toThrow(message);
+  });
+});

@@ -4,13 +4,14 @@
  * credential cannot be checked, and nothing of the credential in the answer or the logs.
  */
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hashSecret, newApiKey } from '../../../lambdas/auth/api-keys';
 import { fromAuthorizerContext } from '../../../lambdas/auth/authorizer-context';
 import { loadConfig } from '../../../lambdas/config';
 import { authorizerHandler, wholeApiArn } from '../../../lambdas/handlers/authorizer';
-import type { ApiClient, ClientStore } from '../../../lambdas/storage/ports';
+import type { ApiClient } from '../../../lambdas/storage/ports';
 import { StorageUnavailableError } from '../../../lambdas/storage/errors';
+import { MemoryClientStore } from '../../support/memory-clients';
 
 const TOKEN = 'authorizer-static-token';
 const METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/GET/studies/1.2.3/series';
@@ -29,19 +30,6 @@ function event(headers: Record<string, string>): APIGatewayRequestAuthorizerEven
     multiValueQueryStringParameters: null,
     stageVariables: null,
     requestContext: {} as APIGatewayRequestAuthorizerEvent['requestContext'],
-  };
-}
-
-/** One client, read by id; `fail` makes the table unavailable. */
-function clientStore(client: ApiClient, fail = () => false): ClientStore {
-  return {
-    create: async () => undefined,
-    get: async (id) => {
-      if (fail()) throw new StorageUnavailableError('DynamoDB is unavailable, retry later');
-      return id === client.id ? client : undefined;
-    },
-    list: async () => [client],
-    revoke: async () => true,
   };
 }
 
@@ -71,9 +59,10 @@ describe('the authorizer', () => {
     secretHash: hashSecret(key.secret),
     createdAt: '2026-01-01T00:00:00Z',
   };
-  let down = false;
+  const clientStore = new MemoryClientStore();
+  beforeAll(() => clientStore.create(client));
   const config = loadConfig({ BUCKET_NAME: 'b', TABLE_NAME: 't', AUTH: 'token,api-keys', AUTH_TOKEN: TOKEN, CLIENTS_TABLE_NAME: 'c' });
-  const handler = authorizerHandler(() => ({ config, clientStore: clientStore(client, () => down) }));
+  const handler = authorizerHandler(() => ({ config, clientStore }));
 
   it('allows the whole stage with the context every function trusts', async () => {
     const result = await handler(event({ authorization: `Bearer ${TOKEN}` }));
@@ -105,16 +94,12 @@ describe('the authorizer', () => {
   });
 
   it('fails closed with another error when the credential cannot be checked now', async () => {
-    down = true;
-    try {
-      const other = newApiKey().key;
-      const error = await handler(event({ Authorization: `Bearer ${other}` })).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(Error);
-      expect((error as Error).message).not.toBe('Unauthorized');
-      expect(logs.join('\n')).toMatch(/cannot check the credential/);
-      expect(logs.join('\n')).not.toContain(other);
-    } finally {
-      down = false;
-    }
+    vi.spyOn(clientStore, 'get').mockRejectedValue(new StorageUnavailableError('DynamoDB is unavailable, retry later'));
+    const other = newApiKey().key;
+    const error = await handler(event({ Authorization: `Bearer ${other}` })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).not.toBe('Unauthorized');
+    expect(logs.join('\n')).toMatch(/cannot check the credential/);
+    expect(logs.join('\n')).not.toContain(other);
   });
 });

@@ -4,10 +4,12 @@
  * (test/integration/storage/).
  */
 import { describeBlobStoreContract } from '../../contract/blob-store.contract';
+import { describeClientStoreContract } from '../../contract/client-store.contract';
 import { describeMetadataIndexContract } from '../../contract/metadata-index.contract';
 import { describeNpiIndexContract } from '../../contract/npi-index.contract';
 import { describeSendRequestStoreContract } from '../../contract/send-request-store.contract';
 import { MemoryBlobStore } from '../../support/memory-blobs';
+import { MemoryClientStore } from '../../support/memory-clients';
 import { MemoryMetadataIndex } from '../../support/memory-index';
 import { MemoryNpiIndex } from '../../support/memory-npi-index';
 import { MemorySendRequestStore } from '../../support/memory-send-requests';
@@ -16,3 +18,4 @@ describeBlobStoreContract('MemoryBlobStore', () => new MemoryBlobStore());
 describeMetadataIndexContract('MemoryIndex', () => new MemoryMetadataIndex());
 describeNpiIndexContract('MemoryNpiIndex', () => new MemoryNpiIndex());
 describeSendRequestStoreContract('MemorySendRequestStore', () => new MemorySendRequestStore());
+describeClientStoreContract('MemoryClientStore', () => new MemoryClientStore());

@@ -41,9 +41,9 @@ describe('parseSendArgs', () => {
           ['StudyDate', '2024-'],
         ],
         transactionUID: '2.25.7',
-        token: 't0k',
         maxWaitSeconds: 90,
       },
+      auth: { kind: 'bearer', token: 't0k' },
       progress: false,
       json: true,
     });
@@ -58,6 +58,7 @@ describe('parseSendArgs', () => {
         search: [],
         maxWaitSeconds: 3600,
       },
+      auth: { kind: 'none' },
       progress: true,
       json: false,
     });

@@ -17,7 +17,7 @@ describe('isLoopbackHost', () => {
 });
 
 describe('startArchive on a host beyond loopback', () => {
-  it.each([{}, { AUTH: 'none' }, { AUTH: 'iam' }])('refuses %o with a message saying what to set', async (env) => {
+  it.each<Record<string, string>>([{}, { AUTH: 'none' }, { AUTH: 'iam' }])('refuses %o with a message saying what to set', async (env) => {
     await expect(startArchive({ dataDir: '/nonexistent/never-created', host: '0.0.0.0', env })).rejects.toThrow(
       /HOST=0\.0\.0\.0 exposes the archive beyond this machine, and AUTH=(none|iam) checks no credential: set AUTH/,
     );

@@ -1,0 +1,226 @@
+/**
+ * `npm run clients -- add|list|revoke`: manages the archive's API key clients (docs/security.md) over
+ * its admin routes (/admin/clients), with a credential holding the admin scope. `add` prints the new
+ * key once: the archive keeps only its hash.
+ */
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+
+export const USAGE = `Usage: npm run clients -- <command> [--url URL] [--token BEARER]
+  add --name NAME --scopes read,write,...   add a client; prints its API key once
+  list                                      list the clients (revoked ones included)
+  revoke ID                                 revoke a client's key
+Options:
+  --url URL        the archive's service root (default http://127.0.0.1:8080)
+  --token BEARER   a token with the admin scope (default: the environment variable DICOMWEB_TOKEN)
+  --json           print the archive's JSON answer (add, list)
+Scopes: read, write, delete, send, admin.
+Exit code: 0 done, 1 the archive refused the request or could not be reached, 2 bad usage.`;
+
+const DEFAULT_URL = 'http://127.0.0.1:8080';
+
+export class ClientsUsageError extends Error {}
+
+/** The credential options every command takes (the same names as the other CLIs'). */
+export const CREDENTIAL_OPTIONS = { token: { type: 'string' } } as const;
+
+/** The values of CREDENTIAL_OPTIONS. */
+export interface CredentialFlags {
+  readonly token?: string | undefined;
+}
+
+/**
+ * A fetch that authenticates every request as the command line says: `Authorization: Bearer` with
+ * --token, else DICOMWEB_TOKEN, else nothing. The one place credentials are read, so other kinds
+ * (a client credentials grant) come in here; a bad combination throws ClientsUsageError.
+ */
+export function credentialsFetch(flags: CredentialFlags, env: NodeJS.ProcessEnv, fetchFn: typeof fetch): typeof fetch {
+  const token = flags.token ?? env.DICOMWEB_TOKEN;
+  if (!token) return fetchFn;
+  return (input, init = {}) =>
+    fetchFn(input, { ...init, headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${token}` } });
+}
+
+export type ClientsCommand =
+  | { readonly kind: 'add'; readonly name: string; readonly scopes: string }
+  | { readonly kind: 'list' }
+  | { readonly kind: 'revoke'; readonly id: string };
+
+export interface ParsedArgs {
+  readonly command: ClientsCommand;
+  readonly url: string;
+  readonly credentials: CredentialFlags;
+  readonly json: boolean;
+}
+
+export function parseClientsArgs(argv: readonly string[]): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        ...CREDENTIAL_OPTIONS,
+        url: { type: 'string' },
+        name: { type: 'string' },
+        scopes: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw new ClientsUsageError(err instanceof Error ? err.message : 'invalid arguments');
+  }
+  const { values, positionals } = parsed;
+  const [verb, ...rest] = positionals;
+  const url = (values.url ?? DEFAULT_URL).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/.test(url)) throw new ClientsUsageError('--url must be an http(s) URL of the service root');
+  const only = (allowed: string[]) => {
+    const extra = (['name', 'scopes'] as const).filter((o) => values[o] !== undefined && !allowed.includes(o));
+    if (extra.length) throw new ClientsUsageError(`${verb} takes no --${extra[0]}`);
+  };
+  let command: ClientsCommand;
+  switch (verb) {
+    case 'add':
+      only(['name', 'scopes']);
+      if (rest.length) throw new ClientsUsageError(`add takes no argument "${rest[0]}"`);
+      if (!values.name) throw new ClientsUsageError('add needs --name');
+      if (!values.scopes) throw new ClientsUsageError('add needs --scopes (e.g. --scopes read,write)');
+      command = { kind: 'add', name: values.name, scopes: values.scopes };
+      break;
+    case 'list':
+      only([]);
+      if (rest.length) throw new ClientsUsageError(`list takes no argument "${rest[0]}"`);
+      command = { kind: 'list' };
+      break;
+    case 'revoke':
+      only([]);
+      if (rest.length !== 1) throw new ClientsUsageError('revoke takes one client id');
+      command = { kind: 'revoke', id: rest[0]! };
+      break;
+    default:
+      throw new ClientsUsageError(verb === undefined ? 'a command is required' : `unknown command "${verb}"`);
+  }
+  return { command, url, credentials: { token: values.token }, json: values.json === true };
+}
+
+/** The archive refused the request: its status and the Status Report's text. */
+export class ArchiveRefusal extends Error {}
+
+interface ClientView {
+  readonly id: string;
+  readonly name: string;
+  readonly scopes: readonly string[];
+  readonly createdAt: string;
+  readonly revokedAt?: string;
+}
+
+export interface Terminal {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+/** Runs the command; resolves to the exit code. */
+export async function main(
+  argv: readonly string[],
+  io: Terminal,
+  deps: { readonly fetch?: typeof fetch; readonly env?: NodeJS.ProcessEnv } = {},
+): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  let args: ParsedArgs;
+  let fetchFn: typeof fetch;
+  try {
+    args = parseClientsArgs(argv);
+    fetchFn = credentialsFetch(args.credentials, deps.env ?? process.env, deps.fetch ?? fetch);
+  } catch (err) {
+    if (!(err instanceof ClientsUsageError)) throw err;
+    io.stderr.write(`${err.message}\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    await run(args, io, fetchFn);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ArchiveRefusal)) throw err;
+    io.stderr.write(`${err.message}\n`);
+    return 1;
+  }
+}
+
+async function run({ command, url, json }: ParsedArgs, io: Terminal, fetchFn: typeof fetch): Promise<void> {
+  const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetchFn(`${url}${path}`, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
+    } catch (err) {
+      const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+      throw new ArchiveRefusal(`could not reach ${url}${cause}`);
+    }
+    if (!response.ok) throw new ArchiveRefusal(await refusalText(method, path, response));
+    return response;
+  };
+  switch (command.kind) {
+    case 'add': {
+      const added = (await (await call('POST', '/admin/clients', { name: command.name, scopes: command.scopes })).json()) as ClientView & {
+        key: string;
+      };
+      io.stdout.write(json ? `${JSON.stringify(added, null, 2)}\n` : `${added.key}\n`);
+      io.stderr.write(
+        `Added client "${added.name}" (id ${added.id}) with scopes ${added.scopes.join(', ')}.\n` +
+          'This API key is shown once and cannot be shown again: store it now. Send it as ' +
+          '"Authorization: Bearer <key>" or as the password of HTTP Basic.\n',
+      );
+      return;
+    }
+    case 'list': {
+      const listed = (await (await call('GET', '/admin/clients')).json()) as { clients: ClientView[] };
+      io.stdout.write(json ? `${JSON.stringify(listed, null, 2)}\n` : formatClients(listed.clients));
+      return;
+    }
+    case 'revoke':
+      await call('DELETE', `/admin/clients/${encodeURIComponent(command.id)}`);
+      io.stderr.write(`Revoked client ${command.id}: its key authenticates no request from now on.\n`);
+      return;
+  }
+}
+
+/** `POST /admin/clients: 403 Forbidden: <detail>` and each detail of the Status Report on its own line. */
+async function refusalText(method: string, path: string, response: Response): Promise<string> {
+  const head = `${method} ${path}: ${response.status} ${response.statusText}`.trimEnd();
+  const text = await response.text();
+  try {
+    const report = JSON.parse(text) as { detail?: unknown; errors?: { target?: string; message?: string }[] };
+    const lines = typeof report.detail === 'string' ? [`${head}: ${report.detail}`] : [head];
+    for (const e of report.errors ?? []) lines.push(`  ${e.target ? `${e.target}: ` : ''}${e.message ?? ''}`);
+    return lines.join('\n');
+  } catch {
+    return text.trim() ? `${head}: ${text.trim().slice(0, 500)}` : head;
+  }
+}
+
+function formatClients(clients: readonly ClientView[]): string {
+  if (clients.length === 0) return 'No clients.\n';
+  const rows = [['ID', 'NAME', 'SCOPES', 'CREATED', 'REVOKED']].concat(
+    clients.map((c) => [c.id, c.name, c.scopes.join(','), c.createdAt, c.revokedAt ?? '-']),
+  );
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
+}
