@@ -1,5 +1,5 @@
 /**
- * API Gateway's own answers, which no function writes: the authorizer's 401 and 403 as Status Reports
+ * API Gateway's own answers, which no function writes: the authorizer's 401, 403 and 503 as Status Reports
  * (PS3.18 8.6.3, the JSON shape of lambdas/http/status-report.ts) with the Bearer challenge (RFC 6750
  * 3), and the CORS headers on them and on DEFAULT_4XX/5XX (throttling 429, integration failures
  * 502/504) so a browser script can read them (lambdas/http/cors.ts).
@@ -10,11 +10,13 @@ import type { StatusReport } from '../../lambdas/dicomweb/messages';
 
 /** The realm of the WWW-Authenticate challenge (RFC 6750 3), as the functions answer it. */
 export const BEARER_REALM = 'dicomweb';
+/** Retry-After of a credential that cannot be checked now, as the functions answer an unreachable issuer. */
+export const AUTHORIZER_RETRY_AFTER_SECONDS = 10;
 
 export interface GatewayResponseOptions {
   /** The allowed CORS origins; a gateway response's headers are static, so only one can be named. */
   readonly corsAllowedOrigins: readonly string[];
-  /** Auth 'oidc': UNAUTHORIZED and ACCESS_DENIED as Status Reports. */
+  /** Auth 'oidc': UNAUTHORIZED, ACCESS_DENIED and AUTHORIZER_FAILURE as Status Reports. */
   readonly bearer: boolean;
 }
 
@@ -58,5 +60,17 @@ export function addGatewayResponses(api: apigateway.RestApi, options: GatewayRes
     statusCode: '403',
     responseHeaders: cors,
     templates: statusReportTemplate({ status: 403, title: 'Forbidden', detail: 'The credential does not allow this request.' }),
+  });
+  // The authorizer fails closed when it cannot check a credential now (issuer, its keys or the clients
+  // table unreachable): a 503 to retry, instead of API Gateway's 500.
+  api.addGatewayResponse('AuthorizerFailure', {
+    type: apigateway.ResponseType.AUTHORIZER_FAILURE,
+    statusCode: '503',
+    responseHeaders: { ...cors, 'Retry-After': quoted(String(AUTHORIZER_RETRY_AFTER_SECONDS)) },
+    templates: statusReportTemplate({
+      status: 503,
+      title: 'Service Unavailable',
+      detail: 'The credential cannot be checked now (its issuer or the API key clients did not answer); retry later.',
+    }),
   });
 }

@@ -123,7 +123,7 @@ describe("auth=oidc with the stack's own user pool (the default)", { timeout: 12
     );
   });
 
-  it('answers the authorizer 401 and 403 with Status Reports, the 401 with the Bearer challenge', () => {
+  it('answers the authorizer 401, 403 and 503 with Status Reports, the 401 with the Bearer challenge', () => {
     const responses = Object.fromEntries(
       ofType(template, 'AWS::ApiGateway::GatewayResponse').map(([, r]) => [r.Properties.ResponseType, r.Properties]),
     );
@@ -134,6 +134,11 @@ describe("auth=oidc with the stack's own user pool (the default)", { timeout: 12
     const denied = responses.ACCESS_DENIED;
     expect(denied.StatusCode).toBe('403');
     expect(JSON.parse(denied.ResponseTemplates['application/json'])).toMatchObject({ status: 403, title: 'Forbidden' });
+    // An issuer or clients table that does not answer: retry, not a 500.
+    const failure = responses.AUTHORIZER_FAILURE;
+    expect(failure.StatusCode).toBe('503');
+    expect(failure.ResponseParameters['gatewayresponse.header.Retry-After']).toBe("'10'");
+    expect(JSON.parse(failure.ResponseTemplates['application/json'])).toMatchObject({ status: 503, title: 'Service Unavailable' });
   });
 
   it('outputs the issuer, the endpoints and both client IDs, and no secret', () => {

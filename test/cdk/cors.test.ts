@@ -31,7 +31,7 @@ describe('CORS in the CDK API (context corsAllowedOrigins)', { timeout: 120_000 
     for (const [key, method] of methods) expect(method.AuthorizationType, key).toBe('CUSTOM');
     // The authorizer's 401 and 403 Status Reports (test/cdk/auth.test.ts), without CORS headers.
     const responses = gatewayResponses(resources).map((r) => r.Properties);
-    expect(responses.map((r) => r.ResponseType).sort()).toEqual(['ACCESS_DENIED', 'UNAUTHORIZED']);
+    expect(responses.map((r) => r.ResponseType).sort()).toEqual(['ACCESS_DENIED', 'AUTHORIZER_FAILURE', 'UNAUTHORIZED']);
     for (const r of responses) expect(Object.keys(r.ResponseParameters).filter((h) => h.includes('Access-Control'))).toEqual([]);
     expect(gatewayResponses(functionVariables({ auth: 'iam' }).resources)).toEqual([]);
   });
@@ -50,7 +50,13 @@ describe('CORS in the CDK API (context corsAllowedOrigins)', { timeout: 120_000 
       }
     }
     const responses = gatewayResponses(resources).map((r) => r.Properties);
-    expect(responses.map((r) => r.ResponseType).sort()).toEqual(['ACCESS_DENIED', 'DEFAULT_4XX', 'DEFAULT_5XX', 'UNAUTHORIZED']);
+    expect(responses.map((r) => r.ResponseType).sort()).toEqual([
+      'ACCESS_DENIED',
+      'AUTHORIZER_FAILURE',
+      'DEFAULT_4XX',
+      'DEFAULT_5XX',
+      'UNAUTHORIZED',
+    ]);
     for (const r of responses) {
       expect(r.ResponseParameters).toMatchObject({
         'gatewayresponse.header.Access-Control-Allow-Origin': `'${VIEWER}'`,
