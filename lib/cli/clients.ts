@@ -5,41 +5,31 @@
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { TokenRequestError } from '../../lambdas/auth/oauth2-client';
+import {
+  CREDENTIAL_OPTIONS,
+  CREDENTIAL_USAGE,
+  credentialsFetch,
+  parseCredentials,
+  resolveCredentials,
+  type CliCredentials,
+} from './credentials';
 
-export const USAGE = `Usage: npm run clients -- <command> [--url URL] [--token BEARER]
+export const USAGE = `Usage: npm run clients -- <command> [--url URL] [credentials]
   add --name NAME --scopes read,write,...   add a client; prints its API key once
   list                                      list the clients (revoked ones included)
   revoke ID                                 revoke a client's key
 Options:
   --url URL        the archive's service root (default http://127.0.0.1:8080)
-  --token BEARER   a token with the admin scope (default: the environment variable DICOMWEB_TOKEN)
   --json           print the archive's JSON answer (add, list)
+Credentials (a token with the admin scope):
+${CREDENTIAL_USAGE}
 Scopes: read, write, delete, send, admin.
 Exit code: 0 done, 1 the archive refused the request or could not be reached, 2 bad usage.`;
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 
 export class ClientsUsageError extends Error {}
-
-/** The credential options every command takes (the same names as the other CLIs'). */
-export const CREDENTIAL_OPTIONS = { token: { type: 'string' } } as const;
-
-/** The values of CREDENTIAL_OPTIONS. */
-export interface CredentialFlags {
-  readonly token?: string | undefined;
-}
-
-/**
- * A fetch that authenticates every request as the command line says: `Authorization: Bearer` with
- * --token, else DICOMWEB_TOKEN, else nothing. The one place credentials are read, so other kinds
- * (a client credentials grant) come in here; a bad combination throws ClientsUsageError.
- */
-export function credentialsFetch(flags: CredentialFlags, env: NodeJS.ProcessEnv, fetchFn: typeof fetch): typeof fetch {
-  const token = flags.token ?? env.DICOMWEB_TOKEN;
-  if (!token) return fetchFn;
-  return (input, init = {}) =>
-    fetchFn(input, { ...init, headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${token}` } });
-}
 
 export type ClientsCommand =
   | { readonly kind: 'add'; readonly name: string; readonly scopes: string }
@@ -49,11 +39,11 @@ export type ClientsCommand =
 export interface ParsedArgs {
   readonly command: ClientsCommand;
   readonly url: string;
-  readonly credentials: CredentialFlags;
+  readonly credentials: CliCredentials;
   readonly json: boolean;
 }
 
-export function parseClientsArgs(argv: readonly string[]): ParsedArgs {
+export function parseClientsArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
   let parsed;
   try {
     parsed = parseArgs({
@@ -101,7 +91,8 @@ export function parseClientsArgs(argv: readonly string[]): ParsedArgs {
     default:
       throw new ClientsUsageError(verb === undefined ? 'a command is required' : `unknown command "${verb}"`);
   }
-  return { command, url, credentials: { token: values.token }, json: values.json === true };
+  const credentials = parseCredentials(values, env, url, (m) => new ClientsUsageError(m));
+  return { command, url, credentials, json: values.json === true };
 }
 
 /** The archive refused the request: its status and the Status Report's text. */
@@ -133,8 +124,8 @@ export async function main(
   let args: ParsedArgs;
   let fetchFn: typeof fetch;
   try {
-    args = parseClientsArgs(argv);
-    fetchFn = credentialsFetch(args.credentials, deps.env ?? process.env, deps.fetch ?? fetch);
+    args = parseClientsArgs(argv, deps.env ?? process.env);
+    fetchFn = credentialsFetch(resolveCredentials(args.credentials), { ...(deps.fetch && { fetch: deps.fetch }) });
   } catch (err) {
     if (!(err instanceof ClientsUsageError)) throw err;
     io.stderr.write(`${err.message}\n${USAGE}\n`);
@@ -144,7 +135,7 @@ export async function main(
     await run(args, io, fetchFn);
     return 0;
   } catch (err) {
-    if (!(err instanceof ArchiveRefusal)) throw err;
+    if (!(err instanceof ArchiveRefusal) && !(err instanceof TokenRequestError)) throw err;
     io.stderr.write(`${err.message}\n`);
     return 1;
   }
@@ -158,6 +149,7 @@ async function run({ command, url, json }: ParsedArgs, io: Terminal, fetchFn: ty
     try {
       response = await fetchFn(`${url}${path}`, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
     } catch (err) {
+      if (err instanceof TokenRequestError) throw err;
       const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
       throw new ArchiveRefusal(`could not reach ${url}${cause}`);
     }

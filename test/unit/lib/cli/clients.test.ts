@@ -3,7 +3,7 @@
  * prints, its exit codes; the credential from --token or DICOMWEB_TOKEN.
  */
 import { describe, expect, it } from 'vitest';
-import { credentialsFetch, main, parseClientsArgs } from '../../../../lib/cli/clients';
+import { main, parseClientsArgs } from '../../../../lib/cli/clients';
 
 interface Sent {
   url: string;
@@ -21,7 +21,12 @@ function terminal() {
 function answering(status: number, body?: unknown, statusText = '') {
   const sent: Sent[] = [];
   const fetchFn = (async (url: string, init: RequestInit) => {
-    sent.push({ url, method: String(init.method), headers: init.headers as Record<string, string>, body: init.body as string | undefined });
+    sent.push({
+      url: String(url),
+      method: String(init.method),
+      headers: Object.fromEntries(new Headers(init.headers).entries()),
+      body: init.body as string | undefined,
+    });
     return new Response(body === undefined ? null : JSON.stringify(body), { status, statusText });
   }) as unknown as typeof fetch;
   return { sent, fetchFn };
@@ -48,7 +53,7 @@ describe('npm run clients', () => {
       {
         url: 'https://archive.example.org/dicomweb/admin/clients',
         method: 'POST',
-        headers: { Accept: 'application/json', Authorization: 'Bearer admin-token', 'Content-Type': 'application/json' },
+        headers: { accept: 'application/json', authorization: 'Bearer admin-token', 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'pacs', scopes: 'read,write' }),
       },
     ]);
@@ -123,17 +128,35 @@ describe('npm run clients', () => {
   });
 
   it('takes the credential from --token, else DICOMWEB_TOKEN, else sends none', async () => {
-    const authorization = async (flags: { token?: string }, env: NodeJS.ProcessEnv) => {
+    const authorization = async (argv: string[], env: NodeJS.ProcessEnv) => {
       const { sent, fetchFn } = answering(200, { clients: [] });
-      await credentialsFetch(flags, env, fetchFn)('http://x/admin/clients', { headers: { Accept: 'application/json' } });
-      return sent[0]!.headers;
+      expect(await main(['list', ...argv], terminal().io, { fetch: fetchFn, env })).toBe(0);
+      return sent[0]!.headers.authorization;
     };
-    expect(await authorization({ token: 'flag' }, { DICOMWEB_TOKEN: 'env' })).toEqual({
-      Accept: 'application/json',
-      Authorization: 'Bearer flag',
-    });
-    expect(await authorization({}, { DICOMWEB_TOKEN: 'env' })).toEqual({ Accept: 'application/json', Authorization: 'Bearer env' });
-    expect(await authorization({}, {})).toEqual({ Accept: 'application/json' });
-    expect(parseClientsArgs(['list']).url).toBe('http://127.0.0.1:8080');
+    expect(await authorization(['--token', 'flag'], { DICOMWEB_TOKEN: 'env' })).toBe('Bearer flag');
+    expect(await authorization([], { DICOMWEB_TOKEN: 'env' })).toBe('Bearer env');
+    expect(await authorization([], {})).toBeUndefined();
+    expect(parseClientsArgs(['list'], {}).url).toBe('http://127.0.0.1:8080');
+  });
+
+  it('gets its token with --client-credentials from the token endpoint, and says so when the endpoint refuses', async () => {
+    const sent: string[] = [];
+    const fetchFn = (async (url: string, init: RequestInit) => {
+      sent.push(`${init.method ?? 'GET'} ${String(url)} ${new Headers(init.headers).get('authorization') ?? ''}`);
+      if (String(url).endsWith('/token')) return Response.json({ access_token: 'cc-token', token_type: 'Bearer', expires_in: 300 });
+      return Response.json({ clients: [] });
+    }) as unknown as typeof fetch;
+    const argv = ['list', '--client-credentials', '--token-url', 'http://idp/token', '--scope', 'admin'];
+    const env = { DICOMWEB_CLIENT_ID: 'machine', DICOMWEB_CLIENT_SECRET: 's3cret' };
+    expect(await main(argv, terminal().io, { fetch: fetchFn, env })).toBe(0);
+    expect(sent[0]).toMatch(/^POST http:\/\/idp\/token Basic /);
+    expect(sent[1]).toBe('GET http://127.0.0.1:8080/admin/clients Bearer cc-token');
+
+    const refusing = (async () => Response.json({ error: 'invalid_client' }, { status: 401 })) as unknown as typeof fetch;
+    const { out, io } = terminal();
+    expect(await main(argv, io, { fetch: refusing, env })).toBe(1);
+    expect(out.stderr).toContain('invalid_client');
+    expect(out.stderr).not.toContain('s3cret');
+    expect(await main(['list', '--client-credentials'], terminal().io, { fetch: refusing, env })).toBe(2);
   });
 });
