@@ -4,8 +4,10 @@ import { parseAllowedOrigins } from '../lambdas/http/cors';
 import type { Node } from 'constructs';
 import { Construct } from 'constructs';
 import { ArchiveAlarms } from './constructs/alarms';
+import { authorizationFromContext, oidcSettingsFromContext, type ApiAuthorization, type OidcSettings } from './auth-context';
+import { ArchiveContextError } from './context-error';
 import { ApiClientsTable } from './constructs/clients-table';
-import { DicomwebApi, type ApiAuthorization } from './constructs/api';
+import { DicomwebApi } from './constructs/api';
 import { DimseGateway, dimseSettingsFromContext } from './constructs/dimse-gateway';
 import { ArchiveLogs } from './constructs/logs';
 import { pascal, type FunctionNetwork } from './constructs/dicomweb-function';
@@ -14,8 +16,14 @@ import { ArchiveStorage } from './constructs/storage';
 
 /** The deployment choices read from cdk.json context (or `cdk synth -c key=value`). */
 export interface ArchiveSettings {
-  /** Context `auth`: 'iam' (default), 'cognito' or 'none'. */
+  /** Context `auth`: 'oidc' (default), 'iam' or 'none'; 'cognito' is 'oidc' with the stack's own user pool. */
   readonly authorization: ApiAuthorization;
+  /**
+   * Auth 'oidc' (lib/auth-context.ts): contexts `oidcIssuer`, `oidcAudience`, `oidcScopePrefix`,
+   * `oidcJwksUri` (an external issuer), `cognitoDomainPrefix`, `oauthCallbackUrls`, `oauthLogoutUrls`
+   * (the stack's own user pool), `authorizerCacheSeconds`.
+   */
+  readonly oidc: OidcSettings;
   /** Context `corsAllowedOrigins`: browser origins allowed by CORS (CORS_ALLOWED_ORIGINS of lambdas/config.ts). */
   readonly corsAllowedOrigins: readonly string[];
   /** Context `allowUnauthenticated`: must be 'true' for auth 'none'. */
@@ -55,14 +63,7 @@ export interface ArchiveSettings {
   readonly alarmEmail?: string;
 }
 
-export class ArchiveContextError extends Error {
-  constructor(key: string, value: unknown, expected: string) {
-    super(`context ${key} must be ${expected}, got ${JSON.stringify(value)}`);
-    this.name = 'ArchiveContextError';
-  }
-}
-
-const AUTHORIZATIONS: readonly ApiAuthorization[] = ['iam', 'cognito', 'none'];
+export { ArchiveContextError };
 
 /** Reads the settings from context; values may be JSON booleans/numbers (cdk.json) or strings (-c). */
 export function settingsFromContext(node: Node): ArchiveSettings {
@@ -82,12 +83,9 @@ export function settingsFromContext(node: Node): ArchiveSettings {
     return n;
   };
   const destinations = destinationsFromContext(node.tryGetContext('destinations'));
-  const auth: unknown = node.tryGetContext('auth') ?? 'iam';
-  if (!AUTHORIZATIONS.includes(auth as ApiAuthorization)) {
-    throw new ArchiveContextError('auth', auth, AUTHORIZATIONS.map((a) => `'${a}'`).join(', '));
-  }
   return {
-    authorization: auth as ApiAuthorization,
+    authorization: authorizationFromContext(node),
+    oidc: oidcSettingsFromContext(node),
     corsAllowedOrigins: corsOriginsFromContext(node.tryGetContext('corsAllowedOrigins')),
     allowUnauthenticated: flag('allowUnauthenticated', false),
     waf: flag('waf', true),
@@ -236,6 +234,8 @@ export class ArchiveStack extends Stack {
       clients: this.clients,
       logs: this.logs,
       authorization: settings.authorization,
+      oidc: settings.oidc,
+      retainData,
       allowUnauthenticated: settings.allowUnauthenticated,
       corsAllowedOrigins: settings.corsAllowedOrigins,
       waf: settings.waf,
@@ -258,7 +258,11 @@ export class ArchiveStack extends Stack {
 
     this.alarms = new ArchiveAlarms(this, 'Alarms', {
       stage: this.dicomweb.api.deploymentStage,
-      functions: { ...this.dicomweb.functions, ...prefixed('send', this.send.functions) },
+      functions: {
+        ...this.dicomweb.functions,
+        ...prefixed('send', this.send.functions),
+        ...(this.dicomweb.auth.authorizerFunction ? { authorizer: this.dicomweb.auth.authorizerFunction } : {}),
+      },
       sendStateMachine: this.send.stateMachine,
       email: settings.alarmEmail,
       retainData,
@@ -299,10 +303,8 @@ export class ArchiveStack extends Stack {
       description: 'SEND-RS destination registry: put credentials here (lib/constructs/send-workflow.ts)',
       value: this.send.destinations.secretArn,
     });
-    if (this.dicomweb.userPool && this.dicomweb.userPoolClient) {
-      new CfnOutput(this, 'UserPoolId', { value: this.dicomweb.userPool.userPoolId });
-      new CfnOutput(this, 'UserPoolClientId', { value: this.dicomweb.userPoolClient.userPoolClientId });
-    }
+    // Auth 'oidc': the issuer, and with the stack's user pool its endpoints and client IDs (never a secret).
+    for (const [name, output] of Object.entries(this.dicomweb.auth.outputs())) new CfnOutput(this, name, output);
   }
 }
 

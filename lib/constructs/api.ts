@@ -1,31 +1,33 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { CORS_EXPOSED_HEADERS } from '../../lambdas/http/cors';
 import { functionGroups, routes, type FunctionGroup } from '../../lambdas/http/routes';
+import type { ApiAuthorization, OidcSettings } from '../auth-context';
+import { ApiAuth } from './auth';
 import { DicomwebFunction, pascal, type FunctionEnvironment } from './dicomweb-function';
 import type { ApiClientsTable } from './clients-table';
+import { addGatewayResponses } from './gateway-responses';
 import type { ArchiveLogs } from './logs';
 import type { ArchiveStorage } from './storage';
 import { protectStage } from './waf';
 
-/** How callers authenticate to the API (context `auth`). */
-export type ApiAuthorization = 'iam' | 'cognito' | 'none';
+export type { ApiAuthorization } from '../auth-context';
 
 export const API_STAGE_NAME = 'prod';
 
 /**
  * The OPTIONS methods when CORS origins are allowed. API Gateway runs a method's authorizer (IAM
- * SigV4, Cognito) before its integration, and a browser's preflight carries no credential, so an
- * authorized OPTIONS answers every preflight 401/403 before any code runs. A resource has one OPTIONS
- * method, so it is either a MOCK preflight answer (CDK's addCorsPreflight, which loses Retrieve
- * Capabilities) or the capabilities function without an authorizer; and a function cannot verify an
- * IAM SigV4 signature itself. So: no authorizer on OPTIONS, the function answers the preflight for an
- * allowed origin, and Retrieve Capabilities (the route table, no patient data) is unauthenticated.
- * Every other method keeps its authorizer. Without allowed origins OPTIONS keeps it too.
+ * SigV4, the Lambda authorizer) before its integration, and a browser's preflight carries no
+ * credential, so an authorized OPTIONS answers every preflight 401/403 before any code runs. A
+ * resource has one OPTIONS method, so it is either a MOCK preflight answer (CDK's addCorsPreflight,
+ * which loses Retrieve Capabilities) or the capabilities function without an authorizer. So: no
+ * authorizer on OPTIONS; the function answers the preflight for an allowed origin, and with auth
+ * 'oidc' verifies the credential of a plain OPTIONS (Retrieve Capabilities) itself. A function cannot
+ * verify an IAM SigV4 signature, so with auth 'iam' Retrieve Capabilities (the route table, no patient
+ * data) is unauthenticated. Every other method keeps its authorizer. Without allowed origins OPTIONS
+ * keeps it too.
  */
 const CORS_OPTIONS_METHOD: apigateway.MethodOptions = { authorizationType: apigateway.AuthorizationType.NONE };
 
@@ -64,7 +66,7 @@ export class UnauthenticatedApiError extends Error {
   constructor() {
     super(
       "Context auth='none' deploys an API without authentication over patient data; " +
-        "set context allowUnauthenticated='true' to confirm, or use auth='iam' or auth='cognito'.",
+        "set context allowUnauthenticated='true' to confirm, or use auth='oidc' or auth='iam'.",
     );
     this.name = 'UnauthenticatedApiError';
   }
@@ -78,7 +80,12 @@ export interface DicomwebApiProps {
    */
   readonly clients?: ApiClientsTable;
   readonly logs: ArchiveLogs;
+  /** Context `auth` (default 'oidc'). */
   readonly authorization?: ApiAuthorization;
+  /** Auth 'oidc': the issuer (the stack's own user pool by default), redirect URLs, authorizer cache. */
+  readonly oidc?: OidcSettings;
+  /** Keep the user pool of auth 'oidc' when the stack is deleted (default true). */
+  readonly retainData?: boolean;
   /** Required with authorization 'none', as a deliberate confirmation. */
   readonly allowUnauthenticated?: boolean;
   /**
@@ -183,17 +190,26 @@ const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: Arc
 export class DicomwebApi extends Construct {
   readonly api: apigateway.RestApi;
   readonly functions: Readonly<Record<FunctionGroup, DicomwebFunction>>;
-  readonly userPool?: cognito.UserPool;
-  /** The app client through which DICOMweb clients sign in (auth='cognito'). */
-  readonly userPoolClient?: cognito.UserPoolClient;
+  /** Authentication: the authorizer, the user pool, what the functions are told (./auth.ts). */
+  readonly auth: ApiAuth;
   readonly webAcl?: wafv2.CfnWebACL;
   /** The Studies service root (PS3.18 8.2), without a trailing slash. */
   readonly serviceRoot: string;
 
   constructor(scope: Construct, id: string, props: DicomwebApiProps) {
     super(scope, id);
-    const authorization = props.authorization ?? 'iam';
+    const authorization = props.authorization ?? 'oidc';
     if (authorization === 'none' && !props.allowUnauthenticated) throw new UnauthenticatedApiError();
+    this.auth = new ApiAuth(this, 'Auth', {
+      authorization,
+      oidc: props.oidc,
+      logs: props.logs,
+      storageNames: { BUCKET_NAME: props.storage.bucket.bucketName, TABLE_NAME: props.storage.table.tableName },
+      clients: props.clients,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      retainData: props.retainData,
+      projectRoot: props.projectRoot,
+    });
 
     const accessLogs = props.logs.logGroup(this, 'AccessLogs');
     const executionLogs = props.executionLogs ?? false;
@@ -225,8 +241,10 @@ export class DicomwebApi extends Construct {
     this.serviceRoot = `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${API_STAGE_NAME}`;
 
     const corsAllowedOrigins = props.corsAllowedOrigins ?? [];
+    const cors = corsAllowedOrigins.length > 0;
     const environment: FunctionEnvironment = {
       ...props.environment,
+      ...this.auth.environment,
       ...(corsAllowedOrigins.length ? { CORS_ALLOWED_ORIGINS: corsAllowedOrigins.join(',') } : {}),
       ...(props.clients ? { CLIENTS_TABLE_NAME: props.clients.table.tableName } : {}),
       BUCKET_NAME: props.storage.bucket.bucketName,
@@ -266,24 +284,7 @@ export class DicomwebApi extends Construct {
     }
     this.functions = functions;
 
-    let methodOptions: apigateway.MethodOptions;
-    if (authorization === 'cognito') {
-      this.userPool = this.createUserPool();
-      this.userPoolClient = this.userPool.addClient('Client', {
-        authFlows: { userSrp: true },
-        generateSecret: false,
-        preventUserExistenceErrors: true,
-      });
-      const authorizer = new apigateway.CognitoUserPoolsAuthorizer(this, 'Authorizer', {
-        cognitoUserPools: [this.userPool],
-      });
-      methodOptions = { authorizationType: apigateway.AuthorizationType.COGNITO, authorizer };
-    } else {
-      methodOptions = {
-        authorizationType: authorization === 'iam' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE,
-      };
-    }
-    const cors = corsAllowedOrigins.length > 0;
+    const methodOptions = this.auth.methodOptions;
     for (const route of routes) {
       const preflight = cors && route.method === 'OPTIONS';
       const method = this.api.root.resourceForPath(route.path).addMethod(route.method, integrations[route.group], {
@@ -293,63 +294,19 @@ export class DicomwebApi extends Construct {
       if (preflight && authorization !== 'none') {
         const reason =
           'CORS: a browser sends its preflight (OPTIONS) without credentials and API Gateway runs a method authorizer ' +
-          'before the integration, so OPTIONS has none; the capabilities function answers the preflight and Retrieve ' +
-          'Capabilities, which describes the route table only and carries no patient data.';
+          'before the integration, so OPTIONS has none; the capabilities function answers the preflight, verifies the ' +
+          'credential of Retrieve Capabilities itself with auth=oidc, and describes the route table only (no patient data).';
         Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason }, { id: 'AwsSolutions-COG4', reason });
       }
     }
-    if (cors) this.addCorsGatewayResponses(corsAllowedOrigins);
+    addGatewayResponses(this.api, { corsAllowedOrigins, bearer: authorization === 'oidc' });
 
     if (props.waf ?? true) this.webAcl = protectStage(this, this.api.deploymentStage.stageArn, props.logs);
-    this.acknowledge(authorization, this.webAcl !== undefined, executionLogs);
-  }
-
-  /**
-   * API Gateway's own answers (authorizer 401/403, throttling 429, integration failures 502/504:
-   * DEFAULT_4XX and DEFAULT_5XX) carry the CORS headers, so a browser script can read them. A gateway
-   * response's headers are static: it cannot echo the request's Origin, so with several allowed
-   * origins it carries none and the browser sees those failures as network errors.
-   */
-  private addCorsGatewayResponses(origins: readonly string[]): void {
-    if (origins.length !== 1) return;
-    const responseHeaders = {
-      'Access-Control-Allow-Origin': `'${origins[0]}'`,
-      'Access-Control-Expose-Headers': `'${CORS_EXPOSED_HEADERS.join(', ')}'`,
-      Vary: "'Origin'",
-    };
-    this.api.addGatewayResponse('Default4xx', { type: apigateway.ResponseType.DEFAULT_4XX, responseHeaders });
-    this.api.addGatewayResponse('Default5xx', { type: apigateway.ResponseType.DEFAULT_5XX, responseHeaders });
-  }
-
-  /** Cognito users for auth='cognito': no self sign-up, strong passwords, threat protection. */
-  private createUserPool(): cognito.UserPool {
-    const userPool = new cognito.UserPool(this, 'Users', {
-      selfSignUpEnabled: false,
-      signInAliases: { email: true },
-      mfa: cognito.Mfa.OPTIONAL,
-      mfaSecondFactor: { otp: true, sms: false },
-      featurePlan: cognito.FeaturePlan.PLUS,
-      standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
-      passwordPolicy: {
-        minLength: 12,
-        requireLowercase: true,
-        requireUppercase: true,
-        requireDigits: true,
-        requireSymbols: true,
-      },
-      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
-    });
-    Validations.of(userPool).acknowledge({
-      id: 'AwsSolutions-COG2',
-      reason:
-        'MFA is optional so that each site enrols users per its own policy; the Plus feature plan ' +
-        'with full-function threat protection requires a second factor on risky sign-ins.',
-    });
-    return userPool;
+    this.acknowledge(this.webAcl !== undefined, executionLogs);
   }
 
   /** Rules that do not fit a Lambda proxy API, each with the reason. */
-  private acknowledge(authorization: ApiAuthorization, waf: boolean, executionLogs: boolean): void {
+  private acknowledge(waf: boolean, executionLogs: boolean): void {
     if (!executionLogs) {
       const reason =
         'Execution logs need the account-wide API Gateway CloudWatch role, which a stack should not overwrite; ' +
@@ -376,25 +333,11 @@ export class DicomwebApi extends Construct {
         reason: 'A client certificate authenticates API Gateway to HTTP backends; the backends here are Lambda.',
       },
     );
-    if (authorization !== 'cognito') {
-      Validations.of(this.api).acknowledge({
-        id: 'AwsSolutions-COG4',
-        reason:
-          authorization === 'iam'
-            ? 'Methods use AWS_IAM (SigV4) authorization, chosen by context auth=iam.'
-            : 'Unauthenticated access was explicitly allowed by context allowUnauthenticated=true.',
-      });
-    }
+    this.auth.acknowledge(this.api);
     if (!waf) {
       Validations.of(this.api).acknowledge({
         id: 'AwsSolutions-APIG3',
         reason: 'The web ACL was left out by context waf=false (e.g. a firewall managed outside this stack).',
-      });
-    }
-    if (authorization === 'none') {
-      Validations.of(this.api).acknowledge({
-        id: 'AwsSolutions-APIG4',
-        reason: 'Unauthenticated access was explicitly allowed by context allowUnauthenticated=true.',
       });
     }
   }

@@ -17,11 +17,21 @@ export function pascal(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
+/** The authentication variables of lambdas/config.ts (AUTH, OIDC_*, CLIENTS_TABLE_NAME). */
+export interface AuthEnvironment {
+  readonly AUTH?: string;
+  readonly OIDC_ISSUER?: string;
+  readonly OIDC_AUDIENCE?: string;
+  readonly OIDC_SCOPE_PREFIX?: string;
+  readonly OIDC_JWKS_URI?: string;
+  readonly CLIENTS_TABLE_NAME?: string;
+}
+
 /**
  * The environment variables of lambdas/config.ts that the CDK sets; a typo here fails to compile
  * instead of failing the first request.
  */
-export interface FunctionEnvironment {
+export interface FunctionEnvironment extends AuthEnvironment {
   readonly BUCKET_NAME: string;
   readonly TABLE_NAME: string;
   readonly SEND_STATE_MACHINE_ARN?: string;

@@ -26,8 +26,8 @@ describe('CloudWatch alarms (lib/constructs/alarms.ts)', () => {
     const functions = Object.keys(template.findResources('AWS::Lambda::Function')).filter(
       (id) => !/LogRetention|AwsCustomResource|CustomResource/.test(id),
     );
-    // One per function group (lambdas/http/routes.ts) and per Send task.
-    expect(functions).toHaveLength(Object.keys(functionGroups).length + Object.keys(sendTaskFunctions).length);
+    // One per function group (lambdas/http/routes.ts) and per Send task, and the authorizer (auth=oidc by default).
+    expect(functions).toHaveLength(Object.keys(functionGroups).length + Object.keys(sendTaskFunctions).length + 1);
     for (const metric of ['Errors', 'Throttles']) {
       const watched = alarms.filter((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === metric).map((a) => a.Dimensions[0].Value.Ref);
       expect(new Set(watched), metric).toEqual(new Set(functions));

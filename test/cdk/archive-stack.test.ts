@@ -105,8 +105,8 @@ describe('ArchiveStack functions', () => {
   const groups = Object.keys(functionGroups) as FunctionGroup[];
 
   it('deploys one nodejs24.x arm64 function per function group, with its memory and timeout', () => {
-    // Plus the Send workflow's task functions (test/cdk/send-workflow.test.ts).
-    template.resourceCountIs('AWS::Lambda::Function', groups.length + Object.keys(sendTaskFunctions).length);
+    // Plus the Send workflow's task functions (test/cdk/send-workflow.test.ts) and the authorizer (test/cdk/auth.test.ts).
+    template.resourceCountIs('AWS::Lambda::Function', groups.length + Object.keys(sendTaskFunctions).length + 1);
     for (const group of groups) {
       const fn = (template.toJSON().Resources as Resources)[logicalId(stack, stack.dicomweb.functions[group])]!;
       expect(fn.Properties).toMatchObject({
@@ -228,8 +228,8 @@ describe('ArchiveStack API', () => {
     });
   });
 
-  it('authorizes with IAM by default', () => {
-    for (const [key, method] of methods) expect(method.AuthorizationType, key).toBe('AWS_IAM');
+  it('authorizes with the Lambda REQUEST authorizer by default (auth=oidc)', () => {
+    for (const [key, method] of methods) expect(method.AuthorizationType, key).toBe('CUSTOM');
   });
 
   it('protects the stage with a WAF web ACL of AWS managed rules, whose logs redact query and path', () => {
@@ -253,16 +253,22 @@ describe('ArchiveStack API', () => {
 });
 
 describe('ArchiveStack authorization modes', () => {
-  it('uses a Cognito user pool authorizer with auth=cognito', () => {
+  it("takes auth=cognito as auth=oidc with the stack's own user pool: the Lambda authorizer, never a Cognito one", () => {
     const { template } = synth({ auth: 'cognito' });
     template.resourceCountIs('AWS::Cognito::UserPool', 1);
-    template.hasResourceProperties('AWS::Cognito::UserPoolClient', { GenerateSecret: false });
-    expect(Object.keys(template.toJSON().Outputs)).toEqual(expect.arrayContaining(['UserPoolId', 'UserPoolClientId']));
-    template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'COGNITO_USER_POOLS' });
+    template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'REQUEST' });
     for (const [key, method] of methodsOf(template)) {
-      expect(method.AuthorizationType, key).toBe('COGNITO_USER_POOLS');
+      expect(method.AuthorizationType, key).toBe('CUSTOM');
       expect(method.AuthorizerId, key).toBeDefined();
     }
+  });
+
+  it('authorizes with IAM (SigV4) with auth=iam, without user pool or authorizer', () => {
+    const { template } = synth({ auth: 'iam' });
+    for (const [key, method] of methodsOf(template)) expect(method.AuthorizationType, key).toBe('AWS_IAM');
+    template.resourceCountIs('AWS::Cognito::UserPool', 0);
+    template.resourceCountIs('AWS::ApiGateway::Authorizer', 0);
   });
 
   it("refuses auth=none unless allowUnauthenticated is 'true'", () => {

@@ -17,6 +17,7 @@ import { TransferSyntax } from '../../lambdas/dicom/uid';
 import { dcmtkSuite, startStoreScp, type StoreScp } from '../support/dcmtk';
 import { makeInstance } from '../support/dicom-factory';
 import { LAMBDA_BUNDLE, MAX_BUNDLE_BYTES } from '../../lib/constructs/bundling';
+import { AUTHORIZER_ENTRY } from '../../lib/constructs/auth';
 import { functionGroups } from '../../lambdas/http/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
 
@@ -146,6 +147,17 @@ describe('Lambda bundles', () => {
     },
     60_000,
   );
+
+  // On every request with a credential, before any function: no DICOM, no object storage, no workflow;
+  // DynamoDB only, for API keys (the clients table), once the client store is wired.
+  it('the authorizer: nothing but its own, small and self-contained', async () => {
+    const b = await bundle(AUTHORIZER_ENTRY);
+    expect(b.sdk.filter((p) => !DYNAMODB.includes(p))).toEqual([]);
+    expect(has(b.all, 'dcmjs')).toBe(false);
+    expect(has(b.all, 'jose')).toBe(true);
+    expect(b.external).toEqual([]);
+    expect(b.bytes).toBeLessThan(MAX_BUNDLE_BYTES);
+  }, 60_000);
 
   // The functions run without --enable-source-maps (it read and parsed the map at every cold start):
   // a Task's failure and the 500 log map their stacks from the map beside the bundle when they happen.

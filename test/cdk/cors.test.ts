@@ -25,15 +25,19 @@ function functionVariables(context: Record<string, unknown>): {
 const gatewayResponses = (resources: Resources) => Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::GatewayResponse');
 
 describe('CORS in the CDK API (context corsAllowedOrigins)', { timeout: 120_000 }, () => {
-  it('sets nothing by default: no variable, OPTIONS behind the authorizer, no gateway responses', () => {
+  it('sets nothing by default: no variable, OPTIONS behind the authorizer, no CORS gateway responses', () => {
     const { variables, resources, methods } = functionVariables({});
     for (const v of variables) expect(v.CORS_ALLOWED_ORIGINS).toBeUndefined();
-    for (const [key, method] of methods) expect(method.AuthorizationType, key).toBe('AWS_IAM');
-    expect(gatewayResponses(resources)).toEqual([]);
+    for (const [key, method] of methods) expect(method.AuthorizationType, key).toBe('CUSTOM');
+    // The authorizer's 401 and 403 Status Reports (test/cdk/auth.test.ts), without CORS headers.
+    const responses = gatewayResponses(resources).map((r) => r.Properties);
+    expect(responses.map((r) => r.ResponseType).sort()).toEqual(['ACCESS_DENIED', 'AUTHORIZER_FAILURE', 'UNAUTHORIZED']);
+    for (const r of responses) expect(Object.keys(r.ResponseParameters).filter((h) => h.includes('Access-Control'))).toEqual([]);
+    expect(gatewayResponses(functionVariables({ auth: 'iam' }).resources)).toEqual([]);
   });
 
   it('[cors.gateway] one origin: the variable on every function, OPTIONS without authorizer, DEFAULT_4XX/5XX with the origin', () => {
-    const { variables, resources, methods } = functionVariables({ auth: 'cognito', corsAllowedOrigins: VIEWER });
+    const { variables, resources, methods } = functionVariables({ corsAllowedOrigins: VIEWER });
     expect(variables.length).toBeGreaterThan(5);
     for (const v of variables) expect(v.CORS_ALLOWED_ORIGINS).toBe(VIEWER);
     for (const [key, method] of methods) {
@@ -41,14 +45,20 @@ describe('CORS in the CDK API (context corsAllowedOrigins)', { timeout: 120_000 
         expect(method.AuthorizationType, key).toBe('NONE');
         expect(method.AuthorizerId, key).toBeUndefined();
       } else {
-        expect(method.AuthorizationType, key).toBe('COGNITO_USER_POOLS');
+        expect(method.AuthorizationType, key).toBe('CUSTOM');
         expect(method.AuthorizerId, key).toBeDefined();
       }
     }
     const responses = gatewayResponses(resources).map((r) => r.Properties);
-    expect(responses.map((r) => r.ResponseType).sort()).toEqual(['DEFAULT_4XX', 'DEFAULT_5XX']);
+    expect(responses.map((r) => r.ResponseType).sort()).toEqual([
+      'ACCESS_DENIED',
+      'AUTHORIZER_FAILURE',
+      'DEFAULT_4XX',
+      'DEFAULT_5XX',
+      'UNAUTHORIZED',
+    ]);
     for (const r of responses) {
-      expect(r.ResponseParameters).toEqual({
+      expect(r.ResponseParameters).toMatchObject({
         'gatewayresponse.header.Access-Control-Allow-Origin': `'${VIEWER}'`,
         'gatewayresponse.header.Access-Control-Expose-Headers': "'Warning, Retry-After, Content-Location, Location, Content-Type'",
         'gatewayresponse.header.Vary': "'Origin'",
@@ -57,7 +67,7 @@ describe('CORS in the CDK API (context corsAllowedOrigins)', { timeout: 120_000 
   });
 
   it('several origins (a JSON array): the variable lists them; gateway responses cannot echo the Origin, so none', () => {
-    const { variables, resources, methods } = functionVariables({ corsAllowedOrigins: [VIEWER, 'http://localhost:3000'] });
+    const { variables, resources, methods } = functionVariables({ auth: 'iam', corsAllowedOrigins: [VIEWER, 'http://localhost:3000'] });
     for (const v of variables) expect(v.CORS_ALLOWED_ORIGINS).toBe(`${VIEWER},http://localhost:3000`);
     for (const [key, method] of methods) expect(method.AuthorizationType, key).toBe(key.startsWith('OPTIONS ') ? 'NONE' : 'AWS_IAM');
     expect(gatewayResponses(resources)).toEqual([]);

@@ -40,7 +40,7 @@ function nagFindings(context: Record<string, unknown>): string[] {
 // The first synth loads CloudFormation resource schemas for CDK's built-in template validation.
 describe('cdk-nag (AwsSolutions, HIPAA.Security)', { timeout: 120_000 }, () => {
   // Every context option docs/configuration.md documents, each in at least one variant,
-  // the switches (auth, waf, retainData, dimse, apiExecutionLogs) in both positions.
+  // the switches (auth, waf, retainData, dimse, apiExecutionLogs) in each position.
   const dimse = {
     dimse: 'true',
     dimseAet: 'PACS_GW',
@@ -58,8 +58,22 @@ describe('cdk-nag (AwsSolutions, HIPAA.Security)', { timeout: 120_000 }, () => {
     dimseMaxBufferedBytes: '209715200',
   };
   const variants: Record<string, Record<string, unknown>> = {
-    'default (iam, waf, retained data)': {},
-    'auth=cognito, alarmEmail, apiExecutionLogs, one CORS origin': {
+    "default (oidc with the stack's user pool, waf, retained data)": {},
+    "auth=oidc with the stack's user pool and every option of it": {
+      cognitoDomainPrefix: 'radiology-archive',
+      oauthCallbackUrls: 'https://viewer.example.org/callback,http://localhost:3000/callback',
+      oauthLogoutUrls: 'https://viewer.example.org/',
+      authorizerCacheSeconds: '600',
+    },
+    'auth=oidc with an external issuer, one CORS origin, no authorizer cache': {
+      oidcIssuer: 'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0',
+      oidcAudience: '11111111-1111-1111-1111-111111111111',
+      oidcJwksUri: 'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/discovery/v2.0/keys',
+      authorizerCacheSeconds: '0',
+      corsAllowedOrigins: 'https://viewer.example.org',
+    },
+    'auth=iam': { auth: 'iam' },
+    'auth=cognito (the alias), alarmEmail, apiExecutionLogs, one CORS origin': {
       auth: 'cognito',
       alarmEmail: 'pacs-admin@example.org',
       apiExecutionLogs: 'true',
@@ -67,6 +81,7 @@ describe('cdk-nag (AwsSolutions, HIPAA.Security)', { timeout: 120_000 }, () => {
     },
     'auth=none, allowUnauthenticated': { auth: 'none', allowUnauthenticated: 'true' },
     'waf=false, retainData=false, reserved concurrency, CORS origins (iam)': {
+      auth: 'iam',
       waf: 'false',
       retainData: 'false',
       reservedConcurrency: '5',

@@ -13,6 +13,12 @@ import type { SendTaskName } from '../../../lib/send-workflow';
 import { synth } from '../../cdk/helpers';
 import { accountOf, type Account } from './account';
 
+/**
+ * The Lambda authorizer of auth=oidc (lib/constructs/auth.ts): a role of the stack that no embedded
+ * caller has (the embedded functions verify credentials themselves), evaluated on the calls it makes.
+ */
+export const AUTHORIZER_CALLER = 'authorizer';
+
 export interface ArchiveAccount {
   readonly account: Account;
   /** Environment for startArchive, as the template gives it to the functions. */
@@ -46,6 +52,8 @@ export function archiveAccount(context: Record<string, unknown> = {}): ArchiveAc
     callerRoles.set(Caller.task(task), roleOf(id(fn), 'Role'));
     localNames.set(id(fn), localTaskArn(task).split(':function:')[1]!);
   }
+  const authorizer = stack.dicomweb.auth.authorizerFunction;
+  if (authorizer) callerRoles.set(AUTHORIZER_CALLER, roleOf(id(authorizer), 'Role'));
   callerRoles.set(Caller.stateMachine, roleOf(id(stack.send.stateMachine), 'RoleArn'));
   if (stack.dimseGateway) callerRoles.set(Caller.dimse, roleOf(id(stack.dimseGateway.service.taskDefinition), 'TaskRoleArn'));
 
