@@ -4,6 +4,7 @@
  * an external issuer (Entra ID, Okta, Keycloak...). Read and validated at synth, before a deploy.
  */
 import type { Node } from 'constructs';
+import { parseScopes, type Scope } from '../lambdas/auth/scopes';
 import { ArchiveContextError } from './context-error';
 
 /** How callers authenticate to the API: OAuth 2.0 access tokens and API keys, AWS SigV4, or nothing. */
@@ -31,6 +32,12 @@ export interface OidcSettings {
   readonly oauthCallbackUrls: readonly string[];
   /** Context `oauthLogoutUrls`: where it may send a browser after sign-out. */
   readonly oauthLogoutUrls: readonly string[];
+  /**
+   * Context `oauthBrowserScopes`: the scopes a person may obtain through the browser client. Every
+   * user of the pool may ask for all of them, so `delete` and `admin` are left to the machine client
+   * and API keys unless named here.
+   */
+  readonly oauthBrowserScopes: readonly Scope[];
   /** Context `authorizerCacheSeconds`: how long API Gateway keeps an authorizer's answer per Authorization header. */
   readonly authorizerCacheSeconds: number;
 }
@@ -39,6 +46,8 @@ export interface OidcSettings {
 export const DEFAULT_CALLBACK_URLS = ['http://localhost:3000/callback'];
 export const DEFAULT_LOGOUT_URLS = ['http://localhost:3000/'];
 export const DEFAULT_AUTHORIZER_CACHE_SECONDS = 300;
+/** What a viewer needs: read, store its own objects (annotations, reports), and share by Send. */
+export const DEFAULT_BROWSER_SCOPES: readonly Scope[] = ['read', 'write', 'send'];
 /** API Gateway's longest authorizer result cache (REST API authorizers, resultsCacheTtl). */
 export const MAX_AUTHORIZER_CACHE_SECONDS = 3600;
 
@@ -109,8 +118,21 @@ export function oidcSettingsFromContext(node: Node): OidcSettings {
     ...(present(prefix) ? { cognitoDomainPrefix: prefix as string } : {}),
     oauthCallbackUrls: redirectUrls('oauthCallbackUrls', get('oauthCallbackUrls')) ?? DEFAULT_CALLBACK_URLS,
     oauthLogoutUrls: redirectUrls('oauthLogoutUrls', get('oauthLogoutUrls')) ?? DEFAULT_LOGOUT_URLS,
+    oauthBrowserScopes: browserScopes(get('oauthBrowserScopes')),
     authorizerCacheSeconds: cacheSeconds(get('authorizerCacheSeconds')),
   };
+}
+
+function browserScopes(value: unknown): readonly Scope[] {
+  if (!present(value)) return DEFAULT_BROWSER_SCOPES;
+  const names = list(value) ?? [];
+  try {
+    const scopes = parseScopes(names.map(String).join(','));
+    if (scopes.length) return scopes;
+  } catch {
+    // answered below
+  }
+  throw new ArchiveContextError('oauthBrowserScopes', value, 'archive scopes, comma-separated: read, write, delete, send, admin');
 }
 
 function present(value: unknown): boolean {

@@ -40,8 +40,12 @@ export interface AuthenticatorOptions {
 
 /** A result is reused for at most this long: revoking a key takes effect within it. */
 const CACHE_SECONDS = 60;
-/** How long the result of a credential without expiry (static token, API key) may be trusted downstream. */
-const NON_EXPIRING_SECONDS = 600;
+/**
+ * How long the result of a credential without expiry (static token, API key) may be trusted
+ * downstream (the authorizer's context): after it a function checks the key again, so a revoked key
+ * stops within this time in AWS too, however long API Gateway caches the authorizer's answer.
+ */
+const NON_EXPIRING_SECONDS = CACHE_SECONDS;
 
 /** True when requests carry a credential this module checks (not 'none', not 'iam'). */
 export function checksCredentials(config: Pick<Config, 'auth'>): boolean {

@@ -30,8 +30,10 @@ export function toAuthorizerContext(principal: Principal): AuthorizerContext {
 
 /**
  * The principal of our authorizer's context; undefined when the event carries none (no authorizer,
- * or another kind such as IAM). A context past its expiresAt (API Gateway caches authorizer results)
- * is a 401: the client gets a fresh token and retries.
+ * or another kind such as IAM), or when an API key's or static token's context has passed its
+ * expiresAt: API Gateway caches authorizer results, so the function checks that credential again
+ * itself (a revoked key stops within a minute, whatever the cache time). A token's context past its
+ * expiresAt is a 401: the token itself has expired, the client gets a fresh one and retries.
  */
 export function fromAuthorizerContext(context: unknown, nowMillis = Date.now()): Principal | undefined {
   if (!context || typeof context !== 'object') return undefined;
@@ -39,7 +41,10 @@ export function fromAuthorizerContext(context: unknown, nowMillis = Date.now()):
   const mechanism = MECHANISMS.find((m) => m === c.mechanism);
   const expiresAt = typeof c.expiresAt === 'number' ? c.expiresAt : typeof c.expiresAt === 'string' ? Number(c.expiresAt) : NaN;
   if (!mechanism || typeof c.scopes !== 'string' || typeof c.principal !== 'string' || !Number.isFinite(expiresAt)) return undefined;
-  if (expiresAt * 1000 <= nowMillis) throw unauthorized('the credential has expired', 'invalid_token');
+  if (expiresAt * 1000 <= nowMillis) {
+    if (mechanism === 'oidc') throw unauthorized('the credential has expired', 'invalid_token');
+    return undefined;
+  }
   const names = c.scopes.split(' ');
   const scopes: Scope[] = SCOPES.filter((s) => names.includes(s));
   return { mechanism, principal: c.principal, scopes, expiresAt };

@@ -12,6 +12,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { Construct } from 'constructs';
 import {
   DEFAULT_AUTHORIZER_CACHE_SECONDS,
+  DEFAULT_BROWSER_SCOPES,
   DEFAULT_CALLBACK_URLS,
   DEFAULT_LOGOUT_URLS,
   type ApiAuthorization,
@@ -75,6 +76,7 @@ export class ApiAuth extends Construct {
     const oidc = props.oidc ?? {
       oauthCallbackUrls: DEFAULT_CALLBACK_URLS,
       oauthLogoutUrls: DEFAULT_LOGOUT_URLS,
+      oauthBrowserScopes: DEFAULT_BROWSER_SCOPES,
       authorizerCacheSeconds: DEFAULT_AUTHORIZER_CACHE_SECONDS,
     };
     let issuer: Pick<AuthEnvironment, 'OIDC_ISSUER' | 'OIDC_AUDIENCE' | 'OIDC_SCOPE_PREFIX' | 'OIDC_JWKS_URI'>;
@@ -90,6 +92,7 @@ export class ApiAuth extends Construct {
         domainPrefix: oidc.cognitoDomainPrefix,
         callbackUrls: oidc.oauthCallbackUrls,
         logoutUrls: oidc.oauthLogoutUrls,
+        browserScopes: oidc.oauthBrowserScopes,
         retainData: props.retainData,
       });
       issuer = {

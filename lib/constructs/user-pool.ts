@@ -9,7 +9,7 @@
 import { Aws, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import { SCOPE_DESCRIPTIONS, SCOPES } from '../../lambdas/auth/scopes';
+import { SCOPE_DESCRIPTIONS, SCOPES, type Scope } from '../../lambdas/auth/scopes';
 
 /** The resource server's identifier: the prefix of the scopes in tokens ('dicomweb/read'). */
 export const RESOURCE_SERVER_ID = 'dicomweb';
@@ -20,6 +20,8 @@ export interface ArchiveUserPoolProps {
   readonly domainPrefix?: string;
   readonly callbackUrls: readonly string[];
   readonly logoutUrls: readonly string[];
+  /** The archive scopes the browser client may obtain (the machine client has all). */
+  readonly browserScopes: readonly Scope[];
   /**
    * Keep the pool (its users and their second factors) when the stack is deleted (default). Its
    * domain goes with the stack either way, so a new deployment can take the same prefix.
@@ -56,6 +58,9 @@ export class ArchiveUserPool extends Construct {
       scopes,
     });
     const archiveScopes = scopes.map((s) => cognito.OAuthScope.resourceServer(server, s));
+    const browserScopes = scopes
+      .filter((s) => props.browserScopes.includes(s.scopeName as Scope))
+      .map((s) => cognito.OAuthScope.resourceServer(server, s));
 
     this.browserClient = this.userPool.addClient('BrowserClient', {
       generateSecret: false,
@@ -63,7 +68,7 @@ export class ArchiveUserPool extends Construct {
       supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
       oAuth: {
         flows: { authorizationCodeGrant: true },
-        scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.PROFILE, ...archiveScopes],
+        scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.PROFILE, ...browserScopes],
         callbackUrls: [...props.callbackUrls],
         logoutUrls: [...props.logoutUrls],
       },

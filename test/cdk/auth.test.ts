@@ -55,13 +55,15 @@ describe("auth=oidc with the stack's own user pool (the default)", { timeout: 12
     for (const s of server.Properties.Scopes) expect(s.ScopeDescription).toMatch(/\w/);
   });
 
-  it('gives browsers a public client: code flow only, no secret, the callback and logout URLs, openid + profile + the scopes', () => {
+  it('gives browsers a public client: code flow only, no secret, the callback and logout URLs, openid + profile + read, write, send', () => {
     expect(browser.GenerateSecret).toBe(false);
     expect(browser.AllowedOAuthFlows).toEqual(['code']);
     expect(browser.AllowedOAuthFlowsUserPoolClient).toBe(true);
     expect(browser.CallbackURLs).toEqual([`${VIEWER}/callback`, 'http://localhost:3000/callback']);
     expect(browser.LogoutURLs).toEqual([`${VIEWER}/`]);
-    expect(browser.AllowedOAuthScopes).toEqual(['openid', 'profile', ...archiveScopes]);
+    // Every user of the pool may ask for every scope the client allows: delete and admin stay with machines.
+    const [read, write, , send] = archiveScopes;
+    expect(browser.AllowedOAuthScopes).toEqual(['openid', 'profile', read, write, send]);
     // No password sent to a client's own form: the hosted UI only.
     expect(browser.ExplicitAuthFlows).toEqual(['ALLOW_REFRESH_TOKEN_AUTH']);
   });
@@ -123,7 +125,7 @@ describe("auth=oidc with the stack's own user pool (the default)", { timeout: 12
     );
   });
 
-  it('answers the authorizer 401, 403 and 503 with Status Reports, the 401 with the Bearer challenge', () => {
+  it('[security.gateway] answers the authorizer 401, 403 and 503 with Status Reports, the 401 with the Bearer challenge', () => {
     const responses = Object.fromEntries(
       ofType(template, 'AWS::ApiGateway::GatewayResponse').map(([, r]) => [r.Properties.ResponseType, r.Properties]),
     );
@@ -282,6 +284,7 @@ describe('bad authentication context', { timeout: 120_000 }, () => {
     ['a logout URL that is no URL', { oauthLogoutUrls: 'viewer' }, /context oauthLogoutUrls/],
     ['a negative cache', { authorizerCacheSeconds: '-1' }, /context authorizerCacheSeconds must be an integer from 0 to 3600/],
     ['a cache over an hour', { authorizerCacheSeconds: '3601' }, /context authorizerCacheSeconds/],
+    ['an unknown browser scope', { oauthBrowserScopes: 'read,everything' }, /context oauthBrowserScopes/],
   ])('refuses %s', (_name, context, message) => {
     let error: unknown;
     try {
@@ -291,6 +294,14 @@ describe('bad authentication context', { timeout: 120_000 }, () => {
     }
     expect(error).toBeInstanceOf(ArchiveContextError);
     expect((error as Error).message).toMatch(message);
+  });
+
+  it('gives the browser client the scopes of oauthBrowserScopes', () => {
+    const { template } = synth({ oauthBrowserScopes: 'read,delete' });
+    const clients = Object.values(template.findResources('AWS::Cognito::UserPoolClient', { Properties: { AllowedOAuthFlows: ['code'] } }));
+    const scopes = JSON.stringify(clients[0]?.Properties.AllowedOAuthScopes);
+    expect(scopes).toMatch(/^\["openid","profile",.*"\/read"\]\]\},.*"\/delete"\]\]\}\]$/);
+    expect(scopes).not.toMatch(/\/(write|send|admin)"/);
   });
 
   it('takes redirect URLs as a JSON array too', () => {

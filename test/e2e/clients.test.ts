@@ -120,7 +120,7 @@ describe('npm run clients', () => {
 
 // Verifying keys on requests is the middleware's (lambdas/auth/authenticate.ts).
 describe('a machine with an API key', () => {
-  it('stores with the key as a Bearer token and as the password of HTTP Basic', async () => {
+  it('[security.api-key] stores with the key as a Bearer token and as the password of HTTP Basic', async () => {
     const key = await addClient('radiology-pacs', 'write');
     expect((await storeWith(archive, `Bearer ${key}`)).status).toBe(200);
     expect((await storeWith(archive, basic('radiology-pacs', key))).status).toBe(200);
@@ -128,7 +128,7 @@ describe('a machine with an API key', () => {
     expect((await storeWith(archive, basic('', key))).status).toBe(200);
   });
 
-  it('is refused with 401 and a Status Report after its key is revoked', async () => {
+  it('[security.401.api-key] is refused with 401 and a Status Report after its key is revoked', async () => {
     const key = await addClient('retired-modality', 'write');
     expect((await clientsCli(['revoke', idOf(key), '--url', archive.url, '--token', TOKEN])).code).toBe(0);
     for (const authorization of [`Bearer ${key}`, basic('retired-modality', key)]) {
@@ -160,7 +160,7 @@ describe('a machine with an API key', () => {
     expect(search.status).toBe(200);
   });
 
-  it('with the admin scope manages clients over HTTP', async () => {
+  it('[security.admin] with the admin scope manages clients over HTTP', async () => {
     const key = await addClient('ops-bot', 'admin');
     const added = await fetch(`${archive.url}/admin/clients`, {
       method: 'POST',

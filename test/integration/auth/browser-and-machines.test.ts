@@ -84,7 +84,7 @@ const stowRequest = () => stowBody([makeInstance({ studyInstanceUID: STUDY, seri
 const report = (a: Answer) => JSON.parse(a.body.toString()) as { status: number; title: string; detail: string };
 
 describe('a machine with a client credentials token', () => {
-  it('stores with the write scope', async () => {
+  it('[security.oidc.client-credentials] stores with the write scope', async () => {
     const { access_token } = await idp.clientCredentialsToken({ ...idp.machineClient, scope: 'read write' });
     const { body, contentType } = stowRequest();
     const stored = await request(
@@ -96,7 +96,7 @@ describe('a machine with a client credentials token', () => {
     expect(stored.status).toBe(200);
   });
 
-  it('gets 403 with a Status Report naming the scope when it holds only read', async () => {
+  it('[security.403] gets 403 with a Status Report naming the scope when it holds only read', async () => {
     const { access_token, scope } = await idp.clientCredentialsToken({ ...idp.readOnlyClient, scope: 'read write' });
     expect(scope).toBe('read');
     const { body, contentType } = stowRequest();
@@ -119,7 +119,7 @@ describe('a machine with a client credentials token', () => {
 });
 
 describe('a browser page on an allowed origin', () => {
-  it('gets a token by code + PKCE, preflights, then searches and retrieves', async () => {
+  it('[security.oidc.code-pkce] gets a token by code + PKCE, preflights, then searches and retrieves', async () => {
     const { access_token } = await idp.authorizationCodeWithPkce({ ...idp.browserClient, scope: 'read', accountId: 'radiologist-1' });
     const asBrowser = (extra: Record<string, string>) => ({ Origin: VIEWER, ...extra });
 
@@ -199,7 +199,7 @@ describe('bad credentials: 401 or 403 with a Status Report, never 5xx', () => {
     ['wrong scope', async () => bearer(await idp.mint({ scope: 'write send' })), 403, /needs the "read" scope/],
   ];
 
-  it.each(cases)('%s', async (_, authorization, status, detail) => {
+  it.each(cases)('[security.401] %s', async (_, authorization, status, detail) => {
     const header = await authorization();
     const answer = await request(`${archive.url}/studies`, 'GET', {
       Origin: VIEWER,

@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 describe('an issuer that cannot be reached', () => {
-  it('answers 503 with Retry-After and a Status Report to a well-formed token', async () => {
+  it('[security.503] answers 503 with Retry-After and a Status Report to a well-formed token', async () => {
     // Signed by a live provider's key, but claiming the dead issuer the archive trusts.
     const token = await idp.mint({ iss: deadIssuer });
     const answer = await fetch(`${archive.url}/studies`, { headers: { Authorization: `Bearer ${token}` } });

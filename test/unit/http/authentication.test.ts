@@ -109,6 +109,15 @@ describe("our authorizer's context (API Gateway)", () => {
     expect(report(r).detail).toMatch(/expired/);
   });
 
+  it("checks an API key's or static token's expired context again from the header (a revoked key stops)", async () => {
+    const t = handlers({ AUTH: 'token', AUTH_TOKEN: TOKEN });
+    const expired = { mechanism: 'token', principal: 'static-token', scopes: 'read', expiresAt: Math.floor(Date.now() / 1000) - 1 };
+    expect((await t.capabilities(event('OPTIONS', '/studies', { Authorization: `Bearer ${TOKEN}` }, expired))).statusCode).toBe(200);
+    const r = await t.capabilities(event('OPTIONS', '/studies', { Authorization: 'Bearer another-token' }, expired));
+    expect(r.statusCode).toBe(401);
+    expect((await t.capabilities(event('OPTIONS', '/studies', {}, { ...expired, expiresAt: inAMinute() }))).statusCode).toBe(200);
+  });
+
   it("falls back to the header when the context is not ours (another authorizer's claims)", async () => {
     const r = await h.capabilities(event('OPTIONS', '/studies', {}, { claims: { sub: 'x', scope: 'read' } }));
     expect(r.statusCode).toBe(401);
