@@ -52,6 +52,22 @@ export function checksCredentials(config: Pick<Config, 'auth'>): boolean {
   return !config.auth.includes('none') && !config.auth.includes('iam');
 }
 
+/** The verification caches of this process, so a revocation made here reaches them all at once. */
+const liveCaches = new Set<WeakRef<{ forget(match: (p: Principal) => boolean): void }>>();
+
+/**
+ * Drops every cached verification of this API key client in this process: a key revoked through the
+ * admin routes of the same process (the embedded runtime) stops at once; another process (a Lambda
+ * function's) stops within CACHE_SECONDS.
+ */
+export function forgetApiKeyClient(clientId: string): void {
+  for (const ref of liveCaches) {
+    const cache = ref.deref();
+    if (cache) cache.forget((p) => p.mechanism === 'api-keys' && p.principal === clientId);
+    else liveCaches.delete(ref);
+  }
+}
+
 export function createAuthenticator(config: Config, opts: AuthenticatorOptions = {}): Authenticator {
   const now = opts.now ?? Date.now;
   const nowSeconds = () => Math.floor(now() / 1000);
@@ -65,6 +81,7 @@ export function createAuthenticator(config: Config, opts: AuthenticatorOptions =
       })
     : undefined;
   const cache = boundedCache<Principal>(opts.cacheSize ?? 1000);
+  liveCaches.add(new WeakRef(cache));
 
   async function apiKey(key: string, user: string | undefined): Promise<Principal> {
     if (!enabled('api-keys')) throw unauthorized('this archive does not accept API keys', 'invalid_token');
@@ -141,6 +158,9 @@ function boundedCache<T>(size: number) {
       entries.delete(key);
       entries.set(key, { value, until });
       while (entries.size > size) entries.delete(entries.keys().next().value!);
+    },
+    forget(match: (value: T) => boolean) {
+      for (const [key, entry] of entries) if (match(entry.value)) entries.delete(key);
     },
   };
 }

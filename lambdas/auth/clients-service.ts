@@ -10,6 +10,7 @@ import { MediaType, type DicomwebResponse, type RequestBody } from '../dicomweb/
 import { AlreadyExistsError } from '../storage/errors';
 import type { ApiClient, ClientStore } from '../storage/ports';
 import { hashSecret, newApiKey, type ApiKey } from './api-keys';
+import { forgetApiKeyClient } from './authenticate';
 import { parseScopes } from './scopes';
 
 /** A client's name: what the operator calls it, and the user name of HTTP Basic (RFC 7617 forbids ':'). */
@@ -80,6 +81,7 @@ export class ClientsService {
     const known = CLIENT_ID_PATTERN.test(clientId) && (await this.store.revoke(clientId, this.now().toISOString()));
     if (!known)
       throw new NotFoundError('there is no API key client with this id', [{ target: 'clientId', message: clientId.slice(0, 64) }]);
+    forgetApiKeyClient(clientId);
     return { status: 204 };
   }
 }
