@@ -9,48 +9,11 @@
  *   any other variable of lambdas/config.ts (e.g. AUTH_TOKEN, MAX_REQUEST_BYTES, SEND_BATCH_SIZE)
  */
 import { startArchive } from './archive';
-
-const passThrough = [
-  'AUTH',
-  'AUTH_TOKEN',
-  'OIDC_ISSUER',
-  'OIDC_AUDIENCE',
-  'OIDC_SCOPE_PREFIX',
-  'OIDC_JWKS_URI',
-  'PUBLIC_BASE_URL',
-  'MAX_REQUEST_BYTES',
-  'MAX_RESPONSE_BYTES',
-  'MAX_IN_FLIGHT_REQUESTS',
-  'QIDO_MAX_CANDIDATES',
-  'QIDO_DEFAULT_LIMIT',
-  'QIDO_MAX_LIMIT',
-  'INDEX_SHARDS',
-  'BULKDATA_THRESHOLD',
-  'DESTINATIONS_FILE',
-  'SEND_BATCH_SIZE',
-  'SEND_MAX_CONCURRENCY',
-  'SEND_MAX_BATCH_BYTES',
-  'SEND_WAIT_MS',
-  'SEND_RETRY_AFTER_SECONDS',
-  'SEND_RESULT_TTL_SECONDS',
-  'SEND_TOMBSTONE_TTL_SECONDS',
-  'DIMSE_AET',
-  'DIMSE_MOVE_PROXY_ORIGIN',
-  'DIMSE_MOVE_PROXY_TOKEN',
-  'DIMSE_MOVE_PROXY_TOKEN_URL',
-  'DIMSE_MOVE_PROXY_CLIENT_ID',
-  'DIMSE_MOVE_PROXY_CLIENT_SECRET',
-  'DIMSE_MOVE_PROXY_SCOPE',
-  'DIMSE_MOVE_PROXY_MAX_WAIT_SECONDS',
-  'DIMSE_CSTORE_TIMEOUT_MS',
-  'DIMSE_MAX_ASSOCIATIONS',
-  'DIMSE_MAX_OBJECT_BYTES',
-  'DIMSE_MAX_BUFFERED_BYTES',
-];
+import { PASSED_VARIABLES } from './variables';
 
 async function main(): Promise<void> {
   const env: Record<string, string> = {};
-  for (const name of passThrough) if (process.env[name]) env[name] = process.env[name]!;
+  for (const name of PASSED_VARIABLES) if (process.env[name]) env[name] = process.env[name]!;
   const archive = await startArchive({
     dataDir: process.env.DATA_DIR ?? '.data',
     port: Number(process.env.PORT ?? 8080),

@@ -33,4 +33,23 @@ describe('npm start', () => {
     expect(await found.json()).toHaveLength(1);
     expect(await second.stop('SIGINT')).toBe(0);
   }, 60_000);
+
+  it('takes its settings from the environment: AUTH_TOKEN and CORS_ALLOWED_ORIGINS reach the handlers', async () => {
+    const viewer = 'http://localhost:3000';
+    const archive = await startNpmStart(dataDir, { AUTH_TOKEN: 'start-secret', CORS_ALLOWED_ORIGINS: viewer });
+    try {
+      const preflight = await fetch(`${archive.url}/studies`, {
+        method: 'OPTIONS',
+        headers: { Origin: viewer, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe(viewer);
+      expect((await fetch(`${archive.url}/studies`, { headers: { Origin: viewer } })).status).toBe(401);
+      const search = await fetch(`${archive.url}/studies`, { headers: { Origin: viewer, Authorization: 'Bearer start-secret' } });
+      expect(search.headers.get('access-control-allow-origin')).toBe(viewer);
+      expect(search.status).toBe(200);
+    } finally {
+      await archive.stop('SIGTERM');
+    }
+  }, 60_000);
 });
