@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataSetDigest } from '../../../lambdas/dicom/data-set-digest';
+import { Part10Error, readPart10 } from '../../../lambdas/dicom/part10';
+import { writePart10 } from '../../../lambdas/dicom/part10-write';
+import { TransferSyntax } from '../../../lambdas/dicom/uid';
+import { dataSetOf, part10File } from '../../../lambdas/dimse/part10-file';
+import { dcmtk, dcmtkSuite } from '../../support/dcmtk';
+import { makeInstance } from '../../support/dicom-factory';
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** An instance with nested sequences, so their encodings (lengths, items) are exercised. */
+function instanceWithSequences(opts: { transferSyntaxUID?: string; institution?: string } = {}): Uint8Array {
+  return makeInstance({
+    sopInstanceUID: '1.2.3.4.5',
+    studyInstanceUID: '1.2.3.4',
+    seriesInstanceUID: '1.2.3.4.1',
+    transferSyntaxUID: opts.transferSyntaxUID,
+    extra: {
+      InstitutionName: opts.institution ?? 'Hospital',
+      ReferencedStudySequence: [
+        { ReferencedSOPClassUID: '1.2.840.10008.3.1.2.3.1', ReferencedSOPInstanceUID: '1.2.3.9' },
+        { ReferencedSOPClassUID: '1.2.840.10008.3.1.2.3.1', ReferencedSOPInstanceUID: '1.2.3.10' },
+      ],
+      ProcedureCodeSequence: [{ CodeValue: 'CTHEAD', CodingSchemeDesignator: 'L', CodeMeaning: 'CT Head' }],
+      OtherPatientIDsSequence: [],
+    },
+  });
+}
+
+/** The same data set bytes in File Meta Information of another sender (another Source AE Title, Implementation). */
+function rewrapped(file: Uint8Array, sourceAETitle: string): Uint8Array {
+  const instance = readPart10(file);
+  return part10File(
+    {
+      mediaStorageSOPClassUID: instance.sopClassUID,
+      mediaStorageSOPInstanceUID: instance.sopInstanceUID,
+      transferSyntaxUID: instance.transferSyntaxUID,
+      sourceAETitle,
+    },
+    dataSetOf(file),
+  );
+}
+
+describe('dataSetDigest', () => {
+  it('ignores the File Meta Information (group 0002): another Source AE Title, another Implementation', () => {
+    const file = instanceWithSequences();
+    const other = rewrapped(file, 'MODALITY');
+    expect(sha256(other)).not.toBe(sha256(file));
+    expect(dataSetDigest(other)).toBe(dataSetDigest(file));
+    expect(dataSetDigest(file)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('differs for a data set with one value changed', () => {
+    const file = instanceWithSequences();
+    expect(dataSetDigest(instanceWithSequences({ institution: 'Hospitam' }))).not.toBe(dataSetDigest(file));
+  });
+
+  it('differs for a changed value inside a sequence item', () => {
+    const file = instanceWithSequences();
+    const changed = Buffer.from(file);
+    const at = changed.indexOf('CT Head', 0, 'latin1');
+    changed.write('CT Hand', at, 'latin1');
+    expect(dataSetDigest(changed)).not.toBe(dataSetDigest(file));
+  });
+
+  it('is the same for the data set in Implicit and in Explicit VR Little Endian (PS3.5 A.1, A.2)', () => {
+    const explicit = instanceWithSequences();
+    const implicit = writePart10(readPart10(explicit), TransferSyntax.ImplicitVRLittleEndian);
+    expect(readPart10(implicit).transferSyntaxUID).toBe(TransferSyntax.ImplicitVRLittleEndian);
+    expect(dataSetDigest(implicit)).toBe(dataSetDigest(explicit));
+    expect(dataSetDigest(instanceWithSequences({ transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian }))).toBe(
+      dataSetDigest(explicit),
+    );
+  });
+
+  it('tells compressed pixel data from native pixel data of the same instance', () => {
+    const jpeg = makeInstance({
+      sopInstanceUID: '1.2.3',
+      studyInstanceUID: '1.2',
+      seriesInstanceUID: '1.2.1',
+      transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit,
+    });
+    const native = makeInstance({ sopInstanceUID: '1.2.3', studyInstanceUID: '1.2', seriesInstanceUID: '1.2.1', bitsAllocated: 8 });
+    expect(dataSetDigest(jpeg)).not.toBe(dataSetDigest(native));
+    expect(dataSetDigest(rewrapped(jpeg, 'PACS'))).toBe(dataSetDigest(jpeg));
+  });
+
+  it('throws Part10Error for bytes that are not a Part 10 file', () => {
+    expect(() => dataSetDigest(new Uint8Array(200))).toThrow(Part10Error);
+    const file = instanceWithSequences();
+    expect(() => dataSetDigest(file.subarray(0, file.length - 7))).toThrow(Part10Error);
+  });
+});
+
+dcmtkSuite('dataSetDigest of the re-encodings dcmtk makes (dcmconv)', () => {
+  let dir: string;
+  let original: string;
+  let digest: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'data-set-digest-'));
+    original = path.join(dir, 'original.dcm');
+    const bytes = instanceWithSequences();
+    await writeFile(original, bytes);
+    digest = dataSetDigest(bytes);
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function convert(name: string, args: readonly string[]): Promise<Uint8Array> {
+    const out = path.join(dir, name);
+    const run = await dcmtk('dcmconv', [...args, original, out]);
+    expect(run.code, run.out).toBe(0);
+    return readFile(out);
+  }
+
+  it.each([
+    ['Implicit VR Little Endian', ['+ti']],
+    ['Implicit VR Little Endian, sequences and items of undefined length, group lengths', ['+ti', '+e', '+g']],
+    ['Explicit VR Little Endian, sequences and items of defined length', ['+te', '-e']],
+    ['Explicit VR Little Endian, with group lengths and trailing padding in the data set and its items', ['+te', '+g', '+p', '16', '8']],
+    ['Deflated Explicit VR Little Endian', ['+td']],
+  ])('is the same for %s', async (_name, args) => {
+    const converted = await convert(`${args.join('')}.dcm`, args);
+    expect(sha256(converted)).not.toBe(sha256(await readFile(original)));
+    expect(dataSetDigest(converted)).toBe(digest);
+  });
+
+  it('differs for Explicit VR Big Endian (retired; its values are other bytes)', async () => {
+    expect(dataSetDigest(await convert('big.dcm', ['+tb']))).not.toBe(digest);
+  });
+});
