@@ -5,11 +5,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataSetDigest } from '../../../lambdas/dicom/data-set-digest';
 import { Part10Error, readPart10 } from '../../../lambdas/dicom/part10';
-import { writePart10 } from '../../../lambdas/dicom/part10-write';
 import { TransferSyntax } from '../../../lambdas/dicom/uid';
-import { dataSetOf, part10File } from '../../../lambdas/dimse/part10-file';
 import { dcmtk, dcmtkSuite } from '../../support/dcmtk';
-import { makeInstance } from '../../support/dicom-factory';
+import { inImplicitVR, makeInstance, withOtherFileMeta } from '../../support/dicom-factory';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -32,24 +30,10 @@ function instanceWithSequences(opts: { transferSyntaxUID?: string; institution?:
   });
 }
 
-/** The same data set bytes in File Meta Information of another sender (another Source AE Title, Implementation). */
-function rewrapped(file: Uint8Array, sourceAETitle: string): Uint8Array {
-  const instance = readPart10(file);
-  return part10File(
-    {
-      mediaStorageSOPClassUID: instance.sopClassUID,
-      mediaStorageSOPInstanceUID: instance.sopInstanceUID,
-      transferSyntaxUID: instance.transferSyntaxUID,
-      sourceAETitle,
-    },
-    dataSetOf(file),
-  );
-}
-
 describe('dataSetDigest', () => {
   it('ignores the File Meta Information (group 0002): another Source AE Title, another Implementation', () => {
     const file = instanceWithSequences();
-    const other = rewrapped(file, 'MODALITY');
+    const other = withOtherFileMeta(file, 'MODALITY');
     expect(sha256(other)).not.toBe(sha256(file));
     expect(dataSetDigest(other)).toBe(dataSetDigest(file));
     expect(dataSetDigest(file)).toMatch(/^[0-9a-f]{64}$/);
@@ -70,7 +54,7 @@ describe('dataSetDigest', () => {
 
   it('is the same for the data set in Implicit and in Explicit VR Little Endian (PS3.5 A.1, A.2)', () => {
     const explicit = instanceWithSequences();
-    const implicit = writePart10(readPart10(explicit), TransferSyntax.ImplicitVRLittleEndian);
+    const implicit = inImplicitVR(explicit);
     expect(readPart10(implicit).transferSyntaxUID).toBe(TransferSyntax.ImplicitVRLittleEndian);
     expect(dataSetDigest(implicit)).toBe(dataSetDigest(explicit));
     expect(dataSetDigest(instanceWithSequences({ transferSyntaxUID: TransferSyntax.ImplicitVRLittleEndian }))).toBe(
@@ -87,7 +71,7 @@ describe('dataSetDigest', () => {
     });
     const native = makeInstance({ sopInstanceUID: '1.2.3', studyInstanceUID: '1.2', seriesInstanceUID: '1.2.1', bitsAllocated: 8 });
     expect(dataSetDigest(jpeg)).not.toBe(dataSetDigest(native));
-    expect(dataSetDigest(rewrapped(jpeg, 'PACS'))).toBe(dataSetDigest(jpeg));
+    expect(dataSetDigest(withOtherFileMeta(jpeg, 'PACS'))).toBe(dataSetDigest(jpeg));
   });
 
   it('throws Part10Error for bytes that are not a Part 10 file', () => {
