@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataSetDigest } from '../../../lambdas/dicom/data-set-digest';
 import { Part10Error, readPart10 } from '../../../lambdas/dicom/part10';
 import { TransferSyntax } from '../../../lambdas/dicom/uid';
+import { part10File } from '../../../lambdas/dimse/part10-file';
 import { dcmtk, dcmtkSuite } from '../../support/dcmtk';
 import { inImplicitVR, makeInstance, withOtherFileMeta } from '../../support/dicom-factory';
 
@@ -72,6 +73,45 @@ describe('dataSetDigest', () => {
     const native = makeInstance({ sopInstanceUID: '1.2.3', studyInstanceUID: '1.2', seriesInstanceUID: '1.2.1', bitsAllocated: 8 });
     expect(dataSetDigest(jpeg)).not.toBe(dataSetDigest(native));
     expect(dataSetDigest(withOtherFileMeta(jpeg, 'PACS'))).toBe(dataSetDigest(jpeg));
+  });
+
+  it('reads a private sequence the same as SQ, in Implicit VR (defined length) and as the UN of a re-encoding (PS3.5 6.2.2)', () => {
+    const tag = (group: number, element: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt16LE(group, 0);
+      b.writeUInt16LE(element, 2);
+      return b;
+    };
+    const u16 = (n: number) => Buffer.from([n & 0xff, n >> 8]);
+    const u32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(n);
+      return b;
+    };
+    const explicit = (g: number, e: number, vr: string, value: Buffer) =>
+      ['OB', 'SQ', 'UN'].includes(vr)
+        ? Buffer.concat([tag(g, e), Buffer.from(vr + '\0\0', 'latin1'), u32(value.length), value])
+        : Buffer.concat([tag(g, e), Buffer.from(vr, 'latin1'), u16(value.length), value]);
+    const implicit = (g: number, e: number, value: Buffer) => Buffer.concat([tag(g, e), u32(value.length), value]);
+    const item = (content: Buffer) => Buffer.concat([tag(0xfffe, 0xe000), u32(content.length), content]);
+    const file = (ts: string, dataSet: Buffer) =>
+      part10File({ mediaStorageSOPClassUID: '1.2', mediaStorageSOPInstanceUID: '1.2.3', transferSyntaxUID: ts }, dataSet);
+    const name = (value: string) => Buffer.from(value, 'latin1');
+    const creator = name('PRIV');
+
+    const inExplicit = (value: string) =>
+      Buffer.concat([
+        explicit(0x0009, 0x0010, 'LO', creator),
+        explicit(0x0009, 0x1001, 'SQ', item(explicit(0x0010, 0x0010, 'PN', name(value)))),
+      ]);
+    const implicitItem = (value: string) => item(implicit(0x0010, 0x0010, name(value)));
+    const inImplicit = Buffer.concat([implicit(0x0009, 0x0010, creator), implicit(0x0009, 0x1001, implicitItem('A^B'))]);
+    const asUN = Buffer.concat([explicit(0x0009, 0x0010, 'LO', creator), explicit(0x0009, 0x1001, 'UN', implicitItem('A^B'))]);
+
+    const digest = dataSetDigest(file(TransferSyntax.ExplicitVRLittleEndian, inExplicit('A^B')));
+    expect(dataSetDigest(file(TransferSyntax.ImplicitVRLittleEndian, inImplicit))).toBe(digest);
+    expect(dataSetDigest(file(TransferSyntax.ExplicitVRLittleEndian, asUN))).toBe(digest);
+    expect(dataSetDigest(file(TransferSyntax.ExplicitVRLittleEndian, inExplicit('A^C')))).not.toBe(digest);
   });
 
   it('throws Part10Error for bytes that are not a Part 10 file', () => {
