@@ -4,6 +4,7 @@
  * this before dcmjs reads it; a function that only needs the header (frames of native pixel data)
  * loads no dcmjs at all, which shortens its cold start (docs/performance.md).
  */
+import { inflateRawSync } from 'node:zlib';
 import { PIXEL_DATA_TAGS, Tag, tagNumber } from './tags';
 import { TransferSyntax } from './uid';
 
@@ -40,7 +41,7 @@ export interface Encoding {
   readonly littleEndian: boolean;
 }
 export const EXPLICIT_LE: Encoding = { explicitVR: true, littleEndian: true };
-const IMPLICIT_LE: Encoding = { explicitVR: false, littleEndian: true };
+export const IMPLICIT_LE: Encoding = { explicitVR: false, littleEndian: true };
 
 /** The encoding of a transfer syntax's data set (PS3.5 A.1-A.4); deflate (A.5) is undone before the walk. */
 export function transferSyntaxEncoding(transferSyntaxUID: string): Encoding {
@@ -182,6 +183,32 @@ export class ElementWalker {
     }
   }
 
+  /**
+   * The items of a sequence value from pos (PS3.5 7.5): where each item's data set starts and ends, its
+   * Item Delimitation Item excluded. Of defined length, the items fill [pos, end) exactly; of undefined
+   * length, they end at the Sequence Delimitation Item.
+   */
+  items(pos: number, end: number, enc: Encoding, definedLength: boolean): { readonly start: number; readonly end: number }[] {
+    const items: { start: number; end: number }[] = [];
+    for (;;) {
+      if (definedLength && pos === end) return items;
+      this.need(pos, 8, end);
+      const tag = this.tagAt(pos, enc);
+      if (!definedLength && tag === SEQUENCE_DELIMITATION) return items;
+      if (tag !== ITEM) throw new Part10Error('expected an item in a sequence');
+      const length = this.view.getUint32(pos + 4, enc.littleEndian);
+      const start = pos + 8;
+      if (length === UNDEFINED_LENGTH) {
+        pos = this.dataSet(start, end, enc, true);
+        items.push({ start, end: pos - 8 });
+      } else {
+        this.need(start, length, end);
+        pos = start + length;
+        items.push({ start, end: pos });
+      }
+    }
+  }
+
   /** One item; `visit`, when given, sees its values (and those of the items within). */
   private item(pos: number, end: number, enc: Encoding, visit?: ElementVisitor): number {
     this.need(pos, 8, end);
@@ -254,6 +281,15 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
     offset += part.length;
   }
   return out;
+}
+
+/** PS3.5 A.5: the data set of a Deflated Explicit VR Little Endian file, inflated (a copy). */
+export function inflateDataSet(bytes: Uint8Array): Uint8Array {
+  try {
+    return inflateRawSync(bytes);
+  } catch {
+    throw new Part10Error('deflated data set cannot be inflated');
+  }
 }
 
 /** PS3.10 7.1: preamble, 'DICM' and File Meta Information; the transfer syntax and where the data set starts. */

@@ -6,7 +6,7 @@
  * garbage lengths, so every file is first walked element by element (PS3.5 7.1, 7.5, A.4) and
  * refused with a Part10Error unless each value, item and fragment lies inside the bytes.
  */
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflateRawSync } from 'node:zlib';
 import { data as dcmjsData, log as dcmjsLog } from 'dcmjs';
 import { characterSetDecoding, isLatin1Compatible, specificCharacterSetTerms } from './character-sets';
 import { firstString, type DataSet } from './data-set';
@@ -18,6 +18,7 @@ import {
   ElementWalker,
   transferSyntaxEncoding,
   EXPLICIT_LE,
+  inflateDataSet,
   Part10Error,
   readFileMeta,
   UNDEFINED_LENGTH,
@@ -119,7 +120,7 @@ function parse(bytes: Uint8Array, opts: ReadPart10Options): ParsedInstance {
     };
   const deflated = transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian;
   // The data set's own bytes: inflated (a copy of ours) when deflated, else a view of the caller's.
-  const dataSet = deflated ? inflate(bytes.subarray(metaEnd)) : bytes.subarray(metaEnd);
+  const dataSet = deflated ? inflateDataSet(bytes.subarray(metaEnd)) : bytes.subarray(metaEnd);
   if (dataSet.length === 0) throw new Part10Error('empty data set');
   const encoding = deflated ? EXPLICIT_LE : transferSyntaxEncoding(transferSyntaxUID);
   new ElementWalker(dataSet).dataSet(0, dataSet.length, encoding, false, findCharacterSetsIn(dataSet), true);
@@ -176,14 +177,6 @@ function parse(bytes: Uint8Array, opts: ReadPart10Options): ParsedInstance {
     meta,
     dict,
   };
-}
-
-function inflate(bytes: Uint8Array): Uint8Array {
-  try {
-    return inflateRawSync(bytes);
-  } catch {
-    throw new Part10Error('deflated data set cannot be inflated');
-  }
 }
 
 /**

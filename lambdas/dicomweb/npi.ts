@@ -8,7 +8,6 @@
  * (query-params.ts, matching.ts) with each category's own keys; Retrieve shares the content
  * negotiation and multipart writing of WADO-RS (accept.ts, representation.ts, stored-objects.ts).
  */
-import { createHash } from 'node:crypto';
 import { toDicomJson } from '../dicom/json';
 import { toExplicitVRLittleEndian } from '../dicom/part10';
 import { Tag } from '../dicom/tags';
@@ -27,6 +26,7 @@ import { multipartResponse, representationOf } from './representation';
 import { readObject, streamObject } from './stored-objects';
 import { fitsIndex } from './index-entries';
 import { DuplicateSOPInstance, readInstance, type StoreOutcome, type StoreResult } from './store';
+import { holdsSameDataSet } from './stored-content';
 import { storeRequestParts } from './store-request';
 import { FailureReason } from './status-codes';
 import { absolute, npiInstancePath } from './uris';
@@ -176,7 +176,7 @@ export class NpiService {
   private async storeInstance(part10: Uint8Array, req: NpiStoreRequest): Promise<StoreOutcome> {
     const read = readInstance(part10, { patientInstance: false });
     if ('failed' in read) return read;
-    const { instance } = read;
+    const { instance, digests } = read;
     const { sopClassUID, sopInstanceUID } = instance;
     const fail = (failureReason: number): StoreOutcome => ({ failed: { sopClassUID, sopInstanceUID, failureReason } });
     // PS3.18 12.5 / PS3.4 GG: only the Storage SOP Classes of the category (Table GG.3-1).
@@ -185,10 +185,11 @@ export class NpiService {
     const category = req.category.name;
     const retrieveUrl = absolute(req.baseUrl, npiInstancePath(category, sopInstanceUID));
     const stored: StoreOutcome = { referenced: { sopClassUID, sopInstanceUID, retrieveUrl } };
-    const digest = createHash('sha256').update(part10).digest('hex');
     const existing = await this.index.getInstance(category, sopInstanceUID);
-    // An identical re-store succeeds without writing again; other content under the UID fails.
-    if (existing) return existing.instance.digest === digest ? stored : fail(DuplicateSOPInstance);
+    // An identical re-store (the same data set, from any sender: stored-content.ts) succeeds without
+    // writing again; other content under the UID fails.
+    const sameDataSet = (entry: NpiEntry) => holdsSameDataSet(this.blobs, entry.instance, digests);
+    if (existing) return (await sameDataSet(existing)) ? stored : fail(DuplicateSOPInstance);
 
     // No bulkdata resource exists for NPI: every value stays inline in the metadata.
     const metadata = toDicomJson(instance.dict, {
@@ -196,14 +197,14 @@ export class NpiService {
       bulkDataUri: () => npiInstancePath(category, sopInstanceUID),
     });
     // Keys of this write alone (lambdas/storage/keys.ts): a racing writer never replaces these bytes.
-    const version = objectVersion(digest);
+    const version = objectVersion(digests.digest);
     const object: InstanceObject = {
       sopClassUID,
       transferSyntaxUID: instance.transferSyntaxUID,
       objectKey: npiObjectKey(category, sopInstanceUID, version),
       metadataKey: npiMetadataKey(category, sopInstanceUID, version),
       size: part10.byteLength,
-      digest,
+      ...digests,
       numberOfFrames: 0,
     };
     // Object first, then the index entry (docs/architecture.md, write order): a crash leaves an unindexed object only.
@@ -216,7 +217,7 @@ export class NpiService {
     if (put.outcome === 'created') return stored;
     // A racing writer's entry won: this write's objects are unreferenced (best effort, as in store.ts).
     await this.blobs.delete([object.objectKey, object.metadataKey]).catch(() => undefined);
-    return put.outcome === 'conflict' ? fail(DuplicateSOPInstance) : stored;
+    return put.outcome === 'identical' || (await sameDataSet(put.existing)) ? stored : fail(DuplicateSOPInstance);
   }
 }
 

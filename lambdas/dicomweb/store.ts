@@ -20,7 +20,6 @@
  * series being deleted takes no instance, Failure Reason 0110), the study and series ensures and the
  * counters; per 25 instances: one tombstone clean-up.
  */
-import { createHash } from 'node:crypto';
 import { frameCountOf } from '../dicom/frames/frame-numbers';
 import { frameOffsetsOf } from '../dicom/frames/frame-offsets';
 import { toDicomJson } from '../dicom/json';
@@ -29,11 +28,12 @@ import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
 import type { RequestBody } from './messages';
 import { instanceMetadataKey, instanceObjectKey, objectVersion } from '../storage/keys';
-import type { BlobStore, InstanceObject, InstanceKey, MetadataIndex } from '../storage/ports';
+import type { BlobStore, IndexEntry, InstanceObject, InstanceKey, MetadataIndex } from '../storage/ports';
 import type { DicomJson } from '../dicom/json';
 import { BadRequestError } from './errors';
 import { buildIndexEntries } from './index-entries';
 import { FailureReason } from './status-codes';
+import { contentDigests, holdsSameDataSet, type ContentDigests } from './stored-content';
 import { storeRequestParts } from './store-request';
 import { absolute, bulkDataPath, instancePath } from './uris';
 
@@ -186,7 +186,7 @@ export class StoreService {
   async storeInstance(part10: Uint8Array, target: StoreTarget): Promise<StoreOutcome> {
     const read = readInstance(part10, { patientInstance: true, bulkDataAbove: this.opts.bulkDataThreshold });
     if ('failed' in read) return read;
-    const { instance } = read;
+    const { instance, digests } = read;
     const { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID } = instance;
     const fail = (failureReason: number): StoreOutcome => ({ failed: { sopClassUID, sopInstanceUID, failureReason } });
 
@@ -195,21 +195,21 @@ export class StoreService {
       return fail(FailureReason.DataSetDoesNotMatchSOPClass);
     }
 
-    const digest = createHash('sha256').update(part10).digest('hex');
     // Two copies of one SOP Instance in flight at once (in one request, or in concurrent ones on this
     // process) are stored one after the other, so the second sees the first and nothing is overwritten.
     return this.exclusive(sopInstanceUID, async () => {
+      // The same data set under the same UIDs, from any sender (stored-content.ts), is the same instance.
+      const sameInstance = async (existing: IndexEntry) =>
+        existing.studyInstanceUID === studyInstanceUID &&
+        existing.seriesInstanceUID === seriesInstanceUID &&
+        (await holdsSameDataSet(this.blobs, existing.instance, digests));
       const existing = await this.findExisting(sopInstanceUID);
       if (existing) {
-        const same =
-          existing.studyInstanceUID === studyInstanceUID &&
-          existing.seriesInstanceUID === seriesInstanceUID &&
-          existing.instance?.digest === digest;
-        // An identical re-store succeeds without writing anything again.
-        return same ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
+        // An identical re-store succeeds without writing anything again: the first file stays.
+        return (await sameInstance(existing)) ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
       }
 
-      const version = objectVersion(digest);
+      const version = objectVersion(digests.digest);
       const objectKey = instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID, version);
       const metadataKey = instanceMetadataKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID, version);
       const metadata = toDicomJson(instance.dict, {
@@ -224,7 +224,7 @@ export class StoreService {
         objectKey,
         metadataKey,
         size: part10.byteLength,
-        digest,
+        ...digests,
         numberOfFrames: numberOfFramesOf(metadata),
         ...(frameOffsets && { frameOffsets }),
       };
@@ -249,7 +249,9 @@ export class StoreService {
       // A concurrent writer won the conditional put: identical content is a success, other content a
       // failure. Either way the entry names the winner's objects, so this write's are unreferenced.
       await this.removeUnreferenced([objectKey, metadataKey]);
-      return put.outcome === 'identical' ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
+      // The index judges the winner's content by its digests; one without a data set digest is judged here.
+      const same = put.outcome === 'identical' || (await sameInstance(put.existing));
+      return same ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
     });
   }
 
@@ -315,10 +317,12 @@ export class StoreService {
 export function readInstance(
   part10: Uint8Array,
   opts: { readonly patientInstance: boolean } & ReadPart10Options,
-): { readonly instance: ParsedInstance } | { readonly failed: Failed } {
+): { readonly instance: ParsedInstance; readonly digests: ContentDigests } | { readonly failed: Failed } {
   let instance: ParsedInstance;
+  let digests: ContentDigests;
   try {
     instance = readPart10(part10, { bulkDataAbove: opts.bulkDataAbove });
+    digests = contentDigests(part10);
   } catch (error) {
     if (error instanceof Part10Error) {
       return { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
@@ -344,7 +348,7 @@ export function readInstance(
   ) {
     return fail(FailureReason.DataSetDoesNotMatchSOPClass);
   }
-  return { instance };
+  return { instance, digests };
 }
 
 function referenced(instance: ParsedInstance, baseUrl: string): StoreOutcome {

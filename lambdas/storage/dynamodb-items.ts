@@ -7,7 +7,16 @@
 import { Tag } from '../dicom/tags';
 import { personNameIndexTerms } from '../dicom/person-name';
 import type { DicomJson } from '../dicom/json';
-import type { DateRange, EntryKeys, IndexEntry, InstanceObject, Level, PutInstanceOutcome, Tombstone } from './ports';
+import {
+  sameContent,
+  type DateRange,
+  type EntryKeys,
+  type IndexEntry,
+  type InstanceObject,
+  type Level,
+  type PutInstanceOutcome,
+  type Tombstone,
+} from './ports';
 import { GSI_BY_LEVEL, GSI_BY_PATIENT, GSI_BY_UID } from './table-schema';
 
 export type TombstoneKeys = Omit<Tombstone, 'deletedAt'>;
@@ -191,6 +200,7 @@ export function instanceObjectAttributes(i: InstanceObject): Record<string, stri
     MetadataKey: i.metadataKey,
     Size: i.size,
     Digest: i.digest,
+    ...(i.datasetDigest !== undefined && { DatasetDigest: i.datasetDigest }),
     NumberOfFrames: i.numberOfFrames,
     ...(i.frameOffsets && { FrameOffsets: i.frameOffsets }),
   };
@@ -205,6 +215,7 @@ export function instanceObjectOf(item: Record<string, unknown>): InstanceObject 
     metadataKey: item.MetadataKey as string,
     size: item.Size as number,
     digest: item.Digest as string,
+    ...(typeof item.DatasetDigest === 'string' && { datasetDigest: item.DatasetDigest }),
     numberOfFrames: (item.NumberOfFrames as number | undefined) ?? 0,
     ...(Array.isArray(item.FrameOffsets) && { frameOffsets: item.FrameOffsets.map(Number) }),
   };
@@ -263,12 +274,11 @@ export function ancestors(t: TombstoneKeys): TombstoneKeys[] {
   return [{ level: 'SERIES', studyInstanceUID: t.studyInstanceUID, seriesInstanceUID: t.seriesInstanceUID }, study];
 }
 
-/** 'identical' only for the same study, series and bytes (digest); anything else conflicts. */
+/** 'identical' only for the same study, series and content (sameContent); anything else conflicts. */
 export function compareInstances(existing: IndexEntry, incoming: IndexEntry): PutInstanceOutcome {
   const identical =
     existing.studyInstanceUID === incoming.studyInstanceUID &&
     existing.seriesInstanceUID === incoming.seriesInstanceUID &&
-    existing.instance?.digest !== undefined &&
-    existing.instance.digest === incoming.instance?.digest;
+    sameContent(existing.instance, incoming.instance);
   return identical ? { outcome: 'identical', existing } : { outcome: 'conflict', existing };
 }

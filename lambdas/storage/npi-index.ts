@@ -9,7 +9,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { DicomJson } from '../dicom/json';
 import { instanceObjectAttributes, instanceObjectOf, type Item, type TableKey } from './dynamodb-items';
 import { DynamoTable } from './dynamodb-table';
-import type { NpiEntry, NpiIndex, PutNpiOutcome } from './ports';
+import { sameContent, type NpiEntry, type NpiIndex, type PutNpiOutcome } from './ports';
 
 const NPI_PK_PREFIX = 'NPI#';
 const INSTANCE_SK_PREFIX = 'INSTANCE#';
@@ -42,9 +42,9 @@ export function npiFromItem(item: Item): NpiEntry {
   };
 }
 
-/** 'identical' only for the same bytes (digest); anything else under the same UID conflicts. */
+/** 'identical' only for the same content (sameContent); anything else under the same UID conflicts. */
 export function compareNpi(existing: NpiEntry, incoming: NpiEntry): PutNpiOutcome {
-  return existing.instance.digest === incoming.instance.digest ? { outcome: 'identical', existing } : { outcome: 'conflict', existing };
+  return sameContent(existing.instance, incoming.instance) ? { outcome: 'identical', existing } : { outcome: 'conflict', existing };
 }
 
 export class DynamoNpiIndex implements NpiIndex {

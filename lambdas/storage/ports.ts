@@ -65,8 +65,14 @@ export interface InstanceObject {
   /** S3 key of the instance's DICOM JSON (BulkDataURI relative to the service root). */
   readonly metadataKey: string;
   readonly size: number;
-  /** sha256 of the Part 10 bytes, hex; tells an identical re-store from a conflicting one. */
+  /** sha256 of the Part 10 bytes as stored, hex. */
   readonly digest: string;
+  /**
+   * sha256, hex, of the data set's canonical form (lambdas/dicom/data-set-digest.ts): the same for the
+   * same data set whatever its File Meta Information or VR encoding; tells an identical re-store from
+   * a conflicting one (sameContent). Absent on entries stored before it existed.
+   */
+  readonly datasetDigest?: string;
   readonly numberOfFrames: number;
   /**
    * Encapsulated Pixel Data without an offset table (PS3.5 A.4), found when stored: where each frame's
@@ -74,6 +80,17 @@ export interface InstanceObject {
    * that a frame is read by range as with a Basic Offset Table (lambdas/dicom/frames/frame-offsets.ts).
    */
   readonly frameOffsets?: readonly number[];
+}
+
+/**
+ * Whether two instance objects hold the same content: their data set digests when both carry one,
+ * else their file digests (an entry without a data set digest was stored before it existed; its
+ * reader judges it again from its object, see lambdas/dicomweb/store.ts).
+ */
+export function sameContent(a: InstanceObject | undefined, b: InstanceObject | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  if (a.datasetDigest !== undefined && b.datasetDigest !== undefined) return a.datasetDigest === b.datasetDigest;
+  return a.digest === b.digest;
 }
 
 /** What names one entry of the index: its level and the UIDs down to it. */
@@ -120,7 +137,7 @@ export interface DateRange {
 export type PutInstanceOutcome =
   /** A new instance entry was written. */
   | { readonly outcome: 'created' }
-  /** The same SOP Instance UID exists in the same study and series with the same digest. */
+  /** The same SOP Instance UID exists in the same study and series with the same content (sameContent). */
   | { readonly outcome: 'identical'; readonly existing: IndexEntry }
   /** The SOP Instance UID exists with other content or under another study/series. */
   | { readonly outcome: 'conflict'; readonly existing: IndexEntry };
@@ -207,7 +224,7 @@ export interface NpiEntry {
 
 export type PutNpiOutcome =
   | { readonly outcome: 'created' }
-  /** The same SOP Instance UID is indexed in the category with the same digest. */
+  /** The same SOP Instance UID is indexed in the category with the same content (sameContent). */
   | { readonly outcome: 'identical'; readonly existing: NpiEntry }
   | { readonly outcome: 'conflict'; readonly existing: NpiEntry };
 

@@ -106,6 +106,30 @@ export function describeMetadataIndexContract(name: string, make: () => Metadata
         expect((await index.getInstance(study, series, sop))?.instance?.digest).toBe('aa'.repeat(32));
       });
 
+      it('judges content by the data set digest when both entries carry one, and keeps it', async () => {
+        const [study, series, sop] = [uid(), uid(), uid()];
+        const plain = instanceEntry(study, series, sop, 'aa'.repeat(32));
+        const first = { ...plain, instance: { ...plain.instance!, datasetDigest: 'cc'.repeat(32) } };
+        expect(await index.putInstance(first)).toEqual({ outcome: 'created' });
+        expect((await index.getInstance(study, series, sop))?.instance?.datasetDigest).toBe('cc'.repeat(32));
+        // Another file (other File Meta Information) of the same data set.
+        const sameDataSet = { ...first, instance: { ...first.instance, digest: 'bb'.repeat(32) } };
+        expect(await index.putInstance(sameDataSet)).toEqual({ outcome: 'identical', existing: first });
+        const otherDataSet = { ...sameDataSet, instance: { ...sameDataSet.instance, datasetDigest: 'dd'.repeat(32) } };
+        expect(await index.putInstance(otherDataSet)).toEqual({ outcome: 'conflict', existing: first });
+        expect(await index.getInstance(study, series, sop)).toEqual(first);
+      });
+
+      it('judges an entry without a data set digest (stored before it existed) by its file digest', async () => {
+        const [study, series, sop] = [uid(), uid(), uid()];
+        const old = instanceEntry(study, series, sop, 'aa'.repeat(32));
+        await index.putInstance(old);
+        expect((await index.getInstance(study, series, sop))?.instance).not.toHaveProperty('datasetDigest');
+        const withDigest = (digest: string) => ({ ...old, instance: { ...old.instance!, digest, datasetDigest: 'cc'.repeat(32) } });
+        expect(await index.putInstance(withDigest('aa'.repeat(32)))).toEqual({ outcome: 'identical', existing: old });
+        expect(await index.putInstance(withDigest('bb'.repeat(32)))).toEqual({ outcome: 'conflict', existing: old });
+      });
+
       it('finds a SOP Instance UID filed under another study by the uid lookup a store makes before writing', async () => {
         const [study, otherStudy, series, sop] = [uid(), uid(), uid(), uid()];
         const first = instanceEntry(study, series, sop);

@@ -60,5 +60,25 @@ export function describeNpiIndexContract(name: string, make: () => NpiIndex): vo
       expect(conflict.outcome).toBe('conflict');
       expect((await npi.getInstance('inventories', sop))!.instance.digest).toBe('a');
     });
+
+    it('judges content by the data set digest when both entries carry one, and keeps it', async () => {
+      const sop = uid();
+      const plain = entry('inventories', sop, 'a');
+      const first = { ...plain, instance: { ...plain.instance, datasetDigest: 'c' } };
+      await npi.putInstance(first);
+      expect(await npi.getInstance('inventories', sop)).toEqual(first);
+      const otherFile = { ...first, instance: { ...first.instance, digest: 'b' } };
+      expect(await npi.putInstance(otherFile)).toEqual({ outcome: 'identical', existing: first });
+      expect((await npi.putInstance({ ...otherFile, instance: { ...otherFile.instance, datasetDigest: 'd' } })).outcome).toBe('conflict');
+      // An entry without one (stored before it existed) is judged by its file digest.
+      const old = uid();
+      await npi.putInstance(entry('inventories', old, 'a'));
+      const withDigest = (digest: string) => ({
+        ...entry('inventories', old, digest),
+        instance: { ...entry('inventories', old, digest).instance, datasetDigest: 'c' },
+      });
+      expect((await npi.putInstance(withDigest('a'))).outcome).toBe('identical');
+      expect((await npi.putInstance(withDigest('b'))).outcome).toBe('conflict');
+    });
   });
 }

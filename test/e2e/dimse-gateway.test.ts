@@ -167,7 +167,7 @@ suite('DIMSE gateway with dcmtk peers', () => {
     });
 
     it('[dimse.cstore-scp.a901] re-storing the same instance succeeds (0000); other content under a stored SOP Instance UID fails (A901)', async () => {
-      // Same negotiation as the first store, so the same bytes (the STOW-RS duplicate rule compares content).
+      // The data set is judged, not the file: other senders and encodings are covered by duplicate-senders.test.ts.
       const again = await dcmtk('storescu', ['-d', ...gwArgs(), '-xy', path.join(FIXTURES_DIR, 'mr-implicit-le.dcm')]);
       expect(statuses(again.out)).toEqual([0x0000]);
       const clash = path.join(work, 'clash.dcm');

@@ -4,8 +4,9 @@
  */
 import { PIXEL_DATA_SCAN_STOP } from '../../lambdas/dicom/frames/header-scan';
 import type { DataSet } from '../../lambdas/dicom/data-set';
-import { scanPart10Header } from '../../lambdas/dicom/part10';
-import { newPart10 } from '../../lambdas/dicom/part10-write';
+import { readPart10, scanPart10Header } from '../../lambdas/dicom/part10';
+import { newPart10, writePart10 } from '../../lambdas/dicom/part10-write';
+import { dataSetOf, part10File } from '../../lambdas/dimse/part10-file';
 import { dataSet } from '../../lambdas/dicom/data-set';
 import { tagOf } from '../../lambdas/dicom/dictionary';
 import { Tag } from '../../lambdas/dicom/tags';
@@ -147,6 +148,21 @@ export function makeInstance(opts: InstanceOptions = {}): Uint8Array {
   }
   const file = newPart10(dict, transferSyntaxUID);
   return encapsulated && opts.offsetTable && opts.offsetTable !== 'basic' ? moveOffsetTable(file, opts.offsetTable) : file;
+}
+
+/**
+ * The same data set bytes in the File Meta Information another sender writes (PS3.10 7.1): another
+ * Implementation Class UID and Version Name (the DIMSE gateway's), and this Source AE Title.
+ */
+export function withOtherFileMeta(file: Uint8Array, sourceAETitle: string): Uint8Array {
+  const instance = readPart10(file);
+  const meta = { mediaStorageSOPClassUID: instance.sopClassUID, mediaStorageSOPInstanceUID: instance.sopInstanceUID };
+  return part10File({ ...meta, transferSyntaxUID: instance.transferSyntaxUID, sourceAETitle }, dataSetOf(file));
+}
+
+/** The same data set re-encoded in Implicit VR Little Endian (PS3.5 A.1), as a C-STORE SCU may send it. */
+export function inImplicitVR(file: Uint8Array): Uint8Array {
+  return writePart10(readPart10(file), TransferSyntax.ImplicitVRLittleEndian);
 }
 
 /**

@@ -7,16 +7,17 @@
 import { Tag } from '../../lambdas/dicom/tags';
 import { personNameIndexTerms } from '../../lambdas/dicom/person-name';
 import { inResultOrder } from '../../lambdas/dicomweb/search';
-import type {
-  DateRange,
-  DeleteJob,
-  EntryKeys,
-  IndexEntry,
-  IndexQuery,
-  InstanceKey,
-  MetadataIndex,
-  PutInstanceOutcome,
-  Tombstone,
+import {
+  sameContent,
+  type DateRange,
+  type DeleteJob,
+  type EntryKeys,
+  type IndexEntry,
+  type IndexQuery,
+  type InstanceKey,
+  type MetadataIndex,
+  type PutInstanceOutcome,
+  type Tombstone,
 } from '../../lambdas/storage/ports';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -69,7 +70,7 @@ export class MemoryMetadataIndex implements MetadataIndex {
     // Conditional put on the entry's key, as the DynamoDB adapter does.
     const existing = this.entries.get(entryKey(entry));
     if (existing) {
-      const identical = existing.instance?.digest === entry.instance?.digest;
+      const identical = sameContent(existing.instance, entry.instance);
       return identical ? { outcome: 'identical', existing: copy(existing) } : { outcome: 'conflict', existing: copy(existing) };
     }
     this.entries.set(entryKey(entry), copy(entry));

@@ -7,7 +7,7 @@ import { NpiService, parseNpiSearchParameters } from '../../../lambdas/dicomweb/
 import { requireNpiCategory } from '../../../lambdas/dicomweb/npi-categories';
 import { DuplicateSOPInstance } from '../../../lambdas/dicomweb/store';
 import { bodyOf } from '../../../lambdas/dicomweb/messages';
-import { makeInstance } from '../../support/dicom-factory';
+import { inImplicitVR, makeInstance, withOtherFileMeta } from '../../support/dicom-factory';
 import { stowBody } from '../../support/http';
 import { MemoryBlobStore } from '../../support/memory-blobs';
 import { MemoryNpiIndex } from '../../support/memory-npi-index';
@@ -90,6 +90,16 @@ describe('store', () => {
     const result = await store([other.bytes]);
     expect(result.status).toBe(409);
     expect(first((result.response[Tag.FailedSOPSequence]!.Value as any[])[0], Tag.FailureReason)).toBe(DuplicateSOPInstance);
+  });
+
+  it('[npi.store.200] judges duplicates on the data set: other File Meta Information or Implicit VR is the same instance, the first file kept', async () => {
+    const npi = makeNpiInstance(hpSample!);
+    await store([npi.bytes]);
+    const before = new Map([...blobs.objects].map(([k, v]) => [k, v.body]));
+    for (const again of [withOtherFileMeta(npi.bytes, 'WORKSTATION'), inImplicitVR(npi.bytes)]) {
+      expect((await store([again])).status).toBe(200);
+    }
+    expect(new Map([...blobs.objects].map(([k, v]) => [k, v.body]))).toEqual(before);
   });
 });
 

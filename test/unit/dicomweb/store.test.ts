@@ -7,7 +7,7 @@ import { Tag } from '../../../lambdas/dicom/tags';
 import { BadRequestError, ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
 import { StoreService } from '../../../lambdas/dicomweb/store';
 import { bodyOf } from '../../../lambdas/dicomweb/messages';
-import { makeInstance, makeStudy } from '../../support/dicom-factory';
+import { inImplicitVR, makeInstance, makeStudy, withOtherFileMeta } from '../../support/dicom-factory';
 import { stowBody } from '../../support/http';
 import { MemoryBlobStore } from '../../support/memory-blobs';
 import { MemoryMetadataIndex } from '../../support/memory-index';
@@ -48,6 +48,12 @@ const storedSops = (index: MemoryMetadataIndex) =>
     .all()
     .filter((e) => e.level === 'INSTANCE')
     .map((e) => e.sopInstanceUID);
+
+/** The Study, Series and SOP Instance UIDs of a file, to make another data set under them. */
+const uidsOf = (file: Uint8Array) => {
+  const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(file);
+  return { studyInstanceUID, seriesInstanceUID, sopInstanceUID };
+};
 
 const sopsOf = (seq: unknown) =>
   ((seq as { Value?: Record<string, { Value?: unknown[] }>[] } | undefined)?.Value ?? []).map(
@@ -113,6 +119,93 @@ describe('StoreService.storeInstances', () => {
     expect(r.stored).toBe(2);
     const all = index.all().filter((e) => e.level === 'INSTANCE');
     expect(all).toHaveLength(1);
+  });
+
+  describe('duplicates judged on the data set, not the file', () => {
+    const storedBytes = async (index: MemoryMetadataIndex, blobs: MemoryBlobStore, file: Uint8Array) => {
+      const i = readPart10(file);
+      const entry = await index.getInstance(i.studyInstanceUID, i.seriesInstanceUID, i.sopInstanceUID);
+      return blobs.get(entry!.instance!.objectKey);
+    };
+
+    it('[studies.store.200] the same data set in other File Meta Information or in Implicit VR: 200, referenced, the first file kept', async () => {
+      const { index, blobs, post } = setup();
+      const first = makeInstance();
+      expect((await post([first])).status).toBe(200);
+      for (const again of [withOtherFileMeta(first, 'MODALITY'), inImplicitVR(first)]) {
+        expect(Buffer.compare(again, first)).not.toBe(0);
+        const r = await post([again]);
+        expect(r.status).toBe(200);
+        expect(sopsOf(r.response[Tag.ReferencedSOPSequence])).toEqual([readPart10(first).sopInstanceUID]);
+        expect(r.response[Tag.FailedSOPSequence]).toBeUndefined();
+      }
+      expect(Buffer.compare((await storedBytes(index, blobs, first))!, first)).toBe(0);
+      expect(index.all().filter((e) => e.level === 'INSTANCE')).toHaveLength(1);
+      expect((await index.getStudy(readPart10(first).studyInstanceUID))?.relatedInstances).toBe(1);
+    });
+
+    it('[studies.store.reason.0111] another data set under the stored SOP Instance UID, in any File Meta Information: 0111, the first kept', async () => {
+      const { index, blobs, post } = setup();
+      const first = makeInstance({ patientName: 'First^One' });
+      const i = readPart10(first);
+      const other = makeInstance({ ...uidsOf(first), patientName: 'Other^One' });
+      await post([first]);
+      for (const again of [other, withOtherFileMeta(other, 'MODALITY'), inImplicitVR(other)]) {
+        const r = await post([again]);
+        expect(r.status).toBe(409);
+        expect(r.response[Tag.FailedSOPSequence]!.Value![0]).toMatchObject({ [Tag.FailureReason]: { Value: [0x0111] } });
+      }
+      expect(Buffer.compare((await storedBytes(index, blobs, first))!, first)).toBe(0);
+      expect((await index.getInstance(i.studyInstanceUID, i.seriesInstanceUID, i.sopInstanceUID))?.instance?.datasetDigest).toMatch(
+        /^[0-9a-f]{64}$/,
+      );
+    });
+
+    it('an entry stored before data set digests existed: its object is read once and judged by its data set', async () => {
+      const { index, blobs, post } = setup();
+      const first = makeInstance();
+      // The entry as stored before: its file digest only.
+      const put = index.putInstance.bind(index);
+      vi.spyOn(index, 'putInstance').mockImplementationOnce(async (entry) => {
+        const { datasetDigest: _, ...instance } = entry.instance!;
+        return put({ ...entry, instance });
+      });
+      await post([first]);
+      const i = readPart10(first);
+      expect((await index.getInstance(i.studyInstanceUID, i.seriesInstanceUID, i.sopInstanceUID))?.instance).not.toHaveProperty(
+        'datasetDigest',
+      );
+
+      const reads = vi.spyOn(blobs, 'get');
+      expect((await post([first])).status).toBe(200); // the same bytes: no read
+      expect(reads).not.toHaveBeenCalled();
+      expect((await post([withOtherFileMeta(first, 'PACS')])).status).toBe(200);
+      expect(reads).toHaveBeenCalledTimes(1);
+      const other = makeInstance({ ...uidsOf(first), patientName: 'Other^One' });
+      expect((await post([other])).status).toBe(409);
+      expect(Buffer.compare((await storedBytes(index, blobs, first))!, first)).toBe(0);
+    });
+
+    it('a concurrent writer of the same data set in another file won the conditional put: referenced, its file kept', async () => {
+      const { index, blobs, post } = setup();
+      const first = makeInstance();
+      const again = withOtherFileMeta(first, 'MODALITY');
+      // Both look for the SOP Instance UID before either has written it (as in two processes).
+      const query = index.query.bind(index);
+      vi.spyOn(index, 'query').mockImplementation((q) => (q.by === 'uid' ? (async function* () {})() : query(q)));
+      const put = index.putInstance.bind(index);
+      // The winner's entry predates data set digests, so the loser judges it from its object.
+      vi.spyOn(index, 'putInstance').mockImplementationOnce(async (entry) => {
+        const { datasetDigest: _, ...instance } = entry.instance!;
+        return put({ ...entry, instance });
+      });
+      expect((await post([first])).status).toBe(200);
+      const r = await post([again]);
+      expect(r.status).toBe(200);
+      expect(Buffer.compare((await storedBytes(index, blobs, first))!, first)).toBe(0);
+      // The loser's objects are removed: only the winner's instance and metadata remain.
+      expect([...blobs.objects.keys()].filter((k) => k.endsWith('.dcm'))).toHaveLength(1);
+    });
   });
 
   it('an unavailable object store fails the request with 503 and leaves no instance entry', async () => {
