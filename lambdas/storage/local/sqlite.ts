@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { StorageUnavailableError } from '../errors';
 
 export type SqliteDatabase = Database.Database;
 
@@ -75,4 +76,20 @@ export function closeSqlite(db: SqliteDatabase): void {
   if (!db.open) return;
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
+}
+
+/**
+ * Runs a synchronous database call, turning a lock held too long by another connection (SQLITE_BUSY
+ * after the busy timeout, https://www.sqlite.org/rescode.html#busy) into StorageUnavailableError:
+ * the same request may succeed later (503 with Retry-After), it is no fault of the request.
+ */
+export function whenAvailable<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY')) {
+      throw new StorageUnavailableError(`database busy: ${error.message}`);
+    }
+    throw error;
+  }
 }

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeSqlite, openSqlite, schemaVersion, type Migration } from '../../../lambdas/storage/local/sqlite';
+import { StorageUnavailableError } from '../../../lambdas/storage/errors';
+import { closeSqlite, openSqlite, schemaVersion, whenAvailable, type Migration } from '../../../lambdas/storage/local/sqlite';
 
 let dir: string;
 beforeEach(() => {
@@ -56,5 +57,23 @@ describe('openSqlite', () => {
     const path = join(dir, 'x.sqlite');
     closeSqlite(openSqlite(path, STEPS));
     expect(() => openSqlite(path, STEPS.slice(0, 1))).toThrow(/newer than this release/);
+  });
+});
+
+describe('whenAvailable', () => {
+  it('turns a lock held past the busy timeout into StorageUnavailableError, and passes other errors', () => {
+    const path = join(dir, 'x.sqlite');
+    const writer = openSqlite(path, STEPS);
+    const other = openSqlite(path, STEPS, { busyTimeoutMs: 10 });
+    writer.prepare('BEGIN IMMEDIATE').run();
+    try {
+      expect(() => whenAvailable(() => other.prepare('INSERT INTO t (k, v) VALUES (?, ?)').run('x', 2))).toThrow(StorageUnavailableError);
+    } finally {
+      writer.prepare('ROLLBACK').run();
+    }
+    expect(whenAvailable(() => other.prepare('INSERT INTO t (k, v) VALUES (?, ?)').run('x', 2).changes)).toBe(1);
+    expect(() => whenAvailable(() => other.prepare('INSERT INTO t (k, v) VALUES (?, ?)').run('x', 3))).toThrow(/UNIQUE/);
+    closeSqlite(other);
+    closeSqlite(writer);
   });
 });
