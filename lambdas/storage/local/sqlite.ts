@@ -47,23 +47,27 @@ export function openSqlite(path: string, migrations: readonly Migration[], optio
 }
 
 /**
- * Applies migrations[user_version..] in order, each in its own transaction with the new
- * user_version, so a crash leaves the schema at a step boundary. Several adapters sharing one file
- * pass the same list; a file from a newer release (more steps than known) is refused, not guessed at.
+ * Applies migrations[user_version..] in order, each in its own write transaction with the new
+ * user_version, so a crash leaves the schema at a step boundary. The version is read again inside
+ * each transaction: of processes opening one file at once, one applies a step, the others then see
+ * it done. Adapters sharing one file pass the same list; a file from a newer release (more steps than
+ * known) is refused, not guessed at.
  */
 export function migrate(db: SqliteDatabase, migrations: readonly Migration[]): void {
-  const current = schemaVersion(db);
-  if (current > migrations.length) {
-    throw new Error(`${db.name}: schema version ${current} is newer than this release knows (${migrations.length})`);
-  }
-  for (let version = current; version < migrations.length; version++) {
-    const step = migrations[version]!;
-    db.transaction(() => {
-      if (typeof step === 'string') db.exec(step);
-      else step(db);
-      db.pragma(`user_version = ${version + 1}`);
-    }).immediate();
-  }
+  const step = db.transaction((): boolean => {
+    const version = schemaVersion(db);
+    if (version > migrations.length) {
+      throw new Error(`${db.name}: schema version ${version} is newer than this release knows (${migrations.length})`);
+    }
+    if (version === migrations.length) return false;
+    const migration = migrations[version]!;
+    if (typeof migration === 'string') db.exec(migration);
+    else migration(db);
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  if (schemaVersion(db) === migrations.length) return;
+  while (step.immediate());
 }
 
 /** The number of migrations applied to the database. */
