@@ -17,7 +17,8 @@ export interface OpenSqliteOptions {
   /**
    * PRAGMA synchronous. In WAL mode NORMAL survives a process crash (SIGKILL) but a power loss may
    * roll back the last commits; FULL syncs the WAL at every commit and survives both
-   * (https://www.sqlite.org/pragma.html#pragma_synchronous). Default FULL.
+   * (https://www.sqlite.org/pragma.html#pragma_synchronous). Default FULL; with NORMAL, `durably`
+   * makes the commits that must survive FULL.
    */
   readonly synchronous?: 'NORMAL' | 'FULL';
   /** How long a writer waits for another connection's lock before SQLITE_BUSY, in ms. Default 5000. */
@@ -69,6 +70,28 @@ export function migrate(db: SqliteDatabase, migrations: readonly Migration[]): v
   if (schemaVersion(db) === migrations.length) return;
   while (step.immediate());
 }
+
+/**
+ * Runs `write` (one transaction) with synchronous=FULL for its commit on a connection opened with
+ * NORMAL. WAL keeps commits in order, and a FULL commit syncs the WAL up to itself: after a power
+ * loss the database holds every commit up to the last durable one, and may lose only the NORMAL
+ * commits after it (https://www.sqlite.org/wal.html, https://www.sqlite.org/pragma.html#pragma_synchronous).
+ * So the writes a client is answered on (an instance stored, a Delete started) pay one sync each, and
+ * the bookkeeping between them none.
+ */
+export function durably<T>(db: SqliteDatabase, write: () => T): T {
+  const level = Number(db.pragma('synchronous', { simple: true }));
+  if (level >= SYNCHRONOUS_FULL) return write();
+  db.pragma('synchronous = FULL');
+  try {
+    return write();
+  } finally {
+    db.pragma(`synchronous = ${level}`);
+  }
+}
+
+/** PRAGMA synchronous as a number: OFF 0, NORMAL 1, FULL 2, EXTRA 3. */
+const SYNCHRONOUS_FULL = 2;
 
 /** The number of migrations applied to the database. */
 export function schemaVersion(db: SqliteDatabase): number {
