@@ -1,0 +1,122 @@
+/**
+ * One SQLite database file of the local engine (better-sqlite3, synchronous, in-process): opened
+ * once per process and shared by the adapters kept in it, in WAL mode, its schema brought up to date
+ * by numbered migrations recorded in `PRAGMA user_version` (https://www.sqlite.org/pragma.html).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { StorageUnavailableError } from '../errors';
+
+export type SqliteDatabase = Database.Database;
+
+/** One schema step: SQL run as a script, or a function for a step SQL alone cannot do. */
+export type Migration = string | ((db: SqliteDatabase) => void);
+
+export interface OpenSqliteOptions {
+  /**
+   * PRAGMA synchronous. In WAL mode NORMAL survives a process crash (SIGKILL) but a power loss may
+   * roll back the last commits; FULL syncs the WAL at every commit and survives both
+   * (https://www.sqlite.org/pragma.html#pragma_synchronous). Default FULL; with NORMAL, `durably`
+   * makes the commits that must survive FULL.
+   */
+  readonly synchronous?: 'NORMAL' | 'FULL';
+  /** How long a writer waits for another connection's lock before SQLITE_BUSY, in ms. Default 5000. */
+  readonly busyTimeoutMs?: number;
+}
+
+/**
+ * Opens (creating it and its directory if missing) the database at `path`, in WAL mode with foreign
+ * keys enforced, and applies the migrations it has not seen yet.
+ */
+export function openSqlite(path: string, migrations: readonly Migration[], options: OpenSqliteOptions = {}): SqliteDatabase {
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  try {
+    db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+    // WAL: readers never block the writer and a commit is one append (https://www.sqlite.org/wal.html).
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (typeof mode !== 'string' || mode.toLowerCase() !== 'wal') throw new Error(`${path}: WAL journal mode refused (${String(mode)})`);
+    db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    db.pragma('foreign_keys = ON');
+    migrate(db, migrations);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/**
+ * Applies migrations[user_version..] in order, each in its own write transaction with the new
+ * user_version, so a crash leaves the schema at a step boundary. The version is read again inside
+ * each transaction: of processes opening one file at once, one applies a step, the others then see
+ * it done. Adapters sharing one file pass the same list; a file from a newer release (more steps than
+ * known) is refused, not guessed at.
+ */
+export function migrate(db: SqliteDatabase, migrations: readonly Migration[]): void {
+  const step = db.transaction((): boolean => {
+    const version = schemaVersion(db);
+    if (version > migrations.length) {
+      throw new Error(`${db.name}: schema version ${version} is newer than this release knows (${migrations.length})`);
+    }
+    if (version === migrations.length) return false;
+    const migration = migrations[version]!;
+    if (typeof migration === 'string') db.exec(migration);
+    else migration(db);
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  if (schemaVersion(db) === migrations.length) return;
+  while (step.immediate());
+}
+
+/**
+ * Runs `write` (one transaction) with synchronous=FULL for its commit on a connection opened with
+ * NORMAL. WAL keeps commits in order, and a FULL commit syncs the WAL up to itself: after a power
+ * loss the database holds every commit up to the last durable one, and may lose only the NORMAL
+ * commits after it (https://www.sqlite.org/wal.html, https://www.sqlite.org/pragma.html#pragma_synchronous).
+ * So the writes a client is answered on (an instance stored, a Delete started) pay one sync each, and
+ * the bookkeeping between them none.
+ */
+export function durably<T>(db: SqliteDatabase, write: () => T): T {
+  const level = Number(db.pragma('synchronous', { simple: true }));
+  if (level >= SYNCHRONOUS_FULL) return write();
+  db.pragma('synchronous = FULL');
+  try {
+    return write();
+  } finally {
+    db.pragma(`synchronous = ${level}`);
+  }
+}
+
+/** PRAGMA synchronous as a number: OFF 0, NORMAL 1, FULL 2, EXTRA 3. */
+const SYNCHRONOUS_FULL = 2;
+
+/** The number of migrations applied to the database. */
+export function schemaVersion(db: SqliteDatabase): number {
+  return Number(db.pragma('user_version', { simple: true }));
+}
+
+/** Checkpoints the WAL into the database file and closes the connection; closing twice is harmless. */
+export function closeSqlite(db: SqliteDatabase): void {
+  if (!db.open) return;
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+}
+
+/**
+ * Runs a synchronous database call, turning a lock held too long by another connection (SQLITE_BUSY
+ * after the busy timeout, https://www.sqlite.org/rescode.html#busy) into StorageUnavailableError:
+ * the same request may succeed later (503 with Retry-After), it is no fault of the request.
+ */
+export function whenAvailable<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY')) {
+      throw new StorageUnavailableError(`database busy: ${error.message}`);
+    }
+    throw error;
+  }
+}
