@@ -24,7 +24,6 @@ import { createAwsClients } from '../../lambdas/storage/clients';
 import { DynamoClientStore } from '../../lambdas/storage/dynamodb-clients';
 import { DynamoMetadataIndex } from '../../lambdas/storage/dynamodb';
 import { DynamoNpiIndex } from '../../lambdas/storage/npi-index';
-import { KEY_PREFIXES } from '../../lambdas/storage/keys';
 import { openLocalEngine } from '../../lambdas/storage/local/engine';
 import { S3BlobStore } from '../../lambdas/storage/s3';
 import { layoutFound } from './data-layout';
