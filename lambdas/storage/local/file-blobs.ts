@@ -1,0 +1,247 @@
+/**
+ * BlobStore over a directory of the local engine (DATA_DIR/objects): one file per key, the key's
+ * segments as directories, so the tree reads like the S3 bucket (lambdas/storage/keys.ts).
+ *
+ * A put writes a temporary file beside the object (`.{name}.{random}.tmp`), fsyncs it, then renames
+ * it over the object: rename(2) replaces a directory entry atomically (POSIX), so a reader sees the
+ * old bytes or the new ones, never part of them, and a crash leaves at most a temporary file, which
+ * no key can name (a segment starting with '.' is refused) and removeTemporaryFiles() sweeps.
+ * Durability policy (docs/architecture.md, storage model): with `fsync` (the default) the file is
+ * fsync'd before the rename and its directory after it (and every directory the put created, in its
+ * parent), so an acknowledged put survives a power cut as well as a killed process; without, it
+ * survives a killed process only (the page cache belongs to the kernel).
+ *
+ * The content type is not kept: the port never answers it (readers take the media type from the
+ * index entry). Deleting leaves empty directories behind; they cost nothing and a later put reuses them.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants, type Dirent } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { InvalidKeySegmentError, StorageUnavailableError } from '../errors';
+import type { BlobStore } from '../ports';
+
+export interface FileBlobStoreOptions {
+  /** fsync files and directories so that an acknowledged put survives a power cut (default true). */
+  readonly fsync?: boolean;
+  /** Size of the chunks getStream yields (default 256 KiB). */
+  readonly chunkSize?: number;
+}
+
+const DEFAULT_CHUNK_SIZE = 256 * 1024;
+
+/** Temporary files of interrupted puts: `.{object name}.{16 hex digits}.tmp`, beside their object. */
+const TEMPORARY_FILE = /^\..*\.[0-9a-f]{16}\.tmp$/;
+
+/** The name of a put's temporary file beside the object file `path`. */
+export function temporaryPath(path: string): string {
+  return join(dirname(path), `.${path.slice(dirname(path).length + 1)}.${randomBytes(8).toString('hex')}.tmp`);
+}
+
+/** fs errors that say "try again later" (a full disk, too many open files), not "this is wrong". */
+const TRANSIENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY']);
+
+export class FileBlobStore implements BlobStore {
+  private readonly fsync: boolean;
+  private readonly chunkSize: number;
+  /** Temporary files of puts under way in this process, which a sweep leaves alone. */
+  private readonly writing = new Set<string>();
+
+  /** `root`: the directory holding the objects (created by the first put when missing). */
+  constructor(
+    readonly root: string,
+    options: FileBlobStoreOptions = {},
+  ) {
+    this.fsync = options.fsync ?? true;
+    this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  }
+
+  /** A store over `root`, created when missing, with the temporary files of earlier crashes removed. */
+  static async open(root: string, options: FileBlobStoreOptions = {}): Promise<FileBlobStore> {
+    await mkdir(root, { recursive: true });
+    const store = new FileBlobStore(root, options);
+    await store.removeTemporaryFiles();
+    return store;
+  }
+
+  async put(key: string, body: Uint8Array, _contentType: string): Promise<void> {
+    const path = this.pathOf(key);
+    const dir = dirname(path);
+    const temporary = temporaryPath(path);
+    this.writing.add(temporary);
+    try {
+      const created = await fsCall(() => mkdir(dir, { recursive: true }));
+      const file = await fsCall(() => open(temporary, 'wx'));
+      try {
+        await fsCall(() => file.writeFile(body));
+        if (this.fsync) await fsCall(() => file.sync());
+      } finally {
+        await file.close();
+      }
+      await fsCall(() => rename(temporary, path));
+      if (this.fsync) await this.syncDirectories(dir, created);
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    } finally {
+      this.writing.delete(temporary);
+    }
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const path = this.pathOf(key);
+    try {
+      return await readFile(path);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw transient(error);
+    }
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined> {
+    const opened = await this.openForReading(key);
+    if (!opened) return undefined;
+    const { file, size } = opened;
+    try {
+      const buffer = Buffer.allocUnsafe(Math.max(0, Math.min(end, size) - start));
+      let filled = 0;
+      // A regular file answers a read in full up to its end; the loop only guards a short read.
+      while (filled < buffer.length) {
+        const { bytesRead } = await file.read(buffer, filled, buffer.length - filled, start + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return buffer.subarray(0, filled);
+    } finally {
+      await file.close();
+    }
+  }
+
+  async getStream(key: string, start = 0): Promise<AsyncIterable<Uint8Array> | undefined> {
+    const opened = await this.openForReading(key);
+    if (!opened) return undefined;
+    const { file } = opened;
+    // The stream owns the descriptor: closed at its end, or when a reader lets it go (iterator.return()).
+    return file.createReadStream({ start, highWaterMark: this.chunkSize, autoClose: true });
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    const paths = keys.map((key) => this.pathOf(key));
+    for (const path of paths) {
+      try {
+        await unlink(path);
+      } catch (error) {
+        // As S3: deleting what does not exist succeeds, so a repeated Delete is harmless.
+        if (!isMissing(error)) throw transient(error);
+      }
+    }
+  }
+
+  /**
+   * Removes the temporary files interrupted puts left behind (a walk of the whole tree: run it once,
+   * at start). Files of puts under way in this process are left alone. Answers how many it removed.
+   */
+  async removeTemporaryFiles(): Promise<number> {
+    let removed = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if (isMissing(error)) return;
+        throw error;
+      }
+      for (const entry of entries) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(path);
+        else if (TEMPORARY_FILE.test(entry.name) && !this.writing.has(path)) {
+          await unlink(path).catch((error: unknown) => {
+            if (!isMissing(error)) throw error;
+          });
+          removed++;
+        }
+      }
+    };
+    await walk(this.root);
+    return removed;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * The file of a key. Keys come from keys.ts, whose UIDs are checked already; this is defence in
+   * depth, as the S3 adapter's keys cannot leave the bucket: nothing here may leave `root` or name a
+   * temporary file.
+   */
+  private pathOf(key: string): string {
+    if (key === '' || key.includes('\0') || key.includes('\\') || key.startsWith('/')) {
+      throw new InvalidKeySegmentError('the object key is not usable as a file path');
+    }
+    for (const segment of key.split('/')) {
+      // '', '.', '..' would leave the key's place; a leading '.' is the temporary files' namespace.
+      if (segment === '' || segment.startsWith('.')) {
+        throw new InvalidKeySegmentError('the object key is not usable as a file path');
+      }
+    }
+    const path = join(this.root, ...key.split('/'));
+    if (relative(this.root, path).startsWith(`..${sep}`)) throw new InvalidKeySegmentError('the object key leaves the store');
+    return path;
+  }
+
+  /** The object's file open for reading and its size; undefined when no object has the key. */
+  private async openForReading(key: string): Promise<{ file: FileHandle; size: number } | undefined> {
+    const path = this.pathOf(key);
+    let file: FileHandle;
+    try {
+      file = await open(path, constants.O_RDONLY);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw transient(error);
+    }
+    const stats = await file.stat();
+    // A key naming a directory of other objects names no object (as S3 has no directories).
+    if (stats.isFile()) return { file, size: stats.size };
+    await file.close();
+    return undefined;
+  }
+
+  /**
+   * fsync of the object's directory (its new entry) and, when the put created directories (`created`,
+   * the first of them, as mkdir answers), of each created directory's parent, from the top down.
+   */
+  private async syncDirectories(dir: string, created: string | undefined): Promise<void> {
+    const dirs = [dir];
+    if (created !== undefined) {
+      for (let d = dir; d.length >= created.length && d !== dirname(d); d = dirname(d)) dirs.push(dirname(d));
+    }
+    for (const d of dirs.reverse()) {
+      const handle = await fsCall(() => open(d, constants.O_RDONLY));
+      try {
+        await fsCall(() => handle.sync());
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+}
+
+/** ENOENT: no such file; ENOTDIR: a segment of the key is a file; EISDIR: the key is a directory of others. */
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+}
+
+function transient(error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && TRANSIENT_CODES.has(code)
+    ? new StorageUnavailableError(`the object store cannot write now (${code})`)
+    : error;
+}
+
+async function fsCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw transient(error);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Integration: the local engine's FileBlobStore on a temporary directory passes the BlobStore
+ * contract, keeps its objects across a reopening, never shows a put cut short (a crash between the
+ * write and the rename) and refuses keys that would leave its directory.
+ */
+import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidKeySegmentError } from '../../../lambdas/storage/errors';
+import { FileBlobStore, temporaryPath } from '../../../lambdas/storage/local/file-blobs';
+import { bytes, describeBlobStoreContract } from '../../contract/blob-store.contract';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'file-blobs-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describeBlobStoreContract('FileBlobStore', () => new FileBlobStore(join(dir, 'contract')));
+describeBlobStoreContract('FileBlobStore without fsync', () => new FileBlobStore(join(dir, 'contract-nosync'), { fsync: false }));
+
+const KEY = 'studies/1.2/series/1.2.3/instances/1.2.3.4.abcdef0123456789-01234567.dcm';
+
+async function filesUnder(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(root.length + 1));
+}
+
+describe('FileBlobStore on a directory', () => {
+  it('lays objects out like the S3 keys, one file per key, and reads them after reopening', async () => {
+    const root = join(dir, 'layout');
+    await new FileBlobStore(root).put(KEY, bytes(1000), 'application/dicom');
+    expect(await filesUnder(root)).toEqual([KEY]);
+    const reopened = await FileBlobStore.open(root);
+    expect(Buffer.from((await reopened.get(KEY))!)).toEqual(Buffer.from(bytes(1000)));
+  });
+
+  it('never shows a put cut between its write and its rename, and sweeps its temporary file at open', async () => {
+    const root = join(dir, 'crash');
+    const store = new FileBlobStore(root);
+    await store.put('k/kept', bytes(10), 'text/plain');
+    // What a crash after the write and before the rename leaves: a temporary file beside the object.
+    const path = join(root, 'k', 'cut');
+    const leftover = temporaryPath(path);
+    await writeFile(leftover, bytes(50));
+    expect(await store.get('k/cut')).toBeUndefined();
+    expect(await store.getStream('k/cut')).toBeUndefined();
+    expect(await store.getRange('k/cut', 0, 5)).toBeUndefined();
+    // No key names a temporary file.
+    const name = leftover.slice(dirname(leftover).length + 1);
+    await expect(store.get(`k/${name}`)).rejects.toBeInstanceOf(InvalidKeySegmentError);
+
+    const reopened = await FileBlobStore.open(root);
+    expect(await filesUnder(root)).toEqual(['k/kept']);
+    expect(Buffer.from((await reopened.get('k/kept'))!)).toEqual(Buffer.from(bytes(10)));
+    expect(await reopened.removeTemporaryFiles()).toBe(0);
+  });
+
+  it('a sweep leaves the temporary files of puts under way alone', async () => {
+    const root = join(dir, 'sweep-during-put');
+    await mkdir(root, { recursive: true });
+    const store = new FileBlobStore(root);
+    const body = bytes(8 * 1024 * 1024, 9);
+    const puts = Array.from({ length: 4 }, (_, i) => store.put(`p/${i}`, body, 'application/dicom'));
+    const sweeps = [store.removeTemporaryFiles(), store.removeTemporaryFiles()];
+    await Promise.all([...puts, ...sweeps]);
+    for (let i = 0; i < 4; i++) expect((await store.get(`p/${i}`))?.byteLength).toBe(body.byteLength);
+    expect((await filesUnder(root)).sort()).toEqual(['p/0', 'p/1', 'p/2', 'p/3']);
+  });
+
+  it('a reader sees the old bytes or the new ones while an object is overwritten, never a mix', async () => {
+    const store = new FileBlobStore(join(dir, 'overwrite'));
+    const a = Buffer.from(bytes(2 * 1024 * 1024, 1));
+    const b = Buffer.from(bytes(2 * 1024 * 1024, 2));
+    await store.put('k/o', a, 'application/dicom');
+    const writes = Array.from({ length: 6 }, (_, i) => store.put('k/o', i % 2 ? a : b, 'application/dicom'));
+    const reads = Array.from({ length: 12 }, () => store.get('k/o'));
+    await Promise.all(writes);
+    for (const read of await Promise.all(reads)) {
+      const got = Buffer.from(read!);
+      expect(got.equals(a) || got.equals(b)).toBe(true);
+    }
+  });
+
+  it('deletes many keys, ignoring missing ones', async () => {
+    const store = new FileBlobStore(join(dir, 'delete'));
+    await Promise.all(['d/1', 'd/2', 'd/3'].map((k) => store.put(k, bytes(3), 'text/plain')));
+    await store.delete(['d/1', 'd/2', 'd/never-written', 'nowhere/at/all']);
+    expect(await store.get('d/1')).toBeUndefined();
+    expect(await store.get('d/2')).toBeUndefined();
+    expect(await store.get('d/3')).toBeDefined();
+  });
+
+  it('answers undefined for a key naming a directory of other objects, or below an object', async () => {
+    const store = new FileBlobStore(join(dir, 'shapes'));
+    await store.put('a/b/c', bytes(3), 'text/plain');
+    expect(await store.get('a/b')).toBeUndefined();
+    expect(await store.getStream('a/b')).toBeUndefined();
+    expect(await store.get('a/b/c/d')).toBeUndefined();
+  });
+
+  it.each([['../outside'], ['a/../../outside'], ['/etc/passwd'], ['a//b'], ['a/./b'], ['a/\0b'], ['a\\..\\b'], [''], ['a/.hidden']])(
+    'refuses the key %j',
+    async (key) => {
+      const store = new FileBlobStore(join(dir, 'refuse'));
+      await expect(store.put(key, bytes(3), 'text/plain')).rejects.toBeInstanceOf(InvalidKeySegmentError);
+      await expect(store.get(key)).rejects.toBeInstanceOf(InvalidKeySegmentError);
+      await expect(store.getRange(key, 0, 1)).rejects.toBeInstanceOf(InvalidKeySegmentError);
+      await expect(store.getStream(key)).rejects.toBeInstanceOf(InvalidKeySegmentError);
+      await expect(store.delete([key])).rejects.toBeInstanceOf(InvalidKeySegmentError);
+    },
+  );
+});
