@@ -1,0 +1,288 @@
+/**
+ * Integration: SqliteMetadataIndex on a temporary index database passes the MetadataIndex contract,
+ * and, as the DynamoDB adapter's own suite checks it (test/integration/storage/dynamodb.test.ts):
+ * pages of the study path, result order and date ranges of the level path, the Patient's Name
+ * search; then what only a file can show: a reopened database sees everything, and two writers of
+ * one key get one 'created'.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Tag } from '../../../lambdas/dicom/tags';
+import { matchesAll, personNameIndexPrefix } from '../../../lambdas/dicomweb/matching';
+import { inResultOrder } from '../../../lambdas/dicomweb/search';
+import { ownUid } from '../../../lambdas/storage/dynamodb-items';
+import { closeSqlite, type SqliteDatabase } from '../../../lambdas/storage/local/sqlite';
+import { openIndexDatabase, SqliteMetadataIndex } from '../../../lambdas/storage/local/sqlite-index';
+import type { IndexEntry, IndexQuery, Level } from '../../../lambdas/storage/ports';
+import { describeMetadataIndexContract, instanceEntry, seriesEntry, studyEntry, uid } from '../../contract/metadata-index.contract';
+
+const dir = mkdtempSync(join(tmpdir(), 'metadata-index-'));
+const opened: SqliteDatabase[] = [];
+/** A connection to the index database at `name` in the test's directory. */
+function open(name = 'index.sqlite'): SqliteDatabase {
+  const db = openIndexDatabase(join(dir, name));
+  opened.push(db);
+  return db;
+}
+afterAll(() => {
+  for (const db of opened) closeSqlite(db);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Small pages, so that every query below crosses page boundaries. */
+const PAGE_SIZE = 2;
+describeMetadataIndexContract('SqliteMetadataIndex', () => new SqliteMetadataIndex(open(), { pageSize: PAGE_SIZE }));
+
+let db: SqliteDatabase;
+let index: SqliteMetadataIndex;
+beforeAll(() => {
+  db = open();
+  index = new SqliteMetadataIndex(db, { pageSize: PAGE_SIZE });
+});
+
+async function all(q: IndexQuery, from: SqliteMetadataIndex = index): Promise<IndexEntry[]> {
+  const out: IndexEntry[] = [];
+  for await (const e of from.query(q)) out.push(e);
+  return out;
+}
+const sops = (entries: IndexEntry[]) => entries.map((e) => e.sopInstanceUID!).sort();
+
+describe('getEntries and counters', () => {
+  it('answers in the order asked, undefined where nothing is indexed', async () => {
+    const [study, series] = [uid(), uid()];
+    const stored = Array.from({ length: 12 }, () => instanceEntry(study, series, uid()));
+    for (const entry of stored) await index.putInstance(entry);
+    await index.ensureStudy(studyEntry(study));
+    const asked = [...stored].reverse().map((e) => ({ ...e, level: 'INSTANCE' as const }));
+    const absent = { level: 'SERIES' as const, studyInstanceUID: study, seriesInstanceUID: uid() };
+    expect(await index.getEntries([...asked, absent, { level: 'STUDY', studyInstanceUID: study }])).toEqual([
+      ...[...stored].reverse(),
+      undefined,
+      expect.objectContaining({ level: 'STUDY', studyInstanceUID: study }),
+    ]);
+    expect(await index.getEntries([])).toEqual([]);
+  });
+
+  it('does not create an entry when counting for a missing study or series', async () => {
+    const [study, series] = [uid(), uid()];
+    await index.addStudyCounters(study, { series: 1, instances: 1, modalities: ['CT'] });
+    await index.addSeriesCounters(study, series, { instances: 1 });
+    expect(await index.getStudy(study)).toBeUndefined();
+    expect(await index.getSeries(study, series)).toBeUndefined();
+  });
+});
+
+describe('query', () => {
+  it("by 'study': series, instances of the study, instances of one series, the study itself; page by page", async () => {
+    const [study, s1, s2] = [uid(), uid(), uid()];
+    await index.ensureStudy(studyEntry(study));
+    await index.ensureSeries(seriesEntry(study, s1));
+    await index.ensureSeries(seriesEntry(study, s2));
+    const inS1 = [uid(), uid(), uid(), uid(), uid()];
+    const inS2 = [uid(), uid()];
+    for (const sop of inS1) await index.putInstance(instanceEntry(study, s1, sop));
+    for (const sop of inS2) await index.putInstance(instanceEntry(study, s2, sop));
+    await index.putTombstone({ level: 'SERIES', studyInstanceUID: study, seriesInstanceUID: uid(), deletedAt: '2024-01-01T00:00:00Z' });
+
+    const series = await all({ by: 'study', level: 'SERIES', studyInstanceUID: study });
+    expect(series.map((e) => e.seriesInstanceUID)).toEqual([s1, s2].sort());
+    const instances = await all({ by: 'study', level: 'INSTANCE', studyInstanceUID: study });
+    expect(instances).toHaveLength(7);
+    expect(sops(instances)).toEqual([...inS1, ...inS2].sort());
+    expect(sops(await all({ by: 'study', level: 'INSTANCE', studyInstanceUID: study, seriesInstanceUID: s1 }))).toEqual([...inS1].sort());
+    expect(await all({ by: 'study', level: 'SERIES', studyInstanceUID: study, seriesInstanceUID: s2 })).toHaveLength(1);
+    expect((await all({ by: 'study', level: 'STUDY', studyInstanceUID: study })).map((e) => e.studyInstanceUID)).toEqual([study]);
+    expect(await all({ by: 'study', level: 'STUDY', studyInstanceUID: uid() })).toEqual([]);
+  });
+
+  it("by 'level': in result order (most recent first, undated last), with date ranges, whatever the page hint", async () => {
+    // Its own file, so the level holds only this test's entries.
+    const byLevel = new SqliteMetadataIndex(open('level.sqlite'), { pageSize: 3 });
+    const dates = ['20240105', '20230101', '20240301', '20240105', '20220610', '20240229', '20240101', '20240102', '20241231', ''];
+    const studies = dates.map((date) => ({ date, study: uid() }));
+    for (const { date, study } of studies) {
+      await byLevel.ensureStudy(studyEntry(study, date));
+      await byLevel.ensureSeries(seriesEntry(study, uid(), date));
+    }
+    const expected = (keep: (date: string) => boolean) =>
+      studies
+        .filter(({ date }) => keep(date))
+        .sort((a, b) => (`${a.date}#${a.study}` > `${b.date}#${b.study}` ? -1 : 1))
+        .map(({ study }) => study);
+    const found = async (dateRange?: { from?: string; to?: string }, pageHint?: number) =>
+      (await all({ by: 'level', level: 'STUDY', dateRange, pageHint }, byLevel)).map((e) => e.studyInstanceUID);
+
+    expect(await found()).toEqual(expected(() => true));
+    for (const hint of [0, 1, 2, 5, 100]) expect(await found(undefined, hint)).toEqual(expected(() => true));
+    expect(await found({ from: '20240101', to: '20240229' })).toEqual(expected((d) => d >= '20240101' && d <= '20240229'));
+    expect(await found({ from: '20240105' })).toEqual(expected((d) => d >= '20240105'));
+    expect(await found({ to: '20231231' })).toEqual(expected((d) => d !== '' && d <= '20231231'));
+    expect(await found({ from: '20240106', to: '20240228' })).toEqual([]);
+    expect(await found({ from: '20240301', to: '20240101' })).toEqual([]);
+    const series = await all({ by: 'level', level: 'SERIES', dateRange: { from: '20240301' } }, byLevel);
+    expect(series.map((e) => e.studyDate)).toEqual(['20241231', '20240301']);
+  });
+});
+
+describe("query by 'name' (Patient's Name terms)", () => {
+  const LEVELS: readonly Level[] = ['STUDY', 'SERIES', 'INSTANCE'];
+  interface Stored {
+    readonly label: string;
+    readonly study: string;
+    readonly series: string;
+    readonly sop: string;
+  }
+
+  /** A study with one series and one instance, the name on all three entries, stored as STOW stores. */
+  async function storeNamed(label: string, name: unknown, studyDate = '20240115'): Promise<Stored> {
+    const [study, series, sop] = [uid(), uid(), uid()];
+    await index.ensureStudy(named(studyEntry(study, studyDate), name));
+    await index.ensureSeries(named(seriesEntry(study, series, studyDate), name));
+    expect(await index.putInstance(named(instanceEntry(study, series, sop, 'aa'.repeat(32), studyDate), name))).toEqual({
+      outcome: 'created',
+    });
+    return { label, study, series, sop };
+  }
+  const uidAt = (s: Stored, level: Level) => (level === 'STUDY' ? s.study : level === 'SERIES' ? s.series : s.sop);
+
+  /** Labels of the stored entries of `level` a search path yields, keeping those the key matches. */
+  async function labels(q: IndexQuery, stored: readonly Stored[], key?: string, fuzzymatching = false): Promise<string[]> {
+    const byUid = new Map(stored.map((s) => [uidAt(s, q.level), s.label]));
+    const entries = await all(q);
+    const kept =
+      key === undefined
+        ? entries
+        : entries.filter((e) => matchesAll(e.attributes, [{ tag: Tag.PatientName, value: key }], { fuzzymatching }));
+    return kept.flatMap((e) => byUid.get(ownUid(e)) ?? []).sort();
+  }
+
+  let corpus: Stored[];
+  beforeAll(async () => {
+    corpus = [
+      await storeNamed('A', { Alphabetic: 'Müller^Hans' }),
+      await storeNamed('B', 'MULLER^JOHN'),
+      await storeNamed('C', { Alphabetic: 'van der Berg^Anna' }, '20230301'),
+      await storeNamed('D', { Alphabetic: 'Yamada^Tarou', Ideographic: '山田^太郎' }),
+      await storeNamed('E', { Alphabetic: 'Smith^Mullerina' }),
+      await storeNamed('F', { Alphabetic: 'Strauß^Ødegård' }),
+    ];
+  });
+
+  it('finds at every level exactly what reading the whole level finds, for wildcard, exact and fuzzy keys', async () => {
+    const cases: [key: string, fuzzy: boolean, expected: string[]][] = [
+      ['Mül*', false, ['A']],
+      ['MUL*', false, ['B']],
+      ['müller^hans', false, ['A']],
+      ['muller', true, ['A', 'B', 'E']],
+      ['hans', true, ['A']],
+      ['van der*', false, ['C']],
+      ['山田*', false, ['D']],
+      ['=山田^太郎', false, ['D']],
+      ['ØDEGARD', true, ['F']],
+      ['odegard', true, []],
+    ];
+    for (const level of LEVELS) {
+      for (const [key, fuzzy, expected] of cases) {
+        const prefix = personNameIndexPrefix(key, fuzzy)!;
+        const viaName = await labels({ by: 'name', level, prefix }, corpus, key, fuzzy);
+        expect(viaName, `${level} ${key}`).toEqual(await labels({ by: 'level', level }, corpus, key, fuzzy));
+        expect(viaName, `${level} ${key}`).toEqual(expected);
+      }
+    }
+  });
+
+  it('reads only the entries with a term starting with the prefix, each once, within the date range', async () => {
+    for (const level of LEVELS) {
+      expect(await labels({ by: 'name', level, prefix: 'mul' }, corpus)).toEqual(['A', 'B', 'E']);
+      expect(await labels({ by: 'name', level, prefix: 'van' }, corpus)).toEqual(['C']);
+      expect(await labels({ by: 'name', level, prefix: 'van', dateRange: { from: '20240101' } }, corpus)).toEqual([]);
+      expect(await labels({ by: 'name', level, prefix: 'van', dateRange: { to: '20230301' } }, corpus)).toEqual(['C']);
+    }
+    await expect(all({ by: 'name', level: 'STUDY', prefix: '' })).rejects.toThrow(RangeError);
+  });
+
+  it('yields name matches in result order, page by page, whatever the page hint', async () => {
+    const family = `Ordered${Date.now()}`;
+    const dates = ['20240105', '20230101', '', '20240301', '20240105', '20220610', '20241231', '20240229', '', '20240102'];
+    const stored: IndexEntry[] = [];
+    for (const date of dates) {
+      const entry = named(instanceEntry(uid(), uid(), uid(), undefined, date), { Alphabetic: `${family}^X` });
+      await index.putInstance(entry);
+      stored.push(entry);
+    }
+    const expected = [...stored].sort(inResultOrder).map((e) => e.sopInstanceUID);
+    for (const pageHint of [undefined, 0, 2, 50]) {
+      const found = await all({ by: 'name', level: 'INSTANCE', prefix: family.toLowerCase(), pageHint });
+      expect(found.map((e) => e.sopInstanceUID)).toEqual(expected);
+      expect(found[0]!.studyDate).toBe('20241231');
+      expect(found.slice(-2).map((e) => e.studyDate)).toEqual(['', '']);
+    }
+  });
+
+  it('finds a study by the name of a later instance, as DynamoDB does, and drops a deleted entry with its terms', async () => {
+    const gone = await storeNamed('G', { Alphabetic: 'Quist^Gone' });
+    const terms = db.prepare('SELECT count(*) AS n FROM name_terms WHERE study_uid = ?');
+    expect(terms.get(gone.study)).toEqual({ n: 6 }); // 'quist', 'gone' at three levels
+    // A later instance spells the name otherwise: its terms name the study and series too.
+    await index.ensureStudy(named(studyEntry(gone.study), { Alphabetic: 'Kvist^Gone' }));
+    expect(await labels({ by: 'name', level: 'STUDY', prefix: 'kvist' }, [gone])).toEqual(['G']);
+    for (const level of LEVELS) {
+      expect(await labels({ by: 'name', level, prefix: 'quist' }, [gone])).toEqual(['G']);
+      await index.deleteEntry({ level, studyInstanceUID: gone.study, seriesInstanceUID: gone.series, sopInstanceUID: gone.sop });
+      expect(await all({ by: 'name', level, prefix: 'quist' })).toEqual([]);
+    }
+    expect(await all({ by: 'name', level: 'STUDY', prefix: 'kvist' })).toEqual([]);
+    expect(terms.get(gone.study)).toEqual({ n: 0 });
+  });
+});
+
+describe('on its file', () => {
+  it('a new connection over the same path sees everything written, after the first is closed', async () => {
+    const file = open('persist.sqlite');
+    const first = new SqliteMetadataIndex(file);
+    const [study, series, sop] = [uid(), uid(), uid()];
+    const instance = named(instanceEntry(study, series, sop, 'cc'.repeat(32), '20200202', 'PERSIST'), 'Keeper^Kim');
+    await first.ensureStudy({ ...studyEntry(study, '20200202', 'PERSIST'), attributes: instance.attributes });
+    await first.ensureSeries(seriesEntry(study, series, '20200202', 'PERSIST'));
+    await first.putInstance(instance);
+    await first.addStudyCounters(study, { series: 1, instances: 1, modalities: ['CT'] });
+    await first.addSeriesCounters(study, series, { instances: 1 });
+    await first.putTombstone({ level: 'SERIES', studyInstanceUID: study, seriesInstanceUID: uid(), deletedAt: '2024-01-01T00:00:00Z' });
+    await first.startDeleteJob({ level: 'SERIES', studyInstanceUID: study, seriesInstanceUID: 'x', startedAt: '2024-01-01T00:00:00Z' });
+    closeSqlite(file);
+
+    const again = new SqliteMetadataIndex(open('persist.sqlite'));
+    expect(await again.getInstance(study, series, sop)).toEqual(instance);
+    expect(await again.getStudy(study)).toMatchObject({ relatedSeries: 1, relatedInstances: 1, modalities: ['CT'] });
+    expect((await again.getSeries(study, series))?.relatedInstances).toBe(1);
+    expect(sops(await all({ by: 'patient', level: 'INSTANCE', patientId: 'PERSIST' }, again))).toEqual([sop]);
+    expect(await all({ by: 'name', level: 'STUDY', prefix: 'keeper' }, again)).toHaveLength(1);
+    expect(await again.findDeleteJob({ studyInstanceUID: study, seriesInstanceUID: 'x' })).toMatchObject({ level: 'SERIES' });
+    expect(await again.putInstance(instance)).toEqual({ outcome: 'identical', existing: instance });
+  });
+
+  it('gives exactly one created to writers of one key, on one connection or on two', async () => {
+    const one = new SqliteMetadataIndex(open('race.sqlite'));
+    const two = new SqliteMetadataIndex(open('race.sqlite'));
+    for (const [a, b] of [
+      [one, one],
+      [one, two],
+    ] as const) {
+      const [study, series, sop] = [uid(), uid(), uid()];
+      const outcomes = await Promise.all([
+        a.putInstance(instanceEntry(study, series, sop, 'aa'.repeat(32))),
+        b.putInstance(instanceEntry(study, series, sop, 'aa'.repeat(32))),
+        b.putInstance(instanceEntry(study, series, sop, 'bb'.repeat(32))),
+      ]);
+      expect(outcomes.map((o) => o.outcome).sort()).toEqual(['conflict', 'created', 'identical']);
+      const created = await Promise.all([a.ensureStudy(studyEntry(study)), b.ensureStudy(studyEntry(study))]);
+      expect(created.filter(Boolean)).toHaveLength(1);
+    }
+  });
+});
+
+function named(e: IndexEntry, name: unknown): IndexEntry {
+  return { ...e, attributes: { ...e.attributes, [Tag.PatientName]: { vr: 'PN', Value: [name] } } };
+}
