@@ -10,11 +10,11 @@ import path from 'node:path';
 import type { LocalEngine } from '../factory/clients';
 import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore } from '../ports';
 import { FileBlobStore } from './file-blobs';
-import { closeSqlite, type SqliteDatabase } from './sqlite';
-import { openSqliteClients, SqliteClientStore } from './sqlite-clients';
-import { openSqliteIndex, SqliteMetadataIndex } from './sqlite-index';
+import { closeSqlite, openSqlite, type SqliteDatabase } from './sqlite';
+import { CLIENTS_MIGRATIONS, SqliteClientStore } from './sqlite-clients';
+import { openIndexDatabase, SqliteMetadataIndex } from './sqlite-index';
 import { SqliteNpiIndex } from './sqlite-npi-index';
-import { openSqliteSendRequests, SqliteSendRequestStore } from './sqlite-send-requests';
+import { SEND_REQUESTS_MIGRATIONS, SqliteSendRequestStore } from './sqlite-send-requests';
 
 /** The files of the local engine's layout under the data directory. */
 export const LOCAL_ENGINE_FILES = {
@@ -39,9 +39,9 @@ export async function openLocalEngine(dataDir: string): Promise<OpenedLocalEngin
     return () => (value ??= open());
   };
   const remember = (db: SqliteDatabase) => (opened.push(db), db);
-  const indexDb = once(() => remember(openSqliteIndex(file(LOCAL_ENGINE_FILES.index))));
-  const sendsDb = once(() => remember(openSqliteSendRequests(file(LOCAL_ENGINE_FILES.sends))));
-  const clientsDb = once(() => remember(openSqliteClients(file(LOCAL_ENGINE_FILES.clients))));
+  const indexDb = once(() => remember(openIndexDatabase(file(LOCAL_ENGINE_FILES.index))));
+  const sendsDb = once(() => remember(openSqlite(file(LOCAL_ENGINE_FILES.sends), SEND_REQUESTS_MIGRATIONS)));
+  const clientsDb = once(() => remember(openSqlite(file(LOCAL_ENGINE_FILES.clients), CLIENTS_MIGRATIONS)));
   const index = once((): MetadataIndex => new SqliteMetadataIndex(indexDb()));
   const npi = once((): NpiIndex => new SqliteNpiIndex(indexDb()));
   const sends = once((): SendRequestStore => new SqliteSendRequestStore(sendsDb()));
