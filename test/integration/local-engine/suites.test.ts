@@ -1,7 +1,7 @@
 /**
  * The behaviour suites that matter most, run on the local engine (STORAGE=local): the Studies
  * Service (store, search, retrieve, delete), SEND-RS, the Non-Patient Instance services, the DIMSE
- * gateway, API key clients, bad input. Each suite's archives come from tempArchive
+ * gateway, API key clients, bad input, load, Send faults, capabilities. Each suite's archives come from tempArchive
  * (test/support/http.ts), which takes STORAGE from the process: set here before any archive starts.
  * The same files run on the emulators as they are (test/e2e, test/reliability); the SIGKILL suite
  * runs on both storages by itself (test/reliability/sigkill.test.ts).
@@ -16,6 +16,9 @@ import '../../e2e/npi-service.test';
 import '../../e2e/dimse-gateway.test';
 import '../../e2e/clients.test';
 import '../../reliability/bad-input.test';
+import '../../reliability/load.test';
+import '../../reliability/send-faults.test';
+import '../../e2e/capabilities.test';
 
 const saved = process.env.STORAGE;
 process.env.STORAGE = 'local';
