@@ -19,12 +19,19 @@ export interface IndexQueryOptions {
 
 /** Above every UID, Study Date and name term (all ASCII or BMP text): the open end of a range. */
 const HIGH = '\u{10ffff}';
-/** The first cursor of a descending read: before every row. */
-const START = [HIGH, HIGH, Number.MAX_SAFE_INTEGER] as const;
-
-/** The result-order window: rows strictly after the cursor (study_date, uid, id), descending. */
-const DESCENDING = `study_date BETWEEN @lo AND @hi AND (study_date, uid, id) < (@date, @uid, @id)
+/**
+ * The result-order window: rows before the cursor (study_date, uid, id), descending, down to the
+ * lowest Study Date. The cursor is the index range's upper bound (EXPLAIN shows
+ * "(study_date,uid)<(?,?)"), so a page seeks to where the last ended instead of skipping what came
+ * before; the first cursor is (the highest Study Date, HIGH, max), which keeps that date's entries.
+ */
+const DESCENDING = `study_date >= @lo AND (study_date, uid, id) < (@date, @uid, @id)
   ORDER BY study_date DESC, uid DESC, id DESC LIMIT @limit`;
+
+/** The entries of one level under a study, in key order, from the cursor on (inclusive or not). */
+const inStudy = (op: '>=' | '>') =>
+  `SELECT * FROM entries WHERE study_uid = @study AND level = @level AND (series_uid, sop_uid) ${op} (@series, @sop)
+     AND series_uid <= @to ORDER BY series_uid, sop_uid LIMIT @limit`;
 
 type Sorted = Extract<IndexQuery, { by: 'patient' | 'level' | 'name' }>;
 
@@ -36,11 +43,8 @@ export class IndexQueries {
     this.pageSize = options.pageSize ?? 500;
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1) throw new RangeError('pageSize must be a positive integer');
     this.statements = {
-      study: db.prepare<Record<string, unknown>, EntryRow>(
-        `SELECT * FROM entries WHERE study_uid = @study AND level = @level AND series_uid BETWEEN @from AND @to
-           AND (series_uid, sop_uid) > (@series, @sop)
-         ORDER BY series_uid, sop_uid LIMIT @limit`,
-      ),
+      studyFirst: db.prepare<Record<string, unknown>, EntryRow>(inStudy('>=')),
+      studyNext: db.prepare<Record<string, unknown>, EntryRow>(inStudy('>')),
       studyEntry: db.prepare<{ study: string }, EntryRow>(
         "SELECT * FROM entries WHERE study_uid = @study AND level = 'STUDY' AND series_uid = '' AND sop_uid = ''",
       ),
@@ -53,7 +57,7 @@ export class IndexQueries {
       name: db.prepare<Record<string, unknown>, { id: number }>(
         `SELECT e.id AS id FROM name_terms AS t
            JOIN entries AS e ON e.study_uid = t.study_uid AND e.level = t.level AND e.series_uid = t.series_uid AND e.sop_uid = t.sop_uid
-         WHERE t.level = @level AND t.term >= @prefix AND t.term < @beyond AND e.study_date BETWEEN @lo AND @hi
+         WHERE t.level = @level AND t.term >= @prefix AND t.term < @beyond AND e.study_date >= @lo AND e.study_date <= @hi
          GROUP BY e.id ORDER BY e.study_date DESC, e.uid DESC, e.id DESC`,
       ),
       byIds: db.prepare<[string], EntryRow>('SELECT * FROM entries WHERE id IN (SELECT value FROM json_each(?))'),
@@ -83,26 +87,26 @@ export class IndexQueries {
     }
   }
 
-  /**
-   * Entries of one level under a study (and series), in key order. A series UID is matched whole
-   * (the BETWEEN bounds are equal), never as a prefix of a longer UID.
-   */
+  /** Entries of one level under a study (and series), in key order, page by page. */
   private async *queryStudy(q: Extract<IndexQuery, { by: 'study' }>): AsyncGenerator<IndexEntry> {
     if (q.level === 'STUDY') {
       const row = whenAvailable(() => this.statements.studyEntry.get({ study: q.studyInstanceUID }));
       if (row) yield fromRow(row);
       return;
     }
+    // A series UID is matched whole, never as the prefix of a longer one: from and to are equal.
     const series = q.seriesInstanceUID;
-    const bounds = series === undefined ? { from: '', to: HIGH } : { from: series, to: series };
-    let cursor = { series: '', sop: '' };
+    const to = series ?? HIGH;
+    let cursor = { series: series ?? '', sop: '' };
+    let read = this.statements.studyFirst;
     for (;;) {
-      const params = { study: q.studyInstanceUID, level: q.level, ...bounds, ...cursor, limit: this.pageSize };
-      const page = whenAvailable(() => this.statements.study.all(params));
+      const params = { study: q.studyInstanceUID, level: q.level, ...cursor, to, limit: this.pageSize };
+      const page = whenAvailable(() => read.all(params));
       for (const row of page) yield fromRow(row);
       if (page.length < this.pageSize) return;
       const last = page[page.length - 1]!;
       cursor = { series: last.series_uid, sop: last.sop_uid };
+      read = this.statements.studyNext;
     }
   }
 
@@ -110,10 +114,10 @@ export class IndexQueries {
   private async *queryDescending(q: Sorted, read: (params: Record<string, unknown>) => EntryRow[]): AsyncGenerator<IndexEntry> {
     const range = dateBounds(q.dateRange);
     if (!range) return;
-    let [date, uid, id]: readonly [string, string, number] = START;
+    let [date, uid, id] = [range.hi, HIGH, Number.MAX_SAFE_INTEGER];
     let limit = this.firstPage(q.pageHint);
     for (;;) {
-      const page = whenAvailable(() => read({ level: q.level, ...range, date, uid, id, limit }));
+      const page = whenAvailable(() => read({ level: q.level, lo: range.lo, date, uid, id, limit }));
       for (const row of page) yield fromRow(row);
       if (page.length < limit) return;
       const last = page[page.length - 1]!;

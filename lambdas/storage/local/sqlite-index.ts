@@ -3,7 +3,9 @@
  * The semantics are the DynamoDB adapter's (dynamodb.ts): a conditional put telling identical from
  * conflicting content, entries created once, counters and ModalitiesInStudy changed atomically, name
  * terms written with every put and removed with their entry. Each change is one SQLite transaction,
- * so no interleaving of writers (in this process or another on the same file) needs a retry. Every
+ * so no interleaving of writers (in this process or another on the same file) needs a retry; the
+ * commits a client is answered on (putInstance, deleteEntry, putTombstone, startDeleteJob) are
+ * durable through a power loss, with every commit before them (sqlite.ts durably). Every
  * read is a lookup on a B-tree index (sqlite-index-schema.ts; queries: sqlite-index-queries.ts).
  */
 import { personNameIndexTerms } from '../../dicom/person-name';
@@ -21,7 +23,7 @@ import type {
   Tombstone,
 } from '../ports';
 import type { Transaction } from 'better-sqlite3';
-import { whenAvailable, type SqliteDatabase } from './sqlite';
+import { durably, whenAvailable, type SqliteDatabase } from './sqlite';
 import { ensureIndexSchema } from './sqlite-index-schema';
 import { IndexQueries, type IndexQueryOptions } from './sqlite-index-queries';
 import {
@@ -56,7 +58,10 @@ export class SqliteMetadataIndex implements MetadataIndex {
    * `db`: the index database, opened once per process by openIndexDatabase (sqlite-index-schema.ts)
    * and shared with SqliteNpiIndex; its schema is brought up to date here too. The caller closes it.
    */
-  constructor(db: SqliteDatabase, options: IndexQueryOptions = {}) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    options: IndexQueryOptions = {},
+  ) {
     ensureIndexSchema(db);
     this.queries = new IndexQueries(db, options);
     const s = {
@@ -135,7 +140,7 @@ export class SqliteMetadataIndex implements MetadataIndex {
   }
 
   async putInstance(entry: IndexEntry): Promise<PutInstanceOutcome> {
-    return whenAvailable(() => this.putInstanceTx.immediate(entry));
+    return whenAvailable(() => durably(this.db, () => this.putInstanceTx.immediate(entry)));
   }
 
   async ensureSeries(entry: IndexEntry): Promise<boolean> {
@@ -194,11 +199,11 @@ export class SqliteMetadataIndex implements MetadataIndex {
   }
 
   async deleteEntry(entry: EntryKeys): Promise<void> {
-    whenAvailable(() => this.deleteEntryTx.immediate(rowKey(entry)));
+    whenAvailable(() => durably(this.db, () => this.deleteEntryTx.immediate(rowKey(entry))));
   }
 
   async putTombstone(t: Tombstone): Promise<void> {
-    whenAvailable(() => this.statements.putTombstone.run({ ...rowKey(t), deleted_at: t.deletedAt }));
+    whenAvailable(() => durably(this.db, () => this.statements.putTombstone.run({ ...rowKey(t), deleted_at: t.deletedAt })));
   }
 
   async findTombstone(t: TombstoneKeys): Promise<Tombstone | undefined> {
@@ -223,7 +228,9 @@ export class SqliteMetadataIndex implements MetadataIndex {
   }
 
   async startDeleteJob(job: DeleteJob): Promise<boolean> {
-    return whenAvailable(() => this.statements.startJob.run({ ...deleteJobKey(job), started_at: job.startedAt }).changes === 1);
+    return whenAvailable(() =>
+      durably(this.db, () => this.statements.startJob.run({ ...deleteJobKey(job), started_at: job.startedAt }).changes === 1),
+    );
   }
 
   async findDeleteJob(uids: { readonly studyInstanceUID: string; readonly seriesInstanceUID?: string }): Promise<DeleteJob | undefined> {

@@ -8,7 +8,7 @@ import type { DicomJson } from '../../dicom/json';
 import { instanceObjectAttributes, instanceObjectOf } from '../dynamodb-items';
 import { compareNpi } from '../npi-index';
 import type { NpiEntry, NpiIndex, PutNpiOutcome } from '../ports';
-import { whenAvailable, type SqliteDatabase } from './sqlite';
+import { durably, whenAvailable, type SqliteDatabase } from './sqlite';
 import { ensureIndexSchema } from './sqlite-index-schema';
 
 interface NpiRow {
@@ -26,7 +26,10 @@ export class SqliteNpiIndex implements NpiIndex {
    * `db`: the index database opened by openIndexDatabase (sqlite-index-schema.ts), shared with
    * SqliteMetadataIndex; `options.pageSize`: rows per page of a query (default 500).
    */
-  constructor(db: SqliteDatabase, options: { readonly pageSize?: number } = {}) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    options: { readonly pageSize?: number } = {},
+  ) {
     ensureIndexSchema(db);
     this.pageSize = options.pageSize ?? 500;
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1) throw new RangeError('pageSize must be a positive integer');
@@ -49,7 +52,7 @@ export class SqliteNpiIndex implements NpiIndex {
       attributes: JSON.stringify(entry.attributes),
       instance: JSON.stringify(instanceObjectAttributes(entry.instance)),
     };
-    if (whenAvailable(() => this.statements.insert.run(row).changes) === 1) return { outcome: 'created' };
+    if (whenAvailable(() => durably(this.db, () => this.statements.insert.run(row).changes)) === 1) return { outcome: 'created' };
     // NPI entries are never deleted, so the row holding the key is still there.
     const existing = await this.getInstance(entry.category, entry.sopInstanceUID);
     if (!existing) throw new TypeError('NPI entry vanished after a failed conditional put');

@@ -17,7 +17,8 @@ export interface OpenSqliteOptions {
   /**
    * PRAGMA synchronous. In WAL mode NORMAL survives a process crash (SIGKILL) but a power loss may
    * roll back the last commits; FULL syncs the WAL at every commit and survives both
-   * (https://www.sqlite.org/pragma.html#pragma_synchronous). Default FULL.
+   * (https://www.sqlite.org/pragma.html#pragma_synchronous). Default FULL; with NORMAL, `durably`
+   * makes the commits that must survive FULL.
    */
   readonly synchronous?: 'NORMAL' | 'FULL';
   /** How long a writer waits for another connection's lock before SQLITE_BUSY, in ms. Default 5000. */
@@ -47,24 +48,50 @@ export function openSqlite(path: string, migrations: readonly Migration[], optio
 }
 
 /**
- * Applies migrations[user_version..] in order, each in its own transaction with the new
- * user_version, so a crash leaves the schema at a step boundary. Several adapters sharing one file
- * pass the same list; a file from a newer release (more steps than known) is refused, not guessed at.
+ * Applies migrations[user_version..] in order, each in its own write transaction with the new
+ * user_version, so a crash leaves the schema at a step boundary. The version is read again inside
+ * each transaction: of processes opening one file at once, one applies a step, the others then see
+ * it done. Adapters sharing one file pass the same list; a file from a newer release (more steps than
+ * known) is refused, not guessed at.
  */
 export function migrate(db: SqliteDatabase, migrations: readonly Migration[]): void {
-  const current = schemaVersion(db);
-  if (current > migrations.length) {
-    throw new Error(`${db.name}: schema version ${current} is newer than this release knows (${migrations.length})`);
-  }
-  for (let version = current; version < migrations.length; version++) {
-    const step = migrations[version]!;
-    db.transaction(() => {
-      if (typeof step === 'string') db.exec(step);
-      else step(db);
-      db.pragma(`user_version = ${version + 1}`);
-    }).immediate();
+  const step = db.transaction((): boolean => {
+    const version = schemaVersion(db);
+    if (version > migrations.length) {
+      throw new Error(`${db.name}: schema version ${version} is newer than this release knows (${migrations.length})`);
+    }
+    if (version === migrations.length) return false;
+    const migration = migrations[version]!;
+    if (typeof migration === 'string') db.exec(migration);
+    else migration(db);
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  if (schemaVersion(db) === migrations.length) return;
+  while (step.immediate());
+}
+
+/**
+ * Runs `write` (one transaction) with synchronous=FULL for its commit on a connection opened with
+ * NORMAL. WAL keeps commits in order, and a FULL commit syncs the WAL up to itself: after a power
+ * loss the database holds every commit up to the last durable one, and may lose only the NORMAL
+ * commits after it (https://www.sqlite.org/wal.html, https://www.sqlite.org/pragma.html#pragma_synchronous).
+ * So the writes a client is answered on (an instance stored, a Delete started) pay one sync each, and
+ * the bookkeeping between them none.
+ */
+export function durably<T>(db: SqliteDatabase, write: () => T): T {
+  const level = Number(db.pragma('synchronous', { simple: true }));
+  if (level >= SYNCHRONOUS_FULL) return write();
+  db.pragma('synchronous = FULL');
+  try {
+    return write();
+  } finally {
+    db.pragma(`synchronous = ${level}`);
   }
 }
+
+/** PRAGMA synchronous as a number: OFF 0, NORMAL 1, FULL 2, EXTRA 3. */
+const SYNCHRONOUS_FULL = 2;
 
 /** The number of migrations applied to the database. */
 export function schemaVersion(db: SqliteDatabase): number {

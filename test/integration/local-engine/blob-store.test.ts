@@ -3,10 +3,10 @@
  * contract, keeps its objects across a reopening, never shows a put cut short (a crash between the
  * write and the rename) and refuses keys that would leave its directory.
  */
-import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvalidKeySegmentError } from '../../../lambdas/storage/errors';
 import { FileBlobStore, temporaryPath } from '../../../lambdas/storage/local/file-blobs';
 import { bytes, describeBlobStoreContract } from '../../contract/blob-store.contract';
@@ -82,6 +82,28 @@ describe('FileBlobStore on a directory', () => {
     for (const read of await Promise.all(reads)) {
       const got = Buffer.from(read!);
       expect(got.equals(a) || got.equals(b)).toBe(true);
+    }
+  });
+
+  it('fsyncs the file, its directory and the parent of each directory a put created; nothing without fsync', async () => {
+    const root = join(dir, 'fsync');
+    await mkdir(root, { recursive: true });
+    const probe = await open(join(root, 'probe'), 'w');
+    const FileHandle = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+    await probe.close();
+    const sync = vi.spyOn(FileHandle, 'sync');
+    try {
+      // studies/, 1.2/ and series/ are new: root, studies and 1.2 gain an entry, series its file.
+      await new FileBlobStore(root).put('studies/1.2/series/x.dcm', bytes(10), 'application/dicom');
+      expect(sync).toHaveBeenCalledTimes(1 + 4);
+      sync.mockClear();
+      await new FileBlobStore(root).put('studies/1.2/series/y.dcm', bytes(10), 'application/dicom');
+      expect(sync).toHaveBeenCalledTimes(1 + 1);
+      sync.mockClear();
+      await new FileBlobStore(root, { fsync: false }).put('studies/1.3/series/z.dcm', bytes(10), 'application/dicom');
+      expect(sync).not.toHaveBeenCalled();
+    } finally {
+      sync.mockRestore();
     }
   });
 

@@ -5,9 +5,11 @@
  * search; then what only a file can show: a reopened database sees everything, and two writers of
  * one key get one 'created'.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { matchesAll, personNameIndexPrefix } from '../../../lambdas/dicomweb/matching';
@@ -281,7 +283,40 @@ describe('on its file', () => {
       expect(created.filter(Boolean)).toHaveLength(1);
     }
   });
+
+  it('gives exactly one created per key to writers in several processes, counting each instance once', async () => {
+    const path = join(dir, 'processes.sqlite');
+    const [study, series] = [uid(), uid()];
+    const sopUids = Array.from({ length: 40 }, () => uid());
+    const startAt = Date.now() + 2500; // after every process has loaded and opened the file
+    const digests = ['aa'.repeat(32), 'aa'.repeat(32), 'bb'.repeat(32)];
+    const runs = await Promise.all(
+      // Each process in another order, so that each key is raced at another moment.
+      digests.map((digest, p) => {
+        const order = [...sopUids.slice(p * 13), ...sopUids.slice(0, p * 13)];
+        return promisify(execFile)(TSX, [WRITER, path, String(startAt), study, series, digest, ...order], { timeout: 30_000 });
+      }),
+    );
+    type Result = { outcomes: Record<string, string>; created: { study: boolean; series: boolean } };
+    const results = runs.map((r) => JSON.parse(r.stdout) as Result);
+    for (const sop of sopUids) {
+      const outcomes = results.map((r) => r.outcomes[sop]);
+      expect(
+        outcomes.filter((o) => o === 'created'),
+        sop,
+      ).toHaveLength(1);
+      // The 'bb' writer never matches an 'aa' entry, nor an 'aa' writer a 'bb' one.
+      expect(outcomes.filter((o) => o === 'conflict').length, sop).toBeGreaterThanOrEqual(1);
+    }
+    expect(results.filter((r) => r.created.study)).toHaveLength(1);
+    expect(results.filter((r) => r.created.series)).toHaveLength(1);
+    const check = new SqliteMetadataIndex(open('processes.sqlite'));
+    expect((await check.getSeries(study, series))?.relatedInstances).toBe(sopUids.length);
+  }, 40_000);
 });
+
+const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
+const WRITER = join(process.cwd(), 'test/support/sqlite-index-writer.ts');
 
 function named(e: IndexEntry, name: unknown): IndexEntry {
   return { ...e, attributes: { ...e.attributes, [Tag.PatientName]: { vr: 'PN', Value: [name] } } };

@@ -76,12 +76,13 @@ describe('SqliteSendRequestStore on sends.sqlite', () => {
     const batches = 40;
     await store.setMatched(r.transactionUID, batches * 3);
     const script = resolve(__dirname, '../../support/local-engine-batch-writer.ts');
-    const tsx = resolve(__dirname, '../../../node_modules/.bin/tsx');
     const runs = Array.from(
       { length: 3 },
       () =>
         new Promise<string>((done, fail) => {
-          const child = spawn(tsx, [script, path, r.transactionUID, String(batches)], { stdio: ['ignore', 'pipe', 'pipe'] });
+          const child = spawn(process.execPath, ['--import', 'tsx', script, path, r.transactionUID, String(batches)], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
           let out = '';
           child.stdout.on('data', (d: Buffer) => (out += d.toString()));
           child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StorageUnavailableError } from '../../../lambdas/storage/errors';
-import { closeSqlite, openSqlite, schemaVersion, whenAvailable, type Migration } from '../../../lambdas/storage/local/sqlite';
+import { closeSqlite, durably, openSqlite, schemaVersion, whenAvailable, type Migration } from '../../../lambdas/storage/local/sqlite';
 
 let dir: string;
 beforeEach(() => {
@@ -75,5 +75,25 @@ describe('whenAvailable', () => {
     expect(() => whenAvailable(() => other.prepare('INSERT INTO t (k, v) VALUES (?, ?)').run('x', 3))).toThrow(/UNIQUE/);
     closeSqlite(other);
     closeSqlite(writer);
+  });
+});
+
+describe('durably', () => {
+  it('commits with synchronous=FULL on a NORMAL connection and restores NORMAL, even when the write throws', () => {
+    const db = openSqlite(join(dir, 'x.sqlite'), STEPS, { synchronous: 'NORMAL' });
+    const level = () => db.pragma('synchronous', { simple: true });
+    expect(durably(db, () => level())).toBe(2);
+    expect(level()).toBe(1);
+    expect(() =>
+      durably(db, () => {
+        throw new Error('write failed');
+      }),
+    ).toThrow('write failed');
+    expect(level()).toBe(1);
+    closeSqlite(db);
+    const full = openSqlite(join(dir, 'x.sqlite'), STEPS);
+    expect(durably(full, () => full.pragma('synchronous', { simple: true }))).toBe(2);
+    expect(full.pragma('synchronous', { simple: true })).toBe(2);
+    closeSqlite(full);
   });
 });
