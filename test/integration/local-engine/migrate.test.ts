@@ -66,6 +66,8 @@ describe('npm run migrate-data', () => {
         body: bodyOf(Buffer.from(JSON.stringify({ name: 'pacs', scopes: ['read'] }))),
       });
       key = (JSON.parse(added.body as string) as { key: string }).key;
+      // An object no index entry names (a write killed before its entry): never served, not carried.
+      await old.services.blobs.put(`studies/${studyInstanceUID}/series/9.9/instances/9.9.9.dcm`, sent[0]!.bytes, 'application/dicom');
     } finally {
       await old.close();
     }
@@ -77,7 +79,7 @@ describe('npm run migrate-data', () => {
 
     const lines: string[] = [];
     const report = await migrateEmulatorData({ from, to, log: (l) => lines.push(l) });
-    expect(report).toMatchObject({ instances: 5, npiInstances: 1, clients: 1, failed: [] });
+    expect(report).toMatchObject({ instances: 5, npiInstances: 1, clients: 1, skipped: 1, failed: [] });
     expect(lines.join('\n')).toMatch(/Not carried: send requests .* tombstones/);
     // Run again: nothing new, nothing refused.
     expect(await migrateEmulatorData({ from, to })).toMatchObject({ instances: 5, npiInstances: 1, clients: 0, failed: [] });
