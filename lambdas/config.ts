@@ -3,9 +3,22 @@
  * The CDK construct that grants a resource also sets its variable; the embedded runtime sets the
  * same variables before it loads any handler.
  */
+import { isAbsolute } from 'node:path';
 import { parseAllowedOrigins } from './http/cors';
 
+/**
+ * Where the ports keep their data (docs/architecture.md, "Two runtimes, one code"): 'aws' the S3 and
+ * DynamoDB adapters (in AWS, or on the emulators of S3_ENDPOINT / DYNAMODB_ENDPOINT); 'local' the
+ * local engine under DATA_DIR (files and SQLite, lambdas/storage/local), embedded runtime only.
+ */
+export const STORAGE_KINDS = ['aws', 'local'] as const;
+export type StorageKind = (typeof STORAGE_KINDS)[number];
+
 export interface Config {
+  /** STORAGE: which adapters the factory (lambdas/storage/factory) builds; 'aws' by default. */
+  readonly storage: StorageKind;
+  /** DATA_DIR: the local engine's directory (absolute); required with STORAGE=local, unused otherwise. */
+  readonly dataDir?: string;
   /** S3 bucket holding Part 10 objects, metadata JSON and send manifests. */
   readonly bucketName: string;
   /** DynamoDB table holding the index (studies, series, instances, tombstones, send requests). */
@@ -111,6 +124,18 @@ function authMechanisms(env: NodeJS.ProcessEnv): readonly AuthMechanism[] {
   return mechanisms;
 }
 
+/** STORAGE and DATA_DIR, validated together (see Config.storage). */
+function storage(env: NodeJS.ProcessEnv): { storage: StorageKind; dataDir?: string } {
+  const kind = env.STORAGE?.trim() || 'aws';
+  if (!(STORAGE_KINDS as readonly string[]).includes(kind)) {
+    throw new ConfigError(`STORAGE: unknown storage "${kind}"; one of ${STORAGE_KINDS.join(', ')}`);
+  }
+  const dataDir = optional(env, 'DATA_DIR');
+  if (dataDir !== undefined && !isAbsolute(dataDir)) throw new ConfigError(`DATA_DIR must be an absolute path, got "${dataDir}"`);
+  if (kind === 'local' && dataDir === undefined) throw new ConfigError("STORAGE=local needs DATA_DIR, the local engine's directory");
+  return { storage: kind as StorageKind, ...(dataDir !== undefined && { dataDir }) };
+}
+
 function list(env: NodeJS.ProcessEnv, name: string): readonly string[] {
   return (env[name] ?? '')
     .split(',')
@@ -175,6 +200,7 @@ export const DEFAULT_SEND_MAX_BATCH_BYTES = LAMBDA_MAX_REQUEST_BYTES;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
+    ...storage(env),
     bucketName: required(env, 'BUCKET_NAME'),
     tableName: required(env, 'TABLE_NAME'),
     sendStateMachineArn: optional(env, 'SEND_STATE_MACHINE_ARN'),

@@ -41,8 +41,12 @@ export const LAMBDA_BUNDLE = {
   minify: true,
   /** ESM builds of dependencies first: esbuild tree-shakes them better. */
   mainFields: ['module', 'main'],
-  /** Nothing: the AWS SDK too ships in the bundle (see above). */
-  external: [] as readonly string[],
+  /**
+   * The AWS SDK too ships in the bundle (see above). better-sqlite3 (the embedded runtime's local
+   * engine, a native addon) never does: no function reaches lambdas/storage/local (the factory takes
+   * the engine from the embedded runtime), and were one to, the build would not pull in the addon.
+   */
+  external: ['better-sqlite3'] as readonly string[],
   /** Import path -> file, for every importer (esbuild `alias`). */
   alias: { dcmjs: DCMJS_BUILD },
   /**

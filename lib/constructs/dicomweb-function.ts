@@ -161,7 +161,7 @@ export class DicomwebFunction extends NodejsFunction {
         sourceMapMode: SourceMapMode.EXTERNAL, // LAMBDA_BUNDLE.sourcemap: beside the bundle, no sourceMappingURL
         sourcesContent: LAMBDA_BUNDLE.sourcesContent,
         mainFields: [...LAMBDA_BUNDLE.mainFields],
-        // Empty: NodejsFunction would otherwise leave @aws-sdk/* to the runtime.
+        // better-sqlite3 only: NodejsFunction would otherwise leave @aws-sdk/* to the runtime.
         externalModules: [...LAMBDA_BUNDLE.external],
         esbuildArgs: Object.fromEntries(Object.entries(LAMBDA_BUNDLE.alias).map(([from, to]) => [`--alias:${from}`, to])),
       },

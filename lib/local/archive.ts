@@ -1,7 +1,8 @@
 /**
- * The embedded archive: emulators (s3rver, dynalite) + the same handlers behind the embedded gateway.
- * No adapter is swapped for a fake: the S3 and DynamoDB adapters speak AWS SDK v3 to the emulators.
- * Several archives may run in one process (each has its own configuration and services).
+ * The embedded archive: the same handlers behind the embedded gateway, over the local engine (files
+ * and SQLite, STORAGE=local) or over the AWS adapters speaking AWS SDK v3 to in-process emulators
+ * (s3rver, dynalite; STORAGE=aws-emulators). No adapter is swapped for a fake. Several archives may
+ * run in one process (each has its own configuration, storage and services).
  */
 import path from 'node:path';
 import { loadConfig, type Config } from '../../lambdas/config';
@@ -19,24 +20,30 @@ import { loadDimseConfig } from '../../lambdas/dimse/config';
 import { startArchiveDimseGateway } from '../../lambdas/dimse/gateway';
 import { deliverSubOperations } from '../../lambdas/dimse/sub-operations';
 import { runAsFunction } from '../../lambdas/storage/call-recorder';
-import { createAwsClients } from '../../lambdas/storage/clients';
-import { createDynamoDbClient } from '../../lambdas/storage/dynamodb-table';
 import { blobStore } from '../../lambdas/storage/factory/blob-store';
 import { optionalClientStore } from '../../lambdas/storage/factory/client-store';
-import { ensureIndexNameTerms, metadataIndex } from '../../lambdas/storage/factory/metadata-index';
+import { metadataIndex } from '../../lambdas/storage/factory/metadata-index';
 import { npiIndex } from '../../lambdas/storage/factory/npi-index';
 import { sendRequestStore } from '../../lambdas/storage/factory/send-request-store';
 import { destinations } from '../../lambdas/storage/factory/destinations';
 import { DESTINATION_REGISTRY_FORMAT } from '../../lambdas/send/destinations';
 import type { FunctionGroup } from '../../lambdas/http/routes';
 import { asSecretRegistry, attributeHandlers, attributeServices, Caller } from './call-attribution';
-import { startEmulatorThread } from './emulator-thread';
+import { archiveStorage, type ArchiveStorage } from './data-layout';
+import { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE, openArchiveStorage } from './storage';
 import { startGateway, type ProxyHandler } from './gateway';
 import { LocalSendWorkflow } from './local-send-workflow';
 
+export { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE } from './storage';
+
 export interface ArchiveOptions {
-  /** Where s3rver and dynalite keep their files; restarting on the same directory keeps the data. */
+  /** Where the storage keeps its files; restarting on the same directory keeps the data. */
   readonly dataDir: string;
+  /**
+   * The local engine, or the AWS adapters on s3rver and dynalite (./data-layout.ts); default STORAGE
+   * of `env`, else DEFAULT_ARCHIVE_STORAGE. A data directory holding the other layout is refused.
+   */
+  readonly storage?: ArchiveStorage;
   readonly port?: number;
   readonly host?: string;
   /**
@@ -61,24 +68,6 @@ export interface EmbeddedArchive {
   close(): Promise<void>;
 }
 
-export const LOCAL_BUCKET = 'dicomweb-archive';
-export const LOCAL_TABLE = 'dicomweb-archive';
-/** The API key clients' table (lambdas/storage/clients-table-schema.ts), beside the archive's. */
-export const LOCAL_CLIENTS_TABLE = 'dicomweb-archive-clients';
-
-/**
- * A data directory from before the Patient's Name terms gets them once, before the first request: on
- * the embedded table itself, whatever DYNAMODB_ENDPOINT the handlers are given (tests point it away).
- */
-async function ensureNameTerms(dynamodbEndpoint: string, indexShards: number): Promise<void> {
-  const dynamodb = createDynamoDbClient({ region: 'us-east-1', dynamodbEndpoint });
-  try {
-    await ensureIndexNameTerms({ region: 'us-east-1', dynamodbEndpoint, tableName: LOCAL_TABLE, indexShards }, { dynamodb });
-  } finally {
-    dynamodb.destroy();
-  }
-}
-
 /** True for the loopback interface (127.0.0.0/8, ::1, localhost): reachable from this machine only. */
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
@@ -99,6 +88,9 @@ function refuseOpenBinding(config: Config, host: string | undefined): void {
 
 export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchive> {
   const dataDir = path.resolve(opts.dataDir);
+  const storage = opts.storage ?? archiveStorage(opts.env?.STORAGE);
+  // STORAGE and DATA_DIR are the archive's own (the storage sets them); other settings override its endpoints.
+  const { STORAGE: _storage, DATA_DIR: _dataDir, ...settings } = opts.env ?? {};
   // Checked before anything starts (the configuration is read again below, with the emulators' endpoints).
   refuseOpenBinding(
     loadConfig({
@@ -106,28 +98,22 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       TABLE_NAME: LOCAL_TABLE,
       CLIENTS_TABLE_NAME: LOCAL_CLIENTS_TABLE,
       AWS_REGION: 'us-east-1',
-      ...opts.env,
+      ...settings,
     }),
     opts.host,
   );
-  const emulators = await startEmulatorThread({
-    dataDir,
-    bucketName: LOCAL_BUCKET,
-    tableName: LOCAL_TABLE,
-    clientsTableName: LOCAL_CLIENTS_TABLE,
-  });
+  const store = await openArchiveStorage(storage, dataDir);
   try {
     const config = loadConfig({
       BUCKET_NAME: LOCAL_BUCKET,
       TABLE_NAME: LOCAL_TABLE,
       CLIENTS_TABLE_NAME: LOCAL_CLIENTS_TABLE,
       AWS_REGION: 'us-east-1',
-      S3_ENDPOINT: emulators.s3Endpoint,
-      DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
       DESTINATIONS_FILE: path.join(dataDir, 'destinations.json'),
-      ...opts.env,
+      ...store.env,
+      ...settings,
     });
-    const clients = createAwsClients(config);
+    const clients = store.clients(config);
     const workflow = new LocalSendWorkflow(() => services.sendTasks, {
       batchSize: config.sendBatchSize,
       maxConcurrency: config.sendMaxConcurrency,
@@ -136,7 +122,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     });
     // C-STORE sub-operations call from this archive's own AE Title (DIMSE_AET of its settings).
     const callingAeTitle = loadDimseConfig({ ...opts.env }).aeTitle;
-    await runAsFunction(Caller.operator, () => ensureNameTerms(emulators.dynamodbEndpoint, config.indexShards));
+    await runAsFunction(Caller.operator, () => store.prepare(config.indexShards));
     const services: Services = createServices(
       config,
       {
@@ -195,13 +181,11 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
         // Deletes continued in the background (lambdas/dicomweb/delete.ts) end before the storage does.
         await services.delete.settled();
         await workflow.close();
-        clients.s3.destroy();
-        clients.dynamodb.destroy();
-        await emulators.close();
+        await store.close();
       },
     };
   } catch (error) {
-    await emulators.close();
+    await store.close();
     throw error;
   }
 }

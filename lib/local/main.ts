@@ -1,6 +1,9 @@
 /**
  * `npm start`: the archive embedded on this machine, no AWS account and no Docker.
- *   DATA_DIR   where data is kept (default ./.data); restarting keeps it
+ *   STORAGE    aws-emulators (default: the AWS adapters on in-process s3rver and dynalite) or local
+ *              (the local engine: files and SQLite); lib/local/data-layout.ts
+ *   DATA_DIR   where data is kept (default ./.data); restarting keeps it. A directory of the other
+ *              STORAGE's layout is refused, naming the command to serve or migrate it
  *   PORT       HTTP port (default 8080), bound to 127.0.0.1 (HOST to change)
  *   DESTINATIONS_FILE  SEND-RS destination registry (default ${DATA_DIR}/destinations.json)
  *   DIMSE_PORT, DIMSE_AET  DIMSE gateway port and AE Title (default 11112, ARCHIVE), bound like PORT
@@ -8,14 +11,17 @@
  *              OIDC_SCOPE_PREFIX, OIDC_JWKS_URI); see lambdas/config.ts
  *   any other variable of lambdas/config.ts (e.g. AUTH_TOKEN, MAX_REQUEST_BYTES, SEND_BATCH_SIZE)
  */
+import path from 'node:path';
 import { startArchive } from './archive';
+import { archiveStorage } from './data-layout';
 import { PASSED_VARIABLES } from './variables';
 
 async function main(): Promise<void> {
   const env: Record<string, string> = {};
   for (const name of PASSED_VARIABLES) if (process.env[name]) env[name] = process.env[name]!;
   const archive = await startArchive({
-    dataDir: process.env.DATA_DIR ?? '.data',
+    dataDir: path.resolve(process.env.DATA_DIR ?? '.data'),
+    storage: archiveStorage(process.env.STORAGE),
     port: Number(process.env.PORT ?? 8080),
     // DIMSE gateway (lambdas/dimse): DIMSE_PORT (default 11112), AE Title DIMSE_AET (default ARCHIVE).
     dimsePort: Number(process.env.DIMSE_PORT ?? 11112),

@@ -49,6 +49,9 @@ export const PASSED_VARIABLES = [
  * ports; DIMSE_PORT and HOST come from startArchive's options), or meaningful in AWS only.
  */
 export const RUNTIME_VARIABLES = [
+  // npm start reads these itself (lib/local/main.ts) and the runtime sets them for the handlers
+  'STORAGE',
+  'DATA_DIR',
   'BUCKET_NAME',
   'TABLE_NAME',
   'CLIENTS_TABLE_NAME',

@@ -135,6 +135,9 @@ describe('Lambda bundles', () => {
       if (spec.entry !== sendTaskFunctions.deliver.entry) expect(has(b.all, 'dcmjs-dimse')).toBe(false);
       expect(b.bytes).toBeLessThan(MAX_BUNDLE_BYTES);
       expect(b.external).toEqual([]);
+      // The local engine (SQLite, files) is the embedded runtime's: not a line of it in a function.
+      expect([...b.all].filter((f) => f.includes('lambdas/storage/local/') || f.includes('better-sqlite3'))).toEqual([]);
+      expect(Buffer.from(b.code).toString()).not.toContain('better-sqlite3');
       // The package.json each client reports in its user agent, at the lockfile's version.
       const code = Buffer.from(b.code).toString();
       for (const pkg of spec.sdk) {

@@ -7,6 +7,7 @@
  * - every instance the index lists has its object (no index entry without its object);
  * - the interrupted Send ends: Check Send Result is final, its counters add up to the instances it
  *   matched, and none counted Completed is missing at the destination.
+ * On both storages of `npm start` (STORAGE): the local engine and the AWS adapters on the emulators.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -37,7 +38,7 @@ const dirs: string[] = [];
  * runs it with tsx as a loader (not the tsx CLI, which would run it in a grandchild process that a
  * SIGKILL of the child leaves running).
  */
-function startArchiveProcess(dataDir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
+function startOn(dataDir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'lib/local/main.ts'], {
     cwd: root,
     env: { ...process.env, ...env, DATA_DIR: dataDir, PORT: '0', DIMSE_PORT: '0', HOST: '127.0.0.1' },
@@ -91,117 +92,124 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-describe('SIGKILL during concurrent Store requests', () => {
-  it('after a restart every acknowledged instance is there byte-identical, and every indexed instance has its object', async () => {
-    const dataDir = await tempDir();
-    const first = await startArchiveProcess(dataDir);
-    const ledger = new Ledger();
-    const studies = Array.from({ length: 3 }, () => ({ studyInstanceUID: newUid(), seriesInstanceUID: newUid() }));
-    let killed = false;
-    const faults: string[] = [];
+describe.each(['local', 'aws-emulators'])('STORAGE=%s', (storage) => {
+  const startArchiveProcess = (dataDir: string, env: Record<string, string> = {}) => startOn(dataDir, { ...env, STORAGE: storage });
 
-    async function client(n: number): Promise<void> {
-      for (let op = 0; !killed && op < 200; op++) {
-        const study = studies[(n + op) % studies.length]!;
-        const sent: SentInstance[] = Array.from({ length: 1 + (op % 3) }, () => {
-          const ids = { ...study, sopInstanceUID: newUid() };
-          return { ...ids, bytes: makeInstance({ ...ids, patientID: 'KILL-STOW' }) };
-        });
-        try {
-          const r = await storeInstances(first.url, sent);
-          expect(r.status).toBeLessThan(500);
-          ledger.record(r.status, r.module, sent);
-        } catch (error) {
-          // The connection died with the process: this request was not acknowledged.
-          if (!killed) throw error;
-          faults.push((error as Error).name);
+  describe('SIGKILL during concurrent Store requests', () => {
+    it('after a restart every acknowledged instance is there byte-identical, and every indexed instance has its object', async () => {
+      const dataDir = await tempDir();
+      const first = await startArchiveProcess(dataDir);
+      const ledger = new Ledger();
+      const studies = Array.from({ length: 3 }, () => ({ studyInstanceUID: newUid(), seriesInstanceUID: newUid() }));
+      let killed = false;
+      const faults: string[] = [];
+
+      async function client(n: number): Promise<void> {
+        for (let op = 0; !killed && op < 200; op++) {
+          const study = studies[(n + op) % studies.length]!;
+          const sent: SentInstance[] = Array.from({ length: 1 + (op % 3) }, () => {
+            const ids = { ...study, sopInstanceUID: newUid() };
+            return { ...ids, bytes: makeInstance({ ...ids, patientID: 'KILL-STOW' }) };
+          });
+          try {
+            const r = await storeInstances(first.url, sent);
+            expect(r.status).toBeLessThan(500);
+            ledger.record(r.status, r.module, sent);
+          } catch (error) {
+            // The connection died with the process: this request was not acknowledged.
+            if (!killed) throw error;
+            faults.push((error as Error).name);
+          }
         }
       }
-    }
-    const clients = Array.from({ length: 12 }, (_, n) => client(n));
-    // Kill once the clients have real work acknowledged and more in flight.
-    await until(() => ledger.acknowledged.size >= 30, 30_000);
-    expect(ledger.acknowledged.size).toBeGreaterThanOrEqual(30);
-    killed = true;
-    await kill9(first.child);
-    await Promise.all(clients);
+      const clients = Array.from({ length: 12 }, (_, n) => client(n));
+      // Kill once the clients have real work acknowledged and more in flight.
+      await until(() => ledger.acknowledged.size >= 30, 30_000);
+      expect(ledger.acknowledged.size).toBeGreaterThanOrEqual(30);
+      killed = true;
+      await kill9(first.child);
+      await Promise.all(clients);
 
-    const second = await startArchiveProcess(dataDir);
-    expect(await lostOrAltered(second.url, ledger)).toEqual([]);
-    const { listed, withoutObject } = await walkIndex(second.url);
-    expect(withoutObject).toEqual([]);
-    expect(listed.filter((uid) => !ledger.acknowledged.has(uid)).length).toBeLessThanOrEqual(12 * 3); // at most the in-flight ones
-    for (const uid of ledger.acknowledged.keys()) expect(listed).toContain(uid);
-    // The archive still stores after the restart.
-    const again: SentInstance = { ...studies[0]!, sopInstanceUID: newUid(), bytes: new Uint8Array() };
-    const bytes = makeInstance({ ...again, patientID: 'KILL-STOW' });
-    const r = await storeInstances(second.url, [{ ...again, bytes }]);
-    expect(r.status).toBe(200);
-    await kill9(second.child);
-  }, 120_000);
-});
+      const second = await startArchiveProcess(dataDir);
+      expect(await lostOrAltered(second.url, ledger)).toEqual([]);
+      const { listed, withoutObject } = await walkIndex(second.url);
+      expect(withoutObject).toEqual([]);
+      expect(listed.filter((uid) => !ledger.acknowledged.has(uid)).length).toBeLessThanOrEqual(12 * 3); // at most the in-flight ones
+      for (const uid of ledger.acknowledged.keys()) expect(listed).toContain(uid);
+      // The archive still stores after the restart.
+      const again: SentInstance = { ...studies[0]!, sopInstanceUID: newUid(), bytes: new Uint8Array() };
+      const bytes = makeInstance({ ...again, patientID: 'KILL-STOW' });
+      const r = await storeInstances(second.url, [{ ...again, bytes }]);
+      expect(r.status).toBe(200);
+      await kill9(second.child);
+    }, 120_000);
+  });
 
-describe('SIGKILL during a Send', () => {
-  let peer: FakeDestination;
-  afterAll(async () => peer?.close());
+  describe('SIGKILL during a Send', () => {
+    let peer: FakeDestination;
+    afterAll(async () => peer?.close());
 
-  it('after a restart Check Send Result ends, with counters that add up and no Completed instance missing', async () => {
-    const dataDir = await tempDir();
-    peer = await startFakeDestination({ kind: 'slow', delayMs: 150 });
-    await writeFile(path.join(dataDir, 'destinations.json'), JSON.stringify({ destinations: [{ url: peer.url, auth: { type: 'none' } }] }));
-    const env = { SEND_BATCH_SIZE: '5', SEND_MAX_CONCURRENCY: '1', SEND_WAIT_MS: '100' };
-    const first = await startArchiveProcess(dataDir, env);
+    it('after a restart Check Send Result ends, with counters that add up and no Completed instance missing', async () => {
+      const dataDir = await tempDir();
+      peer = await startFakeDestination({ kind: 'slow', delayMs: 150 });
+      await writeFile(
+        path.join(dataDir, 'destinations.json'),
+        JSON.stringify({ destinations: [{ url: peer.url, auth: { type: 'none' } }] }),
+      );
+      const env = { SEND_BATCH_SIZE: '5', SEND_MAX_CONCURRENCY: '1', SEND_WAIT_MS: '100' };
+      const first = await startArchiveProcess(dataDir, env);
 
-    const studyInstanceUID = newUid();
-    const seriesInstanceUID = newUid();
-    const sent: SentInstance[] = Array.from({ length: 100 }, () => {
-      const ids = { studyInstanceUID, seriesInstanceUID, sopInstanceUID: newUid() };
-      return { ...ids, bytes: makeInstance({ ...ids, patientID: 'KILL-SEND' }) };
-    });
-    for (let i = 0; i < sent.length; i += 20) expect((await storeInstances(first.url, sent.slice(i, i + 20))).status).toBe(200);
+      const studyInstanceUID = newUid();
+      const seriesInstanceUID = newUid();
+      const sent: SentInstance[] = Array.from({ length: 100 }, () => {
+        const ids = { studyInstanceUID, seriesInstanceUID, sopInstanceUID: newUid() };
+        return { ...ids, bytes: makeInstance({ ...ids, patientID: 'KILL-SEND' }) };
+      });
+      for (let i = 0; i < sent.length; i += 20) expect((await storeInstances(first.url, sent.slice(i, i + 20))).status).toBe(200);
 
-    const transactionUID = newUid();
-    const send = await fetch(
-      `${first.url}/studies/send-requests/${transactionUID}?destination=${encodeURIComponent(peer.url)}&StudyInstanceUID=${studyInstanceUID}`,
-      { method: 'POST', headers: { Accept: DICOM_JSON } },
-    );
-    expect(send.status).toBe(202);
-    await send.arrayBuffer();
-    // Kill once the Send is well under way: some batches delivered, most still to go.
-    await until(() => peer.stored.length >= 20, 30_000);
-    expect(peer.stored.length).toBeGreaterThanOrEqual(20);
-    await kill9(first.child);
-    const deliveredBeforeKill = new Set(peer.stored);
-    expect(deliveredBeforeKill.size).toBeLessThan(100);
+      const transactionUID = newUid();
+      const send = await fetch(
+        `${first.url}/studies/send-requests/${transactionUID}?destination=${encodeURIComponent(peer.url)}&StudyInstanceUID=${studyInstanceUID}`,
+        { method: 'POST', headers: { Accept: DICOM_JSON } },
+      );
+      expect(send.status).toBe(202);
+      await send.arrayBuffer();
+      // Kill once the Send is well under way: some batches delivered, most still to go.
+      await until(() => peer.stored.length >= 20, 30_000);
+      expect(peer.stored.length).toBeGreaterThanOrEqual(20);
+      await kill9(first.child);
+      const deliveredBeforeKill = new Set(peer.stored);
+      expect(deliveredBeforeKill.size).toBeLessThan(100);
 
-    const second = await startArchiveProcess(dataDir, env);
-    let r = await fetch(`${second.url}/studies/send-requests/${transactionUID}`, { headers: { Accept: DICOM_JSON } });
-    for (let i = 0; i < 50 && r.status === 202; i++) {
-      await r.arrayBuffer();
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      r = await fetch(`${second.url}/studies/send-requests/${transactionUID}`, { headers: { Accept: DICOM_JSON } });
-    }
-    expect(r.status).toBe(200);
-    const [final] = (await r.json()) as Module[];
-    const [completed, warning, failed] = [v(final!, COMPLETED) ?? 0, v(final!, WARNING) ?? 0, v(final!, FAILED) ?? 0];
-    expect(final![REMAINING]?.Value).toBeUndefined();
-    expect(completed + warning + failed).toBe(100);
-    // Counted Completed only after the destination acknowledged it; the remainder counts as failed.
-    expect(completed).toBeGreaterThan(0);
-    expect(completed).toBeLessThanOrEqual(deliveredBeforeKill.size);
-    expect(failed).toBeGreaterThan(0);
-    expect(v(final!, STATUS)).toBe(0xb000);
-    // The archive's own data survived the kill.
-    const ledger = new Ledger();
-    ledger.record(
-      200,
-      { '00081199': { vr: 'SQ', Value: sent.map((s) => ({ '00081155': { vr: 'UI', Value: [s.sopInstanceUID] } })) } },
-      sent,
-    );
-    expect(await lostOrAltered(second.url, ledger)).toEqual([]);
-    const { listed, withoutObject } = await walkIndex(second.url);
-    expect(withoutObject).toEqual([]);
-    expect(listed.sort()).toEqual(sent.map((s) => s.sopInstanceUID).sort());
-    await kill9(second.child);
-  }, 120_000);
+      const second = await startArchiveProcess(dataDir, env);
+      let r = await fetch(`${second.url}/studies/send-requests/${transactionUID}`, { headers: { Accept: DICOM_JSON } });
+      for (let i = 0; i < 50 && r.status === 202; i++) {
+        await r.arrayBuffer();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        r = await fetch(`${second.url}/studies/send-requests/${transactionUID}`, { headers: { Accept: DICOM_JSON } });
+      }
+      expect(r.status).toBe(200);
+      const [final] = (await r.json()) as Module[];
+      const [completed, warning, failed] = [v(final!, COMPLETED) ?? 0, v(final!, WARNING) ?? 0, v(final!, FAILED) ?? 0];
+      expect(final![REMAINING]?.Value).toBeUndefined();
+      expect(completed + warning + failed).toBe(100);
+      // Counted Completed only after the destination acknowledged it; the remainder counts as failed.
+      expect(completed).toBeGreaterThan(0);
+      expect(completed).toBeLessThanOrEqual(deliveredBeforeKill.size);
+      expect(failed).toBeGreaterThan(0);
+      expect(v(final!, STATUS)).toBe(0xb000);
+      // The archive's own data survived the kill.
+      const ledger = new Ledger();
+      ledger.record(
+        200,
+        { '00081199': { vr: 'SQ', Value: sent.map((s) => ({ '00081155': { vr: 'UI', Value: [s.sopInstanceUID] } })) } },
+        sent,
+      );
+      expect(await lostOrAltered(second.url, ledger)).toEqual([]);
+      const { listed, withoutObject } = await walkIndex(second.url);
+      expect(withoutObject).toEqual([]);
+      expect(listed.sort()).toEqual(sent.map((s) => s.sopInstanceUID).sort());
+      await kill9(second.child);
+    }, 120_000);
+  });
 });

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseMediaType, parseMultipartRelated, type MultipartPart } from '../../lambdas/dicom/multipart';
+import { archiveStorage } from '../../lib/local/data-layout';
 import { startArchive, type ArchiveOptions, type EmbeddedArchive } from '../../lib/local/archive';
 
 export const DICOM_JSON = 'application/dicom+json';
@@ -40,10 +41,17 @@ export function value(obj: Record<string, { Value?: unknown[] }>, tag: string): 
   return obj[tag]?.Value?.[0];
 }
 
-/** An embedded archive on a fresh temporary data directory, removed on close. */
+/**
+ * An embedded archive on a fresh temporary data directory, removed on close; on the storage of
+ * STORAGE in the test process (`STORAGE=local npx vitest run test/e2e`), like `npm start`. A test
+ * pointing an emulator endpoint away (S3_ENDPOINT, DYNAMODB_ENDPOINT) injects a fault of the AWS
+ * adapters: it runs on the emulators.
+ */
 export async function tempArchive(opts: Omit<ArchiveOptions, 'dataDir'> = {}): Promise<EmbeddedArchive & { dataDir: string }> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'archive-e2e-'));
-  const archive = await startArchive({ ...opts, dataDir });
+  const awsFault = opts.env?.S3_ENDPOINT !== undefined || opts.env?.DYNAMODB_ENDPOINT !== undefined;
+  const storage = archiveStorage(opts.env?.STORAGE ?? (awsFault ? 'aws-emulators' : process.env.STORAGE));
+  const archive = await startArchive({ storage, ...opts, dataDir });
   return {
     ...archive,
     dataDir,

@@ -10,15 +10,42 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Config } from '../../config';
+import { ConfigError, type Config } from '../../config';
+import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore } from '../ports';
 
-/** SDK clients a caller already holds, shared by the ports built from them. */
+/**
+ * The local engine of one process (STORAGE=local): its databases under DATA_DIR opened once and
+ * shared by the ports built from it. Opened by the embedded runtime (lib/local/storage.ts, with
+ * lambdas/storage/local/engine.ts), never here: this module only names its type, so no Lambda bundle
+ * reaches SQLite.
+ */
+export interface LocalEngine {
+  readonly dataDir: string;
+  blobStore(): BlobStore;
+  metadataIndex(): MetadataIndex;
+  npiIndex(): NpiIndex;
+  sendRequestStore(): SendRequestStore;
+  clientStore(): ClientStore;
+}
+
+/** SDK clients (or the local engine) a caller already holds, shared by the ports built from them. */
 export interface StorageClients {
   readonly s3?: S3Client;
   readonly dynamodb?: DynamoDBClient;
+  readonly local?: LocalEngine;
 }
 
+/** Which adapters to build (Config.storage); 'aws' when absent. */
+export type StorageChoice = Partial<Pick<Config, 'storage'>>;
 /** What a port in the archive's table needs. */
-export type TableConfig = Pick<Config, 'region' | 'dynamodbEndpoint' | 'tableName'>;
+export type TableConfig = StorageChoice & Pick<Config, 'region' | 'dynamodbEndpoint' | 'tableName'>;
 /** What a port in the archive's bucket needs. */
-export type BucketConfig = Pick<Config, 'region' | 's3Endpoint' | 'bucketName'>;
+export type BucketConfig = StorageChoice & Pick<Config, 'region' | 's3Endpoint' | 'bucketName'>;
+
+/** The engine the caller opened, for a port built with STORAGE=local. */
+export function localEngine(clients: StorageClients): LocalEngine {
+  if (!clients.local) {
+    throw new ConfigError('STORAGE=local runs in the embedded runtime (npm start), which opens the local engine under DATA_DIR');
+  }
+  return clients.local;
+}

@@ -1,0 +1,60 @@
+/**
+ * The local engine of one process (STORAGE=local, docs/architecture.md "Storage model"): under the
+ * data directory, the objects as files (`objects/`, laid out like the S3 keys), the metadata and NPI
+ * indexes in `index.sqlite`, the send requests in `sends.sqlite`, the API key clients in
+ * `clients.sqlite`. Each database is opened once, on the first port that needs it, and shared by the
+ * ports built over it (one connection per database per process, as SQLite's WAL mode expects).
+ * Opened by the embedded runtime and handed to the factory (lambdas/storage/factory/clients.ts).
+ */
+import path from 'node:path';
+import type { LocalEngine } from '../factory/clients';
+import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore } from '../ports';
+import { FileBlobStore } from './file-blobs';
+import { closeSqlite, openSqlite, type SqliteDatabase } from './sqlite';
+import { CLIENTS_MIGRATIONS, SqliteClientStore } from './sqlite-clients';
+import { openIndexDatabase, SqliteMetadataIndex } from './sqlite-index';
+import { SqliteNpiIndex } from './sqlite-npi-index';
+import { SEND_REQUESTS_MIGRATIONS, SqliteSendRequestStore } from './sqlite-send-requests';
+
+/** The files of the local engine's layout under the data directory. */
+export const LOCAL_ENGINE_FILES = {
+  objects: 'objects',
+  index: 'index.sqlite',
+  sends: 'sends.sqlite',
+  clients: 'clients.sqlite',
+} as const;
+
+export interface OpenedLocalEngine extends LocalEngine {
+  /** Closes the databases opened (checkpointing their WAL); the engine is not used afterwards. */
+  close(): void;
+}
+
+/** Opens the local engine under `dataDir` (absolute; created when missing). */
+export async function openLocalEngine(dataDir: string): Promise<OpenedLocalEngine> {
+  const file = (name: string) => path.join(dataDir, name);
+  const blobs = await FileBlobStore.open(file(LOCAL_ENGINE_FILES.objects));
+  const opened: SqliteDatabase[] = [];
+  const once = <T>(open: () => T): (() => T) => {
+    let value: T | undefined;
+    return () => (value ??= open());
+  };
+  const remember = (db: SqliteDatabase) => (opened.push(db), db);
+  const indexDb = once(() => remember(openIndexDatabase(file(LOCAL_ENGINE_FILES.index))));
+  const sendsDb = once(() => remember(openSqlite(file(LOCAL_ENGINE_FILES.sends), SEND_REQUESTS_MIGRATIONS)));
+  const clientsDb = once(() => remember(openSqlite(file(LOCAL_ENGINE_FILES.clients), CLIENTS_MIGRATIONS)));
+  const index = once((): MetadataIndex => new SqliteMetadataIndex(indexDb()));
+  const npi = once((): NpiIndex => new SqliteNpiIndex(indexDb()));
+  const sends = once((): SendRequestStore => new SqliteSendRequestStore(sendsDb()));
+  const clients = once((): ClientStore => new SqliteClientStore(clientsDb()));
+  return {
+    dataDir,
+    blobStore: (): BlobStore => blobs,
+    metadataIndex: index,
+    npiIndex: npi,
+    sendRequestStore: sends,
+    clientStore: clients,
+    close: () => {
+      for (const db of opened.splice(0)) closeSqlite(db);
+    },
+  };
+}

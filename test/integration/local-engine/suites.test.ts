@@ -1,0 +1,42 @@
+/**
+ * The behaviour suites that matter most, run on the local engine (STORAGE=local): the Studies
+ * Service (store, search, retrieve, delete), SEND-RS, the Non-Patient Instance services, the DIMSE
+ * gateway, API key clients, bad input, load, Send faults, capabilities. Each suite's archives come from tempArchive
+ * (test/support/http.ts), which takes STORAGE from the process: set here before any archive starts.
+ * The same files run on the emulators as they are (test/e2e, test/reliability); the SIGKILL suite
+ * runs on both storages by itself (test/reliability/sigkill.test.ts).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempArchive } from '../../support/http';
+import '../../e2e/studies-service.test';
+import '../../e2e/send-rs.test';
+import '../../e2e/npi-service.test';
+import '../../e2e/dimse-gateway.test';
+import '../../e2e/clients.test';
+import '../../reliability/bad-input.test';
+import '../../reliability/load.test';
+import '../../reliability/send-faults.test';
+import '../../e2e/capabilities.test';
+
+const saved = process.env.STORAGE;
+process.env.STORAGE = 'local';
+afterAll(() => {
+  if (saved === undefined) delete process.env.STORAGE;
+  else process.env.STORAGE = saved;
+});
+
+describe('the suites above', () => {
+  it('run on the local engine: files and SQLite under the data directory, no emulator layout', async () => {
+    const archive = await tempArchive();
+    try {
+      expect(archive.config.storage).toBe('local');
+      expect(existsSync(path.join(archive.dataDir, 'objects'))).toBe(true);
+      expect(existsSync(path.join(archive.dataDir, 's3'))).toBe(false);
+      expect(existsSync(path.join(archive.dataDir, 'dynamodb'))).toBe(false);
+    } finally {
+      await archive.close();
+    }
+  });
+});
