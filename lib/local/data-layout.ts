@@ -11,7 +11,7 @@ import path from 'node:path';
 export const ARCHIVE_STORAGES = ['local', 'aws-emulators'] as const;
 export type ArchiveStorage = (typeof ARCHIVE_STORAGES)[number];
 /** `npm start`'s storage when STORAGE is unset. */
-export const DEFAULT_ARCHIVE_STORAGE: ArchiveStorage = 'aws-emulators';
+export const DEFAULT_ARCHIVE_STORAGE: ArchiveStorage = 'local';
 
 /** The entries of each layout, directly under the data directory. */
 export const LAYOUT_ENTRIES: Readonly<Record<ArchiveStorage, readonly string[]>> = {

@@ -244,15 +244,19 @@ beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'iam-harness-'));
   // Installed before the archives build their SDK clients, so each client records.
   stopRecording = installAwsCallRecorder((call) => calls.push(call));
-  b = await tempArchive({ env: deployed.env });
-  a = await tempArchive({ dimsePort: 0, env: { ...deployed.env, SEND_WAIT_MS: '300', SEND_BATCH_SIZE: '2', SEND_MAX_CONCURRENCY: '1' } });
+  b = await tempArchive({ storage: 'aws-emulators', env: deployed.env });
+  a = await tempArchive({
+    storage: 'aws-emulators',
+    dimsePort: 0,
+    env: { ...deployed.env, SEND_WAIT_MS: '300', SEND_BATCH_SIZE: '2', SEND_MAX_CONCURRENCY: '1' },
+  });
   if (hasDcmtk) scp = await startStoreScp('DEST');
   else console.warn('IAM harness: dcmtk is not installed, the DIMSE gateway is not exercised (apt-get install dcmtk)');
   slow = await startFakeDestination({ kind: 'slow', delayMs: 2000 });
   refusing = await startFakeDestination();
   warning = await startFakeDestination({ kind: 'warn' });
   await writeRegistry(true);
-  c = await tempArchive({ env: { ...deployed.env, AUTH: 'token,api-keys', AUTH_TOKEN: ADMIN_TOKEN } });
+  c = await tempArchive({ storage: 'aws-emulators', env: { ...deployed.env, AUTH: 'token,api-keys', AUTH_TOKEN: ADMIN_TOKEN } });
   await workload();
   await clientsWorkload();
 }, 180_000);

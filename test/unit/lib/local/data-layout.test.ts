@@ -12,9 +12,9 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('archiveStorage', () => {
-  it('takes local and aws-emulators, defaults to aws-emulators', () => {
-    expect(archiveStorage(undefined)).toBe('aws-emulators');
-    expect(archiveStorage('')).toBe('aws-emulators');
+  it('takes local and aws-emulators, defaults to local (the local engine)', () => {
+    expect(archiveStorage(undefined)).toBe('local');
+    expect(archiveStorage('')).toBe('local');
     expect(archiveStorage('local')).toBe('local');
     expect(archiveStorage('aws-emulators')).toBe('aws-emulators');
   });
