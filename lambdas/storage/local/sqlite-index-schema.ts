@@ -77,7 +77,7 @@ export const INDEX_MIGRATIONS: readonly Migration[] = [
 /**
  * Opens the index database at `path` (DATA_DIR/index.sqlite), schema up to date: one connection per
  * process, shared by SqliteMetadataIndex and SqliteNpiIndex; the caller closes it (sqlite.ts closeSqlite).
- * synchronous=NORMAL by default: the adapters commit what a client is answered on `durably` (sqlite.ts).
+ * synchronous=NORMAL by default: the adapters make what a client is answered on durable with `commitsDurable` (sqlite.ts).
  */
 export function openIndexDatabase(path: string, options: OpenSqliteOptions = {}): SqliteDatabase {
   return openSqlite(path, INDEX_MIGRATIONS, { synchronous: 'NORMAL', ...options });

@@ -5,7 +5,8 @@
  * terms written with every put and removed with their entry. Each change is one SQLite transaction,
  * so no interleaving of writers (in this process or another on the same file) needs a retry; the
  * commits a client is answered on (putInstance, deleteEntry, putTombstone, startDeleteJob) are
- * durable through a power loss, with every commit before them (sqlite.ts durably). Every
+ * durable through a power loss, with every commit before them, before they resolve (sqlite.ts
+ * commitsDurable: one WAL sync shared by the writers waiting at the time). Every
  * read is a lookup on a B-tree index (sqlite-index-schema.ts; queries: sqlite-index-queries.ts).
  */
 import { personNameIndexTerms } from '../../dicom/person-name';
@@ -23,7 +24,7 @@ import type {
   Tombstone,
 } from '../ports';
 import type { Transaction } from 'better-sqlite3';
-import { durably, whenAvailable, type SqliteDatabase } from './sqlite';
+import { commitsDurable, whenAvailable, type SqliteDatabase } from './sqlite';
 import { ensureIndexSchema } from './sqlite-index-schema';
 import { IndexQueries, type IndexQueryOptions } from './sqlite-index-queries';
 import {
@@ -140,7 +141,9 @@ export class SqliteMetadataIndex implements MetadataIndex {
   }
 
   async putInstance(entry: IndexEntry): Promise<PutInstanceOutcome> {
-    return whenAvailable(() => durably(this.db, () => this.putInstanceTx.immediate(entry)));
+    const outcome = whenAvailable(() => this.putInstanceTx.immediate(entry));
+    await commitsDurable(this.db);
+    return outcome;
   }
 
   async ensureSeries(entry: IndexEntry): Promise<boolean> {
@@ -199,11 +202,13 @@ export class SqliteMetadataIndex implements MetadataIndex {
   }
 
   async deleteEntry(entry: EntryKeys): Promise<void> {
-    whenAvailable(() => durably(this.db, () => this.deleteEntryTx.immediate(rowKey(entry))));
+    whenAvailable(() => this.deleteEntryTx.immediate(rowKey(entry)));
+    await commitsDurable(this.db);
   }
 
   async putTombstone(t: Tombstone): Promise<void> {
-    whenAvailable(() => durably(this.db, () => this.statements.putTombstone.run({ ...rowKey(t), deleted_at: t.deletedAt })));
+    whenAvailable(() => this.statements.putTombstone.run({ ...rowKey(t), deleted_at: t.deletedAt }));
+    await commitsDurable(this.db);
   }
 
   async findTombstone(t: TombstoneKeys): Promise<Tombstone | undefined> {
@@ -228,9 +233,9 @@ export class SqliteMetadataIndex implements MetadataIndex {
   }
 
   async startDeleteJob(job: DeleteJob): Promise<boolean> {
-    return whenAvailable(() =>
-      durably(this.db, () => this.statements.startJob.run({ ...deleteJobKey(job), started_at: job.startedAt }).changes === 1),
-    );
+    const started = whenAvailable(() => this.statements.startJob.run({ ...deleteJobKey(job), started_at: job.startedAt }).changes === 1);
+    await commitsDurable(this.db);
+    return started;
   }
 
   async findDeleteJob(uids: { readonly studyInstanceUID: string; readonly seriesInstanceUID?: string }): Promise<DeleteJob | undefined> {

@@ -8,7 +8,7 @@ import type { DicomJson } from '../../dicom/json';
 import { instanceObjectAttributes, instanceObjectOf } from '../dynamodb-items';
 import { compareNpi } from '../npi-index';
 import type { NpiEntry, NpiIndex, PutNpiOutcome } from '../ports';
-import { durably, whenAvailable, type SqliteDatabase } from './sqlite';
+import { commitsDurable, whenAvailable, type SqliteDatabase } from './sqlite';
 import { ensureIndexSchema } from './sqlite-index-schema';
 
 interface NpiRow {
@@ -52,7 +52,9 @@ export class SqliteNpiIndex implements NpiIndex {
       attributes: JSON.stringify(entry.attributes),
       instance: JSON.stringify(instanceObjectAttributes(entry.instance)),
     };
-    if (whenAvailable(() => durably(this.db, () => this.statements.insert.run(row).changes)) === 1) return { outcome: 'created' };
+    const inserted = whenAvailable(() => this.statements.insert.run(row).changes) === 1;
+    await commitsDurable(this.db);
+    if (inserted) return { outcome: 'created' };
     // NPI entries are never deleted, so the row holding the key is still there.
     const existing = await this.getInstance(entry.category, entry.sopInstanceUID);
     if (!existing) throw new TypeError('NPI entry vanished after a failed conditional put');

@@ -4,6 +4,7 @@
  * by numbered migrations recorded in `PRAGMA user_version` (https://www.sqlite.org/pragma.html).
  */
 import { mkdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageUnavailableError } from '../errors';
@@ -17,8 +18,8 @@ export interface OpenSqliteOptions {
   /**
    * PRAGMA synchronous. In WAL mode NORMAL survives a process crash (SIGKILL) but a power loss may
    * roll back the last commits; FULL syncs the WAL at every commit and survives both
-   * (https://www.sqlite.org/pragma.html#pragma_synchronous). Default FULL; with NORMAL, `durably`
-   * makes the commits that must survive FULL.
+   * (https://www.sqlite.org/pragma.html#pragma_synchronous). Default FULL; with NORMAL,
+   * `commitsDurable` makes the commits that must survive durable.
    */
   readonly synchronous?: 'NORMAL' | 'FULL';
   /** How long a writer waits for another connection's lock before SQLITE_BUSY, in ms. Default 5000. */
@@ -72,21 +73,59 @@ export function migrate(db: SqliteDatabase, migrations: readonly Migration[]): v
 }
 
 /**
- * Runs `write` (one transaction) with synchronous=FULL for its commit on a connection opened with
- * NORMAL. WAL keeps commits in order, and a FULL commit syncs the WAL up to itself: after a power
- * loss the database holds every commit up to the last durable one, and may lose only the NORMAL
- * commits after it (https://www.sqlite.org/wal.html, https://www.sqlite.org/pragma.html#pragma_synchronous).
- * So the writes a client is answered on (an instance stored, a Delete started) pay one sync each, and
- * the bookkeeping between them none.
+ * Makes every commit made so far on `db` durable through a power loss, off the event loop: one
+ * fdatasync of the WAL file (https://www.sqlite.org/wal.html: a commit is the WAL frames written; a
+ * NORMAL commit only skips their sync, https://www.sqlite.org/pragma.html#pragma_synchronous) on
+ * libuv's thread pool, shared by every caller waiting at the time (group commit). So the writes a
+ * client is answered on (an instance stored, a Delete started) wait for a sync, the bookkeeping
+ * between them does not, and a FULL commit's fsync never blocks the other requests better-sqlite3's
+ * synchronous calls would hold up. A connection opened FULL already synced at commit.
  */
-export function durably<T>(db: SqliteDatabase, write: () => T): T {
-  const level = Number(db.pragma('synchronous', { simple: true }));
-  if (level >= SYNCHRONOUS_FULL) return write();
-  db.pragma('synchronous = FULL');
+export function commitsDurable(db: SqliteDatabase): Promise<void> {
+  if (Number(db.pragma('synchronous', { simple: true })) >= SYNCHRONOUS_FULL || db.memory) return Promise.resolve();
+  let group = walSyncs.get(db);
+  if (!group) walSyncs.set(db, (group = new GroupSync(() => syncFile(`${db.name}-wal`))));
+  return group.sync();
+}
+
+/**
+ * Coalesces syncs: a caller arriving while one runs (which may have started before its commit) waits
+ * for the next, which every such caller shares.
+ */
+export class GroupSync {
+  private running?: Promise<void>;
+  private next?: Promise<void>;
+  constructor(private readonly syncOnce: () => Promise<void>) {}
+
+  sync(): Promise<void> {
+    if (!this.running) {
+      this.running = this.syncOnce().finally(() => (this.running = undefined));
+      return this.running;
+    }
+    return (this.next ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.next = undefined;
+        return this.sync();
+      }));
+  }
+}
+
+const walSyncs = new WeakMap<SqliteDatabase, GroupSync>();
+
+async function syncFile(path: string): Promise<void> {
+  let file;
   try {
-    return write();
+    file = await open(path, 'r+');
+  } catch (error) {
+    // No WAL file: nothing has been committed through it since the last checkpoint removed it.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    await file.datasync();
   } finally {
-    db.pragma(`synchronous = ${level}`);
+    await file.close();
   }
 }
 

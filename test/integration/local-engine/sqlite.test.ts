@@ -7,7 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StorageUnavailableError } from '../../../lambdas/storage/errors';
-import { closeSqlite, durably, openSqlite, schemaVersion, whenAvailable, type Migration } from '../../../lambdas/storage/local/sqlite';
+import {
+  closeSqlite,
+  commitsDurable,
+  GroupSync,
+  openSqlite,
+  schemaVersion,
+  whenAvailable,
+  type Migration,
+} from '../../../lambdas/storage/local/sqlite';
 
 let dir: string;
 beforeEach(() => {
@@ -78,22 +86,55 @@ describe('whenAvailable', () => {
   });
 });
 
-describe('durably', () => {
-  it('commits with synchronous=FULL on a NORMAL connection and restores NORMAL, even when the write throws', () => {
+describe('commitsDurable', () => {
+  it('resolves on a NORMAL connection once the WAL is synced, and at once on a FULL one', async () => {
     const db = openSqlite(join(dir, 'x.sqlite'), STEPS, { synchronous: 'NORMAL' });
-    const level = () => db.pragma('synchronous', { simple: true });
-    expect(durably(db, () => level())).toBe(2);
-    expect(level()).toBe(1);
-    expect(() =>
-      durably(db, () => {
-        throw new Error('write failed');
-      }),
-    ).toThrow('write failed');
-    expect(level()).toBe(1);
+    db.prepare('INSERT INTO t (k, v) VALUES (?, ?)').run('durable', 1);
+    await Promise.all([commitsDurable(db), commitsDurable(db), commitsDurable(db)]);
+    expect(db.pragma('synchronous', { simple: true })).toBe(1);
     closeSqlite(db);
     const full = openSqlite(join(dir, 'x.sqlite'), STEPS);
-    expect(durably(full, () => full.pragma('synchronous', { simple: true }))).toBe(2);
-    expect(full.pragma('synchronous', { simple: true })).toBe(2);
+    await commitsDurable(full);
     closeSqlite(full);
+  });
+});
+
+describe('GroupSync', () => {
+  it('shares one sync among the callers waiting while another runs, and never covers a caller with a sync started before it', async () => {
+    const started: number[] = [];
+    const finish: (() => void)[] = [];
+    const group = new GroupSync(
+      () =>
+        new Promise<void>((resolve) => {
+          started.push(started.length);
+          finish.push(resolve);
+        }),
+    );
+    const first = group.sync();
+    const waiting = [group.sync(), group.sync(), group.sync()];
+    expect(started).toHaveLength(1);
+    let done = 0;
+    for (const w of waiting) void w.then(() => done++);
+    finish[0]!();
+    await first;
+    await new Promise((r) => setImmediate(r));
+    // The three waited for a second sync, started after the first ended, and share it.
+    expect(started).toHaveLength(2);
+    expect(done).toBe(0);
+    finish[1]!();
+    await Promise.all(waiting);
+    expect(done).toBe(3);
+    expect(started).toHaveLength(2);
+  });
+
+  it('passes a failed sync on to its callers, and the next callers get a new one', async () => {
+    let calls = 0;
+    const group = new GroupSync(async () => {
+      calls++;
+      if (calls === 1) throw new Error('EIO');
+    });
+    await expect(group.sync()).rejects.toThrow('EIO');
+    await expect(group.sync()).resolves.toBeUndefined();
+    expect(calls).toBe(2);
   });
 });
