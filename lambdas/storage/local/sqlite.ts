@@ -82,10 +82,13 @@ export function migrate(db: SqliteDatabase, migrations: readonly Migration[]): v
  * synchronous calls would hold up. A connection opened FULL already synced at commit.
  */
 export function commitsDurable(db: SqliteDatabase): Promise<void> {
-  if (Number(db.pragma('synchronous', { simple: true })) >= SYNCHRONOUS_FULL || db.memory) return Promise.resolve();
   let group = walSyncs.get(db);
-  if (!group) walSyncs.set(db, (group = new GroupSync(() => syncFile(`${db.name}-wal`))));
-  return group.sync();
+  if (group === undefined) {
+    // A connection's synchronous level is set once, when it is opened (openSqlite).
+    const synced = db.memory || Number(db.pragma('synchronous', { simple: true })) >= SYNCHRONOUS_FULL;
+    walSyncs.set(db, (group = synced ? null : new GroupSync(() => syncFile(`${db.name}-wal`))));
+  }
+  return group ? group.sync() : Promise.resolve();
 }
 
 /**
@@ -111,7 +114,8 @@ export class GroupSync {
   }
 }
 
-const walSyncs = new WeakMap<SqliteDatabase, GroupSync>();
+/** Each connection's group sync; null for one that syncs at every commit itself. */
+const walSyncs = new WeakMap<SqliteDatabase, GroupSync | null>();
 
 async function syncFile(path: string): Promise<void> {
   let file;
