@@ -6,8 +6,8 @@
  *   STUDY#{study} / DELETING#STUDY             the study is being deleted
  *   STUDY#{study} / DELETING#SERIES#{series}   the series is being deleted
  */
-import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { DynamoTable } from './dynamodb-table';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { byItemId, itemId, type DynamoTable } from './dynamodb-table';
 import type { DeleteJob } from './ports';
 
 type JobKeys = Omit<DeleteJob, 'startedAt'>;
@@ -37,15 +37,10 @@ export class DynamoDeleteJobs {
   async find(uids: { readonly studyInstanceUID: string; readonly seriesInstanceUID?: string }): Promise<DeleteJob | undefined> {
     const keys: JobKeys[] = [{ level: 'STUDY', studyInstanceUID: uids.studyInstanceUID }];
     if (uids.seriesInstanceUID !== undefined) keys.push({ level: 'SERIES', ...uids });
-    // Strongly consistent: a Delete accepted a moment ago must be seen.
-    const items = await Promise.all(
-      keys.map((k) =>
-        this.table.call(() =>
-          this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: deleteJobKey(k), ConsistentRead: true })),
-        ),
-      ),
-    );
-    const item = items.find((out) => out.Item)?.Item;
+    // One strongly consistent BatchGetItem (a Delete accepted a moment ago must be seen); the study's
+    // job first, as before the series'.
+    const found = byItemId(await this.table.batchGet(keys.map(deleteJobKey), true));
+    const item = keys.map((k) => found.get(itemId(deleteJobKey(k)))).find((i) => i !== undefined);
     if (!item) return undefined;
     return {
       level: item.Level as DeleteJob['level'],
