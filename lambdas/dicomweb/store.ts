@@ -17,7 +17,7 @@
  *
  * Round trips per new instance: the SOP Instance UID lookup, the two S3 puts (together) and the
  * conditional put with its name terms. Per series of a request: the Delete job check and the series
- * entry (read together: a study or series being deleted takes no instance, Failure Reason 0110; an
+ * entry (one read, findSeriesForStore: a study or series being deleted takes no instance, Failure Reason 0110; an
  * indexed series needs no ensure), the study and series ensures only for a series not yet indexed, and
  * the counters (a created series counted in its study with the instances). Per 25 instances: one
  * tombstone clean-up. docs/performance.md, "AWS calls per instance", has the counts.
@@ -287,12 +287,9 @@ export class StoreService {
     const known = ensured?.get(key);
     if (known) return known;
     const ensure = (async () => {
-      const [job, series] = await Promise.all([
-        this.index.findDeleteJob({ studyInstanceUID, seriesInstanceUID }),
-        // buildIndexEntries gives the series entry its Series Instance UID.
-        this.index.getSeries(studyInstanceUID, seriesInstanceUID!),
-      ]);
-      if (job) return true;
+      // buildIndexEntries gives the series entry its Series Instance UID.
+      const { deleteJob, series } = await this.index.findSeriesForStore({ studyInstanceUID, seriesInstanceUID: seriesInstanceUID! });
+      if (deleteJob) return true;
       // A series entry is written after its study's and after its own name terms, and a Delete removes
       // it before its study's: an indexed series proves both entries and their terms are there.
       if (series) return false;

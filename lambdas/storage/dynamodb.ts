@@ -7,7 +7,7 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { DynamoDeleteJobs } from './delete-jobs';
+import { deleteJobKeys, deleteJobOf, DynamoDeleteJobs } from './delete-jobs';
 import {
   ancestors,
   compareInstances,
@@ -38,6 +38,7 @@ import type {
   InstanceKey,
   MetadataIndex,
   PutInstanceOutcome,
+  SeriesUids,
   Tombstone,
 } from './ports';
 import { GSI_BY_LEVEL, GSI_BY_PATIENT, GSI_BY_UID, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from './table-schema';
@@ -268,6 +269,16 @@ export class DynamoMetadataIndex implements MetadataIndex {
 
   endDeleteJob(job: Omit<DeleteJob, 'startedAt'>): Promise<void> {
     return this.deleteJobs.end(job);
+  }
+
+  /** The Delete jobs and the series entry in one strongly consistent BatchGetItem (they share the study's partition). */
+  async findSeriesForStore(uids: SeriesUids): Promise<{ deleteJob?: DeleteJob; series?: IndexEntry }> {
+    const jobs = deleteJobKeys(uids);
+    const seriesKey = entryKey({ level: 'SERIES', ...uids });
+    const found = byItemId(await this.table.batchGet([...jobs, seriesKey], true));
+    const deleteJob = deleteJobOf(jobs, found);
+    const series = found.get(itemId(seriesKey));
+    return { ...(deleteJob && { deleteJob }), ...(series && { series: fromItem(series) }) };
   }
 
   // -------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import {
   type InstanceKey,
   type MetadataIndex,
   type PutInstanceOutcome,
+  type SeriesUids,
   type Tombstone,
 } from '../../lambdas/storage/ports';
 
@@ -202,6 +203,13 @@ export class MemoryMetadataIndex implements MetadataIndex {
 
   async endDeleteJob(job: Omit<DeleteJob, 'startedAt'>): Promise<void> {
     this.deleteJobs.delete(deleteJobKey(job));
+  }
+  async findSeriesForStore(uids: SeriesUids): Promise<{ deleteJob?: DeleteJob; series?: IndexEntry }> {
+    const [deleteJob, series] = await Promise.all([
+      this.findDeleteJob(uids),
+      this.getSeries(uids.studyInstanceUID, uids.seriesInstanceUID),
+    ]);
+    return { ...(deleteJob && { deleteJob }), ...(series && { series }) };
   }
 }
 

@@ -20,6 +20,7 @@ import type {
   Level,
   MetadataIndex,
   PutInstanceOutcome,
+  SeriesUids,
   Tombstone,
 } from '../ports';
 import type { Transaction } from 'better-sqlite3';
@@ -246,6 +247,13 @@ export class SqliteMetadataIndex implements MetadataIndex {
 
   async endDeleteJob(job: Omit<DeleteJob, 'startedAt'>): Promise<void> {
     whenAvailable(() => this.statements.endJob.run(deleteJobKey(job)));
+  }
+  async findSeriesForStore(uids: SeriesUids): Promise<{ deleteJob?: DeleteJob; series?: IndexEntry }> {
+    const [deleteJob, series] = await Promise.all([
+      this.findDeleteJob(uids),
+      this.getSeries(uids.studyInstanceUID, uids.seriesInstanceUID),
+    ]);
+    return { ...(deleteJob && { deleteJob }), ...(series && { series }) };
   }
 
   // -------------------------------------------------------------------------------------------
