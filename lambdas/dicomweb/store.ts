@@ -16,9 +16,9 @@
  * decides, and the loser deletes the objects it wrote.
  *
  * Round trips per new instance: the SOP Instance UID lookup, the two S3 puts (together) and the
- * conditional put with its name terms. Per series of a request: the Delete job check and the series
- * entry (one read, findSeriesForStore: a study or series being deleted takes no instance, Failure Reason 0110; an
- * indexed series needs no ensure), the study and series ensures only for a series not yet indexed, and
+ * conditional put with its name terms. Per series of a request: the Delete job check with the study
+ * and series entries (one read, findSeriesForStore: a study or series being deleted takes no
+ * instance, Failure Reason 0110), the ensure of each of the two not yet indexed, and
  * the counters (a created series counted in its study with the instances). Per 25 instances: one
  * tombstone clean-up. docs/performance.md, "AWS calls per instance", has the counts.
  *
@@ -288,12 +288,15 @@ export class StoreService {
     if (known) return known;
     const ensure = (async () => {
       // buildIndexEntries gives the series entry its Series Instance UID.
-      const { deleteJob, series } = await this.index.findSeriesForStore({ studyInstanceUID, seriesInstanceUID: seriesInstanceUID! });
+      const { deleteJob, study, series } = await this.index.findSeriesForStore({
+        studyInstanceUID,
+        seriesInstanceUID: seriesInstanceUID!,
+      });
       if (deleteJob) return true;
-      // A series entry is written after its study's and after its own name terms, and a Delete removes
-      // it before its study's: an indexed series proves both entries and their terms are there.
+      // An entry is written after its name terms, and a series after its study, which a Delete removes
+      // last: an indexed entry needs no ensure, and an indexed series proves its study.
       if (series) return false;
-      await this.index.ensureStudy(entries.study);
+      if (!study) await this.index.ensureStudy(entries.study);
       if (await this.index.ensureSeries(entries.series)) {
         if (bookkeeping) bookkeeping.addSeries(studyInstanceUID);
         else await this.index.addStudyCounters(studyInstanceUID, { series: 1 });

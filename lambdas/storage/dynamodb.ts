@@ -271,14 +271,15 @@ export class DynamoMetadataIndex implements MetadataIndex {
     return this.deleteJobs.end(job);
   }
 
-  /** The Delete jobs and the series entry in one strongly consistent BatchGetItem (they share the study's partition). */
-  async findSeriesForStore(uids: SeriesUids): Promise<{ deleteJob?: DeleteJob; series?: IndexEntry }> {
+  /** The Delete jobs, the study and the series entry in one strongly consistent BatchGetItem (all in the study's partition). */
+  async findSeriesForStore(uids: SeriesUids): Promise<{ deleteJob?: DeleteJob; study?: IndexEntry; series?: IndexEntry }> {
     const jobs = deleteJobKeys(uids);
+    const studyKey = entryKey({ level: 'STUDY', studyInstanceUID: uids.studyInstanceUID });
     const seriesKey = entryKey({ level: 'SERIES', ...uids });
-    const found = byItemId(await this.table.batchGet([...jobs, seriesKey], true));
+    const found = byItemId(await this.table.batchGet([...jobs, studyKey, seriesKey], true));
     const deleteJob = deleteJobOf(jobs, found);
-    const series = found.get(itemId(seriesKey));
-    return { ...(deleteJob && { deleteJob }), ...(series && { series: fromItem(series) }) };
+    const [study, series] = [studyKey, seriesKey].map((k) => found.get(itemId(k)));
+    return { ...(deleteJob && { deleteJob }), ...(study && { study: fromItem(study) }), ...(series && { series: fromItem(series) }) };
   }
 
   // -------------------------------------------------------------------------------------------

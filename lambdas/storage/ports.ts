@@ -209,9 +209,12 @@ export interface MetadataIndex {
   endDeleteJob(job: Omit<DeleteJob, 'startedAt'>): Promise<void>;
   /**
    * What a Store checks before it writes into a series, read at once and strongly consistent: the
-   * Delete job findDeleteJob finds for the series, and the series entry (getSeries).
+   * Delete job findDeleteJob finds for the series, the study entry (getStudy) and the series entry
+   * (getSeries); each absent when there is none.
    */
-  findSeriesForStore(uids: SeriesUids): Promise<{ readonly deleteJob?: DeleteJob; readonly series?: IndexEntry }>;
+  findSeriesForStore(
+    uids: SeriesUids,
+  ): Promise<{ readonly deleteJob?: DeleteJob; readonly study?: IndexEntry; readonly series?: IndexEntry }>;
 }
 
 /** A series by its UIDs. */

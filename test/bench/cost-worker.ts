@@ -209,7 +209,7 @@ async function awsCallsAlone(label: string, entries: readonly IndexEntry[], file
 /**
  * S3 and DynamoDB calls per instance (calls, not time: what AWS bills per request), counted by the
  * call recorder: `count` ~40 KB instances stored one per request (the first starts a new study, the
- * others join its series), `count` more ten per request into a new series; each retrieved as stored
+ * others join its series, one more starts a new series of the study), `count` more ten per request into a new series; each retrieved as stored
  * and as metadata; and the first study sent to a STOW-RS destination of this process. The Send
  * function's reads of its request's progress (while it waits, and Check Send Result) follow the
  * clock, not the instances, and are not counted.
@@ -242,6 +242,8 @@ async function awsCallsPerInstance(count: number): Promise<Record<string, number
       for (const f of rest) await store([f]);
     })) / rest.length;
   out['store.identical'] = await counted(() => store([file(one[0]!)]));
+  const newSeries = { studyInstanceUID: one[0]!.studyInstanceUID, seriesInstanceUID: newUid(), sopInstanceUID: newUid() };
+  out['store.new-series'] = await counted(() => store([file(newSeries)]));
   const tens = ten.map(file);
   out['store.ten-per-request'] =
     (await counted(async () => {
@@ -275,8 +277,10 @@ async function awsCallsPerInstance(count: number): Promise<Record<string, number
         }),
       (c) => c.caller !== 'send' || c.operation !== 'GetItem',
     );
-    if (destination.stored.length !== one.length) throw new Error(`the destination stored ${destination.stored.length} of ${one.length}`);
-    out.send = sendCalls / one.length;
+    // The study: the instances stored one per request and the one of its new series.
+    const sent = one.length + 1;
+    if (destination.stored.length !== sent) throw new Error(`the destination stored ${destination.stored.length} of ${sent}`);
+    out.send = sendCalls / sent;
   } finally {
     await destination.close();
   }

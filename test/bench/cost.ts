@@ -179,7 +179,7 @@ export async function measureHandlerCosts(opts: { destination: string; cpuInstan
 /**
  * S3 and DynamoDB calls per stored, retrieved and sent ~40 KB instance (cost-worker.ts `calls`): the
  * handlers on the AWS adapters over an emulators process, `instances` instances per workload, Send to
- * a destination of the worker's own. Keys: `store.new-study`, `store.one-per-request`,
+ * a destination of the worker's own. Keys: `store.new-study`, `store.new-series`, `store.one-per-request`,
  * `store.identical`, `store.ten-per-request`, `retrieve`, `metadata`, `send`.
  */
 export async function measureAwsCalls(instances: number): Promise<Record<string, number>> {

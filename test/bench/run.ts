@@ -499,12 +499,13 @@ async function main(): Promise<void> {
       });
       costs.push(
         callsRow('store, one instance per request, new study', 'store.new-study'),
+        callsRow('store, one instance per request, new series of a study', 'store.new-series'),
         callsRow('store, one instance per request, existing series', 'store.one-per-request'),
         callsRow('store, ten instances per request, new series', 'store.ten-per-request'),
         callsRow('store, identical re-store', 'store.identical'),
         callsRow('retrieve instance', 'retrieve'),
         callsRow('retrieve instance metadata', 'metadata'),
-        callsRow(`send (Send, Resolve, Deliver, Finalize), ${AWS_CALLS_INSTANCES} instances`, 'send'),
+        callsRow(`send (Send, Resolve, Deliver, Finalize), a study of ${AWS_CALLS_INSTANCES + 1} instances`, 'send'),
       );
     }
   } finally {

@@ -248,12 +248,14 @@ export class SqliteMetadataIndex implements MetadataIndex {
   async endDeleteJob(job: Omit<DeleteJob, 'startedAt'>): Promise<void> {
     whenAvailable(() => this.statements.endJob.run(deleteJobKey(job)));
   }
-  async findSeriesForStore(uids: SeriesUids): Promise<{ deleteJob?: DeleteJob; series?: IndexEntry }> {
-    const [deleteJob, series] = await Promise.all([
+  async findSeriesForStore(uids: SeriesUids): Promise<{ deleteJob?: DeleteJob; study?: IndexEntry; series?: IndexEntry }> {
+    const { studyInstanceUID, seriesInstanceUID } = uids;
+    const [deleteJob, study, series] = await Promise.all([
       this.findDeleteJob(uids),
-      this.getSeries(uids.studyInstanceUID, uids.seriesInstanceUID),
+      this.getStudy(studyInstanceUID),
+      this.getSeries(studyInstanceUID, seriesInstanceUID),
     ]);
-    return { ...(deleteJob && { deleteJob }), ...(series && { series }) };
+    return { ...(deleteJob && { deleteJob }), ...(study && { study }), ...(series && { series }) };
   }
 
   // -------------------------------------------------------------------------------------------

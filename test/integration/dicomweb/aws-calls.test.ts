@@ -91,6 +91,19 @@ describe('AWS calls per stored instance (STOW-RS, one instance per request)', ()
     expect(total(counts)).toBe(9);
   });
 
+  it('a new series in an existing study', async () => {
+    const counts = await callsOf(() => stored([makeInstance({ ...series, seriesInstanceUID: newUid() })]));
+    expect(counts).toEqual({
+      'DynamoDB.BatchGetItem': 1,
+      'DynamoDB.BatchWriteItem': 3,
+      'DynamoDB.PutItem': 2,
+      'DynamoDB.Query': 1,
+      'DynamoDB.UpdateItem': 2,
+      'S3.PutObject': 2,
+    });
+    expect(total(counts)).toBe(11);
+  });
+
   it('an identical re-store', async () => {
     const counts = await callsOf(() => stored([first]));
     expect(counts).toEqual({ 'DynamoDB.Query': 1 });
