@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newUid } from '../../../lambdas/dicom/uid';
 import { installAwsCallRecorder, type RecordedAwsCall } from '../../../lambdas/storage/call-recorder';
+import { dcmtk, dcmtkSuite } from '../../support/dcmtk';
 import { makeInstance, makeStudy } from '../../support/dicom-factory';
 import { startFakeDestination, type FakeDestination } from '../../support/fake-destination';
 import { DICOM_JSON, stow, tempArchive } from '../../support/http';
@@ -48,7 +49,7 @@ async function stored(files: readonly Uint8Array[]): Promise<void> {
 beforeAll(async () => {
   stopRecording = installAwsCallRecorder((call) => calls.push(call));
   destination = await startFakeDestination();
-  archive = await tempArchive();
+  archive = await tempArchive({ dimsePort: 0 });
   await writeFile(
     path.join(archive.dataDir, 'destinations.json'),
     JSON.stringify({ destinations: [{ url: destination.url, auth: { type: 'none' } }] }),
@@ -108,6 +109,24 @@ describe('AWS calls per stored instance (STOW-RS, one instance per request)', ()
     const counts = await callsOf(() => stored([first]));
     expect(counts).toEqual({ 'DynamoDB.Query': 1 });
     expect(total(counts)).toBe(1);
+  });
+});
+
+dcmtkSuite('AWS calls per stored instance (DIMSE C-STORE, one instance per association)', () => {
+  const series = { studyInstanceUID: newUid(), seriesInstanceUID: newUid(), patientID: 'CALLS-DIMSE' };
+  const cStore = async (bytes: Uint8Array) => {
+    const file = path.join(archive.dataDir, `${newUid()}.dcm`);
+    await writeFile(file, bytes);
+    const run = await dcmtk('storescu', ['-aec', 'ARCHIVE', '127.0.0.1', String(archive.dimse!.port), file]);
+    expect(run.code, run.out).toBe(0);
+  };
+  const totalOf = (bytes: Uint8Array) => callsOf(() => cStore(bytes)).then(total);
+
+  it('a new study, a new series of it, an existing series', async () => {
+    // Without a request around it, a C-STORE counts its new series in its study at once.
+    expect(await totalOf(makeInstance(series))).toBe(14);
+    expect(await totalOf(makeInstance({ ...series, seriesInstanceUID: newUid() }))).toBe(12);
+    expect(await totalOf(makeInstance(series))).toBe(9);
   });
 });
 
