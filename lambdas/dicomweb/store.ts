@@ -9,16 +9,24 @@
  * with no instance yet is visible but empty), then the Part 10 object and its metadata in S3, then the
  * instance entry with a conditional put; only the writer that created the instance entry bumps the
  * counters, once per series and study when the request ends (StoreBookkeeping; a crash before that
- * leaves them short by what the request had created: the entries and objects themselves are complete). Nothing already
+ * leaves them short by what the request had created, its new series included: the entries and objects themselves are complete). Nothing already
  * stored is overwritten: an existing SOP Instance UID is looked up once, before any write, and each
  * write goes to object keys of its own (lambdas/storage/keys.ts objectVersion), so a writer racing
  * past the lookup on another function never replaces the bytes an entry names; the conditional put
  * decides, and the loser deletes the objects it wrote.
  *
  * Round trips per new instance: the SOP Instance UID lookup, the two S3 puts (together) and the
- * conditional put; per series of a request: the Delete job check (two GetItems together: a study or
- * series being deleted takes no instance, Failure Reason 0110), the study and series ensures and the
- * counters; per 25 instances: one tombstone clean-up.
+ * conditional put with its name terms. Per series of a request: the Delete job check with the study
+ * and series entries (one read, findSeriesForStore: a study or series being deleted takes no
+ * instance, Failure Reason 0110), the ensure of each of the two not yet indexed, and
+ * the counters (a created series counted in its study with the instances). Per 25 instances: one
+ * tombstone clean-up. docs/performance.md, "AWS calls per instance", has the counts.
+ *
+ * The lookup is not there for the objects: their keys are this write's own (objectVersion), so no
+ * write can replace an existing instance's bytes, and the conditional put alone refuses a second
+ * entry under the same study, series and SOP Instance UID. It stays for what the conditional put
+ * cannot see: the same SOP Instance UID under another study or series (PS3.3 C.12.1.1.1, one UID
+ * names one instance across the archive; Failure Reason 0111), and it spares a duplicate's S3 puts.
  */
 import { frameCountOf } from '../dicom/frames/frame-numbers';
 import { frameOffsetsOf } from '../dicom/frames/frame-offsets';
@@ -107,8 +115,13 @@ export type StoreTarget = Pick<StoreRequest, 'studyInstanceUID' | 'baseUrl'> & {
  */
 export class StoreBookkeeping {
   private readonly series = new Map<string, { studyInstanceUID: string; seriesInstanceUID: string; instances: number }>();
-  private readonly studies = new Map<string, { instances: number; modalities: Set<string> }>();
+  private readonly studies = new Map<string, { series: number; instances: number; modalities: Set<string> }>();
   private readonly created: InstanceKey[] = [];
+
+  /** A series this request created: counted in its study with the request's instances. */
+  addSeries(studyInstanceUID: string): void {
+    this.study(studyInstanceUID).series++;
+  }
 
   add(created: InstanceKey, modality: string | undefined): void {
     const { studyInstanceUID, seriesInstanceUID } = created;
@@ -116,11 +129,16 @@ export class StoreBookkeeping {
     const series = this.series.get(seriesKey) ?? { studyInstanceUID, seriesInstanceUID, instances: 0 };
     series.instances++;
     this.series.set(seriesKey, series);
-    const study = this.studies.get(studyInstanceUID) ?? { instances: 0, modalities: new Set<string>() };
+    const study = this.study(studyInstanceUID);
     study.instances++;
     if (modality) study.modalities.add(modality);
-    this.studies.set(studyInstanceUID, study);
     this.created.push(created);
+  }
+
+  private study(studyInstanceUID: string) {
+    let study = this.studies.get(studyInstanceUID);
+    if (!study) this.studies.set(studyInstanceUID, (study = { series: 0, instances: 0, modalities: new Set<string>() }));
+    return study;
   }
 
   /** Writes the counters (atomic ADDs) and clears the tombstones, then starts over. */
@@ -130,13 +148,12 @@ export class StoreBookkeeping {
     const created = this.created.splice(0);
     this.series.clear();
     this.studies.clear();
-    if (created.length === 0) return;
     await Promise.all([
       ...series.map((s) => index.addSeriesCounters(s.studyInstanceUID, s.seriesInstanceUID, { instances: s.instances })),
       ...studies.map(([studyInstanceUID, s]) =>
-        index.addStudyCounters(studyInstanceUID, { instances: s.instances, modalities: [...s.modalities] }),
+        index.addStudyCounters(studyInstanceUID, { series: s.series, instances: s.instances, modalities: [...s.modalities] }),
       ),
-      index.clearTombstones(created),
+      ...(created.length > 0 ? [index.clearTombstones(created)] : []),
     ]);
   }
 }
@@ -231,7 +248,7 @@ export class StoreService {
       const entries = buildIndexEntries(metadata, object);
 
       // A study or series being deleted takes no instance until its Delete has ended (delete.ts).
-      if (await this.ensureStudyAndSeries(entries, target.ensured)) return fail(FailureReason.ProcessingFailure);
+      if (await this.ensureStudyAndSeries(entries, target.ensured, target.bookkeeping)) return fail(FailureReason.ProcessingFailure);
       // Both objects are in S3 before the instance entry names them.
       await Promise.all([
         this.blobs.put(objectKey, part10, DICOM),
@@ -260,16 +277,29 @@ export class StoreService {
    * study exists before the series' counter is added to it, as counters only update entries. True,
    * and nothing written, when the study or series is being deleted.
    */
-  private ensureStudyAndSeries(entries: ReturnType<typeof buildIndexEntries>, ensured?: Map<string, Promise<boolean>>): Promise<boolean> {
+  private ensureStudyAndSeries(
+    entries: ReturnType<typeof buildIndexEntries>,
+    ensured?: Map<string, Promise<boolean>>,
+    bookkeeping?: StoreBookkeeping,
+  ): Promise<boolean> {
     const { studyInstanceUID, seriesInstanceUID } = entries.series;
     const key = `${studyInstanceUID}/${seriesInstanceUID}`;
     const known = ensured?.get(key);
     if (known) return known;
     const ensure = (async () => {
-      if (await this.index.findDeleteJob({ studyInstanceUID, seriesInstanceUID })) return true;
-      await this.index.ensureStudy(entries.study);
+      // buildIndexEntries gives the series entry its Series Instance UID.
+      const { deleteJob, study, series } = await this.index.findSeriesForStore({
+        studyInstanceUID,
+        seriesInstanceUID: seriesInstanceUID!,
+      });
+      if (deleteJob) return true;
+      // An entry is written after its name terms, and a series after its study, which a Delete removes
+      // last: an indexed entry needs no ensure, and an indexed series proves its study.
+      if (series) return false;
+      if (!study) await this.index.ensureStudy(entries.study);
       if (await this.index.ensureSeries(entries.series)) {
-        await this.index.addStudyCounters(entries.study.studyInstanceUID, { series: 1 });
+        if (bookkeeping) bookkeeping.addSeries(studyInstanceUID);
+        else await this.index.addStudyCounters(studyInstanceUID, { series: 1 });
       }
       return false;
     })();

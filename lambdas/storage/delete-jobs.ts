@@ -6,8 +6,9 @@
  *   STUDY#{study} / DELETING#STUDY             the study is being deleted
  *   STUDY#{study} / DELETING#SERIES#{series}   the series is being deleted
  */
-import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { DynamoTable } from './dynamodb-table';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Item, TableKey } from './dynamodb-items';
+import { byItemId, itemId, type DynamoTable } from './dynamodb-table';
 import type { DeleteJob } from './ports';
 
 type JobKeys = Omit<DeleteJob, 'startedAt'>;
@@ -17,6 +18,25 @@ export function deleteJobKey(job: JobKeys): { PK: string; SK: string } {
   if (job.level === 'STUDY') return { PK, SK: 'DELETING#STUDY' };
   if (!job.seriesInstanceUID) throw new TypeError('a series Delete job without Series Instance UID');
   return { PK, SK: `DELETING#SERIES#${job.seriesInstanceUID}` };
+}
+
+/** The keys of the Delete jobs that cover a study, or a series: the study's first, as it covers every series. */
+export function deleteJobKeys(uids: { readonly studyInstanceUID: string; readonly seriesInstanceUID?: string }): TableKey[] {
+  const keys = [deleteJobKey({ level: 'STUDY', studyInstanceUID: uids.studyInstanceUID })];
+  if (uids.seriesInstanceUID !== undefined) keys.push(deleteJobKey({ level: 'SERIES', ...uids }));
+  return keys;
+}
+
+/** The first job of `keys` found among the items of a BatchGetItem answer (byItemId). */
+export function deleteJobOf(keys: readonly TableKey[], found: ReadonlyMap<string, Item>): DeleteJob | undefined {
+  const item = keys.map((k) => found.get(itemId(k))).find((i) => i !== undefined);
+  if (!item) return undefined;
+  return {
+    level: item.Level as DeleteJob['level'],
+    studyInstanceUID: item.StudyInstanceUID as string,
+    ...(typeof item.SeriesInstanceUID === 'string' && { seriesInstanceUID: item.SeriesInstanceUID }),
+    startedAt: item.StartedAt as string,
+  };
 }
 
 export class DynamoDeleteJobs {
@@ -35,24 +55,9 @@ export class DynamoDeleteJobs {
   }
 
   async find(uids: { readonly studyInstanceUID: string; readonly seriesInstanceUID?: string }): Promise<DeleteJob | undefined> {
-    const keys: JobKeys[] = [{ level: 'STUDY', studyInstanceUID: uids.studyInstanceUID }];
-    if (uids.seriesInstanceUID !== undefined) keys.push({ level: 'SERIES', ...uids });
-    // Strongly consistent: a Delete accepted a moment ago must be seen.
-    const items = await Promise.all(
-      keys.map((k) =>
-        this.table.call(() =>
-          this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: deleteJobKey(k), ConsistentRead: true })),
-        ),
-      ),
-    );
-    const item = items.find((out) => out.Item)?.Item;
-    if (!item) return undefined;
-    return {
-      level: item.Level as DeleteJob['level'],
-      studyInstanceUID: item.StudyInstanceUID as string,
-      ...(typeof item.SeriesInstanceUID === 'string' && { seriesInstanceUID: item.SeriesInstanceUID }),
-      startedAt: item.StartedAt as string,
-    };
+    const keys = deleteJobKeys(uids);
+    // One strongly consistent BatchGetItem: a Delete accepted a moment ago must be seen.
+    return deleteJobOf(keys, byItemId(await this.table.batchGet(keys, true)));
   }
 
   async end(job: JobKeys): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { DynamoDeleteJobs } from './delete-jobs';
+import { deleteJobKeys, deleteJobOf, DynamoDeleteJobs } from './delete-jobs';
 import {
   ancestors,
   compareInstances,
@@ -38,6 +38,7 @@ import type {
   InstanceKey,
   MetadataIndex,
   PutInstanceOutcome,
+  SeriesUids,
   Tombstone,
 } from './ports';
 import { GSI_BY_LEVEL, GSI_BY_PATIENT, GSI_BY_UID, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from './table-schema';
@@ -268,6 +269,17 @@ export class DynamoMetadataIndex implements MetadataIndex {
 
   endDeleteJob(job: Omit<DeleteJob, 'startedAt'>): Promise<void> {
     return this.deleteJobs.end(job);
+  }
+
+  /** The Delete jobs, the study and the series entry in one strongly consistent BatchGetItem (all in the study's partition). */
+  async findSeriesForStore(uids: SeriesUids): Promise<{ deleteJob?: DeleteJob; study?: IndexEntry; series?: IndexEntry }> {
+    const jobs = deleteJobKeys(uids);
+    const studyKey = entryKey({ level: 'STUDY', studyInstanceUID: uids.studyInstanceUID });
+    const seriesKey = entryKey({ level: 'SERIES', ...uids });
+    const found = byItemId(await this.table.batchGet([...jobs, studyKey, seriesKey], true));
+    const deleteJob = deleteJobOf(jobs, found);
+    const [study, series] = [studyKey, seriesKey].map((k) => found.get(itemId(k)));
+    return { ...(deleteJob && { deleteJob }), ...(study && { study: fromItem(study) }), ...(series && { series: fromItem(series) }) };
   }
 
   // -------------------------------------------------------------------------------------------

@@ -207,6 +207,20 @@ export interface MetadataIndex {
   /** The Delete job of the study, else of the series when one is given. */
   findDeleteJob(uids: { readonly studyInstanceUID: string; readonly seriesInstanceUID?: string }): Promise<DeleteJob | undefined>;
   endDeleteJob(job: Omit<DeleteJob, 'startedAt'>): Promise<void>;
+  /**
+   * What a Store checks before it writes into a series, read at once and strongly consistent: the
+   * Delete job findDeleteJob finds for the series, the study entry (getStudy) and the series entry
+   * (getSeries); each absent when there is none.
+   */
+  findSeriesForStore(
+    uids: SeriesUids,
+  ): Promise<{ readonly deleteJob?: DeleteJob; readonly study?: IndexEntry; readonly series?: IndexEntry }>;
+}
+
+/** A series by its UIDs. */
+export interface SeriesUids {
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID: string;
 }
 
 /**

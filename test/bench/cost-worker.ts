@@ -7,6 +7,7 @@
  *   node --expose-gc --import tsx test/bench/cost-worker.ts cpu      (env BENCH_DESTINATION: a STOW-RS root)
  *   node --expose-gc --import tsx test/bench/cost-worker.ts store-rss|store-live <content type> <one-instance body> <large body> ...
  *   node --expose-gc --import tsx test/bench/cost-worker.ts retrieve-rss|retrieve-live <study> <series> <one SOP Instance UID>
+ *   node --expose-gc --import tsx test/bench/cost-worker.ts calls <instances>
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -19,14 +20,21 @@ import { operations as retrieveOperations } from '../../lambdas/handlers/retriev
 import { operations as sendOperations } from '../../lambdas/handlers/send';
 import { createServices, services as lambdaServices, type Services } from '../../lambdas/handlers/services';
 import { operations as storeOperations } from '../../lambdas/handlers/store';
+import { installAwsCallRecorder, runAsFunction, type RecordedAwsCall } from '../../lambdas/storage/call-recorder';
 import type { IndexEntry } from '../../lambdas/storage/ports';
 import { instanceMetadataKey, instanceObjectKey, objectVersion } from '../../lambdas/storage/keys';
 import { proxyEvent } from '../../lib/local/gateway';
 import { LocalSendWorkflow } from '../../lib/local/local-send-workflow';
 import { routesForPath } from '../../lambdas/http/routes';
 import { makeInstance } from '../support/dicom-factory';
+import { startFakeDestination } from '../support/fake-destination';
 import { stowBody } from '../support/http';
 import { LIVE_SAMPLE_MS, procStatusBytes, resetPeakRss } from './common';
+
+// Calls are recorded by the clients built after this (lambdas/storage/call-recorder.ts), so only in
+// the mode that counts them: the recording middleware costs CPU of its own.
+const recorded: RecordedAwsCall[] = [];
+if (process.argv[2] === 'calls') installAwsCallRecorder((call) => recorded.push(call));
 
 // The services a Lambda function builds from its environment; Send gets the embedded runtime's
 // workflow (the same task code in this process) in place of Step Functions.
@@ -198,6 +206,87 @@ async function awsCallsAlone(label: string, entries: readonly IndexEntry[], file
   return { [`retrieve.${label}.aws`]: retrieved, [`store.${label}.aws`]: cpuMs(t) / copies.length };
 }
 
+/**
+ * S3 and DynamoDB calls per instance (calls, not time: what AWS bills per request), counted by the
+ * call recorder: `count` ~40 KB instances stored one per request (the first starts a new study, the
+ * others join its series, one more starts a new series of the study), `count` more ten per request into a new series; each retrieved as stored
+ * and as metadata; and the first study sent to a STOW-RS destination of this process. The Send
+ * function's reads of its request's progress (while it waits, and Check Send Result) follow the
+ * clock, not the instances, and are not counted.
+ */
+async function awsCallsPerInstance(count: number): Promise<Record<string, number>> {
+  const counted = async (fn: () => Promise<unknown>, keep: (call: RecordedAwsCall) => boolean = () => true) => {
+    recorded.length = 0;
+    await fn();
+    return recorded.filter((c) => (c.service === 'S3' || c.service === 'DynamoDB') && keep(c)).length;
+  };
+  const expect = (answer: Answer, status: number) => {
+    if (answer.status !== status) throw new Error(`answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+    return answer;
+  };
+  const store = async (files: readonly Uint8Array[]) => {
+    const { body, contentType } = stowBody(files);
+    expect(await invoke('POST', '/studies', { 'Content-Type': contentType }, body), 200);
+  };
+  const make = (series: { studyInstanceUID: string; seriesInstanceUID: string }) =>
+    Array.from({ length: count }, () => ({ ...series, sopInstanceUID: newUid() }));
+  const one = make({ studyInstanceUID: newUid(), seriesInstanceUID: newUid() });
+  const ten = make({ studyInstanceUID: newUid(), seriesInstanceUID: newUid() });
+  const file = (uids: (typeof one)[number]) => makeInstance({ ...uids, patientID: 'COST-CALLS', approximateBytes: 40_000 });
+  const out: Record<string, number> = {};
+
+  out['store.new-study'] = await counted(() => store([file(one[0]!)]));
+  const rest = one.slice(1).map(file);
+  out['store.one-per-request'] =
+    (await counted(async () => {
+      for (const f of rest) await store([f]);
+    })) / rest.length;
+  out['store.identical'] = await counted(() => store([file(one[0]!)]));
+  const newSeries = { studyInstanceUID: one[0]!.studyInstanceUID, seriesInstanceUID: newUid(), sopInstanceUID: newUid() };
+  out['store.new-series'] = await counted(() => store([file(newSeries)]));
+  const tens = ten.map(file);
+  out['store.ten-per-request'] =
+    (await counted(async () => {
+      for (let i = 0; i < tens.length; i += 10) await store(tens.slice(i, i + 10));
+    })) / tens.length;
+
+  const path = (u: (typeof one)[number]) => `/studies/${u.studyInstanceUID}/series/${u.seriesInstanceUID}/instances/${u.sopInstanceUID}`;
+  out.retrieve =
+    (await counted(async () => {
+      for (const u of one) expect(await invoke('GET', path(u), { Accept: AS_STORED }), 200);
+    })) / one.length;
+  out.metadata =
+    (await counted(async () => {
+      for (const u of one) expect(await invoke('GET', `${path(u)}/metadata`, { Accept: 'application/dicom+json' }), 200);
+    })) / one.length;
+
+  const destination = await startFakeDestination();
+  try {
+    writeFileSync(lambda.config.destinationsFile!, JSON.stringify({ destinations: [{ url: destination.url, auth: { type: 'none' } }] }));
+    const send = `/studies/send-requests/${newUid()}`;
+    const search = `destination=${encodeURIComponent(destination.url)}&StudyInstanceUID=${one[0]!.studyInstanceUID}`;
+    const sendCalls = await counted(
+      () =>
+        runAsFunction('send', async () => {
+          let answer = await invoke('POST', `${send}?${search}`, { Accept: 'application/dicom+json' });
+          while (answer.status === 202) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            answer = await invoke('GET', send, { Accept: 'application/dicom+json' });
+          }
+          expect(answer, 200);
+        }),
+      (c) => c.caller !== 'send' || c.operation !== 'GetItem',
+    );
+    // The study: the instances stored one per request and the one of its new series.
+    const sent = one.length + 1;
+    if (destination.stored.length !== sent) throw new Error(`the destination stored ${destination.stored.length} of ${sent}`);
+    out.send = sendCalls / sent;
+  } finally {
+    await destination.close();
+  }
+  return out;
+}
+
 /** Live memory: the V8 heap in use and the buffers outside it, right after a full collection. */
 function liveBytes(): number {
   (globalThis as { gc?: () => void }).gc!();
@@ -281,11 +370,13 @@ const [mode, ...args] = process.argv.slice(2);
 const result =
   mode === 'cpu'
     ? await cpu(process.env.BENCH_DESTINATION!, Number(args[0] ?? 50))
-    : mode === 'store-rss' || mode === 'store-live'
-      ? await storeMemory(mode === 'store-rss' ? 'rss' : 'live', args[0]!, args.slice(1))
-      : mode === 'retrieve-rss' || mode === 'retrieve-live'
-        ? await retrieveMemory(mode === 'retrieve-rss' ? 'rss' : 'live', args[0]!, args[1]!, args[2]!)
-        : undefined;
+    : mode === 'calls'
+      ? await awsCallsPerInstance(Number(args[0] ?? 20))
+      : mode === 'store-rss' || mode === 'store-live'
+        ? await storeMemory(mode === 'store-rss' ? 'rss' : 'live', args[0]!, args.slice(1))
+        : mode === 'retrieve-rss' || mode === 'retrieve-live'
+          ? await retrieveMemory(mode === 'retrieve-rss' ? 'rss' : 'live', args[0]!, args[1]!, args[2]!)
+          : undefined;
 if (!result) throw new Error(`cost-worker: unknown mode ${mode}`);
 console.log(JSON.stringify(result));
 await workflow.close();

@@ -176,6 +176,23 @@ export async function measureHandlerCosts(opts: { destination: string; cpuInstan
   }
 }
 
+/**
+ * S3 and DynamoDB calls per stored, retrieved and sent ~40 KB instance (cost-worker.ts `calls`): the
+ * handlers on the AWS adapters over an emulators process, `instances` instances per workload, Send to
+ * a destination of the worker's own. Keys: `store.new-study`, `store.new-series`, `store.one-per-request`,
+ * `store.identical`, `store.ten-per-request`, `retrieve`, `metadata`, `send`.
+ */
+export async function measureAwsCalls(instances: number): Promise<Record<string, number>> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-calls-'));
+  const emulators = await startEmulatorsProcess(dataDir);
+  try {
+    return await runJson(['test/bench/cost-worker.ts', 'calls', String(instances)], emulators.env);
+  } finally {
+    await emulators.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
 /** Peak memory of the DIMSE gateway's process storing one C-STORE data set. */
 export interface DimseStoreMemory {
   /** The data set's size (the Part 10 file storescu sends). */

@@ -4,6 +4,7 @@
  *   npm run bench                          # --scale small: a few minutes
  *   npm run bench -- --scale full          # 10,000 studies / 100,000 instances for QIDO-RS
  *   npm run bench -- --sections stow,wado --no-docs
+ *   npm run bench -- --sections calls --no-docs   # S3 and DynamoDB calls per instance alone (seconds)
  *   npm run bench -- --studies 2000 --send-instances 1000 --send-bytes 40000 --concurrency 8
  *   BENCH_CPU_PROF=/tmp/prof npm run bench -- --sections send --no-docs   # and a CPU profile of the archive
  * Prints one side-by-side table with ratios and the cost table, and writes both into
@@ -21,7 +22,7 @@ import { loadConfig } from '../../lambdas/config';
 import { TransferSyntax } from '../../lambdas/dicom/uid';
 import { MAX_BUNDLE_BYTES } from '../../lib/constructs/bundling';
 import { instancesPerRequest, LIVE_SAMPLE_MS, mb } from './common';
-import { measureBundles, measureDimseStore, measureHandlerCosts, type CallMemory } from './cost';
+import { measureAwsCalls, measureBundles, measureDimseStore, measureHandlerCosts, type CallMemory } from './cost';
 import {
   comparisonMarkdown,
   comparisonText,
@@ -68,7 +69,9 @@ const SCALES = {
   small: { stowSmall: 400, stowLarge: 100, qidoStudies: 500, queries: 40, send: 200, cpuInstances: 100 },
   full: { stowSmall: 2000, stowLarge: 400, qidoStudies: 10_000, queries: 200, send: 1000, cpuInstances: 200 },
 } as const;
-const SECTIONS = ['stow', 'wado', 'qido', 'send', 'cost'] as const;
+const SECTIONS = ['stow', 'wado', 'qido', 'send', 'cost', 'calls'] as const;
+/** Instances per workload of the AWS calls rows (note [r]): the counts per instance do not depend on it. */
+const AWS_CALLS_INSTANCES = 20;
 /** Queries of each kind run on each server before its measured ones (both(): warm-up). */
 const QIDO_WARM_UP_QUERIES = 10;
 /** Instances of the Send (and of Orthanc's forwarding) run before the measured one. */
@@ -485,6 +488,26 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (sections.has('calls')) {
+      // What AWS bills per request on the cloud path: counts, the same on any machine (note [r]).
+      log('cost drivers: S3 and DynamoDB calls per instance');
+      const calls = await measureAwsCalls(AWS_CALLS_INSTANCES);
+      const callsRow = (measure: string, key: string) => ({
+        measure: `${measure}: S3 and DynamoDB calls [r]`,
+        value: `${figure(calls[key])} calls/instance`,
+        target: '(billed requests)',
+      });
+      costs.push(
+        callsRow('store, one instance per request, new study', 'store.new-study'),
+        callsRow('store, one instance per request, new series of a study', 'store.new-series'),
+        callsRow('store, one instance per request, existing series', 'store.one-per-request'),
+        callsRow('store, ten instances per request, new series', 'store.ten-per-request'),
+        callsRow('store, identical re-store', 'store.identical'),
+        callsRow('retrieve instance', 'retrieve'),
+        callsRow('retrieve instance metadata', 'metadata'),
+        callsRow(`send (Send, Resolve, Deliver, Finalize), a study of ${AWS_CALLS_INSTANCES + 1} instances`, 'send'),
+      );
+    }
   } finally {
     await archive.close();
     await orthanc?.close();
@@ -498,6 +521,7 @@ async function main(): Promise<void> {
     '[s] Archive: one Send request (Sup 248 10.X) polled with Check Send Result until final; Orthanc: POST /dicom-web/servers/{name}/stow with Synchronous true.',
     '[d] CPU time of the destination Orthanc receiving the instances, per instance: the same server in both columns, so a difference is how each origin sends (request sizes, concurrency).',
     "[a] The S3 and DynamoDB calls the handler makes per instance (store: the SOP Instance UID lookup, two PutObjects, the name terms' BatchWriteItem, the conditional PutItem; retrieve: GetItem, GetObject), made alone through the same adapters in the cost process, with nothing else: the CPU the AWS SDK's client side needs per instance, under any handler. Compared with the CPU Orthanc's whole server spent per instance in the side-by-side rows ([c]): where it is more, the archive spends more CPU per instance than Orthanc before any work of its own or of its emulators.",
+    `[r] S3 and DynamoDB requests per ~40 KB instance on the AWS adapters over the emulators (cost-worker.ts calls, ${AWS_CALLS_INSTANCES} instances a workload), counted by the call recorder: what S3 and DynamoDB bill per request. The Send function's reads of its request's progress while it waits, and Check Send Result, follow the clock and are not counted. test/integration/dicomweb/aws-calls.test.ts pins the counts of its own such workloads, so a change that adds a call fails there.`,
     `[l] Live memory (cost table): the V8 heap in use and the buffers outside it, right after a full collection, sampled every ${LIVE_SAMPLE_MS} ms during the call: what the handler holds at once. Peak RSS adds the garbage V8 had not collected yet.`,
   ];
   // The notes a row or cost driver of this run refers to.

@@ -344,6 +344,41 @@ export function describeMetadataIndexContract(name: string, make: () => Metadata
         expect(await index.startDeleteJob({ level: 'STUDY', studyInstanceUID, startedAt })).toBe(true);
       });
 
+      it("findSeriesForStore: the series' Delete job, its study's entry and its own in one read", async () => {
+        const studyInstanceUID = newUid();
+        const seriesInstanceUID = newUid();
+        const startedAt = '2026-12-06T12:00:00.000Z';
+        const uids = { studyInstanceUID, seriesInstanceUID };
+        expect(await index.findSeriesForStore(uids)).toEqual({});
+
+        await index.ensureStudy(studyEntry(studyInstanceUID));
+        const study = await index.getStudy(studyInstanceUID);
+        expect(await index.findSeriesForStore(uids)).toEqual({ study });
+        await index.ensureSeries(seriesEntry(studyInstanceUID, seriesInstanceUID));
+        const series = await index.getSeries(studyInstanceUID, seriesInstanceUID);
+        expect(series).toMatchObject({ level: 'SERIES', studyInstanceUID, seriesInstanceUID });
+        expect(await index.findSeriesForStore(uids)).toEqual({ study, series });
+        expect(await index.findSeriesForStore({ studyInstanceUID, seriesInstanceUID: newUid() })).toEqual({ study });
+
+        await index.startDeleteJob({ level: 'SERIES', studyInstanceUID, seriesInstanceUID, startedAt });
+        expect(await index.findSeriesForStore(uids)).toEqual({
+          deleteJob: { level: 'SERIES', studyInstanceUID, seriesInstanceUID, startedAt },
+          study,
+          series,
+        });
+        await index.startDeleteJob({ level: 'STUDY', studyInstanceUID, startedAt });
+        // The study's job first, as findDeleteJob; another series of the study is covered too.
+        expect((await index.findSeriesForStore(uids)).deleteJob).toEqual({ level: 'STUDY', studyInstanceUID, startedAt });
+        expect((await index.findSeriesForStore({ studyInstanceUID, seriesInstanceUID: newUid() })).deleteJob).toEqual({
+          level: 'STUDY',
+          studyInstanceUID,
+          startedAt,
+        });
+        await index.endDeleteJob({ level: 'STUDY', studyInstanceUID });
+        await index.endDeleteJob({ level: 'SERIES', studyInstanceUID, seriesInstanceUID });
+        expect((await index.findSeriesForStore(uids)).deleteJob).toBeUndefined();
+      });
+
       it('keeps jobs out of the entries the study queries read', async () => {
         const studyInstanceUID = newUid();
         await index.startDeleteJob({ level: 'STUDY', studyInstanceUID, startedAt: '2026-12-06T12:00:00.000Z' });

@@ -17,6 +17,7 @@ import {
   type InstanceKey,
   type MetadataIndex,
   type PutInstanceOutcome,
+  type SeriesUids,
   type Tombstone,
 } from '../../lambdas/storage/ports';
 
@@ -202,6 +203,15 @@ export class MemoryMetadataIndex implements MetadataIndex {
 
   async endDeleteJob(job: Omit<DeleteJob, 'startedAt'>): Promise<void> {
     this.deleteJobs.delete(deleteJobKey(job));
+  }
+  async findSeriesForStore(uids: SeriesUids): Promise<{ deleteJob?: DeleteJob; study?: IndexEntry; series?: IndexEntry }> {
+    const { studyInstanceUID, seriesInstanceUID } = uids;
+    const [deleteJob, study, series] = await Promise.all([
+      this.findDeleteJob(uids),
+      this.getStudy(studyInstanceUID),
+      this.getSeries(studyInstanceUID, seriesInstanceUID),
+    ]);
+    return { ...(deleteJob && { deleteJob }), ...(study && { study }), ...(series && { series }) };
   }
 }
 

@@ -21,6 +21,7 @@ import type {
   Level,
   MetadataIndex,
   PutInstanceOutcome,
+  SeriesUids,
   Tombstone,
 } from '../ports';
 import type { Transaction } from 'better-sqlite3';
@@ -251,6 +252,15 @@ export class SqliteMetadataIndex implements MetadataIndex {
 
   async endDeleteJob(job: Omit<DeleteJob, 'startedAt'>): Promise<void> {
     whenAvailable(() => this.statements.endJob.run(deleteJobKey(job)));
+  }
+  async findSeriesForStore(uids: SeriesUids): Promise<{ deleteJob?: DeleteJob; study?: IndexEntry; series?: IndexEntry }> {
+    const { studyInstanceUID, seriesInstanceUID } = uids;
+    const [deleteJob, study, series] = await Promise.all([
+      this.findDeleteJob(uids),
+      this.getStudy(studyInstanceUID),
+      this.getSeries(studyInstanceUID, seriesInstanceUID),
+    ]);
+    return { ...(deleteJob && { deleteJob }), ...(study && { study }), ...(series && { series }) };
   }
 
   // -------------------------------------------------------------------------------------------

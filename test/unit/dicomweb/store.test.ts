@@ -227,8 +227,8 @@ describe('StoreService.storeInstances', () => {
     index.addStudyCounters = (...args) => (calls.study++, addStudy(...args));
 
     await post(study.instances.map((i) => i.bytes));
-    // Two series: one ADD each; the study: one ADD per created series (at ensure time) and one tally.
-    expect(calls).toEqual({ series: 2, study: 3 });
+    // Two series: one ADD each; the study: one ADD, its created series counted with its instances.
+    expect(calls).toEqual({ series: 2, study: 1 });
     expect(await index.getStudy(study.studyInstanceUID)).toMatchObject({ relatedSeries: 2, relatedInstances: 10, modalities: ['MR'] });
     const series = await index.getSeries(study.studyInstanceUID, study.instances[0]!.seriesInstanceUID);
     expect(series?.relatedInstances).toBe(5);
@@ -251,6 +251,31 @@ describe('StoreService.storeInstances', () => {
     expect(created).toBeGreaterThan(0);
     expect((await index.getStudy(study.studyInstanceUID))?.relatedInstances).toBe(created);
     expect((await index.getSeries(study.studyInstanceUID, study.instances[0]!.seriesInstanceUID))?.relatedInstances).toBe(created);
+  });
+
+  it('counts a series the request created in its study, also when none of its instances was stored', async () => {
+    const { index, blobs, post } = setup();
+    const study = makeStudy({ series: 1, instancesPerSeries: 2 });
+    blobs.put = () => Promise.reject(new ServiceUnavailableError('S3 is unavailable, retry later'));
+    await expect(post(study.instances.map((i) => i.bytes))).rejects.toBeInstanceOf(ServiceUnavailableError);
+    expect(await index.getStudy(study.studyInstanceUID)).toMatchObject({ relatedSeries: 1, relatedInstances: 0 });
+  });
+
+  it('writes no ensure for a study and series already indexed: only a new series is ensured', async () => {
+    const { index, post } = setup();
+    const study = makeStudy({ series: 2, instancesPerSeries: 2 });
+    const [a1, a2, b1] = study.instances;
+    await post([a1!.bytes]);
+    const ensures: string[] = [];
+    const ensureStudy = index.ensureStudy.bind(index);
+    const ensureSeries = index.ensureSeries.bind(index);
+    index.ensureStudy = (e) => (ensures.push('study'), ensureStudy(e));
+    index.ensureSeries = (e) => (ensures.push('series'), ensureSeries(e));
+    await post([a2!.bytes]);
+    expect(ensures).toEqual([]);
+    await post([b1!.bytes]);
+    expect(ensures).toEqual(['series']);
+    expect(await index.getStudy(study.studyInstanceUID)).toMatchObject({ relatedSeries: 2, relatedInstances: 3 });
   });
 
   it('a re-store after a delete clears the tombstones of the instance, its series and its study', async () => {
