@@ -49,7 +49,7 @@ async function stored(files: readonly Uint8Array[]): Promise<void> {
 beforeAll(async () => {
   stopRecording = installAwsCallRecorder((call) => calls.push(call));
   destination = await startFakeDestination();
-  archive = await tempArchive({ dimsePort: 0 });
+  archive = await tempArchive({ storage: 'aws-emulators', dimsePort: 0 });
   await writeFile(
     path.join(archive.dataDir, 'destinations.json'),
     JSON.stringify({ destinations: [{ url: destination.url, auth: { type: 'none' } }] }),
