@@ -36,6 +36,7 @@ import {
 import { benchOrthancForward, benchSendRs, sendCorpus } from './send-rs';
 import {
   ensureOrthanc,
+  peakRssBytes,
   processCpuSeconds,
   PROJECT_ROOT,
   startArchiveProcess,
@@ -69,7 +70,7 @@ const SCALES = {
   small: { stowSmall: 400, stowLarge: 100, qidoStudies: 500, queries: 40, send: 200, cpuInstances: 100 },
   full: { stowSmall: 2000, stowLarge: 400, qidoStudies: 10_000, queries: 200, send: 1000, cpuInstances: 200 },
 } as const;
-const SECTIONS = ['stow', 'wado', 'qido', 'send', 'cost', 'calls'] as const;
+const SECTIONS = ['stow', 'wado', 'qido', 'send', 'cost', 'calls', 'memory'] as const;
 /** Instances per workload of the AWS calls rows (note [r]): the counts per instance do not depend on it. */
 const AWS_CALLS_INSTANCES = 20;
 /** Queries of each kind run on each server before its measured ones (both(): warm-up). */
@@ -391,6 +392,34 @@ async function main(): Promise<void> {
       );
     } else if (sections.has('send')) {
       log('SEND-RS skipped: it needs Orthanc as the destination');
+    }
+
+    // The archive as `npm start` runs it, storing ~1 GB in ~0.5 MB instances: its peak RSS (issue 22's
+    // target, under 300 MB). A fresh process, so earlier sections' peaks do not count; the corpus is
+    // made and stored in rounds, so the bench's own process never holds the gigabyte.
+    if (sections.has('memory')) {
+      log('peak RSS of a fresh archive storing ~1 GB of ~0.5 MB instances');
+      const fresh = await startArchiveProcess();
+      try {
+        const ROUND = 100;
+        let stored = 0;
+        let bytes = 0;
+        while (bytes < 1e9) {
+          const corpus = stowCorpus(ROUND, LARGE_BYTES, 20, 'MEMORY');
+          await stowWorkload(fresh.url, corpus, instancesPerRequest(MAX_REQUEST_BYTES, corpus.files), CONCURRENCY);
+          stored += ROUND;
+          bytes += corpus.bytes;
+        }
+        const peak = peakRssBytes(fresh.pid);
+        costs.push({
+          measure: `archive (npm start) peak RSS storing ${figure(bytes / 1e9)} GB in ${stored} ~0.5 MB instances`,
+          value: `${figure(peak / (1024 * 1024))} MB`,
+          target: '< 300 MB (issue 22)',
+          met: peak < 300 * 1024 * 1024,
+        });
+      } finally {
+        await fresh.close();
+      }
     }
 
     // Cloud cost drivers of the archive's handlers.

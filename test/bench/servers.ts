@@ -207,6 +207,14 @@ export async function startOrthanc(installation: OrthancInstallation, opts: Orth
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** User + system CPU seconds a process (all its threads) has used so far, from Linux /proc. */
+/** A process's peak resident set size so far, in bytes (VmHWM of /proc/{pid}/status, Linux). */
+export function peakRssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
+  if (kb === undefined) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(kb) * 1024;
+}
+
 export function processCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after "pid (comm) ": state is field 3, utime and stime are fields 14 and 15.
