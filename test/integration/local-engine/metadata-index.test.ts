@@ -11,14 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tag } from '../../../lambdas/dicom/tags';
-import { matchesAll, personNameIndexPrefix } from '../../../lambdas/dicomweb/matching';
-import { inResultOrder } from '../../../lambdas/dicomweb/search';
-import { ownUid } from '../../../lambdas/storage/dynamodb-items';
 import { closeSqlite, type SqliteDatabase } from '../../../lambdas/storage/local/sqlite';
 import { openIndexDatabase, SqliteMetadataIndex } from '../../../lambdas/storage/local/sqlite-index';
-import type { IndexEntry, IndexQuery, Level } from '../../../lambdas/storage/ports';
+import type { IndexEntry, IndexQuery } from '../../../lambdas/storage/ports';
 import { describeMetadataIndexContract, instanceEntry, seriesEntry, studyEntry, uid } from '../../contract/metadata-index.contract';
+import { describeNameQueryContract, named, nameLabels, NAME_LEVELS, storeNamed } from '../../contract/metadata-index-names.contract';
 
 const dir = mkdtempSync(join(tmpdir(), 'metadata-index-'));
 const opened: SqliteDatabase[] = [];
@@ -128,110 +125,22 @@ describe('query', () => {
   });
 });
 
-describe("query by 'name' (Patient's Name terms)", () => {
-  const LEVELS: readonly Level[] = ['STUDY', 'SERIES', 'INSTANCE'];
-  interface Stored {
-    readonly label: string;
-    readonly study: string;
-    readonly series: string;
-    readonly sop: string;
-  }
+describeNameQueryContract('SqliteMetadataIndex', () => index);
 
-  /** A study with one series and one instance, the name on all three entries, stored as STOW stores. */
-  async function storeNamed(label: string, name: unknown, studyDate = '20240115'): Promise<Stored> {
-    const [study, series, sop] = [uid(), uid(), uid()];
-    await index.ensureStudy(named(studyEntry(study, studyDate), name));
-    await index.ensureSeries(named(seriesEntry(study, series, studyDate), name));
-    expect(await index.putInstance(named(instanceEntry(study, series, sop, 'aa'.repeat(32), studyDate), name))).toEqual({
-      outcome: 'created',
-    });
-    return { label, study, series, sop };
-  }
-  const uidAt = (s: Stored, level: Level) => (level === 'STUDY' ? s.study : level === 'SERIES' ? s.series : s.sop);
-
-  /** Labels of the stored entries of `level` a search path yields, keeping those the key matches. */
-  async function labels(q: IndexQuery, stored: readonly Stored[], key?: string, fuzzymatching = false): Promise<string[]> {
-    const byUid = new Map(stored.map((s) => [uidAt(s, q.level), s.label]));
-    const entries = await all(q);
-    const kept =
-      key === undefined
-        ? entries
-        : entries.filter((e) => matchesAll(e.attributes, [{ tag: Tag.PatientName, value: key }], { fuzzymatching }));
-    return kept.flatMap((e) => byUid.get(ownUid(e)) ?? []).sort();
-  }
-
-  let corpus: Stored[];
-  beforeAll(async () => {
-    corpus = [
-      await storeNamed('A', { Alphabetic: 'Müller^Hans' }),
-      await storeNamed('B', 'MULLER^JOHN'),
-      await storeNamed('C', { Alphabetic: 'van der Berg^Anna' }, '20230301'),
-      await storeNamed('D', { Alphabetic: 'Yamada^Tarou', Ideographic: '山田^太郎' }),
-      await storeNamed('E', { Alphabetic: 'Smith^Mullerina' }),
-      await storeNamed('F', { Alphabetic: 'Strauß^Ødegård' }),
-    ];
-  });
-
-  it('finds at every level exactly what reading the whole level finds, for wildcard, exact and fuzzy keys', async () => {
-    const cases: [key: string, fuzzy: boolean, expected: string[]][] = [
-      ['Mül*', false, ['A']],
-      ['MUL*', false, ['B']],
-      ['müller^hans', false, ['A']],
-      ['muller', true, ['A', 'B', 'E']],
-      ['hans', true, ['A']],
-      ['van der*', false, ['C']],
-      ['山田*', false, ['D']],
-      ['=山田^太郎', false, ['D']],
-      ['ØDEGARD', true, ['F']],
-      ['odegard', true, []],
-    ];
-    for (const level of LEVELS) {
-      for (const [key, fuzzy, expected] of cases) {
-        const prefix = personNameIndexPrefix(key, fuzzy)!;
-        const viaName = await labels({ by: 'name', level, prefix }, corpus, key, fuzzy);
-        expect(viaName, `${level} ${key}`).toEqual(await labels({ by: 'level', level }, corpus, key, fuzzy));
-        expect(viaName, `${level} ${key}`).toEqual(expected);
-      }
-    }
-  });
-
-  it('reads only the entries with a term starting with the prefix, each once, within the date range', async () => {
-    for (const level of LEVELS) {
-      expect(await labels({ by: 'name', level, prefix: 'mul' }, corpus)).toEqual(['A', 'B', 'E']);
-      expect(await labels({ by: 'name', level, prefix: 'van' }, corpus)).toEqual(['C']);
-      expect(await labels({ by: 'name', level, prefix: 'van', dateRange: { from: '20240101' } }, corpus)).toEqual([]);
-      expect(await labels({ by: 'name', level, prefix: 'van', dateRange: { to: '20230301' } }, corpus)).toEqual(['C']);
-    }
+describe("query by 'name': what the SQLite index adds", () => {
+  it('refuses an empty prefix, which would read every term', async () => {
     await expect(all({ by: 'name', level: 'STUDY', prefix: '' })).rejects.toThrow(RangeError);
   });
 
-  it('yields name matches in result order, page by page, whatever the page hint', async () => {
-    const family = `Ordered${Date.now()}`;
-    const dates = ['20240105', '20230101', '', '20240301', '20240105', '20220610', '20241231', '20240229', '', '20240102'];
-    const stored: IndexEntry[] = [];
-    for (const date of dates) {
-      const entry = named(instanceEntry(uid(), uid(), uid(), undefined, date), { Alphabetic: `${family}^X` });
-      await index.putInstance(entry);
-      stored.push(entry);
-    }
-    const expected = [...stored].sort(inResultOrder).map((e) => e.sopInstanceUID);
-    for (const pageHint of [undefined, 0, 2, 50]) {
-      const found = await all({ by: 'name', level: 'INSTANCE', prefix: family.toLowerCase(), pageHint });
-      expect(found.map((e) => e.sopInstanceUID)).toEqual(expected);
-      expect(found[0]!.studyDate).toBe('20241231');
-      expect(found.slice(-2).map((e) => e.studyDate)).toEqual(['', '']);
-    }
-  });
-
   it('finds a study by the name of a later instance, as DynamoDB does, and drops a deleted entry with its terms', async () => {
-    const gone = await storeNamed('G', { Alphabetic: 'Quist^Gone' });
+    const gone = await storeNamed(index, 'G', { Alphabetic: 'Quist^Gone' });
     const terms = db.prepare('SELECT count(*) AS n FROM name_terms WHERE study_uid = ?');
     expect(terms.get(gone.study)).toEqual({ n: 6 }); // 'quist', 'gone' at three levels
     // A later instance spells the name otherwise: its terms name the study and series too.
     await index.ensureStudy(named(studyEntry(gone.study), { Alphabetic: 'Kvist^Gone' }));
-    expect(await labels({ by: 'name', level: 'STUDY', prefix: 'kvist' }, [gone])).toEqual(['G']);
-    for (const level of LEVELS) {
-      expect(await labels({ by: 'name', level, prefix: 'quist' }, [gone])).toEqual(['G']);
+    expect(await nameLabels(index, { by: 'name', level: 'STUDY', prefix: 'kvist' }, [gone])).toEqual(['G']);
+    for (const level of NAME_LEVELS) {
+      expect(await nameLabels(index, { by: 'name', level, prefix: 'quist' }, [gone])).toEqual(['G']);
       await index.deleteEntry({ level, studyInstanceUID: gone.study, seriesInstanceUID: gone.series, sopInstanceUID: gone.sop });
       expect(await all({ by: 'name', level, prefix: 'quist' })).toEqual([]);
     }
@@ -317,7 +226,3 @@ describe('on its file', () => {
 
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 const WRITER = join(process.cwd(), 'test/support/sqlite-index-writer.ts');
-
-function named(e: IndexEntry, name: unknown): IndexEntry {
-  return { ...e, attributes: { ...e.attributes, [Tag.PatientName]: { vr: 'PN', Value: [name] } } };
-}

@@ -3,7 +3,6 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../../lambdas/storage/clients';
 import { Tag } from '../../../lambdas/dicom/tags';
-import { matchesAll, personNameIndexPrefix } from '../../../lambdas/dicomweb/matching';
 import { inResultOrder } from '../../../lambdas/dicomweb/search';
 import { DynamoMetadataIndex } from '../../../lambdas/storage/dynamodb';
 import { nameTermItems, nameTermPartition, nameTermPrefix, ownUid, shardOf, toItem } from '../../../lambdas/storage/dynamodb-items';
@@ -12,6 +11,13 @@ import type { IndexEntry, IndexQuery, Level, MetadataIndex } from '../../../lamb
 import { ensureTable } from '../../../lib/local/emulators';
 import { useEmulators } from '../../support/emulators';
 import { describeMetadataIndexContract, instanceEntry, seriesEntry, studyEntry, uid } from '../../contract/metadata-index.contract';
+import {
+  describeNameQueryContract,
+  nameLabels,
+  NAME_LEVELS,
+  storeNamed as storeNamedIn,
+  type NamedStudy,
+} from '../../contract/metadata-index-names.contract';
 
 const TABLE = 'archive-index-test';
 const SHARDS = 4;
@@ -158,91 +164,12 @@ describe('query', () => {
   });
 });
 
-describe("query by 'name' (Patient's Name terms in ByLevel)", () => {
-  const LEVELS: readonly Level[] = ['STUDY', 'SERIES', 'INSTANCE'];
-  interface Stored {
-    readonly label: string;
-    readonly study: string;
-    readonly series: string;
-    readonly sop: string;
-  }
+describeNameQueryContract('DynamoMetadataIndex', () => index);
 
-  /** A study with one series and one instance, the name on all three entries, stored as STOW stores. */
-  async function storeNamed(label: string, name: unknown, studyDate = '20240115'): Promise<Stored> {
-    const [study, series, sop] = [uid(), uid(), uid()];
-    const named = (e: IndexEntry): IndexEntry => ({
-      ...e,
-      attributes: { ...e.attributes, [Tag.PatientName]: { vr: 'PN', Value: [name] } },
-    });
-    await index.ensureStudy(named(studyEntry(study, studyDate)));
-    await index.ensureSeries(named(seriesEntry(study, series, studyDate)));
-    expect(await index.putInstance(named(instanceEntry(study, series, sop, 'aa'.repeat(32), studyDate)))).toEqual({ outcome: 'created' });
-    return { label, study, series, sop };
-  }
-
-  const uidAt = (s: Stored, level: Level) => (level === 'STUDY' ? s.study : level === 'SERIES' ? s.series : s.sop);
-
-  /** Labels of the stored entries of `level` a search path yields, keeping those the key matches. */
-  async function labels(q: IndexQuery, stored: readonly Stored[], key?: string, fuzzymatching = false): Promise<string[]> {
-    const byUid = new Map(stored.map((s) => [uidAt(s, q.level), s.label]));
-    const entries = await all(q);
-    const kept =
-      key === undefined
-        ? entries
-        : entries.filter((e) => matchesAll(e.attributes, [{ tag: Tag.PatientName, value: key }], { fuzzymatching }));
-    return kept.flatMap((e) => byUid.get(ownUid(e)) ?? []).sort();
-  }
-
-  let corpus: Stored[];
-  beforeAll(async () => {
-    corpus = [
-      await storeNamed('A', { Alphabetic: 'Müller^Hans' }),
-      await storeNamed('B', 'MULLER^JOHN'),
-      await storeNamed('C', { Alphabetic: 'van der Berg^Anna' }, '20230301'),
-      await storeNamed('D', { Alphabetic: 'Yamada^Tarou', Ideographic: '山田^太郎' }),
-      await storeNamed('E', { Alphabetic: 'Smith^Mullerina' }),
-      await storeNamed('F', { Alphabetic: 'Strauß^Ødegård' }),
-    ];
-  });
-
-  it('finds at every level exactly what reading the whole level finds, for wildcard, exact and fuzzy keys', async () => {
-    const cases: [key: string, fuzzy: boolean, expected: string[]][] = [
-      ['Mül*', false, ['A']],
-      ['MUL*', false, ['B']],
-      ['müller^hans', false, ['A']],
-      ['MULLER^JOHN', false, ['B']],
-      ['muller', true, ['A', 'B', 'E']],
-      ['MÜLL*', true, ['A', 'B', 'E']],
-      ['hans', true, ['A']],
-      ['berg', true, ['C']],
-      ['van der*', false, ['C']],
-      ['山田*', false, ['D']],
-      ['=山田^太郎', false, ['D']],
-      ['strauß', true, ['F']],
-      ['ØDEGARD', true, ['F']],
-      ['odegard', true, []], // Ø is a letter of its own, not O with a mark (NFD keeps it)
-      ['Strauss*', false, []],
-    ];
-    for (const level of LEVELS) {
-      for (const [key, fuzzy, expected] of cases) {
-        const prefix = personNameIndexPrefix(key, fuzzy)!;
-        expect(prefix, key).toBeDefined();
-        const viaName = await labels({ by: 'name', level, prefix }, corpus, key, fuzzy);
-        expect(viaName, `${level} ${key}`).toEqual(await labels({ by: 'level', level }, corpus, key, fuzzy));
-        expect(viaName, `${level} ${key}`).toEqual(expected);
-      }
-    }
-  });
-
-  it('reads only the entries with a term starting with the prefix, each once, within the date range', async () => {
-    for (const level of LEVELS) {
-      // E has 'mullerina' as its given name; A and B match 'mul' by family name.
-      expect(await labels({ by: 'name', level, prefix: 'mul' }, corpus)).toEqual(['A', 'B', 'E']);
-      expect(await labels({ by: 'name', level, prefix: 'van' }, corpus)).toEqual(['C']);
-      expect(await labels({ by: 'name', level, prefix: 'van', dateRange: { from: '20240101' } }, corpus)).toEqual([]);
-      expect(await labels({ by: 'name', level, prefix: 'van', dateRange: { to: '20230301' } }, corpus)).toEqual(['C']);
-    }
-  });
+describe("query by 'name': what the DynamoDB adapter adds (terms in ByLevel)", () => {
+  const LEVELS = NAME_LEVELS;
+  const storeNamed = (label: string, name: unknown) => storeNamedIn(index, label, name);
+  const labels = (q: IndexQuery, stored: readonly NamedStudy[]) => nameLabels(index, q, stored);
 
   it('reads more entries than one BatchGetItem takes', async () => {
     const [study, series] = [uid(), uid()];
