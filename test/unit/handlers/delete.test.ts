@@ -16,6 +16,7 @@ import { makeStudy } from '../../support/dicom-factory';
 import { MemoryBlobStore } from '../../support/memory-blobs';
 import { MemoryMetadataIndex } from '../../support/memory-index';
 import { storeInstances } from '../../support/seed';
+import { proxyEvent } from '../../support/proxy-event';
 
 const config = loadConfig({ BUCKET_NAME: 'bucket', TABLE_NAME: 'table' });
 let index: MemoryMetadataIndex;
@@ -41,20 +42,14 @@ beforeEach(async () => {
 
 function event(resource: string, pathParameters: Record<string, string>): APIGatewayProxyEvent {
   const path = resource.replace(/\{(\w+)\}/g, (_, name: string) => pathParameters[name]!);
-  return {
+  return proxyEvent({
+    method: 'DELETE',
     resource,
     path,
-    httpMethod: 'DELETE',
     headers: { Host: 'archive.example' },
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
     pathParameters,
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: { path, stage: 'prod' } as APIGatewayProxyEvent['requestContext'],
-  };
+    requestContext: { path, stage: 'prod' },
+  });
 }
 
 /** A Lambda context whose function has `remaining` milliseconds left. */

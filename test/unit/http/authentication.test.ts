@@ -10,6 +10,7 @@ import { operations as capabilities } from '../../../lambdas/handlers/capabiliti
 import { operations as store } from '../../../lambdas/handlers/store';
 import { dicomwebHandler } from '../../../lambdas/http/middleware';
 import type { ProxyResult } from '../../../lambdas/http/proxy';
+import { proxyEvent } from '../../support/proxy-event';
 
 const VIEWER = 'https://viewer.example.org';
 const TOKEN = 'unit-static-token';
@@ -21,20 +22,12 @@ function event(
   headers: Record<string, string>,
   authorizer?: Record<string, unknown>,
 ): APIGatewayProxyEvent {
-  return {
+  return proxyEvent({
+    method,
     resource,
-    path: resource,
-    httpMethod: method,
     headers: { Host: 'archive.example.org', 'X-Forwarded-Proto': 'https', ...headers },
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: { authorizer } as APIGatewayProxyEvent['requestContext'],
-  };
+    requestContext: { authorizer },
+  });
 }
 
 type Invoke = (e: APIGatewayProxyEvent) => Promise<ProxyResult>;

@@ -11,6 +11,7 @@ import { CorsOriginError, parseAllowedOrigins, preflightHeaders } from '../../..
 import { operations as capabilities } from '../../../lambdas/handlers/capabilities';
 import { dicomwebHandler } from '../../../lambdas/http/middleware';
 import type { ProxyResult } from '../../../lambdas/http/proxy';
+import { proxyEvent } from '../../support/proxy-event';
 
 const VIEWER = 'https://viewer.example.org';
 const config = loadConfig({
@@ -21,20 +22,7 @@ const config = loadConfig({
 });
 
 function event(method: string, resource: string, headers: Record<string, string>): APIGatewayProxyEvent {
-  return {
-    resource,
-    path: resource,
-    httpMethod: method,
-    headers: { Host: 'archive.example.org', 'X-Forwarded-Proto': 'https', ...headers },
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: {} as APIGatewayProxyEvent['requestContext'],
-  };
+  return proxyEvent({ method, resource, headers: { Host: 'archive.example.org', 'X-Forwarded-Proto': 'https', ...headers } });
 }
 
 const handler = dicomwebHandler('capabilities', capabilities, () => ({ config }));
