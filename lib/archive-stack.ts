@@ -8,7 +8,8 @@ import { authorizationFromContext, oidcSettingsFromContext, type ApiAuthorizatio
 import { ArchiveContextError } from './context-error';
 import { ApiClientsTable } from './constructs/clients-table';
 import { DicomwebApi } from './constructs/api';
-import { DimseGateway, dimseSettingsFromContext } from './constructs/dimse-gateway';
+import { DimseGateway } from './constructs/dimse-gateway';
+import { dimseSettingsFromContext } from './dimse-context';
 import { ArchiveLogs } from './constructs/logs';
 import { pascal, type FunctionNetwork } from './constructs/dicomweb-function';
 import { SendWorkflow, type DestinationEntry } from './constructs/send-workflow';
