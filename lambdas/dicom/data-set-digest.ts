@@ -53,24 +53,63 @@ export function dataSetDigest(part10: Uint8Array): string {
   const { transferSyntaxUID, metaEnd } = readFileMeta(part10, new ElementWalker(part10));
   const deflated = transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian;
   const dataSet = deflated ? inflateDataSet(part10.subarray(metaEnd)) : part10.subarray(metaEnd);
-  const hash = createHash('sha256');
+  const hash = new BufferedHash(createHash('sha256'));
   new Canonical(dataSet, hash).dataSet(0, dataSet.length, deflated ? EXPLICIT_LE : transferSyntaxEncoding(transferSyntaxUID));
-  return hash.digest('hex');
+  return hash.digest();
+}
+
+/** Bytes gathered before they are hashed: one hash update per few KB, not two per element. */
+const HASH_BUFFER_BYTES = 16 * 1024;
+
+/**
+ * A sha256 fed the canonical form's many small pieces (a tag and a length, a short value) through a
+ * buffer, and a long value directly: the same bytes in the same order, so the same digest, for a
+ * fraction of the calls (a hash update per element showed in profiles of STOW-RS).
+ */
+class BufferedHash {
+  private readonly buffer = Buffer.allocUnsafe(HASH_BUFFER_BYTES);
+  private filled = 0;
+  constructor(private readonly hash: Hash) {}
+
+  word(value: number): void {
+    if (this.filled + 4 > HASH_BUFFER_BYTES) this.flush();
+    this.buffer.writeUInt32LE(value >>> 0, this.filled);
+    this.filled += 4;
+  }
+
+  update(bytes: Uint8Array): void {
+    if (bytes.length > HASH_BUFFER_BYTES / 4) {
+      this.flush();
+      this.hash.update(bytes);
+      return;
+    }
+    if (this.filled + bytes.length > HASH_BUFFER_BYTES) this.flush();
+    this.buffer.set(bytes, this.filled);
+    this.filled += bytes.length;
+  }
+
+  digest(): string {
+    this.flush();
+    return this.hash.digest('hex');
+  }
+
+  private flush(): void {
+    if (this.filled > 0) this.hash.update(this.buffer.subarray(0, this.filled));
+    this.filled = 0;
+  }
 }
 
 class Canonical {
   private readonly walker: ElementWalker;
   constructor(
     private readonly bytes: Uint8Array,
-    private readonly hash: Hash,
+    private readonly hash: BufferedHash,
   ) {
     this.walker = new ElementWalker(bytes);
   }
 
   private words(...values: number[]): void {
-    const out = Buffer.alloc(4 * values.length);
-    values.forEach((v, i) => out.writeUInt32LE(v >>> 0, 4 * i));
-    this.hash.update(out);
+    for (const v of values) this.hash.word(v);
   }
 
   dataSet(pos: number, end: number, enc: Encoding): void {

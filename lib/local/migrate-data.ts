@@ -153,7 +153,7 @@ export async function migrateEmulatorData(opts: MigrateOptions): Promise<Migrate
     for (const f of failed) log(`  not migrated: ${f.key}: ${f.reason}`);
     return report;
   } finally {
-    engine.close();
+    await engine.close();
     aws.s3.destroy();
     aws.dynamodb.destroy();
     await emulators.close();

@@ -15,6 +15,7 @@ import { CLIENTS_MIGRATIONS, SqliteClientStore } from './sqlite-clients';
 import { openIndexDatabase, SqliteMetadataIndex } from './sqlite-index';
 import { SqliteNpiIndex } from './sqlite-npi-index';
 import { SEND_REQUESTS_MIGRATIONS, SqliteSendRequestStore } from './sqlite-send-requests';
+import { WalCheckpointer } from './wal-checkpointer';
 
 /** The files of the local engine's layout under the data directory. */
 export const LOCAL_ENGINE_FILES = {
@@ -26,7 +27,7 @@ export const LOCAL_ENGINE_FILES = {
 
 export interface OpenedLocalEngine extends LocalEngine {
   /** Closes the databases opened (checkpointing their WAL); the engine is not used afterwards. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Opens the local engine under `dataDir` (absolute; created when missing). */
@@ -39,7 +40,13 @@ export async function openLocalEngine(dataDir: string): Promise<OpenedLocalEngin
     return () => (value ??= open());
   };
   const remember = (db: SqliteDatabase) => (opened.push(db), db);
-  const indexDb = once(() => remember(openIndexDatabase(file(LOCAL_ENGINE_FILES.index))));
+  let checkpointer: WalCheckpointer | undefined;
+  const indexDb = once(() => {
+    const db = remember(openIndexDatabase(file(LOCAL_ENGINE_FILES.index)));
+    // The index takes a commit per stored instance: its checkpoints run off the event loop.
+    checkpointer = WalCheckpointer.start(db);
+    return db;
+  });
   const sendsDb = once(() => remember(openSqlite(file(LOCAL_ENGINE_FILES.sends), SEND_REQUESTS_MIGRATIONS)));
   const clientsDb = once(() => remember(openSqlite(file(LOCAL_ENGINE_FILES.clients), CLIENTS_MIGRATIONS)));
   const index = once((): MetadataIndex => new SqliteMetadataIndex(indexDb()));
@@ -53,7 +60,8 @@ export async function openLocalEngine(dataDir: string): Promise<OpenedLocalEngin
     npiIndex: npi,
     sendRequestStore: sends,
     clientStore: clients,
-    close: () => {
+    close: async () => {
+      await checkpointer?.close();
       for (const db of opened.splice(0)) closeSqlite(db);
     },
   };

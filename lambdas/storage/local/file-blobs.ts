@@ -20,6 +20,7 @@ import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 
 import { dirname, join, relative, sep } from 'node:path';
 import { InvalidKeySegmentError, StorageUnavailableError } from '../errors';
 import type { BlobStore } from '../ports';
+import { GroupSync } from './group-sync';
 
 export interface FileBlobStoreOptions {
   /** fsync files and directories so that an acknowledged put survives a power cut (default true). */
@@ -33,10 +34,23 @@ const DEFAULT_CHUNK_SIZE = 256 * 1024;
 /** Temporary files of interrupted puts: `.{object name}.{16 hex digits}.tmp`, beside their object. */
 const TEMPORARY_FILE = /^\..*\.[0-9a-f]{16}\.tmp$/;
 
-/** The name of a put's temporary file beside the object file `path`. */
+/** This process's half of the temporary files' 16 hex digits; a counter gives the other half. */
+const PROCESS_TAG = randomBytes(4).toString('hex');
+let temporaryCount = 0;
+
+/**
+ * The name of a put's temporary file beside the object file `path`: unique in this process by its
+ * counter and among processes by PROCESS_TAG (random, drawn once: a random draw per put showed in
+ * profiles of STOW-RS).
+ */
 export function temporaryPath(path: string): string {
-  return join(dirname(path), `.${path.slice(dirname(path).length + 1)}.${randomBytes(8).toString('hex')}.tmp`);
+  temporaryCount = (temporaryCount + 1) >>> 0;
+  const suffix = `${PROCESS_TAG}${temporaryCount.toString(16).padStart(8, '0')}`;
+  return join(dirname(path), `.${path.slice(dirname(path).length + 1)}.${suffix}.tmp`);
 }
+
+/** Most directories remembered as existing (KNOWN_DIRECTORIES); beyond it the memory starts again. */
+const KNOWN_DIRECTORIES_MAX = 4096;
 
 /** fs errors that say "try again later" (a full disk, too many open files), not "this is wrong". */
 const TRANSIENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY']);
@@ -46,6 +60,16 @@ export class FileBlobStore implements BlobStore {
   private readonly chunkSize: number;
   /** Temporary files of puts under way in this process, which a sweep leaves alone. */
   private readonly writing = new Set<string>();
+  /**
+   * Directories this store made or found, each settled once it exists and the entries of the
+   * directories its mkdir created are durable, so that a put into a series' directory, the common
+   * case, skips mkdir, and a put racing the one that creates a directory waits for that creation's
+   * fsyncs. Deleting never removes directories; one removed behind the store's back makes the put's
+   * open fail with ENOENT, and the put then makes it again.
+   */
+  private readonly knownDirectories = new Map<string, Promise<void>>();
+  /** The group sync of each directory being synced (syncDirectory). */
+  private readonly directorySyncs = new Map<string, GroupSync>();
 
   /** `root`: the directory holding the objects (created by the first put when missing). */
   constructor(
@@ -70,16 +94,25 @@ export class FileBlobStore implements BlobStore {
     const temporary = temporaryPath(path);
     this.writing.add(temporary);
     try {
-      const created = await fsCall(() => mkdir(dir, { recursive: true }));
-      const file = await fsCall(() => open(temporary, 'wx'));
+      let file: FileHandle;
+      try {
+        await this.directoryReady(dir);
+        file = await fsCall(() => open(temporary, 'wx'));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        this.knownDirectories.delete(dir);
+        await this.directoryReady(dir);
+        file = await fsCall(() => open(temporary, 'wx'));
+      }
       try {
         await fsCall(() => file.writeFile(body));
-        if (this.fsync) await fsCall(() => file.sync());
+        // fdatasync: the data and the size that reads it back; the times are not needed (fdatasync(2)).
+        if (this.fsync) await fsCall(() => file.datasync());
       } finally {
         await file.close();
       }
       await fsCall(() => rename(temporary, path));
-      if (this.fsync) await this.syncDirectories(dir, created);
+      if (this.fsync) await this.syncDirectory(dir);
     } catch (error) {
       await unlink(temporary).catch(() => undefined);
       throw error;
@@ -206,22 +239,51 @@ export class FileBlobStore implements BlobStore {
   }
 
   /**
-   * fsync of the object's directory (its new entry) and, when the put created directories (`created`,
-   * the first of them, as mkdir answers), of each created directory's parent, from the top down.
+   * Settles once `dir` exists, and with `fsync` once the entries of the directories its mkdir
+   * created are durable: each created directory's entry in its parent, from the top down.
    */
-  private async syncDirectories(dir: string, created: string | undefined): Promise<void> {
-    const dirs = [dir];
-    if (created !== undefined) {
-      for (let d = dir; d.length >= created.length && d !== dirname(d); d = dirname(d)) dirs.push(dirname(d));
+  private directoryReady(dir: string): Promise<void> {
+    let ready = this.knownDirectories.get(dir);
+    if (ready) return ready;
+    ready = (async () => {
+      const created = await fsCall(() => mkdir(dir, { recursive: true }));
+      if (!this.fsync || created === undefined) return;
+      const parents: string[] = [];
+      for (let d = dir; d.length >= created.length && d !== dirname(d); d = dirname(d)) parents.push(dirname(d));
+      for (const d of parents.reverse()) await this.syncDirectory(d);
+    })();
+    if (this.knownDirectories.size >= KNOWN_DIRECTORIES_MAX) this.knownDirectories.clear();
+    this.knownDirectories.set(dir, ready);
+    // A failed mkdir is not remembered: the next put tries again.
+    ready.catch(() => {
+      if (this.knownDirectories.get(dir) === ready) this.knownDirectories.delete(dir);
+    });
+    return ready;
+  }
+
+  /**
+   * fsync of a directory, shared by the puts that need one at once (group-sync.ts): the instances of
+   * a series share their directory, so concurrent puts of a Store request pay about one directory
+   * fsync between them rather than one each. Idle groups are dropped, so the map holds only the
+   * directories being synced.
+   */
+  private async syncDirectory(dir: string): Promise<void> {
+    let group = this.directorySyncs.get(dir);
+    if (!group) this.directorySyncs.set(dir, (group = new GroupSync(() => syncDirectoryOnce(dir))));
+    try {
+      await group.sync();
+    } finally {
+      if (group.idle && this.directorySyncs.get(dir) === group) this.directorySyncs.delete(dir);
     }
-    for (const d of dirs.reverse()) {
-      const handle = await fsCall(() => open(d, constants.O_RDONLY));
-      try {
-        await fsCall(() => handle.sync());
-      } finally {
-        await handle.close();
-      }
-    }
+  }
+}
+
+async function syncDirectoryOnce(dir: string): Promise<void> {
+  const handle = await fsCall(() => open(dir, constants.O_RDONLY));
+  try {
+    await fsCall(() => handle.sync());
+  } finally {
+    await handle.close();
   }
 }
 

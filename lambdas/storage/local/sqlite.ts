@@ -8,6 +8,9 @@ import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageUnavailableError } from '../errors';
+import { GroupSync } from './group-sync';
+
+export { GroupSync } from './group-sync';
 
 export type SqliteDatabase = Database.Database;
 
@@ -89,29 +92,6 @@ export function commitsDurable(db: SqliteDatabase): Promise<void> {
     walSyncs.set(db, (group = synced ? null : new GroupSync(() => syncFile(`${db.name}-wal`))));
   }
   return group ? group.sync() : Promise.resolve();
-}
-
-/**
- * Coalesces syncs: a caller arriving while one runs (which may have started before its commit) waits
- * for the next, which every such caller shares.
- */
-export class GroupSync {
-  private running?: Promise<void>;
-  private next?: Promise<void>;
-  constructor(private readonly syncOnce: () => Promise<void>) {}
-
-  sync(): Promise<void> {
-    if (!this.running) {
-      this.running = this.syncOnce().finally(() => (this.running = undefined));
-      return this.running;
-    }
-    return (this.next ??= this.running
-      .catch(() => undefined)
-      .then(() => {
-        this.next = undefined;
-        return this.sync();
-      }));
-  }
 }
 
 /** Each connection's group sync; null for one that syncs at every commit itself. */

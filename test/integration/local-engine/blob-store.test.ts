@@ -85,26 +85,72 @@ describe('FileBlobStore on a directory', () => {
     }
   });
 
-  it('fsyncs the file, its directory and the parent of each directory a put created; nothing without fsync', async () => {
+  it('fdatasyncs the file, fsyncs its directory and the parent of each directory a put created; nothing without fsync', async () => {
     const root = join(dir, 'fsync');
+    await mkdir(root, { recursive: true });
+    const probe = await open(join(root, 'probe'), 'w');
+    const FileHandle = Object.getPrototypeOf(probe) as { sync(): Promise<void>; datasync(): Promise<void> };
+    await probe.close();
+    const sync = vi.spyOn(FileHandle, 'sync');
+    const datasync = vi.spyOn(FileHandle, 'datasync');
+    try {
+      // studies/, 1.2/ and series/ are new: root, studies and 1.2 gain an entry, series its file.
+      await new FileBlobStore(root).put('studies/1.2/series/x.dcm', bytes(10), 'application/dicom');
+      expect(datasync).toHaveBeenCalledTimes(1);
+      expect(sync).toHaveBeenCalledTimes(4);
+      sync.mockClear();
+      datasync.mockClear();
+      await new FileBlobStore(root).put('studies/1.2/series/y.dcm', bytes(10), 'application/dicom');
+      expect(datasync).toHaveBeenCalledTimes(1);
+      expect(sync).toHaveBeenCalledTimes(1);
+      sync.mockClear();
+      datasync.mockClear();
+      await new FileBlobStore(root, { fsync: false }).put('studies/1.3/series/z.dcm', bytes(10), 'application/dicom');
+      expect(sync).not.toHaveBeenCalled();
+      expect(datasync).not.toHaveBeenCalled();
+    } finally {
+      sync.mockRestore();
+      datasync.mockRestore();
+    }
+  });
+
+  it('shares directory fsyncs among concurrent puts, none settling before a directory fsync has ended', async () => {
+    const root = join(dir, 'group');
     await mkdir(root, { recursive: true });
     const probe = await open(join(root, 'probe'), 'w');
     const FileHandle = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
     await probe.close();
-    const sync = vi.spyOn(FileHandle, 'sync');
+    const store = new FileBlobStore(root);
+    await store.put('s/first', bytes(1), 'text/plain'); // the directory exists and is known
+    const events: string[] = [];
+    const original = FileHandle.sync;
+    const sync = vi.spyOn(FileHandle, 'sync').mockImplementation(async function (this: unknown) {
+      events.push('sync-start');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await original.call(this);
+      events.push('sync-end');
+    });
     try {
-      // studies/, 1.2/ and series/ are new: root, studies and 1.2 gain an entry, series its file.
-      await new FileBlobStore(root).put('studies/1.2/series/x.dcm', bytes(10), 'application/dicom');
-      expect(sync).toHaveBeenCalledTimes(1 + 4);
-      sync.mockClear();
-      await new FileBlobStore(root).put('studies/1.2/series/y.dcm', bytes(10), 'application/dicom');
-      expect(sync).toHaveBeenCalledTimes(1 + 1);
-      sync.mockClear();
-      await new FileBlobStore(root, { fsync: false }).put('studies/1.3/series/z.dcm', bytes(10), 'application/dicom');
-      expect(sync).not.toHaveBeenCalled();
+      const puts = Array.from({ length: 16 }, (_, i) => store.put(`s/o${i}`, bytes(100), 'text/plain').then(() => events.push(`put-${i}`)));
+      await Promise.all(puts);
+      // Fewer directory fsyncs than puts: concurrent ones joined a sync.
+      expect(sync.mock.calls.length).toBeLessThan(16);
+      expect(sync.mock.calls.length).toBeGreaterThan(0);
+      // No put settles before some directory fsync has ended.
+      expect(events.findIndex((e) => e.startsWith('put-'))).toBeGreaterThan(events.indexOf('sync-end'));
+      for (let i = 0; i < 16; i++) expect(Buffer.from((await store.get(`s/o${i}`))!).equals(bytes(100))).toBe(true);
     } finally {
       sync.mockRestore();
     }
+  });
+
+  it('makes a directory removed behind its back again', async () => {
+    const root = join(dir, 'removed');
+    const store = await FileBlobStore.open(root);
+    await store.put('a/b/c', bytes(3), 'text/plain');
+    await rm(join(root, 'a'), { recursive: true });
+    await store.put('a/b/d', bytes(4), 'text/plain');
+    expect(Buffer.from((await store.get('a/b/d'))!).equals(bytes(4))).toBe(true);
   });
 
   it('deletes many keys, ignoring missing ones', async () => {

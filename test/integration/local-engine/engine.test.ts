@@ -33,7 +33,7 @@ describe('openLocalEngine', () => {
       expect(existsSync(path.join(dir, 'sends.sqlite'))).toBe(true);
       expect(existsSync(path.join(dir, 'clients.sqlite'))).toBe(true);
     } finally {
-      engine.close();
+      await engine.close();
     }
   });
 

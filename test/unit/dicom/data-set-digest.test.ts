@@ -159,3 +159,17 @@ dcmtkSuite('dataSetDigest of the re-encodings dcmtk makes (dcmconv)', () => {
     expect(dataSetDigest(await convert('big.dcm', ['+tb']))).not.toBe(digest);
   });
 });
+
+describe('dataSetDigest of the committed fixtures', () => {
+  // Entries keep the digest their store computed (InstanceObject.datasetDigest): the canonical form
+  // may be computed differently, never changed, or every re-sent instance stored before would be
+  // refused as other content.
+  it.each([
+    ['ct-explicit-le.dcm', 'a6cba4cc3d064d5449e75c1273234fe1126b744a33d691ed299774db49c84388'],
+    ['mr-implicit-le.dcm', '1da2aab4a571bcb2a3effccd61a225eba3295785fb267f728eb9d78514d686fc'],
+    ['us-multiframe-jpeg.dcm', 'a88773d6b4717d78489068af03418f879389265e853b8f350a0290aa7174d7af'],
+  ])('%s keeps the digest stored entries carry', async (name, expected) => {
+    const bytes = await readFile(path.join(__dirname, '../../fixtures', name));
+    expect(dataSetDigest(bytes)).toBe(expected);
+  });
+});
