@@ -28,22 +28,18 @@
  * cannot see: the same SOP Instance UID under another study or series (PS3.3 C.12.1.1.1, one UID
  * names one instance across the archive; Failure Reason 0111), and it spares a duplicate's S3 puts.
  */
-import { frameCountOf } from '../dicom/frames/frame-numbers';
-import { frameOffsetsOf } from '../dicom/frames/frame-offsets';
-import { toDicomJson } from '../dicom/json';
-import { Part10Error, readPart10, type ParsedInstance, type ReadPart10Options } from '../dicom/part10';
-import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
 import type { RequestBody } from './messages';
-import { instanceMetadataKey, instanceObjectKey, objectVersion } from '../storage/keys';
-import type { BlobStore, IndexEntry, InstanceObject, InstanceKey, MetadataIndex } from '../storage/ports';
+import type { BlobStore, IndexEntry, InstanceKey, MetadataIndex } from '../storage/ports';
 import type { DicomJson } from '../dicom/json';
 import { BadRequestError } from './errors';
-import { buildIndexEntries } from './index-entries';
 import { FailureReason } from './status-codes';
-import { contentDigests, holdsSameDataSet, type ContentDigests } from './stored-content';
+import { holdsSameDataSet } from './stored-content';
+import { prepareInstance, type Failed, type InstancePreparer, type InstanceUids, type PreparedInstance } from './store-prepare';
 import { storeRequestParts } from './store-request';
-import { absolute, bulkDataPath, instancePath } from './uris';
+import { absolute, instancePath } from './uris';
+
+export type { Failed } from './store-prepare';
 
 const DICOM = 'application/dicom';
 
@@ -71,12 +67,6 @@ export interface Referenced {
   readonly retrieveUrl: string;
   readonly warningReason?: number;
 }
-export interface Failed {
-  readonly sopClassUID: string;
-  readonly sopInstanceUID: string;
-  readonly failureReason: number;
-}
-
 export interface StoreResult {
   /** 200 all stored; 202 some failed or carry warnings; 409 none stored (PS3.18 10.5.3.1). */
   readonly status: 200 | 202 | 409;
@@ -164,11 +154,17 @@ const STORE_CONCURRENCY = 4;
 export class StoreService {
   private readonly inFlight = new Map<string, Promise<unknown>>();
 
+  /** Where instances are read and prepared (store-prepare.ts): inline unless another preparer is given. */
+  private readonly prepare: InstancePreparer;
+
   constructor(
     private readonly index: MetadataIndex,
     private readonly blobs: BlobStore,
     private readonly opts: { readonly bulkDataThreshold: number; readonly maxRequestBytes: number },
-  ) {}
+    prepare?: InstancePreparer,
+  ) {
+    this.prepare = prepare ?? (async (part10) => prepareInstance(part10, opts.bulkDataThreshold));
+  }
 
   /** Store Instances, PS3.18 10.5. */
   async storeInstances(req: StoreRequest): Promise<StoreResult> {
@@ -201,10 +197,10 @@ export class StoreService {
    * PS3.2 J.4.2 instead of throwing for what the instance holds.
    */
   async storeInstance(part10: Uint8Array, target: StoreTarget): Promise<StoreOutcome> {
-    const read = readInstance(part10, { patientInstance: true, bulkDataAbove: this.opts.bulkDataThreshold });
-    if ('failed' in read) return read;
-    const { instance, digests } = read;
-    const { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID } = instance;
+    const preparation = await this.prepare(part10);
+    if ('failed' in preparation) return preparation;
+    const instance = preparation.prepared;
+    const { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID, digests, entries } = instance;
     const fail = (failureReason: number): StoreOutcome => ({ failed: { sopClassUID, sopInstanceUID, failureReason } });
 
     // PS3.18 10.5.1.1: instances of POST /studies/{study} must belong to that study.
@@ -225,41 +221,20 @@ export class StoreService {
         // An identical re-store succeeds without writing anything again: the first file stays.
         return (await sameInstance(existing)) ? referenced(instance, target.baseUrl) : fail(DuplicateSOPInstance);
       }
-
-      const version = objectVersion(digests.digest);
-      const objectKey = instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID, version);
-      const metadataKey = instanceMetadataKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID, version);
-      const metadata = toDicomJson(instance.dict, {
-        bulkDataThreshold: this.opts.bulkDataThreshold,
-        bulkDataUri: (tagPath) => bulkDataPath(studyInstanceUID, seriesInstanceUID, sopInstanceUID, tagPath),
-      });
-      // Frames of compressed Pixel Data without an offset table, read by range when retrieved.
-      const frameOffsets = frameOffsetsOf(part10, instance);
-      const object: InstanceObject = {
-        sopClassUID,
-        transferSyntaxUID: instance.transferSyntaxUID,
-        objectKey,
-        metadataKey,
-        size: part10.byteLength,
-        ...digests,
-        numberOfFrames: numberOfFramesOf(metadata),
-        ...(frameOffsets && { frameOffsets }),
-      };
-      const entries = buildIndexEntries(metadata, object);
+      const { objectKey, metadataKey } = entries.instance.instance!;
 
       // A study or series being deleted takes no instance until its Delete has ended (delete.ts).
       if (await this.ensureStudyAndSeries(entries, target.ensured, target.bookkeeping)) return fail(FailureReason.ProcessingFailure);
       // Both objects are in S3 before the instance entry names them.
       await Promise.all([
         this.blobs.put(objectKey, part10, DICOM),
-        this.blobs.put(metadataKey, Buffer.from(JSON.stringify(metadata)), 'application/dicom+json'),
+        this.blobs.put(metadataKey, Buffer.from(instance.metadataJson), 'application/dicom+json'),
       ]);
 
       const put = await this.index.putInstance(entries.instance);
       if (put.outcome === 'created') {
-        const modality = metadata[Tag.Modality]?.Value?.[0];
         const bookkeeping = target.bookkeeping ?? new StoreBookkeeping();
-        bookkeeping.add({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, typeof modality === 'string' ? modality : undefined);
+        bookkeeping.add({ studyInstanceUID, seriesInstanceUID, sopInstanceUID }, instance.modality);
         if (!target.bookkeeping) await bookkeeping.flush(this.index);
         return referenced(instance, target.baseUrl);
       }
@@ -278,7 +253,7 @@ export class StoreService {
    * and nothing written, when the study or series is being deleted.
    */
   private ensureStudyAndSeries(
-    entries: ReturnType<typeof buildIndexEntries>,
+    entries: PreparedInstance['entries'],
     ensured?: Map<string, Promise<boolean>>,
     bookkeeping?: StoreBookkeeping,
   ): Promise<boolean> {
@@ -338,50 +313,7 @@ export class StoreService {
   }
 }
 
-/**
- * Reads one instance of a Store request and checks what identifies it (PS3.18 10.5.2, PS3.4 B.4.1,
- * PS3.10 7.1): the SOP Class and Instance UIDs, and for a patient instance the Study and Series
- * Instance UIDs, which a Non-Patient Instance (PS3.18 12) does not have. A problem is the Failure
- * Reason of PS3.2 J.4.2, never a throw.
- */
-export function readInstance(
-  part10: Uint8Array,
-  opts: { readonly patientInstance: boolean } & ReadPart10Options,
-): { readonly instance: ParsedInstance; readonly digests: ContentDigests } | { readonly failed: Failed } {
-  let instance: ParsedInstance;
-  let digests: ContentDigests;
-  try {
-    instance = readPart10(part10, { bulkDataAbove: opts.bulkDataAbove });
-    digests = contentDigests(part10);
-  } catch (error) {
-    if (error instanceof Part10Error) {
-      return { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
-    }
-    throw error;
-  }
-  const { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID } = instance;
-  const fail = (failureReason: number) => ({ failed: { sopClassUID, sopInstanceUID, failureReason } });
-
-  // PS3.18 10.5.2 / PS3.4 B.4.1: the identifying attributes must be present and well formed.
-  const identifying = opts.patientInstance
-    ? [sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID]
-    : [sopClassUID, sopInstanceUID];
-  for (const uid of identifying) {
-    if (uid === '') return fail(FailureReason.DataSetDoesNotMatchSOPClass);
-    if (!isValidUid(uid)) return fail(FailureReason.CannotUnderstand);
-  }
-  if (!isValidUid(instance.transferSyntaxUID)) return fail(FailureReason.ReferencedTransferSyntaxNotSupported);
-  // PS3.10 7.1: the File Meta Information must describe the data set it carries.
-  if (
-    (instance.mediaStorageSOPInstanceUID && instance.mediaStorageSOPInstanceUID !== sopInstanceUID) ||
-    (instance.mediaStorageSOPClassUID && instance.mediaStorageSOPClassUID !== sopClassUID)
-  ) {
-    return fail(FailureReason.DataSetDoesNotMatchSOPClass);
-  }
-  return { instance, digests };
-}
-
-function referenced(instance: ParsedInstance, baseUrl: string): StoreOutcome {
+function referenced(instance: InstanceUids, baseUrl: string): StoreOutcome {
   return {
     referenced: {
       sopClassUID: instance.sopClassUID,
@@ -389,10 +321,4 @@ function referenced(instance: ParsedInstance, baseUrl: string): StoreOutcome {
       retrieveUrl: absolute(baseUrl, instancePath(instance.studyInstanceUID, instance.seriesInstanceUID, instance.sopInstanceUID)),
     },
   };
-}
-
-/** The frames of the instance the index keeps: frameCountOf with Pixel Data, 0 without. */
-function numberOfFramesOf(metadata: DicomJson): number {
-  if (!PIXEL_DATA_TAGS.some((tag) => metadata[tag])) return 0;
-  return frameCountOf(metadata[Tag.NumberOfFrames]?.Value?.[0]);
 }
