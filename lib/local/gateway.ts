@@ -36,7 +36,8 @@ export interface GatewayOptions {
   /**
    * Hands each handler the request body as it arrives (the local engine), rather than whole and
    * base64-encoded in the event as API Gateway does (the emulators' path, which keeps the cloud's
-   * limits). The limit then applies as the body is read: 413 with the same Status Report.
+   * limits). The limit then applies as the body is read: 413 with the same Status Report. The
+   * function's timeout then also covers receiving the body, which API Gateway would have received first.
    */
   readonly streamRequestBodies?: boolean;
   /** Function and integration timeouts replacing the route table's (./lambda-limits.ts). */
@@ -281,12 +282,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     try {
       invocation = await invokeWithinLimits(group, opts.handlers[group], event, opts.timeouts);
     } catch (error) {
+      after(false);
       if (!(error instanceof GatewayFailure)) throw error;
       // What the function's log would say in AWS; no request data.
       console.error(JSON.stringify({ level: 'error', gateway: error.reason, group, status: error.status }));
       const result = error.result();
       cors(result.headers);
-      after(false);
       return writeResult(res, result);
     }
     after(true);

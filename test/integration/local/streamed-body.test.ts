@@ -139,6 +139,36 @@ describe('a STOW-RS body streamed to the local engine', () => {
     expect(after.status).toBeLessThan(300);
   });
 
+  it('drops the rest of a body answered before it was read, and serves the next request on the connection', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const post = (contentType: string, body: Buffer) =>
+        new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
+          const req = http.request(`${archive.url}/studies`, { method: 'POST', agent, headers: { 'Content-Type': contentType } });
+          req.on('response', (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      // Malformed at the first part (its headers never end): answered 400 with most of the body unread.
+      const malformed = Buffer.concat([
+        Buffer.from(`--${BOUNDARY}\r\nContent-Type: application/dicom\r\n--${BOUNDARY}\r\n\r\n`),
+        Buffer.alloc(300_000, 0x61),
+        Buffer.from(`\r\n--${BOUNDARY}--\r\n`),
+      ]);
+      const refused = await post(CONTENT_TYPE, malformed);
+      expect(refused.status).toBe(400);
+      const file = makeInstance();
+      const stored = await post(CONTENT_TYPE, stowBody([file], BOUNDARY).body);
+      expect(stored.status).toBe(200);
+      expect(stored.socket).toBe(refused.socket);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('answers 202 with Failure Reason C000 for a body found malformed after a stored part', async () => {
     const file = makeInstance();
     const { body } = stowBody([file], BOUNDARY);
