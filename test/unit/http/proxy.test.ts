@@ -1,7 +1,9 @@
 /** Unit: the proxy event's body as the handlers read it (lambdas/http/proxy.ts). */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { eventBody } from '../../../lambdas/http/proxy';
+import { bodyOf } from '../../../lambdas/dicomweb/messages';
+import { eventBody, toDicomwebRequest, withStreamedBody } from '../../../lambdas/http/proxy';
+import { proxyEvent } from '../../support/proxy-event';
 
 async function all(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
@@ -31,5 +33,18 @@ describe('eventBody', () => {
     expect((await concat(text.chunks())).toString('utf8')).toBe('{"é":1}');
     const none = eventBody({ body: null, isBase64Encoded: false });
     expect([none.byteLength, (await all(none.chunks())).length]).toEqual([0, 0]);
+  });
+
+  it("reads the embedded gateway's streamed body when the event carries one, also in a copy of the event", async () => {
+    const streamed = bodyOf(Buffer.from('streamed'));
+    const event = withStreamedBody(
+      { ...proxyEvent({ method: 'POST', resource: '/studies' }), body: 'aWdub3JlZA==', isBase64Encoded: true },
+      streamed,
+    );
+    expect([event.body, event.isBase64Encoded]).toEqual([null, false]);
+    expect(eventBody(event)).toBe(streamed);
+    expect(toDicomwebRequest({ ...event }).body).toBe(streamed);
+    // An event as API Gateway sends it (JSON) never carries it.
+    expect((await concat(eventBody(JSON.parse(JSON.stringify(event))).chunks())).length).toBe(0);
   });
 });
