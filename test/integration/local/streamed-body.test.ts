@@ -65,7 +65,7 @@ async function dataFiles(): Promise<string[]> {
   return (await readdir(archive.dataDir, { recursive: true })).map(String);
 }
 
-describe('a STOW-RS body streamed to the local engine', () => {
+describe('a request body streamed to the local engine', () => {
   it('stores every instance of a body sent slowly in small chunks, a boundary split across two of them', async () => {
     const files = [1, 2, 3].map((n) => makeInstance({ instanceNumber: n, approximateBytes: 20_000 }));
     const { body } = stowBody(files, BOUNDARY);
@@ -167,6 +167,29 @@ describe('a STOW-RS body streamed to the local engine', () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  it('tells an empty body without Content-Length from a payload: a Send request with one is refused, without one is not', async () => {
+    const send = (payload: string) =>
+      new Promise<Answer>((resolve, reject) => {
+        const req = http.request(`${archive.url}/studies/send-requests/2.25.1?destination=nowhere&StudyInstanceUID=1.2.3`, {
+          method: 'POST',
+          headers: { Accept: 'application/dicom+json', 'Transfer-Encoding': 'chunked' },
+        });
+        req.on('response', (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        });
+        req.on('error', reject);
+        req.end(payload);
+      });
+    const withPayload = await send('{}');
+    expect(withPayload.status).toBe(400);
+    expect(withPayload.body).toMatch(/no payload/);
+    const empty = await send('');
+    expect(empty.status).toBeLessThan(500);
+    expect(empty.body).not.toMatch(/no payload/);
   });
 
   it('answers 202 with Failure Reason C000 for a body found malformed after a stored part', async () => {
