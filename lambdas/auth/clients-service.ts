@@ -6,7 +6,7 @@
 import { parseMediaType } from '../dicom/multipart';
 import { mediaRangeMatches, parseAccept } from '../dicomweb/accept';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../dicomweb/errors';
-import { MediaType, type DicomwebResponse, type RequestBody } from '../dicomweb/messages';
+import { MediaType, wholeBody, type DicomwebResponse, type RequestBody } from '../dicomweb/messages';
 import { AlreadyExistsError } from '../storage/errors';
 import type { ApiClient, ClientStore } from '../storage/ports';
 import { hashSecret, newApiKey, type ApiKey } from './api-keys';
@@ -53,7 +53,7 @@ export class ClientsService {
   /** 201 with the client and its key; the key is not kept and cannot be shown again. */
   async add(req: AddClientRequest): Promise<DicomwebResponse> {
     negotiateJson(req.accept);
-    const { name, scopes } = parseAddRequest(req.contentType, readBody(req.body));
+    const { name, scopes } = parseAddRequest(req.contentType, await readBody(req.body));
     const createdAt = this.now().toISOString();
     for (let attempt = 1; ; attempt++) {
       const key = this.newKey();
@@ -101,11 +101,12 @@ function negotiateJson(accept: string | undefined): void {
   throw new NotAcceptableError(`the admin routes answer ${MediaType.Json} only`, [{ target: 'Accept', message: accept ?? '' }]);
 }
 
-function readBody(body: RequestBody): Uint8Array {
-  if (body.byteLength > MAX_ADD_REQUEST_BYTES) {
-    throw new PayloadTooLargeError(`an add client request is at most ${MAX_ADD_REQUEST_BYTES} bytes`);
-  }
-  return Buffer.concat([...body.chunks()]);
+function readBody(body: RequestBody): Promise<Uint8Array> {
+  return wholeBody(
+    body,
+    MAX_ADD_REQUEST_BYTES,
+    () => new PayloadTooLargeError(`an add client request is at most ${MAX_ADD_REQUEST_BYTES} bytes`),
+  );
 }
 
 /** `{"name": "...", "scopes": "read,write"}` (scopes also as an array of names). */

@@ -6,25 +6,49 @@
 import type { StatusReportDetail } from './errors';
 
 /**
- * A request body, decoded as it is read: Lambda hands a binary body over base64-encoded in the event,
- * and a Store request is read part by part (lambdas/dicomweb/store.ts), so it is never whole in memory
- * a second time.
+ * A request body, read as it is consumed: Lambda hands a binary body over base64-encoded in the event,
+ * decoded a slice at a time; the embedded gateway on the local engine hands over the connection's
+ * stream itself (lambdas/http/proxy.ts). A Store request is read part by part (./store-request.ts),
+ * so the body is never whole in memory a second time.
  */
 export interface RequestBody {
-  /** Decoded size in bytes, known before any decoding. */
-  readonly byteLength: number;
-  /** The decoded bytes in order, a chunk at a time; each call reads the body from its start. */
-  chunks(): Iterable<Uint8Array>;
+  /**
+   * Size in bytes, known before any reading; undefined for a streamed body sent without Content-Length
+   * (chunked transfer coding), never for an empty one.
+   */
+  readonly byteLength: number | undefined;
+  /**
+   * The bytes in order, a chunk at a time. A streamed body is read once, as it arrives: a second call
+   * throws. Reading fails with the 413 of a body passing the request limit, or a 400 when the client
+   * ends the request before its body is complete.
+   */
+  chunks(): AsyncIterable<Uint8Array>;
 }
 
 /** A request body already in memory (tests, callers other than the proxy integration). */
 export function bodyOf(bytes: Uint8Array): RequestBody {
   return {
     byteLength: bytes.byteLength,
-    *chunks() {
+    async *chunks() {
       if (bytes.byteLength > 0) yield bytes;
     },
   };
+}
+
+/**
+ * The whole body in one buffer, for the small JSON bodies of the admin routes: `tooLarge` is thrown
+ * as soon as the size, declared or counted, passes `limit`.
+ */
+export async function wholeBody(body: RequestBody, limit: number, tooLarge: () => Error): Promise<Buffer> {
+  if (body.byteLength !== undefined && body.byteLength > limit) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body.chunks()) {
+    size += chunk.byteLength;
+    if (size > limit) throw tooLarge();
+    chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  }
+  return Buffer.concat(chunks);
 }
 
 export type ResponseBody = string | Uint8Array | AsyncIterable<Uint8Array>;

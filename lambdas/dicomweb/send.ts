@@ -37,8 +37,11 @@ export interface SendRequest {
   readonly transactionUID: string | undefined;
   readonly query: ReadonlyMap<string, readonly string[]>;
   readonly accept: string | undefined;
-  /** The request payload; only its size matters, as a Send request has none. */
-  readonly body: { readonly byteLength: number };
+  /**
+   * The request payload; only its size matters, as a Send request has none (a streamed body of unknown
+   * size is never empty: lambdas/dicomweb/messages.ts RequestBody).
+   */
+  readonly body: { readonly byteLength: number | undefined };
 }
 
 export interface CheckSendResultRequest {
@@ -74,7 +77,7 @@ export class SendService {
   async send(req: SendRequest): Promise<SendResponse> {
     const contentType = negotiateMetadata({ accept: req.accept });
     // 10.X.1.4: the request shall have no payload.
-    if (req.body.byteLength > 0) throw new BadRequestError('the Send request shall have no payload (PS3.18 10.X.1.4)');
+    if (req.body.byteLength !== 0) throw new BadRequestError('the Send request shall have no payload (PS3.18 10.X.1.4)');
     const transactionUID = parseTransactionUID(req.transactionUID);
     assertValidTarget(req.target);
 

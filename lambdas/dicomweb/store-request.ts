@@ -93,7 +93,8 @@ export async function storeRequestParts(
   target: StoreTarget,
   storeInstance: (part10: Uint8Array) => Promise<StoreOutcome>,
 ): Promise<StoreResult> {
-  if (req.body.byteLength > maxRequestBytes) throw requestTooLarge(maxRequestBytes);
+  // A streamed body of unknown size is held to the limit as it is read (lib/local/gateway.ts).
+  if (req.body.byteLength !== undefined && req.body.byteLength > maxRequestBytes) throw requestTooLarge(maxRequestBytes);
   const parts = readMultipartRelated(req.body.chunks(), requestBoundary(req.contentType));
 
   const outcomes: StoreOutcome[] = [];

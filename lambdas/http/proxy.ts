@@ -56,16 +56,34 @@ export function baseUrlOf(event: APIGatewayProxyEvent, headers: Record<string, s
 const BASE64_CHUNK_CHARACTERS = 4 * 16 * 1024;
 
 /**
+ * The embedded gateway's streamed body; API Gateway never sets it. On the local engine the gateway
+ * (lib/local/gateway.ts) hands the handler the connection's body as it arrives instead of a base64
+ * copy in `body`; the event is otherwise the one API Gateway sends. Only this module reads it.
+ */
+const STREAMED_BODY = Symbol('streamedBody');
+
+type StreamedEvent = APIGatewayProxyEvent & { [STREAMED_BODY]?: RequestBody };
+
+/** The event with `body` attached as its streamed body (`body` and `isBase64Encoded` left empty). */
+export function withStreamedBody(event: APIGatewayProxyEvent, body: RequestBody): APIGatewayProxyEvent {
+  // Enumerable, so that a spread copy of the event keeps it.
+  return Object.defineProperty({ ...event, body: null, isBase64Encoded: false }, STREAMED_BODY, { value: body, enumerable: true });
+}
+
+/**
  * The event's body, decoded chunk by chunk when read: API Gateway base64-encodes a binary body (one
  * string without line breaks, RFC 4648 4), so a slice of whole 4-character groups decodes alone and
- * the body is never held decoded in full next to the event.
+ * the body is never held decoded in full next to the event. The embedded gateway's streamed body,
+ * when there is one, is the body.
  */
 export function eventBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): RequestBody {
+  const streamed = (event as Partial<StreamedEvent>)[STREAMED_BODY];
+  if (streamed) return streamed;
   const text = event.body ?? '';
   if (!event.isBase64Encoded) return bodyOf(Buffer.from(text, 'utf8'));
   return {
     byteLength: Buffer.byteLength(text, 'base64'),
-    *chunks() {
+    async *chunks() {
       for (let at = 0; at < text.length; at += BASE64_CHUNK_CHARACTERS) {
         yield Buffer.from(text.slice(at, at + BASE64_CHUNK_CHARACTERS), 'base64');
       }

@@ -157,6 +157,8 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     const gateway = await startGateway({
       handlers,
       maxRequestBytes: config.maxRequestBytes,
+      // The emulators' path keeps the cloud's whole base64 body in the event, and its limits with it.
+      streamRequestBodies: storage === 'local',
       maxInFlightRequests: config.maxInFlightRequests,
       corsAllowedOrigins: config.corsAllowedOrigins,
       host: opts.host,

@@ -4,6 +4,8 @@
  * base64-encoded, as with binaryMediaTypes '*\/*'), invoking the function group's handler, and writing
  * its result back, streamed bodies included. It enforces the cloud's limits (the request body here,
  * the response payload and the timeouts in ./lambda-limits.ts) so that what passes here passes in AWS.
+ * On the local engine (streamRequestBodies) the request body is not base64-encoded into the event but
+ * handed over as the connection's stream (./streamed-body.ts), read as the handler consumes it.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -14,12 +16,13 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { addCorsHeaders } from '../../lambdas/http/cors';
 import { errorResponse } from '../../lambdas/http/middleware';
 import type { ProxyResult } from '../../lambdas/http/proxy';
-import { toProxyResult } from '../../lambdas/http/proxy';
+import { toProxyResult, withStreamedBody } from '../../lambdas/http/proxy';
 import { MethodNotAllowedError, NotFoundError, ServiceUnavailableError } from '../../lambdas/dicomweb/errors';
 import { requestTooLarge } from '../../lambdas/dicomweb/store-request';
 import type { FunctionGroup, Route } from '../../lambdas/http/routes';
 import { routesForPath } from '../../lambdas/http/routes';
 import { GatewayFailure, invokeWithinLimits, type InvocationTimeouts, type ProxyHandler } from './lambda-limits';
+import { DeclaredBodyTooLarge, StreamedRequestBody, type AfterAnswer } from './streamed-body';
 
 export type { ProxyHandler } from './lambda-limits';
 
@@ -30,6 +33,13 @@ export interface GatewayOptions {
    * payload holds base64-encoded (LAMBDA_MAX_REQUEST_BYTES, lambdas/config.ts).
    */
   readonly maxRequestBytes: number;
+  /**
+   * Hands each handler the request body as it arrives (the local engine), rather than whole and
+   * base64-encoded in the event as API Gateway does (the emulators' path, which keeps the cloud's
+   * limits). The limit then applies as the body is read: 413 with the same Status Report. The
+   * function's timeout then also covers receiving the body, which API Gateway would have received first.
+   */
+  readonly streamRequestBodies?: boolean;
   /** Function and integration timeouts replacing the route table's (./lambda-limits.ts). */
   readonly timeouts?: InvocationTimeouts;
   /**
@@ -245,22 +255,34 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       return writeError(res, new MethodNotAllowedError(`${method} is not allowed on ${url.pathname}`, allow), cors);
     }
     let event: APIGatewayProxyEvent;
+    let streamed: StreamedRequestBody | undefined;
     try {
-      // The bytes are dropped once the event holds them base64-encoded, as API Gateway hands them
-      // over: the handler runs with the body in memory once, not twice.
-      event = proxyEvent(req, url, match.route, match.pathParameters, await readBody(req, opts.maxRequestBytes));
+      if (opts.streamRequestBodies) {
+        streamed = await StreamedRequestBody.of(req, opts.maxRequestBytes);
+        event = withStreamedBody(proxyEvent(req, url, match.route, match.pathParameters, EMPTY_BODY), streamed);
+      } else {
+        // The bytes are dropped once the event holds them base64-encoded, as API Gateway hands them
+        // over: the handler runs with the body in memory once, not twice.
+        event = proxyEvent(req, url, match.route, match.pathParameters, await readBody(req, opts.maxRequestBytes));
+      }
     } catch (error) {
-      if (!(error instanceof BodyTooLarge)) throw error;
+      if (!(error instanceof BodyTooLarge || error instanceof DeclaredBodyTooLarge)) throw error;
       res.setHeader('Connection', 'close');
       await writeError(res, requestTooLarge(opts.maxRequestBytes), cors);
       req.destroy();
       return;
     }
+    // With Connection: close, Node ends the connection once the answer is written.
+    const after = (answered: boolean) => {
+      const next: AfterAnswer = streamed?.release(answered) ?? 'keep-alive';
+      if (next === 'close' && !res.headersSent) res.setHeader('Connection', 'close');
+    };
     const group = match.route.group;
     let invocation;
     try {
       invocation = await invokeWithinLimits(group, opts.handlers[group], event, opts.timeouts);
     } catch (error) {
+      after(false);
       if (!(error instanceof GatewayFailure)) throw error;
       // What the function's log would say in AWS; no request data.
       console.error(JSON.stringify({ level: 'error', gateway: error.reason, group, status: error.status }));
@@ -268,6 +290,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       cors(result.headers);
       return writeResult(res, result);
     }
+    after(true);
     await writeResult(res, invocation.result, invocation.deadline);
   }
 

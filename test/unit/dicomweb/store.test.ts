@@ -26,7 +26,7 @@ function setup() {
       contentType: `multipart/related; type="application/dicom"; boundary=${BOUNDARY}`,
       body: {
         byteLength: chunks.reduce((n, c) => n + c.byteLength, 0),
-        *chunks() {
+        async *chunks() {
           for (const chunk of chunks) {
             read.chunks++;
             yield chunk;
