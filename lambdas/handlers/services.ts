@@ -11,6 +11,7 @@ import { RetrieveService } from '../dicomweb/retrieve';
 import { SearchService } from '../dicomweb/search';
 import { SendService } from '../dicomweb/send';
 import { StoreService } from '../dicomweb/store';
+import type { InstancePreparer } from '../dicomweb/store-prepare';
 import { SendOutcomes } from '../send/outcomes';
 import { SendTasks, type DeliverBatch } from '../send/tasks';
 import { createAwsClients } from '../storage/clients';
@@ -50,9 +51,11 @@ export interface Services extends Ports {
   readonly clients?: ClientsService;
 }
 
-/** What only some functions carry (the Deliver task's DIMSE sub-operations). */
+/** What only some runtimes carry (the Deliver task's DIMSE sub-operations; the embedded runtime's store workers). */
 export interface ServiceExtras {
   readonly deliverBatch?: DeliverBatch;
+  /** Where stored instances are read and prepared; inline when absent (lambdas/dicomweb/store-prepare.ts). */
+  readonly prepareInstance?: InstancePreparer;
 }
 
 /** Wires services over the given ports (used by the AWS wiring below, the embedded runtime and tests). */
@@ -62,7 +65,7 @@ export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras 
   return {
     ...ports,
     config: cfg,
-    store: new StoreService(ports.index, ports.blobs, storeOptions(cfg)),
+    store: new StoreService(ports.index, ports.blobs, storeOptions(cfg), extras.prepareInstance),
     search,
     retrieve: new RetrieveService(ports.index, ports.blobs, retrieveOptions(cfg)),
     delete: new DeleteService(ports.index, ports.blobs),

@@ -33,6 +33,7 @@ import { archiveStorage, type ArchiveStorage } from './data-layout';
 import { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE, openArchiveStorage } from './storage';
 import { startGateway, type ProxyHandler } from './gateway';
 import { LocalSendWorkflow } from './local-send-workflow';
+import { defaultStoreWorkers, StoreWorkers } from './store-workers';
 
 export { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE } from './storage';
 
@@ -123,6 +124,9 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     // C-STORE sub-operations call from this archive's own AE Title (DIMSE_AET of its settings).
     const callingAeTitle = loadDimseConfig({ ...opts.env }).aeTitle;
     await runAsFunction(Caller.operator, () => store.prepare(config.indexShards));
+    // On the local engine the instances of a Store are read on other cores (./store-workers.ts); the
+    // emulators' path keeps the functions' one thread.
+    const storeWorkers = storage === 'local' ? new StoreWorkers(defaultStoreWorkers(), config.bulkDataThreshold) : undefined;
     const services: Services = createServices(
       config,
       {
@@ -141,6 +145,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       },
       {
         deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
+        ...(storeWorkers && { prepareInstance: storeWorkers.prepare }),
       },
     );
     const get = () => services;
@@ -183,6 +188,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
         // Deletes continued in the background (lambdas/dicomweb/delete.ts) end before the storage does.
         await services.delete.settled();
         await workflow.close();
+        await storeWorkers?.close();
         await store.close();
       },
     };
