@@ -25,6 +25,9 @@ export const LOCAL_ENGINE_FILES = {
   clients: 'clients.sqlite',
 } as const;
 
+/** Threads making the object files' calls: two keep a put's fsync from queueing behind another's. */
+const OBJECT_FILE_THREADS = 2;
+
 export interface OpenedLocalEngine extends LocalEngine {
   /** Closes the databases opened (checkpointing their WAL); the engine is not used afterwards. */
   close(): Promise<void>;
@@ -33,7 +36,8 @@ export interface OpenedLocalEngine extends LocalEngine {
 /** Opens the local engine under `dataDir` (absolute; created when missing). */
 export async function openLocalEngine(dataDir: string): Promise<OpenedLocalEngine> {
   const file = (name: string) => path.join(dataDir, name);
-  const blobs = await FileBlobStore.open(file(LOCAL_ENGINE_FILES.objects));
+  // Two threads make the file calls of the objects (file-io-threads.ts): one message per object.
+  const blobs = await FileBlobStore.open(file(LOCAL_ENGINE_FILES.objects), { ioThreads: OBJECT_FILE_THREADS });
   const opened: SqliteDatabase[] = [];
   const once = <T>(open: () => T): (() => T) => {
     let value: T | undefined;
@@ -62,6 +66,7 @@ export async function openLocalEngine(dataDir: string): Promise<OpenedLocalEngin
     clientStore: clients,
     close: async () => {
       await checkpointer?.close();
+      await blobs.close();
       for (const db of opened.splice(0)) closeSqlite(db);
     },
   };

@@ -20,6 +20,7 @@ import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 
 import { dirname, join, relative, sep } from 'node:path';
 import { InvalidKeySegmentError, StorageUnavailableError } from '../errors';
 import type { BlobStore } from '../ports';
+import { FileIoThreads } from './file-io-threads';
 import { GroupSync } from './group-sync';
 
 export interface FileBlobStoreOptions {
@@ -27,6 +28,11 @@ export interface FileBlobStoreOptions {
   readonly fsync?: boolean;
   /** Size of the chunks getStream yields (default 256 KiB). */
   readonly chunkSize?: number;
+  /**
+   * Threads making the file calls, one message per object (file-io-threads.ts); 0 (the default):
+   * Node's asynchronous fs calls. An object to stream no larger than `chunkSize` is read whole.
+   */
+  readonly ioThreads?: number;
 }
 
 const DEFAULT_CHUNK_SIZE = 256 * 1024;
@@ -58,6 +64,7 @@ const TRANSIENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EAGAIN
 export class FileBlobStore implements BlobStore {
   private readonly fsync: boolean;
   private readonly chunkSize: number;
+  private readonly threads?: FileIoThreads;
   /** Temporary files of puts under way in this process, which a sweep leaves alone. */
   private readonly writing = new Set<string>();
   /**
@@ -78,6 +85,17 @@ export class FileBlobStore implements BlobStore {
   ) {
     this.fsync = options.fsync ?? true;
     this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    if (options.ioThreads) this.threads = new FileIoThreads(options.ioThreads);
+  }
+
+  /** Stops the file threads, if any; the store is not used afterwards. */
+  async close(): Promise<void> {
+    await this.threads?.close();
+  }
+
+  /** The file threads while one runs. */
+  private get io(): FileIoThreads | undefined {
+    return this.threads?.available ? this.threads : undefined;
   }
 
   /** A store over `root`, created when missing, with the temporary files of earlier crashes removed. */
@@ -94,24 +112,15 @@ export class FileBlobStore implements BlobStore {
     const temporary = temporaryPath(path);
     this.writing.add(temporary);
     try {
-      let file: FileHandle;
       try {
         await this.directoryReady(dir);
-        file = await fsCall(() => open(temporary, 'wx'));
+        await this.writeObject(temporary, path, body);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw transient(error);
         this.knownDirectories.delete(dir);
         await this.directoryReady(dir);
-        file = await fsCall(() => open(temporary, 'wx'));
+        await fsCall(() => this.writeObject(temporary, path, body));
       }
-      try {
-        await fsCall(() => file.writeFile(body));
-        // fdatasync: the data and the size that reads it back; the times are not needed (fdatasync(2)).
-        if (this.fsync) await fsCall(() => file.datasync());
-      } finally {
-        await file.close();
-      }
-      await fsCall(() => rename(temporary, path));
       if (this.fsync) await this.syncDirectory(dir);
     } catch (error) {
       await unlink(temporary).catch(() => undefined);
@@ -121,7 +130,33 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
+  /** The temporary file created exclusively, written, fdatasync'd (the bytes and the size that reads them back), renamed. */
+  private async writeObject(temporary: string, path: string, body: Uint8Array): Promise<void> {
+    if (this.io) return this.io.write({ temporary, path, bytes: body, fsync: this.fsync });
+    const file = await open(temporary, 'wx');
+    try {
+      await file.writeFile(body);
+      if (this.fsync) await file.datasync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, path);
+  }
+
+  /** Bytes of a file through the file threads: undefined when missing, the size when above maxBytes. */
+  private async readThreaded(io: FileIoThreads, key: string, start: number, end?: number, maxBytes?: number) {
+    try {
+      const answer = await io.read(this.pathOf(key), start, end, maxBytes);
+      return 'missing' in answer ? undefined : answer;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw transient(error);
+    }
+  }
+
   async get(key: string): Promise<Uint8Array | undefined> {
+    const io = this.io;
+    if (io) return ((await this.readThreaded(io, key, 0)) as { bytes: Uint8Array } | undefined)?.bytes;
     const path = this.pathOf(key);
     try {
       return await readFile(path);
@@ -132,6 +167,8 @@ export class FileBlobStore implements BlobStore {
   }
 
   async getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined> {
+    const io = this.io;
+    if (io) return ((await this.readThreaded(io, key, start, end)) as { bytes: Uint8Array } | undefined)?.bytes;
     const opened = await this.openForReading(key);
     if (!opened) return undefined;
     const { file, size } = opened;
@@ -151,6 +188,13 @@ export class FileBlobStore implements BlobStore {
   }
 
   async getStream(key: string, start = 0): Promise<AsyncIterable<Uint8Array> | undefined> {
+    const io = this.io;
+    if (io) {
+      // One chunk's worth or less is read whole, in one message; a larger object streams.
+      const answer = await this.readThreaded(io, key, start, undefined, this.chunkSize);
+      if (answer === undefined) return undefined;
+      if ('bytes' in answer) return oneChunk(answer.bytes);
+    }
     const opened = await this.openForReading(key);
     if (!opened) return undefined;
     const { file } = opened;
@@ -269,13 +313,20 @@ export class FileBlobStore implements BlobStore {
    */
   private async syncDirectory(dir: string): Promise<void> {
     let group = this.directorySyncs.get(dir);
-    if (!group) this.directorySyncs.set(dir, (group = new GroupSync(() => syncDirectoryOnce(dir))));
+    if (!group) {
+      const io = this.io;
+      this.directorySyncs.set(dir, (group = new GroupSync(() => (io ? io.syncDirectory(dir) : syncDirectoryOnce(dir)))));
+    }
     try {
       await group.sync();
     } finally {
       if (group.idle && this.directorySyncs.get(dir) === group) this.directorySyncs.delete(dir);
     }
   }
+}
+
+async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
 }
 
 async function syncDirectoryOnce(dir: string): Promise<void> {

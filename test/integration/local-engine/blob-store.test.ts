@@ -21,6 +21,21 @@ afterAll(async () => {
 
 describeBlobStoreContract('FileBlobStore', () => new FileBlobStore(join(dir, 'contract')));
 describeBlobStoreContract('FileBlobStore without fsync', () => new FileBlobStore(join(dir, 'contract-nosync'), { fsync: false }));
+const threaded: FileBlobStore[] = [];
+afterAll(async () => {
+  await Promise.all(threaded.map((store) => store.close()));
+});
+describeBlobStoreContract('FileBlobStore on file threads', () => {
+  const store = new FileBlobStore(join(dir, 'contract-threads'), { ioThreads: 2 });
+  threaded.push(store);
+  return store;
+});
+// Objects above one chunk stream from the file instead of coming whole from a thread.
+describeBlobStoreContract('FileBlobStore on file threads, small chunks', () => {
+  const store = new FileBlobStore(join(dir, 'contract-threads-chunks'), { ioThreads: 1, chunkSize: 1024 });
+  threaded.push(store);
+  return store;
+});
 
 const KEY = 'studies/1.2/series/1.2.3/instances/1.2.3.4.abcdef0123456789-01234567.dcm';
 
@@ -181,4 +196,32 @@ describe('FileBlobStore on a directory', () => {
       await expect(store.delete([key])).rejects.toBeInstanceOf(InvalidKeySegmentError);
     },
   );
+});
+
+describe('FileBlobStore on file threads', () => {
+  it('answers a write the file system refuses with its error, and leaves no temporary file', async () => {
+    const root = join(dir, 'threads-refused');
+    const store = new FileBlobStore(root, { ioThreads: 1 });
+    try {
+      await store.put('x/y/z', bytes(5), 'text/plain');
+      // x/y is a directory: renaming the temporary file over it fails (EISDIR) on the thread.
+      await expect(store.put('x/y', bytes(5), 'text/plain')).rejects.toMatchObject({
+        code: expect.stringMatching(/EISDIR|ENOTEMPTY|EEXIST/),
+      });
+      expect((await filesUnder(root)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      expect(Buffer.from((await store.get('x/y/z'))!).equals(bytes(5))).toBe(true);
+      expect(await store.get('x/y')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('falls back to its own calls once its threads are closed', async () => {
+    const store = new FileBlobStore(join(dir, 'threads-closed'), { ioThreads: 1 });
+    await store.put('a/b', bytes(7), 'text/plain');
+    await store.close();
+    await store.put('a/c', bytes(8), 'text/plain');
+    expect(Buffer.from((await store.get('a/b'))!).equals(bytes(7))).toBe(true);
+    expect(Buffer.from((await store.get('a/c'))!).equals(bytes(8))).toBe(true);
+  });
 });
