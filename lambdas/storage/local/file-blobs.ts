@@ -30,12 +30,15 @@ export interface FileBlobStoreOptions {
   readonly chunkSize?: number;
   /**
    * Threads making the file calls, one message per object (file-io-threads.ts); 0 (the default):
-   * Node's asynchronous fs calls. An object to stream no larger than `chunkSize` is read whole.
+   * Node's asynchronous fs calls.
    */
   readonly ioThreads?: number;
+  /** With file threads, an object to stream up to this size is read whole, in one message (default 1 MiB). */
+  readonly wholeReadMaxBytes?: number;
 }
 
 const DEFAULT_CHUNK_SIZE = 256 * 1024;
+const DEFAULT_WHOLE_READ_MAX_BYTES = 1024 * 1024;
 
 /** Temporary files of interrupted puts: `.{object name}.{16 hex digits}.tmp`, beside their object. */
 const TEMPORARY_FILE = /^\..*\.[0-9a-f]{16}\.tmp$/;
@@ -65,6 +68,7 @@ export class FileBlobStore implements BlobStore {
   private readonly fsync: boolean;
   private readonly chunkSize: number;
   private readonly threads?: FileIoThreads;
+  private readonly wholeReadMaxBytes: number;
   /** Temporary files of puts under way in this process, which a sweep leaves alone. */
   private readonly writing = new Set<string>();
   /**
@@ -86,6 +90,7 @@ export class FileBlobStore implements BlobStore {
     this.fsync = options.fsync ?? true;
     this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     if (options.ioThreads) this.threads = new FileIoThreads(options.ioThreads);
+    this.wholeReadMaxBytes = options.wholeReadMaxBytes ?? DEFAULT_WHOLE_READ_MAX_BYTES;
   }
 
   /** Stops the file threads, if any; the store is not used afterwards. */
@@ -190,8 +195,8 @@ export class FileBlobStore implements BlobStore {
   async getStream(key: string, start = 0): Promise<AsyncIterable<Uint8Array> | undefined> {
     const io = this.io;
     if (io) {
-      // One chunk's worth or less is read whole, in one message; a larger object streams.
-      const answer = await this.readThreaded(io, key, start, undefined, this.chunkSize);
+      // An object up to wholeReadMaxBytes is read whole, in one message; a larger one streams.
+      const answer = await this.readThreaded(io, key, start, undefined, this.wholeReadMaxBytes);
       if (answer === undefined) return undefined;
       if ('bytes' in answer) return oneChunk(answer.bytes);
     }

@@ -30,9 +30,9 @@ describeBlobStoreContract('FileBlobStore on file threads', () => {
   threaded.push(store);
   return store;
 });
-// Objects above one chunk stream from the file instead of coming whole from a thread.
+// Objects above wholeReadMaxBytes stream from the file instead of coming whole from a thread.
 describeBlobStoreContract('FileBlobStore on file threads, small chunks', () => {
-  const store = new FileBlobStore(join(dir, 'contract-threads-chunks'), { ioThreads: 1, chunkSize: 1024 });
+  const store = new FileBlobStore(join(dir, 'contract-threads-chunks'), { ioThreads: 1, chunkSize: 1024, wholeReadMaxBytes: 2048 });
   threaded.push(store);
   return store;
 });
