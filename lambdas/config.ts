@@ -78,6 +78,11 @@ export interface Config {
    * concurrency limit and API Gateway throttling answer in AWS).
    */
   readonly maxInFlightRequests: number;
+  /**
+   * Embedded runtime on the local engine: threads reading the instances of a Store (0: on the event
+   * loop); unset, one per core but the event loop's, 1 to 4 (lib/local/store-workers.ts).
+   */
+  readonly storeWorkers?: number;
 
   // SEND-RS (Supplement 248)
   /** Embedded runtime: JSON file with the destination registry. */
@@ -160,6 +165,15 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, max = Numbe
   return n;
 }
 
+/** A count that may be 0, or undefined when unset. */
+function countOrUnset(env: NodeJS.ProcessEnv, name: string, max: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new ConfigError(`${name} must be an integer from 0 to ${max}, got "${raw}"`);
+  return n;
+}
+
 function required(env: NodeJS.ProcessEnv, name: string): string {
   const v = env[name];
   if (!v) throw new ConfigError(`environment variable ${name} is required`);
@@ -225,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     oidcJwksUri: optional(env, 'OIDC_JWKS_URI'),
     clientsTableName: optional(env, 'CLIENTS_TABLE_NAME'),
     maxInFlightRequests: int(env, 'MAX_IN_FLIGHT_REQUESTS', 64),
+    storeWorkers: countOrUnset(env, 'STORE_WORKERS', 64),
     destinationsFile: optional(env, 'DESTINATIONS_FILE'),
     destinationsSecretArn: optional(env, 'DESTINATIONS_SECRET_ARN'),
     sendBatchSize: int(env, 'SEND_BATCH_SIZE', 10),

@@ -126,7 +126,8 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     await runAsFunction(Caller.operator, () => store.prepare(config.indexShards));
     // On the local engine the instances of a Store are read on other cores (./store-workers.ts); the
     // emulators' path keeps the functions' one thread.
-    const storeWorkers = storage === 'local' ? new StoreWorkers(defaultStoreWorkers(), config.bulkDataThreshold) : undefined;
+    const workerCount = config.storeWorkers ?? defaultStoreWorkers();
+    const storeWorkers = storage === 'local' && workerCount > 0 ? new StoreWorkers(workerCount, config.bulkDataThreshold) : undefined;
     const services: Services = createServices(
       config,
       {

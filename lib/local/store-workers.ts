@@ -18,6 +18,9 @@ export function defaultStoreWorkers(): number {
   return Math.max(1, Math.min(4, os.availableParallelism() - 1));
 }
 
+/** The young generation of a preparing thread's heap, in MB (V8's default is up to 48 on 64-bit). */
+const PREPARE_YOUNG_GENERATION_MB = 8;
+
 /** The thread loads TypeScript through tsx's loader, registered in the thread (as ./emulator-thread.ts). */
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -25,11 +28,13 @@ const { parentPort, workerData } = require('node:worker_threads');
   const { register } = await import('tsx/esm/api');
   register();
   const { prepareInstance } = await import(workerData.module);
+  // The bytes go back with the answer: buffers left on this thread would wait for its collections,
+  // and the process's memory would grow with every instance stored.
   parentPort.on('message', ({ id, bytes }) => {
     try {
-      parentPort.postMessage({ id, preparation: prepareInstance(bytes, workerData.bulkDataThreshold) });
+      parentPort.postMessage({ id, preparation: prepareInstance(bytes, workerData.bulkDataThreshold), bytes }, [bytes.buffer]);
     } catch (error) {
-      parentPort.postMessage({ id, error: String((error && error.stack) || error) });
+      parentPort.postMessage({ id, error: String((error && error.stack) || error), bytes }, [bytes.buffer]);
     }
   });
   parentPort.postMessage({ ready: true });
@@ -61,6 +66,9 @@ class PrepareThread {
       eval: true,
       // The thread registers its own loader; inheriting the main thread's would register it twice.
       execArgv: [],
+      // Its garbage is short-lived (a parse per instance): a small young generation is collected
+      // often and keeps the thread's memory small (the archive's peak RSS target, docs/performance.md).
+      resourceLimits: { maxYoungGenerationSizeMb: PREPARE_YOUNG_GENERATION_MB },
       workerData: { module: new URL('../../lambdas/dicomweb/store-prepare.ts', import.meta.url).href, bulkDataThreshold },
     });
     this.worker.unref();

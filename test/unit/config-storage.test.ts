@@ -28,3 +28,15 @@ describe('STORAGE and DATA_DIR', () => {
     expect(() => loadConfig({ ...base, ...env })).toThrow(message);
   });
 });
+
+describe('STORE_WORKERS', () => {
+  it('is unset by default (the embedded runtime picks one per core but one), and may be 0', () => {
+    expect(loadConfig(base).storeWorkers).toBeUndefined();
+    expect(loadConfig({ ...base, STORE_WORKERS: '0' }).storeWorkers).toBe(0);
+    expect(loadConfig({ ...base, STORE_WORKERS: '3' }).storeWorkers).toBe(3);
+  });
+
+  it.each(['-1', '1.5', 'two', '65'])('refuses %s', (value) => {
+    expect(() => loadConfig({ ...base, STORE_WORKERS: value })).toThrow(/STORE_WORKERS must be an integer from 0 to 64/);
+  });
+});

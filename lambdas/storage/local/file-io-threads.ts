@@ -72,14 +72,17 @@ function read({ path, start, end, maxBytes }) {
   }
 }
 const calls = { write, syncDirectory, read };
+// A write's bytes go back with its answer: this thread runs little JavaScript, so buffers left here
+// would wait long for a collection, and the process's memory would grow with every object written.
 parentPort.on('message', ({ id, call, args }) => {
+  const given = call === 'write' ? [args.bytes.buffer] : [];
   try {
     const answer = calls[call](args);
-    const transfer = answer && answer.bytes ? [answer.bytes.buffer] : [];
-    parentPort.postMessage({ id, answer }, transfer);
+    const transfer = answer && answer.bytes ? [answer.bytes.buffer] : given;
+    parentPort.postMessage({ id, answer, given: given.length ? args.bytes : undefined }, transfer);
   } catch (error) {
     if (call === 'write') try { fs.unlinkSync(args.temporary); } catch {}
-    parentPort.postMessage({ id, error: { code: error.code, message: error.message } });
+    parentPort.postMessage({ id, error: { code: error.code, message: error.message }, given: given.length ? args.bytes : undefined }, given);
   }
 });
 `;
@@ -99,7 +102,12 @@ class IoThread {
   private readonly worker: Worker;
 
   constructor() {
-    this.worker = new Worker(THREAD_SOURCE, { eval: true, execArgv: [] });
+    // Little JavaScript runs here: a small heap keeps each thread's memory small.
+    this.worker = new Worker(THREAD_SOURCE, {
+      eval: true,
+      execArgv: [],
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+    });
     this.worker.unref();
     this.worker.on('message', (message: FromThread) => {
       const pending = this.pending.get(message.id);
