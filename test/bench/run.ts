@@ -67,8 +67,8 @@ import {
 } from './workloads';
 
 const SCALES = {
-  small: { stowSmall: 400, stowLarge: 100, qidoStudies: 500, queries: 40, send: 200, cpuInstances: 100 },
-  full: { stowSmall: 2000, stowLarge: 400, qidoStudies: 10_000, queries: 200, send: 1000, cpuInstances: 200 },
+  small: { stowSmall: 400, stowLarge: 100, qidoStudies: 500, queries: 40, send: 200, sendLarge: 100, cpuInstances: 100 },
+  full: { stowSmall: 2000, stowLarge: 400, qidoStudies: 10_000, queries: 200, send: 1000, sendLarge: 250, cpuInstances: 200 },
 } as const;
 const SECTIONS = ['stow', 'wado', 'qido', 'send', 'cost', 'calls', 'memory'] as const;
 /** Instances per workload of the AWS calls rows (note [r]): the counts per instance do not depend on it. */
@@ -102,6 +102,8 @@ const scale = {
   ...(values['send-instances'] ? { send: Number(values['send-instances']) } : {}),
 };
 const SEND_BYTES = Number(values['send-bytes']);
+/** The second SEND-RS row: instances of the size of a CT or MR image (issue 22's target row). */
+const SEND_LARGE_BYTES = 500_000;
 const CONCURRENCY = Number(values.concurrency);
 const sections = new Set(values.sections!.split(',').map((s) => s.trim()) as Section[]);
 for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}; sections: ${SECTIONS.join(',')}`);
@@ -324,72 +326,78 @@ async function main(): Promise<void> {
 
     // SEND-RS (Sup 248) against Orthanc's own DICOMweb forwarding, to the same destination Orthanc.
     if (sections.has('send') && destination && orthanc) {
-      const forArchive = sendCorpus(scale.send, SEND_BYTES);
-      const forOrthanc = sendCorpus(scale.send, SEND_BYTES);
-      const warmArchive = sendCorpus(SEND_WARM_UP_INSTANCES, SEND_BYTES);
-      const warmOrthanc = sendCorpus(SEND_WARM_UP_INSTANCES, SEND_BYTES);
-      const perRequest = instancesPerRequest(MAX_REQUEST_BYTES, forArchive.files);
-      log('SEND-RS: loading the corpus into both origins');
-      for (const [url, corpus] of [
-        [archive.url, forArchive],
-        [archive.url, warmArchive],
-        [orthanc.url, forOrthanc],
-        [orthanc.url, warmOrthanc],
+      // ~40 KB (--send-bytes) and ~0.5 MB instances, each size its own corpus and rows.
+      for (const [count, bytes] of [
+        [scale.send, SEND_BYTES],
+        [scale.sendLarge, SEND_LARGE_BYTES],
       ] as const) {
-        await stowWorkload(url, { files: corpus.files, instances: [], bytes: corpus.bytes }, perRequest, CONCURRENCY);
-      }
-      // Warm-up (as in both()): a Send, and a forwarding, of other instances first.
-      log('SEND-RS: warm-up');
-      await benchSendRs({ origin: archive.url, originDataDir: archive.dataDir, destination: destination.url, corpus: warmArchive });
-      await benchOrthancForward({ restUrl: orthanc.restUrl, server: 'destination', destination: destination.url, corpus: warmOrthanc });
-      // CPU seconds of the origin and of the destination over a run (the destination's STOW-RS ingest is
-      // the same work for both origins, so the origin rows are what differs).
-      const [receiver, forwarder] = [destination, orthanc];
-      const cpuOver = async <T>(origin: DicomwebServer, run: () => Promise<T>) => {
-        const before = [processCpuSeconds(origin.pid), processCpuSeconds(receiver.pid)];
-        const result = await run();
-        return { result, origin: processCpuSeconds(origin.pid) - before[0]!, destination: processCpuSeconds(receiver.pid) - before[1]! };
-      };
-      log('SEND-RS: archive');
-      const send = await cpuOver(archive, () =>
-        benchSendRs({ origin: archive.url, originDataDir: archive.dataDir, destination: receiver.url, corpus: forArchive }),
-      );
-      log('SEND-RS: Orthanc forwarding');
-      const forward = await cpuOver(forwarder, () =>
-        benchOrthancForward({ restUrl: forwarder.restUrl, server: 'destination', destination: receiver.url, corpus: forOrthanc }),
-      );
-      const { sendBatchSize, sendMaxConcurrency } = loadConfig({ BUCKET_NAME: '-', TABLE_NAME: '-' });
-      const cpuPerInstance = (measure: string, side: 'origin' | 'destination', note: string): ComparisonRow => ({
-        measure,
-        unit: 'ms/instance',
-        archive: (send[side] * 1000) / scale.send,
-        orthanc: (forward[side] * 1000) / scale.send,
-        better: 'lower',
-        note,
-      });
-      rows.push(
-        {
-          measure: `SEND-RS ${scale.send} x ~${figure(SEND_BYTES / 1000)} KB to Orthanc STOW-RS`,
-          unit: 'instances/s',
-          archive: send.result.completed / send.result.seconds,
-          orthanc: forward.result.atDestination / forward.result.seconds,
-          better: 'higher',
-          detail: {
-            archive: `${send.result.polls} polls, batches of ${sendBatchSize} x ${sendMaxConcurrency}`,
-            orthanc: 'servers/{name}/stow, synchronous',
+        const forArchive = sendCorpus(count, bytes);
+        const forOrthanc = sendCorpus(count, bytes);
+        const warmArchive = sendCorpus(SEND_WARM_UP_INSTANCES, bytes);
+        const warmOrthanc = sendCorpus(SEND_WARM_UP_INSTANCES, bytes);
+        const perRequest = instancesPerRequest(MAX_REQUEST_BYTES, forArchive.files);
+        log(`SEND-RS ~${figure(bytes / 1000)} KB: loading the corpus into both origins`);
+        for (const [url, corpus] of [
+          [archive.url, forArchive],
+          [archive.url, warmArchive],
+          [orthanc.url, forOrthanc],
+          [orthanc.url, warmOrthanc],
+        ] as const) {
+          await stowWorkload(url, { files: corpus.files, instances: [], bytes: corpus.bytes }, perRequest, CONCURRENCY);
+        }
+        // Warm-up (as in both()): a Send, and a forwarding, of other instances first.
+        log('SEND-RS: warm-up');
+        await benchSendRs({ origin: archive.url, originDataDir: archive.dataDir, destination: destination.url, corpus: warmArchive });
+        await benchOrthancForward({ restUrl: orthanc.restUrl, server: 'destination', destination: destination.url, corpus: warmOrthanc });
+        // CPU seconds of the origin and of the destination over a run (the destination's STOW-RS ingest is
+        // the same work for both origins, so the origin rows are what differs).
+        const [receiver, forwarder] = [destination, orthanc];
+        const cpuOver = async <T>(origin: DicomwebServer, run: () => Promise<T>) => {
+          const before = [processCpuSeconds(origin.pid), processCpuSeconds(receiver.pid)];
+          const result = await run();
+          return { result, origin: processCpuSeconds(origin.pid) - before[0]!, destination: processCpuSeconds(receiver.pid) - before[1]! };
+        };
+        log('SEND-RS: archive');
+        const send = await cpuOver(archive, () =>
+          benchSendRs({ origin: archive.url, originDataDir: archive.dataDir, destination: receiver.url, corpus: forArchive }),
+        );
+        log('SEND-RS: Orthanc forwarding');
+        const forward = await cpuOver(forwarder, () =>
+          benchOrthancForward({ restUrl: forwarder.restUrl, server: 'destination', destination: receiver.url, corpus: forOrthanc }),
+        );
+        const { sendBatchSize, sendMaxConcurrency } = loadConfig({ BUCKET_NAME: '-', TABLE_NAME: '-' });
+        const cpuPerInstance = (measure: string, side: 'origin' | 'destination', note: string): ComparisonRow => ({
+          measure,
+          unit: 'ms/instance',
+          archive: (send[side] * 1000) / count,
+          orthanc: (forward[side] * 1000) / count,
+          better: 'lower',
+          note,
+        });
+        rows.push(
+          {
+            measure: `SEND-RS ${count} x ~${figure(bytes / 1000)} KB to Orthanc STOW-RS`,
+            unit: 'instances/s',
+            archive: send.result.completed / send.result.seconds,
+            orthanc: forward.result.atDestination / forward.result.seconds,
+            better: 'higher',
+            detail: {
+              archive: `${send.result.polls} polls, batches of ${sendBatchSize} x ${sendMaxConcurrency}`,
+              orthanc: 'servers/{name}/stow, synchronous',
+            },
+            note: '[s]',
           },
-          note: '[s]',
-        },
-        {
-          measure: 'SEND-RS, MB/s delivered',
-          unit: 'MB/s',
-          archive: mb(send.result.bytes) / send.result.seconds,
-          orthanc: mb(forward.result.bytes) / forward.result.seconds,
-          better: 'higher',
-        },
-        cpuPerInstance('SEND-RS, origin server CPU', 'origin', '[c]'),
-        cpuPerInstance('SEND-RS, destination CPU (the same Orthanc)', 'destination', '[d]'),
-      );
+          {
+            measure: `SEND-RS ${count} x ~${figure(bytes / 1000)} KB, MB/s delivered`,
+            unit: 'MB/s',
+            archive: mb(send.result.bytes) / send.result.seconds,
+            orthanc: mb(forward.result.bytes) / forward.result.seconds,
+            better: 'higher',
+          },
+          cpuPerInstance(`SEND-RS ~${figure(bytes / 1000)} KB, origin server CPU`, 'origin', '[c]'),
+          cpuPerInstance(`SEND-RS ~${figure(bytes / 1000)} KB, destination CPU (the same Orthanc)`, 'destination', '[d]'),
+        );
+      }
     } else if (sections.has('send')) {
       log('SEND-RS skipped: it needs Orthanc as the destination');
     }
@@ -585,7 +593,7 @@ function describeScale(): string {
   const instances = scale.qidoStudies * SERIES_PER_STUDY * INSTANCES_PER_SERIES;
   return (
     `STOW-RS ${scale.stowSmall} x ~40 KB and ${scale.stowLarge} x ~0.5 MB; QIDO-RS over ${scale.qidoStudies.toLocaleString('en-US')} studies / ` +
-    `${instances.toLocaleString('en-US')} instances, ${scale.queries} queries per kind; SEND-RS ${scale.send} x ~${figure(SEND_BYTES / 1000)} KB; concurrency ${CONCURRENCY}`
+    `${instances.toLocaleString('en-US')} instances, ${scale.queries} queries per kind; SEND-RS ${scale.send} x ~${figure(SEND_BYTES / 1000)} KB and ${scale.sendLarge} x ~${figure(SEND_LARGE_BYTES / 1000)} KB; concurrency ${CONCURRENCY}`
   );
 }
 
