@@ -2,9 +2,9 @@
 import type { DecodedFrame } from '../decoded-frame';
 import type { ImagePixel } from '../image';
 import { checkedFrame } from './checked-frame';
-import { decodeWith, once, QUIET } from './wasm';
+import { decodeWith, once, quiet } from './wasm';
 
-const charls = once(async () => (await import('@cornerstonejs/codec-charls/decodewasmjs')).default(QUIET));
+const charls = once(async () => (await import('@cornerstonejs/codec-charls/decodewasmjs')).default(quiet()));
 
 export async function decodeJpegLs(frame: Uint8Array, image: ImagePixel): Promise<DecodedFrame> {
   const codec = await charls();

@@ -8,9 +8,9 @@ import type { DecodedFrame } from '../decoded-frame';
 import type { ImagePixel } from '../image';
 import { RenderError } from '../render-error';
 import { checkedFrame } from './checked-frame';
-import { decodeWith, once, QUIET } from './wasm';
+import { decodeWith, once, quiet } from './wasm';
 
-const libjpegTurbo = once(async () => (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default(QUIET));
+const libjpegTurbo = once(async () => (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default(quiet()));
 const losslessDecoder = once(async () => (await import('jpeg-lossless-decoder-js')).Decoder);
 
 /** The sample precision of the first SOF marker segment (ITU-T T.81 B.2.2), undefined when none is found. */

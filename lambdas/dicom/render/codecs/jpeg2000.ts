@@ -6,10 +6,10 @@
 import type { DecodedFrame } from '../decoded-frame';
 import type { ImagePixel } from '../image';
 import { checkedFrame } from './checked-frame';
-import { decodeWith, once, QUIET } from './wasm';
+import { decodeWith, once, quiet } from './wasm';
 
-const openjpeg = once(async () => (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(QUIET));
-const openjph = once(async () => (await import('@cornerstonejs/codec-openjph')).default(QUIET));
+const openjpeg = once(async () => (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(quiet()));
+const openjph = once(async () => (await import('@cornerstonejs/codec-openjph')).default(quiet()));
 
 function photometricOut(image: ImagePixel): string {
   const declared = image.photometricInterpretation;

@@ -6,8 +6,13 @@
 import type { Samples } from '../grayscale';
 import { RenderError } from '../render-error';
 
-/** Emscripten module options: the codecs' messages (OpenJPEG logs every header it reads) go nowhere. */
-export const QUIET = { print: () => undefined, printErr: () => undefined };
+/**
+ * Emscripten module options sending the codecs' messages (OpenJPEG logs every header it reads)
+ * nowhere; a new object per module, since Emscripten builds the module on the object it is given.
+ */
+export function quiet(): object {
+  return { print: () => undefined, printErr: () => undefined };
+}
 
 /** A function answering the same promise every call, started on the first. */
 export function once<T>(load: () => Promise<T>): () => Promise<T> {
