@@ -40,7 +40,8 @@ export function modalityFunction(modality: ModalityTransform): (stored: number) 
 /** The VOI output of C.11.2.1.2-3 (or of a VOI LUT, scaled) in [0, 255], not yet quantized. */
 export function voiFunction(voi: VoiTransform): (x: number) => number {
   if (voi.kind === 'lut') {
-    const scale = 255 / (2 ** voi.lut.bits - 1);
+    // Entries of n bits keep their 8 most significant (dcmtk: entry * 256 / 2^n, truncated).
+    const scale = 256 / 2 ** voi.lut.bits;
     return (x) => Math.min(255, lookUp(voi.lut, x) * scale);
   }
   const { center: c, width: w } = voi;
