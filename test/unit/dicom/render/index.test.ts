@@ -57,6 +57,18 @@ describe('renderFrame', () => {
     const file = image({ BitsAllocated: 1, BitsStored: 1, HighBit: 0 }, bytes(0b0110));
     expect(Array.from((await renderFrame(file, 1)).data)).toEqual([0, 255, 255, 0]);
   });
+  it('renders Float Pixel Data (PS3.3 C.7.6.24) by its values, min-max without a window', async () => {
+    const dict = dataSet({
+      SOPClassUID: SopClass.SecondaryCaptureImageStorage,
+      SOPInstanceUID: '2.25.1',
+      SamplesPerPixel: 1,
+      PhotometricInterpretation: 'MONOCHROME2',
+      Rows: 1,
+      Columns: 3,
+    });
+    const file = newPart10({ ...dict, '7FE00008': { vr: 'OF', Value: [Float32Array.of(-0.5, 0.25, 1.5).buffer] } });
+    expect(Array.from((await renderFrame(file, 1)).data)).toEqual([0, 95, 255]);
+  });
   it('answers frame-out-of-range for frame 0, a fraction and a frame beyond NumberOfFrames', async () => {
     const file = image({}, bytes(0, 1, 2, 3));
     for (const n of [0, 1.5, 2]) expect(await reasonOf(renderFrame(file, n))).toBe('frame-out-of-range');
