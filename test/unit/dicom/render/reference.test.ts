@@ -104,13 +104,17 @@ describe.skipIf(!DCMTK)('renderFrame against dcmtk, lossless transfer syntaxes: 
 
   // dcmtk 3.6.7 reads no per-frame Pixel Value Transformation: it windows stored values, so each
   // frame's window is given to it shifted by that frame's Rescale Intercept.
-  it.each([
-    [1, 40 + 1024, 400],
-    [2, -600 + 1024, 1200],
-    [3, 40 + 924, 400],
-  ])('enhanced-ct frame %i: its own rescale and window (Per-Frame Functional Groups)', async (frame, center, width) => {
-    const ours = await renderFrame(fixture('enhanced-ct'), frame);
-    const reference = dcmtkRendering('enhanced-ct', frame, ['+Ww', String(center), String(width)]);
+  it.each(
+    [
+      [1, 40 + 1024, 400],
+      [2, -600 + 1024, 1200],
+      [3, 40 + 924, 400],
+    ].flatMap(([frame, center, width]) =>
+      ['enhanced-ct', 'enhanced-ct-rle', 'enhanced-ct-jpeg-ls'].map((name) => [name, frame!, center!, width!] as const),
+    ),
+  )('%s frame %i: its own rescale and window (Per-Frame Functional Groups)', async (name, frame, center, width) => {
+    const ours = await renderFrame(fixture(name), frame);
+    const reference = dcmtkRendering(name, frame, ['+Ww', String(center), String(width)]);
     expectSameSize(ours, reference);
     expect(maxDifference(ours, reference)).toBe(0);
   });
