@@ -4,7 +4,7 @@
  * by numbered migrations recorded in `PRAGMA user_version` (https://www.sqlite.org/pragma.html).
  */
 import { mkdirSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageUnavailableError } from '../errors';
@@ -89,27 +89,50 @@ export function commitsDurable(db: SqliteDatabase): Promise<void> {
   if (group === undefined) {
     // A connection's synchronous level is set once, when it is opened (openSqlite).
     const synced = db.memory || Number(db.pragma('synchronous', { simple: true })) >= SYNCHRONOUS_FULL;
-    walSyncs.set(db, (group = synced ? null : new GroupSync(() => syncFile(`${db.name}-wal`))));
+    const wal = new WalFile(`${db.name}-wal`);
+    walFiles.set(db, wal);
+    walSyncs.set(db, (group = synced ? null : new GroupSync(() => wal.sync())));
   }
   return group ? group.sync() : Promise.resolve();
 }
 
 /** Each connection's group sync; null for one that syncs at every commit itself. */
 const walSyncs = new WeakMap<SqliteDatabase, GroupSync | null>();
+const walFiles = new WeakMap<SqliteDatabase, WalFile>();
 
-async function syncFile(path: string): Promise<void> {
-  let file;
-  try {
-    file = await open(path, 'r+');
-  } catch (error) {
-    // No WAL file: nothing has been committed through it since the last checkpoint removed it.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  try {
+/**
+ * A connection's WAL file, kept open between syncs: a sync is one fdatasync, not an open, a sync and a
+ * close (three trips through libuv's thread pool). SQLite deletes the WAL only when the last
+ * connection to the database closes, and this one is open, so the descriptor names the WAL for as long
+ * as the connection lives; a checkpoint truncates the file, never replaces it. Closed by closeSqlite.
+ */
+class WalFile {
+  private handle?: Promise<FileHandle | undefined>;
+  constructor(private readonly path: string) {}
+
+  async sync(): Promise<void> {
+    const file = await (this.handle ??= this.open());
+    if (file === undefined) {
+      // No WAL file: nothing committed through it yet; look again next time.
+      this.handle = undefined;
+      return;
+    }
     await file.datasync();
-  } finally {
-    await file.close();
+  }
+
+  async close(): Promise<void> {
+    const file = await this.handle;
+    this.handle = undefined;
+    await file?.close();
+  }
+
+  private async open(): Promise<FileHandle | undefined> {
+    try {
+      return await open(this.path, 'r+');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
   }
 }
 
@@ -124,6 +147,12 @@ export function schemaVersion(db: SqliteDatabase): number {
 /** Checkpoints the WAL into the database file and closes the connection; closing twice is harmless. */
 export function closeSqlite(db: SqliteDatabase): void {
   if (!db.open) return;
+  // The WAL's descriptor (WalFile) is closed in the background; the file outlives it either way.
+  void walFiles
+    .get(db)
+    ?.close()
+    .catch(() => undefined);
+  walFiles.delete(db);
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
 }
