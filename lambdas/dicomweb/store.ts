@@ -42,6 +42,8 @@ import { absolute, instancePath } from './uris';
 export type { Failed } from './store-prepare';
 
 const DICOM = 'application/dicom';
+/** An instance's objects are at keys of this write's own, named by no entry until putInstance (ports.ts PutOptions). */
+const FRESH = { fresh: true } as const;
 
 /**
  * Duplicate SOP Instance (PS3.7 C.4.? N-CREATE 0x0111), used as an additional Failure Reason (PS3.2
@@ -227,8 +229,8 @@ export class StoreService {
       if (await this.ensureStudyAndSeries(entries, target.ensured, target.bookkeeping)) return fail(FailureReason.ProcessingFailure);
       // Both objects are in S3 before the instance entry names them.
       await Promise.all([
-        this.blobs.put(objectKey, part10, DICOM),
-        this.blobs.put(metadataKey, Buffer.from(instance.metadataJson), 'application/dicom+json'),
+        this.blobs.put(objectKey, part10, DICOM, FRESH),
+        this.blobs.put(metadataKey, Buffer.from(instance.metadataJson), 'application/dicom+json', FRESH),
       ]);
 
       const put = await this.index.putInstance(entries.instance);

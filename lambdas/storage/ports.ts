@@ -6,9 +6,19 @@
  */
 import type { DicomJson } from '../dicom/json';
 
+/** How a put may be made. */
+export interface PutOptions {
+  /**
+   * The key is this write's own (keys.ts objectVersion) and no reader looks it up before the caller
+   * publishes it (an index entry naming it): an adapter may skip what makes a put atomic to readers.
+   * The local engine then writes the file in place, not a temporary file renamed; S3 ignores it.
+   */
+  readonly fresh?: boolean;
+}
+
 /** Object storage (S3). Keys are built by lambdas/storage/keys.ts only. */
 export interface BlobStore {
-  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  put(key: string, body: Uint8Array, contentType: string, options?: PutOptions): Promise<void>;
   /** The whole object, or undefined when the key does not exist. */
   get(key: string): Promise<Uint8Array | undefined>;
   /**

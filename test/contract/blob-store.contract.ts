@@ -26,6 +26,15 @@ export function describeBlobStoreContract(name: string, make: () => BlobStore): 
       store = make();
     });
 
+    it('stores the bytes of a fresh put (a key of its own) like any put', async () => {
+      const body = bytes(50_000);
+      await store.put('studies/1.2/series/1.2.3/instances/1.2.3.9.0123456789abcdef-01234567.dcm', body, 'application/dicom', {
+        fresh: true,
+      });
+      const got = await store.get('studies/1.2/series/1.2.3/instances/1.2.3.9.0123456789abcdef-01234567.dcm');
+      expect(Buffer.from(got!)).toEqual(Buffer.from(body));
+    });
+
     it('returns the bytes it stored', async () => {
       const body = bytes(70_000);
       await store.put('studies/1.2/series/1.2.3/instances/1.2.3.4.dcm', body, 'application/dicom');

@@ -19,7 +19,7 @@ import { constants, type Dirent } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { InvalidKeySegmentError, StorageUnavailableError } from '../errors';
-import type { BlobStore } from '../ports';
+import type { BlobStore, PutOptions } from '../ports';
 import { FileIoThreads } from './file-io-threads';
 import { GroupSync } from './group-sync';
 
@@ -111,41 +111,49 @@ export class FileBlobStore implements BlobStore {
     return store;
   }
 
-  async put(key: string, body: Uint8Array, _contentType: string): Promise<void> {
+  async put(key: string, body: Uint8Array, _contentType: string, options: PutOptions = {}): Promise<void> {
     const path = this.pathOf(key);
     const dir = dirname(path);
-    const temporary = temporaryPath(path);
-    this.writing.add(temporary);
+    // A fresh key (ports.ts PutOptions) is written in place: no reader looks for it before it is complete.
+    const temporary = options.fresh ? undefined : temporaryPath(path);
+    if (temporary) this.writing.add(temporary);
     try {
       try {
         await this.directoryReady(dir);
-        await this.writeObject(temporary, path, body);
+        await this.writeObject(path, body, temporary);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw transient(error);
         this.knownDirectories.delete(dir);
         await this.directoryReady(dir);
-        await fsCall(() => this.writeObject(temporary, path, body));
+        await fsCall(() => this.writeObject(path, body, temporary));
       }
       if (this.fsync) await this.syncDirectory(dir);
-    } catch (error) {
-      await unlink(temporary).catch(() => undefined);
-      throw error;
     } finally {
-      this.writing.delete(temporary);
+      if (temporary) this.writing.delete(temporary);
     }
   }
 
-  /** The temporary file created exclusively, written, fdatasync'd (the bytes and the size that reads them back), renamed. */
-  private async writeObject(temporary: string, path: string, body: Uint8Array): Promise<void> {
+  /**
+   * The file created exclusively (the temporary one, else `path` itself), written, fdatasync'd (the
+   * bytes and the size that reads them back), then renamed to `path`. A failure removes what it
+   * created, never a file it found.
+   */
+  private async writeObject(path: string, body: Uint8Array, temporary: string | undefined): Promise<void> {
     if (this.io) return this.io.write({ temporary, path, bytes: body, fsync: this.fsync });
-    const file = await open(temporary, 'wx');
+    const created = temporary ?? path;
+    const file = await open(created, 'wx');
     try {
-      await file.writeFile(body);
-      if (this.fsync) await file.datasync();
-    } finally {
-      await file.close();
+      try {
+        await file.writeFile(body);
+        if (this.fsync) await file.datasync();
+      } finally {
+        await file.close();
+      }
+      if (temporary) await rename(temporary, path);
+    } catch (error) {
+      await unlink(created).catch(() => undefined);
+      throw error;
     }
-    await rename(temporary, path);
   }
 
   /** Bytes of a file through the file threads: undefined when missing, the size when above maxBytes. */

@@ -11,8 +11,11 @@
 import { Worker } from 'node:worker_threads';
 
 export interface WriteRequest {
-  /** The temporary file, created exclusively ('wx'), written, fdatasync'd (with fsync), renamed to `path`. */
-  readonly temporary: string;
+  /**
+   * The temporary file, created exclusively ('wx'), written, fdatasync'd (with fsync), renamed to
+   * `path`; without one, `path` itself is created exclusively and written (a fresh put).
+   */
+  readonly temporary?: string;
   readonly path: string;
   readonly bytes: Uint8Array;
   readonly fsync: boolean;
@@ -27,14 +30,14 @@ const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 function write({ temporary, path, bytes, fsync }) {
-  const fd = fs.openSync(temporary, 'wx');
+  const fd = fs.openSync(temporary || path, 'wx');
   try {
     for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at, bytes.length - at);
     if (fsync) fs.fdatasyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  fs.renameSync(temporary, path);
+  if (temporary) fs.renameSync(temporary, path);
 }
 function syncDirectory({ path }) {
   const fd = fs.openSync(path, 'r');
@@ -81,7 +84,7 @@ parentPort.on('message', ({ id, call, args }) => {
     const transfer = answer && answer.bytes ? [answer.bytes.buffer] : given;
     parentPort.postMessage({ id, answer, given: given.length ? args.bytes : undefined }, transfer);
   } catch (error) {
-    if (call === 'write') try { fs.unlinkSync(args.temporary); } catch {}
+    if (call === 'write' && error.code !== 'EEXIST') try { fs.unlinkSync(args.temporary || args.path); } catch {}
     parentPort.postMessage({ id, error: { code: error.code, message: error.message }, given: given.length ? args.bytes : undefined }, given);
   }
 });

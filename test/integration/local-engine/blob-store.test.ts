@@ -225,3 +225,21 @@ describe('FileBlobStore on file threads', () => {
     expect(Buffer.from((await store.get('a/c'))!).equals(bytes(8))).toBe(true);
   });
 });
+
+describe.each([
+  ['its own calls', {}],
+  ['file threads', { ioThreads: 1 }],
+])('a fresh put on %s', (_name, options) => {
+  it('writes the object in place, refuses a key that exists and leaves that file', async () => {
+    const root = join(dir, `fresh-${Object.keys(options).length}`);
+    const store = new FileBlobStore(root, options);
+    try {
+      await store.put('s/a.dcm', bytes(9), 'application/dicom', { fresh: true });
+      expect(await filesUnder(root)).toEqual(['s/a.dcm']);
+      await expect(store.put('s/a.dcm', bytes(4), 'application/dicom', { fresh: true })).rejects.toMatchObject({ code: 'EEXIST' });
+      expect(Buffer.from((await store.get('s/a.dcm'))!).equals(bytes(9))).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+});
