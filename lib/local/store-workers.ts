@@ -10,8 +10,11 @@
  * ready, and if every thread has failed, instances are prepared inline: the same answer, later.
  */
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { build } from 'esbuild';
 import { prepareInstance, type InstancePreparer, type Preparation } from '../../lambdas/dicomweb/store-prepare';
+import { LAMBDA_BUNDLE } from '../constructs/bundling';
 
 /** Threads that prepare instances: every core but the event loop's, one at least, four at most. */
 export function defaultStoreWorkers(): number {
@@ -21,25 +24,46 @@ export function defaultStoreWorkers(): number {
 /** The young generation of a preparing thread's heap, in MB (V8's default is up to 48 on 64-bit). */
 const PREPARE_YOUNG_GENERATION_MB = 8;
 
-/** The thread loads TypeScript through tsx's loader, registered in the thread (as ./emulator-thread.ts). */
-const THREAD_SOURCE = `
+/**
+ * The thread's program: store-prepare.ts and what it imports, bundled by esbuild as the functions are
+ * (../constructs/bundling.ts), once per process. Plain CommonJS on the thread, rather than tsx's
+ * loader in it (which runs its hooks on a thread of their own): about 55 MB less per thread.
+ */
+let threadSource: Promise<string> | undefined;
+function prepareThreadSource(): Promise<string> {
+  return (threadSource ??= (async () => {
+    const built = await build({
+      ...LAMBDA_BUNDLE,
+      external: [...LAMBDA_BUNDLE.external],
+      mainFields: [...LAMBDA_BUNDLE.mainFields],
+      target: 'node20',
+      minify: false,
+      sourcemap: false,
+      entryPoints: [fileURLToPath(new URL('../../lambdas/dicomweb/store-prepare.ts', import.meta.url))],
+      bundle: true,
+      write: false,
+      logLevel: 'silent',
+    });
+    return `
 const { parentPort, workerData } = require('node:worker_threads');
-(async () => {
-  const { register } = await import('tsx/esm/api');
-  register();
-  const { prepareInstance } = await import(workerData.module);
-  // The bytes go back with the answer: buffers left on this thread would wait for its collections,
-  // and the process's memory would grow with every instance stored.
-  parentPort.on('message', ({ id, bytes }) => {
-    try {
-      parentPort.postMessage({ id, preparation: prepareInstance(bytes, workerData.bulkDataThreshold), bytes }, [bytes.buffer]);
-    } catch (error) {
-      parentPort.postMessage({ id, error: String((error && error.stack) || error), bytes }, [bytes.buffer]);
-    }
-  });
-  parentPort.postMessage({ ready: true });
-})().catch((error) => parentPort.postMessage({ failed: String((error && error.stack) || error) }));
+const module = { exports: {} };
+(function (module, exports) {
+${built.outputFiles![0]!.text}
+})(module, module.exports);
+const { prepareInstance } = module.exports;
+// The bytes go back with the answer: buffers left on this thread would wait for its collections,
+// and the process's memory would grow with every instance stored.
+parentPort.on('message', ({ id, bytes }) => {
+  try {
+    parentPort.postMessage({ id, preparation: prepareInstance(bytes, workerData.bulkDataThreshold), bytes }, [bytes.buffer]);
+  } catch (error) {
+    parentPort.postMessage({ id, error: String((error && error.stack) || error), bytes }, [bytes.buffer]);
+  }
+});
+parentPort.postMessage({ ready: true });
 `;
+  })());
+}
 
 type FromThread =
   | { readonly ready: true }
@@ -61,15 +85,17 @@ class PrepareThread {
   readonly settled: Promise<void>;
   private readonly worker: Worker;
 
-  constructor(private readonly bulkDataThreshold: number) {
-    this.worker = new Worker(THREAD_SOURCE, {
+  constructor(
+    source: string,
+    private readonly bulkDataThreshold: number,
+  ) {
+    this.worker = new Worker(source, {
       eval: true,
-      // The thread registers its own loader; inheriting the main thread's would register it twice.
       execArgv: [],
       // Its garbage is short-lived (a parse per instance): a small young generation is collected
       // often and keeps the thread's memory small (the archive's peak RSS target, docs/performance.md).
       resourceLimits: { maxYoungGenerationSizeMb: PREPARE_YOUNG_GENERATION_MB },
-      workerData: { module: new URL('../../lambdas/dicomweb/store-prepare.ts', import.meta.url).href, bulkDataThreshold },
+      workerData: { bulkDataThreshold },
     });
     this.worker.unref();
     this.settled = new Promise((resolve) => {
@@ -121,6 +147,8 @@ class PrepareThread {
 
 export class StoreWorkers {
   private threads: PrepareThread[] | undefined;
+  private starting?: Promise<void>;
+  private closed = false;
   private nextId = 0;
 
   constructor(
@@ -130,8 +158,13 @@ export class StoreWorkers {
 
   /** Starts the threads (on first use otherwise); settles once each is ready or has failed. */
   async start(): Promise<void> {
-    this.threads ??= Array.from({ length: this.count }, () => new PrepareThread(this.bulkDataThreshold));
-    await Promise.all(this.threads.map((thread) => thread.settled));
+    this.starting ??= (async () => {
+      const source = await prepareThreadSource();
+      if (this.closed) return;
+      this.threads = Array.from({ length: this.count }, () => new PrepareThread(source, this.bulkDataThreshold));
+      await Promise.all(this.threads.map((thread) => thread.settled));
+    })();
+    await this.starting;
   }
 
   /** Threads ready to take instances. */
@@ -141,7 +174,7 @@ export class StoreWorkers {
 
   /** The InstancePreparer of StoreService: the least busy ready thread, or inline. Threads start on first use. */
   readonly prepare: InstancePreparer = (part10) => {
-    if (!this.threads) void this.start();
+    if (!this.starting) void this.start().catch(() => undefined);
     let chosen: PrepareThread | undefined;
     for (const thread of this.threads ?? []) {
       if (thread.ready && thread.alive && (!chosen || thread.pending.size < chosen.pending.size)) chosen = thread;
@@ -151,6 +184,7 @@ export class StoreWorkers {
   };
 
   async close(): Promise<void> {
+    this.closed = true;
     const threads = this.threads ?? [];
     this.threads = [];
     await Promise.all(threads.map((thread) => thread.close()));
