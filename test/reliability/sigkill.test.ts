@@ -10,6 +10,7 @@
  * On both storages of `npm start` (STORAGE): the local engine and the AWS adapters on the emulators.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { ARCHIVE_NODE_FLAGS } from '../../lib/local/node-flags';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,7 +40,7 @@ const dirs: string[] = [];
  * SIGKILL of the child leaves running).
  */
 function startOn(dataDir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/local/main.ts'], {
+  const child = spawn(process.execPath, [...ARCHIVE_NODE_FLAGS, '--import', 'tsx', 'lib/local/main.ts'], {
     cwd: root,
     env: { ...process.env, ...env, DATA_DIR: dataDir, PORT: '0', DIMSE_PORT: '0', HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
