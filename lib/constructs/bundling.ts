@@ -60,6 +60,30 @@ export const LAMBDA_BUNDLE = {
 } as const;
 
 /**
+ * Packages the render function (group `render` of lambdas/http/routes.ts) loads from its Lambda layer
+ * (./render-layer.ts) instead of its bundle: sharp is a native addon beside a 16 MB libvips, and the
+ * @cornerstonejs codecs are Emscripten builds that read their .wasm from their own directory
+ * (`__dirname`), neither of which esbuild can inline. A package here is external to the bundle with
+ * its subpaths (`@cornerstonejs/codec-openjpeg/decodewasmjs`), so the codec helper may import any entry
+ * of a codec and it is found, with its .wasm, where npm installed it.
+ */
+export const RENDER_LAYER_PACKAGES = [
+  'sharp',
+  '@cornerstonejs/codec-charls',
+  '@cornerstonejs/codec-libjpeg-turbo-8bit',
+  '@cornerstonejs/codec-openjpeg',
+  '@cornerstonejs/codec-openjph',
+] as const;
+
+/** The function groups whose bundles leave packages to a layer, and those packages. */
+export const LAYER_PACKAGES: Readonly<Record<string, readonly string[]>> = { render: RENDER_LAYER_PACKAGES };
+
+/** The esbuild externals of a function's bundle: LAMBDA_BUNDLE's, and its layer's packages. */
+export function bundleExternals(group?: string): string[] {
+  return [...LAMBDA_BUNDLE.external, ...((group && LAYER_PACKAGES[group]) || [])];
+}
+
+/**
  * The DIMSE gateway container's program (lib/dimse/build.ts, which lib/dimse/Dockerfile runs): built as
  * the functions are, with its source map linked, since a long-running container pays for
  * `--enable-source-maps` once, not per cold start.
