@@ -6,13 +6,9 @@
  * (sharp) and checked against the image's size and samples, so a figure is never the speed of an error
  * or of something that is not the image.
  */
-import { createRequire } from 'node:module';
 import sharp from 'sharp';
-import type { DataSet } from '../../lambdas/dicom/data-set';
-import { newPart10 } from '../../lambdas/dicom/part10-write';
-import { Tag } from '../../lambdas/dicom/tags';
-import { SopClass, TransferSyntax, newUid } from '../../lambdas/dicom/uid';
-import { dataSet } from '../support/dicom-factory';
+import { newUid } from '../../lambdas/dicom/uid';
+import { ctInstance, ctPixels, jpeg2000Lossless, usFrames, usInstance } from '../support/rendered-instances';
 import { measure, type Corpus, type Measurement, type StoredInstance } from './workloads';
 
 export type RenderedKind = 'ct' | 'jpeg2000' | 'us';
@@ -32,108 +28,13 @@ export const RENDERED_IMAGES: Readonly<
   us: { label: 'US RGB 640x480, frame 2 of 2', width: 640, height: 480, channels: 3, frame: 2 },
 };
 
-const CT = { rows: 512, columns: 512 };
-const US = { rows: 480, columns: 640, frames: 2 };
-
-/**
- * A CT-like slice: air around a body ellipse of soft tissue (40 HU) with two lungs (-800 HU) and a
- * bone ring (700 HU), and some noise; stored values are HU + 1024 in 12 bits (Rescale Intercept -1024).
- */
-function ctPixels(): Uint16Array {
-  const px = new Uint16Array(CT.rows * CT.columns);
-  let seed = 12345;
-  const noise = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 41) - 20;
-  for (let y = 0; y < CT.rows; y++) {
-    for (let x = 0; x < CT.columns; x++) {
-      const dx = (x - 256) / 220;
-      const dy = (y - 256) / 170;
-      const r = dx * dx + dy * dy;
-      const lung = ((x - 180) / 60) ** 2 + ((y - 240) / 90) ** 2 < 1 || ((x - 332) / 60) ** 2 + ((y - 240) / 90) ** 2 < 1;
-      const hu = r > 1 ? -1024 : r > 0.9 ? 700 : lung ? -800 : 40;
-      px[y * CT.columns + x] = Math.max(0, Math.min(4095, hu + 1024 + (r > 1 ? 0 : noise())));
-    }
-  }
-  return px;
-}
-
-/** An ultrasound-like RGB frame: a grey sector with a coloured (Doppler-like) patch, varying by frame. */
-function usFrames(): Uint8Array {
-  const frameBytes = US.rows * US.columns * 3;
-  const out = new Uint8Array(frameBytes * US.frames);
-  for (let f = 0; f < US.frames; f++) {
-    for (let y = 0; y < US.rows; y++) {
-      for (let x = 0; x < US.columns; x++) {
-        const i = f * frameBytes + (y * US.columns + x) * 3;
-        const inSector = Math.abs(x - 320) < y * 0.8 && y > 20;
-        const grey = inSector ? (x * 7 + y * 3 + f * 11) & 0xff : 0;
-        const doppler = inSector && (x - 320) ** 2 + (y - 240) ** 2 < 60 ** 2;
-        out[i] = doppler ? 220 : grey;
-        out[i + 1] = doppler ? 40 : grey;
-        out[i + 2] = doppler ? 40 + f * 20 : grey;
-      }
-    }
-  }
-  return out;
-}
-
-/** The JPEG 2000 codestream (PS3.5 A.4.4: no JP2 header) of the CT slice, reversible (lossless). */
-async function jpeg2000(px: Uint16Array): Promise<Uint8Array> {
-  const factory = createRequire(import.meta.url)('@cornerstonejs/codec-openjpeg/wasmjs') as () => Promise<OpenJpegModule>;
-  const codec = await factory();
-  const encoder = new codec.J2KEncoder();
-  const input = encoder.getDecodedBuffer({
-    width: CT.columns,
-    height: CT.rows,
-    bitsPerSample: 16,
-    componentCount: 1,
-    isSigned: false,
-    isUsingColorTransform: false,
-  });
-  input.set(new Uint8Array(px.buffer, px.byteOffset, px.byteLength));
-  encoder.setQuality(true, 0);
-  encoder.encode();
-  const out = new Uint8Array(encoder.getEncodedBuffer()); // a copy: the view is into the module's memory
-  encoder.delete();
-  return out;
-}
-
-interface OpenJpegModule {
-  J2KEncoder: new () => {
-    getDecodedBuffer(info: Record<string, number | boolean>): Uint8Array;
-    getEncodedBuffer(): Uint8Array;
-    setQuality(lossless: boolean, quality: number): void;
-    encode(): void;
-    delete(): void;
-  };
-}
-
-function instance(uids: StoredInstance, attributes: Record<string, unknown>, pixelData: DataSet[string], transferSyntaxUID: string) {
-  const dict = dataSet({
-    SpecificCharacterSet: 'ISO_IR 192',
-    SOPInstanceUID: uids.sopInstanceUID,
-    StudyInstanceUID: uids.studyInstanceUID,
-    SeriesInstanceUID: uids.seriesInstanceUID,
-    PatientName: 'Bench^Rendered',
-    PatientID: 'RENDERED',
-    StudyDate: '20240115',
-    StudyTime: '101500',
-    AccessionNumber: 'RENDERED',
-    StudyID: 'RENDERED',
-    ReferringPhysicianName: '',
-    SeriesNumber: 1,
-    ...attributes,
-  });
-  dict[Tag.PixelData] = pixelData;
-  return newPart10(dict, transferSyntaxUID);
-}
-
 /**
  * `count` instances of one kind, in series of 20 (one study each), with the same pixels and fresh
  * UIDs: every request of a run asks for an image neither server has rendered before.
  */
 export async function renderedCorpus(kind: RenderedKind, count: number): Promise<Corpus> {
   const ct = kind === 'us' ? undefined : ctPixels();
-  const j2k = kind === 'jpeg2000' ? await jpeg2000(ct!) : undefined;
+  const codestream = kind === 'jpeg2000' ? await jpeg2000Lossless(ct!) : undefined;
   const us = kind === 'us' ? usFrames() : undefined;
   const files: Uint8Array[] = [];
   const instances: StoredInstance[] = [];
@@ -142,48 +43,7 @@ export async function renderedCorpus(kind: RenderedKind, count: number): Promise
     if (i % 20 === 0) series = { studyInstanceUID: newUid(), seriesInstanceUID: newUid() };
     const uids = { ...series, sopInstanceUID: newUid() };
     instances.push(uids);
-    if (us) {
-      const attributes = {
-        SOPClassUID: SopClass.UltrasoundMultiFrameImageStorage,
-        Modality: 'US',
-        InstanceNumber: (i % 20) + 1,
-        SamplesPerPixel: 3,
-        PhotometricInterpretation: 'RGB',
-        PlanarConfiguration: 0,
-        NumberOfFrames: US.frames,
-        Rows: US.rows,
-        Columns: US.columns,
-        BitsAllocated: 8,
-        BitsStored: 8,
-        HighBit: 7,
-        PixelRepresentation: 0,
-      };
-      files.push(instance(uids, attributes, { vr: 'OB', Value: [us.buffer as ArrayBuffer] }, TransferSyntax.ExplicitVRLittleEndian));
-      continue;
-    }
-    const attributes = {
-      SOPClassUID: SopClass.CTImageStorage,
-      Modality: 'CT',
-      InstanceNumber: (i % 20) + 1,
-      SamplesPerPixel: 1,
-      PhotometricInterpretation: 'MONOCHROME2',
-      Rows: CT.rows,
-      Columns: CT.columns,
-      BitsAllocated: 16,
-      BitsStored: 12,
-      HighBit: 11,
-      PixelRepresentation: 0,
-      RescaleIntercept: -1024,
-      RescaleSlope: 1,
-      RescaleType: 'HU',
-      WindowCenter: 40,
-      WindowWidth: 400,
-    };
-    files.push(
-      j2k
-        ? instance(uids, attributes, { vr: 'OB', Value: [j2k.slice().buffer] }, TransferSyntax.JPEG2000Lossless)
-        : instance(uids, attributes, { vr: 'OW', Value: [ct!.slice().buffer] }, TransferSyntax.ExplicitVRLittleEndian),
-    );
+    files.push(us ? usInstance(uids, us, (i % 20) + 1) : ctInstance(uids, ct!, codestream, (i % 20) + 1));
   }
   return { files, instances, bytes: files.reduce((n, f) => n + f.byteLength, 0) };
 }
