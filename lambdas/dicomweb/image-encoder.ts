@@ -26,6 +26,8 @@ export interface EncodeOptions {
 
 /** JPEG quality without a quality parameter: visually lossless for viewing (libjpeg's scale). */
 export const DEFAULT_JPEG_QUALITY = 90;
+/** libvips' GIF palette effort (1-10, default 7): 3 quantises a 512 x 512 frame about 2x faster, same size. */
+const GIF_EFFORT = 3;
 /** Delay between the frames of an animated GIF, in ms, without a Frame Time (PS3.3 C.7.6.5). */
 export const DEFAULT_FRAME_DELAY_MS = 100;
 
@@ -83,7 +85,7 @@ export async function encodeImage(image: RasterImage, opts: EncodeOptions): Prom
       pipeline = pipeline.png();
       break;
     case 'image/gif':
-      pipeline = pipeline.gif();
+      pipeline = pipeline.gif({ effort: GIF_EFFORT });
       break;
   }
   return new Uint8Array(await pipeline.toBuffer());
@@ -105,7 +107,7 @@ export async function encodeAnimatedGif(
   const { width, height, channels } = pages[0]!.info;
   const stacked = Buffer.concat(pages.map((p) => p.data));
   const out = await sharp(stacked, { raw: { width, height: height * pages.length, channels, pageHeight: height } })
-    .gif({ delay: pages.map(() => Math.max(10, Math.round(delayMs))), loop: 0 })
+    .gif({ effort: GIF_EFFORT, delay: pages.map(() => Math.max(10, Math.round(delayMs))), loop: 0 })
     .toBuffer();
   return new Uint8Array(out);
 }
