@@ -14,6 +14,7 @@
  * handler with require().
  */
 import { fileURLToPath } from 'node:url';
+import type { FunctionGroup } from '../../lambdas/http/routes';
 
 /**
  * The one build of dcmjs every bundle carries: its ES build, the one `import` resolves to, which is
@@ -76,11 +77,11 @@ export const RENDER_LAYER_PACKAGES = [
 ] as const;
 
 /** The function groups whose bundles leave packages to a layer, and those packages. */
-export const LAYER_PACKAGES: Readonly<Record<string, readonly string[]>> = { render: RENDER_LAYER_PACKAGES };
+export const LAYER_PACKAGES: Readonly<Partial<Record<FunctionGroup, readonly string[]>>> = { render: RENDER_LAYER_PACKAGES };
 
 /** The esbuild externals of a function's bundle: LAMBDA_BUNDLE's, and its layer's packages. */
 export function bundleExternals(group?: string): string[] {
-  return [...LAMBDA_BUNDLE.external, ...((group && LAYER_PACKAGES[group]) || [])];
+  return [...LAMBDA_BUNDLE.external, ...(LAYER_PACKAGES[group as FunctionGroup] ?? [])];
 }
 
 /**
