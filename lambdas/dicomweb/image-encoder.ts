@@ -76,7 +76,10 @@ async function transform(sharp: Sharp, image: RasterImage, opts: EncodeOptions) 
 export async function encodeImage(image: RasterImage, opts: EncodeOptions): Promise<Uint8Array> {
   const sharp = await loadSharp();
   let pipeline = await transform(sharp, image, opts);
+  // An sRGB profile describes three channels; a gray frame stays one channel without one (libvips
+  // would otherwise write raw gray input as sRGB, three times the samples).
   if (opts.iccProfile === 'srgb') pipeline = pipeline.withIccProfile('srgb');
+  else if (image.channels === 1) pipeline = pipeline.toColourspace('b-w');
   switch (opts.mediaType) {
     case 'image/jpeg':
       pipeline = pipeline.jpeg({ quality: opts.quality ?? DEFAULT_JPEG_QUALITY });

@@ -1,0 +1,27 @@
+/**
+ * Frame decoding per transfer syntax (PS3.5 A.4, 8.2): native Pixel Data as it is, encapsulated
+ * Pixel Data through the codec made for it. Each WebAssembly codec is loaded on first use, once per
+ * process, so a cold function that renders nothing loads none.
+ */
+import { isUncompressedTransferSyntax } from '../uid';
+import { nativeFrame, type DecodedFrame } from './decoded-frame';
+import type { ImagePixel } from './image';
+import { RenderError } from './render-error';
+
+/** Decodes one encapsulated frame (its fragments joined) of `image`. */
+export type FrameDecoder = (frame: Uint8Array, image: ImagePixel) => Promise<DecodedFrame>;
+
+const DECODERS: Readonly<Record<string, FrameDecoder>> = {};
+
+/** Whether frames of this transfer syntax can be rendered. */
+export function isRenderableTransferSyntax(transferSyntaxUID: string): boolean {
+  return isUncompressedTransferSyntax(transferSyntaxUID) || transferSyntaxUID in DECODERS;
+}
+
+/** The samples of one frame: `frame` is what frames/ extracts (native bytes, or the frame's fragments joined). */
+export async function decodeFrame(transferSyntaxUID: string, frame: Uint8Array, image: ImagePixel): Promise<DecodedFrame> {
+  if (isUncompressedTransferSyntax(transferSyntaxUID)) return nativeFrame(frame, image);
+  const decoder = DECODERS[transferSyntaxUID];
+  if (!decoder) throw new RenderError('unsupported-transfer-syntax', `transfer syntax ${transferSyntaxUID} cannot be rendered`);
+  return decoder(frame, image);
+}

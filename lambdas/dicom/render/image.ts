@@ -1,0 +1,63 @@
+/**
+ * The Image Pixel description of one frame (PS3.3 C.7.6.3): geometry, sample encoding and photometric
+ * interpretation, read once from the data set and checked, so decoders and the pipeline read plain fields.
+ */
+import type { DataSet } from '../data-set';
+import { firstCode, firstNumber, RenderTag } from './attributes';
+import { RenderError } from './render-error';
+
+export interface ImagePixel {
+  readonly rows: number;
+  readonly columns: number;
+  readonly samplesPerPixel: number;
+  readonly bitsAllocated: number;
+  readonly bitsStored: number;
+  readonly highBit: number;
+  /** PS3.3 C.7.6.3.1.6 (0 unsigned, 1 two's complement). */
+  readonly signed: boolean;
+  /** PS3.3 C.7.6.3.1.3: color-by-plane (1) or color-by-pixel (0). */
+  readonly planar: boolean;
+  readonly photometricInterpretation: string;
+  /** Float Pixel Data (32) or Double Float Pixel Data (64): values, not stored integers. */
+  readonly float: boolean;
+}
+
+const PHOTOMETRIC_SAMPLES: Readonly<Record<string, number>> = {
+  MONOCHROME1: 1,
+  MONOCHROME2: 1,
+  'PALETTE COLOR': 1,
+  RGB: 3,
+  YBR_FULL: 3,
+  YBR_FULL_422: 3,
+  YBR_ICT: 3,
+  YBR_RCT: 3,
+};
+
+/** The Image Pixel attributes of `dict`; RenderError('not-an-image') when they are missing or inconsistent. */
+export function imagePixelOf(dict: DataSet, float: 0 | 32 | 64 = 0): ImagePixel {
+  const rows = firstNumber(dict, RenderTag.Rows);
+  const columns = firstNumber(dict, RenderTag.Columns);
+  const bitsAllocated = float || firstNumber(dict, RenderTag.BitsAllocated);
+  const samplesPerPixel = firstNumber(dict, RenderTag.SamplesPerPixel) ?? 1;
+  const photometric = firstCode(dict, RenderTag.PhotometricInterpretation) || (samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2');
+  if (!rows || !columns || !bitsAllocated) throw new RenderError('not-an-image', 'Rows, Columns or Bits Allocated missing');
+  if (![1, 8, 16, 32, 64].includes(bitsAllocated)) throw new RenderError('not-an-image', `Bits Allocated ${bitsAllocated} is not rendered`);
+  const expected = PHOTOMETRIC_SAMPLES[photometric];
+  if (expected === undefined) throw new RenderError('not-an-image', `Photometric Interpretation ${photometric} is not rendered`);
+  if (expected !== samplesPerPixel)
+    throw new RenderError('not-an-image', `Photometric Interpretation ${photometric} with ${samplesPerPixel} samples per pixel`);
+  const bitsStored = Math.min(firstNumber(dict, RenderTag.BitsStored) ?? bitsAllocated, bitsAllocated);
+  const highBit = firstNumber(dict, RenderTag.HighBit) ?? bitsStored - 1;
+  return {
+    rows,
+    columns,
+    samplesPerPixel,
+    bitsAllocated,
+    bitsStored: bitsStored > 0 ? bitsStored : bitsAllocated,
+    highBit: highBit >= bitsStored - 1 && highBit < bitsAllocated ? highBit : bitsStored - 1,
+    signed: firstNumber(dict, RenderTag.PixelRepresentation) === 1,
+    planar: samplesPerPixel > 1 && firstNumber(dict, RenderTag.PlanarConfiguration) === 1,
+    photometricInterpretation: photometric,
+    float: float !== 0,
+  };
+}
