@@ -48,6 +48,13 @@ export const LAMBDA_BUNDLE = {
    * the engine from the embedded runtime), and were one to, the build would not pull in the addon.
    */
   external: ['better-sqlite3'] as readonly string[],
+  /**
+   * `import()` compiled to `require()` (still lazy, inside the promise): the Lambda runtime loads a
+   * CommonJS handler with require(), and a dynamic import of a package left to a layer (sharp, the
+   * codecs: RENDER_LAYER_PACKAGES) would go through Node's ES module resolver, which ignores NODE_PATH
+   * and so the layer's /opt/nodejs/node_modules (ERR_MODULE_NOT_FOUND); require() finds it there.
+   */
+  supported: { 'dynamic-import': false },
   /** Import path -> file, for every importer (esbuild `alias`). */
   alias: { dcmjs: DCMJS_BUILD },
   /**

@@ -171,7 +171,10 @@ export class DicomwebFunction extends NodejsFunction {
         mainFields: [...LAMBDA_BUNDLE.mainFields],
         // better-sqlite3 and a layer's packages: NodejsFunction would otherwise leave @aws-sdk/* to the runtime.
         externalModules: [...new Set([...LAMBDA_BUNDLE.external, ...(props.externalModules ?? [])])],
-        esbuildArgs: Object.fromEntries(Object.entries(LAMBDA_BUNDLE.alias).map(([from, to]) => [`--alias:${from}`, to])),
+        esbuildArgs: {
+          ...Object.fromEntries(Object.entries(LAMBDA_BUNDLE.alias).map(([from, to]) => [`--alias:${from}`, to])),
+          ...Object.fromEntries(Object.entries(LAMBDA_BUNDLE.supported).map(([feature, on]) => [`--supported:${feature}`, String(on)])),
+        },
       },
     });
 
