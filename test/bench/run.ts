@@ -35,6 +35,7 @@ import {
   type CostRow,
 } from './report';
 import { RENDERED_IMAGES, RENDERED_KINDS, RENDERED_RESOURCES, renderedCorpus, renderedWorkload } from './rendered';
+import { measureRenderColdStart } from './render-cold';
 import { benchOrthancForward, benchSendRs, sendCorpus } from './send-rs';
 import {
   ensureOrthanc,
@@ -552,6 +553,25 @@ async function main(): Promise<void> {
           { measure: `cold init ${b.name}`, value: `${figure(b.initMs)} ms`, target: '< 150 ms', met: b.initMs < 150 },
         );
       }
+    }
+    if (sections.has('cost')) {
+      // The render function's cold start with its layer: sharp and the decoders load on its first image.
+      log('cost drivers: the render function cold start, with its layer');
+      const cold = await measureRenderColdStart();
+      costs.push(
+        {
+          measure: 'render layer (sharp, libvips, WebAssembly codecs), unzipped',
+          value: `${figure(mb(cold.layerBytes))} MB`,
+          target: '< 250 MB with the function (Lambda quota)',
+          met: cold.layerBytes + cold.bundleBytes < 250 * 1024 * 1024,
+        },
+        {
+          measure: 'render cold start: require, first image, next image (512x512 CT as JPEG)',
+          value: `${figure(cold.requireMs)} ms, ${figure(cold.firstImageMs)} ms, ${figure(cold.warmImageMs)} ms`,
+          target: 'require < 150 ms',
+          met: cold.requireMs < 150,
+        },
+      );
     }
     if (sections.has('calls')) {
       // What AWS bills per request on the cloud path: counts, the same on any machine (note [r]).
