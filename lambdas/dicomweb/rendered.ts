@@ -217,7 +217,7 @@ export class RenderService {
     if (!entry) throw notAnImage(levelOf(uids));
     const object = entry.instance!;
     const frame = frameNumbers[0]!;
-    assertFramesExist([frame], object.numberOfFrames);
+    assertFramesExist(frameNumbers, object.numberOfFrames);
     const type = types[0]!;
     const etag = entityTag([object.objectKey], `thumbnail;frame=${frame}`, params, type);
     if (matches(req.ifNoneMatch, etag)) return notModified(etag);
@@ -225,8 +225,26 @@ export class RenderService {
     const cached = cacheKey && (await this.blobs.get(cacheKey));
     if (cached) return imageResponse(cached, type, etag);
     const body = await this.render(object, [frame], params, this.encodeOptions(params, type, 'thumbnail'));
-    if (cacheKey) await this.blobs.put(cacheKey, body, type);
+    if (cacheKey) await this.keep(entry, cacheKey, body, type);
     return imageResponse(body, type, etag);
+  }
+
+  /**
+   * Stores a derived image beside its instance. A Delete of the instance that ran meanwhile could not
+   * see it, so the instance is looked up again after the write and the image removed if it has gone.
+   * A failed write costs the next request a rendering, never this answer.
+   */
+  private async keep(entry: IndexEntry, key: string, body: Uint8Array, type: RenderedMediaType): Promise<void> {
+    try {
+      await this.blobs.put(key, body, type);
+      const still = await this.index.getInstance(entry.studyInstanceUID, entry.seriesInstanceUID!, entry.sopInstanceUID!);
+      if (still?.instance?.objectKey !== entry.instance!.objectKey) await this.blobs.delete([key]);
+    } catch (error) {
+      // No key or UID in the log: they may identify a patient.
+      console.error(
+        JSON.stringify({ level: 'warn', message: 'derived image not cached', error: error instanceof Error ? error.name : String(error) }),
+      );
+    }
   }
 
   private encodeOptions(params: RenderedParameters, mediaType: RenderedMediaType, kind: Kind): EncodeOptions {

@@ -343,6 +343,7 @@ describe('Thumbnail resources (PS3.18 10.4.1.1.4)', () => {
   it('[studies.thumbnail.404] 404 for an unknown resource or a frame beyond Number of Frames', async () => {
     expect((await fetch(`${base}/studies/${newUid()}/thumbnail`)).status).toBe(404);
     expect((await fetch(`${multiPath()}/frames/9/thumbnail`)).status).toBe(404);
+    expect((await fetch(`${multiPath()}/frames/1,9/thumbnail`)).status).toBe(404);
   });
 
   it('[studies.thumbnail.406] 406 for a media type other than the rendered ones, or a resource without an image', async () => {
