@@ -62,6 +62,16 @@ export function minMaxWindow(min: number, max: number): VoiTransform {
 }
 
 function quantizer(voi: VoiTransform, inverse: boolean): (x: number) => number {
+  if (voi.kind === 'window' && voi.function === 'LINEAR' && voi.width > 1) {
+    // C.11.2.1.2.1 rearranged as dcmtk computes it (offset + x * gradient), so both round alike.
+    const [low, high] = inverse ? [255, 0] : [0, 255];
+    const { center: c, width: w } = voi;
+    const left = c - 0.5 - (w - 1) / 2;
+    const right = c - 0.5 + (w - 1) / 2;
+    const offset = high - ((c - 0.5) / (w - 1) + 0.5) * (high - low);
+    const gradient = (high - low) / (w - 1);
+    return (x) => (x <= left ? low : x > right ? high : Math.trunc(offset + x * gradient));
+  }
   const f = voiFunction(voi);
   return inverse ? (x) => Math.trunc(255 - f(x)) : (x) => Math.trunc(f(x));
 }
