@@ -14,6 +14,8 @@
  * Cache-Control (stored instances never change), and If-None-Match answers 304 before rendering.
  */
 import { createHash } from 'node:crypto';
+import type { DicomJson } from '../dicom/json';
+import { Tag } from '../dicom/tags';
 import type { BlobStore, IndexEntry, InstanceObject, MetadataIndex } from '../storage/ports';
 import { thumbnailKey } from './derived-images';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
@@ -257,15 +259,28 @@ export class RenderService {
     };
   }
 
-  /** Frames of one instance as one image: a single frame, or an animated GIF of several. */
+  /** Frames of one instance as one image: a single frame, or an animated GIF of several at the instance's pace. */
   private async render(
     object: InstanceObject,
     frames: readonly number[],
     params: RenderedParameters,
     options: EncodeOptions,
   ): Promise<Uint8Array> {
-    const rasters = await this.decode(object, frames, params);
-    return rasters.length === 1 ? encodeImage(rasters[0]!, options) : encodeAnimatedGif(rasters, options);
+    if (frames.length === 1) return encodeImage((await this.decode(object, frames, params))[0]!, options);
+    const [rasters, delay] = await Promise.all([this.decode(object, frames, params), this.frameDelay(object)]);
+    return encodeAnimatedGif(rasters, options, delay);
+  }
+
+  /**
+   * The time between frames, in ms, from the stored metadata: Frame Time (PS3.3 C.7.6.5, Cine Module),
+   * else Recommended Display Frame Rate; undefined without either (the encoder's default).
+   */
+  private async frameDelay(object: InstanceObject): Promise<number | undefined> {
+    const metadata = JSON.parse(new TextDecoder().decode(await readObject(this.blobs, object, 'metadataKey'))) as DicomJson;
+    const frameTime = Number(metadata[Tag.FrameTime]?.Value?.[0]);
+    if (frameTime > 0) return frameTime;
+    const rate = Number(metadata[Tag.RecommendedDisplayFrameRate]?.Value?.[0]);
+    return rate > 0 ? 1000 / rate : undefined;
   }
 
   /** Frames of one instance, each its own image. */

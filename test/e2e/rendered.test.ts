@@ -45,6 +45,7 @@ beforeAll(async () => {
       rows: multi.rows,
       columns: multi.columns,
       numberOfFrames: multi.frames,
+      extra: { FrameTime: '40' },
       seriesNumber: 1,
       instanceNumber: 1,
     }),
@@ -119,6 +120,8 @@ describe('Rendered resources (PS3.18 10.4.1.1.3)', () => {
     const g = await image(gif);
     // A multi-frame instance asked as image/gif: every frame, animated.
     expect([g.meta.format, g.meta.pages, g.meta.width, g.meta.pageHeight]).toEqual(['gif', multi.frames, 64, 48]);
+    // At the instance's Frame Time (PS3.3 C.7.6.5).
+    expect(g.meta.delay).toEqual([40, 40, 40]);
   });
 
   it('[studies.rendered.200] frames: one image for one frame, multipart/related for several', async () => {
