@@ -13,7 +13,6 @@
  * Every check (400, 404/410, 406) runs before the answer; each answer carries a strong ETag and
  * Cache-Control (stored instances never change), and If-None-Match answers 304 before rendering.
  */
-import { createHash } from 'node:crypto';
 import type { DicomJson } from '../dicom/json';
 import { Tag } from '../dicom/tags';
 import type { BlobStore, IndexEntry, InstanceObject, MetadataIndex } from '../storage/ports';
@@ -21,14 +20,9 @@ import { thumbnailKey } from './derived-images';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
 import { encodeAnimatedGif, encodeImage, type EncodeOptions, type RasterImage } from './image-encoder';
 import type { DicomwebResponse } from './messages';
+import { entityTag, imageResponse, matches, notModified, withCaching } from './rendered-caching';
 import { warningHeader } from './messages';
-import {
-  negotiateRendered,
-  normalisedParameters,
-  parseRenderedParameters,
-  type RenderedMediaType,
-  type RenderedParameters,
-} from './rendered-params';
+import { negotiateRendered, parseRenderedParameters, type RenderedMediaType, type RenderedParameters } from './rendered-params';
 import { isImage, representativeOfSeries, representativeOfStudy } from './representative-instance';
 import { multipartResponse } from './representation';
 import { absentResourceError, assertNotBeingDeleted, assertValidUids, instancesOf, levelOf, type ResourceUids } from './resources';
@@ -55,8 +49,6 @@ export interface RenderOptions {
   readonly thumbnailSize?: number;
 }
 
-/** How long a user agent may reuse a rendered answer: a stored instance never changes (a day). */
-export const RENDERED_MAX_AGE_SECONDS = 86_400;
 export const DEFAULT_THUMBNAIL_SIZE = 128;
 /** Instances rendered at once for a study or series. */
 const RENDER_AHEAD = 2;
@@ -368,35 +360,3 @@ function assertFramesExist(frameNumbers: readonly number[], frameCount: number):
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
-
-/** A strong entity tag (RFC 9110 8.8.3): the digest of the stored objects' keys and the normalised request. */
-export function entityTag(objectKeys: readonly string[], resource: string, params: RenderedParameters, type: RenderedMediaType): string {
-  const hash = createHash('sha256');
-  for (const key of objectKeys) hash.update(`${key}\n`);
-  hash.update(`${resource}\n${normalisedParameters(params, type)}`);
-  return `"${hash.digest('base64url').slice(0, 32)}"`;
-}
-
-/** If-None-Match (RFC 9110 13.1.2): `*` or a list of entity tags, compared weakly. */
-export function matches(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (ifNoneMatch === undefined) return false;
-  const tags = ifNoneMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
-  return tags.includes('*') || tags.includes(etag);
-}
-
-function cachingHeaders(etag: string): Record<string, string> {
-  // private: access is authenticated, so shared caches keep no copy; Vary: the media type is negotiated.
-  return { ETag: etag, 'Cache-Control': `private, max-age=${RENDERED_MAX_AGE_SECONDS}`, Vary: 'Accept' };
-}
-
-function notModified(etag: string): DicomwebResponse {
-  return { status: 304, headers: cachingHeaders(etag) };
-}
-
-function imageResponse(body: Uint8Array, type: RenderedMediaType, etag: string): DicomwebResponse {
-  return { status: 200, headers: { 'Content-Type': type, ...cachingHeaders(etag) }, body };
-}
-
-function withCaching(response: DicomwebResponse, etag: string): DicomwebResponse {
-  return { ...response, headers: { ...response.headers, ...cachingHeaders(etag) } };
-}

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { NotAcceptableError, NotFoundError, PayloadTooLargeError } from '../../../lambdas/dicomweb/errors';
 import { derivedImageKeys } from '../../../lambdas/dicomweb/derived-images';
-import { entityTag, matches, RenderService, renderErrorToDicomweb } from '../../../lambdas/dicomweb/rendered';
+import { RenderService, renderErrorToDicomweb } from '../../../lambdas/dicomweb/rendered';
+import { entityTag, matches } from '../../../lambdas/dicomweb/rendered-caching';
 import { newUid } from '../../../lambdas/dicom/uid';
 import { makeInstance } from '../../support/dicom-factory';
 import { MemoryBlobStore } from '../../support/memory-blobs';
