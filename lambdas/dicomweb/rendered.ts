@@ -152,8 +152,9 @@ export class RenderService {
     const images = entries.filter(isImage);
     if (images.length === 0) throw notAnImage(levelOf(uids));
     const type = types[0]!;
+    // Of every instance, images or not: the Warning counts them all.
     const etag = entityTag(
-      images.map((e) => e.instance!.objectKey),
+      entries.map((e) => e.instance!.objectKey),
       'rendered',
       params,
       type,
