@@ -31,7 +31,7 @@ function unpackSegment(bytes: Uint8Array, start: number, end: number, out: Uint8
   if (o < out.length) throw new RenderError('corrupt', 'an RLE segment is shorter than its frame');
 }
 
-export function decodeRleFrame(frame: Uint8Array, image: ImagePixel): Promise<DecodedFrame> {
+export async function decodeRleFrame(frame: Uint8Array, image: ImagePixel): Promise<DecodedFrame> {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const bytesPerSample = image.bitsAllocated / 8;
   const segments = image.samplesPerPixel * bytesPerSample;
@@ -54,10 +54,10 @@ export function decodeRleFrame(frame: Uint8Array, image: ImagePixel): Promise<De
     for (let i = 0; i < pixels; i++) words[base + i] = (words[base + i]! | (segment[i]! << shift)) >>> 0;
   }
   const samples: Samples = bytesPerSample === 1 ? Uint8Array.from(words) : bytesPerSample === 2 ? Uint16Array.from(words) : words;
-  return Promise.resolve({
+  return {
     samples,
     planar: image.samplesPerPixel > 1,
     photometricInterpretation: image.photometricInterpretation,
     subsampled: false,
-  });
+  };
 }

@@ -79,6 +79,14 @@ const LOSSLESS: readonly [string, number, RenderOptions, readonly string[], numb
   ['mono1', 1, window(300, 200), ['+Ww', '300', '200'], 0],
   ['modality-lut', 1, {}, ['+Wm'], 0],
   ['modality-lut', 1, window(2000, 1000), ['+Ww', '2000', '1000'], 0],
+  ['voi-lut', 1, {}, ['+Wl', '1'], 0],
+  ...(['ct', 'ct-rle', 'mono1'] as const).map((name): [string, number, RenderOptions, readonly string[], number] => [
+    name,
+    1,
+    { window: { center: 300, width: 700, function: 'SIGMOID' } },
+    ['+Ww', '300', '700', '+Wfs'],
+    0,
+  ]),
   ['palette', 1, {}, [], 0],
   ...['rgb', 'rgb-big-endian', 'rgb-rle', 'rgb-jpeg-lossless-sv1', 'rgb-jpeg-ls', 'ybr-full-422'].map(
     (name): [string, number, RenderOptions, readonly string[], number] => [name, 1, {}, [], 0],
