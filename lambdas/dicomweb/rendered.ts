@@ -13,20 +13,16 @@
  * Every check (400, 404/410, 406) runs before the answer; each answer carries a strong ETag and
  * Cache-Control (stored instances never change), and If-None-Match answers 304 before rendering.
  */
-import { createHash } from 'node:crypto';
+import type { DicomJson } from '../dicom/json';
+import { Tag } from '../dicom/tags';
 import type { BlobStore, IndexEntry, InstanceObject, MetadataIndex } from '../storage/ports';
 import { thumbnailKey } from './derived-images';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
 import { encodeAnimatedGif, encodeImage, type EncodeOptions, type RasterImage } from './image-encoder';
 import type { DicomwebResponse } from './messages';
+import { entityTag, imageResponse, matches, notModified, withCaching } from './rendered-caching';
 import { warningHeader } from './messages';
-import {
-  negotiateRendered,
-  normalisedParameters,
-  parseRenderedParameters,
-  type RenderedMediaType,
-  type RenderedParameters,
-} from './rendered-params';
+import { negotiateRendered, parseRenderedParameters, type RenderedMediaType, type RenderedParameters } from './rendered-params';
 import { isImage, representativeOfSeries, representativeOfStudy } from './representative-instance';
 import { multipartResponse } from './representation';
 import { absentResourceError, assertNotBeingDeleted, assertValidUids, instancesOf, levelOf, type ResourceUids } from './resources';
@@ -53,8 +49,6 @@ export interface RenderOptions {
   readonly thumbnailSize?: number;
 }
 
-/** How long a user agent may reuse a rendered answer: a stored instance never changes (a day). */
-export const RENDERED_MAX_AGE_SECONDS = 86_400;
 export const DEFAULT_THUMBNAIL_SIZE = 128;
 /** Instances rendered at once for a study or series. */
 const RENDER_AHEAD = 2;
@@ -158,8 +152,9 @@ export class RenderService {
     const images = entries.filter(isImage);
     if (images.length === 0) throw notAnImage(levelOf(uids));
     const type = types[0]!;
+    // Of every instance, images or not: the Warning counts them all.
     const etag = entityTag(
-      images.map((e) => e.instance!.objectKey),
+      entries.map((e) => e.instance!.objectKey),
       'rendered',
       params,
       type,
@@ -217,7 +212,7 @@ export class RenderService {
     if (!entry) throw notAnImage(levelOf(uids));
     const object = entry.instance!;
     const frame = frameNumbers[0]!;
-    assertFramesExist([frame], object.numberOfFrames);
+    assertFramesExist(frameNumbers, object.numberOfFrames);
     const type = types[0]!;
     const etag = entityTag([object.objectKey], `thumbnail;frame=${frame}`, params, type);
     if (matches(req.ifNoneMatch, etag)) return notModified(etag);
@@ -225,8 +220,26 @@ export class RenderService {
     const cached = cacheKey && (await this.blobs.get(cacheKey));
     if (cached) return imageResponse(cached, type, etag);
     const body = await this.render(object, [frame], params, this.encodeOptions(params, type, 'thumbnail'));
-    if (cacheKey) await this.blobs.put(cacheKey, body, type);
+    if (cacheKey) await this.keep(entry, cacheKey, body, type);
     return imageResponse(body, type, etag);
+  }
+
+  /**
+   * Stores a derived image beside its instance. A Delete of the instance that ran meanwhile could not
+   * see it, so the instance is looked up again after the write and the image removed if it has gone.
+   * A failed write costs the next request a rendering, never this answer.
+   */
+  private async keep(entry: IndexEntry, key: string, body: Uint8Array, type: RenderedMediaType): Promise<void> {
+    try {
+      await this.blobs.put(key, body, type);
+      const still = await this.index.getInstance(entry.studyInstanceUID, entry.seriesInstanceUID!, entry.sopInstanceUID!);
+      if (still?.instance?.objectKey !== entry.instance!.objectKey) await this.blobs.delete([key]);
+    } catch (error) {
+      // No key or UID in the log: they may identify a patient.
+      console.error(
+        JSON.stringify({ level: 'warn', message: 'derived image not cached', error: error instanceof Error ? error.name : String(error) }),
+      );
+    }
   }
 
   private encodeOptions(params: RenderedParameters, mediaType: RenderedMediaType, kind: Kind): EncodeOptions {
@@ -239,15 +252,28 @@ export class RenderService {
     };
   }
 
-  /** Frames of one instance as one image: a single frame, or an animated GIF of several. */
+  /** Frames of one instance as one image: a single frame, or an animated GIF of several at the instance's pace. */
   private async render(
     object: InstanceObject,
     frames: readonly number[],
     params: RenderedParameters,
     options: EncodeOptions,
   ): Promise<Uint8Array> {
-    const rasters = await this.decode(object, frames, params);
-    return rasters.length === 1 ? encodeImage(rasters[0]!, options) : encodeAnimatedGif(rasters, options);
+    if (frames.length === 1) return encodeImage((await this.decode(object, frames, params))[0]!, options);
+    const [rasters, delay] = await Promise.all([this.decode(object, frames, params), this.frameDelay(object)]);
+    return encodeAnimatedGif(rasters, options, delay);
+  }
+
+  /**
+   * The time between frames, in ms, from the stored metadata: Frame Time (PS3.3 C.7.6.5, Cine Module),
+   * else Recommended Display Frame Rate; undefined without either (the encoder's default).
+   */
+  private async frameDelay(object: InstanceObject): Promise<number | undefined> {
+    const metadata = JSON.parse(new TextDecoder().decode(await readObject(this.blobs, object, 'metadataKey'))) as DicomJson;
+    const frameTime = Number(metadata[Tag.FrameTime]?.Value?.[0]);
+    if (frameTime > 0) return frameTime;
+    const rate = Number(metadata[Tag.RecommendedDisplayFrameRate]?.Value?.[0]);
+    return rate > 0 ? 1000 / rate : undefined;
   }
 
   /** Frames of one instance, each its own image. */
@@ -335,35 +361,3 @@ function assertFramesExist(frameNumbers: readonly number[], frameCount: number):
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
-
-/** A strong entity tag (RFC 9110 8.8.3): the digest of the stored objects' keys and the normalised request. */
-export function entityTag(objectKeys: readonly string[], resource: string, params: RenderedParameters, type: RenderedMediaType): string {
-  const hash = createHash('sha256');
-  for (const key of objectKeys) hash.update(`${key}\n`);
-  hash.update(`${resource}\n${normalisedParameters(params, type)}`);
-  return `"${hash.digest('base64url').slice(0, 32)}"`;
-}
-
-/** If-None-Match (RFC 9110 13.1.2): `*` or a list of entity tags, compared weakly. */
-export function matches(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (ifNoneMatch === undefined) return false;
-  const tags = ifNoneMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
-  return tags.includes('*') || tags.includes(etag);
-}
-
-function cachingHeaders(etag: string): Record<string, string> {
-  // private: access is authenticated, so shared caches keep no copy; Vary: the media type is negotiated.
-  return { ETag: etag, 'Cache-Control': `private, max-age=${RENDERED_MAX_AGE_SECONDS}`, Vary: 'Accept' };
-}
-
-function notModified(etag: string): DicomwebResponse {
-  return { status: 304, headers: cachingHeaders(etag) };
-}
-
-function imageResponse(body: Uint8Array, type: RenderedMediaType, etag: string): DicomwebResponse {
-  return { status: 200, headers: { 'Content-Type': type, ...cachingHeaders(etag) }, body };
-}
-
-function withCaching(response: DicomwebResponse, etag: string): DicomwebResponse {
-  return { ...response, headers: { ...response.headers, ...cachingHeaders(etag) } };
-}

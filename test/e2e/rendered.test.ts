@@ -45,6 +45,7 @@ beforeAll(async () => {
       rows: multi.rows,
       columns: multi.columns,
       numberOfFrames: multi.frames,
+      extra: { FrameTime: '40' },
       seriesNumber: 1,
       instanceNumber: 1,
     }),
@@ -119,6 +120,8 @@ describe('Rendered resources (PS3.18 10.4.1.1.3)', () => {
     const g = await image(gif);
     // A multi-frame instance asked as image/gif: every frame, animated.
     expect([g.meta.format, g.meta.pages, g.meta.width, g.meta.pageHeight]).toEqual(['gif', multi.frames, 64, 48]);
+    // At the instance's Frame Time (PS3.3 C.7.6.5).
+    expect(g.meta.delay).toEqual([40, 40, 40]);
   });
 
   it('[studies.rendered.200] frames: one image for one frame, multipart/related for several', async () => {
@@ -343,6 +346,7 @@ describe('Thumbnail resources (PS3.18 10.4.1.1.4)', () => {
   it('[studies.thumbnail.404] 404 for an unknown resource or a frame beyond Number of Frames', async () => {
     expect((await fetch(`${base}/studies/${newUid()}/thumbnail`)).status).toBe(404);
     expect((await fetch(`${multiPath()}/frames/9/thumbnail`)).status).toBe(404);
+    expect((await fetch(`${multiPath()}/frames/1,9/thumbnail`)).status).toBe(404);
   });
 
   it('[studies.thumbnail.406] 406 for a media type other than the rendered ones, or a resource without an image', async () => {

@@ -19,18 +19,21 @@ function byteReader(image: ImagePixel): (word: number) => number {
 }
 
 function clampByte(v: number): number {
-  return v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+  return v <= 0 ? 0 : v >= 255 ? 255 : Math.trunc(v);
 }
 
-/** PS3.3 C.7.6.3.1.2: YCbCr full range (ITU-R BT.601 without headroom) to RGB, in place. */
+/**
+ * PS3.3 C.7.6.3.1.2: full-range YCbCr to RGB, in place; values truncated as dcmtk (dcmimage) does,
+ * the renderer the tests compare with.
+ */
 export function ybrFullToRgb(rgb: Uint8Array): void {
   for (let i = 0; i < rgb.length; i += 3) {
     const y = rgb[i]!;
-    const cb = rgb[i + 1]! - 128;
-    const cr = rgb[i + 2]! - 128;
-    rgb[i] = clampByte(y + 1.402 * cr);
-    rgb[i + 1] = clampByte(y - 0.344136 * cb - 0.714136 * cr);
-    rgb[i + 2] = clampByte(y + 1.772 * cb);
+    const cb = rgb[i + 1]!;
+    const cr = rgb[i + 2]!;
+    rgb[i] = clampByte(y + 1.402 * cr - 0.701 * 255);
+    rgb[i + 1] = clampByte(y - 0.3441 * cb - 0.7141 * cr + 0.5291 * 255);
+    rgb[i + 2] = clampByte(y + 1.772 * cb - 0.8859 * 255);
   }
 }
 

@@ -3,7 +3,11 @@
  * Pixel Data through the codec made for it. Each WebAssembly codec is loaded on first use, once per
  * process, so a cold function that renders nothing loads none.
  */
-import { isUncompressedTransferSyntax } from '../uid';
+import { isUncompressedTransferSyntax, TransferSyntax } from '../uid';
+import { decodeJpegBaseline, decodeJpegLossless } from './codecs/jpeg';
+import { decodeJpegLs } from './codecs/jpeg-ls';
+import { decodeHtj2k, decodeJpeg2000 } from './codecs/jpeg2000';
+import { decodeRleFrame } from './codecs/rle';
 import { nativeFrame, type DecodedFrame } from './decoded-frame';
 import type { ImagePixel } from './image';
 import { RenderError } from './render-error';
@@ -11,7 +15,20 @@ import { RenderError } from './render-error';
 /** Decodes one encapsulated frame (its fragments joined) of `image`. */
 export type FrameDecoder = (frame: Uint8Array, image: ImagePixel) => Promise<DecodedFrame>;
 
-const DECODERS: Readonly<Record<string, FrameDecoder>> = {};
+const DECODERS: Readonly<Record<string, FrameDecoder>> = {
+  [TransferSyntax.RLELossless]: decodeRleFrame,
+  [TransferSyntax.JPEGBaseline8Bit]: decodeJpegBaseline,
+  [TransferSyntax.JPEGExtended12Bit]: decodeJpegBaseline,
+  [TransferSyntax.JPEGLossless]: decodeJpegLossless,
+  [TransferSyntax.JPEGLosslessSV1]: decodeJpegLossless,
+  [TransferSyntax.JPEGLSLossless]: decodeJpegLs,
+  [TransferSyntax.JPEGLSNearLossless]: decodeJpegLs,
+  [TransferSyntax.JPEG2000Lossless]: decodeJpeg2000,
+  [TransferSyntax.JPEG2000]: decodeJpeg2000,
+  [TransferSyntax.HTJ2KLossless]: decodeHtj2k,
+  [TransferSyntax.HTJ2KLosslessRPCL]: decodeHtj2k,
+  [TransferSyntax.HTJ2K]: decodeHtj2k,
+};
 
 /** Whether frames of this transfer syntax can be rendered. */
 export function isRenderableTransferSyntax(transferSyntaxUID: string): boolean {

@@ -1,8 +1,9 @@
 /**
  * The grayscale pipeline of PS3.4 N.2.1 to 8-bit output: stored values (Bits Stored, High Bit, Pixel
  * Representation) -> Modality LUT -> VOI LUT -> Presentation LUT Shape. For integer samples of up to
- * 16 bits every possible word is transformed once into a table, and the pixels are looked up: a 512x512
- * CT costs a table of 65536 entries and one pass. Wider and float samples are transformed per pixel.
+ * 16 bits every pattern of Bits Stored bits is transformed once into a table, and the pixels are
+ * looked up: a 512x512 CT of 12 bits costs a table of 4096 entries and one pass. Wider and float
+ * samples are transformed per pixel.
  *
  * Output quantization follows dcmtk (dcmimgle), the reference the tests compare with: the C.11.2.1.2
  * value in [0, 255], inverted when asked, then truncated.
@@ -39,7 +40,8 @@ export function modalityFunction(modality: ModalityTransform): (stored: number) 
 /** The VOI output of C.11.2.1.2-3 (or of a VOI LUT, scaled) in [0, 255], not yet quantized. */
 export function voiFunction(voi: VoiTransform): (x: number) => number {
   if (voi.kind === 'lut') {
-    const scale = 255 / (2 ** voi.lut.bits - 1);
+    // Entries of n bits keep their 8 most significant (dcmtk: entry * 256 / 2^n, truncated).
+    const scale = 256 / 2 ** voi.lut.bits;
     return (x) => Math.min(255, lookUp(voi.lut, x) * scale);
   }
   const { center: c, width: w } = voi;
@@ -62,6 +64,16 @@ export function minMaxWindow(min: number, max: number): VoiTransform {
 }
 
 function quantizer(voi: VoiTransform, inverse: boolean): (x: number) => number {
+  if (voi.kind === 'window' && voi.function === 'LINEAR' && voi.width > 1) {
+    // C.11.2.1.2.1 rearranged as dcmtk computes it (offset + x * gradient), so both round alike.
+    const [low, high] = inverse ? [255, 0] : [0, 255];
+    const { center: c, width: w } = voi;
+    const left = c - 0.5 - (w - 1) / 2;
+    const right = c - 0.5 + (w - 1) / 2;
+    const offset = high - ((c - 0.5) / (w - 1) + 0.5) * (high - low);
+    const gradient = (high - low) / (w - 1);
+    return (x) => (x <= left ? low : x > right ? high : Math.trunc(offset + x * gradient));
+  }
   const f = voiFunction(voi);
   return inverse ? (x) => Math.trunc(255 - f(x)) : (x) => Math.trunc(f(x));
 }
@@ -73,14 +85,16 @@ export function renderGrayscale(samples: Samples, image: ImagePixel, transforms:
   const count = image.rows * image.columns;
   const out = new Uint8Array(count);
   if (samples instanceof Uint8Array || samples instanceof Uint16Array) {
-    // Every word this frame can hold, transformed once.
-    const values = new Float64Array(samples instanceof Uint8Array ? 256 : 65536);
-    for (let word = 0; word < values.length; word++) values[word] = modality(stored(word));
-    const voi = transforms.voi ?? minMaxOf(samples, values, count);
+    // Every pattern of Bits Stored bits, transformed once; each pixel is then a shift, a mask and a look-up.
+    const shift = image.highBit - image.bitsStored + 1;
+    const mask = 2 ** image.bitsStored - 1;
+    const values = new Float64Array(mask + 1);
+    for (let bits = 0; bits <= mask; bits++) values[bits] = modality(stored(bits << shift));
+    const voi = transforms.voi ?? minMaxOf(samples, values, count, shift, mask);
     const q = quantizer(voi, transforms.inverse);
     const table = new Uint8Array(values.length);
-    for (let word = 0; word < values.length; word++) table[word] = q(values[word]!);
-    for (let i = 0; i < count; i++) out[i] = table[samples[i]!]!;
+    for (let bits = 0; bits <= mask; bits++) table[bits] = q(values[bits]!);
+    for (let i = 0; i < count; i++) out[i] = table[(samples[i]! >> shift) & mask]!;
     return out;
   }
   const values = new Float64Array(count);
@@ -97,11 +111,11 @@ export function renderGrayscale(samples: Samples, image: ImagePixel, transforms:
   return out;
 }
 
-function minMaxOf(samples: Uint8Array | Uint16Array, values: Float64Array, count: number): VoiTransform {
+function minMaxOf(samples: Uint8Array | Uint16Array, values: Float64Array, count: number, shift: number, mask: number): VoiTransform {
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < count; i++) {
-    const v = values[samples[i]!]!;
+    const v = values[(samples[i]! >> shift) & mask]!;
     if (v < min) min = v;
     if (v > max) max = v;
   }

@@ -3,12 +3,11 @@
  * its transfer syntax, then through the pipeline of PS3.3 C.11 / PS3.4 N.2. What an image encoder takes.
  */
 import { readPart10, Part10Error, type ParsedInstance } from '../part10';
-import { extractFrames } from '../frames/instance';
-import { FrameError } from '../frames/frame-numbers';
 import { PIXEL_DATA_TAGS, Tag } from '../tags';
 import { frameCountOf } from '../frames/frame-numbers';
 import { renderColor, renderPalette } from './color';
 import { decodeFrame } from './decode';
+import { frameBytes } from './frame-bytes';
 import { renderGrayscale } from './grayscale';
 import { imagePixelOf } from './image';
 import { grayscaleTransforms, type VoiLutFunction } from './luts';
@@ -63,14 +62,7 @@ export async function renderFrame(part10: Uint8Array, frameNumber: number, optio
   const count = frameCountOf(instance.dict[Tag.NumberOfFrames]?.Value?.[0]);
   if (!Number.isInteger(frameNumber) || frameNumber < 1 || frameNumber > count)
     throw new RenderError('frame-out-of-range', `frame ${frameNumber} of an instance of ${count} frames`);
-  let bytes: Uint8Array;
-  try {
-    bytes = extractFrames(instance, [frameNumber]).frames[0]!;
-  } catch (error) {
-    if (error instanceof FrameError) throw new RenderError('corrupt', error.message);
-    throw error;
-  }
-  const decoded = await decodeFrame(instance.transferSyntaxUID, bytes, image);
+  const decoded = await decodeFrame(instance.transferSyntaxUID, frameBytes(instance, tag, image, frameNumber), image);
   const pixels = image.rows * image.columns;
   if (decoded.samples.length < pixels * image.samplesPerPixel * (decoded.subsampled ? 2 / 3 : 1))
     throw new RenderError('corrupt', 'the frame holds fewer samples than Rows x Columns');

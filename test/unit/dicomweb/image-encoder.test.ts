@@ -82,6 +82,10 @@ describe('encodeAnimatedGif', () => {
     const bytes = await encodeAnimatedGif(frames, { mediaType: 'image/gif' });
     const meta = await sharp(bytes, { animated: true }).metadata();
     expect([meta.format, meta.pages, meta.width, meta.pageHeight]).toEqual(['gif', 2, 32, 16]);
+    expect(meta.delay).toEqual([100, 100]);
+    expect((await sharp(await encodeAnimatedGif(frames, { mediaType: 'image/gif' }, 33.3), { animated: true }).metadata()).delay).toEqual([
+      30, 30,
+    ]);
     const second = await decode(await sharp(bytes, { page: 1 }).png().toBuffer());
     expect(Math.abs(second.at(5, 5) - 200)).toBeLessThanOrEqual(8);
   });

@@ -1,7 +1,9 @@
 /** Unit: the rendered resources' service over the memory adapters: limits, codec errors, entity tags. */
 import { describe, expect, it } from 'vitest';
 import { NotAcceptableError, NotFoundError, PayloadTooLargeError } from '../../../lambdas/dicomweb/errors';
-import { entityTag, matches, RenderService, renderErrorToDicomweb } from '../../../lambdas/dicomweb/rendered';
+import { derivedImageKeys } from '../../../lambdas/dicomweb/derived-images';
+import { RenderService, renderErrorToDicomweb } from '../../../lambdas/dicomweb/rendered';
+import { entityTag, matches } from '../../../lambdas/dicomweb/rendered-caching';
 import { newUid } from '../../../lambdas/dicom/uid';
 import { makeInstance } from '../../support/dicom-factory';
 import { MemoryBlobStore } from '../../support/memory-blobs';
@@ -19,7 +21,7 @@ async function seeded(maxResponseBytes: number) {
     makeInstance({ studyInstanceUID, seriesInstanceUID, instanceNumber: n, bitsAllocated: 8, rows: 64, columns: 64 }),
   );
   await storeInstances(index, blobs, files, { baseUrl: BASE_URL });
-  return { service: new RenderService(index, blobs, { maxResponseBytes }), studyInstanceUID, seriesInstanceUID };
+  return { service: new RenderService(index, blobs, { maxResponseBytes }), index, blobs, studyInstanceUID, seriesInstanceUID };
 }
 
 const request = (uids: { studyInstanceUID: string; seriesInstanceUID?: string }) => ({
@@ -46,6 +48,32 @@ describe('RenderService', () => {
     expect(renderErrorToDicomweb('corrupt', mpeg)).toBeInstanceOf(NotAcceptableError);
     expect(renderErrorToDicomweb('not-an-image', mpeg)).toBeInstanceOf(NotAcceptableError);
     expect(renderErrorToDicomweb('frame-out-of-range', mpeg)).toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('the cached thumbnail', () => {
+  it('[studies.thumbnail.200] is not kept for an instance deleted while it was made', async () => {
+    const { service, index, blobs, studyInstanceUID, seriesInstanceUID } = await seeded(1024 * 1024);
+    const [entry] = index.all().filter((e) => e.level === 'INSTANCE');
+    const put = blobs.put.bind(blobs);
+    // A Delete of the instance runs between the thumbnail's rendering and its write.
+    blobs.put = async (key, body, type) => {
+      await index.deleteEntry(entry!);
+      await put(key, body, type);
+    };
+    const uids = { studyInstanceUID, seriesInstanceUID, sopInstanceUID: entry!.sopInstanceUID };
+    expect((await service.retrieveInstanceThumbnail({ ...request(uids), ...uids })).status).toBe(200);
+    expect(derivedImageKeys(entry!.instance!).filter((key) => blobs.objects.has(key))).toEqual([]);
+  });
+
+  it('[studies.thumbnail.200] a failed write leaves the answer whole', async () => {
+    const { service, index, blobs, studyInstanceUID, seriesInstanceUID } = await seeded(1024 * 1024);
+    const [entry] = index.all().filter((e) => e.level === 'INSTANCE');
+    blobs.put = () => Promise.reject(new Error('throttled'));
+    const uids = { studyInstanceUID, seriesInstanceUID, sopInstanceUID: entry!.sopInstanceUID };
+    const r = await service.retrieveInstanceThumbnail({ ...request(uids), ...uids });
+    expect(r.status).toBe(200);
+    expect(r.headers?.['Content-Type']).toBe('image/png');
   });
 });
 

@@ -1,0 +1,104 @@
+/** renderFrame and numberOfFrames: what they answer for each kind of instance, and every refusal a RenderError. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { dataSet } from '../../../../lambdas/dicom/data-set';
+import { newPart10 } from '../../../../lambdas/dicom/part10-write';
+import { numberOfFrames, renderFrame, RenderError } from '../../../../lambdas/dicom/render/index';
+import { SopClass, TransferSyntax } from '../../../../lambdas/dicom/uid';
+
+const fixture = (path: string) => readFileSync(join(import.meta.dirname, '../../../fixtures', path));
+
+function image(
+  attributes: Record<string, unknown>,
+  pixelData: { vr: string; Value: unknown[] } | undefined,
+  ts: string = TransferSyntax.ExplicitVRLittleEndian,
+) {
+  const dict = dataSet({
+    SOPClassUID: SopClass.SecondaryCaptureImageStorage,
+    SOPInstanceUID: '2.25.1',
+    StudyInstanceUID: '2.25.2',
+    SeriesInstanceUID: '2.25.3',
+    SamplesPerPixel: 1,
+    PhotometricInterpretation: 'MONOCHROME2',
+    Rows: 2,
+    Columns: 2,
+    BitsAllocated: 8,
+    BitsStored: 8,
+    HighBit: 7,
+    PixelRepresentation: 0,
+    ...attributes,
+  });
+  return newPart10(pixelData ? { ...dict, '7FE00010': pixelData } : dict, ts);
+}
+const bytes = (...values: number[]) => ({ vr: 'OB', Value: [Uint8Array.from(values).buffer] });
+
+async function reasonOf(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(RenderError);
+  return (error as RenderError).reason;
+}
+
+describe('renderFrame', () => {
+  it('answers the frame asked of a multi-frame instance, 8 bits a sample, top-left first', async () => {
+    const file = image({ NumberOfFrames: 2, WindowCenter: 127.5, WindowWidth: 256 }, bytes(0, 1, 2, 3, 10, 20, 30, 255));
+    expect(await renderFrame(file, 2)).toEqual({ width: 2, height: 2, channels: 1, data: Uint8Array.of(10, 20, 30, 255) });
+    expect((await renderFrame(file, 1)).data).toEqual(Uint8Array.of(0, 1, 2, 3));
+  });
+  it('applies the window asked instead of the instance own', async () => {
+    const file = image({ WindowCenter: 127.5, WindowWidth: 256 }, bytes(0, 100, 101, 255));
+    const out = await renderFrame(file, 1, { window: { center: 101, width: 2, function: 'LINEAR' } });
+    expect(Array.from(out.data)).toEqual([0, 0, 255, 255]);
+  });
+  it('renders Bits Allocated 1 (PS3.5 8.1.1: least significant bit first)', async () => {
+    const file = image({ BitsAllocated: 1, BitsStored: 1, HighBit: 0 }, bytes(0b0110));
+    expect(Array.from((await renderFrame(file, 1)).data)).toEqual([0, 255, 255, 0]);
+  });
+  it('renders Float Pixel Data (PS3.3 C.7.6.24) by its values, min-max without a window', async () => {
+    const dict = dataSet({
+      SOPClassUID: SopClass.SecondaryCaptureImageStorage,
+      SOPInstanceUID: '2.25.1',
+      SamplesPerPixel: 1,
+      PhotometricInterpretation: 'MONOCHROME2',
+      Rows: 1,
+      Columns: 3,
+    });
+    const file = newPart10({ ...dict, '7FE00008': { vr: 'OF', Value: [Float32Array.of(-0.5, 0.25, 1.5).buffer] } });
+    expect(Array.from((await renderFrame(file, 1)).data)).toEqual([0, 95, 255]);
+  });
+  it('answers frame-out-of-range for frame 0, a fraction and a frame beyond NumberOfFrames', async () => {
+    const file = image({}, bytes(0, 1, 2, 3));
+    for (const n of [0, 1.5, 2]) expect(await reasonOf(renderFrame(file, n))).toBe('frame-out-of-range');
+  });
+  it('answers not-an-image without Pixel Data, Rows or a known Photometric Interpretation', async () => {
+    expect(await reasonOf(renderFrame(image({}, undefined), 1))).toBe('not-an-image');
+    expect(await reasonOf(renderFrame(image({ Rows: undefined }, bytes(0, 1, 2, 3)), 1))).toBe('not-an-image');
+    expect(await reasonOf(renderFrame(image({ PhotometricInterpretation: 'HSV' }, bytes(0, 1, 2, 3)), 1))).toBe('not-an-image');
+    expect(await reasonOf(renderFrame(image({ SamplesPerPixel: 3 }, bytes(0, 1, 2, 3)), 1))).toBe('not-an-image');
+  });
+  it('answers corrupt for bytes that are no Part 10 file, short Pixel Data, or a frame its codec cannot decode', async () => {
+    expect(await reasonOf(renderFrame(new Uint8Array(200), 1))).toBe('corrupt');
+    expect(await reasonOf(renderFrame(image({}, bytes(0, 1)), 1))).toBe('corrupt');
+    // fragments of SOI, raw bytes, EOI: well-formed DICOM, no JPEG
+    expect(await reasonOf(renderFrame(fixture('us-multiframe-jpeg.dcm'), 1))).toBe('corrupt');
+  });
+  it('answers unsupported-transfer-syntax for video and other syntaxes without a decoder', async () => {
+    const mpeg = image({}, { vr: 'OB', Value: [Uint8Array.of(0, 0, 1, 0xb3).buffer] }, TransferSyntax.MPEG2MPML);
+    expect(await reasonOf(renderFrame(mpeg, 1))).toBe('unsupported-transfer-syntax');
+  });
+});
+
+describe('numberOfFrames', () => {
+  it('answers NumberOfFrames, 1 without it', () => {
+    expect(numberOfFrames(fixture('render/enhanced-ct.dcm'))).toBe(3);
+    expect(numberOfFrames(fixture('render/ct.dcm'))).toBe(1);
+    expect(numberOfFrames(fixture('us-multiframe-jpeg.dcm'))).toBe(4);
+  });
+  it('throws RenderError not-an-image without Pixel Data, corrupt for no Part 10 file', () => {
+    expect(() => numberOfFrames(image({}, undefined))).toThrow(expect.objectContaining({ reason: 'not-an-image' }));
+    expect(() => numberOfFrames(new Uint8Array(10))).toThrow(expect.objectContaining({ reason: 'corrupt' }));
+  });
+});
