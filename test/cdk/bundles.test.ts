@@ -19,16 +19,7 @@ import { TransferSyntax } from '../../lambdas/dicom/uid';
 import { dcmtkSuite, startStoreScp, type StoreScp } from '../support/dcmtk';
 import { stow, tempArchive } from '../support/http';
 import { proxyEvent } from '../support/proxy-event';
-import {
-  CT_SLICE,
-  ctInstance,
-  ctPixels,
-  freshUids,
-  jpeg2000Lossless,
-  jpegBaselineInstance,
-  US_CINE,
-  usFrames,
-} from '../support/rendered-instances';
+import { CT_SLICE, ctInstance, ctPixels, freshUids, jpeg2000Lossless } from '../support/rendered-instances';
 import { makeInstance } from '../support/dicom-factory';
 import { bundleExternals, LAMBDA_BUNDLE, LAYER_PACKAGES, MAX_BUNDLE_BYTES } from '../../lib/constructs/bundling';
 import { AUTHORIZER_ENTRY } from '../../lib/constructs/auth';
@@ -307,16 +298,31 @@ describe('Lambda bundles', () => {
       stageRenderLayer(path.join(work, 'layer'));
 
       archive = await tempArchive({ storage: 'aws-emulators' });
-      const ct = readFileSync(path.join(root, 'test/fixtures/ct-explicit-le.dcm'));
       const pixels = ctPixels();
+      const fixture = (name: string, file: string) => {
+        const bytes = new Uint8Array(readFileSync(path.join(root, 'test/fixtures/render', file)));
+        const { dict } = readPart10(bytes);
+        return { name, bytes, width: dict['00280011']!.Value![0] as number, height: dict['00280010']!.Value![0] as number };
+      };
+      // One instance per decoder: the native path, each WebAssembly codec of the layer, and the bundled
+      // JPEG Lossless decoder; the encoder (sharp, libvips) for all.
       const images = [
-        { name: 'CT, Explicit VR Little Endian', bytes: new Uint8Array(ct), width: 32, height: 32 },
         {
           name: 'CT 512x512, Explicit VR Little Endian',
           bytes: ctInstance(freshUids(), pixels),
           width: CT_SLICE.columns,
           height: CT_SLICE.rows,
         },
+        {
+          name: 'CT 512x512, JPEG 2000 lossless (OpenJPEG)',
+          bytes: ctInstance(freshUids(), pixels, await jpeg2000Lossless(pixels)),
+          width: CT_SLICE.columns,
+          height: CT_SLICE.rows,
+        },
+        fixture('RGB, JPEG Baseline (libjpeg-turbo)', 'rgb-jpeg-baseline.dcm'),
+        fixture('MR, JPEG-LS lossless (CharLS)', 'mr-jpeg-ls.dcm'),
+        fixture('MR, HTJ2K lossless (OpenJPH)', 'mr-htj2k-lossless.dcm'),
+        fixture('CT, JPEG Lossless SV1 (jpeg-lossless-decoder-js)', 'ct-jpeg-lossless-sv1.dcm'),
       ];
       const stored = await stow(
         archive.url,

@@ -1,11 +1,10 @@
 /**
  * Image instances with real pixel data for the rendered and thumbnail resources (the bench's
  * test/bench/rendered.ts, the render bundle's test in test/cdk/bundles.test.ts): a 512x512 12-bit CT
- * slice, natively or as JPEG 2000 lossless (the OpenJPEG encoder of @cornerstonejs/codec-openjpeg), an
- * RGB ultrasound multi-frame, and an RGB JPEG Baseline frame (libjpeg-turbo, through sharp).
+ * slice, natively or as JPEG 2000 lossless (the OpenJPEG encoder of @cornerstonejs/codec-openjpeg), and an
+ * RGB ultrasound multi-frame.
  */
 import { createRequire } from 'node:module';
-import sharp from 'sharp';
 import type { DataSet } from '../../lambdas/dicom/data-set';
 import { newPart10 } from '../../lambdas/dicom/part10-write';
 import { Tag } from '../../lambdas/dicom/tags';
@@ -161,31 +160,4 @@ export function usInstance(uids: ImageUids, frames: Uint8Array, instanceNumber =
     PixelRepresentation: 0,
   };
   return imageInstance(uids, attributes, { vr: 'OB', Value: [frames.slice().buffer] }, TransferSyntax.ExplicitVRLittleEndian);
-}
-
-/**
- * The first frame of usFrames as a JPEG Baseline instance (PS3.5 A.4.1: one fragment; YBR_FULL, as
- * libjpeg writes RGB without chroma subsampling, PS3.5 8.2.1).
- */
-export async function jpegBaselineInstance(uids: ImageUids, frames: Uint8Array): Promise<Uint8Array> {
-  const frame = frames.subarray(0, US_CINE.rows * US_CINE.columns * 3);
-  const jpeg = await sharp(frame, { raw: { width: US_CINE.columns, height: US_CINE.rows, channels: 3 } })
-    .jpeg({ quality: 90, chromaSubsampling: '4:4:4' })
-    .toBuffer();
-  const attributes = {
-    SOPClassUID: SopClass.UltrasoundImageStorage,
-    Modality: 'US',
-    InstanceNumber: 1,
-    SamplesPerPixel: 3,
-    PhotometricInterpretation: 'YBR_FULL',
-    PlanarConfiguration: 0,
-    Rows: US_CINE.rows,
-    Columns: US_CINE.columns,
-    BitsAllocated: 8,
-    BitsStored: 8,
-    HighBit: 7,
-    PixelRepresentation: 0,
-  };
-  const fragment = jpeg.buffer.slice(jpeg.byteOffset, jpeg.byteOffset + jpeg.byteLength) as ArrayBuffer;
-  return imageInstance(uids, attributes, { vr: 'OB', Value: [fragment] }, TransferSyntax.JPEGBaseline8Bit);
 }
