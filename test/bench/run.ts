@@ -354,6 +354,9 @@ async function main(): Promise<void> {
               detail: { archive: latency(r.archive), orthanc: latency(r.orthanc) },
               note: resource === 'thumbnail' ? '[t]' : '[i]',
             }),
+            // CPU per image, whatever each server's threads: Orthanc's decoders run on several, the
+            // archive's one Node.js process decodes on one (a Lambda function renders one image at a time).
+            serverCpuRow(`WADO-RS ${resource}, ${label}`, r),
           );
         }
       }
