@@ -4,7 +4,7 @@
  * role that reads what Retrieve reads and writes only the derived images beside the instances. The
  * bundle itself is built, loaded and run in test/cdk/bundles.test.ts.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { functionGroups } from '../../lambdas/http/routes';
 import { derivedImageKey } from '../../lambdas/storage/keys';
 import { DERIVED_IMAGE_OBJECTS } from '../../lib/constructs/api';
 import { RENDER_LAYER_PACKAGES } from '../../lib/constructs/bundling';
-import { renderLayerPackages, stageRenderLayer } from '../../lib/constructs/render-layer';
+import { RenderLayerError, renderLayerPackages, stageRenderLayer } from '../../lib/constructs/render-layer';
 import { logicalId, policyStatements, synth, type Resources } from './helpers';
 
 describe('the render function', () => {
@@ -82,5 +82,37 @@ describe('the render layer', () => {
         codec,
       ).toBe(true);
     }
+  });
+});
+
+describe('the render layer on another machine', () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'render-layer-root-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const install = (name: string, json: Record<string, unknown> = {}) => {
+    mkdirSync(path.join(root, 'node_modules', name), { recursive: true });
+    writeFileSync(path.join(root, 'node_modules', name, 'package.json'), JSON.stringify({ name, version: '1.0.0', ...json }));
+  };
+  const platform = (system: string, cpu: string, libc?: string) => ({ os: [system], cpu: [cpu], ...(libc ? { libc: [libc] } : {}) });
+  for (const name of RENDER_LAYER_PACKAGES.filter((p) => p !== 'sharp')) install(name);
+  install('sharp', {
+    dependencies: { 'detect-libc': '^2' },
+    optionalDependencies: { '@img/sharp-darwin-arm64': '1', '@img/sharp-linux-x64': '1', '@img/sharp-linuxmusl-x64': '1' },
+  });
+  install('detect-libc');
+  install('@img/sharp-darwin-arm64', platform('darwin', 'arm64'));
+  install('@img/sharp-linuxmusl-x64', platform('linux', 'x64', 'musl'));
+
+  it('refuses to synth without the linux-x64 glibc sharp, saying how to install it', () => {
+    expect(() => renderLayerPackages(root)).toThrow(RenderLayerError);
+    expect(() => renderLayerPackages(root)).toThrow(/npm install --os=linux --cpu=x64 --libc=glibc sharp/);
+  });
+
+  it('takes the linux-x64 glibc binaries beside others installed for the build machine, and those only', () => {
+    install('@img/sharp-linux-x64', platform('linux', 'x64', 'glibc'));
+    const names = renderLayerPackages(root).map((p) => p.name);
+    expect(names).toContain('@img/sharp-linux-x64');
+    expect(names).toContain('detect-libc');
+    expect(names).not.toContain('@img/sharp-darwin-arm64');
+    expect(names).not.toContain('@img/sharp-linuxmusl-x64');
   });
 });
