@@ -72,8 +72,8 @@ export const LAMBDA_BUNDLE = {
  * (./render-layer.ts) instead of its bundle: sharp is a native addon beside a 16 MB libvips, and the
  * @cornerstonejs codecs are Emscripten builds that read their .wasm from their own directory
  * (`__dirname`), neither of which esbuild can inline. A package here is external to the bundle with
- * its subpaths (`@cornerstonejs/codec-openjpeg/decodewasmjs`), so the codec helper may import any entry
- * of a codec and it is found, with its .wasm, where npm installed it.
+ * its subpaths (`@cornerstonejs/codec-openjpeg/decodewasmjs`), so the codec layer (lambdas/dicom/render)
+ * may import any entry of a codec and it is found, with its .wasm, where npm installed it.
  */
 export const RENDER_LAYER_PACKAGES = [
   'sharp',
