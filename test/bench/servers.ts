@@ -1,7 +1,8 @@
 /**
  * The servers a bench run compares, each in its own process so that neither shares an event loop
  * with the bench client: the embedded archive (`npm start`, lib/local/main.ts) and Orthanc with its
- * DICOMweb plugin (Debian packages `orthanc`, `orthanc-dicomweb`), both on 127.0.0.1.
+ * DICOMweb plugin and its GDCM plugin for JPEG 2000 (Debian packages `orthanc`, `orthanc-dicomweb`,
+ * `orthanc-gdcm`), both on 127.0.0.1.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
