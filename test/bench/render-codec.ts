@@ -1,6 +1,6 @@
 /**
  * Time of renderFrame (lambdas/dicom/render) on a 512x512 16-bit CT frame, native and JPEG 2000, and
- * on a 640x480 RGB frame: `npx tsx test/bench/render-codec.ts [iterations]`. Prints the median and
+ * on a 640x480 RGB frame and a frame of a 40-frame CT: `npx tsx test/bench/render-codec.ts [iterations]`. Prints the median and
  * p95 of whole renders (Part 10 parse, decode, pipeline) and of the pixel pipeline alone, and the
  * first JPEG 2000 render, which pays OpenJPEG's WebAssembly instantiation.
  */
@@ -54,6 +54,11 @@ const j2kStream = (encoder.getEncodedBuffer() as Uint8Array).slice();
 encoder.delete();
 const j2k = newPart10({ ...dataSet(ctAttributes), '7FE00010': { vr: 'OB', Value: [j2kStream.buffer] } }, TransferSyntax.JPEG2000Lossless);
 
+const FRAMES = 40;
+const cine = new Int16Array(FRAMES * SIZE * SIZE);
+for (let f = 0; f < FRAMES; f++) cine.set(ct, f * SIZE * SIZE);
+const multiFrame = newPart10({ ...dataSet({ ...ctAttributes, NumberOfFrames: FRAMES }), '7FE00010': { vr: 'OW', Value: [cine.buffer] } });
+
 const rgbPixels = new Uint8Array(640 * 480 * 3).map((_, i) => (i * 7) % 251);
 const rgb = newPart10({
   ...dataSet({
@@ -96,3 +101,4 @@ await time('CT 512x512 16-bit: pixel pipeline only', () => renderGrayscale(words
 await time('CT 512x512 16-bit native: renderFrame', () => renderFrame(native, 1));
 await time('CT 512x512 JPEG 2000 lossless: renderFrame', () => renderFrame(j2k, 1));
 await time('RGB 640x480 native: renderFrame', () => renderFrame(rgb, 1));
+await time(`CT ${FRAMES} frames 512x512 native: frame ${FRAMES / 2}`, () => renderFrame(multiFrame, FRAMES / 2));

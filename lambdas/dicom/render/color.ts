@@ -1,11 +1,13 @@
 /**
  * Color frames to 8-bit RGB, interleaved (PS3.3 C.7.6.3.1.2): RGB as it is, YBR_FULL and YBR_FULL_422
- * through the equations of C.7.6.3.1.2, PALETTE COLOR through its three LUTs (C.7.6.3.1.5-6).
+ * through the equations of C.7.6.3.1.2, PALETTE COLOR through its three LUTs (C.7.6.3.1.5-6),
+ * segmented ones (C.7.9.2) expanded first.
  * Samples wider than 8 bits keep their 8 most significant stored bits.
  */
 import type { DataSet } from '../data-set';
 import { numbers, RenderTag, lutWords } from './attributes';
 import { storedValueReader, type Samples } from './grayscale';
+import { expandSegmentedLut } from './segmented-palette';
 import type { ImagePixel } from './image';
 import { RenderError } from './render-error';
 
@@ -84,12 +86,13 @@ export function renderColor(samples: Samples, image: ImagePixel, photometric: st
 }
 
 /** One palette (C.7.6.3.1.5): descriptor and 16-bit entries, or 8-bit entries two to a word. */
-function palette(dict: DataSet, descriptorTag: string, dataTag: string, signed: boolean) {
+function palette(dict: DataSet, descriptorTag: string, dataTag: string, segmentedTag: string, signed: boolean) {
   const [count, first, bits] = numbers(dict, descriptorTag);
-  const words = lutWords(dict, dataTag);
+  const entries = count === 0 ? 65536 : (count ?? 0);
+  const segmented = lutWords(dict, segmentedTag);
+  const words = lutWords(dict, dataTag) ?? (segmented && bits === 16 ? expandSegmentedLut(segmented, entries) : undefined);
   if (count === undefined || first === undefined || bits === undefined || !words)
     throw new RenderError('not-an-image', 'PALETTE COLOR without its lookup tables');
-  const entries = count === 0 ? 65536 : count;
   const firstMapped = signed && first > 0x7fff ? first - 0x10000 : first;
   const table = new Uint8Array(entries);
   if (words.length >= entries) {
@@ -105,9 +108,27 @@ function palette(dict: DataSet, descriptorTag: string, dataTag: string, signed: 
 /** RGB of a PALETTE COLOR frame: each stored value looked up in the red, green and blue LUTs, clamped at their ends. */
 export function renderPalette(samples: Samples, image: ImagePixel, dict: DataSet): Uint8Array {
   const luts = [
-    palette(dict, RenderTag.RedPaletteColorLookupTableDescriptor, RenderTag.RedPaletteColorLookupTableData, image.signed),
-    palette(dict, RenderTag.GreenPaletteColorLookupTableDescriptor, RenderTag.GreenPaletteColorLookupTableData, image.signed),
-    palette(dict, RenderTag.BluePaletteColorLookupTableDescriptor, RenderTag.BluePaletteColorLookupTableData, image.signed),
+    palette(
+      dict,
+      RenderTag.RedPaletteColorLookupTableDescriptor,
+      RenderTag.RedPaletteColorLookupTableData,
+      RenderTag.SegmentedRedPaletteColorLookupTableData,
+      image.signed,
+    ),
+    palette(
+      dict,
+      RenderTag.GreenPaletteColorLookupTableDescriptor,
+      RenderTag.GreenPaletteColorLookupTableData,
+      RenderTag.SegmentedGreenPaletteColorLookupTableData,
+      image.signed,
+    ),
+    palette(
+      dict,
+      RenderTag.BluePaletteColorLookupTableDescriptor,
+      RenderTag.BluePaletteColorLookupTableData,
+      RenderTag.SegmentedBluePaletteColorLookupTableData,
+      image.signed,
+    ),
   ];
   const stored = storedValueReader(image);
   const count = image.rows * image.columns;

@@ -8,7 +8,7 @@ import { decodeJpegBaseline, decodeJpegLossless } from './codecs/jpeg';
 import { decodeJpegLs } from './codecs/jpeg-ls';
 import { decodeHtj2k, decodeJpeg2000 } from './codecs/jpeg2000';
 import { decodeRleFrame } from './codecs/rle';
-import { nativeFrame, type DecodedFrame } from './decoded-frame';
+import { nativeSamples, type DecodedFrame } from './decoded-frame';
 import type { ImagePixel } from './image';
 import { RenderError } from './render-error';
 
@@ -37,7 +37,7 @@ export function isRenderableTransferSyntax(transferSyntaxUID: string): boolean {
 
 /** The samples of one frame: `frame` is what frames/ extracts (native bytes, or the frame's fragments joined). */
 export async function decodeFrame(transferSyntaxUID: string, frame: Uint8Array, image: ImagePixel): Promise<DecodedFrame> {
-  if (isUncompressedTransferSyntax(transferSyntaxUID)) return nativeFrame(frame, image);
+  if (isUncompressedTransferSyntax(transferSyntaxUID)) return nativeSamples(frame, image);
   const decoder = DECODERS[transferSyntaxUID];
   if (!decoder) throw new RenderError('unsupported-transfer-syntax', `transfer syntax ${transferSyntaxUID} cannot be rendered`);
   return decoder(frame, image);

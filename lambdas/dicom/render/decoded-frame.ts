@@ -38,7 +38,7 @@ function unpackBits(bytes: Uint8Array, count: number): Uint8Array {
 }
 
 /** Samples of a native frame (the bytes frames/ cut, little endian whatever the transfer syntax). */
-export function nativeFrame(bytes: Uint8Array, image: ImagePixel): DecodedFrame {
+export function nativeSamples(bytes: Uint8Array, image: ImagePixel): DecodedFrame {
   const pixels = image.rows * image.columns;
   const subsampled = image.photometricInterpretation === 'YBR_FULL_422';
   let samples: Samples;

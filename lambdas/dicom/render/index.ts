@@ -2,12 +2,12 @@
  * Rendering of a frame of a stored instance to 8-bit pixels (PS3.18 8.3.5, 10.4.1.1.3-4): decoded per
  * its transfer syntax, then through the pipeline of PS3.3 C.11 / PS3.4 N.2. What an image encoder takes.
  */
-import { readPart10, Part10Error, type ParsedInstance } from '../part10';
+import type { ParsedInstance } from '../part10';
 import { PIXEL_DATA_TAGS, Tag } from '../tags';
 import { frameCountOf } from '../frames/frame-numbers';
 import { renderColor, renderPalette } from './color';
 import { decodeFrame } from './decode';
-import { frameBytes } from './frame-bytes';
+import { frameBytes, readRenderSource } from './frame-bytes';
 import { renderGrayscale } from './grayscale';
 import { imagePixelOf } from './image';
 import { grayscaleTransforms, type VoiLutFunction } from './luts';
@@ -32,15 +32,6 @@ export interface RenderedFrame {
 
 const FLOAT_BITS: Readonly<Record<string, 32 | 64>> = { [Tag.FloatPixelData]: 32, [Tag.DoubleFloatPixelData]: 64 };
 
-function parse(part10: Uint8Array, bulkDataAbove?: number): ParsedInstance {
-  try {
-    return readPart10(part10, bulkDataAbove === undefined ? {} : { bulkDataAbove });
-  } catch (error) {
-    if (error instanceof Part10Error) throw new RenderError('corrupt', error.message);
-    throw error;
-  }
-}
-
 function pixelDataTag(instance: ParsedInstance): string {
   const tag = PIXEL_DATA_TAGS.find((t) => (instance.dict[t]?.Value?.length ?? 0) > 0);
   if (!tag) throw new RenderError('not-an-image', 'the instance has no pixel data');
@@ -49,20 +40,21 @@ function pixelDataTag(instance: ParsedInstance): string {
 
 /** NumberOfFrames of an image (1 without it); RenderError('not-an-image') without Pixel Data. */
 export function numberOfFrames(part10: Uint8Array): number {
-  const instance = parse(part10, 256);
+  const { instance } = readRenderSource(part10);
   pixelDataTag(instance);
   return frameCountOf(instance.dict[Tag.NumberOfFrames]?.Value?.[0]);
 }
 
 /** Frame `frameNumber` (1-based) of a Part 10 file, through the PS3.3 C.11 / PS3.4 N.2 pipeline. */
 export async function renderFrame(part10: Uint8Array, frameNumber: number, options: RenderOptions = {}): Promise<RenderedFrame> {
-  const instance = parse(part10);
+  const source = readRenderSource(part10);
+  const { instance } = source;
   const tag = pixelDataTag(instance);
   const image = imagePixelOf(instance.dict, FLOAT_BITS[tag] ?? 0);
   const count = frameCountOf(instance.dict[Tag.NumberOfFrames]?.Value?.[0]);
   if (!Number.isInteger(frameNumber) || frameNumber < 1 || frameNumber > count)
     throw new RenderError('frame-out-of-range', `frame ${frameNumber} of an instance of ${count} frames`);
-  const decoded = await decodeFrame(instance.transferSyntaxUID, frameBytes(instance, tag, image, frameNumber), image);
+  const decoded = await decodeFrame(instance.transferSyntaxUID, await frameBytes(source, tag, image, frameNumber), image);
   const pixels = image.rows * image.columns;
   if (decoded.samples.length < pixels * image.samplesPerPixel * (decoded.subsampled ? 2 / 3 : 1))
     throw new RenderError('corrupt', 'the frame holds fewer samples than Rows x Columns');

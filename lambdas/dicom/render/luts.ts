@@ -55,7 +55,7 @@ function voiFunction(set: DataSet): VoiLutFunction {
 /** The transforms of frame `frameIndex` (0-based) of a grayscale image. */
 export function grayscaleTransforms(dict: DataSet, image: ImagePixel, frameIndex: number): GrayscaleTransforms {
   const rescale = frameMacro(dict, RenderTag.PixelValueTransformationSequence, frameIndex);
-  const modalityLut = lookupTable(items(dict, RenderTag.ModalityLUTSequence)[0], image.signed);
+  const modalityLut = lookupTable(items(rescale, RenderTag.ModalityLUTSequence)[0], image.signed);
   const slope = firstNumber(rescale, RenderTag.RescaleSlope);
   const modality: ModalityTransform =
     modalityLut && slope === undefined
@@ -69,7 +69,7 @@ export function grayscaleTransforms(dict: DataSet, image: ImagePixel, frameIndex
   const fn = voiFunction(voiSet);
   const minimumWidth = fn === 'LINEAR' ? 1 : 0;
   // A VOI LUT's input is the modality output: signed unless a LUT of unsigned entries produced it.
-  const voiLut = lookupTable(items(dict, RenderTag.VOILUTSequence)[0], modality.kind === 'rescale');
+  const voiLut = lookupTable(items(voiSet, RenderTag.VOILUTSequence)[0], modality.kind === 'rescale');
   let voi: VoiTransform | undefined;
   if (center !== undefined && width !== undefined && width > minimumWidth) voi = { kind: 'window', center, width, function: fn };
   else if (voiLut) voi = { kind: 'lut', lut: voiLut };

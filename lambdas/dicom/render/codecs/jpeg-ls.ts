@@ -7,9 +7,13 @@ import { decodeWith, once, quiet } from './wasm';
 const charls = once(async () => (await import('@cornerstonejs/codec-charls/decodewasmjs')).default(quiet()));
 
 export async function decodeJpegLs(frame: Uint8Array, image: ImagePixel): Promise<DecodedFrame> {
-  const codec = await charls();
   let interleave = 2;
-  const decoded = decodeWith(new codec.JpegLSDecoder(), frame, (d) => (interleave = d.getInterleaveMode()));
+  const decoded = await decodeWith(
+    charls,
+    (m) => new m.JpegLSDecoder(),
+    frame,
+    (d) => (interleave = d.getInterleaveMode()),
+  );
   // CharLS writes the components of a non-interleaved scan (mode 0) one plane after another.
   return checkedFrame(decoded, image, image.photometricInterpretation, decoded.components > 1 && interleave === 0);
 }

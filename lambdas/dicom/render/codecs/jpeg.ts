@@ -35,8 +35,7 @@ export async function decodeJpegBaseline(frame: Uint8Array, image: ImagePixel): 
   const precision = jpegPrecision(frame);
   if (precision !== undefined && precision > 8)
     throw new RenderError('unsupported-transfer-syntax', `JPEG with ${precision}-bit samples (process 4) cannot be rendered`);
-  const codec = await libjpegTurbo();
-  const decoded = decodeWith(new codec.JPEGDecoder(), frame);
+  const decoded = await decodeWith(libjpegTurbo, (m) => new m.JPEGDecoder(), frame);
   // libjpeg-turbo outputs RGB for three components, converting YCbCr (YBR_FULL, YBR_FULL_422) itself.
   return checkedFrame(decoded, image, image.samplesPerPixel === 3 ? 'RGB' : image.photometricInterpretation);
 }

@@ -17,11 +17,9 @@ function photometricOut(image: ImagePixel): string {
 }
 
 export async function decodeJpeg2000(frame: Uint8Array, image: ImagePixel): Promise<DecodedFrame> {
-  const codec = await openjpeg();
-  return checkedFrame(decodeWith(new codec.J2KDecoder(), frame), image, photometricOut(image));
+  return checkedFrame(await decodeWith(openjpeg, (m) => new m.J2KDecoder(), frame), image, photometricOut(image));
 }
 
 export async function decodeHtj2k(frame: Uint8Array, image: ImagePixel): Promise<DecodedFrame> {
-  const codec = await openjph();
-  return checkedFrame(decodeWith(new codec.HTJ2KDecoder(), frame), image, photometricOut(image));
+  return checkedFrame(await decodeWith(openjph, (m) => new m.HTJ2KDecoder(), frame), image, photometricOut(image));
 }

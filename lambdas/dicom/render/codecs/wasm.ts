@@ -6,6 +6,9 @@
 import type { Samples } from '../grayscale';
 import { RenderError } from '../render-error';
 
+/** What a WebAssembly trap throws, an Emscripten abort included (WebAssembly.RuntimeError). */
+const WasmRuntimeError = (globalThis as unknown as { WebAssembly: { RuntimeError: new () => Error } }).WebAssembly.RuntimeError;
+
 /**
  * Emscripten module options sending the codecs' messages (OpenJPEG logs every header it reads)
  * nowhere; a new object per module, since Emscripten builds the module on the object it is given.
@@ -14,16 +17,23 @@ export function quiet(): object {
   return { print: () => undefined, printErr: () => undefined };
 }
 
+/** A module loaded on first use and kept; `forget` drops it, so the next use loads it anew. */
+export interface Lazy<T> {
+  (): Promise<T>;
+  forget(): void;
+}
+
 /** A function answering the same promise every call, started on the first. */
-export function once<T>(load: () => Promise<T>): () => Promise<T> {
+export function once<T>(load: () => Promise<T>): Lazy<T> {
   let loaded: Promise<T> | undefined;
-  return () => {
+  const get = () => {
     loaded ??= load().catch((error: unknown) => {
       loaded = undefined; // a failed load (e.g. out of memory) is tried again next time
       throw error;
     });
     return loaded;
   };
+  return Object.assign(get, { forget: () => (loaded = undefined) });
 }
 
 export interface WasmDecoded {
@@ -34,11 +44,19 @@ export interface WasmDecoded {
 }
 
 /**
- * Decodes `codestream` with a fresh decoder of the module; any failure of the codec is the frame's:
- * RenderError('corrupt'). Samples of more than 8 bits come out as 16-bit words (two's complement
- * when signed, which the pipeline reads through Bits Stored and Pixel Representation).
+ * Decodes `codestream` with a fresh decoder of `codec`'s module; any failure of the codec is the
+ * frame's: RenderError('corrupt'). A WebAssembly trap (an Emscripten abort) may leave the module's
+ * memory inconsistent, so the module is then forgotten and the next frame loads a new one. Samples of
+ * more than 8 bits come out as 16-bit words (two's complement when signed, which the pipeline reads
+ * through Bits Stored and Pixel Representation).
  */
-export function decodeWith<D extends EmscriptenDecoder>(decoder: D, codestream: Uint8Array, after?: (decoder: D) => void): WasmDecoded {
+export async function decodeWith<M, D extends EmscriptenDecoder>(
+  codec: Lazy<M>,
+  newDecoder: (module: M) => D,
+  codestream: Uint8Array,
+  after?: (decoder: D) => void,
+): Promise<WasmDecoded> {
+  const decoder = newDecoder(await codec());
   try {
     decoder.getEncodedBuffer(codestream.length).set(codestream);
     decoder.decode();
@@ -48,9 +66,13 @@ export function decodeWith<D extends EmscriptenDecoder>(decoder: D, codestream: 
     const samples = info.bitsPerSample > 8 ? new Uint16Array(bytes.buffer, 0, bytes.byteLength >> 1) : bytes;
     return { samples, width: info.width, height: info.height, components: info.componentCount };
   } catch (error) {
-    if (error instanceof RenderError) throw error;
+    if (error instanceof WasmRuntimeError) codec.forget();
     throw new RenderError('corrupt', `the frame cannot be decoded: ${error instanceof Error ? error.message : 'codec failure'}`);
   } finally {
-    decoder.delete();
+    try {
+      decoder.delete();
+    } catch {
+      // a decoder of a trapped module may not free; the module is gone anyway
+    }
   }
 }

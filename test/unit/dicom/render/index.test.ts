@@ -57,6 +57,30 @@ describe('renderFrame', () => {
     const file = image({ BitsAllocated: 1, BitsStored: 1, HighBit: 0 }, bytes(0b0110));
     expect(Array.from((await renderFrame(file, 1)).data)).toEqual([0, 255, 255, 0]);
   });
+  it('cuts a frame of large native Pixel Data from the file (left unread by dcmjs), in any byte order', async () => {
+    const side = 400; // 2 frames of 320 KB: above what dcmjs reads
+    const words = new Uint16Array(2 * side * side);
+    words.fill(1000, 0, side * side);
+    words.fill(3000, side * side);
+    words[side * side + 1] = 0;
+    const attributes = {
+      NumberOfFrames: 2,
+      Rows: side,
+      Columns: side,
+      BitsAllocated: 16,
+      BitsStored: 16,
+      HighBit: 15,
+      WindowCenter: 2000,
+      WindowWidth: 2001,
+    };
+    for (const ts of [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.ExplicitVRBigEndian]) {
+      const file = image(attributes, { vr: 'OW', Value: [words.buffer] }, ts);
+      const frame = await renderFrame(file, 2);
+      expect(Array.from(frame.data.subarray(0, 3))).toEqual([255, 0, 255]);
+      expect(frame.data.length).toBe(side * side);
+      expect((await renderFrame(file, 1)).data[0]).toBe(0);
+    }
+  });
   it('renders Float Pixel Data (PS3.3 C.7.6.24) by its values, min-max without a window', async () => {
     const dict = dataSet({
       SOPClassUID: SopClass.SecondaryCaptureImageStorage,

@@ -60,6 +60,14 @@ describe('grayscaleTransforms', () => {
     expect(of(enhanced, 0)).toMatchObject({ modality: { intercept: -1024 }, voi: { center: 40, width: 400, function: 'LINEAR' } });
     expect(of(enhanced, 1)).toMatchObject({ modality: { intercept: -1024 }, voi: { center: -600, width: 1200, function: 'LINEAR_EXACT' } });
   });
+
+  it('reads a frame VOI LUT Sequence inside its Frame VOI LUT item (Frame VOI LUT With LUT Macro)', () => {
+    const t = of({
+      NumberOfFrames: 1,
+      SharedFunctionalGroupsSequence: [{ FrameVOILUTSequence: [{ VOILUTSequence: [{ LUTDescriptor: [2, 0, 8], LUTData: [0, 255] }] }] }],
+    });
+    expect(t.voi).toEqual({ kind: 'lut', lut: { first: 0, data: Uint16Array.of(0, 255), bits: 8 } });
+  });
 });
 
 describe('lookupTable', () => {

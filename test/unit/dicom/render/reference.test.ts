@@ -65,7 +65,7 @@ const window = (center: number, width: number): RenderOptions => ({ window: { ce
 
 /** [fixture, frame, our options, dcmtk's arguments for the same window, largest difference allowed]. */
 const LOSSLESS: readonly [string, number, RenderOptions, readonly string[], number][] = [
-  ...['ct', 'ct-implicit', 'ct-big-endian', 'ct-deflated', 'ct-rle', 'ct-jpeg-lossless', 'ct-jpeg-lossless-sv1'].flatMap(
+  ...['ct', 'ct-implicit', 'ct-big-endian', 'ct-deflated', 'ct-rle', 'ct-jpeg-lossless', 'ct-jpeg-lossless-sv1', 'ct-jpeg-ls'].flatMap(
     (name): [string, number, RenderOptions, readonly string[], number][] => [
       [name, 1, {}, ['+Wi', '1'], 0], // the instance's first window
       [name, 1, window(300, 1500), ['+Wi', '2'], 0],
@@ -104,13 +104,17 @@ describe.skipIf(!DCMTK)('renderFrame against dcmtk, lossless transfer syntaxes: 
 
   // dcmtk 3.6.7 reads no per-frame Pixel Value Transformation: it windows stored values, so each
   // frame's window is given to it shifted by that frame's Rescale Intercept.
-  it.each([
-    [1, 40 + 1024, 400],
-    [2, -600 + 1024, 1200],
-    [3, 40 + 924, 400],
-  ])('enhanced-ct frame %i: its own rescale and window (Per-Frame Functional Groups)', async (frame, center, width) => {
-    const ours = await renderFrame(fixture('enhanced-ct'), frame);
-    const reference = dcmtkRendering('enhanced-ct', frame, ['+Ww', String(center), String(width)]);
+  it.each(
+    [
+      [1, 40 + 1024, 400],
+      [2, -600 + 1024, 1200],
+      [3, 40 + 924, 400],
+    ].flatMap(([frame, center, width]) =>
+      ['enhanced-ct', 'enhanced-ct-rle', 'enhanced-ct-jpeg-ls'].map((name) => [name, frame!, center!, width!] as const),
+    ),
+  )('%s frame %i: its own rescale and window (Per-Frame Functional Groups)', async (name, frame, center, width) => {
+    const ours = await renderFrame(fixture(name), frame);
+    const reference = dcmtkRendering(name, frame, ['+Ww', String(center), String(width)]);
     expectSameSize(ours, reference);
     expect(maxDifference(ours, reference)).toBe(0);
   });
@@ -133,13 +137,16 @@ describe.skipIf(!DCMTK)('renderFrame against dcmtk, lossy transfer syntaxes: cor
 describe('renderFrame of JPEG 2000 and HTJ2K against the native source they encode', () => {
   it.each([
     ['mr-j2k-lossless', 'mr', true],
+    ['ct-j2k-lossless', 'ct', true],
+    ['ct-htj2k-lossless', 'ct', true],
     ['mr-htj2k-lossless', 'mr', true],
     ['rgb-j2k-lossless', 'rgb', true],
     ['rgb-htj2k-lossless', 'rgb', true],
     ['mr-j2k', 'mr', false],
     ['mr-htj2k', 'mr', false],
   ] as const)('%s renders as %s (reversible: %s)', async (name, source, reversible) => {
-    const options = window(1600, 3000); // a fixed window: min-max of a lossy frame moves with its error
+    // A fixed window over each image's values: min-max of a lossy frame would move with its error.
+    const options = source === 'ct' ? window(-200, 2000) : window(1600, 3000);
     const ours = await renderFrame(fixture(name), 1, options);
     const native = await renderFrame(fixture(source), 1, options);
     expectSameSize(ours, native);
