@@ -1,8 +1,7 @@
-/** Unit: the proxy event's body as the handlers read it, and the result they give (lambdas/http/proxy.ts). */
+/** Unit: the proxy event's body as the handlers read it (lambdas/http/proxy.ts). */
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { eventBody, toProxyResult } from '../../../lambdas/http/proxy';
+import { eventBody } from '../../../lambdas/http/proxy';
 
 const concat = (chunks: Iterable<Uint8Array>) => Buffer.concat([...chunks]);
 
@@ -27,23 +26,5 @@ describe('eventBody', () => {
     expect(concat(text.chunks()).toString('utf8')).toBe('{"é":1}');
     const none = eventBody({ body: null, isBase64Encoded: false });
     expect([none.byteLength, [...none.chunks()].length]).toEqual([0, 0]);
-  });
-});
-
-describe('toProxyResult', () => {
-  const bytes = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 1]);
-
-  it('streams a binary body of a streaming function as its bytes, never as base64 text', async () => {
-    const result = await toProxyResult({ status: 200, headers: { 'Content-Type': 'image/jpeg' }, body: bytes }, true);
-    expect(result.isBase64Encoded).toBe(false);
-    expect(result.body).toBeInstanceOf(Readable);
-    const chunks: Buffer[] = [];
-    for await (const chunk of result.body as Readable) chunks.push(chunk as Buffer);
-    expect([...Buffer.concat(chunks)]).toEqual([...bytes]);
-  });
-
-  it('base64-encodes a binary body of a buffered function, as API Gateway expects', async () => {
-    const result = await toProxyResult({ status: 200, body: bytes }, false);
-    expect(result).toMatchObject({ isBase64Encoded: true, body: Buffer.from(bytes).toString('base64') });
   });
 });
