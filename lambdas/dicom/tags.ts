@@ -60,6 +60,8 @@ export const Tag = {
   SamplesPerPixel: '00280002',
   PhotometricInterpretation: '00280004',
   NumberOfFrames: '00280008',
+  FrameTime: '00181063',
+  RecommendedDisplayFrameRate: '00082144',
   Rows: '00280010',
   Columns: '00280011',
   BitsAllocated: '00280100',

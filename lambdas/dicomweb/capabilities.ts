@@ -20,8 +20,19 @@ export interface ServedTransaction {
 export const WADL = 'application/vnd.sun.wadl+xml';
 const JSON_TYPE = 'application/json';
 
+/** The rendered media types (PS3.18 8.7.4), one image, or a multipart/related of them. */
+const RENDERED_IMAGES = ['image/jpeg', 'image/png', 'image/gif'];
+const RENDERED_PARTS = RENDERED_IMAGES.map((t) => `multipart/related; type="${t}"`);
+/**
+ * The query parameters of the rendered resources the archive acts on (PS3.18 8.3.5, Table 8.3.5-1):
+ * `annotation` is not among them, as no text is burned in (checked, then ignored).
+ */
+const RENDERED_QUERY = ['accept', 'window', 'viewport', 'quality', 'iccprofile', 'charset'];
+/** A thumbnail takes the viewport only (PS3.18 10.4.1.1.4). */
+const THUMBNAIL_QUERY = ['accept', 'viewport', 'charset'];
+
 /** What a transaction accepts and answers, for the description. */
-const representations: Record<string, { request?: string; response: string[] }> = {
+const representations: Record<string, { request?: string; response: string[]; query?: string[] }> = {
   StoreInstances: { request: 'multipart/related; type="application/dicom"', response: ['application/dicom+json'] },
   SearchForStudies: { response: ['application/dicom+json'] },
   SearchForSeries: { response: ['application/dicom+json'] },
@@ -34,6 +45,14 @@ const representations: Record<string, { request?: string; response: string[] }> 
   RetrieveInstanceMetadata: { response: ['application/dicom+json'] },
   RetrieveFrames: { response: ['multipart/related; type="application/octet-stream"'] },
   RetrieveBulkdata: { response: ['multipart/related; type="application/octet-stream"'] },
+  RetrieveRenderedStudy: { response: RENDERED_PARTS, query: RENDERED_QUERY },
+  RetrieveRenderedSeries: { response: RENDERED_PARTS, query: RENDERED_QUERY },
+  RetrieveRenderedInstance: { response: RENDERED_IMAGES, query: RENDERED_QUERY },
+  RetrieveRenderedFrames: { response: [...RENDERED_IMAGES, ...RENDERED_PARTS], query: RENDERED_QUERY },
+  RetrieveStudyThumbnail: { response: RENDERED_IMAGES, query: THUMBNAIL_QUERY },
+  RetrieveSeriesThumbnail: { response: RENDERED_IMAGES, query: THUMBNAIL_QUERY },
+  RetrieveInstanceThumbnail: { response: RENDERED_IMAGES, query: THUMBNAIL_QUERY },
+  RetrieveFramesThumbnail: { response: RENDERED_IMAGES, query: THUMBNAIL_QUERY },
   Send: { response: ['application/dicom+json'] },
   CheckSendResult: { response: ['application/dicom+json'] },
   RetrieveCapabilities: { response: [WADL, JSON_TYPE] },
@@ -44,6 +63,8 @@ export interface CapabilityMethod {
   readonly transaction: string;
   readonly request?: string;
   readonly response: readonly string[];
+  /** The query parameters it acts on, where the description lists them. */
+  readonly query?: readonly string[];
 }
 export interface CapabilityResource {
   /** The resource's path segment (a literal or a {parameter}). */
@@ -80,13 +101,18 @@ function wadlResource(r: CapabilityResource, indent: string): string {
   const methods = r.methods.map(
     (m) =>
       `${indent}  <method name="${m.name}">\n${indent}    <doc title="${xml(m.transaction)}"/>\n` +
-      (m.request ? `${indent}    <request><representation mediaType="${xml(m.request)}"/></request>\n` : '') +
+      (m.request || m.query ? `${indent}    <request>${wadlRequest(m)}</request>\n` : '') +
       `${indent}    <response>${m.response.map((t) => `<representation mediaType="${xml(t)}"/>`).join('')}</response>\n${indent}  </method>\n`,
   );
   const children = r.resources.map((c) => wadlResource(c, `${indent}  `));
   const param = /^\{(.+)\}$/.exec(r.path)?.[1];
   const params = param ? `${indent}  <param name="${xml(param)}" style="template" type="xsd:string" required="true"/>\n` : '';
   return `${indent}<resource path="${xml(r.path)}">\n${params}${methods.join('')}${children.join('')}${indent}</resource>\n`;
+}
+
+function wadlRequest(m: CapabilityMethod): string {
+  const params = (m.query ?? []).map((name) => `<param name="${xml(name)}" style="query" type="xsd:string"/>`).join('');
+  return params + (m.request ? `<representation mediaType="${xml(m.request)}"/>` : '');
 }
 
 /** The description as WADL (PS3.18 8.9.3); `path` is the concrete path of the described resource. */

@@ -19,6 +19,7 @@
  */
 import { Tag } from '../dicom/tags';
 import type { BlobStore, DeleteJob, IndexEntry, MetadataIndex } from '../storage/ports';
+import { derivedImageKeys } from './derived-images';
 import { BadRequestError } from './errors';
 import { absentResourceError, assertValidUids, collect, instancesOf, isEmpty, type ResourceUids } from './resources';
 
@@ -276,7 +277,10 @@ export class DeleteService {
         else failure ??= { reason: o.reason };
       });
     }
-    const keys = removed.flatMap((e) => (e.instance ? [e.instance.objectKey, e.instance.metadataKey] : []));
+    // With the cached images derived from them (./derived-images.ts).
+    const keys = removed.flatMap((e) =>
+      e.instance ? [e.instance.objectKey, e.instance.metadataKey, ...derivedImageKeys(e.instance)] : [],
+    );
     if (keys.length > 0) await this.blobs.delete(keys);
     if (failure) throw failure.reason;
   }

@@ -20,6 +20,8 @@ export const storeOptions = (cfg: Config) => ({ bulkDataThreshold: cfg.bulkDataT
 
 export const retrieveOptions = (cfg: Config) => ({ maxResponseBytes: cfg.maxResponseBytes });
 
+export const renderOptions = (cfg: Config) => ({ maxResponseBytes: cfg.maxResponseBytes });
+
 export const sendOptions = (cfg: Config) => ({
   waitMs: cfg.sendWaitMs,
   retryAfterSeconds: cfg.sendRetryAfterSeconds,

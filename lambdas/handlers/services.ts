@@ -7,6 +7,7 @@ import { ClientsService } from '../auth/clients-service';
 import { config, type Config } from '../config';
 import { DeleteService } from '../dicomweb/delete';
 import { NpiService } from '../dicomweb/npi';
+import { RenderService } from '../dicomweb/rendered';
 import { RetrieveService } from '../dicomweb/retrieve';
 import { SearchService } from '../dicomweb/search';
 import { SendService } from '../dicomweb/send';
@@ -24,7 +25,7 @@ import { npiIndex } from '../storage/factory/npi-index';
 import { sendRequestStore } from '../storage/factory/send-request-store';
 import { sendWorkflow } from '../storage/factory/send-workflow';
 import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore, SendWorkflow } from '../storage/ports';
-import { npiOptions, retrieveOptions, searchOptions, sendOptions, storeOptions } from './service-options';
+import { npiOptions, renderOptions, retrieveOptions, searchOptions, sendOptions, storeOptions } from './service-options';
 
 export interface Ports {
   readonly index: MetadataIndex;
@@ -43,6 +44,8 @@ export interface Services extends Ports {
   readonly store: StoreService;
   readonly search: SearchService;
   readonly retrieve: RetrieveService;
+  /** Rendered and thumbnail resources (PS3.18 10.4.1.1.3-4). */
+  readonly render: RenderService;
   readonly delete: DeleteService;
   readonly npi: NpiService;
   readonly send: SendService;
@@ -68,6 +71,7 @@ export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras 
     store: new StoreService(ports.index, ports.blobs, storeOptions(cfg), extras.prepareInstance),
     search,
     retrieve: new RetrieveService(ports.index, ports.blobs, retrieveOptions(cfg)),
+    render: new RenderService(ports.index, ports.blobs, renderOptions(cfg)),
     delete: new DeleteService(ports.index, ports.blobs),
     npi,
     send: new SendService(

@@ -134,8 +134,10 @@ export const BUFFERED_JSON_ARRAY_BUDGET = {
 } as const;
 
 /**
- * Turns a response into a proxy result. Streaming functions keep stream bodies as streams
- * (Lambda response streaming); buffered functions base64-encode binary bodies as API Gateway expects.
+ * Turns a response into a proxy result. Streaming functions send every binary body as a stream
+ * (Lambda response streaming writes the body's bytes as they are: its prelude has no isBase64Encoded,
+ * so base64 text would reach the client as text); buffered functions base64-encode binary bodies as
+ * API Gateway expects.
  */
 export async function toProxyResult(response: DicomwebResponse, streaming: boolean): Promise<ProxyResult> {
   const headers = { ...(response.headers ?? {}) };
@@ -146,10 +148,7 @@ export async function toProxyResult(response: DicomwebResponse, streaming: boole
     if (streaming) return { statusCode: response.status, headers, body: Readable.from(body), isBase64Encoded: false };
     return { statusCode: response.status, headers, body: (await collect(body)).toString('base64'), isBase64Encoded: true };
   }
-  return {
-    statusCode: response.status,
-    headers,
-    body: Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('base64'),
-    isBase64Encoded: true,
-  };
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (streaming) return { statusCode: response.status, headers, body: Readable.from([bytes]), isBase64Encoded: false };
+  return { statusCode: response.status, headers, body: bytes.toString('base64'), isBase64Encoded: true };
 }

@@ -27,6 +27,16 @@ export interface GroupTransactions {
     | 'RetrieveInstanceMetadata'
     | 'RetrieveFrames'
     | 'RetrieveBulkdata';
+  /** Rendered and thumbnail resources, PS3.18 10.4.1.1.3-4 (Tables 10.4.1-1 and 10.4.1-2). */
+  render:
+    | 'RetrieveRenderedStudy'
+    | 'RetrieveRenderedSeries'
+    | 'RetrieveRenderedInstance'
+    | 'RetrieveRenderedFrames'
+    | 'RetrieveStudyThumbnail'
+    | 'RetrieveSeriesThumbnail'
+    | 'RetrieveInstanceThumbnail'
+    | 'RetrieveFramesThumbnail';
   delete: 'DeleteStudy' | 'DeleteSeries' | 'DeleteInstance';
   send: 'Send' | 'CheckSendResult';
   capabilities: 'RetrieveCapabilities';
@@ -80,6 +90,9 @@ export const functionGroups: Readonly<Record<FunctionGroup, FunctionGroupSpec>> 
   store: { entry: 'lambdas/handlers/store.ts', streaming: false, memorySize: 1024, timeoutSeconds: BUFFERED_FUNCTION_TIMEOUT_SECONDS },
   search: { entry: 'lambdas/handlers/search.ts', streaming: false, memorySize: 512, timeoutSeconds: BUFFERED_FUNCTION_TIMEOUT_SECONDS },
   retrieve: { entry: 'lambdas/handlers/retrieve.ts', streaming: true, memorySize: 1024, timeoutSeconds: STREAMED_FUNCTION_TIMEOUT_SECONDS },
+  // Decoding and encoding images: CPU-bound, so more memory (Lambda's CPU share grows with it); a
+  // rendered study or series streams its multipart answer like retrieve.
+  render: { entry: 'lambdas/handlers/render.ts', streaming: true, memorySize: 1769, timeoutSeconds: STREAMED_FUNCTION_TIMEOUT_SECONDS },
   delete: { entry: 'lambdas/handlers/delete.ts', streaming: false, memorySize: 512, timeoutSeconds: BUFFERED_FUNCTION_TIMEOUT_SECONDS },
   send: { entry: 'lambdas/handlers/send.ts', streaming: false, memorySize: 512, timeoutSeconds: BUFFERED_FUNCTION_TIMEOUT_SECONDS },
   capabilities: { entry: 'lambdas/handlers/capabilities.ts', streaming: false, memorySize: 256, timeoutSeconds: 10 },
@@ -162,6 +175,16 @@ const transactionRoutes: readonly Route[] = [
   { method: 'GET', path: `${instance}/frames/{frames}`, group: 'retrieve', transaction: 'RetrieveFrames' },
   { method: 'GET', path: `${instance}/bulkdata/{tag}`, group: 'retrieve', transaction: 'RetrieveBulkdata' },
 
+  // Rendered and thumbnail resources, PS3.18 10.4.1.1.3-4
+  { method: 'GET', path: `${study}/rendered`, group: 'render', transaction: 'RetrieveRenderedStudy' },
+  { method: 'GET', path: `${series}/rendered`, group: 'render', transaction: 'RetrieveRenderedSeries' },
+  { method: 'GET', path: `${instance}/rendered`, group: 'render', transaction: 'RetrieveRenderedInstance' },
+  { method: 'GET', path: `${instance}/frames/{frames}/rendered`, group: 'render', transaction: 'RetrieveRenderedFrames' },
+  { method: 'GET', path: `${study}/thumbnail`, group: 'render', transaction: 'RetrieveStudyThumbnail' },
+  { method: 'GET', path: `${series}/thumbnail`, group: 'render', transaction: 'RetrieveSeriesThumbnail' },
+  { method: 'GET', path: `${instance}/thumbnail`, group: 'render', transaction: 'RetrieveInstanceThumbnail' },
+  { method: 'GET', path: `${instance}/frames/{frames}/thumbnail`, group: 'render', transaction: 'RetrieveFramesThumbnail' },
+
   // Send and Check Send Result, Supplement 248 10.X / 10.Y (Table 10.X.1-1: all six resources)
   ...sendRoutes('/studies'),
   ...sendRoutes(`${study}/series`),
@@ -206,7 +229,7 @@ export const routes: readonly Route[] = [...dicomwebRoutes, ...adminRoutes];
 
 /**
  * The scope a route requires of a credential (lambdas/auth/scopes.ts, docs/security.md): reading is
- * Search, Retrieve and Capabilities; writing is Store; Send and Check Send Result are `send`; the
+ * Search, Retrieve (rendered and thumbnail resources too) and Capabilities; writing is Store; Send and Check Send Result are `send`; the
  * management of API key clients is `admin`.
  */
 export function requiredScope(route: Route): Scope {
@@ -215,6 +238,7 @@ export function requiredScope(route: Route): Scope {
       return 'write';
     case 'search':
     case 'retrieve':
+    case 'render':
     case 'capabilities':
       return 'read';
     case 'delete':

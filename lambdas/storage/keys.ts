@@ -3,6 +3,7 @@
  *
  *   studies/{study}/series/{series}/instances/{sop}.{version}.dcm    the Part 10 file exactly as received
  *   studies/{study}/series/{series}/instances/{sop}.{version}.json   its DICOM JSON (PS3.18 F.2), BulkDataURI for large values
+ *   studies/…/instances/{sop}.{version}.derived.{name}              an image derived from it (a cached thumbnail)
  *   send-requests/{transactionUID}/manifest.jsonl          the instances a Send selected
  *   send-requests/{transactionUID}/outcomes/{batch}.json   a Deliver batch's failed and warning SOP Instance UIDs
  *   npi/{category}/{sop}.{version}.dcm, .json              a Non-Patient Instance (PS3.18 12) and its DICOM JSON
@@ -65,6 +66,17 @@ export function instanceObjectKey(studyInstanceUID: string, seriesInstanceUID: s
 /** Key of the DICOM JSON metadata of one write of an instance, beside its Part 10 object. */
 export function instanceMetadataKey(studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string, version: string): string {
   return `${instancePrefix(studyInstanceUID, seriesInstanceUID, sopInstanceUID)}.${keySegment('object version', version)}.json`;
+}
+
+/**
+ * Key of an image derived from one stored instance (a rendered thumbnail, PS3.18 10.4.1.1.4), beside
+ * its Part 10 object: named after the object's own key, so a later write of the instance (another
+ * version) never meets an image of the earlier one, and its Delete finds it from the index entry.
+ * `name` is the derived image's name, e.g. `thumbnail.jpg`.
+ */
+export function derivedImageKey(objectKey: string, name: string): string {
+  if (!/^[a-z0-9][a-z0-9.-]*$/.test(name)) throw new InvalidKeySegmentError('derived image name is not usable in an object key');
+  return `${objectKey.replace(/\.dcm$/, '')}.derived.${name}`;
 }
 
 /** Key of the manifest (one JSON object per line) of the instances a Send request selected. */

@@ -8,8 +8,10 @@ import type { ApiAuthorization, OidcSettings } from '../auth-context';
 import { ApiAuth } from './auth';
 import { DicomwebFunction, pascal, type FunctionEnvironment } from './dicomweb-function';
 import type { ApiClientsTable } from './clients-table';
+import { bundleExternals } from './bundling';
 import { addGatewayResponses } from './gateway-responses';
 import type { ArchiveLogs } from './logs';
+import { RENDER_ARCHITECTURE, RenderLayer } from './render-layer';
 import type { ArchiveStorage } from './storage';
 import { protectStage } from './waf';
 
@@ -130,6 +132,8 @@ export interface FunctionGroupExtras {
 /** Key patterns of instance objects (lambdas/storage/keys.ts). */
 export const STUDY_OBJECTS = 'studies/*';
 export const NPI_OBJECTS = 'npi/*';
+/** Images derived from stored instances, beside them (lambdas/storage/keys.ts derivedImageKey). */
+export const DERIVED_IMAGE_OBJECTS = 'studies/*.derived.*';
 
 /** What each function group may do with the storage: least privilege per transaction. */
 const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: ArchiveStorage) => void>> = {
@@ -156,6 +160,14 @@ const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: Arc
   },
   retrieve: ({ policy }, storage) => {
     storage.grantObjectRead(policy);
+    storage.grantIndexRead(policy);
+  },
+  // Rendered and thumbnail resources (PS3.18 10.4.1.1.3-4): what Retrieve reads, and the thumbnails it
+  // caches beside the instances (lambdas/dicomweb/derived-images.ts), which only Delete removes; it can
+  // write nothing else, so a fault in the image code cannot overwrite a stored instance.
+  render: ({ policy }, storage) => {
+    storage.grantObjectRead(policy);
+    storage.grantObjectWrite(policy, DERIVED_IMAGE_OBJECTS);
     storage.grantIndexRead(policy);
   },
   delete: (fn, storage) => {
@@ -250,6 +262,7 @@ export class DicomwebApi extends Construct {
       BUCKET_NAME: props.storage.bucket.bucketName,
       TABLE_NAME: props.storage.table.tableName,
     };
+    let renderLayer: RenderLayer | undefined;
     const functions = {} as Record<FunctionGroup, DicomwebFunction>;
     const integrations = {} as Record<FunctionGroup, apigateway.LambdaIntegration>;
     for (const group of Object.keys(functionGroups) as FunctionGroup[]) {
@@ -263,6 +276,14 @@ export class DicomwebApi extends Construct {
         logs: props.logs,
         reservedConcurrentExecutions: props.reservedConcurrentExecutions,
         projectRoot: props.projectRoot,
+        // Decoders and encoder from a layer (./render-layer.ts), on the architecture of its native code.
+        ...(group === 'render'
+          ? {
+              architecture: RENDER_ARCHITECTURE,
+              layers: [(renderLayer ??= new RenderLayer(this, 'RenderLayer', { projectRoot: props.projectRoot })).layer],
+              externalModules: bundleExternals(group),
+            }
+          : {}),
       });
       grants[group](fn, props.storage);
       if (group === 'admin') props.clients?.grantManage(fn.policy);

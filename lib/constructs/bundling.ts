@@ -14,6 +14,7 @@
  * handler with require().
  */
 import { fileURLToPath } from 'node:url';
+import type { FunctionGroup } from '../../lambdas/http/routes';
 
 /**
  * The one build of dcmjs every bundle carries: its ES build, the one `import` resolves to, which is
@@ -47,6 +48,13 @@ export const LAMBDA_BUNDLE = {
    * the engine from the embedded runtime), and were one to, the build would not pull in the addon.
    */
   external: ['better-sqlite3'] as readonly string[],
+  /**
+   * `import()` compiled to `require()` (still lazy, inside the promise): the Lambda runtime loads a
+   * CommonJS handler with require(), and a dynamic import of a package left to a layer (sharp, the
+   * codecs: RENDER_LAYER_PACKAGES) would go through Node's ES module resolver, which ignores NODE_PATH
+   * and so the layer's /opt/nodejs/node_modules (ERR_MODULE_NOT_FOUND); require() finds it there.
+   */
+  supported: { 'dynamic-import': false },
   /** Import path -> file, for every importer (esbuild `alias`). */
   alias: { dcmjs: DCMJS_BUILD },
   /**
@@ -58,6 +66,30 @@ export const LAMBDA_BUNDLE = {
   sourcemap: 'external',
   sourcesContent: false,
 } as const;
+
+/**
+ * Packages the render function (group `render` of lambdas/http/routes.ts) loads from its Lambda layer
+ * (./render-layer.ts) instead of its bundle: sharp is a native addon beside a 16 MB libvips, and the
+ * @cornerstonejs codecs are Emscripten builds that read their .wasm from their own directory
+ * (`__dirname`), neither of which esbuild can inline. A package here is external to the bundle with
+ * its subpaths (`@cornerstonejs/codec-openjpeg/decodewasmjs`), so the codec layer (lambdas/dicom/render)
+ * may import any entry of a codec and it is found, with its .wasm, where npm installed it.
+ */
+export const RENDER_LAYER_PACKAGES = [
+  'sharp',
+  '@cornerstonejs/codec-charls',
+  '@cornerstonejs/codec-libjpeg-turbo-8bit',
+  '@cornerstonejs/codec-openjpeg',
+  '@cornerstonejs/codec-openjph',
+] as const;
+
+/** The function groups whose bundles leave packages to a layer, and those packages. */
+export const LAYER_PACKAGES: Readonly<Partial<Record<FunctionGroup, readonly string[]>>> = { render: RENDER_LAYER_PACKAGES };
+
+/** The esbuild externals of a function's bundle: LAMBDA_BUNDLE's, and its layer's packages. */
+export function bundleExternals(group?: string): string[] {
+  return [...LAMBDA_BUNDLE.external, ...(LAYER_PACKAGES[group as FunctionGroup] ?? [])];
+}
 
 /**
  * The DIMSE gateway container's program (lib/dimse/build.ts, which lib/dimse/Dockerfile runs): built as

@@ -67,6 +67,12 @@ export interface DicomwebFunctionProps {
   readonly reservedConcurrentExecutions?: number;
   /** Subnets of an existing VPC to run in (its network interfaces there), with TCP egress only. */
   readonly network?: FunctionNetwork;
+  /** arm64 unless a layer's native code needs another (the render function's sharp: x86_64). */
+  readonly architecture?: lambda.Architecture;
+  /** Layers holding the packages the bundle leaves external (`externalModules`). */
+  readonly layers?: readonly lambda.ILayerVersion[];
+  /** Packages the bundle leaves to a layer, beside LAMBDA_BUNDLE.external (./bundling.ts bundleExternals). */
+  readonly externalModules?: readonly string[];
   readonly projectRoot?: string;
 }
 
@@ -82,8 +88,9 @@ export interface FunctionNetwork {
 }
 
 /**
- * Every Lambda function of the archive, one construct for their shared settings: Node.js 24 on arm64, bundled as CommonJS by
- * esbuild (./bundling.ts) with the AWS SDK inside, its own encrypted log group, X-Ray active tracing.
+ * Every Lambda function of the archive, one construct for their shared settings: Node.js 24 on arm64 (x86_64
+ * where a layer's native code asks for it), bundled as CommonJS by esbuild (./bundling.ts) with the AWS
+ * SDK inside, its own encrypted log group, X-Ray active tracing.
  */
 export class DicomwebFunction extends NodejsFunction {
   /** The function's permissions; storage grants add statements here. */
@@ -145,7 +152,8 @@ export class DicomwebFunction extends NodejsFunction {
       projectRoot,
       depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      architecture: props.architecture ?? lambda.Architecture.ARM_64,
+      layers: props.layers ? [...props.layers] : undefined,
       memorySize: props.memorySize,
       timeout: props.timeout,
       role: role.withoutPolicyUpdates(),
@@ -161,9 +169,12 @@ export class DicomwebFunction extends NodejsFunction {
         sourceMapMode: SourceMapMode.EXTERNAL, // LAMBDA_BUNDLE.sourcemap: beside the bundle, no sourceMappingURL
         sourcesContent: LAMBDA_BUNDLE.sourcesContent,
         mainFields: [...LAMBDA_BUNDLE.mainFields],
-        // better-sqlite3 only: NodejsFunction would otherwise leave @aws-sdk/* to the runtime.
-        externalModules: [...LAMBDA_BUNDLE.external],
-        esbuildArgs: Object.fromEntries(Object.entries(LAMBDA_BUNDLE.alias).map(([from, to]) => [`--alias:${from}`, to])),
+        // better-sqlite3 and a layer's packages: NodejsFunction would otherwise leave @aws-sdk/* to the runtime.
+        externalModules: [...new Set([...LAMBDA_BUNDLE.external, ...(props.externalModules ?? [])])],
+        esbuildArgs: {
+          ...Object.fromEntries(Object.entries(LAMBDA_BUNDLE.alias).map(([from, to]) => [`--alias:${from}`, to])),
+          ...Object.fromEntries(Object.entries(LAMBDA_BUNDLE.supported).map(([feature, on]) => [`--supported:${feature}`, String(on)])),
+        },
       },
     });
 

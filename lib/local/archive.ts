@@ -13,6 +13,7 @@ import { operations as capabilitiesOperations } from '../../lambdas/handlers/cap
 import { operations as deleteOperations } from '../../lambdas/handlers/delete';
 import { operations as npiOperations } from '../../lambdas/handlers/npi';
 import { operations as sendOperations } from '../../lambdas/handlers/send';
+import { operations as renderOperations } from '../../lambdas/handlers/render';
 import { operations as retrieveOperations } from '../../lambdas/handlers/retrieve';
 import { operations as searchOperations } from '../../lambdas/handlers/search';
 import { operations as storeOperations } from '../../lambdas/handlers/store';
@@ -154,6 +155,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       store: dicomwebHandler('store', storeOperations, get),
       search: dicomwebHandler('search', searchOperations, get),
       retrieve: dicomwebHandler('retrieve', retrieveOperations, get),
+      render: dicomwebHandler('render', renderOperations, get),
       delete: dicomwebHandler('delete', deleteOperations, get),
       send: dicomwebHandler('send', sendOperations, get),
       capabilities: dicomwebHandler('capabilities', capabilitiesOperations, get),

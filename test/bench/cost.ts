@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { newUid } from '../../lambdas/dicom/uid';
-import { LAMBDA_BUNDLE } from '../../lib/constructs/bundling';
+import { bundleExternals, LAMBDA_BUNDLE } from '../../lib/constructs/bundling';
 import { buildDimseGateway } from '../../lib/dimse/build';
 import { LOCAL_BUCKET, LOCAL_TABLE } from '../../lib/local/archive';
 import { functionGroups } from '../../lambdas/http/routes';
@@ -48,12 +48,13 @@ function runJson(args: readonly string[], env: Readonly<Record<string, string>> 
   });
 }
 
-interface EmulatorsProcess {
+export interface EmulatorsProcess {
   readonly env: Record<string, string>;
   close(): Promise<void>;
 }
 
-async function startEmulatorsProcess(dataDir: string): Promise<EmulatorsProcess> {
+/** S3 and DynamoDB emulators in a process of their own, on `dataDir`; `env` is what a function reads to use them. */
+export async function startEmulatorsProcess(dataDir: string): Promise<EmulatorsProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'test/bench/emulators-process.ts'), dataDir], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -271,8 +272,9 @@ export interface BundleCost {
 
 /**
  * Bundles each Lambda entry as the deployed functions are bundled (lib/constructs/bundling.ts:
- * CommonJS, node24, minified, the AWS SDK inside) and times its cold load in a fresh node process.
- * Bundles go under node_modules/.cache, beside the packages they were built from.
+ * CommonJS, node24, minified, the AWS SDK inside, a layer's packages outside) and times its cold load in
+ * a fresh node process. Bundles go under node_modules/.cache, beside the packages they were built from
+ * (where the render bundle finds sharp and the codecs, which it loads on its first image, not at start).
  */
 export async function measureBundles(runs = 7): Promise<BundleCost[]> {
   const outDir = path.join(PROJECT_ROOT, 'node_modules', '.cache', 'bench-bundles');
@@ -286,7 +288,7 @@ export async function measureBundles(runs = 7): Promise<BundleCost[]> {
     await esbuild.build({
       ...LAMBDA_BUNDLE,
       mainFields: [...LAMBDA_BUNDLE.mainFields],
-      external: [...LAMBDA_BUNDLE.external],
+      external: bundleExternals(name), // the render function's layer packages stay out, as deployed
       entryPoints: [path.join(PROJECT_ROOT, entry)],
       outfile,
       bundle: true,

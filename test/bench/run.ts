@@ -4,6 +4,7 @@
  *   npm run bench                          # --scale small: a few minutes
  *   npm run bench -- --scale full          # 10,000 studies / 100,000 instances for QIDO-RS
  *   npm run bench -- --sections stow,wado --no-docs
+ *   npm run bench -- --sections rendered,cost --no-docs   # rendered and thumbnail, bundle sizes and cold init
  *   npm run bench -- --sections calls --no-docs   # S3 and DynamoDB calls per instance alone (seconds)
  *   npm run bench -- --studies 2000 --send-instances 1000 --send-bytes 40000 --concurrency 8
  *   BENCH_CPU_PROF=/tmp/prof npm run bench -- --sections send --no-docs   # and a CPU profile of the archive
@@ -33,6 +34,8 @@ import {
   type ComparisonRow,
   type CostRow,
 } from './report';
+import { RENDERED_IMAGES, RENDERED_KINDS, RENDERED_RESOURCES, renderedCorpus, renderedWorkload } from './rendered';
+import { measureRenderColdStart } from './render-cold';
 import { benchOrthancForward, benchSendRs, sendCorpus } from './send-rs';
 import {
   ensureOrthanc,
@@ -67,10 +70,21 @@ import {
 } from './workloads';
 
 const SCALES = {
-  small: { stowSmall: 400, stowLarge: 100, qidoStudies: 500, queries: 40, send: 200, sendLarge: 100, cpuInstances: 100 },
-  full: { stowSmall: 2000, stowLarge: 400, qidoStudies: 10_000, queries: 200, send: 1000, sendLarge: 250, cpuInstances: 200 },
+  small: { stowSmall: 400, stowLarge: 100, qidoStudies: 500, queries: 40, send: 200, sendLarge: 100, cpuInstances: 100, rendered: 60 },
+  full: {
+    stowSmall: 2000,
+    stowLarge: 400,
+    qidoStudies: 10_000,
+    queries: 200,
+    send: 1000,
+    sendLarge: 250,
+    cpuInstances: 200,
+    rendered: 300,
+  },
 } as const;
-const SECTIONS = ['stow', 'wado', 'qido', 'send', 'cost', 'calls', 'memory'] as const;
+const SECTIONS = ['stow', 'wado', 'qido', 'rendered', 'send', 'cost', 'calls', 'memory'] as const;
+/** Instances of each kind rendered on each server before the measured ones (both(): warm-up). */
+const RENDERED_WARM_UP_INSTANCES = 10;
 /** Instances per workload of the AWS calls rows (note [r]): the counts per instance do not depend on it. */
 const AWS_CALLS_INSTANCES = 20;
 /** Queries of each kind run on each server before its measured ones (both(): warm-up). */
@@ -192,6 +206,12 @@ function throughputRows(label: string, r: Both, unit = 'instances/s', opsPerOper
   return [row(label, unit, r, (m) => perSecond(m) * opsPerOperation), row(`${label}, MB/s`, 'MB/s', r, mbPerSecond)];
 }
 
+/** Latencies of a run for a row's detail column. */
+function latency(o: Outcome | undefined): string | undefined {
+  const m = ok(o);
+  return m && `p50 ${figure(p50(m))} / p95 ${figure(p95(m))} ms`;
+}
+
 /** The measure of a workload's server CPU row, by which the cost table finds Orthanc's figure. */
 const serverCpuMeasure = (label: string) => `${label}, server CPU`;
 
@@ -296,10 +316,6 @@ async function main(): Promise<void> {
       });
       rows.push(row('STOW-RS tiny (~1 KB), 500/request', 'instances/s', load, perSecond));
       const qidoServer = (s: DicomwebServer): QidoServer => (s === servers.archive ? 'archive' : 'orthanc');
-      const latency = (o: Outcome | undefined) => {
-        const m = ok(o);
-        return m && `p50 ${figure(p50(m))} / p95 ${figure(p95(m))} ms`;
-      };
       for (const level of QIDO_LEVELS) {
         for (const key of QIDO_KEYS) {
           const run = { level, key, studies: scale.qidoStudies, concurrency: CONCURRENCY };
@@ -319,6 +335,39 @@ async function main(): Promise<void> {
               detail: { archive: latency(r.archive), orthanc: latency(r.orthanc) },
               note: notes.join(' ') || undefined,
             }),
+          );
+        }
+      }
+    }
+
+    // Rendered and thumbnail resources, PS3.18 10.4.1.1.3-4: each kind of instance stored on both servers
+    // (not timed), then each resource of every instance asked for once, so nothing is answered from a
+    // cache of derived images; warm-up on instances of their own.
+    if (sections.has('rendered')) {
+      for (const kind of RENDERED_KINDS) {
+        const corpus = await renderedCorpus(kind, scale.rendered + RENDERED_WARM_UP_INSTANCES);
+        const [warm, measured] = [
+          corpus.instances.slice(0, RENDERED_WARM_UP_INSTANCES),
+          corpus.instances.slice(RENDERED_WARM_UP_INSTANCES),
+        ];
+        const perRequest = instancesPerRequest(MAX_REQUEST_BYTES, corpus.files);
+        const label = RENDERED_IMAGES[kind].label;
+        const loaded = await both(servers, `${label} corpus`, (s) => stowWorkload(s.url, corpus, perRequest, CONCURRENCY));
+        for (const resource of RENDERED_RESOURCES) {
+          const r = await both(
+            servers,
+            `${resource} ${label}`,
+            ifLoaded(servers, loaded, `${label} corpus`, (s) => renderedWorkload(s.url, measured, kind, resource, CONCURRENCY)),
+            (s) => renderedWorkload(s.url, warm, kind, resource, CONCURRENCY),
+          );
+          rows.push(
+            row(`WADO-RS ${resource}, ${label}, image/jpeg`, 'images/s', r, perSecond, {
+              detail: { archive: latency(r.archive), orthanc: latency(r.orthanc) },
+              note: resource === 'thumbnail' ? '[t]' : '[i]',
+            }),
+            // CPU per image, whatever each server's threads: Orthanc's decoders run on several, the
+            // archive's one Node.js process decodes on one (a Lambda function renders one image at a time).
+            serverCpuRow(`WADO-RS ${resource}, ${label}`, r),
           );
         }
       }
@@ -525,6 +574,25 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (sections.has('cost')) {
+      // The render function's cold start with its layer: sharp and the decoders load on its first image.
+      log('cost drivers: the render function cold start, with its layer');
+      const cold = await measureRenderColdStart();
+      costs.push(
+        {
+          measure: 'render layer (sharp, libvips, WebAssembly codecs), unzipped',
+          value: `${figure(mb(cold.layerBytes))} MB`,
+          target: '< 250 MB with the function (Lambda quota)',
+          met: cold.layerBytes + cold.bundleBytes < 250 * 1024 * 1024,
+        },
+        {
+          measure: 'render cold start: require, first image, next image (512x512 CT as JPEG)',
+          value: `${figure(cold.requireMs)} ms, ${figure(cold.firstImageMs)} ms, ${figure(cold.warmImageMs)} ms`,
+          target: 'require < 150 ms',
+          met: cold.requireMs < 150,
+        },
+      );
+    }
     if (sections.has('calls')) {
       // What AWS bills per request on the cloud path: counts, the same on any machine (note [r]).
       log('cost drivers: S3 and DynamoDB calls per instance');
@@ -552,6 +620,8 @@ async function main(): Promise<void> {
   }
 
   const allNotes = [
+    '[i] Each instance rendered once (Accept image/jpeg, default window and size), every answer checked: 200 image/jpeg, decoded after the run to the image size and samples; p50 / p95 latency per request at the same concurrency.',
+    "[t] Thumbnail (PS3.18 10.4.1.1.4) of each instance once, checked as [i] (decoded, the image's aspect ratio, at most its size). Orthanc's DICOMweb plugin 1.7 has no thumbnail resource: it answers 404, so its column is empty.",
     "[c] CPU time of the whole server process during the run, per instance; the archive's process also runs its S3 and DynamoDB emulators.",
     '[f] Orthanc has no fuzzy matching (it ignores fuzzymatching=true): it gets the lower-case family name as a prefix (PatientName=smith*), which its case-insensitive name matching answers with the same studies.',
     '[m] The servers answered different numbers of matches (archive / Orthanc) to the same queries: the ratio is not like for like.',
@@ -593,7 +663,8 @@ function describeScale(): string {
   const instances = scale.qidoStudies * SERIES_PER_STUDY * INSTANCES_PER_SERIES;
   return (
     `STOW-RS ${scale.stowSmall} x ~40 KB and ${scale.stowLarge} x ~0.5 MB; QIDO-RS over ${scale.qidoStudies.toLocaleString('en-US')} studies / ` +
-    `${instances.toLocaleString('en-US')} instances, ${scale.queries} queries per kind; SEND-RS ${scale.send} x ~${figure(SEND_BYTES / 1000)} KB and ${scale.sendLarge} x ~${figure(SEND_LARGE_BYTES / 1000)} KB; concurrency ${CONCURRENCY}`
+    `${instances.toLocaleString('en-US')} instances, ${scale.queries} queries per kind; rendered and thumbnail of ${scale.rendered} instances per kind; ` +
+    `SEND-RS ${scale.send} x ~${figure(SEND_BYTES / 1000)} KB and ${scale.sendLarge} x ~${figure(SEND_LARGE_BYTES / 1000)} KB; concurrency ${CONCURRENCY}`
   );
 }
 

@@ -1,7 +1,8 @@
 /**
  * The servers a bench run compares, each in its own process so that neither shares an event loop
  * with the bench client: the embedded archive (`npm start`, lib/local/main.ts) and Orthanc with its
- * DICOMweb plugin (Debian packages `orthanc`, `orthanc-dicomweb`), both on 127.0.0.1.
+ * DICOMweb plugin and its GDCM plugin for JPEG 2000 (Debian packages `orthanc`, `orthanc-dicomweb`,
+ * `orthanc-gdcm`), both on 127.0.0.1.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { ARCHIVE_NODE_FLAGS } from '../../lib/local/node-flags';
@@ -11,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { TransferSyntax } from '../../lambdas/dicom/uid';
 import { freePort } from '../support/net';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -103,42 +105,59 @@ export async function startArchiveProcess(env: Readonly<Record<string, string>> 
 
 const ORTHANC = '/usr/sbin/Orthanc';
 
-/** The DICOMweb plugin's shared library, as the orthanc-dicomweb package installed it. */
-function dicomwebPlugin(): string | undefined {
-  const listed = spawnSync('dpkg', ['-L', 'orthanc-dicomweb'], { encoding: 'utf8' });
+/** A plugin's shared library, as its Debian package installed it. */
+function pluginLibrary(pkg: string, library: RegExp): string | undefined {
+  const listed = spawnSync('dpkg', ['-L', pkg], { encoding: 'utf8' });
   if (listed.status !== 0) return undefined;
-  const libraries = listed.stdout.split('\n').filter((f) => /libOrthancDicomWeb\.so/.test(f) && existsSync(f));
+  const libraries = listed.stdout.split('\n').filter((f) => library.test(f) && existsSync(f));
   return libraries.find((f) => f.endsWith('.so')) ?? libraries[0];
 }
+
+const dicomwebPlugin = () => pluginLibrary('orthanc-dicomweb', /libOrthancDicomWeb\.so/);
+/**
+ * Orthanc's GDCM plugin: its decoders of JPEG 2000 (and others DCMTK lacks), which Orthanc's
+ * rendering needs for the JPEG 2000 rows; without it those rows show Orthanc's error.
+ */
+const gdcmPlugin = () => pluginLibrary('orthanc-gdcm', /libOrthancGdcm\.so/);
 
 export interface OrthancInstallation {
   readonly executable: string;
   readonly plugin: string;
+  /** The GDCM plugin, when installed. */
+  readonly gdcmPlugin?: string;
   readonly version: string;
   readonly pluginVersion: string;
 }
 
 /**
- * Finds Orthanc and its DICOMweb plugin; installs both with apt-get when missing and running as root.
- * Answers the reason instead when neither is possible, so the bench can skip the Orthanc columns.
+ * Finds Orthanc, its DICOMweb plugin and its GDCM plugin; installs them with apt-get when missing and
+ * running as root. Answers the reason instead when Orthanc or its DICOMweb plugin cannot be had, so the
+ * bench can skip the Orthanc columns (without GDCM only the JPEG 2000 rows lack Orthanc's figure).
  */
 export function ensureOrthanc(log: (line: string) => void): OrthancInstallation | string {
-  if (!existsSync(ORTHANC) || !dicomwebPlugin()) {
-    if (process.getuid?.() !== 0) return 'Orthanc is not installed and the bench is not running as root to install it';
-    log('installing orthanc and orthanc-dicomweb with apt-get ...');
+  const missing = () => !existsSync(ORTHANC) || !dicomwebPlugin();
+  if ((missing() || !gdcmPlugin()) && process.getuid?.() === 0) {
+    log('installing orthanc, orthanc-dicomweb and orthanc-gdcm with apt-get ...');
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const update = spawnSync('apt-get', ['update'], { env, stdio: 'ignore' });
-    const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'orthanc', 'orthanc-dicomweb'], {
+    const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'orthanc', 'orthanc-dicomweb', 'orthanc-gdcm'], {
       env,
       stdio: 'ignore',
     });
-    if (update.status !== 0 || install.status !== 0) return 'apt-get could not install orthanc and orthanc-dicomweb';
+    if ((update.status !== 0 || install.status !== 0) && missing()) return 'apt-get could not install orthanc and orthanc-dicomweb';
   }
+  if (missing() && process.getuid?.() !== 0) return 'Orthanc is not installed and the bench is not running as root to install it';
   const plugin = dicomwebPlugin();
   if (!existsSync(ORTHANC) || !plugin) return 'Orthanc or its DICOMweb plugin is missing after installation';
   const packageVersion = (pkg: string) =>
     spawnSync('dpkg-query', ['-W', '-f', '${Version}', pkg], { encoding: 'utf8' }).stdout.trim() || 'unknown';
-  return { executable: ORTHANC, plugin, version: packageVersion('orthanc'), pluginVersion: packageVersion('orthanc-dicomweb') };
+  return {
+    executable: ORTHANC,
+    plugin,
+    gdcmPlugin: gdcmPlugin(),
+    version: packageVersion('orthanc'),
+    pluginVersion: packageVersion('orthanc-dicomweb'),
+  };
 }
 
 export interface OrthancServer extends DicomwebServer {
@@ -172,7 +191,9 @@ export async function startOrthanc(installation: OrthancInstallation, opts: Orth
     StorageCompression: false,
     HttpCompressionEnabled: false,
     SaveJobs: false,
-    Plugins: [installation.plugin],
+    Plugins: [installation.plugin, ...(installation.gdcmPlugin ? [installation.gdcmPlugin] : [])],
+    // GDCM for JPEG 2000 only, as Orthanc's book advises: the other syntaxes keep Orthanc's own decoders.
+    Gdcm: { Enable: true, RestrictTransferSyntaxes: [TransferSyntax.JPEG2000Lossless, TransferSyntax.JPEG2000] },
     DicomWeb: {
       Enable: true,
       Root: '/dicom-web/',

@@ -104,14 +104,15 @@ describe('ArchiveStack functions', () => {
   const { stack, template } = synth({ indexShards: 16 });
   const groups = Object.keys(functionGroups) as FunctionGroup[];
 
-  it('deploys one nodejs24.x arm64 function per function group, with its memory and timeout', () => {
+  it('deploys one nodejs24.x function per function group, arm64 but render (x86_64), with its memory and timeout', () => {
     // Plus the Send workflow's task functions (test/cdk/send-workflow.test.ts) and the authorizer (test/cdk/auth.test.ts).
     template.resourceCountIs('AWS::Lambda::Function', groups.length + Object.keys(sendTaskFunctions).length + 1);
     for (const group of groups) {
       const fn = (template.toJSON().Resources as Resources)[logicalId(stack, stack.dicomweb.functions[group])]!;
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
-        Architectures: ['arm64'],
+        // The render function's sharp binaries are linux-x64 (test/cdk/render-function.test.ts).
+        Architectures: [group === 'render' ? 'x86_64' : 'arm64'],
         Handler: 'index.handler',
         MemorySize: functionGroups[group].memorySize,
         Timeout: functionGroups[group].timeoutSeconds,

@@ -6,18 +6,24 @@
  * Deliver, loaded there on the first C-STORE. Assertions on the import graph, not on timings.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire, isBuiltin } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { build, type Metafile } from 'esbuild';
+import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readPart10 } from '../../lambdas/dicom/part10';
 import { TransferSyntax } from '../../lambdas/dicom/uid';
 import { dcmtkSuite, startStoreScp, type StoreScp } from '../support/dcmtk';
+import { stow, tempArchive } from '../support/http';
+import { proxyEvent } from '../support/proxy-event';
+import { CT_SLICE, ctInstance, ctPixels, freshUids, jpeg2000Lossless } from '../support/rendered-instances';
 import { makeInstance } from '../support/dicom-factory';
-import { LAMBDA_BUNDLE, MAX_BUNDLE_BYTES } from '../../lib/constructs/bundling';
+import { bundleExternals, LAMBDA_BUNDLE, LAYER_PACKAGES, MAX_BUNDLE_BYTES } from '../../lib/constructs/bundling';
 import { AUTHORIZER_ENTRY } from '../../lib/constructs/auth';
+import { stageRenderLayer } from '../../lib/constructs/render-layer';
 import { functionGroups } from '../../lambdas/http/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
 
@@ -26,12 +32,13 @@ const lockfile = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), '
   packages: Record<string, { version?: string }>;
 };
 
-async function bundle(entry: string) {
+/** The bundle of `entry` as its function deploys it; `group` names the function group whose layer it uses. */
+async function bundle(entry: string, group?: string) {
   const result = await build({
     entryPoints: [path.join(root, entry)],
     ...LAMBDA_BUNDLE,
     mainFields: [...LAMBDA_BUNDLE.mainFields],
-    external: [...LAMBDA_BUNDLE.external],
+    external: bundleExternals(group),
     bundle: true,
     outfile: 'index.js', // names the output and its source map; write: false keeps both in memory
     write: false,
@@ -52,10 +59,21 @@ async function bundle(entry: string) {
     sdk: [
       ...new Set(Object.keys(metafile.inputs).flatMap((f) => /node_modules\/(@aws-sdk\/(?:client|lib)-[^/]+)\//.exec(f)?.[1] ?? [])),
     ].sort(),
-    /** Packages left to the runtime: none. */
-    external: Object.values(metafile.inputs).flatMap((i) =>
-      i.imports.filter((x) => x.external && !x.path.startsWith('node:') && !isBuiltin(x.path)).map((x) => x.path),
-    ),
+    /** Packages left to the runtime: none, but those of the function's layer (package names, subpaths cut). */
+    external: [
+      ...new Set(
+        Object.values(metafile.inputs).flatMap((i) =>
+          i.imports
+            .filter((x) => x.external && !x.path.startsWith('node:') && !isBuiltin(x.path))
+            .map((x) =>
+              x.path
+                .split('/')
+                .slice(0, x.path.startsWith('@') ? 2 : 1)
+                .join('/'),
+            ),
+        ),
+      ),
+    ].sort(),
   };
 }
 
@@ -93,11 +111,14 @@ const S3 = ['@aws-sdk/client-s3'];
  * Each function's SDK clients, and whether it reads DICOM (Part 10 or the data dictionary): loading dcmjs
  * at its start, or on the first request that needs it.
  */
-const expected: Record<string, { entry: string; sdk: string[]; dicom: 'at-start' | 'on-first-use' | false }> = {
+const expected: Record<string, { entry: string; sdk: string[]; dicom: 'at-start' | 'on-first-use' | false; group?: string }> = {
   store: { entry: functionGroups.store.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },
   search: { entry: functionGroups.search.entry, sdk: DYNAMODB, dicom: 'at-start' }, // the dictionary, for query keys
   // Instances as stored, metadata, frames and top-level bulk data of native objects need no dcmjs: only transcoding, other bulk data and frames whose items do not say where they are.
   retrieve: { entry: functionGroups.retrieve.entry, sdk: [...DYNAMODB, ...S3], dicom: 'on-first-use' },
+  // Rendered and thumbnail resources: Retrieve's reads, and the thumbnails it caches; the codec layer
+  // (dcmjs) loads with the first image, sharp and the WebAssembly codecs come from its layer (test/cdk/render-function.test.ts, and the run below).
+  render: { entry: functionGroups.render.entry, sdk: [...DYNAMODB, ...S3], dicom: 'on-first-use', group: 'render' },
   // Lambda: a delete the request's time does not cover continues in an invocation of the function itself.
   delete: { entry: functionGroups.delete.entry, sdk: [...DYNAMODB, '@aws-sdk/client-lambda', ...S3], dicom: false },
   // Check Send Result reads the batch outcomes' objects for the Failed SOP Instance UID List.
@@ -127,14 +148,17 @@ describe('Lambda bundles', () => {
   it.each(Object.entries(expected))(
     '%s: only its own SDK clients and libraries',
     async (_name, spec) => {
-      const b = await bundle(spec.entry);
+      const b = await bundle(spec.entry, spec.group);
       expect(b.sdk).toEqual([...spec.sdk].sort());
       expect(has(b.atStart, 'dcmjs')).toBe(spec.dicom === 'at-start');
       expect(has(b.all, 'dcmjs')).toBe(spec.dicom !== false);
       expect(has(b.atStart, 'dcmjs-dimse')).toBe(false);
       if (spec.entry !== sendTaskFunctions.deliver.entry) expect(has(b.all, 'dcmjs-dimse')).toBe(false);
       expect(b.bytes).toBeLessThan(MAX_BUNDLE_BYTES);
-      expect(b.external).toEqual([]);
+      // Only its layer's packages (sharp, the codecs) are left out of a bundle, and only the render function has one.
+      const layer = (spec.group && LAYER_PACKAGES[spec.group as keyof typeof LAYER_PACKAGES]) || [];
+      expect(b.external.filter((p) => !layer.includes(p))).toEqual([]);
+      if (spec.group === 'render') expect(b.external).toContain('sharp');
       // The local engine (SQLite, files) is the embedded runtime's: not a line of it in a function.
       expect([...b.all].filter((f) => f.includes('lambdas/storage/local/') || f.includes('better-sqlite3'))).toEqual([]);
       expect(Buffer.from(b.code).toString()).not.toContain('better-sqlite3');
@@ -231,14 +255,13 @@ describe('Lambda bundles', () => {
     }, 60_000);
   });
 
-  it.each(
-    [...Object.values(functionGroups), ...Object.values(sendTaskFunctions)].map(
-      (f) => [f.entry, 'handler' in f ? f.handler : 'handler'] as const,
-    ),
-  )(
+  it.each([
+    ...Object.entries(functionGroups).map(([group, f]) => [f.entry, 'handler', group] as const),
+    ...Object.values(sendTaskFunctions).map((f) => [f.entry, f.handler, undefined] as const),
+  ])(
     '%s loads with require(), as the Lambda runtime loads a CommonJS handler, and exports %s',
-    async (entry, handlerName) => {
-      const b = await bundle(entry);
+    async (entry, handlerName, group) => {
+      const b = await bundle(entry, group);
       const file = writeBundle(path.basename(entry, '.ts'), b.code);
       const script = `const m = require(${JSON.stringify(file)}); process.stdout.write(typeof m[${JSON.stringify(handlerName)}]);`;
       // A fresh process with the variables the CDK sets: loading must not reach the network.
@@ -253,4 +276,121 @@ describe('Lambda bundles', () => {
     },
     60_000,
   );
+
+  // The render function as Lambda runs it: its bundle alone in a directory, its layer's packages on
+  // NODE_PATH (/opt/nodejs/node_modules in Lambda), nothing of this repository's node_modules within
+  // reach; invoked with proxy events of instances stored on the emulators, one per decoder the layer
+  // carries a file for, so a .wasm, native addon or library left behind fails here.
+  describe('the render bundle with its layer', () => {
+    let archive: Awaited<ReturnType<typeof tempArchive>> | undefined;
+    let work: string | undefined;
+    afterAll(async () => {
+      await archive?.close();
+      if (work) rmSync(work, { recursive: true, force: true });
+    });
+
+    it('renders stored instances in a fresh node process, from the bundle and the layer only', async () => {
+      work = mkdtempSync(path.join(os.tmpdir(), 'render-bundle-'));
+      const b = await bundle(functionGroups.render.entry, 'render');
+      mkdirSync(path.join(work, 'function'));
+      const file = path.join(work, 'function', 'index.js');
+      writeFileSync(file, b.code);
+      stageRenderLayer(path.join(work, 'layer'));
+
+      archive = await tempArchive({ storage: 'aws-emulators' });
+      const pixels = ctPixels();
+      const fixture = (name: string, file: string) => {
+        const bytes = new Uint8Array(readFileSync(path.join(root, 'test/fixtures/render', file)));
+        const { dict } = readPart10(bytes);
+        return { name, bytes, width: dict['00280011']!.Value![0] as number, height: dict['00280010']!.Value![0] as number };
+      };
+      // One instance per decoder: the native path, each WebAssembly codec of the layer, and the bundled
+      // JPEG Lossless decoder; the encoder (sharp, libvips) for all.
+      const images = [
+        {
+          name: 'CT 512x512, Explicit VR Little Endian',
+          bytes: ctInstance(freshUids(), pixels),
+          width: CT_SLICE.columns,
+          height: CT_SLICE.rows,
+        },
+        {
+          name: 'CT 512x512, JPEG 2000 lossless (OpenJPEG)',
+          bytes: ctInstance(freshUids(), pixels, await jpeg2000Lossless(pixels)),
+          width: CT_SLICE.columns,
+          height: CT_SLICE.rows,
+        },
+        fixture('RGB, JPEG Baseline (libjpeg-turbo)', 'rgb-jpeg-baseline.dcm'),
+        fixture('MR, JPEG-LS lossless (CharLS)', 'mr-jpeg-ls.dcm'),
+        fixture('MR, HTJ2K lossless (OpenJPH)', 'mr-htj2k-lossless.dcm'),
+        fixture('CT, JPEG Lossless SV1 (jpeg-lossless-decoder-js)', 'ct-jpeg-lossless-sv1.dcm'),
+      ];
+      const stored = await stow(
+        archive.url,
+        images.map((i) => i.bytes),
+      );
+      expect(stored.status, await stored.text()).toBe(200);
+      const events = images.map(({ bytes }) => {
+        const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);
+        return proxyEvent({
+          method: 'GET',
+          resource: '/studies/{study}/series/{series}/instances/{instance}/rendered',
+          pathParameters: { study: studyInstanceUID, series: seriesInstanceUID, instance: sopInstanceUID },
+          headers: { Accept: 'image/jpeg', Host: '127.0.0.1' },
+        });
+      });
+      const eventsFile = path.join(work, 'events.json');
+      writeFileSync(eventsFile, JSON.stringify(events));
+
+      const { config } = archive;
+      const out = execFileSync(process.execPath, ['-e', INVOKE_SCRIPT, file, eventsFile], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        cwd: work,
+        env: {
+          PATH: process.env.PATH,
+          NODE_PATH: path.join(work, 'layer', 'nodejs', 'node_modules'),
+          BUCKET_NAME: config.bucketName,
+          TABLE_NAME: config.tableName,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'render-bundle',
+          AWS_SECRET_ACCESS_KEY: 'render-bundle',
+          S3_ENDPOINT: config.s3Endpoint!,
+          DYNAMODB_ENDPOINT: config.dynamodbEndpoint!,
+        },
+        encoding: 'utf8',
+      });
+      const answers = JSON.parse(out) as { statusCode: number; headers: Record<string, string>; body: string }[];
+      for (const [k, image] of images.entries()) {
+        const answer = answers[k]!;
+        expect(answer.statusCode, `${image.name}: ${Buffer.from(answer.body, 'base64').toString().slice(0, 300)}`).toBe(200);
+        expect(answer.headers['Content-Type'] ?? answer.headers['content-type'], image.name).toMatch(/^image\/jpeg/);
+        const { info } = await sharp(Buffer.from(answer.body, 'base64')).raw().toBuffer({ resolveWithObject: true });
+        expect([info.width, info.height], image.name).toEqual([image.width, image.height]);
+      }
+    }, 120_000);
+  });
 });
+
+/**
+ * Run with `node -e` in the function's directory: requires the bundle (argv[1]), invokes its handler
+ * with each proxy event of the file argv[2], and prints the answers, bodies in base64 (a streamed body
+ * drained).
+ */
+const INVOKE_SCRIPT = `
+const { readFileSync } = require('node:fs');
+const [file, eventsFile] = process.argv.slice(1);
+(async () => {
+  const { handler } = require(file);
+  const answers = [];
+  for (const event of JSON.parse(readFileSync(eventsFile, 'utf8'))) {
+    const r = await handler(event, { awsRequestId: 'render-bundle', getRemainingTimeInMillis: () => 60000 });
+    let body = r.body ?? '';
+    if (typeof body.pipe === 'function') {
+      const chunks = [];
+      for await (const c of body) chunks.push(Buffer.from(c));
+      body = Buffer.concat(chunks);
+    } else body = Buffer.from(body, r.isBase64Encoded ? 'base64' : 'utf8');
+    answers.push({ statusCode: r.statusCode, headers: r.headers ?? {}, body: body.toString('base64') });
+  }
+  process.stdout.write(JSON.stringify(answers));
+})().catch((e) => { console.error(e); process.exit(1); });
+`;

@@ -489,12 +489,8 @@ describe('Delete', () => {
 describe('the gateway', () => {
   it('[common.404] [common.405] 404 for a path outside the route table, 405 with Allow for a wrong method', async () => {
     expect((await fetch(`${base}/nothing-here`)).status).toBe(404);
-    // Rendered resources and thumbnails are not implemented (conformance statement, N.1.3.2).
-    for (const path of [
-      '/studies/1.2.3/rendered',
-      '/studies/1.2.3/series/4.5/instances/6.7/frames/1/rendered',
-      '/studies/1.2.3/thumbnail',
-    ]) {
+    // Beneath a served resource too: a Status Report, not the resource.
+    for (const path of ['/studies/1.2.3/rendered/more', '/studies/1.2.3/series/4.5/instances/6.7/frames/1/rendered/1']) {
       const absent = await fetch(`${base}${path}`, { headers: { Accept: 'image/jpeg' } });
       expect(absent.status, path).toBe(404);
       expect(((await absent.json()) as { status: number }).status).toBe(404);

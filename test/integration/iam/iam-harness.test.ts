@@ -1,7 +1,7 @@
 /**
  * The IAM harness (docs/testing.md): an embedded archive on the AWS adapters records every AWS call
  * its functions make while a workload exercises every function group and route group (STOW, QIDO,
- * WADO, delete, Send of studies and of Non-Patient Instances with Check Send Result, NPI Store /
+ * WADO, rendered and thumbnail resources, delete, Send of studies and of Non-Patient Instances with Check Send Result, NPI Store /
  * Search / Retrieve, Retrieve Capabilities, DIMSE C-STORE / C-FIND / C-MOVE, API key clients added,
  * listed and revoked, and a Store authenticated by an API key); each call is then
  * evaluated against its function's role in the synthesized stack by an IAM policy engine. Any call
@@ -149,6 +149,13 @@ async function workload(): Promise<void> {
   const bulk = Object.values(meta[0]!).find((v) => v.BulkDataURI)?.BulkDataURI;
   expect(bulk, 'an instance with bulk data').toBeDefined();
   await ok(fetch(bulk!, { headers: octets }));
+  // Rendered and thumbnail resources: the instance and a frame rendered, the instance's and the
+  // study's thumbnails (each cached beside its instance on its first request, removed by the deletes below).
+  const jpeg = { Accept: 'image/jpeg' };
+  await (await ok(fetch(`${instanceUrl(first)}/rendered`, { headers: jpeg }))).arrayBuffer();
+  await (await ok(fetch(`${instanceUrl(first)}/frames/2/rendered`, { headers: jpeg }))).arrayBuffer();
+  await (await ok(fetch(`${instanceUrl(first)}/thumbnail`, { headers: jpeg }))).arrayBuffer();
+  await (await ok(fetch(`${a.url}/studies/${s}/thumbnail`, { headers: jpeg }))).arrayBuffer();
   // Retrieve Capabilities.
   await ok(fetch(`${a.url}/studies`, { method: 'OPTIONS', headers: { Accept: 'application/vnd.sun.wadl+xml' } }));
 
@@ -285,6 +292,9 @@ describe('IAM harness', () => {
       'search kms:Decrypt',
       'retrieve s3:GetObject',
       'retrieve dynamodb:Query',
+      'render s3:GetObject',
+      'render s3:PutObject',
+      'render dynamodb:Query',
       'delete s3:DeleteObject',
       'delete dynamodb:DeleteItem',
       'send states:StartExecution',
@@ -335,7 +345,7 @@ describe('IAM harness', () => {
       { caller: 'admin', action: 's3:GetObject', resource: `arn:aws:s3:::${LOCAL_BUCKET}/studies/1.2.3/series/4/instances/5.dcm` },
       { caller: 'admin', action: 'dynamodb:Query', resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${LOCAL_TABLE}` },
       { caller: 'admin', action: 'dynamodb:GetItem', resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${LOCAL_TABLE}` },
-      ...['store', 'search', 'retrieve', 'delete', 'send', 'npi', 'capabilities'].flatMap((caller) =>
+      ...['store', 'search', 'retrieve', 'render', 'delete', 'send', 'npi', 'capabilities'].flatMap((caller) =>
         ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'].map((action) => ({ caller, action, resource: clientsTable })),
       ),
     ];

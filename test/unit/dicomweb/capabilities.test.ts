@@ -49,6 +49,17 @@ describe('WADL and negotiation', () => {
     expect(wadl).toContain('mediaType="multipart/related; type=&quot;application/dicom&quot;"');
   });
 
+  it('describes the rendered and thumbnail resources with their media types and query parameters, annotation not among them', () => {
+    const wadl = toWadl(capabilityTree(routes), 'http://127.0.0.1:8080', '/');
+    for (const path of ['rendered', 'thumbnail']) expect(wadl).toContain(`<resource path="${path}">`);
+    expect(wadl).toContain('<doc title="RetrieveRenderedFrames"/>');
+    expect(wadl).toContain('<doc title="RetrieveStudyThumbnail"/>');
+    expect(wadl).toContain('<representation mediaType="image/gif"/>');
+    expect(wadl).toContain('mediaType="multipart/related; type=&quot;image/png&quot;"');
+    expect(wadl).toContain('<param name="window" style="query" type="xsd:string"/>');
+    expect(wadl).not.toContain('<param name="annotation"');
+  });
+
   it('WADL by default, JSON on request, 406 otherwise', () => {
     expect(negotiateCapabilities(undefined)).toBe(WADL);
     expect(negotiateCapabilities('application/json')).toBe('application/json');

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BadRequestError, GoneError, NotFoundError } from '../../../lambdas/dicomweb/errors';
 import { DeleteService } from '../../../lambdas/dicomweb/delete';
+import { derivedImageKeys, thumbnailKey } from '../../../lambdas/dicomweb/derived-images';
 import { RetrieveService } from '../../../lambdas/dicomweb/retrieve';
 import type { IndexEntry } from '../../../lambdas/storage/ports';
 import { makeStudy } from '../../support/dicom-factory';
@@ -65,6 +66,24 @@ describe('DeleteService', () => {
       baseUrl: BASE_URL,
     });
     expect(still.status).toBe(200);
+  });
+
+  it('removes the cached images derived from an instance with it, of one instance and of a whole study', async () => {
+    const instances = entries('INSTANCE');
+    for (const entry of instances) {
+      for (const type of ['image/jpeg', 'image/png', 'image/gif'] as const)
+        await blobs.put(thumbnailKey(entry.instance!, type), new Uint8Array([1]), type);
+    }
+    const [first, ...rest] = instances;
+    await service.deleteInstance({
+      studyInstanceUID: first!.studyInstanceUID,
+      seriesInstanceUID: first!.seriesInstanceUID,
+      sopInstanceUID: first!.sopInstanceUID,
+    });
+    for (const key of derivedImageKeys(first!.instance!)) expect(blobs.objects.has(key), key).toBe(false);
+    expect(rest.every((e) => derivedImageKeys(e.instance!).every((key) => blobs.objects.has(key)))).toBe(true);
+    await service.deleteStudy({ studyInstanceUID: study.studyInstanceUID });
+    expect([...blobs.objects.keys()]).toEqual([]);
   });
 
   it('removes the series entry with its last instance, and the study entry with its last series', async () => {

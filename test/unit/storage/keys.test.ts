@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidKeySegmentError } from '../../../lambdas/storage/errors';
-import { instanceMetadataKey, instanceObjectKey, objectVersion, sendManifestKey } from '../../../lambdas/storage/keys';
+import { derivedImageKey, instanceMetadataKey, instanceObjectKey, objectVersion, sendManifestKey } from '../../../lambdas/storage/keys';
 
 describe('S3 object keys (docs/architecture.md, storage model)', () => {
   it('files the Part 10 object and its metadata side by side under study/series/instance, per write', () => {
@@ -30,5 +30,21 @@ describe('S3 object keys (docs/architecture.md, storage model)', () => {
     expect(() => instanceMetadataKey('1.1', '1.2', bad, 'v1')).toThrow(InvalidKeySegmentError);
     expect(() => instanceObjectKey('1.1', '1.2', '1.3', bad)).toThrow(InvalidKeySegmentError);
     expect(() => sendManifestKey(bad)).toThrow(InvalidKeySegmentError);
+  });
+});
+
+describe('derived image keys', () => {
+  it('sit beside the instance object they derive from, versioned with it', () => {
+    const object = instanceObjectKey('1.2', '3.4', '5.6', 'abc-01');
+    expect(derivedImageKey(object, 'thumbnail.jpg')).toBe('studies/1.2/series/3.4/instances/5.6.abc-01.derived.thumbnail.jpg');
+    // An object written without a version by an earlier release.
+    expect(derivedImageKey('studies/1.2/series/3.4/instances/5.6.dcm', 'thumbnail.png')).toBe(
+      'studies/1.2/series/3.4/instances/5.6.derived.thumbnail.png',
+    );
+  });
+
+  it('refuse a name that could leave the instance', () => {
+    for (const name of ['', '../x', 'a/b', '.hidden', 'Thumb.JPG'])
+      expect(() => derivedImageKey('studies/1/x.dcm', name), name).toThrow(InvalidKeySegmentError);
   });
 });

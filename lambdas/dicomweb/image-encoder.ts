@@ -1,0 +1,116 @@
+/**
+ * Encoding of rendered frames into the rendered media types (PS3.18 8.7.4) with sharp (libvips):
+ * 8-bit gray or RGB samples in; the viewport's source region cut and flipped, scaled to fit
+ * (PS3.18 8.3.5.1.3); JPEG, PNG or GIF out, an animated GIF for several frames.
+ * sharp is loaded on first use, so a process that never encodes does not load the native library.
+ */
+import type { IccProfile, RenderedMediaType, Viewport } from './rendered-params';
+import { BadRequestError } from './errors';
+
+/** 8 bits per sample, interleaved, top-left first (the codec's RenderedFrame). */
+export interface RasterImage {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3;
+  readonly data: Uint8Array;
+}
+
+export interface EncodeOptions {
+  readonly mediaType: RenderedMediaType;
+  readonly viewport?: Viewport;
+  /** Fit inside this square without enlarging, when no viewport is given (thumbnails). */
+  readonly fitInside?: number;
+  readonly quality?: number;
+  readonly iccProfile?: IccProfile;
+}
+
+/** JPEG quality without a quality parameter: visually lossless for viewing (libjpeg's scale). */
+export const DEFAULT_JPEG_QUALITY = 90;
+/** libvips' GIF palette effort (1-10, default 7): 3 quantises a 512 x 512 frame about 2x faster, same size. */
+const GIF_EFFORT = 3;
+/** Delay between the frames of an animated GIF, in ms, without a Frame Time (PS3.3 C.7.6.5). */
+export const DEFAULT_FRAME_DELAY_MS = 100;
+
+type Sharp = typeof import('sharp');
+let sharpModule: Promise<Sharp> | undefined;
+// sharp is CommonJS: its function is the module's default export once imported dynamically.
+const loadSharp = (): Promise<Sharp> => (sharpModule ??= import('sharp').then((m) => (m as unknown as { default: Sharp }).default));
+
+/** The source region of a viewport within an image: left, top, width, height, and the flips. */
+function regionOf(image: RasterImage, viewport: Viewport | undefined) {
+  const r = viewport?.region;
+  if (!r) return undefined;
+  const sw = r.sw ?? image.width - r.sx;
+  const sh = r.sh ?? image.height - r.sy;
+  // A negative width or height takes the region to the left of (above) sx (sy), mirrored.
+  const left = sw < 0 ? r.sx + sw : r.sx;
+  const top = sh < 0 ? r.sy + sh : r.sy;
+  const width = Math.abs(sw);
+  const height = Math.abs(sh);
+  if (left < 0 || top < 0 || width < 1 || height < 1 || left + width > image.width || top + height > image.height) {
+    throw new BadRequestError('the viewport region lies outside the image', [
+      { target: 'viewport', message: `the image is ${image.width} x ${image.height} pixels` },
+    ]);
+  }
+  return { left, top, width, height, flop: sw < 0, flip: sh < 0 };
+}
+
+/** One frame cut, flipped and scaled, still raw: the common part of every output. */
+async function transform(sharp: Sharp, image: RasterImage, opts: EncodeOptions) {
+  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } });
+  const region = regionOf(image, opts.viewport);
+  if (region) {
+    pipeline = pipeline.extract({ left: region.left, top: region.top, width: region.width, height: region.height });
+    if (region.flop) pipeline = pipeline.flop();
+    if (region.flip) pipeline = pipeline.flip();
+  }
+  if (opts.viewport) {
+    pipeline = pipeline.resize(opts.viewport.vw, opts.viewport.vh, { fit: 'inside' });
+  } else if (opts.fitInside !== undefined) {
+    pipeline = pipeline.resize(opts.fitInside, opts.fitInside, { fit: 'inside', withoutEnlargement: true });
+  }
+  return pipeline;
+}
+
+/** One frame in the media type. */
+export async function encodeImage(image: RasterImage, opts: EncodeOptions): Promise<Uint8Array> {
+  const sharp = await loadSharp();
+  let pipeline = await transform(sharp, image, opts);
+  // An sRGB profile describes three channels; a gray frame stays one channel without one (libvips
+  // would otherwise write raw gray input as sRGB, three times the samples).
+  if (opts.iccProfile === 'srgb') pipeline = pipeline.withIccProfile('srgb');
+  else if (image.channels === 1) pipeline = pipeline.toColourspace('b-w');
+  switch (opts.mediaType) {
+    case 'image/jpeg':
+      pipeline = pipeline.jpeg({ quality: opts.quality ?? DEFAULT_JPEG_QUALITY });
+      break;
+    case 'image/png':
+      pipeline = pipeline.png();
+      break;
+    case 'image/gif':
+      pipeline = pipeline.gif({ effort: GIF_EFFORT });
+      break;
+  }
+  return new Uint8Array(await pipeline.toBuffer());
+}
+
+/**
+ * Several frames as one animated GIF (PS3.18 Table 8.7.4-1, a multi-frame media type): each frame
+ * transformed alone, then stacked as the pages of one image.
+ */
+export async function encodeAnimatedGif(
+  frames: readonly RasterImage[],
+  opts: EncodeOptions,
+  delayMs = DEFAULT_FRAME_DELAY_MS,
+): Promise<Uint8Array> {
+  const sharp = await loadSharp();
+  const pages = await Promise.all(
+    frames.map(async (frame) => (await transform(sharp, frame, opts)).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true })),
+  );
+  const { width, height, channels } = pages[0]!.info;
+  const stacked = Buffer.concat(pages.map((p) => p.data));
+  const out = await sharp(stacked, { raw: { width, height: height * pages.length, channels, pageHeight: height } })
+    .gif({ effort: GIF_EFFORT, delay: pages.map(() => Math.max(10, Math.round(delayMs))), loop: 0 })
+    .toBuffer();
+  return new Uint8Array(out);
+}
