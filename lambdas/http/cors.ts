@@ -15,9 +15,10 @@ export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Accept'] 
 const ASKABLE_HEADERS = new Set(['accept-language', 'content-language', 'cache-control', 'range', 'if-none-match', 'if-modified-since']);
 /**
  * Response headers a client script reads (PS3.18 8.4: Warning; 202/503: Retry-After; Store and Send:
- * Content-Location, Location), exposed beyond the CORS-safelisted ones.
+ * Content-Location, Location; the rendered resources' ETag, for a viewer that revalidates what it
+ * keeps with If-None-Match), exposed beyond the CORS-safelisted ones.
  */
-export const CORS_EXPOSED_HEADERS = ['Warning', 'Retry-After', 'Content-Location', 'Location', 'Content-Type'] as const;
+export const CORS_EXPOSED_HEADERS = ['Warning', 'Retry-After', 'Content-Location', 'Location', 'Content-Type', 'ETag'] as const;
 /** How long a browser may cache a preflight answer, in seconds (Chromium caps it at 7200). */
 export const CORS_MAX_AGE_SECONDS = 7200;
 

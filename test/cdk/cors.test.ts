@@ -60,7 +60,7 @@ describe('CORS in the CDK API (context corsAllowedOrigins)', { timeout: 120_000 
     for (const r of responses) {
       expect(r.ResponseParameters).toMatchObject({
         'gatewayresponse.header.Access-Control-Allow-Origin': `'${VIEWER}'`,
-        'gatewayresponse.header.Access-Control-Expose-Headers': "'Warning, Retry-After, Content-Location, Location, Content-Type'",
+        'gatewayresponse.header.Access-Control-Expose-Headers': "'Warning, Retry-After, Content-Location, Location, Content-Type, ETag'",
         'gatewayresponse.header.Vary': "'Origin'",
       });
     }

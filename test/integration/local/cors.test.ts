@@ -74,7 +74,7 @@ describe('a browser on an allowed origin', () => {
     });
     expect(search.status).toBe(200);
     expect(search.headers['access-control-allow-origin']).toBe(VIEWER);
-    expect(search.headers['access-control-expose-headers']).toBe('Warning, Retry-After, Content-Location, Location, Content-Type');
+    expect(search.headers['access-control-expose-headers']).toBe('Warning, Retry-After, Content-Location, Location, Content-Type, ETag');
     expect(JSON.parse(search.body.toString())).toHaveLength(1);
 
     const metadataPreflight = await request(`${archive.url}/studies/${STUDY}/metadata`, 'OPTIONS', {

@@ -108,7 +108,7 @@ describe('CORS in the middleware', () => {
     expect(error.statusCode).toBe(401);
     expect(error.headers).toMatchObject({
       'Access-Control-Allow-Origin': VIEWER,
-      'Access-Control-Expose-Headers': 'Warning, Retry-After, Content-Location, Location, Content-Type',
+      'Access-Control-Expose-Headers': 'Warning, Retry-After, Content-Location, Location, Content-Type, ETag',
       Vary: 'Origin',
     });
     const none = await invoke(event('OPTIONS', '/studies', { Authorization: 'Bearer secret' }));
