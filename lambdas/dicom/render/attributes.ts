@@ -4,42 +4,7 @@
  * frame's Per-Frame item, else of the Shared item, else the top-level attribute (PS3.3 C.7.6.16.2).
  */
 import type { DataSet } from '../data-set';
-
-export const RenderTag = {
-  SamplesPerPixel: '00280002',
-  PhotometricInterpretation: '00280004',
-  PlanarConfiguration: '00280006',
-  NumberOfFrames: '00280008',
-  Rows: '00280010',
-  Columns: '00280011',
-  BitsAllocated: '00280100',
-  BitsStored: '00280101',
-  HighBit: '00280102',
-  PixelRepresentation: '00280103',
-  WindowCenter: '00281050',
-  WindowWidth: '00281051',
-  RescaleIntercept: '00281052',
-  RescaleSlope: '00281053',
-  VOILUTFunction: '00281056',
-  RedPaletteColorLookupTableDescriptor: '00281101',
-  GreenPaletteColorLookupTableDescriptor: '00281102',
-  BluePaletteColorLookupTableDescriptor: '00281103',
-  RedPaletteColorLookupTableData: '00281201',
-  GreenPaletteColorLookupTableData: '00281202',
-  BluePaletteColorLookupTableData: '00281203',
-  SegmentedRedPaletteColorLookupTableData: '00281221',
-  SegmentedGreenPaletteColorLookupTableData: '00281222',
-  SegmentedBluePaletteColorLookupTableData: '00281223',
-  ModalityLUTSequence: '00283000',
-  LUTDescriptor: '00283002',
-  LUTData: '00283006',
-  VOILUTSequence: '00283010',
-  FrameVOILUTSequence: '00289132',
-  PixelValueTransformationSequence: '00289145',
-  PresentationLUTShape: '20500020',
-  SharedFunctionalGroupsSequence: '52009229',
-  PerFrameFunctionalGroupsSequence: '52009230',
-} as const;
+import { Tag } from '../tags';
 
 /** The values of an element as numbers (DS and IS arrive as strings or numbers); [] when absent. */
 export function numbers(set: DataSet | undefined, tag: string): number[] {
@@ -69,8 +34,8 @@ export function items(set: DataSet | undefined, tag: string): DataSet[] {
  * else of the Shared group, else the top-level data set, where a non-enhanced image keeps them.
  */
 export function frameMacro(dict: DataSet, macro: string, frameIndex: number): DataSet {
-  const perFrame = items(dict, RenderTag.PerFrameFunctionalGroupsSequence)[frameIndex];
-  const shared = items(dict, RenderTag.SharedFunctionalGroupsSequence)[0];
+  const perFrame = items(dict, Tag.PerFrameFunctionalGroupsSequence)[frameIndex];
+  const shared = items(dict, Tag.SharedFunctionalGroupsSequence)[0];
   return items(perFrame, macro)[0] ?? items(shared, macro)[0] ?? dict;
 }
 

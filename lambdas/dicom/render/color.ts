@@ -5,7 +5,8 @@
  * Samples wider than 8 bits keep their 8 most significant stored bits.
  */
 import type { DataSet } from '../data-set';
-import { numbers, RenderTag, lutWords } from './attributes';
+import { numbers, lutWords } from './attributes';
+import { Tag } from '../tags';
 import { storedValueReader, type Samples } from './grayscale';
 import { expandSegmentedLut } from './segmented-palette';
 import type { ImagePixel } from './image';
@@ -110,23 +111,23 @@ export function renderPalette(samples: Samples, image: ImagePixel, dict: DataSet
   const luts = [
     palette(
       dict,
-      RenderTag.RedPaletteColorLookupTableDescriptor,
-      RenderTag.RedPaletteColorLookupTableData,
-      RenderTag.SegmentedRedPaletteColorLookupTableData,
+      Tag.RedPaletteColorLookupTableDescriptor,
+      Tag.RedPaletteColorLookupTableData,
+      Tag.SegmentedRedPaletteColorLookupTableData,
       image.signed,
     ),
     palette(
       dict,
-      RenderTag.GreenPaletteColorLookupTableDescriptor,
-      RenderTag.GreenPaletteColorLookupTableData,
-      RenderTag.SegmentedGreenPaletteColorLookupTableData,
+      Tag.GreenPaletteColorLookupTableDescriptor,
+      Tag.GreenPaletteColorLookupTableData,
+      Tag.SegmentedGreenPaletteColorLookupTableData,
       image.signed,
     ),
     palette(
       dict,
-      RenderTag.BluePaletteColorLookupTableDescriptor,
-      RenderTag.BluePaletteColorLookupTableData,
-      RenderTag.SegmentedBluePaletteColorLookupTableData,
+      Tag.BluePaletteColorLookupTableDescriptor,
+      Tag.BluePaletteColorLookupTableData,
+      Tag.SegmentedBluePaletteColorLookupTableData,
       image.signed,
     ),
   ];

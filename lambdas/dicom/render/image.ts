@@ -3,7 +3,8 @@
  * interpretation, read once from the data set and checked, so decoders and the pipeline read plain fields.
  */
 import type { DataSet } from '../data-set';
-import { firstCode, firstNumber, RenderTag } from './attributes';
+import { firstCode, firstNumber } from './attributes';
+import { Tag } from '../tags';
 import { RenderError } from './render-error';
 
 export interface ImagePixel {
@@ -35,19 +36,19 @@ const PHOTOMETRIC_SAMPLES: Readonly<Record<string, number>> = {
 
 /** The Image Pixel attributes of `dict`; RenderError('not-an-image') when they are missing or inconsistent. */
 export function imagePixelOf(dict: DataSet, float: 0 | 32 | 64 = 0): ImagePixel {
-  const rows = firstNumber(dict, RenderTag.Rows);
-  const columns = firstNumber(dict, RenderTag.Columns);
-  const bitsAllocated = float || firstNumber(dict, RenderTag.BitsAllocated);
-  const samplesPerPixel = firstNumber(dict, RenderTag.SamplesPerPixel) ?? 1;
-  const photometric = firstCode(dict, RenderTag.PhotometricInterpretation) || (samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2');
+  const rows = firstNumber(dict, Tag.Rows);
+  const columns = firstNumber(dict, Tag.Columns);
+  const bitsAllocated = float || firstNumber(dict, Tag.BitsAllocated);
+  const samplesPerPixel = firstNumber(dict, Tag.SamplesPerPixel) ?? 1;
+  const photometric = firstCode(dict, Tag.PhotometricInterpretation) || (samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2');
   if (!rows || !columns || !bitsAllocated) throw new RenderError('not-an-image', 'Rows, Columns or Bits Allocated missing');
   if (![1, 8, 16, 32, 64].includes(bitsAllocated)) throw new RenderError('not-an-image', `Bits Allocated ${bitsAllocated} is not rendered`);
   const expected = PHOTOMETRIC_SAMPLES[photometric];
   if (expected === undefined) throw new RenderError('not-an-image', `Photometric Interpretation ${photometric} is not rendered`);
   if (expected !== samplesPerPixel)
     throw new RenderError('not-an-image', `Photometric Interpretation ${photometric} with ${samplesPerPixel} samples per pixel`);
-  const bitsStored = Math.min(firstNumber(dict, RenderTag.BitsStored) ?? bitsAllocated, bitsAllocated);
-  const highBit = firstNumber(dict, RenderTag.HighBit) ?? bitsStored - 1;
+  const bitsStored = Math.min(firstNumber(dict, Tag.BitsStored) ?? bitsAllocated, bitsAllocated);
+  const highBit = firstNumber(dict, Tag.HighBit) ?? bitsStored - 1;
   return {
     rows,
     columns,
@@ -55,8 +56,8 @@ export function imagePixelOf(dict: DataSet, float: 0 | 32 | 64 = 0): ImagePixel 
     bitsAllocated,
     bitsStored: bitsStored > 0 ? bitsStored : bitsAllocated,
     highBit: highBit >= bitsStored - 1 && highBit < bitsAllocated ? highBit : bitsStored - 1,
-    signed: firstNumber(dict, RenderTag.PixelRepresentation) === 1,
-    planar: samplesPerPixel > 1 && firstNumber(dict, RenderTag.PlanarConfiguration) === 1,
+    signed: firstNumber(dict, Tag.PixelRepresentation) === 1,
+    planar: samplesPerPixel > 1 && firstNumber(dict, Tag.PlanarConfiguration) === 1,
     photometricInterpretation: photometric,
     float: float !== 0,
   };
