@@ -5,6 +5,7 @@
  * the integration tests use the real adapter against dynalite.
  */
 import { Tag } from '../../lambdas/dicom/tags';
+import { seriesForStoreFromReads } from '../../lambdas/storage/series-for-store';
 import { personNameIndexTerms } from '../../lambdas/dicom/person-name';
 import { inResultOrder } from '../../lambdas/dicomweb/search';
 import {
@@ -204,14 +205,8 @@ export class MemoryMetadataIndex implements MetadataIndex {
   async endDeleteJob(job: Omit<DeleteJob, 'startedAt'>): Promise<void> {
     this.deleteJobs.delete(deleteJobKey(job));
   }
-  async findSeriesForStore(uids: SeriesUids): Promise<{ deleteJob?: DeleteJob; study?: IndexEntry; series?: IndexEntry }> {
-    const { studyInstanceUID, seriesInstanceUID } = uids;
-    const [deleteJob, study, series] = await Promise.all([
-      this.findDeleteJob(uids),
-      this.getStudy(studyInstanceUID),
-      this.getSeries(studyInstanceUID, seriesInstanceUID),
-    ]);
-    return { ...(deleteJob && { deleteJob }), ...(study && { study }), ...(series && { series }) };
+  findSeriesForStore(uids: SeriesUids): Promise<{ deleteJob?: DeleteJob; study?: IndexEntry; series?: IndexEntry }> {
+    return seriesForStoreFromReads(this, uids);
   }
 }
 

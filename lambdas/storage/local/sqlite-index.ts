@@ -10,6 +10,7 @@
  * read is a lookup on a B-tree index (sqlite-index-schema.ts; queries: sqlite-index-queries.ts).
  */
 import { personNameIndexTerms } from '../../dicom/person-name';
+import { seriesForStoreFromReads } from '../series-for-store';
 import { Tag } from '../../dicom/tags';
 import { ancestors, compareInstances, type TombstoneKeys } from '../dynamodb-items';
 import type {
@@ -253,14 +254,8 @@ export class SqliteMetadataIndex implements MetadataIndex {
   async endDeleteJob(job: Omit<DeleteJob, 'startedAt'>): Promise<void> {
     whenAvailable(() => this.statements.endJob.run(deleteJobKey(job)));
   }
-  async findSeriesForStore(uids: SeriesUids): Promise<{ deleteJob?: DeleteJob; study?: IndexEntry; series?: IndexEntry }> {
-    const { studyInstanceUID, seriesInstanceUID } = uids;
-    const [deleteJob, study, series] = await Promise.all([
-      this.findDeleteJob(uids),
-      this.getStudy(studyInstanceUID),
-      this.getSeries(studyInstanceUID, seriesInstanceUID),
-    ]);
-    return { ...(deleteJob && { deleteJob }), ...(study && { study }), ...(series && { series }) };
+  findSeriesForStore(uids: SeriesUids): Promise<{ deleteJob?: DeleteJob; study?: IndexEntry; series?: IndexEntry }> {
+    return seriesForStoreFromReads(this, uids);
   }
 
   // -------------------------------------------------------------------------------------------
