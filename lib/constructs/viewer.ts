@@ -36,7 +36,7 @@ export interface ViewerSiteProps {
   /** The REST API and its stage, reached under DICOMWEB_PATH. */
   readonly api: apigateway.RestApi;
   readonly stageName: string;
-  /** Where the bucket's and the distribution's access logs go (the archive's access log bucket). */
+  /** Where the bucket's server access logs go (the archive's access log bucket). */
   readonly accessLogsBucket: s3.IBucket;
   readonly logs: ArchiveLogs;
   /** Origins of the OpenID provider the viewer talks to (discovery, token, hosted sign-in), for the CSP. */
@@ -151,9 +151,9 @@ export class ViewerSite extends Construct {
       additionalBehaviors: { [DICOMWEB_PATH]: api, [`${DICOMWEB_PATH}/*`]: api },
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
-      enableLogging: true,
-      logBucket: props.accessLogsBucket,
-      logFilePrefix: 'viewer-distribution/',
+      // No standard logs: they keep every query string (QIDO keys such as PatientName) and cannot leave
+      // it out from a regional stack (acknowledge below).
+      enableLogging: false,
     });
     this.origin = `https://${this.distribution.distributionDomainName}`;
     this.serviceRoot = `${this.origin}${DICOMWEB_PATH}`;
@@ -215,6 +215,13 @@ export class ViewerSite extends Construct {
         reason:
           'A web ACL of a distribution must be created in us-east-1, which this regional stack is not ' +
           '(docs/deploy.md "Viewer"); the DICOMweb requests still pass the regional web ACL of the API stage.',
+      },
+      {
+        id: 'AwsSolutions-CFR3',
+        reason:
+          "Standard logs would keep each request's query string, where QIDO-RS carries patient attributes, and a " +
+          "regional stack cannot choose their fields (logging v2 lives in us-east-1). Every DICOMweb request is in the API stage's access " +
+          "log (resource templates, no query strings), every file CloudFront fetches in the viewer bucket's server access log.",
       },
       {
         id: 'AwsSolutions-CFR4',
