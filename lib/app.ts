@@ -31,7 +31,10 @@ export function buildApp(app: App = new App(), options: BuildAppOptions = {}): {
  * With context viewer=true and no `viewerDist`, the OHIF Viewer's published build, fetched once into
  * the repository's git-ignored cache (lib/viewer/dist.ts); a construct cannot await, so the app does.
  */
-export async function viewerDistFor(app: App, fetch: () => Promise<string> = ensureViewerDist): Promise<string | undefined> {
+export async function viewerDistFor(
+  app: App,
+  fetch: () => Promise<string> = () => ensureViewerDist({ log: (line) => console.error(line) }),
+): Promise<string | undefined> {
   if (!viewerRequested(app.node) || app.node.tryGetContext('viewerDist')) return undefined;
   try {
     return await fetch();

@@ -5,7 +5,6 @@
  * API's stage with caching off and every viewer header but Host (Authorization and Accept reach the
  * API). Both answer with the same security headers.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
@@ -16,6 +15,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import type { ArchiveLogs } from './logs';
+import { contentSecurityPolicy, inlineScriptHashes } from '../viewer/security-headers';
 import { DICOMWEB_PATH, DICOMWEB_PREFIX_SOURCE, SPA_FALLBACK_SOURCE } from './viewer-edge-functions';
 
 export { DICOMWEB_PATH } from './viewer-edge-functions';
@@ -95,7 +95,10 @@ export class ViewerSite extends Construct {
         // Viewer URLs carry Study Instance UIDs: none leaves with a request to another site.
         referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
         contentSecurityPolicy: {
-          contentSecurityPolicy: contentSecurityPolicy(inlineScriptHashes(props.distDir), props.identityOrigins ?? []),
+          contentSecurityPolicy: contentSecurityPolicy(
+            inlineScriptHashes(readFileSync(path.join(props.distDir, 'index.html'), 'utf8')),
+            props.identityOrigins ?? [],
+          ),
           override: true,
         },
       },
@@ -258,43 +261,4 @@ export class ViewerSite extends Construct {
       }
     }
   }
-}
-
-/**
- * SHA-256 sources of the inline scripts of index.html (OHIF sets window.PUBLIC_URL there), so the
- * CSP allows exactly them and no other inline script.
- */
-export function inlineScriptHashes(distDir: string): string[] {
-  const html = readFileSync(path.join(distDir, 'index.html'), 'utf8');
-  const hashes: string[] = [];
-  for (const match of html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/gi)) {
-    if (match[1]!.trim()) hashes.push(`'sha256-${createHash('sha256').update(match[1]!).digest('base64')}'`);
-  }
-  return hashes;
-}
-
-/**
- * The viewer's Content Security Policy. OHIF compiles WebAssembly codecs ('wasm-unsafe-eval'), and
- * their Emscripten bindings build functions from text ('unsafe-eval'); its decoders run in workers
- * from blob: URLs; React sets inline styles; a PDF is an object of a blob: URL. Connections go to the
- * same origin and the OpenID provider, which a silent sign-in also frames.
- */
-export function contentSecurityPolicy(scriptHashes: readonly string[], identityOrigins: readonly string[]): string {
-  const idp = identityOrigins.map((o) => ` ${o}`).join('');
-  const hashes = scriptHashes.map((h) => ` ${h}`).join('');
-  return [
-    "default-src 'self'",
-    `script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval' blob:${hashes}`,
-    "worker-src 'self' blob:",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "font-src 'self' data:",
-    "media-src 'self' blob:",
-    "object-src 'self' blob:",
-    `connect-src 'self' blob: data:${idp}`,
-    `frame-src 'self' blob:${idp}`,
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-  ].join('; ');
 }
