@@ -83,6 +83,11 @@ export interface Config {
    * loop); unset, one per core but the event loop's, 1 to 4 (lib/local/store-workers.ts).
    */
   readonly storeWorkers?: number;
+  /**
+   * Embedded runtime on the local engine: threads making rendered and thumbnail images (0: on the
+   * event loop); unset, one per core but the event loop's, 1 to 4 (lib/local/render-workers.ts).
+   */
+  readonly renderWorkers?: number;
 
   // SEND-RS (Supplement 248)
   /** Embedded runtime: JSON file with the destination registry. */
@@ -240,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clientsTableName: optional(env, 'CLIENTS_TABLE_NAME'),
     maxInFlightRequests: int(env, 'MAX_IN_FLIGHT_REQUESTS', 64),
     storeWorkers: countOrUnset(env, 'STORE_WORKERS', 64),
+    renderWorkers: countOrUnset(env, 'RENDER_WORKERS', 64),
     destinationsFile: optional(env, 'DESTINATIONS_FILE'),
     destinationsSecretArn: optional(env, 'DESTINATIONS_SECRET_ARN'),
     sendBatchSize: int(env, 'SEND_BATCH_SIZE', 10),

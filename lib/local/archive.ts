@@ -34,6 +34,7 @@ import { archiveStorage, type ArchiveStorage } from './data-layout';
 import { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE, openArchiveStorage } from './storage';
 import { startGateway, type ProxyHandler } from './gateway';
 import { LocalSendWorkflow } from './local-send-workflow';
+import { defaultRenderWorkers, RenderWorkers } from './render-workers';
 import { defaultStoreWorkers, StoreWorkers } from './store-workers';
 
 export { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE } from './storage';
@@ -129,6 +130,9 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     // emulators' path keeps the functions' one thread.
     const workerCount = config.storeWorkers ?? defaultStoreWorkers();
     const storeWorkers = storage === 'local' && workerCount > 0 ? new StoreWorkers(workerCount, config.bulkDataThreshold) : undefined;
+    // Rendered images too (./render-workers.ts).
+    const renderCount = config.renderWorkers ?? defaultRenderWorkers();
+    const renderWorkers = storage === 'local' && renderCount > 0 ? new RenderWorkers(renderCount) : undefined;
     const services: Services = createServices(
       config,
       {
@@ -148,6 +152,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       {
         deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
         ...(storeWorkers && { prepareInstance: storeWorkers.prepare }),
+        ...(renderWorkers && { imager: renderWorkers.imager }),
       },
     );
     const get = () => services;
@@ -192,6 +197,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
         await services.delete.settled();
         await workflow.close();
         await storeWorkers?.close();
+        await renderWorkers?.close();
         await store.close();
       },
     };

@@ -215,7 +215,7 @@ function latency(o: Outcome | undefined): string | undefined {
 /** The measure of a workload's server CPU row, by which the cost table finds Orthanc's figure. */
 const serverCpuMeasure = (label: string) => `${label}, server CPU`;
 
-/** Whole server process CPU per instance (the archive's process holds its emulators too). */
+/** Whole server process CPU per instance (the archive's process holds its storage too). */
 function serverCpuRow(label: string, r: Both): ComparisonRow {
   return row(serverCpuMeasure(label), 'ms/instance', r, (m) => (m.cpu * 1000) / m.operations, { better: 'lower', note: '[c]' });
 }
@@ -622,7 +622,7 @@ async function main(): Promise<void> {
   const allNotes = [
     '[i] Each instance rendered once (Accept image/jpeg, default window and size), every answer checked: 200 image/jpeg, decoded after the run to the image size and samples; p50 / p95 latency per request at the same concurrency.',
     "[t] Thumbnail (PS3.18 10.4.1.1.4) of each instance once, checked as [i] (decoded, the image's aspect ratio, at most its size). Orthanc's DICOMweb plugin 1.7 has no thumbnail resource: it answers 404, so its column is empty.",
-    "[c] CPU time of the whole server process during the run, per instance; the archive's process also runs its S3 and DynamoDB emulators.",
+    "[c] CPU time of the whole server process during the run (every thread), per instance; the archive's process also runs its storage (the local engine's files and SQLite).",
     '[f] Orthanc has no fuzzy matching (it ignores fuzzymatching=true): it gets the lower-case family name as a prefix (PatientName=smith*), which its case-insensitive name matching answers with the same studies.',
     '[m] The servers answered different numbers of matches (archive / Orthanc) to the same queries: the ratio is not like for like.',
     '[s] Archive: one Send request (Sup 248 10.X) polled with Check Send Result until final; Orthanc: POST /dicom-web/servers/{name}/stow with Synchronous true.',

@@ -17,24 +17,9 @@ export function quiet(): object {
   return { print: () => undefined, printErr: () => undefined };
 }
 
-/** A module loaded on first use and kept; `forget` drops it, so the next use loads it anew. */
-export interface Lazy<T> {
-  (): Promise<T>;
-  forget(): void;
-}
+import type { Lazy } from '../../lazy';
 
-/** A function answering the same promise every call, started on the first. */
-export function once<T>(load: () => Promise<T>): Lazy<T> {
-  let loaded: Promise<T> | undefined;
-  const get = () => {
-    loaded ??= load().catch((error: unknown) => {
-      loaded = undefined; // a failed load (e.g. out of memory) is tried again next time
-      throw error;
-    });
-    return loaded;
-  };
-  return Object.assign(get, { forget: () => (loaded = undefined) });
-}
+export { once, type Lazy } from '../../lazy';
 
 export interface WasmDecoded {
   readonly samples: Samples;
