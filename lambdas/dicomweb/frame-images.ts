@@ -37,7 +37,8 @@ export type FrameImager = (job: FrameImagesJob) => Promise<FrameImages>;
 /** The job done on this thread. */
 export const frameImages: FrameImager = async (job) => {
   const codec = await codecModule();
-  const options = job.window ? { window: job.window } : {};
+  const fitInside = boxOf(job.encode);
+  const options = { ...(job.window && { window: job.window }), ...(fitInside && { fitInside }) };
   try {
     const rasters: RasterImage[] = [];
     // One frame at a time: a long multi-frame never holds every frame decoded beside its images.
@@ -54,3 +55,13 @@ export const frameImages: FrameImager = async (job) => {
     throw error;
   }
 };
+
+/**
+ * The box the image is scaled into when that is all the encoder does with it (a thumbnail; a viewport
+ * without a source region, PS3.18 8.3.5.1.3), so the codec may decode less than the full resolution.
+ * A source region is in the image's own pixels: then the full image.
+ */
+function boxOf(encode: EncodeOptions): { width: number; height: number } | undefined {
+  if (encode.viewport) return encode.viewport.region ? undefined : { width: encode.viewport.vw, height: encode.viewport.vh };
+  return encode.fitInside === undefined ? undefined : { width: encode.fitInside, height: encode.fitInside };
+}
