@@ -1,0 +1,150 @@
+/**
+ * e2e: public URIs behind a reverse proxy (lambdas/http/public-uri.ts). A proxy in the test serves the
+ * archive under /pacs/ the way nginx's `location /pacs/ { proxy_pass http://archive/; }` does: it
+ * rewrites Host to the archive's and strips the prefix, and says what the client used in
+ * X-Forwarded-Host / -Proto / -Prefix. Trusted (TRUSTED_PROXIES), the archive writes RetrieveURL and
+ * BulkDataURI at the proxy's address, and an encapsulated PDF's bulk data is fetched through them; not
+ * trusted, the forwarded headers are ignored.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Tag } from '../../lambdas/dicom/tags';
+import { SopClass, newUid } from '../../lambdas/dicom/uid';
+import { makeInstance } from '../support/dicom-factory';
+import { DICOM_JSON, multipartParts, stowBody, tempArchive } from '../support/http';
+
+const PREFIX = '/pacs';
+
+interface Proxy {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** A reverse proxy on 127.0.0.1 forwarding PREFIX/* to `upstream`/*, with nginx's default Host rewrite. */
+async function reverseProxy(upstream: string): Promise<Proxy> {
+  const target = new URL(upstream);
+  const server = http.createServer((req, res) => {
+    if (!req.url?.startsWith(`${PREFIX}/`)) {
+      res.writeHead(404).end();
+      return;
+    }
+    const headers = { ...req.headers, host: target.host };
+    Object.assign(headers, { 'x-forwarded-host': req.headers.host, 'x-forwarded-proto': 'http', 'x-forwarded-prefix': PREFIX });
+    const forward = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url.slice(PREFIX.length), headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', () => res.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${PREFIX}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** A small PDF, padded past the bulk data threshold so that metadata carries a BulkDataURI. */
+const PDF = Buffer.concat([
+  Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n'),
+  Buffer.alloc(4096, '%'),
+  Buffer.from('\n%%EOF\n'),
+]);
+
+function encapsulatedPdf(studyInstanceUID: string, patientID: string): Uint8Array {
+  return makeInstance({
+    studyInstanceUID,
+    patientID,
+    sopClassUID: SopClass.EncapsulatedPDFStorage,
+    modality: 'DOC',
+    omit: ['PixelData', 'Rows', 'Columns', 'BitsAllocated', 'BitsStored', 'HighBit', 'PixelRepresentation', 'SamplesPerPixel'],
+    extra: {
+      PhotometricInterpretation: undefined,
+      MIMETypeOfEncapsulatedDocument: 'application/pdf',
+      DocumentTitle: 'Second opinion',
+      EncapsulatedDocument: PDF.buffer.slice(PDF.byteOffset, PDF.byteOffset + PDF.byteLength),
+    },
+  });
+}
+
+type Json = Record<string, { vr: string; Value?: unknown[]; BulkDataURI?: string }>;
+
+async function json(response: Response): Promise<Json[]> {
+  expect(response.status).toBeLessThan(300);
+  return (await response.json()) as Json[];
+}
+
+/** Stores a CT and a PDF of a fresh study through `base`; what the searches and metadata say of them. */
+async function storeAndRead(base: string) {
+  const study = newUid();
+  const patientID = `PROXY-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  const { body, contentType } = stowBody([
+    makeInstance({ studyInstanceUID: study, patientID, approximateBytes: 8192 }),
+    encapsulatedPdf(study, patientID),
+  ]);
+  const stored = await fetch(`${base}/studies`, { method: 'POST', headers: { 'Content-Type': contentType, Accept: DICOM_JSON }, body });
+  expect(stored.status).toBe(200);
+  const storeResponse = (await stored.json()) as Json;
+  const studies = await json(await fetch(`${base}/studies?PatientID=${patientID}`, { headers: { Accept: DICOM_JSON } }));
+  const metadata = await json(await fetch(`${base}/studies/${study}/metadata`, { headers: { Accept: DICOM_JSON } }));
+  const pdf = metadata.find((m) => m[Tag.SOPClassUID]?.Value?.[0] === SopClass.EncapsulatedPDFStorage)!;
+  const ct = metadata.find((m) => m[Tag.SOPClassUID]?.Value?.[0] === SopClass.CTImageStorage)!;
+  return {
+    study,
+    storeRetrieveUrl: (storeResponse[Tag.ReferencedSOPSequence]!.Value![0] as Json)[Tag.RetrieveURL]!.Value![0] as string,
+    retrieveUrl: studies[0]![Tag.RetrieveURL]!.Value![0] as string,
+    pdfBulkDataUri: pdf['00420011']!.BulkDataURI!,
+    pixelBulkDataUri: ct[Tag.PixelData]!.BulkDataURI!,
+  };
+}
+
+describe('public URIs behind a reverse proxy that rewrites Host and adds a path prefix', () => {
+  let trusting: Awaited<ReturnType<typeof tempArchive>>;
+  let ignoring: Awaited<ReturnType<typeof tempArchive>>;
+  let trustedProxy: Proxy;
+  let untrustedProxy: Proxy;
+
+  beforeAll(async () => {
+    trusting = await tempArchive({ env: { TRUSTED_PROXIES: '127.0.0.1,::1' } });
+    ignoring = await tempArchive();
+    trustedProxy = await reverseProxy(trusting.url);
+    untrustedProxy = await reverseProxy(ignoring.url);
+  });
+  afterAll(async () => {
+    await Promise.all([trustedProxy?.close(), untrustedProxy?.close()]);
+    await Promise.all([trusting?.close(), ignoring?.close()]);
+  });
+
+  it("writes RetrieveURL and BulkDataURI at the trusted proxy's address, and the PDF is fetched through them", async () => {
+    const seen = await storeAndRead(trustedProxy.url);
+    expect(seen.storeRetrieveUrl.startsWith(`${trustedProxy.url}/studies/${seen.study}/series/`)).toBe(true);
+    expect(seen.retrieveUrl).toBe(`${trustedProxy.url}/studies/${seen.study}`);
+    expect(seen.pdfBulkDataUri.startsWith(`${trustedProxy.url}/studies/${seen.study}/series/`)).toBe(true);
+    expect(seen.pixelBulkDataUri.startsWith(`${trustedProxy.url}/studies/${seen.study}/series/`)).toBe(true);
+
+    const bulk = await fetch(seen.pdfBulkDataUri, { headers: { Accept: 'multipart/related; type="application/octet-stream"' } });
+    expect(bulk.status).toBe(200);
+    const parts = await multipartParts(bulk);
+    expect(parts).toHaveLength(1);
+    // The value as stored: the PDF, padded to an even length (PS3.5 7.1.1).
+    const document = Buffer.from(parts[0]!.body);
+    expect(document.subarray(0, PDF.length).equals(PDF)).toBe(true);
+    expect(document.length - PDF.length).toBeLessThanOrEqual(1);
+  });
+
+  it('ignores the forwarded headers when TRUSTED_PROXIES is unset: the URIs are the request own', async () => {
+    const seen = await storeAndRead(untrustedProxy.url);
+    expect(seen.retrieveUrl).toBe(`${ignoring.url}/studies/${seen.study}`);
+    expect(seen.storeRetrieveUrl.startsWith(`${ignoring.url}/studies/${seen.study}/series/`)).toBe(true);
+    expect(seen.pdfBulkDataUri.startsWith(`${ignoring.url}/studies/${seen.study}/series/`)).toBe(true);
+  });
+});
