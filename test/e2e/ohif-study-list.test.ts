@@ -105,6 +105,17 @@ describe("OHIF 3.13's study list", () => {
     expect(bareResult[Tag.PatientName]).toEqual({ vr: 'PN' });
   });
 
+  it("answers a frame to OHIF's Accept without quotes (omitQuotationForMultipartRequest: no CORS-unsafe byte)", async () => {
+    const [instance] = withModality.instances;
+    const path = `/studies/${withModality.studyInstanceUID}/series/${instance!.seriesInstanceUID}/instances/${instance!.sopInstanceUID}/frames/1`;
+    const response = await fetch(`${archive.url}${path}`, {
+      headers: { Accept: 'multipart/related; type=application/octet-stream; transfer-syntax=*' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^multipart\/related;.*type="?application\/octet-stream/);
+    await response.arrayBuffer();
+  });
+
   it('filters by modality as OHIF does (ModalitiesInStudy as a matching key)', async () => {
     const studies: Json[] = await client.searchForStudies({ queryParams: { '00100020': patientID, ModalitiesInStudy: 'MR' } });
     expect(studies.map(studyListRow).map((r) => [r.studyInstanceUid, r.modalities])).toEqual([[withModality.studyInstanceUID, 'MR']]);
