@@ -141,6 +141,19 @@ describe('public URIs behind a reverse proxy that rewrites Host and adds a path 
     expect(document.length - PDF.length).toBeLessThanOrEqual(1);
   });
 
+  it("writes the frames' Content-Location and the capabilities base at the proxy's address too", async () => {
+    const seen = await storeAndRead(trustedProxy.url);
+    const instance = seen.pixelBulkDataUri.slice(0, seen.pixelBulkDataUri.indexOf('/bulkdata/'));
+    const frames = await fetch(`${instance}/frames/1`, { headers: { Accept: 'multipart/related; type="application/octet-stream"' } });
+    expect(frames.status).toBe(200);
+    expect((await multipartParts(frames))[0]!.headers['content-location']).toBe(`${instance}/frames/1`);
+    const capabilities = await fetch(`${trustedProxy.url}/studies/${seen.study}`, {
+      method: 'OPTIONS',
+      headers: { Accept: 'application/json' },
+    });
+    expect(((await capabilities.json()) as { base: string }).base).toBe(`${trustedProxy.url}/studies/${seen.study}`);
+  });
+
   it('ignores the forwarded headers when TRUSTED_PROXIES is unset: the URIs are the request own', async () => {
     const seen = await storeAndRead(untrustedProxy.url);
     expect(seen.retrieveUrl).toBe(`${ignoring.url}/studies/${seen.study}`);
