@@ -6,11 +6,15 @@
  * BulkDataURI at the proxy's address, and an encapsulated PDF's bulk data is fetched through them; not
  * trusted, the forwarded headers are ignored.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tag } from '../../lambdas/dicom/tags';
 import { SopClass, newUid } from '../../lambdas/dicom/uid';
+import { startArchive } from '../../lib/local/archive';
 import { makeInstance } from '../support/dicom-factory';
 import { DICOM_JSON, multipartParts, stowBody, tempArchive } from '../support/http';
 
@@ -159,5 +163,18 @@ describe('public URIs behind a reverse proxy that rewrites Host and adds a path 
     expect(seen.retrieveUrl).toBe(`${ignoring.url}/studies/${seen.study}`);
     expect(seen.storeRetrieveUrl.startsWith(`${ignoring.url}/studies/${seen.study}/series/`)).toBe(true);
     expect(seen.pdfBulkDataUri.startsWith(`${ignoring.url}/studies/${seen.study}/series/`)).toBe(true);
+  });
+});
+
+describe('TRUSTED_PROXIES malformed', () => {
+  it('the archive refuses to start, naming the variable and the entry', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'archive-e2e-'));
+    try {
+      await expect(startArchive({ dataDir, env: { TRUSTED_PROXIES: '127.0.0.1,proxy.internal' } })).rejects.toThrow(
+        /^TRUSTED_PROXIES: "proxy.internal" is not an IPv4 or IPv6 address or CIDR block/,
+      );
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
