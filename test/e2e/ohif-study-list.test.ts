@@ -4,13 +4,11 @@
  * and reads each result with @ohif/core's DICOMWeb helpers; one study without Modality answered as
  * `"00080061":{"vr":"CS"}` made getModalities throw, and the list showed no study at all.
  */
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tag } from '../../lambdas/dicom/tags';
 import { makeStudy } from '../support/dicom-factory';
+import { dicomwebClient } from '../support/dicomweb-client';
 import { stow, tempArchive } from '../support/http';
-
-const require = createRequire(import.meta.url);
 
 type Element = { vr?: string; Value?: unknown[] } | undefined;
 type Json = Record<string, Element>;
@@ -54,11 +52,8 @@ let archive: Awaited<ReturnType<typeof tempArchive>>;
 let client: any;
 
 beforeAll(async () => {
-  // dicomweb-client speaks XMLHttpRequest, which Node lacks; xhr2 provides it.
-  (globalThis as any).XMLHttpRequest = require('xhr2');
-  const { api } = await import('dicomweb-client');
   archive = await tempArchive();
-  client = new api.DICOMwebClient({ url: archive.url, verbose: false } as any);
+  client = await dicomwebClient(archive.url);
 });
 afterAll(async () => archive?.close());
 

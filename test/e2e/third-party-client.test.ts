@@ -2,24 +2,19 @@
  * e2e: a third-party DICOMweb user agent (the dicomweb-client npm package, as used by OHIF) stores,
  * searches and retrieves (metadata, frames, bulk data) against the embedded archive (docs/clients.md).
  */
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10 } from '../../lambdas/dicom/part10';
 import { Tag } from '../../lambdas/dicom/tags';
 import { makeStudy, pixelFrame } from '../support/dicom-factory';
+import { dicomwebClient } from '../support/dicomweb-client';
 import { tempArchive, value } from '../support/http';
-
-const require = createRequire(import.meta.url);
 
 let archive: Awaited<ReturnType<typeof tempArchive>>;
 let client: any;
 
 beforeAll(async () => {
-  // dicomweb-client speaks XMLHttpRequest, which Node lacks; xhr2 provides it.
-  (globalThis as any).XMLHttpRequest = require('xhr2');
-  const { api } = await import('dicomweb-client');
   archive = await tempArchive();
-  client = new api.DICOMwebClient({ url: archive.url, verbose: false } as any);
+  client = await dicomwebClient(archive.url);
 });
 afterAll(async () => archive?.close());
 
