@@ -7,8 +7,6 @@
  * trusted, the forwarded headers are ignored.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,69 +14,11 @@ import { Tag } from '../../lambdas/dicom/tags';
 import { SopClass, newUid } from '../../lambdas/dicom/uid';
 import { startArchive } from '../../lib/local/archive';
 import { makeInstance } from '../support/dicom-factory';
+import { PDF, encapsulatedPdf } from '../support/encapsulated-pdf';
+import { reverseProxy, type ReverseProxy } from '../support/reverse-proxy';
 import { DICOM_JSON, multipartParts, stowBody, tempArchive } from '../support/http';
 
 const PREFIX = '/pacs';
-
-interface Proxy {
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-/** A reverse proxy on 127.0.0.1 forwarding PREFIX/* to `upstream`/*, with nginx's default Host rewrite. */
-async function reverseProxy(upstream: string): Promise<Proxy> {
-  const target = new URL(upstream);
-  const server = http.createServer((req, res) => {
-    if (!req.url?.startsWith(`${PREFIX}/`)) {
-      res.writeHead(404).end();
-      return;
-    }
-    const headers = { ...req.headers, host: target.host };
-    Object.assign(headers, { 'x-forwarded-host': req.headers.host, 'x-forwarded-proto': 'http', 'x-forwarded-prefix': PREFIX });
-    const forward = http.request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url.slice(PREFIX.length), headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}${PREFIX}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-/** A small PDF, padded past the bulk data threshold so that metadata carries a BulkDataURI. */
-const PDF = Buffer.concat([
-  Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n'),
-  Buffer.alloc(4096, '%'),
-  Buffer.from('\n%%EOF\n'),
-]);
-
-function encapsulatedPdf(studyInstanceUID: string, patientID: string): Uint8Array {
-  return makeInstance({
-    studyInstanceUID,
-    patientID,
-    sopClassUID: SopClass.EncapsulatedPDFStorage,
-    modality: 'DOC',
-    omit: ['PixelData', 'Rows', 'Columns', 'BitsAllocated', 'BitsStored', 'HighBit', 'PixelRepresentation', 'SamplesPerPixel'],
-    extra: {
-      PhotometricInterpretation: undefined,
-      MIMETypeOfEncapsulatedDocument: 'application/pdf',
-      DocumentTitle: 'Second opinion',
-      EncapsulatedDocument: PDF.buffer.slice(PDF.byteOffset, PDF.byteOffset + PDF.byteLength),
-    },
-  });
-}
 
 type Json = Record<string, { vr: string; Value?: unknown[]; BulkDataURI?: string }>;
 
@@ -93,7 +33,7 @@ async function storeAndRead(base: string) {
   const patientID = `PROXY-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   const { body, contentType } = stowBody([
     makeInstance({ studyInstanceUID: study, patientID, approximateBytes: 8192 }),
-    encapsulatedPdf(study, patientID),
+    encapsulatedPdf({ studyInstanceUID: study, patientID }),
   ]);
   const stored = await fetch(`${base}/studies`, { method: 'POST', headers: { 'Content-Type': contentType, Accept: DICOM_JSON }, body });
   expect(stored.status).toBe(200);
@@ -114,14 +54,14 @@ async function storeAndRead(base: string) {
 describe('public URIs behind a reverse proxy that rewrites Host and adds a path prefix', () => {
   let trusting: Awaited<ReturnType<typeof tempArchive>>;
   let ignoring: Awaited<ReturnType<typeof tempArchive>>;
-  let trustedProxy: Proxy;
-  let untrustedProxy: Proxy;
+  let trustedProxy: ReverseProxy;
+  let untrustedProxy: ReverseProxy;
 
   beforeAll(async () => {
     trusting = await tempArchive({ env: { TRUSTED_PROXIES: '127.0.0.1,::1' } });
     ignoring = await tempArchive();
-    trustedProxy = await reverseProxy(trusting.url);
-    untrustedProxy = await reverseProxy(ignoring.url);
+    trustedProxy = await reverseProxy(trusting.url, PREFIX);
+    untrustedProxy = await reverseProxy(ignoring.url, PREFIX);
   });
   afterAll(async () => {
     await Promise.all([trustedProxy?.close(), untrustedProxy?.close()]);
