@@ -56,6 +56,22 @@ describe('publicBaseUrlOf', () => {
     );
   });
 
+  it('behind CloudFront in front of an API Gateway stage (TRUSTED_PROXIES=*, origin custom headers)', () => {
+    const cloudfront = event(
+      {
+        Host: 'abc123.execute-api.eu-west-1.amazonaws.com',
+        'X-Forwarded-Proto': 'https',
+        'X-Forwarded-Host': 'd111111abcdef8.cloudfront.net',
+        'X-Forwarded-Prefix': '/api',
+      },
+      '130.176.0.1',
+      '/prod',
+    );
+    expect(base(cloudfront, '*')).toBe('https://d111111abcdef8.cloudfront.net/api');
+    // Reached directly (not through CloudFront) with TRUSTED_PROXIES unset: the stage's own address.
+    expect(base(cloudfront, '')).toBe('https://abc123.execute-api.eu-west-1.amazonaws.com/prod');
+  });
+
   it("X-Forwarded-Proto's last element is the edge's own: alone, it is not a forwarded scheme", () => {
     expect(base(event({ 'X-Forwarded-Proto': 'https' }))).toBe('https://127.0.0.1:8080');
     expect(base(event({ 'X-Forwarded-Host': 'pacs.example.org', 'X-Forwarded-Proto': 'http' }))).toBe('http://pacs.example.org');
