@@ -5,6 +5,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { parseAllowedOrigins } from './http/cors';
+import { parseTrustedProxies } from './http/trusted-proxies';
 
 /**
  * Where the ports keep their data (docs/architecture.md, "Two runtimes, one code"): 'aws' the S3 and
@@ -32,6 +33,12 @@ export interface Config {
   readonly sfnEndpoint?: string;
   /** Public base URL of the service root (e.g. https://host/prod); derived from the request when unset. */
   readonly publicBaseUrl?: string;
+  /**
+   * TRUSTED_PROXIES: peers (IPv4 / IPv6 addresses and CIDR blocks, or '*' for every peer) whose
+   * Forwarded / X-Forwarded-* headers give the public URIs when PUBLIC_BASE_URL is unset
+   * (lambdas/http/public-uri.ts); none by default.
+   */
+  readonly trustedProxies: readonly string[];
   /** Largest request body accepted, in bytes, after decoding (Lambda's 6 MB payload, base64). */
   readonly maxRequestBytes: number;
   /** Largest retrieve response, in bytes (Lambda response streaming limit). */
@@ -161,6 +168,14 @@ function origins(env: NodeJS.ProcessEnv, name: string): readonly string[] {
   }
 }
 
+function trustedProxies(env: NodeJS.ProcessEnv): readonly string[] {
+  try {
+    return parseTrustedProxies(env.TRUSTED_PROXIES);
+  } catch (error) {
+    throw new ConfigError(`TRUSTED_PROXIES: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -228,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dynamodbEndpoint: optional(env, 'DYNAMODB_ENDPOINT'),
     sfnEndpoint: optional(env, 'SFN_ENDPOINT'),
     publicBaseUrl: optional(env, 'PUBLIC_BASE_URL')?.replace(/\/+$/, ''),
+    trustedProxies: trustedProxies(env),
     maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', LAMBDA_MAX_REQUEST_BYTES),
     maxResponseBytes: int(env, 'MAX_RESPONSE_BYTES', LAMBDA_MAX_STREAMED_RESPONSE_BYTES),
     qidoMaxCandidates: int(env, 'QIDO_MAX_CANDIDATES', 20000),

@@ -128,9 +128,16 @@ export function proxyEvent(
     setOwn(headers, name, value);
     appendOwn(multiValueHeaders, name, value);
   }
-  // API Gateway tells the function the scheme the client used; here it is plain HTTP on loopback.
-  headers['X-Forwarded-Proto'] = 'http';
-  multiValueHeaders['X-Forwarded-Proto'] = ['http'];
+  // API Gateway tells the function the scheme of the hop it terminated, plain HTTP here, as the last
+  // element of X-Forwarded-Proto; what a proxy in front sent stays before it (lambdas/http/public-uri.ts).
+  const forwardedProto = Object.keys(headers).filter((name) => name.toLowerCase() === 'x-forwarded-proto');
+  const protos = forwardedProto.flatMap((name) => multiValueHeaders[name]!);
+  for (const name of forwardedProto) {
+    delete headers[name];
+    delete multiValueHeaders[name];
+  }
+  headers['X-Forwarded-Proto'] = [...protos, 'http'].join(', ');
+  multiValueHeaders['X-Forwarded-Proto'] = [headers['X-Forwarded-Proto']];
   const queryStringParameters: Record<string, string> = {};
   const multiValueQueryStringParameters: Record<string, string[]> = {};
   for (const [name, value] of url.searchParams) {
