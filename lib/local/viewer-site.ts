@@ -58,7 +58,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 
 /** File names carrying their content's hash (webpack's `[contenthash]`): never change, cached for a year. */
-const HASHED_NAME = /[.-][0-9a-f]{16}\.[a-z0-9]+$/;
+const HASHED_NAME = /(^|[./-])[0-9a-f]{16}\.[a-z0-9]+$/;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** index.html, app-config.js and the unhashed files: revalidated each time (ETag), so a new build shows at once. */
 const REVALIDATE = 'no-cache';
