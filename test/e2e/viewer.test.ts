@@ -6,11 +6,18 @@
  * Encapsulated PDF shows through its BulkDataURI. No request fails, the archive answers no 4xx/5xx,
  * and the page throws no error. A failure keeps a screenshot under test-artifacts/.
  */
-import sharp from 'sharp';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureViewerDist } from '../../lib/viewer/dist';
-import { keepScreenshot, launchChromium, watchPage, type PageWatch } from '../support/browser';
+import {
+  keepScreenshot,
+  launchChromium,
+  notUniform,
+  OHIF_RETURNING_USER,
+  viewportScreenshot,
+  watchPage,
+  type PageWatch,
+} from '../support/browser';
 import { stow, tempArchive } from '../support/http';
 import { encapsulatedPdfStudy, renderFixtureStudy, type ViewerStudy } from '../support/viewer-studies';
 
@@ -49,14 +56,7 @@ beforeAll(async () => {
   for (const study of STUDIES) expect((await stow(archive.url, study.files)).status, study.label).toBe(200);
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  // What a returning user has dismissed: OHIF's onboarding tour and its investigational-use banner,
-  // which would cover the viewport.
-  await context.addInitScript({
-    // A frame without storage (the PDF's document) throws: nothing to dismiss there.
-    content:
-      'try { localStorage.setItem("shownTours", \'["basicViewerTour"]\'); ' +
-      'sessionStorage.setItem("investigationalUseDialog", "hidden"); } catch {}',
-  });
+  await context.addInitScript({ content: OHIF_RETURNING_USER });
   page = await context.newPage();
   watch = watchPage(page, archive.url);
 }, 120_000);
@@ -81,26 +81,6 @@ async function inBrowser(name: string, check: () => Promise<void>): Promise<void
   }
 }
 
-/** True when the image has more than one colour (a blank viewport is all black). */
-async function notUniform(png: Buffer): Promise<boolean> {
-  const { channels } = await sharp(png).removeAlpha().stats();
-  return channels.some((c) => c.max - c.min > 16);
-}
-
-/** The viewport's canvas alone: every other element hidden while its screenshot is taken. */
-async function viewportScreenshot(): Promise<Buffer> {
-  const canvas = page.locator('canvas.cornerstone-canvas').first();
-  await canvas.waitFor({ state: 'visible', timeout: PAINT_TIMEOUT_MS });
-  const style = await page.addStyleTag({
-    content: 'body * { visibility: hidden !important; } canvas.cornerstone-canvas { visibility: visible !important; }',
-  });
-  try {
-    return await canvas.screenshot();
-  } finally {
-    await style.evaluate((element) => element.remove());
-  }
-}
-
 describe('the OHIF Viewer at /viewer/, in Chromium', () => {
   it('lists the stored patients and filters them by Patient Name', async () => {
     await inBrowser('study-list', async () => {
@@ -122,7 +102,9 @@ describe('the OHIF Viewer at /viewer/, in Chromium', () => {
     async (label, study) => {
       await inBrowser(label, async () => {
         await page.goto(`${archive.url}/viewer/viewer?StudyInstanceUIDs=${study.studyInstanceUID}`);
-        await expect.poll(async () => notUniform(await viewportScreenshot()), { timeout: PAINT_TIMEOUT_MS, interval: 500 }).toBe(true);
+        await expect
+          .poll(async () => notUniform(await viewportScreenshot(page, PAINT_TIMEOUT_MS)), { timeout: PAINT_TIMEOUT_MS, interval: 500 })
+          .toBe(true);
         // The pixels came from the archive's frames resource (PS3.18 10.4.1.1.3).
         expect(watch.archiveResponses.some((r) => r.startsWith('200 GET') && r.includes('/frames/'))).toBe(true);
       });

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -90,3 +91,35 @@ export async function keepScreenshot(page: Page, name: string): Promise<string |
     return undefined;
   }
 }
+
+/** True when the image has more than one colour (a blank viewport is all one colour). */
+export async function notUniform(png: Buffer): Promise<boolean> {
+  const { channels } = await sharp(png).removeAlpha().stats();
+  return channels.some((c) => c.max - c.min > 16);
+}
+
+/**
+ * The first viewport's canvas (cornerstone's) alone: every other element hidden while its screenshot
+ * is taken, so the viewer's overlays (patient text, dialogs) cannot make a blank viewport look painted.
+ */
+export async function viewportScreenshot(page: Page, timeout: number): Promise<Buffer> {
+  const canvas = page.locator('canvas.cornerstone-canvas').first();
+  await canvas.waitFor({ state: 'visible', timeout });
+  const style = await page.addStyleTag({
+    content: 'body * { visibility: hidden !important; } canvas.cornerstone-canvas { visibility: visible !important; }',
+  });
+  try {
+    return await canvas.screenshot();
+  } finally {
+    await style.evaluate((element) => element.remove());
+  }
+}
+
+/**
+ * What a returning user of the OHIF Viewer has dismissed (its onboarding tour, its investigational-use
+ * banner), which would cover the viewport: an init script for a browser context. A frame without
+ * storage (a PDF's document) throws: nothing to dismiss there.
+ */
+export const OHIF_RETURNING_USER =
+  'try { localStorage.setItem("shownTours", \'["basicViewerTour"]\'); ' +
+  'sessionStorage.setItem("investigationalUseDialog", "hidden"); } catch {}';
