@@ -10,6 +10,7 @@
  *   AUTH       none (default; loopback only), token (AUTH_TOKEN), api-keys, oidc (OIDC_ISSUER, OIDC_AUDIENCE,
  *              OIDC_SCOPE_PREFIX, OIDC_JWKS_URI); see lambdas/config.ts
  *   VIEWER     off: no OHIF Viewer at /viewer/ (default on: fetched on first start, docs/viewer.md)
+ *   VIEWER_CACHE_DIR  where the viewer's build is kept (default .cache/ohif-app-<version>)
  *   any other variable of lambdas/config.ts (e.g. AUTH_TOKEN, MAX_REQUEST_BYTES, SEND_BATCH_SIZE)
  */
 import path from 'node:path';
@@ -25,7 +26,8 @@ import { ensureViewerDist, VIEWER_FETCH_COMMAND } from '../viewer/dist';
 async function viewerBuild(): Promise<{ dist?: string; unavailableReason?: string } | undefined> {
   if (process.env.VIEWER === 'off') return undefined;
   try {
-    return { dist: await ensureViewerDist({ log: (line) => console.log(line) }) };
+    const cacheDir = process.env.VIEWER_CACHE_DIR ? path.resolve(process.env.VIEWER_CACHE_DIR) : undefined;
+    return { dist: await ensureViewerDist({ log: (line) => console.log(line), ...(cacheDir && { cacheDir }) }) };
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     console.error(`The OHIF Viewer could not be fetched (${reason}); /viewer/ answers 503 until \`${VIEWER_FETCH_COMMAND}\` succeeds`);
