@@ -11,6 +11,8 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import type http from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { gzip as zlibGzip } from 'node:zlib';
 import type { Config } from '../../lambdas/config';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, ServiceUnavailableError } from '../../lambdas/dicomweb/errors';
 import { errorResponse } from '../../lambdas/http/middleware';
@@ -62,6 +64,11 @@ const HASHED_NAME = /(^|[./-])[0-9a-f]{16}\.[a-z0-9]+$/;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** index.html, app-config.js and the unhashed files: revalidated each time (ETag), so a new build shows at once. */
 const REVALIDATE = 'no-cache';
+
+/** Text (and WebAssembly) compress to a quarter or so: sent gzipped to a client that takes it, made once. */
+const COMPRESSIBLE = /\.(js|mjs|css|html|json|svg|wasm|txt|xml)$/i;
+const MIN_COMPRESSED_BYTES = 1024;
+const gzip = promisify(zlibGzip);
 
 /** Names the single-page fallback must not answer with index.html: a missing asset is a 404, not HTML. */
 const ASSET_EXTENSION = /\.(js|mjs|css|map|wasm|json|png|jpe?g|gif|svg|ico|woff2?|ttf|xml|txt|onnx|html)$/i;
@@ -124,8 +131,37 @@ function matchesEtag(req: http.IncomingMessage, etag: string): boolean {
   return header !== undefined && header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }
 
+/** Bytes kept in memory with their ETag, computed once. */
+interface InMemory {
+  readonly bytes: Buffer;
+  readonly etag: string;
+}
+
+function inMemory(bytes: Buffer): InMemory {
+  return { bytes, etag: etagOf(bytes) };
+}
+
+/** The value kept under `key`, made once (concurrent requests share the promise). */
+function remember<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let value = map.get(key);
+  if (!value) {
+    value = make();
+    map.set(key, value);
+    // A failed read is tried again by the next request.
+    value.catch(() => map.delete(key));
+  }
+  return value;
+}
+
+/** True when the client takes gzip (RFC 9110 12.5.3), unless it says q=0. */
+function acceptsGzip(req: http.IncomingMessage): boolean {
+  const accepted = (req.headers['accept-encoding'] ?? '').split(',').map((coding) => coding.trim().toLowerCase());
+  return accepted.some((coding) => /^(gzip|\*)\s*(;|$)/.test(coding) && !/;\s*q=0(\.0*)?\s*$/.test(coding));
+}
+
 /** A whole answer from memory, 304 when the client holds it already; HEAD gets the headers only. */
-function bytesResult(req: http.IncomingMessage, bytes: Buffer, headers: Record<string, string>, etag = etagOf(bytes)): ProxyResult {
+function bytesResult(req: http.IncomingMessage, content: InMemory, headers: Record<string, string>): ProxyResult {
+  const { bytes, etag } = content;
   const common = { ...securityHeaders(), ...headers, ETag: etag };
   if (matchesEtag(req, etag)) return { statusCode: 304, headers: common, body: '', isBase64Encoded: false };
   // A stream body: the gateway writes it as is, with this Content-Length (HEAD included).
@@ -146,16 +182,17 @@ export function viewerSite(opts: ViewerSiteOptions): ViewerSite {
           scope: config.viewerOidcScope ?? defaultViewerScope(config.oidcScopePrefix),
         }
       : undefined;
-  const appConfig = Buffer.from(viewerAppConfig({ basePath, serviceRoot: config.publicBaseUrl, ...(oidc && { oidc }) }));
-  /** Rewritten files by name (undefined: served as published), read once. */
-  const rebased = new Map<string, Promise<Buffer | undefined>>();
-  let page: Promise<{ html: Buffer; csp: string }> | undefined;
+  const appConfig = inMemory(Buffer.from(viewerAppConfig({ basePath, serviceRoot: config.publicBaseUrl, ...(oidc && { oidc }) })));
+  /** Rewritten files by name (undefined: served as published), and gzipped files, made once. */
+  const rebased = new Map<string, Promise<InMemory | undefined>>();
+  const gzipped = new Map<string, Promise<InMemory>>();
+  let page: Promise<{ html: InMemory; csp: string }> | undefined;
   const distRoot = opts.dist ? realpath(opts.dist) : undefined;
 
   const indexPage = (dist: string) =>
     (page ??= readFile(path.join(dist, 'index.html'), 'utf8').then((published) => {
       const html = rebaseIndexHtml(published, basePath);
-      return { html: Buffer.from(html), csp: contentSecurityPolicy(inlineScriptHashes(html), config) };
+      return { html: inMemory(Buffer.from(html)), csp: contentSecurityPolicy(inlineScriptHashes(html), config) };
     }));
 
   async function indexResult(req: http.IncomingMessage, dist: string): Promise<ProxyResult> {
@@ -175,23 +212,25 @@ export function viewerSite(opts: ViewerSiteOptions): ViewerSite {
       'Content-Type': CONTENT_TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream',
       'Cache-Control': HASHED_NAME.test(name) ? IMMUTABLE : REVALIDATE,
     };
-    if (mayNeedRebase(name)) {
-      let text = rebased.get(name);
-      if (!text) {
-        text = readFile(file, 'utf8').then((published) => {
-          const out = rebaseViewerText(name, published, basePath);
-          return out === undefined ? undefined : Buffer.from(out);
-        });
-        rebased.set(name, text);
-      }
-      const bytes = await text;
-      if (bytes) return bytesResult(req, bytes, headers);
+    const compressible = COMPRESSIBLE.test(name) && info.size >= MIN_COMPRESSED_BYTES;
+    if (compressible) Object.assign(headers, { Vary: 'Accept-Encoding' });
+    const rebasedBytes = mayNeedRebase(name) ? await remember(rebased, name, () => rebasedFile(file, name)) : undefined;
+    if (compressible && acceptsGzip(req)) {
+      const packed = await remember(gzipped, name, async () => inMemory(await gzip(rebasedBytes?.bytes ?? (await readFile(file)))));
+      return bytesResult(req, packed, { ...headers, 'Content-Encoding': 'gzip' });
     }
+    if (rebasedBytes) return bytesResult(req, rebasedBytes, headers);
     const etag = `"${info.size.toString(36)}-${Math.trunc(info.mtimeMs).toString(36)}"`;
     const common = { ...securityHeaders(), ...headers, ETag: etag };
     if (matchesEtag(req, etag)) return { statusCode: 304, headers: common, body: '', isBase64Encoded: false };
     const body = req.method === 'HEAD' ? Readable.from([]) : createReadStream(file);
     return { statusCode: 200, headers: { ...common, 'Content-Length': String(info.size) }, body, isBase64Encoded: false };
+  }
+
+  /** The published file rebased to the viewer's path; undefined when it needs no change. */
+  async function rebasedFile(file: string, name: string): Promise<InMemory | undefined> {
+    const out = rebaseViewerText(name, await readFile(file, 'utf8'), basePath);
+    return out === undefined ? undefined : inMemory(Buffer.from(out));
   }
 
   async function answer(pathname: string, req: http.IncomingMessage): Promise<ProxyResult> {

@@ -9,6 +9,7 @@ import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../../lambdas/config';
 import type { ProxyResult } from '../../../../lambdas/http/proxy';
@@ -50,7 +51,8 @@ beforeAll(async () => {
   await mkdir(path.join(dist, 'assets'), { recursive: true });
   await writeFile(path.join(dist, 'index.html'), INDEX_HTML);
   await writeFile(path.join(dist, 'app-config.js'), 'window.config = { published: true };');
-  await writeFile(path.join(dist, BUNDLE), '(() => {\n__webpack_require__.p = "/";\n})();');
+  // Over a kilobyte: sent gzipped to a client that takes it.
+  await writeFile(path.join(dist, BUNDLE), `(() => {\n__webpack_require__.p = "/";\n})();\n// ${'x'.repeat(2048)}\n`);
   await writeFile(path.join(dist, 'app.bundle.css'), '@font-face{src:url(/a34f9d1faa5f3315.woff2)}');
   await writeFile(path.join(dist, '0ddf166f7a343eda.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d]));
   await writeFile(path.join(dist, 'assets', 'favicon.ico'), Buffer.from([0, 0, 1, 0]));
@@ -101,6 +103,31 @@ describe('the viewer site', () => {
     expect(Number(bundle.headers['Content-Length'])).toBe(Buffer.byteLength(bundle.text));
     expect((await get('/viewer/app.bundle.css')).text).toBe('@font-face{src:url(/viewer/a34f9d1faa5f3315.woff2)}');
     expect((await get('/viewer/manifest.json')).text).toContain('"src": "/viewer/assets/android-chrome-36x36.png"');
+  });
+
+  it('sends a compressible file gzipped to a client that takes gzip, as published otherwise', async () => {
+    const plain = await get(`/viewer/${BUNDLE}`);
+    const packed = await site.answer(`/viewer/${BUNDLE}`, request('GET', { 'accept-encoding': 'gzip, deflate, br' }));
+    expect(packed.headers['Content-Encoding']).toBe('gzip');
+    expect(packed.headers.Vary).toBe('Accept-Encoding');
+    expect(plain.headers.Vary).toBe('Accept-Encoding');
+    expect(packed.headers.ETag).not.toBe(plain.headers.ETag);
+    const chunks: Buffer[] = [];
+    for await (const chunk of packed.body as Readable) chunks.push(Buffer.from(chunk as Uint8Array));
+    const bytes = Buffer.concat(chunks);
+    expect(Number(packed.headers['Content-Length'])).toBe(bytes.length);
+    expect(bytes.length).toBeLessThan(Buffer.byteLength(plain.text) / 4);
+    expect(gunzipSync(bytes).toString('utf8')).toBe(plain.text);
+    const again = await site.answer(
+      `/viewer/${BUNDLE}`,
+      request('GET', { 'accept-encoding': 'gzip', 'if-none-match': packed.headers.ETag! }),
+    );
+    expect(again.statusCode).toBe(304);
+    const refused = await site.answer(`/viewer/${BUNDLE}`, request('GET', { 'accept-encoding': 'gzip;q=0, identity' }));
+    expect(refused.headers['Content-Encoding']).toBeUndefined();
+    // Small files are not worth it.
+    const small = await site.answer('/viewer/app.bundle.css', request('GET', { 'accept-encoding': 'gzip' }));
+    expect(small.headers['Content-Encoding']).toBeUndefined();
   });
 
   it('gives each file its content type: application/wasm for WebAssembly', async () => {
