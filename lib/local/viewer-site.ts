@@ -88,9 +88,9 @@ function originOf(url: string | undefined): string | undefined {
  * (React and its CSS-in-JS set them); images and workers also from blob: (thumbnails, decoders); the
  * PDF viewport shows a blob: document. Network: the archive, and the issuer of the login.
  */
-function contentSecurityPolicy(scriptHashes: readonly string[], config: Config): string {
-  const issuer = config.auth.includes('oidc') && config.viewerOidcClientId ? originOf(config.oidcIssuer) : undefined;
-  const connect = ["'self'", originOf(config.publicBaseUrl), issuer].filter((s): s is string => s !== undefined);
+function contentSecurityPolicy(scriptHashes: readonly string[], config: Config, issuerOrigins: readonly string[]): string {
+  const issuer = issuerOrigins.length ? issuerOrigins.join(' ') : undefined;
+  const connect = ["'self'", originOf(config.publicBaseUrl), ...issuerOrigins].filter((s): s is string => s !== undefined);
   return [
     "default-src 'self'",
     `script-src 'self' 'wasm-unsafe-eval' ${scriptHashes.join(' ')}`,
@@ -105,6 +105,27 @@ function contentSecurityPolicy(scriptHashes: readonly string[], config: Config):
     `form-action 'self'${issuer ? ` ${issuer}` : ''}`,
     "frame-ancestors 'self'",
   ].join('; ');
+}
+
+/**
+ * The origins of the login's issuer the page calls or goes to: the issuer's, and those of the endpoints
+ * its discovery document names (OpenID Connect Discovery 1.0, 3), which may differ (Cognito's token
+ * endpoint is on the user pool's domain). `complete` is false when the document could not be read.
+ */
+async function issuerOrigins(issuer: string): Promise<{ origins: string[]; complete: boolean }> {
+  const origins = new Set([new URL(issuer).origin]);
+  try {
+    const response = await fetch(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5_000) });
+    if (!response.ok) return { origins: [...origins], complete: false };
+    const metadata = (await response.json()) as Record<string, unknown>;
+    for (const key of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'end_session_endpoint', 'revocation_endpoint']) {
+      const origin = originOf(typeof metadata[key] === 'string' ? metadata[key] : undefined);
+      if (origin) origins.add(origin);
+    }
+    return { origins: [...origins], complete: true };
+  } catch {
+    return { origins: [...origins], complete: false };
+  }
 }
 
 /** Headers of every answer of the site. */
@@ -186,17 +207,27 @@ export function viewerSite(opts: ViewerSiteOptions): ViewerSite {
   /** Rewritten files by name (undefined: served as published), and gzipped files, made once. */
   const rebased = new Map<string, Promise<InMemory | undefined>>();
   const gzipped = new Map<string, Promise<InMemory>>();
-  let page: Promise<{ html: InMemory; csp: string }> | undefined;
+  let page: Promise<{ html: InMemory; hashes: string[] }> | undefined;
+  let issuer: Promise<{ origins: string[]; complete: boolean }> | undefined;
   const distRoot = opts.dist ? realpath(opts.dist) : undefined;
 
   const indexPage = (dist: string) =>
     (page ??= readFile(path.join(dist, 'index.html'), 'utf8').then((published) => {
       const html = rebaseIndexHtml(published, basePath);
-      return { html: inMemory(Buffer.from(html)), csp: contentSecurityPolicy(inlineScriptHashes(html), config) };
+      return { html: inMemory(Buffer.from(html)), hashes: inlineScriptHashes(html) };
     }));
 
+  /** The issuer's origins for the CSP, read again on the next page while its document could not be. */
+  async function loginOrigins(): Promise<string[]> {
+    if (!oidc) return [];
+    const found = await (issuer ??= issuerOrigins(oidc.authority));
+    if (!found.complete) issuer = undefined;
+    return found.origins;
+  }
+
   async function indexResult(req: http.IncomingMessage, dist: string): Promise<ProxyResult> {
-    const { html, csp } = await indexPage(dist);
+    const [{ html, hashes }, origins] = await Promise.all([indexPage(dist), loginOrigins()]);
+    const csp = contentSecurityPolicy(hashes, config, origins);
     return bytesResult(req, html, { 'Content-Type': CONTENT_TYPES['.html']!, 'Cache-Control': REVALIDATE, 'Content-Security-Policy': csp });
   }
 

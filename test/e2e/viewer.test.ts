@@ -52,7 +52,8 @@ let watch: PageWatch;
 
 beforeAll(async () => {
   const dist = await ensureViewerDist({ log: (line) => console.log(line) });
-  archive = await tempArchive({ storage: 'local', viewer: { dist } });
+  // Other origins allowed by CORS change nothing for the viewer, which is on the archive's own.
+  archive = await tempArchive({ storage: 'local', viewer: { dist }, env: { CORS_ALLOWED_ORIGINS: 'https://viewer.example.org' } });
   for (const study of STUDIES) expect((await stow(archive.url, study.files)).status, study.label).toBe(200);
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });

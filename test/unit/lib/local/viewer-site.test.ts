@@ -5,7 +5,8 @@
  * the build, and 503 naming the command when the build is absent.
  */
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import type http from 'node:http';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -208,6 +209,38 @@ describe('the viewer site', () => {
     expect(page.headers['Content-Security-Policy']).toContain("connect-src 'self' https://pacs.example.org");
     expect((await get('/viewer/app-config.js', {}, behind)).text).toContain('var SERVICE_ROOT = "https://pacs.example.org/archive";');
     expect((await get('/', {}, behind)).headers.Location).toBe('/archive/viewer/');
+  });
+
+  it("lets the page reach the login's issuer and the endpoints its discovery document names", async () => {
+    let available = false;
+    const server = http.createServer((req, res) => {
+      if (!available || req.url !== '/realm/.well-known/openid-configuration') return void res.writeHead(503).end();
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          authorization_endpoint: 'https://login.example.org/authorize',
+          token_endpoint: 'https://login.example.org/token',
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const withLogin = viewerSite({
+        dist,
+        config: config({ AUTH: 'oidc', OIDC_ISSUER: `${issuer}/realm`, OIDC_AUDIENCE: 'dicomweb', VIEWER_OIDC_CLIENT_ID: 'ohif' }),
+      });
+      // The document cannot be read: the issuer's own origin, and another try on the next page.
+      const first = (await get('/viewer/', {}, withLogin)).headers['Content-Security-Policy']!;
+      expect(first).toContain(`connect-src 'self' ${issuer};`);
+      available = true;
+      const csp = (await get('/viewer/', {}, withLogin)).headers['Content-Security-Policy']!;
+      expect(csp).toContain(`connect-src 'self' ${issuer} https://login.example.org;`);
+      expect(csp).toContain(`form-action 'self' ${issuer} https://login.example.org`);
+      expect((await get('/viewer/app-config.js', {}, withLogin)).text).toContain('"client_id":"ohif"');
+    } finally {
+      server.close();
+    }
   });
 
   it('answers 503 naming npm run viewer:fetch when the build is absent', async () => {
