@@ -290,7 +290,7 @@ export function viewerSite(opts: ViewerSiteOptions): ViewerSite {
       return errorResult(new BadRequestError(`the path ${pathname} is not valid percent-encoding`));
     }
     const segments = name.split('/');
-    // No way out of the build: no dot segments, no backslash, no NUL, nothing absolute.
+    // No way out of the build: no dot segments, no backslash, no NUL (path.join keeps a leading / inside).
     if (name.includes('\\') || name.includes('\0') || segments.some((s) => s === '..' || s === '.')) {
       return errorResult(new BadRequestError(`the path ${pathname} is not a file of the viewer`));
     }
