@@ -78,6 +78,13 @@ export interface Config {
   readonly oidcScopePrefix: string;
   /** The issuer's JWKS URL; discovered from {issuer}/.well-known/openid-configuration when unset. */
   readonly oidcJwksUri?: string;
+  /**
+   * The OHIF Viewer's public client at OIDC_ISSUER (VIEWER_OIDC_CLIENT_ID; code + PKCE, no secret):
+   * with AUTH including oidc, the viewer served at /viewer/ logs in with it (docs/viewer.md).
+   */
+  readonly viewerOidcClientId?: string;
+  /** Scopes the viewer asks for (VIEWER_OIDC_SCOPE); `openid` and the read scope by default. */
+  readonly viewerOidcScope?: string;
   /** DynamoDB table of API key clients (AUTH=api-keys). */
   readonly clientsTableName?: string;
   /**
@@ -258,6 +265,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     oidcAudience: list(env, 'OIDC_AUDIENCE'),
     oidcScopePrefix: env.OIDC_SCOPE_PREFIX ?? '',
     oidcJwksUri: optional(env, 'OIDC_JWKS_URI'),
+    viewerOidcClientId: optional(env, 'VIEWER_OIDC_CLIENT_ID'),
+    viewerOidcScope: optional(env, 'VIEWER_OIDC_SCOPE'),
     clientsTableName: optional(env, 'CLIENTS_TABLE_NAME'),
     maxInFlightRequests: int(env, 'MAX_IN_FLIGHT_REQUESTS', 64),
     storeWorkers: countOrUnset(env, 'STORE_WORKERS', 64),

@@ -33,6 +33,7 @@ import { asSecretRegistry, attributeHandlers, attributeServices, Caller } from '
 import { archiveStorage, type ArchiveStorage } from './data-layout';
 import { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE, openArchiveStorage } from './storage';
 import { startGateway, type ProxyHandler } from './gateway';
+import { viewerSite } from './viewer-site';
 import { LocalSendWorkflow } from './local-send-workflow';
 import { defaultRenderWorkers, RenderWorkers } from './render-workers';
 import { defaultStoreWorkers, StoreWorkers } from './store-workers';
@@ -59,6 +60,11 @@ export interface ArchiveOptions {
    * DIMSE_AET of env (default ARCHIVE); bound to `host` like the HTTP gateway.
    */
   readonly dimsePort?: number;
+  /**
+   * The OHIF Viewer under /viewer/ (./viewer-site.ts): its build's directory (lib/viewer/dist.ts), or
+   * none with the reason, which /viewer/ then answers 503 with. No viewer when absent.
+   */
+  readonly viewer?: { readonly dist?: string; readonly unavailableReason?: string };
 }
 
 export interface EmbeddedArchive {
@@ -174,6 +180,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       streamRequestBodies: storage === 'local',
       maxInFlightRequests: config.maxInFlightRequests,
       corsAllowedOrigins: config.corsAllowedOrigins,
+      ...(opts.viewer && { site: viewerSite({ ...opts.viewer, config }) }),
       host: opts.host,
       port: opts.port,
     });

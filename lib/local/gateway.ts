@@ -54,8 +54,15 @@ export interface GatewayOptions {
    * 502, 504) carry the CORS headers for them, as API Gateway's gateway responses do in AWS.
    */
   readonly corsAllowedOrigins?: readonly string[];
+  /** Files served beside the route table: the viewer (./viewer-site.ts), asked first. */
+  readonly site?: StaticSite;
   readonly host?: string;
   readonly port?: number;
+}
+
+export interface StaticSite {
+  handles(pathname: string, req: http.IncomingMessage): boolean;
+  answer(pathname: string, req: http.IncomingMessage): Promise<ProxyResult>;
 }
 
 export interface Gateway {
@@ -249,6 +256,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     cors: (headers: Record<string, string>) => void,
   ): Promise<void> {
     const url = requestTarget(req.url);
+    if (opts.site?.handles(url.pathname, req)) {
+      req.resume();
+      return writeResult(res, await opts.site.answer(url.pathname, req));
+    }
     const method = (req.method ?? 'GET').toUpperCase();
     const candidates = routesForPath(url.pathname);
     if (candidates.length === 0) {
