@@ -173,7 +173,7 @@ export function dicomwebHandler<G extends FunctionGroup, S extends object>(
     if (!operation) throw new Error(`no operation for ${event.httpMethod} ${event.resource} in ${group}`);
     const services = getServices();
     const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
-    const request = { ...toDicomwebRequest(event, services.config.publicBaseUrl), ...(remaining && { remainingTimeMillis: remaining }) };
+    const request = { ...toDicomwebRequest(event, services.config), ...(remaining && { remainingTimeMillis: remaining }) };
     return finish(await toProxyResult(await operation(request, services), spec.streaming), event, corsAllowedOrigins);
   };
 
