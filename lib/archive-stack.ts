@@ -15,12 +15,9 @@ import { ArchiveLogs } from './constructs/logs';
 import { pascal, type FunctionNetwork } from './constructs/dicomweb-function';
 import { SendWorkflow, type DestinationEntry } from './constructs/send-workflow';
 import { ArchiveStorage } from './constructs/storage';
-import { API_STAGE_NAME } from './constructs/api';
-import { COGNITO_SCOPE_PREFIX } from './constructs/user-pool';
-import { DICOMWEB_PATH, ViewerSite } from './constructs/viewer';
-import { viewerAppConfig, type ViewerOidcSettings } from './viewer/app-config';
-import { VIEWER_FETCH_COMMAND } from './viewer/dist';
-import { viewerSettingsFromContext, type ViewerSettings } from './viewer-context';
+import type { ViewerSite } from './constructs/viewer';
+import { addArchiveViewer, ViewerDistMissingError } from './archive-viewer';
+import { viewerSettingsFromContext } from './viewer-context';
 
 /** The deployment choices read from cdk.json context (or `cdk synth -c key=value`). */
 export interface ArchiveSettings {
@@ -76,7 +73,7 @@ export interface ArchiveSettings {
   readonly alarmEmail?: string;
 }
 
-export { ArchiveContextError };
+export { ArchiveContextError, ViewerDistMissingError };
 
 /** Reads the settings from context; values may be JSON booleans/numbers (cdk.json) or strings (-c). */
 export function settingsFromContext(node: Node): ArchiveSettings {
@@ -324,7 +321,7 @@ export class ArchiveStack extends Stack {
 
     // The OHIF Viewer and the API on one CloudFront distribution (lib/constructs/viewer.ts), with context viewer=true.
     const viewer = viewerSettingsFromContext(this.node, settings.authorization, settings.oidc);
-    if (viewer) this.viewer = this.addViewer(viewer, viewer.distDir ?? props.viewerDist);
+    if (viewer) this.viewer = addArchiveViewer(this, viewer, viewer.distDir ?? props.viewerDist);
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Studies service root (PS3.18 8.2)',
@@ -344,65 +341,6 @@ export class ArchiveStack extends Stack {
     });
     // Auth 'oidc': the issuer, and with the stack's user pool its endpoints and client IDs (never a secret).
     for (const [name, output] of Object.entries(this.dicomweb.auth.outputs())) new CfnOutput(this, name, output);
-  }
-
-  /**
-   * The viewer's distribution in front of the API; the functions write URIs on it (PUBLIC_BASE_URL),
-   * and with auth 'oidc' the viewer signs in with code + PKCE: a client of its own on the stack's user
-   * pool, or `viewerClientId` at the external issuer.
-   */
-  private addViewer(viewer: ViewerSettings, distDir: string | undefined): ViewerSite {
-    if (!distDir) throw new ViewerDistMissingError();
-    const { authorization, oidc } = this.settings;
-    const pool = authorization === 'oidc' ? this.dicomweb.auth.userPool : undefined;
-    const issuer = authorization === 'oidc' ? (oidc.external?.issuer ?? pool?.issuer) : undefined;
-    const identityOrigins = pool
-      ? [`https://cognito-idp.${this.region}.${this.urlSuffix}`, pool.baseUrl]
-      : issuer
-        ? [new URL(issuer).origin]
-        : [];
-    const site = new ViewerSite(this, 'Viewer', {
-      distDir,
-      api: this.dicomweb.api,
-      stageName: API_STAGE_NAME,
-      accessLogsBucket: this.storage.accessLogsBucket,
-      logs: this.logs,
-      identityOrigins,
-      priceClass: viewer.priceClass,
-      retainData: this.settings.retainData,
-    });
-    this.dicomweb.setPublicBaseUrl(site.serviceRoot);
-    let login: ViewerOidcSettings | undefined;
-    if (pool) {
-      const client = pool.addBrowserClient('ViewerClient', [`${site.origin}/callback`], [`${site.origin}/`]);
-      this.dicomweb.acceptAudience(client.userPoolClientId);
-      const scopes = oidc.oauthBrowserScopes.map((scope) => `${COGNITO_SCOPE_PREFIX}${scope}`);
-      login = { authority: pool.issuer, clientId: client.userPoolClientId, scope: ['openid', 'profile', ...scopes].join(' ') };
-      new CfnOutput(this, 'ViewerClientId', {
-        description: "The viewer's app client: authorization code + PKCE, no secret",
-        value: login.clientId,
-      });
-    } else if (issuer && viewer.clientId) {
-      login = { authority: issuer, clientId: viewer.clientId, scope: viewer.scope ?? `openid ${oidc.external?.scopePrefix ?? ''}read` };
-    }
-    site.deployFiles(viewerAppConfig({ basePath: '/', serviceRootPath: DICOMWEB_PATH, ...(login ? { oidc: login } : {}) }));
-    new CfnOutput(this, 'ViewerUrl', { description: 'The OHIF Viewer', value: `${site.origin}/` });
-    new CfnOutput(this, 'ViewerDicomwebRoot', {
-      description: 'Studies service root (PS3.18 8.2) on the viewer distribution',
-      value: site.serviceRoot,
-    });
-    return site;
-  }
-}
-
-/** Context viewer=true without the viewer's build at hand. */
-export class ViewerDistMissingError extends Error {
-  constructor() {
-    super(
-      `Context viewer=true deploys the OHIF Viewer's build: run \`${VIEWER_FETCH_COMMAND}\` first (lib/app.ts fetches it ` +
-        'before synth), or give an OHIF build directory with -c viewerDist=<dir>.',
-    );
-    this.name = 'ViewerDistMissingError';
   }
 }
 

@@ -3,7 +3,8 @@
  * CloudFront distribution, one origin for the browser, so no CORS. Its default behavior serves the
  * viewer's files from a private bucket through Origin Access Control; `/dicomweb/*` goes to the REST
  * API's stage with caching off and every viewer header but Host (Authorization and Accept reach the
- * API). Both answer with the same security headers.
+ * API). All answer with the same security headers; the scripts' CSP, which binds the workers started
+ * from them, also allows 'unsafe-eval' (lib/viewer/security-headers.ts).
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -15,11 +16,14 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import type { ArchiveLogs } from './logs';
-import { contentSecurityPolicy, inlineScriptHashes } from '../viewer/security-headers';
+import { contentSecurityPolicy, workerContentSecurityPolicy } from '../viewer/security-headers';
+import { inlineScriptHashes } from '../viewer/site-files';
 import { DICOMWEB_PATH, DICOMWEB_PREFIX_SOURCE, SPA_FALLBACK_SOURCE } from './viewer-edge-functions';
 
 export { DICOMWEB_PATH } from './viewer-edge-functions';
 
+/** The viewer's scripts, whose answers' CSP is the one their workers run under. */
+export const SCRIPT_FILES = '*.js';
 /** Files named by their content hash: cached for a year, never revalidated. */
 export const IMMUTABLE_FILES = ['*.bundle.*.js'];
 /** WebAssembly modules: served as application/wasm, which streaming compilation requires. */
@@ -54,7 +58,10 @@ export class ViewerSite extends Construct {
   readonly origin: string;
   /** The Studies service root on the distribution: {origin}/dicomweb. */
   readonly serviceRoot: string;
+  /** The security headers of every answer but the scripts'. */
   readonly responseHeadersPolicy: cloudfront.ResponseHeadersPolicy;
+  /** The scripts' security headers: the same, their CSP (which binds workers) with 'unsafe-eval'. */
+  readonly scriptHeadersPolicy: cloudfront.ResponseHeadersPolicy;
   private readonly props: ViewerSiteProps;
 
   constructor(scope: Construct, id: string, props: ViewerSiteProps) {
@@ -86,26 +93,10 @@ export class ViewerSite extends Construct {
       },
     );
 
-    this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
-      comment: 'DICOMweb archive viewer: HSTS, CSP, no framing, no sniffing, no referrer',
-      securityHeadersBehavior: {
-        strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, override: true },
-        contentTypeOptions: { override: true },
-        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
-        // Viewer URLs carry Study Instance UIDs: none leaves with a request to another site.
-        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
-        contentSecurityPolicy: {
-          contentSecurityPolicy: contentSecurityPolicy(
-            inlineScriptHashes(readFileSync(path.join(props.distDir, 'index.html'), 'utf8')),
-            props.identityOrigins ?? [],
-          ),
-          override: true,
-        },
-      },
-      customHeadersBehavior: {
-        customHeaders: [{ header: 'Permissions-Policy', value: 'camera=(), microphone=(), geolocation=(), payment=()', override: true }],
-      },
-    });
+    const identityOrigins = props.identityOrigins ?? [];
+    const scriptHashes = inlineScriptHashes(readFileSync(path.join(props.distDir, 'index.html'), 'utf8'));
+    this.responseHeadersPolicy = securityHeaders(this, 'SecurityHeaders', contentSecurityPolicy(scriptHashes, identityOrigins));
+    this.scriptHeadersPolicy = securityHeaders(this, 'ScriptSecurityHeaders', workerContentSecurityPolicy(identityOrigins));
 
     const spaFallback = new cloudfront.Function(this, 'SpaFallback', {
       comment: 'Viewer routes without a file extension get index.html',
@@ -139,19 +130,27 @@ export class ViewerSite extends Construct {
       compress: false,
       functionAssociations: [{ function: dicomwebPrefix, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
     };
+    const files: cloudfront.BehaviorOptions = {
+      origin: origins.S3BucketOrigin.withOriginAccessControl(this.bucket),
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+      cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+      responseHeadersPolicy: this.responseHeadersPolicy,
+      compress: true,
+    };
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'DICOMweb archive: OHIF Viewer and the DICOMweb API on one origin',
       defaultRootObject: 'index.html',
       defaultBehavior: {
-        origin: origins.S3BucketOrigin.withOriginAccessControl(this.bucket),
-        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-        cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
-        responseHeadersPolicy: this.responseHeadersPolicy,
-        compress: true,
+        ...files,
         functionAssociations: [{ function: spaFallback, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
       },
-      additionalBehaviors: { [DICOMWEB_PATH]: api, [`${DICOMWEB_PATH}/*`]: api },
+      // In this order: the API's paths first, then every script (a file: no SPA fallback).
+      additionalBehaviors: {
+        [DICOMWEB_PATH]: api,
+        [`${DICOMWEB_PATH}/*`]: api,
+        [SCRIPT_FILES]: { ...files, responseHeadersPolicy: this.scriptHeadersPolicy },
+      },
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
       // No standard logs: they keep every query string (QIDO keys such as PatientName) and cannot leave
@@ -261,4 +260,24 @@ export class ViewerSite extends Construct {
       }
     }
   }
+}
+
+/**
+ * HSTS, nosniff, DENY, no referrer (viewer URLs carry Study Instance UIDs, none leaves with a request
+ * to another site), a Permissions-Policy, and `csp`.
+ */
+function securityHeaders(scope: Construct, id: string, csp: string): cloudfront.ResponseHeadersPolicy {
+  return new cloudfront.ResponseHeadersPolicy(scope, id, {
+    comment: 'DICOMweb archive viewer: HSTS, CSP, no framing, no sniffing, no referrer',
+    securityHeadersBehavior: {
+      strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, override: true },
+      contentTypeOptions: { override: true },
+      frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+      referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
+      contentSecurityPolicy: { contentSecurityPolicy: csp, override: true },
+    },
+    customHeadersBehavior: {
+      customHeaders: [{ header: 'Permissions-Policy', value: 'camera=(), microphone=(), geolocation=(), payment=()', override: true }],
+    },
+  });
 }

@@ -1,35 +1,32 @@
 /**
- * The OHIF Viewer's Content Security Policy, one for wherever it is served: the CloudFront
- * distribution of the stack (lib/constructs/viewer.ts) and any other server of its files. Checked in
- * Chromium with OHIF 3.13.2 painting JPEG 2000, HTJ2K, JPEG-LS, JPEG baseline and RGB images: no
- * violation; without 'unsafe-eval' no compressed image decodes (EvalError in the codecs' bindings).
+ * The OHIF Viewer's Content Security Policies for a static host that sets headers per path (the
+ * stack's CloudFront distribution, lib/constructs/viewer.ts). A worker takes the policy of its own
+ * script's response, not the page's: the codecs' Emscripten bindings build functions from text in
+ * the decode workers, so the scripts' policy adds 'unsafe-eval' while the pages' keeps it out.
+ * Checked in Chromium with OHIF 3.13.2 painting JPEG 2000, HTJ2K, JPEG-LS, JPEG baseline and RGB:
+ * no violation; without 'unsafe-eval' for the workers every compressed frame fails (EvalError).
  */
-import { createHash } from 'node:crypto';
 
 /**
- * SHA-256 sources of the inline scripts of the viewer's index.html (OHIF sets window.PUBLIC_URL
- * there), so the CSP allows exactly them and no other inline script.
- */
-export function inlineScriptHashes(html: string): string[] {
-  const hashes: string[] = [];
-  for (const match of html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/gi)) {
-    if (match[1]!.trim()) hashes.push(`'sha256-${createHash('sha256').update(match[1]!).digest('base64')}'`);
-  }
-  return hashes;
-}
-
-/**
- * The viewer's Content Security Policy. OHIF compiles WebAssembly codecs ('wasm-unsafe-eval'), and
- * their Emscripten bindings build functions from text ('unsafe-eval'); its decoders run in workers
- * from blob: URLs; React sets inline styles; a PDF is an object of a blob: URL. Connections go to the
- * same origin and the OpenID provider, which a silent sign-in also frames.
+ * The pages' policy. Scripts: the origin's and index.html's inline ones by hash (lib/viewer/site-files.ts
+ * inlineScriptHashes); WebAssembly compiled from the codecs ('wasm-unsafe-eval'); workers from blob:;
+ * React's inline styles; a PDF shown as an object of a blob: URL. Connections: the origin and the
+ * OpenID provider, which a silent sign-in also frames. No framing by other sites.
  */
 export function contentSecurityPolicy(scriptHashes: readonly string[], identityOrigins: readonly string[]): string {
+  return policy(["'self'", "'wasm-unsafe-eval'", 'blob:', ...scriptHashes], identityOrigins);
+}
+
+/** The scripts' policy, which binds the workers started from them: the pages' with 'unsafe-eval'. */
+export function workerContentSecurityPolicy(identityOrigins: readonly string[]): string {
+  return policy(["'self'", "'unsafe-eval'", "'wasm-unsafe-eval'", 'blob:'], identityOrigins);
+}
+
+function policy(scriptSources: readonly string[], identityOrigins: readonly string[]): string {
   const idp = identityOrigins.map((o) => ` ${o}`).join('');
-  const hashes = scriptHashes.map((h) => ` ${h}`).join('');
   return [
     "default-src 'self'",
-    `script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval' blob:${hashes}`,
+    `script-src ${scriptSources.join(' ')}`,
     "worker-src 'self' blob:",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",

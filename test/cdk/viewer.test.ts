@@ -1,7 +1,7 @@
 /**
  * CDK: the viewer (context viewer=true, lib/constructs/viewer.ts): one CloudFront distribution serving
  * the OHIF Viewer from a private bucket through OAC and the API under /dicomweb, the security headers,
- * the viewer's sign-in client and its audience, PUBLIC_BASE_URL on the distribution, the files
+ * (the scripts' CSP, which binds their workers, with 'unsafe-eval'), the viewer's sign-in client and its audience, PUBLIC_BASE_URL on the distribution, the files
  * deployed with their caching and the generated app-config.js, the outputs; the CloudFront Functions
  * run against sample events; nothing of it without viewer=true; bad context refused.
  */
@@ -78,15 +78,22 @@ describe('viewer=true: the distribution', { timeout: 120_000 }, () => {
     });
     expect(v.config.DefaultRootObject).toBe('index.html');
     expect(v.config.CustomErrorResponses).toBeUndefined();
+    // Scripts from the bucket too, as the default behavior but for their headers and without the fallback.
+    const scripts = v.config.CacheBehaviors.find((b: any) => b.PathPattern === '*.js');
+    expect(scripts).toMatchObject({
+      TargetOriginId: v.config.DefaultCacheBehavior.TargetOriginId,
+      ViewerProtocolPolicy: 'redirect-to-https',
+    });
+    expect(scripts.FunctionAssociations).toBeUndefined();
     expect(v.config.PriceClass).toBe('PriceClass_100');
     // No standard logs, which would keep QIDO query strings (patient attributes).
     expect(v.config.Logging).toBeUndefined();
   });
 
   it('sends /dicomweb and /dicomweb/* to the API stage: no cache, every method, every header but Host, the prefix function', () => {
-    expect(v.config.CacheBehaviors.map((b: any) => b.PathPattern)).toEqual(['/dicomweb', '/dicomweb/*']);
+    expect(v.config.CacheBehaviors.map((b: any) => b.PathPattern)).toEqual(['/dicomweb', '/dicomweb/*', '*.js']);
     const apiId = logicalId(v.stack, v.stack.dicomweb.api);
-    for (const behavior of v.config.CacheBehaviors) {
+    for (const behavior of v.config.CacheBehaviors.slice(0, 2)) {
       expect(behavior).toMatchObject({
         ViewerProtocolPolicy: 'https-only',
         AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
@@ -150,26 +157,33 @@ describe('viewer=true: the distribution', { timeout: 120_000 }, () => {
     expect(statements.find((s) => s.Effect === 'Deny')?.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
   });
 
-  it('answers both behaviors with HSTS, nosniff, DENY, no-referrer and a CSP for OHIF', () => {
-    const [[policyId, policy]] = v.ofType('AWS::CloudFront::ResponseHeadersPolicy') as [[string, any]];
-    for (const behavior of [v.config.DefaultCacheBehavior, ...v.config.CacheBehaviors]) {
-      expect(behavior.ResponseHeadersPolicyId).toEqual({ Ref: policyId });
+  it('answers every behavior with HSTS, nosniff, DENY, no-referrer and a CSP for OHIF; scripts with unsafe-eval for their workers', () => {
+    const policies = Object.fromEntries(v.ofType('AWS::CloudFront::ResponseHeadersPolicy'));
+    const pageId = logicalId(v.stack, v.site.responseHeadersPolicy);
+    const scriptId = logicalId(v.stack, v.site.scriptHeadersPolicy);
+    expect(Object.keys(policies).sort()).toEqual([pageId, scriptId].sort());
+    const [api, apiAll, scripts] = v.config.CacheBehaviors;
+    for (const behavior of [v.config.DefaultCacheBehavior, api, apiAll]) expect(behavior.ResponseHeadersPolicyId).toEqual({ Ref: pageId });
+    expect(scripts.ResponseHeadersPolicyId).toEqual({ Ref: scriptId });
+    const csp: Record<string, string> = {};
+    for (const [id, policy] of Object.entries(policies)) {
+      const headers = policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+      expect(headers.StrictTransportSecurity).toMatchObject({ AccessControlMaxAgeSec: 63072000, IncludeSubdomains: true, Override: true });
+      expect(headers.ContentTypeOptions).toEqual({ Override: true });
+      expect(headers.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
+      expect(headers.ReferrerPolicy).toEqual({ ReferrerPolicy: 'no-referrer', Override: true });
+      csp[id] = JSON.stringify(headers.ContentSecurityPolicy.ContentSecurityPolicy);
+      for (const directive of ["default-src 'self'", "worker-src 'self' blob:", "object-src 'self' blob:", "frame-ancestors 'none'"]) {
+        expect(csp[id]).toContain(directive);
+      }
+      // The user pool's issuer and hosted domain: discovery, token and a silent sign-in.
+      expect(csp[id]).toContain("connect-src 'self' blob: data: https://cognito-idp.");
+      expect(csp[id]).toContain(`{"Ref":"${logicalId(v.stack, v.stack.dicomweb.auth.userPool!.domain)}"},".auth."`);
     }
-    const headers = policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
-    expect(headers.StrictTransportSecurity).toMatchObject({ AccessControlMaxAgeSec: 63072000, IncludeSubdomains: true, Override: true });
-    expect(headers.ContentTypeOptions).toEqual({ Override: true });
-    expect(headers.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
-    expect(headers.ReferrerPolicy).toEqual({ ReferrerPolicy: 'no-referrer', Override: true });
-    const csp = JSON.stringify(headers.ContentSecurityPolicy.ContentSecurityPolicy);
     const inline = readFileSync(path.join(DIST, 'index.html'), 'utf8').match(/<script>([^<]*)<\/script>/)![1]!;
     const hash = createHash('sha256').update(inline).digest('base64');
-    expect(csp).toContain(`script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval' blob: 'sha256-${hash}'`);
-    for (const directive of ["default-src 'self'", "worker-src 'self' blob:", "object-src 'self' blob:", "frame-ancestors 'none'"]) {
-      expect(csp).toContain(directive);
-    }
-    // The user pool's issuer and hosted domain: discovery, token and a silent sign-in.
-    expect(csp).toContain("connect-src 'self' blob: data: https://cognito-idp.");
-    expect(csp).toContain(`{"Ref":"${logicalId(v.stack, v.stack.dicomweb.auth.userPool!.domain)}"},".auth."`);
+    expect(csp[pageId]).toContain(`script-src 'self' 'wasm-unsafe-eval' blob: 'sha256-${hash}';`);
+    expect(csp[scriptId]).toContain("script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval' blob:;");
   });
 
   it('gives the viewer its own public client: code + PKCE, no secret, the distribution URLs, the browser scopes', () => {
@@ -250,8 +264,9 @@ describe('viewer=true with other settings', { timeout: 120_000 }, () => {
     const { text } = deployedAppConfig(v);
     expect(text).toContain(`"authority":"${OKTA}","client_id":"0oa1viewer"`);
     expect(text).toContain('"scope":"openid read"');
-    const [[, policy]] = v.ofType('AWS::CloudFront::ResponseHeadersPolicy') as [[string, any]];
-    expect(JSON.stringify(policy.Properties)).toContain("connect-src 'self' blob: data: https://example.okta.com;");
+    for (const [, policy] of v.ofType('AWS::CloudFront::ResponseHeadersPolicy')) {
+      expect(JSON.stringify(policy.Properties)).toContain("connect-src 'self' blob: data: https://example.okta.com;");
+    }
     expect(v.config.PriceClass).toBe('PriceClass_All');
   });
 
