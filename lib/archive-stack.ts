@@ -15,6 +15,9 @@ import { ArchiveLogs } from './constructs/logs';
 import { pascal, type FunctionNetwork } from './constructs/dicomweb-function';
 import { SendWorkflow, type DestinationEntry } from './constructs/send-workflow';
 import { ArchiveStorage } from './constructs/storage';
+import type { ViewerSite } from './constructs/viewer';
+import { addArchiveViewer, ViewerDistMissingError } from './archive-viewer';
+import { viewerSettingsFromContext } from './viewer-context';
 
 /** The deployment choices read from cdk.json context (or `cdk synth -c key=value`). */
 export interface ArchiveSettings {
@@ -70,7 +73,7 @@ export interface ArchiveSettings {
   readonly alarmEmail?: string;
 }
 
-export { ArchiveContextError };
+export { ArchiveContextError, ViewerDistMissingError };
 
 /** Reads the settings from context; values may be JSON booleans/numbers (cdk.json) or strings (-c). */
 export function settingsFromContext(node: Node): ArchiveSettings {
@@ -198,6 +201,11 @@ function destinationsFromContext(value: unknown): DestinationEntry[] {
 export interface ArchiveStackProps extends StackProps {
   /** Overrides of the context settings. */
   readonly settings?: Partial<ArchiveSettings>;
+  /**
+   * With context viewer=true: the directory of the viewer's build (lib/viewer/dist.ts
+   * ensureViewerDist, which lib/app.ts awaits before synth); context `viewerDist` takes precedence.
+   */
+  readonly viewerDist?: string;
   /** Repository root holding the handler entries (default: this repository). */
   readonly projectRoot?: string;
 }
@@ -218,6 +226,8 @@ export class ArchiveStack extends Stack {
   readonly alarms: ArchiveAlarms;
   /** Present with context dimse=true. */
   readonly dimseGateway?: DimseGateway;
+  /** Present with context viewer=true: the OHIF Viewer and the API on one CloudFront distribution. */
+  readonly viewer?: ViewerSite;
 
   constructor(scope: Construct, id: string, props: ArchiveStackProps = {}) {
     super(scope, id, props);
@@ -308,6 +318,10 @@ export class ArchiveStack extends Stack {
       // For `aws elbv2 modify-load-balancer-attributes` before `cdk destroy` of retained data (deletion protection).
       new CfnOutput(this, 'DimseLoadBalancerArn', { value: this.dimseGateway.loadBalancer.loadBalancerArn });
     }
+
+    // The OHIF Viewer and the API on one CloudFront distribution (lib/constructs/viewer.ts), with context viewer=true.
+    const viewer = viewerSettingsFromContext(this.node, settings.authorization, settings.oidc);
+    if (viewer) this.viewer = addArchiveViewer(this, viewer, viewer.distDir ?? props.viewerDist);
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Studies service root (PS3.18 8.2)',

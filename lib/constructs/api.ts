@@ -207,6 +207,7 @@ export class DicomwebApi extends Construct {
   readonly webAcl?: wafv2.CfnWebACL;
   /** The Studies service root (PS3.18 8.2), without a trailing slash. */
   readonly serviceRoot: string;
+  private readonly extraAudiences: string[] = [];
 
   constructor(scope: Construct, id: string, props: DicomwebApiProps) {
     super(scope, id);
@@ -324,6 +325,24 @@ export class DicomwebApi extends Construct {
 
     if (props.waf ?? true) this.webAcl = protectStage(this, this.api.deploymentStage.stageArn, props.logs);
     this.acknowledge(this.webAcl !== undefined, executionLogs);
+  }
+
+  /**
+   * The archive's public address when a proxy owns it (the viewer's distribution, ./viewer.ts): the
+   * URIs the functions write (RetrieveURL, BulkDataURI, PS3.18 8.6.2) start with it (PUBLIC_BASE_URL).
+   */
+  setPublicBaseUrl(url: string): void {
+    for (const fn of Object.values(this.functions)) fn.addEnvironment('PUBLIC_BASE_URL', url);
+  }
+
+  /**
+   * Accepts the access tokens of one more client of the stack's user pool (Cognito names it in
+   * `client_id`, checked against OIDC_AUDIENCE by the authorizer and the functions).
+   */
+  acceptAudience(audience: string): void {
+    this.extraAudiences.push(audience);
+    const value = [this.auth.environment.OIDC_AUDIENCE, ...this.extraAudiences].filter(Boolean).join(',');
+    for (const fn of [...Object.values(this.functions), this.auth.authorizerFunction]) fn?.addEnvironment('OIDC_AUDIENCE', value);
   }
 
   /** Rules that do not fit a Lambda proxy API, each with the reason. */

@@ -40,6 +40,8 @@ export class ArchiveUserPool extends Construct {
   readonly issuer: string;
   /** The hosted domain, https://{prefix}.auth.{region}.amazoncognito.com. */
   readonly baseUrl: string;
+  /** What a browser client may ask for: OpenID, profile and the scopes of `browserScopes`. */
+  private readonly browserOAuthScopes: cognito.OAuthScope[];
 
   constructor(scope: Construct, id: string, props: ArchiveUserPoolProps) {
     super(scope, id);
@@ -62,29 +64,45 @@ export class ArchiveUserPool extends Construct {
       .filter((s) => props.browserScopes.includes(s.scopeName as Scope))
       .map((s) => cognito.OAuthScope.resourceServer(server, s));
 
-    this.browserClient = this.userPool.addClient('BrowserClient', {
-      generateSecret: false,
-      preventUserExistenceErrors: true,
-      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
-      oAuth: {
-        flows: { authorizationCodeGrant: true },
-        scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.PROFILE, ...browserScopes],
-        callbackUrls: [...props.callbackUrls],
-        logoutUrls: [...props.logoutUrls],
-      },
-    });
+    this.browserOAuthScopes = [cognito.OAuthScope.OPENID, cognito.OAuthScope.PROFILE, ...browserScopes];
+    this.browserClient = this.addBrowserClient('BrowserClient', props.callbackUrls, props.logoutUrls);
     this.machineClient = this.userPool.addClient('MachineClient', {
       generateSecret: true,
       preventUserExistenceErrors: true,
       supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
       oAuth: { flows: { clientCredentials: true }, scopes: archiveScopes },
     });
-    // Users sign in through the hosted UI only, never with a password sent to a client's own form (the
-    // SRP and custom flows Cognito enables by default); refresh tokens, which Cognito always requires.
-    for (const client of [this.browserClient, this.machineClient]) {
-      (client.node.defaultChild as cognito.CfnUserPoolClient).explicitAuthFlows = ['ALLOW_REFRESH_TOKEN_AUTH'];
-    }
+    hostedUiOnly(this.machineClient);
   }
+
+  /**
+   * A public client for a browser application at the given redirect URLs: authorization code with
+   * PKCE (RFC 7636, sent by the application), no secret, the browser scopes. The viewer's
+   * distribution (./viewer.ts) gets its own, so its URLs come and go with it.
+   */
+  addBrowserClient(id: string, callbackUrls: readonly string[], logoutUrls: readonly string[]): cognito.UserPoolClient {
+    const client = this.userPool.addClient(id, {
+      generateSecret: false,
+      preventUserExistenceErrors: true,
+      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+      oAuth: {
+        flows: { authorizationCodeGrant: true },
+        scopes: this.browserOAuthScopes,
+        callbackUrls: [...callbackUrls],
+        logoutUrls: [...logoutUrls],
+      },
+    });
+    hostedUiOnly(client);
+    return client;
+  }
+}
+
+/**
+ * Users sign in through the hosted UI only, never with a password sent to a client's own form (the
+ * SRP and custom flows Cognito enables by default); refresh tokens, which Cognito always requires.
+ */
+function hostedUiOnly(client: cognito.UserPoolClient): void {
+  (client.node.defaultChild as cognito.CfnUserPoolClient).explicitAuthFlows = ['ALLOW_REFRESH_TOKEN_AUTH'];
 }
 
 /**

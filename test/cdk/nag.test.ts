@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { VALIDATION_REPORT_FILE } from 'aws-cdk-lib/cx-api';
@@ -57,6 +58,7 @@ describe('cdk-nag (AwsSolutions, HIPAA.Security)', { timeout: 120_000 }, () => {
     dimseMaxObjectBytes: '104857600',
     dimseMaxBufferedBytes: '209715200',
   };
+  const viewer = { viewer: 'true', viewerDist: fileURLToPath(new URL('../fixtures/viewer-dist', import.meta.url)) };
   const variants: Record<string, Record<string, unknown>> = {
     "default (oidc with the stack's user pool, waf, retained data)": {},
     "auth=oidc with the stack's user pool and every option of it": {
@@ -110,6 +112,18 @@ describe('cdk-nag (AwsSolutions, HIPAA.Security)', { timeout: 120_000 }, () => {
       deliverVpcId: 'vpc-0123456789abcdef0',
       deliverSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1',
     },
+    "viewer with the stack's user pool": viewer,
+    'viewer with an external issuer, price class All, retainData=false, waf=false': {
+      ...viewer,
+      oidcIssuer: 'https://idp.example.org/realms/hospital',
+      oidcAudience: 'dicomweb',
+      viewerClientId: 'ohif-viewer',
+      viewerScope: 'openid dicomweb.read',
+      viewerPriceClass: 'All',
+      retainData: 'false',
+      waf: 'false',
+    },
+    'viewer with auth=none, allowUnauthenticated': { ...viewer, auth: 'none', allowUnauthenticated: 'true' },
   };
 
   for (const [name, context] of Object.entries(variants)) {
