@@ -39,7 +39,12 @@ export function isRenderableTransferSyntax(transferSyntaxUID: string): boolean {
 }
 
 /** The samples of one frame: `frame` is what frames/ extracts (native bytes, or the frame's fragments joined). */
-export async function decodeFrame(transferSyntaxUID: string, frame: Uint8Array, image: ImagePixel, maxReduction = 0): Promise<DecodedFrame> {
+export async function decodeFrame(
+  transferSyntaxUID: string,
+  frame: Uint8Array,
+  image: ImagePixel,
+  maxReduction = 0,
+): Promise<DecodedFrame> {
   if (isUncompressedTransferSyntax(transferSyntaxUID)) return nativeSamples(frame, image);
   const decoder = DECODERS[transferSyntaxUID];
   if (!decoder) throw new RenderError('unsupported-transfer-syntax', `transfer syntax ${transferSyntaxUID} cannot be rendered`);
