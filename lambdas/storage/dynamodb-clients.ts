@@ -7,7 +7,7 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CLIENTS_PARTITION_KEY } from './clients-table-schema';
+import { CLIENTS_PARTITION_KEY, SHARE_LINK_KEY_PREFIX } from './clients-table-schema';
 import type { Item } from './dynamodb-items';
 import { DynamoTable } from './dynamodb-table';
 import { AlreadyExistsError } from './errors';
@@ -61,6 +61,10 @@ export class DynamoClientStore implements ClientStore {
           new ScanCommand({
             TableName: this.table.name,
             ConsistentRead: true,
+            // The share links' items of the same table are not clients.
+            FilterExpression: 'NOT begins_with(#id, :share)',
+            ExpressionAttributeNames: { '#id': CLIENTS_PARTITION_KEY },
+            ExpressionAttributeValues: { ':share': SHARE_LINK_KEY_PREFIX },
             ExclusiveStartKey: exclusiveStartKey,
             Limit: this.pageSize,
           }),
@@ -95,8 +99,8 @@ export class DynamoClientStore implements ClientStore {
   }
 }
 
-/** Clients in the order they were created (ids break ties). */
-export function oldestFirst(a: ApiClient, b: ApiClient): number {
+/** Records (clients, share links) in the order they were created (ids break ties). */
+export function oldestFirst(a: Pick<ApiClient, 'createdAt' | 'id'>, b: Pick<ApiClient, 'createdAt' | 'id'>): number {
   return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
