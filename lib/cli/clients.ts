@@ -24,7 +24,7 @@ Options:
   --json           print the archive's JSON answer (add, list)
 Credentials (a token with the admin scope):
 ${CREDENTIAL_USAGE}
-Scopes: read, write, delete, send, admin.
+Scopes: read, write, delete, send, share, admin.
 Exit code: 0 done, 1 the archive refused the request or could not be reached, 2 bad usage.`;
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';

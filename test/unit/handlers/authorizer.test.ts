@@ -70,8 +70,8 @@ describe('the authorizer', () => {
     expect(result.policyDocument.Statement).toEqual([
       { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: 'arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/*/*' },
     ]);
-    expect(result.context).toMatchObject({ mechanism: 'token', principal: 'static-token', scopes: 'read write delete send admin' });
-    expect(fromAuthorizerContext(result.context)?.scopes).toEqual(['read', 'write', 'delete', 'send', 'admin']);
+    expect(result.context).toMatchObject({ mechanism: 'token', principal: 'static-token', scopes: 'read write delete send share admin' });
+    expect(fromAuthorizerContext(result.context)?.scopes).toEqual(['read', 'write', 'delete', 'send', 'share', 'admin']);
     expect(JSON.stringify(result)).not.toContain(TOKEN);
   });
 
