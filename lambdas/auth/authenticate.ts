@@ -86,7 +86,8 @@ function forgetPrincipal(mechanism: CredentialMechanism, principal: string): voi
 }
 
 export function createAuthenticator(config: Config, opts: AuthenticatorOptions = {}): Authenticator {
-  const now = opts.now ?? Date.now;
+  // Read at each call (not Date.now kept), so a clock set by a test reaches an archive already running.
+  const now = opts.now ?? (() => Date.now());
   const nowSeconds = () => Math.floor(now() / 1000);
   const enabled = (m: AuthMechanism) => config.auth.includes(m);
   const oidc = enabled('oidc')

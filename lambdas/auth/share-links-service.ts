@@ -25,8 +25,12 @@ const CREATE_SHAPE = '{"study": "<StudyInstanceUID>", "expires": "7d", "note": "
 
 /** A link as the admin routes show it: never its secret's hash. */
 export type ShareLinkView = Omit<ShareLink, 'secretHash'> & { readonly state: 'active' | 'expired' | 'revoked' };
-/** The answer to a create: the link and, this once, its token and the viewer's address with it. */
-export type CreatedShareLink = ShareLinkView & { readonly token: string; readonly link: string };
+/**
+ * The answer to a create: the link and, this once, its token and the viewer's address with it;
+ * `unrestricted` when the archive checks no credential (AUTH none or iam embedded), so that whoever
+ * reaches it reads every study with or without the link.
+ */
+export type CreatedShareLink = ShareLinkView & { readonly token: string; readonly link: string; readonly unrestricted?: true };
 
 export interface CreateShareRequest extends AdminRequest {
   /** The service root the viewer is served under (DicomwebRequest.baseUrl). */
@@ -38,6 +42,8 @@ export interface CreateShareRequest extends AdminRequest {
 export interface ShareLinksServiceOptions {
   /** The longest lifetime of a link, in seconds (SHARE_MAX_EXPIRY). */
   readonly maxLifetimeSeconds: number;
+  /** False when the archive checks no credential (lambdas/auth/authenticate.ts checksCredentials). */
+  readonly checksCredentials: boolean;
   readonly now?: () => Date;
   readonly newToken?: () => IssuedCredential;
 }
@@ -89,7 +95,12 @@ export class ShareLinksService {
         if (error instanceof AlreadyExistsError && attempt < MAX_ID_ATTEMPTS) continue;
         throw error;
       }
-      const answer: CreatedShareLink = { ...this.view(link), token: token.key, link: viewerLink(req.baseUrl, study, token.key) };
+      const answer: CreatedShareLink = {
+        ...this.view(link),
+        token: token.key,
+        link: viewerLink(req.baseUrl, study, token.key),
+        ...(!this.opts.checksCredentials && { unrestricted: true }),
+      };
       // The token is a credential: no cache keeps it (RFC 9111 5.2.2.5).
       return json(201, answer, { 'Cache-Control': 'no-store' });
     }

@@ -8,6 +8,7 @@ import { createClientStore } from '../storage/factory/client-store';
 import { metadataIndex } from '../storage/factory/metadata-index';
 import { functionServices } from './function-services';
 import { dicomwebHandler, type Operations } from '../http/middleware';
+import { shareLinksOptions } from './service-options';
 import type { Services } from './services';
 
 type AdminServices = Pick<Services, 'clients' | 'shares'>;
@@ -47,7 +48,7 @@ export const handler = dicomwebHandler(
   functionServices((cfg, { clientStore, shareLinkStore }) => {
     const clients = new ClientsService(clientStore ?? createClientStore(cfg));
     if (!shareLinkStore) return { clients };
-    const shares = new ShareLinksService(shareLinkStore, metadataIndex(cfg), { maxLifetimeSeconds: cfg.shareMaxExpirySeconds });
+    const shares = new ShareLinksService(shareLinkStore, metadataIndex(cfg), shareLinksOptions(cfg));
     return { clients, shares };
   }),
 );

@@ -27,7 +27,7 @@ import { npiIndex } from '../storage/factory/npi-index';
 import { sendRequestStore } from '../storage/factory/send-request-store';
 import { sendWorkflow } from '../storage/factory/send-workflow';
 import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore, SendWorkflow, ShareLinkStore } from '../storage/ports';
-import { npiOptions, renderOptions, retrieveOptions, searchOptions, sendOptions, storeOptions } from './service-options';
+import { npiOptions, renderOptions, shareLinksOptions, retrieveOptions, searchOptions, sendOptions, storeOptions } from './service-options';
 
 export interface Ports {
   readonly index: MetadataIndex;
@@ -99,7 +99,7 @@ export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras 
     }),
     ...(ports.clientStore && { clients: new ClientsService(ports.clientStore) }),
     ...(ports.shareLinkStore && {
-      shares: new ShareLinksService(ports.shareLinkStore, ports.index, { maxLifetimeSeconds: cfg.shareMaxExpirySeconds }),
+      shares: new ShareLinksService(ports.shareLinkStore, ports.index, shareLinksOptions(cfg)),
     }),
   };
 }

@@ -14,6 +14,9 @@ import {
   resolveCredentials,
   type CliCredentials,
 } from './credentials';
+import { adminCaller, ArchiveRefusal, formatTable, type Terminal } from './admin-http';
+
+export { ArchiveRefusal, type Terminal } from './admin-http';
 
 export const USAGE = `Usage: npm run clients -- <command> [--url URL] [credentials]
   add --name NAME --scopes read,write,...   add a client; prints its API key once
@@ -95,20 +98,12 @@ export function parseClientsArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   return { command, url, credentials, json: values.json === true };
 }
 
-/** The archive refused the request: its status and the Status Report's text. */
-export class ArchiveRefusal extends Error {}
-
 interface ClientView {
   readonly id: string;
   readonly name: string;
   readonly scopes: readonly string[];
   readonly createdAt: string;
   readonly revokedAt?: string;
-}
-
-export interface Terminal {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
 }
 
 /** Runs the command; resolves to the exit code. */
@@ -142,20 +137,7 @@ export async function main(
 }
 
 async function run({ command, url, json }: ParsedArgs, io: Terminal, fetchFn: typeof fetch): Promise<void> {
-  const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    let response: Response;
-    try {
-      response = await fetchFn(`${url}${path}`, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
-    } catch (err) {
-      if (err instanceof TokenRequestError) throw err;
-      const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-      throw new ArchiveRefusal(`could not reach ${url}${cause}`);
-    }
-    if (!response.ok) throw new ArchiveRefusal(await refusalText(method, path, response));
-    return response;
-  };
+  const call = adminCaller(url, fetchFn);
   switch (command.kind) {
     case 'add': {
       const added = (await (await call('POST', '/admin/clients', { name: command.name, scopes: command.scopes })).json()) as ClientView & {
@@ -181,35 +163,11 @@ async function run({ command, url, json }: ParsedArgs, io: Terminal, fetchFn: ty
   }
 }
 
-/** `POST /admin/clients: 403 Forbidden: <detail>` and each detail of the Status Report on its own line. */
-async function refusalText(method: string, path: string, response: Response): Promise<string> {
-  const head = `${method} ${path}: ${response.status} ${response.statusText}`.trimEnd();
-  const text = await response.text();
-  try {
-    const report = JSON.parse(text) as { detail?: unknown; errors?: { target?: string; message?: string }[] };
-    const lines = typeof report.detail === 'string' ? [`${head}: ${report.detail}`] : [head];
-    for (const e of report.errors ?? []) lines.push(`  ${e.target ? `${e.target}: ` : ''}${e.message ?? ''}`);
-    return lines.join('\n');
-  } catch {
-    return text.trim() ? `${head}: ${text.trim().slice(0, 500)}` : head;
-  }
-}
-
 function formatClients(clients: readonly ClientView[]): string {
   if (clients.length === 0) return 'No clients.\n';
-  const rows = [['ID', 'NAME', 'SCOPES', 'CREATED', 'REVOKED']].concat(
+  return formatTable(
+    ['ID', 'NAME', 'SCOPES', 'CREATED', 'REVOKED'],
     clients.map((c) => [c.id, c.name, c.scopes.join(','), c.createdAt, c.revokedAt ?? '-']),
-  );
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((cell, i) => cell.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
   );
 }
 

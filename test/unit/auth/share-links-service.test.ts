@@ -20,7 +20,7 @@ function setup(startIso = '2026-01-01T00:00:00.000Z') {
   const store = new MemoryShareLinkStore();
   let now = new Date(startIso);
   const index = { getStudy: async (uid: string) => (uid === STUDY ? ({} as IndexEntry) : undefined) };
-  const service = new ShareLinksService(store, index, { maxLifetimeSeconds: 30 * 86400, now: () => now });
+  const service = new ShareLinksService(store, index, { maxLifetimeSeconds: 30 * 86400, checksCredentials: true, now: () => now });
   return { store, service, advance: (ms: number) => (now = new Date(now.getTime() + ms)) };
 }
 

@@ -1,0 +1,62 @@
+/**
+ * What the CLIs of the archive's admin resources share (`npm run clients`, `npm run share`): one JSON
+ * call to the archive with the credential's fetch, a refusal told from its Status Report, and a
+ * plain-text table.
+ */
+import { TokenRequestError } from '../../lambdas/auth/oauth2-client';
+
+/** The archive refused the request: its status and the Status Report's text. */
+export class ArchiveRefusal extends Error {}
+
+export interface Terminal {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+/** A JSON call to the service root `url`: the response when 2xx, else ArchiveRefusal. */
+export function adminCaller(url: string, fetchFn: typeof fetch) {
+  return async (method: string, path: string, body?: unknown): Promise<Response> => {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetchFn(`${url}${path}`, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
+    } catch (err) {
+      if (err instanceof TokenRequestError) throw err;
+      const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+      throw new ArchiveRefusal(`could not reach ${url}${cause}`);
+    }
+    if (!response.ok) throw new ArchiveRefusal(await refusalText(method, path, response));
+    return response;
+  };
+}
+
+/** `POST /admin/clients: 403 Forbidden: <detail>` and each detail of the Status Report on its own line. */
+async function refusalText(method: string, path: string, response: Response): Promise<string> {
+  const head = `${method} ${path}: ${response.status} ${response.statusText}`.trimEnd();
+  const text = await response.text();
+  try {
+    const report = JSON.parse(text) as { detail?: unknown; errors?: { target?: string; message?: string }[] };
+    const lines = typeof report.detail === 'string' ? [`${head}: ${report.detail}`] : [head];
+    for (const e of report.errors ?? []) lines.push(`  ${e.target ? `${e.target}: ` : ''}${e.message ?? ''}`);
+    return lines.join('\n');
+  } catch {
+    return text.trim() ? `${head}: ${text.trim().slice(0, 500)}` : head;
+  }
+}
+
+/** Rows under a header, each column as wide as its widest cell. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return (
+    all
+      .map((r) =>
+        r
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
