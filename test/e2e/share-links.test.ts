@@ -75,7 +75,7 @@ const reader =
     fetch(`${archive.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), Authorization: `Bearer ${token}` } });
 
 describe('npm run share', () => {
-  it('creates a link to the viewer on the study, lists it with its uses, and revokes it', async () => {
+  it('[security.share.create] creates a link to the viewer on the study, lists it with its uses, and revokes it', async () => {
     const made = await shareCli([
       '--study',
       shared.studyInstanceUID,
@@ -127,7 +127,7 @@ describe('a share token', () => {
     get = reader((await createLink({ study: shared.studyInstanceUID })).token);
   });
 
-  it('searches see the shared study only, whatever the query', async () => {
+  it('[security.share] searches see the shared study only, whatever the query', async () => {
     const studies = (await (await get('/studies')).json()) as Record<string, { Value?: unknown[] }>[];
     expect(studies.map((s) => value(s, Tag.StudyInstanceUID))).toEqual([shared.studyInstanceUID]);
     const series = (await (await get('/series')).json()) as unknown[];
@@ -151,7 +151,7 @@ describe('a share token', () => {
     expect((await get('/', { method: 'OPTIONS' })).status).toBe(200);
   });
 
-  it('cannot read another study, nor store, delete, send or manage', async () => {
+  it('[security.share.403] cannot read another study, nor store, delete, send or manage', async () => {
     for (const path of [
       `/studies/${other.studyInstanceUID}/metadata`,
       `/studies/${other.studyInstanceUID}/thumbnail`,
@@ -175,7 +175,7 @@ describe('a share token', () => {
     ).toBe(200);
   });
 
-  it('is refused with 401 once its link has expired (the clock moved past it)', async () => {
+  it('[security.share.401] is refused with 401 once its link has expired (the clock moved past it)', async () => {
     const { token, expiresAt } = await createLink({ study: shared.studyInstanceUID, expires: '1h' });
     expect((await reader(token)(`/studies/${shared.studyInstanceUID}/metadata`)).status).toBe(200);
     vi.useFakeTimers({ toFake: ['Date'] });
