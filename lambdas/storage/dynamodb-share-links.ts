@@ -6,7 +6,7 @@
  * a paged Scan of the share items: an archive holds tens or hundreds of links, not millions.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { CLIENTS_PARTITION_KEY, SHARE_LINK_KEY_PREFIX } from './clients-table-schema';
 import { oldestFirst } from './dynamodb-clients';
 import type { Item } from './dynamodb-items';
@@ -31,14 +31,13 @@ export class DynamoShareLinkStore implements ShareLinkStore {
 
   async create(link: ShareLink): Promise<void> {
     try {
-      await this.update(
-        new PutCommand({
-          TableName: this.table.name,
-          Item: toItem(link),
-          ConditionExpression: 'attribute_not_exists(#id)',
-          ExpressionAttributeNames: names,
-        }),
-      );
+      const put = new PutCommand({
+        TableName: this.table.name,
+        Item: toItem(link),
+        ConditionExpression: 'attribute_not_exists(#id)',
+        ExpressionAttributeNames: names,
+      });
+      await this.table.call(() => this.table.doc.send(put));
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw new AlreadyExistsError(`share link ${link.id} already exists`);
       throw error;
@@ -55,40 +54,24 @@ export class DynamoShareLinkStore implements ShareLinkStore {
 
   async list(): Promise<ShareLink[]> {
     const links: ShareLink[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const exclusiveStartKey = startKey;
-      const out = await this.table.call(() =>
-        this.table.doc.send(
-          new ScanCommand({
-            TableName: this.table.name,
-            ConsistentRead: true,
-            FilterExpression: 'begins_with(#id, :share)',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ':share': SHARE_LINK_KEY_PREFIX },
-            ExclusiveStartKey: exclusiveStartKey,
-            Limit: this.pageSize,
-          }),
-        ),
-      );
-      for (const item of out.Items ?? []) links.push(fromItem(item));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    const items = this.table.scanRaw({
+      FilterExpression: 'begins_with(#id, :share)',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ':share': SHARE_LINK_KEY_PREFIX },
+      Limit: this.pageSize,
+    });
+    for await (const item of items) links.push(fromItem(item));
     return links.sort(oldestFirst);
   }
 
   async revoke(id: string, at: string): Promise<boolean> {
     try {
-      await this.update(
-        new UpdateCommand({
-          TableName: this.table.name,
-          Key: keyOf(id),
-          UpdateExpression: 'SET #revokedAt = :at',
-          ConditionExpression: 'attribute_exists(#id) AND attribute_not_exists(#revokedAt)',
-          ExpressionAttributeNames: { ...names, '#revokedAt': 'revokedAt' },
-          ExpressionAttributeValues: { ':at': at },
-        }),
-      );
+      await this.update(id, {
+        UpdateExpression: 'SET #revokedAt = :at',
+        ConditionExpression: 'attribute_exists(#id) AND attribute_not_exists(#revokedAt)',
+        ExpressionAttributeNames: { ...names, '#revokedAt': 'revokedAt' },
+        ExpressionAttributeValues: { ':at': at },
+      });
       return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -100,38 +83,32 @@ export class DynamoShareLinkStore implements ShareLinkStore {
   async recordUses(id: string, count: number, at: string): Promise<void> {
     const attributeNames = { ...names, '#useCount': 'useCount', '#lastUsedAt': 'lastUsedAt' };
     try {
-      await this.update(
-        new UpdateCommand({
-          TableName: this.table.name,
-          Key: keyOf(id),
-          UpdateExpression: 'ADD #useCount :n SET #lastUsedAt = :at',
-          ConditionExpression: 'attribute_exists(#id) AND (attribute_not_exists(#lastUsedAt) OR #lastUsedAt < :at)',
-          ExpressionAttributeNames: attributeNames,
-          ExpressionAttributeValues: { ':n': count, ':at': at },
-        }),
-      );
+      await this.update(id, {
+        UpdateExpression: 'ADD #useCount :n SET #lastUsedAt = :at',
+        ConditionExpression: 'attribute_exists(#id) AND (attribute_not_exists(#lastUsedAt) OR #lastUsedAt < :at)',
+        ExpressionAttributeNames: attributeNames,
+        ExpressionAttributeValues: { ':n': count, ':at': at },
+      });
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // A later use is recorded already (or there is no such link): add the count alone.
       try {
-        await this.update(
-          new UpdateCommand({
-            TableName: this.table.name,
-            Key: keyOf(id),
-            UpdateExpression: 'ADD #useCount :n',
-            ConditionExpression: 'attribute_exists(#id)',
-            ExpressionAttributeNames: { ...names, '#useCount': 'useCount' },
-            ExpressionAttributeValues: { ':n': count },
-          }),
-        );
+        await this.update(id, {
+          UpdateExpression: 'ADD #useCount :n',
+          ConditionExpression: 'attribute_exists(#id)',
+          ExpressionAttributeNames: { ...names, '#useCount': 'useCount' },
+          ExpressionAttributeValues: { ':n': count },
+        });
       } catch (again) {
         if (!(again instanceof ConditionalCheckFailedException)) throw again;
       }
     }
   }
 
-  private async update(command: PutCommand | UpdateCommand): Promise<void> {
-    await this.table.call(() => (command instanceof PutCommand ? this.table.doc.send(command) : this.table.doc.send(command)));
+  /** One UpdateItem of the link's item. */
+  private async update(id: string, input: Omit<UpdateCommandInput, 'TableName' | 'Key'>): Promise<void> {
+    const command = new UpdateCommand({ ...input, TableName: this.table.name, Key: keyOf(id) });
+    await this.table.call(() => this.table.doc.send(command));
   }
 }
 

@@ -1,9 +1,10 @@
 /**
- * What the CLIs of the archive's admin resources share (`npm run clients`, `npm run share`): one JSON
- * call to the archive with the credential's fetch, a refusal told from its Status Report, and a
- * plain-text table.
+ * What the CLIs of the archive's admin resources share (`npm run clients`, `npm run share`): the run
+ * of a command with its exit code, one JSON call to the archive with the credential's fetch, a
+ * refusal told from its Status Report, and a plain-text table.
  */
 import { TokenRequestError } from '../../lambdas/auth/oauth2-client';
+import { credentialsFetch, resolveCredentials, type CliCredentials } from './credentials';
 
 /** The archive refused the request: its status and the Status Report's text. */
 export class ArchiveRefusal extends Error {}
@@ -11,6 +12,45 @@ export class ArchiveRefusal extends Error {}
 export interface Terminal {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };
+}
+
+export interface AdminCli<A extends { readonly url: string; readonly credentials: CliCredentials }> {
+  readonly usage: string;
+  /** The arguments; throws `usageError` for bad usage. */
+  parse(argv: readonly string[], env: NodeJS.ProcessEnv): A;
+  readonly usageError: new (...args: never[]) => Error;
+  run(args: A, io: Terminal, call: ReturnType<typeof adminCaller>): Promise<void>;
+}
+
+/** Runs an admin CLI; resolves to its exit code: 0 done, 1 refused or unreachable, 2 bad usage. */
+export async function runAdminCli<A extends { readonly url: string; readonly credentials: CliCredentials }>(
+  cli: AdminCli<A>,
+  argv: readonly string[],
+  io: Terminal,
+  deps: { readonly fetch?: typeof fetch; readonly env?: NodeJS.ProcessEnv } = {},
+): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(`${cli.usage}\n`);
+    return 0;
+  }
+  let args: A;
+  let fetchFn: typeof fetch;
+  try {
+    args = cli.parse(argv, deps.env ?? process.env);
+    fetchFn = credentialsFetch(resolveCredentials(args.credentials), { ...(deps.fetch && { fetch: deps.fetch }) });
+  } catch (err) {
+    if (!(err instanceof cli.usageError)) throw err;
+    io.stderr.write(`${err.message}\n${cli.usage}\n`);
+    return 2;
+  }
+  try {
+    await cli.run(args, io, adminCaller(args.url, fetchFn));
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ArchiveRefusal) && !(err instanceof TokenRequestError)) throw err;
+    io.stderr.write(`${err.message}\n`);
+    return 1;
+  }
 }
 
 /** A JSON call to the service root `url`: the response when 2xx, else ArchiveRefusal. */

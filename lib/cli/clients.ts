@@ -5,16 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { TokenRequestError } from '../../lambdas/auth/oauth2-client';
-import {
-  CREDENTIAL_OPTIONS,
-  CREDENTIAL_USAGE,
-  credentialsFetch,
-  parseCredentials,
-  resolveCredentials,
-  type CliCredentials,
-} from './credentials';
-import { adminCaller, ArchiveRefusal, formatTable, type Terminal } from './admin-http';
+import { CREDENTIAL_OPTIONS, CREDENTIAL_USAGE, parseCredentials, type CliCredentials } from './credentials';
+import { adminCaller, formatTable, runAdminCli, type Terminal } from './admin-http';
 
 export { ArchiveRefusal, type Terminal } from './admin-http';
 
@@ -107,37 +99,15 @@ interface ClientView {
 }
 
 /** Runs the command; resolves to the exit code. */
-export async function main(
+export function main(
   argv: readonly string[],
   io: Terminal,
   deps: { readonly fetch?: typeof fetch; readonly env?: NodeJS.ProcessEnv } = {},
 ): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  let args: ParsedArgs;
-  let fetchFn: typeof fetch;
-  try {
-    args = parseClientsArgs(argv, deps.env ?? process.env);
-    fetchFn = credentialsFetch(resolveCredentials(args.credentials), { ...(deps.fetch && { fetch: deps.fetch }) });
-  } catch (err) {
-    if (!(err instanceof ClientsUsageError)) throw err;
-    io.stderr.write(`${err.message}\n${USAGE}\n`);
-    return 2;
-  }
-  try {
-    await run(args, io, fetchFn);
-    return 0;
-  } catch (err) {
-    if (!(err instanceof ArchiveRefusal) && !(err instanceof TokenRequestError)) throw err;
-    io.stderr.write(`${err.message}\n`);
-    return 1;
-  }
+  return runAdminCli({ usage: USAGE, parse: parseClientsArgs, usageError: ClientsUsageError, run }, argv, io, deps);
 }
 
-async function run({ command, url, json }: ParsedArgs, io: Terminal, fetchFn: typeof fetch): Promise<void> {
-  const call = adminCaller(url, fetchFn);
+async function run({ command, json }: ParsedArgs, io: Terminal, call: ReturnType<typeof adminCaller>): Promise<void> {
   switch (command.kind) {
     case 'add': {
       const added = (await (await call('POST', '/admin/clients', { name: command.name, scopes: command.scopes })).json()) as ClientView & {

@@ -7,17 +7,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { TokenRequestError } from '../../lambdas/auth/oauth2-client';
 import { LIFETIME_GRAMMAR, parseLifetime } from '../../lambdas/auth/share-tokens';
-import { adminCaller, ArchiveRefusal, formatTable, type Terminal } from './admin-http';
-import {
-  CREDENTIAL_OPTIONS,
-  CREDENTIAL_USAGE,
-  credentialsFetch,
-  parseCredentials,
-  resolveCredentials,
-  type CliCredentials,
-} from './credentials';
+import { adminCaller, formatTable, runAdminCli, type Terminal } from './admin-http';
+import { CREDENTIAL_OPTIONS, CREDENTIAL_USAGE, parseCredentials, type CliCredentials } from './credentials';
 
 export const USAGE = `Usage: npm run share -- --study UID [--expires 7d] [--note TEXT] [--url URL] [credentials]
        npm run share -- list [--url URL] [credentials]
@@ -114,37 +106,15 @@ interface ShareView {
 }
 
 /** Runs the command; resolves to the exit code. */
-export async function main(
+export function main(
   argv: readonly string[],
   io: Terminal,
   deps: { readonly fetch?: typeof fetch; readonly env?: NodeJS.ProcessEnv } = {},
 ): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  let args: ParsedShareArgs;
-  let fetchFn: typeof fetch;
-  try {
-    args = parseShareArgs(argv, deps.env ?? process.env);
-    fetchFn = credentialsFetch(resolveCredentials(args.credentials), { ...(deps.fetch && { fetch: deps.fetch }) });
-  } catch (err) {
-    if (!(err instanceof ShareUsageError)) throw err;
-    io.stderr.write(`${err.message}\n${USAGE}\n`);
-    return 2;
-  }
-  try {
-    await run(args, io, fetchFn);
-    return 0;
-  } catch (err) {
-    if (!(err instanceof ArchiveRefusal) && !(err instanceof TokenRequestError)) throw err;
-    io.stderr.write(`${err.message}\n`);
-    return 1;
-  }
+  return runAdminCli({ usage: USAGE, parse: parseShareArgs, usageError: ShareUsageError, run }, argv, io, deps);
 }
 
-async function run({ command, url, json }: ParsedShareArgs, io: Terminal, fetchFn: typeof fetch): Promise<void> {
-  const call = adminCaller(url, fetchFn);
+async function run({ command, json }: ParsedShareArgs, io: Terminal, call: ReturnType<typeof adminCaller>): Promise<void> {
   switch (command.kind) {
     case 'create': {
       const body = {
