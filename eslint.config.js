@@ -65,7 +65,7 @@ function layerZones() {
 }
 
 export default defineConfig(
-  { ignores: ['node_modules/', 'cdk.out/', '.data/', 'coverage/'] },
+  { ignores: ['node_modules/', 'cdk.out/', '.data/', 'coverage/', '.cache/', 'test-artifacts/'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {

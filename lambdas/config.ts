@@ -5,6 +5,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { parseAllowedOrigins } from './http/cors';
+import { parseTrustedProxies } from './http/trusted-proxies';
 import { LIFETIME_GRAMMAR, parseLifetime } from './auth/share-tokens';
 
 /**
@@ -33,6 +34,12 @@ export interface Config {
   readonly sfnEndpoint?: string;
   /** Public base URL of the service root (e.g. https://host/prod); derived from the request when unset. */
   readonly publicBaseUrl?: string;
+  /**
+   * TRUSTED_PROXIES: peers (IPv4 / IPv6 addresses and CIDR blocks, or '*' for every peer) whose
+   * Forwarded / X-Forwarded-* headers give the public URIs when PUBLIC_BASE_URL is unset
+   * (lambdas/http/public-uri.ts); none by default.
+   */
+  readonly trustedProxies: readonly string[];
   /** Largest request body accepted, in bytes, after decoding (Lambda's 6 MB payload, base64). */
   readonly maxRequestBytes: number;
   /** Largest retrieve response, in bytes (Lambda response streaming limit). */
@@ -72,6 +79,13 @@ export interface Config {
   readonly oidcScopePrefix: string;
   /** The issuer's JWKS URL; discovered from {issuer}/.well-known/openid-configuration when unset. */
   readonly oidcJwksUri?: string;
+  /**
+   * The OHIF Viewer's public client at OIDC_ISSUER (VIEWER_OIDC_CLIENT_ID; code + PKCE, no secret):
+   * with AUTH including oidc, the viewer served at /viewer/ logs in with it (docs/viewer.md).
+   */
+  readonly viewerOidcClientId?: string;
+  /** Scopes the viewer asks for (VIEWER_OIDC_SCOPE); `openid` and the read scope by default. */
+  readonly viewerOidcScope?: string;
   /** DynamoDB table of API key clients (AUTH=api-keys). */
   readonly clientsTableName?: string;
   /** SHARE_MAX_EXPIRY: the longest lifetime of a share link, in seconds (30 days by default). */
@@ -86,6 +100,11 @@ export interface Config {
    * loop); unset, one per core but the event loop's, 1 to 4 (lib/local/store-workers.ts).
    */
   readonly storeWorkers?: number;
+  /**
+   * Embedded runtime on the local engine: threads making rendered and thumbnail images (0: on the
+   * event loop); unset, one per core but the event loop's, 1 to 4 (lib/local/render-workers.ts).
+   */
+  readonly renderWorkers?: number;
 
   // SEND-RS (Supplement 248)
   /** Embedded runtime: JSON file with the destination registry. */
@@ -156,6 +175,14 @@ function origins(env: NodeJS.ProcessEnv, name: string): readonly string[] {
     return parseAllowedOrigins(env[name]);
   } catch (error) {
     throw new ConfigError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function trustedProxies(env: NodeJS.ProcessEnv): readonly string[] {
+  try {
+    return parseTrustedProxies(env.TRUSTED_PROXIES);
+  } catch (error) {
+    throw new ConfigError(`TRUSTED_PROXIES: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -234,6 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dynamodbEndpoint: optional(env, 'DYNAMODB_ENDPOINT'),
     sfnEndpoint: optional(env, 'SFN_ENDPOINT'),
     publicBaseUrl: optional(env, 'PUBLIC_BASE_URL')?.replace(/\/+$/, ''),
+    trustedProxies: trustedProxies(env),
     maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', LAMBDA_MAX_REQUEST_BYTES),
     maxResponseBytes: int(env, 'MAX_RESPONSE_BYTES', LAMBDA_MAX_STREAMED_RESPONSE_BYTES),
     qidoMaxCandidates: int(env, 'QIDO_MAX_CANDIDATES', 20000),
@@ -248,10 +276,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     oidcAudience: list(env, 'OIDC_AUDIENCE'),
     oidcScopePrefix: env.OIDC_SCOPE_PREFIX ?? '',
     oidcJwksUri: optional(env, 'OIDC_JWKS_URI'),
+    viewerOidcClientId: optional(env, 'VIEWER_OIDC_CLIENT_ID'),
+    viewerOidcScope: optional(env, 'VIEWER_OIDC_SCOPE'),
     clientsTableName: optional(env, 'CLIENTS_TABLE_NAME'),
     shareMaxExpirySeconds: lifetime(env, 'SHARE_MAX_EXPIRY', '30d'),
     maxInFlightRequests: int(env, 'MAX_IN_FLIGHT_REQUESTS', 64),
     storeWorkers: countOrUnset(env, 'STORE_WORKERS', 64),
+    renderWorkers: countOrUnset(env, 'RENDER_WORKERS', 64),
     destinationsFile: optional(env, 'DESTINATIONS_FILE'),
     destinationsSecretArn: optional(env, 'DESTINATIONS_SECRET_ARN'),
     sendBatchSize: int(env, 'SEND_BATCH_SIZE', 10),

@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { SEND_WAIT_MS_MAX } from '../lambdas/config';
 import { parseAllowedOrigins } from '../lambdas/http/cors';
+import { parseTrustedProxies } from '../lambdas/http/trusted-proxies';
 import type { Node } from 'constructs';
 import { Construct } from 'constructs';
 import { ArchiveAlarms } from './constructs/alarms';
@@ -27,6 +28,11 @@ export interface ArchiveSettings {
   readonly oidc: OidcSettings;
   /** Context `corsAllowedOrigins`: browser origins allowed by CORS (CORS_ALLOWED_ORIGINS of lambdas/config.ts). */
   readonly corsAllowedOrigins: readonly string[];
+  /**
+   * Context `trustedProxies`: peers whose forwarded headers give the public URIs (TRUSTED_PROXIES of
+   * lambdas/config.ts); `*` behind a CloudFront distribution that overwrites them. None by default.
+   */
+  readonly trustedProxies?: readonly string[];
   /** Context `allowUnauthenticated`: must be 'true' for auth 'none'. */
   readonly allowUnauthenticated: boolean;
   /** Context `waf`: 'false' leaves out the WAFv2 web ACL. */
@@ -88,6 +94,7 @@ export function settingsFromContext(node: Node): ArchiveSettings {
     authorization: authorizationFromContext(node),
     oidc: oidcSettingsFromContext(node),
     corsAllowedOrigins: corsOriginsFromContext(node.tryGetContext('corsAllowedOrigins')),
+    trustedProxies: trustedProxiesFromContext(node.tryGetContext('trustedProxies')),
     allowUnauthenticated: flag('allowUnauthenticated', false),
     waf: flag('waf', true),
     retainData: flag('retainData', true),
@@ -120,6 +127,17 @@ function corsOriginsFromContext(value: unknown): readonly string[] {
       value,
       'comma-separated or a JSON array of https://host[:port] (or http://localhost|127.0.0.1[:port]) origins',
     );
+  }
+}
+
+/** Context `trustedProxies`: comma-separated addresses and CIDR blocks, or `*`, validated as TRUSTED_PROXIES is. */
+function trustedProxiesFromContext(value: unknown): readonly string[] {
+  if (value === undefined || value === '') return [];
+  try {
+    if (typeof value !== 'string') throw new Error('not a string');
+    return parseTrustedProxies(value);
+  } catch {
+    throw new ArchiveContextError('trustedProxies', value, "comma-separated IPv4/IPv6 addresses and CIDR blocks, or '*'");
   }
 }
 
@@ -210,7 +228,10 @@ export class ArchiveStack extends Stack {
     this.storage = new ArchiveStorage(this, 'Storage', { retainData });
     this.clients = new ApiClientsTable(this, 'Clients', { retainData });
     const settings = this.settings;
-    const environment = settings.indexShards ? { INDEX_SHARDS: String(settings.indexShards) } : {};
+    const environment = {
+      ...(settings.indexShards ? { INDEX_SHARDS: String(settings.indexShards) } : {}),
+      ...(settings.trustedProxies?.length ? { TRUSTED_PROXIES: settings.trustedProxies.join(',') } : {}),
+    };
     this.send = new SendWorkflow(this, 'Send', {
       storage: this.storage,
       logs: this.logs,

@@ -263,9 +263,18 @@ export async function* readMultipartRelated(
   yield* reader.end();
 }
 
-/** A boundary (RFC 2046 5.1.1: at most 70 characters) that no DICOM payload is expected to contain. */
+/** 128 random bits drawn once per process: the unpredictable part of every boundary. */
+const BOUNDARY_TAG = randomBytes(16).toString('hex');
+let boundaryCount = 0;
+
+/**
+ * A boundary (RFC 2046 5.1.1: at most 70 characters) that no DICOM payload is expected to contain:
+ * the process's random tag and a counter, so that no two responses share one (a random draw per
+ * response showed in profiles of small retrieves).
+ */
 export function newBoundary(): string {
-  return `DICOMwebBoundary-${randomBytes(16).toString('hex')}`;
+  boundaryCount = (boundaryCount + 1) >>> 0;
+  return `DICOMwebBoundary-${BOUNDARY_TAG}-${boundaryCount.toString(16)}`;
 }
 
 export interface OutgoingPart {

@@ -18,7 +18,8 @@ import { Tag } from '../dicom/tags';
 import type { BlobStore, IndexEntry, InstanceObject, MetadataIndex } from '../storage/ports';
 import { thumbnailKey } from './derived-images';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
-import { encodeAnimatedGif, encodeImage, type EncodeOptions, type RasterImage } from './image-encoder';
+import { frameImages, type FrameImager } from './frame-images';
+import type { EncodeOptions } from './image-encoder';
 import type { DicomwebResponse } from './messages';
 import { entityTag, imageResponse, matches, notModified, withCaching } from './rendered-caching';
 import { warningHeader } from './messages';
@@ -47,25 +48,26 @@ export interface RenderOptions {
   readonly maxResponseBytes: number;
   /** Side of the square a thumbnail fits in without a viewport, in pixels (default 128). */
   readonly thumbnailSize?: number;
+  /** Where images are made: this thread by default; the embedded runtime's worker threads (lib/local/render-workers.ts). */
+  readonly imager?: FrameImager;
 }
 
 export const DEFAULT_THUMBNAIL_SIZE = 128;
 /** Instances rendered at once for a study or series. */
 const RENDER_AHEAD = 2;
 
-/** The codec layer, loaded on first use: a process that renders nothing loads no decoder. */
-const codecModule = () => import('../dicom/render');
-
 type Kind = 'rendered' | 'thumbnail';
 
 export class RenderService {
   private readonly thumbnailSize: number;
+  private readonly imager: FrameImager;
   constructor(
     private readonly index: MetadataIndex,
     private readonly blobs: BlobStore,
     private readonly options: RenderOptions,
   ) {
     this.thumbnailSize = options.thumbnailSize ?? DEFAULT_THUMBNAIL_SIZE;
+    this.imager = options.imager ?? frameImages;
   }
 
   /** Retrieve Rendered Study, PS3.18 10.4.1.1.3. */
@@ -259,9 +261,8 @@ export class RenderService {
     params: RenderedParameters,
     options: EncodeOptions,
   ): Promise<Uint8Array> {
-    if (frames.length === 1) return encodeImage((await this.decode(object, frames, params))[0]!, options);
-    const [rasters, delay] = await Promise.all([this.decode(object, frames, params), this.frameDelay(object)]);
-    return encodeAnimatedGif(rasters, options, delay);
+    const animated = frames.length > 1 ? { delayMs: await this.frameDelay(object) } : undefined;
+    return (await this.images(object, frames, params, options, animated))[0]!;
   }
 
   /**
@@ -277,28 +278,34 @@ export class RenderService {
   }
 
   /** Frames of one instance, each its own image. */
-  private async renderEach(
+  private renderEach(
     object: InstanceObject,
     frames: readonly number[],
     params: RenderedParameters,
     options: EncodeOptions,
   ): Promise<Uint8Array[]> {
-    const rasters = await this.decode(object, frames, params);
-    return Promise.all(rasters.map((raster) => encodeImage(raster, options)));
+    return this.images(object, frames, params, options);
   }
 
-  /** Frames through the pixel pipeline; the codec's RenderError as the status PS3.18 gives. */
-  private async decode(object: InstanceObject, frames: readonly number[], params: RenderedParameters): Promise<RasterImage[]> {
-    const [codec, part10] = await Promise.all([codecModule(), readObject(this.blobs, object)]);
-    const options = params.window ? { window: params.window } : {};
-    const out: RasterImage[] = [];
-    try {
-      for (const frame of frames) out.push(await codec.renderFrame(part10, frame, options));
-    } catch (error) {
-      if (!(error instanceof codec.RenderError)) throw error;
-      throw renderErrorToDicomweb(error.reason, object);
-    }
-    return out;
+  /** Frames through the pixel pipeline and the encoder (./frame-images.ts); its failures as the status PS3.18 gives. */
+  private async images(
+    object: InstanceObject,
+    frames: readonly number[],
+    params: RenderedParameters,
+    encode: EncodeOptions,
+    animated?: { delayMs?: number },
+  ): Promise<Uint8Array[]> {
+    const part10 = await readObject(this.blobs, object);
+    const made = await this.imager({
+      part10,
+      frames,
+      encode,
+      ...(params.window && { window: params.window }),
+      ...(animated && { animated }),
+    });
+    if ('renderError' in made) throw renderErrorToDicomweb(made.renderError, object);
+    if ('badRequest' in made) throw new BadRequestError(made.badRequest.message, made.badRequest.details);
+    return made.images;
   }
 
   private assertWithinLimit(bytes: number): void {

@@ -136,7 +136,10 @@ export class SearchService {
       });
     }
     // The tags in ascending order with their empty element (for a result without them), once per request.
-    const returned = [...tags].sort().map((tag) => ({ tag, empty: emptyElement(tag) }));
+    const named = namedTags(req);
+    const returned = [...tags]
+      .sort()
+      .map((tag) => ({ tag, empty: OMITTED_WHEN_EMPTY.has(tag) && !named.has(tag) ? undefined : emptyElement(tag) }));
     return page.map(({ view }, i) => {
       const above = counters[i]!;
       const out: DicomJson = {};
@@ -208,7 +211,7 @@ function countersOf(entry: IndexEntry): DicomJson {
   if (entry.level === 'STUDY') {
     const modalities = [...(entry.modalities ?? [])].sort();
     return {
-      [Tag.ModalitiesInStudy]: modalities.length > 0 ? { vr: 'CS', Value: modalities } : { vr: 'CS' },
+      ...(modalities.length > 0 && { [Tag.ModalitiesInStudy]: { vr: 'CS', Value: modalities } }),
       [Tag.NumberOfStudyRelatedSeries]: { vr: 'IS', Value: [entry.relatedSeries ?? 0] },
       [Tag.NumberOfStudyRelatedInstances]: { vr: 'IS', Value: [entry.relatedInstances ?? 0] },
     };
@@ -251,6 +254,22 @@ function returnTags(req: SearchRequest): readonly string[] | 'all' {
   if (level === 'INSTANCE' && req.seriesInstanceUID === undefined) levels.push('SERIES');
   const keyTags = parameters.matchKeys.map((k: MatchKey) => k.tag.split('.')[0]!);
   return [...new Set([...levels.flatMap((l) => DEFAULT_RETURN_ATTRIBUTES[l]), ...parameters.includeFields, ...keyTags])];
+}
+
+/**
+ * Default return attributes left out of a result that has no value for them, unless the request names
+ * them (includefield or a matching key). PS3.18 F.2.5 writes an empty attribute as `{"vr":"CS"}` with
+ * no Value, which is conformant, but OHIF 3.13's study list reads `ModalitiesInStudy.Value.length`
+ * (getModalities) and throws on it, hiding every other study; Modalities in Study is an optional
+ * return key of the Study level (PS3.4 C.6.2.1.2, Table C.6-5: O), so a study without any Modality
+ * returns it only when asked.
+ */
+const OMITTED_WHEN_EMPTY: ReadonlySet<string> = new Set([Tag.ModalitiesInStudy]);
+
+/** The attributes the request itself names: its includefield and matching keys. */
+function namedTags(req: SearchRequest): ReadonlySet<string> {
+  const { includeFields, matchKeys } = req.parameters;
+  return new Set([...(includeFields === 'all' ? [] : includeFields), ...matchKeys.map((k: MatchKey) => k.tag.split('.')[0]!)]);
 }
 
 /** An attribute requested but absent: returned with no value (PS3.18 10.6.3.3, PS3.4 C.2.2.1). */

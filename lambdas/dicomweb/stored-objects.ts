@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { OutgoingPart } from '../dicom/multipart';
+import { once } from '../dicom/lazy';
 import { concatBytes, scanPart10HeaderOrNeed, type Part10Header } from '../dicom/part10-scan';
 import type { BlobStore, InstanceObject } from '../storage/ports';
 import { NotAcceptableError } from './errors';
@@ -13,7 +14,7 @@ import { NotAcceptableError } from './errors';
  * The Part 10 codec (dcmjs), loaded on first use: instances as stored, metadata and frames of native
  * pixel data need none of it, so the retrieve function's cold start does not load it.
  */
-export const dcmjsCodec = () => import('../dicom/part10');
+export const dcmjsCodec = once(() => import('../dicom/part10'));
 
 /**
  * Objects larger than this have their frames read by range: the header first (HEADER_PREFIX_BYTES),

@@ -14,6 +14,7 @@ import { SearchService } from '../dicomweb/search';
 import { SendService } from '../dicomweb/send';
 import { StoreService } from '../dicomweb/store';
 import type { InstancePreparer } from '../dicomweb/store-prepare';
+import type { FrameImager } from '../dicomweb/frame-images';
 import { SendOutcomes } from '../send/outcomes';
 import { SendTasks, type DeliverBatch } from '../send/tasks';
 import { createAwsClients } from '../storage/clients';
@@ -65,6 +66,8 @@ export interface ServiceExtras {
   readonly deliverBatch?: DeliverBatch;
   /** Where stored instances are read and prepared; inline when absent (lambdas/dicomweb/store-prepare.ts). */
   readonly prepareInstance?: InstancePreparer;
+  /** Where rendered images are made; inline when absent (lambdas/dicomweb/frame-images.ts). */
+  readonly imager?: FrameImager;
 }
 
 /** Wires services over the given ports (used by the AWS wiring below, the embedded runtime and tests). */
@@ -77,7 +80,7 @@ export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras 
     store: new StoreService(ports.index, ports.blobs, storeOptions(cfg), extras.prepareInstance),
     search,
     retrieve: new RetrieveService(ports.index, ports.blobs, retrieveOptions(cfg)),
-    render: new RenderService(ports.index, ports.blobs, renderOptions(cfg)),
+    render: new RenderService(ports.index, ports.blobs, { ...renderOptions(cfg), ...(extras.imager && { imager: extras.imager }) }),
     delete: new DeleteService(ports.index, ports.blobs),
     npi,
     send: new SendService(

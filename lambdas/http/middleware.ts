@@ -203,7 +203,7 @@ export function dicomwebHandler<G extends FunctionGroup, S extends object>(
     const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
     const principal = principals.get(event);
     const request = {
-      ...toDicomwebRequest(event, services.config.publicBaseUrl),
+      ...toDicomwebRequest(event, services.config),
       ...(remaining && { remainingTimeMillis: remaining }),
       ...(principal && { principal: `${principal.mechanism}:${principal.principal}` }),
     };

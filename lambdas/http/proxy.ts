@@ -9,6 +9,7 @@ import { LAMBDA_MAX_PAYLOAD_BYTES, PROXY_FIELDS_HEADROOM_BYTES } from '../config
 import type { DicomwebResponse, RequestBody } from '../dicomweb/messages';
 import type { DicomwebRequest } from './request';
 import { bodyOf, isStreamBody } from '../dicomweb/messages';
+import { publicBaseUrlOf, type PublicUriOptions } from './public-uri';
 
 /** What a handler returns: the proxy result, with a stream body for response-streaming functions. */
 export interface ProxyResult {
@@ -39,17 +40,6 @@ function queryParameters(event: APIGatewayProxyEvent): Map<string, string[]> {
     if (!query.has(name) && value !== undefined && value !== null) query.set(name, [value]);
   }
   return query;
-}
-
-/** Base URL of the service root: the public URL when configured, else derived from the request. */
-export function baseUrlOf(event: APIGatewayProxyEvent, headers: Record<string, string>, publicBaseUrl?: string): string {
-  if (publicBaseUrl) return publicBaseUrl;
-  const proto = headers['x-forwarded-proto'] ?? 'https';
-  const host = headers.host ?? 'localhost';
-  // requestContext.path includes the stage (/prod/studies); event.path does not (/studies).
-  const fullPath = event.requestContext?.path ?? event.path;
-  const prefix = fullPath.endsWith(event.path) ? fullPath.slice(0, fullPath.length - event.path.length) : '';
-  return `${proto}://${host}${prefix}`;
 }
 
 /** Characters of base64 decoded at a time: a multiple of 4, so each slice decodes on its own (48 KiB). */
@@ -91,7 +81,7 @@ export function eventBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64En
   };
 }
 
-export function toDicomwebRequest(event: APIGatewayProxyEvent, publicBaseUrl?: string): DicomwebRequest {
+export function toDicomwebRequest(event: APIGatewayProxyEvent, publicUris: PublicUriOptions = {}): DicomwebRequest {
   const headers = lowerCaseHeaders(event);
   const body = eventBody(event);
   const pathParameters: Record<string, string> = {};
@@ -106,7 +96,7 @@ export function toDicomwebRequest(event: APIGatewayProxyEvent, publicBaseUrl?: s
     query: queryParameters(event),
     headers,
     body,
-    baseUrl: baseUrlOf(event, headers, publicBaseUrl),
+    baseUrl: publicBaseUrlOf(event, headers, publicUris),
   };
 }
 

@@ -34,7 +34,9 @@ import { asSecretRegistry, attributeHandlers, attributeServices, Caller } from '
 import { archiveStorage, type ArchiveStorage } from './data-layout';
 import { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE, openArchiveStorage } from './storage';
 import { startGateway, type ProxyHandler } from './gateway';
+import { viewerSite } from './viewer-site';
 import { LocalSendWorkflow } from './local-send-workflow';
+import { defaultRenderWorkers, RenderWorkers } from './render-workers';
 import { defaultStoreWorkers, StoreWorkers } from './store-workers';
 
 export { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE } from './storage';
@@ -59,6 +61,11 @@ export interface ArchiveOptions {
    * DIMSE_AET of env (default ARCHIVE); bound to `host` like the HTTP gateway.
    */
   readonly dimsePort?: number;
+  /**
+   * The OHIF Viewer under /viewer/ (./viewer-site.ts): its build's directory (lib/viewer/dist.ts), or
+   * none with the reason, which /viewer/ then answers 503 with. No viewer when absent.
+   */
+  readonly viewer?: { readonly dist?: string; readonly unavailableReason?: string };
 }
 
 export interface EmbeddedArchive {
@@ -130,6 +137,9 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     // emulators' path keeps the functions' one thread.
     const workerCount = config.storeWorkers ?? defaultStoreWorkers();
     const storeWorkers = storage === 'local' && workerCount > 0 ? new StoreWorkers(workerCount, config.bulkDataThreshold) : undefined;
+    // Rendered images too (./render-workers.ts).
+    const renderCount = config.renderWorkers ?? defaultRenderWorkers();
+    const renderWorkers = storage === 'local' && renderCount > 0 ? new RenderWorkers(renderCount) : undefined;
     const services: Services = createServices(
       config,
       {
@@ -150,6 +160,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       {
         deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
         ...(storeWorkers && { prepareInstance: storeWorkers.prepare }),
+        ...(renderWorkers && { imager: renderWorkers.imager }),
       },
     );
     const get = () => services;
@@ -171,6 +182,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       streamRequestBodies: storage === 'local',
       maxInFlightRequests: config.maxInFlightRequests,
       corsAllowedOrigins: config.corsAllowedOrigins,
+      ...(opts.viewer && { site: viewerSite({ ...opts.viewer, config }) }),
       host: opts.host,
       port: opts.port,
     });
@@ -194,6 +206,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
         await services.delete.settled();
         await workflow.close();
         await storeWorkers?.close();
+        await renderWorkers?.close();
         await store.close();
       },
     };

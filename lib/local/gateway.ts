@@ -54,8 +54,15 @@ export interface GatewayOptions {
    * 502, 504) carry the CORS headers for them, as API Gateway's gateway responses do in AWS.
    */
   readonly corsAllowedOrigins?: readonly string[];
+  /** Files served beside the route table: the viewer (./viewer-site.ts), asked first. */
+  readonly site?: StaticSite;
   readonly host?: string;
   readonly port?: number;
+}
+
+export interface StaticSite {
+  handles(pathname: string, req: http.IncomingMessage): boolean;
+  answer(pathname: string, req: http.IncomingMessage): Promise<ProxyResult>;
 }
 
 export interface Gateway {
@@ -128,9 +135,16 @@ export function proxyEvent(
     setOwn(headers, name, value);
     appendOwn(multiValueHeaders, name, value);
   }
-  // API Gateway tells the function the scheme the client used; here it is plain HTTP on loopback.
-  headers['X-Forwarded-Proto'] = 'http';
-  multiValueHeaders['X-Forwarded-Proto'] = ['http'];
+  // API Gateway tells the function the scheme of the hop it terminated, plain HTTP here, as the last
+  // element of X-Forwarded-Proto; what a proxy in front sent stays before it (lambdas/http/public-uri.ts).
+  const forwardedProto = Object.keys(headers).filter((name) => name.toLowerCase() === 'x-forwarded-proto');
+  const protos = forwardedProto.flatMap((name) => multiValueHeaders[name]!);
+  for (const name of forwardedProto) {
+    delete headers[name];
+    delete multiValueHeaders[name];
+  }
+  headers['X-Forwarded-Proto'] = [...protos, 'http'].join(', ');
+  multiValueHeaders['X-Forwarded-Proto'] = [headers['X-Forwarded-Proto']];
   const queryStringParameters: Record<string, string> = {};
   const multiValueQueryStringParameters: Record<string, string[]> = {};
   for (const [name, value] of url.searchParams) {
@@ -242,6 +256,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     cors: (headers: Record<string, string>) => void,
   ): Promise<void> {
     const url = requestTarget(req.url);
+    if (opts.site?.handles(url.pathname, req)) {
+      req.resume();
+      return writeResult(res, await opts.site.answer(url.pathname, req));
+    }
     const method = (req.method ?? 'GET').toUpperCase();
     const candidates = routesForPath(url.pathname);
     if (candidates.length === 0) {

@@ -9,16 +9,36 @@
  *   DIMSE_PORT, DIMSE_AET  DIMSE gateway port and AE Title (default 11112, ARCHIVE), bound like PORT
  *   AUTH       none (default; loopback only), token (AUTH_TOKEN), api-keys, oidc (OIDC_ISSUER, OIDC_AUDIENCE,
  *              OIDC_SCOPE_PREFIX, OIDC_JWKS_URI); see lambdas/config.ts
+ *   VIEWER     off: no OHIF Viewer at /viewer/ (default on: fetched on first start, docs/viewer.md)
+ *   VIEWER_CACHE_DIR  where the viewer's build is kept (default .cache/ohif-app-<version>)
  *   any other variable of lambdas/config.ts (e.g. AUTH_TOKEN, MAX_REQUEST_BYTES, SEND_BATCH_SIZE)
  */
 import path from 'node:path';
 import { startArchive } from './archive';
 import { archiveStorage } from './data-layout';
 import { PASSED_VARIABLES } from './variables';
+import { ensureViewerDist, VIEWER_FETCH_COMMAND } from '../viewer/dist';
+
+/**
+ * The viewer's build, fetched on first start; a failed fetch leaves the archive serving, with
+ * /viewer/ answering 503 and the command to run.
+ */
+async function viewerBuild(): Promise<{ dist?: string; unavailableReason?: string } | undefined> {
+  if (process.env.VIEWER === 'off') return undefined;
+  try {
+    const cacheDir = process.env.VIEWER_CACHE_DIR ? path.resolve(process.env.VIEWER_CACHE_DIR) : undefined;
+    return { dist: await ensureViewerDist({ log: (line) => console.log(line), ...(cacheDir && { cacheDir }) }) };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    console.error(`The OHIF Viewer could not be fetched (${reason}); /viewer/ answers 503 until \`${VIEWER_FETCH_COMMAND}\` succeeds`);
+    return { unavailableReason: 'the fetch failed at start' };
+  }
+}
 
 async function main(): Promise<void> {
   const env: Record<string, string> = {};
   for (const name of PASSED_VARIABLES) if (process.env[name]) env[name] = process.env[name]!;
+  const viewer = await viewerBuild();
   const archive = await startArchive({
     dataDir: path.resolve(process.env.DATA_DIR ?? '.data'),
     storage: archiveStorage(process.env.STORAGE),
@@ -27,9 +47,11 @@ async function main(): Promise<void> {
     dimsePort: Number(process.env.DIMSE_PORT ?? 11112),
     host: process.env.HOST ?? '127.0.0.1',
     env,
+    ...(viewer && { viewer }),
   });
   console.log(`DICOMweb archive ready at ${archive.url}`);
   console.log(`  Studies service: ${archive.url}/studies`);
+  if (viewer) console.log(`  OHIF Viewer: ${archive.url}/viewer/`);
   if (archive.dimse) console.log(`  DIMSE gateway: AE ${archive.dimse.aeTitle} on port ${archive.dimse.port}`);
 
   let stopping = false;

@@ -48,11 +48,19 @@ export async function renderedCorpus(kind: RenderedKind, count: number): Promise
   return { files, instances, bytes: files.reduce((n, f) => n + f.byteLength, 0) };
 }
 
-/** The resource's path under a server's root (PS3.18 10.4.1.1.3-4). */
-export function renderedPath(i: StoredInstance, kind: RenderedKind, resource: RenderedResource): string {
+/** The side of the square a thumbnail fits in: the archive's default (lambdas/dicomweb/rendered.ts). */
+export const THUMBNAIL_SIDE = 128;
+
+/**
+ * The resource's path under a server's root (PS3.18 10.4.1.1.3-4). `thumbnailAsViewport`: a server
+ * without the thumbnail resource is asked for the same image as rendered into a viewport of the
+ * thumbnail's size (PS3.18 8.3.5.1.3), what a client of it does.
+ */
+export function renderedPath(i: StoredInstance, kind: RenderedKind, resource: RenderedResource, thumbnailAsViewport = false): string {
   const frame = RENDERED_IMAGES[kind].frame;
-  const instancePath = `/studies/${i.studyInstanceUID}/series/${i.seriesInstanceUID}/instances/${i.sopInstanceUID}`;
-  return `${instancePath}${frame ? `/frames/${frame}` : ''}/${resource}`;
+  const target = `/studies/${i.studyInstanceUID}/series/${i.seriesInstanceUID}/instances/${i.sopInstanceUID}${frame ? `/frames/${frame}` : ''}`;
+  if (resource === 'thumbnail' && thumbnailAsViewport) return `${target}/rendered?viewport=${THUMBNAIL_SIDE},${THUMBNAIL_SIDE}`;
+  return `${target}/${resource}`;
 }
 
 /**
@@ -66,10 +74,11 @@ export async function renderedWorkload(
   kind: RenderedKind,
   resource: RenderedResource,
   concurrency: number,
+  thumbnailAsViewport = false,
 ): Promise<Measurement> {
   const bodies: Buffer[] = [];
   const m = await measure(instances, concurrency, async (i) => {
-    const r = await fetch(`${url}${renderedPath(i, kind, resource)}`, { headers: { Accept: 'image/jpeg' } });
+    const r = await fetch(`${url}${renderedPath(i, kind, resource, thumbnailAsViewport)}`, { headers: { Accept: 'image/jpeg' } });
     const body = Buffer.from(await r.arrayBuffer());
     if (r.status !== 200) throw new Error(`${resource} answered ${r.status}`);
     const type = r.headers.get('content-type') ?? '';
@@ -86,10 +95,13 @@ export async function renderedWorkload(
     const ok =
       resource === 'rendered'
         ? info.width === image.width && info.height === image.height && channels === image.channels
-        : info.width <= image.width &&
-          info.height <= image.height &&
-          Math.abs(info.width / info.height - image.width / image.height) < 0.05 &&
-          channels === image.channels;
+        : thumbnailAsViewport
+          ? // A viewport may be filled whole (Orthanc pads a 640 x 480 frame to 128 x 128).
+            info.width <= THUMBNAIL_SIDE && info.height <= THUMBNAIL_SIDE && channels === image.channels
+          : info.width <= image.width &&
+            info.height <= image.height &&
+            Math.abs(info.width / info.height - image.width / image.height) < 0.05 &&
+            channels === image.channels;
     if (!ok) throw new Error(`${resource} of ${image.label}: a ${size} JPEG`);
   }
   return m;

@@ -1,7 +1,8 @@
 /**
  * e2e: the `npm start` entry (lib/local/main.ts) as a newcomer runs it: it prints the base URL when
  * ready, serves the Studies service, stops cleanly on SIGTERM and SIGINT, and keeps the data across
- * a restart.
+ * a restart; it serves the OHIF Viewer at /viewer/, and starts without it when its build cannot be
+ * fetched.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeInstance } from '../support/dicom-factory';
 import { stow } from '../support/http';
 import { startNpmStart } from '../support/npm-start';
+import { ensureViewerDist } from '../../lib/viewer/dist';
 
 let dataDir: string;
 
@@ -48,6 +50,55 @@ describe('npm start', () => {
       const search = await fetch(`${archive.url}/studies`, { headers: { Origin: viewer, Authorization: 'Bearer start-secret' } });
       expect(search.headers.get('access-control-allow-origin')).toBe(viewer);
       expect(search.status).toBe(200);
+    } finally {
+      await archive.stop('SIGTERM');
+    }
+  }, 60_000);
+
+  it('serves the OHIF Viewer at /viewer/, where a browser at / is sent', async () => {
+    await ensureViewerDist();
+    const archive = await startNpmStart(dataDir);
+    try {
+      const page = await fetch(`${archive.url}/viewer/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('window.PUBLIC_URL="/viewer/"');
+      const config = await fetch(`${archive.url}/viewer/app-config.js`);
+      expect(await config.text()).toContain('"routerBasename": "/viewer"');
+      const root = await fetch(`${archive.url}/`, { headers: { Accept: 'text/html' }, redirect: 'manual' });
+      expect([root.status, root.headers.get('location')]).toEqual([302, '/viewer/']);
+    } finally {
+      await archive.stop('SIGTERM');
+    }
+  }, 60_000);
+
+  it("starts when the viewer's build cannot be fetched: /viewer/ answers 503 naming the command", async () => {
+    const scratch = await mkdtemp(path.join(os.tmpdir(), 'viewer-unfetched-'));
+    try {
+      const archive = await startNpmStart(dataDir, {
+        VIEWER_CACHE_DIR: path.join(scratch, 'viewer'),
+        // A registry that does not answer, and an empty npm cache: the fetch fails at once.
+        npm_config_registry: 'http://127.0.0.1:9/',
+        npm_config_cache: path.join(scratch, 'npm-cache'),
+        npm_config_fetch_retries: '0',
+      });
+      try {
+        const studies = await fetch(`${archive.url}/studies`);
+        expect(studies.status).toBe(200);
+        const viewer = await fetch(`${archive.url}/viewer/`);
+        expect(viewer.status).toBe(503);
+        expect(((await viewer.json()) as { detail: string }).detail).toContain('npm run viewer:fetch');
+      } finally {
+        await archive.stop('SIGTERM');
+      }
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('serves no viewer with VIEWER=off', async () => {
+    const archive = await startNpmStart(dataDir, { VIEWER: 'off' });
+    try {
+      expect((await fetch(`${archive.url}/viewer/`)).status).toBe(404);
     } finally {
       await archive.stop('SIGTERM');
     }

@@ -1,25 +1,20 @@
 /**
  * e2e: a third-party DICOMweb user agent (the dicomweb-client npm package, as used by OHIF) stores,
- * searches and retrieves against the embedded archive.
+ * searches and retrieves (metadata, frames, bulk data) against the embedded archive (docs/clients.md).
  */
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10 } from '../../lambdas/dicom/part10';
 import { Tag } from '../../lambdas/dicom/tags';
-import { makeStudy } from '../support/dicom-factory';
+import { makeStudy, pixelFrame } from '../support/dicom-factory';
+import { dicomwebClient } from '../support/dicomweb-client';
 import { tempArchive, value } from '../support/http';
-
-const require = createRequire(import.meta.url);
 
 let archive: Awaited<ReturnType<typeof tempArchive>>;
 let client: any;
 
 beforeAll(async () => {
-  // dicomweb-client speaks XMLHttpRequest, which Node lacks; xhr2 provides it.
-  (globalThis as any).XMLHttpRequest = require('xhr2');
-  const { api } = await import('dicomweb-client');
   archive = await tempArchive();
-  client = new api.DICOMwebClient({ url: archive.url, verbose: false } as any);
+  client = await dicomwebClient(archive.url);
 });
 afterAll(async () => archive?.close());
 
@@ -51,5 +46,30 @@ describe('dicomweb-client against the archive', () => {
 
     const metadata = await client.retrieveStudyMetadata({ studyInstanceUID: study.studyInstanceUID });
     expect(metadata.map((m: any) => value(m, Tag.SOPInstanceUID)).sort()).toEqual(study.instances.map((i) => i.sopInstanceUID).sort());
+  });
+
+  it("retrieveInstanceFrames and retrieveBulkData, as OHIF's image loader and PDF viewport call them", async () => {
+    const large = makeStudy({ series: 1, instancesPerSeries: 1, patientID, modality: 'CT', approximateBytes: 8192 });
+    const [instance] = large.instances;
+    await client.storeInstances({ datasets: [instance!.bytes.slice().buffer], studyInstanceUID: large.studyInstanceUID });
+    const uids = {
+      studyInstanceUID: large.studyInstanceUID,
+      seriesInstanceUID: instance!.seriesInstanceUID,
+      sopInstanceUID: instance!.sopInstanceUID,
+    };
+    const [metadata] = await client.retrieveInstanceMetadata(uids);
+    const rows = value(metadata, Tag.Rows) as number;
+    const columns = value(metadata, Tag.Columns) as number;
+    const expected = pixelFrame(1, rows * columns * 2);
+
+    const frames = await client.retrieveInstanceFrames({ ...uids, frameNumbers: [1] });
+    expect(frames).toHaveLength(1);
+    expect(Buffer.from(frames[0]).equals(Buffer.from(expected))).toBe(true);
+
+    // OHIF follows the metadata's absolute BulkDataURI for Pixel Data it does not take as frames.
+    const bulkDataURI = metadata[Tag.PixelData].BulkDataURI as string;
+    expect(bulkDataURI.startsWith(`${archive.url}/studies/${large.studyInstanceUID}/`)).toBe(true);
+    const bulk = await client.retrieveBulkData({ BulkDataURI: bulkDataURI });
+    expect(Buffer.from(bulk[0]).equals(Buffer.from(expected))).toBe(true);
   });
 });

@@ -4,6 +4,9 @@
  *   scopes (`readOnlyClient`);
  * - a public browser client (token_endpoint_auth_method none) for the authorization code flow with
  *   PKCE S256 (RFC 7636), whose login and consent the helper finishes programmatically;
+ * - the viewer's public client (`viewerClient`), redirected to `/viewer/callback` on any loopback
+ *   port (RFC 8252 7.3: an archive on port 0) and allowed CORS, for a real browser's login: the
+ *   provider finishes its login and consent at once, as for the other browser client;
  * - one resource server (RFC 8707 resource indicators) issuing RS256 JWT access tokens (RFC 9068) with
  *   `aud` = the configured audience and the archive's scopes.
  * `mint` signs tokens with the provider's own key or a stranger's, with any claims, for the
@@ -26,6 +29,8 @@ export interface TestOidcProvider {
   /** A confidential client that may only get the scopes given to startOidcProvider (default `read`). */
   readonly readOnlyClient: { readonly clientId: string; readonly secret: string };
   readonly browserClient: { readonly clientId: string; readonly redirectUri: string };
+  /** The OHIF Viewer's client: redirect URI http://127.0.0.1:<any port>/viewer/callback. */
+  readonly viewerClient: { readonly clientId: string };
   /** How many requests the provider answered on its JWKS endpoint (to test caching). */
   jwksRequests(): number;
   clientCredentialsToken(opts: { clientId: string; secret: string; scope: string }): Promise<TokenResponse>;
@@ -75,6 +80,7 @@ export async function startOidcProvider(
   const machineClient = { clientId: 'machine', secret: randomBytes(24).toString('hex') };
   const readOnlyClient = { clientId: 'reader', secret: randomBytes(24).toString('hex') };
   const browserClient = { clientId: 'viewer', redirectUri: 'https://viewer.example.org/callback' };
+  const viewerClient = { clientId: 'ohif-viewer' };
   const clientScopes = new Map([[readOnlyClient.clientId, readOnlyScopes]]);
   let jwksRequests = 0;
 
@@ -108,7 +114,17 @@ export async function startOidcProvider(
         redirect_uris: [browserClient.redirectUri],
         token_endpoint_auth_method: 'none',
       },
+      {
+        client_id: viewerClient.clientId,
+        application_type: 'native',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: ['http://127.0.0.1/viewer/callback'],
+        token_endpoint_auth_method: 'none',
+      },
     ],
+    // The viewer's page calls the token endpoint from the archive's origin.
+    clientBasedCORS: (_ctx: unknown, _origin: string, client: { clientId: string }) => client.clientId === viewerClient.clientId,
     jwks: { keys: [own.jwk] },
     cookies: { keys: [randomBytes(16).toString('hex')] },
     pkce: { methods: ['S256'], required: () => true },
@@ -183,6 +199,7 @@ export async function startOidcProvider(
     machineClient,
     readOnlyClient,
     browserClient,
+    viewerClient,
     jwksRequests: () => jwksRequests,
     clientCredentialsToken({ clientId, secret, scope }) {
       const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64');

@@ -29,14 +29,17 @@ describe('STORAGE and DATA_DIR', () => {
   });
 });
 
-describe('STORE_WORKERS', () => {
+describe.each([
+  ['STORE_WORKERS', 'storeWorkers'],
+  ['RENDER_WORKERS', 'renderWorkers'],
+] as const)('%s', (name, key) => {
   it('is unset by default (the embedded runtime picks one per core but one), and may be 0', () => {
-    expect(loadConfig(base).storeWorkers).toBeUndefined();
-    expect(loadConfig({ ...base, STORE_WORKERS: '0' }).storeWorkers).toBe(0);
-    expect(loadConfig({ ...base, STORE_WORKERS: '3' }).storeWorkers).toBe(3);
+    expect(loadConfig(base)[key]).toBeUndefined();
+    expect(loadConfig({ ...base, [name]: '0' })[key]).toBe(0);
+    expect(loadConfig({ ...base, [name]: '3' })[key]).toBe(3);
   });
 
   it.each(['-1', '1.5', 'two', '65'])('refuses %s', (value) => {
-    expect(() => loadConfig({ ...base, STORE_WORKERS: value })).toThrow(/STORE_WORKERS must be an integer from 0 to 64/);
+    expect(() => loadConfig({ ...base, [name]: value })).toThrow(new RegExp(`${name} must be an integer from 0 to 64`));
   });
 });

@@ -12,8 +12,11 @@ import { nativeSamples, type DecodedFrame } from './decoded-frame';
 import type { ImagePixel } from './image';
 import { RenderError } from './render-error';
 
-/** Decodes one encapsulated frame (its fragments joined) of `image`. */
-export type FrameDecoder = (frame: Uint8Array, image: ImagePixel) => Promise<DecodedFrame>;
+/**
+ * Decodes one encapsulated frame (its fragments joined) of `image`; a decoder that can decode a lower
+ * resolution level (JPEG 2000) drops at most `maxReduction` levels, the others ignore it.
+ */
+export type FrameDecoder = (frame: Uint8Array, image: ImagePixel, maxReduction?: number) => Promise<DecodedFrame>;
 
 const DECODERS: Readonly<Record<string, FrameDecoder>> = {
   [TransferSyntax.RLELossless]: decodeRleFrame,
@@ -36,9 +39,9 @@ export function isRenderableTransferSyntax(transferSyntaxUID: string): boolean {
 }
 
 /** The samples of one frame: `frame` is what frames/ extracts (native bytes, or the frame's fragments joined). */
-export async function decodeFrame(transferSyntaxUID: string, frame: Uint8Array, image: ImagePixel): Promise<DecodedFrame> {
+export async function decodeFrame(transferSyntaxUID: string, frame: Uint8Array, image: ImagePixel, maxReduction = 0): Promise<DecodedFrame> {
   if (isUncompressedTransferSyntax(transferSyntaxUID)) return nativeSamples(frame, image);
   const decoder = DECODERS[transferSyntaxUID];
   if (!decoder) throw new RenderError('unsupported-transfer-syntax', `transfer syntax ${transferSyntaxUID} cannot be rendered`);
-  return decoder(frame, image);
+  return decoder(frame, image, maxReduction);
 }

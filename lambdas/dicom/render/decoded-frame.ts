@@ -13,6 +13,8 @@ export interface DecodedFrame {
   readonly photometricInterpretation: string;
   /** Native YBR_FULL_422: pixel pairs as Y Y Cb Cr (PS3.3 C.7.6.3.1.2). */
   readonly subsampled: boolean;
+  /** Resolution levels a JPEG 2000 decoder dropped (each halves the size); 0 or absent: full size. */
+  readonly reduction?: number;
 }
 
 /** Words of `bytes`, little endian, as a typed array of their width (a copy when not aligned). */

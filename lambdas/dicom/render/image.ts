@@ -62,3 +62,19 @@ export function imagePixelOf(dict: DataSet, float: 0 | 32 | 64 = 0): ImagePixel 
     float: float !== 0,
   };
 }
+
+/** The size of a frame decoded `reduction` resolution levels below full (JPEG 2000, ISO/IEC 15444-1 B.5). */
+export function reducedSize(image: Pick<ImagePixel, 'rows' | 'columns'>, reduction = 0): { rows: number; columns: number } {
+  const factor = 2 ** reduction;
+  return { rows: Math.ceil(image.rows / factor), columns: Math.ceil(image.columns / factor) };
+}
+
+/**
+ * The resolution levels a decoder may drop when the image will be scaled to fit inside `box`
+ * (aspect kept): the most that still leave it at least the fitted size. 512 x 512 into 128: 2.
+ */
+export function reductionToFit(image: Pick<ImagePixel, 'rows' | 'columns'>, box: { width: number; height: number } | undefined): number {
+  if (!box) return 0;
+  const scale = Math.min(box.width / image.columns, box.height / image.rows);
+  return scale > 0 && scale < 1 ? Math.floor(Math.log2(1 / scale) + 1e-9) : 0;
+}

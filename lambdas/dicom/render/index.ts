@@ -9,7 +9,7 @@ import { renderColor, renderPalette } from './color';
 import { decodeFrame } from './decode';
 import { frameBytes, readRenderSource } from './frame-bytes';
 import { renderGrayscale } from './grayscale';
-import { imagePixelOf } from './image';
+import { imagePixelOf, reducedSize, reductionToFit } from './image';
 import { grayscaleTransforms, type VoiLutFunction } from './luts';
 import { RenderError } from './render-error';
 
@@ -20,6 +20,12 @@ export type { VoiLutFunction } from './luts';
 export interface RenderOptions {
   /** window=center,width,function of PS3.18 8.3.5.1.4; absent: the instance's own VOI (C.11.2), else min-max. */
   readonly window?: { readonly center: number; readonly width: number; readonly function: VoiLutFunction };
+  /**
+   * The box the image will be scaled to fit inside (a thumbnail, a viewport): a JPEG 2000 frame is
+   * then decoded at the lowest resolution level still at least that size, and the frame answered is
+   * that size (width and height halved per level), not Columns x Rows.
+   */
+  readonly fitInside?: { readonly width: number; readonly height: number };
 }
 
 /** 8 bits per sample, interleaved, top-left first: what an image encoder takes. */
@@ -50,11 +56,13 @@ export async function renderFrame(part10: Uint8Array, frameNumber: number, optio
   const source = readRenderSource(part10);
   const { instance } = source;
   const tag = pixelDataTag(instance);
-  const image = imagePixelOf(instance.dict, FLOAT_BITS[tag] ?? 0);
   const count = frameCountOf(instance.dict[Tag.NumberOfFrames]?.Value?.[0]);
   if (!Number.isInteger(frameNumber) || frameNumber < 1 || frameNumber > count)
     throw new RenderError('frame-out-of-range', `frame ${frameNumber} of an instance of ${count} frames`);
-  const decoded = await decodeFrame(instance.transferSyntaxUID, await frameBytes(source, tag, image, frameNumber), image);
+  const full = imagePixelOf(instance.dict, FLOAT_BITS[tag] ?? 0);
+  const decoded = await decodeFrame(instance.transferSyntaxUID, await frameBytes(source, tag, full, frameNumber), full, reductionToFit(full, options.fitInside));
+  // What the decoder answered: the image itself, or a lower resolution level of it.
+  const image = decoded.reduction ? { ...full, ...reducedSize(full, decoded.reduction) } : full;
   const pixels = image.rows * image.columns;
   if (decoded.samples.length < pixels * image.samplesPerPixel * (decoded.subsampled ? 2 / 3 : 1))
     throw new RenderError('corrupt', 'the frame holds fewer samples than Rows x Columns');

@@ -18,7 +18,8 @@ interface TestInstance {
   patientId: string;
   patientName: string;
   studyDate?: string;
-  modality: string;
+  /** Absent: an instance without Modality, whose study has no ModalitiesInStudy. */
+  modality?: string;
   instanceNumber: number;
 }
 
@@ -27,7 +28,7 @@ function datasetOf(i: TestInstance): DicomJson {
     [Tag.SpecificCharacterSet]: { vr: 'CS', Value: ['ISO_IR 192'] },
     [Tag.SOPClassUID]: { vr: 'UI', Value: [CT] },
     [Tag.SOPInstanceUID]: { vr: 'UI', Value: [i.sop] },
-    [Tag.Modality]: { vr: 'CS', Value: [i.modality] },
+    ...(i.modality !== undefined && { [Tag.Modality]: { vr: 'CS', Value: [i.modality] } }),
     [Tag.StudyDescription]: { vr: 'LO', Value: [`Study ${i.study}`] },
     [Tag.PatientName]: { vr: 'PN', Value: [{ Alphabetic: i.patientName }] },
     [Tag.PatientID]: { vr: 'LO', Value: [i.patientId] },
@@ -55,7 +56,11 @@ async function index(idx: MemoryMetadataIndex, i: TestInstance): Promise<void> {
   await idx.ensureStudy(entries.study);
   const newSeries = await idx.ensureSeries(entries.series);
   await idx.addSeriesCounters(i.study, i.series, { instances: 1 });
-  await idx.addStudyCounters(i.study, { series: newSeries ? 1 : 0, instances: 1, modalities: [i.modality] });
+  await idx.addStudyCounters(i.study, {
+    series: newSeries ? 1 : 0,
+    instances: 1,
+    modalities: i.modality === undefined ? [] : [i.modality],
+  });
 }
 
 const hans = { patientId: 'P1', patientName: 'Müller^Hans' };
@@ -175,6 +180,30 @@ describe('SearchService results', () => {
     expect(study[Tag.AccessionNumber]).toEqual({ vr: 'SH' });
     expect(study[Tag.StudyDescription]).toBeUndefined();
     expect(Object.keys(study)).toEqual([...Object.keys(study)].sort());
+  });
+
+  it('leaves ModalitiesInStudy out of a study without any Modality unless the request names it (OHIF 3.13)', async () => {
+    await index(idx, { ...jane, study: '1.4', series: '1.4.1', sop: '1.4.1.1', studyDate: '20240301', instanceNumber: 1 });
+    // OHIF's study search: default attributes plus includefield=00081030,00080060,00080090,00100030.
+    const ohif = await search('STUDY', { includefield: '00081030,00080060,00080090,00100030', limit: '101' });
+    const results = new Map(ohif.results.map((r) => [r[Tag.StudyInstanceUID]!.Value![0], r]));
+    expect([...results.keys()]).toEqual(['1.2', '1.1', '1.4', '1.3']);
+    expect(Object.hasOwn(results.get('1.4')!, Tag.ModalitiesInStudy)).toBe(false);
+    expect(results.get('1.1')![Tag.ModalitiesInStudy]).toEqual({ vr: 'CS', Value: ['CT', 'PT'] });
+    // Every ModalitiesInStudy returned has a value: what OHIF's getModalities reads.
+    for (const r of ohif.results) if (r[Tag.ModalitiesInStudy]) expect(r[Tag.ModalitiesInStudy]!.Value!.length).toBeGreaterThan(0);
+    // The other attributes OHIF's study list reads stay as PS3.18 F.2.5 writes an empty one.
+    expect(results.get('1.4')![Tag.AccessionNumber]).toEqual({ vr: 'SH' });
+    expect(results.get('1.4')![Tag.Modality]).toEqual({ vr: 'CS' });
+    // Named by includefield: returned empty (F.2.5), as asked.
+    const asked = await search('STUDY', { StudyInstanceUID: '1.4', includefield: 'ModalitiesInStudy' });
+    expect(asked.results[0]![Tag.ModalitiesInStudy]).toEqual({ vr: 'CS' });
+    // includefield=all: what the study holds, which is no ModalitiesInStudy.
+    const all = await search('STUDY', { StudyInstanceUID: '1.4', includefield: 'all' });
+    expect(Object.hasOwn(all.results[0]!, Tag.ModalitiesInStudy)).toBe(false);
+    // /series of the study: no ancestor ModalitiesInStudy either.
+    const series = await search('SERIES', { SeriesInstanceUID: '1.4.1' });
+    expect(Object.hasOwn(series.results[0]!, Tag.ModalitiesInStudy)).toBe(false);
   });
 
   it('filters by the matching keys and returns them', async () => {

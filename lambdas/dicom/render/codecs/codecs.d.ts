@@ -10,6 +10,14 @@ interface EmscriptenDecoder {
   delete(): void;
 }
 
+/** A JPEG 2000 decoder's resolution levels (ISO/IEC 15444-1 B.5): each level halves the width and height. */
+interface Jpeg2000Decoder extends EmscriptenDecoder {
+  readHeader(): void;
+  getNumDecompositions(): number;
+  decodeSubResolution(level: number, layer: number): void;
+  calculateSizeAtDecompositionLevel(level: number): { width: number; height: number };
+}
+
 interface JpegLsDecoder extends EmscriptenDecoder {
   /** CharLS interleave mode: 0 none (planes one after the other), 1 line, 2 sample. */
   getInterleaveMode(): number;
@@ -26,11 +34,11 @@ declare module '@cornerstonejs/codec-charls/decodewasmjs' {
   export default factory;
 }
 declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
-  const factory: CodecModuleFactory<{ J2KDecoder: new () => EmscriptenDecoder }>;
+  const factory: CodecModuleFactory<{ J2KDecoder: new () => Jpeg2000Decoder }>;
   export default factory;
 }
 declare module '@cornerstonejs/codec-openjph' {
-  const factory: CodecModuleFactory<{ HTJ2KDecoder: new () => EmscriptenDecoder }>;
+  const factory: CodecModuleFactory<{ HTJ2KDecoder: new () => Jpeg2000Decoder }>;
   export default factory;
 }
 declare module 'jpeg-lossless-decoder-js' {

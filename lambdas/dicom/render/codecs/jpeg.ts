@@ -50,6 +50,6 @@ export async function decodeJpegLossless(frame: Uint8Array, image: ImagePixel): 
   } catch (error) {
     throw new RenderError('corrupt', `the frame cannot be decoded: ${error instanceof Error ? error.message : 'codec failure'}`);
   }
-  const decoded = { samples, width: image.columns, height: image.rows, components: image.samplesPerPixel };
+  const decoded = { samples, width: image.columns, height: image.rows, components: image.samplesPerPixel, reduction: 0 };
   return checkedFrame(decoded, image, image.photometricInterpretation);
 }

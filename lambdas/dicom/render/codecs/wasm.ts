@@ -17,31 +17,31 @@ export function quiet(): object {
   return { print: () => undefined, printErr: () => undefined };
 }
 
-/** A module loaded on first use and kept; `forget` drops it, so the next use loads it anew. */
-export interface Lazy<T> {
-  (): Promise<T>;
-  forget(): void;
-}
+import type { Lazy } from '../../lazy';
 
-/** A function answering the same promise every call, started on the first. */
-export function once<T>(load: () => Promise<T>): Lazy<T> {
-  let loaded: Promise<T> | undefined;
-  const get = () => {
-    loaded ??= load().catch((error: unknown) => {
-      loaded = undefined; // a failed load (e.g. out of memory) is tried again next time
-      throw error;
-    });
-    return loaded;
-  };
-  return Object.assign(get, { forget: () => (loaded = undefined) });
-}
+export { once, type Lazy } from '../../lazy';
 
 export interface WasmDecoded {
   readonly samples: Samples;
   readonly width: number;
   readonly height: number;
   readonly components: number;
+  /** Resolution levels dropped (JPEG 2000): the width and height halved this many times. */
+  readonly reduction: number;
 }
+
+/** The size of a frame decoded at a lower resolution level, and the levels dropped. */
+export interface Reduced {
+  readonly width: number;
+  readonly height: number;
+  readonly reduction: number;
+}
+
+/** A decoder's decode call: in full by default; a JPEG 2000 decoder may decode a lower resolution level (./jpeg2000.ts). */
+const decodeInFull = (decoder: EmscriptenDecoder): Reduced | undefined => {
+  decoder.decode();
+  return undefined;
+};
 
 /**
  * Decodes `codestream` with a fresh decoder of `codec`'s module; any failure of the codec is the
@@ -55,16 +55,23 @@ export async function decodeWith<M, D extends EmscriptenDecoder>(
   newDecoder: (module: M) => D,
   codestream: Uint8Array,
   after?: (decoder: D) => void,
+  decode: (decoder: D) => Reduced | undefined = decodeInFull,
 ): Promise<WasmDecoded> {
   const decoder = newDecoder(await codec());
   try {
     decoder.getEncodedBuffer(codestream.length).set(codestream);
-    decoder.decode();
+    const reduced = decode(decoder);
     const info = decoder.getFrameInfo();
     after?.(decoder);
     const bytes = decoder.getDecodedBuffer().slice(); // a copy: the view dies with the decoder
     const samples = info.bitsPerSample > 8 ? new Uint16Array(bytes.buffer, 0, bytes.byteLength >> 1) : bytes;
-    return { samples, width: info.width, height: info.height, components: info.componentCount };
+    return {
+      samples,
+      width: reduced?.width ?? info.width,
+      height: reduced?.height ?? info.height,
+      components: info.componentCount,
+      reduction: reduced?.reduction ?? 0,
+    };
   } catch (error) {
     if (error instanceof WasmRuntimeError) codec.forget();
     throw new RenderError('corrupt', `the frame cannot be decoded: ${error instanceof Error ? error.message : 'codec failure'}`);

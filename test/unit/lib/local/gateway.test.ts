@@ -46,6 +46,22 @@ describe('proxyEvent', () => {
   });
 });
 
+describe('proxyEvent: the peer and the scheme, for public URIs (lambdas/http/public-uri.ts)', () => {
+  const url = new URL('http://localhost/studies');
+  it("puts the socket's remote address in requestContext.identity.sourceIp, as API Gateway does", () => {
+    const req = { rawHeaders: [], httpVersion: '1.1', socket: { remoteAddress: '::ffff:10.1.2.3' } } as unknown as http.IncomingMessage;
+    expect(proxyEvent(req, url, route, {}, Buffer.alloc(0)).requestContext.identity.sourceIp).toBe('::ffff:10.1.2.3');
+  });
+
+  it('appends its own scheme to X-Forwarded-Proto, after what a proxy in front sent', () => {
+    expect(proxyEvent(request([]), url, route, {}, Buffer.alloc(0)).headers['X-Forwarded-Proto']).toBe('http');
+    const forwarded = proxyEvent(request(['x-forwarded-proto', 'https', 'X-Forwarded-Proto', 'http']), url, route, {}, Buffer.alloc(0));
+    expect(forwarded.headers['X-Forwarded-Proto']).toBe('https, http, http');
+    expect(forwarded.multiValueHeaders['X-Forwarded-Proto']).toEqual(['https, http, http']);
+    expect(Object.keys(forwarded.headers).filter((n) => n.toLowerCase() === 'x-forwarded-proto')).toEqual(['X-Forwarded-Proto']);
+  });
+});
+
 describe('requestTarget', () => {
   it('keeps dot segments as sent (API Gateway does not resolve them), and reads the query', () => {
     const t = requestTarget('/studies/%2e%2e/series?PatientID=1&PatientID=2');

@@ -36,7 +36,7 @@ describe('decodeWith', () => {
       () => decoder,
       Uint8Array.of(9),
     );
-    expect(decoded).toEqual({ samples: Uint8Array.of(1, 2, 3, 4), width: 2, height: 2, components: 1 });
+    expect(decoded).toEqual({ samples: Uint8Array.of(1, 2, 3, 4), width: 2, height: 2, components: 1, reduction: 0 });
     expect(decoder.delete).toHaveBeenCalled();
   });
   it('answers corrupt for a codec error and keeps the module', async () => {

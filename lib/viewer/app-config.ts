@@ -1,0 +1,123 @@
+/**
+ * The OHIF Viewer's `app-config.js` (`window.config`), generated for this archive: one DICOMweb data
+ * source on the archive's service root and, when the archive checks OIDC access tokens, the login of
+ * the authorization code flow with PKCE. Served by the embedded runtime (lib/local/viewer-site.ts)
+ * and deployed with the viewer by the stack. Keys as OHIF 3.13 reads them
+ * (platform/app/public/config/*.js of OHIF/Viewers).
+ */
+import { OHIF_APP_VERSION } from './dist';
+
+export interface ViewerOidcSettings {
+  /** The issuer (OIDC_ISSUER): the viewer reads its discovery document. */
+  readonly authority: string;
+  /** The viewer's public client at the issuer (VIEWER_OIDC_CLIENT_ID): code + PKCE, no secret. */
+  readonly clientId: string;
+  /** Scopes asked for (VIEWER_OIDC_SCOPE); `openid` plus the archive's read scope by default. */
+  readonly scope: string;
+}
+
+export interface ViewerAppConfigOptions {
+  /** The path the viewer is served under, without a trailing slash (e.g. `/viewer`): OHIF's routerBasename. */
+  readonly basePath: string;
+  /**
+   * The DICOMweb service root as an absolute URL (PUBLIC_BASE_URL). Unset, the page's own origin
+   * followed by `serviceRootPath`: the viewer and the services share one origin, so no CORS.
+   */
+  readonly serviceRoot?: string;
+  /** The service root's path on the page's origin when `serviceRoot` is unset; '' (the origin's root) by default. */
+  readonly serviceRootPath?: string;
+  /** The login, when the archive checks OIDC access tokens. */
+  readonly oidc?: ViewerOidcSettings;
+}
+
+/** The archive's read scope asked for by default (lambdas/auth: `read` after OIDC_SCOPE_PREFIX). */
+export function defaultViewerScope(scopePrefix: string): string {
+  return `openid ${scopePrefix}read`;
+}
+
+/** The DICOMweb data source (extensions/default DicomWebDataSource); `SERVICE_ROOT` is the script's variable. */
+function dataSource(): Record<string, unknown> {
+  return {
+    namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
+    sourceName: 'dicomweb',
+    configuration: {
+      friendlyName: 'DICOMweb archive',
+      name: 'archive',
+      wadoUriRoot: 'SERVICE_ROOT',
+      qidoRoot: 'SERVICE_ROOT',
+      wadoRoot: 'SERVICE_ROOT',
+      // QIDO-RS: includefield, fuzzymatching and wildcards are all answered (lambdas/dicomweb/search.ts).
+      qidoSupportsIncludeField: true,
+      supportsFuzzyMatching: true,
+      supportsWildcard: true,
+      imageRendering: 'wadors',
+      // The archive's thumbnail resources (PS3.18 10.4.1.1.4), fetched with the Authorization header.
+      thumbnailRendering: 'thumbnail',
+      thumbnailRequestStrategy: 'fetch',
+      enableStudyLazyLoad: true,
+      staticWado: false,
+      // Bulk data of metadata (BulkDataURI, PS3.18 F.2.6) fetched when a viewport needs it (PDF, video).
+      bulkDataURI: { enabled: true, relativeResolution: 'studies' },
+      // `multipart/related; type=application/octet-stream`: a quoted type is not a CORS-safelisted
+      // Accept, which would cost a preflight per frame for a viewer on another origin.
+      omitQuotationForMultipartRequest: true,
+      // Reject Instances (a dcm4chee extension) is not a transaction of this archive.
+      supportsReject: false,
+      dicomUploadEnabled: false,
+    },
+  };
+}
+
+/** The script: `window.config` for OHIF, the roots resolved against the page's origin at run time. */
+export function viewerAppConfig(opts: ViewerAppConfigOptions): string {
+  const config = {
+    routerBasename: opts.basePath,
+    extensions: [],
+    modes: [],
+    customizationService: {},
+    showStudyList: true,
+    maxNumberOfWebWorkers: 3,
+    // Same origin: no cross-origin warning to show.
+    showWarningMessageForCrossOrigin: false,
+    showCPUFallbackMessage: true,
+    showLoadingIndicator: true,
+    strictZSpacingForVolumeViewport: true,
+    groupEnabledModesFirst: true,
+    maxNumRequests: { interaction: 100, thumbnail: 5, prefetch: 25 },
+    showErrorDetails: 'dev',
+    defaultDataSourceName: 'dicomweb',
+    dataSources: [dataSource()],
+  };
+  const oidc = opts.oidc && [
+    {
+      authority: opts.oidc.authority,
+      client_id: opts.oidc.clientId,
+      // Relative to the viewer (OHIF prefixes routerBasename): <origin><basePath>/callback.
+      redirect_uri: '/callback',
+      silent_redirect_uri: '/silent-refresh.html',
+      post_logout_redirect_uri: '/',
+      response_type: 'code',
+      scope: opts.oidc.scope,
+      automaticSilentRenew: true,
+      revokeAccessTokenOnSignout: true,
+    },
+  ];
+  const serviceRoot =
+    opts.serviceRoot !== undefined
+      ? JSON.stringify(opts.serviceRoot.replace(/\/+$/, ''))
+      : `window.location.origin + ${JSON.stringify((opts.serviceRootPath ?? '').replace(/\/+$/, ''))}`;
+  const body = JSON.stringify(config, null, 2).replaceAll('"SERVICE_ROOT"', 'SERVICE_ROOT');
+  return [
+    `/** OHIF Viewer ${OHIF_APP_VERSION} configuration, generated by the archive (lib/viewer/app-config.ts). */`,
+    '(function () {',
+    `  var SERVICE_ROOT = ${serviceRoot};`,
+    `  var config = ${body.replaceAll('\n', '\n  ')};`,
+    // A share link carries its own bearer token (?token=, which OHIF sends as Authorization): it
+    // opens without a login.
+    `  var oidc = ${JSON.stringify(oidc ?? null)};`,
+    "  if (oidc && !new URLSearchParams(window.location.search).has('token')) config.oidc = oidc;",
+    '  window.config = config;',
+    '})();',
+    '',
+  ].join('\n');
+}
