@@ -10,11 +10,18 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { Principal } from '../auth/authenticate';
-import { tagOf } from '../dicom/dictionary';
 import { ForbiddenError } from '../dicomweb/errors';
 import type { Route } from './routes';
 
-const STUDY_INSTANCE_UID = '0020000D';
+/**
+ * The Study Instance UID as a query key: its keyword, or its tag as the search accepts it (`0020000D`
+ * or `(0020,000D)`, either case). Not the dictionary: the middleware runs in every function, and the
+ * dictionary loads dcmjs. A spelling missed here stays beside the one added, which the search refuses
+ * (400, given twice): never a wider answer.
+ */
+function isStudyInstanceUidKey(name: string): boolean {
+  return name === 'StudyInstanceUID' || /^(?:0020000D|\(0020,000D\))$/i.test(name);
+}
 
 /** 403 with a Status Report naming what the link gives. */
 function refused(principal: Principal, message: string): ForbiddenError {
@@ -60,7 +67,7 @@ function narrowSearch(principal: Principal, event: APIGatewayProxyEvent): void {
   for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) if (values) multi[name] = [...values];
   for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) if (value != null && !multi[name]) multi[name] = [value];
   for (const name of Object.keys(multi)) {
-    if (tagOf(name) !== STUDY_INSTANCE_UID) continue;
+    if (!isStudyInstanceUidKey(name)) continue;
     // A UID list (PS3.18 8.3.4.1: comma-separated; backslash as in PS3.4 C.2.2.2.2) must name the study.
     const listsStudy = multi[name]!.every((v) => v.split(/[,\\]/).some((uid) => uid.trim() === study));
     if (!listsStudy) throw refused(principal, 'the StudyInstanceUID filter does not name the shared study');

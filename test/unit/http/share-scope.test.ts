@@ -94,6 +94,7 @@ describe('a share link', () => {
       expect(narrowed({ StudyInstanceUID: [SHARED] }).multi).toEqual({ StudyInstanceUID: [SHARED] });
       expect(narrowed({ '0020000D': [`${OTHER},${SHARED}`] }).multi).toEqual({ StudyInstanceUID: [SHARED] });
       expect(narrowed({ StudyInstanceUID: [`${OTHER}\\${SHARED}`] }).multi).toEqual({ StudyInstanceUID: [SHARED] });
+      expect(narrowed({ '(0020,000d)': [SHARED], '0020000d': [SHARED] }).multi).toEqual({ StudyInstanceUID: [SHARED] });
     });
 
     it('refusing a StudyInstanceUID filter that does not name it', () => {
