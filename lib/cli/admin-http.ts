@@ -4,7 +4,8 @@
  * refusal told from its Status Report, and a plain-text table.
  */
 import { TokenRequestError } from '../../lambdas/auth/oauth2-client';
-import { credentialsFetch, resolveCredentials, type CliCredentials } from './credentials';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CREDENTIAL_OPTIONS, credentialsFetch, resolveCredentials, type CliCredentials } from './credentials';
 
 /** The archive refused the request: its status and the Status Report's text. */
 export class ArchiveRefusal extends Error {}
@@ -12,6 +13,36 @@ export class ArchiveRefusal extends Error {}
 export interface Terminal {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };
+}
+
+/** The parsed values of options (none of them `multiple`): a boolean flag or a string, when given. */
+type OptionValues<O> = { readonly [K in keyof O]?: O[K] extends { readonly type: 'boolean' } ? boolean : string };
+
+/** The options of every admin CLI: the credential's, --url (the service root) and --json. */
+const ADMIN_OPTIONS = { ...CREDENTIAL_OPTIONS, url: { type: 'string' }, json: { type: 'boolean' } } as const;
+
+/**
+ * Parses an admin CLI's command line strictly (an unknown option is a usage error): its own options
+ * besides ADMIN_OPTIONS, its positionals, and the service root without a trailing slash (`--url`, else
+ * `defaultUrl`), which must be an http(s) URL.
+ */
+export function parseAdminArgs<const O extends NonNullable<ParseArgsConfig['options']>>(
+  argv: readonly string[],
+  own: O,
+  defaultUrl: string,
+  usageError: (message: string) => Error,
+) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { ...ADMIN_OPTIONS, ...own } });
+  } catch (err) {
+    throw usageError(err instanceof Error ? err.message : 'invalid arguments');
+  }
+  const values = parsed.values as OptionValues<typeof ADMIN_OPTIONS & O>;
+  const { positionals } = parsed;
+  const url = ((values.url as string | undefined) ?? defaultUrl).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/.test(url)) throw usageError('--url must be an http(s) URL of the service root');
+  return { values, positionals, url };
 }
 
 export interface AdminCli<A extends { readonly url: string; readonly credentials: CliCredentials }> {

@@ -3,10 +3,9 @@
  * its admin routes (/admin/clients), with a credential holding the admin scope. `add` prints the new
  * key once: the archive keeps only its hash.
  */
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { CREDENTIAL_OPTIONS, CREDENTIAL_USAGE, parseCredentials, type CliCredentials } from './credentials';
-import { adminCaller, formatTable, runAdminCli, type Terminal } from './admin-http';
+import { CREDENTIAL_USAGE, parseCredentials, type CliCredentials } from './credentials';
+import { adminCaller, formatTable, parseAdminArgs, runAdminCli, type Terminal } from './admin-http';
 
 export { ArchiveRefusal, type Terminal } from './admin-http';
 
@@ -39,27 +38,13 @@ export interface ParsedArgs {
 }
 
 export function parseClientsArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        ...CREDENTIAL_OPTIONS,
-        url: { type: 'string' },
-        name: { type: 'string' },
-        scopes: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    throw new ClientsUsageError(err instanceof Error ? err.message : 'invalid arguments');
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals, url } = parseAdminArgs(
+    argv,
+    { name: { type: 'string' }, scopes: { type: 'string' } },
+    DEFAULT_URL,
+    (m) => new ClientsUsageError(m),
+  );
   const [verb, ...rest] = positionals;
-  const url = (values.url ?? DEFAULT_URL).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]/.test(url)) throw new ClientsUsageError('--url must be an http(s) URL of the service root');
   const only = (allowed: string[]) => {
     const extra = (['name', 'scopes'] as const).filter((o) => values[o] !== undefined && !allowed.includes(o));
     if (extra.length) throw new ClientsUsageError(`${verb} takes no --${extra[0]}`);

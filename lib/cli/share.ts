@@ -6,10 +6,9 @@
  *   npm run share -- revoke ID                                   ends a link
  */
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { LIFETIME_GRAMMAR, parseLifetime } from '../../lambdas/auth/share-tokens';
-import { adminCaller, formatTable, runAdminCli, type Terminal } from './admin-http';
-import { CREDENTIAL_OPTIONS, CREDENTIAL_USAGE, parseCredentials, type CliCredentials } from './credentials';
+import { adminCaller, formatTable, parseAdminArgs, runAdminCli, type Terminal } from './admin-http';
+import { CREDENTIAL_USAGE, parseCredentials, type CliCredentials } from './credentials';
 
 export const USAGE = `Usage: npm run share -- --study UID [--expires 7d] [--note TEXT] [--url URL] [credentials]
        npm run share -- list [--url URL] [credentials]
@@ -47,28 +46,13 @@ export interface ParsedShareArgs {
 }
 
 export function parseShareArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedShareArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        ...CREDENTIAL_OPTIONS,
-        url: { type: 'string' },
-        study: { type: 'string' },
-        expires: { type: 'string' },
-        note: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    throw new ShareUsageError(err instanceof Error ? err.message : 'invalid arguments');
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals, url } = parseAdminArgs(
+    argv,
+    { study: { type: 'string' }, expires: { type: 'string' }, note: { type: 'string' } },
+    env.PUBLIC_BASE_URL ?? DEFAULT_URL,
+    (m) => new ShareUsageError(m),
+  );
   const [verb, ...rest] = positionals;
-  const url = (values.url ?? env.PUBLIC_BASE_URL ?? DEFAULT_URL).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]/.test(url)) throw new ShareUsageError('--url must be an http(s) URL of the service root');
   const creating = (['study', 'expires', 'note'] as const).filter((o) => values[o] !== undefined);
   let command: ShareCommand;
   if (verb === undefined) {
