@@ -40,14 +40,15 @@ export const frameImages: FrameImager = async (job) => {
   const fitInside = boxOf(job.encode);
   const options = { ...(job.window && { window: job.window }), ...(fitInside && { fitInside }) };
   try {
-    const rasters: RasterImage[] = [];
+    const render = codec.frameRenderer(job.part10);
     // One frame at a time: a long multi-frame never holds every frame decoded beside its images.
     if (!job.animated) {
       const images: Uint8Array[] = [];
-      for (const frame of job.frames) images.push(await encodeImage(await codec.renderFrame(job.part10, frame, options), job.encode));
+      for (const frame of job.frames) images.push(await encodeImage(await render(frame, options), job.encode));
       return { images };
     }
-    for (const frame of job.frames) rasters.push(await codec.renderFrame(job.part10, frame, options));
+    const rasters: RasterImage[] = [];
+    for (const frame of job.frames) rasters.push(await render(frame, options));
     return { images: [await encodeAnimatedGif(rasters, job.encode, job.animated.delayMs)] };
   } catch (error) {
     if (error instanceof codec.RenderError) return { renderError: error.reason };

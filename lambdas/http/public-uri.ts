@@ -28,6 +28,12 @@ interface Origin {
   prefix: string;
 }
 
+/**
+ * The request headers the public base is read from when the peer is a trusted proxy: what an answer
+ * built from it varies on (RFC 9110 12.5.5, Vary).
+ */
+export const FORWARDED_HEADERS: readonly string[] = ['Forwarded', 'X-Forwarded-Host', 'X-Forwarded-Proto', 'X-Forwarded-Prefix'];
+
 const MAX_HOST_LENGTH = 255;
 const MAX_PREFIX_LENGTH = 1024;
 

@@ -3,6 +3,8 @@
  * services (so the viewer needs no CORS): the published build (lib/viewer/dist.ts) rebased to the
  * path (lib/viewer/site-files.ts), app-config.js generated from the archive's configuration
  * (lib/viewer/app-config.ts), the single-page application's routes answered with index.html.
+ * The path the browser sees is the public base's (PUBLIC_BASE_URL, else what a trusted proxy forwarded:
+ * lambdas/http/public-uri.ts) followed by /viewer/, so the rewritten files are kept per base.
  * Without the build, every path of the viewer answers 503 naming the command that fetches it.
  */
 import { createHash } from 'node:crypto';
@@ -13,15 +15,17 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzip as zlibGzip } from 'node:zlib';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { Config } from '../../lambdas/config';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, ServiceUnavailableError } from '../../lambdas/dicomweb/errors';
 import { errorResponse } from '../../lambdas/http/middleware';
 import { toProxyResult, type ProxyResult } from '../../lambdas/http/proxy';
+import { FORWARDED_HEADERS, publicBaseUrlOf } from '../../lambdas/http/public-uri';
 import { defaultViewerScope, viewerAppConfig } from '../viewer/app-config';
 import { VIEWER_FETCH_COMMAND } from '../viewer/dist';
 import { inlineScriptHashes, mayNeedRebase, rebaseIndexHtml, rebaseViewerText } from '../viewer/site-files';
 
-/** Where the gateway serves the viewer (behind a proxy, PUBLIC_BASE_URL's path comes before it). */
+/** Where the gateway serves the viewer (behind a proxy, the public base's path comes before it). */
 export const VIEWER_PATH = '/viewer';
 
 export interface ViewerSiteOptions {
@@ -69,6 +73,9 @@ const REVALIDATE = 'no-cache';
 const COMPRESSIBLE = /\.(js|mjs|css|html|json|svg|wasm|txt|xml)$/i;
 const MIN_COMPRESSED_BYTES = 1024;
 const gzip = promisify(zlibGzip);
+
+/** Public bases whose rewritten files are kept at once; the least recently used is dropped beyond. */
+const MAX_KEPT_BASES = 4;
 
 /** Names the single-page fallback must not answer with index.html: a missing asset is a 404, not HTML. */
 const ASSET_EXTENSION = /\.(js|mjs|css|map|wasm|json|png|jpe?g|gif|svg|ico|woff2?|ttf|xml|txt|onnx|html)$/i;
@@ -190,11 +197,34 @@ function bytesResult(req: http.IncomingMessage, content: InMemory, headers: Reco
   return { statusCode: 200, headers: { ...common, 'Content-Length': String(bytes.length) }, body, isBase64Encoded: false };
 }
 
+/**
+ * The path of the public base of a request of the site (lambdas/http/public-uri.ts), without a
+ * trailing slash: the event holds what publicBaseUrlOf reads, as the gateway's proxyEvent builds it.
+ */
+function publicPrefixOf(pathname: string, req: http.IncomingMessage, config: Config): string {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  // The gateway's own hop, plain HTTP, is the last element of X-Forwarded-Proto.
+  headers['x-forwarded-proto'] = [headers['x-forwarded-proto'], 'http'].filter(Boolean).join(', ');
+  const event = { path: pathname, requestContext: { path: pathname, identity: { sourceIp: req.socket?.remoteAddress } } };
+  const base = publicBaseUrlOf(event as APIGatewayProxyEvent, headers, config);
+  return new URL(base).pathname.replace(/\/+$/, '');
+}
+
+/** The viewer at one public base: its path, app-config.js and the files rewritten to it, made once. */
+interface SiteAtBase {
+  readonly basePath: string;
+  readonly appConfig: InMemory;
+  /** Rewritten files by name (undefined: served as published), and those gzipped. */
+  readonly rebased: Map<string, Promise<InMemory | undefined>>;
+  readonly gzipped: Map<string, Promise<InMemory>>;
+  page?: Promise<{ html: InMemory; hashes: string[] }>;
+}
+
 export function viewerSite(opts: ViewerSiteOptions): ViewerSite {
   const { config } = opts;
-  // The path the browser sees: PUBLIC_BASE_URL's path (a proxy's prefix) before /viewer.
-  const publicPrefix = config.publicBaseUrl ? new URL(config.publicBaseUrl).pathname.replace(/\/+$/, '') : '';
-  const basePath = `${publicPrefix}${VIEWER_PATH}`;
   const oidc =
     config.auth.includes('oidc') && config.oidcIssuer && config.viewerOidcClientId
       ? {
@@ -203,17 +233,33 @@ export function viewerSite(opts: ViewerSiteOptions): ViewerSite {
           scope: config.viewerOidcScope ?? defaultViewerScope(config.oidcScopePrefix),
         }
       : undefined;
-  const appConfig = inMemory(Buffer.from(viewerAppConfig({ basePath, serviceRoot: config.publicBaseUrl, ...(oidc && { oidc }) })));
-  /** Rewritten files by name (undefined: served as published), and gzipped files, made once. */
-  const rebased = new Map<string, Promise<InMemory | undefined>>();
+  // Without PUBLIC_BASE_URL, a trusted proxy decides the path: what depends on it varies on its headers.
+  const forwardedBase = !config.publicBaseUrl && config.trustedProxies.length > 0;
+  const baseVary: Record<string, string> = forwardedBase ? { Vary: FORWARDED_HEADERS.join(', ') } : {};
+  /** The viewer by public prefix (a small map, in order of use), and the published files gzipped. */
+  const bases = new Map<string, SiteAtBase>();
   const gzipped = new Map<string, Promise<InMemory>>();
-  let page: Promise<{ html: InMemory; hashes: string[] }> | undefined;
   let issuer: Promise<{ origins: string[]; complete: boolean }> | undefined;
   const distRoot = opts.dist ? realpath(opts.dist) : undefined;
 
-  const indexPage = (dist: string) =>
-    (page ??= readFile(path.join(dist, 'index.html'), 'utf8').then((published) => {
-      const html = rebaseIndexHtml(published, basePath);
+  function siteAt(prefix: string): SiteAtBase {
+    let site = bases.get(prefix);
+    if (site) bases.delete(prefix);
+    else {
+      const basePath = `${prefix}${VIEWER_PATH}`;
+      // The service root: PUBLIC_BASE_URL, else the page's own origin followed by the prefix.
+      const roots = config.publicBaseUrl ? { serviceRoot: config.publicBaseUrl } : { serviceRootPath: prefix };
+      const script = viewerAppConfig({ basePath, ...roots, ...(oidc && { oidc }) });
+      site = { basePath, appConfig: inMemory(Buffer.from(script)), rebased: new Map(), gzipped: new Map() };
+    }
+    bases.set(prefix, site);
+    if (bases.size > MAX_KEPT_BASES) bases.delete(bases.keys().next().value!);
+    return site;
+  }
+
+  const indexPage = (site: SiteAtBase, dist: string) =>
+    (site.page ??= readFile(path.join(dist, 'index.html'), 'utf8').then((published) => {
+      const html = rebaseIndexHtml(published, site.basePath);
       return { html: inMemory(Buffer.from(html)), hashes: inlineScriptHashes(html) };
     }));
 
@@ -225,14 +271,15 @@ export function viewerSite(opts: ViewerSiteOptions): ViewerSite {
     return found.origins;
   }
 
-  async function indexResult(req: http.IncomingMessage, dist: string): Promise<ProxyResult> {
-    const [{ html, hashes }, origins] = await Promise.all([indexPage(dist), loginOrigins()]);
+  async function indexResult(req: http.IncomingMessage, site: SiteAtBase, dist: string): Promise<ProxyResult> {
+    const [{ html, hashes }, origins] = await Promise.all([indexPage(site, dist), loginOrigins()]);
     const csp = contentSecurityPolicy(hashes, config, origins);
-    return bytesResult(req, html, { 'Content-Type': CONTENT_TYPES['.html']!, 'Cache-Control': REVALIDATE, 'Content-Security-Policy': csp });
+    const headers = { 'Content-Type': CONTENT_TYPES['.html']!, 'Cache-Control': REVALIDATE, 'Content-Security-Policy': csp };
+    return bytesResult(req, html, { ...headers, ...baseVary });
   }
 
   /** The published file at `name` within the build, or undefined when there is none (or it is a directory). */
-  async function fileResult(req: http.IncomingMessage, dist: string, name: string): Promise<ProxyResult | undefined> {
+  async function fileResult(req: http.IncomingMessage, site: SiteAtBase, dist: string, name: string): Promise<ProxyResult | undefined> {
     const file = path.join(dist, name);
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile()) return undefined;
@@ -244,10 +291,13 @@ export function viewerSite(opts: ViewerSiteOptions): ViewerSite {
       'Cache-Control': HASHED_NAME.test(name) ? IMMUTABLE : REVALIDATE,
     };
     const compressible = COMPRESSIBLE.test(name) && info.size >= MIN_COMPRESSED_BYTES;
-    if (compressible) Object.assign(headers, { Vary: 'Accept-Encoding' });
-    const rebasedBytes = mayNeedRebase(name) ? await remember(rebased, name, () => rebasedFile(file, name)) : undefined;
+    const rebasedBytes = mayNeedRebase(name) ? await remember(site.rebased, name, () => rebasedFile(file, name, site.basePath)) : undefined;
+    const vary = [...(compressible ? ['Accept-Encoding'] : []), ...(rebasedBytes && baseVary.Vary ? [baseVary.Vary] : [])];
+    if (vary.length) Object.assign(headers, { Vary: vary.join(', ') });
     if (compressible && acceptsGzip(req)) {
-      const packed = await remember(gzipped, name, async () => inMemory(await gzip(rebasedBytes?.bytes ?? (await readFile(file)))));
+      const packed = await remember(rebasedBytes ? site.gzipped : gzipped, name, async () =>
+        inMemory(await gzip(rebasedBytes?.bytes ?? (await readFile(file)))),
+      );
       return bytesResult(req, packed, { ...headers, 'Content-Encoding': 'gzip' });
     }
     if (rebasedBytes) return bytesResult(req, rebasedBytes, headers);
@@ -259,16 +309,18 @@ export function viewerSite(opts: ViewerSiteOptions): ViewerSite {
   }
 
   /** The published file rebased to the viewer's path; undefined when it needs no change. */
-  async function rebasedFile(file: string, name: string): Promise<InMemory | undefined> {
+  async function rebasedFile(file: string, name: string, basePath: string): Promise<InMemory | undefined> {
     const out = rebaseViewerText(name, await readFile(file, 'utf8'), basePath);
     return out === undefined ? undefined : inMemory(Buffer.from(out));
   }
 
   async function answer(pathname: string, req: http.IncomingMessage): Promise<ProxyResult> {
     const method = (req.method ?? 'GET').toUpperCase();
+    const site = siteAt(publicPrefixOf(pathname, req, config));
     if (pathname === '/' || pathname === VIEWER_PATH) {
       // A browser at the archive's root (or at /viewer) goes to the viewer.
-      return { statusCode: 302, headers: { ...securityHeaders(), Location: `${basePath}/` }, body: '', isBase64Encoded: false };
+      const headers = { ...securityHeaders(), ...baseVary, Location: `${site.basePath}/` };
+      return { statusCode: 302, headers, body: '', isBase64Encoded: false };
     }
     if (method !== 'GET' && method !== 'HEAD') {
       return errorResult(new MethodNotAllowedError(`${method} is not allowed on the viewer's files`, ['GET', 'HEAD']));
@@ -295,14 +347,14 @@ export function viewerSite(opts: ViewerSiteOptions): ViewerSite {
       return errorResult(new BadRequestError(`the path ${pathname} is not a file of the viewer`));
     }
     if (name === 'app-config.js') {
-      return bytesResult(req, appConfig, { 'Content-Type': CONTENT_TYPES['.js']!, 'Cache-Control': REVALIDATE });
+      return bytesResult(req, site.appConfig, { 'Content-Type': CONTENT_TYPES['.js']!, 'Cache-Control': REVALIDATE, ...baseVary });
     }
-    if (name === '' || name === 'index.html') return indexResult(req, dist);
-    const file = await fileResult(req, dist, path.normalize(name));
+    if (name === '' || name === 'index.html') return indexResult(req, site, dist);
+    const file = await fileResult(req, site, dist, path.normalize(name));
     if (file) return file;
     if (ASSET_EXTENSION.test(name)) return errorResult(new NotFoundError(`the viewer has no file ${name}`));
     // A route of the single-page application (/viewer/viewer?StudyInstanceUIDs=..., /viewer/callback).
-    return indexResult(req, dist);
+    return indexResult(req, site, dist);
   }
 
   return {

@@ -8,15 +8,7 @@
 import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureViewerDist } from '../../lib/viewer/dist';
-import {
-  keepScreenshot,
-  launchChromium,
-  notUniform,
-  OHIF_RETURNING_USER,
-  viewportScreenshot,
-  watchPage,
-  type PageWatch,
-} from '../support/browser';
+import { checkPage, expectViewportPainted, launchChromium, viewerPage, type PageWatch } from '../support/browser';
 import { DICOM_JSON, stowBody, tempArchive } from '../support/http';
 import { startOidcProvider, type TestOidcProvider } from '../support/oidc-provider';
 import { renderFixtureStudy } from '../support/viewer-studies';
@@ -54,20 +46,11 @@ afterAll(async () => {
 
 /** A fresh browser context (no session, no token), its page watched; a screenshot kept if `check` fails. */
 async function inFreshBrowser(name: string, check: (page: Page, watch: PageWatch, requests: Request[]) => Promise<void>): Promise<void> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await context.addInitScript({ content: OHIF_RETURNING_USER });
-  const page = await context.newPage();
-  const watch = watchPage(page, archive.url);
+  const { context, page, watch } = await viewerPage(browser, archive.url);
   const requests: Request[] = [];
   page.on('request', (request) => requests.push(request));
   try {
-    await check(page, watch, requests);
-    await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => undefined);
-    expect(watch.problems, name).toEqual([]);
-  } catch (error) {
-    const file = await keepScreenshot(page, `viewer-login-${name}`);
-    if (error instanceof Error) error.message += `\n(screenshot: ${file}; page problems: ${JSON.stringify(watch.problems)})`;
-    throw error;
+    await checkPage(page, watch, `viewer-login-${name}`, () => check(page, watch, requests));
   } finally {
     await context.close();
   }
@@ -99,9 +82,7 @@ describe('the viewer of an archive checking OIDC access tokens', () => {
     const { access_token } = await idp.clientCredentialsToken({ ...idp.readOnlyClient, scope: 'read' });
     await inFreshBrowser('token-link', async (page, _watch, requests) => {
       await page.goto(`${archive.url}/viewer/viewer?StudyInstanceUIDs=${STUDY.studyInstanceUID}&token=${access_token}`);
-      await expect
-        .poll(async () => notUniform(await viewportScreenshot(page, TIMEOUT_MS)), { timeout: TIMEOUT_MS, interval: 500 })
-        .toBe(true);
+      await expectViewportPainted(page, TIMEOUT_MS);
       expect(requests.filter((r) => r.url().startsWith(idp.issuer))).toEqual([]);
       const sent = archiveRequests(requests);
       expect(sent.some((r) => r.url().includes('/frames/'))).toBe(true);

@@ -6,18 +6,10 @@
  * Encapsulated PDF shows through its BulkDataURI. No request fails, the archive answers no 4xx/5xx,
  * and the page throws no error. A failure keeps a screenshot under test-artifacts/.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureViewerDist } from '../../lib/viewer/dist';
-import {
-  keepScreenshot,
-  launchChromium,
-  notUniform,
-  OHIF_RETURNING_USER,
-  viewportScreenshot,
-  watchPage,
-  type PageWatch,
-} from '../support/browser';
+import { checkPage, expectPdfShown, expectViewportPainted, launchChromium, viewerPage, type PageWatch } from '../support/browser';
 import { stow, tempArchive } from '../support/http';
 import { encapsulatedPdfStudy, renderFixtureStudy, type ViewerStudy } from '../support/viewer-studies';
 
@@ -46,7 +38,6 @@ const PAINT_TIMEOUT_MS = 45_000;
 
 let archive: Awaited<ReturnType<typeof tempArchive>>;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let watch: PageWatch;
 
@@ -56,10 +47,7 @@ beforeAll(async () => {
   archive = await tempArchive({ storage: 'local', viewer: { dist }, env: { CORS_ALLOWED_ORIGINS: 'https://viewer.example.org' } });
   for (const study of STUDIES) expect((await stow(archive.url, study.files)).status, study.label).toBe(200);
   browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await context.addInitScript({ content: OHIF_RETURNING_USER });
-  page = await context.newPage();
-  watch = watchPage(page, archive.url);
+  ({ page, watch } = await viewerPage(browser, archive.url));
 }, 120_000);
 
 afterAll(async () => {
@@ -68,19 +56,7 @@ afterAll(async () => {
 });
 
 /** Runs a browser check, keeping a screenshot and the page's problems when it fails. */
-async function inBrowser(name: string, check: () => Promise<void>): Promise<void> {
-  watch.clear();
-  try {
-    await check();
-    // Late requests (thumbnails, prefetch) count too.
-    await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => undefined);
-    expect(watch.problems, name).toEqual([]);
-  } catch (error) {
-    const file = await keepScreenshot(page, `viewer-${name}`);
-    if (error instanceof Error) error.message += `\n(screenshot: ${file}; page problems: ${JSON.stringify(watch.problems)})`;
-    throw error;
-  }
-}
+const inBrowser = (name: string, check: () => Promise<void>) => checkPage(page, watch, `viewer-${name}`, check);
 
 describe('the OHIF Viewer at /viewer/, in Chromium', () => {
   it('lists the stored patients and filters them by Patient Name', async () => {
@@ -103,9 +79,7 @@ describe('the OHIF Viewer at /viewer/, in Chromium', () => {
     async (label, study) => {
       await inBrowser(label, async () => {
         await page.goto(`${archive.url}/viewer/viewer?StudyInstanceUIDs=${study.studyInstanceUID}`);
-        await expect
-          .poll(async () => notUniform(await viewportScreenshot(page, PAINT_TIMEOUT_MS)), { timeout: PAINT_TIMEOUT_MS, interval: 500 })
-          .toBe(true);
+        await expectViewportPainted(page, PAINT_TIMEOUT_MS);
         // The pixels came from the archive's frames resource (PS3.18 10.4.1.1.3).
         expect(watch.archiveResponses.some((r) => r.startsWith('200 GET') && r.includes('/frames/'))).toBe(true);
       });
@@ -116,14 +90,11 @@ describe('the OHIF Viewer at /viewer/, in Chromium', () => {
   it('shows the Encapsulated PDF in the PDF viewport, its document read through the BulkDataURI', async () => {
     await inBrowser('pdf', async () => {
       await page.goto(`${archive.url}/viewer/viewer?StudyInstanceUIDs=${PDF_STUDY.studyInstanceUID}`);
-      const pdf = page.locator('object[type="application/pdf"]');
-      await pdf.waitFor({ state: 'attached', timeout: PAINT_TIMEOUT_MS });
-      expect(await pdf.getAttribute('data')).toMatch(/^blob:/);
+      await expectPdfShown(page, PAINT_TIMEOUT_MS);
       const metadataAt = watch.archiveResponses.findIndex((r) => r.startsWith('200 GET') && r.endsWith('/metadata'));
       expect(metadataAt).toBeGreaterThanOrEqual(0);
       // The document is larger than BULKDATA_THRESHOLD: fetched from its BulkDataURI, not inline.
       expect(watch.archiveResponses.slice(metadataAt + 1).some((r) => r.startsWith('200 GET') && !r.includes('/metadata'))).toBe(true);
-      await expect.poll(async () => notUniform(await pdf.screenshot()), { timeout: PAINT_TIMEOUT_MS, interval: 500 }).toBe(true);
     });
   }, 90_000);
 });

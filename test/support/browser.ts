@@ -7,8 +7,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import sharp from 'sharp';
+import { expect } from 'vitest';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -115,6 +116,37 @@ export async function viewportScreenshot(page: Page, timeout: number): Promise<B
   }
 }
 
+/** Waits until the first viewport is painted (its canvas not one colour), failing after `timeout` ms. */
+export async function expectViewportPainted(page: Page, timeout: number): Promise<void> {
+  await expect.poll(async () => notUniform(await viewportScreenshot(page, timeout)), { timeout, interval: 500 }).toBe(true);
+}
+
+/** Waits until OHIF's PDF viewport shows a document: its <object> on a blob: URL, painted (not one colour). */
+export async function expectPdfShown(page: Page, timeout: number): Promise<void> {
+  const pdf = page.locator('object[type="application/pdf"]');
+  await pdf.waitFor({ state: 'attached', timeout });
+  expect(await pdf.getAttribute('data')).toMatch(/^blob:/);
+  await expect.poll(async () => notUniform(await pdf.screenshot()), { timeout, interval: 500 }).toBe(true);
+}
+
+/**
+ * Runs `check` on a watched page, waits for its late requests (thumbnails, prefetch), and fails when
+ * the page had a problem; a failure keeps a screenshot as test-artifacts/<name>.png and names the
+ * page's problems in its message.
+ */
+export async function checkPage(page: Page, watch: PageWatch, name: string, check: () => Promise<void>): Promise<void> {
+  watch.clear();
+  try {
+    await check();
+    await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => undefined);
+    expect(watch.problems, name).toEqual([]);
+  } catch (error) {
+    const file = await keepScreenshot(page, name);
+    if (error instanceof Error) error.message += `\n(screenshot: ${file}; page problems: ${JSON.stringify(watch.problems)})`;
+    throw error;
+  }
+}
+
 /**
  * What a returning user of the OHIF Viewer has dismissed (its onboarding tour, its investigational-use
  * banner), which would cover the viewport: an init script for a browser context. A frame without
@@ -123,3 +155,14 @@ export async function viewportScreenshot(page: Page, timeout: number): Promise<B
 export const OHIF_RETURNING_USER =
   'try { localStorage.setItem("shownTours", \'["basicViewerTour"]\'); ' +
   'sessionStorage.setItem("investigationalUseDialog", "hidden"); } catch {}';
+
+/**
+ * A page in a context of its own, as the viewer suites drive it: 1280 x 800, a returning user of OHIF,
+ * watched (watchPage) for the answers of `origin`.
+ */
+export async function viewerPage(browser: Browser, origin: string): Promise<{ context: BrowserContext; page: Page; watch: PageWatch }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.addInitScript({ content: OHIF_RETURNING_USER });
+  const page = await context.newPage();
+  return { context, page, watch: watchPage(page, origin) };
+}

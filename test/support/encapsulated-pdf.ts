@@ -13,8 +13,11 @@ export const PDF = Buffer.concat([
   Buffer.from('\n%%EOF\n'),
 ]);
 
-/** Part 10 bytes of an Encapsulated PDF holding `document` (default PDF), with the patient and study of `opts`. */
-export function encapsulatedPdf(opts: InstanceOptions = {}, document: Buffer = PDF): Uint8Array {
+/**
+ * Part 10 bytes of an Encapsulated PDF holding `document` (default PDF), with the patient and study of
+ * `opts`; an odd-length document is padded to an even length as written (PS3.5 7.1.1).
+ */
+export function encapsulatedPdf(opts: InstanceOptions = {}, document: Uint8Array = PDF): Uint8Array {
   return makeInstance({
     modality: 'DOC',
     ...opts,

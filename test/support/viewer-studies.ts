@@ -4,11 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { dataSet } from '../../lambdas/dicom/data-set';
 import { readPart10 } from '../../lambdas/dicom/part10';
-import { newPart10, writePart10 } from '../../lambdas/dicom/part10-write';
+import { writePart10 } from '../../lambdas/dicom/part10-write';
 import { Tag } from '../../lambdas/dicom/tags';
-import { SopClass, TransferSyntax, newUid } from '../../lambdas/dicom/uid';
+import { newUid } from '../../lambdas/dicom/uid';
+import { encapsulatedPdf } from './encapsulated-pdf';
 import { FIXTURES_DIR } from './fixtures';
 
 export interface ViewerStudy {
@@ -67,42 +67,27 @@ export function onePagePdf(text: string, padding = 0): Uint8Array {
   return new Uint8Array(Buffer.from(out, 'latin1'));
 }
 
-/** An Encapsulated PDF Storage instance (PS3.3 A.45.1) holding a one-page PDF. */
+/**
+ * An Encapsulated PDF Storage instance (PS3.3 A.45.1, test/support/encapsulated-pdf.ts) of a study of
+ * its own, holding a one-page PDF that a PDF viewer paints.
+ */
 export function encapsulatedPdfStudy(label = 'PDF'): ViewerStudy {
   const studyInstanceUID = newUid();
   const patientName = `Viewer^${label}`;
   // Larger than BULKDATA_THRESHOLD's default (1,024 bytes): the metadata gives a BulkDataURI for it.
-  let pdf = onePagePdf('Second opinion', 4096);
-  // OB values have an even length (PS3.5 7.1.1): a PDF may end with one padding byte.
-  if (pdf.length % 2) pdf = new Uint8Array([...pdf, 0x0a]);
-  const dict = dataSet({
-    SpecificCharacterSet: 'ISO_IR 192',
-    SOPClassUID: SopClass.EncapsulatedPDFStorage,
-    SOPInstanceUID: newUid(),
-    StudyDate: '20240115',
-    StudyTime: '101500',
-    AccessionNumber: 'ACCPDF',
-    Modality: 'DOC',
-    ConversionType: 'WSD',
-    ReferringPhysicianName: 'Referring^Doctor',
-    StudyDescription: label,
-    SeriesDescription: 'Report',
-    PatientName: patientName,
-    PatientID: `VIEWER-${label.toUpperCase()}`,
-    PatientBirthDate: '19700101',
-    PatientSex: 'O',
-    StudyInstanceUID: studyInstanceUID,
-    SeriesInstanceUID: newUid(),
-    StudyID: 'PDF1',
-    SeriesNumber: 1,
-    InstanceNumber: 1,
-    ContentDate: '20240115',
-    ContentTime: '101500',
-    AcquisitionDateTime: '20240115101500',
-    BurnedInAnnotation: 'YES',
-    DocumentTitle: 'Report',
-    MIMETypeOfEncapsulatedDocument: 'application/pdf',
-  });
-  dict['00420011'] = { vr: 'OB', Value: [pdf.buffer as ArrayBuffer] };
-  return { label, patientName, studyInstanceUID, files: [newPart10(dict, TransferSyntax.ExplicitVRLittleEndian)], pdf: true };
+  const document = onePagePdf('Second opinion', 4096);
+  const file = encapsulatedPdf(
+    {
+      studyInstanceUID,
+      patientName,
+      patientID: `VIEWER-${label.toUpperCase()}`,
+      studyDescription: label,
+      seriesDescription: 'Report',
+      accessionNumber: 'ACCPDF',
+      studyID: 'PDF1',
+      extra: { ConversionType: 'WSD', BurnedInAnnotation: 'YES', DocumentTitle: 'Report' },
+    },
+    document,
+  );
+  return { label, patientName, studyInstanceUID, files: [file], pdf: true };
 }

@@ -7,9 +7,9 @@ import { PIXEL_DATA_TAGS, Tag } from '../tags';
 import { frameCountOf } from '../frames/frame-numbers';
 import { renderColor, renderPalette } from './color';
 import { decodeFrame } from './decode';
-import { frameBytes, readRenderSource } from './frame-bytes';
+import { frameBytes, readRenderSource, type RenderSource } from './frame-bytes';
 import { renderGrayscale } from './grayscale';
-import { imagePixelOf, reducedSize, reductionToFit } from './image';
+import { imagePixelOf, reducedSize, reductionToFit, type ImagePixel } from './image';
 import { grayscaleTransforms, type VoiLutFunction } from './luts';
 import { RenderError } from './render-error';
 
@@ -53,14 +53,40 @@ export function numberOfFrames(part10: Uint8Array): number {
 
 /** Frame `frameNumber` (1-based) of a Part 10 file, through the PS3.3 C.11 / PS3.4 N.2 pipeline. */
 export async function renderFrame(part10: Uint8Array, frameNumber: number, options: RenderOptions = {}): Promise<RenderedFrame> {
+  return frameRenderer(part10)(frameNumber, options);
+}
+
+/**
+ * The frames of one Part 10 file, read once: each call renders one frame as renderFrame does, so the
+ * frames of a multi-frame answer (an animated GIF, a frame list) do not parse the file again each.
+ * RenderError('corrupt' / 'not-an-image') when the file cannot be read as an image.
+ */
+export function frameRenderer(part10: Uint8Array): (frameNumber: number, options?: RenderOptions) => Promise<RenderedFrame> {
   const source = readRenderSource(part10);
   const { instance } = source;
   const tag = pixelDataTag(instance);
   const count = frameCountOf(instance.dict[Tag.NumberOfFrames]?.Value?.[0]);
+  const full = imagePixelOf(instance.dict, FLOAT_BITS[tag] ?? 0);
+  return (frameNumber, options = {}) => renderOne(source, tag, count, full, frameNumber, options);
+}
+
+async function renderOne(
+  source: RenderSource,
+  tag: string,
+  count: number,
+  full: ImagePixel,
+  frameNumber: number,
+  options: RenderOptions,
+): Promise<RenderedFrame> {
+  const { instance } = source;
   if (!Number.isInteger(frameNumber) || frameNumber < 1 || frameNumber > count)
     throw new RenderError('frame-out-of-range', `frame ${frameNumber} of an instance of ${count} frames`);
-  const full = imagePixelOf(instance.dict, FLOAT_BITS[tag] ?? 0);
-  const decoded = await decodeFrame(instance.transferSyntaxUID, await frameBytes(source, tag, full, frameNumber), full, reductionToFit(full, options.fitInside));
+  const decoded = await decodeFrame(
+    instance.transferSyntaxUID,
+    await frameBytes(source, tag, full, frameNumber),
+    full,
+    reductionToFit(full, options.fitInside),
+  );
   // What the decoder answered: the image itself, or a lower resolution level of it.
   const image = decoded.reduction ? { ...full, ...reducedSize(full, decoded.reduction) } : full;
   const pixels = image.rows * image.columns;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dataSet } from '../../../../lambdas/dicom/data-set';
 import { newPart10 } from '../../../../lambdas/dicom/part10-write';
-import { numberOfFrames, renderFrame, RenderError } from '../../../../lambdas/dicom/render/index';
+import { frameRenderer, numberOfFrames, renderFrame, RenderError } from '../../../../lambdas/dicom/render/index';
 import { SopClass, TransferSyntax } from '../../../../lambdas/dicom/uid';
 
 const fixture = (path: string) => readFileSync(join(import.meta.dirname, '../../../fixtures', path));
@@ -112,6 +112,15 @@ describe('renderFrame', () => {
   it('answers unsupported-transfer-syntax for video and other syntaxes without a decoder', async () => {
     const mpeg = image({}, { vr: 'OB', Value: [Uint8Array.of(0, 0, 1, 0xb3).buffer] }, TransferSyntax.MPEG2MPML);
     expect(await reasonOf(renderFrame(mpeg, 1))).toBe('unsupported-transfer-syntax');
+  });
+});
+
+describe('frameRenderer', () => {
+  it('renders every frame of a file read once as renderFrame renders each', async () => {
+    const part10 = fixture('render/enhanced-ct.dcm');
+    const render = frameRenderer(part10);
+    for (const frame of [1, 2]) expect(await render(frame, {})).toEqual(await renderFrame(part10, frame));
+    await expect(render(99)).rejects.toMatchObject({ reason: 'frame-out-of-range' });
   });
 });
 

@@ -211,6 +211,89 @@ describe('the viewer site', () => {
     expect((await get('/', {}, behind)).headers.Location).toBe('/archive/viewer/');
   });
 
+  describe('behind a trusted proxy adding a prefix, without PUBLIC_BASE_URL', () => {
+    const behind = () => viewerSite({ dist, config: config({ TRUSTED_PROXIES: '127.0.0.1,::1' }) });
+    /** A request from `peer` that forwarded the prefix `/pacs` (and the client's Host), as nginx does. */
+    const proxied = (peer: string, headers: Record<string, string> = {}) =>
+      ({
+        method: 'GET',
+        headers: {
+          host: '127.0.0.1:8080',
+          'x-forwarded-host': 'pacs.example.org',
+          'x-forwarded-proto': 'https',
+          'x-forwarded-prefix': '/pacs',
+          ...headers,
+        },
+        socket: { remoteAddress: peer },
+      }) as unknown as http.IncomingMessage;
+    const at = async (on: ViewerSite, pathname: string, req: http.IncomingMessage) => {
+      const result = await on.answer(pathname, req);
+      return { ...result, text: await bodyOf(result) };
+    };
+    const varies = 'Forwarded, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix';
+
+    it("serves the viewer under the forwarded prefix, its DICOMweb roots on the page's origin and the prefix", async () => {
+      const on = behind();
+      const page = await at(on, '/viewer/', proxied('::ffff:127.0.0.1'));
+      expect(page.text).toContain('window.PUBLIC_URL="/pacs/viewer/"');
+      expect(page.text).toContain(`src="/pacs/viewer/${BUNDLE}"`);
+      expect(page.headers.Vary).toBe(varies);
+      const bundle = await at(on, `/viewer/${BUNDLE}`, proxied('127.0.0.1'));
+      expect(bundle.text).toContain('__webpack_require__.p = "/pacs/viewer/";');
+      expect(bundle.headers.Vary).toBe(`Accept-Encoding, ${varies}`);
+      const script = await at(on, '/viewer/app-config.js', proxied('127.0.0.1'));
+      expect(script.text).toContain('"routerBasename": "/pacs/viewer"');
+      expect(script.text).toContain('var SERVICE_ROOT = window.location.origin + "/pacs";');
+      expect(script.headers.Vary).toBe(varies);
+      expect((await at(on, '/', proxied('127.0.0.1', { accept: 'text/html' }))).headers.Location).toBe('/pacs/viewer/');
+      // Files the prefix does not change are the same for every base.
+      expect((await at(on, '/viewer/0ddf166f7a343eda.wasm', proxied('127.0.0.1'))).headers.Vary).toBeUndefined();
+    });
+
+    it('keeps each base apart: another prefix, or none, gets its own page and ETag', async () => {
+      const on = behind();
+      const pacs = await at(on, '/viewer/', proxied('127.0.0.1'));
+      const other = await at(on, '/viewer/', proxied('127.0.0.1', { 'x-forwarded-prefix': '/other/' }));
+      const direct = await at(on, '/viewer/', {
+        method: 'GET',
+        headers: {},
+        socket: { remoteAddress: '127.0.0.1' },
+      } as unknown as http.IncomingMessage);
+      expect(other.text).toContain('window.PUBLIC_URL="/other/viewer/"');
+      expect(direct.text).toContain('window.PUBLIC_URL="/viewer/"');
+      expect(new Set([pacs.headers.ETag, other.headers.ETag, direct.headers.ETag]).size).toBe(3);
+      // Past the bases kept at once, a base is made again, the same.
+      for (const prefix of ['/a', '/b', '/c', '/d', '/e']) await at(on, '/viewer/', proxied('127.0.0.1', { 'x-forwarded-prefix': prefix }));
+      expect((await at(on, '/viewer/', proxied('127.0.0.1'))).headers.ETag).toBe(pacs.headers.ETag);
+      const held = await at(on, '/viewer/', proxied('127.0.0.1', { 'if-none-match': pacs.headers.ETag! }));
+      expect(held.statusCode).toBe(304);
+      expect(
+        (await at(on, '/viewer/', proxied('127.0.0.1', { 'x-forwarded-prefix': '/other', 'if-none-match': pacs.headers.ETag! })))
+          .statusCode,
+      ).toBe(200);
+    });
+
+    it("ignores an untrusted peer's forwarded headers, and a prefix that is not a path", async () => {
+      const on = behind();
+      expect((await at(on, '/viewer/', proxied('10.0.0.9'))).text).toContain('window.PUBLIC_URL="/viewer/"');
+      const script = await at(on, '/viewer/app-config.js', proxied('10.0.0.9'));
+      expect(script.text).toContain('var SERVICE_ROOT = window.location.origin + "";');
+      const injected = await at(on, '/viewer/', proxied('127.0.0.1', { 'x-forwarded-prefix': '/"><script>x</script>' }));
+      expect(injected.text).toContain('window.PUBLIC_URL="/viewer/"');
+    });
+
+    it('varies on nothing forwarded when PUBLIC_BASE_URL decides, or no proxy is trusted', async () => {
+      const fixed = viewerSite({
+        dist,
+        config: config({ TRUSTED_PROXIES: '127.0.0.1', PUBLIC_BASE_URL: 'https://pacs.example.org/archive' }),
+      });
+      const page = await at(fixed, '/viewer/', proxied('127.0.0.1'));
+      expect(page.text).toContain('window.PUBLIC_URL="/archive/viewer/"');
+      expect(page.headers.Vary).toBeUndefined();
+      expect((await at(site, '/viewer/', proxied('127.0.0.1'))).headers.Vary).toBeUndefined();
+    });
+  });
+
   it("lets the page reach the login's issuer and the endpoints its discovery document names", async () => {
     let available = false;
     const server = http.createServer((req, res) => {
