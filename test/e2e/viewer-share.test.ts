@@ -7,15 +7,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureViewerDist } from '../../lib/viewer/dist';
-import {
-  keepScreenshot,
-  launchChromium,
-  notUniform,
-  OHIF_RETURNING_USER,
-  viewportScreenshot,
-  watchPage,
-  type PageWatch,
-} from '../support/browser';
+import { checkPage, expectViewportPainted, keepScreenshot, launchChromium, viewerPage, type PageWatch } from '../support/browser';
 import { DICOM_JSON, stowBody, tempArchive } from '../support/http';
 import { renderFixtureStudy } from '../support/viewer-studies';
 
@@ -57,18 +49,11 @@ async function share(study: string): Promise<{ id: string; token: string; link: 
   return (await r.json()) as { id: string; token: string; link: string };
 }
 
-/** A fresh browser context (no session), its page watched; a screenshot kept if `check` fails. */
-async function inFreshBrowser(name: string, check: (page: Page, watch: PageWatch) => Promise<void>): Promise<void> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await context.addInitScript({ content: OHIF_RETURNING_USER });
-  const page = await context.newPage();
-  const watch = watchPage(page, archive.url);
+/** `check` on a page of a fresh browser context (no session); the context closed afterwards. */
+async function inFreshBrowser(check: (page: Page, watch: PageWatch) => Promise<void>): Promise<void> {
+  const { context, page, watch } = await viewerPage(browser, archive.url);
   try {
     await check(page, watch);
-  } catch (error) {
-    const file = await keepScreenshot(page, `viewer-share-${name}`);
-    if (error instanceof Error) error.message += `\n(screenshot: ${file}; page problems: ${JSON.stringify(watch.problems)})`;
-    throw error;
   } finally {
     await context.close();
   }
@@ -78,21 +63,19 @@ describe('a share link in the viewer', () => {
   it('opens its study with no login, painted, every request with its token and none refused', async () => {
     const { token, link } = await share(SHARED.studyInstanceUID);
     expect(link).toBe(`${archive.url}/viewer/viewer?StudyInstanceUIDs=${SHARED.studyInstanceUID}&token=${token}`);
-    await inFreshBrowser('open', async (page, watch) => {
+    await inFreshBrowser(async (page, watch) => {
       const sent: { url: string; authorization?: string }[] = [];
       page.on('request', (r) => {
         const { pathname } = new URL(r.url());
         if (r.url().startsWith(archive.url) && !pathname.startsWith('/viewer'))
           sent.push({ url: r.url(), authorization: r.headers().authorization });
       });
-      await page.goto(link);
-      await expect
-        .poll(async () => notUniform(await viewportScreenshot(page, TIMEOUT_MS)), { timeout: TIMEOUT_MS, interval: 500 })
-        .toBe(true);
-      await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => undefined);
+      await checkPage(page, watch, 'viewer-share-open', async () => {
+        await page.goto(link);
+        await expectViewportPainted(page, TIMEOUT_MS);
+      });
       expect(sent.some((r) => r.url.includes('/frames/'))).toBe(true);
       for (const r of sent) expect(r.authorization, r.url).toBe(`Bearer ${token}`);
-      expect(watch.problems).toEqual([]);
       expect(page.url()).not.toContain('token=');
       // The token, from the reader's page, reads no other study.
       const other = await page.evaluate(
@@ -110,11 +93,17 @@ describe('a share link in the viewer', () => {
       headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
     });
     expect(revoked.status).toBe(204);
-    await inFreshBrowser('revoked', async (page, watch) => {
-      const refused = page.waitForResponse((r) => r.url().startsWith(archive.url) && r.status() === 401, { timeout: TIMEOUT_MS });
-      await page.goto(link);
-      await refused;
-      expect(watch.archiveResponses.filter((r) => r.startsWith('2'))).toEqual([]);
+    await inFreshBrowser(async (page, watch) => {
+      try {
+        const refused = page.waitForResponse((r) => r.url().startsWith(archive.url) && r.status() === 401, { timeout: TIMEOUT_MS });
+        await page.goto(link);
+        await refused;
+        expect(watch.archiveResponses.filter((r) => r.startsWith('2'))).toEqual([]);
+      } catch (error) {
+        const file = await keepScreenshot(page, 'viewer-share-revoked');
+        if (error instanceof Error) error.message += `\n(screenshot: ${file})`;
+        throw error;
+      }
     });
   }, 120_000);
 });
