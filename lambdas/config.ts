@@ -6,6 +6,7 @@
 import { isAbsolute } from 'node:path';
 import { parseAllowedOrigins } from './http/cors';
 import { parseTrustedProxies } from './http/trusted-proxies';
+import { LIFETIME_GRAMMAR, parseLifetime } from './auth/share-tokens';
 
 /**
  * Where the ports keep their data (docs/architecture.md, "Two runtimes, one code"): 'aws' the S3 and
@@ -87,6 +88,8 @@ export interface Config {
   readonly viewerOidcScope?: string;
   /** DynamoDB table of API key clients (AUTH=api-keys). */
   readonly clientsTableName?: string;
+  /** SHARE_MAX_EXPIRY: the longest lifetime of a share link, in seconds (30 days by default). */
+  readonly shareMaxExpirySeconds: number;
   /**
    * Embedded gateway: most requests handled at once; beyond it 503 with Retry-After (what Lambda's
    * concurrency limit and API Gateway throttling answer in AWS).
@@ -239,6 +242,14 @@ export const LAMBDA_MAX_STREAMED_RESPONSE_BYTES = 200 * 1024 * 1024;
  */
 export const DEFAULT_SEND_MAX_BATCH_BYTES = LAMBDA_MAX_REQUEST_BYTES;
 
+/** A lifetime such as `30d` (lambdas/auth/share-tokens.ts), in seconds. */
+function lifetime(env: NodeJS.ProcessEnv, name: string, fallback: string): number {
+  const text = optional(env, name) ?? fallback;
+  const seconds = parseLifetime(text);
+  if (seconds === undefined) throw new ConfigError(`${name}: "${text.slice(0, 40)}" is not a lifetime; ${LIFETIME_GRAMMAR}`);
+  return seconds;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     ...storage(env),
@@ -268,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     viewerOidcClientId: optional(env, 'VIEWER_OIDC_CLIENT_ID'),
     viewerOidcScope: optional(env, 'VIEWER_OIDC_SCOPE'),
     clientsTableName: optional(env, 'CLIENTS_TABLE_NAME'),
+    shareMaxExpirySeconds: lifetime(env, 'SHARE_MAX_EXPIRY', '30d'),
     maxInFlightRequests: int(env, 'MAX_IN_FLIGHT_REQUESTS', 64),
     storeWorkers: countOrUnset(env, 'STORE_WORKERS', 64),
     renderWorkers: countOrUnset(env, 'RENDER_WORKERS', 64),

@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { SEND_WAIT_MS_MAX } from '../lambdas/config';
 import { parseAllowedOrigins } from '../lambdas/http/cors';
 import { parseTrustedProxies } from '../lambdas/http/trusted-proxies';
+import { LIFETIME_GRAMMAR, parseLifetime } from '../lambdas/auth/share-tokens';
 import type { Node } from 'constructs';
 import { Construct } from 'constructs';
 import { ArchiveAlarms } from './constructs/alarms';
@@ -36,6 +37,8 @@ export interface ArchiveSettings {
    * lambdas/config.ts); `*` behind a CloudFront distribution that overwrites them. None by default.
    */
   readonly trustedProxies?: readonly string[];
+  /** Context `shareMaxExpiry`: the longest lifetime of a share link (SHARE_MAX_EXPIRY); 30d by default. */
+  readonly shareMaxExpiry?: string;
   /** Context `allowUnauthenticated`: must be 'true' for auth 'none'. */
   readonly allowUnauthenticated: boolean;
   /** Context `waf`: 'false' leaves out the WAFv2 web ACL. */
@@ -98,6 +101,7 @@ export function settingsFromContext(node: Node): ArchiveSettings {
     oidc: oidcSettingsFromContext(node),
     corsAllowedOrigins: corsOriginsFromContext(node.tryGetContext('corsAllowedOrigins')),
     trustedProxies: trustedProxiesFromContext(node.tryGetContext('trustedProxies')),
+    shareMaxExpiry: lifetimeFromContext('shareMaxExpiry', node.tryGetContext('shareMaxExpiry')),
     allowUnauthenticated: flag('allowUnauthenticated', false),
     waf: flag('waf', true),
     retainData: flag('retainData', true),
@@ -142,6 +146,13 @@ function trustedProxiesFromContext(value: unknown): readonly string[] {
   } catch {
     throw new ArchiveContextError('trustedProxies', value, "comma-separated IPv4/IPv6 addresses and CIDR blocks, or '*'");
   }
+}
+
+/** A lifetime such as `30d` (lambdas/auth/share-tokens.ts), or absent. */
+function lifetimeFromContext(name: string, value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'string' && parseLifetime(value) !== undefined) return value;
+  throw new ArchiveContextError(name, value, LIFETIME_GRAMMAR);
 }
 
 /** Context `alarmEmail`: one e-mail address, or absent. */
@@ -241,6 +252,7 @@ export class ArchiveStack extends Stack {
     const environment = {
       ...(settings.indexShards ? { INDEX_SHARDS: String(settings.indexShards) } : {}),
       ...(settings.trustedProxies?.length ? { TRUSTED_PROXIES: settings.trustedProxies.join(',') } : {}),
+      ...(settings.shareMaxExpiry ? { SHARE_MAX_EXPIRY: settings.shareMaxExpiry } : {}),
     };
     this.send = new SendWorkflow(this, 'Send', {
       storage: this.storage,

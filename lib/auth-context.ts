@@ -132,7 +132,7 @@ function browserScopes(value: unknown): readonly Scope[] {
   } catch {
     // answered below
   }
-  throw new ArchiveContextError('oauthBrowserScopes', value, 'archive scopes, comma-separated: read, write, delete, send, admin');
+  throw new ArchiveContextError('oauthBrowserScopes', value, 'archive scopes, comma-separated: read, write, delete, send, share, admin');
 }
 
 function present(value: unknown): boolean {

@@ -1,28 +1,34 @@
 /**
  * Who a request speaks for, from its Authorization header, by the mechanisms of AUTH
  * (docs/security.md): the static AUTH_TOKEN ('token', every scope), per-client API keys ('api-keys',
- * the ClientStore), OAuth 2.0 access tokens of an OIDC issuer ('oidc'). The same code runs in the API
- * Gateway authorizer and, where there is none (embedded runtime, preflight-free OPTIONS), in every
+ * the ClientStore), OAuth 2.0 access tokens of an OIDC issuer ('oidc'); and, whatever AUTH names, the
+ * tokens of share links ('share', the ShareLinkStore: read of one study). The same code runs in the
+ * API Gateway authorizer and, where there is none (embedded runtime, preflight-free OPTIONS), in every
  * function. Then `authorize` checks the scope a route needs.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AuthMechanism, Config } from '../config';
 import { ForbiddenError } from '../dicomweb/errors';
-import type { ClientStore } from '../storage/ports';
+import type { ClientStore, ShareLinkStore } from '../storage/ports';
 import { looksLikeApiKey, parseApiKey, secretMatches } from './api-keys';
 import { parseAuthorization, REALM, unauthorized, type Credential } from './credentials';
 import { oidcVerifier } from './oidc-verifier';
 import { SCOPES, SCOPE_DESCRIPTIONS, type Scope } from './scopes';
+import { ShareUseRecorder } from './share-uses';
+import { looksLikeShareToken, parseShareToken } from './share-tokens';
 
-export type CredentialMechanism = Exclude<AuthMechanism, 'none' | 'iam'>;
+/** A mechanism AUTH names, or a share link's token (accepted whatever AUTH names, but none or iam). */
+export type CredentialMechanism = Exclude<AuthMechanism, 'none' | 'iam'> | 'share';
 
 export interface Principal {
   readonly mechanism: CredentialMechanism;
-  /** The token's `sub` (or `client_id`), the API key's id, or "static-token"; never the credential itself. */
+  /** The token's `sub` (or `client_id`), the API key's or share link's id, or "static-token"; never the credential itself. */
   readonly principal: string;
   readonly scopes: readonly Scope[];
   /** Epoch seconds after which the result must not be trusted. */
   readonly expiresAt: number;
+  /** A share link's principal: the one study it may read (lambdas/http/share-scope.ts). */
+  readonly study?: string;
 }
 
 export interface Authenticator {
@@ -32,6 +38,8 @@ export interface Authenticator {
 
 export interface AuthenticatorOptions {
   readonly clientStore?: ClientStore;
+  /** Share links; without them a share token is refused (401). */
+  readonly shareLinkStore?: ShareLinkStore;
   /** Epoch milliseconds; Date.now by default. */
   readonly now?: () => number;
   /** Most cached results kept (oldest dropped first); 1000 by default. */
@@ -61,17 +69,27 @@ const liveCaches = new Set<WeakRef<{ forget(match: (p: Principal) => boolean): v
  * function's) stops within CACHE_SECONDS.
  */
 export function forgetApiKeyClient(clientId: string): void {
+  forgetPrincipal('api-keys', clientId);
+}
+
+/** Drops every cached verification of this share link in this process, as forgetApiKeyClient. */
+export function forgetShareLink(shareId: string): void {
+  forgetPrincipal('share', shareId);
+}
+
+function forgetPrincipal(mechanism: CredentialMechanism, principal: string): void {
   for (const ref of liveCaches) {
     const cache = ref.deref();
-    if (cache) cache.forget((p) => p.mechanism === 'api-keys' && p.principal === clientId);
+    if (cache) cache.forget((p) => p.mechanism === mechanism && p.principal === principal);
     else liveCaches.delete(ref);
   }
 }
 
 export function createAuthenticator(config: Config, opts: AuthenticatorOptions = {}): Authenticator {
-  const now = opts.now ?? Date.now;
+  // Read at each call (not Date.now kept), so a clock set by a test reaches an archive already running.
+  const now = opts.now ?? (() => Date.now());
   const nowSeconds = () => Math.floor(now() / 1000);
-  const enabled = (m: CredentialMechanism) => config.auth.includes(m);
+  const enabled = (m: AuthMechanism) => config.auth.includes(m);
   const oidc = enabled('oidc')
     ? oidcVerifier({
         issuer: config.oidcIssuer!,
@@ -82,6 +100,26 @@ export function createAuthenticator(config: Config, opts: AuthenticatorOptions =
     : undefined;
   const cache = boundedCache<Principal>(opts.cacheSize ?? 1000);
   liveCaches.add(new WeakRef(cache));
+  const shareUses = opts.shareLinkStore && new ShareUseRecorder(opts.shareLinkStore, now);
+
+  async function shareLink(token: string): Promise<Principal> {
+    const parsed = parseShareToken(token);
+    if (!parsed) throw unauthorized('the share token is malformed (dws_<id>_<secret>)', 'invalid_token');
+    if (!opts.shareLinkStore) throw unauthorized('this archive does not accept share links', 'invalid_token');
+    const link = await opts.shareLinkStore.get(parsed.id);
+    if (!link || !secretMatches(parsed.secret, link.secretHash)) throw unauthorized('the share link is not valid', 'invalid_token');
+    if (link.revokedAt) throw unauthorized('the share link has been revoked', 'invalid_token');
+    const expiresAt = Math.floor(Date.parse(link.expiresAt) / 1000);
+    if (!(expiresAt > nowSeconds())) throw unauthorized('the share link has expired', 'invalid_token');
+    // Read of one study (lambdas/http/share-scope.ts); trusted downstream no longer than a key.
+    return {
+      mechanism: 'share',
+      principal: link.id,
+      scopes: ['read'],
+      study: link.studyInstanceUID,
+      expiresAt: Math.min(expiresAt, nowSeconds() + NON_EXPIRING_SECONDS),
+    };
+  }
 
   async function apiKey(key: string, user: string | undefined): Promise<Principal> {
     if (!enabled('api-keys')) throw unauthorized('this archive does not accept API keys', 'invalid_token');
@@ -103,7 +141,8 @@ export function createAuthenticator(config: Config, opts: AuthenticatorOptions =
       throw unauthorized('HTTP Basic is accepted only with an API key as the password', 'invalid_token');
     }
     const { token } = credential;
-    // A key never reaches the JWT verifier (nor the static token compare).
+    // A key or share token never reaches the JWT verifier (nor the static token compare).
+    if (looksLikeShareToken(token)) return shareLink(token);
     if (looksLikeApiKey(token)) return apiKey(token, undefined);
     if (enabled('token') && config.authToken && constantTimeEqual(token, config.authToken)) {
       return { mechanism: 'token', principal: 'static-token', scopes: [...SCOPES], expiresAt: nowSeconds() + NON_EXPIRING_SECONDS };
@@ -121,10 +160,14 @@ export function createAuthenticator(config: Config, opts: AuthenticatorOptions =
       const key = createHash('sha256').update(authorization!).digest('hex');
       const t = nowSeconds();
       const cached = cache.get(key);
-      if (cached && cached.until > t) return cached.value;
-      const principal = await check(credential);
-      if (principal.expiresAt <= t) throw unauthorized('the credential has expired', 'invalid_token');
-      cache.set(key, principal, Math.min(principal.expiresAt, t + CACHE_SECONDS));
+      let principal: Principal;
+      if (cached && cached.until > t) principal = cached.value;
+      else {
+        principal = await check(credential);
+        if (principal.expiresAt <= t) throw unauthorized('the credential has expired', 'invalid_token');
+        cache.set(key, principal, Math.min(principal.expiresAt, t + CACHE_SECONDS));
+      }
+      if (principal.mechanism === 'share') await shareUses?.note(principal.principal);
       return principal;
     },
   };

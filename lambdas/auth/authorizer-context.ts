@@ -1,7 +1,7 @@
 /**
  * The context our API Gateway REQUEST authorizer returns with Allow (lambdas/handlers/authorizer.ts)
  * and every function then finds in event.requestContext.authorizer: who, by which mechanism, which
- * scopes, until when. API Gateway passes context values as strings, numbers or booleans (Lambda
+ * scopes, until when, and for a share link its one study. API Gateway passes context values as strings, numbers or booleans (Lambda
  * authorizer output, "context"); only API Gateway can fill requestContext, so a function trusts it.
  */
 import { SCOPES, type Scope } from './scopes';
@@ -15,9 +15,11 @@ export interface AuthorizerContext {
   readonly scopes: string;
   /** Epoch seconds. */
   readonly expiresAt: number;
+  /** A share link's study (Principal.study); absent for every other mechanism. */
+  readonly study?: string;
 }
 
-const MECHANISMS: readonly CredentialMechanism[] = ['token', 'api-keys', 'oidc'];
+const MECHANISMS: readonly CredentialMechanism[] = ['token', 'api-keys', 'oidc', 'share'];
 
 export function toAuthorizerContext(principal: Principal): AuthorizerContext {
   return {
@@ -25,6 +27,7 @@ export function toAuthorizerContext(principal: Principal): AuthorizerContext {
     principal: principal.principal,
     scopes: principal.scopes.join(' '),
     expiresAt: principal.expiresAt,
+    ...(principal.study !== undefined && { study: principal.study }),
   };
 }
 
@@ -41,11 +44,14 @@ export function fromAuthorizerContext(context: unknown, nowMillis = Date.now()):
   const mechanism = MECHANISMS.find((m) => m === c.mechanism);
   const expiresAt = typeof c.expiresAt === 'number' ? c.expiresAt : typeof c.expiresAt === 'string' ? Number(c.expiresAt) : NaN;
   if (!mechanism || typeof c.scopes !== 'string' || typeof c.principal !== 'string' || !Number.isFinite(expiresAt)) return undefined;
+  // A share link's principal without its study is no principal: the credential is checked again.
+  const study = typeof c.study === 'string' && c.study ? c.study : undefined;
+  if (mechanism === 'share' && !study) return undefined;
   if (expiresAt * 1000 <= nowMillis) {
     if (mechanism === 'oidc') throw unauthorized('the credential has expired', 'invalid_token');
     return undefined;
   }
   const names = c.scopes.split(' ');
   const scopes: Scope[] = SCOPES.filter((s) => names.includes(s));
-  return { mechanism, principal: c.principal, scopes, expiresAt };
+  return { mechanism, principal: c.principal, scopes, expiresAt, ...(mechanism === 'share' && { study }) };
 }

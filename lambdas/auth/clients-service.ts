@@ -3,22 +3,19 @@
  * (its key is answered once, only the hash of its secret is stored), list them without their hashes,
  * revoke one. JSON in and out (application/json, RFC 8259); bad input gets 400 with a Status Report.
  */
-import { parseMediaType } from '../dicom/multipart';
-import { mediaRangeMatches, parseAccept } from '../dicomweb/accept';
-import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../dicomweb/errors';
-import { MediaType, wholeBody, type DicomwebResponse, type RequestBody } from '../dicomweb/messages';
+import { BadRequestError, NotFoundError } from '../dicomweb/errors';
+import type { DicomwebResponse } from '../dicomweb/messages';
 import { AlreadyExistsError } from '../storage/errors';
 import type { ApiClient, ClientStore } from '../storage/ports';
-import { hashSecret, newApiKey, type ApiKey } from './api-keys';
+import { json, MAX_ADMIN_REQUEST_BYTES, negotiateJson, readJsonObject, type AdminRequest } from './admin-json';
+import { CREDENTIAL_ID_PATTERN, hashSecret, newApiKey, type ApiKey } from './api-keys';
 import { forgetApiKeyClient } from './authenticate';
 import { parseScopes } from './scopes';
 
 /** A client's name: what the operator calls it, and the user name of HTTP Basic (RFC 7617 forbids ':'). */
 export const CLIENT_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 /** An add request is a small JSON object; anything larger is not one. */
-export const MAX_ADD_REQUEST_BYTES = 16 * 1024;
-/** The id part of a key (lambdas/auth/api-keys.ts). */
-const CLIENT_ID_PATTERN = /^[a-z0-9]{12}$/;
+export const MAX_ADD_REQUEST_BYTES = MAX_ADMIN_REQUEST_BYTES;
 /** Ids drawn again when a new one is taken (36^12 ids: a second collision is not expected). */
 const MAX_ID_ATTEMPTS = 3;
 
@@ -27,11 +24,7 @@ export type ClientView = Omit<ApiClient, 'secretHash'>;
 /** The answer to an add: the client and, this once, its key. */
 export type AddedClient = ClientView & { readonly key: string };
 
-export interface AddClientRequest {
-  readonly contentType: string | undefined;
-  readonly accept: string | undefined;
-  readonly body: RequestBody;
-}
+export type AddClientRequest = AdminRequest;
 
 export interface ClientsServiceOptions {
   readonly now?: () => Date;
@@ -53,7 +46,7 @@ export class ClientsService {
   /** 201 with the client and its key; the key is not kept and cannot be shown again. */
   async add(req: AddClientRequest): Promise<DicomwebResponse> {
     negotiateJson(req.accept);
-    const { name, scopes } = parseAddRequest(req.contentType, await readBody(req.body));
+    const { name, scopes } = await parseAddRequest(req);
     const createdAt = this.now().toISOString();
     for (let attempt = 1; ; attempt++) {
       const key = this.newKey();
@@ -78,7 +71,7 @@ export class ClientsService {
 
   /** 204 once revoked (again: the first time stands); 404 for no such client. */
   async revoke(clientId: string): Promise<DicomwebResponse> {
-    const known = CLIENT_ID_PATTERN.test(clientId) && (await this.store.revoke(clientId, this.now().toISOString()));
+    const known = CREDENTIAL_ID_PATTERN.test(clientId) && (await this.store.revoke(clientId, this.now().toISOString()));
     if (!known)
       throw new NotFoundError('there is no API key client with this id', [{ target: 'clientId', message: clientId.slice(0, 64) }]);
     forgetApiKeyClient(clientId);
@@ -91,46 +84,10 @@ function view(client: ApiClient): ClientView {
   return rest;
 }
 
-function json(status: number, payload: unknown, headers: Record<string, string> = {}): DicomwebResponse {
-  return { status, headers: { ...headers, 'Content-Type': MediaType.Json }, body: JSON.stringify(payload) };
-}
-
-/** The admin routes answer application/json only (RFC 9110 12.5.1: no Accept means anything). */
-function negotiateJson(accept: string | undefined): void {
-  if (parseAccept({ accept }).some((r) => mediaRangeMatches(r.mediaType, MediaType.Json))) return;
-  throw new NotAcceptableError(`the admin routes answer ${MediaType.Json} only`, [{ target: 'Accept', message: accept ?? '' }]);
-}
-
-function readBody(body: RequestBody): Promise<Uint8Array> {
-  return wholeBody(
-    body,
-    MAX_ADD_REQUEST_BYTES,
-    () => new PayloadTooLargeError(`an add client request is at most ${MAX_ADD_REQUEST_BYTES} bytes`),
-  );
-}
-
 /** `{"name": "...", "scopes": "read,write"}` (scopes also as an array of names). */
-function parseAddRequest(contentType: string | undefined, bytes: Uint8Array): { name: string; scopes: string[] } {
-  if (!contentType || parseMediaType(contentType).mediaType !== MediaType.Json) {
-    throw new UnsupportedMediaTypeError(`an add client request is ${MediaType.Json}: {"name": "...", "scopes": ["read", ...]}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    throw new BadRequestError('the request body is not JSON (RFC 8259)');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new BadRequestError('the request body is a JSON object: {"name": "...", "scopes": ["read", ...]}');
-  }
-  const { name, scopes, ...others } = value as Record<string, unknown>;
-  const unknown = Object.keys(others);
-  if (unknown.length) {
-    throw new BadRequestError(
-      'unknown field in the request',
-      unknown.slice(0, 10).map((f) => ({ target: f.slice(0, 64), message: 'not a field of a client; fields are name and scopes' })),
-    );
-  }
+async function parseAddRequest(req: AddClientRequest): Promise<{ name: string; scopes: string[] }> {
+  const shape = '{"name": "...", "scopes": ["read", ...]}';
+  const { name, scopes } = await readJsonObject(req, 'an add client request', shape, ['name', 'scopes']);
   if (typeof name !== 'string' || !CLIENT_NAME_PATTERN.test(name)) {
     throw new BadRequestError('invalid client name', [
       { target: 'name', message: '1 to 64 characters of A-Z, a-z, 0-9, ".", "_" and "-"' },

@@ -3,7 +3,7 @@
  * access token's `scope`/`scp` claim (RFC 8693 4.2, RFC 9068 2.2.3), an API key's own list. The route
  * table (lambdas/http/routes.ts) says which scope each route requires.
  */
-export const SCOPES = ['read', 'write', 'delete', 'send', 'admin'] as const;
+export const SCOPES = ['read', 'write', 'delete', 'send', 'share', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** What each scope allows, for `clients` CLI help, docs and Status Reports. */
@@ -12,6 +12,7 @@ export const SCOPE_DESCRIPTIONS: Readonly<Record<Scope, string>> = {
   write: 'Store (STOW-RS), NPI store',
   delete: 'Delete studies, series and instances',
   send: 'Send (SEND-RS) and Check Send Result',
+  share: 'Create, list and revoke share links, each giving read of one study',
   admin: 'Manage API key clients',
 };
 

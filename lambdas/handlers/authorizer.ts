@@ -11,12 +11,13 @@ import { createAuthenticator, type Authenticator } from '../auth/authenticate';
 import { toAuthorizerContext } from '../auth/authorizer-context';
 import type { Config } from '../config';
 import { UnauthorizedError } from '../dicomweb/errors';
-import type { ClientStore } from '../storage/ports';
+import type { ClientStore, ShareLinkStore } from '../storage/ports';
 import { functionServices } from './function-services';
 
 export interface AuthorizerServices {
   readonly config: Config;
   readonly clientStore?: ClientStore;
+  readonly shareLinkStore?: ShareLinkStore;
 }
 
 /** `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/*\/*`: every method and path of the stage. */
@@ -37,7 +38,7 @@ export function authorizerHandler(getServices: () => AuthorizerServices) {
   let authenticator: Authenticator | undefined;
   return async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
     const services = getServices();
-    authenticator ??= createAuthenticator(services.config, { clientStore: services.clientStore });
+    authenticator ??= createAuthenticator(services.config, { clientStore: services.clientStore, shareLinkStore: services.shareLinkStore });
     try {
       const principal = await authenticator.authenticate(authorizationOf(event));
       return {
@@ -61,5 +62,5 @@ export function authorizerHandler(getServices: () => AuthorizerServices) {
   };
 }
 
-/** Nothing of the archive but the configuration and, with CLIENTS_TABLE_NAME, the API key clients (functionServices). */
+/** Nothing of the archive but the configuration and, with CLIENTS_TABLE_NAME, the API key clients and share links (functionServices). */
 export const handler = authorizerHandler(functionServices(() => ({})));

@@ -2,6 +2,7 @@
  * The options of each service, from the configuration: one mapping for the services every process
  * builds (./services.ts) and those a Lambda function builds for its handler (./function-services.ts).
  */
+import { checksCredentials } from '../auth/authenticate';
 import type { Config } from '../config';
 
 export const searchOptions = (cfg: Config) => ({
@@ -27,4 +28,9 @@ export const sendOptions = (cfg: Config) => ({
   retryAfterSeconds: cfg.sendRetryAfterSeconds,
   resultTtlSeconds: cfg.sendResultTtlSeconds,
   tombstoneTtlSeconds: cfg.sendTombstoneTtlSeconds,
+});
+
+export const shareLinksOptions = (cfg: Config) => ({
+  maxLifetimeSeconds: cfg.shareMaxExpirySeconds,
+  checksCredentials: checksCredentials(cfg),
 });

@@ -4,6 +4,7 @@
  * the ones its handler uses (./function-services.ts), with the same options (./service-options.ts).
  */
 import { ClientsService } from '../auth/clients-service';
+import { ShareLinksService } from '../auth/share-links-service';
 import { config, type Config } from '../config';
 import { DeleteService } from '../dicomweb/delete';
 import { NpiService } from '../dicomweb/npi';
@@ -19,14 +20,15 @@ import { SendTasks, type DeliverBatch } from '../send/tasks';
 import { createAwsClients } from '../storage/clients';
 import { blobStore } from '../storage/factory/blob-store';
 import { optionalClientStore } from '../storage/factory/client-store';
+import { optionalShareLinkStore } from '../storage/factory/share-link-store';
 import { destinations } from '../storage/factory/destinations';
 import { DESTINATION_REGISTRY_FORMAT, type DestinationRegistrySource } from '../send/destinations';
 import { metadataIndex } from '../storage/factory/metadata-index';
 import { npiIndex } from '../storage/factory/npi-index';
 import { sendRequestStore } from '../storage/factory/send-request-store';
 import { sendWorkflow } from '../storage/factory/send-workflow';
-import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore, SendWorkflow } from '../storage/ports';
-import { npiOptions, renderOptions, retrieveOptions, searchOptions, sendOptions, storeOptions } from './service-options';
+import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore, SendWorkflow, ShareLinkStore } from '../storage/ports';
+import { npiOptions, renderOptions, shareLinksOptions, retrieveOptions, searchOptions, sendOptions, storeOptions } from './service-options';
 
 export interface Ports {
   readonly index: MetadataIndex;
@@ -38,6 +40,8 @@ export interface Ports {
   readonly destinations: DestinationRegistrySource;
   /** The API key clients, in their own table; absent without CLIENTS_TABLE_NAME. */
   readonly clientStore?: ClientStore;
+  /** Share links, in the clients' table; absent without CLIENTS_TABLE_NAME. */
+  readonly shareLinkStore?: ShareLinkStore;
 }
 
 export interface Services extends Ports {
@@ -53,6 +57,8 @@ export interface Services extends Ports {
   readonly sendTasks: SendTasks;
   /** Management of the API key clients (the admin routes); with the clients table only. */
   readonly clients?: ClientsService;
+  /** Management of share links (the admin routes); with the clients table only. */
+  readonly shares?: ShareLinksService;
 }
 
 /** What only some runtimes carry (the Deliver task's DIMSE sub-operations; the embedded runtime's store workers). */
@@ -95,6 +101,9 @@ export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras 
       maxBatchBytes: cfg.sendMaxBatchBytes,
     }),
     ...(ports.clientStore && { clients: new ClientsService(ports.clientStore) }),
+    ...(ports.shareLinkStore && {
+      shares: new ShareLinksService(ports.shareLinkStore, ports.index, shareLinksOptions(cfg)),
+    }),
   };
 }
 
@@ -118,6 +127,7 @@ export function services(extras: ServiceExtras = {}): Services {
         workflow: sendWorkflow(cfg),
         destinations: destinations(cfg, DESTINATION_REGISTRY_FORMAT),
         clientStore: optionalClientStore(cfg, clients),
+        shareLinkStore: optionalShareLinkStore(cfg, clients),
       },
       extras,
     );

@@ -5,10 +5,10 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { authorize, checksCredentials, createAuthenticator, type Authenticator } from '../auth/authenticate';
+import { authorize, checksCredentials, createAuthenticator, type Authenticator, type Principal } from '../auth/authenticate';
 import { fromAuthorizerContext } from '../auth/authorizer-context';
 import { DicomwebError } from '../dicomweb/errors';
-import type { ClientStore } from '../storage/ports';
+import type { ClientStore, ShareLinkStore } from '../storage/ports';
 import { InvalidKeySegmentError, StorageUnavailableError } from '../storage/errors';
 import type { FunctionGroup, Route, Transaction } from './routes';
 import { allowedMethods, functionGroups, requiredScope, routes as allRoutes } from './routes';
@@ -20,6 +20,7 @@ import type { Config } from '../config';
 import { allowedOrigin, addCorsHeaders, isPreflight, preflightHeaders } from './cors';
 import { sourceMappedStack } from './source-mapped-stack';
 import { statusReport } from './status-report';
+import { restrictToSharedStudy } from './share-scope';
 
 /**
  * One transaction of a function group, over the services it uses (`S`: a part of the archive's
@@ -41,13 +42,16 @@ export const httpHeaderNormalizer = (): middy.MiddlewareObj<APIGatewayProxyEvent
   },
 });
 
+/** The principal each request was authenticated as, for its operation (DicomwebRequest.principal). */
+const principals = new WeakMap<APIGatewayProxyEvent, Principal>();
+
 /** The Authenticator of each archive's services (the embedded runtime runs several in one process). */
 const authenticators = new WeakMap<object, Authenticator>();
 
 function authenticatorOf(services: AuthServices): Authenticator {
   let authenticator = authenticators.get(services);
   if (!authenticator) {
-    authenticator = createAuthenticator(services.config, { clientStore: services.clientStore });
+    authenticator = createAuthenticator(services.config, { clientStore: services.clientStore, shareLinkStore: services.shareLinkStore });
     authenticators.set(services, authenticator);
   }
   return authenticator;
@@ -58,13 +62,16 @@ export interface AuthServices {
   readonly config: Config;
   /** API key clients (AUTH=api-keys). */
   readonly clientStore?: ClientStore;
+  /** Share links, whatever AUTH names (but none or iam). */
+  readonly shareLinkStore?: ShareLinkStore;
 }
 
 /**
  * Authentication, then authorization (docs/security.md), after the CORS preflight: with AUTH none or
  * iam nothing (API Gateway checked SigV4); else the context of our API Gateway authorizer when the
- * event carries one, otherwise the Authorization header checked here (embedded runtime). Then the
- * route's scope (routes.ts requiredScope) must be among the principal's, else 403.
+ * event carries one, otherwise the Authorization header checked here (embedded runtime). Then a share
+ * link's principal is held to its study (./share-scope.ts), and the route's scope (routes.ts
+ * requiredScope) must be among the principal's, else 403.
  */
 export const authentication = (opts: {
   getServices: () => AuthServices;
@@ -78,10 +85,31 @@ export const authentication = (opts: {
       fromAuthorizerContext(event.requestContext?.authorizer) ??
       (await authenticatorOf(services).authenticate(event.headers?.authorization));
     const route = opts.routeOf(event);
+    if (principal.mechanism === 'share') logShareUse(principal.principal, route, event);
+    restrictToSharedStudy(principal, route, event);
     // A route this function does not serve fails later; until then it needs the strongest scope.
     authorize(principal, route ? requiredScope(route) : 'admin', services.config.oidcScopePrefix);
+    principals.set(event, principal);
   },
 });
+
+/**
+ * One log line per request made with a share link's token (docs/security.md, "Share links"): the
+ * link, the transaction and the resource template; never the token, and no UID or patient data (the
+ * link's record names its study).
+ */
+function logShareUse(shareId: string, route: Route | undefined, event: APIGatewayProxyEvent): void {
+  const line = {
+    level: 'info',
+    event: 'share-link-use',
+    share: shareId,
+    transaction: route?.transaction ?? 'unknown',
+    method: event.httpMethod,
+    resource: event.resource,
+    requestId: event.requestContext?.requestId,
+  };
+  console.log(JSON.stringify(line));
+}
 
 /**
  * Maps typed errors to their status with a Status Report: the services' DicomwebError subclasses, and
@@ -173,7 +201,12 @@ export function dicomwebHandler<G extends FunctionGroup, S extends object>(
     if (!operation) throw new Error(`no operation for ${event.httpMethod} ${event.resource} in ${group}`);
     const services = getServices();
     const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
-    const request = { ...toDicomwebRequest(event, services.config), ...(remaining && { remainingTimeMillis: remaining }) };
+    const principal = principals.get(event);
+    const request = {
+      ...toDicomwebRequest(event, services.config),
+      ...(remaining && { remainingTimeMillis: remaining }),
+      ...(principal && { principal: `${principal.mechanism}:${principal.principal}` }),
+    };
     return finish(await toProxyResult(await operation(request, services), spec.streaming), event, corsAllowedOrigins);
   };
 

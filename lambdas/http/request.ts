@@ -19,6 +19,8 @@ export interface DicomwebRequest {
   readonly body: RequestBody;
   /** Base URL of the service root, e.g. http://127.0.0.1:8080 or https://x.execute-api.../prod. */
   readonly baseUrl: string;
+  /** Who the request speaks for, `mechanism:principal` (never a credential); absent when no credential is checked. */
+  readonly principal?: string;
   /** Milliseconds left before the function times out (Lambda context), when the caller knows it. */
   readonly remainingTimeMillis?: () => number;
 }

@@ -41,8 +41,8 @@ export interface GroupTransactions {
   send: 'Send' | 'CheckSendResult';
   capabilities: 'RetrieveCapabilities';
   npi: 'StoreInstances' | 'SearchForInstances' | 'RetrieveInstance';
-  /** Management of API key clients (docs/security.md); not DICOMweb. */
-  admin: 'AddClient' | 'ListClients' | 'RevokeClient';
+  /** Management of API key clients and share links (docs/security.md); not DICOMweb. */
+  admin: 'AddClient' | 'ListClients' | 'RevokeClient' | 'CreateShare' | 'ListShares' | 'RevokeShare';
 }
 
 /** One Lambda function per group; its handler module is lambdas/handlers/{group}.ts. */
@@ -98,7 +98,7 @@ export const functionGroups: Readonly<Record<FunctionGroup, FunctionGroupSpec>> 
   capabilities: { entry: 'lambdas/handlers/capabilities.ts', streaming: false, memorySize: 256, timeoutSeconds: 10 },
   // Store, Search and Retrieve of the Non-Patient Instance Service (PS3.18 12), every category.
   npi: { entry: 'lambdas/handlers/npi.ts', streaming: true, memorySize: 1024, timeoutSeconds: STREAMED_FUNCTION_TIMEOUT_SECONDS },
-  // API key clients: a few small JSON requests to the clients table.
+  // API key clients and share links: a few small JSON requests to the clients table.
   admin: { entry: 'lambdas/handlers/admin.ts', streaming: false, memorySize: 256, timeoutSeconds: 10 },
 };
 
@@ -212,13 +212,16 @@ function capabilityRoutes(served: readonly Route[]): Route[] {
 }
 
 /**
- * The archive's own management, beside DICOMweb: API key clients (docs/security.md). Kept out of
+ * The archive's own management, beside DICOMweb: API key clients and share links (docs/security.md). Kept out of
  * transactionRoutes, so Retrieve Capabilities does not describe them.
  */
 const adminRoutes: readonly Route[] = [
   { method: 'POST', path: '/admin/clients', group: 'admin', transaction: 'AddClient' },
   { method: 'GET', path: '/admin/clients', group: 'admin', transaction: 'ListClients' },
   { method: 'DELETE', path: '/admin/clients/{clientId}', group: 'admin', transaction: 'RevokeClient' },
+  { method: 'POST', path: '/admin/shares', group: 'admin', transaction: 'CreateShare' },
+  { method: 'GET', path: '/admin/shares', group: 'admin', transaction: 'ListShares' },
+  { method: 'DELETE', path: '/admin/shares/{shareId}', group: 'admin', transaction: 'RevokeShare' },
 ];
 
 /** The DICOMweb services' routes: what Retrieve Capabilities describes. */
@@ -230,7 +233,7 @@ export const routes: readonly Route[] = [...dicomwebRoutes, ...adminRoutes];
 /**
  * The scope a route requires of a credential (lambdas/auth/scopes.ts, docs/security.md): reading is
  * Search, Retrieve (rendered and thumbnail resources too) and Capabilities; writing is Store; Send and Check Send Result are `send`; the
- * management of API key clients is `admin`.
+ * management of share links is `share`, of API key clients `admin`.
  */
 export function requiredScope(route: Route): Scope {
   switch (route.group) {
@@ -248,7 +251,9 @@ export function requiredScope(route: Route): Scope {
     case 'npi':
       return route.transaction === 'StoreInstances' ? 'write' : 'read';
     case 'admin':
-      return 'admin';
+      return route.transaction === 'CreateShare' || route.transaction === 'ListShares' || route.transaction === 'RevokeShare'
+        ? 'share'
+        : 'admin';
   }
 }
 

@@ -6,8 +6,8 @@
  * holds the clients of one archive (tens, not millions).
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CLIENTS_PARTITION_KEY } from './clients-table-schema';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { CLIENTS_PARTITION_KEY, SHARE_LINK_KEY_PREFIX } from './clients-table-schema';
 import type { Item } from './dynamodb-items';
 import { DynamoTable } from './dynamodb-table';
 import { AlreadyExistsError } from './errors';
@@ -53,22 +53,14 @@ export class DynamoClientStore implements ClientStore {
 
   async list(): Promise<ApiClient[]> {
     const clients: ApiClient[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const exclusiveStartKey = startKey;
-      const out = await this.table.call(() =>
-        this.table.doc.send(
-          new ScanCommand({
-            TableName: this.table.name,
-            ConsistentRead: true,
-            ExclusiveStartKey: exclusiveStartKey,
-            Limit: this.pageSize,
-          }),
-        ),
-      );
-      for (const item of out.Items ?? []) clients.push(fromItem(item));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    // The share links' items of the same table are not clients.
+    const items = this.table.scanRaw({
+      FilterExpression: 'NOT begins_with(#id, :share)',
+      ExpressionAttributeNames: { '#id': CLIENTS_PARTITION_KEY },
+      ExpressionAttributeValues: { ':share': SHARE_LINK_KEY_PREFIX },
+      Limit: this.pageSize,
+    });
+    for await (const item of items) clients.push(fromItem(item));
     return clients.sort(oldestFirst);
   }
 
@@ -95,8 +87,8 @@ export class DynamoClientStore implements ClientStore {
   }
 }
 
-/** Clients in the order they were created (ids break ties). */
-export function oldestFirst(a: ApiClient, b: ApiClient): number {
+/** Records (clients, share links) in the order they were created (ids break ties). */
+export function oldestFirst(a: Pick<ApiClient, 'createdAt' | 'id'>, b: Pick<ApiClient, 'createdAt' | 'id'>): number {
   return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 

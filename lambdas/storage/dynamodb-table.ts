@@ -19,9 +19,11 @@ import {
   DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   type BatchWriteCommandInput,
   type BatchWriteCommandOutput,
   type QueryCommandInput,
+  type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config';
 import { callAws, clientOptions } from './aws-calls';
@@ -166,6 +168,19 @@ export class DynamoTable {
       const exclusiveStartKey = startKey;
       const out = await this.call(() =>
         this.doc.send(new QueryCommand({ ...input, TableName: this.name, ExclusiveStartKey: exclusiveStartKey, Limit: limit })),
+      );
+      yield* out.Items ?? [];
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  /** A strongly consistent Scan, page by page (LastEvaluatedKey), as items; pages of `Limit` when given. */
+  async *scanRaw(input: Omit<ScanCommandInput, 'TableName' | 'ConsistentRead' | 'ExclusiveStartKey'> = {}): AsyncGenerator<Item> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const exclusiveStartKey = startKey;
+      const out = await this.call(() =>
+        this.doc.send(new ScanCommand({ ...input, TableName: this.name, ConsistentRead: true, ExclusiveStartKey: exclusiveStartKey })),
       );
       yield* out.Items ?? [];
       startKey = out.LastEvaluatedKey;

@@ -420,3 +420,5 @@ export interface ClientStore {
   /** Marks the client revoked at `at`; false when there is no such client. Revoking twice keeps the first time. */
   revoke(id: string, at: string): Promise<boolean>;
 }
+
+export type { ShareLink, ShareLinkStore } from './share-link-store';

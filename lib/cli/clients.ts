@@ -3,17 +3,11 @@
  * its admin routes (/admin/clients), with a credential holding the admin scope. `add` prints the new
  * key once: the archive keeps only its hash.
  */
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { TokenRequestError } from '../../lambdas/auth/oauth2-client';
-import {
-  CREDENTIAL_OPTIONS,
-  CREDENTIAL_USAGE,
-  credentialsFetch,
-  parseCredentials,
-  resolveCredentials,
-  type CliCredentials,
-} from './credentials';
+import { CREDENTIAL_USAGE, parseCredentials, type CliCredentials } from './credentials';
+import { adminCaller, formatTable, parseAdminArgs, runAdminCli, type Terminal } from './admin-http';
+
+export { ArchiveRefusal, type Terminal } from './admin-http';
 
 export const USAGE = `Usage: npm run clients -- <command> [--url URL] [credentials]
   add --name NAME --scopes read,write,...   add a client; prints its API key once
@@ -24,7 +18,7 @@ Options:
   --json           print the archive's JSON answer (add, list)
 Credentials (a token with the admin scope):
 ${CREDENTIAL_USAGE}
-Scopes: read, write, delete, send, admin.
+Scopes: read, write, delete, send, share, admin.
 Exit code: 0 done, 1 the archive refused the request or could not be reached, 2 bad usage.`;
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -44,27 +38,13 @@ export interface ParsedArgs {
 }
 
 export function parseClientsArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        ...CREDENTIAL_OPTIONS,
-        url: { type: 'string' },
-        name: { type: 'string' },
-        scopes: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    throw new ClientsUsageError(err instanceof Error ? err.message : 'invalid arguments');
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals, url } = parseAdminArgs(
+    argv,
+    { name: { type: 'string' }, scopes: { type: 'string' } },
+    DEFAULT_URL,
+    (m) => new ClientsUsageError(m),
+  );
   const [verb, ...rest] = positionals;
-  const url = (values.url ?? DEFAULT_URL).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]/.test(url)) throw new ClientsUsageError('--url must be an http(s) URL of the service root');
   const only = (allowed: string[]) => {
     const extra = (['name', 'scopes'] as const).filter((o) => values[o] !== undefined && !allowed.includes(o));
     if (extra.length) throw new ClientsUsageError(`${verb} takes no --${extra[0]}`);
@@ -95,9 +75,6 @@ export function parseClientsArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   return { command, url, credentials, json: values.json === true };
 }
 
-/** The archive refused the request: its status and the Status Report's text. */
-export class ArchiveRefusal extends Error {}
-
 interface ClientView {
   readonly id: string;
   readonly name: string;
@@ -106,56 +83,16 @@ interface ClientView {
   readonly revokedAt?: string;
 }
 
-export interface Terminal {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-}
-
 /** Runs the command; resolves to the exit code. */
-export async function main(
+export function main(
   argv: readonly string[],
   io: Terminal,
   deps: { readonly fetch?: typeof fetch; readonly env?: NodeJS.ProcessEnv } = {},
 ): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  let args: ParsedArgs;
-  let fetchFn: typeof fetch;
-  try {
-    args = parseClientsArgs(argv, deps.env ?? process.env);
-    fetchFn = credentialsFetch(resolveCredentials(args.credentials), { ...(deps.fetch && { fetch: deps.fetch }) });
-  } catch (err) {
-    if (!(err instanceof ClientsUsageError)) throw err;
-    io.stderr.write(`${err.message}\n${USAGE}\n`);
-    return 2;
-  }
-  try {
-    await run(args, io, fetchFn);
-    return 0;
-  } catch (err) {
-    if (!(err instanceof ArchiveRefusal) && !(err instanceof TokenRequestError)) throw err;
-    io.stderr.write(`${err.message}\n`);
-    return 1;
-  }
+  return runAdminCli({ usage: USAGE, parse: parseClientsArgs, usageError: ClientsUsageError, run }, argv, io, deps);
 }
 
-async function run({ command, url, json }: ParsedArgs, io: Terminal, fetchFn: typeof fetch): Promise<void> {
-  const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    let response: Response;
-    try {
-      response = await fetchFn(`${url}${path}`, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
-    } catch (err) {
-      if (err instanceof TokenRequestError) throw err;
-      const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-      throw new ArchiveRefusal(`could not reach ${url}${cause}`);
-    }
-    if (!response.ok) throw new ArchiveRefusal(await refusalText(method, path, response));
-    return response;
-  };
+async function run({ command, json }: ParsedArgs, io: Terminal, call: ReturnType<typeof adminCaller>): Promise<void> {
   switch (command.kind) {
     case 'add': {
       const added = (await (await call('POST', '/admin/clients', { name: command.name, scopes: command.scopes })).json()) as ClientView & {
@@ -181,35 +118,11 @@ async function run({ command, url, json }: ParsedArgs, io: Terminal, fetchFn: ty
   }
 }
 
-/** `POST /admin/clients: 403 Forbidden: <detail>` and each detail of the Status Report on its own line. */
-async function refusalText(method: string, path: string, response: Response): Promise<string> {
-  const head = `${method} ${path}: ${response.status} ${response.statusText}`.trimEnd();
-  const text = await response.text();
-  try {
-    const report = JSON.parse(text) as { detail?: unknown; errors?: { target?: string; message?: string }[] };
-    const lines = typeof report.detail === 'string' ? [`${head}: ${report.detail}`] : [head];
-    for (const e of report.errors ?? []) lines.push(`  ${e.target ? `${e.target}: ` : ''}${e.message ?? ''}`);
-    return lines.join('\n');
-  } catch {
-    return text.trim() ? `${head}: ${text.trim().slice(0, 500)}` : head;
-  }
-}
-
 function formatClients(clients: readonly ClientView[]): string {
   if (clients.length === 0) return 'No clients.\n';
-  const rows = [['ID', 'NAME', 'SCOPES', 'CREATED', 'REVOKED']].concat(
+  return formatTable(
+    ['ID', 'NAME', 'SCOPES', 'CREATED', 'REVOKED'],
     clients.map((c) => [c.id, c.name, c.scopes.join(','), c.createdAt, c.revokedAt ?? '-']),
-  );
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((cell, i) => cell.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
   );
 }
 

@@ -191,8 +191,11 @@ const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: Arc
     storage.grantIndexWrite(policy);
     storage.grantObjectRead(policy, 'send-requests/*');
   },
-  // API key clients only (the clients table, granted below): no bucket, no archive table.
-  admin: () => undefined,
+  // API key clients and share links (the clients table, granted below), and the archive's index to
+  // read: a share link is made for a stored study only (ShareLinksService.create). No bucket.
+  admin: ({ policy }, storage) => {
+    storage.grantIndexRead(policy);
+  },
 };
 
 /**

@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { CLIENTS_PARTITION_KEY } from '../../lambdas/storage/clients-table-schema';
+import { CLIENTS_PARTITION_KEY, SHARE_LINK_KEY_PREFIX } from '../../lambdas/storage/clients-table-schema';
 
 export interface ApiClientsTableProps {
   /** Keep the table and its key when the stack is deleted (default), as the archive's storage. */
@@ -46,15 +46,28 @@ export class ApiClientsTable extends Construct {
   // Explicit actions, as the archive's storage grants (lib/constructs/storage.ts), into the function's
   // customer managed policy: exactly the calls of lambdas/storage/dynamodb-clients.ts.
 
-  /** Verifying a key: GetItem of its client. */
+  /**
+   * Verifying a key or a share token: GetItem of its client or link; and counting a share link's
+   * uses (ShareLinkStore.recordUses): UpdateItem of the share links' items only (dynamodb:LeadingKeys),
+   * so no function can touch a client's scopes or revocation.
+   */
   grantVerify(policy: iam.ManagedPolicy): void {
     policy.addStatements(
       new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [this.table.tableArn] }),
+      new iam.PolicyStatement({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [this.table.tableArn],
+        // ForAllValues holds for a request without the key at all: Null rules that out.
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${SHARE_LINK_KEY_PREFIX}*`] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      }),
       new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:DescribeKey'], resources: [this.key.keyArn] }),
     );
   }
 
-  /** Managing the clients (the admin function): add, read, list, revoke. */
+  /** Managing the clients and share links (the admin function): add, read, list, revoke. */
   grantManage(policy: iam.ManagedPolicy): void {
     policy.addStatements(
       new iam.PolicyStatement({

@@ -45,6 +45,7 @@ export interface FunctionEnvironment extends AuthEnvironment {
   readonly SEND_TOMBSTONE_TTL_SECONDS?: string;
   readonly PUBLIC_BASE_URL?: string;
   readonly TRUSTED_PROXIES?: string;
+  readonly SHARE_MAX_EXPIRY?: string;
   readonly MAX_REQUEST_BYTES?: string;
   readonly MAX_RESPONSE_BYTES?: string;
   readonly QIDO_MAX_CANDIDATES?: string;

@@ -23,6 +23,7 @@ import { deliverSubOperations } from '../../lambdas/dimse/sub-operations';
 import { runAsFunction } from '../../lambdas/storage/call-recorder';
 import { blobStore } from '../../lambdas/storage/factory/blob-store';
 import { optionalClientStore } from '../../lambdas/storage/factory/client-store';
+import { optionalShareLinkStore } from '../../lambdas/storage/factory/share-link-store';
 import { metadataIndex } from '../../lambdas/storage/factory/metadata-index';
 import { npiIndex } from '../../lambdas/storage/factory/npi-index';
 import { sendRequestStore } from '../../lambdas/storage/factory/send-request-store';
@@ -154,6 +155,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
           config.region,
         ),
         clientStore: optionalClientStore(config, clients),
+        shareLinkStore: optionalShareLinkStore(config, clients),
       },
       {
         deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),

@@ -2,8 +2,8 @@
  * Migrates a data directory of the emulator layout (s3/ for s3rver, dynamodb/ for dynalite) to the
  * local engine's (lambdas/storage/local/engine.ts): every Part 10 object of a stored instance, of the
  * Studies Service and of the Non-Patient Instance services, is stored again through the Store
- * services, so the new index is built exactly as a Store builds it; the API key clients are copied
- * as they are (their secrets are hashes: every key keeps working). Send requests and tombstones are
+ * services, so the new index is built exactly as a Store builds it; the API key clients and share
+ * links are copied as they are (their secrets are hashes: every key and link keeps working). Send requests and tombstones are
  * not carried: a Send is a transaction of its day, and a tombstone only answers 410 for a while.
  *
  * The objects are listed from s3rver's directory on disk (ListObjectsV2 pagination of s3rver fails
@@ -22,6 +22,7 @@ import { bodyOf } from '../../lambdas/dicomweb/messages';
 import { npiOptions, storeOptions } from '../../lambdas/handlers/service-options';
 import { createAwsClients } from '../../lambdas/storage/clients';
 import { DynamoClientStore } from '../../lambdas/storage/dynamodb-clients';
+import { DynamoShareLinkStore } from '../../lambdas/storage/dynamodb-share-links';
 import { DynamoMetadataIndex } from '../../lambdas/storage/dynamodb';
 import { DynamoNpiIndex } from '../../lambdas/storage/npi-index';
 import { openLocalEngine } from '../../lambdas/storage/local/engine';
@@ -44,6 +45,7 @@ export interface MigrateReport {
   readonly instances: number;
   readonly npiInstances: number;
   readonly clients: number;
+  readonly shareLinks: number;
   /** Objects no index entry names: not carried. */
   readonly skipped: number;
   /** SOP Instance UIDs the Store refused, with its reason. */
@@ -99,6 +101,7 @@ export async function migrateEmulatorData(opts: MigrateOptions): Promise<Migrate
       index: new DynamoMetadataIndex(aws.dynamodb, LOCAL_TABLE, config.indexShards),
       npi: new DynamoNpiIndex(aws.dynamodb, LOCAL_TABLE),
       clients: new DynamoClientStore(aws.dynamodb, LOCAL_CLIENTS_TABLE),
+      shareLinks: new DynamoShareLinkStore(aws.dynamodb, LOCAL_CLIENTS_TABLE),
     };
     const store = new StoreService(engine.metadataIndex(), engine.blobStore(), storeOptions(config));
     const npi = new NpiService(engine.npiIndex(), engine.blobStore(), npiOptions(config));
@@ -144,9 +147,16 @@ export async function migrateEmulatorData(opts: MigrateOptions): Promise<Migrate
       await target.create(client);
       clients++;
     }
-    const report = { instances, npiInstances, clients, skipped, failed };
+    let shareLinks = 0;
+    const links = engine.shareLinkStore();
+    for (const link of await old.shareLinks.list()) {
+      if (await links.get(link.id)) continue; // a migration run again
+      await links.create(link);
+      shareLinks++;
+    }
+    const report = { instances, npiInstances, clients, shareLinks, skipped, failed };
     log(
-      `Migrated ${instances} instances, ${npiInstances} Non-Patient Instances and ${clients} API key clients from ${from} to ${to}` +
+      `Migrated ${instances} instances, ${npiInstances} Non-Patient Instances and ${clients} API key clients and ${shareLinks} share links from ${from} to ${to}` +
         (skipped ? `; ${skipped} objects no index entry named were left (interrupted or deleted writes)` : ''),
     );
     log('Not carried: send requests (their results and tombstones) and the tombstones of deleted instances.');

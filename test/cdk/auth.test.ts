@@ -111,10 +111,12 @@ describe("auth=oidc with the stack's own user pool (the default)", { timeout: 12
     expect(Object.keys(functions).length).toBeGreaterThan(5);
     for (const [group, variables] of Object.entries(functions)) expect(variables, group).toMatchObject(expected);
     expect(authorizer).toMatchObject(expected);
-    // The authorizer reads no bucket and no archive table (it has their names: lambdas/config.ts requires them).
+    // The authorizer reads no bucket and no archive table (it has their names: lambdas/config.ts requires them);
+    // it counts share links' uses (UpdateItem of share#... items only, ../cdk/clients-table.test.ts).
     expect(policyActions(template, logicalId(stack, stack.dicomweb.auth.authorizerFunction!.policy)).sort()).toEqual(
       [
         'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
         'kms:Decrypt',
         'kms:DescribeKey',
         'logs:CreateLogStream',
@@ -236,7 +238,7 @@ describe('auth=iam and auth=none', { timeout: 120_000 }, () => {
 });
 
 describe('with the API key clients table (the stack has one)', { timeout: 120_000 }, () => {
-  it('accepts API keys: AUTH oidc,api-keys and CLIENTS_TABLE_NAME everywhere; the authorizer reads one item at a time', () => {
+  it("accepts API keys: AUTH oidc,api-keys and CLIENTS_TABLE_NAME everywhere; the authorizer reads one item at a time, updates share links' only", () => {
     const { stack, template } = synth();
     const table = logicalId(stack, stack.clients.table);
     const { functions, authorizer } = environments(stack, template);
@@ -256,7 +258,11 @@ describe('with the API key clients table (the stack has one)', { timeout: 120_00
     );
     expect(statements.flatMap((st) => [st.Action].flat()).filter((a) => /^(s3|dynamodb|states|secretsmanager):/.test(a))).toEqual([
       'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
     ]);
+    expect(statements.find((st) => st.Action === 'dynamodb:UpdateItem')?.Condition).toMatchObject({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['share#*'] },
+    });
   });
 });
 

@@ -129,7 +129,7 @@ const expected: Record<string, { entry: string; sdk: string[]; dicom: 'at-start'
   },
   // No storage of its own; DynamoDB for the API key clients every function verifies (lambdas/handlers/function-services.ts).
   capabilities: { entry: functionGroups.capabilities.entry, sdk: DYNAMODB, dicom: false },
-  // The API key clients' table alone.
+  // The API key clients' table, and the archive's index to find a share link's study.
   admin: { entry: functionGroups.admin.entry, sdk: DYNAMODB, dicom: false },
   npi: { entry: functionGroups.npi.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },
   resolve: { entry: sendTaskFunctions.resolve.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },

@@ -1,7 +1,9 @@
 /**
  * CDK: the API key clients' table (lib/constructs/clients-table.ts) as the embedded runtime creates it,
- * with its own key; every API function reads a client (GetItem) to verify a key, only the admin
- * function changes or lists them, and the admin function reaches nothing of the archive's data.
+ * with its own key; every API function reads a client or share link (GetItem) to verify a credential
+ * and counts a share link's uses (UpdateItem of share items only), only the admin function changes or
+ * lists them, and the admin function reads the archive's index (a link is for a stored study) and
+ * nothing else of the archive's data.
  */
 import { describe, expect, it } from 'vitest';
 import { functionGroups, type FunctionGroup } from '../../lambdas/http/routes';
@@ -56,20 +58,36 @@ describe('API key clients table', () => {
     return { table: actionsOn(tableId).sort(), key: actionsOn(keyId).sort() };
   };
 
-  it('lets every API function read a client (GetItem) and decrypt it, nothing more', () => {
+  it("lets every API function read a client or link (GetItem), update share links' items only, and decrypt, nothing more", () => {
     for (const group of groups.filter((g) => g !== 'admin')) {
-      expect(onClients(group), group).toEqual({ table: ['dynamodb:GetItem'], key: ['kms:Decrypt', 'kms:DescribeKey'] });
+      expect(onClients(group), group).toEqual({
+        table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        key: ['kms:Decrypt', 'kms:DescribeKey'],
+      });
+      const update = policyStatements(template, logicalId(stack, stack.dicomweb.functions[group].policy)).find(
+        (st) => JSON.stringify(st.Resource).includes(`"${tableId}"`) && st.Action === 'dynamodb:UpdateItem',
+      );
+      expect(update?.Condition, group).toEqual({
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['share#*'] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      });
     }
   });
 
-  it('lets the admin function add, list and revoke clients, and reach nothing else of the archive', () => {
+  it("lets the admin function add, list and revoke clients and links, read the archive's index, and reach nothing else", () => {
     expect(onClients('admin')).toEqual({
       table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
       key: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
     });
     const statements = JSON.stringify(policyStatements(template, logicalId(stack, stack.dicomweb.functions.admin.policy)));
-    for (const id of [stack.storage.bucket, stack.storage.table, stack.storage.key]) expect(statements).not.toContain(logicalId(stack, id));
-    expect(statements).not.toMatch(/"s3:/);
+    expect(statements).not.toContain(logicalId(stack, stack.storage.bucket));
+    expect(statements).not.toMatch(
+      /"s3:|dynamodb:(PutItem|DeleteItem|BatchWriteItem)","Resource":[^}]*${logicalId(stack, stack.storage.table)}/,
+    );
+    const onArchive = policyStatements(template, logicalId(stack, stack.dicomweb.functions.admin.policy))
+      .filter((st) => JSON.stringify(st.Resource).includes(`"${logicalId(stack, stack.storage.table)}"`))
+      .flatMap((st) => [st.Action].flat());
+    expect(onArchive.sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
   });
 
   it('serves the admin routes from a small buffered function', () => {

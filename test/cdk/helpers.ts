@@ -8,6 +8,7 @@ export interface PolicyStatement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: unknown;
 }
 
 // Bundling is skipped: these tests look at the template, not at the code assets.

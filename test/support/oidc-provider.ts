@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 import { SignJWT, exportJWK, generateKeyPair, type JWK, type CryptoKey } from 'jose';
 
-export const ALL_SCOPES = 'read write delete send admin';
+export const ALL_SCOPES = 'read write delete send share admin';
 
 export interface TestOidcProvider {
   /** The issuer URL (http://127.0.0.1:port), the `iss` of its tokens. */

@@ -11,7 +11,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, type Config } from '../../config';
-import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore } from '../ports';
+import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore, ShareLinkStore } from '../ports';
 
 /**
  * The local engine of one process (STORAGE=local): its databases under DATA_DIR opened once and
@@ -26,6 +26,7 @@ export interface LocalEngine {
   npiIndex(): NpiIndex;
   sendRequestStore(): SendRequestStore;
   clientStore(): ClientStore;
+  shareLinkStore(): ShareLinkStore;
 }
 
 /** SDK clients (or the local engine) a caller already holds, shared by the ports built from them. */

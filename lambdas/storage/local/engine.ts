@@ -1,20 +1,21 @@
 /**
  * The local engine of one process (STORAGE=local, docs/architecture.md "Storage model"): under the
  * data directory, the objects as files (`objects/`, laid out like the S3 keys), the metadata and NPI
- * indexes in `index.sqlite`, the send requests in `sends.sqlite`, the API key clients in
+ * indexes in `index.sqlite`, the send requests in `sends.sqlite`, the API key clients and share links in
  * `clients.sqlite`. Each database is opened once, on the first port that needs it, and shared by the
  * ports built over it (one connection per database per process, as SQLite's WAL mode expects).
  * Opened by the embedded runtime and handed to the factory (lambdas/storage/factory/clients.ts).
  */
 import path from 'node:path';
 import type { LocalEngine } from '../factory/clients';
-import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore } from '../ports';
+import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore, ShareLinkStore } from '../ports';
 import { FileBlobStore } from './file-blobs';
 import { closeSqlite, openSqlite, type SqliteDatabase } from './sqlite';
 import { CLIENTS_MIGRATIONS, SqliteClientStore } from './sqlite-clients';
 import { openIndexDatabase, SqliteMetadataIndex } from './sqlite-index';
 import { SqliteNpiIndex } from './sqlite-npi-index';
 import { SEND_REQUESTS_MIGRATIONS, SqliteSendRequestStore } from './sqlite-send-requests';
+import { SqliteShareLinkStore } from './sqlite-share-links';
 import { WalCheckpointer } from './wal-checkpointer';
 
 /** The files of the local engine's layout under the data directory. */
@@ -57,6 +58,7 @@ export async function openLocalEngine(dataDir: string): Promise<OpenedLocalEngin
   const npi = once((): NpiIndex => new SqliteNpiIndex(indexDb()));
   const sends = once((): SendRequestStore => new SqliteSendRequestStore(sendsDb()));
   const clients = once((): ClientStore => new SqliteClientStore(clientsDb()));
+  const shareLinks = once((): ShareLinkStore => new SqliteShareLinkStore(clientsDb()));
   return {
     dataDir,
     blobStore: (): BlobStore => blobs,
@@ -64,6 +66,7 @@ export async function openLocalEngine(dataDir: string): Promise<OpenedLocalEngin
     npiIndex: npi,
     sendRequestStore: sends,
     clientStore: clients,
+    shareLinkStore: shareLinks,
     close: async () => {
       await checkpointer?.close();
       await blobs.close();

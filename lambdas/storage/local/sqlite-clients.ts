@@ -9,7 +9,7 @@ import { AlreadyExistsError } from '../errors';
 import type { ApiClient, ClientStore } from '../ports';
 import { type Migration, migrate, type SqliteDatabase, whenAvailable } from './sqlite';
 
-/** Schema steps of clients.sqlite (PRAGMA user_version counts those applied). */
+/** Schema steps of clients.sqlite, API key clients and share links (PRAGMA user_version counts those applied). */
 export const CLIENTS_MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE clients (
      id TEXT PRIMARY KEY,
@@ -20,6 +20,20 @@ export const CLIENTS_MIGRATIONS: readonly Migration[] = [
      revoked_at TEXT
    ) STRICT;
    CREATE INDEX clients_oldest_first ON clients (created_at, id);`,
+  // Share links (sqlite-share-links.ts): credentials too, kept beside the API key clients.
+  `CREATE TABLE share_links (
+     id TEXT PRIMARY KEY,
+     secret_hash TEXT NOT NULL,
+     study_uid TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     note TEXT,
+     revoked_at TEXT,
+     last_used_at TEXT,
+     use_count INTEGER NOT NULL DEFAULT 0
+   ) STRICT;
+   CREATE INDEX share_links_oldest_first ON share_links (created_at, id);`,
 ];
 
 interface ClientRow {

@@ -1,7 +1,8 @@
 /**
  * The IAM harness on the Lambda authorizer's role (auth=oidc, lib/constructs/auth.ts): it reads one API
- * key client at a time from the clients table (ClientStore.get, a GetItem) and nothing else: no
- * object, no archive table, no workflow, no secret, and no write or scan of the clients. The embedded
+ * key client or share link at a time from the clients table (a GetItem) and counts a share link's uses
+ * (ShareLinkStore.recordUses, an UpdateItem of a share#... item), and nothing else: no object, no
+ * archive table, no workflow, no secret, no scan of the clients and no write of a client's item. The embedded
  * runtime runs no authorizer (the functions verify credentials themselves), so its calls are the
  * ones ClientStore.get and a stray function would make, evaluated by the same policy engine.
  */
@@ -65,5 +66,25 @@ describe("IAM harness: the authorizer's role", () => {
         `dynamodb:GetItem table/${LOCAL_TABLE}`,
       ]),
     );
+  });
+
+  it("reads a share link and counts its uses, but updates no client's item", async () => {
+    const { account } = archiveAccount();
+    const allowed = [
+      call('DynamoDB', 'GetItem', { TableName: CLIENTS_TABLE, Key: { id: 'share#abcdefghijkl' }, ConsistentRead: true }),
+      call('DynamoDB', 'UpdateItem', { TableName: CLIENTS_TABLE, Key: { id: 'share#abcdefghijkl' } }),
+    ];
+    expect(describeDenials(await denials(iamRequests(allowed, account), account))).toBe('');
+    const refused = [
+      call('DynamoDB', 'UpdateItem', { TableName: CLIENTS_TABLE, Key: { id: 'abcdefghijkl' } }),
+      call('DynamoDB', 'UpdateItem', { TableName: CLIENTS_TABLE, Key: { id: { S: 'abcdefghijkl' } } }),
+      call('DynamoDB', 'PutItem', { TableName: CLIENTS_TABLE, Key: { id: 'share#abcdefghijkl' } }),
+    ];
+    const denied = await denials(iamRequests(refused, account), account);
+    // The plain and the marshalled key are one request (the same leading key).
+    expect(denied.filter((d) => !d.action.startsWith('kms:')).map((d) => [d.action, d.context])).toEqual([
+      ['dynamodb:UpdateItem', { 'dynamodb:LeadingKeys': ['abcdefghijkl'] }],
+      ['dynamodb:PutItem', { 'dynamodb:LeadingKeys': ['share#abcdefghijkl'] }],
+    ]);
   });
 });

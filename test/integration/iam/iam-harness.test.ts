@@ -3,7 +3,8 @@
  * its functions make while a workload exercises every function group and route group (STOW, QIDO,
  * WADO, rendered and thumbnail resources, delete, Send of studies and of Non-Patient Instances with Check Send Result, NPI Store /
  * Search / Retrieve, Retrieve Capabilities, DIMSE C-STORE / C-FIND / C-MOVE, API key clients added,
- * listed and revoked, and a Store authenticated by an API key); each call is then
+ * listed and revoked, a Store authenticated by an API key, a share link made, used, listed and
+ * revoked); each call is then
  * evaluated against its function's role in the synthesized stack by an IAM policy engine. Any call
  * the role would deny fails, naming function, action and resource.
  */
@@ -245,6 +246,32 @@ async function clientsWorkload(): Promise<void> {
   await ok(fetch(`${c.url}/studies`, { headers: { Authorization: basic, Accept: DICOM_JSON } }), 401);
 }
 
+/**
+ * Share links: the admin function finds the study (the archive's index) and keeps the link (the
+ * clients table); a search and a retrieve with its token read the link and count its use in the
+ * functions they reach; list and revoke are the admin function's again.
+ */
+async function sharesWorkload(): Promise<void> {
+  const admin = { Authorization: `Bearer ${ADMIN_TOKEN}`, Accept: 'application/json' };
+  const study = makeStudy({ series: 1, instancesPerSeries: 1 });
+  const { body, contentType } = stowBody(study.instances.map((i) => i.bytes));
+  await ok(fetch(`${c.url}/studies`, { method: 'POST', headers: { ...admin, 'Content-Type': contentType, Accept: DICOM_JSON }, body }));
+  const created = await ok(
+    fetch(`${c.url}/admin/shares`, {
+      method: 'POST',
+      headers: { ...admin, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ study: study.studyInstanceUID, expires: '1d' }),
+    }),
+    201,
+  );
+  const { id, token } = (await created.json()) as { id: string; token: string };
+  const reader = { Authorization: `Bearer ${token}`, Accept: DICOM_JSON };
+  await ok(fetch(`${c.url}/studies`, { headers: reader }));
+  await ok(fetch(`${c.url}/studies/${study.studyInstanceUID}/metadata`, { headers: reader }));
+  await ok(fetch(`${c.url}/admin/shares`, { headers: admin }));
+  await ok(fetch(`${c.url}/admin/shares/${id}`, { method: 'DELETE', headers: admin }), 204);
+}
+
 beforeAll(async () => {
   deployed = archiveAccount({ dimse: 'true' });
   plain = archiveAccount();
@@ -266,6 +293,7 @@ beforeAll(async () => {
   c = await tempArchive({ storage: 'aws-emulators', env: { ...deployed.env, AUTH: 'token,api-keys', AUTH_TOKEN: ADMIN_TOKEN } });
   await workload();
   await clientsWorkload();
+  await sharesWorkload();
 }, 180_000);
 
 afterAll(async () => {
@@ -324,30 +352,40 @@ describe('IAM harness', () => {
     expect(calls.filter((c) => c.caller === undefined).map((c) => `${c.service}.${c.operation}`)).toEqual([]);
   });
 
-  it('recorded the API key clients: the admin function on the clients table alone, a key read by the function it calls', () => {
+  it('recorded the API key clients and share links: the admin function on the clients table (and the index to read), a credential read by the function it calls', () => {
     const clientsTable = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${LOCAL_CLIENTS_TABLE}`;
     const requests = iamRequests(calls, deployed.account).filter((r) => !r.impliedBy);
     const onClients = new Set(requests.filter((r) => r.resource === clientsTable).map((r) => `${r.caller} ${r.action}`));
-    // The admin routes were called with the static token: no key to read there.
+    // The admin routes were called with the static token: no key to read there. The embedded runtime's
+    // functions share one verification cache: the share token was read once, by the first (search).
     expect([...onClients].sort()).toEqual([
       'admin dynamodb:PutItem',
       'admin dynamodb:Scan',
       'admin dynamodb:UpdateItem',
       'search dynamodb:GetItem',
+      'search dynamodb:UpdateItem',
       'store dynamodb:GetItem',
     ]);
-    expect(requests.filter((r) => r.caller === 'admin' && r.resource !== clientsTable)).toEqual([]);
+    // A share link's use is counted on its own item, never a client's.
+    const uses = requests.filter((r) => r.resource === clientsTable && r.caller !== 'admin' && r.action === 'dynamodb:UpdateItem');
+    expect(uses.map((r) => r.context)).toEqual([{ 'dynamodb:LeadingKeys': [expect.stringMatching(/^share#[a-z0-9]{12}$/)] }]);
+    const archiveTable = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${LOCAL_TABLE}`;
+    expect(
+      new Set(requests.filter((r) => r.caller === 'admin' && r.resource !== clientsTable).map((r) => `${r.action} ${r.resource}`)),
+    ).toEqual(new Set([`dynamodb:GetItem ${archiveTable}`]));
   });
 
-  it('denies the admin function the archive data, and the other functions any change to the clients', async () => {
+  it("denies the admin function the archive's objects and writes, and the other functions any change to a client", async () => {
     const clientsTable = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${LOCAL_CLIENTS_TABLE}`;
     const attempts: CheckedRequest[] = [
       { caller: 'admin', action: 's3:GetObject', resource: `arn:aws:s3:::${LOCAL_BUCKET}/studies/1.2.3/series/4/instances/5.dcm` },
-      { caller: 'admin', action: 'dynamodb:Query', resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${LOCAL_TABLE}` },
-      { caller: 'admin', action: 'dynamodb:GetItem', resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${LOCAL_TABLE}` },
-      ...['store', 'search', 'retrieve', 'render', 'delete', 'send', 'npi', 'capabilities'].flatMap((caller) =>
-        ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'].map((action) => ({ caller, action, resource: clientsTable })),
-      ),
+      { caller: 'admin', action: 'dynamodb:PutItem', resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${LOCAL_TABLE}` },
+      { caller: 'admin', action: 'dynamodb:DeleteItem', resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${LOCAL_TABLE}` },
+      ...['store', 'search', 'retrieve', 'render', 'delete', 'send', 'npi', 'capabilities'].flatMap((caller) => [
+        ...['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'].map((action) => ({ caller, action, resource: clientsTable })),
+        // A share link's item only (dynamodb:LeadingKeys share#...): a client's is refused.
+        { caller, action: 'dynamodb:UpdateItem', resource: clientsTable, context: { 'dynamodb:LeadingKeys': ['abcdefghijkl'] } },
+      ]),
     ];
     expect((await denials(attempts, deployed.account)).length).toBe(attempts.length);
   });

@@ -32,7 +32,7 @@ const auth = (credential: string) => ({ Authorization: `Bearer ${credential}` })
 const AS_STORED = 'multipart/related; type="application/dicom"; transfer-syntax=*';
 
 describe('npm run migrate-data', () => {
-  it('carries instances, Non-Patient Instances and API key clients to the local engine, served byte-identical', async () => {
+  it('carries instances, Non-Patient Instances, API key clients and share links to the local engine, served byte-identical', async () => {
     const from = await tempDir();
     const to = path.join(await tempDir(), 'local');
     const old = await startArchive({ dataDir: from, storage: 'aws-emulators', env });
@@ -48,6 +48,7 @@ describe('npm run migrate-data', () => {
     const [sample] = npiSamples('303');
     const npi = makeNpiInstance(sample!);
     let key: string;
+    let shareToken: string;
     try {
       const stored = await fetch(`${old.url}/studies`, {
         method: 'POST',
@@ -66,6 +67,14 @@ describe('npm run migrate-data', () => {
         body: bodyOf(Buffer.from(JSON.stringify({ name: 'pacs', scopes: ['read'] }))),
       });
       key = (JSON.parse(added.body as string) as { key: string }).key;
+      const shared = await old.services.shares!.create({
+        contentType: 'application/json',
+        accept: 'application/json',
+        body: bodyOf(Buffer.from(JSON.stringify({ study: studyInstanceUID }))),
+        baseUrl: old.url,
+        createdBy: 'token:static-token',
+      });
+      shareToken = (JSON.parse(shared.body as string) as { token: string }).token;
       // An object no index entry names (a write killed before its entry): never served, not carried.
       await old.services.blobs.put(`studies/${studyInstanceUID}/series/9.9/instances/9.9.9.dcm`, sent[0]!.bytes, 'application/dicom');
     } finally {
@@ -79,10 +88,10 @@ describe('npm run migrate-data', () => {
 
     const lines: string[] = [];
     const report = await migrateEmulatorData({ from, to, log: (l) => lines.push(l) });
-    expect(report).toMatchObject({ instances: 5, npiInstances: 1, clients: 1, skipped: 1, failed: [] });
+    expect(report).toMatchObject({ instances: 5, npiInstances: 1, clients: 1, shareLinks: 1, skipped: 1, failed: [] });
     expect(lines.join('\n')).toMatch(/Not carried: send requests .* tombstones/);
     // Run again: nothing new, nothing refused.
-    expect(await migrateEmulatorData({ from, to })).toMatchObject({ instances: 5, npiInstances: 1, clients: 0, failed: [] });
+    expect(await migrateEmulatorData({ from, to })).toMatchObject({ instances: 5, npiInstances: 1, clients: 0, shareLinks: 0, failed: [] });
 
     const local = await startArchive({ dataDir: to, storage: 'local', env });
     try {
@@ -111,6 +120,10 @@ describe('npm run migrate-data', () => {
         body: stowBody([sent[0]!.bytes]).body,
       });
       expect(write.status).toBe(403);
+      // The share link still opens its study, and only it.
+      const metadata = await fetch(`${local.url}/studies/${studyInstanceUID}/metadata`, { headers: auth(shareToken!) });
+      expect(metadata.status).toBe(200);
+      expect((await fetch(`${local.url}/${sample!.npiName}`, { headers: auth(shareToken!) })).status).toBe(403);
     } finally {
       await local.close();
     }

@@ -14,6 +14,8 @@ export interface CheckedRequest {
   readonly resource: string;
   /** For an implied KMS request: the call that implies it. */
   readonly impliedBy?: string;
+  /** Condition keys of the request (IamRequest.context). */
+  readonly context?: Readonly<Record<string, string | readonly string[]>>;
 }
 
 export interface Denial extends CheckedRequest {
@@ -28,12 +30,12 @@ export interface EvaluateOptions {
 /** The distinct IAM requests of the calls: each call's own, and the KMS use its encryption key implies. */
 export function iamRequests(calls: readonly RecordedAwsCall[], account: Account, options: EvaluateOptions = {}): CheckedRequest[] {
   const out = new Map<string, CheckedRequest>();
-  const add = (r: CheckedRequest) => out.set(`${r.caller} ${r.action} ${r.resource}`, r);
+  const add = (r: CheckedRequest) => out.set(`${r.caller} ${r.action} ${r.resource} ${JSON.stringify(r.context ?? {})}`, r);
   for (const call of calls) {
     const caller = call.caller ?? '(no function)';
     if (options.unchecked?.includes(caller)) continue;
     for (const request of iamRequestsOf(call)) {
-      add({ caller, action: request.action, resource: request.resource });
+      add({ caller, action: request.action, resource: request.resource, ...(request.context && { context: request.context }) });
       const key = request.kms && account.keys.get(request.kms.of);
       if (request.kms && key)
         add({ caller, action: request.kms.action, resource: key, impliedBy: `${request.action} ${request.resource}` });
@@ -67,7 +69,7 @@ export async function denials(requests: readonly CheckedRequest[], account: Acco
           action: r.action,
           principal: role.roleArn,
           resource: { accountId: ACCOUNT, resource: r.resource },
-          contextVariables: { 'aws:SecureTransport': 'true' },
+          contextVariables: { ...r.context, 'aws:SecureTransport': 'true' },
         },
       } as Parameters<typeof runSimulation>[0],
       {},

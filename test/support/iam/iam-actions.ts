@@ -14,6 +14,8 @@ export interface IamRequest {
   readonly resource: string;
   /** The bucket, table or secret whose encryption key this request uses, and how (SSE-KMS). */
   readonly kms?: { readonly of: string; readonly action: 'kms:Decrypt' | 'kms:GenerateDataKey' };
+  /** Condition keys the request carries (DynamoDB's dynamodb:LeadingKeys of a one-item call). */
+  readonly context?: Readonly<Record<string, string | readonly string[]>>;
 }
 
 const str = (v: unknown, what: string): string => {
@@ -96,9 +98,26 @@ function dynamodb(call: RecordedAwsCall): IamRequest[] {
       };
       return items.flatMap((item) => Object.entries(item).map(([kind, op]) => request(names[kind] ?? kind, op.TableName)));
     }
-    default:
-      return [request(call.operation, call.input.TableName, DYNAMODB_READS.has(call.operation) ? call.input.IndexName : undefined)];
+    default: {
+      const one = request(call.operation, call.input.TableName, DYNAMODB_READS.has(call.operation) ? call.input.IndexName : undefined);
+      const leading = leadingKey(call.input.Key);
+      return [leading === undefined ? one : { ...one, context: { 'dynamodb:LeadingKeys': [leading] } }];
+    }
   }
+}
+
+/**
+ * The partition key value of a one-item call's Key (dynamodb:LeadingKeys): `PK` of the archive's
+ * table, the only attribute of the clients table's; plain or marshalled ({ S: ... }).
+ */
+function leadingKey(key: unknown): string | undefined {
+  if (!key || typeof key !== 'object') return undefined;
+  const attributes = key as Record<string, unknown>;
+  const names = Object.keys(attributes);
+  const value = attributes.PK ?? (names.length === 1 ? attributes[names[0]!] : undefined);
+  if (typeof value === 'string') return value;
+  const s = (value as { S?: unknown } | undefined)?.S;
+  return typeof s === 'string' ? s : undefined;
 }
 
 function sfn(call: RecordedAwsCall): IamRequest[] {

@@ -1,11 +1,14 @@
 /**
  * Unit: the Authenticator (lambdas/auth/authenticate.ts) with the static token and API keys (no
  * network; OIDC tokens are tested against a real provider in test/integration/auth), its cache, and
- * authorize's 403.
+ * authorize's 403; share links' tokens whatever AUTH names.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { hashSecret, newApiKey } from '../../../lambdas/auth/api-keys';
-import { authorize, checksCredentials, createAuthenticator, type Principal } from '../../../lambdas/auth/authenticate';
+import { authorize, checksCredentials, createAuthenticator, forgetShareLink, type Principal } from '../../../lambdas/auth/authenticate';
+import { newShareToken } from '../../../lambdas/auth/share-tokens';
+import type { ShareLink } from '../../../lambdas/storage/ports';
+import { MemoryShareLinkStore } from '../../support/memory-share-links';
 import { loadConfig } from '../../../lambdas/config';
 import { ForbiddenError, UnauthorizedError } from '../../../lambdas/dicomweb/errors';
 import { MemoryClientStore } from '../../support/memory-clients';
@@ -41,7 +44,11 @@ describe('the static token (AUTH=token)', () => {
 
   it('holds every scope and names no secret', async () => {
     const p = await auth.authenticate(`Bearer ${TOKEN}`);
-    expect(p).toMatchObject({ mechanism: 'token', principal: 'static-token', scopes: ['read', 'write', 'delete', 'send', 'admin'] });
+    expect(p).toMatchObject({
+      mechanism: 'token',
+      principal: 'static-token',
+      scopes: ['read', 'write', 'delete', 'send', 'share', 'admin'],
+    });
     expect(JSON.stringify(p)).not.toContain(TOKEN);
   });
 
@@ -171,5 +178,78 @@ describe('checksCredentials', () => {
     expect(checksCredentials(config({ AUTH: 'iam' }))).toBe(false);
     expect(checksCredentials(config({ AUTH_TOKEN: TOKEN }))).toBe(true);
     expect(checksCredentials(config({ AUTH: 'oidc', OIDC_ISSUER: 'https://idp.example.org', OIDC_AUDIENCE: 'a' }))).toBe(true);
+  });
+});
+
+describe('share links (whatever AUTH names)', () => {
+  const STUDY = '1.2.826.0.1.3680043.8.498.7';
+  async function linked(store: MemoryShareLinkStore, overrides: Partial<ShareLink> = {}) {
+    const token = newShareToken();
+    await store.create({
+      id: token.id,
+      secretHash: hashSecret(token.secret),
+      studyInstanceUID: STUDY,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      createdBy: 'token:static-token',
+      expiresAt: '2026-01-08T00:00:00.000Z',
+      useCount: 0,
+      ...overrides,
+    });
+    return token;
+  }
+  const at = (iso: string) => () => Date.parse(iso);
+
+  it.each<Record<string, string>>([{ AUTH_TOKEN: TOKEN }, { AUTH: 'api-keys', CLIENTS_TABLE_NAME: 'c' }])(
+    'gives read of its one study until it expires (%o)',
+    async (env) => {
+      const shareLinkStore = new MemoryShareLinkStore();
+      const token = await linked(shareLinkStore);
+      let now = Date.parse('2026-01-07T23:59:00.000Z');
+      const auth = createAuthenticator(config(env), { shareLinkStore, now: () => now });
+      const p = await auth.authenticate(`Bearer ${token.key}`);
+      expect(p).toEqual({
+        mechanism: 'share',
+        principal: token.id,
+        scopes: ['read'],
+        study: STUDY,
+        expiresAt: Date.parse('2026-01-08T00:00:00.000Z') / 1000,
+      });
+      now = Date.parse('2026-01-08T00:00:00.000Z');
+      expect((await rejection(auth.authenticate(`Bearer ${token.key}`))).message).toMatch(/expired/);
+    },
+  );
+
+  it('refuses a revoked link at once in this process, a wrong secret, an unknown id and Basic', async () => {
+    const shareLinkStore = new MemoryShareLinkStore();
+    const token = await linked(shareLinkStore);
+    const auth = createAuthenticator(config({ AUTH_TOKEN: TOKEN }), { shareLinkStore, now: at('2026-01-02T00:00:00.000Z') });
+    await auth.authenticate(`Bearer ${token.key}`);
+    await shareLinkStore.revoke(token.id, '2026-01-02T00:00:00.000Z');
+    forgetShareLink(token.id);
+    expect((await rejection(auth.authenticate(`Bearer ${token.key}`))).message).toMatch(/revoked/);
+    const wrong = `dws_${token.id}_${'0'.repeat(64)}`;
+    expect((await rejection(auth.authenticate(`Bearer ${wrong}`))).message).toMatch(/not valid/);
+    expect((await rejection(auth.authenticate(`Bearer ${newShareToken().key}`))).message).toMatch(/not valid/);
+    expect((await rejection(auth.authenticate(`Bearer dws_nope`))).message).toMatch(/malformed/);
+    await rejection(auth.authenticate(basic('x', token.key)));
+  });
+
+  it('is refused by an archive without share links', async () => {
+    const auth = createAuthenticator(config({ AUTH_TOKEN: TOKEN }));
+    expect((await rejection(auth.authenticate(`Bearer ${newShareToken().key}`))).message).toMatch(/does not accept share links/);
+  });
+
+  it('counts every use, written at most once a minute', async () => {
+    const shareLinkStore = new MemoryShareLinkStore();
+    const record = vi.spyOn(shareLinkStore, 'recordUses');
+    const token = await linked(shareLinkStore);
+    let now = Date.parse('2026-01-02T00:00:00.000Z');
+    const auth = createAuthenticator(config({ AUTH_TOKEN: TOKEN }), { shareLinkStore, now: () => now });
+    for (let i = 0; i < 5; i++) await auth.authenticate(`Bearer ${token.key}`);
+    expect(record).toHaveBeenCalledTimes(1);
+    now += 60_000;
+    await auth.authenticate(`Bearer ${token.key}`);
+    expect(record).toHaveBeenCalledTimes(2);
+    expect(await shareLinkStore.get(token.id)).toMatchObject({ useCount: 6, lastUsedAt: '2026-01-02T00:01:00.000Z' });
   });
 });

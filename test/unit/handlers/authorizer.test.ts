@@ -12,6 +12,8 @@ import { authorizerHandler, wholeApiArn } from '../../../lambdas/handlers/author
 import type { ApiClient } from '../../../lambdas/storage/ports';
 import { StorageUnavailableError } from '../../../lambdas/storage/errors';
 import { MemoryClientStore } from '../../support/memory-clients';
+import { MemoryShareLinkStore } from '../../support/memory-share-links';
+import { newShareToken } from '../../../lambdas/auth/share-tokens';
 
 const TOKEN = 'authorizer-static-token';
 const METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/GET/studies/1.2.3/series';
@@ -70,8 +72,8 @@ describe('the authorizer', () => {
     expect(result.policyDocument.Statement).toEqual([
       { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: 'arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/*/*' },
     ]);
-    expect(result.context).toMatchObject({ mechanism: 'token', principal: 'static-token', scopes: 'read write delete send admin' });
-    expect(fromAuthorizerContext(result.context)?.scopes).toEqual(['read', 'write', 'delete', 'send', 'admin']);
+    expect(result.context).toMatchObject({ mechanism: 'token', principal: 'static-token', scopes: 'read write delete send share admin' });
+    expect(fromAuthorizerContext(result.context)?.scopes).toEqual(['read', 'write', 'delete', 'send', 'share', 'admin']);
     expect(JSON.stringify(result)).not.toContain(TOKEN);
   });
 
@@ -101,5 +103,32 @@ describe('the authorizer', () => {
     expect((error as Error).message).not.toBe('Unauthorized');
     expect(logs.join('\n')).toMatch(/cannot check the credential/);
     expect(logs.join('\n')).not.toContain(other);
+  });
+});
+
+describe('the authorizer with a share token', () => {
+  const token = newShareToken();
+  const STUDY = '1.2.826.0.1.3680043.8.498.9';
+  const shareLinkStore = new MemoryShareLinkStore();
+  beforeAll(() =>
+    shareLinkStore.create({
+      id: token.id,
+      secretHash: hashSecret(token.secret),
+      studyInstanceUID: STUDY,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      createdBy: 'oidc:alice',
+      expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+      useCount: 0,
+    }),
+  );
+  const config = loadConfig({ BUCKET_NAME: 'b', TABLE_NAME: 't', AUTH: 'oidc', OIDC_ISSUER: 'https://idp.invalid', OIDC_AUDIENCE: 'a' });
+  const handler = authorizerHandler(() => ({ config, shareLinkStore }));
+
+  it('passes the link, read and its study in the context, which the functions read back', async () => {
+    const result = await handler(event({ authorization: `Bearer ${token.key}` }));
+    expect(result.context).toMatchObject({ mechanism: 'share', principal: token.id, scopes: 'read', study: STUDY });
+    expect(fromAuthorizerContext(result.context)).toMatchObject({ mechanism: 'share', scopes: ['read'], study: STUDY });
+    expect(JSON.stringify(result)).not.toContain(token.secret);
+    expect((await shareLinkStore.get(token.id))?.useCount).toBe(1);
   });
 });

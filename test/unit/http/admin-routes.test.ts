@@ -1,5 +1,6 @@
 /**
- * Unit: the admin routes (API key clients) are served beside DICOMweb, require the admin scope, and
+ * Unit: the admin routes (API key clients, share links) are served beside DICOMweb, require the admin
+ * scope (share links: the share scope), and
  * stay out of Retrieve Capabilities (PS3.18 8.9 describes the DICOMweb services only).
  */
 import { describe, expect, it } from 'vitest';
@@ -11,13 +12,15 @@ import { bodyOf } from '../../../lambdas/dicomweb/messages';
 const admin = routes.filter((r) => r.group === 'admin');
 
 describe('admin routes', () => {
-  it('are POST and GET /admin/clients and DELETE /admin/clients/{clientId}, each requiring admin', () => {
-    expect(admin.map((r) => `${r.method} ${r.path} ${r.transaction}`).sort()).toEqual([
-      'DELETE /admin/clients/{clientId} RevokeClient',
-      'GET /admin/clients ListClients',
-      'POST /admin/clients AddClient',
+  it('are POST and GET /admin/clients and DELETE /admin/clients/{clientId}, each requiring admin; the same of shares, requiring share', () => {
+    expect(admin.map((r) => `${r.method} ${r.path} ${r.transaction} ${requiredScope(r)}`).sort()).toEqual([
+      'DELETE /admin/clients/{clientId} RevokeClient admin',
+      'DELETE /admin/shares/{shareId} RevokeShare share',
+      'GET /admin/clients ListClients admin',
+      'GET /admin/shares ListShares share',
+      'POST /admin/clients AddClient admin',
+      'POST /admin/shares CreateShare share',
     ]);
-    expect(admin.map(requiredScope)).toEqual(['admin', 'admin', 'admin']);
     expect(routes.filter((r) => r.group !== 'admin').map(requiredScope)).not.toContain('admin');
     expect(routesForPath('/admin/clients/abc123def456')[0]?.pathParameters).toEqual({ clientId: 'abc123def456' });
   });

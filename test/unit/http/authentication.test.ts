@@ -4,7 +4,7 @@
  * checked otherwise, then the route's scope; every refusal a Status Report with the CORS headers.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../../lambdas/config';
 import { operations as capabilities } from '../../../lambdas/handlers/capabilities';
 import { operations as store } from '../../../lambdas/handlers/store';
@@ -119,5 +119,58 @@ describe("our authorizer's context (API Gateway)", () => {
       event('OPTIONS', '/studies', {}, { mechanism: 'root', principal: 'x', scopes: 'read', expiresAt: inAMinute() }),
     );
     expect(forged.statusCode).toBe(401);
+  });
+});
+
+describe("a share link's principal (the authorizer's context)", () => {
+  const STUDY = '1.2.826.0.1.3680043.8.498.5';
+  const h = handlers({ AUTH: 'oidc', OIDC_ISSUER: 'https://idp.invalid', OIDC_AUDIENCE: 'archive' });
+  const share = (extra: Record<string, unknown> = {}) => ({
+    mechanism: 'share',
+    principal: 'abcdefghijkl',
+    scopes: 'read',
+    expiresAt: inAMinute(),
+    study: STUDY,
+    ...extra,
+  });
+
+  it('answers Retrieve Capabilities and logs one line naming the link, never a token or a UID', async () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const e = event('OPTIONS', '/studies', { Authorization: 'Bearer dws_secret-never-logged' }, share());
+      e.requestContext.requestId = 'req-1';
+      expect((await h.capabilities(e)).statusCode).toBe(200);
+      expect(log).toHaveBeenCalledTimes(1);
+      const line = JSON.parse(String(log.mock.calls[0]![0]));
+      expect(line).toEqual({
+        level: 'info',
+        event: 'share-link-use',
+        share: 'abcdefghijkl',
+        transaction: 'RetrieveCapabilities',
+        method: 'OPTIONS',
+        resource: '/studies',
+        requestId: 'req-1',
+      });
+      expect(String(log.mock.calls[0]![0])).not.toMatch(/dws_|secret|1\.2\.826/);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it('is refused Store with 403 naming its study, before the scope check, and logged too', async () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const r = await h.store(event('POST', '/studies', {}, share({ scopes: 'read write' })));
+      expect(r.statusCode).toBe(403);
+      expect(report(r).detail).toMatch(/share link/);
+      expect(log).toHaveBeenCalledTimes(1);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it('without its study is not ours: the header is checked again', async () => {
+    const r = await h.capabilities(event('OPTIONS', '/studies', {}, share({ study: undefined })));
+    expect(r.statusCode).toBe(401);
   });
 });

@@ -8,14 +8,17 @@ import { describeClientStoreContract } from '../../contract/client-store.contrac
 import { describeMetadataIndexContract } from '../../contract/metadata-index.contract';
 import { describeNpiIndexContract } from '../../contract/npi-index.contract';
 import { describeSendRequestStoreContract } from '../../contract/send-request-store.contract';
+import { describeShareLinkStoreContract } from '../../contract/share-link-store.contract';
 import { MemoryBlobStore } from '../../support/memory-blobs';
 import { MemoryClientStore } from '../../support/memory-clients';
 import { MemoryMetadataIndex } from '../../support/memory-index';
 import { MemoryNpiIndex } from '../../support/memory-npi-index';
 import { MemorySendRequestStore } from '../../support/memory-send-requests';
+import { MemoryShareLinkStore } from '../../support/memory-share-links';
 
 describeBlobStoreContract('MemoryBlobStore', () => new MemoryBlobStore());
 describeMetadataIndexContract('MemoryIndex', () => new MemoryMetadataIndex());
 describeNpiIndexContract('MemoryNpiIndex', () => new MemoryNpiIndex());
 describeSendRequestStoreContract('MemorySendRequestStore', () => new MemorySendRequestStore());
 describeClientStoreContract('MemoryClientStore', () => new MemoryClientStore());
+describeShareLinkStoreContract('MemoryShareLinkStore', () => new MemoryShareLinkStore());

@@ -11,6 +11,7 @@ import type { LocalEngine } from '../../../../lambdas/storage/factory/clients';
 import { ensureIndexNameTerms, metadataIndex } from '../../../../lambdas/storage/factory/metadata-index';
 import { npiIndex } from '../../../../lambdas/storage/factory/npi-index';
 import { sendRequestStore } from '../../../../lambdas/storage/factory/send-request-store';
+import { optionalShareLinkStore } from '../../../../lambdas/storage/factory/share-link-store';
 import { S3BlobStore } from '../../../../lambdas/storage/s3';
 
 const ports = {
@@ -19,6 +20,7 @@ const ports = {
   npi: { kind: 'npi' },
   sends: { kind: 'sends' },
   clients: { kind: 'clients' },
+  shares: { kind: 'shares' },
 };
 const engine = {
   dataDir: '/data',
@@ -27,6 +29,7 @@ const engine = {
   npiIndex: () => ports.npi,
   sendRequestStore: () => ports.sends,
   clientStore: () => ports.clients,
+  shareLinkStore: () => ports.shares,
 } as unknown as LocalEngine;
 
 const local = { storage: 'local' as const, region: 'us-east-1', bucketName: 'b', tableName: 't', indexShards: 8 };
@@ -40,6 +43,7 @@ describe('STORAGE=local', () => {
     // The engine keeps its clients without CLIENTS_TABLE_NAME.
     expect(createClientStore(local, { local: engine })).toBe(ports.clients);
     expect(optionalClientStore(local, { local: engine })).toBe(ports.clients);
+    expect(optionalShareLinkStore(local, { local: engine })).toBe(ports.shares);
     // The SQLite index holds the name terms from its first schema.
     expect(await ensureIndexNameTerms(local, { local: engine })).toBe(false);
   });
@@ -51,6 +55,7 @@ describe('STORAGE=local', () => {
       () => npiIndex(local),
       () => sendRequestStore(local),
       () => createClientStore(local),
+      () => optionalShareLinkStore(local),
     ]) {
       expect(build).toThrow(ConfigError);
       expect(build).toThrow(/STORAGE=local runs in the embedded runtime/);
