@@ -35,6 +35,12 @@ export interface Config {
   /** Public base URL of the service root (e.g. https://host/prod); derived from the request when unset. */
   readonly publicBaseUrl?: string;
   /**
+   * Public address of the viewer, where share links point (e.g. https://d1234.cloudfront.net/ when a
+   * distribution serves it at its root); unset: `/viewer/` under the request's base URL, where the
+   * embedded archive serves it.
+   */
+  readonly viewerUrl?: string;
+  /**
    * TRUSTED_PROXIES: peers (IPv4 / IPv6 addresses and CIDR blocks, or '*' for every peer) whose
    * Forwarded / X-Forwarded-* headers give the public URIs when PUBLIC_BASE_URL is unset
    * (lambdas/http/public-uri.ts); none by default.
@@ -261,6 +267,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dynamodbEndpoint: optional(env, 'DYNAMODB_ENDPOINT'),
     sfnEndpoint: optional(env, 'SFN_ENDPOINT'),
     publicBaseUrl: optional(env, 'PUBLIC_BASE_URL')?.replace(/\/+$/, ''),
+    viewerUrl: optional(env, 'VIEWER_URL')?.replace(/\/*$/, '/'),
     trustedProxies: trustedProxies(env),
     maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', LAMBDA_MAX_REQUEST_BYTES),
     maxResponseBytes: int(env, 'MAX_RESPONSE_BYTES', LAMBDA_MAX_STREAMED_RESPONSE_BYTES),

@@ -47,6 +47,7 @@ export function addArchiveViewer(stack: ArchiveStack, viewer: ViewerSettings, di
     retainData,
   });
   stack.dicomweb.setPublicBaseUrl(site.serviceRoot);
+  stack.dicomweb.setViewerUrl(`${site.origin}/`);
   let login: ViewerOidcSettings | undefined;
   if (pool) {
     const client = pool.addBrowserClient('ViewerClient', [`${site.origin}/callback`], [`${site.origin}/`]);

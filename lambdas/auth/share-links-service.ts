@@ -44,14 +44,21 @@ export interface ShareLinksServiceOptions {
   readonly maxLifetimeSeconds: number;
   /** False when the archive checks no credential (lambdas/auth/authenticate.ts checksCredentials). */
   readonly checksCredentials: boolean;
+  /** The viewer's public address (VIEWER_URL); `/viewer/` under the request's base URL by default. */
+  readonly viewerUrl?: string;
   readonly now?: () => Date;
   readonly newToken?: () => IssuedCredential;
 }
 
 /** The viewer's address opening `study` with `token` (the viewer is served under /viewer/ of the base). */
-export function viewerLink(baseUrl: string, study: string, token: string): string {
+/**
+ * The link: OHIF's viewer route on the study, with the token OHIF sends as a bearer token. `viewerUrl`
+ * is where the viewer is served (VIEWER_URL), `/viewer/` under the service's base URL by default.
+ */
+export function viewerLink(baseUrl: string, study: string, token: string, viewerUrl?: string): string {
   const query = new URLSearchParams({ StudyInstanceUIDs: study, token });
-  return `${baseUrl.replace(/\/+$/, '')}/viewer/viewer?${query.toString()}`;
+  const viewer = viewerUrl ?? `${baseUrl.replace(/\/+$/, '')}/viewer/`;
+  return `${viewer.replace(/\/*$/, '/')}viewer?${query.toString()}`;
 }
 
 export class ShareLinksService {
@@ -98,7 +105,7 @@ export class ShareLinksService {
       const answer: CreatedShareLink = {
         ...this.view(link),
         token: token.key,
-        link: viewerLink(req.baseUrl, study, token.key),
+        link: viewerLink(req.baseUrl, study, token.key, this.opts.viewerUrl),
         ...(!this.opts.checksCredentials && { unrestricted: true }),
       };
       // The token is a credential: no cache keeps it (RFC 9111 5.2.2.5).

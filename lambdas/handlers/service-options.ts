@@ -32,5 +32,6 @@ export const sendOptions = (cfg: Config) => ({
 
 export const shareLinksOptions = (cfg: Config) => ({
   maxLifetimeSeconds: cfg.shareMaxExpirySeconds,
+  ...(cfg.viewerUrl && { viewerUrl: cfg.viewerUrl }),
   checksCredentials: checksCredentials(cfg),
 });

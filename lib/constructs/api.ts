@@ -338,6 +338,11 @@ export class DicomwebApi extends Construct {
     for (const fn of Object.values(this.functions)) fn.addEnvironment('PUBLIC_BASE_URL', url);
   }
 
+  /** Where share links point: the viewer's public address (VIEWER_URL). */
+  setViewerUrl(url: string): void {
+    for (const fn of Object.values(this.functions)) fn.addEnvironment('VIEWER_URL', url);
+  }
+
   /**
    * Accepts the access tokens of one more client of the stack's user pool (Cognito names it in
    * `client_id`, checked against OIDC_AUDIENCE by the authorizer and the functions).

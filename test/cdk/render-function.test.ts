@@ -47,9 +47,14 @@ describe('the render function', () => {
     const statements = policyStatements(template, logicalId(stack, fn.policy));
     const actions = statements.flatMap((s) => [s.Action].flat());
     expect(actions).toEqual(expect.arrayContaining(['s3:GetObject', 'dynamodb:Query', 'dynamodb:GetItem']));
-    for (const denied of ['s3:DeleteObject', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan']) {
+    for (const denied of ['s3:DeleteObject', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan']) {
       expect(actions).not.toContain(denied);
     }
+    // One update, as every function: a share link's use count, on the clients table's share items only.
+    const updates = statements.filter((s) => [s.Action].flat().includes('dynamodb:UpdateItem'));
+    expect(updates).toHaveLength(1);
+    expect(JSON.stringify(updates[0]!.Resource)).toContain('ClientsTable');
+    expect(updates[0]!.Condition).toMatchObject({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['share#*'] } });
     const puts = statements.filter((s) => [s.Action].flat().includes('s3:PutObject'));
     expect(puts.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining(`/${DERIVED_IMAGE_OBJECTS}"`)]);
     // The pattern matches the service's keys of derived images, not the instances' own objects.

@@ -207,9 +207,10 @@ describe('viewer=true: the distribution', { timeout: 120_000 }, () => {
       expect(JSON.stringify(variables.OIDC_AUDIENCE)).toContain(`{"Ref":"${clientId}"}`);
     }
     for (const fn of Object.values(v.stack.dicomweb.functions)) {
-      expect(v.resources[logicalId(v.stack, fn)]!.Properties.Environment.Variables.PUBLIC_BASE_URL).toEqual({
-        'Fn::Join': ['', ['https://', domain, '/dicomweb']],
-      });
+      const variables = v.resources[logicalId(v.stack, fn)]!.Properties.Environment.Variables;
+      expect(variables.PUBLIC_BASE_URL).toEqual({ 'Fn::Join': ['', ['https://', domain, '/dicomweb']] });
+      // Share links open the viewer at the distribution's root.
+      expect(variables.VIEWER_URL).toEqual({ 'Fn::Join': ['', ['https://', domain, '/']] });
     }
   });
 

@@ -127,4 +127,10 @@ describe('viewerLink', () => {
       'http://127.0.0.1:8080/viewer/viewer?StudyInstanceUIDs=1.2.3&token=dws_a_b',
     );
   });
+
+  it('opens the viewer where VIEWER_URL says it is served (a distribution serves it at its root)', () => {
+    const link = 'https://d1.cloudfront.net/viewer?StudyInstanceUIDs=1.2.3&token=dws_a_b';
+    expect(viewerLink('https://d1.cloudfront.net/dicomweb', '1.2.3', 'dws_a_b', 'https://d1.cloudfront.net/')).toBe(link);
+    expect(viewerLink('https://d1.cloudfront.net/dicomweb', '1.2.3', 'dws_a_b', 'https://d1.cloudfront.net')).toBe(link);
+  });
 });
