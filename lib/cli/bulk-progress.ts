@@ -49,7 +49,8 @@ export interface ProgressState {
 
 /**
  * `[#####.....] 40/100 files  12.0 MiB/30.0 MiB  4.0 MiB/s  ETA 00:05`: the bar and the time left
- * follow the bytes (files are of any size); the rate is the mean since the start.
+ * follow the bytes (files are of any size), the files when no byte total is known (a retrieve); the
+ * rate is the mean since the start.
  */
 export function renderProgress(state: ProgressState, width: number): string {
   const fraction =
@@ -57,10 +58,11 @@ export function renderProgress(state: ProgressState, width: number): string {
   const filled = Math.floor(fraction * width);
   const seconds = state.elapsedMs / 1000;
   const rate = seconds > 0 ? state.bytes / seconds : 0;
-  const eta = rate > 0 ? (state.totalBytes - state.bytes) / rate : Number.POSITIVE_INFINITY;
+  // The time left at the mean pace so far, of the bytes when their total is known, else of the files.
+  const eta = fraction > 0 ? (seconds * (1 - fraction)) / fraction : Number.POSITIVE_INFINITY;
   return (
     `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${state.files}/${state.totalFiles} files  ` +
-    `${size(state.bytes)}/${size(state.totalBytes)}  ${size(rate)}/s  ETA ${duration(eta)}`
+    `${size(state.bytes)}${state.totalBytes > 0 ? `/${size(state.totalBytes)}` : ''}  ${size(rate)}/s  ETA ${duration(eta)}`
   );
 }
 
