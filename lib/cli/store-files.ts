@@ -181,6 +181,7 @@ export async function findFiles(inputs: readonly string[], onNote?: (note: Skipp
       if (!(err instanceof Part10Error)) throw err;
       return note(dicomdir, `a DICOMDIR that cannot be read (${err.message})`);
     }
+    note(dicomdir, `a DICOMDIR: read for the ${files.length} file(s) it references, never sent`);
     for (const file of files) {
       const info = await stat(file).catch(() => undefined);
       if (!info?.isFile()) note(file, 'referenced by the DICOMDIR but missing');
