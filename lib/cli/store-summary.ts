@@ -43,7 +43,7 @@ const hex = (code: number) => `0x${code.toString(16).toUpperCase().padStart(4, '
 
 function codeName(table: Readonly<Record<string, number>>, code: number): string {
   const name = Object.entries(table).find(([, value]) => value === code)?.[0];
-  return name ? `${hex(code)} ${name.replace(/([a-z])([A-Z])/g, '$1 $2')}` : hex(code);
+  return name ? `${hex(code)} ${name.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/([A-Z])([A-Z][a-z])/g, '$1 $2')}` : hex(code);
 }
 
 /** "0xA900 Data Set Does Not Match SOP Class": a Failure Reason with its name where PS3.2 J.4.2 gives one. */
