@@ -116,7 +116,8 @@ async function readStoreResponse(res: Response, files: readonly InstanceFile[], 
   if (!module) {
     const report = readStatusReport(text);
     const reason = `HTTP ${res.status}${report?.detail ? `: ${report.detail}` : report?.title ? `: ${report.title}` : ''}`;
-    for (const f of files) out.failed.push({ path: f.path, sopInstanceUID: f.sopInstanceUID, reason });
+    const tooLarge = res.status === 413 ? { tooLarge: true } : {};
+    for (const f of files) out.failed.push({ path: f.path, sopInstanceUID: f.sopInstanceUID, reason, ...tooLarge });
     return;
   }
   const items = (tag: string) => (module[tag]?.Value ?? []) as Json[];
@@ -229,8 +230,9 @@ export async function storeInstances(
   const alone = packRequests(unidentified, opts.maxRequestBytes, boundary, 1);
   const batches = [...packing.batches, ...alone.batches];
 
-  await inPool(batches, opts.concurrency, async (files) => {
-    const bytes = files.reduce((n, f) => n + f.size, 0);
+  // A request the archive finds too large (its limit below --max-request-bytes) is split in two and
+  // each half sent again; an instance refused alone is reported too large.
+  const send = async (files: readonly InstanceFile[]): Promise<void> => {
     try {
       const body = await storeBody(files, boundary);
       out.requests++;
@@ -240,12 +242,25 @@ export async function storeInstances(
         headers: { 'Content-Type': storeContentType(boundary), Accept: DICOM_JSON },
         body,
       }));
+      if (res.status === 413 && files.length > 1) {
+        await res.body?.cancel();
+        const half = Math.ceil(files.length / 2);
+        await send(files.slice(0, half));
+        await send(files.slice(half));
+        return;
+      }
       await readStoreResponse(res, files, out, progress);
     } catch (err) {
       const reason = `not stored: ${err instanceof Error ? err.message : String(err)}`;
       for (const f of files) out.failed.push({ path: f.path, sopInstanceUID: f.sopInstanceUID, reason });
     }
-    progress.advance(files.length, bytes);
+  };
+  await inPool(batches, opts.concurrency, async (files) => {
+    await send(files);
+    progress.advance(
+      files.length,
+      files.reduce((n, f) => n + f.size, 0),
+    );
   });
   for (const file of [...packing.tooLarge, ...alone.tooLarge]) {
     out.failed.push(await refusedAsTooLarge(file, opts));

@@ -99,3 +99,26 @@ describe('storeInstances', () => {
     expect(summary.failed).toEqual([{ path: files[2]!.path, sopInstanceUID: '2.25.33', reason: 'the Store response does not mention it' }]);
   });
 });
+
+describe('storeInstances against a lower limit than --max-request-bytes', () => {
+  it('splits a request the archive answers 413 until each part fits, and reports an instance too large alone', async () => {
+    const sizes: number[] = [];
+    const fakeFetch = (async (_url: string, init: RequestInit) => {
+      const body = init.body as Uint8Array;
+      const boundary = parseMediaType(new Headers(init.headers).get('content-type')!).params.boundary!;
+      const parts = parseMultipartRelated(body, boundary);
+      sizes.push(parts.length);
+      // The archive takes one instance per request, and refuses IM3 outright.
+      if (parts.length > 1 || Buffer.from(parts[0]!.body).toString() === 'instance 3')
+        return Response.json({ detail: 'the request body exceeds 100 bytes' }, { status: 413 });
+      const sop = `2.25.3${Buffer.from(parts[0]!.body).toString().slice(-1)}`;
+      return Response.json({ [Tag.ReferencedSOPSequence]: { vr: 'SQ', Value: [item(sop)] } });
+    }) as unknown as typeof globalThis.fetch;
+    const summary = await storeInstances(files, [], options(fakeFetch, { skipExisting: false, concurrency: 1 }));
+    expect(sizes).toEqual([3, 2, 1, 1, 1]);
+    expect(summary.stored).toBe(2);
+    expect(summary.failed).toEqual([
+      { path: files[2]!.path, sopInstanceUID: '2.25.33', reason: 'HTTP 413: the request body exceeds 100 bytes', tooLarge: true },
+    ]);
+  });
+});
