@@ -4,6 +4,7 @@
  * Module, PS3.18 10.5.3, named after PS3.2 J.4.2), the warnings, and the exit code.
  */
 import { FailureReason, WarningReason } from '../../lambdas/dicomweb/status-codes';
+import { DuplicateSOPInstance } from '../../lambdas/dicomweb/store';
 
 export interface StoreFailure {
   readonly path: string;
@@ -48,7 +49,7 @@ function codeName(table: Readonly<Record<string, number>>, code: number): string
 
 /** "0xA900 Data Set Does Not Match SOP Class": a Failure Reason with its name where PS3.2 J.4.2 gives one. */
 export function failureReasonName(code: number): string {
-  return codeName(FailureReason, code);
+  return codeName({ ...FailureReason, DuplicateSOPInstance }, code);
 }
 
 /** A Warning Reason (0008,1196) with its name. */
