@@ -150,17 +150,34 @@ async function readStoreResponse(res: Response, files: readonly InstanceFile[], 
   if (warningHeader) progress.notice(`Warning: ${warningHeader}`);
 }
 
+/** How long the body of an instance above the limit waits for the archive's early 413 before it is sent. */
+const EARLY_ANSWER_WAIT_MS = 2000;
+
 /**
  * An instance above the limit: sent alone, its length declared, so that the archive answers 413 with
- * its Status Report before reading the body (a fetch that cannot stream the body fails here instead).
+ * its Status Report from the headers; the body waits for that answer a moment before it goes (a fetch
+ * that cannot stream a body fails here instead, and the reason says so without the archive's answer).
  */
 async function refusedAsTooLarge(file: InstanceFile, opts: StoreRunOptions): Promise<StoreFailure> {
-  const base = `${file.size} bytes, above the Store request limit of ${opts.maxRequestBytes}: STOW-RS cannot carry it (the upload path is required)`;
+  const failure = (more: string): StoreFailure => ({
+    path: file.path,
+    sopInstanceUID: file.sopInstanceUID,
+    reason: `${file.size} bytes, above the Store request limit of ${opts.maxRequestBytes}: STOW-RS cannot carry it (the upload path is required)${more}`,
+    tooLarge: true,
+  });
   const boundary = newBoundary();
   const { head, tail } = singlePartFrame(boundary);
   const controller = new AbortController();
+  let answered = () => {};
+  const answer = new Promise<void>((resolve) => (answered = resolve));
+  async function* body(): AsyncGenerator<Uint8Array> {
+    yield head;
+    await Promise.race([answer, new Promise((resolve) => setTimeout(resolve, EARLY_ANSWER_WAIT_MS).unref())]);
+    if (controller.signal.aborted) return;
+    for await (const chunk of createReadStream(file.path)) yield chunk as Buffer;
+    yield tail;
+  }
   try {
-    const body = Readable.toWeb(Readable.from(framed(head, file.path, tail))) as ReadableStream<Uint8Array>;
     const res = await opts.fetch(`${opts.baseUrl}/studies`, {
       method: 'POST',
       headers: {
@@ -168,30 +185,19 @@ async function refusedAsTooLarge(file: InstanceFile, opts: StoreRunOptions): Pro
         Accept: DICOM_JSON,
         'Content-Length': String(head.length + file.size + tail.length),
       },
-      body,
+      body: Readable.toWeb(Readable.from(body())) as ReadableStream<Uint8Array>,
       duplex: 'half',
       signal: controller.signal,
     } as RequestInit);
+    answered();
     const report = readStatusReport(await res.text());
-    controller.abort();
-    if (res.status === 413)
-      return {
-        path: file.path,
-        sopInstanceUID: file.sopInstanceUID,
-        reason: `${base}; the archive answered 413${report?.detail ? `: ${report.detail}` : ''}`,
-        tooLarge: true,
-      };
-    return { path: file.path, sopInstanceUID: file.sopInstanceUID, reason: `${base}; the archive answered ${res.status}`, tooLarge: true };
+    return failure(`; the archive answered ${res.status}${report?.detail ? `: ${report.detail}` : ''}`);
   } catch {
+    return failure('');
+  } finally {
+    answered();
     controller.abort();
-    return { path: file.path, sopInstanceUID: file.sopInstanceUID, reason: base, tooLarge: true };
   }
-}
-
-async function* framed(head: Uint8Array, file: string, tail: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield head;
-  for await (const chunk of createReadStream(file)) yield chunk as Buffer;
-  yield tail;
 }
 
 /** Stores the instances found; `notes` (files not sent) go into the summary as they are. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LAMBDA_MAX_REQUEST_BYTES } from '../../../../lambdas/config';
-import { main, parseStoreArgs, UsageError } from '../../../../lib/cli/store';
+import { UsageError } from '../../../../lib/cli/bulk-command';
+import { main, parseStoreArgs } from '../../../../lib/cli/store';
 
 describe('parseStoreArgs', () => {
   it('takes files and folders with the defaults', () => {
