@@ -218,7 +218,12 @@ export async function storeInstances(
   let skipped = 0;
   if (opts.skipExisting) {
     const studies = [...new Set(instances.map((f) => f.studyInstanceUID).filter(Boolean))];
-    const held = await existingInstances(studies, opts);
+    // Without the search (a key with the write scope only, say), everything is sent: the Store judges duplicates.
+    const held = await existingInstances(studies, opts).catch((err: unknown) => {
+      if (!(err instanceof Error)) throw err;
+      progress.notice(`cannot tell what the archive holds (${err.message}): sending every instance`);
+      return new Set<string>();
+    });
     toSend = instances.filter((f) => !f.sopInstanceUID || !held.has(key(f.seriesInstanceUID, f.sopInstanceUID)));
     skipped = instances.length - toSend.length;
     progress.advance(skipped, instances.reduce((n, f) => n + f.size, 0) - toSend.reduce((n, f) => n + f.size, 0));

@@ -122,3 +122,19 @@ describe('storeInstances against a lower limit than --max-request-bytes', () => 
     ]);
   });
 });
+
+describe('storeInstances when the archive does not let it search', () => {
+  it('says so and sends every instance, for the Store to judge', async () => {
+    const notices: string[] = [];
+    const fakeFetch = (async (url: string, init?: RequestInit) => {
+      if (!init?.method) return Response.json({ detail: 'insufficient scope' }, { status: 403 });
+      return Response.json({ [Tag.ReferencedSOPSequence]: { vr: 'SQ', Value: files.map((f) => item(f.sopInstanceUID)) } });
+    }) as unknown as typeof globalThis.fetch;
+    const progress = { ...NO_PROGRESS, notice: (m: string) => void notices.push(m) };
+    const summary = await storeInstances(files, [], options(fakeFetch, { progress }));
+    expect(summary).toMatchObject({ stored: 3, skipped: 0, failed: [] });
+    expect(notices).toEqual([
+      'cannot tell what the archive holds (searching the instances of study 2.25.1 failed: HTTP 403): sending every instance',
+    ]);
+  });
+});
