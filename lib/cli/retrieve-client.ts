@@ -1,17 +1,18 @@
 /**
  * The work of `npm run retrieve`: a study's series listed with QIDO-RS (PS3.18 10.6), then retrieved
  * one by one with WADO-RS (PS3.18 10.4: multipart/related; type="application/dicom";
- * transfer-syntax=*, so each instance comes back as stored), each part written to
+ * transfer-syntax=*, so each instance comes back as stored), each part streamed to
  * DIR/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm as it arrives.
  */
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseMediaType, readMultipartRelated } from '../../lambdas/dicom/multipart';
+import { parseMediaType } from '../../lambdas/dicom/multipart';
 import { asciiDecoder, scanPart10Header } from '../../lambdas/dicom/part10-scan';
 import { Tag, tagNumber } from '../../lambdas/dicom/tags';
 import { isValidUid } from '../../lambdas/dicom/uid';
 import { readStatusReport } from '../../lambdas/send/send-client';
 import type { BulkProgress } from './bulk-progress';
+import { writeMultipartFiles, type FilePart } from './multipart-files';
 
 const DICOM_JSON = 'application/dicom+json';
 const ACCEPT_AS_STORED = 'multipart/related; type="application/dicom"; transfer-syntax=*';
@@ -74,28 +75,33 @@ export function instancePath(outDir: string, study: string, series: string, sop:
   return path.join(outDir, study, series, `${sop}.dcm`);
 }
 
-/** Writes a file atomically: to a temporary name beside it, then renamed, so a present file is whole. */
-export async function writeAtomically(file: string, bytes: Uint8Array): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.partial`;
-  try {
-    await writeFile(temp, bytes);
-    await rename(temp, file);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-}
-
 const isPresent = (file: string) =>
   stat(file).then(
     (s) => s.isFile() && s.size > 0,
     () => false,
   );
 
+/** Bytes of each part kept to read its header from; a longer header is read back from its file. */
+const HEAD_BYTES = 64 * 1024;
+const HEADER_MAX_BYTES = 16 * 1024 * 1024;
+
+async function sopInstanceUIDOfPart(part: FilePart): Promise<string> {
+  const uid = sopInstanceUIDOf(part.head);
+  if (uid || part.size <= part.head.length) return uid;
+  const handle = await open(part.path, 'r');
+  try {
+    const length = Math.min(part.size, HEADER_MAX_BYTES);
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(length), 0, length, 0);
+    return sopInstanceUIDOf(buffer.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
- * Writes the parts of a WADO-RS multipart body, read chunk by chunk, to DIR/<study>/<series>/; one
- * part is held at a time. Returns what was written and what was already there.
+ * Writes the parts of a WADO-RS multipart body, read chunk by chunk, to DIR/<study>/<series>/: each
+ * part streamed to a temporary file (./multipart-files), then renamed after the SOP Instance UID of
+ * its header, so a present file is whole. Returns what was written and what was already there.
  */
 export async function writeParts(
   body: AsyncIterable<Uint8Array>,
@@ -106,17 +112,24 @@ export async function writeParts(
   let written = 0;
   let present = 0;
   let bytes = 0;
-  for await (const part of readMultipartRelated(body, boundary)) {
-    const sop = sopInstanceUIDOf(part.body);
-    if (!sop) throw new RetrieveError(`a part of series ${target.series} is not a readable Part 10 instance`);
-    const file = instancePath(target.outDir, target.study, target.series, sop);
-    // Instances already there were counted before the request.
-    if (await isPresent(file)) present++;
-    else {
-      await writeAtomically(file, part.body);
-      written++;
-      bytes += part.body.byteLength;
-      progress.advance(1, part.body.byteLength);
+  const folder = path.dirname(instancePath(target.outDir, target.study, target.series, '1'));
+  await mkdir(folder, { recursive: true });
+  const temp = (i: number) => path.join(folder, `.retrieve-${process.pid}-${i}.partial`);
+  for await (const part of writeMultipartFiles(body, boundary, temp, HEAD_BYTES)) {
+    try {
+      const sop = await sopInstanceUIDOfPart(part);
+      if (!sop) throw new RetrieveError(`a part of series ${target.series} is not a readable Part 10 instance`);
+      const file = instancePath(target.outDir, target.study, target.series, sop);
+      // Instances already there were counted before the request.
+      if (await isPresent(file)) present++;
+      else {
+        await rename(part.path, file);
+        written++;
+        bytes += part.size;
+        progress.advance(1, part.size);
+      }
+    } finally {
+      await rm(part.path, { force: true });
     }
   }
   return { written, present, bytes };
