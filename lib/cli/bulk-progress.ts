@@ -23,7 +23,8 @@ export interface BulkProgressOptions {
   readonly now?: () => number;
 }
 
-function size(bytes: number): string {
+/** A byte count for people: B, KiB, MiB or GiB. */
+export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${Math.round(bytes)} B`;
   if (bytes < 2 ** 20) return `${(bytes / 1024).toFixed(1)} KiB`;
   if (bytes < 2 ** 30) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -62,7 +63,7 @@ export function renderProgress(state: ProgressState, width: number): string {
   const eta = fraction > 0 ? (seconds * (1 - fraction)) / fraction : Number.POSITIVE_INFINITY;
   return (
     `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${state.files}/${state.totalFiles} files  ` +
-    `${size(state.bytes)}${state.totalBytes > 0 ? `/${size(state.totalBytes)}` : ''}  ${size(rate)}/s  ETA ${duration(eta)}`
+    `${formatBytes(state.bytes)}${state.totalBytes > 0 ? `/${formatBytes(state.totalBytes)}` : ''}  ${formatBytes(rate)}/s  ETA ${duration(eta)}`
   );
 }
 

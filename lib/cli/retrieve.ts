@@ -7,6 +7,7 @@
 import { pathToFileURL } from 'node:url';
 import { isValidUid } from '../../lambdas/dicom/uid';
 import { parseOptions } from './args';
+import { formatBytes } from './bulk-progress';
 import {
   BULK_OPTIONS,
   BULK_USAGE,
@@ -49,8 +50,9 @@ export function parseRetrieveArgs(argv: readonly string[], env: Readonly<Record<
 }
 
 export function formatRetrieveSummary(summary: RetrieveSummary): string {
-  const mib = (summary.bytes / 2 ** 20).toFixed(1);
-  const lines = [`Written ${summary.written} (${mib} MiB), already present ${summary.present}, failed series ${summary.failures.length}`];
+  const lines = [
+    `Written ${summary.written} (${formatBytes(summary.bytes)}), already present ${summary.present}, failed series ${summary.failures.length}`,
+  ];
   for (const f of summary.failures) lines.push(`  ${f}`);
   return `${lines.join('\n')}\n`;
 }

@@ -5,6 +5,7 @@
  */
 import { FailureReason, WarningReason } from '../../lambdas/dicomweb/status-codes';
 import { DuplicateSOPInstance } from '../../lambdas/dicomweb/store';
+import { formatBytes } from './bulk-progress';
 
 export interface StoreFailure {
   readonly path: string;
@@ -57,15 +58,11 @@ export function warningReasonName(code: number): string {
   return codeName(WarningReason, code);
 }
 
-function mib(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-}
-
 /** The summary for people. */
 export function formatStoreSummary(summary: StoreSummary): string {
   const lines = [
     `Stored ${summary.stored}, skipped ${summary.skipped} (already in the archive), failed ${summary.failed.length}, ` +
-      `not sent ${summary.notes.length}; ${summary.requests} request(s), ${mib(summary.bytesSent)} in ${summary.seconds.toFixed(1)} s`,
+      `not sent ${summary.notes.length}; ${summary.requests} request(s), ${formatBytes(summary.bytesSent)} in ${summary.seconds.toFixed(1)} s`,
   ];
   if (summary.notes.length) lines.push('Not sent:', ...summary.notes.map((n) => `  ${n.path}: ${n.note}`));
   if (summary.warnings.length) lines.push('Warnings:', ...summary.warnings.map((w) => `  ${w.path} (${w.sopInstanceUID}): ${w.warning}`));
