@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { newBoundary } from '../../lambdas/dicom/multipart';
 import { Tag } from '../../lambdas/dicom/tags';
+import { FailureReason } from '../../lambdas/dicomweb/status-codes';
 import { readStatusReport } from '../../lambdas/send/send-client';
 import type { BulkProgress } from './bulk-progress';
 import type { InstanceFile, SkippedFile } from './store-files';
@@ -273,6 +274,20 @@ export async function storeInstances(
       files.reduce((n, f) => n + f.size, 0),
     );
   });
+  // PS3.2 J.4.2 A700 (Refused: Out of Resources): the archive ran out of time and asks for the
+  // instances again; they are sent once more, in requests of their own.
+  const refused = out.failed.filter((f) => f.failureReason === FailureReason.OutOfMemory);
+  if (refused.length > 0) {
+    progress.notice(`${refused.length} instance(s) refused for lack of resources (A700): sending them again`);
+    const again = new Set(refused.map((f) => f.path));
+    out.failed.splice(0, out.failed.length, ...out.failed.filter((f) => !again.has(f.path)));
+    const retry = packRequests(
+      toSend.filter((f) => again.has(f.path)),
+      opts.maxRequestBytes,
+      boundary,
+    );
+    await inPool(retry.batches, opts.concurrency, send);
+  }
   for (const file of [...packing.tooLarge, ...alone.tooLarge]) {
     out.failed.push(await refusedAsTooLarge(file, opts));
     progress.advance(1, file.size);

@@ -138,3 +138,33 @@ describe('storeInstances when the archive does not let it search', () => {
     ]);
   });
 });
+
+describe('storeInstances when the archive runs out of resources', () => {
+  it('sends the instances refused with A700 once more, and counts them stored when they are', async () => {
+    let posts = 0;
+    const fakeFetch = (async () => {
+      posts++;
+      if (posts === 1)
+        return Response.json(
+          {
+            [Tag.ReferencedSOPSequence]: { vr: 'SQ', Value: [item('2.25.31')] },
+            [Tag.FailedSOPSequence]: {
+              vr: 'SQ',
+              Value: [item('2.25.32', { [Tag.FailureReason]: 0xa700 }), item('2.25.33', { [Tag.FailureReason]: 0xa700 })],
+            },
+          },
+          { status: 202 },
+        );
+      return Response.json({
+        [Tag.ReferencedSOPSequence]: { vr: 'SQ', Value: [item('2.25.32')] },
+        [Tag.FailedSOPSequence]: { vr: 'SQ', Value: [item('2.25.33', { [Tag.FailureReason]: 0xa700 })] },
+      });
+    }) as unknown as typeof globalThis.fetch;
+    const summary = await storeInstances(files, [], options(fakeFetch, { skipExisting: false }));
+    expect(posts).toBe(2);
+    expect(summary.stored).toBe(2);
+    expect(summary.failed).toEqual([
+      { path: files[2]!.path, sopInstanceUID: '2.25.33', reason: '0xA700 Out Of Memory', failureReason: 0xa700 },
+    ]);
+  });
+});
