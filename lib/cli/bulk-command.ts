@@ -107,3 +107,9 @@ export async function runBulkCommand<C extends BulkSettings>(
   const authenticated = credentialsFetch(resolveCredentials(command.auth), deps.fetch ? { fetch: deps.fetch } : {});
   return run(command, authenticated, progress);
 }
+
+/** An error for people: fetch's "fetch failed" with what caused it (e.g. connect ECONNREFUSED). */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.cause instanceof Error && err.cause.message ? `${err.message} (${err.cause.message})` : err.message;
+}

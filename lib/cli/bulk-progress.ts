@@ -105,6 +105,7 @@ export function bulkProgress(write: (text: string) => void, opts: BulkProgressOp
       if (drawn) draw(true);
     },
     end() {
+      if (totalFiles === 0 && !drawn) return; // nothing was under way
       draw(true);
       if (opts.tty) write('\n');
       drawn = false;

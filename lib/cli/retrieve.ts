@@ -12,6 +12,7 @@ import {
   BULK_OPTIONS,
   BULK_USAGE,
   bulkSettings,
+  describeError,
   runBulkCommand,
   UsageError,
   type BulkDeps,
@@ -67,7 +68,7 @@ export function main(argv: readonly string[], io: Terminal, deps: BulkDeps = {})
     } catch (err) {
       progress.end();
       if (!(err instanceof Error)) throw err;
-      io.stderr.write(`retrieve failed: ${err.message}\n`);
+      io.stderr.write(`retrieve failed: ${describeError(err)}\n`);
       return 1;
     }
   });

@@ -10,6 +10,7 @@ import { newBoundary } from '../../lambdas/dicom/multipart';
 import { Tag } from '../../lambdas/dicom/tags';
 import { FailureReason } from '../../lambdas/dicomweb/status-codes';
 import { readStatusReport } from '../../lambdas/send/send-client';
+import { describeError } from './bulk-command';
 import type { BulkProgress } from './bulk-progress';
 import type { InstanceFile, SkippedFile } from './store-files';
 import { packRequests, singlePartFrame, storeBody, storeContentType } from './store-pack';
@@ -222,7 +223,7 @@ export async function storeInstances(
     // Without the search (a key with the write scope only, say), everything is sent: the Store judges duplicates.
     const held = await existingInstances(studies, opts).catch((err: unknown) => {
       if (!(err instanceof Error)) throw err;
-      progress.notice(`cannot tell what the archive holds (${err.message}): sending every instance`);
+      progress.notice(`cannot tell what the archive holds (${describeError(err)}): sending every instance`);
       return new Set<string>();
     });
     toSend = instances.filter((f) => !f.sopInstanceUID || !held.has(key(f.seriesInstanceUID, f.sopInstanceUID)));
@@ -263,7 +264,7 @@ export async function storeInstances(
       }
       await readStoreResponse(res, files, out, progress);
     } catch (err) {
-      const reason = `not stored: ${err instanceof Error ? err.message : String(err)}`;
+      const reason = `not stored: ${describeError(err)}`;
       for (const f of files) out.failed.push({ path: f.path, sopInstanceUID: f.sopInstanceUID, reason });
     }
   };

@@ -11,6 +11,7 @@ import {
   BULK_OPTIONS,
   BULK_USAGE,
   bulkSettings,
+  describeError,
   positiveInteger,
   runBulkCommand,
   UsageError,
@@ -71,7 +72,7 @@ export function main(argv: readonly string[], io: Terminal, deps: BulkDeps = {})
       // What stops the run as a whole (a folder that cannot be read): said in a line, exit code 1.
       progress.end();
       if (!(err instanceof Error)) throw err;
-      io.stderr.write(`store failed: ${err.message}\n`);
+      io.stderr.write(`store failed: ${describeError(err)}\n`);
       return 1;
     }
   });
