@@ -3,7 +3,7 @@
  * processes) against an embedded archive with a small request limit: a folder of a few hundred small
  * instances, a non-DICOM file, a raw data set, a DICOMDIR folder and one instance above the limit ->
  * the summary's counts and exit code; a second run skips everything; the study retrieved back is
- * byte-identical to the files stored.
+ * byte-identical to the files stored, and a second retrieve fetches only what DIR lacks.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -127,6 +127,33 @@ describe('npm run store, then npm run retrieve', () => {
     const again = await runCli('retrieve', ['--url', archive.url, '--study', study.studyInstanceUID, '--out', out, '--json']);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ written: 0, present: study.instances.length });
+  }, 90_000);
+
+  it('fetches again only what is missing from DIR, and one series with --series', async () => {
+    const out = path.join(root, 'out');
+    const [gone, other] = [study.instances[5]!, study.instances[250]!];
+    await rm(path.join(out, study.studyInstanceUID, gone.seriesInstanceUID, `${gone.sopInstanceUID}.dcm`));
+    const run = await runCli('retrieve', ['--url', archive.url, '--study', study.studyInstanceUID, '--out', out, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ written: 1, present: study.instances.length - 1 });
+    const restored = await readFile(path.join(out, study.studyInstanceUID, gone.seriesInstanceUID, `${gone.sopInstanceUID}.dcm`));
+    expect(Buffer.compare(restored, Buffer.from(gone.bytes))).toBe(0);
+
+    const one = path.join(root, 'one-series');
+    const series = await runCli('retrieve', [
+      '--url',
+      archive.url,
+      '--study',
+      study.studyInstanceUID,
+      '--series',
+      other.seriesInstanceUID,
+      '--out',
+      one,
+      '--json',
+    ]);
+    expect(series.code, series.stderr).toBe(0);
+    expect(await readdir(path.join(one, study.studyInstanceUID))).toEqual([other.seriesInstanceUID]);
+    expect(await readdir(path.join(one, study.studyInstanceUID, other.seriesInstanceUID))).toHaveLength(100);
   }, 90_000);
 
   it('fails with exit code 1 for a study the archive does not hold', async () => {
