@@ -1,7 +1,8 @@
 /**
  * e2e: `npm run store` and `npm run retrieve` (lib/cli/store.ts, lib/cli/retrieve.ts run as child
  * processes) against an embedded archive with a small request limit: a folder of a few hundred small
- * instances, a non-DICOM file, a raw data set, a DICOMDIR folder and one instance above the limit ->
+ * instances, a non-DICOM file, a raw data set, a truncated file, a DICOMDIR folder and one instance
+ * above the limit ->
  * the summary's counts and exit code; a second run skips everything; the study retrieved back is
  * byte-identical to the files stored, and a second retrieve fetches only what DIR lacks.
  */
@@ -48,6 +49,8 @@ beforeAll(async () => {
     await writeFile(path.join(folder, `IM${i}`), instance.bytes);
   }
   await writeFile(path.join(plain, 'big.dcm'), big);
+  // A Part 10 file cut inside its File Meta Information: sent alone, for the Store to judge.
+  await writeFile(path.join(plain, 'cut.dcm'), Buffer.from(makeInstance({ studyInstanceUID: study.studyInstanceUID })).subarray(0, 150));
   await writeFile(path.join(plain, 'README.txt'), 'not DICOM at all, but long enough to have a preamble'.repeat(5));
   // The data set alone, after the preamble, 'DICM' and the File Meta Information (group 0002).
   const part10 = Buffer.from(study.instances[0]!.bytes);
@@ -87,10 +90,13 @@ describe('npm run store, then npm run retrieve', () => {
     const summary = JSON.parse(run.stdout);
     expect(summary.stored).toBe(study.instances.length + 2);
     expect(summary.skipped).toBe(0);
-    expect(summary.failed).toHaveLength(1);
-    expect(summary.failed[0].path).toMatch(/big\.dcm$/);
-    expect(summary.failed[0].tooLarge).toBe(true);
-    expect(summary.failed[0].reason).toMatch(/413/);
+    const failed = Object.fromEntries(summary.failed.map((f: { path: string }) => [path.basename(f.path), f]));
+    expect(Object.keys(failed).sort()).toEqual(['big.dcm', 'cut.dcm']);
+    expect(failed['big.dcm']).toMatchObject({
+      tooLarge: true,
+      reason: expect.stringMatching(/the archive answered 413: the request body exceeds 200000 bytes/),
+    });
+    expect(failed['cut.dcm']).toMatchObject({ failureReason: 0xc000, reason: '0xC000 Cannot Understand' });
     const notes = Object.fromEntries(summary.notes.map((n: { path: string; note: string }) => [path.basename(n.path), n.note]));
     expect(Object.keys(notes).sort()).toEqual(['DICOMDIR', 'README.txt', 'raw-data-set']);
     expect(notes['raw-data-set']).toMatch(/without the Part 10 preamble/);
@@ -107,8 +113,9 @@ describe('npm run store, then npm run retrieve', () => {
   it('skips everything the archive already holds on a second run', async () => {
     const run = await runCli('store', storeArgs());
     const summary = JSON.parse(run.stdout);
-    expect(summary).toMatchObject({ stored: 0, skipped: study.instances.length + 2, requests: 0 });
-    expect(summary.failed.map((f: { path: string }) => path.basename(f.path))).toEqual(['big.dcm']);
+    // cut.dcm has no UIDs to look up: it is sent again, alone.
+    expect(summary).toMatchObject({ stored: 0, skipped: study.instances.length + 2, requests: 1 });
+    expect(summary.failed.map((f: { path: string }) => path.basename(f.path)).sort()).toEqual(['big.dcm', 'cut.dcm']);
     expect(run.code).toBe(1);
   }, 90_000);
 
