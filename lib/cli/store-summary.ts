@@ -50,6 +50,8 @@ function codeName(table: Readonly<Record<string, number>>, code: number): string
 
 /** "0xA900 Data Set Does Not Match SOP Class": a Failure Reason with its name where PS3.2 J.4.2 gives one. */
 export function failureReasonName(code: number): string {
+  // PS3.2 J.4.2 names the whole A7xx range Refused: Out of Resources (the archive's constant says memory).
+  if (code === FailureReason.OutOfMemory) return `${hex(code)} Refused: Out of Resources`;
   return codeName({ ...FailureReason, DuplicateSOPInstance }, code);
 }
 

@@ -164,7 +164,7 @@ describe('storeInstances when the archive runs out of resources', () => {
     expect(posts).toBe(2);
     expect(summary.stored).toBe(2);
     expect(summary.failed).toEqual([
-      { path: files[2]!.path, sopInstanceUID: '2.25.33', reason: '0xA700 Out Of Memory', failureReason: 0xa700 },
+      { path: files[2]!.path, sopInstanceUID: '2.25.33', reason: '0xA700 Refused: Out of Resources', failureReason: 0xa700 },
     ]);
   });
 });

@@ -14,6 +14,7 @@ describe('store summary', () => {
     expect(failureReasonName(0xa900)).toBe('0xA900 Data Set Does Not Match SOP Class');
     expect(failureReasonName(0xc000)).toBe('0xC000 Cannot Understand');
     expect(failureReasonName(0x0111)).toBe('0x0111 Duplicate SOP Instance');
+    expect(failureReasonName(0xa700)).toBe('0xA700 Refused: Out of Resources');
     expect(failureReasonName(0xfe00)).toBe('0xFE00');
     expect(warningReasonName(0xb000)).toBe('0xB000 Coercion Of Data Elements');
   });
