@@ -81,12 +81,15 @@ export function bulkSettings(
 
 /**
  * The common frame of a bulk CLI's main: --help, the command line parsed (a UsageError printed with
- * the usage, exit code 1), then `run` with the authenticating fetch and the progress display.
+ * the usage, exit code 1), then `run` with the authenticating fetch and the progress display; what
+ * stops the run as a whole (a folder that cannot be read, an archive out of reach) is said in a line,
+ * `<name> failed: ...`, exit code 1.
  */
 export async function runBulkCommand<C extends BulkSettings>(
   argv: readonly string[],
   io: Terminal,
   deps: BulkDeps,
+  name: string,
   usage: string,
   parse: (argv: readonly string[], env: Readonly<Record<string, string | undefined>>) => C,
   run: (command: C, fetch: typeof globalThis.fetch, progress: BulkProgress) => Promise<number>,
@@ -105,7 +108,14 @@ export async function runBulkCommand<C extends BulkSettings>(
   }
   const progress = command.progress ? bulkProgress((text) => io.stderr.write(text), { tty: io.stderr.isTTY === true }) : NO_PROGRESS;
   const authenticated = credentialsFetch(resolveCredentials(command.auth), deps.fetch ? { fetch: deps.fetch } : {});
-  return run(command, authenticated, progress);
+  try {
+    return await run(command, authenticated, progress);
+  } catch (err) {
+    progress.end();
+    if (!(err instanceof Error)) throw err;
+    io.stderr.write(`${name} failed: ${describeError(err)}\n`);
+    return 1;
+  }
 }
 
 /** An error for people: fetch's "fetch failed" with what caused it (e.g. connect ECONNREFUSED). */

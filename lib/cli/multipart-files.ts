@@ -5,7 +5,7 @@
  * The first bytes of each part are kept, for the caller to read a header from.
  */
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { MultipartError } from '../../lambdas/dicom/multipart';
+import { MultipartError, parseHeaders } from '../../lambdas/dicom/multipart';
 
 export interface FilePart {
   /** The file holding the part's body. */
@@ -18,17 +18,6 @@ export interface FilePart {
 
 const CRLF = Buffer.from('\r\n');
 const HEADER_END = Buffer.from('\r\n\r\n');
-
-function parseHeaders(text: string): Record<string, string> {
-  const headers: Record<string, string> = {};
-  // RFC 5322 2.2.3: a line starting with white space continues the previous header.
-  for (const line of text.replace(/\r\n(?=[ \t])/g, '').split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new MultipartError('malformed part header');
-    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-  }
-  return headers;
-}
 
 /**
  * What follows a delimiter at `pos`: the start of the next part (after transport padding and CRLF),

@@ -12,7 +12,6 @@ import {
   BULK_OPTIONS,
   BULK_USAGE,
   bulkSettings,
-  describeError,
   runBulkCommand,
   UsageError,
   type BulkDeps,
@@ -60,17 +59,10 @@ export function formatRetrieveSummary(summary: RetrieveSummary): string {
 
 /** Runs the command; resolves to the exit code. */
 export function main(argv: readonly string[], io: Terminal, deps: BulkDeps = {}): Promise<number> {
-  return runBulkCommand(argv, io, deps, RETRIEVE_USAGE, parseRetrieveArgs, async (command, fetch, progress) => {
-    try {
-      const summary = await retrieveStudy({ ...command, fetch, progress });
-      io.stdout.write(command.json ? `${JSON.stringify(summary, null, 2)}\n` : formatRetrieveSummary(summary));
-      return summary.failures.length === 0 ? 0 : 1;
-    } catch (err) {
-      progress.end();
-      if (!(err instanceof Error)) throw err;
-      io.stderr.write(`retrieve failed: ${describeError(err)}\n`);
-      return 1;
-    }
+  return runBulkCommand(argv, io, deps, 'retrieve', RETRIEVE_USAGE, parseRetrieveArgs, async (command, fetch, progress) => {
+    const summary = await retrieveStudy({ ...command, fetch, progress });
+    io.stdout.write(command.json ? `${JSON.stringify(summary, null, 2)}\n` : formatRetrieveSummary(summary));
+    return summary.failures.length === 0 ? 0 : 1;
   });
 }
 

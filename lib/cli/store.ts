@@ -11,7 +11,6 @@ import {
   BULK_OPTIONS,
   BULK_USAGE,
   bulkSettings,
-  describeError,
   positiveInteger,
   runBulkCommand,
   UsageError,
@@ -62,19 +61,11 @@ export function parseStoreArgs(argv: readonly string[], env: Readonly<Record<str
 
 /** Runs the command; resolves to the exit code. */
 export function main(argv: readonly string[], io: Terminal, deps: BulkDeps = {}): Promise<number> {
-  return runBulkCommand(argv, io, deps, STORE_USAGE, parseStoreArgs, async (command, fetch, progress) => {
-    try {
-      const found = await findFiles(command.inputs, (n) => progress.notice(`${n.path}: ${n.note}`));
-      const summary = await storeInstances(found.instances, found.notes, { ...command, fetch, progress });
-      io.stdout.write(command.json ? `${JSON.stringify(summary, null, 2)}\n` : formatStoreSummary(summary));
-      return storeExitCode(summary);
-    } catch (err) {
-      // What stops the run as a whole (a folder that cannot be read): said in a line, exit code 1.
-      progress.end();
-      if (!(err instanceof Error)) throw err;
-      io.stderr.write(`store failed: ${describeError(err)}\n`);
-      return 1;
-    }
+  return runBulkCommand(argv, io, deps, 'store', STORE_USAGE, parseStoreArgs, async (command, fetch, progress) => {
+    const found = await findFiles(command.inputs, (n) => progress.notice(`${n.path}: ${n.note}`));
+    const summary = await storeInstances(found.instances, found.notes, { ...command, fetch, progress });
+    io.stdout.write(command.json ? `${JSON.stringify(summary, null, 2)}\n` : formatStoreSummary(summary));
+    return storeExitCode(summary);
   });
 }
 
