@@ -84,7 +84,8 @@ function afterBoundary(bytes: Uint8Array, pos: number, final: boolean): number |
   return bytes[pos + 1] === LF ? pos + 2 : undefined;
 }
 
-function parseHeaders(text: string): Record<string, string> {
+/** The header lines of a part, names in lower case (RFC 2046 5.1.1 body-part headers). */
+export function parseHeaders(text: string): Record<string, string> {
   const headers: Record<string, string> = {};
   // RFC 5322 2.2.3: a line starting with white space continues the previous header.
   for (const line of text.replace(/\r\n(?=[ \t])/g, '').split('\r\n')) {

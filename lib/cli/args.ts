@@ -11,3 +11,17 @@ export function parseOptions<const O extends Options>(argv: readonly string[], o
     throw usageError(err instanceof Error ? err.message : 'invalid arguments');
   }
 }
+
+/** parseOptions for a CLI that also takes operands (files, folders): the values and the positionals. */
+export function parseOptionsAndPositionals<const O extends Options>(
+  argv: readonly string[],
+  options: O,
+  usageError: (message: string) => Error,
+) {
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options });
+    return { values, positionals };
+  } catch (err) {
+    throw usageError(err instanceof Error ? err.message : 'invalid arguments');
+  }
+}
