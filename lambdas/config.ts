@@ -107,8 +107,8 @@ export interface Config {
    */
   readonly storeWorkers?: number;
   /**
-   * Embedded runtime on the local engine: threads making rendered and thumbnail images (0: on the
-   * event loop); unset, one per core but the event loop's, 1 to 4 (lib/local/render-workers.ts).
+   * Embedded runtime on the local engine: threads making the rendered and thumbnail images of heavy
+   * decodes (0: on the event loop); unset, one per core, 1 to 4 (lib/local/render-workers.ts).
    */
   readonly renderWorkers?: number;
 

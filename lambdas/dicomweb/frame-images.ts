@@ -12,6 +12,8 @@ import type { RenderedParameters } from './rendered-params';
 
 export interface FrameImagesJob {
   readonly part10: Uint8Array;
+  /** The stored object's transfer syntax (its index entry's), so a runner can tell a heavy decode from a light one. */
+  readonly transferSyntaxUID?: string;
   /** 1-based frame numbers. */
   readonly frames: readonly number[];
   readonly window?: RenderedParameters['window'];

@@ -300,6 +300,7 @@ export class RenderService {
       part10,
       frames,
       encode,
+      transferSyntaxUID: object.transferSyntaxUID,
       ...(params.window && { window: params.window }),
       ...(animated && { animated }),
     });

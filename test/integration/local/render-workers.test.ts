@@ -2,7 +2,8 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frameImages, type FrameImagesJob } from '../../../lambdas/dicomweb/frame-images';
-import { RenderWorkers } from '../../../lib/local/render-workers';
+import { TransferSyntax } from '../../../lambdas/dicom/uid';
+import { isHeavyDecode, RenderWorkers } from '../../../lib/local/render-workers';
 
 const FIXTURES = path.join(__dirname, '../../fixtures/render');
 const JPEG = { mediaType: 'image/jpeg' } as const;
@@ -14,8 +15,18 @@ const job = async (name: string, more: Partial<FrameImagesJob> = {}): Promise<Fr
   ...more,
 });
 
+describe('isHeavyDecode', () => {
+  it('sends JPEG 2000, HTJ2K, JPEG-LS and JPEG lossless frames to a thread, others not', () => {
+    for (const ts of [TransferSyntax.JPEG2000Lossless, TransferSyntax.HTJ2K, TransferSyntax.JPEGLSLossless, TransferSyntax.JPEGLosslessSV1])
+      expect(isHeavyDecode({ transferSyntaxUID: ts })).toBe(true);
+    for (const ts of [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.RLELossless, TransferSyntax.JPEGBaseline8Bit, undefined])
+      expect(isHeavyDecode({ transferSyntaxUID: ts })).toBe(false);
+  });
+});
+
 describe('RenderWorkers', () => {
-  const workers = new RenderWorkers(2);
+  // Every job on a thread, whatever its transfer syntax: the threads' answers are what is tested.
+  const workers = new RenderWorkers(2, () => true);
   beforeAll(async () => {
     await workers.start();
   });
@@ -62,7 +73,7 @@ describe('RenderWorkers', () => {
   });
 
   it('makes images inline once closed', async () => {
-    const closing = new RenderWorkers(1);
+    const closing = new RenderWorkers(1, () => true);
     await closing.start();
     await closing.close();
     expect(closing.readyThreads).toBe(0);
