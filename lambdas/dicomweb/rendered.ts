@@ -233,7 +233,7 @@ export class RenderService {
    */
   private async keep(entry: IndexEntry, key: string, body: Uint8Array, type: RenderedMediaType): Promise<void> {
     try {
-      await this.blobs.put(key, body, type);
+      await this.blobs.put(key, body, type, { reproducible: true });
       const still = await this.index.getInstance(entry.studyInstanceUID, entry.seriesInstanceUID!, entry.sopInstanceUID!);
       if (still?.instance?.objectKey !== entry.instance!.objectKey) await this.blobs.delete([key]);
     } catch (error) {

@@ -14,6 +14,11 @@ export interface PutOptions {
    * The local engine then writes the file in place, not a temporary file renamed; S3 ignores it.
    */
   readonly fresh?: boolean;
+  /**
+   * The object can be made again from others (a derived image): an adapter may skip making it
+   * durable. The local engine then syncs neither the file nor its directory; S3 ignores it.
+   */
+  readonly reproducible?: boolean;
 }
 
 /** Object storage (S3). Keys are built by lambdas/storage/keys.ts only. */

@@ -55,10 +55,15 @@ const module = { exports: {} };
 ${built.outputFiles![0]!.text}
 })(module, module.exports, projectRequire);
 const call = module.exports[${JSON.stringify(program.exportName)}];
-/** The buffers of a message's Uint8Arrays, to transfer, down to a few levels. */
+/**
+ * The buffers of a message's Uint8Arrays, to transfer, down to a few levels: only a view's own buffer
+ * (covering it whole). A part of a larger one may be a slice of Node's Buffer pool, which cannot be
+ * transferred (the whole message would then be copied) and is small: cloned.
+ */
 function transferables(value, depth = 0, found = new Set()) {
   if (value instanceof Uint8Array) {
-    if (value.buffer instanceof ArrayBuffer) found.add(value.buffer);
+    const own = value.buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength;
+    if (own) found.add(value.buffer);
   } else if (depth < 5 && value && typeof value === 'object') {
     for (const v of Array.isArray(value) ? value : Object.values(value)) transferables(v, depth + 1, found);
   }

@@ -116,18 +116,20 @@ export class FileBlobStore implements BlobStore {
     const dir = dirname(path);
     // A fresh key (ports.ts PutOptions) is written in place: no reader looks for it before it is complete.
     const temporary = options.fresh ? undefined : temporaryPath(path);
+    // A reproducible object (a derived image) is not synced: a power cut costs a rendering, not data.
+    const fsync = this.fsync && !options.reproducible;
     if (temporary) this.writing.add(temporary);
     try {
       try {
         await this.directoryReady(dir);
-        await this.writeObject(path, body, temporary);
+        await this.writeObject(path, body, temporary, fsync);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw transient(error);
         this.knownDirectories.delete(dir);
         await this.directoryReady(dir);
-        await fsCall(() => this.writeObject(path, body, temporary));
+        await fsCall(() => this.writeObject(path, body, temporary, fsync));
       }
-      if (this.fsync) await this.syncDirectory(dir);
+      if (fsync) await this.syncDirectory(dir);
     } finally {
       if (temporary) this.writing.delete(temporary);
     }
@@ -138,14 +140,14 @@ export class FileBlobStore implements BlobStore {
    * bytes and the size that reads them back), then renamed to `path`. A failure removes what it
    * created, never a file it found.
    */
-  private async writeObject(path: string, body: Uint8Array, temporary: string | undefined): Promise<void> {
-    if (this.io) return this.io.write({ temporary, path, bytes: body, fsync: this.fsync });
+  private async writeObject(path: string, body: Uint8Array, temporary: string | undefined, fsync: boolean): Promise<void> {
+    if (this.io) return this.io.write({ temporary, path, bytes: body, fsync });
     const created = temporary ?? path;
     const file = await open(created, 'wx');
     try {
       try {
         await file.writeFile(body);
-        if (this.fsync) await file.datasync();
+        if (fsync) await file.datasync();
       } finally {
         await file.close();
       }

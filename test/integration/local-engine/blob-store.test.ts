@@ -100,7 +100,7 @@ describe('FileBlobStore on a directory', () => {
     }
   });
 
-  it('fdatasyncs the file, fsyncs its directory and the parent of each directory a put created; nothing without fsync', async () => {
+  it('fdatasyncs the file, fsyncs its directory and the parent of each directory a put created; nothing without fsync or for a reproducible object', async () => {
     const root = join(dir, 'fsync');
     await mkdir(root, { recursive: true });
     const probe = await open(join(root, 'probe'), 'w');
@@ -121,6 +121,10 @@ describe('FileBlobStore on a directory', () => {
       sync.mockClear();
       datasync.mockClear();
       await new FileBlobStore(root, { fsync: false }).put('studies/1.3/series/z.dcm', bytes(10), 'application/dicom');
+      expect(sync).not.toHaveBeenCalled();
+      expect(datasync).not.toHaveBeenCalled();
+      // A reproducible object (a derived image) in a known directory: neither its file nor the directory.
+      await new FileBlobStore(root).put('studies/1.2/series/y.derived.thumbnail.jpg', bytes(10), 'image/jpeg', { reproducible: true });
       expect(sync).not.toHaveBeenCalled();
       expect(datasync).not.toHaveBeenCalled();
     } finally {
