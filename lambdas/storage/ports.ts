@@ -6,38 +6,7 @@
  */
 import type { DicomJson } from '../dicom/json';
 
-/** How a put may be made. */
-export interface PutOptions {
-  /**
-   * The key is this write's own (keys.ts objectVersion) and no reader looks it up before the caller
-   * publishes it (an index entry naming it): an adapter may skip what makes a put atomic to readers.
-   * The local engine then writes the file in place, not a temporary file renamed; S3 ignores it.
-   */
-  readonly fresh?: boolean;
-  /**
-   * The object can be made again from others (a derived image): an adapter may skip making it
-   * durable. The local engine then syncs neither the file nor its directory; S3 ignores it.
-   */
-  readonly reproducible?: boolean;
-}
-
-/** Object storage (S3). Keys are built by lambdas/storage/keys.ts only. */
-export interface BlobStore {
-  put(key: string, body: Uint8Array, contentType: string, options?: PutOptions): Promise<void>;
-  /** The whole object, or undefined when the key does not exist. */
-  get(key: string): Promise<Uint8Array | undefined>;
-  /**
-   * The object from byte `start` (default 0) to its end, as a stream of chunks, or undefined when the
-   * key does not exist; `start` lies inside the object.
-   */
-  getStream(key: string, start?: number): Promise<AsyncIterable<Uint8Array> | undefined>;
-  /**
-   * Bytes [start, end) of the object (fewer when it ends before `end`), or undefined when the key does
-   * not exist; `start` lies inside the object.
-   */
-  getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined>;
-  delete(keys: readonly string[]): Promise<void>;
-}
+export type { BlobStore, PutOptions } from './blob-store';
 
 export type Level = 'STUDY' | 'SERIES' | 'INSTANCE';
 
