@@ -102,7 +102,7 @@ export class RenderService {
     if (matches(req.ifNoneMatch, etag)) return notModified(etag);
     const options = this.encodeOptions(params, type, 'rendered');
     if (frameNumbers.length === 1) return imageResponse(await this.render(object, frameNumbers, params, options), type, etag);
-    const bytes = await this.renderEach(object, frameNumbers, params, options);
+    const bytes = await this.images(object, frameNumbers, params, options);
     const path = instancePath(req.studyInstanceUID, req.seriesInstanceUID!, req.sopInstanceUID!);
     const parts = bytes.map((body, i) => ({
       contentType: type,
@@ -277,17 +277,10 @@ export class RenderService {
     return rate > 0 ? 1000 / rate : undefined;
   }
 
-  /** Frames of one instance, each its own image. */
-  private renderEach(
-    object: InstanceObject,
-    frames: readonly number[],
-    params: RenderedParameters,
-    options: EncodeOptions,
-  ): Promise<Uint8Array[]> {
-    return this.images(object, frames, params, options);
-  }
-
-  /** Frames through the pixel pipeline and the encoder (./frame-images.ts); its failures as the status PS3.18 gives. */
+  /**
+   * Frames of one instance through the pixel pipeline and the encoder (./frame-images.ts): an image
+   * each, or one animated GIF; its failures as the status PS3.18 gives.
+   */
   private async images(
     object: InstanceObject,
     frames: readonly number[],
