@@ -396,3 +396,5 @@ export interface ClientStore {
 }
 
 export type { ShareLink, ShareLinkStore } from './share-link-store';
+export type { DirectTransfer, UploadedPart } from './direct-transfer';
+export type { UploadRecord, UploadState, UploadStore } from './upload-store';
