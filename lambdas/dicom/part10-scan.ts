@@ -182,14 +182,10 @@ export class ElementWalker {
       throw new Part10Error('undefined length on a value that is not a sequence');
     }
     this.need(pos, length, end);
-    if (vr === 'SQ') this.definedSequence(pos, pos + length, enc, visitNested);
+    // A sequence of defined length: items fill the value exactly.
+    if (vr === 'SQ') for (let at = pos; at < pos + length;) at = this.item(at, pos + length, enc, visitNested);
     visit?.(tag, pos, length, vr);
     return pos + length;
-  }
-
-  /** A sequence of defined length: items fill [pos, end) exactly. */
-  private definedSequence(pos: number, end: number, enc: Encoding, visit?: ElementVisitor): void {
-    while (pos < end) pos = this.item(pos, end, enc, visit);
   }
 
   /** A sequence of undefined length (PS3.5 7.5.2): items up to the Sequence Delimitation Item. */
@@ -310,10 +306,12 @@ export function inflateDataSet(bytes: Uint8Array): Uint8Array {
   }
 }
 
-/** PS3.10 7.1: preamble, 'DICM' and File Meta Information; the transfer syntax and where the data set starts. */
+/**
+ * PS3.10 7.1: preamble, 'DICM' and File Meta Information; the transfer syntax and where the data set
+ * starts. Bytes that end inside them are a TruncatedElementError (a stream reads on).
+ */
 export function readFileMeta(bytes: Uint8Array, walker: ElementWalker): { transferSyntaxUID: string; metaEnd: number } {
   const metaStart = PREAMBLE_LENGTH + DICM.length;
-  // Bytes that end before the group length are truncated (a stream reads on), unless they tell already.
   if (bytes.length >= metaStart && asciiDecoder.decode(bytes.subarray(PREAMBLE_LENGTH, metaStart)) !== DICM) {
     throw new Part10Error("not a DICOM Part 10 file: no 'DICM' prefix after the preamble");
   }
@@ -346,10 +344,9 @@ export interface Part10Header {
 
 /**
  * Reads the File Meta Information and the top-level elements of a data set up to the first element
- * whose tag is `stopTag` or above, walking them like readPart10 does but without dcmjs; `bytes` may
- * be the beginning of a file only. Undefined when the data set is not little endian and uninflated
- * (big endian and deflated data sets need decoding first), when the bytes end before that element, or
- * when they are not a well-formed Part 10 file (readPart10 then says why).
+ * whose tag is `stopTag` or above, walking them like readPart10 does but without dcmjs; `bytes` may be
+ * the beginning of a file only. Undefined when the data set is big endian or deflated (to be decoded
+ * first), when the bytes end before that element, or they are not a well-formed Part 10 file.
  */
 export function scanPart10Header(bytes: Uint8Array, stopTag: number): Part10Header | undefined {
   const scan = scanPart10HeaderOrNeed(bytes, stopTag);
@@ -382,13 +379,9 @@ export function scanPart10HeaderOrNeed(bytes: Uint8Array, stopTag: number): Part
 
 /** Binary VRs whose values dcmjs keeps as read (UN it may read as the dictionary's VR). */
 const PLAIN_BINARY_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW']);
-/** PIXEL_DATA_TAGS (tags.ts) as tag numbers. */
 const PIXEL_DATA_TAG_NUMBERS: ReadonlySet<number> = new Set(PIXEL_DATA_TAGS.map(tagNumber));
 
-/**
- * Whether an element's value is binary as dcmjs reads it: OB OD OF OL OV OW, or in Implicit VR, where
- * only the dictionary knows the VR, a Pixel Data tag.
- */
+/** Whether a value is binary as dcmjs reads it: OB OD OF OL OV OW, or in Implicit VR a Pixel Data tag. */
 export function isPlainBinary(element: Pick<ElementAt, 'tag' | 'vr'>): boolean {
   return element.vr === undefined ? PIXEL_DATA_TAG_NUMBERS.has(element.tag) : PLAIN_BINARY_VRS.has(element.vr);
 }
@@ -396,8 +389,7 @@ export function isPlainBinary(element: Pick<ElementAt, 'tag' | 'vr'>): boolean {
 /**
  * Where the value of the top-level binary element `tag` lies in a file whose header was scanned up to
  * it (scanPart10Header(bytes, tag)): the element is there, with a defined length that is not 0, and
- * binary (isPlainBinary).
- * Undefined otherwise, for the caller to read the file with dcmjs.
+ * binary (isPlainBinary). Undefined otherwise, for the caller to read the file with dcmjs.
  */
 export function binaryValueAt(header: Part10Header, tag: number): { readonly valueStart: number; readonly length: number } | undefined {
   const { stop } = header;

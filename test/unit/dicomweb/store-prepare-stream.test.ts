@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { readFileMeta, ElementWalker } from '../../../lambdas/dicom/part10-scan';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import { readFileMeta, ElementWalker, scanPart10Header } from '../../../lambdas/dicom/part10-scan';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { TransferSyntax } from '../../../lambdas/dicom/uid';
 import { prepareInstance, type Preparation } from '../../../lambdas/dicomweb/store-prepare';
@@ -62,6 +64,89 @@ function deflated(file: Uint8Array): Uint8Array {
   const out = Buffer.concat([meta.subarray(0, at), element, uid, meta.subarray(at + 8 + length)]);
   out.writeUInt32LE(out.readUInt32LE(140) + uid.length - length, 140);
   return Buffer.concat([out, deflateRawSync(file.subarray(metaEnd))]);
+}
+
+/** An item of encapsulated Pixel Data (PS3.5 A.4): FFFE,E000, its length, its value. */
+function item(value: Uint8Array): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(0xe000fffe >>> 0, 0);
+  header.writeUInt32LE(value.length, 4);
+  return Buffer.concat([header, value]);
+}
+const SEQUENCE_DELIMITATION = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
+
+/** The head of an encapsulated instance of `frames` frames, up to its Pixel Data's value. */
+function encapsulatedHead(frames: number): Buffer {
+  const file = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: frames, rows: 4, columns: 4 });
+  const { stop } = scanPart10Header(file, PIXEL_DATA)!;
+  return Buffer.from(file.subarray(0, stop.valueStart));
+}
+
+/** An encapsulated instance whose Pixel Data holds this Basic Offset Table and these fragments, and `after` it. */
+function encapsulatedFile(table: readonly number[], fragments: readonly Uint8Array[], after: Uint8Array = new Uint8Array(0)): Buffer {
+  const offsets = Buffer.alloc(4 * table.length);
+  table.forEach((offset, k) => offsets.writeUInt32LE(offset, 4 * k));
+  return Buffer.concat([encapsulatedHead(3), item(offsets), ...fragments.map(item), SEQUENCE_DELIMITATION, after]);
+}
+
+const PIXEL_DATA = 0x7fe00010;
+
+/** Starts heap measurements: a garbage collection, then the memory in use. */
+function gc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+function inUse(): number {
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * A native instance of `frames` frames of 512 x 512 16-bit pixels streamed in chunks of 1 MiB, never
+ * whole in memory: its header with Rows, Columns and the Pixel Data length set, then fresh chunks.
+ * `sample` is called every 64 MiB.
+ */
+async function* largeNativeInstance(frames: number, sample: () => void = () => undefined): AsyncIterable<Uint8Array> {
+  const file = makeInstance({ numberOfFrames: frames, rows: 1, columns: 1 });
+  const { stop, elements } = scanPart10Header(file, PIXEL_DATA)!;
+  const header = Buffer.from(file.subarray(0, stop.valueStart));
+  const frameBytes = 512 * 512 * 2;
+  header.writeUInt32LE(frameBytes * frames, stop.valueStart - 4);
+  for (const tag of [0x00280010, 0x00280011]) header.writeUInt16LE(512, elements.get(tag)!.valueStart);
+  yield header;
+  const template = Buffer.alloc(MiB);
+  for (let i = 0; i < template.length; i += 1) template[i] = (i * 7) & 0xff;
+  for (let n = 0; n < (frameBytes * frames) / MiB; n += 1) {
+    if (n % 64 === 0) sample();
+    yield Buffer.from(template);
+  }
+  sample();
+}
+
+/** An encapsulated instance of `frames` fragments (a frame each) of `fragmentBytes` each, no offset table, streamed fragment by fragment. */
+async function* largeEncapsulatedInstance(
+  frames: number,
+  fragmentBytes: number,
+  sample: () => void = () => undefined,
+): AsyncIterable<Uint8Array> {
+  yield Buffer.concat([encapsulatedHead(frames), item(new Uint8Array(0))]);
+  const fragment = Buffer.alloc(fragmentBytes, 0x55);
+  fragment.set([0xff, 0xd8, 0xff, 0xe0]);
+  for (let n = 0; n < frames; n += 1) {
+    if ((n * fragmentBytes) % (64 * MiB) === 0) sample();
+    yield item(fragment);
+  }
+  yield SEQUENCE_DELIMITATION;
+  sample();
+}
+
+async function bytesOf(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 describe('prepareStreamedInstance', () => {
@@ -211,4 +296,93 @@ describe('prepareStreamedInstance', () => {
     expect(JSON.parse(result.prepared.metadataJson)[Tag.PixelData].BulkDataURI).toMatch(/bulkdata/);
     expect(result.prepared.digests.digest).toBe(createHash('sha256').update(bytes).digest('hex'));
   });
+
+  it('checks a Basic Offset Table as prepareInstance does, offsets where no item starts included', async () => {
+    const fragment = (length: number) => new Uint8Array(length).fill(0x11);
+    // A fragment whose value reads as an item that ends where the fragment does: a window may start there.
+    const nested = Buffer.concat([item(fragment(8)), Buffer.alloc(0)]);
+    const fragments = [fragment(16), nested, fragment(24)];
+    const tables = [
+      [],
+      [0],
+      [0, 24],
+      [0, 24, 48],
+      [0, 32, 48],
+      [0, 8],
+      [24, 0],
+      [0, 1_000_000],
+      [1_000_000, 0],
+      [0, 24, 72],
+      [0, 24, 80],
+      [4, 24],
+    ];
+    const padding = withTrailingPadding(new Uint8Array(0), 6);
+    for (const table of tables) {
+      for (const after of [new Uint8Array(0), padding]) {
+        const bytes = encapsulatedFile(table, fragments, after);
+        const whole = masked(prepareInstance(bytes, THRESHOLD));
+        for (const size of [1, 7, Infinity]) {
+          expect(masked(await prepareStreamedInstance(chunked(bytes, size), THRESHOLD)), `table ${table} in chunks of ${size}`).toEqual(
+            whole,
+          );
+        }
+      }
+    }
+    expect('prepared' in prepareInstance(encapsulatedFile([0, 32, 48], fragments), THRESHOLD)).toBe(true);
+    expect('prepared' in prepareInstance(encapsulatedFile([0, 8], fragments), THRESHOLD)).toBe(false);
+  });
+
+  it('prepares the streamed large instances of the tests below as prepareInstance does, at a smaller size', async () => {
+    await expectSameAsWhole(await bytesOf(largeNativeInstance(4)), [64 * 1024, Infinity]);
+    const result = await expectSameAsWhole(await bytesOf(largeEncapsulatedInstance(100, 1000)), [64 * 1024, Infinity]);
+    expect(JSON.stringify(result)).toMatch(/"frameOffsets":\[0,1008,/);
+  });
+
+  it('prepares a 1 GiB instance streamed with little memory, and says how fast', { timeout: 300_000 }, async () => {
+    const collect = gc();
+    collect();
+    const before = inUse();
+    let peak = 0;
+    const sample = () => {
+      collect();
+      peak = Math.max(peak, inUse() - before);
+    };
+    const frames = 2048; // 512 x 512 x 2 bytes each: 1 GiB
+    const started = process.hrtime.bigint();
+    const result = await prepareStreamedInstance(largeNativeInstance(frames, sample), THRESHOLD);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (!('prepared' in result)) throw new Error('not prepared');
+    expect(JSON.stringify(result.prepared.entries)).toMatch(/"numberOfFrames":2048/);
+    expect(peak).toBeLessThan(100 * MiB);
+    console.info(
+      `streamed preparation: 1 GiB native in ${seconds.toFixed(1)} s, ${(1024 / seconds).toFixed(0)} MiB/s, heap growth ${(peak / MiB).toFixed(1)} MiB`,
+    );
+  });
+
+  it(
+    'prepares a 256 MiB encapsulated instance of 8,192 fragments with its frame offsets and little memory',
+    { timeout: 300_000 },
+    async () => {
+      const collect = gc();
+      collect();
+      const before = inUse();
+      let peak = 0;
+      const sample = () => {
+        collect();
+        peak = Math.max(peak, inUse() - before);
+      };
+      const started = process.hrtime.bigint();
+      const result = await prepareStreamedInstance(largeEncapsulatedInstance(8192, 32 * 1024, sample), THRESHOLD);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (!('prepared' in result)) throw new Error('not prepared');
+      const offsets = JSON.stringify(result.prepared.entries)
+        .match(/"frameOffsets":\[([0-9,]+)\]/)![1]!
+        .split(',');
+      expect(offsets).toHaveLength(8193);
+      expect(peak).toBeLessThan(100 * MiB);
+      console.info(
+        `streamed preparation: 256 MiB encapsulated in ${seconds.toFixed(1)} s, ${(256 / seconds).toFixed(0)} MiB/s, heap growth ${(peak / MiB).toFixed(1)} MiB`,
+      );
+    },
+  );
 });
