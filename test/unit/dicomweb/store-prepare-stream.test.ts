@@ -10,7 +10,7 @@ import { Tag } from '../../../lambdas/dicom/tags';
 import { TransferSyntax } from '../../../lambdas/dicom/uid';
 import { prepareInstance, type Preparation } from '../../../lambdas/dicomweb/store-prepare';
 import { MAX_DEFLATED_BYTES, prepareStreamedInstance } from '../../../lambdas/dicomweb/store-prepare-stream';
-import { inImplicitVR, makeInstance } from '../../support/dicom-factory';
+import { inImplicitVR, makeInstance, makeJapaneseInstance } from '../../support/dicom-factory';
 
 const THRESHOLD = 1024;
 const CHUNK_SIZES = [1, 7, 64 * 1024, Infinity];
@@ -199,6 +199,18 @@ describe('prepareStreamedInstance', () => {
       () => makeInstance({ extra: { EncapsulatedDocument: new Uint8Array(5000).fill(7).buffer } }),
     ],
     ['deflated', () => deflated(makeInstance({ rows: 32, columns: 32 }))],
+    ['text in ISO 2022 IR 87 (Japanese), decoded from the header kept', () => makeJapaneseInstance({ rows: 32, columns: 32 })],
+    [
+      'a long sequence before the Pixel Data, in Implicit VR (walked again as the chunks come)',
+      () =>
+        inImplicitVR(
+          makeInstance({
+            rows: 32,
+            columns: 32,
+            extra: { ReferencedImageSequence: Array.from({ length: 400 }, (_, k) => ({ ReferencedSOPInstanceUID: `1.2.3.${k}` })) },
+          }),
+        ),
+    ],
     ['no SOP Instance UID (a Failure Reason with UIDs)', () => makeInstance({ omit: ['SOPInstanceUID'] })],
   ];
 
