@@ -131,7 +131,7 @@ class Part10StreamReader {
       const key = tagString(element.tag);
       instance.dict[key] = { vr: instance.dict[key]?.vr ?? element.vr ?? 'OW', Value: [new BulkDataValue(valueStart, length)] };
     }
-    // The dict holds the last Pixel Data of the bytes, as dcmjs reads them.
+    // readPart10 gives the dict the last Pixel Data it leaves unread; frameOffsetsOf reads its items.
     const pixelData = this.unread.filter((u) => u.element.tag === PIXEL_DATA).at(-1);
     const pixelDataItems = pixelData?.items?.done ? pixelData.offsets : undefined;
     return { instance, size: this.size, digest, dataSetDigest: this.canonical.digest(), ...(pixelDataItems && { pixelDataItems }) };
