@@ -4,9 +4,10 @@
  * offsets and size as prepareInstance of the whole bytes, holding only the header
  * (lambdas/dicom/part10-stream.ts: the pixels pass by, hashed and walked).
  *
- * The one difference: a Deflated Explicit VR Little Endian file (PS3.5 A.5) is read whole, so one
- * above MAX_DEFLATED_BYTES (64 MiB, the file or its inflated data set) is refused with
- * CannotUnderstand, where prepareInstance would read it.
+ * The differences, each answered CannotUnderstand where prepareInstance would read the file: a
+ * Deflated Explicit VR Little Endian file (PS3.5 A.5) is read whole, so one above MAX_DEFLATED_BYTES
+ * (64 MiB, the file or its inflated data set) is refused; so is a Basic Offset Table above
+ * MAX_TABLE_BYTES (16 MiB, 4M frames), which is held whole for its checks.
  */
 import { frameOffsetsOfItems } from '../dicom/frames/frame-offsets';
 import { Part10Error } from '../dicom/part10-scan';
@@ -14,6 +15,7 @@ import { readPart10Stream } from '../dicom/part10-stream';
 import { cannotUnderstand, checkedInstance, preparedInstance, type Preparation } from './store-prepare';
 
 export { MAX_DEFLATED_BYTES } from '../dicom/part10-stream';
+export { MAX_TABLE_BYTES } from '../dicom/part10-stream-items';
 
 /**
  * Prepares the Studies Service instance a stream of Part 10 bytes holds (chunks of any size), as

@@ -9,7 +9,7 @@ import { readFileMeta, ElementWalker } from '../../../lambdas/dicom/part10-scan'
 import { Tag } from '../../../lambdas/dicom/tags';
 import { TransferSyntax } from '../../../lambdas/dicom/uid';
 import { prepareInstance, type Preparation } from '../../../lambdas/dicomweb/store-prepare';
-import { MAX_DEFLATED_BYTES, prepareStreamedInstance } from '../../../lambdas/dicomweb/store-prepare-stream';
+import { MAX_DEFLATED_BYTES, MAX_TABLE_BYTES, prepareStreamedInstance } from '../../../lambdas/dicomweb/store-prepare-stream';
 import { inImplicitVR, makeInstance, makeJapaneseInstance } from '../../support/dicom-factory';
 import { encapsulatedFile, item, largeEncapsulatedInstance, largeNativeInstance, MiB } from '../../support/large-instance';
 
@@ -221,6 +221,15 @@ describe('prepareStreamedInstance', () => {
     const bytes = deflated(Buffer.concat([file.subarray(0, metaEnd), dataSet]));
     const deflatedStart = readFileMeta(bytes, new ElementWalker(bytes)).metaEnd;
     expect(inflateRawSync(bytes.subarray(deflatedStart)).length).toBeGreaterThan(MAX_DEFLATED_BYTES);
+    expect('prepared' in prepareInstance(bytes, THRESHOLD)).toBe(true);
+    expect(await prepareStreamedInstance(chunked(bytes, 64 * 1024), THRESHOLD)).toEqual({
+      failed: { sopClassUID: '', sopInstanceUID: '', failureReason: 0xc000 },
+    });
+  });
+
+  it('refuses a Basic Offset Table above MAX_TABLE_BYTES, which prepareInstance reads', async () => {
+    const table = Array.from({ length: MAX_TABLE_BYTES / 4 + 1 }, () => 0);
+    const bytes = encapsulatedFile(table, [Uint8Array.of(0xff, 0xd8, 0xff, 0xe0)]);
     expect('prepared' in prepareInstance(bytes, THRESHOLD)).toBe(true);
     expect(await prepareStreamedInstance(chunked(bytes, 64 * 1024), THRESHOLD)).toEqual({
       failed: { sopClassUID: '', sopInstanceUID: '', failureReason: 0xc000 },
