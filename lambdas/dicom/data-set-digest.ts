@@ -53,9 +53,9 @@ export function dataSetDigest(part10: Uint8Array): string {
   const { transferSyntaxUID, metaEnd } = readFileMeta(part10, new ElementWalker(part10));
   const deflated = transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian;
   const dataSet = deflated ? inflateDataSet(part10.subarray(metaEnd)) : part10.subarray(metaEnd);
-  const hash = new BufferedHash(createHash('sha256'));
-  new Canonical(dataSet, hash).dataSet(0, dataSet.length, deflated ? EXPLICIT_LE : transferSyntaxEncoding(transferSyntaxUID));
-  return hash.digest();
+  const canonical = new CanonicalDataSet();
+  canonical.elements(dataSet, 0, dataSet.length, deflated ? EXPLICIT_LE : transferSyntaxEncoding(transferSyntaxUID));
+  return canonical.digest();
 }
 
 /** Bytes gathered before they are hashed: one hash update per few KB, not two per element. */
@@ -69,7 +69,7 @@ const HASH_BUFFER_BYTES = 16 * 1024;
 class BufferedHash {
   private readonly buffer = Buffer.allocUnsafe(HASH_BUFFER_BYTES);
   private filled = 0;
-  constructor(private readonly hash: Hash) {}
+  private readonly hash: Hash = createHash('sha256');
 
   word(value: number): void {
     if (this.filled + 4 > HASH_BUFFER_BYTES) this.flush();
@@ -99,17 +99,66 @@ class BufferedHash {
   }
 }
 
+/**
+ * The canonical form of one data set, written in the order of its top-level elements: whole elements
+ * from bytes (`elements`), or a top-level binary value whose bytes pass by in pieces (`value`, or
+ * `fragments`, `item` and `fragmentsEnd` for encapsulated Pixel Data, each followed by its bytes
+ * through `bytes`), as a reader that does not hold the value (part10-stream.ts) sees it.
+ */
+export class CanonicalDataSet {
+  private readonly hash = new BufferedHash();
+
+  /** The top-level elements in [pos, end) of a data set's bytes. */
+  elements(bytes: Uint8Array, pos: number, end: number, enc: Encoding): void {
+    new Canonical(bytes, this).dataSet(pos, end, enc);
+  }
+
+  /** A value of defined length that is no sequence; its `length` bytes follow. Answers whether they count. */
+  value(tag: number, length: number): boolean {
+    if (isLeftOut(tag)) return false;
+    this.words(tag, length);
+    return true;
+  }
+
+  /** Encapsulated Pixel Data (PS3.5 A.4): its items follow, the offset table and fragments, as encoded. */
+  fragments(tag: number): void {
+    this.words(tag, FRAGMENTS);
+  }
+
+  /** An item of encapsulated Pixel Data; its `length` bytes follow. */
+  item(length: number): void {
+    this.words(ITEM_START, length);
+  }
+
+  fragmentsEnd(): void {
+    this.words(SEQUENCE_END);
+  }
+
+  bytes(bytes: Uint8Array): void {
+    this.hash.update(bytes);
+  }
+
+  words(...values: number[]): void {
+    for (const v of values) this.hash.word(v);
+  }
+
+  digest(): string {
+    return this.hash.digest();
+  }
+}
+
+/** What the canonical form leaves out: group lengths (retired, PS3.5 7.2) and Data Set Trailing Padding (PS3.10 7.2). */
+function isLeftOut(tag: number): boolean {
+  return (tag & 0xffff) === 0 || tag === TRAILING_PADDING;
+}
+
 class Canonical {
   private readonly walker: ElementWalker;
   constructor(
     private readonly bytes: Uint8Array,
-    private readonly hash: BufferedHash,
+    private readonly out: CanonicalDataSet,
   ) {
     this.walker = new ElementWalker(bytes);
-  }
-
-  private words(...values: number[]): void {
-    for (const v of values) this.hash.word(v);
   }
 
   dataSet(pos: number, end: number, enc: Encoding): void {
@@ -117,20 +166,19 @@ class Canonical {
   }
 
   private element(e: ElementExtent, enc: Encoding): void {
-    if ((e.tag & 0xffff) === 0 || e.tag === TRAILING_PADDING) return;
+    if (isLeftOut(e.tag)) return;
     if (e.length === UNDEFINED_LENGTH) {
       if (e.tag !== PIXEL_DATA || e.vr === 'SQ') {
         // PS3.5 6.2.2: a UN of undefined length is a sequence in Implicit VR Little Endian.
         const itemEnc = e.vr === 'UN' ? IMPLICIT_LE : enc;
         return this.sequence(e.tag, this.walker.items(e.valueStart, e.end, itemEnc, false), itemEnc);
       }
-      // Encapsulated Pixel Data (PS3.5 A.4): the offset table and fragments, as encoded.
-      this.words(e.tag, FRAGMENTS);
+      this.out.fragments(e.tag);
       this.walker.fragments(e.valueStart, e.end, enc, (itemStart, length) => {
-        this.words(ITEM_START, length);
-        this.hash.update(this.bytes.subarray(itemStart + 8, itemStart + 8 + length));
+        this.out.item(length);
+        this.out.bytes(this.bytes.subarray(itemStart + 8, itemStart + 8 + length));
       });
-      return this.words(SEQUENCE_END);
+      return this.out.fragmentsEnd();
     }
     const end = e.valueStart + e.length;
     if (e.vr === 'SQ') return this.sequence(e.tag, this.walker.items(e.valueStart, end, enc, true), enc);
@@ -143,19 +191,19 @@ class Canonical {
   }
 
   private value(tag: number, start: number, length: number): void {
-    this.words(tag, length);
-    this.hash.update(this.bytes.subarray(start, start + length));
+    this.out.words(tag, length);
+    this.out.bytes(this.bytes.subarray(start, start + length));
   }
 
   private sequence(tag: number, items: readonly { start: number; end: number }[], enc: Encoding): void {
     if (items.length === 0) return this.value(tag, 0, 0);
-    this.words(tag, SEQUENCE);
+    this.out.words(tag, SEQUENCE);
     for (const item of items) {
-      this.words(ITEM_START);
+      this.out.words(ITEM_START);
       this.dataSet(item.start, item.end, enc);
-      this.words(ITEM_END);
+      this.out.words(ITEM_END);
     }
-    this.words(SEQUENCE_END);
+    this.out.words(SEQUENCE_END);
   }
 
   /** The items of a value of defined length, when it reads as a non-empty sequence of items whose data sets are well formed. */

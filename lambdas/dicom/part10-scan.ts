@@ -12,7 +12,7 @@ import { TransferSyntax } from './uid';
 export class Part10Error extends Error {}
 
 /** The bytes end inside an element: the file needs at least `bytesNeeded` bytes to hold it. */
-class TruncatedElementError extends Part10Error {
+export class TruncatedElementError extends Part10Error {
   constructor(readonly bytesNeeded: number) {
     super('truncated data element');
   }
@@ -86,8 +86,10 @@ export class ElementWalker {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
+  /** The bytes end inside an element (TruncatedElementError), or a value runs beyond its sequence or item. */
   private need(pos: number, count: number, end: number): void {
-    if (pos + count > end) throw new TruncatedElementError(pos + count);
+    if (pos + count <= end) return;
+    throw end === this.bytes.length ? new TruncatedElementError(pos + count) : new Part10Error('a value runs beyond its item or sequence');
   }
 
   private tagAt(pos: number, enc: Encoding): number {
@@ -130,6 +132,19 @@ export class ElementWalker {
     return { tag, vr, length: this.view.getUint32(pos + 8, enc.littleEndian), valueStart: pos + 12 };
   }
 
+  /** The header of the data set element at pos: an item or a delimiter there is a Part10Error. */
+  elementHeader(pos: number, end: number, enc: Encoding): ElementAt {
+    this.need(pos, 8, end);
+    if (this.tagAt(pos, enc) >>> 16 === 0xfffe) throw new Part10Error('unexpected item or delimiter in a data set');
+    return this.element(pos, end, enc);
+  }
+
+  /** The data set element at pos walked through its value, as the walk of a data set walks it. */
+  elementExtent(pos: number, end: number, enc: Encoding): ElementExtent {
+    const element = this.elementHeader(pos, end, enc);
+    return { ...element, start: pos, end: this.value(element, end, enc) };
+  }
+
   private walk(
     pos: number,
     end: number,
@@ -143,35 +158,34 @@ export class ElementWalker {
     while (pos < end) {
       const start = pos;
       this.need(pos, 8, end);
-      const tag = this.tagAt(pos, enc);
-      if (tag === ITEM_DELIMITATION && inUndefinedItem) return { end: pos + 8 };
-      if (tag >>> 16 === 0xfffe) throw new Part10Error('unexpected item or delimiter in a data set');
-      const element = this.element(pos, end, enc);
-      if (stopTag !== undefined && tag >= stopTag) return { end: pos, stop: element };
-      const { vr, length } = element;
-      pos = element.valueStart;
-      if (length === UNDEFINED_LENGTH) {
-        if (tag === PIXEL_DATA && vr !== 'SQ') pos = this.fragments(pos, end, enc);
-        // PS3.5 6.2.2: a UN value of undefined length is a sequence encoded in Implicit VR Little Endian.
-        // Its items are not visited: dcmjs keeps such a value as bytes, so they are no items of its data set.
-        else if (vr === 'UN') pos = this.sequence(pos, end, IMPLICIT_LE);
-        else if (vr === undefined || vr === 'SQ') pos = this.sequence(pos, end, enc, visitNested);
-        else throw new Part10Error('undefined length on a value that is not a sequence');
-      } else {
-        this.need(pos, length, end);
-        if (vr === 'SQ') this.definedSequence(pos, pos + length, enc, visitNested);
-        visit?.(tag, pos, length, vr);
-        pos += length;
-      }
+      if (inUndefinedItem && this.tagAt(pos, enc) === ITEM_DELIMITATION) return { end: pos + 8 };
+      const element = this.elementHeader(pos, end, enc);
+      if (stopTag !== undefined && element.tag >= stopTag) return { end: pos, stop: element };
+      pos = this.value(element, end, enc, visit, visitNested);
       visitTopLevel?.({ ...element, start, end: pos });
     }
-    if (inUndefinedItem) throw new Part10Error('item without Item Delimitation Item');
-    return { end };
+    if (!inUndefinedItem) return { end };
+    // The bytes end inside the item (a file cut short), or its sequence or item of defined length does.
+    throw end === this.bytes.length ? new TruncatedElementError(end + 8) : new Part10Error('item without Item Delimitation Item');
   }
 
-  /** A sequence of defined length: items fill [pos, end) exactly. */
-  private definedSequence(pos: number, end: number, enc: Encoding, visit?: ElementVisitor): void {
-    while (pos < end) pos = this.item(pos, end, enc, visit);
+  /** Walks the value of an element whose header was read; answers where the element ends. */
+  private value(element: ElementAt, end: number, enc: Encoding, visit?: ElementVisitor, visitNested?: ElementVisitor): number {
+    const { tag, vr, length } = element;
+    const pos = element.valueStart;
+    if (length === UNDEFINED_LENGTH) {
+      if (tag === PIXEL_DATA && vr !== 'SQ') return this.fragments(pos, end, enc);
+      // PS3.5 6.2.2: a UN value of undefined length is a sequence encoded in Implicit VR Little Endian.
+      // Its items are not visited: dcmjs keeps such a value as bytes, so they are no items of its data set.
+      if (vr === 'UN') return this.sequence(pos, end, IMPLICIT_LE);
+      if (vr === undefined || vr === 'SQ') return this.sequence(pos, end, enc, visitNested);
+      throw new Part10Error('undefined length on a value that is not a sequence');
+    }
+    this.need(pos, length, end);
+    // A sequence of defined length: items fill the value exactly.
+    if (vr === 'SQ') for (let at = pos; at < pos + length;) at = this.item(at, pos + length, enc, visitNested);
+    visit?.(tag, pos, length, vr);
+    return pos + length;
   }
 
   /** A sequence of undefined length (PS3.5 7.5.2): items up to the Sequence Delimitation Item. */
@@ -292,12 +306,16 @@ export function inflateDataSet(bytes: Uint8Array): Uint8Array {
   }
 }
 
-/** PS3.10 7.1: preamble, 'DICM' and File Meta Information; the transfer syntax and where the data set starts. */
+/**
+ * PS3.10 7.1: preamble, 'DICM' and File Meta Information; the transfer syntax and where the data set
+ * starts. Bytes that end inside them are a TruncatedElementError (a stream reads on).
+ */
 export function readFileMeta(bytes: Uint8Array, walker: ElementWalker): { transferSyntaxUID: string; metaEnd: number } {
   const metaStart = PREAMBLE_LENGTH + DICM.length;
-  if (bytes.length < metaStart + 12 || asciiDecoder.decode(bytes.subarray(PREAMBLE_LENGTH, metaStart)) !== DICM) {
+  if (bytes.length >= metaStart && asciiDecoder.decode(bytes.subarray(PREAMBLE_LENGTH, metaStart)) !== DICM) {
     throw new Part10Error("not a DICOM Part 10 file: no 'DICM' prefix after the preamble");
   }
+  if (bytes.length < metaStart + 12) throw new TruncatedElementError(metaStart + 12);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // PS3.10 7.1: File Meta Information Group Length (0002,0000) UL comes first and sizes the group.
   const groupLength = asciiDecoder.decode(bytes.subarray(metaStart, metaStart + 6));
@@ -305,7 +323,7 @@ export function readFileMeta(bytes: Uint8Array, walker: ElementWalker): { transf
     throw new Part10Error('File Meta Information Group Length (0002,0000) missing');
   }
   const metaEnd = metaStart + 12 + view.getUint32(metaStart + 8, true);
-  if (metaEnd > bytes.length) throw new Part10Error('truncated File Meta Information');
+  if (metaEnd > bytes.length) throw new TruncatedElementError(metaEnd);
   let transferSyntaxUID = '';
   walker.dataSet(metaStart + 12, metaEnd, EXPLICIT_LE, false, (tag, start, length) => {
     if (tag >>> 16 !== 0x0002) throw new Part10Error('File Meta Information holds an element outside group 0002');
@@ -326,10 +344,9 @@ export interface Part10Header {
 
 /**
  * Reads the File Meta Information and the top-level elements of a data set up to the first element
- * whose tag is `stopTag` or above, walking them like readPart10 does but without dcmjs; `bytes` may
- * be the beginning of a file only. Undefined when the data set is not little endian and uninflated
- * (big endian and deflated data sets need decoding first), when the bytes end before that element, or
- * when they are not a well-formed Part 10 file (readPart10 then says why).
+ * whose tag is `stopTag` or above, walking them like readPart10 does but without dcmjs; `bytes` may be
+ * the beginning of a file only. Undefined when the data set is big endian or deflated (to be decoded
+ * first), when the bytes end before that element, or they are not a well-formed Part 10 file.
  */
 export function scanPart10Header(bytes: Uint8Array, stopTag: number): Part10Header | undefined {
   const scan = scanPart10HeaderOrNeed(bytes, stopTag);
@@ -362,13 +379,9 @@ export function scanPart10HeaderOrNeed(bytes: Uint8Array, stopTag: number): Part
 
 /** Binary VRs whose values dcmjs keeps as read (UN it may read as the dictionary's VR). */
 const PLAIN_BINARY_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW']);
-/** PIXEL_DATA_TAGS (tags.ts) as tag numbers. */
 const PIXEL_DATA_TAG_NUMBERS: ReadonlySet<number> = new Set(PIXEL_DATA_TAGS.map(tagNumber));
 
-/**
- * Whether an element's value is binary as dcmjs reads it: OB OD OF OL OV OW, or in Implicit VR, where
- * only the dictionary knows the VR, a Pixel Data tag.
- */
+/** Whether a value is binary as dcmjs reads it: OB OD OF OL OV OW, or in Implicit VR a Pixel Data tag. */
 export function isPlainBinary(element: Pick<ElementAt, 'tag' | 'vr'>): boolean {
   return element.vr === undefined ? PIXEL_DATA_TAG_NUMBERS.has(element.tag) : PLAIN_BINARY_VRS.has(element.vr);
 }
@@ -376,8 +389,7 @@ export function isPlainBinary(element: Pick<ElementAt, 'tag' | 'vr'>): boolean {
 /**
  * Where the value of the top-level binary element `tag` lies in a file whose header was scanned up to
  * it (scanPart10Header(bytes, tag)): the element is there, with a defined length that is not 0, and
- * binary (isPlainBinary).
- * Undefined otherwise, for the caller to read the file with dcmjs.
+ * binary (isPlainBinary). Undefined otherwise, for the caller to read the file with dcmjs.
  */
 export function binaryValueAt(header: Part10Header, tag: number): { readonly valueStart: number; readonly length: number } | undefined {
   const { stop } = header;

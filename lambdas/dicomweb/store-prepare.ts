@@ -64,11 +64,23 @@ export function readInstance(
     instance = readPart10(part10, { bulkDataAbove: opts.bulkDataAbove });
     digests = contentDigests(part10);
   } catch (error) {
-    if (error instanceof Part10Error) {
-      return { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
-    }
+    if (error instanceof Part10Error) return cannotUnderstand();
     throw error;
   }
+  return checkedInstance(instance, digests, opts);
+}
+
+/** The Failure Reason of a file that is not a DICOM Part 10 file the archive can read (PS3.2 J.4.2). */
+export function cannotUnderstand(): { readonly failed: Failed } {
+  return { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
+}
+
+/** readInstance's checks of an instance read (PS3.18 10.5.2, PS3.4 B.4.1, PS3.10 7.1). */
+export function checkedInstance(
+  instance: ParsedInstance,
+  digests: ContentDigests,
+  opts: { readonly patientInstance: boolean },
+): { readonly instance: ParsedInstance; readonly digests: ContentDigests } | { readonly failed: Failed } {
   const { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID } = instance;
   const fail = (failureReason: number) => ({ failed: { sopClassUID, sopInstanceUID, failureReason } });
 
@@ -99,6 +111,19 @@ export function readInstance(
 export function prepareInstance(part10: Uint8Array, bulkDataThreshold: number): Preparation {
   const read = readInstance(part10, { patientInstance: true, bulkDataAbove: bulkDataThreshold });
   if ('failed' in read) return read;
+  // Frames of compressed Pixel Data without an offset table, read by range when retrieved.
+  return preparedInstance(read, { size: part10.byteLength, frameOffsets: frameOffsetsOf(part10, read.instance) }, bulkDataThreshold);
+}
+
+/**
+ * prepareInstance's answer for an instance read and checked (readInstance, checkedInstance) whose
+ * file is `size` bytes long and whose frames lie at `frameOffsets` (frameOffsetsOf).
+ */
+export function preparedInstance(
+  read: { readonly instance: ParsedInstance; readonly digests: ContentDigests },
+  file: { readonly size: number; readonly frameOffsets: number[] | undefined },
+  bulkDataThreshold: number,
+): Preparation {
   const { instance, digests } = read;
   const { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID } = instance;
   const version = objectVersion(digests.digest);
@@ -108,14 +133,13 @@ export function prepareInstance(part10: Uint8Array, bulkDataThreshold: number): 
     bulkDataThreshold,
     bulkDataUri: (tagPath) => bulkDataPath(studyInstanceUID, seriesInstanceUID, sopInstanceUID, tagPath),
   });
-  // Frames of compressed Pixel Data without an offset table, read by range when retrieved.
-  const frameOffsets = frameOffsetsOf(part10, instance);
+  const { frameOffsets } = file;
   const object: InstanceObject = {
     sopClassUID,
     transferSyntaxUID: instance.transferSyntaxUID,
     objectKey,
     metadataKey,
-    size: part10.byteLength,
+    size: file.size,
     ...digests,
     numberOfFrames: numberOfFramesOf(metadata),
     ...(frameOffsets && { frameOffsets }),

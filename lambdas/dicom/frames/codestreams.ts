@@ -48,14 +48,19 @@ export function framesOfFragments(
   frameCount: number,
   transferSyntaxUID: string,
 ): Uint8Array[][] | undefined {
-  if (fragments.length === frameCount) return fragments.map((f) => [f]);
-  if (frameCount === 1) return [[...fragments]];
   const marker = CODESTREAM_START[transferSyntaxUID];
-  if (!startsWithMarker(fragments[0] ?? new Uint8Array(0), marker)) return undefined;
-  const frames: Uint8Array[][] = [];
-  for (const f of fragments) {
-    if (startsWithMarker(f, marker)) frames.push([f]);
-    else frames.at(-1)!.push(f);
-  }
-  return frames.length === frameCount ? frames : undefined;
+  const codestreams = fragments.flatMap((f, k) => (startsWithMarker(f, marker) ? [k] : []));
+  const starts = firstFragmentsOfFrames(fragments.length, codestreams, frameCount);
+  return starts?.map((start, k) => fragments.slice(start, starts[k + 1] ?? fragments.length));
+}
+
+/**
+ * framesOfFragments's rules on what they read of the fragments, their number and which of them start
+ * a codestream (ascending indices; the first frameCount + 1 suffice): the index of each frame's first
+ * fragment, or undefined.
+ */
+export function firstFragmentsOfFrames(fragmentCount: number, codestreams: readonly number[], frameCount: number): number[] | undefined {
+  if (fragmentCount === frameCount) return Array.from({ length: frameCount }, (_, k) => k);
+  if (frameCount === 1) return [0];
+  return codestreams[0] === 0 && codestreams.length === frameCount ? [...codestreams] : undefined;
 }

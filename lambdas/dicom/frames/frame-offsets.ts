@@ -7,7 +7,7 @@ import type { ParsedInstance } from '../part10';
 import { BulkDataValue } from '../part10-scan';
 import { Tag } from '../tags';
 import { isUncompressedTransferSyntax } from '../uid';
-import { framesOfFragments } from './codestreams';
+import { CODESTREAM_START, firstFragmentsOfFrames, startsWithMarker } from './codestreams';
 import { fragmentItems, ITEM_HEADER } from './fragment-items';
 import { frameCountOf } from './frame-numbers';
 
@@ -23,22 +23,71 @@ export const MAX_INDEXED_FRAME_OFFSETS = 10_000;
  */
 export function frameOffsetsOf(part10: Uint8Array, instance: ParsedInstance): number[] | undefined {
   const value = instance.dict[Tag.PixelData]?.Value?.[0];
-  if (!(value instanceof BulkDataValue) || isUncompressedTransferSyntax(instance.transferSyntaxUID)) return undefined;
+  if (!(value instanceof BulkDataValue)) return undefined;
+  return frameOffsetsOfItems(instance, () => {
+    const items = fragmentItems(part10.subarray(value.offset, value.offset + value.length), false);
+    if (!items) return undefined;
+    const offsets = new ItemOffsets(instance.transferSyntaxUID);
+    for (const item of items) offsets.add(item.offset, item.value);
+    return offsets;
+  });
+}
+
+/**
+ * frameOffsetsOf for an instance whose Pixel Data was not kept: `items` gives what ItemOffsets
+ * gathered of its items as they passed (readPart10Stream), or undefined where they are not items.
+ */
+export function frameOffsetsOfItems(instance: ParsedInstance, items: () => ItemOffsets | undefined): number[] | undefined {
+  if (!(instance.dict[Tag.PixelData]?.Value?.[0] instanceof BulkDataValue)) return undefined;
+  if (isUncompressedTransferSyntax(instance.transferSyntaxUID)) return undefined;
   if (instance.dict[Tag.ExtendedOffsetTable]?.Value?.length) return undefined;
   const frameCount = frameCountOf(instance.dict[Tag.NumberOfFrames]?.Value?.[0]);
   if (frameCount < 2 || frameCount > MAX_INDEXED_FRAME_OFFSETS) return undefined;
-  const items = fragmentItems(part10.subarray(value.offset, value.offset + value.length), false);
-  // The first item is the Basic Offset Table, empty here.
-  if (!items || items.length < 2 || items[0]!.value.length !== 0) return undefined;
-  const fragments = items.slice(1);
-  const frames = framesOfFragments(
-    fragments.map((f) => f.value),
-    frameCount,
-    instance.transferSyntaxUID,
-  );
-  if (!frames) return undefined;
-  const first = fragments[0]!.offset;
-  const offsetOf = new Map(fragments.map((f) => [f.value, f.offset - first]));
-  const last = fragments.at(-1)!;
-  return [...frames.map((frame) => offsetOf.get(frame[0]!)!), last.offset - first + ITEM_HEADER + last.value.length];
+  return items()?.frameOffsets(frameCount);
+}
+
+/**
+ * What frameOffsetsOf reads of the items of encapsulated Pixel Data (PS3.5 A.4), gathered item by
+ * item: whether the first, the Basic Offset Table, is empty; how many fragments follow; where they
+ * lie and which start a codestream, of each at most MAX_INDEXED_FRAME_OFFSETS + 1 (more fragments or
+ * codestreams than frames delimit no frames), so a stream of any length keeps little.
+ */
+export class ItemOffsets {
+  private items = 0;
+  private tableLength = 0;
+  private readonly marker: Uint8Array | undefined;
+  /** Offsets of the first fragments, and of the fragments that start a codestream with their indices. */
+  private readonly fragments: number[] = [];
+  private readonly codestreams: { readonly index: number; readonly offset: number }[] = [];
+  private end = 0;
+
+  constructor(transferSyntaxUID: string) {
+    this.marker = CODESTREAM_START[transferSyntaxUID];
+  }
+
+  /** The item whose header starts at `offset` (from the first item's); `head`: its value, or its first MARKER_BYTES at least. */
+  add(offset: number, head: Uint8Array, length = head.length): void {
+    this.items += 1;
+    if (this.items === 1) {
+      this.tableLength = length;
+      return;
+    }
+    const index = this.items - 2;
+    if (index <= MAX_INDEXED_FRAME_OFFSETS) this.fragments.push(offset);
+    if (startsWithMarker(head, this.marker) && this.codestreams.length <= MAX_INDEXED_FRAME_OFFSETS)
+      this.codestreams.push({ index, offset });
+    this.end = offset + ITEM_HEADER + length;
+  }
+
+  /** The frame offsets of `frameCount` frames (2 to MAX_INDEXED_FRAME_OFFSETS), or undefined. */
+  frameOffsets(frameCount: number): number[] | undefined {
+    // The first item is the Basic Offset Table, empty here.
+    if (this.items < 2 || this.tableLength !== 0) return undefined;
+    const codestreams = this.codestreams.map((c) => c.index);
+    const starts = firstFragmentsOfFrames(this.items - 1, codestreams, frameCount);
+    if (!starts) return undefined;
+    const offsetOf = new Map(this.codestreams.map((c) => [c.index, c.offset]));
+    const first = this.fragments[0]!;
+    return [...starts.map((k) => (this.fragments[k] ?? offsetOf.get(k)!) - first), this.end - first];
+  }
 }
