@@ -28,12 +28,23 @@ import {
 /** The OAuth 2.0 client of `oauth2` destinations is the archive's one (lambdas/auth/oauth2-client.ts). */
 export { OAuth2TokenCache, TokenRequestError };
 
-export interface InstanceToStore {
+/**
+ * A stored Part 10 file read from storage at each attempt and sent as it is read, never held whole:
+ * how a large instance goes out (lambdas/send/stored-instances.ts decides which).
+ */
+export interface StoredFile {
+  /** Bytes of the Part 10 file, known before it is read (the Content-Length of its request). */
+  readonly size: number;
+  readonly transferSyntaxUID: string;
+  /** The file from its first byte, a new stream at each call; undefined when the object is gone. */
+  open(): Promise<AsyncIterable<Uint8Array> | undefined>;
+}
+
+/** An instance of a Store sub-operation: its Part 10 file held whole (`bytes`) or streamed (`file`). */
+export type InstanceToStore = {
   readonly sopInstanceUID: string;
   readonly sopClassUID: string;
-  /** The Part 10 file. */
-  readonly bytes: Uint8Array;
-}
+} & ({ readonly bytes: Uint8Array; readonly file?: undefined } | { readonly file: StoredFile; readonly bytes?: undefined });
 
 /** Where the instances go at the destination: the Studies Service, or an NPI category (PS3.18 12.5). */
 export interface StowResource {
@@ -51,6 +62,11 @@ export interface StoreOptions extends RetryDeps {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+/**
+ * Slowest transfer a streamed instance is given time for: its attempt's time limit grows by its size
+ * at this rate (a 1 GB instance: 60 s + 205 s), within the Deliver function's 900 s.
+ */
+const MIN_STREAMED_BYTES_PER_SECOND = 5 * 1024 * 1024;
 /** A response module larger than this is not read; the batch is counted by HTTP status. */
 const MAX_RESPONSE_MODULE_BYTES = 16 * 1024 * 1024;
 
@@ -72,6 +88,7 @@ export async function storeInstances(
   resource: StowResource = {},
 ): Promise<BatchOutcome> {
   if (instances.length === 0) throw new RangeError('a Store sub-operation batch cannot be empty');
+  if (instances.length > 1 && instances.some((i) => i.file)) return storeSeparately(destination, instances, opts, resource);
   const outcome = await storeRequest(destination, instances, opts, resource);
   if (!isTooLarge(outcome) || instances.length === 1) return outcome;
   // RFC 9110 15.5.14: 413 refuses the request, not its instances. A destination behind a gateway
@@ -87,6 +104,28 @@ export async function storeInstances(
     warning: parts.flatMap((p) => p.warning),
     failed: parts.flatMap((p) => p.failed),
     basis: { kind: 'split', httpStatus: 413, parts: parts.map((p) => p.basis) },
+  };
+}
+
+/**
+ * A streamed instance goes out alone, its request's body read from storage as it is sent; those held
+ * whole go together, as one batch.
+ */
+async function storeSeparately(
+  destination: Destination,
+  instances: readonly InstanceToStore[],
+  opts: StoreOptions,
+  resource: StowResource,
+): Promise<BatchOutcome> {
+  const whole = instances.filter((i) => !i.file);
+  const requests = [...(whole.length > 0 ? [whole] : []), ...instances.filter((i) => i.file).map((i) => [i])];
+  const parts: BatchOutcome[] = [];
+  for (const batch of requests) parts.push(await storeInstances(destination, batch, opts, resource));
+  return {
+    completed: parts.flatMap((p) => p.completed),
+    warning: parts.flatMap((p) => p.warning),
+    failed: parts.flatMap((p) => p.failed),
+    basis: { kind: 'separate', parts: parts.map((p) => p.basis) },
   };
 }
 
@@ -107,20 +146,24 @@ async function storeRequest(
   const now = opts.now ?? Date.now;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const url = resource.npi ? resolveNpiStoreUrl(destination.url, resource.npi) : resolveStudiesUrl(destination.url);
-  const { body, contentType } = await storeRequestBody(instances);
+  const request = await storeRequestBody(instances);
+  const requestTimeoutMs = timeoutMs + Math.ceil(((request.contentLength ?? 0) * 1000) / MIN_STREAMED_BYTES_PER_SECOND);
   let tokenRefreshed = false;
 
   const attempt = async (): Promise<Attempt<AttemptResult>> => {
     let response: Response;
     try {
       const auth = await authorization(destination.auth, tokens, fetchImpl, timeoutMs, now);
+      const length = request.contentLength === undefined ? {} : { 'Content-Length': String(request.contentLength) };
       response = await fetchImpl(url, {
         method: 'POST',
-        headers: { 'Content-Type': contentType, Accept: MediaType.DicomJson, ...auth },
-        body,
+        headers: { 'Content-Type': request.contentType, Accept: MediaType.DicomJson, ...length, ...auth },
+        body: await request.open(),
+        // A stream body (RFC 9110 8.6: its Content-Length given, so it is not chunked) needs half duplex.
+        ...(request.contentLength === undefined ? {} : { duplex: 'half' }),
         redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      } as RequestInit);
     } catch (err) {
       if (err instanceof TokenRequestError)
         return { result: { kind: 'fault', fault: err.fault }, transient: err.transient ? {} : undefined };
@@ -227,19 +270,89 @@ export const STORE_PART_OVERHEAD_BYTES = Buffer.byteLength(`--${newBoundary()}\r
 /** Bytes of the closing boundary line of the Store request body. */
 export const STORE_CLOSE_OVERHEAD_BYTES = Buffer.byteLength(`--${newBoundary()}--\r\n`);
 
+/** A stored object that vanished (deleted) between the batch's index read and its sending. */
+export class StoredObjectMissingError extends Error {
+  override readonly name = 'StoredObjectMissingError';
+}
+
+/** A stored object whose bytes are not as many as its index entry says. */
+export class StoredObjectSizeError extends Error {
+  override readonly name = 'StoredObjectSizeError';
+}
+
+interface StoreRequestBody {
+  readonly contentType: string;
+  /** Set for a streamed body (a stream has no length of its own); a buffered one carries its own. */
+  readonly contentLength?: number;
+  /** The body of one attempt: the same bytes each time, a stream opened anew. */
+  open(): Promise<Uint8Array | ReadableStream<Uint8Array>>;
+}
+
 /**
  * The Store request body (PS3.18 10.5.1.1: multipart/related; type="application/dicom", one part per
- * instance), buffered once so that a retry sends the very same bytes.
+ * instance): buffered once so that a retry sends the very same bytes, or, for one streamed instance,
+ * its multipart framing around the object's stream, opened at each attempt.
  */
-async function storeRequestBody(instances: readonly InstanceToStore[]): Promise<{ body: Uint8Array; contentType: string }> {
+async function storeRequestBody(instances: readonly InstanceToStore[]): Promise<StoreRequestBody> {
   const boundary = newBoundary();
+  const contentType = `${MediaType.MultipartRelated}; type="${MediaType.Dicom}"; boundary=${boundary}`;
+  const [first] = instances;
+  if (instances.length === 1 && first?.file) {
+    const file = first.file;
+    // The framing's bytes: the same body around an empty part.
+    let framing = 0;
+    for await (const chunk of writeMultipartRelated([{ contentType: MediaType.Dicom, body: new Uint8Array(0) }], boundary)) {
+      framing += chunk.byteLength;
+    }
+    const contentLength = framing + file.size;
+    return {
+      contentType,
+      contentLength,
+      open: async () => {
+        const stream = await file.open();
+        if (!stream) throw new StoredObjectMissingError('the stored object is gone');
+        return readableOf(writeMultipartRelated([{ contentType: MediaType.Dicom, body: stream }], boundary), contentLength);
+      },
+    };
+  }
   const chunks: Uint8Array[] = [];
-  const parts = instances.map((i) => ({ contentType: MediaType.Dicom, body: i.bytes }));
+  const parts = instances.map((i) => {
+    if (!i.bytes) throw new TypeError('a streamed instance is sent alone');
+    return { contentType: MediaType.Dicom, body: i.bytes };
+  });
   for await (const chunk of writeMultipartRelated(parts, boundary)) chunks.push(chunk);
-  return {
-    body: Buffer.concat(chunks),
-    contentType: `${MediaType.MultipartRelated}; type="${MediaType.Dicom}"; boundary=${boundary}`,
-  };
+  const body = Buffer.concat(chunks);
+  return { contentType, open: async () => body };
+}
+
+/**
+ * A fetch body pulled from `chunks` as the connection takes them (one chunk held at a time), which
+ * errors when they do not add up to the Content-Length announced: the request then fails, never
+ * sending a body shorter or longer than announced.
+ */
+function readableOf(chunks: AsyncIterable<Uint8Array>, contentLength: number): ReadableStream<Uint8Array> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await iterator.next();
+      if (next.done) {
+        if (sent === contentLength) controller.close();
+        else controller.error(new StoredObjectSizeError(`the stored object has ${sent} of ${contentLength} bytes`));
+        return;
+      }
+      sent += next.value.byteLength;
+      if (sent > contentLength) {
+        controller.error(new StoredObjectSizeError(`the stored object exceeds ${contentLength} bytes`));
+        await iterator.return?.();
+        return;
+      }
+      controller.enqueue(next.value);
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
 }
 
 /** Authorization header of a destination's auth entry. */
