@@ -12,6 +12,7 @@ import { MediaType } from '../dicomweb/messages';
 import type { DicomJson } from '../dicom/json';
 import { basicAuthorization, OAuth2TokenCache, TokenRequestError } from '../auth/oauth2-client';
 import type { BatchOutcome } from './counters';
+import { streamingFetch } from './streaming-fetch';
 import { resolveNpiStoreUrl, resolveStudiesUrl, type Destination, type DestinationAuth } from './destinations';
 import {
   DEFAULT_RETRY_POLICY,
@@ -155,7 +156,9 @@ async function storeRequest(
     try {
       const auth = await authorization(destination.auth, tokens, fetchImpl, timeoutMs, now);
       const length = request.contentLength === undefined ? {} : { 'Content-Length': String(request.contentLength) };
-      response = await fetchImpl(url, {
+      // A streamed body goes through node:http: fetch would keep its chunks (./streaming-fetch.ts).
+      const send = opts.fetch ?? (request.contentLength === undefined ? fetch : streamingFetch);
+      response = await send(url, {
         method: 'POST',
         headers: { 'Content-Type': request.contentType, Accept: MediaType.DicomJson, ...length, ...auth },
         body: await request.open(),
