@@ -6,6 +6,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseMultipartRelated, parseMediaType } from '../../../lambdas/dicom/multipart';
 import { readPart10 } from '../../../lambdas/dicom/part10';
+import type { DicomJson } from '../../../lambdas/dicom/json';
+import { SendService } from '../../../lambdas/dicomweb/send';
 import { SendDelivery } from '../../../lambdas/send/deliver';
 import { parseDestinationRegistry } from '../../../lambdas/send/destinations';
 import { SendOutcomes } from '../../../lambdas/send/outcomes';
@@ -120,6 +122,19 @@ describe('Deliver of a large instance (issue 25: never held whole)', () => {
     await delivery().deliver({ Items: items, BatchInput: { transactionUID: UID, destination: DEST } });
     const r = await requests.get(UID);
     expect([r?.completed, r?.failed, r?.remaining]).toEqual([2, 1, 0]);
-    expect(await new SendOutcomes(requests, blobs).failedSOPInstanceUIDs(UID)).toEqual([items[1]!.sopInstanceUID]);
+    expect(await new SendOutcomes(requests, blobs).failures(UID)).toEqual({ sopInstanceUIDs: [items[1]!.sopInstanceUID], tooLarge: 1 });
+    // Check Send Result says why, in the Error Comment (0000,0902) of the final module.
+    await requests.finish(UID, { state: 'COMPLETED', status: 0xb000 });
+    const service = new SendService(
+      requests,
+      new SendOutcomes(requests, blobs),
+      { start: async () => 'exec', describe: async () => 'SUCCEEDED' },
+      { load: async () => parseDestinationRegistry({ destinations: [{ url: DEST, auth: { type: 'none' } }] }) },
+      { waitMs: 0, retryAfterSeconds: 1, resultTtlSeconds: 60, tombstoneTtlSeconds: 600 },
+    );
+    const [module] = (await service.checkSendResult({ target: { level: 'STUDY' }, transactionUID: UID, accept: undefined }))
+      .payload as DicomJson[];
+    expect(module!['00080058']).toEqual({ vr: 'UI', Value: [items[1]!.sopInstanceUID] });
+    expect(module!['00000902']).toEqual({ vr: 'LO', Value: ['1 instance too large for the destination (HTTP 413)'] });
   });
 });
