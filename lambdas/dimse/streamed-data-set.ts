@@ -7,7 +7,7 @@
  * streamed data set in flight to end, so none interleaves with it.
  */
 import type { Socket } from 'node:net';
-import type { StoredFile } from '../send/stow-client';
+import type { StoredFile } from '../send/store-request-body';
 import { Dataset, type DimseClient } from './lib';
 import { MAX_PDU_LENGTH, PduType } from './pdu-guard';
 

@@ -5,7 +5,7 @@
  */
 import type { BlobStore, InstanceObject } from '../storage/ports';
 import { byteBoundedGroups } from './counters';
-import type { InstanceToStore, StoredFile } from './stow-client';
+import type { InstanceToStore, StoredFile } from './store-request-body';
 
 /**
  * Above this size an instance is streamed, on its own Store request. 8 MiB: a request of a
