@@ -9,7 +9,11 @@
 import type { Socket } from 'node:net';
 import type { StoredFile } from '../send/store-request-body';
 import { Dataset, type DimseClient } from './lib';
-import { MAX_PDU_LENGTH, PduType } from './pdu-guard';
+import { abortPdu, MAX_PDU_LENGTH, PduType } from './pdu-guard';
+
+/** A-ABORT source and reason (PS3.8 Table 9-26): DICOM UL service-user, reason not specified. */
+const ABORT_SOURCE_SERVICE_USER = 0;
+const ABORT_REASON_NOT_SPECIFIED = 0;
 
 /** The library's own cap on a P-DATA-TF PDU it sends, kept. */
 const LIBRARY_MAX_PDU_LENGTH = 4 * 1024 * 1024;
@@ -45,7 +49,6 @@ interface Network {
   lastPduTime?: number;
   _sendPdu(pdu: unknown): void;
   _sendPDataTF(command: Command, pcId: number, maxPduLength: number): void;
-  sendAbort(): void;
   emit(event: 'networkError', error: Error): void;
 }
 
@@ -112,7 +115,8 @@ async function sendStreamed(network: Network, command: Command, file: StoredFile
     if (!pending) throw new StreamedDataSetError('the stored object has no data set');
     await write(network, pDataTf(pcId, false, true, pending));
   } catch (error) {
-    network.sendAbort();
+    // A-ABORT from the service-user (PS3.8 9.3.8), written here: the library's own would queue behind this send.
+    if (!network.socket.destroyed) network.socket.write(abortPdu(ABORT_SOURCE_SERVICE_USER, ABORT_REASON_NOT_SPECIFIED));
     network.emit('networkError', error instanceof Error ? error : new StreamedDataSetError('the data set could not be read'));
   }
 }
