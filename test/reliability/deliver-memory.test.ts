@@ -15,7 +15,7 @@ import { newUid } from '../../lambdas/dicom/uid';
 import type { SendRequestRecord } from '../../lambdas/storage/ports';
 import { hasDcmtk, startStoreScp, type StoreScp } from '../support/dcmtk';
 import { makeInstance } from '../support/dicom-factory';
-import { generatedInstance } from '../support/large-instance';
+import { generatedInstance } from '../support/generated-instance';
 import { MemoryBlobStore } from '../support/memory-blobs';
 import { MemoryMetadataIndex } from '../support/memory-index';
 import { MemorySendRequestStore } from '../support/memory-send-requests';
