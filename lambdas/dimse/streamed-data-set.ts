@@ -106,14 +106,14 @@ async function sendStreamed(network: Network, command: Command, file: StoredFile
   const pdvLength = Math.min(maxPduLength === 0 ? MAX_PDU_LENGTH : maxPduLength, LIBRARY_MAX_PDU_LENGTH) - 6;
   try {
     await write(network, pDataTf(pcId, true, true, command.getCommandDataset().getDenaturalizedCommandDataset()));
-    // One PDV is held back until the next chunk shows whether it is the last.
+    // One PDU is held back until the next shows whether it is the last.
     let pending: Buffer | undefined;
-    for await (const fragment of pdvFragments(dataSetBytes(stream), pdvLength)) {
-      if (pending) await write(network, pDataTf(pcId, false, false, pending));
-      pending = fragment;
+    for await (const pdu of dataPdus(dataSetBytes(stream), pdvLength)) {
+      if (pending) await write(network, framed(pending, pcId, false));
+      pending = pdu;
     }
     if (!pending) throw new StreamedDataSetError('the stored object has no data set');
-    await write(network, pDataTf(pcId, false, true, pending));
+    await write(network, framed(pending, pcId, true));
   } catch (error) {
     // A-ABORT from the service-user (PS3.8 9.3.8), written here: the library's own would queue behind this send.
     if (!network.socket.destroyed) network.socket.write(abortPdu(ABORT_SOURCE_SERVICE_USER, ABORT_REASON_NOT_SPECIFIED));
@@ -142,37 +142,49 @@ function write(network: Network, pdu: Buffer): Promise<void> {
   });
 }
 
+/** Bytes of a P-DATA-TF PDU before its PDV's data: PDU type, reserved, length; item length, context, header. */
+const PDU_HEAD_BYTES = 12;
+
 /** A P-DATA-TF PDU with one PDV (PS3.8 9.3.5, E.2: message control header bit 0 command, bit 1 last). */
 function pDataTf(pcId: number, command: boolean, last: boolean, data: Uint8Array): Buffer {
-  const pdu = Buffer.allocUnsafe(12 + data.byteLength);
+  const pdu = Buffer.allocUnsafe(PDU_HEAD_BYTES + data.byteLength);
+  pdu.set(data, PDU_HEAD_BYTES);
+  return framed(pdu, pcId, last, command);
+}
+
+/** Writes the head of a P-DATA-TF PDU whose PDV data already follows it in `pdu`. */
+function framed(pdu: Buffer, pcId: number, last: boolean, command = false): Buffer {
+  const data = pdu.length - PDU_HEAD_BYTES;
   pdu.writeUInt8(PduType.PDataTF, 0);
   pdu.writeUInt8(0, 1);
-  pdu.writeUInt32BE(6 + data.byteLength, 2);
-  pdu.writeUInt32BE(2 + data.byteLength, 6);
+  pdu.writeUInt32BE(6 + data, 2);
+  pdu.writeUInt32BE(2 + data, 6);
   pdu.writeUInt8(pcId, 10);
   pdu.writeUInt8((command ? 1 : 0) | (last ? 2 : 0), 11);
-  pdu.set(data, 12);
   return pdu;
 }
 
-/** The stream's bytes in fragments of `length` (the last shorter), copying each byte once. */
-async function* pdvFragments(bytes: AsyncIterable<Uint8Array>, length: number): AsyncIterable<Buffer> {
-  let fragment = Buffer.allocUnsafe(length);
+/**
+ * The stream's bytes as P-DATA-TF PDUs of `length` bytes of data each (the last shorter), their
+ * heads left to `framed`: each byte copied once, into the PDU that carries it.
+ */
+async function* dataPdus(bytes: AsyncIterable<Uint8Array>, length: number): AsyncIterable<Buffer> {
+  let pdu = Buffer.allocUnsafe(PDU_HEAD_BYTES + length);
   let filled = 0;
   for await (const chunk of bytes) {
     for (let at = 0; at < chunk.byteLength;) {
       const n = Math.min(length - filled, chunk.byteLength - at);
-      fragment.set(chunk.subarray(at, at + n), filled);
+      pdu.set(chunk.subarray(at, at + n), PDU_HEAD_BYTES + filled);
       filled += n;
       at += n;
       if (filled === length) {
-        yield fragment;
-        fragment = Buffer.allocUnsafe(length);
+        yield pdu;
+        pdu = Buffer.allocUnsafe(PDU_HEAD_BYTES + length);
         filled = 0;
       }
     }
   }
-  if (filled > 0) yield fragment.subarray(0, filled);
+  if (filled > 0) yield pdu.subarray(0, PDU_HEAD_BYTES + filled);
 }
 
 /**
