@@ -3,8 +3,11 @@
  * storescp: a stream that fails midway aborts the association and fails its instance, the ones
  * stored before it completed; a streamed instance is never transcoded, a small one still is.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { readPart10 } from '../../../lambdas/dicom/part10';
+import { dataSetOf } from '../../../lambdas/dimse/part10-file';
 import { storeByCStore } from '../../../lambdas/dimse/store-scu';
 import type { InstanceToStore } from '../../../lambdas/send/stow-client';
 import { dcmtkSuite, startStoreScp, type StoreScp } from '../../support/dcmtk';
@@ -38,6 +41,19 @@ function instance(bytes: Uint8Array, how: { streamed: boolean; failAfter?: numbe
 }
 
 dcmtkSuite('C-STORE SCU, streamed data sets (PS3.8 9.3.5)', () => {
+  it('cuts the data set into PDVs within the Maximum Length the peer announced (4,096): received byte-identical', async () => {
+    scp = await startStoreScp('DEST', ['+B', '--max-pdu', '4096']);
+    const bytes = makeInstance({ approximateBytes: 1_000_000 });
+    const large = instance(bytes, { streamed: true });
+    const outcome = await storeByCStore({ aeTitle: 'DEST', host: '127.0.0.1', port: scp.port }, [large], {
+      callingAeTitle: 'ARCHIVE',
+      timeoutMs: 10_000,
+    });
+    expect(outcome.completed).toEqual([large.sopInstanceUID]);
+    const [name] = await readdir(scp.dir);
+    expect(Buffer.from(dataSetOf(await readFile(path.join(scp.dir, name!)))).equals(Buffer.from(dataSetOf(bytes)))).toBe(true);
+  });
+
   it('a stream failing midway aborts the association: its instance fails, the one before it is stored', async () => {
     scp = await startStoreScp('DEST', ['+B']);
     const ok = instance(makeInstance({ approximateBytes: 2_000_000 }), { streamed: true });
