@@ -11,7 +11,7 @@ import { parseTransactionUID } from '../send/transaction-uid';
 import { resolveDestination, type DestinationRegistrySource } from '../send/destinations';
 import { encodeSendRequestResponse, SendStatus } from '../send/response-module';
 import type { SendOutcomes } from '../send/outcomes';
-import { failedOutcome, sendResponseOf } from '../send/send-response';
+import { failedOutcome, sendResponseOf, tooLargeComment } from '../send/send-response';
 import type { SendRequestRecord, SendRequestStore, SendTarget, SendWorkflow } from '../storage/ports';
 import { negotiateMetadata } from './accept';
 import { BadRequestError, ConflictError, GoneError, NotFoundError, ServiceUnavailableError } from './errors';
@@ -65,7 +65,7 @@ export class SendService {
   constructor(
     private readonly requests: SendRequestStore,
     /** The Failed SOP Instance UID List of a final response (lambdas/send/outcomes.ts). */
-    private readonly outcomes: Pick<SendOutcomes, 'failedSOPInstanceUIDs'>,
+    private readonly outcomes: Pick<SendOutcomes, 'failures'>,
     private readonly workflow: SendWorkflow,
     private readonly destinations: DestinationRegistrySource,
     private readonly opts: SendOptions,
@@ -173,11 +173,10 @@ export class SendService {
 
   private async respond(record: SendRequestRecord, contentType: string): Promise<SendResponse> {
     // PS3.4 C.4.2.1.5: the list is in a final response only, and only when some sub-operation failed.
-    const failed =
-      record.state !== 'PENDING' && record.failed > 0
-        ? [...(record.itemFailedSOPInstanceUIDs ?? []), ...(await this.outcomes.failedSOPInstanceUIDs(record.transactionUID))]
-        : [];
-    const module = sendResponseOf(record, failed);
+    const failures = record.state !== 'PENDING' && record.failed > 0 ? await this.outcomes.failures(record.transactionUID) : undefined;
+    const failed = failures ? [...(record.itemFailedSOPInstanceUIDs ?? []), ...failures.sopInstanceUIDs] : [];
+    // The Error Comment (0000,0902) says why, when the destination refused instances as too large.
+    const module = sendResponseOf(record, failed, tooLargeComment(failures?.tooLarge ?? 0));
     const pending = module.status === SendStatus.Pending;
     return {
       status: pending ? 202 : 200,

@@ -18,6 +18,7 @@ lib.Implementation.setImplementationVersion(IMPLEMENTATION_VERSION_NAME);
 export const { Client, Dataset, Scp, constants } = lib;
 export const { CEchoResponse, CFindResponse, CMoveResponse, CStoreResponse } = lib.responses;
 export const { CStoreRequest, CFindRequest, CMoveRequest } = lib.requests;
+export const { PresentationContext } = lib.association;
 type Instance<T extends abstract new (...args: never[]) => unknown> = InstanceType<T>;
 export type Association = Instance<typeof lib.association.Association>;
 export type PresentationContext = Instance<typeof lib.association.PresentationContext>;

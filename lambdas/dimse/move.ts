@@ -13,6 +13,7 @@ import { DEFAULT_SEND_MAX_BATCH_BYTES } from '../config';
 import { byteBoundedGroups, settleBatch, toBatches } from '../send/counters';
 import type { Destination, SubOperationMechanism } from '../send/destinations';
 import { sendStatus } from '../send/response-module';
+import { instancesToStore, isStreamed } from '../send/stored-instances';
 import { storeInstances, type InstanceToStore, type StoreOptions } from '../send/stow-client';
 import type { DestinationRegistrySource } from '../send/destinations';
 import type { BlobStore, IndexEntry, MetadataIndex } from '../storage/ports';
@@ -121,8 +122,13 @@ class SubOperations {
       this.instances,
       async (mechanism, todo, isLast) => {
         const failed: IndexEntry[] = [];
+        // Large instances are streamed as sent (../send/stored-instances.ts): they count nothing here.
         const batches = toBatches(todo, this.deps.batchSize).flatMap((batch) =>
-          byteBoundedGroups(batch, (entry) => entry.instance?.size ?? 0, this.deps.maxBatchBytes ?? DEFAULT_SEND_MAX_BATCH_BYTES),
+          byteBoundedGroups(
+            batch,
+            (entry) => (entry.instance && !isStreamed(entry.instance) ? entry.instance.size : 0),
+            this.deps.maxBatchBytes ?? DEFAULT_SEND_MAX_BATCH_BYTES,
+          ),
         );
         for (const batch of batches) {
           if (this.signal.aborted) break;
@@ -189,16 +195,11 @@ class SubOperations {
     return results;
   }
 
-  /** The stored Part 10 objects of a batch; an instance deleted since the match fails. */
+  /** The stored Part 10 objects of a batch (large ones streamed when sent); an instance deleted since the match fails. */
   private async load(batch: readonly IndexEntry[]): Promise<{ instances: InstanceToStore[]; missing: string[] }> {
-    const instances: InstanceToStore[] = [];
-    const missing: string[] = [];
-    for (const entry of batch) {
-      const bytes = entry.instance ? await this.deps.blobs.get(entry.instance.objectKey) : undefined;
-      if (bytes) instances.push({ sopInstanceUID: entry.sopInstanceUID!, sopClassUID: entry.instance!.sopClassUID, bytes });
-      else missing.push(entry.sopInstanceUID!);
-    }
-    return { instances, missing };
+    const stored = batch.flatMap((entry) => (entry.instance ? [{ sopInstanceUID: entry.sopInstanceUID!, object: entry.instance }] : []));
+    const { instances, missing } = await instancesToStore(this.deps.blobs, stored);
+    return { instances, missing: [...batch.filter((entry) => !entry.instance).map((entry) => entry.sopInstanceUID!), ...missing] };
   }
 
   private failedList(): Pick<MoveResponse, 'failedSOPInstanceUIDs'> {

@@ -5,6 +5,8 @@
  * proposing Implicit and Explicit VR Little Endian, plus one with the stored transfer syntax when it is
  * another (dcmjs-dimse builds them from the requests). The stored data set bytes are sent unchanged
  * when the stored transfer syntax is accepted; otherwise dcmjs-dimse transcodes an uncompressed one.
+ * A large instance (a `file`, ../send/stored-instances.ts) is streamed from storage (streamed-data-set.ts),
+ * in its stored transfer syntax only: a context proposing that syntax alone is added for it.
  * Each response is counted per PS3.2 Table N.7-42 (status.ts); an instance without a response (no
  * presentation context, association refused or lost) counts as failed (PS3.4 C.4.2.3.1: "considered
  * a Failure if the SCP is unable to negotiate an appropriate presentation context").
@@ -13,8 +15,9 @@ import type { BatchOutcome } from '../send/counters';
 import type { InstanceToStore } from '../send/stow-client';
 import { readPart10 } from '../dicom/part10';
 import type { ApplicationEntity } from './ae-registry';
-import { Client, CStoreRequest, Dataset, type DimseCStoreRequest } from './lib';
+import { Client, constants, CStoreRequest, Dataset, PresentationContext, type DimseCStoreRequest } from './lib';
 import { dataSetOf } from './part10-file';
+import { StreamedDataset, streamDataSets } from './streamed-data-set';
 import { cStoreResultOf, type SubOperationResult } from './status';
 
 export interface CStoreScuOptions {
@@ -34,6 +37,12 @@ export interface CStoreBatchOutcome extends BatchOutcome {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * The syntaxes of the context every SOP Class gets (dcmjs-dimse proposes both in one): a streamed
+ * instance stored in one of them gets a context of its own, since the peer may accept the other.
+ */
+const UNCOMPRESSED_LE = new Set<string>([constants.TransferSyntax.ImplicitVRLittleEndian, constants.TransferSyntax.ExplicitVRLittleEndian]);
 
 /**
  * A stored Part 10 file as dcmjs-dimse's Dataset: answers the identifying elements and gives its data
@@ -68,15 +77,22 @@ export function storeByCStore(
   const results = new Map<string, SubOperationResult>();
   const client = new Client();
   const requests: { uid: string; request: DimseCStoreRequest }[] = [];
+  const streamedContexts = new Set<string>();
   for (const instance of instances) {
     let request: DimseCStoreRequest;
+    const uids = { SOPClassUID: instance.sopClassUID, SOPInstanceUID: instance.sopInstanceUID };
     try {
-      const parsed = readPart10(instance.bytes, { bulkDataAbove: 0 }); // readable, and its transfer syntax: no copy of its Pixel Data
-      const dataset = new StoredDataset(dataSetOf(instance.bytes), parsed.transferSyntaxUID, {
-        SOPClassUID: instance.sopClassUID,
-        SOPInstanceUID: instance.sopInstanceUID,
-      });
-      request = new CStoreRequest(dataset);
+      if (instance.file) {
+        request = new CStoreRequest(new StreamedDataset(instance.file, uids));
+        const context = `${instance.sopClassUID}\0${instance.file.transferSyntaxUID}`;
+        if (UNCOMPRESSED_LE.has(instance.file.transferSyntaxUID) && !streamedContexts.has(context)) {
+          streamedContexts.add(context);
+          client.addAdditionalPresentationContext(new PresentationContext(0, instance.sopClassUID, instance.file.transferSyntaxUID), true);
+        }
+      } else {
+        const parsed = readPart10(instance.bytes, { bulkDataAbove: 0 }); // readable, and its transfer syntax: no copy of its Pixel Data
+        request = new CStoreRequest(new StoredDataset(dataSetOf(instance.bytes), parsed.transferSyntaxUID, uids));
+      }
     } catch {
       results.set(instance.sopInstanceUID, 'failed'); // unreadable stored object: nothing to send
       continue;
@@ -138,6 +154,7 @@ export function storeByCStore(
         associationTimeout: timeoutMs,
         pduTimeout: timeoutMs,
       });
+      streamDataSets(client);
     } catch (error) {
       fault = faultOf(error);
       settle();

@@ -41,6 +41,11 @@ export type OutcomeBasis =
    */
   | { readonly kind: 'split'; readonly httpStatus: 413; readonly parts: readonly OutcomeBasis[] }
   /**
+   * The batch went out as several requests: the instances read whole together, each streamed one
+   * (lambdas/send/stored-instances.ts) alone; each request with its own basis.
+   */
+  | { readonly kind: 'separate'; readonly parts: readonly OutcomeBasis[] }
+  /**
    * Per instance, from the C-STORE responses of one association (PS3.2 Table N.7-42); instances
    * without a response (association refused, aborted or cancelled) count as failed.
    */

@@ -9,7 +9,7 @@
 import { DEFAULT_SEND_MAX_BATCH_BYTES } from '../config';
 import type { BlobStore, InstanceObject, MetadataIndex, NpiIndex, SendRequestStore } from '../storage/ports';
 import type { DestinationRegistrySource } from './destinations';
-import { byteBoundedGroups, settleBatch, type BatchOutcome, type OutcomeBasis } from './counters';
+import { settleBatch, type BatchOutcome, type OutcomeBasis } from './counters';
 import { resolveDestination, type Destination } from './destinations';
 import { batchIdOf, SendOutcomes } from './outcomes';
 import {
@@ -19,6 +19,7 @@ import {
   type InstanceToStore,
   type StoreOptions,
 } from './stow-client';
+import { deliveryGroups, instancesToStore } from './stored-instances';
 import { retryableOnStorageFaults } from './task-errors';
 import type { DeliverInput, ManifestItem } from './workflow-io';
 
@@ -79,19 +80,14 @@ export class SendDelivery {
     const outcome = { completed: [] as string[], warning: [] as string[], failed: [] as string[], bases: [] as OutcomeBasis[] };
     // Deleted since Resolve: nothing to send, so the sub-operation fails.
     const missing = input.Items.filter((_, i) => !objects[i]).map((item) => item.sopInstanceUID);
-    const stored = input.Items.flatMap((item, i) => (objects[i] ? [{ item, object: objects[i]! }] : []));
-    // A group is sent as one request (or association), so all of it is in memory anyway: its objects
-    // are read at once; the groups one after the other, so a batch of large instances is never held whole.
-    // A group's Store request body, multipart framing included, stays within the byte budget.
+    const stored = input.Items.flatMap((item, i) => (objects[i] ? [{ sopInstanceUID: item.sopInstanceUID, object: objects[i]! }] : []));
+    // A group is sent as one request (or association): its small objects are read at once, its large
+    // ones streamed as sent (./stored-instances.ts); the groups one after the other, so a batch is
+    // never held whole. A group's Store request body, multipart framing included, stays within the budget.
     const budget = (this.deps.maxBatchBytes ?? DEFAULT_SEND_MAX_BATCH_BYTES) - STORE_CLOSE_OVERHEAD_BYTES;
-    for (const group of byteBoundedGroups(stored, ({ object }) => object.size + STORE_PART_OVERHEAD_BYTES, budget)) {
-      const read = await Promise.all(group.map(({ object }) => this.deps.blobs.get(object.objectKey)));
-      const instances: InstanceToStore[] = [];
-      group.forEach(({ item }, i) => {
-        const bytes = read[i];
-        if (!bytes) missing.push(item.sopInstanceUID);
-        else instances.push({ sopInstanceUID: item.sopInstanceUID, sopClassUID: item.sopClassUID, bytes });
-      });
+    for (const group of deliveryGroups(stored, (object) => object.size + STORE_PART_OVERHEAD_BYTES, budget)) {
+      const { instances, missing: gone } = await instancesToStore(this.deps.blobs, group);
+      missing.push(...gone);
       if (instances.length === 0) continue;
       const settled = settleBatch(
         instances.map((i) => i.sopInstanceUID),

@@ -74,14 +74,45 @@ export class SendOutcomes {
 
   /** Failed SOP Instance UID List (0008,0058): the failed UIDs of every counted batch, whole. */
   async failedSOPInstanceUIDs(transactionUID: string): Promise<string[]> {
+    return (await this.failures(transactionUID)).sopInstanceUIDs;
+  }
+
+  /**
+   * The failed UIDs of every counted batch, and how many of them the destination refused as too large
+   * (HTTP 413 to a request of that one instance).
+   */
+  async failures(transactionUID: string): Promise<{ sopInstanceUIDs: string[]; tooLarge: number }> {
     const withFailures = (await this.requests.batchOutcomes(transactionUID)).filter((b) => b.failed > 0);
     const lists: string[][] = [];
+    let tooLarge = 0;
     for (let i = 0; i < withFailures.length; i += READ_CONCURRENCY) {
       const objects = await Promise.all(
         withFailures.slice(i, i + READ_CONCURRENCY).map((b) => this.blobs.get(sendOutcomeKey(transactionUID, b.batchId))),
       );
-      for (const bytes of objects) if (bytes) lists.push([...(JSON.parse(Buffer.from(bytes).toString('utf8')) as OutcomeObject).failed]);
+      for (const bytes of objects) {
+        if (!bytes) continue;
+        const object = JSON.parse(Buffer.from(bytes).toString('utf8')) as OutcomeObject;
+        lists.push([...object.failed]);
+        tooLarge += (object.bases ?? []).reduce((n, basis) => n + refusedAsTooLarge(basis), 0);
+      }
     }
-    return lists.flat();
+    return { sopInstanceUIDs: lists.flat(), tooLarge };
+  }
+}
+
+/**
+ * Instances a basis says the destination refused as too large: a 413 is split down to one instance
+ * (./stow-client.ts), so each 413 that is not split further is one instance.
+ */
+function refusedAsTooLarge(basis: OutcomeBasis): number {
+  switch (basis.kind) {
+    case 'split':
+    case 'separate':
+      return basis.parts.reduce((n, part) => n + refusedAsTooLarge(part), 0);
+    case 'http-status':
+    case 'response-module':
+      return basis.httpStatus === 413 ? 1 : 0;
+    default:
+      return 0;
   }
 }

@@ -16,6 +16,8 @@ export const SendResponseTag = {
   NumberOfFailedSuboperations: Tag.NumberOfFailedSuboperations,
   NumberOfWarningSuboperations: Tag.NumberOfWarningSuboperations,
   FailedSOPInstanceUIDList: Tag.FailedSOPInstanceUIDList,
+  /** Error Comment (0000,0902) of the C-MOVE response: LO, at most 64 characters, no patient data. */
+  ErrorComment: '00000902',
 } as const;
 
 /**
@@ -45,6 +47,8 @@ export interface SendRequestResponse {
   readonly warning: number;
   /** Type 1C: present when not Pending and failed is not zero. */
   readonly failedSOPInstanceUIDList?: readonly string[];
+  /** Why sub-operations failed, when the archive knows (a final response only). */
+  readonly errorComment?: string;
 }
 
 /**
@@ -98,6 +102,7 @@ export function encodeSendRequestResponse(r: SendRequestResponse): DicomJson[] {
   if (r.failedSOPInstanceUIDList?.length) {
     module[SendResponseTag.FailedSOPInstanceUIDList] = { vr: 'UI', Value: [...r.failedSOPInstanceUIDList] };
   }
+  if (r.errorComment) module[SendResponseTag.ErrorComment] = { vr: 'LO', Value: [r.errorComment.slice(0, 64)] };
   return [module];
 }
 
@@ -126,6 +131,7 @@ export function decodeSendRequestResponse(payload: unknown): SendRequestResponse
   const status = count(SendResponseTag.Status, true)!;
   const remaining = count(SendResponseTag.NumberOfRemainingSuboperations, status === SendStatus.Pending);
   const uids = el(SendResponseTag.FailedSOPInstanceUIDList)?.Value;
+  const comment = el(SendResponseTag.ErrorComment)?.Value?.[0];
   if (uids !== undefined && !uids.every((u) => typeof u === 'string')) {
     throw new MalformedSendResponseError('(0008,0058) must hold UIDs');
   }
@@ -136,6 +142,7 @@ export function decodeSendRequestResponse(payload: unknown): SendRequestResponse
     failed: count(SendResponseTag.NumberOfFailedSuboperations, true)!,
     warning: count(SendResponseTag.NumberOfWarningSuboperations, true)!,
     ...(uids?.length ? { failedSOPInstanceUIDList: uids as string[] } : {}),
+    ...(typeof comment === 'string' && comment ? { errorComment: comment } : {}),
   };
 }
 

@@ -6,15 +6,25 @@
 import type { SendRequestRecord } from '../storage/ports';
 import { SendStatus, sendStatus, type SendRequestResponse } from './response-module';
 
-export function sendResponseOf(record: SendRequestRecord, failedSOPInstanceUIDs: readonly string[] = []): SendRequestResponse {
+export function sendResponseOf(
+  record: SendRequestRecord,
+  failedSOPInstanceUIDs: readonly string[] = [],
+  errorComment?: string,
+): SendRequestResponse {
   const { completed, failed, warning } = record;
   if (record.state === 'PENDING') {
     // Before Resolve has counted the matches, nothing is known to remain yet.
     return { status: SendStatus.Pending, remaining: record.remaining ?? 0, completed, failed, warning };
   }
   const status = record.status ?? SendStatus.UnableToPerformSubOperations;
-  const base = { status, completed, failed, warning };
+  const base = { status, completed, failed, warning, ...(failed > 0 && errorComment ? { errorComment } : {}) };
   return failed > 0 && failedSOPInstanceUIDs.length > 0 ? { ...base, failedSOPInstanceUIDList: [...failedSOPInstanceUIDs] } : base;
+}
+
+/** Error Comment (0000,0902) for instances the destination refused as too large (LO: 64 characters). */
+export function tooLargeComment(tooLarge: number): string | undefined {
+  if (tooLarge === 0) return undefined;
+  return `${tooLarge} ${tooLarge === 1 ? 'instance' : 'instances'} too large for the destination (HTTP 413)`;
 }
 
 /**

@@ -6,12 +6,13 @@
  * wherever a destination points next. Transient faults are retried per ./retry; warnings never are.
  */
 
-import { newBoundary, writeMultipartRelated } from '../dicom/multipart';
 import { Tag } from '../dicom/tags';
 import { MediaType } from '../dicomweb/messages';
 import type { DicomJson } from '../dicom/json';
 import { basicAuthorization, OAuth2TokenCache, TokenRequestError } from '../auth/oauth2-client';
 import type { BatchOutcome } from './counters';
+import { storeRequestBody, type InstanceToStore } from './store-request-body';
+import { streamingFetch } from './streaming-fetch';
 import { resolveNpiStoreUrl, resolveStudiesUrl, type Destination, type DestinationAuth } from './destinations';
 import {
   DEFAULT_RETRY_POLICY,
@@ -27,13 +28,14 @@ import {
 
 /** The OAuth 2.0 client of `oauth2` destinations is the archive's one (lambdas/auth/oauth2-client.ts). */
 export { OAuth2TokenCache, TokenRequestError };
-
-export interface InstanceToStore {
-  readonly sopInstanceUID: string;
-  readonly sopClassUID: string;
-  /** The Part 10 file. */
-  readonly bytes: Uint8Array;
-}
+export {
+  STORE_CLOSE_OVERHEAD_BYTES,
+  STORE_PART_OVERHEAD_BYTES,
+  StoredObjectMissingError,
+  StoredObjectSizeError,
+  type InstanceToStore,
+  type StoredFile,
+} from './store-request-body';
 
 /** Where the instances go at the destination: the Studies Service, or an NPI category (PS3.18 12.5). */
 export interface StowResource {
@@ -51,6 +53,11 @@ export interface StoreOptions extends RetryDeps {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+/**
+ * Slowest transfer a streamed instance is given time for: its attempt's time limit grows by its size
+ * at this rate (a 1 GB instance: 60 s + 205 s), within the Deliver function's 900 s.
+ */
+const MIN_STREAMED_BYTES_PER_SECOND = 5 * 1024 * 1024;
 /** A response module larger than this is not read; the batch is counted by HTTP status. */
 const MAX_RESPONSE_MODULE_BYTES = 16 * 1024 * 1024;
 
@@ -72,6 +79,7 @@ export async function storeInstances(
   resource: StowResource = {},
 ): Promise<BatchOutcome> {
   if (instances.length === 0) throw new RangeError('a Store sub-operation batch cannot be empty');
+  if (instances.length > 1 && instances.some((i) => i.file)) return storeSeparately(destination, instances, opts, resource);
   const outcome = await storeRequest(destination, instances, opts, resource);
   if (!isTooLarge(outcome) || instances.length === 1) return outcome;
   // RFC 9110 15.5.14: 413 refuses the request, not its instances. A destination behind a gateway
@@ -87,6 +95,28 @@ export async function storeInstances(
     warning: parts.flatMap((p) => p.warning),
     failed: parts.flatMap((p) => p.failed),
     basis: { kind: 'split', httpStatus: 413, parts: parts.map((p) => p.basis) },
+  };
+}
+
+/**
+ * A streamed instance goes out alone, its request's body read from storage as it is sent; those held
+ * whole go together, as one batch.
+ */
+async function storeSeparately(
+  destination: Destination,
+  instances: readonly InstanceToStore[],
+  opts: StoreOptions,
+  resource: StowResource,
+): Promise<BatchOutcome> {
+  const whole = instances.filter((i) => !i.file);
+  const requests = [...(whole.length > 0 ? [whole] : []), ...instances.filter((i) => i.file).map((i) => [i])];
+  const parts: BatchOutcome[] = [];
+  for (const batch of requests) parts.push(await storeInstances(destination, batch, opts, resource));
+  return {
+    completed: parts.flatMap((p) => p.completed),
+    warning: parts.flatMap((p) => p.warning),
+    failed: parts.flatMap((p) => p.failed),
+    basis: { kind: 'separate', parts: parts.map((p) => p.basis) },
   };
 }
 
@@ -107,20 +137,26 @@ async function storeRequest(
   const now = opts.now ?? Date.now;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const url = resource.npi ? resolveNpiStoreUrl(destination.url, resource.npi) : resolveStudiesUrl(destination.url);
-  const { body, contentType } = await storeRequestBody(instances);
+  const request = await storeRequestBody(instances);
+  const requestTimeoutMs = timeoutMs + Math.ceil(((request.contentLength ?? 0) * 1000) / MIN_STREAMED_BYTES_PER_SECOND);
   let tokenRefreshed = false;
 
   const attempt = async (): Promise<Attempt<AttemptResult>> => {
     let response: Response;
     try {
       const auth = await authorization(destination.auth, tokens, fetchImpl, timeoutMs, now);
-      response = await fetchImpl(url, {
+      const length = request.contentLength === undefined ? {} : { 'Content-Length': String(request.contentLength) };
+      // A streamed body goes through node:http: fetch would keep its chunks (./streaming-fetch.ts).
+      const send = opts.fetch ?? (request.contentLength === undefined ? fetch : streamingFetch);
+      response = await send(url, {
         method: 'POST',
-        headers: { 'Content-Type': contentType, Accept: MediaType.DicomJson, ...auth },
-        body,
+        headers: { 'Content-Type': request.contentType, Accept: MediaType.DicomJson, ...length, ...auth },
+        body: await request.open(),
+        // A stream body (RFC 9110 8.6: its Content-Length given, so it is not chunked) needs half duplex.
+        ...(request.contentLength === undefined ? {} : { duplex: 'half' }),
         redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      } as RequestInit);
     } catch (err) {
       if (err instanceof TokenRequestError)
         return { result: { kind: 'fault', fault: err.fault }, transient: err.transient ? {} : undefined };
@@ -220,26 +256,6 @@ async function discard(response: Response): Promise<void> {
   } catch {
     // the connection is gone already; nothing to release
   }
-}
-
-/** Bytes a part adds to the Store request body besides its instance: boundary line, header, CRLFs. */
-export const STORE_PART_OVERHEAD_BYTES = Buffer.byteLength(`--${newBoundary()}\r\nContent-Type: ${MediaType.Dicom}\r\n\r\n\r\n`);
-/** Bytes of the closing boundary line of the Store request body. */
-export const STORE_CLOSE_OVERHEAD_BYTES = Buffer.byteLength(`--${newBoundary()}--\r\n`);
-
-/**
- * The Store request body (PS3.18 10.5.1.1: multipart/related; type="application/dicom", one part per
- * instance), buffered once so that a retry sends the very same bytes.
- */
-async function storeRequestBody(instances: readonly InstanceToStore[]): Promise<{ body: Uint8Array; contentType: string }> {
-  const boundary = newBoundary();
-  const chunks: Uint8Array[] = [];
-  const parts = instances.map((i) => ({ contentType: MediaType.Dicom, body: i.bytes }));
-  for await (const chunk of writeMultipartRelated(parts, boundary)) chunks.push(chunk);
-  return {
-    body: Buffer.concat(chunks),
-    contentType: `${MediaType.MultipartRelated}; type="${MediaType.Dicom}"; boundary=${boundary}`,
-  };
 }
 
 /** Authorization header of a destination's auth entry. */

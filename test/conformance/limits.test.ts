@@ -8,6 +8,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LAMBDA_MAX_REQUEST_BYTES, LAMBDA_MAX_STREAMED_RESPONSE_BYTES, loadConfig, SEND_WAIT_MS_MAX } from '../../lambdas/config';
 import { BUFFERED_FUNCTION_TIMEOUT_SECONDS, STREAMED_FUNCTION_TIMEOUT_SECONDS } from '../../lambdas/http/routes';
+import { STREAMED_INSTANCE_BYTES } from '../../lambdas/send/stored-instances';
+import { sendTaskFunctions } from '../../lib/send-workflow';
 
 const root = path.resolve(__dirname, '../..');
 const docs = {
@@ -68,6 +70,12 @@ describe('limits stated in the documents', () => {
     expect(stated('performance', /streaming functions' ([\d,]+) s timeout/)).toEqual([STREAMED_FUNCTION_TIMEOUT_SECONDS]);
     expect(stated('conformance', /NPI functions' ([\d,]+) s/)).toEqual([STREAMED_FUNCTION_TIMEOUT_SECONDS]);
     expect(stated('performance', /answer buffered within ([\d,]+) s/)).toEqual([BUFFERED_FUNCTION_TIMEOUT_SECONDS]);
+  });
+
+  it('send-rs and conformance: large instances are streamed above STREAMED_INSTANCE_BYTES; Deliver has its memory', () => {
+    const mib = (doc: Doc) => stated(doc, /instance above ([\d,]+) MiB/).map((n) => n * 1024 * 1024);
+    expect([...mib('sendRs'), ...mib('conformance')]).toEqual([STREAMED_INSTANCE_BYTES, STREAMED_INSTANCE_BYTES]);
+    expect(stated('sendRs', /Deliver has ([\d,]+) MB/)).toEqual([sendTaskFunctions.deliver.memorySize]);
   });
 
   it.each(Object.keys(docs) as Doc[])('%s: states the request limit only as the constant', (doc) => {

@@ -3,6 +3,7 @@
  * request's parts (real Part 10) and answers as the test's behaviour says, like a peer that warns,
  * fails some instances, refuses the request, or is briefly unavailable.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseMediaType, parseMultipartRelated } from '../../lambdas/dicom/multipart';
@@ -30,6 +31,8 @@ export interface FakeDestination {
   readonly url: string;
   /** SOP Instance UIDs the destination stored, in arrival order. */
   readonly stored: string[];
+  /** sha256 (hex) of each stored instance's Part 10 bytes, by SOP Instance UID. */
+  readonly digests: ReadonlyMap<string, string>;
   requests: number;
   behaviour: Behaviour;
   close(): Promise<void>;
@@ -41,7 +44,7 @@ const item = (sopClassUID: string, sopInstanceUID: string) => ({
 });
 
 export async function startFakeDestination(behaviour: Behaviour = { kind: 'ok' }): Promise<FakeDestination> {
-  const state = { stored: [] as string[], requests: 0, behaviour, unavailableLeft: -1, dropped: 0 };
+  const state = { stored: [] as string[], digests: new Map<string, string>(), requests: 0, behaviour, unavailableLeft: -1, dropped: 0 };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     let received = 0;
@@ -74,10 +77,12 @@ export async function startFakeDestination(behaviour: Behaviour = { kind: 'ok' }
         if (state.unavailableLeft-- > 0) return void res.writeHead(503, { 'Retry-After': '0' }).end();
       }
       const boundary = parseMediaType(req.headers['content-type'] ?? '').params.boundary ?? '';
-      const instances = parseMultipartRelated(Buffer.concat(chunks), boundary).map((p) => readPart10(p.body));
+      const bodies = parseMultipartRelated(Buffer.concat(chunks), boundary).map((p) => p.body);
       const referenced: object[] = [];
       const failed: object[] = [];
-      for (const i of instances) {
+      for (const body of bodies) {
+        const i = readPart10(body, { bulkDataAbove: 0 });
+        state.digests.set(i.sopInstanceUID, createHash('sha256').update(body).digest('hex'));
         if (b.kind === 'fail' && b.sopInstanceUIDs.has(i.sopInstanceUID)) {
           failed.push({ ...item(i.sopClassUID, i.sopInstanceUID), '00081197': { vr: 'US', Value: [0xa900] } });
           continue;
@@ -104,6 +109,9 @@ export async function startFakeDestination(behaviour: Behaviour = { kind: 'ok' }
     url: `http://127.0.0.1:${port}/dicom-web`,
     get stored() {
       return state.stored;
+    },
+    get digests() {
+      return state.digests;
     },
     get requests() {
       return state.requests;

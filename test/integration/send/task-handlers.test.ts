@@ -6,6 +6,7 @@
  * Response Module (Sup 248, PS3.4 C.4.2.3.1). Each builds only what its task needs; this is where
  * their wiring runs.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -142,6 +143,29 @@ describe('Send Task Lambda entries, wired from the environment', () => {
     expect(module![SendResponseTag.NumberOfFailedSuboperations]?.Value).toEqual([1]);
     expect(await new SendOutcomes(requests, blobs).failedSOPInstanceUIDs(record.transactionUID)).toEqual([gone]);
   });
+
+  it('Deliver streams a ~50 MB instance from S3 to the destination, which receives it byte-identical', async () => {
+    const study = await storedStudy(2);
+    const large = makeInstance({
+      patientID: study.patientID,
+      studyInstanceUID: study.studyInstanceUID,
+      seriesInstanceUID: study.seriesInstanceUID,
+      approximateBytes: 50_000_000,
+    });
+    const sop = readPart10(large, { bulkDataAbove: 0 }).sopInstanceUID;
+    await storeInstances(index, blobs, [large], { baseUrl: 'http://archive.test' });
+    const record = await sendRequest(study.patientID);
+    const resolved = await handlers.resolve({ transactionUID: record.transactionUID, batchSize: 10 });
+    const before = destination.requests;
+    await handlers.deliver({
+      Items: resolved.batches![0]!,
+      BatchInput: { transactionUID: record.transactionUID, destination: destination.url },
+    });
+    // The two small ones together, the large one on a request of its own.
+    expect(destination.requests - before).toBe(2);
+    expect(destination.digests.get(sop)).toBe(createHash('sha256').update(large).digest('hex'));
+    expect(await requests.get(record.transactionUID)).toMatchObject({ remaining: 0, completed: 3, failed: 0, warning: 0 });
+  }, 120_000);
 
   it('Deliver refuses a destination the registry does not hold, before any outbound request', async () => {
     const study = await storedStudy(1);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tooLargeComment } from '../../../lambdas/send/send-response';
 import {
   MalformedSendResponseError,
   SendStatus,
@@ -73,6 +74,15 @@ describe('Send Request Response Module (Sup 248 Annex @)', () => {
     ['still running', { remaining: 1, completed: 0, failed: 3, warning: 0 }, SendStatus.Pending],
   ])('status per PS3.4 C.4.2.3.1: %s', (_, counters, status) => {
     expect(sendStatus(counters)).toBe(status);
+  });
+
+  it('carries an Error Comment (0000,0902) of at most 64 characters in a final module, and decodes it', () => {
+    const comment = tooLargeComment(1)!;
+    const [module] = encodeSendRequestResponse({ status: 0xb000, completed: 1, failed: 1, warning: 0, errorComment: comment });
+    expect(module!['00000902']).toEqual({ vr: 'LO', Value: [comment] });
+    expect(decodeSendRequestResponse([module]).errorComment).toBe(comment);
+    expect(tooLargeComment(0)).toBeUndefined();
+    expect(tooLargeComment(1_000_000)!.length).toBeLessThanOrEqual(64);
   });
 
   it('uses the C-MOVE status values of PS3.2 Table N.7-51', () => {

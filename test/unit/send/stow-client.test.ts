@@ -4,7 +4,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseMultipartRelated } from '../../../lambdas/dicom/multipart';
 import type { Destination } from '../../../lambdas/send/destinations';
 import type { RetryPolicy } from '../../../lambdas/send/retry';
-import { OAuth2TokenCache, storeInstances, type InstanceToStore, type StoreOptions } from '../../../lambdas/send/stow-client';
+import {
+  OAuth2TokenCache,
+  storeInstances,
+  type InstanceToStore,
+  type StoredFile,
+  type StoreOptions,
+} from '../../../lambdas/send/stow-client';
 
 /** A tiny destination: each test sets how a path answers; every request is recorded. */
 interface Recorded {
@@ -46,7 +52,7 @@ beforeEach(() => {
 });
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
-const instances: InstanceToStore[] = ['1.2.3.1', '1.2.3.2', '1.2.3.3'].map((uid) => ({
+const instances: { sopInstanceUID: string; sopClassUID: string; bytes: Uint8Array }[] = ['1.2.3.1', '1.2.3.2', '1.2.3.3'].map((uid) => ({
   sopInstanceUID: uid,
   sopClassUID: CT,
   bytes: new Uint8Array(Buffer.from(`\0\0DICM part 10 of ${uid}\r\n--not-a-boundary`)),
@@ -271,6 +277,86 @@ describe('storeInstances (PS3.18 10.5 as user agent)', () => {
 
   it('refuses an empty batch', async () => {
     await expect(storeInstances(dest('/x'), [], opts())).rejects.toThrow(RangeError);
+  });
+});
+
+/** A streamed instance of `size` bytes; `opened` counts its streams; `content` may differ from `size` (a damaged object). */
+function streamedInstance(
+  uid: string,
+  size: number,
+  content = size,
+): InstanceToStore & { file: StoredFile; opened: number; bytes?: undefined } {
+  const bytes = Buffer.alloc(content, uid);
+  const instance = {
+    sopInstanceUID: uid,
+    sopClassUID: CT,
+    opened: 0,
+    file: {
+      size,
+      transferSyntaxUID: '1.2.840.10008.1.2.1',
+      open: async () => {
+        instance.opened++;
+        return (async function* () {
+          for (let at = 0; at < bytes.length; at += 1000) yield bytes.subarray(at, at + 1000);
+        })();
+      },
+    },
+  };
+  return instance;
+}
+
+describe('streamed instances (a large instance read from storage as it is sent)', () => {
+  it('goes alone, its body streamed with a Content-Length (not chunked); the others go together', async () => {
+    const large = streamedInstance('1.2.3.7', 25_000);
+    answers['/dicomweb/studies'] = [
+      (req, res) =>
+        json(200, moduleOf(parts(req).map((p) => ref(/1\.2\.3\.\d/.exec(Buffer.from(p.body).toString('latin1'))![0]))))(req, res),
+    ];
+    const outcome = await storeInstances(dest('/dicomweb'), [instances[0]!, large, instances[1]!], opts());
+    expect(outcome.completed).toEqual(['1.2.3.1', '1.2.3.2', '1.2.3.7']);
+    expect(outcome.basis).toEqual({
+      kind: 'separate',
+      parts: [
+        { kind: 'response-module', httpStatus: 200, attempts: 1 },
+        { kind: 'response-module', httpStatus: 200, attempts: 1 },
+      ],
+    });
+    expect(recorded.map((r) => parts(r).length)).toEqual([2, 1]);
+    const streamed = recorded[1]!;
+    expect(streamed.headers['transfer-encoding']).toBeUndefined();
+    expect(Number(streamed.headers['content-length'])).toBe(streamed.body.length);
+    const [part] = parts(streamed);
+    expect(part!.headers['content-type']).toBe('application/dicom');
+    expect(Buffer.from(part!.body).equals(Buffer.alloc(25_000, '1.2.3.7'))).toBe(true);
+  });
+
+  it('opens the stream again for a retry', async () => {
+    const large = streamedInstance('1.2.3.7', 25_000);
+    answers['/dicomweb/studies'] = [empty(503, { 'Retry-After': '0' }), json(200, moduleOf([ref('1.2.3.7')]))];
+    const outcome = await storeInstances(dest('/dicomweb'), [large], opts());
+    expect(outcome.completed).toEqual(['1.2.3.7']);
+    expect(large.opened).toBe(2);
+    expect(recorded.map((r) => r.body.length)).toEqual([recorded[1]!.body.length, recorded[1]!.body.length]);
+  });
+
+  it('413 from the destination: the instance fails with the 413 as basis, sent once', async () => {
+    answers['/gw/studies'] = [
+      (_req, res) => void res.writeHead(413, { 'Content-Type': 'application/json' }).end('{"message":"Request Too Long"}'),
+    ];
+    const outcome = await storeInstances(dest('/gw'), [streamedInstance('1.2.3.7', 25_000)], opts());
+    expect(outcome.failed).toEqual(['1.2.3.7']);
+    expect(outcome.basis).toEqual({ kind: 'http-status', httpStatus: 413, attempts: 1 });
+    expect(recorded).toHaveLength(1);
+  });
+
+  it('fails, without retrying, an instance whose object is gone or shorter than its entry says', async () => {
+    answers['/dicomweb/studies'] = [json(200, moduleOf([ref('1.2.3.7')]))];
+    const gone = { ...streamedInstance('1.2.3.7', 25_000) };
+    const missing = await storeInstances(dest('/dicomweb'), [{ ...gone, file: { ...gone.file, open: async () => undefined } }], opts());
+    expect(missing).toMatchObject({ failed: ['1.2.3.7'], basis: { kind: 'transport', fault: 'StoredObjectMissingError', attempts: 1 } });
+    const short = await storeInstances(dest('/dicomweb'), [streamedInstance('1.2.3.7', 25_000, 24_000)], opts());
+    expect(short).toMatchObject({ failed: ['1.2.3.7'], basis: { kind: 'transport', attempts: 1 } });
+    expect(recorded.filter((r) => r.body.length === 25_000)).toHaveLength(0); // nothing whole reached the destination
   });
 });
 
