@@ -6,6 +6,7 @@
  * CPU and memory come from ./cost-worker.ts processes next to an emulators process.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,9 @@ import { bundleExternals, LAMBDA_BUNDLE } from '../../lib/constructs/bundling';
 import { buildDimseGateway } from '../../lib/dimse/build';
 import { LOCAL_BUCKET, LOCAL_TABLE } from '../../lib/local/archive';
 import { functionGroups } from '../../lambdas/http/routes';
-import { sendTaskFunctions } from '../../lib/send-workflow';
+import { buildSendStateMachineDefinition, sendTaskFunctions } from '../../lib/send-workflow';
+import type { MeasuredFigures } from '../../lib/cost/measured';
+import type { MeasuredCalls } from './cost-measured';
 import { makeInstance } from '../support/dicom-factory';
 import { stowBody } from '../support/http';
 import { freePort } from '../support/net';
@@ -192,6 +195,85 @@ export async function measureAwsCalls(instances: number): Promise<Record<string,
     await emulators.close();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The figures `npm run cost` prices from S3 and DynamoDB calls (./cost-measured.ts): requests by
+ * operation, DynamoDB request units and stored bytes per instance, `instances` ~40 KB instances a workload.
+ */
+export async function measureModelCalls(instances: number): Promise<MeasuredCalls> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-measured-'));
+  const emulators = await startEmulatorsProcess(dataDir);
+  try {
+    return (await runJson(['test/bench/cost-worker.ts', 'measured', String(instances)], emulators.env)) as unknown as MeasuredCalls;
+  } finally {
+    await emulators.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Where the bench keeps the figures `npm run cost` prices (lib/cost/measured.ts). */
+export const MEASURED_FILE = path.join(PROJECT_ROOT, 'docs', 'cost', 'measured.json');
+
+/**
+ * Writes docs/cost/measured.json: the parts measured in this run (S3 and DynamoDB calls; CPU per
+ * instance), the other parts as the file had them; the functions' memory and architecture and the
+ * Send's state transitions as the code deploys them.
+ */
+export async function writeMeasuredFigures(
+  command: string,
+  measured: { calls?: MeasuredCalls; cpuMs?: Record<string, number> },
+  file = MEASURED_FILE,
+): Promise<void> {
+  const prior = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<MeasuredFigures>) : {};
+  const now = new Date().toISOString();
+  const functions: Record<string, { memoryMb: number; architecture: 'arm64' | 'x86_64' }> = {};
+  for (const [name, spec] of Object.entries(functionGroups)) {
+    functions[name] = { memoryMb: spec.memorySize, architecture: name === 'render' ? 'x86_64' : 'arm64' };
+  }
+  for (const [name, spec] of Object.entries(sendTaskFunctions)) functions[name] = { memoryMb: spec.memorySize, architecture: 'arm64' };
+  const figures: MeasuredFigures = {
+    command,
+    calls: measured.calls ? { measuredAt: now, ...measured.calls } : prior.calls!,
+    cpu: measured.cpuMs ? { measuredAt: now, msPerInstance: measured.cpuMs, smallBytes: 40_000, largeBytes: 500_000 } : prior.cpu!,
+    functions,
+    stepFunctions: sendStateTransitions(),
+  };
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(
+    file,
+    `${JSON.stringify(figures, null, 2)}
+`,
+  );
+}
+
+/**
+ * State transitions of one Send in AWS (distributed mode): the states on its path to success (Resolve,
+ * AnyMatches, DeliverBatches, Finalize), and per Deliver batch the states of the child execution.
+ */
+function sendStateTransitions(): MeasuredFigures['stepFunctions'] {
+  const batchSize = 10;
+  const definition = buildSendStateMachineDefinition({
+    mode: 'distributed',
+    batchSize,
+    maxConcurrency: 4,
+    manifestBucket: 'bucket',
+    resolveArn: 'resolve',
+    deliverArn: 'deliver',
+    finalizeArn: 'finalize',
+    failArn: 'fail',
+  });
+  let transitionsPerSend = 0;
+  let transitionsPerBatch = 0;
+  for (let name: string | undefined = definition.StartAt; name;) {
+    const state: Record<string, unknown> = definition.States[name]!;
+    transitionsPerSend++;
+    const processor = state.ItemProcessor as { States: Record<string, unknown> } | undefined;
+    if (processor) transitionsPerBatch = Object.keys(processor.States).length;
+    const choices = state.Choices as { Next: string }[] | undefined;
+    name = state.End ? undefined : ((choices?.[0]?.Next ?? state.Next) as string | undefined);
+  }
+  return { transitionsPerSend, transitionsPerBatch, batchSize };
 }
 
 /** Peak memory of the DIMSE gateway's process storing one C-STORE data set. */
