@@ -36,6 +36,8 @@ export interface Assumptions {
   /** CPU-ms of a search query and of deleting an instance (not timed by the bench). */
   readonly searchCpuMs: number;
   readonly deleteCpuMs: number;
+  /** Instances whose metadata one request reads: a viewer asks for a series' metadata at once. */
+  readonly metadataInstancesPerRequest: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: Assumptions = {
@@ -43,6 +45,7 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = {
   waitMs: { store: 30, retrieve: 15, metadata: 15, search: 30, send: 40, delete: 10 },
   searchCpuMs: 10,
   deleteCpuMs: 5,
+  metadataInstancesPerRequest: 100,
 };
 
 export interface LineItem {
@@ -157,9 +160,10 @@ export class CostModel {
       case 'store':
         return 1 / this.instancesPerStoreRequest(bytes);
       case 'retrieve':
-      case 'metadata':
       case 'search':
         return 1;
+      case 'metadata':
+        return 1 / this.input.assumptions.metadataInstancesPerRequest;
       case 'send':
         return 1 / this.input.measured.stepFunctions.batchSize;
       case 'delete':

@@ -133,12 +133,15 @@ export function costMarkdown(input: ReportInput): string {
   out.push('### Each workload on this archive, itemised', '');
   for (const r of all) out.push(`**${r.title}**`, '', ...itemised(r.bill), '');
   out.push('### Storage tiers', '');
-  out.push('The same months with each `instanceTier` (context option, docs/configuration.md):', '');
-  out.push('| Workload | none (S3 Standard) | glacier-ir after 90 days (default) | intelligent-tiering from day 0 |', '|---|---|---|---|');
+  out.push('The same months with each `instanceTier`, and with the index in Standard-IA (context options, docs/configuration.md):', '');
+  out.push(
+    '| Workload | none (S3 Standard) | glacier-ir after 90 days (default) | intelligent-tiering from day 0 | glacier-ir, tableClass standard-ia |',
+    '|---|---|---|---|---|',
+  );
   for (const w of [TELERADIOLOGY, HOSPITAL]) {
     const at = (t: StorageTiering) => usd(steadyMonth(new CostModel({ ...input, tiering: t }), w).total());
     out.push(
-      `| ${w.title} | ${at({ ...tiering, instanceTier: 'none' })} | ${at({ ...tiering, instanceTier: 'glacier-ir', instanceTierAfterDays: 90 })} | ${at({ ...tiering, instanceTier: 'intelligent-tiering', instanceTierAfterDays: 0 })} |`,
+      `| ${w.title} | ${at({ ...tiering, instanceTier: 'none' })} | ${at({ ...tiering, instanceTier: 'glacier-ir', instanceTierAfterDays: 90 })} | ${at({ ...tiering, instanceTier: 'intelligent-tiering', instanceTierAfterDays: 0 })} | ${at({ ...tiering, instanceTier: 'glacier-ir', instanceTierAfterDays: 90, tableClass: 'standard-ia' })} |`,
     );
   }
   out.push('');
@@ -165,6 +168,7 @@ function assumptionsText(): string {
   const w = DEFAULT_ASSUMPTIONS.waitMs;
   return (
     `time waiting on S3, DynamoDB and the destination per instance: store ${w.store} ms, retrieve ${w.retrieve}, metadata ${w.metadata}, send ${w.send}, delete ${w.delete}, ` +
-    `search ${w.search} per query; CPU of a search ${DEFAULT_ASSUMPTIONS.searchCpuMs} ms, of deleting an instance ${DEFAULT_ASSUMPTIONS.deleteCpuMs} ms (lib/cost/model.ts)`
+    `search ${w.search} per query; CPU of a search ${DEFAULT_ASSUMPTIONS.searchCpuMs} ms, of deleting an instance ${DEFAULT_ASSUMPTIONS.deleteCpuMs} ms; ` +
+    `a viewer reads the metadata of ${DEFAULT_ASSUMPTIONS.metadataInstancesPerRequest} instances (a series) per request (lib/cost/model.ts)`
   );
 }

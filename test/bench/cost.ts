@@ -235,7 +235,14 @@ export async function writeMeasuredFigures(
   const figures: MeasuredFigures = {
     command,
     calls: measured.calls ? { measuredAt: now, ...measured.calls } : prior.calls!,
-    cpu: measured.cpuMs ? { measuredAt: now, msPerInstance: measured.cpuMs, smallBytes: 40_000, largeBytes: 500_000 } : prior.cpu!,
+    cpu: measured.cpuMs
+      ? {
+          measuredAt: now,
+          msPerInstance: Object.fromEntries(Object.entries(measured.cpuMs).map(([k, ms]) => [k, Math.round(ms * 1000) / 1000])),
+          smallBytes: 40_000,
+          largeBytes: 500_000,
+        }
+      : prior.cpu!,
     functions,
     stepFunctions: sendStateTransitions(),
   };

@@ -94,6 +94,7 @@ const assumptions: Assumptions = {
   waitMs: { store: 10, retrieve: 15, metadata: 15, search: 30, send: 40, delete: 10 },
   searchCpuMs: 10,
   deleteCpuMs: 5,
+  metadataInstancesPerRequest: 100,
 };
 const model = (tiering: Partial<StorageTiering> = {}, egress = true) =>
   new CostModel({ prices, measured, tiering: { ...DEFAULT_STORAGE_TIERING, ...tiering }, assumptions, egress });
