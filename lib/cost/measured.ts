@@ -19,6 +19,8 @@ export interface MeasuredTransaction {
 
 export interface MeasuredCallsPart {
   readonly measuredAt: string;
+  /** The bench command that measured this part. */
+  readonly command: string;
   /** The instances of the call workloads (~40 KB). */
   readonly instanceBytes: number;
   readonly transactions: Readonly<Record<MeasuredTransactionName, MeasuredTransaction>>;
@@ -30,6 +32,7 @@ export interface MeasuredCallsPart {
 
 export interface MeasuredCpuPart {
   readonly measuredAt: string;
+  readonly command: string;
   /** CPU-ms per instance of a warm function: `store`, `retrieve` at each size; `send` (Send, Resolve, Deliver, Finalize) at the small one. */
   readonly msPerInstance: Readonly<Record<string, number>>;
   /** The instance sizes of `.small` and `.large`. */
@@ -38,7 +41,6 @@ export interface MeasuredCpuPart {
 }
 
 export interface MeasuredFigures {
-  readonly command: string;
   readonly calls: MeasuredCallsPart;
   readonly cpu: MeasuredCpuPart;
   /** Memory (MB) and architecture of each function, as deployed (lambdas/http/routes.ts, lib/send-workflow.ts). */

@@ -10,6 +10,7 @@
  *   S3, DynamoDB and the destination (assumptions, below), x the function's memory;
  * - S3 and DynamoDB: the measured requests by operation and DynamoDB request units;
  * - Step Functions: the Send's own state transitions and one child execution per Deliver batch;
+ * - CloudWatch Logs and X-Ray: each invocation's log lines ingested, and its trace;
  * - storage: the Part 10 object in its class by age (./tiering.ts), its DICOM JSON object in Standard,
  *   its index items (table and GSI copies) with point-in-time recovery;
  * - transfer out: retrieved and sent bytes, when they leave AWS.
@@ -38,6 +39,11 @@ export interface Assumptions {
   readonly deleteCpuMs: number;
   /** Instances whose metadata one request reads: a viewer asks for a series' metadata at once. */
   readonly metadataInstancesPerRequest: number;
+  /**
+   * Log bytes CloudWatch ingests per request: Lambda's START, END and REPORT lines (~350), the usage
+   * line (~320, lambdas/http/usage-log.ts), API Gateway's access log line (~430).
+   */
+  readonly logBytesPerRequest: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: Assumptions = {
@@ -46,6 +52,7 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = {
   searchCpuMs: 10,
   deleteCpuMs: 5,
   metadataInstancesPerRequest: 100,
+  logBytesPerRequest: 1100,
 };
 
 export interface LineItem {
@@ -194,6 +201,10 @@ export class CostModel {
       bill.add('API Gateway', 'REST requests', (count / perStudy) * this.p('apigateway.rest.request'));
     }
     bill.add('Lambda', 'requests', invocations * this.p('lambda.request'));
+    // Every invocation logs and is traced (X-Ray active tracing; the default sampling records the first
+    // request of each second and 5 % of the rest, so this is the bound, reached below ~1 request a second).
+    bill.add('CloudWatch', 'logs ingested', ((invocations * this.input.assumptions.logBytesPerRequest) / GB) * this.p('cloudwatch.logsIngestGb'));
+    bill.add('X-Ray', 'traces recorded', invocations * this.p('xray.traceRecorded'));
     const gbSeconds = (count * this.billedMs(tx, bytes) * fn.memoryMb) / 1024 / 1000;
     bill.add('Lambda', `duration (${FUNCTION_OF[tx]})`, gbSeconds * this.p(`lambda.gbSecond.${fn.architecture}`));
 

@@ -23,16 +23,8 @@ import { loadConfig } from '../../lambdas/config';
 import { TransferSyntax } from '../../lambdas/dicom/uid';
 import { MAX_BUNDLE_BYTES } from '../../lib/constructs/bundling';
 import { instancesPerRequest, LIVE_SAMPLE_MS, mb } from './common';
-import {
-  measureAwsCalls,
-  measureBundles,
-  measureDimseStore,
-  measureHandlerCosts,
-  measureModelCalls,
-  MEASURED_FILE,
-  writeMeasuredFigures,
-  type CallMemory,
-} from './cost';
+import { measureAwsCalls, measureBundles, measureDimseStore, measureHandlerCosts, measureModelCalls, type CallMemory } from './cost';
+import { MEASURED_FILE, writeMeasuredFigures } from './cost-figures';
 import type { MeasuredCalls } from './cost-measured';
 import {
   comparisonMarkdown,

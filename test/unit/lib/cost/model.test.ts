@@ -47,6 +47,8 @@ const PRICES: Record<string, number> = {
   'elb.nlbHour': 0.02,
   'vpc.natGatewayHour': 0.04,
   'vpc.publicIpv4Hour': 0.005,
+  'cloudwatch.logsIngestGb': 0.5,
+  'xray.traceRecorded': 5e-6,
 };
 const prices: PriceTable = {
   region: 'test',
@@ -59,9 +61,9 @@ const prices: PriceTable = {
 
 const tx = (requests: Record<string, number>, w = 0, r = 0) => ({ requests, dynamodbWriteUnits: w, dynamodbReadUnits: r });
 const measured: MeasuredFigures = {
-  command: 'test',
   calls: {
     measuredAt: '2026-12-06T00:00:00Z',
+    command: 'test',
     instanceBytes: 40_000,
     transactions: {
       store: tx({ 'S3:PutObject': 2, 'DynamoDB:PutItem': 1 }, 10, 1),
@@ -77,6 +79,7 @@ const measured: MeasuredFigures = {
   },
   cpu: {
     measuredAt: '2026-12-06T00:00:00Z',
+    command: 'test',
     msPerInstance: { 'store.small': 4, 'store.large': 8, 'retrieve.small': 2, 'retrieve.large': 4, 'send.small': 6 },
     smallBytes: 40_000,
     largeBytes: 500_000,
@@ -95,6 +98,7 @@ const assumptions: Assumptions = {
   searchCpuMs: 10,
   deleteCpuMs: 5,
   metadataInstancesPerRequest: 100,
+  logBytesPerRequest: 1000,
 };
 const model = (tiering: Partial<StorageTiering> = {}, egress = true) =>
   new CostModel({ prices, measured, tiering: { ...DEFAULT_STORAGE_TIERING, ...tiering }, assumptions, egress });
@@ -156,6 +160,8 @@ describe('transactions', () => {
     expect(line('read request units')).toBeCloseTo(1000 * 2e-7, 12);
     expect(line('out to the internet')).toBeCloseTo(((1000 * 270_000) / GB) * 0.09, 12);
     expect(bill.lines().find((l) => l.service === 'WAF')!.usd).toBeCloseTo(1000 * 1e-6, 12);
+    expect(line('logs ingested')).toBeCloseTo(((1000 * 1000) / GB) * 0.5, 12);
+    expect(line('traces recorded')).toBeCloseTo(1000 * 5e-6, 12);
   });
 
   it('from Glacier IR a retrieve pays its GET price and the retrieval per GB; without egress no transfer', () => {
