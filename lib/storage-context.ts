@@ -23,13 +23,15 @@ export function storageTieringFromContext(node: Construct['node']): StorageTieri
     return n;
   };
   const instanceTier = oneOf('instanceTier', INSTANCE_TIERS, DEFAULT_STORAGE_TIERING.instanceTier);
+  // Glacier Instant Retrieval bills 90 days at least: moving objects earlier only adds that charge.
+  const instanceTierAfterDays = days(
+    'instanceTierAfterDays',
+    instanceTier === 'intelligent-tiering' ? 0 : DEFAULT_STORAGE_TIERING.instanceTierAfterDays,
+    instanceTier === 'glacier-ir' ? 90 : 0,
+  );
   return {
     instanceTier,
-    instanceTierAfterDays: days(
-      'instanceTierAfterDays',
-      instanceTier === 'intelligent-tiering' ? 0 : DEFAULT_STORAGE_TIERING.instanceTierAfterDays,
-      0,
-    ),
+    instanceTierAfterDays,
     noncurrentVersionDays: days('noncurrentVersionDays', DEFAULT_STORAGE_TIERING.noncurrentVersionDays, 1),
     tableClass: oneOf('tableClass', TABLE_CLASSES, DEFAULT_STORAGE_TIERING.tableClass),
   };

@@ -44,7 +44,7 @@ function rows(model: CostModel): Row[] {
   const thousand = storeInstances(model, 1000, 500_000);
   const stored = thousand.store;
   stored.addAll(thousand.month);
-  const oneMonth = { ...studyUsage({ label: '', instances: 1000, instanceBytes: 500_000 }, perRequest, 1, 0, 0) };
+  const oneMonth = studyUsage({ label: '1,000 instances', instances: 1000, instanceBytes: 500_000 }, perRequest, 1, 0, 0);
   return [
     {
       title: '1,000 instances of 0.5 MB stored, and their first month',

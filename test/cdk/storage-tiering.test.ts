@@ -63,6 +63,7 @@ describe('storage tiering', () => {
     expect(() => synth({ tableClass: 'ia' })).toThrow(ArchiveContextError);
     expect(() => synth({ noncurrentVersionDays: '0' })).toThrow(ArchiveContextError);
     // Glacier Instant Retrieval bills 90 days at least.
-    expect(() => synth({ instanceTierAfterDays: '30' })).toThrow(/90 days/);
+    expect(() => synth({ instanceTierAfterDays: '30' })).toThrow(/at least 90/);
+    expect(() => synth({ instanceTierAfterDays: '30' })).toThrow(ArchiveContextError);
   });
 });
