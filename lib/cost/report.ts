@@ -170,6 +170,6 @@ function assumptionsText(): string {
     `time waiting on S3, DynamoDB and the destination per instance: store ${w.store} ms, retrieve ${w.retrieve}, metadata ${w.metadata}, send ${w.send}, delete ${w.delete}, ` +
     `search ${w.search} per query; CPU of a search ${DEFAULT_ASSUMPTIONS.searchCpuMs} ms, of deleting an instance ${DEFAULT_ASSUMPTIONS.deleteCpuMs} ms; ` +
     `a viewer reads the metadata of ${DEFAULT_ASSUMPTIONS.metadataInstancesPerRequest} instances (a series) per request; ` +
-    `${DEFAULT_ASSUMPTIONS.logBytesPerRequest} bytes of logs per request, every request traced by X-Ray (lib/cost/model.ts)`
+    `${DEFAULT_ASSUMPTIONS.logBytesPerRequest.toLocaleString('en-US')} bytes of logs per request, every request traced by X-Ray (lib/cost/model.ts)`
   );
 }
