@@ -43,6 +43,12 @@ describe('npm run cost', () => {
     expect(stdout).toContain('NAT gateway');
   });
 
+  it('docs/cost.md holds the tables the committed figures and prices give (npm run cost -- --write-docs)', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs/cost.md'), 'utf8');
+    const block = doc.slice(doc.indexOf(DOCS_BEGIN) + DOCS_BEGIN.length, doc.indexOf(DOCS_END)).trim();
+    expect(block).toBe(run([]).stdout.trim());
+  });
+
   it('tiering and transfer change the figures they should', () => {
     const month = (argv: string[]) => dollars(run(argv).stdout, 'Hospital share')[0]!;
     const standard = month(['--instance-tier', 'none']);
