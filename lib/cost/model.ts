@@ -203,7 +203,11 @@ export class CostModel {
     bill.add('Lambda', 'requests', invocations * this.p('lambda.request'));
     // Every invocation logs and is traced (X-Ray active tracing; the default sampling records the first
     // request of each second and 5 % of the rest, so this is the bound, reached below ~1 request a second).
-    bill.add('CloudWatch', 'logs ingested', ((invocations * this.input.assumptions.logBytesPerRequest) / GB) * this.p('cloudwatch.logsIngestGb'));
+    bill.add(
+      'CloudWatch',
+      'logs ingested',
+      ((invocations * this.input.assumptions.logBytesPerRequest) / GB) * this.p('cloudwatch.logsIngestGb'),
+    );
     bill.add('X-Ray', 'traces recorded', invocations * this.p('xray.traceRecorded'));
     const gbSeconds = (count * this.billedMs(tx, bytes) * fn.memoryMb) / 1024 / 1000;
     bill.add('Lambda', `duration (${FUNCTION_OF[tx]})`, gbSeconds * this.p(`lambda.gbSecond.${fn.architecture}`));
