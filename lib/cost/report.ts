@@ -106,7 +106,9 @@ export function costMarkdown(input: ReportInput): string {
     "| Workload | This archive | AWS HealthImaging | Google Cloud Healthcare API | Azure DICOM service [u] | Orthanc VM [o] | What dominates this archive's bill |",
   );
   out.push('|---|---|---|---|---|---|---|');
-  for (const r of all) {
+  for (const row of all) {
+    // The same transfer assumption for every column: without egress no bytes leave any cloud.
+    const r = input.egress ? row : { ...row, usage: { ...row.usage, retrievedGb: 0, sentGb: 0 } };
     const vm = orthancVm(prices, r.usage, r.vmMonths);
     out.push(
       `| ${r.title} | ${usd(r.bill.total())} | ${usd(healthImaging(prices, r.usage).total())} | ${usd(googleHealthcare(prices, r.usage, metadataBytes).total())} | ` +

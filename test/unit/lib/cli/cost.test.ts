@@ -54,6 +54,10 @@ describe('npm run cost', () => {
     const standard = month(['--instance-tier', 'none']);
     expect(month([])).toBeLessThan(standard);
     expect(month(['--no-egress'])).toBeLessThan(month([]));
+    // Every column under the same transfer assumption.
+    const alternatives = (argv: string[]) => dollars(run(argv).stdout, 'Teleradiology group').slice(1);
+    const withEgress = alternatives([]);
+    alternatives(['--no-egress']).forEach((usd, i) => expect(usd).toBeLessThan(withEgress[i]!));
   });
 
   it('--write-docs rewrites the block between the markers and nothing else', () => {
