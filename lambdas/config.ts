@@ -50,6 +50,11 @@ export interface Config {
   readonly maxRequestBytes: number;
   /** Largest retrieve response, in bytes (Lambda response streaming limit). */
   readonly maxResponseBytes: number;
+  /**
+   * USAGE_LOG 'true' / 'false': one usage line per request (lambdas/http/usage-log.ts, docs/cost.md).
+   * Unset: on in Lambda (AWS_LAMBDA_FUNCTION_NAME is set), off in the embedded runtime.
+   */
+  readonly usageLog: boolean;
   /** QIDO-RS: most index items one search may read before it answers 413. */
   readonly qidoMaxCandidates: number;
   /** QIDO-RS: results returned when the request has no limit, and the largest limit honoured. */
@@ -210,6 +215,13 @@ function countOrUnset(env: NodeJS.ProcessEnv, name: string, max: number): number
   return n;
 }
 
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw new ConfigError(`${name}: "${v.slice(0, 40)}" is not 'true' or 'false'`);
+}
+
 function required(env: NodeJS.ProcessEnv, name: string): string {
   const v = env[name];
   if (!v) throw new ConfigError(`environment variable ${name} is required`);
@@ -271,6 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustedProxies: trustedProxies(env),
     maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', LAMBDA_MAX_REQUEST_BYTES),
     maxResponseBytes: int(env, 'MAX_RESPONSE_BYTES', LAMBDA_MAX_STREAMED_RESPONSE_BYTES),
+    usageLog: bool(env, 'USAGE_LOG', env.AWS_LAMBDA_FUNCTION_NAME !== undefined),
     qidoMaxCandidates: int(env, 'QIDO_MAX_CANDIDATES', 20000),
     qidoDefaultLimit: int(env, 'QIDO_DEFAULT_LIMIT', 1000),
     qidoMaxLimit: int(env, 'QIDO_MAX_LIMIT', 5000),

@@ -12,6 +12,8 @@ import { ApiClientsTable } from './constructs/clients-table';
 import { DicomwebApi } from './constructs/api';
 import { DimseGateway } from './constructs/dimse-gateway';
 import { dimseSettingsFromContext } from './dimse-context';
+import type { StorageTiering } from './constructs/storage-tiering';
+import { storageTieringFromContext } from './storage-context';
 import { ArchiveLogs } from './constructs/logs';
 import { pascal, type FunctionNetwork } from './constructs/dicomweb-function';
 import { SendWorkflow, type DestinationEntry } from './constructs/send-workflow';
@@ -45,6 +47,8 @@ export interface ArchiveSettings {
   readonly waf: boolean;
   /** Context `retainData`: 'false' destroys bucket, table and keys with the stack. */
   readonly retainData: boolean;
+  /** Contexts `instanceTier`, `instanceTierAfterDays`, `noncurrentVersionDays`, `tableClass` (lib/storage-context.ts). */
+  readonly storageTiering: StorageTiering;
   /** Context `reservedConcurrency`: reserved concurrent executions of each function. */
   readonly reservedConcurrency?: number;
   /** Context `indexShards`: INDEX_SHARDS of lambdas/config.ts. */
@@ -105,6 +109,7 @@ export function settingsFromContext(node: Node): ArchiveSettings {
     allowUnauthenticated: flag('allowUnauthenticated', false),
     waf: flag('waf', true),
     retainData: flag('retainData', true),
+    storageTiering: storageTieringFromContext(node),
     reservedConcurrency: count('reservedConcurrency'),
     indexShards: count('indexShards'),
     sendBatchSize: count('sendBatchSize') ?? 10,
@@ -246,7 +251,7 @@ export class ArchiveStack extends Stack {
     const { retainData } = this.settings;
 
     this.logs = new ArchiveLogs(this, 'Logs', { retainData });
-    this.storage = new ArchiveStorage(this, 'Storage', { retainData });
+    this.storage = new ArchiveStorage(this, 'Storage', { retainData, tiering: this.settings.storageTiering });
     this.clients = new ApiClientsTable(this, 'Clients', { retainData });
     const settings = this.settings;
     const environment = {

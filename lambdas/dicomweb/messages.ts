@@ -57,6 +57,8 @@ export interface DicomwebResponse {
   readonly status: number;
   readonly headers?: Record<string, string>;
   readonly body?: ResponseBody;
+  /** Instances the transaction handled, where the operation counts them (per-use accounting, lambdas/http/usage-log.ts). */
+  readonly instances?: number;
 }
 
 export function isStreamBody(body: ResponseBody | undefined): body is AsyncIterable<Uint8Array> {

@@ -17,7 +17,8 @@ export const operations: Operations<'store', Pick<Services, 'store'>> = {
       baseUrl: req.baseUrl,
       remainingMillis: req.remainingTimeMillis,
     });
-    return dicomJson(result.status, result.response, result.warning ? { Warning: result.warning } : {});
+    const response = dicomJson(result.status, result.response, result.warning ? { Warning: result.warning } : {});
+    return { ...response, instances: result.stored + result.failed };
   },
 };
 

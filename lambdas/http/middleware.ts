@@ -1,5 +1,6 @@
 /**
- * The one middleware chain of every function: header normalisation first, then the CORS preflight
+ * The one middleware chain of every function: the usage line first (its `after` runs last, on the final
+ * response; ./usage-log.ts), header normalisation, then the CORS preflight
  * answer (before any credential check), authentication and authorization, the operation, and the error
  * mapping last. Errors become responses here and nowhere else.
  */
@@ -21,6 +22,7 @@ import { allowedOrigin, addCorsHeaders, isPreflight, preflightHeaders } from './
 import { sourceMappedStack } from './source-mapped-stack';
 import { statusReport } from './status-report';
 import { restrictToSharedStudy } from './share-scope';
+import { usageLog } from './usage-log';
 
 /**
  * One transaction of a function group, over the services it uses (`S`: a part of the archive's
@@ -44,6 +46,9 @@ export const httpHeaderNormalizer = (): middy.MiddlewareObj<APIGatewayProxyEvent
 
 /** The principal each request was authenticated as, for its operation (DicomwebRequest.principal). */
 const principals = new WeakMap<APIGatewayProxyEvent, Principal>();
+
+/** Instances each request's operation reported (DicomwebResponse.instances), for its usage line. */
+const reportedInstances = new WeakMap<APIGatewayProxyEvent, number>();
 
 /** The Authenticator of each archive's services (the embedded runtime runs several in one process). */
 const authenticators = new WeakMap<object, Authenticator>();
@@ -207,14 +212,29 @@ export function dicomwebHandler<G extends FunctionGroup, S extends object>(
       ...(remaining && { remainingTimeMillis: remaining }),
       ...(principal && { principal: `${principal.mechanism}:${principal.principal}` }),
     };
-    return finish(await toProxyResult(await operation(request, services), spec.streaming), event, corsAllowedOrigins);
+    const response = await operation(request, services);
+    if (response.instances !== undefined) reportedInstances.set(event, response.instances);
+    return finish(await toProxyResult(response, spec.streaming), event, corsAllowedOrigins);
   };
 
   // Only the Lambda runtime provides awslambda.streamifyResponse (the AWS SDK may define an empty
   // awslambda global elsewhere, so test for the function itself).
   const runtime = (globalThis as { awslambda?: { streamifyResponse?: unknown } }).awslambda;
   const streamify = spec.streaming && typeof runtime?.streamifyResponse === 'function';
+  const clientOf = (event: APIGatewayProxyEvent) => {
+    const p = principals.get(event);
+    return p && `${p.mechanism}:${p.principal}`;
+  };
   return middy<APIGatewayProxyEvent, ProxyResult, Error, Context>(core, { streamifyResponse: streamify, timeoutEarlyInMillis: 0 })
+    .use(
+      usageLog({
+        group,
+        routeOf,
+        clientOf,
+        instancesOf: (event) => reportedInstances.get(event),
+        enabled: () => getServices().config.usageLog,
+      }),
+    )
     .use(httpHeaderNormalizer())
     .use(corsPreflight({ corsAllowedOrigins }))
     .use(authentication({ getServices, routeOf }))

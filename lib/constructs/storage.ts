@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { DEFAULT_STORAGE_TIERING, instanceTieringRule, tableClassOf, type StorageTiering } from './storage-tiering';
 import { GLOBAL_SECONDARY_INDEXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY, TTL_ATTRIBUTE } from '../../lambdas/storage/table-schema';
 
 export interface ArchiveStorageProps {
@@ -12,8 +13,8 @@ export interface ArchiveStorageProps {
    * destroyed with the stack and the bucket is emptied first: for test and demo deployments only.
    */
   readonly retainData?: boolean;
-  /** Days a replaced or deleted object version is kept before it expires. */
-  readonly noncurrentVersionRetentionDays?: number;
+  /** Storage classes and version retention (./storage-tiering.ts); DEFAULT_STORAGE_TIERING by default. */
+  readonly tiering?: StorageTiering;
 }
 
 /**
@@ -30,6 +31,7 @@ export class ArchiveStorage extends Construct {
   constructor(scope: Construct, id: string, props: ArchiveStorageProps = {}) {
     super(scope, id);
     const retain = props.retainData ?? true;
+    const tiering = props.tiering ?? DEFAULT_STORAGE_TIERING;
     const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
     this.key = new kms.Key(this, 'DataKey', {
@@ -79,13 +81,24 @@ export class ArchiveStorage extends Construct {
       serverAccessLogsPrefix: 'objects/',
       lifecycleRules: [
         {
-          noncurrentVersionExpiration: Duration.days(props.noncurrentVersionRetentionDays ?? 30),
+          noncurrentVersionExpiration: Duration.days(tiering.noncurrentVersionDays),
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
       ],
       removalPolicy,
       autoDeleteObjects: !retain,
     });
+    // Instance objects tier down with age (./storage-tiering.ts); metadata and thumbnails stay in Standard.
+    const tierDown = instanceTieringRule(tiering);
+    if (tierDown) {
+      this.bucket.addLifecycleRule(tierDown);
+      Validations.of(this.bucket).acknowledge({
+        id: 'CloudFormation-Validate::W9003',
+        reason:
+          'ObjectSizeGreaterThan is a number of bytes in the S3 API; the CDK writes a number where the ' +
+          'CloudFormation schema declares a string, and CloudFormation coerces it.',
+      });
+    }
     Validations.of(this.bucket).acknowledge({
       id: 'HIPAA.Security-S3BucketReplicationEnabled',
       reason:
@@ -97,6 +110,7 @@ export class ArchiveStorage extends Construct {
       partitionKey: { name: TABLE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE_SORT_KEY, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      tableClass: tableClassOf(tiering),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.key,

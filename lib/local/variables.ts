@@ -22,6 +22,7 @@ export const PASSED_VARIABLES = [
   'MAX_REQUEST_BYTES',
   'MAX_RESPONSE_BYTES',
   'MAX_IN_FLIGHT_REQUESTS',
+  'USAGE_LOG',
   'STORE_WORKERS',
   'RENDER_WORKERS',
   'QIDO_MAX_CANDIDATES',
@@ -71,4 +72,6 @@ export const RUNTIME_VARIABLES = [
   'DESTINATIONS_SECRET_ARN',
   'DIMSE_PORT',
   'DIMSE_HOST',
+  // Set by Lambda: USAGE_LOG's default (lambdas/config.ts)
+  'AWS_LAMBDA_FUNCTION_NAME',
 ] as const;

@@ -8,6 +8,7 @@
  *   node --expose-gc --import tsx test/bench/cost-worker.ts store-rss|store-live <content type> <one-instance body> <large body> ...
  *   node --expose-gc --import tsx test/bench/cost-worker.ts retrieve-rss|retrieve-live <study> <series> <one SOP Instance UID>
  *   node --expose-gc --import tsx test/bench/cost-worker.ts calls <instances>
+ *   node --expose-gc --import tsx test/bench/cost-worker.ts measured <instances>   (./cost-measured.ts)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -16,7 +17,9 @@ import type { Context } from 'aws-lambda';
 import { newUid } from '../../lambdas/dicom/uid';
 import { isEmpty } from '../../lambdas/dicomweb/resources';
 import { dicomwebHandler } from '../../lambdas/http/middleware';
+import { operations as deleteOperations } from '../../lambdas/handlers/delete';
 import { operations as retrieveOperations } from '../../lambdas/handlers/retrieve';
+import { operations as searchOperations } from '../../lambdas/handlers/search';
 import { operations as sendOperations } from '../../lambdas/handlers/send';
 import { createServices, services as lambdaServices, type Services } from '../../lambdas/handlers/services';
 import { operations as storeOperations } from '../../lambdas/handlers/store';
@@ -30,11 +33,12 @@ import { makeInstance } from '../support/dicom-factory';
 import { startFakeDestination } from '../support/fake-destination';
 import { stowBody } from '../support/http';
 import { LIVE_SAMPLE_MS, procStatusBytes, resetPeakRss } from './common';
+import { measureCalls } from './cost-measured';
 
 // Calls are recorded by the clients built after this (lambdas/storage/call-recorder.ts), so only in
 // the mode that counts them: the recording middleware costs CPU of its own.
 const recorded: RecordedAwsCall[] = [];
-if (process.argv[2] === 'calls') installAwsCallRecorder((call) => recorded.push(call));
+if (process.argv[2] === 'calls' || process.argv[2] === 'measured') installAwsCallRecorder((call) => recorded.push(call));
 
 // The services a Lambda function builds from its environment; Send gets the embedded runtime's
 // workflow (the same task code in this process) in place of Step Functions.
@@ -48,6 +52,8 @@ const handlers = {
   store: dicomwebHandler('store', storeOperations, () => services),
   retrieve: dicomwebHandler('retrieve', retrieveOperations, () => services),
   send: dicomwebHandler('send', sendOperations, () => services),
+  search: dicomwebHandler('search', searchOperations, () => services),
+  delete: dicomwebHandler('delete', deleteOperations, () => services),
 } as const;
 
 interface Answer {
@@ -367,16 +373,20 @@ async function retrieveMemory(
 }
 
 const [mode, ...args] = process.argv.slice(2);
+const writeDestinations = (url: string) =>
+  writeFileSync(lambda.config.destinationsFile!, JSON.stringify({ destinations: [{ url, auth: { type: 'none' } }] }));
 const result =
-  mode === 'cpu'
-    ? await cpu(process.env.BENCH_DESTINATION!, Number(args[0] ?? 50))
-    : mode === 'calls'
-      ? await awsCallsPerInstance(Number(args[0] ?? 20))
-      : mode === 'store-rss' || mode === 'store-live'
-        ? await storeMemory(mode === 'store-rss' ? 'rss' : 'live', args[0]!, args.slice(1))
-        : mode === 'retrieve-rss' || mode === 'retrieve-live'
-          ? await retrieveMemory(mode === 'retrieve-rss' ? 'rss' : 'live', args[0]!, args[1]!, args[2]!)
-          : undefined;
+  mode === 'measured'
+    ? await measureCalls({ recorded, invoke, writeDestinations, runAsSend: (fn) => runAsFunction('send', fn) }, Number(args[0] ?? 20))
+    : mode === 'cpu'
+      ? await cpu(process.env.BENCH_DESTINATION!, Number(args[0] ?? 50))
+      : mode === 'calls'
+        ? await awsCallsPerInstance(Number(args[0] ?? 20))
+        : mode === 'store-rss' || mode === 'store-live'
+          ? await storeMemory(mode === 'store-rss' ? 'rss' : 'live', args[0]!, args.slice(1))
+          : mode === 'retrieve-rss' || mode === 'retrieve-live'
+            ? await retrieveMemory(mode === 'retrieve-rss' ? 'rss' : 'live', args[0]!, args[1]!, args[2]!)
+            : undefined;
 if (!result) throw new Error(`cost-worker: unknown mode ${mode}`);
 console.log(JSON.stringify(result));
 await workflow.close();

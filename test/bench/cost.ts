@@ -16,6 +16,7 @@ import { buildDimseGateway } from '../../lib/dimse/build';
 import { LOCAL_BUCKET, LOCAL_TABLE } from '../../lib/local/archive';
 import { functionGroups } from '../../lambdas/http/routes';
 import { sendTaskFunctions } from '../../lib/send-workflow';
+import type { MeasuredCalls } from './cost-measured';
 import { makeInstance } from '../support/dicom-factory';
 import { stowBody } from '../support/http';
 import { freePort } from '../support/net';
@@ -188,6 +189,21 @@ export async function measureAwsCalls(instances: number): Promise<Record<string,
   const emulators = await startEmulatorsProcess(dataDir);
   try {
     return await runJson(['test/bench/cost-worker.ts', 'calls', String(instances)], emulators.env);
+  } finally {
+    await emulators.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The figures `npm run cost` prices from S3 and DynamoDB calls (./cost-measured.ts): requests by
+ * operation, DynamoDB request units and stored bytes per instance, `instances` ~40 KB instances a workload.
+ */
+export async function measureModelCalls(instances: number): Promise<MeasuredCalls> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-measured-'));
+  const emulators = await startEmulatorsProcess(dataDir);
+  try {
+    return (await runJson(['test/bench/cost-worker.ts', 'measured', String(instances)], emulators.env)) as unknown as MeasuredCalls;
   } finally {
     await emulators.close();
     await rm(dataDir, { recursive: true, force: true });

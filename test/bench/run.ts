@@ -23,7 +23,9 @@ import { loadConfig } from '../../lambdas/config';
 import { TransferSyntax } from '../../lambdas/dicom/uid';
 import { MAX_BUNDLE_BYTES } from '../../lib/constructs/bundling';
 import { instancesPerRequest, LIVE_SAMPLE_MS, mb } from './common';
-import { measureAwsCalls, measureBundles, measureDimseStore, measureHandlerCosts, type CallMemory } from './cost';
+import { measureAwsCalls, measureBundles, measureDimseStore, measureHandlerCosts, measureModelCalls, type CallMemory } from './cost';
+import { MEASURED_FILE, writeMeasuredFigures } from './cost-figures';
+import type { MeasuredCalls } from './cost-measured';
 import {
   comparisonMarkdown,
   comparisonText,
@@ -224,6 +226,8 @@ async function main(): Promise<void> {
   const started = new Date();
   const rows: ComparisonRow[] = [];
   const costs: CostRow[] = [];
+  // What npm run cost prices (docs/cost/measured.json): written when the calls or cost section ran.
+  const measured: { calls?: MeasuredCalls; cpuMs?: Record<string, number> } = {};
   const orthancFound = ensureOrthanc(log);
   const installation = typeof orthancFound === 'string' ? undefined : orthancFound;
   if (!installation) log(`Orthanc columns skipped: ${orthancFound}`);
@@ -491,6 +495,7 @@ async function main(): Promise<void> {
         log('cost drivers: CPU-ms per instance, peak RSS (separate processes)');
         const storeMb = 100;
         const c = await measureHandlerCosts({ destination: destination.url, cpuInstances: scale.cpuInstances, storeMb });
+        measured.cpuMs = c.cpuMs;
         const cpuRow = (measure: string, key: string) => ({
           measure,
           value: `${figure(c.cpuMs[key])} CPU-ms/instance`,
@@ -618,6 +623,8 @@ async function main(): Promise<void> {
         callsRow('retrieve instance metadata', 'metadata'),
         callsRow(`send (Send, Resolve, Deliver, Finalize), a study of ${AWS_CALLS_INSTANCES + 1} instances`, 'send'),
       );
+      log('cost model: requests by operation, DynamoDB request units, bytes stored per instance');
+      measured.calls = await measureModelCalls(AWS_CALLS_INSTANCES);
     }
   } finally {
     await archive.close();
@@ -637,6 +644,11 @@ async function main(): Promise<void> {
     `[r] S3 and DynamoDB requests per ~40 KB instance on the AWS adapters over the emulators (cost-worker.ts calls, ${AWS_CALLS_INSTANCES} instances a workload), counted by the call recorder: what S3 and DynamoDB bill per request. The Send function's reads of its request's progress while it waits, and Check Send Result, follow the clock and are not counted. test/integration/dicomweb/aws-calls.test.ts pins the counts of its own such workloads, so a change that adds a call fails there.`,
     `[l] Live memory (cost table): the V8 heap in use and the buffers outside it, right after a full collection, sampled every ${LIVE_SAMPLE_MS} ms during the call: what the handler holds at once. Peak RSS adds the garbage V8 had not collected yet.`,
   ];
+  if (measured.calls || measured.cpuMs) {
+    await writeMeasuredFigures(`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, measured);
+    log(`wrote ${path.relative(process.cwd(), MEASURED_FILE)} (npm run cost prices it)`);
+  }
+
   // The notes a row or cost driver of this run refers to.
   const marks = new Set([...rows.map((r) => r.note ?? ''), ...costs.map((c) => c.measure)].join(' ').match(/\[[a-z]\]/g));
   const notes = allNotes.filter((n) => marks.has(n.slice(0, 3)));
