@@ -272,6 +272,17 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
+  /** The object's size in bytes, or undefined when no object has the key. */
+  async size(key: string): Promise<number | undefined> {
+    try {
+      const stats = await stat(this.pathOf(key));
+      return stats.isFile() ? stats.size : undefined;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw transient(error);
+    }
+  }
+
   async getStream(key: string, start = 0): Promise<AsyncIterable<Uint8Array> | undefined> {
     const io = this.io;
     if (io) {
