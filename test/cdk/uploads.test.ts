@@ -17,7 +17,7 @@ function objectBucket(context: Record<string, unknown> = {}) {
 }
 
 describe('the upload path in the CDK stack', { timeout: 120_000 }, () => {
-  it('[uploads.lifecycle] aborts incomplete uploads after 1 day and expires uploads/ objects after 2', () => {
+  it('aborts incomplete uploads after 1 day and expires uploads/ objects after 2', () => {
     const { bucket } = objectBucket();
     const rules = bucket.LifecycleConfiguration.Rules as Record<string, unknown>[];
     expect(rules).toContainEqual({
@@ -32,7 +32,7 @@ describe('the upload path in the CDK stack', { timeout: 120_000 }, () => {
     expect(rules.filter((r) => r.ExpirationInDays !== undefined).map((r) => r.Prefix)).toEqual(['uploads/']);
   });
 
-  it('[uploads.cors] lets the allowed origins PUT parts and read the ETag; no bucket CORS without origins', () => {
+  it('lets the allowed origins PUT parts and read the ETag; no bucket CORS without origins', () => {
     expect(objectBucket().bucket.CorsConfiguration).toBeUndefined();
     const { bucket } = objectBucket({ corsAllowedOrigins: VIEWER });
     expect(bucket.CorsConfiguration).toEqual({
