@@ -79,7 +79,7 @@ describe('FileDirectTransfer signed URLs', () => {
     expect((await send(url, { method: 'PUT', body: bytes(10) })).status).toBe(404);
   });
 
-  it('sweeps uploads created before a time, and only those', async () => {
+  it('sweeps uploads created before a time and joined objects left behind, and only those', async () => {
     const old = await transfer.createMultipartUpload('uploads/sweep-old-0123456789.dcm', 'application/dicom');
     const cutoff = Date.now() + 1;
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -87,5 +87,11 @@ describe('FileDirectTransfer signed URLs', () => {
     expect(await transfer.sweep(cutoff)).toBeGreaterThanOrEqual(1);
     expect(await transfer.listParts('uploads/sweep-old-0123456789.dcm', old)).toBeUndefined();
     expect(await transfer.listParts('uploads/sweep-new-0123456789.dcm', fresh)).toEqual([]);
+    // A joined object a complete cut short left: removed once older than the cutoff, not before.
+    await transfer.blobs.put('uploads/left-behind-0123456789.dcm', bytes(10), 'application/dicom');
+    expect(await transfer.sweep(Date.now() - 60_000)).toBe(0);
+    expect(await transfer.blobs.get('uploads/left-behind-0123456789.dcm')).toBeDefined();
+    await transfer.sweep(Date.now() + 1000);
+    expect(await transfer.blobs.get('uploads/left-behind-0123456789.dcm')).toBeUndefined();
   });
 });
