@@ -79,6 +79,17 @@ describe('FileDirectTransfer signed URLs', () => {
     expect((await send(url, { method: 'PUT', body: bytes(10) })).status).toBe(404);
   });
 
+  it('answers 416 to a range outside the object, HEAD without a body, and 403 to a download URL with its type changed', async () => {
+    await transfer.blobs.put('studies/1.2/series/1.2.3/instances/1.2.3.90.dcm', bytes(100), 'application/dicom');
+    const url = await transfer.downloadUrl('studies/1.2/series/1.2.3/instances/1.2.3.90.dcm', 60, { contentType: 'application/dicom' });
+    const outside = await send(url, { headers: { Range: 'bytes=100-' } });
+    expect(outside.status).toBe(416);
+    expect(outside.headers.get('content-range')).toBe('bytes */100');
+    const head = await send(url, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-length'), (await head.arrayBuffer()).byteLength]).toEqual([200, '100', 0]);
+    expect((await send(url.replace('type=application%2Fdicom', 'type=text%2Fhtml'))).status).toBe(403);
+  });
+
   it('sweeps uploads created before a time and joined objects left behind, and only those', async () => {
     const old = await transfer.createMultipartUpload('uploads/sweep-old-0123456789.dcm', 'application/dicom');
     const cutoff = Date.now() + 1;
