@@ -90,6 +90,34 @@ describe('FileDirectTransfer signed URLs', () => {
     expect((await send(url.replace('type=application%2Fdicom', 'type=text%2Fhtml'))).status).toBe(403);
   });
 
+  it('lets a browser on an allowed origin PUT a part and read its ETag (CORS), as the bucket rule does in AWS', async () => {
+    const origin = 'https://viewer.example.org';
+    const site = transferSite(transfer, [origin]);
+    const corsServer = http.createServer((req, res) => {
+      const url = requestTarget(req.url);
+      void site.serve(req, res, url.pathname, url.searchParams);
+    });
+    await new Promise<void>((resolve) => corsServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const at = `http://127.0.0.1:${(corsServer.address() as AddressInfo).port}`;
+      const key = 'uploads/cors-0123456789.dcm';
+      const id = await transfer.createMultipartUpload(key, 'application/dicom');
+      const url = new URL(await transfer.partUploadUrl(key, id, 1, 60), at);
+      const preflight = await fetch(url, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'PUT' } });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(preflight.headers.get('access-control-allow-methods')).toContain('PUT');
+      const put = await fetch(url, { method: 'PUT', headers: { Origin: origin }, body: bytes(10) });
+      expect(put.status).toBe(200);
+      expect(put.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(put.headers.get('access-control-expose-headers')).toContain('ETag');
+      const other = await fetch(url, { method: 'PUT', headers: { Origin: 'https://evil.example' }, body: bytes(10) });
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await new Promise((resolve) => corsServer.close(resolve));
+    }
+  });
+
   it('sweeps uploads created before a time and joined objects left behind, and only those', async () => {
     const old = await transfer.createMultipartUpload('uploads/sweep-old-0123456789.dcm', 'application/dicom');
     const cutoff = Date.now() + 1;
