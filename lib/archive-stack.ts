@@ -251,7 +251,11 @@ export class ArchiveStack extends Stack {
     const { retainData } = this.settings;
 
     this.logs = new ArchiveLogs(this, 'Logs', { retainData });
-    this.storage = new ArchiveStorage(this, 'Storage', { retainData, tiering: this.settings.storageTiering });
+    this.storage = new ArchiveStorage(this, 'Storage', {
+      retainData,
+      tiering: this.settings.storageTiering,
+      corsAllowedOrigins: this.settings.corsAllowedOrigins,
+    });
     this.clients = new ApiClientsTable(this, 'Clients', { retainData });
     const settings = this.settings;
     const environment = {

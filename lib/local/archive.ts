@@ -17,6 +17,7 @@ import { operations as renderOperations } from '../../lambdas/handlers/render';
 import { operations as retrieveOperations } from '../../lambdas/handlers/retrieve';
 import { operations as searchOperations } from '../../lambdas/handlers/search';
 import { operations as storeOperations } from '../../lambdas/handlers/store';
+import { operations as uploadOperations } from '../../lambdas/handlers/upload';
 import { loadDimseConfig } from '../../lambdas/dimse/config';
 import { startArchiveDimseGateway } from '../../lambdas/dimse/gateway';
 import { deliverSubOperations } from '../../lambdas/dimse/sub-operations';
@@ -24,6 +25,8 @@ import { runAsFunction } from '../../lambdas/storage/call-recorder';
 import { blobStore } from '../../lambdas/storage/factory/blob-store';
 import { optionalClientStore } from '../../lambdas/storage/factory/client-store';
 import { optionalShareLinkStore } from '../../lambdas/storage/factory/share-link-store';
+import { directTransfer } from '../../lambdas/storage/factory/direct-transfer';
+import { uploadStore } from '../../lambdas/storage/factory/upload-store';
 import { metadataIndex } from '../../lambdas/storage/factory/metadata-index';
 import { npiIndex } from '../../lambdas/storage/factory/npi-index';
 import { sendRequestStore } from '../../lambdas/storage/factory/send-request-store';
@@ -35,6 +38,8 @@ import { archiveStorage, type ArchiveStorage } from './data-layout';
 import { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE, openArchiveStorage } from './storage';
 import { startGateway, type ProxyHandler } from './gateway';
 import { viewerSite } from './viewer-site';
+import { startUploadSweeper, transferSite } from './transfer-site';
+import { FileDirectTransfer } from '../../lambdas/storage/local/file-transfer';
 import { LocalSendWorkflow } from './local-send-workflow';
 import { defaultRenderWorkers, RenderWorkers } from './render-workers';
 import { defaultStoreWorkers, StoreWorkers } from './store-workers';
@@ -156,6 +161,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
         ),
         clientStore: optionalClientStore(config, clients),
         shareLinkStore: optionalShareLinkStore(config, clients),
+        uploads: { store: uploadStore(config, clients), transfer: directTransfer(config, clients) },
       },
       {
         deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
@@ -174,7 +180,12 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       capabilities: dicomwebHandler('capabilities', capabilitiesOperations, get),
       npi: dicomwebHandler('npi', npiOperations, get),
       admin: dicomwebHandler('admin', adminOperations, get),
+      upload: dicomwebHandler('upload', uploadOperations, get),
     });
+    // The local engine serves its own signed part and object URLs (./transfer-site.ts), and sweeps the
+    // uploads abandoned past UPLOAD_EXPIRY, at start and hourly (what S3's lifecycle rules do in AWS).
+    const transfer = storage === 'local' ? clients.local?.directTransfer() : undefined;
+    const sweeper = transfer instanceof FileDirectTransfer ? startUploadSweeper(transfer, config.uploads.expirySeconds) : undefined;
     const gateway = await startGateway({
       handlers,
       maxRequestBytes: config.maxRequestBytes,
@@ -183,6 +194,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       maxInFlightRequests: config.maxInFlightRequests,
       corsAllowedOrigins: config.corsAllowedOrigins,
       ...(opts.viewer && { site: viewerSite({ ...opts.viewer, config }) }),
+      ...(transfer instanceof FileDirectTransfer && { transfer: transferSite(transfer, config.corsAllowedOrigins) }),
       host: opts.host,
       port: opts.port,
     });
@@ -202,6 +214,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       close: async () => {
         await dimse?.close();
         await gateway.close();
+        sweeper?.stop();
         // Deletes continued in the background (lambdas/dicomweb/delete.ts) end before the storage does.
         await services.delete.settled();
         await workflow.close();

@@ -49,6 +49,15 @@ export class StreamOnlyBlobStore implements BlobStore {
     return generated.chunks();
   }
 
+  async copy(sourceKey: string, key: string, contentType: string): Promise<void> {
+    const generated = this.generated.get(sourceKey);
+    if (generated) {
+      this.generated.set(key, generated);
+      return;
+    }
+    return this.memory.copy(sourceKey, key, contentType);
+  }
+
   async delete(keys: readonly string[]): Promise<void> {
     for (const key of keys) this.generated.delete(key);
     await this.memory.delete(keys);
