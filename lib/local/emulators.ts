@@ -24,6 +24,7 @@ import {
 import { createDynamoDbClient } from '../../lambdas/storage/dynamodb-table';
 import { CLIENTS_PARTITION_KEY } from '../../lambdas/storage/clients-table-schema';
 import { GLOBAL_SECONDARY_INDEXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from '../../lambdas/storage/table-schema';
+import { installS3rverMultipart } from './s3rver-multipart';
 
 // Both emulators are CommonJS without type declarations: load them through require, typed here
 // with the part of their API this module uses.
@@ -82,6 +83,8 @@ FilesystemStore.prototype.putObject = async function putObject(this: FilesystemS
   await this.putMetadata(object.bucket, object.key, object.metadata, digest);
   return { size, md5: digest };
 };
+// ListParts, AbortMultipartUpload, UploadPartCopy and S3's checks of a multipart upload (s3rver-multipart.ts).
+installS3rverMultipart();
 const dynalite = require('dynalite') as (options: DynaliteOptions) => Server;
 
 /**
