@@ -5,15 +5,19 @@
  * that s3rver skips: an unknown upload is NoSuchUpload (UploadPart and CompleteMultipartUpload
  * included), and a completed part list names uploaded parts with their ETags (InvalidPart), in
  * ascending order (InvalidPartOrder), each but the last of at least 5 MiB (EntityTooSmall). Answers
- * in S3's XML (Amazon S3 API Reference). They run as a layer of s3rver's own router, after its
+ * in S3's XML (Amazon S3 API Reference). UploadPart answers once its part is written whole (s3rver's
+ * answered before, so a part listed or completed at once could be cut short). They run as a layer of s3rver's own router, after its
  * authentication (a presigned URL is checked as before) and before its object routes. Parts are
  * s3rver's files: `{bucket}/._S3rver_uploads/{uploadId}/` holds `key`, `metadata`, and per part
  * `{n}` with `{n}.md5`.
  */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 /** The part of a Koa context (s3rver's) these calls read and write. */
 interface S3rverContext {
@@ -46,6 +50,7 @@ interface Router {
 
 const fromS3rver = createRequire(createRequire(import.meta.url).resolve('s3rver'));
 const router = fromS3rver('./routes') as Router;
+const FilesystemStoreClass = fromS3rver('./stores/filesystem') as { prototype: FilesystemStore };
 const S3Error = fromS3rver('./models/error') as new (code: string, message: string, detail?: Record<string, unknown>) => Error;
 const xmlParser = fromS3rver('fast-xml-parser') as {
   validate(xml: string): true | object;
@@ -240,6 +245,41 @@ async function completeMultipartUpload(ctx: S3rverContext): Promise<void> {
   };
 }
 
+/** Streams `source` to the file at `path`, resolving once the file is written and closed: its size and MD5 (hex). */
+export async function writeHashed(source: Readable | NodeJS.ReadableStream, path: string): Promise<{ size: number; md5: string }> {
+  const md5 = createHash('md5');
+  let size = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      md5.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  await pipeline(source, counted, createWriteStream(path));
+  return { size, md5: md5.digest('hex') };
+}
+
+/**
+ * UploadPart's store call: the part streamed to a temporary file, renamed over `{n}` once written
+ * whole, then its `{n}.md5`; a part sent again replaces the earlier one only when complete.
+ */
+async function putPart(this: FilesystemStore, bucket: string, uploadId: string, partNumber: number, content: Readable) {
+  const dir = join(this.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+  await mkdir(dir, { recursive: true });
+  const partPath = join(dir, String(partNumber));
+  const temporary = `${partPath}.${randomBytes(8).toString('hex')}.tmp`;
+  try {
+    const written = await writeHashed(content, temporary);
+    await rename(temporary, partPath);
+    await writeFile(`${partPath}.md5`, written.md5);
+    return written;
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
 /** The object routes' calls on `?uploadId`, those of s3rver's routes.js left to it (UploadPart after the upload is checked). */
 const multipartCalls: Middleware = async (ctx, next) => {
   if (ctx.params.queryMethod !== 'uploadId') return next();
@@ -274,5 +314,6 @@ export function installS3rverMultipart(): void {
   router.use(OBJECT_ROUTE, multipartCalls);
   const layer = router.stack.pop()!;
   router.stack.splice(firstRoute, 0, layer);
+  FilesystemStoreClass.prototype.putPart = putPart;
   installed = true;
 }

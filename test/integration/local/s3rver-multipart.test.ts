@@ -1,8 +1,8 @@
 /**
  * Integration: the multipart calls the embedded S3 adds to s3rver (lib/local/s3rver-multipart.ts),
  * spoken through the SDK as the adapters speak them: ListParts and its pages, AbortMultipartUpload,
- * UploadPartCopy by ranges (S3BlobStore.copy above 5 GB), and S3's answers to an unknown upload and
- * to a part list that does not match the parts uploaded.
+ * UploadPartCopy by ranges (S3BlobStore.copy above 5 GB), S3's answers to an unknown upload and to
+ * a part list that does not match the parts uploaded, and UploadPart answering once its part is written.
  */
 import {
   AbortMultipartUploadCommand,
@@ -14,11 +14,21 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../../lambdas/storage/s3';
 import { bytes } from '../../contract/blob-store.contract';
 import { useEmulators } from '../../support/emulators';
 
+// s3rver's store, patched by lib/local/emulators.ts (loaded by useEmulators).
+const FilesystemStore = createRequire(import.meta.url)('s3rver/lib/stores/filesystem') as new (root: string) => {
+  getResourcePath(bucket: string, key: undefined, kind: string): string;
+  putPart(bucket: string, uploadId: string, partNumber: number, content: Readable): Promise<{ size: number; md5: string }>;
+};
 const Bucket = 'multipart-test';
 const fixture = useEmulators({ name: 's3rver-multipart', bucketName: Bucket, tableName: 'multipart-test' });
 const MiB = 1024 * 1024;
@@ -166,5 +176,35 @@ describe('the embedded S3: multipart calls s3rver lacks', () => {
       }),
     );
     expect(Buffer.from((await blobs.get(Key))!).equals(Buffer.from(source))).toBe(true);
+  });
+});
+
+describe('the embedded S3: UploadPart', () => {
+  it("answers once the part is written whole (s3rver's store resolved before its file was)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 's3rver-part-'));
+    try {
+      const store = new FilesystemStore(dir);
+      const sizes: number[] = [];
+      for (let n = 1; n <= 10; n++) {
+        const size = 8 * MiB + n;
+        const written = await store.putPart('b', 'abc', n, Readable.from([Buffer.alloc(size, n)]));
+        expect(written.size).toBe(size);
+        sizes.push((await stat(join(store.getResourcePath('b', undefined, 'uploads'), 'abc', String(n)))).size - size);
+      }
+      expect(sizes).toEqual(new Array<number>(10).fill(0));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lists and completes a large part at once after its answer, byte-identical', async () => {
+    const Key = 'uploads/written-0123456789.dcm';
+    const body = bytes(24 * MiB + 5, 5);
+    const UploadId = await create(Key);
+    const ETag = await part(Key, UploadId, 1, body);
+    const listed = await s3.send(new ListPartsCommand({ Bucket, Key, UploadId }));
+    expect(listed.Parts?.map((p) => [p.ETag, p.Size])).toEqual([[ETag, body.byteLength]]);
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }));
+    expect(Buffer.from((await blobs.get(Key))!).equals(Buffer.from(body))).toBe(true);
   });
 });
