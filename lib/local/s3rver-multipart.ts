@@ -1,22 +1,20 @@
 /**
  * The multipart calls s3rver 3.7 lacks, so the S3 adapters (lambdas/storage/s3-direct-transfer.ts,
  * s3.ts) run unchanged on the embedded S3: ListParts (GET ?uploadId), AbortMultipartUpload
- * (DELETE ?uploadId), UploadPartCopy (PUT ?uploadId with x-amz-copy-source), and the checks S3 makes
- * that s3rver skips: an unknown upload is NoSuchUpload (UploadPart and CompleteMultipartUpload
- * included), and a completed part list names uploaded parts with their ETags (InvalidPart), in
- * ascending order (InvalidPartOrder), each but the last of at least 5 MiB (EntityTooSmall). Answers
- * in S3's XML (Amazon S3 API Reference). UploadPart answers once its part is written whole (s3rver's
- * answered before, so a part listed or completed at once could be cut short). They run as a layer of s3rver's own router, after its
- * authentication (a presigned URL is checked as before) and before its object routes. Parts are
- * s3rver's files: `{bucket}/._S3rver_uploads/{uploadId}/` holds `key`, `metadata`, and per part
- * `{n}` with `{n}.md5`.
+ * (DELETE ?uploadId), UploadPartCopy (PUT ?uploadId with x-amz-copy-source); and what S3 does that
+ * s3rver does not: NoSuchUpload for an unknown upload (UploadPart and CompleteMultipartUpload too),
+ * a completed part list checked (InvalidPart, InvalidPartOrder, EntityTooSmall below 5 MiB but the
+ * last), UploadPart answered once its part is written whole. Answers in S3's XML (Amazon S3 API
+ * Reference). A layer of s3rver's own router, after its authentication (presigned URLs checked as
+ * before), before its object routes. Parts are s3rver's files: `{bucket}/._S3rver_uploads/{uploadId}/`
+ * holds `key`, `metadata`, and per part `{n}` with `{n}.md5`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 /** The part of a Koa context (s3rver's) these calls read and write. */
@@ -33,7 +31,6 @@ interface S3rverContext {
 }
 interface FilesystemStore {
   getResourcePath(bucket: string, key: string | undefined, kind: string): string;
-  getObject(bucket: string, key: string, range?: { start: number; end: number }): Promise<{ content: Readable | null } | null>;
   getMetadata(bucket: string, key: string): Promise<{ 'content-length': number }>;
   putPart(bucket: string, uploadId: string, partNumber: number, content: Readable): Promise<{ size: number; md5: string }>;
   putObjectMultipart(bucket: string, uploadId: string, parts: { number: number; etag: string }[]): Promise<{ md5: string }>;
@@ -190,9 +187,9 @@ async function uploadPartCopy(ctx: S3rverContext): Promise<void> {
       throw new S3Error('InvalidRange', 'The requested range is not satisfiable', { RangeRequested: rangeHeader });
     }
   }
-  const object = await ctx.store.getObject(sourceBucket, sourceKey, range);
-  if (!object?.content) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: sourceKey });
-  const { md5 } = await ctx.store.putPart(ctx.params.bucket, one(ctx.query.uploadId)!, partNumber, object.content);
+  // Read here rather than by the store's getObject, which takes an end of 0 for "to the end".
+  const content = size === 0 ? Readable.from([]) : createReadStream(ctx.store.getResourcePath(sourceBucket, sourceKey, 'object'), range);
+  const { md5 } = await ctx.store.putPart(ctx.params.bucket, one(ctx.query.uploadId)!, partNumber, content);
   ctx.body = { CopyPartResult: { LastModified: new Date().toISOString(), ETag: JSON.stringify(md5) } };
 }
 

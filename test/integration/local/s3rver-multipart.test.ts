@@ -160,6 +160,11 @@ describe('the embedded S3: multipart calls s3rver lacks', () => {
       [second.CopyPartResult?.ETag, 4321],
     ]);
     expect(await s3Error(copyPart(3, `bytes=0-${source.byteLength}`))).toEqual({ name: 'InvalidRange', status: 416 });
+    // A range of one byte, and a part copied again: the last copy wins.
+    await copyPart(3, 'bytes=0-0');
+    expect((await s3.send(new ListPartsCommand({ Bucket, Key, UploadId }))).Parts?.[2]?.Size).toBe(1);
+    await copyPart(3, 'bytes=5-6');
+    expect((await s3.send(new ListPartsCommand({ Bucket, Key, UploadId }))).Parts?.[2]?.Size).toBe(2);
     const missing = s3.send(new UploadPartCopyCommand({ Bucket, Key, UploadId, PartNumber: 3, CopySource: `${Bucket}/uploads/none.dcm` }));
     expect(await s3Error(missing)).toEqual({ name: 'NoSuchKey', status: 404 });
     await s3.send(
