@@ -3,15 +3,12 @@
  * ephemeral ports, keeping their data under one directory so a restart finds it again. They speak
  * the real wire protocols, so the adapters in lambdas/storage/ run unchanged (docs/architecture.md).
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateTableCommand,
@@ -24,6 +21,7 @@ import {
 import { createDynamoDbClient } from '../../lambdas/storage/dynamodb-table';
 import { CLIENTS_PARTITION_KEY } from '../../lambdas/storage/clients-table-schema';
 import { GLOBAL_SECONDARY_INDEXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from '../../lambdas/storage/table-schema';
+import { installS3rverMultipart, writeHashed } from './s3rver-multipart';
 
 // Both emulators are CommonJS without type declarations: load them through require, typed here
 // with the part of their API this module uses.
@@ -67,21 +65,14 @@ const FilesystemStore = require('s3rver/lib/stores/filesystem') as { prototype: 
 FilesystemStore.prototype.putObject = async function putObject(this: FilesystemStoreInternals, object: S3rverObject) {
   const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
   await mkdir(dirname(objectPath), { recursive: true });
-  const md5 = createHash('md5');
-  let size = 0;
-  const counted = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      md5.update(chunk);
-      size += chunk.length;
-      callback(null, chunk);
-    },
-  });
   const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
-  await pipeline(source, counted, createWriteStream(objectPath));
-  const digest = md5.digest('hex');
-  await this.putMetadata(object.bucket, object.key, object.metadata, digest);
-  return { size, md5: digest };
+  const written = await writeHashed(source, objectPath);
+  await this.putMetadata(object.bucket, object.key, object.metadata, written.md5);
+  return written;
 };
+// ListParts, AbortMultipartUpload, UploadPartCopy, S3's checks of a multipart upload, and UploadPart
+// answering once its part is written (s3rver-multipart.ts).
+installS3rverMultipart();
 const dynalite = require('dynalite') as (options: DynaliteOptions) => Server;
 
 /**

@@ -3,7 +3,8 @@
  * an instance above the Store request limit created as an upload, its parts PUT to the URLs the
  * archive gave (no Authorization header; one part sent twice), completed with a part missing (409),
  * then completed, retrieved byte-identical; completing again answers the same. On the emulators'
- * path (STORAGE=aws-emulators) the part URLs are s3rver's presigned ones, reachable by the client.
+ * path (STORAGE=aws-emulators) the same flow through s3rver's presigned part URLs, with the
+ * multipart calls the embedded S3 adds (lib/local/s3rver-multipart.ts); an upload aborted there.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -153,20 +154,46 @@ describe('the upload path scoped to a study', () => {
 });
 
 describe('the upload path on the emulators (STORAGE=aws-emulators)', () => {
-  it('gives part URLs presigned for s3rver that a client reaches without a credential', async () => {
+  it('[uploads.complete.200] [uploads.abort.204] stores through parts presigned for s3rver, byte-identical; aborts', async () => {
     const archive = await tempArchive({ env: { STORAGE: 'aws-emulators' } });
     try {
-      const file = makeInstance({ approximateBytes: 100_000 });
+      const file = makeInstance({ approximateBytes: 12 * 1024 * 1024 });
       const created = await createUpload(archive.url, file.byteLength);
       expect(created.status).toBe(201);
       const upload = (await created.json()) as Upload;
+      expect(upload.parts).toHaveLength(1);
       const part = upload.parts[0]!;
       expect(new URL(part.url!).searchParams.get('X-Amz-Signature')).toBeTruthy();
       const put = await putPart(part, file);
       expect(put.status).toBe(200);
-      expect(put.headers.get('etag')).toBeTruthy();
+      expect(put.headers.get('etag')).toMatch(/^"[0-9a-f]{32}"$/);
+
+      // The status lists the parts S3 holds (ListParts on the embedded S3).
+      const status = await fetch(`${archive.url}/uploads/${upload.uploadId}`, { headers: AUTH });
+      expect(status.status).toBe(200);
+      expect(((await status.json()) as Upload).parts.map((p) => [p.received, p.url !== undefined])).toEqual([[true, false]]);
+
+      const done = await fetch(upload.complete, { method: 'POST', headers: { ...AUTH, Accept: DICOM_JSON } });
+      expect(done.status).toBe(200);
+      const response = (await done.json()) as DicomJson;
+      const retrieveUrl = String(((response[Tag.ReferencedSOPSequence]?.Value ?? []) as DicomJson[])[0]?.[Tag.RetrieveURL]?.Value?.[0]);
+      const again = await fetch(upload.complete, { method: 'POST', headers: { ...AUTH, Accept: DICOM_JSON } });
+      expect([again.status, await again.json()]).toEqual([200, response]);
+      const retrieved = await fetch(retrieveUrl, {
+        headers: { ...AUTH, Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
+      });
+      expect(retrieved.status).toBe(200);
+      const [stored] = await multipartParts(retrieved);
+      expect(Buffer.from(stored!.body).equals(Buffer.from(file))).toBe(true);
+
+      // Abort (AbortMultipartUpload on the embedded S3): 204, then its part URL refused.
+      const other = (await (await createUpload(archive.url, 1000)).json()) as Upload;
+      const aborted = await fetch(`${archive.url}/uploads/${other.uploadId}`, { method: 'DELETE', headers: AUTH });
+      expect(aborted.status).toBe(204);
+      expect(((await (await fetch(`${archive.url}/uploads/${other.uploadId}`, { headers: AUTH })).json()) as Upload).state).toBe('ABORTED');
+      expect((await fetch(other.parts[0]!.url!, { method: 'PUT', body: new Uint8Array(1000) })).status).toBe(404);
     } finally {
       await archive.close();
     }
-  }, 60_000);
+  }, 120_000);
 });
