@@ -28,7 +28,7 @@ export interface DimseInventory {
   readonly alarmMetrics: number;
 }
 
-export const IDLE_INVENTORY: IdleInventory = { kmsKeys: 5, alarmMetrics: 32, webAcls: 1, wafRules: 7, secrets: 1 };
+export const IDLE_INVENTORY: IdleInventory = { kmsKeys: 5, alarmMetrics: 34, webAcls: 1, wafRules: 7, secrets: 1 };
 export const DIMSE_INVENTORY: DimseInventory = {
   taskVcpu: 0.5,
   taskMemoryGb: 1,

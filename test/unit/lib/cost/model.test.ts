@@ -221,8 +221,8 @@ describe('a steady month', () => {
 
 describe('idle', () => {
   it('itemises keys, alarms, WAF and the registry; the DIMSE gateway adds its task, NLB and NAT gateway', () => {
-    expect(total(idleMonth(prices, { waf: true, dimse: false }))).toBeCloseTo(5 * 1 + 32 * 0.1 + 5 + 7 * 1 + 0.4, 10);
-    expect(total(idleMonth(prices, { waf: false, dimse: false }))).toBeCloseTo(5 + 3.2 + 0.4, 10);
+    expect(total(idleMonth(prices, { waf: true, dimse: false }))).toBeCloseTo(5 * 1 + 34 * 0.1 + 5 + 7 * 1 + 0.4, 10);
+    expect(total(idleMonth(prices, { waf: false, dimse: false }))).toBeCloseTo(5 + 3.4 + 0.4, 10);
     const dimse = total(idleMonth(prices, { waf: true, dimse: true })) - total(idleMonth(prices, { waf: true, dimse: false }));
     expect(dimse).toBeCloseTo(730 * (0.5 * 0.04 + 1 * 0.004) + 730 * 0.02 + 730 * (0.04 + 0.005) + 0.1, 10);
   });
