@@ -18,6 +18,7 @@ function target(req: DicomwebRequest) {
     accept: req.headers.accept,
     acceptQuery: req.query.get('accept')?.join(','),
     baseUrl: req.baseUrl,
+    prefer: req.headers.prefer,
   };
 }
 
