@@ -35,4 +35,10 @@ export interface BlobStore {
    */
   getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined>;
   delete(keys: readonly string[]): Promise<void>;
+  /**
+   * The bytes of the object at `sourceKey` put at `key` too (as put would, `options` included),
+   * without passing through the caller: S3 copies inside the bucket, the local engine links the file.
+   * Rejects when the source does not exist.
+   */
+  copy(sourceKey: string, key: string, contentType: string, options?: PutOptions): Promise<void>;
 }

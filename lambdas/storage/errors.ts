@@ -37,3 +37,8 @@ export class InvalidKeySegmentError extends Error {
 export class AlreadyExistsError extends Error {
   override readonly name = 'AlreadyExistsError';
 }
+
+/** The object an operation reads from (a copy's source) does not exist. */
+export class ObjectNotFoundError extends Error {
+  override readonly name = 'ObjectNotFoundError';
+}

@@ -7,6 +7,7 @@
  *   send-requests/{transactionUID}/manifest.jsonl          the instances a Send selected
  *   send-requests/{transactionUID}/outcomes/{batch}.json   a Deliver batch's failed and warning SOP Instance UIDs
  *   npi/{category}/{sop}.{version}.dcm, .json              a Non-Patient Instance (PS3.18 12) and its DICOM JSON
+ *   uploads/{uploadId}.dcm                                 an upload's Part 10 file, joined from its parts (docs/uploads.md)
  *
  * An instance's objects carry a version (objectVersion): every write of an instance goes to keys of
  * its own, so two writers of one SOP Instance UID racing (two functions, each past the lookup) never
@@ -27,6 +28,7 @@ export const KEY_PREFIXES = {
   studies: 'studies/',
   sendRequests: 'send-requests/',
   npi: 'npi/',
+  uploads: 'uploads/',
 } as const;
 
 /**
@@ -101,4 +103,13 @@ export function npiObjectKey(category: string, sopInstanceUID: string, version: 
 /** Key of the DICOM JSON of one write of a Non-Patient Instance, beside its Part 10 object. */
 export function npiMetadataKey(category: string, sopInstanceUID: string, version: string): string {
   return `${npiPrefix(category, sopInstanceUID)}.${keySegment('object version', version)}.json`;
+}
+
+/**
+ * Key of the object an upload's parts are joined into (docs/uploads.md): read by the Store rules, then
+ * copied to the instance's own key and deleted. Upload ids are the archive's own (URL-safe base64).
+ */
+export function uploadObjectKey(uploadId: string): string {
+  if (!/^[A-Za-z0-9_-]{16,64}$/.test(uploadId)) throw new InvalidKeySegmentError('upload id is not usable in an object key');
+  return `${KEY_PREFIXES.uploads}${uploadId}.dcm`;
 }

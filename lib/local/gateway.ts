@@ -7,6 +7,7 @@
  * On the local engine (streamRequestBodies) the request body is not base64-encoded into the event but
  * handed over as the connection's stream (./streamed-body.ts), read as the handler consumes it.
  */
+import type { TransferSite } from './transfer-site';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -56,6 +57,8 @@ export interface GatewayOptions {
   readonly corsAllowedOrigins?: readonly string[];
   /** Files served beside the route table: the viewer (./viewer-site.ts), asked first. */
   readonly site?: StaticSite;
+  /** The local engine's signed transfer URLs (./transfer-site.ts), served before everything else. */
+  readonly transfer?: TransferSite;
   readonly host?: string;
   readonly port?: number;
 }
@@ -256,6 +259,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     cors: (headers: Record<string, string>) => void,
   ): Promise<void> {
     const url = requestTarget(req.url);
+    if (opts.transfer?.handles(url.pathname)) return opts.transfer.serve(req, res, url.pathname, url.searchParams);
     if (opts.site?.handles(url.pathname, req)) {
       req.resume();
       return writeResult(res, await opts.site.answer(url.pathname, req));

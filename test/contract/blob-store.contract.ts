@@ -1,9 +1,10 @@
 /**
  * The behaviours every BlobStore promises (lambdas/storage/ports.ts): bytes back as stored, whole,
- * streamed from an offset or by range; undefined for a missing key; deletes only what it is given.
+ * streamed from an offset or by range; undefined for a missing key; deletes only what it is given; copies without the caller.
  * Run against every adapter: the in-memory one of test/support and S3 on s3rver.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ObjectNotFoundError } from '../../lambdas/storage/errors';
 import type { BlobStore } from '../../lambdas/storage/ports';
 
 /** Deterministic bytes that are not all alike, so a shifted or truncated copy is noticed. */
@@ -81,6 +82,21 @@ export function describeBlobStoreContract(name: string, make: () => BlobStore): 
       expect(Buffer.from((await store.getRange('k/ranges', 0, 10))!)).toEqual(Buffer.from(body.subarray(0, 10)));
       expect(Buffer.from((await store.getRange('k/ranges', 70_001, 90_003))!)).toEqual(Buffer.from(body.subarray(70_001, 90_003)));
       expect(Buffer.from((await store.getRange('k/ranges', 99_990, 200_000))!)).toEqual(Buffer.from(body.subarray(99_990)));
+    });
+
+    it('copies an object to another key, which outlives the source, and refuses a missing source', async () => {
+      const body = bytes(2 * 1024 * 1024 + 3, 9);
+      await store.put('uploads/copy-source-0123456789.dcm', body, 'application/dicom');
+      await store.put('studies/1.2/series/1.2.3/instances/1.2.3.5.dcm', bytes(10, 1), 'application/dicom');
+      // Over an existing object too: the copy replaces it, as a put would.
+      await store.copy('uploads/copy-source-0123456789.dcm', 'studies/1.2/series/1.2.3/instances/1.2.3.5.dcm', 'application/dicom');
+      await store.delete(['uploads/copy-source-0123456789.dcm']);
+      const copied = await store.get('studies/1.2/series/1.2.3/instances/1.2.3.5.dcm');
+      expect(Buffer.from(copied!).equals(Buffer.from(body))).toBe(true);
+      await expect(store.copy('uploads/never-written.dcm', 'k/copy-of-nothing', 'application/dicom')).rejects.toBeInstanceOf(
+        ObjectNotFoundError,
+      );
+      expect(await store.get('k/copy-of-nothing')).toBeUndefined();
     });
 
     it('deletes nothing else', async () => {

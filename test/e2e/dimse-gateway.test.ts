@@ -220,6 +220,7 @@ suite('DIMSE gateway with dcmtk peers', () => {
         getStream: (k, start) => blobs.getStream(k, start),
         getRange: (k, start, end) => blobs.getRange(k, start, end),
         delete: (k) => blobs.delete(k),
+        copy: () => Promise.reject(fault),
         put: () => Promise.reject(fault),
       };
       const index = new MemoryMetadataIndex();

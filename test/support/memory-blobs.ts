@@ -2,6 +2,7 @@
  * In-memory BlobStore (lambdas/storage/ports.ts) for unit tests only; the production path talks S3
  * (or s3rver) through lambdas/storage/s3.ts.
  */
+import { ObjectNotFoundError } from '../../lambdas/storage/errors';
 import type { BlobStore } from '../../lambdas/storage/ports';
 
 export interface StoredBlob {
@@ -38,6 +39,12 @@ export class MemoryBlobStore implements BlobStore {
         yield body.slice(offset, offset + chunkSize);
       }
     })();
+  }
+
+  async copy(sourceKey: string, key: string, contentType: string): Promise<void> {
+    const blob = this.objects.get(sourceKey);
+    if (!blob) throw new ObjectNotFoundError('the object to copy does not exist');
+    this.objects.set(key, { body: blob.body, contentType });
   }
 
   async delete(keys: readonly string[]): Promise<void> {

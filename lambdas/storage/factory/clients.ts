@@ -11,7 +11,16 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, type Config } from '../../config';
-import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore, ShareLinkStore } from '../ports';
+import type {
+  BlobStore,
+  ClientStore,
+  DirectTransfer,
+  MetadataIndex,
+  NpiIndex,
+  SendRequestStore,
+  ShareLinkStore,
+  UploadStore,
+} from '../ports';
 
 /**
  * The local engine of one process (STORAGE=local): its databases under DATA_DIR opened once and
@@ -27,6 +36,8 @@ export interface LocalEngine {
   sendRequestStore(): SendRequestStore;
   clientStore(): ClientStore;
   shareLinkStore(): ShareLinkStore;
+  directTransfer(): DirectTransfer;
+  uploadStore(): UploadStore;
 }
 
 /** SDK clients (or the local engine) a caller already holds, shared by the ports built from them. */

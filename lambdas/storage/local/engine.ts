@@ -2,20 +2,22 @@
  * The local engine of one process (STORAGE=local, docs/architecture.md "Storage model"): under the
  * data directory, the objects as files (`objects/`, laid out like the S3 keys), the metadata and NPI
  * indexes in `index.sqlite`, the send requests in `sends.sqlite`, the API key clients and share links in
- * `clients.sqlite`. Each database is opened once, on the first port that needs it, and shared by the
+ * `clients.sqlite`, the uploads in `uploads.sqlite` and their parts under `uploads/` (./file-transfer.ts). Each database is opened once, on the first port that needs it, and shared by the
  * ports built over it (one connection per database per process, as SQLite's WAL mode expects).
  * Opened by the embedded runtime and handed to the factory (lambdas/storage/factory/clients.ts).
  */
 import path from 'node:path';
 import type { LocalEngine } from '../factory/clients';
-import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore, ShareLinkStore } from '../ports';
+import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore, ShareLinkStore, UploadStore } from '../ports';
 import { FileBlobStore } from './file-blobs';
+import { FileDirectTransfer } from './file-transfer';
 import { closeSqlite, openSqlite, type SqliteDatabase } from './sqlite';
 import { CLIENTS_MIGRATIONS, SqliteClientStore } from './sqlite-clients';
 import { openIndexDatabase, SqliteMetadataIndex } from './sqlite-index';
 import { SqliteNpiIndex } from './sqlite-npi-index';
 import { SEND_REQUESTS_MIGRATIONS, SqliteSendRequestStore } from './sqlite-send-requests';
 import { SqliteShareLinkStore } from './sqlite-share-links';
+import { SqliteUploadStore, UPLOADS_MIGRATIONS } from './sqlite-uploads';
 import { WalCheckpointer } from './wal-checkpointer';
 
 /** The files of the local engine's layout under the data directory. */
@@ -24,6 +26,7 @@ export const LOCAL_ENGINE_FILES = {
   index: 'index.sqlite',
   sends: 'sends.sqlite',
   clients: 'clients.sqlite',
+  uploads: 'uploads.sqlite',
 } as const;
 
 /** Threads making the object files' calls: two keep a put's fsync from queueing behind another's. */
@@ -39,6 +42,7 @@ export async function openLocalEngine(dataDir: string): Promise<OpenedLocalEngin
   const file = (name: string) => path.join(dataDir, name);
   // Two threads make the file calls of the objects (file-io-threads.ts): one message per object.
   const blobs = await FileBlobStore.open(file(LOCAL_ENGINE_FILES.objects), { ioThreads: OBJECT_FILE_THREADS });
+  const transfer = await FileDirectTransfer.open(dataDir, blobs);
   const opened: SqliteDatabase[] = [];
   const once = <T>(open: () => T): (() => T) => {
     let value: T | undefined;
@@ -59,6 +63,9 @@ export async function openLocalEngine(dataDir: string): Promise<OpenedLocalEngin
   const sends = once((): SendRequestStore => new SqliteSendRequestStore(sendsDb()));
   const clients = once((): ClientStore => new SqliteClientStore(clientsDb()));
   const shareLinks = once((): ShareLinkStore => new SqliteShareLinkStore(clientsDb()));
+  const uploads = once(
+    (): UploadStore => new SqliteUploadStore(remember(openSqlite(file(LOCAL_ENGINE_FILES.uploads), UPLOADS_MIGRATIONS))),
+  );
   return {
     dataDir,
     blobStore: (): BlobStore => blobs,
@@ -67,6 +74,8 @@ export async function openLocalEngine(dataDir: string): Promise<OpenedLocalEngin
     sendRequestStore: sends,
     clientStore: clients,
     shareLinkStore: shareLinks,
+    directTransfer: () => transfer,
+    uploadStore: uploads,
     close: async () => {
       await checkpointer?.close();
       await blobs.close();

@@ -16,9 +16,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { InvalidKeySegmentError, StorageUnavailableError } from '../errors';
+import { InvalidKeySegmentError, ObjectNotFoundError, StorageUnavailableError } from '../errors';
 import type { BlobStore, PutOptions } from '../ports';
 import { FileIoThreads } from './file-io-threads';
 import { GroupSync } from './group-sync';
@@ -60,6 +60,9 @@ export function temporaryPath(path: string): string {
 
 /** Most directories remembered as existing (KNOWN_DIRECTORIES); beyond it the memory starts again. */
 const KNOWN_DIRECTORIES_MAX = 4096;
+
+/** link(2) errors that mean "no hard link here" (another file system, none supported, too many links): copy instead. */
+const NO_LINK_CODES = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
 
 /** fs errors that say "try again later" (a full disk, too many open files), not "this is wrong". */
 const TRANSIENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY']);
@@ -199,6 +202,84 @@ export class FileBlobStore implements BlobStore {
       return buffer.subarray(0, filled);
     } finally {
       await file.close();
+    }
+  }
+
+  /**
+   * A hard link to the source's file at a temporary name, renamed to the key's: the bytes are not
+   * written again (a 1 GB upload becomes its instance in a directory update), and they are durable
+   * already (the source's put synced them); the directory is synced as a put's is. Where linking
+   * fails (another file system), a copy synced like a put.
+   */
+  async copy(sourceKey: string, key: string, _contentType: string, options: PutOptions = {}): Promise<void> {
+    const source = this.pathOf(sourceKey);
+    const path = this.pathOf(key);
+    const dir = dirname(path);
+    const fsync = this.fsync && !options.reproducible;
+    try {
+      if (!(await stat(source)).isFile()) throw new ObjectNotFoundError('the object to copy does not exist');
+    } catch (error) {
+      if (isMissing(error)) throw new ObjectNotFoundError('the object to copy does not exist');
+      throw transient(error);
+    }
+    const temporary = temporaryPath(path);
+    this.writing.add(temporary);
+    try {
+      await this.directoryReady(dir);
+      try {
+        await link(source, temporary);
+      } catch (error) {
+        if (!NO_LINK_CODES.has((error as NodeJS.ErrnoException).code ?? '')) throw transient(error);
+        await fsCall(() => copyFile(source, temporary, constants.COPYFILE_EXCL));
+        if (fsync) await syncFile(temporary);
+      }
+      await fsCall(() => rename(temporary, path));
+      if (fsync) await this.syncDirectory(dir);
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    } finally {
+      this.writing.delete(temporary);
+    }
+  }
+
+  /**
+   * Writes the chunks of `body` as the object at `key`, never holding it whole: a temporary file,
+   * fsynced, renamed over the object, its directory synced (as put). Not a port method: the local
+   * engine's DirectTransfer joins an upload's parts with it.
+   */
+  async putStream(key: string, body: AsyncIterable<Uint8Array>): Promise<void> {
+    const path = this.pathOf(key);
+    const dir = dirname(path);
+    const temporary = temporaryPath(path);
+    this.writing.add(temporary);
+    try {
+      await this.directoryReady(dir);
+      const file = await fsCall(() => open(temporary, 'wx'));
+      try {
+        for await (const chunk of body) await fsCall(() => file.write(chunk));
+        if (this.fsync) await fsCall(() => file.datasync());
+      } finally {
+        await file.close();
+      }
+      await fsCall(() => rename(temporary, path));
+      if (this.fsync) await this.syncDirectory(dir);
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    } finally {
+      this.writing.delete(temporary);
+    }
+  }
+
+  /** The object's size in bytes, or undefined when no object has the key. */
+  async size(key: string): Promise<number | undefined> {
+    try {
+      const stats = await stat(this.pathOf(key));
+      return stats.isFile() ? stats.size : undefined;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw transient(error);
     }
   }
 
@@ -342,6 +423,15 @@ export class FileBlobStore implements BlobStore {
 
 async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   yield bytes;
+}
+
+async function syncFile(path: string): Promise<void> {
+  const handle = await fsCall(() => open(path, constants.O_RDONLY));
+  try {
+    await fsCall(() => handle.datasync());
+  } finally {
+    await handle.close();
+  }
 }
 
 async function syncDirectoryOnce(dir: string): Promise<void> {

@@ -247,3 +247,23 @@ describe.each([
     }
   });
 });
+
+describe('FileBlobStore copy', () => {
+  it('links the source file (one inode, no second write) and puts streamed chunks as one object', async () => {
+    const store = new FileBlobStore(join(dir, 'copy'));
+    await store.putStream(
+      'uploads/linked-0123456789abcdef.dcm',
+      (async function* () {
+        yield bytes(1000, 1);
+        yield bytes(500, 2);
+      })(),
+    );
+    await store.copy('uploads/linked-0123456789abcdef.dcm', KEY, 'application/dicom');
+    const { stat } = await import('node:fs/promises');
+    const source = await stat(join(dir, 'copy', 'uploads', 'linked-0123456789abcdef.dcm'));
+    const copied = await stat(join(dir, 'copy', ...KEY.split('/')));
+    expect(copied.ino).toBe(source.ino);
+    expect(Buffer.from((await store.get(KEY))!)).toEqual(Buffer.concat([bytes(1000, 1), bytes(500, 2)]));
+    expect((await readdir(join(dir, 'copy', 'uploads'))).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+});

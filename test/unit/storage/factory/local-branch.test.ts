@@ -12,7 +12,11 @@ import { ensureIndexNameTerms, metadataIndex } from '../../../../lambdas/storage
 import { npiIndex } from '../../../../lambdas/storage/factory/npi-index';
 import { sendRequestStore } from '../../../../lambdas/storage/factory/send-request-store';
 import { optionalShareLinkStore } from '../../../../lambdas/storage/factory/share-link-store';
+import { directTransfer } from '../../../../lambdas/storage/factory/direct-transfer';
+import { uploadStore } from '../../../../lambdas/storage/factory/upload-store';
+import { DynamoUploadStore } from '../../../../lambdas/storage/dynamodb-uploads';
 import { S3BlobStore } from '../../../../lambdas/storage/s3';
+import { S3DirectTransfer } from '../../../../lambdas/storage/s3-direct-transfer';
 
 const ports = {
   blobs: { kind: 'blobs' },
@@ -21,6 +25,8 @@ const ports = {
   sends: { kind: 'sends' },
   clients: { kind: 'clients' },
   shares: { kind: 'shares' },
+  transfer: { kind: 'transfer' },
+  uploads: { kind: 'uploads' },
 };
 const engine = {
   dataDir: '/data',
@@ -30,6 +36,8 @@ const engine = {
   sendRequestStore: () => ports.sends,
   clientStore: () => ports.clients,
   shareLinkStore: () => ports.shares,
+  directTransfer: () => ports.transfer,
+  uploadStore: () => ports.uploads,
 } as unknown as LocalEngine;
 
 const local = { storage: 'local' as const, region: 'us-east-1', bucketName: 'b', tableName: 't', indexShards: 8 };
@@ -44,6 +52,8 @@ describe('STORAGE=local', () => {
     expect(createClientStore(local, { local: engine })).toBe(ports.clients);
     expect(optionalClientStore(local, { local: engine })).toBe(ports.clients);
     expect(optionalShareLinkStore(local, { local: engine })).toBe(ports.shares);
+    expect(directTransfer(local, { local: engine })).toBe(ports.transfer);
+    expect(uploadStore(local, { local: engine })).toBe(ports.uploads);
     // The SQLite index holds the name terms from its first schema.
     expect(await ensureIndexNameTerms(local, { local: engine })).toBe(false);
   });
@@ -56,6 +66,8 @@ describe('STORAGE=local', () => {
       () => sendRequestStore(local),
       () => createClientStore(local),
       () => optionalShareLinkStore(local),
+      () => directTransfer(local),
+      () => uploadStore(local),
     ]) {
       expect(build).toThrow(ConfigError);
       expect(build).toThrow(/STORAGE=local runs in the embedded runtime/);
@@ -65,5 +77,7 @@ describe('STORAGE=local', () => {
   it('STORAGE=aws (or unset) keeps the AWS adapters, whatever engine is passed', () => {
     expect(blobStore({ ...local, storage: 'aws' }, { local: engine })).toBeInstanceOf(S3BlobStore);
     expect(blobStore({ region: 'us-east-1', bucketName: 'b' }, { local: engine })).toBeInstanceOf(S3BlobStore);
+    expect(directTransfer({ ...local, storage: 'aws' }, { local: engine })).toBeInstanceOf(S3DirectTransfer);
+    expect(uploadStore({ ...local, storage: 'aws' }, { local: engine })).toBeInstanceOf(DynamoUploadStore);
   });
 });
