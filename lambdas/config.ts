@@ -96,6 +96,8 @@ export interface Config {
   readonly clientsTableName?: string;
   /** SHARE_MAX_EXPIRY: the longest lifetime of a share link, in seconds (30 days by default). */
   readonly shareMaxExpirySeconds: number;
+  /** The upload path (docs/uploads.md): limits and lifetimes of uploads. */
+  readonly uploads: UploadConfig;
   /**
    * Embedded gateway: most requests handled at once; beyond it 503 with Retry-After (what Lambda's
    * concurrency limit and API Gateway throttling answer in AWS).
@@ -248,6 +250,30 @@ export const LAMBDA_MAX_STREAMED_RESPONSE_BYTES = 200 * 1024 * 1024;
  */
 export const DEFAULT_SEND_MAX_BATCH_BYTES = LAMBDA_MAX_REQUEST_BYTES;
 
+/** The upload path's settings (docs/uploads.md, docs/configuration.md). */
+export interface UploadConfig {
+  /** UPLOAD_MAX_BYTES: the largest file an upload takes (64 GiB by default; S3's 5 TiB at most). */
+  readonly maxBytes: number;
+  /** UPLOAD_URL_EXPIRY: seconds a part URL stays valid (3600; S3 presigns for 7 days at most). */
+  readonly urlExpirySeconds: number;
+  /** UPLOAD_EXPIRY: seconds an upload may take from its creation (24 h), after which it is abandoned. */
+  readonly expirySeconds: number;
+  /** UPLOAD_STORING_RETRY_SECONDS: seconds before a Store cut short may run again (900: the function's timeout). */
+  readonly storingRetrySeconds: number;
+}
+
+/** S3's largest object (5 TiB), the bound of an upload whatever UPLOAD_MAX_BYTES says. */
+export const S3_MAX_OBJECT_BYTES = 5 * 1024 ** 4;
+
+function uploadConfig(env: NodeJS.ProcessEnv): UploadConfig {
+  return {
+    maxBytes: int(env, 'UPLOAD_MAX_BYTES', 64 * 1024 ** 3, S3_MAX_OBJECT_BYTES),
+    urlExpirySeconds: int(env, 'UPLOAD_URL_EXPIRY', 3600, 7 * 24 * 3600),
+    expirySeconds: int(env, 'UPLOAD_EXPIRY', 24 * 3600),
+    storingRetrySeconds: int(env, 'UPLOAD_STORING_RETRY_SECONDS', 900),
+  };
+}
+
 /** A lifetime such as `30d` (lambdas/auth/share-tokens.ts), in seconds. */
 function lifetime(env: NodeJS.ProcessEnv, name: string, fallback: string): number {
   const text = optional(env, name) ?? fallback;
@@ -287,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     viewerOidcScope: optional(env, 'VIEWER_OIDC_SCOPE'),
     clientsTableName: optional(env, 'CLIENTS_TABLE_NAME'),
     shareMaxExpirySeconds: lifetime(env, 'SHARE_MAX_EXPIRY', '30d'),
+    uploads: uploadConfig(env),
     maxInFlightRequests: int(env, 'MAX_IN_FLIGHT_REQUESTS', 64),
     storeWorkers: countOrUnset(env, 'STORE_WORKERS', 64),
     renderWorkers: countOrUnset(env, 'RENDER_WORKERS', 64),

@@ -56,6 +56,11 @@ const representations: Record<string, { request?: string; response: string[]; qu
   Send: { response: ['application/dicom+json'] },
   CheckSendResult: { response: ['application/dicom+json'] },
   RetrieveCapabilities: { response: [WADL, JSON_TYPE] },
+  // The upload path (docs/uploads.md), an extension: the upload is JSON, its Store answer DICOM JSON.
+  CreateUpload: { request: JSON_TYPE, response: [JSON_TYPE] },
+  RetrieveUpload: { response: [JSON_TYPE] },
+  CompleteUpload: { response: ['application/dicom+json', JSON_TYPE] },
+  AbortUpload: { response: [] },
 };
 
 export interface CapabilityMethod {

@@ -35,7 +35,14 @@ import type { DicomJson } from '../dicom/json';
 import { BadRequestError } from './errors';
 import { FailureReason } from './status-codes';
 import { holdsSameDataSet } from './stored-content';
-import { prepareInstance, type Failed, type InstancePreparer, type InstanceUids, type PreparedInstance } from './store-prepare';
+import {
+  prepareInstance,
+  type Failed,
+  type InstancePreparer,
+  type InstanceUids,
+  type Preparation,
+  type PreparedInstance,
+} from './store-prepare';
 import { storeRequestParts } from './store-request';
 import { absolute, instancePath } from './uris';
 
@@ -200,6 +207,24 @@ export class StoreService {
    */
   async storeInstance(part10: Uint8Array, target: StoreTarget): Promise<StoreOutcome> {
     const preparation = await this.prepare(part10);
+    return this.storePrepared(preparation, target, (objectKey) => this.blobs.put(objectKey, part10, DICOM, FRESH));
+  }
+
+  /**
+   * Stores one prepared instance whose Part 10 object is in storage already, at `sourceKey` (an
+   * upload's joined parts, docs/uploads.md): the same rules as storeInstance, the object copied to the
+   * instance's key instead of put, never read into memory.
+   */
+  storeObject(preparation: Preparation, sourceKey: string, target: StoreTarget): Promise<StoreOutcome> {
+    return this.storePrepared(preparation, target, (objectKey) => this.blobs.copy(sourceKey, objectKey, DICOM, FRESH));
+  }
+
+  /** The Store rules of one prepared instance; `writeObject` puts its Part 10 object at the key given. */
+  private async storePrepared(
+    preparation: Preparation,
+    target: StoreTarget,
+    writeObject: (objectKey: string) => Promise<void>,
+  ): Promise<StoreOutcome> {
     if ('failed' in preparation) return preparation;
     const instance = preparation.prepared;
     const { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID, digests, entries } = instance;
@@ -229,7 +254,7 @@ export class StoreService {
       if (await this.ensureStudyAndSeries(entries, target.ensured, target.bookkeeping)) return fail(FailureReason.ProcessingFailure);
       // Both objects are in S3 before the instance entry names them.
       await Promise.all([
-        this.blobs.put(objectKey, part10, DICOM, FRESH),
+        writeObject(objectKey),
         this.blobs.put(metadataKey, Buffer.from(instance.metadataJson), 'application/dicom+json', FRESH),
       ]);
 

@@ -19,6 +19,8 @@ export const npiOptions = (cfg: Config) => ({
 
 export const storeOptions = (cfg: Config) => ({ bulkDataThreshold: cfg.bulkDataThreshold, maxRequestBytes: cfg.maxRequestBytes });
 
+export const uploadOptions = (cfg: Config) => ({ ...cfg.uploads, bulkDataThreshold: cfg.bulkDataThreshold });
+
 export const retrieveOptions = (cfg: Config) => ({ maxResponseBytes: cfg.maxResponseBytes });
 
 export const renderOptions = (cfg: Config) => ({ maxResponseBytes: cfg.maxResponseBytes });

@@ -27,8 +27,31 @@ import { metadataIndex } from '../storage/factory/metadata-index';
 import { npiIndex } from '../storage/factory/npi-index';
 import { sendRequestStore } from '../storage/factory/send-request-store';
 import { sendWorkflow } from '../storage/factory/send-workflow';
-import type { BlobStore, ClientStore, MetadataIndex, NpiIndex, SendRequestStore, SendWorkflow, ShareLinkStore } from '../storage/ports';
-import { npiOptions, renderOptions, shareLinksOptions, retrieveOptions, searchOptions, sendOptions, storeOptions } from './service-options';
+import type {
+  BlobStore,
+  ClientStore,
+  DirectTransfer,
+  MetadataIndex,
+  NpiIndex,
+  SendRequestStore,
+  SendWorkflow,
+  ShareLinkStore,
+  UploadStore,
+} from '../storage/ports';
+import { UploadService } from '../dicomweb/upload';
+import { prepareStreamedInstance } from '../dicomweb/store-prepare-stream';
+import { directTransfer } from '../storage/factory/direct-transfer';
+import { uploadStore } from '../storage/factory/upload-store';
+import {
+  npiOptions,
+  renderOptions,
+  shareLinksOptions,
+  retrieveOptions,
+  searchOptions,
+  sendOptions,
+  storeOptions,
+  uploadOptions,
+} from './service-options';
 
 export interface Ports {
   readonly index: MetadataIndex;
@@ -42,6 +65,8 @@ export interface Ports {
   readonly clientStore?: ClientStore;
   /** Share links, in the clients' table; absent without CLIENTS_TABLE_NAME. */
   readonly shareLinkStore?: ShareLinkStore;
+  /** The upload path's records and direct transfers (docs/uploads.md); no upload path without them. */
+  readonly uploads?: { readonly store: UploadStore; readonly transfer: DirectTransfer };
 }
 
 export interface Services extends Ports {
@@ -59,6 +84,8 @@ export interface Services extends Ports {
   readonly clients?: ClientsService;
   /** Management of share links (the admin routes); with the clients table only. */
   readonly shares?: ShareLinksService;
+  /** The upload path (docs/uploads.md), when the ports have its stores. */
+  readonly upload?: UploadService;
 }
 
 /** What only some runtimes carry (the Deliver task's DIMSE sub-operations; the embedded runtime's store workers). */
@@ -74,10 +101,11 @@ export interface ServiceExtras {
 export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras = {}): Services {
   const search = new SearchService(ports.index, searchOptions(cfg));
   const npi = new NpiService(ports.npiIndex, ports.blobs, npiOptions(cfg));
+  const store = new StoreService(ports.index, ports.blobs, storeOptions(cfg), extras.prepareInstance);
   return {
     ...ports,
     config: cfg,
-    store: new StoreService(ports.index, ports.blobs, storeOptions(cfg), extras.prepareInstance),
+    store,
     search,
     retrieve: new RetrieveService(ports.index, ports.blobs, retrieveOptions(cfg)),
     render: new RenderService(ports.index, ports.blobs, { ...renderOptions(cfg), ...(extras.imager && { imager: extras.imager }) }),
@@ -104,6 +132,16 @@ export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras 
     ...(ports.shareLinkStore && {
       shares: new ShareLinksService(ports.shareLinkStore, ports.index, shareLinksOptions(cfg)),
     }),
+    ...(ports.uploads && {
+      upload: new UploadService(
+        ports.uploads.store,
+        ports.uploads.transfer,
+        ports.blobs,
+        store,
+        prepareStreamedInstance,
+        uploadOptions(cfg),
+      ),
+    }),
   };
 }
 
@@ -128,6 +166,7 @@ export function services(extras: ServiceExtras = {}): Services {
         destinations: destinations(cfg, DESTINATION_REGISTRY_FORMAT),
         clientStore: optionalClientStore(cfg, clients),
         shareLinkStore: optionalShareLinkStore(cfg, clients),
+        uploads: { store: uploadStore(cfg, clients), transfer: directTransfer(cfg, clients) },
       },
       extras,
     );

@@ -41,6 +41,8 @@ export interface GroupTransactions {
   send: 'Send' | 'CheckSendResult';
   capabilities: 'RetrieveCapabilities';
   npi: 'StoreInstances' | 'SearchForInstances' | 'RetrieveInstance';
+  /** The upload path for instances above the request limit (docs/uploads.md); an extension of the Studies Service. */
+  upload: 'CreateUpload' | 'RetrieveUpload' | 'CompleteUpload' | 'AbortUpload';
   /** Management of API key clients and share links (docs/security.md); not DICOMweb. */
   admin: 'AddClient' | 'ListClients' | 'RevokeClient' | 'CreateShare' | 'ListShares' | 'RevokeShare';
 }
@@ -98,6 +100,9 @@ export const functionGroups: Readonly<Record<FunctionGroup, FunctionGroupSpec>> 
   capabilities: { entry: 'lambdas/handlers/capabilities.ts', streaming: false, memorySize: 256, timeoutSeconds: 10 },
   // Store, Search and Retrieve of the Non-Patient Instance Service (PS3.18 12), every category.
   npi: { entry: 'lambdas/handlers/npi.ts', streaming: true, memorySize: 1024, timeoutSeconds: STREAMED_FUNCTION_TIMEOUT_SECONDS },
+  // The upload path: complete reads a whole uploaded instance (any size, as a stream) and stores it, so it
+  // runs streamed, up to the 15 minutes; 1 GB of memory as store (the object never whole in memory).
+  upload: { entry: 'lambdas/handlers/upload.ts', streaming: true, memorySize: 1024, timeoutSeconds: STREAMED_FUNCTION_TIMEOUT_SECONDS },
   // API key clients and share links: a few small JSON requests to the clients table.
   admin: { entry: 'lambdas/handlers/admin.ts', streaming: false, memorySize: 256, timeoutSeconds: 10 },
 };
@@ -200,6 +205,13 @@ const transactionRoutes: readonly Route[] = [
 
   // Non-Patient Instance Service, PS3.18 12 (with Send, Sup 248 12.X / 12.Y)
   ...NPI_CATEGORIES.flatMap((category) => npiRoutes(category.name)),
+
+  // The upload path (an extension, docs/uploads.md): Retrieve Capabilities advertises it with the rest
+  { method: 'POST', path: '/uploads', group: 'upload', transaction: 'CreateUpload' },
+  { method: 'POST', path: `${study}/uploads`, group: 'upload', transaction: 'CreateUpload' },
+  { method: 'GET', path: '/uploads/{upload}', group: 'upload', transaction: 'RetrieveUpload' },
+  { method: 'POST', path: '/uploads/{upload}/complete', group: 'upload', transaction: 'CompleteUpload' },
+  { method: 'DELETE', path: '/uploads/{upload}', group: 'upload', transaction: 'AbortUpload' },
 ];
 
 /**
@@ -232,12 +244,13 @@ export const routes: readonly Route[] = [...dicomwebRoutes, ...adminRoutes];
 
 /**
  * The scope a route requires of a credential (lambdas/auth/scopes.ts, docs/security.md): reading is
- * Search, Retrieve (rendered and thumbnail resources too) and Capabilities; writing is Store; Send and Check Send Result are `send`; the
+ * Search, Retrieve (rendered and thumbnail resources too) and Capabilities; writing is Store and the upload path; Send and Check Send Result are `send`; the
  * management of share links is `share`, of API key clients `admin`.
  */
 export function requiredScope(route: Route): Scope {
   switch (route.group) {
     case 'store':
+    case 'upload':
       return 'write';
     case 'search':
     case 'retrieve':

@@ -132,6 +132,8 @@ export interface FunctionGroupExtras {
 /** Key patterns of instance objects (lambdas/storage/keys.ts). */
 export const STUDY_OBJECTS = 'studies/*';
 export const NPI_OBJECTS = 'npi/*';
+/** Uploads of the upload path, joined from their parts (lambdas/storage/keys.ts uploadObjectKey). */
+export const UPLOAD_OBJECTS = 'uploads/*';
 /** Images derived from stored instances, beside them (lambdas/storage/keys.ts derivedImageKey). */
 export const DERIVED_IMAGE_OBJECTS = 'studies/*.derived.*';
 
@@ -190,6 +192,20 @@ const grants: Readonly<Record<FunctionGroup, (fn: DicomwebFunction, storage: Arc
     storage.grantIndexRead(policy);
     storage.grantIndexWrite(policy);
     storage.grantObjectRead(policy, 'send-requests/*');
+  },
+  // The upload path (lambdas/dicomweb/upload.ts): multipart uploads under uploads/ (created, listed,
+  // completed, aborted; the presigned part URLs carry this role's PutObject), the joined object read
+  // and deleted; then the Store rules: instances read (duplicates) and written (the copy of the upload,
+  // its metadata), a lost race's objects deleted, the index read and written (UPLOAD items too).
+  upload: ({ policy }, storage) => {
+    storage.grantObjectRead(policy, [UPLOAD_OBJECTS, STUDY_OBJECTS]);
+    storage.grantObjectWrite(policy, UPLOAD_OBJECTS);
+    storage.grantObjectWrite(policy, STUDY_OBJECTS);
+    storage.grantMultipartUploadList(policy, UPLOAD_OBJECTS);
+    storage.grantObjectDelete(policy, UPLOAD_OBJECTS);
+    storage.grantObjectDelete(policy, STUDY_OBJECTS);
+    storage.grantIndexRead(policy);
+    storage.grantIndexWrite(policy);
   },
   // API key clients and share links (the clients table, granted below), and the archive's index to
   // read: a share link is made for a stored study only (ShareLinksService.create). No bucket.

@@ -148,6 +148,14 @@ export class ArchiveStorage extends Construct {
     this.acknowledgeAnyObject(policy, keys);
   }
 
+  /** ListMultipartUploadParts (ListParts) of the multipart uploads of the objects matching `keys`. */
+  grantMultipartUploadList(policy: iam.ManagedPolicy, keys: string): void {
+    policy.addStatements(
+      new iam.PolicyStatement({ actions: ['s3:ListMultipartUploadParts'], resources: [this.bucket.arnForObjects(keys)] }),
+    );
+    this.acknowledgeAnyObject(policy, keys);
+  }
+
   /** DeleteObject (DeleteObjects needs it per key). Versioning keeps the deleted bytes recoverable. */
   grantObjectDelete(policy: iam.ManagedPolicy, keys = '*'): void {
     policy.addStatements(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [this.bucket.arnForObjects(keys)] }));

@@ -17,6 +17,7 @@ import { operations as renderOperations } from '../../lambdas/handlers/render';
 import { operations as retrieveOperations } from '../../lambdas/handlers/retrieve';
 import { operations as searchOperations } from '../../lambdas/handlers/search';
 import { operations as storeOperations } from '../../lambdas/handlers/store';
+import { operations as uploadOperations } from '../../lambdas/handlers/upload';
 import { loadDimseConfig } from '../../lambdas/dimse/config';
 import { startArchiveDimseGateway } from '../../lambdas/dimse/gateway';
 import { deliverSubOperations } from '../../lambdas/dimse/sub-operations';
@@ -24,6 +25,8 @@ import { runAsFunction } from '../../lambdas/storage/call-recorder';
 import { blobStore } from '../../lambdas/storage/factory/blob-store';
 import { optionalClientStore } from '../../lambdas/storage/factory/client-store';
 import { optionalShareLinkStore } from '../../lambdas/storage/factory/share-link-store';
+import { directTransfer } from '../../lambdas/storage/factory/direct-transfer';
+import { uploadStore } from '../../lambdas/storage/factory/upload-store';
 import { metadataIndex } from '../../lambdas/storage/factory/metadata-index';
 import { npiIndex } from '../../lambdas/storage/factory/npi-index';
 import { sendRequestStore } from '../../lambdas/storage/factory/send-request-store';
@@ -156,6 +159,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
         ),
         clientStore: optionalClientStore(config, clients),
         shareLinkStore: optionalShareLinkStore(config, clients),
+        uploads: { store: uploadStore(config, clients), transfer: directTransfer(config, clients) },
       },
       {
         deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
@@ -174,6 +178,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       capabilities: dicomwebHandler('capabilities', capabilitiesOperations, get),
       npi: dicomwebHandler('npi', npiOperations, get),
       admin: dicomwebHandler('admin', adminOperations, get),
+      upload: dicomwebHandler('upload', uploadOperations, get),
     });
     const gateway = await startGateway({
       handlers,
