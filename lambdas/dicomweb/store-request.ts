@@ -35,14 +35,18 @@ function uidsOf(part10: Uint8Array): { sopClassUID: string; sopInstanceUID: stri
   return { sopClassUID: value(Tag.SOPClassUID), sopInstanceUID: value(Tag.SOPInstanceUID) };
 }
 
-/** 413 for a request body over the limit; the embedded gateway answers with the same Status Report. */
+/**
+ * 413 for a request body over the limit, naming the upload path for an instance above it; the embedded
+ * gateway answers with the same Status Report.
+ */
 export function requestTooLarge(limit: number): PayloadTooLargeError {
   return new PayloadTooLargeError(`the request body exceeds ${limit} bytes, the most one request can carry`, [
     {
       target: 'body',
       message:
         'split the instances over several Store requests, each below the limit (one instance per request ' +
-        'if need be); an instance that alone exceeds the limit cannot be stored through DICOMweb',
+        `if need be); send an instance larger than ${limit} bytes through POST /uploads of the service root, ` +
+        'the upload path (docs/uploads.md)',
     },
   ]);
 }

@@ -38,6 +38,8 @@ import { archiveStorage, type ArchiveStorage } from './data-layout';
 import { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE, openArchiveStorage } from './storage';
 import { startGateway, type ProxyHandler } from './gateway';
 import { viewerSite } from './viewer-site';
+import { startUploadSweeper, transferSite } from './transfer-site';
+import { FileDirectTransfer } from '../../lambdas/storage/local/file-transfer';
 import { LocalSendWorkflow } from './local-send-workflow';
 import { defaultRenderWorkers, RenderWorkers } from './render-workers';
 import { defaultStoreWorkers, StoreWorkers } from './store-workers';
@@ -180,6 +182,10 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       admin: dicomwebHandler('admin', adminOperations, get),
       upload: dicomwebHandler('upload', uploadOperations, get),
     });
+    // The local engine serves its own signed part and object URLs (./transfer-site.ts), and sweeps the
+    // uploads abandoned past UPLOAD_EXPIRY, at start and hourly (what S3's lifecycle rules do in AWS).
+    const transfer = storage === 'local' ? clients.local?.directTransfer() : undefined;
+    const sweeper = transfer instanceof FileDirectTransfer ? startUploadSweeper(transfer, config.uploads.expirySeconds) : undefined;
     const gateway = await startGateway({
       handlers,
       maxRequestBytes: config.maxRequestBytes,
@@ -188,6 +194,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       maxInFlightRequests: config.maxInFlightRequests,
       corsAllowedOrigins: config.corsAllowedOrigins,
       ...(opts.viewer && { site: viewerSite({ ...opts.viewer, config }) }),
+      ...(transfer instanceof FileDirectTransfer && { transfer: transferSite(transfer, config.corsAllowedOrigins) }),
       host: opts.host,
       port: opts.port,
     });
@@ -207,6 +214,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       close: async () => {
         await dimse?.close();
         await gateway.close();
+        sweeper?.stop();
         // Deletes continued in the background (lambdas/dicomweb/delete.ts) end before the storage does.
         await services.delete.settled();
         await workflow.close();

@@ -223,6 +223,10 @@ describe('Store Transaction (STOW-RS)', () => {
     const report = await json(r);
     expect(report.detail).toMatch(/exceeds/);
     expect(report.errors[0].message).toMatch(/split/);
+    // The way for an instance that alone exceeds the limit: the upload path (docs/uploads.md).
+    expect(report.errors[0].message).toContain(
+      `send an instance larger than ${archive.config.maxRequestBytes} bytes through POST /uploads`,
+    );
   });
 });
 
