@@ -184,6 +184,19 @@ describe('npm run store, then npm run retrieve', () => {
     const multipart = await fetch(url, { headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
     expect(multipart.status).toBe(413);
     expect(await multipart.text()).toMatch(/303 See Other/);
+
+    // A small instance: the instance itself, or the redirect when the client prefers it.
+    const small = study.instances[0]!;
+    const smallUrl = `${archive.url}/studies/${study.studyInstanceUID}/series/${small.seriesInstanceUID}/instances/${small.sopInstanceUID}`;
+    const direct = await fetch(smallUrl, { headers: { Accept: 'application/dicom; transfer-syntax=*' } });
+    expect(direct.status).toBe(200);
+    expect(Buffer.compare(Buffer.from(await direct.arrayBuffer()), Buffer.from(small.bytes))).toBe(0);
+    const preferred = await fetch(smallUrl, {
+      headers: { Accept: 'application/dicom; transfer-syntax=*', Prefer: 'return=redirect' },
+      redirect: 'manual',
+    });
+    expect(preferred.status).toBe(303);
+    expect(preferred.headers.get('preference-applied')).toBe('return=redirect');
   }, 90_000);
 
   it('fails with exit code 1 for a study the archive does not hold', async () => {
