@@ -162,6 +162,17 @@ export async function retrieveInstanceFile(
     res = await (opts.plainFetch ?? opts.fetch)(new URL(location, url).href);
   }
   if (res.status !== 200 || !res.body) throw await failure(`retrieve instance ${uids.sop}`, res);
+  const media = parseMediaType(res.headers.get('content-type') ?? '');
+  if (media.mediaType === 'multipart/related' && media.params.boundary) {
+    // An archive that answers multipart/related anyway (single part is optional): its one part.
+    const done = await writeParts(
+      res.body,
+      media.params.boundary,
+      { outDir: opts.outDir, study: uids.study, series: uids.series },
+      opts.progress,
+    );
+    return done.bytes;
+  }
   await mkdir(path.dirname(file), { recursive: true });
   const temp = path.join(path.dirname(file), `.retrieve-${process.pid}-${uids.sop}.partial`);
   let size = 0;

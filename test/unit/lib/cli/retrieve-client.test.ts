@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeMultipartRelated } from '../../../../lambdas/dicom/multipart';
 import { NO_PROGRESS } from '../../../../lib/cli/bulk-progress';
@@ -113,6 +114,19 @@ describe('retrieveStudy above the response limit', () => {
     );
     expect(objectCalls).toEqual([{ url: `http://archive/_transfer/objects/${instances[0]!.sop}?signature=s`, authorization: null }]);
     expect((await readdir(path.join(dir, STUDY, SERIES))).sort()).toEqual(instances.map((i) => `${i.sop}.dcm`).sort());
+  });
+
+  it('takes a multipart/related answer to the single part request (an archive without single part) as it comes', async () => {
+    const fetch = (async () =>
+      new Response(Readable.toWeb(Readable.from(body('b1', [instances[1]!]))) as ReadableStream, {
+        headers: { 'Content-Type': 'multipart/related; type="application/dicom"; boundary=b1' },
+      })) as unknown as typeof globalThis.fetch;
+    const bytes = await retrieveInstanceFile(
+      { baseUrl: 'http://archive', fetch, studyInstanceUID: STUDY, outDir: dir, progress: NO_PROGRESS },
+      { study: STUDY, series: SERIES, sop: instances[1]!.sop },
+    );
+    expect(bytes).toBe(instances[1]!.bytes.length);
+    expect(Buffer.compare(await readFile(instancePath(dir, STUDY, SERIES, instances[1]!.sop)), Buffer.from(instances[1]!.bytes))).toBe(0);
   });
 
   it('fails the instance, writing nothing, when the object ends short of its Content-Length', async () => {
