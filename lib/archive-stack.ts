@@ -246,7 +246,7 @@ export class ArchiveStack extends Stack {
     const { retainData } = this.settings;
 
     this.logs = new ArchiveLogs(this, 'Logs', { retainData });
-    this.storage = new ArchiveStorage(this, 'Storage', { retainData });
+    this.storage = new ArchiveStorage(this, 'Storage', { retainData, corsAllowedOrigins: this.settings.corsAllowedOrigins });
     this.clients = new ApiClientsTable(this, 'Clients', { retainData });
     const settings = this.settings;
     const environment = {

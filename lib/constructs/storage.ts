@@ -14,7 +14,30 @@ export interface ArchiveStorageProps {
   readonly retainData?: boolean;
   /** Days a replaced or deleted object version is kept before it expires. */
   readonly noncurrentVersionRetentionDays?: number;
+  /**
+   * Browser origins allowed by CORS (CORS_ALLOWED_ORIGINS): they may PUT upload parts to their
+   * presigned URLs and read the ETag of the answer, and GET a presigned object (docs/uploads.md).
+   * No bucket CORS without any.
+   */
+  readonly corsAllowedOrigins?: readonly string[];
 }
+
+/** The uploads of the upload path (lambdas/storage/keys.ts uploadObjectKey). */
+export const UPLOADS_PREFIX = 'uploads/';
+
+/**
+ * An upload's parts expire a day after it was created (UPLOAD_EXPIRY's default: it is abandoned then),
+ * its joined object two days after (a complete deletes it once stored; this catches a Store cut short
+ * for good), and a deleted joined object's version after a day: uploads hold copies, never the archive's
+ * only bytes, so they are not kept like instances.
+ */
+export const UPLOAD_LIFECYCLE_RULE: s3.LifecycleRule = {
+  id: 'Uploads',
+  prefix: UPLOADS_PREFIX,
+  abortIncompleteMultipartUploadAfter: Duration.days(1),
+  expiration: Duration.days(2),
+  noncurrentVersionExpiration: Duration.days(1),
+};
 
 /**
  * Where the archive keeps its data (docs/architecture.md, storage model): one bucket for Part 10 objects,
@@ -82,7 +105,19 @@ export class ArchiveStorage extends Construct {
           noncurrentVersionExpiration: Duration.days(props.noncurrentVersionRetentionDays ?? 30),
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
+        UPLOAD_LIFECYCLE_RULE,
       ],
+      ...(props.corsAllowedOrigins?.length && {
+        cors: [
+          {
+            allowedOrigins: [...props.corsAllowedOrigins],
+            allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+            allowedHeaders: ['Content-Type', 'Content-Length', 'Range'],
+            exposedHeaders: ['ETag', 'Content-Length', 'Content-Range'],
+            maxAge: 7200,
+          },
+        ],
+      }),
       removalPolicy,
       autoDeleteObjects: !retain,
     });

@@ -132,6 +132,8 @@ const expected: Record<string, { entry: string; sdk: string[]; dicom: 'at-start'
   // The API key clients' table, and the archive's index to find a share link's study.
   admin: { entry: functionGroups.admin.entry, sdk: DYNAMODB, dicom: false },
   npi: { entry: functionGroups.npi.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },
+  // The upload path: multipart uploads and presigned part URLs, the uploads' items, then the Store rules.
+  upload: { entry: functionGroups.upload.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },
   resolve: { entry: sendTaskFunctions.resolve.entry, sdk: [...DYNAMODB, ...S3], dicom: 'at-start' },
   // Finalize and Fail end the send request from its counters: the send-request item only.
   finish: { entry: sendTaskFunctions.finalize.entry, sdk: DYNAMODB, dicom: false },

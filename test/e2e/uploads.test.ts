@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DicomJson } from '../../lambdas/dicom/json';
 import { Tag } from '../../lambdas/dicom/tags';
 import { makeInstance } from '../support/dicom-factory';
-import { DICOM_JSON, multipartParts, stowBody, tempArchive } from '../support/http';
+import { DICOM_JSON, multipartParts, tempArchive } from '../support/http';
 import { startNpmStart, type NpmStart } from '../support/npm-start';
 
 interface Part {
@@ -56,14 +56,11 @@ describe('the upload path on npm start', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('[uploads.store] stores an instance above the request limit through its parts, byte-identical', async () => {
+  it('[uploads.create.201] [uploads.part.200] [uploads.complete.409] [uploads.complete.200] stores an instance above the request limit through its parts, byte-identical', async () => {
     const base = archive.url;
     const file = makeInstance({ approximateBytes: 20 * 1024 * 1024 });
-    // STOW-RS refuses it, naming the upload path.
-    const { body, contentType } = stowBody([file]);
-    const refused = await fetch(`${base}/studies`, { method: 'POST', headers: { ...AUTH, 'Content-Type': contentType }, body });
-    expect(refused.status).toBe(413);
-    expect(JSON.stringify(await refused.json())).toContain('POST /uploads');
+    // Above MAX_REQUEST_BYTES: STOW-RS refuses it with 413 naming the upload path ([studies.store.413]).
+    expect(file.byteLength).toBeGreaterThan(4_653_056);
     expect((await createUpload(base, file.byteLength)).status).toBe(201);
     const created = await createUpload(base, file.byteLength);
     expect(created.headers.get('location')).toMatch(new RegExp(`^${base}/uploads/[A-Za-z0-9_-]{22}$`));
@@ -105,9 +102,15 @@ describe('the upload path on npm start', () => {
     expect(Buffer.from(part!.body).equals(Buffer.from(file))).toBe(true);
   }, 120_000);
 
-  it('[uploads.auth] refuses a forged part URL (403), another credential (401) and an unknown upload (404)', async () => {
+  it('[uploads.part.403] [uploads.status.404] [uploads.abort.204] [uploads.part.404] refuses a forged part URL, another credential and an unknown upload; aborts', async () => {
     const base = archive.url;
     const upload = (await (await createUpload(base, 1000)).json()) as Upload;
+    const notJson = await fetch(`${base}/uploads`, {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'application/json' },
+      body: 'size=10',
+    });
+    expect(notJson.status).toBe(400);
     const forged = upload.parts[0]!.url!.replace(/signature=[^&]+/, 'signature=forged');
     expect((await fetch(forged, { method: 'PUT', body: new Uint8Array(1000) })).status).toBe(403);
     expect((await fetch(`${base}/uploads/${upload.uploadId}`)).status).toBe(401);
@@ -119,7 +122,7 @@ describe('the upload path on npm start', () => {
 });
 
 describe('the upload path on the emulators (STORAGE=aws-emulators)', () => {
-  it('[uploads.emulators] gives part URLs presigned for s3rver that a client reaches without a credential', async () => {
+  it('gives part URLs presigned for s3rver that a client reaches without a credential', async () => {
     const archive = await tempArchive({ env: { STORAGE: 'aws-emulators' } });
     try {
       const file = makeInstance({ approximateBytes: 100_000 });

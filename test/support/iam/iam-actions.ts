@@ -46,6 +46,10 @@ function s3(call: RecordedAwsCall): IamRequest[] {
     case 'UploadPart':
     case 'CompleteMultipartUpload':
       return [write(call.input.Key)];
+    case 'ListParts':
+      // ListParts is authorized as s3:ListMultipartUploadParts on the object (Service Authorization Reference).
+      return [{ action: 's3:ListMultipartUploadParts', resource: object(call.input.Key) }];
+    case 'UploadPartCopy':
     case 'CopyObject': {
       // CopySource is "bucket/key" (URL-encoded); the copy reads the source and writes the target.
       const source = decodeURIComponent(str(call.input.CopySource, 'CopySource')).replace(/^\//, '');

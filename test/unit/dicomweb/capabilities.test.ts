@@ -29,6 +29,22 @@ describe('capabilityTree', () => {
     expect(transactions).toContain('"transaction":"CheckSendResult"');
   });
 
+  it('advertises the upload path, an extension: its four transactions and their media types', () => {
+    const described = methodsIn(capabilityTree(routes));
+    for (const m of [
+      'POST /uploads',
+      'POST /studies/{study}/uploads',
+      'GET /uploads/{upload}',
+      'POST /uploads/{upload}/complete',
+      'DELETE /uploads/{upload}',
+    ]) {
+      expect(described).toContain(m);
+    }
+    const tree = JSON.stringify(capabilityTree(routes, '/uploads'));
+    expect(tree).toContain('"transaction":"CreateUpload","request":"application/json","response":["application/json"]');
+    expect(tree).toContain('"transaction":"CompleteUpload","response":["application/dicom+json","application/json"]');
+  });
+
   it('scoped to a resource, describes it and what lies under it only', () => {
     const tree = capabilityTree(routes, '/studies/{study}/series/{series}');
     const described = methodsIn({ ...tree, path: SERVICE_ROOT }).map((m) => m.split(' ')[0]);

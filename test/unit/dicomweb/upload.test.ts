@@ -76,7 +76,7 @@ describe('UploadService.create', () => {
     expect(Math.ceil((400 * 1024 ** 3) / partSizeFor(400 * 1024 ** 3))).toBeLessThanOrEqual(10_000);
   });
 
-  it('refuses a size that is not a positive integer (400) or above the limit (413), and a malformed study (400)', async () => {
+  it('[uploads.create.400] [uploads.create.413] refuses a size that is not a positive integer (400) or above the limit (413), and a malformed study (400)', async () => {
     const { service } = setup();
     for (const size of [undefined, 0, -5, 1.5, '100', null]) {
       await expect(service.create({ size }, ME)).rejects.toBeInstanceOf(BadRequestError);
@@ -134,7 +134,7 @@ describe('UploadService.complete', () => {
     expect((await service.complete(view.uploadId, ME)).status).toBe(200);
   });
 
-  it('runs a Store cut short again only after the retry delay (409 with Retry-After before it)', async () => {
+  it('[uploads.complete.retry] runs a Store cut short again only after the retry delay (409 with Retry-After before it)', async () => {
     const { service, send, uploads, advance } = setup();
     const file = makeInstance({ approximateBytes: 50_000 });
     const view = await service.create({ size: file.byteLength }, ME);
@@ -152,7 +152,7 @@ describe('UploadService.complete', () => {
     expect((await service.complete(view.uploadId, ME)).status).toBe(200);
   });
 
-  it('applies the Store rules: study of the path, duplicates identical or not, not DICOM, truncated', async () => {
+  it('[uploads.complete.store-rules] applies the Store rules: study of the path, duplicates identical or not, not DICOM, truncated', async () => {
     const { upload } = setup();
     const file = makeInstance({ studyInstanceUID: STUDY, sopInstanceUID: '1.2.3.4.5.6', approximateBytes: 30_000 });
     const mismatch = await upload(file, '1.2.3.999');
@@ -187,7 +187,7 @@ describe('UploadService: who sees an upload, and aborting it', () => {
     }
   });
 
-  it('aborts an upload in progress: its parts discarded, completing it then 409', async () => {
+  it('[uploads.abort.409] aborts an upload in progress: its parts discarded, completing it then 409', async () => {
     const { service, transfer } = setup();
     const view = await service.create({ size: 1000 }, ME);
     await service.abort(view.uploadId, ME);
