@@ -18,8 +18,9 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { InvalidKeySegmentError, ObjectNotFoundError, StorageUnavailableError } from '../errors';
+import { InvalidKeySegmentError, ObjectNotFoundError } from '../errors';
 import type { BlobStore, PutOptions } from '../ports';
+import { fsCall, isMissing, NO_LINK_CODES, oneChunk, syncDirectoryOnce, syncFile, transient } from './file-calls';
 import { FileIoThreads } from './file-io-threads';
 import { GroupSync } from './group-sync';
 
@@ -60,12 +61,6 @@ export function temporaryPath(path: string): string {
 
 /** Most directories remembered as existing (KNOWN_DIRECTORIES); beyond it the memory starts again. */
 const KNOWN_DIRECTORIES_MAX = 4096;
-
-/** link(2) errors that mean "no hard link here" (another file system, none supported, too many links): copy instead. */
-const NO_LINK_CODES = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
-
-/** fs errors that say "try again later" (a full disk, too many open files), not "this is wrong". */
-const TRANSIENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY']);
 
 export class FileBlobStore implements BlobStore {
   private readonly fsync: boolean;
@@ -418,48 +413,5 @@ export class FileBlobStore implements BlobStore {
     } finally {
       if (group.idle && this.directorySyncs.get(dir) === group) this.directorySyncs.delete(dir);
     }
-  }
-}
-
-async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  yield bytes;
-}
-
-async function syncFile(path: string): Promise<void> {
-  const handle = await fsCall(() => open(path, constants.O_RDONLY));
-  try {
-    await fsCall(() => handle.datasync());
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDirectoryOnce(dir: string): Promise<void> {
-  const handle = await fsCall(() => open(dir, constants.O_RDONLY));
-  try {
-    await fsCall(() => handle.sync());
-  } finally {
-    await handle.close();
-  }
-}
-
-/** ENOENT: no such file; ENOTDIR: a segment of the key is a file; EISDIR: the key is a directory of others. */
-function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
-}
-
-function transient(error: unknown): unknown {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code !== undefined && TRANSIENT_CODES.has(code)
-    ? new StorageUnavailableError(`the object store cannot write now (${code})`)
-    : error;
-}
-
-async function fsCall<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw transient(error);
   }
 }

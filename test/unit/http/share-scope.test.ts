@@ -55,9 +55,9 @@ describe('a share link', () => {
     }
   });
 
-  it('refuses Store, Delete, Send, Check Send Result, the NPI service and the admin routes, even of its study', () => {
-    const refused = routes.filter((r) => ['store', 'delete', 'send', 'npi', 'admin'].includes(r.group));
-    expect(refused.map((r) => r.group)).toEqual(expect.arrayContaining(['store', 'delete', 'send', 'npi', 'admin']));
+  it('refuses Store, the upload path, Delete, Send, Check Send Result, the NPI service and the admin routes, even of its study', () => {
+    const refused = routes.filter((r) => ['store', 'upload', 'delete', 'send', 'npi', 'admin'].includes(r.group));
+    expect(refused.map((r) => r.group)).toEqual(expect.arrayContaining(['store', 'upload', 'delete', 'send', 'npi', 'admin']));
     for (const route of refused)
       expect([route.method, route.path, decision(share, route, SHARED)]).toEqual([route.method, route.path, 'refused']);
   });
