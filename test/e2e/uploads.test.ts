@@ -121,6 +121,37 @@ describe('the upload path on npm start', () => {
   });
 });
 
+describe('the upload path scoped to a study', () => {
+  it('checks the instance against the study of POST /studies/{study}/uploads, as STOW-RS to it', async () => {
+    const archive = await tempArchive({ env: { STORAGE: 'local', AUTH_TOKEN: TOKEN } });
+    try {
+      const file = makeInstance({ studyInstanceUID: '1.2.826.0.1.3680043.8.498.77', approximateBytes: 50_000 });
+      const created = await fetch(`${archive.url}/studies/1.2.826.0.1.3680043.8.498.78/uploads`, {
+        method: 'POST',
+        headers: { ...AUTH, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ size: file.byteLength }),
+      });
+      expect(created.status).toBe(201);
+      const upload = (await created.json()) as Upload & { studyInstanceUID: string };
+      expect(upload.studyInstanceUID).toBe('1.2.826.0.1.3680043.8.498.78');
+      expect((await putPart(upload.parts[0]!, file)).status).toBe(200);
+      const done = await fetch(upload.complete, { method: 'POST', headers: { ...AUTH, Accept: DICOM_JSON } });
+      expect(done.status).toBe(409);
+      const failed = ((await done.json()) as DicomJson)[Tag.FailedSOPSequence]?.Value as DicomJson[];
+      expect(failed[0]?.[Tag.FailureReason]?.Value).toEqual([0xa900]);
+      // A Content-Type other than JSON: 415, as the admin JSON resources answer.
+      const form = await fetch(`${archive.url}/uploads`, {
+        method: 'POST',
+        headers: { ...AUTH, 'Content-Type': 'text/plain' },
+        body: '{}',
+      });
+      expect(form.status).toBe(415);
+    } finally {
+      await archive.close();
+    }
+  }, 60_000);
+});
+
 describe('the upload path on the emulators (STORAGE=aws-emulators)', () => {
   it('gives part URLs presigned for s3rver that a client reaches without a credential', async () => {
     const archive = await tempArchive({ env: { STORAGE: 'aws-emulators' } });

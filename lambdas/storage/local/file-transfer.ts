@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { KEY_PREFIXES } from '../keys';
 import type { DirectTransfer, UploadedPart } from '../ports';
 import type { FileBlobStore } from './file-blobs';
 import { TRANSFER_PATH, TransferSigner, transferSecret } from './transfer-signature';
@@ -164,9 +165,21 @@ export class FileDirectTransfer implements DirectTransfer {
     }
   }
 
-  /** Removes the uploads created before `before` (epoch ms) and not completed; answers how many. */
+  /**
+   * Removes the uploads created before `before` (epoch ms) and not completed, and the joined objects
+   * (`uploads/` keys) last written before it, which a complete cut short left behind (a complete
+   * deletes its own once stored); as S3's lifecycle rule does in AWS. Answers how many it removed.
+   */
   async sweep(before: number): Promise<number> {
     let removed = 0;
+    const joined = join(this.blobs.root, KEY_PREFIXES.uploads);
+    for (const name of await readdir(joined).catch(() => [] as string[])) {
+      const stats = await stat(join(joined, name)).catch(() => undefined);
+      if (stats?.isFile() && stats.mtimeMs < before) {
+        await this.blobs.delete([`${KEY_PREFIXES.uploads}${name}`]).catch(() => undefined);
+        removed++;
+      }
+    }
     for (const id of await readdir(this.root).catch(() => [] as string[])) {
       if (!UPLOAD_ID.test(id)) continue;
       const manifest = await this.manifest(id);

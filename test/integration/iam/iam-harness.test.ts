@@ -1,7 +1,7 @@
 /**
  * The IAM harness (docs/testing.md): an embedded archive on the AWS adapters records every AWS call
  * its functions make while a workload exercises every function group and route group (STOW, QIDO,
- * WADO, rendered and thumbnail resources, delete, Send of studies and of Non-Patient Instances with Check Send Result, NPI Store /
+ * WADO, rendered and thumbnail resources, an upload created and a part sent, delete, Send of studies and of Non-Patient Instances with Check Send Result, NPI Store /
  * Search / Retrieve, Retrieve Capabilities, DIMSE C-STORE / C-FIND / C-MOVE, API key clients added,
  * listed and revoked, a Store authenticated by an API key, a share link made, used, listed and
  * revoked); each call is then
@@ -159,6 +159,14 @@ async function workload(): Promise<void> {
   await (await ok(fetch(`${a.url}/studies/${s}/thumbnail`, { headers: jpeg }))).arrayBuffer();
   // Retrieve Capabilities.
   await ok(fetch(`${a.url}/studies`, { method: 'OPTIONS', headers: { Accept: 'application/vnd.sun.wadl+xml' } }));
+  // The upload path as far as s3rver goes (it lacks ListParts: test/integration/iam/upload-role.test.ts
+  // evaluates the rest): an upload created, a part PUT to its presigned URL.
+  const created = await ok(
+    fetch(`${a.url}/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ size: 1000 }) }),
+    201,
+  );
+  const part = ((await created.json()) as { parts: { url: string }[] }).parts[0]!;
+  await ok(fetch(part.url, { method: 'PUT', body: new Uint8Array(1000) }));
 
   // NPI Store, Search, Retrieve, then Send of each category's instance.
   for (const sample of npiSamples('719')) {
@@ -340,6 +348,8 @@ describe('IAM harness', () => {
       `${Caller.stateMachine} lambda:InvokeFunction`,
       `${Caller.stateMachine} s3:GetObject`,
       `${Caller.stateMachine} states:StartExecution`,
+      'upload s3:PutObject',
+      'upload dynamodb:PutItem',
       'admin dynamodb:PutItem',
       'admin dynamodb:Scan',
       'admin dynamodb:UpdateItem',

@@ -79,7 +79,46 @@ describe('FileDirectTransfer signed URLs', () => {
     expect((await send(url, { method: 'PUT', body: bytes(10) })).status).toBe(404);
   });
 
-  it('sweeps uploads created before a time, and only those', async () => {
+  it('answers 416 to a range outside the object, HEAD without a body, and 403 to a download URL with its type changed', async () => {
+    await transfer.blobs.put('studies/1.2/series/1.2.3/instances/1.2.3.90.dcm', bytes(100), 'application/dicom');
+    const url = await transfer.downloadUrl('studies/1.2/series/1.2.3/instances/1.2.3.90.dcm', 60, { contentType: 'application/dicom' });
+    const outside = await send(url, { headers: { Range: 'bytes=100-' } });
+    expect(outside.status).toBe(416);
+    expect(outside.headers.get('content-range')).toBe('bytes */100');
+    const head = await send(url, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-length'), (await head.arrayBuffer()).byteLength]).toEqual([200, '100', 0]);
+    expect((await send(url.replace('type=application%2Fdicom', 'type=text%2Fhtml'))).status).toBe(403);
+  });
+
+  it('lets a browser on an allowed origin PUT a part and read its ETag (CORS), as the bucket rule does in AWS', async () => {
+    const origin = 'https://viewer.example.org';
+    const site = transferSite(transfer, [origin]);
+    const corsServer = http.createServer((req, res) => {
+      const url = requestTarget(req.url);
+      void site.serve(req, res, url.pathname, url.searchParams);
+    });
+    await new Promise<void>((resolve) => corsServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const at = `http://127.0.0.1:${(corsServer.address() as AddressInfo).port}`;
+      const key = 'uploads/cors-0123456789.dcm';
+      const id = await transfer.createMultipartUpload(key, 'application/dicom');
+      const url = new URL(await transfer.partUploadUrl(key, id, 1, 60), at);
+      const preflight = await fetch(url, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'PUT' } });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(preflight.headers.get('access-control-allow-methods')).toContain('PUT');
+      const put = await fetch(url, { method: 'PUT', headers: { Origin: origin }, body: bytes(10) });
+      expect(put.status).toBe(200);
+      expect(put.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(put.headers.get('access-control-expose-headers')).toContain('ETag');
+      const other = await fetch(url, { method: 'PUT', headers: { Origin: 'https://evil.example' }, body: bytes(10) });
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await new Promise((resolve) => corsServer.close(resolve));
+    }
+  });
+
+  it('sweeps uploads created before a time and joined objects left behind, and only those', async () => {
     const old = await transfer.createMultipartUpload('uploads/sweep-old-0123456789.dcm', 'application/dicom');
     const cutoff = Date.now() + 1;
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -87,5 +126,11 @@ describe('FileDirectTransfer signed URLs', () => {
     expect(await transfer.sweep(cutoff)).toBeGreaterThanOrEqual(1);
     expect(await transfer.listParts('uploads/sweep-old-0123456789.dcm', old)).toBeUndefined();
     expect(await transfer.listParts('uploads/sweep-new-0123456789.dcm', fresh)).toEqual([]);
+    // A joined object a complete cut short left: removed once older than the cutoff, not before.
+    await transfer.blobs.put('uploads/left-behind-0123456789.dcm', bytes(10), 'application/dicom');
+    expect(await transfer.sweep(Date.now() - 60_000)).toBe(0);
+    expect(await transfer.blobs.get('uploads/left-behind-0123456789.dcm')).toBeDefined();
+    await transfer.sweep(Date.now() + 1000);
+    expect(await transfer.blobs.get('uploads/left-behind-0123456789.dcm')).toBeUndefined();
   });
 });
