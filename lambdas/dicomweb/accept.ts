@@ -147,6 +147,37 @@ export function negotiateInstances(req: AcceptRequest): string[] {
   return syntaxes;
 }
 
+const instanceProduces = `${MediaType.Dicom} (single part) or ${instancesProduce}`;
+
+/** How an Instance resource is returned: one Part 10 object (single part) or a multipart/related body of one part. */
+export interface InstanceNegotiation {
+  /** application/dicom without the multipart/related wrapper (PS3.18 10.4.4, 8.7.3.5). */
+  readonly singlePart: boolean;
+  /** The acceptable transfer syntaxes of that form, most preferred first ('*' or UIDs). */
+  readonly syntaxes: string[];
+}
+
+/** A range naming the single part application/dicom (a multipart range or `*\/*` does not). */
+const singlePartDicom = (r: AcceptableMediaType) => r.mediaType === MediaType.Dicom || r.mediaType === 'application/*';
+const multipartDicom = (r: AcceptableMediaType) =>
+  mediaRangeMatches(r.mediaType, MediaType.MultipartRelated) && (r.type === undefined || mediaRangeMatches(r.type, MediaType.Dicom));
+
+/**
+ * The Instance resource (PS3.18 10.4.1.1.1): besides multipart/related; type="application/dicom", the
+ * single part application/dicom, which "specifies a single encoded object and shall only be used for
+ * individual Instance Resources" (PS3.18 10.4.4; the dcm-singlepart of the media type syntax, 8.7.3.5).
+ * The most preferred acceptable range decides the form; `*\/*` (or no Accept) keeps multipart/related.
+ * Study and series resources ignore single part ranges (negotiateInstances: 406 when nothing else is left).
+ */
+export function negotiateInstance(req: AcceptRequest): InstanceNegotiation {
+  const ranges = parseAccept(req);
+  const preferred = ranges.find((r) => singlePartDicom(r) || multipartDicom(r));
+  if (!preferred) throw notAcceptable(instanceProduces);
+  if (multipartDicom(preferred)) return { singlePart: false, syntaxes: acceptableTransferSyntaxes(ranges, MediaType.Dicom) };
+  const syntaxes = [...new Set(ranges.filter(singlePartDicom).map((r) => r.transferSyntax ?? DEFAULT_TRANSFER_SYNTAX))];
+  return { singlePart: true, syntaxes };
+}
+
 /** Frames and bulkdata resources (PS3.18 10.4.1.1.3, 10.4.1.1.5): multipart/related; type="application/octet-stream". */
 export function negotiateOctetStream(req: AcceptRequest): string[] {
   const syntaxes = acceptableTransferSyntaxes(parseAccept(req), MediaType.OctetStream);

@@ -39,7 +39,7 @@ const representations: Record<string, { request?: string; response: string[]; qu
   SearchForInstances: { response: ['application/dicom+json'] },
   RetrieveStudy: { response: ['multipart/related; type="application/dicom"'] },
   RetrieveSeries: { response: ['multipart/related; type="application/dicom"'] },
-  RetrieveInstance: { response: ['multipart/related; type="application/dicom"'] },
+  RetrieveInstance: { response: ['multipart/related; type="application/dicom"', 'application/dicom'] },
   RetrieveStudyMetadata: { response: ['application/dicom+json'] },
   RetrieveSeriesMetadata: { response: ['application/dicom+json'] },
   RetrieveInstanceMetadata: { response: ['application/dicom+json'] },

@@ -17,8 +17,8 @@ import { extractFrames, numberOfFrames } from '../dicom/frames/instance';
 import { isLittleEndianNative, nativePixelDataOf, readNativeFrames } from '../dicom/frames/native';
 import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isUncompressedTransferSyntax } from '../dicom/uid';
-import type { BlobStore, IndexEntry, InstanceObject, Level, MetadataIndex } from '../storage/ports';
-import { ANY_TRANSFER_SYNTAX, negotiateInstances, negotiateMetadata, negotiateOctetStream } from './accept';
+import type { BlobStore, DirectTransfer, IndexEntry, InstanceObject, MetadataIndex } from '../storage/ports';
+import { ANY_TRANSFER_SYNTAX, negotiateInstance, negotiateInstances, negotiateMetadata, negotiateOctetStream } from './accept';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
 import { MediaType, warningHeader, type DicomwebResponse } from './messages';
 import { multipartResponse, octetStreamTransferSyntax, representationOf } from './representation';
@@ -31,6 +31,7 @@ import {
   levelOf,
   type ResourceUids,
 } from './resources';
+import { FRAMES_ADVICE, lowerLevelAdvice, singlePartInstance } from './retrieve-single-part';
 import { closeBody, dcmjsCodec, mapOrdered, readObject, storedInstance, storedObjectReader, streamObject } from './stored-objects';
 import { absolute, bulkDataPath, instancePath, tagPathFromSegment } from './uris';
 
@@ -45,6 +46,8 @@ export interface RetrieveRequest extends ResourceUids {
   readonly acceptQuery?: string;
   /** Base URL of the service root, for Content-Location and BulkDataURI. */
   readonly baseUrl: string;
+  /** Prefer header field (RFC 7240): `return=redirect` opts into the redirect of a single part instance below the limit. */
+  readonly prefer?: string;
 }
 
 export interface RetrieveLimits {
@@ -61,10 +64,15 @@ const METADATA_READ_AHEAD = 8;
 const INSTANCE_READ_AHEAD = 1;
 
 export class RetrieveService {
+  /**
+   * `transfer`, where the deployment has one (S3 presigned URLs, the local engine's signed URLs),
+   * lets a single part instance above the response limit leave by a redirect (./retrieve-single-part.ts).
+   */
   constructor(
     private readonly index: MetadataIndex,
     private readonly blobs: BlobStore,
     private readonly limits: RetrieveLimits,
+    private readonly transfer?: DirectTransfer,
   ) {}
 
   /** Retrieve Study, PS3.18 10.4.1.1.1. */
@@ -75,9 +83,17 @@ export class RetrieveService {
   retrieveSeries(req: RetrieveRequest): Promise<DicomwebResponse> {
     return this.retrieveInstances(seriesUids(req), req);
   }
-  /** Retrieve Instance, PS3.18 10.4.1.1.1. */
-  retrieveInstance(req: RetrieveRequest): Promise<DicomwebResponse> {
-    return this.retrieveInstances(instanceUids(req), req);
+  /**
+   * Retrieve Instance, PS3.18 10.4.1.1.1: multipart/related, or the single part application/dicom
+   * (PS3.18 10.4.4), which above the response limit (or when preferred) is a 303 to the object itself.
+   */
+  async retrieveInstance(req: RetrieveRequest): Promise<DicomwebResponse> {
+    const uids = instanceUids(req);
+    assertValidUids(uids);
+    const { singlePart, syntaxes } = negotiateInstance(req);
+    if (!singlePart) return this.retrieveInstances(uids, req, syntaxes);
+    const object = await this.instanceObject(uids);
+    return singlePartInstance({ blobs: this.blobs, transfer: this.transfer, limits: this.limits }, object, uids, syntaxes, req);
   }
 
   /** Retrieve Study Metadata, PS3.18 10.4.1.1.2. */
@@ -161,7 +177,7 @@ export class RetrieveService {
     const native = isLittleEndianNative(object.transferSyntaxUID) && !tagPath.includes('/');
     const encapsulated = tagPath === Tag.PixelData && !isUncompressedTransferSyntax(object.transferSyntaxUID);
     const source = await storedObjectReader(this.blobs, object, native || encapsulated);
-    const limit = (total: number) => this.assertWithinLimit(total, LOWER_LEVEL_ADVICE.INSTANCE);
+    const limit = (total: number) => this.assertWithinLimit(total, lowerLevelAdvice('INSTANCE', this.transfer !== undefined));
     if (native) {
       const tag = parseInt(tagPath, 16);
       const { header } = await source.header(tag);
@@ -184,9 +200,12 @@ export class RetrieveService {
   }
 
   /** Instances as multipart/related; type="application/dicom" (PS3.18 10.4.1.1.1, 8.7.3.5.2). */
-  private async retrieveInstances(uids: ResourceUids, req: RetrieveRequest): Promise<DicomwebResponse> {
+  private async retrieveInstances(
+    uids: ResourceUids,
+    req: RetrieveRequest,
+    syntaxes: string[] = negotiateInstances(req),
+  ): Promise<DicomwebResponse> {
     assertValidUids(uids);
-    const syntaxes = negotiateInstances(req);
     // What the response needs of each instance, not its whole index entry (about 5 KB of attributes),
     // the entries read a page at a time: a large series does not hold all its entries at once.
     const instances: { readonly object: InstanceObject; readonly path: string }[] = [];
@@ -211,7 +230,7 @@ export class RetrieveService {
     }
     this.assertWithinLimit(
       producible.reduce((sum, p) => sum + p.object.size, 0),
-      LOWER_LEVEL_ADVICE[levelOf(uids)],
+      lowerLevelAdvice(levelOf(uids), this.transfer !== undefined),
     );
 
     const blobs = this.blobs;
@@ -331,15 +350,6 @@ function required(uid: string | undefined, name: string): string {
   if (uid === undefined) throw new BadRequestError('the resource path lacks a UID', [{ target: name, message: 'missing' }]);
   return uid;
 }
-
-/** What to ask for instead when a response would be too large (docs/architecture.md, limits). */
-const LOWER_LEVEL_ADVICE: Readonly<Record<Level, string>> = {
-  STUDY: 'retrieve the study series by series (/studies/{study}/series/{series})',
-  SERIES: 'retrieve the series instance by instance (/studies/{study}/series/{series}/instances/{instance})',
-  INSTANCE: 'retrieve the instance frame by frame (/studies/{study}/series/{series}/instances/{instance}/frames/{frames})',
-};
-
-const FRAMES_ADVICE = 'retrieve fewer frames per request';
 
 /** The frames `cut` answers; a FrameError (stored pixel data whose frames cannot be cut) as 406. */
 async function framesOrNotAcceptable<T>(cut: () => Promise<T>): Promise<T> {

@@ -1,6 +1,7 @@
 /** Retrieve Transaction (WADO-RS), PS3.18 10.4: instances, metadata, frames and bulkdata. */
 import { RetrieveService } from '../dicomweb/retrieve';
 import { blobStore } from '../storage/factory/blob-store';
+import { directTransfer } from '../storage/factory/direct-transfer';
 import { metadataIndex } from '../storage/factory/metadata-index';
 import { functionServices } from './function-services';
 import type { DicomwebRequest } from '../http/request';
@@ -18,6 +19,7 @@ function target(req: DicomwebRequest) {
     accept: req.headers.accept,
     acceptQuery: req.query.get('accept')?.join(','),
     baseUrl: req.baseUrl,
+    prefer: req.headers.prefer,
   };
 }
 
@@ -36,6 +38,7 @@ export const handler = dicomwebHandler(
   'retrieve',
   operations,
   functionServices((cfg) => ({
-    retrieve: new RetrieveService(metadataIndex(cfg), blobStore(cfg), retrieveOptions(cfg)),
+    // The object's URL a single part instance above the response limit is redirected to.
+    retrieve: new RetrieveService(metadataIndex(cfg), blobStore(cfg), retrieveOptions(cfg), directTransfer(cfg)),
   })),
 );

@@ -107,7 +107,7 @@ export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras 
     config: cfg,
     store,
     search,
-    retrieve: new RetrieveService(ports.index, ports.blobs, retrieveOptions(cfg)),
+    retrieve: new RetrieveService(ports.index, ports.blobs, retrieveOptions(cfg), ports.uploads?.transfer),
     render: new RenderService(ports.index, ports.blobs, { ...renderOptions(cfg), ...(extras.imager && { imager: extras.imager }) }),
     delete: new DeleteService(ports.index, ports.blobs),
     npi,

@@ -1,7 +1,8 @@
 /**
  * What `npm run store` and `npm run retrieve` share on the command line: the archive's URL, the
  * output choices and the credentials (./credentials), parsed into a fetch and a progress display, and
- * the usage handling of their `main`.
+ * the usage handling of their `main`. URLs the archive hands out (upload parts, redirects to an object)
+ * carry their own signature and are fetched without the credentials: the plain fetch.
  */
 import {
   CREDENTIAL_OPTIONS,
@@ -92,7 +93,7 @@ export async function runBulkCommand<C extends BulkSettings>(
   name: string,
   usage: string,
   parse: (argv: readonly string[], env: Readonly<Record<string, string | undefined>>) => C,
-  run: (command: C, fetch: typeof globalThis.fetch, progress: BulkProgress) => Promise<number>,
+  run: (command: C, fetch: typeof globalThis.fetch, progress: BulkProgress, plainFetch: typeof globalThis.fetch) => Promise<number>,
 ): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     io.stdout.write(`${usage}\n`);
@@ -109,7 +110,7 @@ export async function runBulkCommand<C extends BulkSettings>(
   const progress = command.progress ? bulkProgress((text) => io.stderr.write(text), { tty: io.stderr.isTTY === true }) : NO_PROGRESS;
   const authenticated = credentialsFetch(resolveCredentials(command.auth), deps.fetch ? { fetch: deps.fetch } : {});
   try {
-    return await run(command, authenticated, progress);
+    return await run(command, authenticated, progress, deps.fetch ?? fetch);
   } catch (err) {
     progress.end();
     if (!(err instanceof Error)) throw err;

@@ -2,10 +2,16 @@
  * The work of `npm run retrieve`: a study's series listed with QIDO-RS (PS3.18 10.6), then retrieved
  * one by one with WADO-RS (PS3.18 10.4: multipart/related; type="application/dicom";
  * transfer-syntax=*, so each instance comes back as stored), each part streamed to
- * DIR/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm as it arrives.
+ * DIR/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm as it arrives. A series above the archive's
+ * response limit (413) is retrieved instance by instance as the single part application/dicom
+ * (PS3.18 10.4.4), whose answer above the limit is a 303 to the object itself, followed without the
+ * credentials (docs/large-instances.md).
  */
+import { createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { parseMediaType } from '../../lambdas/dicom/multipart';
 import { asciiDecoder, scanPart10Header } from '../../lambdas/dicom/part10-scan';
 import { Tag, tagNumber } from '../../lambdas/dicom/tags';
@@ -16,6 +22,7 @@ import { writeMultipartFiles, type FilePart } from './multipart-files';
 
 const DICOM_JSON = 'application/dicom+json';
 const ACCEPT_AS_STORED = 'multipart/related; type="application/dicom"; transfer-syntax=*';
+const ACCEPT_ONE_AS_STORED = 'application/dicom; transfer-syntax=*';
 const SEARCH_PAGE = 1000;
 
 export interface RetrieveRunOptions {
@@ -25,6 +32,8 @@ export interface RetrieveRunOptions {
   readonly seriesInstanceUID?: string;
   readonly outDir: string;
   readonly progress: BulkProgress;
+  /** A fetch without credentials, for the URL a redirect names (default: `fetch` itself). */
+  readonly plainFetch?: typeof fetch;
 }
 
 export interface RetrieveSummary {
@@ -135,6 +144,60 @@ export async function writeParts(
   return { written, present, bytes };
 }
 
+/**
+ * One instance as the single part application/dicom, as stored, streamed to its file (a temporary
+ * name, then renamed). A 303 See Other (the instance is above the response limit) is followed to the
+ * object's URL without the credentials: the URL is signed, and S3 refuses a second credential.
+ */
+export async function retrieveInstanceFile(
+  opts: RetrieveRunOptions,
+  uids: { readonly study: string; readonly series: string; readonly sop: string },
+): Promise<number> {
+  const file = instancePath(opts.outDir, uids.study, uids.series, uids.sop);
+  const url = `${opts.baseUrl}/studies/${encodeURIComponent(uids.study)}/series/${encodeURIComponent(uids.series)}/instances/${encodeURIComponent(uids.sop)}`;
+  let res = await opts.fetch(url, { headers: { Accept: ACCEPT_ONE_AS_STORED }, redirect: 'manual' });
+  const location = res.headers.get('location');
+  if ([301, 302, 303, 307, 308].includes(res.status) && location) {
+    await res.body?.cancel();
+    res = await (opts.plainFetch ?? opts.fetch)(new URL(location, url).href);
+  }
+  if (res.status !== 200 || !res.body) throw await failure(`retrieve instance ${uids.sop}`, res);
+  const media = parseMediaType(res.headers.get('content-type') ?? '');
+  if (media.mediaType === 'multipart/related' && media.params.boundary) {
+    // An archive that answers multipart/related anyway (single part is optional): its one part.
+    const done = await writeParts(
+      res.body,
+      media.params.boundary,
+      { outDir: opts.outDir, study: uids.study, series: uids.series },
+      opts.progress,
+    );
+    return done.bytes;
+  }
+  await mkdir(path.dirname(file), { recursive: true });
+  const temp = path.join(path.dirname(file), `.retrieve-${process.pid}-${uids.sop}.partial`);
+  let size = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      size += chunk.length;
+      opts.progress.advance(0, chunk.length);
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), counted, createWriteStream(temp));
+    const declared = Number(res.headers.get('content-length') ?? size);
+    if (declared !== size) throw new RetrieveError(`retrieve instance ${uids.sop}: ${size} of ${declared} bytes arrived`);
+    if ((await sopInstanceUIDOfPart({ path: temp, headers: {}, head: Buffer.alloc(0), size })) !== uids.sop) {
+      throw new RetrieveError(`retrieve instance ${uids.sop}: the file received is not that instance`);
+    }
+    await rename(temp, file);
+  } finally {
+    await rm(temp, { force: true });
+  }
+  opts.progress.advance(1, 0);
+  return size;
+}
+
 /** Retrieves the study (or one series of it) into DIR, series by series, skipping instances already there. */
 export async function retrieveStudy(opts: RetrieveRunOptions): Promise<RetrieveSummary> {
   const study = opts.studyInstanceUID;
@@ -158,6 +221,15 @@ export async function retrieveStudy(opts: RetrieveRunOptions): Promise<RetrieveS
       present += sops.length - missing.length;
       if (missing.length === 0) continue;
       const res = await opts.fetch(`${opts.baseUrl}${seriesPath}`, { headers: { Accept: ACCEPT_AS_STORED } });
+      if (res.status === 413) {
+        // Above the response limit: instance by instance, each as the single part application/dicom.
+        await res.body?.cancel();
+        for (const sop of missing) {
+          bytes += await retrieveInstanceFile(opts, { study, series, sop });
+          written++;
+        }
+        continue;
+      }
       if (res.status !== 200 || !res.body) throw await failure(`retrieve series ${series}`, res);
       const boundary = parseMediaType(res.headers.get('content-type') ?? '').params.boundary;
       if (!boundary) throw new RetrieveError(`retrieve series ${series}: the response is not multipart`);

@@ -22,7 +22,9 @@ import { retrieveStudy, type RetrieveSummary } from './retrieve-client';
 
 export const RETRIEVE_USAGE = `Usage: npm run retrieve -- [--url BASE] --study UID [--series UID] --out DIR
 ${BULK_USAGE}
-Instances already in DIR are not retrieved again (files are written whole or not at all).
+Instances already in DIR are not retrieved again (files are written whole or not at all). A series
+above the archive's response limit is retrieved instance by instance, an instance above it by the
+redirect to its object (docs/large-instances.md).
 Exit code: 0 when every series was retrieved, 1 otherwise (or on bad usage).`;
 
 export interface RetrieveCommand extends BulkSettings {
@@ -59,8 +61,8 @@ export function formatRetrieveSummary(summary: RetrieveSummary): string {
 
 /** Runs the command; resolves to the exit code. */
 export function main(argv: readonly string[], io: Terminal, deps: BulkDeps = {}): Promise<number> {
-  return runBulkCommand(argv, io, deps, 'retrieve', RETRIEVE_USAGE, parseRetrieveArgs, async (command, fetch, progress) => {
-    const summary = await retrieveStudy({ ...command, fetch, progress });
+  return runBulkCommand(argv, io, deps, 'retrieve', RETRIEVE_USAGE, parseRetrieveArgs, async (command, fetch, progress, plainFetch) => {
+    const summary = await retrieveStudy({ ...command, fetch, progress, plainFetch });
     io.stdout.write(command.json ? `${JSON.stringify(summary, null, 2)}\n` : formatRetrieveSummary(summary));
     return summary.failures.length === 0 ? 0 : 1;
   });

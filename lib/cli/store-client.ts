@@ -1,11 +1,10 @@
 /**
  * The Store side of `npm run store`: asks the archive which instances it already holds (QIDO-RS,
  * PS3.18 10.6, one paged search per study), packs the others into STOW-RS requests within the
- * request limit (./store-pack), sends N at a time, and reads each Store Instances Response Module
- * (PS3.18 10.5.3) into the summary (./store-summary).
+ * request limit (./store-pack), sends N at a time, stores those above the limit through the upload
+ * path (./upload-client), and reads each Store Instances Response Module (PS3.18 10.5.3) into the
+ * summary (./store-summary).
  */
-import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
 import { newBoundary } from '../../lambdas/dicom/multipart';
 import { Tag } from '../../lambdas/dicom/tags';
 import { FailureReason } from '../../lambdas/dicomweb/status-codes';
@@ -13,8 +12,10 @@ import { readStatusReport } from '../../lambdas/send/send-client';
 import { describeError } from './bulk-command';
 import type { BulkProgress } from './bulk-progress';
 import type { InstanceFile, SkippedFile } from './store-files';
-import { packRequests, singlePartFrame, storeBody, storeContentType } from './store-pack';
+import { packRequests, storeBody, storeContentType } from './store-pack';
 import { failureReasonName, warningReasonName, type StoreFailure, type StoreSummary, type StoreWarning } from './store-summary';
+import { uploadInstance, type UploadOptions } from './upload-client';
+import { NO_JOURNAL, type UploadJournal } from './upload-journal';
 
 const DICOM_JSON = 'application/dicom+json';
 /** Instances asked per page of the per-study search. */
@@ -31,8 +32,16 @@ export interface StoreRunOptions {
   readonly concurrency: number;
   readonly skipExisting: boolean;
   readonly progress: BulkProgress;
+  /** A fetch without credentials, for the upload path's part URLs (default: `fetch` itself). */
+  readonly partFetch?: typeof fetch;
+  /** Parts of an upload in flight at once (default 4). */
+  readonly partConcurrency?: number;
+  /** Open uploads, resumed by the next run (default: none kept). */
+  readonly journal?: UploadJournal;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
+  /** Between two polls of an upload being stored (upload-client's default when absent). */
+  readonly pollIntervalMs?: number;
 }
 
 type Json = Record<string, { Value?: unknown[] }>;
@@ -152,54 +161,40 @@ async function readStoreResponse(res: Response, files: readonly InstanceFile[], 
   if (warningHeader) progress.notice(`Warning: ${warningHeader}`);
 }
 
-/** How long the body of an instance above the limit waits for the archive's early 413 before it is sent. */
-const EARLY_ANSWER_WAIT_MS = 2000;
-
 /**
- * An instance above the limit: sent alone, its length declared, so that the archive answers 413 with
- * its Status Report from the headers; the body waits for that answer a moment before it goes (a fetch
- * that cannot stream a body fails here instead, and the reason says so without the archive's answer).
+ * An instance above the request limit, through the upload path: its parts counted in the progress as
+ * they go, the Store's answer read like a STOW-RS response.
  */
-async function refusedAsTooLarge(file: InstanceFile, opts: StoreRunOptions): Promise<StoreFailure> {
-  const failure = (more: string): StoreFailure => ({
-    path: file.path,
-    sopInstanceUID: file.sopInstanceUID,
-    reason: `${file.size} bytes, above the Store request limit of ${opts.maxRequestBytes}: STOW-RS cannot carry it (the upload path is required)${more}`,
-    tooLarge: true,
-  });
-  const boundary = newBoundary();
-  const { head, tail } = singlePartFrame(boundary);
-  const controller = new AbortController();
-  let answered = () => {};
-  const answer = new Promise<void>((resolve) => (answered = resolve));
-  async function* body(): AsyncGenerator<Uint8Array> {
-    yield head;
-    await Promise.race([answer, new Promise((resolve) => setTimeout(resolve, EARLY_ANSWER_WAIT_MS).unref())]);
-    if (controller.signal.aborted) return;
-    for await (const chunk of createReadStream(file.path)) yield chunk as Buffer;
-    yield tail;
+async function storeByUpload(file: InstanceFile, opts: StoreRunOptions, out: Outcomes): Promise<void> {
+  let sent = 0;
+  const uploadOptions: UploadOptions = {
+    baseUrl: opts.baseUrl,
+    fetch: opts.fetch,
+    partFetch: opts.partFetch ?? opts.fetch,
+    partConcurrency: opts.partConcurrency ?? 4,
+    journal: opts.journal ?? NO_JOURNAL,
+    onPartSent: (bytes) => {
+      sent += bytes;
+      opts.progress.advance(0, bytes);
+    },
+    ...(opts.sleep && { sleep: opts.sleep }),
+    ...(opts.pollIntervalMs !== undefined && { pollIntervalMs: opts.pollIntervalMs }),
+  };
+  const answer = await uploadInstance(file, uploadOptions);
+  out.requests++;
+  out.bytesSent += sent;
+  if ('failure' in answer) {
+    out.failed.push({
+      path: file.path,
+      sopInstanceUID: file.sopInstanceUID,
+      reason: answer.failure,
+      ...(answer.tooLarge && { tooLarge: true }),
+    });
+  } else {
+    await readStoreResponse(new Response(JSON.stringify(answer.response), { status: answer.status }), [file], out, opts.progress);
   }
-  try {
-    const res = await opts.fetch(`${opts.baseUrl}/studies`, {
-      method: 'POST',
-      headers: {
-        'Content-Type': storeContentType(boundary),
-        Accept: DICOM_JSON,
-        'Content-Length': String(head.length + file.size + tail.length),
-      },
-      body: Readable.toWeb(Readable.from(body())) as ReadableStream<Uint8Array>,
-      duplex: 'half',
-      signal: controller.signal,
-    } as RequestInit);
-    answered();
-    const report = readStatusReport(await res.text());
-    return failure(`; the archive answered ${res.status}${report?.detail ? `: ${report.detail}` : ''}`);
-  } catch {
-    return failure('');
-  } finally {
-    answered();
-    controller.abort();
-  }
+  // Parts the archive held from an earlier run, and those of a failed upload, complete the file's bytes.
+  opts.progress.advance(1, Math.max(0, file.size - sent));
 }
 
 /** Stores the instances found; `notes` (files not sent) go into the summary as they are. */
@@ -243,8 +238,10 @@ export async function storeInstances(
   const alone = packRequests(unidentified, opts.maxRequestBytes, boundary, 1);
   const batches = [...packing.batches, ...alone.batches];
 
+  // Instances above the limit take the upload path, after the Store requests.
+  const uploads: InstanceFile[] = [...packing.tooLarge, ...alone.tooLarge];
   // A request the archive finds too large (its limit below --max-request-bytes) is split in two and
-  // each half sent again; an instance refused alone is reported too large.
+  // each half sent again; an instance refused alone takes the upload path too.
   const send = async (files: readonly InstanceFile[]): Promise<void> => {
     try {
       const body = await storeBody(files, boundary);
@@ -255,8 +252,9 @@ export async function storeInstances(
         headers: { 'Content-Type': storeContentType(boundary), Accept: DICOM_JSON },
         body,
       }));
-      if (res.status === 413 && files.length > 1) {
+      if (res.status === 413) {
         await res.body?.cancel();
+        if (files.length === 1) return void uploads.push(files[0]!);
         const half = Math.ceil(files.length / 2);
         await send(files.slice(0, half));
         await send(files.slice(half));
@@ -270,9 +268,11 @@ export async function storeInstances(
   };
   await inPool(batches, opts.concurrency, async (files) => {
     await send(files);
+    // What goes to the upload path is counted as its parts go.
+    const done = files.filter((f) => !uploads.includes(f));
     progress.advance(
-      files.length,
-      files.reduce((n, f) => n + f.size, 0),
+      done.length,
+      done.reduce((n, f) => n + f.size, 0),
     );
   });
   // PS3.2 J.4.2 A700 (Refused: Out of Resources): the archive ran out of time and asks for the
@@ -289,10 +289,8 @@ export async function storeInstances(
     );
     await inPool(retry.batches, opts.concurrency, send);
   }
-  for (const file of [...packing.tooLarge, ...alone.tooLarge]) {
-    out.failed.push(await refusedAsTooLarge(file, opts));
-    progress.advance(1, file.size);
-  }
+  // One instance at a time, its parts `partConcurrency` at a time.
+  for (const file of uploads) await storeByUpload(file, opts, out);
   progress.end();
   return {
     stored: out.stored,

@@ -70,8 +70,3 @@ export async function storeBody(files: readonly { readonly path: string }[], bou
   chunks.push(Buffer.from(closing(boundary)));
   return Buffer.concat(chunks);
 }
-
-/** The first bytes of a one-part Store request body, and its last: what goes around the file's bytes. */
-export function singlePartFrame(boundary: string): { readonly head: Buffer; readonly tail: Buffer } {
-  return { head: Buffer.from(partHead(boundary)), tail: Buffer.from(`\r\n${closing(boundary)}`) };
-}

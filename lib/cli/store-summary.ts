@@ -13,7 +13,7 @@ export interface StoreFailure {
   readonly reason: string;
   /** Failure Reason (0008,1197) when the archive answered one. */
   readonly failureReason?: number;
-  /** The instance exceeds the request limit: only the upload path can store it. */
+  /** The archive refused the instance's size (above its upload limit). */
   readonly tooLarge?: boolean;
 }
 
@@ -73,9 +73,7 @@ export function formatStoreSummary(summary: StoreSummary): string {
   }
   const tooLarge = summary.failed.filter((f) => f.tooLarge).length;
   if (tooLarge) {
-    lines.push(
-      `${tooLarge} instance(s) exceed the Store request limit: STOW-RS cannot carry them; they need the archive's upload path for large instances.`,
-    );
+    lines.push(`${tooLarge} instance(s) exceed what the archive accepts, even through its upload path (docs/large-instances.md).`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -97,14 +97,24 @@ export function costMarkdown(rows: readonly CostRow[]): string {
 export const GENERATED_BEGIN = '<!-- bench:begin (written by npm run bench) -->';
 export const GENERATED_END = '<!-- bench:end -->';
 
+/** The markers of the block the large-instance section writes on its own (`--sections large`). */
+export const LARGE_MARKERS = {
+  begin: '<!-- bench:large:begin (written by npm run bench -- --sections large) -->',
+  end: '<!-- bench:large:end -->',
+} as const;
+
 /**
  * The document with the text between the generated markers replaced by `generated`; hand-written
  * text around them is kept. A document without the markers gets them appended.
  */
-export function replaceGenerated(document: string, generated: string): string {
-  const block = `${GENERATED_BEGIN}\n${generated.trim()}\n${GENERATED_END}`;
-  const begin = document.indexOf(GENERATED_BEGIN);
-  const end = document.indexOf(GENERATED_END);
+export function replaceGenerated(
+  document: string,
+  generated: string,
+  markers: { readonly begin: string; readonly end: string } = { begin: GENERATED_BEGIN, end: GENERATED_END },
+): string {
+  const block = `${markers.begin}\n${generated.trim()}\n${markers.end}`;
+  const begin = document.indexOf(markers.begin);
+  const end = document.indexOf(markers.end);
   if (begin < 0 || end < begin) return `${document.trimEnd()}${document.trim() ? '\n\n' : ''}${block}\n`;
-  return document.slice(0, begin) + block + document.slice(end + GENERATED_END.length);
+  return document.slice(0, begin) + block + document.slice(end + markers.end.length);
 }

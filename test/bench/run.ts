@@ -6,6 +6,7 @@
  *   npm run bench -- --sections stow,wado --no-docs
  *   npm run bench -- --sections rendered,cost --no-docs   # rendered and thumbnail, bundle sizes and cold init
  *   npm run bench -- --sections calls --no-docs   # S3 and DynamoDB calls per instance alone (seconds)
+ *   npm run bench -- --sections large             # 1 GB + 300 x 0.5 MB through npm run store / retrieve (its own docs block)
  *   npm run bench -- --studies 2000 --send-instances 1000 --send-bytes 40000 --concurrency 8
  *   BENCH_CPU_PROF=/tmp/prof npm run bench -- --sections send --no-docs   # and a CPU profile of the archive
  * Prints one side-by-side table with ratios and the cost table, and writes both into
@@ -32,10 +33,12 @@ import {
   costMarkdown,
   costText,
   figure,
+  LARGE_MARKERS,
   replaceGenerated,
   type ComparisonRow,
   type CostRow,
 } from './report';
+import { benchLarge } from './large';
 import { RENDERED_IMAGES, RENDERED_KINDS, RENDERED_RESOURCES, renderedCorpus, renderedWorkload, THUMBNAIL_SIDE } from './rendered';
 import { measureRenderColdStart } from './render-cold';
 import { benchOrthancForward, benchSendRs, sendCorpus } from './send-rs';
@@ -84,7 +87,7 @@ const SCALES = {
     rendered: 300,
   },
 } as const;
-const SECTIONS = ['stow', 'wado', 'qido', 'rendered', 'send', 'cost', 'calls', 'memory'] as const;
+const SECTIONS = ['stow', 'wado', 'qido', 'rendered', 'send', 'cost', 'calls', 'memory', 'large'] as const;
 /** Instances of each kind rendered on each server before the measured ones (both(): warm-up). */
 const RENDERED_WARM_UP_INSTANCES = 10;
 /** Instances per workload of the AWS calls rows (note [r]): the counts per instance do not depend on it. */
@@ -228,6 +231,27 @@ async function main(): Promise<void> {
   const costs: CostRow[] = [];
   // What npm run cost prices (docs/cost/measured.json): written when the calls or cost section ran.
   const measured: { calls?: MeasuredCalls; cpuMs?: Record<string, number> } = {};
+  // Large instances (issue 25) on an archive of their own, before the shared servers start: their
+  // rows go into a docs block of their own, so `--sections large` alone keeps it current.
+  if (sections.has('large')) {
+    const large = await benchLarge({ log });
+    console.log(`\n${costText(large)}\n`);
+    if (!values['no-docs']) {
+      const file = path.join(PROJECT_ROOT, 'docs', 'performance.md');
+      const generated = [
+        `Large instances, run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC (\`npm run bench -- --sections large\`, ${Math.round((Date.now() - started.getTime()) / 1000)} s):`,
+        '',
+        '```',
+        machine(),
+        '```',
+        '',
+        costMarkdown(large),
+      ].join('\n');
+      await writeFile(file, replaceGenerated(existsSync(file) ? readFileSync(file, 'utf8') : '', generated, LARGE_MARKERS));
+      log(`wrote the large-instance block of ${path.relative(process.cwd(), file)}`);
+    }
+    if (sections.size === 1) return;
+  }
   const orthancFound = ensureOrthanc(log);
   const installation = typeof orthancFound === 'string' ? undefined : orthancFound;
   if (!installation) log(`Orthanc columns skipped: ${orthancFound}`);

@@ -1,8 +1,9 @@
 /**
  * e2e: `npm run store` and `npm run retrieve` (lib/cli/store.ts, lib/cli/retrieve.ts run as child
- * processes) against an embedded archive with a small request limit: a folder of a few hundred small
- * instances, a non-DICOM file, a raw data set, a truncated file, a DICOMDIR folder and one instance
- * above the limit ->
+ * processes) against an embedded archive with small request and response limits: a folder of a few
+ * hundred small instances, a non-DICOM file, a raw data set, a truncated file, a DICOMDIR folder and a
+ * ~12 MB multi-frame instance above both limits (stored through the upload path, retrieved by the
+ * redirect to its object) ->
  * the summary's counts and exit code; a second run skips everything; the study retrieved back is
  * byte-identical to the files stored, and a second retrieve fetches only what DIR lacks.
  */
@@ -11,12 +12,15 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPart10 } from '../../lambdas/dicom/part10';
 import { newPart10 } from '../../lambdas/dicom/part10-write';
 import { makeInstance, makeStudy } from '../support/dicom-factory';
 import { tempArchive } from '../support/http';
 
 const TSX = path.resolve('node_modules/.bin/tsx');
 const LIMIT = 200_000;
+/** The response limit: the small series fit it, the large instance's series does not. */
+const RESPONSE_LIMIT = 8_000_000;
 const RUN_TIMEOUT_MS = 60_000;
 
 interface Run {
@@ -37,10 +41,12 @@ let archive: Awaited<ReturnType<typeof tempArchive>>;
 let root: string;
 const study = makeStudy({ series: 3, instancesPerSeries: 100, patientID: `BULK-${Date.now()}` });
 const dicomdirStudy = makeStudy({ series: 1, instancesPerSeries: 3, patientID: `BULK-DIR-${Date.now()}` });
-const big = makeInstance({ studyInstanceUID: study.studyInstanceUID, approximateBytes: 2 * LIMIT });
+// A realistic multi-frame instance: 24 frames of 512 x 512 x 16 bits, ~12.6 MB, in a series of its own.
+const big = makeInstance({ studyInstanceUID: study.studyInstanceUID, rows: 512, columns: 512, bitsAllocated: 16, numberOfFrames: 24 });
+const bigUids = readPart10(big);
 
 beforeAll(async () => {
-  archive = await tempArchive({ env: { MAX_REQUEST_BYTES: String(LIMIT) } });
+  archive = await tempArchive({ env: { MAX_REQUEST_BYTES: String(LIMIT), MAX_RESPONSE_BYTES: String(RESPONSE_LIMIT) } });
   root = await mkdtemp(path.join(os.tmpdir(), 'bulk-cli-e2e-'));
   const plain = path.join(root, 'plain');
   for (const [i, instance] of study.instances.entries()) {
@@ -75,6 +81,8 @@ afterAll(async () => {
 });
 
 const storeArgs = () => [
+  '--upload-journal',
+  path.join(root, 'uploads.json'),
   '--url',
   archive.url,
   '--max-request-bytes',
@@ -85,17 +93,13 @@ const storeArgs = () => [
 ];
 
 describe('npm run store, then npm run retrieve', () => {
-  it('stores the folders packed to the limit, reports the instance above it and the files not sent', async () => {
+  it('stores the folders packed to the limit, the instance above it through the upload path, and lists the files not sent', async () => {
     const run = await runCli('store', storeArgs());
     const summary = JSON.parse(run.stdout);
-    expect(summary.stored).toBe(study.instances.length + 2);
+    expect(summary.stored, run.stdout).toBe(study.instances.length + 3);
     expect(summary.skipped).toBe(0);
     const failed = Object.fromEntries(summary.failed.map((f: { path: string }) => [path.basename(f.path), f]));
-    expect(Object.keys(failed).sort()).toEqual(['big.dcm', 'cut.dcm']);
-    expect(failed['big.dcm']).toMatchObject({
-      tooLarge: true,
-      reason: expect.stringMatching(/the archive answered 413: the request body exceeds 200000 bytes/),
-    });
+    expect(Object.keys(failed).sort()).toEqual(['cut.dcm']);
     expect(failed['cut.dcm']).toMatchObject({ failureReason: 0xc000, reason: '0xC000 Cannot Understand' });
     const notes = Object.fromEntries(summary.notes.map((n: { path: string; note: string }) => [path.basename(n.path), n.note]));
     expect(Object.keys(notes).sort()).toEqual(['DICOMDIR', 'README.txt', 'raw-data-set']);
@@ -105,6 +109,8 @@ describe('npm run store, then npm run retrieve', () => {
     expect(summary.requests).toBeGreaterThan(1);
     expect(summary.requests).toBeLessThan(20);
     expect(run.code).toBe(1);
+    // The upload is over: no journal left.
+    await expect(readFile(path.join(root, 'uploads.json'))).rejects.toThrow(/ENOENT/);
 
     const search = await fetch(`${archive.url}/studies/${dicomdirStudy.studyInstanceUID}/instances`);
     expect(((await search.json()) as unknown[]).length).toBe(2);
@@ -114,8 +120,8 @@ describe('npm run store, then npm run retrieve', () => {
     const run = await runCli('store', storeArgs());
     const summary = JSON.parse(run.stdout);
     // cut.dcm has no UIDs to look up: it is sent again, alone.
-    expect(summary).toMatchObject({ stored: 0, skipped: study.instances.length + 2, requests: 1 });
-    expect(summary.failed.map((f: { path: string }) => path.basename(f.path)).sort()).toEqual(['big.dcm', 'cut.dcm']);
+    expect(summary).toMatchObject({ stored: 0, skipped: study.instances.length + 3, requests: 1 });
+    expect(summary.failed.map((f: { path: string }) => path.basename(f.path)).sort()).toEqual(['cut.dcm']);
     expect(run.code).toBe(1);
   }, 90_000);
 
@@ -123,17 +129,17 @@ describe('npm run store, then npm run retrieve', () => {
     const out = path.join(root, 'out');
     const run = await runCli('retrieve', ['--url', archive.url, '--study', study.studyInstanceUID, '--out', out, '--json']);
     expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ written: study.instances.length, present: 0, failures: [] });
-    for (const instance of study.instances) {
+    expect(JSON.parse(run.stdout)).toMatchObject({ written: study.instances.length + 1, present: 0, failures: [] });
+    for (const instance of [...study.instances, { ...bigUids, bytes: big }]) {
       const file = path.join(out, study.studyInstanceUID, instance.seriesInstanceUID, `${instance.sopInstanceUID}.dcm`);
       expect(Buffer.compare(await readFile(file), Buffer.from(instance.bytes))).toBe(0);
     }
     const series = await readdir(path.join(out, study.studyInstanceUID));
-    expect(series).toHaveLength(3);
+    expect(series).toHaveLength(4);
 
     const again = await runCli('retrieve', ['--url', archive.url, '--study', study.studyInstanceUID, '--out', out, '--json']);
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ written: 0, present: study.instances.length });
+    expect(JSON.parse(again.stdout)).toMatchObject({ written: 0, present: study.instances.length + 1 });
   }, 90_000);
 
   it('fetches again only what is missing from DIR, and one series with --series', async () => {
@@ -142,7 +148,7 @@ describe('npm run store, then npm run retrieve', () => {
     await rm(path.join(out, study.studyInstanceUID, gone.seriesInstanceUID, `${gone.sopInstanceUID}.dcm`));
     const run = await runCli('retrieve', ['--url', archive.url, '--study', study.studyInstanceUID, '--out', out, '--json']);
     expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ written: 1, present: study.instances.length - 1 });
+    expect(JSON.parse(run.stdout)).toMatchObject({ written: 1, present: study.instances.length });
     const restored = await readFile(path.join(out, study.studyInstanceUID, gone.seriesInstanceUID, `${gone.sopInstanceUID}.dcm`));
     expect(Buffer.compare(restored, Buffer.from(gone.bytes))).toBe(0);
 
@@ -161,6 +167,36 @@ describe('npm run store, then npm run retrieve', () => {
     expect(series.code, series.stderr).toBe(0);
     expect(await readdir(path.join(one, study.studyInstanceUID))).toEqual([other.seriesInstanceUID]);
     expect(await readdir(path.join(one, study.studyInstanceUID, other.seriesInstanceUID))).toHaveLength(100);
+  }, 90_000);
+
+  it('answers the large instance as single part with a 303 to its object, served without credentials, and 413 as multipart', async () => {
+    const url = `${archive.url}/studies/${study.studyInstanceUID}/series/${bigUids.seriesInstanceUID}/instances/${bigUids.sopInstanceUID}`;
+    const redirect = await fetch(url, { headers: { Accept: 'application/dicom; transfer-syntax=*' }, redirect: 'manual' });
+    expect(redirect.status).toBe(303);
+    expect(redirect.headers.get('cache-control')).toBe('no-store');
+    const location = redirect.headers.get('location')!;
+    expect(location.startsWith(`${archive.url}/_transfer/objects/`)).toBe(true);
+    const object = await fetch(location);
+    expect(object.status).toBe(200);
+    expect(object.headers.get('content-type')).toMatch(/^application\/dicom/);
+    expect(Buffer.compare(Buffer.from(await object.arrayBuffer()), Buffer.from(big))).toBe(0);
+
+    const multipart = await fetch(url, { headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
+    expect(multipart.status).toBe(413);
+    expect(await multipart.text()).toMatch(/303 See Other/);
+
+    // A small instance: the instance itself, or the redirect when the client prefers it.
+    const small = study.instances[0]!;
+    const smallUrl = `${archive.url}/studies/${study.studyInstanceUID}/series/${small.seriesInstanceUID}/instances/${small.sopInstanceUID}`;
+    const direct = await fetch(smallUrl, { headers: { Accept: 'application/dicom; transfer-syntax=*' } });
+    expect(direct.status).toBe(200);
+    expect(Buffer.compare(Buffer.from(await direct.arrayBuffer()), Buffer.from(small.bytes))).toBe(0);
+    const preferred = await fetch(smallUrl, {
+      headers: { Accept: 'application/dicom; transfer-syntax=*', Prefer: 'return=redirect' },
+      redirect: 'manual',
+    });
+    expect(preferred.status).toBe(303);
+    expect(preferred.headers.get('preference-applied')).toBe('return=redirect');
   }, 90_000);
 
   it('fails with exit code 1 for a study the archive does not hold', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_TRANSFER_SYNTAX,
   mediaRangeMatches,
+  negotiateInstance,
   negotiateInstances,
   negotiateMetadata,
   negotiateOctetStream,
@@ -83,6 +84,40 @@ describe('negotiateInstances', () => {
     const error = thrown(() => negotiateInstances({ accept }));
     expect(error).toBeInstanceOf(NotAcceptableError);
     expect((error as NotAcceptableError).details[0]?.message).toContain('type="application/dicom"');
+  });
+});
+
+describe('negotiateInstance (PS3.18 10.4.4: single part application/dicom for an Instance resource)', () => {
+  it('answers single part for application/dicom, with its transfer syntaxes in order of preference', () => {
+    expect(negotiateInstance({ accept: 'application/dicom' })).toEqual({ singlePart: true, syntaxes: [EVRLE] });
+    expect(
+      negotiateInstance({ accept: `application/dicom; transfer-syntax=*, application/dicom; transfer-syntax=${JPEG_BASELINE};q=0.5` }),
+    ).toEqual({
+      singlePart: true,
+      syntaxes: ['*', JPEG_BASELINE],
+    });
+    expect(negotiateInstance({ accept: 'application/*', acceptQuery: 'application/dicom; transfer-syntax=*' })).toEqual({
+      singlePart: true,
+      syntaxes: ['*'],
+    });
+  });
+
+  it('keeps multipart/related for no Accept, */* and a preferred multipart range', () => {
+    expect(negotiateInstance({ accept: undefined })).toEqual({ singlePart: false, syntaxes: [EVRLE] });
+    expect(negotiateInstance({ accept: '*/*' })).toEqual({ singlePart: false, syntaxes: [EVRLE] });
+    const accept = 'multipart/related; type="application/dicom"; transfer-syntax=*, application/dicom;q=0.9';
+    expect(negotiateInstance({ accept })).toEqual({ singlePart: false, syntaxes: ['*'] });
+    expect(negotiateInstance({ accept: 'application/dicom;q=0.5, multipart/related; type="application/dicom"' }).singlePart).toBe(false);
+  });
+
+  it('answers 406 naming both forms when neither is acceptable', () => {
+    const error = thrown(() => negotiateInstance({ accept: 'application/dicom+json' }));
+    expect(error).toBeInstanceOf(NotAcceptableError);
+    expect((error as NotAcceptableError).details[0]?.message).toMatch(/as application\/dicom \(single part\) or multipart/);
+  });
+
+  it('ignores single part ranges for a study or series (negotiateInstances): 406 when nothing else is left', () => {
+    expect(() => negotiateInstances({ accept: 'application/dicom' })).toThrow(NotAcceptableError);
   });
 });
 

@@ -65,6 +65,13 @@ describe('WADL and negotiation', () => {
     expect(wadl).toContain('mediaType="multipart/related; type=&quot;application/dicom&quot;"');
   });
 
+  it('lists the single part application/dicom for the Instance resource only (PS3.18 10.4.4)', () => {
+    const wadl = toWadl(capabilityTree(routes), 'http://127.0.0.1:8080', '/');
+    const method = (name: string) => wadl.slice(wadl.indexOf(`<doc title="${name}"/>`)).split('</method>')[0]!;
+    expect(method('RetrieveInstance')).toContain('<representation mediaType="application/dicom"/>');
+    expect(method('RetrieveSeries')).not.toContain('<representation mediaType="application/dicom"/>');
+  });
+
   it('describes the rendered and thumbnail resources with their media types and query parameters, annotation not among them', () => {
     const wadl = toWadl(capabilityTree(routes), 'http://127.0.0.1:8080', '/');
     for (const path of ['rendered', 'thumbnail']) expect(wadl).toContain(`<resource path="${path}">`);

@@ -413,6 +413,48 @@ describe('retrieve frames (PS3.18 10.4.1.1.3)', () => {
     expect(reads.ranged).toBeLessThanOrEqual(82_000 + 64 * 1024 + 8 + 260);
   });
 
+  it('serves a frame of a 300 MB multi-frame instance by reading its header and that frame only', async () => {
+    // 150 frames of 1024 x 1024 x 16 bits (300 MiB): stored as 1 x 1 pixels, then the header's Rows,
+    // Columns and Pixel Data length made those of the large instance, whose pixels are computed on read.
+    const FRAMES = 150;
+    const frameLength = 1024 * 1024 * 2;
+    const small = makeInstance({ rows: 1, columns: 1, bitsAllocated: 16, numberOfFrames: FRAMES });
+    const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(small);
+    await seed(small);
+    const scan = scanPart10Header(small, PIXEL_DATA_SCAN_STOP)!;
+    const header = Buffer.from(small.subarray(0, scan.stop.valueStart));
+    for (const tag of [Tag.Rows, Tag.Columns]) header.writeUInt16LE(1024, scan.elements.get(parseInt(tag, 16))!.valueStart);
+    header.writeUInt32LE(FRAMES * frameLength, scan.stop.valueStart - 4);
+    const size = header.length + FRAMES * frameLength;
+    const entry = (await index.getInstance(studyInstanceUID, seriesInstanceUID, sopInstanceUID))!;
+    await index.deleteEntry(entry);
+    await index.putInstance({ ...entry, instance: { ...entry.instance!, size } });
+    const byteAt = (at: number) => {
+      const offset = at - header.length;
+      return offset < 0 ? header[at]! : ((offset % frameLength) * 7 + Math.floor(offset / frameLength) + 1) & 0xff;
+    };
+    const reads = { whole: 0, ranged: 0, streamed: 0 };
+    const large: typeof blobs = Object.assign(Object.create(blobs) as MemoryBlobStore, {
+      get: async () => ((reads.whole += 1), undefined),
+      getStream: async () => ((reads.streamed += 1), undefined),
+      getRange: async (_key: string, start: number, end: number) => {
+        const bytes = new Uint8Array(Math.min(end, size) - start);
+        for (let i = 0; i < bytes.length; i++) bytes[i] = byteAt(start + i);
+        reads.ranged += bytes.length;
+        return bytes;
+      },
+    });
+    retrieve = new RetrieveService(index, large, { maxResponseBytes: 10 * 1024 * 1024 });
+
+    const uids = { studyInstanceUID, seriesInstanceUID, sopInstanceUID };
+    const [part] = await partsOf(await retrieve.retrieveFrames({ ...request(uids, DEFAULT_OCTETS), frames: '137' }));
+
+    expect(Buffer.from(part!.body).equals(Buffer.from(pixelFrame(137, frameLength)))).toBe(true);
+    expect(reads).toMatchObject({ whole: 0, streamed: 0 });
+    // The header prefix (64 KiB), then the frame: about 2 MiB of the 300.
+    expect(reads.ranged).toBeLessThanOrEqual(64 * 1024 + frameLength);
+  });
+
   it('refuses frames over the response limit before reading them, from the offset table', async () => {
     const bytes = makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, rows: 256, columns: 256, numberOfFrames: 24 });
     const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = readPart10(bytes);

@@ -101,9 +101,21 @@ describe('storeInstances', () => {
 });
 
 describe('storeInstances against a lower limit than --max-request-bytes', () => {
-  it('splits a request the archive answers 413 until each part fits, and reports an instance too large alone', async () => {
+  it('splits a request the archive answers 413 until each part fits, and uploads an instance too large alone', async () => {
     const sizes: number[] = [];
-    const fakeFetch = (async (_url: string, init: RequestInit) => {
+    const uploads: string[] = [];
+    const fakeFetch = (async (url: string, init: RequestInit) => {
+      // The upload path (docs/uploads.md), one part: IM3 goes there.
+      if (url !== 'http://archive/studies') {
+        uploads.push(`${init.method} ${url}`);
+        if (url === 'http://archive/uploads') {
+          const part = { partNumber: 1, offset: 0, length: 10, received: false, url: '/_transfer/p1' };
+          const upload = { uploadId: 'u', state: 'UPLOADING', size: 10, partSize: 10, parts: [part], complete: '/uploads/u/complete' };
+          return Response.json(upload, { status: 201, headers: { Location: '/uploads/u' } });
+        }
+        if (init.method === 'PUT') return new Response(null, { headers: { ETag: '"1"' } });
+        return Response.json({ [Tag.ReferencedSOPSequence]: { vr: 'SQ', Value: [item('2.25.33')] } });
+      }
       const body = init.body as Uint8Array;
       const boundary = parseMediaType(new Headers(init.headers).get('content-type')!).params.boundary!;
       const parts = parseMultipartRelated(body, boundary);
@@ -116,9 +128,19 @@ describe('storeInstances against a lower limit than --max-request-bytes', () => 
     }) as unknown as typeof globalThis.fetch;
     const summary = await storeInstances(files, [], options(fakeFetch, { skipExisting: false, concurrency: 1 }));
     expect(sizes).toEqual([3, 2, 1, 1, 1]);
-    expect(summary.stored).toBe(2);
+    expect(uploads).toEqual(['POST http://archive/uploads', 'PUT http://archive/_transfer/p1', 'POST http://archive/uploads/u/complete']);
+    expect(summary.stored).toBe(3);
+    expect(summary.failed).toEqual([]);
+  });
+
+  it('reports an instance the archive refuses even through the upload path, with its Status Report', async () => {
+    const fakeFetch = (async (url: string) =>
+      url === 'http://archive/uploads'
+        ? Response.json({ detail: 'no such resource' }, { status: 404 })
+        : Response.json({ detail: 'the request body exceeds 5 bytes' }, { status: 413 })) as unknown as typeof globalThis.fetch;
+    const summary = await storeInstances(files.slice(0, 1), [], options(fakeFetch, { skipExisting: false, maxRequestBytes: 100 }));
     expect(summary.failed).toEqual([
-      { path: files[2]!.path, sopInstanceUID: '2.25.33', reason: 'HTTP 413: the request body exceeds 100 bytes', tooLarge: true },
+      { path: files[0]!.path, sopInstanceUID: '2.25.31', reason: 'the archive refused the upload: HTTP 404: no such resource' },
     ]);
   });
 });

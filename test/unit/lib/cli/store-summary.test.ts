@@ -31,7 +31,7 @@ describe('store summary', () => {
     expect(storeExitCode({ ...empty, failed: [{ path: 'a', sopInstanceUID: '1', reason: 'r' }] })).toBe(1);
   });
 
-  it('lists every failure with its reason, and says when the upload path is needed', () => {
+  it('lists every failure with its reason, and says which instances the archive refuses even through its upload path', () => {
     const text = formatStoreSummary({
       ...empty,
       stored: 10,
@@ -53,7 +53,7 @@ describe('store summary', () => {
         'Failed:',
         '  a.dcm (1.2): 0xA900 Data Set Does Not Match SOP Class',
         '  big.dcm (1.3): above the limit',
-        "1 instance(s) exceed the Store request limit: STOW-RS cannot carry them; they need the archive's upload path for large instances.",
+        '1 instance(s) exceed what the archive accepts, even through its upload path (docs/large-instances.md).',
         '',
       ].join('\n'),
     );
