@@ -255,6 +255,9 @@ export const LAMBDA_MAX_REQUEST_BYTES = Math.floor((LAMBDA_MAX_PAYLOAD_BYTES * 3
 export const SEND_WAIT_MS_MAX = 10_000;
 /** Lambda response streaming: 200 MB per response. */
 export const LAMBDA_MAX_STREAMED_RESPONSE_BYTES = 200 * 1024 * 1024;
+/** SEND_RESULT_TTL_SECONDS's default: a send request's result is kept a week after it was made. */
+export const DEFAULT_SEND_RESULT_TTL_SECONDS = 7 * 24 * 3600;
+
 /**
  * SEND_MAX_BATCH_BYTES's default: the most bytes of one Store request body (instances and multipart
  * framing) a destination behind API Gateway and Lambda accepts, such as a second deployment of this
@@ -337,7 +340,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sendMaxBatchBytes: int(env, 'SEND_MAX_BATCH_BYTES', DEFAULT_SEND_MAX_BATCH_BYTES),
     sendWaitMs: int(env, 'SEND_WAIT_MS', 2000, SEND_WAIT_MS_MAX),
     sendRetryAfterSeconds: int(env, 'SEND_RETRY_AFTER_SECONDS', 2),
-    sendResultTtlSeconds: int(env, 'SEND_RESULT_TTL_SECONDS', 7 * 24 * 3600),
+    sendResultTtlSeconds: int(env, 'SEND_RESULT_TTL_SECONDS', DEFAULT_SEND_RESULT_TTL_SECONDS),
     sendTombstoneTtlSeconds: int(env, 'SEND_TOMBSTONE_TTL_SECONDS', 90 * 24 * 3600),
   });
 }

@@ -255,6 +255,7 @@ export class ArchiveStack extends Stack {
       retainData,
       tiering: this.settings.storageTiering,
       corsAllowedOrigins: this.settings.corsAllowedOrigins,
+      sendResultTtlSeconds: this.settings.sendResultTtlSeconds,
     });
     this.clients = new ApiClientsTable(this, 'Clients', { retainData });
     const settings = this.settings;

@@ -5,6 +5,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DEFAULT_STORAGE_TIERING, instanceTieringRule, tableClassOf, type StorageTiering } from './storage-tiering';
+import { DEFAULT_SEND_RESULT_TTL_SECONDS } from '../../lambdas/config';
+import { KEY_PREFIXES } from '../../lambdas/storage/keys';
 import { GLOBAL_SECONDARY_INDEXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY, TTL_ATTRIBUTE } from '../../lambdas/storage/table-schema';
 
 export interface ArchiveStorageProps {
@@ -21,6 +23,23 @@ export interface ArchiveStorageProps {
    * No bucket CORS without any.
    */
   readonly corsAllowedOrigins?: readonly string[];
+  /** SEND_RESULT_TTL_SECONDS of the functions: how long a send request's objects are read. */
+  readonly sendResultTtlSeconds?: number;
+}
+
+/**
+ * A send request's objects (lambdas/storage/keys.ts: its manifest and its Deliver batches' outcomes)
+ * are read until its result expires (SEND_RESULT_TTL_SECONDS after the request, then 410 Gone), so
+ * they expire the day after: without this rule every Send left them in the bucket for good. S3 counts
+ * days from an object's creation, which is after the request's.
+ */
+export function sendRequestsLifecycleRule(resultTtlSeconds: number): s3.LifecycleRule {
+  return {
+    id: 'SendRequests',
+    prefix: KEY_PREFIXES.sendRequests,
+    expiration: Duration.days(Math.ceil(resultTtlSeconds / 86400) + 1),
+    noncurrentVersionExpiration: Duration.days(1),
+  };
 }
 
 /** The uploads of the upload path (lambdas/storage/keys.ts uploadObjectKey). */
@@ -108,6 +127,7 @@ export class ArchiveStorage extends Construct {
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
         UPLOAD_LIFECYCLE_RULE,
+        sendRequestsLifecycleRule(props.sendResultTtlSeconds ?? DEFAULT_SEND_RESULT_TTL_SECONDS),
       ],
       ...(props.corsAllowedOrigins?.length && {
         cors: [

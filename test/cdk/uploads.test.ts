@@ -28,8 +28,8 @@ describe('the upload path in the CDK stack', { timeout: 120_000 }, () => {
       ExpirationInDays: 2,
       NoncurrentVersionExpiration: { NoncurrentDays: 1 },
     });
-    // The instances' rule is unchanged: nothing under studies/ expires.
-    expect(rules.filter((r) => r.ExpirationInDays !== undefined).map((r) => r.Prefix)).toEqual(['uploads/']);
+    // Nothing under studies/ or npi/ expires: only uploads and send requests' objects do.
+    expect(rules.filter((r) => r.ExpirationInDays !== undefined).map((r) => r.Prefix)).toEqual(['uploads/', 'send-requests/']);
   });
 
   it('lets the allowed origins PUT parts and read the ETag; no bucket CORS without origins', () => {
