@@ -97,8 +97,12 @@ const complete = (upload: Upload) => fetch(upload.complete, { method: 'POST', he
 
 /** The instance's retrieve and the number of instances the archive lists under its SOP Instance UID. */
 async function storedOnce(base: string, file: Uint8Array, response: DicomJson): Promise<void> {
-  const url = String(((response[Tag.ReferencedSOPSequence]?.Value ?? []) as DicomJson[])[0]?.[Tag.RetrieveURL]?.Value?.[0]);
-  const retrieved = await fetch(url, { headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
+  // A recorded answer names the base URL of the request that stored it: the killed archive's port
+  // when the kill came after the Store. Its path is read from the archive answering now.
+  const recorded = new URL(String(((response[Tag.ReferencedSOPSequence]?.Value ?? []) as DicomJson[])[0]?.[Tag.RetrieveURL]?.Value?.[0]));
+  const retrieved = await fetch(`${base}${recorded.pathname}`, {
+    headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
+  });
   expect(retrieved.status).toBe(200);
   const [part] = await multipartParts(retrieved);
   expect(Buffer.from(part!.body).equals(Buffer.from(file))).toBe(true);
