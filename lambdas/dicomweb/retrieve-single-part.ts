@@ -12,7 +12,7 @@ import { NotAcceptableError, PayloadTooLargeError } from './errors';
 import { MediaType, type DicomwebResponse } from './messages';
 import { representationOf } from './representation';
 import { dcmjsCodec, readObject, streamObject } from './stored-objects';
-import { absolute, instancePath } from './uris';
+import { absolute, instancePath, transferUrl } from './uris';
 
 /** How long the URL of a redirect stays valid: long enough to start the download (ranges may resume it), short enough to stay private. */
 export const REDIRECT_URL_SECONDS = 300;
@@ -88,8 +88,7 @@ export async function singlePartInstance(
       // RFC 9110 15.4.4: the answer is at another URI, retrieved with GET.
       status: 303,
       headers: {
-        // A relative URL is served by the local engine's gateway under the request's base URL.
-        Location: url.startsWith('/') ? absolute(req.baseUrl, url) : url,
+        Location: transferUrl(req.baseUrl, url),
         'Cache-Control': 'no-store',
         ...(preferred && { 'Preference-Applied': REDIRECT_PREFERENCE }),
       },

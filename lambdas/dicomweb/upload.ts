@@ -20,7 +20,7 @@ import type { StoreService } from './store';
 import type { Preparation } from './store-prepare';
 import { storeInstancesResponse } from './store-request';
 import { partSizeFor, partSpans, receivedPart, uploadPath, uploadView, type UploadView } from './upload-parts';
-import { absolute } from './uris';
+import { absolute, transferUrl } from './uris';
 
 export type { UploadView } from './upload-parts';
 
@@ -209,8 +209,7 @@ export class UploadService {
           span.partNumber,
           this.opts.urlExpirySeconds,
         );
-        // The local engine's URLs are relative to the archive's base (direct-transfer.ts).
-        urls.set(span.partNumber, url.startsWith('/') ? absolute(caller.baseUrl, url) : url);
+        urls.set(span.partNumber, transferUrl(caller.baseUrl, url));
       }
     }
     return uploadView(record, caller.baseUrl, received, urls);

@@ -32,6 +32,14 @@ export function absolute(baseUrl: string, path: string): string {
   return `${baseUrl.replace(/\/+$/, '')}${path}`;
 }
 
+/**
+ * A DirectTransfer URL as a client reaches it (lambdas/storage/direct-transfer.ts): a relative one,
+ * which the local engine's gateway serves, under the request's base URL; S3's absolute ones as they are.
+ */
+export function transferUrl(baseUrl: string, url: string): string {
+  return url.startsWith('/') ? absolute(baseUrl, url) : url;
+}
+
 /** All Instances of a Non-Patient Instance category, PS3.18 12.3 (Table 12.3-2): /{npi-name}. */
 export function npiPath(npiName: string): string {
   return `/${enc(npiName)}`;
