@@ -145,13 +145,14 @@ async function storeRequest(
     let response: Response;
     try {
       const auth = await authorization(destination.auth, tokens, fetchImpl, timeoutMs, now);
-      const length = request.contentLength === undefined ? {} : { 'Content-Length': String(request.contentLength) };
-      // A streamed body goes through node:http: fetch would keep its chunks (./streaming-fetch.ts).
-      const send = opts.fetch ?? (request.contentLength === undefined ? fetch : streamingFetch);
+      const body = await request.open();
+      const length = String(body instanceof Uint8Array ? body.byteLength : request.contentLength);
+      // Through node:http: fetch would keep a stream's chunks and copy a buffered body (./streaming-fetch.ts).
+      const send = opts.fetch ?? streamingFetch;
       response = await send(url, {
         method: 'POST',
-        headers: { 'Content-Type': request.contentType, Accept: MediaType.DicomJson, ...length, ...auth },
-        body: await request.open(),
+        headers: { 'Content-Type': request.contentType, Accept: MediaType.DicomJson, 'Content-Length': length, ...auth },
+        body,
         // A stream body (RFC 9110 8.6: its Content-Length given, so it is not chunked) needs half duplex.
         ...(request.contentLength === undefined ? {} : { duplex: 'half' }),
         redirect: 'manual',

@@ -49,6 +49,26 @@ describe('streamingFetch (a stream body over node:http, chunks kept by nobody)',
     expect(await response.json()).toEqual({ n: 1_000_000, te: null });
   });
 
+  it('sends a buffered body as it is: the same bytes, its Content-Length, not chunked', async () => {
+    let received = Buffer.alloc(0);
+    handle = (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received = Buffer.concat(chunks);
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ te: req.headers['transfer-encoding'] ?? null }));
+      });
+    };
+    const bytes = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 31) & 0xff);
+    const response = await streamingFetch(`${base}/in`, {
+      method: 'POST',
+      body: bytes.subarray(7),
+      headers: { 'Content-Length': String(bytes.length - 7) },
+    });
+    expect(await response.json()).toEqual({ te: null });
+    expect(Buffer.compare(received, bytes.subarray(7))).toBe(0);
+  });
+
   it('an answer before the body is read (an early 413) ends the sending', async () => {
     handle = (_req, res) => void res.writeHead(413, { 'Content-Type': 'text/plain' }).end('too large');
     const { stream, state } = body(200_000_000);
