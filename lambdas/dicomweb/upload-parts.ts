@@ -31,9 +31,17 @@ export function partSpans(size: number, partSize: number): PartSpan[] {
   return spans;
 }
 
+/** The parts the store holds, by part number: looked up once per span (up to S3's 10,000 parts). */
+export type ReceivedParts = ReadonlyMap<number, UploadedPart>;
+
+export function receivedParts(received: readonly UploadedPart[] | undefined): ReceivedParts {
+  return new Map((received ?? []).map((p) => [p.partNumber, p]));
+}
+
 /** A part counts as received when the store holds it at its span's length. */
-export function receivedPart(span: PartSpan, received: readonly UploadedPart[] | undefined): UploadedPart | undefined {
-  return received?.find((p) => p.partNumber === span.partNumber && p.size === span.length);
+export function receivedPart(span: PartSpan, received: ReceivedParts): UploadedPart | undefined {
+  const part = received.get(span.partNumber);
+  return part?.size === span.length ? part : undefined;
 }
 
 export interface UploadPartView extends PartSpan {
@@ -65,6 +73,7 @@ export function uploadView(
   urls: ReadonlyMap<number, string>,
 ): UploadView {
   const done = record.state !== 'UPLOADING';
+  const held = receivedParts(received);
   return {
     uploadId: record.uploadId,
     state: record.state,
@@ -74,7 +83,7 @@ export function uploadView(
     ...(record.studyInstanceUID !== undefined && { studyInstanceUID: record.studyInstanceUID }),
     parts: partSpans(record.size, record.partSize).map((span) => {
       const url = urls.get(span.partNumber);
-      return { ...span, received: done || receivedPart(span, received) !== undefined, ...(url !== undefined && { url }) };
+      return { ...span, received: done || receivedPart(span, held) !== undefined, ...(url !== undefined && { url }) };
     }),
     complete: absolute(baseUrl, `${uploadPath(record.uploadId)}/complete`),
     ...(record.result && { result: record.result }),

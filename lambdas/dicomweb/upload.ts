@@ -19,7 +19,7 @@ import { BadRequestError, ConflictError, GoneError, NotFoundError, PayloadTooLar
 import type { StoreService } from './store';
 import type { Preparation } from './store-prepare';
 import { storeInstancesResponse } from './store-request';
-import { partSizeFor, partSpans, receivedPart, uploadPath, uploadView, type UploadView } from './upload-parts';
+import { partSizeFor, partSpans, receivedPart, receivedParts, uploadPath, uploadView, type UploadView } from './upload-parts';
 import { absolute, transferUrl } from './uris';
 
 export type { UploadView } from './upload-parts';
@@ -158,7 +158,8 @@ export class UploadService {
   /** Joins the parts (unless an earlier run did), prepares the object from its stream, and stores it. */
   private async storeUpload(record: UploadRecord, parts: readonly UploadedPart[] | undefined, baseUrl: string): Promise<UploadResult> {
     if (parts) {
-      const ordered = partSpans(record.size, record.partSize).map((span) => receivedPart(span, parts)!);
+      const held = receivedParts(parts);
+      const ordered = partSpans(record.size, record.partSize).map((span) => receivedPart(span, held)!);
       await this.transfer.completeMultipartUpload(record.objectKey, record.multipartUploadId, ordered);
     }
     const stream = await this.blobs.getStream(record.objectKey);
@@ -176,9 +177,10 @@ export class UploadService {
 
   /** 409 naming the parts missing or of the wrong length; the upload stays open. */
   private checkParts(record: UploadRecord, parts: readonly UploadedPart[]): void {
+    const held = receivedParts(parts);
     const problems = partSpans(record.size, record.partSize).flatMap((span) => {
-      if (receivedPart(span, parts)) return [];
-      const got = parts.find((p) => p.partNumber === span.partNumber);
+      if (receivedPart(span, held)) return [];
+      const got = held.get(span.partNumber);
       const message = got
         ? `received ${got.size} bytes, expected ${span.length}`
         : `not received (bytes ${span.offset} to ${span.offset + span.length - 1})`;
@@ -201,8 +203,9 @@ export class UploadService {
   private async view(record: UploadRecord, caller: UploadCaller, received: readonly UploadedPart[] | undefined): Promise<UploadView> {
     const urls = new Map<number, string>();
     if (record.state === 'UPLOADING') {
+      const held = receivedParts(received);
       for (const span of partSpans(record.size, record.partSize)) {
-        if (receivedPart(span, received)) continue;
+        if (receivedPart(span, held)) continue;
         const url = await this.transfer.partUploadUrl(
           record.objectKey,
           record.multipartUploadId,
