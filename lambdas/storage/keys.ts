@@ -32,6 +32,16 @@ export const KEY_PREFIXES = {
 } as const;
 
 /**
+ * Days after which a send request's objects (its manifest, its batches' outcomes) expire: the day
+ * after its result does (SEND_RESULT_TTL_SECONDS, then Check Send Result answers 410), counted from
+ * each object's creation, which is after the request's. The S3 lifecycle rule SendRequests
+ * (lib/constructs/storage.ts) and the local engine's sweep (local/send-object-sweep.ts) both apply it.
+ */
+export function sendRequestObjectExpiryDays(resultTtlSeconds: number): number {
+  return Math.ceil(resultTtlSeconds / 86400) + 1;
+}
+
+/**
  * Callers validate UIDs (PS3.5 9.1: digits and dots) before they reach here; this is defence in depth
  * so a malformed UID can never address an object outside its own prefix.
  */

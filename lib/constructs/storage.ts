@@ -6,7 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DEFAULT_STORAGE_TIERING, instanceTieringRule, tableClassOf, type StorageTiering } from './storage-tiering';
 import { DEFAULT_SEND_RESULT_TTL_SECONDS } from '../../lambdas/config';
-import { KEY_PREFIXES } from '../../lambdas/storage/keys';
+import { KEY_PREFIXES, sendRequestObjectExpiryDays } from '../../lambdas/storage/keys';
 import { GLOBAL_SECONDARY_INDEXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY, TTL_ATTRIBUTE } from '../../lambdas/storage/table-schema';
 
 export interface ArchiveStorageProps {
@@ -37,7 +37,7 @@ export function sendRequestsLifecycleRule(resultTtlSeconds: number): s3.Lifecycl
   return {
     id: 'SendRequests',
     prefix: KEY_PREFIXES.sendRequests,
-    expiration: Duration.days(Math.ceil(resultTtlSeconds / 86400) + 1),
+    expiration: Duration.days(sendRequestObjectExpiryDays(resultTtlSeconds)),
     noncurrentVersionExpiration: Duration.days(1),
   };
 }

@@ -38,8 +38,12 @@ import { archiveStorage, type ArchiveStorage } from './data-layout';
 import { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE, openArchiveStorage } from './storage';
 import { startGateway, type ProxyHandler } from './gateway';
 import { viewerSite } from './viewer-site';
+import { startHourlySweep } from './sweeps';
 import { startUploadSweeper, transferSite } from './transfer-site';
 import { FileDirectTransfer } from '../../lambdas/storage/local/file-transfer';
+import { FileBlobStore } from '../../lambdas/storage/local/file-blobs';
+import { sweepSendRequestObjects } from '../../lambdas/storage/local/send-object-sweep';
+import { sendRequestObjectExpiryDays } from '../../lambdas/storage/keys';
 import { LocalSendWorkflow } from './local-send-workflow';
 import { defaultRenderWorkers, RenderWorkers } from './render-workers';
 import { defaultStoreWorkers, StoreWorkers } from './store-workers';
@@ -186,6 +190,14 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     // uploads abandoned past UPLOAD_EXPIRY, at start and hourly (what S3's lifecycle rules do in AWS).
     const transfer = storage === 'local' ? clients.local?.directTransfer() : undefined;
     const sweeper = transfer instanceof FileDirectTransfer ? startUploadSweeper(transfer, config.uploads.expirySeconds) : undefined;
+    // And the objects of send requests past their result, as the SendRequests lifecycle rule does.
+    const objects = storage === 'local' ? clients.local?.blobStore() : undefined;
+    const sendObjectsSweeper =
+      objects instanceof FileBlobStore
+        ? startHourlySweep('SendRequestObjectSweep', () =>
+            sweepSendRequestObjects(objects, Date.now() - sendRequestObjectExpiryDays(config.sendResultTtlSeconds) * 86_400_000),
+          )
+        : undefined;
     const gateway = await startGateway({
       handlers,
       maxRequestBytes: config.maxRequestBytes,
@@ -215,6 +227,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
         await dimse?.close();
         await gateway.close();
         sweeper?.stop();
+        sendObjectsSweeper?.stop();
         // Deletes continued in the background (lambdas/dicomweb/delete.ts) end before the storage does.
         await services.delete.settled();
         await workflow.close();

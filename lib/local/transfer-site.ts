@@ -27,6 +27,7 @@ import {
   UploadNotInProgressError,
 } from '../../lambdas/storage/local/file-transfer';
 import { TRANSFER_PATH } from '../../lambdas/storage/local/transfer-signature';
+import { startHourlySweep } from './sweeps';
 
 const PART = /^\/_transfer\/uploads\/([0-9a-f]{32})\/parts\/([1-9][0-9]{0,4})$/;
 const OBJECT = /^\/_transfer\/objects\/(.+)$/;
@@ -177,23 +178,10 @@ async function* limited(stream: AsyncIterable<Uint8Array>, length: number): Asyn
   }
 }
 
-/** Sweeps of abandoned uploads: every hour. */
-const SWEEP_INTERVAL_MS = 3600_000;
-
 /**
  * Removes the parts of uploads created more than `expirySeconds` ago (UPLOAD_EXPIRY), now and every
- * hour, as S3's lifecycle rule aborts incomplete multipart uploads in AWS. A failed sweep is logged
- * and tried again at the next.
+ * hour, as S3's lifecycle rule aborts incomplete multipart uploads in AWS.
  */
 export function startUploadSweeper(transfer: FileDirectTransfer, expirySeconds: number): { stop(): void } {
-  const sweep = () =>
-    void transfer.sweep(Date.now() - expirySeconds * 1000).catch((error: unknown) => {
-      console.error(
-        JSON.stringify({ level: 'error', task: 'UploadSweep', message: error instanceof Error ? error.message : String(error) }),
-      );
-    });
-  sweep();
-  const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return startHourlySweep('UploadSweep', () => transfer.sweep(Date.now() - expirySeconds * 1000));
 }
