@@ -4,6 +4,7 @@
  */
 import type { DicomJson } from '../dicom/json';
 import type { UploadedPart, UploadRecord } from '../storage/ports';
+import { Tag } from '../dicom/tags';
 import { absolute } from './uris';
 
 const MiB = 1024 * 1024;
@@ -86,6 +87,28 @@ export function uploadView(
       return { ...span, received: done || receivedPart(span, held) !== undefined, ...(url !== undefined && { url }) };
     }),
     complete: absolute(baseUrl, `${uploadPath(record.uploadId)}/complete`),
-    ...(record.result && { result: record.result }),
+    ...(record.result && { result: resultUnder(record.result, baseUrl) }),
   };
+}
+
+/**
+ * A recorded Store answer as the asking client reaches the archive: its Retrieve URLs are recorded
+ * relative (the path alone), since a later poll may come through another proxy or port than the
+ * complete that stored it, and are made absolute under each request's base URL. URLs recorded
+ * absolute (by an earlier version) are answered as they are.
+ */
+export function resultUnder<R extends { readonly response: DicomJson }>(result: R, baseUrl: string): R {
+  const under = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(under);
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(
+      Object.entries(value).map(([key, v]) => {
+        if (key !== Tag.RetrieveURL) return [key, under(v)];
+        const element = v as { vr: string; Value?: unknown[] };
+        const urls = element.Value?.map((url) => (typeof url === 'string' && url.startsWith('/') ? absolute(baseUrl, url) : url));
+        return [key, { ...element, ...(urls && { Value: urls }) }];
+      }),
+    );
+  };
+  return { ...result, response: under(result.response) as DicomJson };
 }

@@ -19,7 +19,7 @@ import { BadRequestError, ConflictError, GoneError, NotFoundError, PayloadTooLar
 import type { StoreService } from './store';
 import type { Preparation } from './store-prepare';
 import { storeInstancesResponse } from './store-request';
-import { partSizeFor, partSpans, receivedPart, receivedParts, uploadPath, uploadView, type UploadView } from './upload-parts';
+import { partSizeFor, partSpans, receivedPart, receivedParts, resultUnder, uploadPath, uploadView, type UploadView } from './upload-parts';
 import { absolute, transferUrl } from './uris';
 
 export type { UploadView } from './upload-parts';
@@ -121,7 +121,7 @@ export class UploadService {
   /** POST /uploads/{upload}/complete: the Store rules applied to the joined object, answered like STOW-RS. */
   async complete(uploadId: string, caller: UploadCaller): Promise<UploadResult> {
     let record = await this.own(uploadId, caller);
-    if (record.state === 'STORED' && record.result) return record.result;
+    if (record.state === 'STORED' && record.result) return resultUnder(record.result, caller.baseUrl);
     if (record.state === 'ABORTED') throw new ConflictError('the upload was aborted; create another');
     if (record.state === 'STORING') {
       const since = Date.parse(record.storingSince ?? record.createdAt);
@@ -140,14 +140,14 @@ export class UploadService {
     if (!(await this.uploads.transition(uploadId, [from], 'STORING', { storingSince: since }))) {
       // Another complete moved it first: answer what it recorded, or that it is under way.
       record = await this.own(uploadId, caller);
-      if (record.state === 'STORED' && record.result) return record.result;
+      if (record.state === 'STORED' && record.result) return resultUnder(record.result, caller.baseUrl);
       throw new ConflictError(`the upload is ${record.state}; poll it`);
     }
     try {
-      const result = await this.storeUpload(record, parts, caller.baseUrl);
+      const result = await this.storeUpload(record, parts);
       await this.uploads.transition(uploadId, ['STORING'], 'STORED', { result });
       await this.blobs.delete([record.objectKey]).catch(() => undefined);
-      return result;
+      return resultUnder(result, caller.baseUrl);
     } catch (error) {
       // A fault (storage unavailable), not the file: the next complete may run again at once.
       await this.uploads.transition(uploadId, ['STORING'], 'STORING', { storingSince: new Date(0).toISOString() }).catch(() => false);
@@ -156,7 +156,7 @@ export class UploadService {
   }
 
   /** Joins the parts (unless an earlier run did), prepares the object from its stream, and stores it. */
-  private async storeUpload(record: UploadRecord, parts: readonly UploadedPart[] | undefined, baseUrl: string): Promise<UploadResult> {
+  private async storeUpload(record: UploadRecord, parts: readonly UploadedPart[] | undefined): Promise<UploadResult> {
     if (parts) {
       const held = receivedParts(parts);
       const ordered = partSpans(record.size, record.partSize).map((span) => receivedPart(span, held)!);
@@ -169,7 +169,8 @@ export class UploadService {
       throw new GoneError("the upload's parts are gone (expired); create another upload");
     }
     const preparation = await this.prepare(stream, this.opts.bulkDataThreshold);
-    const target = { studyInstanceUID: record.studyInstanceUID, baseUrl };
+    // Recorded with relative Retrieve URLs, answered under each request's base URL (resultUnder).
+    const target = { studyInstanceUID: record.studyInstanceUID, baseUrl: '' };
     const outcome = await this.store.storeObject(preparation, record.objectKey, target);
     const { status, response } = storeInstancesResponse([outcome], target);
     return { status, response };

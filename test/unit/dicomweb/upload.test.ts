@@ -109,6 +109,11 @@ describe('UploadService.complete', () => {
     expect(status.state).toBe('STORED');
     expect(status.result).toEqual(result);
     expect(status.parts.every((p) => p.received && p.url === undefined)).toBe(true);
+    // Asked through another base URL (another proxy or port): the same result, under that one.
+    const elsewhere = { ...ME, baseUrl: 'https://proxy.example/pacs' };
+    const again = await service.status(view.uploadId, elsewhere);
+    expect(JSON.stringify(again.result)).toBe(JSON.stringify(result).replaceAll('http://archive/', 'https://proxy.example/pacs/'));
+    expect(await service.complete(view.uploadId, elsewhere)).toEqual(again.result);
   });
 
   it('answers 409 naming a missing or short part, keeps the upload open, then completes once it is sent', async () => {
