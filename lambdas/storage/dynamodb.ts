@@ -17,16 +17,16 @@ import {
   INSTANCE_SK_PREFIX,
   nameTermItems,
   nameTermPrefix,
-  ownUid,
-  resultOrderKey,
+  isWholeEntry,
   SERIES_SK_PREFIX,
   toItem,
   tombstoneFromItem,
   tombstoneKey,
+  type Item,
   type TableKey,
   type TombstoneKeys,
 } from './dynamodb-items';
-import { byItemId, DynamoTable, itemId, mergeSorted, type WriteRequest } from './dynamodb-table';
+import { byItemId, DynamoTable, itemId, MAX_BATCH_GET, mergeSorted, type WriteRequest } from './dynamodb-table';
 import { StorageUnavailableError } from './errors';
 import { ensureNameTerms, queryNameTerms } from './name-terms';
 import type {
@@ -158,25 +158,35 @@ export class DynamoMetadataIndex implements MetadataIndex {
       case 'study':
         yield* this.queryStudy(q);
         return;
-      case 'uid':
-        for (const uid of new Set(q.uids)) {
-          yield* this.queryItems({
-            IndexName: GSI_BY_UID.indexName,
-            KeyConditionExpression: '#pk = :pk AND #sk = :sk',
-            ExpressionAttributeNames: { '#pk': GSI_BY_UID.partitionKey, '#sk': GSI_BY_UID.sortKey },
-            ExpressionAttributeValues: { ':pk': `UID#${uid}`, ':sk': q.level },
-          });
-        }
+      case 'uid': {
+        const table = this.table;
+        const level = q.level;
+        const keys = async function* () {
+          for (const uid of new Set(q.uids)) {
+            yield* table.queryRaw({
+              IndexName: GSI_BY_UID.indexName,
+              KeyConditionExpression: '#pk = :pk AND #sk = :sk',
+              ExpressionAttributeNames: { '#pk': GSI_BY_UID.partitionKey, '#sk': GSI_BY_UID.sortKey },
+              ExpressionAttributeValues: { ':pk': `UID#${uid}`, ':sk': level },
+            });
+          }
+        };
+        // The UIDs' entries in one BatchGetItem per 100.
+        yield* this.entriesOf(keys(), undefined);
         return;
+      }
       case 'patient':
         if (q.patientId === '') return; // entries without a Patient ID are not in ByPatient
-        yield* this.querySorted(
-          GSI_BY_PATIENT.indexName,
-          GSI_BY_PATIENT.partitionKey,
-          `PATIENT#${q.patientId}`,
-          GSI_BY_PATIENT.sortKey,
-          `${q.level}#`,
-          q.dateRange,
+        yield* this.entriesOf(
+          this.querySorted(
+            GSI_BY_PATIENT.indexName,
+            GSI_BY_PATIENT.partitionKey,
+            `PATIENT#${q.patientId}`,
+            GSI_BY_PATIENT.sortKey,
+            `${q.level}#`,
+            q.dateRange,
+            q.pageHint,
+          ),
           q.pageHint,
         );
         return;
@@ -198,8 +208,12 @@ export class DynamoMetadataIndex implements MetadataIndex {
             pageSize,
           )[Symbol.asyncIterator](),
         );
-        // Every shard is in descending {studyDate}#{uid} order; merged, so is the whole result.
-        yield* mergeSorted(shards, (e) => resultOrderKey(e.studyDate, ownUid(e)), 'descending');
+        // Every shard is in descending {studyDate}#{uid} order (its sort key); merged, so is the whole
+        // result, whose entries are then read by key.
+        yield* this.entriesOf(
+          mergeSorted(shards, (item) => item[GSI_BY_LEVEL.sortKey] as string, 'descending'),
+          q.pageHint,
+        );
         return;
       }
     }
@@ -361,7 +375,8 @@ export class DynamoMetadataIndex implements MetadataIndex {
 
   /**
    * A GSI partition whose sort key is "{prefix}{studyDate}#{uid}", optionally within a date range,
-   * read backwards (result order: IndexQuery), `pageSize` entries a Query when given.
+   * read backwards (result order: IndexQuery), `pageSize` items a Query when given: the GSI's items,
+   * which hold the table keys (entriesOf reads the entries).
    */
   private querySorted(
     indexName: string,
@@ -371,19 +386,19 @@ export class DynamoMetadataIndex implements MetadataIndex {
     prefix: string,
     range: DateRange | undefined,
     pageSize: number | undefined,
-  ): AsyncIterable<IndexEntry> {
+  ): AsyncIterable<Item> {
     const read = { IndexName: indexName, ScanIndexForward: false, ...(pageSize !== undefined && { Limit: pageSize }) };
     const names = { '#pk': pkName, '#sk': skName };
     if (!range || (range.from === undefined && range.to === undefined)) {
       if (prefix === '') {
-        return this.queryItems({
+        return this.table.queryRaw({
           ...read,
           KeyConditionExpression: '#pk = :pk',
           ExpressionAttributeNames: { '#pk': pkName },
           ExpressionAttributeValues: { ':pk': pk },
         });
       }
-      return this.queryItems({
+      return this.table.queryRaw({
         ...read,
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
         ExpressionAttributeNames: names,
@@ -392,7 +407,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
     }
     const bounds = dateRangeBounds(prefix, range);
     if (!bounds) return (async function* () {})();
-    return this.queryItems({
+    return this.table.queryRaw({
       ...read,
       KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
       ExpressionAttributeNames: names,
@@ -400,8 +415,16 @@ export class DynamoMetadataIndex implements MetadataIndex {
     });
   }
 
-  /** One Query, page by page (LastEvaluatedKey), as entries. */
+  /** One Query on the table, page by page (LastEvaluatedKey), as entries. */
   private async *queryItems(input: Omit<QueryCommandInput, 'TableName'>): AsyncGenerator<IndexEntry> {
     for await (const item of this.table.queryRaw(input)) yield fromItem(item);
+  }
+
+  /**
+   * The entries of a GSI Query's items, in its order, read by table key (the GSIs do not project an
+   * entry's attributes: table-schema.ts) about `pageHint` at a time, 100 at most.
+   */
+  private async *entriesOf(indexItems: AsyncIterable<Item>, pageHint: number | undefined): AsyncGenerator<IndexEntry> {
+    for await (const item of this.table.readByKey(indexItems, (pageHint ?? MAX_BATCH_GET) + 1, isWholeEntry)) yield fromItem(item);
   }
 }
