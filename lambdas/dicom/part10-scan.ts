@@ -112,8 +112,15 @@ export class ElementWalker {
    * a data set is in ascending tag order), whose value need not lie in the bytes: the bytes may be
    * only the beginning of a file. Answers that element, or undefined when the bytes end before it.
    */
-  header(pos: number, end: number, enc: Encoding, stopTag: number, visit?: ElementVisitor): ElementAt | undefined {
-    return this.walk(pos, end, enc, false, visit, stopTag).stop;
+  header(
+    pos: number,
+    end: number,
+    enc: Encoding,
+    stopTag: number,
+    visit?: ElementVisitor,
+    visitTopLevel?: (element: ElementExtent) => void,
+  ): ElementAt | undefined {
+    return this.walk(pos, end, enc, false, visit, stopTag, undefined, visitTopLevel).stop;
   }
 
   /** Walks the elements in [pos, end); `visit` sees each top-level element, of any length, with its extent. */
@@ -338,6 +345,8 @@ export interface Part10Header {
   readonly transferSyntaxUID: string;
   /** Top-level elements of defined length before `stop`, by tag number; positions are in the file. */
   readonly elements: ReadonlyMap<number, ElementAt>;
+  /** Every top-level element's tag before `stop`, sequences of undefined length included. */
+  readonly topLevelTags: ReadonlySet<number>;
   /** The first top-level element whose tag is the stop tag or above; its value may lie beyond the bytes. */
   readonly stop: ElementAt;
 }
@@ -365,10 +374,18 @@ export function scanPart10HeaderOrNeed(bytes: Uint8Array, stopTag: number): Part
       return undefined;
     }
     const elements = new Map<number, ElementAt>();
-    const stop = walker.header(metaEnd, bytes.length, transferSyntaxEncoding(transferSyntaxUID), stopTag, (tag, valueStart, length, vr) => {
-      elements.set(tag, { tag, vr, length, valueStart });
-    });
-    return stop && { transferSyntaxUID, elements, stop };
+    const topLevelTags = new Set<number>();
+    const stop = walker.header(
+      metaEnd,
+      bytes.length,
+      transferSyntaxEncoding(transferSyntaxUID),
+      stopTag,
+      (tag, valueStart, length, vr) => {
+        elements.set(tag, { tag, vr, length, valueStart });
+      },
+      (element) => topLevelTags.add(element.tag),
+    );
+    return stop && { transferSyntaxUID, elements, topLevelTags, stop };
   } catch (error) {
     // Bytes that end inside the header (a prefix too short), or a file readPart10 will refuse itself.
     if (error instanceof TruncatedElementError) return { bytesNeeded: error.bytesNeeded };

@@ -6,6 +6,7 @@
  */
 import type { IccProfile, RenderedMediaType, Viewport } from './rendered-params';
 import { BadRequestError } from './errors';
+import { fitInsideSize, shrinkBy, type Size } from './image-shrink';
 
 /** 8 bits per sample, interleaved, top-left first (the codec's RenderedFrame). */
 export interface RasterImage {
@@ -72,20 +73,37 @@ function regionOf(image: RasterImage, viewport: Viewport | undefined) {
   return { left, top, width, height, flop: sw < 0, flip: sh < 0 };
 }
 
+/**
+ * The size of a scaling of the whole image (a viewport without a source region, a thumbnail), or
+ * undefined when there is none: sharp's `fit: 'inside'`, without enlarging for a thumbnail.
+ */
+function wholeImageScaling(image: RasterImage, opts: EncodeOptions): Size | undefined {
+  if (opts.viewport) return opts.viewport.region ? undefined : fitInsideSize(image, { width: opts.viewport.vw, height: opts.viewport.vh });
+  if (opts.fitInside === undefined || (image.width <= opts.fitInside && image.height <= opts.fitInside)) return undefined;
+  return fitInsideSize(image, { width: opts.fitInside, height: opts.fitInside });
+}
+
 /** One frame cut, flipped and scaled, still raw: the common part of every output. */
-async function transform(sharp: Sharp, image: RasterImage, opts: EncodeOptions) {
+async function transform(sharp: Sharp, frame: RasterImage, opts: EncodeOptions) {
+  // A scaling of the whole image by 2 or more starts with an integer shrink (image-shrink.ts); sharp
+  // resizes what is left to the exact size its own scaling would give.
+  const target = wholeImageScaling(frame, opts);
+  const k = target ? Math.floor(Math.min(frame.width / target.width, frame.height / target.height)) : 1;
+  const image = k >= 2 ? shrinkBy(frame, k) : frame;
   let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } });
+  if (target) {
+    if (image.width !== target.width || image.height !== target.height)
+      pipeline = pipeline.resize(target.width, target.height, { fit: 'fill' });
+    return pipeline;
+  }
   const region = regionOf(image, opts.viewport);
   if (region) {
     pipeline = pipeline.extract({ left: region.left, top: region.top, width: region.width, height: region.height });
     if (region.flop) pipeline = pipeline.flop();
     if (region.flip) pipeline = pipeline.flip();
   }
-  if (opts.viewport) {
-    pipeline = pipeline.resize(opts.viewport.vw, opts.viewport.vh, { fit: 'inside' });
-  } else if (opts.fitInside !== undefined) {
-    pipeline = pipeline.resize(opts.fitInside, opts.fitInside, { fit: 'inside', withoutEnlargement: true });
-  }
+  // A source region scaled to the viewport (a thumbnail without one fits inside its box already).
+  if (opts.viewport) pipeline = pipeline.resize(opts.viewport.vw, opts.viewport.vh, { fit: 'inside' });
   return pipeline;
 }
 

@@ -81,6 +81,9 @@ export const RENDER_LAYER_PACKAGES = [
   '@cornerstonejs/codec-libjpeg-turbo-8bit',
   '@cornerstonejs/codec-openjpeg',
   '@cornerstonejs/codec-openjph',
+  // IJG's 12-bit libjpeg for JPEG Extended process 4 (lambdas/dicom/render/codecs/jpeg-12bit.ts);
+  // the layer carries its dcmjs too, loaded with the first 12-bit frame only.
+  'dcmjs-codecs',
 ] as const;
 
 /** The function groups whose bundles leave packages to a layer, and those packages. */

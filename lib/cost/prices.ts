@@ -31,6 +31,9 @@ export function readPrices(file: string): PriceTable {
     if (!p.source || !p.read) throw new Error(`${file}: ${key}: every price names its source and the date it was read`);
     if (!['yes', 'secondary', 'unverified'].includes(p.verified))
       throw new Error(`${file}: ${key}: verified must be yes, secondary or unverified`);
+    // A transcription is only as good as the page that can be re-read: 'secondary' says which.
+    if (p.verified === 'secondary' && !/https?:\/\//.test(p.note ?? ''))
+      throw new Error(`${file}: ${key}: a secondary price names the page it was read on in its note`);
   }
   return table;
 }

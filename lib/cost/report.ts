@@ -117,7 +117,7 @@ export function costMarkdown(input: ReportInput): string {
   }
   out.push(
     '',
-    "[u] Azure: Data Lake Storage and transfer prices are list prices not verified in the pages searched; the DICOM service's own request and index charges are assumptions (docs/cost/prices-us-east-1.json marks them).  ",
+    "[u] Azure: Data Lake Storage prices are list prices not verified in the pages searched, transfer out is read in a third-party transcription; the DICOM service's own request and index charges are assumptions (docs/cost/prices-us-east-1.json marks them).  ",
     '[o] Orthanc on one m7g.large with EBS gp3 and snapshots; in the per-study rows without the VM itself (a share of a VM that serves many studies: $' +
       (730 * prices.prices['ec2.m7g.large.hour']!.usd).toFixed(2) +
       ' a month).',

@@ -325,6 +325,7 @@ describe('Lambda bundles', () => {
         fixture('MR, JPEG-LS lossless (CharLS)', 'mr-jpeg-ls.dcm'),
         fixture('MR, HTJ2K lossless (OpenJPH)', 'mr-htj2k-lossless.dcm'),
         fixture('CT, JPEG Lossless SV1 (jpeg-lossless-decoder-js)', 'ct-jpeg-lossless-sv1.dcm'),
+        fixture('CT, JPEG Extended 12-bit (dcmjs-codecs, IJG libjpeg 12)', 'ct-jpeg-extended.dcm'),
       ];
       const stored = await stow(
         archive.url,

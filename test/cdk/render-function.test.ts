@@ -87,6 +87,8 @@ describe('the render layer', () => {
         codec,
       ).toBe(true);
     }
+    expect(existsSync(path.join(modules, 'dcmjs-codecs/build/dcmjs-native-codecs.wasm'))).toBe(true);
+    expect(existsSync(path.join(modules, 'dcmjs/package.json'))).toBe(true); // what dcmjs-codecs requires
   });
 });
 

@@ -4,6 +4,9 @@
  * answer the same frames from a stored object, and decline to this whatever they cannot read plainly.
  */
 import type { ParsedInstance } from '../part10';
+
+/** What frames are cut from: a data set as readPart10 reads it, with its transfer syntax. */
+type FrameSource = Pick<ParsedInstance, 'dict' | 'transferSyntaxUID'>;
 import { binaryValueBytes, concatBytes } from '../part10-scan';
 import { PIXEL_DATA_TAGS, Tag } from '../tags';
 import { isUncompressedTransferSyntax } from '../uid';
@@ -15,7 +18,7 @@ import { nativeFrame, nativeFrameRange } from './native';
 const FLOAT_BITS_ALLOCATED: Readonly<Record<string, number>> = { [Tag.FloatPixelData]: 32, [Tag.DoubleFloatPixelData]: 64 };
 
 /** The first of the pixel data elements (PS3.3 C.7.6.3) that holds binary values, with its tag. */
-function binaryPixelData(instance: ParsedInstance) {
+function binaryPixelData(instance: FrameSource) {
   for (const tag of PIXEL_DATA_TAGS) {
     const element = instance.dict[tag];
     if (element?.Value?.some((v) => v instanceof ArrayBuffer)) return { tag, values: element.Value };
@@ -24,13 +27,13 @@ function binaryPixelData(instance: ParsedInstance) {
 }
 
 /** The first value of an element as an integer; undefined when absent or not an integer. */
-function integerValue(instance: ParsedInstance, tag: string): number | undefined {
+function integerValue(instance: FrameSource, tag: string): number | undefined {
   const value = Number(instance.dict[tag]?.Value?.[0]);
   return Number.isInteger(value) ? value : undefined;
 }
 
 /** NumberOfFrames (0028,0008), or 1 when Pixel Data is present without it (frameCountOf); 0 without pixel data. */
-export function numberOfFrames(instance: ParsedInstance): number {
+export function numberOfFrames(instance: FrameSource): number {
   if (!binaryPixelData(instance)) return 0;
   return frameCountOf(instance.dict[Tag.NumberOfFrames]?.Value?.[0]);
 }
@@ -52,7 +55,7 @@ function encapsulatedFrames(values: readonly unknown[], count: number, transferS
  * returned in `missing`. Native frames are Rows x Columns x SamplesPerPixel x BitsAllocated bits each
  * (little-endian byte order); encapsulated frames are the frame's fragments as stored.
  */
-export function extractFrames(instance: ParsedInstance, frameNumbers: readonly number[]): FramesFound {
+export function extractFrames(instance: FrameSource, frameNumbers: readonly number[]): FramesFound {
   const pixelData = binaryPixelData(instance);
   if (!pixelData) throw new FrameError('the instance has no pixel data');
   if (frameNumbers.some((n) => !Number.isInteger(n) || n < 1)) throw new FrameError('frame numbers start at 1');

@@ -23,6 +23,7 @@ import {
   type Part10Header,
 } from '../part10';
 import { isUncompressedTransferSyntax } from '../uid';
+import { headerRenderAttributes, type RenderAttributes } from './header-data-set';
 import type { ImagePixel } from './image';
 import { RenderError } from './render-error';
 
@@ -32,7 +33,7 @@ const BULK_DATA_ABOVE = 256 * 1024;
 /** A Part 10 file read for rendering: its attributes, and its header when Pixel Data was left unread. */
 export interface RenderSource {
   readonly bytes: Uint8Array;
-  readonly instance: ParsedInstance;
+  readonly instance: RenderAttributes;
   readonly header: Part10Header | undefined;
 }
 
@@ -45,11 +46,15 @@ function parsed(bytes: Uint8Array, bulkDataAbove: number | undefined): ParsedIns
   }
 }
 
-/** Reads `bytes` for rendering; RenderError('corrupt') when they are no Part 10 file. */
+/**
+ * Reads `bytes` for rendering: from the header scan alone for the common image (header-data-set.ts),
+ * else with readPart10; RenderError('corrupt') when they are no Part 10 file.
+ */
 export function readRenderSource(bytes: Uint8Array): RenderSource {
   // Undefined for big endian and deflated data sets, whose values readPart10 must decode.
   const header = scanPart10Header(bytes, PIXEL_DATA_SCAN_STOP);
-  return { bytes, instance: parsed(bytes, header && BULK_DATA_ABOVE), header };
+  const attributes = header && headerRenderAttributes(header, bytes);
+  return { bytes, instance: attributes ?? parsed(bytes, header && BULK_DATA_ABOVE), header };
 }
 
 function inMemory(bytes: Uint8Array): StoredObjectReader {

@@ -2,7 +2,6 @@
  * Rendering of a frame of a stored instance to 8-bit pixels (PS3.18 8.3.5, 10.4.1.1.3-4): decoded per
  * its transfer syntax, then through the pipeline of PS3.3 C.11 / PS3.4 N.2. What an image encoder takes.
  */
-import type { ParsedInstance } from '../part10';
 import { PIXEL_DATA_TAGS, Tag } from '../tags';
 import { frameCountOf } from '../frames/frame-numbers';
 import { renderColor, renderPalette } from './color';
@@ -10,6 +9,7 @@ import { decodeFrame } from './decode';
 import { frameBytes, readRenderSource, type RenderSource } from './frame-bytes';
 import { renderGrayscale } from './grayscale';
 import { imagePixelOf, reducedSize, reductionToFit, type ImagePixel } from './image';
+import type { RenderAttributes } from './header-data-set';
 import { grayscaleTransforms, type VoiLutFunction } from './luts';
 import { RenderError } from './render-error';
 
@@ -38,7 +38,7 @@ export interface RenderedFrame {
 
 const FLOAT_BITS: Readonly<Record<string, 32 | 64>> = { [Tag.FloatPixelData]: 32, [Tag.DoubleFloatPixelData]: 64 };
 
-function pixelDataTag(instance: ParsedInstance): string {
+function pixelDataTag(instance: RenderAttributes): string {
   const tag = PIXEL_DATA_TAGS.find((t) => (instance.dict[t]?.Value?.length ?? 0) > 0);
   if (!tag) throw new RenderError('not-an-image', 'the instance has no pixel data');
   return tag;

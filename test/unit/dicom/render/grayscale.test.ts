@@ -120,3 +120,24 @@ describe('renderGrayscale', () => {
     expect(Array.from(floats)).toEqual([0, 85, 170, 255]);
   });
 });
+
+describe('renderGrayscale on word samples, aligned or not, of any pixel count', () => {
+  // Each pixel through the pipeline alone (a 1 x 1 image) is what the whole image must hold.
+  const one = (value: number, over: Partial<ImagePixel>, t: GrayscaleTransforms) =>
+    renderGrayscale(Uint16Array.of(value), image({ rows: 1, columns: 1, ...over }), t)[0];
+  it.each([
+    [0, 7, 0, {}],
+    [2, 5, 3, {}],
+    [0, 13, 1, { bitsStored: 12, highBit: 13, signed: true }],
+    [2, 9, 2, { bitsStored: 10, highBit: 12 }],
+  ] as const)('byte offset %i, %i x %i pixels, %j', (offset, columns, rows, over) => {
+    const count = columns * Math.max(rows, 1);
+    const buffer = new ArrayBuffer(offset + count * 2);
+    const samples = new Uint16Array(buffer, offset, count);
+    for (let i = 0; i < count; i++) samples[i] = (i * 7919 + 13) & 0xffff;
+    const t = transforms(window(200, 4000));
+    const px = image({ rows: Math.max(rows, 1), columns, ...over });
+    const out = renderGrayscale(samples, px, t);
+    expect([...out]).toEqual([...samples].map((v) => one(v, over, t)));
+  });
+});

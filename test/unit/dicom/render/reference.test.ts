@@ -158,10 +158,43 @@ describe('renderFrame of JPEG 2000 and HTJ2K against the native source they enco
   });
 });
 
-describe('JPEG Extended with 12-bit samples', () => {
-  it('answers unsupported-transfer-syntax: the 8-bit libjpeg-turbo build cannot decode it', async () => {
-    const error = await renderFrame(fixture('mr-jpeg-extended'), 1).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RenderError);
-    expect((error as RenderError).reason).toBe('unsupported-transfer-syntax');
+describe.skipIf(!DCMTK)('JPEG Extended with 12-bit samples (process 4), decoded by IJG libjpeg as dcmtk decodes it', () => {
+  // dcmtk's dcmj2pnm decodes with the same 12-bit IJG library: the lossy frames come out identical.
+  it.each([
+    ['mr-jpeg-extended', {}, ['+Wm']],
+    ['ct-jpeg-extended', {}, ['+Wi', '1']],
+    ['ct-jpeg-extended', window(300, 1500), ['+Wi', '2']],
+  ] as const)('%s %j = dcmtk %j', async (name, options, args) => {
+    const ours = await renderFrame(fixture(name), 1, options);
+    const reference = dcmtkRendering(name, 1, args);
+    expectSameSize(ours, reference);
+    expect(maxDifference(ours, reference)).toBe(0);
+    expect(correlation(ours.data, dcmtkRendering(name.replace('-jpeg-extended', ''), 1, args).data)).toBeGreaterThan(0.99);
+  });
+});
+
+describe('JPEG Extended with 12-bit samples, damaged', () => {
+  const damaged = (change: (part10: Buffer, at: (marker: number) => number) => void) => {
+    const part10 = Buffer.from(fixture('ct-jpeg-extended'));
+    change(part10, (marker) => part10.indexOf(Buffer.from([0xff, marker])));
+    return part10;
+  };
+  const reason = (part10: Buffer) =>
+    renderFrame(part10, 1).then(
+      () => 'rendered',
+      (e: unknown) => (e instanceof RenderError ? e.reason : String(e)),
+    );
+
+  it('answers corrupt when the codec refuses the codestream (no Start of Scan)', async () => {
+    expect(await reason(damaged((p, at) => (p[at(0xda) + 1] = 0x00)))).toBe('corrupt');
+  });
+  it('answers corrupt when the frame header gives another size than Rows and Columns', async () => {
+    // SOF1's Y (number of lines) from 128 to 512: the codec would size its output from Rows alone.
+    expect(await reason(damaged((p, at) => p.writeUInt16BE(512, at(0xc1) + 5)))).toBe('corrupt');
+    expect(await reason(damaged((p, at) => p.writeUInt16BE(64, at(0xc1) + 7)))).toBe('corrupt');
+  });
+  it('still decodes the intact frame after a refusal', async () => {
+    await reason(damaged((p, at) => (p[at(0xda) + 1] = 0x00)));
+    expect(await reason(fixture('ct-jpeg-extended'))).toBe('rendered');
   });
 });
