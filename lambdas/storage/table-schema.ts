@@ -47,7 +47,7 @@ export interface GsiSpec {
 
 /**
  * Projections: no query path reads an entry's attributes from a GSI. The search services match on
- * the DICOM JSON of the entry (one `Attributes` string, 1-3 KB: it cannot be projected in part), and
+ * the DICOM JSON of the entry (one `Attributes` string, most of the item: it cannot be projected in part), and
  * store, delete and send need the whole entry, so the adapter reads the entries by table key after
  * the Query, in result order (dynamodb.ts); a GSI copy then costs one write unit, not one per KB of
  * the entry. ByLevel also holds the name term items, read from the index alone: their entry's level,
