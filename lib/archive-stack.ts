@@ -12,8 +12,8 @@ import { ApiClientsTable } from './constructs/clients-table';
 import { DicomwebApi } from './constructs/api';
 import { DimseGateway } from './constructs/dimse-gateway';
 import { dimseSettingsFromContext } from './dimse-context';
-import type { StorageTiering } from './constructs/storage-tiering';
-import { storageTieringFromContext } from './storage-context';
+import type { GsiProjections, StorageTiering } from './constructs/storage-tiering';
+import { gsiProjectionsFromContext, storageTieringFromContext } from './storage-context';
 import { ArchiveLogs } from './constructs/logs';
 import { pascal, type FunctionNetwork } from './constructs/dicomweb-function';
 import { SendWorkflow, type DestinationEntry } from './constructs/send-workflow';
@@ -49,6 +49,8 @@ export interface ArchiveSettings {
   readonly retainData: boolean;
   /** Contexts `instanceTier`, `instanceTierAfterDays`, `noncurrentVersionDays`, `tableClass` (lib/storage-context.ts). */
   readonly storageTiering: StorageTiering;
+  /** Context `gsiProjections` (lib/storage-context.ts). */
+  readonly gsiProjections: GsiProjections;
   /** Context `reservedConcurrency`: reserved concurrent executions of each function. */
   readonly reservedConcurrency?: number;
   /** Context `indexShards`: INDEX_SHARDS of lambdas/config.ts. */
@@ -110,6 +112,7 @@ export function settingsFromContext(node: Node): ArchiveSettings {
     waf: flag('waf', true),
     retainData: flag('retainData', true),
     storageTiering: storageTieringFromContext(node),
+    gsiProjections: gsiProjectionsFromContext(node),
     reservedConcurrency: count('reservedConcurrency'),
     indexShards: count('indexShards'),
     sendBatchSize: count('sendBatchSize') ?? 10,
@@ -254,6 +257,7 @@ export class ArchiveStack extends Stack {
     this.storage = new ArchiveStorage(this, 'Storage', {
       retainData,
       tiering: this.settings.storageTiering,
+      gsiProjections: this.settings.gsiProjections,
       corsAllowedOrigins: this.settings.corsAllowedOrigins,
       sendResultTtlSeconds: this.settings.sendResultTtlSeconds,
     });

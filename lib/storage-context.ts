@@ -5,7 +5,14 @@
  */
 import type { Construct } from 'constructs';
 import { ArchiveContextError } from './context-error';
-import { DEFAULT_STORAGE_TIERING, INSTANCE_TIERS, TABLE_CLASSES, type StorageTiering } from './constructs/storage-tiering';
+import {
+  DEFAULT_STORAGE_TIERING,
+  GSI_PROJECTIONS,
+  INSTANCE_TIERS,
+  TABLE_CLASSES,
+  type GsiProjections,
+  type StorageTiering,
+} from './constructs/storage-tiering';
 
 /** Contexts `instanceTier`, `instanceTierAfterDays`, `noncurrentVersionDays`, `tableClass`. */
 export function storageTieringFromContext(node: Construct['node']): StorageTiering {
@@ -35,4 +42,12 @@ export function storageTieringFromContext(node: Construct['node']): StorageTieri
     noncurrentVersionDays: days('noncurrentVersionDays', DEFAULT_STORAGE_TIERING.noncurrentVersionDays, 1),
     tableClass: oneOf('tableClass', TABLE_CLASSES, DEFAULT_STORAGE_TIERING.tableClass),
   };
+}
+
+/** Context `gsiProjections`: 'lean' (default) or 'all' (a stack deployed before the lean projections). */
+export function gsiProjectionsFromContext(node: Construct['node']): GsiProjections {
+  const v: unknown = node.tryGetContext('gsiProjections');
+  if (v === undefined || v === '') return 'lean';
+  if (typeof v === 'string' && (GSI_PROJECTIONS as readonly string[]).includes(v)) return v as GsiProjections;
+  throw new ArchiveContextError('gsiProjections', v, `one of ${GSI_PROJECTIONS.map((x) => `'${x}'`).join(', ')}`);
 }

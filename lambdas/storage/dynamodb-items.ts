@@ -250,6 +250,11 @@ export function fromItem(item: Item): IndexEntry {
   return entry;
 }
 
+/** Whether an item read from a GSI holds its whole entry (a GSI projecting ALL), not only its keys. */
+export function isWholeEntry(item: Item): boolean {
+  return typeof item.Attributes === 'string';
+}
+
 export function tombstoneFromItem(item: Item): Tombstone {
   return { ...entryKeysOf(item), deletedAt: item.DeletedAt as string };
 }

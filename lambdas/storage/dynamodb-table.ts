@@ -174,6 +174,35 @@ export class DynamoTable {
     } while (startKey);
   }
 
+  /**
+   * The table items of a GSI Query's items, in the Query's order. A GSI that projects keys only (or a
+   * few attributes) answers table keys: the items are read by key, `chunk` keys at a time (one
+   * BatchGetItem of at most 100), as the caller asks for them, eventually consistent as the GSI is.
+   * An item `whole` accepts as it is (a GSI projecting ALL) is not read again; one deleted since the
+   * GSI copy was read is skipped.
+   */
+  async *readByKey(indexItems: AsyncIterable<Item>, chunk: number, whole: (item: Item) => boolean): AsyncGenerator<Item> {
+    const size = Math.min(MAX_BATCH_GET, Math.max(1, chunk));
+    let page: Item[] = [];
+    for await (const item of indexItems) {
+      page.push(item);
+      if (page.length < size) continue;
+      yield* await this.readPage(page, whole);
+      page = [];
+    }
+    yield* await this.readPage(page, whole);
+  }
+
+  private async readPage(page: readonly Item[], whole: (item: Item) => boolean): Promise<Item[]> {
+    const keyOf = (i: Item): TableKey => ({ PK: i[TABLE_PARTITION_KEY] as string, SK: i[TABLE_SORT_KEY] as string });
+    const partial = page.filter((i) => !whole(i));
+    const found = partial.length === 0 ? new Map<string, Item>() : byItemId(await this.batchGet(partial.map(keyOf), false));
+    return page.flatMap((i): Item[] => {
+      const item = whole(i) ? i : found.get(itemId(keyOf(i)));
+      return item ? [item] : [];
+    });
+  }
+
   /** A strongly consistent Scan, page by page (LastEvaluatedKey), as items; pages of `Limit` when given. */
   async *scanRaw(input: Omit<ScanCommandInput, 'TableName' | 'ConsistentRead' | 'ExclusiveStartKey'> = {}): AsyncGenerator<Item> {
     let startKey: Record<string, unknown> | undefined;

@@ -1,9 +1,9 @@
 /**
  * MetadataIndex over Amazon DynamoDB (or dynalite in the embedded runtime: same wire protocol).
- * Item layout: dynamodb-items.ts and table-schema.ts; calls: dynamodb-table.ts. Every read is a
- * GetItem, BatchGetItem or Query on the table or a GSI; never a Scan. No transactions (dynalite has
- * none): conditional puts and atomic ADD make every interleaving of writers harmless
- * (docs/architecture.md, storage model).
+ * Item layout: dynamodb-items.ts and table-schema.ts; calls: dynamodb-table.ts; GSI reads:
+ * dynamodb-gsi-reads.ts. Every read is a GetItem, BatchGetItem or Query on the table or a GSI; never a
+ * Scan. No transactions (dynalite has none): conditional puts and atomic ADD make every interleaving of
+ * writers harmless (docs/architecture.md, storage model).
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
@@ -11,14 +11,11 @@ import { deleteJobKeys, deleteJobOf, DynamoDeleteJobs } from './delete-jobs';
 import {
   ancestors,
   compareInstances,
-  dateRangeBounds,
   entryKey,
   fromItem,
   INSTANCE_SK_PREFIX,
   nameTermItems,
   nameTermPrefix,
-  ownUid,
-  resultOrderKey,
   SERIES_SK_PREFIX,
   toItem,
   tombstoneFromItem,
@@ -26,11 +23,11 @@ import {
   type TableKey,
   type TombstoneKeys,
 } from './dynamodb-items';
+import { entriesByKey, sortedItems, uidItems } from './dynamodb-gsi-reads';
 import { byItemId, DynamoTable, itemId, mergeSorted, type WriteRequest } from './dynamodb-table';
 import { StorageUnavailableError } from './errors';
 import { ensureNameTerms, queryNameTerms } from './name-terms';
 import type {
-  DateRange,
   DeleteJob,
   EntryKeys,
   IndexEntry,
@@ -41,7 +38,7 @@ import type {
   SeriesUids,
   Tombstone,
 } from './ports';
-import { GSI_BY_LEVEL, GSI_BY_PATIENT, GSI_BY_UID, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from './table-schema';
+import { GSI_BY_LEVEL, GSI_BY_PATIENT, TABLE_PARTITION_KEY, TABLE_SORT_KEY } from './table-schema';
 
 export interface DynamoMetadataIndexOptions {
   /** Query page size (Limit); unset lets DynamoDB fill 1 MB pages. Tests set it small to exercise paging. */
@@ -159,24 +156,23 @@ export class DynamoMetadataIndex implements MetadataIndex {
         yield* this.queryStudy(q);
         return;
       case 'uid':
-        for (const uid of new Set(q.uids)) {
-          yield* this.queryItems({
-            IndexName: GSI_BY_UID.indexName,
-            KeyConditionExpression: '#pk = :pk AND #sk = :sk',
-            ExpressionAttributeNames: { '#pk': GSI_BY_UID.partitionKey, '#sk': GSI_BY_UID.sortKey },
-            ExpressionAttributeValues: { ':pk': `UID#${uid}`, ':sk': q.level },
-          });
-        }
+        // The UIDs' entries in one BatchGetItem per 100.
+        yield* entriesByKey(this.table, uidItems(this.table, q.level, new Set(q.uids)), undefined);
         return;
       case 'patient':
         if (q.patientId === '') return; // entries without a Patient ID are not in ByPatient
-        yield* this.querySorted(
-          GSI_BY_PATIENT.indexName,
-          GSI_BY_PATIENT.partitionKey,
-          `PATIENT#${q.patientId}`,
-          GSI_BY_PATIENT.sortKey,
-          `${q.level}#`,
-          q.dateRange,
+        yield* entriesByKey(
+          this.table,
+          sortedItems(
+            this.table,
+            GSI_BY_PATIENT.indexName,
+            GSI_BY_PATIENT.partitionKey,
+            `PATIENT#${q.patientId}`,
+            GSI_BY_PATIENT.sortKey,
+            `${q.level}#`,
+            q.dateRange,
+            q.pageHint,
+          ),
           q.pageHint,
         );
         return;
@@ -188,7 +184,8 @@ export class DynamoMetadataIndex implements MetadataIndex {
         // so that a second page is rarely needed.
         const pageSize = q.pageHint === undefined ? undefined : Math.ceil((2 * q.pageHint) / this.shards) + 1;
         const shards = Array.from({ length: this.shards }, (_, shard) =>
-          this.querySorted(
+          sortedItems(
+            this.table,
             GSI_BY_LEVEL.indexName,
             GSI_BY_LEVEL.partitionKey,
             `${q.level}#${shard}`,
@@ -198,8 +195,13 @@ export class DynamoMetadataIndex implements MetadataIndex {
             pageSize,
           )[Symbol.asyncIterator](),
         );
-        // Every shard is in descending {studyDate}#{uid} order; merged, so is the whole result.
-        yield* mergeSorted(shards, (e) => resultOrderKey(e.studyDate, ownUid(e)), 'descending');
+        // Every shard is in descending {studyDate}#{uid} order (its sort key); merged, so is the whole
+        // result, whose entries are then read by key.
+        yield* entriesByKey(
+          this.table,
+          mergeSorted(shards, (item) => item[GSI_BY_LEVEL.sortKey] as string, 'descending'),
+          q.pageHint,
+        );
         return;
       }
     }
@@ -359,48 +361,7 @@ export class DynamoMetadataIndex implements MetadataIndex {
     });
   }
 
-  /**
-   * A GSI partition whose sort key is "{prefix}{studyDate}#{uid}", optionally within a date range,
-   * read backwards (result order: IndexQuery), `pageSize` entries a Query when given.
-   */
-  private querySorted(
-    indexName: string,
-    pkName: string,
-    pk: string,
-    skName: string,
-    prefix: string,
-    range: DateRange | undefined,
-    pageSize: number | undefined,
-  ): AsyncIterable<IndexEntry> {
-    const read = { IndexName: indexName, ScanIndexForward: false, ...(pageSize !== undefined && { Limit: pageSize }) };
-    const names = { '#pk': pkName, '#sk': skName };
-    if (!range || (range.from === undefined && range.to === undefined)) {
-      if (prefix === '') {
-        return this.queryItems({
-          ...read,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': pkName },
-          ExpressionAttributeValues: { ':pk': pk },
-        });
-      }
-      return this.queryItems({
-        ...read,
-        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-      });
-    }
-    const bounds = dateRangeBounds(prefix, range);
-    if (!bounds) return (async function* () {})();
-    return this.queryItems({
-      ...read,
-      KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: { ':pk': pk, ':lo': bounds[0], ':hi': bounds[1] },
-    });
-  }
-
-  /** One Query, page by page (LastEvaluatedKey), as entries. */
+  /** One Query on the table, page by page (LastEvaluatedKey), as entries. */
   private async *queryItems(input: Omit<QueryCommandInput, 'TableName'>): AsyncGenerator<IndexEntry> {
     for await (const item of this.table.queryRaw(input)) yield fromItem(item);
   }

@@ -10,6 +10,7 @@ import {
   entryKey,
   entryKeysOf,
   fromItem,
+  isWholeEntry,
   LEVELS,
   nameTermItems,
   nameTermPartition,
@@ -46,12 +47,14 @@ export async function ensureNameTerms(table: DynamoTable, shards: number): Promi
   await Promise.all(
     partitions.map(async (partition) => {
       let pending: Item[] = [];
-      for await (const item of table.queryRaw({
+      const keys = table.queryRaw({
         IndexName: GSI_BY_LEVEL.indexName,
         KeyConditionExpression: '#pk = :pk',
         ExpressionAttributeNames: { '#pk': GSI_BY_LEVEL.partitionKey },
         ExpressionAttributeValues: { ':pk': partition },
-      })) {
+      });
+      // ByLevel does not project the entries' attributes (table-schema.ts): read them by key.
+      for await (const item of table.readByKey(keys, MAX_BATCH_GET, isWholeEntry)) {
         pending.push(...nameTermItems(fromItem(item), shards));
         if (pending.length >= MAX_BATCH_WRITE) {
           await table.batchWrite(pending.map((Item) => ({ PutRequest: { Item } })));

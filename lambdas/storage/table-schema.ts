@@ -31,15 +31,47 @@
 export const TABLE_PARTITION_KEY = 'PK';
 export const TABLE_SORT_KEY = 'SK';
 
+/**
+ * What a GSI copies of an item besides the table and index keys (which every projection holds).
+ * KEYS_ONLY: a Query answers table keys, and the adapter reads the entries by key (BatchGetItem);
+ * INCLUDE: those attributes too.
+ */
+export type GsiProjection = { readonly type: 'KEYS_ONLY' } | { readonly type: 'INCLUDE'; readonly nonKeyAttributes: readonly string[] };
+
 export interface GsiSpec {
   readonly indexName: string;
   readonly partitionKey: string;
   readonly sortKey: string;
+  readonly projection: GsiProjection;
 }
 
-export const GSI_BY_UID: GsiSpec = { indexName: 'ByUid', partitionKey: 'UidPK', sortKey: 'UidSK' };
-export const GSI_BY_LEVEL: GsiSpec = { indexName: 'ByLevel', partitionKey: 'LevelPK', sortKey: 'LevelSK' };
-export const GSI_BY_PATIENT: GsiSpec = { indexName: 'ByPatient', partitionKey: 'PatientPK', sortKey: 'PatientSK' };
+/**
+ * Projections: no query path reads an entry's attributes from a GSI. The search services match on
+ * the DICOM JSON of the entry (one `Attributes` string, most of the item: it cannot be projected in part), and
+ * store, delete and send need the whole entry, so the adapter reads the entries by table key after
+ * the Query, in result order (dynamodb.ts); a GSI copy then costs one write unit, not one per KB of
+ * the entry. ByLevel also holds the name term items, read from the index alone: their entry's level,
+ * UIDs and Study Date (the date filter and result order) are included; on a level entry they are
+ * ~150 bytes, still one write unit.
+ */
+export const GSI_BY_UID: GsiSpec = {
+  indexName: 'ByUid',
+  partitionKey: 'UidPK',
+  sortKey: 'UidSK',
+  projection: { type: 'KEYS_ONLY' },
+};
+export const GSI_BY_LEVEL: GsiSpec = {
+  indexName: 'ByLevel',
+  partitionKey: 'LevelPK',
+  sortKey: 'LevelSK',
+  projection: { type: 'INCLUDE', nonKeyAttributes: ['Level', 'StudyInstanceUID', 'SeriesInstanceUID', 'SOPInstanceUID', 'StudyDate'] },
+};
+export const GSI_BY_PATIENT: GsiSpec = {
+  indexName: 'ByPatient',
+  partitionKey: 'PatientPK',
+  sortKey: 'PatientSK',
+  projection: { type: 'KEYS_ONLY' },
+};
 
 export const GLOBAL_SECONDARY_INDEXES: readonly GsiSpec[] = [GSI_BY_UID, GSI_BY_LEVEL, GSI_BY_PATIENT];
 

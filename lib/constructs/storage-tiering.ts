@@ -15,6 +15,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { KEY_PREFIXES } from '../../lambdas/storage/keys';
+import type { GsiSpec } from '../../lambdas/storage/table-schema';
 import { TIERED_OBJECT_MIN_BYTES, type StorageTiering } from '../cost/tiering';
 
 export { DEFAULT_STORAGE_TIERING, INSTANCE_TIERS, TABLE_CLASSES, type StorageTiering } from '../cost/tiering';
@@ -40,4 +41,23 @@ export function instanceTieringRule(tiering: StorageTiering): s3.LifecycleRule |
 
 export function tableClassOf(tiering: StorageTiering): dynamodb.TableClass {
   return tiering.tableClass === 'standard-ia' ? dynamodb.TableClass.STANDARD_INFREQUENT_ACCESS : dynamodb.TableClass.STANDARD;
+}
+
+/**
+ * What the index's GSIs copy (context `gsiProjections`): `lean`, each GSI's own projection
+ * (table-schema.ts: keys, and the name terms' attributes in ByLevel); `all`, every attribute, as
+ * stacks deployed before the lean projections have them, since CloudFormation cannot change a GSI's
+ * projection in place (docs/architecture.md, storage model).
+ */
+export const GSI_PROJECTIONS = ['lean', 'all'] as const;
+export type GsiProjections = (typeof GSI_PROJECTIONS)[number];
+
+/** A GSI's projection as the table construct takes it: the spec's (table-schema.ts), or every attribute. */
+export function gsiProjectionOf(
+  gsi: GsiSpec,
+  projections: GsiProjections,
+): { projectionType: dynamodb.ProjectionType; nonKeyAttributes?: string[] } {
+  if (projections === 'all') return { projectionType: dynamodb.ProjectionType.ALL };
+  if (gsi.projection.type === 'KEYS_ONLY') return { projectionType: dynamodb.ProjectionType.KEYS_ONLY };
+  return { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...gsi.projection.nonKeyAttributes] };
 }

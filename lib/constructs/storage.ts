@@ -4,7 +4,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { DEFAULT_STORAGE_TIERING, instanceTieringRule, tableClassOf, type StorageTiering } from './storage-tiering';
+import {
+  DEFAULT_STORAGE_TIERING,
+  gsiProjectionOf,
+  instanceTieringRule,
+  tableClassOf,
+  type GsiProjections,
+  type StorageTiering,
+} from './storage-tiering';
 import { DEFAULT_SEND_RESULT_TTL_SECONDS } from '../../lambdas/config';
 import { KEY_PREFIXES, sendRequestObjectExpiryDays } from '../../lambdas/storage/keys';
 import { GLOBAL_SECONDARY_INDEXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY, TTL_ATTRIBUTE } from '../../lambdas/storage/table-schema';
@@ -17,6 +24,8 @@ export interface ArchiveStorageProps {
   readonly retainData?: boolean;
   /** Storage classes and version retention (./storage-tiering.ts); DEFAULT_STORAGE_TIERING by default. */
   readonly tiering?: StorageTiering;
+  /** What the GSIs copy (./storage-tiering.ts GSI_PROJECTIONS); 'lean' by default. */
+  readonly gsiProjections?: GsiProjections;
   /**
    * Browser origins allowed by CORS (CORS_ALLOWED_ORIGINS): they may PUT upload parts to their
    * presigned URLs and read the ETag of the answer, and GET a presigned object (docs/uploads.md).
@@ -183,7 +192,7 @@ export class ArchiveStorage extends Construct {
         indexName: gsi.indexName,
         partitionKey: { name: gsi.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: gsi.sortKey, type: dynamodb.AttributeType.STRING },
-        projectionType: dynamodb.ProjectionType.ALL,
+        ...gsiProjectionOf(gsi, props.gsiProjections ?? 'lean'),
       });
     }
   }

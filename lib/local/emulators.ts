@@ -124,7 +124,7 @@ export interface Emulators {
   close(): Promise<void>;
 }
 
-/** The archive's table: keys and GSIs of table-schema.ts, on-demand capacity, every GSI projecting ALL. */
+/** The archive's table: keys and GSIs of table-schema.ts, each with its projection, on-demand capacity. */
 export function createTableInput(tableName: string): CreateTableCommandInput {
   const keyNames = [TABLE_PARTITION_KEY, TABLE_SORT_KEY, ...GLOBAL_SECONDARY_INDEXES.flatMap((g) => [g.partitionKey, g.sortKey])];
   return {
@@ -141,7 +141,10 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
         { AttributeName: g.partitionKey, KeyType: 'HASH' },
         { AttributeName: g.sortKey, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection:
+        g.projection.type === 'KEYS_ONLY'
+          ? { ProjectionType: 'KEYS_ONLY' }
+          : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...g.projection.nonKeyAttributes] },
     })),
   };
 }

@@ -4,11 +4,11 @@
  * emulators, every S3 and DynamoDB call recorded with its input. Per ~40 KB instance stored (ten per
  * request into a new series), retrieved, retrieved as metadata, sent and deleted (the study), and per
  * search: requests by `Service:Operation`, DynamoDB write and read request units as DynamoDB bills
- * them (the sizes of the items written, each GSI an item is projected into written too), and the bytes
+ * them (the sizes of the items written, and of their copies in the GSIs they are projected into), and the bytes
  * an instance leaves stored (its DICOM JSON object, its index items in the table and the GSIs).
  */
 import type { RecordedAwsCall } from '../../lambdas/storage/call-recorder';
-import { GLOBAL_SECONDARY_INDEXES } from '../../lambdas/storage/table-schema';
+import { GLOBAL_SECONDARY_INDEXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY, type GsiSpec } from '../../lambdas/storage/table-schema';
 import { newUid } from '../../lambdas/dicom/uid';
 import type { MeasuredTransaction } from '../../lib/cost/measured';
 import { makeInstance } from '../support/dicom-factory';
@@ -28,7 +28,6 @@ export interface MeasureContext {
 }
 
 const AS_STORED = 'multipart/related; type="application/dicom"; transfer-syntax=*';
-const GSI_KEYS = GLOBAL_SECONDARY_INDEXES.map((g) => g.partitionKey);
 
 /** DynamoDB's size of an attribute value (DynamoDB developer guide, "Item sizes"), native or marshalled. */
 function valueSize(v: unknown): number {
@@ -57,17 +56,36 @@ export function itemSize(item: Record<string, unknown>): number {
 }
 
 /** The GSIs an item is written to: those whose partition key it carries. */
-function gsisOf(item: Record<string, unknown>): number {
-  return GSI_KEYS.filter((k) => item[k] !== undefined).length;
+function gsisOf(item: Record<string, unknown>): GsiSpec[] {
+  return GLOBAL_SECONDARY_INDEXES.filter((g) => item[g.partitionKey] !== undefined);
+}
+
+/** The attributes a GSI copies of an item: the table's and its own keys, and what its projection includes. */
+function projected(gsi: GsiSpec): Set<string> {
+  const included = gsi.projection.type === 'INCLUDE' ? gsi.projection.nonKeyAttributes : [];
+  return new Set([TABLE_PARTITION_KEY, TABLE_SORT_KEY, gsi.partitionKey, gsi.sortKey, ...included]);
+}
+
+/** The size of an item's copy in a GSI (table-schema.ts projections). */
+function projectedSize(item: Record<string, unknown>, gsi: GsiSpec): number {
+  const keep = projected(gsi);
+  return itemSize(Object.fromEntries(Object.entries(item).filter(([k]) => keep.has(k))));
+}
+
+/** The attribute names an UpdateItem's UpdateExpression sets (through its #names). */
+function updatedAttributes(input: Record<string, any>): string[] {
+  const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  return [...String(input.UpdateExpression ?? '').matchAll(/#\w+/g)].map((m) => names[m[0]] ?? m[0]);
 }
 
 /**
- * Write units of the recorded writes: a put costs ceil(size / 1 KB) in the table and again in each GSI
- * the item is projected into (ALL projections); an update or delete, whose item the input does not
- * hold, 1 unit for the table and 1 for each GSI of an index entry (PK STUDY#, SK #STUDY / SERIES# /
- * INSTANCE#) -- counter updates of small items. Read units: 0.5 per eventually consistent read of an
- * item up to 4 KB, 1 when strongly consistent; a Query or BatchGetItem counts the items it asked for
- * or, for a Query, one page.
+ * Write units of the recorded writes: a put costs ceil(size / 1 KB) in the table and ceil(size of its
+ * copy / 1 KB) in each GSI it is projected into (table-schema.ts: keys, and ByLevel's few included
+ * attributes); an update 1 unit for the table, and 1 for each GSI of an index entry (PK STUDY#, SK
+ * #STUDY / SERIES# / INSTANCE#) that projects an attribute it sets (none: counters are not
+ * projected); a delete 1 for the table and 1 for each GSI of an index entry or name term (NAME#, in
+ * ByLevel). Read units: 0.5 per eventually consistent read of an item up to 4 KB, 1 when strongly
+ * consistent; a Query or BatchGetItem counts the items it asked for or, for a Query, one page.
  */
 function requestUnits(calls: readonly RecordedAwsCall[]): { write: number; read: number; tableBytes: number; gsiBytes: number } {
   let write = 0;
@@ -76,16 +94,25 @@ function requestUnits(calls: readonly RecordedAwsCall[]): { write: number; read:
   let gsiBytes = 0;
   const put = (item: Record<string, unknown>) => {
     const size = itemSize(item);
-    const gsis = gsisOf(item);
-    write += Math.ceil(size / 1024) * (1 + gsis);
+    write += Math.ceil(size / 1024);
     // DynamoDB bills 100 bytes of overhead per item, and per GSI copy.
     tableBytes += size + 100;
-    gsiBytes += (size + 100) * gsis;
+    for (const gsi of gsisOf(item)) {
+      const copy = projectedSize(item, gsi);
+      write += Math.ceil(copy / 1024);
+      gsiBytes += copy + 100;
+    }
   };
   const entrySk = /^(#STUDY|SERIES#|INSTANCE#)/;
-  const keyed = (key: Record<string, unknown> | undefined) => {
-    const sk = String((key?.SK as { S?: string } | undefined)?.S ?? key?.SK ?? '');
-    write += 1 + (entrySk.test(sk) ? GSI_KEYS.length : 0);
+  const skOf = (key: Record<string, unknown> | undefined) => String((key?.SK as { S?: string } | undefined)?.S ?? key?.SK ?? '');
+  const updated = (input: Record<string, any>) => {
+    const sets = updatedAttributes(input);
+    const gsis = entrySk.test(skOf(input.Key)) ? GLOBAL_SECONDARY_INDEXES.filter((g) => sets.some((a) => projected(g).has(a))) : [];
+    write += 1 + gsis.length;
+  };
+  const deleted = (key: Record<string, unknown> | undefined) => {
+    const sk = skOf(key);
+    write += 1 + (entrySk.test(sk) ? GLOBAL_SECONDARY_INDEXES.length : sk.startsWith('NAME#') ? 1 : 0);
   };
   for (const c of calls) {
     if (c.service !== 'DynamoDB') continue;
@@ -96,14 +123,16 @@ function requestUnits(calls: readonly RecordedAwsCall[]): { write: number; read:
         put(input.Item);
         break;
       case 'UpdateItem':
+        updated(input);
+        break;
       case 'DeleteItem':
-        keyed(input.Key);
+        deleted(input.Key);
         break;
       case 'BatchWriteItem':
         for (const requests of Object.values(input.RequestItems ?? {}) as Record<string, any>[][]) {
           for (const r of requests) {
             if (r.PutRequest) put(r.PutRequest.Item);
-            else keyed(r.DeleteRequest?.Key);
+            else deleted(r.DeleteRequest?.Key);
           }
         }
         break;

@@ -216,7 +216,7 @@ async function awsCallsAlone(label: string, entries: readonly IndexEntry[], file
  * S3 and DynamoDB calls per instance (calls, not time: what AWS bills per request), counted by the
  * call recorder: `count` ~40 KB instances stored one per request (the first starts a new study, the
  * others join its series, one more starts a new series of the study), `count` more ten per request into a new series; each retrieved as stored
- * and as metadata; and the first study sent to a STOW-RS destination of this process. The Send
+ * and as metadata; all of them found by one search by Patient ID; and the first study sent to a STOW-RS destination of this process. The Send
  * function's reads of its request's progress (while it waits, and Check Send Result) follow the
  * clock, not the instances, and are not counted.
  */
@@ -265,6 +265,14 @@ async function awsCallsPerInstance(count: number): Promise<Record<string, number
     (await counted(async () => {
       for (const u of one) expect(await invoke('GET', `${path(u)}/metadata`, { Accept: 'application/dicom+json' }), 200);
     })) / one.length;
+
+  // A search by Patient ID of every instance stored above (the answer's text is cut short: counted
+  // from what was stored): per instance found.
+  const found = one.length + 1 + ten.length;
+  const searchCalls = await counted(async () =>
+    expect(await invoke('GET', `/instances?PatientID=COST-CALLS&limit=${found}`, { Accept: 'application/dicom+json' }), 200),
+  );
+  out['search.patient-instances'] = searchCalls / found;
 
   const destination = await startFakeDestination();
   try {

@@ -179,10 +179,10 @@ export async function measureHandlerCosts(opts: { destination: string; cpuInstan
 }
 
 /**
- * S3 and DynamoDB calls per stored, retrieved and sent ~40 KB instance (cost-worker.ts `calls`): the
+ * S3 and DynamoDB calls per stored, retrieved, searched and sent ~40 KB instance (cost-worker.ts `calls`): the
  * handlers on the AWS adapters over an emulators process, `instances` instances per workload, Send to
  * a destination of the worker's own. Keys: `store.new-study`, `store.new-series`, `store.one-per-request`,
- * `store.identical`, `store.ten-per-request`, `retrieve`, `metadata`, `send`.
+ * `store.identical`, `store.ten-per-request`, `retrieve`, `metadata`, `search.patient-instances`, `send`.
  */
 export async function measureAwsCalls(instances: number): Promise<Record<string, number>> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-calls-'));

@@ -645,6 +645,7 @@ async function main(): Promise<void> {
         callsRow('store, identical re-store', 'store.identical'),
         callsRow('retrieve instance', 'retrieve'),
         callsRow('retrieve instance metadata', 'metadata'),
+        callsRow('search /instances by PatientID, per instance found', 'search.patient-instances'),
         callsRow(`send (Send, Resolve, Deliver, Finalize), a study of ${AWS_CALLS_INSTANCES + 1} instances`, 'send'),
       );
       log('cost model: requests by operation, DynamoDB request units, bytes stored per instance');

@@ -7,6 +7,12 @@ import { sendTaskFunctions } from '../../lib/send-workflow';
 import { GLOBAL_SECONDARY_INDEXES, TABLE_PARTITION_KEY, TABLE_SORT_KEY, TTL_ATTRIBUTE } from '../../lambdas/storage/table-schema';
 import { logicalId, methodsOf, policyActions, policyStatements, synth, type Resources } from './helpers';
 
+/** The attributes a name term search reads from ByLevel (lambdas/storage/name-terms.ts). */
+const BY_LEVEL_PROJECTION = {
+  ProjectionType: 'INCLUDE',
+  NonKeyAttributes: ['Level', 'StudyInstanceUID', 'SeriesInstanceUID', 'SOPInstanceUID', 'StudyDate'],
+};
+
 describe('ArchiveStack storage', () => {
   const { stack, template } = synth();
   const keyId = logicalId(stack, stack.storage.key);
@@ -73,9 +79,30 @@ describe('ArchiveStack storage', () => {
           { AttributeName: g.partitionKey, KeyType: 'HASH' },
           { AttributeName: g.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: g.indexName === 'ByLevel' ? BY_LEVEL_PROJECTION : { ProjectionType: 'KEYS_ONLY' },
       })),
     );
+  });
+
+  it("projects keys only into ByUid and ByPatient, and the name terms' attributes into ByLevel", () => {
+    const props = (template.toJSON().Resources as Resources)[logicalId(stack, stack.storage.table)]!.Properties;
+    const projections = Object.fromEntries(
+      props.GlobalSecondaryIndexes.map((g: { IndexName: string; Projection: unknown }) => [g.IndexName, g.Projection]),
+    );
+    expect(projections).toEqual({
+      ByUid: { ProjectionType: 'KEYS_ONLY' },
+      ByLevel: BY_LEVEL_PROJECTION,
+      ByPatient: { ProjectionType: 'KEYS_ONLY' },
+    });
+  });
+
+  it('keeps every GSI projecting ALL with gsiProjections=all (a stack deployed before), and refuses another value', () => {
+    const { stack: before, template: kept } = synth({ gsiProjections: 'all' });
+    const props = (kept.toJSON().Resources as Resources)[logicalId(before, before.storage.table)]!.Properties;
+    expect(props.GlobalSecondaryIndexes.map((g: { Projection: unknown }) => g.Projection)).toEqual(
+      GLOBAL_SECONDARY_INDEXES.map(() => ({ ProjectionType: 'ALL' })),
+    );
+    expect(() => synth({ gsiProjections: 'keys' })).toThrow(ArchiveContextError);
   });
 
   it('retains data by default and destroys it, emptying the buckets, when retainData is false', () => {

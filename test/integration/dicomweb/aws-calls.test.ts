@@ -107,8 +107,9 @@ describe('AWS calls per stored instance (STOW-RS, one instance per request)', ()
 
   it('an identical re-store', async () => {
     const counts = await callsOf(() => stored([first]));
-    expect(counts).toEqual({ 'DynamoDB.Query': 1 });
-    expect(total(counts)).toBe(1);
+    // The UID lookup finds the entry's key in ByUid (keys only) and reads the entry by it.
+    expect(counts).toEqual({ 'DynamoDB.BatchGetItem': 1, 'DynamoDB.Query': 1 });
+    expect(total(counts)).toBe(2);
   });
 });
 
@@ -173,6 +174,32 @@ describe('AWS calls per retrieved instance', () => {
   });
 });
 
+describe('AWS calls per searched instance', () => {
+  const patientID = `CALLS-Q-${newUid().slice(-6)}`;
+  const study = makeStudy({ series: 2, instancesPerSeries: 5, patientID });
+  beforeAll(() => stored(study.instances.map((i) => i.bytes)));
+
+  const searched = (query: string) =>
+    callsOf(async () => {
+      const r = await fetch(`${archive.url}/${query}`, { headers: { Accept: DICOM_JSON } });
+      expect(r.status).toBe(200);
+      expect(await r.json()).toHaveLength(10);
+    });
+
+  it('QIDO-RS /instances by PatientID: the keys from ByPatient, the entries by key, the counters above them', async () => {
+    // ByPatient projects keys only: one BatchGetItem reads the ten entries (with ALL, none).
+    const counts = await searched(`instances?PatientID=${patientID}&limit=100`);
+    expect(counts).toEqual({ 'DynamoDB.BatchGetItem': 2, 'DynamoDB.Query': 1 });
+    expect(total(counts)).toBe(3);
+  });
+
+  it('QIDO-RS /instances of a study: the table alone', async () => {
+    const counts = await searched(`studies/${study.studyInstanceUID}/instances`);
+    expect(counts).toEqual({ 'DynamoDB.BatchGetItem': 1, 'DynamoDB.Query': 1 });
+    expect(total(counts)).toBe(2);
+  });
+});
+
 describe('AWS calls per sent instance', () => {
   it('SEND-RS of a study of ten instances in two series', async () => {
     const study = makeStudy({ series: 2, instancesPerSeries: 5, patientID: 'CALLS-S' });
@@ -196,8 +223,10 @@ describe('AWS calls per sent instance', () => {
       (call) => call.caller !== 'send' || call.operation !== 'GetItem',
     );
     expect(destination.stored).toHaveLength(10);
+    // One BatchGetItem more than with ALL projections: the study the StudyInstanceUID key finds in
+    // ByUid (keys only), read by its key.
     expect(counts).toEqual({
-      'DynamoDB.BatchGetItem': 1,
+      'DynamoDB.BatchGetItem': 2,
       'DynamoDB.GetItem': 4,
       'DynamoDB.PutItem': 2,
       'DynamoDB.Query': 2,
@@ -205,6 +234,6 @@ describe('AWS calls per sent instance', () => {
       'S3.GetObject': 11,
       'S3.PutObject': 1,
     });
-    expect(total(counts)).toBe(27);
+    expect(total(counts)).toBe(28);
   });
 });

@@ -8,7 +8,7 @@ import { DynamoMetadataIndex } from '../../../lambdas/storage/dynamodb';
 import { nameTermItems, nameTermPartition, nameTermPrefix, ownUid, shardOf, toItem } from '../../../lambdas/storage/dynamodb-items';
 import { NAME_TERMS_MARKER } from '../../../lambdas/storage/name-terms';
 import type { IndexEntry, IndexQuery, Level, MetadataIndex } from '../../../lambdas/storage/ports';
-import { ensureTable } from '../../../lib/local/emulators';
+import { createTableInput, ensureTable } from '../../../lib/local/emulators';
 import { useEmulators } from '../../support/emulators';
 import { describeMetadataIndexContract, instanceEntry, seriesEntry, studyEntry, uid } from '../../contract/metadata-index.contract';
 import {
@@ -37,6 +37,20 @@ describeMetadataIndexContract(
   'DynamoMetadataIndex',
   () => new DynamoMetadataIndex(clients.dynamodb, TABLE, SHARDS, { pageSize: PAGE_SIZE }),
 );
+
+/** A table whose GSIs project ALL: one created before the lean projections (an embedded data directory). */
+const ALL_TABLE = 'archive-index-all-projections';
+let allProjections: DynamoMetadataIndex;
+
+beforeAll(async () => {
+  const input = createTableInput(ALL_TABLE);
+  const GlobalSecondaryIndexes = input.GlobalSecondaryIndexes!.map((g) => ({ ...g, Projection: { ProjectionType: 'ALL' as const } }));
+  await ensureTable(clients.dynamodb, ALL_TABLE, { ...input, GlobalSecondaryIndexes });
+  allProjections = new DynamoMetadataIndex(clients.dynamodb, ALL_TABLE, SHARDS, { pageSize: PAGE_SIZE });
+});
+
+describeMetadataIndexContract('DynamoMetadataIndex on GSIs projecting ALL', () => allProjections);
+describeNameQueryContract('DynamoMetadataIndex on GSIs projecting ALL', () => allProjections);
 
 async function all(q: IndexQuery, from: MetadataIndex = index): Promise<IndexEntry[]> {
   const out: IndexEntry[] = [];
@@ -161,6 +175,51 @@ describe('query', () => {
     expect(await found({ from: '20240106', to: '20240228' })).toEqual([]);
     const series = await all({ by: 'level', level: 'SERIES', dateRange: { from: '20240301' } }, byLevel);
     expect(series.map((e) => e.studyDate)).toEqual(['20241231', '20240301']);
+  });
+});
+
+describe('query: entries a GSI finds are read by key (table-schema.ts projections)', () => {
+  /** Stores `count` studies of one new Patient ID; their UIDs in result order. */
+  async function studiesOfPatient(into: MetadataIndex, count: number): Promise<{ patientId: string; studies: string[] }> {
+    const patientId = `P-${uid().slice(-8)}`;
+    const stored = Array.from({ length: count }, (_, i) => studyEntry(uid(), `202401${String(10 + i)}`, patientId));
+    for (const e of stored) await into.ensureStudy(e);
+    return { patientId, studies: [...stored].sort(inResultOrder).map((e) => e.studyInstanceUID) };
+  }
+
+  it('reads the entries of a patient search in one BatchGetItem per page hint, in result order', async () => {
+    const { patientId, studies } = await studiesOfPatient(index, 6);
+    const q: IndexQuery = { by: 'patient', level: 'STUDY', patientId };
+    const whole = await counting('BatchGetItemCommand', () => all(q));
+    expect(whole.result.map((e) => e.studyInstanceUID)).toEqual(studies);
+    expect(whole.result[0]!.attributes).toEqual(studyEntry(studies[0]!, '20240115', patientId).attributes);
+    expect(whole.requests).toBe(1);
+    // A search that wants 2 matches reads one BatchGetItem of 3 entries and stops.
+    const firstTwo = await counting('BatchGetItemCommand', async () => {
+      const first: IndexEntry[] = [];
+      for await (const e of index.query({ ...q, pageHint: 2 })) {
+        first.push(e);
+        if (first.length === 2) break;
+      }
+      return first;
+    });
+    expect(firstTwo.result.map((e) => e.studyInstanceUID)).toEqual(studies.slice(0, 2));
+    expect(firstTwo.requests).toBe(1);
+  });
+
+  it('reads the counters the table holds now, and skips an entry deleted since the GSI was read', async () => {
+    const { patientId, studies } = await studiesOfPatient(index, 2);
+    await index.addStudyCounters(studies[0]!, { series: 1, instances: 3 });
+    await index.deleteEntry({ level: 'STUDY', studyInstanceUID: studies[1]! });
+    const found = await all({ by: 'patient', level: 'STUDY', patientId });
+    expect(found.map((e) => [e.studyInstanceUID, e.relatedInstances])).toEqual([[studies[0], 3]]);
+  });
+
+  it('reads nothing by key from GSIs that project ALL', async () => {
+    const { patientId, studies } = await studiesOfPatient(allProjections, 3);
+    const found = await counting('BatchGetItemCommand', () => all({ by: 'patient', level: 'STUDY', patientId }, allProjections));
+    expect(found.result.map((e) => e.studyInstanceUID)).toEqual(studies);
+    expect(found.requests).toBe(0);
   });
 });
 

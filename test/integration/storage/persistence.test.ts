@@ -57,9 +57,15 @@ describe('startEmulators', () => {
       const { Table } = await first.clients.dynamodb.send(new DescribeTableCommand({ TableName: TABLE }));
       expect(Table?.TableStatus).toBe('ACTIVE');
       expect(Table?.KeySchema).toEqual(createTableInput(TABLE).KeySchema);
-      expect(
-        Table?.GlobalSecondaryIndexes?.map((g) => [g.IndexName, g.KeySchema?.map((k) => k.AttributeName), g.Projection?.ProjectionType]),
-      ).toEqual(GLOBAL_SECONDARY_INDEXES.map((g) => [g.indexName, [g.partitionKey, g.sortKey], 'ALL']));
+      expect(Table?.GlobalSecondaryIndexes?.map((g) => [g.IndexName, g.KeySchema?.map((k) => k.AttributeName), g.Projection])).toEqual(
+        GLOBAL_SECONDARY_INDEXES.map((g) => [
+          g.indexName,
+          [g.partitionKey, g.sortKey],
+          g.projection.type === 'KEYS_ONLY'
+            ? { ProjectionType: 'KEYS_ONLY' }
+            : { ProjectionType: 'INCLUDE', NonKeyAttributes: g.projection.nonKeyAttributes },
+        ]),
+      );
     } finally {
       await first.close();
     }
