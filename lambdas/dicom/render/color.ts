@@ -81,6 +81,10 @@ function interleavedBytes(samples: Samples, image: ImagePixel, planar: boolean, 
  */
 export function renderColor(samples: Samples, image: ImagePixel, photometric: string, planar: boolean, subsampled: boolean): Uint8Array {
   if (samples instanceof Float32Array || samples instanceof Float64Array) throw new RenderError('not-an-image', 'float color pixel data');
+  // 8-bit RGB interleaved is its own rendering: the frame's bytes as they are (an ultrasound frame of
+  // 640 x 480 is 0.9 MB not allocated and copied per image); nothing below writes into them.
+  const asStored = !planar && !subsampled && samples instanceof Uint8Array && image.bitsStored === 8 && image.highBit === 7;
+  if (asStored && photometric === 'RGB') return samples.subarray(0, image.rows * image.columns * 3);
   const rgb = interleavedBytes(samples, image, planar, subsampled);
   if (photometric.startsWith('YBR_FULL')) ybrFullToRgb(rgb);
   return rgb;
