@@ -14,6 +14,7 @@ import { headerRenderAttributes } from '../../../../lambdas/dicom/render/header-
 import { PIXEL_DATA_SCAN_STOP } from '../../../../lambdas/dicom/frames/header-scan';
 import { Tag as Tags } from '../../../../lambdas/dicom/tags';
 import { SopClass, TransferSyntax } from '../../../../lambdas/dicom/uid';
+import { pixelBytes, smallImage } from '../../../support/small-image';
 
 const DIR = join(import.meta.dirname, '../../../fixtures/render');
 const FILES = readdirSync(DIR).filter((f) => f.endsWith('.dcm'));
@@ -73,26 +74,7 @@ describe('headerRenderAttributes on the rendering fixtures', () => {
 });
 
 describe('headerRenderAttributes on crafted headers', () => {
-  const image = (attributes: Record<string, unknown>, ts: string = TransferSyntax.ExplicitVRLittleEndian) =>
-    newPart10(
-      {
-        ...dataSet({
-          SOPClassUID: SopClass.SecondaryCaptureImageStorage,
-          SOPInstanceUID: '2.25.1',
-          SamplesPerPixel: 1,
-          PhotometricInterpretation: 'MONOCHROME2',
-          Rows: 2,
-          Columns: 2,
-          BitsAllocated: 8,
-          BitsStored: 8,
-          HighBit: 7,
-          PixelRepresentation: 0,
-          ...attributes,
-        }),
-        '7FE00010': { vr: 'OB', Value: [Uint8Array.of(1, 2, 3, 4).buffer] },
-      },
-      ts,
-    );
+  const image = (attributes: Record<string, unknown>, ts?: string) => smallImage(attributes, pixelBytes(1, 2, 3, 4), ts);
 
   it('splits multi-valued windows and trims their padding', () => {
     const attributes = attributesOf(image({ WindowCenter: ['40', '-600'], WindowWidth: ['400', '1500'] }));

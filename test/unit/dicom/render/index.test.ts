@@ -2,36 +2,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { frameRenderer, numberOfFrames, renderFrame, RenderError } from '../../../../lambdas/dicom/render/index';
 import { dataSet } from '../../../../lambdas/dicom/data-set';
 import { newPart10 } from '../../../../lambdas/dicom/part10-write';
-import { frameRenderer, numberOfFrames, renderFrame, RenderError } from '../../../../lambdas/dicom/render/index';
 import { SopClass, TransferSyntax } from '../../../../lambdas/dicom/uid';
+import { pixelBytes, smallImage } from '../../../support/small-image';
 
 const fixture = (path: string) => readFileSync(join(import.meta.dirname, '../../../fixtures', path));
 
-function image(
-  attributes: Record<string, unknown>,
-  pixelData: { vr: string; Value: unknown[] } | undefined,
-  ts: string = TransferSyntax.ExplicitVRLittleEndian,
-) {
-  const dict = dataSet({
-    SOPClassUID: SopClass.SecondaryCaptureImageStorage,
-    SOPInstanceUID: '2.25.1',
-    StudyInstanceUID: '2.25.2',
-    SeriesInstanceUID: '2.25.3',
-    SamplesPerPixel: 1,
-    PhotometricInterpretation: 'MONOCHROME2',
-    Rows: 2,
-    Columns: 2,
-    BitsAllocated: 8,
-    BitsStored: 8,
-    HighBit: 7,
-    PixelRepresentation: 0,
-    ...attributes,
-  });
-  return newPart10(pixelData ? { ...dict, '7FE00010': pixelData } : dict, ts);
-}
-const bytes = (...values: number[]) => ({ vr: 'OB', Value: [Uint8Array.from(values).buffer] });
+const image = smallImage;
+const bytes = pixelBytes;
 
 async function reasonOf(promise: Promise<unknown>): Promise<string> {
   const error = await promise.then(
