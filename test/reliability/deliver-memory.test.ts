@@ -12,7 +12,7 @@ import { SendDelivery } from '../../lambdas/send/deliver';
 import { parseDestinationRegistry, type DestinationRegistry } from '../../lambdas/send/destinations';
 import { STREAMED_INSTANCE_BYTES } from '../../lambdas/send/stored-instances';
 import { newUid } from '../../lambdas/dicom/uid';
-import type { SendRequestRecord } from '../../lambdas/storage/ports';
+import { pendingSendRequest } from '../support/send-request-record';
 import { hasDcmtk, startStoreScp, type StoreScp } from '../support/dcmtk';
 import { makeInstance } from '../support/dicom-factory';
 import { generatedInstance } from '../support/generated-instance';
@@ -72,20 +72,14 @@ afterAll(async () => {
 async function deliver(destination: string, registry: DestinationRegistry) {
   const transactionUID = newUid();
   const requests = new MemorySendRequestStore();
-  const record: SendRequestRecord = {
+  const record = pendingSendRequest({
     transactionUID,
     target: { level: 'STUDY' },
     search: [['StudyInstanceUID', studyInstanceUID]],
     destination,
-    state: 'PENDING',
     remaining: 1,
-    completed: 0,
-    failed: 0,
-    warning: 0,
     createdAt: new Date().toISOString(),
-    expiresAt: 2_000_000_000,
-    deleteAt: 2_100_000_000,
-  };
+  });
   await requests.create(record);
   const delivery = new SendDelivery({
     requests,

@@ -15,6 +15,7 @@ import { STREAMED_INSTANCE_BYTES } from '../../../lambdas/send/stored-instances'
 import type { ManifestItem } from '../../../lambdas/send/workflow-io';
 import { newUid } from '../../../lambdas/dicom/uid';
 import type { SendRequestRecord } from '../../../lambdas/storage/ports';
+import { pendingSendRequest } from '../../support/send-request-record';
 import { makeInstance } from '../../support/dicom-factory';
 import { MemoryMetadataIndex } from '../../support/memory-index';
 import { MemorySendRequestStore } from '../../support/memory-send-requests';
@@ -74,20 +75,8 @@ function delivery() {
 }
 
 function record(): SendRequestRecord {
-  return {
-    transactionUID: UID,
-    target: { level: 'STUDY' },
-    search: [['StudyInstanceUID', studyInstanceUID]],
-    destination: DEST,
-    state: 'PENDING',
-    remaining: files.length,
-    completed: 0,
-    failed: 0,
-    warning: 0,
-    createdAt: new Date(0).toISOString(),
-    expiresAt: 2_000_000_000,
-    deleteAt: 2_100_000_000,
-  };
+  const search: [string, string][] = [['StudyInstanceUID', studyInstanceUID]];
+  return pendingSendRequest({ transactionUID: UID, target: { level: 'STUDY' }, search, destination: DEST, remaining: files.length });
 }
 
 beforeEach(async () => {

@@ -16,6 +16,7 @@ import { SendTasks } from '../../../lambdas/send/tasks';
 import { parseManifestJsonLines, toManifestJsonLines } from '../../../lambdas/send/workflow-io';
 import { sendManifestKey } from '../../../lambdas/storage/keys';
 import type { SendRequestRecord } from '../../../lambdas/storage/ports';
+import { pendingSendRequest } from '../../support/send-request-record';
 import { stowBody } from '../../support/http';
 import { MemoryBlobStore } from '../../support/memory-blobs';
 import { MemoryMetadataIndex } from '../../support/memory-index';
@@ -117,19 +118,7 @@ describe('Resolve and Deliver of an NPI Send', () => {
   });
 
   function record(search: [string, string][]): SendRequestRecord {
-    return {
-      transactionUID: UID,
-      target: { level: 'INSTANCE', npi: 'color-palettes' },
-      search,
-      destination: DEST,
-      state: 'PENDING',
-      completed: 0,
-      failed: 0,
-      warning: 0,
-      createdAt: new Date(0).toISOString(),
-      expiresAt: 2_000_000_000,
-      deleteAt: 2_100_000_000,
-    };
+    return pendingSendRequest({ transactionUID: UID, target: { level: 'INSTANCE', npi: 'color-palettes' }, search, destination: DEST });
   }
 
   it("selects the category's matches only and stores them at {destination}/{npi-name}, byte for byte", async () => {

@@ -14,6 +14,7 @@ import { ServiceUnavailableError } from '../../../lambdas/dicomweb/errors';
 import { parseManifestJsonLines } from '../../../lambdas/send/workflow-io';
 import { sendManifestKey } from '../../../lambdas/storage/keys';
 import { SendRequestNotFoundError, type SendRequestRecord } from '../../../lambdas/storage/ports';
+import { pendingSendRequest } from '../../support/send-request-record';
 import { makeStudy } from '../../support/dicom-factory';
 import { MemoryBlobStore } from '../../support/memory-blobs';
 import { MemoryMetadataIndex } from '../../support/memory-index';
@@ -55,19 +56,7 @@ function tasks(opts: { maxBatchBytes?: number } = {}) {
 }
 
 function record(search: [string, string][], target: SendRequestRecord['target'] = { level: 'STUDY' }): SendRequestRecord {
-  return {
-    transactionUID: UID,
-    target,
-    search,
-    destination: DEST,
-    state: 'PENDING',
-    completed: 0,
-    failed: 0,
-    warning: 0,
-    createdAt: new Date(0).toISOString(),
-    expiresAt: 2_000_000_000,
-    deleteAt: 2_100_000_000,
-  };
+  return pendingSendRequest({ transactionUID: UID, target, search, destination: DEST });
 }
 
 beforeEach(async () => {
