@@ -59,6 +59,11 @@ export interface DicomwebResponse {
   readonly body?: ResponseBody;
   /** Instances the transaction handled, where the operation counts them (per-use accounting, lambdas/http/usage-log.ts). */
   readonly instances?: number;
+  /**
+   * Called once the answer has been written or abandoned: gives back the memory its body's bytes
+   * were read into (a BlobStore ReadLease). Absent when nothing was leased.
+   */
+  readonly release?: () => void;
 }
 
 export function isStreamBody(body: ResponseBody | undefined): body is AsyncIterable<Uint8Array> {

@@ -288,15 +288,23 @@ export class RenderService {
     encode: EncodeOptions,
     animated?: { delayMs?: number },
   ): Promise<Uint8Array[]> {
-    const part10 = await readObject(this.blobs, object);
-    const made = await this.imager({
-      part10,
-      frames,
-      encode,
-      transferSyntaxUID: object.transferSyntaxUID,
-      ...(params.window && { window: params.window }),
-      ...(animated && { animated }),
-    });
+    // The object is read into the store's pooled memory (BlobStore ReadLease), given back once the
+    // images are made: they are encoded into memory of their own.
+    const lease = this.blobs.readLease?.();
+    let made;
+    try {
+      const part10 = await readObject(this.blobs, object, 'objectKey', lease);
+      made = await this.imager({
+        part10,
+        frames,
+        encode,
+        transferSyntaxUID: object.transferSyntaxUID,
+        ...(params.window && { window: params.window }),
+        ...(animated && { animated }),
+      });
+    } finally {
+      lease?.release();
+    }
     if ('renderError' in made) throw renderErrorToDicomweb(made.renderError, object);
     if ('badRequest' in made) throw new BadRequestError(made.badRequest.message, made.badRequest.details);
     return made.images;

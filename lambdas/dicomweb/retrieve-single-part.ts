@@ -6,7 +6,7 @@
  * port: an S3 presigned URL, the local engine's signed URL), so its bytes never pass through the
  * function (docs/large-instances.md).
  */
-import type { BlobStore, DirectTransfer, InstanceObject, Level } from '../storage/ports';
+import type { BlobStore, DirectTransfer, InstanceObject, Level, ReadLease } from '../storage/ports';
 import { ANY_TRANSFER_SYNTAX } from './accept';
 import { NotAcceptableError, PayloadTooLargeError } from './errors';
 import { MediaType, type DicomwebResponse } from './messages';
@@ -45,6 +45,8 @@ export interface SinglePartContext {
   readonly blobs: BlobStore;
   readonly transfer: DirectTransfer | undefined;
   readonly limits: { readonly maxResponseBytes: number };
+  /** The answer's lease (BlobStore ReadLease), its object read into the lease's memory. */
+  readonly lease?: ReadLease;
 }
 
 interface InstanceUids {
@@ -103,7 +105,7 @@ export async function singlePartInstance(
   }
   const body = representation.transcode
     ? (await dcmjsCodec()).toExplicitVRLittleEndian(await readObject(ctx.blobs, object))
-    : await streamObject(ctx.blobs, object);
+    : await streamObject(ctx.blobs, object, 0, ctx.lease);
   return {
     status: 200,
     headers: {

@@ -17,7 +17,7 @@ import { extractFrames, numberOfFrames } from '../dicom/frames/instance';
 import { isLittleEndianNative, nativePixelDataOf, readNativeFrames } from '../dicom/frames/native';
 import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isUncompressedTransferSyntax } from '../dicom/uid';
-import type { BlobStore, DirectTransfer, IndexEntry, InstanceObject, MetadataIndex } from '../storage/ports';
+import type { BlobStore, DirectTransfer, IndexEntry, InstanceObject, MetadataIndex, ReadLease } from '../storage/ports';
 import { ANY_TRANSFER_SYNTAX, negotiateInstance, negotiateInstances, negotiateMetadata, negotiateOctetStream } from './accept';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
 import { MediaType, warningHeader, type DicomwebResponse } from './messages';
@@ -32,7 +32,16 @@ import {
   type ResourceUids,
 } from './resources';
 import { FRAMES_ADVICE, lowerLevelAdvice, singlePartInstance } from './retrieve-single-part';
-import { closeBody, dcmjsCodec, mapOrdered, readObject, storedInstance, storedObjectReader, streamObject } from './stored-objects';
+import {
+  closeBody,
+  dcmjsCodec,
+  mapOrdered,
+  readObject,
+  storedInstance,
+  storedObjectReader,
+  streamObject,
+  withReadLease,
+} from './stored-objects';
 import { absolute, bulkDataPath, instancePath, tagPathFromSegment } from './uris';
 
 export interface RetrieveRequest extends ResourceUids {
@@ -77,23 +86,26 @@ export class RetrieveService {
 
   /** Retrieve Study, PS3.18 10.4.1.1.1. */
   retrieveStudy(req: RetrieveRequest): Promise<DicomwebResponse> {
-    return this.retrieveInstances(studyUids(req), req);
+    return withReadLease(this.blobs, (lease) => this.retrieveInstances(studyUids(req), req, lease));
   }
   /** Retrieve Series, PS3.18 10.4.1.1.1. */
   retrieveSeries(req: RetrieveRequest): Promise<DicomwebResponse> {
-    return this.retrieveInstances(seriesUids(req), req);
+    return withReadLease(this.blobs, (lease) => this.retrieveInstances(seriesUids(req), req, lease));
   }
   /**
    * Retrieve Instance, PS3.18 10.4.1.1.1: multipart/related, or the single part application/dicom
    * (PS3.18 10.4.4), which above the response limit (or when preferred) is a 303 to the object itself.
    */
-  async retrieveInstance(req: RetrieveRequest): Promise<DicomwebResponse> {
-    const uids = instanceUids(req);
-    assertValidUids(uids);
-    const { singlePart, syntaxes } = negotiateInstance(req);
-    if (!singlePart) return this.retrieveInstances(uids, req, syntaxes);
-    const object = await this.instanceObject(uids);
-    return singlePartInstance({ blobs: this.blobs, transfer: this.transfer, limits: this.limits }, object, uids, syntaxes, req);
+  retrieveInstance(req: RetrieveRequest): Promise<DicomwebResponse> {
+    return withReadLease(this.blobs, async (lease) => {
+      const uids = instanceUids(req);
+      assertValidUids(uids);
+      const { singlePart, syntaxes } = negotiateInstance(req);
+      if (!singlePart) return this.retrieveInstances(uids, req, lease, syntaxes);
+      const object = await this.instanceObject(uids);
+      const ctx = { blobs: this.blobs, transfer: this.transfer, limits: this.limits, lease };
+      return singlePartInstance(ctx, object, uids, syntaxes, req);
+    });
   }
 
   /** Retrieve Study Metadata, PS3.18 10.4.1.1.2. */
@@ -110,14 +122,18 @@ export class RetrieveService {
   }
 
   /** Retrieve Frames, PS3.18 10.4.1.1.3: the frames of one instance, in the order of the frame list. */
-  async retrieveFrames(req: RetrieveRequest): Promise<DicomwebResponse> {
+  retrieveFrames(req: RetrieveRequest): Promise<DicomwebResponse> {
+    return withReadLease(this.blobs, (lease) => this.frames(req, lease));
+  }
+
+  private async frames(req: RetrieveRequest, lease: ReadLease | undefined): Promise<DicomwebResponse> {
     const uids = instanceUids(req);
     assertValidUids(uids);
     const frameNumbers = parseFrameList(req.frames);
     const syntaxes = negotiateOctetStream(req);
     const object = await this.instanceObject(uids);
     const transferSyntaxUID = octetStreamTransferSyntax(object.transferSyntaxUID, true, syntaxes);
-    const { frames, missing, frameCount } = await this.framesOf(object, frameNumbers);
+    const { frames, missing, frameCount } = await this.framesOf(object, frameNumbers, lease);
     if (frames.length === 0) {
       throw new NotFoundError('none of the requested frames exists', [
         { target: 'frames', message: `the instance has ${frameCount} frame(s)` },
@@ -203,6 +219,7 @@ export class RetrieveService {
   private async retrieveInstances(
     uids: ResourceUids,
     req: RetrieveRequest,
+    lease: ReadLease | undefined,
     syntaxes: string[] = negotiateInstances(req),
   ): Promise<DicomwebResponse> {
     assertValidUids(uids);
@@ -243,7 +260,7 @@ export class RetrieveService {
       async ({ object, path, representation }): Promise<OutgoingPart> => {
         const body: OutgoingPart['body'] = representation.transcode
           ? (await dcmjsCodec()).toExplicitVRLittleEndian(await readObject(blobs, object))
-          : await streamObject(blobs, object);
+          : await streamObject(blobs, object, 0, lease);
         return {
           contentType: `${MediaType.Dicom}; transfer-syntax=${representation.transferSyntaxUID}`,
           headers: { 'Content-Location': absolute(baseUrl, path) },
@@ -305,10 +322,14 @@ export class RetrieveService {
    * frame offsets its index entry keeps, or else its items streamed, readEncapsulatedFrames); anything
    * else is read whole and parsed. 404 without pixel data.
    */
-  private async framesOf(object: InstanceObject, frameNumbers: readonly number[]): Promise<FramesFound & { frameCount: number }> {
+  private async framesOf(
+    object: InstanceObject,
+    frameNumbers: readonly number[],
+    lease: ReadLease | undefined,
+  ): Promise<FramesFound & { frameCount: number }> {
     const native = isLittleEndianNative(object.transferSyntaxUID);
     const encapsulated = !isUncompressedTransferSyntax(object.transferSyntaxUID);
-    const source = await storedObjectReader(this.blobs, object, native || encapsulated);
+    const source = await storedObjectReader(this.blobs, object, native || encapsulated, lease);
     const { header, bytes } = native || encapsulated ? await source.header(PIXEL_DATA_SCAN_STOP) : { bytes: new Uint8Array(0) };
     const pixelData = header && nativePixelDataOf(header, bytes);
     if (pixelData) {

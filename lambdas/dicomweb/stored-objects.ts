@@ -7,8 +7,9 @@ import { Readable } from 'node:stream';
 import type { OutgoingPart } from '../dicom/multipart';
 import { once } from '../dicom/lazy';
 import { concatBytes, scanPart10HeaderOrNeed, type Part10Header } from '../dicom/part10-scan';
-import type { BlobStore, InstanceObject } from '../storage/ports';
+import type { BlobStore, InstanceObject, ReadLease } from '../storage/ports';
 import { NotAcceptableError } from './errors';
+import type { DicomwebResponse } from './messages';
 
 /**
  * The Part 10 codec (dcmjs), loaded on first use: instances as stored, metadata and frames of native
@@ -26,19 +27,30 @@ const HEADER_PREFIX_BYTES = 64 * 1024;
 /** A header longer than this makes the object be read whole. */
 const HEADER_PREFIX_MAX_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The object (or its metadata object) whole. `lease`: the answer's (BlobStore ReadLease), whose memory
+ * the bytes may be read into; they are then used only until it is released.
+ */
 export async function readObject(
   blobs: BlobStore,
   object: InstanceObject,
   key: 'objectKey' | 'metadataKey' = 'objectKey',
+  lease?: ReadLease,
 ): Promise<Uint8Array> {
-  const bytes = await blobs.get(object[key]);
+  const bytes = await blobs.get(object[key], lease && key === 'objectKey' ? { lease, size: object.size } : undefined);
   // Indexed but absent: the index was written after the object (docs/architecture.md), so this is a storage fault.
   if (!bytes) throw new Error(`stored object missing for an indexed instance (${key})`);
   return bytes;
 }
 
-export async function readRange(blobs: BlobStore, object: InstanceObject, start: number, end: number): Promise<Uint8Array> {
-  const bytes = await blobs.getRange(object.objectKey, start, end);
+export async function readRange(
+  blobs: BlobStore,
+  object: InstanceObject,
+  start: number,
+  end: number,
+  lease?: ReadLease,
+): Promise<Uint8Array> {
+  const bytes = await blobs.getRange(object.objectKey, start, end, lease && { lease });
   if (!bytes) throw new Error('stored object missing for an indexed instance (objectKey)');
   return bytes;
 }
@@ -47,8 +59,13 @@ async function* chunks(parts: readonly Uint8Array[]): AsyncIterable<Uint8Array> 
   yield* parts;
 }
 
-export async function streamObject(blobs: BlobStore, object: InstanceObject, start = 0): Promise<AsyncIterable<Uint8Array>> {
-  const stream = await blobs.getStream(object.objectKey, start);
+export async function streamObject(
+  blobs: BlobStore,
+  object: InstanceObject,
+  start = 0,
+  lease?: ReadLease,
+): Promise<AsyncIterable<Uint8Array>> {
+  const stream = await blobs.getStream(object.objectKey, start, lease && { lease, size: object.size });
   if (!stream) throw new Error('stored object missing for an indexed instance (objectKey)');
   return stream;
 }
@@ -58,18 +75,18 @@ export async function streamObject(blobs: BlobStore, object: InstanceObject, sta
  * beginning for a header walk: of an object above FRAME_RANGE_MIN_BYTES whose header may be walked
  * (`walkable`), its first HEADER_PREFIX_BYTES; of any other, all of it. `read(start,
  * end)` answers bytes of the object, by range beyond the head; `stream(start)` the object from start
- * on, in chunks (a StoredObjectReader); `whole()` the object.
+ * on, in chunks (a StoredObjectReader); `whole()` the object. Reads under `lease` as readObject's.
  */
-export async function storedObjectReader(blobs: BlobStore, object: InstanceObject, walkable: boolean) {
+export async function storedObjectReader(blobs: BlobStore, object: InstanceObject, walkable: boolean, lease?: ReadLease) {
   const ranged = walkable && object.size > FRAME_RANGE_MIN_BYTES;
-  let head = ranged ? await readRange(blobs, object, 0, HEADER_PREFIX_BYTES) : await readObject(blobs, object);
+  let head = ranged ? await readRange(blobs, object, 0, HEADER_PREFIX_BYTES, lease) : await readObject(blobs, object, 'objectKey', lease);
   return {
     size: object.size,
     read: (start: number, end: number): Promise<Uint8Array> =>
-      end <= head.length ? Promise.resolve(head.subarray(start, end)) : readRange(blobs, object, start, end),
+      end <= head.length ? Promise.resolve(head.subarray(start, end)) : readRange(blobs, object, start, end, lease),
     stream: async (start: number): Promise<AsyncIterable<Uint8Array>> =>
-      ranged ? streamObject(blobs, object, start) : chunks([head.subarray(start)]),
-    whole: (): Promise<Uint8Array> => (ranged ? readObject(blobs, object) : Promise.resolve(head)),
+      ranged ? streamObject(blobs, object, start, lease) : chunks([head.subarray(start)]),
+    whole: (): Promise<Uint8Array> => (ranged ? readObject(blobs, object, 'objectKey', lease) : Promise.resolve(head)),
     /**
      * The header up to `stopTag` (scanPart10Header) and the bytes it was read from: the head, read
      * further while the header does not end in it (a long header: an Extended Offset Table of many
@@ -81,10 +98,29 @@ export async function storedObjectReader(blobs: BlobStore, object: InstanceObjec
         if (!scan || 'stop' in scan) return { header: scan, bytes: head };
         const to = Math.min(object.size, scan.bytesNeeded + HEADER_PREFIX_BYTES);
         if (!ranged || to <= head.length || to > HEADER_PREFIX_MAX_BYTES) return { bytes: head };
-        head = concatBytes([head, await readRange(blobs, object, head.length, to)]);
+        head = concatBytes([head, await readRange(blobs, object, head.length, to, lease)]);
       }
     },
   };
+}
+
+/**
+ * An answer whose stored bytes are read under a lease of the store's (BlobStore ReadLease), if it
+ * lends any: the response carries the lease's release, which the gateway calls once the body is
+ * written; an answer that fails releases it at once.
+ */
+export async function withReadLease(
+  blobs: BlobStore,
+  answer: (lease: ReadLease | undefined) => Promise<DicomwebResponse>,
+): Promise<DicomwebResponse> {
+  const lease = blobs.readLease?.();
+  if (!lease) return answer(undefined);
+  try {
+    return { ...(await answer(lease)), release: () => lease.release() };
+  } catch (error) {
+    lease.release();
+    throw error;
+  }
 }
 
 /**

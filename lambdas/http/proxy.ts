@@ -17,6 +17,11 @@ export interface ProxyResult {
   headers: Record<string, string>;
   body: string | Readable;
   isBase64Encoded: boolean;
+  /**
+   * The response's release (DicomwebResponse), for a streamed body: whoever writes the body calls it
+   * once written or abandoned (the embedded gateway; in AWS nothing is leased, and it is absent).
+   */
+  release?: () => void;
 }
 
 function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {
@@ -130,6 +135,22 @@ export const BUFFERED_JSON_ARRAY_BUDGET = {
  * API Gateway expects.
  */
 export async function toProxyResult(response: DicomwebResponse, streaming: boolean): Promise<ProxyResult> {
+  if (!response.release) return proxyResult(response, streaming);
+  const release = response.release;
+  let result: ProxyResult;
+  try {
+    result = await proxyResult(response, streaming);
+  } catch (error) {
+    release();
+    throw error;
+  }
+  // A body sent as a stream still reads the leased bytes; one encoded into the result no longer does.
+  if (result.body instanceof Readable) return { ...result, release };
+  release();
+  return result;
+}
+
+async function proxyResult(response: DicomwebResponse, streaming: boolean): Promise<ProxyResult> {
   const headers = { ...(response.headers ?? {}) };
   const body = response.body;
   if (body === undefined) return { statusCode: response.status, headers, body: '', isBase64Encoded: false };

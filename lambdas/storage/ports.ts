@@ -6,7 +6,7 @@
  */
 import type { DicomJson } from '../dicom/json';
 
-export type { BlobStore, PutOptions } from './blob-store';
+export type { BlobStore, PutOptions, ReadLease, ReadOptions } from './blob-store';
 
 export type Level = 'STUDY' | 'SERIES' | 'INSTANCE';
 

@@ -185,6 +185,15 @@ export function proxyEvent(
 }
 
 async function writeResult(res: http.ServerResponse, result: ProxyResult, deadline?: number): Promise<void> {
+  try {
+    await writeProxyResult(res, result, deadline);
+  } finally {
+    // The body is written (every byte handed to the kernel: pipeline waits for 'finish') or abandoned.
+    result.release?.();
+  }
+}
+
+async function writeProxyResult(res: http.ServerResponse, result: ProxyResult, deadline?: number): Promise<void> {
   res.statusCode = result.statusCode;
   for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
   if (result.body instanceof Readable) {

@@ -19,10 +19,11 @@ import { constants, type Dirent } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { InvalidKeySegmentError, ObjectNotFoundError } from '../errors';
-import type { BlobStore, PutOptions } from '../ports';
+import type { BlobStore, PutOptions, ReadLease, ReadOptions } from '../ports';
 import { fsCall, isMissing, NO_LINK_CODES, oneChunk, syncDirectoryOnce, syncFile, transient } from './file-calls';
 import { FileIoThreads } from './file-io-threads';
 import { GroupSync } from './group-sync';
+import { PooledLease, ReadBufferPool } from './read-buffer-pool';
 
 export interface FileBlobStoreOptions {
   /** fsync files and directories so that an acknowledged put survives a power cut (default true). */
@@ -79,6 +80,8 @@ export class FileBlobStore implements BlobStore {
   private readonly knownDirectories = new Map<string, Promise<void>>();
   /** The group sync of each directory being synced (syncDirectory). */
   private readonly directorySyncs = new Map<string, GroupSync>();
+  /** The buffers leased reads go into (read-buffer-pool.ts); with file threads only. */
+  private readonly pool = new ReadBufferPool();
 
   /** `root`: the directory holding the objects (created by the first put when missing). */
   constructor(
@@ -156,10 +159,23 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
-  /** Bytes of a file through the file threads: undefined when missing, the size when above maxBytes. */
-  private async readThreaded(io: FileIoThreads, key: string, start: number, end?: number, maxBytes?: number) {
+  /** A lease of pooled buffers (read-buffer-pool.ts); reads use it through the file threads. */
+  readLease(): ReadLease {
+    return this.pool.lease();
+  }
+
+  /**
+   * Bytes of a file through the file threads: undefined when missing, the size when above maxBytes.
+   * Under a lease of this store, read into one of its buffers when the size is known.
+   */
+  private async readThreaded(io: FileIoThreads, key: string, start: number, end?: number, maxBytes?: number, options?: ReadOptions) {
+    const lease = options?.lease instanceof PooledLease ? options.lease : undefined;
+    const size = end !== undefined ? end - start : options?.size !== undefined ? options.size - start : undefined;
+    const buffer = lease && size !== undefined && (maxBytes === undefined || size <= maxBytes) ? lease.take(size) : undefined;
+    const into = buffer && lease && { buffer, unused: (b: ArrayBuffer) => lease.unused(b) };
     try {
-      const answer = await io.read(this.pathOf(key), start, end, maxBytes);
+      const answer = await io.read(this.pathOf(key), start, end, maxBytes, into);
+      if (into && 'bytes' in answer) lease!.keep(answer.bytes.buffer as ArrayBuffer);
       return 'missing' in answer ? undefined : answer;
     } catch (error) {
       if (isMissing(error)) return undefined;
@@ -167,9 +183,9 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
-  async get(key: string): Promise<Uint8Array | undefined> {
+  async get(key: string, options?: ReadOptions): Promise<Uint8Array | undefined> {
     const io = this.io;
-    if (io) return ((await this.readThreaded(io, key, 0)) as { bytes: Uint8Array } | undefined)?.bytes;
+    if (io) return ((await this.readThreaded(io, key, 0, undefined, undefined, options)) as { bytes: Uint8Array } | undefined)?.bytes;
     const path = this.pathOf(key);
     try {
       return await readFile(path);
@@ -179,9 +195,9 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
-  async getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined> {
+  async getRange(key: string, start: number, end: number, options?: ReadOptions): Promise<Uint8Array | undefined> {
     const io = this.io;
-    if (io) return ((await this.readThreaded(io, key, start, end)) as { bytes: Uint8Array } | undefined)?.bytes;
+    if (io) return ((await this.readThreaded(io, key, start, end, undefined, options)) as { bytes: Uint8Array } | undefined)?.bytes;
     const opened = await this.openForReading(key);
     if (!opened) return undefined;
     const { file, size } = opened;
@@ -278,11 +294,11 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
-  async getStream(key: string, start = 0): Promise<AsyncIterable<Uint8Array> | undefined> {
+  async getStream(key: string, start = 0, options?: ReadOptions): Promise<AsyncIterable<Uint8Array> | undefined> {
     const io = this.io;
     if (io) {
       // An object up to wholeReadMaxBytes is read whole, in one message; a larger one streams.
-      const answer = await this.readThreaded(io, key, start, undefined, this.wholeReadMaxBytes);
+      const answer = await this.readThreaded(io, key, start, undefined, this.wholeReadMaxBytes, options);
       if (answer === undefined) return undefined;
       if ('bytes' in answer) return oneChunk(answer.bytes);
     }

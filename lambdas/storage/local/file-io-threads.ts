@@ -47,7 +47,7 @@ function syncDirectory({ path }) {
     fs.closeSync(fd);
   }
 }
-function read({ path, start, end, maxBytes }) {
+function read({ path, start, end, maxBytes, into }) {
   let fd;
   try {
     fd = fs.openSync(path, 'r');
@@ -61,8 +61,9 @@ function read({ path, start, end, maxBytes }) {
     const to = Math.min(end === undefined ? stats.size : end, stats.size);
     const length = Math.max(0, to - start);
     if (maxBytes !== undefined && length > maxBytes) return { size: stats.size };
-    // Not Buffer.allocUnsafe: a small one shares the pool's ArrayBuffer, which the transfer would take.
-    const bytes = Buffer.allocUnsafeSlow(length);
+    // The caller's buffer when it is large enough (given back filled); else one of this read's own, not
+    // Buffer.allocUnsafe: a small one shares the pool's ArrayBuffer, which the transfer would take.
+    const bytes = into && into.byteLength >= length ? Buffer.from(into, 0, length) : Buffer.allocUnsafeSlow(length);
     let filled = 0;
     while (filled < length) {
       const n = fs.readSync(fd, bytes, filled, length - filled, start + filled);
@@ -77,26 +78,30 @@ function read({ path, start, end, maxBytes }) {
 const calls = { write, syncDirectory, read };
 // A write's bytes go back with its answer: this thread runs little JavaScript, so buffers left here
 // would wait long for a collection, and the process's memory would grow with every object written.
+// So does a read's buffer it did not read into (the file was larger, missing, or the read failed).
 parentPort.on('message', ({ id, call, args }) => {
-  const given = call === 'write' ? [args.bytes.buffer] : [];
+  const given = call === 'write' ? args.bytes.buffer : args.into;
   try {
     const answer = calls[call](args);
-    const transfer = answer && answer.bytes ? [answer.bytes.buffer] : given;
-    parentPort.postMessage({ id, answer, given: given.length ? args.bytes : undefined }, transfer);
+    const answered = answer && answer.bytes ? answer.bytes.buffer : undefined;
+    const back = given && given !== answered ? given : undefined;
+    parentPort.postMessage({ id, answer, given: back }, [answered, back].filter(Boolean));
   } catch (error) {
     if (call === 'write' && error.code !== 'EEXIST') try { fs.unlinkSync(args.temporary || args.path); } catch {}
-    parentPort.postMessage({ id, error: { code: error.code, message: error.message }, given: given.length ? args.bytes : undefined }, given);
+    parentPort.postMessage({ id, error: { code: error.code, message: error.message }, given }, given ? [given] : []);
   }
 });
 `;
 
-type FromThread =
-  | { readonly id: number; readonly answer?: unknown }
-  | { readonly id: number; readonly error: { readonly code?: string; readonly message: string } };
+type FromThread = { readonly id: number; readonly given?: ArrayBuffer } & (
+  { readonly answer?: unknown } | { readonly error: { readonly code?: string; readonly message: string } }
+);
 
 interface Pending {
   resolve(answer: unknown): void;
   reject(error: Error): void;
+  /** A buffer the call handed over and the thread gave back unused (a read's `into`). */
+  unused?(buffer: ArrayBuffer): void;
 }
 
 class IoThread {
@@ -115,6 +120,7 @@ class IoThread {
     this.worker.on('message', (message: FromThread) => {
       const pending = this.pending.get(message.id);
       this.pending.delete(message.id);
+      if (message.given) pending?.unused?.(message.given);
       if ('error' in message) pending?.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
       else pending?.resolve(message.answer);
     });
@@ -127,9 +133,9 @@ class IoThread {
     this.worker.on('exit', (code) => fail(new Error(`a file thread exited (${code})`)));
   }
 
-  call(id: number, call: string, args: object, transfer: ArrayBuffer[] = []): Promise<unknown> {
+  call(id: number, call: string, args: object, transfer: ArrayBuffer[] = [], unused?: (buffer: ArrayBuffer) => void): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, ...(unused && { unused }) });
       this.worker.postMessage({ id, call, args }, transfer);
     });
   }
@@ -164,21 +170,33 @@ export class FileIoThreads {
     return this.call('syncDirectory', { path }) as Promise<void>;
   }
 
-  /** Bytes [start, end) of a file (to its end without `end`); above `maxBytes`, its size only. */
-  read(path: string, start: number, end?: number, maxBytes?: number): Promise<ReadAnswer> {
-    return this.call('read', { path, start, end, maxBytes }) as Promise<ReadAnswer>;
+  /**
+   * Bytes [start, end) of a file (to its end without `end`); above `maxBytes`, its size only. With
+   * `into`, transferred to the thread: the bytes are read into it when they fit (the answer's bytes
+   * are then a view of the same memory, in another ArrayBuffer object), else it comes back through
+   * `unused`.
+   */
+  read(
+    path: string,
+    start: number,
+    end?: number,
+    maxBytes?: number,
+    into?: { readonly buffer: ArrayBuffer; unused(buffer: ArrayBuffer): void },
+  ): Promise<ReadAnswer> {
+    const args = { path, start, end, maxBytes, ...(into && { into: into.buffer }) };
+    return this.call('read', args, into ? [into.buffer] : undefined, into?.unused) as Promise<ReadAnswer>;
   }
 
   async close(): Promise<void> {
     await Promise.all(this.threads.map((thread) => thread.close()));
   }
 
-  private call(call: string, args: object, transfer?: ArrayBuffer[]): Promise<unknown> {
+  private call(call: string, args: object, transfer?: ArrayBuffer[], unused?: (buffer: ArrayBuffer) => void): Promise<unknown> {
     let chosen: IoThread | undefined;
     for (const thread of this.threads) {
       if (thread.alive && (!chosen || thread.pending.size < chosen.pending.size)) chosen = thread;
     }
     if (!chosen) return Promise.reject(new Error('no file thread is running'));
-    return chosen.call(this.nextId++, call, args, transfer);
+    return chosen.call(this.nextId++, call, args, transfer, unused);
   }
 }

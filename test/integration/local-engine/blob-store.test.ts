@@ -267,3 +267,42 @@ describe('FileBlobStore copy', () => {
     expect((await readdir(join(dir, 'copy', 'uploads'))).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 });
+
+describe('FileBlobStore leases (read-buffer-pool.ts)', () => {
+  it('reads into memory a released lease gave back: bytes read before belong to the next read', async () => {
+    const store = new FileBlobStore(join(dir, 'leases'), { ioThreads: 1 });
+    try {
+      await store.put('k/a', bytes(100_000, 1), 'application/dicom');
+      await store.put('k/b', bytes(100_000, 2), 'application/dicom');
+      const first = store.readLease();
+      const a = (await store.get('k/a', { lease: first, size: 100_000 }))!;
+      expect(Buffer.from(a).equals(Buffer.from(bytes(100_000, 1)))).toBe(true);
+      // Held by the first lease: the second reads into other memory, and `a` is left alone.
+      const second = store.readLease();
+      const b = (await store.get('k/b', { lease: second, size: 100_000 }))!;
+      expect(Buffer.from(a).equals(Buffer.from(bytes(100_000, 1)))).toBe(true);
+      first.release();
+      // Given back: the next read takes the same memory (sent to the file thread, so `a` is emptied).
+      const again = (await store.get('k/b', { lease: second, size: 100_000 }))!;
+      expect(a.byteLength).toBe(0);
+      expect(Buffer.from(again).equals(Buffer.from(b))).toBe(true);
+      second.release();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads without a lease into memory of their own', async () => {
+    const store = new FileBlobStore(join(dir, 'no-lease'), { ioThreads: 1 });
+    try {
+      await store.put('k/a', bytes(100_000, 1), 'application/dicom');
+      const lease = store.readLease();
+      const a = (await store.get('k/a'))!;
+      lease.release();
+      await store.get('k/a', { lease: store.readLease(), size: 100_000 });
+      expect(Buffer.from(a).equals(Buffer.from(bytes(100_000, 1)))).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+});
