@@ -48,6 +48,17 @@ describe('AWS call recorder', () => {
     ]);
   });
 
+  it('runs a function as it is while no recorder is installed: no caller is carried', async () => {
+    const calls: RecordedAwsCall[] = [];
+    const answer = await runAsFunction('retrieve', async () => {
+      stop = installAwsCallRecorder((c) => calls.push(c));
+      await offlineClient().send(new GetObjectCommand({ Bucket: 'b', Key: 'k' }));
+      return 42;
+    });
+    expect(answer).toBe(42);
+    expect(calls.map((c) => c.caller)).toEqual([undefined]);
+  });
+
   it('stops recording when the recorder is removed', async () => {
     const calls: RecordedAwsCall[] = [];
     stop = installAwsCallRecorder((c) => calls.push(c));
