@@ -51,12 +51,27 @@ export class ReadBufferPool {
     return new ArrayBuffer(c);
   }
 
-  /** A buffer back in the pool, unless it was transferred away (detached) or the pool is full. */
+  /**
+   * A buffer back in the pool, unless it was transferred away (detached). A full pool makes room by
+   * dropping free buffers of other sizes, the least recently given first: the reads of the moment
+   * (0.5 MB frames, then 2 MB ultrasound objects) get their size pooled, or each would allocate anew.
+   */
   give(buffer: ArrayBuffer): void {
     const c = buffer.byteLength;
-    if (c < SMALLEST || c > LARGEST || c !== sizeClass(c) || this.freeBytes + c > POOLED_MAX_BYTES) return;
+    if (c < SMALLEST || c > LARGEST || c !== sizeClass(c)) return;
+    for (const [size, list] of this.free) {
+      if (this.freeBytes + c <= POOLED_MAX_BYTES) break;
+      if (size === c) continue;
+      while (list.length > 0 && this.freeBytes + c > POOLED_MAX_BYTES) {
+        list.shift();
+        this.freeBytes -= size;
+      }
+    }
+    if (this.freeBytes + c > POOLED_MAX_BYTES) return;
+    // Map order is insertion order: a size given again moves to the end, the last to be dropped.
     let list = this.free.get(c);
-    if (!list) this.free.set(c, (list = []));
+    if (list) this.free.delete(c);
+    this.free.set(c, (list ??= []));
     list.push(buffer);
     this.freeBytes += c;
   }

@@ -66,4 +66,22 @@ describe('ReadBufferPool', () => {
     for (const lease of leases) lease.release();
     expect(pool.pooledBytes).toBe(32 * MB);
   });
+
+  it('makes room for the size read now by dropping free buffers of other sizes, least recently given first', () => {
+    const pool = new ReadBufferPool();
+    const fill = (size: number, count: number) => {
+      const lease = pool.lease();
+      for (let i = 0; i < count; i++) lease.keep(lease.take(size)!);
+      lease.release();
+    };
+    fill(64 * KB, 16); // 1 MB of small buffers, given first
+    fill(1 * MB, 15); // 15 MB
+    fill(1 * MB, 15); // 30 MB in all, then 31 MB: the pool is nearly full
+    fill(2 * MB, 8); // 16 MB more: the small buffers go first, then the oldest 1 MB ones
+    expect(pool.pooledBytes).toBeLessThanOrEqual(32 * MB);
+    const lease = pool.lease();
+    const twoMb = Array.from({ length: 8 }, () => lease.take(2 * MB)!);
+    expect(new Set(twoMb).size).toBe(8);
+    expect(pool.pooledBytes).toBe(16 * MB); // the 2 MB buffers came from the pool, 16 MB of 1 MB ones remain
+  });
 });
