@@ -62,13 +62,18 @@ export function toRow(entry: IndexEntry): EntryColumns {
 
 /** The entry a row holds (inverse of toRow; the shape of dynamodb-items.ts fromItem). */
 export function fromRow(row: EntryRow): IndexEntry {
-  const entry: { -readonly [K in keyof IndexEntry]: IndexEntry[K] } = {
+  const entry = {
     level: row.level,
     studyInstanceUID: row.study_uid,
-    attributes: JSON.parse(row.attributes) as DicomJson,
     studyDate: row.study_date,
     patientId: row.patient_id,
-  };
+  } as { -readonly [K in keyof IndexEntry]: IndexEntry[K] };
+  // Parsed when first read: a retrieval reads an instance's object, not its ~5 KB of attributes.
+  let attributes: DicomJson | undefined;
+  Object.defineProperty(entry, 'attributes', {
+    enumerable: true,
+    get: () => (attributes ??= JSON.parse(row.attributes) as DicomJson),
+  });
   if (row.level === 'STUDY') {
     entry.relatedSeries = row.related_series ?? 0;
     entry.relatedInstances = row.related_instances ?? 0;
