@@ -116,6 +116,15 @@ export function prepareInstance(part10: Uint8Array, bulkDataThreshold: number): 
 }
 
 /**
+ * prepareInstance's answer as JSON text, for a thread to send (lib/local/store-workers.ts): a
+ * Preparation is plain JSON data, and V8 writes and reads it as one string faster than it clones its
+ * objects (the event loop's Message::Deserialize was about 15 % of its STOW-RS CPU, perf).
+ */
+export function preparationJson(part10: Uint8Array, bulkDataThreshold: number): string {
+  return JSON.stringify(prepareInstance(part10, bulkDataThreshold));
+}
+
+/**
  * prepareInstance's answer for an instance read and checked (readInstance, checkedInstance) whose
  * file is `size` bytes long and whose frames lie at `frameOffsets` (frameOffsetsOf).
  */

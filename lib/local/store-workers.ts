@@ -6,10 +6,11 @@
  * SQLite calls while the next instances are read. Lambda functions have one vCPU and prepare inline.
  *
  * Each thread gets its own copy of the bytes (the part may be a view of a larger chunk, which a
- * transfer would take whole) and answers the same Preparation as prepareInstance.
+ * transfer would take whole) and answers the same Preparation as prepareInstance, as JSON text
+ * (store-prepare.ts preparationJson).
  */
 import os from 'node:os';
-import { prepareInstance, type InstancePreparer } from '../../lambdas/dicomweb/store-prepare';
+import { preparationJson, type InstancePreparer, type Preparation } from '../../lambdas/dicomweb/store-prepare';
 import { ModuleThreads, threadsBesideTheEventLoop } from './module-threads';
 
 /** Threads that prepare instances: every core but the event loop's, one at least, four at most. */
@@ -19,7 +20,7 @@ export function defaultStoreWorkers(): number {
 
 const PROGRAM = {
   module: '../../lambdas/dicomweb/store-prepare.ts',
-  exportName: 'prepareInstance',
+  exportName: 'preparationJson',
   name: 'storeWorker',
   // Its garbage is short-lived (a parse per instance): a small young generation is collected often
   // and keeps the thread's memory small (the archive's peak RSS target, docs/performance.md).
@@ -27,13 +28,13 @@ const PROGRAM = {
 };
 
 export class StoreWorkers {
-  private readonly threads: ModuleThreads<typeof prepareInstance>;
+  private readonly threads: ModuleThreads<typeof preparationJson>;
 
   constructor(count: number, bulkDataThreshold: number) {
-    this.threads = new ModuleThreads(PROGRAM, count, prepareInstance);
-    this.prepare = (part10) => {
+    this.threads = new ModuleThreads(PROGRAM, count, preparationJson);
+    this.prepare = async (part10) => {
       const bytes = new Uint8Array(part10); // a copy in a buffer of its own (Buffer#slice would share), transferred whole
-      return this.threads.call([bytes, bulkDataThreshold], [bytes.buffer]);
+      return JSON.parse(await this.threads.call([bytes, bulkDataThreshold], [bytes.buffer])) as Preparation;
     };
   }
 
