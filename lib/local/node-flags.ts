@@ -1,7 +1,7 @@
 /**
- * The Node.js flags `npm start` runs the embedded archive with (package.json "start" passes them to
- * tsx, which hands them to node; the bench and the tests that start the archive as a process use this
- * list, and test/unit/lib/local/node-flags.test.ts keeps package.json in step).
+ * The Node.js flags `npm start` runs the embedded archive with (package.json "start": node, these
+ * flags, ARCHIVE_START; the bench and the tests that start the archive as a process use both, and
+ * test/unit/lib/local/node-flags.test.ts keeps package.json in step).
  *
  * --max-semi-space-size=4: V8's young generation grows to three semi-spaces of up to 16 MB by default
  * on 64-bit. The archive's working set is instances in buffers outside the V8 heap; its young
@@ -10,3 +10,6 @@
  * no Store throughput lost in the bench.
  */
 export const ARCHIVE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+
+/** The script `npm start` runs, relative to the project's root: it builds the archive and runs it (./start.mjs). */
+export const ARCHIVE_START = 'lib/local/start.mjs';

@@ -5,7 +5,7 @@
  * `orthanc-gdcm`), both on 127.0.0.1.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { ARCHIVE_NODE_FLAGS } from '../../lib/local/node-flags';
+import { ARCHIVE_NODE_FLAGS, ARCHIVE_START } from '../../lib/local/node-flags';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -68,19 +68,15 @@ function waitForLine(child: ChildProcess, pattern: RegExp, what: string, recentS
  */
 export async function startArchiveProcess(env: Readonly<Record<string, string>> = {}): Promise<ArchiveServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-archive-'));
-  // node --import tsx rather than the tsx CLI, so that `pid` is the server itself, not a wrapper.
+  // node itself (as npm start runs it), so that `pid` is the server, not a wrapper.
   // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the archive's main thread, written there when it stops.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(
-    process.execPath,
-    [...profile, ...ARCHIVE_NODE_FLAGS, '--import', 'tsx', path.join(PROJECT_ROOT, 'lib', 'local', 'main.ts')],
-    {
-      cwd: PROJECT_ROOT,
-      // Every port ephemeral (DIMSE too), so several benches or a running archive never collide.
-      env: { ...process.env, ...env, PORT: '0', DIMSE_PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [...profile, ...ARCHIVE_NODE_FLAGS, path.join(PROJECT_ROOT, ARCHIVE_START)], {
+    cwd: PROJECT_ROOT,
+    // Every port ephemeral (DIMSE too), so several benches or a running archive never collide.
+    env: { ...process.env, ...env, PORT: '0', DIMSE_PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   try {

@@ -10,7 +10,7 @@
  * On both storages of `npm start` (STORAGE): the local engine and the AWS adapters on the emulators.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ARCHIVE_NODE_FLAGS } from '../../lib/local/node-flags';
+import { ARCHIVE_NODE_FLAGS, ARCHIVE_START } from '../../lib/local/node-flags';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,11 +36,10 @@ const dirs: string[] = [];
 
 /**
  * Starts `npm start`'s entry on dataDir and resolves with its URL once it prints "ready at". Node
- * runs it with tsx as a loader (not the tsx CLI, which would run it in a grandchild process that a
- * SIGKILL of the child leaves running).
+ * runs it as npm start does, in this child itself, so a SIGKILL of the child kills the archive.
  */
 function startOn(dataDir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...ARCHIVE_NODE_FLAGS, '--import', 'tsx', 'lib/local/main.ts'], {
+  const child = spawn(process.execPath, [...ARCHIVE_NODE_FLAGS, ARCHIVE_START], {
     cwd: root,
     env: { ...process.env, ...env, DATA_DIR: dataDir, PORT: '0', DIMSE_PORT: '0', HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],

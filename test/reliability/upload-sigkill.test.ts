@@ -14,7 +14,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DicomJson } from '../../lambdas/dicom/json';
 import { readPart10 } from '../../lambdas/dicom/part10';
 import { Tag } from '../../lambdas/dicom/tags';
-import { ARCHIVE_NODE_FLAGS } from '../../lib/local/node-flags';
+import { ARCHIVE_NODE_FLAGS, ARCHIVE_START } from '../../lib/local/node-flags';
 import { makeInstance } from '../support/dicom-factory';
 import { DICOM_JSON, multipartParts } from '../support/http';
 
@@ -38,9 +38,9 @@ const dirs: string[] = [];
 /** A Store cut short runs again 1 s later (UPLOAD_STORING_RETRY_SECONDS), not after the 900 s default. */
 const ENV = { UPLOAD_STORING_RETRY_SECONDS: '1' };
 
-/** `npm start`'s entry with tsx as a loader, so a SIGKILL of the child kills the archive itself. */
+/** `npm start`'s entry, run by node in this child itself, so a SIGKILL of the child kills the archive. */
 function startOn(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...ARCHIVE_NODE_FLAGS, '--import', 'tsx', 'lib/local/main.ts'], {
+  const child = spawn(process.execPath, [...ARCHIVE_NODE_FLAGS, ARCHIVE_START], {
     cwd: root,
     env: { ...process.env, ...ENV, DATA_DIR: dataDir, PORT: '0', DIMSE_PORT: '0', HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 /** `npm start` (lib/local/main.ts) as a child process, the way a newcomer runs it, for e2e tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ARCHIVE_NODE_FLAGS } from '../../lib/local/node-flags';
+import { ARCHIVE_NODE_FLAGS, ARCHIVE_START } from '../../lib/local/node-flags';
 import path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
@@ -15,7 +15,7 @@ export interface NpmStart {
 
 /** Starts it on DATA_DIR `dataDir`, ephemeral HTTP and DIMSE ports, with `env` added; resolves when ready. */
 export function startNpmStart(dataDir: string, env: Readonly<Record<string, string>> = {}): Promise<NpmStart> {
-  const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [...ARCHIVE_NODE_FLAGS, 'lib/local/main.ts'], {
+  const child = spawn(process.execPath, [...ARCHIVE_NODE_FLAGS, ARCHIVE_START], {
     cwd: root,
     env: { ...process.env, DATA_DIR: dataDir, PORT: '0', DIMSE_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
