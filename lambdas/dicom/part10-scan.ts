@@ -35,6 +35,9 @@ const VRS: ReadonlySet<string> = new Set([
   ...['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FL', 'FD', 'IS', 'LO', 'LT', 'PN', 'SH', 'SL', 'SS', 'ST', 'TM', 'UI', 'UL', 'US'],
 ]);
 
+/** Each VR by its two bytes (first << 8 | second), so an element's VR is found without making a string. */
+const VR_BY_CODE: ReadonlyMap<number, string> = new Map([...VRS].map((vr) => [(vr.charCodeAt(0) << 8) | vr.charCodeAt(1), vr]));
+
 /** How a data set's elements are encoded (PS3.5 7.1): VR explicit or implicit, byte order. */
 export interface Encoding {
   readonly explicitVR: boolean;
@@ -132,8 +135,8 @@ export class ElementWalker {
   private element(pos: number, end: number, enc: Encoding): ElementAt {
     const tag = this.tagAt(pos, enc);
     if (!enc.explicitVR) return { tag, length: this.view.getUint32(pos + 4, enc.littleEndian), valueStart: pos + 8 };
-    const vr = String.fromCharCode(this.bytes[pos + 4]!, this.bytes[pos + 5]!);
-    if (!VRS.has(vr)) throw new Part10Error('unknown value representation');
+    const vr = VR_BY_CODE.get((this.bytes[pos + 4]! << 8) | this.bytes[pos + 5]!);
+    if (vr === undefined) throw new Part10Error('unknown value representation');
     if (!LONG_VRS.has(vr)) return { tag, vr, length: this.view.getUint16(pos + 6, enc.littleEndian), valueStart: pos + 8 };
     this.need(pos, 12, end);
     return { tag, vr, length: this.view.getUint32(pos + 8, enc.littleEndian), valueStart: pos + 12 };
