@@ -6,17 +6,9 @@
  * Every check that can fail the request (400, 404/410, 406, 413) runs before the response starts;
  * once the body streams, only a storage failure can interrupt it.
  */
-import { getBulkData } from '../dicom/json';
 import type { DicomJson } from '../dicom/json';
 import type { OutgoingPart } from '../dicom/multipart';
-import { binaryValueAt } from '../dicom/part10-scan';
-import { encapsulatedPixelDataOf, readEncapsulatedFrames, readEncapsulatedValue } from '../dicom/frames/encapsulated';
-import { FrameError, type FramesFound } from '../dicom/frames/frame-numbers';
-import { PIXEL_DATA_SCAN_STOP } from '../dicom/frames/header-scan';
-import { extractFrames, numberOfFrames } from '../dicom/frames/instance';
-import { isLittleEndianNative, nativePixelDataOf, readNativeFrames } from '../dicom/frames/native';
-import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
-import { isUncompressedTransferSyntax } from '../dicom/uid';
+import { PIXEL_DATA_TAGS } from '../dicom/tags';
 import type { BlobStore, DirectTransfer, IndexEntry, InstanceObject, MetadataIndex, ReadLease } from '../storage/ports';
 import { ANY_TRANSFER_SYNTAX, negotiateInstance, negotiateInstances, negotiateMetadata, negotiateOctetStream } from './accept';
 import { BadRequestError, NotAcceptableError, NotFoundError, PayloadTooLargeError } from './errors';
@@ -31,17 +23,9 @@ import {
   levelOf,
   type ResourceUids,
 } from './resources';
+import { storedBulkData, storedFrames } from './instance-values';
 import { FRAMES_ADVICE, lowerLevelAdvice, singlePartInstance } from './retrieve-single-part';
-import {
-  closeBody,
-  dcmjsCodec,
-  mapOrdered,
-  readObject,
-  storedInstance,
-  storedObjectReader,
-  streamObject,
-  withReadLease,
-} from './stored-objects';
+import { closeBody, dcmjsCodec, mapOrdered, readObject, streamObject, withReadLease } from './stored-objects';
 import { absolute, bulkDataPath, instancePath, tagPathFromSegment } from './uris';
 
 export interface RetrieveRequest extends ResourceUids {
@@ -133,7 +117,8 @@ export class RetrieveService {
     const syntaxes = negotiateOctetStream(req);
     const object = await this.instanceObject(uids);
     const transferSyntaxUID = octetStreamTransferSyntax(object.transferSyntaxUID, true, syntaxes);
-    const { frames, missing, frameCount } = await this.framesOf(object, frameNumbers, lease);
+    const limit = (total: number) => this.assertWithinLimit(total, FRAMES_ADVICE);
+    const { frames, missing, frameCount } = await storedFrames(this.blobs, object, frameNumbers, { lease, limit });
     if (frames.length === 0) {
       throw new NotFoundError('none of the requested frames exists', [
         { target: 'frames', message: `the instance has ${frameCount} frame(s)` },
@@ -165,7 +150,8 @@ export class RetrieveService {
     const object = await this.instanceObject(uids);
     // Only Pixel Data (and its float variants) is encapsulated in a compressed transfer syntax (PS3.5 A.4).
     const transferSyntaxUID = octetStreamTransferSyntax(object.transferSyntaxUID, PIXEL_DATA_TAGS.includes(tagPath), syntaxes);
-    const value = await this.bulkDataOf(object, tagPath);
+    const limit = (total: number) => this.assertWithinLimit(total, lowerLevelAdvice('INSTANCE', this.transfer !== undefined));
+    const value = await storedBulkData(this.blobs, object, tagPath, limit);
     if (value === undefined) {
       throw new NotFoundError('the instance has no binary value at this tag path', [{ target: 'tag', message: req.tag ?? '' }]);
     }
@@ -180,39 +166,6 @@ export class RetrieveService {
       body: value,
     };
     return multipartResponse(MediaType.OctetStream, [part]);
-  }
-
-  /**
-   * The binary value at a tag path, within the response limit. A top-level value of a native little
-   * endian object is located by walking the header (no dcmjs) and, of an object above
-   * FRAME_RANGE_MIN_BYTES, read by range after the header, its size checked before it is read;
-   * encapsulated Pixel Data is its fragments, streamed and checked against the limit as they come;
-   * anything else is read whole and parsed. Undefined when there is no binary value there.
-   */
-  private async bulkDataOf(object: InstanceObject, tagPath: string): Promise<Uint8Array | undefined> {
-    const native = isLittleEndianNative(object.transferSyntaxUID) && !tagPath.includes('/');
-    const encapsulated = tagPath === Tag.PixelData && !isUncompressedTransferSyntax(object.transferSyntaxUID);
-    const source = await storedObjectReader(this.blobs, object, native || encapsulated);
-    const limit = (total: number) => this.assertWithinLimit(total, lowerLevelAdvice('INSTANCE', this.transfer !== undefined));
-    if (native) {
-      const tag = parseInt(tagPath, 16);
-      const { header } = await source.header(tag);
-      const at = header && binaryValueAt(header, tag);
-      if (at) {
-        limit(at.length);
-        return source.read(at.valueStart, at.valueStart + at.length);
-      }
-    }
-    if (encapsulated) {
-      const { header, bytes } = await source.header(PIXEL_DATA_SCAN_STOP);
-      const pixelData = header && encapsulatedPixelDataOf(header, bytes);
-      const value = pixelData && (await readEncapsulatedValue(pixelData, source, limit));
-      if (value) return value;
-    }
-    const instance = await storedInstance(await source.whole(), 'its values');
-    const value = getBulkData(instance.dict, tagPath);
-    if (value) limit(value.byteLength);
-    return value;
   }
 
   /** Instances as multipart/related; type="application/dicom" (PS3.18 10.4.1.1.1, 8.7.3.5.2). */
@@ -315,41 +268,6 @@ export class RetrieveService {
     return entry!.instance!;
   }
 
-  /**
-   * The frames of a stored instance. Native little endian and encapsulated Pixel Data are located by
-   * walking the header (no dcmjs), and of an object above FRAME_RANGE_MIN_BYTES only the header and
-   * the frames' bytes are read (ranged GETs; encapsulated Pixel Data without an offset table by the
-   * frame offsets its index entry keeps, or else its items streamed, readEncapsulatedFrames); anything
-   * else is read whole and parsed. 404 without pixel data.
-   */
-  private async framesOf(
-    object: InstanceObject,
-    frameNumbers: readonly number[],
-    lease: ReadLease | undefined,
-  ): Promise<FramesFound & { frameCount: number }> {
-    const native = isLittleEndianNative(object.transferSyntaxUID);
-    const encapsulated = !isUncompressedTransferSyntax(object.transferSyntaxUID);
-    const source = await storedObjectReader(this.blobs, object, native || encapsulated, lease);
-    const { header, bytes } = native || encapsulated ? await source.header(PIXEL_DATA_SCAN_STOP) : { bytes: new Uint8Array(0) };
-    const pixelData = header && nativePixelDataOf(header, bytes);
-    if (pixelData) {
-      return {
-        ...(await framesOrNotAcceptable(() => readNativeFrames(pixelData, frameNumbers, source.read))),
-        frameCount: pixelData.frameCount,
-      };
-    }
-    const located = header && encapsulatedPixelDataOf(header, bytes);
-    // Without an offset table, the frames' offsets the index kept when the instance was stored.
-    const fragments = located && (object.frameOffsets ? { ...located, frameOffsets: object.frameOffsets } : located);
-    const limit = (total: number) => this.assertWithinLimit(total, FRAMES_ADVICE);
-    const found = fragments && (await framesOrNotAcceptable(() => readEncapsulatedFrames(fragments, frameNumbers, source, limit)));
-    if (found) return { ...found, frameCount: fragments.frameCount };
-    const instance = await storedInstance(await source.whole(), 'its frames');
-    const frameCount = numberOfFrames(instance);
-    if (frameCount === 0) throw new NotFoundError('the instance has no pixel data, hence no frames');
-    return { ...(await framesOrNotAcceptable(async () => extractFrames(instance, frameNumbers))), frameCount };
-  }
-
   private assertWithinLimit(bytes: number, advice: string): void {
     if (bytes > this.limits.maxResponseBytes) {
       throw new PayloadTooLargeError(`the response would exceed ${this.limits.maxResponseBytes} bytes`, [{ message: advice }]);
@@ -370,18 +288,6 @@ function instanceUids(req: RetrieveRequest): { studyInstanceUID: string; seriesI
 function required(uid: string | undefined, name: string): string {
   if (uid === undefined) throw new BadRequestError('the resource path lacks a UID', [{ target: name, message: 'missing' }]);
   return uid;
-}
-
-/** The frames `cut` answers; a FrameError (stored pixel data whose frames cannot be cut) as 406. */
-async function framesOrNotAcceptable<T>(cut: () => Promise<T>): Promise<T> {
-  try {
-    return await cut();
-  } catch (error) {
-    if (!(error instanceof FrameError)) throw error;
-    throw new NotAcceptableError('the frames of this instance cannot be delimited', [
-      { target: 'frames', message: 'retrieve the instance, or its Pixel Data as bulkdata, instead' },
-    ]);
-  }
 }
 
 /** Frame list of PS3.18 10.4.1.1.3: comma-separated frame numbers, each a positive integer. */
