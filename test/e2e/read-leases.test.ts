@@ -21,29 +21,12 @@ const stored: { sop: string; bytes: Uint8Array; frames: number }[] = [];
 
 beforeAll(async () => {
   archive = await tempArchive();
-  for (let i = 0; i < 4; i++) {
+  const add = (frames: number, opts: Parameters<typeof makeInstance>[0]) => {
     const sop = newUid();
-    const bytes = makeInstance({
-      studyInstanceUID: study,
-      seriesInstanceUID: series,
-      sopInstanceUID: sop,
-      numberOfFrames: FRAMES,
-      rows: FRAME_SIDE,
-      columns: FRAME_SIDE,
-      instanceNumber: i + 1,
-    });
-    stored.push({ sop, bytes, frames: FRAMES });
-  }
-  for (let i = 0; i < 8; i++) {
-    const sop = newUid();
-    const bytes = makeInstance({
-      studyInstanceUID: study,
-      seriesInstanceUID: series,
-      sopInstanceUID: sop,
-      approximateBytes: 90_000 * (i + 1),
-    });
-    stored.push({ sop, bytes, frames: 1 });
-  }
+    stored.push({ sop, frames, bytes: makeInstance({ studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop, ...opts }) });
+  };
+  for (let i = 0; i < 4; i++) add(FRAMES, { numberOfFrames: FRAMES, rows: FRAME_SIDE, columns: FRAME_SIDE, instanceNumber: i + 1 });
+  for (let i = 0; i < 8; i++) add(1, { approximateBytes: 90_000 * (i + 1) });
   for (const { bytes } of stored) expect((await stow(archive.url, [bytes])).status).toBe(200);
 }, 60_000);
 afterAll(async () => archive?.close());
