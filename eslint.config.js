@@ -88,6 +88,12 @@ export default defineConfig(
   // The codec tests byte ranges that include control characters on purpose (ASCII, Latin-1, text
   // without ESC, PS3.5 6.1.2.5).
   { files: ['lambdas/dicom/**/*.ts'], rules: { 'no-control-regex': 'off' } },
+  // The OpenJPEG addon's loader is CommonJS, as a native addon's entry is (codecs/openjpeg-native).
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   // Tests walk untyped JSON (synthesized CloudFormation templates, DICOM JSON responses) with `any`.
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   // Services and the codec talk to AWS only through adapters.

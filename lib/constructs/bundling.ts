@@ -46,8 +46,11 @@ export const LAMBDA_BUNDLE = {
    * The AWS SDK too ships in the bundle (see above). better-sqlite3 (the embedded runtime's local
    * engine, a native addon) never does: no function reaches lambdas/storage/local (the factory takes
    * the engine from the embedded runtime), and were one to, the build would not pull in the addon.
+   * Nor does the OpenJPEG addon of the embedded archive's install (lambdas/dicom/render/codecs/openjpeg-native), built
+   * against the machine's libopenjp2: the render function's JPEG 2000 codec finds no such package
+   * and decodes with OpenJPEG's WebAssembly build (lambdas/dicom/render/codecs/jpeg2000.ts).
    */
-  external: ['better-sqlite3'] as readonly string[],
+  external: ['better-sqlite3', '@dicomweb-archive/openjpeg-native'] as readonly string[],
   /**
    * `import()` compiled to `require()` (still lazy, inside the promise): the Lambda runtime loads a
    * CommonJS handler with require(), and a dynamic import of a package left to a layer (sharp, the

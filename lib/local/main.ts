@@ -1,7 +1,7 @@
 /**
  * `npm start`: the archive embedded on this machine, no AWS account and no Docker.
- *   STORAGE    aws-emulators (default: the AWS adapters on in-process s3rver and dynalite) or local
- *              (the local engine: files and SQLite); lib/local/data-layout.ts
+ *   STORAGE    local (default: the local engine, files and SQLite) or aws-emulators (the AWS
+ *              adapters on in-process s3rver and dynalite); lib/local/data-layout.ts
  *   DATA_DIR   where data is kept (default ./.data); restarting keeps it. A directory of the other
  *              STORAGE's layout is refused, naming the command to serve or migrate it
  *   PORT       HTTP port (default 8080), bound to 127.0.0.1 (HOST to change)
@@ -18,6 +18,7 @@ import { startArchive } from './archive';
 import { archiveStorage } from './data-layout';
 import { PASSED_VARIABLES } from './variables';
 import { ensureViewerDist, VIEWER_FETCH_COMMAND } from '../viewer/dist';
+import { jpeg2000Decoder } from '../../lambdas/dicom/render/codecs/jpeg2000';
 
 /**
  * The viewer's build, fetched on first start; a failed fetch leaves the archive serving, with
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
   console.log(`  Studies service: ${archive.url}/studies`);
   if (viewer) console.log(`  OHIF Viewer: ${archive.url}/viewer/`);
   if (archive.dimse) console.log(`  DIMSE gateway: AE ${archive.dimse.aeTitle} on port ${archive.dimse.port}`);
+  // The render threads load the same: the addon lambdas/dicom/render/codecs/openjpeg-native when the install built it.
+  console.log(`  JPEG 2000 decoder: ${await jpeg2000Decoder()}`);
 
   let stopping = false;
   const stop = async (signal: string) => {

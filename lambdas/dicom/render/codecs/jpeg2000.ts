@@ -1,14 +1,25 @@
 /**
  * JPEG 2000 (PS3.5 A.4.4, ISO/IEC 15444-1) through OpenJPEG and HTJ2K (PS3.5 A.4.6, ISO/IEC 15444-15)
  * through OpenJPH. Both apply the inverse multiple component transform: YBR_RCT and YBR_ICT frames
- * come out RGB (PS3.5 8.2.4).
+ * come out RGB (PS3.5 8.2.4). OpenJPEG is the system's library where the embedded archive's install
+ * built its addon (lambdas/dicom/render/codecs/openjpeg-native: about twice as fast as the WebAssembly build, which the
+ * Lambda functions and any other install use); the same library, so the same samples.
  */
 import type { DecodedFrame } from '../decoded-frame';
 import type { ImagePixel } from '../image';
+import { RenderError } from '../render-error';
 import { checkedFrame } from './checked-frame';
 import { decodeWith, once, quiet, type Reduced, type WasmDecoded } from './wasm';
 
 const openjpeg = once(async () => (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(quiet()));
+/** The addon, or null where it was not built or cannot load (a Lambda function has no such package). */
+const openjpegNative = once(async () => {
+  try {
+    return (await import('@dicomweb-archive/openjpeg-native')).default;
+  } catch {
+    return null;
+  }
+});
 const openjph = once(async () => (await import('@cornerstonejs/codec-openjph')).default(quiet()));
 
 function photometricOut(image: ImagePixel): string {
@@ -71,8 +82,42 @@ function clipped(decoded: WasmDecoded, image: ImagePixel): WasmDecoded {
   return decoded;
 }
 
-export async function decodeJpeg2000(frame: Uint8Array, image: ImagePixel, maxReduction = 0): Promise<DecodedFrame> {
-  const decoded = await decodeWith(openjpeg, (m) => new m.J2KDecoder(), frame, undefined, atResolution(maxReduction, frame));
+/** Which OpenJPEG decodes JPEG 2000 frames in this process: 'native' (its version) or 'webassembly'. */
+export async function jpeg2000Decoder(): Promise<string> {
+  const native = await openjpegNative();
+  return native ? `native OpenJPEG ${native.openjpegVersion}` : 'webassembly';
+}
+
+/**
+ * decodeJpeg2000 through the addon, which refuses a main header of another size or component count
+ * than the frame's before it allocates anything; its failures are the frame's, like the codec's.
+ */
+function decodeNatively(
+  native: NonNullable<Awaited<ReturnType<typeof openjpegNative>>>,
+  frame: Uint8Array,
+  image: ImagePixel,
+  maxReduction: number,
+): WasmDecoded {
+  const reduction = maxReduction > 0 ? Math.min(maxReduction, decompositionLevels(frame)) : 0;
+  try {
+    const decoded = native.decode(frame, reduction, image.columns, image.rows, image.samplesPerPixel);
+    const samples = decoded.precision > 8 ? new Uint16Array(decoded.pixels) : new Uint8Array(decoded.pixels);
+    return { samples, width: decoded.width, height: decoded.height, components: decoded.components, reduction };
+  } catch (error) {
+    throw new RenderError('corrupt', `the frame cannot be decoded: ${error instanceof Error ? error.message : 'codec failure'}`);
+  }
+}
+
+export async function decodeJpeg2000(
+  frame: Uint8Array,
+  image: ImagePixel,
+  maxReduction = 0,
+  decoder: 'any' | 'webassembly' = 'any',
+): Promise<DecodedFrame> {
+  const native = decoder === 'any' ? await openjpegNative() : null;
+  const decoded = native
+    ? decodeNatively(native, frame, image, maxReduction)
+    : await decodeWith(openjpeg, (m) => new m.J2KDecoder(), frame, undefined, atResolution(maxReduction, frame));
   return checkedFrame(clipped(decoded, image), image, photometricOut(image));
 }
 
