@@ -88,8 +88,13 @@ const SCALES = {
   },
 } as const;
 const SECTIONS = ['stow', 'wado', 'qido', 'rendered', 'send', 'cost', 'calls', 'memory', 'large'] as const;
-/** Instances of each kind rendered on each server before the measured ones (both(): warm-up). */
-const RENDERED_WARM_UP_INSTANCES = 40;
+/**
+ * Instances of each kind rendered on each server before the measured ones (both(): warm-up), for the
+ * same reason as WADO_WARM_UP_PASSES: an ultrasound thumbnail cost the archive 5.3, 3.8, 3.8, 3.7 ms
+ * of CPU in passes of 60, then 2.8-3.0 from the fifth (236 -> 400-458 images/s). The images of a
+ * thumbnail are cached, so the warm-up is of instances of their own, not passes over the same ones.
+ */
+const RENDERED_WARM_UP_INSTANCES = 240;
 /**
  * Passes of a WADO-RS workload run on each server before the measured one (both(): warm-up). V8 makes
  * optimized code of a function after enough calls, and a retrieval calls most of its functions once:
