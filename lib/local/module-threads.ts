@@ -96,8 +96,17 @@ parentPort.postMessage({ ready: true });
 type FromThread =
   { readonly ready: true } | { readonly id: number; readonly result: unknown } | { readonly id: number; readonly error: string };
 
+/**
+ * A call whose thread failed after its buffers were transferred to it: they are gone from this thread
+ * (detached), so the call cannot run inline with them. The caller, which may still hold the bytes,
+ * runs it again or answers that the service is unavailable.
+ */
+export class ThreadFailedError extends Error {}
+
 interface Pending {
   readonly args: readonly unknown[];
+  /** Whether buffers went with the call (then it cannot run again here). */
+  readonly transferred: boolean;
   resolve(result: unknown): void;
   reject(error: unknown): void;
 }
@@ -137,7 +146,7 @@ class ModuleThread {
 
   call(id: number, args: readonly unknown[], transfer: readonly ArrayBuffer[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { args, resolve, reject });
+      this.pending.set(id, { args, transferred: transfer.length > 0, resolve, reject });
       this.worker.postMessage({ id, args }, [...transfer]);
     });
   }
@@ -147,12 +156,19 @@ class ModuleThread {
     await this.worker.terminate();
   }
 
-  /** A thread that failed takes no more calls; those it held run inline. */
+  /**
+   * A thread that failed takes no more calls; those it held run inline, but for those whose buffers
+   * it took: they reject with ThreadFailedError.
+   */
   private fail(error: Error): void {
     if (this.alive) console.error(JSON.stringify({ level: 'error', [this.program.name]: error.message.split('\n')[0] }));
     this.alive = false;
     this.ready = false;
     for (const pending of this.pending.values()) {
+      if (pending.transferred) {
+        pending.reject(new ThreadFailedError(`a ${this.program.name} thread failed with the call's buffers`));
+        continue;
+      }
       Promise.resolve()
         .then(() => (this.inline as (...args: readonly unknown[]) => unknown)(...pending.args))
         .then(pending.resolve, pending.reject);

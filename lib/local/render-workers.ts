@@ -12,7 +12,8 @@
 import os from 'node:os';
 import { frameImages, type FrameImager, type FrameImagesJob } from '../../lambdas/dicomweb/frame-images';
 import { TransferSyntax } from '../../lambdas/dicom/uid';
-import { ModuleThreads } from './module-threads';
+import { ServiceUnavailableError } from '../../lambdas/dicomweb/errors';
+import { ModuleThreads, ThreadFailedError } from './module-threads';
 
 /** Threads that make images: one per core (a heavy decode leaves the event loop little to do), 1 to 4. */
 export function defaultRenderWorkers(): number {
@@ -61,7 +62,13 @@ export class RenderWorkers {
     const { buffer, byteOffset, byteLength } = job.part10;
     // The whole buffer goes when the object is it; a view of a larger one is copied first.
     const part10 = byteOffset === 0 && byteLength === buffer.byteLength && buffer instanceof ArrayBuffer ? job.part10 : job.part10.slice();
-    return this.threads.call([{ ...job, part10 }], [part10.buffer as ArrayBuffer]);
+    return this.threads.call([{ ...job, part10 }], [part10.buffer as ArrayBuffer]).catch((error: unknown) => {
+      if (!(error instanceof ThreadFailedError)) throw error;
+      // The thread died with the bytes: made inline from the caller's when it handed over a copy,
+      // else the request is answered 503 with Retry-After (a thread failing is no fault of the request).
+      if (part10 !== job.part10) return frameImages(job);
+      throw new ServiceUnavailableError('a rendering thread failed; retry the request');
+    });
   };
 
   start(): Promise<void> {

@@ -11,7 +11,7 @@
  */
 import os from 'node:os';
 import { preparationJson, type InstancePreparer, type Preparation } from '../../lambdas/dicomweb/store-prepare';
-import { ModuleThreads, threadsBesideTheEventLoop } from './module-threads';
+import { ModuleThreads, ThreadFailedError, threadsBesideTheEventLoop } from './module-threads';
 
 /** Threads that prepare instances: every core but the event loop's, one at least, four at most. */
 export function defaultStoreWorkers(): number {
@@ -34,7 +34,12 @@ export class StoreWorkers {
     this.threads = new ModuleThreads(PROGRAM, count, preparationJson);
     this.prepare = async (part10) => {
       const bytes = new Uint8Array(part10); // a copy in a buffer of its own (Buffer#slice would share), transferred whole
-      return JSON.parse(await this.threads.call([bytes, bulkDataThreshold], [bytes.buffer])) as Preparation;
+      const json = await this.threads.call([bytes, bulkDataThreshold], [bytes.buffer]).catch((error: unknown) => {
+        // The thread died with the copy: the caller's bytes are still here, prepared inline.
+        if (error instanceof ThreadFailedError) return preparationJson(part10, bulkDataThreshold);
+        throw error;
+      });
+      return JSON.parse(json) as Preparation;
     };
   }
 
