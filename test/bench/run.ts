@@ -90,19 +90,22 @@ const SCALES = {
 const SECTIONS = ['stow', 'wado', 'qido', 'rendered', 'send', 'cost', 'calls', 'memory', 'large'] as const;
 /**
  * Instances of each kind rendered on each server before the measured ones (both(): warm-up), for the
- * same reason as WADO_WARM_UP_PASSES: an ultrasound thumbnail cost the archive 5.3, 3.8, 3.8, 3.7 ms
+ * same reason as WADO_WARM_UP_RETRIEVALS: an ultrasound thumbnail cost the archive 5.3, 3.8, 3.8, 3.7 ms
  * of CPU in passes of 60, then 2.8-3.0 from the fifth (236 -> 400-458 images/s). The images of a
  * thumbnail are cached, so the warm-up is of instances of their own, not passes over the same ones.
  */
 const RENDERED_WARM_UP_INSTANCES = 240;
 /**
- * Passes of a WADO-RS workload run on each server before the measured one (both(): warm-up). V8 makes
- * optimized code of a function after enough calls, and a retrieval calls most of its functions once:
- * 40 KB instances retrieved in passes of 400 cost the archive 1.5, 1.3, 1.15, 0.98 then 0.8-0.9 ms of
- * CPU each, settling at 0.6-0.9 after about 2,000 (1,150-1,730 instances/s). Orthanc's native code
- * has no such warm-up; the passes cost it nothing but time.
+ * Retrievals of a WADO-RS workload run on each server before the measured pass (both(): warm-up), in
+ * passes over the same instances (3 to 15). V8 makes optimized code of a function after enough calls,
+ * and a retrieval calls most of its functions once: 40 KB instances retrieved in passes of 400 cost
+ * the archive 1.5, 1.3, 1.15, 0.98 then 0.8-0.9 ms of CPU each, settling at 0.6-0.9 after about
+ * 2,000 (1,150-1,730 instances/s). Frames of a JPEG instance, a path of their own, ran at 572, 860,
+ * 1,256 then 1,352 frames/s in rounds of 300. Orthanc's native code has no such warm-up; the passes
+ * cost it nothing but time.
  */
-const WADO_WARM_UP_PASSES = 3;
+const WADO_WARM_UP_RETRIEVALS = 1_500;
+const wadoWarmUpPasses = (instances: number) => Math.min(15, Math.max(3, Math.ceil(WADO_WARM_UP_RETRIEVALS / instances)));
 /** Instances per workload of the AWS calls rows (note [r]): the counts per instance do not depend on it. */
 const AWS_CALLS_INSTANCES = 20;
 /** Queries of each kind run on each server before its measured ones (both(): warm-up). */
@@ -306,18 +309,18 @@ async function main(): Promise<void> {
 
     // WADO-RS, PS3.18 10.4: instances and frames as stored, and whole series.
     if (sections.has('wado')) {
-      // Warm-up: the same retrieval of every instance, WADO_WARM_UP_PASSES times, unmeasured, then the
+      // Warm-up: the same retrieval of every instance, wadoWarmUpPasses times, unmeasured, then the
       // measured run: a server's steady state, not its first requests. Both servers get the same
       // warm-up; the objects were just stored, so cached alike.
-      const passes = (run: () => Promise<unknown>) => async () => {
-        for (let i = 0; i < WADO_WARM_UP_PASSES; i++) await run();
+      const passes = (run: () => Promise<unknown>, instances: number) => async () => {
+        for (let i = 0; i < wadoWarmUpPasses(instances); i++) await run();
       };
       const wado = (what: string, workload: typeof wadoInstances, instances: readonly StoredInstance[]) =>
         both(
           servers,
           what,
           (s) => workload(s.url, instances, CONCURRENCY),
-          (s) => passes(() => workload(s.url, instances, CONCURRENCY))(),
+          (s) => passes(() => workload(s.url, instances, CONCURRENCY), instances.length)(),
         );
       let r = await wado('WADO-RS instance (small)', wadoInstances, small.instances);
       rows.push(...throughputRows('WADO-RS instance (~40 KB)', r), serverCpuRow('WADO-RS instance (~40 KB)', r));
@@ -343,7 +346,7 @@ async function main(): Promise<void> {
           servers,
           `WADO-RS frames (${what})`,
           ifLoaded(servers, loaded, `${what} corpus`, (s) => wadoFrames(s.url, corpus.instances, CONCURRENCY, 5)),
-          (s) => passes(() => wadoFrames(s.url, corpus.instances, CONCURRENCY, 5))(),
+          (s) => passes(() => wadoFrames(s.url, corpus.instances, CONCURRENCY, 5), corpus.instances.length)(),
         );
       };
       r = await jpegFrames('JPEG', 'WADO-JPEG', 'basic');
