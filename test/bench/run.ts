@@ -68,6 +68,8 @@ import {
   stowCorpus,
   stowWorkload,
   wadoFrames,
+  wadoInstanceMetadata,
+  wadoSeriesMetadata,
   wadoInstances,
   wadoSeries,
   type Measurement,
@@ -328,6 +330,14 @@ async function main(): Promise<void> {
       rows.push(...throughputRows('WADO-RS instance (~0.5 MB)', r), serverCpuRow('WADO-RS instance (~0.5 MB)', r));
       r = await wado('WADO-RS series', wadoSeries, large.instances);
       rows.push(...throughputRows('WADO-RS series (20 x ~0.5 MB)', r, 'instances/s', 20));
+      // Metadata, PS3.18 10.4.1.1.2: of each ~40 KB instance, and of each of their 20 series (each
+      // series three times over: 20 series are too few requests to time).
+      r = await wado('WADO-RS instance metadata', wadoInstanceMetadata, small.instances);
+      rows.push(row('WADO-RS metadata, instance', 'instances/s', r, perSecond));
+      const seriesMetadata = (url: string, instances: readonly StoredInstance[], concurrency: number) =>
+        wadoSeriesMetadata(url, instances, concurrency, 20, 3);
+      r = await wado('WADO-RS series metadata', seriesMetadata, small.instances);
+      rows.push(row('WADO-RS metadata, series of 20', 'instances/s', r, (m) => perSecond(m) * 20));
       r = await wado('WADO-RS frames', wadoFrames, large.instances);
       rows.push(...throughputRows('WADO-RS frame (~0.5 MB)', r, 'frames/s'));
       // Frames of encapsulated (compressed) Pixel Data, as stored: JPEG Baseline instances of 8 frames of

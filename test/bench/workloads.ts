@@ -275,6 +275,40 @@ export function wadoSeries(url: string, instances: readonly StoredInstance[], co
   return measure(series, concurrency, (i) => retrieve(`${url}${seriesPath(i)}`, AS_STORED));
 }
 
+/**
+ * The metadata (PS3.18 10.4.1.1.2, application/dicom+json) of each instance; every answer parsed
+ * and checked to hold that one instance, so both servers are held to the same answer.
+ */
+export function wadoInstanceMetadata(url: string, instances: readonly StoredInstance[], concurrency: number): Promise<Measurement> {
+  return measure(instances, concurrency, (i) => metadata(`${url}${seriesPath(i)}/instances/${i.sopInstanceUID}/metadata`, 1));
+}
+
+/**
+ * The metadata of each series, what a viewer asks when it opens one (one operation per series, each
+ * of `instancesPerSeries` instances, checked as wadoInstanceMetadata's), `passes` times over.
+ */
+export function wadoSeriesMetadata(
+  url: string,
+  instances: readonly StoredInstance[],
+  concurrency: number,
+  instancesPerSeries: number,
+  passes = 1,
+): Promise<Measurement> {
+  const series = [...new Map(instances.map((i) => [i.seriesInstanceUID, i])).values()];
+  const asked = Array.from({ length: passes }, () => series).flat();
+  return measure(asked, concurrency, (i) => metadata(`${url}${seriesPath(i)}/metadata`, instancesPerSeries));
+}
+
+async function metadata(url: string, instances: number): Promise<number> {
+  const r = await fetch(url, { headers: { Accept: 'application/dicom+json' } });
+  const body = await r.text();
+  if (r.status !== 200) throw new Error(`WADO metadata answered ${r.status}`);
+  const parsed: unknown = JSON.parse(body);
+  if (!Array.isArray(parsed) || parsed.length !== instances)
+    throw new Error(`WADO metadata answered ${String((parsed as unknown[]).length)} instances, not ${instances}`);
+  return Buffer.byteLength(body);
+}
+
 export function wadoFrames(url: string, instances: readonly StoredInstance[], concurrency: number, frame = 1): Promise<Measurement> {
   return measure(instances, concurrency, (i) =>
     retrieve(`${url}${seriesPath(i)}/instances/${i.sopInstanceUID}/frames/${frame}`, FRAMES_AS_STORED),
