@@ -20,9 +20,9 @@ import { copyFile, link, mkdir, open, readdir, readFile, rename, stat, unlink, t
 import { dirname, join, relative, sep } from 'node:path';
 import { InvalidKeySegmentError, ObjectNotFoundError } from '../errors';
 import type { BlobStore, PutOptions, ReadLease, ReadOptions } from '../ports';
-import { fsCall, isMissing, NO_LINK_CODES, oneChunk, syncDirectoryOnce, syncFile, transient } from './file-calls';
+import { fsCall, isMissing, NO_LINK_CODES, oneChunk, syncFile, transient } from './file-calls';
+import { FileDirectories } from './file-directories';
 import { FileIoThreads } from './file-io-threads';
-import { GroupSync } from './group-sync';
 import { PooledLease, ReadBufferPool } from './read-buffer-pool';
 
 export interface FileBlobStoreOptions {
@@ -60,9 +60,6 @@ export function temporaryPath(path: string): string {
   return join(dirname(path), `.${path.slice(dirname(path).length + 1)}.${suffix}.tmp`);
 }
 
-/** Most directories remembered as existing (KNOWN_DIRECTORIES); beyond it the memory starts again. */
-const KNOWN_DIRECTORIES_MAX = 4096;
-
 export class FileBlobStore implements BlobStore {
   private readonly fsync: boolean;
   private readonly chunkSize: number;
@@ -70,16 +67,8 @@ export class FileBlobStore implements BlobStore {
   private readonly wholeReadMaxBytes: number;
   /** Temporary files of puts under way in this process, which a sweep leaves alone. */
   private readonly writing = new Set<string>();
-  /**
-   * Directories this store made or found, each settled once it exists and the entries of the
-   * directories its mkdir created are durable, so that a put into a series' directory, the common
-   * case, skips mkdir, and a put racing the one that creates a directory waits for that creation's
-   * fsyncs. Deleting never removes directories; one removed behind the store's back makes the put's
-   * open fail with ENOENT, and the put then makes it again.
-   */
-  private readonly knownDirectories = new Map<string, Promise<void>>();
-  /** The group sync of each directory being synced (syncDirectory). */
-  private readonly directorySyncs = new Map<string, GroupSync>();
+  /** The directories of the objects, made and synced as puts need them (file-directories.ts). */
+  private readonly directories: FileDirectories;
   /** The buffers leased reads go into (read-buffer-pool.ts); with file threads only. */
   private readonly pool = new ReadBufferPool();
 
@@ -92,6 +81,7 @@ export class FileBlobStore implements BlobStore {
     this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     if (options.ioThreads) this.threads = new FileIoThreads(options.ioThreads);
     this.wholeReadMaxBytes = options.wholeReadMaxBytes ?? DEFAULT_WHOLE_READ_MAX_BYTES;
+    this.directories = new FileDirectories(this.fsync, () => this.io);
   }
 
   /** Stops the file threads, if any; the store is not used afterwards. */
@@ -122,15 +112,15 @@ export class FileBlobStore implements BlobStore {
     if (temporary) this.writing.add(temporary);
     try {
       try {
-        await this.directoryReady(dir);
+        await this.directories.ready(dir);
         await this.writeObject(path, body, temporary, fsync);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw transient(error);
-        this.knownDirectories.delete(dir);
-        await this.directoryReady(dir);
+        this.directories.forget(dir);
+        await this.directories.ready(dir);
         await fsCall(() => this.writeObject(path, body, temporary, fsync));
       }
-      if (fsync) await this.syncDirectory(dir);
+      if (fsync) await this.directories.sync(dir);
     } finally {
       if (temporary) this.writing.delete(temporary);
     }
@@ -236,7 +226,7 @@ export class FileBlobStore implements BlobStore {
     const temporary = temporaryPath(path);
     this.writing.add(temporary);
     try {
-      await this.directoryReady(dir);
+      await this.directories.ready(dir);
       try {
         await link(source, temporary);
       } catch (error) {
@@ -245,7 +235,7 @@ export class FileBlobStore implements BlobStore {
         if (fsync) await syncFile(temporary);
       }
       await fsCall(() => rename(temporary, path));
-      if (fsync) await this.syncDirectory(dir);
+      if (fsync) await this.directories.sync(dir);
     } catch (error) {
       await unlink(temporary).catch(() => undefined);
       throw error;
@@ -265,7 +255,7 @@ export class FileBlobStore implements BlobStore {
     const temporary = temporaryPath(path);
     this.writing.add(temporary);
     try {
-      await this.directoryReady(dir);
+      await this.directories.ready(dir);
       const file = await fsCall(() => open(temporary, 'wx'));
       try {
         for await (const chunk of body) await fsCall(() => file.write(chunk));
@@ -274,7 +264,7 @@ export class FileBlobStore implements BlobStore {
         await file.close();
       }
       await fsCall(() => rename(temporary, path));
-      if (this.fsync) await this.syncDirectory(dir);
+      if (this.fsync) await this.directories.sync(dir);
     } catch (error) {
       await unlink(temporary).catch(() => undefined);
       throw error;
@@ -387,47 +377,5 @@ export class FileBlobStore implements BlobStore {
     if (stats.isFile()) return { file, size: stats.size };
     await file.close();
     return undefined;
-  }
-
-  /**
-   * Settles once `dir` exists, and with `fsync` once the entries of the directories its mkdir
-   * created are durable: each created directory's entry in its parent, from the top down.
-   */
-  private directoryReady(dir: string): Promise<void> {
-    let ready = this.knownDirectories.get(dir);
-    if (ready) return ready;
-    ready = (async () => {
-      const created = await fsCall(() => mkdir(dir, { recursive: true }));
-      if (!this.fsync || created === undefined) return;
-      const parents: string[] = [];
-      for (let d = dir; d.length >= created.length && d !== dirname(d); d = dirname(d)) parents.push(dirname(d));
-      for (const d of parents.reverse()) await this.syncDirectory(d);
-    })();
-    if (this.knownDirectories.size >= KNOWN_DIRECTORIES_MAX) this.knownDirectories.clear();
-    this.knownDirectories.set(dir, ready);
-    // A failed mkdir is not remembered: the next put tries again.
-    ready.catch(() => {
-      if (this.knownDirectories.get(dir) === ready) this.knownDirectories.delete(dir);
-    });
-    return ready;
-  }
-
-  /**
-   * fsync of a directory, shared by the puts that need one at once (group-sync.ts): the instances of
-   * a series share their directory, so concurrent puts of a Store request pay about one directory
-   * fsync between them rather than one each. Idle groups are dropped, so the map holds only the
-   * directories being synced.
-   */
-  private async syncDirectory(dir: string): Promise<void> {
-    let group = this.directorySyncs.get(dir);
-    if (!group) {
-      const io = this.io;
-      this.directorySyncs.set(dir, (group = new GroupSync(() => (io ? io.syncDirectory(dir) : syncDirectoryOnce(dir)))));
-    }
-    try {
-      await group.sync();
-    } finally {
-      if (group.idle && this.directorySyncs.get(dir) === group) this.directorySyncs.delete(dir);
-    }
   }
 }
