@@ -2,8 +2,8 @@
  * JPEG 2000 (PS3.5 A.4.4, ISO/IEC 15444-1) through OpenJPEG and HTJ2K (PS3.5 A.4.6, ISO/IEC 15444-15)
  * through OpenJPH. Both apply the inverse multiple component transform: YBR_RCT and YBR_ICT frames
  * come out RGB (PS3.5 8.2.4). OpenJPEG is the system's library where the embedded archive's install
- * built its addon (lambdas/dicom/render/codecs/openjpeg-native: about twice as fast as the WebAssembly build, which the
- * Lambda functions and any other install use); the same library, so the same samples.
+ * built its addon (./openjpeg-native: about twice as fast), else its WebAssembly build, which the
+ * Lambda functions always use; the same library, so the same samples.
  */
 import type { DecodedFrame } from '../decoded-frame';
 import type { ImagePixel } from '../image';
@@ -108,6 +108,10 @@ function decodeNatively(
   }
 }
 
+/**
+ * One JPEG 2000 frame decoded, at most `maxReduction` resolution levels below full size; `decoder`
+ * 'webassembly' passes the addon by (the tests compare the two).
+ */
 export async function decodeJpeg2000(
   frame: Uint8Array,
   image: ImagePixel,
