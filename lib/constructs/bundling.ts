@@ -46,9 +46,9 @@ export const LAMBDA_BUNDLE = {
    * The AWS SDK too ships in the bundle (see above). better-sqlite3 (the embedded runtime's local
    * engine, a native addon) never does: no function reaches lambdas/storage/local (the factory takes
    * the engine from the embedded runtime), and were one to, the build would not pull in the addon.
-   * Nor does the OpenJPEG addon of the embedded archive's install (lambdas/dicom/render/codecs/openjpeg-native), built
-   * against the machine's libopenjp2: the render function's JPEG 2000 codec finds no such package
-   * and decodes with OpenJPEG's WebAssembly build (lambdas/dicom/render/codecs/jpeg2000.ts).
+   * Nor does the OpenJPEG addon of the embedded archive's install, built against the machine's
+   * libopenjp2 (lambdas/dicom/render/codecs/openjpeg-native): the render function's JPEG 2000 codec
+   * finds no such package and decodes with OpenJPEG's WebAssembly build (codecs/jpeg2000.ts).
    */
   external: ['better-sqlite3', '@dicomweb-archive/openjpeg-native'] as readonly string[],
   /**

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   console.log(`  Studies service: ${archive.url}/studies`);
   if (viewer) console.log(`  OHIF Viewer: ${archive.url}/viewer/`);
   if (archive.dimse) console.log(`  DIMSE gateway: AE ${archive.dimse.aeTitle} on port ${archive.dimse.port}`);
-  // The render threads load the same: the addon lambdas/dicom/render/codecs/openjpeg-native when the install built it.
+  // The render threads load the same: the install's OpenJPEG addon (codecs/openjpeg-native) if built.
   console.log(`  JPEG 2000 decoder: ${await jpeg2000Decoder()}`);
 
   let stopping = false;

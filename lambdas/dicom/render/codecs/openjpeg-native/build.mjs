@@ -8,6 +8,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const BUILD = path.join(here, 'build');
+/** What index.cjs loads. */
+const ADDON = path.join(BUILD, 'Release', 'openjpeg_decoder.node');
 const say = (line) => console.log(`openjpeg-native: ${line}`);
 const found = (command, args) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
 
@@ -22,7 +25,7 @@ function nodeGyp() {
 
 function build() {
   // What an earlier install built goes first: this install decides which decoder the archive uses.
-  rmSync(path.join(here, 'build'), { recursive: true, force: true });
+  rmSync(BUILD, { recursive: true, force: true });
   if (process.env.OPENJPEG_NATIVE === '0') return 'skipped (OPENJPEG_NATIVE=0)';
   if (!found('pkg-config', ['--exists', 'libopenjp2']))
     return 'not built: pkg-config finds no libopenjp2 (Debian: apt-get install libopenjp2-7-dev pkg-config)';
@@ -34,12 +37,10 @@ function build() {
   const nodedir = existsSync(path.join(headers, 'node_api.h')) ? [`--nodedir=${path.dirname(path.dirname(headers))}`] : [];
   const run = spawnSync(process.execPath, [gyp, 'rebuild', ...nodedir], { cwd: here, encoding: 'utf8' });
   if (run.status !== 0) {
-    rmSync(path.join(here, 'build'), { recursive: true, force: true });
+    rmSync(BUILD, { recursive: true, force: true });
     return `not built: node-gyp failed (${(run.stderr || run.stdout).trim().split('\n').slice(-3).join(' | ')})`;
   }
   return 'built against the system OpenJPEG';
 }
 
-say(
-  `${build()}; JPEG 2000 frames are decoded ${existsSync(path.join(here, 'build', 'Release', 'openjpeg_decoder.node')) ? 'natively' : 'by WebAssembly'}`,
-);
+say(`${build()}; JPEG 2000 frames are decoded ${existsSync(ADDON) ? 'natively' : 'by WebAssembly'}`);

@@ -107,7 +107,8 @@ static napi_value decode(napi_env env, napi_callback_info info) {
           image->comps[c].prec != image->comps[0].prec)
         error = "the JPEG 2000 components are subsampled or of other precisions than 1 to 16 bits";
   }
-  if (!error && !(opj_decode(codec, stream, image) && opj_end_decompress(codec, stream))) error = "the JPEG 2000 codestream cannot be decoded";
+  if (!error && !(opj_decode(codec, stream, image) && opj_end_decompress(codec, stream)))
+    error = "the JPEG 2000 codestream cannot be decoded";
   opj_stream_destroy(stream);
   opj_destroy_codec(codec);
   if (!error)
