@@ -116,6 +116,15 @@ export function npiMetadataKey(category: string, sopInstanceUID: string, version
 }
 
 /**
+ * Whether `key` names the DICOM JSON of an instance or of a Non-Patient Instance (instanceMetadataKey,
+ * npiMetadataKey, and the unversioned `{sop}.json` of earlier releases): an object only an index entry
+ * names, which the local engine keeps in the index database (local/local-blobs.ts).
+ */
+export function isMetadataKey(key: string): boolean {
+  return (key.startsWith(KEY_PREFIXES.studies) || key.startsWith(KEY_PREFIXES.npi)) && key.endsWith('.json');
+}
+
+/**
  * Key of the object an upload's parts are joined into (docs/uploads.md): read by the Store rules, then
  * copied to the instance's own key and deleted. Upload ids are the archive's own (URL-safe base64).
  */

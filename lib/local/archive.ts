@@ -41,7 +41,7 @@ import { viewerSite } from './viewer-site';
 import { startHourlySweep } from './sweeps';
 import { startUploadSweeper, transferSite } from './transfer-site';
 import { FileDirectTransfer } from '../../lambdas/storage/local/file-transfer';
-import { FileBlobStore } from '../../lambdas/storage/local/file-blobs';
+import { LocalBlobStore } from '../../lambdas/storage/local/local-blobs';
 import { sweepSendRequestObjects } from '../../lambdas/storage/local/send-object-sweep';
 import { sendRequestObjectExpiryDays } from '../../lambdas/storage/keys';
 import { LocalSendWorkflow } from './local-send-workflow';
@@ -191,13 +191,13 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     const transfer = storage === 'local' ? clients.local?.directTransfer() : undefined;
     const sweeper = transfer instanceof FileDirectTransfer ? startUploadSweeper(transfer, config.uploads.expirySeconds) : undefined;
     // And the objects of send requests past their result, as the SendRequests lifecycle rule does.
-    const objects = storage === 'local' ? clients.local?.blobStore() : undefined;
-    const sendObjectsSweeper =
-      objects instanceof FileBlobStore
-        ? startHourlySweep('SendRequestObjectSweep', () =>
-            sweepSendRequestObjects(objects, Date.now() - sendRequestObjectExpiryDays(config.sendResultTtlSeconds) * 86_400_000),
-          )
-        : undefined;
+    const blobs = storage === 'local' ? clients.local?.blobStore() : undefined;
+    const objects = blobs instanceof LocalBlobStore ? blobs.files : undefined;
+    const sendObjectsSweeper = objects
+      ? startHourlySweep('SendRequestObjectSweep', () =>
+          sweepSendRequestObjects(objects, Date.now() - sendRequestObjectExpiryDays(config.sendResultTtlSeconds) * 86_400_000),
+        )
+      : undefined;
     const gateway = await startGateway({
       handlers,
       maxRequestBytes: config.maxRequestBytes,

@@ -1,7 +1,8 @@
 /**
  * The behaviours every BlobStore promises (lambdas/storage/ports.ts): bytes back as stored, whole,
  * streamed from an offset or by range; undefined for a missing key; deletes only what it is given; copies without the caller.
- * Run against every adapter: the in-memory one of test/support and S3 on s3rver.
+ * Run against every adapter: the in-memory one of test/support, S3 on s3rver, and the local engine's
+ * (its files alone, and with the instances' DICOM JSON in its index database).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ObjectNotFoundError } from '../../lambdas/storage/errors';
@@ -34,6 +35,18 @@ export function describeBlobStoreContract(name: string, make: () => BlobStore): 
       });
       const got = await store.get('studies/1.2/series/1.2.3/instances/1.2.3.9.0123456789abcdef-01234567.dcm');
       expect(Buffer.from(got!)).toEqual(Buffer.from(body));
+    });
+
+    it("keeps an instance's DICOM JSON as any object: whole, by range, streamed, deleted", async () => {
+      const key = 'studies/1.2/series/1.2.3/instances/1.2.3.8.0123456789abcdef-01234567.json';
+      const body = Buffer.from(JSON.stringify({ '00080018': { vr: 'UI', Value: ['1.2.3.8'] } }));
+      await store.put(key, body, 'application/dicom+json', { fresh: true });
+      expect(Buffer.from((await store.get(key))!)).toEqual(body);
+      expect(Buffer.from((await store.getRange(key, 2, 10))!)).toEqual(body.subarray(2, 10));
+      expect((await collect((await store.getStream(key, 3))!)).body).toEqual(body.subarray(3));
+      await store.delete([key]);
+      expect(await store.get(key)).toBeUndefined();
+      expect(await store.getStream(key)).toBeUndefined();
     });
 
     it('returns the bytes it stored', async () => {

@@ -10,6 +10,8 @@
  *   level    entries_by_level    (level, study_date, uid), read backwards: result order
  *   name     name_terms primary key (level, term, ...), joined to its entry by entries_by_key
  *
+ * And `objects`, the instances' DICOM JSON objects by key (sqlite-objects.ts).
+ *
  * UIDs above an entry's level are '' (not NULL), so the unique key holds for studies and series too.
  */
 import { migrate, openSqlite, type Migration, type OpenSqliteOptions, type SqliteDatabase } from './sqlite';
@@ -71,6 +73,13 @@ export const INDEX_MIGRATIONS: readonly Migration[] = [
     instance TEXT NOT NULL,
     PRIMARY KEY (category, sop_uid)
   ) WITHOUT ROWID;
+  `,
+  // The DICOM JSON of the instances (sqlite-objects.ts), in the database whose entries name them.
+  `
+  CREATE TABLE objects (
+    key TEXT PRIMARY KEY,
+    body BLOB NOT NULL
+  );
   `,
 ];
 

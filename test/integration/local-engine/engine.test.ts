@@ -41,14 +41,13 @@ describe('openLocalEngine', () => {
     const first = await openLocalEngine(dir);
     await first.blobStore().put('studies/1/series/2/instances/3.v.dcm', new Uint8Array([1, 2, 3]), 'application/dicom');
     await first.clientStore().create(client);
-    first.close();
-    first.close(); // twice is harmless
+    await Promise.all([first.close(), first.close()]); // twice is harmless
     const second = await openLocalEngine(dir);
     try {
       expect([...(await second.blobStore().get('studies/1/series/2/instances/3.v.dcm'))!]).toEqual([1, 2, 3]);
       expect(await second.clientStore().get(client.id)).toMatchObject(client);
     } finally {
-      second.close();
+      await second.close();
     }
   });
 });
