@@ -312,6 +312,17 @@ async function main(): Promise<void> {
           (s) => stowWorkload(s.url, warm, perRequest, CONCURRENCY),
         );
         rows.push(...throughputRows(`STOW-RS ${label}, ${perRequest}/request`, r), serverCpuRow(`STOW-RS ${label}`, r));
+        // One instance per request (a modality's or a router's way), on instances of their own: the
+        // corpus above is what the WADO-RS rows retrieve.
+        const single = stowCorpus(corpus.files.length, bytes, 20, `STOW-1-${bytes}`);
+        const singleWarm = stowCorpus(STOW_WARM_UP_INSTANCES, bytes, 20, 'WARM-UP-1');
+        const one = await both(
+          servers,
+          `STOW-RS ${label}, 1/request`,
+          (s) => stowWorkload(s.url, single, 1, CONCURRENCY),
+          (s) => stowWorkload(s.url, singleWarm, 1, CONCURRENCY),
+        );
+        rows.push(...throughputRows(`STOW-RS ${label}, 1/request`, one), serverCpuRow(`STOW-RS ${label}, 1/request`, one));
       }
     }
 
@@ -739,7 +750,7 @@ async function main(): Promise<void> {
 function describeScale(): string {
   const instances = scale.qidoStudies * SERIES_PER_STUDY * INSTANCES_PER_SERIES;
   return (
-    `STOW-RS ${scale.stowSmall} x ~40 KB and ${scale.stowLarge} x ~0.5 MB; QIDO-RS over ${scale.qidoStudies.toLocaleString('en-US')} studies / ` +
+    `STOW-RS ${scale.stowSmall} x ~40 KB and ${scale.stowLarge} x ~0.5 MB, many and one per request; QIDO-RS over ${scale.qidoStudies.toLocaleString('en-US')} studies / ` +
     `${instances.toLocaleString('en-US')} instances, ${scale.queries} queries per kind; rendered and thumbnail of ${scale.rendered} instances per kind; ` +
     `SEND-RS ${scale.send} x ~${figure(SEND_BYTES / 1000)} KB and ${scale.sendLarge} x ~${figure(SEND_LARGE_BYTES / 1000)} KB; concurrency ${CONCURRENCY}`
   );
