@@ -4,8 +4,8 @@
  * DICOM JSON, kept with the metadata and NPI indexes in `index.sqlite` (./local-blobs.ts); the send
  * requests in `sends.sqlite`, the API key clients and share links in `clients.sqlite`, the uploads in
  * `uploads.sqlite` and their parts under `uploads/` (./file-transfer.ts). Each database is opened
- * once, on the first port that needs it, and shared by the
- * ports built over it (one connection per database per process, as SQLite's WAL mode expects).
+ * once, on the first port that needs it, and shared by the ports built over it (one connection per
+ * database per process, as SQLite's WAL mode expects).
  * Opened by the embedded runtime and handed to the factory (lambdas/storage/factory/clients.ts).
  */
 import path from 'node:path';

@@ -1,13 +1,15 @@
 /**
  * The local engine's BlobStore: the DICOM JSON of the instances (keys.ts isMetadataKey) up to
  * DATABASE_OBJECT_MAX_BYTES as rows of the index database (sqlite-objects.ts), every other object as a
- * file laid out like its S3 key (file-blobs.ts). One file per stored instance, as the Part 10 file
- * is the only one a site reads or copies: the metadata object cost a second file, with its inode, its
- * fsync and its directory's, about a tenth of a small instance's STOW-RS CPU (docs/performance.md).
+ * file laid out like its S3 key (file-blobs.ts). A stored instance is then one file, its Part 10
+ * object: its metadata as a second file cost an inode, an fdatasync and a share of a directory fsync,
+ * about a tenth of the CPU of storing a ~40 KB instance (docs/performance.md).
  *
  * A metadata key is looked up in the database first, then as a file: a data directory of an earlier
  * release keeps its metadata files, and one above the limit is a file too. A put removes the key's
- * other copy unless the key is fresh (ports.ts PutOptions: nothing was written under it before).
+ * other copy, once its own is durable, unless the key is fresh (ports.ts PutOptions: nothing was
+ * written under it before); a crash between the two leaves both, and the row, read first, is the
+ * newer only when the put went to the database.
  */
 import { ObjectNotFoundError } from '../errors';
 import { isMetadataKey } from '../keys';
@@ -38,7 +40,8 @@ export class LocalBlobStore implements BlobStore {
       return;
     }
     await this.files.put(key, body, contentType, options);
-    if (!fresh && isMetadataKey(key)) this.rows.delete(key);
+    // The row a smaller put left would be read before this file: it goes before the put is acknowledged.
+    if (!fresh && isMetadataKey(key)) await this.rows.delete(key, true);
   }
 
   async get(key: string, options?: ReadOptions): Promise<Uint8Array | undefined> {
@@ -56,7 +59,7 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async delete(keys: readonly string[]): Promise<void> {
-    for (const key of keys) if (isMetadataKey(key)) this.rows.delete(key);
+    for (const key of keys) if (isMetadataKey(key)) await this.rows.delete(key);
     await this.files.delete(keys);
   }
 

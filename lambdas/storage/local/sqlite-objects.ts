@@ -37,8 +37,12 @@ export class SqliteObjects {
     return whenAvailable(() => this.getRow.get(key))?.body;
   }
 
-  /** Removes the rows of `keys`; a key without one is no error (as S3). True when a row went. */
-  delete(key: string): boolean {
-    return whenAvailable(() => this.deleteRow.run(key)).changes > 0;
+  /**
+   * Removes the row of `key`; a key without one is no error (as S3). `durable`: settles once the
+   * removal survives a power cut (a row left behind would hide the file that replaced it).
+   */
+  async delete(key: string, durable = false): Promise<void> {
+    const removed = whenAvailable(() => this.deleteRow.run(key)).changes > 0;
+    if (removed && durable) await commitsDurable(this.db);
   }
 }
