@@ -132,7 +132,7 @@ export class FileBlobStore implements BlobStore {
    * created, never a file it found.
    */
   private async writeObject(path: string, body: Uint8Array, temporary: string | undefined, fsync: boolean): Promise<void> {
-    if (this.io) return this.io.write({ temporary, path, bytes: body, fsync });
+    if (this.io) return this.io.write({ temporary, path, bytes: body, fsync }, this.pool);
     const created = temporary ?? path;
     const file = await open(created, 'wx');
     try {

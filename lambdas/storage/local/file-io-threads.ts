@@ -93,6 +93,13 @@ parentPort.on('message', ({ id, call, args }) => {
 });
 `;
 
+/** Buffers lent to the calls and given back (read-buffer-pool.ts ReadBufferPool). */
+export interface ThreadBuffers {
+  /** A buffer of at least `size` bytes, or undefined for a size not lent. */
+  take(size: number): ArrayBuffer | undefined;
+  give(buffer: ArrayBuffer): void;
+}
+
 type FromThread = { readonly id: number; readonly given?: ArrayBuffer } & (
   { readonly answer?: unknown } | { readonly error: { readonly code?: string; readonly message: string } }
 );
@@ -159,10 +166,18 @@ export class FileIoThreads {
     return this.threads.some((thread) => thread.alive);
   }
 
-  /** Writes the object (see WriteRequest) from a copy of `bytes` in a buffer of its own, transferred. */
-  write(request: WriteRequest): Promise<void> {
-    const bytes = new Uint8Array(request.bytes); // a view may share a larger buffer: never transfer the caller's
-    return this.call('write', { ...request, bytes }, [bytes.buffer as ArrayBuffer]) as Promise<void>;
+  /**
+   * Writes the object (see WriteRequest) from a copy of `bytes` (a view may share a larger buffer: the
+   * caller's is never transferred), transferred, in a buffer of `buffers` when it has one, which the
+   * thread gives back with its answer and goes back to them.
+   */
+  write(request: WriteRequest, buffers?: ThreadBuffers): Promise<void> {
+    const size = request.bytes.byteLength;
+    const pooled = buffers?.take(size);
+    const bytes = pooled ? new Uint8Array(pooled, 0, size) : new Uint8Array(size);
+    bytes.set(request.bytes);
+    const back = pooled && ((buffer: ArrayBuffer) => buffers!.give(buffer));
+    return this.call('write', { ...request, bytes }, [bytes.buffer as ArrayBuffer], back) as Promise<void>;
   }
 
   /** fsync of a directory (its new entries). */

@@ -1,11 +1,13 @@
 /**
  * The memory the file threads read into for the answers of the Retrieve and rendering transactions
- * (blob-store.ts ReadLease), kept between requests. Every buffer a thread allocates and hands to the
+ * (blob-store.ts ReadLease), and write the objects of puts from (file-io-threads.ts ThreadBuffers,
+ * given back with the write's answer), kept between requests. Every buffer a thread allocates and hands to the
  * event loop is new external memory to V8, and V8 runs a full (mark-compact) collection each time
  * external memory grows by 64 MB: retrieving 0.5 MB frames at ~450/s ran one every ~280 ms, and the
  * collections (marking the ~40 MB heap) cost about a third of the process's CPU (perf, V8's
  * --trace-incremental-marking: "external memory pressure"). A buffer sent to a thread and given back
- * is the same memory, already counted: reads into pooled buffers grow nothing.
+ * is the same memory, already counted: reads into pooled buffers grow nothing, nor do the copies a
+ * put hands its thread (a new one per instance stored before).
  *
  * A lease hands out buffers to one answer's reads and takes them all back on release(); the pool keeps
  * at most POOLED_MAX_BYTES of free buffers, and one lease holds at most LEASE_MAX_BYTES (a series
