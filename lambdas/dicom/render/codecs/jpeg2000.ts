@@ -47,15 +47,21 @@ export function decompositionLevels(codestream: Uint8Array): number {
 }
 
 /**
- * Decodes at most `maxReduction` resolution levels below full size (ISO/IEC 15444-1 B.5, each level
- * halves the width and height), as far as the codestream's decomposition levels allow: a thumbnail
- * of a 512 x 512 CT needs level 2 (128 x 128), which decodes in about a twentieth of the full image's
- * time, since the wavelet's finer levels are never read.
+ * The resolution level to decode at: at most `maxReduction` levels below full size (ISO/IEC 15444-1
+ * B.5, each level halves the width and height), as far as the codestream's decomposition levels allow.
+ */
+function reductionFor(maxReduction: number, codestream: Uint8Array): number {
+  return maxReduction > 0 ? Math.min(maxReduction, decompositionLevels(codestream)) : 0;
+}
+
+/**
+ * Decodes at reductionFor's level: a thumbnail of a 512 x 512 CT needs level 2 (128 x 128), which
+ * decodes in about a twentieth of the full image's time, since the wavelet's finer levels are never read.
  */
 const atResolution =
   (maxReduction: number, codestream: Uint8Array) =>
   (decoder: Jpeg2000Decoder): Reduced | undefined => {
-    const reduction = maxReduction > 0 ? Math.min(maxReduction, decompositionLevels(codestream)) : 0;
+    const reduction = reductionFor(maxReduction, codestream);
     if (reduction <= 0) {
       decoder.decode();
       return undefined;
@@ -98,7 +104,7 @@ function decodeNatively(
   image: ImagePixel,
   maxReduction: number,
 ): WasmDecoded {
-  const reduction = maxReduction > 0 ? Math.min(maxReduction, decompositionLevels(frame)) : 0;
+  const reduction = reductionFor(maxReduction, frame);
   try {
     const decoded = native.decode(frame, reduction, image.columns, image.rows, image.samplesPerPixel);
     const samples = decoded.precision > 8 ? new Uint16Array(decoded.pixels) : new Uint8Array(decoded.pixels);
