@@ -9,6 +9,7 @@
  * errors come back with their errno code, so the store maps them as before.
  */
 import { Worker } from 'node:worker_threads';
+import type { ReadBufferPool } from './read-buffer-pool';
 
 export interface WriteRequest {
   /**
@@ -93,12 +94,8 @@ parentPort.on('message', ({ id, call, args }) => {
 });
 `;
 
-/** Buffers lent to the calls and given back (read-buffer-pool.ts ReadBufferPool). */
-export interface ThreadBuffers {
-  /** A buffer of at least `size` bytes, or undefined for a size not lent. */
-  take(size: number): ArrayBuffer | undefined;
-  give(buffer: ArrayBuffer): void;
-}
+/** Buffers lent to the calls and given back: the store's pool. */
+export type ThreadBuffers = Pick<ReadBufferPool, 'take' | 'give'>;
 
 type FromThread = { readonly id: number; readonly given?: ArrayBuffer } & (
   { readonly answer?: unknown } | { readonly error: { readonly code?: string; readonly message: string } }
