@@ -72,6 +72,7 @@ import {
   wadoSeriesMetadata,
   wadoInstances,
   wadoSeries,
+  type Corpus,
   type Measurement,
   type StoredInstance,
 } from './workloads';
@@ -297,6 +298,19 @@ async function main(): Promise<void> {
     const LARGE_BYTES = 500_000;
     const small = stowCorpus(scale.stowSmall, SMALL_BYTES);
     const large = stowCorpus(scale.stowLarge, LARGE_BYTES);
+    /**
+     * A STOW-RS measure of both servers, after the warm-up corpus in requests of the same size: its
+     * throughput rows under `throughput`, its server CPU row under `name` (the cost table's key).
+     */
+    const stowRows = async (name: string, throughput: string, corpus: Corpus, warm: Corpus, perRequest: number) => {
+      const r = await both(
+        servers,
+        name,
+        (s) => stowWorkload(s.url, corpus, perRequest, CONCURRENCY),
+        (s) => stowWorkload(s.url, warm, perRequest, CONCURRENCY),
+      );
+      rows.push(...throughputRows(throughput, r), serverCpuRow(name, r));
+    };
     if (sections.has('stow') || sections.has('wado')) {
       for (const [label, corpus, bytes] of [
         ['small (~40 KB)', small, SMALL_BYTES],
@@ -305,24 +319,12 @@ async function main(): Promise<void> {
         const perRequest = instancesPerRequest(MAX_REQUEST_BYTES, corpus.files);
         // Warm-up: STOW_WARM_UP_INSTANCES of the same size, of a patient of their own.
         const warm = stowCorpus(Math.max(perRequest, STOW_WARM_UP_INSTANCES), bytes, 20, 'WARM-UP');
-        const r = await both(
-          servers,
-          `STOW-RS ${label}`,
-          (s) => stowWorkload(s.url, corpus, perRequest, CONCURRENCY),
-          (s) => stowWorkload(s.url, warm, perRequest, CONCURRENCY),
-        );
-        rows.push(...throughputRows(`STOW-RS ${label}, ${perRequest}/request`, r), serverCpuRow(`STOW-RS ${label}`, r));
+        await stowRows(`STOW-RS ${label}`, `STOW-RS ${label}, ${perRequest}/request`, corpus, warm, perRequest);
         // One instance per request (a modality's or a router's way), on instances of their own: the
         // corpus above is what the WADO-RS rows retrieve.
         const single = stowCorpus(corpus.files.length, bytes, 20, `STOW-1-${bytes}`);
         const singleWarm = stowCorpus(STOW_WARM_UP_INSTANCES, bytes, 20, 'WARM-UP-1');
-        const one = await both(
-          servers,
-          `STOW-RS ${label}, 1/request`,
-          (s) => stowWorkload(s.url, single, 1, CONCURRENCY),
-          (s) => stowWorkload(s.url, singleWarm, 1, CONCURRENCY),
-        );
-        rows.push(...throughputRows(`STOW-RS ${label}, 1/request`, one), serverCpuRow(`STOW-RS ${label}, 1/request`, one));
+        await stowRows(`STOW-RS ${label}, 1/request`, `STOW-RS ${label}, 1/request`, single, singleWarm, 1);
       }
     }
 
