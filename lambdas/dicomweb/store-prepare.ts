@@ -9,6 +9,7 @@ import { frameCountOf } from '../dicom/frames/frame-numbers';
 import { frameOffsetsOf } from '../dicom/frames/frame-offsets';
 import { toDicomJson, type DicomJson } from '../dicom/json';
 import { Part10Error, readPart10, type ParsedInstance, type ReadPart10Options } from '../dicom/part10';
+import { readPart10Json } from '../dicom/part10-json';
 import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
 import { instanceMetadataKey, instanceObjectKey, objectVersion } from '../storage/keys';
@@ -75,12 +76,24 @@ export function cannotUnderstand(): { readonly failed: Failed } {
   return { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
 }
 
+/** What checkedInstance looks at of an instance read: its UIDs and those of its File Meta Information. */
+export type InstanceIdentity = Pick<
+  ParsedInstance,
+  | 'transferSyntaxUID'
+  | 'sopClassUID'
+  | 'sopInstanceUID'
+  | 'studyInstanceUID'
+  | 'seriesInstanceUID'
+  | 'mediaStorageSOPClassUID'
+  | 'mediaStorageSOPInstanceUID'
+>;
+
 /** readInstance's checks of an instance read (PS3.18 10.5.2, PS3.4 B.4.1, PS3.10 7.1). */
-export function checkedInstance(
-  instance: ParsedInstance,
+export function checkedInstance<T extends InstanceIdentity>(
+  instance: T,
   digests: ContentDigests,
   opts: { readonly patientInstance: boolean },
-): { readonly instance: ParsedInstance; readonly digests: ContentDigests } | { readonly failed: Failed } {
+): { readonly instance: T; readonly digests: ContentDigests } | { readonly failed: Failed } {
   const { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID } = instance;
   const fail = (failureReason: number) => ({ failed: { sopClassUID, sopInstanceUID, failureReason } });
 
@@ -109,6 +122,21 @@ export function checkedInstance(
  * never replaces another's bytes), and its index entries.
  */
 export function prepareInstance(part10: Uint8Array, bulkDataThreshold: number): Preparation {
+  // Most files are read straight to their DICOM JSON (part10-json.ts); the others through dcmjs.
+  const json = readPart10Json(part10, bulkDataThreshold, (uids, tagPath) => bulkDataPath(uids.study, uids.series, uids.sop, tagPath));
+  if (json) {
+    let digests: ContentDigests;
+    try {
+      digests = contentDigests(part10);
+    } catch (error) {
+      if (error instanceof Part10Error) return cannotUnderstand();
+      throw error;
+    }
+    const checked = checkedInstance(json, digests, { patientInstance: true });
+    if ('failed' in checked) return checked;
+    // Explicit VR Little Endian: no compressed frames to find (frameOffsetsOf).
+    return preparedFromMetadata(json, digests, json.json, { size: part10.byteLength, frameOffsets: undefined });
+  }
   const read = readInstance(part10, { patientInstance: true, bulkDataAbove: bulkDataThreshold });
   if ('failed' in read) return read;
   // Frames of compressed Pixel Data without an offset table, read by range when retrieved.
@@ -134,14 +162,25 @@ export function preparedInstance(
   bulkDataThreshold: number,
 ): Preparation {
   const { instance, digests } = read;
-  const { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID } = instance;
-  const version = objectVersion(digests.digest);
-  const objectKey = instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID, version);
-  const metadataKey = instanceMetadataKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID, version);
+  const { studyInstanceUID, seriesInstanceUID, sopInstanceUID } = instance;
   const metadata = toDicomJson(instance.dict, {
     bulkDataThreshold,
     bulkDataUri: (tagPath) => bulkDataPath(studyInstanceUID, seriesInstanceUID, sopInstanceUID, tagPath),
   });
+  return preparedFromMetadata(instance, digests, metadata, file);
+}
+
+/** preparedInstance's answer once the instance's DICOM JSON (`metadata`) is made. */
+function preparedFromMetadata(
+  instance: InstanceIdentity,
+  digests: ContentDigests,
+  metadata: DicomJson,
+  file: { readonly size: number; readonly frameOffsets: number[] | undefined },
+): Preparation {
+  const { sopClassUID, sopInstanceUID, studyInstanceUID, seriesInstanceUID } = instance;
+  const version = objectVersion(digests.digest);
+  const objectKey = instanceObjectKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID, version);
+  const metadataKey = instanceMetadataKey(studyInstanceUID, seriesInstanceUID, sopInstanceUID, version);
   const { frameOffsets } = file;
   const object: InstanceObject = {
     sopClassUID,
