@@ -1,21 +1,32 @@
 /**
  * The DICOM JSON Model (PS3.18 F.2) of a Part 10 file read straight from its bytes, for the files
- * most modalities send: Explicit VR Little Endian (PS3.5 A.2), text in ASCII. Storing an instance
- * reads its attributes once, to index them and to answer its metadata. Through dcmjs (part10.ts, then
- * json.ts toDicomJson) that read took ~0.21 ms of the ~0.55 ms a ~40 KB instance's preparation cost,
- * for an element object, a stream and a Proxy per attribute; here it takes ~0.055 ms.
+ * most modalities send: Explicit VR Little Endian (PS3.5 A.2) and the encapsulated transfer syntaxes
+ * (A.4), text in ASCII. Storing an instance reads its attributes once, to index them and to answer
+ * its metadata. Through dcmjs (part10.ts, then json.ts toDicomJson) that read took ~0.21 ms of the
+ * ~0.55 ms a ~40 KB instance's preparation cost, for an element object, a stream and a Proxy per
+ * attribute; here it takes ~0.055 ms.
  *
  * The answer is toDicomJson(readPart10(file, { bulkDataAbove }).dict)'s, byte for byte once
- * stringified: the same values, keys in the same order. Where that answer depends on how dcmjs reads a
- * value (text beyond ASCII, leading spaces, another transfer syntax, UN, OF OD OL OV SV UV, an empty
- * binary number or item, an element out of order, a malformed file), this reader answers undefined and
- * the caller reads the file through readPart10, which decides and reports as before.
- * test/unit/dicom/part10-json.test.ts compares both over every test file at hand, and over each of
- * its written files with every byte flipped.
+ * stringified: the same values, keys in the same order. Where that answer depends on how dcmjs reads
+ * a value (text beyond ASCII, leading spaces, Implicit VR, Big Endian, deflate, UN, OF OD OL OV SV
+ * UV, an Extended Offset Table, an empty binary number or item, an element out of order, a malformed
+ * file), this reader answers undefined and the caller reads the file through readPart10, which
+ * decides and reports as before. test/unit/dicom/part10-json.test.ts compares both over every test
+ * file at hand, and over each of its written files with every byte flipped.
  */
 import { PN_GROUPS, type DicomJson, type DicomJsonElement } from './json';
 import { isLatin1Compatible, specificCharacterSetTerms } from './character-sets';
-import { asciiDecoder, ElementWalker, EXPLICIT_LE, readFileMeta, UNDEFINED_LENGTH, type ElementAt } from './part10-scan';
+import { checkOffsetTable } from './part10-bulk';
+import {
+  asciiDecoder,
+  ElementWalker,
+  EXPLICIT_LE,
+  PIXEL_DATA,
+  readFileMeta,
+  transferSyntaxEncoding,
+  UNDEFINED_LENGTH,
+  type ElementAt,
+} from './part10-scan';
 import { Tag, tagNumber, tagString } from './tags';
 import { TransferSyntax } from './uid';
 
@@ -30,6 +41,8 @@ export interface Part10Json {
   readonly mediaStorageSOPInstanceUID: string;
   /** The DICOM JSON; a BulkDataURI is `bulkDataUri(tagPath)`, called once the whole data set is read. */
   readonly json: DicomJson;
+  /** Where encapsulated Pixel Data (PS3.5 A.4) lies in the file: left unread, as readPart10 leaves it. */
+  readonly encapsulatedPixelData?: { readonly offset: number; readonly length: number };
 }
 
 /** Thrown inside the reader when a value needs dcmjs's reading; caught in readPart10Json. */
@@ -66,6 +79,7 @@ const NUMBER_SIZES: Readonly<Record<string, number>> = { US: 2, SS: 2, UL: 4, SL
 /** PS3.18 F.2.3: a decimal or integer string read as a JSON number; anything else is left to dcmjs. */
 const DS_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const IS_TEXT = /^[+-]?\d+$/;
+const EXTENDED_OFFSET_TABLE = tagNumber(Tag.ExtendedOffsetTable);
 const ITEM_DELIMITATION = 0xfffee00d;
 const SEQUENCE_DELIMITATION = 0xfffee0dd;
 const UID_TEXT = /^[0-9.\\]* *$/;
@@ -85,7 +99,11 @@ export function readPart10Json(
   try {
     const walker = new ElementWalker(bytes);
     const { transferSyntaxUID, metaEnd } = readFileMeta(bytes, walker);
-    if (transferSyntaxUID !== TransferSyntax.ExplicitVRLittleEndian || metaEnd >= bytes.length) return undefined;
+    // Explicit VR Little Endian data sets: that transfer syntax's, and the encapsulated ones' (PS3.5 A.4).
+    const encoding = transferSyntaxEncoding(transferSyntaxUID);
+    if (!encoding.explicitVR || !encoding.littleEndian || transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian)
+      return undefined;
+    if (metaEnd >= bytes.length) return undefined;
     const meta = new Map<number, string>();
     walker.dataSet(PREAMBLE_AND_PREFIX + 12, metaEnd, EXPLICIT_LE, false, (tag, start, length) => {
       if (tag === MEDIA_STORAGE_SOP_CLASS_UID || tag === MEDIA_STORAGE_SOP_INSTANCE_UID) meta.set(tag, firstText(bytes, start, length));
@@ -107,6 +125,7 @@ export function readPart10Json(
       mediaStorageSOPClassUID: meta.get(MEDIA_STORAGE_SOP_CLASS_UID) ?? '',
       mediaStorageSOPInstanceUID: meta.get(MEDIA_STORAGE_SOP_INSTANCE_UID) ?? '',
       json,
+      ...(reader.encapsulated && { encapsulatedPixelData: reader.encapsulated }),
     };
   } catch {
     // A value to read through dcmjs (NotHere), or a malformed file: readPart10 reads it, or says why not.
@@ -156,6 +175,8 @@ class JsonReader {
   private readonly view: DataView;
   /** The elements whose BulkDataURI is written once the UIDs are known, with their tag paths. */
   readonly bulkData: { element: DicomJsonElement; tagPath: string }[] = [];
+  /** The top-level encapsulated Pixel Data, where it lies. */
+  encapsulated?: { readonly offset: number; readonly length: number };
 
   constructor(
     private readonly bytes: Uint8Array,
@@ -190,7 +211,9 @@ class JsonReader {
 
   private element(e: Element, tagPath: string, topLevel: boolean): DicomJsonElement {
     const vr = e.vr!;
-    if (e.length === UNDEFINED_LENGTH && vr !== 'SQ') throw new NotHere();
+    if (e.length === UNDEFINED_LENGTH && vr !== 'SQ') return this.encapsulatedPixelData(e, tagPath, topLevel);
+    // A frame's offsets are not indexed beside an Extended Offset Table: left to dcmjs's reading of it.
+    if (e.tag === EXTENDED_OFFSET_TABLE) throw new NotHere();
     if (vr === 'SQ') return this.sequence(e, tagPath);
     if (e.tag === SPECIFIC_CHARACTER_SET) {
       if (vr !== 'CS') throw new NotHere();
@@ -261,6 +284,19 @@ class JsonReader {
       else out.push(tagString(((this.view.getUint16(at, true) << 16) | this.view.getUint16(at + 2, true)) >>> 0));
     }
     return out;
+  }
+
+  /**
+   * Encapsulated Pixel Data (PS3.5 A.4) of the top level: a BulkDataURI, its items left unread, and
+   * refused as readPart10 refuses it when its Basic Offset Table does not fit its fragments.
+   */
+  private encapsulatedPixelData(e: Element, tagPath: string, topLevel: boolean): DicomJsonElement {
+    if (!topLevel || e.tag !== PIXEL_DATA || (e.vr !== 'OB' && e.vr !== 'OW')) throw new NotHere();
+    checkOffsetTable(this.bytes, { ...e, start: e.valueStart - 12 });
+    this.encapsulated = { offset: e.valueStart, length: e.end - e.valueStart };
+    const element: DicomJsonElement = { vr: e.vr, BulkDataURI: '' };
+    this.bulkData.push({ element, tagPath });
+    return element;
   }
 
   /** OB, OW (PS3.18 F.2.7): inline up to the threshold, else a BulkDataURI (readPart10's bulkDataAbove). */

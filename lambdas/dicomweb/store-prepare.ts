@@ -6,7 +6,7 @@
  * serves the requests and the storage calls; in a Lambda function it runs inline.
  */
 import { frameCountOf } from '../dicom/frames/frame-numbers';
-import { frameOffsetsOf } from '../dicom/frames/frame-offsets';
+import { frameOffsetsOf, frameOffsetsOfPixelData } from '../dicom/frames/frame-offsets';
 import { toDicomJson, type DicomJson } from '../dicom/json';
 import { Part10Error, readPart10, type ParsedInstance, type ReadPart10Options } from '../dicom/part10';
 import { readPart10Json } from '../dicom/part10-json';
@@ -134,8 +134,14 @@ export function prepareInstance(part10: Uint8Array, bulkDataThreshold: number): 
     }
     const checked = checkedInstance(json, digests, { patientInstance: true });
     if ('failed' in checked) return checked;
-    // Explicit VR Little Endian: no compressed frames to find (frameOffsetsOf).
-    return preparedFromMetadata(json, digests, json.json, { size: part10.byteLength, frameOffsets: undefined });
+    // Frames of compressed Pixel Data without an offset table, read by range when retrieved.
+    const frameOffsets = frameOffsetsOfPixelData(part10, {
+      transferSyntaxUID: json.transferSyntaxUID,
+      unread: json.encapsulatedPixelData,
+      extendedOffsetTable: false, // readPart10Json leaves a file with one to readPart10
+      numberOfFrames: json.json[Tag.NumberOfFrames]?.Value?.[0],
+    });
+    return preparedFromMetadata(json, digests, json.json, { size: part10.byteLength, frameOffsets });
   }
   const read = readInstance(part10, { patientInstance: true, bulkDataAbove: bulkDataThreshold });
   if ('failed' in read) return read;

@@ -22,12 +22,37 @@ export const MAX_INDEXED_FRAME_OFFSETS = 10_000;
  * Extended), for a single frame or more than MAX_INDEXED_FRAME_OFFSETS, or fragments no rule delimits.
  */
 export function frameOffsetsOf(part10: Uint8Array, instance: ParsedInstance): number[] | undefined {
+  return frameOffsetsOfPixelData(part10, pixelDataOf(instance));
+}
+
+/** What the frame offsets depend on of an instance: readPart10's dict, or part10-json.ts's reading. */
+export interface PixelDataFacts {
+  readonly transferSyntaxUID: string;
+  /** Where its Pixel Data lies in the file when left unread (readPart10's BulkDataValue). */
+  readonly unread?: { readonly offset: number; readonly length: number };
+  readonly extendedOffsetTable: boolean;
+  /** The value of Number of Frames (0028,0008), as read. */
+  readonly numberOfFrames: unknown;
+}
+
+function pixelDataOf(instance: ParsedInstance): PixelDataFacts {
   const value = instance.dict[Tag.PixelData]?.Value?.[0];
-  if (!(value instanceof BulkDataValue)) return undefined;
-  return frameOffsetsOfItems(instance, () => {
-    const items = fragmentItems(part10.subarray(value.offset, value.offset + value.length), false);
+  return {
+    transferSyntaxUID: instance.transferSyntaxUID,
+    ...(value instanceof BulkDataValue && { unread: { offset: value.offset, length: value.length } }),
+    extendedOffsetTable: Boolean(instance.dict[Tag.ExtendedOffsetTable]?.Value?.length),
+    numberOfFrames: instance.dict[Tag.NumberOfFrames]?.Value?.[0],
+  };
+}
+
+/** frameOffsetsOf from what it depends on (PixelDataFacts) of the instance in `part10`. */
+export function frameOffsetsOfPixelData(part10: Uint8Array, facts: PixelDataFacts): number[] | undefined {
+  const { unread } = facts;
+  if (!unread) return undefined;
+  return offsetsOfItems(facts, () => {
+    const items = fragmentItems(part10.subarray(unread.offset, unread.offset + unread.length), false);
     if (!items) return undefined;
-    const offsets = new ItemOffsets(instance.transferSyntaxUID);
+    const offsets = new ItemOffsets(facts.transferSyntaxUID);
     for (const item of items) offsets.add(item.offset, item.value);
     return offsets;
   });
@@ -38,10 +63,12 @@ export function frameOffsetsOf(part10: Uint8Array, instance: ParsedInstance): nu
  * gathered of its items as they passed (readPart10Stream), or undefined where they are not items.
  */
 export function frameOffsetsOfItems(instance: ParsedInstance, items: () => ItemOffsets | undefined): number[] | undefined {
-  if (!(instance.dict[Tag.PixelData]?.Value?.[0] instanceof BulkDataValue)) return undefined;
-  if (isUncompressedTransferSyntax(instance.transferSyntaxUID)) return undefined;
-  if (instance.dict[Tag.ExtendedOffsetTable]?.Value?.length) return undefined;
-  const frameCount = frameCountOf(instance.dict[Tag.NumberOfFrames]?.Value?.[0]);
+  return offsetsOfItems(pixelDataOf(instance), items);
+}
+
+function offsetsOfItems(facts: PixelDataFacts, items: () => ItemOffsets | undefined): number[] | undefined {
+  if (!facts.unread || isUncompressedTransferSyntax(facts.transferSyntaxUID) || facts.extendedOffsetTable) return undefined;
+  const frameCount = frameCountOf(facts.numberOfFrames);
   if (frameCount < 2 || frameCount > MAX_INDEXED_FRAME_OFFSETS) return undefined;
   return items()?.frameOffsets(frameCount);
 }

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toDicomJson } from '../../../lambdas/dicom/json';
 import { readPart10 } from '../../../lambdas/dicom/part10';
+import { frameOffsetsOf } from '../../../lambdas/dicom/frames/frame-offsets';
 import { readPart10Json, type Part10Json } from '../../../lambdas/dicom/part10-json';
-import { newPart10 } from '../../../lambdas/dicom/part10-write';
+import { newPart10, writePart10 } from '../../../lambdas/dicom/part10-write';
 import { Tag } from '../../../lambdas/dicom/tags';
 import { SopClass, TransferSyntax, newUid } from '../../../lambdas/dicom/uid';
 import { prepareInstance, preparedInstance, readInstance } from '../../../lambdas/dicomweb/store-prepare';
@@ -104,6 +105,14 @@ const READ_HERE: Record<string, Uint8Array> = {
     },
   }),
   'fixture ct-explicit-le.dcm': readFileSync(join(__dirname, '../../fixtures/ct-explicit-le.dcm')),
+  'fixture us-multiframe-jpeg.dcm (JPEG Baseline, Basic Offset Table)': readFileSync(
+    join(__dirname, '../../fixtures/us-multiframe-jpeg.dcm'),
+  ),
+  'JPEG Baseline without offset table': makeInstance({
+    transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit,
+    numberOfFrames: 3,
+    offsetTable: 'none',
+  }),
   'text values': file([
     el(0x00080008, 'CS', 'ORIGINAL\\PRIMARY\\AXIAL '),
     el(0x00080060, 'CS', 'CT'),
@@ -165,7 +174,8 @@ const READ_HERE: Record<string, Uint8Array> = {
 /** Files left to readPart10: what dcmjs reads its own way, or refuses. */
 const LEFT: Record<string, Uint8Array> = {
   'Implicit VR Little Endian': readFileSync(join(__dirname, '../../fixtures/mr-implicit-le.dcm')),
-  'JPEG Baseline': readFileSync(join(__dirname, '../../fixtures/us-multiframe-jpeg.dcm')),
+  'Extended Offset Table': makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 2, offsetTable: 'extended' }),
+  'Deflated Explicit VR Little Endian': writePart10(readPart10(makeInstance()), TransferSyntax.DeflatedExplicitVRLittleEndian),
   'text beyond ASCII': file([el(0x00100010, 'PN', 'M\xfcller^J\xfcrgen')], { characterSet: 'ISO_IR 100' }),
   'ISO 2022 character set': makeJapaneseInstance(),
   'an item with its own character set': file([el(0x00081115, 'SQ', items(true, [el(0x00080005, 'CS', 'ISO_IR 100')]))]),
@@ -228,23 +238,40 @@ describe('readPart10Json', () => {
 });
 
 describe('prepareInstance on a file readPart10Json reads', () => {
-  it('makes the metadata and index entries of the dcmjs reading', () => {
-    const bytes = newPart10(
-      {
-        ...readPart10(READ_HERE['factory instance, sequences and multiple values']!).dict,
-        [Tag.PixelData]: { vr: 'OW', Value: [new Uint8Array(4096).fill(1).buffer] },
-      },
-      TransferSyntax.ExplicitVRLittleEndian,
-    );
-    expect(readPart10Json(bytes, 1024, uri)).toBeDefined();
-    const fast = prepareInstance(bytes, 1024);
+  /** prepareInstance's answer as through readPart10 (readInstance, frameOffsetsOf, preparedInstance). */
+  function throughReadPart10(bytes: Uint8Array) {
     const read = readInstance(bytes, { patientInstance: true, bulkDataAbove: 1024 });
-    if ('failed' in read || !('prepared' in fast)) throw new Error('not prepared');
-    const slow = preparedInstance(read, { size: bytes.length, frameOffsets: undefined }, 1024);
-    if (!('prepared' in slow)) throw new Error('not prepared');
-    const withoutKeys = (p: typeof fast.prepared) =>
-      JSON.parse(JSON.stringify(p).replace(/\.[0-9a-f]{16}-[0-9a-f]{8}\.(dcm|json)/g, '.V.$1'));
-    expect(withoutKeys(fast.prepared)).toEqual(withoutKeys(slow.prepared));
-    expect(fast.prepared.metadataJson).toContain('"7FE00010":{"vr":"OW","BulkDataURI":');
+    if ('failed' in read) throw new Error('not read');
+    return preparedInstance(read, { size: bytes.length, frameOffsets: frameOffsetsOf(bytes, read.instance) }, 1024);
+  }
+  // The object keys' versions are random (keys.ts objectVersion).
+  const withoutVersions = (p: unknown) => JSON.parse(JSON.stringify(p).replace(/\.[0-9a-f]{16}-[0-9a-f]{8}\.(dcm|json)/g, '.V.$1'));
+
+  it('makes the metadata, index entries and frame offsets of the dcmjs reading', () => {
+    const files: Record<string, Uint8Array> = {
+      'native Pixel Data above the threshold': newPart10(
+        {
+          ...readPart10(READ_HERE['factory instance, sequences and multiple values']!).dict,
+          [Tag.PixelData]: { vr: 'OW', Value: [new Uint8Array(4096).fill(1).buffer] },
+        },
+        TransferSyntax.ExplicitVRLittleEndian,
+      ),
+      'JPEG, 8 frames, Basic Offset Table': makeInstance({ transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit, numberOfFrames: 8 }),
+      'JPEG, 8 frames, no offset table': makeInstance({
+        transferSyntaxUID: TransferSyntax.JPEGBaseline8Bit,
+        numberOfFrames: 8,
+        offsetTable: 'none',
+      }),
+    };
+    for (const [name, bytes] of Object.entries(files)) {
+      expect(readPart10Json(bytes, 1024, uri), name).toBeDefined();
+      const fast = prepareInstance(bytes, 1024);
+      expect(withoutVersions(fast), name).toEqual(withoutVersions(throughReadPart10(bytes)));
+      if (!('prepared' in fast)) throw new Error(`${name}: not prepared`);
+      expect(fast.prepared.metadataJson, name).toMatch(/"7FE00010":\{"vr":"O[BW]","BulkDataURI":/);
+    }
+    // The frames of the JPEG without an offset table are found, as readPart10's reading finds them.
+    const noTable = prepareInstance(files['JPEG, 8 frames, no offset table']!, 1024);
+    expect('prepared' in noTable && noTable.prepared.entries.instance.instance?.frameOffsets).toHaveLength(9);
   });
 });
