@@ -14,14 +14,18 @@
  * decides and reports as before. test/unit/dicom/part10-json.test.ts compares both over every test
  * file at hand, and over each of its written files with every byte flipped.
  */
+import type { PixelDataFacts } from './frames/frame-offsets';
 import { PN_GROUPS, type DicomJson, type DicomJsonElement } from './json';
+import type { Part10Identity } from './part10';
 import { isLatin1Compatible, specificCharacterSetTerms } from './character-sets';
 import { checkOffsetTable } from './part10-bulk';
 import {
   asciiDecoder,
+  DICM,
   ElementWalker,
   EXPLICIT_LE,
   PIXEL_DATA,
+  PREAMBLE_LENGTH,
   readFileMeta,
   transferSyntaxEncoding,
   UNDEFINED_LENGTH,
@@ -31,18 +35,11 @@ import { Tag, tagNumber, tagString } from './tags';
 import { TransferSyntax } from './uid';
 
 /** What readPart10 gives of a file's identity, with its data set's DICOM JSON. */
-export interface Part10Json {
-  readonly transferSyntaxUID: string;
-  readonly sopClassUID: string;
-  readonly sopInstanceUID: string;
-  readonly studyInstanceUID: string;
-  readonly seriesInstanceUID: string;
-  readonly mediaStorageSOPClassUID: string;
-  readonly mediaStorageSOPInstanceUID: string;
+export interface Part10Json extends Part10Identity {
   /** The DICOM JSON; a BulkDataURI is `bulkDataUri(tagPath)`, called once the whole data set is read. */
   readonly json: DicomJson;
-  /** Where encapsulated Pixel Data (PS3.5 A.4) lies in the file: left unread, as readPart10 leaves it. */
-  readonly encapsulatedPixelData?: { readonly offset: number; readonly length: number };
+  /** What its frame offsets depend on (frameOffsetsOfPixelData), as readPart10's dict gives it. */
+  readonly pixelData: PixelDataFacts;
 }
 
 /** Thrown inside the reader when a value needs dcmjs's reading; caught in readPart10Json. */
@@ -84,8 +81,8 @@ const ITEM_DELIMITATION = 0xfffee00d;
 const SEQUENCE_DELIMITATION = 0xfffee0dd;
 const UID_TEXT = /^[0-9.\\]* *$/;
 const SPACE = 0x20;
-/** PS3.10 7.1: the preamble and 'DICM' before the File Meta Information. */
-const PREAMBLE_AND_PREFIX = 132;
+/** PS3.10 7.1: the File Meta Information's first element after its Group Length (0002,0000) UL. */
+const META_ELEMENTS_START = PREAMBLE_LENGTH + DICM.length + 12;
 
 /**
  * The DICOM JSON of the Part 10 file `bytes` and its identifying UIDs, binary values longer than
@@ -105,7 +102,7 @@ export function readPart10Json(
       return undefined;
     if (metaEnd >= bytes.length) return undefined;
     const meta = new Map<number, string>();
-    walker.dataSet(PREAMBLE_AND_PREFIX + 12, metaEnd, EXPLICIT_LE, false, (tag, start, length) => {
+    walker.dataSet(META_ELEMENTS_START, metaEnd, EXPLICIT_LE, false, (tag, start, length) => {
       if (tag === MEDIA_STORAGE_SOP_CLASS_UID || tag === MEDIA_STORAGE_SOP_INSTANCE_UID) meta.set(tag, firstText(bytes, start, length));
     });
     const reader = new JsonReader(bytes, walker, bulkDataThreshold);
@@ -125,7 +122,12 @@ export function readPart10Json(
       mediaStorageSOPClassUID: meta.get(MEDIA_STORAGE_SOP_CLASS_UID) ?? '',
       mediaStorageSOPInstanceUID: meta.get(MEDIA_STORAGE_SOP_INSTANCE_UID) ?? '',
       json,
-      ...(reader.encapsulated && { encapsulatedPixelData: reader.encapsulated }),
+      pixelData: {
+        transferSyntaxUID,
+        ...(reader.encapsulated && { unread: reader.encapsulated }),
+        extendedOffsetTable: false, // a file with one is left to readPart10 (JsonReader.element)
+        numberOfFrames: json[Tag.NumberOfFrames]?.Value?.[0],
+      },
     };
   } catch {
     // A value to read through dcmjs (NotHere), or a malformed file: readPart10 reads it, or says why not.
@@ -294,21 +296,22 @@ class JsonReader {
     if (!topLevel || e.tag !== PIXEL_DATA || (e.vr !== 'OB' && e.vr !== 'OW')) throw new NotHere();
     checkOffsetTable(this.bytes, { ...e, start: e.valueStart - 12 });
     this.encapsulated = { offset: e.valueStart, length: e.end - e.valueStart };
-    const element: DicomJsonElement = { vr: e.vr, BulkDataURI: '' };
-    this.bulkData.push({ element, tagPath });
-    return element;
+    return this.bulkDataElement(e.vr, tagPath);
   }
 
   /** OB, OW (PS3.18 F.2.7): inline up to the threshold, else a BulkDataURI (readPart10's bulkDataAbove). */
   private binary(e: Element, tagPath: string): DicomJsonElement {
     if (e.length === 0) return { vr: e.vr! };
-    if (e.length > this.bulkDataThreshold) {
-      const element: DicomJsonElement = { vr: e.vr!, BulkDataURI: '' };
-      this.bulkData.push({ element, tagPath });
-      return element;
-    }
+    if (e.length > this.bulkDataThreshold) return this.bulkDataElement(e.vr!, tagPath);
     const bytes = this.bytes.subarray(e.valueStart, e.valueStart + e.length);
     return { vr: e.vr!, InlineBinary: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64') };
+  }
+
+  /** An element whose BulkDataURI readPart10Json writes once the UIDs are read. */
+  private bulkDataElement(vr: string, tagPath: string): DicomJsonElement {
+    const element: DicomJsonElement = { vr, BulkDataURI: '' };
+    this.bulkData.push({ element, tagPath });
+    return element;
   }
 }
 

@@ -61,6 +61,9 @@ export interface ParsedInstance {
   readonly dict: DataSet;
 }
 
+/** What identifies an instance read: its transfer syntax, its UIDs and those of its File Meta Information. */
+export type Part10Identity = Omit<ParsedInstance, 'meta' | 'dict'>;
+
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   const { buffer, byteOffset, byteLength } = bytes;
   if (buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength) return buffer;

@@ -8,7 +8,7 @@
 import { frameCountOf } from '../dicom/frames/frame-numbers';
 import { frameOffsetsOf, frameOffsetsOfPixelData } from '../dicom/frames/frame-offsets';
 import { toDicomJson, type DicomJson } from '../dicom/json';
-import { Part10Error, readPart10, type ParsedInstance, type ReadPart10Options } from '../dicom/part10';
+import { Part10Error, readPart10, type ParsedInstance, type Part10Identity, type ReadPart10Options } from '../dicom/part10';
 import { readPart10Json } from '../dicom/part10-json';
 import { PIXEL_DATA_TAGS, Tag } from '../dicom/tags';
 import { isValidUid } from '../dicom/uid';
@@ -76,20 +76,8 @@ export function cannotUnderstand(): { readonly failed: Failed } {
   return { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
 }
 
-/** What checkedInstance looks at of an instance read: its UIDs and those of its File Meta Information. */
-export type InstanceIdentity = Pick<
-  ParsedInstance,
-  | 'transferSyntaxUID'
-  | 'sopClassUID'
-  | 'sopInstanceUID'
-  | 'studyInstanceUID'
-  | 'seriesInstanceUID'
-  | 'mediaStorageSOPClassUID'
-  | 'mediaStorageSOPInstanceUID'
->;
-
 /** readInstance's checks of an instance read (PS3.18 10.5.2, PS3.4 B.4.1, PS3.10 7.1). */
-export function checkedInstance<T extends InstanceIdentity>(
+export function checkedInstance<T extends Part10Identity>(
   instance: T,
   digests: ContentDigests,
   opts: { readonly patientInstance: boolean },
@@ -135,12 +123,7 @@ export function prepareInstance(part10: Uint8Array, bulkDataThreshold: number): 
     const checked = checkedInstance(json, digests, { patientInstance: true });
     if ('failed' in checked) return checked;
     // Frames of compressed Pixel Data without an offset table, read by range when retrieved.
-    const frameOffsets = frameOffsetsOfPixelData(part10, {
-      transferSyntaxUID: json.transferSyntaxUID,
-      unread: json.encapsulatedPixelData,
-      extendedOffsetTable: false, // readPart10Json leaves a file with one to readPart10
-      numberOfFrames: json.json[Tag.NumberOfFrames]?.Value?.[0],
-    });
+    const frameOffsets = frameOffsetsOfPixelData(part10, json.pixelData);
     return preparedFromMetadata(json, digests, json.json, { size: part10.byteLength, frameOffsets });
   }
   const read = readInstance(part10, { patientInstance: true, bulkDataAbove: bulkDataThreshold });
@@ -178,7 +161,7 @@ export function preparedInstance(
 
 /** preparedInstance's answer once the instance's DICOM JSON (`metadata`) is made. */
 function preparedFromMetadata(
-  instance: InstanceIdentity,
+  instance: Part10Identity,
   digests: ContentDigests,
   metadata: DicomJson,
   file: { readonly size: number; readonly frameOffsets: number[] | undefined },
