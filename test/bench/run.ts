@@ -114,6 +114,11 @@ const WADO_WARM_UP_RETRIEVALS = 1_500;
  * 2.7, 2.5 then 2.1 ms of CPU each (448 -> 700 instances/s); Orthanc went from 800 to 1,170.
  */
 const STOW_WARM_UP_INSTANCES = 1_000;
+/**
+ * Measured rounds of the STOW-RS and WADO-RS rows, the servers in turns, each figure its median round
+ * (both(); since 2026-12-07 15:10 UTC, one round before).
+ */
+const MEASURED_ROUNDS = 3;
 const wadoWarmUpPasses = (instances: number) => Math.min(15, Math.max(3, Math.ceil(WADO_WARM_UP_RETRIEVALS / instances)));
 /** Instances per workload of the AWS calls rows (note [r]): the counts per instance do not depend on it. */
 const AWS_CALLS_INSTANCES = 20;
@@ -175,20 +180,23 @@ const errorOf = (o: Outcome | undefined): string | undefined => (o && 'error' in
  * `warmUp` runs first on each server, neither timed nor counted: a little of the same work on other
  * data, so the figure is that of a server in service (code paths loaded and, for the archive's
  * Node.js process, compiled by the JIT) rather than of its first requests.
+ *
+ * With `rounds` above one, both servers are warmed up, then measured in turns (archive, Orthanc,
+ * archive, ...), `run` told the round, and each server's figure is its median round (by operations
+ * per second). The machine's speed drifts by tens of percent over seconds (2 shared vCPUs): turns put
+ * both servers in the same stretches of it, and a median drops the round a hiccup hit.
  */
 async function both(
   servers: Servers,
   what: string,
-  run: (server: DicomwebServer) => Promise<Measurement>,
+  run: (server: DicomwebServer, round: number) => Promise<Measurement>,
   warmUp?: (server: DicomwebServer) => Promise<unknown>,
+  rounds = 1,
 ): Promise<{ archive?: Outcome; orthanc?: Outcome }> {
-  const one = async (server: DicomwebServer): Promise<Outcome> => {
-    log(`${what}: ${server.name}`);
+  const attempt = async (server: DicomwebServer, step: string, fn: () => Promise<Outcome>): Promise<Outcome> => {
+    log(`${what}: ${server.name}${step}`);
     try {
-      await warmUp?.(server);
-      const cpu0 = processCpuSeconds(server.pid);
-      const m = await run(server);
-      return { ...m, cpu: processCpuSeconds(server.pid) - cpu0 };
+      return await fn();
     } catch (error) {
       // fetch's "fetch failed" says nothing by itself: its cause (a socket error) does.
       const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
@@ -199,8 +207,39 @@ async function both(
       return { error: message.slice(0, 80) };
     }
   };
-  const archive = await one(servers.archive);
-  return { archive, orthanc: servers.orthanc ? await one(servers.orthanc) : undefined };
+  const measure = async (server: DicomwebServer, round: number): Promise<Outcome> => {
+    const cpu0 = processCpuSeconds(server.pid);
+    const m = await run(server, round);
+    return { ...m, cpu: processCpuSeconds(server.pid) - cpu0 };
+  };
+  const list = [servers.archive, ...(servers.orthanc ? [servers.orthanc] : [])];
+  // One round: each server warmed up and measured in turn. More: all warmed up, then rounds in turns.
+  const warmUps: (Outcome | undefined)[] = [];
+  if (rounds > 1 && warmUp) {
+    for (const server of list) warmUps.push(await attempt(server, ' (warm-up)', async () => (await warmUp(server), WARMED)));
+  }
+  const results = list.map((): Outcome[] => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, server] of list.entries()) {
+      const failed = [warmUps[i], ...results[i]!].find((o) => o !== undefined && 'error' in o);
+      const step = rounds > 1 ? ` (round ${round + 1} of ${rounds})` : '';
+      const warm = rounds === 1 ? warmUp : undefined;
+      results[i]!.push(failed ?? (await attempt(server, step, async () => (await warm?.(server), measure(server, round)))));
+    }
+  }
+  const [archive, orthanc] = results.map(medianRound);
+  return { archive, orthanc };
+}
+
+/** A warm-up that went well (its figures are not used). */
+const WARMED: Measured = { operations: 0, seconds: 1, bytes: 0, latencies: [], cpu: 0 };
+
+/** The median round by throughput (the upper one of an even count), or the first failure. */
+function medianRound(outcomes: readonly Outcome[]): Outcome {
+  const failed = outcomes.find((o) => 'error' in o);
+  if (failed) return failed;
+  const sorted = [...(outcomes as Measured[])].sort((a, b) => perSecond(a) - perSecond(b));
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 type Both = Awaited<ReturnType<typeof both>>;
@@ -299,30 +338,38 @@ async function main(): Promise<void> {
     const small = stowCorpus(scale.stowSmall, SMALL_BYTES);
     const large = stowCorpus(scale.stowLarge, LARGE_BYTES);
     /**
-     * A STOW-RS measure of both servers, after the warm-up corpus in requests of the same size: its
-     * throughput rows under `throughput`, its server CPU row under `name` (the cost table's key).
+     * A STOW-RS measure of both servers, after the warm-up corpus in requests of the same size, in
+     * MEASURED_ROUNDS turns, each on a corpus of its own (`corpora`): its throughput rows under
+     * `throughput`, its server CPU row under `name` (the cost table's key).
      */
-    const stowRows = async (name: string, throughput: string, corpus: Corpus, warm: Corpus, perRequest: number) => {
+    const stowRows = async (name: string, throughput: string, corpora: readonly Corpus[], warm: Corpus, perRequest: number) => {
       const r = await both(
         servers,
         name,
-        (s) => stowWorkload(s.url, corpus, perRequest, CONCURRENCY),
+        (s, round) => stowWorkload(s.url, corpora[round]!, perRequest, CONCURRENCY),
         (s) => stowWorkload(s.url, warm, perRequest, CONCURRENCY),
+        corpora.length,
       );
       rows.push(...throughputRows(throughput, r), serverCpuRow(name, r));
     };
+    /** `first`, then corpora like it (count and size) for the other measured rounds, each of a patient of its own. */
+    const roundCorpora = (first: Corpus, bytes: number, patientID: string): Corpus[] => [
+      first,
+      ...Array.from({ length: MEASURED_ROUNDS - 1 }, (_, i) => stowCorpus(first.files.length, bytes, 20, `${patientID}-R${i + 2}`)),
+    ];
     if (sections.has('stow') || sections.has('wado')) {
       for (const [label, corpus, bytes] of [
         ['small (~40 KB)', small, SMALL_BYTES],
         ['large (~0.5 MB)', large, LARGE_BYTES],
       ] as const) {
         const perRequest = instancesPerRequest(MAX_REQUEST_BYTES, corpus.files);
-        // Warm-up: STOW_WARM_UP_INSTANCES of the same size, of a patient of their own.
+        // Warm-up: STOW_WARM_UP_INSTANCES of the same size, of a patient of their own. The first round
+        // stores `corpus`, which the WADO-RS rows retrieve.
         const warm = stowCorpus(Math.max(perRequest, STOW_WARM_UP_INSTANCES), bytes, 20, 'WARM-UP');
-        await stowRows(`STOW-RS ${label}`, `STOW-RS ${label}, ${perRequest}/request`, corpus, warm, perRequest);
-        // One instance per request (a modality's or a router's way), on instances of their own: the
-        // corpus above is what the WADO-RS rows retrieve.
-        const single = stowCorpus(corpus.files.length, bytes, 20, `STOW-1-${bytes}`);
+        const rounds = roundCorpora(corpus, bytes, `STOW-${bytes}`);
+        await stowRows(`STOW-RS ${label}`, `STOW-RS ${label}, ${perRequest}/request`, rounds, warm, perRequest);
+        // One instance per request (a modality's or a router's way), on instances of their own.
+        const single = roundCorpora(stowCorpus(corpus.files.length, bytes, 20, `STOW-1-${bytes}`), bytes, `STOW-1-${bytes}`);
         const singleWarm = stowCorpus(STOW_WARM_UP_INSTANCES, bytes, 20, 'WARM-UP-1');
         await stowRows(`STOW-RS ${label}, 1/request`, `STOW-RS ${label}, 1/request`, single, singleWarm, 1);
       }
@@ -342,6 +389,7 @@ async function main(): Promise<void> {
           what,
           (s) => workload(s.url, instances, CONCURRENCY),
           (s) => passes(() => workload(s.url, instances, CONCURRENCY), instances.length)(),
+          MEASURED_ROUNDS,
         );
       let r = await wado('WADO-RS instance (small)', wadoInstances, small.instances);
       rows.push(...throughputRows('WADO-RS instance (~40 KB)', r), serverCpuRow('WADO-RS instance (~40 KB)', r));
@@ -376,6 +424,7 @@ async function main(): Promise<void> {
           `WADO-RS frames (${what})`,
           ifLoaded(servers, loaded, `${what} corpus`, (s) => wadoFrames(s.url, corpus.instances, CONCURRENCY, 5)),
           (s) => passes(() => wadoFrames(s.url, corpus.instances, CONCURRENCY, 5), corpus.instances.length)(),
+          MEASURED_ROUNDS,
         );
       };
       r = await jpegFrames('JPEG', 'WADO-JPEG', 'basic');
