@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvalidKeySegmentError } from '../../../lambdas/storage/errors';
+import { FileIoThreads } from '../../../lambdas/storage/local/file-io-threads';
 import { FileBlobStore, temporaryPath } from '../../../lambdas/storage/local/file-blobs';
 import { bytes, describeBlobStoreContract } from '../../contract/blob-store.contract';
 
@@ -217,6 +218,33 @@ describe('FileBlobStore on file threads', () => {
       expect(await store.get('x/y')).toBeUndefined();
     } finally {
       await store.close();
+    }
+  });
+
+  it("syncs a put's directory in the write's own call, not in a call of its own; nothing without fsync", async () => {
+    const write = vi.spyOn(FileIoThreads.prototype, 'write');
+    const syncDirectory = vi.spyOn(FileIoThreads.prototype, 'syncDirectory');
+    const store = new FileBlobStore(join(dir, 'threads-sync'), { ioThreads: 1 });
+    const unsynced = new FileBlobStore(join(dir, 'threads-nosync'), { ioThreads: 1, fsync: false });
+    try {
+      await store.put('s/1.2/x.dcm', bytes(9), 'application/dicom', { fresh: true });
+      syncDirectory.mockClear(); // the directories the put created were synced in their parents
+      await store.put('s/1.2/y.dcm', bytes(9), 'application/dicom', { fresh: true });
+      await store.put('s/1.2/z.dcm', bytes(9), 'application/dicom');
+      expect(write.mock.calls.slice(1).map(([request]) => request.directory)).toEqual([
+        join(dir, 'threads-sync', 's', '1.2'),
+        join(dir, 'threads-sync', 's', '1.2'),
+      ]);
+      expect(syncDirectory).not.toHaveBeenCalled();
+      write.mockClear();
+      await unsynced.put('s/1.2/x.dcm', bytes(9), 'application/dicom');
+      expect(write.mock.calls.map(([request]) => request.directory)).toEqual([undefined]);
+      expect(syncDirectory).not.toHaveBeenCalled();
+    } finally {
+      write.mockRestore();
+      syncDirectory.mockRestore();
+      await store.close();
+      await unsynced.close();
     }
   });
 

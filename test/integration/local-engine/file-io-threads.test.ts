@@ -2,9 +2,10 @@
  * Integration: the file threads' writes (lambdas/storage/local/file-io-threads.ts) from buffers lent
  * by the store: the file holds exactly the object's bytes however large the lent buffer and whatever
  * it held before, the buffer comes back after a write and after a failed one, and the caller's bytes
- * are never transferred away.
+ * are never transferred away. A write given its directory fsyncs it in the same call, and fails as a
+ * whole when it cannot.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,5 +74,14 @@ describe('FileIoThreads writes', () => {
     });
     expect(buffers.given.map((b) => b.byteLength)).toEqual([65_536]);
     expect(await readFile(join(dir, 'taken'), 'utf8')).toBe('kept');
+  });
+
+  it('fsyncs the directory in the same call, and a directory it cannot sync fails the write and removes the file', async () => {
+    await threads.write({ path: join(dir, 'd'), bytes: bytes(1_000, 7), fsync: true, directory: dir });
+    expect(Buffer.from(await readFile(join(dir, 'd'))).equals(Buffer.from(bytes(1_000, 7)))).toBe(true);
+    // The directory named is missing: the file was written, then its directory's sync failed.
+    const write = threads.write({ path: join(dir, 'e'), bytes: bytes(1_000, 8), fsync: true, directory: join(dir, 'missing') });
+    await expect(write).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(access(join(dir, 'e'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
