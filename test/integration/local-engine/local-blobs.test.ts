@@ -2,7 +2,8 @@
  * Integration: the local engine's BlobStore (lambdas/storage/local/local-blobs.ts) passes the BlobStore
  * contract; keeps the instances' DICOM JSON as rows of the index database, not files, up to its
  * limit; reads, replaces and deletes the metadata files of an earlier release; and keeps both kinds
- * across a reopening of the engine.
+ * across a reopening of the engine. A fresh row waits in memory for the transaction of the entry that
+ * names it, and is written there, in the same commit.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -15,7 +16,9 @@ import { FileBlobStore } from '../../../lambdas/storage/local/file-blobs';
 import { DATABASE_OBJECT_MAX_BYTES, LocalBlobStore } from '../../../lambdas/storage/local/local-blobs';
 import { closeSqlite } from '../../../lambdas/storage/local/sqlite';
 import { openIndexDatabase } from '../../../lambdas/storage/local/sqlite-index-schema';
-import { SqliteObjects } from '../../../lambdas/storage/local/sqlite-objects';
+import { FRESH_ROWS_MAX, SqliteObjects } from '../../../lambdas/storage/local/sqlite-objects';
+import { SqliteMetadataIndex } from '../../../lambdas/storage/local/sqlite-index';
+import { instanceEntry } from '../../contract/metadata-index.contract';
 import { bytes, describeBlobStoreContract } from '../../contract/blob-store.contract';
 
 let dir: string;
@@ -110,5 +113,43 @@ describe('LocalBlobStore in the local engine', () => {
     const { blobs } = await engineAt('reopen');
     expect(Buffer.from((await blobs.get(OBJECT))!)).toEqual(Buffer.from(bytes(2000)));
     expect(Buffer.from((await blobs.get(METADATA))!)).toEqual(Buffer.from(bytes(700, 6)));
+  });
+});
+
+describe('fresh DICOM JSON rows', () => {
+  it("are written in the commit of the entry naming them, dropped with a losing write's clean-up, the oldest alone past the limit", async () => {
+    const db = openIndexDatabase(join(dir, 'fresh', 'index.sqlite'));
+    try {
+      const rows = new SqliteObjects(db);
+      const index = new SqliteMetadataIndex(db);
+      const written = () => (db.prepare('SELECT key FROM objects ORDER BY key').all() as { key: string }[]).map((r) => r.key);
+      const entry = instanceEntry('1.2', '1.2.3', '1.2.3.4');
+      const key = entry.instance!.metadataKey;
+      const body = bytes(300, 1);
+      await rows.put(key, body, true);
+      body.fill(0); // the caller's bytes are its own again once the put has resolved
+      expect(written()).toEqual([]);
+      expect(Buffer.from(rows.get(key)!)).toEqual(Buffer.from(bytes(300, 1)));
+      // Nothing but the entry's transaction writes it.
+      expect(await index.putInstance(entry)).toEqual({ outcome: 'created' });
+      expect(written()).toEqual([key]);
+      expect(Buffer.from(rows.get(key)!)).toEqual(Buffer.from(bytes(300, 1)));
+
+      // A write that loses the conditional put: its row is never written, and its clean-up drops it.
+      const loser = { ...entry, instance: { ...entry.instance!, metadataKey: `${key}.loser`, digest: 'bb'.repeat(32) } };
+      await rows.put(loser.instance.metadataKey, bytes(10, 2), true);
+      expect((await index.putInstance(loser)).outcome).toBe('conflict');
+      await rows.delete(loser.instance.metadataKey);
+      expect(rows.get(loser.instance.metadataKey)).toBeUndefined();
+      expect(written()).toEqual([key]);
+
+      // Rows whose entries never come: past FRESH_ROWS_MAX the oldest is written alone.
+      const keys = Array.from({ length: FRESH_ROWS_MAX + 1 }, (_, i) => `${key}.${String(i).padStart(4, '0')}`);
+      for (const [i, k] of keys.entries()) await rows.put(k, bytes(5, i), true);
+      expect(written()).toEqual([key, keys[0]]);
+      for (const [i, k] of keys.entries()) expect(Buffer.from(rows.get(k)!)).toEqual(Buffer.from(bytes(5, i)));
+    } finally {
+      closeSqlite(db);
+    }
   });
 });
