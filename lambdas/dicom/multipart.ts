@@ -129,7 +129,15 @@ export class MultipartReader {
   private held: Buffer[] = [];
   private ended = false;
 
-  constructor(boundary: string) {
+  /**
+   * `allocate`: memory of at least the size asked for, where each part is assembled (a copy, also of
+   * a part that arrived in one chunk), or undefined to assemble it as without: in one chunk it is a
+   * view of that chunk, else a new buffer.
+   */
+  constructor(
+    boundary: string,
+    private readonly allocate?: (size: number) => Uint8Array | undefined,
+  ) {
     if (boundary === '' || boundary.length > 70) throw new MultipartError('invalid boundary');
     this.dashBoundary = Buffer.from(`--${boundary}`, 'latin1');
     this.delimiter = Buffer.concat([CRLF, this.dashBoundary]);
@@ -237,6 +245,16 @@ export class MultipartReader {
     const last = this.window.subarray(0, n);
     const held = this.held;
     this.held = [];
+    const size = held.reduce((sum, chunk) => sum + chunk.length, n);
+    const into = this.allocate?.(size);
+    if (into) {
+      let at = 0;
+      for (const chunk of [...held, last]) {
+        into.set(chunk, at);
+        at += chunk.length;
+      }
+      return asBuffer(into.subarray(0, size));
+    }
     return held.length === 0 ? last : Buffer.concat([...held, last]);
   }
 }
@@ -254,12 +272,14 @@ export function parseMultipartRelated(body: Uint8Array, boundary: string): Multi
 /**
  * The parts of a multipart body read chunk by chunk (MultipartReader), one at a time: the next chunk
  * is read only when the consumer asks for the next part, so a slow consumer holds the body back.
+ * `allocate`: see MultipartReader.
  */
 export async function* readMultipartRelated(
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   boundary: string,
+  allocate?: (size: number) => Uint8Array | undefined,
 ): AsyncGenerator<MultipartPart, void, undefined> {
-  const reader = new MultipartReader(boundary);
+  const reader = new MultipartReader(boundary, allocate);
   for await (const chunk of chunks) yield* reader.push(chunk);
   yield* reader.end();
 }

@@ -24,6 +24,17 @@ const DICOM = 'application/dicom';
  */
 export const STORE_TIME_RESERVE_MS = 5_000;
 
+/**
+ * Memory the parts of Store requests are assembled in, lent part by part and given back once a part
+ * is stored (the embedded runtime's pool, lib/local/part-buffers.ts).
+ */
+export interface PartBuffers {
+  /** At least `size` bytes for a part, or undefined: the part is then assembled without. */
+  take(size: number): Uint8Array | undefined;
+  /** A part's memory back, once nothing holds it any more; a part not taken from here is ignored. */
+  give(part: Uint8Array): void;
+}
+
 /** SOP Class and Instance UIDs of a part left unstored, read from its header without dcmjs. */
 function uidsOf(part10: Uint8Array): { sopClassUID: string; sopInstanceUID: string } {
   const header = scanPart10Header(part10, tagNumber(Tag.SOPInstanceUID) + 1);
@@ -89,6 +100,8 @@ export function requestBoundary(contentType: string | undefined): string {
  * was malformed. Nothing after the malformation is stored.
  *
  * `req.remainingMillis` (the function's remaining time) bounds the storing: see STORE_TIME_RESERVE_MS.
+ * With `partBuffers`, each part is assembled in their memory and given back once its outcome is known
+ * (not after the store failed: a call may still hold the part, which the garbage collector then frees).
  */
 export async function storeRequestParts(
   req: Pick<StoreRequest, 'contentType' | 'body' | 'remainingMillis'>,
@@ -96,10 +109,12 @@ export async function storeRequestParts(
   concurrency: number,
   target: StoreTarget,
   storeInstance: (part10: Uint8Array) => Promise<StoreOutcome>,
+  partBuffers?: PartBuffers,
 ): Promise<StoreResult> {
   // A streamed body of unknown size is held to the limit as it is read (lib/local/gateway.ts).
   if (req.body.byteLength !== undefined && req.body.byteLength > maxRequestBytes) throw requestTooLarge(maxRequestBytes);
-  const parts = readMultipartRelated(req.body.chunks(), requestBoundary(req.contentType));
+  const allocate = partBuffers && ((size: number) => partBuffers.take(size));
+  const parts = readMultipartRelated(req.body.chunks(), requestBoundary(req.contentType), allocate);
 
   const outcomes: StoreOutcome[] = [];
   let malformed: MultipartError | undefined;
@@ -120,19 +135,22 @@ export async function storeRequestParts(
         return;
       }
       if (part.done) return;
+      const { body } = part.value;
       if (isDicomPart(part.value) && (unstored > 0 || outOfTime())) {
         unstored++;
-        outcomes[i] = { failed: { ...uidsOf(part.value.body), failureReason: FailureReason.OutOfMemory } };
+        outcomes[i] = { failed: { ...uidsOf(body), failureReason: FailureReason.OutOfMemory } };
+        partBuffers?.give(body);
         continue;
       }
       try {
         outcomes[i] = isDicomPart(part.value)
-          ? await storeInstance(part.value.body)
+          ? await storeInstance(body)
           : { failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } };
       } catch (error) {
         failed = true; // an unavailable store fails the request: take no further part
         throw error;
       }
+      partBuffers?.give(body);
     }
   };
   // Every worker ends before the outcome is decided, so no part is still being stored behind a failure.

@@ -43,7 +43,7 @@ import {
   type Preparation,
   type PreparedInstance,
 } from './store-prepare';
-import { storeRequestParts } from './store-request';
+import { storeRequestParts, type PartBuffers } from './store-request';
 import { absolute, instancePath } from './uris';
 
 export type { Failed } from './store-prepare';
@@ -171,6 +171,8 @@ export class StoreService {
     private readonly blobs: BlobStore,
     private readonly opts: { readonly bulkDataThreshold: number; readonly maxRequestBytes: number },
     prepare?: InstancePreparer,
+    /** Where the parts of a request are assembled (store-request.ts PartBuffers); new memory when absent. */
+    private readonly partBuffers?: PartBuffers,
   ) {
     this.prepare = prepare ?? (async (part10) => prepareInstance(part10, opts.bulkDataThreshold));
   }
@@ -190,8 +192,13 @@ export class StoreService {
     };
     try {
       // A few instances at a time (their round trips to S3 and DynamoDB overlap).
-      return await storeRequestParts(req, this.opts.maxRequestBytes, STORE_CONCURRENCY, target, (part10) =>
-        this.storeInstance(part10, target),
+      return await storeRequestParts(
+        req,
+        this.opts.maxRequestBytes,
+        STORE_CONCURRENCY,
+        target,
+        (part10) => this.storeInstance(part10, target),
+        this.partBuffers,
       );
     } finally {
       // Also when a part failed the request: what was created stays created, and is counted.

@@ -14,6 +14,7 @@ import { SearchService } from '../dicomweb/search';
 import { SendService } from '../dicomweb/send';
 import { StoreService } from '../dicomweb/store';
 import type { InstancePreparer } from '../dicomweb/store-prepare';
+import type { PartBuffers } from '../dicomweb/store-request';
 import type { FrameImager } from '../dicomweb/frame-images';
 import { SendOutcomes } from '../send/outcomes';
 import { SendTasks, type DeliverBatch } from '../send/tasks';
@@ -93,6 +94,8 @@ export interface ServiceExtras {
   readonly deliverBatch?: DeliverBatch;
   /** Where stored instances are read and prepared; inline when absent (lambdas/dicomweb/store-prepare.ts). */
   readonly prepareInstance?: InstancePreparer;
+  /** Where the parts of Store requests are assembled; new memory when absent (lambdas/dicomweb/store-request.ts). */
+  readonly partBuffers?: PartBuffers;
   /** Where rendered images are made; inline when absent (lambdas/dicomweb/frame-images.ts). */
   readonly imager?: FrameImager;
 }
@@ -101,7 +104,7 @@ export interface ServiceExtras {
 export function createServices(cfg: Config, ports: Ports, extras: ServiceExtras = {}): Services {
   const search = new SearchService(ports.index, searchOptions(cfg));
   const npi = new NpiService(ports.npiIndex, ports.blobs, npiOptions(cfg));
-  const store = new StoreService(ports.index, ports.blobs, storeOptions(cfg), extras.prepareInstance);
+  const store = new StoreService(ports.index, ports.blobs, storeOptions(cfg), extras.prepareInstance, extras.partBuffers);
   return {
     ...ports,
     config: cfg,

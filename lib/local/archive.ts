@@ -46,6 +46,7 @@ import { sweepSendRequestObjects } from '../../lambdas/storage/local/send-object
 import { sendRequestObjectExpiryDays } from '../../lambdas/storage/keys';
 import { LocalSendWorkflow } from './local-send-workflow';
 import { defaultRenderWorkers, RenderWorkers } from './render-workers';
+import { PooledPartBuffers } from './part-buffers';
 import { defaultStoreWorkers, StoreWorkers } from './store-workers';
 
 export { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE } from './storage';
@@ -169,7 +170,8 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       },
       {
         deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
-        ...(storeWorkers && { prepareInstance: storeWorkers.prepare }),
+        // Its parts assembled in pooled memory (./part-buffers.ts).
+        ...(storeWorkers && { prepareInstance: storeWorkers.prepare, partBuffers: new PooledPartBuffers() }),
         ...(renderWorkers && { imager: renderWorkers.imager }),
       },
     );

@@ -143,8 +143,13 @@ function outcomeOf(read: () => Iterable<MultipartPart>): Outcome {
 }
 
 /** The body pushed in the given chunks (cut at `cuts`), parts collected until the end or an error. */
-function* chunked(body: Uint8Array, cuts: readonly number[], boundary: string): Iterable<MultipartPart> {
-  const reader = new MultipartReader(boundary);
+function* chunked(
+  body: Uint8Array,
+  cuts: readonly number[],
+  boundary: string,
+  allocate?: (size: number) => Uint8Array | undefined,
+): Iterable<MultipartPart> {
+  const reader = new MultipartReader(boundary, allocate);
   let from = 0;
   for (const cut of [...cuts].sort((a, b) => a - b)) {
     yield* reader.push(body.subarray(from, Math.max(from, cut)));
@@ -210,6 +215,37 @@ describe('MultipartReader: the body in chunks split anywhere', () => {
       }),
       { seed: 17, numRuns: 3000 },
     );
+  });
+
+  it('assembles each part in the memory `allocate` lends (larger, holding other bytes), or as without when it lends none', () => {
+    fc.assert(
+      fc.property(body, fc.array(fc.nat(), { maxLength: 12 }), fc.boolean(), (bytes, cuts, lends) => {
+        const whole = outcomeOf(() => parseMultipartRelated(bytes, 'b'));
+        const lent: Uint8Array[] = [];
+        const allocate = (size: number) => {
+          if (!lends) return undefined;
+          const memory = new Uint8Array(size + 7).fill(0xee);
+          lent.push(memory);
+          return memory;
+        };
+        const split = outcomeOf(() =>
+          chunked(
+            bytes,
+            cuts.map((c) => c % (bytes.length + 1)),
+            'b',
+            allocate,
+          ),
+        );
+        expect(split).toEqual(whole);
+        if ('parts' in whole && lends) expect(lent.length).toBe(whole.parts.length);
+      }),
+      { seed: 23, numRuns: 2000 },
+    );
+    // A part's body is a view of the memory lent for it.
+    const memory = new Uint8Array(64);
+    const [part] = [...chunked(text('--b\r\n\r\nONE\r\n--b--'), [6], 'b', () => memory)];
+    expect(part!.body.buffer).toBe(memory.buffer);
+    expect(asText(part!.body)).toBe('ONE');
   });
 
   it('finds the same parts when the body comes a byte at a time, or cut in two anywhere (delimiters split across chunks)', () => {
