@@ -109,17 +109,16 @@ export class FileBlobStore implements BlobStore {
     const temporary = options.fresh ? undefined : temporaryPath(path);
     // A reproducible object (a derived image) is not synced: a power cut costs a rendering, not data.
     const fsync = this.fsync && !options.reproducible;
-    const directory = fsync ? dir : undefined;
     if (temporary) this.writing.add(temporary);
     try {
       try {
         await this.directories.ready(dir);
-        await this.writeObject(path, body, temporary, fsync, directory);
+        await this.writeObject(path, body, temporary, fsync);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw transient(error);
         this.directories.forget(dir);
         await this.directories.ready(dir);
-        await fsCall(() => this.writeObject(path, body, temporary, fsync, directory));
+        await fsCall(() => this.writeObject(path, body, temporary, fsync));
       }
     } finally {
       if (temporary) this.writing.delete(temporary);
@@ -128,18 +127,13 @@ export class FileBlobStore implements BlobStore {
 
   /**
    * The file created exclusively (the temporary one, else `path` itself), written, fdatasync'd (the
-   * bytes and the size that reads them back), renamed to `path`, then `directory` (its own) synced:
+   * bytes and the size that reads them back), renamed to `path`, then with fsync its directory synced:
    * on a file thread in the same call, as a trip through the event loop per object cost more than the
    * directory fsyncs a group sync saved (file-io-threads.ts); else in a group sync (FileDirectories).
    * A failure removes what it created, never a file it found.
    */
-  private async writeObject(
-    path: string,
-    body: Uint8Array,
-    temporary: string | undefined,
-    fsync: boolean,
-    directory?: string,
-  ): Promise<void> {
+  private async writeObject(path: string, body: Uint8Array, temporary: string | undefined, fsync: boolean): Promise<void> {
+    const directory = fsync ? dirname(path) : undefined;
     if (this.io) return this.io.write({ temporary, path, bytes: body, fsync, directory }, this.pool);
     const created = temporary ?? path;
     const file = await open(created, 'wx');

@@ -7,11 +7,11 @@
  * Durability: a put not `fresh` waits for the WAL's group sync (sqlite.ts commitsDurable), as a
  * file's put waits for its fsync. A fresh put's key is named only by an entry of this same database
  * (MetadataIndex.putInstance, on the same connection: the engine opens one per database, engine.ts),
- * so its row waits, in memory (`freshRows`), for the transaction that
- * writes that entry: one commit for both instead of two (a commit is ~50 us of CPU with its locks,
- * frames and checksums), and no crash keeps the entry without its row. Until then it is read from
- * memory; one whose entry never comes is dropped by the Store's clean-up (delete), written when the
- * engine closes (writeFreshRows), and past FRESH_ROWS_MAX the oldest is written alone, as before: a WAL recovers a prefix of its commits
+ * so its row waits in memory (`freshRows`) for the transaction that writes that entry: one commit for
+ * both instead of two (a commit is ~50 us of CPU with its locks, frames and checksums), and no crash
+ * keeps the entry without its row. Until then it is read from memory. One whose entry never comes is
+ * dropped by the Store's clean-up (delete) or written when the engine closes (writeFreshRows); past
+ * FRESH_ROWS_MAX the oldest is written alone, as before: a WAL recovers a prefix of its commits
  * (https://www.sqlite.org/fileformat.html#walformat), so a row committed before its entry is safe too.
  */
 import type { Statement } from 'better-sqlite3';
