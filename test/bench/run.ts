@@ -193,7 +193,7 @@ async function both(
   warmUp?: (server: DicomwebServer) => Promise<unknown>,
   rounds = 1,
 ): Promise<{ archive?: Outcome; orthanc?: Outcome }> {
-  const attempt = async (server: DicomwebServer, step: string, fn: () => Promise<Outcome>): Promise<Outcome> => {
+  const attempt = async <T>(server: DicomwebServer, step: string, fn: () => Promise<T>): Promise<T | { error: string }> => {
     log(`${what}: ${server.name}${step}`);
     try {
       return await fn();
@@ -214,14 +214,16 @@ async function both(
   };
   const list = [servers.archive, ...(servers.orthanc ? [servers.orthanc] : [])];
   // One round: each server warmed up and measured in turn. More: all warmed up, then rounds in turns.
-  const warmUps: (Outcome | undefined)[] = [];
-  if (rounds > 1 && warmUp) {
-    for (const server of list) warmUps.push(await attempt(server, ' (warm-up)', async () => (await warmUp(server), WARMED)));
-  }
   const results = list.map((): Outcome[] => []);
+  if (rounds > 1 && warmUp) {
+    for (const [i, server] of list.entries()) {
+      const warmed = await attempt(server, ' (warm-up)', async () => void (await warmUp(server)));
+      if (warmed) results[i]!.push(warmed);
+    }
+  }
   for (let round = 0; round < rounds; round++) {
     for (const [i, server] of list.entries()) {
-      const failed = [warmUps[i], ...results[i]!].find((o) => o !== undefined && 'error' in o);
+      const failed = results[i]!.find((o) => 'error' in o);
       const step = rounds > 1 ? ` (round ${round + 1} of ${rounds})` : '';
       const warm = rounds === 1 ? warmUp : undefined;
       results[i]!.push(failed ?? (await attempt(server, step, async () => (await warm?.(server), measure(server, round)))));
@@ -230,9 +232,6 @@ async function both(
   const [archive, orthanc] = results.map(medianRound);
   return { archive, orthanc };
 }
-
-/** A warm-up that went well (its figures are not used). */
-const WARMED: Measured = { operations: 0, seconds: 1, bytes: 0, latencies: [], cpu: 0 };
 
 /** The median round by throughput (the upper one of an even count), or the first failure. */
 function medianRound(outcomes: readonly Outcome[]): Outcome {
