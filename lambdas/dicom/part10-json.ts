@@ -198,7 +198,13 @@ class JsonReader {
       const e =
         header.length === UNDEFINED_LENGTH
           ? this.walker.elementExtent(pos, end, EXPLICIT_LE)
-          : { ...header, end: header.valueStart + header.length };
+          : {
+              tag: header.tag,
+              vr: header.vr,
+              length: header.length,
+              valueStart: header.valueStart,
+              end: header.valueStart + header.length,
+            };
       if (e.end > end) throw new NotHere();
       pos = e.end;
       // dcmjs keeps the last of a repeated tag; the group of File Meta Information and of items is not here.

@@ -134,7 +134,8 @@ export class ElementWalker {
   /** The element whose header starts at pos: tag, VR (explicit VR only), value length and value start. */
   private element(pos: number, end: number, enc: Encoding): ElementAt {
     const tag = this.tagAt(pos, enc);
-    if (!enc.explicitVR) return { tag, length: this.view.getUint32(pos + 4, enc.littleEndian), valueStart: pos + 8 };
+    // One object shape for every element (vr undefined in implicit VR): the walk's sites stay monomorphic.
+    if (!enc.explicitVR) return { tag, vr: undefined, length: this.view.getUint32(pos + 4, enc.littleEndian), valueStart: pos + 8 };
     const vr = VR_BY_CODE.get((this.bytes[pos + 4]! << 8) | this.bytes[pos + 5]!);
     if (vr === undefined) throw new Part10Error('unknown value representation');
     if (!LONG_VRS.has(vr)) return { tag, vr, length: this.view.getUint16(pos + 6, enc.littleEndian), valueStart: pos + 8 };
@@ -152,7 +153,8 @@ export class ElementWalker {
   /** The data set element at pos walked through its value, as the walk of a data set walks it. */
   elementExtent(pos: number, end: number, enc: Encoding): ElementExtent {
     const element = this.elementHeader(pos, end, enc);
-    return { ...element, start: pos, end: this.value(element, end, enc) };
+    const { tag, vr, length, valueStart } = element;
+    return { tag, vr, length, valueStart, start: pos, end: this.value(element, end, enc) };
   }
 
   private walk(
@@ -172,7 +174,8 @@ export class ElementWalker {
       const element = this.elementHeader(pos, end, enc);
       if (stopTag !== undefined && element.tag >= stopTag) return { end: pos, stop: element };
       pos = this.value(element, end, enc, visit, visitNested);
-      visitTopLevel?.({ ...element, start, end: pos });
+      if (visitTopLevel)
+        visitTopLevel({ tag: element.tag, vr: element.vr, length: element.length, valueStart: element.valueStart, start, end: pos });
     }
     if (!inUndefinedItem) return { end };
     // The bytes end inside the item (a file cut short), or its sequence or item of defined length does.

@@ -51,10 +51,17 @@ function requiredUid(dataset: DicomJson, tag: string, name: string): string {
   return uid;
 }
 
-/** The attributes an entry of `level` keeps: its level's and those of the levels above. */
+/** The tags an entry of each level keeps: its level's and those of the levels above. */
+const KEPT_TAGS: Readonly<Record<Level, readonly string[]>> = {
+  STUDY: levelsUpTo('STUDY').flatMap((l) => STORED_ATTRIBUTES[l]),
+  SERIES: levelsUpTo('SERIES').flatMap((l) => STORED_ATTRIBUTES[l]),
+  INSTANCE: levelsUpTo('INSTANCE').flatMap((l) => STORED_ATTRIBUTES[l]),
+};
+
+/** The attributes an entry of `level` keeps (KEPT_TAGS). */
 function attributesOf(dataset: DicomJson, level: Level): DicomJson {
   const out: DicomJson = {};
-  for (const tag of levelsUpTo(level).flatMap((l) => STORED_ATTRIBUTES[l])) {
+  for (const tag of KEPT_TAGS[level]) {
     const element = dataset[tag];
     if (element === undefined || !fitsIndex(element)) continue;
     out[tag] = tag === Tag.RequestAttributesSequence ? requestAttributes(element) : normalized(copyJson(element));

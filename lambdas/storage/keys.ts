@@ -67,7 +67,23 @@ function instancePrefix(studyInstanceUID: string, seriesInstanceUID: string, sop
  * it wrote when it loses the race without touching anyone else's).
  */
 export function objectVersion(digest: string): string {
-  return `${digest.slice(0, 16)}-${randomBytes(4).toString('hex')}`;
+  return `${digest.slice(0, 16)}-${randomHex8()}`;
+}
+
+/**
+ * Random bytes drawn 4 KiB at a time (crypto-strong, as randomBytes(4) each) and used 4 at a time:
+ * a call of randomBytes per instance showed in profiles of STOW-RS preparation (~8 us of ~150).
+ */
+const RANDOM_POOL_BYTES = 4096;
+let randomPool = Buffer.alloc(0);
+let randomAt = 0;
+function randomHex8(): string {
+  if (randomAt + 4 > randomPool.length) {
+    randomPool = randomBytes(RANDOM_POOL_BYTES);
+    randomAt = 0;
+  }
+  randomAt += 4;
+  return randomPool.toString('hex', randomAt - 4, randomAt);
 }
 
 /** Key of the Part 10 object of one write (objectVersion) of an instance. */
