@@ -47,8 +47,13 @@ export function rowKey(e: EntryKeys): RowKey {
 /** The columns of an entry (toItem of dynamodb-items.ts: counters from the entry, default 0). */
 export function toRow(entry: IndexEntry): EntryColumns {
   const study = entry.level === 'STUDY';
+  const key = rowKey(entry);
+  // Written out, not spread: V8 makes `{ ...key, more }` ~100 times slower (a row per stored instance).
   return {
-    ...rowKey(entry),
+    level: key.level,
+    study_uid: key.study_uid,
+    series_uid: key.series_uid,
+    sop_uid: key.sop_uid,
     uid: ownUid(entry),
     study_date: entry.studyDate,
     patient_id: entry.patientId,

@@ -127,7 +127,9 @@ export class SqliteMetadataIndex implements MetadataIndex {
     // exists, so a later spelling of the name in the study finds it too (deleteEntry removes them all).
     this.insertEntry = (entry) => {
       const key = rowKey(entry);
-      for (const term of personNameIndexTerms(entry.attributes[Tag.PatientName])) s.insertTerm.run({ ...key, term });
+      for (const term of personNameIndexTerms(entry.attributes[Tag.PatientName])) {
+        s.insertTerm.run({ level: key.level, study_uid: key.study_uid, series_uid: key.series_uid, sop_uid: key.sop_uid, term });
+      }
       return s.insertEntry.run(toRow(entry)).changes === 1;
     };
     this.ensureTx = db.transaction(this.insertEntry);
