@@ -23,6 +23,7 @@ import type { BlobStore, PutOptions, ReadLease, ReadOptions } from '../ports';
 import { fsCall, isMissing, NO_LINK_CODES, oneChunk, syncFile, transient } from './file-calls';
 import { FileDirectories } from './file-directories';
 import { FileIoThreads } from './file-io-threads';
+import { newEntryDurableWithFile } from './file-systems';
 import { PooledLease, ReadBufferPool } from './read-buffer-pool';
 
 export interface FileBlobStoreOptions {
@@ -37,6 +38,12 @@ export interface FileBlobStoreOptions {
   readonly ioThreads?: number;
   /** With file threads, an object to stream up to this size is read whole, in one message (default 1 MiB). */
   readonly wholeReadMaxBytes?: number;
+  /**
+   * The file system makes a new file's directory entry durable with the file's fsync (file-systems.ts):
+   * a fresh put, which creates its file in place, then skips its directory's fsync. Default false;
+   * FileBlobStore.open asks the file system.
+   */
+  readonly newEntryDurableWithFile?: boolean;
 }
 
 const DEFAULT_CHUNK_SIZE = 256 * 1024;
@@ -62,6 +69,8 @@ export function temporaryPath(path: string): string {
 
 export class FileBlobStore implements BlobStore {
   private readonly fsync: boolean;
+  /** FileBlobStoreOptions.newEntryDurableWithFile. */
+  private readonly newEntryDurable: boolean;
   private readonly chunkSize: number;
   private readonly threads?: FileIoThreads;
   private readonly wholeReadMaxBytes: number;
@@ -78,6 +87,7 @@ export class FileBlobStore implements BlobStore {
     options: FileBlobStoreOptions = {},
   ) {
     this.fsync = options.fsync ?? true;
+    this.newEntryDurable = options.newEntryDurableWithFile ?? false;
     this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     if (options.ioThreads) this.threads = new FileIoThreads(options.ioThreads);
     this.wholeReadMaxBytes = options.wholeReadMaxBytes ?? DEFAULT_WHOLE_READ_MAX_BYTES;
@@ -97,7 +107,8 @@ export class FileBlobStore implements BlobStore {
   /** A store over `root`, created when missing, with the temporary files of earlier crashes removed. */
   static async open(root: string, options: FileBlobStoreOptions = {}): Promise<FileBlobStore> {
     await mkdir(root, { recursive: true });
-    const store = new FileBlobStore(root, options);
+    const durable = options.newEntryDurableWithFile ?? (await newEntryDurableWithFile(root));
+    const store = new FileBlobStore(root, { ...options, newEntryDurableWithFile: durable });
     await store.removeTemporaryFiles();
     return store;
   }
@@ -130,10 +141,11 @@ export class FileBlobStore implements BlobStore {
    * bytes and the size that reads them back), renamed to `path`, then with fsync its directory synced:
    * on a file thread in the same call, as a trip through the event loop per object cost more than the
    * directory fsyncs a group sync saved (file-io-threads.ts); else in a group sync (FileDirectories).
-   * A failure removes what it created, never a file it found.
+   * A file created in place where its fsync makes its entry durable (newEntryDurable) needs no
+   * directory fsync; a renamed one always does. A failure removes what it created, never a file it found.
    */
   private async writeObject(path: string, body: Uint8Array, temporary: string | undefined, fsync: boolean): Promise<void> {
-    const directory = fsync ? dirname(path) : undefined;
+    const directory = fsync && (temporary !== undefined || !this.newEntryDurable) ? dirname(path) : undefined;
     if (this.io) return this.io.write({ temporary, path, bytes: body, fsync, directory }, this.pool);
     const created = temporary ?? path;
     const file = await open(created, 'wx');

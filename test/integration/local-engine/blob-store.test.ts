@@ -3,13 +3,14 @@
  * contract, keeps its objects across a reopening, never shows a put cut short (a crash between the
  * write and the rename) and refuses keys that would leave its directory.
  */
-import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvalidKeySegmentError } from '../../../lambdas/storage/errors';
 import { FileIoThreads } from '../../../lambdas/storage/local/file-io-threads';
 import { FileBlobStore, temporaryPath } from '../../../lambdas/storage/local/file-blobs';
+import { newEntryDurableWithFile } from '../../../lambdas/storage/local/file-systems';
 import { bytes, describeBlobStoreContract } from '../../contract/blob-store.contract';
 
 let dir: string;
@@ -219,6 +220,33 @@ describe('FileBlobStore on file threads', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it("skips a fresh put's directory fsync where the file's fsync makes its entry durable, never a renamed put's", async () => {
+    const write = vi.spyOn(FileIoThreads.prototype, 'write');
+    const store = new FileBlobStore(join(dir, 'entry-durable'), { ioThreads: 1, newEntryDurableWithFile: true });
+    try {
+      await store.put('s/1.2/x.dcm', bytes(9), 'application/dicom', { fresh: true });
+      write.mockClear();
+      await store.put('s/1.2/y.dcm', bytes(9), 'application/dicom', { fresh: true });
+      await store.put('s/1.2/z.dcm', bytes(9), 'application/dicom');
+      expect(write.mock.calls.map(([request]) => [request.fsync, request.temporary === undefined, request.directory])).toEqual([
+        [true, true, undefined],
+        [true, false, join(dir, 'entry-durable', 's', '1.2')],
+      ]);
+      expect(new Uint8Array((await store.get('s/1.2/y.dcm'))!)).toEqual(new Uint8Array(bytes(9)));
+    } finally {
+      write.mockRestore();
+      await store.close();
+    }
+  });
+
+  it('asks the file system whether a new entry is durable with its file (ext4, XFS), and answers no for a path it cannot ask', async () => {
+    const root = join(dir, 'asked');
+    await mkdir(root, { recursive: true });
+    const type = (await statfs(root)).type;
+    expect(await newEntryDurableWithFile(root)).toBe(process.platform === 'linux' && (type === 0xef53 || type === 0x58465342));
+    expect(await newEntryDurableWithFile(join(dir, 'no such directory'))).toBe(false);
   });
 
   it("syncs a put's directory in the write's own call, not in a call of its own; nothing without fsync", async () => {
