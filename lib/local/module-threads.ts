@@ -94,7 +94,9 @@ parentPort.postMessage({ ready: true });
 }
 
 type FromThread =
-  { readonly ready: true } | { readonly id: number; readonly result: unknown } | { readonly id: number; readonly error: string };
+  | { readonly ready: true }
+  | { readonly id: number; readonly result: unknown; readonly args?: readonly unknown[] }
+  | { readonly id: number; readonly error: string; readonly args?: readonly unknown[] };
 
 /**
  * A call whose thread failed after its buffers were transferred to it: they are gone from this thread
@@ -105,6 +107,8 @@ export class ThreadFailedError extends Error {}
 
 interface Pending {
   readonly args: readonly unknown[];
+  /** Sees the call's arguments as the thread gave them back with its answer (their buffers transferred back). */
+  readonly given?: (args: readonly unknown[]) => void;
   /** Whether buffers went with the call (then it cannot run again here). */
   readonly transferred: boolean;
   resolve(result: unknown): void;
@@ -137,6 +141,7 @@ class ModuleThread {
       }
       const pending = this.pending.get(message.id);
       this.pending.delete(message.id);
+      if ('args' in message && Array.isArray(message.args)) pending?.given?.(message.args);
       if ('result' in message) pending?.resolve(message.result);
       else pending?.reject(new Error(`a ${program.name} thread failed: ${message.error}`));
     });
@@ -144,9 +149,14 @@ class ModuleThread {
     this.worker.on('exit', (code) => this.fail(new Error(`a ${program.name} thread exited (${code})`)));
   }
 
-  call(id: number, args: readonly unknown[], transfer: readonly ArrayBuffer[]): Promise<unknown> {
+  call(
+    id: number,
+    args: readonly unknown[],
+    transfer: readonly ArrayBuffer[],
+    given?: (args: readonly unknown[]) => void,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { args, transferred: transfer.length > 0, resolve, reject });
+      this.pending.set(id, { args, transferred: transfer.length > 0, resolve, reject, ...(given && { given }) });
       this.worker.postMessage({ id, args }, [...transfer]);
     });
   }
@@ -208,16 +218,23 @@ export class ModuleThreads<F extends (...args: never[]) => unknown> {
 
   /**
    * `F(...args)` on the least busy ready thread, or inline. The buffers in `transfer` go to the
-   * thread (the caller must not use them after), so hand over copies of what the caller keeps.
+   * thread (the caller must not use them after), so hand over copies of what the caller keeps;
+   * `given` sees the arguments the thread gives back with its answer (not when run inline).
    */
-  call(args: Parameters<F>, transfer: readonly ArrayBuffer[] = []): Promise<Awaited<ReturnType<F>>> {
+  call(
+    args: Parameters<F>,
+    transfer: readonly ArrayBuffer[] = [],
+    given?: (args: Readonly<Parameters<F>>) => void,
+  ): Promise<Awaited<ReturnType<F>>> {
     if (!this.starting) void this.start().catch(() => undefined);
     let chosen: ModuleThread | undefined;
     for (const thread of this.threads ?? []) {
       if (thread.ready && thread.alive && (!chosen || thread.pending.size < chosen.pending.size)) chosen = thread;
     }
     if (!chosen) return Promise.resolve().then(() => this.inline(...args)) as Promise<Awaited<ReturnType<F>>>;
-    return chosen.call(this.nextId++, args, transfer) as Promise<Awaited<ReturnType<F>>>;
+    return chosen.call(this.nextId++, args, transfer, given as ((args: readonly unknown[]) => void) | undefined) as Promise<
+      Awaited<ReturnType<F>>
+    >;
   }
 
   async close(): Promise<void> {

@@ -42,4 +42,15 @@ describe('ModuleThreads when a thread dies', () => {
     const bytes = new Uint8Array(40);
     await expect(threads.call([bytes, false], [bytes.buffer])).resolves.toBe(40);
   });
+
+  it('gives the caller back the arguments with the answer, their buffers transferred back', async () => {
+    threads = new ModuleThreads(PROGRAM, 1, inline);
+    await threads.start();
+    const bytes = new Uint8Array([1, 2, 3, 4]);
+    let back: readonly unknown[] | undefined;
+    await expect(threads.call([bytes, false], [bytes.buffer], (args) => (back = args))).resolves.toBe(4);
+    expect(bytes.byteLength).toBe(0); // went to the thread
+    expect(back?.[0]).toBeInstanceOf(Uint8Array);
+    expect([...(back![0] as Uint8Array)]).toEqual([1, 2, 3, 4]);
+  });
 });

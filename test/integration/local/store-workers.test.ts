@@ -46,6 +46,15 @@ describe('StoreWorkers', () => {
     expect(larger.byteLength).toBe(file.byteLength + 26);
   });
 
+  it('hands the threads copies from its pool, which come back with the answers', async () => {
+    const file = makeInstance({ approximateBytes: 100_000 });
+    await workers.prepare(file);
+    const pooled = workers.pooledBytes;
+    expect(pooled).toBeGreaterThanOrEqual(file.byteLength); // the copy came back
+    for (let i = 0; i < 5; i++) expect('prepared' in (await workers.prepare(file))).toBe(true);
+    expect(workers.pooledBytes).toBe(pooled); // the same buffer each time
+  });
+
   it('answers a file that is not Part 10 with Failure Reason C000, as inline', async () => {
     const threaded = await workers.prepare(Buffer.from('not a DICOM file at all, not even close'.repeat(10)));
     expect(threaded).toEqual({ failed: { sopClassUID: '', sopInstanceUID: '', failureReason: FailureReason.CannotUnderstand } });
