@@ -14,7 +14,7 @@
  * Orthanc is installed with apt-get when missing and the bench runs as root; otherwise its column
  * is empty. Targets live here, never in timed tests.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -208,6 +208,10 @@ async function both(
     }
   };
   const measure = async (server: DicomwebServer, round: number): Promise<Outcome> => {
+    // Dirty pages written back first (sync(1)): a round does not share the disk with the writeback of
+    // the other server's earlier rounds (Orthanc does not fsync its files; the kernel writes them
+    // back up to 30 s later, while the archive's fdatasyncs wait behind them).
+    spawnSync('sync');
     const cpu0 = processCpuSeconds(server.pid);
     const m = await run(server, round);
     return { ...m, cpu: processCpuSeconds(server.pid) - cpu0 };
