@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { prepareInstance, type Preparation } from '../../../lambdas/dicomweb/store-prepare';
 import { FailureReason } from '../../../lambdas/dicomweb/status-codes';
+import { ModuleThreads } from '../../../lib/local/module-threads';
 import { StoreWorkers } from '../../../lib/local/store-workers';
 import { makeInstance } from '../../support/dicom-factory';
 
@@ -14,7 +15,8 @@ const withoutVersion = (p: Preparation) =>
   JSON.parse(JSON.stringify(p).replace(/\.[0-9a-f]{16}-[0-9a-f]{8}\.(dcm|json)/g, '.V.$1')) as unknown;
 
 describe('StoreWorkers', () => {
-  const workers = new StoreWorkers(2, THRESHOLD);
+  // Every instance on a thread, whatever its size (the default prepares small ones inline).
+  const workers = new StoreWorkers(2, THRESHOLD, 0);
   beforeAll(async () => {
     await workers.start();
   });
@@ -66,8 +68,25 @@ describe('StoreWorkers', () => {
     answers.forEach((answer, i) => expect(withoutVersion(answer)).toEqual(withoutVersion(prepareInstance(files[i]!, THRESHOLD))));
   });
 
+  it('prepares an instance up to its inline size on this thread, a larger one on a thread', async () => {
+    const mixed = new StoreWorkers(1, THRESHOLD, 30_000);
+    const calls = vi.spyOn(ModuleThreads.prototype, 'call');
+    try {
+      await mixed.start();
+      const small = makeInstance({ approximateBytes: 20_000 });
+      const large = makeInstance({ approximateBytes: 40_000 });
+      expect(withoutVersion(await mixed.prepare(small))).toEqual(withoutVersion(prepareInstance(small, THRESHOLD)));
+      expect(calls).not.toHaveBeenCalled();
+      expect(withoutVersion(await mixed.prepare(large))).toEqual(withoutVersion(prepareInstance(large, THRESHOLD)));
+      expect(calls).toHaveBeenCalledTimes(1);
+    } finally {
+      calls.mockRestore();
+      await mixed.close();
+    }
+  });
+
   it('prepares inline once closed', async () => {
-    const closing = new StoreWorkers(1, THRESHOLD);
+    const closing = new StoreWorkers(1, THRESHOLD, 0);
     await closing.start();
     await closing.close();
     const file = makeInstance({ approximateBytes: 2_000 });
