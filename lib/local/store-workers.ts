@@ -11,7 +11,7 @@
  */
 import os from 'node:os';
 import { preparationJson, prepareInstance, type InstancePreparer, type Preparation } from '../../lambdas/dicomweb/store-prepare';
-import { ReadBufferPool } from '../../lambdas/storage/local/read-buffer-pool';
+import { copyForThread, ReadBufferPool } from '../../lambdas/storage/local/read-buffer-pool';
 import { ModuleThreads, ThreadFailedError, threadsBesideTheEventLoop } from './module-threads';
 
 /** Threads that prepare instances: every core but the event loop's, one at least, four at most. */
@@ -51,10 +51,8 @@ export class StoreWorkers {
       // A copy in a buffer of its own (the part may share a larger one), transferred whole; from the
       // pool, and back to it with the answer: a new ~0.5 MB buffer per instance was external memory
       // V8 counts towards a full collection every 64 MB (lib/local/part-buffers.ts has the figures).
-      const pooled = this.buffers.take(part10.byteLength);
-      const bytes = pooled ? new Uint8Array(pooled, 0, part10.byteLength) : new Uint8Array(part10.byteLength);
-      bytes.set(part10);
-      const back = pooled && (([given]: readonly [Uint8Array, number]) => this.buffers.give(given.buffer as ArrayBuffer));
+      const { copy: bytes, pooled } = copyForThread(part10, this.buffers);
+      const back = pooled ? ([given]: readonly [Uint8Array, number]) => this.buffers.give(given.buffer as ArrayBuffer) : undefined;
       const json = await this.threads.call([bytes, bulkDataThreshold], [bytes.buffer as ArrayBuffer], back).catch((error: unknown) => {
         // The thread died with the copy: the caller's bytes are still here, prepared inline.
         if (error instanceof ThreadFailedError) return preparationJson(part10, bulkDataThreshold);

@@ -13,7 +13,7 @@
  * errors come back with their errno code, so the store maps them as before.
  */
 import { Worker } from 'node:worker_threads';
-import type { ReadBufferPool } from './read-buffer-pool';
+import { copyForThread, type ReadBufferPool } from './read-buffer-pool';
 
 export interface WriteRequest {
   /**
@@ -176,11 +176,8 @@ export class FileIoThreads {
    * thread gives back with its answer and goes back to them.
    */
   write(request: WriteRequest, buffers?: ThreadBuffers): Promise<void> {
-    const size = request.bytes.byteLength;
-    const pooled = buffers?.take(size);
-    const bytes = pooled ? new Uint8Array(pooled, 0, size) : new Uint8Array(size);
-    bytes.set(request.bytes);
-    const back = pooled && ((buffer: ArrayBuffer) => buffers!.give(buffer));
+    const { copy: bytes, pooled } = copyForThread(request.bytes, buffers);
+    const back = pooled ? (buffer: ArrayBuffer) => buffers!.give(buffer) : undefined;
     return this.call('write', { ...request, bytes }, [bytes.buffer as ArrayBuffer], back) as Promise<void>;
   }
 

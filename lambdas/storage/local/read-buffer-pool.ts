@@ -84,6 +84,20 @@ export class ReadBufferPool {
   }
 }
 
+/**
+ * `bytes` copied for a thread, to transfer: into a free buffer of `pool` when it has one for the
+ * size (`pooled`: the caller gives it back once the thread hands it back), else into a new buffer of
+ * its own. The copy starts its buffer, so a transfer takes nothing of the caller's (a part may be a
+ * view of a larger buffer).
+ */
+export function copyForThread(bytes: Uint8Array, pool?: Pick<ReadBufferPool, 'take'>): { copy: Uint8Array; pooled: boolean } {
+  const size = bytes.byteLength;
+  const buffer = pool?.take(size);
+  const copy = buffer ? new Uint8Array(buffer, 0, size) : new Uint8Array(size);
+  copy.set(bytes);
+  return { copy, pooled: buffer !== undefined };
+}
+
 /** A ReadLease of a ReadBufferPool: what the reads under it took, given back together. */
 export class PooledLease implements ReadLease {
   private readonly held = new Set<ArrayBuffer>();
