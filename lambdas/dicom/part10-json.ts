@@ -28,8 +28,9 @@ import {
   PREAMBLE_LENGTH,
   readFileMeta,
   transferSyntaxEncoding,
+  extentOf,
   UNDEFINED_LENGTH,
-  type ElementAt,
+  type ElementExtent,
 } from './part10-scan';
 import { Tag, tagNumber, tagString } from './tags';
 import { TransferSyntax } from './uid';
@@ -159,8 +160,8 @@ function asciiText(bytes: Uint8Array, start: number, length: number, nulPadding:
   return asciiDecoder.decode(bytes.subarray(start, end));
 }
 
-/** An element of the data set: its header, and where its value (a sequence's items included) ends. */
-type Element = ElementAt & { readonly end: number };
+/** An element of the data set: its header from `start`, and where its value (a sequence's items included) ends. */
+type Element = ElementExtent;
 
 /** Tags as DICOM JSON keys ('GGGGEEEE'), kept: the same few hundred come in every instance. */
 const TAG_KEYS = new Map<number, string>();
@@ -198,13 +199,7 @@ class JsonReader {
       const e =
         header.length === UNDEFINED_LENGTH
           ? this.walker.elementExtent(pos, end, EXPLICIT_LE)
-          : {
-              tag: header.tag,
-              vr: header.vr,
-              length: header.length,
-              valueStart: header.valueStart,
-              end: header.valueStart + header.length,
-            };
+          : extentOf(header, pos, header.valueStart + header.length);
       if (e.end > end) throw new NotHere();
       pos = e.end;
       // dcmjs keeps the last of a repeated tag; the group of File Meta Information and of items is not here.
@@ -300,7 +295,7 @@ class JsonReader {
    */
   private encapsulatedPixelData(e: Element, tagPath: string, topLevel: boolean): DicomJsonElement {
     if (!topLevel || e.tag !== PIXEL_DATA || (e.vr !== 'OB' && e.vr !== 'OW')) throw new NotHere();
-    checkOffsetTable(this.bytes, { ...e, start: e.valueStart - 12 });
+    checkOffsetTable(this.bytes, e);
     this.encapsulated = { offset: e.valueStart, length: e.end - e.valueStart };
     return this.bulkDataElement(e.vr, tagPath);
   }
