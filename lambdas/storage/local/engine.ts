@@ -18,7 +18,7 @@ import { closeSqlite, openSqlite, type SqliteDatabase } from './sqlite';
 import { CLIENTS_MIGRATIONS, SqliteClientStore } from './sqlite-clients';
 import { openIndexDatabase, SqliteMetadataIndex } from './sqlite-index';
 import { SqliteNpiIndex } from './sqlite-npi-index';
-import { SqliteObjects, writeFreshRows } from './sqlite-objects';
+import { FreshRows, SqliteObjects } from './sqlite-objects';
 import { SEND_REQUESTS_MIGRATIONS, SqliteSendRequestStore } from './sqlite-send-requests';
 import { SqliteShareLinkStore } from './sqlite-share-links';
 import { SqliteUploadStore, UPLOADS_MIGRATIONS } from './sqlite-uploads';
@@ -86,7 +86,7 @@ export async function openLocalEngine(dataDir: string): Promise<OpenedLocalEngin
       await checkpointer?.close();
       await files.close();
       for (const db of opened.splice(0)) {
-        writeFreshRows(db);
+        FreshRows.writeAll(db);
         closeSqlite(db);
       }
     },

@@ -28,7 +28,7 @@ import type {
 import type { Transaction } from 'better-sqlite3';
 import { commitsDurable, whenAvailable, type SqliteDatabase } from './sqlite';
 import { ensureIndexSchema } from './sqlite-index-schema';
-import { freshRows, putObjectRow } from './sqlite-objects';
+import { FreshRows } from './sqlite-objects';
 import { IndexQueries, type IndexQueryOptions } from './sqlite-index-queries';
 import {
   deleteJobFromRow,
@@ -60,7 +60,7 @@ export class SqliteMetadataIndex implements MetadataIndex {
   /** Writes asked for in this turn of the event loop, made together (together()). */
   private pendingWrites: (() => void)[] = [];
   private pendingCommit?: Promise<void>;
-  private readonly freshRows: Map<string, Uint8Array>;
+  private readonly freshRows: FreshRows;
 
   /**
    * `db`: the index database, opened once per process by openIndexDatabase (sqlite-index-schema.ts)
@@ -136,13 +136,10 @@ export class SqliteMetadataIndex implements MetadataIndex {
     // One read transaction: every entry as of the same moment, in the order asked.
     this.getEntriesTx = db.transaction((keys: readonly EntryKeys[]) => keys.map((k) => this.readEntry(k)));
     // The fresh row of the entry's DICOM JSON (sqlite-objects.ts) is written with it, in one commit.
-    const fresh = (this.freshRows = freshRows(db));
-    const putRow = putObjectRow(db);
+    this.freshRows = FreshRows.of(db);
     this.putInstanceTx = db.transaction((entry: IndexEntry): PutInstanceOutcome => {
       if (this.insertEntry(entry)) {
-        const key = entry.instance?.metadataKey;
-        const body = key === undefined ? undefined : fresh.get(key);
-        if (body) putRow.run({ key: key!, body });
+        if (entry.instance) this.freshRows.writeWithEntry(entry.instance.metadataKey);
         return { outcome: 'created' };
       }
       // In the same transaction: the entry holding the key is still there.
@@ -160,7 +157,7 @@ export class SqliteMetadataIndex implements MetadataIndex {
   async putInstance(entry: IndexEntry): Promise<PutInstanceOutcome> {
     const outcome = whenAvailable(() => this.putInstanceTx.immediate(entry));
     // Committed with the entry: the row is read from the database from now on.
-    if (outcome.outcome === 'created' && entry.instance) this.freshRows.delete(entry.instance.metadataKey);
+    if (outcome.outcome === 'created' && entry.instance) this.freshRows.drop(entry.instance.metadataKey);
     await commitsDurable(this.db);
     return outcome;
   }

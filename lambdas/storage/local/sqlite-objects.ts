@@ -7,10 +7,10 @@
  * Durability: a put not `fresh` waits for the WAL's group sync (sqlite.ts commitsDurable), as a
  * file's put waits for its fsync. A fresh put's key is named only by an entry of this same database
  * (MetadataIndex.putInstance, on the same connection: the engine opens one per database, engine.ts),
- * so its row waits in memory (`freshRows`) for the transaction that writes that entry: one commit for
+ * so its row waits in memory (FreshRows) for the transaction that writes that entry: one commit for
  * both instead of two (a commit is ~50 us of CPU with its locks, frames and checksums), and no crash
  * keeps the entry without its row. Until then it is read from memory. One whose entry never comes is
- * dropped by the Store's clean-up (delete) or written when the engine closes (writeFreshRows); past
+ * dropped by the Store's clean-up (delete) or written when the engine closes (FreshRows.writeAll); past
  * FRESH_ROWS_MAX the oldest is written alone, as before: a WAL recovers a prefix of its commits
  * (https://www.sqlite.org/fileformat.html#walformat), so a row committed before its entry is safe too.
  */
@@ -21,29 +21,66 @@ import { ensureIndexSchema } from './sqlite-index-schema';
 /** Fresh rows waiting for their entry's transaction, at most; beyond, the oldest is written alone. */
 export const FRESH_ROWS_MAX = 256;
 
-/** The fresh rows of each database waiting for the transaction of the entry that names them. */
-const freshRowsOf = new WeakMap<SqliteDatabase, Map<string, Uint8Array>>();
+/**
+ * The rows of one database put fresh and not yet written (see above), kept in memory until the
+ * transaction of the entry that names each (SqliteMetadataIndex.putInstance) writes it. One per
+ * database (FreshRows.of), shared by the ports built over it.
+ */
+export class FreshRows {
+  private static readonly ofDb = new WeakMap<SqliteDatabase, FreshRows>();
+  private readonly rows = new Map<string, Uint8Array>();
+  private readonly putRow: Statement<{ key: string; body: Uint8Array }>;
 
-/** The rows of `db` put fresh and not yet written, by key (SqliteMetadataIndex.putInstance writes them). */
-export function freshRows(db: SqliteDatabase): Map<string, Uint8Array> {
-  let rows = freshRowsOf.get(db);
-  if (!rows) freshRowsOf.set(db, (rows = new Map()));
-  return rows;
-}
+  /** The fresh rows of `db`, whose objects table exists (sqlite-index-schema.ts). */
+  static of(db: SqliteDatabase): FreshRows {
+    let fresh = FreshRows.ofDb.get(db);
+    if (!fresh) FreshRows.ofDb.set(db, (fresh = new FreshRows(db)));
+    return fresh;
+  }
 
-/** Writes the fresh rows of `db` still waiting (the engine closing: nothing is lost that a put kept). */
-export function writeFreshRows(db: SqliteDatabase): void {
-  const rows = freshRowsOf.get(db);
-  if (!rows || rows.size === 0) return;
-  const put = putObjectRow(db);
-  db.transaction(() => {
-    for (const [key, body] of rows) put.run({ key, body });
-  })();
-  rows.clear();
+  /** Writes the rows of `db` still waiting (the engine closing: nothing is lost that a put kept). */
+  static writeAll(db: SqliteDatabase): void {
+    const fresh = FreshRows.ofDb.get(db);
+    if (!fresh || fresh.rows.size === 0) return;
+    db.transaction(() => {
+      for (const [key, body] of fresh.rows) fresh.putRow.run({ key, body });
+    })();
+    fresh.rows.clear();
+  }
+
+  private constructor(db: SqliteDatabase) {
+    this.putRow = putObjectRow(db);
+  }
+
+  /** Keeps a copy of `body` (the caller may reuse its bytes) until its entry's transaction; past FRESH_ROWS_MAX the oldest is written alone. */
+  stage(key: string, body: Uint8Array): void {
+    this.rows.set(key, Uint8Array.prototype.slice.call(body));
+    if (this.rows.size > FRESH_ROWS_MAX) {
+      const [oldest, bytes] = this.rows.entries().next().value!;
+      whenAvailable(() => this.putRow.run({ key: oldest, body: bytes }));
+      this.rows.delete(oldest);
+    }
+  }
+
+  /** The staged bytes of `key`, if any. */
+  get(key: string): Uint8Array | undefined {
+    return this.rows.get(key);
+  }
+
+  /** Inside the transaction that writes the entry naming `key`: its staged row written too. */
+  writeWithEntry(key: string): void {
+    const body = this.rows.get(key);
+    if (body) this.putRow.run({ key, body });
+  }
+
+  /** Forgets `key`: its row was committed (writeWithEntry), replaced by a durable put, or deleted. */
+  drop(key: string): void {
+    this.rows.delete(key);
+  }
 }
 
 /** The statement that writes an object's row (insert or replace), on `db`. */
-export function putObjectRow(db: SqliteDatabase): Statement<{ key: string; body: Uint8Array }> {
+function putObjectRow(db: SqliteDatabase): Statement<{ key: string; body: Uint8Array }> {
   return db.prepare('INSERT INTO objects (key, body) VALUES (@key, @body) ON CONFLICT (key) DO UPDATE SET body = excluded.body');
 }
 
@@ -51,7 +88,7 @@ export class SqliteObjects {
   private readonly putRow: Statement<{ key: string; body: Uint8Array }>;
   private readonly getRow: Statement<[string], { body: Buffer }>;
   private readonly deleteRow: Statement<[string]>;
-  private readonly fresh: Map<string, Uint8Array>;
+  private readonly fresh: FreshRows;
 
   /** `db`: the index database (sqlite-index-schema.ts), whose schema is brought up to date here too. */
   constructor(private readonly db: SqliteDatabase) {
@@ -59,21 +96,12 @@ export class SqliteObjects {
     this.putRow = putObjectRow(db);
     this.getRow = db.prepare('SELECT body FROM objects WHERE key = ?');
     this.deleteRow = db.prepare('DELETE FROM objects WHERE key = ?');
-    this.fresh = freshRows(db);
+    this.fresh = FreshRows.of(db);
   }
 
   async put(key: string, body: Uint8Array, fresh: boolean): Promise<void> {
-    if (fresh) {
-      // A copy: the caller may reuse its bytes once the put has resolved.
-      this.fresh.set(key, Uint8Array.prototype.slice.call(body));
-      if (this.fresh.size > FRESH_ROWS_MAX) {
-        const [oldest, bytes] = this.fresh.entries().next().value!;
-        whenAvailable(() => this.putRow.run({ key: oldest, body: bytes }));
-        this.fresh.delete(oldest);
-      }
-      return;
-    }
-    this.fresh.delete(key);
+    if (fresh) return this.fresh.stage(key, body);
+    this.fresh.drop(key);
     whenAvailable(() => this.putRow.run({ key, body }));
     await commitsDurable(this.db);
   }
@@ -88,7 +116,7 @@ export class SqliteObjects {
    * removal survives a power cut (a row left behind would hide the file that replaced it).
    */
   async delete(key: string, durable = false): Promise<void> {
-    this.fresh.delete(key);
+    this.fresh.drop(key);
     const removed = whenAvailable(() => this.deleteRow.run(key)).changes > 0;
     if (removed && durable) await commitsDurable(this.db);
   }
