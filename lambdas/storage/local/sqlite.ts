@@ -37,9 +37,10 @@ export function openSqlite(path: string, migrations: readonly Migration[], optio
   mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
-    db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+    const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? 5000);
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     // WAL: readers never block the writer and a commit is one append (https://www.sqlite.org/wal.html).
-    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    const mode = againWhileBusy(() => db.pragma('journal_mode = WAL', { simple: true }), busyTimeoutMs);
     if (typeof mode !== 'string' || mode.toLowerCase() !== 'wal') throw new Error(`${path}: WAL journal mode refused (${String(mode)})`);
     db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     db.pragma('foreign_keys = ON');
@@ -50,6 +51,27 @@ export function openSqlite(path: string, migrations: readonly Migration[], optio
     throw error;
   }
 }
+
+/**
+ * `call` again while it meets SQLITE_BUSY, for up to `timeoutMs`. Processes opening a new database at
+ * once each switch it to WAL, and of two connections both upgrading their read lock for it, SQLite
+ * answers one SQLITE_BUSY at once rather than wait (the busy handler would wait for a lock the other
+ * never gives up, https://www.sqlite.org/c3ref/busy_handler.html): the statement ends, its lock goes,
+ * and the next attempt finds the database in WAL or switches it.
+ */
+function againWhileBusy<T>(call: () => T, timeoutMs: number): T {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return call();
+    } catch (error) {
+      const busy = error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY');
+      if (!busy || Date.now() >= deadline) throw error;
+      Atomics.wait(PAUSE, 0, 0, 10); // 10 ms, synchronously: opening is synchronous
+    }
+  }
+}
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Applies migrations[user_version..] in order, each in its own write transaction with the new
