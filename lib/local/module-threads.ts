@@ -69,9 +69,17 @@ function transferables(value, depth = 0, found = new Set()) {
   }
   return [...found];
 }
+/**
+ * The buffers of the arguments' Uint8Arrays, whatever part of them a view covers: this thread's own
+ * (transferred or cloned to it). A copy in a pooled buffer is a view of its first bytes; cloned back,
+ * it cost a copy on each side and new memory per call on the caller's.
+ */
+function argumentBuffers(args) {
+  return args.filter((a) => a instanceof Uint8Array && a.buffer instanceof ArrayBuffer).map((a) => a.buffer);
+}
 function answer(message) {
   try {
-    parentPort.postMessage(message, transferables(message));
+    parentPort.postMessage(message, [...new Set([...transferables(message), ...argumentBuffers(message.args)])]);
   } catch {
     parentPort.postMessage(message); // a buffer that cannot be transferred (e.g. a WebAssembly memory) is copied
   }

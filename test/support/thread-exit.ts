@@ -7,3 +7,14 @@ export function lengthOrExit(bytes: Uint8Array, exit: boolean): number {
   if (exit) process.exit(7);
   return bytes.length;
 }
+
+let held: Uint8Array | undefined;
+/**
+ * The length the previous call's `bytes` has on this thread now (0 once detached: transferred back
+ * with its answer), then holds `bytes` for the next call.
+ */
+export function heldLength(bytes: Uint8Array): number {
+  const length = held?.byteLength ?? -1;
+  held = bytes;
+  return length;
+}

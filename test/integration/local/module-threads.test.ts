@@ -53,4 +53,19 @@ describe('ModuleThreads when a thread dies', () => {
     expect(back?.[0]).toBeInstanceOf(Uint8Array);
     expect([...(back![0] as Uint8Array)]).toEqual([1, 2, 3, 4]);
   });
+
+  it('transfers back an argument that is a view of the first bytes of a larger buffer (a pooled copy)', async () => {
+    const held = new ModuleThreads({ ...PROGRAM, exportName: 'heldLength' }, 1, (_bytes: Uint8Array) => -1);
+    try {
+      await held.start();
+      const pooled = new Uint8Array(new ArrayBuffer(64 * 1024), 0, 50_000);
+      let back: readonly unknown[] | undefined;
+      await held.call([pooled], [pooled.buffer], (args) => (back = args));
+      expect((back![0] as Uint8Array).buffer.byteLength).toBe(64 * 1024);
+      // Cloned back, the thread would still hold its 50,000 bytes; transferred, they are detached there.
+      await expect(held.call([new Uint8Array(1)])).resolves.toBe(0);
+    } finally {
+      await held.close();
+    }
+  });
 });
