@@ -46,8 +46,13 @@ export interface PreparedInstance extends InstanceUids {
 
 export type Preparation = { readonly prepared: PreparedInstance } | { readonly failed: Failed };
 
-/** Prepares one instance: inline (prepareInstance) or on another thread; the same answer either way. */
-export type InstancePreparer = (part10: Uint8Array) => Promise<Preparation>;
+/**
+ * Prepares one instance: inline (prepareInstance) or on another thread; the same answer either way.
+ * A preparer that copied the bytes for its thread may hand the copy over with a prepared instance
+ * (`copy`: the same bytes, in a buffer of their own), for the caller to donate to the object's put
+ * (ports.ts PutOptions) instead of the put copying the part again.
+ */
+export type InstancePreparer = (part10: Uint8Array) => Promise<Preparation & { readonly copy?: Uint8Array }>;
 
 /**
  * Reads one instance of a Store request and checks what identifies it (PS3.18 10.5.2, PS3.4 B.4.1,

@@ -51,6 +51,8 @@ export type { Failed } from './store-prepare';
 const DICOM = 'application/dicom';
 /** An instance's objects are at keys of this write's own, named by no entry until putInstance (ports.ts PutOptions). */
 const FRESH = { fresh: true } as const;
+/** And the body is the put's to keep (ports.ts PutOptions): a preparer's copy, which nothing reads after. */
+const FRESH_DONATED = { fresh: true, donated: true } as const;
 
 /**
  * Duplicate SOP Instance (PS3.7 C.4.? N-CREATE 0x0111), used as an additional Failure Reason (PS3.2
@@ -214,7 +216,12 @@ export class StoreService {
    */
   async storeInstance(part10: Uint8Array, target: StoreTarget): Promise<StoreOutcome> {
     const preparation = await this.prepare(part10);
-    return this.storePrepared(preparation, target, (objectKey) => this.blobs.put(objectKey, part10, DICOM, FRESH));
+    // The preparer's copy, when it made one, is given to the put (store-prepare.ts InstancePreparer).
+    const { copy } = preparation;
+    const write = copy
+      ? (objectKey: string) => this.blobs.put(objectKey, copy, DICOM, FRESH_DONATED)
+      : (objectKey: string) => this.blobs.put(objectKey, part10, DICOM, FRESH);
+    return this.storePrepared(preparation, target, write);
   }
 
   /**

@@ -17,6 +17,13 @@ export interface PutOptions {
    * durable. The local engine then syncs neither the file nor its directory; S3 ignores it.
    */
   readonly reproducible?: boolean;
+  /**
+   * The body is the caller's to give: its buffer holds nothing else (the body starts it) and the
+   * caller never reads it again, whatever the put's outcome. An adapter may hand the buffer to
+   * another thread without copying it; the local engine writes it from its file thread and keeps it
+   * for later buffers (local/read-buffer-pool.ts). S3 ignores it.
+   */
+  readonly donated?: boolean;
 }
 
 /**

@@ -47,7 +47,7 @@ import { sendRequestObjectExpiryDays } from '../../lambdas/storage/keys';
 import { LocalSendWorkflow } from './local-send-workflow';
 import { defaultRenderWorkers, RenderWorkers } from './render-workers';
 import { PooledPartBuffers } from './part-buffers';
-import { defaultStoreWorkers, StoreWorkers } from './store-workers';
+import { defaultStoreWorkers, INLINE_MAX_BYTES, StoreWorkers } from './store-workers';
 
 export { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE } from './storage';
 
@@ -143,10 +143,15 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     // C-STORE sub-operations call from this archive's own AE Title (DIMSE_AET of its settings).
     const callingAeTitle = loadDimseConfig({ ...opts.env }).aeTitle;
     await runAsFunction(Caller.operator, () => store.prepare(config.indexShards));
-    // On the local engine the instances of a Store are read on other cores (./store-workers.ts); the
-    // emulators' path keeps the functions' one thread.
+    // The local engine's object files (its sweeps below; its buffers shared by the Store's parts and copies).
+    const blobs = storage === 'local' ? clients.local?.blobStore() : undefined;
+    const objects = blobs instanceof LocalBlobStore ? blobs.files : undefined;
+    // On the local engine the instances of a Store are read on other cores (./store-workers.ts), their
+    // copies and parts in the object store's buffers, where a copy written goes back (./part-buffers.ts);
+    // the emulators' path keeps the functions' one thread.
     const workerCount = config.storeWorkers ?? defaultStoreWorkers();
-    const storeWorkers = storage === 'local' && workerCount > 0 ? new StoreWorkers(workerCount, config.bulkDataThreshold) : undefined;
+    const storeWorkers =
+      objects && workerCount > 0 ? new StoreWorkers(workerCount, config.bulkDataThreshold, INLINE_MAX_BYTES, objects.buffers) : undefined;
     // Rendered images too (./render-workers.ts).
     const renderCount = config.renderWorkers ?? defaultRenderWorkers();
     const renderWorkers = storage === 'local' && renderCount > 0 ? new RenderWorkers(renderCount) : undefined;
@@ -171,7 +176,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
       {
         deliverBatch: (destination, instances, o) => deliverSubOperations(destination, instances, { ...o, callingAeTitle }),
         // Its parts assembled in pooled memory (./part-buffers.ts).
-        ...(storeWorkers && { prepareInstance: storeWorkers.prepare, partBuffers: new PooledPartBuffers() }),
+        ...(storeWorkers && { prepareInstance: storeWorkers.prepare, partBuffers: new PooledPartBuffers(objects?.buffers) }),
         ...(renderWorkers && { imager: renderWorkers.imager }),
       },
     );
@@ -193,8 +198,6 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     const transfer = storage === 'local' ? clients.local?.directTransfer() : undefined;
     const sweeper = transfer instanceof FileDirectTransfer ? startUploadSweeper(transfer, config.uploads.expirySeconds) : undefined;
     // And the objects of send requests past their result, as the SendRequests lifecycle rule does.
-    const blobs = storage === 'local' ? clients.local?.blobStore() : undefined;
-    const objects = blobs instanceof LocalBlobStore ? blobs.files : undefined;
     const sendObjectsSweeper = objects
       ? startHourlySweep('SendRequestObjectSweep', () =>
           sweepSendRequestObjects(objects, Date.now() - sendRequestObjectExpiryDays(config.sendResultTtlSeconds) * 86_400_000),

@@ -12,7 +12,9 @@ import type { PartBuffers } from '../../lambdas/dicomweb/store-request';
 import { ReadBufferPool } from '../../lambdas/storage/local/read-buffer-pool';
 
 export class PooledPartBuffers implements PartBuffers {
-  private readonly pool = new ReadBufferPool();
+  /** `pool`: the buffers, shared with the engine's object store (file-blobs.ts buffers) by the archive. */
+  constructor(private readonly pool = new ReadBufferPool()) {}
+
   /** Buffers lent and not given back: a part is given back once, and only a part of this pool. */
   private readonly lent = new WeakSet<ArrayBuffer>();
 

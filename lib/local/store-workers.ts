@@ -7,7 +7,9 @@
  *
  * Each thread gets its own copy of the bytes (the part may be a view of a larger chunk, which a
  * transfer would take whole) and answers the same Preparation as prepareInstance, as JSON text
- * (store-prepare.ts preparationJson). Small instances are prepared inline (INLINE_MAX_BYTES).
+ * (store-prepare.ts preparationJson). The copy comes back with the answer and goes with a prepared
+ * instance to its caller, whose put writes it without copying the part again (store-prepare.ts
+ * InstancePreparer). Small instances are prepared inline (INLINE_MAX_BYTES).
  */
 import os from 'node:os';
 import { preparationJson, prepareInstance, type InstancePreparer, type Preparation } from '../../lambdas/dicomweb/store-prepare';
@@ -40,25 +42,39 @@ export const INLINE_MAX_BYTES = 64 * 1024;
 
 export class StoreWorkers {
   private readonly threads: ModuleThreads<typeof preparationJson>;
-  /** The copies handed to the threads, given back with their answers. */
-  private readonly buffers = new ReadBufferPool();
 
-  /** `inlineMaxBytes`: instances up to this size are prepared inline (INLINE_MAX_BYTES). */
-  constructor(count: number, bulkDataThreshold: number, inlineMaxBytes = INLINE_MAX_BYTES) {
+  /**
+   * `inlineMaxBytes`: instances up to this size are prepared inline (INLINE_MAX_BYTES). `buffers`:
+   * where the copies are taken, and where a failed preparation's goes back; the engine's object store
+   * (file-blobs.ts buffers), which takes a donated copy back once written.
+   */
+  constructor(
+    count: number,
+    bulkDataThreshold: number,
+    inlineMaxBytes = INLINE_MAX_BYTES,
+    private readonly buffers = new ReadBufferPool(),
+  ) {
     this.threads = new ModuleThreads(PROGRAM, count, preparationJson);
     this.prepare = async (part10) => {
       if (part10.byteLength <= inlineMaxBytes) return prepareInstance(part10, bulkDataThreshold);
       // A copy in a buffer of its own (the part may share a larger one), transferred whole; from the
-      // pool, and back to it with the answer: a new ~0.5 MB buffer per instance was external memory
-      // V8 counts towards a full collection every 64 MB (lib/local/part-buffers.ts has the figures).
-      const { copy: bytes, pooled } = copyForThread(part10, this.buffers);
-      const back = pooled ? ([given]: readonly [Uint8Array, number]) => this.buffers.give(given.buffer as ArrayBuffer) : undefined;
+      // pool: a new ~0.5 MB buffer per instance was external memory V8 counts towards a full
+      // collection every 64 MB (lib/local/part-buffers.ts has the figures).
+      const { copy: bytes } = copyForThread(part10, this.buffers);
+      let copy: Uint8Array | undefined;
+      const back = ([given]: readonly [Uint8Array, number]) => void (copy = given);
       const json = await this.threads.call([bytes, bulkDataThreshold], [bytes.buffer as ArrayBuffer], back).catch((error: unknown) => {
         // The thread died with the copy: the caller's bytes are still here, prepared inline.
         if (error instanceof ThreadFailedError) return preparationJson(part10, bulkDataThreshold);
         throw error;
       });
-      return JSON.parse(json) as Preparation;
+      const preparation = JSON.parse(json) as Preparation;
+      if (!copy) return preparation;
+      if ('failed' in preparation) {
+        this.buffers.give(copy.buffer as ArrayBuffer);
+        return preparation;
+      }
+      return { prepared: preparation.prepared, copy };
     };
   }
 
@@ -68,11 +84,6 @@ export class StoreWorkers {
   /** Starts the threads (on first use otherwise); settles once each is ready or has failed. */
   start(): Promise<void> {
     return this.threads.start();
-  }
-
-  /** Bytes of the free copies in the pool (tests). */
-  get pooledBytes(): number {
-    return this.buffers.pooledBytes;
   }
 
   /** Threads ready to take instances. */

@@ -78,8 +78,12 @@ export class FileBlobStore implements BlobStore {
   private readonly writing = new Set<string>();
   /** The directories of the objects, made and synced as puts need them (file-directories.ts). */
   private readonly directories: FileDirectories;
-  /** The buffers leased reads go into (read-buffer-pool.ts); with file threads only. */
-  private readonly pool = new ReadBufferPool();
+  /**
+   * The buffers leased reads go into and puts are written from (read-buffer-pool.ts), with file
+   * threads; the embedded runtime's store threads and Store parts take theirs here too, so a buffer
+   * donated to a put (ports.ts PutOptions) comes back to where it was taken.
+   */
+  readonly buffers = new ReadBufferPool();
 
   /** `root`: the directory holding the objects (created by the first put when missing). */
   constructor(
@@ -120,19 +124,27 @@ export class FileBlobStore implements BlobStore {
     const temporary = options.fresh ? undefined : temporaryPath(path);
     // A reproducible object (a derived image) is not synced: a power cut costs a rendering, not data.
     const fsync = this.fsync && !options.reproducible;
+    // A donated body (ports.ts PutOptions) goes to the file thread as it is, and comes back with the
+    // answer (also a failure's, for the retry below); then its buffer goes to the pool.
+    const size = body.byteLength;
+    const donated = options.donated === true && size > 0 && body.byteOffset === 0 && body.buffer instanceof ArrayBuffer;
+    let bytes = body;
+    const given = donated ? (buffer: ArrayBuffer) => void (bytes = new Uint8Array(buffer, 0, size)) : undefined;
     if (temporary) this.writing.add(temporary);
     try {
       try {
         await this.directories.ready(dir);
-        await this.writeObject(path, body, temporary, fsync);
+        await this.writeObject(path, bytes, temporary, fsync, given);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw transient(error);
         this.directories.forget(dir);
         await this.directories.ready(dir);
-        await fsCall(() => this.writeObject(path, body, temporary, fsync));
+        await fsCall(() => this.writeObject(path, bytes, temporary, fsync, given));
       }
     } finally {
       if (temporary) this.writing.delete(temporary);
+      // Not when a thread that died kept it (detached here).
+      if (donated && bytes.byteLength === size) this.buffers.give(bytes.buffer as ArrayBuffer);
     }
   }
 
@@ -143,10 +155,17 @@ export class FileBlobStore implements BlobStore {
    * directory fsyncs a group sync saved (file-io-threads.ts); else in a group sync (FileDirectories).
    * A file created in place where its fsync makes its entry durable (newEntryDurable) needs no
    * directory fsync; a renamed one always does. A failure removes what it created, never a file it found.
+   * With `given`, the body's buffer is transferred to the file thread as it is and comes back through it.
    */
-  private async writeObject(path: string, body: Uint8Array, temporary: string | undefined, fsync: boolean): Promise<void> {
+  private async writeObject(
+    path: string,
+    body: Uint8Array,
+    temporary: string | undefined,
+    fsync: boolean,
+    given?: (buffer: ArrayBuffer) => void,
+  ): Promise<void> {
     const directory = fsync && (temporary !== undefined || !this.newEntryDurable) ? dirname(path) : undefined;
-    if (this.io) return this.io.write({ temporary, path, bytes: body, fsync, directory }, this.pool);
+    if (this.io) return this.io.write({ temporary, path, bytes: body, fsync, directory }, this.buffers, given);
     const created = temporary ?? path;
     const file = await open(created, 'wx');
     try {
@@ -166,7 +185,7 @@ export class FileBlobStore implements BlobStore {
 
   /** A lease of pooled buffers (read-buffer-pool.ts); reads use it through the file threads. */
   readLease(): ReadLease {
-    return this.pool.lease();
+    return this.buffers.lease();
   }
 
   /**

@@ -173,9 +173,12 @@ export class FileIoThreads {
   /**
    * Writes the object (see WriteRequest) from a copy of `bytes` (a view may share a larger buffer: the
    * caller's is never transferred), transferred, in a buffer of `buffers` when it has one, which the
-   * thread gives back with its answer and goes back to them.
+   * thread gives back with its answer and goes back to them. With `given`, the bytes are the caller's
+   * to give (they start their buffer): transferred without a copy, their buffer handed to `given`
+   * when the thread gives it back, with a success or a failure.
    */
-  write(request: WriteRequest, buffers?: ThreadBuffers): Promise<void> {
+  write(request: WriteRequest, buffers?: ThreadBuffers, given?: (buffer: ArrayBuffer) => void): Promise<void> {
+    if (given) return this.call('write', request, [request.bytes.buffer as ArrayBuffer], given) as Promise<void>;
     const { copy: bytes, pooled } = copyForThread(request.bytes, buffers);
     const back = pooled ? (buffer: ArrayBuffer) => buffers!.give(buffer) : undefined;
     return this.call('write', { ...request, bytes }, [bytes.buffer as ArrayBuffer], back) as Promise<void>;

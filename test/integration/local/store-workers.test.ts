@@ -5,13 +5,14 @@ import { prepareInstance, type Preparation } from '../../../lambdas/dicomweb/sto
 import { FailureReason } from '../../../lambdas/dicomweb/status-codes';
 import { ModuleThreads } from '../../../lib/local/module-threads';
 import { StoreWorkers } from '../../../lib/local/store-workers';
+import { ReadBufferPool } from '../../../lambdas/storage/local/read-buffer-pool';
 import { makeInstance } from '../../support/dicom-factory';
 
 const FIXTURES = path.join(__dirname, '../../fixtures');
 const THRESHOLD = 1024;
 
-/** A preparation with its object version (random per write, lambdas/storage/keys.ts) blanked. */
-const withoutVersion = (p: Preparation) =>
+/** A preparation with its object version (random per write, lambdas/storage/keys.ts) blanked, without its copy. */
+const withoutVersion = ({ copy: _copy, ...p }: Preparation & { copy?: Uint8Array }) =>
   JSON.parse(JSON.stringify(p).replace(/\.[0-9a-f]{16}-[0-9a-f]{8}\.(dcm|json)/g, '.V.$1')) as unknown;
 
 describe('StoreWorkers', () => {
@@ -48,13 +49,30 @@ describe('StoreWorkers', () => {
     expect(larger.byteLength).toBe(file.byteLength + 26);
   });
 
-  it('hands the threads copies from its pool, which come back with the answers', async () => {
-    const file = makeInstance({ approximateBytes: 100_000 });
-    await workers.prepare(file);
-    const pooled = workers.pooledBytes;
-    expect(pooled).toBeGreaterThanOrEqual(file.byteLength); // the copy came back
-    for (let i = 0; i < 5; i++) expect('prepared' in (await workers.prepare(file))).toBe(true);
-    expect(workers.pooledBytes).toBe(pooled); // the same buffer each time
+  it("hands the thread's copy of a prepared instance to the caller, for its put to keep", async () => {
+    const pool = new ReadBufferPool();
+    const handing = new StoreWorkers(1, THRESHOLD, 0, pool);
+    try {
+      await handing.start();
+      const file = makeInstance({ approximateBytes: 100_000 });
+      const prepared = await handing.prepare(file);
+      expect('prepared' in prepared).toBe(true);
+      // The same bytes, at the start of a pooled buffer of their own (donatable: ports.ts PutOptions).
+      expect(Buffer.from(prepared.copy!).equals(file)).toBe(true);
+      expect(prepared.copy!.byteOffset).toBe(0);
+      expect(prepared.copy!.buffer.byteLength).toBe(128 * 1024);
+      expect(pool.pooledBytes).toBe(0);
+      // A refused instance's copy goes back to the pool; an instance prepared inline has none.
+      const refused = await handing.prepare(Buffer.from('not a DICOM file at all, not even close'.repeat(10)));
+      expect('failed' in refused).toBe(true);
+      expect(refused.copy).toBeUndefined();
+      expect(pool.pooledBytes).toBe(64 * 1024);
+      const inline = new StoreWorkers(1, THRESHOLD, 200_000, pool);
+      expect((await inline.prepare(file)).copy).toBeUndefined();
+      await inline.close();
+    } finally {
+      await handing.close();
+    }
   });
 
   it('answers a file that is not Part 10 with Failure Reason C000, as inline', async () => {
