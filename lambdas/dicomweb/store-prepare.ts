@@ -115,7 +115,8 @@ export function checkedInstance<T extends Part10Identity>(
  * never replaces another's bytes), and its index entries.
  */
 export function prepareInstance(part10: Uint8Array, bulkDataThreshold: number): Preparation {
-  // Most files are read straight to their DICOM JSON (part10-json.ts); the others through dcmjs.
+  // Most files are read straight to their DICOM JSON (part10-json.ts); the others through dcmjs. On
+  // either path: the frames of compressed Pixel Data without an offset table, read by range when retrieved.
   const json = readPart10Json(part10, bulkDataThreshold, (uids, tagPath) => bulkDataPath(uids.study, uids.series, uids.sop, tagPath));
   if (json) {
     let digests: ContentDigests;
@@ -127,13 +128,11 @@ export function prepareInstance(part10: Uint8Array, bulkDataThreshold: number): 
     }
     const checked = checkedInstance(json, digests, { patientInstance: true });
     if ('failed' in checked) return checked;
-    // Frames of compressed Pixel Data without an offset table, read by range when retrieved.
     const frameOffsets = frameOffsetsOfPixelData(part10, json.pixelData);
     return preparedFromMetadata(json, digests, json.json, { size: part10.byteLength, frameOffsets });
   }
   const read = readInstance(part10, { patientInstance: true, bulkDataAbove: bulkDataThreshold });
   if ('failed' in read) return read;
-  // Frames of compressed Pixel Data without an offset table, read by range when retrieved.
   return preparedInstance(read, { size: part10.byteLength, frameOffsets: frameOffsetsOf(part10, read.instance) }, bulkDataThreshold);
 }
 
