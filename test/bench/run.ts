@@ -298,27 +298,9 @@ async function main(): Promise<void> {
   const costs: CostRow[] = [];
   // What npm run cost prices (docs/cost/measured.json): written when the calls or cost section ran.
   const measured: { calls?: MeasuredCalls; cpuMs?: Record<string, number> } = {};
-  // Large instances (issue 25) on an archive of their own, before the shared servers start: their
-  // rows go into a docs block of their own, so `--sections large` alone keeps it current.
-  if (sections.has('large')) {
-    const large = await benchLarge({ log });
-    console.log(`\n${costText(large)}\n`);
-    if (!values['no-docs']) {
-      const file = path.join(PROJECT_ROOT, 'docs', 'performance.md');
-      const generated = [
-        `Large instances, run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC (\`npm run bench -- --sections large\`, ${Math.round((Date.now() - started.getTime()) / 1000)} s):`,
-        '',
-        '```',
-        machine(),
-        '```',
-        '',
-        costMarkdown(large),
-      ].join('\n');
-      await writeFile(file, replaceGenerated(existsSync(file) ? readFileSync(file, 'utf8') : '', generated, LARGE_MARKERS));
-      log(`wrote the large-instance block of ${path.relative(process.cwd(), file)}`);
-    }
-    if (sections.size === 1) return;
-  }
+  // Large instances (issue 25) on an archive of their own, after the shared servers have stopped
+  // (benchLarge below).
+  if (sections.size === 1 && sections.has('large')) return benchLargeSection();
   const orthancFound = ensureOrthanc(log);
   const installation = typeof orthancFound === 'string' ? undefined : orthancFound;
   if (!installation) log(`Orthanc columns skipped: ${orthancFound}`);
@@ -799,6 +781,32 @@ async function main(): Promise<void> {
     await writeFile(file, replaceGenerated(current, generated));
     log(`wrote ${path.relative(process.cwd(), file)}`);
   }
+  if (sections.has('large')) await benchLargeSection();
+}
+
+/**
+ * Large instances (issue 25) on an archive of their own; their rows go into a docs block of their
+ * own, so `--sections large` alone keeps it current. Last: it removes its ~1.2 GB of files at the
+ * end, and on a file system that makes creating files slow for minutes after many are deleted
+ * (ext4 without a journal, docs/performance.md) the sections after it would measure that.
+ */
+async function benchLargeSection(): Promise<void> {
+  const started = new Date();
+  const large = await benchLarge({ log });
+  console.log(`\n${costText(large)}\n`);
+  if (values['no-docs']) return;
+  const file = path.join(PROJECT_ROOT, 'docs', 'performance.md');
+  const generated = [
+    `Large instances, run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC (\`npm run bench -- --sections large\`, ${Math.round((Date.now() - started.getTime()) / 1000)} s):`,
+    '',
+    '```',
+    machine(),
+    '```',
+    '',
+    costMarkdown(large),
+  ].join('\n');
+  await writeFile(file, replaceGenerated(existsSync(file) ? readFileSync(file, 'utf8') : '', generated, LARGE_MARKERS));
+  log(`wrote the large-instance block of ${path.relative(process.cwd(), file)}`);
 }
 
 function describeScale(): string {
