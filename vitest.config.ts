@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // A temporary directory per test file, removed after it (test/support/file-tmpdir.ts).
+    setupFiles: ['test/support/file-tmpdir.ts'],
   },
 });
