@@ -116,7 +116,8 @@ const WADO_WARM_UP_RETRIEVALS = 1_500;
 const STOW_WARM_UP_INSTANCES = 1_000;
 /**
  * Measured rounds of the STOW-RS and WADO-RS rows, the servers in turns, each figure its median round
- * (both(); since 2026-12-07 15:10 UTC, one round before).
+ * (both(); since 2026-12-07 15:10 UTC, one round before), and of the rendered rows (since 21:10 UTC:
+ * one round of 60 images a server, whose ratio swung from 0.49x to 1.35x run to run).
  */
 const MEASURED_ROUNDS = 3;
 const wadoWarmUpPasses = (instances: number) => Math.min(15, Math.max(3, Math.ceil(WADO_WARM_UP_RETRIEVALS / instances)));
@@ -251,11 +252,11 @@ type Both = Awaited<ReturnType<typeof both>>;
  * `run` on a server whose corpus loaded (`loaded`: both servers' loading); on one whose loading failed,
  * a failure saying so: a run over a corpus that did not load would measure something else.
  */
-function ifLoaded(servers: Servers, loaded: Both, corpus: string, run: (server: DicomwebServer) => Promise<Measurement>) {
-  return (server: DicomwebServer): Promise<Measurement> =>
+function ifLoaded(servers: Servers, loaded: Both, corpus: string, run: (server: DicomwebServer, round: number) => Promise<Measurement>) {
+  return (server: DicomwebServer, round: number): Promise<Measurement> =>
     errorOf(server === servers.archive ? loaded.archive : loaded.orthanc)
       ? Promise.reject(new Error(`its ${corpus} did not load`))
-      : run(server);
+      : run(server, round);
 }
 
 /** A row of one figure of both servers; a failed run shows its error instead. */
@@ -454,14 +455,15 @@ async function main(): Promise<void> {
 
     // Rendered and thumbnail resources, PS3.18 10.4.1.1.3-4: each kind of instance stored on both servers
     // (not timed), then each resource of every instance asked for once, so nothing is answered from a
-    // cache of derived images; warm-up on instances of their own.
+    // cache of derived images; warm-up on instances of their own, then MEASURED_ROUNDS rounds in turns,
+    // each on instances of its own.
     if (sections.has('rendered')) {
       for (const kind of RENDERED_KINDS) {
-        const corpus = await renderedCorpus(kind, scale.rendered + RENDERED_WARM_UP_INSTANCES);
-        const [warm, measured] = [
-          corpus.instances.slice(0, RENDERED_WARM_UP_INSTANCES),
-          corpus.instances.slice(RENDERED_WARM_UP_INSTANCES),
-        ];
+        const corpus = await renderedCorpus(kind, MEASURED_ROUNDS * scale.rendered + RENDERED_WARM_UP_INSTANCES);
+        const warm = corpus.instances.slice(0, RENDERED_WARM_UP_INSTANCES);
+        const rounds = Array.from({ length: MEASURED_ROUNDS }, (_, i) =>
+          corpus.instances.slice(RENDERED_WARM_UP_INSTANCES + i * scale.rendered, RENDERED_WARM_UP_INSTANCES + (i + 1) * scale.rendered),
+        );
         const perRequest = instancesPerRequest(MAX_REQUEST_BYTES, corpus.files);
         const label = RENDERED_IMAGES[kind].label;
         const loaded = await both(servers, `${label} corpus`, (s) => stowWorkload(s.url, corpus, perRequest, CONCURRENCY));
@@ -470,10 +472,11 @@ async function main(): Promise<void> {
             servers,
             `${resource} ${label}`,
             // Orthanc has no thumbnail resource: its /rendered into a viewport of the thumbnail's size.
-            ifLoaded(servers, loaded, `${label} corpus`, (s) =>
-              renderedWorkload(s.url, measured, kind, resource, CONCURRENCY, s === servers.orthanc),
+            ifLoaded(servers, loaded, `${label} corpus`, (s, round) =>
+              renderedWorkload(s.url, rounds[round]!, kind, resource, CONCURRENCY, s === servers.orthanc),
             ),
             (s) => renderedWorkload(s.url, warm, kind, resource, CONCURRENCY, s === servers.orthanc),
+            MEASURED_ROUNDS,
           );
           rows.push(
             row(`WADO-RS ${resource}, ${label}, image/jpeg`, 'images/s', r, perSecond, {
