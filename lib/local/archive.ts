@@ -47,7 +47,7 @@ import { sendRequestObjectExpiryDays } from '../../lambdas/storage/keys';
 import { LocalSendWorkflow } from './local-send-workflow';
 import { defaultRenderWorkers, RenderWorkers } from './render-workers';
 import { PooledPartBuffers } from './part-buffers';
-import { defaultStoreWorkers, INLINE_MAX_BYTES, StoreWorkers } from './store-workers';
+import { defaultStoreWorkers, StoreWorkers } from './store-workers';
 
 export { LOCAL_BUCKET, LOCAL_CLIENTS_TABLE, LOCAL_TABLE } from './storage';
 
@@ -151,7 +151,7 @@ export async function startArchive(opts: ArchiveOptions): Promise<EmbeddedArchiv
     // the emulators' path keeps the functions' one thread.
     const workerCount = config.storeWorkers ?? defaultStoreWorkers();
     const storeWorkers =
-      objects && workerCount > 0 ? new StoreWorkers(workerCount, config.bulkDataThreshold, INLINE_MAX_BYTES, objects.buffers) : undefined;
+      objects && workerCount > 0 ? new StoreWorkers(workerCount, config.bulkDataThreshold, { buffers: objects.buffers }) : undefined;
     // Rendered images too (./render-workers.ts).
     const renderCount = config.renderWorkers ?? defaultRenderWorkers();
     const renderWorkers = storage === 'local' && renderCount > 0 ? new RenderWorkers(renderCount) : undefined;

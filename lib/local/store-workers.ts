@@ -38,22 +38,25 @@ const PROGRAM = {
  * Old and new alternated (STOW-RS, rounds of 400): ~40 KB all inline 1.13x (one per request) and
  * 1.11x (110 per request) the threaded rate; ~0.5 MB inline 0.82x and 0.75x.
  */
-export const INLINE_MAX_BYTES = 64 * 1024;
+const INLINE_MAX_BYTES = 64 * 1024;
+
+export interface StoreWorkersOptions {
+  /** Instances up to this size are prepared inline (default INLINE_MAX_BYTES). */
+  readonly inlineMaxBytes?: number;
+  /**
+   * Where the copies are taken, and where a failed preparation's goes back: the engine's object store
+   * (file-blobs.ts buffers), which takes a donated copy back once written. A pool of their own by default.
+   */
+  readonly buffers?: ReadBufferPool;
+}
 
 export class StoreWorkers {
   private readonly threads: ModuleThreads<typeof preparationJson>;
+  private readonly buffers: ReadBufferPool;
 
-  /**
-   * `inlineMaxBytes`: instances up to this size are prepared inline (INLINE_MAX_BYTES). `buffers`:
-   * where the copies are taken, and where a failed preparation's goes back; the engine's object store
-   * (file-blobs.ts buffers), which takes a donated copy back once written.
-   */
-  constructor(
-    count: number,
-    bulkDataThreshold: number,
-    inlineMaxBytes = INLINE_MAX_BYTES,
-    private readonly buffers = new ReadBufferPool(),
-  ) {
+  constructor(count: number, bulkDataThreshold: number, options: StoreWorkersOptions = {}) {
+    const inlineMaxBytes = options.inlineMaxBytes ?? INLINE_MAX_BYTES;
+    this.buffers = options.buffers ?? new ReadBufferPool();
     this.threads = new ModuleThreads(PROGRAM, count, preparationJson);
     this.prepare = async (part10) => {
       if (part10.byteLength <= inlineMaxBytes) return prepareInstance(part10, bulkDataThreshold);

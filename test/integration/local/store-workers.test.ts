@@ -17,7 +17,7 @@ const withoutVersion = ({ copy: _copy, ...p }: Preparation & { copy?: Uint8Array
 
 describe('StoreWorkers', () => {
   // Every instance on a thread, whatever its size (the default prepares small ones inline).
-  const workers = new StoreWorkers(2, THRESHOLD, 0);
+  const workers = new StoreWorkers(2, THRESHOLD, { inlineMaxBytes: 0 });
   beforeAll(async () => {
     await workers.start();
   });
@@ -51,7 +51,7 @@ describe('StoreWorkers', () => {
 
   it("hands the thread's copy of a prepared instance to the caller, for its put to keep", async () => {
     const pool = new ReadBufferPool();
-    const handing = new StoreWorkers(1, THRESHOLD, 0, pool);
+    const handing = new StoreWorkers(1, THRESHOLD, { inlineMaxBytes: 0, buffers: pool });
     try {
       await handing.start();
       const file = makeInstance({ approximateBytes: 100_000 });
@@ -67,7 +67,7 @@ describe('StoreWorkers', () => {
       expect('failed' in refused).toBe(true);
       expect(refused.copy).toBeUndefined();
       expect(pool.pooledBytes).toBe(64 * 1024);
-      const inline = new StoreWorkers(1, THRESHOLD, 200_000, pool);
+      const inline = new StoreWorkers(1, THRESHOLD, { inlineMaxBytes: 200_000, buffers: pool });
       expect((await inline.prepare(file)).copy).toBeUndefined();
       await inline.close();
     } finally {
@@ -87,7 +87,7 @@ describe('StoreWorkers', () => {
   });
 
   it('prepares an instance up to its inline size on this thread, a larger one on a thread', async () => {
-    const mixed = new StoreWorkers(1, THRESHOLD, 30_000);
+    const mixed = new StoreWorkers(1, THRESHOLD, { inlineMaxBytes: 30_000 });
     const calls = vi.spyOn(ModuleThreads.prototype, 'call');
     try {
       await mixed.start();
@@ -104,7 +104,7 @@ describe('StoreWorkers', () => {
   });
 
   it('prepares inline once closed', async () => {
-    const closing = new StoreWorkers(1, THRESHOLD, 0);
+    const closing = new StoreWorkers(1, THRESHOLD, { inlineMaxBytes: 0 });
     await closing.start();
     await closing.close();
     const file = makeInstance({ approximateBytes: 2_000 });
