@@ -1,5 +1,6 @@
 /** Helpers shared by the bench sections (test/bench/run.ts). */
 import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { stowBody } from '../support/http';
 
 /** Runs `worker` over `items` with at most `concurrency` in flight. */
@@ -35,22 +36,106 @@ export function resetPeakRss(pid: number | 'self'): void {
 /** How often the cost worker samples the live memory during a call (test/bench/cost-worker.ts). */
 export const LIVE_SAMPLE_MS = 5;
 
+/** The machine's idle and total CPU ticks since boot, all cores (Linux /proc/stat, its first line). */
+export function machineTicks(): { readonly idle: number; readonly total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal ...: idle and iowait are the time no process ran.
+  return { idle: fields[3]! + fields[4]!, total: fields.reduce((a, b) => a + b, 0) };
+}
+
+/** The share of the machine's CPU time left idle between two machineTicks() readings. */
+export const idleShare = (from: ReturnType<typeof machineTicks>, to: ReturnType<typeof machineTicks>) =>
+  (to.idle - from.idle) / Math.max(1, to.total - from.total);
+
 /** Seconds elapsed since a performance.now() reading. */
 export const secondsSince = (t0: number) => (performance.now() - t0) / 1000;
 
+/** A STOW-RS request body of several instances (multipart/related, PS3.18 10.5) and its media type. */
+export interface StowRequest {
+  readonly body: Buffer;
+  readonly contentType: string;
+}
+
+/** The request bodies storing `files`, `perRequest` instances each, built before a timed run (sendStow). */
+export function stowRequests(files: readonly Uint8Array[], perRequest: number): StowRequest[] {
+  const requests: StowRequest[] = [];
+  for (let i = 0; i < files.length; i += perRequest) requests.push(stowBody(files.slice(i, i + perRequest)));
+  return requests;
+}
+
 /**
- * Stores `files` with STOW-RS (PS3.18 10.5), `perRequest` instances per request, `concurrency`
- * requests in flight; throws unless every request is answered 200.
+ * Sends STOW-RS `requests`, `concurrency` in flight over as many kept-alive connections; throws
+ * unless every one is answered 200. node:http writes each prepared body to its socket as it is:
+ * fetch copied every body into a new buffer (undici's extractBody), and the copies' garbage cost the
+ * client more CPU per ~0.5 MB instance than either server spent storing it, on the same two cores.
  */
-export async function stowAll(baseUrl: string, files: readonly Uint8Array[], perRequest: number, concurrency: number): Promise<void> {
-  const batches: Uint8Array[][] = [];
-  for (let i = 0; i < files.length; i += perRequest) batches.push(files.slice(i, i + perRequest));
-  await pool(batches, concurrency, async (batch) => {
-    const { body, contentType } = stowBody(batch);
-    const r = await fetch(`${baseUrl}/studies`, { method: 'POST', headers: { 'Content-Type': contentType }, body });
-    await r.arrayBuffer();
-    if (r.status !== 200) throw new Error(`STOW answered ${r.status}`);
+export async function sendStow(baseUrl: string, requests: readonly StowRequest[], concurrency: number): Promise<void> {
+  const url = new URL(`${baseUrl}/studies`);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  try {
+    await pool(requests, concurrency, async ({ body, contentType }) => {
+      const status = await post(url, body, contentType, agent);
+      if (status !== 200) throw new Error(`STOW answered ${status}`);
+    });
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** One POST of `body`, its answer read to the end; resolves with its status. */
+function post(url: URL, body: Buffer, contentType: string, agent: http.Agent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      url,
+      { method: 'POST', agent, headers: { 'Content-Type': contentType, 'Content-Length': body.byteLength } },
+      (response) => {
+        response.on('data', () => {});
+        response.on('end', () => resolve(response.statusCode ?? 0));
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
   });
+}
+
+/** A GET's status and the bytes of its answer. */
+export interface Answer {
+  readonly status: number;
+  readonly bytes: number;
+}
+
+/**
+ * Runs `run` with a GET over `concurrency` kept-alive connections of its own, closed after it. Each
+ * answer is read to its end and counted, never assembled: fetch's arrayBuffer() gathered every answer
+ * into a new buffer (10 MB for a series), garbage the client then collected on the cores the server
+ * it measured was using.
+ */
+export async function withGet<T>(
+  concurrency: number,
+  run: (get: (url: string, accept: string) => Promise<Answer>) => Promise<T>,
+): Promise<T> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const get = (url: string, accept: string) =>
+    new Promise<Answer>((resolve, reject) => {
+      const request = http.get(url, { agent, headers: { Accept: accept } }, (response) => {
+        let bytes = 0;
+        response.on('data', (chunk: Buffer) => (bytes += chunk.byteLength));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, bytes }));
+        response.on('error', reject);
+      });
+      request.on('error', reject);
+    });
+  try {
+    return await run(get);
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** Stores `files` with STOW-RS, `perRequest` instances per request, `concurrency` requests in flight (sendStow). */
+export async function stowAll(baseUrl: string, files: readonly Uint8Array[], perRequest: number, concurrency: number): Promise<void> {
+  await sendStow(baseUrl, stowRequests(files, perRequest), concurrency);
 }
 
 /** Instances per STOW request that fit the archive's request limit, the largest file and its multipart framing counted. */

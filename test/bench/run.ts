@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../lambdas/config';
 import { TransferSyntax } from '../../lambdas/dicom/uid';
 import { MAX_BUNDLE_BYTES } from '../../lib/constructs/bundling';
-import { instancesPerRequest, LIVE_SAMPLE_MS, mb } from './common';
+import { idleShare, instancesPerRequest, LIVE_SAMPLE_MS, machineTicks, mb } from './common';
 import { measureAwsCalls, measureBundles, measureDimseStore, measureHandlerCosts, measureModelCalls, type CallMemory } from './cost';
 import { MEASURED_FILE, writeMeasuredFigures } from './cost-figures';
 import type { MeasuredCalls } from './cost-measured';
@@ -214,8 +214,17 @@ async function both(
     // back up to 30 s later, while the archive's fdatasyncs wait behind them).
     spawnSync('sync');
     const cpu0 = processCpuSeconds(server.pid);
+    const [client0, machine0] = [process.cpuUsage(), machineTicks()];
     const m = await run(server, round);
-    return { ...m, cpu: processCpuSeconds(server.pid) - cpu0 };
+    const cpu = processCpuSeconds(server.pid) - cpu0;
+    // The client's CPU and the machine's idle share beside the server's: the client shares its cores.
+    const [client, machine] = [process.cpuUsage(client0), machineTicks()];
+    const perOperation = (seconds: number) => `${figure((seconds * 1000) / m.operations)} ms`;
+    log(
+      `${what}: ${server.name} ${figure(perSecond(m))}/s, CPU per operation: server ${perOperation(cpu)}, ` +
+        `client ${perOperation((client.user + client.system) / 1e6)}; machine idle ${figure(idleShare(machine0, machine) * 100)} %`,
+    );
+    return { ...m, cpu };
   };
   const list = [servers.archive, ...(servers.orthanc ? [servers.orthanc] : [])];
   // One round: each server warmed up and measured in turn. More: all warmed up, then rounds in turns.

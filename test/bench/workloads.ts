@@ -6,7 +6,7 @@
  */
 import { newUid } from '../../lambdas/dicom/uid';
 import { makeInstance, type InstanceOptions } from '../support/dicom-factory';
-import { percentile, pool, secondsSince, stowAll } from './common';
+import { percentile, pool, secondsSince, sendStow, stowAll, stowRequests, withGet, type Answer } from './common';
 
 /** A measured run: `operations` done in `seconds`, `bytes` moved, and each operation's latency. */
 export interface Measurement {
@@ -89,8 +89,9 @@ export function stowCorpus(
  * the archive's request limit admits, PS3.18 10.5); one operation is one instance.
  */
 export async function stowWorkload(url: string, corpus: Corpus, perRequest: number, concurrency: number): Promise<Measurement> {
+  const requests = stowRequests(corpus.files, perRequest);
   const t0 = performance.now();
-  await stowAll(url, corpus.files, perRequest, concurrency);
+  await sendStow(url, requests, concurrency);
   return { operations: corpus.files.length, seconds: secondsSince(t0), bytes: corpus.bytes, latencies: [] };
 }
 
@@ -256,23 +257,27 @@ export async function qidoWorkload(url: string, run: QidoRun): Promise<Measureme
 const AS_STORED = 'multipart/related; type="application/dicom"; transfer-syntax=*';
 const FRAMES_AS_STORED = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
 
-async function retrieve(url: string, accept: string): Promise<number> {
-  const r = await fetch(url, { headers: { Accept: accept } });
-  const body = await r.arrayBuffer();
-  if (r.status !== 200) throw new Error(`WADO ${new URL(url).pathname.split('/').slice(-2, -1)} answered ${r.status}`);
-  return body.byteLength;
+type Get = (url: string, accept: string) => Promise<Answer>;
+
+/** One retrieval, read to its end and counted (withGet); throws unless answered 200. */
+async function retrieve(get: Get, url: string, accept: string): Promise<number> {
+  const { status, bytes } = await get(url, accept);
+  if (status !== 200) throw new Error(`WADO ${new URL(url).pathname.split('/').slice(-2, -1)} answered ${status}`);
+  return bytes;
 }
 
 const seriesPath = (i: StoredInstance) => `/studies/${i.studyInstanceUID}/series/${i.seriesInstanceUID}`;
 
 export function wadoInstances(url: string, instances: readonly StoredInstance[], concurrency: number): Promise<Measurement> {
-  return measure(instances, concurrency, (i) => retrieve(`${url}${seriesPath(i)}/instances/${i.sopInstanceUID}`, AS_STORED));
+  return withGet(concurrency, (get) =>
+    measure(instances, concurrency, (i) => retrieve(get, `${url}${seriesPath(i)}/instances/${i.sopInstanceUID}`, AS_STORED)),
+  );
 }
 
 /** One operation per series; `instancesPerSeries` converts it into instances/s. */
 export function wadoSeries(url: string, instances: readonly StoredInstance[], concurrency: number): Promise<Measurement> {
   const series = [...new Map(instances.map((i) => [i.seriesInstanceUID, i])).values()];
-  return measure(series, concurrency, (i) => retrieve(`${url}${seriesPath(i)}`, AS_STORED));
+  return withGet(concurrency, (get) => measure(series, concurrency, (i) => retrieve(get, `${url}${seriesPath(i)}`, AS_STORED)));
 }
 
 /**
@@ -310,7 +315,9 @@ async function metadata(url: string, instances: number): Promise<number> {
 }
 
 export function wadoFrames(url: string, instances: readonly StoredInstance[], concurrency: number, frame = 1): Promise<Measurement> {
-  return measure(instances, concurrency, (i) =>
-    retrieve(`${url}${seriesPath(i)}/instances/${i.sopInstanceUID}/frames/${frame}`, FRAMES_AS_STORED),
+  return withGet(concurrency, (get) =>
+    measure(instances, concurrency, (i) =>
+      retrieve(get, `${url}${seriesPath(i)}/instances/${i.sopInstanceUID}/frames/${frame}`, FRAMES_AS_STORED),
+    ),
   );
 }
