@@ -77,8 +77,14 @@ import {
   type StoredInstance,
 } from './workloads';
 
+/**
+ * Corpus sizes. STOW-RS rounds of 400 x ~40 KB and 100 x ~0.5 MB (until 2026-12-07 23:00 UTC) lasted
+ * 0.15-0.5 s once the client stopped slowing both servers (common.ts sendStow): a few requests in
+ * flight at the start and the end of a round weighed in its figure, and 100 instances made 5 series
+ * for the WADO-RS series row.
+ */
 const SCALES = {
-  small: { stowSmall: 400, stowLarge: 100, qidoStudies: 500, queries: 40, send: 200, sendLarge: 100, cpuInstances: 100, rendered: 60 },
+  small: { stowSmall: 1000, stowLarge: 300, qidoStudies: 500, queries: 40, send: 200, sendLarge: 100, cpuInstances: 100, rendered: 60 },
   full: {
     stowSmall: 2000,
     stowLarge: 400,
