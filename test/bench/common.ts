@@ -63,74 +63,59 @@ export function stowRequests(files: readonly Uint8Array[], perRequest: number): 
   return requests;
 }
 
-/**
- * Sends STOW-RS `requests`, `concurrency` in flight over as many kept-alive connections; throws
- * unless every one is answered 200. node:http writes each prepared body to its socket as it is:
- * fetch copied every body into a new buffer (undici's extractBody), and the copies' garbage cost the
- * client more CPU per ~0.5 MB instance than either server spent storing it, on the same two cores.
- */
-export async function sendStow(baseUrl: string, requests: readonly StowRequest[], concurrency: number): Promise<void> {
-  const url = new URL(`${baseUrl}/studies`);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  try {
-    await pool(requests, concurrency, async ({ body, contentType }) => {
-      const status = await post(url, body, contentType, agent);
-      if (status !== 200) throw new Error(`STOW answered ${status}`);
-    });
-  } finally {
-    agent.destroy();
-  }
-}
-
-/** One POST of `body`, its answer read to the end; resolves with its status. */
-function post(url: URL, body: Buffer, contentType: string, agent: http.Agent): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      url,
-      { method: 'POST', agent, headers: { 'Content-Type': contentType, 'Content-Length': body.byteLength } },
-      (response) => {
-        response.on('data', () => {});
-        response.on('end', () => resolve(response.statusCode ?? 0));
-        response.on('error', reject);
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
-}
-
-/** A GET's status and the bytes of its answer. */
+/** An answer's status and the bytes of its body. */
 export interface Answer {
   readonly status: number;
   readonly bytes: number;
 }
 
+/** A GET of `url` asking for `accept` (withGet). */
+export type Get = (url: string, accept: string) => Promise<Answer>;
+
 /**
- * Runs `run` with a GET over `concurrency` kept-alive connections of its own, closed after it. Each
- * answer is read to its end and counted, never assembled: fetch's arrayBuffer() gathered every answer
- * into a new buffer (10 MB for a series), garbage the client then collected on the cores the server
- * it measured was using.
+ * One request, `body` written to its socket as it is; the answer read to its end and counted, never
+ * assembled. fetch copied every body sent into a new buffer (undici's extractBody) and gathered every
+ * answer into another (10 MB for a series): garbage the client collected on the cores of the server
+ * it measured, more CPU per ~0.5 MB instance than either server spent storing it.
  */
-export async function withGet<T>(
-  concurrency: number,
-  run: (get: (url: string, accept: string) => Promise<Answer>) => Promise<T>,
-): Promise<T> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const get = (url: string, accept: string) =>
-    new Promise<Answer>((resolve, reject) => {
-      const request = http.get(url, { agent, headers: { Accept: accept } }, (response) => {
-        let bytes = 0;
-        response.on('data', (chunk: Buffer) => (bytes += chunk.byteLength));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, bytes }));
-        response.on('error', reject);
-      });
-      request.on('error', reject);
+function exchange(url: string | URL, options: http.RequestOptions, body?: Buffer): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, options, (response) => {
+      let bytes = 0;
+      response.on('data', (chunk: Buffer) => (bytes += chunk.byteLength));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, bytes }));
+      response.on('error', reject);
     });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** Runs `run` with `concurrency` kept-alive connections of its own (an agent), closed after it. */
+async function withConnections<T>(concurrency: number, run: (agent: http.Agent) => Promise<T>): Promise<T> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   try {
-    return await run(get);
+    return await run(agent);
   } finally {
     agent.destroy();
   }
+}
+
+/** Sends STOW-RS `requests`, `concurrency` in flight (exchange); throws unless every one is answered 200. */
+export function sendStow(baseUrl: string, requests: readonly StowRequest[], concurrency: number): Promise<void> {
+  const url = new URL(`${baseUrl}/studies`);
+  return withConnections(concurrency, (agent) =>
+    pool(requests, concurrency, async ({ body, contentType }) => {
+      const headers = { 'Content-Type': contentType, 'Content-Length': body.byteLength };
+      const { status } = await exchange(url, { method: 'POST', agent, headers }, body);
+      if (status !== 200) throw new Error(`STOW answered ${status}`);
+    }),
+  );
+}
+
+/** Runs `run` with a GET (exchange) over `concurrency` connections of its own, closed after it. */
+export function withGet<T>(concurrency: number, run: (get: Get) => Promise<T>): Promise<T> {
+  return withConnections(concurrency, (agent) => run((url, accept) => exchange(url, { agent, headers: { Accept: accept } })));
 }
 
 /** Stores `files` with STOW-RS, `perRequest` instances per request, `concurrency` requests in flight (sendStow). */

@@ -6,7 +6,7 @@
  */
 import { newUid } from '../../lambdas/dicom/uid';
 import { makeInstance, type InstanceOptions } from '../support/dicom-factory';
-import { percentile, pool, secondsSince, sendStow, stowAll, stowRequests, withGet, type Answer } from './common';
+import { percentile, pool, secondsSince, sendStow, stowAll, stowRequests, withGet, type Get } from './common';
 
 /** A measured run: `operations` done in `seconds`, `bytes` moved, and each operation's latency. */
 export interface Measurement {
@@ -256,8 +256,6 @@ export async function qidoWorkload(url: string, run: QidoRun): Promise<Measureme
 
 const AS_STORED = 'multipart/related; type="application/dicom"; transfer-syntax=*';
 const FRAMES_AS_STORED = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
-
-type Get = (url: string, accept: string) => Promise<Answer>;
 
 /** One retrieval, read to its end and counted (withGet); throws unless answered 200. */
 async function retrieve(get: Get, url: string, accept: string): Promise<number> {
