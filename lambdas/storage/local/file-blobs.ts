@@ -14,9 +14,8 @@
  * The content type is not kept: the port never answers it (readers take the media type from the
  * index entry). Deleting leaves empty directories behind; they cost nothing and a later put reuses them.
  */
-import { randomBytes } from 'node:crypto';
-import { constants, type Dirent } from 'node:fs';
-import { copyFile, link, mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, link, mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { InvalidKeySegmentError, ObjectNotFoundError } from '../errors';
 import type { BlobStore, PutOptions, ReadLease, ReadOptions } from '../ports';
@@ -24,6 +23,7 @@ import { fsCall, isMissing, NO_LINK_CODES, oneChunk, syncFile, transient } from 
 import { FileDirectories } from './file-directories';
 import { FileIoThreads } from './file-io-threads';
 import { newEntryDurableWithFile } from './file-systems';
+import { removeTemporaryFiles, temporaryPath } from './file-temporaries';
 import { PooledLease, ReadBufferPool } from './read-buffer-pool';
 
 export interface FileBlobStoreOptions {
@@ -48,24 +48,6 @@ export interface FileBlobStoreOptions {
 
 const DEFAULT_CHUNK_SIZE = 256 * 1024;
 const DEFAULT_WHOLE_READ_MAX_BYTES = 1024 * 1024;
-
-/** Temporary files of interrupted puts: `.{object name}.{16 hex digits}.tmp`, beside their object. */
-const TEMPORARY_FILE = /^\..*\.[0-9a-f]{16}\.tmp$/;
-
-/** This process's half of the temporary files' 16 hex digits; a counter gives the other half. */
-const PROCESS_TAG = randomBytes(4).toString('hex');
-let temporaryCount = 0;
-
-/**
- * The name of a put's temporary file beside the object file `path`: unique in this process by its
- * counter and among processes by PROCESS_TAG (random, drawn once: a random draw per put showed in
- * profiles of STOW-RS).
- */
-export function temporaryPath(path: string): string {
-  temporaryCount = (temporaryCount + 1) >>> 0;
-  const suffix = `${PROCESS_TAG}${temporaryCount.toString(16).padStart(8, '0')}`;
-  return join(dirname(path), `.${path.slice(dirname(path).length + 1)}.${suffix}.tmp`);
-}
 
 export class FileBlobStore implements BlobStore {
   private readonly fsync: boolean;
@@ -350,28 +332,7 @@ export class FileBlobStore implements BlobStore {
    * at start). Files of puts under way in this process are left alone. Answers how many it removed.
    */
   async removeTemporaryFiles(): Promise<number> {
-    let removed = 0;
-    const walk = async (dir: string): Promise<void> => {
-      let entries: Dirent[];
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (error) {
-        if (isMissing(error)) return;
-        throw error;
-      }
-      for (const entry of entries) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) await walk(path);
-        else if (TEMPORARY_FILE.test(entry.name) && !this.writing.has(path)) {
-          await unlink(path).catch((error: unknown) => {
-            if (!isMissing(error)) throw error;
-          });
-          removed++;
-        }
-      }
-    };
-    await walk(this.root);
-    return removed;
+    return removeTemporaryFiles(this.root, this.writing);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvalidKeySegmentError } from '../../../lambdas/storage/errors';
 import { FileIoThreads } from '../../../lambdas/storage/local/file-io-threads';
-import { FileBlobStore, temporaryPath } from '../../../lambdas/storage/local/file-blobs';
+import { FileBlobStore } from '../../../lambdas/storage/local/file-blobs';
+import { temporaryPath } from '../../../lambdas/storage/local/file-temporaries';
 import { newEntryDurableWithFile } from '../../../lambdas/storage/local/file-systems';
 import { bytes, describeBlobStoreContract } from '../../contract/blob-store.contract';
 
