@@ -1,7 +1,8 @@
 /**
- * The temporary files of FileBlobStore's puts (file-blobs.ts): their names, beside the object they
- * become, and the sweep of those an interrupted put left behind. A temporary file's name starts with
- * '.', which no key segment may (FileBlobStore pathOf), so no key ever names one.
+ * The temporary files of FileBlobStore's puts (file-blobs.ts) and of upload parts being received
+ * (file-transfer.ts): their names, beside the file they become, and the sweep of those an interrupted
+ * put left behind. A temporary file's name starts with '.', which no key segment may (FileBlobStore
+ * pathOf), so no key ever names one.
  */
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';

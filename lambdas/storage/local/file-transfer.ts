@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { KEY_PREFIXES } from '../keys';
 import type { DirectTransfer, UploadedPart } from '../ports';
 import type { FileBlobStore } from './file-blobs';
+import { temporaryPath } from './file-temporaries';
 import { TRANSFER_PATH, TransferSigner, transferSecret } from './transfer-signature';
 
 /** The directory of the uploads under DATA_DIR, and the secret's file. */
@@ -131,7 +132,7 @@ export class FileDirectTransfer implements DirectTransfer {
   async receivePart(uploadId: string, partNumber: number, body: AsyncIterable<Uint8Array>, contentLength: number): Promise<string> {
     if (!(await this.manifest(uploadId))) throw new UploadNotInProgressError('the upload is not in progress');
     const dir = join(this.root, uploadId);
-    const temporary = join(dir, `.${partNumber}.${randomBytes(8).toString('hex')}.tmp`);
+    const temporary = temporaryPath(join(dir, String(partNumber)));
     const md5 = createHash('md5');
     let received = 0;
     try {
