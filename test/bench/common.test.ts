@@ -4,7 +4,7 @@
  * of an error. Against a node:http server on 127.0.0.1.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sendStow, stowRequests, withGet } from './common';
 
@@ -13,7 +13,7 @@ let url: string;
 /** The POST bodies received, in order of arrival, and the connections opened. */
 let received: Buffer[];
 let connections: number;
-let open: Set<import('node:net').Socket>;
+let open: Set<Socket>;
 /** The status the server answers a POST with. */
 let stowStatus: number;
 
